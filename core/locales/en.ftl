@@ -1,0 +1,11 @@
+error-wrong-key = This key does not open the journal on this device.
+error-corrupt = Some stored data is damaged and could not be read. Nothing else was changed.
+error-schema-too-new = This data was saved by a newer version of the app. Please update the app.
+error-invalid-input = Some of what was entered cannot be saved: { $detail }
+error-not-found = That item no longer exists.
+error-network = Could not reach the server. Your changes are kept on this device and will sync later.
+error-relay = The server refused the request. Your changes are kept on this device.
+error-bad-link-code = This pairing code is wrong or has expired. Make a new one on your other device.
+error-already-linked = This device already keeps its own journal, so it cannot be linked to another one.
+error-rejected-data = Some data received from the server could not be opened and was set aside.
+error-internal = Something went wrong inside the app. Your data was not changed.

@@ -1,0 +1,11 @@
+error-wrong-key = Kunci ini tidak dapat membuka jurnal di perangkat ini.
+error-corrupt = Sebagian data yang tersimpan rusak dan tidak dapat dibaca. Data lain tidak diubah.
+error-schema-too-new = Data ini disimpan oleh versi aplikasi yang lebih baru. Silakan perbarui aplikasi.
+error-invalid-input = Sebagian isian tidak dapat disimpan: { $detail }
+error-not-found = Item tersebut sudah tidak ada.
+error-network = Tidak dapat terhubung ke server. Perubahan Anda tetap tersimpan di perangkat ini dan akan disinkronkan nanti.
+error-relay = Server menolak permintaan. Perubahan Anda tetap tersimpan di perangkat ini.
+error-bad-link-code = Kode pemasangan ini salah atau sudah kedaluwarsa. Buat kode baru di perangkat Anda yang lain.
+error-already-linked = Perangkat ini sudah memiliki jurnalnya sendiri, sehingga tidak dapat ditautkan ke jurnal lain.
+error-rejected-data = Sebagian data dari server tidak dapat dibuka dan disisihkan.
+error-internal = Terjadi kesalahan di dalam aplikasi. Data Anda tidak diubah.

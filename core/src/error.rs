@@ -1,0 +1,66 @@
+//! The core's internal error: rich enough to act on, free of personal data and secrets.
+//!
+//! Messages name what failed (a table, a field, a limit), never what a person wrote, never a key.
+//! The FFI layer maps these to its public error in one place.
+
+use sebaya_proto::ProtoError;
+
+/// Everything that can go wrong inside the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The master key does not open this vault. Nothing was written.
+    #[error("the master key does not open this vault")]
+    WrongKey,
+    /// A stored value failed authentication: the vault file was altered or damaged.
+    #[error("stored data failed its integrity check ({0})")]
+    Corrupt(&'static str),
+    /// The vault was written by a newer version of Sebaya.
+    #[error("vault schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// The caller passed something unusable.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A record the caller named does not exist.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// Wire data was refused (see the inner error).
+    #[error("wire data refused: {0}")]
+    Proto(#[from] ProtoError),
+    /// An envelope's content could not be applied; it was quarantined.
+    #[error("envelope content refused: {0}")]
+    Content(&'static str),
+    /// The network path failed (no connection, timeout, TLS).
+    #[error("network: {0}")]
+    Network(String),
+    /// The relay answered with an error.
+    #[error("relay refused the request: {code} (HTTP {status})")]
+    Relay {
+        /// HTTP status.
+        status: u16,
+        /// The relay's machine-readable error code.
+        code: String,
+    },
+    /// The pairing code is malformed, expired, or does not match its secret.
+    #[error("the pairing code is invalid or has expired")]
+    BadLinkCode,
+    /// This device already keeps a journal with entries; linking would replace it.
+    #[error("this device already has its own journal")]
+    AlreadyLinked,
+    /// SQLite failed.
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Automerge refused an operation.
+    #[error("document: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// An internal invariant did not hold.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

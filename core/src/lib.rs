@@ -1,0 +1,251 @@
+//! Sebaya's device core: everything one phone, tablet or laptop does, with no FFI types and no async
+//! runtime in its API.
+//!
+//! A [`Vault`] is the device's encrypted store; it holds the device identity and the person's journal
+//! (an Automerge document), seals local changes into signed envelopes and syncs them through a relay.
+//! All methods perform disk I/O (and `sync` network I/O): call them off the UI thread. A `Vault` is
+//! used from one thread at a time (`&mut self`); the FFI layer wraps it in a mutex.
+//!
+//! Start with `docs/architecture.md` for the map of the crates.
+
+pub mod crypto;
+pub mod error;
+pub mod i18n;
+pub mod identity;
+pub mod journal;
+pub mod link;
+pub mod schema;
+pub mod space;
+pub mod sync;
+pub mod vault;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use error::{Error, Result};
+pub use journal::JournalEntry;
+pub use link::LinkOffer;
+pub use sebaya_proto::{DeviceId, SpaceId};
+pub use sync::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, SyncReport};
+
+use identity::Identity;
+use space::{Space, SpaceKind};
+use vault::Store;
+
+const JOURNAL_SPACE: &str = "journal-space";
+
+/// The payload codec this build writes (see `docs/protocol.md`, "Changes payload").
+pub const DEFAULT_CODEC: u8 = space::CODEC_BUNDLE;
+
+/// A device's vault: its identity, its journal, and sync.
+pub struct Vault {
+    store: Store,
+    identity: Identity,
+    journal: Option<Space>,
+    codec: u8,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Vault {
+    /// Opens the vault file at `path` (creating it, and the device identity, on first use) with the
+    /// 32-byte master key the platform keeps. A wrong key gives [`Error::WrongKey`] and changes nothing.
+    pub fn open(path: &Path, master_key: &[u8]) -> Result<Vault> {
+        let key: [u8; 32] = master_key
+            .try_into()
+            .map_err(|_| Error::InvalidInput("the master key must be 32 bytes".into()))?;
+        let key = zeroize::Zeroizing::new(key);
+        let store = Store::open(path, &key)?;
+        let identity = Identity::load_or_create(&store)?;
+        let journal = match store.kv_get(JOURNAL_SPACE)? {
+            Some(id) => Some(Space::load(
+                &store,
+                &SpaceId::from_slice(&id).map_err(|_| Error::Corrupt("journal id"))?,
+                identity.device,
+            )?),
+            None => None,
+        };
+        Ok(Vault {
+            store,
+            identity,
+            journal,
+            codec: DEFAULT_CODEC,
+        })
+    }
+
+    /// This device's id (its Ed25519 public key).
+    pub fn device_id(&self) -> DeviceId {
+        self.identity.device
+    }
+
+    /// Chooses the payload codec for envelopes sealed from now on (benchmarks compare them).
+    pub fn set_codec(&mut self, codec: u8) -> Result<()> {
+        if codec != space::CODEC_BUNDLE && codec != space::CODEC_DEFLATE_CHANGES {
+            return Err(Error::InvalidInput("unknown payload codec".into()));
+        }
+        self.codec = codec;
+        Ok(())
+    }
+
+    /// The journal's space id, once the journal exists.
+    pub fn journal_space(&self) -> Option<SpaceId> {
+        self.journal.as_ref().map(|s| s.id)
+    }
+
+    fn journal(&mut self) -> Result<&mut Space> {
+        if self.journal.is_none() {
+            let s = Space::create(&self.store, SpaceKind::Journal, self.identity.device)?;
+            self.store.kv_put(JOURNAL_SPACE, &s.id.0)?;
+            self.journal = Some(s);
+        }
+        self.journal.as_mut().ok_or(Error::Internal("journal missing"))
+    }
+
+    /// Adds a journal entry, durably, and returns its id. One commit.
+    pub fn journal_add(&mut self, text: &str, mood: u8, tags: &[String]) -> Result<String> {
+        self.journal_add_at(text, mood, tags, now_ms())
+    }
+
+    /// [`Vault::journal_add`] with an explicit time (for imports and reproducible tests).
+    pub fn journal_add_at(&mut self, text: &str, mood: u8, tags: &[String], at_ms: i64) -> Result<String> {
+        let id = hex::encode(crypto::random::<8>()?);
+        self.journal_add_with_id(&id, text, mood, tags, at_ms)?;
+        Ok(id)
+    }
+
+    /// Adds an entry under a caller-chosen id (16 lowercase hex characters).
+    pub fn journal_add_with_id(&mut self, id: &str, text: &str, mood: u8, tags: &[String], at_ms: i64) -> Result<()> {
+        self.journal()?;
+        let (store, j) = self.parts()?;
+        journal::add(&mut j.doc, id, text, mood, tags, at_ms)?;
+        j.persist(store)
+    }
+
+    fn parts(&mut self) -> Result<(&Store, &mut Space)> {
+        let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
+        Ok((&self.store, j))
+    }
+
+    /// Edits an entry: only the fields given change. Durable on return.
+    pub fn journal_edit(&mut self, id: &str, text: Option<&str>, mood: Option<u8>, tags: Option<&[String]>) -> Result<()> {
+        self.journal_edit_at(id, text, mood, tags, now_ms())
+    }
+
+    /// [`Vault::journal_edit`] with an explicit time.
+    pub fn journal_edit_at(
+        &mut self,
+        id: &str,
+        text: Option<&str>,
+        mood: Option<u8>,
+        tags: Option<&[String]>,
+        at_ms: i64,
+    ) -> Result<()> {
+        let (store, j) = self.parts().map_err(|_| Error::NotFound("journal entry"))?;
+        journal::edit(&mut j.doc, id, text, mood, tags, at_ms)?;
+        j.persist(store)
+    }
+
+    /// Deletes an entry. Durable on return.
+    pub fn journal_delete(&mut self, id: &str) -> Result<()> {
+        let (store, j) = self.parts().map_err(|_| Error::NotFound("journal entry"))?;
+        journal::delete(&mut j.doc, id, now_ms())?;
+        j.persist(store)
+    }
+
+    /// Every entry, oldest first.
+    pub fn journal_list(&self) -> Vec<JournalEntry> {
+        self.journal.as_ref().map(|j| journal::list(&j.doc)).unwrap_or_default()
+    }
+
+    /// One entry.
+    pub fn journal_get(&self, id: &str) -> Option<JournalEntry> {
+        self.journal.as_ref().and_then(|j| journal::get(&j.doc, id))
+    }
+
+    /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
+    pub fn seal_pending(&mut self) -> Result<u32> {
+        let codec = self.codec;
+        let Some(j) = self.journal.as_mut() else {
+            return Ok(0);
+        };
+        j.seal_outgoing(&self.store, &self.identity, codec)
+    }
+
+    /// Syncs every space with the relay at `relay_url` through `http`.
+    pub fn sync_with(&mut self, http: &dyn HttpClient, relay_url: &str) -> Result<SyncReport> {
+        self.seal_pending()?;
+        let Some(j) = self.journal.as_mut() else {
+            return Ok(SyncReport::default());
+        };
+        sync::sync_spaces(&self.store, &self.identity, &mut [j], http, relay_url)
+    }
+
+    /// Syncs with the relay using the default HTTP client.
+    pub fn sync(&mut self, relay_url: &str) -> Result<SyncReport> {
+        let http = ReqwestClient::new()?;
+        self.sync_with(&http, relay_url)
+    }
+
+    /// Makes a pairing code for another device of this person (creating the journal if needed).
+    pub fn create_link_offer(&mut self) -> Result<LinkOffer> {
+        let j = self.journal()?;
+        link::make_offer(j.id.0, 1, j.key(), (now_ms() / 1000) as u64)
+    }
+
+    /// Joins the journal of another device of this person. Refused if this device already has journal
+    /// entries of its own (they would be orphaned).
+    pub fn accept_link(&mut self, code: &str, secret: &str) -> Result<()> {
+        let linked = link::open_offer(code, secret, (now_ms() / 1000) as u64)?;
+        if !self.journal_list().is_empty() {
+            return Err(Error::AlreadyLinked);
+        }
+        if linked.kind != 1 {
+            return Err(Error::BadLinkCode);
+        }
+        let space = Space::adopt(
+            &self.store,
+            SpaceId(linked.space),
+            SpaceKind::Journal,
+            linked.key,
+            self.identity.device,
+        )?;
+        self.store.kv_put(JOURNAL_SPACE, &space.id.0)?;
+        self.journal = Some(space);
+        Ok(())
+    }
+
+    /// Counts of envelopes held by state (waiting, applied, quarantined), for status screens and tests.
+    pub fn envelope_counts(&self) -> Result<(u64, u64, u64)> {
+        let mut out = [0u64; 3];
+        let mut stmt = self
+            .store
+            .conn
+            .prepare("SELECT state, count(*) FROM envelopes GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (s, n) = row?;
+            if let Some(slot) = usize::try_from(s).ok().and_then(|i| out.get_mut(i)) {
+                *slot = n as u64;
+            }
+        }
+        Ok((out[0], out[1], out[2]))
+    }
+
+    /// Receives envelopes from any path (tests, bundles later); each is verified on its own.
+    pub fn receive_envelopes(&mut self, envelopes: &[Vec<u8>]) -> Result<space::ReceiveReport> {
+        let (store, j) = self.parts()?;
+        j.receive(store, envelopes)
+    }
+
+    /// Every envelope of the journal this device holds that the relay has not acknowledged.
+    pub fn outgoing_envelopes(&mut self) -> Result<Vec<Vec<u8>>> {
+        self.seal_pending()?;
+        let (store, j) = self.parts()?;
+        j.unacked(store)
+    }
+}

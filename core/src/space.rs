@@ -1,0 +1,587 @@
+//! Spaces: one Automerge document with its key, counters and vectors, kept in the vault and moved as
+//! envelopes.
+//!
+//! Local edits are made durable at once as sealed `save_incremental()` chunks; at sync time the
+//! device's own changes since its previous envelope are sealed into a `changes` envelope whose sequence
+//! number is taken and stored in the same SQLite transaction that stores the envelope, so a number is
+//! never used twice and never skipped. Received envelopes are stored first, then applied; an envelope
+//! whose content fails is quarantined and never blocks the others.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use zeroize::Zeroizing;
+
+use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
+use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId, VersionVector};
+
+use crate::crypto::{self, Key32};
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::vault::Store;
+
+/// What a space is for. Stored in the encrypted record only; the relay never learns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpaceKind {
+    /// A person's private journal, shared only among their own devices.
+    Journal,
+}
+
+impl SpaceKind {
+    fn to_byte(self) -> u8 {
+        match self {
+            SpaceKind::Journal => 1,
+        }
+    }
+    fn from_byte(b: u8) -> Result<Self> {
+        match b {
+            1 => Ok(SpaceKind::Journal),
+            _ => Err(Error::Corrupt("space kind")),
+        }
+    }
+}
+
+/// Payload codec: an Automerge bundle (columnar, compressed by Automerge).
+pub const CODEC_BUNDLE: u8 = 1;
+/// Payload codec: raw DEFLATE of concatenated uncompressed Automerge change chunks.
+pub const CODEC_DEFLATE_CHANGES: u8 = 2;
+/// Largest decompressed payload accepted (checked while inflating, never after).
+pub const MAX_INFLATED_LEN: usize = 16 * 1024 * 1024;
+/// Local chunks kept before they are compacted into one `save()`.
+const COMPACT_AFTER_CHUNKS: u32 = 128;
+/// Largest raw change bytes sealed into one envelope (keeps each envelope well under its limit).
+const MAX_BATCH_RAW: usize = 2 * 1024 * 1024;
+
+/// The stored form of a space record (CBOR, sealed in the `spaces` table).
+#[derive(Serialize, Deserialize)]
+struct SpaceRecord {
+    v: u8,
+    id: ByteBuf,
+    kind: u8,
+    key: ByteBuf,
+    epoch: ByteBuf,
+    next_seq: u64,
+    sealed_change_seq: u64,
+    held: Vec<(ByteBuf, u64)>,
+    gaps: Vec<(ByteBuf, u64)>,
+    relay_acked: Vec<(ByteBuf, u64)>,
+    chunks: u32,
+}
+
+/// A space open in memory.
+pub struct Space {
+    /// The space id.
+    pub id: SpaceId,
+    /// What it is.
+    pub kind: SpaceKind,
+    key: Key32,
+    /// The current epoch.
+    pub epoch: EpochId,
+    /// The Automerge document.
+    pub doc: AutoCommit,
+    next_seq: u64,
+    sealed_change_seq: u64,
+    /// Envelopes held.
+    pub vector: VersionVector,
+    /// The relay's last acknowledged vector.
+    pub relay_acked: BTreeMap<DeviceId, u64>,
+    chunks: u32,
+    me: DeviceId,
+}
+
+/// What receiving a batch of envelopes did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReceiveReport {
+    /// Envelopes newly stored.
+    pub stored: u32,
+    /// Envelopes already held (duplicates are harmless).
+    pub duplicates: u32,
+    /// Envelopes refused before storing (bad signature, wrong space, conflicting sequence number).
+    pub refused: u32,
+    /// Envelopes whose changes are now in the document.
+    pub applied: u32,
+    /// Envelopes set aside because their content could not be applied.
+    pub quarantined: u32,
+}
+
+/// The actor id a device writes with: its device id, so every change names its signer.
+pub fn actor_of(device: &DeviceId) -> ActorId {
+    ActorId::from(&device.0[..])
+}
+
+/// The epoch id of a space's first key: SHA-256 over a label, the space id and a commitment to the key.
+pub fn genesis_epoch(space: &SpaceId, key: &[u8; 32]) -> Result<EpochId> {
+    let commit = crypto::derive(key, b"sebaya/v1/key-commit")?;
+    let mut m = Vec::with_capacity(64);
+    m.extend_from_slice(b"sebaya/v1/genesis-epoch");
+    m.extend_from_slice(&space.0);
+    m.extend_from_slice(commit.as_ref());
+    Ok(EpochId(crypto::sha256(&m)))
+}
+
+fn pairs(map: &BTreeMap<DeviceId, u64>) -> Vec<(ByteBuf, u64)> {
+    map.iter().map(|(a, s)| (ByteBuf::from(a.0.to_vec()), *s)).collect()
+}
+
+fn unpairs(p: &[(ByteBuf, u64)]) -> Result<BTreeMap<DeviceId, u64>> {
+    p.iter()
+        .map(|(a, s)| Ok((DeviceId::from_slice(a).map_err(|_| Error::Corrupt("space record"))?, *s)))
+        .collect()
+}
+
+impl Space {
+    /// Creates a new space with a fresh id and key; this device is its first author.
+    pub fn create(store: &Store, kind: SpaceKind, me: DeviceId) -> Result<Space> {
+        let id = SpaceId(crypto::random()?);
+        let key = crypto::random_key()?;
+        Self::adopt(store, id, kind, key, me)
+    }
+
+    /// Starts holding a space whose id and key came from elsewhere (a pairing code).
+    pub fn adopt(store: &Store, id: SpaceId, kind: SpaceKind, key: Key32, me: DeviceId) -> Result<Space> {
+        let epoch = genesis_epoch(&id, &key)?;
+        let space = Space {
+            id,
+            kind,
+            key,
+            epoch,
+            doc: AutoCommit::new().with_actor(actor_of(&me)),
+            next_seq: 1,
+            sealed_change_seq: 0,
+            vector: VersionVector::new(),
+            relay_acked: BTreeMap::new(),
+            chunks: 0,
+            me,
+        };
+        space.save_record(store)?;
+        Ok(space)
+    }
+
+    /// The space key (for handing to another device of the same person).
+    pub fn key(&self) -> &[u8; 32] {
+        &self.key
+    }
+
+    fn row_key(store: &Store, id: &SpaceId) -> Vec<u8> {
+        store.lookup("spaces", &id.0)
+    }
+
+    /// Writes the record (counters, vectors, key) to the vault.
+    pub fn save_record(&self, store: &Store) -> Result<()> {
+        let rec = SpaceRecord {
+            v: 1,
+            id: ByteBuf::from(self.id.0.to_vec()),
+            kind: self.kind.to_byte(),
+            key: ByteBuf::from(self.key.to_vec()),
+            epoch: ByteBuf::from(self.epoch.0.to_vec()),
+            next_seq: self.next_seq,
+            sealed_change_seq: self.sealed_change_seq,
+            held: pairs(self.vector.contiguous()),
+            gaps: self
+                .vector
+                .above_gap()
+                .map(|(a, s)| (ByteBuf::from(a.0.to_vec()), s))
+                .collect(),
+            relay_acked: pairs(&self.relay_acked),
+            chunks: self.chunks,
+        };
+        let mut plain = Zeroizing::new(Vec::new());
+        ciborium::into_writer(&rec, &mut *plain).map_err(|_| Error::Internal("encode space record"))?;
+        let mut rec = rec;
+        zeroize::Zeroize::zeroize(rec.key.as_mut_slice());
+        let k = Self::row_key(store, &self.id);
+        let v = store.seal("spaces", &k, &plain)?;
+        store
+            .conn
+            .execute("INSERT OR REPLACE INTO spaces (k, v) VALUES (?1, ?2)", params![k, v])?;
+        Ok(())
+    }
+
+    /// Loads a space: record, document chunks, then any envelopes still waiting to apply.
+    pub fn load(store: &Store, id: &SpaceId, me: DeviceId) -> Result<Space> {
+        let k = Self::row_key(store, id);
+        let sealed: Option<Vec<u8>> = store
+            .conn
+            .query_row("SELECT v FROM spaces WHERE k = ?1", [&k], |r| r.get(0))
+            .optional()?;
+        let sealed = sealed.ok_or(Error::NotFound("space"))?;
+        let plain = store.open_value("spaces", &k, &sealed)?;
+        let rec: SpaceRecord =
+            ciborium::from_reader(plain.as_slice()).map_err(|_| Error::Corrupt("space record"))?;
+        let key: [u8; 32] = rec.key.as_slice().try_into().map_err(|_| Error::Corrupt("space record"))?;
+        let mut rec = rec;
+        zeroize::Zeroize::zeroize(rec.key.as_mut_slice());
+        let mut vector = VersionVector::from_contiguous(unpairs(&rec.held)?);
+        for (a, s) in unpairs(&rec.gaps)? {
+            vector.insert(a, s);
+        }
+        let mut doc = AutoCommit::new();
+        let mut stmt = store
+            .conn
+            .prepare_cached("SELECT v FROM doc_chunks WHERE space = ?1 ORDER BY n")?;
+        let rows = stmt.query_map([&k], |r| r.get::<_, Vec<u8>>(0))?;
+        for row in rows {
+            let chunk = store.open_value("doc_chunks", &k, &row?)?;
+            doc.load_incremental(&chunk).map_err(|_| Error::Corrupt("document chunk"))?;
+        }
+        drop(stmt);
+        doc.set_actor(actor_of(&me));
+        let mut space = Space {
+            id: SpaceId::from_slice(&rec.id).map_err(|_| Error::Corrupt("space record"))?,
+            kind: SpaceKind::from_byte(rec.kind)?,
+            key: Zeroizing::new(key),
+            epoch: EpochId::from_slice(&rec.epoch).map_err(|_| Error::Corrupt("space record"))?,
+            doc,
+            next_seq: rec.next_seq,
+            sealed_change_seq: rec.sealed_change_seq,
+            vector,
+            relay_acked: unpairs(&rec.relay_acked)?,
+            chunks: rec.chunks,
+            me,
+        };
+        // Mark what is already in the saved document so only new changes count as local.
+        let _ = space.doc.save_incremental();
+        space.apply_pending(store)?;
+        Ok(space)
+    }
+
+    /// Makes the latest local commit durable: one sealed incremental chunk (compacting now and then).
+    pub fn persist(&mut self, store: &Store) -> Result<()> {
+        let chunk = self.doc.save_incremental();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let k = Self::row_key(store, &self.id);
+        if self.chunks + 1 >= COMPACT_AFTER_CHUNKS {
+            let full = self.doc.save();
+            let v = store.seal("doc_chunks", &k, &full)?;
+            let tx = store.conn.unchecked_transaction()?;
+            tx.execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;
+            tx.execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+            self.chunks = 1;
+            self.save_record(store)?;
+            tx.commit()?;
+        } else {
+            let v = store.seal("doc_chunks", &k, &chunk)?;
+            store
+                .conn
+                .execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+            self.chunks += 1;
+        }
+        Ok(())
+    }
+
+    fn envelope_key(store: &Store, space: &SpaceId, author: &DeviceId, seq: u64) -> Vec<u8> {
+        let mut m = Vec::with_capacity(56);
+        m.extend_from_slice(&space.0);
+        m.extend_from_slice(&author.0);
+        m.extend_from_slice(&seq.to_be_bytes());
+        store.lookup("envelopes", &m)
+    }
+
+    fn insert_envelope(store: &Store, env: &Envelope, author: &DeviceId, seq: u64, state: i64) -> Result<()> {
+        let k = Self::envelope_key(store, &env.space(), author, seq);
+        let sk = Self::row_key(store, &env.space());
+        let v = store.seal("envelopes", &k, env.as_bytes())?;
+        store.conn.execute(
+            "INSERT INTO envelopes (k, n, space, state, v)
+             VALUES (?1, (SELECT coalesce(max(n), 0) + 1 FROM envelopes), ?2, ?3, ?4)",
+            params![k, sk, state, v],
+        )?;
+        Ok(())
+    }
+
+    /// Seals this device's changes made since its previous envelope into new `changes` envelopes.
+    /// Returns how many were sealed.
+    pub fn seal_outgoing(&mut self, store: &Store, id: &Identity, codec: u8) -> Result<u32> {
+        let actor = actor_of(&self.me);
+        let mine: Vec<Change> = self
+            .doc
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
+            .collect();
+        if mine.is_empty() {
+            return Ok(0);
+        }
+        let mut batches: Vec<Vec<Change>> = vec![Vec::new()];
+        let mut size = 0usize;
+        for c in mine {
+            let n = c.raw_bytes().len();
+            if size + n > MAX_BATCH_RAW && batches.last().is_some_and(|b| !b.is_empty()) {
+                batches.push(Vec::new());
+                size = 0;
+            }
+            size += n;
+            if let Some(b) = batches.last_mut() {
+                b.push(c);
+            }
+        }
+        let signer = id.signing_key()?;
+        let mut sealed = 0;
+        for batch in batches {
+            let top = batch.iter().map(|c| c.seq()).max().unwrap_or(self.sealed_change_seq);
+            let payload = encode_changes(&self.doc, &batch, codec)?;
+            if payload.len() > MAX_PLAINTEXT_LEN {
+                return Err(Error::Internal("change batch exceeds the envelope limit"));
+            }
+            let header = HeaderV1 {
+                kind: Kind::Changes,
+                space: self.id,
+                epoch: self.epoch,
+                author: self.me,
+                seq: self.next_seq,
+            };
+            let env = Envelope::seal_v1(header, &self.key, crypto::random()?, &payload, &signer)?;
+            // One transaction: the sequence number is consumed exactly when the envelope exists.
+            let tx = store.conn.unchecked_transaction()?;
+            Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+            self.vector.insert(self.me, self.next_seq);
+            self.next_seq += 1;
+            self.sealed_change_seq = top;
+            self.save_record(store)?;
+            tx.commit()?;
+            sealed += 1;
+        }
+        Ok(sealed)
+    }
+
+    /// Stores envelopes received from anywhere (each verified on its own), then applies what it can.
+    pub fn receive(&mut self, store: &Store, envelopes: &[Vec<u8>]) -> Result<ReceiveReport> {
+        let mut report = ReceiveReport::default();
+        let tx = store.conn.unchecked_transaction()?;
+        for bytes in envelopes {
+            let env = match Envelope::parse(bytes).and_then(|e| e.verify().map(|_| e)) {
+                Ok(e) => e,
+                Err(_) => {
+                    report.refused += 1;
+                    continue;
+                }
+            };
+            let Ok(h) = env.header() else {
+                report.refused += 1;
+                continue;
+            };
+            if h.space != self.id || h.kind != Kind::Changes {
+                report.refused += 1;
+                continue;
+            }
+            if self.vector.contains(&h.author, h.seq) {
+                report.duplicates += 1;
+                continue;
+            }
+            Self::insert_envelope(store, &env, &h.author, h.seq, 0)?;
+            self.vector.insert(h.author, h.seq);
+            report.stored += 1;
+        }
+        self.save_record(store)?;
+        tx.commit()?;
+        let (applied, quarantined) = self.apply_pending(store)?;
+        report.applied = applied;
+        report.quarantined = quarantined;
+        Ok(report)
+    }
+
+    /// Applies every stored envelope still waiting, in arrival order, until no more progress is made.
+    /// Returns (applied, quarantined).
+    pub fn apply_pending(&mut self, store: &Store) -> Result<(u32, u32)> {
+        let sk = Self::row_key(store, &self.id);
+        let pending: Vec<(Vec<u8>, Vec<u8>)> = {
+            let mut stmt = store
+                .conn
+                .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0 ORDER BY n")?;
+            let rows = stmt.query_map([&sk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        if pending.is_empty() {
+            return Ok((0, 0));
+        }
+        let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
+        let mut quarantined = 0u32;
+        let mut outcomes: Vec<(Vec<u8>, i64)> = Vec::new();
+        for (k, v) in pending {
+            match self.decode_envelope(store, &k, &v) {
+                Ok(changes) => waiting.push((k, changes)),
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        let all: Vec<Change> = waiting.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+        // Automerge queues changes whose dependencies are missing; they stay `waiting` in the vault
+        // until the dependencies arrive, so nothing is lost across a restart.
+        if self.doc.apply_changes(all).is_err() {
+            // Apply one envelope at a time to find the culprit(s).
+            for (k, changes) in &waiting {
+                if self.doc.apply_changes(changes.iter().cloned()).is_err() {
+                    quarantined += 1;
+                    outcomes.push((k.clone(), 2));
+                }
+            }
+        }
+        let mut applied = 0u32;
+        for (k, changes) in &waiting {
+            if outcomes.iter().any(|(q, _)| q == k) {
+                continue;
+            }
+            let done = changes.iter().all(|c| self.doc.get_change_by_hash(&c.hash()).is_some());
+            if done {
+                applied += 1;
+                outcomes.push((k.clone(), 1));
+            }
+        }
+        let tx = store.conn.unchecked_transaction()?;
+        for (k, state) in &outcomes {
+            tx.execute("UPDATE envelopes SET state = ?1 WHERE k = ?2", params![state, k])?;
+        }
+        tx.commit()?;
+        self.persist(store)?;
+        Ok((applied, quarantined))
+    }
+
+    fn decode_envelope(&self, store: &Store, k: &[u8], v: &[u8]) -> Result<Vec<Change>> {
+        let bytes = store.open_value("envelopes", k, v)?;
+        let env = Envelope::parse(&bytes)?;
+        let h = env.header()?;
+        if h.epoch != self.epoch {
+            return Err(Error::Content("unknown epoch"));
+        }
+        let plain = Zeroizing::new(env.open(&self.key)?);
+        decode_changes(&plain, &h.author)
+    }
+
+    /// Envelopes held that the relay has not acknowledged, oldest first per author.
+    pub fn unacked(&self, store: &Store) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for (author, seq) in self.vector.held_above(&self.relay_acked) {
+            let k = Self::envelope_key(store, &self.id, &author, seq);
+            let v: Option<Vec<u8>> = store
+                .conn
+                .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| r.get(0))
+                .optional()?;
+            if let Some(v) = v {
+                out.push(store.open_value("envelopes", &k, &v)?.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the relay's acknowledgement (its contiguous vector for this space).
+    pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
+        self.relay_acked = acked;
+        self.save_record(store)
+    }
+
+    /// Whether this device has unsealed local changes.
+    pub fn has_unsealed(&mut self) -> bool {
+        let actor = actor_of(&self.me);
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .any(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
+    }
+}
+
+/// Encodes a batch of one author's changes as an envelope payload: codec byte, then data.
+pub fn encode_changes(doc: &AutoCommit, changes: &[Change], codec: u8) -> Result<Vec<u8>> {
+    let mut out = vec![codec];
+    match codec {
+        CODEC_BUNDLE => {
+            let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+            let bundle = doc.bundle(hashes)?;
+            out.extend_from_slice(bundle.bytes());
+        }
+        CODEC_DEFLATE_CHANGES => {
+            let mut enc = flate2::write::DeflateEncoder::new(out, flate2::Compression::best());
+            for c in changes {
+                std::io::Write::write_all(&mut enc, c.raw_bytes()).map_err(|_| Error::Internal("deflate"))?;
+            }
+            out = enc.finish().map_err(|_| Error::Internal("deflate"))?;
+        }
+        _ => return Err(Error::InvalidInput("unknown payload codec".into())),
+    }
+    Ok(out)
+}
+
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_TYPE_CHANGE: u8 = 1;
+
+/// Splits concatenated uncompressed change chunks. Refuses compressed chunks, so every byte Automerge
+/// parses was inflated by us under our bound.
+fn split_change_chunks(mut data: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        if data.len() < 9 || data[..4] != CHUNK_MAGIC {
+            return Err(Error::Content("not an Automerge change chunk"));
+        }
+        if data[8] != CHUNK_TYPE_CHANGE {
+            return Err(Error::Content("compressed or foreign chunk in payload"));
+        }
+        let mut len: u64 = 0;
+        let mut shift = 0;
+        let mut i = 9;
+        loop {
+            let b = *data.get(i).ok_or(Error::Content("truncated chunk length"))?;
+            if shift > 56 {
+                return Err(Error::Content("chunk length overflows"));
+            }
+            len |= u64::from(b & 0x7f) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let end = i
+            .checked_add(usize::try_from(len).map_err(|_| Error::Content("chunk length overflows"))?)
+            .ok_or(Error::Content("chunk length overflows"))?;
+        if end > data.len() {
+            return Err(Error::Content("truncated change chunk"));
+        }
+        out.push(&data[..end]);
+        data = &data[end..];
+    }
+    Ok(out)
+}
+
+/// Decodes an envelope payload into changes, refusing any change whose actor is not the author.
+pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> {
+    let actor = actor_of(author);
+    let (&codec, data) = payload.split_first().ok_or(Error::Content("empty payload"))?;
+    let changes = match codec {
+        CODEC_BUNDLE => {
+            let bundle = automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
+            let actors = bundle.actors();
+            for c in bundle.iter_changes() {
+                if actors.get(c.actor) != Some(&actor) {
+                    return Err(Error::Content("change authored by another actor"));
+                }
+            }
+            bundle.to_changes().map_err(|_| Error::Content("invalid bundle"))?
+        }
+        CODEC_DEFLATE_CHANGES => {
+            let mut inflated = Vec::new();
+            flate2::read::DeflateDecoder::new(data)
+                .take(MAX_INFLATED_LEN as u64 + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|_| Error::Content("invalid deflate stream"))?;
+            if inflated.len() > MAX_INFLATED_LEN {
+                return Err(Error::Content("payload inflates past its limit"));
+            }
+            split_change_chunks(&inflated)?
+                .into_iter()
+                .map(|c| Change::try_from(c).map_err(|_| Error::Content("invalid change")))
+                .collect::<Result<Vec<_>>>()?
+        }
+        _ => return Err(Error::Content("unknown payload codec")),
+    };
+    if changes.iter().any(|c| c.actor_id() != &actor) {
+        return Err(Error::Content("change authored by another actor"));
+    }
+    Ok(changes)
+}

@@ -1,0 +1,425 @@
+//! Envelopes: the unit of sync.
+//!
+//! An envelope has a stable outer frame that every format version keeps (magic, format version, kind,
+//! space id, body length), so a device can store, count, address and carry an envelope of a version it
+//! cannot open. Inside a version-1 frame: epoch id, author device, author sequence number, nonce,
+//! payload (AEAD ciphertext for sealed kinds), and an Ed25519 signature by the author over a domain
+//! label and every byte before the signature. Layout and test vectors: `docs/protocol.md`.
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use ring::hkdf;
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+
+use crate::ENVELOPE_SIGNATURE_LABEL;
+use crate::error::ProtoError;
+
+/// Magic bytes that open every envelope of every version.
+pub const MAGIC: [u8; 4] = *b"SBYE";
+/// The format version this build writes and opens.
+pub const FORMAT_V1: u8 = 1;
+/// Length of the outer frame header: magic, version, kind, space id, body length.
+pub const FRAME_HEADER_LEN: usize = 4 + 1 + 1 + 16 + 4;
+/// Largest body any envelope may declare. Checked before anything is allocated.
+pub const MAX_BODY_LEN: usize = 4 * 1024 * 1024;
+/// Largest plaintext a sealed envelope may carry (the body limit less the v1 header and tag).
+pub const MAX_PLAINTEXT_LEN: usize = MAX_BODY_LEN - V1_FIXED_LEN - TAG_LEN;
+const TAG_LEN: usize = 16;
+const SIG_LEN: usize = 64;
+const NONCE_LEN: usize = 12;
+/// Fixed part of a v1 body: epoch (32), author (32), seq (8), nonce (12), signature (64).
+const V1_FIXED_LEN: usize = 32 + 32 + 8 + NONCE_LEN + SIG_LEN;
+/// Offset of the nonce in a v1 envelope: everything before it is associated data.
+const V1_NONCE_OFFSET: usize = FRAME_HEADER_LEN + 32 + 32 + 8;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $len:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; $len]);
+
+        impl $name {
+            /// Reads the id from a slice of exactly the right length.
+            pub fn from_slice(bytes: &[u8]) -> Result<Self, ProtoError> {
+                let arr: [u8; $len] = bytes
+                    .try_into()
+                    .map_err(|_| ProtoError::Malformed(concat!(stringify!($name), " has the wrong length")))?;
+                Ok(Self(arr))
+            }
+
+            /// Parses the lowercase hex form used in logs, headers and the CLI.
+            pub fn from_hex(text: &str) -> Result<Self, ProtoError> {
+                let bytes = hex::decode(text)
+                    .map_err(|_| ProtoError::Malformed(concat!(stringify!($name), " is not hex")))?;
+                Self::from_slice(&bytes)
+            }
+
+            /// Lowercase hex, the one textual form of ids.
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_hex())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A space (document) id: 16 random bytes chosen by its creator. Reveals nothing about content.
+    SpaceId,
+    16
+);
+id_type!(
+    /// A device id: the device's Ed25519 public key, so anyone can verify what it signed.
+    DeviceId,
+    32
+);
+id_type!(
+    /// An epoch id: names the key generation a sealed envelope was written under.
+    EpochId,
+    32
+);
+id_type!(
+    /// SHA-256 of a whole envelope: its content address.
+    EnvelopeId,
+    32
+);
+
+/// What an envelope carries. The relay can tell kinds apart; it can read only `Membership`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The author's Automerge changes since its previous envelope in this space, sealed.
+    Changes,
+    /// A sealed `save()` of the whole document plus the vector it covers.
+    Snapshot,
+    /// A signed membership statement, readable by the relay so it can authorise.
+    Membership,
+    /// Space keys wrapped for member devices.
+    KeyWraps,
+    /// A kind from a newer format: stored and carried, never opened.
+    Unknown(u8),
+}
+
+impl Kind {
+    /// The byte that encodes the kind on the wire.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            Kind::Changes => 1,
+            Kind::Snapshot => 2,
+            Kind::Membership => 3,
+            Kind::KeyWraps => 4,
+            Kind::Unknown(b) => b,
+        }
+    }
+
+    /// Decodes the kind byte; unknown values are kept, not refused.
+    pub fn from_byte(b: u8) -> Kind {
+        match b {
+            1 => Kind::Changes,
+            2 => Kind::Snapshot,
+            3 => Kind::Membership,
+            4 => Kind::KeyWraps,
+            other => Kind::Unknown(other),
+        }
+    }
+
+    /// Whether the payload is AEAD ciphertext (true) or signed plaintext (membership statements).
+    pub fn is_sealed(self) -> bool {
+        !matches!(self, Kind::Membership)
+    }
+}
+
+/// A parsed envelope. Holds the exact bytes it was parsed from; every accessor reads from them, so what
+/// is verified is what is stored and forwarded.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Envelope {
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("version", &self.version())
+            .field("kind", &self.kind())
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Fields of a v1 header, for building an envelope.
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderV1 {
+    /// What the envelope carries.
+    pub kind: Kind,
+    /// The space it belongs to.
+    pub space: SpaceId,
+    /// The key generation it is sealed under.
+    pub epoch: EpochId,
+    /// The signing device.
+    pub author: DeviceId,
+    /// The author's sequence number in this space: 1, 2, 3… never reused.
+    pub seq: u64,
+}
+
+fn read_u32(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_be_bytes(a)
+}
+
+impl Envelope {
+    /// Parses and checks the frame (and, for v1, the fixed fields). Does not verify the signature: see
+    /// [`Envelope::verify`]. Lengths are checked before anything is copied.
+    pub fn parse(bytes: &[u8]) -> Result<Envelope, ProtoError> {
+        let total = Self::frame_len(bytes)?;
+        if total != bytes.len() {
+            return Err(ProtoError::LengthMismatch {
+                declared: total as u64,
+                actual: bytes.len() as u64,
+            });
+        }
+        let env = Envelope {
+            bytes: bytes.to_vec(),
+        };
+        if env.version() == FORMAT_V1 {
+            let body = total - FRAME_HEADER_LEN;
+            let min = V1_FIXED_LEN + if env.kind().is_sealed() { TAG_LEN } else { 0 };
+            if body < min {
+                return Err(ProtoError::Truncated {
+                    needed: FRAME_HEADER_LEN + min,
+                    had: total,
+                });
+            }
+        }
+        Ok(env)
+    }
+
+    /// Reads only the outer frame at the start of `bytes` and returns the whole envelope's length. Lets a
+    /// reader split a stream of envelopes without understanding their version.
+    pub fn frame_len(bytes: &[u8]) -> Result<usize, ProtoError> {
+        if bytes.len() < FRAME_HEADER_LEN {
+            return Err(ProtoError::Truncated {
+                needed: FRAME_HEADER_LEN,
+                had: bytes.len(),
+            });
+        }
+        if bytes[0..4] != MAGIC {
+            return Err(ProtoError::BadMagic);
+        }
+        let body = read_u32(bytes, 22) as usize;
+        if body > MAX_BODY_LEN {
+            return Err(ProtoError::TooLarge {
+                what: "envelope body",
+                len: body as u64,
+                max: MAX_BODY_LEN as u64,
+            });
+        }
+        let total = FRAME_HEADER_LEN + body;
+        if bytes.len() < total {
+            return Err(ProtoError::Truncated {
+                needed: total,
+                had: bytes.len(),
+            });
+        }
+        Ok(total)
+    }
+
+    /// The exact bytes, as stored and sent.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Consumes the envelope, returning its bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Format version of the frame.
+    pub fn version(&self) -> u8 {
+        self.bytes[4]
+    }
+
+    /// What the envelope carries.
+    pub fn kind(&self) -> Kind {
+        Kind::from_byte(self.bytes[5])
+    }
+
+    /// The space the envelope belongs to (frame field: readable in every version).
+    pub fn space(&self) -> SpaceId {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&self.bytes[6..22]);
+        SpaceId(a)
+    }
+
+    /// SHA-256 of the whole envelope.
+    pub fn id(&self) -> EnvelopeId {
+        let d = ring::digest::digest(&ring::digest::SHA256, &self.bytes);
+        let mut a = [0u8; 32];
+        a.copy_from_slice(d.as_ref());
+        EnvelopeId(a)
+    }
+
+    fn require_v1(&self) -> Result<(), ProtoError> {
+        if self.version() == FORMAT_V1 {
+            Ok(())
+        } else {
+            Err(ProtoError::UnsupportedVersion(self.version()))
+        }
+    }
+
+    /// The v1 header fields.
+    pub fn header(&self) -> Result<HeaderV1, ProtoError> {
+        self.require_v1()?;
+        let b = &self.bytes;
+        let h = FRAME_HEADER_LEN;
+        let mut epoch = [0u8; 32];
+        epoch.copy_from_slice(&b[h..h + 32]);
+        let mut author = [0u8; 32];
+        author.copy_from_slice(&b[h + 32..h + 64]);
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&b[h + 64..h + 72]);
+        Ok(HeaderV1 {
+            kind: self.kind(),
+            space: self.space(),
+            epoch: EpochId(epoch),
+            author: DeviceId(author),
+            seq: u64::from_be_bytes(seq),
+        })
+    }
+
+    fn payload_range(&self) -> std::ops::Range<usize> {
+        (V1_NONCE_OFFSET + NONCE_LEN)..(self.bytes.len() - SIG_LEN)
+    }
+
+    /// The payload bytes (ciphertext for sealed kinds).
+    pub fn payload(&self) -> Result<&[u8], ProtoError> {
+        self.require_v1()?;
+        Ok(&self.bytes[self.payload_range()])
+    }
+
+    /// Verifies the author's signature over the domain label and every byte before the signature. Needs
+    /// no key but the author's public key, which is in the header: relays and carriers call this.
+    pub fn verify(&self) -> Result<(), ProtoError> {
+        let header = self.header()?;
+        let split = self.bytes.len() - SIG_LEN;
+        let mut msg = Vec::with_capacity(ENVELOPE_SIGNATURE_LABEL.len() + split);
+        msg.extend_from_slice(ENVELOPE_SIGNATURE_LABEL);
+        msg.extend_from_slice(&self.bytes[..split]);
+        UnparsedPublicKey::new(&ED25519, &header.author.0)
+            .verify(&msg, &self.bytes[split..])
+            .map_err(|_| ProtoError::BadSignature)
+    }
+
+    /// Builds, seals and signs a v1 envelope. `nonce_salt` supplies the four bytes of the nonce after the
+    /// sequence number (random in production; fixed in test vectors). `space_key` is the epoch's key;
+    /// the per-author key is derived from it. For `Kind::Membership` the payload is signed, not sealed.
+    pub fn seal_v1(
+        header: HeaderV1,
+        space_key: &[u8; 32],
+        nonce_salt: [u8; 4],
+        plaintext: &[u8],
+        signer: &Ed25519KeyPair,
+    ) -> Result<Envelope, ProtoError> {
+        if signer.public_key().as_ref() != header.author.0 {
+            return Err(ProtoError::Malformed("signer is not the header's author"));
+        }
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(ProtoError::TooLarge {
+                what: "envelope plaintext",
+                len: plaintext.len() as u64,
+                max: MAX_PLAINTEXT_LEN as u64,
+            });
+        }
+        if header.seq == 0 {
+            return Err(ProtoError::Malformed("sequence numbers start at 1"));
+        }
+        let sealed = header.kind.is_sealed();
+        let body_len = V1_FIXED_LEN + plaintext.len() + if sealed { TAG_LEN } else { 0 };
+        let mut b = Vec::with_capacity(FRAME_HEADER_LEN + body_len);
+        b.extend_from_slice(&MAGIC);
+        b.push(FORMAT_V1);
+        b.push(header.kind.to_byte());
+        b.extend_from_slice(&header.space.0);
+        b.extend_from_slice(&(body_len as u32).to_be_bytes());
+        b.extend_from_slice(&header.epoch.0);
+        b.extend_from_slice(&header.author.0);
+        b.extend_from_slice(&header.seq.to_be_bytes());
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..8].copy_from_slice(&header.seq.to_be_bytes());
+        nonce[8..].copy_from_slice(&nonce_salt);
+        let aad_end = b.len();
+        b.extend_from_slice(&nonce);
+        if sealed {
+            let key = author_key(space_key, &header)?;
+            let mut buf = plaintext.to_vec();
+            key.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&b[..aad_end]),
+                &mut buf,
+            )
+            .map_err(|_| ProtoError::Encode("seal failed".into()))?;
+            b.extend_from_slice(&buf);
+        } else {
+            b.extend_from_slice(plaintext);
+        }
+        let mut msg = Vec::with_capacity(ENVELOPE_SIGNATURE_LABEL.len() + b.len());
+        msg.extend_from_slice(ENVELOPE_SIGNATURE_LABEL);
+        msg.extend_from_slice(&b);
+        b.extend_from_slice(signer.sign(&msg).as_ref());
+        Ok(Envelope { bytes: b })
+    }
+
+    /// Verifies the signature, then decrypts the payload with the epoch key. Any altered bit fails one of
+    /// the two checks.
+    pub fn open(&self, space_key: &[u8; 32]) -> Result<Vec<u8>, ProtoError> {
+        self.verify()?;
+        let header = self.header()?;
+        if !header.kind.is_sealed() {
+            return Ok(self.payload()?.to_vec());
+        }
+        let key = author_key(space_key, &header)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&self.bytes[V1_NONCE_OFFSET..V1_NONCE_OFFSET + NONCE_LEN]);
+        if nonce[..8] != header.seq.to_be_bytes() {
+            return Err(ProtoError::Malformed("nonce does not start with the sequence number"));
+        }
+        let mut buf = self.payload()?.to_vec();
+        let plain = key
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&self.bytes[..V1_NONCE_OFFSET]),
+                &mut buf,
+            )
+            .map_err(|_| ProtoError::DecryptFailed)?;
+        let n = plain.len();
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
+
+struct Len32;
+impl hkdf::KeyType for Len32 {
+    fn len(&self) -> usize {
+        32
+    }
+}
+
+/// Derives the per-author AEAD key: HKDF-SHA256 with the space key as input keying material, an empty
+/// salt, and info = `"sebaya/v1/envelope" ‖ space ‖ epoch ‖ author`. One key per author per epoch, so
+/// two authors never share a (key, nonce) pair even with equal sequence numbers.
+fn author_key(space_key: &[u8; 32], h: &HeaderV1) -> Result<LessSafeKey, ProtoError> {
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    let info: [&[u8]; 4] = [ENVELOPE_SIGNATURE_LABEL, &h.space.0, &h.epoch.0, &h.author.0];
+    hkdf::Salt::new(hkdf::HKDF_SHA256, &[])
+        .extract(space_key)
+        .expand(&info, Len32)
+        .and_then(|okm| okm.fill(out.as_mut()))
+        .map_err(|_| ProtoError::Encode("key derivation failed".into()))?;
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, out.as_ref())
+        .map_err(|_| ProtoError::Encode("key setup failed".into()))?;
+    Ok(LessSafeKey::new(unbound))
+}
+

@@ -1,0 +1,24 @@
+//! Sebaya's wire format, shared by every device and by the relay.
+//!
+//! This crate knows how to frame, sign, verify and parse envelopes, how to sign relay requests, and how
+//! the sync exchange is encoded. It never decrypts anything: the relay links this crate and nothing
+//! else of Sebaya, so it cannot read what it stores. Everything here is pure computation (no I/O), safe
+//! to call from any thread.
+//!
+//! The normative description is `docs/protocol.md`; its test vectors are checked by this crate's tests.
+
+pub mod envelope;
+pub mod error;
+pub mod request;
+pub mod sync;
+pub mod vector;
+
+pub use envelope::{DeviceId, Envelope, EnvelopeId, EpochId, HeaderV1, Kind, SpaceId};
+pub use error::ProtoError;
+pub use vector::VersionVector;
+
+/// Domain label for envelope signatures. Every signature in Sebaya starts with its own label so that a
+/// signature made for one purpose can never be replayed as another.
+pub const ENVELOPE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/envelope";
+/// Domain label for signed relay requests.
+pub const REQUEST_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/request";

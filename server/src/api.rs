@@ -1,0 +1,316 @@
+//! HTTP endpoints of the relay.
+//!
+//! | method, path | auth | answer |
+//! |---|---|---|
+//! | `GET /v1/info` | none | JSON `{"relay_id": hex, "time": unix secs, "protocol": 1}`: what a device needs to sign |
+//! | `POST /v1/sync` | signed | CBOR `SyncRequest` in, CBOR `SyncResponse` out |
+//! | `GET /healthz` | none | `200 ok` while the process serves HTTP |
+//! | `GET /readyz` | none | `200 ready` when the store answers a query, else `503` |
+//!
+//! Every refusal is JSON `{"error": code, "message": English sentence}`; every 401 also carries
+//! `"relay_time"` so a device with a wrong clock can correct it and retry. Messages are fixed sentences:
+//! nothing from the request (and no envelope content) is echoed or logged. A refused request stores
+//! nothing.
+//!
+//! Handlers never block the executor: the store and signature checks run in `spawn_blocking`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sebaya_proto::request::{RequestAuth, TIME_WINDOW_SECS};
+use sebaya_proto::sync::{self, MAX_MESSAGE_LEN, SYNC_VERSION, SyncRequest};
+use serde::Serialize;
+
+use crate::exchange::{self, ExchangeError, SyncInput};
+use crate::store::{RelayId, RelayStore};
+
+/// Path of the sync endpoint, exactly as signed.
+pub const SYNC_PATH: &str = "/v1/sync";
+/// Content type of sync requests and answers.
+pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
+
+/// Shared state of every handler: the store and the relay id read from it. Cheap to clone.
+#[derive(Clone)]
+pub struct RelayState {
+    store: Arc<dyn RelayStore>,
+    relay_id: RelayId,
+}
+
+impl std::fmt::Debug for RelayState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayState").field("relay_id", &self.relay_id).finish()
+    }
+}
+
+impl RelayState {
+    /// Wraps any store. The relay id is read from it once, here.
+    pub fn new(store: Arc<dyn RelayStore>) -> RelayState {
+        let relay_id = store.relay_id();
+        RelayState { store, relay_id }
+    }
+
+    /// Opens the default SQLite store in `data_dir` (created if missing). Blocks on disk I/O: call it
+    /// before starting the runtime or from a blocking context.
+    pub fn open(data_dir: &std::path::Path) -> Result<RelayState, crate::StoreError> {
+        let store = crate::SqliteStore::open(data_dir)?;
+        Ok(RelayState::new(Arc::new(store)))
+    }
+
+    /// The relay's id.
+    pub fn relay_id(&self) -> RelayId {
+        self.relay_id
+    }
+}
+
+/// The relay's routes with their body limit. Serve it with [`crate::serve`] or any axum-compatible
+/// server.
+pub fn router(state: RelayState) -> Router {
+    Router::new()
+        .route("/v1/info", get(info))
+        .route(SYNC_PATH, post(sync_handler))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_LEN))
+        .with_state(state)
+}
+
+/// The relay's clock, Unix seconds. A clock before 1970 reads as 0 (and every request then looks skewed,
+/// which is the honest answer).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A refused request: a status, a stable code, a fixed sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Authentication headers missing or unreadable. 401 `unsigned`.
+    #[error("the request is not signed: the sebaya-device, sebaya-time, sebaya-request-id and sebaya-signature headers are required")]
+    Unsigned,
+    /// The signature does not verify for this relay, method, path and body. 401 `bad-signature`.
+    #[error("the request signature does not verify")]
+    BadSignature,
+    /// The signed time is outside the relay's window. 401 `clock-skew`.
+    #[error("the request time is too far from the relay's time; correct the clock with relay_time and retry")]
+    ClockSkew,
+    /// The device already used this request id. 409 `replayed-request`.
+    #[error("this request id was already used; sign a new request")]
+    Replayed,
+    /// Body over `MAX_MESSAGE_LEN`. 413 `too-large`.
+    #[error("the request body exceeds the size limit")]
+    TooLarge,
+    /// Body not a valid `SyncRequest`. 400 `malformed`.
+    #[error("the request body is not a valid sync request")]
+    Malformed,
+    /// Content type other than CBOR. 415 `unsupported-media-type`.
+    #[error("the request body must be application/cbor")]
+    UnsupportedMediaType,
+    /// No such endpoint. 404 `not-found`.
+    #[error("no such endpoint")]
+    NotFound,
+    /// The store did not answer the readiness query. 503 `not-ready`.
+    #[error("the relay's store is not ready")]
+    NotReady,
+    /// The store failed. 500 `internal`.
+    #[error("the relay could not complete the request; retry later")]
+    Internal,
+}
+
+impl ApiError {
+    /// HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ApiError::Unsigned | ApiError::BadSignature | ApiError::ClockSkew => StatusCode::UNAUTHORIZED,
+            ApiError::Replayed => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Malformed => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code (the `error` field).
+    pub fn code(self) -> &'static str {
+        match self {
+            ApiError::Unsigned => "unsigned",
+            ApiError::BadSignature => "bad-signature",
+            ApiError::ClockSkew => "clock-skew",
+            ApiError::Replayed => "replayed-request",
+            ApiError::TooLarge => "too-large",
+            ApiError::Malformed => "malformed",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
+            ApiError::NotFound => "not-found",
+            ApiError::NotReady => "not-ready",
+            ApiError::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay_time: Option<u64>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let relay_time = (self.status() == StatusCode::UNAUTHORIZED).then(unix_now);
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+            relay_time,
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+#[derive(Serialize)]
+struct InfoBody {
+    relay_id: String,
+    time: u64,
+    protocol: u8,
+}
+
+async fn info(State(state): State<RelayState>) -> Json<InfoBody> {
+    Json(InfoBody {
+        relay_id: state.relay_id.to_hex(),
+        time: unix_now(),
+        protocol: SYNC_VERSION,
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<RelayState>) -> Response {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.ping()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        _ => ApiError::NotReady.into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn sync_handler(State(state): State<RelayState>, request: Request) -> Response {
+    match sync_inner(state, request).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, CBOR_CONTENT_TYPE)], bytes).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Refuses a declared length over the limit before reading a byte of the body.
+fn check_declared_length(headers: &HeaderMap) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_MESSAGE_LEN as u64 => Err(ApiError::TooLarge),
+        _ => Ok(()),
+    }
+}
+
+/// Accepts a missing content type (some clients omit it) or CBOR; refuses anything else.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .map_err(|_| ApiError::UnsupportedMediaType)?
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim();
+    if essence.eq_ignore_ascii_case(CBOR_CONTENT_TYPE) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+fn authenticate(headers: &HeaderMap, relay_id: &RelayId, body: &[u8], now: u64) -> Result<RequestAuth, ApiError> {
+    let auth = RequestAuth::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        .map_err(|_| ApiError::Unsigned)?;
+    auth.verify(&relay_id.0, "POST", SYNC_PATH, body)
+        .map_err(|_| ApiError::BadSignature)?;
+    if auth.timestamp.abs_diff(now) > TIME_WINDOW_SECS {
+        return Err(ApiError::ClockSkew);
+    }
+    Ok(auth)
+}
+
+/// Decodes and checks the body; converts the wire vectors. Any fault is `malformed`.
+fn decode_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
+    let req: SyncRequest = sync::decode(body).map_err(|_| ApiError::Malformed)?;
+    req.check().map_err(|_| ApiError::Malformed)?;
+    Ok(req)
+}
+
+async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+    check_declared_length(request.headers())?;
+    check_content_type(request.headers())?;
+    let headers = request.headers().clone();
+    // The body limit layer caps what this reads at MAX_MESSAGE_LEN, also for chunked bodies.
+    let body = Bytes::from_request(request, &()).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::Malformed
+        }
+    })?;
+
+    let store = state.store.clone();
+    let relay_id = state.relay_id;
+    let now = unix_now();
+    let job = move || -> Result<Vec<u8>, ApiError> {
+        let auth = authenticate(&headers, &relay_id, &body, now)?;
+        let req = decode_request(&body)?;
+        let mut seen = HashSet::with_capacity(req.spaces.len());
+        let mut spaces = Vec::with_capacity(req.spaces.len());
+        for sv in &req.spaces {
+            let (space, vector): (_, BTreeMap<_, _>) = sv.parse().map_err(|_| ApiError::Malformed)?;
+            if !seen.insert(space) {
+                return Err(ApiError::Malformed);
+            }
+            spaces.push((space, vector));
+        }
+        let input = SyncInput {
+            device: auth.device,
+            request_id: auth.request_id,
+            timestamp: auth.timestamp,
+            now,
+            spaces,
+            envelopes: req.envelopes,
+            max_response_bytes: req.max_response_bytes,
+        };
+        let response = exchange::run(store.as_ref(), input).map_err(|e| match e {
+            ExchangeError::Replayed => ApiError::Replayed,
+            ExchangeError::Store(err) => {
+                // Operators need to learn about a failing disk; the message holds no request content.
+                eprintln!("sebaya-relay: store error during sync: {err}");
+                ApiError::Internal
+            }
+        })?;
+        sync::encode(&response).map_err(|_| ApiError::Internal)
+    };
+    tokio::task::spawn_blocking(job).await.map_err(|_| ApiError::Internal)?
+}

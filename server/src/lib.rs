@@ -1,0 +1,190 @@
+//! Sebaya relay: stores and forwards sealed envelopes, never holds a key.
+//!
+//! A relay is just a peer that is always online. Devices push the signed, encrypted envelopes they wrote
+//! and pull the ones they lack, in one signed HTTP request (`POST /v1/sync`, CBOR). The relay checks
+//! signatures (it needs no key for that: the author's public key is in the envelope), keeps envelopes in
+//! arrival order, acknowledges with its version vectors, and pages large answers. It cannot read what it
+//! stores and does not log it.
+//!
+//! Layout: [`api`] (HTTP endpoints and error answers), `exchange` (the sync rules, store-agnostic),
+//! [`store`] (the [`RelayStore`] trait), `sqlite` (the default store), [`error`].
+//!
+//! Two ways to run it:
+//! - from async code: [`RelayState::open`], bind a `tokio::net::TcpListener`, then [`serve`];
+//! - from synchronous code (CLI demo, tests): [`spawn`] returns a [`RelayHandle`] running the relay on
+//!   its own thread and runtime, stopped by [`RelayHandle::shutdown`] or on drop.
+//!
+//! **Authorisation in this first slice:** any authenticated device may push to and pull from any space
+//! it names; the random 16-byte space id is the capability. Membership logs come in a later issue.
+
+pub mod api;
+pub mod error;
+pub mod exchange;
+mod sqlite;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use api::{ApiError, RelayState, router};
+pub use error::{RelayError, StoreError};
+pub use sqlite::{DB_FILE_NAME, END_VERSION, SqliteStore};
+pub use store::{RelayId, RelayStore};
+
+/// Port the binary listens on by default.
+pub const DEFAULT_PORT: u16 = 8787;
+/// Data directory the binary uses by default (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "./sebaya-relay-data";
+/// Environment variable that overrides the default data directory.
+pub const DATA_DIR_ENV: &str = "SEBAYA_RELAY_DATA_DIR";
+/// How long a shutdown waits for open connections and running requests before dropping them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Where a relay keeps its data and where it listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// Directory holding `relay.sqlite3` (created if missing).
+    pub data_dir: PathBuf,
+    /// Address to listen on. Port 0 picks a free port; read it back from [`RelayHandle::addr`].
+    pub bind: SocketAddr,
+}
+
+/// Serves the relay on `listener` until `shutdown` completes, then finishes the requests in flight and
+/// returns. This is what the binary runs; it needs a tokio runtime with I/O and time enabled.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: RelayState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(RelayError::Serve)
+}
+
+/// A relay running on its own thread. Dropping it shuts the relay down (as [`RelayHandle::shutdown`]).
+#[derive(Debug)]
+pub struct RelayHandle {
+    addr: SocketAddr,
+    relay_id: RelayId,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    thread: Option<JoinHandle<Result<(), RelayError>>>,
+}
+
+impl RelayHandle {
+    /// The address actually bound (the real port when port 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of the relay, e.g. `http://127.0.0.1:8787`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The relay's persistent id (also published by `GET /v1/info`).
+    pub fn relay_id(&self) -> RelayId {
+        self.relay_id
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (for at most a few seconds), and
+    /// waits for the relay's thread to end. Blocks.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // An error means the server already ended; there is nothing left to tell.
+            let _ = stop.send(true);
+        }
+        if let Some(thread) = self.thread.take() {
+            match thread.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("sebaya-relay: {e}"),
+                Err(_) => eprintln!("sebaya-relay: {}", RelayError::ThreadPanicked),
+            }
+        }
+    }
+}
+
+impl Drop for RelayHandle {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// Starts a relay on a background thread with its own tokio runtime, for synchronous callers (the CLI
+/// demo, tests). Opening the store and binding happen before this returns, so their errors are
+/// reported here and the relay accepts connections as soon as it returns.
+pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
+    let state = RelayState::open(&config.data_dir)?;
+    let relay_id = state.relay_id();
+    let std_listener = std::net::TcpListener::bind(config.bind).map_err(|source| RelayError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    std_listener.set_nonblocking(true).map_err(|source| RelayError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let addr = std_listener.local_addr().map_err(|source| RelayError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(16)
+        .thread_name("sebaya-relay")
+        .enable_all()
+        .build()
+        .map_err(RelayError::Runtime)?;
+    let listener = {
+        let _guard = runtime.enter();
+        tokio::net::TcpListener::from_std(std_listener).map_err(|source| RelayError::Bind {
+            addr: config.bind,
+            source,
+        })?
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("sebaya-relay".into())
+        .spawn(move || {
+            let result = runtime.block_on(run_until_stopped(listener, state, stop_rx));
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            result
+        })
+        .map_err(RelayError::Runtime)?;
+    Ok(RelayHandle {
+        addr,
+        relay_id,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+/// Serves until the stop flag is raised (or its sender dropped); then shuts down gracefully, giving up
+/// on connections still open after [`SHUTDOWN_GRACE`].
+async fn run_until_stopped(
+    listener: tokio::net::TcpListener,
+    state: RelayState,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), RelayError> {
+    let mut graceful = stop.clone();
+    let signal = async move {
+        // Err: the handle is gone, which also means stop.
+        let _ = graceful.wait_for(|stopped| *stopped).await;
+    };
+    let mut deadline = stop;
+    let forced = async move {
+        let _ = deadline.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = serve(listener, state, signal) => result,
+        () = forced => Ok(()),
+    }
+}

@@ -1,0 +1,170 @@
+//! `sebaya-relay`: runs a relay until Ctrl-C (or SIGTERM).
+//!
+//! ```text
+//! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR]
+//! ```
+//! Defaults: `127.0.0.1:8787`, data in `./sebaya-relay-data` (or `$SEBAYA_RELAY_DATA_DIR`). `--bind`
+//! takes an IP address (combined with `--port`) or a full `IP:PORT`. Port 0 picks a free port. Once
+//! listening it prints exactly one line to stdout:
+//! `sebaya-relay listening on http://ADDR (data: DIR)`.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
+
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR]";
+
+#[derive(Debug)]
+struct Args {
+    bind: SocketAddr,
+    data_dir: PathBuf,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut port: Option<u16> = None;
+    let mut bind: Option<String> = None;
+    let mut data_dir: Option<PathBuf> = None;
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |flag: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" => {
+                let v = value("--port")?;
+                port = Some(v.parse().map_err(|_| format!("--port: not a port number: {v}"))?);
+            }
+            "--bind" => bind = Some(value("--bind")?),
+            "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    let bind = match bind {
+        None => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port.unwrap_or(DEFAULT_PORT)),
+        Some(text) => {
+            if let Ok(ip) = text.parse::<IpAddr>() {
+                SocketAddr::new(ip, port.unwrap_or(DEFAULT_PORT))
+            } else {
+                let mut addr: SocketAddr = text
+                    .parse()
+                    .map_err(|_| format!("--bind: not an IP address or IP:PORT: {text}"))?;
+                if let Some(p) = port {
+                    addr.set_port(p);
+                }
+                addr
+            }
+        }
+    };
+    let data_dir = data_dir
+        .or_else(|| std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    Ok(Some(Args { bind, data_dir }))
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No signal handling available: run until killed.
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let dir = args.data_dir.clone();
+    let state = tokio::task::spawn_blocking(move || RelayState::open(&dir))
+        .await
+        .map_err(|_| "opening the store failed unexpectedly".to_string())?
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| format!("could not listen on {}: {e}", args.bind))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("could not read the bound address: {e}"))?;
+    {
+        let mut out = std::io::stdout().lock();
+        // If stdout is closed nobody is reading the line; the relay still serves.
+        let _ = writeln!(out, "sebaya-relay listening on http://{addr} (data: {})", args.data_dir.display());
+        let _ = out.flush();
+    }
+    sebaya_relay::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("sebaya-relay: {msg}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sebaya-relay: could not start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("sebaya-relay: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        parse_args(args.iter().map(|s| s.to_string())).unwrap().unwrap()
+    }
+
+    #[test]
+    fn flags_combine() {
+        let a = parse(&["--port", "0", "--data-dir", "/tmp/x"]);
+        assert_eq!(a.bind, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(a.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(parse(&["--bind", "::1", "--port=9"]).bind, "[::1]:9".parse().unwrap());
+        assert_eq!(parse(&["--bind=127.0.0.1:5"]).bind, "127.0.0.1:5".parse().unwrap());
+        assert!(parse_args(["--bogus".to_string()].into_iter()).is_err());
+        assert!(parse_args(["--port".to_string()].into_iter()).is_err());
+    }
+}

@@ -1,0 +1,395 @@
+//! The SQLite store: one file, `<data_dir>/relay.sqlite3`, in WAL mode.
+//!
+//! The schema is versioned with `PRAGMA user_version`. [`SqliteStore::open`] is the one place that
+//! creates or upgrades it: it reads the version, runs the explicit upgrade steps from there to
+//! [`END_VERSION`] in one transaction, and refuses a database from a newer relay. To change the schema,
+//! add a step `n -> n+1` in `upgrade_from` and bump `END_VERSION`; never edit an existing step.
+//!
+//! One connection behind a mutex serves every request. Each method holds the lock for one short
+//! statement or transaction. Calls block: run them in `spawn_blocking`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sebaya_proto::request::TIME_WINDOW_SECS;
+use sebaya_proto::{DeviceId, SpaceId, VersionVector};
+
+use crate::error::StoreError;
+use crate::store::{EnvelopeMeta, InsertOutcome, NewEnvelope, RelayId, RelayStore, RequestFreshness};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE_NAME: &str = "relay.sqlite3";
+/// Schema version this build creates and understands.
+pub const END_VERSION: u32 = 1;
+/// Seen request ids are pruned at most this often (seconds), not on every request.
+const PRUNE_INTERVAL_SECS: u64 = 60;
+
+/// The SQLite implementation of [`RelayStore`].
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    relay_id: RelayId,
+    path: PathBuf,
+    last_prune: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("relay_id", &self.relay_id)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir`: creates the directory, opens
+    /// `relay.sqlite3`, switches to WAL, migrates the schema to [`END_VERSION`] (making the relay id on
+    /// first start) and reads the relay id. Blocks on disk I/O.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE_NAME);
+        let mut conn = Connection::open(&path)?;
+        prepare(&conn)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > END_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: END_VERSION,
+            });
+        }
+        for version in found..END_VERSION {
+            upgrade_from(&tx, version)?;
+        }
+        if found != END_VERSION {
+            tx.pragma_update(None, "user_version", END_VERSION)?;
+        }
+        tx.commit()?;
+        let relay_id = finish(&conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            relay_id,
+            path,
+            last_prune: AtomicU64::new(0),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection. A panic while the lock was held cannot leave the connection half-written (open
+    /// transactions roll back when dropped), so a poisoned lock is simply taken over.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Connection settings applied on every open, before any migration.
+fn prepare(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt("the database refused WAL mode"));
+    }
+    // FULL: a sync answer acknowledges envelopes, so a committed insert must survive a power cut.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// One explicit schema step from `version` to `version + 1`.
+fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), StoreError> {
+    match version {
+        0 => upgrade_v0_to_v1(tx),
+        _ => Err(StoreError::Corrupt("no migration step from this schema version")),
+    }
+}
+
+/// v1: meta (with the relay id), envelopes, seen_requests.
+fn upgrade_v0_to_v1(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE meta (
+             key   TEXT PRIMARY KEY,
+             value BLOB NOT NULL
+         ) STRICT;
+         CREATE TABLE envelopes (
+             serial      INTEGER PRIMARY KEY AUTOINCREMENT,
+             space       BLOB NOT NULL,
+             author      BLOB NOT NULL,
+             seq         INTEGER NOT NULL,
+             id          BLOB NOT NULL UNIQUE,
+             bytes       BLOB NOT NULL,
+             received_at INTEGER NOT NULL,
+             UNIQUE (space, author, seq)
+         ) STRICT;
+         CREATE TABLE seen_requests (
+             device     BLOB NOT NULL,
+             request_id BLOB NOT NULL,
+             ts         INTEGER NOT NULL,
+             PRIMARY KEY (device, request_id)
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX seen_requests_by_ts ON seen_requests (ts);",
+    )?;
+    let mut id = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).map_err(|_| StoreError::Random)?;
+    tx.execute("INSERT INTO meta (key, value) VALUES ('relay_id', ?1)", params![id.as_slice()])?;
+    Ok(())
+}
+
+/// After migration: read what every later call needs.
+fn finish(conn: &Connection) -> Result<RelayId, StoreError> {
+    let raw: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'relay_id'", [], |r| r.get(0))
+        .optional()?;
+    let raw = raw.ok_or(StoreError::Corrupt("relay id missing"))?;
+    let id: [u8; 16] = raw
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("relay id has the wrong length"))?;
+    Ok(RelayId(id))
+}
+
+/// Sequence numbers and times go to SQLite as i64. Stored sequence numbers never exceed `i64::MAX` (the
+/// sync code refuses larger ones), so clamping a bound changes no answer.
+fn sql_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn from_sql_int(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt("negative integer where none can be"))
+}
+
+impl RelayStore for SqliteStore {
+    fn relay_id(&self) -> RelayId {
+        self.relay_id
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let _: i64 = conn.query_row("SELECT count(*) FROM meta", [], |r| r.get(0))?;
+        Ok(())
+    }
+
+    fn record_request(
+        &self,
+        device: &DeviceId,
+        request_id: &[u8; 16],
+        timestamp: u64,
+        now: u64,
+    ) -> Result<RequestFreshness, StoreError> {
+        let conn = self.conn();
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= PRUNE_INTERVAL_SECS {
+            let cutoff = now.saturating_sub(2 * TIME_WINDOW_SECS);
+            conn.execute("DELETE FROM seen_requests WHERE ts < ?1", params![sql_int(cutoff)])?;
+            self.last_prune.store(now, Ordering::Relaxed);
+        }
+        let inserted = conn.execute(
+            "INSERT INTO seen_requests (device, request_id, ts) VALUES (?1, ?2, ?3)
+             ON CONFLICT (device, request_id) DO NOTHING",
+            params![device.0.as_slice(), request_id.as_slice(), sql_int(timestamp)],
+        )?;
+        Ok(if inserted == 1 {
+            RequestFreshness::Fresh
+        } else {
+            RequestFreshness::Replayed
+        })
+    }
+
+    fn insert_envelopes(
+        &self,
+        envelopes: &[NewEnvelope<'_>],
+        received_at: u64,
+    ) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(envelopes.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO envelopes (space, author, seq, id, bytes, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )?;
+            let mut existing =
+                tx.prepare_cached("SELECT id FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3")?;
+            for env in envelopes {
+                let changed = insert.execute(params![
+                    env.space.0.as_slice(),
+                    env.author.0.as_slice(),
+                    sql_int(env.seq),
+                    env.id.0.as_slice(),
+                    env.bytes,
+                    sql_int(received_at),
+                ])?;
+                let outcome = if changed == 1 {
+                    InsertOutcome::Stored
+                } else {
+                    let held: Option<Vec<u8>> = existing
+                        .query_row(
+                            params![env.space.0.as_slice(), env.author.0.as_slice(), sql_int(env.seq)],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    match held {
+                        Some(id) if id.as_slice() != env.id.0.as_slice() => InsertOutcome::Conflict,
+                        // Same id at the same place, or (impossible for SHA-256) the same id elsewhere:
+                        // these exact bytes are stored already.
+                        _ => InsertOutcome::Duplicate,
+                    }
+                };
+                outcomes.push(outcome);
+            }
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT author, seq FROM envelopes WHERE space = ?1 ORDER BY author, seq")?;
+        let mut rows = stmt.query(params![space.0.as_slice()])?;
+        let mut vector = VersionVector::new();
+        while let Some(row) = rows.next()? {
+            let author: Vec<u8> = row.get(0)?;
+            let author = DeviceId::from_slice(&author).map_err(|_| StoreError::Corrupt("stored author id has the wrong length"))?;
+            let seq = from_sql_int(row.get(1)?)?;
+            vector.insert(author, seq);
+        }
+        Ok(vector)
+    }
+
+    fn list_range(
+        &self,
+        space: &SpaceId,
+        author: &DeviceId,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<EnvelopeMeta>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT serial, seq, length(bytes) FROM envelopes
+             WHERE space = ?1 AND author = ?2 AND seq > ?3 AND seq <= ?4 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![space.0.as_slice(), author.0.as_slice(), sql_int(after), sql_int(up_to)])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(EnvelopeMeta {
+                serial: from_sql_int(row.get(0)?)?,
+                seq: from_sql_int(row.get(1)?)?,
+                len: from_sql_int(row.get(2)?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn load_envelopes(&self, serials: &[u64]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT bytes FROM envelopes WHERE serial = ?1")?;
+        let mut out = Vec::with_capacity(serials.len());
+        for serial in serials {
+            let bytes: Option<Vec<u8>> = stmt.query_row(params![sql_int(*serial)], |r| r.get(0)).optional()?;
+            out.push(bytes.ok_or(StoreError::Corrupt("an envelope listed a moment ago is gone"))?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use sebaya_proto::EnvelopeId;
+
+    fn env(space: u8, author: u8, seq: u64, id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
+        NewEnvelope {
+            space: SpaceId([space; 16]),
+            author: DeviceId([author; 32]),
+            seq,
+            id: EnvelopeId([id; 32]),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn open_creates_schema_v1_and_keeps_the_relay_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SqliteStore::open(dir.path()).unwrap();
+        let id = first.relay_id();
+        drop(first);
+        let again = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(again.relay_id(), id);
+        let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, END_VERSION);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStore::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        conn.pragma_update(None, "user_version", END_VERSION + 1).unwrap();
+        drop(conn);
+        match SqliteStore::open(dir.path()) {
+            Err(StoreError::SchemaTooNew { found, supported }) => {
+                assert_eq!((found, supported), (END_VERSION + 1, END_VERSION));
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn insert_reports_stored_duplicate_and_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let out = store
+            .insert_envelopes(&[env(1, 1, 1, 1, b"a"), env(1, 1, 1, 1, b"a"), env(1, 1, 1, 2, b"b")], 10)
+            .unwrap();
+        assert_eq!(out, vec![InsertOutcome::Stored, InsertOutcome::Duplicate, InsertOutcome::Conflict]);
+        let listed = store.list_range(&SpaceId([1; 16]), &DeviceId([1; 32]), 0, 10).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(store.load_envelopes(&[listed[0].serial]).unwrap(), vec![b"a".to_vec()]);
+    }
+
+    #[test]
+    fn vector_counts_only_contiguous_sequence_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store
+            .insert_envelopes(&[env(1, 1, 1, 1, b"a"), env(1, 1, 2, 2, b"b"), env(1, 1, 4, 4, b"d")], 10)
+            .unwrap();
+        let v = store.space_vector(&SpaceId([1; 16])).unwrap();
+        assert_eq!(v.get(&DeviceId([1; 32])), 2);
+        assert!(v.contains(&DeviceId([1; 32]), 4));
+        assert_eq!(store.space_vector(&SpaceId([2; 16])).unwrap(), VersionVector::new());
+    }
+
+    #[test]
+    fn request_ids_are_remembered_then_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let dev = DeviceId([7; 32]);
+        let now = 1_000_000;
+        assert_eq!(store.record_request(&dev, &[1; 16], now, now).unwrap(), RequestFreshness::Fresh);
+        assert_eq!(store.record_request(&dev, &[1; 16], now, now).unwrap(), RequestFreshness::Replayed);
+        assert_eq!(
+            store.record_request(&DeviceId([8; 32]), &[1; 16], now, now).unwrap(),
+            RequestFreshness::Fresh,
+            "request ids are per device"
+        );
+        let later = now + 2 * TIME_WINDOW_SECS + PRUNE_INTERVAL_SECS + 1;
+        assert_eq!(store.record_request(&dev, &[2; 16], later, later).unwrap(), RequestFreshness::Fresh);
+        let conn = store.conn();
+        let left: i64 = conn.query_row("SELECT count(*) FROM seen_requests", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 1, "entries older than twice the window are pruned");
+    }
+}

@@ -1,0 +1,130 @@
+//! The relay's storage, behind one trait.
+//!
+//! The relay keeps three things: its own id, the envelopes devices pushed (opaque signed bytes plus the
+//! frame fields it needs to index them), and the request ids it has seen recently. [`RelayStore`] is the
+//! seam where a second implementation goes: SQLite ([`crate::SqliteStore`]) is the embedded default;
+//! PostgreSQL, for several stateless relay nodes sharing one database, is planned. Everything the sync
+//! rules decide (what to accept, what a client lacks, paging) lives in `exchange.rs` on top of this trait,
+//! so a new store only has to store and look up.
+//!
+//! Methods **block** (disk I/O, locks). Call them from a blocking context (`tokio::task::spawn_blocking`
+//! or a plain thread), never directly on an async executor thread.
+
+use sebaya_proto::{DeviceId, EnvelopeId, SpaceId, VersionVector};
+
+use crate::error::StoreError;
+
+/// The relay's identity: 16 random bytes made on first start and kept for the life of the data
+/// directory. Devices sign it into every request, so a request signed for one relay is useless at
+/// another.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RelayId(pub [u8; 16]);
+
+impl RelayId {
+    /// Lowercase hex, the form `/v1/info` publishes.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for RelayId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RelayId({})", self.to_hex())
+    }
+}
+
+/// An envelope about to be stored: the bytes exactly as received (already parsed and signature-checked
+/// by the caller) and the frame fields that index it.
+#[derive(Clone, Copy, Debug)]
+pub struct NewEnvelope<'a> {
+    /// The space (document) it belongs to.
+    pub space: SpaceId,
+    /// The signing device.
+    pub author: DeviceId,
+    /// The author's sequence number in this space; at least 1 and at most `i64::MAX`.
+    pub seq: u64,
+    /// SHA-256 of `bytes`.
+    pub id: EnvelopeId,
+    /// The whole envelope, stored and forwarded unchanged.
+    pub bytes: &'a [u8],
+}
+
+/// What happened to one envelope handed to [`RelayStore::insert_envelopes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Newly stored.
+    Stored,
+    /// This exact envelope was already stored; nothing changed.
+    Duplicate,
+    /// A *different* envelope holds the same (space, author, seq). The first one stays; this one was not
+    /// stored. (An author never reuses a sequence number, so this means a cloned or buggy device.)
+    Conflict,
+}
+
+/// Whether a request id was new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestFreshness {
+    /// First time seen; it is now recorded.
+    Fresh,
+    /// The same device already used this request id within the retention period.
+    Replayed,
+}
+
+/// Index data of one stored envelope, without its bytes (so that deciding what to send never loads
+/// envelope contents it will not send).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeMeta {
+    /// Arrival order: increases with every stored envelope and is never reused.
+    pub serial: u64,
+    /// The author's sequence number.
+    pub seq: u64,
+    /// Length of the envelope in bytes.
+    pub len: u64,
+}
+
+/// Storage of a relay. Implementations must be safe to share between threads; every method may block.
+///
+/// Envelopes are append-only: nothing here deletes or rewrites one, which is what lets the sync code
+/// read vectors and envelope lists without holding a transaction across calls.
+pub trait RelayStore: Send + Sync + 'static {
+    /// The relay's persistent id (read once when the store was opened; no I/O).
+    fn relay_id(&self) -> RelayId;
+
+    /// Answers a trivial query: the readiness probe.
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// Records `(device, request_id)` with the request's `timestamp`, unless it is already recorded.
+    /// Also forgets entries whose timestamp is older than `now - 2 × TIME_WINDOW_SECS`: a request that
+    /// old is refused by the time check before it gets here, so its id no longer needs remembering.
+    fn record_request(
+        &self,
+        device: &DeviceId,
+        request_id: &[u8; 16],
+        timestamp: u64,
+        now: u64,
+    ) -> Result<RequestFreshness, StoreError>;
+
+    /// Stores envelopes in the given order, in one transaction, and reports per envelope (same order)
+    /// whether it was stored, a duplicate, or a conflict. `received_at` is Unix seconds.
+    fn insert_envelopes(
+        &self,
+        envelopes: &[NewEnvelope<'_>],
+        received_at: u64,
+    ) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// Every (author, seq) stored for `space`, as a version vector (contiguous part plus anything held
+    /// above a gap).
+    fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError>;
+
+    /// Index data of the envelopes of `(space, author)` with `after < seq <= up_to`, in sequence order.
+    fn list_range(
+        &self,
+        space: &SpaceId,
+        author: &DeviceId,
+        after: u64,
+        up_to: u64,
+    ) -> Result<Vec<EnvelopeMeta>, StoreError>;
+
+    /// The bytes of the envelopes with these serials, in the same order.
+    fn load_envelopes(&self, serials: &[u64]) -> Result<Vec<Vec<u8>>, StoreError>;
+}
