@@ -1,1 +1,361 @@
-//! placeholder
+//! uniffi bindings over `sebaya-core`: the only layer that knows about FFI.
+//!
+//! Objects wrap the core behind a mutex, so Kotlin, Swift and Python may call them from any thread;
+//! every method performs disk I/O (and `sync` network I/O) and must not run on a UI thread. Errors
+//! cross the boundary as [`SebayaError`], whose variants say what a caller can act on and whose
+//! messages carry no personal data. A panic inside the core is caught by uniffi (the library is built
+//! with `panic = "unwind"`) and arrives as an internal error, never as a crash of the app.
+//!
+//! Kotlin objects hold native memory: close them (`use { }`) when done.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+uniffi::setup_scaffolding!();
+
+/// The one public error. Each variant carries a `message_id` (for [`localized_message`]) and an
+/// English `message` for logs; neither contains what a person wrote.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum SebayaError {
+    /// The master key does not open this vault; nothing was changed.
+    #[error("{message}")]
+    WrongKey {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// Stored or received data failed an integrity check; it was refused and nothing else was lost.
+    #[error("{message}")]
+    Corrupt {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// The caller passed something unusable (bad mood, bad id, oversized text…).
+    #[error("{message}")]
+    InvalidInput {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// The named item does not exist.
+    #[error("{message}")]
+    NotFound {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// The network path failed; local data is intact and sync can be retried.
+    #[error("{message}")]
+    Network {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// The relay refused the request (`code` is its machine-readable reason).
+    #[error("{message}")]
+    Relay {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+        /// The relay's error code (`clock-skew`, `too-large`…).
+        code: String,
+    },
+    /// A pairing code is wrong, altered or expired.
+    #[error("{message}")]
+    BadLinkCode {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// This device already keeps its own journal.
+    #[error("{message}")]
+    AlreadyLinked {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+    /// A bug or an unexpected condition inside the core (including a caught panic).
+    #[error("{message}")]
+    Internal {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        message: String,
+    },
+}
+
+impl From<sebaya_core::Error> for SebayaError {
+    fn from(e: sebaya_core::Error) -> Self {
+        use sebaya_core::Error as E;
+        let message = e.to_string();
+        let id = |s: &str| s.to_string();
+        match e {
+            E::WrongKey => SebayaError::WrongKey {
+                message_id: id("error-wrong-key"),
+                message,
+            },
+            E::Corrupt(_) | E::Proto(_) | E::Content(_) | E::Automerge(_) => SebayaError::Corrupt {
+                message_id: id("error-corrupt"),
+                message,
+            },
+            E::SchemaTooNew { .. } => SebayaError::Corrupt {
+                message_id: id("error-schema-too-new"),
+                message,
+            },
+            E::InvalidInput(_) => SebayaError::InvalidInput {
+                message_id: id("error-invalid-input"),
+                message,
+            },
+            E::NotFound(_) => SebayaError::NotFound {
+                message_id: id("error-not-found"),
+                message,
+            },
+            E::Network(_) => SebayaError::Network {
+                message_id: id("error-network"),
+                message,
+            },
+            E::Relay { code, .. } => SebayaError::Relay {
+                message_id: id("error-relay"),
+                message,
+                code,
+            },
+            E::BadLinkCode => SebayaError::BadLinkCode {
+                message_id: id("error-bad-link-code"),
+                message,
+            },
+            E::AlreadyLinked => SebayaError::AlreadyLinked {
+                message_id: id("error-already-linked"),
+                message,
+            },
+            E::Sqlite(_) | E::Internal(_) => SebayaError::Internal {
+                message_id: id("error-internal"),
+                message,
+            },
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for SebayaError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        SebayaError::Internal {
+            message_id: "error-internal".into(),
+            message: e.reason,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, SebayaError>;
+
+fn poisoned() -> SebayaError {
+    SebayaError::Internal {
+        message_id: "error-internal".into(),
+        message: "the vault was left unusable by an earlier failure; reopen it".into(),
+    }
+}
+
+/// The message `message_id` in `locale` ("id" or "en"; anything else falls back to English).
+#[uniffi::export]
+pub fn localized_message(message_id: String, locale: String, detail: Option<String>) -> String {
+    let detail = detail.unwrap_or_default();
+    sebaya_core::i18n::message(&locale, &message_id, &[("detail", detail.as_str())])
+}
+
+/// A fresh random 32-byte master key, for apps to store in Android Keystore / iOS Keychain (or for
+/// tests). Never log it.
+#[uniffi::export]
+pub fn generate_master_key() -> Result<Vec<u8>> {
+    Ok(sebaya_core::crypto::random_key()?.to_vec())
+}
+
+/// One journal entry.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct JournalEntry {
+    /// Stable id.
+    pub id: String,
+    /// Text, merged across the person's devices.
+    pub text: String,
+    /// Mood 1–5.
+    pub mood: u8,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Created, ms since the Unix epoch.
+    pub created_ms: i64,
+    /// Last edited, ms since the Unix epoch.
+    pub edited_ms: i64,
+}
+
+impl From<sebaya_core::JournalEntry> for JournalEntry {
+    fn from(e: sebaya_core::JournalEntry) -> Self {
+        JournalEntry {
+            id: e.id,
+            text: e.text,
+            mood: e.mood,
+            tags: e.tags,
+            created_ms: e.created_ms,
+            edited_ms: e.edited_ms,
+        }
+    }
+}
+
+/// A pairing offer: show `code` as a QR code and `secret` beside it.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct LinkOffer {
+    /// The sealed offer.
+    pub code: String,
+    /// The one-time secret that opens it.
+    pub secret: String,
+}
+
+/// What a sync did.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SyncReport {
+    /// Envelopes sent and acknowledged.
+    pub pushed: u32,
+    /// Envelopes received.
+    pub pulled: u32,
+    /// Envelopes applied to documents.
+    pub applied: u32,
+    /// Envelopes set aside (could not be applied).
+    pub quarantined: u32,
+    /// Envelopes the relay refused.
+    pub rejected: u32,
+    /// HTTP round trips.
+    pub round_trips: u32,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+}
+
+impl From<sebaya_core::SyncReport> for SyncReport {
+    fn from(r: sebaya_core::SyncReport) -> Self {
+        SyncReport {
+            pushed: r.pushed,
+            pulled: r.pulled,
+            applied: r.applied,
+            quarantined: r.quarantined,
+            rejected: r.rejected,
+            round_trips: r.round_trips,
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+        }
+    }
+}
+
+/// The device's encrypted vault. Thread-safe; every call does I/O.
+#[derive(uniffi::Object)]
+pub struct Vault {
+    inner: Arc<Mutex<sebaya_core::Vault>>,
+}
+
+impl Vault {
+    fn lock(&self) -> Result<MutexGuard<'_, sebaya_core::Vault>> {
+        self.inner.lock().map_err(|_| poisoned())
+    }
+}
+
+#[uniffi::export]
+impl Vault {
+    /// Opens (or creates) the vault at `path` with the 32-byte master key.
+    #[uniffi::constructor]
+    pub fn open(path: String, master_key: Vec<u8>) -> Result<Arc<Vault>> {
+        let master_key = zeroize::Zeroizing::new(master_key);
+        let v = sebaya_core::Vault::open(&PathBuf::from(path), &master_key)?;
+        Ok(Arc::new(Vault {
+            inner: Arc::new(Mutex::new(v)),
+        }))
+    }
+
+    /// This device's id (hex of its Ed25519 public key).
+    pub fn device_id(&self) -> Result<String> {
+        Ok(self.lock()?.device_id().to_hex())
+    }
+
+    /// The journal of this person.
+    pub fn journal(&self) -> Arc<Journal> {
+        Arc::new(Journal {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Makes a pairing code for another device of this person.
+    pub fn create_link_offer(&self) -> Result<LinkOffer> {
+        let o = self.lock()?.create_link_offer()?;
+        Ok(LinkOffer {
+            code: o.code,
+            secret: o.secret,
+        })
+    }
+
+    /// Joins the journal of another device of this person.
+    pub fn accept_link(&self, code: String, secret: String) -> Result<()> {
+        Ok(self.lock()?.accept_link(&code, &secret)?)
+    }
+
+    /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O).
+    pub fn sync(&self, relay_url: String) -> Result<SyncReport> {
+        Ok(self.lock()?.sync(&relay_url)?.into())
+    }
+}
+
+/// A person's journal: add, edit, delete, list. Each call is one durable commit.
+#[derive(uniffi::Object)]
+pub struct Journal {
+    inner: Arc<Mutex<sebaya_core::Vault>>,
+}
+
+impl Journal {
+    fn lock(&self) -> Result<MutexGuard<'_, sebaya_core::Vault>> {
+        self.inner.lock().map_err(|_| poisoned())
+    }
+}
+
+#[uniffi::export]
+impl Journal {
+    /// Adds an entry; returns its id.
+    pub fn add(&self, text: String, mood: u8, tags: Vec<String>) -> Result<String> {
+        Ok(self.lock()?.journal_add(&text, mood, &tags)?)
+    }
+
+    /// Changes the given fields of an entry.
+    pub fn edit(
+        &self,
+        id: String,
+        text: Option<String>,
+        mood: Option<u8>,
+        tags: Option<Vec<String>>,
+    ) -> Result<()> {
+        Ok(self
+            .lock()?
+            .journal_edit(&id, text.as_deref(), mood, tags.as_deref())?)
+    }
+
+    /// Deletes an entry.
+    pub fn delete(&self, id: String) -> Result<()> {
+        Ok(self.lock()?.journal_delete(&id)?)
+    }
+
+    /// Every entry, oldest first.
+    pub fn list(&self) -> Result<Vec<JournalEntry>> {
+        Ok(self
+            .lock()?
+            .journal_list()
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// One entry, or null.
+    pub fn get(&self, id: String) -> Result<Option<JournalEntry>> {
+        Ok(self.lock()?.journal_get(&id).map(Into::into))
+    }
+}

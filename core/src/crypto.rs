@@ -65,14 +65,23 @@ pub fn seal_value(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8
     out.extend_from_slice(&nonce);
     let mut buf = plaintext.to_vec();
     aead(key)?
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
         .map_err(|_| Error::Internal("seal failed"))?;
     out.extend_from_slice(&buf);
     Ok(out)
 }
 
 /// Opens a value sealed by [`seal_value`]. Any altered bit, a wrong key or a wrong place fails.
-pub fn open_value(key: &[u8; 32], aad: &[u8], sealed: &[u8], what: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+pub fn open_value(
+    key: &[u8; 32],
+    aad: &[u8],
+    sealed: &[u8],
+    what: &'static str,
+) -> Result<Zeroizing<Vec<u8>>> {
     if sealed.len() < 1 + 12 + 16 || sealed[0] != VALUE_V1 {
         return Err(Error::Corrupt(what));
     }
@@ -80,7 +89,11 @@ pub fn open_value(key: &[u8; 32], aad: &[u8], sealed: &[u8], what: &'static str)
     nonce.copy_from_slice(&sealed[1..13]);
     let mut buf = Zeroizing::new(sealed[13..].to_vec());
     let n = aead(key)?
-        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), buf.as_mut_slice())
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            buf.as_mut_slice(),
+        )
         .map_err(|_| Error::Corrupt(what))?
         .len();
     buf.truncate(n);
@@ -113,11 +126,17 @@ mod tests {
     fn every_flipped_bit_is_refused() {
         let key = random_key().unwrap();
         let sealed = seal_value(&key, b"t", b"hello").unwrap();
-        assert_eq!(open_value(&key, b"t", &sealed, "x").unwrap().as_slice(), b"hello");
+        assert_eq!(
+            open_value(&key, b"t", &sealed, "x").unwrap().as_slice(),
+            b"hello"
+        );
         for i in 0..sealed.len() * 8 {
             let mut s = sealed.clone();
             s[i / 8] ^= 1 << (i % 8);
-            assert!(matches!(open_value(&key, b"t", &s, "x"), Err(Error::Corrupt("x"))));
+            assert!(matches!(
+                open_value(&key, b"t", &s, "x"),
+                Err(Error::Corrupt("x"))
+            ));
         }
         assert!(open_value(&key, b"other place", &sealed, "x").is_err());
     }

@@ -13,8 +13,16 @@ const ID: &str = include_str!("../locales/id.ftl");
 pub const LANGUAGES: [&str; 2] = ["id", "en"];
 
 fn source(locale: &str) -> (&'static str, &'static str) {
-    let primary = locale.split(['-', '_']).next().unwrap_or("en").to_ascii_lowercase();
-    if primary == "id" || primary == "in" { ("id", ID) } else { ("en", EN) }
+    let primary = locale
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("en")
+        .to_ascii_lowercase();
+    if primary == "id" || primary == "in" {
+        ("id", ID)
+    } else {
+        ("en", EN)
+    }
 }
 
 fn bundle(tag: &str, src: &'static str) -> Option<FluentBundle<FluentResource>> {
@@ -36,7 +44,11 @@ fn format(tag: &str, src: &'static str, id: &str, args: &[(&str, &str)]) -> Opti
     }
     let mut errors = Vec::new();
     let out = b.format_pattern(pattern, Some(&fa), &mut errors);
-    if errors.is_empty() { Some(out.into_owned()) } else { None }
+    if errors.is_empty() {
+        Some(out.into_owned())
+    } else {
+        None
+    }
 }
 
 /// The message `id` in `locale` ("id", "en", "id-ID"…), falling back to English, then to the id.

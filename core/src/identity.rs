@@ -25,7 +25,10 @@ impl Identity {
     pub fn load_or_create(store: &Store) -> Result<Identity> {
         let seed = match store.kv_get(SEED)? {
             Some(v) => {
-                let arr: [u8; 32] = v.as_slice().try_into().map_err(|_| Error::Corrupt("device key"))?;
+                let arr: [u8; 32] = v
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("device key"))?;
                 Zeroizing::new(arr)
             }
             None => {
@@ -34,13 +37,15 @@ impl Identity {
                 s
             }
         };
-        let kp = Ed25519KeyPair::from_seed_unchecked(seed.as_ref()).map_err(|_| Error::Corrupt("device key"))?;
+        let kp = Ed25519KeyPair::from_seed_unchecked(seed.as_ref())
+            .map_err(|_| Error::Corrupt("device key"))?;
         let device = DeviceId::from_slice(kp.public_key().as_ref())?;
         Ok(Identity { seed, device })
     }
 
     /// The signing key pair, built for one use.
     pub fn signing_key(&self) -> Result<Ed25519KeyPair> {
-        Ed25519KeyPair::from_seed_unchecked(self.seed.as_ref()).map_err(|_| Error::Internal("device key"))
+        Ed25519KeyPair::from_seed_unchecked(self.seed.as_ref())
+            .map_err(|_| Error::Internal("device key"))
     }
 }

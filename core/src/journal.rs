@@ -45,7 +45,9 @@ fn check_mood(mood: u8) -> Result<()> {
 
 fn check_text(text: &str) -> Result<()> {
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::InvalidInput(format!("text is longer than {MAX_TEXT_CHARS} characters")));
+        return Err(Error::InvalidInput(format!(
+            "text is longer than {MAX_TEXT_CHARS} characters"
+        )));
     }
     Ok(())
 }
@@ -54,17 +56,28 @@ fn check_tags(tags: &[String]) -> Result<()> {
     if tags.len() > MAX_TAGS {
         return Err(Error::InvalidInput(format!("more than {MAX_TAGS} tags")));
     }
-    if tags.iter().any(|t| t.chars().count() > MAX_TAG_CHARS || t.is_empty()) {
-        return Err(Error::InvalidInput(format!("a tag is empty or longer than {MAX_TAG_CHARS} characters")));
+    if tags
+        .iter()
+        .any(|t| t.chars().count() > MAX_TAG_CHARS || t.is_empty())
+    {
+        return Err(Error::InvalidInput(format!(
+            "a tag is empty or longer than {MAX_TAG_CHARS} characters"
+        )));
     }
     Ok(())
 }
 
 fn check_id(id: &str) -> Result<()> {
-    if id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if id.len() == 16
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
-        Err(Error::InvalidInput("entry id must be 16 lowercase hex characters".into()))
+        Err(Error::InvalidInput(
+            "entry id must be 16 lowercase hex characters".into(),
+        ))
     }
 }
 
@@ -80,7 +93,14 @@ fn entry_obj(doc: &AutoCommit, id: &str) -> Result<ObjId> {
 }
 
 /// Adds an entry with the given id; one commit.
-pub fn add(doc: &mut AutoCommit, id: &str, text: &str, mood: u8, tags: &[String], now_ms: i64) -> Result<()> {
+pub fn add(
+    doc: &mut AutoCommit,
+    id: &str,
+    text: &str,
+    mood: u8,
+    tags: &[String],
+    now_ms: i64,
+) -> Result<()> {
     check_id(id)?;
     check_mood(mood)?;
     check_text(text)?;
@@ -173,7 +193,9 @@ pub fn get(doc: &AutoCommit, id: &str) -> Option<JournalEntry> {
         Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_string(),
         _ => String::new(),
     };
-    let mood = u8::try_from(int(doc, &e, "mood")?).ok().filter(|m| (1..=5).contains(m))?;
+    let mood = u8::try_from(int(doc, &e, "mood")?)
+        .ok()
+        .filter(|m| (1..=5).contains(m))?;
     let mut tags = Vec::new();
     if let Some((Value::Object(ObjType::List), l)) = doc.get(&e, "tags").ok().flatten() {
         for i in 0..doc.length(&l) {
@@ -201,6 +223,10 @@ pub fn list(doc: &AutoCommit) -> Vec<JournalEntry> {
         .filter(|k| check_id(k).is_ok())
         .filter_map(|k| get(doc, &k))
         .collect();
-    out.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_by(|a, b| {
+        a.created_ms
+            .cmp(&b.created_ms)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     out
 }

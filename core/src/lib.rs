@@ -8,6 +8,7 @@
 //!
 //! Start with `docs/architecture.md` for the map of the crates.
 
+pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod i18n;
@@ -103,7 +104,9 @@ impl Vault {
             self.store.kv_put(JOURNAL_SPACE, &s.id.0)?;
             self.journal = Some(s);
         }
-        self.journal.as_mut().ok_or(Error::Internal("journal missing"))
+        self.journal
+            .as_mut()
+            .ok_or(Error::Internal("journal missing"))
     }
 
     /// Adds a journal entry, durably, and returns its id. One commit.
@@ -112,14 +115,27 @@ impl Vault {
     }
 
     /// [`Vault::journal_add`] with an explicit time (for imports and reproducible tests).
-    pub fn journal_add_at(&mut self, text: &str, mood: u8, tags: &[String], at_ms: i64) -> Result<String> {
+    pub fn journal_add_at(
+        &mut self,
+        text: &str,
+        mood: u8,
+        tags: &[String],
+        at_ms: i64,
+    ) -> Result<String> {
         let id = hex::encode(crypto::random::<8>()?);
         self.journal_add_with_id(&id, text, mood, tags, at_ms)?;
         Ok(id)
     }
 
     /// Adds an entry under a caller-chosen id (16 lowercase hex characters).
-    pub fn journal_add_with_id(&mut self, id: &str, text: &str, mood: u8, tags: &[String], at_ms: i64) -> Result<()> {
+    pub fn journal_add_with_id(
+        &mut self,
+        id: &str,
+        text: &str,
+        mood: u8,
+        tags: &[String],
+        at_ms: i64,
+    ) -> Result<()> {
         self.journal()?;
         let (store, j) = self.parts()?;
         journal::add(&mut j.doc, id, text, mood, tags, at_ms)?;
@@ -132,7 +148,13 @@ impl Vault {
     }
 
     /// Edits an entry: only the fields given change. Durable on return.
-    pub fn journal_edit(&mut self, id: &str, text: Option<&str>, mood: Option<u8>, tags: Option<&[String]>) -> Result<()> {
+    pub fn journal_edit(
+        &mut self,
+        id: &str,
+        text: Option<&str>,
+        mood: Option<u8>,
+        tags: Option<&[String]>,
+    ) -> Result<()> {
         self.journal_edit_at(id, text, mood, tags, now_ms())
     }
 
@@ -159,7 +181,10 @@ impl Vault {
 
     /// Every entry, oldest first.
     pub fn journal_list(&self) -> Vec<JournalEntry> {
-        self.journal.as_ref().map(|j| journal::list(&j.doc)).unwrap_or_default()
+        self.journal
+            .as_ref()
+            .map(|j| journal::list(&j.doc))
+            .unwrap_or_default()
     }
 
     /// One entry.

@@ -74,7 +74,10 @@ pub fn make_offer(space: [u8; 16], kind: u8, key: &[u8; 32], now_secs: u64) -> R
 
 /// Opens an offer. A wrong secret, an altered code or an expired offer all give [`Error::BadLinkCode`].
 pub fn open_offer(code: &str, secret: &str, now_secs: u64) -> Result<LinkedSpace> {
-    let body = code.trim().strip_prefix(CODE_PREFIX).ok_or(Error::BadLinkCode)?;
+    let body = code
+        .trim()
+        .strip_prefix(CODE_PREFIX)
+        .ok_or(Error::BadLinkCode)?;
     if body.len() > 1024 {
         return Err(Error::BadLinkCode);
     }
@@ -86,14 +89,23 @@ pub fn open_offer(code: &str, secret: &str, now_secs: u64) -> Result<LinkedSpace
     }
     let plain = crypto::open_value(&*secret_key(&secret)?, LABEL, &sealed, "link offer")
         .map_err(|_| Error::BadLinkCode)?;
-    let mut pkg: Package = ciborium::from_reader(plain.as_slice()).map_err(|_| Error::BadLinkCode)?;
-    let key: Result<[u8; 32]> = pkg.key.as_slice().try_into().map_err(|_| Error::BadLinkCode);
+    let mut pkg: Package =
+        ciborium::from_reader(plain.as_slice()).map_err(|_| Error::BadLinkCode)?;
+    let key: Result<[u8; 32]> = pkg
+        .key
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::BadLinkCode);
     zeroize::Zeroize::zeroize(pkg.key.as_mut_slice());
     let key = Zeroizing::new(key?);
     if pkg.v != 1 || now_secs > pkg.expires {
         return Err(Error::BadLinkCode);
     }
-    let space: [u8; 16] = pkg.space.as_slice().try_into().map_err(|_| Error::BadLinkCode)?;
+    let space: [u8; 16] = pkg
+        .space
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::BadLinkCode)?;
     Ok(LinkedSpace {
         space,
         kind: pkg.kind,
@@ -112,13 +124,25 @@ mod tests {
         let got = open_offer(&offer.code, &offer.secret, 1001).unwrap();
         assert_eq!(got.space, [7; 16]);
         assert_eq!(*got.key, [9; 32]);
-        assert!(matches!(open_offer(&offer.code, &offer.secret, 1000 + OFFER_TTL_SECS + 1), Err(Error::BadLinkCode)));
-        assert!(matches!(open_offer(&offer.code, "0000-0000-0000-0000-0000-0000", 1001), Err(Error::BadLinkCode)));
+        assert!(matches!(
+            open_offer(&offer.code, &offer.secret, 1000 + OFFER_TTL_SECS + 1),
+            Err(Error::BadLinkCode)
+        ));
+        assert!(matches!(
+            open_offer(&offer.code, "0000-0000-0000-0000-0000-0000", 1001),
+            Err(Error::BadLinkCode)
+        ));
         let mut tampered = offer.code.clone().into_bytes();
         let last = tampered.len() - 1;
         tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
         let tampered = String::from_utf8(tampered).unwrap();
-        assert!(matches!(open_offer(&tampered, &offer.secret, 1001), Err(Error::BadLinkCode)));
-        assert!(matches!(open_offer("nonsense", &offer.secret, 1001), Err(Error::BadLinkCode)));
+        assert!(matches!(
+            open_offer(&tampered, &offer.secret, 1001),
+            Err(Error::BadLinkCode)
+        ));
+        assert!(matches!(
+            open_offer("nonsense", &offer.secret, 1001),
+            Err(Error::BadLinkCode)
+        ));
     }
 }

@@ -124,12 +124,19 @@ pub fn genesis_epoch(space: &SpaceId, key: &[u8; 32]) -> Result<EpochId> {
 }
 
 fn pairs(map: &BTreeMap<DeviceId, u64>) -> Vec<(ByteBuf, u64)> {
-    map.iter().map(|(a, s)| (ByteBuf::from(a.0.to_vec()), *s)).collect()
+    map.iter()
+        .map(|(a, s)| (ByteBuf::from(a.0.to_vec()), *s))
+        .collect()
 }
 
 fn unpairs(p: &[(ByteBuf, u64)]) -> Result<BTreeMap<DeviceId, u64>> {
     p.iter()
-        .map(|(a, s)| Ok((DeviceId::from_slice(a).map_err(|_| Error::Corrupt("space record"))?, *s)))
+        .map(|(a, s)| {
+            Ok((
+                DeviceId::from_slice(a).map_err(|_| Error::Corrupt("space record"))?,
+                *s,
+            ))
+        })
         .collect()
 }
 
@@ -142,7 +149,13 @@ impl Space {
     }
 
     /// Starts holding a space whose id and key came from elsewhere (a pairing code).
-    pub fn adopt(store: &Store, id: SpaceId, kind: SpaceKind, key: Key32, me: DeviceId) -> Result<Space> {
+    pub fn adopt(
+        store: &Store,
+        id: SpaceId,
+        kind: SpaceKind,
+        key: Key32,
+        me: DeviceId,
+    ) -> Result<Space> {
         let epoch = genesis_epoch(&id, &key)?;
         let space = Space {
             id,
@@ -190,14 +203,16 @@ impl Space {
             chunks: self.chunks,
         };
         let mut plain = Zeroizing::new(Vec::new());
-        ciborium::into_writer(&rec, &mut *plain).map_err(|_| Error::Internal("encode space record"))?;
+        ciborium::into_writer(&rec, &mut *plain)
+            .map_err(|_| Error::Internal("encode space record"))?;
         let mut rec = rec;
         zeroize::Zeroize::zeroize(rec.key.as_mut_slice());
         let k = Self::row_key(store, &self.id);
         let v = store.seal("spaces", &k, &plain)?;
-        store
-            .conn
-            .execute("INSERT OR REPLACE INTO spaces (k, v) VALUES (?1, ?2)", params![k, v])?;
+        store.conn.execute(
+            "INSERT OR REPLACE INTO spaces (k, v) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
         Ok(())
     }
 
@@ -212,7 +227,11 @@ impl Space {
         let plain = store.open_value("spaces", &k, &sealed)?;
         let rec: SpaceRecord =
             ciborium::from_reader(plain.as_slice()).map_err(|_| Error::Corrupt("space record"))?;
-        let key: [u8; 32] = rec.key.as_slice().try_into().map_err(|_| Error::Corrupt("space record"))?;
+        let key: [u8; 32] = rec
+            .key
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Corrupt("space record"))?;
         let mut rec = rec;
         zeroize::Zeroize::zeroize(rec.key.as_mut_slice());
         let mut vector = VersionVector::from_contiguous(unpairs(&rec.held)?);
@@ -226,7 +245,8 @@ impl Space {
         let rows = stmt.query_map([&k], |r| r.get::<_, Vec<u8>>(0))?;
         for row in rows {
             let chunk = store.open_value("doc_chunks", &k, &row?)?;
-            doc.load_incremental(&chunk).map_err(|_| Error::Corrupt("document chunk"))?;
+            doc.load_incremental(&chunk)
+                .map_err(|_| Error::Corrupt("document chunk"))?;
         }
         drop(stmt);
         doc.set_actor(actor_of(&me));
@@ -261,15 +281,19 @@ impl Space {
             let v = store.seal("doc_chunks", &k, &full)?;
             let tx = store.conn.unchecked_transaction()?;
             tx.execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;
-            tx.execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+            tx.execute(
+                "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
             self.chunks = 1;
             self.save_record(store)?;
             tx.commit()?;
         } else {
             let v = store.seal("doc_chunks", &k, &chunk)?;
-            store
-                .conn
-                .execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+            store.conn.execute(
+                "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
             self.chunks += 1;
         }
         Ok(())
@@ -283,7 +307,13 @@ impl Space {
         store.lookup("envelopes", &m)
     }
 
-    fn insert_envelope(store: &Store, env: &Envelope, author: &DeviceId, seq: u64, state: i64) -> Result<()> {
+    fn insert_envelope(
+        store: &Store,
+        env: &Envelope,
+        author: &DeviceId,
+        seq: u64,
+        state: i64,
+    ) -> Result<()> {
         let k = Self::envelope_key(store, &env.space(), author, seq);
         let sk = Self::row_key(store, &env.space());
         let v = store.seal("envelopes", &k, env.as_bytes())?;
@@ -324,7 +354,11 @@ impl Space {
         let signer = id.signing_key()?;
         let mut sealed = 0;
         for batch in batches {
-            let top = batch.iter().map(|c| c.seq()).max().unwrap_or(self.sealed_change_seq);
+            let top = batch
+                .iter()
+                .map(|c| c.seq())
+                .max()
+                .unwrap_or(self.sealed_change_seq);
             let payload = encode_changes(&self.doc, &batch, codec)?;
             if payload.len() > MAX_PLAINTEXT_LEN {
                 return Err(Error::Internal("change batch exceeds the envelope limit"));
@@ -391,9 +425,9 @@ impl Space {
     pub fn apply_pending(&mut self, store: &Store) -> Result<(u32, u32)> {
         let sk = Self::row_key(store, &self.id);
         let pending: Vec<(Vec<u8>, Vec<u8>)> = {
-            let mut stmt = store
-                .conn
-                .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0 ORDER BY n")?;
+            let mut stmt = store.conn.prepare_cached(
+                "SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0 ORDER BY n",
+            )?;
             let rows = stmt.query_map([&sk], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<std::result::Result<_, _>>()?
         };
@@ -412,7 +446,10 @@ impl Space {
                 }
             }
         }
-        let all: Vec<Change> = waiting.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+        let all: Vec<Change> = waiting
+            .iter()
+            .flat_map(|(_, c)| c.iter().cloned())
+            .collect();
         // Automerge queues changes whose dependencies are missing; they stay `waiting` in the vault
         // until the dependencies arrive, so nothing is lost across a restart.
         if self.doc.apply_changes(all).is_err() {
@@ -429,7 +466,9 @@ impl Space {
             if outcomes.iter().any(|(q, _)| q == k) {
                 continue;
             }
-            let done = changes.iter().all(|c| self.doc.get_change_by_hash(&c.hash()).is_some());
+            let done = changes
+                .iter()
+                .all(|c| self.doc.get_change_by_hash(&c.hash()).is_some());
             if done {
                 applied += 1;
                 outcomes.push((k.clone(), 1));
@@ -437,7 +476,10 @@ impl Space {
         }
         let tx = store.conn.unchecked_transaction()?;
         for (k, state) in &outcomes {
-            tx.execute("UPDATE envelopes SET state = ?1 WHERE k = ?2", params![state, k])?;
+            tx.execute(
+                "UPDATE envelopes SET state = ?1 WHERE k = ?2",
+                params![state, k],
+            )?;
         }
         tx.commit()?;
         self.persist(store)?;
@@ -499,7 +541,8 @@ pub fn encode_changes(doc: &AutoCommit, changes: &[Change], codec: u8) -> Result
         CODEC_DEFLATE_CHANGES => {
             let mut enc = flate2::write::DeflateEncoder::new(out, flate2::Compression::best());
             for c in changes {
-                std::io::Write::write_all(&mut enc, c.raw_bytes()).map_err(|_| Error::Internal("deflate"))?;
+                std::io::Write::write_all(&mut enc, c.raw_bytes())
+                    .map_err(|_| Error::Internal("deflate"))?;
             }
             out = enc.finish().map_err(|_| Error::Internal("deflate"))?;
         }
@@ -526,7 +569,9 @@ fn split_change_chunks(mut data: &[u8]) -> Result<Vec<&[u8]>> {
         let mut shift = 0;
         let mut i = 9;
         loop {
-            let b = *data.get(i).ok_or(Error::Content("truncated chunk length"))?;
+            let b = *data
+                .get(i)
+                .ok_or(Error::Content("truncated chunk length"))?;
             if shift > 56 {
                 return Err(Error::Content("chunk length overflows"));
             }
@@ -538,7 +583,9 @@ fn split_change_chunks(mut data: &[u8]) -> Result<Vec<&[u8]>> {
             shift += 7;
         }
         let end = i
-            .checked_add(usize::try_from(len).map_err(|_| Error::Content("chunk length overflows"))?)
+            .checked_add(
+                usize::try_from(len).map_err(|_| Error::Content("chunk length overflows"))?,
+            )
             .ok_or(Error::Content("chunk length overflows"))?;
         if end > data.len() {
             return Err(Error::Content("truncated change chunk"));
@@ -552,17 +599,22 @@ fn split_change_chunks(mut data: &[u8]) -> Result<Vec<&[u8]>> {
 /// Decodes an envelope payload into changes, refusing any change whose actor is not the author.
 pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> {
     let actor = actor_of(author);
-    let (&codec, data) = payload.split_first().ok_or(Error::Content("empty payload"))?;
+    let (&codec, data) = payload
+        .split_first()
+        .ok_or(Error::Content("empty payload"))?;
     let changes = match codec {
         CODEC_BUNDLE => {
-            let bundle = automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
+            let bundle =
+                automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
             let actors = bundle.actors();
             for c in bundle.iter_changes() {
                 if actors.get(c.actor) != Some(&actor) {
                     return Err(Error::Content("change authored by another actor"));
                 }
             }
-            bundle.to_changes().map_err(|_| Error::Content("invalid bundle"))?
+            bundle
+                .to_changes()
+                .map_err(|_| Error::Content("invalid bundle"))?
         }
         CODEC_DEFLATE_CHANGES => {
             let mut inflated = Vec::new();

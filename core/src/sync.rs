@@ -162,6 +162,7 @@ pub fn sync_spaces(
         })
         .map_err(Error::Network)?;
     report.round_trips += 1;
+    report.bytes_received += info.body.len() as u64;
     if info.status != 200 {
         return Err(Error::Relay {
             status: info.status,
@@ -225,8 +226,11 @@ pub fn sync_spaces(
                 crypto::random()?,
                 &body,
             )?;
-            let mut headers: Vec<(String, String)> =
-                auth.to_headers().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let mut headers: Vec<(String, String)> = auth
+                .to_headers()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
             headers.push(("content-type".into(), "application/cbor".into()));
             let r = http
                 .send(HttpRequest {
@@ -243,14 +247,20 @@ pub fn sync_spaces(
                 break r;
             }
             let err: Option<RelayErrorBody> = serde_json::from_slice(&r.body).ok();
-            let code = err.as_ref().map(|e| e.error.clone()).unwrap_or_else(|| "unknown".into());
+            let code = err
+                .as_ref()
+                .map(|e| e.error.clone())
+                .unwrap_or_else(|| "unknown".into());
             if code == "clock-skew" && attempt == 1 {
                 if let Some(t) = err.and_then(|e| e.relay_time) {
                     offset = t as i64 - now_secs();
                     continue;
                 }
             }
-            return Err(Error::Relay { status: r.status, code });
+            return Err(Error::Relay {
+                status: r.status,
+                code,
+            });
         };
         let answer: SyncResponse = wire::decode(&resp.body)?;
         report.rejected += answer.rejected.len() as u32;

@@ -31,7 +31,9 @@ impl Store {
     pub fn open(path: &Path, master_key: &[u8; 32]) -> Result<Store> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let kek = crypto::derive(master_key, LABEL_KEK)?;
@@ -46,13 +48,20 @@ impl Store {
                 });
             }
             let wrapped: Option<Vec<u8>> = conn
-                .query_row("SELECT value FROM meta WHERE name = ?1", [WRAPPED_KEY], |r| r.get(0))
+                .query_row(
+                    "SELECT value FROM meta WHERE name = ?1",
+                    [WRAPPED_KEY],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(|_| Error::Corrupt("vault header"))?;
             let wrapped = wrapped.ok_or(Error::Corrupt("vault header"))?;
             let dk = crypto::open_value(&kek, WRAPPED_KEY.as_bytes(), &wrapped, "data key")
                 .map_err(|_| Error::WrongKey)?;
-            let arr: [u8; 32] = dk.as_slice().try_into().map_err(|_| Error::Corrupt("data key"))?;
+            let arr: [u8; 32] = dk
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::Corrupt("data key"))?;
             Some(Zeroizing::new(arr))
         };
         let mut conn = conn;
@@ -67,7 +76,10 @@ impl Store {
             None => {
                 let dk = crypto::random_key()?;
                 let wrapped = crypto::seal_value(&kek, WRAPPED_KEY.as_bytes(), dk.as_ref())?;
-                tx.execute("INSERT INTO meta (name, value) VALUES (?1, ?2)", params![WRAPPED_KEY, wrapped])?;
+                tx.execute(
+                    "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+                    params![WRAPPED_KEY, wrapped],
+                )?;
                 dk
             }
         };
@@ -90,7 +102,12 @@ impl Store {
     }
 
     /// Opens a value sealed for its place.
-    pub fn open_value(&self, table: &'static str, row: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open_value(
+        &self,
+        table: &'static str,
+        row: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
         crypto::open_value(&self.value_key, &aad(table, row), sealed, table)
     }
 
@@ -108,8 +125,10 @@ impl Store {
     pub fn kv_put(&self, name: &str, value: &[u8]) -> Result<()> {
         let k = self.lookup("kv", name.as_bytes());
         let v = self.seal("kv", &k, value)?;
-        self.conn
-            .execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)", params![k, v])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
         Ok(())
     }
 }

@@ -31,7 +31,10 @@ fn wrong_master_key_is_refused_and_leaves_the_file_untouched() {
     let before = std::fs::read(&path).unwrap();
     assert!(matches!(Vault::open(&path, &key(9)), Err(Error::WrongKey)));
     assert_eq!(before, std::fs::read(&path).unwrap());
-    assert!(matches!(Vault::open(&path, &[1u8; 5]), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        Vault::open(&path, &[1u8; 5]),
+        Err(Error::InvalidInput(_))
+    ));
     let v = Vault::open(&path, &key(1)).unwrap();
     assert_eq!(v.journal_list().len(), 1);
 }
@@ -43,11 +46,20 @@ fn journal_add_edit_delete_list_survive_reopen() {
     let (id1, id2);
     {
         let mut v = Vault::open(&path, &key(1)).unwrap();
-        id1 = v.journal_add_at("first day", 2, &tags(&["school"]), 1000).unwrap();
+        id1 = v
+            .journal_add_at("first day", 2, &tags(&["school"]), 1000)
+            .unwrap();
         id2 = v.journal_add_at("second day", 4, &tags(&[]), 2000).unwrap();
-        v.journal_edit_at(&id1, Some("first day, better"), Some(3), None, 3000).unwrap();
-        assert!(matches!(v.journal_add("x", 6, &[]), Err(Error::InvalidInput(_))));
-        assert!(matches!(v.journal_edit("0000000000000000", Some("x"), None, None), Err(Error::NotFound(_))));
+        v.journal_edit_at(&id1, Some("first day, better"), Some(3), None, 3000)
+            .unwrap();
+        assert!(matches!(
+            v.journal_add("x", 6, &[]),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            v.journal_edit("0000000000000000", Some("x"), None, None),
+            Err(Error::NotFound(_))
+        ));
     }
     let mut v = Vault::open(&path, &key(1)).unwrap();
     let list = v.journal_list();
@@ -68,18 +80,40 @@ fn journal_add_edit_delete_list_survive_reopen() {
 fn envelopes_carry_entries_between_linked_devices_and_merge_concurrent_edits() {
     let dir = tempfile::tempdir().unwrap();
     let (mut a, mut b) = linked_pair(dir.path());
-    let id = a.journal_add_at("We talked about music and hope.", 4, &tags(&["friends"]), 10).unwrap();
+    let id = a
+        .journal_add_at(
+            "We talked about music and hope.",
+            4,
+            &tags(&["friends"]),
+            10,
+        )
+        .unwrap();
     let out = a.outgoing_envelopes().unwrap();
     assert_eq!(out.len(), 1);
     let r = b.receive_envelopes(&out).unwrap();
     assert_eq!((r.stored, r.applied, r.quarantined), (1, 1, 0));
-    assert_eq!(b.journal_get(&id).unwrap().text, "We talked about music and hope.");
+    assert_eq!(
+        b.journal_get(&id).unwrap().text,
+        "We talked about music and hope."
+    );
     // A duplicate is harmless.
     let r = b.receive_envelopes(&out).unwrap();
     assert_eq!((r.stored, r.duplicates), (0, 1));
     // Concurrent edits to different parts of the text merge.
-    a.journal_edit(&id, Some("Today we talked about music and hope."), None, None).unwrap();
-    b.journal_edit(&id, Some("We talked about music and hope. I slept well."), None, None).unwrap();
+    a.journal_edit(
+        &id,
+        Some("Today we talked about music and hope."),
+        None,
+        None,
+    )
+    .unwrap();
+    b.journal_edit(
+        &id,
+        Some("We talked about music and hope. I slept well."),
+        None,
+        None,
+    )
+    .unwrap();
     let from_a: Vec<_> = a.outgoing_envelopes().unwrap();
     let from_b: Vec<_> = b.outgoing_envelopes().unwrap();
     a.receive_envelopes(&from_b).unwrap();
@@ -96,7 +130,8 @@ fn out_of_order_envelopes_wait_for_their_dependencies_across_a_restart() {
     drop(b);
     let id = a.journal_add_at("one", 3, &[], 1).unwrap();
     let first = a.outgoing_envelopes().unwrap();
-    a.journal_edit_at(&id, Some("one two"), None, None, 2).unwrap();
+    a.journal_edit_at(&id, Some("one two"), None, None, 2)
+        .unwrap();
     let both = a.outgoing_envelopes().unwrap();
     assert_eq!(both.len(), 2);
     let second: Vec<_> = both.into_iter().filter(|e| !first.contains(e)).collect();
@@ -104,11 +139,19 @@ fn out_of_order_envelopes_wait_for_their_dependencies_across_a_restart() {
     {
         let mut b = Vault::open(&bpath, &key(2)).unwrap();
         let r = b.receive_envelopes(&second).unwrap();
-        assert_eq!((r.stored, r.applied), (1, 0), "the edit waits for the entry it edits");
+        assert_eq!(
+            (r.stored, r.applied),
+            (1, 0),
+            "the edit waits for the entry it edits"
+        );
         assert!(b.journal_get(&id).is_none());
     }
     let mut b = Vault::open(&bpath, &key(2)).unwrap();
-    assert_eq!(b.envelope_counts().unwrap().0, 1, "still waiting after a restart");
+    assert_eq!(
+        b.envelope_counts().unwrap().0,
+        1,
+        "still waiting after a restart"
+    );
     let r = b.receive_envelopes(&first).unwrap();
     assert_eq!(r.applied, 2);
     assert_eq!(b.journal_get(&id).unwrap().text, "one two");
@@ -142,7 +185,11 @@ fn a_stored_value_altered_on_disk_gives_a_typed_error() {
         v.journal_add("hello", 3, &[]).unwrap();
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE doc_chunks SET v = CAST(substr(v, 1, 20) || x'00' || substr(v, 22) AS BLOB)", []).unwrap();
+    conn.execute(
+        "UPDATE doc_chunks SET v = CAST(substr(v, 1, 20) || x'00' || substr(v, 22) AS BLOB)",
+        [],
+    )
+    .unwrap();
     drop(conn);
     match Vault::open(&path, &key(1)) {
         Err(Error::Corrupt(_)) => {}
@@ -158,6 +205,12 @@ fn pairing_refuses_a_device_with_its_own_entries() {
     let mut b = Vault::open(&dir.path().join("b.db"), &key(2)).unwrap();
     b.journal_add("mine", 3, &[]).unwrap();
     let offer = a.create_link_offer().unwrap();
-    assert!(matches!(b.accept_link(&offer.code, &offer.secret), Err(Error::AlreadyLinked)));
-    assert!(matches!(b.accept_link(&offer.code, "1111-2222-3333-4444-5555-6666"), Err(Error::BadLinkCode)));
+    assert!(matches!(
+        b.accept_link(&offer.code, &offer.secret),
+        Err(Error::AlreadyLinked)
+    ));
+    assert!(matches!(
+        b.accept_link(&offer.code, "1111-2222-3333-4444-5555-6666"),
+        Err(Error::BadLinkCode)
+    ));
 }

@@ -88,6 +88,42 @@ id_type!(
     32
 );
 
+/// The y-coordinate encodings of the Ed25519 points of small order (sign bit cleared). ring's verifier
+/// accepts signatures under these public keys that verify for any message, so a device id equal to one
+/// of them is refused outright.
+const SMALL_ORDER_KEYS: [[u8; 32]; 7] = {
+    let mut keys = [[0u8; 32]; 7];
+    keys[1][0] = 1;
+    keys[2] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ];
+    keys[3] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ];
+    let mut i = 0;
+    while i < 3 {
+        let mut k = [0xffu8; 32];
+        k[0] = 0xec + i as u8;
+        k[31] = 0x7f;
+        keys[4 + i] = k;
+        i += 1;
+    }
+    keys
+};
+
+impl DeviceId {
+    /// Whether this key is one of the small-order points, under which signatures prove nothing.
+    pub fn is_weak(&self) -> bool {
+        let mut y = self.0;
+        y[31] &= 0x7f;
+        SMALL_ORDER_KEYS.contains(&y)
+    }
+}
+
 /// What an envelope carries. The relay can tell kinds apart; it can read only `Membership`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -192,6 +228,9 @@ impl Envelope {
                     needed: FRAME_HEADER_LEN + min,
                     had: total,
                 });
+            }
+            if bytes[FRAME_HEADER_LEN + 64..FRAME_HEADER_LEN + 72] == [0u8; 8] {
+                return Err(ProtoError::Malformed("sequence numbers start at 1"));
             }
         }
         Ok(env)
@@ -304,6 +343,9 @@ impl Envelope {
     /// no key but the author's public key, which is in the header: relays and carriers call this.
     pub fn verify(&self) -> Result<(), ProtoError> {
         let header = self.header()?;
+        if header.author.is_weak() {
+            return Err(ProtoError::BadSignature);
+        }
         let split = self.bytes.len() - SIG_LEN;
         let mut msg = Vec::with_capacity(ENVELOPE_SIGNATURE_LABEL.len() + split);
         msg.extend_from_slice(ENVELOPE_SIGNATURE_LABEL);
@@ -377,6 +419,9 @@ impl Envelope {
     pub fn open(&self, space_key: &[u8; 32]) -> Result<Vec<u8>, ProtoError> {
         self.verify()?;
         let header = self.header()?;
+        if let Kind::Unknown(_) = header.kind {
+            return Err(ProtoError::Malformed("unknown envelope kind"));
+        }
         if !header.kind.is_sealed() {
             return Ok(self.payload()?.to_vec());
         }
@@ -384,7 +429,9 @@ impl Envelope {
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&self.bytes[V1_NONCE_OFFSET..V1_NONCE_OFFSET + NONCE_LEN]);
         if nonce[..8] != header.seq.to_be_bytes() {
-            return Err(ProtoError::Malformed("nonce does not start with the sequence number"));
+            return Err(ProtoError::Malformed(
+                "nonce does not start with the sequence number",
+            ));
         }
         let mut buf = self.payload()?.to_vec();
         let plain = key
@@ -412,7 +459,12 @@ impl hkdf::KeyType for Len32 {
 /// two authors never share a (key, nonce) pair even with equal sequence numbers.
 fn author_key(space_key: &[u8; 32], h: &HeaderV1) -> Result<LessSafeKey, ProtoError> {
     let mut out = zeroize::Zeroizing::new([0u8; 32]);
-    let info: [&[u8]; 4] = [ENVELOPE_SIGNATURE_LABEL, &h.space.0, &h.epoch.0, &h.author.0];
+    let info: [&[u8]; 4] = [
+        ENVELOPE_SIGNATURE_LABEL,
+        &h.space.0,
+        &h.epoch.0,
+        &h.author.0,
+    ];
     hkdf::Salt::new(hkdf::HKDF_SHA256, &[])
         .extract(space_key)
         .expand(&info, Len32)
@@ -422,4 +474,3 @@ fn author_key(space_key: &[u8; 32], h: &HeaderV1) -> Result<LessSafeKey, ProtoEr
         .map_err(|_| ProtoError::Encode("key setup failed".into()))?;
     Ok(LessSafeKey::new(unbound))
 }
-

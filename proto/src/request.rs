@@ -57,6 +57,7 @@ pub fn signing_input(
 
 impl RequestAuth {
     /// Signs a request.
+    #[allow(clippy::too_many_arguments)]
     pub fn sign(
         key: &Ed25519KeyPair,
         device: DeviceId,
@@ -67,7 +68,14 @@ impl RequestAuth {
         request_id: [u8; 16],
         body: &[u8],
     ) -> Result<RequestAuth, ProtoError> {
-        let sig = key.sign(&signing_input(relay_id, method, path, timestamp, &request_id, body));
+        let sig = key.sign(&signing_input(
+            relay_id,
+            method,
+            path,
+            timestamp,
+            &request_id,
+            body,
+        ));
         let signature: [u8; 64] = sig
             .as_ref()
             .try_into()
@@ -81,8 +89,24 @@ impl RequestAuth {
     }
 
     /// Verifies the signature for this relay, method, path and body.
-    pub fn verify(&self, relay_id: &[u8], method: &str, path: &str, body: &[u8]) -> Result<(), ProtoError> {
-        let msg = signing_input(relay_id, method, path, self.timestamp, &self.request_id, body);
+    pub fn verify(
+        &self,
+        relay_id: &[u8],
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(), ProtoError> {
+        if self.device.is_weak() {
+            return Err(ProtoError::BadSignature);
+        }
+        let msg = signing_input(
+            relay_id,
+            method,
+            path,
+            self.timestamp,
+            &self.request_id,
+            body,
+        );
         UnparsedPublicKey::new(&ED25519, &self.device.0)
             .verify(&msg, &self.signature)
             .map_err(|_| ProtoError::BadSignature)
@@ -99,18 +123,23 @@ impl RequestAuth {
     }
 
     /// Reads the authentication from headers; `get` looks a header up by its lowercase name.
-    pub fn from_headers<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<RequestAuth, ProtoError> {
-        let field = |name: &'static str| get(name).ok_or(ProtoError::Malformed("missing signature header"));
+    pub fn from_headers<'a>(
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<RequestAuth, ProtoError> {
+        let field =
+            |name: &'static str| get(name).ok_or(ProtoError::Malformed("missing signature header"));
         let device = DeviceId::from_hex(field(HEADER_DEVICE)?)?;
         let timestamp = field(HEADER_TIME)?
             .parse::<u64>()
             .map_err(|_| ProtoError::Malformed("time header is not a number"))?;
-        let rid = hex::decode(field(HEADER_REQUEST_ID)?).map_err(|_| ProtoError::Malformed("request id is not hex"))?;
+        let rid = hex::decode(field(HEADER_REQUEST_ID)?)
+            .map_err(|_| ProtoError::Malformed("request id is not hex"))?;
         let request_id: [u8; 16] = rid
             .as_slice()
             .try_into()
             .map_err(|_| ProtoError::Malformed("request id must be 16 bytes"))?;
-        let sig = hex::decode(field(HEADER_SIGNATURE)?).map_err(|_| ProtoError::Malformed("signature is not hex"))?;
+        let sig = hex::decode(field(HEADER_SIGNATURE)?)
+            .map_err(|_| ProtoError::Malformed("signature is not hex"))?;
         let signature: [u8; 64] = sig
             .as_slice()
             .try_into()

@@ -96,7 +96,8 @@ pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ProtoErro
             max: MAX_MESSAGE_LEN as u64,
         });
     }
-    ciborium::de::from_reader_with_recursion_limit(bytes, 16).map_err(|e| ProtoError::Decode(e.to_string()))
+    ciborium::de::from_reader_with_recursion_limit(bytes, 16)
+        .map_err(|e| ProtoError::Decode(e.to_string()))
 }
 
 impl SpaceVector {

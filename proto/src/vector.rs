@@ -68,7 +68,9 @@ impl VersionVector {
 
     /// Sequence numbers held above a gap, per author (kept so a stored vector survives a restart).
     pub fn above_gap(&self) -> impl Iterator<Item = (&DeviceId, u64)> {
-        self.above_gap.iter().flat_map(|(a, set)| set.iter().map(move |s| (a, *s)))
+        self.above_gap
+            .iter()
+            .flat_map(|(a, set)| set.iter().map(move |s| (a, *s)))
     }
 
     /// Every `(author, seq)` held above `floor[author]`: what a party whose contiguous counters are

@@ -921,11 +921,21 @@ fn check_every_bit_flip(
                 ),
                 Err(e) => e,
             };
-            assert_eq!(
-                err,
-                expected_failure(&original, byte, bit),
-                "byte {byte} bit {bit}"
-            );
+            // Open issue 2 of docs/protocol.md: once `parse` refuses seq 0, the flip that turns
+            // seq 1 into 0 fails there instead of at `verify`. Either is a refusal.
+            let seq_zero = (90..98).contains(&byte) && flipped[90..98] == [0u8; 8];
+            let refused_as_seq_zero = err
+                == (
+                    Stage::Parse,
+                    ProtoError::Malformed("sequence numbers start at 1"),
+                );
+            if !(seq_zero && refused_as_seq_zero) {
+                assert_eq!(
+                    err,
+                    expected_failure(&original, byte, bit),
+                    "byte {byte} bit {bit}"
+                );
+            }
             seen.insert(variant_name(&err.1));
             flips += 1;
         }
@@ -953,7 +963,9 @@ fn every_bit_flip_of_the_changes_envelope_is_refused() {
         "Truncated",
         "UnsupportedVersion",
     ];
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
+    for name in all {
+        assert!(seen.contains(name), "no flip was refused with {name}");
+    }
 }
 
 #[test]
@@ -967,7 +979,9 @@ fn every_bit_flip_of_the_membership_envelope_is_refused() {
         "Truncated",
         "UnsupportedVersion",
     ];
-    assert_eq!(seen.into_iter().collect::<Vec<_>>(), all);
+    for name in all {
+        assert!(seen.contains(name), "no flip was refused with {name}");
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1085,7 +1099,7 @@ fn v1_bodies_have_a_minimum_length() {
             had: 173
         })
     );
-    let empty_statement = frame(1, 3, 148, &[0u8; 148]);
+    let empty_statement = frame(1, 3, 148, &[0x5a; 148]);
     assert_eq!(
         Envelope::parse(&empty_statement)
             .unwrap()
@@ -1311,6 +1325,18 @@ fn sync_messages_are_checked() {
         sync::decode::<SyncRequest>(&reordered).unwrap(),
         proto_sync_request()
     );
+    // Keys a decoder does not know are ignored.
+    let extended = cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("spaces", cbor::array(&[independent_space_vector()])),
+        ("envelopes", cbor::array(&[])),
+        ("max_response_bytes", cbor::uint(MAX_RESPONSE_BYTES)),
+        ("later", cbor::text("ignored")),
+    ]);
+    assert_eq!(
+        sync::decode::<SyncRequest>(&extended).unwrap(),
+        proto_sync_request()
+    );
 
     let mut wrong_version = proto_sync_request();
     wrong_version.v = 2;
@@ -1432,6 +1458,11 @@ fn protocol_document_carries_every_vector() {
     for (name, hex_text) in ALL_OUTPUTS {
         assert!(squeezed.contains(hex_text), "docs/protocol.md lacks {name}");
     }
+    let info = author_key_info(&SPACE, &EPOCH, &author_public_key());
+    assert!(
+        squeezed.contains(&hex::encode(info)),
+        "docs/protocol.md lacks the HKDF info"
+    );
 }
 
 #[test]
@@ -1529,7 +1560,6 @@ fn forgeries_accepted() -> (usize, usize) {
 }
 
 #[test]
-#[ignore = "fails until sebaya-proto refuses small-order keys (docs/protocol.md, Open issues 1)"]
 fn small_order_author_keys_are_refused() {
     assert_eq!(forgeries_accepted(), (0, 0));
 }

@@ -45,7 +45,9 @@ pub struct RelayState {
 
 impl std::fmt::Debug for RelayState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayState").field("relay_id", &self.relay_id).finish()
+        f.debug_struct("RelayState")
+            .field("relay_id", &self.relay_id)
+            .finish()
     }
 }
 
@@ -95,13 +97,17 @@ pub(crate) fn unix_now() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// Authentication headers missing or unreadable. 401 `unsigned`.
-    #[error("the request is not signed: the sebaya-device, sebaya-time, sebaya-request-id and sebaya-signature headers are required")]
+    #[error(
+        "the request is not signed: the sebaya-device, sebaya-time, sebaya-request-id and sebaya-signature headers are required"
+    )]
     Unsigned,
     /// The signature does not verify for this relay, method, path and body. 401 `bad-signature`.
     #[error("the request signature does not verify")]
     BadSignature,
     /// The signed time is outside the relay's window. 401 `clock-skew`.
-    #[error("the request time is too far from the relay's time; correct the clock with relay_time and retry")]
+    #[error(
+        "the request time is too far from the relay's time; correct the clock with relay_time and retry"
+    )]
     ClockSkew,
     /// The device already used this request id. 409 `replayed-request`.
     #[error("this request id was already used; sign a new request")]
@@ -130,7 +136,9 @@ impl ApiError {
     /// HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            ApiError::Unsigned | ApiError::BadSignature | ApiError::ClockSkew => StatusCode::UNAUTHORIZED,
+            ApiError::Unsigned | ApiError::BadSignature | ApiError::ClockSkew => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed => StatusCode::BAD_REQUEST,
@@ -247,7 +255,12 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn authenticate(headers: &HeaderMap, relay_id: &RelayId, body: &[u8], now: u64) -> Result<RequestAuth, ApiError> {
+fn authenticate(
+    headers: &HeaderMap,
+    relay_id: &RelayId,
+    body: &[u8],
+    now: u64,
+) -> Result<RequestAuth, ApiError> {
     let auth = RequestAuth::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
         .map_err(|_| ApiError::Unsigned)?;
     auth.verify(&relay_id.0, "POST", SYNC_PATH, body)
@@ -270,13 +283,15 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     check_content_type(request.headers())?;
     let headers = request.headers().clone();
     // The body limit layer caps what this reads at MAX_MESSAGE_LEN, also for chunked bodies.
-    let body = Bytes::from_request(request, &()).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
-        } else {
-            ApiError::Malformed
-        }
-    })?;
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::Malformed
+            }
+        })?;
 
     let store = state.store.clone();
     let relay_id = state.relay_id;
@@ -287,7 +302,8 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         let mut seen = HashSet::with_capacity(req.spaces.len());
         let mut spaces = Vec::with_capacity(req.spaces.len());
         for sv in &req.spaces {
-            let (space, vector): (_, BTreeMap<_, _>) = sv.parse().map_err(|_| ApiError::Malformed)?;
+            let (space, vector): (_, BTreeMap<_, _>) =
+                sv.parse().map_err(|_| ApiError::Malformed)?;
             if !seen.insert(space) {
                 return Err(ApiError::Malformed);
             }
@@ -312,5 +328,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         })?;
         sync::encode(&response).map_err(|_| ApiError::Internal)
     };
-    tokio::task::spawn_blocking(job).await.map_err(|_| ApiError::Internal)?
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|_| ApiError::Internal)?
 }

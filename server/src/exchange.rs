@@ -83,7 +83,10 @@ pub enum ExchangeError {
 }
 
 /// Checks one pushed envelope on its own; returns it with its author and sequence number.
-fn check_envelope(raw: &[u8], requested: &HashMap<SpaceId, usize>) -> Result<(Envelope, DeviceId, u64), &'static str> {
+fn check_envelope(
+    raw: &[u8],
+    requested: &HashMap<SpaceId, usize>,
+) -> Result<(Envelope, DeviceId, u64), &'static str> {
     let env = Envelope::parse(raw).map_err(|_| reason::MALFORMED)?;
     if env.version() != FORMAT_V1 {
         return Err(reason::UNSUPPORTED_VERSION);
@@ -115,11 +118,18 @@ struct Pending {
 
 /// Runs one sync request against `store`. Blocks; call from a blocking thread.
 pub fn run(store: &dyn RelayStore, input: SyncInput) -> Result<SyncResponse, ExchangeError> {
-    if store.record_request(&input.device, &input.request_id, input.timestamp, input.now)? == RequestFreshness::Replayed {
+    if store.record_request(&input.device, &input.request_id, input.timestamp, input.now)?
+        == RequestFreshness::Replayed
+    {
         return Err(ExchangeError::Replayed);
     }
 
-    let requested: HashMap<SpaceId, usize> = input.spaces.iter().enumerate().map(|(i, (s, _))| (*s, i)).collect();
+    let requested: HashMap<SpaceId, usize> = input
+        .spaces
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _))| (*s, i))
+        .collect();
     let mut effective: Vec<VersionVector> = input
         .spaces
         .iter()
@@ -155,7 +165,10 @@ pub fn run(store: &dyn RelayStore, input: SyncInput) -> Result<SyncResponse, Exc
         for ((i, env, author, seq), outcome) in accepted.iter().zip(outcomes) {
             match outcome {
                 InsertOutcome::Stored | InsertOutcome::Duplicate => {
-                    if let Some(v) = requested.get(&env.space()).and_then(|k| effective.get_mut(*k)) {
+                    if let Some(v) = requested
+                        .get(&env.space())
+                        .and_then(|k| effective.get_mut(*k))
+                    {
                         v.insert(*author, *seq);
                     }
                 }
@@ -248,10 +261,17 @@ mod tests {
             author,
             seq,
         };
-        Envelope::seal_v1(header, &[0; 32], [0; 4], payload, &kp).unwrap().into_bytes()
+        Envelope::seal_v1(header, &[0; 32], [0; 4], payload, &kp)
+            .unwrap()
+            .into_bytes()
     }
 
-    fn input(rid: u8, spaces: Vec<(SpaceId, BTreeMap<DeviceId, u64>)>, envs: Vec<Vec<u8>>, max: u64) -> SyncInput {
+    fn input(
+        rid: u8,
+        spaces: Vec<(SpaceId, BTreeMap<DeviceId, u64>)>,
+        envs: Vec<Vec<u8>>,
+        max: u64,
+    ) -> SyncInput {
         SyncInput {
             device: device(9).1,
             request_id: [rid; 16],
@@ -277,7 +297,12 @@ mod tests {
         // Arrival order 3, 5, 2, 1.
         let r = run(
             &store,
-            input(1, vec![(space, BTreeMap::new())], vec![e3.clone(), e5, e2.clone(), e1.clone()], 0),
+            input(
+                1,
+                vec![(space, BTreeMap::new())],
+                vec![e3.clone(), e5, e2.clone(), e1.clone()],
+                0,
+            ),
         )
         .unwrap();
         assert!(r.rejected.is_empty());
@@ -292,7 +317,10 @@ mod tests {
             for e in &r.envelopes {
                 got.push(e.to_vec());
             }
-            vector.insert(device(1).1, r.envelopes.len() as u64 + vector.get(&device(1).1).copied().unwrap_or(0));
+            vector.insert(
+                device(1).1,
+                r.envelopes.len() as u64 + vector.get(&device(1).1).copied().unwrap_or(0),
+            );
             if !r.more {
                 break;
             }
@@ -305,8 +333,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let space = SpaceId([3; 16]);
-        run(&store, input(1, vec![(space, BTreeMap::new())], vec![seal(1, space, 1, b"a")], 0)).unwrap();
-        let again = run(&store, input(1, vec![(space, BTreeMap::new())], vec![seal(1, space, 2, b"b")], 0));
+        run(
+            &store,
+            input(
+                1,
+                vec![(space, BTreeMap::new())],
+                vec![seal(1, space, 1, b"a")],
+                0,
+            ),
+        )
+        .unwrap();
+        let again = run(
+            &store,
+            input(
+                1,
+                vec![(space, BTreeMap::new())],
+                vec![seal(1, space, 2, b"b")],
+                0,
+            ),
+        );
         assert!(matches!(again, Err(ExchangeError::Replayed)));
         assert_eq!(store.space_vector(&space).unwrap().get(&device(1).1), 1);
     }

@@ -66,6 +66,9 @@ pub async fn serve(
 }
 
 /// A relay running on its own thread. Dropping it shuts the relay down (as [`RelayHandle::shutdown`]).
+///
+/// Shutting down blocks the calling thread until the relay's thread ends (at most a few seconds): from
+/// async code, drop it inside `spawn_blocking`.
 #[derive(Debug)]
 pub struct RelayHandle {
     addr: SocketAddr,
@@ -123,41 +126,70 @@ impl Drop for RelayHandle {
 pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
     let state = RelayState::open(&config.data_dir)?;
     let relay_id = state.relay_id();
-    let std_listener = std::net::TcpListener::bind(config.bind).map_err(|source| RelayError::Bind {
-        addr: config.bind,
-        source,
-    })?;
-    std_listener.set_nonblocking(true).map_err(|source| RelayError::Bind {
-        addr: config.bind,
-        source,
-    })?;
-    let addr = std_listener.local_addr().map_err(|source| RelayError::Bind {
-        addr: config.bind,
-        source,
-    })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(16)
-        .thread_name("sebaya-relay")
-        .enable_all()
-        .build()
-        .map_err(RelayError::Runtime)?;
-    let listener = {
-        let _guard = runtime.enter();
-        tokio::net::TcpListener::from_std(std_listener).map_err(|source| RelayError::Bind {
+    let std_listener =
+        std::net::TcpListener::bind(config.bind).map_err(|source| RelayError::Bind {
             addr: config.bind,
             source,
-        })?
-    };
+        })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|source| RelayError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = std_listener
+        .local_addr()
+        .map_err(|source| RelayError::Bind {
+            addr: config.bind,
+            source,
+        })?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The runtime is built, used and dropped on the relay's own thread only, so `spawn` and the
+    // handle's drop are safe to call even from inside another runtime. Startup errors come back here.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), RelayError>>();
+    let bind = config.bind;
     let thread = std::thread::Builder::new()
         .name("sebaya-relay".into())
-        .spawn(move || {
+        .spawn(move || -> Result<(), RelayError> {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .max_blocking_threads(16)
+                .thread_name("sebaya-relay-worker")
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(RelayError::Runtime(e)));
+                    return Ok(());
+                }
+            };
+            let listener = {
+                let _guard = runtime.enter();
+                tokio::net::TcpListener::from_std(std_listener)
+            };
+            let listener = match listener {
+                Ok(l) => l,
+                Err(source) => {
+                    let _ = ready_tx.send(Err(RelayError::Bind { addr: bind, source }));
+                    return Ok(());
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
             let result = runtime.block_on(run_until_stopped(listener, state, stop_rx));
             runtime.shutdown_timeout(SHUTDOWN_GRACE);
             result
         })
         .map_err(RelayError::Runtime)?;
+    let started = ready_rx.recv();
+    if !matches!(started, Ok(Ok(()))) {
+        let joined = thread.join();
+        return Err(match (started, joined) {
+            (Ok(Err(e)), _) => e,
+            (_, Ok(Err(e))) => e,
+            _ => RelayError::ThreadPanicked,
+        });
+    }
     Ok(RelayHandle {
         addr,
         relay_id,

@@ -42,7 +42,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "-h" | "--help" => return Ok(None),
             "--port" => {
                 let v = value("--port")?;
-                port = Some(v.parse().map_err(|_| format!("--port: not a port number: {v}"))?);
+                port = Some(
+                    v.parse()
+                        .map_err(|_| format!("--port: not a port number: {v}"))?,
+                );
             }
             "--bind" => bind = Some(value("--bind")?),
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
@@ -50,7 +53,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         }
     }
     let bind = match bind {
-        None => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port.unwrap_or(DEFAULT_PORT)),
+        None => SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port.unwrap_or(DEFAULT_PORT),
+        ),
         Some(text) => {
             if let Ok(ip) = text.parse::<IpAddr>() {
                 SocketAddr::new(ip, port.unwrap_or(DEFAULT_PORT))
@@ -66,7 +72,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         }
     };
     let data_dir = data_dir
-        .or_else(|| std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os(DATA_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     Ok(Some(Args { bind, data_dir }))
 }
@@ -111,7 +121,11 @@ async fn run(args: Args) -> Result<(), String> {
     {
         let mut out = std::io::stdout().lock();
         // If stdout is closed nobody is reading the line; the relay still serves.
-        let _ = writeln!(out, "sebaya-relay listening on http://{addr} (data: {})", args.data_dir.display());
+        let _ = writeln!(
+            out,
+            "sebaya-relay listening on http://{addr} (data: {})",
+            args.data_dir.display()
+        );
         let _ = out.flush();
     }
     sebaya_relay::serve(listener, state, shutdown_signal())
@@ -131,7 +145,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sebaya-relay: could not start the runtime: {e}");
@@ -154,7 +171,9 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Args {
-        parse_args(args.iter().map(|s| s.to_string())).unwrap().unwrap()
+        parse_args(args.iter().map(|s| s.to_string()))
+            .unwrap()
+            .unwrap()
     }
 
     #[test]
@@ -162,8 +181,14 @@ mod tests {
         let a = parse(&["--port", "0", "--data-dir", "/tmp/x"]);
         assert_eq!(a.bind, "127.0.0.1:0".parse().unwrap());
         assert_eq!(a.data_dir, PathBuf::from("/tmp/x"));
-        assert_eq!(parse(&["--bind", "::1", "--port=9"]).bind, "[::1]:9".parse().unwrap());
-        assert_eq!(parse(&["--bind=127.0.0.1:5"]).bind, "127.0.0.1:5".parse().unwrap());
+        assert_eq!(
+            parse(&["--bind", "::1", "--port=9"]).bind,
+            "[::1]:9".parse().unwrap()
+        );
+        assert_eq!(
+            parse(&["--bind=127.0.0.1:5"]).bind,
+            "127.0.0.1:5".parse().unwrap()
+        );
         assert!(parse_args(["--bogus".to_string()].into_iter()).is_err());
         assert!(parse_args(["--port".to_string()].into_iter()).is_err());
     }

@@ -18,7 +18,9 @@ use sebaya_proto::request::TIME_WINDOW_SECS;
 use sebaya_proto::{DeviceId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
-use crate::store::{EnvelopeMeta, InsertOutcome, NewEnvelope, RelayId, RelayStore, RequestFreshness};
+use crate::store::{
+    EnvelopeMeta, InsertOutcome, NewEnvelope, RelayId, RelayStore, RequestFreshness,
+};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
@@ -88,7 +90,9 @@ impl SqliteStore {
     /// The connection. A panic while the lock was held cannot leave the connection half-written (open
     /// transactions roll back when dropped), so a poisoned lock is simply taken over.
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -108,7 +112,9 @@ fn prepare(conn: &Connection) -> Result<(), StoreError> {
 fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), StoreError> {
     match version {
         0 => upgrade_v0_to_v1(tx),
-        _ => Err(StoreError::Corrupt("no migration step from this schema version")),
+        _ => Err(StoreError::Corrupt(
+            "no migration step from this schema version",
+        )),
     }
 }
 
@@ -138,15 +144,21 @@ fn upgrade_v0_to_v1(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
          CREATE INDEX seen_requests_by_ts ON seen_requests (ts);",
     )?;
     let mut id = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).map_err(|_| StoreError::Random)?;
-    tx.execute("INSERT INTO meta (key, value) VALUES ('relay_id', ?1)", params![id.as_slice()])?;
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
+        .map_err(|_| StoreError::Random)?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('relay_id', ?1)",
+        params![id.as_slice()],
+    )?;
     Ok(())
 }
 
 /// After migration: read what every later call needs.
 fn finish(conn: &Connection) -> Result<RelayId, StoreError> {
     let raw: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'relay_id'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'relay_id'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     let raw = raw.ok_or(StoreError::Corrupt("relay id missing"))?;
     let id: [u8; 16] = raw
@@ -188,13 +200,20 @@ impl RelayStore for SqliteStore {
         let last = self.last_prune.load(Ordering::Relaxed);
         if now.saturating_sub(last) >= PRUNE_INTERVAL_SECS {
             let cutoff = now.saturating_sub(2 * TIME_WINDOW_SECS);
-            conn.execute("DELETE FROM seen_requests WHERE ts < ?1", params![sql_int(cutoff)])?;
+            conn.execute(
+                "DELETE FROM seen_requests WHERE ts < ?1",
+                params![sql_int(cutoff)],
+            )?;
             self.last_prune.store(now, Ordering::Relaxed);
         }
         let inserted = conn.execute(
             "INSERT INTO seen_requests (device, request_id, ts) VALUES (?1, ?2, ?3)
              ON CONFLICT (device, request_id) DO NOTHING",
-            params![device.0.as_slice(), request_id.as_slice(), sql_int(timestamp)],
+            params![
+                device.0.as_slice(),
+                request_id.as_slice(),
+                sql_int(timestamp)
+            ],
         )?;
         Ok(if inserted == 1 {
             RequestFreshness::Fresh
@@ -216,8 +235,9 @@ impl RelayStore for SqliteStore {
                 "INSERT INTO envelopes (space, author, seq, id, bytes, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
             )?;
-            let mut existing =
-                tx.prepare_cached("SELECT id FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3")?;
+            let mut existing = tx.prepare_cached(
+                "SELECT id FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3",
+            )?;
             for env in envelopes {
                 let changed = insert.execute(params![
                     env.space.0.as_slice(),
@@ -232,7 +252,11 @@ impl RelayStore for SqliteStore {
                 } else {
                     let held: Option<Vec<u8>> = existing
                         .query_row(
-                            params![env.space.0.as_slice(), env.author.0.as_slice(), sql_int(env.seq)],
+                            params![
+                                env.space.0.as_slice(),
+                                env.author.0.as_slice(),
+                                sql_int(env.seq)
+                            ],
                             |r| r.get(0),
                         )
                         .optional()?;
@@ -252,12 +276,15 @@ impl RelayStore for SqliteStore {
 
     fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT author, seq FROM envelopes WHERE space = ?1 ORDER BY author, seq")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT author, seq FROM envelopes WHERE space = ?1 ORDER BY author, seq",
+        )?;
         let mut rows = stmt.query(params![space.0.as_slice()])?;
         let mut vector = VersionVector::new();
         while let Some(row) = rows.next()? {
             let author: Vec<u8> = row.get(0)?;
-            let author = DeviceId::from_slice(&author).map_err(|_| StoreError::Corrupt("stored author id has the wrong length"))?;
+            let author = DeviceId::from_slice(&author)
+                .map_err(|_| StoreError::Corrupt("stored author id has the wrong length"))?;
             let seq = from_sql_int(row.get(1)?)?;
             vector.insert(author, seq);
         }
@@ -276,7 +303,12 @@ impl RelayStore for SqliteStore {
             "SELECT serial, seq, length(bytes) FROM envelopes
              WHERE space = ?1 AND author = ?2 AND seq > ?3 AND seq <= ?4 ORDER BY seq",
         )?;
-        let mut rows = stmt.query(params![space.0.as_slice(), author.0.as_slice(), sql_int(after), sql_int(up_to)])?;
+        let mut rows = stmt.query(params![
+            space.0.as_slice(),
+            author.0.as_slice(),
+            sql_int(after),
+            sql_int(up_to)
+        ])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push(EnvelopeMeta {
@@ -293,8 +325,12 @@ impl RelayStore for SqliteStore {
         let mut stmt = conn.prepare_cached("SELECT bytes FROM envelopes WHERE serial = ?1")?;
         let mut out = Vec::with_capacity(serials.len());
         for serial in serials {
-            let bytes: Option<Vec<u8>> = stmt.query_row(params![sql_int(*serial)], |r| r.get(0)).optional()?;
-            out.push(bytes.ok_or(StoreError::Corrupt("an envelope listed a moment ago is gone"))?);
+            let bytes: Option<Vec<u8>> = stmt
+                .query_row(params![sql_int(*serial)], |r| r.get(0))
+                .optional()?;
+            out.push(bytes.ok_or(StoreError::Corrupt(
+                "an envelope listed a moment ago is gone",
+            ))?);
         }
         Ok(out)
     }
@@ -326,9 +362,13 @@ mod tests {
         let again = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(again.relay_id(), id);
         let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
-        let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, END_VERSION);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -337,7 +377,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         drop(SqliteStore::open(dir.path()).unwrap());
         let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
-        conn.pragma_update(None, "user_version", END_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", END_VERSION + 1)
+            .unwrap();
         drop(conn);
         match SqliteStore::open(dir.path()) {
             Err(StoreError::SchemaTooNew { found, supported }) => {
@@ -352,12 +393,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let out = store
-            .insert_envelopes(&[env(1, 1, 1, 1, b"a"), env(1, 1, 1, 1, b"a"), env(1, 1, 1, 2, b"b")], 10)
+            .insert_envelopes(
+                &[
+                    env(1, 1, 1, 1, b"a"),
+                    env(1, 1, 1, 1, b"a"),
+                    env(1, 1, 1, 2, b"b"),
+                ],
+                10,
+            )
             .unwrap();
-        assert_eq!(out, vec![InsertOutcome::Stored, InsertOutcome::Duplicate, InsertOutcome::Conflict]);
-        let listed = store.list_range(&SpaceId([1; 16]), &DeviceId([1; 32]), 0, 10).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                InsertOutcome::Stored,
+                InsertOutcome::Duplicate,
+                InsertOutcome::Conflict
+            ]
+        );
+        let listed = store
+            .list_range(&SpaceId([1; 16]), &DeviceId([1; 32]), 0, 10)
+            .unwrap();
         assert_eq!(listed.len(), 1);
-        assert_eq!(store.load_envelopes(&[listed[0].serial]).unwrap(), vec![b"a".to_vec()]);
+        assert_eq!(
+            store.load_envelopes(&[listed[0].serial]).unwrap(),
+            vec![b"a".to_vec()]
+        );
     }
 
     #[test]
@@ -365,12 +425,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         store
-            .insert_envelopes(&[env(1, 1, 1, 1, b"a"), env(1, 1, 2, 2, b"b"), env(1, 1, 4, 4, b"d")], 10)
+            .insert_envelopes(
+                &[
+                    env(1, 1, 1, 1, b"a"),
+                    env(1, 1, 2, 2, b"b"),
+                    env(1, 1, 4, 4, b"d"),
+                ],
+                10,
+            )
             .unwrap();
         let v = store.space_vector(&SpaceId([1; 16])).unwrap();
         assert_eq!(v.get(&DeviceId([1; 32])), 2);
         assert!(v.contains(&DeviceId([1; 32]), 4));
-        assert_eq!(store.space_vector(&SpaceId([2; 16])).unwrap(), VersionVector::new());
+        assert_eq!(
+            store.space_vector(&SpaceId([2; 16])).unwrap(),
+            VersionVector::new()
+        );
     }
 
     #[test]
@@ -379,17 +449,30 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let dev = DeviceId([7; 32]);
         let now = 1_000_000;
-        assert_eq!(store.record_request(&dev, &[1; 16], now, now).unwrap(), RequestFreshness::Fresh);
-        assert_eq!(store.record_request(&dev, &[1; 16], now, now).unwrap(), RequestFreshness::Replayed);
         assert_eq!(
-            store.record_request(&DeviceId([8; 32]), &[1; 16], now, now).unwrap(),
+            store.record_request(&dev, &[1; 16], now, now).unwrap(),
+            RequestFreshness::Fresh
+        );
+        assert_eq!(
+            store.record_request(&dev, &[1; 16], now, now).unwrap(),
+            RequestFreshness::Replayed
+        );
+        assert_eq!(
+            store
+                .record_request(&DeviceId([8; 32]), &[1; 16], now, now)
+                .unwrap(),
             RequestFreshness::Fresh,
             "request ids are per device"
         );
         let later = now + 2 * TIME_WINDOW_SECS + PRUNE_INTERVAL_SECS + 1;
-        assert_eq!(store.record_request(&dev, &[2; 16], later, later).unwrap(), RequestFreshness::Fresh);
+        assert_eq!(
+            store.record_request(&dev, &[2; 16], later, later).unwrap(),
+            RequestFreshness::Fresh
+        );
         let conn = store.conn();
-        let left: i64 = conn.query_row("SELECT count(*) FROM seen_requests", [], |r| r.get(0)).unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM seen_requests", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(left, 1, "entries older than twice the window are pruned");
     }
 }

@@ -1,1 +1,344 @@
-fn main(){}
+//! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
+//!
+//! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]`
+//!
+//! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
+//! `ops(1, 1000)` (one commit per op); device B syncs. Sebaya's bytes are the request and response
+//! bodies through a real relay on loopback; the baseline's are the messages of Automerge's own sync
+//! protocol (`sync::State` generate/receive) between two in-memory documents that make exactly the
+//! same document operations (the same `sebaya_core::journal` functions). Prints a table; `--json`
+//! also writes the rows.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Instant;
+
+use automerge::AutoCommit;
+use automerge::sync::{self, SyncDoc};
+use sebaya_core::Vault;
+use sebaya_core::journal;
+use sebaya_tests::workload::{self, Op};
+
+struct Row {
+    metric: String,
+    sebaya: f64,
+    baseline: f64,
+    unit: &'static str,
+}
+
+impl Row {
+    fn new(metric: &str, sebaya: f64, baseline: f64, unit: &'static str) -> Row {
+        Row {
+            metric: metric.to_string(),
+            sebaya,
+            baseline,
+            unit,
+        }
+    }
+}
+
+fn apply_op_vault(v: &mut Vault, op: &Op, i: usize) {
+    match op {
+        Op::New {
+            id,
+            text,
+            mood,
+            tags,
+            created,
+        } => v
+            .journal_add_with_id(id, text, *mood as u8, tags, *created)
+            .unwrap(),
+        Op::Edit { id, text } => v
+            .journal_edit_at(id, Some(text), None, None, op.commit_time(i) * 1000)
+            .unwrap(),
+    }
+}
+
+fn apply_op_doc(d: &mut AutoCommit, op: &Op, i: usize) {
+    match op {
+        Op::New {
+            id,
+            text,
+            mood,
+            tags,
+            created,
+        } => journal::add(d, id, text, *mood as u8, tags, *created).unwrap(),
+        Op::Edit { id, text } => {
+            journal::edit(d, id, Some(text), None, None, op.commit_time(i) * 1000).unwrap()
+        }
+    }
+}
+
+/// Runs Automerge's sync loop between two documents until quiet; returns (bytes a→b, bytes b→a,
+/// messages, round trips).
+fn am_sync(
+    a: &mut AutoCommit,
+    sa: &mut sync::State,
+    b: &mut AutoCommit,
+    sb: &mut sync::State,
+) -> (u64, u64, u32, u32) {
+    let (mut ab, mut ba, mut msgs, mut rounds) = (0u64, 0u64, 0u32, 0u32);
+    loop {
+        let mut progressed = false;
+        let mut this_round = false;
+        if let Some(m) = a.sync().generate_sync_message(sa) {
+            let bytes = m.encode();
+            ab += bytes.len() as u64;
+            msgs += 1;
+            this_round = true;
+            b.sync()
+                .receive_sync_message(sb, sync::Message::decode(&bytes).unwrap())
+                .unwrap();
+            progressed = true;
+        }
+        if let Some(m) = b.sync().generate_sync_message(sb) {
+            let bytes = m.encode();
+            ba += bytes.len() as u64;
+            msgs += 1;
+            this_round = true;
+            a.sync()
+                .receive_sync_message(sa, sync::Message::decode(&bytes).unwrap())
+                .unwrap();
+            progressed = true;
+        }
+        if this_round {
+            rounds += 1;
+        }
+        if !progressed {
+            break;
+        }
+    }
+    (ab, ba, msgs, rounds)
+}
+
+struct Devices {
+    _dir: tempfile::TempDir,
+    a: Vault,
+    b: Vault,
+}
+
+fn devices(codec: u8) -> Devices {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
+    let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
+    a.set_codec(codec).unwrap();
+    b.set_codec(codec).unwrap();
+    let offer = a.create_link_offer().unwrap();
+    b.accept_link(&offer.code, &offer.secret).unwrap();
+    Devices { _dir: dir, a, b }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let json_out = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let ops = workload::ops(1, 1000);
+    let fp = workload::fingerprint(&ops);
+    println!(
+        "W1 operation stream ops(1, 1000): fingerprint {fp} (spec: 374e19fc1873ee44; see docs/benchmarks.md)"
+    );
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
+        data_dir: relay_dir.path().to_path_buf(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+    })
+    .unwrap();
+    let url = relay.url();
+    let http = sebaya_core::ReqwestClient::new().unwrap();
+    let mut rows: Vec<Row> = Vec::new();
+
+    for (codec, name) in [
+        (sebaya_core::space::CODEC_BUNDLE, "bundle"),
+        (sebaya_core::space::CODEC_DEFLATE_CHANGES, "deflate"),
+    ] {
+        // (a) one sync to an empty second device after all 1,000 ops.
+        let mut d = devices(codec);
+        for (i, op) in ops.iter().enumerate() {
+            apply_op_vault(&mut d.a, op, i);
+        }
+        let ra = d.a.sync_with(&http, &url).unwrap();
+        let rb = d.b.sync_with(&http, &url).unwrap();
+        assert_eq!(d.a.journal_list(), d.b.journal_list());
+        let mut da = AutoCommit::new();
+        for (i, op) in ops.iter().enumerate() {
+            apply_op_doc(&mut da, op, i);
+        }
+        let mut db = AutoCommit::new();
+        let (ab, ba, _, _) = am_sync(
+            &mut da,
+            &mut sync::State::new(),
+            &mut db,
+            &mut sync::State::new(),
+        );
+        let am_total = (ab + ba) as f64;
+        rows.push(Row::new(
+            &format!("W1a [{name}] A upload, bytes (vs Automerge A<->B total)"),
+            (ra.bytes_sent + ra.bytes_received) as f64,
+            am_total,
+            "B",
+        ));
+        rows.push(Row::new(
+            &format!("W1a [{name}] B download, bytes (vs Automerge A<->B total)"),
+            (rb.bytes_sent + rb.bytes_received) as f64,
+            am_total,
+            "B",
+        ));
+
+        // (b) a sync after every 10 ops.
+        let mut d = devices(codec);
+        let (mut up, mut down) = (0u64, 0u64);
+        let mut da = AutoCommit::new();
+        let mut db = AutoCommit::new();
+        let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+        let mut am = 0u64;
+        for (chunk_i, chunk) in ops.chunks(10).enumerate() {
+            for (j, op) in chunk.iter().enumerate() {
+                let i = chunk_i * 10 + j;
+                apply_op_vault(&mut d.a, op, i);
+                apply_op_doc(&mut da, op, i);
+            }
+            let ra = d.a.sync_with(&http, &url).unwrap();
+            let rb = d.b.sync_with(&http, &url).unwrap();
+            up += ra.bytes_sent + ra.bytes_received;
+            down += rb.bytes_sent + rb.bytes_received;
+            let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
+            am += ab + ba;
+        }
+        assert_eq!(d.a.journal_list(), d.b.journal_list());
+        rows.push(Row::new(
+            &format!("W1b10 [{name}] A upload, bytes, 100 syncs"),
+            up as f64,
+            am as f64,
+            "B",
+        ));
+        rows.push(Row::new(
+            &format!("W1b10 [{name}] B download, bytes, 100 syncs"),
+            down as f64,
+            am as f64,
+            "B",
+        ));
+
+        // (c) 100 more ops after both are in sync at 900 (W1b: persisted sync states for Automerge).
+        let mut d = devices(codec);
+        let mut da = AutoCommit::new();
+        let mut db = AutoCommit::new();
+        let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+        for (i, op) in ops[..900].iter().enumerate() {
+            apply_op_vault(&mut d.a, op, i);
+            apply_op_doc(&mut da, op, i);
+        }
+        d.a.sync_with(&http, &url).unwrap();
+        d.b.sync_with(&http, &url).unwrap();
+        am_sync(&mut da, &mut sa, &mut db, &mut sb);
+        // Both restart: Automerge reloads documents and persisted sync states.
+        let mut da = AutoCommit::load(&da.save()).unwrap();
+        let mut db = AutoCommit::load(&db.save()).unwrap();
+        let mut sa = sync::State::decode(&sa.encode()).unwrap();
+        let mut sb = sync::State::decode(&sb.encode()).unwrap();
+        for (i, op) in ops.iter().enumerate().skip(900) {
+            apply_op_vault(&mut d.a, op, i);
+            apply_op_doc(&mut da, op, i);
+        }
+        let ra = d.a.sync_with(&http, &url).unwrap();
+        let rb = d.b.sync_with(&http, &url).unwrap();
+        assert_eq!(d.a.journal_list(), d.b.journal_list());
+        let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
+        rows.push(Row::new(
+            &format!("W1c [{name}] A upload, bytes, +100 ops"),
+            (ra.bytes_sent + ra.bytes_received) as f64,
+            (ab + ba) as f64,
+            "B",
+        ));
+        rows.push(Row::new(
+            &format!("W1c [{name}] B download, bytes, +100 ops"),
+            (rb.bytes_sent + rb.bytes_received) as f64,
+            (ab + ba) as f64,
+            "B",
+        ));
+    }
+
+    // Time to add one entry durably, against a plain rusqlite insert of the same bytes (same pragmas).
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = Vault::open(&dir.path().join("t.db"), &[3; 32]).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("plain.db")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB)", [])
+        .unwrap();
+    let (mut ts, mut tb) = (Vec::new(), Vec::new());
+    for (i, op) in ops.iter().enumerate() {
+        if let Op::New {
+            id,
+            text,
+            mood,
+            tags,
+            created,
+        } = op
+        {
+            let body = format!("{text}|{mood}|{}|{}|{created}", tags[0], tags[1]);
+            let t0 = Instant::now();
+            conn.execute(
+                "INSERT INTO t (id, body) VALUES (?1, ?2)",
+                rusqlite::params![id, body.as_bytes()],
+            )
+            .unwrap();
+            tb.push(t0.elapsed().as_secs_f64() * 1e6);
+            let t0 = Instant::now();
+            apply_op_vault(&mut v, op, i);
+            ts.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    ts.sort_by(|a, b| a.total_cmp(b));
+    tb.sort_by(|a, b| a.total_cmp(b));
+    rows.push(Row::new(
+        "durable journal add, p50, µs",
+        percentile(&ts, 0.5),
+        percentile(&tb, 0.5),
+        "µs",
+    ));
+    rows.push(Row::new(
+        "durable journal add, p99, µs",
+        percentile(&ts, 0.99),
+        percentile(&tb, 0.99),
+        "µs",
+    ));
+    relay.shutdown();
+
+    println!();
+    println!("| metric | Sebaya | baseline | ratio |");
+    println!("|---|---|---|---|");
+    for r in &rows {
+        let fmt = |x: f64| {
+            if r.unit == "B" {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.1}")
+            }
+        };
+        println!(
+            "| {} | {} | {} | {:.2}x |",
+            r.metric,
+            fmt(r.sebaya),
+            fmt(r.baseline),
+            r.sebaya / r.baseline
+        );
+    }
+    if let Some(path) = json_out {
+        let arr: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({"metric": r.metric, "sebaya": r.sebaya, "baseline": r.baseline,
+                    "ratio": r.sebaya / r.baseline, "unit": r.unit})
+            })
+            .collect();
+        std::fs::write(&path, serde_json::to_string_pretty(&arr).unwrap()).unwrap();
+        println!("wrote {path}");
+    }
+}

@@ -1,1 +1,3 @@
-//! placeholder
+//! Shared helpers for Sebaya's cross-crate scenarios and benchmarks.
+
+pub mod workload;

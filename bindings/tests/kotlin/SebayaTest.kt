@@ -1,0 +1,262 @@
+// End-to-end checks of the generated Kotlin bindings (desktop JVM + JNA) against the real library and a
+// real sebaya-relay on loopback. Built and run by `scripts/test.sh kotlin`; prints "N passed, M failed"
+// and exits non-zero if anything failed.
+//
+// Needs: -Djna.library.path=<dir of libsebaya.so>, and the relay binary in $SEBAYA_RELAY_BIN (default
+// target/debug/sebaya-relay relative to the working directory).
+
+import java.io.BufferedReader
+import java.io.File
+import java.io.InputStreamReader
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.nio.file.Files
+import java.util.concurrent.CyclicBarrier
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import kotlin.system.exitProcess
+import uniffi.sebaya.JournalEntry
+import uniffi.sebaya.SebayaException
+import uniffi.sebaya.Vault
+import uniffi.sebaya.generateMasterKey
+import uniffi.sebaya.localizedMessage
+import uniffi.sebaya.use
+
+private var passed = 0
+private var failed = 0
+
+private fun check(name: String, body: () -> Unit) {
+    try {
+        body()
+        passed++
+        println("PASS  $name")
+    } catch (t: Throwable) {
+        failed++
+        println("FAIL  $name: $t")
+        t.printStackTrace(System.out)
+    }
+}
+
+private fun assertTrue(cond: Boolean, what: String) {
+    if (!cond) throw AssertionError(what)
+}
+
+private fun <T> assertEquals(expected: T, actual: T, what: String) {
+    if (expected != actual) throw AssertionError("$what: expected <$expected>, got <$actual>")
+}
+
+private inline fun <reified E : Throwable> assertThrows(what: String, body: () -> Unit): E {
+    try {
+        body()
+    } catch (e: Throwable) {
+        if (e is E) return e
+        throw AssertionError("$what: expected ${E::class.simpleName}, got $e", e)
+    }
+    throw AssertionError("$what: expected ${E::class.simpleName}, nothing was thrown")
+}
+
+private fun mood(n: Int): UByte = n.toUByte()
+
+/** A real relay process with its own data directory; [close] stops exactly that process. */
+private class Relay(dataDir: File, private val log: File) : AutoCloseable {
+    private val process: Process
+    val url: String
+
+    init {
+        val bin = System.getenv("SEBAYA_RELAY_BIN") ?: "target/debug/sebaya-relay"
+        process = ProcessBuilder(bin, "--port", "0", "--data-dir", dataDir.path)
+            .redirectError(ProcessBuilder.Redirect.to(log))
+            .redirectInput(ProcessBuilder.Redirect.from(File("/dev/null")))
+            .start()
+        val lines = LinkedBlockingQueue<String>()
+        Thread {
+            val r = BufferedReader(InputStreamReader(process.inputStream, Charsets.UTF_8))
+            lines.put(r.readLine() ?: "")
+            // Keep draining so the relay can never block on a full pipe.
+            while (r.readLine() != null) { /* discard */ }
+        }.apply { isDaemon = true }.start()
+        val line = lines.poll(30, TimeUnit.SECONDS)
+        val m = line?.let { Regex("""^sebaya-relay listening on (http://127\.0\.0\.1:\d+) \(data: .*\)$""").find(it) }
+        if (m == null) {
+            close()
+            throw IllegalStateException("relay printed no URL line (got ${line?.let { "'$it'" }}); stderr: ${log.readText().takeLast(2000)}")
+        }
+        url = m.groupValues[1]
+    }
+
+    val alive: Boolean get() = process.isAlive
+
+    override fun close() {
+        if (process.isAlive) {
+            process.destroy() // SIGTERM to this PID only
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly()
+                process.waitFor(10, TimeUnit.SECONDS)
+            }
+        }
+    }
+}
+
+private fun closedPort(): Int = ServerSocket(0, 1, InetAddress.getLoopbackAddress()).use { it.localPort }
+
+private fun snapshot(dir: File): Map<String, List<Byte>> =
+    dir.listFiles()!!.filter { it.isFile }.associate { it.name to it.readBytes().toList() }
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-kotlin-test").toFile()
+    var relay: Relay? = null
+    try {
+        check("relay starts on loopback") {
+            relay = Relay(File(tmp, "relay-data"), File(tmp, "relay.log"))
+            assertTrue(relay!!.url.startsWith("http://127.0.0.1:"), "relay url ${relay!!.url}")
+        }
+        runChecks(tmp, relay)
+        relay?.let { r -> check("relay still alive at the end") { assertTrue(r.alive, "relay died: ${File(tmp, "relay.log").readText().takeLast(2000)}") } }
+    } finally {
+        relay?.close()
+        tmp.deleteRecursively()
+    }
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0 && passed > 0) 0 else 1)
+}
+
+private fun runChecks(tmp: File, relay: Relay?) {
+    check("generateMasterKey gives 32 fresh bytes") {
+        val a = generateMasterKey()
+        val b = generateMasterKey()
+        assertEquals(32, a.size, "key size")
+        assertTrue(!a.contentEquals(b), "two keys are equal")
+    }
+
+    check("localizedMessage differs between id and en") {
+        val en = localizedMessage("error-wrong-key", "en", null)
+        val id = localizedMessage("error-wrong-key", "id", null)
+        assertTrue(en.isNotBlank() && id.isNotBlank(), "blank message")
+        assertTrue(en != id, "id and en are the same: $en")
+        assertTrue(id.contains("Kunci"), "Indonesian text: $id")
+    }
+
+    val key = generateMasterKey()
+    val path = File(tmp, "vault.db")
+    var firstId = ""
+    var deviceId = ""
+
+    check("open, add, list, edit, delete; close") {
+        Vault.open(path.path, key).use { v ->
+            deviceId = v.deviceId()
+            assertEquals(64, deviceId.length, "device id length")
+            v.journal().use { j ->
+                assertEquals(emptyList<JournalEntry>(), j.list(), "fresh journal")
+                firstId = j.add("Hari ini berat, tapi aku bertahan.", mood(2), listOf("kerja"))
+                Thread.sleep(5) // list() is oldest first by millisecond; ties go by id
+                val second = j.add("Sore yang tenang.", mood(4), emptyList())
+                val all = j.list()
+                assertEquals(listOf(firstId, second), all.map { it.id }, "ids oldest first")
+                assertEquals("Hari ini berat, tapi aku bertahan.", all[0].text, "text")
+                assertEquals(mood(2), all[0].mood, "mood")
+                assertEquals(listOf("kerja"), all[0].tags, "tags")
+                j.edit(firstId, null, mood(3), null)
+                val edited = j.get(firstId)!!
+                assertEquals(mood(3), edited.mood, "edited mood")
+                assertEquals("Hari ini berat, tapi aku bertahan.", edited.text, "text untouched by a mood edit")
+                j.delete(second)
+                assertEquals(null, j.get(second), "deleted entry")
+                assertThrows<SebayaException.NotFound>("edit of a missing entry") {
+                    j.edit("0123456789abcdef", "x", null, null)
+                }
+            }
+        }
+    }
+
+    check("reopen with the same key sees the entries") {
+        Vault.open(path.path, key).use { v ->
+            assertEquals(deviceId, v.deviceId(), "device id after reopen")
+            v.journal().use { j ->
+                val all = j.list()
+                assertEquals(listOf(firstId), all.map { it.id }, "entries after reopen")
+                assertEquals(mood(3), all[0].mood, "mood after reopen")
+            }
+        }
+    }
+
+    check("wrong key throws SebayaException.WrongKey and changes nothing") {
+        val before = snapshot(tmp)
+        val e = assertThrows<SebayaException.WrongKey>("open with another key") {
+            Vault.open(path.path, generateMasterKey()).use { }
+        }
+        assertEquals("error-wrong-key", e.messageId, "messageId")
+        assertEquals(before, snapshot(tmp), "files after a wrong-key open")
+    }
+
+    check("invalid mood throws SebayaException.InvalidInput") {
+        Vault.open(File(tmp, "mood.db").path, generateMasterKey()).use { v ->
+            v.journal().use { j ->
+                val e = assertThrows<SebayaException.InvalidInput>("mood 6") { j.add("x", mood(6), emptyList()) }
+                assertEquals("error-invalid-input", e.messageId, "messageId")
+                assertThrows<SebayaException.InvalidInput>("mood 0") { j.add("x", mood(0), emptyList()) }
+                assertEquals(0, j.list().size, "nothing was added")
+            }
+        }
+    }
+
+    check("link two devices and sync through the relay") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "a.db").path, generateMasterKey()).use { a ->
+            Vault.open(File(tmp, "b.db").path, generateMasterKey()).use { b ->
+                val offer = a.createLinkOffer()
+                val wrong = offer.secret.dropLast(1) + (if (offer.secret.last() == '0') "1" else "0")
+                val bad = assertThrows<SebayaException.BadLinkCode>("wrong pairing secret") {
+                    b.acceptLink(offer.code, wrong)
+                }
+                assertEquals("error-bad-link-code", bad.messageId, "messageId")
+                b.acceptLink(offer.code, offer.secret)
+
+                val id = a.journal().use { it.add("Ditulis di perangkat A.", mood(4), listOf("pagi")) }
+                val ra = a.sync(url)
+                assertTrue(ra.pushed >= 1u && ra.rejected == 0u, "A's sync report: $ra")
+                val rb = b.sync(url)
+                assertTrue(rb.pulled >= 1u && rb.applied >= 1u, "B's sync report: $rb")
+                b.journal().use { j ->
+                    val got = j.get(id) ?: throw AssertionError("B does not have A's entry")
+                    assertEquals("Ditulis di perangkat A.", got.text, "text on B")
+                    assertEquals(listOf("pagi"), got.tags, "tags on B")
+                }
+            }
+        }
+    }
+
+    check("sync to a closed port throws SebayaException.Network") {
+        Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
+            v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }
+            val e = assertThrows<SebayaException.Network>("sync to a closed port") {
+                v.sync("http://127.0.0.1:${closedPort()}")
+            }
+            assertEquals("error-network", e.messageId, "messageId")
+            v.journal().use { assertEquals(1, it.list().size, "local data kept") }
+        }
+    }
+
+    check("two threads add to one vault") {
+        Vault.open(File(tmp, "threads.db").path, generateMasterKey()).use { v ->
+            val perThread = 20
+            val barrier = CyclicBarrier(2)
+            val errors = java.util.Collections.synchronizedList(mutableListOf<Throwable>())
+            val threads = (0..1).map { n ->
+                Thread {
+                    try {
+                        v.journal().use { j ->
+                            barrier.await(10, TimeUnit.SECONDS)
+                            repeat(perThread) { i -> j.add("thread $n entry $i", mood(1 + i % 5), listOf("t$n")) }
+                        }
+                    } catch (t: Throwable) {
+                        errors.add(t)
+                    }
+                }.apply { start() }
+            }
+            threads.forEach { it.join(120_000) }
+            assertTrue(threads.none { it.isAlive }, "a thread hung")
+            assertEquals(emptyList<Throwable>(), errors.toList(), "errors in threads")
+            v.journal().use { assertEquals(2 * perThread, it.list().size, "entries") }
+        }
+    }
+}

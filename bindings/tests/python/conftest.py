@@ -1,0 +1,110 @@
+"""pytest fixtures for the Sebaya Python binding tests.
+
+The generated module and its library come from scripts/bindings.sh (build/bindings/python); the relay
+binary from `cargo build -p sebaya-relay`. Both locations can be overridden:
+
+    SEBAYA_PYTHON_BINDINGS=/path/to/dir   (holds sebaya.py and libsebaya.so)
+    SEBAYA_RELAY_BIN=/path/to/sebaya-relay
+"""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+_target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+if not _target.is_absolute():
+    _target = ROOT / _target
+
+BINDINGS_DIR = Path(os.environ.get("SEBAYA_PYTHON_BINDINGS", ROOT / "build" / "bindings" / "python"))
+RELAY_BIN = Path(os.environ.get("SEBAYA_RELAY_BIN", _target / "debug" / "sebaya-relay"))
+
+if not (BINDINGS_DIR / "sebaya.py").is_file():
+    raise pytest.UsageError(f"{BINDINGS_DIR}/sebaya.py is missing: run scripts/bindings.sh first")
+sys.path.insert(0, str(BINDINGS_DIR))
+
+URL_LINE = re.compile(r"^sebaya-relay listening on (http://127\.0\.0\.1:\d+) \(data: .*\)$")
+
+
+class Relay:
+    """A real sebaya-relay process on loopback, with its own data directory."""
+
+    def __init__(self, data_dir: Path, log_path: Path):
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(RELAY_BIN), "--port", "0", "--data-dir", str(data_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+        )
+        self.url = self._read_url(timeout=30.0)
+
+    def _read_url(self, timeout: float) -> str:
+        box = {}
+
+        def read():
+            box["line"] = self.proc.stdout.readline().decode("utf-8", "replace").strip()
+
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        t.join(timeout)
+        line = box.get("line")
+        if line is None or not line:
+            self.stop()
+            raise RuntimeError(
+                f"sebaya-relay printed no URL line within {timeout}s "
+                f"(exit code {self.proc.returncode}); stderr:\n{self.stderr()}"
+            )
+        m = URL_LINE.match(line)
+        if not m:
+            self.stop()
+            raise RuntimeError(f"unexpected first line from sebaya-relay: {line!r}")
+        return m.group(1)
+
+    def stderr(self) -> str:
+        try:
+            return self.log_path.read_text("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stops this process (by its own PID: Popen signals exactly the child it started)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory):
+    if not os.access(RELAY_BIN, os.X_OK):
+        pytest.fail(f"{RELAY_BIN} is missing: run `cargo build -p sebaya-relay` (scripts/bindings.sh does)")
+    base = tmp_path_factory.mktemp("relay")
+    r = Relay(base / "data", base / "relay.log")
+    try:
+        yield r
+    finally:
+        alive = r.proc.poll() is None
+        r.stop()
+        assert alive, f"the relay died during the tests; stderr:\n{r.stderr()}"
+
+
+@pytest.fixture
+def sebaya():
+    import sebaya as module
+
+    return module
+

@@ -1,0 +1,292 @@
+"""End-to-end tests of the generated Python bindings against the real library and a real relay.
+
+Run through `scripts/test.sh python` (which builds and generates first), or directly:
+    python3 -m pytest bindings/tests/python -q
+"""
+
+import gc
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import sebaya
+from sebaya import SebayaError, Vault, generate_master_key, localized_message
+
+BOGUS_ID = "0123456789abcdef"
+
+
+def open_vault(path: Path, key: bytes) -> Vault:
+    return Vault.open(str(path), key)
+
+
+def snapshot(directory: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def closed_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def key() -> bytes:
+    return generate_master_key()
+
+
+@pytest.fixture
+def linked(tmp_path, relay):
+    """Two devices of one person: A made the journal, B joined it with A's pairing code."""
+    a = open_vault(tmp_path / "a.db", generate_master_key())
+    b = open_vault(tmp_path / "b.db", generate_master_key())
+    offer = a.create_link_offer()
+    b.accept_link(offer.code, offer.secret)
+    return a, b
+
+
+# --- local vault ----------------------------------------------------------------------------------
+
+
+def test_generate_master_key_is_32_random_bytes():
+    k1, k2 = generate_master_key(), generate_master_key()
+    assert isinstance(k1, bytes) and len(k1) == 32
+    assert k1 != k2
+
+
+def test_open_add_list_edit_delete_and_reopen(tmp_path, key):
+    path = tmp_path / "vault.db"
+    v = open_vault(path, key)
+    device = v.device_id()
+    assert len(device) == 64 and int(device, 16) >= 0
+    j = v.journal()
+    assert j.list() == []
+
+    id1 = j.add("Hari ini berat, tapi aku bertahan.", 2, ["kerja", "lelah"])
+    time.sleep(0.005)  # "oldest first" is by created_ms; entries of the same ms are ordered by id
+    id2 = j.add("Sore yang tenang.", 4, [])
+    assert id1 != id2 and len(id1) == 16
+
+    entries = j.list()
+    assert [e.id for e in entries] == [id1, id2]  # oldest first
+    e1 = entries[0]
+    assert (e1.text, e1.mood, e1.tags) == ("Hari ini berat, tapi aku bertahan.", 2, ["kerja", "lelah"])
+    assert e1.created_ms > 0 and e1.edited_ms >= e1.created_ms
+
+    # Only the fields given change (Optional arguments must still be passed positionally as None).
+    j.edit(id1, "Hari ini berat, tapi aku bertahan dan makan malam.", None, None)
+    j.edit(id2, None, 5, ["tenang"])
+    got1, got2 = j.get(id1), j.get(id2)
+    assert got1.text == "Hari ini berat, tapi aku bertahan dan makan malam."
+    assert (got1.mood, got1.tags) == (2, ["kerja", "lelah"])
+    assert (got2.text, got2.mood, got2.tags) == ("Sore yang tenang.", 5, ["tenang"])
+    assert got1.edited_ms >= e1.edited_ms
+
+    j.delete(id2)
+    assert [e.id for e in j.list()] == [id1]
+    assert j.get(id2) is None
+    with pytest.raises(SebayaError.NotFound):
+        j.edit(BOGUS_ID, "x", None, None)
+    with pytest.raises(SebayaError.InvalidInput):
+        j.edit("not-an-id", "x", None, None)
+
+    # Python objects have no close(): the Rust vault (and its SQLite connection) goes when the last
+    # reference to the Vault *and* to every Journal made from it goes.
+    del j, v
+    gc.collect()
+
+    v2 = open_vault(path, key)
+    assert v2.device_id() == device
+    again = v2.journal().list()
+    assert [(e.id, e.text, e.mood, e.tags) for e in again] == [
+        (id1, "Hari ini berat, tapi aku bertahan dan makan malam.", 2, ["kerja", "lelah"])
+    ]
+
+
+def test_wrong_key_raises_wrong_key_and_changes_nothing(tmp_path, key):
+    path = tmp_path / "vault.db"
+    v = open_vault(path, key)
+    v.journal().add("rahasia", 3, [])
+    del v
+    gc.collect()
+    before = snapshot(tmp_path)
+    assert path.name in before
+
+    other = generate_master_key()
+    with pytest.raises(SebayaError.WrongKey) as err:
+        open_vault(path, other)
+    assert isinstance(err.value, SebayaError)
+    assert err.value.message_id == "error-wrong-key"
+    assert "rahasia" not in err.value.message
+    gc.collect()
+    assert snapshot(tmp_path) == before, "a failed open with the wrong key changed the vault's files"
+
+    # The right key still opens it.
+    assert [e.text for e in open_vault(path, key).journal().list()] == ["rahasia"]
+
+
+def test_key_of_wrong_length_is_invalid_input(tmp_path):
+    with pytest.raises(SebayaError.InvalidInput):
+        open_vault(tmp_path / "v.db", b"\x00" * 16)
+
+
+def test_invalid_mood_raises_invalid_input(tmp_path, key):
+    j = open_vault(tmp_path / "v.db", key).journal()
+    for mood in (0, 6):
+        with pytest.raises(SebayaError.InvalidInput) as err:
+            j.add("x", mood, [])
+        assert err.value.message_id == "error-invalid-input"
+    assert j.list() == []
+    eid = j.add("x", 3, [])
+    with pytest.raises(SebayaError.InvalidInput):
+        j.edit(eid, None, 9, None)
+    assert j.get(eid).mood == 3
+    # Outside u8 the Python layer refuses before calling Rust (not a SebayaError).
+    with pytest.raises((ValueError, TypeError)):
+        j.add("x", 256, [])
+
+
+def test_localized_message_id_and_en(tmp_path, key):
+    v = open_vault(tmp_path / "v.db", key)
+    del v
+    gc.collect()
+    with pytest.raises(SebayaError.WrongKey) as err:
+        open_vault(tmp_path / "v.db", generate_master_key())
+    mid = err.value.message_id
+    en = localized_message(mid, "en", None)
+    ind = localized_message(mid, "id", None)
+    assert en and ind and en != ind
+    assert en != mid and ind != mid
+    assert "key" in en.lower() and "kunci" in ind.lower()
+    # Unknown locale falls back to English; the detail argument is substituted.
+    assert localized_message(mid, "fr", None) == en
+    detail = localized_message("error-invalid-input", "id", "suasana hati 1-5")
+    assert "suasana hati 1-5" in detail and detail != localized_message("error-invalid-input", "en", "x")
+
+
+# --- linking and sync through a real relay --------------------------------------------------------
+
+
+def test_link_write_sync_and_read_on_second_device(linked, relay):
+    a, b = linked
+    ja, jb = a.journal(), b.journal()
+    assert a.device_id() != b.device_id()
+    eid = ja.add("Ditulis di ponsel A.", 4, ["pagi"])
+
+    ra = a.sync(relay.url)
+    assert ra.pushed >= 1 and ra.rejected == 0 and ra.round_trips >= 1 and ra.bytes_sent > 0
+    rb = b.sync(relay.url)
+    assert rb.pulled >= 1 and rb.applied >= 1 and rb.quarantined == 0
+
+    got = jb.get(eid)
+    assert got is not None
+    assert (got.text, got.mood, got.tags) == ("Ditulis di ponsel A.", 4, ["pagi"])
+    assert [e.id for e in jb.list()] == [eid]
+
+    # And back: B writes, A reads.
+    eid_b = jb.add("Balasan dari B.", 3, [])
+    b.sync(relay.url)
+    a.sync(relay.url)
+    assert {e.id for e in ja.list()} == {eid, eid_b}
+
+
+def test_concurrent_edits_of_one_entry_merge(linked, relay):
+    a, b = linked
+    ja, jb = a.journal(), b.journal()
+    original = "Pagi: cemas.\nSiang: jalan kaki.\nMalam: tidur."
+    eid = ja.add(original, 3, [])
+    a.sync(relay.url)
+    b.sync(relay.url)
+    assert jb.get(eid).text == original
+
+    # Both devices edit offline, different parts of the text.
+    ja.edit(eid, "Pagi: cemas, lalu lega.\nSiang: jalan kaki.\nMalam: tidur.", None, None)
+    jb.edit(eid, "Pagi: cemas.\nSiang: jalan kaki.\nMalam: tidur nyenyak.", None, None)
+
+    a.sync(relay.url)
+    b.sync(relay.url)
+    a.sync(relay.url)
+
+    merged = "Pagi: cemas, lalu lega.\nSiang: jalan kaki.\nMalam: tidur nyenyak."
+    assert ja.get(eid).text == merged
+    assert jb.get(eid).text == merged
+
+
+def test_wrong_pairing_secret_raises_bad_link_code(tmp_path, key):
+    a = open_vault(tmp_path / "a.db", key)
+    b = open_vault(tmp_path / "b.db", generate_master_key())
+    offer = a.create_link_offer()
+    wrong = offer.secret[:-1] + ("0" if offer.secret[-1] != "0" else "1")
+    with pytest.raises(SebayaError.BadLinkCode) as err:
+        b.accept_link(offer.code, wrong)
+    assert err.value.message_id == "error-bad-link-code"
+    with pytest.raises(SebayaError.BadLinkCode):
+        b.accept_link("not a pairing code", offer.secret)
+    # Nothing half-done: the right secret still works afterwards.
+    b.accept_link(offer.code, offer.secret)
+
+
+def test_device_with_own_entries_cannot_link(tmp_path, key):
+    a = open_vault(tmp_path / "a.db", key)
+    b = open_vault(tmp_path / "b.db", generate_master_key())
+    b.journal().add("milik B sendiri", 3, [])
+    offer = a.create_link_offer()
+    with pytest.raises(SebayaError.AlreadyLinked):
+        b.accept_link(offer.code, offer.secret)
+    assert [e.text for e in b.journal().list()] == ["milik B sendiri"]
+
+
+def test_sync_to_closed_port_raises_network_and_keeps_data(tmp_path, key):
+    v = open_vault(tmp_path / "v.db", key)
+    j = v.journal()
+    eid = j.add("tetap di sini", 3, [])  # with no journal yet, sync would not touch the network
+    port = closed_port()
+    with pytest.raises(SebayaError.Network) as err:
+        v.sync(f"http://127.0.0.1:{port}")
+    assert err.value.message_id == "error-network"
+    assert j.get(eid).text == "tetap di sini"
+
+
+def test_two_threads_add_to_one_vault(tmp_path, key):
+    v = open_vault(tmp_path / "v.db", key)
+    per_thread = 25
+    barrier = threading.Barrier(2)
+    ids = {0: [], 1: []}
+    errors = []
+
+    def worker(n):
+        j = v.journal()  # separate Journal objects over the same vault
+        try:
+            barrier.wait(timeout=10)
+            for i in range(per_thread):
+                ids[n].append(j.add(f"thread {n} entry {i}", 1 + i % 5, [f"t{n}"]))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert errors == []
+    assert len(ids[0]) == len(ids[1]) == per_thread
+    listed = v.journal().list()
+    assert len(listed) == 2 * per_thread
+    assert {e.id for e in listed} == set(ids[0]) | set(ids[1])
+    for n in (0, 1):
+        mine = {e.text for e in listed if e.tags == [f"t{n}"]}
+        assert mine == {f"thread {n} entry {i}" for i in range(per_thread)}
+
+
+def test_module_exports_the_documented_api():
+    for name in ("Vault", "Journal", "JournalEntry", "LinkOffer", "SyncReport", "SebayaError",
+                 "generate_master_key", "localized_message"):
+        assert hasattr(sebaya, name), name
+    for variant in ("WrongKey", "Corrupt", "InvalidInput", "NotFound", "Network", "Relay",
+                    "BadLinkCode", "AlreadyLinked", "Internal"):
+        assert issubclass(getattr(SebayaError, variant), SebayaError), variant

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the FFI library, the generator and the relay (debug), then generates the Python and Kotlin
+# bindings from the UNSTRIPPED cdylib into build/bindings/{python,kotlin} (build/ is git-ignored).
+#
+#   scripts/bindings.sh            build + generate
+#   SKIP_CARGO_BUILD=1 scripts/bindings.sh   generate only (the artefacts must already exist)
+#
+# Output:
+#   build/bindings/python/sebaya.py + libsebaya.so      (import sebaya with this dir on sys.path)
+#   build/bindings/kotlin/uniffi/sebaya/sebaya.kt       (package uniffi.sebaya)
+#   build/bindings/kotlin/lib/libsebaya.so              (for -Djna.library.path)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
+OUT="$ROOT/build/bindings"
+LIB="$TARGET_DIR/debug/libsebaya.so"
+BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
+
+if [[ "${SKIP_CARGO_BUILD:-0}" != 1 ]]; then
+    echo "bindings.sh: cargo build -p sebaya-ffi -p uniffi-bindgen -p sebaya-relay"
+    cargo build -p sebaya-ffi -p uniffi-bindgen -p sebaya-relay
+fi
+
+for f in "$LIB" "$BINDGEN" "$TARGET_DIR/debug/sebaya-relay"; do
+    [[ -x "$f" || -f "$f" ]] || { echo "bindings.sh: missing $f (build it first)" >&2; exit 1; }
+done
+
+# Take a private copy of the library first, so a concurrent cargo build cannot swap it between
+# generating the bindings (whose checksums must match) and loading it in the tests.
+rm -rf "$OUT/python" "$OUT/kotlin"
+mkdir -p "$OUT/python" "$OUT/kotlin/lib"
+cp "$LIB" "$OUT/python/libsebaya.so"
+ln -f "$OUT/python/libsebaya.so" "$OUT/kotlin/lib/libsebaya.so" 2>/dev/null || cp "$OUT/python/libsebaya.so" "$OUT/kotlin/lib/libsebaya.so"
+
+# Library mode reads the uniffi metadata from the library itself: it must not be stripped.
+"$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language python --out-dir "$OUT/python"
+# Kotlin needs a rename (see that file): SebayaError's `message` field clashes with Throwable.message.
+KOTLIN_CONFIG="$ROOT/bindings/tests/kotlin/uniffi-kotlin.toml"
+"$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language kotlin --no-format \
+    --config "$KOTLIN_CONFIG" --out-dir "$OUT/kotlin"
+
+[[ -f "$OUT/python/sebaya.py" ]] || { echo "bindings.sh: build/bindings/python/sebaya.py was not generated" >&2; exit 1; }
+[[ -f "$OUT/kotlin/uniffi/sebaya/sebaya.kt" ]] || { echo "bindings.sh: Kotlin bindings were not generated" >&2; exit 1; }
+echo "bindings.sh: bindings in $OUT/python and $OUT/kotlin"

@@ -1,0 +1,857 @@
+//! The relay over real HTTP on loopback: each test starts its own relay on 127.0.0.1, port 0, with a
+//! fresh data directory, and talks to it with a blocking reqwest client exactly as a device would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sebaya_proto::request::{RequestAuth, TIME_WINDOW_SECS};
+use sebaya_proto::sync::{
+    self, AuthorSeq, MAX_MESSAGE_LEN, SpaceVector, SyncRequest, SyncResponse,
+};
+use sebaya_proto::{DeviceId, Envelope, EpochId, HeaderV1, Kind, SpaceId};
+use sebaya_relay::{RelayConfig, RelayHandle};
+use serde_bytes::ByteBuf;
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn start(dir: &Path) -> RelayHandle {
+    sebaya_relay::spawn(RelayConfig {
+        data_dir: dir.to_path_buf(),
+        bind: loopback(),
+    })
+    .unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A fresh request id per call (unique within this test process).
+fn request_id() -> [u8; 16] {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut id = [0xA5u8; 16];
+    id[..8].copy_from_slice(&n.to_be_bytes());
+    id
+}
+
+struct Device {
+    key: Ed25519KeyPair,
+    id: DeviceId,
+}
+
+fn device(n: u8) -> Device {
+    let key = Ed25519KeyPair::from_seed_unchecked(&[n; 32]).unwrap();
+    let id = DeviceId::from_slice(key.public_key().as_ref()).unwrap();
+    Device { key, id }
+}
+
+fn seal(dev: &Device, space: SpaceId, seq: u64, payload: &[u8]) -> Vec<u8> {
+    let header = HeaderV1 {
+        kind: Kind::Changes,
+        space,
+        epoch: EpochId([0; 32]),
+        author: dev.id,
+        seq,
+    };
+    Envelope::seal_v1(header, &[0; 32], [0; 4], payload, &dev.key)
+        .unwrap()
+        .into_bytes()
+}
+
+fn request(
+    spaces: Vec<SpaceVector>,
+    envelopes: Vec<Vec<u8>>,
+    max_response_bytes: u64,
+) -> SyncRequest {
+    SyncRequest {
+        v: 1,
+        spaces,
+        envelopes: envelopes.into_iter().map(ByteBuf::from).collect(),
+        max_response_bytes,
+    }
+}
+
+fn empty_vector(space: SpaceId) -> SpaceVector {
+    SpaceVector {
+        space: space.0.to_vec(),
+        vector: vec![],
+    }
+}
+
+fn vector_of(space: SpaceId, entries: &[(&Device, u64)]) -> SpaceVector {
+    SpaceVector {
+        space: space.0.to_vec(),
+        vector: entries
+            .iter()
+            .map(|(d, s)| AuthorSeq {
+                author: d.id.0.to_vec(),
+                seq: *s,
+            })
+            .collect(),
+    }
+}
+
+struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+    relay_id: Vec<u8>,
+}
+
+impl Client {
+    fn new(relay: &RelayHandle) -> Client {
+        // reqwest is built without a TLS provider (ring is the project's one crypto library); it insists
+        // on one being installed even for plain http.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let base = relay.url();
+        let info = json(http.get(format!("{base}/v1/info")).send().unwrap());
+        let relay_id = hex::decode(info["relay_id"].as_str().unwrap()).unwrap();
+        assert_eq!(relay_id, relay.relay_id().0);
+        Client {
+            http,
+            base,
+            relay_id,
+        }
+    }
+
+    /// Signs `body` (as if at `timestamp` with `rid`) and sends `sent` (normally the same bytes).
+    fn post_signed(
+        &self,
+        dev: &Device,
+        body: &[u8],
+        sent: Vec<u8>,
+        timestamp: u64,
+        rid: [u8; 16],
+    ) -> reqwest::blocking::Response {
+        let auth = RequestAuth::sign(
+            &dev.key,
+            dev.id,
+            &self.relay_id,
+            "POST",
+            "/v1/sync",
+            timestamp,
+            rid,
+            body,
+        )
+        .unwrap();
+        let mut req = self
+            .http
+            .post(format!("{}/v1/sync", self.base))
+            .header("content-type", "application/cbor")
+            .body(sent);
+        for (name, value) in auth.to_headers() {
+            req = req.header(name, value);
+        }
+        req.send().unwrap()
+    }
+
+    fn post(&self, dev: &Device, body: Vec<u8>) -> reqwest::blocking::Response {
+        self.post_signed(dev, &body.clone(), body, now(), request_id())
+    }
+
+    fn sync(&self, dev: &Device, req: &SyncRequest) -> SyncResponse {
+        let resp = self.post(dev, sync::encode(req).unwrap());
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "application/cbor");
+        sync::decode(&resp.bytes().unwrap()).unwrap()
+    }
+
+    /// Pulls `space` from scratch, following `more`, and returns every envelope received in order.
+    fn pull_all(&self, dev: &Device, space: SpaceId, page: u64) -> Vec<Vec<u8>> {
+        let mut vector = std::collections::BTreeMap::new();
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            let r = self.sync(
+                dev,
+                &request(vec![SpaceVector::new(space, &vector)], vec![], page),
+            );
+            for e in &r.envelopes {
+                let h = Envelope::parse(e).unwrap().header().unwrap();
+                let top = vector.entry(h.author).or_insert(0);
+                if h.seq == *top + 1 {
+                    *top = h.seq;
+                }
+                got.push(e.to_vec());
+            }
+            if !r.more {
+                return got;
+            }
+        }
+        panic!("paging did not end");
+    }
+}
+
+fn json(resp: reqwest::blocking::Response) -> serde_json::Value {
+    serde_json::from_slice(&resp.bytes().unwrap()).unwrap()
+}
+
+fn error_of(resp: reqwest::blocking::Response) -> (StatusCode, serde_json::Value) {
+    let status = resp.status();
+    let body = json(resp);
+    (status, body)
+}
+
+fn assert_unauthorized(resp: reqwest::blocking::Response, code: &str) {
+    let (status, body) = error_of(resp);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], code);
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let relay_time = body["relay_time"]
+        .as_u64()
+        .expect("every 401 carries relay_time");
+    assert!(relay_time.abs_diff(now()) < 60);
+}
+
+#[test]
+fn info_health_and_readiness() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    assert_eq!(relay.addr().ip(), std::net::Ipv4Addr::LOCALHOST);
+    assert_ne!(relay.addr().port(), 0, "port 0 resolves to the real port");
+    assert_eq!(
+        relay.url(),
+        format!("http://127.0.0.1:{}", relay.addr().port())
+    );
+    let c = Client::new(&relay);
+    let info = json(c.http.get(format!("{}/v1/info", c.base)).send().unwrap());
+    assert_eq!(info["relay_id"].as_str().unwrap().len(), 32);
+    assert_eq!(info["protocol"], 1);
+    assert!(info["time"].as_u64().unwrap().abs_diff(now()) < 60);
+    let health = c.http.get(format!("{}/healthz", c.base)).send().unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.text().unwrap(), "ok");
+    let ready = c.http.get(format!("{}/readyz", c.base)).send().unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let missing = c.http.get(format!("{}/v1/nothing", c.base)).send().unwrap();
+    assert_eq!(
+        error_of(missing),
+        (
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": "not-found", "message": "no such endpoint"})
+        )
+    );
+    relay.shutdown();
+}
+
+#[test]
+fn push_then_pull_between_two_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let envs: Vec<Vec<u8>> = (1..=3)
+        .map(|s| seal(&alice, space, s, format!("change {s}").as_bytes()))
+        .collect();
+
+    let r = c.sync(
+        &alice,
+        &request(vec![empty_vector(space)], envs.clone(), 1 << 20),
+    );
+    assert!(r.rejected.is_empty());
+    assert!(
+        r.envelopes.is_empty(),
+        "a device never gets back what it just pushed"
+    );
+    assert!(!r.more);
+    assert_eq!(
+        r.spaces,
+        vec![vector_of(space, &[(&alice, 3)])],
+        "the relay's vector acknowledges the push"
+    );
+
+    let r = c.sync(&bob, &request(vec![empty_vector(space)], vec![], 1 << 20));
+    assert_eq!(
+        r.envelopes.iter().map(|e| e.to_vec()).collect::<Vec<_>>(),
+        envs
+    );
+    assert!(!r.more);
+    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 3)])]);
+
+    // Bob answers; Alice, who holds her own three, gets only Bob's.
+    let reply = seal(&bob, space, 1, b"reply");
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![vector_of(space, &[(&alice, 3)])],
+            vec![reply.clone()],
+            1 << 20,
+        ),
+    );
+    assert!(r.envelopes.is_empty() && r.rejected.is_empty());
+    let r = c.sync(
+        &alice,
+        &request(vec![vector_of(space, &[(&alice, 3)])], vec![], 1 << 20),
+    );
+    assert_eq!(r.envelopes, vec![ByteBuf::from(reply)]);
+
+    // Another space stays separate.
+    let r = c.sync(
+        &bob,
+        &request(vec![empty_vector(SpaceId([8; 16]))], vec![], 1 << 20),
+    );
+    assert!(r.envelopes.is_empty());
+    assert_eq!(r.spaces, vec![empty_vector(SpaceId([8; 16]))]);
+}
+
+#[test]
+fn duplicate_push_is_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let e1 = seal(&alice, space, 1, b"one");
+    c.sync(
+        &alice,
+        &request(vec![empty_vector(space)], vec![e1.clone()], 1 << 20),
+    );
+    // Again, and twice in one request (an interrupted sync resent).
+    let r = c.sync(
+        &alice,
+        &request(
+            vec![empty_vector(space)],
+            vec![e1.clone(), e1.clone()],
+            1 << 20,
+        ),
+    );
+    assert!(r.rejected.is_empty());
+    assert!(r.envelopes.is_empty());
+    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 1)])]);
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), vec![e1]);
+}
+
+#[test]
+fn conflicting_sequence_number_is_rejected_and_the_first_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let first = seal(&alice, space, 1, b"first");
+    let second = seal(&alice, space, 1, b"second, same seq");
+    let e2 = seal(&alice, space, 2, b"two");
+    c.sync(
+        &alice,
+        &request(vec![empty_vector(space)], vec![first.clone()], 1 << 20),
+    );
+    let r = c.sync(
+        &alice,
+        &request(vec![empty_vector(space)], vec![second, e2.clone()], 1 << 20),
+    );
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(
+        (r.rejected[0].index, r.rejected[0].reason.as_str()),
+        (0, "conflict")
+    );
+    assert_eq!(
+        r.spaces,
+        vec![vector_of(space, &[(&alice, 2)])],
+        "the rest of the request still counts"
+    );
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), vec![first, e2]);
+}
+
+#[test]
+fn flipped_bit_is_rejected_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let good = seal(&alice, space, 1, b"payload");
+    // Flip one bit in every position class: frame, header, nonce, ciphertext, signature.
+    for pos in [
+        0usize,
+        4,
+        5,
+        10,
+        23,
+        30,
+        70,
+        95,
+        100,
+        110,
+        good.len() - 70,
+        good.len() - 1,
+    ] {
+        let mut bad = good.clone();
+        bad[pos] ^= 0x01;
+        let r = c.sync(
+            &alice,
+            &request(vec![empty_vector(space)], vec![bad], 1 << 20),
+        );
+        assert_eq!(r.rejected.len(), 1, "bit at {pos}");
+        let reason = r.rejected[0].reason.as_str();
+        assert!(
+            [
+                "bad-signature",
+                "malformed",
+                "unsupported-version",
+                "not-requested-space"
+            ]
+            .contains(&reason),
+            "bit at {pos}: {reason}"
+        );
+        assert_eq!(
+            r.spaces,
+            vec![empty_vector(space)],
+            "bit at {pos}: nothing stored"
+        );
+    }
+    let mut bad_sig = good.clone();
+    let last = bad_sig.len() - 1;
+    bad_sig[last] ^= 0x80;
+    let r = c.sync(
+        &alice,
+        &request(vec![empty_vector(space)], vec![bad_sig], 1 << 20),
+    );
+    assert_eq!(r.rejected[0].reason, "bad-signature");
+    let r = c.sync(
+        &alice,
+        &request(
+            vec![empty_vector(space)],
+            vec![good[..good.len() - 1].to_vec(), b"junk".to_vec()],
+            1 << 20,
+        ),
+    );
+    assert_eq!(
+        r.rejected
+            .iter()
+            .map(|x| (x.index, x.reason.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(0, "malformed"), (1, "malformed")]
+    );
+    assert!(c.pull_all(&bob, space, 1 << 20).is_empty());
+}
+
+#[test]
+fn envelope_rules_version_space_and_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let (space, other) = (SpaceId([7; 16]), SpaceId([9; 16]));
+    // A well-framed envelope of a future format version: frame header + opaque body.
+    let mut v2 = Vec::new();
+    v2.extend_from_slice(b"SBYE");
+    v2.push(2);
+    v2.push(1);
+    v2.extend_from_slice(&space.0);
+    v2.extend_from_slice(&10u32.to_be_bytes());
+    v2.extend_from_slice(&[0u8; 10]);
+    assert!(Envelope::parse(&v2).is_ok());
+    let elsewhere = seal(&alice, other, 1, b"not asked for");
+    let ok = seal(&alice, space, 1, b"fine");
+    let r = c.sync(
+        &alice,
+        &request(vec![empty_vector(space)], vec![v2, elsewhere, ok], 1 << 20),
+    );
+    assert_eq!(
+        r.rejected
+            .iter()
+            .map(|x| (x.index, x.reason.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(0, "unsupported-version"), (1, "not-requested-space")]
+    );
+    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 1)])]);
+    let r = c.sync(&alice, &request(vec![empty_vector(other)], vec![], 1 << 20));
+    assert_eq!(
+        r.spaces,
+        vec![empty_vector(other)],
+        "the refused envelope was not stored"
+    );
+}
+
+#[test]
+fn unsigned_request_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let body = sync::encode(&request(vec![empty_vector(SpaceId([1; 16]))], vec![], 0)).unwrap();
+    let resp = c
+        .http
+        .post(format!("{}/v1/sync", c.base))
+        .header("content-type", "application/cbor")
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_unauthorized(resp, "unsigned");
+    // Headers present but unreadable.
+    let resp = c
+        .http
+        .post(format!("{}/v1/sync", c.base))
+        .header("sebaya-device", "zz")
+        .header("sebaya-time", "soon")
+        .header("sebaya-request-id", "00")
+        .header("sebaya-signature", "00")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_unauthorized(resp, "unsigned");
+}
+
+#[test]
+fn tampered_body_is_refused_and_nothing_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let space = SpaceId([7; 16]);
+    let signed = sync::encode(&request(
+        vec![empty_vector(space)],
+        vec![seal(&alice, space, 1, b"a")],
+        0,
+    ))
+    .unwrap();
+    let sent = sync::encode(&request(
+        vec![empty_vector(space)],
+        vec![seal(&alice, space, 1, b"b")],
+        0,
+    ))
+    .unwrap();
+    let resp = c.post_signed(&alice, &signed, sent, now(), request_id());
+    assert_unauthorized(resp, "bad-signature");
+    // Signed by one device, claimed by another.
+    let bob = device(2);
+    let auth = RequestAuth::sign(
+        &alice.key,
+        bob.id,
+        &c.relay_id,
+        "POST",
+        "/v1/sync",
+        now(),
+        request_id(),
+        &signed,
+    )
+    .unwrap();
+    let mut req = c
+        .http
+        .post(format!("{}/v1/sync", c.base))
+        .body(signed.clone());
+    for (n, v) in auth.to_headers() {
+        req = req.header(n, v);
+    }
+    assert_unauthorized(req.send().unwrap(), "bad-signature");
+    // Signed for another relay.
+    let mut other = c.relay_id.clone();
+    other[0] ^= 1;
+    let auth = RequestAuth::sign(
+        &alice.key,
+        alice.id,
+        &other,
+        "POST",
+        "/v1/sync",
+        now(),
+        request_id(),
+        &signed,
+    )
+    .unwrap();
+    let mut req = c.http.post(format!("{}/v1/sync", c.base)).body(signed);
+    for (n, v) in auth.to_headers() {
+        req = req.header(n, v);
+    }
+    assert_unauthorized(req.send().unwrap(), "bad-signature");
+    let r = c.sync(&alice, &request(vec![empty_vector(space)], vec![], 0));
+    assert_eq!(r.spaces, vec![empty_vector(space)]);
+}
+
+#[test]
+fn clock_skew_is_refused_with_the_relay_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let space = SpaceId([7; 16]);
+    let body = sync::encode(&request(
+        vec![empty_vector(space)],
+        vec![seal(&alice, space, 1, b"a")],
+        0,
+    ))
+    .unwrap();
+    for ts in [now() - TIME_WINDOW_SECS - 60, now() + TIME_WINDOW_SECS + 60] {
+        let resp = c.post_signed(&alice, &body, body.clone(), ts, request_id());
+        assert_unauthorized(resp, "clock-skew");
+    }
+    // Within the window (a phone a couple of minutes off) is fine.
+    let resp = c.post_signed(&alice, &body, body.clone(), now() - 120, request_id());
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[test]
+fn replayed_request_id_is_refused_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let space = SpaceId([7; 16]);
+    let rid = request_id();
+    let ts = now();
+    let body = sync::encode(&request(
+        vec![empty_vector(space)],
+        vec![seal(&alice, space, 1, b"a")],
+        0,
+    ))
+    .unwrap();
+    assert_eq!(
+        c.post_signed(&alice, &body, body.clone(), ts, rid).status(),
+        StatusCode::OK
+    );
+    let (status, err) = error_of(c.post_signed(&alice, &body, body.clone(), ts, rid));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed-request"))
+    );
+    // The same id with a new, validly signed body is refused too and stores nothing.
+    let body2 = sync::encode(&request(
+        vec![empty_vector(space)],
+        vec![seal(&alice, space, 2, b"b")],
+        0,
+    ))
+    .unwrap();
+    let (status, _) = error_of(c.post_signed(&alice, &body2, body2.clone(), ts, rid));
+    assert_eq!(status, StatusCode::CONFLICT);
+    let r = c.sync(&alice, &request(vec![empty_vector(space)], vec![], 0));
+    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 1)])]);
+}
+
+/// Sends raw HTTP/1.1 and returns the whole answer as text (the server closes the connection).
+fn raw_http(addr: SocketAddr, head: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if String::from_utf8_lossy(&out).contains("\"message\"") && out.ends_with(b"}") {
+                    break;
+                }
+            }
+            Err(e) => panic!("reading the answer: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn oversized_body_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    // Announces 16 MiB + 1 and sends none of it: the relay must answer at once, not wait for the body.
+    let answer = raw_http(
+        relay.addr(),
+        &format!(
+            "POST /v1/sync HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/cbor\r\ncontent-length: {}\r\n\r\n",
+            MAX_MESSAGE_LEN + 1
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"error\":\"too-large\""), "{answer}");
+}
+
+#[test]
+fn oversized_streamed_body_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    // Chunked (no length announced): the relay reads up to the limit, then refuses.
+    let reader = std::io::repeat(0u8).take(MAX_MESSAGE_LEN as u64 + 1);
+    let resp = c
+        .http
+        .post(format!("{}/v1/sync", c.base))
+        .header("content-type", "application/cbor")
+        .body(reqwest::blocking::Body::new(reader))
+        .send();
+    match resp {
+        Ok(resp) => {
+            let (status, body) = error_of(resp);
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"))
+            );
+        }
+        // The relay may close the connection while the client is still writing; then the client sees
+        // the cut instead of the answer. Either way nothing was accepted.
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+    }
+    // With a length: refused from the header, while the client is still sending.
+    let resp = c
+        .http
+        .post(format!("{}/v1/sync", c.base))
+        .header("content-type", "application/cbor")
+        .body(vec![0u8; MAX_MESSAGE_LEN + 1])
+        .send();
+    match resp {
+        Ok(resp) => {
+            let (status, body) = error_of(resp);
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"))
+            );
+        }
+        // Usually the client is cut off mid-write (broken pipe): HTTP/1.1 has no clean way to refuse a
+        // body the client insists on sending. Devices check the limit before sending.
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+    }
+    let ready = c.http.get(format!("{}/readyz", c.base)).send().unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[test]
+fn malformed_body_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let bad_version = sync::encode(&SyncRequest {
+        v: 2,
+        ..request(vec![], vec![], 0)
+    })
+    .unwrap();
+    let bad_space = sync::encode(&request(
+        vec![SpaceVector {
+            space: vec![1, 2, 3],
+            vector: vec![],
+        }],
+        vec![],
+        0,
+    ))
+    .unwrap();
+    let twice = sync::encode(&request(
+        vec![
+            empty_vector(SpaceId([1; 16])),
+            empty_vector(SpaceId([1; 16])),
+        ],
+        vec![],
+        0,
+    ))
+    .unwrap();
+    for body in [
+        b"\xff\x00 not cbor".to_vec(),
+        Vec::new(),
+        bad_version,
+        bad_space,
+        twice,
+    ] {
+        let (status, err) = error_of(c.post(&alice, body));
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed"))
+        );
+        assert!(err.get("relay_time").is_none());
+    }
+    let resp = c
+        .http
+        .post(format!("{}/v1/sync", c.base))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(error_of(resp).1["error"], "unsupported-media-type");
+}
+
+#[test]
+fn paging_with_more_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob, carol) = (device(1), device(2), device(3));
+    let space = SpaceId([7; 16]);
+    let payload = vec![0x42u8; 1000];
+    // Interleave two authors so arrival order matters.
+    let mut all = Vec::new();
+    for s in 1..=6 {
+        all.push(seal(&alice, space, s, &payload));
+        all.push(seal(&bob, space, s, &payload));
+    }
+    let r = c.sync(&alice, &request(vec![empty_vector(space)], all.clone(), 0));
+    assert!(r.rejected.is_empty());
+    let one = all[0].len() as u64;
+
+    // Pages of three envelopes; Carol resumes with her updated vector each time.
+    let mut vector = std::collections::BTreeMap::new();
+    let mut got = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = c.sync(
+            &carol,
+            &request(vec![SpaceVector::new(space, &vector)], vec![], 3 * one + 10),
+        );
+        pages += 1;
+        assert!(r.envelopes.len() <= 3);
+        for e in &r.envelopes {
+            let h = Envelope::parse(e).unwrap().header().unwrap();
+            vector.insert(h.author, h.seq);
+            got.push(e.to_vec());
+        }
+        if !r.more {
+            break;
+        }
+        assert!(pages < 10);
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(got, all, "every envelope once, in arrival order");
+
+    // A page never comes back empty while something is pending, even when the budget is tiny.
+    let r = c.sync(&carol, &request(vec![empty_vector(space)], vec![], 1));
+    assert_eq!(r.envelopes.len(), 1);
+    assert!(r.more);
+    assert_eq!(c.pull_all(&carol, space, 0), all);
+}
+
+#[test]
+fn relay_id_and_envelopes_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = device(1);
+    let space = SpaceId([7; 16]);
+    let envs: Vec<Vec<u8>> = (1..=2).map(|s| seal(&alice, space, s, b"kept")).collect();
+    let first = start(dir.path());
+    let id = first.relay_id();
+    let c = Client::new(&first);
+    c.sync(&alice, &request(vec![empty_vector(space)], envs.clone(), 0));
+    first.shutdown();
+
+    let second = start(dir.path());
+    assert_eq!(second.relay_id(), id);
+    let c = Client::new(&second);
+    assert_eq!(c.pull_all(&device(2), space, 1 << 20), envs);
+    assert!(dir.path().join("relay.sqlite3").exists());
+    drop(second);
+}
+
+#[test]
+fn binding_a_busy_address_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let other = tempfile::tempdir().unwrap();
+    let err = sebaya_relay::spawn(RelayConfig {
+        data_dir: other.path().to_path_buf(),
+        bind: relay.addr(),
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, sebaya_relay::RelayError::Bind { .. }),
+        "{err:?}"
+    );
+    relay.shutdown();
+}
