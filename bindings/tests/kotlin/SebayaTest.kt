@@ -137,7 +137,8 @@ private fun runChecks(tmp: File, relay: Relay?) {
     }
 
     val key = generateMasterKey()
-    val path = File(tmp, "vault.db")
+    val vaultDir = File(tmp, "local").apply { mkdirs() }
+    val path = File(vaultDir, "vault.db")
     var firstId = ""
     var deviceId = ""
 
@@ -180,12 +181,12 @@ private fun runChecks(tmp: File, relay: Relay?) {
     }
 
     check("wrong key throws SebayaException.WrongKey and changes nothing") {
-        val before = snapshot(tmp)
+        val before = snapshot(vaultDir)
         val e = assertThrows<SebayaException.WrongKey>("open with another key") {
             Vault.open(path.path, generateMasterKey()).use { }
         }
         assertEquals("error-wrong-key", e.messageId, "messageId")
-        assertEquals(before, snapshot(tmp), "files after a wrong-key open")
+        assertEquals(before, snapshot(vaultDir), "files after a wrong-key open")
     }
 
     check("invalid mood throws SebayaException.InvalidInput") {
