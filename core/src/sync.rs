@@ -263,6 +263,7 @@ pub fn sync_spaces(
             });
         };
         let answer: SyncResponse = wire::decode(&resp.body)?;
+        answer.check()?;
         report.rejected += answer.rejected.len() as u32;
         report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
         let incoming: Vec<Vec<u8>> = answer.envelopes.into_iter().map(|b| b.into_vec()).collect();

@@ -159,3 +159,27 @@ impl SyncRequest {
         Ok(())
     }
 }
+
+impl SyncResponse {
+    /// Checks an answer's own limits before the requester acts on it.
+    pub fn check(&self) -> Result<(), ProtoError> {
+        if self.v != SYNC_VERSION {
+            return Err(ProtoError::Malformed("unsupported sync message version"));
+        }
+        if self.spaces.len() > MAX_SPACES {
+            return Err(ProtoError::TooLarge {
+                what: "space list",
+                len: self.spaces.len() as u64,
+                max: MAX_SPACES as u64,
+            });
+        }
+        if self.envelopes.len() > MAX_ENVELOPES || self.rejected.len() > MAX_ENVELOPES {
+            return Err(ProtoError::TooLarge {
+                what: "envelope list",
+                len: self.envelopes.len().max(self.rejected.len()) as u64,
+                max: MAX_ENVELOPES as u64,
+            });
+        }
+        Ok(())
+    }
+}
