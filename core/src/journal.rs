@@ -294,15 +294,28 @@ mod tests {
 
     #[test]
     fn edits_to_different_parts_merge_with_multibyte_text() {
-        assert_eq!(merged("café naïve", "Ya, café naïve", "café naïve 🌧️ hujan"), "Ya, café naïve 🌧️ hujan");
-        assert_eq!(merged("aku sedih", "aku senang", "aku sedih sekali"), "aku senang sekali");
+        assert_eq!(
+            merged("café naïve", "Ya, café naïve", "café naïve 🌧️ hujan"),
+            "Ya, café naïve 🌧️ hujan"
+        );
+        assert_eq!(
+            merged("aku sedih", "aku senang", "aku sedih sekali"),
+            "aku senang sekali"
+        );
     }
 
     #[test]
     fn a_rewrite_is_one_splice_and_reads_back_exactly() {
         let mut d = AutoCommit::new();
         add(&mut d, "00000000000000bb", "héllo wörld", 3, &[], 1).unwrap();
-        for t in ["héllo wörld!", "¡héllo wörld!", "¡hé wörld!", "", "完全に新しい 📓", "完全に新しい 📓"] {
+        for t in [
+            "héllo wörld!",
+            "¡héllo wörld!",
+            "¡hé wörld!",
+            "",
+            "完全に新しい 📓",
+            "完全に新しい 📓",
+        ] {
             edit(&mut d, "00000000000000bb", Some(t), None, None, 2).unwrap();
             assert_eq!(get(&d, "00000000000000bb").unwrap().text, t);
         }
@@ -311,13 +324,28 @@ mod tests {
     #[test]
     fn bad_input_is_refused_with_typed_errors() {
         let mut d = AutoCommit::new();
-        assert!(matches!(add(&mut d, "xyz", "t", 3, &[], 1), Err(Error::InvalidInput(_))));
-        assert!(matches!(add(&mut d, "00000000000000cc", "t", 0, &[], 1), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            add(&mut d, "xyz", "t", 3, &[], 1),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            add(&mut d, "00000000000000cc", "t", 0, &[], 1),
+            Err(Error::InvalidInput(_))
+        ));
         let long = "a".repeat(MAX_TEXT_CHARS + 1);
-        assert!(matches!(add(&mut d, "00000000000000cc", &long, 3, &[], 1), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            add(&mut d, "00000000000000cc", &long, 3, &[], 1),
+            Err(Error::InvalidInput(_))
+        ));
         let tags: Vec<String> = (0..=MAX_TAGS).map(|i| i.to_string()).collect();
-        assert!(matches!(add(&mut d, "00000000000000cc", "t", 3, &tags, 1), Err(Error::InvalidInput(_))));
-        assert!(matches!(delete(&mut d, "00000000000000cc", 1), Err(Error::NotFound(_))));
+        assert!(matches!(
+            add(&mut d, "00000000000000cc", "t", 3, &tags, 1),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            delete(&mut d, "00000000000000cc", 1),
+            Err(Error::NotFound(_))
+        ));
         assert!(list(&d).is_empty(), "nothing was written by refused calls");
     }
 }

@@ -198,6 +198,7 @@ impl Vault {
         let Some(j) = self.journal.as_mut() else {
             return Ok(0);
         };
+        j.compact_if_needed(&self.store)?;
         j.seal_outgoing(&self.store, &self.identity, codec)
     }
 

@@ -51,8 +51,10 @@ pub const CODEC_BUNDLE: u8 = 1;
 pub const CODEC_DEFLATE_CHANGES: u8 = 2;
 /// Largest decompressed payload accepted (checked while inflating, never after).
 pub const MAX_INFLATED_LEN: usize = 16 * 1024 * 1024;
-/// Local chunks kept before they are compacted into one `save()`.
+/// Local chunks kept before sync or open compacts them into one `save()`.
 const COMPACT_AFTER_CHUNKS: u32 = 128;
+/// Chunks after which even a local edit compacts (a device that neither syncs nor restarts).
+const COMPACT_BACKSTOP_CHUNKS: u32 = 2048;
 /// Largest raw change bytes sealed into one envelope (keeps each envelope well under its limit).
 const MAX_BATCH_RAW: usize = 2 * 1024 * 1024;
 
@@ -243,7 +245,9 @@ impl Space {
             .conn
             .prepare_cached("SELECT v FROM doc_chunks WHERE space = ?1 ORDER BY n")?;
         let rows = stmt.query_map([&k], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut chunks = 0u32;
         for row in rows {
+            chunks += 1;
             let chunk = store.open_value("doc_chunks", &k, &row?)?;
             doc.load_incremental(&chunk)
                 .map_err(|_| Error::Corrupt("document chunk"))?;
@@ -260,42 +264,54 @@ impl Space {
             sealed_change_seq: rec.sealed_change_seq,
             vector,
             relay_acked: unpairs(&rec.relay_acked)?,
-            chunks: rec.chunks,
+            chunks,
             me,
         };
         // Mark what is already in the saved document so only new changes count as local.
         let _ = space.doc.save_incremental();
         space.apply_pending(store)?;
+        space.compact_if_needed(store)?;
         Ok(space)
     }
 
-    /// Makes the latest local commit durable: one sealed incremental chunk (compacting now and then).
+    /// Makes the latest local commit durable: one sealed incremental chunk. Compaction is left to
+    /// [`Space::compact_if_needed`] (called at sync and on open), off the path of a person's tap, except
+    /// as a backstop when chunks pile up without either.
     pub fn persist(&mut self, store: &Store) -> Result<()> {
         let chunk = self.doc.save_incremental();
         if chunk.is_empty() {
             return Ok(());
         }
         let k = Self::row_key(store, &self.id);
-        if self.chunks + 1 >= COMPACT_AFTER_CHUNKS {
-            let full = self.doc.save();
-            let v = store.seal("doc_chunks", &k, &full)?;
-            let tx = store.conn.unchecked_transaction()?;
-            tx.execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;
-            tx.execute(
-                "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
-                params![k, v],
-            )?;
-            self.chunks = 1;
-            self.save_record(store)?;
-            tx.commit()?;
-        } else {
-            let v = store.seal("doc_chunks", &k, &chunk)?;
-            store.conn.execute(
-                "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
-                params![k, v],
-            )?;
-            self.chunks += 1;
+        let v = store.seal("doc_chunks", &k, &chunk)?;
+        store
+            .conn
+            .execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+        self.chunks += 1;
+        if self.chunks >= COMPACT_BACKSTOP_CHUNKS {
+            self.compact(store)?;
         }
+        Ok(())
+    }
+
+    /// Replaces the stored chunks with one sealed `save()` once there are enough of them to matter.
+    pub fn compact_if_needed(&mut self, store: &Store) -> Result<()> {
+        if self.chunks >= COMPACT_AFTER_CHUNKS {
+            self.compact(store)?;
+        }
+        Ok(())
+    }
+
+    fn compact(&mut self, store: &Store) -> Result<()> {
+        let k = Self::row_key(store, &self.id);
+        let full = self.doc.save();
+        let v = store.seal("doc_chunks", &k, &full)?;
+        let tx = store.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;
+        tx.execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+        self.chunks = 1;
+        self.save_record(store)?;
+        tx.commit()?;
         Ok(())
     }
 

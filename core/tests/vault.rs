@@ -214,3 +214,29 @@ fn pairing_refuses_a_device_with_its_own_entries() {
         Err(Error::BadLinkCode)
     ));
 }
+
+#[test]
+fn chunks_are_compacted_on_open_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    let count_chunks = || -> i64 {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0)).unwrap()
+    };
+    {
+        let mut v = Vault::open(&path, &key(1)).unwrap();
+        for i in 0..200 {
+            v.journal_add_at(&format!("entry {i}"), 3, &[], i).unwrap();
+        }
+    }
+    assert!(count_chunks() >= 200, "each add is its own durable chunk");
+    {
+        let v = Vault::open(&path, &key(1)).unwrap();
+        assert_eq!(v.journal_list().len(), 200);
+    }
+    assert_eq!(count_chunks(), 1, "opening compacted the chunks");
+    let v = Vault::open(&path, &key(1)).unwrap();
+    let list = v.journal_list();
+    assert_eq!(list.len(), 200);
+    assert_eq!(list[199].text, "entry 199");
+}

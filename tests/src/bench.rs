@@ -272,7 +272,8 @@ fn main() {
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
     conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB)", [])
         .unwrap();
-    let (mut ts, mut tb) = (Vec::new(), Vec::new());
+    let (mut ts, mut tb, mut tm) = (Vec::new(), Vec::new(), Vec::new());
+    let mut mem = AutoCommit::new();
     for (i, op) in ops.iter().enumerate() {
         if let Op::New {
             id,
@@ -293,6 +294,11 @@ fn main() {
             let t0 = Instant::now();
             apply_op_vault(&mut v, op, i);
             ts.push(t0.elapsed().as_secs_f64() * 1e6);
+            let t0 = Instant::now();
+            apply_op_doc(&mut mem, op, i);
+            let chunk = mem.save_incremental();
+            tm.push(t0.elapsed().as_secs_f64() * 1e6);
+            assert!(!chunk.is_empty());
         }
     }
     ts.sort_by(|a, b| a.total_cmp(b));
