@@ -35,12 +35,11 @@ mkdir -p "$OUT/python" "$OUT/kotlin/lib"
 cp "$LIB" "$OUT/python/libsebaya.so"
 ln -f "$OUT/python/libsebaya.so" "$OUT/kotlin/lib/libsebaya.so" 2>/dev/null || cp "$OUT/python/libsebaya.so" "$OUT/kotlin/lib/libsebaya.so"
 
-# Library mode reads the uniffi metadata from the library itself: it must not be stripped.
+# Library mode reads the uniffi metadata from the library itself: it must not be stripped. The
+# generator also runs `cargo metadata`, so it must run inside the workspace (we cd'd to it above).
 "$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language python --out-dir "$OUT/python"
-# Kotlin needs a rename (see that file): SebayaError's `message` field clashes with Throwable.message.
-KOTLIN_CONFIG="$ROOT/bindings/tests/kotlin/uniffi-kotlin.toml"
-"$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language kotlin --no-format \
-    --config "$KOTLIN_CONFIG" --out-dir "$OUT/kotlin"
+# No field of an exported error may be called `message`: it would clash with Throwable.message in Kotlin.
+"$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language kotlin --no-format --out-dir "$OUT/kotlin"
 
 [[ -f "$OUT/python/sebaya.py" ]] || { echo "bindings.sh: build/bindings/python/sebaya.py was not generated" >&2; exit 1; }
 [[ -f "$OUT/kotlin/uniffi/sebaya/sebaya.kt" ]] || { echo "bindings.sh: Kotlin bindings were not generated" >&2; exit 1; }

@@ -10,6 +10,7 @@
 #   rust      cargo test --workspace --no-fail-fast (every test binary runs; any failure fails the stage)
 #   fmt       cargo fmt --all -- --check
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
+#   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python and Kotlin)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: bindings/tests/kotlin/SebayaTest.kt, same
@@ -33,7 +34,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy bindings python kotlin)
+ALL_STAGES=(rust fmt clippy demo bindings python kotlin)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -142,6 +143,11 @@ ensure_bindings() {
 
 stage_rust() {
     cargo test --workspace --no-fail-fast
+}
+
+stage_demo() {
+    # The README's main command: relay + two devices, every step checked; exits non-zero on any failure.
+    cargo run -q -p sebaya-cli -- demo
 }
 
 stage_fmt() {

@@ -9,136 +9,145 @@
 //! Kotlin objects hold native memory: close them (`use { }`) when done.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
 /// The one public error. Each variant carries a `message_id` (for [`localized_message`]) and an
-/// English `message` for logs; neither contains what a person wrote.
+/// English `detail` for logs; neither contains what a person wrote. (The field is not called `message`:
+/// that name clashes with `Throwable.message` in the generated Kotlin.)
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum SebayaError {
     /// The master key does not open this vault; nothing was changed.
-    #[error("{message}")]
+    #[error("{detail}")]
     WrongKey {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
     /// Stored or received data failed an integrity check; it was refused and nothing else was lost.
-    #[error("{message}")]
+    #[error("{detail}")]
     Corrupt {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
     /// The caller passed something unusable (bad mood, bad id, oversized text…).
-    #[error("{message}")]
+    #[error("{detail}")]
     InvalidInput {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
     /// The named item does not exist.
-    #[error("{message}")]
+    #[error("{detail}")]
     NotFound {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
     /// The network path failed; local data is intact and sync can be retried.
-    #[error("{message}")]
+    #[error("{detail}")]
     Network {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
     /// The relay refused the request (`code` is its machine-readable reason).
-    #[error("{message}")]
+    #[error("{detail}")]
     Relay {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
         /// The relay's error code (`clock-skew`, `too-large`…).
         code: String,
     },
     /// A pairing code is wrong, altered or expired.
-    #[error("{message}")]
+    #[error("{detail}")]
     BadLinkCode {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
     /// This device already keeps its own journal.
-    #[error("{message}")]
+    #[error("{detail}")]
     AlreadyLinked {
         /// Catalogue id.
         message_id: String,
-        /// English text.
-        message: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
-    /// A bug or an unexpected condition inside the core (including a caught panic).
-    #[error("{message}")]
-    Internal {
+    /// The vault was locked; open it again to continue.
+    #[error("{detail}")]
+    Locked {
         /// Catalogue id.
         message_id: String,
         /// English text.
-        message: String,
+        detail: String,
+    },
+    /// A bug or an unexpected condition inside the core (including a caught panic).
+    #[error("{detail}")]
+    Internal {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
     },
 }
 
 impl From<sebaya_core::Error> for SebayaError {
     fn from(e: sebaya_core::Error) -> Self {
         use sebaya_core::Error as E;
-        let message = e.to_string();
+        let detail = e.to_string();
         let id = |s: &str| s.to_string();
         match e {
             E::WrongKey => SebayaError::WrongKey {
                 message_id: id("error-wrong-key"),
-                message,
+                detail,
             },
             E::Corrupt(_) | E::Proto(_) | E::Content(_) | E::Automerge(_) => SebayaError::Corrupt {
                 message_id: id("error-corrupt"),
-                message,
+                detail,
             },
             E::SchemaTooNew { .. } => SebayaError::Corrupt {
                 message_id: id("error-schema-too-new"),
-                message,
+                detail,
             },
             E::InvalidInput(_) => SebayaError::InvalidInput {
                 message_id: id("error-invalid-input"),
-                message,
+                detail,
             },
             E::NotFound(_) => SebayaError::NotFound {
                 message_id: id("error-not-found"),
-                message,
+                detail,
             },
             E::Network(_) => SebayaError::Network {
                 message_id: id("error-network"),
-                message,
+                detail,
             },
             E::Relay { code, .. } => SebayaError::Relay {
                 message_id: id("error-relay"),
-                message,
+                detail,
                 code,
             },
             E::BadLinkCode => SebayaError::BadLinkCode {
                 message_id: id("error-bad-link-code"),
-                message,
+                detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {
                 message_id: id("error-already-linked"),
-                message,
+                detail,
             },
             E::Sqlite(_) | E::Internal(_) => SebayaError::Internal {
                 message_id: id("error-internal"),
-                message,
+                detail,
             },
         }
     }
@@ -148,17 +157,41 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for SebayaError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         SebayaError::Internal {
             message_id: "error-internal".into(),
-            message: e.reason,
+            detail: e.reason,
         }
     }
 }
 
 type Result<T> = std::result::Result<T, SebayaError>;
 
+fn locked() -> SebayaError {
+    SebayaError::Locked {
+        message_id: "error-locked".into(),
+        detail: "the vault is locked".into(),
+    }
+}
+
+fn mood(m: i32) -> Result<u8> {
+    u8::try_from(m)
+        .map_err(|_| sebaya_core::Error::InvalidInput("mood must be between 1 and 5".into()).into())
+}
+
+/// Shared by a vault and the journals handed out from it, so locking the vault locks them all.
+type Shared = Arc<Mutex<Option<sebaya_core::Vault>>>;
+
+fn with<T>(
+    shared: &Shared,
+    f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
+) -> Result<T> {
+    let mut guard = shared.lock().map_err(|_| poisoned())?;
+    let v = guard.as_mut().ok_or_else(locked)?;
+    Ok(f(v)?)
+}
+
 fn poisoned() -> SebayaError {
     SebayaError::Internal {
         message_id: "error-internal".into(),
-        message: "the vault was left unusable by an earlier failure; reopen it".into(),
+        detail: "the vault was left unusable by an earlier failure; reopen it".into(),
     }
 }
 
@@ -184,7 +217,7 @@ pub struct JournalEntry {
     /// Text, merged across the person's devices.
     pub text: String,
     /// Mood 1–5.
-    pub mood: u8,
+    pub mood: i32,
     /// Tags.
     pub tags: Vec<String>,
     /// Created, ms since the Unix epoch.
@@ -198,7 +231,7 @@ impl From<sebaya_core::JournalEntry> for JournalEntry {
         JournalEntry {
             id: e.id,
             text: e.text,
-            mood: e.mood,
+            mood: i32::from(e.mood),
             tags: e.tags,
             created_ms: e.created_ms,
             edited_ms: e.edited_ms,
@@ -251,16 +284,11 @@ impl From<sebaya_core::SyncReport> for SyncReport {
     }
 }
 
-/// The device's encrypted vault. Thread-safe; every call does I/O.
+/// The device's encrypted vault. Thread-safe; every call does I/O. Free it when done (Kotlin:
+/// `use { }`); call `lock()` when the app goes to the background to drop the keys from memory.
 #[derive(uniffi::Object)]
 pub struct Vault {
-    inner: Arc<Mutex<sebaya_core::Vault>>,
-}
-
-impl Vault {
-    fn lock(&self) -> Result<MutexGuard<'_, sebaya_core::Vault>> {
-        self.inner.lock().map_err(|_| poisoned())
-    }
+    inner: Shared,
 }
 
 #[uniffi::export]
@@ -271,13 +299,22 @@ impl Vault {
         let master_key = zeroize::Zeroizing::new(master_key);
         let v = sebaya_core::Vault::open(&PathBuf::from(path), &master_key)?;
         Ok(Arc::new(Vault {
-            inner: Arc::new(Mutex::new(v)),
+            inner: Arc::new(Mutex::new(Some(v))),
         }))
+    }
+
+    /// Locks the vault: drops and wipes its keys and closes the database, for this object and every
+    /// `Journal` taken from it. Later calls fail with `Locked` until the vault is opened again. Locking
+    /// twice is harmless. (Kotlin's `close()` only frees this object's handle.)
+    pub fn lock(&self) -> Result<()> {
+        let mut guard = self.inner.lock().map_err(|_| poisoned())?;
+        guard.take();
+        Ok(())
     }
 
     /// This device's id (hex of its Ed25519 public key).
     pub fn device_id(&self) -> Result<String> {
-        Ok(self.lock()?.device_id().to_hex())
+        with(&self.inner, |v| Ok(v.device_id().to_hex()))
     }
 
     /// The journal of this person.
@@ -289,7 +326,7 @@ impl Vault {
 
     /// Makes a pairing code for another device of this person.
     pub fn create_link_offer(&self) -> Result<LinkOffer> {
-        let o = self.lock()?.create_link_offer()?;
+        let o = with(&self.inner, |v| v.create_link_offer())?;
         Ok(LinkOffer {
             code: o.code,
             secret: o.secret,
@@ -298,64 +335,57 @@ impl Vault {
 
     /// Joins the journal of another device of this person.
     pub fn accept_link(&self, code: String, secret: String) -> Result<()> {
-        Ok(self.lock()?.accept_link(&code, &secret)?)
+        with(&self.inner, |v| v.accept_link(&code, &secret))
     }
 
     /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O).
     pub fn sync(&self, relay_url: String) -> Result<SyncReport> {
-        Ok(self.lock()?.sync(&relay_url)?.into())
+        Ok(with(&self.inner, |v| v.sync(&relay_url))?.into())
     }
 }
 
 /// A person's journal: add, edit, delete, list. Each call is one durable commit.
 #[derive(uniffi::Object)]
 pub struct Journal {
-    inner: Arc<Mutex<sebaya_core::Vault>>,
-}
-
-impl Journal {
-    fn lock(&self) -> Result<MutexGuard<'_, sebaya_core::Vault>> {
-        self.inner.lock().map_err(|_| poisoned())
-    }
+    inner: Shared,
 }
 
 #[uniffi::export]
 impl Journal {
-    /// Adds an entry; returns its id.
-    pub fn add(&self, text: String, mood: u8, tags: Vec<String>) -> Result<String> {
-        Ok(self.lock()?.journal_add(&text, mood, &tags)?)
+    /// Adds an entry; returns its id. Mood is 1 (very low) to 5 (very good).
+    pub fn add(&self, text: String, mood: i32, tags: Vec<String>) -> Result<String> {
+        let m = self::mood(mood)?;
+        with(&self.inner, |v| v.journal_add(&text, m, &tags))
     }
 
-    /// Changes the given fields of an entry.
+    /// Changes the given fields of an entry (pass null to keep a field).
     pub fn edit(
         &self,
         id: String,
         text: Option<String>,
-        mood: Option<u8>,
+        mood: Option<i32>,
         tags: Option<Vec<String>>,
     ) -> Result<()> {
-        Ok(self
-            .lock()?
-            .journal_edit(&id, text.as_deref(), mood, tags.as_deref())?)
+        let m = mood.map(self::mood).transpose()?;
+        with(&self.inner, |v| {
+            v.journal_edit(&id, text.as_deref(), m, tags.as_deref())
+        })
     }
 
     /// Deletes an entry.
     pub fn delete(&self, id: String) -> Result<()> {
-        Ok(self.lock()?.journal_delete(&id)?)
+        with(&self.inner, |v| v.journal_delete(&id))
     }
 
     /// Every entry, oldest first.
     pub fn list(&self) -> Result<Vec<JournalEntry>> {
-        Ok(self
-            .lock()?
-            .journal_list()
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        with(&self.inner, |v| {
+            Ok(v.journal_list().into_iter().map(Into::into).collect())
+        })
     }
 
     /// One entry, or null.
     pub fn get(&self, id: String) -> Result<Option<JournalEntry>> {
-        Ok(self.lock()?.journal_get(&id).map(Into::into))
+        with(&self.inner, |v| Ok(v.journal_get(&id).map(Into::into)))
     }
 }

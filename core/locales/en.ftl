@@ -1,7 +1,8 @@
 error-wrong-key = This key does not open the journal on this device.
 error-corrupt = Some stored data is damaged and could not be read. Nothing else was changed.
 error-schema-too-new = This data was saved by a newer version of the app. Please update the app.
-error-invalid-input = Some of what was entered cannot be saved: { $detail }
+error-invalid-input = Some of what was entered cannot be saved. Please check it and try again.
+error-locked = This journal is locked. Unlock it to continue.
 error-not-found = That item no longer exists.
 error-network = Could not reach the server. Your changes are kept on this device and will sync later.
 error-relay = The server refused the request. Your changes are kept on this device.

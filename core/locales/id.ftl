@@ -1,7 +1,8 @@
 error-wrong-key = Kunci ini tidak dapat membuka jurnal di perangkat ini.
 error-corrupt = Sebagian data yang tersimpan rusak dan tidak dapat dibaca. Data lain tidak diubah.
 error-schema-too-new = Data ini disimpan oleh versi aplikasi yang lebih baru. Silakan perbarui aplikasi.
-error-invalid-input = Sebagian isian tidak dapat disimpan: { $detail }
+error-invalid-input = Sebagian isian tidak dapat disimpan. Periksa kembali lalu coba lagi.
+error-locked = Jurnal ini terkunci. Buka kuncinya untuk melanjutkan.
 error-not-found = Item tersebut sudah tidak ada.
 error-network = Tidak dapat terhubung ke server. Perubahan Anda tetap tersimpan di perangkat ini dan akan disinkronkan nanti.
 error-relay = Server menolak permintaan. Perubahan Anda tetap tersimpan di perangkat ini.

@@ -284,9 +284,10 @@ impl Space {
         }
         let k = Self::row_key(store, &self.id);
         let v = store.seal("doc_chunks", &k, &chunk)?;
-        store
-            .conn
-            .execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+        store.conn.execute(
+            "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
         self.chunks += 1;
         if self.chunks >= COMPACT_BACKSTOP_CHUNKS {
             self.compact(store)?;
@@ -308,7 +309,10 @@ impl Space {
         let v = store.seal("doc_chunks", &k, &full)?;
         let tx = store.conn.unchecked_transaction()?;
         tx.execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;
-        tx.execute("INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)", params![k, v])?;
+        tx.execute(
+            "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
         self.chunks = 1;
         self.save_record(store)?;
         tx.commit()?;

@@ -221,7 +221,8 @@ fn chunks_are_compacted_on_open_and_nothing_is_lost() {
     let path = dir.path().join("v.db");
     let count_chunks = || -> i64 {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0)).unwrap()
+        c.query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0))
+            .unwrap()
     };
     {
         let mut v = Vault::open(&path, &key(1)).unwrap();

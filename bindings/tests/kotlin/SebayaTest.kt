@@ -55,7 +55,7 @@ private inline fun <reified E : Throwable> assertThrows(what: String, body: () -
     throw AssertionError("$what: expected ${E::class.simpleName}, nothing was thrown")
 }
 
-private fun mood(n: Int): UByte = n.toUByte()
+private fun mood(n: Int): Int = n
 
 /** A real relay process with its own data directory; [close] stops exactly that process. */
 private class Relay(dataDir: File, private val log: File) : AutoCloseable {
@@ -195,9 +195,21 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 val e = assertThrows<SebayaException.InvalidInput>("mood 6") { j.add("x", mood(6), emptyList()) }
                 assertEquals("error-invalid-input", e.messageId, "messageId")
                 assertThrows<SebayaException.InvalidInput>("mood 0") { j.add("x", mood(0), emptyList()) }
+                assertThrows<SebayaException.InvalidInput>("mood 300") { j.add("x", 300, emptyList()) }
                 assertEquals(0, j.list().size, "nothing was added")
             }
         }
+    }
+
+    check("lock() locks the vault and the journals taken from it") {
+        val v = Vault.open(File(tmp, "close.db").path, generateMasterKey())
+        val j = v.journal()
+        j.add("before lock", mood(3), emptyList())
+        v.lock()
+        val e = assertThrows<SebayaException.Locked>("journal after lock") { j.list() }
+        assertEquals("error-locked", e.messageId, "messageId")
+        j.destroy()
+        v.destroy()
     }
 
     check("link two devices and sync through the relay") {

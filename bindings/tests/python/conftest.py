@@ -100,11 +100,3 @@ def relay(tmp_path_factory):
         alive = r.proc.poll() is None
         r.stop()
         assert alive, f"the relay died during the tests; stderr:\n{r.stderr()}"
-
-
-@pytest.fixture
-def sebaya():
-    import sebaya as module
-
-    return module
-

@@ -121,7 +121,7 @@ def test_wrong_key_raises_wrong_key_and_changes_nothing(tmp_path, key):
         open_vault(path, other)
     assert isinstance(err.value, SebayaError)
     assert err.value.message_id == "error-wrong-key"
-    assert "rahasia" not in err.value.message
+    assert "rahasia" not in err.value.detail
     gc.collect()
     assert snapshot(tmp_path) == before, "a failed open with the wrong key changed the vault's files"
 
@@ -145,9 +145,25 @@ def test_invalid_mood_raises_invalid_input(tmp_path, key):
     with pytest.raises(SebayaError.InvalidInput):
         j.edit(eid, None, 9, None)
     assert j.get(eid).mood == 3
-    # Outside u8 the Python layer refuses before calling Rust (not a SebayaError).
-    with pytest.raises((ValueError, TypeError)):
-        j.add("x", 256, [])
+    # Out-of-range numbers are the core's typed error too, not a ValueError of the binding layer.
+    for mood in (256, -1, 2**31 - 1):
+        with pytest.raises(SebayaError.InvalidInput):
+            j.add("x", mood, [])
+
+
+def test_lock_locks_the_vault_and_its_journals(tmp_path, key):
+    v = open_vault(tmp_path / "v.db", key)
+    j = v.journal()
+    j.add("before lock", 3, [])
+    v.lock()
+    v.lock()  # harmless
+    with pytest.raises(SebayaError.Locked) as err:
+        j.list()
+    assert err.value.message_id == "error-locked"
+    with pytest.raises(SebayaError.Locked):
+        v.device_id()
+    again = open_vault(tmp_path / "v.db", key)
+    assert [e.text for e in again.journal().list()] == ["before lock"]
 
 
 def test_localized_message_id_and_en(tmp_path, key):
@@ -164,8 +180,10 @@ def test_localized_message_id_and_en(tmp_path, key):
     assert "key" in en.lower() and "kunci" in ind.lower()
     # Unknown locale falls back to English; the detail argument is substituted.
     assert localized_message(mid, "fr", None) == en
-    detail = localized_message("error-invalid-input", "id", "suasana hati 1-5")
-    assert "suasana hati 1-5" in detail and detail != localized_message("error-invalid-input", "en", "x")
+    ind_invalid = localized_message("error-invalid-input", "id", None)
+    assert ind_invalid != localized_message("error-invalid-input", "en", None)
+    # A detail for a message without a slot for it is ignored, never glued on untranslated.
+    assert localized_message("error-invalid-input", "id", "mood") == ind_invalid
 
 
 # --- linking and sync through a real relay --------------------------------------------------------
