@@ -289,6 +289,8 @@ impl From<sebaya_core::SyncReport> for SyncReport {
 #[derive(uniffi::Object)]
 pub struct Vault {
     inner: Shared,
+    /// Held for a whole sync so two syncs of one vault never interleave; journal calls do not take it.
+    sync_gate: Mutex<Option<sebaya_core::ReqwestClient>>,
 }
 
 #[uniffi::export]
@@ -300,6 +302,7 @@ impl Vault {
         let v = sebaya_core::Vault::open(&PathBuf::from(path), &master_key)?;
         Ok(Arc::new(Vault {
             inner: Arc::new(Mutex::new(Some(v))),
+            sync_gate: Mutex::new(None),
         }))
     }
 
@@ -338,9 +341,24 @@ impl Vault {
         with(&self.inner, |v| v.accept_link(&code, &secret))
     }
 
-    /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O).
+    /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O). The vault
+    /// stays usable from other threads while the network is slow: it is taken only to prepare each
+    /// request and to apply each answer.
     pub fn sync(&self, relay_url: String) -> Result<SyncReport> {
-        Ok(with(&self.inner, |v| v.sync(&relay_url))?.into())
+        use sebaya_core::HttpClient;
+        let mut gate = self.sync_gate.lock().map_err(|_| poisoned())?;
+        if gate.is_none() {
+            *gate = Some(sebaya_core::ReqwestClient::new()?);
+        }
+        let http = gate.as_ref().ok_or_else(poisoned)?;
+        let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
+        while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
+            let resp = http
+                .send(req)
+                .map_err(|e| SebayaError::from(sebaya_core::Error::Network(e)))?;
+            with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?;
+        }
+        Ok(s.report().clone().into())
     }
 }
 

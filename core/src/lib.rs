@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub use journal::JournalEntry;
 pub use link::LinkOffer;
 pub use sebaya_proto::{DeviceId, SpaceId};
-pub use sync::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, SyncReport};
+pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
 
 use identity::Identity;
 use space::{Space, SpaceKind};
@@ -202,13 +202,38 @@ impl Vault {
         j.seal_outgoing(&self.store, &self.identity, codec)
     }
 
-    /// Syncs every space with the relay at `relay_url` through `http`.
+    /// Syncs every space with the relay at `relay_url` through `http`, holding `&mut self` throughout.
+    /// (The FFI drives [`Vault::sync_next_request`] and [`Vault::sync_handle_response`] itself so the
+    /// vault is free while the network is slow.)
     pub fn sync_with(&mut self, http: &dyn HttpClient, relay_url: &str) -> Result<SyncReport> {
+        let mut s = self.sync_begin(relay_url)?;
+        while let Some(req) = self.sync_next_request(&mut s)? {
+            let resp = http.send(req).map_err(Error::Network)?;
+            self.sync_handle_response(&mut s, resp)?;
+        }
+        Ok(s.report().clone())
+    }
+
+    /// Starts a sync: seals local changes and returns the state machine to drive.
+    pub fn sync_begin(&mut self, relay_url: &str) -> Result<RelaySync> {
         self.seal_pending()?;
-        let Some(j) = self.journal.as_mut() else {
-            return Ok(SyncReport::default());
-        };
-        sync::sync_spaces(&self.store, &self.identity, &mut [j], http, relay_url)
+        Ok(RelaySync::new(relay_url))
+    }
+
+    /// The next request of a sync, or `None` when it is complete.
+    pub fn sync_next_request(&mut self, sync: &mut RelaySync) -> Result<Option<HttpRequest>> {
+        let spaces: Vec<&Space> = self.journal.iter().collect();
+        sync.next_request(&self.store, &self.identity, &spaces)
+    }
+
+    /// Applies the answer to the last request of a sync.
+    pub fn sync_handle_response(
+        &mut self,
+        sync: &mut RelaySync,
+        response: HttpResponse,
+    ) -> Result<()> {
+        let mut spaces: Vec<&mut Space> = self.journal.iter_mut().collect();
+        sync.handle_response(&self.store, &mut spaces, response)
     }
 
     /// Syncs with the relay using the default HTTP client.

@@ -1,11 +1,12 @@
 //! Sync with a relay: one signed HTTP request pushes what the relay has not acknowledged and pulls what
 //! this device lacks, for every space at once; paged answers continue until nothing is left.
 //!
-//! HTTP sits behind [`HttpClient`] so an app can hand in its platform's HTTP stack; [`ReqwestClient`]
-//! (blocking, rustls on ring) is the default. Every step is idempotent: an interrupted sync loses
-//! nothing, and the next one re-sends only what the relay has not acknowledged.
-//!
-//! Performs network I/O and blocks: never call it on a UI thread or inside an async runtime.
+//! The exchange itself is a sans-I/O state machine, [`RelaySync`]: it hands out the next HTTP request
+//! and takes the answer, touching the vault only in those two calls. Whoever drives it does the I/O, so
+//! the FFI layer can release the vault between the two and a person can keep writing while a slow sync
+//! waits on the network. HTTP sits behind [`HttpClient`] so an app can hand in its platform's HTTP
+//! stack; [`ReqwestClient`] (blocking, rustls on ring) is the default. Every step is idempotent: an
+//! interrupted sync loses nothing, and the next one re-sends only what the relay has not acknowledged.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::space::Space;
 use crate::vault::Store;
+use std::collections::HashSet;
 
 /// An HTTP request as the core needs it: small, explicit, easy for a platform to implement.
 #[derive(Clone, Debug)]
@@ -143,65 +145,121 @@ const PAGE_BYTES: u64 = 4 * 1024 * 1024;
 /// Round trips after which a sync stops and reports (it resumes on the next call).
 const MAX_ROUNDS: u32 = 10_000;
 
-/// Syncs the given spaces with the relay at `base_url`.
-pub fn sync_spaces(
-    store: &Store,
-    identity: &Identity,
-    spaces: &mut [&mut Space],
-    http: &dyn HttpClient,
-    base_url: &str,
-) -> Result<SyncReport> {
-    let base = base_url.trim_end_matches('/');
-    let mut report = SyncReport::default();
-    let info = http
-        .send(HttpRequest {
-            method: "GET".into(),
-            url: format!("{base}/v1/info"),
-            headers: vec![],
-            body: vec![],
-        })
-        .map_err(Error::Network)?;
-    report.round_trips += 1;
-    report.bytes_received += info.body.len() as u64;
-    if info.status != 200 {
-        return Err(Error::Relay {
-            status: info.status,
-            code: "info-unavailable".into(),
-        });
-    }
-    let info: RelayInfo = serde_json::from_slice(&info.body).map_err(|_| Error::Relay {
-        status: 200,
-        code: "bad-info".into(),
-    })?;
-    let relay_id = hex::decode(&info.relay_id).map_err(|_| Error::Relay {
-        status: 200,
-        code: "bad-info".into(),
-    })?;
-    let mut offset = info.time as i64 - now_secs();
-    // What has been sent in this sync and not yet acknowledged, so a refused envelope is not re-sent
-    // in a loop.
-    let mut sent: std::collections::HashSet<[u8; 32]> = std::collections::HashSet::new();
+enum Stage {
+    /// Ask the relay for its id and clock.
+    Info,
+    /// Exchange vectors and envelopes; `retry` re-sends the previous body once after a clock fix.
+    Exchange { retry: Option<Vec<u8>> },
+    /// Finished.
+    Done,
+}
 
-    for _ in 0..MAX_ROUNDS {
+/// One sync with one relay, as a state machine: call [`RelaySync::next_request`], send it, hand the
+/// answer to [`RelaySync::handle_response`], until `next_request` returns `None`.
+pub struct RelaySync {
+    base: String,
+    stage: Stage,
+    relay_id: Vec<u8>,
+    offset: i64,
+    /// Envelope ids sent in this sync, so a refused one is not re-sent in a loop.
+    sent: HashSet<[u8; 32]>,
+    /// What the request in flight pushed, and whether a push batch was cut short.
+    in_flight: (u32, bool),
+    last_body: Vec<u8>,
+    rounds: u32,
+    report: SyncReport,
+}
+
+impl RelaySync {
+    /// A sync with the relay at `base_url`.
+    pub fn new(base_url: &str) -> RelaySync {
+        RelaySync {
+            base: base_url.trim_end_matches('/').to_string(),
+            stage: Stage::Info,
+            relay_id: Vec::new(),
+            offset: 0,
+            sent: HashSet::new(),
+            in_flight: (0, false),
+            last_body: Vec::new(),
+            rounds: 0,
+            report: SyncReport::default(),
+        }
+    }
+
+    /// What the sync has done so far.
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    /// The next request to send, or `None` when the sync is complete.
+    pub fn next_request(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        spaces: &[&Space],
+    ) -> Result<Option<HttpRequest>> {
+        match &mut self.stage {
+            Stage::Done => Ok(None),
+            Stage::Info => Ok(Some(HttpRequest {
+                method: "GET".into(),
+                url: format!("{}/v1/info", self.base),
+                headers: vec![],
+                body: vec![],
+            })),
+            Stage::Exchange { retry } => {
+                let body = match retry.take() {
+                    Some(b) => b,
+                    None => self.build_body(store, spaces)?,
+                };
+                self.last_body = body.clone();
+                let ts = (now_secs() + self.offset).max(0) as u64;
+                let auth = RequestAuth::sign(
+                    &identity.signing_key()?,
+                    identity.device,
+                    &self.relay_id,
+                    "POST",
+                    "/v1/sync",
+                    ts,
+                    crypto::random()?,
+                    &body,
+                )?;
+                let mut headers: Vec<(String, String)> = auth
+                    .to_headers()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                headers.push(("content-type".into(), "application/cbor".into()));
+                self.report.bytes_sent += body.len() as u64;
+                Ok(Some(HttpRequest {
+                    method: "POST".into(),
+                    url: format!("{}/v1/sync", self.base),
+                    headers,
+                    body,
+                }))
+            }
+        }
+    }
+
+    fn build_body(&mut self, store: &Store, spaces: &[&Space]) -> Result<Vec<u8>> {
         let mut push: Vec<serde_bytes::ByteBuf> = Vec::new();
         let mut push_bytes = 0usize;
-        let mut left_unpushed = false;
-        for s in spaces.iter() {
+        let mut cut = false;
+        'spaces: for s in spaces {
             for env in s.unacked(store)? {
                 let id = crypto::sha256(&env);
-                if sent.contains(&id) {
+                if self.sent.contains(&id) {
                     continue;
                 }
                 if push_bytes + env.len() > MAX_PUSH_BYTES && !push.is_empty() {
-                    left_unpushed = true;
-                    break;
+                    cut = true;
+                    break 'spaces;
                 }
                 push_bytes += env.len();
-                sent.insert(id);
+                self.sent.insert(id);
                 push.push(serde_bytes::ByteBuf::from(env));
             }
         }
-        let pushed_now = push.len() as u32;
+        self.in_flight = (push.len() as u32, cut);
         let req = SyncRequest {
             v: wire::SYNC_VERSION,
             spaces: spaces
@@ -211,82 +269,93 @@ pub fn sync_spaces(
             envelopes: push,
             max_response_bytes: PAGE_BYTES,
         };
-        let body = wire::encode(&req)?;
-        let mut attempt = 0;
-        let resp = loop {
-            attempt += 1;
-            let ts = (now_secs() + offset).max(0) as u64;
-            let auth = RequestAuth::sign(
-                &identity.signing_key()?,
-                identity.device,
-                &relay_id,
-                "POST",
-                "/v1/sync",
-                ts,
-                crypto::random()?,
-                &body,
-            )?;
-            let mut headers: Vec<(String, String)> = auth
-                .to_headers()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
-            headers.push(("content-type".into(), "application/cbor".into()));
-            let r = http
-                .send(HttpRequest {
-                    method: "POST".into(),
-                    url: format!("{base}/v1/sync"),
-                    headers,
-                    body: body.clone(),
-                })
-                .map_err(Error::Network)?;
-            report.round_trips += 1;
-            report.bytes_sent += body.len() as u64;
-            report.bytes_received += r.body.len() as u64;
-            if r.status == 200 {
-                break r;
-            }
-            let err: Option<RelayErrorBody> = serde_json::from_slice(&r.body).ok();
-            let code = err
-                .as_ref()
-                .map(|e| e.error.clone())
-                .unwrap_or_else(|| "unknown".into());
-            if code == "clock-skew" && attempt == 1 {
-                if let Some(t) = err.and_then(|e| e.relay_time) {
-                    offset = t as i64 - now_secs();
-                    continue;
+        Ok(wire::encode(&req)?)
+    }
+
+    /// Takes the answer to the last request. A network failure is not an answer: the caller reports it
+    /// and drops this sync; everything acknowledged so far stays acknowledged.
+    pub fn handle_response(
+        &mut self,
+        store: &Store,
+        spaces: &mut [&mut Space],
+        resp: HttpResponse,
+    ) -> Result<()> {
+        self.report.round_trips += 1;
+        self.report.bytes_received += resp.body.len() as u64;
+        match self.stage {
+            Stage::Done => Ok(()),
+            Stage::Info => {
+                if resp.status != 200 {
+                    return Err(Error::Relay {
+                        status: resp.status,
+                        code: "info-unavailable".into(),
+                    });
                 }
+                let bad = || Error::Relay {
+                    status: 200,
+                    code: "bad-info".into(),
+                };
+                let info: RelayInfo = serde_json::from_slice(&resp.body).map_err(|_| bad())?;
+                self.relay_id = hex::decode(&info.relay_id).map_err(|_| bad())?;
+                self.offset = info.time as i64 - now_secs();
+                self.stage = Stage::Exchange { retry: None };
+                Ok(())
             }
-            return Err(Error::Relay {
-                status: r.status,
-                code,
-            });
-        };
-        let answer: SyncResponse = wire::decode(&resp.body)?;
-        answer.check()?;
-        report.rejected += answer.rejected.len() as u32;
-        report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
-        let incoming: Vec<Vec<u8>> = answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
-        for s in spaces.iter_mut() {
-            let mine: Vec<Vec<u8>> = incoming
-                .iter()
-                .filter(|e| e.len() >= 22 && e[6..22] == s.id.0)
-                .cloned()
-                .collect();
-            if !mine.is_empty() {
-                let r = s.receive(store, &mine)?;
-                report.pulled += r.stored;
-                report.applied += r.applied;
-                report.quarantined += r.quarantined;
+            Stage::Exchange { .. } => {
+                if resp.status != 200 {
+                    let err: Option<RelayErrorBody> = serde_json::from_slice(&resp.body).ok();
+                    let code = err
+                        .as_ref()
+                        .map(|e| e.error.clone())
+                        .unwrap_or_else(|| "unknown".into());
+                    if code == "clock-skew" && !self.last_body.is_empty() {
+                        if let Some(t) = err.and_then(|e| e.relay_time) {
+                            // The relay's clock wins; re-sign the same body once.
+                            self.offset = t as i64 - now_secs();
+                            let body = std::mem::take(&mut self.last_body);
+                            self.stage = Stage::Exchange { retry: Some(body) };
+                            return Ok(());
+                        }
+                    }
+                    self.stage = Stage::Done;
+                    return Err(Error::Relay {
+                        status: resp.status,
+                        code,
+                    });
+                }
+                self.last_body.clear();
+                let answer: SyncResponse = wire::decode(&resp.body)?;
+                answer.check()?;
+                let (pushed_now, cut) = self.in_flight;
+                self.report.rejected += answer.rejected.len() as u32;
+                self.report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
+                let incoming: Vec<Vec<u8>> =
+                    answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
+                for s in spaces.iter_mut() {
+                    let mine: Vec<Vec<u8>> = incoming
+                        .iter()
+                        .filter(|e| e.len() >= 22 && e[6..22] == s.id.0)
+                        .cloned()
+                        .collect();
+                    if !mine.is_empty() {
+                        let r = s.receive(store, &mine)?;
+                        self.report.pulled += r.stored;
+                        self.report.applied += r.applied;
+                        self.report.quarantined += r.quarantined;
+                    }
+                    if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
+                        let (_, acked) = v.parse()?;
+                        s.set_relay_acked(store, acked)?;
+                    }
+                }
+                self.rounds += 1;
+                self.stage = if (answer.more || cut) && self.rounds < MAX_ROUNDS {
+                    Stage::Exchange { retry: None }
+                } else {
+                    Stage::Done
+                };
+                Ok(())
             }
-            if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
-                let (_, acked) = v.parse()?;
-                s.set_relay_acked(store, acked)?;
-            }
-        }
-        if !answer.more && !left_unpushed {
-            break;
         }
     }
-    Ok(report)
 }

@@ -169,3 +169,39 @@ fn a_relay_that_is_down_gives_a_network_error_and_keeps_local_data() {
     assert!(matches!(a.sync(&url), Err(Error::Network(_))));
     assert_eq!(a.journal_list().len(), 1);
 }
+
+/// Lies about the relay's clock in `/v1/info`, as a wrong phone clock would look after correction.
+struct SkewedInfo {
+    inner: ReqwestClient,
+}
+
+impl HttpClient for SkewedInfo {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let is_info = request.url.ends_with("/v1/info");
+        let mut r = self.inner.send(request)?;
+        if is_info {
+            let mut v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            let t = v["time"].as_u64().unwrap();
+            v["time"] = serde_json::json!(t - 3600);
+            r.body = serde_json::to_vec(&v).unwrap();
+        }
+        Ok(r)
+    }
+}
+
+#[test]
+fn a_skewed_clock_is_corrected_from_the_relays_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_relay(&dir.path().join("relay"));
+    let mut a = Vault::open(&dir.path().join("a.db"), &[7; 32]).unwrap();
+    a.journal_add("jam yang salah", 3, &[]).unwrap();
+    let http = SkewedInfo {
+        inner: ReqwestClient::new().unwrap(),
+    };
+    let r = a.sync_with(&http, &relay.url).unwrap();
+    assert_eq!(r.pushed, 1);
+    assert_eq!(
+        r.round_trips, 3,
+        "info, refused as skewed, re-signed and accepted"
+    );
+}

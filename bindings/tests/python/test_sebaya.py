@@ -308,3 +308,49 @@ def test_module_exports_the_documented_api():
     for variant in ("WrongKey", "Corrupt", "InvalidInput", "NotFound", "Network", "Relay",
                     "BadLinkCode", "AlreadyLinked", "Internal"):
         assert issubclass(getattr(SebayaError, variant), SebayaError), variant
+
+
+def test_journal_stays_usable_while_a_sync_waits_on_the_network(tmp_path, key):
+    # A "relay" that accepts the connection and then says nothing for a while, like a stalled link.
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    held = []
+
+    def stall():
+        conn, _ = server.accept()
+        held.append(conn)
+        time.sleep(3)
+        conn.close()
+
+    staller = threading.Thread(target=stall)
+    staller.start()
+    v = open_vault(tmp_path / "v.db", key)
+    j = v.journal()
+    j.add("before the sync", 3, [])
+    outcome = []
+
+    def run_sync():
+        try:
+            v.sync(f"http://127.0.0.1:{port}")
+            outcome.append("ok")
+        except SebayaError.Network:
+            outcome.append("network")
+        except SebayaError as e:  # any other typed error still proves no crash
+            outcome.append(type(e).__name__)
+
+    syncer = threading.Thread(target=run_sync)
+    syncer.start()
+    time.sleep(0.5)  # the sync is now waiting on the stalled server
+    assert syncer.is_alive(), "the sync should still be waiting on the stalled server"
+    j.add("written during the sync", 4, [])
+    texts = [e.text for e in j.list()]
+    # The journal answered while the sync was still blocked on the network (not after it gave up).
+    sync_still_waiting = syncer.is_alive()
+    syncer.join(timeout=30)
+    staller.join(timeout=30)
+    server.close()
+    assert outcome == ["network"], outcome
+    assert "written during the sync" in texts
+    assert sync_still_waiting, "journal calls waited for the sync to finish"
