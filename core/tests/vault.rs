@@ -241,3 +241,127 @@ fn chunks_are_compacted_on_open_and_nothing_is_lost() {
     assert_eq!(list.len(), 200);
     assert_eq!(list[199].text, "entry 199");
 }
+
+/// Seals `doc`'s changes into a `changes` envelope signed by `signer` (an outsider holding the key).
+fn forge(
+    offer: &sebaya_core::LinkOffer,
+    doc: &mut automerge::AutoCommit,
+    signer_seed: [u8; 32],
+) -> (Vec<u8>, sebaya_core::DeviceId) {
+    use ring::signature::KeyPair;
+    use sebaya_core::space;
+    use sebaya_proto::{Envelope, HeaderV1, Kind, SpaceId};
+    let linked = sebaya_core::link::open_offer(&offer.code, &offer.secret, 0).unwrap();
+    let space_id = SpaceId(linked.space);
+    let epoch = space::genesis_epoch(&space_id, &linked.key).unwrap();
+    let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&signer_seed).unwrap();
+    let author = sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap();
+    let changes = doc.get_changes(&[]);
+    let payload = space::encode_changes(doc, &changes, space::CODEC_BUNDLE).unwrap();
+    let header = HeaderV1 {
+        kind: Kind::Changes,
+        space: space_id,
+        epoch,
+        author,
+        seq: 1,
+    };
+    let env = Envelope::seal_v1(header, &linked.key, [0; 4], &payload, &kp).unwrap();
+    (env.into_bytes(), author)
+}
+
+#[test]
+fn a_change_whose_actor_is_not_the_signer_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = linked_pair(dir.path());
+    let offer = a.create_link_offer().unwrap();
+    // An outsider with the key writes a change under the phone's actor id and signs it itself.
+    let mut doc =
+        automerge::AutoCommit::new().with_actor(sebaya_core::space::actor_of(&a.device_id()));
+    sebaya_core::journal::add(
+        &mut doc,
+        "00000000000000ff",
+        "forged in A's name",
+        1,
+        &[],
+        1,
+    )
+    .unwrap();
+    let (env, _) = forge(&offer, &mut doc, [0x42; 32]);
+    let r = b.receive_envelopes(&[env]).unwrap();
+    assert_eq!((r.stored, r.applied, r.quarantined), (1, 0, 1));
+    assert!(b.journal_get("00000000000000ff").is_none());
+    // The control: the same outsider writing under its own actor id is applied (it holds the key).
+    let kp_author = {
+        use ring::signature::KeyPair;
+        let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[0x43; 32]).unwrap();
+        sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap()
+    };
+    let mut own = automerge::AutoCommit::new().with_actor(sebaya_core::space::actor_of(&kp_author));
+    sebaya_core::journal::add(&mut own, "00000000000000ee", "own name", 2, &[], 1).unwrap();
+    let (env, author) = forge(&offer, &mut own, [0x43; 32]);
+    assert_eq!(author, kp_author);
+    let r = b.receive_envelopes(&[env]).unwrap();
+    assert_eq!((r.applied, r.quarantined), (1, 0));
+    // The quarantined envelope did not block anything; A's own writes still arrive.
+    let id = a.journal_add("after the forgery", 3, &[]).unwrap();
+    let out = a.outgoing_envelopes().unwrap();
+    b.receive_envelopes(&out).unwrap();
+    assert!(b.journal_get(&id).is_some());
+}
+
+#[test]
+fn payloads_are_bounded_and_refuse_compressed_or_foreign_chunks() {
+    use sebaya_core::space::{CODEC_DEFLATE_CHANGES, MAX_INFLATED_LEN, decode_changes};
+    let me = sebaya_core::DeviceId([5; 32]);
+    // A deflate bomb: 17 MiB of zeros in a few KiB.
+    let mut enc = flate2::write::DeflateEncoder::new(
+        vec![CODEC_DEFLATE_CHANGES],
+        flate2::Compression::best(),
+    );
+    std::io::Write::write_all(&mut enc, &vec![0u8; MAX_INFLATED_LEN + 1024 * 1024]).unwrap();
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 64 * 1024);
+    assert!(matches!(decode_changes(&bomb, &me), Err(Error::Content(_))));
+    // Garbage, an empty payload, an unknown codec, a truncated chunk: typed errors, no panic.
+    for p in [
+        vec![],
+        vec![9u8, 1, 2],
+        vec![1u8, 0x85, 0x6f],
+        vec![2u8, 0xff, 0xff],
+    ] {
+        assert!(decode_changes(&p, &me).is_err());
+    }
+    // A compressed change chunk (type 2) inside the deflate codec is refused before Automerge sees it.
+    let mut doc = automerge::AutoCommit::new().with_actor(sebaya_core::space::actor_of(&me));
+    sebaya_core::journal::add(
+        &mut doc,
+        "0000000000000001",
+        &"panjang ".repeat(200),
+        3,
+        &[],
+        1,
+    )
+    .unwrap();
+    let mut ch = doc.get_changes(&[]).remove(0);
+    let compressed = ch.bytes().to_vec();
+    assert_eq!(compressed[8], 2, "a long change compresses");
+    let mut enc = flate2::write::DeflateEncoder::new(
+        vec![CODEC_DEFLATE_CHANGES],
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut enc, &compressed).unwrap();
+    assert!(matches!(
+        decode_changes(&enc.finish().unwrap(), &me),
+        Err(Error::Content(_))
+    ));
+    // The raw form of the same change is accepted.
+    let mut enc = flate2::write::DeflateEncoder::new(
+        vec![CODEC_DEFLATE_CHANGES],
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut enc, ch.raw_bytes()).unwrap();
+    assert_eq!(
+        decode_changes(&enc.finish().unwrap(), &me).unwrap().len(),
+        1
+    );
+}
