@@ -193,12 +193,7 @@ fn demo(keep: Option<PathBuf>) -> Result<bool, Box<dyn std::error::Error>> {
     relay.shutdown();
     let mut files = audit::files_under(&relay_dir);
     for p in [&phone_path, &tablet_path] {
-        for suffix in ["", "-wal", "-shm"] {
-            let f = PathBuf::from(format!("{}{suffix}", p.display()));
-            if f.exists() {
-                files.push(f);
-            }
-        }
+        files.extend(audit::sqlite_files(p));
     }
     println!("   scanning {} files", files.len());
     let extra = ["Malamnya aku tidur nyenyak", "sekolah", "Evening walk"];

@@ -44,6 +44,16 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// An SQLite database file and its write-ahead log and shared-memory files, those that exist: the
+/// places a database's bytes can be on disk.
+pub fn sqlite_files(db: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}{suffix}", db.display())))
+        .filter(|f| f.exists())
+        .collect()
+}
+
 /// Looks for each marker's bytes (UTF-8) in the raw bytes of every file given (databases, their WAL
 /// and shared-memory files included).
 pub fn scan_files_for_markers(files: &[PathBuf], markers: &[&str]) -> Vec<Finding> {

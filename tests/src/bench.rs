@@ -127,6 +127,46 @@ fn devices(codec: u8) -> Devices {
     Devices { _dir: dir, a, b }
 }
 
+/// The document shape workloads.md specifies (an `entries` map; edits splice the whole text), for
+/// comparison with the anchors' numbers.
+fn workload_shape_save(ops: &[Op]) -> usize {
+    use automerge::transaction::{CommitOptions, Transactable};
+    use automerge::{ObjType, ReadDoc};
+    let mut d = AutoCommit::new();
+    let entries = d
+        .put_object(automerge::ROOT, "entries", ObjType::Map)
+        .unwrap();
+    d.commit();
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::New {
+                id,
+                text,
+                mood,
+                tags,
+                created,
+            } => {
+                let e = d.put_object(&entries, id.as_str(), ObjType::Map).unwrap();
+                let t = d.put_object(&e, "text", ObjType::Text).unwrap();
+                d.splice_text(&t, 0, 0, text).unwrap();
+                d.put(&e, "mood", *mood).unwrap();
+                let l = d.put_object(&e, "tags", ObjType::List).unwrap();
+                d.insert(&l, 0, tags[0].as_str()).unwrap();
+                d.insert(&l, 1, tags[1].as_str()).unwrap();
+                d.put(&e, "created", *created).unwrap();
+            }
+            Op::Edit { id, text } => {
+                let (_, e) = d.get(&entries, id.as_str()).unwrap().unwrap();
+                let (_, t) = d.get(&e, "text").unwrap().unwrap();
+                let len = d.length(&t);
+                d.splice_text(&t, 0, len as isize, text).unwrap();
+            }
+        }
+        d.commit_with(CommitOptions::default().with_time(op.commit_time(i)));
+    }
+    d.save().len()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -166,6 +206,41 @@ fn main() {
         let ra = d.a.sync_with(&http, &url).unwrap();
         let rb = d.b.sync_with(&http, &url).unwrap();
         assert_eq!(d.a.journal_list(), d.b.journal_list());
+        if codec == sebaya_core::space::CODEC_BUNDLE {
+            // Opening a vault whose journal holds all of W1 (the basis for one journal document per
+            // person), against loading the same document's save() from memory.
+            let a_path = d._dir.path().join("a.db");
+            let mut am_doc = AutoCommit::new();
+            for (i, op) in ops.iter().enumerate() {
+                apply_op_doc(&mut am_doc, op, i);
+            }
+            let saved = am_doc.save();
+            let (mut to, mut tl) = (Vec::new(), Vec::new());
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                let v = Vault::open(&a_path, &[1; 32]).unwrap();
+                to.push(t0.elapsed().as_secs_f64() * 1e3);
+                assert_eq!(v.journal_list().len(), 700);
+                let t0 = Instant::now();
+                let doc = AutoCommit::load(&saved).unwrap();
+                tl.push(t0.elapsed().as_secs_f64() * 1e3);
+                assert_eq!(journal::list(&doc).len(), 700);
+            }
+            to.sort_by(|a, b| a.total_cmp(b));
+            tl.sort_by(|a, b| a.total_cmp(b));
+            rows.push(Row::new(
+                "open a vault holding W1's journal, median ms (vs AutoCommit::load of its save())",
+                percentile(&to, 0.5),
+                percentile(&tl, 0.5),
+                "ms",
+            ));
+            rows.push(Row::new(
+                "W1 journal document, save() bytes (vs the workload's own shape, splice-all edits)",
+                saved.len() as f64,
+                workload_shape_save(&ops) as f64,
+                "B",
+            ));
+        }
         let mut da = AutoCommit::new();
         for (i, op) in ops.iter().enumerate() {
             apply_op_doc(&mut da, op, i);

@@ -118,12 +118,7 @@ fn journal_travels_through_a_relay_process_and_no_plaintext_lands_on_disk() {
     // Scan everything on disk while the relay still runs (WAL files included).
     let mut files = audit::files_under(&relay_dir);
     for p in [&a_path, &b_path] {
-        for suffix in ["", "-wal", "-shm"] {
-            let f = PathBuf::from(format!("{}{suffix}", p.display()));
-            if f.exists() {
-                files.push(f);
-            }
-        }
+        files.extend(audit::sqlite_files(p));
     }
     assert!(files.len() >= 3);
     let found = audit::scan_files_for_markers(&files, &markers);
