@@ -196,7 +196,7 @@ fn poisoned() -> SebayaError {
 }
 
 /// The message `message_id` in `locale` ("id" or "en"; anything else falls back to English).
-#[uniffi::export]
+#[uniffi::export(default(detail = None))]
 pub fn localized_message(message_id: String, locale: String, detail: Option<String>) -> String {
     let detail = detail.unwrap_or_default();
     sebaya_core::i18n::message(&locale, &message_id, &[("detail", detail.as_str())])
@@ -371,12 +371,15 @@ pub struct Journal {
 #[uniffi::export]
 impl Journal {
     /// Adds an entry; returns its id. Mood is 1 (very low) to 5 (very good).
+    #[uniffi::method(default(tags = []))]
     pub fn add(&self, text: String, mood: i32, tags: Vec<String>) -> Result<String> {
         let m = self::mood(mood)?;
         with(&self.inner, |v| v.journal_add(&text, m, &tags))
     }
 
-    /// Changes the given fields of an entry (pass null to keep a field).
+    /// Changes the given fields of an entry; a field left out (null) keeps its value, so Kotlin can say
+    /// `edit(id, mood = 4)`.
+    #[uniffi::method(default(text = None, mood = None, tags = None))]
     pub fn edit(
         &self,
         id: String,

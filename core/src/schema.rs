@@ -55,7 +55,7 @@ fn step_0_to_1(tx: &rusqlite::Transaction<'_>) -> Result<()> {
         CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL);
         -- keyed hash of a space id -> sealed space record (keys, counters, vectors).
         CREATE TABLE spaces (k BLOB PRIMARY KEY, v BLOB NOT NULL);
-        -- sealed Automerge save() / save_incremental() chunks of each space, in order.
+        -- sealed Automerge save() / save_after(persisted heads) chunks of each space, in order.
         CREATE TABLE doc_chunks (n INTEGER PRIMARY KEY AUTOINCREMENT, space BLOB NOT NULL, v BLOB NOT NULL);
         CREATE INDEX doc_chunks_by_space ON doc_chunks (space, n);
         -- every envelope held, sealed again under the vault key; k = keyed hash of (space, author, seq).

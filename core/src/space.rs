@@ -1,7 +1,8 @@
 //! Spaces: one Automerge document with its key, counters and vectors, kept in the vault and moved as
 //! envelopes.
 //!
-//! Local edits are made durable at once as sealed `save_incremental()` chunks; at sync time the
+//! Local edits are made durable at once as sealed incremental chunks (`save_after` the heads last
+//! written); at sync time the
 //! device's own changes since its previous envelope are sealed into a `changes` envelope whose sequence
 //! number is taken and stored in the same SQLite transaction that stores the envelope, so a number is
 //! never used twice and never skipped. Received envelopes are stored first, then applied; an envelope
@@ -92,6 +93,8 @@ pub struct Space {
     /// The relay's last acknowledged vector.
     pub relay_acked: BTreeMap<DeviceId, u64>,
     chunks: u32,
+    /// Heads of the document as last written to the vault: `persist` writes what came after them.
+    persisted: Vec<ChangeHash>,
     me: DeviceId,
 }
 
@@ -170,6 +173,7 @@ impl Space {
             vector: VersionVector::new(),
             relay_acked: BTreeMap::new(),
             chunks: 0,
+            persisted: Vec::new(),
             me,
         };
         space.save_record(store)?;
@@ -265,10 +269,11 @@ impl Space {
             vector,
             relay_acked: unpairs(&rec.relay_acked)?,
             chunks,
+            persisted: Vec::new(),
             me,
         };
-        // Mark what is already in the saved document so only new changes count as local.
-        let _ = space.doc.save_incremental();
+        // What was just loaded is already stored: only what comes after these heads is new.
+        space.persisted = space.doc.get_heads();
         space.apply_pending(store)?;
         space.compact_if_needed(store)?;
         Ok(space)
@@ -278,10 +283,11 @@ impl Space {
     /// [`Space::compact_if_needed`] (called at sync and on open), off the path of a person's tap, except
     /// as a backstop when chunks pile up without either.
     pub fn persist(&mut self, store: &Store) -> Result<()> {
-        let chunk = self.doc.save_incremental();
+        let chunk = self.doc.save_after(&self.persisted);
         if chunk.is_empty() {
             return Ok(());
         }
+        self.persisted = self.doc.get_heads();
         let k = Self::row_key(store, &self.id);
         let v = store.seal("doc_chunks", &k, &chunk)?;
         store.conn.execute(
@@ -306,6 +312,7 @@ impl Space {
     fn compact(&mut self, store: &Store) -> Result<()> {
         let k = Self::row_key(store, &self.id);
         let full = self.doc.save();
+        self.persisted = self.doc.get_heads();
         let v = store.seal("doc_chunks", &k, &full)?;
         let tx = store.conn.unchecked_transaction()?;
         tx.execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;

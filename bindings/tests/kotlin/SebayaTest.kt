@@ -156,7 +156,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 assertEquals("Hari ini berat, tapi aku bertahan.", all[0].text, "text")
                 assertEquals(mood(2), all[0].mood, "mood")
                 assertEquals(listOf("kerja"), all[0].tags, "tags")
-                j.edit(firstId, null, mood(3), null)
+                j.edit(firstId, mood = mood(3))
                 val edited = j.get(firstId)!!
                 assertEquals(mood(3), edited.mood, "edited mood")
                 assertEquals("Hari ini berat, tapi aku bertahan.", edited.text, "text untouched by a mood edit")
@@ -206,7 +206,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
         val j = v.journal()
         j.add("before lock", mood(3), emptyList())
         v.lock()
-        val e = assertThrows<SebayaException.Locked>("journal after lock") { j.list() }
+        val e = assertThrows<SebayaException.Locked>("journal after lock") { j.edit(id = "0123456789abcdef", mood = 4) }
         assertEquals("error-locked", e.messageId, "messageId")
         j.destroy()
         v.destroy()

@@ -354,3 +354,12 @@ def test_journal_stays_usable_while_a_sync_waits_on_the_network(tmp_path, key):
     assert outcome == ["network"], outcome
     assert "written during the sync" in texts
     assert sync_still_waiting, "journal calls waited for the sync to finish"
+
+
+def test_optional_arguments_have_defaults(tmp_path, key):
+    j = open_vault(tmp_path / "v.db", key).journal()
+    eid = j.add("tanpa tag", 2)
+    j.edit(eid, mood=5)
+    got = j.get(eid)
+    assert (got.text, got.mood, got.tags) == ("tanpa tag", 5, [])
+    assert localized_message("error-network", "id") == localized_message("error-network", "id", None)
