@@ -2,11 +2,11 @@
 //! envelopes.
 //!
 //! Local edits are made durable at once as sealed incremental chunks (`save_after` the heads last
-//! written); at sync time the
-//! device's own changes since its previous envelope are sealed into a `changes` envelope whose sequence
-//! number is taken and stored in the same SQLite transaction that stores the envelope, so a number is
-//! never used twice and never skipped. Received envelopes are stored first, then applied; an envelope
-//! whose content fails is quarantined and never blocks the others.
+//! written); at sync time the device's own changes since its previous envelope are sealed into a
+//! `changes` envelope whose sequence number is taken and stored in the same SQLite transaction that
+//! stores the envelope, so a number is never used twice and never skipped. Received envelopes are
+//! stored first, then applied; an envelope whose content fails is quarantined and never blocks the
+//! others.
 
 use std::collections::BTreeMap;
 use std::io::Read;
