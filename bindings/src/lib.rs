@@ -84,6 +84,39 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// This vault already belongs to a person; creating or restoring another was refused, nothing changed.
+    #[error("{detail}")]
+    AlreadyHasPerson {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// This vault has no person yet: create one or restore one from the recovery phrase first.
+    #[error("{detail}")]
+    NoPerson {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// The recovery phrase was not accepted (unknown word, wrong word count, or words that do not fit
+    /// together); nothing changed. `detail` names at most a word's position, never a word.
+    #[error("{detail}")]
+    BadRecoveryPhrase {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A device certificate is forged, altered, garbled or names a weak key.
+    #[error("{detail}")]
+    BadCertificate {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// The vault was locked; open it again to continue.
     #[error("{detail}")]
     Locked {
@@ -143,6 +176,26 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {
                 message_id: id("error-already-linked"),
+                detail,
+            },
+            E::AlreadyHasPerson => SebayaError::AlreadyHasPerson {
+                message_id: id("error-already-has-person"),
+                detail,
+            },
+            E::NoPerson => SebayaError::NoPerson {
+                message_id: id("error-no-person"),
+                detail,
+            },
+            E::BadRecoveryPhrase(_) => SebayaError::BadRecoveryPhrase {
+                message_id: id("error-bad-recovery-phrase"),
+                detail,
+            },
+            E::BadCertificate(_) => SebayaError::BadCertificate {
+                message_id: id("error-bad-certificate"),
+                detail,
+            },
+            E::BadKeyWrap => SebayaError::Corrupt {
+                message_id: id("error-corrupt"),
                 detail,
             },
             E::Sqlite(_) | E::Internal(_) => SebayaError::Internal {
@@ -207,6 +260,34 @@ pub fn localized_message(message_id: String, locale: String, detail: Option<Stri
 #[uniffi::export]
 pub fn generate_master_key() -> Result<Vec<u8>> {
     Ok(sebaya_core::crypto::random_key()?.to_vec())
+}
+
+/// What a verified device certificate says: this device (Ed25519 id and X25519 key) belongs to this
+/// person. Ids and keys are lowercase hex.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct DeviceCertificateInfo {
+    /// The person's id (hex of their root Ed25519 public key), as `Vault.person_id()` gives it.
+    pub person: String,
+    /// The device id (hex of its Ed25519 public key), as `Vault.device_id()` gives it.
+    pub device: String,
+    /// The device's X25519 public key (hex): keys are wrapped for it.
+    pub x25519: String,
+    /// When the certificate was made, Unix seconds (the certifying device's clock).
+    pub created: u64,
+}
+
+/// Checks a device certificate (from `Vault.device_certificate()` of any device) and returns what it
+/// says. Needs no vault and no secret; pure computation, safe on any thread. A forged, altered,
+/// truncated or garbled certificate throws `BadCertificate`.
+#[uniffi::export]
+pub fn verify_device_certificate(cert: Vec<u8>) -> Result<DeviceCertificateInfo> {
+    let c = sebaya_core::verify_device_certificate(&cert)?;
+    Ok(DeviceCertificateInfo {
+        person: c.person.to_hex(),
+        device: c.device.to_hex(),
+        x25519: hex::encode(c.x25519),
+        created: c.created,
+    })
 }
 
 /// One journal entry.
@@ -318,6 +399,38 @@ impl Vault {
     /// This device's id (hex of its Ed25519 public key).
     pub fn device_id(&self) -> Result<String> {
         with(&self.inner, |v| Ok(v.device_id().to_hex()))
+    }
+
+    /// Makes a new person on this device and returns the recovery phrase: 12 lowercase English words.
+    /// Show it once so the person writes it down; it is not stored anywhere and cannot be shown again.
+    /// (It arrives as an ordinary string: drop it as soon as it has been shown.) The person root key
+    /// stays sealed in the vault. Throws `AlreadyHasPerson` if this vault has one.
+    pub fn create_person(&self) -> Result<String> {
+        with(&self.inner, |v| {
+            let phrase = v.create_person()?;
+            Ok(phrase.as_str().to_owned())
+        })
+    }
+
+    /// Restores a person from their recovery phrase onto this vault (which must have no person): the
+    /// same person id as on the old device; this device keeps its own new device id. Case and extra
+    /// spaces do not matter. A wrong or mistyped phrase throws `BadRecoveryPhrase` and changes nothing;
+    /// a vault that already has a person throws `AlreadyHasPerson`.
+    pub fn restore_person(&self, phrase: String) -> Result<()> {
+        let phrase = zeroize::Zeroizing::new(phrase);
+        with(&self.inner, |v| v.restore_person(&phrase))
+    }
+
+    /// The id of the person this device belongs to (hex of the root public key), or null before a
+    /// person is created or restored here.
+    pub fn person_id(&self) -> Result<Option<String>> {
+        with(&self.inner, |v| Ok(v.person_id().map(|p| p.to_hex())))
+    }
+
+    /// This device's certificate, signed by its person: give it to other devices, which check it with
+    /// `verify_device_certificate`. Throws `NoPerson` before a person is created or restored here.
+    pub fn device_certificate(&self) -> Result<Vec<u8>> {
+        with(&self.inner, |v| v.device_certificate())
     }
 
     /// The journal of this person.

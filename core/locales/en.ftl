@@ -10,3 +10,7 @@ error-bad-link-code = This pairing code is wrong or has expired. Make a new one 
 error-already-linked = This device already keeps its own journal, so it cannot be linked to another one.
 error-rejected-data = Some data received from the server could not be opened and was set aside.
 error-internal = Something went wrong inside the app. Your data was not changed.
+error-already-has-person = This device already belongs to a person. Nothing was changed.
+error-no-person = This device is not set up for a person yet. Create a new account or restore one with your recovery phrase.
+error-bad-recovery-phrase = This recovery phrase is not right. Check each word and its order, then try again.
+error-bad-certificate = The other device's identity could not be confirmed. It was not trusted.

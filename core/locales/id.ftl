@@ -10,3 +10,7 @@ error-bad-link-code = Kode pemasangan ini salah atau sudah kedaluwarsa. Buat kod
 error-already-linked = Perangkat ini sudah memiliki jurnalnya sendiri, sehingga tidak dapat ditautkan ke jurnal lain.
 error-rejected-data = Sebagian data dari server tidak dapat dibuka dan disisihkan.
 error-internal = Terjadi kesalahan di dalam aplikasi. Data Anda tidak diubah.
+error-already-has-person = Perangkat ini sudah menjadi milik seseorang. Tidak ada yang diubah.
+error-no-person = Perangkat ini belum disiapkan untuk seseorang. Buat akun baru atau pulihkan akun dengan frasa pemulihan Anda.
+error-bad-recovery-phrase = Frasa pemulihan ini tidak benar. Periksa setiap kata dan urutannya, lalu coba lagi.
+error-bad-certificate = Identitas perangkat lain tidak dapat dipastikan. Perangkat itu tidak dipercaya.

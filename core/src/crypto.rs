@@ -48,6 +48,18 @@ pub fn derive(ikm: &[u8], label: &[u8]) -> Result<Key32> {
     Ok(out)
 }
 
+/// HKDF-SHA256 with an explicit salt and an `info` made of several parts (concatenated): for key
+/// derivations bound to context, such as a key wrap's public keys (salt) and space and epoch (info).
+pub fn derive_salted(salt: &[u8], ikm: &[u8], info: &[&[u8]]) -> Result<Key32> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    hkdf::Salt::new(hkdf::HKDF_SHA256, salt)
+        .extract(ikm)
+        .expand(info, Len32)
+        .and_then(|okm| okm.fill(out.as_mut()))
+        .map_err(|_| Error::Internal("key derivation failed"))?;
+    Ok(out)
+}
+
 /// Version byte of sealed stored values.
 pub const VALUE_V1: u8 = 1;
 

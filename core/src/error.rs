@@ -51,6 +51,23 @@ pub enum Error {
     /// This device already keeps a journal with entries; linking would replace it.
     #[error("this device already has its own journal")]
     AlreadyLinked,
+    /// This vault already holds a person's root key; creating or restoring another would orphan it.
+    #[error("this device already belongs to a person")]
+    AlreadyHasPerson,
+    /// This vault holds no person yet (create one, or restore one from the recovery phrase).
+    #[error("this device has no person yet")]
+    NoPerson,
+    /// The recovery phrase was not accepted (unknown word, wrong number of words, or a checksum that
+    /// does not match). The detail names a position or a count, never a word.
+    #[error("the recovery phrase is not valid: {0}")]
+    BadRecoveryPhrase(String),
+    /// A device certificate was refused (forged, altered, garbled, or naming a weak key).
+    #[error("the device certificate is not valid: {0}")]
+    BadCertificate(ProtoError),
+    /// A wrapped key does not open for this device: not wrapped for it, altered, or built on a
+    /// low-order point.
+    #[error("the wrapped key does not open for this device")]
+    BadKeyWrap,
     /// SQLite failed.
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),

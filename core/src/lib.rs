@@ -14,7 +14,9 @@ pub mod error;
 pub mod i18n;
 pub mod identity;
 pub mod journal;
+pub mod keywrap;
 pub mod link;
+pub mod person;
 pub mod schema;
 pub mod space;
 pub mod sync;
@@ -26,10 +28,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use error::{Error, Result};
 pub use journal::JournalEntry;
 pub use link::LinkOffer;
-pub use sebaya_proto::{DeviceId, SpaceId};
+pub use person::{RecoveryPhrase, verify_device_certificate};
+pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
 
 use identity::Identity;
+use person::{PersonKey, RecoverySecret};
 use space::{Space, SpaceKind};
 use vault::Store;
 
@@ -38,10 +42,11 @@ const JOURNAL_SPACE: &str = "journal-space";
 /// The payload codec this build writes (see `docs/protocol.md`, "Changes payload").
 pub const DEFAULT_CODEC: u8 = space::CODEC_BUNDLE;
 
-/// A device's vault: its identity, its journal, and sync.
+/// A device's vault: its identity, its person (once created or restored), its journal, and sync.
 pub struct Vault {
     store: Store,
     identity: Identity,
+    person: Option<PersonKey>,
     journal: Option<Space>,
     codec: u8,
 }
@@ -63,6 +68,7 @@ impl Vault {
         let key = zeroize::Zeroizing::new(key);
         let store = Store::open(path, &key)?;
         let identity = Identity::load_or_create(&store)?;
+        let person = PersonKey::load(&store)?;
         let journal = match store.kv_get(JOURNAL_SPACE)? {
             Some(id) => Some(Space::load(
                 &store,
@@ -74,6 +80,7 @@ impl Vault {
         Ok(Vault {
             store,
             identity,
+            person,
             journal,
             codec: DEFAULT_CODEC,
         })
@@ -82,6 +89,76 @@ impl Vault {
     /// This device's id (its Ed25519 public key).
     pub fn device_id(&self) -> DeviceId {
         self.identity.device
+    }
+
+    /// This device's X25519 public key: what its certificate carries and what keys are wrapped for.
+    pub fn device_x25519_public(&self) -> [u8; 32] {
+        self.identity.x25519_public
+    }
+
+    /// Opens a key wrapped for this device's X25519 key (for `space` in `epoch`); anything else gives
+    /// [`Error::BadKeyWrap`]. The shared-spaces work calls this when a key-wraps envelope arrives.
+    pub fn unwrap_key(
+        &self,
+        wrap: &keywrap::KeyWrap,
+        space: &SpaceId,
+        epoch: &sebaya_proto::EpochId,
+    ) -> Result<crypto::Key32> {
+        self.identity.unwrap_key(wrap, space, epoch)
+    }
+
+    /// Makes a new person on this device: fresh 128-bit entropy, from which the person root key (and the
+    /// recovery and index keys) derive; certifies this device; keeps the root key sealed in the vault.
+    /// Returns the recovery phrase (12 words), which is never stored: show it once so the person writes
+    /// it down. A vault that already has a person gives [`Error::AlreadyHasPerson`] and changes nothing.
+    pub fn create_person(&mut self) -> Result<RecoveryPhrase> {
+        if self.person.is_some() {
+            return Err(Error::AlreadyHasPerson);
+        }
+        let secret = RecoverySecret::generate()?;
+        let phrase = secret.phrase()?;
+        self.adopt_person(&secret)?;
+        Ok(phrase)
+    }
+
+    /// Restores a person from their recovery phrase onto this vault, which must have no person yet: the
+    /// same person id as before, while this device keeps its own, new device keys (a restored phone is a
+    /// new device, never a replay of an old author). A wrong or mistyped phrase gives
+    /// [`Error::BadRecoveryPhrase`] and changes nothing; a vault that already has a person gives
+    /// [`Error::AlreadyHasPerson`].
+    pub fn restore_person(&mut self, phrase: &str) -> Result<()> {
+        if self.person.is_some() {
+            return Err(Error::AlreadyHasPerson);
+        }
+        let secret = RecoverySecret::from_phrase(phrase)?;
+        self.adopt_person(&secret)
+    }
+
+    fn adopt_person(&mut self, secret: &RecoverySecret) -> Result<()> {
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let person = person::adopt(
+            &self.store,
+            secret,
+            self.identity.device,
+            self.identity.x25519_public,
+            now,
+        )?;
+        self.person = Some(person);
+        Ok(())
+    }
+
+    /// The person this device belongs to, once created or restored.
+    pub fn person_id(&self) -> Option<PersonId> {
+        self.person.as_ref().map(|p| p.id())
+    }
+
+    /// This device's certificate, signed by its person's root key when the person was created or
+    /// restored here. [`Error::NoPerson`] before that.
+    pub fn device_certificate(&self) -> Result<Vec<u8>> {
+        if self.person.is_none() {
+            return Err(Error::NoPerson);
+        }
+        person::stored_certificate(&self.store)?.ok_or(Error::Corrupt("device certificate"))
     }
 
     /// Chooses the payload codec for envelopes sealed from now on (benchmarks compare them).

@@ -9,12 +9,17 @@
 
 pub mod envelope;
 pub mod error;
+pub mod identity;
+pub mod membership;
 pub mod request;
 pub mod sync;
 pub mod vector;
 
 pub use envelope::{DeviceId, Envelope, EnvelopeId, EpochId, HeaderV1, Kind, SpaceId};
 pub use error::ProtoError;
+pub use identity::{
+    DeviceCertificate, DeviceRevocation, PersonId, SignedDeviceCertificate, SignedDeviceRevocation,
+};
 pub use vector::VersionVector;
 
 /// Domain label for envelope signatures. Every signature in Sebaya starts with its own label so that a
@@ -22,3 +27,7 @@ pub use vector::VersionVector;
 pub const ENVELOPE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/envelope";
 /// Domain label for signed relay requests.
 pub const REQUEST_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/request";
+/// Domain label for device certificates, signed by a person's root key (`identity.rs`).
+pub const DEVICE_CERT_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/device-cert";
+/// Domain label for device revocations, signed by a person's root key (`identity.rs`).
+pub const DEVICE_REVOKE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/device-revoke";

@@ -20,6 +20,7 @@ import uniffi.sebaya.SebayaException
 import uniffi.sebaya.Vault
 import uniffi.sebaya.generateMasterKey
 import uniffi.sebaya.localizedMessage
+import uniffi.sebaya.verifyDeviceCertificate
 import uniffi.sebaya.use
 
 private var passed = 0
@@ -270,6 +271,82 @@ private fun runChecks(tmp: File, relay: Relay?) {
             assertTrue(threads.none { it.isAlive }, "a thread hung")
             assertEquals(emptyList<Throwable>(), errors.toList(), "errors in threads")
             v.journal().use { assertEquals(2 * perThread, it.list().size, "entries") }
+        }
+    }
+
+    check("create a person, restore it on a fresh vault, certificates name the same person") {
+        Vault.open(File(tmp, "person-a.db").path, generateMasterKey()).use { a ->
+            Vault.open(File(tmp, "person-b.db").path, generateMasterKey()).use { b ->
+                assertEquals(null, a.personId(), "no person before create")
+                val none = assertThrows<SebayaException.NoPerson>("certificate before a person exists") {
+                    a.deviceCertificate()
+                }
+                assertEquals("error-no-person", none.messageId, "messageId")
+
+                val phrase = a.createPerson()
+                val words = phrase.split(" ")
+                assertEquals(12, words.size, "words in the phrase")
+                assertTrue(words.all { w -> w.isNotEmpty() && w.all { it in 'a'..'z' } }, "lowercase words")
+                val person = a.personId() ?: throw AssertionError("no person id after create")
+                assertEquals(64, person.length, "person id length")
+                val again = assertThrows<SebayaException.AlreadyHasPerson>("second create") { a.createPerson() }
+                assertEquals("error-already-has-person", again.messageId, "messageId")
+
+                b.restorePerson(phrase)
+                assertEquals(person, b.personId(), "restored person id")
+                assertTrue(a.deviceId() != b.deviceId(), "a restored vault is a new device")
+
+                val infoA = verifyDeviceCertificate(a.deviceCertificate())
+                val infoB = verifyDeviceCertificate(b.deviceCertificate())
+                assertEquals(person, infoA.person, "person in A's certificate")
+                assertEquals(person, infoB.person, "person in B's certificate")
+                assertEquals(a.deviceId(), infoA.device, "device in A's certificate")
+                assertEquals(b.deviceId(), infoB.device, "device in B's certificate")
+                assertTrue(infoA.x25519 != infoB.x25519, "each device has its own X25519 key")
+                assertTrue(infoA.created > 1_700_000_000uL, "created: ${infoA.created}")
+            }
+        }
+    }
+
+    check("a flipped byte in a certificate throws SebayaException.BadCertificate") {
+        Vault.open(File(tmp, "cert.db").path, generateMasterKey()).use { v ->
+            v.createPerson()
+            val cert = v.deviceCertificate()
+            for (i in listOf(0, cert.size / 2, cert.size - 1)) {
+                val flipped = cert.copyOf()
+                flipped[i] = (flipped[i].toInt() xor 1).toByte()
+                val e = assertThrows<SebayaException.BadCertificate>("byte $i flipped") {
+                    verifyDeviceCertificate(flipped)
+                }
+                assertEquals("error-bad-certificate", e.messageId, "messageId")
+            }
+            assertThrows<SebayaException.BadCertificate>("empty certificate") { verifyDeviceCertificate(ByteArray(0)) }
+            assertEquals(v.personId(), verifyDeviceCertificate(cert).person, "the unaltered certificate verifies")
+        }
+    }
+
+    check("a wrong recovery phrase throws SebayaException.BadRecoveryPhrase and changes nothing") {
+        Vault.open(File(tmp, "phrase.db").path, generateMasterKey()).use { v ->
+            val device = v.deviceId()
+            val wrongChecksum = List(12) { "abandon" }.joinToString(" ")
+            val unknownWord = (List(11) { "abandon" } + "sebaya").joinToString(" ")
+            for (bad in listOf(wrongChecksum, unknownWord, "abandon abandon")) {
+                val e = assertThrows<SebayaException.BadRecoveryPhrase>("restore with '$bad'") { v.restorePerson(bad) }
+                assertEquals("error-bad-recovery-phrase", e.messageId, "messageId")
+                assertEquals(null, v.personId(), "person after a refused phrase")
+            }
+            assertEquals(device, v.deviceId(), "device id unchanged")
+            // Still free to restore: BIP-39's all-zero phrase gives the documented person id.
+            v.restorePerson((List(11) { "abandon" } + "about").joinToString(" "))
+            assertEquals(
+                "40f784350b02365be9b9cc5d410b0ff386638f10cbd14bea40bbdf54169ef20d",
+                v.personId(),
+                "person of the all-zero phrase",
+            )
+        }
+        Vault.open(File(tmp, "phrase2.db").path, generateMasterKey()).use { v ->
+            assertThrows<SebayaException.BadRecoveryPhrase>("wrong phrase") { v.restorePerson("nonsense") }
+            assertEquals(12, v.createPerson().split(" ").size, "create after a refused restore")
         }
     }
 }

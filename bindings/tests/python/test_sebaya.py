@@ -363,3 +363,105 @@ def test_optional_arguments_have_defaults(tmp_path, key):
     got = j.get(eid)
     assert (got.text, got.mood, got.tags) == ("tanpa tag", 5, [])
     assert localized_message("error-network", "id") == localized_message("error-network", "id", None)
+
+
+# --- persons, recovery phrases and device certificates ------------------------------------------
+
+
+ZERO_PHRASE = " ".join(["abandon"] * 11 + ["about"])  # BIP-39's all-zero entropy, docs/protocol.md 16.7
+ZERO_PERSON = "40f784350b02365be9b9cc5d410b0ff386638f10cbd14bea40bbdf54169ef20d"
+
+
+def test_create_person_restore_on_a_fresh_vault_and_certificates(tmp_path):
+    a = open_vault(tmp_path / "a.db", generate_master_key())
+    assert a.person_id() is None
+    with pytest.raises(SebayaError.NoPerson) as err:
+        a.device_certificate()
+    assert err.value.message_id == "error-no-person"
+
+    phrase = a.create_person()
+    words = phrase.split(" ")
+    assert len(words) == 12 and all(w.isalpha() and w.islower() for w in words)
+    person = a.person_id()
+    assert person is not None and len(person) == 64 and int(person, 16) >= 0
+    with pytest.raises(SebayaError.AlreadyHasPerson) as err:
+        a.create_person()
+    assert err.value.message_id == "error-already-has-person"
+    assert phrase not in err.value.detail
+
+    b = open_vault(tmp_path / "b.db", generate_master_key())
+    b.restore_person(phrase)
+    assert b.person_id() == person
+    assert b.device_id() != a.device_id()
+
+    cert_a, cert_b = a.device_certificate(), b.device_certificate()
+    assert isinstance(cert_a, bytes) and cert_a != cert_b
+    info_a = sebaya.verify_device_certificate(cert_a)
+    info_b = sebaya.verify_device_certificate(cert_b)
+    assert info_a.person == info_b.person == person
+    assert (info_a.device, info_b.device) == (a.device_id(), b.device_id())
+    assert len(info_a.x25519) == 64 and info_a.x25519 != info_b.x25519
+    assert info_a.created > 1_700_000_000
+
+
+def test_person_survives_reopen(tmp_path, key):
+    path = tmp_path / "v.db"
+    v = open_vault(path, key)
+    v.create_person()
+    person, cert = v.person_id(), v.device_certificate()
+    del v
+    gc.collect()
+    v = open_vault(path, key)
+    assert v.person_id() == person
+    assert v.device_certificate() == cert
+
+
+def test_altered_certificate_raises_bad_certificate(tmp_path, key):
+    v = open_vault(tmp_path / "v.db", key)
+    v.create_person()
+    cert = v.device_certificate()
+    for i in (0, 5, len(cert) // 2, len(cert) - 1):
+        flipped = bytearray(cert)
+        flipped[i] ^= 0x01
+        with pytest.raises(SebayaError.BadCertificate) as err:
+            sebaya.verify_device_certificate(bytes(flipped))
+        assert err.value.message_id == "error-bad-certificate"
+    for garbled in (b"", b"\x00" * 64, cert[:-1], cert + b"\x00", b"\xff" * 2000):
+        with pytest.raises(SebayaError.BadCertificate):
+            sebaya.verify_device_certificate(garbled)
+    assert sebaya.verify_device_certificate(cert).person == v.person_id()
+
+
+def test_wrong_phrase_raises_bad_recovery_phrase_and_changes_nothing(tmp_path, key):
+    v = open_vault(tmp_path / "v.db", key)
+    device = v.device_id()
+    wrong_checksum = " ".join(["abandon"] * 12)
+    unknown_word = " ".join(["abandon"] * 11 + ["sebaya"])
+    for bad in (wrong_checksum, unknown_word, "abandon abandon", ""):
+        with pytest.raises(SebayaError.BadRecoveryPhrase) as err:
+            v.restore_person(bad)
+        assert err.value.message_id == "error-bad-recovery-phrase"
+        assert "sebaya" not in err.value.detail
+        assert v.person_id() is None
+    assert v.device_id() == device
+    # Nothing half-done: the right phrase (as typed by a person, any case and spacing) still works.
+    v.restore_person("  " + ZERO_PHRASE.upper().replace(" ", "  ") + "\n")
+    assert v.person_id() == ZERO_PERSON
+    with pytest.raises(SebayaError.AlreadyHasPerson):
+        v.restore_person(ZERO_PHRASE)
+    # And a fresh vault can still create instead.
+    w = open_vault(tmp_path / "w.db", generate_master_key())
+    with pytest.raises(SebayaError.BadRecoveryPhrase):
+        w.restore_person(wrong_checksum)
+    assert len(w.create_person().split(" ")) == 12
+
+
+def test_identity_api_is_exported_and_localized():
+    assert hasattr(sebaya, "verify_device_certificate")
+    assert hasattr(sebaya, "DeviceCertificateInfo")
+    for variant in ("AlreadyHasPerson", "NoPerson", "BadRecoveryPhrase", "BadCertificate"):
+        assert issubclass(getattr(SebayaError, variant), SebayaError), variant
+    for mid in ("error-already-has-person", "error-no-person", "error-bad-recovery-phrase",
+                "error-bad-certificate"):
+        en, ind = localized_message(mid, "en"), localized_message(mid, "id")
+        assert en != mid and ind != mid and en != ind, mid

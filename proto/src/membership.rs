@@ -1,0 +1,1133 @@
+//! The membership log of a shared space: who may read and write it, decided by signed statements.
+//!
+//! A space's membership is a hash-linked DAG of statements (genesis, add, remove, set role), each signed
+//! by an admin device and naming the statements it follows as its parents. Every device and the relay
+//! verify the log themselves and compute the same [`MembershipState`] from the same *set* of
+//! statements, whatever order they arrived in, so an old statement or an old access list replayed by
+//! anyone changes nothing. Statements travel in envelopes of kind [`Kind::Membership`], signed and not
+//! sealed, so the relay can read them and refuse a device that is not a member.
+//!
+//! The rule for concurrent statements is *revocation wins*: a removal (or demotion) beats a concurrent
+//! add (or promotion) of the same device, and it cancels whatever the revoked admin signed concurrently
+//! with it, so a removed admin cannot act by naming old parents. Two admins who revoke each other
+//! concurrently both lose their role. Normative text: `docs/protocol.md`, section 15.
+//!
+//! Pure computation, no I/O; safe to use from any thread.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{DeviceId, Envelope, EpochId, HeaderV1, Kind, SpaceId};
+use crate::error::ProtoError;
+
+/// Domain label of statement signatures, so that no envelope or request signature can ever be taken
+/// for a membership statement, nor the reverse.
+pub const MEMBERSHIP_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/membership";
+/// The statement format this build writes and reads.
+pub const STATEMENT_VERSION: u8 = 1;
+/// Largest encoded statement (checked before decoding), so a statement never costs a reader much.
+pub const MAX_STATEMENT_LEN: usize = 4096;
+/// Most parents one statement may name. A writer names the current heads; more than this means a
+/// broken or hostile writer.
+pub const MAX_PARENTS: usize = 64;
+/// Length of an Ed25519 signature, the fixed tail of a signed statement's bytes.
+pub const SIGNATURE_LEN: usize = 64;
+/// Most statements (applied and pending) one log holds. Bounds memory (each statement keeps a set of
+/// its ancestors) and the cost of recomputing the state; far above what a group of 50 ever needs.
+pub const MAX_STATEMENTS: usize = 8192;
+/// Most statements one log keeps waiting for missing parents, so statements whose parents never come
+/// cannot fill memory.
+pub const MAX_PENDING: usize = 1024;
+
+/// SHA-256 of a signed statement (statement bytes ‖ signature): its name in parent lists and heads.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatementId(pub [u8; 32]);
+
+impl StatementId {
+    /// Reads the id from a slice of exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| ProtoError::Malformed("StatementId has the wrong length"))?;
+        Ok(Self(arr))
+    }
+
+    /// Parses the lowercase hex form used in logs and test vectors.
+    pub fn from_hex(text: &str) -> Result<Self, ProtoError> {
+        let bytes =
+            hex::decode(text).map_err(|_| ProtoError::Malformed("StatementId is not hex"))?;
+        Self::from_slice(&bytes)
+    }
+
+    /// Lowercase hex, the one textual form of ids.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for StatementId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StatementId({})", self.to_hex())
+    }
+}
+
+/// A device's role in one space. Only admins sign statements that count; members read and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May sign membership statements (add, remove, change roles), and read and write.
+    Admin,
+    /// May read and write the space's documents.
+    Member,
+}
+
+/// What a statement does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Creates the space's log and makes its author the first admin. Exactly one per space, with no
+    /// parents; `admin` must equal the statement's author, so nobody can found a log for someone else.
+    Genesis {
+        /// The first admin: the author.
+        admin: DeviceId,
+    },
+    /// Makes a device a member. Changes nothing for a device that is already a member (roles change
+    /// only by [`Op::SetRole`], so every lowering of a role is a revocation the rule can see).
+    Add {
+        /// The device added.
+        device: DeviceId,
+        /// Its role.
+        role: Role,
+        /// The person the device belongs to (their root key), when the adder knows it, so devices of
+        /// one person can be shown together.
+        person: Option<[u8; 32]>,
+    },
+    /// Removes a device. Envelopes it sealed up to `last_seq` stay acceptable (they were written while
+    /// it was a member); anything later is refused by the relay, peers and carriers.
+    Remove {
+        /// The device removed.
+        device: DeviceId,
+        /// The removed device's last accepted sequence number in this space, as the remover knows it.
+        last_seq: u64,
+    },
+    /// Changes a current member's role. `SetRole(d, Member)` is a demotion: a revocation, like a removal.
+    SetRole {
+        /// The member whose role changes.
+        device: DeviceId,
+        /// Its new role.
+        role: Role,
+    },
+}
+
+impl Op {
+    /// The device a revocation takes authority from: a removal, or a demotion to member.
+    fn revokes(&self) -> Option<DeviceId> {
+        match *self {
+            Op::Remove { device, .. } => Some(device),
+            Op::SetRole {
+                device,
+                role: Role::Member,
+            } => Some(device),
+            _ => None,
+        }
+    }
+
+    fn is_remove(&self) -> bool {
+        matches!(self, Op::Remove { .. })
+    }
+}
+
+/// One membership statement, before signing. Encoded as canonical CBOR (section 15 of
+/// `docs/protocol.md`); one statement has exactly one encoding, so it has exactly one id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// Statement format version: [`STATEMENT_VERSION`].
+    pub v: u8,
+    /// The space this statement governs; a log refuses statements of other spaces.
+    pub space: SpaceId,
+    /// The statements this one follows (the author's heads when signing): sorted ascending, no
+    /// duplicates, at most [`MAX_PARENTS`]. Empty exactly for the genesis.
+    pub parents: Vec<StatementId>,
+    /// The signing device.
+    pub author: DeviceId,
+    /// Unix seconds from the author's clock. Advisory only (for display): phones' clocks are wrong,
+    /// so no rule depends on it.
+    pub time: u64,
+    /// What the statement does.
+    pub op: Op,
+}
+
+// The wire shape: a CBOR map with text keys in this order (serde + ciborium, as in `sync.rs`).
+#[derive(Serialize, Deserialize)]
+struct WireStatement {
+    v: u8,
+    #[serde(with = "serde_bytes")]
+    space: Vec<u8>,
+    parents: Vec<serde_bytes::ByteBuf>,
+    #[serde(with = "serde_bytes")]
+    author: Vec<u8>,
+    time: u64,
+    op: WireOp,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WireOp {
+    Genesis {
+        #[serde(with = "serde_bytes")]
+        admin: Vec<u8>,
+    },
+    Add {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        role: Role,
+        #[serde(with = "serde_bytes")]
+        person: Option<Vec<u8>>,
+    },
+    Remove {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        last_seq: u64,
+    },
+    SetRole {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        role: Role,
+    },
+}
+
+fn member_key(bytes: &[u8]) -> Result<DeviceId, ProtoError> {
+    let d = DeviceId::from_slice(bytes)?;
+    if d.is_weak() {
+        return Err(ProtoError::Malformed(
+            "a small-order key cannot be a member",
+        ));
+    }
+    Ok(d)
+}
+
+impl Statement {
+    /// Builds a version-1 statement, sorting and de-duplicating `parents` as the format requires.
+    pub fn new(
+        space: SpaceId,
+        mut parents: Vec<StatementId>,
+        author: DeviceId,
+        time: u64,
+        op: Op,
+    ) -> Statement {
+        parents.sort();
+        parents.dedup();
+        Statement {
+            v: STATEMENT_VERSION,
+            space,
+            parents,
+            author,
+            time,
+            op,
+        }
+    }
+
+    /// Checks every structural rule: version, parent list (bounded, sorted, unique, empty exactly for
+    /// the genesis), no small-order keys, a genesis signed by its own admin.
+    pub fn check(&self) -> Result<(), ProtoError> {
+        if self.v != STATEMENT_VERSION {
+            return Err(ProtoError::Malformed(
+                "unsupported membership statement version",
+            ));
+        }
+        if self.parents.len() > MAX_PARENTS {
+            return Err(ProtoError::TooLarge {
+                what: "statement parents",
+                len: self.parents.len() as u64,
+                max: MAX_PARENTS as u64,
+            });
+        }
+        if self.parents.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(ProtoError::Malformed(
+                "parents must be sorted ascending without duplicates",
+            ));
+        }
+        // Signatures under a small-order key verify for any message: refused as Envelope::verify does.
+        if self.author.is_weak() {
+            return Err(ProtoError::BadSignature);
+        }
+        match self.op {
+            Op::Genesis { admin } => {
+                if !self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("a genesis has no parents"));
+                }
+                if admin != self.author {
+                    return Err(ProtoError::Malformed(
+                        "a genesis must be signed by its admin",
+                    ));
+                }
+            }
+            Op::Add { device, .. } | Op::Remove { device, .. } | Op::SetRole { device, .. } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                member_key(&device.0)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn to_wire(&self) -> WireStatement {
+        let op = match self.op {
+            Op::Genesis { admin } => WireOp::Genesis {
+                admin: admin.0.to_vec(),
+            },
+            Op::Add {
+                device,
+                role,
+                person,
+            } => WireOp::Add {
+                device: device.0.to_vec(),
+                role,
+                person: person.map(|p| p.to_vec()),
+            },
+            Op::Remove { device, last_seq } => WireOp::Remove {
+                device: device.0.to_vec(),
+                last_seq,
+            },
+            Op::SetRole { device, role } => WireOp::SetRole {
+                device: device.0.to_vec(),
+                role,
+            },
+        };
+        WireStatement {
+            v: self.v,
+            space: self.space.0.to_vec(),
+            parents: self
+                .parents
+                .iter()
+                .map(|p| serde_bytes::ByteBuf::from(p.0.to_vec()))
+                .collect(),
+            author: self.author.0.to_vec(),
+            time: self.time,
+            op,
+        }
+    }
+
+    fn from_wire(w: WireStatement) -> Result<Statement, ProtoError> {
+        let op =
+            match w.op {
+                WireOp::Genesis { admin } => Op::Genesis {
+                    admin: DeviceId::from_slice(&admin)?,
+                },
+                WireOp::Add {
+                    device,
+                    role,
+                    person,
+                } => Op::Add {
+                    device: DeviceId::from_slice(&device)?,
+                    role,
+                    person: match person {
+                        None => None,
+                        Some(p) => Some(p.as_slice().try_into().map_err(|_| {
+                            ProtoError::Malformed("person id has the wrong length")
+                        })?),
+                    },
+                },
+                WireOp::Remove { device, last_seq } => Op::Remove {
+                    device: DeviceId::from_slice(&device)?,
+                    last_seq,
+                },
+                WireOp::SetRole { device, role } => Op::SetRole {
+                    device: DeviceId::from_slice(&device)?,
+                    role,
+                },
+            };
+        if w.parents.len() > MAX_PARENTS {
+            return Err(ProtoError::TooLarge {
+                what: "statement parents",
+                len: w.parents.len() as u64,
+                max: MAX_PARENTS as u64,
+            });
+        }
+        Ok(Statement {
+            v: w.v,
+            space: SpaceId::from_slice(&w.space)?,
+            parents: w
+                .parents
+                .iter()
+                .map(|p| StatementId::from_slice(p))
+                .collect::<Result<_, _>>()?,
+            author: DeviceId::from_slice(&w.author)?,
+            time: w.time,
+            op,
+        })
+    }
+
+    /// The canonical encoding, after [`Statement::check`]. At most [`MAX_STATEMENT_LEN`] bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, ProtoError> {
+        self.check()?;
+        let mut out = Vec::new();
+        ciborium::into_writer(&self.to_wire(), &mut out)
+            .map_err(|e| ProtoError::Encode(e.to_string()))?;
+        if out.len() > MAX_STATEMENT_LEN {
+            return Err(ProtoError::TooLarge {
+                what: "membership statement",
+                len: out.len() as u64,
+                max: MAX_STATEMENT_LEN as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Decodes defensively: size first, bounded nesting, every structural rule, and the bytes must be
+    /// exactly the canonical encoding of what they decode to (so no statement has two encodings, and
+    /// unknown keys, non-shortest integers or indefinite lengths are refused).
+    pub fn decode(bytes: &[u8]) -> Result<Statement, ProtoError> {
+        if bytes.len() > MAX_STATEMENT_LEN {
+            return Err(ProtoError::TooLarge {
+                what: "membership statement",
+                len: bytes.len() as u64,
+                max: MAX_STATEMENT_LEN as u64,
+            });
+        }
+        let wire: WireStatement = ciborium::de::from_reader_with_recursion_limit(bytes, 8)
+            .map_err(|e| ProtoError::Decode(e.to_string()))?;
+        let statement = Statement::from_wire(wire)?;
+        if statement.encode()? != bytes {
+            return Err(ProtoError::Malformed(
+                "membership statement is not in canonical encoding",
+            ));
+        }
+        Ok(statement)
+    }
+
+    /// Encodes and signs. `signer` must be the author's key.
+    pub fn sign(&self, signer: &Ed25519KeyPair) -> Result<SignedStatement, ProtoError> {
+        if signer.public_key().as_ref() != self.author.0 {
+            return Err(ProtoError::Malformed(
+                "signer is not the statement's author",
+            ));
+        }
+        let bytes = self.encode()?;
+        let mut signature = [0u8; SIGNATURE_LEN];
+        signature.copy_from_slice(signer.sign(&signing_input(&bytes)).as_ref());
+        Ok(SignedStatement::assemble(self.clone(), bytes, signature))
+    }
+}
+
+fn signing_input(statement_bytes: &[u8]) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(MEMBERSHIP_SIGNATURE_LABEL.len() + statement_bytes.len());
+    msg.extend_from_slice(MEMBERSHIP_SIGNATURE_LABEL);
+    msg.extend_from_slice(statement_bytes);
+    msg
+}
+
+/// A statement with its author's signature. Every value of this type was checked: it can only be made
+/// by signing ([`Statement::sign`]) or by parsing bytes whose structure, encoding and signature verify.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedStatement {
+    statement: Statement,
+    statement_bytes: Vec<u8>,
+    signature: [u8; SIGNATURE_LEN],
+    id: StatementId,
+}
+
+impl std::fmt::Debug for SignedStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedStatement")
+            .field("id", &self.id)
+            .field("statement", &self.statement)
+            .finish()
+    }
+}
+
+impl SignedStatement {
+    fn assemble(
+        statement: Statement,
+        statement_bytes: Vec<u8>,
+        signature: [u8; SIGNATURE_LEN],
+    ) -> SignedStatement {
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        h.update(&statement_bytes);
+        h.update(&signature);
+        let mut id = [0u8; 32];
+        id.copy_from_slice(h.finish().as_ref());
+        SignedStatement {
+            statement,
+            statement_bytes,
+            signature,
+            id: StatementId(id),
+        }
+    }
+
+    /// Parses statement bytes and their signature: decodes defensively ([`Statement::decode`]) and
+    /// verifies the Ed25519 signature by the statement's author over
+    /// `"sebaya/v1/membership" ‖ statement_bytes`.
+    pub fn from_parts(
+        statement_bytes: &[u8],
+        signature: [u8; SIGNATURE_LEN],
+    ) -> Result<SignedStatement, ProtoError> {
+        let statement = Statement::decode(statement_bytes)?;
+        let s = SignedStatement::assemble(statement, statement_bytes.to_vec(), signature);
+        s.verify()?;
+        Ok(s)
+    }
+
+    /// Parses the wire form `statement bytes ‖ 64-byte signature` (the payload of a membership
+    /// envelope); checks as [`SignedStatement::from_parts`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedStatement, ProtoError> {
+        if bytes.len() > MAX_STATEMENT_LEN + SIGNATURE_LEN {
+            return Err(ProtoError::TooLarge {
+                what: "signed membership statement",
+                len: bytes.len() as u64,
+                max: (MAX_STATEMENT_LEN + SIGNATURE_LEN) as u64,
+            });
+        }
+        if bytes.len() <= SIGNATURE_LEN {
+            return Err(ProtoError::Truncated {
+                needed: SIGNATURE_LEN + 1,
+                had: bytes.len(),
+            });
+        }
+        let (body, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
+        let mut signature = [0u8; SIGNATURE_LEN];
+        signature.copy_from_slice(sig);
+        SignedStatement::from_parts(body, signature)
+    }
+
+    /// The wire form: statement bytes ‖ signature.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.statement_bytes.len() + SIGNATURE_LEN);
+        out.extend_from_slice(&self.statement_bytes);
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    /// Verifies structure and signature again (they were verified when this value was made).
+    pub fn verify(&self) -> Result<(), ProtoError> {
+        self.statement.check()?;
+        UnparsedPublicKey::new(&ED25519, &self.statement.author.0)
+            .verify(&signing_input(&self.statement_bytes), &self.signature)
+            .map_err(|_| ProtoError::BadSignature)
+    }
+
+    /// The decoded statement.
+    pub fn statement(&self) -> &Statement {
+        &self.statement
+    }
+
+    /// The exact signed bytes.
+    pub fn statement_bytes(&self) -> &[u8] {
+        &self.statement_bytes
+    }
+
+    /// The author's Ed25519 signature.
+    pub fn signature(&self) -> &[u8; SIGNATURE_LEN] {
+        &self.signature
+    }
+
+    /// SHA-256(statement bytes ‖ signature): the name other statements use as a parent.
+    pub fn id(&self) -> StatementId {
+        self.id
+    }
+
+    /// Carries the statement in a v1 envelope of kind [`Kind::Membership`]: payload = the wire form,
+    /// epoch id = 32 zero bytes (membership is not sealed under any epoch), nonce salt = 4 zero bytes
+    /// (nothing is encrypted), envelope signed by the same author (`signer`). `space` is the space the
+    /// caller means to write to; it must be the statement's own. `seq` is the author's next sequence
+    /// number in that space, shared with its other envelopes there.
+    pub fn to_envelope(
+        &self,
+        space: SpaceId,
+        seq: u64,
+        signer: &Ed25519KeyPair,
+    ) -> Result<Envelope, ProtoError> {
+        if space != self.statement.space {
+            return Err(ProtoError::Malformed("statement is for another space"));
+        }
+        let header = HeaderV1 {
+            kind: Kind::Membership,
+            space,
+            epoch: EpochId([0u8; 32]),
+            author: self.statement.author,
+            seq,
+        };
+        // The key is unused for a kind that is not sealed.
+        Envelope::seal_v1(header, &[0u8; 32], [0u8; 4], &self.to_bytes(), signer)
+    }
+
+    /// Reads a statement out of a membership envelope: v1, kind membership, zero epoch id, envelope
+    /// signature valid, statement valid, and the envelope's author and space equal the statement's (so
+    /// nobody can pass off another device's statement as their own envelope, or move it to another
+    /// space).
+    pub fn from_envelope(envelope: &Envelope) -> Result<SignedStatement, ProtoError> {
+        let header = envelope.header()?;
+        if header.kind != Kind::Membership {
+            return Err(ProtoError::Malformed("not a membership envelope"));
+        }
+        if header.epoch.0 != [0u8; 32] {
+            return Err(ProtoError::Malformed(
+                "a membership envelope's epoch id is zero",
+            ));
+        }
+        envelope.verify()?;
+        let s = SignedStatement::from_bytes(envelope.payload()?)?;
+        if s.statement.author != header.author {
+            return Err(ProtoError::Malformed(
+                "envelope author is not the statement's author",
+            ));
+        }
+        if s.statement.space != header.space {
+            return Err(ProtoError::Malformed(
+                "envelope space is not the statement's space",
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// Who belongs to a space, computed from its log. The relay and every device consult it before
+/// accepting an envelope or handing one out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MembershipState {
+    /// Current members and their roles.
+    pub members: BTreeMap<DeviceId, Role>,
+    /// Removed devices (not re-added since), each with the last sequence number of theirs that is
+    /// still accepted.
+    pub removed: BTreeMap<DeviceId, u64>,
+    /// The person each current member belongs to, where its add named one.
+    pub persons: BTreeMap<DeviceId, [u8; 32]>,
+    /// Applied statements no other applied statement follows, ascending: the parents of the next
+    /// statement a device signs.
+    pub heads: Vec<StatementId>,
+}
+
+impl MembershipState {
+    /// Whether the device is a current member (any role).
+    pub fn is_member(&self, device: &DeviceId) -> bool {
+        self.members.contains_key(device)
+    }
+
+    /// The device's current role, if it is a member.
+    pub fn role(&self, device: &DeviceId) -> Option<Role> {
+        self.members.get(device).copied()
+    }
+
+    /// Whether the device is a current admin (whose new statements may count).
+    pub fn is_admin(&self, device: &DeviceId) -> bool {
+        self.role(device) == Some(Role::Admin)
+    }
+
+    /// Whether an envelope by `device` with sequence number `seq` is acceptable: the device is a
+    /// member, or it was removed and `seq` is at most its recorded last sequence number (what it
+    /// sealed before its removal still counts; nothing after).
+    pub fn may_write(&self, device: &DeviceId, seq: u64) -> bool {
+        self.is_member(device) || self.removed.get(device).is_some_and(|last| seq <= *last)
+    }
+
+    /// Whether the device may be given the space's envelopes: current members only.
+    pub fn may_read(&self, device: &DeviceId) -> bool {
+        self.is_member(device)
+    }
+}
+
+/// What [`MembershipLog::insert`] did with a statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored and applied. `released` lists statements that were waiting for it and are now applied
+    /// too (in the order they were applied).
+    Applied {
+        /// Previously pending statements applied as a result.
+        released: Vec<StatementId>,
+    },
+    /// Stored, waiting for these parents (not yet held); applied when they arrive.
+    Pending {
+        /// The parents not held yet.
+        missing: Vec<StatementId>,
+    },
+    /// Already held (applied or pending): nothing changed.
+    Duplicate,
+}
+
+/// Where a held statement stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Waits for parents; has no effect yet.
+    Pending,
+    /// Applied and counts: its author was an admin when and where it was made (its effect may still
+    /// be overridden, e.g. an add beaten by a concurrent removal).
+    Valid,
+    /// Applied but does not count (author not an admin, or revoked concurrently). Kept so that every
+    /// holder computes from the same set.
+    Invalid,
+}
+
+/// A set of statement indices, one bit each.
+#[derive(Clone, Debug, Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn has(&self, i: usize) -> bool {
+        self.0
+            .get(i / 64)
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+
+    fn set(&mut self, i: usize) {
+        if self.0.len() <= i / 64 {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        self.0[i / 64] |= 1u64 << (i % 64);
+    }
+
+    fn union(&mut self, other: &Bits) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= *b;
+        }
+    }
+
+    fn all(n: usize) -> Bits {
+        let mut b = Bits(vec![u64::MAX; n.div_ceil(64)]);
+        if n % 64 != 0 {
+            if let Some(last) = b.0.last_mut() {
+                *last = (1u64 << (n % 64)) - 1;
+            }
+        }
+        b
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    statement: SignedStatement,
+    parents: Vec<usize>,
+    children: Vec<usize>,
+    /// Indices of every ancestor (strict causal past).
+    past: Bits,
+    /// Whether the author is an admin in the state of exactly its causal past (genesis: true). Fixed
+    /// once computed: the past of a statement never changes.
+    authorised: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Evaluation {
+    state: MembershipState,
+    /// Indexed like `nodes`; false for statements outside the evaluated set.
+    valid: Vec<bool>,
+}
+
+/// The membership log of one space: every statement held, and the state they determine.
+///
+/// Insert statements in any order, any number of times: the state is a function of the set of
+/// statements held. Each insert recomputes the state (cost roughly linear in the log's size, plus the
+/// square of the number of concurrent revocations), so `state()` and `is_valid()` are cheap reads.
+#[derive(Clone, Debug)]
+pub struct MembershipLog {
+    space: SpaceId,
+    nodes: Vec<Node>,
+    index: HashMap<StatementId, usize>,
+    pending: BTreeMap<StatementId, SignedStatement>,
+    /// Missing parent → pending statements waiting for it.
+    waiting: HashMap<StatementId, Vec<StatementId>>,
+    genesis: Option<StatementId>,
+    current: Evaluation,
+}
+
+impl MembershipLog {
+    /// An empty log for one space: nobody is a member until its genesis arrives.
+    pub fn new(space: SpaceId) -> MembershipLog {
+        MembershipLog {
+            space,
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            pending: BTreeMap::new(),
+            waiting: HashMap::new(),
+            genesis: None,
+            current: Evaluation::default(),
+        }
+    }
+
+    /// The space this log governs.
+    pub fn space(&self) -> SpaceId {
+        self.space
+    }
+
+    /// The id of the genesis, once held.
+    pub fn genesis(&self) -> Option<StatementId> {
+        self.genesis
+    }
+
+    /// Adds a statement. Verifies signature and structure again, refuses a statement of another space
+    /// (`Malformed`), a second genesis (`Malformed`), and a log or waiting list at its bound
+    /// (`TooLarge`). A statement whose parents are not all held waits and is applied when they arrive;
+    /// one already held changes nothing. A statement that is well-formed but not authorised is stored
+    /// and applied as [`Status::Invalid`]: it changes no one's membership.
+    pub fn insert(&mut self, statement: SignedStatement) -> Result<Inserted, ProtoError> {
+        let id = statement.id();
+        if self.index.contains_key(&id) || self.pending.contains_key(&id) {
+            return Ok(Inserted::Duplicate);
+        }
+        statement.verify()?;
+        let s = statement.statement();
+        if s.space != self.space {
+            return Err(ProtoError::Malformed("statement is for another space"));
+        }
+        if matches!(s.op, Op::Genesis { .. }) && self.genesis.is_some() {
+            return Err(ProtoError::Malformed("the space already has a genesis"));
+        }
+        if self.nodes.len() + self.pending.len() >= MAX_STATEMENTS {
+            return Err(ProtoError::TooLarge {
+                what: "membership log",
+                len: (self.nodes.len() + self.pending.len() + 1) as u64,
+                max: MAX_STATEMENTS as u64,
+            });
+        }
+        let missing: Vec<StatementId> = s
+            .parents
+            .iter()
+            .filter(|p| !self.index.contains_key(*p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            if self.pending.len() >= MAX_PENDING {
+                return Err(ProtoError::TooLarge {
+                    what: "pending membership statements",
+                    len: (self.pending.len() + 1) as u64,
+                    max: MAX_PENDING as u64,
+                });
+            }
+            for m in &missing {
+                self.waiting.entry(*m).or_default().push(id);
+            }
+            self.pending.insert(id, statement);
+            return Ok(Inserted::Pending { missing });
+        }
+        self.apply(statement);
+        let mut released = Vec::new();
+        let mut ready = vec![id];
+        while let Some(done) = ready.pop() {
+            for child in self.waiting.remove(&done).unwrap_or_default() {
+                let complete = self.pending.get(&child).is_some_and(|p| {
+                    p.statement()
+                        .parents
+                        .iter()
+                        .all(|q| self.index.contains_key(q))
+                });
+                if !complete {
+                    continue;
+                }
+                if let Some(p) = self.pending.remove(&child) {
+                    self.apply(p);
+                    released.push(child);
+                    ready.push(child);
+                }
+            }
+        }
+        self.current = self.evaluate(&Bits::all(self.nodes.len()));
+        Ok(Inserted::Applied { released })
+    }
+
+    /// Stores a statement whose parents are all held and computes its fixed facts.
+    fn apply(&mut self, statement: SignedStatement) {
+        let idx = self.nodes.len();
+        let id = statement.id();
+        let s = statement.statement();
+        let parents: Vec<usize> = s
+            .parents
+            .iter()
+            .filter_map(|p| self.index.get(p).copied())
+            .collect();
+        let mut past = Bits::default();
+        for &p in &parents {
+            past.union(&self.nodes[p].past);
+            past.set(p);
+        }
+        let authorised = match s.op {
+            Op::Genesis { .. } => true,
+            _ => self.evaluate(&past).state.is_admin(&s.author),
+        };
+        if let Op::Genesis { .. } = s.op {
+            self.genesis = Some(id);
+        }
+        for &p in &parents {
+            self.nodes[p].children.push(idx);
+        }
+        self.nodes.push(Node {
+            statement,
+            parents,
+            children: Vec::new(),
+            past,
+            authorised,
+        });
+        self.index.insert(id, idx);
+    }
+
+    /// Whether `a` and `b` are concurrent: distinct, and neither is in the other's causal past.
+    fn concurrent(&self, a: usize, b: usize) -> bool {
+        a != b && !self.nodes[a].past.has(b) && !self.nodes[b].past.has(a)
+    }
+
+    /// The rule of section 15, applied to a set of applied statements closed under parents.
+    fn evaluate(&self, set: &Bits) -> Evaluation {
+        let n = self.nodes.len();
+        let members: Vec<usize> = (0..n).filter(|&i| set.has(i)).collect();
+        let op = |i: usize| self.nodes[i].statement.statement().op;
+        let author = |i: usize| self.nodes[i].statement.statement().author;
+
+        // 1. Candidate revocations: removals and demotions whose author was an admin in their own past.
+        let candidates: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| self.nodes[i].authorised && op(i).revokes().is_some())
+            .collect();
+        let mut by_target: HashMap<DeviceId, Vec<usize>> = HashMap::new();
+        for &r in &candidates {
+            if let Some(t) = op(r).revokes() {
+                by_target.entry(t).or_default().push(r);
+            }
+        }
+        // r' attacks r when r' revokes r's author concurrently with r, unless r revokes r''s author
+        // (mutual revocation: both stand).
+        let attackers: HashMap<usize, Vec<usize>> = candidates
+            .iter()
+            .map(|&r| {
+                let target = op(r).revokes();
+                let list = by_target
+                    .get(&author(r))
+                    .map(|rs| {
+                        rs.iter()
+                            .copied()
+                            .filter(|&r2| self.concurrent(r, r2) && Some(author(r2)) != target)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (r, list)
+            })
+            .collect();
+        // 2. Grounded labelling: IN when every attacker is OUT, OUT when some attacker is IN. A
+        // revocation stands unless it is OUT (undecided cycles: the revocations stand).
+        #[derive(Clone, Copy, PartialEq)]
+        enum Label {
+            Undecided,
+            In,
+            Out,
+        }
+        let mut label: HashMap<usize, Label> =
+            candidates.iter().map(|&r| (r, Label::Undecided)).collect();
+        loop {
+            let mut changed = false;
+            for &r in &candidates {
+                if label.get(&r) != Some(&Label::Undecided) {
+                    continue;
+                }
+                let atk = attackers.get(&r).map(Vec::as_slice).unwrap_or_default();
+                let next = if atk.iter().any(|a| label.get(a) == Some(&Label::In)) {
+                    Label::Out
+                } else if atk.iter().all(|a| label.get(a) == Some(&Label::Out)) {
+                    Label::In
+                } else {
+                    continue;
+                };
+                label.insert(r, next);
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut standing = vec![false; n];
+        let mut standing_by_target: HashMap<DeviceId, Vec<usize>> = HashMap::new();
+        for &r in &candidates {
+            if label.get(&r) == Some(&Label::Out) {
+                continue;
+            }
+            if let Some(t) = op(r).revokes() {
+                standing[r] = true;
+                standing_by_target.entry(t).or_default().push(r);
+            }
+        }
+        // A standing revocation of `d` concurrent with statement `i` (removals only, or any).
+        let revoked_concurrently = |d: &DeviceId, i: usize, removals_only: bool| {
+            standing_by_target.get(d).is_some_and(|rs| {
+                rs.iter()
+                    .any(|&r| (!removals_only || op(r).is_remove()) && self.concurrent(r, i))
+            })
+        };
+
+        // 3. Linearise: Kahn's algorithm, among ready statements removals first, then smallest id.
+        let mut indegree = vec![0usize; n];
+        let mut ready = BinaryHeap::new();
+        for &i in &members {
+            indegree[i] = self.nodes[i].parents.len();
+            if indegree[i] == 0 {
+                ready.push(Reverse((
+                    !op(i).is_remove(),
+                    self.nodes[i].statement.id(),
+                    i,
+                )));
+            }
+        }
+
+        // 4. Walk.
+        let mut state = MembershipState::default();
+        let mut valid = vec![false; n];
+        // Revocations applied to a device since it last became admin.
+        let mut lost: HashMap<DeviceId, Vec<usize>> = HashMap::new();
+        while let Some(Reverse((_, _, i))) = ready.pop() {
+            for &c in &self.nodes[i].children {
+                if set.has(c) {
+                    indegree[c] -= 1;
+                    if indegree[c] == 0 {
+                        ready.push(Reverse((
+                            !op(c).is_remove(),
+                            self.nodes[c].statement.id(),
+                            c,
+                        )));
+                    }
+                }
+            }
+            let a = author(i);
+            let ok = match op(i) {
+                Op::Genesis { .. } => true,
+                o if o.revokes().is_some() => {
+                    standing[i]
+                        && (state.is_admin(&a)
+                            || lost
+                                .get(&a)
+                                .is_some_and(|rs| rs.iter().all(|&r| self.concurrent(r, i))))
+                }
+                _ => {
+                    self.nodes[i].authorised
+                        && state.is_admin(&a)
+                        && !revoked_concurrently(&a, i, false)
+                }
+            };
+            if !ok {
+                continue;
+            }
+            valid[i] = true;
+            match op(i) {
+                Op::Genesis { admin } => {
+                    state.members.insert(admin, Role::Admin);
+                }
+                Op::Add {
+                    device,
+                    role,
+                    person,
+                } => {
+                    if state.is_member(&device) || revoked_concurrently(&device, i, true) {
+                        continue;
+                    }
+                    let role = if role == Role::Admin && revoked_concurrently(&device, i, false) {
+                        Role::Member
+                    } else {
+                        role
+                    };
+                    state.members.insert(device, role);
+                    state.removed.remove(&device);
+                    if let Some(p) = person {
+                        state.persons.insert(device, p);
+                    }
+                    if role == Role::Admin {
+                        lost.remove(&device);
+                    }
+                }
+                Op::Remove { device, last_seq } => {
+                    state.members.remove(&device);
+                    state.persons.remove(&device);
+                    let entry = state.removed.entry(device).or_insert(last_seq);
+                    *entry = (*entry).min(last_seq);
+                    lost.entry(device).or_default().push(i);
+                }
+                Op::SetRole { device, role } => {
+                    if !state.is_member(&device) {
+                        continue;
+                    }
+                    match role {
+                        Role::Admin => {
+                            if !revoked_concurrently(&device, i, false) {
+                                state.members.insert(device, Role::Admin);
+                                lost.remove(&device);
+                            }
+                        }
+                        Role::Member => {
+                            state.members.insert(device, Role::Member);
+                            lost.entry(device).or_default().push(i);
+                        }
+                    }
+                }
+            }
+        }
+        let mut heads: Vec<StatementId> = members
+            .iter()
+            .filter(|&&i| !self.nodes[i].children.iter().any(|&c| set.has(c)))
+            .map(|&i| self.nodes[i].statement.id())
+            .collect();
+        heads.sort();
+        state.heads = heads;
+        Evaluation { state, valid }
+    }
+
+    /// The membership state the held statements determine.
+    pub fn state(&self) -> MembershipState {
+        self.current.state.clone()
+    }
+
+    /// Whether a held, applied statement counts (`Some(true)`), is ignored (`Some(false)`), or is
+    /// unknown or still pending (`None`).
+    pub fn is_valid(&self, id: &StatementId) -> Option<bool> {
+        self.index.get(id).map(|&i| self.current.valid[i])
+    }
+
+    /// Where a statement stands, or `None` if it is not held.
+    pub fn status(&self, id: &StatementId) -> Option<Status> {
+        if self.pending.contains_key(id) {
+            return Some(Status::Pending);
+        }
+        self.is_valid(id)
+            .map(|v| if v { Status::Valid } else { Status::Invalid })
+    }
+
+    /// Whether the statement's author was an admin in the state of exactly its causal past. Unlike
+    /// [`MembershipLog::is_valid`] this never changes as more statements arrive, so a relay can use it
+    /// to decide whether to store and forward a membership envelope. `None` if not held or pending.
+    pub fn authorised_in_past(&self, id: &StatementId) -> Option<bool> {
+        self.index.get(id).map(|&i| self.nodes[i].authorised)
+    }
+
+    /// A held statement (applied or pending).
+    pub fn get(&self, id: &StatementId) -> Option<&SignedStatement> {
+        self.index
+            .get(id)
+            .map(|&i| &self.nodes[i].statement)
+            .or_else(|| self.pending.get(id))
+    }
+
+    /// Applied statements in an order where parents come before children (to send the log on).
+    pub fn statements(&self) -> impl Iterator<Item = &SignedStatement> {
+        self.nodes.iter().map(|n| &n.statement)
+    }
+
+    /// Number of applied statements.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no statement is applied.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Ids of statements waiting for parents, ascending.
+    pub fn pending(&self) -> Vec<StatementId> {
+        self.pending.keys().copied().collect()
+    }
+
+    /// Parents some pending statement waits for, ascending: what to ask a peer for.
+    pub fn missing(&self) -> Vec<StatementId> {
+        let mut m: Vec<StatementId> = self.waiting.keys().copied().collect();
+        m.sort();
+        m
+    }
+}
