@@ -117,6 +117,14 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// This device's role in the space does not allow the action.
+    #[error("{detail}")]
+    NotAllowed {
+        /// Catalogue id.
+        message_id: String,
+        /// English text.
+        detail: String,
+    },
     /// The vault was locked; open it again to continue.
     #[error("{detail}")]
     Locked {
@@ -172,6 +180,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::BadLinkCode => SebayaError::BadLinkCode {
                 message_id: id("error-bad-link-code"),
+                detail,
+            },
+            E::NotAllowed(_) => SebayaError::NotAllowed {
+                message_id: id("error-not-allowed"),
                 detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {
@@ -320,15 +332,6 @@ impl From<sebaya_core::JournalEntry> for JournalEntry {
     }
 }
 
-/// A pairing offer: show `code` as a QR code and `secret` beside it.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct LinkOffer {
-    /// The sealed offer.
-    pub code: String,
-    /// The one-time secret that opens it.
-    pub secret: String,
-}
-
 /// What a sync did.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SyncReport {
@@ -440,18 +443,21 @@ impl Vault {
         })
     }
 
-    /// Makes a pairing code for another device of this person.
-    pub fn create_link_offer(&self) -> Result<LinkOffer> {
-        let o = with(&self.inner, |v| v.create_link_offer())?;
-        Ok(LinkOffer {
-            code: o.code,
-            secret: o.secret,
-        })
+    /// The code this (new) device shows so another device of the same person can link it: its device
+    /// id and X25519 public key, as uppercase hex for a QR code. Changes nothing.
+    pub fn link_request(&self) -> Result<String> {
+        with(&self.inner, |v| v.link_request())
     }
 
-    /// Joins the journal of another device of this person.
-    pub fn accept_link(&self, code: String, secret: String) -> Result<()> {
-        with(&self.inner, |v| v.accept_link(&code, &secret))
+    /// On an existing device: adds the device that showed `request` to this person's journal and
+    /// returns the response code to show it (the journal key inside is wrapped for that device alone).
+    pub fn approve_link(&self, request: String) -> Result<String> {
+        with(&self.inner, |v| v.approve_link(&request))
+    }
+
+    /// On the new device: joins the journal named in a response made for it.
+    pub fn complete_link(&self, response: String) -> Result<()> {
+        with(&self.inner, |v| v.complete_link(&response))
     }
 
     /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O). The vault

@@ -88,13 +88,17 @@ fn demo(keep: Option<PathBuf>) -> Result<bool, Box<dyn std::error::Error>> {
     let mut tablet = Vault::open(&tablet_path, tablet_key.as_ref())?;
     println!("   phone  device {}", &phone.device_id().to_hex()[..16]);
     println!("   tablet device {}", &tablet.device_id().to_hex()[..16]);
-    let offer = phone.create_link_offer()?;
+    let request = tablet.link_request()?;
     println!(
-        "   pairing code: {} characters, secret {}",
-        offer.code.len(),
-        offer.secret
+        "   tablet shows a link request: {} characters",
+        request.len()
     );
-    tablet.accept_link(&offer.code, &offer.secret)?;
+    let response = phone.approve_link(&request)?;
+    println!(
+        "   phone adds the tablet to the journal's membership and answers: {} characters (the journal key inside is wrapped for the tablet alone)",
+        response.len()
+    );
+    tablet.complete_link(&response)?;
     c.check(
         phone.journal_space() == tablet.journal_space(),
         "tablet linked to the phone's journal",

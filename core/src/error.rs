@@ -68,6 +68,9 @@ pub enum Error {
     /// low-order point.
     #[error("the wrapped key does not open for this device")]
     BadKeyWrap,
+    /// This device's role in the space does not allow the action.
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
     /// SQLite failed.
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),

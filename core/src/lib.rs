@@ -27,7 +27,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use error::{Error, Result};
 pub use journal::JournalEntry;
-pub use link::LinkOffer;
 pub use person::{RecoveryPhrase, verify_device_certificate};
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
@@ -177,7 +176,7 @@ impl Vault {
 
     fn journal(&mut self) -> Result<&mut Space> {
         if self.journal.is_none() {
-            let s = Space::create(&self.store, SpaceKind::Journal, self.identity.device)?;
+            let s = Space::create(&self.store, SpaceKind::Journal, &self.identity)?;
             self.store.kv_put(JOURNAL_SPACE, &s.id.0)?;
             self.journal = Some(s);
         }
@@ -256,6 +255,11 @@ impl Vault {
         j.persist(store)
     }
 
+    /// The journal's membership as this device knows it (`None` before the journal exists).
+    pub fn journal_membership(&self) -> Option<&sebaya_proto::membership::MembershipState> {
+        self.journal.as_ref().map(|j| j.membership())
+    }
+
     /// Every entry, oldest first.
     pub fn journal_list(&self) -> Vec<JournalEntry> {
         self.journal
@@ -319,29 +323,86 @@ impl Vault {
         self.sync_with(&http, relay_url)
     }
 
-    /// Makes a pairing code for another device of this person (creating the journal if needed).
-    pub fn create_link_offer(&mut self) -> Result<LinkOffer> {
-        let j = self.journal()?;
-        link::make_offer(j.id.0, 1, j.key(), (now_ms() / 1000) as u64)
+    /// The code a new device shows so that another device of the same person can link it: this
+    /// device's id and X25519 public key. Changes nothing.
+    pub fn link_request(&self) -> Result<String> {
+        link::LinkRequest {
+            device: self.identity.device,
+            x25519: self.identity.x25519_public,
+        }
+        .to_code()
     }
 
-    /// Joins the journal of another device of this person. Refused if this device already has journal
-    /// entries of its own (they would be orphaned).
-    pub fn accept_link(&mut self, code: &str, secret: &str) -> Result<()> {
-        let linked = link::open_offer(code, secret, (now_ms() / 1000) as u64)?;
+    /// Links the device that showed `request` to this person's journal (creating the journal if
+    /// needed): adds it to the journal's membership as an admin (a person's own devices administer
+    /// their own journal) and wraps the journal key for it. Returns the response code to show it.
+    pub fn approve_link(&mut self, request: &str) -> Result<String> {
+        let req = link::LinkRequest::from_code(request)?;
+        if req.device == self.identity.device {
+            return Err(Error::InvalidInput("a device cannot link itself".into()));
+        }
+        self.journal()?;
+        let (store, identity) = (&self.store, &self.identity);
+        let j = self
+            .journal
+            .as_mut()
+            .ok_or(Error::Internal("journal missing"))?;
+        if !j.membership().is_member(&req.device) {
+            j.add_member(
+                store,
+                identity,
+                req.device,
+                sebaya_proto::membership::Role::Admin,
+            )?;
+        }
+        let wrap = keywrap::wrap(j.key(), &req.x25519, &j.id, &j.epoch)?;
+        link::LinkResponse {
+            space: j.id,
+            kind: 1,
+            epoch: j.epoch,
+            wrap,
+            envelopes: j.membership_envelopes(store)?,
+        }
+        .to_code()
+    }
+
+    /// Joins the journal named in a link response made for this device. Refused if this device keeps
+    /// journal entries of its own (they would be orphaned), if the response was made for another
+    /// device, or if its membership log does not admit this device; nothing changes then.
+    pub fn complete_link(&mut self, response: &str) -> Result<()> {
+        let resp = link::LinkResponse::from_code(response)?;
         if !self.journal_list().is_empty() {
             return Err(Error::AlreadyLinked);
         }
-        if linked.kind != 1 {
+        if resp.kind != 1 {
             return Err(Error::BadLinkCode);
         }
-        let space = Space::adopt(
+        let key = self
+            .identity
+            .unwrap_key(&resp.wrap, &resp.space, &resp.epoch)
+            .map_err(|_| Error::BadLinkCode)?;
+        if space::genesis_epoch(&resp.space, &key)? != resp.epoch {
+            return Err(Error::BadLinkCode);
+        }
+        // Check the log before keeping anything.
+        let mut log = sebaya_proto::membership::MembershipLog::new(resp.space);
+        for bytes in &resp.envelopes {
+            let env = sebaya_proto::Envelope::parse(bytes).map_err(|_| Error::BadLinkCode)?;
+            let st = sebaya_proto::membership::SignedStatement::from_envelope(&env)
+                .map_err(|_| Error::BadLinkCode)?;
+            log.insert(st).map_err(|_| Error::BadLinkCode)?;
+        }
+        if !log.state().is_member(&self.identity.device) {
+            return Err(Error::BadLinkCode);
+        }
+        let mut space = Space::adopt(
             &self.store,
-            SpaceId(linked.space),
+            resp.space,
             SpaceKind::Journal,
-            linked.key,
+            key,
             self.identity.device,
         )?;
+        space.receive(&self.store, &resp.envelopes)?;
         self.store.kv_put(JOURNAL_SPACE, &space.id.0)?;
         self.journal = Some(space);
         Ok(())

@@ -1,116 +1,157 @@
-//! Linking a second device of the same person (first slice): a pairing code that carries the journal's
-//! id and key, sealed under a one-time secret shown beside it. The new device makes its own keys and
-//! becomes a second author; the first device's signing key never leaves it.
+//! Linking a second device of the same person to their journal.
 //!
-//! The shared-spaces work replaces this with device certificates and per-device key wraps.
+//! Two codes, one each way, both small enough for a QR code (uppercase hex, QR's alphanumeric mode):
+//! 1. the new device shows a **link request**: its device id and X25519 public key;
+//! 2. the existing device scans it, adds the new device to the journal's membership log (a statement
+//!    it signs as an admin), wraps the journal key for the new device's X25519 key, and shows a **link
+//!    response**: the space id, the epoch, the wrap, and the membership envelopes of the journal;
+//! 3. the new device opens the wrap with its own X25519 secret and checks that the log admits it.
+//!
+//! Nothing secret travels in the clear: a photographed response opens only on the device that asked.
+//! The new device makes its own keys and is a new author; the first device's keys never leave it.
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use zeroize::Zeroizing;
 
-use crate::crypto;
+use sebaya_proto::{DeviceId, EpochId, SpaceId};
+
 use crate::error::{Error, Result};
+use crate::keywrap::KeyWrap;
 
-/// Prefix of a pairing code, with its format version.
-pub const CODE_PREFIX: &str = "SBYL1";
-/// How long an offer stays valid.
-pub const OFFER_TTL_SECS: u64 = 15 * 60;
-const LABEL: &[u8] = b"sebaya/v1/link-offer";
+/// Prefix of a link request, with its format version.
+pub const REQUEST_PREFIX: &str = "SBYQ1";
+/// Prefix of a link response, with its format version.
+pub const RESPONSE_PREFIX: &str = "SBYA1";
+/// Longest code accepted (a QR code holds at most 4,296 alphanumeric characters).
+pub const MAX_CODE_CHARS: usize = 4296;
+/// Most membership envelopes a response may carry.
+const MAX_RESPONSE_ENVELOPES: usize = 64;
 
-/// What the first device shows: the code (for a QR code) and the secret (typed or scanned separately).
+/// What the new device asks with.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LinkOffer {
-    /// Uppercase hex: fits a QR code's alphanumeric mode.
-    pub code: String,
-    /// 96-bit one-time secret as six groups of four hex digits.
-    pub secret: String,
+pub struct LinkRequest {
+    /// The new device's id (Ed25519 public key).
+    pub device: DeviceId,
+    /// The new device's X25519 public key, to wrap the journal key for.
+    pub x25519: [u8; 32],
+}
+
+/// What the existing device answers with.
+#[derive(Clone, Debug)]
+pub struct LinkResponse {
+    /// The journal's space id.
+    pub space: SpaceId,
+    /// Space kind byte (1 = journal).
+    pub kind: u8,
+    /// The epoch the wrapped key belongs to.
+    pub epoch: EpochId,
+    /// The journal key, wrapped for the requesting device.
+    pub wrap: KeyWrap,
+    /// The journal's membership envelopes, including the one that adds the requesting device.
+    pub envelopes: Vec<Vec<u8>>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct Package {
+struct RequestWire {
+    v: u8,
+    device: ByteBuf,
+    x25519: ByteBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResponseWire {
     v: u8,
     space: ByteBuf,
     kind: u8,
-    key: ByteBuf,
-    expires: u64,
+    epoch: ByteBuf,
+    wrap: ByteBuf,
+    envelopes: Vec<ByteBuf>,
 }
 
-/// What a valid code carries.
-pub struct LinkedSpace {
-    /// The journal's space id.
-    pub space: [u8; 16],
-    /// Space kind byte.
-    pub kind: u8,
-    /// The journal key.
-    pub key: crypto::Key32,
+fn encode<T: Serialize>(prefix: &str, msg: &T) -> Result<String> {
+    let mut out = Vec::new();
+    ciborium::into_writer(msg, &mut out).map_err(|_| Error::Internal("encode link code"))?;
+    Ok(format!("{prefix}{}", hex::encode_upper(out)))
 }
 
-fn secret_key(secret: &[u8]) -> Result<crypto::Key32> {
-    crypto::derive(secret, LABEL)
-}
-
-/// Seals an offer for the given space.
-pub fn make_offer(space: [u8; 16], kind: u8, key: &[u8; 32], now_secs: u64) -> Result<LinkOffer> {
-    let secret: [u8; 12] = crypto::random()?;
-    let pkg = Package {
-        v: 1,
-        space: ByteBuf::from(space.to_vec()),
-        kind,
-        key: ByteBuf::from(key.to_vec()),
-        expires: now_secs + OFFER_TTL_SECS,
-    };
-    let mut plain = Zeroizing::new(Vec::new());
-    ciborium::into_writer(&pkg, &mut *plain).map_err(|_| Error::Internal("encode link offer"))?;
-    let mut pkg = pkg;
-    zeroize::Zeroize::zeroize(pkg.key.as_mut_slice());
-    let sealed = crypto::seal_value(&*secret_key(&secret)?, LABEL, &plain)?;
-    let hex_secret = hex::encode_upper(secret);
-    let groups: Vec<&str> = (0..6).map(|i| &hex_secret[i * 4..i * 4 + 4]).collect();
-    Ok(LinkOffer {
-        code: format!("{CODE_PREFIX}{}", hex::encode_upper(sealed)),
-        secret: groups.join("-"),
-    })
-}
-
-/// Opens an offer. A wrong secret, an altered code or an expired offer all give [`Error::BadLinkCode`].
-pub fn open_offer(code: &str, secret: &str, now_secs: u64) -> Result<LinkedSpace> {
-    let body = code
-        .trim()
-        .strip_prefix(CODE_PREFIX)
-        .ok_or(Error::BadLinkCode)?;
-    if body.len() > 1024 {
+fn decode<T: for<'de> Deserialize<'de>>(prefix: &str, code: &str) -> Result<T> {
+    let code = code.trim();
+    if code.len() > MAX_CODE_CHARS {
         return Err(Error::BadLinkCode);
     }
-    let sealed = hex::decode(body).map_err(|_| Error::BadLinkCode)?;
-    let cleaned: String = secret.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    let secret = Zeroizing::new(hex::decode(cleaned).map_err(|_| Error::BadLinkCode)?);
-    if secret.len() != 12 {
-        return Err(Error::BadLinkCode);
+    let body = code.strip_prefix(prefix).ok_or(Error::BadLinkCode)?;
+    let bytes = hex::decode(body).map_err(|_| Error::BadLinkCode)?;
+    ciborium::de::from_reader_with_recursion_limit(bytes.as_slice(), 8)
+        .map_err(|_| Error::BadLinkCode)
+}
+
+impl LinkRequest {
+    /// The code the new device shows.
+    pub fn to_code(&self) -> Result<String> {
+        encode(
+            REQUEST_PREFIX,
+            &RequestWire {
+                v: 1,
+                device: ByteBuf::from(self.device.0.to_vec()),
+                x25519: ByteBuf::from(self.x25519.to_vec()),
+            },
+        )
     }
-    let plain = crypto::open_value(&*secret_key(&secret)?, LABEL, &sealed, "link offer")
-        .map_err(|_| Error::BadLinkCode)?;
-    let mut pkg: Package =
-        ciborium::from_reader(plain.as_slice()).map_err(|_| Error::BadLinkCode)?;
-    let key: Result<[u8; 32]> = pkg
-        .key
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::BadLinkCode);
-    zeroize::Zeroize::zeroize(pkg.key.as_mut_slice());
-    let key = Zeroizing::new(key?);
-    if pkg.v != 1 || now_secs > pkg.expires {
-        return Err(Error::BadLinkCode);
+
+    /// Reads a request code; anything malformed is [`Error::BadLinkCode`].
+    pub fn from_code(code: &str) -> Result<LinkRequest> {
+        let w: RequestWire = decode(REQUEST_PREFIX, code)?;
+        if w.v != 1 {
+            return Err(Error::BadLinkCode);
+        }
+        let device = DeviceId::from_slice(&w.device).map_err(|_| Error::BadLinkCode)?;
+        let x25519: [u8; 32] = w
+            .x25519
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::BadLinkCode)?;
+        if device.is_weak() || sebaya_proto::identity::is_weak_x25519(&x25519) {
+            return Err(Error::BadLinkCode);
+        }
+        Ok(LinkRequest { device, x25519 })
     }
-    let space: [u8; 16] = pkg
-        .space
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::BadLinkCode)?;
-    Ok(LinkedSpace {
-        space,
-        kind: pkg.kind,
-        key,
-    })
+}
+
+impl LinkResponse {
+    /// The code the existing device shows.
+    pub fn to_code(&self) -> Result<String> {
+        encode(
+            RESPONSE_PREFIX,
+            &ResponseWire {
+                v: 1,
+                space: ByteBuf::from(self.space.0.to_vec()),
+                kind: self.kind,
+                epoch: ByteBuf::from(self.epoch.0.to_vec()),
+                wrap: ByteBuf::from(self.wrap.to_bytes()),
+                envelopes: self
+                    .envelopes
+                    .iter()
+                    .map(|e| ByteBuf::from(e.clone()))
+                    .collect(),
+            },
+        )
+    }
+
+    /// Reads a response code; anything malformed is [`Error::BadLinkCode`]. The envelopes are checked
+    /// one by one when the space takes them.
+    pub fn from_code(code: &str) -> Result<LinkResponse> {
+        let w: ResponseWire = decode(RESPONSE_PREFIX, code)?;
+        if w.v != 1 || w.envelopes.len() > MAX_RESPONSE_ENVELOPES {
+            return Err(Error::BadLinkCode);
+        }
+        Ok(LinkResponse {
+            space: SpaceId::from_slice(&w.space).map_err(|_| Error::BadLinkCode)?,
+            kind: w.kind,
+            epoch: EpochId::from_slice(&w.epoch).map_err(|_| Error::BadLinkCode)?,
+            wrap: KeyWrap::from_bytes(&w.wrap).map_err(|_| Error::BadLinkCode)?,
+            envelopes: w.envelopes.into_iter().map(|b| b.into_vec()).collect(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -119,29 +160,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn offer_round_trip_and_refusals() {
-        let offer = make_offer([7; 16], 1, &[9; 32], 1000).unwrap();
-        let got = open_offer(&offer.code, &offer.secret, 1001).unwrap();
-        assert_eq!(got.space, [7; 16]);
-        assert_eq!(*got.key, [9; 32]);
+    fn request_round_trip_and_refusals() {
+        let r = LinkRequest {
+            device: DeviceId([7; 32]),
+            x25519: [9; 32],
+        };
+        let code = r.to_code().unwrap();
+        assert!(code.starts_with(REQUEST_PREFIX));
+        assert!(
+            code.len() < 200,
+            "a request fits a small QR code: {} chars",
+            code.len()
+        );
+        assert_eq!(LinkRequest::from_code(&code).unwrap(), r);
+        for bad in ["", "SBYQ1", "SBYQ1ZZ", "SBYA1A0", &code[..code.len() - 2]] {
+            assert!(
+                matches!(LinkRequest::from_code(bad), Err(Error::BadLinkCode)),
+                "{bad}"
+            );
+        }
+        let weak = LinkRequest {
+            device: DeviceId([0; 32]),
+            x25519: [9; 32],
+        };
         assert!(matches!(
-            open_offer(&offer.code, &offer.secret, 1000 + OFFER_TTL_SECS + 1),
+            LinkRequest::from_code(&weak.to_code().unwrap()),
             Err(Error::BadLinkCode)
         ));
         assert!(matches!(
-            open_offer(&offer.code, "0000-0000-0000-0000-0000-0000", 1001),
-            Err(Error::BadLinkCode)
-        ));
-        let mut tampered = offer.code.clone().into_bytes();
-        let last = tampered.len() - 1;
-        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
-        let tampered = String::from_utf8(tampered).unwrap();
-        assert!(matches!(
-            open_offer(&tampered, &offer.secret, 1001),
-            Err(Error::BadLinkCode)
-        ));
-        assert!(matches!(
-            open_offer("nonsense", &offer.secret, 1001),
+            LinkRequest::from_code(&"A".repeat(MAX_CODE_CHARS + 1)),
             Err(Error::BadLinkCode)
         ));
     }

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes. Opening a newer file is refused; older ones are migrated.
-pub const END_VERSION: i64 = 1;
+pub const END_VERSION: i64 = 2;
 
 /// Reads the file's schema version without writing anything.
 pub fn version(conn: &Connection) -> Result<i64> {
@@ -38,6 +38,7 @@ pub fn upgrade(tx: &rusqlite::Transaction<'_>) -> Result<()> {
     while v < END_VERSION {
         match v {
             0 => step_0_to_1(tx)?,
+            1 => step_1_to_2(tx)?,
             _ => return Err(Error::Internal("missing migration step")),
         }
         v += 1;
@@ -68,6 +69,19 @@ fn step_0_to_1(tx: &rusqlite::Transaction<'_>) -> Result<()> {
             v BLOB NOT NULL
         );
         CREATE INDEX envelopes_by_state ON envelopes (space, state, n);
+        ",
+    )?;
+    Ok(())
+}
+
+/// Version 2: membership statements of each space, kept apart from the other envelopes so a space's
+/// log can be rebuilt on open without decrypting every envelope.
+fn step_1_to_2(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "
+        -- keyed hash of (space, statement id) -> the sealed membership envelope that carries it.
+        CREATE TABLE membership (k BLOB PRIMARY KEY, space BLOB NOT NULL, v BLOB NOT NULL);
+        CREATE INDEX membership_by_space ON membership (space);
         ",
     )?;
     Ok(())

@@ -18,6 +18,9 @@ use serde_bytes::ByteBuf;
 use zeroize::Zeroizing;
 
 use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
+use sebaya_proto::membership::{
+    MembershipLog, MembershipState, Op, Role, SignedStatement, Statement,
+};
 use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId, VersionVector};
 
 use crate::crypto::{self, Key32};
@@ -95,6 +98,10 @@ pub struct Space {
     chunks: u32,
     /// Heads of the document as last written to the vault: `persist` writes what came after them.
     persisted: Vec<ChangeHash>,
+    /// Who may read and write this space: the signed, hash-linked membership log.
+    log: MembershipLog,
+    /// `log.state()`, kept current after every insert (computing it walks the whole log).
+    members: MembershipState,
     me: DeviceId,
 }
 
@@ -111,6 +118,13 @@ pub struct ReceiveReport {
     pub applied: u32,
     /// Envelopes set aside because their content could not be applied.
     pub quarantined: u32,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The actor id a device writes with: its device id, so every change names its signer.
@@ -146,14 +160,18 @@ fn unpairs(p: &[(ByteBuf, u64)]) -> Result<BTreeMap<DeviceId, u64>> {
 }
 
 impl Space {
-    /// Creates a new space with a fresh id and key; this device is its first author.
-    pub fn create(store: &Store, kind: SpaceKind, me: DeviceId) -> Result<Space> {
-        let id = SpaceId(crypto::random()?);
+    /// Creates a new space with a fresh id and key; this device is its first author and, by the
+    /// genesis statement it signs (the space's first envelope), its first admin.
+    pub fn create(store: &Store, kind: SpaceKind, id: &Identity) -> Result<Space> {
+        let space_id = SpaceId(crypto::random()?);
         let key = crypto::random_key()?;
-        Self::adopt(store, id, kind, key, me)
+        let mut space = Self::adopt(store, space_id, kind, key, id.device)?;
+        space.write_statement(store, id, Op::Genesis { admin: id.device })?;
+        Ok(space)
     }
 
-    /// Starts holding a space whose id and key came from elsewhere (a pairing code).
+    /// Starts holding a space whose id and key came from elsewhere (a link response); its membership
+    /// arrives as envelopes.
     pub fn adopt(
         store: &Store,
         id: SpaceId,
@@ -174,6 +192,8 @@ impl Space {
             relay_acked: BTreeMap::new(),
             chunks: 0,
             persisted: Vec::new(),
+            log: MembershipLog::new(id),
+            members: MembershipState::default(),
             me,
         };
         space.save_record(store)?;
@@ -270,13 +290,123 @@ impl Space {
             relay_acked: unpairs(&rec.relay_acked)?,
             chunks,
             persisted: Vec::new(),
+            log: MembershipLog::new(*id),
+            members: MembershipState::default(),
             me,
         };
+        space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.
         space.persisted = space.doc.get_heads();
         space.apply_pending(store)?;
         space.compact_if_needed(store)?;
         Ok(space)
+    }
+
+    /// Who may read and write, as this device currently knows it.
+    pub fn membership(&self) -> &MembershipState {
+        &self.members
+    }
+
+    /// The membership envelopes this device holds, in no particular order (each carries one signed
+    /// statement; together they are the log a new member needs).
+    pub fn membership_envelopes(&self, store: &Store) -> Result<Vec<Vec<u8>>> {
+        let sk = Self::row_key(store, &self.id);
+        let mut stmt = store
+            .conn
+            .prepare_cached("SELECT k, v FROM membership WHERE space = ?1")?;
+        let rows = stmt.query_map([&sk], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (k, v) = row?;
+            out.push(store.open_value("membership", &k, &v)?.to_vec());
+        }
+        Ok(out)
+    }
+
+    fn load_membership(&mut self, store: &Store) -> Result<()> {
+        for bytes in self.membership_envelopes(store)? {
+            let env = Envelope::parse(&bytes)?;
+            let st = SignedStatement::from_envelope(&env)?;
+            self.log.insert(st)?;
+        }
+        self.members = self.log.state();
+        Ok(())
+    }
+
+    fn membership_key(store: &Store, space: &SpaceId, st: &SignedStatement) -> Vec<u8> {
+        let mut m = Vec::with_capacity(48);
+        m.extend_from_slice(&space.0);
+        m.extend_from_slice(&st.id().0);
+        store.lookup("membership", &m)
+    }
+
+    /// Adds a verified membership envelope to the log and the vault (inside the caller's transaction).
+    fn store_statement(
+        &mut self,
+        store: &Store,
+        env: &Envelope,
+        st: SignedStatement,
+    ) -> Result<()> {
+        let k = Self::membership_key(store, &self.id, &st);
+        let sk = Self::row_key(store, &self.id);
+        let v = store.seal("membership", &k, env.as_bytes())?;
+        self.log.insert(st)?;
+        store.conn.execute(
+            "INSERT OR IGNORE INTO membership (k, space, v) VALUES (?1, ?2, ?3)",
+            params![k, sk, v],
+        )?;
+        self.members = self.log.state();
+        Ok(())
+    }
+
+    /// Signs a membership statement on top of the current heads, seals it as this device's next
+    /// envelope and applies it. Returns the envelope (so it can be handed to a new member directly).
+    pub fn write_statement(&mut self, store: &Store, id: &Identity, op: Op) -> Result<Vec<u8>> {
+        let statement = Statement::new(
+            self.id,
+            self.members.heads.clone(),
+            id.device,
+            now_secs(),
+            op,
+        );
+        let signer = id.signing_key()?;
+        let signed = statement.sign(&signer)?;
+        let env = signed.to_envelope(self.id, self.next_seq, &signer)?;
+        let tx = store.conn.unchecked_transaction()?;
+        Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+        self.store_statement(store, &env, signed)?;
+        self.vector.insert(self.me, self.next_seq);
+        self.next_seq += 1;
+        self.save_record(store)?;
+        tx.commit()?;
+        Ok(env.into_bytes())
+    }
+
+    /// Adds a device to this space with `role`, by a statement this device signs (it must be an admin
+    /// here, or every holder will ignore the statement).
+    pub fn add_member(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        device: DeviceId,
+        role: Role,
+    ) -> Result<Vec<u8>> {
+        if !self.members.is_admin(&id.device) {
+            return Err(Error::NotAllowed(
+                "only an admin of a space can add members",
+            ));
+        }
+        self.write_statement(
+            store,
+            id,
+            Op::Add {
+                device,
+                role,
+                person: None,
+            },
+        )
     }
 
     /// Makes the latest local commit durable: one sealed incremental chunk. Compaction is left to
@@ -427,12 +557,34 @@ impl Space {
                 report.refused += 1;
                 continue;
             };
-            if h.space != self.id || h.kind != Kind::Changes {
+            if h.space != self.id || !matches!(h.kind, Kind::Changes | Kind::Membership) {
                 report.refused += 1;
                 continue;
             }
             if self.vector.contains(&h.author, h.seq) {
                 report.duplicates += 1;
+                continue;
+            }
+            if h.kind == Kind::Membership {
+                // Admitted by its signature and its author's authority in its own causal past
+                // (docs/protocol.md 15.8); its effect is then the log's business.
+                let Ok(st) = SignedStatement::from_envelope(&env) else {
+                    report.refused += 1;
+                    continue;
+                };
+                let mut trial = self.log.clone();
+                match trial.insert(st.clone()) {
+                    Ok(_) if trial.authorised_in_past(&st.id()) != Some(false) => {}
+                    _ => {
+                        report.refused += 1;
+                        continue;
+                    }
+                }
+                Self::insert_envelope(store, &env, &h.author, h.seq, 1)?;
+                self.store_statement(store, &env, st)?;
+                self.vector.insert(h.author, h.seq);
+                report.stored += 1;
+                report.applied += 1;
                 continue;
             }
             Self::insert_envelope(store, &env, &h.author, h.seq, 0)?;
@@ -442,7 +594,7 @@ impl Space {
         self.save_record(store)?;
         tx.commit()?;
         let (applied, quarantined) = self.apply_pending(store)?;
-        report.applied = applied;
+        report.applied += applied;
         report.quarantined = quarantined;
         Ok(report)
     }
@@ -466,7 +618,10 @@ impl Space {
         let mut outcomes: Vec<(Vec<u8>, i64)> = Vec::new();
         for (k, v) in pending {
             match self.decode_envelope(store, &k, &v) {
-                Ok(changes) => waiting.push((k, changes)),
+                Ok(Some(changes)) => waiting.push((k, changes)),
+                // Its author is not (yet) a member as far as this device knows: it waits for the
+                // membership statement that admits it.
+                Ok(None) => {}
                 Err(_) => {
                     quarantined += 1;
                     outcomes.push((k, 2));
@@ -513,15 +668,23 @@ impl Space {
         Ok((applied, quarantined))
     }
 
-    fn decode_envelope(&self, store: &Store, k: &[u8], v: &[u8]) -> Result<Vec<Change>> {
+    /// Opens a stored envelope if its author may write it: `Ok(None)` while the author is not known to
+    /// be a member, an error (quarantine) when it was written after its author's removal.
+    fn decode_envelope(&self, store: &Store, k: &[u8], v: &[u8]) -> Result<Option<Vec<Change>>> {
         let bytes = store.open_value("envelopes", k, v)?;
         let env = Envelope::parse(&bytes)?;
         let h = env.header()?;
+        if !self.members.may_write(&h.author, h.seq) {
+            if self.members.removed.contains_key(&h.author) && !self.members.is_member(&h.author) {
+                return Err(Error::Content("written after its author was removed"));
+            }
+            return Ok(None);
+        }
         if h.epoch != self.epoch {
             return Err(Error::Content("unknown epoch"));
         }
         let plain = Zeroizing::new(env.open(&self.key)?);
-        decode_changes(&plain, &h.author)
+        decode_changes(&plain, &h.author).map(Some)
     }
 
     /// Envelopes held that the relay has not acknowledged, oldest first per author.

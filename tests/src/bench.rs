@@ -122,8 +122,8 @@ fn devices(codec: u8) -> Devices {
     let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
     a.set_codec(codec).unwrap();
     b.set_codec(codec).unwrap();
-    let offer = a.create_link_offer().unwrap();
-    b.accept_link(&offer.code, &offer.secret).unwrap();
+    let response = a.approve_link(&b.link_request().unwrap()).unwrap();
+    b.complete_link(&response).unwrap();
     Devices { _dir: dir, a, b }
 }
 

@@ -80,8 +80,8 @@ fn journal_travels_through_a_relay_process_and_no_plaintext_lands_on_disk() {
     let b_path = dir.path().join("b.db");
     let mut a = Vault::open(&a_path, &[7; 32]).unwrap();
     let mut b = Vault::open(&b_path, &[8; 32]).unwrap();
-    let offer = a.create_link_offer().unwrap();
-    b.accept_link(&offer.code, &offer.secret).unwrap();
+    let response = a.approve_link(&b.link_request().unwrap()).unwrap();
+    b.complete_link(&response).unwrap();
 
     let markers = [
         "ZEBRA-rahasia-4471",
@@ -194,7 +194,8 @@ fn a_skewed_clock_is_corrected_from_the_relays_answer() {
         inner: ReqwestClient::new().unwrap(),
     };
     let r = a.sync_with(&http, &relay.url).unwrap();
-    assert_eq!(r.pushed, 1);
+    assert_eq!(r.pushed, 2, "the journal's genesis statement and its entry");
+    assert_eq!(r.rejected, 0);
     assert_eq!(
         r.round_trips, 3,
         "info, refused as skewed, re-signed and accepted"

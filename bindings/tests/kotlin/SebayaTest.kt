@@ -217,13 +217,12 @@ private fun runChecks(tmp: File, relay: Relay?) {
         val url = relay?.url ?: throw IllegalStateException("no relay")
         Vault.open(File(tmp, "a.db").path, generateMasterKey()).use { a ->
             Vault.open(File(tmp, "b.db").path, generateMasterKey()).use { b ->
-                val offer = a.createLinkOffer()
-                val wrong = offer.secret.dropLast(1) + (if (offer.secret.last() == '0') "1" else "0")
-                val bad = assertThrows<SebayaException.BadLinkCode>("wrong pairing secret") {
-                    b.acceptLink(offer.code, wrong)
+                val request = b.linkRequest()
+                val bad = assertThrows<SebayaException.BadLinkCode>("a damaged link response") {
+                    b.completeLink("SBYA1" + "00".repeat(8))
                 }
                 assertEquals("error-bad-link-code", bad.messageId, "messageId")
-                b.acceptLink(offer.code, offer.secret)
+                b.completeLink(a.approveLink(request))
 
                 val id = a.journal().use { it.add("Ditulis di perangkat A.", mood(4), listOf("pagi")) }
                 val ra = a.sync(url)

@@ -44,8 +44,7 @@ def linked(tmp_path, relay):
     """Two devices of one person: A made the journal, B joined it with A's pairing code."""
     a = open_vault(tmp_path / "a.db", generate_master_key())
     b = open_vault(tmp_path / "b.db", generate_master_key())
-    offer = a.create_link_offer()
-    b.accept_link(offer.code, offer.secret)
+    b.complete_link(a.approve_link(b.link_request()))
     return a, b
 
 
@@ -234,27 +233,33 @@ def test_concurrent_edits_of_one_entry_merge(linked, relay):
     assert jb.get(eid).text == merged
 
 
-def test_wrong_pairing_secret_raises_bad_link_code(tmp_path, key):
+def test_a_link_response_for_another_device_raises_bad_link_code(tmp_path, key):
     a = open_vault(tmp_path / "a.db", key)
     b = open_vault(tmp_path / "b.db", generate_master_key())
-    offer = a.create_link_offer()
-    wrong = offer.secret[:-1] + ("0" if offer.secret[-1] != "0" else "1")
+    c = open_vault(tmp_path / "c.db", generate_master_key())
+    request = b.link_request()
+    assert request.startswith("SBYQ1") and request == request.upper()
+    for_c = a.approve_link(c.link_request())
     with pytest.raises(SebayaError.BadLinkCode) as err:
-        b.accept_link(offer.code, wrong)
+        b.complete_link(for_c)
     assert err.value.message_id == "error-bad-link-code"
     with pytest.raises(SebayaError.BadLinkCode):
-        b.accept_link("not a pairing code", offer.secret)
-    # Nothing half-done: the right secret still works afterwards.
-    b.accept_link(offer.code, offer.secret)
+        b.complete_link("not a link code")
+    with pytest.raises(SebayaError.BadLinkCode):
+        a.approve_link("SBYQ1" + "00" * 10)
+    # Nothing half-done: a response made for B still works afterwards.
+    b.complete_link(a.approve_link(request))
+    eid = a.journal().add("dari A", 3, [])
+    assert eid
 
 
 def test_device_with_own_entries_cannot_link(tmp_path, key):
     a = open_vault(tmp_path / "a.db", key)
     b = open_vault(tmp_path / "b.db", generate_master_key())
     b.journal().add("milik B sendiri", 3, [])
-    offer = a.create_link_offer()
+    response = a.approve_link(b.link_request())
     with pytest.raises(SebayaError.AlreadyLinked):
-        b.accept_link(offer.code, offer.secret)
+        b.complete_link(response)
     assert [e.text for e in b.journal().list()] == ["milik B sendiri"]
 
 
@@ -302,11 +307,11 @@ def test_two_threads_add_to_one_vault(tmp_path, key):
 
 
 def test_module_exports_the_documented_api():
-    for name in ("Vault", "Journal", "JournalEntry", "LinkOffer", "SyncReport", "SebayaError",
+    for name in ("Vault", "Journal", "JournalEntry", "SyncReport", "SebayaError",
                  "generate_master_key", "localized_message"):
         assert hasattr(sebaya, name), name
     for variant in ("WrongKey", "Corrupt", "InvalidInput", "NotFound", "Network", "Relay",
-                    "BadLinkCode", "AlreadyLinked", "Internal"):
+                    "BadLinkCode", "AlreadyLinked", "NotAllowed", "Locked", "Internal"):
         assert issubclass(getattr(SebayaError, variant), SebayaError), variant
 
 
