@@ -332,6 +332,28 @@ impl From<sebaya_core::JournalEntry> for JournalEntry {
     }
 }
 
+/// One device in the journal's membership.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct Member {
+    /// Device id (hex).
+    pub device_id: String,
+    /// "admin" or "member".
+    pub role: String,
+    /// Whether this is the device making the call.
+    pub this_device: bool,
+}
+
+/// What removing a device did.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct RotationReport {
+    /// Devices the new journal key was wrapped for.
+    pub wrapped: u32,
+    /// Members whose key-agreement key is unknown here (they need another admin's rotation).
+    pub without_key: u32,
+    /// Size of the key-wraps envelope, bytes.
+    pub bytes: u64,
+}
+
 /// What a sync did.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SyncReport {
@@ -345,6 +367,8 @@ pub struct SyncReport {
     pub quarantined: u32,
     /// Envelopes the relay refused.
     pub rejected: u32,
+    /// Spaces the relay would not serve to this device (not, or no longer, a member).
+    pub refused_spaces: u32,
     /// HTTP round trips.
     pub round_trips: u32,
     /// Bytes sent.
@@ -361,6 +385,7 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             applied: r.applied,
             quarantined: r.quarantined,
             rejected: r.rejected,
+            refused_spaces: r.refused_spaces,
             round_trips: r.round_trips,
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
@@ -458,6 +483,44 @@ impl Vault {
     /// On the new device: joins the journal named in a response made for it.
     pub fn complete_link(&self, response: String) -> Result<()> {
         with(&self.inner, |v| v.complete_link(&response))
+    }
+
+    /// The devices of this person's journal, as this device knows them.
+    pub fn journal_members(&self) -> Result<Vec<Member>> {
+        with(&self.inner, |v| {
+            let me = v.device_id();
+            Ok(v.journal_membership()
+                .map(|m| {
+                    m.members
+                        .iter()
+                        .map(|(d, r)| Member {
+                            device_id: d.to_hex(),
+                            role: match r {
+                                sebaya_core::Role::Admin => "admin".into(),
+                                sebaya_core::Role::Member => "member".into(),
+                            },
+                            this_device: *d == me,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default())
+        })
+    }
+
+    /// Removes a lost or given-away device from the journal and rotates the journal key, so it reads
+    /// nothing written from now on. Sync afterwards so the relay and the other devices learn of it.
+    pub fn remove_device(&self, device_id: String) -> Result<RotationReport> {
+        let device = sebaya_core::DeviceId::from_hex(&device_id).map_err(|_| {
+            SebayaError::from(sebaya_core::Error::InvalidInput(
+                "device id must be 64 hex characters".into(),
+            ))
+        })?;
+        let r = with(&self.inner, |v| v.remove_device(&device))?;
+        Ok(RotationReport {
+            wrapped: r.wrapped,
+            without_key: r.without_key,
+            bytes: r.bytes,
+        })
     }
 
     /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O). The vault

@@ -191,7 +191,39 @@ fn demo(keep: Option<PathBuf>) -> Result<bool, Box<dyn std::error::Error>> {
         "both edits survive the merge",
     );
 
-    println!("6. Looking for plain text in every file the relay and the vaults wrote");
+    println!("6. The tablet is lost: the phone removes it and rotates the journal key");
+    let tablet_id = tablet.device_id();
+    let rot = phone.remove_device(&tablet_id)?;
+    println!(
+        "   new epoch key wrapped for {} remaining device(s) ({} B of key wraps)",
+        rot.wrapped, rot.bytes
+    );
+    let secret_after = phone.journal_add(
+        &format!("Setelah tablet hilang. {}", markers[1]),
+        3,
+        &tags(&["aman"]),
+    )?;
+    phone.sync(&url)?;
+    let lost = tablet.sync(&url);
+    match &lost {
+        Ok(r) => println!(
+            "   the lost tablet synced: pulled {} envelope(s), refused for {} space(s)",
+            r.pulled, r.refused_spaces
+        ),
+        Err(e) => println!("   the lost tablet's sync was refused: {e}"),
+    }
+    c.check(
+        tablet.journal_get(&secret_after).is_none(),
+        "the removed tablet cannot read what is written after its removal",
+    );
+    c.check(
+        !phone
+            .journal_membership()
+            .is_some_and(|m| m.is_member(&tablet_id)),
+        "the tablet is no longer a member",
+    );
+
+    println!("7. Looking for plain text in every file the relay and the vaults wrote");
     drop(phone);
     drop(tablet);
     relay.shutdown();

@@ -28,6 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use error::{Error, Result};
 pub use journal::JournalEntry;
 pub use person::{RecoveryPhrase, verify_device_certificate};
+pub use sebaya_proto::membership::Role;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
 
@@ -72,7 +73,7 @@ impl Vault {
             Some(id) => Some(Space::load(
                 &store,
                 &SpaceId::from_slice(&id).map_err(|_| Error::Corrupt("journal id"))?,
-                identity.device,
+                &identity,
             )?),
             None => None,
         };
@@ -260,6 +261,17 @@ impl Vault {
         self.journal.as_ref().map(|j| j.membership())
     }
 
+    /// Removes one of this person's devices (a lost or sold phone) from the journal and rotates the
+    /// journal key: the removed device reads nothing written from now on, and what it writes after its
+    /// last accepted envelope is refused everywhere. Sync afterwards to tell the relay and the others.
+    pub fn remove_device(&mut self, device: &DeviceId) -> Result<space::RotationReport> {
+        if *device == self.identity.device {
+            return Err(Error::InvalidInput("a device cannot remove itself".into()));
+        }
+        let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
+        j.remove_member(&self.store, &self.identity, *device)
+    }
+
     /// Every entry, oldest first.
     pub fn journal_list(&self) -> Vec<JournalEntry> {
         self.journal
@@ -314,7 +326,7 @@ impl Vault {
         response: HttpResponse,
     ) -> Result<()> {
         let mut spaces: Vec<&mut Space> = self.journal.iter_mut().collect();
-        sync.handle_response(&self.store, &mut spaces, response)
+        sync.handle_response(&self.store, &self.identity, &mut spaces, response)
     }
 
     /// Syncs with the relay using the default HTTP client.
@@ -352,6 +364,7 @@ impl Vault {
                 store,
                 identity,
                 req.device,
+                req.x25519,
                 sebaya_proto::membership::Role::Admin,
             )?;
         }
@@ -362,6 +375,7 @@ impl Vault {
             epoch: j.epoch,
             wrap,
             envelopes: j.membership_envelopes(store)?,
+            history: j.history_for_link()?,
         }
         .to_code()
     }
@@ -381,9 +395,7 @@ impl Vault {
             .identity
             .unwrap_key(&resp.wrap, &resp.space, &resp.epoch)
             .map_err(|_| Error::BadLinkCode)?;
-        if space::genesis_epoch(&resp.space, &key)? != resp.epoch {
-            return Err(Error::BadLinkCode);
-        }
+        let commit = *crypto::derive(key.as_ref(), space::KEY_COMMIT_LABEL)?;
         // Check the log before keeping anything.
         let mut log = sebaya_proto::membership::MembershipLog::new(resp.space);
         for bytes in &resp.envelopes {
@@ -392,17 +404,30 @@ impl Vault {
                 .map_err(|_| Error::BadLinkCode)?;
             log.insert(st).map_err(|_| Error::BadLinkCode)?;
         }
-        if !log.state().is_member(&self.identity.device) {
+        let state = log.state();
+        if !state.is_member(&self.identity.device) {
             return Err(Error::BadLinkCode);
         }
-        let mut space = Space::adopt(
+        // The key must be the one its epoch committed to: the genesis key, or a rotation's.
+        let genesis_ok = space::genesis_epoch(&resp.space, &key)? == resp.epoch;
+        let rotation_ok = state
+            .epochs
+            .iter()
+            .any(|e| e.id == resp.epoch && e.commit == commit);
+        if !genesis_ok && !rotation_ok {
+            return Err(Error::BadLinkCode);
+        }
+        let mut space = Space::adopt_at(
             &self.store,
             resp.space,
             SpaceKind::Journal,
             key,
+            resp.epoch,
             self.identity.device,
         )?;
-        space.receive(&self.store, &resp.envelopes)?;
+        space.receive(&self.store, &self.identity, &resp.envelopes)?;
+        space.take_history(&resp.history)?;
+        space.save_record(&self.store)?;
         self.store.kv_put(JOURNAL_SPACE, &space.id.0)?;
         self.journal = Some(space);
         Ok(())
@@ -427,8 +452,8 @@ impl Vault {
 
     /// Receives envelopes from any path (tests, bundles later); each is verified on its own.
     pub fn receive_envelopes(&mut self, envelopes: &[Vec<u8>]) -> Result<space::ReceiveReport> {
-        let (store, j) = self.parts()?;
-        j.receive(store, envelopes)
+        let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
+        j.receive(&self.store, &self.identity, envelopes)
     }
 
     /// Every envelope of the journal this device holds that the relay has not acknowledged.

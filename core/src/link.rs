@@ -22,8 +22,10 @@ use crate::keywrap::KeyWrap;
 pub const REQUEST_PREFIX: &str = "SBYQ1";
 /// Prefix of a link response, with its format version.
 pub const RESPONSE_PREFIX: &str = "SBYA1";
-/// Longest code accepted (a QR code holds at most 4,296 alphanumeric characters).
-pub const MAX_CODE_CHARS: usize = 4296;
+/// Longest code accepted. A request (about 150 characters) always fits a QR code (at most 4,296
+/// alphanumeric characters); a response carries the journal's membership log and grows with it, so it
+/// may need a larger carrier (several QR codes, a local connection, a file).
+pub const MAX_CODE_CHARS: usize = 128 * 1024;
 /// Most membership envelopes a response may carry.
 const MAX_RESPONSE_ENVELOPES: usize = 64;
 
@@ -49,6 +51,8 @@ pub struct LinkResponse {
     pub wrap: KeyWrap,
     /// The journal's membership envelopes, including the one that adds the requesting device.
     pub envelopes: Vec<Vec<u8>>,
+    /// Earlier epoch keys sealed under the wrapped one: a person's own devices read all history.
+    pub history: Vec<(EpochId, Vec<u8>)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,6 +70,8 @@ struct ResponseWire {
     epoch: ByteBuf,
     wrap: ByteBuf,
     envelopes: Vec<ByteBuf>,
+    #[serde(default)]
+    history: Vec<(ByteBuf, ByteBuf)>,
 }
 
 fn encode<T: Serialize>(prefix: &str, msg: &T) -> Result<String> {
@@ -133,6 +139,11 @@ impl LinkResponse {
                     .iter()
                     .map(|e| ByteBuf::from(e.clone()))
                     .collect(),
+                history: self
+                    .history
+                    .iter()
+                    .map(|(e, k)| (ByteBuf::from(e.0.to_vec()), ByteBuf::from(k.clone())))
+                    .collect(),
             },
         )
     }
@@ -141,8 +152,18 @@ impl LinkResponse {
     /// one by one when the space takes them.
     pub fn from_code(code: &str) -> Result<LinkResponse> {
         let w: ResponseWire = decode(RESPONSE_PREFIX, code)?;
-        if w.v != 1 || w.envelopes.len() > MAX_RESPONSE_ENVELOPES {
+        if w.v != 1
+            || w.envelopes.len() > MAX_RESPONSE_ENVELOPES
+            || w.history.len() > MAX_RESPONSE_ENVELOPES
+        {
             return Err(Error::BadLinkCode);
+        }
+        let mut history = Vec::with_capacity(w.history.len());
+        for (e, k) in w.history {
+            history.push((
+                EpochId::from_slice(&e).map_err(|_| Error::BadLinkCode)?,
+                k.into_vec(),
+            ));
         }
         Ok(LinkResponse {
             space: SpaceId::from_slice(&w.space).map_err(|_| Error::BadLinkCode)?,
@@ -150,6 +171,7 @@ impl LinkResponse {
             epoch: EpochId::from_slice(&w.epoch).map_err(|_| Error::BadLinkCode)?,
             wrap: KeyWrap::from_bytes(&w.wrap).map_err(|_| Error::BadLinkCode)?,
             envelopes: w.envelopes.into_iter().map(|b| b.into_vec()).collect(),
+            history,
         })
     }
 }

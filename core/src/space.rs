@@ -26,7 +26,9 @@ use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId, VersionVector};
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
+use crate::keywrap::{self, KeyWrap};
 use crate::vault::Store;
+use sebaya_proto::keywraps::KeyWrapSet;
 
 /// What a space is for. Stored in the encrypted record only; the relay never learns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,82 @@ impl SpaceKind {
             _ => Err(Error::Corrupt("space kind")),
         }
     }
+}
+
+/// HKDF label of a key's commitment (what a `Rotate` statement and a genesis epoch commit to).
+pub const KEY_COMMIT_LABEL: &[u8] = b"sebaya/v1/key-commit";
+const HISTORY_LABEL: &[u8] = b"sebaya/v1/history";
+
+/// What a rotation did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RotationReport {
+    /// Devices the new key was wrapped for.
+    pub wrapped: u32,
+    /// Members whose X25519 key this device does not know (they get the key when an admin who knows
+    /// it rotates, or by linking again).
+    pub without_key: u32,
+    /// Size of the key-wraps envelope.
+    pub bytes: u64,
+}
+
+fn history_aead(new_key: &[u8; 32]) -> Result<ring::aead::LessSafeKey> {
+    let k = crypto::derive(new_key, HISTORY_LABEL)?;
+    let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, k.as_ref())
+        .map_err(|_| Error::Internal("key setup"))?;
+    Ok(ring::aead::LessSafeKey::new(unbound))
+}
+
+fn history_ad(space: &SpaceId, new_epoch: &EpochId, old: &EpochId) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(80);
+    ad.extend_from_slice(&space.0);
+    ad.extend_from_slice(&new_epoch.0);
+    ad.extend_from_slice(&old.0);
+    ad
+}
+
+/// Seals an earlier epoch key under a newer one. The nonce is the first 12 bytes of the earlier epoch
+/// id: under one derived key each earlier epoch is sealed once, so no nonce repeats.
+fn seal_history(
+    new_key: &[u8; 32],
+    space: &SpaceId,
+    new_epoch: &EpochId,
+    old: &EpochId,
+    old_key: &[u8; 32],
+) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&old.0[..12]);
+    let mut buf = old_key.to_vec();
+    history_aead(new_key)?
+        .seal_in_place_append_tag(
+            ring::aead::Nonce::assume_unique_for_key(nonce),
+            ring::aead::Aad::from(history_ad(space, new_epoch, old)),
+            &mut buf,
+        )
+        .map_err(|_| Error::Internal("seal failed"))?;
+    Ok(buf)
+}
+
+fn open_history(
+    new_key: &[u8; 32],
+    space: &SpaceId,
+    new_epoch: &EpochId,
+    old: &EpochId,
+    sealed: &[u8],
+) -> Result<Key32> {
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&old.0[..12]);
+    let mut buf = Zeroizing::new(sealed.to_vec());
+    let plain = history_aead(new_key)?
+        .open_in_place(
+            ring::aead::Nonce::assume_unique_for_key(nonce),
+            ring::aead::Aad::from(history_ad(space, new_epoch, old)),
+            buf.as_mut_slice(),
+        )
+        .map_err(|_| Error::Content("an earlier key does not open"))?;
+    let arr: [u8; 32] = (&*plain)
+        .try_into()
+        .map_err(|_| Error::Content("an earlier key does not open"))?;
+    Ok(Zeroizing::new(arr))
 }
 
 /// Payload codec: an Automerge bundle (columnar, compressed by Automerge).
@@ -76,6 +154,9 @@ struct SpaceRecord {
     gaps: Vec<(ByteBuf, u64)>,
     relay_acked: Vec<(ByteBuf, u64)>,
     chunks: u32,
+    /// Keys of earlier epochs (epoch id, key), kept so history stays readable after a rotation.
+    #[serde(default)]
+    older: Vec<(ByteBuf, ByteBuf)>,
 }
 
 /// A space open in memory.
@@ -85,8 +166,10 @@ pub struct Space {
     /// What it is.
     pub kind: SpaceKind,
     key: Key32,
-    /// The current epoch.
+    /// The current epoch: the one this device writes under.
     pub epoch: EpochId,
+    /// Keys of earlier epochs, for reading what was written under them.
+    older: BTreeMap<EpochId, Key32>,
     /// The Automerge document.
     pub doc: AutoCommit,
     next_seq: u64,
@@ -134,7 +217,7 @@ pub fn actor_of(device: &DeviceId) -> ActorId {
 
 /// The epoch id of a space's first key: SHA-256 over a label, the space id and a commitment to the key.
 pub fn genesis_epoch(space: &SpaceId, key: &[u8; 32]) -> Result<EpochId> {
-    let commit = crypto::derive(key, b"sebaya/v1/key-commit")?;
+    let commit = crypto::derive(key, KEY_COMMIT_LABEL)?;
     let mut m = Vec::with_capacity(64);
     m.extend_from_slice(b"sebaya/v1/genesis-epoch");
     m.extend_from_slice(&space.0);
@@ -166,12 +249,34 @@ impl Space {
         let space_id = SpaceId(crypto::random()?);
         let key = crypto::random_key()?;
         let mut space = Self::adopt(store, space_id, kind, key, id.device)?;
-        space.write_statement(store, id, Op::Genesis { admin: id.device })?;
+        space.write_statement(
+            store,
+            id,
+            Op::Genesis {
+                admin: id.device,
+                x25519: Some(id.x25519_public),
+            },
+        )?;
         Ok(space)
     }
 
-    /// Starts holding a space whose id and key came from elsewhere (a link response); its membership
-    /// arrives as envelopes.
+    /// Starts holding a space at a given epoch (a link response names it); its membership arrives as
+    /// envelopes.
+    pub fn adopt_at(
+        store: &Store,
+        id: SpaceId,
+        kind: SpaceKind,
+        key: Key32,
+        epoch: EpochId,
+        me: DeviceId,
+    ) -> Result<Space> {
+        let mut space = Self::adopt(store, id, kind, key, me)?;
+        space.epoch = epoch;
+        space.save_record(store)?;
+        Ok(space)
+    }
+
+    /// Starts holding a space whose id and key came from elsewhere, at the key's genesis epoch.
     pub fn adopt(
         store: &Store,
         id: SpaceId,
@@ -185,6 +290,7 @@ impl Space {
             kind,
             key,
             epoch,
+            older: BTreeMap::new(),
             doc: AutoCommit::new().with_actor(actor_of(&me)),
             next_seq: 1,
             sealed_change_seq: 0,
@@ -227,12 +333,20 @@ impl Space {
                 .collect(),
             relay_acked: pairs(&self.relay_acked),
             chunks: self.chunks,
+            older: self
+                .older
+                .iter()
+                .map(|(e, k)| (ByteBuf::from(e.0.to_vec()), ByteBuf::from(k.to_vec())))
+                .collect(),
         };
         let mut plain = Zeroizing::new(Vec::new());
         ciborium::into_writer(&rec, &mut *plain)
             .map_err(|_| Error::Internal("encode space record"))?;
         let mut rec = rec;
         zeroize::Zeroize::zeroize(rec.key.as_mut_slice());
+        for (_, k) in rec.older.iter_mut() {
+            zeroize::Zeroize::zeroize(k.as_mut_slice());
+        }
         let k = Self::row_key(store, &self.id);
         let v = store.seal("spaces", &k, &plain)?;
         store.conn.execute(
@@ -243,7 +357,8 @@ impl Space {
     }
 
     /// Loads a space: record, document chunks, then any envelopes still waiting to apply.
-    pub fn load(store: &Store, id: &SpaceId, me: DeviceId) -> Result<Space> {
+    pub fn load(store: &Store, id: &SpaceId, identity: &Identity) -> Result<Space> {
+        let me = identity.device;
         let k = Self::row_key(store, id);
         let sealed: Option<Vec<u8>> = store
             .conn
@@ -258,8 +373,22 @@ impl Space {
             .as_slice()
             .try_into()
             .map_err(|_| Error::Corrupt("space record"))?;
+        let mut older = BTreeMap::new();
+        for (e, k) in &rec.older {
+            let k: [u8; 32] = k
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::Corrupt("space record"))?;
+            older.insert(
+                EpochId::from_slice(e).map_err(|_| Error::Corrupt("space record"))?,
+                Zeroizing::new(k),
+            );
+        }
         let mut rec = rec;
         zeroize::Zeroize::zeroize(rec.key.as_mut_slice());
+        for (_, k) in rec.older.iter_mut() {
+            zeroize::Zeroize::zeroize(k.as_mut_slice());
+        }
         let mut vector = VersionVector::from_contiguous(unpairs(&rec.held)?);
         for (a, s) in unpairs(&rec.gaps)? {
             vector.insert(a, s);
@@ -283,6 +412,7 @@ impl Space {
             kind: SpaceKind::from_byte(rec.kind)?,
             key: Zeroizing::new(key),
             epoch: EpochId::from_slice(&rec.epoch).map_err(|_| Error::Corrupt("space record"))?,
+            older,
             doc,
             next_seq: rec.next_seq,
             sealed_change_seq: rec.sealed_change_seq,
@@ -297,7 +427,7 @@ impl Space {
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.
         space.persisted = space.doc.get_heads();
-        space.apply_pending(store)?;
+        space.apply_pending(store, identity)?;
         space.compact_if_needed(store)?;
         Ok(space)
     }
@@ -391,6 +521,7 @@ impl Space {
         store: &Store,
         id: &Identity,
         device: DeviceId,
+        x25519: [u8; 32],
         role: Role,
     ) -> Result<Vec<u8>> {
         if !self.members.is_admin(&id.device) {
@@ -405,6 +536,7 @@ impl Space {
                 device,
                 role,
                 person: None,
+                x25519: Some(x25519),
             },
         )
     }
@@ -542,7 +674,12 @@ impl Space {
     }
 
     /// Stores envelopes received from anywhere (each verified on its own), then applies what it can.
-    pub fn receive(&mut self, store: &Store, envelopes: &[Vec<u8>]) -> Result<ReceiveReport> {
+    pub fn receive(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+    ) -> Result<ReceiveReport> {
         let mut report = ReceiveReport::default();
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
@@ -557,7 +694,9 @@ impl Space {
                 report.refused += 1;
                 continue;
             };
-            if h.space != self.id || !matches!(h.kind, Kind::Changes | Kind::Membership) {
+            if h.space != self.id
+                || !matches!(h.kind, Kind::Changes | Kind::Membership | Kind::KeyWraps)
+            {
                 report.refused += 1;
                 continue;
             }
@@ -593,15 +732,15 @@ impl Space {
         }
         self.save_record(store)?;
         tx.commit()?;
-        let (applied, quarantined) = self.apply_pending(store)?;
+        let (applied, quarantined) = self.apply_pending(store, identity)?;
         report.applied += applied;
         report.quarantined = quarantined;
         Ok(report)
     }
 
-    /// Applies every stored envelope still waiting, in arrival order, until no more progress is made.
-    /// Returns (applied, quarantined).
-    pub fn apply_pending(&mut self, store: &Store) -> Result<(u32, u32)> {
+    /// Applies every stored envelope still waiting, in arrival order: key-wraps first (they may unlock
+    /// epochs), then changes. Returns (applied, quarantined).
+    pub fn apply_pending(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32)> {
         let sk = Self::row_key(store, &self.id);
         let pending: Vec<(Vec<u8>, Vec<u8>)> = {
             let mut stmt = store.conn.prepare_cached(
@@ -613,14 +752,43 @@ impl Space {
         if pending.is_empty() {
             return Ok((0, 0));
         }
-        let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
         let mut quarantined = 0u32;
+        let mut applied = 0u32;
         let mut outcomes: Vec<(Vec<u8>, i64)> = Vec::new();
+        let mut opened: Vec<(Vec<u8>, Envelope)> = Vec::new();
         for (k, v) in pending {
-            match self.decode_envelope(store, &k, &v) {
+            match store
+                .open_value("envelopes", &k, &v)
+                .and_then(|b| Ok(Envelope::parse(&b)?))
+            {
+                Ok(env) => opened.push((k, env)),
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        let (wraps, others): (Vec<_>, Vec<_>) = opened
+            .into_iter()
+            .partition(|(_, e)| e.kind() == Kind::KeyWraps);
+        for (k, env) in wraps {
+            match self.take_key_wraps(&env, identity) {
+                Ok(true) => {
+                    applied += 1;
+                    outcomes.push((k, 1));
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
+        for (k, env) in others {
+            match self.decode_envelope(&env) {
                 Ok(Some(changes)) => waiting.push((k, changes)),
-                // Its author is not (yet) a member as far as this device knows: it waits for the
-                // membership statement that admits it.
+                // Its author is not (yet) a member, or its epoch key has not arrived: it waits.
                 Ok(None) => {}
                 Err(_) => {
                     quarantined += 1;
@@ -643,7 +811,6 @@ impl Space {
                 }
             }
         }
-        let mut applied = 0u32;
         for (k, changes) in &waiting {
             if outcomes.iter().any(|(q, _)| q == k) {
                 continue;
@@ -664,27 +831,209 @@ impl Space {
             )?;
         }
         tx.commit()?;
+        self.save_record(store)?;
         self.persist(store)?;
         Ok((applied, quarantined))
     }
 
-    /// Opens a stored envelope if its author may write it: `Ok(None)` while the author is not known to
-    /// be a member, an error (quarantine) when it was written after its author's removal.
-    fn decode_envelope(&self, store: &Store, k: &[u8], v: &[u8]) -> Result<Option<Vec<Change>>> {
-        let bytes = store.open_value("envelopes", k, v)?;
-        let env = Envelope::parse(&bytes)?;
+    /// Opens a changes envelope if its author may write it: `Ok(None)` while the author is not known to
+    /// be a member or the epoch's key has not arrived, an error (quarantine) when it was written after
+    /// its author's removal.
+    fn decode_envelope(&self, env: &Envelope) -> Result<Option<Vec<Change>>> {
         let h = env.header()?;
+        if h.kind != Kind::Changes {
+            return Err(Error::Content("not a changes envelope"));
+        }
         if !self.members.may_write(&h.author, h.seq) {
             if self.members.removed.contains_key(&h.author) && !self.members.is_member(&h.author) {
                 return Err(Error::Content("written after its author was removed"));
             }
             return Ok(None);
         }
-        if h.epoch != self.epoch {
-            return Err(Error::Content("unknown epoch"));
-        }
-        let plain = Zeroizing::new(env.open(&self.key)?);
+        let Some(key) = self.key_for(&h.epoch) else {
+            return Ok(None);
+        };
+        let plain = Zeroizing::new(env.open(key)?);
         decode_changes(&plain, &h.author).map(Some)
+    }
+
+    fn key_for(&self, epoch: &EpochId) -> Option<&[u8; 32]> {
+        if *epoch == self.epoch {
+            Some(&self.key)
+        } else {
+            self.older.get(epoch).map(|k| &**k)
+        }
+    }
+
+    /// Takes the keys a key-wraps envelope carries for this device. `Ok(false)`: its rotation is not
+    /// known yet (it waits). An error: not from the rotation's author, or a key that does not match
+    /// the rotation's commitment (quarantined).
+    fn take_key_wraps(&mut self, env: &Envelope, identity: &Identity) -> Result<bool> {
+        let set = KeyWrapSet::from_envelope(env)?;
+        let h = env.header()?;
+        let Some(rotation) = self
+            .members
+            .epochs
+            .iter()
+            .find(|e| e.id == set.epoch)
+            .cloned()
+        else {
+            return Ok(false);
+        };
+        if rotation.author != h.author {
+            return Err(Error::Content("key wraps not from the rotation's author"));
+        }
+        let Some((_, wrap)) = set.wraps.iter().find(|(d, _)| *d == identity.device) else {
+            // Nothing for this device (it is not among the recipients): nothing to take.
+            return Ok(true);
+        };
+        let wrap = KeyWrap::from_bytes(wrap)?;
+        let key = identity.unwrap_key(&wrap, &self.id, &set.epoch)?;
+        if *crypto::derive(key.as_ref(), KEY_COMMIT_LABEL)? != rotation.commit {
+            return Err(Error::Content("wrapped key does not match the rotation"));
+        }
+        for (old, sealed) in &set.history {
+            if self.key_for(old).is_none() {
+                let k = open_history(&key, &self.id, &set.epoch, old, sealed)?;
+                self.older.insert(*old, k);
+            }
+        }
+        self.learn_epoch_key(set.epoch, key);
+        Ok(true)
+    }
+
+    /// Files a newly learned epoch key and moves writing to the newest epoch this device can use.
+    fn learn_epoch_key(&mut self, epoch: EpochId, key: Key32) {
+        if self.key_for(&epoch).is_none() {
+            self.older.insert(epoch, key);
+        }
+        let newest = self
+            .members
+            .epochs
+            .iter()
+            .rev()
+            .map(|e| e.id)
+            .find(|e| self.key_for(e).is_some());
+        if let Some(newest) = newest {
+            if newest != self.epoch {
+                if let Some(k) = self.older.remove(&newest) {
+                    let prev_key = std::mem::replace(&mut self.key, k);
+                    let prev_epoch = std::mem::replace(&mut self.epoch, newest);
+                    self.older.insert(prev_epoch, prev_key);
+                }
+            }
+        }
+    }
+
+    /// Every epoch key this device holds, current first, sealed under `new_key` for the history part of
+    /// a key-wraps envelope or a link response.
+    fn sealed_history(
+        &self,
+        new_key: &[u8; 32],
+        new_epoch: &EpochId,
+    ) -> Result<Vec<(EpochId, Vec<u8>)>> {
+        let mut out = vec![(
+            self.epoch,
+            seal_history(new_key, &self.id, new_epoch, &self.epoch, &self.key)?,
+        )];
+        for (e, k) in &self.older {
+            if e != new_epoch {
+                out.push((*e, seal_history(new_key, &self.id, new_epoch, e, k)?));
+            }
+        }
+        out.retain(|(e, _)| e != new_epoch);
+        Ok(out)
+    }
+
+    /// Removes `device` from this space and rotates to a new epoch whose key is wrapped for every
+    /// remaining device: the removed device cannot read anything written from now on, and the relay,
+    /// peers and carriers refuse what it writes after its last accepted sequence number.
+    pub fn remove_member(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        device: DeviceId,
+    ) -> Result<RotationReport> {
+        if !self.members.is_admin(&id.device) {
+            return Err(Error::NotAllowed(
+                "only an admin of a space can remove members",
+            ));
+        }
+        if !self.members.is_member(&device) {
+            return Err(Error::NotFound("member"));
+        }
+        let last_seq = self.vector.get(&device);
+        self.write_statement(store, id, Op::Remove { device, last_seq })?;
+        self.rotate(store, id)
+    }
+
+    /// Starts a new epoch: a `Rotate` statement committing to a fresh key, then one key-wraps envelope
+    /// with the key wrapped for every current member device and the earlier keys sealed under it.
+    pub fn rotate(&mut self, store: &Store, id: &Identity) -> Result<RotationReport> {
+        if !self.members.is_admin(&id.device) {
+            return Err(Error::NotAllowed(
+                "only an admin of a space can rotate its key",
+            ));
+        }
+        let new_key = crypto::random_key()?;
+        let commit = *crypto::derive(new_key.as_ref(), KEY_COMMIT_LABEL)?;
+        let env = self.write_statement(store, id, Op::Rotate { commit })?;
+        let st = SignedStatement::from_envelope(&Envelope::parse(&env)?)?;
+        let epoch = EpochId(st.id().0);
+        let mut report = RotationReport::default();
+        let mut wraps = Vec::new();
+        for device in self.members.members.keys() {
+            if *device == id.device {
+                continue;
+            }
+            match self.members.x25519.get(device) {
+                Some(x) => {
+                    wraps.push((
+                        *device,
+                        keywrap::wrap(&new_key, x, &self.id, &epoch)?.to_bytes(),
+                    ));
+                    report.wrapped += 1;
+                }
+                None => report.without_key += 1,
+            }
+        }
+        let set = KeyWrapSet {
+            epoch,
+            wraps,
+            history: self.sealed_history(&new_key, &epoch)?,
+        };
+        let signer = id.signing_key()?;
+        let env = set.to_envelope(self.id, id.device, self.next_seq, &signer)?;
+        report.bytes = env.as_bytes().len() as u64;
+        let tx = store.conn.unchecked_transaction()?;
+        Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+        self.vector.insert(self.me, self.next_seq);
+        self.next_seq += 1;
+        self.learn_epoch_key(epoch, new_key);
+        self.save_record(store)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Earlier epoch keys sealed under the current one, for a device being linked (own devices read
+    /// all history).
+    pub fn history_for_link(&self) -> Result<Vec<(EpochId, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for (e, k) in &self.older {
+            out.push((*e, seal_history(&self.key, &self.id, &self.epoch, e, k)?));
+        }
+        Ok(out)
+    }
+
+    /// Takes earlier epoch keys sealed under the current key (from a link response).
+    pub fn take_history(&mut self, history: &[(EpochId, Vec<u8>)]) -> Result<()> {
+        for (e, sealed) in history {
+            if self.key_for(e).is_none() {
+                let k = open_history(&self.key, &self.id, &self.epoch, e, sealed)?;
+                self.older.insert(*e, k);
+            }
+        }
+        Ok(())
     }
 
     /// Envelopes held that the relay has not acknowledged, oldest first per author.

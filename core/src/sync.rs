@@ -110,6 +110,8 @@ pub struct SyncReport {
     pub quarantined: u32,
     /// Pushed envelopes the relay refused.
     pub rejected: u32,
+    /// Spaces the relay would not serve to this device (not, or no longer, a member).
+    pub refused_spaces: u32,
     /// HTTP round trips made.
     pub round_trips: u32,
     /// Request body bytes sent.
@@ -277,6 +279,7 @@ impl RelaySync {
     pub fn handle_response(
         &mut self,
         store: &Store,
+        identity: &Identity,
         spaces: &mut [&mut Space],
         resp: HttpResponse,
     ) -> Result<()> {
@@ -328,6 +331,7 @@ impl RelaySync {
                 answer.check()?;
                 let (pushed_now, cut) = self.in_flight;
                 self.report.rejected += answer.rejected.len() as u32;
+                self.report.refused_spaces = answer.refused_spaces.len() as u32;
                 self.report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
                 let incoming: Vec<Vec<u8>> =
                     answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
@@ -338,7 +342,7 @@ impl RelaySync {
                         .cloned()
                         .collect();
                     if !mine.is_empty() {
-                        let r = s.receive(store, &mine)?;
+                        let r = s.receive(store, identity, &mine)?;
                         self.report.pulled += r.stored;
                         self.report.applied += r.applied;
                         self.report.quarantined += r.quarantined;

@@ -384,3 +384,93 @@ fn a_key_holder_who_is_not_a_member_waits_until_the_log_admits_it() {
         "not a member"
     );
 }
+
+/// Hands every envelope `from` holds to `to` (as a relay or a bundle would).
+fn deliver(from: &mut Vault, to: &mut Vault) -> sebaya_core::space::ReceiveReport {
+    to.receive_envelopes(&from.outgoing_envelopes().unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_removed_device_reads_nothing_new_and_its_later_writes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = linked_pair(dir.path());
+    let mut c = Vault::open(&dir.path().join("c.db"), &key(3)).unwrap();
+    c.complete_link(&a.approve_link(&c.link_request().unwrap()).unwrap())
+        .unwrap();
+    let before = a.journal_add("sebelum", 3, &[]).unwrap();
+    deliver(&mut a, &mut b);
+    deliver(&mut a, &mut c);
+    assert!(
+        c.journal_get(&before).is_some(),
+        "c read what was written while it was a member"
+    );
+    let c_id = c.device_id();
+    let c_old = c.journal_add("c, still a member", 3, &[]).unwrap();
+    let c_env_before = changes(c.outgoing_envelopes().unwrap());
+    // A holds c's envelope when it removes c, so the removal's last accepted sequence number covers
+    // it; b gets it only later (carried), and it still counts there.
+    a.receive_envelopes(&c_env_before).unwrap();
+
+    // B is offline during the removal and the rotation.
+    let report = a.remove_device(&c_id).unwrap();
+    assert_eq!(report.wrapped, 1, "the new key is wrapped for b only");
+    assert!(!a.journal_membership().unwrap().is_member(&c_id));
+    let after = a.journal_add("sesudah", 4, &[]).unwrap();
+
+    // C, handed everything directly, cannot read the new entry.
+    deliver(&mut a, &mut c);
+    assert!(
+        c.journal_get(&after).is_none(),
+        "the removed device cannot decrypt the new epoch"
+    );
+    // B comes back online: gets the new key from its wrap, reads old and new, and writes under it.
+    deliver(&mut a, &mut b);
+    assert_eq!(b.journal_get(&after).unwrap().text, "sesudah");
+    assert!(b.journal_get(&before).is_some(), "history stays readable");
+    let from_b = b.journal_add("b writes in the new epoch", 2, &[]).unwrap();
+    deliver(&mut b, &mut a);
+    assert!(a.journal_get(&from_b).is_some());
+    // What c wrote before its removal (carried late) still counts; what it writes after is refused.
+    b.receive_envelopes(&c_env_before).unwrap();
+    assert!(b.journal_get(&c_old).is_some());
+    let c_new = c.journal_add("c after removal", 1, &[]).unwrap();
+    let late: Vec<_> = changes(c.outgoing_envelopes().unwrap())
+        .into_iter()
+        .filter(|e| !c_env_before.contains(e))
+        .collect();
+    let r = b.receive_envelopes(&late).unwrap();
+    assert_eq!((r.applied, r.quarantined), (0, 1));
+    assert!(b.journal_get(&c_new).is_none());
+    // And the removal survives a restart of b's vault.
+    drop(b);
+    let b = Vault::open(&dir.path().join("b.db"), &key(2)).unwrap();
+    assert!(b.journal_get(&after).is_some());
+    assert!(!b.journal_membership().unwrap().is_member(&c_id));
+}
+
+#[test]
+fn a_device_linked_after_a_rotation_reads_all_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = linked_pair(dir.path());
+    let old = a.journal_add("lama", 3, &[]).unwrap();
+    a.remove_device(&b.device_id()).unwrap();
+    let new = a.journal_add("baru", 3, &[]).unwrap();
+    let mut d = Vault::open(&dir.path().join("d.db"), &key(4)).unwrap();
+    d.complete_link(&a.approve_link(&d.link_request().unwrap()).unwrap())
+        .unwrap();
+    deliver(&mut a, &mut d);
+    assert_eq!(d.journal_get(&old).unwrap().text, "lama");
+    assert_eq!(d.journal_get(&new).unwrap().text, "baru");
+    // The removed b does not know yet and retaliates against a: the more senior admin (a, who made
+    // the journal) stands, so the retaliation counts for nothing.
+    assert!(
+        b.remove_device(&a.device_id()).is_ok(),
+        "b still believes it is an admin"
+    );
+    deliver(&mut b, &mut d);
+    let m = d.journal_membership().unwrap();
+    assert!(m.is_admin(&a.device_id()));
+    assert!(m.is_member(&d.device_id()));
+    assert!(!m.is_member(&b.device_id()));
+}

@@ -133,7 +133,7 @@ pub enum Kind {
     Snapshot,
     /// A signed membership statement, readable by the relay so it can authorise.
     Membership,
-    /// Space keys wrapped for member devices.
+    /// A new epoch key wrapped for member devices (signed, not sealed: see `keywraps`).
     KeyWraps,
     /// A kind from a newer format: stored and carried, never opened.
     Unknown(u8),
@@ -162,9 +162,11 @@ impl Kind {
         }
     }
 
-    /// Whether the payload is AEAD ciphertext (true) or signed plaintext (membership statements).
+    /// Whether the payload is AEAD ciphertext (true) or signed plaintext: membership statements (the
+    /// relay must read them) and key-wraps (each wrap is already encrypted for its one recipient, and
+    /// recipients cannot hold the new key before they open their wrap).
     pub fn is_sealed(self) -> bool {
-        !matches!(self, Kind::Membership)
+        !matches!(self, Kind::Membership | Kind::KeyWraps)
     }
 }
 

@@ -92,6 +92,8 @@ pub enum Op {
     Genesis {
         /// The first admin: the author.
         admin: DeviceId,
+        /// The admin device's X25519 key, so other admins can wrap rotated keys for it.
+        x25519: Option<[u8; 32]>,
     },
     /// Makes a device a member. Changes nothing for a device that is already a member (roles change
     /// only by [`Op::SetRole`], so every lowering of a role is a revocation the rule can see).
@@ -103,6 +105,8 @@ pub enum Op {
         /// The person the device belongs to (their root key), when the adder knows it, so devices of
         /// one person can be shown together.
         person: Option<[u8; 32]>,
+        /// The device's X25519 key, so any admin can wrap a rotated space key for it.
+        x25519: Option<[u8; 32]>,
     },
     /// Removes a device. Envelopes it sealed up to `last_seq` stay acceptable (they were written while
     /// it was a member); anything later is refused by the relay, peers and carriers.
@@ -118,6 +122,13 @@ pub enum Op {
         device: DeviceId,
         /// Its new role.
         role: Role,
+    },
+    /// Starts a new epoch. `commit` = HKDF-SHA256(new key, info `"sebaya/v1/key-commit"`), so a
+    /// wrapped key can be checked against the statement; the epoch id is this statement's id. The key
+    /// itself travels in a key-wraps envelope from the same author.
+    Rotate {
+        /// Commitment to the new epoch key.
+        commit: [u8; 32],
     },
 }
 
@@ -178,6 +189,8 @@ enum WireOp {
     Genesis {
         #[serde(with = "serde_bytes")]
         admin: Vec<u8>,
+        #[serde(default, with = "serde_bytes", skip_serializing_if = "Option::is_none")]
+        x25519: Option<Vec<u8>>,
     },
     Add {
         #[serde(with = "serde_bytes")]
@@ -185,6 +198,8 @@ enum WireOp {
         role: Role,
         #[serde(with = "serde_bytes")]
         person: Option<Vec<u8>>,
+        #[serde(default, with = "serde_bytes", skip_serializing_if = "Option::is_none")]
+        x25519: Option<Vec<u8>>,
     },
     Remove {
         #[serde(with = "serde_bytes")]
@@ -196,6 +211,26 @@ enum WireOp {
         device: Vec<u8>,
         role: Role,
     },
+    Rotate {
+        #[serde(with = "serde_bytes")]
+        commit: Vec<u8>,
+    },
+}
+
+fn x25519_key(bytes: Option<Vec<u8>>) -> Result<Option<[u8; 32]>, ProtoError> {
+    match bytes {
+        None => Ok(None),
+        Some(b) => {
+            let k: [u8; 32] = b
+                .as_slice()
+                .try_into()
+                .map_err(|_| ProtoError::Malformed("X25519 key has the wrong length"))?;
+            if crate::identity::is_weak_x25519(&k) {
+                return Err(ProtoError::Malformed("a small-order X25519 key"));
+            }
+            Ok(Some(k))
+        }
+    }
 }
 
 fn member_key(bytes: &[u8]) -> Result<DeviceId, ProtoError> {
@@ -254,7 +289,7 @@ impl Statement {
             return Err(ProtoError::BadSignature);
         }
         match self.op {
-            Op::Genesis { admin } => {
+            Op::Genesis { admin, .. } => {
                 if !self.parents.is_empty() {
                     return Err(ProtoError::Malformed("a genesis has no parents"));
                 }
@@ -270,23 +305,31 @@ impl Statement {
                 }
                 member_key(&device.0)?;
             }
+            Op::Rotate { .. } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+            }
         }
         Ok(())
     }
 
     fn to_wire(&self) -> WireStatement {
         let op = match self.op {
-            Op::Genesis { admin } => WireOp::Genesis {
+            Op::Genesis { admin, x25519 } => WireOp::Genesis {
                 admin: admin.0.to_vec(),
+                x25519: x25519.map(|k| k.to_vec()),
             },
             Op::Add {
                 device,
                 role,
                 person,
+                x25519,
             } => WireOp::Add {
                 device: device.0.to_vec(),
                 role,
                 person: person.map(|p| p.to_vec()),
+                x25519: x25519.map(|k| k.to_vec()),
             },
             Op::Remove { device, last_seq } => WireOp::Remove {
                 device: device.0.to_vec(),
@@ -295,6 +338,9 @@ impl Statement {
             Op::SetRole { device, role } => WireOp::SetRole {
                 device: device.0.to_vec(),
                 role,
+            },
+            Op::Rotate { commit } => WireOp::Rotate {
+                commit: commit.to_vec(),
             },
         };
         WireStatement {
@@ -314,14 +360,17 @@ impl Statement {
     fn from_wire(w: WireStatement) -> Result<Statement, ProtoError> {
         let op =
             match w.op {
-                WireOp::Genesis { admin } => Op::Genesis {
+                WireOp::Genesis { admin, x25519 } => Op::Genesis {
                     admin: DeviceId::from_slice(&admin)?,
+                    x25519: x25519_key(x25519)?,
                 },
                 WireOp::Add {
                     device,
                     role,
                     person,
+                    x25519,
                 } => Op::Add {
+                    x25519: x25519_key(x25519)?,
                     device: DeviceId::from_slice(&device)?,
                     role,
                     person: match person {
@@ -338,6 +387,11 @@ impl Statement {
                 WireOp::SetRole { device, role } => Op::SetRole {
                     device: DeviceId::from_slice(&device)?,
                     role,
+                },
+                WireOp::Rotate { commit } => Op::Rotate {
+                    commit: commit.as_slice().try_into().map_err(|_| {
+                        ProtoError::Malformed("key commitment has the wrong length")
+                    })?,
                 },
             };
         if w.parents.len() > MAX_PARENTS {
@@ -595,9 +649,25 @@ pub struct MembershipState {
     pub removed: BTreeMap<DeviceId, u64>,
     /// The person each current member belongs to, where its add named one.
     pub persons: BTreeMap<DeviceId, [u8; 32]>,
+    /// Each current member's X25519 key, where its genesis or add named one: what rotated keys are
+    /// wrapped for.
+    pub x25519: BTreeMap<DeviceId, [u8; 32]>,
+    /// Valid rotations in the log's deterministic order; the last is the epoch to write under.
+    pub epochs: Vec<EpochInfo>,
     /// Applied statements no other applied statement follows, ascending: the parents of the next
     /// statement a device signs.
     pub heads: Vec<StatementId>,
+}
+
+/// One epoch started by a valid `Rotate` statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// The epoch id: the rotation statement's id.
+    pub id: crate::EpochId,
+    /// The statement's commitment to the epoch key.
+    pub commit: [u8; 32],
+    /// Who rotated: the only device whose key-wraps for this epoch are accepted.
+    pub author: DeviceId,
 }
 
 impl MembershipState {
@@ -685,6 +755,10 @@ impl Bits {
         for (a, b) in self.0.iter_mut().zip(&other.0) {
             *a |= *b;
         }
+    }
+
+    fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
     fn all(n: usize) -> Bits {
@@ -887,8 +961,43 @@ impl MembershipLog {
                 by_target.entry(t).or_default().push(r);
             }
         }
-        // r' attacks r when r' revokes r's author concurrently with r, unless r revokes r''s author
-        // (mutual revocation: both stand).
+        // Seniority among admins: how deep in the log the statement that first made each device an
+        // admin sits (the genesis admin is the most senior), ties by device id. A device cannot change
+        // its own seniority: its grant is someone else's statement.
+        let mut seniority: HashMap<DeviceId, (usize, DeviceId)> = HashMap::new();
+        for &i in &members {
+            if !(self.nodes[i].authorised || matches!(op(i), Op::Genesis { .. })) {
+                continue;
+            }
+            let granted = match op(i) {
+                Op::Genesis { admin, .. } => Some(admin),
+                Op::Add {
+                    device,
+                    role: Role::Admin,
+                    ..
+                }
+                | Op::SetRole {
+                    device,
+                    role: Role::Admin,
+                } => Some(device),
+                _ => None,
+            };
+            if let Some(d) = granted {
+                let depth = self.nodes[i].past.count();
+                let e = seniority.entry(d).or_insert((depth, d));
+                if depth < e.0 {
+                    *e = (depth, d);
+                }
+            }
+        }
+        let more_senior = |a: &DeviceId, b: &DeviceId| -> bool {
+            let ra = seniority.get(a).copied().unwrap_or((usize::MAX, *a));
+            let rb = seniority.get(b).copied().unwrap_or((usize::MAX, *b));
+            ra < rb
+        };
+        // r' attacks r when r' revokes r's author concurrently with r. When r also revokes r''s
+        // author (two admins revoking each other concurrently), only the more senior one's revocation
+        // stands: a device removed by its owner cannot retaliate and take the remover with it.
         let attackers: HashMap<usize, Vec<usize>> = candidates
             .iter()
             .map(|&r| {
@@ -898,7 +1007,11 @@ impl MembershipLog {
                     .map(|rs| {
                         rs.iter()
                             .copied()
-                            .filter(|&r2| self.concurrent(r, r2) && Some(author(r2)) != target)
+                            .filter(|&r2| {
+                                self.concurrent(r, r2)
+                                    && (Some(author(r2)) != target
+                                        || more_senior(&author(r2), &author(r)))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -1008,13 +1121,17 @@ impl MembershipLog {
             }
             valid[i] = true;
             match op(i) {
-                Op::Genesis { admin } => {
+                Op::Genesis { admin, x25519 } => {
                     state.members.insert(admin, Role::Admin);
+                    if let Some(k) = x25519 {
+                        state.x25519.insert(admin, k);
+                    }
                 }
                 Op::Add {
                     device,
                     role,
                     person,
+                    x25519,
                 } => {
                     if state.is_member(&device) || revoked_concurrently(&device, i, true) {
                         continue;
@@ -1029,6 +1146,9 @@ impl MembershipLog {
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }
+                    if let Some(k) = x25519 {
+                        state.x25519.insert(device, k);
+                    }
                     if role == Role::Admin {
                         lost.remove(&device);
                     }
@@ -1036,6 +1156,7 @@ impl MembershipLog {
                 Op::Remove { device, last_seq } => {
                     state.members.remove(&device);
                     state.persons.remove(&device);
+                    state.x25519.remove(&device);
                     let entry = state.removed.entry(device).or_insert(last_seq);
                     *entry = (*entry).min(last_seq);
                     lost.entry(device).or_default().push(i);
@@ -1056,6 +1177,13 @@ impl MembershipLog {
                             lost.entry(device).or_default().push(i);
                         }
                     }
+                }
+                Op::Rotate { commit } => {
+                    state.epochs.push(EpochInfo {
+                        id: crate::EpochId(self.nodes[i].statement.id().0),
+                        commit,
+                        author: a,
+                    });
                 }
             }
         }

@@ -78,6 +78,37 @@ pub struct SyncResponse {
     pub rejected: Vec<Rejected>,
     /// True when more envelopes wait: send another request with the updated vectors.
     pub more: bool,
+    /// Requested spaces the responder refused to share with the requester, with reasons. A refused space
+    /// has no entry in `spaces` and none of its envelopes are sent. Omitted from the encoding when empty,
+    /// so answers without refusals encode exactly as before this field existed, and older decoders
+    /// (which ignore unknown keys) still read every answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_spaces: Vec<RefusedSpace>,
+}
+
+/// A requested space the responder will not share with the requester.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedSpace {
+    /// The space id (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub space: Vec<u8>,
+    /// Machine-readable reason code (`unknown-space`, `not-a-member`).
+    pub reason: String,
+}
+
+impl RefusedSpace {
+    /// Builds a refusal of one space.
+    pub fn new(space: SpaceId, reason: &str) -> Self {
+        RefusedSpace {
+            space: space.0.to_vec(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The refused space's id; `Malformed` unless it is exactly 16 bytes.
+    pub fn space_id(&self) -> Result<SpaceId, ProtoError> {
+        SpaceId::from_slice(&self.space)
+    }
 }
 
 /// Encodes a message as CBOR.
@@ -166,10 +197,12 @@ impl SyncResponse {
         if self.v != SYNC_VERSION {
             return Err(ProtoError::Malformed("unsupported sync message version"));
         }
-        if self.spaces.len() > MAX_SPACES {
+        // Every requested space is either answered or refused, and a request names at most MAX_SPACES.
+        let spaces = self.spaces.len().saturating_add(self.refused_spaces.len());
+        if spaces > MAX_SPACES {
             return Err(ProtoError::TooLarge {
                 what: "space list",
-                len: self.spaces.len() as u64,
+                len: spaces as u64,
                 max: MAX_SPACES as u64,
             });
         }
@@ -181,5 +214,94 @@ impl SyncResponse {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// `SyncResponse` as it was before `refused_spaces`: what older peers encode and decode.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct SyncResponseV1Before {
+        v: u8,
+        spaces: Vec<SpaceVector>,
+        envelopes: Vec<serde_bytes::ByteBuf>,
+        rejected: Vec<Rejected>,
+        more: bool,
+    }
+
+    fn response(refused: Vec<RefusedSpace>) -> SyncResponse {
+        SyncResponse {
+            v: SYNC_VERSION,
+            spaces: vec![SpaceVector::new(
+                SpaceId([1; 16]),
+                &BTreeMap::from([(DeviceId([2; 32]), 3)]),
+            )],
+            envelopes: vec![serde_bytes::ByteBuf::from(vec![9, 9])],
+            rejected: vec![Rejected {
+                index: 0,
+                reason: "not-a-member".into(),
+            }],
+            more: true,
+            refused_spaces: refused,
+        }
+    }
+
+    #[test]
+    fn no_refusals_encode_as_before_and_old_decoders_read_refusals() {
+        let plain = response(vec![]);
+        let before = SyncResponseV1Before {
+            v: plain.v,
+            spaces: plain.spaces.clone(),
+            envelopes: plain.envelopes.clone(),
+            rejected: plain.rejected.clone(),
+            more: plain.more,
+        };
+        assert_eq!(encode(&plain).unwrap(), encode(&before).unwrap());
+        assert_eq!(
+            decode::<SyncResponse>(&encode(&before).unwrap()).unwrap(),
+            plain
+        );
+
+        let refused = response(vec![RefusedSpace::new(SpaceId([4; 16]), "unknown-space")]);
+        let bytes = encode(&refused).unwrap();
+        assert_eq!(decode::<SyncResponse>(&bytes).unwrap(), refused);
+        assert_eq!(
+            decode::<SyncResponseV1Before>(&bytes).unwrap(),
+            before,
+            "a decoder that does not know the key ignores it"
+        );
+        assert_eq!(
+            refused.refused_spaces[0].space_id().unwrap(),
+            SpaceId([4; 16])
+        );
+        assert!(
+            RefusedSpace {
+                space: vec![1, 2],
+                reason: "x".into()
+            }
+            .space_id()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn refused_spaces_count_towards_the_space_limit() {
+        let mut r = response(vec![]);
+        r.spaces.clear();
+        r.refused_spaces = vec![RefusedSpace::new(SpaceId([4; 16]), "not-a-member"); MAX_SPACES];
+        r.check().unwrap();
+        r.spaces
+            .push(SpaceVector::new(SpaceId([1; 16]), &BTreeMap::new()));
+        assert!(matches!(
+            r.check(),
+            Err(ProtoError::TooLarge {
+                what: "space list",
+                ..
+            })
+        ));
     }
 }

@@ -30,7 +30,14 @@ fn sign(k: &Ed25519KeyPair, parents: &[StatementId], op: Op) -> SignedStatement 
 }
 
 fn genesis(k: &Ed25519KeyPair) -> SignedStatement {
-    sign(k, &[], Op::Genesis { admin: dev(k) })
+    sign(
+        k,
+        &[],
+        Op::Genesis {
+            admin: dev(k),
+            x25519: None,
+        },
+    )
 }
 
 fn add(by: &Ed25519KeyPair, parents: &[StatementId], d: DeviceId, role: Role) -> SignedStatement {
@@ -41,6 +48,7 @@ fn add(by: &Ed25519KeyPair, parents: &[StatementId], d: DeviceId, role: Role) ->
             device: d,
             role,
             person: None,
+            x25519: None,
         },
     )
 }
@@ -154,6 +162,7 @@ fn vector_statements() -> (SignedStatement, SignedStatement) {
             device: dev(&member),
             role: Role::Member,
             person: Some([0x33; 32]),
+            x25519: None,
         },
     );
     (g, a)
@@ -329,7 +338,10 @@ fn forged_signature_is_refused() {
         vec![],
         dev(&admin),
         TIME,
-        Op::Genesis { admin: dev(&admin) },
+        Op::Genesis {
+            admin: dev(&admin),
+            x25519: None,
+        },
     );
     assert!(matches!(s.sign(&other), Err(ProtoError::Malformed(_))));
 }
@@ -438,7 +450,10 @@ fn structural_rules_are_enforced() {
         vec![],
         dev(&admin),
         TIME,
-        Op::Genesis { admin: dev(&other) },
+        Op::Genesis {
+            admin: dev(&other),
+            x25519: None,
+        },
     );
     assert!(matches!(s.sign(&admin), Err(ProtoError::Malformed(_))));
     // A genesis with parents; a non-genesis without.
@@ -447,7 +462,10 @@ fn structural_rules_are_enforced() {
         vec![g.id()],
         dev(&admin),
         TIME,
-        Op::Genesis { admin: dev(&admin) },
+        Op::Genesis {
+            admin: dev(&admin),
+            x25519: None,
+        },
     );
     assert!(matches!(s.sign(&admin), Err(ProtoError::Malformed(_))));
     let s = Statement::new(
@@ -534,6 +552,7 @@ fn weak_keys_are_refused() {
         TIME,
         Op::Genesis {
             admin: DeviceId(WEAK_KEY),
+            x25519: None,
         },
     );
     assert_eq!(s.check(), Err(ProtoError::BadSignature));
@@ -547,6 +566,7 @@ fn weak_keys_are_refused() {
             device: DeviceId(WEAK_KEY),
             role: Role::Member,
             person: None,
+            x25519: None,
         },
     );
     assert!(matches!(s.sign(&admin), Err(ProtoError::Malformed(_))));
@@ -645,6 +665,7 @@ fn genesis_add_remove() {
             device: md,
             role: Role::Member,
             person: Some([7; 32]),
+            x25519: None,
         },
     );
     log.insert(a.clone()).unwrap();
@@ -911,12 +932,14 @@ fn a_removed_admin_cannot_backdate_a_removal_of_a_bystander() {
     assert_eq!(log.is_valid(&a_removes_b.id()), Some(false));
     assert_eq!(log.is_valid(&b_adds.id()), Some(true));
 
-    // Retaliating against its remover takes the remover down too (indistinguishable from a true
-    // mutual removal)... unless another admin removed a concurrently as well.
+    // Retaliating against its remover fails too: of two admins revoking each other concurrently,
+    // the more senior (g, the genesis admin) stands.
     let a_removes_g = remove(&a_key, &[add_b.id()], dev(&g_key), 0);
     let st = same_state_in_every_order(&[&g, &add_a, &add_b, &remove_a, &a_removes_g]);
-    assert!(!st.is_member(&dev(&g_key)) && !st.is_member(&dev(&a_key)));
+    assert!(st.is_admin(&dev(&g_key)) && !st.is_member(&dev(&a_key)));
     assert!(st.is_admin(&dev(&b_key)));
+    let log = log_of(&[&g, &add_a, &add_b, &remove_a, &a_removes_g]);
+    assert_eq!(log.is_valid(&a_removes_g.id()), Some(false));
     let b_removes_a = remove(&b_key, &[add_b.id()], dev(&a_key), 1);
     let st =
         same_state_in_every_order(&[&add_b, &remove_a, &a_removes_g, &b_removes_a, &g, &add_a]);
@@ -925,7 +948,7 @@ fn a_removed_admin_cannot_backdate_a_removal_of_a_bystander() {
 }
 
 #[test]
-fn two_admins_removing_each_other_both_leave() {
+fn of_two_admins_removing_each_other_the_more_senior_stays() {
     let g_key = key(1);
     let a_key = key(2);
     let g = genesis(&g_key);
@@ -933,17 +956,31 @@ fn two_admins_removing_each_other_both_leave() {
     let g_removes_a = remove(&g_key, &[add_a.id()], dev(&a_key), 7);
     let a_removes_g = remove(&a_key, &[add_a.id()], dev(&g_key), 8);
     let st = same_state_in_every_order(&[&g, &add_a, &g_removes_a, &a_removes_g]);
-    assert!(st.members.is_empty(), "the space is left without an admin");
+    assert!(
+        st.is_admin(&dev(&g_key)),
+        "the genesis admin is the most senior"
+    );
+    assert!(!st.is_member(&dev(&a_key)));
     assert_eq!(st.removed.get(&dev(&a_key)), Some(&7));
-    assert_eq!(st.removed.get(&dev(&g_key)), Some(&8));
+    assert_eq!(st.removed.get(&dev(&g_key)), None);
     let log = log_of(&[&g, &add_a, &g_removes_a, &a_removes_g]);
     assert_eq!(log.is_valid(&g_removes_a.id()), Some(true));
-    assert_eq!(log.is_valid(&a_removes_g.id()), Some(true));
-    // Whatever either signed concurrently with its own removal does not count.
+    assert_eq!(log.is_valid(&a_removes_g.id()), Some(false));
+    // What the senior admin signs after the removal counts; the junior's concurrent work does not.
     let x = dev(&key(9));
     let g_adds_x = add(&g_key, &[g_removes_a.id()], x, Role::Member);
-    let st = same_state_in_every_order(&[&g, &add_a, &g_removes_a, &a_removes_g, &g_adds_x]);
-    assert!(!st.is_member(&x));
+    let a_adds_y = add(&a_key, &[add_a.id()], dev(&key(10)), Role::Member);
+    let st =
+        same_state_in_every_order(&[&g, &add_a, &g_removes_a, &a_removes_g, &g_adds_x, &a_adds_y]);
+    assert!(st.is_member(&x));
+    assert!(!st.is_member(&dev(&key(10))));
+    // Between two admins added by the genesis admin, the one added earlier is more senior.
+    let b_key = key(3);
+    let add_b = add(&g_key, &[add_a.id()], dev(&b_key), Role::Admin);
+    let a_removes_b = remove(&a_key, &[add_b.id()], dev(&b_key), 1);
+    let b_removes_a = remove(&b_key, &[add_b.id()], dev(&a_key), 1);
+    let st = same_state_in_every_order(&[&g, &add_a, &add_b, &a_removes_b, &b_removes_a]);
+    assert!(st.is_admin(&dev(&a_key)) && !st.is_member(&dev(&b_key)));
 }
 
 #[test]
@@ -1066,6 +1103,7 @@ fn history(devices: usize, steps: &[Step]) -> Vec<SignedStatement> {
                 device: target,
                 role,
                 person: None,
+                x25519: None,
             },
             1 => Op::Remove {
                 device: target,

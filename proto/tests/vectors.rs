@@ -400,6 +400,7 @@ fn proto_sync_response() -> SyncResponse {
             reason: "conflict".into(),
         }],
         more: false,
+        refused_spaces: vec![],
     }
 }
 
@@ -1076,8 +1077,8 @@ fn body_length_is_bounded_before_anything_is_read() {
 
 #[test]
 fn v1_bodies_have_a_minimum_length() {
-    // Sealed kinds: 148 fixed bytes + 16-byte tag; membership: 148.
-    for kind in [1u8, 2, 4, 0, 5, 255] {
+    // Sealed kinds: 148 fixed bytes + 16-byte tag; membership and key-wraps (signed only): 148.
+    for kind in [1u8, 2, 0, 5, 255] {
         let short = frame(1, kind, 163, &[0u8; 163]);
         assert_eq!(
             Envelope::parse(&short),
@@ -1416,7 +1417,7 @@ fn documented_constants() {
         (Kind::Changes, 1, true),
         (Kind::Snapshot, 2, true),
         (Kind::Membership, 3, false),
-        (Kind::KeyWraps, 4, true),
+        (Kind::KeyWraps, 4, false),
         (Kind::Unknown(0), 0, true),
         (Kind::Unknown(5), 5, true),
         (Kind::Unknown(255), 255, true),

@@ -28,6 +28,7 @@ use sebaya_proto::request::{RequestAuth, TIME_WINDOW_SECS};
 use sebaya_proto::sync::{self, MAX_MESSAGE_LEN, SYNC_VERSION, SyncRequest};
 use serde::Serialize;
 
+use crate::access::Access;
 use crate::exchange::{self, ExchangeError, SyncInput};
 use crate::store::{RelayId, RelayStore};
 
@@ -36,11 +37,13 @@ pub const SYNC_PATH: &str = "/v1/sync";
 /// Content type of sync requests and answers.
 pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
 
-/// Shared state of every handler: the store and the relay id read from it. Cheap to clone.
+/// Shared state of every handler: the store, the relay id read from it, and the spaces' membership
+/// logs. Cheap to clone.
 #[derive(Clone)]
 pub struct RelayState {
     store: Arc<dyn RelayStore>,
     relay_id: RelayId,
+    access: Arc<Access>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -52,10 +55,16 @@ impl std::fmt::Debug for RelayState {
 }
 
 impl RelayState {
-    /// Wraps any store. The relay id is read from it once, here.
+    /// Wraps any store. The relay id is read from it once, here. Membership logs are read from the
+    /// store when first needed, and cached. One relay process per store: the cache does not see
+    /// statements another process stores.
     pub fn new(store: Arc<dyn RelayStore>) -> RelayState {
         let relay_id = store.relay_id();
-        RelayState { store, relay_id }
+        RelayState {
+            store,
+            relay_id,
+            access: Arc::new(Access::new()),
+        }
     }
 
     /// Opens the default SQLite store in `data_dir` (created if missing). Blocks on disk I/O: call it
@@ -294,6 +303,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         })?;
 
     let store = state.store.clone();
+    let access = state.access.clone();
     let relay_id = state.relay_id;
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
@@ -318,7 +328,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             envelopes: req.envelopes,
             max_response_bytes: req.max_response_bytes,
         };
-        let response = exchange::run(store.as_ref(), input).map_err(|e| match e {
+        let response = exchange::run(store.as_ref(), &access, input).map_err(|e| match e {
             ExchangeError::Replayed => ApiError::Replayed,
             ExchangeError::Store(err) => {
                 // Operators need to learn about a failing disk; the message holds no request content.

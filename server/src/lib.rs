@@ -6,17 +6,22 @@
 //! arrival order, acknowledges with its version vectors, and pages large answers. It cannot read what it
 //! stores and does not log it.
 //!
-//! Layout: [`api`] (HTTP endpoints and error answers), `exchange` (the sync rules, store-agnostic),
-//! [`store`] (the [`RelayStore`] trait), `sqlite` (the default store), [`error`].
+//! Layout: [`api`] (HTTP endpoints and error answers), [`exchange`] (the sync rules, store-agnostic),
+//! [`access`] (each space's membership log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the
+//! default store), [`error`].
 //!
 //! Two ways to run it:
 //! - from async code: [`RelayState::open`], bind a `tokio::net::TcpListener`, then [`serve`];
 //! - from synchronous code (CLI demo, tests): [`spawn`] returns a [`RelayHandle`] running the relay on
 //!   its own thread and runtime, stopped by [`RelayHandle::shutdown`] or on drop.
 //!
-//! **Authorisation in this first slice:** any authenticated device may push to and pull from any space
-//! it names; the random 16-byte space id is the capability. Membership logs come in a later issue.
+//! **Authorisation:** every space is governed by its membership log, carried in envelopes of kind
+//! membership that the relay reads (they are signed, not sealed). A space exists for the relay once it
+//! holds the space's genesis; a pushed envelope is accepted only if its author may write it, and a
+//! device is given a space's envelopes only while it is a member. Rules: [`exchange`] and
+//! `docs/protocol.md`, sections 9.5 and 15.
 
+pub mod access;
 pub mod api;
 pub mod error;
 pub mod exchange;

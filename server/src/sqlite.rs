@@ -15,17 +15,17 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sebaya_proto::request::TIME_WINDOW_SECS;
-use sebaya_proto::{DeviceId, SpaceId, VersionVector};
+use sebaya_proto::{DeviceId, EnvelopeId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
 use crate::store::{
-    EnvelopeMeta, InsertOutcome, NewEnvelope, RelayId, RelayStore, RequestFreshness,
+    EnvelopeMeta, InsertOutcome, NewEnvelope, RelayId, RelayStore, RequestFreshness, Slot,
 };
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 1;
+pub const END_VERSION: u32 = 2;
 /// Seen request ids are pruned at most this often (seconds), not on every request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
 
@@ -112,6 +112,7 @@ fn prepare(conn: &Connection) -> Result<(), StoreError> {
 fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), StoreError> {
     match version {
         0 => upgrade_v0_to_v1(tx),
+        1 => upgrade_v1_to_v2(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -152,6 +153,34 @@ fn upgrade_v0_to_v1(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     )?;
     Ok(())
 }
+
+/// v2: envelopes gain their frame's `kind` (filled in from the stored bytes: the kind byte is at frame
+/// offset 5), and membership envelopes get an index by space in arrival order, from which the relay
+/// rebuilds a space's membership log.
+fn upgrade_v1_to_v2(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch("ALTER TABLE envelopes ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;")?;
+    {
+        let mut read = tx.prepare("SELECT serial, substr(bytes, 6, 1) FROM envelopes")?;
+        let mut write = tx.prepare("UPDATE envelopes SET kind = ?1 WHERE serial = ?2")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let serial: i64 = row.get(0)?;
+            let kind: Vec<u8> = row.get(1)?;
+            // Every stored envelope passed `Envelope::parse`, so it has a kind byte.
+            let kind = kind.first().copied().ok_or(StoreError::Corrupt(
+                "a stored envelope is shorter than its frame",
+            ))?;
+            write.execute(params![i64::from(kind), serial])?;
+        }
+    }
+    tx.execute_batch(&format!(
+        "CREATE INDEX envelopes_membership ON envelopes (space, serial) WHERE kind = {MEMBERSHIP_KIND};"
+    ))?;
+    Ok(())
+}
+
+/// The kind byte of membership envelopes, as stored in `envelopes.kind`.
+const MEMBERSHIP_KIND: u8 = 3;
 
 /// After migration: read what every later call needs.
 fn finish(conn: &Connection) -> Result<RelayId, StoreError> {
@@ -232,8 +261,8 @@ impl RelayStore for SqliteStore {
         let mut outcomes = Vec::with_capacity(envelopes.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO envelopes (space, author, seq, id, bytes, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                "INSERT INTO envelopes (space, author, seq, id, bytes, received_at, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
             )?;
             let mut existing = tx.prepare_cached(
                 "SELECT id FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3",
@@ -246,6 +275,7 @@ impl RelayStore for SqliteStore {
                     env.id.0.as_slice(),
                     env.bytes,
                     sql_int(received_at),
+                    i64::from(env.kind.to_byte()),
                 ])?;
                 let outcome = if changed == 1 {
                     InsertOutcome::Stored
@@ -334,6 +364,53 @@ impl RelayStore for SqliteStore {
         }
         Ok(out)
     }
+
+    fn held_ids(&self, slots: &[Slot]) -> Result<Vec<Option<EnvelopeId>>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3",
+        )?;
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let id: Option<Vec<u8>> = stmt
+                .query_row(
+                    params![
+                        slot.space.0.as_slice(),
+                        slot.author.0.as_slice(),
+                        sql_int(slot.seq)
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            out.push(
+                id.map(|id| {
+                    EnvelopeId::from_slice(&id)
+                        .map_err(|_| StoreError::Corrupt("stored envelope id has the wrong length"))
+                })
+                .transpose()?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn membership_envelopes(
+        &self,
+        space: &SpaceId,
+        after: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let conn = self.conn();
+        // The kind is a literal so that the partial index `envelopes_membership` serves the query.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT serial, bytes FROM envelopes
+             WHERE space = ?1 AND kind = {MEMBERSHIP_KIND} AND serial > ?2 ORDER BY serial"
+        ))?;
+        let mut rows = stmt.query(params![space.0.as_slice(), sql_int(after)])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push((from_sql_int(row.get(0)?)?, row.get(1)?));
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -341,20 +418,26 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use sebaya_proto::EnvelopeId;
+    use sebaya_proto::Kind;
 
     fn env(space: u8, author: u8, seq: u64, id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
         NewEnvelope {
             space: SpaceId([space; 16]),
             author: DeviceId([author; 32]),
             seq,
+            kind: Kind::Changes,
             id: EnvelopeId([id; 32]),
             bytes,
         }
     }
 
     #[test]
-    fn open_creates_schema_v1_and_keeps_the_relay_id() {
+    fn membership_kind_byte_matches_the_protocol() {
+        assert_eq!(Kind::Membership.to_byte(), MEMBERSHIP_KIND);
+    }
+
+    #[test]
+    fn open_creates_the_schema_and_keeps_the_relay_id() {
         let dir = tempfile::tempdir().unwrap();
         let first = SqliteStore::open(dir.path()).unwrap();
         let id = first.relay_id();
@@ -474,5 +557,115 @@ mod tests {
             .query_row("SELECT count(*) FROM seen_requests", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1, "entries older than twice the window are pruned");
+    }
+
+    /// A frame with the given kind byte and a short body: enough for the v1 -> v2 backfill.
+    fn frame(kind: u8, space: u8) -> Vec<u8> {
+        let mut f = b"SBYE".to_vec();
+        f.push(1);
+        f.push(kind);
+        f.extend_from_slice(&[space; 16]);
+        f.extend_from_slice(&2u32.to_be_bytes());
+        f.extend_from_slice(&[0, 0]);
+        f
+    }
+
+    #[test]
+    fn a_v1_database_is_upgraded_with_kinds_filled_in() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+            let tx = conn.transaction().unwrap();
+            upgrade_from(&tx, 0).unwrap();
+            tx.pragma_update(None, "user_version", 1).unwrap();
+            for (serial, kind) in [(1u8, 1u8), (2, 3), (3, 4), (4, 3)] {
+                tx.execute(
+                    "INSERT INTO envelopes (space, author, seq, id, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                    params![
+                        [5u8; 16].as_slice(),
+                        [1u8; 32].as_slice(),
+                        i64::from(serial),
+                        [serial; 32].as_slice(),
+                        frame(kind, 5)
+                    ],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.membership_envelopes(&SpaceId([5; 16]), 0).unwrap(),
+            vec![(2, frame(3, 5)), (4, frame(3, 5))]
+        );
+        assert_eq!(
+            store.membership_envelopes(&SpaceId([5; 16]), 2).unwrap(),
+            vec![(4, frame(3, 5))]
+        );
+        assert!(
+            store
+                .membership_envelopes(&SpaceId([6; 16]), 0)
+                .unwrap()
+                .is_empty()
+        );
+        let conn = store.conn();
+        let kinds: Vec<i64> = conn
+            .prepare("SELECT kind FROM envelopes ORDER BY serial")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kinds, vec![1, 3, 4, 3]);
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, END_VERSION);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT serial, bytes FROM envelopes WHERE space = x'05' AND kind = 3 AND serial > 0 ORDER BY serial",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("envelopes_membership"), "{plan}");
+    }
+
+    #[test]
+    fn held_ids_and_membership_envelopes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut m = env(1, 1, 2, 2, b"m");
+        m.kind = Kind::Membership;
+        store
+            .insert_envelopes(&[env(1, 1, 1, 1, b"a"), m, env(2, 1, 1, 3, b"x")], 10)
+            .unwrap();
+        let slot = |space: u8, seq: u64| Slot {
+            space: SpaceId([space; 16]),
+            author: DeviceId([1; 32]),
+            seq,
+        };
+        assert_eq!(
+            store
+                .held_ids(&[slot(1, 1), slot(1, 2), slot(1, 3), slot(2, 1)])
+                .unwrap(),
+            vec![
+                Some(EnvelopeId([1; 32])),
+                Some(EnvelopeId([2; 32])),
+                None,
+                Some(EnvelopeId([3; 32]))
+            ]
+        );
+        assert_eq!(
+            store.membership_envelopes(&SpaceId([1; 16]), 0).unwrap(),
+            vec![(2, b"m".to_vec())]
+        );
+        assert!(
+            store
+                .membership_envelopes(&SpaceId([2; 16]), 0)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! The relay's storage, behind one trait.
 //!
 //! The relay keeps three things: its own id, the envelopes devices pushed (opaque signed bytes plus the
-//! frame fields it needs to index them), and the request ids it has seen recently. [`RelayStore`] is the
+//! frame fields it needs to index them), and the request ids it has seen recently. Membership logs are
+//! not stored apart: a space's log is its stored envelopes of kind membership, replayed in arrival order
+//! (`access.rs`), so storing an accepted membership envelope *is* persisting the log, in the same
+//! transaction as every other envelope of the request. [`RelayStore`] is the
 //! seam where a second implementation goes: SQLite ([`crate::SqliteStore`]) is the embedded default;
 //! PostgreSQL, for several stateless relay nodes sharing one database, is planned. Everything the sync
 //! rules decide (what to accept, what a client lacks, paging) lives in `exchange.rs` on top of this trait,
@@ -10,7 +13,7 @@
 //! Methods **block** (disk I/O, locks). Call them from a blocking context (`tokio::task::spawn_blocking`
 //! or a plain thread), never directly on an async executor thread.
 
-use sebaya_proto::{DeviceId, EnvelopeId, SpaceId, VersionVector};
+use sebaya_proto::{DeviceId, EnvelopeId, Kind, SpaceId, VersionVector};
 
 use crate::error::StoreError;
 
@@ -43,6 +46,8 @@ pub struct NewEnvelope<'a> {
     pub author: DeviceId,
     /// The author's sequence number in this space; at least 1 and at most `i64::MAX`.
     pub seq: u64,
+    /// The frame's kind (membership envelopes are indexed apart, to rebuild a space's log).
+    pub kind: Kind,
     /// SHA-256 of `bytes`.
     pub id: EnvelopeId,
     /// The whole envelope, stored and forwarded unchanged.
@@ -59,6 +64,17 @@ pub enum InsertOutcome {
     /// A *different* envelope holds the same (space, author, seq). The first one stays; this one was not
     /// stored. (An author never reuses a sequence number, so this means a cloned or buggy device.)
     Conflict,
+}
+
+/// One place in a space's sequences: at most one envelope is stored per slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Slot {
+    /// The space.
+    pub space: SpaceId,
+    /// The author.
+    pub author: DeviceId,
+    /// The author's sequence number.
+    pub seq: u64,
 }
 
 /// Whether a request id was new.
@@ -127,4 +143,17 @@ pub trait RelayStore: Send + Sync + 'static {
 
     /// The bytes of the envelopes with these serials, in the same order.
     fn load_envelopes(&self, serials: &[u64]) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// For each slot (same order), the id of the envelope stored there, if any. Lets the sync rules tell
+    /// a duplicate from a conflict *before* deciding what a membership envelope changes.
+    fn held_ids(&self, slots: &[Slot]) -> Result<Vec<Option<EnvelopeId>>, StoreError>;
+
+    /// The stored envelopes of kind membership in `space` with a serial above `after`, as (serial,
+    /// bytes), in arrival order: what the space's membership log is rebuilt (`after` = 0) or brought up
+    /// to date from.
+    fn membership_envelopes(
+        &self,
+        space: &SpaceId,
+        after: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
 }

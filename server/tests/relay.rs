@@ -1,5 +1,9 @@
 //! The relay over real HTTP on loopback: each test starts its own relay on 127.0.0.1, port 0, with a
 //! fresh data directory, and talks to it with a blocking reqwest client exactly as a device would.
+//!
+//! Every space needs a genesis before the relay accepts anything else in it: [`found`] makes one with
+//! a separate admin device and adds the test's devices as members. Membership rules themselves are
+//! tested at the end of this file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,9 +15,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use ring::signature::{Ed25519KeyPair, KeyPair};
+use sebaya_proto::membership::{Op, Role, SignedStatement, Statement, StatementId};
 use sebaya_proto::request::{RequestAuth, TIME_WINDOW_SECS};
 use sebaya_proto::sync::{
-    self, AuthorSeq, MAX_MESSAGE_LEN, SpaceVector, SyncRequest, SyncResponse,
+    self, AuthorSeq, MAX_MESSAGE_LEN, RefusedSpace, SpaceVector, SyncRequest, SyncResponse,
 };
 use sebaya_proto::{DeviceId, Envelope, EpochId, HeaderV1, Kind, SpaceId};
 use sebaya_relay::{RelayConfig, RelayHandle};
@@ -91,17 +96,131 @@ fn empty_vector(space: SpaceId) -> SpaceVector {
     }
 }
 
+/// A vector as the relay sends it (authors in ascending order).
 fn vector_of(space: SpaceId, entries: &[(&Device, u64)]) -> SpaceVector {
+    let mut vector: Vec<AuthorSeq> = entries
+        .iter()
+        .map(|(d, s)| AuthorSeq {
+            author: d.id.0.to_vec(),
+            seq: *s,
+        })
+        .collect();
+    vector.sort_by(|a, b| a.author.cmp(&b.author));
     SpaceVector {
         space: space.0.to_vec(),
-        vector: entries
-            .iter()
-            .map(|(d, s)| AuthorSeq {
-                author: d.id.0.to_vec(),
-                seq: *s,
-            })
-            .collect(),
+        vector,
     }
+}
+
+/// A statement by `by` following `parents`.
+fn statement(by: &Device, space: SpaceId, parents: &[StatementId], op: Op) -> SignedStatement {
+    Statement::new(space, parents.to_vec(), by.id, now(), op)
+        .sign(&by.key)
+        .unwrap()
+}
+
+/// The statement in a membership envelope of its author, at `seq`.
+fn carry(by: &Device, st: &SignedStatement, seq: u64) -> Vec<u8> {
+    st.to_envelope(st.statement().space, seq, &by.key)
+        .unwrap()
+        .into_bytes()
+}
+
+fn genesis_op(admin: &Device) -> Op {
+    Op::Genesis {
+        admin: admin.id,
+        x25519: None,
+    }
+}
+
+fn add_op(who: &Device, role: Role) -> Op {
+    Op::Add {
+        device: who.id,
+        role,
+        person: None,
+        x25519: None,
+    }
+}
+
+fn remove_op(who: &Device, last_seq: u64) -> Op {
+    Op::Remove {
+        device: who.id,
+        last_seq,
+    }
+}
+
+/// A space founded on the relay by its own admin device, which writes a linear log.
+struct Founded {
+    space: SpaceId,
+    admin: Device,
+    /// The admin's next sequence number in the space.
+    next_seq: u64,
+    /// The last statement: the parent of the next one.
+    head: StatementId,
+    /// Every membership envelope made so far, in order.
+    envs: Vec<Vec<u8>>,
+}
+
+impl Founded {
+    /// Signs `op` after the head and carries it in the admin's next envelope (not pushed).
+    fn sign(&mut self, op: Op) -> Vec<u8> {
+        let st = statement(&self.admin, self.space, &[self.head], op);
+        let env = carry(&self.admin, &st, self.next_seq);
+        self.next_seq += 1;
+        self.head = st.id();
+        self.envs.push(env.clone());
+        env
+    }
+
+    /// Signs `op` and pushes it as the admin; it must be accepted.
+    fn push(&mut self, c: &Client, op: Op) -> Vec<u8> {
+        let env = self.sign(op);
+        let r = c.sync(
+            &self.admin,
+            &request(vec![self.vector(&[])], vec![env.clone()], 0),
+        );
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        env
+    }
+
+    /// The vector of a device that holds the membership log plus `entries`.
+    fn vector(&self, entries: &[(&Device, u64)]) -> SpaceVector {
+        let mut all = vec![(&self.admin, self.next_seq - 1)];
+        all.extend_from_slice(entries);
+        vector_of(self.space, &all)
+    }
+
+    /// The membership envelopes followed by `more`: what a device pulling from scratch receives.
+    fn then(&self, more: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut all = self.envs.clone();
+        all.extend_from_slice(more);
+        all
+    }
+}
+
+/// Founds `space` with a fresh admin device (seed 100): its genesis and an add of each member, pushed
+/// in one request.
+fn found(c: &Client, space: SpaceId, members: &[&Device]) -> Founded {
+    let admin = device(100);
+    let genesis = statement(&admin, space, &[], genesis_op(&admin));
+    let mut f = Founded {
+        space,
+        next_seq: 2,
+        head: genesis.id(),
+        envs: vec![carry(&admin, &genesis, 1)],
+        admin,
+    };
+    for m in members {
+        f.sign(add_op(m, Role::Member));
+    }
+    let r = c.sync(
+        &f.admin,
+        &request(vec![empty_vector(space)], f.envs.clone(), 0),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(r.refused_spaces.is_empty());
+    assert_eq!(r.spaces, vec![f.vector(&[])]);
+    f
 }
 
 struct Client {
@@ -256,14 +375,12 @@ fn push_then_pull_between_two_devices() {
     let c = Client::new(&relay);
     let (alice, bob) = (device(1), device(2));
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob]);
     let envs: Vec<Vec<u8>> = (1..=3)
         .map(|s| seal(&alice, space, s, format!("change {s}").as_bytes()))
         .collect();
 
-    let r = c.sync(
-        &alice,
-        &request(vec![empty_vector(space)], envs.clone(), 1 << 20),
-    );
+    let r = c.sync(&alice, &request(vec![f.vector(&[])], envs.clone(), 1 << 20));
     assert!(r.rejected.is_empty());
     assert!(
         r.envelopes.is_empty(),
@@ -272,42 +389,41 @@ fn push_then_pull_between_two_devices() {
     assert!(!r.more);
     assert_eq!(
         r.spaces,
-        vec![vector_of(space, &[(&alice, 3)])],
+        vec![f.vector(&[(&alice, 3)])],
         "the relay's vector acknowledges the push"
     );
 
     let r = c.sync(&bob, &request(vec![empty_vector(space)], vec![], 1 << 20));
     assert_eq!(
         r.envelopes.iter().map(|e| e.to_vec()).collect::<Vec<_>>(),
-        envs
+        f.then(&envs),
+        "the membership log, then Alice's changes"
     );
     assert!(!r.more);
-    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 3)])]);
+    assert_eq!(r.spaces, vec![f.vector(&[(&alice, 3)])]);
 
     // Bob answers; Alice, who holds her own three, gets only Bob's.
     let reply = seal(&bob, space, 1, b"reply");
     let r = c.sync(
         &bob,
-        &request(
-            vec![vector_of(space, &[(&alice, 3)])],
-            vec![reply.clone()],
-            1 << 20,
-        ),
+        &request(vec![f.vector(&[(&alice, 3)])], vec![reply.clone()], 1 << 20),
     );
     assert!(r.envelopes.is_empty() && r.rejected.is_empty());
     let r = c.sync(
         &alice,
-        &request(vec![vector_of(space, &[(&alice, 3)])], vec![], 1 << 20),
+        &request(vec![f.vector(&[(&alice, 3)])], vec![], 1 << 20),
     );
     assert_eq!(r.envelopes, vec![ByteBuf::from(reply)]);
 
-    // Another space stays separate.
-    let r = c.sync(
-        &bob,
-        &request(vec![empty_vector(SpaceId([8; 16]))], vec![], 1 << 20),
-    );
+    // Another space stays separate: the relay knows nothing of it.
+    let other = SpaceId([8; 16]);
+    let r = c.sync(&bob, &request(vec![empty_vector(other)], vec![], 1 << 20));
     assert!(r.envelopes.is_empty());
-    assert_eq!(r.spaces, vec![empty_vector(SpaceId([8; 16]))]);
+    assert!(r.spaces.is_empty());
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(other, "unknown-space")]
+    );
 }
 
 #[test]
@@ -317,24 +433,21 @@ fn duplicate_push_is_harmless() {
     let c = Client::new(&relay);
     let (alice, bob) = (device(1), device(2));
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob]);
     let e1 = seal(&alice, space, 1, b"one");
     c.sync(
         &alice,
-        &request(vec![empty_vector(space)], vec![e1.clone()], 1 << 20),
+        &request(vec![f.vector(&[])], vec![e1.clone()], 1 << 20),
     );
     // Again, and twice in one request (an interrupted sync resent).
     let r = c.sync(
         &alice,
-        &request(
-            vec![empty_vector(space)],
-            vec![e1.clone(), e1.clone()],
-            1 << 20,
-        ),
+        &request(vec![f.vector(&[])], vec![e1.clone(), e1.clone()], 1 << 20),
     );
     assert!(r.rejected.is_empty());
     assert!(r.envelopes.is_empty());
-    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 1)])]);
-    assert_eq!(c.pull_all(&bob, space, 1 << 20), vec![e1]);
+    assert_eq!(r.spaces, vec![f.vector(&[(&alice, 1)])]);
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), f.then(&[e1]));
 }
 
 #[test]
@@ -344,16 +457,17 @@ fn conflicting_sequence_number_is_rejected_and_the_first_stays() {
     let c = Client::new(&relay);
     let (alice, bob) = (device(1), device(2));
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob]);
     let first = seal(&alice, space, 1, b"first");
     let second = seal(&alice, space, 1, b"second, same seq");
     let e2 = seal(&alice, space, 2, b"two");
     c.sync(
         &alice,
-        &request(vec![empty_vector(space)], vec![first.clone()], 1 << 20),
+        &request(vec![f.vector(&[])], vec![first.clone()], 1 << 20),
     );
     let r = c.sync(
         &alice,
-        &request(vec![empty_vector(space)], vec![second, e2.clone()], 1 << 20),
+        &request(vec![f.vector(&[])], vec![second, e2.clone()], 1 << 20),
     );
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(
@@ -362,10 +476,10 @@ fn conflicting_sequence_number_is_rejected_and_the_first_stays() {
     );
     assert_eq!(
         r.spaces,
-        vec![vector_of(space, &[(&alice, 2)])],
+        vec![f.vector(&[(&alice, 2)])],
         "the rest of the request still counts"
     );
-    assert_eq!(c.pull_all(&bob, space, 1 << 20), vec![first, e2]);
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), f.then(&[first, e2]));
 }
 
 #[test]
@@ -375,6 +489,7 @@ fn flipped_bit_is_rejected_and_nothing_is_stored() {
     let c = Client::new(&relay);
     let (alice, bob) = (device(1), device(2));
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob]);
     let good = seal(&alice, space, 1, b"payload");
     // Flip one bit in every position class: frame, header, nonce, ciphertext, signature.
     for pos in [
@@ -411,7 +526,7 @@ fn flipped_bit_is_rejected_and_nothing_is_stored() {
         );
         assert_eq!(
             r.spaces,
-            vec![empty_vector(space)],
+            vec![f.vector(&[])],
             "bit at {pos}: nothing stored"
         );
     }
@@ -438,7 +553,7 @@ fn flipped_bit_is_rejected_and_nothing_is_stored() {
             .collect::<Vec<_>>(),
         vec![(0, "malformed"), (1, "malformed")]
     );
-    assert!(c.pull_all(&bob, space, 1 << 20).is_empty());
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), f.then(&[]));
 }
 
 #[test]
@@ -448,6 +563,8 @@ fn envelope_rules_version_space_and_sequence() {
     let c = Client::new(&relay);
     let alice = device(1);
     let (space, other) = (SpaceId([7; 16]), SpaceId([9; 16]));
+    let f = found(&c, space, &[&alice]);
+    let g = found(&c, other, &[&alice]);
     // A well-framed envelope of a future format version: frame header + opaque body.
     let mut v2 = Vec::new();
     v2.extend_from_slice(b"SBYE");
@@ -461,7 +578,7 @@ fn envelope_rules_version_space_and_sequence() {
     let ok = seal(&alice, space, 1, b"fine");
     let r = c.sync(
         &alice,
-        &request(vec![empty_vector(space)], vec![v2, elsewhere, ok], 1 << 20),
+        &request(vec![f.vector(&[])], vec![v2, elsewhere, ok], 1 << 20),
     );
     assert_eq!(
         r.rejected
@@ -470,11 +587,11 @@ fn envelope_rules_version_space_and_sequence() {
             .collect::<Vec<_>>(),
         vec![(0, "unsupported-version"), (1, "not-requested-space")]
     );
-    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 1)])]);
-    let r = c.sync(&alice, &request(vec![empty_vector(other)], vec![], 1 << 20));
+    assert_eq!(r.spaces, vec![f.vector(&[(&alice, 1)])]);
+    let r = c.sync(&alice, &request(vec![g.vector(&[])], vec![], 1 << 20));
     assert_eq!(
         r.spaces,
-        vec![empty_vector(other)],
+        vec![g.vector(&[])],
         "the refused envelope was not stored"
     );
 }
@@ -514,6 +631,7 @@ fn tampered_body_is_refused_and_nothing_stored() {
     let c = Client::new(&relay);
     let alice = device(1);
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice]);
     let signed = sync::encode(&request(
         vec![empty_vector(space)],
         vec![seal(&alice, space, 1, b"a")],
@@ -568,8 +686,8 @@ fn tampered_body_is_refused_and_nothing_stored() {
         req = req.header(n, v);
     }
     assert_unauthorized(req.send().unwrap(), "bad-signature");
-    let r = c.sync(&alice, &request(vec![empty_vector(space)], vec![], 0));
-    assert_eq!(r.spaces, vec![empty_vector(space)]);
+    let r = c.sync(&alice, &request(vec![f.vector(&[])], vec![], 0));
+    assert_eq!(r.spaces, vec![f.vector(&[])]);
 }
 
 #[test]
@@ -601,6 +719,7 @@ fn replayed_request_id_is_refused_and_stores_nothing() {
     let c = Client::new(&relay);
     let alice = device(1);
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice]);
     let rid = request_id();
     let ts = now();
     let body = sync::encode(&request(
@@ -627,8 +746,8 @@ fn replayed_request_id_is_refused_and_stores_nothing() {
     .unwrap();
     let (status, _) = error_of(c.post_signed(&alice, &body2, body2.clone(), ts, rid));
     assert_eq!(status, StatusCode::CONFLICT);
-    let r = c.sync(&alice, &request(vec![empty_vector(space)], vec![], 0));
-    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 1)])]);
+    let r = c.sync(&alice, &request(vec![f.vector(&[])], vec![], 0));
+    assert_eq!(r.spaces, vec![f.vector(&[(&alice, 1)])]);
 }
 
 /// Sends raw HTTP/1.1 and returns the whole answer as text (the server closes the connection).
@@ -777,19 +896,21 @@ fn paging_with_more_resumes_where_it_stopped() {
     let c = Client::new(&relay);
     let (alice, bob, carol) = (device(1), device(2), device(3));
     let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob, &carol]);
     let payload = vec![0x42u8; 1000];
-    // Interleave two authors so arrival order matters.
+    // Interleave two authors so arrival order matters (Alice carries Bob's too).
     let mut all = Vec::new();
     for s in 1..=6 {
         all.push(seal(&alice, space, s, &payload));
         all.push(seal(&bob, space, s, &payload));
     }
-    let r = c.sync(&alice, &request(vec![empty_vector(space)], all.clone(), 0));
+    let r = c.sync(&alice, &request(vec![f.vector(&[])], all.clone(), 0));
     assert!(r.rejected.is_empty());
     let one = all[0].len() as u64;
 
-    // Pages of three envelopes; Carol resumes with her updated vector each time.
-    let mut vector = std::collections::BTreeMap::new();
+    // Pages of three envelopes; Carol, who holds the membership log, resumes with her updated vector
+    // each time.
+    let mut vector = std::collections::BTreeMap::from([(f.admin.id, f.next_seq - 1)]);
     let mut got = Vec::new();
     let mut pages = 0;
     loop {
@@ -816,25 +937,26 @@ fn paging_with_more_resumes_where_it_stopped() {
     let r = c.sync(&carol, &request(vec![empty_vector(space)], vec![], 1));
     assert_eq!(r.envelopes.len(), 1);
     assert!(r.more);
-    assert_eq!(c.pull_all(&carol, space, 0), all);
+    assert_eq!(c.pull_all(&carol, space, 0), f.then(&all));
 }
 
 #[test]
 fn relay_id_and_envelopes_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let alice = device(1);
+    let (alice, bob) = (device(1), device(2));
     let space = SpaceId([7; 16]);
     let envs: Vec<Vec<u8>> = (1..=2).map(|s| seal(&alice, space, s, b"kept")).collect();
     let first = start(dir.path());
     let id = first.relay_id();
     let c = Client::new(&first);
-    c.sync(&alice, &request(vec![empty_vector(space)], envs.clone(), 0));
+    let f = found(&c, space, &[&alice, &bob]);
+    c.sync(&alice, &request(vec![f.vector(&[])], envs.clone(), 0));
     first.shutdown();
 
     let second = start(dir.path());
     assert_eq!(second.relay_id(), id);
     let c = Client::new(&second);
-    assert_eq!(c.pull_all(&device(2), space, 1 << 20), envs);
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), f.then(&envs));
     assert!(dir.path().join("relay.sqlite3").exists());
     drop(second);
 }
@@ -854,4 +976,449 @@ fn binding_a_busy_address_is_reported() {
         "{err:?}"
     );
     relay.shutdown();
+}
+
+// ------------------------------------------------------------------------------------------
+// Membership: who may push and pull.
+
+fn reasons(r: &SyncResponse) -> Vec<(u32, &str)> {
+    r.rejected
+        .iter()
+        .map(|x| (x.index, x.reason.as_str()))
+        .collect()
+}
+
+/// `dev`'s pull of `space` is refused for `reason`: no vector, no envelope.
+fn assert_pull_refused(c: &Client, dev: &Device, space: SpaceId, reason: &str) {
+    let r = c.sync(dev, &request(vec![empty_vector(space)], vec![], 1 << 20));
+    assert!(r.spaces.is_empty(), "{:?}", r.spaces);
+    assert!(r.envelopes.is_empty());
+    assert!(!r.more);
+    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(space, reason)]);
+}
+
+#[test]
+fn a_genesis_founds_the_space_for_its_admin_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    assert_pull_refused(&c, &alice, space, "unknown-space");
+
+    // Pushed and pulled in one request: the push is answered first, so Alice may already read.
+    let g = statement(&alice, space, &[], genesis_op(&alice));
+    let genesis = carry(&alice, &g, 1);
+    let change = seal(&alice, space, 2, b"first note");
+    let r = c.sync(
+        &alice,
+        &request(
+            vec![empty_vector(space)],
+            vec![genesis.clone(), change.clone()],
+            1 << 20,
+        ),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(r.refused_spaces.is_empty());
+    assert_eq!(r.spaces, vec![vector_of(space, &[(&alice, 2)])]);
+
+    // Anyone else is refused, with nothing of the space in the answer, even next to a space it may read.
+    assert_pull_refused(&c, &bob, space, "not-a-member");
+    let other = SpaceId([8; 16]);
+    let f = found(&c, other, &[&bob]);
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space), empty_vector(other)],
+            vec![],
+            1 << 20,
+        ),
+    );
+    assert_eq!(r.spaces, vec![f.vector(&[])]);
+    assert_eq!(r.envelopes.len(), f.envs.len());
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "not-a-member")]
+    );
+    assert_eq!(c.pull_all(&alice, space, 1 << 20), vec![genesis, change]);
+}
+
+#[test]
+fn nothing_but_a_genesis_enters_an_unknown_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let space = SpaceId([7; 16]);
+    let g = statement(&alice, space, &[], genesis_op(&alice));
+    let add = statement(&alice, space, &[g.id()], add_op(&device(2), Role::Member));
+    let r = c.sync(
+        &alice,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&alice, space, 1, b"early"), carry(&alice, &add, 2)],
+            1 << 20,
+        ),
+    );
+    assert_eq!(
+        reasons(&r),
+        vec![(0, "unknown-space"), (1, "unknown-space")]
+    );
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "unknown-space")]
+    );
+}
+
+#[test]
+fn a_non_members_changes_are_refused_and_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, mallory) = (device(1), device(6));
+    let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice]);
+    let r = c.sync(
+        &mallory,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&mallory, space, 1, b"spam")],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-a-member")]);
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "not-a-member")]
+    );
+    assert!(r.spaces.is_empty() && r.envelopes.is_empty());
+    assert_eq!(c.pull_all(&alice, space, 1 << 20), f.then(&[]));
+}
+
+#[test]
+fn an_added_device_may_push_and_pull_until_removed_then_only_up_to_last_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob, carrier) = (device(1), device(2), device(3));
+    let space = SpaceId([7; 16]);
+    let mut f = found(&c, space, &[&alice]);
+    assert_pull_refused(&c, &bob, space, "not-a-member");
+
+    // The admin adds Bob; Bob pushes two changes and pulls.
+    let add_bob = f.push(&c, add_op(&bob, Role::Member));
+    let bob_envs: Vec<Vec<u8>> = (1..=4)
+        .map(|s| seal(&bob, space, s, format!("bob {s}").as_bytes()))
+        .collect();
+    let r = c.sync(
+        &bob,
+        &request(vec![empty_vector(space)], bob_envs[..2].to_vec(), 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(r.refused_spaces.is_empty());
+    assert_eq!(r.spaces, vec![f.vector(&[(&bob, 2)])]);
+    assert_eq!(
+        r.envelopes.len(),
+        f.envs.len(),
+        "Bob got the membership log"
+    );
+
+    // Bob wrote 3 offline, and the admin knew it when removing him with last_seq = 3.
+    f.push(&c, remove_op(&bob, 3));
+    assert_pull_refused(&c, &bob, space, "not-a-member");
+
+    // Bob's 3 still counts, carried by a device that is no member at all; his 4 does not, whoever
+    // pushes it.
+    let r = c.sync(
+        &carrier,
+        &request(
+            vec![empty_vector(space)],
+            vec![bob_envs[2].clone(), bob_envs[3].clone()],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(1, "not-a-member")]);
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "not-a-member")],
+        "the carrier learns nothing else of the space"
+    );
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space)],
+            vec![bob_envs[3].clone()],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-a-member")]);
+    assert!(r.spaces.is_empty() && r.envelopes.is_empty());
+
+    // Replaying the old add (the same envelope) is a harmless duplicate: Bob stays removed.
+    let r = c.sync(
+        &bob,
+        &request(vec![empty_vector(space)], vec![add_bob], 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "not-a-member")]
+    );
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&bob, space, 5, b"x")],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-a-member")]);
+
+    // Alice sees Bob's 1 to 3 and nothing later, in arrival order.
+    let (log, removal) = f.envs.split_at(f.envs.len() - 1);
+    let mut expected = log.to_vec();
+    expected.extend_from_slice(&bob_envs[..2]);
+    expected.extend_from_slice(removal);
+    expected.push(bob_envs[2].clone());
+    assert!(
+        c.pull_all(&alice, space, 1 << 20) == expected,
+        "Alice receives the log and Bob's 1 to 3"
+    );
+}
+
+#[test]
+fn forged_unknown_parent_and_second_genesis_statements_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob, mallory) = (device(1), device(2), device(6));
+    let space = SpaceId([7; 16]);
+    let mut f = found(&c, space, &[&alice, &bob]);
+    let head = f.head;
+
+    // Bob is a member, not an admin: his add of Mallory is not authorised.
+    let forged = statement(&bob, space, &[head], add_op(&mallory, Role::Admin));
+    // The admin naming a parent the relay never saw.
+    let dangling = statement(
+        &f.admin,
+        space,
+        &[StatementId([0xee; 32])],
+        add_op(&mallory, Role::Member),
+    );
+    // Mallory founding the space again.
+    let rival = statement(&mallory, space, &[], genesis_op(&mallory));
+    // And the real genesis again: a duplicate.
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space)],
+            vec![
+                carry(&bob, &forged, 1),
+                carry(&f.admin, &dangling, f.next_seq),
+                carry(&mallory, &rival, 1),
+                f.envs[0].clone(),
+            ],
+            1 << 20,
+        ),
+    );
+    assert_eq!(
+        reasons(&r),
+        vec![
+            (0, "not-authorised"),
+            (1, "missing-parents"),
+            (2, "conflict")
+        ]
+    );
+    assert_eq!(
+        r.spaces,
+        vec![f.vector(&[])],
+        "nothing was stored: Bob's and the admin's vectors did not move"
+    );
+    assert_pull_refused(&c, &mallory, space, "not-a-member");
+    let r = c.sync(
+        &mallory,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&mallory, space, 2, b"in?")],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-a-member")]);
+
+    // The refused statements left no trace: the admin's next statement (with the same seq the
+    // dangling one used) is accepted, and Alice receives only the real log.
+    f.push(&c, add_op(&device(4), Role::Member));
+    assert_eq!(c.pull_all(&alice, space, 1 << 20), f.then(&[]));
+}
+
+#[test]
+fn a_device_pushing_its_own_add_may_pull_in_the_same_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let mut f = found(&c, space, &[&alice]);
+    let note = seal(&alice, space, 1, b"welcome");
+    c.sync(&alice, &request(vec![f.vector(&[])], vec![note.clone()], 0));
+    // The admin signed Bob's add (e.g. approving his join request) but Bob carries it to the relay,
+    // with his first change: the add is judged first, whatever the order in the request.
+    let add_bob = f.sign(add_op(&bob, Role::Member));
+    let hello = seal(&bob, space, 1, b"hello");
+    let r = c.sync(
+        &bob,
+        &request(vec![empty_vector(space)], vec![hello, add_bob], 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(r.refused_spaces.is_empty());
+    assert_eq!(r.spaces, vec![f.vector(&[(&alice, 1), (&bob, 1)])]);
+    let got: Vec<Vec<u8>> = r.envelopes.iter().map(|e| e.to_vec()).collect();
+    let mut expected = f.envs[..f.envs.len() - 1].to_vec();
+    expected.push(note);
+    assert_eq!(got, expected, "everything but what Bob pushed himself");
+}
+
+#[test]
+fn membership_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob, carol) = (device(1), device(2), device(3));
+    let space = SpaceId([7; 16]);
+    let first = start(dir.path());
+    let c = Client::new(&first);
+    let mut f = found(&c, space, &[&alice, &bob]);
+    f.push(&c, remove_op(&bob, 0));
+    first.shutdown();
+
+    let second = start(dir.path());
+    let c = Client::new(&second);
+    assert_pull_refused(&c, &bob, space, "not-a-member");
+    assert_pull_refused(&c, &carol, space, "not-a-member");
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&bob, space, 1, b"late")],
+            0,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-a-member")]);
+    // The log goes on from where it was: the admin adds Carol after the removal.
+    f.push(&c, add_op(&carol, Role::Member));
+    let hello = seal(&carol, space, 1, b"hi");
+    let r = c.sync(
+        &carol,
+        &request(vec![f.vector(&[])], vec![hello.clone()], 0),
+    );
+    assert!(r.rejected.is_empty() && r.refused_spaces.is_empty());
+    assert_eq!(c.pull_all(&alice, space, 1 << 20), f.then(&[hello]));
+}
+
+#[test]
+fn a_carrier_may_push_a_members_envelope_but_not_pull() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob, carrier) = (device(1), device(2), device(3));
+    let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob]);
+    // Alice's change reaches the relay through a phone that belongs to no member.
+    let note = seal(&alice, space, 1, b"written offline");
+    let r = c.sync(
+        &carrier,
+        &request(vec![empty_vector(space)], vec![note.clone()], 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(r.spaces.is_empty() && r.envelopes.is_empty());
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "not-a-member")]
+    );
+    // The carrier's own word counts for nothing: an envelope it signs itself is refused.
+    let r = c.sync(
+        &carrier,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&carrier, space, 1, b"mine")],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-a-member")]);
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), f.then(&[note]));
+}
+
+#[test]
+fn a_removed_admins_backdated_statement_is_kept_without_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob, mallory) = (device(1), device(2), device(6));
+    let space = SpaceId([7; 16]);
+    let mut f = found(&c, space, &[&alice]);
+    f.push(&c, add_op(&bob, Role::Admin));
+    let bobs_past = f.head;
+    f.push(&c, remove_op(&bob, 0));
+    // Bob signs an add naming the parents he knew before his removal. His author was an admin in that
+    // past, so the relay stores and forwards it (protocol 15.8) although Bob may no longer write: every
+    // holder must keep the same set. The rule of 15.6 gives it no effect.
+    let backdated = statement(&bob, space, &[bobs_past], add_op(&mallory, Role::Member));
+    let env = carry(&bob, &backdated, 1);
+    let r = c.sync(
+        &bob,
+        &request(vec![empty_vector(space)], vec![env.clone()], 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, "not-a-member")]
+    );
+    assert_pull_refused(&c, &mallory, space, "not-a-member");
+    // Signed after the removal (naming it as a parent), it is refused.
+    let late = statement(&bob, space, &[f.head], add_op(&mallory, Role::Member));
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space)],
+            vec![carry(&bob, &late, 2)],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "not-authorised")]);
+    assert_eq!(c.pull_all(&alice, space, 1 << 20), f.then(&[env]));
+}
+
+#[test]
+fn concurrent_pushes_and_pulls_of_members_all_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let writers: Vec<Device> = (1..=4).map(device).collect();
+    let space = SpaceId([7; 16]);
+    let mut f = found(&c, space, &writers.iter().collect::<Vec<_>>());
+    std::thread::scope(|scope| {
+        for w in &writers {
+            let c = &c;
+            scope.spawn(move || {
+                for s in 1..=10 {
+                    let r = c.sync(
+                        w,
+                        &request(
+                            vec![empty_vector(space)],
+                            vec![seal(w, space, s, b"note")],
+                            1 << 20,
+                        ),
+                    );
+                    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+                    assert!(r.refused_spaces.is_empty());
+                }
+            });
+        }
+        // Meanwhile the admin adds and removes a fifth device.
+        let extra = device(5);
+        f.push(&c, add_op(&extra, Role::Member));
+        f.push(&c, remove_op(&extra, 0));
+    });
+    let r = c.sync(&writers[0], &request(vec![f.vector(&[])], vec![], 1 << 20));
+    let entries: Vec<(&Device, u64)> = writers.iter().map(|w| (w, 10)).collect();
+    assert_eq!(r.spaces, vec![f.vector(&entries)]);
+    assert_pull_refused(&c, &device(5), space, "not-a-member");
 }

@@ -238,6 +238,28 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("removing a lost device rotates the journal key") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "ra.db").path, generateMasterKey()).use { a ->
+            Vault.open(File(tmp, "rb.db").path, generateMasterKey()).use { b ->
+                Vault.open(File(tmp, "rlost.db").path, generateMasterKey()).use { lost ->
+                    b.completeLink(a.approveLink(b.linkRequest()))
+                    lost.completeLink(a.approveLink(lost.linkRequest()))
+                    assertEquals(3, a.journalMembers().size, "three devices")
+                    listOf(a, b, lost).forEach { it.sync(url) }
+                    val report = a.removeDevice(lost.deviceId())
+                    assertEquals(1u, report.wrapped, "wrapped for b only")
+                    val after = a.journal().use { it.add("sesudah", mood(4)) }
+                    a.sync(url)
+                    b.sync(url)
+                    assertEquals("sesudah", b.journal().use { it.get(after)?.text }, "b reads the new epoch")
+                    try { lost.sync(url) } catch (e: SebayaException.Relay) { }
+                    assertEquals(null, lost.journal().use { it.get(after) }, "the lost device reads nothing new")
+                }
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

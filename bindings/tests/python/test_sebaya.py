@@ -470,3 +470,37 @@ def test_identity_api_is_exported_and_localized():
                 "error-bad-certificate"):
         en, ind = localized_message(mid, "en"), localized_message(mid, "id")
         assert en != mid and ind != mid and en != ind, mid
+
+
+def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
+    a = open_vault(tmp_path / "a.db", generate_master_key())
+    b = open_vault(tmp_path / "b.db", generate_master_key())
+    lost = open_vault(tmp_path / "lost.db", generate_master_key())
+    b.complete_link(a.approve_link(b.link_request()))
+    lost.complete_link(a.approve_link(lost.link_request()))
+    members = {m.device_id: m for m in a.journal_members()}
+    assert set(members) == {a.device_id(), b.device_id(), lost.device_id()}
+    assert members[a.device_id()].this_device and members[a.device_id()].role == "admin"
+    before = a.journal().add("sebelum ponsel hilang", 3, [])
+    for v in (a, b, lost):
+        v.sync(relay.url)
+    assert lost.journal().get(before) is not None
+
+    report = a.remove_device(lost.device_id())
+    assert report.wrapped == 1 and report.without_key == 0 and report.bytes > 0
+    assert lost.device_id() not in {m.device_id for m in a.journal_members()}
+    after = a.journal().add("sesudah ponsel hilang", 4, [])
+    a.sync(relay.url)
+    b.sync(relay.url)
+    assert b.journal().get(after).text == "sesudah ponsel hilang"
+    assert b.journal().get(before) is not None
+    # The lost phone learns nothing new, whether the relay refuses it or hands it ciphertext.
+    try:
+        lost.sync(relay.url)
+    except SebayaError.Relay:
+        pass
+    assert lost.journal().get(after) is None
+    with pytest.raises(SebayaError.InvalidInput):
+        a.remove_device("not-hex")
+    with pytest.raises(SebayaError.NotFound):
+        a.remove_device(lost.device_id())

@@ -1,0 +1,849 @@
+//! Who may push to and pull from a space: the relay's copy of each space's membership log.
+//!
+//! A space's log is made of its stored envelopes of kind membership (`docs/protocol.md`, section 15),
+//! so nothing is persisted apart from them: after a restart, or when a space left the cache, its log
+//! is rebuilt by replaying those envelopes in arrival order through the same admission rule that let
+//! them in ([`SpaceLog::plan`]). Replaying reproduces every decision, because each statement was judged
+//! against exactly the statements stored before it.
+//!
+//! Rebuilding costs about the square of the log's size (each insert recomputes the state), so logs are
+//! cached in memory, bounded by an estimate of their size ([`CACHE_BUDGET_BYTES`]), least recently used
+//! first out. Spaces without a genesis are never cached: looking them up is one indexed query.
+//!
+//! **Locking.** One reader-writer gate orders pushes against pulls. A push holds the write side while it
+//! judges envelopes, stores them and updates the cached logs; a pull holds the read side while it checks
+//! who may read and lists what to send. So every pull sees a log and stored envelopes that belong
+//! together, and no push decides on a log another push is changing. Logs that are not cached are rebuilt
+//! before the gate is taken and brought up to date under it ([`SpaceLog::catch_up`]), so a long rebuild
+//! holds up only the request that needs it. (The cache assumes one relay process per store: several
+//! processes sharing a database would each need to see the others' statements.)
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use sebaya_proto::membership::{
+    Inserted, MAX_STATEMENTS, MembershipLog, MembershipState, Op, Role, SignedStatement, Status,
+};
+use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId};
+
+use crate::error::StoreError;
+use crate::exchange::reason;
+use crate::store::RelayStore;
+
+/// Upper bound on the estimated memory of cached logs. A log of `n` statements is counted as
+/// `n × 1 KiB + n² / 8` bytes (each statement keeps a bit set of its ancestors): about 12 MiB for a log
+/// at [`MAX_STATEMENTS`], a few KiB for a group's usual log.
+pub const CACHE_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+
+/// One space's membership log as the relay holds it, with the state it determines.
+#[derive(Clone, Debug)]
+pub struct SpaceLog {
+    log: MembershipLog,
+    state: MembershipState,
+    /// Every device some held statement makes an admin (valid or not): a device outside this set cannot
+    /// be an admin in any state of this log, so its statements are refused without trying them.
+    ever_admins: HashSet<DeviceId>,
+    /// Serial of the last stored membership envelope replayed into this log (0: none). Statements
+    /// added by pushes do not move it: replaying them again changes nothing.
+    through: u64,
+}
+
+/// What admitting a statement takes, decided by [`SpaceLog::plan`] without changing the log.
+#[derive(Debug)]
+pub enum Plan {
+    /// The log holds the statement already: nothing changes.
+    Held,
+    /// Insert it: it is known to be authorised.
+    Insert,
+    /// It was inserted into this copy of the log, which replaces the log.
+    Replace(Box<MembershipLog>),
+}
+
+impl SpaceLog {
+    /// An empty log: the space does not exist until its genesis arrives.
+    pub fn new(space: SpaceId) -> SpaceLog {
+        SpaceLog {
+            log: MembershipLog::new(space),
+            state: MembershipState::default(),
+            ever_admins: HashSet::new(),
+            through: 0,
+        }
+    }
+
+    /// Whether the relay holds the space's genesis (whether the space exists for it).
+    pub fn has_genesis(&self) -> bool {
+        self.log.genesis().is_some()
+    }
+
+    /// The membership state of the held statements.
+    pub fn state(&self) -> &MembershipState {
+        &self.state
+    }
+
+    /// The log itself.
+    pub fn log(&self) -> &MembershipLog {
+        &self.log
+    }
+
+    /// Estimated memory use, for the cache budget.
+    fn cost(&self) -> usize {
+        let n = self.log.len();
+        n.saturating_mul(1024)
+            .saturating_add(n.saturating_mul(n) / 8)
+            .saturating_add(256)
+    }
+
+    /// Decides whether `statement` may join the log (the rules of `docs/protocol.md` 9.5), without
+    /// changing it. Errors are reason codes.
+    ///
+    /// - held already: [`Plan::Held`];
+    /// - no genesis held: only a genesis is admitted (the first one wins), anything else is
+    ///   `unknown-space`; a second, different genesis is `conflict`;
+    /// - a parent not held: `missing-parents` (nothing waits at the relay);
+    /// - the log at [`MAX_STATEMENTS`]: `log-full`;
+    /// - the author not an admin in the state of the statement's own past (`authorised_in_past`):
+    ///   `not-authorised`.
+    ///
+    /// Deciding the last point needs no trial insert in the usual cases: an author no statement ever
+    /// made an admin is refused at once, and a statement whose parents are the current heads has the
+    /// whole log as its past, so the current state answers. Otherwise the statement is inserted into a
+    /// copy of the log and the copy is kept only if the statement was authorised.
+    pub fn plan(&self, statement: &SignedStatement) -> Result<Plan, &'static str> {
+        let id = statement.id();
+        if self.log.get(&id).is_some() {
+            return Ok(Plan::Held);
+        }
+        let s = statement.statement();
+        let is_genesis = matches!(s.op, Op::Genesis { .. });
+        if self.log.genesis().is_none() {
+            // An empty log (this relay never keeps a statement waiting for parents).
+            return if is_genesis {
+                Ok(Plan::Insert)
+            } else {
+                Err(reason::UNKNOWN_SPACE)
+            };
+        }
+        if is_genesis {
+            return Err(reason::CONFLICT);
+        }
+        let held = |p| matches!(self.log.status(p), Some(Status::Valid | Status::Invalid));
+        if !s.parents.iter().all(held) {
+            return Err(reason::MISSING_PARENTS);
+        }
+        if self.log.len() >= MAX_STATEMENTS {
+            return Err(reason::LOG_FULL);
+        }
+        if !self.ever_admins.contains(&s.author) {
+            return Err(reason::NOT_AUTHORISED);
+        }
+        if s.parents == self.state.heads {
+            // Every held statement is a head or an ancestor of one: the statement's past is the whole
+            // log, and the state of its past is the current state.
+            return if self.state.is_admin(&s.author) {
+                Ok(Plan::Insert)
+            } else {
+                Err(reason::NOT_AUTHORISED)
+            };
+        }
+        let mut trial = self.log.clone();
+        match trial.insert(statement.clone()) {
+            Ok(Inserted::Applied { .. }) => {}
+            Ok(Inserted::Duplicate) => return Ok(Plan::Held),
+            Ok(Inserted::Pending { .. }) => return Err(reason::MISSING_PARENTS),
+            Err(ProtoError::TooLarge { .. }) => return Err(reason::LOG_FULL),
+            Err(ProtoError::BadSignature) => return Err(reason::BAD_SIGNATURE),
+            Err(_) => return Err(reason::MALFORMED),
+        }
+        if trial.authorised_in_past(&id) == Some(true) {
+            Ok(Plan::Replace(Box::new(trial)))
+        } else {
+            Err(reason::NOT_AUTHORISED)
+        }
+    }
+
+    /// Carries out a [`Plan`] made by [`SpaceLog::plan`] on this same log. An error (a reason code)
+    /// means the log did not change.
+    pub fn commit(&mut self, statement: SignedStatement, plan: Plan) -> Result<(), &'static str> {
+        let op = statement.statement().op;
+        match plan {
+            Plan::Held => return Ok(()),
+            Plan::Insert => match self.log.insert(statement) {
+                Ok(Inserted::Applied { .. } | Inserted::Duplicate) => {}
+                // `plan` checked the parents, so this cannot happen; if it did, the statement would
+                // sit in the log waiting, which this relay never allows.
+                Ok(Inserted::Pending { .. }) => {
+                    return Err(reason::MISSING_PARENTS);
+                }
+                Err(ProtoError::TooLarge { .. }) => return Err(reason::LOG_FULL),
+                Err(ProtoError::BadSignature) => return Err(reason::BAD_SIGNATURE),
+                Err(_) => return Err(reason::MALFORMED),
+            },
+            Plan::Replace(log) => self.log = *log,
+        }
+        match op {
+            Op::Genesis { admin, .. } => {
+                self.ever_admins.insert(admin);
+            }
+            Op::Add {
+                device,
+                role: Role::Admin,
+                ..
+            }
+            | Op::SetRole {
+                device,
+                role: Role::Admin,
+            } => {
+                self.ever_admins.insert(device);
+            }
+            _ => {}
+        }
+        self.state = self.log.state();
+        Ok(())
+    }
+
+    /// Rebuilds a space's log from its stored membership envelopes ([`SpaceLog::catch_up`] from
+    /// nothing).
+    pub fn rebuild(store: &dyn RelayStore, space: SpaceId) -> Result<SpaceLog, StoreError> {
+        let mut space_log = SpaceLog::new(space);
+        space_log.catch_up(store)?;
+        Ok(space_log)
+    }
+
+    /// Replays the space's membership envelopes stored after the last one this log replayed, in
+    /// arrival order, through the same rule that admitted them ([`SpaceLog::plan`]). Statements the
+    /// log holds already change nothing; an envelope the rule refuses (only possible for envelopes
+    /// stored before the relay authorised membership) is skipped. Since the relay stores a membership
+    /// envelope only after admitting it against every statement stored before it, a log replayed this
+    /// way is the log the relay had when it stored the last one.
+    pub fn catch_up(&mut self, store: &dyn RelayStore) -> Result<(), StoreError> {
+        let space = self.log.space();
+        for (serial, bytes) in store.membership_envelopes(&space, self.through)? {
+            self.through = self.through.max(serial);
+            let Ok(envelope) = Envelope::parse(&bytes) else {
+                continue;
+            };
+            let Ok(statement) = SignedStatement::from_envelope(&envelope) else {
+                continue;
+            };
+            if statement.statement().space != space {
+                continue;
+            }
+            if let Ok(plan) = self.plan(&statement) {
+                // An error leaves the log as it was: the envelope is skipped.
+                let _ = self.commit(statement, plan);
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Entry {
+    log: Arc<SpaceLog>,
+    cost: usize,
+    used: u64,
+}
+
+struct Cache {
+    map: HashMap<SpaceId, Entry>,
+    bytes: usize,
+    budget: usize,
+    tick: u64,
+}
+
+impl Cache {
+    fn new(budget: usize) -> Cache {
+        Cache {
+            map: HashMap::new(),
+            bytes: 0,
+            budget,
+            tick: 0,
+        }
+    }
+
+    fn get(&mut self, space: &SpaceId) -> Option<Arc<SpaceLog>> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.map.get_mut(space).map(|e| {
+            e.used = tick;
+            e.log.clone()
+        })
+    }
+
+    fn remove(&mut self, space: &SpaceId) {
+        if let Some(old) = self.map.remove(space) {
+            self.bytes = self.bytes.saturating_sub(old.cost);
+        }
+    }
+
+    fn put(&mut self, space: SpaceId, log: Arc<SpaceLog>) {
+        self.remove(&space);
+        if !log.has_genesis() {
+            return;
+        }
+        self.tick += 1;
+        let cost = log.cost();
+        self.bytes = self.bytes.saturating_add(cost);
+        self.map.insert(
+            space,
+            Entry {
+                log,
+                cost,
+                used: self.tick,
+            },
+        );
+        while self.bytes > self.budget && self.map.len() > 1 {
+            let oldest = self
+                .map
+                .iter()
+                .filter(|(s, _)| **s != space)
+                .min_by_key(|(_, e)| e.used)
+                .map(|(s, _)| *s);
+            match oldest {
+                Some(s) => self.remove(&s),
+                None => break,
+            }
+        }
+    }
+}
+
+/// The relay's membership logs: a cache of [`SpaceLog`]s and the gate that orders pushes and pulls.
+/// Shared by every request of one relay process.
+///
+/// Logs missing from the cache are rebuilt *before* the gate is taken, so that rebuilding a long log
+/// (seconds, for thousands of statements) holds up no other request; once the gate is held they are
+/// brought up to date with what was stored meanwhile ([`SpaceLog::catch_up`], one indexed query).
+pub struct Access {
+    gate: RwLock<()>,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cache = self.cache();
+        f.debug_struct("Access")
+            .field("cached_spaces", &cache.map.len())
+            .field("cached_bytes", &cache.bytes)
+            .finish()
+    }
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access::with_cache_budget(CACHE_BUDGET_BYTES)
+    }
+}
+
+/// Logs rebuilt ahead of taking the gate, for spaces missing from the cache.
+type Prepared = Vec<SpaceLog>;
+
+impl Access {
+    /// An empty cache with the default budget, [`CACHE_BUDGET_BYTES`].
+    pub fn new() -> Access {
+        Access::default()
+    }
+
+    /// An empty cache holding logs of at most about `bytes` (always at least the last one used).
+    pub fn with_cache_budget(bytes: usize) -> Access {
+        Access {
+            gate: RwLock::new(()),
+            cache: Mutex::new(Cache::new(bytes)),
+        }
+    }
+
+    /// The cache. A panic while it was locked may have left it half-updated; everything in it can be
+    /// rebuilt from the store, so a poisoned cache is emptied and used again.
+    fn cache(&self) -> MutexGuard<'_, Cache> {
+        match self.cache.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                *guard = Cache::new(guard.budget);
+                self.cache.clear_poison();
+                guard
+            }
+        }
+    }
+
+    /// Rebuilds, without holding the gate, the logs of `spaces` that are not cached. Stops preparing
+    /// once the rebuilt logs would pass half the cache budget (the rest are rebuilt under the gate when
+    /// needed), so that one request naming many spaces cannot hold many large logs at once.
+    fn prepare(&self, store: &dyn RelayStore, spaces: &[SpaceId]) -> Result<Prepared, StoreError> {
+        let mut missing: Vec<SpaceId> = {
+            let cache = self.cache();
+            spaces
+                .iter()
+                .filter(|s| !cache.map.contains_key(s))
+                .copied()
+                .collect()
+        };
+        missing.sort_unstable();
+        missing.dedup();
+        let budget = self.cache().budget / 2;
+        let mut prepared = Vec::new();
+        let mut cost = 0usize;
+        for space in missing {
+            if cost > budget {
+                break;
+            }
+            let log = SpaceLog::rebuild(store, space)?;
+            cost = cost.saturating_add(log.cost());
+            prepared.push(log);
+        }
+        Ok(prepared)
+    }
+
+    /// Under the gate: brings the prepared logs up to date and caches those with a genesis (unless
+    /// another request cached the space meanwhile). Returns the logs of spaces without a genesis, which
+    /// are never cached but stay valid while the gate is held.
+    fn settle(
+        &self,
+        store: &dyn RelayStore,
+        prepared: Prepared,
+    ) -> Result<HashMap<SpaceId, Arc<SpaceLog>>, StoreError> {
+        let mut uncached = HashMap::new();
+        for mut log in prepared {
+            let space = log.log.space();
+            if self.cache().map.contains_key(&space) {
+                continue;
+            }
+            log.catch_up(store)?;
+            let log = Arc::new(log);
+            if log.has_genesis() {
+                self.cache().put(space, log);
+            } else {
+                uncached.insert(space, log);
+            }
+        }
+        Ok(uncached)
+    }
+
+    /// Takes the read side of the gate, for checking who may read `spaces` and listing what to send.
+    /// Their logs are prepared first, outside the gate.
+    pub fn reader(
+        &self,
+        store: &dyn RelayStore,
+        spaces: &[SpaceId],
+    ) -> Result<Reader<'_>, StoreError> {
+        let prepared = self.prepare(store, spaces)?;
+        let gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        let uncached = self.settle(store, prepared)?;
+        Ok(Reader {
+            access: self,
+            uncached,
+            _gate: gate,
+        })
+    }
+
+    /// Takes the write side of the gate, for judging and storing envelopes pushed to `spaces`. Their
+    /// logs are prepared first, outside the gate.
+    pub fn writer(
+        &self,
+        store: &dyn RelayStore,
+        spaces: &[SpaceId],
+    ) -> Result<Writer<'_>, StoreError> {
+        let prepared = self.prepare(store, spaces)?;
+        let gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        let uncached = self.settle(store, prepared)?;
+        Ok(Writer {
+            access: self,
+            uncached,
+            _gate: gate,
+        })
+    }
+
+    /// The space's log: prepared, cached, or (if it was neither) rebuilt now and cached if it has a
+    /// genesis. Callers hold a side of the gate, so no push changes the store meanwhile.
+    fn log(
+        &self,
+        store: &dyn RelayStore,
+        uncached: &mut HashMap<SpaceId, Arc<SpaceLog>>,
+        space: SpaceId,
+    ) -> Result<Arc<SpaceLog>, StoreError> {
+        if let Some(log) = uncached.remove(&space) {
+            return Ok(log);
+        }
+        if let Some(log) = self.cache().get(&space) {
+            return Ok(log);
+        }
+        let log = Arc::new(SpaceLog::rebuild(store, space)?);
+        self.cache().put(space, log.clone());
+        Ok(log)
+    }
+
+    /// Number of spaces whose logs are cached (for tests and diagnostics).
+    pub fn cached_spaces(&self) -> usize {
+        self.cache().map.len()
+    }
+}
+
+/// The read side of the gate: pushes wait while it is held.
+pub struct Reader<'a> {
+    access: &'a Access,
+    uncached: HashMap<SpaceId, Arc<SpaceLog>>,
+    _gate: RwLockReadGuard<'a, ()>,
+}
+
+impl Reader<'_> {
+    /// The space's log. Ask once per space (a prepared log without genesis is handed over, not kept).
+    pub fn log(
+        &mut self,
+        store: &dyn RelayStore,
+        space: SpaceId,
+    ) -> Result<Arc<SpaceLog>, StoreError> {
+        self.access.log(store, &mut self.uncached, space)
+    }
+}
+
+/// The write side of the gate: nobody else reads or changes logs while it is held.
+pub struct Writer<'a> {
+    access: &'a Access,
+    uncached: HashMap<SpaceId, Arc<SpaceLog>>,
+    _gate: RwLockWriteGuard<'a, ()>,
+}
+
+impl Writer<'_> {
+    /// The space's log. Ask once per space (a prepared log without genesis is handed over, not kept).
+    pub fn log(
+        &mut self,
+        store: &dyn RelayStore,
+        space: SpaceId,
+    ) -> Result<Arc<SpaceLog>, StoreError> {
+        self.access.log(store, &mut self.uncached, space)
+    }
+
+    /// Drops the cached log of `space`, so that changing the caller's copy does not copy it again (the
+    /// cache held the other reference). Call before changing a log; [`Writer::put`] it back once the
+    /// store has committed. A log never put back is rebuilt from the store when next needed.
+    pub fn forget(&self, space: &SpaceId) {
+        self.access.cache().remove(space);
+    }
+
+    /// Caches the log of `space` after the store committed the envelopes it was changed by.
+    pub fn put(&self, space: SpaceId, log: Arc<SpaceLog>) {
+        self.access.cache().put(space, log);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::SqliteStore;
+    use crate::store::NewEnvelope;
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    use sebaya_proto::Kind;
+    use sebaya_proto::membership::{Statement, StatementId};
+
+    const SPACE: SpaceId = SpaceId([6; 16]);
+
+    fn device(n: u8) -> DeviceId {
+        let kp = Ed25519KeyPair::from_seed_unchecked(&[n; 32]).unwrap();
+        DeviceId::from_slice(kp.public_key().as_ref()).unwrap()
+    }
+
+    fn sign(n: u8, parents: &[StatementId], op: Op) -> SignedStatement {
+        let kp = Ed25519KeyPair::from_seed_unchecked(&[n; 32]).unwrap();
+        Statement::new(SPACE, parents.to_vec(), device(n), 7, op)
+            .sign(&kp)
+            .unwrap()
+    }
+
+    fn add(by: u8, parents: &[StatementId], who: u8, role: Role) -> SignedStatement {
+        sign(
+            by,
+            parents,
+            Op::Add {
+                device: device(who),
+                role,
+                person: None,
+                x25519: None,
+            },
+        )
+    }
+
+    /// What a plain log says: the statement is authorised in its own past.
+    fn truth(log: &MembershipLog, s: &SignedStatement) -> bool {
+        let mut copy = log.clone();
+        copy.insert(s.clone()).unwrap();
+        copy.authorised_in_past(&s.id()) == Some(true)
+    }
+
+    fn admit(l: &mut SpaceLog, s: &SignedStatement) -> Result<(), &'static str> {
+        let plan = l.plan(s)?;
+        l.commit(s.clone(), plan)
+    }
+
+    #[test]
+    fn plan_agrees_with_the_log_on_every_path() {
+        let mut l = SpaceLog::new(SPACE);
+        let g = sign(
+            1,
+            &[],
+            Op::Genesis {
+                admin: device(1),
+                x25519: None,
+            },
+        );
+        assert_eq!(
+            l.plan(&add(1, &[g.id()], 2, Role::Admin)).unwrap_err(),
+            reason::UNKNOWN_SPACE
+        );
+        admit(&mut l, &g).unwrap();
+        let add_b = add(1, &[g.id()], 2, Role::Admin);
+        admit(&mut l, &add_b).unwrap();
+        let add_c = add(1, &[add_b.id()], 3, Role::Member);
+        admit(&mut l, &add_c).unwrap();
+        let remove_b = sign(
+            1,
+            &[add_c.id()],
+            Op::Remove {
+                device: device(2),
+                last_seq: 0,
+            },
+        );
+        admit(&mut l, &remove_b).unwrap();
+
+        // (statement, expected verdict); the fast path, the shortcut for never-admins and the trial
+        // insert must all agree with the log itself.
+        let cases: Vec<(SignedStatement, Result<(), &str>)> = vec![
+            // B, removed, signing with its old parents: authorised in its past (slow path).
+            (add(2, &[add_b.id()], 4, Role::Member), Ok(())),
+            // B signing after its removal (parents = heads): not authorised (fast path).
+            (
+                add(2, &l.state().heads.clone(), 5, Role::Member),
+                Err(reason::NOT_AUTHORISED),
+            ),
+            // C, never an admin (shortcut).
+            (
+                add(3, &l.state().heads.clone(), 5, Role::Member),
+                Err(reason::NOT_AUTHORISED),
+            ),
+            // A with old parents (slow path), and with the heads (fast path).
+            (add(1, &[add_b.id()], 6, Role::Member), Ok(())),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(truth(l.log(), &s), expected.is_ok());
+            let before = l.log().len();
+            assert_eq!(admit(&mut l, &s), expected);
+            assert_eq!(l.log().len(), before + usize::from(expected.is_ok()));
+            assert_eq!(l.state(), &l.log().state());
+        }
+        let latest = add(1, &l.state().heads.clone(), 7, Role::Member);
+        assert!(truth(l.log(), &latest));
+        assert!(matches!(l.plan(&latest).unwrap(), Plan::Insert));
+        admit(&mut l, &latest).unwrap();
+        assert!(l.state().is_member(&device(7)));
+        assert!(!l.state().is_member(&device(2)));
+        // B's backdated add is kept (every holder keeps the same set) but has no effect: it is
+        // concurrent with B's removal.
+        let backdated = add(2, &[add_b.id()], 4, Role::Member).id();
+        assert_eq!(l.log().status(&backdated), Some(Status::Invalid));
+        assert!(!l.state().is_member(&device(4)));
+
+        // Held, a second genesis, unknown parents.
+        assert!(matches!(l.plan(&add_c).unwrap(), Plan::Held));
+        assert_eq!(
+            l.plan(&sign(
+                9,
+                &[],
+                Op::Genesis {
+                    admin: device(9),
+                    x25519: None
+                }
+            ))
+            .unwrap_err(),
+            reason::CONFLICT
+        );
+        assert_eq!(
+            l.plan(&add(1, &[StatementId([0xee; 32])], 8, Role::Member))
+                .unwrap_err(),
+            reason::MISSING_PARENTS
+        );
+    }
+
+    /// Random histories of five devices, concurrent branches included: whatever path `plan` takes,
+    /// it admits exactly the statements the log itself finds authorised in their past.
+    #[test]
+    fn plan_agrees_with_the_log_on_random_histories() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..8 {
+            let mut l = SpaceLog::new(SPACE);
+            admit(
+                &mut l,
+                &sign(
+                    1,
+                    &[],
+                    Op::Genesis {
+                        admin: device(1),
+                        x25519: None,
+                    },
+                ),
+            )
+            .unwrap();
+            let (mut admitted, mut refused) = (0, 0);
+            for step in 0..120u64 {
+                let ids: Vec<StatementId> = l.log().statements().map(SignedStatement::id).collect();
+                let parents = if next(2) == 0 {
+                    l.state().heads.clone()
+                } else {
+                    let mut p = vec![ids[next(ids.len())], ids[next(ids.len())]];
+                    p.sort();
+                    p.dedup();
+                    p
+                };
+                let author = 1 + next(5) as u8;
+                let target = device(1 + next(5) as u8);
+                let role = if next(3) == 0 {
+                    Role::Admin
+                } else {
+                    Role::Member
+                };
+                let op = match next(3) {
+                    0 => Op::Add {
+                        device: target,
+                        role,
+                        person: None,
+                        x25519: None,
+                    },
+                    1 => Op::Remove {
+                        device: target,
+                        last_seq: step,
+                    },
+                    _ => Op::SetRole {
+                        device: target,
+                        role,
+                    },
+                };
+                let st = sign(author, &parents, op);
+                let expected = truth(l.log(), &st);
+                match admit(&mut l, &st) {
+                    Ok(()) => {
+                        assert!(
+                            expected,
+                            "admitted an unauthorised statement at step {step}"
+                        );
+                        admitted += 1;
+                    }
+                    Err(why) => {
+                        assert_eq!(why, reason::NOT_AUTHORISED, "step {step}");
+                        assert!(!expected, "refused an authorised statement at step {step}");
+                        refused += 1;
+                    }
+                }
+                assert_eq!(l.state(), &l.log().state());
+            }
+            assert!(admitted > 10 && refused > 10, "{admitted} {refused}");
+        }
+    }
+
+    #[test]
+    fn a_rebuilt_log_equals_the_admitted_one_and_the_cache_keeps_to_its_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let kp = Ed25519KeyPair::from_seed_unchecked(&[1; 32]).unwrap();
+        let g = sign(
+            1,
+            &[],
+            Op::Genesis {
+                admin: device(1),
+                x25519: None,
+            },
+        );
+        let a = add(1, &[g.id()], 2, Role::Member);
+        let forged = add(3, &[g.id()], 3, Role::Admin);
+        let mut admitted = SpaceLog::new(SPACE);
+        admit(&mut admitted, &g).unwrap();
+        admit(&mut admitted, &a).unwrap();
+        // Stored as a relay before this one would have stored them: a forged statement and an add
+        // before its genesis. Replay skips what the rule refuses.
+        let kp3 = Ed25519KeyPair::from_seed_unchecked(&[3; 32]).unwrap();
+        let envs = [
+            a.to_envelope(SPACE, 2, &kp).unwrap(),
+            g.to_envelope(SPACE, 1, &kp).unwrap(),
+            forged.to_envelope(SPACE, 1, &kp3).unwrap(),
+            a.to_envelope(SPACE, 3, &kp).unwrap(),
+        ];
+        let batch: Vec<NewEnvelope<'_>> = envs
+            .iter()
+            .map(|e| {
+                let h = e.header().unwrap();
+                NewEnvelope {
+                    space: SPACE,
+                    author: h.author,
+                    seq: h.seq,
+                    kind: Kind::Membership,
+                    id: e.id(),
+                    bytes: e.as_bytes(),
+                }
+            })
+            .collect();
+        store.insert_envelopes(&batch, 1).unwrap();
+        let mut rebuilt = SpaceLog::rebuild(&store, SPACE).unwrap();
+        assert_eq!(rebuilt.state(), admitted.state());
+        assert_eq!(rebuilt.log().len(), 2);
+
+        // Stored later (by another request): catching up replays only what is new.
+        let b = add(1, &[a.id()], 4, Role::Member);
+        admit(&mut admitted, &b).unwrap();
+        let later = b.to_envelope(SPACE, 4, &kp).unwrap();
+        let h = later.header().unwrap();
+        store
+            .insert_envelopes(
+                &[NewEnvelope {
+                    space: SPACE,
+                    author: h.author,
+                    seq: h.seq,
+                    kind: Kind::Membership,
+                    id: later.id(),
+                    bytes: later.as_bytes(),
+                }],
+                2,
+            )
+            .unwrap();
+        rebuilt.catch_up(&store).unwrap();
+        assert_eq!(rebuilt.state(), admitted.state());
+        assert!(rebuilt.state().is_member(&device(4)));
+        rebuilt.catch_up(&store).unwrap();
+        assert_eq!(rebuilt.log().len(), 3);
+        let again = SpaceLog::rebuild(&store, SPACE).unwrap();
+        assert_eq!(again.state(), admitted.state());
+
+        // A budget below one log keeps only the last one used.
+        let access = Access::with_cache_budget(1);
+        {
+            let mut reader = access.reader(&store, &[SPACE, SpaceId([7; 16])]).unwrap();
+            assert_eq!(access.cached_spaces(), 1, "prepared and cached");
+            assert_eq!(reader.log(&store, SPACE).unwrap().state(), admitted.state());
+            // A space without genesis is not cached.
+            assert!(!reader.log(&store, SpaceId([7; 16])).unwrap().has_genesis());
+            assert!(!reader.log(&store, SpaceId([9; 16])).unwrap().has_genesis());
+            assert_eq!(access.cached_spaces(), 1);
+        }
+        let writer = access.writer(&store, &[]).unwrap();
+        let mut other = SpaceLog::new(SpaceId([8; 16]));
+        let g8 = Statement::new(
+            SpaceId([8; 16]),
+            vec![],
+            device(1),
+            7,
+            Op::Genesis {
+                admin: device(1),
+                x25519: None,
+            },
+        )
+        .sign(&kp)
+        .unwrap();
+        admit(&mut other, &g8).unwrap();
+        writer.put(SpaceId([8; 16]), Arc::new(other));
+        assert_eq!(access.cached_spaces(), 1, "the older log was evicted");
+        writer.forget(&SpaceId([8; 16]));
+        assert_eq!(access.cached_spaces(), 0);
+    }
+}
