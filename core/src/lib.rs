@@ -292,6 +292,9 @@ impl Vault {
             return Ok(0);
         };
         j.compact_if_needed(&self.store)?;
+        if j.needs_rotation() {
+            j.rotate(&self.store, &self.identity)?;
+        }
         j.seal_outgoing(&self.store, &self.identity, codec)
     }
 

@@ -157,6 +157,9 @@ struct SpaceRecord {
     /// Keys of earlier epochs (epoch id, key), kept so history stays readable after a rotation.
     #[serde(default)]
     older: Vec<(ByteBuf, ByteBuf)>,
+    /// Which devices each epoch's key was wrapped for (to notice a wrap for a since-removed device).
+    #[serde(default)]
+    recipients: Vec<(ByteBuf, Vec<ByteBuf>)>,
 }
 
 /// A space open in memory.
@@ -170,6 +173,8 @@ pub struct Space {
     pub epoch: EpochId,
     /// Keys of earlier epochs, for reading what was written under them.
     older: BTreeMap<EpochId, Key32>,
+    /// Which devices each epoch's key was wrapped for, as seen in key-wraps envelopes.
+    recipients: BTreeMap<EpochId, Vec<DeviceId>>,
     /// The Automerge document.
     pub doc: AutoCommit,
     next_seq: u64,
@@ -291,6 +296,7 @@ impl Space {
             key,
             epoch,
             older: BTreeMap::new(),
+            recipients: BTreeMap::new(),
             doc: AutoCommit::new().with_actor(actor_of(&me)),
             next_seq: 1,
             sealed_change_seq: 0,
@@ -338,6 +344,16 @@ impl Space {
                 .iter()
                 .map(|(e, k)| (ByteBuf::from(e.0.to_vec()), ByteBuf::from(k.to_vec())))
                 .collect(),
+            recipients: self
+                .recipients
+                .iter()
+                .map(|(e, ds)| {
+                    (
+                        ByteBuf::from(e.0.to_vec()),
+                        ds.iter().map(|d| ByteBuf::from(d.0.to_vec())).collect(),
+                    )
+                })
+                .collect(),
         };
         let mut plain = Zeroizing::new(Vec::new());
         ciborium::into_writer(&rec, &mut *plain)
@@ -373,6 +389,15 @@ impl Space {
             .as_slice()
             .try_into()
             .map_err(|_| Error::Corrupt("space record"))?;
+        let mut recipients = BTreeMap::new();
+        for (e, ds) in &rec.recipients {
+            let e = EpochId::from_slice(e).map_err(|_| Error::Corrupt("space record"))?;
+            let ds = ds
+                .iter()
+                .map(|d| DeviceId::from_slice(d).map_err(|_| Error::Corrupt("space record")))
+                .collect::<Result<Vec<_>>>()?;
+            recipients.insert(e, ds);
+        }
         let mut older = BTreeMap::new();
         for (e, k) in &rec.older {
             let k: [u8; 32] = k
@@ -413,6 +438,7 @@ impl Space {
             key: Zeroizing::new(key),
             epoch: EpochId::from_slice(&rec.epoch).map_err(|_| Error::Corrupt("space record"))?,
             older,
+            recipients,
             doc,
             next_seq: rec.next_seq,
             sealed_change_seq: rec.sealed_change_seq,
@@ -883,6 +909,8 @@ impl Space {
         if rotation.author != h.author {
             return Err(Error::Content("key wraps not from the rotation's author"));
         }
+        self.recipients
+            .insert(set.epoch, set.wraps.iter().map(|(d, _)| *d).collect());
         let Some((_, wrap)) = set.wraps.iter().find(|(d, _)| *d == identity.device) else {
             // Nothing for this device (it is not among the recipients): nothing to take.
             return Ok(true);
@@ -1005,6 +1033,8 @@ impl Space {
         let signer = id.signing_key()?;
         let env = set.to_envelope(self.id, id.device, self.next_seq, &signer)?;
         report.bytes = env.as_bytes().len() as u64;
+        self.recipients
+            .insert(epoch, set.wraps.iter().map(|(d, _)| *d).collect());
         let tx = store.conn.unchecked_transaction()?;
         Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
         self.vector.insert(self.me, self.next_seq);
@@ -1013,6 +1043,17 @@ impl Space {
         self.save_record(store)?;
         tx.commit()?;
         Ok(report)
+    }
+
+    /// Whether the key this device writes under may be held by a device that is no longer a member: a
+    /// rotation that was concurrent with a removal wrapped its key for the removed device. An admin
+    /// then rotates again (at its next sync).
+    pub fn needs_rotation(&self) -> bool {
+        self.members.is_admin(&self.me)
+            && self
+                .recipients
+                .get(&self.epoch)
+                .is_some_and(|ds| ds.iter().any(|d| !self.members.is_member(d)))
     }
 
     /// Earlier epoch keys sealed under the current one, for a device being linked (own devices read
