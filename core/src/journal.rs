@@ -136,7 +136,11 @@ fn width(enc: TextEncoding, s: &str) -> Option<usize> {
 /// edits made on two devices to different parts of an entry both survive the merge; a full rewrite is a
 /// single splice, as small as Automerge allows. (A character-level diff, `update_text`, interleaves many
 /// tiny splices when a text is rewritten: measured 2.6x larger documents on the W1 workload.)
-fn splice_changed_middle(doc: &mut AutoCommit, text: &ObjId, new_text: &str) -> Result<()> {
+pub(crate) fn splice_changed_middle(
+    doc: &mut AutoCommit,
+    text: &ObjId,
+    new_text: &str,
+) -> Result<()> {
     let old = doc.text(text)?;
     if width(doc.text_encoding(), "").is_none() {
         doc.update_text(text, new_text)?;

@@ -11,6 +11,8 @@
 pub mod audit;
 pub mod crypto;
 pub mod error;
+pub mod group_spaces;
+pub mod groups;
 pub mod i18n;
 pub mod identity;
 pub mod journal;
@@ -48,6 +50,8 @@ pub struct Vault {
     identity: Identity,
     person: Option<PersonKey>,
     journal: Option<Space>,
+    /// Support groups this device belongs to, by space id.
+    groups: std::collections::BTreeMap<SpaceId, Space>,
     codec: u8,
 }
 
@@ -77,11 +81,16 @@ impl Vault {
             )?),
             None => None,
         };
+        let mut groups = std::collections::BTreeMap::new();
+        for id in group_spaces::index(&store)? {
+            groups.insert(id, Space::load(&store, &id, &identity)?);
+        }
         Ok(Vault {
             store,
             identity,
             person,
             journal,
+            groups,
             codec: DEFAULT_CODEC,
         })
     }
@@ -288,14 +297,15 @@ impl Vault {
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
     pub fn seal_pending(&mut self) -> Result<u32> {
         let codec = self.codec;
-        let Some(j) = self.journal.as_mut() else {
-            return Ok(0);
-        };
-        j.compact_if_needed(&self.store)?;
-        if j.needs_rotation() {
-            j.rotate(&self.store, &self.identity)?;
+        let mut sealed = 0;
+        for s in self.journal.iter_mut().chain(self.groups.values_mut()) {
+            s.compact_if_needed(&self.store)?;
+            if s.needs_rotation() {
+                s.rotate(&self.store, &self.identity)?;
+            }
+            sealed += s.seal_outgoing(&self.store, &self.identity, codec)?;
         }
-        j.seal_outgoing(&self.store, &self.identity, codec)
+        Ok(sealed)
     }
 
     /// Syncs every space with the relay at `relay_url` through `http`, holding `&mut self` throughout.
@@ -318,7 +328,7 @@ impl Vault {
 
     /// The next request of a sync, or `None` when it is complete.
     pub fn sync_next_request(&mut self, sync: &mut RelaySync) -> Result<Option<HttpRequest>> {
-        let spaces: Vec<&Space> = self.journal.iter().collect();
+        let spaces: Vec<&Space> = self.journal.iter().chain(self.groups.values()).collect();
         sync.next_request(&self.store, &self.identity, &spaces)
     }
 
@@ -328,7 +338,11 @@ impl Vault {
         sync: &mut RelaySync,
         response: HttpResponse,
     ) -> Result<()> {
-        let mut spaces: Vec<&mut Space> = self.journal.iter_mut().collect();
+        let mut spaces: Vec<&mut Space> = self
+            .journal
+            .iter_mut()
+            .chain(self.groups.values_mut())
+            .collect();
         sync.handle_response(&self.store, &self.identity, &mut spaces, response)
     }
 
@@ -352,35 +366,13 @@ impl Vault {
     /// needed): adds it to the journal's membership as an admin (a person's own devices administer
     /// their own journal) and wraps the journal key for it. Returns the response code to show it.
     pub fn approve_link(&mut self, request: &str) -> Result<String> {
-        let req = link::LinkRequest::from_code(request)?;
-        if req.device == self.identity.device {
-            return Err(Error::InvalidInput("a device cannot link itself".into()));
-        }
         self.journal()?;
         let (store, identity) = (&self.store, &self.identity);
         let j = self
             .journal
             .as_mut()
             .ok_or(Error::Internal("journal missing"))?;
-        if !j.membership().is_member(&req.device) {
-            j.add_member(
-                store,
-                identity,
-                req.device,
-                req.x25519,
-                sebaya_proto::membership::Role::Admin,
-            )?;
-        }
-        let wrap = keywrap::wrap(j.key(), &req.x25519, &j.id, &j.epoch)?;
-        link::LinkResponse {
-            space: j.id,
-            kind: 1,
-            epoch: j.epoch,
-            wrap,
-            envelopes: j.membership_envelopes(store)?,
-            history: j.history_for_link()?,
-        }
-        .to_code()
+        approve_into(store, identity, j, request, Role::Admin, true)
     }
 
     /// Joins the journal named in a link response made for this device. Refused if this device keeps
@@ -391,46 +383,7 @@ impl Vault {
         if !self.journal_list().is_empty() {
             return Err(Error::AlreadyLinked);
         }
-        if resp.kind != 1 {
-            return Err(Error::BadLinkCode);
-        }
-        let key = self
-            .identity
-            .unwrap_key(&resp.wrap, &resp.space, &resp.epoch)
-            .map_err(|_| Error::BadLinkCode)?;
-        let commit = *crypto::derive(key.as_ref(), space::KEY_COMMIT_LABEL)?;
-        // Check the log before keeping anything.
-        let mut log = sebaya_proto::membership::MembershipLog::new(resp.space);
-        for bytes in &resp.envelopes {
-            let env = sebaya_proto::Envelope::parse(bytes).map_err(|_| Error::BadLinkCode)?;
-            let st = sebaya_proto::membership::SignedStatement::from_envelope(&env)
-                .map_err(|_| Error::BadLinkCode)?;
-            log.insert(st).map_err(|_| Error::BadLinkCode)?;
-        }
-        let state = log.state();
-        if !state.is_member(&self.identity.device) {
-            return Err(Error::BadLinkCode);
-        }
-        // The key must be the one its epoch committed to: the genesis key, or a rotation's.
-        let genesis_ok = space::genesis_epoch(&resp.space, &key)? == resp.epoch;
-        let rotation_ok = state
-            .epochs
-            .iter()
-            .any(|e| e.id == resp.epoch && e.commit == commit);
-        if !genesis_ok && !rotation_ok {
-            return Err(Error::BadLinkCode);
-        }
-        let mut space = Space::adopt_at(
-            &self.store,
-            resp.space,
-            SpaceKind::Journal,
-            key,
-            resp.epoch,
-            self.identity.device,
-        )?;
-        space.receive(&self.store, &self.identity, &resp.envelopes)?;
-        space.take_history(&resp.history)?;
-        space.save_record(&self.store)?;
+        let space = adopt_from_response(&self.store, &self.identity, resp, SpaceKind::Journal)?;
         self.store.kv_put(JOURNAL_SPACE, &space.id.0)?;
         self.journal = Some(space);
         Ok(())
@@ -465,4 +418,81 @@ impl Vault {
         let (store, j) = self.parts()?;
         j.unacked(store)
     }
+}
+
+/// Adds the device that showed `request` to `space` with `role` (unless it is a member already) and
+/// answers with the space's id, epoch, key wrapped for that device, membership envelopes, and, when
+/// `with_history`, every earlier epoch key (a person's own devices read everything; a group's newcomer
+/// reads from its joining on).
+pub(crate) fn approve_into(
+    store: &Store,
+    identity: &Identity,
+    space: &mut Space,
+    request: &str,
+    role: Role,
+    with_history: bool,
+) -> Result<String> {
+    let req = link::LinkRequest::from_code(request)?;
+    if req.device == identity.device {
+        return Err(Error::InvalidInput("a device cannot add itself".into()));
+    }
+    if !space.membership().is_member(&req.device) {
+        space.add_member(store, identity, req.device, req.x25519, role)?;
+    }
+    let wrap = keywrap::wrap(space.key(), &req.x25519, &space.id, &space.epoch)?;
+    link::LinkResponse {
+        space: space.id,
+        kind: space.kind.to_byte(),
+        epoch: space.epoch,
+        wrap,
+        envelopes: space.membership_envelopes(store)?,
+        history: if with_history {
+            space.history_for_link()?
+        } else {
+            Vec::new()
+        },
+    }
+    .to_code()
+}
+
+/// Opens a response made for this device: unwraps the key, checks it against its epoch's commitment
+/// and that the membership log admits this device, and only then starts holding the space.
+pub(crate) fn adopt_from_response(
+    store: &Store,
+    identity: &Identity,
+    resp: link::LinkResponse,
+    kind: SpaceKind,
+) -> Result<Space> {
+    if resp.kind != kind.to_byte() {
+        return Err(Error::BadLinkCode);
+    }
+    let key = identity
+        .unwrap_key(&resp.wrap, &resp.space, &resp.epoch)
+        .map_err(|_| Error::BadLinkCode)?;
+    let commit = *crypto::derive(key.as_ref(), space::KEY_COMMIT_LABEL)?;
+    let mut log = sebaya_proto::membership::MembershipLog::new(resp.space);
+    for bytes in &resp.envelopes {
+        let env = sebaya_proto::Envelope::parse(bytes).map_err(|_| Error::BadLinkCode)?;
+        let st = sebaya_proto::membership::SignedStatement::from_envelope(&env)
+            .map_err(|_| Error::BadLinkCode)?;
+        log.insert(st).map_err(|_| Error::BadLinkCode)?;
+    }
+    let state = log.state();
+    if !state.is_member(&identity.device) {
+        return Err(Error::BadLinkCode);
+    }
+    // The key must be the one its epoch committed to: the genesis key, or a rotation's.
+    let genesis_ok = space::genesis_epoch(&resp.space, &key)? == resp.epoch;
+    let rotation_ok = state
+        .epochs
+        .iter()
+        .any(|e| e.id == resp.epoch && e.commit == commit);
+    if !genesis_ok && !rotation_ok {
+        return Err(Error::BadLinkCode);
+    }
+    let mut space = Space::adopt_at(store, resp.space, kind, key, resp.epoch, identity.device)?;
+    space.receive(store, identity, &resp.envelopes)?;
+    space.take_history(&resp.history)?;
+    space.save_record(store)?;
+    Ok(space)
 }

@@ -35,17 +35,23 @@ use sebaya_proto::keywraps::KeyWrapSet;
 pub enum SpaceKind {
     /// A person's private journal, shared only among their own devices.
     Journal,
+    /// A support group: notebook, agenda, actions, coping ideas and sessions with attendance.
+    Group,
 }
 
 impl SpaceKind {
-    fn to_byte(self) -> u8 {
+    /// The byte that names the kind in link responses and records.
+    pub fn to_byte(self) -> u8 {
         match self {
             SpaceKind::Journal => 1,
+            SpaceKind::Group => 2,
         }
     }
-    fn from_byte(b: u8) -> Result<Self> {
+    /// Reads a kind byte.
+    pub fn from_byte(b: u8) -> Result<Self> {
         match b {
             1 => Ok(SpaceKind::Journal),
+            2 => Ok(SpaceKind::Group),
             _ => Err(Error::Corrupt("space kind")),
         }
     }

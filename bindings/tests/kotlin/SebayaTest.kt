@@ -15,6 +15,7 @@ import java.util.concurrent.CyclicBarrier
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
+import uniffi.sebaya.Attendance
 import uniffi.sebaya.JournalEntry
 import uniffi.sebaya.SebayaException
 import uniffi.sebaya.Vault
@@ -256,6 +257,30 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     try { lost.sync(url) } catch (e: SebayaException.Relay) { }
                     assertEquals(null, lost.journal().use { it.get(after) }, "the lost device reads nothing new")
                 }
+            }
+        }
+    }
+
+    check("a support group: join, shared note, attendance, removal") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "gf.db").path, generateMasterKey()).use { fac ->
+            Vault.open(File(tmp, "gp.db").path, generateMasterKey()).use { par ->
+                val gid = fac.createGroup("Kelompok Kamis")
+                par.joinGroup(fac.approveGroupMember(gid, par.linkRequest()))
+                fac.groupAddNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
+                val sid = fac.groupAddSession(gid, 1767225600000L, "Mengelola cemas")
+                fac.groupSetAttendance(gid, sid, par.deviceId(), Attendance.PRESENT)
+                fac.sync(url)
+                par.sync(url)
+                assertEquals("Kita mulai dengan check-in.", par.groupNotes(gid).single().text, "note reached the member")
+                assertEquals(Attendance.PRESENT, par.groupSessions(gid).single().attendance.single().attendance, "attendance")
+                assertEquals("member", par.groups().single().role, "role")
+                assertThrows<SebayaException.NotAllowed>("a member cannot remove the facilitator") {
+                    par.removeGroupMember(gid, fac.deviceId())
+                }
+                fac.removeGroupMember(gid, par.deviceId())
+                fac.sync(url)
+                assertEquals(1u, par.sync(url).refusedSpaces, "the relay no longer serves the group")
             }
         }
     }

@@ -504,3 +504,47 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
         a.remove_device("not-hex")
     with pytest.raises(SebayaError.NotFound):
         a.remove_device(lost.device_id())
+
+
+def test_a_support_group_through_the_relay(tmp_path, relay):
+    from sebaya import Attendance
+
+    fac = open_vault(tmp_path / "f.db", generate_master_key())
+    sup = open_vault(tmp_path / "s.db", generate_master_key())
+    par = open_vault(tmp_path / "p.db", generate_master_key())
+    gid = fac.create_group("Kelompok Kamis")
+    sup.join_group(fac.approve_group_member(gid, sup.link_request(), as_facilitator=True))
+    par.join_group(fac.approve_group_member(gid, par.link_request()))
+    roles = {m.device_id: m.role for m in fac.group_members(gid)}
+    assert roles == {fac.device_id(): "admin", sup.device_id(): "admin", par.device_id(): "member"}
+    for v in (fac, sup, par):
+        v.sync(relay.url)
+    assert [g.name for g in par.groups()] == ["Kelompok Kamis"] and par.groups()[0].role == "member"
+
+    nid = fac.group_add_note(gid, "Kita mulai dengan check-in.", title="Rencana")
+    fac.sync(relay.url)
+    sup.sync(relay.url)
+    fac.group_edit_note(gid, nid, text="Pembukaan. Kita mulai dengan check-in.")
+    sup.group_edit_note(gid, nid, text="Kita mulai dengan check-in. Lalu latihan napas.")
+    sid = fac.group_add_session(gid, 1767225600000, "Mengelola cemas")
+    fac.group_set_attendance(gid, sid, par.device_id(), Attendance.PRESENT)
+    for v in (fac, sup, fac, par):
+        v.sync(relay.url)
+    for v in (fac, sup, par):
+        note = [n for n in v.group_notes(gid) if n.id == nid][0]
+        assert note.text == "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas."
+        (session,) = v.group_sessions(gid)
+        assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT)]
+
+    with pytest.raises(SebayaError.NotAllowed):
+        par.remove_group_member(gid, fac.device_id())
+    report = fac.remove_group_member(gid, par.device_id())
+    assert report.wrapped == 1
+    fac.group_add_note(gid, "Setelah perubahan anggota.")
+    fac.sync(relay.url)
+    assert par.sync(relay.url).refused_spaces == 1
+    assert all(n.text != "Setelah perubahan anggota." for n in par.group_notes(gid))
+    with pytest.raises(SebayaError.InvalidInput):
+        fac.group_add_note("not-hex", "x")
+    with pytest.raises(SebayaError.NotFound):
+        fac.group_notes("00" * 16)

@@ -1,0 +1,234 @@
+//! A support group of three people's devices through a real relay on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_core::groups::{self, Attendance};
+use sebaya_core::{Error, ReqwestClient, Role, Vault};
+
+struct Net {
+    _dir: tempfile::TempDir,
+    relay: sebaya_relay::RelayHandle,
+    http: ReqwestClient,
+}
+
+fn net() -> Net {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
+        data_dir: dir.path().join("relay"),
+        bind: "127.0.0.1:0".parse().unwrap(),
+    })
+    .unwrap();
+    Net {
+        _dir: dir,
+        relay,
+        http: ReqwestClient::new().unwrap(),
+    }
+}
+
+fn sync(n: &Net, v: &mut Vault) -> sebaya_core::SyncReport {
+    v.sync_with(&n.http, &n.relay.url()).unwrap()
+}
+
+#[test]
+fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+    let mut supporter = Vault::open(&dir.path().join("s.db"), &[2; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[3; 32]).unwrap();
+    let g = facilitator
+        .create_group("Kelompok Dukungan Sebaya — Kamis")
+        .unwrap();
+    // In person: the facilitator scans each member's request and shows the answer.
+    let resp = facilitator
+        .approve_group_member(&g, &supporter.link_request().unwrap(), Role::Admin)
+        .unwrap();
+    assert_eq!(supporter.join_group(&resp).unwrap(), g);
+    let resp = facilitator
+        .approve_group_member(&g, &participant.link_request().unwrap(), Role::Member)
+        .unwrap();
+    participant.join_group(&resp).unwrap();
+    sync(&n, &mut facilitator);
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    assert_eq!(
+        participant.groups()[0].name,
+        "Kelompok Dukungan Sebaya — Kamis"
+    );
+    assert_eq!(participant.groups()[0].role, Some(Role::Member));
+
+    // A note edited concurrently by two supporters (different parts) converges.
+    let me = facilitator.device_id().to_hex();
+    facilitator
+        .with_group(&g, |d, now| {
+            groups::add_note(
+                d,
+                "00000000000000a1",
+                "Rencana",
+                "Kita mulai dengan check-in.",
+                &me,
+                now,
+            )
+        })
+        .unwrap();
+    sync(&n, &mut facilitator);
+    sync(&n, &mut supporter);
+    facilitator
+        .with_group(&g, |d, now| {
+            groups::edit_note(
+                d,
+                "00000000000000a1",
+                None,
+                Some("Pembukaan. Kita mulai dengan check-in."),
+                now,
+            )
+        })
+        .unwrap();
+    supporter
+        .with_group(&g, |d, now| {
+            groups::edit_note(
+                d,
+                "00000000000000a1",
+                None,
+                Some("Kita mulai dengan check-in. Lalu latihan napas."),
+                now,
+            )
+        })
+        .unwrap();
+    // Attendance recorded offline on the facilitator's phone.
+    let p_hex = participant.device_id().to_hex();
+    let s_hex = supporter.device_id().to_hex();
+    facilitator
+        .with_group(&g, |d, now| {
+            groups::add_session(d, "00000000000000b1", now, "Mengelola cemas", &me, now)
+        })
+        .unwrap();
+    facilitator
+        .with_group(&g, |d, now| {
+            groups::set_attendance(d, "00000000000000b1", &p_hex, Attendance::Present, now)
+        })
+        .unwrap();
+    sync(&n, &mut facilitator);
+    sync(&n, &mut supporter);
+    sync(&n, &mut facilitator);
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    let merged = "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas.";
+    for v in [&facilitator, &supporter, &participant] {
+        let note = v
+            .read_group(&g, |d| groups::note(d, "00000000000000a1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(note.text, merged);
+        let sessions = v.read_group(&g, groups::sessions).unwrap();
+        assert_eq!(sessions.len(), 1);
+        assert_eq!(
+            sessions[0].attendance,
+            vec![(p_hex.clone(), Attendance::Present)]
+        );
+    }
+    // The supporter records another member's attendance offline; it merges with the facilitator's.
+    supporter
+        .with_group(&g, |d, now| {
+            groups::set_attendance(d, "00000000000000b1", &s_hex, Attendance::Excused, now)
+        })
+        .unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    let counts = participant
+        .read_group(&g, |d| groups::attendance_counts(d, "00000000000000b1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((counts.present, counts.excused), (1, 1));
+
+    // The participant leaves the programme: removed, the key rotates.
+    let r = facilitator
+        .remove_group_member(&g, &participant.device_id())
+        .unwrap();
+    assert_eq!(r.wrapped, 1, "the supporter gets the new key");
+    facilitator
+        .with_group(&g, |d, now| {
+            groups::add_note(
+                d,
+                "00000000000000a2",
+                "",
+                "Setelah perubahan anggota.",
+                &me,
+                now,
+            )
+        })
+        .unwrap();
+    sync(&n, &mut facilitator);
+    sync(&n, &mut supporter);
+    assert!(
+        supporter
+            .read_group(&g, |d| groups::note(d, "00000000000000a2"))
+            .unwrap()
+            .is_some()
+    );
+    let report = sync(&n, &mut participant);
+    assert_eq!(
+        report.refused_spaces, 1,
+        "the relay no longer serves the group to the participant"
+    );
+    assert!(
+        participant
+            .read_group(&g, |d| groups::note(d, "00000000000000a2"))
+            .unwrap()
+            .is_none()
+    );
+    // Not told of its removal (the relay no longer serves it), the participant's phone still writes
+    // locally; the relay refuses what it sends, and no member ever sees it.
+    participant
+        .with_group(&g, |d, now| {
+            groups::add_note(
+                d,
+                "00000000000000a3",
+                "",
+                "setelah dikeluarkan",
+                &p_hex,
+                now,
+            )
+        })
+        .unwrap();
+    let report = sync(&n, &mut participant);
+    assert!(report.rejected >= 1, "{report:?}");
+    sync(&n, &mut supporter);
+    assert!(
+        supporter
+            .read_group(&g, |d| groups::note(d, "00000000000000a3"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn joining_refuses_responses_for_others_and_only_facilitators_manage_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[2; 32]).unwrap();
+    let mut b = Vault::open(&dir.path().join("b.db"), &[3; 32]).unwrap();
+    let g = f.create_group("Kelompok").unwrap();
+    let for_a = f
+        .approve_group_member(&g, &a.link_request().unwrap(), Role::Member)
+        .unwrap();
+    assert!(matches!(b.join_group(&for_a), Err(Error::BadLinkCode)));
+    assert!(b.groups().is_empty());
+    a.join_group(&for_a).unwrap();
+    assert!(matches!(a.join_group(&for_a), Err(Error::InvalidInput(_))));
+    // A member (not a facilitator) cannot add or remove members.
+    assert!(matches!(
+        a.approve_group_member(&g, &b.link_request().unwrap(), Role::Member),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        a.remove_group_member(&g, &f.device_id()),
+        Err(Error::NotAllowed(_))
+    ));
+    // A journal response is not a group response, and the other way round.
+    let journal_resp = f.approve_link(&b.link_request().unwrap()).unwrap();
+    assert!(matches!(
+        b.join_group(&journal_resp),
+        Err(Error::BadLinkCode)
+    ));
+    assert!(matches!(f.create_group("   "), Err(Error::InvalidInput(_))));
+}
