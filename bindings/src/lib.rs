@@ -507,8 +507,9 @@ impl Vault {
         })
     }
 
-    /// Removes a lost or given-away device from the journal and rotates the journal key, so it reads
-    /// nothing written from now on. Sync afterwards so the relay and the other devices learn of it.
+    /// Removes a lost or given-away device of this person from the journal, and from every group this
+    /// device facilitates, rotating each key, so it reads nothing written from now on. Sync afterwards
+    /// so the relay and the other devices learn of it.
     pub fn remove_device(&self, device_id: String) -> Result<RotationReport> {
         let device = sebaya_core::DeviceId::from_hex(&device_id).map_err(|_| {
             SebayaError::from(sebaya_core::Error::InvalidInput(

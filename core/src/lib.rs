@@ -270,15 +270,27 @@ impl Vault {
         self.journal.as_ref().map(|j| j.membership())
     }
 
-    /// Removes one of this person's devices (a lost or sold phone) from the journal and rotates the
-    /// journal key: the removed device reads nothing written from now on, and what it writes after its
-    /// last accepted envelope is refused everywhere. Sync afterwards to tell the relay and the others.
+    /// Removes one of this person's devices (a lost or sold phone) from the journal, and from every
+    /// group where this device is a facilitator and the lost one a member, rotating each space's key:
+    /// the removed device reads nothing written from now on, and what it writes after its last accepted
+    /// envelope is refused everywhere. Sync afterwards to tell the relay and the others. The report
+    /// sums the rotations.
     pub fn remove_device(&mut self, device: &DeviceId) -> Result<space::RotationReport> {
         if *device == self.identity.device {
             return Err(Error::InvalidInput("a device cannot remove itself".into()));
         }
         let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
-        j.remove_member(&self.store, &self.identity, *device)
+        let mut total = j.remove_member(&self.store, &self.identity, *device)?;
+        for g in self.groups.values_mut() {
+            let m = g.membership();
+            if m.is_member(device) && m.is_admin(&self.identity.device) {
+                let r = g.remove_member(&self.store, &self.identity, *device)?;
+                total.wrapped += r.wrapped;
+                total.without_key += r.without_key;
+                total.bytes += r.bytes;
+            }
+        }
+        Ok(total)
     }
 
     /// Every entry, oldest first.

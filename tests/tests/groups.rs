@@ -232,3 +232,42 @@ fn joining_refuses_responses_for_others_and_only_facilitators_manage_members() {
     ));
     assert!(matches!(f.create_group("   "), Err(Error::InvalidInput(_))));
 }
+
+#[test]
+fn removing_a_lost_phone_rotates_every_space_it_was_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    let mut old_phone = Vault::open(&dir.path().join("old.db"), &[2; 32]).unwrap();
+    let mut member = Vault::open(&dir.path().join("m.db"), &[3; 32]).unwrap();
+    old_phone
+        .complete_link(
+            &phone
+                .approve_link(&old_phone.link_request().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+    let g = phone.create_group("Kelompok").unwrap();
+    old_phone
+        .join_group(
+            &phone
+                .approve_group_member(&g, &old_phone.link_request().unwrap(), Role::Admin)
+                .unwrap(),
+        )
+        .unwrap();
+    member
+        .join_group(
+            &phone
+                .approve_group_member(&g, &member.link_request().unwrap(), Role::Member)
+                .unwrap(),
+        )
+        .unwrap();
+    let lost = old_phone.device_id();
+    let r = phone.remove_device(&lost).unwrap();
+    assert_eq!(r.wrapped, 1, "journal: nobody else; group: the member");
+    assert!(!phone.journal_membership().unwrap().is_member(&lost));
+    assert!(!phone.group_membership(&g).unwrap().is_member(&lost));
+    assert!(
+        phone.group_membership(&g).unwrap().epochs.len() == 1,
+        "the group key rotated"
+    );
+}
