@@ -1,5 +1,6 @@
-//! Support groups as spaces: creating one, adding members in person (the facilitator scans a member's
-//! request code and shows the response), removing members (which rotates the group key), and listing.
+//! Shared spaces beyond the journal: support groups, one-to-one pairings and case notes. Creating one,
+//! adding members in person (the admin scans a member's request code and shows the response),
+//! removing members (which rotates the key), and listing.
 //!
 //! A group is a space of kind [`SpaceKind::Group`] whose document is the typed view in
 //! [`crate::groups`]. Its creator is its first admin (facilitator); members join with role `member`
@@ -62,12 +63,12 @@ impl Vault {
         &mut self,
         id: &SpaceId,
     ) -> Result<(&Store, &crate::identity::Identity, &mut Space)> {
-        let g = self.groups.get_mut(id).ok_or(Error::NotFound("group"))?;
+        let g = self.shared.get_mut(id).ok_or(Error::NotFound("group"))?;
         Ok((&self.store, &self.identity, g))
     }
 
     pub(crate) fn group_ref(&self, id: &SpaceId) -> Result<&Space> {
-        self.groups.get(id).ok_or(Error::NotFound("group"))
+        self.shared.get(id).ok_or(Error::NotFound("group"))
     }
 
     /// Creates a support group; this device is its facilitator (admin).
@@ -76,10 +77,10 @@ impl Vault {
         crate::groups::init(&mut space.doc, name, now_ms())?;
         space.persist(&self.store)?;
         let id = space.id;
-        self.groups.insert(id, space);
+        self.shared.insert(id, space);
         save_index(
             &self.store,
-            &self.groups.keys().copied().collect::<Vec<_>>(),
+            &self.shared.keys().copied().collect::<Vec<_>>(),
         )?;
         Ok(id)
     }
@@ -87,8 +88,9 @@ impl Vault {
     /// Every group this device holds, by name.
     pub fn groups(&self) -> Vec<GroupInfo> {
         let mut out: Vec<GroupInfo> = self
-            .groups
+            .shared
             .values()
+            .filter(|g| g.kind == SpaceKind::Group)
             .map(|g| GroupInfo {
                 id: g.id,
                 name: crate::groups::name(&g.doc),
@@ -115,20 +117,99 @@ impl Vault {
     /// On the joining device: starts holding the group named in a response made for it.
     pub fn join_group(&mut self, response: &str) -> Result<SpaceId> {
         let resp = link::LinkResponse::from_code(response)?;
-        if self.groups.contains_key(&resp.space) {
+        if resp.kind != SpaceKind::Group.to_byte() {
+            return Err(Error::BadLinkCode);
+        }
+        self.join_shared(resp).map(|(id, _)| id)
+    }
+
+    /// On the joining device: starts holding any shared space (group, pairing, case notes) named in a
+    /// response made for it. Returns its id and kind.
+    pub fn join_space(&mut self, response: &str) -> Result<(SpaceId, SpaceKind)> {
+        let resp = link::LinkResponse::from_code(response)?;
+        self.join_shared(resp)
+    }
+
+    fn join_shared(&mut self, resp: link::LinkResponse) -> Result<(SpaceId, SpaceKind)> {
+        let kind = SpaceKind::from_byte(resp.kind).map_err(|_| Error::BadLinkCode)?;
+        if kind == SpaceKind::Journal {
+            return Err(Error::BadLinkCode);
+        }
+        if self.shared.contains_key(&resp.space) {
             return Err(Error::InvalidInput(
-                "this device already belongs to that group".into(),
+                "this device already belongs to that space".into(),
             ));
         }
-        let space =
-            crate::adopt_from_response(&self.store, &self.identity, resp, SpaceKind::Group)?;
+        let space = crate::adopt_from_response(&self.store, &self.identity, resp, kind)?;
         let id = space.id;
-        self.groups.insert(id, space);
+        self.shared.insert(id, space);
+        self.save_shared_index()?;
+        Ok((id, kind))
+    }
+
+    fn save_shared_index(&self) -> Result<()> {
         save_index(
             &self.store,
-            &self.groups.keys().copied().collect::<Vec<_>>(),
+            &self.shared.keys().copied().collect::<Vec<_>>(),
+        )
+    }
+
+    /// Every shared space this device holds (groups, pairings, case notes), with its kind and this
+    /// device's role.
+    pub fn shared_spaces(&self) -> Vec<(SpaceId, SpaceKind, Option<Role>)> {
+        self.shared
+            .values()
+            .map(|s| (s.id, s.kind, s.membership().role(&self.identity.device)))
+            .collect()
+    }
+
+    /// A peer supporter opens a one-to-one pairing with the participant whose request code it scanned
+    /// (in person). Returns the pairing's id and the response code to show the participant.
+    pub fn create_pairing(&mut self, participant_request: &str) -> Result<(SpaceId, String)> {
+        let req = link::LinkRequest::from_code(participant_request)?;
+        let me = self.identity.device.to_hex();
+        let mut space = Space::create(&self.store, SpaceKind::Pairing, &self.identity)?;
+        crate::pairing::init(&mut space.doc, &req.device.to_hex(), &me, now_ms())?;
+        space.persist(&self.store)?;
+        let response = crate::approve_into(
+            &self.store,
+            &self.identity,
+            &mut space,
+            participant_request,
+            Role::Member,
+            false,
         )?;
-        Ok(id)
+        let id = space.id;
+        self.shared.insert(id, space);
+        self.save_shared_index()?;
+        Ok((id, response))
+    }
+
+    /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
+    /// name) shared only with the supervisor whose request code it scanned. Returns the id and the
+    /// response code for the supervisor. The participant is never a member: no device of theirs holds
+    /// a key that opens these notes.
+    pub fn create_case_notes(
+        &mut self,
+        about: &str,
+        supervisor_request: &str,
+    ) -> Result<(SpaceId, String)> {
+        link::LinkRequest::from_code(supervisor_request)?;
+        let mut space = Space::create(&self.store, SpaceKind::CaseNotes, &self.identity)?;
+        crate::casenotes::init(&mut space.doc, about, now_ms())?;
+        space.persist(&self.store)?;
+        let response = crate::approve_into(
+            &self.store,
+            &self.identity,
+            &mut space,
+            supervisor_request,
+            Role::Admin,
+            false,
+        )?;
+        let id = space.id;
+        self.shared.insert(id, space);
+        self.save_shared_index()?;
+        Ok((id, response))
     }
 
     /// Removes a member's device from the group and rotates the group key (facilitators only).

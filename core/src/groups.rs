@@ -175,13 +175,13 @@ pub struct AttendanceCounts {
 
 // ---- validation ---------------------------------------------------------------------------------
 
-fn is_lower_hex(s: &str, len: usize) -> bool {
+pub(crate) fn is_lower_hex(s: &str, len: usize) -> bool {
     s.len() == len
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn check_id(id: &str, what: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str, what: &str) -> Result<()> {
     if is_lower_hex(id, 16) {
         Ok(())
     } else {
@@ -191,7 +191,7 @@ fn check_id(id: &str, what: &str) -> Result<()> {
     }
 }
 
-fn check_device(hex: &str, what: &str) -> Result<()> {
+pub(crate) fn check_device(hex: &str, what: &str) -> Result<()> {
     if is_lower_hex(hex, 64) {
         Ok(())
     } else {
@@ -202,7 +202,7 @@ fn check_device(hex: &str, what: &str) -> Result<()> {
 }
 
 /// A short text: at most [`MAX_SHORT_CHARS`]; when `required`, not empty or blank.
-fn check_short(text: &str, what: &str, required: bool) -> Result<()> {
+pub(crate) fn check_short(text: &str, what: &str, required: bool) -> Result<()> {
     if required && text.trim().is_empty() {
         return Err(Error::InvalidInput(format!("{what} is empty")));
     }
@@ -214,7 +214,7 @@ fn check_short(text: &str, what: &str, required: bool) -> Result<()> {
     Ok(())
 }
 
-fn check_long(text: &str, what: &str) -> Result<()> {
+pub(crate) fn check_long(text: &str, what: &str) -> Result<()> {
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(Error::InvalidInput(format!(
             "{what} is longer than {MAX_TEXT_CHARS} characters"
@@ -234,7 +234,7 @@ fn check_time(ms: i64, what: &str) -> Result<()> {
 
 /// Runs the writes of one user action and commits them as one change; if a write fails, rolls them
 /// back so the document is as it was.
-fn write(
+pub(crate) fn write(
     doc: &mut AutoCommit,
     now_ms: i64,
     ops: impl FnOnce(&mut AutoCommit) -> Result<()>,
@@ -280,7 +280,7 @@ fn new_record(doc: &AutoCommit, key: &str, id: &str, what: &str) -> Result<ObjId
 
 /// The Text object at `obj[key]`, created (replacing whatever is there) when a faulty peer left
 /// something else.
-fn text_obj(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
+pub(crate) fn text_obj(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
     match doc.get(obj, key)? {
         Some((Value::Object(ObjType::Text), t)) => Ok(t),
         _ => Ok(doc.put_object(obj, key, ObjType::Text)?),
@@ -295,7 +295,7 @@ fn map_obj(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
     }
 }
 
-fn put_text(doc: &mut AutoCommit, obj: &ObjId, key: &str, text: &str) -> Result<()> {
+pub(crate) fn put_text(doc: &mut AutoCommit, obj: &ObjId, key: &str, text: &str) -> Result<()> {
     let t = doc.put_object(obj, key, ObjType::Text)?;
     doc.splice_text(&t, 0, 0, text)?;
     Ok(())
@@ -310,7 +310,7 @@ fn scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ScalarValue> {
     }
 }
 
-fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
+pub(crate) fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
     match scalar(doc, obj, key)? {
         ScalarValue::Int(i) => Some(i),
         ScalarValue::Uint(u) => i64::try_from(u).ok(),
@@ -318,11 +318,11 @@ fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
     }
 }
 
-fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
+pub(crate) fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
     scalar(doc, obj, key)?.as_str().map(str::to_string)
 }
 
-fn boolean(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<bool> {
+pub(crate) fn boolean(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<bool> {
     match scalar(doc, obj, key)? {
         ScalarValue::Boolean(b) => Some(b),
         _ => None,
@@ -330,7 +330,7 @@ fn boolean(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<bool> {
 }
 
 /// A text field: a Text object, or (from a faulty peer) a string scalar.
-fn text_field(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
+pub(crate) fn text_field(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
     match doc.get(obj, key).ok().flatten() {
         Some((Value::Object(ObjType::Text), t)) => doc.text(&t).ok(),
         Some((Value::Scalar(s), _)) => s.as_str().map(str::to_string),
@@ -343,7 +343,7 @@ fn read_container(doc: &AutoCommit, key: &str) -> Option<ObjId> {
     container(doc, key).ok()
 }
 
-fn read_record(doc: &AutoCommit, c: &ObjId, id: &str) -> Option<ObjId> {
+pub(crate) fn read_record(doc: &AutoCommit, c: &ObjId, id: &str) -> Option<ObjId> {
     match doc.get(c, id).ok().flatten() {
         Some((Value::Object(ObjType::Map), obj)) if is_lower_hex(id, 16) => Some(obj),
         _ => None,
@@ -351,7 +351,7 @@ fn read_record(doc: &AutoCommit, c: &ObjId, id: &str) -> Option<ObjId> {
 }
 
 /// Every well-formed record of a container, read by `read`.
-fn read_all<T>(
+pub(crate) fn read_all<T>(
     doc: &AutoCommit,
     key: &str,
     read: impl Fn(&AutoCommit, &str, &ObjId) -> Option<T>,

@@ -35,7 +35,7 @@ pub struct JournalEntry {
     pub edited_ms: i64,
 }
 
-fn check_mood(mood: u8) -> Result<()> {
+pub(crate) fn check_mood(mood: u8) -> Result<()> {
     if (1..=5).contains(&mood) {
         Ok(())
     } else {

@@ -9,6 +9,7 @@
 //! Start with `docs/architecture.md` for the map of the crates.
 
 pub mod audit;
+pub mod casenotes;
 pub mod crypto;
 pub mod error;
 pub mod group_spaces;
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod journal;
 pub mod keywrap;
 pub mod link;
+pub mod pairing;
 pub mod person;
 pub mod schema;
 pub mod space;
@@ -50,8 +52,8 @@ pub struct Vault {
     identity: Identity,
     person: Option<PersonKey>,
     journal: Option<Space>,
-    /// Support groups this device belongs to, by space id.
-    groups: std::collections::BTreeMap<SpaceId, Space>,
+    /// Shared spaces (groups, pairings, case notes) this device belongs to, by space id.
+    shared: std::collections::BTreeMap<SpaceId, Space>,
     codec: u8,
 }
 
@@ -81,16 +83,16 @@ impl Vault {
             )?),
             None => None,
         };
-        let mut groups = std::collections::BTreeMap::new();
+        let mut shared = std::collections::BTreeMap::new();
         for id in group_spaces::index(&store)? {
-            groups.insert(id, Space::load(&store, &id, &identity)?);
+            shared.insert(id, Space::load(&store, &id, &identity)?);
         }
         Ok(Vault {
             store,
             identity,
             person,
             journal,
-            groups,
+            shared,
             codec: DEFAULT_CODEC,
         })
     }
@@ -281,7 +283,7 @@ impl Vault {
         }
         let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
         let mut total = j.remove_member(&self.store, &self.identity, *device)?;
-        for g in self.groups.values_mut() {
+        for g in self.shared.values_mut() {
             let m = g.membership();
             if m.is_member(device) && m.is_admin(&self.identity.device) {
                 let r = g.remove_member(&self.store, &self.identity, *device)?;
@@ -310,7 +312,7 @@ impl Vault {
     pub fn seal_pending(&mut self) -> Result<u32> {
         let codec = self.codec;
         let mut sealed = 0;
-        for s in self.journal.iter_mut().chain(self.groups.values_mut()) {
+        for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             s.compact_if_needed(&self.store)?;
             if s.needs_rotation() {
                 s.rotate(&self.store, &self.identity)?;
@@ -340,7 +342,7 @@ impl Vault {
 
     /// The next request of a sync, or `None` when it is complete.
     pub fn sync_next_request(&mut self, sync: &mut RelaySync) -> Result<Option<HttpRequest>> {
-        let spaces: Vec<&Space> = self.journal.iter().chain(self.groups.values()).collect();
+        let spaces: Vec<&Space> = self.journal.iter().chain(self.shared.values()).collect();
         sync.next_request(&self.store, &self.identity, &spaces)
     }
 
@@ -353,7 +355,7 @@ impl Vault {
         let mut spaces: Vec<&mut Space> = self
             .journal
             .iter_mut()
-            .chain(self.groups.values_mut())
+            .chain(self.shared.values_mut())
             .collect();
         sync.handle_response(&self.store, &self.identity, &mut spaces, response)
     }

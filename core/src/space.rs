@@ -37,6 +37,10 @@ pub enum SpaceKind {
     Journal,
     /// A support group: notebook, agenda, actions, coping ideas and sessions with attendance.
     Group,
+    /// A one-to-one accompaniment between a participant and a peer supporter.
+    Pairing,
+    /// A supporter's case notes, shared with their supervisor only.
+    CaseNotes,
 }
 
 impl SpaceKind {
@@ -45,6 +49,8 @@ impl SpaceKind {
         match self {
             SpaceKind::Journal => 1,
             SpaceKind::Group => 2,
+            SpaceKind::Pairing => 3,
+            SpaceKind::CaseNotes => 4,
         }
     }
     /// Reads a kind byte.
@@ -52,6 +58,8 @@ impl SpaceKind {
         match b {
             1 => Ok(SpaceKind::Journal),
             2 => Ok(SpaceKind::Group),
+            3 => Ok(SpaceKind::Pairing),
+            4 => Ok(SpaceKind::CaseNotes),
             _ => Err(Error::Corrupt("space kind")),
         }
     }

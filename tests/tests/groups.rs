@@ -271,3 +271,121 @@ fn removing_a_lost_phone_rotates_every_space_it_was_in() {
         "the group key rotated"
     );
 }
+
+#[test]
+fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
+    use sebaya_core::space::SpaceKind;
+    use sebaya_core::{casenotes, pairing};
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+    let mut supervisor = Vault::open(&dir.path().join("v.db"), &[3; 32]).unwrap();
+    let (pid, resp) = supporter
+        .create_pairing(&participant.link_request().unwrap())
+        .unwrap();
+    assert_eq!(
+        participant.join_space(&resp).unwrap(),
+        (pid, SpaceKind::Pairing)
+    );
+    let sup_hex = supporter.device_id().to_hex();
+    let par_hex = participant.device_id().to_hex();
+    // Before the first sync the participant holds the key but not the pairing's content: writing waits.
+    assert!(matches!(
+        participant.with_group(&pid, |d, now| pairing::add_goal(
+            d,
+            "00000000000000d0",
+            "x",
+            now
+        )),
+        Err(Error::NotFound(_))
+    ));
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    participant
+        .with_group(&pid, |d, now| {
+            pairing::add_checkin(d, "00000000000000c1", 2, "berat minggu ini", &par_hex, now)
+        })
+        .unwrap();
+    supporter
+        .with_group(&pid, |d, now| {
+            pairing::add_goal(d, "00000000000000d1", "Tidur sebelum jam 11", now)
+        })
+        .unwrap();
+    supporter
+        .with_group(&pid, |d, now| {
+            pairing::send_message(d, "00000000000000e1", "Aku di sini.", &sup_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    for v in [&supporter, &participant] {
+        assert_eq!(v.read_group(&pid, pairing::checkins).unwrap().len(), 1);
+        assert_eq!(v.read_group(&pid, pairing::goals).unwrap().len(), 1);
+        assert_eq!(
+            v.read_group(&pid, pairing::messages).unwrap()[0].text,
+            "Aku di sini."
+        );
+        assert_eq!(
+            v.read_group(&pid, pairing::participant).unwrap(),
+            Some(par_hex.clone())
+        );
+    }
+
+    // Case notes: the supporter and the supervisor only.
+    let (cid, resp) = supporter
+        .create_case_notes("pairing-7f3a", &supervisor.link_request().unwrap())
+        .unwrap();
+    // The participant cannot open the supervisor's response: the key inside is wrapped for the
+    // supervisor's device alone.
+    assert!(matches!(
+        participant.join_space(&resp),
+        Err(Error::BadLinkCode)
+    ));
+    supervisor.join_space(&resp).unwrap();
+    supporter
+        .with_group(&cid, |d, now| {
+            casenotes::add_note(d, "00000000000000f1", "Rujukan dibahas.", &sup_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut supervisor);
+    let sv_hex = supervisor.device_id().to_hex();
+    supervisor
+        .with_group(&cid, |d, now| {
+            casenotes::add_review(
+                d,
+                "00000000000000f2",
+                "00000000000000f1",
+                "Baik.",
+                &sv_hex,
+                now,
+            )
+        })
+        .unwrap();
+    sync(&n, &mut supervisor);
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    assert_eq!(
+        supporter
+            .read_group(&cid, casenotes::reviews)
+            .unwrap()
+            .len(),
+        1
+    );
+    let held: Vec<_> = participant
+        .shared_spaces()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(
+        held,
+        vec![pid],
+        "the participant's device holds the pairing only"
+    );
+    assert!(matches!(
+        participant.read_group(&cid, casenotes::notes),
+        Err(Error::NotFound(_))
+    ));
+}

@@ -285,6 +285,33 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("a pairing with case notes the participant cannot open") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "ps.db").path, generateMasterKey()).use { sup ->
+            Vault.open(File(tmp, "pp.db").path, generateMasterKey()).use { par ->
+                Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { svr ->
+                    val pairing = sup.createPairing(par.linkRequest())
+                    assertEquals("pairing", par.joinSpace(pairing.response).kind, "kind")
+                    sup.sync(url)
+                    par.sync(url)
+                    par.pairingAddCheckin(pairing.spaceId, 3, note = "lumayan")
+                    par.sync(url)
+                    sup.sync(url)
+                    assertEquals(3, sup.pairingCheckins(pairing.spaceId).single().mood, "check-in reached the supporter")
+                    val notes = sup.createCaseNotes("pairing-7f3a", svr.linkRequest())
+                    assertThrows<SebayaException.BadLinkCode>("the participant cannot open the supervisor's response") {
+                        par.joinSpace(notes.response)
+                    }
+                    svr.joinSpace(notes.response)
+                    sup.caseNotesAdd(notes.spaceId, "Rujukan dibahas.")
+                    sup.sync(url)
+                    svr.sync(url)
+                    assertEquals("Rujukan dibahas.", svr.caseNotes(notes.spaceId).single().text, "supervisor reads")
+                }
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

@@ -548,3 +548,46 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
         fac.group_add_note("not-hex", "x")
     with pytest.raises(SebayaError.NotFound):
         fac.group_notes("00" * 16)
+
+
+def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
+    sup = open_vault(tmp_path / "s.db", generate_master_key())
+    par = open_vault(tmp_path / "p.db", generate_master_key())
+    svr = open_vault(tmp_path / "v.db", generate_master_key())
+    created = sup.create_pairing(par.link_request())
+    joined = par.join_space(created.response)
+    assert (joined.id, joined.kind) == (created.space_id, "pairing")
+    sup.sync(relay.url)
+    par.sync(relay.url)
+    par.pairing_add_checkin(created.space_id, 2, note="berat minggu ini")
+    gid = sup.pairing_add_goal(created.space_id, "Tidur sebelum jam 11")
+    sup.pairing_set_goal_progress(created.space_id, gid, 100)
+    sup.pairing_send_message(created.space_id, "Aku di sini.")
+    for v in (par, sup, par):
+        v.sync(relay.url)
+    for v in (sup, par):
+        assert [c.mood for c in v.pairing_checkins(created.space_id)] == [2]
+        (goal,) = v.pairing_goals(created.space_id)
+        assert goal.done and goal.progress == 100
+        assert [m.text for m in v.pairing_messages(created.space_id)] == ["Aku di sini."]
+    with pytest.raises(SebayaError.InvalidInput):
+        par.pairing_add_checkin(created.space_id, 9)
+    with pytest.raises(SebayaError.InvalidInput):
+        sup.pairing_set_goal_progress(created.space_id, gid, 101)
+
+    notes = sup.create_case_notes("pairing-7f3a", svr.link_request())
+    with pytest.raises(SebayaError.BadLinkCode):
+        par.join_space(notes.response)
+    svr.join_space(notes.response)
+    nid = sup.case_notes_add(notes.space_id, "Rujukan dibahas.")
+    sup.sync(relay.url)
+    svr.sync(relay.url)
+    svr.case_notes_review(notes.space_id, nid, "Baik, lanjutkan.")
+    svr.sync(relay.url)
+    sup.sync(relay.url)
+    par.sync(relay.url)
+    (note,) = sup.case_notes(notes.space_id)
+    assert note.reviews == ["Baik, lanjutkan."]
+    assert [s.kind for s in par.shared_spaces()] == ["pairing"]
+    with pytest.raises(SebayaError.NotFound):
+        par.case_notes(notes.space_id)
