@@ -166,23 +166,16 @@ impl Vault {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it scanned
     /// (in person). Returns the pairing's id and the response code to show the participant.
     pub fn create_pairing(&mut self, participant_request: &str) -> Result<(SpaceId, String)> {
-        let req = link::LinkRequest::from_code(participant_request)?;
+        let participant = link::LinkRequest::from_code(participant_request)?
+            .device
+            .to_hex();
         let me = self.identity.device.to_hex();
-        let mut space = Space::create(&self.store, SpaceKind::Pairing, &self.identity)?;
-        crate::pairing::init(&mut space.doc, &req.device.to_hex(), &me, now_ms())?;
-        space.persist(&self.store)?;
-        let response = crate::approve_into(
-            &self.store,
-            &self.identity,
-            &mut space,
+        self.open_shared(
+            SpaceKind::Pairing,
+            |doc, now| crate::pairing::init(doc, &participant, &me, now),
             participant_request,
             Role::Member,
-            false,
-        )?;
-        let id = space.id;
-        self.shared.insert(id, space);
-        self.save_shared_index()?;
-        Ok((id, response))
+        )
     }
 
     /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
@@ -194,16 +187,34 @@ impl Vault {
         about: &str,
         supervisor_request: &str,
     ) -> Result<(SpaceId, String)> {
-        link::LinkRequest::from_code(supervisor_request)?;
-        let mut space = Space::create(&self.store, SpaceKind::CaseNotes, &self.identity)?;
-        crate::casenotes::init(&mut space.doc, about, now_ms())?;
+        self.open_shared(
+            SpaceKind::CaseNotes,
+            |doc, now| crate::casenotes::init(doc, about, now),
+            supervisor_request,
+            Role::Admin,
+        )
+    }
+
+    /// Creates a shared space of `kind` whose document `init` sets up, adds the device that showed
+    /// `request` with `role`, and returns the space id and the response code for that device. The
+    /// request is checked before anything is created.
+    fn open_shared(
+        &mut self,
+        kind: SpaceKind,
+        init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
+        request: &str,
+        role: Role,
+    ) -> Result<(SpaceId, String)> {
+        link::LinkRequest::from_code(request)?;
+        let mut space = Space::create(&self.store, kind, &self.identity)?;
+        init(&mut space.doc, now_ms())?;
         space.persist(&self.store)?;
         let response = crate::approve_into(
             &self.store,
             &self.identity,
             &mut space,
-            supervisor_request,
-            Role::Admin,
+            request,
+            role,
             false,
         )?;
         let id = space.id;
