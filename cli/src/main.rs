@@ -12,8 +12,9 @@ use std::process::ExitCode;
 
 use sebaya_core::{Vault, audit, crypto};
 
-const USAGE: &str = "usage: sebaya demo [--keep DIR]
-  demo    run the end-to-end demonstration (relay + two devices) and check every step";
+const USAGE: &str = "usage: sebaya demo [group] [--keep DIR]
+  demo        the journal: a relay and two devices of one person, every step checked
+  demo group  a support group of three people with a removal, every step checked";
 
 struct Checks {
     failed: u32,
@@ -41,7 +42,12 @@ fn main() -> ExitCode {
                 .position(|a| a == "--keep")
                 .and_then(|i| args.get(i + 1))
                 .map(PathBuf::from);
-            match demo(keep) {
+            let run = if args.get(1).map(String::as_str) == Some("group") {
+                demo_group()
+            } else {
+                demo(keep)
+            };
+            match run {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::from(1),
                 Err(e) => {
@@ -255,6 +261,126 @@ fn demo(keep: Option<PathBuf>) -> Result<bool, Box<dyn std::error::Error>> {
         "no stored value holds unencrypted Automerge data",
     );
 
+    println!();
+    println!("{} passed, {} failed", c.passed, c.failed);
+    Ok(c.failed == 0)
+}
+
+/// `sebaya demo group`: a facilitator, a co-supporter and a participant meet through a relay on
+/// loopback; a note edited by two supporters at once merges; attendance recorded offline appears on
+/// every phone; the participant leaves and the group key rotates.
+fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
+    use sebaya_core::Role;
+    use sebaya_core::groups::{self, Attendance};
+    let tmp = tempfile::tempdir()?;
+    let mut c = Checks {
+        failed: 0,
+        passed: 0,
+    };
+    println!("1. Starting a relay on loopback");
+    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
+        data_dir: tmp.path().join("relay"),
+        bind: "127.0.0.1:0".parse()?,
+    })?;
+    let url = relay.url();
+    let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
+        Ok(Vault::open(
+            &tmp.path().join(name),
+            crypto::random_key()?.as_ref(),
+        )?)
+    };
+    let mut fac = open("facilitator.sebaya")?;
+    let mut sup = open("supporter.sebaya")?;
+    let mut par = open("participant.sebaya")?;
+
+    println!("2. The facilitator starts a group and adds two people in person");
+    let g = fac.create_group("Kelompok Dukungan Sebaya — Kamis")?;
+    sup.join_group(&fac.approve_group_member(&g, &sup.link_request()?, Role::Admin)?)?;
+    par.join_group(&fac.approve_group_member(&g, &par.link_request()?, Role::Member)?)?;
+    for v in [&mut fac, &mut sup, &mut par] {
+        v.sync(&url)?;
+    }
+    c.check(
+        par.groups().first().map(|g| g.name.as_str()) == Some("Kelompok Dukungan Sebaya — Kamis"),
+        "the participant sees the group",
+    );
+
+    println!("3. Two supporters edit the session plan at the same time, offline");
+    let me = fac.device_id().to_hex();
+    let note = "00000000000000a1";
+    fac.with_group(&g, |d, now| {
+        groups::add_note(d, note, "Rencana", "Check-in bersama.", &me, now)
+    })?;
+    fac.sync(&url)?;
+    sup.sync(&url)?;
+    fac.with_group(&g, |d, now| {
+        groups::edit_note(d, note, None, Some("Pembukaan. Check-in bersama."), now)
+    })?;
+    sup.with_group(&g, |d, now| {
+        groups::edit_note(d, note, None, Some("Check-in bersama. Latihan napas."), now)
+    })?;
+    let session = "00000000000000b1";
+    let p_hex = par.device_id().to_hex();
+    fac.with_group(&g, |d, now| {
+        groups::add_session(d, session, now, "Mengelola cemas", &me, now)
+    })?;
+    fac.with_group(&g, |d, now| {
+        groups::set_attendance(d, session, &p_hex, Attendance::Present, now)
+    })?;
+    fac.sync(&url)?;
+    sup.sync(&url)?;
+    fac.sync(&url)?;
+    par.sync(&url)?;
+    let merged = "Pembukaan. Check-in bersama. Latihan napas.";
+    for (who, v) in [
+        ("facilitator", &fac),
+        ("supporter", &sup),
+        ("participant", &par),
+    ] {
+        let text = v.read_group(&g, |d| groups::note(d, note))?.map(|n| n.text);
+        println!("   {who:<11}: {}", text.clone().unwrap_or_default());
+        c.check(
+            text.as_deref() == Some(merged),
+            &format!("the {who} sees both edits merged"),
+        );
+    }
+    let counts = par.read_group(&g, |d| groups::attendance_counts(d, session))?;
+    c.check(
+        counts.is_some_and(|a| a.present == 1),
+        "attendance recorded offline reached the participant",
+    );
+
+    println!("4. The participant leaves the group: removed, and the group key rotates");
+    let r = fac.remove_group_member(&g, &par.device_id())?;
+    println!("   new key wrapped for {} remaining device(s)", r.wrapped);
+    fac.with_group(&g, |d, now| {
+        groups::add_note(
+            d,
+            "00000000000000a2",
+            "",
+            "Setelah perubahan anggota.",
+            &me,
+            now,
+        )
+    })?;
+    fac.sync(&url)?;
+    sup.sync(&url)?;
+    let refused = par.sync(&url)?.refused_spaces;
+    c.check(
+        refused == 1,
+        "the relay no longer serves the group to the participant",
+    );
+    c.check(
+        par.read_group(&g, |d| groups::note(d, "00000000000000a2"))?
+            .is_none(),
+        "the participant cannot read what is written after leaving",
+    );
+    c.check(
+        sup.read_group(&g, |d| groups::note(d, "00000000000000a2"))?
+            .is_some(),
+        "the co-supporter reads it under the new key",
+    );
+    relay.shutdown();
     println!();
     println!("{} passed, {} failed", c.passed, c.failed);
     Ok(c.failed == 0)
