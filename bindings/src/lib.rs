@@ -507,6 +507,19 @@ impl Vault {
         })
     }
 
+    /// Devices linked to this person's journal since the person last saw the device list: show "a new
+    /// device was linked" (and offer to remove it if the person does not recognise it).
+    pub fn new_linked_devices(&self) -> Result<Vec<String>> {
+        with(&self.inner, |v| {
+            Ok(v.new_linked_devices()?.iter().map(|d| d.to_hex()).collect())
+        })
+    }
+
+    /// Records that the person has seen the current device list.
+    pub fn acknowledge_linked_devices(&self) -> Result<()> {
+        with(&self.inner, |v| v.acknowledge_linked_devices())
+    }
+
     /// Removes a lost or given-away device of this person from the journal, and from every group this
     /// device facilitates, rotating each key, so it reads nothing written from now on. Sync afterwards
     /// so the relay and the other devices learn of it.

@@ -42,6 +42,7 @@ use space::{Space, SpaceKind};
 use vault::Store;
 
 const JOURNAL_SPACE: &str = "journal-space";
+const SEEN_DEVICES: &str = "seen-journal-devices";
 
 /// The payload codec this build writes (see `docs/protocol.md`, "Changes payload").
 pub const DEFAULT_CODEC: u8 = space::CODEC_BUNDLE;
@@ -295,6 +296,47 @@ impl Vault {
         Ok(total)
     }
 
+    /// Devices that joined this person's journal since this device last acknowledged its device list:
+    /// what the app shows as "a new device was linked" (someone who linked a device with your phone
+    /// would be noticed on your other devices).
+    pub fn new_linked_devices(&self) -> Result<Vec<DeviceId>> {
+        let Some(m) = self.journal_membership() else {
+            return Ok(Vec::new());
+        };
+        let seen = self.seen_devices()?;
+        Ok(m.members
+            .keys()
+            .filter(|d| **d != self.identity.device && !seen.contains(d))
+            .copied()
+            .collect())
+    }
+
+    /// Records that the person has seen the journal's current device list.
+    pub fn acknowledge_linked_devices(&mut self) -> Result<()> {
+        let Some(m) = self.journal_membership() else {
+            return Ok(());
+        };
+        let ids: Vec<serde_bytes::ByteBuf> = m
+            .members
+            .keys()
+            .map(|d| serde_bytes::ByteBuf::from(d.0.to_vec()))
+            .collect();
+        let mut out = Vec::new();
+        ciborium::into_writer(&ids, &mut out).map_err(|_| Error::Internal("encode device list"))?;
+        self.store.kv_put(SEEN_DEVICES, &out)
+    }
+
+    fn seen_devices(&self) -> Result<Vec<DeviceId>> {
+        let Some(bytes) = self.store.kv_get(SEEN_DEVICES)? else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<serde_bytes::ByteBuf> =
+            ciborium::from_reader(bytes.as_slice()).map_err(|_| Error::Corrupt("device list"))?;
+        ids.iter()
+            .map(|b| DeviceId::from_slice(b).map_err(|_| Error::Corrupt("device list")))
+            .collect()
+    }
+
     /// Every entry, oldest first.
     pub fn journal_list(&self) -> Vec<JournalEntry> {
         self.journal
@@ -386,7 +428,10 @@ impl Vault {
             .journal
             .as_mut()
             .ok_or(Error::Internal("journal missing"))?;
-        approve_into(store, identity, j, request, Role::Admin, true)
+        let response = approve_into(store, identity, j, request, Role::Admin, true)?;
+        // This device approved it: nothing new to tell the person here.
+        self.acknowledge_linked_devices()?;
+        Ok(response)
     }
 
     /// Joins the journal named in a link response made for this device. Refused if this device keeps
@@ -400,6 +445,8 @@ impl Vault {
         let space = adopt_from_response(&self.store, &self.identity, resp, SpaceKind::Journal)?;
         self.store.kv_put(JOURNAL_SPACE, &space.id.0)?;
         self.journal = Some(space);
+        // The person is holding this new device and the one that linked it: both are known.
+        self.acknowledge_linked_devices()?;
         Ok(())
     }
 

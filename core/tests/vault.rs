@@ -530,3 +530,35 @@ fn concurrent_rotations_converge_and_a_key_wrapped_for_a_removed_device_is_rotat
         "an extra rotation happened"
     );
 }
+
+#[test]
+fn a_new_device_linked_elsewhere_is_announced_on_the_persons_other_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = linked_pair(dir.path());
+    assert!(
+        a.new_linked_devices().unwrap().is_empty(),
+        "a approved b itself"
+    );
+    assert!(
+        b.new_linked_devices().unwrap().is_empty(),
+        "b was just linked, in the person's hands"
+    );
+    let mut c = Vault::open(&dir.path().join("c.db"), &key(3)).unwrap();
+    c.complete_link(&a.approve_link(&c.link_request().unwrap()).unwrap())
+        .unwrap();
+    deliver(&mut a, &mut b);
+    assert_eq!(
+        b.new_linked_devices().unwrap(),
+        vec![c.device_id()],
+        "b is told about c"
+    );
+    assert!(a.new_linked_devices().unwrap().is_empty());
+    b.acknowledge_linked_devices().unwrap();
+    assert!(b.new_linked_devices().unwrap().is_empty());
+    drop(b);
+    let b = Vault::open(&dir.path().join("b.db"), &key(2)).unwrap();
+    assert!(
+        b.new_linked_devices().unwrap().is_empty(),
+        "the acknowledgement is kept"
+    );
+}

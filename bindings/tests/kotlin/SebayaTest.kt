@@ -312,6 +312,23 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("a device linked elsewhere is announced") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "na.db").path, generateMasterKey()).use { a ->
+            Vault.open(File(tmp, "nb.db").path, generateMasterKey()).use { b ->
+                Vault.open(File(tmp, "nc.db").path, generateMasterKey()).use { c ->
+                    b.completeLink(a.approveLink(b.linkRequest()))
+                    c.completeLink(a.approveLink(c.linkRequest()))
+                    a.sync(url)
+                    b.sync(url)
+                    assertEquals(listOf(c.deviceId()), b.newLinkedDevices(), "b is told about c")
+                    b.acknowledgeLinkedDevices()
+                    assertEquals(0, b.newLinkedDevices().size, "acknowledged")
+                }
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

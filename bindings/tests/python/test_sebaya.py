@@ -591,3 +591,19 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     assert [s.kind for s in par.shared_spaces()] == ["pairing"]
     with pytest.raises(SebayaError.NotFound):
         par.case_notes(notes.space_id)
+
+
+def test_a_device_linked_elsewhere_is_announced(tmp_path, relay):
+    a = open_vault(tmp_path / "a.db", generate_master_key())
+    b = open_vault(tmp_path / "b.db", generate_master_key())
+    c = open_vault(tmp_path / "c.db", generate_master_key())
+    b.complete_link(a.approve_link(b.link_request()))
+    a.sync(relay.url)
+    b.sync(relay.url)
+    assert b.new_linked_devices() == []
+    c.complete_link(a.approve_link(c.link_request()))
+    a.sync(relay.url)
+    b.sync(relay.url)
+    assert b.new_linked_devices() == [c.device_id()]
+    b.acknowledge_linked_devices()
+    assert b.new_linked_devices() == []
