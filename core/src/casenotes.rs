@@ -36,8 +36,8 @@ use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use crate::error::{Error, Result};
 use crate::groups::{
-    check_device, check_id, check_long, check_short, int, put_text, read_all, read_record, string,
-    text_field, text_obj, write,
+    check_device, check_id, check_long, check_short, container_in, int, new_record_in, put_text,
+    read_all, read_record, string, text_field, text_obj, write,
 };
 use crate::journal::splice_changed_middle;
 
@@ -104,19 +104,12 @@ fn check_note_text(text: &str) -> Result<()> {
 /// A top-level container, for writing: missing or malformed means [`init`] has not arrived (never
 /// create it here: see the module doc).
 fn container(doc: &AutoCommit, key: &str) -> Result<ObjId> {
-    match doc.get(ROOT, key)? {
-        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-        _ => Err(Error::NotFound("case notes")),
-    }
+    container_in(doc, key, "case notes")
 }
 
 /// The container `key`, checked to have no record `id` yet.
 fn new_record(doc: &AutoCommit, key: &str, id: &str, what: &str) -> Result<ObjId> {
-    let c = container(doc, key)?;
-    if doc.get(&c, id)?.is_some() {
-        return Err(Error::InvalidInput(format!("a {what} with this id exists")));
-    }
-    Ok(c)
+    new_record_in(doc, key, id, what, "case notes")
 }
 
 /// An existing case note, for writing.

@@ -73,9 +73,26 @@ impl Vault {
 
     /// Creates a support group; this device is its facilitator (admin).
     pub fn create_group(&mut self, name: &str) -> Result<SpaceId> {
-        let mut space = Space::create(&self.store, SpaceKind::Group, &self.identity)?;
-        crate::groups::init(&mut space.doc, name, now_ms())?;
+        let space = self.new_space(SpaceKind::Group, |doc, now| {
+            crate::groups::init(doc, name, now)
+        })?;
+        self.keep_shared(space)
+    }
+
+    /// Creates a space of `kind` whose document `init` sets up (one durable commit); not yet held.
+    fn new_space(
+        &self,
+        kind: SpaceKind,
+        init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
+    ) -> Result<Space> {
+        let mut space = Space::create(&self.store, kind, &self.identity)?;
+        init(&mut space.doc, now_ms())?;
         space.persist(&self.store)?;
+        Ok(space)
+    }
+
+    /// Starts holding a shared space: in memory and in the vault's index of shared spaces.
+    fn keep_shared(&mut self, space: Space) -> Result<SpaceId> {
         let id = space.id;
         self.shared.insert(id, space);
         save_index(
@@ -141,17 +158,7 @@ impl Vault {
             ));
         }
         let space = crate::adopt_from_response(&self.store, &self.identity, resp, kind)?;
-        let id = space.id;
-        self.shared.insert(id, space);
-        self.save_shared_index()?;
-        Ok((id, kind))
-    }
-
-    fn save_shared_index(&self) -> Result<()> {
-        save_index(
-            &self.store,
-            &self.shared.keys().copied().collect::<Vec<_>>(),
-        )
+        Ok((self.keep_shared(space)?, kind))
     }
 
     /// Every shared space this device holds (groups, pairings, case notes), with its kind and this
@@ -206,9 +213,7 @@ impl Vault {
         role: Role,
     ) -> Result<(SpaceId, String)> {
         link::LinkRequest::from_code(request)?;
-        let mut space = Space::create(&self.store, kind, &self.identity)?;
-        init(&mut space.doc, now_ms())?;
-        space.persist(&self.store)?;
+        let mut space = self.new_space(kind, init)?;
         let response = crate::approve_into(
             &self.store,
             &self.identity,
@@ -217,10 +222,7 @@ impl Vault {
             role,
             false,
         )?;
-        let id = space.id;
-        self.shared.insert(id, space);
-        self.save_shared_index()?;
-        Ok((id, response))
+        Ok((self.keep_shared(space)?, response))
     }
 
     /// Removes a member's device from the group and rotates the group key (facilitators only).

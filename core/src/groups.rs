@@ -251,13 +251,34 @@ pub(crate) fn write(
     }
 }
 
-/// A top-level container, for writing: missing or malformed means the creator's [`init`] has not
-/// arrived (never create it here: see the module doc).
-fn container(doc: &AutoCommit, key: &str) -> Result<ObjId> {
+/// A top-level container of a shared-space document, for writing: missing or malformed means the
+/// creator's `init` has not arrived, reported as `NotFound(space)` (never create it here: see the
+/// module doc). Shared by every shared-space view.
+pub(crate) fn container_in(doc: &AutoCommit, key: &str, space: &'static str) -> Result<ObjId> {
     match doc.get(ROOT, key)? {
         Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-        _ => Err(Error::NotFound("group")),
+        _ => Err(Error::NotFound(space)),
     }
+}
+
+/// The container `key`, checked to have no record `id` yet (`what` names the record in the error).
+pub(crate) fn new_record_in(
+    doc: &AutoCommit,
+    key: &str,
+    id: &str,
+    what: &str,
+    space: &'static str,
+) -> Result<ObjId> {
+    let c = container_in(doc, key, space)?;
+    if doc.get(&c, id)?.is_some() {
+        return Err(Error::InvalidInput(format!("a {what} with this id exists")));
+    }
+    Ok(c)
+}
+
+/// A top-level container of the group document, for writing.
+fn container(doc: &AutoCommit, key: &str) -> Result<ObjId> {
+    container_in(doc, key, "group")
 }
 
 /// A record inside a container, for writing.
@@ -269,13 +290,9 @@ fn record(doc: &AutoCommit, key: &str, id: &str, what: &'static str) -> Result<O
     }
 }
 
-/// The container `key`, checked to have no record `id` yet.
+/// The group container `key`, checked to have no record `id` yet.
 fn new_record(doc: &AutoCommit, key: &str, id: &str, what: &str) -> Result<ObjId> {
-    let c = container(doc, key)?;
-    if doc.get(&c, id)?.is_some() {
-        return Err(Error::InvalidInput(format!("a {what} with this id exists")));
-    }
-    Ok(c)
+    new_record_in(doc, key, id, what, "group")
 }
 
 /// The Text object at `obj[key]`, created (replacing whatever is there) when a faulty peer left

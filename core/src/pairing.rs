@@ -32,12 +32,12 @@
 //! who may read or write the pairing is decided by the space's membership, on every receiving device.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 
 use crate::error::{Error, Result};
 use crate::groups::{
-    boolean, check_device, check_id, check_long, check_short, int, is_lower_hex, put_text,
-    read_all, read_record, string, text_field, write,
+    boolean, check_device, check_id, check_long, check_short, container_in, int, is_lower_hex,
+    new_record_in, put_text, read_all, read_record, string, text_field, write,
 };
 use crate::journal::check_mood;
 
@@ -98,19 +98,12 @@ pub struct PairMessage {
 /// A top-level container, for writing: missing or malformed means [`init`] has not arrived (never
 /// create it here: see the module doc).
 fn container(doc: &AutoCommit, key: &str) -> Result<ObjId> {
-    match doc.get(ROOT, key)? {
-        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-        _ => Err(Error::NotFound("pairing")),
-    }
+    container_in(doc, key, "pairing")
 }
 
 /// The container `key`, checked to have no record `id` yet.
 fn new_record(doc: &AutoCommit, key: &str, id: &str, what: &str) -> Result<ObjId> {
-    let c = container(doc, key)?;
-    if doc.get(&c, id)?.is_some() {
-        return Err(Error::InvalidInput(format!("a {what} with this id exists")));
-    }
-    Ok(c)
+    new_record_in(doc, key, id, what, "pairing")
 }
 
 fn device_field(doc: &AutoCommit, key: &str) -> Option<String> {
