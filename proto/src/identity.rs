@@ -69,29 +69,18 @@ impl std::fmt::Debug for PersonId {
 /// The u-coordinates of the X25519 points of small order (bit 255 cleared, as X25519 ignores it),
 /// after libsodium's list: 0, 1, two points of order 8, and p − 1, p, p + 1. A key agreement with any
 /// of them yields the all-zero secret, so such a key must never be certified as a device's key.
-const SMALL_ORDER_X25519: [[u8; 32]; 7] = {
-    let mut keys = [[0u8; 32]; 7];
-    keys[1][0] = 1;
-    keys[2] = [
+const SMALL_ORDER_X25519: [[u8; 32]; 7] = crate::envelope::small_order_table(
+    [
         0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
         0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
         0xb8, 0x00,
-    ];
-    keys[3] = [
+    ],
+    [
         0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
         0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
         0x11, 0x57,
-    ];
-    let mut i = 0;
-    while i < 3 {
-        let mut k = [0xffu8; 32];
-        k[0] = 0xec + i as u8;
-        k[31] = 0x7f;
-        keys[4 + i] = k;
-        i += 1;
-    }
-    keys
-};
+    ],
+);
 
 /// Whether an X25519 public key is one of the small-order points (after clearing bit 255). Such a
 /// key would make every key wrap for it readable by anyone; certificates refuse it.
