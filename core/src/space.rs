@@ -167,7 +167,6 @@ struct SpaceRecord {
     held: Vec<(ByteBuf, u64)>,
     gaps: Vec<(ByteBuf, u64)>,
     relay_acked: Vec<(ByteBuf, u64)>,
-    chunks: u32,
     /// Keys of earlier epochs (epoch id, key), kept so history stays readable after a rotation.
     #[serde(default)]
     older: Vec<(ByteBuf, ByteBuf)>,
@@ -352,7 +351,6 @@ impl Space {
                 .map(|(a, s)| (ByteBuf::from(a.0.to_vec()), s))
                 .collect(),
             relay_acked: pairs(&self.relay_acked),
-            chunks: self.chunks,
             older: self
                 .older
                 .iter()
@@ -1111,15 +1109,6 @@ impl Space {
     pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
         self.relay_acked = acked;
         self.save_record(store)
-    }
-
-    /// Whether this device has unsealed local changes.
-    pub fn has_unsealed(&mut self) -> bool {
-        let actor = actor_of(&self.me);
-        self.doc
-            .get_changes(&[])
-            .iter()
-            .any(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
     }
 }
 
