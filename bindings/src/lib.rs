@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
+mod invites;
+
 /// The one public error. Each variant carries a `message_id` (for [`localized_message`]) and an
 /// English `detail` for logs; neither contains what a person wrote. (The field is not called `message`:
 /// that name clashes with `Throwable.message` in the generated Kotlin.)
@@ -71,6 +73,46 @@ pub enum SebayaError {
     /// A pairing code is wrong, altered or expired.
     #[error("{detail}")]
     BadLinkCode {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// An invite code is damaged, is not an invite, or is for a space never joined by invite.
+    #[error("{detail}")]
+    BadInvite {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// The invite's time is over: it admits nobody.
+    #[error("{detail}")]
+    InviteExpired {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// The invite already admitted someone (invites are one-time); nothing changed.
+    #[error("{detail}")]
+    InviteSpent {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// An admin revoked the invite; nothing changed.
+    #[error("{detail}")]
+    InviteRevoked {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A join request did not open with its invite's secret (a stranger's, or altered); nobody was added.
+    #[error("{detail}")]
+    BadJoinRequest {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -184,6 +226,26 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::NotAllowed(_) => SebayaError::NotAllowed {
                 message_id: id("error-not-allowed"),
+                detail,
+            },
+            E::BadInvite => SebayaError::BadInvite {
+                message_id: id("error-bad-invite"),
+                detail,
+            },
+            E::InviteExpired => SebayaError::InviteExpired {
+                message_id: id("error-invite-expired"),
+                detail,
+            },
+            E::InviteSpent => SebayaError::InviteSpent {
+                message_id: id("error-invite-spent"),
+                detail,
+            },
+            E::InviteRevoked => SebayaError::InviteRevoked {
+                message_id: id("error-invite-revoked"),
+                detail,
+            },
+            E::BadJoinRequest => SebayaError::BadJoinRequest {
+                message_id: id("error-bad-join-request"),
                 detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {
@@ -375,6 +437,16 @@ pub struct SyncReport {
     pub bytes_sent: u64,
     /// Bytes received.
     pub bytes_received: u64,
+    /// Join requests for this device's invites that arrived and wait for a decision
+    /// (`join_requests()`).
+    pub join_requests: u32,
+    /// Join requests or answers refused on arrival (made without the invite's secret, or forged).
+    pub joins_refused: u32,
+    /// Spaces this device started holding because an admin approved its join request.
+    pub joined: u32,
+    /// Spaces this device started holding from its person's index (after being linked, or restored
+    /// from the recovery phrase).
+    pub from_index: u32,
 }
 
 impl From<sebaya_core::SyncReport> for SyncReport {
@@ -389,6 +461,10 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             round_trips: r.round_trips,
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
+            from_index: r.from_index,
+            join_requests: r.join_requests,
+            joins_refused: r.joins_refused,
+            joined: r.joined,
         }
     }
 }
@@ -1008,6 +1084,7 @@ fn kind_name(k: sebaya_core::space::SpaceKind) -> String {
         K::Group => "group",
         K::Pairing => "pairing",
         K::CaseNotes => "case-notes",
+        K::Index => "index",
     }
     .into()
 }

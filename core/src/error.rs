@@ -48,6 +48,23 @@ pub enum Error {
     /// The pairing code is malformed, expired, or does not match its secret.
     #[error("the pairing code is invalid or has expired")]
     BadLinkCode,
+    /// The invite code is damaged, not an invite, or names a kind of space that is never joined by
+    /// invite.
+    #[error("the invite code is not valid")]
+    BadInvite,
+    /// The invite's time is over: it admits nobody.
+    #[error("the invite has expired")]
+    InviteExpired,
+    /// The invite already admitted someone: it is one-time.
+    #[error("the invite has already been used")]
+    InviteSpent,
+    /// An admin revoked the invite.
+    #[error("the invite was revoked")]
+    InviteRevoked,
+    /// A join request that does not open with its invite's secret (made by someone who never held the
+    /// code), or is otherwise forged or damaged.
+    #[error("the join request is not valid")]
+    BadJoinRequest,
     /// This device already keeps a journal with entries; linking would replace it.
     #[error("this device already has its own journal")]
     AlreadyLinked,

@@ -92,7 +92,7 @@ impl Vault {
     }
 
     /// Starts holding a shared space: in memory and in the vault's index of shared spaces.
-    fn keep_shared(&mut self, space: Space) -> Result<SpaceId> {
+    pub(crate) fn keep_shared(&mut self, space: Space) -> Result<SpaceId> {
         let id = space.id;
         self.shared.insert(id, space);
         save_index(
@@ -128,7 +128,7 @@ impl Vault {
         role: Role,
     ) -> Result<String> {
         let (store, identity, g) = self.group_mut(group)?;
-        crate::approve_into(store, identity, g, request, role, false)
+        crate::approve_into(store, identity, g, request, role, None)?.to_code()
     }
 
     /// On the joining device: starts holding the group named in a response made for it.
@@ -166,6 +166,7 @@ impl Vault {
     pub fn shared_spaces(&self) -> Vec<(SpaceId, SpaceKind, Option<Role>)> {
         self.shared
             .values()
+            .filter(|s| s.kind != SpaceKind::Index)
             .map(|s| (s.id, s.kind, s.membership().role(&self.identity.device)))
             .collect()
     }
@@ -214,14 +215,9 @@ impl Vault {
     ) -> Result<(SpaceId, String)> {
         link::LinkRequest::from_code(request)?;
         let mut space = self.new_space(kind, init)?;
-        let response = crate::approve_into(
-            &self.store,
-            &self.identity,
-            &mut space,
-            request,
-            role,
-            false,
-        )?;
+        let response =
+            crate::approve_into(&self.store, &self.identity, &mut space, request, role, None)?
+                .to_code()?;
         Ok((self.keep_shared(space)?, response))
     }
 

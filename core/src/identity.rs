@@ -67,6 +67,23 @@ impl Identity {
         })
     }
 
+    /// An identity whose keys derive from one seed and live only in memory: the index space's
+    /// author, which any holder of the recovery phrase can act as (`index.rs`).
+    pub(crate) fn derived(seed: Key32, x25519_label: &[u8]) -> Result<Identity> {
+        let x = crypto::derive(seed.as_ref(), x25519_label)?;
+        let x25519 = StaticSecret::from(*x);
+        let kp = Ed25519KeyPair::from_seed_unchecked(seed.as_ref())
+            .map_err(|_| Error::Internal("derived key"))?;
+        let device = DeviceId::from_slice(kp.public_key().as_ref())?;
+        let x25519_public = PublicKey::from(&x25519).to_bytes();
+        Ok(Identity {
+            seed,
+            x25519,
+            device,
+            x25519_public,
+        })
+    }
+
     /// The signing key pair, built for one use.
     pub fn signing_key(&self) -> Result<Ed25519KeyPair> {
         Ed25519KeyPair::from_seed_unchecked(self.seed.as_ref())

@@ -16,6 +16,8 @@ pub mod group_spaces;
 pub mod groups;
 pub mod i18n;
 pub mod identity;
+pub mod index;
+pub mod invites;
 pub mod journal;
 pub mod keywrap;
 pub mod link;
@@ -32,7 +34,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use error::{Error, Result};
 pub use journal::JournalEntry;
 pub use person::{RecoveryPhrase, verify_device_certificate};
-pub use sebaya_proto::membership::Role;
+pub use sebaya_proto::invite::InviteId;
+pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
 
@@ -41,7 +44,7 @@ use person::{PersonKey, RecoverySecret};
 use space::{Space, SpaceKind};
 use vault::Store;
 
-const JOURNAL_SPACE: &str = "journal-space";
+pub(crate) const JOURNAL_SPACE: &str = "journal-space";
 const SEEN_DEVICES: &str = "seen-journal-devices";
 
 /// The payload codec this build writes (see `docs/protocol.md`, "Changes payload").
@@ -56,6 +59,8 @@ pub struct Vault {
     /// Shared spaces (groups, pairings, case notes) this device belongs to, by space id.
     shared: std::collections::BTreeMap<SpaceId, Space>,
     codec: u8,
+    /// The person's index while it is being pulled as its author (recovery from the phrase).
+    recovering: Option<Space>,
 }
 
 fn now_ms() -> i64 {
@@ -95,6 +100,7 @@ impl Vault {
             journal,
             shared,
             codec: DEFAULT_CODEC,
+            recovering: None,
         })
     }
 
@@ -130,6 +136,7 @@ impl Vault {
         let secret = RecoverySecret::generate()?;
         let phrase = secret.phrase()?;
         self.adopt_person(&secret)?;
+        self.create_index()?;
         Ok(phrase)
     }
 
@@ -159,18 +166,24 @@ impl Vault {
         Ok(())
     }
 
-    /// The person this device belongs to, once created or restored.
+    /// The person this device belongs to: created or restored here, or named by the certificate
+    /// this device received when it was linked.
     pub fn person_id(&self) -> Option<PersonId> {
-        self.person.as_ref().map(|p| p.id())
+        if let Some(p) = &self.person {
+            return Some(p.id());
+        }
+        let cert = person::stored_certificate(&self.store).ok()??;
+        verify_device_certificate(&cert).ok().map(|c| c.person)
     }
 
-    /// This device's certificate, signed by its person's root key when the person was created or
-    /// restored here. [`Error::NoPerson`] before that.
+    /// This device's certificate, signed by its person's root key: made when the person was created
+    /// or restored here, or received when this device was linked. [`Error::NoPerson`] before that.
     pub fn device_certificate(&self) -> Result<Vec<u8>> {
-        if self.person.is_none() {
-            return Err(Error::NoPerson);
+        match person::stored_certificate(&self.store)? {
+            Some(c) => Ok(c),
+            None if self.person.is_none() => Err(Error::NoPerson),
+            None => Err(Error::Corrupt("device certificate")),
         }
-        person::stored_certificate(&self.store)?.ok_or(Error::Corrupt("device certificate"))
     }
 
     /// Chooses the payload codec for envelopes sealed from now on (benchmarks compare them).
@@ -378,14 +391,59 @@ impl Vault {
 
     /// Starts a sync: seals local changes and returns the state machine to drive.
     pub fn sync_begin(&mut self, relay_url: &str) -> Result<RelaySync> {
+        self.refresh_index()?;
         self.seal_pending()?;
-        Ok(RelaySync::new(relay_url))
+        let (posts, answers) = self.join_outbox()?;
+        let mut sync = RelaySync::new(relay_url).with_joins(posts, answers);
+        if self.begin_index_recovery()? {
+            sync.set_recovery(true);
+        }
+        Ok(sync)
     }
 
-    /// The next request of a sync, or `None` when it is complete.
+    /// The next request of a sync, or `None` when it is complete. A sync may run several exchanges:
+    /// first the person's index pulled as its author (after a restore from the phrase), then the
+    /// device's own; when an exchange brings join answers or index entries, the spaces they open are
+    /// pulled in one more exchange of the same sync.
     pub fn sync_next_request(&mut self, sync: &mut RelaySync) -> Result<Option<HttpRequest>> {
-        let spaces: Vec<&Space> = self.journal.iter().chain(self.shared.values()).collect();
-        sync.next_request(&self.store, &self.identity, &spaces)
+        // Each pass either returns a request or moves the sync to a later phase; at most 4 passes.
+        for _ in 0..4 {
+            let next = if sync.recovery() {
+                let (author, space) = self.recovery_parts()?;
+                sync.next_request(&self.store, &author, &[space])?
+            } else {
+                let spaces: Vec<&Space> = self.journal.iter().chain(self.shared.values()).collect();
+                sync.next_request(&self.store, &self.identity, &spaces)?
+            };
+            if next.is_some() {
+                return Ok(next);
+            }
+            if sync.recovery() {
+                self.finish_index_recovery()?;
+                sync.set_recovery(false);
+                sync.again();
+                continue;
+            }
+            let Some(j) = sync.take_joins() else {
+                return Ok(None);
+            };
+            let outcome = self.take_join_results(
+                &j.posts,
+                &j.answers,
+                &j.refused_posts,
+                &j.refused_answers,
+                &j.requests,
+                &j.delivered,
+            )?;
+            sync.note_joins(outcome.received, outcome.refused, outcome.joined);
+            let adopted = self.follow_index()?;
+            sync.note_from_index(adopted);
+            if outcome.joined == 0 && adopted == 0 {
+                return Ok(None);
+            }
+            sync.again();
+        }
+        Ok(None)
     }
 
     /// Applies the answer to the last request of a sync.
@@ -394,6 +452,16 @@ impl Vault {
         sync: &mut RelaySync,
         response: HttpResponse,
     ) -> Result<()> {
+        if sync.recovery() {
+            let keys = self
+                .index_keys()?
+                .ok_or(Error::Internal("recovery without index"))?;
+            let space = self
+                .recovering
+                .as_mut()
+                .ok_or(Error::Internal("recovery without index"))?;
+            return sync.handle_response(&self.store, &keys.author, &mut [space], response);
+        }
         let mut spaces: Vec<&mut Space> = self
             .journal
             .iter_mut()
@@ -414,6 +482,7 @@ impl Vault {
         link::LinkRequest {
             device: self.identity.device,
             x25519: self.identity.x25519_public,
+            certificate: self.device_certificate().ok(),
         }
         .to_code()
     }
@@ -428,10 +497,42 @@ impl Vault {
             .journal
             .as_mut()
             .ok_or(Error::Internal("journal missing"))?;
-        let response = approve_into(store, identity, j, request, Role::Admin, true)?;
+        let person = self.person.as_ref().map(|p| p.id().0);
+        let mut response = approve_into(store, identity, j, request, Role::Admin, person)?;
+        // With a person here: certify the new device and let it into the index, from which it
+        // vouches itself into every other space of the person.
+        if let Some(p) = &self.person {
+            let req = link::LinkRequest::from_code(request)?;
+            let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+            let cert = p.certify(req.device, req.x25519, now)?;
+            response.certificate = Some(cert.as_bytes().to_vec());
+            if let Some(idx) = self.held_index() {
+                let (store, identity) = (&self.store, &self.identity);
+                if let Some(index) = self.shared.get_mut(&idx) {
+                    if index.membership().is_admin(&identity.device) {
+                        if !index.membership().is_member(&req.device) {
+                            index.add_member(
+                                store,
+                                identity,
+                                req.device,
+                                req.x25519,
+                                Role::Admin,
+                                Some(p.id().0),
+                            )?;
+                        }
+                        response.index = Some(link::LinkedIndex {
+                            space: index.id,
+                            epoch: index.epoch,
+                            wrap: keywrap::wrap(index.key(), &req.x25519, &index.id, &index.epoch)?,
+                            history: index.history_for_link()?,
+                        });
+                    }
+                }
+            }
+        }
         // This device approved it: nothing new to tell the person here.
         self.acknowledge_linked_devices()?;
-        Ok(response)
+        response.to_code()
     }
 
     /// Joins the journal named in a link response made for this device. Refused if this device keeps
@@ -442,7 +543,48 @@ impl Vault {
         if !self.journal_list().is_empty() {
             return Err(Error::AlreadyLinked);
         }
+        // A certificate must name this very device; the index key must open for it.
+        let certificate = match &resp.certificate {
+            Some(c) => {
+                let cert = verify_device_certificate(c)?;
+                if cert.device != self.identity.device || cert.x25519 != self.identity.x25519_public
+                {
+                    return Err(Error::BadLinkCode);
+                }
+                Some(c.clone())
+            }
+            None => None,
+        };
+        let index = match &resp.index {
+            Some(i) => Some((
+                i.clone(),
+                self.identity
+                    .unwrap_key(&i.wrap, &i.space, &i.epoch)
+                    .map_err(|_| Error::BadLinkCode)?,
+            )),
+            None => None,
+        };
         let space = adopt_from_response(&self.store, &self.identity, resp, SpaceKind::Journal)?;
+        if let Some(c) = certificate {
+            if self.person.is_none() {
+                person::store_certificate(&self.store, &c)?;
+            }
+        }
+        if let Some((i, key)) = index {
+            if !self.shared.contains_key(&i.space) {
+                let mut idx = Space::adopt_at(
+                    &self.store,
+                    i.space,
+                    SpaceKind::Index,
+                    key,
+                    i.epoch,
+                    self.identity.device,
+                )?;
+                idx.take_history(&i.history)?;
+                idx.save_record(&self.store)?;
+                self.keep_shared(idx)?;
+            }
+        }
         self.store.kv_put(JOURNAL_SPACE, &space.id.0)?;
         self.journal = Some(space);
         // The person is holding this new device and the one that linked it: both are known.
@@ -491,29 +633,29 @@ pub(crate) fn approve_into(
     space: &mut Space,
     request: &str,
     role: Role,
-    with_history: bool,
-) -> Result<String> {
+    person: Option<[u8; 32]>,
+) -> Result<link::LinkResponse> {
     let req = link::LinkRequest::from_code(request)?;
     if req.device == identity.device {
         return Err(Error::InvalidInput("a device cannot add itself".into()));
     }
     if !space.membership().is_member(&req.device) {
-        space.add_member(store, identity, req.device, req.x25519, role)?;
+        let person = person.or(req.person());
+        space.add_member(store, identity, req.device, req.x25519, role, person)?;
     }
     let wrap = keywrap::wrap(space.key(), &req.x25519, &space.id, &space.epoch)?;
-    link::LinkResponse {
+    Ok(link::LinkResponse {
         space: space.id,
         kind: space.kind.to_byte(),
         epoch: space.epoch,
         wrap,
         envelopes: space.membership_envelopes(store)?,
-        history: if with_history {
-            space.history_for_link()?
-        } else {
-            Vec::new()
-        },
-    }
-    .to_code()
+        // Everyone gets the earlier keys: an Automerge document's state is built from its whole
+        // history, so a newcomer without the earlier changes could not apply the later ones.
+        history: space.history_for_link()?,
+        certificate: None,
+        index: None,
+    })
 }
 
 /// Opens a response made for this device: unwraps the key, checks it against its epoch's commitment

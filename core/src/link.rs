@@ -26,8 +26,8 @@ pub const RESPONSE_PREFIX: &str = "SBYA1";
 /// alphanumeric characters); a response carries the journal's membership log and grows with it, so it
 /// may need a larger carrier (several QR codes, a local connection, a file).
 pub const MAX_CODE_CHARS: usize = 128 * 1024;
-/// Most membership envelopes a response may carry.
-const MAX_RESPONSE_ENVELOPES: usize = 64;
+/// Most membership envelopes (and earlier keys) a response may carry: a whole log.
+const MAX_RESPONSE_ENVELOPES: usize = sebaya_proto::membership::MAX_STATEMENTS;
 
 /// What the new device asks with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +36,9 @@ pub struct LinkRequest {
     pub device: DeviceId,
     /// The new device's X25519 public key, to wrap the journal key for.
     pub x25519: [u8; 32],
+    /// The device's certificate from its person, when it has one: the log then records whose device
+    /// it is, so the person's other devices can vouch themselves in later.
+    pub certificate: Option<Vec<u8>>,
 }
 
 /// What the existing device answers with.
@@ -51,7 +54,25 @@ pub struct LinkResponse {
     pub wrap: KeyWrap,
     /// The journal's membership envelopes, including the one that adds the requesting device.
     pub envelopes: Vec<Vec<u8>>,
-    /// Earlier epoch keys sealed under the wrapped one: a person's own devices read all history.
+    /// Earlier epoch keys sealed under the wrapped one, so the document's history opens.
+    pub history: Vec<(EpochId, Vec<u8>)>,
+    /// For a device linked to its person: its device certificate, signed by the person.
+    pub certificate: Option<Vec<u8>>,
+    /// For a device linked to its person: the person's index space (id, epoch, its key wrapped for
+    /// the new device), from which the device finds every other space of the person.
+    pub index: Option<LinkedIndex>,
+}
+
+/// The person's index as a link response hands it to a new device of the person.
+#[derive(Clone, Debug)]
+pub struct LinkedIndex {
+    /// The index space.
+    pub space: SpaceId,
+    /// Its current epoch.
+    pub epoch: EpochId,
+    /// Its current key, wrapped for the new device.
+    pub wrap: KeyWrap,
+    /// Its earlier keys, sealed under the current one.
     pub history: Vec<(EpochId, Vec<u8>)>,
 }
 
@@ -60,6 +81,8 @@ struct RequestWire {
     v: u8,
     device: ByteBuf,
     x25519: ByteBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    certificate: Option<ByteBuf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -72,12 +95,32 @@ struct ResponseWire {
     envelopes: Vec<ByteBuf>,
     #[serde(default)]
     history: Vec<(ByteBuf, ByteBuf)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    certificate: Option<ByteBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    index: Option<IndexWire>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IndexWire {
+    space: ByteBuf,
+    epoch: ByteBuf,
+    wrap: ByteBuf,
+    history: Vec<(ByteBuf, ByteBuf)>,
+}
+
+fn to_cbor<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    ciborium::into_writer(msg, &mut out).map_err(|_| Error::Internal("encode link code"))?;
+    Ok(out)
+}
+
+fn from_cbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    ciborium::de::from_reader_with_recursion_limit(bytes, 8).map_err(|_| Error::BadLinkCode)
 }
 
 fn encode<T: Serialize>(prefix: &str, msg: &T) -> Result<String> {
-    let mut out = Vec::new();
-    ciborium::into_writer(msg, &mut out).map_err(|_| Error::Internal("encode link code"))?;
-    Ok(format!("{prefix}{}", hex::encode_upper(out)))
+    Ok(format!("{prefix}{}", hex::encode_upper(to_cbor(msg)?)))
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(prefix: &str, code: &str) -> Result<T> {
@@ -87,8 +130,7 @@ fn decode<T: for<'de> Deserialize<'de>>(prefix: &str, code: &str) -> Result<T> {
     }
     let body = code.strip_prefix(prefix).ok_or(Error::BadLinkCode)?;
     let bytes = hex::decode(body).map_err(|_| Error::BadLinkCode)?;
-    ciborium::de::from_reader_with_recursion_limit(bytes.as_slice(), 8)
-        .map_err(|_| Error::BadLinkCode)
+    from_cbor(&bytes)
 }
 
 impl LinkRequest {
@@ -100,6 +142,7 @@ impl LinkRequest {
                 v: 1,
                 device: ByteBuf::from(self.device.0.to_vec()),
                 x25519: ByteBuf::from(self.x25519.to_vec()),
+                certificate: self.certificate.clone().map(ByteBuf::from),
             },
         )
     }
@@ -119,39 +162,88 @@ impl LinkRequest {
         if device.is_weak() || sebaya_proto::identity::is_weak_x25519(&x25519) {
             return Err(Error::BadLinkCode);
         }
-        Ok(LinkRequest { device, x25519 })
+        let certificate = match w.certificate {
+            None => None,
+            Some(c) => {
+                let cert = crate::verify_device_certificate(&c).map_err(|_| Error::BadLinkCode)?;
+                if cert.device != device || cert.x25519 != x25519 {
+                    return Err(Error::BadLinkCode);
+                }
+                Some(c.into_vec())
+            }
+        };
+        Ok(LinkRequest {
+            device,
+            x25519,
+            certificate,
+        })
+    }
+
+    /// The person the request's certificate names (checked when the request was read).
+    pub fn person(&self) -> Option<[u8; 32]> {
+        let c = self.certificate.as_ref()?;
+        crate::verify_device_certificate(c).ok().map(|c| c.person.0)
     }
 }
 
 impl LinkResponse {
     /// The code the existing device shows.
     pub fn to_code(&self) -> Result<String> {
-        encode(
-            RESPONSE_PREFIX,
-            &ResponseWire {
-                v: 1,
-                space: ByteBuf::from(self.space.0.to_vec()),
-                kind: self.kind,
-                epoch: ByteBuf::from(self.epoch.0.to_vec()),
-                wrap: ByteBuf::from(self.wrap.to_bytes()),
-                envelopes: self
-                    .envelopes
-                    .iter()
-                    .map(|e| ByteBuf::from(e.clone()))
-                    .collect(),
-                history: self
+        encode(RESPONSE_PREFIX, &self.wire())
+    }
+
+    /// The binary form (CBOR, no prefix) that travels through the relay as a join answer, where
+    /// the whole membership log of a large group fits (up to `invite::MAX_JOIN_ANSWER_LEN` bytes).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        to_cbor(&self.wire())
+    }
+
+    /// Reads the binary form; anything malformed is [`Error::BadLinkCode`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<LinkResponse> {
+        if bytes.len() > sebaya_proto::invite::MAX_JOIN_ANSWER_LEN {
+            return Err(Error::BadLinkCode);
+        }
+        Self::from_wire(from_cbor(bytes)?)
+    }
+
+    fn wire(&self) -> ResponseWire {
+        ResponseWire {
+            v: 1,
+            space: ByteBuf::from(self.space.0.to_vec()),
+            kind: self.kind,
+            epoch: ByteBuf::from(self.epoch.0.to_vec()),
+            wrap: ByteBuf::from(self.wrap.to_bytes()),
+            envelopes: self
+                .envelopes
+                .iter()
+                .map(|e| ByteBuf::from(e.clone()))
+                .collect(),
+            history: self
+                .history
+                .iter()
+                .map(|(e, k)| (ByteBuf::from(e.0.to_vec()), ByteBuf::from(k.clone())))
+                .collect(),
+            certificate: self.certificate.clone().map(ByteBuf::from),
+            index: self.index.as_ref().map(|i| IndexWire {
+                space: ByteBuf::from(i.space.0.to_vec()),
+                epoch: ByteBuf::from(i.epoch.0.to_vec()),
+                wrap: ByteBuf::from(i.wrap.to_bytes()),
+                history: i
                     .history
                     .iter()
                     .map(|(e, k)| (ByteBuf::from(e.0.to_vec()), ByteBuf::from(k.clone())))
                     .collect(),
-            },
-        )
+            }),
+        }
     }
 
     /// Reads a response code; anything malformed is [`Error::BadLinkCode`]. The envelopes are checked
     /// one by one when the space takes them.
     pub fn from_code(code: &str) -> Result<LinkResponse> {
-        let w: ResponseWire = decode(RESPONSE_PREFIX, code)?;
+        Self::from_wire(decode(RESPONSE_PREFIX, code)?)
+    }
+
+    fn from_wire(w: ResponseWire) -> Result<LinkResponse> {
         if w.v != 1
             || w.envelopes.len() > MAX_RESPONSE_ENVELOPES
             || w.history.len() > MAX_RESPONSE_ENVELOPES
@@ -172,6 +264,28 @@ impl LinkResponse {
             wrap: KeyWrap::from_bytes(&w.wrap).map_err(|_| Error::BadLinkCode)?,
             envelopes: w.envelopes.into_iter().map(|b| b.into_vec()).collect(),
             history,
+            certificate: w.certificate.map(|c| c.into_vec()),
+            index: match w.index {
+                None => None,
+                Some(i) => {
+                    if i.history.len() > MAX_RESPONSE_ENVELOPES {
+                        return Err(Error::BadLinkCode);
+                    }
+                    let mut history = Vec::with_capacity(i.history.len());
+                    for (e, k) in i.history {
+                        history.push((
+                            EpochId::from_slice(&e).map_err(|_| Error::BadLinkCode)?,
+                            k.into_vec(),
+                        ));
+                    }
+                    Some(LinkedIndex {
+                        space: SpaceId::from_slice(&i.space).map_err(|_| Error::BadLinkCode)?,
+                        epoch: EpochId::from_slice(&i.epoch).map_err(|_| Error::BadLinkCode)?,
+                        wrap: KeyWrap::from_bytes(&i.wrap).map_err(|_| Error::BadLinkCode)?,
+                        history,
+                    })
+                }
+            },
         })
     }
 }
@@ -186,6 +300,7 @@ mod tests {
         let r = LinkRequest {
             device: DeviceId([7; 32]),
             x25519: [9; 32],
+            certificate: None,
         };
         let code = r.to_code().unwrap();
         assert!(code.starts_with(REQUEST_PREFIX));
@@ -204,6 +319,7 @@ mod tests {
         let weak = LinkRequest {
             device: DeviceId([0; 32]),
             x25519: [9; 32],
+            certificate: None,
         };
         assert!(matches!(
             LinkRequest::from_code(&weak.to_code().unwrap()),

@@ -268,6 +268,25 @@ pub(crate) fn adopt(
     Ok(person)
 }
 
+/// The index space key kept in the vault (by the device that made or restored the person).
+pub(crate) fn index_key(store: &Store) -> Result<Option<Key32>> {
+    match store.kv_get(KV_INDEX_KEY)? {
+        None => Ok(None),
+        Some(v) => {
+            let arr: [u8; 32] = v
+                .as_slice()
+                .try_into()
+                .map_err(|_| Error::Corrupt("index key"))?;
+            Ok(Some(Zeroizing::new(arr)))
+        }
+    }
+}
+
+/// Keeps a certificate this device received when it was linked (its person certified it elsewhere).
+pub(crate) fn store_certificate(store: &Store, cert: &[u8]) -> Result<()> {
+    store.kv_put(KV_DEVICE_CERT, cert)
+}
+
 /// This device's certificate as kept in the vault, if it has one.
 pub(crate) fn stored_certificate(store: &Store) -> Result<Option<Vec<u8>>> {
     Ok(store.kv_get(KV_DEVICE_CERT)?.map(|v| v.to_vec()))

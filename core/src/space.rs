@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
 use sebaya_proto::membership::{
-    MembershipLog, MembershipState, Op, Role, SignedStatement, Statement,
+    MembershipLog, MembershipState, Op, Role, SignedStatement, Statement, StatementId,
 };
 use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId, VersionVector};
 
@@ -41,6 +41,9 @@ pub enum SpaceKind {
     Pairing,
     /// A supporter's case notes, shared with their supervisor only.
     CaseNotes,
+    /// A person's index: the spaces they belong to and their keys, found again from the recovery
+    /// phrase (`index.rs`).
+    Index,
 }
 
 impl SpaceKind {
@@ -51,6 +54,7 @@ impl SpaceKind {
             SpaceKind::Group => 2,
             SpaceKind::Pairing => 3,
             SpaceKind::CaseNotes => 4,
+            SpaceKind::Index => 5,
         }
     }
     /// Reads a kind byte.
@@ -60,6 +64,7 @@ impl SpaceKind {
             2 => Ok(SpaceKind::Group),
             3 => Ok(SpaceKind::Pairing),
             4 => Ok(SpaceKind::CaseNotes),
+            5 => Ok(SpaceKind::Index),
             _ => Err(Error::Corrupt("space kind")),
         }
     }
@@ -526,19 +531,33 @@ impl Space {
             params![k, sk, v],
         )?;
         self.members = self.log.state();
+        self.use_newest_epoch();
         Ok(())
     }
 
     /// Signs a membership statement on top of the current heads, seals it as this device's next
     /// envelope and applies it. Returns the envelope (so it can be handed to a new member directly).
     pub fn write_statement(&mut self, store: &Store, id: &Identity, op: Op) -> Result<Vec<u8>> {
-        let statement = Statement::new(
-            self.id,
-            self.members.heads.clone(),
-            id.device,
-            now_secs(),
-            op,
-        );
+        let parents = self.members.heads.clone();
+        self.write_statement_after(store, id, parents, op)
+    }
+
+    /// Like [`Space::write_statement`], on top of `parents` this device may not hold yet (a vouch
+    /// made from the anchors an index records, before the space's log has arrived: it waits for
+    /// them here, and the relay judges it against its own log).
+    pub fn write_statement_after(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        parents: Vec<StatementId>,
+        op: Op,
+    ) -> Result<Vec<u8>> {
+        if id.device != self.me {
+            return Err(Error::Internal(
+                "statement author is not this space's device",
+            ));
+        }
+        let statement = Statement::new(self.id, parents, id.device, now_secs(), op);
         let signer = id.signing_key()?;
         let signed = statement.sign(&signer)?;
         let env = signed.to_envelope(self.id, self.next_seq, &signer)?;
@@ -552,6 +571,61 @@ impl Space {
         Ok(env.into_bytes())
     }
 
+    /// Stores a statement signed by another key at that key's sequence number `seq` (the index
+    /// space's genesis and first add, signed by the phrase-derived index author).
+    pub(crate) fn write_foreign_statement(
+        &mut self,
+        store: &Store,
+        author: &Identity,
+        seq: u64,
+        statement: Statement,
+    ) -> Result<()> {
+        let signer = author.signing_key()?;
+        let signed = statement.sign(&signer)?;
+        let env = signed.to_envelope(self.id, seq, &signer)?;
+        let tx = store.conn.unchecked_transaction()?;
+        Self::insert_envelope(store, &env, &author.device, seq, 1)?;
+        self.store_statement(store, &env, signed)?;
+        self.vector.insert(author.device, seq);
+        self.save_record(store)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every epoch key this device holds (current first), for the person's index.
+    pub(crate) fn all_keys(&self) -> Vec<(EpochId, [u8; 32])> {
+        let mut out = vec![(self.epoch, *self.key)];
+        out.extend(self.older.iter().map(|(e, k)| (*e, **k)));
+        out
+    }
+
+    /// Starts holding a space from keys an index lists: its first key (the one its genesis epoch
+    /// commits to) becomes current and every other key is kept; the newest epoch whose key is held
+    /// becomes current once the log arrives.
+    pub(crate) fn adopt_with_keys(
+        store: &Store,
+        id: SpaceId,
+        kind: SpaceKind,
+        keys: &[(EpochId, [u8; 32])],
+        me: DeviceId,
+    ) -> Result<Space> {
+        let mut first = None;
+        for (e, k) in keys {
+            if genesis_epoch(&id, k)? == *e {
+                first = Some(*k);
+            }
+        }
+        let first = first.ok_or(Error::Corrupt("index entry without its first key"))?;
+        let mut space = Self::adopt(store, id, kind, Zeroizing::new(first), me)?;
+        for (e, k) in keys {
+            if space.key_for(e).is_none() {
+                space.older.insert(*e, Zeroizing::new(*k));
+            }
+        }
+        space.save_record(store)?;
+        Ok(space)
+    }
+
     /// Adds a device to this space with `role`, by a statement this device signs (it must be an admin
     /// here, or every holder will ignore the statement).
     pub fn add_member(
@@ -561,6 +635,7 @@ impl Space {
         device: DeviceId,
         x25519: [u8; 32],
         role: Role,
+        person: Option<[u8; 32]>,
     ) -> Result<Vec<u8>> {
         if !self.members.is_admin(&id.device) {
             return Err(Error::NotAllowed(
@@ -573,7 +648,7 @@ impl Space {
             Op::Add {
                 device,
                 role,
-                person: None,
+                person,
                 x25519: Some(x25519),
             },
         )
@@ -947,6 +1022,11 @@ impl Space {
         if self.key_for(&epoch).is_none() {
             self.older.insert(epoch, key);
         }
+        self.use_newest_epoch();
+    }
+
+    /// Moves writing to the newest epoch of the log whose key this device holds.
+    fn use_newest_epoch(&mut self) {
         let newest = self
             .members
             .epochs

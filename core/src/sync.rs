@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 
 use sebaya_proto::request::RequestAuth;
-use sebaya_proto::sync::{self as wire, SpaceVector, SyncRequest, SyncResponse};
+use sebaya_proto::sync::{
+    self as wire, JoinAnswer, JoinPost, Rejected, SpaceVector, SyncRequest, SyncResponse,
+};
 
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -118,6 +120,16 @@ pub struct SyncReport {
     pub bytes_sent: u64,
     /// Response body bytes received.
     pub bytes_received: u64,
+    /// Join requests for this device's invites, opened and waiting for a decision.
+    pub join_requests: u32,
+    /// Join requests or answers refused on arrival: made without the invite's secret, forged, or for
+    /// a join this device did not ask for.
+    pub joins_refused: u32,
+    /// Spaces this device started holding because an admin approved its join request.
+    pub joined: u32,
+    /// Spaces this device started holding from its person's index (after linking, or after restoring
+    /// from the recovery phrase).
+    pub from_index: u32,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +182,33 @@ pub struct RelaySync {
     last_body: Vec<u8>,
     rounds: u32,
     report: SyncReport,
+    joins: JoinExchange,
+    /// While true the exchange pulls the person's index as the index author (recovery from the
+    /// phrase); join requests and answers wait for the device's own exchange.
+    recovery: bool,
+}
+
+/// What one sync sends and brings for invites (section 18), kept until the vault takes it.
+#[derive(Default)]
+pub(crate) struct JoinExchange {
+    /// Join requests to leave at the relay (sent with the first exchange).
+    pub posts: Vec<JoinPost>,
+    /// Answers to leave at the relay (sent with the first exchange).
+    pub answers: Vec<JoinAnswer>,
+    sent: bool,
+    /// Answers go with the request that carries the last push batch, so the `admit` each needs is
+    /// pushed in the same request or before it.
+    answers_sent: bool,
+    /// Refusals of `posts`, by index.
+    pub refused_posts: Vec<Rejected>,
+    /// Refusals of `answers`, by index.
+    pub refused_answers: Vec<Rejected>,
+    /// Requests delivered for this device's invites.
+    pub requests: Vec<JoinPost>,
+    /// Answers delivered for this device.
+    pub delivered: Vec<JoinAnswer>,
+    /// Whether the vault has taken the results of the finished exchange.
+    taken: bool,
 }
 
 impl RelaySync {
@@ -185,7 +224,63 @@ impl RelaySync {
             last_body: Vec::new(),
             rounds: 0,
             report: SyncReport::default(),
+            joins: JoinExchange::default(),
+            recovery: false,
         }
+    }
+
+    /// Whether the exchange runs as the index author (see [`RelaySync::set_recovery`]).
+    pub(crate) fn recovery(&self) -> bool {
+        self.recovery
+    }
+
+    /// Switches between pulling the index as its author and the device's own exchange.
+    pub(crate) fn set_recovery(&mut self, on: bool) {
+        self.recovery = on;
+    }
+
+    /// Hands the sync what it carries for invites: join requests to leave and answers to deliver.
+    pub(crate) fn with_joins(
+        mut self,
+        posts: Vec<JoinPost>,
+        answers: Vec<JoinAnswer>,
+    ) -> RelaySync {
+        self.joins.posts = posts;
+        self.joins.answers = answers;
+        self
+    }
+
+    /// Once the exchange is done, what it brought for invites (once; `None` after the first call or
+    /// while the exchange runs).
+    pub(crate) fn take_joins(&mut self) -> Option<JoinExchange> {
+        if !matches!(self.stage, Stage::Done) || self.joins.taken || self.recovery {
+            return None;
+        }
+        let taken = std::mem::take(&mut self.joins);
+        self.joins.taken = true;
+        self.joins.sent = true;
+        self.joins.answers_sent = true;
+        Some(taken)
+    }
+
+    /// Runs one more exchange after a finished one (a join answer brought a new space to pull).
+    pub(crate) fn again(&mut self) {
+        if matches!(self.stage, Stage::Done) && !self.relay_id.is_empty() {
+            self.stage = Stage::Exchange { retry: None };
+            self.joins.taken = false;
+        }
+    }
+
+    /// Adds what the vault did with invites to the report.
+    pub(crate) fn note_joins(&mut self, received: u32, refused: u32, joined: u32) {
+        self.report.join_requests += received;
+        self.report.joins_refused += refused;
+        self.report.joined += joined;
+    }
+
+    /// Adds the spaces taken from the person's index to the report.
+    pub(crate) fn note_from_index(&mut self, n: u32) {
+        self.report.from_index += n;
     }
 
     /// What the sync has done so far.
@@ -270,7 +365,23 @@ impl RelaySync {
                 .collect(),
             envelopes: push,
             max_response_bytes: PAGE_BYTES,
+            join_requests: if self.joins.sent || self.recovery {
+                Vec::new()
+            } else {
+                self.joins.posts.clone()
+            },
+            join_answers: if self.joins.answers_sent || self.recovery || cut {
+                Vec::new()
+            } else {
+                self.joins.answers.clone()
+            },
         };
+        if !self.recovery {
+            self.joins.sent = true;
+            if !cut {
+                self.joins.answers_sent = true;
+            }
+        }
         Ok(wire::encode(&req)?)
     }
 
@@ -333,6 +444,18 @@ impl RelaySync {
                 self.report.rejected += answer.rejected.len() as u32;
                 self.report.refused_spaces = answer.refused_spaces.len() as u32;
                 self.report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
+                self.joins
+                    .refused_posts
+                    .extend(answer.refused_join_requests.iter().cloned());
+                self.joins
+                    .refused_answers
+                    .extend(answer.refused_join_answers.iter().cloned());
+                self.joins
+                    .requests
+                    .extend(answer.join_requests.iter().cloned());
+                self.joins
+                    .delivered
+                    .extend(answer.join_answers.iter().cloned());
                 let incoming: Vec<Vec<u8>> =
                     answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
                 for s in spaces.iter_mut() {

@@ -300,6 +300,7 @@ fn link_outsider(a: &mut Vault, seed: [u8; 32]) -> Insider {
     let request = sebaya_core::link::LinkRequest {
         device: device_of(seed),
         x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
+        certificate: None,
     };
     let response = a.approve_link(&request.to_code().unwrap()).unwrap();
     let resp = sebaya_core::link::LinkResponse::from_code(&response).unwrap();

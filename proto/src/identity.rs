@@ -141,7 +141,7 @@ struct RevokeBody {
     time: u64,
 }
 
-fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, ProtoError> {
+pub(crate) fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, ProtoError> {
     let mut out = Vec::with_capacity(160);
     ciborium::into_writer(body, &mut out).map_err(|e| ProtoError::Encode(e.to_string()))?;
     Ok(out)
@@ -150,7 +150,7 @@ fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, ProtoError> {
 /// Decodes a body and insists it is exactly what the encoder writes: no other key order, no unknown or
 /// missing key, no longer integer form, no trailing byte. So a statement has one encoding, and the
 /// bytes a signature covers are the bytes every reader interprets.
-fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
+pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
     bytes: &[u8],
 ) -> Result<T, ProtoError> {
     let body: T = ciborium::de::from_reader_with_recursion_limit(bytes, 4)

@@ -10,6 +10,7 @@
 pub mod envelope;
 pub mod error;
 pub mod identity;
+pub mod invite;
 pub mod keywraps;
 pub mod membership;
 pub mod request;

@@ -130,6 +130,65 @@ pub enum Op {
         /// Commitment to the new epoch key.
         commit: [u8; 32],
     },
+    /// Opens an invite (section 18): `invite` is the id derived from the one-time secret in the code
+    /// the admin shows. Only its author's `Admit` may spend it, once, and only while `time <=
+    /// expires`.
+    Invite {
+        /// The invite id.
+        invite: [u8; 16],
+        /// Unix seconds after which the invite admits nobody.
+        expires: u64,
+    },
+    /// Revokes an open invite. An `Admit` concurrent with a standing revocation of its invite does not
+    /// count: revocation wins.
+    Uninvite {
+        /// The invite id.
+        invite: [u8; 16],
+    },
+    /// A person's new device joins a space where that person already has a device (section 15.10):
+    /// signed by the new device itself, carrying its device certificate from the person (the fields of
+    /// [`crate::DeviceCertificate`] with `device` = the statement's author, and the person's signature).
+    /// Counts when, at that point, a current member belongs to the same person and the device was
+    /// never removed; the device gets the highest role of that person's devices. This is how linking a
+    /// device and recovering from the phrase reach every space of the person.
+    Vouch {
+        /// The person (root key) that certified the device.
+        person: [u8; 32],
+        /// The device's X25519 key, as certified.
+        x25519: [u8; 32],
+        /// The certificate's `created` field.
+        created: u64,
+        /// The person's signature over the certificate.
+        signature: [u8; 64],
+    },
+    /// Moves a current member device to a new person certificate (after the person replaced their
+    /// recovery phrase): signed by that device or by a current member device of the same person.
+    /// Afterwards the old person has no device here, so the old phrase vouches for nothing new.
+    Recertify {
+        /// The device whose person changes.
+        device: DeviceId,
+        /// The new person.
+        person: [u8; 32],
+        /// The device's X25519 key, as certified (must equal the one the log holds).
+        x25519: [u8; 32],
+        /// The certificate's `created` field.
+        created: u64,
+        /// The new person's signature over the certificate.
+        signature: [u8; 64],
+    },
+    /// Makes a device a member (role member) by spending an open invite: the approval of a join request.
+    /// Counts only when signed by the invite's author, no later (by its own `time`) than the invite's
+    /// expiry, and while the invite is open; it then spends the invite for everyone.
+    Admit {
+        /// The device admitted.
+        device: DeviceId,
+        /// The person the device belongs to, when its join request carried a certificate.
+        person: Option<[u8; 32]>,
+        /// The device's X25519 key (required: the space key is wrapped for it).
+        x25519: [u8; 32],
+        /// The invite spent.
+        invite: [u8; 16],
+    },
 }
 
 impl Op {
@@ -215,6 +274,90 @@ enum WireOp {
         #[serde(with = "serde_bytes")]
         commit: Vec<u8>,
     },
+    Invite {
+        #[serde(with = "serde_bytes")]
+        invite: Vec<u8>,
+        expires: u64,
+    },
+    Uninvite {
+        #[serde(with = "serde_bytes")]
+        invite: Vec<u8>,
+    },
+    Admit {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        person: Option<Vec<u8>>,
+        #[serde(with = "serde_bytes")]
+        x25519: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        invite: Vec<u8>,
+    },
+    Vouch {
+        #[serde(with = "serde_bytes")]
+        person: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        x25519: Vec<u8>,
+        created: u64,
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+    },
+    Recertify {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        person: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        x25519: Vec<u8>,
+        created: u64,
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+    },
+}
+
+fn bytes32(b: &[u8], what: &'static str) -> Result<[u8; 32], ProtoError> {
+    b.try_into().map_err(|_| ProtoError::Malformed(what))
+}
+
+fn signature64(b: &[u8]) -> Result<[u8; 64], ProtoError> {
+    b.try_into()
+        .map_err(|_| ProtoError::Malformed("certificate signature has the wrong length"))
+}
+
+/// Checks a certificate carried in a `vouch` or `recertify`: the person's signature over
+/// the certificate body naming `device`, and no small-order key.
+fn check_certificate(
+    person: &[u8; 32],
+    device: &DeviceId,
+    x25519: &[u8; 32],
+    created: u64,
+    signature: &[u8; 64],
+) -> Result<(), ProtoError> {
+    let cert = crate::DeviceCertificate {
+        person: crate::PersonId(*person),
+        device: *device,
+        x25519: *x25519,
+        created,
+    };
+    let mut bytes = cert.to_body()?;
+    bytes.extend_from_slice(signature);
+    crate::SignedDeviceCertificate::from_bytes(&bytes)?.verify()?;
+    Ok(())
+}
+
+fn invite_id(bytes: &[u8]) -> Result<[u8; 16], ProtoError> {
+    bytes
+        .try_into()
+        .map_err(|_| ProtoError::Malformed("invite id has the wrong length"))
+}
+
+fn person_id(bytes: Option<Vec<u8>>) -> Result<Option<[u8; 32]>, ProtoError> {
+    match bytes {
+        None => Ok(None),
+        Some(p) => Ok(Some(p.as_slice().try_into().map_err(|_| {
+            ProtoError::Malformed("person id has the wrong length")
+        })?)),
+    }
 }
 
 fn x25519_key(bytes: Option<Vec<u8>>) -> Result<Option<[u8; 32]>, ProtoError> {
@@ -299,16 +442,43 @@ impl Statement {
                     ));
                 }
             }
-            Op::Add { device, .. } | Op::Remove { device, .. } | Op::SetRole { device, .. } => {
+            Op::Add { device, .. }
+            | Op::Remove { device, .. }
+            | Op::SetRole { device, .. }
+            | Op::Admit { device, .. } => {
                 if self.parents.is_empty() {
                     return Err(ProtoError::Malformed("only a genesis may have no parents"));
                 }
                 member_key(&device.0)?;
             }
-            Op::Rotate { .. } => {
+            Op::Rotate { .. } | Op::Invite { .. } | Op::Uninvite { .. } => {
                 if self.parents.is_empty() {
                     return Err(ProtoError::Malformed("only a genesis may have no parents"));
                 }
+            }
+            Op::Vouch {
+                person,
+                x25519,
+                created,
+                signature,
+            } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                check_certificate(&person, &self.author, &x25519, created, &signature)?;
+            }
+            Op::Recertify {
+                device,
+                person,
+                x25519,
+                created,
+                signature,
+            } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                member_key(&device.0)?;
+                check_certificate(&person, &device, &x25519, created, &signature)?;
             }
         }
         Ok(())
@@ -341,6 +511,48 @@ impl Statement {
             },
             Op::Rotate { commit } => WireOp::Rotate {
                 commit: commit.to_vec(),
+            },
+            Op::Invite { invite, expires } => WireOp::Invite {
+                invite: invite.to_vec(),
+                expires,
+            },
+            Op::Uninvite { invite } => WireOp::Uninvite {
+                invite: invite.to_vec(),
+            },
+            Op::Admit {
+                device,
+                person,
+                x25519,
+                invite,
+            } => WireOp::Admit {
+                device: device.0.to_vec(),
+                person: person.map(|p| p.to_vec()),
+                x25519: x25519.to_vec(),
+                invite: invite.to_vec(),
+            },
+            Op::Vouch {
+                person,
+                x25519,
+                created,
+                signature,
+            } => WireOp::Vouch {
+                person: person.to_vec(),
+                x25519: x25519.to_vec(),
+                created,
+                signature: signature.to_vec(),
+            },
+            Op::Recertify {
+                device,
+                person,
+                x25519,
+                created,
+                signature,
+            } => WireOp::Recertify {
+                device: device.0.to_vec(),
+                person: person.to_vec(),
+                x25519: x25519.to_vec(),
+                created,
+                signature: signature.to_vec(),
             },
         };
         WireStatement {
@@ -392,6 +604,49 @@ impl Statement {
                     commit: commit.as_slice().try_into().map_err(|_| {
                         ProtoError::Malformed("key commitment has the wrong length")
                     })?,
+                },
+                WireOp::Invite { invite, expires } => Op::Invite {
+                    invite: invite_id(&invite)?,
+                    expires,
+                },
+                WireOp::Uninvite { invite } => Op::Uninvite {
+                    invite: invite_id(&invite)?,
+                },
+                WireOp::Admit {
+                    device,
+                    person,
+                    x25519,
+                    invite,
+                } => Op::Admit {
+                    device: DeviceId::from_slice(&device)?,
+                    person: person_id(person)?,
+                    x25519: x25519_key(Some(x25519))?
+                        .ok_or(ProtoError::Malformed("an admit needs an X25519 key"))?,
+                    invite: invite_id(&invite)?,
+                },
+                WireOp::Vouch {
+                    person,
+                    x25519,
+                    created,
+                    signature,
+                } => Op::Vouch {
+                    person: bytes32(&person, "person id has the wrong length")?,
+                    x25519: bytes32(&x25519, "X25519 key has the wrong length")?,
+                    created,
+                    signature: signature64(&signature)?,
+                },
+                WireOp::Recertify {
+                    device,
+                    person,
+                    x25519,
+                    created,
+                    signature,
+                } => Op::Recertify {
+                    device: DeviceId::from_slice(&device)?,
+                    person: bytes32(&person, "person id has the wrong length")?,
+                    x25519: bytes32(&x25519, "X25519 key has the wrong length")?,
+                    created,
+                    signature: signature64(&signature)?,
                 },
             };
         if w.parents.len() > MAX_PARENTS {
@@ -657,6 +912,30 @@ pub struct MembershipState {
     /// Applied statements no other applied statement follows, ascending: the parents of the next
     /// statement a device signs.
     pub heads: Vec<StatementId>,
+    /// Every invite opened by a valid `Invite`, by id, with where it stands.
+    pub invites: BTreeMap<[u8; 16], InviteInfo>,
+}
+
+/// An invite as the log sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InviteInfo {
+    /// The admin device that opened it: the only one whose `Admit` may spend it.
+    pub author: DeviceId,
+    /// Unix seconds after which it admits nobody.
+    pub expires: u64,
+    /// Open, spent or revoked.
+    pub status: InviteStatus,
+}
+
+/// Where an invite stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteStatus {
+    /// May still admit one device.
+    Open,
+    /// Admitted this device; admits nobody else.
+    Spent(DeviceId),
+    /// Revoked by an admin before anyone was admitted.
+    Revoked,
 }
 
 /// One epoch started by a valid `Rotate` statement.
@@ -696,6 +975,20 @@ impl MembershipState {
     /// Whether the device may be given the space's envelopes: current members only.
     pub fn may_read(&self, device: &DeviceId) -> bool {
         self.is_member(device)
+    }
+
+    /// Whether some current member device belongs to `person`.
+    pub fn has_person(&self, person: &[u8; 32]) -> bool {
+        self.persons
+            .iter()
+            .any(|(d, p)| p == person && self.is_member(d))
+    }
+
+    /// Whether an invite is open and, by the clock reading `now` (Unix seconds), not expired.
+    pub fn invite_open(&self, invite: &[u8; 16], now: u64) -> bool {
+        self.invites
+            .get(invite)
+            .is_some_and(|i| i.status == InviteStatus::Open && now <= i.expires)
     }
 }
 
@@ -919,6 +1212,9 @@ impl MembershipLog {
         }
         let authorised = match s.op {
             Op::Genesis { .. } => true,
+            // A vouch needs a device of the same person in its past; a recertify, a member author.
+            Op::Vouch { person, .. } => self.evaluate(&past).state.has_person(&person),
+            Op::Recertify { .. } => self.evaluate(&past).state.is_member(&s.author),
             _ => self.evaluate(&past).state.is_admin(&s.author),
         };
         if let Op::Genesis { .. } = s.op {
@@ -1068,6 +1364,16 @@ impl MembershipLog {
             })
         };
 
+        // Revocations of invites by devices that were admins in their own past: an admit concurrent
+        // with one of these does not count (revocation wins, as for members).
+        let uninvited_concurrently = |invite: &[u8; 16], i: usize| {
+            members.iter().any(|&u| {
+                self.nodes[u].authorised
+                    && matches!(op(u), Op::Uninvite { invite: x } if x == *invite)
+                    && self.concurrent(u, i)
+            })
+        };
+
         // 3. Linearise: Kahn's algorithm, among ready statements removals first, then smallest id.
         let mut indegree = vec![0usize; n];
         let mut ready = BinaryHeap::new();
@@ -1109,6 +1415,36 @@ impl MembershipLog {
                             || lost
                                 .get(&a)
                                 .is_some_and(|rs| rs.iter().all(|&r| self.concurrent(r, i))))
+                }
+                Op::Vouch { person, .. } => {
+                    self.nodes[i].authorised
+                        && state.has_person(&person)
+                        && !state.is_member(&a)
+                        && !state.removed.contains_key(&a)
+                        && !revoked_concurrently(&a, i, true)
+                }
+                Op::Recertify { device, x25519, .. } => {
+                    self.nodes[i].authorised
+                        && state.is_member(&a)
+                        && state.is_member(&device)
+                        && (device == a
+                            || state
+                                .persons
+                                .get(&a)
+                                .is_some_and(|p| state.persons.get(&device) == Some(p)))
+                        && state.x25519.get(&device).is_none_or(|k| *k == x25519)
+                        && !revoked_concurrently(&a, i, false)
+                }
+                Op::Admit { invite, .. } => {
+                    self.nodes[i].authorised
+                        && state.is_admin(&a)
+                        && !revoked_concurrently(&a, i, false)
+                        && state.invites.get(&invite).is_some_and(|inv| {
+                            inv.status == InviteStatus::Open
+                                && inv.author == a
+                                && self.nodes[i].statement.statement().time <= inv.expires
+                        })
+                        && !uninvited_concurrently(&invite, i)
                 }
                 _ => {
                     self.nodes[i].authorised
@@ -1185,6 +1521,65 @@ impl MembershipLog {
                         author: a,
                     });
                 }
+                Op::Invite { invite, expires } => {
+                    state.invites.entry(invite).or_insert(InviteInfo {
+                        author: a,
+                        expires,
+                        status: InviteStatus::Open,
+                    });
+                }
+                Op::Uninvite { invite } => {
+                    if let Some(inv) = state.invites.get_mut(&invite) {
+                        if inv.status == InviteStatus::Open {
+                            inv.status = InviteStatus::Revoked;
+                        }
+                    }
+                }
+                Op::Vouch { person, x25519, .. } => {
+                    let admin = state
+                        .members
+                        .iter()
+                        .any(|(d, r)| *r == Role::Admin && state.persons.get(d) == Some(&person));
+                    let role = if admin && !revoked_concurrently(&a, i, false) {
+                        Role::Admin
+                    } else {
+                        Role::Member
+                    };
+                    state.members.insert(a, role);
+                    state.persons.insert(a, person);
+                    state.x25519.insert(a, x25519);
+                }
+                Op::Recertify { device, person, .. } => {
+                    state.persons.insert(device, person);
+                }
+                Op::Admit {
+                    device,
+                    person,
+                    x25519,
+                    invite,
+                } => {
+                    if let Some(inv) = state.invites.get_mut(&invite) {
+                        inv.status = InviteStatus::Spent(device);
+                    }
+                    if state.is_member(&device) || revoked_concurrently(&device, i, true) {
+                        continue;
+                    }
+                    state.members.insert(device, Role::Member);
+                    state.removed.remove(&device);
+                    if let Some(p) = person {
+                        state.persons.insert(device, p);
+                    }
+                    state.x25519.insert(device, x25519);
+                }
+            }
+        }
+        // An invite whose author is no longer an admin admits nobody (only its author may admit
+        // with it): it counts as revoked, so the relay stops keeping requests for it.
+        for inv in state.invites.values_mut() {
+            if inv.status == InviteStatus::Open
+                && state.members.get(&inv.author) != Some(&Role::Admin)
+            {
+                inv.status = InviteStatus::Revoked;
             }
         }
         let mut heads: Vec<StatementId> = members

@@ -54,6 +54,44 @@ pub struct SyncRequest {
     pub envelopes: Vec<serde_bytes::ByteBuf>,
     /// Largest answer the device wants in one page (the relay may send less).
     pub max_response_bytes: u64,
+    /// Sealed join requests the device leaves for invites it was given (section 18). Omitted when
+    /// empty, like every field added after version 1's first release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_requests: Vec<JoinPost>,
+    /// Answers to join requests the device approved, for the relay to hand to each joiner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_answers: Vec<JoinAnswer>,
+}
+
+/// A sealed join request left at the relay under an invite (section 18).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinPost {
+    /// The space (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub space: Vec<u8>,
+    /// The invite id (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub invite: Vec<u8>,
+    /// The sealed request (at most `invite::MAX_JOIN_REQUEST_LEN` bytes); only the secret opens it.
+    #[serde(with = "serde_bytes")]
+    pub body: Vec<u8>,
+}
+
+/// An answer to an approved join request, addressed to the joining device (section 18).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinAnswer {
+    /// The space (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub space: Vec<u8>,
+    /// The invite spent (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub invite: Vec<u8>,
+    /// The admitted device (32 bytes): the only requester the relay hands this answer to.
+    #[serde(with = "serde_bytes")]
+    pub device: Vec<u8>,
+    /// The answer: a link response (the space key wrapped for the device, the log, earlier keys).
+    #[serde(with = "serde_bytes")]
+    pub body: Vec<u8>,
 }
 
 /// Why one pushed envelope was not stored. The rest of the request still counts.
@@ -84,7 +122,26 @@ pub struct SyncResponse {
     /// (which ignore unknown keys) still read every answer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_spaces: Vec<RefusedSpace>,
+    /// Join requests waiting for invites the requester opened (on the last page, `more == false`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_requests: Vec<JoinPost>,
+    /// Answers addressed to the requesting device (on the last page, `more == false`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub join_answers: Vec<JoinAnswer>,
+    /// Join requests in the request that were not kept (index into its `join_requests`), with reasons
+    /// (`unknown-space`, `unknown-invite`, `invite-expired`, `invite-spent`, `invite-revoked`,
+    /// `mailbox-full`, `too-large`, `malformed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_join_requests: Vec<Rejected>,
+    /// Join answers in the request that were not kept (index into its `join_answers`), with reasons
+    /// (`not-authorised` when the sender is not the invite's author or the device was not admitted;
+    /// also `malformed`, `too-large`, `unknown-space`, `unknown-invite`, `mailbox-full`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_join_answers: Vec<Rejected>,
 }
+
+/// Most join requests or answers one message may carry.
+pub const MAX_JOIN_ITEMS: usize = 64;
 
 /// A requested space the responder will not share with the requester.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +244,14 @@ impl SyncRequest {
                 max: MAX_ENVELOPES as u64,
             });
         }
+        let joins = self.join_requests.len().max(self.join_answers.len());
+        if joins > MAX_JOIN_ITEMS {
+            return Err(ProtoError::TooLarge {
+                what: "join list",
+                len: joins as u64,
+                max: MAX_JOIN_ITEMS as u64,
+            });
+        }
         Ok(())
     }
 }
@@ -211,6 +276,22 @@ impl SyncResponse {
                 what: "envelope list",
                 len: self.envelopes.len().max(self.rejected.len()) as u64,
                 max: MAX_ENVELOPES as u64,
+            });
+        }
+        let joins = [
+            self.join_requests.len(),
+            self.join_answers.len(),
+            self.refused_join_requests.len(),
+            self.refused_join_answers.len(),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        if joins > MAX_JOIN_ITEMS * 16 {
+            return Err(ProtoError::TooLarge {
+                what: "join list",
+                len: joins as u64,
+                max: (MAX_JOIN_ITEMS * 16) as u64,
             });
         }
         Ok(())
@@ -247,6 +328,10 @@ mod tests {
             }],
             more: true,
             refused_spaces: refused,
+            join_requests: Vec::new(),
+            join_answers: Vec::new(),
+            refused_join_requests: Vec::new(),
+            refused_join_answers: Vec::new(),
         }
     }
 

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use sebaya_proto::membership::{
-    Inserted, MEMBERSHIP_SIGNATURE_LABEL, MembershipLog, MembershipState, Op, Role,
+    Inserted, InviteStatus, MEMBERSHIP_SIGNATURE_LABEL, MembershipLog, MembershipState, Op, Role,
     SignedStatement, Statement, StatementId, Status,
 };
 use sebaya_proto::{DeviceId, Envelope, Kind, ProtoError, SpaceId};
@@ -1060,7 +1060,7 @@ fn step() -> impl Strategy<Value = Step> {
     (
         any::<prop::sample::Index>(),
         prop::collection::vec(any::<prop::sample::Index>(), 1..=3),
-        0u8..3,
+        0u8..6,
         any::<prop::sample::Index>(),
         any::<bool>(),
         0u64..20,
@@ -1108,6 +1108,20 @@ fn history(devices: usize, steps: &[Step]) -> Vec<SignedStatement> {
             1 => Op::Remove {
                 device: target,
                 last_seq: s.last_seq,
+            },
+            // Invite ids from a small set, so invites collide, get revoked, spent twice, expire.
+            3 => Op::Invite {
+                invite: [s.target.index(devices) as u8; 16],
+                expires: TIME - 10 + s.last_seq,
+            },
+            4 => Op::Uninvite {
+                invite: [s.target.index(devices) as u8; 16],
+            },
+            5 => Op::Admit {
+                device: target,
+                person: None,
+                x25519: [9; 32],
+                invite: [(s.last_seq % devices as u64) as u8; 16],
             },
             _ => Op::SetRole {
                 device: target,
@@ -1161,4 +1175,417 @@ proptest! {
             }
         }
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// Invites (section 18): an admit spends an open invite of its own author, once, before expiry.
+
+const INVITE: [u8; 16] = [0x5a; 16];
+
+fn invite(by: &Ed25519KeyPair, parents: &[StatementId], expires: u64) -> SignedStatement {
+    sign(
+        by,
+        parents,
+        Op::Invite {
+            invite: INVITE,
+            expires,
+        },
+    )
+}
+
+fn admit_at(
+    by: &Ed25519KeyPair,
+    parents: &[StatementId],
+    d: DeviceId,
+    time: u64,
+) -> SignedStatement {
+    Statement::new(
+        SPACE,
+        parents.to_vec(),
+        dev(by),
+        time,
+        Op::Admit {
+            device: d,
+            person: Some([0x33; 32]),
+            x25519: [9; 32],
+            invite: INVITE,
+        },
+    )
+    .sign(by)
+    .unwrap()
+}
+
+#[test]
+fn an_invite_admits_one_device_once() {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let g = genesis(&a);
+    let i = invite(&a, &[g.id()], TIME + 3600);
+    let first = admit_at(&a, &[i.id()], dev(&b), TIME);
+    // The same invite used again, for a second person: ignored.
+    let second = admit_at(&a, &[first.id()], dev(&c), TIME);
+    let state = same_state_in_every_order(&[&g, &i, &first, &second]);
+    assert_eq!(state.role(&dev(&b)), Some(Role::Member));
+    assert_eq!(state.persons.get(&dev(&b)), Some(&[0x33; 32]));
+    assert_eq!(state.x25519.get(&dev(&b)), Some(&[9; 32]));
+    assert!(!state.is_member(&dev(&c)));
+    assert_eq!(state.invites[&INVITE].status, InviteStatus::Spent(dev(&b)));
+    assert!(!state.invite_open(&INVITE, TIME));
+    let log = log_of(&[&g, &i, &first, &second]);
+    assert_eq!(log.status(&second.id()), Some(Status::Invalid));
+    // Two admits of one invite on concurrent branches (a buggy or malicious inviter): one counts,
+    // the same one in every order.
+    let other = admit_at(&a, &[i.id()], dev(&c), TIME);
+    let state = same_state_in_every_order(&[&g, &i, &first, &other]);
+    assert_eq!(
+        usize::from(state.is_member(&dev(&b))) + usize::from(state.is_member(&dev(&c))),
+        1
+    );
+}
+
+#[test]
+fn only_the_inviter_admits_and_only_before_expiry() {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let g = genesis(&a);
+    let make_b_admin = add(&a, &[g.id()], dev(&b), Role::Admin);
+    let i = invite(&a, &[make_b_admin.id()], TIME + 60);
+    // Another admin cannot spend a's invite.
+    let by_b = admit_at(&b, &[i.id()], dev(&c), TIME);
+    let state = same_state_in_every_order(&[&g, &make_b_admin, &i, &by_b]);
+    assert!(!state.is_member(&dev(&c)));
+    assert!(state.invite_open(&INVITE, TIME));
+    // An admit dated after the expiry does not count; the invite stays open but expired.
+    let late = admit_at(&a, &[i.id()], dev(&c), TIME + 61);
+    let state = same_state_in_every_order(&[&g, &make_b_admin, &i, &late]);
+    assert!(!state.is_member(&dev(&c)));
+    assert!(!state.invite_open(&INVITE, TIME + 61));
+    assert!(state.invite_open(&INVITE, TIME + 60));
+    // An admit without any invite does not count either.
+    let none = admit_at(&a, &[make_b_admin.id()], dev(&c), TIME);
+    assert!(!same_state_in_every_order(&[&g, &make_b_admin, &none]).is_member(&dev(&c)));
+    // A member (not an admin) cannot open invites.
+    let m = key(4);
+    let add_m = add(&a, &[g.id()], dev(&m), Role::Member);
+    let by_member = sign(
+        &m,
+        &[add_m.id()],
+        Op::Invite {
+            invite: [1; 16],
+            expires: TIME + 60,
+        },
+    );
+    let state = same_state_in_every_order(&[&g, &add_m, &by_member]);
+    assert!(!state.invites.contains_key(&[1; 16]));
+}
+
+#[test]
+fn a_revoked_invite_admits_nobody_and_revocation_wins_over_a_concurrent_admit() {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let g = genesis(&a);
+    let make_b_admin = add(&a, &[g.id()], dev(&b), Role::Admin);
+    let i = invite(&a, &[make_b_admin.id()], TIME + 3600);
+    let revoke = sign(&b, &[i.id()], Op::Uninvite { invite: INVITE });
+    // After the revocation: nobody.
+    let after = admit_at(&a, &[revoke.id()], dev(&c), TIME);
+    let state = same_state_in_every_order(&[&g, &make_b_admin, &i, &revoke, &after]);
+    assert!(!state.is_member(&dev(&c)));
+    assert_eq!(state.invites[&INVITE].status, InviteStatus::Revoked);
+    // Concurrently with it: the revocation wins, in every order.
+    let concurrent = admit_at(&a, &[i.id()], dev(&c), TIME);
+    let state = same_state_in_every_order(&[&g, &make_b_admin, &i, &revoke, &concurrent]);
+    assert!(!state.is_member(&dev(&c)));
+    assert_eq!(state.invites[&INVITE].status, InviteStatus::Revoked);
+    // A revocation after the admit changes nothing for the admitted device.
+    let admitted = admit_at(&a, &[i.id()], dev(&c), TIME);
+    let late_revoke = sign(&b, &[admitted.id()], Op::Uninvite { invite: INVITE });
+    let state = same_state_in_every_order(&[&g, &make_b_admin, &i, &admitted, &late_revoke]);
+    assert!(state.is_member(&dev(&c)));
+    assert_eq!(state.invites[&INVITE].status, InviteStatus::Spent(dev(&c)));
+}
+
+#[test]
+fn invite_statements_round_trip_and_refuse_bad_fields() {
+    let a = key(1);
+    let g = genesis(&a);
+    for st in [
+        invite(&a, &[g.id()], TIME),
+        sign(&a, &[g.id()], Op::Uninvite { invite: INVITE }),
+        admit_at(&a, &[g.id()], dev(&key(2)), TIME),
+    ] {
+        let back = SignedStatement::from_bytes(&st.to_bytes()).unwrap();
+        assert_eq!(back.statement(), st.statement());
+        assert_eq!(back.id(), st.id());
+    }
+    // An invite without parents, and an admit of a small-order key or for a small-order X25519 key.
+    assert!(
+        Statement::new(
+            SPACE,
+            vec![],
+            dev(&a),
+            TIME,
+            Op::Invite {
+                invite: INVITE,
+                expires: TIME
+            }
+        )
+        .sign(&a)
+        .is_err()
+    );
+    let weak = Op::Admit {
+        device: DeviceId([0; 32]),
+        person: None,
+        x25519: [9; 32],
+        invite: INVITE,
+    };
+    assert!(
+        Statement::new(SPACE, vec![g.id()], dev(&a), TIME, weak)
+            .sign(&a)
+            .is_err()
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Persons (section 15.10): a person's new device vouches itself into spaces where that person has a
+// device; a recertify moves devices to a new person key.
+
+fn certified_op(
+    person: &Ed25519KeyPair,
+    device: DeviceId,
+    x25519: [u8; 32],
+) -> ([u8; 32], [u8; 64]) {
+    let cert = sebaya_proto::DeviceCertificate {
+        person: sebaya_proto::PersonId::from_slice(person.public_key().as_ref()).unwrap(),
+        device,
+        x25519,
+        created: TIME,
+    }
+    .sign(person)
+    .unwrap();
+    let bytes = cert.as_bytes();
+    let sig: [u8; 64] = bytes[bytes.len() - 64..].try_into().unwrap();
+    (cert.verify().unwrap().person.0, sig)
+}
+
+fn vouch(
+    device: &Ed25519KeyPair,
+    person: &Ed25519KeyPair,
+    parents: &[StatementId],
+) -> SignedStatement {
+    let (p, signature) = certified_op(person, dev(device), [9; 32]);
+    sign(
+        device,
+        parents,
+        Op::Vouch {
+            person: p,
+            x25519: [9; 32],
+            created: TIME,
+            signature,
+        },
+    )
+}
+
+fn add_of_person(
+    by: &Ed25519KeyPair,
+    parents: &[StatementId],
+    d: DeviceId,
+    role: Role,
+    person: &Ed25519KeyPair,
+) -> SignedStatement {
+    sign(
+        by,
+        parents,
+        Op::Add {
+            device: d,
+            role,
+            person: Some(person.public_key().as_ref().try_into().unwrap()),
+            x25519: Some([9; 32]),
+        },
+    )
+}
+
+#[test]
+fn a_persons_new_device_vouches_itself_in_with_that_persons_role() {
+    let (admin, phone, tablet, stranger) = (key(1), key(2), key(3), key(4));
+    let (rina, eko) = (key(0x51), key(0x52));
+    let g = genesis(&admin);
+    let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Member, &rina);
+    let v = vouch(&tablet, &rina, &[add_phone.id()]);
+    let state = same_state_in_every_order(&[&g, &add_phone, &v]);
+    assert_eq!(state.role(&dev(&tablet)), Some(Role::Member));
+    assert_eq!(
+        state.persons.get(&dev(&tablet)),
+        Some(&<[u8; 32]>::try_from(rina.public_key().as_ref()).unwrap())
+    );
+    // A person with no device in the space vouches for nothing; nor does a vouch whose past lacks
+    // the person's device.
+    let v_eko = vouch(&stranger, &eko, &[add_phone.id()]);
+    assert!(!same_state_in_every_order(&[&g, &add_phone, &v_eko]).is_member(&dev(&stranger)));
+    let early = vouch(&tablet, &rina, &[g.id()]);
+    let log = log_of(&[&g, &add_phone, &early]);
+    assert_eq!(log.status(&early.id()), Some(Status::Invalid));
+    assert!(!log.state().is_member(&dev(&tablet)));
+    // A facilitator's person's new device is a facilitator too.
+    let add_admin_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Admin, &rina);
+    let v = vouch(&tablet, &rina, &[add_admin_phone.id()]);
+    assert_eq!(
+        same_state_in_every_order(&[&g, &add_admin_phone, &v]).role(&dev(&tablet)),
+        Some(Role::Admin)
+    );
+}
+
+#[test]
+fn a_removed_device_cannot_vouch_itself_back_and_removal_wins() {
+    let (admin, phone, tablet) = (key(1), key(2), key(3));
+    let rina = key(0x51);
+    let g = genesis(&admin);
+    let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Member, &rina);
+    let add_tablet = add_of_person(&admin, &[add_phone.id()], dev(&tablet), Role::Member, &rina);
+    // The lost tablet is removed; the thief holding it vouches it back with its certificate.
+    let rm = remove(&admin, &[add_tablet.id()], dev(&tablet), 0);
+    let back = vouch(&tablet, &rina, &[rm.id()]);
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &rm, &back]);
+    assert!(!state.is_member(&dev(&tablet)));
+    assert!(state.is_member(&dev(&phone)));
+    // A vouch concurrent with the removal of the vouched device: the removal wins.
+    let other = key(5);
+    let v = vouch(&other, &rina, &[add_tablet.id()]);
+    let rm_other = remove(&admin, &[add_tablet.id()], dev(&other), 0);
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &v, &rm_other]);
+    assert!(!state.is_member(&dev(&other)));
+}
+
+#[test]
+fn recertify_moves_devices_to_a_new_person_and_the_old_person_vouches_for_nothing() {
+    let (admin, phone, tablet, thief) = (key(1), key(2), key(3), key(4));
+    let (old, new) = (key(0x51), key(0x61));
+    let g = genesis(&admin);
+    let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Member, &old);
+    let add_tablet = add_of_person(&admin, &[add_phone.id()], dev(&tablet), Role::Member, &old);
+    // The phone recertifies itself and its sibling tablet under the new person.
+    let (p, sig) = certified_op(&new, dev(&phone), [9; 32]);
+    let re_phone = sign(
+        &phone,
+        &[add_tablet.id()],
+        Op::Recertify {
+            device: dev(&phone),
+            person: p,
+            x25519: [9; 32],
+            created: TIME,
+            signature: sig,
+        },
+    );
+    let (p, sig) = certified_op(&new, dev(&tablet), [9; 32]);
+    let re_tablet = sign(
+        &phone,
+        &[re_phone.id()],
+        Op::Recertify {
+            device: dev(&tablet),
+            person: p,
+            x25519: [9; 32],
+            created: TIME,
+            signature: sig,
+        },
+    );
+    // Too late: the tablet no longer shares a person with the phone.
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &re_phone, &re_tablet]);
+    assert_eq!(state.persons[&dev(&phone)], p);
+    assert_ne!(state.persons[&dev(&tablet)], p);
+    // In the other order both move.
+    let re_tablet_first = sign(
+        &phone,
+        &[add_tablet.id()],
+        Op::Recertify {
+            device: dev(&tablet),
+            person: p,
+            x25519: [9; 32],
+            created: TIME,
+            signature: sig,
+        },
+    );
+    let (p2, sig2) = certified_op(&new, dev(&phone), [9; 32]);
+    let re_phone_after = sign(
+        &phone,
+        &[re_tablet_first.id()],
+        Op::Recertify {
+            device: dev(&phone),
+            person: p2,
+            x25519: [9; 32],
+            created: TIME,
+            signature: sig2,
+        },
+    );
+    let state = same_state_in_every_order(&[
+        &g,
+        &add_phone,
+        &add_tablet,
+        &re_tablet_first,
+        &re_phone_after,
+    ]);
+    assert_eq!(state.persons[&dev(&phone)], p);
+    assert_eq!(state.persons[&dev(&tablet)], p);
+    // The old phrase's holder now vouches for nothing.
+    let stolen = vouch(&thief, &old, &[re_phone_after.id()]);
+    let state = same_state_in_every_order(&[
+        &g,
+        &add_phone,
+        &add_tablet,
+        &re_tablet_first,
+        &re_phone_after,
+        &stolen,
+    ]);
+    assert!(!state.is_member(&dev(&thief)));
+}
+
+#[test]
+fn a_vouch_with_a_forged_certificate_is_refused() {
+    let (admin, tablet) = (key(1), key(3));
+    let (rina, mallory) = (key(0x51), key(0x52));
+    let g = genesis(&admin);
+    // Claims Rina but signed by Mallory: refused when signing and when parsing.
+    let (_, sig) = certified_op(&mallory, dev(&tablet), [9; 32]);
+    let op = Op::Vouch {
+        person: rina.public_key().as_ref().try_into().unwrap(),
+        x25519: [9; 32],
+        created: TIME,
+        signature: sig,
+    };
+    assert!(
+        Statement::new(SPACE, vec![g.id()], dev(&tablet), TIME, op)
+            .sign(&tablet)
+            .is_err()
+    );
+    // A genuine vouch whose certificate names another X25519 key is refused too.
+    let (p, sig) = certified_op(&rina, dev(&tablet), [9; 32]);
+    let op = Op::Vouch {
+        person: p,
+        x25519: [8; 32],
+        created: TIME,
+        signature: sig,
+    };
+    assert!(
+        Statement::new(SPACE, vec![g.id()], dev(&tablet), TIME, op)
+            .sign(&tablet)
+            .is_err()
+    );
+    let good = vouch(&tablet, &rina, &[g.id()]);
+    let back = SignedStatement::from_bytes(&good.to_bytes()).unwrap();
+    assert_eq!(back.statement(), good.statement());
+}
+
+#[test]
+fn an_invite_of_a_removed_admin_counts_as_revoked() {
+    let (a, b) = (key(1), key(2));
+    let g = genesis(&a);
+    let make_b_admin = add(&a, &[g.id()], dev(&b), Role::Admin);
+    let by_b = sign(
+        &b,
+        &[make_b_admin.id()],
+        Op::Invite {
+            invite: INVITE,
+            expires: TIME + 60,
+        },
+    );
+    assert!(same_state_in_every_order(&[&g, &make_b_admin, &by_b]).invite_open(&INVITE, TIME));
+    let rm = remove(&a, &[by_b.id()], dev(&b), 0);
+    let state = same_state_in_every_order(&[&g, &make_b_admin, &by_b, &rm]);
+    assert_eq!(state.invites[&INVITE].status, InviteStatus::Revoked);
 }

@@ -385,6 +385,8 @@ fn proto_sync_request() -> SyncRequest {
         spaces: vec![proto_space_vector()],
         envelopes: vec![],
         max_response_bytes: MAX_RESPONSE_BYTES,
+        join_requests: Vec::new(),
+        join_answers: Vec::new(),
     }
 }
 
@@ -401,6 +403,10 @@ fn proto_sync_response() -> SyncResponse {
         }],
         more: false,
         refused_spaces: vec![],
+        join_requests: Vec::new(),
+        join_answers: Vec::new(),
+        refused_join_requests: Vec::new(),
+        refused_join_answers: Vec::new(),
     }
 }
 

@@ -102,7 +102,8 @@ impl SpaceLog {
     /// - a parent not held: `missing-parents` (nothing waits at the relay);
     /// - the log at [`MAX_STATEMENTS`]: `log-full`;
     /// - the author not an admin in the state of the statement's own past (`authorised_in_past`):
-    ///   `not-authorised`.
+    ///   `not-authorised` (for a vouch: no device of its person in its past; for a recertify: the
+    ///   author not a member there).
     ///
     /// Deciding the last point needs no trial insert in the usual cases: an author no statement ever
     /// made an admin is refused at once, and a statement whose parents are the current heads has the
@@ -133,10 +134,13 @@ impl SpaceLog {
         if self.log.len() >= MAX_STATEMENTS {
             return Err(reason::LOG_FULL);
         }
-        if !self.ever_admins.contains(&s.author) {
+        // A vouch (a person's new device) or a recertify is not an admin's statement: its authority
+        // comes from the person's devices in its past, so only the trial below can judge it.
+        let by_person = matches!(s.op, Op::Vouch { .. } | Op::Recertify { .. });
+        if !by_person && !self.ever_admins.contains(&s.author) {
             return Err(reason::NOT_AUTHORISED);
         }
-        if s.parents == self.state.heads {
+        if !by_person && s.parents == self.state.heads {
             // Every held statement is a head or an ancestor of one: the statement's past is the whole
             // log, and the state of its past is the current state.
             return if self.state.is_admin(&s.author) {
@@ -165,6 +169,7 @@ impl SpaceLog {
     /// means the log did not change.
     pub fn commit(&mut self, statement: SignedStatement, plan: Plan) -> Result<(), &'static str> {
         let op = statement.statement().op;
+        let author = statement.statement().author;
         match plan {
             Plan::Held => return Ok(()),
             Plan::Insert => match self.log.insert(statement) {
@@ -194,6 +199,10 @@ impl SpaceLog {
                 role: Role::Admin,
             } => {
                 self.ever_admins.insert(device);
+            }
+            // A person's new device takes the highest role of that person's devices: maybe admin.
+            Op::Vouch { .. } => {
+                self.ever_admins.insert(author);
             }
             _ => {}
         }

@@ -29,44 +29,116 @@
 //!
 //!    What is accepted is stored in one transaction; a statement joins the cached log only once the
 //!    store has committed it, and a refused statement never joins it.
-//! 3. For each requested space the requester may read (`may_read`), the answer carries the relay's
+//! 3. Join requests (`join_requests`, remote invites, `docs/protocol.md` section 18) are judged after
+//!    the envelopes were stored, each on its own; a refusal goes to `refused_join_requests` with its
+//!    index, and the others still count. The space and invite ids must be 16 bytes and the body
+//!    non-empty (`malformed`) and at most `MAX_JOIN_REQUEST_LEN` bytes (`too-large`); the relay must
+//!    hold the space's genesis (`unknown-space`); the log must have opened the invite
+//!    (`unknown-invite`), which must not be spent (`invite-spent`), revoked (`invite-revoked`) or past
+//!    its expiry by the relay's clock (`invite-expired`). Anyone may post: the joiner is not a member,
+//!    and only the invite's secret opens the body. The relay keeps each distinct body once per invite
+//!    (posting the same bytes again is accepted and changes nothing), with the posting device and the
+//!    time, and at most [`MAX_JOIN_REQUESTS_PER_INVITE`] per invite (`mailbox-full`).
+//! 4. Join answers (`join_answers`) are judged next, so that an `Admit` pushed in the same request
+//!    counts; refusals go to `refused_join_answers`. The space and invite ids must be 16 bytes, the
+//!    device 32 and the body non-empty (`malformed`) and at most `MAX_JOIN_ANSWER_LEN` (`too-large`);
+//!    the space must be known (`unknown-space`) and the invite too (`unknown-invite`); the sender must
+//!    be the invite's author and the log must show the invite spent on the answer's device
+//!    (`not-authorised`). One answer is kept per (device, space, invite), a later one replacing it; a
+//!    device holds at most [`MAX_JOIN_ANSWERS_PER_DEVICE`] answers and
+//!    [`MAX_JOIN_ANSWER_BYTES_PER_DEVICE`] bytes of them (`mailbox-full`).
+//! 5. For each requested space the requester may read (`may_read`), the answer carries the relay's
 //!    vector after storing (the ack). A space it may not read is listed in `refused_spaces` instead
 //!    (`unknown-space` when the relay holds no genesis, `not-a-member` otherwise), with no vector and no
 //!    envelope of it.
-//! 4. The answer carries the stored envelopes the device lacks, judged by its *effective* vector: the
+//! 6. The answer carries the stored envelopes the device lacks, judged by its *effective* vector: the
 //!    vector it sent plus what it pushed in this request (so it never gets its own push back). Only
 //!    envelopes within the relay's contiguous run per author are sent: one held above a gap waits until
 //!    the gap is filled, exactly as the vector rule says. They go in arrival order, except that one
 //!    author's envelopes always go in sequence order (they take the arrival slots of that author's
 //!    envelopes in sequence order). So every page extends the device's contiguous vector, and paging
 //!    always ends.
-//! 5. A page holds envelopes until adding the next would pass `min(max_response_bytes, 8 MiB)`, but at
+//! 7. A page holds envelopes until adding the next would pass `min(max_response_bytes, 8 MiB)`, but at
 //!    least one; `more` says something was left for the next request.
+//! 8. The last page (`more` false) also carries the mailboxes, so that paging never repeats them:
+//!    - `join_requests`: for each space named in the request that the requester may read, every
+//!      request stored under an invite of that space that the requester opened (it is the invite's
+//!      author) and that is open at the relay's clock (at most [`MAX_DELIVERED_JOIN_REQUESTS`]). Never
+//!      to other members, the posters, or anyone else;
+//!    - `join_answers`: every answer addressed to the requesting device, whether or not it names the
+//!      space (it is not a member until it has read the answer).
 //!
-//! Pushes are judged and stored under the write side of [`Access`]'s gate, and rules 3 and 4 run under
-//! its read side, so a pull sees a membership log and stored envelopes that belong together.
+//!    Both stay stored (an answer lost on the way comes again on the next sync); should they not fit
+//!    on the page next to its envelopes (8 MiB in all), they wait for the next page and `more` is set.
+//!
+//! Housekeeping: requests stored under an invite that no longer admits anyone (spent, revoked,
+//! expired) are dropped when the relay notices: when a request is posted to it, or when a member
+//! naming the space syncs. Requests and answers older than `MAILBOX_RETENTION_SECS` (30 days) are
+//! pruned with the seen request ids.
+//!
+//! Pushes (rule 2) and mailbox posts (rules 3 and 4) are judged and stored under the write side of
+//! [`Access`]'s gate, and rules 5, 6 and the choice of invites in 8 run under its read side, so a pull
+//! sees a membership log and stored envelopes that belong together, and no invite changes while a
+//! request is being left under it.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use sebaya_proto::envelope::FORMAT_V1;
-use sebaya_proto::membership::{SignedStatement, StatementId};
-use sebaya_proto::sync::{RefusedSpace, Rejected, SYNC_VERSION, SpaceVector, SyncResponse};
+use sebaya_proto::invite::{InviteId, MAX_JOIN_ANSWER_LEN, MAX_JOIN_REQUEST_LEN};
+use sebaya_proto::membership::{InviteStatus, SignedStatement, StatementId};
+use sebaya_proto::sync::{
+    JoinAnswer, JoinPost, MAX_JOIN_ITEMS, MAX_MESSAGE_LEN, RefusedSpace, Rejected, SYNC_VERSION,
+    SpaceVector, SyncResponse,
+};
 use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, ProtoError, SpaceId, VersionVector};
 
-use crate::access::{Access, Plan, SpaceLog};
+use crate::access::{Access, Plan, SpaceLog, Writer};
 use crate::error::StoreError;
-use crate::store::{InsertOutcome, NewEnvelope, RelayStore, RequestFreshness, Slot};
+use crate::store::{
+    InsertOutcome, MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayStore,
+    RequestFreshness, Slot,
+};
 
 /// Largest page of envelopes the relay sends, whatever the device asks for. With the 4 MiB envelope
 /// limit this keeps every answer well under the 16 MiB message limit.
 pub const MAX_PAGE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Machine-readable reasons in [`SyncResponse::rejected`] and [`SyncResponse::refused_spaces`].
+/// Most join requests the relay keeps under one invite. An invite admits one device, so a handful is
+/// plenty (the joiner retrying from a second phone, a family sharing a code); the bound stops anyone
+/// who learnt the invite id from piling up requests for its author.
+pub const MAX_JOIN_REQUESTS_PER_INVITE: usize = 16;
+/// Most join answers the relay keeps for one device: one per space it is joining at once, with room.
+pub const MAX_JOIN_ANSWERS_PER_DEVICE: usize = 16;
+/// Most bytes of join answers the relay keeps for one device: two answers of the largest size. Every
+/// answer kept for a device goes out in one sync answer, which must stay under the 16 MiB message
+/// limit whatever admins leave for it; a device whose answers could not fit would never sync again.
+pub const MAX_JOIN_ANSWER_BYTES_PER_DEVICE: u64 = 2 * MAX_JOIN_ANSWER_LEN as u64;
+/// Most join requests handed to one device in one answer (what `SyncResponse::check` accepts). Only an
+/// admin with dozens of full, open invites reaches it; the oldest invites' requests go first and the
+/// rest wait until those invites close.
+pub const MAX_DELIVERED_JOIN_REQUESTS: usize = MAX_JOIN_ITEMS * 16;
+/// What a join request or answer is counted as beyond its body when sizing an answer: its ids and CBOR
+/// framing, generously.
+const JOIN_ITEM_OVERHEAD: u64 = 128;
+
+// The mailboxes alone always fit in one answer, with room for the answer's other lists.
+const _: () = assert!(
+    (MAX_DELIVERED_JOIN_REQUESTS as u64) * (MAX_JOIN_REQUEST_LEN as u64 + JOIN_ITEM_OVERHEAD)
+        + MAX_JOIN_ANSWER_BYTES_PER_DEVICE
+        + (MAX_JOIN_ANSWERS_PER_DEVICE as u64) * JOIN_ITEM_OVERHEAD
+        + 2 * 1024 * 1024
+        <= MAX_MESSAGE_LEN as u64
+);
+
+/// Machine-readable reasons in [`SyncResponse::rejected`], [`SyncResponse::refused_spaces`],
+/// [`SyncResponse::refused_join_requests`] and [`SyncResponse::refused_join_answers`].
 pub mod reason {
     /// The bytes are not a well-formed envelope (bad frame, bad lengths, sequence number out of range),
-    /// or a membership envelope does not carry a well-formed statement of its author and space.
+    /// or a membership envelope does not carry a well-formed statement of its author and space. For a
+    /// join request or answer: an id of the wrong length (space and invite 16 bytes, device 32), or an
+    /// empty body.
     pub const MALFORMED: &str = "malformed";
     /// The envelope's format version is not 1.
     pub const UNSUPPORTED_VERSION: &str = "unsupported-version";
@@ -78,7 +150,7 @@ pub mod reason {
     /// Also: a genesis for a space whose genesis the relay already holds (the first one stays).
     pub const CONFLICT: &str = "conflict";
     /// The relay holds no genesis for the space, so the space does not exist for it: only a genesis
-    /// statement is accepted there, and nothing of it can be pulled.
+    /// statement is accepted there, and nothing of it can be pulled or left for its invites.
     pub const UNKNOWN_SPACE: &str = "unknown-space";
     /// Push: the author may not write this sequence number in the space (not a member, or removed
     /// before it). Pull: the requesting device is not a current member.
@@ -86,10 +158,27 @@ pub mod reason {
     /// A membership statement names a parent the relay does not hold. Nothing is kept: push the parents
     /// (in the same request or before), then the statement again.
     pub const MISSING_PARENTS: &str = "missing-parents";
-    /// A membership statement whose author was not an admin in the state of its own past.
+    /// A membership statement whose author was not an admin in the state of its own past. For a join
+    /// answer: the sender is not the invite's author, or the space's log does not show the invite
+    /// spent on the device the answer is addressed to (push the `Admit` first, or in the same request).
     pub const NOT_AUTHORISED: &str = "not-authorised";
     /// The space's membership log holds `MAX_STATEMENTS` statements and takes no more.
     pub const LOG_FULL: &str = "log-full";
+    /// A join request's body is over `MAX_JOIN_REQUEST_LEN` bytes, or a join answer's over
+    /// `MAX_JOIN_ANSWER_LEN`.
+    pub const TOO_LARGE: &str = "too-large";
+    /// The space's log opens no invite with this id (not yet: the `Invite` statement may still be on
+    /// its way from the admin's device; or never).
+    pub const UNKNOWN_INVITE: &str = "unknown-invite";
+    /// The invite already admitted a device; it admits nobody else.
+    pub const INVITE_SPENT: &str = "invite-spent";
+    /// An admin revoked the invite.
+    pub const INVITE_REVOKED: &str = "invite-revoked";
+    /// The relay's clock is past the invite's expiry.
+    pub const INVITE_EXPIRED: &str = "invite-expired";
+    /// The invite holds `MAX_JOIN_REQUESTS_PER_INVITE` requests already, or the addressed device holds
+    /// `MAX_JOIN_ANSWERS_PER_DEVICE` answers (or `MAX_JOIN_ANSWER_BYTES_PER_DEVICE` bytes of them).
+    pub const MAILBOX_FULL: &str = "mailbox-full";
 }
 
 /// A decoded, authenticated sync request, ready to run.
@@ -109,6 +198,10 @@ pub struct SyncInput {
     pub envelopes: Vec<serde_bytes::ByteBuf>,
     /// Page size the device asked for.
     pub max_response_bytes: u64,
+    /// Sealed join requests the device leaves under invites, raw (checked one by one here).
+    pub join_requests: Vec<JoinPost>,
+    /// Answers to join requests the device approved, raw (checked one by one here).
+    pub join_answers: Vec<JoinAnswer>,
 }
 
 /// Why a whole sync request failed (as opposed to single envelopes being rejected).
@@ -351,6 +444,297 @@ fn push(
     Ok(held)
 }
 
+/// A join request that passed the checks of its own.
+struct PostedRequest<'a> {
+    /// Index in the request's `join_requests`.
+    index: usize,
+    space: SpaceId,
+    invite: InviteId,
+    body: &'a [u8],
+}
+
+/// A join answer that passed the checks of its own.
+struct PostedAnswer<'a> {
+    /// Index in the request's `join_answers`.
+    index: usize,
+    space: SpaceId,
+    invite: InviteId,
+    device: DeviceId,
+    body: &'a [u8],
+}
+
+/// Checks a mailbox item's body: not empty, at most `max` bytes.
+fn check_body(body: &[u8], max: usize) -> Result<(), &'static str> {
+    if body.is_empty() {
+        Err(reason::MALFORMED)
+    } else if body.len() > max {
+        Err(reason::TOO_LARGE)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks one posted join request on its own (rule 3, first part).
+fn check_join_request(index: usize, post: &JoinPost) -> Result<PostedRequest<'_>, &'static str> {
+    let space = SpaceId::from_slice(&post.space).map_err(|_| reason::MALFORMED)?;
+    let invite = InviteId::from_slice(&post.invite).map_err(|_| reason::MALFORMED)?;
+    check_body(&post.body, MAX_JOIN_REQUEST_LEN)?;
+    Ok(PostedRequest {
+        index,
+        space,
+        invite,
+        body: &post.body,
+    })
+}
+
+/// Checks one posted join answer on its own (rule 4, first part).
+fn check_join_answer(index: usize, answer: &JoinAnswer) -> Result<PostedAnswer<'_>, &'static str> {
+    let space = SpaceId::from_slice(&answer.space).map_err(|_| reason::MALFORMED)?;
+    let invite = InviteId::from_slice(&answer.invite).map_err(|_| reason::MALFORMED)?;
+    let device = DeviceId::from_slice(&answer.device).map_err(|_| reason::MALFORMED)?;
+    check_body(&answer.body, MAX_JOIN_ANSWER_LEN)?;
+    Ok(PostedAnswer {
+        index,
+        space,
+        invite,
+        device,
+        body: &answer.body,
+    })
+}
+
+/// Whether the invite takes join requests at `now`; the reason if not. `invite-spent`,
+/// `invite-revoked` and `invite-expired` mean it never will again.
+fn invite_takes_requests(log: &SpaceLog, invite: &InviteId, now: u64) -> Result<(), &'static str> {
+    if !log.has_genesis() {
+        return Err(reason::UNKNOWN_SPACE);
+    }
+    let info = log
+        .state()
+        .invites
+        .get(&invite.0)
+        .ok_or(reason::UNKNOWN_INVITE)?;
+    match info.status {
+        InviteStatus::Spent(_) => Err(reason::INVITE_SPENT),
+        InviteStatus::Revoked => Err(reason::INVITE_REVOKED),
+        InviteStatus::Open if now > info.expires => Err(reason::INVITE_EXPIRED),
+        InviteStatus::Open => Ok(()),
+    }
+}
+
+/// Whether `poster` may leave `answer`: the log must show the invite opened by `poster` and spent on
+/// the answer's device.
+fn answer_allowed(
+    log: &SpaceLog,
+    answer: &PostedAnswer<'_>,
+    poster: &DeviceId,
+) -> Result<(), &'static str> {
+    if !log.has_genesis() {
+        return Err(reason::UNKNOWN_SPACE);
+    }
+    let info = log
+        .state()
+        .invites
+        .get(&answer.invite.0)
+        .ok_or(reason::UNKNOWN_INVITE)?;
+    if info.author == *poster && info.status == InviteStatus::Spent(answer.device) {
+        Ok(())
+    } else {
+        Err(reason::NOT_AUTHORISED)
+    }
+}
+
+/// The log of `space`, asked of `writer` at most once per request.
+fn log_of(
+    logs: &mut HashMap<SpaceId, Arc<SpaceLog>>,
+    writer: &mut Writer<'_>,
+    store: &dyn RelayStore,
+    space: SpaceId,
+) -> Result<Arc<SpaceLog>, StoreError> {
+    if let Some(log) = logs.get(&space) {
+        return Ok(log.clone());
+    }
+    let log = writer.log(store, space)?;
+    logs.insert(space, log.clone());
+    Ok(log)
+}
+
+/// Judges and keeps the join requests and answers a device posted (rules 3 and 4). Runs after the
+/// request's envelopes were stored, so that an `Invite`, `Uninvite` or `Admit` pushed in the same
+/// request counts, and under the write side of the gate, so that no push changes an invite while its
+/// mailbox is being filled. Refusals go to the two lists, by index.
+fn post_joins(
+    store: &dyn RelayStore,
+    access: &Access,
+    input: &SyncInput,
+    refused_requests: &mut Vec<Rejected>,
+    refused_answers: &mut Vec<Rejected>,
+) -> Result<(), StoreError> {
+    let refuse = |list: &mut Vec<Rejected>, index: usize, why: &str| {
+        list.push(Rejected {
+            index: index_u32(index),
+            reason: why.to_string(),
+        });
+    };
+    let mut posts = Vec::new();
+    for (i, post) in input.join_requests.iter().enumerate() {
+        match check_join_request(i, post) {
+            Ok(p) => posts.push(p),
+            Err(why) => refuse(refused_requests, i, why),
+        }
+    }
+    let mut answers = Vec::new();
+    for (i, answer) in input.join_answers.iter().enumerate() {
+        match check_join_answer(i, answer) {
+            Ok(a) => answers.push(a),
+            Err(why) => refuse(refused_answers, i, why),
+        }
+    }
+    if posts.is_empty() && answers.is_empty() {
+        return Ok(());
+    }
+
+    let spaces: Vec<SpaceId> = posts
+        .iter()
+        .map(|p| p.space)
+        .chain(answers.iter().map(|a| a.space))
+        .collect();
+    let mut writer = access.writer(store, &spaces)?;
+    let mut logs: HashMap<SpaceId, Arc<SpaceLog>> = HashMap::new();
+    // Invites found closed for good: their stored requests go.
+    let mut closed: HashSet<(SpaceId, InviteId)> = HashSet::new();
+
+    for p in &posts {
+        let log = log_of(&mut logs, &mut writer, store, p.space)?;
+        if let Err(why) = invite_takes_requests(&log, &p.invite, input.now) {
+            if matches!(
+                why,
+                reason::INVITE_SPENT | reason::INVITE_REVOKED | reason::INVITE_EXPIRED
+            ) {
+                closed.insert((p.space, p.invite));
+            }
+            refuse(refused_requests, p.index, why);
+            continue;
+        }
+        let outcome = store.put_join_request(
+            &NewJoinRequest {
+                space: p.space,
+                invite: p.invite,
+                device: input.device,
+                body: p.body,
+            },
+            MAX_JOIN_REQUESTS_PER_INVITE,
+            input.now,
+        )?;
+        if outcome == MailboxOutcome::Full {
+            refuse(refused_requests, p.index, reason::MAILBOX_FULL);
+        }
+    }
+    for (space, invite) in &closed {
+        store.delete_join_requests(space, invite)?;
+    }
+
+    for a in &answers {
+        let log = log_of(&mut logs, &mut writer, store, a.space)?;
+        if let Err(why) = answer_allowed(&log, a, &input.device) {
+            refuse(refused_answers, a.index, why);
+            continue;
+        }
+        let outcome = store.put_join_answer(
+            &NewJoinAnswer {
+                device: a.device,
+                space: a.space,
+                invite: a.invite,
+                body: a.body,
+            },
+            MAX_JOIN_ANSWERS_PER_DEVICE,
+            MAX_JOIN_ANSWER_BYTES_PER_DEVICE,
+            input.now,
+        )?;
+        if outcome == MailboxOutcome::Full {
+            refuse(refused_answers, a.index, reason::MAILBOX_FULL);
+        }
+    }
+    refused_requests.sort_by_key(|r| r.index);
+    refused_answers.sort_by_key(|r| r.index);
+    Ok(())
+}
+
+/// Under the read side of the gate, for a space the requester may read (rule 8, first part): the
+/// invites whose stored requests go to the requester (it opened them, and they are open at `now`).
+/// Requests stored under invites that no longer admit anyone are dropped on the way.
+fn deliverable_invites(
+    store: &dyn RelayStore,
+    log: &SpaceLog,
+    space: SpaceId,
+    device: &DeviceId,
+    now: u64,
+) -> Result<Vec<InviteId>, StoreError> {
+    let state = log.state();
+    if state.invites.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut mine = Vec::new();
+    for invite in store.join_request_invites(&space)? {
+        match state.invites.get(&invite.0) {
+            Some(info) if state.invite_open(&invite.0, now) => {
+                if info.author == *device {
+                    mine.push(invite);
+                }
+            }
+            _ => {
+                store.delete_join_requests(&space, &invite)?;
+            }
+        }
+    }
+    Ok(mine)
+}
+
+/// What the last page carries from the mailboxes (rule 8), with its size as counted against the page.
+struct Mailbox {
+    requests: Vec<JoinPost>,
+    answers: Vec<JoinAnswer>,
+    bytes: u64,
+}
+
+/// Loads what the requester's mailboxes hold: the requests under `invites` (in that order, at most
+/// [`MAX_DELIVERED_JOIN_REQUESTS`]) and every answer addressed to `device`.
+fn load_mailbox(
+    store: &dyn RelayStore,
+    invites: &[(SpaceId, InviteId)],
+    device: &DeviceId,
+) -> Result<Mailbox, StoreError> {
+    let mut requests = Vec::new();
+    let mut bytes: u64 = 0;
+    'invites: for (space, invite) in invites {
+        for r in store.join_requests(space, invite)? {
+            if requests.len() >= MAX_DELIVERED_JOIN_REQUESTS {
+                break 'invites;
+            }
+            bytes = bytes.saturating_add(r.body.len() as u64 + JOIN_ITEM_OVERHEAD);
+            requests.push(JoinPost {
+                space: r.space.0.to_vec(),
+                invite: r.invite.0.to_vec(),
+                body: r.body,
+            });
+        }
+    }
+    let mut answers = Vec::new();
+    for a in store.join_answers(device)? {
+        bytes = bytes.saturating_add(a.body.len() as u64 + JOIN_ITEM_OVERHEAD);
+        answers.push(JoinAnswer {
+            space: a.space.0.to_vec(),
+            invite: a.invite.0.to_vec(),
+            device: a.device.0.to_vec(),
+            body: a.body,
+        });
+    }
+    Ok(Mailbox {
+        requests,
+        answers,
+        bytes,
+    })
+}
+
 /// One envelope the device lacks, with the arrival slot it is sent in.
 struct Pending {
     slot: u64,
@@ -409,12 +793,25 @@ pub fn run(
         rejected.sort_by_key(|r| r.index);
     }
 
-    // 3 and 4. Who may read what, the relay's vectors, and what the device lacks.
+    // 3 and 4. Join requests and answers, judged against the logs as they now are.
+    let mut refused_join_requests = Vec::new();
+    let mut refused_join_answers = Vec::new();
+    post_joins(
+        store,
+        access,
+        &input,
+        &mut refused_join_requests,
+        &mut refused_join_answers,
+    )?;
+
+    // 5 and 6. Who may read what, the relay's vectors, and what the device lacks; and (8) the invites
+    // whose requests go to it.
     let names: Vec<SpaceId> = input.spaces.iter().map(|(s, _)| *s).collect();
     let mut reader = access.reader(store, &names)?;
     let mut spaces = Vec::with_capacity(input.spaces.len());
     let mut refused_spaces = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
+    let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
     for ((space, _), client) in input.spaces.iter().zip(&effective) {
         let log = reader.log(store, *space)?;
         if !log.has_genesis() {
@@ -425,6 +822,11 @@ pub fn run(
             refused_spaces.push(RefusedSpace::new(*space, reason::NOT_A_MEMBER));
             continue;
         }
+        invites.extend(
+            deliverable_invites(store, &log, *space, &input.device, input.now)?
+                .into_iter()
+                .map(|invite| (*space, invite)),
+        );
         drop(log);
         let held = store.space_vector(space)?;
         spaces.push(SpaceVector::new(*space, held.contiguous()));
@@ -452,7 +854,7 @@ pub fn run(
     drop(reader);
     pending.sort_unstable_by_key(|p| p.slot);
 
-    // 5. Page.
+    // 7. Page.
     let budget = input.max_response_bytes.min(MAX_PAGE_BYTES);
     let mut total: u64 = 0;
     let mut chosen = Vec::new();
@@ -464,7 +866,25 @@ pub fn run(
         total = next;
         chosen.push(p.serial);
     }
-    let more = chosen.len() < pending.len();
+    let mut more = chosen.len() < pending.len();
+
+    // 8. The mailboxes, on the last page only. Read after the gate opened: a request or answer that
+    // arrives or goes meanwhile changes only whether this answer or the next one carries it.
+    let mut join_requests = Vec::new();
+    let mut join_answers = Vec::new();
+    if !more {
+        let mailbox = load_mailbox(store, &invites, &input.device)?;
+        if mailbox.bytes > 0
+            && !chosen.is_empty()
+            && total.saturating_add(mailbox.bytes) > MAX_PAGE_BYTES
+        {
+            // They wait for the next page, which has room (usually no envelope at all).
+            more = true;
+        } else {
+            join_requests = mailbox.requests;
+            join_answers = mailbox.answers;
+        }
+    }
     let envelopes = store
         .load_envelopes(&chosen)?
         .into_iter()
@@ -478,6 +898,10 @@ pub fn run(
         rejected,
         more,
         refused_spaces,
+        join_requests,
+        join_answers,
+        refused_join_requests,
+        refused_join_answers,
     })
 }
 
@@ -565,6 +989,8 @@ mod tests {
             spaces,
             envelopes: envs.into_iter().map(serde_bytes::ByteBuf::from).collect(),
             max_response_bytes: max,
+            join_requests: Vec::new(),
+            join_answers: Vec::new(),
         }
     }
 
@@ -706,5 +1132,95 @@ mod tests {
         );
         assert_eq!(access.cached_spaces(), 0);
         assert_eq!(store.space_vector(&space).unwrap(), VersionVector::new());
+    }
+
+    #[test]
+    fn mailboxes_wait_for_a_page_with_room() {
+        use sebaya_proto::invite::MAX_JOIN_ANSWER_LEN;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([6; 16]);
+        let (_, add, mut envs) = founded(space);
+        // Two invites by device 1, both spent on device 8, and an answer of the largest size for each:
+        // together they fill device 8's mailbox to its byte limit.
+        let mut parent = add.id();
+        let mut answers = Vec::new();
+        for n in 1..=2u8 {
+            let invite = [n; 16];
+            let open = statement(
+                1,
+                space,
+                vec![parent],
+                Op::Invite {
+                    invite,
+                    expires: 2_000_000_000,
+                },
+            );
+            let admit = statement(
+                1,
+                space,
+                vec![open.id()],
+                Op::Admit {
+                    device: device(8).1,
+                    person: None,
+                    x25519: [9; 32],
+                    invite,
+                },
+            );
+            parent = admit.id();
+            envs.push(carry(1, &open, envs.len() as u64 + 1));
+            envs.push(carry(1, &admit, envs.len() as u64 + 1));
+            answers.push(JoinAnswer {
+                space: space.0.to_vec(),
+                invite: invite.to_vec(),
+                device: device(8).1.0.to_vec(),
+                body: vec![n; MAX_JOIN_ANSWER_LEN],
+            });
+        }
+        let mut push = input(1, vec![(space, BTreeMap::new())], envs, 0);
+        push.device = device(1).1;
+        push.join_answers = answers.clone();
+        let r = run(&store, &access, push).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert!(
+            r.refused_join_answers.is_empty(),
+            "{:?}",
+            r.refused_join_answers
+        );
+
+        // Device 8, now a member, pulls the log with a large page: the envelopes and the answers
+        // would pass 8 MiB together, so the answers wait for the next page.
+        let mut pull = input(2, vec![(space, BTreeMap::new())], vec![], 1 << 30);
+        pull.device = device(8).1;
+        let r = run(&store, &access, pull).unwrap();
+        assert_eq!(r.envelopes.len(), 6);
+        assert!(r.join_answers.is_empty());
+        assert!(r.more);
+        let mut pull = input(
+            3,
+            vec![(space, BTreeMap::from([(device(1).1, 6)]))],
+            vec![],
+            1 << 30,
+        );
+        pull.device = device(8).1;
+        let r = run(&store, &access, pull).unwrap();
+        assert!(r.envelopes.is_empty());
+        assert!(!r.more);
+        assert_eq!(r.join_answers, answers);
+        assert!(sebaya_proto::sync::encode(&r).unwrap().len() < MAX_MESSAGE_LEN);
+        // At the byte limit, replacing an answer with a smaller one is still taken.
+        let mut more = input(4, vec![], vec![], 0);
+        more.device = device(1).1;
+        more.join_answers = vec![JoinAnswer {
+            body: vec![3],
+            ..answers[0].clone()
+        }];
+        more.join_answers[0].invite = vec![1; 16];
+        let r = run(&store, &access, more).unwrap();
+        assert!(
+            r.refused_join_answers.is_empty(),
+            "replacing keeps within the limit"
+        );
     }
 }

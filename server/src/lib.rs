@@ -20,6 +20,12 @@
 //! holds the space's genesis; a pushed envelope is accepted only if its author may write it, and a
 //! device is given a space's envelopes only while it is a member. Rules: [`exchange`] and
 //! `docs/protocol.md`, sections 9.5 and 15.
+//!
+//! **Remote invites:** the relay also keeps two small mailboxes (section 18). A joiner, not yet a
+//! member, leaves a sealed join request under an invite the space's log shows open; the relay hands it
+//! only to the invite's author. The author answers with an `Admit` statement and a join answer
+//! addressed to the joiner's device; the relay keeps the answer only if the log shows the invite spent
+//! on that device by that author, and hands it only to that device. The relay cannot open either.
 
 pub mod access;
 pub mod api;

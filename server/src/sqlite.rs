@@ -14,19 +14,23 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sebaya_proto::invite::InviteId;
 use sebaya_proto::request::TIME_WINDOW_SECS;
 use sebaya_proto::{DeviceId, EnvelopeId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
 use crate::store::{
-    EnvelopeMeta, InsertOutcome, NewEnvelope, RelayId, RelayStore, RequestFreshness, Slot,
+    EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome, NewEnvelope,
+    NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot, StoredJoinAnswer,
+    StoredJoinRequest,
 };
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 2;
-/// Seen request ids are pruned at most this often (seconds), not on every request.
+pub const END_VERSION: u32 = 3;
+/// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
+/// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
 
 /// The SQLite implementation of [`RelayStore`].
@@ -113,6 +117,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
     match version {
         0 => upgrade_v0_to_v1(tx),
         1 => upgrade_v1_to_v2(tx),
+        2 => upgrade_v2_to_v3(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -179,6 +184,36 @@ fn upgrade_v1_to_v2(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// v3: the invite mailboxes. `join_requests` holds sealed join requests by (space, invite), one copy of
+/// each distinct body (`hash` is its SHA-256); `join_answers` holds at most one answer per (device,
+/// space, invite). Both are indexed by arrival time for pruning.
+fn upgrade_v2_to_v3(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE join_requests (
+             serial      INTEGER PRIMARY KEY AUTOINCREMENT,
+             space       BLOB NOT NULL,
+             invite      BLOB NOT NULL,
+             hash        BLOB NOT NULL,
+             device      BLOB NOT NULL,
+             body        BLOB NOT NULL,
+             received_at INTEGER NOT NULL,
+             UNIQUE (space, invite, hash)
+         ) STRICT;
+         CREATE INDEX join_requests_by_received ON join_requests (received_at);
+         CREATE TABLE join_answers (
+             serial      INTEGER PRIMARY KEY AUTOINCREMENT,
+             device      BLOB NOT NULL,
+             space       BLOB NOT NULL,
+             invite      BLOB NOT NULL,
+             body        BLOB NOT NULL,
+             received_at INTEGER NOT NULL,
+             UNIQUE (device, space, invite)
+         ) STRICT;
+         CREATE INDEX join_answers_by_received ON join_answers (received_at);",
+    )?;
+    Ok(())
+}
+
 /// The kind byte of membership envelopes, as stored in `envelopes.kind`.
 const MEMBERSHIP_KIND: u8 = 3;
 
@@ -207,6 +242,21 @@ fn from_sql_int(v: i64) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt("negative integer where none can be"))
 }
 
+fn space_of(raw: &[u8]) -> Result<SpaceId, StoreError> {
+    SpaceId::from_slice(raw)
+        .map_err(|_| StoreError::Corrupt("stored space id has the wrong length"))
+}
+
+fn invite_of(raw: &[u8]) -> Result<InviteId, StoreError> {
+    InviteId::from_slice(raw)
+        .map_err(|_| StoreError::Corrupt("stored invite id has the wrong length"))
+}
+
+fn device_of(raw: &[u8]) -> Result<DeviceId, StoreError> {
+    DeviceId::from_slice(raw)
+        .map_err(|_| StoreError::Corrupt("stored device id has the wrong length"))
+}
+
 impl RelayStore for SqliteStore {
     fn relay_id(&self) -> RelayId {
         self.relay_id
@@ -232,6 +282,15 @@ impl RelayStore for SqliteStore {
             conn.execute(
                 "DELETE FROM seen_requests WHERE ts < ?1",
                 params![sql_int(cutoff)],
+            )?;
+            let stale = sql_int(now.saturating_sub(MAILBOX_RETENTION_SECS));
+            conn.execute(
+                "DELETE FROM join_requests WHERE received_at < ?1",
+                params![stale],
+            )?;
+            conn.execute(
+                "DELETE FROM join_answers WHERE received_at < ?1",
+                params![stale],
             )?;
             self.last_prune.store(now, Ordering::Relaxed);
         }
@@ -408,6 +467,184 @@ impl RelayStore for SqliteStore {
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             out.push((from_sql_int(row.get(0)?)?, row.get(1)?));
+        }
+        Ok(out)
+    }
+
+    fn put_join_request(
+        &self,
+        request: &NewJoinRequest<'_>,
+        max_per_invite: usize,
+        received_at: u64,
+    ) -> Result<MailboxOutcome, StoreError> {
+        let hash = ring::digest::digest(&ring::digest::SHA256, request.body);
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = {
+            let space = request.space.0.as_slice();
+            let invite = request.invite.0.as_slice();
+            let held: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT serial FROM join_requests WHERE space = ?1 AND invite = ?2 AND hash = ?3",
+                )?
+                .query_row(params![space, invite, hash.as_ref()], |r| r.get(0))
+                .optional()?;
+            let count: i64 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM join_requests WHERE space = ?1 AND invite = ?2",
+                )?
+                .query_row(params![space, invite], |r| r.get(0))?;
+            if held.is_some() {
+                MailboxOutcome::Duplicate
+            } else if from_sql_int(count)? >= max_per_invite as u64 {
+                MailboxOutcome::Full
+            } else {
+                tx.prepare_cached(
+                    "INSERT INTO join_requests (space, invite, hash, device, body, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    space,
+                    invite,
+                    hash.as_ref(),
+                    request.device.0.as_slice(),
+                    request.body,
+                    sql_int(received_at)
+                ])?;
+                MailboxOutcome::Stored
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn join_request_invites(&self, space: &SpaceId) -> Result<Vec<InviteId>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT invite FROM join_requests WHERE space = ?1
+             GROUP BY invite ORDER BY min(serial)",
+        )?;
+        let mut rows = stmt.query(params![space.0.as_slice()])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let raw: Vec<u8> = row.get(0)?;
+            out.push(invite_of(&raw)?);
+        }
+        Ok(out)
+    }
+
+    fn join_requests(
+        &self,
+        space: &SpaceId,
+        invite: &InviteId,
+    ) -> Result<Vec<StoredJoinRequest>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT device, body, received_at FROM join_requests
+             WHERE space = ?1 AND invite = ?2 ORDER BY serial",
+        )?;
+        let mut rows = stmt.query(params![space.0.as_slice(), invite.0.as_slice()])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let device: Vec<u8> = row.get(0)?;
+            out.push(StoredJoinRequest {
+                space: *space,
+                invite: *invite,
+                device: device_of(&device)?,
+                body: row.get(1)?,
+                received_at: from_sql_int(row.get(2)?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn delete_join_requests(&self, space: &SpaceId, invite: &InviteId) -> Result<u64, StoreError> {
+        let conn = self.conn();
+        let deleted = conn
+            .prepare_cached("DELETE FROM join_requests WHERE space = ?1 AND invite = ?2")?
+            .execute(params![space.0.as_slice(), invite.0.as_slice()])?;
+        Ok(deleted as u64)
+    }
+
+    fn put_join_answer(
+        &self,
+        answer: &NewJoinAnswer<'_>,
+        max_per_device: usize,
+        max_bytes_per_device: u64,
+        received_at: u64,
+    ) -> Result<MailboxOutcome, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = {
+            let device = answer.device.0.as_slice();
+            let space = answer.space.0.as_slice();
+            let invite = answer.invite.0.as_slice();
+            let (count, bytes): (i64, i64) = tx
+                .prepare_cached(
+                    "SELECT count(*), coalesce(sum(length(body)), 0) FROM join_answers
+                     WHERE device = ?1",
+                )?
+                .query_row(params![device], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let replaced: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT length(body) FROM join_answers
+                     WHERE device = ?1 AND space = ?2 AND invite = ?3",
+                )?
+                .query_row(params![device, space, invite], |r| r.get(0))
+                .optional()?;
+            let (count, bytes) = (from_sql_int(count)?, from_sql_int(bytes)?);
+            let kept = match replaced {
+                Some(old) => bytes.saturating_sub(from_sql_int(old)?),
+                None => bytes,
+            };
+            let after = kept.saturating_add(answer.body.len() as u64);
+            if (replaced.is_none() && count >= max_per_device as u64)
+                || after > max_bytes_per_device
+            {
+                MailboxOutcome::Full
+            } else {
+                tx.prepare_cached(
+                    "INSERT INTO join_answers (device, space, invite, body, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (device, space, invite)
+                     DO UPDATE SET body = excluded.body, received_at = excluded.received_at",
+                )?
+                .execute(params![
+                    device,
+                    space,
+                    invite,
+                    answer.body,
+                    sql_int(received_at)
+                ])?;
+                if replaced.is_some() {
+                    MailboxOutcome::Replaced
+                } else {
+                    MailboxOutcome::Stored
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn join_answers(&self, device: &DeviceId) -> Result<Vec<StoredJoinAnswer>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT space, invite, body, received_at FROM join_answers
+             WHERE device = ?1 ORDER BY serial",
+        )?;
+        let mut rows = stmt.query(params![device.0.as_slice()])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let space: Vec<u8> = row.get(0)?;
+            let invite: Vec<u8> = row.get(1)?;
+            out.push(StoredJoinAnswer {
+                device: *device,
+                space: space_of(&space)?,
+                invite: invite_of(&invite)?,
+                body: row.get(2)?,
+                received_at: from_sql_int(row.get(3)?)?,
+            });
         }
         Ok(out)
     }
@@ -667,5 +904,213 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    fn join_request(space: u8, invite: u8, body: &[u8]) -> NewJoinRequest<'_> {
+        NewJoinRequest {
+            space: SpaceId([space; 16]),
+            invite: InviteId([invite; 16]),
+            device: DeviceId([9; 32]),
+            body,
+        }
+    }
+
+    fn join_answer(device: u8, invite: u8, body: &[u8]) -> NewJoinAnswer<'_> {
+        NewJoinAnswer {
+            device: DeviceId([device; 32]),
+            space: SpaceId([1; 16]),
+            invite: InviteId([invite; 16]),
+            body,
+        }
+    }
+
+    #[test]
+    fn a_v2_database_is_upgraded_to_v3_keeping_its_envelopes() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+            let tx = conn.transaction().unwrap();
+            upgrade_from(&tx, 0).unwrap();
+            upgrade_from(&tx, 1).unwrap();
+            tx.pragma_update(None, "user_version", 2).unwrap();
+            tx.execute(
+                "INSERT INTO envelopes (space, author, seq, id, bytes, received_at, kind)
+                 VALUES (?1, ?2, 1, ?3, ?4, 0, 3)",
+                params![
+                    [5u8; 16].as_slice(),
+                    [1u8; 32].as_slice(),
+                    [1u8; 32].as_slice(),
+                    frame(3, 5)
+                ],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.membership_envelopes(&SpaceId([5; 16]), 0).unwrap(),
+            vec![(1, frame(3, 5))]
+        );
+        assert_eq!(
+            store
+                .put_join_request(&join_request(5, 1, b"sealed"), 16, 10)
+                .unwrap(),
+            MailboxOutcome::Stored
+        );
+        assert_eq!(
+            store
+                .put_join_answer(&join_answer(2, 1, b"answer"), 16, 1 << 20, 10)
+                .unwrap(),
+            MailboxOutcome::Stored
+        );
+        let conn = store.conn();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 3);
+    }
+
+    #[test]
+    fn join_requests_are_kept_once_per_body_up_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let put = |invite: u8, body: &[u8]| {
+            store
+                .put_join_request(&join_request(1, invite, body), 2, 100)
+                .unwrap()
+        };
+        assert_eq!(put(1, b"a"), MailboxOutcome::Stored);
+        assert_eq!(put(1, b"a"), MailboxOutcome::Duplicate);
+        assert_eq!(put(1, b"b"), MailboxOutcome::Stored);
+        assert_eq!(
+            put(1, b"a"),
+            MailboxOutcome::Duplicate,
+            "a replay, even when full"
+        );
+        assert_eq!(put(1, b"c"), MailboxOutcome::Full);
+        assert_eq!(
+            put(2, b"c"),
+            MailboxOutcome::Stored,
+            "the limit is per invite"
+        );
+        assert_eq!(
+            store
+                .put_join_request(&join_request(2, 1, b"c"), 2, 100)
+                .unwrap(),
+            MailboxOutcome::Stored,
+            "and per space"
+        );
+        let space = SpaceId([1; 16]);
+        assert_eq!(
+            store.join_request_invites(&space).unwrap(),
+            vec![InviteId([1; 16]), InviteId([2; 16])]
+        );
+        let kept = store.join_requests(&space, &InviteId([1; 16])).unwrap();
+        let bodies: Vec<&[u8]> = kept.iter().map(|r| r.body.as_slice()).collect();
+        assert_eq!(bodies, vec![b"a".as_slice(), b"b".as_slice()]);
+        assert_eq!(kept[0].device, DeviceId([9; 32]));
+        assert_eq!(kept[0].received_at, 100);
+        assert_eq!(
+            store
+                .delete_join_requests(&space, &InviteId([1; 16]))
+                .unwrap(),
+            2
+        );
+        assert!(
+            store
+                .join_requests(&space, &InviteId([1; 16]))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.join_request_invites(&space).unwrap(),
+            vec![InviteId([2; 16])]
+        );
+        assert_eq!(put(1, b"c"), MailboxOutcome::Stored, "room again");
+    }
+
+    #[test]
+    fn join_answers_are_replaced_per_key_and_bounded_per_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let put = |device: u8, invite: u8, body: &[u8], at: u64| {
+            store
+                .put_join_answer(&join_answer(device, invite, body), 2, 10, at)
+                .unwrap()
+        };
+        assert_eq!(put(1, 1, b"one", 5), MailboxOutcome::Stored);
+        assert_eq!(put(1, 1, b"uno", 6), MailboxOutcome::Replaced);
+        assert_eq!(put(1, 2, b"two", 7), MailboxOutcome::Stored);
+        assert_eq!(
+            put(1, 3, b"3", 7),
+            MailboxOutcome::Full,
+            "two answers at most"
+        );
+        assert_eq!(
+            put(1, 2, b"twotwotwo", 8),
+            MailboxOutcome::Full,
+            "ten bytes at most"
+        );
+        assert_eq!(put(1, 2, b"dos", 8), MailboxOutcome::Replaced);
+        assert_eq!(put(2, 3, b"3", 9), MailboxOutcome::Stored, "per device");
+        let got = store.join_answers(&DeviceId([1; 32])).unwrap();
+        let summary: Vec<(u8, &[u8], u64)> = got
+            .iter()
+            .map(|a| (a.invite.0[0], a.body.as_slice(), a.received_at))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(1, b"uno".as_slice(), 6), (2, b"dos".as_slice(), 8)]
+        );
+        assert_eq!(store.join_answers(&DeviceId([2; 32])).unwrap().len(), 1);
+        assert!(store.join_answers(&DeviceId([3; 32])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn mailboxes_are_pruned_after_thirty_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let t0 = 1_000_000_000;
+        store
+            .put_join_request(&join_request(1, 1, b"old"), 16, t0)
+            .unwrap();
+        store
+            .put_join_answer(&join_answer(1, 1, b"old"), 16, 1 << 20, t0)
+            .unwrap();
+        let fresh = t0 + MAILBOX_RETENTION_SECS - 10;
+        store
+            .put_join_request(&join_request(1, 1, b"new"), 16, fresh)
+            .unwrap();
+        store
+            .put_join_answer(&join_answer(1, 2, b"new"), 16, 1 << 20, fresh)
+            .unwrap();
+        // Within the retention period nothing goes.
+        let dev = DeviceId([7; 32]);
+        store
+            .record_request(&dev, &[1; 16], fresh - 1, fresh - 1)
+            .unwrap();
+        assert_eq!(
+            store
+                .join_requests(&SpaceId([1; 16]), &InviteId([1; 16]))
+                .unwrap()
+                .len(),
+            2
+        );
+        let later = t0 + MAILBOX_RETENTION_SECS + PRUNE_INTERVAL_SECS;
+        store.record_request(&dev, &[2; 16], later, later).unwrap();
+        let left: Vec<Vec<u8>> = store
+            .join_requests(&SpaceId([1; 16]), &InviteId([1; 16]))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.body)
+            .collect();
+        assert_eq!(left, vec![b"new".to_vec()]);
+        let left: Vec<Vec<u8>> = store
+            .join_answers(&DeviceId([1; 32]))
+            .unwrap()
+            .into_iter()
+            .map(|a| a.body)
+            .collect();
+        assert_eq!(left, vec![b"new".to_vec()]);
     }
 }

@@ -1,7 +1,9 @@
 //! The relay's storage, behind one trait.
 //!
-//! The relay keeps three things: its own id, the envelopes devices pushed (opaque signed bytes plus the
-//! frame fields it needs to index them), and the request ids it has seen recently. Membership logs are
+//! The relay keeps its own id, the envelopes devices pushed (opaque signed bytes plus the frame fields it
+//! needs to index them), the request ids it has seen recently, and two small mailboxes for remote
+//! invites (`docs/protocol.md`, section 18): sealed join requests left under an invite for its author,
+//! and answers to approved requests left for the admitted device. Membership logs are
 //! not stored apart: a space's log is its stored envelopes of kind membership, replayed in arrival order
 //! (`access.rs`), so storing an accepted membership envelope *is* persisting the log, in the same
 //! transaction as every other envelope of the request. [`RelayStore`] is the
@@ -13,9 +15,15 @@
 //! Methods **block** (disk I/O, locks). Call them from a blocking context (`tokio::task::spawn_blocking`
 //! or a plain thread), never directly on an async executor thread.
 
+use sebaya_proto::invite::InviteId;
 use sebaya_proto::{DeviceId, EnvelopeId, Kind, SpaceId, VersionVector};
 
 use crate::error::StoreError;
+
+/// How long the relay keeps a join request or a join answer (seconds from its arrival): 30 days. An
+/// invite is meant to be answered within days; after this a request nobody approved, or an answer its
+/// device never fetched, is dropped so that the mailboxes cannot grow without end.
+pub const MAILBOX_RETENTION_SECS: u64 = 30 * 24 * 60 * 60;
 
 /// The relay's identity: 16 random bytes made on first start and kept for the life of the data
 /// directory. Devices sign it into every request, so a request signed for one relay is useless at
@@ -98,10 +106,86 @@ pub struct EnvelopeMeta {
     pub len: u64,
 }
 
+/// A sealed join request about to be left under an invite. The relay cannot open `body`; it keeps it
+/// for the invite's author.
+#[derive(Clone, Copy, Debug)]
+pub struct NewJoinRequest<'a> {
+    /// The space the invite belongs to.
+    pub space: SpaceId,
+    /// The invite the request answers.
+    pub invite: InviteId,
+    /// The device that posted it (the signer of the sync request). Kept so that the relay knows who
+    /// left what (for operators, and for any later per-device limit); never handed out: the sealed body
+    /// names the joiner to the one who can open it.
+    pub device: DeviceId,
+    /// The sealed request, exactly as received.
+    pub body: &'a [u8],
+}
+
+/// A join request as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredJoinRequest {
+    /// The space.
+    pub space: SpaceId,
+    /// The invite it was left under.
+    pub invite: InviteId,
+    /// The device that posted it.
+    pub device: DeviceId,
+    /// The sealed request.
+    pub body: Vec<u8>,
+    /// When it arrived (Unix seconds, relay clock): what pruning goes by.
+    pub received_at: u64,
+}
+
+/// An answer to an approved join request, about to be left for the admitted device.
+#[derive(Clone, Copy, Debug)]
+pub struct NewJoinAnswer<'a> {
+    /// The admitted device: the only requester it is handed to.
+    pub device: DeviceId,
+    /// The space it was admitted to.
+    pub space: SpaceId,
+    /// The invite spent.
+    pub invite: InviteId,
+    /// The answer, exactly as received (opaque to the relay).
+    pub body: &'a [u8],
+}
+
+/// A join answer as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredJoinAnswer {
+    /// The admitted device.
+    pub device: DeviceId,
+    /// The space.
+    pub space: SpaceId,
+    /// The invite spent.
+    pub invite: InviteId,
+    /// The answer.
+    pub body: Vec<u8>,
+    /// When it (or the answer it replaced) arrived last (Unix seconds, relay clock).
+    pub received_at: u64,
+}
+
+/// What happened to one item handed to a mailbox ([`RelayStore::put_join_request`],
+/// [`RelayStore::put_join_answer`]). The limits are checked in the same transaction as the insert, so
+/// two requests racing for the last place cannot both get it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailboxOutcome {
+    /// Newly stored.
+    Stored,
+    /// Join requests: these exact bytes are already stored under this invite; nothing changed (a
+    /// replayed post costs no place).
+    Duplicate,
+    /// Join answers: an earlier answer with the same (device, space, invite) was replaced.
+    Replaced,
+    /// The mailbox is at its limit; nothing changed.
+    Full,
+}
+
 /// Storage of a relay. Implementations must be safe to share between threads; every method may block.
 ///
 /// Envelopes are append-only: nothing here deletes or rewrites one, which is what lets the sync code
-/// read vectors and envelope lists without holding a transaction across calls.
+/// read vectors and envelope lists without holding a transaction across calls. The invite mailboxes are
+/// not: their items are replaced, dropped once their invite closes, and pruned with age.
 pub trait RelayStore: Send + Sync + 'static {
     /// The relay's persistent id (read once when the store was opened; no I/O).
     fn relay_id(&self) -> RelayId;
@@ -111,7 +195,10 @@ pub trait RelayStore: Send + Sync + 'static {
 
     /// Records `(device, request_id)` with the request's `timestamp`, unless it is already recorded.
     /// Also forgets entries whose timestamp is older than `now - 2 × TIME_WINDOW_SECS`: a request that
-    /// old is refused by the time check before it gets here, so its id no longer needs remembering.
+    /// old is refused by the time check before it gets here, so its id no longer needs remembering. In
+    /// the same periodic housekeeping, join requests and join answers that arrived more than
+    /// [`MAILBOX_RETENTION_SECS`] before `now` are dropped (an implementation may do this at most every
+    /// so often rather than on every call).
     fn record_request(
         &self,
         device: &DeviceId,
@@ -156,4 +243,47 @@ pub trait RelayStore: Send + Sync + 'static {
         space: &SpaceId,
         after: u64,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+
+    /// Leaves a join request under `(space, invite)`, in one transaction: if these exact bytes are
+    /// stored there already, [`MailboxOutcome::Duplicate`]; else if `max_per_invite` requests are
+    /// stored there, [`MailboxOutcome::Full`]; else it is stored with `received_at` (Unix seconds).
+    /// Whether the invite may take requests at all is the sync rules' decision, made before.
+    fn put_join_request(
+        &self,
+        request: &NewJoinRequest<'_>,
+        max_per_invite: usize,
+        received_at: u64,
+    ) -> Result<MailboxOutcome, StoreError>;
+
+    /// The invites of `space` under which at least one join request is stored, each once, in the
+    /// order of their oldest stored request: so that the sync rules can hand out or drop requests
+    /// without probing every invite the log ever opened.
+    fn join_request_invites(&self, space: &SpaceId) -> Result<Vec<InviteId>, StoreError>;
+
+    /// The join requests stored under `(space, invite)`, in arrival order.
+    fn join_requests(
+        &self,
+        space: &SpaceId,
+        invite: &InviteId,
+    ) -> Result<Vec<StoredJoinRequest>, StoreError>;
+
+    /// Drops every join request stored under `(space, invite)` (the invite no longer admits anyone);
+    /// returns how many there were.
+    fn delete_join_requests(&self, space: &SpaceId, invite: &InviteId) -> Result<u64, StoreError>;
+
+    /// Leaves a join answer for `answer.device`, in one transaction: an answer stored with the same
+    /// (device, space, invite) is replaced ([`MailboxOutcome::Replaced`]); otherwise, if the device
+    /// already has `max_per_device` answers, [`MailboxOutcome::Full`]. Either way, if the device's
+    /// answers would then hold more than `max_bytes_per_device` bytes of bodies, nothing changes and
+    /// the outcome is [`MailboxOutcome::Full`] (a bound on what one sync answer must carry).
+    fn put_join_answer(
+        &self,
+        answer: &NewJoinAnswer<'_>,
+        max_per_device: usize,
+        max_bytes_per_device: u64,
+        received_at: u64,
+    ) -> Result<MailboxOutcome, StoreError>;
+
+    /// Every join answer stored for `device`, oldest first.
+    fn join_answers(&self, device: &DeviceId) -> Result<Vec<StoredJoinAnswer>, StoreError>;
 }

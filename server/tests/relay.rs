@@ -86,6 +86,8 @@ fn request(
         spaces,
         envelopes: envelopes.into_iter().map(ByteBuf::from).collect(),
         max_response_bytes,
+        join_requests: Vec::new(),
+        join_answers: Vec::new(),
     }
 }
 

@@ -329,6 +329,39 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("a remote invite: ask, approve, join; the spent code is refused") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "if.db").path, generateMasterKey()).use { fac ->
+            Vault.open(File(tmp, "ij.db").path, generateMasterKey()).use { joiner ->
+                Vault.open(File(tmp, "il.db").path, generateMasterKey()).use { late ->
+                    val gid = fac.createGroup("Kelompok Sabtu")
+                    fac.groupAddNote(gid, "Sebelum undangan.")
+                    val invite = fac.createInvite(gid, validForSecs = 3600uL)
+                    assertTrue(invite.code.length < 200, "the code fits a small QR code")
+                    fac.sync(url)
+                    assertEquals("waiting", joiner.acceptInvite(invite.code, "Rina").status, "waiting")
+                    joiner.sync(url)
+                    assertEquals(1u, fac.sync(url).joinRequests, "the request arrived")
+                    val request = fac.joinRequests().single()
+                    assertEquals("Rina", request.name, "name")
+                    assertEquals(joiner.deviceId(), fac.approveJoinRequest(request.id), "admitted")
+                    fac.sync(url)
+                    assertEquals(1u, joiner.sync(url).joined, "joined")
+                    assertEquals("Sebelum undangan.", joiner.groupNotes(gid).single().text, "reads the group")
+                    late.acceptInvite(invite.code, "Lain")
+                    late.sync(url)
+                    assertEquals("invite-spent", late.pendingJoins().single().refusedReason, "spent")
+                    assertThrows<SebayaException.InviteSpent>("a spent invite cannot be revoked") {
+                        fac.revokeInvite(gid, invite.id)
+                    }
+                    assertThrows<SebayaException.BadInvite>("a damaged code") {
+                        late.acceptInvite(invite.code.dropLast(1), "Lain")
+                    }
+                }
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

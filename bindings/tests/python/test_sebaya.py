@@ -607,3 +607,54 @@ def test_a_device_linked_elsewhere_is_announced(tmp_path, relay):
     assert b.new_linked_devices() == [c.device_id()]
     b.acknowledge_linked_devices()
     assert b.new_linked_devices() == []
+
+
+def test_a_remote_invite_through_the_relay(tmp_path, relay):
+    fac = open_vault(tmp_path / "f.db", generate_master_key())
+    joiner = open_vault(tmp_path / "j.db", generate_master_key())
+    late = open_vault(tmp_path / "l.db", generate_master_key())
+    joiner.create_person()
+    gid = fac.create_group("Kelompok Sabtu")
+    fac.group_add_note(gid, "Sebelum undangan.")
+    invite = fac.create_invite(gid, valid_for_secs=3600)
+    assert len(invite.code) < 200 and invite.code.startswith("SBYI1")
+    assert [(i.id, i.status) for i in fac.invites(gid)] == [(invite.id, "open")]
+    fac.sync(relay.url)
+
+    pending = joiner.accept_invite(invite.code, "Rina")
+    assert (pending.space_id, pending.kind, pending.status) == (gid, "group", "waiting")
+    joiner.sync(relay.url)
+    assert joiner.shared_spaces() == []
+
+    assert fac.sync(relay.url).join_requests == 1
+    (request,) = fac.join_requests()
+    assert (request.name, request.device_id, request.person_id) == ("Rina", joiner.device_id(), joiner.person_id())
+    assert fac.approve_join_request(request.id) == joiner.device_id()
+    fac.sync(relay.url)
+    assert joiner.sync(relay.url).joined == 1
+    assert joiner.pending_joins() == []
+    assert "Sebelum undangan." in [n.text for n in joiner.group_notes(gid)]
+    assert [(i.status, i.admitted) for i in fac.invites(gid)] == [("spent", joiner.device_id())]
+
+    # The spent code again, from someone else: refused by the relay, nothing joined.
+    late.accept_invite(invite.code, "Lain")
+    late.sync(relay.url)
+    (p,) = late.pending_joins()
+    assert (p.status, p.refused_reason) == ("refused", "invite-spent")
+    assert late.shared_spaces() == []
+    with pytest.raises(SebayaError.InviteSpent):
+        fac.revoke_invite(gid, invite.id)
+
+    # A revoked invite, a damaged code, and the messages people see.
+    second = fac.create_invite(gid)
+    fac.revoke_invite(gid, second.id)
+    assert [i.status for i in fac.invites(gid) if i.id == second.id] == ["revoked"]
+    with pytest.raises(SebayaError.BadInvite):
+        late.accept_invite(second.code[:-1], "Lain")
+    with pytest.raises(SebayaError.InvalidInput):
+        fac.create_invite(gid, valid_for_secs=0)
+    with pytest.raises(SebayaError.NotAllowed):
+        joiner.create_invite(gid)
+    for locale in ("id", "en"):
+        for mid in ("error-invite-spent", "error-invite-expired", "error-invite-revoked", "error-bad-invite"):
+            assert localized_message(mid, locale) != mid

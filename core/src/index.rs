@@ -1,0 +1,501 @@
+//! A person's index space: the list of their spaces and keys, found again from the recovery phrase
+//! alone (`docs/protocol.md`, section 19.1 of the recovery part).
+//!
+//! Its id, its key and its first author all derive from the index key (HKDF of the phrase's entropy,
+//! `person.rs`), so a phone restored from the phrase can name the space, pull it from the relay as the
+//! index author (the genesis admin), and read it. The person's devices write one flat entry per space:
+//! its kind, its membership heads (the anchors a new device's vouch is made on), every epoch key held,
+//! and whether the person has left it. Flat keys with scalar values, so two devices writing at once
+//! never create competing maps: the merge keeps one value per key, and every sync writes them again.
+//!
+//! A new device of the person (linked, or restored) then vouches itself into each listed space with
+//! its certificate (`Op::Vouch`); once the relay holds the vouch it serves the space, and the keys from
+//! the index open it.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
+
+use sebaya_proto::membership::{Op, Role, Statement, StatementId};
+use sebaya_proto::{EpochId, SpaceId};
+
+use crate::crypto::{self, Key32};
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::space::{Space, SpaceKind};
+use crate::Vault;
+use crate::vault::Store;
+
+/// HKDF label of the index space id (its first 16 bytes), from the index key.
+pub const INDEX_ID_LABEL: &[u8] = b"sebaya/v1/index-space-id";
+/// HKDF label of the index author's Ed25519 seed, from the index key.
+pub const INDEX_AUTHOR_LABEL: &[u8] = b"sebaya/v1/index-author";
+/// HKDF label of the index author's X25519 secret, from its seed (never used to receive keys).
+pub const INDEX_AUTHOR_X25519_LABEL: &[u8] = b"sebaya/v1/index-author-x25519";
+
+/// What the index key determines.
+pub(crate) struct IndexKeys {
+    /// The index space's id.
+    pub id: SpaceId,
+    /// Its first epoch key (the index key itself).
+    pub key: Key32,
+    /// The author of its genesis: an identity anyone holding the phrase can act as.
+    pub author: Identity,
+}
+
+/// Derives the index space's id, key and author from the index key.
+pub(crate) fn keys(index_key: &Key32) -> Result<IndexKeys> {
+    let id = crypto::derive(index_key.as_ref(), INDEX_ID_LABEL)?;
+    let id = SpaceId::from_slice(&id[..16])?;
+    let seed = crypto::derive(index_key.as_ref(), INDEX_AUTHOR_LABEL)?;
+    Ok(IndexKeys {
+        id,
+        key: index_key.clone(),
+        author: Identity::derived(seed, INDEX_AUTHOR_X25519_LABEL)?,
+    })
+}
+
+/// The index's genesis: signed by the index author at time 0, so every holder of the phrase computes
+/// the same statement (Ed25519 signatures are deterministic).
+pub(crate) fn genesis(k: &IndexKeys) -> Statement {
+    Statement::new(
+        k.id,
+        Vec::new(),
+        k.author.device,
+        0,
+        Op::Genesis {
+            admin: k.author.device,
+            // Rotated index keys are wrapped for the author too, so the phrase still opens the index
+            // after a device was removed from it.
+            x25519: Some(k.author.x25519_public),
+        },
+    )
+}
+
+/// Creates the index on the device that made the person: the index author's genesis and its add of
+/// this device as an admin of the person.
+pub(crate) fn create(
+    store: &Store,
+    k: &IndexKeys,
+    me: &Identity,
+    person: [u8; 32],
+) -> Result<Space> {
+    let mut space = Space::adopt(store, k.id, SpaceKind::Index, k.key.clone(), me.device)?;
+    let g = genesis(k);
+    let gid = g.sign(&k.author.signing_key()?)?.id();
+    space.write_foreign_statement(store, &k.author, 1, g)?;
+    let add = Statement::new(
+        k.id,
+        vec![gid],
+        k.author.device,
+        0,
+        Op::Add {
+            device: me.device,
+            role: Role::Admin,
+            person: Some(person),
+            x25519: Some(me.x25519_public),
+        },
+    );
+    space.write_foreign_statement(store, &k.author, 2, add)?;
+    Ok(space)
+}
+
+/// One space as the index lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub space: SpaceId,
+    pub kind: SpaceKind,
+    /// Membership heads when last written: what a vouch is made on.
+    pub anchors: Vec<StatementId>,
+    /// Every epoch key the person's devices held.
+    pub keys: Vec<(EpochId, [u8; 32])>,
+    /// The person no longer belongs to the space.
+    pub left: bool,
+}
+
+fn kind_key(space: &SpaceId) -> String {
+    format!("s/{}/kind", space.to_hex())
+}
+fn anchors_key(space: &SpaceId) -> String {
+    format!("s/{}/anchors", space.to_hex())
+}
+fn left_key(space: &SpaceId) -> String {
+    format!("s/{}/left", space.to_hex())
+}
+fn epoch_key(space: &SpaceId, epoch: &EpochId) -> String {
+    format!("k/{}/{}", space.to_hex(), epoch.to_hex())
+}
+
+fn scalar(doc: &AutoCommit, key: &str) -> Option<ScalarValue> {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+fn put_if_changed(doc: &mut AutoCommit, key: &str, value: ScalarValue) -> Result<bool> {
+    if scalar(doc, key).as_ref() == Some(&value) {
+        return Ok(false);
+    }
+    doc.put(ROOT, key, value)?;
+    Ok(true)
+}
+
+/// Writes an entry (only the values that changed). Returns whether anything changed.
+pub(crate) fn record(doc: &mut AutoCommit, e: &IndexEntry) -> Result<bool> {
+    let mut changed = false;
+    changed |= put_if_changed(
+        doc,
+        &kind_key(&e.space),
+        ScalarValue::Uint(u64::from(e.kind.to_byte())),
+    )?;
+    let anchors: Vec<String> = e.anchors.iter().map(|a| a.to_hex()).collect();
+    changed |= put_if_changed(
+        doc,
+        &anchors_key(&e.space),
+        ScalarValue::Str(anchors.join(",").into()),
+    )?;
+    changed |= put_if_changed(doc, &left_key(&e.space), ScalarValue::Boolean(e.left))?;
+    for (epoch, key) in &e.keys {
+        changed |= put_if_changed(
+            doc,
+            &epoch_key(&e.space, epoch),
+            ScalarValue::Str(hex::encode(key).into()),
+        )?;
+    }
+    Ok(changed)
+}
+
+/// Every well-formed entry (anything else — written by a buggy or hostile device of the person — is
+/// skipped, never trusted).
+pub(crate) fn entries(doc: &AutoCommit) -> Vec<IndexEntry> {
+    let mut out: Vec<IndexEntry> = Vec::new();
+    for key in doc.keys(ROOT) {
+        let Some(rest) = key.strip_prefix("s/") else {
+            continue;
+        };
+        let Some(hex_id) = rest.strip_suffix("/kind") else {
+            continue;
+        };
+        let Ok(space) = SpaceId::from_hex(hex_id) else {
+            continue;
+        };
+        let kind = match scalar(doc, &key) {
+            Some(ScalarValue::Uint(b)) => u8::try_from(b)
+                .ok()
+                .and_then(|b| SpaceKind::from_byte(b).ok()),
+            _ => None,
+        };
+        let Some(kind) = kind else {
+            continue;
+        };
+        let anchors = match scalar(doc, &anchors_key(&space)) {
+            Some(ScalarValue::Str(s)) => s
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .filter_map(|a| StatementId::from_hex(a).ok())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let left = matches!(
+            scalar(doc, &left_key(&space)),
+            Some(ScalarValue::Boolean(true))
+        );
+        let prefix = format!("k/{}/", space.to_hex());
+        let keys = doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let epoch = EpochId::from_hex(k.strip_prefix(&prefix)?).ok()?;
+                let Some(ScalarValue::Str(v)) = scalar(doc, &k) else {
+                    return None;
+                };
+                let key: [u8; 32] = hex::decode(v.as_str()).ok()?.try_into().ok()?;
+                Some((epoch, key))
+            })
+            .collect();
+        out.push(IndexEntry {
+            space,
+            kind,
+            anchors,
+            keys,
+            left,
+        });
+    }
+    out
+}
+
+/// The vouch this device signs into a space of its person: its certificate, as an op.
+pub(crate) fn vouch_op(certificate: &[u8]) -> Result<Op> {
+    let signed = sebaya_proto::SignedDeviceCertificate::from_bytes(certificate)
+        .map_err(Error::BadCertificate)?;
+    let cert = signed.verify().map_err(Error::BadCertificate)?;
+    let bytes = signed.as_bytes();
+    let signature: [u8; 64] = bytes
+        .get(bytes.len().saturating_sub(64)..)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Error::Corrupt("device certificate"))?;
+    Ok(Op::Vouch {
+        person: cert.person.0,
+        x25519: cert.x25519,
+        created: cert.created,
+        signature,
+    })
+}
+
+impl Vault {
+    /// The index keys, when this device belongs to a person whose index key it holds (the device
+    /// that made or restored the person).
+    pub(crate) fn index_keys(&self) -> Result<Option<IndexKeys>> {
+        match crate::person::index_key(&self.store)? {
+            None => Ok(None),
+            Some(k) => keys(&k).map(Some),
+        }
+    }
+
+    /// The id of the index space this device holds, if any.
+    pub(crate) fn held_index(&self) -> Option<SpaceId> {
+        self.shared
+            .values()
+            .find(|s| s.kind == SpaceKind::Index)
+            .map(|s| s.id)
+    }
+
+    /// Starts the person's index on the device that made the person.
+    pub(crate) fn create_index(&mut self) -> Result<()> {
+        let Some(k) = self.index_keys()? else {
+            return Ok(());
+        };
+        if self.shared.contains_key(&k.id) {
+            return Ok(());
+        }
+        let person = self.person_id().ok_or(Error::NoPerson)?;
+        let space = create(&self.store, &k, &self.identity, person.0)?;
+        self.keep_shared(space)?;
+        self.refresh_index()
+    }
+
+    /// Writes every space this device holds into the index (only what changed). Runs before each
+    /// sync, so the index follows joins, removals and rotations.
+    pub(crate) fn refresh_index(&mut self) -> Result<()> {
+        let Some(person) = self.person_id() else {
+            return Ok(());
+        };
+        self.claim_spaces(person.0)?;
+        let Some(idx) = self.held_index() else {
+            return Ok(());
+        };
+        let me = self.identity.device;
+        let entries: Vec<IndexEntry> = self
+            .journal
+            .iter()
+            .chain(self.shared.values())
+            .filter(|s| s.kind != SpaceKind::Index && !s.membership().members.is_empty())
+            .map(|s| IndexEntry {
+                space: s.id,
+                kind: s.kind,
+                anchors: s.membership().heads.clone(),
+                keys: s.all_keys(),
+                left: !s.membership().is_member(&me) && !s.membership().has_person(&person.0),
+            })
+            .collect();
+        let Some(space) = self.shared.get_mut(&idx) else {
+            return Ok(());
+        };
+        if !space.membership().is_member(&me) {
+            return Ok(());
+        }
+        let mut changed = false;
+        for e in &entries {
+            changed |= record(&mut space.doc, e)?;
+        }
+        if changed {
+            space.doc.commit();
+            space.persist(&self.store)?;
+        }
+        Ok(())
+    }
+
+    /// Records, in every space where this device is a member but the log does not yet say whose
+    /// device it is (spaces it created, or joined before it had a person), that it belongs to
+    /// `person`: a recertify with its certificate. The person's other devices can then vouch
+    /// themselves in.
+    fn claim_spaces(&mut self, person: [u8; 32]) -> Result<()> {
+        let me = self.identity.device;
+        let Ok(cert) = self.device_certificate() else {
+            return Ok(());
+        };
+        let Op::Vouch {
+            x25519,
+            created,
+            signature,
+            ..
+        } = vouch_op(&cert)?
+        else {
+            return Ok(());
+        };
+        let op = Op::Recertify {
+            device: me,
+            person,
+            x25519,
+            created,
+            signature,
+        };
+        let (store, identity) = (&self.store, &self.identity);
+        for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
+            let m = s.membership();
+            if m.is_member(&me) && m.persons.get(&me) != Some(&person) {
+                s.write_statement(store, identity, op)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this sync must first pull the index as its author: a person restored here whose index
+    /// this device does not hold yet. Prepares the space to pull into.
+    pub(crate) fn begin_index_recovery(&mut self) -> Result<bool> {
+        if self.person.is_none() {
+            return Ok(false);
+        }
+        let Some(k) = self.index_keys()? else {
+            return Ok(false);
+        };
+        if self.shared.contains_key(&k.id) {
+            return Ok(false);
+        }
+        if self.recovering.is_none() {
+            let space = match Space::load(&self.store, &k.id, &self.identity) {
+                Ok(s) => s,
+                Err(Error::NotFound(_)) => Space::adopt(
+                    &self.store,
+                    k.id,
+                    SpaceKind::Index,
+                    k.key.clone(),
+                    self.identity.device,
+                )?,
+                Err(e) => return Err(e),
+            };
+            self.recovering = Some(space);
+        }
+        Ok(true)
+    }
+
+    /// The identity and space a recovery exchange uses.
+    pub(crate) fn recovery_parts(&self) -> Result<(Identity, &Space)> {
+        let k = self
+            .index_keys()?
+            .ok_or(Error::Internal("recovery without index"))?;
+        let space = self
+            .recovering
+            .as_ref()
+            .ok_or(Error::Internal("recovery without index"))?;
+        Ok((k.author, space))
+    }
+
+    /// After pulling the index as its author: this device vouches itself into it (as the person's
+    /// device) and holds it. If the relay has no index for this person (never synced, or made before
+    /// indexes existed), this device starts one.
+    pub(crate) fn finish_index_recovery(&mut self) -> Result<()> {
+        let Some(mut space) = self.recovering.take() else {
+            return Ok(());
+        };
+        if space.membership().members.is_empty() {
+            drop(space);
+            return self.create_index();
+        }
+        let op = vouch_op(&self.device_certificate()?)?;
+        let heads = space.membership().heads.clone();
+        space.write_statement_after(&self.store, &self.identity, heads, op)?;
+        self.keep_shared(space)?;
+        Ok(())
+    }
+
+    /// Starts holding every space the index lists that this device does not hold yet, vouching itself
+    /// into each on the anchors the index records. Returns how many. The vouches go out at the next
+    /// exchange; the relay serves each space once it holds the vouch.
+    pub(crate) fn follow_index(&mut self) -> Result<u32> {
+        let Some(idx) = self.held_index() else {
+            return Ok(0);
+        };
+        let me = self.identity.device;
+        let Some(index) = self.shared.get(&idx) else {
+            return Ok(0);
+        };
+        if !index.membership().is_member(&me) {
+            return Ok(0);
+        }
+        let Ok(cert) = self.device_certificate() else {
+            return Ok(0);
+        };
+        let op = vouch_op(&cert)?;
+        let mut n = 0;
+        for e in entries(&index.doc) {
+            let held = self.shared.contains_key(&e.space)
+                || self.journal.as_ref().is_some_and(|j| j.id == e.space);
+            if held
+                || e.left
+                || e.kind == SpaceKind::Index
+                || e.anchors.is_empty()
+                || (e.kind == SpaceKind::Journal && self.journal.is_some())
+            {
+                continue;
+            }
+            let mut space = match Space::adopt_with_keys(&self.store, e.space, e.kind, &e.keys, me)
+            {
+                Ok(s) => s,
+                // An entry without the key its genesis commits to cannot be opened: skip it.
+                Err(Error::Corrupt(_)) => continue,
+                Err(err) => return Err(err),
+            };
+            space.write_statement_after(&self.store, &self.identity, e.anchors.clone(), op)?;
+            if e.kind == SpaceKind::Journal {
+                self.store.kv_put(crate::JOURNAL_SPACE, &e.space.0)?;
+                self.journal = Some(space);
+            } else {
+                self.keep_shared(space)?;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_and_merge_without_losing_keys() {
+        let mut a = AutoCommit::new();
+        let s = SpaceId([7; 16]);
+        let e = IndexEntry {
+            space: s,
+            kind: SpaceKind::Group,
+            anchors: vec![StatementId([1; 32]), StatementId([2; 32])],
+            keys: vec![(EpochId([3; 32]), [4; 32])],
+            left: false,
+        };
+        assert!(record(&mut a, &e).unwrap());
+        assert!(
+            !record(&mut a, &e).unwrap(),
+            "writing the same entry changes nothing"
+        );
+        assert_eq!(entries(&a), vec![e.clone()]);
+        // Two devices add different keys of the same space at once: both survive the merge.
+        let mut b = a.fork().with_actor(automerge::ActorId::from(vec![9u8; 16]));
+        let mut e2 = e.clone();
+        e2.keys = vec![(EpochId([5; 32]), [6; 32])];
+        record(&mut b, &e2).unwrap();
+        let mut e1 = e.clone();
+        e1.keys.push((EpochId([8; 32]), [8; 32]));
+        record(&mut a, &e1).unwrap();
+        a.merge(&mut b).unwrap();
+        let got = &entries(&a)[0];
+        assert_eq!(got.keys.len(), 3);
+        // Garbage under the prefixes is skipped.
+        a.put(ROOT, "s/zz/kind", 2u64).unwrap();
+        a.put(ROOT, format!("k/{}/nothex", s.to_hex()), "x")
+            .unwrap();
+        assert_eq!(entries(&a).len(), 1);
+    }
+}

@@ -1,0 +1,336 @@
+//! Remote invites through a real relay on loopback (`docs/protocol.md`, section 18): a code that fits
+//! a QR code, a one-time secret, expiry, revocation, a join request an admin approves, and the
+//! refusals: an invite used twice, an expired invite, a stranger's request, a revoked invite.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use sebaya_core::groups;
+use sebaya_core::invites::JoinStatus;
+use sebaya_core::{Error, HttpClient, HttpRequest, ReqwestClient, Role, SpaceId, Vault};
+use sebaya_proto::DeviceId;
+use sebaya_proto::invite::{INVITE_CODE_CHARS, InviteCode, InviteId, JoinRequest};
+use sebaya_proto::request::RequestAuth;
+use sebaya_proto::sync::{self as wire, JoinPost, SyncRequest, SyncResponse};
+
+struct Net {
+    _dir: tempfile::TempDir,
+    relay: sebaya_relay::RelayHandle,
+    http: ReqwestClient,
+}
+
+fn net() -> Net {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
+        data_dir: dir.path().join("relay"),
+        bind: "127.0.0.1:0".parse().unwrap(),
+    })
+    .unwrap();
+    Net {
+        _dir: dir,
+        relay,
+        http: ReqwestClient::new().unwrap(),
+    }
+}
+
+fn sync(n: &Net, v: &mut Vault) -> sebaya_core::SyncReport {
+    v.sync_with(&n.http, &n.relay.url()).unwrap()
+}
+
+fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
+    Vault::open(&dir.path().join(name), &[seed; 32]).unwrap()
+}
+
+/// A device outside Sebaya's client: signs one sync request that leaves `post` at the relay, and
+/// returns the relay's answer.
+fn raw_post(n: &Net, key: &Ed25519KeyPair, post: JoinPost) -> SyncResponse {
+    let info = n
+        .http
+        .send(HttpRequest {
+            method: "GET".into(),
+            url: format!("{}/v1/info", n.relay.url()),
+            headers: vec![],
+            body: vec![],
+        })
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.body).unwrap();
+    let relay_id = hex::decode(info["relay_id"].as_str().unwrap()).unwrap();
+    let body = wire::encode(&SyncRequest {
+        v: wire::SYNC_VERSION,
+        spaces: vec![],
+        envelopes: vec![],
+        max_response_bytes: 1 << 20,
+        join_requests: vec![post],
+        join_answers: vec![],
+    })
+    .unwrap();
+    let device = DeviceId::from_slice(key.public_key().as_ref()).unwrap();
+    let auth = RequestAuth::sign(
+        key,
+        device,
+        &relay_id,
+        "POST",
+        "/v1/sync",
+        info["time"].as_u64().unwrap(),
+        [0x42; 16],
+        &body,
+    )
+    .unwrap();
+    let mut headers: Vec<(String, String)> = auth
+        .to_headers()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    headers.push(("content-type".into(), "application/cbor".into()));
+    let resp = n
+        .http
+        .send(HttpRequest {
+            method: "POST".into(),
+            url: format!("{}/v1/sync", n.relay.url()),
+            headers,
+            body,
+        })
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    wire::decode(&resp.body).unwrap()
+}
+
+/// A request under the real invite id, sealed with a secret that is not the invite's (the AEAD
+/// key differs): what someone who saw the invite id in the log, but never the code, could send.
+fn forged_post(key: &Ed25519KeyPair, space: SpaceId, invite: InviteId) -> JoinPost {
+    let wrong = [0x77u8; 16];
+    let request = JoinRequest {
+        space,
+        invite: sebaya_proto::invite::invite_id(&space, &wrong).unwrap(),
+        device: DeviceId::from_slice(key.public_key().as_ref()).unwrap(),
+        x25519: [9; 32],
+        certificate: None,
+        name: "Penyusup".into(),
+        time: 1_800_000_000,
+    };
+    JoinPost {
+        space: space.0.to_vec(),
+        invite: invite.0.to_vec(),
+        body: request.seal(&wrong, key, [1; 12]).unwrap(),
+    }
+}
+
+fn note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
+    let me = v.device_id().to_hex();
+    v.with_group(g, |d, now| {
+        groups::add_note(d, id, "Catatan", text, &me, now)
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_remote_invite_admits_one_person_who_then_reads_and_writes_the_group() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = vault(&dir, "f.db", 1);
+    let mut joiner = vault(&dir, "j.db", 2);
+    let mut second = vault(&dir, "s.db", 3);
+    joiner.create_person().unwrap();
+    let g = facilitator.create_group("Kelompok Jumat").unwrap();
+    note(&mut facilitator, &g, "00000000000000a1", "Sebelum undangan");
+    // A removal before the invite: the newcomer must still read the whole document.
+    let gone = vault(&dir, "gone.db", 9);
+    let resp = facilitator
+        .approve_group_member(&g, &gone.link_request().unwrap(), Role::Member)
+        .unwrap();
+    drop(resp);
+    facilitator
+        .remove_group_member(&g, &gone.device_id())
+        .unwrap();
+    note(&mut facilitator, &g, "00000000000000a2", "Setelah rotasi");
+
+    let invite = facilitator.create_invite(&g, 3600).unwrap();
+    assert_eq!(invite.code.len(), INVITE_CODE_CHARS);
+    assert!(invite.code.len() < 200);
+    sync(&n, &mut facilitator);
+
+    // The joiner asks; nothing is joined yet.
+    let pending = joiner.accept_invite(&invite.code, "Rina").unwrap();
+    assert_eq!(pending.space, g);
+    assert_eq!(pending.status, JoinStatus::Waiting);
+    assert!(joiner.shared_spaces().is_empty());
+    sync(&n, &mut joiner);
+    assert!(joiner.shared_spaces().is_empty());
+
+    // The facilitator sees the request with the name and the joiner's person, and approves it.
+    let r = sync(&n, &mut facilitator);
+    assert_eq!(r.join_requests, 1);
+    let requests = facilitator.join_requests().unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].name, "Rina");
+    assert_eq!(requests[0].device, joiner.device_id());
+    assert_eq!(requests[0].person, joiner.person_id().map(|p| p.0));
+    assert_eq!(
+        facilitator.approve_join_request(&requests[0].id).unwrap(),
+        joiner.device_id()
+    );
+    assert!(facilitator.join_requests().unwrap().is_empty());
+    sync(&n, &mut facilitator);
+
+    // The joiner's next sync brings the group and its notes, from before and after the rotation.
+    let r = sync(&n, &mut joiner);
+    assert_eq!(r.joined, 1);
+    assert!(joiner.pending_joins().unwrap().is_empty());
+    let notes = joiner.read_group(&g, groups::notes).unwrap();
+    let texts: Vec<&str> = notes.iter().map(|n| n.text.as_str()).collect();
+    assert!(texts.contains(&"Sebelum undangan"), "{texts:?}");
+    assert!(texts.contains(&"Setelah rotasi"), "{texts:?}");
+    assert_eq!(joiner.groups()[0].role, Some(Role::Member));
+    let state = facilitator.group_membership(&g).unwrap();
+    assert_eq!(
+        state.persons.get(&joiner.device_id()),
+        joiner.person_id().map(|p| p.0).as_ref()
+    );
+
+    // And writes: the facilitator reads the newcomer's note.
+    note(&mut joiner, &g, "00000000000000b1", "Halo semua");
+    sync(&n, &mut joiner);
+    sync(&n, &mut facilitator);
+    assert!(
+        facilitator
+            .read_group(&g, |d| groups::note(d, "00000000000000b1"))
+            .unwrap()
+            .is_some()
+    );
+
+    // The same code used again by a second person: the relay refuses it, nothing changes.
+    second.accept_invite(&invite.code, "Orang lain").unwrap();
+    sync(&n, &mut second);
+    let p = second.pending_joins().unwrap();
+    assert_eq!(p[0].status, JoinStatus::Refused("invite-spent".into()));
+    assert!(second.shared_spaces().is_empty());
+    let members_before = facilitator.group_membership(&g).unwrap().members.clone();
+    let r = sync(&n, &mut facilitator);
+    assert_eq!(r.join_requests, 0);
+    assert_eq!(
+        facilitator.group_membership(&g).unwrap().members,
+        members_before
+    );
+}
+
+#[test]
+fn a_spent_expired_revoked_or_forged_invite_admits_nobody() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut admin = vault(&dir, "a.db", 1);
+    let mut first = vault(&dir, "b.db", 2);
+    let mut second = vault(&dir, "c.db", 3);
+    let stranger_key = Ed25519KeyPair::from_seed_unchecked(&[0x66; 32]).unwrap();
+    let stranger_device = DeviceId::from_slice(stranger_key.public_key().as_ref()).unwrap();
+    let supervisor = vault(&dir, "d.db", 4);
+    let g = admin.create_group("Kelompok").unwrap();
+    let invite = admin.create_invite(&g, 3600).unwrap();
+    sync(&n, &mut admin);
+
+    // Two people ask with the same code before the admin decides: one is admitted, the other gets
+    // InviteSpent and nothing changes.
+    first.accept_invite(&invite.code, "Satu").unwrap();
+    second.accept_invite(&invite.code, "Dua").unwrap();
+    sync(&n, &mut first);
+    sync(&n, &mut second);
+    // A stranger who read the invite id in the log (any member can) leaves a request made without
+    // the secret, under the same invite id.
+    let answer = raw_post(&n, &stranger_key, forged_post(&stranger_key, g, invite.id));
+    assert!(
+        answer.refused_join_requests.is_empty(),
+        "the relay cannot tell"
+    );
+
+    let r = sync(&n, &mut admin);
+    assert_eq!(r.join_requests, 2);
+    assert_eq!(
+        r.joins_refused, 1,
+        "the stranger's request is refused on arrival"
+    );
+    let requests = admin.join_requests().unwrap();
+    assert_eq!(requests.len(), 2);
+    assert!(requests.iter().all(|q| q.device != stranger_device));
+    let one = requests.iter().find(|q| q.name == "Satu").unwrap();
+    let two = requests.iter().find(|q| q.name == "Dua").unwrap();
+    admin.approve_join_request(&one.id).unwrap();
+    let members = admin.group_membership(&g).unwrap().members.clone();
+    assert!(matches!(
+        admin.approve_join_request(&two.id),
+        Err(Error::InviteSpent)
+    ));
+    assert_eq!(admin.group_membership(&g).unwrap().members, members);
+    assert!(matches!(
+        admin.revoke_invite(&g, &invite.id),
+        Err(Error::InviteSpent)
+    ));
+    admin.decline_join_request(&two.id).unwrap();
+    assert!(matches!(
+        admin.decline_join_request(&two.id),
+        Err(Error::NotFound(_))
+    ));
+    sync(&n, &mut admin);
+    assert_eq!(sync(&n, &mut first).joined, 1);
+    assert_eq!(sync(&n, &mut second).joined, 0);
+    assert!(second.shared_spaces().is_empty());
+
+    // An expired code is refused on the joiner's device before anything is sent.
+    let mut expired = InviteCode::from_code(&invite.code).unwrap();
+    assert_eq!(expired.space, g);
+    expired.expires = 1_000_000_000;
+    assert!(matches!(
+        second.accept_invite(&expired.to_code(), "Dua"),
+        Err(Error::InviteExpired)
+    ));
+    // A damaged code is BadInvite; so is a code for case notes.
+    let mut damaged = invite.code.clone();
+    damaged.pop();
+    assert!(matches!(
+        second.accept_invite(&damaged, "Dua"),
+        Err(Error::BadInvite)
+    ));
+    // Case notes are never shared by invite.
+    let (notes, _) = admin
+        .create_case_notes("pairing-7", &supervisor.link_request().unwrap())
+        .unwrap();
+    assert!(matches!(
+        admin.create_invite(&notes, 60),
+        Err(Error::NotAllowed(_))
+    ));
+    // Only admins invite; invites last 1 s to 30 days.
+    assert!(matches!(
+        first.create_invite(&g, 60),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        admin.create_invite(&g, 0),
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(matches!(
+        admin.create_invite(&g, 31 * 24 * 3600),
+        Err(Error::InvalidInput(_))
+    ));
+
+    // A revoked invite: the relay refuses requests for it, and the admin cannot approve.
+    let revoked = admin.create_invite(&g, 3600).unwrap();
+    sync(&n, &mut admin);
+    second.cancel_join(&g).unwrap();
+    second.accept_invite(&revoked.code, "Dua").unwrap();
+    sync(&n, &mut second);
+    sync(&n, &mut admin);
+    let req = admin.join_requests().unwrap();
+    assert_eq!(req.len(), 1);
+    admin.revoke_invite(&g, &revoked.id).unwrap();
+    assert!(admin.join_requests().unwrap().is_empty());
+    assert!(matches!(
+        admin.approve_join_request(&req[0].id),
+        Err(Error::NotFound(_))
+    ));
+    sync(&n, &mut admin);
+    second.cancel_join(&g).unwrap();
+    second.accept_invite(&revoked.code, "Dua").unwrap();
+    sync(&n, &mut second);
+    assert_eq!(
+        second.pending_joins().unwrap()[0].status,
+        JoinStatus::Refused("invite-revoked".into())
+    );
+    assert!(second.shared_spaces().is_empty());
+}
