@@ -13,6 +13,7 @@ pub mod identity;
 pub mod invite;
 pub mod keywraps;
 pub mod membership;
+pub mod programme;
 pub mod request;
 pub mod sync;
 pub mod vector;
@@ -33,3 +34,9 @@ pub const REQUEST_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/request";
 pub const DEVICE_CERT_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/device-cert";
 /// Domain label for device revocations, signed by a person's root key (`identity.rs`).
 pub const DEVICE_REVOKE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/device-revoke";
+/// Domain label for programme role grants, signed by the programme root key or by a coordinator's
+/// person root key (`programme.rs`), so a grant can never pass for any other signed statement.
+pub const PROGRAMME_GRANT_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/programme-grant";
+/// Domain label for programme role revocations (`programme.rs`); distinct from the grant label so a
+/// revocation can never be replayed as a grant or the other way round.
+pub const PROGRAMME_REVOKE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/programme-revoke";
