@@ -18,11 +18,11 @@ use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
 use sebaya_proto::membership::{Op, Role, Statement, StatementId};
 use sebaya_proto::{EpochId, SpaceId};
 
+use crate::Vault;
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::space::{Space, SpaceKind};
-use crate::Vault;
 use crate::vault::Store;
 
 /// HKDF label of the index space id (its first 16 bytes), from the index key.
