@@ -525,6 +525,18 @@ impl Vault {
         with(&self.inner, |v| v.restore_person(&phrase))
     }
 
+    /// Replaces the recovery phrase (after it was photographed, or a device holding the person key
+    /// was lost): returns the new phrase, shown once. From then on the old phrase restores nothing
+    /// new: this person's devices are recertified in every space, a new index is started, the old
+    /// one is closed to the old phrase, and every space this device administers gets a new key.
+    /// Sync afterwards. Throws `NoPerson` on a device that does not hold the person key.
+    pub fn replace_recovery_phrase(&self) -> Result<String> {
+        with(&self.inner, |v| {
+            let phrase = v.replace_recovery_phrase()?;
+            Ok(phrase.as_str().to_owned())
+        })
+    }
+
     /// The id of the person this device belongs to (hex of the root public key), or null before a
     /// person is created or restored here.
     pub fn person_id(&self) -> Result<Option<String>> {

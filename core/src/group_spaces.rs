@@ -243,7 +243,29 @@ impl Vault {
                 "this device is not a member of the group",
             ));
         }
-        let out = edit(&mut g.doc, now_ms())?;
+        let allowed =
+            crate::rules::member_containers(g.kind, g.membership().role(&identity.device));
+        let out = match allowed {
+            None => edit(&mut g.doc, now_ms())?,
+            Some(allowed) => {
+                // A member's edit is tried on a copy first: what every other device would refuse
+                // (`rules.rs`) is refused here, before anything is written.
+                let before = g.doc.get_heads();
+                let mut trial = g
+                    .doc
+                    .fork()
+                    .with_actor(crate::space::actor_of(&identity.device));
+                let out = edit(&mut trial, now_ms())?;
+                let changes: Vec<automerge::Change> = trial.get_changes(&before);
+                if !crate::rules::within(&g.doc, &changes, allowed) {
+                    return Err(Error::NotAllowed(
+                        "a member's role does not allow changing that part of the space",
+                    ));
+                }
+                g.doc.apply_changes(changes)?;
+                out
+            }
+        };
         g.persist(store)?;
         Ok(out)
     }

@@ -251,8 +251,13 @@ impl Vault {
         }
     }
 
-    /// The id of the index space this device holds, if any.
+    /// The id of the person's current index, if this device holds it: the one the index key names
+    /// (after a phrase replacement the old index is still held but no longer written), or, on a
+    /// linked device without the index key, the one index it holds.
     pub(crate) fn held_index(&self) -> Option<SpaceId> {
+        if let Ok(Some(k)) = self.index_keys() {
+            return self.shared.contains_key(&k.id).then_some(k.id);
+        }
         self.shared
             .values()
             .find(|s| s.kind == SpaceKind::Index)
@@ -342,11 +347,114 @@ impl Vault {
         let (store, identity) = (&self.store, &self.identity);
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             let m = s.membership();
-            if m.is_member(&me) && m.persons.get(&me) != Some(&person) {
+            // Only where the log names no person for this device: a device whose person was moved
+            // on by a phrase replacement elsewhere must not move itself back.
+            if m.is_member(&me) && !m.persons.contains_key(&me) {
                 s.write_statement(store, identity, op)?;
             }
         }
         Ok(())
+    }
+
+    /// Replaces the recovery phrase: a new person key and index, after which the old phrase opens
+    /// nothing new (section 20.5). On this device, which must hold the person key:
+    /// 1. every device of the person, in every space this device holds, is recertified under the
+    ///    new person key (siblings first, then this device), so the old person has no device left
+    ///    there and the old phrase vouches for nothing;
+    /// 2. the old index's phrase-derived author is removed from it and its key rotated, so the old
+    ///    phrase reads nothing written to it afterwards; this device stops holding it;
+    /// 3. a new index is started and filled;
+    /// 4. every space this device administers is rotated, so keys the old index listed open nothing
+    ///    written from now on.
+    ///
+    /// Returns the new phrase, shown once. Sync afterwards.
+    pub fn replace_recovery_phrase(&mut self) -> Result<crate::RecoveryPhrase> {
+        let old_person = self.person_id().ok_or(Error::NoPerson)?;
+        if self.person.is_none() {
+            return Err(Error::NoPerson);
+        }
+        let old_index = self.index_keys()?;
+        let secret = crate::person::RecoverySecret::generate()?;
+        let phrase = secret.phrase()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let new_key = secret.person_key()?;
+        let new_person = new_key.id().0;
+        let me = self.identity.device;
+        // 1. Recertify the person's devices everywhere (before the stored person changes, so a
+        //    failure leaves the old phrase in force).
+        let (store, identity) = (&self.store, &self.identity);
+        for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
+            let m = s.membership().clone();
+            if !m.is_member(&me) || m.persons.get(&me) != Some(&old_person.0) {
+                continue;
+            }
+            let mut devices: Vec<_> = m
+                .members
+                .keys()
+                .filter(|d| **d != me && m.persons.get(*d) == Some(&old_person.0))
+                .copied()
+                .collect();
+            devices.push(me);
+            for d in devices {
+                let x = m.x25519.get(&d).copied().unwrap_or(if d == me {
+                    identity.x25519_public
+                } else {
+                    continue;
+                });
+                let cert = new_key.certify(d, x, now)?;
+                let Op::Vouch {
+                    created, signature, ..
+                } = vouch_op(cert.as_bytes())?
+                else {
+                    continue;
+                };
+                s.write_statement(
+                    store,
+                    identity,
+                    Op::Recertify {
+                        device: d,
+                        person: new_person,
+                        x25519: x,
+                        created,
+                        signature,
+                    },
+                )?;
+            }
+        }
+        // 2. Close the old index to the old phrase: remove its phrase-derived author and rotate.
+        //    This device keeps holding it (a member, so it syncs), but writes only to the new one.
+        if let Some(k) = &old_index {
+            if let Some(idx) = self.shared.get_mut(&k.id) {
+                if idx.membership().is_admin(&me) && idx.membership().is_member(&k.author.device) {
+                    idx.remove_member(&self.store, &self.identity, k.author.device)?;
+                }
+            }
+        }
+        // 3. The new person and index.
+        let person = crate::person::adopt(
+            &self.store,
+            &secret,
+            self.identity.device,
+            self.identity.x25519_public,
+            now,
+        )?;
+        self.person = Some(person);
+        self.create_index()?;
+        // 4. Rotate what this device administers (the new index excepted: it is new; the old one
+        //    was rotated in step 2).
+        let new_index = self.held_index();
+        let old_id = old_index.as_ref().map(|k| k.id);
+        let (store, identity) = (&self.store, &self.identity);
+        for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
+            if Some(s.id) != new_index && Some(s.id) != old_id && s.membership().is_admin(&me) {
+                s.rotate(store, identity)?;
+            }
+        }
+        self.refresh_index()?;
+        Ok(phrase)
     }
 
     /// Whether this sync must first pull the index as its author: a person restored here whose index

@@ -23,6 +23,7 @@ pub mod keywrap;
 pub mod link;
 pub mod pairing;
 pub mod person;
+pub(crate) mod rules;
 pub mod schema;
 pub mod space;
 pub mod sync;

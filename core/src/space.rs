@@ -898,9 +898,21 @@ impl Space {
             }
         }
         let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
+        // Envelopes of authors whose role limits what they may write (`rules.rs`): checked one by
+        // one, in dependency order, before they touch the document.
+        let mut limited: Vec<(Vec<u8>, Vec<Change>, &'static [&'static str])> = Vec::new();
         for (k, env) in others {
             match self.decode_envelope(&env) {
-                Ok(Some(changes)) => waiting.push((k, changes)),
+                Ok(Some(changes)) => {
+                    let role = env
+                        .header()
+                        .ok()
+                        .and_then(|h| self.members.writing_role(&h.author));
+                    match crate::rules::member_containers(self.kind, role) {
+                        None => waiting.push((k, changes)),
+                        Some(allowed) => limited.push((k, changes, allowed)),
+                    }
+                }
                 // Its author is not (yet) a member, or its epoch key has not arrived: it waits.
                 Ok(None) => {}
                 Err(_) => {
@@ -922,6 +934,37 @@ impl Space {
                     quarantined += 1;
                     outcomes.push((k.clone(), 2));
                 }
+            }
+        }
+        // Limited authors: an envelope is judged once everything it depends on is in the document
+        // (so every object it writes can be placed), then applied whole or refused whole.
+        loop {
+            let mut progress = false;
+            let mut rest = Vec::new();
+            for (k, changes, allowed) in limited {
+                let own: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+                let ready = changes.iter().all(|c| {
+                    c.deps()
+                        .iter()
+                        .all(|d| own.contains(d) || self.doc.get_change_by_hash(d).is_some())
+                });
+                if !ready {
+                    rest.push((k, changes, allowed));
+                    continue;
+                }
+                progress = true;
+                if !crate::rules::within(&self.doc, &changes, allowed)
+                    || self.doc.apply_changes(changes.iter().cloned()).is_err()
+                {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                } else {
+                    waiting.push((k, changes));
+                }
+            }
+            limited = rest;
+            if !progress || limited.is_empty() {
+                break;
             }
         }
         for (k, changes) in &waiting {

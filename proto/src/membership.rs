@@ -914,6 +914,9 @@ pub struct MembershipState {
     pub heads: Vec<StatementId>,
     /// Every invite opened by a valid `Invite`, by id, with where it stands.
     pub invites: BTreeMap<[u8; 16], InviteInfo>,
+    /// The role each removed device held when it was removed: what its envelopes from before the
+    /// removal are judged by (a late-carried envelope must meet the same rules everywhere).
+    pub removed_roles: BTreeMap<DeviceId, Role>,
 }
 
 /// An invite as the log sees it.
@@ -963,6 +966,13 @@ impl MembershipState {
     /// Whether the device is a current admin (whose new statements may count).
     pub fn is_admin(&self, device: &DeviceId) -> bool {
         self.role(device) == Some(Role::Admin)
+    }
+
+    /// The role an envelope's author writes with: its current role, or, for a removed device (whose
+    /// envelopes up to its last sequence number still count), the role it had when removed.
+    pub fn writing_role(&self, device: &DeviceId) -> Option<Role> {
+        self.role(device)
+            .or_else(|| self.removed_roles.get(device).copied())
     }
 
     /// Whether an envelope by `device` with sequence number `seq` is acceptable: the device is a
@@ -1479,6 +1489,7 @@ impl MembershipLog {
                     };
                     state.members.insert(device, role);
                     state.removed.remove(&device);
+                    state.removed_roles.remove(&device);
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }
@@ -1490,7 +1501,9 @@ impl MembershipLog {
                     }
                 }
                 Op::Remove { device, last_seq } => {
-                    state.members.remove(&device);
+                    if let Some(r) = state.members.remove(&device) {
+                        state.removed_roles.insert(device, r);
+                    }
                     state.persons.remove(&device);
                     state.x25519.remove(&device);
                     let entry = state.removed.entry(device).or_insert(last_seq);
@@ -1566,6 +1579,7 @@ impl MembershipLog {
                     }
                     state.members.insert(device, Role::Member);
                     state.removed.remove(&device);
+                    state.removed_roles.remove(&device);
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }

@@ -55,6 +55,29 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
         "Kelompok Dukungan Sebaya — Kamis"
     );
     assert_eq!(participant.groups()[0].role, Some(Role::Member));
+    // A member's client refuses to write what only facilitators write (sessions, attendance, the
+    // group's name); every other device would refuse it too (core `rules.rs`).
+    let me = participant.device_id().to_hex();
+    assert!(matches!(
+        participant.with_group(&g, |d, now| groups::add_session(
+            d,
+            "00000000000000c1",
+            now,
+            "Sesi",
+            &me,
+            now
+        )),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        participant.with_group(&g, |d, now| groups::rename(d, "Nama lain", now)),
+        Err(Error::NotAllowed(_))
+    ));
+    participant
+        .with_group(&g, |d, now| {
+            groups::add_note(d, "00000000000000c2", "", "boleh", &me, now)
+        })
+        .unwrap();
 
     // A note edited concurrently by two supporters (different parts) converges.
     let me = facilitator.device_id().to_hex();

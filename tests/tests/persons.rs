@@ -247,3 +247,70 @@ fn a_stranger_with_a_certificate_of_another_person_cannot_vouch_into_a_space() {
             .is_member(&stranger.device_id())
     );
 }
+
+#[test]
+fn after_the_phrase_is_replaced_the_old_one_opens_nothing_new() {
+    let World {
+        n,
+        dir,
+        mut phone,
+        mut other,
+        own_group,
+        their_group,
+        phrase: old_phrase,
+    } = world();
+    let old_person = phone.person_id().unwrap();
+    let new_phrase = phone
+        .replace_recovery_phrase()
+        .unwrap()
+        .as_str()
+        .to_string();
+    assert_ne!(new_phrase, old_phrase);
+    let new_person = phone.person_id().unwrap();
+    assert_ne!(new_person, old_person);
+    note(
+        &mut phone,
+        &own_group,
+        "00000000000000a2",
+        "Setelah ganti frasa",
+    );
+    sync(&n, &mut phone);
+    sync(&n, &mut other);
+    // Everyone now knows the phone as the new person's device.
+    assert_eq!(
+        other
+            .group_membership(&their_group)
+            .unwrap()
+            .persons
+            .get(&phone.device_id()),
+        Some(&new_person.0)
+    );
+
+    // Someone holding the old phrase restores it: nothing comes back, nothing is joined.
+    let mut thief = vault(&dir, "thief.db", 6);
+    thief.restore_person(&old_phrase).unwrap();
+    let r = sync(&n, &mut thief);
+    assert_eq!(r.from_index, 0, "{r:?}");
+    sync(&n, &mut thief);
+    assert!(thief.groups().is_empty());
+    assert!(thief.journal_list().is_empty());
+    sync(&n, &mut other);
+    assert!(
+        !other
+            .group_membership(&their_group)
+            .unwrap()
+            .is_member(&thief.device_id())
+    );
+
+    // The new phrase restores everything, including what was written after the replacement.
+    let mut restored = vault(&dir, "new.db", 7);
+    restored.restore_person(&new_phrase).unwrap();
+    let r = sync(&n, &mut restored);
+    assert!(r.from_index >= 3, "{r:?}");
+    sync(&n, &mut restored);
+    assert_eq!(
+        texts(&restored, &own_group),
+        vec!["Catatan Rina", "Setelah ganti frasa"]
+    );
+    assert_eq!(restored.journal_list().len(), 1);
+}

@@ -362,6 +362,26 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("restore from the phrase on an empty vault: journal and group come back") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "rp.db").path, generateMasterKey()).use { phone ->
+            Vault.open(File(tmp, "rr.db").path, generateMasterKey()).use { restored ->
+                val phrase = phone.createPerson()
+                phone.journal().use { it.add("Hari ini cukup baik.", 4) }
+                val gid = phone.createGroup("Kelompok Rina")
+                phone.groupAddNote(gid, "Catatan Rina")
+                phone.sync(url)
+                restored.restorePerson(phrase)
+                assertTrue(restored.deviceId() != phone.deviceId(), "a new device")
+                assertTrue(restored.sync(url).fromIndex >= 2u, "spaces found in the index")
+                restored.sync(url)
+                assertEquals("Hari ini cukup baik.", restored.journal().use { it.list().single().text }, "journal")
+                assertEquals("Catatan Rina", restored.groupNotes(gid).single().text, "group note")
+                assertEquals("admin", restored.groups().single().role, "still the facilitator")
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

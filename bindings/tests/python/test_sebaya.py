@@ -538,6 +538,9 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
 
     with pytest.raises(SebayaError.NotAllowed):
         par.remove_group_member(gid, fac.device_id())
+    # Sessions and attendance are the facilitators' part of the group.
+    with pytest.raises(SebayaError.NotAllowed):
+        par.group_add_session(gid, 1767225600000, "Sesi palsu")
     report = fac.remove_group_member(gid, par.device_id())
     assert report.wrapped == 1
     fac.group_add_note(gid, "Setelah perubahan anggota.")
@@ -658,3 +661,56 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     for locale in ("id", "en"):
         for mid in ("error-invite-spent", "error-invite-expired", "error-invite-revoked", "error-bad-invite"):
             assert localized_message(mid, locale) != mid
+
+
+def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
+    phone = open_vault(tmp_path / "phone.db", generate_master_key())
+    phrase = phone.create_person()
+    phone.journal().add("Hari ini cukup baik.", 4, [])
+    gid = phone.create_group("Kelompok Rina")
+    phone.group_add_note(gid, "Catatan Rina")
+    phone.sync(relay.url)
+
+    # The phone is lost: an empty vault and the phrase bring everything back, as a new device.
+    restored = open_vault(tmp_path / "restored.db", generate_master_key())
+    restored.restore_person(phrase)
+    assert restored.person_id() == phone.person_id()
+    assert restored.device_id() != phone.device_id()
+    assert restored.sync(relay.url).from_index >= 2
+    restored.sync(relay.url)
+    assert [e.text for e in restored.journal().list()] == ["Hari ini cukup baik."]
+    assert [n.text for n in restored.group_notes(gid)] == ["Catatan Rina"]
+    assert [(g.id, g.role) for g in restored.groups()] == [(gid, "admin")]
+    assert [s.kind for s in restored.shared_spaces()] == ["group"], "the index is internal"
+
+    # A tablet linked by the restored phone is certified by the same person and reaches the group.
+    tablet = open_vault(tmp_path / "tablet.db", generate_master_key())
+    tablet.complete_link(restored.approve_link(tablet.link_request()))
+    assert tablet.person_id() == phone.person_id()
+    restored.sync(relay.url)
+    assert tablet.sync(relay.url).from_index >= 1
+    tablet.sync(relay.url)
+    assert [n.text for n in tablet.group_notes(gid)] == ["Catatan Rina"]
+
+
+def test_replacing_the_phrase_closes_the_old_one(tmp_path, relay):
+    phone = open_vault(tmp_path / "phone.db", generate_master_key())
+    old = phone.create_person()
+    gid = phone.create_group("Kelompok Rina")
+    phone.group_add_note(gid, "Catatan Rina")
+    phone.sync(relay.url)
+    new = phone.replace_recovery_phrase()
+    assert new != old
+    phone.sync(relay.url)
+    thief = open_vault(tmp_path / "thief.db", generate_master_key())
+    thief.restore_person(old)
+    assert thief.sync(relay.url).from_index == 0
+    assert thief.groups() == []
+    again = open_vault(tmp_path / "again.db", generate_master_key())
+    again.restore_person(new)
+    assert again.sync(relay.url).from_index >= 1
+    again.sync(relay.url)
+    assert [n.text for n in again.group_notes(gid)] == ["Catatan Rina"]
+    linked = open_vault(tmp_path / "linked.db", generate_master_key())
+    with pytest.raises(SebayaError.NoPerson):
+        linked.replace_recovery_phrase()
