@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 uniffi::setup_scaffolding!();
 
 mod invites;
+mod programmes;
 
 /// The one public error. Each variant carries a `message_id` (for [`localized_message`]) and an
 /// English `detail` for logs; neither contains what a person wrote. (The field is not called `message`:
@@ -113,6 +114,15 @@ pub enum SebayaError {
     /// A join request did not open with its invite's secret (a stranger's, or altered); nobody was added.
     #[error("{detail}")]
     BadJoinRequest {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A programme role credential is forged, altered, expired, for another person, or does not
+    /// chain to its programme's key; nothing was kept.
+    #[error("{detail}")]
+    BadCredential {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -246,6 +256,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::BadJoinRequest => SebayaError::BadJoinRequest {
                 message_id: id("error-bad-join-request"),
+                detail,
+            },
+            E::BadCredential => SebayaError::BadCredential {
+                message_id: id("error-bad-credential"),
                 detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {
@@ -812,9 +826,17 @@ fn hex_id(b: [u8; 8]) -> String {
 
 #[uniffi::export]
 impl Vault {
-    /// Creates a support group; this device is its facilitator. Returns the group's id.
-    pub fn create_group(&self, name: String) -> Result<String> {
-        Ok(with(&self.inner, |v| v.create_group(&name))?.to_hex())
+    /// Creates a support group; this device is its facilitator. Returns the group's id. With
+    /// `programme_id`, the group belongs to that programme: running its sessions then takes a
+    /// facilitator who is a peer supporter or coordinator there (checked by every device); this
+    /// person must hold such a role (`NotAllowed` otherwise).
+    #[uniffi::method(default(programme_id = None))]
+    pub fn create_group(&self, name: String, programme_id: Option<String>) -> Result<String> {
+        let programme = programme_id
+            .as_deref()
+            .map(programmes::parse_programme)
+            .transpose()?;
+        Ok(with(&self.inner, |v| v.create_group_in(&name, programme))?.to_hex())
     }
 
     /// The groups this device belongs to.
@@ -1260,14 +1282,21 @@ impl Vault {
     }
 
     /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
-    /// name), shared only with the supervisor whose request code it scanned.
+    /// name), shared only with the supervisor whose request code it scanned. With `programme_id`,
+    /// writing notes takes a peer supporter of the programme and reviewing them a coordinator.
+    #[uniffi::method(default(programme_id = None))]
     pub fn create_case_notes(
         &self,
         about: String,
         supervisor_request: String,
+        programme_id: Option<String>,
     ) -> Result<CreatedSpace> {
+        let programme = programme_id
+            .as_deref()
+            .map(programmes::parse_programme)
+            .transpose()?;
         let (id, response) = with(&self.inner, |v| {
-            v.create_case_notes(&about, &supervisor_request)
+            v.create_case_notes_in(&about, &supervisor_request, programme)
         })?;
         Ok(CreatedSpace {
             space_id: id.to_hex(),

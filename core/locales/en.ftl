@@ -20,3 +20,4 @@ error-invite-expired = This invite has expired. Ask the facilitator for a new on
 error-invite-spent = This invite has already been used. Each invite admits one person; ask for a new one.
 error-invite-revoked = This invite was cancelled by the facilitator. Ask for a new one if you still want to join.
 error-bad-join-request = A request to join could not be confirmed and was ignored. Nobody was added.
+error-bad-credential = This role credential could not be confirmed. Ask the programme coordinator for a new one.

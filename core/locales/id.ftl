@@ -20,3 +20,4 @@ error-invite-expired = Undangan ini sudah kedaluwarsa. Mintalah undangan baru ke
 error-invite-spent = Undangan ini sudah dipakai. Setiap undangan hanya untuk satu orang; mintalah undangan baru.
 error-invite-revoked = Undangan ini dibatalkan oleh fasilitator. Mintalah undangan baru jika Anda masih ingin bergabung.
 error-bad-join-request = Permintaan bergabung tidak dapat dipastikan dan diabaikan. Tidak ada yang ditambahkan.
+error-bad-credential = Kredensial peran ini tidak dapat dipastikan. Mintalah yang baru kepada koordinator program.

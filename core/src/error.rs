@@ -65,6 +65,10 @@ pub enum Error {
     /// code), or is otherwise forged or damaged.
     #[error("the join request is not valid")]
     BadJoinRequest,
+    /// A programme role credential (grant, chain or revocation) is forged, altered, expired, for
+    /// another person, or does not chain to its programme's key.
+    #[error("the role credential is not valid")]
+    BadCredential,
     /// This device already keeps a journal with entries; linking would replace it.
     #[error("this device already has its own journal")]
     AlreadyLinked,

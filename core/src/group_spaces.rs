@@ -73,10 +73,52 @@ impl Vault {
 
     /// Creates a support group; this device is its facilitator (admin).
     pub fn create_group(&mut self, name: &str) -> Result<SpaceId> {
-        let space = self.new_space(SpaceKind::Group, |doc, now| {
+        self.create_group_in(name, None)
+    }
+
+    /// Creates a support group, bound to a programme when `programme` names one: then running its
+    /// sessions (sessions and attendance) takes a facilitator whose person is a peer supporter or
+    /// coordinator of that programme, checked by every device (`rules.rs`). Binding needs a person
+    /// here holding such a role.
+    pub fn create_group_in(&mut self, name: &str, programme: Option<[u8; 32]>) -> Result<SpaceId> {
+        self.check_can_bind(
+            programme,
+            sebaya_proto::programme::ProgrammeRole::PeerSupporter,
+        )?;
+        let mut space = self.new_space(SpaceKind::Group, |doc, now| {
             crate::groups::init(doc, name, now)
         })?;
-        self.keep_shared(space)
+        if let Some(p) = programme {
+            Vault::bind_programme(&self.store, &mut space, &p)?;
+        }
+        let id = self.keep_shared(space)?;
+        if let Some(person) = self.person_id() {
+            self.claim_spaces(person.0)?;
+        }
+        Ok(id)
+    }
+
+    /// Refuses to bind a new space to a programme in which this person lacks `min` (the space
+    /// would be unusable to its own creator).
+    fn check_can_bind(
+        &self,
+        programme: Option<[u8; 32]>,
+        min: sebaya_proto::programme::ProgrammeRole,
+    ) -> Result<()> {
+        let Some(p) = programme else {
+            return Ok(());
+        };
+        let role = self
+            .programmes()?
+            .into_iter()
+            .find(|i| i.id == p)
+            .and_then(|i| i.role);
+        if role.is_none_or(|r| r < min) {
+            return Err(Error::NotAllowed(
+                "this person holds no role in that programme that could run this space",
+            ));
+        }
+        Ok(())
     }
 
     /// Creates a space of `kind` whose document `init` sets up (one durable commit); not yet held.
@@ -195,12 +237,40 @@ impl Vault {
         about: &str,
         supervisor_request: &str,
     ) -> Result<(SpaceId, String)> {
-        self.open_shared(
+        self.create_case_notes_in(about, supervisor_request, None)
+    }
+
+    /// [`Vault::create_case_notes`], bound to a programme when `programme` names one: then writing
+    /// notes takes a peer supporter of the programme and reviewing them a coordinator, checked by
+    /// every device.
+    pub fn create_case_notes_in(
+        &mut self,
+        about: &str,
+        supervisor_request: &str,
+        programme: Option<[u8; 32]>,
+    ) -> Result<(SpaceId, String)> {
+        self.check_can_bind(
+            programme,
+            sebaya_proto::programme::ProgrammeRole::PeerSupporter,
+        )?;
+        let (id, response) = self.open_shared(
             SpaceKind::CaseNotes,
             |doc, now| crate::casenotes::init(doc, about, now),
             supervisor_request,
             Role::Admin,
-        )
+        )?;
+        if let Some(p) = programme {
+            let store = &self.store;
+            let s = self
+                .shared
+                .get_mut(&id)
+                .ok_or(Error::Internal("space missing"))?;
+            Vault::bind_programme(store, s, &p)?;
+        }
+        if let Some(person) = self.person_id() {
+            self.claim_spaces(person.0)?;
+        }
+        Ok((id, response))
     }
 
     /// Creates a shared space of `kind` whose document `init` sets up, adds the device that showed
@@ -243,11 +313,19 @@ impl Vault {
                 "this device is not a member of the group",
             ));
         }
-        let allowed =
-            crate::rules::member_containers(g.kind, g.membership().role(&identity.device));
-        let out = match allowed {
-            None => edit(&mut g.doc, now_ms())?,
-            Some(allowed) => {
+        // This device's own credentials go in first, so the check (here and everywhere) sees them.
+        Vault::publish_credentials(store, g)?;
+        let registry =
+            crate::rules::programme_of(&g.doc).map(|p| crate::rules::registry_of(&g.doc, p));
+        let author = crate::rules::author(
+            g.membership(),
+            g.creator(),
+            identity.device,
+            registry.as_ref(),
+        );
+        let out = match author.unlimited(g.kind) {
+            true => edit(&mut g.doc, now_ms())?,
+            false => {
                 // A member's edit is tried on a copy first: what every other device would refuse
                 // (`rules.rs`) is refused here, before anything is written.
                 let before = g.doc.get_heads();
@@ -257,9 +335,9 @@ impl Vault {
                     .with_actor(crate::space::actor_of(&identity.device));
                 let out = edit(&mut trial, now_ms())?;
                 let changes: Vec<automerge::Change> = trial.get_changes(&before);
-                if !crate::rules::within(&g.doc, &changes, allowed) {
+                if !crate::rules::allowed(&g.doc, g.kind, &author, &changes) {
                     return Err(Error::NotAllowed(
-                        "a member's role does not allow changing that part of the space",
+                        "this device's role does not allow changing that part of the space",
                     ));
                 }
                 g.doc.apply_changes(changes)?;

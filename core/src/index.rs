@@ -285,6 +285,12 @@ impl Vault {
             return Ok(());
         };
         self.claim_spaces(person.0)?;
+        let me = self.identity.device;
+        for s in self.shared.values_mut() {
+            if s.membership().is_member(&me) {
+                Vault::publish_credentials(&self.store, s)?;
+            }
+        }
         let Some(idx) = self.held_index() else {
             return Ok(());
         };
@@ -323,7 +329,7 @@ impl Vault {
     /// device it is (spaces it created, or joined before it had a person), that it belongs to
     /// `person`: a recertify with its certificate. The person's other devices can then vouch
     /// themselves in.
-    fn claim_spaces(&mut self, person: [u8; 32]) -> Result<()> {
+    pub(crate) fn claim_spaces(&mut self, person: [u8; 32]) -> Result<()> {
         let me = self.identity.device;
         let Ok(cert) = self.device_certificate() else {
             return Ok(());

@@ -23,6 +23,7 @@ pub mod keywrap;
 pub mod link;
 pub mod pairing;
 pub mod person;
+pub mod programmes;
 pub(crate) mod rules;
 pub mod schema;
 pub mod space;
@@ -37,6 +38,7 @@ pub use journal::JournalEntry;
 pub use person::{RecoveryPhrase, verify_device_certificate};
 pub use sebaya_proto::invite::InviteId;
 pub use sebaya_proto::membership::{InviteStatus, Role};
+pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
 

@@ -217,6 +217,25 @@ impl PersonKey {
         .map_err(Error::BadCertificate)
     }
 
+    /// Signs a programme role grant as this person (a coordinator granting a role).
+    pub(crate) fn sign_grant(
+        &self,
+        grant: &sebaya_proto::programme::RoleGrant,
+    ) -> Result<sebaya_proto::programme::SignedRoleGrant> {
+        grant
+            .sign(&self.key_pair()?)
+            .map_err(|_| Error::BadCredential)
+    }
+
+    /// Signs a programme role revocation as this person (a coordinator revoking a grant).
+    pub(crate) fn sign_revocation(
+        &self,
+        rev: &sebaya_proto::programme::RoleRevocation,
+    ) -> Result<sebaya_proto::programme::SignedRoleRevocation> {
+        rev.sign(&self.key_pair()?)
+            .map_err(|_| Error::BadCredential)
+    }
+
     /// Revokes a device of this person from `time` (Unix seconds).
     pub fn revoke(&self, device: DeviceId, time: u64) -> Result<SignedDeviceRevocation> {
         DeviceRevocation {

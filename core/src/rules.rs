@@ -1,39 +1,179 @@
 //! Who may write which part of a shared document, checked by every receiving device.
 //!
 //! A member's honest client only offers what its role allows; these rules make the same limits hold
-//! against a modified client. Each kind of space names the root containers a plain member may write
-//! (for a group: notes, agenda, actions and coping ideas, but not the group's name or its sessions
-//! and attendance, which belong to facilitators). Admins write everything. On receipt, every
-//! operation of every change from a restricted author is traced to the root container it writes —
-//! through the objects the document already holds, or objects the same envelope creates — and an
-//! envelope with any operation outside its author's containers is refused whole (quarantined). The
-//! table is in `docs/roles.md`.
+//! against a modified client. Each root key of a space's document needs a capability: any member,
+//! an admin of the space, the space's creator, or — in a space bound to a programme (section 19) —
+//! an admin whose person holds a programme role (a peer supporter to run group sessions and write
+//! case notes, a coordinator to review case notes). On receipt, every operation of every change is
+//! traced to the root key it writes — through the objects the document already holds, or objects
+//! the same envelope creates — and an envelope with any operation its author may not make is refused
+//! whole (quarantined). The honest client runs the same check before writing. The table is in
+//! `docs/roles.md`.
+//!
+//! Programme roles are read from the credentials published in the document itself (`cred/<id>`,
+//! `revoke/<id>`: signed grants and revocations, verified here), at the time the change says it was
+//! made, so every device holding the same credentials reaches the same verdict.
 
 use std::collections::HashMap;
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{AutoCommit, Change, Prop, ReadDoc};
+use automerge::{AutoCommit, Change, Prop, ROOT, ReadDoc, ScalarValue, Value};
 
-use sebaya_proto::membership::Role;
+use sebaya_proto::membership::{MembershipState, Role};
+use sebaya_proto::programme::{ProgrammeRegistry, ProgrammeRole};
+use sebaya_proto::{DeviceId, PersonId};
 
 use crate::space::SpaceKind;
 
-const GROUP_MEMBER: &[&str] = &["notes", "agenda", "actions", "coping"];
-const PAIRING_MEMBER: &[&str] = &["checkins", "goals", "messages"];
+/// Root key naming the programme a space is bound to (hex of the programme key), set by its creator.
+pub const PROGRAMME_KEY: &str = "programme";
+/// Prefix of root keys holding a published role grant (`cred/<grant id hex>` → signed bytes).
+pub const CRED_PREFIX: &str = "cred/";
+/// Prefix of root keys holding a published role revocation.
+pub const REVOKE_PREFIX: &str = "revoke/";
 
-/// The root containers an author with `role` may write in a space of `kind`; `None` means the
-/// whole document (admins, and every kind without finer rules).
-pub(crate) fn member_containers(
-    kind: SpaceKind,
-    role: Option<Role>,
-) -> Option<&'static [&'static str]> {
-    match (kind, role) {
-        (_, Some(Role::Admin)) => None,
-        (SpaceKind::Group, _) => Some(GROUP_MEMBER),
-        (SpaceKind::Pairing, _) => Some(PAIRING_MEMBER),
-        // Journals and indexes hold only the person's own devices (all admins); case notes only
-        // the supporter and the supervisor (both admins). A non-admin writes nothing there.
-        (SpaceKind::Journal | SpaceKind::Index | SpaceKind::CaseNotes, _) => Some(&[]),
+/// What writing one root key takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Any member.
+    Member,
+    /// An admin of the space.
+    Admin,
+    /// An admin whose person holds at least this programme role (when the space is bound to a
+    /// programme; otherwise an admin).
+    AdminWith(ProgrammeRole),
+    /// The space's creator (its genesis admin): fields fixed at creation.
+    Creator,
+}
+
+/// The capability a root key of a space of `kind` needs.
+pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
+    if root == PROGRAMME_KEY {
+        return Need::Creator;
+    }
+    if root.starts_with(CRED_PREFIX) || root.starts_with(REVOKE_PREFIX) {
+        // Anyone may publish a credential: it is signed, and checked by every reader.
+        return Need::Member;
+    }
+    match (kind, root) {
+        (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
+        (SpaceKind::Group, "sessions") => Need::AdminWith(ProgrammeRole::PeerSupporter),
+        (SpaceKind::Pairing, "checkins" | "goals" | "messages") => Need::Member,
+        (SpaceKind::Pairing, "participant" | "supporter") => Need::Creator,
+        (SpaceKind::CaseNotes, "notes") => Need::AdminWith(ProgrammeRole::PeerSupporter),
+        (SpaceKind::CaseNotes, "reviews") => Need::AdminWith(ProgrammeRole::Coordinator),
+        // Everything else (a group's name, case notes' subject, journals, indexes): admins.
+        _ => Need::Admin,
+    }
+}
+
+/// Who is writing, as the rules see it.
+pub(crate) struct Author<'a> {
+    /// Its role in the space (its current role, or its role when removed).
+    pub role: Option<Role>,
+    /// Whether it created the space.
+    pub creator: bool,
+    /// The programme the space is bound to, with the registry of the credentials its document holds.
+    pub programme: Option<&'a ProgrammeRegistry>,
+    /// The author's person, when the log records it.
+    pub person: Option<[u8; 32]>,
+}
+
+impl Author<'_> {
+    fn may(&self, need: Need, at_secs: u64) -> bool {
+        let admin = self.role == Some(Role::Admin);
+        match need {
+            Need::Member => self.role.is_some(),
+            Need::Admin => admin,
+            Need::Creator => admin && self.creator,
+            Need::AdminWith(min) => {
+                admin
+                    && match (self.programme, self.person) {
+                        (None, _) => true,
+                        (Some(_), None) => false,
+                        (Some(reg), Some(p)) => {
+                            reg.role_of(&PersonId(p), at_secs).is_some_and(|r| r >= min)
+                        }
+                    }
+            }
+        }
+    }
+
+    /// Whether nothing this author writes needs checking: an admin of a journal or an index, where
+    /// admins may write every key. (In shared spaces every envelope is traced, the creator's too, so
+    /// the verdict never depends on which envelopes a device happened to receive together.)
+    pub(crate) fn unlimited(&self, kind: SpaceKind) -> bool {
+        matches!(kind, SpaceKind::Journal | SpaceKind::Index) && self.role == Some(Role::Admin)
+    }
+}
+
+/// The programme a document is bound to, if its creator bound it.
+pub(crate) fn programme_of(doc: &AutoCommit) -> Option<[u8; 32]> {
+    match doc.get(ROOT, PROGRAMME_KEY) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(t) => hex::decode(t.as_str()).ok()?.try_into().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The registry of the credentials a document holds for its programme (unverifiable entries are
+/// skipped: they grant nothing).
+pub(crate) fn registry_of(doc: &AutoCommit, programme: [u8; 32]) -> ProgrammeRegistry {
+    let mut reg = ProgrammeRegistry::new(programme);
+    for key in doc.keys(ROOT) {
+        let bytes = match doc.get(ROOT, key.as_str()) {
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Bytes(b) => b.clone(),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if key.starts_with(CRED_PREFIX) {
+            let _ = reg.insert_grant(&bytes);
+        } else if key.starts_with(REVOKE_PREFIX) {
+            let _ = reg.insert_revocation(&bytes);
+        }
+    }
+    reg
+}
+
+/// The registry an envelope is judged with: the credentials the document holds, plus those the
+/// envelope itself publishes (a device publishes its credential in the same envelope as the first
+/// write that needs it). `None` for a space bound to no programme.
+pub(crate) fn registry_for(doc: &AutoCommit, changes: &[Change]) -> Option<ProgrammeRegistry> {
+    let programme = programme_of(doc)?;
+    let mut reg = registry_of(doc, programme);
+    for change in changes {
+        for op in change.decode().operations {
+            let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Bytes(b))) =
+                (&op.obj, &op.key, &op.action)
+            else {
+                continue;
+            };
+            if k.starts_with(CRED_PREFIX) {
+                let _ = reg.insert_grant(b);
+            } else if k.starts_with(REVOKE_PREFIX) {
+                let _ = reg.insert_revocation(b);
+            }
+        }
+    }
+    Some(reg)
+}
+
+/// Everything about the writers of one space that the check needs, taken once per batch.
+pub(crate) fn author<'a>(
+    members: &MembershipState,
+    creator: Option<DeviceId>,
+    device: DeviceId,
+    programme: Option<&'a ProgrammeRegistry>,
+) -> Author<'a> {
+    Author {
+        role: members.writing_role(&device),
+        creator: creator == Some(device),
+        programme,
+        person: members.persons.get(&device).copied(),
     }
 }
 
@@ -41,8 +181,8 @@ fn opid_text(id: &OpId) -> String {
     format!("{}@{}", id.counter(), id.actor())
 }
 
-/// The root container an object lives under: from objects created earlier in the same envelope,
-/// or from the document.
+/// The root key an object lives under: from objects created earlier in the same envelope, or from
+/// the document.
 fn root_of(doc: &AutoCommit, id: &OpId, created: &HashMap<OpId, String>) -> Option<String> {
     if let Some(r) = created.get(id) {
         return Some(r.clone());
@@ -55,11 +195,21 @@ fn root_of(doc: &AutoCommit, id: &OpId, created: &HashMap<OpId, String>) -> Opti
     }
 }
 
-/// Whether every operation of `changes` (one envelope, in order) writes inside `allowed`. An
-/// operation on an object this device cannot place is refused too.
-pub(crate) fn within(doc: &AutoCommit, changes: &[Change], allowed: &[&str]) -> bool {
+/// Whether every operation of `changes` (one envelope, in order) is one `author` may make in a space
+/// of `kind`. An operation on an object this device cannot place is refused too.
+pub(crate) fn allowed(
+    doc: &AutoCommit,
+    kind: SpaceKind,
+    author: &Author<'_>,
+    changes: &[Change],
+) -> bool {
+    if author.unlimited(kind) {
+        return true;
+    }
     let mut created: HashMap<OpId, String> = HashMap::new();
     for change in changes {
+        // Shared documents commit with Unix seconds (`groups::write`).
+        let at = u64::try_from(change.timestamp()).unwrap_or(0);
         let expanded = change.decode();
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
@@ -73,7 +223,12 @@ pub(crate) fn within(doc: &AutoCommit, changes: &[Change], allowed: &[&str]) -> 
             let Some(root) = root else {
                 return false;
             };
-            if !allowed.contains(&root.as_str()) {
+            // The creator lays out the document: it makes each root container once, even one it
+            // could not write into later (a supporter making case notes' `reviews`).
+            let layout = author.creator
+                && matches!(op.obj, ObjectId::Root)
+                && matches!(op.action, OpType::Make(_));
+            if !layout && !author.may(need(kind, &root), at) {
                 return false;
             }
             if matches!(op.action, OpType::Make(_)) {
@@ -94,6 +249,7 @@ mod tests {
     use crate::identity::Identity;
     use crate::space::{CODEC_BUNDLE as DEFAULT_TEST_CODEC, Space};
     use crate::vault::Store;
+    use automerge::transaction::Transactable;
 
     struct Device {
         _dir: tempfile::TempDir,
@@ -185,20 +341,142 @@ mod tests {
         );
     }
 
+    /// In a group bound to a programme, a co-facilitator (space admin) without a programme role whose
+    /// client skips the local check writes a session: the certified facilitator's device refuses it;
+    /// the facilitator's own session reaches the co-facilitator.
     #[test]
-    fn container_table() {
-        assert_eq!(member_containers(SpaceKind::Group, Some(Role::Admin)), None);
+    fn an_uncertified_admins_session_is_refused_on_receipt() {
+        use ring::signature::{Ed25519KeyPair, KeyPair};
+        use sebaya_proto::programme::RoleGrant;
+        let f = device(1);
+        let u = device(2);
+        let prog = Ed25519KeyPair::from_seed_unchecked(&[0x50; 32]).unwrap();
+        let programme: [u8; 32] = prog.public_key().as_ref().try_into().unwrap();
+        let person_f =
+            crate::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x61; 32])).unwrap();
+        let person_u =
+            crate::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x62; 32])).unwrap();
+        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
+        groups::init(&mut fs.doc, "Kelompok", 1_800_000_000_000).unwrap();
+        fs.persist(&f.store).unwrap();
+        // f's person, recorded in the log; u added as an admin with its person.
+        let cert = person_f
+            .certify(f.id.device, f.id.x25519_public, 1_800_000_000)
+            .unwrap();
+        let sig: [u8; 64] = cert.as_bytes()[cert.as_bytes().len() - 64..]
+            .try_into()
+            .unwrap();
+        fs.write_statement(
+            &f.store,
+            &f.id,
+            sebaya_proto::membership::Op::Recertify {
+                device: f.id.device,
+                person: person_f.id().0,
+                x25519: f.id.x25519_public,
+                created: 1_800_000_000,
+                signature: sig,
+            },
+        )
+        .unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            u.id.device,
+            u.id.x25519_public,
+            Role::Admin,
+            Some(person_u.id().0),
+        )
+        .unwrap();
+        // Bound to the programme, with f's peer supporter grant published.
+        let grant = RoleGrant {
+            programme,
+            person: person_f.id(),
+            role: ProgrammeRole::PeerSupporter,
+            issuer: programme,
+            issued: 1_700_000_000,
+            expires: 1_700_000_000 + 700 * 86_400,
+            chain: None,
+        }
+        .sign(&prog)
+        .unwrap();
+        fs.doc
+            .put(ROOT, PROGRAMME_KEY, hex::encode(programme))
+            .unwrap();
+        fs.doc
+            .put(
+                ROOT,
+                format!("{CRED_PREFIX}{}", hex::encode(grant.id())),
+                ScalarValue::Bytes(grant.as_bytes().to_vec()),
+            )
+            .unwrap();
+        fs.doc
+            .commit_with(automerge::transaction::CommitOptions::default().with_time(1_750_000_000));
+        fs.persist(&f.store).unwrap();
+        let f_me = f.id.device.to_hex();
+        groups::add_session(
+            &mut fs.doc,
+            "00000000000000a1",
+            1,
+            "Sesi",
+            &f_me,
+            1_750_000_000_000,
+        )
+        .unwrap();
+        fs.persist(&f.store).unwrap();
+
+        let mut us = Space::adopt_at(
+            &u.store,
+            fs.id,
+            SpaceKind::Group,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            u.id.device,
+        )
+        .unwrap();
+        let r = us.receive(&u.store, &u.id, &outgoing(&f, &mut fs)).unwrap();
+        assert_eq!(r.quarantined, 0);
         assert_eq!(
-            member_containers(SpaceKind::Group, Some(Role::Member)),
-            Some(GROUP_MEMBER)
+            groups::sessions(&us.doc).len(),
+            1,
+            "a certified facilitator's session counts"
         );
+        let before = outgoing(&u, &mut us);
+        let u_me = u.id.device.to_hex();
+        groups::add_session(
+            &mut us.doc,
+            "00000000000000b1",
+            1,
+            "Palsu",
+            &u_me,
+            1_750_000_000_000,
+        )
+        .unwrap();
+        us.persist(&u.store).unwrap();
+        let new: Vec<Vec<u8>> = outgoing(&u, &mut us)
+            .into_iter()
+            .filter(|e| !before.contains(e))
+            .collect();
+        let r = fs.receive(&f.store, &f.id, &new).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert_eq!(groups::sessions(&fs.doc).len(), 1);
+    }
+
+    #[test]
+    fn capability_table() {
+        assert_eq!(need(SpaceKind::Group, "notes"), Need::Member);
         assert_eq!(
-            member_containers(SpaceKind::Pairing, None),
-            Some(PAIRING_MEMBER)
+            need(SpaceKind::Group, "sessions"),
+            Need::AdminWith(ProgrammeRole::PeerSupporter)
         );
+        assert_eq!(need(SpaceKind::Group, "name"), Need::Admin);
+        assert_eq!(need(SpaceKind::Group, "programme"), Need::Creator);
+        assert_eq!(need(SpaceKind::Group, "cred/00"), Need::Member);
+        assert_eq!(need(SpaceKind::Pairing, "goals"), Need::Member);
+        assert_eq!(need(SpaceKind::Pairing, "participant"), Need::Creator);
         assert_eq!(
-            member_containers(SpaceKind::CaseNotes, Some(Role::Member)),
-            Some(&[][..])
+            need(SpaceKind::CaseNotes, "reviews"),
+            Need::AdminWith(ProgrammeRole::Coordinator)
         );
+        assert_eq!(need(SpaceKind::Journal, "anything"), Need::Admin);
     }
 }

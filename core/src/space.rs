@@ -330,6 +330,12 @@ impl Space {
         Ok(space)
     }
 
+    /// The device that founded the space (its genesis admin), once the genesis is held.
+    pub fn creator(&self) -> Option<DeviceId> {
+        let g = self.log.genesis()?;
+        self.log.get(&g).map(|st| st.statement().author)
+    }
+
     /// The space key (for handing to another device of the same person).
     pub fn key(&self) -> &[u8; 32] {
         &self.key
@@ -898,19 +904,21 @@ impl Space {
             }
         }
         let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
-        // Envelopes of authors whose role limits what they may write (`rules.rs`): checked one by
-        // one, in dependency order, before they touch the document.
-        let mut limited: Vec<(Vec<u8>, Vec<Change>, &'static [&'static str])> = Vec::new();
+        // Envelopes whose author's role limits what it may write (`rules.rs`): checked one by one,
+        // in dependency order, before they touch the document.
+        let mut limited: Vec<(Vec<u8>, Vec<Change>, DeviceId)> = Vec::new();
+        let creator = self.creator();
         for (k, env) in others {
             match self.decode_envelope(&env) {
                 Ok(Some(changes)) => {
-                    let role = env
-                        .header()
-                        .ok()
-                        .and_then(|h| self.members.writing_role(&h.author));
-                    match crate::rules::member_containers(self.kind, role) {
-                        None => waiting.push((k, changes)),
-                        Some(allowed) => limited.push((k, changes, allowed)),
+                    let Ok(h) = env.header() else {
+                        continue;
+                    };
+                    let a = crate::rules::author(&self.members, creator, h.author, None);
+                    if a.unlimited(self.kind) {
+                        waiting.push((k, changes));
+                    } else {
+                        limited.push((k, changes, h.author));
                     }
                 }
                 // Its author is not (yet) a member, or its epoch key has not arrived: it waits.
@@ -941,7 +949,7 @@ impl Space {
         loop {
             let mut progress = false;
             let mut rest = Vec::new();
-            for (k, changes, allowed) in limited {
+            for (k, changes, device) in limited {
                 let own: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
                 let ready = changes.iter().all(|c| {
                     c.deps()
@@ -949,11 +957,14 @@ impl Space {
                         .all(|d| own.contains(d) || self.doc.get_change_by_hash(d).is_some())
                 });
                 if !ready {
-                    rest.push((k, changes, allowed));
+                    rest.push((k, changes, device));
                     continue;
                 }
                 progress = true;
-                if !crate::rules::within(&self.doc, &changes, allowed)
+                let registry = crate::rules::registry_for(&self.doc, &changes);
+                let author =
+                    crate::rules::author(&self.members, creator, device, registry.as_ref());
+                if !crate::rules::allowed(&self.doc, self.kind, &author, &changes)
                     || self.doc.apply_changes(changes.iter().cloned()).is_err()
                 {
                     quarantined += 1;

@@ -1,6 +1,7 @@
 //! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
 //!
-//! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]`
+//! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]
+//! [--only w1,add,removal,join,invite]` (`--only`: just the named sections; all by default).
 //!
 //! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
 //! `ops(1, 1000)` (one commit per op); device B syncs. Sebaya's bytes are the request and response
@@ -167,9 +168,70 @@ fn workload_shape_save(ops: &[Op]) -> usize {
     d.save().len()
 }
 
+/// The median of unsorted samples.
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    percentile(&xs, 0.5)
+}
+
+/// Adds a note to a group, written by `v`.
+fn group_note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
+    let me = v.device_id().to_hex();
+    v.with_group(g, |d, now| {
+        sebaya_core::groups::add_note(d, id, "Catatan", text, &me, now)
+    })
+    .unwrap();
+}
+
+/// A facilitator's fresh vault with a group holding one note, synced to the relay.
+fn group_with_note(
+    dir: &std::path::Path,
+    file: &str,
+    seed: u8,
+    http: &sebaya_core::ReqwestClient,
+    url: &str,
+) -> (Vault, sebaya_core::SpaceId) {
+    let mut admin = Vault::open(&dir.join(file), &[seed; 32]).unwrap();
+    let g = admin.create_group("Kelompok Jumat").unwrap();
+    group_note(&mut admin, &g, "00000000000000a1", "catatan pertama");
+    admin.sync_with(http, url).unwrap();
+    (admin, g)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
+}
+
+/// The sections `--only` may name (comma-separated); all of them run without it.
+const SECTIONS: [&str; 5] = ["w1", "add", "removal", "join", "invite"];
+
+/// Which sections this run measures.
+struct Sections(Option<Vec<String>>);
+
+impl Sections {
+    fn from_args(args: &[String]) -> Sections {
+        let Some(i) = args.iter().position(|a| a == "--only") else {
+            return Sections(None);
+        };
+        let list: Vec<String> = args
+            .get(i + 1)
+            .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+            .unwrap_or_default();
+        if list.is_empty() || list.iter().any(|x| !SECTIONS.contains(&x.as_str())) {
+            panic!(
+                "--only takes a comma-separated list of {}",
+                SECTIONS.join(", ")
+            );
+        }
+        Sections(Some(list))
+    }
+
+    fn run(&self, section: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|x| x == section))
+    }
 }
 
 fn main() {
@@ -179,6 +241,7 @@ fn main() {
         .position(|a| a == "--json")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    let sections = Sections::from_args(&args);
     let ops = workload::ops(1, 1000);
     let fp = workload::fingerprint(&ops);
     println!(
@@ -194,201 +257,205 @@ fn main() {
     let http = sebaya_core::ReqwestClient::new().unwrap();
     let mut rows: Vec<Row> = Vec::new();
 
-    for (codec, name) in [
-        (sebaya_core::space::CODEC_BUNDLE, "bundle"),
-        (sebaya_core::space::CODEC_DEFLATE_CHANGES, "deflate"),
-    ] {
-        // (a) one sync to an empty second device after all 1,000 ops.
-        let mut d = devices(codec);
-        for (i, op) in ops.iter().enumerate() {
-            apply_op_vault(&mut d.a, op, i);
-        }
-        let ra = d.a.sync_with(&http, &url).unwrap();
-        let rb = d.b.sync_with(&http, &url).unwrap();
-        assert_eq!(d.a.journal_list(), d.b.journal_list());
-        if codec == sebaya_core::space::CODEC_BUNDLE {
-            // Opening a vault whose journal holds all of W1 (the basis for one journal document per
-            // person), against loading the same document's save() from memory.
-            let a_path = d._dir.path().join("a.db");
-            let mut am_doc = AutoCommit::new();
+    if sections.run("w1") {
+        for (codec, name) in [
+            (sebaya_core::space::CODEC_BUNDLE, "bundle"),
+            (sebaya_core::space::CODEC_DEFLATE_CHANGES, "deflate"),
+        ] {
+            // (a) one sync to an empty second device after all 1,000 ops.
+            let mut d = devices(codec);
             for (i, op) in ops.iter().enumerate() {
-                apply_op_doc(&mut am_doc, op, i);
+                apply_op_vault(&mut d.a, op, i);
             }
-            let saved = am_doc.save();
-            let (mut to, mut tl) = (Vec::new(), Vec::new());
-            for _ in 0..5 {
-                let t0 = Instant::now();
-                let v = Vault::open(&a_path, &[1; 32]).unwrap();
-                to.push(t0.elapsed().as_secs_f64() * 1e3);
-                assert_eq!(v.journal_list().len(), 700);
-                let t0 = Instant::now();
-                let doc = AutoCommit::load(&saved).unwrap();
-                tl.push(t0.elapsed().as_secs_f64() * 1e3);
-                assert_eq!(journal::list(&doc).len(), 700);
-            }
-            to.sort_by(|a, b| a.total_cmp(b));
-            tl.sort_by(|a, b| a.total_cmp(b));
-            rows.push(Row::new(
+            let ra = d.a.sync_with(&http, &url).unwrap();
+            let rb = d.b.sync_with(&http, &url).unwrap();
+            assert_eq!(d.a.journal_list(), d.b.journal_list());
+            if codec == sebaya_core::space::CODEC_BUNDLE {
+                // Opening a vault whose journal holds all of W1 (the basis for one journal document
+                // per person), against loading the same document's save() from memory.
+                let a_path = d._dir.path().join("a.db");
+                let mut am_doc = AutoCommit::new();
+                for (i, op) in ops.iter().enumerate() {
+                    apply_op_doc(&mut am_doc, op, i);
+                }
+                let saved = am_doc.save();
+                let (mut to, mut tl) = (Vec::new(), Vec::new());
+                for _ in 0..5 {
+                    let t0 = Instant::now();
+                    let v = Vault::open(&a_path, &[1; 32]).unwrap();
+                    to.push(t0.elapsed().as_secs_f64() * 1e3);
+                    assert_eq!(v.journal_list().len(), 700);
+                    let t0 = Instant::now();
+                    let doc = AutoCommit::load(&saved).unwrap();
+                    tl.push(t0.elapsed().as_secs_f64() * 1e3);
+                    assert_eq!(journal::list(&doc).len(), 700);
+                }
+                to.sort_by(|a, b| a.total_cmp(b));
+                tl.sort_by(|a, b| a.total_cmp(b));
+                rows.push(Row::new(
                 "open a vault holding W1's journal, median ms (vs AutoCommit::load of its save())",
                 percentile(&to, 0.5),
                 percentile(&tl, 0.5),
                 "ms",
             ));
-            rows.push(Row::new(
+                rows.push(Row::new(
                 "W1 journal document, save() bytes (vs the workload's own shape, splice-all edits)",
                 saved.len() as f64,
                 workload_shape_save(&ops) as f64,
                 "B",
             ));
-        }
-        let mut da = AutoCommit::new();
-        for (i, op) in ops.iter().enumerate() {
-            apply_op_doc(&mut da, op, i);
-        }
-        let mut db = AutoCommit::new();
-        let (ab, ba, _, _) = am_sync(
-            &mut da,
-            &mut sync::State::new(),
-            &mut db,
-            &mut sync::State::new(),
-        );
-        let am_total = (ab + ba) as f64;
-        rows.push(Row::new(
-            &format!("W1a [{name}] A upload, bytes (vs Automerge A<->B total)"),
-            (ra.bytes_sent + ra.bytes_received) as f64,
-            am_total,
-            "B",
-        ));
-        rows.push(Row::new(
-            &format!("W1a [{name}] B download, bytes (vs Automerge A<->B total)"),
-            (rb.bytes_sent + rb.bytes_received) as f64,
-            am_total,
-            "B",
-        ));
+            }
+            let mut da = AutoCommit::new();
+            for (i, op) in ops.iter().enumerate() {
+                apply_op_doc(&mut da, op, i);
+            }
+            let mut db = AutoCommit::new();
+            let (ab, ba, _, _) = am_sync(
+                &mut da,
+                &mut sync::State::new(),
+                &mut db,
+                &mut sync::State::new(),
+            );
+            let am_total = (ab + ba) as f64;
+            rows.push(Row::new(
+                &format!("W1a [{name}] A upload, bytes (vs Automerge A<->B total)"),
+                (ra.bytes_sent + ra.bytes_received) as f64,
+                am_total,
+                "B",
+            ));
+            rows.push(Row::new(
+                &format!("W1a [{name}] B download, bytes (vs Automerge A<->B total)"),
+                (rb.bytes_sent + rb.bytes_received) as f64,
+                am_total,
+                "B",
+            ));
 
-        // (b) a sync after every 10 ops.
-        let mut d = devices(codec);
-        let (mut up, mut down) = (0u64, 0u64);
-        let mut da = AutoCommit::new();
-        let mut db = AutoCommit::new();
-        let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
-        let mut am = 0u64;
-        for (chunk_i, chunk) in ops.chunks(10).enumerate() {
-            for (j, op) in chunk.iter().enumerate() {
-                let i = chunk_i * 10 + j;
+            // (b) a sync after every 10 ops.
+            let mut d = devices(codec);
+            let (mut up, mut down) = (0u64, 0u64);
+            let mut da = AutoCommit::new();
+            let mut db = AutoCommit::new();
+            let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+            let mut am = 0u64;
+            for (chunk_i, chunk) in ops.chunks(10).enumerate() {
+                for (j, op) in chunk.iter().enumerate() {
+                    let i = chunk_i * 10 + j;
+                    apply_op_vault(&mut d.a, op, i);
+                    apply_op_doc(&mut da, op, i);
+                }
+                let ra = d.a.sync_with(&http, &url).unwrap();
+                let rb = d.b.sync_with(&http, &url).unwrap();
+                up += ra.bytes_sent + ra.bytes_received;
+                down += rb.bytes_sent + rb.bytes_received;
+                let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
+                am += ab + ba;
+            }
+            assert_eq!(d.a.journal_list(), d.b.journal_list());
+            rows.push(Row::new(
+                &format!("W1b10 [{name}] A upload, bytes, 100 syncs"),
+                up as f64,
+                am as f64,
+                "B",
+            ));
+            rows.push(Row::new(
+                &format!("W1b10 [{name}] B download, bytes, 100 syncs"),
+                down as f64,
+                am as f64,
+                "B",
+            ));
+
+            // (c) 100 more ops after both are in sync at 900 (W1b: persisted sync states for
+            // Automerge).
+            let mut d = devices(codec);
+            let mut da = AutoCommit::new();
+            let mut db = AutoCommit::new();
+            let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+            for (i, op) in ops[..900].iter().enumerate() {
+                apply_op_vault(&mut d.a, op, i);
+                apply_op_doc(&mut da, op, i);
+            }
+            d.a.sync_with(&http, &url).unwrap();
+            d.b.sync_with(&http, &url).unwrap();
+            am_sync(&mut da, &mut sa, &mut db, &mut sb);
+            // Both restart: Automerge reloads documents and persisted sync states.
+            let mut da = AutoCommit::load(&da.save()).unwrap();
+            let mut db = AutoCommit::load(&db.save()).unwrap();
+            let mut sa = sync::State::decode(&sa.encode()).unwrap();
+            let mut sb = sync::State::decode(&sb.encode()).unwrap();
+            for (i, op) in ops.iter().enumerate().skip(900) {
                 apply_op_vault(&mut d.a, op, i);
                 apply_op_doc(&mut da, op, i);
             }
             let ra = d.a.sync_with(&http, &url).unwrap();
             let rb = d.b.sync_with(&http, &url).unwrap();
-            up += ra.bytes_sent + ra.bytes_received;
-            down += rb.bytes_sent + rb.bytes_received;
+            assert_eq!(d.a.journal_list(), d.b.journal_list());
             let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
-            am += ab + ba;
+            rows.push(Row::new(
+                &format!("W1c [{name}] A upload, bytes, +100 ops"),
+                (ra.bytes_sent + ra.bytes_received) as f64,
+                (ab + ba) as f64,
+                "B",
+            ));
+            rows.push(Row::new(
+                &format!("W1c [{name}] B download, bytes, +100 ops"),
+                (rb.bytes_sent + rb.bytes_received) as f64,
+                (ab + ba) as f64,
+                "B",
+            ));
         }
-        assert_eq!(d.a.journal_list(), d.b.journal_list());
-        rows.push(Row::new(
-            &format!("W1b10 [{name}] A upload, bytes, 100 syncs"),
-            up as f64,
-            am as f64,
-            "B",
-        ));
-        rows.push(Row::new(
-            &format!("W1b10 [{name}] B download, bytes, 100 syncs"),
-            down as f64,
-            am as f64,
-            "B",
-        ));
-
-        // (c) 100 more ops after both are in sync at 900 (W1b: persisted sync states for Automerge).
-        let mut d = devices(codec);
-        let mut da = AutoCommit::new();
-        let mut db = AutoCommit::new();
-        let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
-        for (i, op) in ops[..900].iter().enumerate() {
-            apply_op_vault(&mut d.a, op, i);
-            apply_op_doc(&mut da, op, i);
-        }
-        d.a.sync_with(&http, &url).unwrap();
-        d.b.sync_with(&http, &url).unwrap();
-        am_sync(&mut da, &mut sa, &mut db, &mut sb);
-        // Both restart: Automerge reloads documents and persisted sync states.
-        let mut da = AutoCommit::load(&da.save()).unwrap();
-        let mut db = AutoCommit::load(&db.save()).unwrap();
-        let mut sa = sync::State::decode(&sa.encode()).unwrap();
-        let mut sb = sync::State::decode(&sb.encode()).unwrap();
-        for (i, op) in ops.iter().enumerate().skip(900) {
-            apply_op_vault(&mut d.a, op, i);
-            apply_op_doc(&mut da, op, i);
-        }
-        let ra = d.a.sync_with(&http, &url).unwrap();
-        let rb = d.b.sync_with(&http, &url).unwrap();
-        assert_eq!(d.a.journal_list(), d.b.journal_list());
-        let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
-        rows.push(Row::new(
-            &format!("W1c [{name}] A upload, bytes, +100 ops"),
-            (ra.bytes_sent + ra.bytes_received) as f64,
-            (ab + ba) as f64,
-            "B",
-        ));
-        rows.push(Row::new(
-            &format!("W1c [{name}] B download, bytes, +100 ops"),
-            (rb.bytes_sent + rb.bytes_received) as f64,
-            (ab + ba) as f64,
-            "B",
-        ));
     }
 
     // Time to add one entry durably, against a plain rusqlite insert of the same bytes (same pragmas).
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = Vault::open(&dir.path().join("t.db"), &[3; 32]).unwrap();
-    let conn = rusqlite::Connection::open(dir.path().join("plain.db")).unwrap();
-    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB)", [])
-        .unwrap();
-    let (mut ts, mut tb, mut tm) = (Vec::new(), Vec::new(), Vec::new());
-    let mut mem = AutoCommit::new();
-    for (i, op) in ops.iter().enumerate() {
-        if let Op::New {
-            id,
-            text,
-            mood,
-            tags,
-            created,
-        } = op
-        {
-            let body = format!("{text}|{mood}|{}|{}|{created}", tags[0], tags[1]);
-            let t0 = Instant::now();
-            conn.execute(
-                "INSERT INTO t (id, body) VALUES (?1, ?2)",
-                rusqlite::params![id, body.as_bytes()],
-            )
+    if sections.run("add") {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vault::open(&dir.path().join("t.db"), &[3; 32]).unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("plain.db")).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, body BLOB)", [])
             .unwrap();
-            tb.push(t0.elapsed().as_secs_f64() * 1e6);
-            let t0 = Instant::now();
-            apply_op_vault(&mut v, op, i);
-            ts.push(t0.elapsed().as_secs_f64() * 1e6);
-            let t0 = Instant::now();
-            apply_op_doc(&mut mem, op, i);
-            let chunk = mem.save_incremental();
-            tm.push(t0.elapsed().as_secs_f64() * 1e6);
-            assert!(!chunk.is_empty());
+        let (mut ts, mut tb, mut tm) = (Vec::new(), Vec::new(), Vec::new());
+        let mut mem = AutoCommit::new();
+        for (i, op) in ops.iter().enumerate() {
+            if let Op::New {
+                id,
+                text,
+                mood,
+                tags,
+                created,
+            } = op
+            {
+                let body = format!("{text}|{mood}|{}|{}|{created}", tags[0], tags[1]);
+                let t0 = Instant::now();
+                conn.execute(
+                    "INSERT INTO t (id, body) VALUES (?1, ?2)",
+                    rusqlite::params![id, body.as_bytes()],
+                )
+                .unwrap();
+                tb.push(t0.elapsed().as_secs_f64() * 1e6);
+                let t0 = Instant::now();
+                apply_op_vault(&mut v, op, i);
+                ts.push(t0.elapsed().as_secs_f64() * 1e6);
+                let t0 = Instant::now();
+                apply_op_doc(&mut mem, op, i);
+                let chunk = mem.save_incremental();
+                tm.push(t0.elapsed().as_secs_f64() * 1e6);
+                assert!(!chunk.is_empty());
+            }
         }
-    }
-    ts.sort_by(|a, b| a.total_cmp(b));
-    tb.sort_by(|a, b| a.total_cmp(b));
-    tm.sort_by(|a, b| a.total_cmp(b));
-    for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
-        rows.push(Row::new(
-            &format!(
-                "durable journal add, {name}, µs (vs plain rusqlite insert of the same bytes)"
-            ),
-            percentile(&ts, q),
-            percentile(&tb, q),
-            "µs",
-        ));
-        rows.push(Row::new(
+        ts.sort_by(|a, b| a.total_cmp(b));
+        tb.sort_by(|a, b| a.total_cmp(b));
+        tm.sort_by(|a, b| a.total_cmp(b));
+        for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
+            rows.push(Row::new(
+                &format!(
+                    "durable journal add, {name}, µs (vs plain rusqlite insert of the same bytes)"
+                ),
+                percentile(&ts, q),
+                percentile(&tb, q),
+                "µs",
+            ));
+            rows.push(Row::new(
             &format!(
                 "durable journal add, {name}, µs (vs in-memory Automerge add + save_incremental)"
             ),
@@ -396,11 +463,12 @@ fn main() {
             percentile(&tm, q),
             "µs",
         ));
+        }
     }
     // Removal with key rotation in a 50-device journal: time on the remover's device and bytes of the
     // key-wraps envelope, against the unavoidable part (50 raw key wraps: the same X25519 + HKDF + AEAD
     // work, and 93 bytes each).
-    {
+    if sections.run("removal") {
         use ring::signature::KeyPair;
         let dir = tempfile::tempdir().unwrap();
         let mut admin = Vault::open(&dir.path().join("admin.db"), &[9; 32]).unwrap();
@@ -453,7 +521,7 @@ fn main() {
 
     // Joining: from scanning a new device's link request to its first synced note, over loopback, against
     // a plain sync that brings one new note to an already-linked device.
-    {
+    if sections.run("join") {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Vault::open(&dir.path().join("ja.db"), &[5; 32]).unwrap();
         let mut b = Vault::open(&dir.path().join("jb.db"), &[6; 32]).unwrap();
@@ -479,6 +547,108 @@ fn main() {
             "ms",
         ));
     }
+    // Joining by remote invite (issue 3: "invite to first synced note"), end to end through the
+    // relay on loopback: create_invite; the admin's sync publishes it (1); accept_invite and the
+    // joiner's sync sends the request (2); the admin's sync fetches it (3); approve_join_request
+    // and the admin's sync leaves the answer and the Admit (4); the joiner's sync takes the answer
+    // and pulls the group (5); the joiner reads the group's note. Baselines in the same process, on
+    // a group of the same shape (one note, synced before the clock starts): a plain sync bringing
+    // one new note to a member (as in the join row above), and an in-person group join (link
+    // request scanned to the first synced note, 2 syncs). Fresh devices and groups each repetition;
+    // medians.
+    if sections.run("invite") {
+        const REPS: usize = 7;
+        let (mut t_invite, mut t_plain, mut t_person) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut req_sent, mut idle_sent) = (Vec::new(), Vec::new());
+        let (mut answer_received, mut person_received) = (Vec::new(), Vec::new());
+        let (mut code_chars, mut link_chars) = (0usize, 0usize);
+        for _ in 0..REPS {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut admin, g) = group_with_note(dir.path(), "ia.db", 7, &http, &url);
+            let mut joiner = Vault::open(&dir.path().join("ij.db"), &[8; 32]).unwrap();
+            // The joiner's request bytes are compared with an idle sync of the same device.
+            idle_sent.push(joiner.sync_with(&http, &url).unwrap().bytes_sent as f64);
+
+            let t0 = Instant::now();
+            let invite = admin.create_invite(&g, 3600).unwrap();
+            admin.sync_with(&http, &url).unwrap();
+            joiner.accept_invite(&invite.code, "Rina").unwrap();
+            let sent = joiner.sync_with(&http, &url).unwrap();
+            let fetched = admin.sync_with(&http, &url).unwrap();
+            assert_eq!(fetched.join_requests, 1);
+            let requests = admin.join_requests().unwrap();
+            admin.approve_join_request(&requests[0].id).unwrap();
+            admin.sync_with(&http, &url).unwrap();
+            let answered = joiner.sync_with(&http, &url).unwrap();
+            assert_eq!(answered.joined, 1);
+            let notes = joiner.read_group(&g, sebaya_core::groups::notes).unwrap();
+            t_invite.push(t0.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(notes.len(), 1);
+            assert_eq!(notes[0].text, "catatan pertama");
+            code_chars = invite.code.chars().count();
+            req_sent.push(sent.bytes_sent as f64);
+            answer_received.push(answered.bytes_received as f64);
+
+            group_note(&mut admin, &g, "00000000000000a2", "catatan kedua");
+            let t0 = Instant::now();
+            admin.sync_with(&http, &url).unwrap();
+            joiner.sync_with(&http, &url).unwrap();
+            let notes = joiner.read_group(&g, sebaya_core::groups::notes).unwrap();
+            t_plain.push(t0.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(notes.len(), 2);
+
+            let (mut admin, g) = group_with_note(dir.path(), "pa.db", 10, &http, &url);
+            let mut met = Vault::open(&dir.path().join("pm.db"), &[11; 32]).unwrap();
+            let t0 = Instant::now();
+            let request = met.link_request().unwrap();
+            let response = admin
+                .approve_group_member(&g, &request, sebaya_core::Role::Member)
+                .unwrap();
+            met.join_group(&response).unwrap();
+            admin.sync_with(&http, &url).unwrap();
+            let first = met.sync_with(&http, &url).unwrap();
+            let notes = met.read_group(&g, sebaya_core::groups::notes).unwrap();
+            t_person.push(t0.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(notes.len(), 1);
+            link_chars = request.chars().count();
+            person_received.push(first.bytes_received as f64);
+        }
+        let invite_ms = median(t_invite);
+        rows.push(Row::new(
+            &format!(
+                "join by remote invite: create_invite to the first group note read on the joiner, 5 syncs, loopback, median of {REPS}, ms (vs syncing one group note to a member)"
+            ),
+            invite_ms,
+            median(t_plain),
+            "ms",
+        ));
+        rows.push(Row::new(
+            &format!(
+                "join by remote invite, median of {REPS}, ms (vs an in-person group join: link request scanned to the first group note, 2 syncs)"
+            ),
+            invite_ms,
+            median(t_person),
+            "ms",
+        ));
+        rows.push(Row::new(
+            "invite code, characters (vs an in-person link request code)",
+            code_chars as f64,
+            link_chars as f64,
+            "chars",
+        ));
+        rows.push(Row::new(
+            "join request: the joiner's sync that sends it, request bytes (vs the same device's idle sync)",
+            median(req_sent),
+            median(idle_sent),
+            "B",
+        ));
+        rows.push(Row::new(
+            "join answer: the joiner's sync that takes it and pulls the group, response bytes (vs an in-person joiner's first sync)",
+            median(answer_received),
+            median(person_received),
+            "B",
+        ));
+    }
     relay.shutdown();
 
     println!();
@@ -486,7 +656,7 @@ fn main() {
     println!("|---|---|---|---|");
     for r in &rows {
         let fmt = |x: f64| match r.unit {
-            "B" => format!("{x:.0}"),
+            "B" | "chars" => format!("{x:.0}"),
             "ms" => format!("{x:.2}"),
             _ => format!("{x:.1}"),
         };

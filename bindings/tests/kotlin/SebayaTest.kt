@@ -382,6 +382,32 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("programme roles: a certified supporter runs sessions, an uncertified one cannot") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "pc.db").path, generateMasterKey()).use { coord ->
+            Vault.open(File(tmp, "ps2.db").path, generateMasterKey()).use { sup ->
+                Vault.open(File(tmp, "po.db").path, generateMasterKey()).use { other ->
+                    coord.createPerson(); sup.createPerson(); other.createPerson()
+                    val pid = coord.createProgramme("PIK-R SMA 1")
+                    val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", validDays = 90u)
+                    assertThrows<SebayaException.BadCredential>("a credential for someone else") {
+                        other.addProgrammeCredential(grant.credential)
+                    }
+                    assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "kept")
+                    val gid = sup.createGroup("Kelompok PIK-R", programmeId = pid)
+                    other.joinGroup(sup.approveGroupMember(gid, other.linkRequest(), asFacilitator = true))
+                    sup.groupAddSession(gid, 1767225600000L, "Sesi 1")
+                    sup.sync(url)
+                    other.sync(url)
+                    assertEquals("Sesi 1", other.groupSessions(gid).single().topic, "session reached")
+                    assertThrows<SebayaException.NotAllowed>("uncertified co-facilitator") {
+                        other.groupAddSession(gid, 1767225600000L, "Sesi 2")
+                    }
+                }
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

@@ -714,3 +714,33 @@ def test_replacing_the_phrase_closes_the_old_one(tmp_path, relay):
     linked = open_vault(tmp_path / "linked.db", generate_master_key())
     with pytest.raises(SebayaError.NoPerson):
         linked.replace_recovery_phrase()
+
+
+def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
+    coord = open_vault(tmp_path / "c.db", generate_master_key())
+    sup = open_vault(tmp_path / "s.db", generate_master_key())
+    other = open_vault(tmp_path / "o.db", generate_master_key())
+    for v in (coord, sup, other):
+        v.create_person()
+    pid = coord.create_programme("PIK-R SMA 1")
+    (p,) = coord.programmes()
+    assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, "coordinator")
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.create_group("Kelompok", programme_id=pid)
+    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
+    with pytest.raises(SebayaError.BadCredential):
+        other.add_programme_credential(grant.credential)
+    with pytest.raises(SebayaError.InvalidInput):
+        coord.grant_programme_role(pid, sup.person_id(), "therapist")
+    assert sup.add_programme_credential(grant.credential) == "peer_supporter"
+    gid = sup.create_group("Kelompok PIK-R", programme_id=pid)
+    other.join_group(sup.approve_group_member(gid, other.link_request(), as_facilitator=True))
+    sup.group_add_session(gid, 1767225600000, "Sesi 1")
+    sup.sync(relay.url)
+    other.sync(relay.url)
+    assert [s.topic for s in other.group_sessions(gid)] == ["Sesi 1"]
+    # A co-facilitator without a programme role does not run sessions.
+    with pytest.raises(SebayaError.NotAllowed):
+        other.group_add_session(gid, 1767225600000, "Sesi 2")
+    for locale in ("id", "en"):
+        assert localized_message("error-bad-credential", locale) != "error-bad-credential"

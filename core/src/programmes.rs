@@ -1,0 +1,407 @@
+//! Programme roles on a device (section 19 of `docs/protocol.md`): making a programme, granting and
+//! revoking roles, keeping one's own credentials, and publishing them where they are checked.
+//!
+//! A coordinator who makes a programme keeps its root key, sealed in the vault, and grants itself
+//! `coordinator`. Grants to others are signed by the programme key when this device holds it, or by the
+//! coordinator's person key chained to its own coordinator grant. A person receives a credential (the
+//! grant and the chain above it, as a small CBOR list for a QR code or a file) and keeps it. Spaces
+//! bound to a programme hold the credentials and revocations their members publish (`cred/<id>`,
+//! `revoke/<id>` root keys); every device checks writes against them (`rules.rs`).
+
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use zeroize::Zeroizing;
+
+use sebaya_proto::PersonId;
+use sebaya_proto::programme::{
+    MAX_CHAIN_LEN, MAX_PROGRAMME_STATEMENT_LEN, ProgrammeRegistry, ProgrammeRole, RoleGrant,
+    RoleRevocation, SignedRoleGrant, SignedRoleRevocation,
+};
+
+use crate::error::{Error, Result};
+use crate::rules::{CRED_PREFIX, PROGRAMME_KEY, REVOKE_PREFIX};
+use crate::space::Space;
+use crate::vault::Store;
+use crate::{Vault, crypto};
+
+const KEYS: &str = "programme-keys";
+const GRANTS: &str = "programme-grants";
+const REVOCATIONS: &str = "programme-revocations";
+/// Longest a grant made here lasts, in days (the protocol allows 731).
+pub const MAX_GRANT_DAYS: u32 = 730;
+/// Longest programme name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A programme as this device knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgrammeInfo {
+    /// The programme id (its root public key).
+    pub id: [u8; 32],
+    /// Its name, where this device made it (empty otherwise: names are not in credentials).
+    pub name: String,
+    /// Whether this device holds the programme's root key.
+    pub holds_key: bool,
+    /// This person's role in it now, if any.
+    pub role: Option<ProgrammeRole>,
+}
+
+/// A grant just made, to hand to its person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedGrant {
+    /// The grant's id (for revoking it later).
+    pub id: [u8; 32],
+    /// The credential to hand over: the grant and the chain above it.
+    pub credential: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct KeyList(Vec<(ByteBuf, String, ByteBuf)>);
+
+#[derive(Serialize, Deserialize, Default)]
+struct BytesList(Vec<ByteBuf>);
+
+fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
+    match store.kv_get(name)? {
+        None => Ok(T::default()),
+        Some(b) => {
+            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("programme records"))
+        }
+    }
+}
+
+fn save<T: Serialize>(store: &Store, name: &str, value: &T) -> Result<()> {
+    let mut out = Zeroizing::new(Vec::new());
+    ciborium::into_writer(value, &mut *out)
+        .map_err(|_| Error::Internal("encode programme records"))?;
+    store.kv_put(name, &out)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn bad<E>(_: E) -> Error {
+    Error::BadCredential
+}
+
+/// Encodes a credential: the signed grants, the person's first.
+fn encode_credential(grants: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let list: Vec<ByteBuf> = grants.iter().map(|g| ByteBuf::from(g.clone())).collect();
+    let mut out = Vec::new();
+    ciborium::into_writer(&list, &mut out).map_err(|_| Error::Internal("encode credential"))?;
+    Ok(out)
+}
+
+/// Decodes a credential, bounding it before anything is allocated for its grants.
+fn decode_credential(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if bytes.len() > MAX_CHAIN_LEN * (MAX_PROGRAMME_STATEMENT_LEN + 8) + 8 {
+        return Err(Error::BadCredential);
+    }
+    let list: Vec<ByteBuf> =
+        ciborium::de::from_reader_with_recursion_limit(bytes, 4).map_err(bad)?;
+    if list.is_empty() || list.len() > MAX_CHAIN_LEN {
+        return Err(Error::BadCredential);
+    }
+    Ok(list.into_iter().map(|b| b.into_vec()).collect())
+}
+
+impl Vault {
+    fn programme_key(&self, programme: &[u8; 32]) -> Result<Option<Ed25519KeyPair>> {
+        let keys: KeyList = load(&self.store, KEYS)?;
+        for (id, _, seed) in &keys.0 {
+            if id.as_slice() == programme {
+                return Ed25519KeyPair::from_seed_unchecked(seed)
+                    .map(Some)
+                    .map_err(|_| Error::Corrupt("programme key"));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A registry of one programme holding every grant and revocation this device keeps.
+    fn registry(&self, programme: [u8; 32]) -> Result<ProgrammeRegistry> {
+        let mut reg = ProgrammeRegistry::new(programme);
+        let grants: BytesList = load(&self.store, GRANTS)?;
+        for g in &grants.0 {
+            let _ = reg.insert_grant(g);
+        }
+        let revs: BytesList = load(&self.store, REVOCATIONS)?;
+        for r in &revs.0 {
+            let _ = reg.insert_revocation(r);
+        }
+        Ok(reg)
+    }
+
+    fn keep(&self, list: &str, items: &[Vec<u8>]) -> Result<()> {
+        let mut kept: BytesList = load(&self.store, list)?;
+        for i in items {
+            if !kept.0.iter().any(|k| k.as_slice() == i.as_slice()) {
+                kept.0.push(ByteBuf::from(i.clone()));
+            }
+        }
+        save(&self.store, list, &kept)
+    }
+
+    /// Makes a programme: a fresh root key kept sealed here, and a `coordinator` grant for this
+    /// person (two years). Returns the programme id. Needs a person on this device.
+    pub fn create_programme(&mut self, name: &str) -> Result<[u8; 32]> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(Error::InvalidInput(
+                "a programme name has 1 to 100 characters".into(),
+            ));
+        }
+        let person = self.person_id().ok_or(Error::NoPerson)?;
+        if self.person.is_none() {
+            return Err(Error::NoPerson);
+        }
+        let seed = Zeroizing::new(crypto::random::<32>()?);
+        let kp = Ed25519KeyPair::from_seed_unchecked(seed.as_ref())
+            .map_err(|_| Error::Internal("programme key"))?;
+        let id: [u8; 32] = kp
+            .public_key()
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::Internal("programme key"))?;
+        let mut keys: KeyList = load(&self.store, KEYS)?;
+        keys.0.push((
+            ByteBuf::from(id.to_vec()),
+            name.to_string(),
+            ByteBuf::from(seed.to_vec()),
+        ));
+        save(&self.store, KEYS, &keys)?;
+        let now = now_secs();
+        let grant = RoleGrant {
+            programme: id,
+            person,
+            role: ProgrammeRole::Coordinator,
+            issuer: id,
+            issued: now,
+            expires: now + u64::from(MAX_GRANT_DAYS) * 86_400,
+            chain: None,
+        }
+        .sign(&kp)
+        .map_err(bad)?;
+        self.keep(GRANTS, &[grant.into_bytes()])?;
+        Ok(id)
+    }
+
+    /// Grants `role` in `programme` to `person` for `valid_days` (1 to 730): signed by the programme
+    /// key if this device holds it, else by this person's key as a coordinator of the programme
+    /// (`NotAllowed` otherwise). Returns the grant's id and the credential to hand to the person.
+    pub fn grant_programme_role(
+        &mut self,
+        programme: &[u8; 32],
+        person: &PersonId,
+        role: ProgrammeRole,
+        valid_days: u32,
+    ) -> Result<IssuedGrant> {
+        if valid_days == 0 || valid_days > MAX_GRANT_DAYS {
+            return Err(Error::InvalidInput(
+                "a grant lasts from 1 to 730 days".into(),
+            ));
+        }
+        let now = now_secs();
+        let mut grant = RoleGrant {
+            programme: *programme,
+            person: *person,
+            role,
+            issuer: *programme,
+            issued: now,
+            expires: now + u64::from(valid_days) * 86_400,
+            chain: None,
+        };
+        let (signed, above) = match self.programme_key(programme)? {
+            Some(kp) => (grant.sign(&kp).map_err(bad)?, Vec::new()),
+            None => {
+                let me = self.person_id().ok_or(Error::NoPerson)?;
+                let pk = self.person.as_ref().ok_or(Error::NoPerson)?;
+                let reg = self.registry(*programme)?;
+                if reg.role_of(&me, now) != Some(ProgrammeRole::Coordinator) {
+                    return Err(Error::NotAllowed(
+                        "only a coordinator of the programme grants its roles",
+                    ));
+                }
+                let chain = reg.chain_for(&me, now);
+                let first = chain.first().ok_or(Error::BadCredential)?;
+                grant.issuer = me.0;
+                grant.chain = Some(SignedRoleGrant::from_bytes(first).map_err(bad)?.id());
+                (pk.sign_grant(&grant)?, chain)
+            }
+        };
+        let id = signed.id();
+        let mut all = vec![signed.into_bytes()];
+        all.extend(above);
+        all.truncate(MAX_CHAIN_LEN);
+        self.keep(GRANTS, &all)?;
+        Ok(IssuedGrant {
+            id,
+            credential: encode_credential(&all)?,
+        })
+    }
+
+    /// Keeps a credential made for this person: refused (`BadCredential`, nothing kept) unless it
+    /// proves a role of this person now. Returns the role.
+    pub fn add_programme_credential(&mut self, credential: &[u8]) -> Result<ProgrammeRole> {
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        let grants = decode_credential(credential)?;
+        let first = SignedRoleGrant::from_bytes(&grants[0])
+            .and_then(|g| g.verify())
+            .map_err(bad)?;
+        if first.person != me {
+            return Err(Error::BadCredential);
+        }
+        let mut reg = self.registry(first.programme)?;
+        reg.insert_chain(&grants).map_err(bad)?;
+        let role = reg.role_of(&me, now_secs()).ok_or(Error::BadCredential)?;
+        self.keep(GRANTS, &grants)?;
+        Ok(role)
+    }
+
+    /// Revokes a grant of `programme` (by the programme key, or as a coordinator). The revocation is
+    /// kept and published into the programme's spaces at the next sync; it also comes back as bytes
+    /// for other channels.
+    pub fn revoke_programme_grant(
+        &mut self,
+        programme: &[u8; 32],
+        grant: &[u8; 32],
+    ) -> Result<Vec<u8>> {
+        let now = now_secs();
+        let mut rev = RoleRevocation {
+            programme: *programme,
+            grant: *grant,
+            issuer: *programme,
+            time: now,
+        };
+        let signed = match self.programme_key(programme)? {
+            Some(kp) => rev.sign(&kp).map_err(bad)?,
+            None => {
+                let me = self.person_id().ok_or(Error::NoPerson)?;
+                let pk = self.person.as_ref().ok_or(Error::NoPerson)?;
+                if self.registry(*programme)?.role_of(&me, now) != Some(ProgrammeRole::Coordinator)
+                {
+                    return Err(Error::NotAllowed(
+                        "only a coordinator of the programme revokes its grants",
+                    ));
+                }
+                rev.issuer = me.0;
+                pk.sign_revocation(&rev)?
+            }
+        };
+        let bytes = signed.into_bytes();
+        self.keep(REVOCATIONS, std::slice::from_ref(&bytes))?;
+        Ok(bytes)
+    }
+
+    /// Keeps a revocation received from a coordinator (verified; it is published with the others).
+    pub fn add_programme_revocation(&mut self, revocation: &[u8]) -> Result<()> {
+        SignedRoleRevocation::from_bytes(revocation)
+            .and_then(|r| r.verify())
+            .map_err(bad)?;
+        self.keep(REVOCATIONS, &[revocation.to_vec()])
+    }
+
+    /// The programmes this device knows (made here, or named by a kept credential), with this
+    /// person's role in each now.
+    pub fn programmes(&self) -> Result<Vec<ProgrammeInfo>> {
+        let keys: KeyList = load(&self.store, KEYS)?;
+        let grants: BytesList = load(&self.store, GRANTS)?;
+        let mut ids: Vec<[u8; 32]> = keys
+            .0
+            .iter()
+            .filter_map(|(id, _, _)| id.as_slice().try_into().ok())
+            .collect();
+        for g in &grants.0 {
+            if let Ok(g) = SignedRoleGrant::from_bytes(g).and_then(|g| g.verify()) {
+                if !ids.contains(&g.programme) {
+                    ids.push(g.programme);
+                }
+            }
+        }
+        let me = self.person_id();
+        let now = now_secs();
+        ids.into_iter()
+            .map(|id| {
+                let named = keys.0.iter().find(|(k, _, _)| k.as_slice() == id);
+                Ok(ProgrammeInfo {
+                    id,
+                    name: named.map(|(_, n, _)| n.clone()).unwrap_or_default(),
+                    holds_key: named.is_some(),
+                    role: match me {
+                        Some(p) => self.registry(id)?.role_of(&p, now),
+                        None => None,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Writes into a space bound to a programme the credentials and revocations of that programme
+    /// this device keeps and the document lacks (one commit, nothing when nothing is new).
+    pub(crate) fn publish_credentials(store: &Store, space: &mut Space) -> Result<()> {
+        let Some(programme) = crate::rules::programme_of(&space.doc) else {
+            return Ok(());
+        };
+        let grants: BytesList = load(store, GRANTS)?;
+        let revs: BytesList = load(store, REVOCATIONS)?;
+        let mut changed = false;
+        for (list, prefix, is_grant) in
+            [(&grants, CRED_PREFIX, true), (&revs, REVOKE_PREFIX, false)]
+        {
+            for b in &list.0 {
+                let (id, of) = if is_grant {
+                    match SignedRoleGrant::from_bytes(b).and_then(|g| Ok((g.id(), g.verify()?))) {
+                        Ok((id, g)) => (id, g.programme),
+                        Err(_) => continue,
+                    }
+                } else {
+                    match SignedRoleRevocation::from_bytes(b)
+                        .and_then(|r| Ok((r.id(), r.verify()?)))
+                    {
+                        Ok((id, r)) => (id, r.programme),
+                        Err(_) => continue,
+                    }
+                };
+                if of != programme {
+                    continue;
+                }
+                let key = format!("{prefix}{}", hex::encode(id));
+                if automerge::ReadDoc::get(&space.doc, automerge::ROOT, key.as_str())?.is_none() {
+                    automerge::transaction::Transactable::put(
+                        &mut space.doc,
+                        automerge::ROOT,
+                        key,
+                        automerge::ScalarValue::Bytes(b.to_vec()),
+                    )?;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            space.doc.commit();
+            space.persist(store)?;
+        }
+        Ok(())
+    }
+
+    /// Binds a just-created space to a programme (its creator's first write after its layout).
+    pub(crate) fn bind_programme(
+        store: &Store,
+        space: &mut Space,
+        programme: &[u8; 32],
+    ) -> Result<()> {
+        automerge::transaction::Transactable::put(
+            &mut space.doc,
+            automerge::ROOT,
+            PROGRAMME_KEY,
+            hex::encode(programme),
+        )?;
+        space.doc.commit();
+        space.persist(store)?;
+        Self::publish_credentials(store, space)
+    }
+}
