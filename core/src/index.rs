@@ -29,6 +29,9 @@ use crate::vault::Store;
 pub const INDEX_ID_LABEL: &[u8] = b"sebaya/v1/index-space-id";
 /// HKDF label of the index author's Ed25519 seed, from the index key.
 pub const INDEX_AUTHOR_LABEL: &[u8] = b"sebaya/v1/index-author";
+/// HKDF label of the index space's first key, from the index key. Derived (not the index key
+/// itself) so that a device holding the space's key cannot derive the index author from it.
+pub const INDEX_KEY_LABEL: &[u8] = b"sebaya/v1/index-space-key";
 /// HKDF label of the index author's X25519 secret, from its seed (never used to receive keys).
 pub const INDEX_AUTHOR_X25519_LABEL: &[u8] = b"sebaya/v1/index-author-x25519";
 
@@ -36,7 +39,7 @@ pub const INDEX_AUTHOR_X25519_LABEL: &[u8] = b"sebaya/v1/index-author-x25519";
 pub(crate) struct IndexKeys {
     /// The index space's id.
     pub id: SpaceId,
-    /// Its first epoch key (the index key itself).
+    /// Its first epoch key.
     pub key: Key32,
     /// The author of its genesis: an identity anyone holding the phrase can act as.
     pub author: Identity,
@@ -49,7 +52,7 @@ pub(crate) fn keys(index_key: &Key32) -> Result<IndexKeys> {
     let seed = crypto::derive(index_key.as_ref(), INDEX_AUTHOR_LABEL)?;
     Ok(IndexKeys {
         id,
-        key: index_key.clone(),
+        key: crypto::derive(index_key.as_ref(), INDEX_KEY_LABEL)?,
         author: Identity::derived(seed, INDEX_AUTHOR_X25519_LABEL)?,
     })
 }

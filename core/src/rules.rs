@@ -25,6 +25,10 @@ use sebaya_proto::{DeviceId, PersonId};
 
 use crate::space::SpaceKind;
 
+/// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
+/// message's or case note's `by`): they must name the device that signed the change.
+const AUTHOR_FIELDS: &[&str] = &["author", "added_by", "by"];
+
 /// Root key naming the programme a space is bound to (hex of the programme key), set by its creator.
 pub const PROGRAMME_KEY: &str = "programme";
 /// Prefix of root keys holding a published role grant (`cred/<grant id hex>` → signed bytes).
@@ -69,6 +73,8 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
 
 /// Who is writing, as the rules see it.
 pub(crate) struct Author<'a> {
+    /// The writing device.
+    pub device: DeviceId,
     /// Its role in the space (its current role, or its role when removed).
     pub role: Option<Role>,
     /// Whether it created the space.
@@ -170,6 +176,7 @@ pub(crate) fn author<'a>(
     programme: Option<&'a ProgrammeRegistry>,
 ) -> Author<'a> {
     Author {
+        device,
         role: members.writing_role(&device),
         creator: creator == Some(device),
         programme,
@@ -223,13 +230,28 @@ pub(crate) fn allowed(
             let Some(root) = root else {
                 return false;
             };
+            let at_root = matches!(op.obj, ObjectId::Root);
             // The creator lays out the document: it makes each root container once, even one it
             // could not write into later (a supporter making case notes' `reviews`).
-            let layout = author.creator
-                && matches!(op.obj, ObjectId::Root)
-                && matches!(op.action, OpType::Make(_));
-            if !layout && !author.may(need(kind, &root), at) {
+            let layout = author.creator && at_root && matches!(op.action, OpType::Make(_));
+            let mut needed = need(kind, &root);
+            // A member writes inside its containers, never the container itself (replacing or
+            // deleting `notes` would wipe everyone's notes); published credentials excepted.
+            if at_root
+                && needed == Need::Member
+                && !root.starts_with(CRED_PREFIX)
+                && !root.starts_with(REVOKE_PREFIX)
+            {
+                needed = Need::Admin;
+            }
+            if !layout && !author.may(needed, at) {
                 return false;
+            }
+            // Whoever a record says wrote it must be who signed it.
+            if let (Key::Map(k), OpType::Put(ScalarValue::Str(v))) = (&op.key, &op.action) {
+                if AUTHOR_FIELDS.contains(&k.as_str()) && v.as_str() != author.device.to_hex() {
+                    return false;
+                }
             }
             if matches!(op.action, OpType::Make(_)) {
                 let id = OpId::new(start + i as u64, &expanded.actor_id);
@@ -339,6 +361,83 @@ mod tests {
             "Kelompok",
             "the rename waits on the refused change"
         );
+    }
+
+    /// A member may write inside the notebook but not wipe it, and may not sign a note as someone
+    /// else: both refused on receipt.
+    #[test]
+    fn a_member_cannot_delete_a_container_or_forge_a_records_author() {
+        let f = device(1);
+        let m = device(2);
+        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
+        groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let f_me = f.id.device.to_hex();
+        groups::add_note(&mut fs.doc, "00000000000000a1", "", "punya f", &f_me, 2).unwrap();
+        fs.persist(&f.store).unwrap();
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Group,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let seen = outgoing(&m, &mut ms);
+        // A note signed with the facilitator's id.
+        groups::add_note(&mut ms.doc, "00000000000000b1", "", "palsu", &f_me, 3).unwrap();
+        ms.persist(&m.store).unwrap();
+        let forged: Vec<Vec<u8>> = outgoing(&m, &mut ms)
+            .into_iter()
+            .filter(|e| !seen.contains(e))
+            .collect();
+        let r = fs.receive(&f.store, &f.id, &forged).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert!(groups::note(&fs.doc, "00000000000000b1").is_none());
+        // A member deleting the whole notebook (a fresh device, so nothing depends on the forgery).
+        let m2 = device(3);
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m2.id.device,
+            m2.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let mut m2s = Space::adopt_at(
+            &m2.store,
+            fs.id,
+            SpaceKind::Group,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m2.id.device,
+        )
+        .unwrap();
+        m2s.receive(&m2.store, &m2.id, &outgoing(&f, &mut fs))
+            .unwrap();
+        let seen = outgoing(&m2, &mut m2s);
+        m2s.doc.delete(ROOT, "notes").unwrap();
+        m2s.doc.commit();
+        m2s.persist(&m2.store).unwrap();
+        let wipe: Vec<Vec<u8>> = outgoing(&m2, &mut m2s)
+            .into_iter()
+            .filter(|e| !seen.contains(e))
+            .collect();
+        let r = fs.receive(&f.store, &f.id, &wipe).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert!(groups::note(&fs.doc, "00000000000000a1").is_some());
     }
 
     /// In a group bound to a programme, a co-facilitator (space admin) without a programme role whose
