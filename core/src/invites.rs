@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use sebaya_proto::invite::{InviteCode, InviteId, JoinRequest};
 use sebaya_proto::membership::{InviteStatus, Op};
-use sebaya_proto::sync::{JoinAnswer, JoinPost, Rejected};
+use sebaya_proto::sync::{JoinAnswer, JoinPost, JoinTaken, Rejected};
 use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
@@ -35,6 +35,7 @@ const ISSUED: &str = "invites-issued";
 const RECEIVED: &str = "join-requests";
 const ANSWERS: &str = "join-answers-out";
 const PENDING: &str = "joins-pending";
+const TAKEN: &str = "join-answers-taken";
 
 /// Longest an invite may stay open: a code that lives for months is a code that leaks.
 pub const MAX_INVITE_SECS: u64 = 30 * 24 * 3600;
@@ -505,7 +506,7 @@ impl Vault {
 
     /// What the next sync request carries for invites: this device's waiting join requests and its
     /// answers not yet taken by the relay.
-    pub(crate) fn join_outbox(&self) -> Result<(Vec<JoinPost>, Vec<JoinAnswer>)> {
+    pub(crate) fn join_outbox(&self) -> Result<(Vec<JoinPost>, Vec<JoinAnswer>, Vec<JoinTaken>)> {
         let pending: PendingList = load(&self.store, PENDING)?;
         let posts = pending
             .0
@@ -528,13 +529,27 @@ impl Vault {
                 body: a.body.to_vec(),
             })
             .collect();
-        Ok((posts, answers))
+        Ok((posts, answers, self.taken_answers()?))
+    }
+
+    /// Answers this device took and the relay has not yet been told of.
+    pub(crate) fn taken_answers(&self) -> Result<Vec<JoinTaken>> {
+        let t: AnswerList = load(&self.store, TAKEN)?;
+        Ok(t.0
+            .iter()
+            .map(|a| JoinTaken {
+                space: a.space.to_vec(),
+                invite: a.invite.to_vec(),
+            })
+            .collect())
     }
 
     /// Takes what a sync brought for invites: refusals of what was sent, requests for this device's
     /// invites, and answers for this device.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn take_join_results(
         &mut self,
+        sent_taken: &[JoinTaken],
         sent_posts: &[JoinPost],
         sent_answers: &[JoinAnswer],
         refused_posts: &[Rejected],
@@ -543,6 +558,16 @@ impl Vault {
         answers: &[JoinAnswer],
     ) -> Result<JoinOutcome> {
         let mut out = JoinOutcome::default();
+        // 0. The relay has forgotten the answers this exchange said were taken.
+        if !sent_taken.is_empty() {
+            let mut t: AnswerList = load(&self.store, TAKEN)?;
+            t.0.retain(|a| {
+                !sent_taken
+                    .iter()
+                    .any(|s| s.space == a.space.as_slice() && s.invite == a.invite.as_slice())
+            });
+            save(&self.store, TAKEN, &t)?;
+        }
         // 1. Refused posts: the join will not happen; say why.
         if !refused_posts.is_empty() {
             let mut pending: PendingList = load(&self.store, PENDING)?;
@@ -618,8 +643,26 @@ impl Vault {
         //    join) is counted and ignored; the join keeps waiting.
         if !answers.is_empty() {
             let mut pending: PendingList = load(&self.store, PENDING)?;
+            let mut taken: AnswerList = load(&self.store, TAKEN)?;
+            let mut take = |a: &JoinAnswer| {
+                if !taken.0.iter().any(|t| {
+                    t.space.as_slice() == a.space.as_slice() && t.invite.as_slice() == a.invite
+                }) {
+                    taken.0.push(Answer {
+                        space: ByteBuf::from(a.space.clone()),
+                        invite: ByteBuf::from(a.invite.clone()),
+                        device: ByteBuf::from(a.device.clone()),
+                        body: ByteBuf::new(),
+                    });
+                }
+            };
             for a in answers {
                 if a.device != self.identity.device.0 {
+                    continue;
+                }
+                // Already holding the space (an answer seen before): tell the relay to forget it.
+                if SpaceId::from_slice(&a.space).is_ok_and(|s| self.shared.contains_key(&s)) {
+                    take(a);
                     continue;
                 }
                 let Some(pos) = pending
@@ -632,12 +675,14 @@ impl Vault {
                 match self.adopt_answer(&pending.0[pos], &a.body) {
                     Ok(()) => {
                         pending.0.remove(pos);
+                        take(a);
                         out.joined += 1;
                     }
                     Err(_) => out.refused += 1,
                 }
             }
             save(&self.store, PENDING, &pending)?;
+            save(&self.store, TAKEN, &taken)?;
         }
         Ok(out)
     }

@@ -396,8 +396,8 @@ impl Vault {
     pub fn sync_begin(&mut self, relay_url: &str) -> Result<RelaySync> {
         self.refresh_index()?;
         self.seal_pending()?;
-        let (posts, answers) = self.join_outbox()?;
-        let mut sync = RelaySync::new(relay_url).with_joins(posts, answers);
+        let (posts, answers, taken) = self.join_outbox()?;
+        let mut sync = RelaySync::new(relay_url).with_joins(posts, answers, taken);
         if self.begin_index_recovery()? {
             sync.set_recovery(true);
         }
@@ -431,6 +431,7 @@ impl Vault {
                 return Ok(None);
             };
             let outcome = self.take_join_results(
+                &j.forget,
                 &j.posts,
                 &j.answers,
                 &j.refused_posts,
@@ -441,9 +442,11 @@ impl Vault {
             sync.note_joins(outcome.received, outcome.refused, outcome.joined);
             let adopted = self.follow_index()?;
             sync.note_from_index(adopted);
-            if outcome.joined == 0 && adopted == 0 {
+            let taken = self.taken_answers()?;
+            if outcome.joined == 0 && adopted == 0 && taken.is_empty() {
                 return Ok(None);
             }
+            sync.set_taken(taken);
             sync.again();
         }
         Ok(None)

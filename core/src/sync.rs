@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
-    self as wire, JoinAnswer, JoinPost, Rejected, SpaceVector, SyncRequest, SyncResponse,
+    self as wire, JoinAnswer, JoinPost, JoinTaken, Rejected, SpaceVector, SyncRequest, SyncResponse,
 };
 
 use crate::crypto;
@@ -195,6 +195,9 @@ pub(crate) struct JoinExchange {
     pub posts: Vec<JoinPost>,
     /// Answers to leave at the relay (sent with the first exchange).
     pub answers: Vec<JoinAnswer>,
+    /// Answers this device took, for the relay to forget (sent with each exchange's first request).
+    pub forget: Vec<JoinTaken>,
+    taken_sent: bool,
     sent: bool,
     /// Answers go with the request that carries the last push batch, so the `admit` each needs is
     /// pushed in the same request or before it.
@@ -244,10 +247,18 @@ impl RelaySync {
         mut self,
         posts: Vec<JoinPost>,
         answers: Vec<JoinAnswer>,
+        taken: Vec<JoinTaken>,
     ) -> RelaySync {
         self.joins.posts = posts;
         self.joins.answers = answers;
+        self.joins.forget = taken;
         self
+    }
+
+    /// Answers taken since the exchange began, to send with the next exchange's first request.
+    pub(crate) fn set_taken(&mut self, taken: Vec<JoinTaken>) {
+        self.joins.forget = taken;
+        self.joins.taken_sent = false;
     }
 
     /// Once the exchange is done, what it brought for invites (once; `None` after the first call or
@@ -375,7 +386,15 @@ impl RelaySync {
             } else {
                 self.joins.answers.clone()
             },
+            taken_join_answers: if self.joins.taken_sent || self.recovery {
+                Vec::new()
+            } else {
+                self.joins.forget.clone()
+            },
         };
+        if !self.recovery {
+            self.joins.taken_sent = true;
+        }
         if !self.recovery {
             self.joins.sent = true;
             if !cut {

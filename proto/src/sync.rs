@@ -61,6 +61,21 @@ pub struct SyncRequest {
     /// Answers to join requests the device approved, for the relay to hand to each joiner.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub join_answers: Vec<JoinAnswer>,
+    /// Answers this device has taken (space and invite, 16 bytes each): the relay forgets them
+    /// instead of handing them out again at every sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken_join_answers: Vec<JoinTaken>,
+}
+
+/// An answer the joining device has taken, so the relay may drop it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinTaken {
+    /// The space (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub space: Vec<u8>,
+    /// The invite (16 bytes).
+    #[serde(with = "serde_bytes")]
+    pub invite: Vec<u8>,
 }
 
 /// A sealed join request left at the relay under an invite (section 18).
@@ -244,7 +259,11 @@ impl SyncRequest {
                 max: MAX_ENVELOPES as u64,
             });
         }
-        let joins = self.join_requests.len().max(self.join_answers.len());
+        let joins = self
+            .join_requests
+            .len()
+            .max(self.join_answers.len())
+            .max(self.taken_join_answers.len());
         if joins > MAX_JOIN_ITEMS {
             return Err(ProtoError::TooLarge {
                 what: "join list",

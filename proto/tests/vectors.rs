@@ -387,6 +387,7 @@ fn proto_sync_request() -> SyncRequest {
         max_response_bytes: MAX_RESPONSE_BYTES,
         join_requests: Vec::new(),
         join_answers: Vec::new(),
+        taken_join_answers: Vec::new(),
     }
 }
 

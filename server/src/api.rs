@@ -329,6 +329,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             max_response_bytes: req.max_response_bytes,
             join_requests: req.join_requests,
             join_answers: req.join_answers,
+            taken_join_answers: req.taken_join_answers,
         };
         let response = exchange::run(store.as_ref(), &access, input).map_err(|e| match e {
             ExchangeError::Replayed => ApiError::Replayed,

@@ -202,6 +202,8 @@ pub struct SyncInput {
     pub join_requests: Vec<JoinPost>,
     /// Answers to join requests the device approved, raw (checked one by one here).
     pub join_answers: Vec<JoinAnswer>,
+    /// Answers the device has taken: forgotten before this request's mailbox is read.
+    pub taken_join_answers: Vec<sebaya_proto::sync::JoinTaken>,
 }
 
 /// Why a whole sync request failed (as opposed to single envelopes being rejected).
@@ -793,6 +795,17 @@ pub fn run(
         rejected.sort_by_key(|r| r.index);
     }
 
+    // The device's own taken answers go first, so they are not handed out again below. Ids of the
+    // wrong length name nothing and are skipped.
+    for t in &input.taken_join_answers {
+        if let (Ok(space), Ok(invite)) = (
+            SpaceId::from_slice(&t.space),
+            InviteId::from_slice(&t.invite),
+        ) {
+            store.delete_join_answer(&input.device, &space, &invite)?;
+        }
+    }
+
     // 3 and 4. Join requests and answers, judged against the logs as they now are.
     let mut refused_join_requests = Vec::new();
     let mut refused_join_answers = Vec::new();
@@ -991,6 +1004,7 @@ mod tests {
             max_response_bytes: max,
             join_requests: Vec::new(),
             join_answers: Vec::new(),
+            taken_join_answers: Vec::new(),
         }
     }
 

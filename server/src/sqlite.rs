@@ -627,6 +627,19 @@ impl RelayStore for SqliteStore {
         Ok(outcome)
     }
 
+    fn delete_join_answer(
+        &self,
+        device: &DeviceId,
+        space: &SpaceId,
+        invite: &InviteId,
+    ) -> Result<u64, StoreError> {
+        let n = self.conn().execute(
+            "DELETE FROM join_answers WHERE device = ?1 AND space = ?2 AND invite = ?3",
+            params![device.0.as_slice(), space.0.as_slice(), invite.0.as_slice()],
+        )?;
+        Ok(n as u64)
+    }
+
     fn join_answers(&self, device: &DeviceId) -> Result<Vec<StoredJoinAnswer>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(

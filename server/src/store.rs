@@ -286,4 +286,13 @@ pub trait RelayStore: Send + Sync + 'static {
 
     /// Every join answer stored for `device`, oldest first.
     fn join_answers(&self, device: &DeviceId) -> Result<Vec<StoredJoinAnswer>, StoreError>;
+
+    /// Forgets the answer for (`device`, `space`, `invite`), once the device says it took it.
+    /// Returns how many rows went (0 or 1).
+    fn delete_join_answer(
+        &self,
+        device: &DeviceId,
+        space: &SpaceId,
+        invite: &InviteId,
+    ) -> Result<u64, StoreError>;
 }

@@ -75,6 +75,7 @@ fn request(spaces: Vec<SpaceVector>, envelopes: Vec<Vec<u8>>) -> SyncRequest {
         max_response_bytes: 1 << 20,
         join_requests: Vec::new(),
         join_answers: Vec::new(),
+        taken_join_answers: Vec::new(),
     }
 }
 
@@ -653,6 +654,22 @@ fn an_answer_needs_the_inviters_admit_of_that_device_and_reaches_that_device_onl
     let r = c.sync(&f.admin, &joins(vec![], vec![again.clone()]));
     assert!(r.refused_join_answers.is_empty());
     assert_eq!(c.mailbox(&joiner, vec![]).join_answers, vec![again]);
+
+    // Once the joiner says it took the answer, the relay forgets it; another device's "taken"
+    // changes nothing for this one.
+    let mut other = request(vec![], vec![]);
+    other.taken_join_answers = vec![sebaya_proto::sync::JoinTaken {
+        space: SPACE.0.to_vec(),
+        invite: invite.0.to_vec(),
+    }];
+    c.sync(&f.admin, &other);
+    assert_eq!(c.mailbox(&joiner, vec![]).join_answers.len(), 1);
+    let r = c.sync(&joiner, &other);
+    assert!(
+        r.join_answers.is_empty(),
+        "forgotten before the mailbox is read"
+    );
+    assert!(c.mailbox(&joiner, vec![]).join_answers.is_empty());
     relay.shutdown();
 }
 

@@ -88,6 +88,7 @@ fn request(
         max_response_bytes,
         join_requests: Vec::new(),
         join_answers: Vec::new(),
+        taken_join_answers: Vec::new(),
     }
 }
 
