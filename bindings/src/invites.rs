@@ -9,6 +9,9 @@ use super::{Result, SebayaError, Vault, kind_name, parse_space, with};
 pub struct Invite {
     /// Its public id (hex): what the space's log and the relay know.
     pub id: String,
+    /// The space it admits to (hex): the group itself, or its new period when the group had a past
+    /// and history is not shared.
+    pub space_id: String,
     /// The code to show as a QR code (uppercase letters and digits, under 200 characters) or send.
     /// It holds the one-time secret: whoever has it may ask to join, once.
     pub code: String,
@@ -97,13 +100,23 @@ impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
 #[uniffi::export]
 impl Vault {
     /// Makes an invite to a group or pairing this device administers, valid for `valid_for_secs`
-    /// (1 second to 30 days; a week by default). Sync afterwards so the relay knows the invite.
-    #[uniffi::method(default(valid_for_secs = 604800))]
-    pub fn create_invite(&self, space_id: String, valid_for_secs: u64) -> Result<Invite> {
+    /// (1 second to 30 days; a week by default). Unless `share_history`, a group that already has a
+    /// past first goes on in a new period and the invite admits to that (`space_id` says which).
+    /// Sync afterwards so the relay knows the invite.
+    #[uniffi::method(default(valid_for_secs = 604800, share_history = false))]
+    pub fn create_invite(
+        &self,
+        space_id: String,
+        valid_for_secs: u64,
+        share_history: bool,
+    ) -> Result<Invite> {
         let space = parse_space(&space_id)?;
-        let i = with(&self.inner, |v| v.create_invite(&space, valid_for_secs))?;
+        let i = with(&self.inner, |v| {
+            v.create_invite_with(&space, valid_for_secs, share_history)
+        })?;
         Ok(Invite {
             id: i.id.to_hex(),
+            space_id: i.space.to_hex(),
             code: i.code,
             expires: i.expires,
         })

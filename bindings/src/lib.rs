@@ -461,6 +461,8 @@ pub struct SyncReport {
     /// Spaces this device started holding from its person's index (after being linked, or restored
     /// from the recovery phrase).
     pub from_index: u32,
+    /// New periods of groups this device is in, now followed.
+    pub new_periods: u32,
 }
 
 impl From<sebaya_core::SyncReport> for SyncReport {
@@ -476,6 +478,7 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             from_index: r.from_index,
+            new_periods: r.new_periods,
             join_requests: r.join_requests,
             joins_refused: r.joins_refused,
             joined: r.joined,
@@ -751,6 +754,8 @@ pub struct GroupSummary {
     pub role: String,
     /// How many devices belong to it.
     pub members: u32,
+    /// The id (hex) of the period this group went on in, if a facilitator started one: show that one.
+    pub next_id: Option<String>,
 }
 
 /// A note in the group notebook.
@@ -849,19 +854,23 @@ impl Vault {
                     name: g.name,
                     role: role_name(g.role),
                     members: g.members as u32,
+                    next_id: g.next.map(|n| n.to_hex()),
                 })
                 .collect())
         })
     }
 
     /// On the facilitator's device: adds the device that showed `request` (its `link_request()` code)
-    /// to the group, as a facilitator when `as_facilitator`, and returns the code to show it.
-    #[uniffi::method(default(as_facilitator = false))]
+    /// to the group, as a facilitator when `as_facilitator`, and returns the code to show it. Unless
+    /// `share_history`, a group that already has a past first goes on in a new period and the newcomer
+    /// joins that one (reading nothing written before).
+    #[uniffi::method(default(as_facilitator = false, share_history = false))]
     pub fn approve_group_member(
         &self,
         group_id: String,
         request: String,
         as_facilitator: bool,
+        share_history: bool,
     ) -> Result<String> {
         let g = parse_space(&group_id)?;
         let role = if as_facilitator {
@@ -869,7 +878,17 @@ impl Vault {
         } else {
             sebaya_core::Role::Member
         };
-        with(&self.inner, |v| v.approve_group_member(&g, &request, role))
+        with(&self.inner, |v| {
+            v.approve_group_member_with(&g, &request, role, share_history)
+        })
+    }
+
+    /// Starts a new period of a group (facilitators): same name, members and roles, open agenda items,
+    /// actions and coping ideas carried over, a new key. Members' devices follow at their next sync;
+    /// the old period stays readable to them. Returns the new period's id.
+    pub fn start_period(&self, group_id: String) -> Result<String> {
+        let g = parse_space(&group_id)?;
+        Ok(with(&self.inner, |v| v.start_period(&g))?.to_hex())
     }
 
     /// On the joining device: joins the group named in a response made for it. Returns its id.

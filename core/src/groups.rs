@@ -669,6 +669,77 @@ pub fn coping_ideas(doc: &AutoCommit) -> Vec<CopingIdea> {
     out
 }
 
+// ---- periods ------------------------------------------------------------------------------------
+
+const NEXT: &str = "next";
+const PREVIOUS: &str = "previous";
+
+fn space_hex(doc: &AutoCommit, key: &str) -> Option<String> {
+    string(doc, &ROOT, key).filter(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The group's next period (hex space id), once a facilitator started one: where the group goes on.
+pub fn next_period(doc: &AutoCommit) -> Option<String> {
+    space_hex(doc, NEXT)
+}
+
+/// The period this one continues (hex space id), if any.
+pub fn previous_period(doc: &AutoCommit) -> Option<String> {
+    space_hex(doc, PREVIOUS)
+}
+
+fn set_period(doc: &mut AutoCommit, key: &str, hex: &str, now_ms: i64) -> Result<()> {
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidInput(
+            "a period is named by a 32-character space id".into(),
+        ));
+    }
+    write(doc, now_ms, |doc| Ok(doc.put(ROOT, key, hex)?))
+}
+
+/// Records where the group goes on (facilitators only, by the content rules); one commit.
+pub fn set_next_period(doc: &mut AutoCommit, hex: &str, now_ms: i64) -> Result<()> {
+    set_period(doc, NEXT, hex, now_ms)
+}
+
+/// Records which period this one continues; one commit.
+pub fn set_previous_period(doc: &mut AutoCommit, hex: &str, now_ms: i64) -> Result<()> {
+    set_period(doc, PREVIOUS, hex, now_ms)
+}
+
+/// Whether the group holds anything a newcomer would read as its past: notes, sessions, agenda
+/// items, actions or coping ideas.
+pub fn has_history(doc: &AutoCommit) -> bool {
+    [NOTES, SESSIONS, AGENDA, ACTIONS, COPING]
+        .iter()
+        .any(|k| read_container(doc, k).is_some_and(|c| doc.keys(&c).next().is_some()))
+}
+
+/// Copies what a group carries into a new period: the agenda items and actions not yet done, and the
+/// coping ideas (a shared resource; each now names `carrier_hex` as added by, the one who carried it).
+/// Notes and sessions stay in the period they belong to. Returns how many items were carried.
+pub fn carry_open_items(
+    from: &AutoCommit,
+    to: &mut AutoCommit,
+    carrier_hex: &str,
+    now_ms: i64,
+) -> Result<u32> {
+    let mut n = 0;
+    for a in agenda(from).into_iter().filter(|a| !a.done) {
+        add_agenda_item(to, &a.id, &a.text, now_ms)?;
+        n += 1;
+    }
+    for a in actions(from).into_iter().filter(|a| !a.done) {
+        add_action(to, &a.id, &a.text, &a.owner, a.due_ms, now_ms)?;
+        n += 1;
+    }
+    for c in coping_ideas(from) {
+        add_coping_idea(to, &c.id, &c.text, carrier_hex, now_ms)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 // ---- sessions -----------------------------------------------------------------------------------
 
 /// Adds a session with no attendance and empty notes; one commit.

@@ -43,6 +43,9 @@ pub const MAX_INVITE_SECS: u64 = 30 * 24 * 3600;
 /// An invite just made, for the admin's screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewInvite {
+    /// The space the invite admits to: the group itself, or its new period when the group had a
+    /// past and history is not shared.
+    pub space: SpaceId,
     /// Its public id (as the log and the relay know it).
     pub id: InviteId,
     /// The code to show as a QR code or send: holds the one-time secret.
@@ -234,11 +237,37 @@ impl Vault {
     /// `valid_for_secs` (one second to 30 days). Returns the code to show; anyone holding it may ask
     /// to join, once, until it expires or is revoked, and an admin still approves each request.
     pub fn create_invite(&mut self, space: &SpaceId, valid_for_secs: u64) -> Result<NewInvite> {
+        self.create_invite_with(space, valid_for_secs, false)
+    }
+
+    /// [`Vault::create_invite`] with an explicit choice of history: with `share_history` the newcomer
+    /// reads everything the group wrote before; without (the default for groups), a group that has a
+    /// past first goes on in a new period ([`Vault::start_period`]) and the invite admits to that.
+    /// Pairings always share their history (one-to-one).
+    pub fn create_invite_with(
+        &mut self,
+        space: &SpaceId,
+        valid_for_secs: u64,
+        share_history: bool,
+    ) -> Result<NewInvite> {
         if valid_for_secs == 0 || valid_for_secs > MAX_INVITE_SECS {
             return Err(Error::InvalidInput(
                 "an invite lasts from one second to 30 days".into(),
             ));
         }
+        {
+            let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
+            if !matches!(s.kind, SpaceKind::Group | SpaceKind::Pairing) {
+                return Err(Error::NotAllowed(
+                    "only groups and pairings are joined by invite; case notes are shared in person",
+                ));
+            }
+            if !s.membership().is_admin(&self.identity.device) {
+                return Err(Error::NotAllowed("only an admin of a space can invite"));
+            }
+        }
+        let target = self.period_for_newcomer(space, share_history)?;
+        let space = &target;
         let (store, identity) = (&self.store, &self.identity);
         let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
         if !matches!(s.kind, SpaceKind::Group | SpaceKind::Pairing) {
@@ -279,6 +308,7 @@ impl Vault {
             },
         )?;
         Ok(NewInvite {
+            space: *space,
             id,
             code: code.to_code(),
             expires,

@@ -442,6 +442,9 @@ impl Vault {
             sync.note_joins(outcome.received, outcome.refused, outcome.joined);
             let adopted = self.follow_index()?;
             sync.note_from_index(adopted);
+            let periods = self.follow_periods()?;
+            sync.note_periods(periods);
+            let adopted = adopted + periods;
             let taken = self.taken_answers()?;
             if outcome.joined == 0 && adopted == 0 && taken.is_empty() {
                 return Ok(None);

@@ -130,6 +130,8 @@ pub struct SyncReport {
     /// Spaces this device started holding from its person's index (after linking, or after restoring
     /// from the recovery phrase).
     pub from_index: u32,
+    /// New periods of groups this device is in, started by a facilitator, now followed.
+    pub new_periods: u32,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +289,11 @@ impl RelaySync {
         self.report.join_requests += received;
         self.report.joins_refused += refused;
         self.report.joined += joined;
+    }
+
+    /// Adds the new group periods this device started following to the report.
+    pub(crate) fn note_periods(&mut self, n: u32) {
+        self.report.new_periods += n;
     }
 
     /// Adds the spaces taken from the person's index to the report.

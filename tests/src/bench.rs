@@ -570,7 +570,7 @@ fn main() {
             idle_sent.push(joiner.sync_with(&http, &url).unwrap().bytes_sent as f64);
 
             let t0 = Instant::now();
-            let invite = admin.create_invite(&g, 3600).unwrap();
+            let invite = admin.create_invite_with(&g, 3600, true).unwrap();
             admin.sync_with(&http, &url).unwrap();
             joiner.accept_invite(&invite.code, "Rina").unwrap();
             let sent = joiner.sync_with(&http, &url).unwrap();
@@ -602,7 +602,7 @@ fn main() {
             let t0 = Instant::now();
             let request = met.link_request().unwrap();
             let response = admin
-                .approve_group_member(&g, &request, sebaya_core::Role::Member)
+                .approve_group_member_with(&g, &request, sebaya_core::Role::Member, true)
                 .unwrap();
             met.join_group(&response).unwrap();
             admin.sync_with(&http, &url).unwrap();

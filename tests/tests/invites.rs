@@ -136,7 +136,7 @@ fn a_remote_invite_admits_one_person_who_then_reads_and_writes_the_group() {
     // A removal before the invite: the newcomer must still read the whole document.
     let gone = vault(&dir, "gone.db", 9);
     let resp = facilitator
-        .approve_group_member(&g, &gone.link_request().unwrap(), Role::Member)
+        .approve_group_member_with(&g, &gone.link_request().unwrap(), Role::Member, true)
         .unwrap();
     drop(resp);
     facilitator
@@ -144,7 +144,9 @@ fn a_remote_invite_admits_one_person_who_then_reads_and_writes_the_group() {
         .unwrap();
     note(&mut facilitator, &g, "00000000000000a2", "Setelah rotasi");
 
-    let invite = facilitator.create_invite(&g, 3600).unwrap();
+    // History shared explicitly: the newcomer reads what was written before.
+    let invite = facilitator.create_invite_with(&g, 3600, true).unwrap();
+    assert_eq!(invite.space, g);
     assert_eq!(invite.code.len(), INVITE_CODE_CHARS);
     assert!(invite.code.len() < 200);
     sync(&n, &mut facilitator);
@@ -334,4 +336,94 @@ fn a_spent_expired_revoked_or_forged_invite_admits_nobody() {
         JoinStatus::Refused("invite-revoked".into())
     );
     assert!(second.shared_spaces().is_empty());
+}
+
+#[test]
+fn by_default_a_newcomer_joins_a_new_period_and_reads_no_history() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = vault(&dir, "f.db", 1);
+    let mut member = vault(&dir, "m.db", 2);
+    let mut newcomer = vault(&dir, "n.db", 3);
+    let g = facilitator.create_group("Kelompok Senin").unwrap();
+    // Before the group has a past, joining changes nothing.
+    let resp = facilitator
+        .approve_group_member(&g, &member.link_request().unwrap(), Role::Member)
+        .unwrap();
+    assert_eq!(member.join_group(&resp).unwrap(), g);
+    note(
+        &mut facilitator,
+        &g,
+        "00000000000000a1",
+        "Cerita minggu lalu",
+    );
+    let me = facilitator.device_id().to_hex();
+    facilitator
+        .with_group(&g, |d, now| {
+            groups::add_agenda_item(d, "00000000000000b1", "Latihan napas", now)?;
+            groups::add_coping_idea(d, "00000000000000c1", "Jalan pagi", &me, now)
+        })
+        .unwrap();
+    sync(&n, &mut facilitator);
+    sync(&n, &mut member);
+
+    // The default invite: the group goes on in a new period, and the invite admits to that.
+    let invite = facilitator.create_invite(&g, 3600).unwrap();
+    assert_ne!(invite.space, g);
+    let p2 = invite.space;
+    assert_eq!(
+        facilitator
+            .groups()
+            .iter()
+            .find(|x| x.id == g)
+            .unwrap()
+            .next,
+        Some(p2)
+    );
+    assert!(matches!(
+        facilitator.start_period(&g),
+        Err(Error::InvalidInput(_))
+    ));
+    sync(&n, &mut facilitator);
+    newcomer.accept_invite(&invite.code, "Baru").unwrap();
+    sync(&n, &mut newcomer);
+    sync(&n, &mut facilitator);
+    let req = facilitator.join_requests().unwrap();
+    facilitator.approve_join_request(&req[0].id).unwrap();
+    sync(&n, &mut facilitator);
+    assert_eq!(sync(&n, &mut newcomer).joined, 1);
+    // The newcomer holds only the new period: open items carried over, last week's note not.
+    assert_eq!(newcomer.shared_spaces().len(), 1);
+    assert!(newcomer.read_group(&p2, groups::notes).unwrap().is_empty());
+    assert_eq!(newcomer.read_group(&p2, groups::agenda).unwrap().len(), 1);
+    assert_eq!(
+        newcomer
+            .read_group(&p2, groups::coping_ideas)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        newcomer.read_group(&g, groups::notes),
+        Err(Error::NotFound(_))
+    ));
+    // The existing member follows the group into the new period and keeps the old one.
+    let r = sync(&n, &mut member);
+    assert_eq!(r.new_periods, 1, "{r:?}");
+    sync(&n, &mut member);
+    assert_eq!(member.read_group(&g, groups::notes).unwrap().len(), 1);
+    let m_me = member.device_id().to_hex();
+    member
+        .with_group(&p2, |d, now| {
+            groups::add_note(d, "00000000000000d1", "", "Selamat datang", &m_me, now)
+        })
+        .unwrap();
+    sync(&n, &mut member);
+    sync(&n, &mut newcomer);
+    assert_eq!(newcomer.read_group(&p2, groups::notes).unwrap().len(), 1);
+    // Only facilitators start periods.
+    assert!(matches!(
+        member.start_period(&p2),
+        Err(Error::NotAllowed(_))
+    ));
 }

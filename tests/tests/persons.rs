@@ -84,7 +84,12 @@ fn world() -> World {
     // A rotation in Eko's group before anything else: keys of two epochs.
     let gone = vault(&dir, "gone.db", 9);
     other
-        .approve_group_member(&their_group, &gone.link_request().unwrap(), Role::Member)
+        .approve_group_member_with(
+            &their_group,
+            &gone.link_request().unwrap(),
+            Role::Member,
+            true,
+        )
         .unwrap();
     other
         .remove_group_member(&their_group, &gone.device_id())

@@ -336,7 +336,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 Vault.open(File(tmp, "il.db").path, generateMasterKey()).use { late ->
                     val gid = fac.createGroup("Kelompok Sabtu")
                     fac.groupAddNote(gid, "Sebelum undangan.")
-                    val invite = fac.createInvite(gid, validForSecs = 3600uL)
+                    val invite = fac.createInvite(gid, validForSecs = 3600uL, shareHistory = true)
                     assertTrue(invite.code.length < 200, "the code fits a small QR code")
                     fac.sync(url)
                     assertEquals("waiting", joiner.acceptInvite(invite.code, "Rina").status, "waiting")

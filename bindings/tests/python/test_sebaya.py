@@ -619,7 +619,8 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     joiner.create_person()
     gid = fac.create_group("Kelompok Sabtu")
     fac.group_add_note(gid, "Sebelum undangan.")
-    invite = fac.create_invite(gid, valid_for_secs=3600)
+    invite = fac.create_invite(gid, valid_for_secs=3600, share_history=True)
+    assert invite.space_id == gid
     assert len(invite.code) < 200 and invite.code.startswith("SBYI1")
     assert [(i.id, i.status) for i in fac.invites(gid)] == [(invite.id, "open")]
     fac.sync(relay.url)
@@ -649,7 +650,7 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
         fac.revoke_invite(gid, invite.id)
 
     # A revoked invite, a damaged code, and the messages people see.
-    second = fac.create_invite(gid)
+    second = fac.create_invite(gid, share_history=True)
     fac.revoke_invite(gid, second.id)
     assert [i.status for i in fac.invites(gid) if i.id == second.id] == ["revoked"]
     with pytest.raises(SebayaError.BadInvite):
@@ -744,3 +745,30 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
         other.group_add_session(gid, 1767225600000, "Sesi 2")
     for locale in ("id", "en"):
         assert localized_message("error-bad-credential", locale) != "error-bad-credential"
+
+
+def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
+    fac = open_vault(tmp_path / "f.db", generate_master_key())
+    member = open_vault(tmp_path / "m.db", generate_master_key())
+    newcomer = open_vault(tmp_path / "n.db", generate_master_key())
+    gid = fac.create_group("Kelompok Senin")
+    assert member.join_group(fac.approve_group_member(gid, member.link_request())) == gid
+    fac.group_add_note(gid, "Cerita minggu lalu.")
+    fac.sync(relay.url)
+    member.sync(relay.url)
+    # The default: no history. The group goes on in a new period; the newcomer joins that.
+    new_gid = newcomer.join_group(fac.approve_group_member(gid, newcomer.link_request()))
+    assert new_gid != gid
+    assert [g.next_id for g in fac.groups() if g.id == gid] == [new_gid]
+    fac.sync(relay.url)
+    newcomer.sync(relay.url)
+    assert newcomer.group_notes(new_gid) == []
+    assert member.sync(relay.url).new_periods == 1
+    member.sync(relay.url)
+    assert [n.text for n in member.group_notes(gid)] == ["Cerita minggu lalu."]
+    member.group_add_note(new_gid, "Selamat datang.")
+    member.sync(relay.url)
+    newcomer.sync(relay.url)
+    assert [n.text for n in newcomer.group_notes(new_gid)] == ["Selamat datang."]
+    with pytest.raises(SebayaError.NotAllowed):
+        member.start_period(new_gid)
