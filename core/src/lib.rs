@@ -300,13 +300,46 @@ impl Vault {
         }
         let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
         let mut total = j.remove_member(&self.store, &self.identity, *device)?;
+        // Where this device is not an admin, the person's own word removes the lost device: a
+        // revocation signed by the person key (held by the device that made, restored or replaced
+        // the person); that space's admins rotate its key at their next sync.
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let revocation = match &self.person {
+            Some(p) => Some(p.revoke(*device, now)?),
+            None => None,
+        };
+        let me = self.identity.device;
+        let person = self.person_id();
         for g in self.shared.values_mut() {
             let m = g.membership();
-            if m.is_member(device) && m.is_admin(&self.identity.device) {
+            if !m.is_member(device) {
+                continue;
+            }
+            if m.is_admin(&me) {
                 let r = g.remove_member(&self.store, &self.identity, *device)?;
                 total.wrapped += r.wrapped;
                 total.without_key += r.without_key;
                 total.bytes += r.bytes;
+            } else if let (Some(rev), Some(p)) = (&revocation, person) {
+                if m.is_member(&me) && m.persons.get(device) == Some(&p.0) {
+                    let bytes = rev.as_bytes();
+                    let signature: [u8; 64] = bytes
+                        .get(bytes.len().saturating_sub(64)..)
+                        .and_then(|s| s.try_into().ok())
+                        .ok_or(Error::Internal("revocation signature"))?;
+                    let last_seq = g.vector.get(device);
+                    g.write_statement(
+                        &self.store,
+                        &self.identity,
+                        sebaya_proto::membership::Op::RevokeDevice {
+                            device: *device,
+                            person: p.0,
+                            time: now,
+                            signature,
+                            last_seq,
+                        },
+                    )?;
+                }
             }
         }
         Ok(total)
@@ -444,7 +477,16 @@ impl Vault {
             sync.note_from_index(adopted);
             let periods = self.follow_periods()?;
             sync.note_periods(periods);
-            let adopted = adopted + periods;
+            // A removal learned in this exchange that the key in use does not follow: rotate now
+            // and send the new key in one more exchange.
+            let mut rotated = 0;
+            for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
+                if s.needs_rotation() {
+                    s.rotate(&self.store, &self.identity)?;
+                    rotated += 1;
+                }
+            }
+            let adopted = adopted + periods + rotated;
             let taken = self.taken_answers()?;
             if outcome.joined == 0 && adopted == 0 && taken.is_empty() {
                 return Ok(None);

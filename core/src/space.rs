@@ -1195,11 +1195,23 @@ impl Space {
     /// rotation that was concurrent with a removal wrapped its key for the removed device. An admin
     /// then rotates again (at its next sync).
     pub fn needs_rotation(&self) -> bool {
-        self.members.is_admin(&self.me)
-            && self
-                .recipients
-                .get(&self.epoch)
-                .is_some_and(|ds| ds.iter().any(|d| !self.members.is_member(d)))
+        if !self.members.is_admin(&self.me) {
+            return false;
+        }
+        // A key wrapped for a device that is no longer a member (a rotation concurrent with a
+        // removal), or a removal the epoch in use does not follow (a person revoking a lost phone
+        // from a group where it is a plain member, or a removal by another admin that did not rotate).
+        let wrapped_for_gone = self
+            .recipients
+            .get(&self.epoch)
+            .is_some_and(|ds| ds.iter().any(|d| !self.members.is_member(d)));
+        let started_by = self
+            .members
+            .epochs
+            .iter()
+            .find(|e| e.id == self.epoch)
+            .map(|e| StatementId(e.id.0));
+        wrapped_for_gone || self.log.removed_since(started_by.as_ref())
     }
 
     /// Earlier epoch keys sealed under the current one, for a device being linked (own devices read

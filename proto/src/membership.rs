@@ -161,6 +161,23 @@ pub enum Op {
         /// The person's signature over the certificate.
         signature: [u8; 64],
     },
+    /// Removes a device on its person's word: the fields of a [`crate::DeviceRevocation`] signed by the
+    /// person key. Any current member may carry it into a space; it counts when the log says the device
+    /// belongs to that person, and no concurrent statement can set it aside (its authority is the
+    /// person's key, which a stolen linked device does not hold). A lost phone is revoked this way
+    /// from every space it was in, including groups where its person is a plain member.
+    RevokeDevice {
+        /// The device revoked.
+        device: DeviceId,
+        /// The person whose key signed the revocation.
+        person: [u8; 32],
+        /// The revocation's `time` field.
+        time: u64,
+        /// The person's signature over the revocation.
+        signature: [u8; 64],
+        /// The revoked device's last accepted sequence number in this space, as the carrier knows it.
+        last_seq: u64,
+    },
     /// Moves a current member device to a new person certificate (after the person replaced their
     /// recovery phrase): signed by that device or by a current member device of the same person.
     /// Afterwards the old person has no device here, so the old phrase vouches for nothing new.
@@ -195,7 +212,7 @@ impl Op {
     /// The device a revocation takes authority from: a removal, or a demotion to member.
     fn revokes(&self) -> Option<DeviceId> {
         match *self {
-            Op::Remove { device, .. } => Some(device),
+            Op::Remove { device, .. } | Op::RevokeDevice { device, .. } => Some(device),
             Op::SetRole {
                 device,
                 role: Role::Member,
@@ -205,7 +222,7 @@ impl Op {
     }
 
     fn is_remove(&self) -> bool {
-        matches!(self, Op::Remove { .. })
+        matches!(self, Op::Remove { .. } | Op::RevokeDevice { .. })
     }
 }
 
@@ -302,6 +319,16 @@ enum WireOp {
         #[serde(with = "serde_bytes")]
         signature: Vec<u8>,
     },
+    RevokeDevice {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        person: Vec<u8>,
+        time: u64,
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+        last_seq: u64,
+    },
     Recertify {
         #[serde(with = "serde_bytes")]
         device: Vec<u8>,
@@ -322,6 +349,24 @@ fn bytes32(b: &[u8], what: &'static str) -> Result<[u8; 32], ProtoError> {
 fn signature64(b: &[u8]) -> Result<[u8; 64], ProtoError> {
     b.try_into()
         .map_err(|_| ProtoError::Malformed("certificate signature has the wrong length"))
+}
+
+/// Checks a person's device revocation carried in a `revoke_device`.
+fn check_revocation(
+    person: &[u8; 32],
+    device: &DeviceId,
+    time: u64,
+    signature: &[u8; 64],
+) -> Result<(), ProtoError> {
+    let rev = crate::DeviceRevocation {
+        person: crate::PersonId(*person),
+        device: *device,
+        time,
+    };
+    let mut bytes = rev.to_body()?;
+    bytes.extend_from_slice(signature);
+    crate::SignedDeviceRevocation::from_bytes(&bytes)?.verify()?;
+    Ok(())
 }
 
 /// Checks a certificate carried in a `vouch` or `recertify`: the person's signature over
@@ -467,6 +512,19 @@ impl Statement {
                 }
                 check_certificate(&person, &self.author, &x25519, created, &signature)?;
             }
+            Op::RevokeDevice {
+                device,
+                person,
+                time,
+                signature,
+                ..
+            } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                member_key(&device.0)?;
+                check_revocation(&person, &device, time, &signature)?;
+            }
             Op::Recertify {
                 device,
                 person,
@@ -540,6 +598,19 @@ impl Statement {
                 x25519: x25519.to_vec(),
                 created,
                 signature: signature.to_vec(),
+            },
+            Op::RevokeDevice {
+                device,
+                person,
+                time,
+                signature,
+                last_seq,
+            } => WireOp::RevokeDevice {
+                device: device.0.to_vec(),
+                person: person.to_vec(),
+                time,
+                signature: signature.to_vec(),
+                last_seq,
             },
             Op::Recertify {
                 device,
@@ -634,6 +705,19 @@ impl Statement {
                     x25519: bytes32(&x25519, "X25519 key has the wrong length")?,
                     created,
                     signature: signature64(&signature)?,
+                },
+                WireOp::RevokeDevice {
+                    device,
+                    person,
+                    time,
+                    signature,
+                    last_seq,
+                } => Op::RevokeDevice {
+                    device: DeviceId::from_slice(&device)?,
+                    person: bytes32(&person, "person id has the wrong length")?,
+                    time,
+                    signature: signature64(&signature)?,
+                    last_seq,
                 },
                 WireOp::Recertify {
                     device,
@@ -1225,6 +1309,12 @@ impl MembershipLog {
             // A vouch needs a device of the same person in its past; a recertify, a member author.
             Op::Vouch { person, .. } => self.evaluate(&past).state.has_person(&person),
             Op::Recertify { .. } => self.evaluate(&past).state.is_member(&s.author),
+            // A person's revocation of its device: carried by a member, about a device the log says
+            // is that person's.
+            Op::RevokeDevice { device, person, .. } => {
+                let st = self.evaluate(&past).state;
+                st.is_member(&s.author) && st.persons.get(&device) == Some(&person)
+            }
             _ => self.evaluate(&past).state.is_admin(&s.author),
         };
         if let Op::Genesis { .. } = s.op {
@@ -1306,6 +1396,7 @@ impl MembershipLog {
         // stands: a device removed by its owner cannot retaliate and take the remover with it.
         let attackers: HashMap<usize, Vec<usize>> = candidates
             .iter()
+            .filter(|&&r| !matches!(op(r), Op::RevokeDevice { .. }))
             .map(|&r| {
                 let target = op(r).revokes();
                 let list = by_target
@@ -1316,7 +1407,10 @@ impl MembershipLog {
                             .filter(|&r2| {
                                 self.concurrent(r, r2)
                                     && (Some(author(r2)) != target
-                                        || more_senior(&author(r2), &author(r)))
+                                        || more_senior(&author(r2), &author(r))
+                                        // A person's revocation is the person's word, not a
+                                        // device's: seniority does not set it aside.
+                                        || matches!(op(r2), Op::RevokeDevice { .. }))
                             })
                             .collect()
                     })
@@ -1419,6 +1513,8 @@ impl MembershipLog {
             let a = author(i);
             let ok = match op(i) {
                 Op::Genesis { .. } => true,
+                // A person's revocation stands on the person's key alone.
+                Op::RevokeDevice { .. } => standing[i],
                 o if o.revokes().is_some() => {
                     standing[i]
                         && (state.is_admin(&a)
@@ -1500,7 +1596,10 @@ impl MembershipLog {
                         lost.remove(&device);
                     }
                 }
-                Op::Remove { device, last_seq } => {
+                Op::Remove { device, last_seq }
+                | Op::RevokeDevice {
+                    device, last_seq, ..
+                } => {
                     if let Some(r) = state.members.remove(&device) {
                         state.removed_roles.insert(device, r);
                     }
@@ -1654,6 +1753,18 @@ impl MembershipLog {
     /// Whether no statement is applied.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// Whether a device was removed (by a removal that counts) outside the causal past of `epoch`, the
+    /// rotation statement that started the epoch in use (`None`: the space's first epoch): then that
+    /// device may hold the key in use, and an admin should rotate.
+    pub fn removed_since(&self, epoch: Option<&StatementId>) -> bool {
+        let e = epoch.and_then(|id| self.index.get(id).copied());
+        self.nodes.iter().enumerate().any(|(i, n)| {
+            self.current.valid.get(i).copied().unwrap_or(false)
+                && n.statement.statement().op.is_remove()
+                && e.is_none_or(|e| e != i && !self.nodes[e].past.has(i))
+        })
     }
 
     /// Ids of statements waiting for parents, ascending.

@@ -1589,3 +1589,96 @@ fn an_invite_of_a_removed_admin_counts_as_revoked() {
     let state = same_state_in_every_order(&[&g, &make_b_admin, &by_b, &rm]);
     assert_eq!(state.invites[&INVITE].status, InviteStatus::Revoked);
 }
+
+fn revoke_device(
+    by: &Ed25519KeyPair,
+    parents: &[StatementId],
+    person: &Ed25519KeyPair,
+    device: DeviceId,
+) -> SignedStatement {
+    let rev = sebaya_proto::DeviceRevocation {
+        person: sebaya_proto::PersonId::from_slice(person.public_key().as_ref()).unwrap(),
+        device,
+        time: TIME,
+    }
+    .sign(person)
+    .unwrap();
+    let bytes = rev.as_bytes();
+    sign(
+        by,
+        parents,
+        Op::RevokeDevice {
+            device,
+            person: person.public_key().as_ref().try_into().unwrap(),
+            time: TIME,
+            signature: bytes[bytes.len() - 64..].try_into().unwrap(),
+            last_seq: 3,
+        },
+    )
+}
+
+#[test]
+fn a_person_revokes_its_own_device_even_where_it_is_a_plain_member() {
+    let (admin, phone, tablet, other) = (key(1), key(2), key(3), key(4));
+    let (rina, eko) = (key(0x51), key(0x52));
+    let g = genesis(&admin);
+    let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Member, &rina);
+    let add_tablet = add_of_person(&admin, &[add_phone.id()], dev(&tablet), Role::Member, &rina);
+    let add_other = add_of_person(&admin, &[add_tablet.id()], dev(&other), Role::Member, &eko);
+    // The phone (a plain member) carries Rina's revocation of her tablet: it counts.
+    let rv = revoke_device(&phone, &[add_other.id()], &rina, dev(&tablet));
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &add_other, &rv]);
+    assert!(!state.is_member(&dev(&tablet)));
+    assert_eq!(state.removed.get(&dev(&tablet)), Some(&3));
+    // Rina's key cannot revoke Eko's device; nor can a forged revocation be signed.
+    let wrong = revoke_device(&phone, &[add_other.id()], &rina, dev(&other));
+    let log = log_of(&[&g, &add_phone, &add_tablet, &add_other, &wrong]);
+    assert!(log.state().is_member(&dev(&other)));
+    assert_eq!(log.status(&wrong.id()), Some(Status::Invalid));
+    let forged = Op::RevokeDevice {
+        device: dev(&other),
+        person: rina.public_key().as_ref().try_into().unwrap(),
+        time: TIME,
+        signature: [7; 64],
+        last_seq: 0,
+    };
+    assert!(
+        Statement::new(SPACE, vec![add_other.id()], dev(&phone), TIME, forged)
+            .sign(&phone)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_persons_revocation_beats_the_revoked_admins_concurrent_statements() {
+    // The lost tablet is the group's most senior admin (it founded it); Rina's phone is a later admin.
+    let (tablet, phone, x) = (key(3), key(2), key(5));
+    let rina = key(0x51);
+    let g = genesis(&tablet);
+    // Rina's persons are recorded by a recertify of the tablet and the add of the phone.
+    let (p, sig) = certified_op(&rina, dev(&tablet), [9; 32]);
+    let re = sign(
+        &tablet,
+        &[g.id()],
+        Op::Recertify {
+            device: dev(&tablet),
+            person: p,
+            x25519: [9; 32],
+            created: TIME,
+            signature: sig,
+        },
+    );
+    let add_phone = add_of_person(&tablet, &[re.id()], dev(&phone), Role::Admin, &rina);
+    // Concurrently: the thief with the tablet removes the phone and adds a stranger; Rina revokes
+    // the tablet from her phone.
+    let rm_phone = remove(&tablet, &[add_phone.id()], dev(&phone), 0);
+    let add_x = add(&tablet, &[add_phone.id()], dev(&x), Role::Member);
+    let rv = revoke_device(&phone, &[add_phone.id()], &rina, dev(&tablet));
+    let state = same_state_in_every_order(&[&g, &re, &add_phone, &rm_phone, &add_x, &rv]);
+    assert!(!state.is_member(&dev(&tablet)));
+    assert!(
+        state.is_member(&dev(&phone)),
+        "seniority does not beat the person's key"
+    );
+    assert!(!state.is_member(&dev(&x)));
+}

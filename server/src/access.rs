@@ -136,7 +136,10 @@ impl SpaceLog {
         }
         // A vouch (a person's new device) or a recertify is not an admin's statement: its authority
         // comes from the person's devices in its past, so only the trial below can judge it.
-        let by_person = matches!(s.op, Op::Vouch { .. } | Op::Recertify { .. });
+        let by_person = matches!(
+            s.op,
+            Op::Vouch { .. } | Op::Recertify { .. } | Op::RevokeDevice { .. }
+        );
         if !by_person && !self.ever_admins.contains(&s.author) {
             return Err(reason::NOT_AUTHORISED);
         }

@@ -319,3 +319,54 @@ fn after_the_phrase_is_replaced_the_old_one_opens_nothing_new() {
     );
     assert_eq!(restored.journal_list().len(), 1);
 }
+
+#[test]
+fn revoking_a_lost_linked_device_reaches_groups_where_the_person_is_a_plain_member() {
+    let World {
+        n,
+        dir,
+        mut phone,
+        mut other,
+        their_group,
+        ..
+    } = world();
+    // A tablet linked to the person reaches Eko's group (where the person is a plain member).
+    let mut tablet = vault(&dir, "tablet.db", 4);
+    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+    tablet.complete_link(&resp).unwrap();
+    sync(&n, &mut phone);
+    sync(&n, &mut tablet);
+    sync(&n, &mut tablet);
+    sync(&n, &mut other);
+    sync(&n, &mut phone);
+    assert!(
+        other
+            .group_membership(&their_group)
+            .unwrap()
+            .is_member(&tablet.device_id())
+    );
+    // The tablet is lost. The phone (holding the person key) revokes it everywhere, Eko's group
+    // included, on the person's word; Eko's device rotates the group key when it learns of it.
+    phone.remove_device(&tablet.device_id()).unwrap();
+    sync(&n, &mut phone);
+    sync(&n, &mut other);
+    assert!(
+        !other
+            .group_membership(&their_group)
+            .unwrap()
+            .is_member(&tablet.device_id())
+    );
+    note(
+        &mut other,
+        &their_group,
+        "00000000000000e1",
+        "Setelah tablet hilang",
+    );
+    sync(&n, &mut other);
+    sync(&n, &mut phone);
+    assert!(texts(&phone, &their_group).contains(&"Setelah tablet hilang".to_string()));
+    // The tablet is refused by the relay and, handed the envelopes, could not read them anyway.
+    let r = sync(&n, &mut tablet);
+    assert!(r.refused_spaces >= 1, "{r:?}");
+    assert!(!texts(&tablet, &their_group).contains(&"Setelah tablet hilang".to_string()));
+}
