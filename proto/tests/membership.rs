@@ -1682,3 +1682,86 @@ fn a_persons_revocation_beats_the_revoked_admins_concurrent_statements() {
     );
     assert!(!state.is_member(&dev(&x)));
 }
+
+// ------------------------------------------------------------------------------------------
+// Vectors for the invite statements (sections 15.1 and 18), written by hand from the text.
+
+fn invite_vector_statements() -> (SignedStatement, SignedStatement) {
+    let admin = key(0x11);
+    let joiner = key(0x12);
+    let g = genesis(&admin);
+    let i = sign(
+        &admin,
+        &[g.id()],
+        Op::Invite {
+            invite: [0x5a; 16],
+            expires: TIME + 3600,
+        },
+    );
+    let a = sign(
+        &admin,
+        &[i.id()],
+        Op::Admit {
+            device: dev(&joiner),
+            person: None,
+            x25519: [0x09; 32],
+            invite: [0x5a; 16],
+        },
+    );
+    (i, a)
+}
+
+#[test]
+fn invite_statement_vectors_match_an_encoding_written_by_hand() {
+    let (i, a) = invite_vector_statements();
+    let admin: [u8; 32] = dev(&key(0x11)).0;
+    let joiner: [u8; 32] = dev(&key(0x12)).0;
+    let mut op = vec![0xa1];
+    op.extend(tstr("invite"));
+    op.push(0xa2);
+    op.extend(tstr("invite"));
+    op.extend(bstr(&[0x5a; 16]));
+    op.extend(tstr("expires"));
+    op.push(0x1a);
+    op.extend_from_slice(&((TIME + 3600) as u32).to_be_bytes());
+    let i_bytes = hand_encoded(
+        &[StatementId::from_hex(GENESIS_ID_HEX).unwrap().0],
+        &admin,
+        op,
+    );
+    assert_eq!(i.statement_bytes(), &i_bytes[..]);
+    let mut op = vec![0xa1];
+    op.extend(tstr("admit"));
+    op.push(0xa4);
+    op.extend(tstr("device"));
+    op.extend(bstr(&joiner));
+    op.extend(tstr("person"));
+    op.push(0xf6);
+    op.extend(tstr("x25519"));
+    op.extend(bstr(&[0x09; 32]));
+    op.extend(tstr("invite"));
+    op.extend(bstr(&[0x5a; 16]));
+    let a_bytes = hand_encoded(&[i.id().0], &admin, op);
+    assert_eq!(a.statement_bytes(), &a_bytes[..]);
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md"))
+        .unwrap();
+    let flat: String = doc.split_whitespace().collect();
+    for h in [
+        hex::encode(&i_bytes),
+        i.id().to_hex(),
+        hex::encode(&a_bytes),
+        a.id().to_hex(),
+    ] {
+        assert!(flat.contains(&h), "docs/protocol.md lacks {h}");
+    }
+}
+
+#[test]
+#[ignore]
+fn print_invite_vectors() {
+    let (i, a) = invite_vector_statements();
+    for (name, s) in [("INVITE", &i), ("ADMIT", &a)] {
+        println!("{name} {}", hex::encode(s.statement_bytes()));
+        println!("{name}_ID {}", s.id().to_hex());
+    }
+}

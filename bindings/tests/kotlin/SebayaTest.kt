@@ -408,6 +408,45 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("a newcomer without history joins a new period; members follow it") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "nf.db").path, generateMasterKey()).use { fac ->
+            Vault.open(File(tmp, "nm.db").path, generateMasterKey()).use { member ->
+                Vault.open(File(tmp, "nn.db").path, generateMasterKey()).use { newcomer ->
+                    val gid = fac.createGroup("Kelompok Senin")
+                    member.joinGroup(fac.approveGroupMember(gid, member.linkRequest()))
+                    fac.groupAddNote(gid, "Cerita minggu lalu.")
+                    fac.sync(url)
+                    member.sync(url)
+                    val newGid = newcomer.joinGroup(fac.approveGroupMember(gid, newcomer.linkRequest()))
+                    assertTrue(newGid != gid, "a new period")
+                    assertEquals(newGid, fac.groups().single { it.id == gid }.nextId, "next")
+                    fac.sync(url)
+                    newcomer.sync(url)
+                    assertEquals(0, newcomer.groupNotes(newGid).size, "no history")
+                    assertEquals(1u, member.sync(url).newPeriods, "the member follows")
+                }
+            }
+        }
+    }
+
+    check("replacing the recovery phrase: the old one restores nothing") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "xp.db").path, generateMasterKey()).use { phone ->
+            Vault.open(File(tmp, "xt.db").path, generateMasterKey()).use { thief ->
+                val old = phone.createPerson()
+                phone.createGroup("Kelompok Rina")
+                phone.sync(url)
+                val fresh = phone.replaceRecoveryPhrase()
+                assertTrue(fresh != old, "a new phrase")
+                phone.sync(url)
+                thief.restorePerson(old)
+                assertEquals(0u, thief.sync(url).fromIndex, "nothing from the old phrase")
+                assertEquals(0, thief.groups().size, "no group")
+            }
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }
