@@ -207,6 +207,14 @@ impl Vault {
         if g.kind != SpaceKind::Group || share_history || !crate::groups::has_history(&g.doc) {
             return Ok(*group);
         }
+        // A group that already went on: its newest period this device holds (a new one only if
+        // that one has a past too).
+        if let Some(next) = crate::groups::next_period(&g.doc)
+            .and_then(|h| SpaceId::from_hex(&h).ok())
+            .filter(|n| self.shared.contains_key(n))
+        {
+            return self.period_for_newcomer(&next, false);
+        }
         self.start_period(group)
     }
 

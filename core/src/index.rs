@@ -367,9 +367,9 @@ impl Vault {
 
     /// Replaces the recovery phrase: a new person key and index, after which the old phrase opens
     /// nothing new (section 20.5). On this device, which must hold the person key:
-    /// 1. every device of the person, in every space this device holds, is recertified under the
-    ///    new person key (siblings first, then this device), so the old person has no device left
-    ///    there and the old phrase vouches for nothing;
+    /// 1. in every space this device holds, a succession signed by the old person key hands every
+    ///    device of the old person to the new one, so the old person has no device left there and
+    ///    the old phrase vouches for nothing;
     /// 2. the old index's phrase-derived author is removed from it and its key rotated, so the old
     ///    phrase reads nothing written to it afterwards; this device stops holding it;
     /// 3. a new index is started and filled;
@@ -392,45 +392,21 @@ impl Vault {
         let new_key = secret.person_key()?;
         let new_person = new_key.id().0;
         let me = self.identity.device;
-        // 1. Recertify the person's devices everywhere (before the stored person changes, so a
-        //    failure leaves the old phrase in force).
+        // 1. Hand every device of the old person over to the new one, in every space this device
+        //    holds, on the old person key's word (before the stored person changes, so a failure
+        //    leaves the old phrase in force).
+        let old_key = self.person.as_ref().ok_or(Error::NoPerson)?;
+        let signature = old_key.sign_succession(&new_key.id())?;
+        let op = Op::Succession {
+            old: old_person.0,
+            new: new_person,
+            signature,
+        };
         let (store, identity) = (&self.store, &self.identity);
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
-            let m = s.membership().clone();
-            if !m.is_member(&me) || m.persons.get(&me) != Some(&old_person.0) {
-                continue;
-            }
-            let mut devices: Vec<_> = m
-                .members
-                .keys()
-                .filter(|d| **d != me && m.persons.get(*d) == Some(&old_person.0))
-                .copied()
-                .collect();
-            devices.push(me);
-            for d in devices {
-                let x = m.x25519.get(&d).copied().unwrap_or(if d == me {
-                    identity.x25519_public
-                } else {
-                    continue;
-                });
-                let cert = new_key.certify(d, x, now)?;
-                let Op::Vouch {
-                    created, signature, ..
-                } = vouch_op(cert.as_bytes())?
-                else {
-                    continue;
-                };
-                s.write_statement(
-                    store,
-                    identity,
-                    Op::Recertify {
-                        device: d,
-                        person: new_person,
-                        x25519: x,
-                        created,
-                        signature,
-                    },
-                )?;
+            let m = s.membership();
+            if m.is_member(&me) && m.has_person(&old_person.0) {
+                s.write_statement(store, identity, op)?;
             }
         }
         // 2. Close the old index to the old phrase: remove its phrase-derived author and rotate.

@@ -647,8 +647,11 @@ impl Vault {
                     continue;
                 }
                 let space = SpaceId::from_slice(&post.space)?;
-                let secret: [u8; 16] = inv.secret.as_slice().try_into().map_err(corrupt)?;
-                let secret = Zeroizing::new(secret);
+                if inv.secret.len() != 16 {
+                    return Err(Error::Corrupt("invite records"));
+                }
+                let mut secret = Zeroizing::new([0u8; 16]);
+                secret.copy_from_slice(&inv.secret);
                 match open_request(&space, &secret, &post.body) {
                     Ok(req) => {
                         received.0.push(Received {

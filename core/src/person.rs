@@ -217,6 +217,17 @@ impl PersonKey {
         .map_err(Error::BadCertificate)
     }
 
+    /// Signs the hand-over of this person to `new` (a replaced recovery phrase), for
+    /// `Op::Succession`.
+    pub(crate) fn sign_succession(&self, new: &PersonId) -> Result<[u8; 64]> {
+        let msg = sebaya_proto::membership::succession_message(&self.id.0, &new.0);
+        self.key_pair()?
+            .sign(&msg)
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::Internal("signature length"))
+    }
+
     /// Signs a programme role grant as this person (a coordinator granting a role).
     pub(crate) fn sign_grant(
         &self,

@@ -58,6 +58,15 @@ pub struct IssuedGrant {
 #[derive(Serialize, Deserialize, Default)]
 struct KeyList(Vec<(ByteBuf, String, ByteBuf)>);
 
+impl Drop for KeyList {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (_, _, seed) in self.0.iter_mut() {
+            seed.as_mut_slice().zeroize();
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Default)]
 struct BytesList(Vec<ByteBuf>);
 

@@ -129,17 +129,24 @@ pub(crate) fn programme_of(doc: &AutoCommit) -> Option<[u8; 32]> {
 pub(crate) fn registry_of(doc: &AutoCommit, programme: [u8; 32]) -> ProgrammeRegistry {
     let mut reg = ProgrammeRegistry::new(programme);
     for key in doc.keys(ROOT) {
-        let bytes = match doc.get(ROOT, key.as_str()) {
-            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-                ScalarValue::Bytes(b) => b.clone(),
-                _ => continue,
-            },
-            _ => continue,
-        };
-        if key.starts_with(CRED_PREFIX) {
-            let _ = reg.insert_grant(&bytes);
-        } else if key.starts_with(REVOKE_PREFIX) {
-            let _ = reg.insert_revocation(&bytes);
+        let grant = key.starts_with(CRED_PREFIX);
+        if !grant && !key.starts_with(REVOKE_PREFIX) {
+            continue;
+        }
+        // Every value a conflict holds, not only the winner: a credential cannot be hidden by
+        // writing something else under its key at the same time.
+        for (value, _) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
+            let Value::Scalar(s) = value else {
+                continue;
+            };
+            let ScalarValue::Bytes(b) = s.as_ref() else {
+                continue;
+            };
+            if grant {
+                let _ = reg.insert_grant(b);
+            } else {
+                let _ = reg.insert_revocation(b);
+            }
         }
     }
     reg
@@ -152,7 +159,10 @@ pub(crate) fn registry_for(doc: &AutoCommit, changes: &[Change]) -> Option<Progr
     let programme = programme_of(doc)?;
     let mut reg = registry_of(doc, programme);
     for change in changes {
-        for op in change.decode().operations {
+        let Some(expanded) = expand(change) else {
+            continue;
+        };
+        for op in expanded.operations {
             let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Bytes(b))) =
                 (&op.obj, &op.key, &op.action)
             else {
@@ -182,6 +192,12 @@ pub(crate) fn author<'a>(
         programme,
         person: members.persons.get(&device).copied(),
     }
+}
+
+/// A change's operations, or `None` when Automerge cannot expand them (its expander panics on some
+/// malformed operations; a panic here would stop every sync of the space).
+fn expand(change: &Change) -> Option<automerge::ExpandedChange> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change.decode())).ok()
 }
 
 fn opid_text(id: &OpId) -> String {
@@ -215,9 +231,18 @@ pub(crate) fn allowed(
     }
     let mut created: HashMap<OpId, String> = HashMap::new();
     for change in changes {
-        // Shared documents commit with Unix seconds (`groups::write`).
-        let at = u64::try_from(change.timestamp()).unwrap_or(0);
-        let expanded = change.decode();
+        // Shared documents commit with Unix seconds (`groups::write`). A change is judged no earlier
+        // than the newest change it depends on, so an author cannot backdate below what it saw.
+        let deps_time = change
+            .deps()
+            .iter()
+            .filter_map(|d| doc.get_change_by_hash(d).map(|c| c.timestamp()))
+            .max()
+            .unwrap_or(0);
+        let at = u64::try_from(change.timestamp().max(deps_time)).unwrap_or(0);
+        let Some(expanded) = expand(change) else {
+            return false;
+        };
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             let root = match &op.obj {
@@ -233,7 +258,26 @@ pub(crate) fn allowed(
             let at_root = matches!(op.obj, ObjectId::Root);
             // The creator lays out the document: it makes each root container once, even one it
             // could not write into later (a supporter making case notes' `reviews`).
-            let layout = author.creator && at_root && matches!(op.action, OpType::Make(_));
+            let layout = author.creator
+                && author.role == Some(Role::Admin)
+                && at_root
+                && matches!(op.action, OpType::Make(_))
+                && op.pred.is_empty()
+                && doc.get(ROOT, root.as_str()).ok().flatten().is_none();
+            // A published credential is a put of signed bytes under their own id: nothing else
+            // (no delete, no overwrite with junk) is accepted under those keys.
+            if at_root && (root.starts_with(CRED_PREFIX) || root.starts_with(REVOKE_PREFIX)) {
+                let ok = match &op.action {
+                    OpType::Put(ScalarValue::Bytes(b)) => {
+                        root.ends_with(&hex::encode(crate::crypto::sha256(b)))
+                    }
+                    _ => false,
+                };
+                if !ok || author.role.is_none() {
+                    return false;
+                }
+                continue;
+            }
             let mut needed = need(kind, &root);
             // A member writes inside its containers, never the container itself (replacing or
             // deleting `notes` would wipe everyone's notes); published credentials excepted.
@@ -438,6 +482,77 @@ mod tests {
         let r = fs.receive(&f.store, &f.id, &wipe).unwrap();
         assert_eq!(r.quarantined, 1);
         assert!(groups::note(&fs.doc, "00000000000000a1").is_some());
+    }
+
+    /// Published credentials are puts of signed bytes under their own id: a member cannot hide one
+    /// by deleting it or writing junk over it.
+    #[test]
+    fn credentials_are_only_ever_added_under_their_own_id() {
+        let f = device(1);
+        let m = device(2);
+        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
+        groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let bytes = b"any signed statement".to_vec();
+        let key = format!(
+            "{CRED_PREFIX}{}",
+            hex::encode(crate::crypto::sha256(&bytes))
+        );
+        fs.doc
+            .put(ROOT, key.as_str(), ScalarValue::Bytes(bytes.clone()))
+            .unwrap();
+        fs.doc.commit();
+        fs.persist(&f.store).unwrap();
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Group,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let mut seen = outgoing(&m, &mut ms);
+        let mut attempt = |ms: &mut Space, f_space: &mut Space, edit: &dyn Fn(&mut AutoCommit)| {
+            let mut trial = ms
+                .doc
+                .fork()
+                .with_actor(crate::space::actor_of(&m.id.device));
+            edit(&mut trial);
+            trial.commit();
+            let changes = trial.get_changes(&ms.doc.get_heads());
+            let author = author(ms.membership(), ms.creator(), m.id.device, None);
+            let local = allowed(&ms.doc, SpaceKind::Group, &author, &changes);
+            ms.doc.apply_changes(changes).unwrap();
+            ms.persist(&m.store).unwrap();
+            let new: Vec<Vec<u8>> = outgoing(&m, ms)
+                .into_iter()
+                .filter(|e| !seen.contains(e))
+                .collect();
+            seen.extend(new.iter().cloned());
+            let r = f_space.receive(&f.store, &f.id, &new).unwrap();
+            (local, r.quarantined)
+        };
+        let junk = |d: &mut AutoCommit| {
+            d.put(ROOT, key.as_str(), ScalarValue::Bytes(b"junk".to_vec()))
+                .unwrap();
+        };
+        assert_eq!(attempt(&mut ms, &mut fs, &junk), (false, 1));
+        assert_eq!(crate::rules::registry_of(&fs.doc, [0; 32]).grant_count(), 0);
+        assert!(
+            fs.doc.get(ROOT, key.as_str()).unwrap().is_some(),
+            "still there"
+        );
     }
 
     /// In a group bound to a programme, a co-facilitator (space admin) without a programme role whose

@@ -825,7 +825,18 @@ impl Space {
             }
             if h.kind == Kind::Membership {
                 // Admitted by its signature and its author's authority in its own causal past
-                // (docs/protocol.md 15.8); its effect is then the log's business.
+                // (docs/protocol.md 15.8); its effect is then the log's business. A removed device's
+                // statements beyond its last accepted sequence number are refused, as the relay does.
+                if !self.members.is_member(&h.author)
+                    && self
+                        .members
+                        .removed
+                        .get(&h.author)
+                        .is_some_and(|last| h.seq > *last)
+                {
+                    report.refused += 1;
+                    continue;
+                }
                 let Ok(st) = SignedStatement::from_envelope(&env) else {
                     report.refused += 1;
                     continue;

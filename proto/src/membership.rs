@@ -178,9 +178,21 @@ pub enum Op {
         /// The revoked device's last accepted sequence number in this space, as the carrier knows it.
         last_seq: u64,
     },
-    /// Moves a current member device to a new person certificate (after the person replaced their
-    /// recovery phrase): signed by that device or by a current member device of the same person.
-    /// Afterwards the old person has no device here, so the old phrase vouches for nothing new.
+    /// A person hands over to a new person key (after replacing the recovery phrase): signed by the
+    /// OLD person key over [`SUCCESSION_LABEL`] ‖ old ‖ new, carried by any member. Every device the
+    /// log records as the old person's now belongs to the new one, so the old phrase vouches for
+    /// nothing here any more. Its authority is the old person key, which a stolen linked device lacks.
+    Succession {
+        /// The old person.
+        old: [u8; 32],
+        /// The new person.
+        new: [u8; 32],
+        /// The old person key's signature.
+        signature: [u8; 64],
+    },
+    /// Records which person a device belongs to where the log does not say yet (a space it created,
+    /// or joined without a certificate): signed by that device itself, with its certificate. It never
+    /// moves a device from one person to another (that is [`Op::Succession`]'s, on the person's key).
     Recertify {
         /// The device whose person changes.
         device: DeviceId,
@@ -329,6 +341,14 @@ enum WireOp {
         signature: Vec<u8>,
         last_seq: u64,
     },
+    Succession {
+        #[serde(with = "serde_bytes")]
+        old: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        new: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+    },
     Recertify {
         #[serde(with = "serde_bytes")]
         device: Vec<u8>,
@@ -349,6 +369,32 @@ fn bytes32(b: &[u8], what: &'static str) -> Result<[u8; 32], ProtoError> {
 fn signature64(b: &[u8]) -> Result<[u8; 64], ProtoError> {
     b.try_into()
         .map_err(|_| ProtoError::Malformed("certificate signature has the wrong length"))
+}
+
+/// Domain label of a person's succession (`Op::Succession`), signed by the old person key.
+pub const SUCCESSION_LABEL: &[u8] = b"sebaya/v1/person-succession";
+
+/// The message an old person key signs to hand over to `new`.
+pub fn succession_message(old: &[u8; 32], new: &[u8; 32]) -> Vec<u8> {
+    let mut m = SUCCESSION_LABEL.to_vec();
+    m.extend_from_slice(old);
+    m.extend_from_slice(new);
+    m
+}
+
+fn check_succession(
+    old: &[u8; 32],
+    new: &[u8; 32],
+    signature: &[u8; 64],
+) -> Result<(), ProtoError> {
+    if old == new || crate::PersonId(*old).is_weak() || crate::PersonId(*new).is_weak() {
+        return Err(ProtoError::Malformed(
+            "a succession needs two distinct, strong person keys",
+        ));
+    }
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, old)
+        .verify(&succession_message(old, new), signature)
+        .map_err(|_| ProtoError::BadSignature)
 }
 
 /// Checks a person's device revocation carried in a `revoke_device`.
@@ -522,8 +568,24 @@ impl Statement {
                 if self.parents.is_empty() {
                     return Err(ProtoError::Malformed("only a genesis may have no parents"));
                 }
+                if device == self.author {
+                    // The revoked device would choose its own last sequence number.
+                    return Err(ProtoError::Malformed(
+                        "a device cannot carry its own revocation",
+                    ));
+                }
                 member_key(&device.0)?;
                 check_revocation(&person, &device, time, &signature)?;
+            }
+            Op::Succession {
+                old,
+                new,
+                signature,
+            } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                check_succession(&old, &new, &signature)?;
             }
             Op::Recertify {
                 device,
@@ -611,6 +673,15 @@ impl Statement {
                 time,
                 signature: signature.to_vec(),
                 last_seq,
+            },
+            Op::Succession {
+                old,
+                new,
+                signature,
+            } => WireOp::Succession {
+                old: old.to_vec(),
+                new: new.to_vec(),
+                signature: signature.to_vec(),
             },
             Op::Recertify {
                 device,
@@ -718,6 +789,15 @@ impl Statement {
                     time,
                     signature: signature64(&signature)?,
                     last_seq,
+                },
+                WireOp::Succession {
+                    old,
+                    new,
+                    signature,
+                } => Op::Succession {
+                    old: bytes32(&old, "person id has the wrong length")?,
+                    new: bytes32(&new, "person id has the wrong length")?,
+                    signature: signature64(&signature)?,
                 },
                 WireOp::Recertify {
                     device,
@@ -1309,6 +1389,10 @@ impl MembershipLog {
             // A vouch needs a device of the same person in its past; a recertify, a member author.
             Op::Vouch { person, .. } => self.evaluate(&past).state.has_person(&person),
             Op::Recertify { .. } => self.evaluate(&past).state.is_member(&s.author),
+            Op::Succession { old, .. } => {
+                let st = self.evaluate(&past).state;
+                st.is_member(&s.author) && st.has_person(&old)
+            }
             // A person's revocation of its device: carried by a member, about a device the log says
             // is that person's.
             Op::RevokeDevice { device, person, .. } => {
@@ -1468,6 +1552,45 @@ impl MembershipLog {
             })
         };
 
+        // Every device each person ever had here (adds, admits, vouches, recertifies): a vouch under
+        // a person is set aside when a revocation of one of that person's devices, or a succession
+        // away from that person, stands concurrently with it (a removed person cannot vouch back in
+        // on old parents; an old phrase cannot vouch past its replacement).
+        let mut person_devices: HashMap<[u8; 32], Vec<DeviceId>> = HashMap::new();
+        for &i in &members {
+            let (p, d) = match op(i) {
+                Op::Add {
+                    device,
+                    person: Some(p),
+                    ..
+                }
+                | Op::Admit {
+                    device,
+                    person: Some(p),
+                    ..
+                }
+                | Op::Recertify {
+                    device, person: p, ..
+                } => (p, device),
+                Op::Vouch { person, .. } => (person, author(i)),
+                _ => continue,
+            };
+            person_devices.entry(p).or_default().push(d);
+        }
+        let person_set_aside = |p: &[u8; 32], i: usize| {
+            person_devices.get(p).is_some_and(|ds| {
+                ds.iter().any(|d| {
+                    standing_by_target
+                        .get(d)
+                        .is_some_and(|rs| rs.iter().any(|&r| self.concurrent(r, i)))
+                })
+            }) || members.iter().any(|&u| {
+                self.nodes[u].authorised
+                    && matches!(op(u), Op::Succession { old, .. } if old == *p)
+                    && self.concurrent(u, i)
+            })
+        };
+
         // Revocations of invites by devices that were admins in their own past: an admit concurrent
         // with one of these does not count (revocation wins, as for members).
         let uninvited_concurrently = |invite: &[u8; 16], i: usize| {
@@ -1528,19 +1651,17 @@ impl MembershipLog {
                         && !state.is_member(&a)
                         && !state.removed.contains_key(&a)
                         && !revoked_concurrently(&a, i, true)
+                        && !person_set_aside(&person, i)
                 }
                 Op::Recertify { device, x25519, .. } => {
                     self.nodes[i].authorised
+                        && device == a
                         && state.is_member(&a)
-                        && state.is_member(&device)
-                        && (device == a
-                            || state
-                                .persons
-                                .get(&a)
-                                .is_some_and(|p| state.persons.get(&device) == Some(p)))
+                        && !state.persons.contains_key(&device)
                         && state.x25519.get(&device).is_none_or(|k| *k == x25519)
                         && !revoked_concurrently(&a, i, false)
                 }
+                Op::Succession { old, .. } => self.nodes[i].authorised && state.has_person(&old),
                 Op::Admit { invite, .. } => {
                     self.nodes[i].authorised
                         && state.is_admin(&a)
@@ -1663,6 +1784,13 @@ impl MembershipLog {
                 }
                 Op::Recertify { device, person, .. } => {
                     state.persons.insert(device, person);
+                }
+                Op::Succession { old, new, .. } => {
+                    for p in state.persons.values_mut() {
+                        if *p == old {
+                            *p = new;
+                        }
+                    }
                 }
                 Op::Admit {
                     device,

@@ -1453,16 +1453,89 @@ fn a_removed_device_cannot_vouch_itself_back_and_removal_wins() {
     assert!(!state.is_member(&dev(&other)));
 }
 
+fn succession(
+    by: &Ed25519KeyPair,
+    parents: &[StatementId],
+    old: &Ed25519KeyPair,
+    new: &Ed25519KeyPair,
+) -> SignedStatement {
+    let o: [u8; 32] = old.public_key().as_ref().try_into().unwrap();
+    let n: [u8; 32] = new.public_key().as_ref().try_into().unwrap();
+    let sig = old.sign(&sebaya_proto::membership::succession_message(&o, &n));
+    sign(
+        by,
+        parents,
+        Op::Succession {
+            old: o,
+            new: n,
+            signature: sig.as_ref().try_into().unwrap(),
+        },
+    )
+}
+
 #[test]
-fn recertify_moves_devices_to_a_new_person_and_the_old_person_vouches_for_nothing() {
+fn a_succession_moves_a_persons_devices_and_the_old_person_vouches_for_nothing() {
     let (admin, phone, tablet, thief) = (key(1), key(2), key(3), key(4));
     let (old, new) = (key(0x51), key(0x61));
     let g = genesis(&admin);
     let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Member, &old);
     let add_tablet = add_of_person(&admin, &[add_phone.id()], dev(&tablet), Role::Member, &old);
-    // The phone recertifies itself and its sibling tablet under the new person.
-    let (p, sig) = certified_op(&new, dev(&phone), [9; 32]);
-    let re_phone = sign(
+    let s1 = succession(&phone, &[add_tablet.id()], &old, &new);
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &s1]);
+    let n: [u8; 32] = new.public_key().as_ref().try_into().unwrap();
+    assert_eq!(state.persons[&dev(&phone)], n);
+    assert_eq!(state.persons[&dev(&tablet)], n);
+    // The old phrase's holder vouches for nothing, after the succession or concurrently with it.
+    let after = vouch(&thief, &old, &[s1.id()]);
+    let concurrent = vouch(&thief, &old, &[add_tablet.id()]);
+    for v in [&after, &concurrent] {
+        let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &s1, v]);
+        assert!(!state.is_member(&dev(&thief)));
+    }
+    // A succession not signed by the old person key is refused.
+    let o: [u8; 32] = old.public_key().as_ref().try_into().unwrap();
+    let forged = Op::Succession {
+        old: o,
+        new: n,
+        signature: new
+            .sign(&sebaya_proto::membership::succession_message(&o, &n))
+            .as_ref()
+            .try_into()
+            .unwrap(),
+    };
+    assert!(
+        Statement::new(SPACE, vec![add_tablet.id()], dev(&phone), TIME, forged)
+            .sign(&phone)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_recertify_only_claims_a_device_the_log_names_no_person_for() {
+    let (admin, phone, tablet) = (key(1), key(2), key(3));
+    let (rina, thief) = (key(0x51), key(0x66));
+    let g = genesis(&admin);
+    let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Member, &rina);
+    let add_tablet = add(&admin, &[add_phone.id()], dev(&tablet), Role::Member);
+    // A stolen tablet cannot move Rina's phone to the thief's person.
+    let (p, sig) = certified_op(&thief, dev(&phone), [9; 32]);
+    let steal = sign(
+        &tablet,
+        &[add_tablet.id()],
+        Op::Recertify {
+            device: dev(&phone),
+            person: p,
+            x25519: [9; 32],
+            created: TIME,
+            signature: sig,
+        },
+    );
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &steal]);
+    let r: [u8; 32] = rina.public_key().as_ref().try_into().unwrap();
+    assert_eq!(state.persons[&dev(&phone)], r);
+    // Nor can the phone's own recertify move it away from Rina: only a succession does.
+    let (p, sig) = certified_op(&thief, dev(&phone), [9; 32]);
+    let away = sign(
         &phone,
         &[add_tablet.id()],
         Op::Recertify {
@@ -1473,25 +1546,12 @@ fn recertify_moves_devices_to_a_new_person_and_the_old_person_vouches_for_nothin
             signature: sig,
         },
     );
-    let (p, sig) = certified_op(&new, dev(&tablet), [9; 32]);
-    let re_tablet = sign(
-        &phone,
-        &[re_phone.id()],
-        Op::Recertify {
-            device: dev(&tablet),
-            person: p,
-            x25519: [9; 32],
-            created: TIME,
-            signature: sig,
-        },
-    );
-    // Too late: the tablet no longer shares a person with the phone.
-    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &re_phone, &re_tablet]);
-    assert_eq!(state.persons[&dev(&phone)], p);
-    assert_ne!(state.persons[&dev(&tablet)], p);
-    // In the other order both move.
-    let re_tablet_first = sign(
-        &phone,
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &away]);
+    assert_eq!(state.persons[&dev(&phone)], r);
+    // A device the log names no person for claims itself.
+    let (p, sig) = certified_op(&rina, dev(&tablet), [9; 32]);
+    let claim = sign(
+        &tablet,
         &[add_tablet.id()],
         Op::Recertify {
             device: dev(&tablet),
@@ -1501,38 +1561,39 @@ fn recertify_moves_devices_to_a_new_person_and_the_old_person_vouches_for_nothin
             signature: sig,
         },
     );
-    let (p2, sig2) = certified_op(&new, dev(&phone), [9; 32]);
-    let re_phone_after = sign(
-        &phone,
-        &[re_tablet_first.id()],
-        Op::Recertify {
-            device: dev(&phone),
-            person: p2,
-            x25519: [9; 32],
-            created: TIME,
-            signature: sig2,
-        },
-    );
-    let state = same_state_in_every_order(&[
-        &g,
-        &add_phone,
-        &add_tablet,
-        &re_tablet_first,
-        &re_phone_after,
-    ]);
-    assert_eq!(state.persons[&dev(&phone)], p);
-    assert_eq!(state.persons[&dev(&tablet)], p);
-    // The old phrase's holder now vouches for nothing.
-    let stolen = vouch(&thief, &old, &[re_phone_after.id()]);
-    let state = same_state_in_every_order(&[
-        &g,
-        &add_phone,
-        &add_tablet,
-        &re_tablet_first,
-        &re_phone_after,
-        &stolen,
-    ]);
-    assert!(!state.is_member(&dev(&thief)));
+    let state = same_state_in_every_order(&[&g, &add_phone, &add_tablet, &claim]);
+    assert_eq!(state.persons[&dev(&tablet)], r);
+}
+
+#[test]
+fn a_removed_person_cannot_vouch_back_in_on_old_parents() {
+    let (admin, phone, newphone) = (key(1), key(2), key(3));
+    let rina = key(0x51);
+    let g = genesis(&admin);
+    let add_phone = add_of_person(&admin, &[g.id()], dev(&phone), Role::Admin, &rina);
+    let other = add(&admin, &[add_phone.id()], dev(&key(4)), Role::Member);
+    let rm = remove(&admin, &[other.id()], dev(&phone), 0);
+    // A vouch made on parents from before the removal, concurrent with it: set aside, whatever
+    // order the walk would put them in.
+    for t in 0..8u64 {
+        let (p, sig) = certified_op(&rina, dev(&newphone), [9; 32]);
+        let v = Statement::new(
+            SPACE,
+            vec![add_phone.id()],
+            dev(&newphone),
+            TIME + t,
+            Op::Vouch {
+                person: p,
+                x25519: [9; 32],
+                created: TIME,
+                signature: sig,
+            },
+        )
+        .sign(&newphone)
+        .unwrap();
+        let state = same_state_in_every_order(&[&g, &add_phone, &other, &rm, &v]);
+        assert!(!state.is_member(&dev(&newphone)), "time {t}");
+    }
 }
 
 #[test]

@@ -138,7 +138,10 @@ impl SpaceLog {
         // comes from the person's devices in its past, so only the trial below can judge it.
         let by_person = matches!(
             s.op,
-            Op::Vouch { .. } | Op::Recertify { .. } | Op::RevokeDevice { .. }
+            Op::Vouch { .. }
+                | Op::Recertify { .. }
+                | Op::RevokeDevice { .. }
+                | Op::Succession { .. }
         );
         if !by_person && !self.ever_admins.contains(&s.author) {
             return Err(reason::NOT_AUTHORISED);

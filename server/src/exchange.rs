@@ -22,7 +22,8 @@
 //!    - a membership statement is admitted by [`SpaceLog::plan`]: with no genesis held only a genesis
 //!      (`unknown-space`), a second genesis is a `conflict`, parents must be held (`missing-parents`),
 //!      the log must have room (`log-full`), and the author must have been an admin in the state of the
-//!      statement's own past (`not-authorised`). `may_write` is deliberately not asked (section 15.8);
+//!      statement's own past (`not-authorised`); a removed device's statement beyond its `last_seq` is
+//!      refused first (`not-a-member`, section 15.8);
 //!    - any other envelope needs a genesis (`unknown-space`) and `may_write(author, seq)`
 //!      (`not-a-member`): a removed device's envelopes up to its recorded `last_seq` still count;
 //!    - a different envelope at the same (space, author, seq) is a `conflict`; the first one stays.
@@ -373,6 +374,19 @@ fn push(
             }
         };
         let verdict = match &c.statement {
+            // A removed device's statements beyond its last accepted sequence number are refused
+            // like its other envelopes (so it cannot, say, fill the log with statements backdated
+            // to before its removal).
+            Some(_)
+                if log
+                    .state()
+                    .removed
+                    .get(&c.slot.author)
+                    .is_some_and(|last| c.slot.seq > *last)
+                    && !log.state().is_member(&c.slot.author) =>
+            {
+                Err(reason::NOT_A_MEMBER)
+            }
             Some(statement) => log.plan(statement).map(Some),
             None if !log.has_genesis() => Err(reason::UNKNOWN_SPACE),
             None if !log.state().may_write(&c.slot.author, c.slot.seq) => Err(reason::NOT_A_MEMBER),
