@@ -156,6 +156,9 @@ struct Pending {
     expires: u64,
     body: ByteBuf,
     refused: Option<String>,
+    /// The invite's request token, shown to the relay with the request.
+    #[serde(default)]
+    token: ByteBuf,
 }
 
 fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
@@ -305,6 +308,9 @@ impl Vault {
             Op::Invite {
                 invite: id.0,
                 expires,
+                gate: Some(sebaya_proto::invite::gate_of(
+                    &sebaya_proto::invite::request_token(space, &secret)?,
+                )),
             },
         )?;
         Ok(NewInvite {
@@ -398,6 +404,9 @@ impl Vault {
             expires: u64::from(code.expires),
             body: ByteBuf::from(body),
             refused: None,
+            token: ByteBuf::from(
+                sebaya_proto::invite::request_token(&code.space, &code.secret)?.to_vec(),
+            ),
         };
         let info = p.info()?;
         pending.0.push(p);
@@ -546,6 +555,7 @@ impl Vault {
                 space: p.space.to_vec(),
                 invite: p.invite.to_vec(),
                 body: p.body.to_vec(),
+                token: p.token.to_vec(),
             })
             .collect();
         let answers: AnswerList = load(&self.store, ANSWERS)?;

@@ -33,6 +33,8 @@ pub const INVITE_CODE_CHARS: usize = INVITE_CODE_PREFIX.len() + (INVITE_CODE_BYT
 pub const JOIN_REQUEST_LABEL: &[u8] = b"sebaya/v1/join-request";
 /// HKDF info that derives the invite id from the secret.
 pub const INVITE_ID_INFO: &[u8] = b"sebaya/v1/invite-id";
+/// HKDF info that derives the request token from the secret (section 18.3).
+pub const INVITE_TOKEN_INFO: &[u8] = b"sebaya/v1/invite-token";
 /// HKDF info that derives the join-request key from the secret.
 pub const INVITE_REQUEST_INFO: &[u8] = b"sebaya/v1/invite-request";
 /// Largest sealed join request a device or the relay accepts.
@@ -102,6 +104,24 @@ pub fn invite_id(space: &SpaceId, secret: &[u8; 16]) -> Result<InviteId, ProtoEr
     let mut id = [0u8; 16];
     derive(space, secret, INVITE_ID_INFO, &mut id)?;
     Ok(InviteId(id))
+}
+
+/// The request token of `secret` in `space`: HKDF-SHA256(salt = space id, ikm = secret, info =
+/// [`INVITE_TOKEN_INFO`]), 16 bytes. A join request carries it to the relay, which keeps the request
+/// only if its SHA-256 is the invite statement's `gate`: knowing the invite id (every member does)
+/// is not enough to fill an invite's mailbox.
+pub fn request_token(space: &SpaceId, secret: &[u8; 16]) -> Result<[u8; 16], ProtoError> {
+    let mut t = [0u8; 16];
+    derive(space, secret, INVITE_TOKEN_INFO, &mut t)?;
+    Ok(t)
+}
+
+/// The `gate` an invite statement carries: SHA-256 of the request token.
+pub fn gate_of(token: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, token);
+    let mut g = [0u8; 32];
+    g.copy_from_slice(d.as_ref());
+    g
 }
 
 fn request_aead(space: &SpaceId, secret: &[u8; 16]) -> Result<LessSafeKey, ProtoError> {

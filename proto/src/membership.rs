@@ -138,6 +138,10 @@ pub enum Op {
         invite: [u8; 16],
         /// Unix seconds after which the invite admits nobody.
         expires: u64,
+        /// SHA-256 of the invite's request token (HKDF of the secret, section 18.3): the relay takes
+        /// join requests only with the token, so someone who reads the invite id in the log cannot
+        /// fill its mailbox. `None`: any request under the id is kept.
+        gate: Option<[u8; 32]>,
     },
     /// Revokes an open invite. An `Admit` concurrent with a standing revocation of its invite does not
     /// count: revocation wins.
@@ -307,6 +311,8 @@ enum WireOp {
         #[serde(with = "serde_bytes")]
         invite: Vec<u8>,
         expires: u64,
+        #[serde(default, with = "serde_bytes", skip_serializing_if = "Option::is_none")]
+        gate: Option<Vec<u8>>,
     },
     Uninvite {
         #[serde(with = "serde_bytes")]
@@ -632,9 +638,14 @@ impl Statement {
             Op::Rotate { commit } => WireOp::Rotate {
                 commit: commit.to_vec(),
             },
-            Op::Invite { invite, expires } => WireOp::Invite {
+            Op::Invite {
+                invite,
+                expires,
+                gate,
+            } => WireOp::Invite {
                 invite: invite.to_vec(),
                 expires,
+                gate: gate.map(|g| g.to_vec()),
             },
             Op::Uninvite { invite } => WireOp::Uninvite {
                 invite: invite.to_vec(),
@@ -747,9 +758,17 @@ impl Statement {
                         ProtoError::Malformed("key commitment has the wrong length")
                     })?,
                 },
-                WireOp::Invite { invite, expires } => Op::Invite {
+                WireOp::Invite {
+                    invite,
+                    expires,
+                    gate,
+                } => Op::Invite {
                     invite: invite_id(&invite)?,
                     expires,
+                    gate: match gate {
+                        None => None,
+                        Some(g) => Some(bytes32(&g, "invite gate has the wrong length")?),
+                    },
                 },
                 WireOp::Uninvite { invite } => Op::Uninvite {
                     invite: invite_id(&invite)?,
@@ -1090,6 +1109,8 @@ pub struct InviteInfo {
     pub author: DeviceId,
     /// Unix seconds after which it admits nobody.
     pub expires: u64,
+    /// SHA-256 of the request token the relay asks join requests for, if the invite has one.
+    pub gate: Option<[u8; 32]>,
     /// Open, spent or revoked.
     pub status: InviteStatus,
 }
@@ -1754,10 +1775,15 @@ impl MembershipLog {
                         author: a,
                     });
                 }
-                Op::Invite { invite, expires } => {
+                Op::Invite {
+                    invite,
+                    expires,
+                    gate,
+                } => {
                     state.invites.entry(invite).or_insert(InviteInfo {
                         author: a,
                         expires,
+                        gate,
                         status: InviteStatus::Open,
                     });
                 }

@@ -90,6 +90,10 @@ pub struct JoinPost {
     /// The sealed request (at most `invite::MAX_JOIN_REQUEST_LEN` bytes); only the secret opens it.
     #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
+    /// The invite's request token (16 bytes, `invite::request_token`), which the relay checks
+    /// against the invite's `gate`. Empty when the invite has no gate; the relay does not hand it on.
+    #[serde(default, with = "serde_bytes", skip_serializing_if = "Vec::is_empty")]
+    pub token: Vec<u8>,
 }
 
 /// An answer to an approved join request, addressed to the joining device (section 18).

@@ -1113,6 +1113,7 @@ fn history(devices: usize, steps: &[Step]) -> Vec<SignedStatement> {
             3 => Op::Invite {
                 invite: [s.target.index(devices) as u8; 16],
                 expires: TIME - 10 + s.last_seq,
+                gate: None,
             },
             4 => Op::Uninvite {
                 invite: [s.target.index(devices) as u8; 16],
@@ -1189,6 +1190,7 @@ fn invite(by: &Ed25519KeyPair, parents: &[StatementId], expires: u64) -> SignedS
         Op::Invite {
             invite: INVITE,
             expires,
+            gate: None,
         },
     )
 }
@@ -1271,6 +1273,7 @@ fn only_the_inviter_admits_and_only_before_expiry() {
         Op::Invite {
             invite: [1; 16],
             expires: TIME + 60,
+            gate: None,
         },
     );
     let state = same_state_in_every_order(&[&g, &add_m, &by_member]);
@@ -1324,7 +1327,8 @@ fn invite_statements_round_trip_and_refuse_bad_fields() {
             TIME,
             Op::Invite {
                 invite: INVITE,
-                expires: TIME
+                expires: TIME,
+                gate: None,
             }
         )
         .sign(&a)
@@ -1643,6 +1647,7 @@ fn an_invite_of_a_removed_admin_counts_as_revoked() {
         Op::Invite {
             invite: INVITE,
             expires: TIME + 60,
+            gate: None,
         },
     );
     assert!(same_state_in_every_order(&[&g, &make_b_admin, &by_b]).invite_open(&INVITE, TIME));
@@ -1757,6 +1762,7 @@ fn invite_vector_statements() -> (SignedStatement, SignedStatement) {
         Op::Invite {
             invite: [0x5a; 16],
             expires: TIME + 3600,
+            gate: None,
         },
     );
     let a = sign(

@@ -467,6 +467,7 @@ struct PostedRequest<'a> {
     space: SpaceId,
     invite: InviteId,
     body: &'a [u8],
+    token: &'a [u8],
 }
 
 /// A join answer that passed the checks of its own.
@@ -495,11 +496,15 @@ fn check_join_request(index: usize, post: &JoinPost) -> Result<PostedRequest<'_>
     let space = SpaceId::from_slice(&post.space).map_err(|_| reason::MALFORMED)?;
     let invite = InviteId::from_slice(&post.invite).map_err(|_| reason::MALFORMED)?;
     check_body(&post.body, MAX_JOIN_REQUEST_LEN)?;
+    if !post.token.is_empty() && post.token.len() != 16 {
+        return Err(reason::MALFORMED);
+    }
     Ok(PostedRequest {
         index,
         space,
         invite,
         body: &post.body,
+        token: &post.token,
     })
 }
 
@@ -631,6 +636,15 @@ fn post_joins(
             refuse(refused_requests, p.index, why);
             continue;
         }
+        // An invite with a gate takes requests only with its token (derived from the secret): the
+        // invite id alone, which every member reads in the log, does not open its mailbox.
+        let gate = log.state().invites.get(&p.invite.0).and_then(|i| i.gate);
+        if let Some(g) = gate {
+            if sebaya_proto::invite::gate_of(p.token) != g {
+                refuse(refused_requests, p.index, reason::NOT_AUTHORISED);
+                continue;
+            }
+        }
         let outcome = store.put_join_request(
             &NewJoinRequest {
                 space: p.space,
@@ -731,6 +745,7 @@ fn load_mailbox(
                 space: r.space.0.to_vec(),
                 invite: r.invite.0.to_vec(),
                 body: r.body,
+                token: Vec::new(),
             });
         }
     }
@@ -1183,6 +1198,7 @@ mod tests {
                 Op::Invite {
                     invite,
                     expires: 2_000_000_000,
+                    gate: None,
                 },
             );
             let admit = statement(

@@ -121,6 +121,7 @@ fn invite_op(invite: InviteId, expires: u64) -> Op {
     Op::Invite {
         invite: invite.0,
         expires,
+        gate: None,
     }
 }
 
@@ -263,6 +264,7 @@ fn post(space: SpaceId, invite: InviteId, body: &[u8]) -> JoinPost {
         space: space.0.to_vec(),
         invite: invite.0.to_vec(),
         body: body.to_vec(),
+        token: Vec::new(),
     }
 }
 
@@ -522,11 +524,13 @@ fn an_invite_keeps_sixteen_requests_of_bounded_size() {
                     space: vec![0x31; 15],
                     invite: other.0.to_vec(),
                     body: b"short space id".to_vec(),
+                    token: Vec::new(),
                 },
                 JoinPost {
                     space: SPACE.0.to_vec(),
                     invite: vec![1; 17],
                     body: b"long invite id".to_vec(),
+                    token: Vec::new(),
                 },
             ],
             vec![],
@@ -710,5 +714,51 @@ fn a_device_keeps_at_most_sixteen_answers() {
     assert_eq!(got.len(), 16);
     assert_eq!(got[0].body, b"new");
     assert_eq!(got[1..], answers[1..16]);
+    relay.shutdown();
+}
+
+#[test]
+fn a_gated_invite_takes_requests_only_with_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let mut f = found(&c, SPACE, &[]);
+    let secret = [0x42u8; 16];
+    let invite = sebaya_proto::invite::invite_id(&SPACE, &secret).unwrap();
+    let token = sebaya_proto::invite::request_token(&SPACE, &secret).unwrap();
+    f.push(
+        &c,
+        Op::Invite {
+            invite: invite.0,
+            expires: now() + 3600,
+            gate: Some(sebaya_proto::invite::gate_of(&token)),
+        },
+    );
+    let joiner = device(20);
+    let without = post(SPACE, invite, b"no token");
+    let mut wrong = post(SPACE, invite, b"wrong token");
+    wrong.token = vec![0x11; 16];
+    let mut right = post(SPACE, invite, b"right token");
+    right.token = token.to_vec();
+    let mut short = post(SPACE, invite, b"short token");
+    short.token = vec![0x11; 3];
+    let r = c.sync(
+        &joiner,
+        &joins(vec![without, wrong, right.clone(), short], vec![]),
+    );
+    assert_eq!(
+        refusals(&r.refused_join_requests),
+        vec![
+            (0, "not-authorised"),
+            (1, "not-authorised"),
+            (3, "malformed")
+        ]
+    );
+    assert_eq!(stored_requests(dir.path(), SPACE, invite), 1);
+    // The inviter receives the request, without the token.
+    let got = c.mailbox(&f.admin, vec![empty_vector(SPACE)]).join_requests;
+    assert_eq!(got.len(), 1);
+    assert!(got[0].token.is_empty());
+    assert_eq!(got[0].body, right.body);
     relay.shutdown();
 }
