@@ -186,21 +186,27 @@ fn check_version(v: u8) -> Result<(), ProtoError> {
     }
 }
 
-/// `label ‖ body`, the message the person root key signs.
-fn signed_message(label: &[u8], body: &[u8]) -> Vec<u8> {
+/// `label ‖ body`, the message a signed statement's key signs (identity statements here, programme
+/// grants and revocations in `programme.rs`).
+pub(crate) fn signed_message(label: &[u8], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(label.len() + body.len());
     m.extend_from_slice(label);
     m.extend_from_slice(body);
     m
 }
 
-/// Splits `body ‖ signature` after bounding the length.
-fn split_signed(bytes: &[u8]) -> Result<(&[u8], &[u8]), ProtoError> {
-    if bytes.len() > MAX_STATEMENT_LEN {
+/// Splits `body ‖ signature` after bounding the length by `max` (`what` names the statement in the
+/// error).
+pub(crate) fn split_signed_within<'a>(
+    bytes: &'a [u8],
+    max: usize,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), ProtoError> {
+    if bytes.len() > max {
         return Err(ProtoError::TooLarge {
-            what: "signed identity statement",
+            what,
             len: bytes.len() as u64,
-            max: MAX_STATEMENT_LEN as u64,
+            max: max as u64,
         });
     }
     if bytes.len() <= SIGNATURE_LEN {
@@ -212,16 +218,21 @@ fn split_signed(bytes: &[u8]) -> Result<(&[u8], &[u8]), ProtoError> {
     Ok(bytes.split_at(bytes.len() - SIGNATURE_LEN))
 }
 
-fn sign_body(
+fn split_signed(bytes: &[u8]) -> Result<(&[u8], &[u8]), ProtoError> {
+    split_signed_within(bytes, MAX_STATEMENT_LEN, "signed identity statement")
+}
+
+/// Signs `label ‖ body` with `signer`, which must be the key the statement names (`mismatch` is the
+/// error otherwise), and returns `body ‖ signature`.
+pub(crate) fn sign_body(
     label: &[u8],
     body: Vec<u8>,
-    person: &PersonId,
+    key: &[u8; 32],
     signer: &Ed25519KeyPair,
+    mismatch: &'static str,
 ) -> Result<Vec<u8>, ProtoError> {
-    if signer.public_key().as_ref() != person.0 {
-        return Err(ProtoError::Malformed(
-            "signer is not the statement's person",
-        ));
+    if signer.public_key().as_ref() != key {
+        return Err(ProtoError::Malformed(mismatch));
     }
     let sig = signer.sign(&signed_message(label, &body));
     let mut out = body;
@@ -229,13 +240,14 @@ fn sign_body(
     Ok(out)
 }
 
-fn verify_signature(
+/// Verifies `sig` over `label ‖ body` under `key`.
+pub(crate) fn verify_signature(
     label: &[u8],
-    person: &PersonId,
+    key: &[u8; 32],
     body: &[u8],
     sig: &[u8],
 ) -> Result<(), ProtoError> {
-    UnparsedPublicKey::new(&ED25519, &person.0)
+    UnparsedPublicKey::new(&ED25519, key)
         .verify(&signed_message(label, body), sig)
         .map_err(|_| ProtoError::BadSignature)
 }
@@ -279,7 +291,13 @@ impl DeviceCertificate {
     pub fn sign(&self, person_key: &Ed25519KeyPair) -> Result<SignedDeviceCertificate, ProtoError> {
         let body = self.to_body()?;
         DeviceCertificate::from_body(&body)?;
-        let bytes = sign_body(DEVICE_CERT_SIGNATURE_LABEL, body, &self.person, person_key)?;
+        let bytes = sign_body(
+            DEVICE_CERT_SIGNATURE_LABEL,
+            body,
+            &self.person.0,
+            person_key,
+            "signer is not the statement's person",
+        )?;
         Ok(SignedDeviceCertificate { bytes })
     }
 }
@@ -314,8 +332,9 @@ impl DeviceRevocation {
         let bytes = sign_body(
             DEVICE_REVOKE_SIGNATURE_LABEL,
             body,
-            &self.person,
+            &self.person.0,
             person_key,
+            "signer is not the statement's person",
         )?;
         Ok(SignedDeviceRevocation { bytes })
     }
@@ -354,7 +373,7 @@ impl SignedDeviceCertificate {
     pub fn verify(&self) -> Result<DeviceCertificate, ProtoError> {
         let (body, sig) = split_signed(&self.bytes)?;
         let cert = DeviceCertificate::from_body(body)?;
-        verify_signature(DEVICE_CERT_SIGNATURE_LABEL, &cert.person, body, sig)?;
+        verify_signature(DEVICE_CERT_SIGNATURE_LABEL, &cert.person.0, body, sig)?;
         Ok(cert)
     }
 }
@@ -389,7 +408,7 @@ impl SignedDeviceRevocation {
     pub fn verify(&self) -> Result<DeviceRevocation, ProtoError> {
         let (body, sig) = split_signed(&self.bytes)?;
         let rev = DeviceRevocation::from_body(body)?;
-        verify_signature(DEVICE_REVOKE_SIGNATURE_LABEL, &rev.person, body, sig)?;
+        verify_signature(DEVICE_REVOKE_SIGNATURE_LABEL, &rev.person.0, body, sig)?;
         Ok(rev)
     }
 }

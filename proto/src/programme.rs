@@ -17,11 +17,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::Ed25519KeyPair;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProtoError;
-use crate::identity::{PersonId, SIGNATURE_LEN, decode_canonical, encode};
+use crate::identity::{
+    PersonId, decode_canonical, encode, sign_body, split_signed_within, verify_signature,
+};
 use crate::{PROGRAMME_GRANT_SIGNATURE_LABEL, PROGRAMME_REVOKE_SIGNATURE_LABEL};
 
 /// Version of the grant and revocation bodies this build writes and accepts.
@@ -169,58 +171,13 @@ fn strong_key(
     Ok(key)
 }
 
-/// `label ‖ body`, the message the issuer signs.
-fn signed_message(label: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(label.len() + body.len());
-    m.extend_from_slice(label);
-    m.extend_from_slice(body);
-    m
-}
-
 /// Splits `body ‖ signature` after bounding the length.
 fn split_signed(bytes: &[u8]) -> Result<(&[u8], &[u8]), ProtoError> {
-    if bytes.len() > MAX_PROGRAMME_STATEMENT_LEN {
-        return Err(ProtoError::TooLarge {
-            what: "signed programme statement",
-            len: bytes.len() as u64,
-            max: MAX_PROGRAMME_STATEMENT_LEN as u64,
-        });
-    }
-    if bytes.len() <= SIGNATURE_LEN {
-        return Err(ProtoError::Truncated {
-            needed: SIGNATURE_LEN + 1,
-            had: bytes.len(),
-        });
-    }
-    Ok(bytes.split_at(bytes.len() - SIGNATURE_LEN))
-}
-
-fn sign_body(
-    label: &[u8],
-    body: Vec<u8>,
-    issuer: &[u8; 32],
-    signer: &Ed25519KeyPair,
-) -> Result<Vec<u8>, ProtoError> {
-    if signer.public_key().as_ref() != issuer {
-        return Err(ProtoError::Malformed(
-            "signer is not the statement's issuer",
-        ));
-    }
-    let sig = signer.sign(&signed_message(label, &body));
-    let mut out = body;
-    out.extend_from_slice(sig.as_ref());
-    Ok(out)
-}
-
-fn verify_signature(
-    label: &[u8],
-    issuer: &[u8; 32],
-    body: &[u8],
-    sig: &[u8],
-) -> Result<(), ProtoError> {
-    UnparsedPublicKey::new(&ED25519, issuer)
-        .verify(&signed_message(label, body), sig)
-        .map_err(|_| ProtoError::BadSignature)
+    split_signed_within(
+        bytes,
+        MAX_PROGRAMME_STATEMENT_LEN,
+        "signed programme statement",
+    )
 }
 
 fn sha256(bytes: &[u8]) -> StatementHash {
@@ -328,6 +285,7 @@ impl RoleGrant {
             body,
             &self.issuer,
             issuer_key,
+            "signer is not the statement's issuer",
         )?;
         Ok(SignedRoleGrant { bytes })
     }
@@ -375,6 +333,7 @@ impl RoleRevocation {
             body,
             &self.issuer,
             issuer_key,
+            "signer is not the statement's issuer",
         )?;
         Ok(SignedRoleRevocation { bytes })
     }
@@ -794,6 +753,8 @@ impl<'a> Evaluation<'a> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use crate::identity::{SIGNATURE_LEN, signed_message};
+    use ring::signature::KeyPair;
 
     /// The programme root key of the vectors (`docs/protocol.md`, 19.10): Ed25519 seed `50` × 32.
     const PROGRAMME_SEED: [u8; 32] = [0x50; 32];
