@@ -343,6 +343,43 @@ pub fn localized_message(message_id: String, locale: String, detail: Option<Stri
     sebaya_core::i18n::message(&locale, &message_id, &[("detail", detail.as_str())])
 }
 
+/// A scored screening instrument. Show `band` to the participant through
+/// `localized_message("band-" + band, locale)`; a supporter's screens show neither the total nor the
+/// band (peers refer, they do not diagnose), only what the risk flags call for.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct InstrumentScore {
+    /// "phq9", "gad7", "who5" or "srq20".
+    pub instrument: String,
+    /// The sum of the answers (WHO-5: raw 0–25).
+    pub total: u32,
+    /// WHO-5 only: the percentage (raw × 4).
+    pub percentage: Option<u32>,
+    /// The band's id ("minimal", "mild", ..., "wellbeing-low", "above-cutoff").
+    pub band: String,
+    /// Whether the usual positive-screen threshold is met.
+    pub positive_screen: bool,
+    /// Risk rules that fired ("phq9-item9", "srq20-item17"): each calls for same-day follow-up.
+    pub risk_flags: Vec<String>,
+}
+
+/// Scores a completed instrument on the device: one answer per item, in order (PHQ-9 and GAD-7 0–3,
+/// WHO-5 0–5, SRQ-20 0 = no / 1 = yes). A wrong count or an answer out of range throws
+/// `InvalidInput`.
+#[uniffi::export]
+pub fn score_instrument(instrument: String, answers: Vec<u8>) -> Result<InstrumentScore> {
+    use sebaya_core::instruments;
+    let inst = instruments::Instrument::from_id(&instrument)?;
+    let s = instruments::score(inst, &answers)?;
+    Ok(InstrumentScore {
+        instrument: inst.id().to_string(),
+        total: s.total,
+        percentage: s.percentage,
+        band: s.band.id().to_string(),
+        positive_screen: s.positive_screen,
+        risk_flags: s.risk.iter().map(|r| r.id().to_string()).collect(),
+    })
+}
+
 /// A fresh random 32-byte master key, for apps to store in Android Keystore / iOS Keychain (or for
 /// tests). Never log it.
 #[uniffi::export]

@@ -17,6 +17,7 @@ pub mod groups;
 pub mod i18n;
 pub mod identity;
 pub mod index;
+pub mod instruments;
 pub mod invites;
 pub mod journal;
 pub mod keywrap;

@@ -21,6 +21,7 @@ import uniffi.sebaya.SebayaException
 import uniffi.sebaya.Vault
 import uniffi.sebaya.generateMasterKey
 import uniffi.sebaya.localizedMessage
+import uniffi.sebaya.scoreInstrument
 import uniffi.sebaya.verifyDeviceCertificate
 import uniffi.sebaya.use
 
@@ -444,6 +445,16 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 assertEquals(0u, thief.sync(url).fromIndex, "nothing from the old phrase")
                 assertEquals(0, thief.groups().size, "no group")
             }
+        }
+    }
+
+    check("PHQ-9 is scored on the device and item 9 raises a risk flag") {
+        val s = scoreInstrument("phq9", byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1))
+        assertEquals(16u, s.total, "total")
+        assertEquals("moderately-severe", s.band, "band")
+        assertEquals(listOf("phq9-item9"), s.riskFlags, "risk")
+        assertThrows<SebayaException.InvalidInput>("out of range") {
+            scoreInstrument("phq9", byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0))
         }
     }
 

@@ -772,3 +772,24 @@ def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
     assert [n.text for n in newcomer.group_notes(new_gid)] == ["Selamat datang."]
     with pytest.raises(SebayaError.NotAllowed):
         member.start_period(new_gid)
+
+
+def test_instruments_are_scored_on_the_device_with_risk_flags():
+    from sebaya import score_instrument
+    s = score_instrument("phq9", bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
+    assert (s.total, s.band, s.positive_screen, s.risk_flags) == (9, "mild", False, ["phq9-item9"])
+    s = score_instrument("who5", bytes([3, 3, 3, 3, 0]))
+    assert (s.total, s.percentage, s.band, s.positive_screen) == (12, 48, "wellbeing-low", True)
+    yes17 = [0] * 20
+    yes17[16] = 1
+    s = score_instrument("srq20", bytes(yes17))
+    assert (s.band, s.risk_flags) == ("below-cutoff", ["srq20-item17"])
+    with pytest.raises(SebayaError.InvalidInput):
+        score_instrument("gad7", bytes([4, 0, 0, 0, 0, 0, 0]))
+    with pytest.raises(SebayaError.InvalidInput):
+        score_instrument("phq9", bytes([0] * 8))
+    with pytest.raises(SebayaError.InvalidInput):
+        score_instrument("bdi", bytes([0]))
+    for band in ("minimal", "moderately-severe", "wellbeing-very-low", "above-cutoff"):
+        for locale in ("id", "en"):
+            assert localized_message("band-" + band, locale) != "band-" + band
