@@ -523,6 +523,28 @@ impl From<sebaya_core::SyncReport> for SyncReport {
     }
 }
 
+/// A week's average mood.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct WeekMood {
+    /// The week's Monday, days since 1970-01-01 (local).
+    pub monday_day: i64,
+    /// Average mood that week.
+    pub average: f64,
+    /// How many check-ins.
+    pub count: u32,
+}
+
+/// Trends over this person's check-ins, computed on the device.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct MoodTrends {
+    /// One row per week with check-ins, oldest first.
+    pub weeks: Vec<WeekMood>,
+    /// Consecutive days with a check-in, ending today or yesterday; 0 otherwise.
+    pub current_streak: u32,
+    /// The longest run of consecutive days with a check-in.
+    pub longest_streak: u32,
+}
+
 /// The device's encrypted vault. Thread-safe; every call does I/O. Free it when done (Kotlin:
 /// `use { }`); call `lock()` when the app goes to the background to drop the keys from memory.
 #[derive(uniffi::Object)]
@@ -676,6 +698,28 @@ impl Vault {
             wrapped: r.wrapped,
             without_key: r.without_key,
             bytes: r.bytes,
+        })
+    }
+
+    /// Mood trends over this person's check-ins (journal entries with their mood): weekly averages
+    /// and streaks, in a zone `utc_offset_min` minutes east of UTC (Jakarta: 420). Computed here;
+    /// nothing leaves the device.
+    pub fn mood_trends(&self, utc_offset_min: i32) -> Result<MoodTrends> {
+        with(&self.inner, |v| {
+            let t = v.mood_trends(utc_offset_min);
+            Ok(MoodTrends {
+                weeks: t
+                    .weeks
+                    .into_iter()
+                    .map(|w| WeekMood {
+                        monday_day: w.monday,
+                        average: w.average,
+                        count: w.count,
+                    })
+                    .collect(),
+                current_streak: t.current_streak,
+                longest_streak: t.longest_streak,
+            })
         })
     }
 

@@ -29,6 +29,7 @@ pub(crate) mod rules;
 pub mod schema;
 pub mod space;
 pub mod sync;
+pub mod trends;
 pub mod vault;
 
 use std::path::Path;
@@ -398,6 +399,17 @@ impl Vault {
     /// One entry.
     pub fn journal_get(&self, id: &str) -> Option<JournalEntry> {
         self.journal.as_ref().and_then(|j| journal::get(&j.doc, id))
+    }
+
+    /// Mood trends over this person's check-ins (journal entries, each with a mood), computed here:
+    /// weekly averages and streaks in a zone `utc_offset_min` minutes east of UTC.
+    pub fn mood_trends(&self, utc_offset_min: i32) -> trends::MoodTrends {
+        let checkins: Vec<(i64, u8)> = self
+            .journal_list()
+            .iter()
+            .map(|e| (e.created_ms, e.mood))
+            .collect();
+        trends::mood_trends(&checkins, now_ms(), utc_offset_min)
     }
 
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.

@@ -458,6 +458,18 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("mood trends are computed on the device") {
+        Vault.open(File(tmp, "mt.db").path, generateMasterKey()).use { v ->
+            v.journal().use { j ->
+                j.add("pagi", 2)
+                j.add("sore", 4)
+            }
+            val t = v.moodTrends(420)
+            assertEquals(2u, t.weeks.single().count, "two check-ins this week")
+            assertEquals(1u, t.currentStreak, "streak")
+        }
+    }
+
     check("sync to a closed port throws SebayaException.Network") {
         Vault.open(File(tmp, "net.db").path, generateMasterKey()).use { v ->
             v.journal().use { it.add("tetap di sini", mood(3), emptyList()) }

@@ -793,3 +793,14 @@ def test_instruments_are_scored_on_the_device_with_risk_flags():
     for band in ("minimal", "moderately-severe", "wellbeing-very-low", "above-cutoff"):
         for locale in ("id", "en"):
             assert localized_message("band-" + band, locale) != "band-" + band
+
+
+def test_mood_trends_over_check_ins(tmp_path, key):
+    v = open_vault(tmp_path / "t.db", key)
+    assert v.mood_trends(420).weeks == []
+    j = v.journal()
+    j.add("pagi", 2, ["cemas"])
+    j.add("sore", 4, [])
+    t = v.mood_trends(420)
+    assert len(t.weeks) == 1 and t.weeks[0].count == 2 and abs(t.weeks[0].average - 3.0) < 1e-9
+    assert (t.current_streak, t.longest_streak) == (1, 1)
