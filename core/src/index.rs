@@ -231,11 +231,7 @@ pub(crate) fn vouch_op(certificate: &[u8]) -> Result<Op> {
     let signed = sebaya_proto::SignedDeviceCertificate::from_bytes(certificate)
         .map_err(Error::BadCertificate)?;
     let cert = signed.verify().map_err(Error::BadCertificate)?;
-    let bytes = signed.as_bytes();
-    let signature: [u8; 64] = bytes
-        .get(bytes.len().saturating_sub(64)..)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(Error::Corrupt("device certificate"))?;
+    let signature = signed.signature().map_err(Error::BadCertificate)?;
     Ok(Op::Vouch {
         person: cert.person.0,
         x25519: cert.x25519,

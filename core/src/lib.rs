@@ -324,11 +324,7 @@ impl Vault {
                 total.bytes += r.bytes;
             } else if let (Some(rev), Some(p)) = (&revocation, person) {
                 if m.is_member(&me) && m.persons.get(device) == Some(&p.0) {
-                    let bytes = rev.as_bytes();
-                    let signature: [u8; 64] = bytes
-                        .get(bytes.len().saturating_sub(64)..)
-                        .and_then(|s| s.try_into().ok())
-                        .ok_or(Error::Internal("revocation signature"))?;
+                    let signature = rev.signature()?;
                     let last_seq = g.vector.get(device);
                     g.write_statement(
                         &self.store,

@@ -577,9 +577,7 @@ mod tests {
         let cert = person_f
             .certify(f.id.device, f.id.x25519_public, 1_800_000_000)
             .unwrap();
-        let sig: [u8; 64] = cert.as_bytes()[cert.as_bytes().len() - 64..]
-            .try_into()
-            .unwrap();
+        let sig = cert.signature().unwrap();
         fs.write_statement(
             &f.store,
             &f.id,

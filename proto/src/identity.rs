@@ -362,6 +362,14 @@ impl SignedDeviceCertificate {
         &self.bytes
     }
 
+    /// The person key's signature (the last 64 bytes), for statements that carry the signed fields
+    /// inline (membership `vouch`, `recertify`, `revoke_device`).
+    pub fn signature(&self) -> Result<[u8; SIGNATURE_LEN], ProtoError> {
+        let (_, sig) = split_signed(&self.bytes)?;
+        sig.try_into()
+            .map_err(|_| ProtoError::Malformed("signature has the wrong length"))
+    }
+
     /// Consumes the certificate, returning its bytes.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
@@ -396,6 +404,14 @@ impl SignedDeviceRevocation {
     /// The exact bytes, as stored and sent.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The person key's signature (the last 64 bytes), for statements that carry the signed fields
+    /// inline (membership `vouch`, `recertify`, `revoke_device`).
+    pub fn signature(&self) -> Result<[u8; SIGNATURE_LEN], ProtoError> {
+        let (_, sig) = split_signed(&self.bytes)?;
+        sig.try_into()
+            .map_err(|_| ProtoError::Malformed("signature has the wrong length"))
     }
 
     /// Consumes the revocation, returning its bytes.
