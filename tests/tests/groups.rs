@@ -1,32 +1,10 @@
 //! A support group of three people's devices through a real relay on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use sebaya_tests::net::{net, sync};
+
 use sebaya_core::groups::{self, Attendance};
-use sebaya_core::{Error, ReqwestClient, Role, Vault};
-
-struct Net {
-    _dir: tempfile::TempDir,
-    relay: sebaya_relay::RelayHandle,
-    http: ReqwestClient,
-}
-
-fn net() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
-        data_dir: dir.path().join("relay"),
-        bind: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    Net {
-        _dir: dir,
-        relay,
-        http: ReqwestClient::new().unwrap(),
-    }
-}
-
-fn sync(n: &Net, v: &mut Vault) -> sebaya_core::SyncReport {
-    v.sync_with(&n.http, &n.relay.url()).unwrap()
-}
+use sebaya_core::{Error, Role, Vault};
 
 #[test]
 fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {

@@ -3,38 +3,16 @@
 //! refusals: an invite used twice, an expired invite, a stranger's request, a revoked invite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use sebaya_tests::net::{Net, net, sync};
+
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sebaya_core::groups;
 use sebaya_core::invites::JoinStatus;
-use sebaya_core::{Error, HttpClient, HttpRequest, ReqwestClient, Role, SpaceId, Vault};
+use sebaya_core::{Error, HttpClient, HttpRequest, Role, SpaceId, Vault};
 use sebaya_proto::DeviceId;
 use sebaya_proto::invite::{INVITE_CODE_CHARS, InviteCode, InviteId, JoinRequest};
 use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{self as wire, JoinPost, SyncRequest, SyncResponse};
-
-struct Net {
-    _dir: tempfile::TempDir,
-    relay: sebaya_relay::RelayHandle,
-    http: ReqwestClient,
-}
-
-fn net() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
-        data_dir: dir.path().join("relay"),
-        bind: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    Net {
-        _dir: dir,
-        relay,
-        http: ReqwestClient::new().unwrap(),
-    }
-}
-
-fn sync(n: &Net, v: &mut Vault) -> sebaya_core::SyncReport {
-    v.sync_with(&n.http, &n.relay.url()).unwrap()
-}
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     Vault::open(&dir.path().join(name), &[seed; 32]).unwrap()

@@ -4,31 +4,9 @@
 //! supporter writes and only the coordinator reviews.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sebaya_core::{Error, ProgrammeRole, ReqwestClient, Role, Vault, casenotes, groups};
+use sebaya_tests::net::{net, sync};
 
-struct Net {
-    _dir: tempfile::TempDir,
-    relay: sebaya_relay::RelayHandle,
-    http: ReqwestClient,
-}
-
-fn net() -> Net {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
-        data_dir: dir.path().join("relay"),
-        bind: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    Net {
-        _dir: dir,
-        relay,
-        http: ReqwestClient::new().unwrap(),
-    }
-}
-
-fn sync(n: &Net, v: &mut Vault) -> sebaya_core::SyncReport {
-    v.sync_with(&n.http, &n.relay.url()).unwrap()
-}
+use sebaya_core::{Error, ProgrammeRole, Role, Vault, casenotes, groups};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
