@@ -13,7 +13,7 @@
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python and Kotlin)
 #   python    pytest bindings/tests/python against the real library and a real relay
-#   kotlin    kotlinc + java: bindings/tests/kotlin/SebayaTest.kt, same
+#   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
 # selected stages lack: python3-pip/pytest (pip), a JRE, libjna-java, npm (apt) and kotlin-compiler
@@ -177,26 +177,34 @@ stage_kotlin() {
     need_kotlin
     ensure_bindings
     local generated="$ROOT/build/bindings/kotlin/uniffi/sebaya/sebaya.kt"
-    local test_src="$ROOT/bindings/tests/kotlin/SebayaTest.kt"
+    local tests=("$ROOT"/bindings/tests/kotlin/*.kt)
     local out="$ROOT/build/kotlin-test"
     local jar="$out/sebaya-test.jar"
     local stamp="$out/inputs.sha256"
     mkdir -p "$out"
-    # Recompile (about 30 s) only when the generated bindings, the test or the compiler changed.
+    # Recompile (about 30 s) only when the generated bindings, a test or the compiler changed.
     local inputs
-    inputs="$(cat "$generated" "$test_src" "$KOTLIN_HOME/package.json" | sha256sum | cut -d' ' -f1)"
+    inputs="$(cat "$generated" "${tests[@]}" "$KOTLIN_HOME/package.json" | sha256sum | cut -d' ' -f1)"
     if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
         echo "-- kotlinc: up to date ($jar)"
     else
-        echo "-- kotlinc $KOTLIN_VERSION: compiling generated bindings + SebayaTest.kt"
+        echo "-- kotlinc $KOTLIN_VERSION: compiling generated bindings + ${#tests[@]} test files"
         rm -f "$jar" "$stamp"
-        "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "$test_src" -cp "$JNA_JAR" -d "$jar"
+        "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "${tests[@]}" -cp "$JNA_JAR" -d "$jar"
         echo "$inputs" >"$stamp"
     fi
-    echo "-- java SebayaTestKt"
-    java -cp "$jar:$KOTLIN_HOME/lib/kotlin-stdlib.jar:$JNA_JAR" \
-        -Djna.library.path="$ROOT/build/bindings/kotlin/lib" \
-        SebayaTestKt
+    # Each test file with a main (class <File>Kt) runs in its own JVM; Harness.kt has none.
+    # Each test file has its own main (class <File>Kt); every one runs, and any failure fails the stage.
+    local t main rc=0
+    for t in "${tests[@]}"; do
+        grep -q '^fun main' "$t" || continue
+        main="$(basename "$t" .kt)Kt"
+        echo "-- java $main"
+        java -cp "$jar:$KOTLIN_HOME/lib/kotlin-stdlib.jar:$JNA_JAR" \
+            -Djna.library.path="$ROOT/build/bindings/kotlin/lib" \
+            "$main" || rc=1
+    done
+    return $rc
 }
 
 # --- main -----------------------------------------------------------------------------------------

@@ -13,8 +13,13 @@ use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
+mod care;
 mod invites;
 mod programmes;
+mod reports;
+mod safety;
+mod training;
+mod wordings;
 
 /// The one public error. Each variant carries a `message_id` (for [`localized_message`]) and an
 /// English `detail` for logs; neither contains what a person wrote. (The field is not called `message`:
@@ -123,6 +128,15 @@ pub enum SebayaError {
     /// chain to its programme's key; nothing was kept.
     #[error("{detail}")]
     BadCredential {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A peer supporter's training is missing or expired (the detail names the modules): no
+    /// one-to-one pairing until a coordinator certifies them again.
+    #[error("{detail}")]
+    NotCertified {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -260,6 +274,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::BadCredential => SebayaError::BadCredential {
                 message_id: id("error-bad-credential"),
+                detail,
+            },
+            E::NotCertified(_) => SebayaError::NotCertified {
+                message_id: id("error-not-certified"),
                 detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {
@@ -1219,6 +1237,8 @@ fn kind_name(k: sebaya_core::space::SpaceKind) -> String {
         K::Pairing => "pairing",
         K::CaseNotes => "case-notes",
         K::Index => "index",
+        K::Care => "care",
+        K::Report => "report",
     }
     .into()
 }

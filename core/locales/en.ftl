@@ -31,3 +31,4 @@ band-wellbeing-low = Wellbeing lower than usual
 band-wellbeing-very-low = Wellbeing very low
 band-below-cutoff = Below the cut-off
 band-above-cutoff = At or above the cut-off
+error-not-certified = This supporter's training is missing or has expired. A coordinator must certify it before a one-to-one pairing.

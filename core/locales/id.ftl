@@ -31,3 +31,4 @@ band-wellbeing-low = Kesejahteraan lebih rendah dari biasanya
 band-wellbeing-very-low = Kesejahteraan sangat rendah
 band-below-cutoff = Di bawah batas
 band-above-cutoff = Pada atau di atas batas
+error-not-certified = Pelatihan pendukung ini belum ada atau sudah kedaluwarsa. Koordinator harus mengesahkannya sebelum pendampingan satu-satu.

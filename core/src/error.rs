@@ -69,6 +69,11 @@ pub enum Error {
     /// another person, or does not chain to its programme's key.
     #[error("the role credential is not valid")]
     BadCredential,
+    /// A peer supporter's training is missing or has expired for the named modules (module ids,
+    /// comma-separated; never a person): they cannot be given a one-to-one pairing until a
+    /// coordinator certifies them again.
+    #[error("training missing or expired: {0}")]
+    NotCertified(String),
     /// This device already keeps a journal with entries; linking would replace it.
     #[error("this device already has its own journal")]
     AlreadyLinked,

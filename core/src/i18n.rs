@@ -6,13 +6,27 @@
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource};
 use unic_langid::LanguageIdentifier;
 
-const EN: &str = include_str!("../locales/en.ftl");
-const ID: &str = include_str!("../locales/id.ftl");
+/// English catalogue files, one per area (general and errors, care, training, safety plan, reports).
+const EN: &[&str] = &[
+    include_str!("../locales/en.ftl"),
+    include_str!("../locales/care.en.ftl"),
+    include_str!("../locales/training.en.ftl"),
+    include_str!("../locales/safety.en.ftl"),
+    include_str!("../locales/reports.en.ftl"),
+];
+/// Indonesian catalogue files, the same areas.
+const ID: &[&str] = &[
+    include_str!("../locales/id.ftl"),
+    include_str!("../locales/care.id.ftl"),
+    include_str!("../locales/training.id.ftl"),
+    include_str!("../locales/safety.id.ftl"),
+    include_str!("../locales/reports.id.ftl"),
+];
 
 /// Languages with a complete catalogue, as BCP 47 tags.
 pub const LANGUAGES: [&str; 2] = ["id", "en"];
 
-fn source(locale: &str) -> (&'static str, &'static str) {
+fn source(locale: &str) -> (&'static str, &'static [&'static str]) {
     let primary = locale
         .split(['-', '_'])
         .next()
@@ -25,16 +39,23 @@ fn source(locale: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn bundle(tag: &str, src: &'static str) -> Option<FluentBundle<FluentResource>> {
+fn bundle(tag: &str, src: &'static [&'static str]) -> Option<FluentBundle<FluentResource>> {
     let lang: LanguageIdentifier = tag.parse().ok()?;
-    let res = FluentResource::try_new(src.to_string()).ok()?;
     let mut b = FluentBundle::new(vec![lang]);
     b.set_use_isolating(false);
-    b.add_resource(res).ok()?;
+    for file in src {
+        let res = FluentResource::try_new(file.to_string()).ok()?;
+        b.add_resource(res).ok()?;
+    }
     Some(b)
 }
 
-fn format(tag: &str, src: &'static str, id: &str, args: &[(&str, &str)]) -> Option<String> {
+fn format(
+    tag: &str,
+    src: &'static [&'static str],
+    id: &str,
+    args: &[(&str, &str)],
+) -> Option<String> {
     let b = bundle(tag, src)?;
     let msg = b.get_message(id)?;
     let pattern = msg.value()?;
@@ -62,7 +83,8 @@ pub fn message(locale: &str, id: &str, args: &[(&str, &str)]) -> String {
 /// Every message id in a catalogue (for completeness checks).
 pub fn message_ids(locale: &str) -> Vec<String> {
     let (_, src) = source(locale);
-    src.lines()
+    src.iter()
+        .flat_map(|f| f.lines())
         .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
         .filter(|k| !k.is_empty() && !k.starts_with('#'))
         .collect()

@@ -9,6 +9,7 @@
 //! Start with `docs/architecture.md` for the map of the crates.
 
 pub mod audit;
+pub mod care;
 pub mod casenotes;
 pub mod crypto;
 pub mod error;
@@ -25,12 +26,16 @@ pub mod link;
 pub mod pairing;
 pub mod person;
 pub mod programmes;
+pub mod reports;
 pub(crate) mod rules;
+pub mod safety;
 pub mod schema;
 pub mod space;
 pub mod sync;
+pub mod training;
 pub mod trends;
 pub mod vault;
+pub mod wordings;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};

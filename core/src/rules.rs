@@ -48,6 +48,12 @@ pub(crate) enum Need {
     AdminWith(ProgrammeRole),
     /// The space's creator (its genesis admin): fields fixed at creation.
     Creator,
+    /// The person a care record is about (`participant` at its root): any of that person's devices
+    /// that is a member. Consents are theirs alone.
+    Subject,
+    /// A member (admin or not) whose person holds at least this programme role, in a space bound to
+    /// a programme; in a space bound to none, nobody.
+    With(ProgrammeRole),
 }
 
 /// The capability a root key of a space of `kind` needs.
@@ -66,6 +72,11 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Pairing, "participant" | "supporter") => Need::Creator,
         (SpaceKind::CaseNotes, "notes") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::CaseNotes, "reviews") => Need::AdminWith(ProgrammeRole::Coordinator),
+        (SpaceKind::Care, "participant") => Need::Creator,
+        (SpaceKind::Care, "consents" | "shares") => Need::Subject,
+        (SpaceKind::Care, "guardian") => Need::AdminWith(ProgrammeRole::PeerSupporter),
+        (SpaceKind::Care, "referrals") => Need::Member,
+        (SpaceKind::Care, "states" | "resources") => Need::With(ProgrammeRole::Coordinator),
         // Everything else (a group's name, case notes' subject, journals, indexes): admins.
         _ => Need::Admin,
     }
@@ -86,9 +97,24 @@ pub(crate) struct Author<'a> {
 }
 
 impl Author<'_> {
-    fn may(&self, need: Need, at_secs: u64) -> bool {
+    fn may(&self, need: Need, at_secs: u64, subject: Option<[u8; 32]>) -> bool {
         let admin = self.role == Some(Role::Admin);
         match need {
+            Need::Subject => {
+                self.role.is_some()
+                    && subject.is_some()
+                    && self.person.is_some()
+                    && self.person == subject
+            }
+            Need::With(min) => {
+                self.role.is_some()
+                    && match (self.programme, self.person) {
+                        (Some(reg), Some(p)) => {
+                            reg.role_of(&PersonId(p), at_secs).is_some_and(|r| r >= min)
+                        }
+                        _ => false,
+                    }
+            }
             Need::Member => self.role.is_some(),
             Need::Admin => admin,
             Need::Creator => admin && self.creator,
@@ -110,6 +136,17 @@ impl Author<'_> {
     /// the verdict never depends on which envelopes a device happened to receive together.)
     pub(crate) fn unlimited(&self, kind: SpaceKind) -> bool {
         matches!(kind, SpaceKind::Journal | SpaceKind::Index) && self.role == Some(Role::Admin)
+    }
+}
+
+/// The person a care record is about: the 64-hex person id its creator wrote at `participant`.
+pub(crate) fn subject_of(doc: &AutoCommit) -> Option<[u8; 32]> {
+    match doc.get(ROOT, "participant") {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(t) if t.len() == 64 => hex::decode(t.as_str()).ok()?.try_into().ok(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -229,6 +266,10 @@ pub(crate) fn allowed(
     if author.unlimited(kind) {
         return true;
     }
+    let subject = match kind {
+        SpaceKind::Care => subject_of(doc),
+        _ => None,
+    };
     let mut created: HashMap<OpId, String> = HashMap::new();
     for change in changes {
         // Shared documents commit with Unix seconds (`groups::write`). A change is judged no earlier
@@ -282,13 +323,13 @@ pub(crate) fn allowed(
             // A member writes inside its containers, never the container itself (replacing or
             // deleting `notes` would wipe everyone's notes); published credentials excepted.
             if at_root
-                && needed == Need::Member
+                && matches!(needed, Need::Member | Need::Subject | Need::With(_))
                 && !root.starts_with(CRED_PREFIX)
                 && !root.starts_with(REVOKE_PREFIX)
             {
                 needed = Need::Admin;
             }
-            if !layout && !author.may(needed, at) {
+            if !layout && !author.may(needed, at, subject) {
                 return false;
             }
             // Whoever a record says wrote it must be who signed it.

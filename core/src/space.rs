@@ -44,6 +44,12 @@ pub enum SpaceKind {
     /// A person's index: the spaces they belong to and their keys, found again from the recovery
     /// phrase (`index.rs`).
     Index,
+    /// A participant's care record in a programme (`care.rs`): consents, referrals and their states,
+    /// shared by the participant and the programme's coordinators (and their supporter).
+    Care,
+    /// A programme's report space (`reports.rs`): counts and consented outcome totals published by
+    /// devices, read by coordinators. Never content.
+    Report,
 }
 
 impl SpaceKind {
@@ -55,6 +61,8 @@ impl SpaceKind {
             SpaceKind::Pairing => 3,
             SpaceKind::CaseNotes => 4,
             SpaceKind::Index => 5,
+            SpaceKind::Care => 6,
+            SpaceKind::Report => 7,
         }
     }
     /// Reads a kind byte.
@@ -65,6 +73,8 @@ impl SpaceKind {
             3 => Ok(SpaceKind::Pairing),
             4 => Ok(SpaceKind::CaseNotes),
             5 => Ok(SpaceKind::Index),
+            6 => Ok(SpaceKind::Care),
+            7 => Ok(SpaceKind::Report),
             _ => Err(Error::Corrupt("space kind")),
         }
     }

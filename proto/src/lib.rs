@@ -16,6 +16,7 @@ pub mod membership;
 pub mod programme;
 pub mod request;
 pub mod sync;
+pub mod training;
 pub mod vector;
 
 pub use envelope::{DeviceId, Envelope, EnvelopeId, EpochId, HeaderV1, Kind, SpaceId};

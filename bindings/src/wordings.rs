@@ -1,0 +1,1 @@
+//! Bindings for core's wordings module (issue 4). Being written.

@@ -1,0 +1,1 @@
+# reports messages (en). Keys must exist in both languages: i18n tests check it.

@@ -1,0 +1,1 @@
+# safety messages (id). Keys must exist in both languages: i18n tests check it.

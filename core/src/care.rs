@@ -1,0 +1,1 @@
+//! Care records (issue 4): enrolment in a programme, consents, referrals. Being written.

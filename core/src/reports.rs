@@ -1,0 +1,1 @@
+//! Programme reports (issue 4). Being written.

@@ -1,0 +1,1 @@
+//! Safety plans (issue 4). Being written.

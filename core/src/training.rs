@@ -1,0 +1,1 @@
+//! The training register (issue 4). Being written.

@@ -1,0 +1,1 @@
+//! Instrument item wordings as data (issue 4). Being written.

@@ -1,0 +1,1 @@
+//! Training records (issue 4). Being written.
