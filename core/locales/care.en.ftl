@@ -1,1 +1,26 @@
 # care messages (en). Keys must exist in both languages: i18n tests check it.
+consent-duty-of-care-title = If you might be in danger
+consent-duty-of-care = Some answers in the questionnaires, such as thoughts of hurting yourself, mean you may need help quickly. When you give such an answer, this app tells your programme's coordinator that you need follow-up. It sends only which question rule was triggered, never your answers, scores or journal. A coordinator will contact you. You can withdraw this agreement at any time; after that, no one is told automatically, and you can still ask for help yourself.
+consent-share-with-supporter-title = Sharing with your supporter
+consent-share-with-supporter = You choose journal entries, check-in summaries or your safety plan to share with your peer supporter. Only what you choose is shared, only with them, and you can stop sharing at any time.
+consent-report-outcomes-title = Helping the programme show its impact
+consent-report-outcomes = Your phone sends the programme only the totals of your first and latest questionnaires, never your answers or your name. Reports combine many people, and any number smaller than five is hidden. You can withdraw at any time.
+consent-data-processing-title = Keeping your information
+consent-data-processing = Your journal, check-ins and answers are kept encrypted on your phone and on the devices you choose to share with. The server only ever holds locked data it cannot read. You can export everything or delete it at any time.
+care-not-told-yet = No one has been told yet. It will be sent when your phone is online. If you are in danger now, call one of these numbers.
+care-told = A coordinator has received this and will follow up.
+care-state-queued = Waiting to be sent
+care-state-sent = Sent, not yet seen
+care-state-acknowledged = Seen by a coordinator
+care-state-in-care = Being followed up
+care-state-closed = Closed
+referral-refer-now = Refer now: pass this on to your coordinator. Listen and stay with the person; do not assess.
+referral-help-now = Asked for help
+referral-safeguarding-minor = Safeguarding concern about a minor
+referral-phq9-item9 = Risk answer in a questionnaire (PHQ-9, item 9)
+referral-srq20-item17 = Risk answer in a questionnaire (SRQ-20, item 17)
+crisis-kind-crisis-line = Crisis line
+crisis-kind-emergency = Emergency
+crisis-kind-other = Help line
+crisis-none = Call your local emergency number.
+notify-neutral = You have a new update.

@@ -1,1 +1,26 @@
 # care messages (id). Keys must exist in both languages: i18n tests check it.
+consent-duty-of-care-title = Jika kamu mungkin dalam bahaya
+consent-duty-of-care = Beberapa jawaban di kuesioner, seperti pikiran untuk menyakiti diri sendiri, berarti kamu mungkin perlu bantuan segera. Saat kamu memberi jawaban seperti itu, aplikasi ini memberi tahu koordinator programmu bahwa kamu perlu ditindaklanjuti. Yang dikirim hanya aturan pertanyaan mana yang terpicu, tidak pernah jawaban, skor, atau jurnalmu. Seorang koordinator akan menghubungimu. Kamu bisa menarik persetujuan ini kapan saja; setelah itu, tidak ada yang diberi tahu secara otomatis, dan kamu tetap bisa meminta bantuan sendiri.
+consent-share-with-supporter-title = Berbagi dengan pendampingmu
+consent-share-with-supporter = Kamu memilih catatan jurnal, ringkasan check-in, atau rencana keselamatanmu untuk dibagikan kepada pendamping sebayamu. Hanya yang kamu pilih yang dibagikan, hanya kepada mereka, dan kamu bisa berhenti berbagi kapan saja.
+consent-report-outcomes-title = Membantu program menunjukkan manfaatnya
+consent-report-outcomes = Ponselmu hanya mengirim total kuesioner pertama dan terakhirmu ke program, tidak pernah jawaban atau namamu. Laporan menggabungkan banyak orang, dan angka yang lebih kecil dari lima disembunyikan. Kamu bisa menariknya kapan saja.
+consent-data-processing-title = Menyimpan informasimu
+consent-data-processing = Jurnal, check-in, dan jawabanmu disimpan terenkripsi di ponselmu dan di perangkat yang kamu pilih untuk berbagi. Server hanya menyimpan data terkunci yang tidak bisa dibacanya. Kamu bisa mengekspor semuanya atau menghapusnya kapan saja.
+care-not-told-yet = Belum ada yang diberi tahu. Pesan akan terkirim saat ponselmu tersambung. Jika kamu dalam bahaya sekarang, hubungi salah satu nomor ini.
+care-told = Seorang koordinator sudah menerima ini dan akan menindaklanjuti.
+care-state-queued = Menunggu dikirim
+care-state-sent = Terkirim, belum dilihat
+care-state-acknowledged = Sudah dilihat koordinator
+care-state-in-care = Sedang ditindaklanjuti
+care-state-closed = Selesai
+referral-refer-now = Rujuk sekarang: teruskan ke koordinatormu. Dengarkan dan temani orang itu; jangan menilai.
+referral-help-now = Meminta bantuan
+referral-safeguarding-minor = Kekhawatiran perlindungan anak
+referral-phq9-item9 = Jawaban berisiko di kuesioner (PHQ-9, butir 9)
+referral-srq20-item17 = Jawaban berisiko di kuesioner (SRQ-20, butir 17)
+crisis-kind-crisis-line = Layanan krisis
+crisis-kind-emergency = Darurat
+crisis-kind-other = Layanan bantuan
+crisis-none = Hubungi nomor darurat setempat.
+notify-neutral = Ada pembaruan baru.

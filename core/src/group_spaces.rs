@@ -105,7 +105,7 @@ impl Vault {
 
     /// Refuses to bind a new space to a programme in which this person lacks `min` (the space
     /// would be unusable to its own creator).
-    fn check_can_bind(
+    pub(crate) fn check_can_bind(
         &self,
         programme: Option<[u8; 32]>,
         min: sebaya_proto::programme::ProgrammeRole,
@@ -408,7 +408,7 @@ impl Vault {
     /// Creates a shared space of `kind` whose document `init` sets up, adds the device that showed
     /// `request` with `role`, and returns the space id and the response code for that device. The
     /// request is checked before anything is created.
-    fn open_shared(
+    pub(crate) fn open_shared(
         &mut self,
         kind: SpaceKind,
         init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,

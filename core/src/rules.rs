@@ -731,5 +731,123 @@ mod tests {
             Need::AdminWith(ProgrammeRole::Coordinator)
         );
         assert_eq!(need(SpaceKind::Journal, "anything"), Need::Admin);
+        assert_eq!(need(SpaceKind::Care, "consents"), Need::Subject);
+        assert_eq!(need(SpaceKind::Care, "referrals"), Need::Member);
+        assert_eq!(
+            need(SpaceKind::Care, "states"),
+            Need::With(ProgrammeRole::Coordinator)
+        );
+        assert_eq!(
+            need(SpaceKind::Care, "guardian"),
+            Need::AdminWith(ProgrammeRole::PeerSupporter)
+        );
+    }
+
+    /// In a care record, a member who is not the participant (a supporter with a modified app)
+    /// writes a consent in the participant's name and acknowledges a referral: the creator's device
+    /// takes the member's referral and refuses both of the others.
+    #[test]
+    fn a_care_records_consents_and_states_are_refused_from_anyone_else() {
+        use crate::care;
+        let f = device(1);
+        let m = device(2);
+        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
+        care::init(&mut fs.doc, &"ab".repeat(32), 1_000).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Care,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let me = m.id.device.to_hex();
+        care::add_referral(
+            &mut ms.doc,
+            "00000000000000a1",
+            "supporter",
+            "refer-now",
+            &me,
+            2_000,
+        )
+        .unwrap();
+        ms.persist(&m.store).unwrap();
+        let referral = outgoing(&m, &mut ms);
+        let r = fs.receive(&f.store, &f.id, &referral).unwrap();
+        assert_eq!(r.quarantined, 0);
+        assert_eq!(care::referrals(&fs.doc).len(), 1);
+
+        care::add_consent(
+            &mut ms.doc,
+            "00000000000000b1",
+            "duty-of-care",
+            "1",
+            true,
+            None,
+            &me,
+            3_000,
+        )
+        .unwrap();
+        ms.persist(&m.store).unwrap();
+        let consent: Vec<Vec<u8>> = outgoing(&m, &mut ms)
+            .into_iter()
+            .filter(|e| !referral.contains(e))
+            .collect();
+        let r = fs.receive(&f.store, &f.id, &consent).unwrap();
+        assert_eq!(r.quarantined, 1, "a consent from someone else is refused");
+        assert!(care::consents(&fs.doc).is_empty());
+
+        // Another member, with its own history: a forged acknowledgement of the referral.
+        let n = device(3);
+        fs.add_member(
+            &f.store,
+            &f.id,
+            n.id.device,
+            n.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let mut ns = Space::adopt_at(
+            &n.store,
+            fs.id,
+            SpaceKind::Care,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            n.id.device,
+        )
+        .unwrap();
+        ns.receive(&n.store, &n.id, &outgoing(&f, &mut fs)).unwrap();
+        ns.receive(&n.store, &n.id, &referral).unwrap();
+        assert_eq!(care::referrals(&ns.doc).len(), 1);
+        let them = n.id.device.to_hex();
+        care::add_state(
+            &mut ns.doc,
+            "00000000000000c1",
+            "00000000000000a1",
+            "acknowledged",
+            &them,
+            4_000,
+        )
+        .unwrap();
+        ns.persist(&n.store).unwrap();
+        let r = fs.receive(&f.store, &f.id, &outgoing(&n, &mut ns)).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert!(
+            care::states(&fs.doc).is_empty(),
+            "only coordinators acknowledge"
+        );
     }
 }

@@ -1256,6 +1256,19 @@ impl Space {
         Ok(())
     }
 
+    /// Whether everything this device wrote here is sealed and acknowledged by the relay: what a
+    /// referral's "sent" state means (the relay holds it; any member's next sync brings it).
+    pub fn all_sent(&mut self) -> bool {
+        let actor = actor_of(&self.me);
+        let unsealed = self
+            .doc
+            .get_changes(&[])
+            .iter()
+            .any(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq);
+        let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
+        !unsealed && acked + 1 >= self.next_seq
+    }
+
     /// Envelopes held that the relay has not acknowledged, oldest first per author.
     pub fn unacked(&self, store: &Store) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();

@@ -1,0 +1,96 @@
+// Care records through the Kotlin bindings (desktop JVM + JNA) against the real library and a real
+// relay on loopback: enrolment, consent, and the risk escalation ladder across three devices.
+// Run by `scripts/test.sh kotlin` as its own JVM (class CareTestKt).
+
+import java.io.File
+import java.nio.file.Files
+import uniffi.sebaya.SebayaException
+import uniffi.sebaya.Vault
+import uniffi.sebaya.consentText
+import uniffi.sebaya.generateMasterKey
+import uniffi.sebaya.localizedMessage
+
+private fun person(dir: File, name: String): Vault {
+    val v = Vault.open(File(dir, name).path, generateMasterKey())
+    v.createPerson()
+    return v
+}
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-kotlin-care").toFile()
+    var relay: Relay? = null
+    try {
+        relay = Relay(File(tmp, "relay-data"), File(tmp, "relay.log"))
+        val url = relay.url
+        val coord = person(tmp, "c.db")
+        val sup = person(tmp, "s.db")
+        val part = person(tmp, "p.db")
+        var care = ""
+        var pid = ""
+
+        check("a coordinator enrols a participant and adds their supporter") {
+            pid = coord.createProgramme("PIK-R SMA 1")
+            val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", 90u)
+            sup.addProgrammeCredential(grant.credential)
+            val enrol = coord.enrolParticipant(part.linkRequest(), pid)
+            care = enrol.careId
+            part.joinSpace(enrol.response)
+            sup.joinSpace(coord.approveGroupMember(care, sup.linkRequest(), false, false))
+            for (v in listOf(coord, part, sup)) v.sync(url)
+            assertEquals(listOf("participant"), part.careRecords().map { it.viewer }, "participant view")
+            assertEquals(listOf("supporter"), sup.careRecords().map { it.viewer }, "supporter view")
+        }
+
+        check("only the participant consents; the text has a version in both languages") {
+            assertEquals("1", consentText("duty-of-care", "id").version, "version")
+            assertTrue(consentText("duty-of-care", "id").text != consentText("duty-of-care", "en").text, "translated")
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.giveConsent(care, "duty-of-care", true) }
+            part.giveConsent(care, "duty-of-care", true)
+            part.sync(url)
+            assertTrue(part.hasConsent(care, "duty-of-care"), "consent stands")
+        }
+
+        check("PHQ-9 item 9 offline: crisis numbers now, referral at the next sync, acknowledgement back") {
+            val esc = part.submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
+            assertEquals(listOf("phq9-item9"), esc.rules, "rules")
+            assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers")
+            assertEquals("8", esc.resources[0].extension, "extension")
+            assertTrue(esc.showSafetyPlan, "safety plan")
+            assertEquals("queued", part.referrals(care).single().state, "queued offline")
+            part.sync(url)
+            assertEquals("sent", part.referrals(care).single().state, "sent")
+            sup.sync(url)
+            val seen = sup.referrals(care).single()
+            assertEquals(null, seen.reason, "a supporter sees refer now, not the rule")
+            assertTrue(!seen.told, "no one told yet")
+            coord.sync(url)
+            val inbox = coord.referralInbox().single()
+            assertEquals("phq9-item9", inbox.reason, "the coordinator sees the rule")
+            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.updateReferral(care, inbox.id, "acknowledged") }
+            coord.updateReferral(care, inbox.id, "acknowledged")
+            coord.sync(url)
+            part.sync(url)
+            val back = part.referrals(care).single()
+            assertTrue(back.told, "told")
+            assertEquals("acknowledged", back.state, "state")
+        }
+
+        check("bad input is a typed error") {
+            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.submitScreening("phq9", byteArrayOf(1), "id") }
+            assertThrows<SebayaException.InvalidInput>("bad country") { part.crisisResources("indonesia") }
+            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.giveConsent(care, "marketing", true) }
+        }
+
+        check("the notification text is neutral in both languages") {
+            for (l in listOf("id", "en")) {
+                val t = localizedMessage("notify-neutral", l, null).lowercase()
+                assertTrue(t.isNotBlank() && !t.contains("mental") && !t.contains("jiwa"), "neutral: $t")
+            }
+        }
+        for (v in listOf(coord, sup, part)) v.close()
+    } finally {
+        relay?.close()
+        tmp.deleteRecursively()
+    }
+    finish()
+}

@@ -1,0 +1,99 @@
+"""Care records through the Python bindings: enrolment, consent, the risk escalation ladder across
+three devices through a real relay on loopback, and the texts people see, in both languages."""
+
+import pytest
+
+from sebaya import SebayaError, Vault, consent_text, generate_master_key, localized_message
+
+
+def person(path) -> Vault:
+    v = Vault.open(str(path), generate_master_key())
+    v.create_person()
+    return v
+
+
+def three_devices(tmp_path, relay):
+    coord, sup, part = (person(tmp_path / f"{n}.db") for n in ("c", "s", "p"))
+    pid = coord.create_programme("PIK-R SMA 1")
+    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
+    sup.add_programme_credential(grant.credential)
+    enrol = coord.enrol_participant(part.link_request(), pid)
+    part.join_space(enrol.response)
+    sup.join_space(coord.approve_group_member(enrol.care_id, sup.link_request()))
+    for v in (coord, part, sup):
+        v.sync(relay.url)
+    return coord, sup, part, enrol.care_id, pid
+
+
+def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_back(tmp_path, relay):
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    text = consent_text("duty-of-care", "id")
+    assert text.version == "1" and text.text and text.title
+    part.give_consent(care, "duty-of-care", True)
+    part.sync(relay.url)
+    assert [r.viewer for r in part.care_records()] == ["participant"]
+    assert [r.viewer for r in coord.care_records()] == ["coordinator"]
+
+    esc = part.submit_screening("phq9", bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "ID")
+    assert esc.rules == ["phq9-item9"]
+    assert esc.show_safety_plan
+    assert [(r.number, r.extension) for r in esc.resources] == [("119", "8"), ("112", None)]
+    assert len(esc.referrals) == 1
+    (mine,) = part.referrals(care)
+    assert (mine.state, mine.told) == ("queued", False)
+    part.sync(relay.url)
+    assert part.referrals(care)[0].state == "sent"
+
+    sup.sync(relay.url)
+    (seen,) = sup.referrals(care)
+    assert seen.reason is None and not seen.told
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.update_referral(care, seen.id, "acknowledged")
+
+    coord.sync(relay.url)
+    (inbox,) = coord.referral_inbox()
+    assert inbox.reason == "phq9-item9"
+    coord.update_referral(care, inbox.id, "acknowledged")
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    (back,) = part.referrals(care)
+    assert back.told and back.state == "acknowledged"
+    assert back.time_to_acknowledge_ms is not None and back.time_to_acknowledge_ms >= 0
+    assert [s.total for s in part.screenings()] == [1]
+    assert sup.screenings() == []
+
+
+def test_consent_is_the_participants_and_withdrawal_stops_automatic_referrals(tmp_path, relay):
+    coord, sup, part, care, pid = three_devices(tmp_path, relay)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.give_consent(care, "duty-of-care", True)
+    with pytest.raises(SebayaError.InvalidInput):
+        part.give_consent(care, "marketing", True)
+    coord.record_guardian_consent(care, "data-processing", "ibu", True)
+    part.give_consent(care, "duty-of-care", True)
+    part.give_consent(care, "duty-of-care", False)
+    assert not part.has_consent(care, "duty-of-care")
+    esc = part.submit_screening("srq20", bytes([0] * 16 + [1] + [0] * 3), "id")
+    assert esc.rules == ["srq20-item17"] and esc.referrals == [] and esc.not_referred == [care]
+    assert len(part.ask_for_help("id").referrals) == 1
+    part.sync(relay.url)
+    coord.sync(relay.url)
+    ledger = coord.consent_ledger(care)
+    assert [(e.purpose, e.agreed, e.guardian_relation) for e in ledger] == [
+        ("duty-of-care", True, None),
+        ("duty-of-care", False, None),
+        ("data-processing", True, "ibu"),
+    ]
+    assert [r.reason for r in coord.referral_inbox()] == ["help-now"]
+    with pytest.raises(SebayaError.InvalidInput):
+        part.submit_screening("phq9", bytes([4] * 9), "id")
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","number":"1"}]')
+
+
+def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
+    for locale in ("id", "en"):
+        for key in ("care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral"):
+            assert localized_message(key, locale) != key
+        assert "mental" not in localized_message("notify-neutral", locale).lower()
+    assert localized_message("care-told", "id") != localized_message("care-told", "en")

@@ -1,0 +1,309 @@
+//! The risk escalation ladder end to end across three devices through a real relay on loopback: a
+//! coordinator enrols a participant and adds their supporter; the participant agrees to the
+//! duty-of-care rule; a PHQ-9 with item 9 = 1, answered offline, shows the crisis numbers and queues
+//! a referral carrying the rule, not the answers; it reaches the coordinator at the next syncs; the
+//! acknowledgement flows back to participant and supporter. Consent, its withdrawal, guardians and
+//! who may write what, checked on every device.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_tests::net::{net, sync};
+
+use sebaya_core::instruments::Instrument;
+use sebaya_core::space::SpaceKind;
+use sebaya_core::{Error, ProgrammeRole, Role, SpaceId, Vault};
+
+fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
+    let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
+    v.create_person().unwrap();
+    v
+}
+
+/// A programme with a coordinator, a certified supporter and an enrolled participant who agreed to
+/// the duty-of-care rule; everyone synced.
+fn programme(
+    n: &sebaya_tests::net::Net,
+    dir: &tempfile::TempDir,
+) -> (Vault, Vault, Vault, SpaceId) {
+    let mut coordinator = vault(dir, "c.db", 1);
+    let mut supporter = vault(dir, "s.db", 2);
+    let mut participant = vault(dir, "p.db", 3);
+    let programme = coordinator.create_programme("PIK-R SMA 1").unwrap();
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &supporter.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            180,
+        )
+        .unwrap();
+    supporter
+        .add_programme_credential(&grant.credential)
+        .unwrap();
+    // A participant without a person cannot be enrolled: the record names a person.
+    let dir2 = tempfile::tempdir().unwrap();
+    let no_person = Vault::open(&dir2.path().join("x.db"), &[9; 32]).unwrap();
+    assert!(matches!(
+        coordinator.enrol_participant(&no_person.link_request().unwrap(), programme),
+        Err(Error::InvalidInput(_))
+    ));
+    // Nobody without a role in the programme enrols anyone.
+    assert!(matches!(
+        participant.enrol_participant(&supporter.link_request().unwrap(), programme),
+        Err(Error::NotAllowed(_))
+    ));
+    let (care, resp) = coordinator
+        .enrol_participant(&participant.link_request().unwrap(), programme)
+        .unwrap();
+    assert_eq!(
+        participant.join_space(&resp).unwrap(),
+        (care, SpaceKind::Care)
+    );
+    let resp = coordinator
+        .approve_group_member(&care, &supporter.link_request().unwrap(), Role::Member)
+        .unwrap();
+    assert_eq!(
+        supporter.join_space(&resp).unwrap(),
+        (care, SpaceKind::Care)
+    );
+    // Until the record itself has arrived, there is nothing to consent in.
+    assert!(matches!(
+        participant.give_consent(&care, "duty-of-care", true),
+        Err(Error::NotFound(_))
+    ));
+    for v in [&mut coordinator, &mut participant, &mut supporter] {
+        sync(n, v);
+    }
+    participant
+        .give_consent(&care, "duty-of-care", true)
+        .unwrap();
+    for v in [&mut participant, &mut coordinator, &mut supporter] {
+        sync(n, v);
+    }
+    (coordinator, supporter, participant, care)
+}
+
+#[test]
+fn a_risk_answer_offline_reaches_the_coordinator_and_the_acknowledgement_flows_back() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    assert_eq!(participant.care_records()[0].viewer, "participant");
+    assert_eq!(coordinator.care_records()[0].viewer, "coordinator");
+    assert_eq!(supporter.care_records()[0].viewer, "supporter");
+    // Every device sees the participant's consent.
+    for v in [&coordinator, &supporter, &participant] {
+        assert!(v.has_consent(&care, "duty-of-care").unwrap());
+    }
+
+    // Offline: PHQ-9 with item 9 = 1 (total 1).
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "ID")
+        .unwrap();
+    assert_eq!(esc.rules, vec!["phq9-item9".to_string()]);
+    assert!(esc.show_safety_plan);
+    assert_eq!(esc.referrals.len(), 1);
+    assert!(esc.not_referred.is_empty());
+    let numbers: Vec<(String, Option<String>)> = esc
+        .resources
+        .iter()
+        .map(|r| (r.number.clone(), r.extension.clone()))
+        .collect();
+    assert_eq!(
+        numbers,
+        vec![("119".into(), Some("8".into())), ("112".into(), None)]
+    );
+    let (_, referral) = esc.referrals[0].clone();
+    let mine = participant.referrals(&care).unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].state, "queued");
+    assert!(!mine[0].told(), "nobody has been told while offline");
+
+    // The next sync sends it; the relay holds it.
+    sync(&n, &mut participant);
+    let mine = participant.referrals(&care).unwrap();
+    assert_eq!(mine[0].state, "sent");
+    assert!(mine[0].sent_ms.is_some());
+    assert!(!mine[0].told());
+
+    // The supporter sees "refer now": never the rule, the score or a band.
+    sync(&n, &mut supporter);
+    let seen = supporter.referrals(&care).unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].reason, None);
+    assert_eq!(seen[0].origin, "rule");
+    assert!(!seen[0].told());
+    assert!(supporter.screenings().is_empty());
+    assert!(coordinator.screenings().is_empty());
+    assert_eq!(participant.screenings()[0].total, 1);
+
+    // The coordinator sees the rule that fired, and only that.
+    sync(&n, &mut coordinator);
+    let inbox = coordinator.referral_inbox().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].id, referral);
+    assert_eq!(inbox[0].reason.as_deref(), Some("phq9-item9"));
+    assert_eq!(inbox[0].state, "sent");
+
+    // Only a coordinator acknowledges: the supporter's device refuses itself.
+    assert!(matches!(
+        supporter.update_referral(&care, &referral, "acknowledged"),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        participant.update_referral(&care, &referral, "closed"),
+        Err(Error::NotAllowed(_))
+    ));
+    coordinator
+        .update_referral(&care, &referral, "acknowledged")
+        .unwrap();
+    sync(&n, &mut coordinator);
+    for v in [&mut participant, &mut supporter] {
+        sync(&n, v);
+        let r = v.referrals(&care).unwrap();
+        assert_eq!(r[0].state, "acknowledged");
+        assert!(r[0].told());
+        assert!(r[0].time_to_acknowledge_ms().is_some());
+    }
+    coordinator
+        .update_referral(&care, &referral, "in-care")
+        .unwrap();
+    coordinator
+        .update_referral(&care, &referral, "closed")
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    let r = participant.referrals(&care).unwrap();
+    assert_eq!(r[0].state, "closed");
+    assert!(r[0].in_care_ms.is_some() && r[0].closed_ms.is_some());
+}
+
+#[test]
+fn consent_decides_automatic_referrals_and_only_the_participant_gives_it() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+
+    // Nobody else consents for the participant: their own devices refuse, and so would every other.
+    for v in [&mut coordinator, &mut supporter] {
+        assert!(matches!(
+            v.give_consent(&care, "duty-of-care", true),
+            Err(Error::NotAllowed(_))
+        ));
+    }
+    // A guardian's consent is recorded by the enrolling coordinator, not by the participant.
+    coordinator
+        .record_guardian_consent(&care, "data-processing", "ibu", true)
+        .unwrap();
+    assert!(matches!(
+        participant.record_guardian_consent(&care, "data-processing", "ibu", true),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        participant.give_consent(&care, "marketing", true),
+        Err(Error::InvalidInput(_))
+    ));
+
+    // Withdrawn: a risk answer still shows the numbers, but refers nobody automatically.
+    participant
+        .give_consent(&care, "duty-of-care", false)
+        .unwrap();
+    let esc = participant
+        .submit_screening(
+            Instrument::Srq20,
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+            "id",
+        )
+        .unwrap();
+    assert_eq!(esc.rules, vec!["srq20-item17".to_string()]);
+    assert!(esc.referrals.is_empty());
+    assert_eq!(esc.not_referred, vec![care]);
+    assert!(!esc.resources.is_empty());
+    // A screening without a risk answer escalates nothing.
+    let calm = participant
+        .submit_screening(Instrument::Gad7, &[1, 1, 1, 1, 1, 1, 1], "id")
+        .unwrap();
+    assert!(calm.rules.is_empty() && calm.referrals.is_empty() && !calm.show_safety_plan);
+    // "I need help now" is the participant's own act: it refers without standing consent.
+    let help = participant.ask_for_help("id").unwrap();
+    assert_eq!(help.referrals.len(), 1);
+    // And a supporter's safeguarding concern.
+    let concern = supporter.refer_now(&care, true).unwrap();
+    assert!(matches!(
+        participant.refer_now(&care, false),
+        Err(Error::NotAllowed(_))
+    ));
+    for v in [&mut participant, &mut supporter, &mut coordinator] {
+        sync(&n, v);
+    }
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+
+    let ledger = coordinator.consent_ledger(&care).unwrap();
+    let own: Vec<bool> = ledger
+        .iter()
+        .filter(|r| r.guardian_relation.is_none())
+        .map(|r| r.agreed)
+        .collect();
+    assert_eq!(own, vec![true, false]);
+    assert!(ledger.iter().all(|r| r.version == "1"));
+    assert_eq!(
+        ledger
+            .iter()
+            .filter(|r| r.guardian_relation.as_deref() == Some("ibu"))
+            .count(),
+        1
+    );
+    assert!(!coordinator.has_consent(&care, "duty-of-care").unwrap());
+
+    let inbox = coordinator.referral_inbox().unwrap();
+    let mut reasons: Vec<Option<String>> = inbox.iter().map(|r| r.reason.clone()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![Some("help-now".into()), Some("safeguarding-minor".into())]
+    );
+    // The supporter sees its own concern with its reason, and the participant's call as "refer now".
+    let seen = supporter.referrals(&care).unwrap();
+    assert_eq!(seen.len(), 2);
+    let own = seen.iter().find(|r| r.id == concern).unwrap();
+    assert_eq!(own.reason.as_deref(), Some("safeguarding-minor"));
+    assert!(
+        seen.iter()
+            .any(|r| r.origin == "participant" && r.reason.is_none())
+    );
+}
+
+#[test]
+fn a_programme_sets_its_own_crisis_numbers_and_only_coordinators_may() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, _care) = programme(&n, &dir);
+    let programme = coordinator.programmes().unwrap()[0].id;
+    let json = r#"[{"kind":"crisis-line","name":"Layanan Sekolah","number":"0211234567"}]"#;
+    assert!(matches!(
+        supporter.set_crisis_resources(&programme, "id", json),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        coordinator.set_crisis_resources(&programme, "id", "[{]"),
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(
+        coordinator
+            .set_crisis_resources(&programme, "id", json)
+            .unwrap(),
+        1
+    );
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    let got = participant.crisis_resources("id").unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].name, "Layanan Sekolah");
+    // Other countries keep the built-in data (none for Kenya: the app says to call the local
+    // emergency number).
+    assert!(participant.crisis_resources("ke").unwrap().is_empty());
+    assert!(matches!(
+        participant.crisis_resources("indonesia"),
+        Err(Error::InvalidInput(_))
+    ));
+}
