@@ -12,9 +12,10 @@ use std::process::ExitCode;
 
 use sebaya_core::{Vault, audit, crypto};
 
-const USAGE: &str = "usage: sebaya demo [group] [--keep DIR]
-  demo        the journal: a relay and two devices of one person, every step checked
-  demo group  a support group of three people with a removal, every step checked";
+const USAGE: &str = "usage: sebaya demo [group|referral] [--keep DIR]
+  demo           the journal: a relay and two devices of one person, every step checked
+  demo group     a support group of three people with a removal, every step checked
+  demo referral  a risk answer given offline travels to a coordinator and the acknowledgement back";
 
 struct Checks {
     failed: u32,
@@ -42,10 +43,10 @@ fn main() -> ExitCode {
                 .position(|a| a == "--keep")
                 .and_then(|i| args.get(i + 1))
                 .map(PathBuf::from);
-            let run = if args.get(1).map(String::as_str) == Some("group") {
-                demo_group()
-            } else {
-                demo(keep)
+            let run = match args.get(1).map(String::as_str) {
+                Some("group") => demo_group(),
+                Some("referral") => demo_referral(),
+                _ => demo(keep),
             };
             match run {
                 Ok(true) => ExitCode::SUCCESS,
@@ -383,5 +384,164 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     relay.shutdown();
     println!();
     println!("{} passed, {} failed", c.passed, c.failed);
+    Ok(c.failed == 0)
+}
+
+/// A referral travelling from a participant to a coordinator and the acknowledgement coming back,
+/// through a relay on loopback, with what each person sees at each step (in Indonesian, as the app
+/// would show it).
+fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
+    use sebaya_core::i18n::message;
+    use sebaya_core::instruments::Instrument;
+    use sebaya_core::{ProgrammeRole, Role};
+    let tmp = tempfile::tempdir()?;
+    let mut c = Checks {
+        failed: 0,
+        passed: 0,
+    };
+    println!("1. Starting a relay on loopback");
+    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
+        data_dir: tmp.path().join("relay"),
+        bind: "127.0.0.1:0".parse()?,
+    })?;
+    let url = relay.url();
+    let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
+        let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
+        v.create_person()?;
+        Ok(v)
+    };
+    let mut coord = open("coordinator.sebaya")?;
+    let mut sup = open("supporter.sebaya")?;
+    let mut par = open("participant.sebaya")?;
+
+    println!(
+        "2. A coordinator makes a programme, certifies a peer supporter, enrols a participant"
+    );
+    let programme = coord.create_programme("PIK-R SMA Harapan")?;
+    let grant = coord.grant_programme_role(
+        &programme,
+        &sup.person_id().ok_or("no person")?,
+        ProgrammeRole::PeerSupporter,
+        365,
+    )?;
+    sup.add_programme_credential(&grant.credential)?;
+    let (care, resp) = coord.enrol_participant(&par.link_request()?, programme)?;
+    par.join_space(&resp)?;
+    sup.join_space(&coord.approve_group_member(&care, &sup.link_request()?, Role::Member)?)?;
+    for v in [&mut coord, &mut par, &mut sup] {
+        v.sync(&url)?;
+    }
+    println!(
+        "   The participant reads: {}",
+        message("id", "consent-duty-of-care-title", &[])
+    );
+    par.give_consent(&care, "duty-of-care", true)?;
+    par.sync(&url)?;
+    c.check(
+        par.has_consent(&care, "duty-of-care")?,
+        "the participant agreed to the duty-of-care rule at onboarding",
+    );
+
+    println!("3. Offline, the participant answers the PHQ-9; item 9 is 'several days' (1)");
+    let esc = par.submit_screening(Instrument::Phq9, &[1, 1, 0, 1, 0, 0, 1, 0, 1], "ID")?;
+    c.check(
+        esc.rules == ["phq9-item9"],
+        "the risk rule fired on the device, whatever the total",
+    );
+    c.check(esc.show_safety_plan, "the app opens the safety plan");
+    println!("   {}", message("id", "care-not-told-yet", &[]));
+    for r in &esc.resources {
+        let kind = message("id", &format!("crisis-kind-{}", r.kind), &[]);
+        match &r.extension {
+            Some(ext) => println!("     {kind}: {} {} (ext. {ext})", r.name, r.number),
+            None => println!("     {kind}: {}", r.number),
+        }
+    }
+    c.check(
+        esc.resources
+            .iter()
+            .any(|r| r.number == "119" && r.extension.as_deref() == Some("8")),
+        "the crisis numbers for Indonesia are shown offline (119 ext 8, 112)",
+    );
+    let state = |v: &mut Vault| -> Result<String, Box<dyn std::error::Error>> {
+        Ok(v.referrals(&care)?
+            .first()
+            .map(|r| r.state.to_string())
+            .unwrap_or_default())
+    };
+    c.check(
+        state(&mut par)? == "queued",
+        "the referral is queued on the phone",
+    );
+
+    println!("4. The phone finds a signal and syncs");
+    par.sync(&url)?;
+    c.check(
+        state(&mut par)? == "sent",
+        "the relay holds the referral (sent)",
+    );
+
+    println!("5. The supporter and the coordinator sync");
+    sup.sync(&url)?;
+    let seen = sup.referrals(&care)?;
+    println!(
+        "   The supporter sees: {}",
+        message("id", "referral-refer-now", &[])
+    );
+    c.check(
+        seen.len() == 1 && seen[0].reason.is_none(),
+        "the supporter sees 'refer now', never the rule, a score or a band",
+    );
+    coord.sync(&url)?;
+    let inbox = coord.referral_inbox()?;
+    let Some(first) = inbox.first() else {
+        c.check(false, "the referral reached the coordinator");
+        return Ok(false);
+    };
+    println!(
+        "   The coordinator sees: {}",
+        message(
+            "id",
+            &format!(
+                "referral-{}",
+                first.reason.as_deref().unwrap_or("refer-now")
+            ),
+            &[]
+        )
+    );
+    c.check(
+        first.reason.as_deref() == Some("phq9-item9"),
+        "the referral reached the coordinator, carrying the rule, not the answers",
+    );
+    c.check(
+        coord.screenings().is_empty(),
+        "the coordinator holds no score and no answer",
+    );
+
+    println!("6. The coordinator acknowledges; the phones sync");
+    let referral = first.id.clone();
+    coord.update_referral(&care, &referral, "acknowledged")?;
+    coord.sync(&url)?;
+    par.sync(&url)?;
+    sup.sync(&url)?;
+    let back = par.referrals(&care)?;
+    c.check(
+        back.first().is_some_and(|r| r.told()),
+        "the participant's phone shows that a coordinator has been told",
+    );
+    println!(
+        "   The participant reads: {}",
+        message("id", "care-told", &[])
+    );
+    if let Some(ms) = back.first().and_then(|r| r.time_to_acknowledge_ms()) {
+        println!("   time to acknowledgement: {ms} ms");
+    }
+    c.check(
+        sup.referrals(&care)?
+            .first()
+            .is_some_and(|r| r.state == "acknowledged"),
+        "the supporter sees it acknowledged",
+    );
+    println!("{} checks passed, {} failed", c.passed, c.failed);
     Ok(c.failed == 0)
 }
