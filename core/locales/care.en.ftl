@@ -24,3 +24,5 @@ crisis-kind-emergency = Emergency
 crisis-kind-other = Help line
 crisis-none = Call your local emergency number.
 notify-neutral = You have a new update.
+share-summary-week = Week of { $week }: average mood { $average } ({ $count } check-ins)
+share-summary-streak = Check-ins on { $days } days in a row

@@ -24,3 +24,5 @@ crisis-kind-emergency = Darurat
 crisis-kind-other = Layanan bantuan
 crisis-none = Hubungi nomor darurat setempat.
 notify-neutral = Ada pembaruan baru.
+share-summary-week = Minggu { $week }: rata-rata suasana hati { $average } ({ $count } check-in)
+share-summary-streak = Check-in { $days } hari berturut-turut

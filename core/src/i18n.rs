@@ -102,9 +102,25 @@ mod tests {
         id.sort();
         assert!(!en.is_empty());
         assert_eq!(en, id);
+        // Every variable a message uses in either language, so formatting cannot fail for want of one.
+        let vars = |m: &str| -> Vec<String> {
+            let mut out = vec!["detail".to_string()];
+            for src in EN.iter().chain(ID.iter()) {
+                for line in src.lines().filter(|l| l.starts_with(&format!("{m} = "))) {
+                    for part in line.split("{ $").skip(1) {
+                        if let Some(name) = part.split([' ', '}']).next() {
+                            out.push(name.to_string());
+                        }
+                    }
+                }
+            }
+            out
+        };
         for m in &en {
-            let e = message("en", m, &[("detail", "x")]);
-            let i = message("id", m, &[("detail", "x")]);
+            let names = vars(m);
+            let args: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "7")).collect();
+            let e = message("en", m, &args);
+            let i = message("id", m, &args);
             assert_ne!(&e, m, "{m} missing in English");
             assert_ne!(&i, m, "{m} missing in Indonesian");
             assert_ne!(e, i, "{m} is not translated");

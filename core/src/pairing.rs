@@ -8,6 +8,14 @@
 //! - `"goals"`: map id -> `{ text: str, progress: int 0–100, created: int ms, updated: int ms,
 //!   done: bool }`.
 //! - `"messages"`: map id -> `{ text: Text, by: str (device id hex), at: int ms }`.
+//! - `"consents"` (shape version 2): the participant's consent records for sharing, as in a care
+//!   record (`care.rs`), purpose `share-with-supporter` only; written only by the participant's
+//!   devices (`rules.rs`, `Need::Subject`).
+//! - `"shared"` (shape version 2): map id -> `{ kind: str, text: str, mood: int (0 when none), source:
+//!   str, consent: str (the consent record's id), by, at }`: what the participant chose to share
+//!   (a journal entry, a check-in summary, the safety plan), written only by the participant's
+//!   devices, and shown only while their consent stands. Pairings made before version 2 lack both
+//!   containers: sharing there is `NotFound("pairing")`.
 //!
 //! Records are keyed by id (16 lowercase hex characters), never kept in lists, so check-ins, goals
 //! and messages added offline on both phones never conflict; a goal's progress set on one device and
@@ -46,7 +54,13 @@ const SUPPORTER: &str = "supporter";
 const CHECKINS: &str = "checkins";
 const GOALS: &str = "goals";
 const MESSAGES: &str = "messages";
-const CONTAINERS: [&str; 3] = [CHECKINS, GOALS, MESSAGES];
+const CONSENTS: &str = "consents";
+const SHARED: &str = "shared";
+const CONTAINERS: [&str; 5] = [CHECKINS, GOALS, MESSAGES, CONSENTS, SHARED];
+/// The consent purpose that sharing into a pairing needs (`care::PURPOSES`).
+pub const SHARE_PURPOSE: &str = "share-with-supporter";
+/// What a participant may share with their supporter.
+pub const SHARE_KINDS: [&str; 3] = ["journal-entry", "checkin-summary", "safety-plan"];
 
 /// One check-in: how the participant is doing, with an optional note.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -663,4 +677,155 @@ mod tests {
         assert_eq!(changes.len(), before + 3);
         assert_eq!(changes.last().unwrap().timestamp(), 9_000);
     }
+}
+
+// ---- sharing with consent -------------------------------------------------------------------------
+
+/// Something the participant shared with their supporter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedItem {
+    /// Stable id (16 lowercase hex characters).
+    pub id: String,
+    /// One of [`SHARE_KINDS`].
+    pub kind: String,
+    /// The shared text (a journal entry's text, a summary, the plan).
+    pub text: String,
+    /// A journal entry's mood (1–5), when it had one.
+    pub mood: Option<u8>,
+    /// Where it came from (a journal entry's id; empty otherwise).
+    pub source: String,
+    /// The consent record it was shared under.
+    pub consent: String,
+    /// The sharing device.
+    pub by: String,
+    /// When it was shared, ms.
+    pub at_ms: i64,
+}
+
+/// Shares `text` with the supporter: refused (`NotAllowed`, nothing written) unless the
+/// participant's consent to sharing stands in this pairing; records which consent it relied on.
+#[allow(clippy::too_many_arguments)]
+pub fn share(
+    doc: &mut AutoCommit,
+    id: &str,
+    kind: &str,
+    text: &str,
+    mood: Option<u8>,
+    source: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<()> {
+    check_id(id, "shared item")?;
+    check_device(by, "sharing device")?;
+    if !SHARE_KINDS.contains(&kind) {
+        return Err(Error::InvalidInput(
+            "kind must be journal-entry, checkin-summary or safety-plan".into(),
+        ));
+    }
+    check_long(text, "shared text")?;
+    if text.trim().is_empty() {
+        return Err(Error::InvalidInput("shared text is empty".into()));
+    }
+    if let Some(m) = mood {
+        check_mood(m)?;
+    }
+    if !source.is_empty() {
+        check_id(source, "source")?;
+    }
+    let Some(consent) = standing_consent(doc) else {
+        return Err(Error::NotAllowed(
+            "nothing is shared without the participant's consent to sharing",
+        ));
+    };
+    let c = new_record(doc, SHARED, id, "shared item")?;
+    write(doc, now_ms, |d| {
+        let r = d.put_object(&c, id, ObjType::Map)?;
+        d.put(&r, "kind", kind)?;
+        d.put(&r, "text", text)?;
+        d.put(&r, "mood", i64::from(mood.unwrap_or(0)))?;
+        d.put(&r, "source", source)?;
+        d.put(&r, "consent", consent.as_str())?;
+        d.put(&r, "by", by)?;
+        d.put(&r, "at", now_ms)?;
+        Ok(())
+    })
+}
+
+/// The id of the consent record sharing rests on now: the participant's newest record for sharing,
+/// when it agrees to the current text.
+fn standing_consent(doc: &AutoCommit) -> Option<String> {
+    if !crate::care::consented(doc, SHARE_PURPOSE) {
+        return None;
+    }
+    crate::care::consents(doc)
+        .into_iter()
+        .filter(|r| r.purpose == SHARE_PURPOSE && r.guardian_relation.is_none())
+        .max_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)))
+        .map(|r| r.id)
+}
+
+/// Takes a shared item back (one commit; nothing when it is not there).
+pub fn unshare(doc: &mut AutoCommit, id: &str, now_ms: i64) -> Result<()> {
+    check_id(id, "shared item")?;
+    let c = container(doc, SHARED)?;
+    if doc.get(&c, id)?.is_none() {
+        return Ok(());
+    }
+    write(doc, now_ms, |d| {
+        d.delete(&c, id)?;
+        Ok(())
+    })
+}
+
+/// Takes every shared item back (on withdrawal), one commit.
+pub fn unshare_all(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
+    let c = container(doc, SHARED)?;
+    let ids: Vec<String> = doc.keys(&c).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    write(doc, now_ms, |d| {
+        for id in &ids {
+            d.delete(&c, id.as_str())?;
+        }
+        Ok(())
+    })
+}
+
+/// What the participant shares now, oldest first: nothing while their consent does not stand, and
+/// only items that name an agreeing consent record of theirs.
+pub fn shared(doc: &AutoCommit) -> Vec<SharedItem> {
+    if standing_consent(doc).is_none() {
+        return Vec::new();
+    }
+    let agreed: Vec<String> = crate::care::consents(doc)
+        .into_iter()
+        .filter(|r| r.purpose == SHARE_PURPOSE && r.agreed && r.guardian_relation.is_none())
+        .map(|r| r.id)
+        .collect();
+    let mut out = read_all(doc, SHARED, |d, id, r| {
+        let kind = string(d, r, "kind")?;
+        if !SHARE_KINDS.contains(&kind.as_str()) {
+            return None;
+        }
+        let consent = string(d, r, "consent")?;
+        if !agreed.contains(&consent) {
+            return None;
+        }
+        let mood = int(d, r, "mood")
+            .and_then(|m| u8::try_from(m).ok())
+            .filter(|m| (1..=5).contains(m));
+        Some(SharedItem {
+            id: id.to_string(),
+            kind,
+            text: string(d, r, "text")?,
+            mood,
+            source: string(d, r, "source").unwrap_or_default(),
+            consent,
+            by: string(d, r, "by").unwrap_or_default(),
+            at_ms: int(d, r, "at")?,
+        })
+    });
+    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out
 }

@@ -70,10 +70,11 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Group, "sessions") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::Pairing, "checkins" | "goals" | "messages") => Need::Member,
         (SpaceKind::Pairing, "participant" | "supporter") => Need::Creator,
+        (SpaceKind::Pairing, "consents" | "shared") => Need::Subject,
         (SpaceKind::CaseNotes, "notes") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::CaseNotes, "reviews") => Need::AdminWith(ProgrammeRole::Coordinator),
         (SpaceKind::Care, "participant") => Need::Creator,
-        (SpaceKind::Care, "consents" | "shares") => Need::Subject,
+        (SpaceKind::Care, "consents") => Need::Subject,
         (SpaceKind::Care, "guardian") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::Care, "referrals") => Need::Member,
         (SpaceKind::Care, "states" | "resources") => Need::With(ProgrammeRole::Coordinator),
@@ -94,18 +95,15 @@ pub(crate) struct Author<'a> {
     pub programme: Option<&'a ProgrammeRegistry>,
     /// The author's person, when the log records it.
     pub person: Option<[u8; 32]>,
+    /// Whose device is whose, as the log records it (to find a pairing participant's person).
+    pub persons: std::collections::BTreeMap<DeviceId, [u8; 32]>,
 }
 
 impl Author<'_> {
-    fn may(&self, need: Need, at_secs: u64, subject: Option<[u8; 32]>) -> bool {
+    fn may(&self, need: Need, at_secs: u64, subject: bool) -> bool {
         let admin = self.role == Some(Role::Admin);
         match need {
-            Need::Subject => {
-                self.role.is_some()
-                    && subject.is_some()
-                    && self.person.is_some()
-                    && self.person == subject
-            }
+            Need::Subject => self.role.is_some() && subject,
             Need::With(min) => {
                 self.role.is_some()
                     && match (self.programme, self.person) {
@@ -228,6 +226,28 @@ pub(crate) fn author<'a>(
         creator: creator == Some(device),
         programme,
         person: members.persons.get(&device).copied(),
+        persons: members.persons.clone(),
+    }
+}
+
+/// Whether `author` is the person a document is about: in a care record, a device of the person
+/// `participant` names; in a pairing, the `participant` device or another device of its person.
+fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
+    match kind {
+        SpaceKind::Care => subject_of(doc).is_some_and(|p| author.person == Some(p)),
+        SpaceKind::Pairing => {
+            let Some(device) =
+                crate::pairing::participant(doc).and_then(|h| DeviceId::from_hex(&h).ok())
+            else {
+                return false;
+            };
+            author.device == device
+                || author
+                    .persons
+                    .get(&device)
+                    .is_some_and(|p| author.person == Some(*p))
+        }
+        _ => false,
     }
 }
 
@@ -266,10 +286,7 @@ pub(crate) fn allowed(
     if author.unlimited(kind) {
         return true;
     }
-    let subject = match kind {
-        SpaceKind::Care => subject_of(doc),
-        _ => None,
-    };
+    let subject = is_subject(doc, kind, author);
     let mut created: HashMap<OpId, String> = HashMap::new();
     for change in changes {
         // Shared documents commit with Unix seconds (`groups::write`). A change is judged no earlier

@@ -307,3 +307,72 @@ fn a_programme_sets_its_own_crisis_numbers_and_only_coordinators_may() {
         Err(Error::InvalidInput(_))
     ));
 }
+
+#[test]
+fn a_supporter_sees_only_what_the_participant_shared_and_only_while_consent_stands() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut supporter = vault(&dir, "s.db", 2);
+    let mut participant = vault(&dir, "p.db", 3);
+    let (pairing, resp) = supporter
+        .create_pairing(&participant.link_request().unwrap())
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    let private = participant
+        .journal_add("Rahasia: aku belum siap cerita ini.", 2, &[])
+        .unwrap();
+    let chosen = participant
+        .journal_add("Hari ini aku berani bicara di kelas.", 4, &[])
+        .unwrap();
+    participant
+        .submit_screening(Instrument::Phq9, &[2, 2, 2, 2, 2, 2, 2, 2, 0], "id")
+        .unwrap();
+
+    // Nothing is shared without an explicit consent record, and only the participant gives it.
+    assert!(matches!(
+        participant.share_journal_entry(&pairing, &chosen),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        supporter.consent_to_sharing(&pairing, true),
+        Err(Error::NotAllowed(_))
+    ));
+    participant.consent_to_sharing(&pairing, true).unwrap();
+    let item = participant.share_journal_entry(&pairing, &chosen).unwrap();
+    participant
+        .share_checkin_summary(&pairing, 7 * 60, "id")
+        .unwrap();
+    // The supporter cannot put words in the participant's mouth.
+    assert!(matches!(
+        supporter.share_safety_plan_text(&pairing, "palsu"),
+        Err(Error::NotAllowed(_))
+    ));
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    let seen = supporter.shared_in_pairing(&pairing).unwrap();
+    assert_eq!(seen.len(), 2);
+    let entry = seen.iter().find(|s| s.id == item).unwrap();
+    assert_eq!(entry.text, "Hari ini aku berani bicara di kelas.");
+    assert_eq!(entry.mood, Some(4));
+    let summary = seen.iter().find(|s| s.kind == "checkin-summary").unwrap();
+    assert!(summary.text.contains("rata-rata"), "{}", summary.text);
+    // The supporter's whole view of the pairing holds neither the private entry nor any score.
+    let everything = format!("{seen:?}");
+    assert!(!everything.contains("Rahasia"));
+    assert!(participant.journal_get(&private).is_some());
+    assert!(supporter.screenings().is_empty());
+    assert!(!everything.contains("phq9"));
+
+    // Withdrawn: everything shared is taken back, on the supporter's device too.
+    participant.consent_to_sharing(&pairing, false).unwrap();
+    assert!(participant.shared_in_pairing(&pairing).unwrap().is_empty());
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    assert!(supporter.shared_in_pairing(&pairing).unwrap().is_empty());
+    assert!(matches!(
+        participant.share_journal_entry(&pairing, &chosen),
+        Err(Error::NotAllowed(_))
+    ));
+}

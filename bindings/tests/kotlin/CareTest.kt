@@ -81,6 +81,25 @@ fun main() {
             assertThrows<SebayaException.InvalidInput>("bad purpose") { part.giveConsent(care, "marketing", true) }
         }
 
+        check("sharing with the supporter needs the participant's consent; withdrawal takes it back") {
+            val pairing = sup.createPairing(part.linkRequest())
+            part.joinSpace(pairing.response)
+            sup.sync(url)
+            part.sync(url)
+            val entry = part.journal().use { j -> j.add("Aku berani bicara.", 4, emptyList()) }
+            assertThrows<SebayaException.NotAllowed>("share without consent") { part.shareJournalEntry(pairing.spaceId, entry) }
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.consentToSharing(pairing.spaceId, true) }
+            part.consentToSharing(pairing.spaceId, true)
+            part.shareJournalEntry(pairing.spaceId, entry)
+            part.sync(url)
+            sup.sync(url)
+            assertEquals(listOf("Aku berani bicara."), sup.sharedInPairing(pairing.spaceId).map { it.text }, "shared")
+            part.consentToSharing(pairing.spaceId, false)
+            part.sync(url)
+            sup.sync(url)
+            assertEquals(0, sup.sharedInPairing(pairing.spaceId).size, "taken back")
+        }
+
         check("the notification text is neutral in both languages") {
             for (l in listOf("id", "en")) {
                 val t = localizedMessage("notify-neutral", l, null).lowercase()

@@ -97,3 +97,31 @@ def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
             assert localized_message(key, locale) != key
         assert "mental" not in localized_message("notify-neutral", locale).lower()
     assert localized_message("care-told", "id") != localized_message("care-told", "en")
+
+
+def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp_path, relay):
+    sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
+    pairing = sup.create_pairing(part.link_request())
+    part.join_space(pairing.response)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    j = part.journal()
+    j.add("Rahasia.", 2, [])
+    chosen = j.add("Aku berani bicara.", 4, [])
+    with pytest.raises(SebayaError.NotAllowed):
+        part.share_journal_entry(pairing.space_id, chosen)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.consent_to_sharing(pairing.space_id, True)
+    part.consent_to_sharing(pairing.space_id, True)
+    part.share_journal_entry(pairing.space_id, chosen)
+    part.share_checkin_summary(pairing.space_id, 420, "en")
+    part.sync(relay.url)
+    sup.sync(relay.url)
+    seen = sup.shared_in_pairing(pairing.space_id)
+    assert sorted(s.kind for s in seen) == ["checkin-summary", "journal-entry"]
+    assert [s.text for s in seen if s.kind == "journal-entry"] == ["Aku berani bicara."]
+    assert "Rahasia" not in repr(seen)
+    part.consent_to_sharing(pairing.space_id, False)
+    part.sync(relay.url)
+    sup.sync(relay.url)
+    assert sup.shared_in_pairing(pairing.space_id) == []
