@@ -424,6 +424,17 @@ impl Vault {
             .collect())
     }
 
+    /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,
+    /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
+    /// notes, their programmes. Never keys. Hand it only to the person.
+    pub fn export_all(&self) -> Result<String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        with(&self.inner, |v| v.export_all(now))
+    }
+
     /// The participant's screening results (totals and fired rules, never answers), oldest first.
     pub fn screenings(&self) -> Result<Vec<Screening>> {
         with(&self.inner, |v| {

@@ -563,6 +563,36 @@ pub struct MoodTrends {
     pub longest_streak: u32,
 }
 
+/// Every vault opened in this process, weakly: what `lock_now` locks.
+static OPEN_VAULTS: Mutex<Vec<std::sync::Weak<Mutex<Option<sebaya_core::Vault>>>>> =
+    Mutex::new(Vec::new());
+
+/// "Lock now" (a panic button, or the app going to the background): drops and wipes the keys of
+/// every vault open in this process at once, and every `Journal` taken from them; later calls throw
+/// `Locked` until a vault is opened again. Returns how many were open. Safe to call from any thread,
+/// any number of times.
+#[uniffi::export]
+pub fn lock_now() -> u32 {
+    let list: Vec<_> = match OPEN_VAULTS.lock() {
+        Ok(mut l) => std::mem::take(&mut *l),
+        // A poisoned list still holds the handles: lock them all the same.
+        Err(p) => std::mem::take(&mut *p.into_inner()),
+    };
+    let mut n = 0;
+    for w in list {
+        if let Some(shared) = w.upgrade() {
+            let mut guard = match shared.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if guard.take().is_some() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 /// The device's encrypted vault. Thread-safe; every call does I/O. Free it when done (Kotlin:
 /// `use { }`); call `lock()` when the app goes to the background to drop the keys from memory.
 #[derive(uniffi::Object)]
@@ -579,8 +609,13 @@ impl Vault {
     pub fn open(path: String, master_key: Vec<u8>) -> Result<Arc<Vault>> {
         let master_key = zeroize::Zeroizing::new(master_key);
         let v = sebaya_core::Vault::open(&PathBuf::from(path), &master_key)?;
+        let inner = Arc::new(Mutex::new(Some(v)));
+        if let Ok(mut open) = OPEN_VAULTS.lock() {
+            open.retain(|w| w.strong_count() > 0);
+            open.push(Arc::downgrade(&inner));
+        }
         Ok(Arc::new(Vault {
-            inner: Arc::new(Mutex::new(Some(v))),
+            inner,
             sync_gate: Mutex::new(None),
         }))
     }

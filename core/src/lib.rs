@@ -13,6 +13,7 @@ pub mod care;
 pub mod casenotes;
 pub mod crypto;
 pub mod error;
+pub mod export;
 pub mod group_spaces;
 pub mod groups;
 pub mod i18n;

@@ -376,3 +376,43 @@ fn a_supporter_sees_only_what_the_participant_shared_and_only_while_consent_stan
         Err(Error::NotAllowed(_))
     ));
 }
+
+#[test]
+fn a_person_exports_everything_they_have_and_nothing_of_others() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    participant
+        .journal_add("Catatan pribadiku.", 3, &["sekolah".into()])
+        .unwrap();
+    participant
+        .submit_screening(Instrument::Who5, &[3, 3, 3, 3, 3], "id")
+        .unwrap();
+    participant.ask_for_help("id").unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    let json: serde_json::Value =
+        serde_json::from_str(&participant.export_all(1_700_000_000_000).unwrap()).unwrap();
+    assert_eq!(json["schema"], "sebaya-export/1");
+    assert_eq!(json["journal"][0]["text"], "Catatan pribadiku.");
+    assert_eq!(json["journal"][0]["tags"][0], "sekolah");
+    assert_eq!(json["screenings"][0]["instrument"], "who5");
+    assert_eq!(json["screenings"][0]["total"], 15);
+    let record = &json["care_records"][0];
+    assert_eq!(record["id"], care.to_hex());
+    assert_eq!(record["consents"][0]["purpose"], "duty-of-care");
+    assert_eq!(record["referrals"][0]["reason"], "help-now");
+    assert_eq!(
+        json["person"],
+        hex::encode(participant.person_id().unwrap().0)
+    );
+    // Nothing secret: no key material, no certificate, no phrase.
+    let text = participant.export_all(0).unwrap();
+    assert!(!text.contains("key") && !text.contains("certificate"));
+    // The supporter's export holds nothing of the participant's: not their journal, not their record.
+    let theirs = supporter.export_all(0).unwrap();
+    assert!(!theirs.contains("Catatan pribadiku"));
+    let theirs: serde_json::Value = serde_json::from_str(&theirs).unwrap();
+    assert_eq!(theirs["care_records"].as_array().unwrap().len(), 0);
+}

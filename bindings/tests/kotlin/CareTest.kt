@@ -9,6 +9,7 @@ import uniffi.sebaya.Vault
 import uniffi.sebaya.consentText
 import uniffi.sebaya.generateMasterKey
 import uniffi.sebaya.localizedMessage
+import uniffi.sebaya.lockNow
 
 private fun person(dir: File, name: String): Vault {
     val v = Vault.open(File(dir, name).path, generateMasterKey())
@@ -105,6 +106,15 @@ fun main() {
                 val t = localizedMessage("notify-neutral", l, null).lowercase()
                 assertTrue(t.isNotBlank() && !t.contains("mental") && !t.contains("jiwa"), "neutral: $t")
             }
+        }
+        check("export everything as JSON; lock now locks every vault at once") {
+            val json = part.exportAll()
+            assertTrue(json.contains("\"schema\": \"sebaya-export/1\""), "schema")
+            assertTrue(json.contains("Aku berani bicara."), "journal entry exported")
+            assertTrue(!sup.exportAll().contains("Aku berani bicara."), "not in the supporter's export")
+            assertTrue(lockNow() >= 3u, "three vaults locked")
+            assertThrows<SebayaException.Locked>("participant locked") { part.deviceId() }
+            assertThrows<SebayaException.Locked>("coordinator locked") { coord.careRecords() }
         }
         for (v in listOf(coord, sup, part)) v.close()
     } finally {

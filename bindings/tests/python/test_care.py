@@ -125,3 +125,24 @@ def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp
     part.sync(relay.url)
     sup.sync(relay.url)
     assert sup.shared_in_pairing(pairing.space_id) == []
+
+
+def test_export_everything_and_lock_now(tmp_path, relay):
+    import json
+
+    from sebaya import lock_now
+
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    part.journal().add("Catatan pribadiku.", 3, [])
+    part.give_consent(care, "duty-of-care", True)
+    exported = json.loads(part.export_all())
+    assert exported["schema"] == "sebaya-export/1"
+    assert [e["text"] for e in exported["journal"]] == ["Catatan pribadiku."]
+    assert exported["care_records"][0]["consents"][0]["purpose"] == "duty-of-care"
+    assert "Catatan" not in sup.export_all()
+    # Lock now: every open vault at once, its journals too.
+    journal = part.journal()
+    assert lock_now() >= 3
+    for call in (part.device_id, coord.care_records, sup.export_all, journal.list):
+        with pytest.raises(SebayaError.Locked):
+            call()
