@@ -634,4 +634,25 @@ mod tests {
         let v = Vault::open(&path, &key).unwrap();
         assert!(v.safety_plan().sections[0].items.is_empty());
     }
+
+    #[test]
+    fn a_device_with_its_own_plan_is_not_linked_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Vault::open(&dir.path().join("a.db"), &[5u8; 32]).unwrap();
+        let mut b = Vault::open(&dir.path().join("b.db"), &[6u8; 32]).unwrap();
+        b.safety_plan_add(Step::WhatMatters, "My brother").unwrap();
+        let response = a.approve_link(&b.link_request().unwrap()).unwrap();
+        assert!(matches!(
+            b.complete_link(&response),
+            Err(Error::AlreadyLinked)
+        ));
+        assert_eq!(b.safety_plan().sections[6].items[0].text, "My brother");
+        // A device with an empty plan links as before (the plan then arrives with the journal's sync).
+        a.safety_plan_add(Step::CopingAlone, "Breathe slowly")
+            .unwrap();
+        let mut c = Vault::open(&dir.path().join("c.db"), &[7u8; 32]).unwrap();
+        let response = a.approve_link(&c.link_request().unwrap()).unwrap();
+        c.complete_link(&response).unwrap();
+        assert_eq!(c.journal_space(), a.journal_space());
+    }
 }
