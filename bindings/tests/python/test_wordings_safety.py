@@ -184,3 +184,29 @@ def test_summary_and_json_snapshot(vault):
     snap = json.loads(vault.safety_plan_json())
     assert [s["step"] for s in snap["sections"]] == STEPS
     assert snap["sections"][1]["items"][0]["text"] == "Jalan sore\ndengar musik"
+
+
+def test_plan_items_added_offline_on_two_linked_devices_both_arrive(tmp_path, relay):
+    a = Vault.open(str(tmp_path / "a.db"), generate_master_key())
+    b = Vault.open(str(tmp_path / "b.db"), generate_master_key())
+    b.complete_link(a.approve_link(b.link_request()))
+    # Both write before either has synced: one item each, same step.
+    ia = a.safety_plan_add("coping-alone", "Ditulis di ponsel A")
+    ib = b.safety_plan_add("coping-alone", "Ditulis di ponsel B")
+    a.sync(relay.url)
+    b.sync(relay.url)
+    a.sync(relay.url)
+    for v in (a, b):
+        items = v.safety_plan("id")[1].items
+        assert {i.id for i in items} == {ia, ib}
+        assert {i.text for i in items} == {"Ditulis di ponsel A", "Ditulis di ponsel B"}
+    assert a.safety_plan_json() == b.safety_plan_json()
+
+
+def test_a_device_with_its_own_plan_is_not_linked_over_it(tmp_path):
+    a = Vault.open(str(tmp_path / "a.db"), generate_master_key())
+    b = Vault.open(str(tmp_path / "b.db"), generate_master_key())
+    b.safety_plan_add("what-matters", "Adikku")
+    with pytest.raises(SebayaError.AlreadyLinked):
+        b.complete_link(a.approve_link(b.link_request()))
+    assert b.safety_plan("en")[6].items[0].text == "Adikku"
