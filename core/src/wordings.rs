@@ -249,7 +249,7 @@ fidgety or restless that you have been moving around a lot more than usual",
 ];
 const GAD7_SOURCE: &str = "GAD-7, English. Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, \
 Kurt Kroenke and colleagues, with an educational grant from Pfizer Inc. No permission required to \
-reproduce, translate, display or distribute. Spitzer RL, Kroenke K, Williams JBW, Lowe B. Arch Intern \
+reproduce, translate, display or distribute. Spitzer RL, Kroenke K, Williams JBW, Löwe B. Arch Intern \
 Med 2006;166(10):1092-1097.";
 const GAD7_ITEMS: [&str; 7] = [
     "Feeling nervous, anxious, or on edge",
@@ -261,7 +261,7 @@ const GAD7_ITEMS: [&str; 7] = [
     "Feeling afraid, as if something awful might happen",
 ];
 const WHO5_SOURCE: &str = "WHO-5 Well-Being Index (1998 version), English. Psychiatric Research \
-Unit, WHO Collaborating Centre in Mental Health, Mental Health Centre North Zealand, Hillerod, \
+Unit, WHO Collaborating Centre in Mental Health, Mental Health Centre North Zealand, Hillerød, \
 Denmark; WHO Regional Office for Europe. Free to use.";
 const WHO5_INSTRUCTIONS: &str = "Please indicate for each of the five statements which is closest \
 to how you have been feeling over the last two weeks. Notice that higher numbers mean better \
