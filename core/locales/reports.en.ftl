@@ -1,1 +1,20 @@
 # reports messages (en). Keys must exist in both languages: i18n tests check it.
+report-groups-held = Groups that met
+report-sessions-held = Group sessions held
+report-attendance-total = Attendances at group sessions
+report-attendance-mean-per-session = Average attendance per session
+report-pairings-active = Active pairings
+report-checkins-total = Check-ins in pairings
+report-referrals-total = Referrals made
+report-referrals-acknowledged = Referrals acknowledged
+report-referrals-unacknowledged = Referrals not yet acknowledged
+report-referrals-state = Referrals in state: { $detail }
+report-referrals-origin = Referrals from: { $detail }
+report-referrals-ack-time-median-ms = Median time to acknowledgement (ms)
+report-referrals-ack-time-p90-ms = Time within which 90% were acknowledged (ms)
+report-outcome-n = { $detail }: participants with a first and a latest score
+report-outcome-mean-first = { $detail }: average first score
+report-outcome-mean-latest = { $detail }: average latest score
+report-outcome-mean-change = { $detail }: average change
+report-outcome-improved = { $detail }: participants meaningfully improved
+report-suppressed-note = Counts under 5 are hidden (shown as <5) so that no one can be identified.

@@ -1,1 +1,20 @@
 # reports messages (id). Keys must exist in both languages: i18n tests check it.
+report-groups-held = Kelompok yang bertemu
+report-sessions-held = Sesi kelompok yang diadakan
+report-attendance-total = Kehadiran di sesi kelompok
+report-attendance-mean-per-session = Rata-rata kehadiran per sesi
+report-pairings-active = Pendampingan yang aktif
+report-checkins-total = Check-in dalam pendampingan
+report-referrals-total = Rujukan yang dibuat
+report-referrals-acknowledged = Rujukan yang sudah diterima
+report-referrals-unacknowledged = Rujukan yang belum diterima
+report-referrals-state = Rujukan dengan status: { $detail }
+report-referrals-origin = Rujukan dari: { $detail }
+report-referrals-ack-time-median-ms = Median waktu sampai rujukan diterima (ms)
+report-referrals-ack-time-p90-ms = Waktu sampai 90% rujukan diterima (ms)
+report-outcome-n = { $detail }: peserta dengan skor pertama dan terakhir
+report-outcome-mean-first = { $detail }: rata-rata skor pertama
+report-outcome-mean-latest = { $detail }: rata-rata skor terakhir
+report-outcome-mean-change = { $detail }: rata-rata perubahan
+report-outcome-improved = { $detail }: peserta yang membaik secara berarti
+report-suppressed-note = Jumlah di bawah 5 disembunyikan (ditulis <5) agar tidak ada yang dapat dikenali.

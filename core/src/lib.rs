@@ -602,11 +602,12 @@ impl Vault {
     }
 
     /// Joins the journal named in a link response made for this device. Refused if this device keeps
-    /// journal entries of its own (they would be orphaned), if the response was made for another
-    /// device, or if its membership log does not admit this device; nothing changes then.
+    /// journal entries or safety plan items of its own (they would be orphaned), if the response was
+    /// made for another device, or if its membership log does not admit this device; nothing changes
+    /// then.
     pub fn complete_link(&mut self, response: &str) -> Result<()> {
         let resp = link::LinkResponse::from_code(response)?;
-        if !self.journal_list().is_empty() {
+        if !self.journal_list().is_empty() || !self.safety_plan().is_empty() {
             return Err(Error::AlreadyLinked);
         }
         // A certificate must name this very device; the index key must open for it.

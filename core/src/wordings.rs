@@ -1,1 +1,616 @@
-//! Instrument item wordings as data (issue 4). Being written.
+//! Instrument item wordings as data (issue 4).
+//!
+//! Scoring is code (`instruments.rs`); what a person reads is data, because the wording that counts is
+//! the validated one, and a programme may hold a licensed or validated translation this core must not
+//! invent. Every wording carries its `source` (a citation); a wording without one is marked
+//! unvalidated and that mark reaches the app, which must say so on screen.
+//!
+//! Built in: the English wordings of PHQ-9, GAD-7, WHO-5 and SRQ-20, each with its citation (checked
+//! against several independent copies of the published forms; punctuation differs slightly between
+//! printings, words do not). There is no built-in Indonesian wording on purpose: an Indonesian request
+//! without a programme-supplied wording falls back to English and says so (`fallback_language`).
+//!
+//! A programme supplies its own wording as JSON (schema `sebaya-wording/1`, see `docs/care-data.md`);
+//! it is checked strictly and kept in the vault's encrypted key-value store, one per instrument and
+//! language, replaced by the next import for the same pair.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Vault;
+use crate::error::{Error, Result};
+use crate::instruments::Instrument;
+
+/// The schema id a programme's wording JSON must carry in its `schema` field.
+pub const SCHEMA_V1: &str = "sebaya-wording/1";
+/// Largest wording JSON accepted, in bytes (the longest real instrument is a few kilobytes).
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Longest instructions text, in characters.
+pub const MAX_INSTRUCTIONS_CHARS: usize = 2_000;
+/// Longest item text, in characters.
+pub const MAX_ITEM_CHARS: usize = 500;
+/// Longest answer label, in characters.
+pub const MAX_OPTION_CHARS: usize = 100;
+/// Longest source citation, in characters.
+pub const MAX_SOURCE_CHARS: usize = 500;
+/// Longest language tag, in characters.
+pub const MAX_LANGUAGE_CHARS: usize = 35;
+
+/// One wording of an instrument in one language, as the app shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wording {
+    /// Which instrument the wording is for.
+    pub instrument: Instrument,
+    /// The language of the text (a lowercase BCP 47 tag: "en", "id", "id-id").
+    pub language: String,
+    /// The instructions or stem shown above the items; empty when the source gives none that could
+    /// be checked.
+    pub instructions: String,
+    /// One text per item, in the instrument's order.
+    pub items: Vec<String>,
+    /// One label per answer value: `options[v]` is the label of answer `v` (0 first).
+    pub options: Vec<String>,
+    /// The citation of the wording; `None` for a wording nobody vouched for.
+    pub source: Option<String>,
+    /// True only when a source is cited: the app shows "unvalidated wording" otherwise.
+    pub validated: bool,
+    /// True when this is the wording built into the core (not a programme's).
+    pub builtin: bool,
+    /// True when no wording exists in the requested language and this one, in another language
+    /// (English), is shown instead: the app should say so.
+    pub fallback_language: bool,
+}
+
+/// The JSON a programme supplies (schema `sebaya-wording/1`); unknown fields are refused so a typo
+/// cannot silently drop a field such as `source`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordingJson {
+    schema: String,
+    instrument: String,
+    language: String,
+    #[serde(default)]
+    instructions: String,
+    items: Vec<String>,
+    options: Vec<String>,
+    source: Option<String>,
+}
+
+/// The number of answer labels an instrument needs (one per answer value).
+pub fn option_count(instrument: Instrument) -> usize {
+    usize::from(instrument.max_answer()) + 1
+}
+
+/// Normalises and checks a language tag: letters, digits and `-` (an `_` reads as `-`), starting
+/// with a 2–3 letter primary subtag, lowercase.
+pub fn normalize_language(tag: &str) -> Result<String> {
+    let t = tag.trim().replace('_', "-").to_ascii_lowercase();
+    let bad = || Error::InvalidInput("language must be a BCP 47 tag such as en or id-ID".into());
+    if t.is_empty() || t.len() > MAX_LANGUAGE_CHARS {
+        return Err(bad());
+    }
+    let mut parts = t.split('-');
+    let primary = parts.next().unwrap_or_default();
+    if !(2..=3).contains(&primary.len()) || !primary.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Err(bad());
+    }
+    for p in parts {
+        if p.is_empty() || p.len() > 8 || !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad());
+        }
+    }
+    Ok(t)
+}
+
+fn primary(tag: &str) -> &str {
+    tag.split('-').next().unwrap_or(tag)
+}
+
+fn check_text(what: &str, s: &str, max: usize, newlines: bool) -> Result<()> {
+    if s.chars().count() > max {
+        return Err(Error::InvalidInput(format!(
+            "{what} is longer than {max} characters"
+        )));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && !(newlines && c == '\n'))
+    {
+        return Err(Error::InvalidInput(format!(
+            "{what} contains a control character"
+        )));
+    }
+    Ok(())
+}
+
+fn check_nonempty(what: &str, s: &str, max: usize) -> Result<()> {
+    if s.trim().is_empty() {
+        return Err(Error::InvalidInput(format!("{what} is empty")));
+    }
+    check_text(what, s, max, false)
+}
+
+/// Checks a wording's parts against its instrument: item and label counts, sizes, control
+/// characters, an empty-or-cited source.
+fn check(
+    instrument: Instrument,
+    instructions: &str,
+    items: &[String],
+    options: &[String],
+    source: Option<&str>,
+) -> Result<()> {
+    check_text("instructions", instructions, MAX_INSTRUCTIONS_CHARS, true)?;
+    if items.len() != instrument.items() {
+        return Err(Error::InvalidInput(format!(
+            "{} needs {} items, {} given",
+            instrument.id(),
+            instrument.items(),
+            items.len()
+        )));
+    }
+    if options.len() != option_count(instrument) {
+        return Err(Error::InvalidInput(format!(
+            "{} needs {} answer labels, {} given",
+            instrument.id(),
+            option_count(instrument),
+            options.len()
+        )));
+    }
+    for (i, item) in items.iter().enumerate() {
+        check_nonempty(&format!("item {}", i + 1), item, MAX_ITEM_CHARS)?;
+    }
+    for (i, o) in options.iter().enumerate() {
+        check_nonempty(&format!("answer label {i}"), o, MAX_OPTION_CHARS)?;
+    }
+    if let Some(s) = source {
+        check_nonempty("source", s, MAX_SOURCE_CHARS)?;
+    }
+    Ok(())
+}
+
+/// Reads and checks a programme's wording JSON (schema `sebaya-wording/1`). Anything malformed,
+/// oversized, of another schema, for an unknown instrument or with the wrong counts is
+/// [`Error::InvalidInput`].
+pub fn parse(json: &str) -> Result<Wording> {
+    if json.len() > MAX_JSON_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "wording JSON is larger than {MAX_JSON_BYTES} bytes"
+        )));
+    }
+    let w: WordingJson = serde_json::from_str(json).map_err(|e| {
+        // serde's message names the field or the position, never the text itself.
+        Error::InvalidInput(format!(
+            "wording JSON is not valid (line {}, column {}, {:?})",
+            e.line(),
+            e.column(),
+            e.classify()
+        ))
+    })?;
+    if w.schema != SCHEMA_V1 {
+        return Err(Error::InvalidInput(format!(
+            "wording schema must be {SCHEMA_V1}"
+        )));
+    }
+    let instrument = Instrument::from_id(&w.instrument)?;
+    let language = normalize_language(&w.language)?;
+    check(
+        instrument,
+        &w.instructions,
+        &w.items,
+        &w.options,
+        w.source.as_deref(),
+    )?;
+    Ok(Wording {
+        instrument,
+        language,
+        instructions: w.instructions,
+        items: w.items,
+        options: w.options,
+        validated: w.source.is_some(),
+        source: w.source,
+        builtin: false,
+        fallback_language: false,
+    })
+}
+
+fn to_json(w: &Wording) -> Result<Vec<u8>> {
+    serde_json::to_vec(&WordingJson {
+        schema: SCHEMA_V1.into(),
+        instrument: w.instrument.id().into(),
+        language: w.language.clone(),
+        instructions: w.instructions.clone(),
+        items: w.items.clone(),
+        options: w.options.clone(),
+        source: w.source.clone(),
+    })
+    .map_err(|_| Error::Internal("encode wording"))
+}
+
+const PFIZER_STEM: &str = "Over the last 2 weeks, how often have you been bothered by";
+const PFIZER_OPTIONS: [&str; 4] = [
+    "Not at all",
+    "Several days",
+    "More than half the days",
+    "Nearly every day",
+];
+const PHQ9_SOURCE: &str = "PHQ-9, English. Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, \
+Kurt Kroenke and colleagues, with an educational grant from Pfizer Inc. No permission required to \
+reproduce, translate, display or distribute. Kroenke K, Spitzer RL, Williams JBW. J Gen Intern Med \
+2001;16(9):606-613.";
+const PHQ9_ITEMS: [&str; 9] = [
+    "Little interest or pleasure in doing things",
+    "Feeling down, depressed, or hopeless",
+    "Trouble falling or staying asleep, or sleeping too much",
+    "Feeling tired or having little energy",
+    "Poor appetite or overeating",
+    "Feeling bad about yourself \u{2014} or that you are a failure or have let yourself or your family down",
+    "Trouble concentrating on things, such as reading the newspaper or watching television",
+    "Moving or speaking so slowly that other people could have noticed? Or the opposite \u{2014} being so \
+fidgety or restless that you have been moving around a lot more than usual",
+    "Thoughts that you would be better off dead or of hurting yourself in some way",
+];
+const GAD7_SOURCE: &str = "GAD-7, English. Developed by Drs. Robert L. Spitzer, Janet B.W. Williams, \
+Kurt Kroenke and colleagues, with an educational grant from Pfizer Inc. No permission required to \
+reproduce, translate, display or distribute. Spitzer RL, Kroenke K, Williams JBW, Löwe B. Arch Intern \
+Med 2006;166(10):1092-1097.";
+const GAD7_ITEMS: [&str; 7] = [
+    "Feeling nervous, anxious, or on edge",
+    "Not being able to stop or control worrying",
+    "Worrying too much about different things",
+    "Trouble relaxing",
+    "Being so restless that it is hard to sit still",
+    "Becoming easily annoyed or irritable",
+    "Feeling afraid, as if something awful might happen",
+];
+const WHO5_SOURCE: &str = "WHO-5 Well-Being Index (1998 version), English. Psychiatric Research \
+Unit, WHO Collaborating Centre in Mental Health, Mental Health Centre North Zealand, Hillerød, \
+Denmark; WHO Regional Office for Europe. Free to use.";
+const WHO5_INSTRUCTIONS: &str = "Please indicate for each of the five statements which is closest \
+to how you have been feeling over the last two weeks. Notice that higher numbers mean better \
+well-being.";
+const WHO5_ITEMS: [&str; 5] = [
+    "I have felt cheerful and in good spirits",
+    "I have felt calm and relaxed",
+    "I have felt active and vigorous",
+    "I woke up feeling fresh and rested",
+    "My daily life has been filled with things that interest me",
+];
+/// Answer labels by value: 0 "At no time" to 5 "All of the time".
+const WHO5_OPTIONS: [&str; 6] = [
+    "At no time",
+    "Some of the time",
+    "Less than half of the time",
+    "More than half of the time",
+    "Most of the time",
+    "All of the time",
+];
+const SRQ20_SOURCE: &str = "SRQ-20, English. Beusenberg M, Orley J. A user's guide to the self \
+reporting questionnaire (SRQ). World Health Organization, Division of Mental Health, Geneva, 1994 \
+(WHO/MNH/PSF/94.8).";
+const SRQ20_ITEMS: [&str; 20] = [
+    "Do you often have headaches?",
+    "Is your appetite poor?",
+    "Do you sleep badly?",
+    "Are you easily frightened?",
+    "Do your hands shake?",
+    "Do you feel nervous, tense or worried?",
+    "Is your digestion poor?",
+    "Do you have trouble thinking clearly?",
+    "Do you feel unhappy?",
+    "Do you cry more than usual?",
+    "Do you find it difficult to enjoy your daily activities?",
+    "Do you find it difficult to make decisions?",
+    "Is your daily work suffering?",
+    "Are you unable to play a useful part in life?",
+    "Have you lost interest in things?",
+    "Do you feel that you are a worthless person?",
+    "Has the thought of ending your life been on your mind?",
+    "Do you feel tired all the time?",
+    "Do you have uncomfortable feelings in your stomach?",
+    "Are you easily tired?",
+];
+/// Answer labels by value: 0 no, 1 yes (one point per yes).
+const SRQ20_OPTIONS: [&str; 2] = ["No", "Yes"];
+
+fn strings(s: &[&str]) -> Vec<String> {
+    s.iter().map(|x| x.to_string()).collect()
+}
+
+/// The wording built into the core for an instrument: English, cited. (The SRQ-20 instructions are
+/// left empty: the exact text of the WHO guide's instructions could not be checked against the guide
+/// itself, so a programme supplies them with its own wording.)
+pub fn builtin(instrument: Instrument) -> Wording {
+    let (instructions, items, options, source): (String, Vec<String>, Vec<String>, &str) =
+        match instrument {
+            Instrument::Phq9 => (
+                format!("{PFIZER_STEM} any of the following problems?"),
+                strings(&PHQ9_ITEMS),
+                strings(&PFIZER_OPTIONS),
+                PHQ9_SOURCE,
+            ),
+            Instrument::Gad7 => (
+                format!("{PFIZER_STEM} the following problems?"),
+                strings(&GAD7_ITEMS),
+                strings(&PFIZER_OPTIONS),
+                GAD7_SOURCE,
+            ),
+            Instrument::Who5 => (
+                WHO5_INSTRUCTIONS.to_string(),
+                strings(&WHO5_ITEMS),
+                strings(&WHO5_OPTIONS),
+                WHO5_SOURCE,
+            ),
+            Instrument::Srq20 => (
+                String::new(),
+                strings(&SRQ20_ITEMS),
+                strings(&SRQ20_OPTIONS),
+                SRQ20_SOURCE,
+            ),
+        };
+    Wording {
+        instrument,
+        language: "en".into(),
+        instructions,
+        items,
+        options,
+        source: Some(source.to_string()),
+        validated: true,
+        builtin: true,
+        fallback_language: false,
+    }
+}
+
+/// The vault key a programme's wording lives under.
+fn kv_name(instrument: Instrument, language: &str) -> String {
+    format!("wording/{}/{}", instrument.id(), language)
+}
+
+impl Vault {
+    /// Keeps a programme-supplied wording (JSON, schema `sebaya-wording/1`) on this device, replacing
+    /// any earlier one for the same instrument and language. Returns it as it will be shown. Refused
+    /// whole, nothing kept, with [`Error::InvalidInput`] when it does not check.
+    pub fn import_instrument_wording(&mut self, json: &str) -> Result<Wording> {
+        let w = parse(json)?;
+        self.store
+            .kv_put(&kv_name(w.instrument, &w.language), &to_json(&w)?)?;
+        Ok(w)
+    }
+
+    fn stored_wording(&self, instrument: Instrument, language: &str) -> Result<Option<Wording>> {
+        match self.store.kv_get(&kv_name(instrument, language))? {
+            None => Ok(None),
+            Some(bytes) => {
+                let json = std::str::from_utf8(&bytes).map_err(|_| Error::Corrupt("wording"))?;
+                parse(json).map(Some).map_err(|_| Error::Corrupt("wording"))
+            }
+        }
+    }
+
+    /// The wording to show for `instrument` in `language`: the programme's for that exact tag, else
+    /// for its primary language ("id" for "id-ID"), else (for another language) the programme's
+    /// English one or the built-in English one, marked `fallback_language`. `validated` and `source`
+    /// are always set so the app can mark an unvalidated wording.
+    pub fn instrument_wording(&self, instrument: Instrument, language: &str) -> Result<Wording> {
+        let lang = normalize_language(language)?;
+        let wanted = primary(&lang).to_string();
+        let mut tags = vec![lang.clone()];
+        if wanted != lang {
+            tags.push(wanted.clone());
+        }
+        if wanted != "en" {
+            tags.push("en".into());
+        }
+        for tag in tags {
+            if let Some(mut w) = self.stored_wording(instrument, &tag)? {
+                w.fallback_language = primary(&w.language) != wanted;
+                return Ok(w);
+            }
+        }
+        let mut w = builtin(instrument);
+        w.fallback_language = wanted != "en";
+        Ok(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const ALL: [Instrument; 4] = [
+        Instrument::Phq9,
+        Instrument::Gad7,
+        Instrument::Who5,
+        Instrument::Srq20,
+    ];
+
+    fn json_for(instrument: &str, items: usize, options: usize, source: Option<&str>) -> String {
+        serde_json::json!({
+            "schema": SCHEMA_V1,
+            "instrument": instrument,
+            "language": "id",
+            "instructions": "Petunjuk\nbaris dua",
+            "items": (0..items).map(|i| format!("butir {i}")).collect::<Vec<_>>(),
+            "options": (0..options).map(|i| format!("pilihan {i}")).collect::<Vec<_>>(),
+            "source": source,
+        })
+        .to_string()
+    }
+
+    fn invalid(json: &str) -> bool {
+        matches!(parse(json), Err(Error::InvalidInput(_)))
+    }
+
+    #[test]
+    fn builtins_match_the_instruments_and_are_cited() {
+        for inst in ALL {
+            let w = builtin(inst);
+            assert_eq!(w.items.len(), inst.items(), "{}", inst.id());
+            assert_eq!(w.options.len(), option_count(inst), "{}", inst.id());
+            assert!(w.validated && w.source.as_deref().is_some_and(|s| !s.is_empty()));
+            assert_eq!(w.language, "en");
+            // What the built-ins hold passes the same checks a programme's wording must.
+            check(
+                inst,
+                &w.instructions,
+                &w.items,
+                &w.options,
+                w.source.as_deref(),
+            )
+            .unwrap();
+        }
+        // The risk items the scoring rules watch are where the scoring expects them.
+        assert!(builtin(Instrument::Phq9).items[8].contains("better off dead"));
+        assert!(builtin(Instrument::Srq20).items[16].contains("ending your life"));
+        assert_eq!(builtin(Instrument::Who5).options[0], "At no time");
+        assert_eq!(builtin(Instrument::Srq20).options[1], "Yes");
+    }
+
+    #[test]
+    fn a_programme_wording_parses_and_is_validated_only_with_a_source() {
+        for inst in ALL {
+            let n = option_count(inst);
+            let w = parse(&json_for(
+                inst.id(),
+                inst.items(),
+                n,
+                Some("Programme X, 2025"),
+            ))
+            .unwrap();
+            assert!(w.validated && !w.builtin && w.instrument == inst);
+            let u = parse(&json_for(inst.id(), inst.items(), n, None)).unwrap();
+            assert!(!u.validated && u.source.is_none());
+            assert_eq!(u.instructions, "Petunjuk\nbaris dua");
+        }
+    }
+
+    #[test]
+    fn wrong_counts_unknown_instruments_and_bad_json_are_refused() {
+        assert!(invalid(&json_for("phq9", 8, 4, None)));
+        assert!(invalid(&json_for("phq9", 10, 4, None)));
+        assert!(invalid(&json_for("phq9", 9, 3, None)));
+        assert!(invalid(&json_for("who5", 5, 5, None)));
+        assert!(invalid(&json_for("srq20", 20, 4, None)));
+        assert!(invalid(&json_for("gad7", 9, 4, None)));
+        assert!(invalid(&json_for("phq10", 9, 4, None)));
+        assert!(invalid("{not json"));
+        assert!(invalid("[]"));
+        assert!(invalid(""));
+        // Another schema, a missing field, an unknown field.
+        let mut v: serde_json::Value = serde_json::from_str(&json_for("gad7", 7, 4, None)).unwrap();
+        v["schema"] = "sebaya-wording/2".into();
+        assert!(invalid(&v.to_string()));
+        let mut v: serde_json::Value = serde_json::from_str(&json_for("gad7", 7, 4, None)).unwrap();
+        v.as_object_mut().unwrap().remove("items");
+        assert!(invalid(&v.to_string()));
+        let mut v: serde_json::Value = serde_json::from_str(&json_for("gad7", 7, 4, None)).unwrap();
+        v["sourse"] = "typo".into();
+        assert!(invalid(&v.to_string()));
+    }
+
+    #[test]
+    fn oversized_empty_and_control_characters_are_refused() {
+        let base = || -> serde_json::Value {
+            serde_json::from_str(&json_for("gad7", 7, 4, Some("s"))).unwrap()
+        };
+        let mut v = base();
+        v["items"][0] = "x".repeat(MAX_ITEM_CHARS + 1).into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["items"][0] = "x".repeat(MAX_ITEM_CHARS).into();
+        assert!(!invalid(&v.to_string()), "the limit itself is accepted");
+        let mut v = base();
+        v["items"][3] = "  ".into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["items"][2] = "a\u{0007}b".into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["items"][2] = "a\nb".into();
+        assert!(invalid(&v.to_string()), "newlines only in instructions");
+        let mut v = base();
+        v["options"][1] = "x".repeat(MAX_OPTION_CHARS + 1).into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["source"] = "".into();
+        assert!(invalid(&v.to_string()), "an empty citation is no citation");
+        let mut v = base();
+        v["source"] = "x".repeat(MAX_SOURCE_CHARS + 1).into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["instructions"] = "x".repeat(MAX_INSTRUCTIONS_CHARS + 1).into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["instructions"] = "tab\there".into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["language"] = "indonesian".into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["language"] = "id-\u{0000}".into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["instructions"] = "x".repeat(MAX_JSON_BYTES).into();
+        assert!(invalid(&v.to_string()));
+    }
+
+    #[test]
+    fn language_tags_normalise() {
+        assert_eq!(normalize_language("id_ID").unwrap(), "id-id");
+        assert_eq!(normalize_language(" EN ").unwrap(), "en");
+        assert!(normalize_language("").is_err());
+        assert!(normalize_language("i").is_err());
+        assert!(normalize_language("id--x").is_err());
+        assert!(normalize_language("id-toolongsubtag").is_err());
+    }
+
+    #[test]
+    fn the_vault_keeps_a_programme_wording_and_falls_back_to_english() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let key = [3u8; 32];
+        {
+            let mut v = Vault::open(&path, &key).unwrap();
+            let w = v.instrument_wording(Instrument::Phq9, "id-ID").unwrap();
+            assert!(w.builtin && w.fallback_language && w.validated && w.language == "en");
+            let w = v.instrument_wording(Instrument::Phq9, "en").unwrap();
+            assert!(w.builtin && !w.fallback_language);
+            assert!(matches!(
+                v.instrument_wording(Instrument::Phq9, "??"),
+                Err(Error::InvalidInput(_))
+            ));
+            // An unvalidated Indonesian wording is used for Indonesian, and says it is unvalidated.
+            v.import_instrument_wording(&json_for("phq9", 9, 4, None))
+                .unwrap();
+            // A refused import changes nothing.
+            assert!(
+                v.import_instrument_wording(&json_for("phq9", 8, 4, Some("x")))
+                    .is_err()
+            );
+        }
+        let mut v = Vault::open(&path, &key).unwrap();
+        let w = v.instrument_wording(Instrument::Phq9, "id-ID").unwrap();
+        assert!(!w.builtin && !w.validated && !w.fallback_language && w.source.is_none());
+        assert_eq!(w.items[0], "butir 0");
+        assert!(
+            v.instrument_wording(Instrument::Gad7, "id")
+                .unwrap()
+                .builtin
+        );
+        assert!(
+            v.instrument_wording(Instrument::Phq9, "en")
+                .unwrap()
+                .builtin
+        );
+        // Replaced by the next import for the same pair, now cited.
+        v.import_instrument_wording(&json_for("phq9", 9, 4, Some("Programme X")))
+            .unwrap();
+        let w = v.instrument_wording(Instrument::Phq9, "id").unwrap();
+        assert!(w.validated && w.source.as_deref() == Some("Programme X"));
+        // A programme's English wording wins over the built-in one, also as a fallback.
+        let mut en: serde_json::Value =
+            serde_json::from_str(&json_for("who5", 5, 6, Some("Y"))).unwrap();
+        en["language"] = "en".into();
+        v.import_instrument_wording(&en.to_string()).unwrap();
+        let w = v.instrument_wording(Instrument::Who5, "id").unwrap();
+        assert!(!w.builtin && w.fallback_language && w.language == "en");
+    }
+}

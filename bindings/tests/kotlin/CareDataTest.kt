@@ -1,0 +1,164 @@
+// Instrument wordings and the safety plan through the generated Kotlin bindings (issue 4), against the
+// real library. Run by `scripts/test.sh kotlin` in its own JVM; uses Harness.kt's helpers.
+
+import java.io.File
+import java.nio.file.Files
+import uniffi.sebaya.SebayaException
+import uniffi.sebaya.Vault
+import uniffi.sebaya.generateMasterKey
+import uniffi.sebaya.localizedMessage
+import uniffi.sebaya.safetyPlanSteps
+import uniffi.sebaya.use
+
+private val STEPS = listOf(
+    "warning-signs", "coping-alone", "distractions", "help-people",
+    "professionals", "safer-surroundings", "what-matters",
+)
+
+private fun jsonString(s: String): String =
+    "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\""
+
+/** A programme wording JSON (schema sebaya-wording/1) with `items` items and `options` labels. */
+private fun wordingJson(
+    instrument: String = "phq9",
+    items: Int = 9,
+    options: Int = 4,
+    source: String? = null,
+    language: String = "id",
+): String {
+    val its = (1..items).joinToString(",") { jsonString("butir $it") }
+    val ops = (0 until options).joinToString(",") { jsonString("pilihan $it") }
+    val src = source?.let { jsonString(it) } ?: "null"
+    return """{"schema":"sebaya-wording/1","instrument":"$instrument","language":"$language",""" +
+        """"instructions":"Petunjuk","items":[$its],"options":[$ops],"source":$src}"""
+}
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-caredata-test").toFile()
+    try {
+        runChecks(tmp)
+    } finally {
+        tmp.deleteRecursively()
+    }
+    finish()
+}
+
+private fun runChecks(tmp: File) {
+    check("built-in English wordings are cited, complete and validated") {
+        Vault.open(File(tmp, "b.db").path, generateMasterKey()).use { v ->
+            for ((inst, counts) in mapOf("phq9" to (9 to 4), "gad7" to (7 to 4), "who5" to (5 to 6), "srq20" to (20 to 2))) {
+                val w = v.instrumentWording(inst, "en")
+                assertEquals(counts.first, w.items.size, "$inst items")
+                assertEquals(counts.second, w.options.size, "$inst options")
+                assertTrue(w.validated && w.builtin && !w.fallbackLanguage, "$inst flags")
+                assertTrue((w.source ?: "").length > 20, "$inst source")
+            }
+            val phq = v.instrumentWording("phq9", "en")
+            assertTrue(phq.items[8].contains("better off dead"), "PHQ-9 item 9")
+            assertEquals("Nearly every day", phq.options[3], "PHQ-9 answer 3")
+        }
+    }
+
+    check("Indonesian without a programme wording falls back to English and says so") {
+        Vault.open(File(tmp, "f.db").path, generateMasterKey()).use { v ->
+            val w = v.instrumentWording("who5", "id-ID")
+            assertEquals("en", w.language, "language")
+            assertTrue(w.fallbackLanguage && w.builtin, "fallback flag")
+        }
+    }
+
+    check("a programme wording is kept, unvalidated without a source, replaced by a cited one") {
+        val key = generateMasterKey()
+        val path = File(tmp, "p.db").path
+        Vault.open(path, key).use { v ->
+            val got = v.importInstrumentWording(wordingJson())
+            assertTrue(!got.validated && got.source == null && !got.builtin, "unvalidated import")
+        }
+        Vault.open(path, key).use { v ->
+            val w = v.instrumentWording("phq9", "id")
+            assertEquals("butir 1", w.items[0], "first item after reopen")
+            assertTrue(!w.validated && !w.fallbackLanguage, "unvalidated, not a fallback")
+            v.importInstrumentWording(wordingJson(source = "Program X, terjemahan tervalidasi"))
+            val again = v.instrumentWording("phq9", "id-ID")
+            assertTrue(again.validated, "validated after a cited import")
+            assertEquals("Program X, terjemahan tervalidasi", again.source, "source")
+        }
+    }
+
+    check("bad wording JSON throws InvalidInput and keeps nothing") {
+        Vault.open(File(tmp, "x.db").path, generateMasterKey()).use { v ->
+            val bad = listOf(
+                wordingJson(items = 8),
+                wordingJson(options = 5),
+                wordingJson(instrument = "who5", items = 5, options = 4),
+                wordingJson(instrument = "srq21"),
+                wordingJson(source = ""),
+                wordingJson(language = "bahasa"),
+                "{nope",
+                "x".repeat(70_000),
+            )
+            for (b in bad) {
+                assertThrows<SebayaException.InvalidInput>("import ${b.take(60)}") { v.importInstrumentWording(b) }
+            }
+            assertThrows<SebayaException.InvalidInput>("unknown instrument") { v.instrumentWording("phq10", "en") }
+            assertTrue(v.instrumentWording("phq9", "id").builtin, "still the built-in")
+        }
+    }
+
+    check("safety plan: seven sections in order with localized titles and prompts") {
+        assertEquals(STEPS, safetyPlanSteps(), "step ids")
+        Vault.open(File(tmp, "s0.db").path, generateMasterKey()).use { v ->
+            val en = v.safetyPlan("en")
+            val id = v.safetyPlan("id")
+            assertEquals(STEPS, en.map { it.step }, "section order")
+            for ((e, i) in en.zip(id)) {
+                assertTrue(e.items.isEmpty(), "empty at first")
+                assertTrue(e.title != i.title && e.prompt != i.prompt, "${e.step} translated")
+                assertEquals(localizedMessage("safety-step-${e.step}-title", "en", null), e.title, "title")
+            }
+        }
+    }
+
+    check("safety plan: add, edit, reorder, remove, durable across reopen") {
+        val key = generateMasterKey()
+        val path = File(tmp, "s1.db").path
+        var a = ""
+        var b = ""
+        var c = ""
+        Vault.open(path, key).use { v ->
+            a = v.safetyPlanAdd("warning-signs", "Tidak bisa tidur")
+            b = v.safetyPlanAdd("help-people", "Kak Rina")
+            c = v.safetyPlanAdd("help-people", "Pak Budi")
+            assertEquals(3, setOf(a, b, c).size, "distinct ids")
+            v.safetyPlanEdit(b, text = "Kak Rina 0812")
+            v.safetyPlanEdit(c, order = -1L)
+            v.safetyPlanEdit(a, step = "what-matters")
+        }
+        Vault.open(path, key).use { v ->
+            val plan = v.safetyPlan("id").associateBy { it.step }
+            assertEquals(listOf("Pak Budi", "Kak Rina 0812"), plan.getValue("help-people").items.map { it.text }, "help-people")
+            assertEquals(listOf(a), plan.getValue("what-matters").items.map { it.id }, "moved step")
+            assertTrue(plan.getValue("warning-signs").items.isEmpty(), "moved away")
+            v.safetyPlanRemove(b)
+            assertEquals(listOf(c), v.safetyPlan("en")[3].items.map { it.id }, "after remove")
+            assertThrows<SebayaException.NotFound>("remove twice") { v.safetyPlanRemove(b) }
+            assertThrows<SebayaException.InvalidInput>("unknown step") { v.safetyPlanAdd("nope", "x") }
+            assertThrows<SebayaException.InvalidInput>("empty text") { v.safetyPlanAdd("coping-alone", " ") }
+            assertThrows<SebayaException.InvalidInput>("oversized text") { v.safetyPlanAdd("coping-alone", "x".repeat(2001)) }
+            v.journal().use { j -> assertTrue(j.list().isEmpty(), "plan items are not journal entries") }
+        }
+    }
+
+    check("safety plan: summary localized and JSON snapshot") {
+        Vault.open(File(tmp, "s2.db").path, generateMasterKey()).use { v ->
+            v.safetyPlanAdd("professionals", "SEJIWA 119 ext. 8")
+            val en = v.safetyPlanSummary("en")
+            val id = v.safetyPlanSummary("id")
+            assertTrue(en != id, "localized")
+            assertTrue(en.contains("SEJIWA 119 ext. 8") && id.contains("SEJIWA 119 ext. 8"), "item in both")
+            for (s in v.safetyPlan("id")) assertTrue(id.contains(s.title), "title ${s.step} in summary")
+            val json = v.safetyPlanJson()
+            assertTrue(json.contains("\"professionals\"") && json.contains("SEJIWA 119 ext. 8"), "snapshot")
+        }
+    }
+}
