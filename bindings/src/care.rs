@@ -400,6 +400,12 @@ impl Vault {
         with(&self.inner, |v| v.share_safety_plan_text(&p, &text))
     }
 
+    /// Shares the safety plan as it stands (its summary in `locale`) with the supporter.
+    pub fn share_safety_plan(&self, pairing_id: String, locale: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.share_safety_plan(&p, &locale))
+    }
+
     /// Takes one shared item back.
     pub fn unshare(&self, pairing_id: String, item_id: String) -> Result<()> {
         let p = parse_space(&pairing_id)?;

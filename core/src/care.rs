@@ -20,6 +20,9 @@
 //! - `"states"`: map id -> `{ referral: str (id), state: str, by: str (device), at: ms }`: a
 //!   coordinator's acknowledgement and later states, written only by a member holding the
 //!   `coordinator` role of the programme (`Need::With`).
+//! - `"outcomes"`: map id -> `{ instrument: str, first: int, first_at: ms, latest: int, latest_at:
+//!   ms }`: the participant's first and latest totals, published by their own devices while their
+//!   `report-outcomes` consent stands (`report_space.rs`); never answers.
 //! - `"resources"`: map country (ISO 3166 alpha-2, lowercase) -> str (JSON list of crisis resources),
 //!   written by coordinators: the programme's own numbers, which override the built-in ones.
 //! - `cred/<id>`, `revoke/<id>`: published programme credentials (`programmes.rs`).
@@ -106,7 +109,14 @@ pub fn init(doc: &mut AutoCommit, participant: &str, now_ms: i64) -> Result<()> 
     }
     write(doc, now_ms, |d| {
         d.put(ROOT, "participant", participant)?;
-        for c in ["consents", "guardian", "referrals", "states", "resources"] {
+        for c in [
+            "consents",
+            "guardian",
+            "referrals",
+            "states",
+            "resources",
+            "outcomes",
+        ] {
             d.put_object(ROOT, c, ObjType::Map)?;
         }
         Ok(())
@@ -757,6 +767,10 @@ impl Vault {
         self.with_group(care, |doc, now| {
             add_consent(doc, &id, purpose, version, agreed, None, &by, now)
         })?;
+        if purpose == "report-outcomes" {
+            // Publishes the totals on agreement, deletes them on withdrawal.
+            self.publish_outcomes()?;
+        }
         Ok(id)
     }
 
@@ -1167,6 +1181,17 @@ impl Vault {
     /// Shares the participant's safety plan, as rendered text, with their supporter.
     pub fn share_safety_plan_text(&mut self, pairing: &SpaceId, text: &str) -> Result<String> {
         self.share(pairing, "safety-plan", text, None, "")
+    }
+
+    /// Shares the participant's safety plan as it stands (its summary in `locale`) with their
+    /// supporter. An empty plan is `InvalidInput` (there is nothing to share).
+    pub fn share_safety_plan(&mut self, pairing: &SpaceId, locale: &str) -> Result<String> {
+        let plan = self.safety_plan();
+        if plan.is_empty() {
+            return Err(Error::InvalidInput("the safety plan is empty".into()));
+        }
+        let text = plan.summary(locale);
+        self.share(pairing, "safety-plan", &text, None, "")
     }
 
     /// Takes one shared item back.

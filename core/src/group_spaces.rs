@@ -127,7 +127,7 @@ impl Vault {
     }
 
     /// Creates a space of `kind` whose document `init` sets up (one durable commit); not yet held.
-    fn new_space(
+    pub(crate) fn new_space(
         &self,
         kind: SpaceKind,
         init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,

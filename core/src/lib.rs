@@ -27,6 +27,7 @@ pub mod link;
 pub mod pairing;
 pub mod person;
 pub mod programmes;
+pub mod report_space;
 pub mod reports;
 pub(crate) mod rules;
 pub mod safety;

@@ -344,6 +344,18 @@ fn a_supporter_sees_only_what_the_participant_shared_and_only_while_consent_stan
     participant
         .share_checkin_summary(&pairing, 7 * 60, "id")
         .unwrap();
+    // The safety plan, once it holds something, is shared as its summary.
+    assert!(matches!(
+        participant.share_safety_plan(&pairing, "id"),
+        Err(Error::InvalidInput(_))
+    ));
+    participant
+        .safety_plan_add(
+            sebaya_core::safety::Step::WarningSigns,
+            "Susah tidur berhari-hari",
+        )
+        .unwrap();
+    participant.share_safety_plan(&pairing, "id").unwrap();
     // The supporter cannot put words in the participant's mouth.
     assert!(matches!(
         supporter.share_safety_plan_text(&pairing, "palsu"),
@@ -352,7 +364,9 @@ fn a_supporter_sees_only_what_the_participant_shared_and_only_while_consent_stan
     sync(&n, &mut participant);
     sync(&n, &mut supporter);
     let seen = supporter.shared_in_pairing(&pairing).unwrap();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3);
+    let plan = seen.iter().find(|s| s.kind == "safety-plan").unwrap();
+    assert!(plan.text.contains("Susah tidur berhari-hari"));
     let entry = seen.iter().find(|s| s.id == item).unwrap();
     assert_eq!(entry.text, "Hari ini aku berani bicara di kelas.");
     assert_eq!(entry.mood, Some(4));
@@ -415,4 +429,123 @@ fn a_person_exports_everything_they_have_and_nothing_of_others() {
     assert!(!theirs.contains("Catatan pribadiku"));
     let theirs: serde_json::Value = serde_json::from_str(&theirs).unwrap();
     assert_eq!(theirs["care_records"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_programme_report_holds_counts_from_published_records_with_small_cells_suppressed() {
+    use sebaya_core::groups::{self, Attendance};
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let programme = coordinator.programmes().unwrap()[0].id;
+    // Only a coordinator makes the report space; the supporter joins it.
+    assert!(matches!(
+        supporter.create_report_space(programme),
+        Err(Error::NotAllowed(_))
+    ));
+    let report = coordinator.create_report_space(programme).unwrap();
+    supporter
+        .join_space(
+            &coordinator
+                .approve_group_member(&report, &supporter.link_request().unwrap(), Role::Member)
+                .unwrap(),
+        )
+        .unwrap();
+    sync(&n, &mut coordinator);
+    // The supporter runs a programme group with the participant: six sessions, present at each.
+    let g = supporter
+        .create_group_in("Kelompok Kamis", Some(programme))
+        .unwrap();
+    participant
+        .join_group(
+            &supporter
+                .approve_group_member(&g, &participant.link_request().unwrap(), Role::Member)
+                .unwrap(),
+        )
+        .unwrap();
+    let me = supporter.device_id().to_hex();
+    let p_hex = participant.device_id().to_hex();
+    let day = 86_400_000i64;
+    let start = 1_767_225_600_000i64; // 2026-01-01
+    for i in 0..6i64 {
+        let id = format!("00000000000000a{i}");
+        let at = start + i * 7 * day;
+        supporter
+            .with_group(&g, |d, now| {
+                groups::add_session(d, &id, at, "Sesi", &me, now)
+            })
+            .unwrap();
+        supporter
+            .with_group(&g, |d, now| {
+                groups::set_attendance(d, &id, &p_hex, Attendance::Present, now)
+            })
+            .unwrap();
+    }
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    // Publishing takes a programme role: the participant, not a member of the space, cannot.
+    assert!(
+        participant
+            .publish_activity(&report, start, start + 60 * day)
+            .is_err()
+    );
+    assert_eq!(
+        supporter
+            .publish_activity(&report, start, start + 60 * day)
+            .unwrap(),
+        6
+    );
+    // Publishing again replaces, never duplicates.
+    supporter
+        .publish_activity(&report, start, start + 60 * day)
+        .unwrap();
+    // One consenting participant's outcome totals, and one referral.
+    participant
+        .submit_screening(Instrument::Phq9, &[2, 2, 2, 2, 2, 1, 1, 1, 0], "id")
+        .unwrap();
+    participant
+        .submit_screening(Instrument::Phq9, &[1, 1, 1, 1, 0, 0, 0, 0, 0], "id")
+        .unwrap();
+    participant
+        .give_consent(&care, "report-outcomes", true)
+        .unwrap();
+    participant.ask_for_help("id").unwrap();
+    for v in [&mut supporter, &mut participant, &mut coordinator] {
+        sync(&n, v);
+    }
+    let inputs = coordinator.report_inputs(&programme);
+    assert_eq!(inputs.sessions.len(), 6);
+    assert_eq!(inputs.outcomes.len(), 1);
+    assert_eq!(inputs.outcomes[0].first_total, 13);
+    assert_eq!(inputs.outcomes[0].latest_total, 4);
+    assert_eq!(inputs.referrals.len(), 1);
+
+    let r = coordinator
+        .programme_report(&programme, start, start + 60 * day)
+        .unwrap();
+    let value = |id: &str| r.get(id).and_then(|m| m.value);
+    assert_eq!(
+        value("sessions.held"),
+        Some(sebaya_core::reports::MetricValue::Count(6))
+    );
+    assert_eq!(
+        value("attendance.total"),
+        Some(sebaya_core::reports::MetricValue::Count(6))
+    );
+    // One referral, one participant's outcome: suppressed, never shown.
+    assert_eq!(value("referrals.total"), None);
+    assert_eq!(value("outcome.phq9.n"), None);
+    assert!(r.suppressed().contains(&"referrals.total"));
+    let csv = r.to_csv();
+    assert!(csv.contains("<5"));
+    let json = r.to_json().unwrap();
+    assert!(!json.contains("Sesi") && !json.contains(&p_hex));
+
+    // Withdrawing the outcome consent takes the totals back out of the care record.
+    participant
+        .give_consent(&care, "report-outcomes", false)
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    assert!(coordinator.report_inputs(&programme).outcomes.is_empty());
 }

@@ -4,6 +4,7 @@
 
 import java.io.File
 import java.nio.file.Files
+import uniffi.sebaya.Attendance
 import uniffi.sebaya.SebayaException
 import uniffi.sebaya.Vault
 import uniffi.sebaya.consentText
@@ -107,6 +108,41 @@ fun main() {
                 assertTrue(t.isNotBlank() && !t.contains("mental") && !t.contains("jiwa"), "neutral: $t")
             }
         }
+        check("a programme report: counts from published records, small cells suppressed") {
+            val report = coord.createReportSpace(pid)
+            sup.joinSpace(coord.approveGroupMember(report, sup.linkRequest(), false, false))
+            coord.sync(url)
+            val gid = sup.createGroup("Kelompok Kamis", pid)
+            part.joinGroup(sup.approveGroupMember(gid, part.linkRequest(), false, false))
+            val start = 1767225600000L
+            val week = 7L * 86400000L
+            for (i in 0 until 5) {
+                val sid = sup.groupAddSession(gid, start + i * week, "Sesi")
+                sup.groupSetAttendance(gid, sid, part.deviceId(), Attendance.PRESENT)
+            }
+            sup.sync(url)
+            assertEquals(5u, sup.publishActivity(report, start, start + 10 * week), "published")
+            sup.sync(url)
+            coord.sync(url)
+            val r = coord.programmeReport(pid, start, start + 10 * week, "en")
+            assertEquals(5.0, r.metrics.first { it.id == "sessions.held" }.value, "sessions held")
+            assertTrue(r.suppressed.contains("referrals.total"), "one referral is suppressed")
+            assertTrue(r.csv.contains("<5"), "csv marks suppressed cells")
+        }
+
+        check("the safety plan is shared as its summary") {
+            val pairing = sup.createPairing(part.linkRequest())
+            part.joinSpace(pairing.response)
+            sup.sync(url)
+            part.sync(url)
+            part.consentToSharing(pairing.spaceId, true)
+            part.safetyPlanAdd("warning-signs", "Susah tidur")
+            part.shareSafetyPlan(pairing.spaceId, "en")
+            part.sync(url)
+            sup.sync(url)
+            assertTrue(sup.sharedInPairing(pairing.spaceId).single().text.contains("Susah tidur"), "plan shared")
+        }
+
         check("export everything as JSON; lock now locks every vault at once") {
             val json = part.exportAll()
             assertTrue(json.contains("\"schema\": \"sebaya-export/1\""), "schema")

@@ -146,3 +146,48 @@ def test_export_everything_and_lock_now(tmp_path, relay):
     for call in (part.device_id, coord.care_records, sup.export_all, journal.list):
         with pytest.raises(SebayaError.Locked):
             call()
+
+
+def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tmp_path, relay):
+    from sebaya import Attendance
+
+    coord, sup, part, care, pid = three_devices(tmp_path, relay)
+    report = coord.create_report_space(pid)
+    sup.join_space(coord.approve_group_member(report, sup.link_request()))
+    coord.sync(relay.url)
+    gid = sup.create_group("Kelompok Kamis", programme_id=pid)
+    part.join_group(sup.approve_group_member(gid, part.link_request()))
+    start = 1767225600000
+    week = 7 * 86400000
+    for i in range(5):
+        sid = sup.group_add_session(gid, start + i * week, "Sesi")
+        sup.group_set_attendance(gid, sid, part.device_id(), Attendance.PRESENT)
+    sup.sync(relay.url)
+    assert sup.publish_activity(report, start, start + 10 * week) == 5
+    part.ask_for_help("id")
+    for v in (sup, part, coord):
+        v.sync(relay.url)
+    r = coord.programme_report(pid, start, start + 10 * week, "id")
+    values = {m.id: m.value for m in r.metrics}
+    assert values["sessions.held"] == 5
+    assert values["referrals.total"] is None
+    assert "referrals.total" in r.suppressed
+    assert "<5" in r.csv and '"sebaya-report/1"' in r.json
+    assert all(m.label and m.label != m.id for m in r.metrics)
+
+
+def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
+    sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
+    pairing = sup.create_pairing(part.link_request())
+    part.join_space(pairing.response)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    part.consent_to_sharing(pairing.space_id, True)
+    with pytest.raises(SebayaError.InvalidInput):
+        part.share_safety_plan(pairing.space_id, "en")
+    part.safety_plan_add("warning-signs", "Susah tidur")
+    part.share_safety_plan(pairing.space_id, "en")
+    part.sync(relay.url)
+    sup.sync(relay.url)
+    (item,) = sup.shared_in_pairing(pairing.space_id)
+    assert item.kind == "safety-plan" and "Susah tidur" in item.text

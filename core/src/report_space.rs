@@ -1,0 +1,392 @@
+//! Where a programme report's inputs come from, on the devices that hold them (issue 4).
+//!
+//! Counts and flags travel; content never does:
+//! - A programme's **report space** (kind 7), made by a coordinator and joined by the programme's
+//!   supporters: facilitators' devices publish one record per group session (a pseudonym of the
+//!   group, the time, attended and absent counts) and supporters' devices one record per pairing and
+//!   period (a pseudonym, active or not, how many check-ins). Only members holding `peer_supporter`
+//!   or `coordinator` may write them (`rules.rs`).
+//! - Each participant's **care record** (`care.rs`): referrals and their states, which the
+//!   coordinators hold anyway, and, while the participant's `report-outcomes` consent stands, their
+//!   first and latest PHQ-9, GAD-7 and WHO-5 totals (`outcomes`, written only by the participant's
+//!   devices; never answers). Withdrawing that consent deletes them.
+//!
+//! A coordinator's device joins what it holds into `reports::ReportInputs` and builds the report
+//! (`reports::build`: small cells suppressed, CSV and JSON).
+//!
+//! Report space shape (version 1): root `programme` (creator), `sessions`: map id -> `{ group: str,
+//! at: ms, attended: int, absent: int, by }`, `pairings`: map id -> `{ pairing: str, start: ms,
+//! end: ms, active: bool, checkins: int, by }`. Record ids and pseudonyms are hashes (below), so a
+//! device publishing again overwrites its own records instead of adding copies.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
+
+use crate::error::{Error, Result};
+use crate::groups::{boolean, container_in, int, read_all, string, write};
+use crate::reports::{OutcomeRecord, PairingActivity, ReferralRecord, ReportInputs, SessionRecord};
+use crate::space::SpaceKind;
+use crate::{SpaceId, Vault};
+use sebaya_proto::programme::ProgrammeRole;
+
+const SPACE: &str = "report space";
+/// Instruments whose totals are reported as outcome change.
+pub const OUTCOME_INSTRUMENTS: [&str; 3] = ["phq9", "gad7", "who5"];
+
+/// 16 hex characters of SHA-256 over `parts` (with separators): record ids and pseudonyms.
+fn tag(parts: &[&[u8]]) -> String {
+    let mut buf = Vec::new();
+    for p in parts {
+        buf.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        buf.extend_from_slice(p);
+    }
+    hex::encode(&crate::crypto::sha256(&buf)[..8])
+}
+
+/// Sets up a report space's containers (one commit, by its creator).
+pub fn init(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
+    if doc.keys(ROOT).next().is_some() {
+        return Err(Error::InvalidInput("the report space is not empty".into()));
+    }
+    write(doc, now_ms, |d| {
+        d.put_object(ROOT, "sessions", ObjType::Map)?;
+        d.put_object(ROOT, "pairings", ObjType::Map)?;
+        Ok(())
+    })
+}
+
+/// Puts `fields` into the record `id` of container `key`, making it when missing (one commit).
+fn upsert(
+    doc: &mut AutoCommit,
+    key: &str,
+    id: &str,
+    space: &'static str,
+    fields: &[(&str, automerge::ScalarValue)],
+    now_ms: i64,
+) -> Result<()> {
+    let c = container_in(doc, key, space)?;
+    let existing = match doc.get(&c, id)? {
+        Some((automerge::Value::Object(ObjType::Map), r)) => Some(r),
+        _ => None,
+    };
+    write(doc, now_ms, |d| {
+        let r = match existing {
+            Some(r) => r,
+            None => d.put_object(&c, id, ObjType::Map)?,
+        };
+        for (k, v) in fields {
+            d.put(&r, *k, v.clone())?;
+        }
+        Ok(())
+    })
+}
+
+fn sessions_of(doc: &AutoCommit) -> Vec<SessionRecord> {
+    read_all(doc, "sessions", |d, _, r| {
+        Some(SessionRecord {
+            group: string(d, r, "group")?,
+            at_ms: int(d, r, "at")?,
+            attended: u32::try_from(int(d, r, "attended")?).ok()?,
+            absent: u32::try_from(int(d, r, "absent")?).ok()?,
+        })
+    })
+}
+
+fn pairings_of(doc: &AutoCommit) -> Vec<PairingActivity> {
+    read_all(doc, "pairings", |d, _, r| {
+        Some(PairingActivity {
+            pairing: string(d, r, "pairing")?,
+            period_start_ms: int(d, r, "start")?,
+            period_end_ms: int(d, r, "end")?,
+            active: boolean(d, r, "active")?,
+            checkins: u32::try_from(int(d, r, "checkins")?).ok()?,
+        })
+    })
+}
+
+/// The outcome records a care record holds (first and latest totals, per instrument).
+pub fn outcomes_of(doc: &AutoCommit, participant: &str) -> Vec<OutcomeRecord> {
+    read_all(doc, "outcomes", |d, _, r| {
+        let instrument = string(d, r, "instrument")?;
+        if !OUTCOME_INSTRUMENTS.contains(&instrument.as_str()) {
+            return None;
+        }
+        Some(OutcomeRecord {
+            participant: participant.to_string(),
+            instrument,
+            first_total: u32::try_from(int(d, r, "first")?).ok()?,
+            first_ms: int(d, r, "first_at")?,
+            latest_total: u32::try_from(int(d, r, "latest")?).ok()?,
+            latest_ms: int(d, r, "latest_at")?,
+        })
+    })
+}
+
+impl Vault {
+    /// A coordinator makes the programme's report space (bound to it). Supporters join it with
+    /// [`Vault::approve_group_member`]; their devices publish counts into it.
+    pub fn create_report_space(&mut self, programme: [u8; 32]) -> Result<SpaceId> {
+        self.check_can_bind(Some(programme), ProgrammeRole::Coordinator)?;
+        let mut space = self.new_space(SpaceKind::Report, init)?;
+        Vault::bind_programme(&self.store, &mut space, &programme)?;
+        let id = self.keep_shared(space)?;
+        if let Some(me) = self.person_id() {
+            self.claim_spaces(me.0)?;
+        }
+        Ok(id)
+    }
+
+    /// Publishes, into a report space, this device's counts for `[start_ms, end_ms)`: each session of
+    /// each group of the same programme this device facilitates (attended, absent), and each pairing
+    /// of the programme this device supports (active, check-ins). Never names, notes or text.
+    /// Returns how many records were written. A participant's device is `NotAllowed`.
+    pub fn publish_activity(
+        &mut self,
+        report: &SpaceId,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<u32> {
+        if end_ms <= start_ms {
+            return Err(Error::InvalidInput(
+                "the period ends before it starts".into(),
+            ));
+        }
+        let r = self
+            .shared
+            .get(report)
+            .filter(|s| s.kind == SpaceKind::Report)
+            .ok_or(Error::NotFound("report space"))?;
+        let programme = crate::rules::programme_of(&r.doc).ok_or(Error::NotFound(SPACE))?;
+        let me = self.identity.device.to_hex();
+        let mut sessions = Vec::new();
+        let mut pairings = Vec::new();
+        for s in self.shared.values() {
+            if crate::rules::programme_of(&s.doc) != Some(programme) {
+                continue;
+            }
+            match s.kind {
+                SpaceKind::Group
+                    if s.membership().role(&self.identity.device)
+                        == Some(sebaya_proto::membership::Role::Admin) =>
+                {
+                    for session in crate::groups::sessions(&s.doc) {
+                        if session.date_ms < start_ms || session.date_ms >= end_ms {
+                            continue;
+                        }
+                        let Some(c) = crate::groups::attendance_counts(&s.doc, &session.id) else {
+                            continue;
+                        };
+                        sessions.push((
+                            tag(&[b"session", &s.id.0, session.id.as_bytes()]),
+                            tag(&[b"group", &report.0, &s.id.0]),
+                            session.date_ms,
+                            c.present,
+                            c.absent,
+                        ));
+                    }
+                }
+                SpaceKind::Pairing
+                    if crate::pairing::supporter(&s.doc).as_deref() == Some(me.as_str()) =>
+                {
+                    let checkins = crate::pairing::checkins(&s.doc)
+                        .iter()
+                        .filter(|c| c.at_ms >= start_ms && c.at_ms < end_ms)
+                        .count();
+                    let messages = crate::pairing::messages(&s.doc)
+                        .iter()
+                        .filter(|m| m.at_ms >= start_ms && m.at_ms < end_ms)
+                        .count();
+                    pairings.push((
+                        tag(&[
+                            b"pairing",
+                            &s.id.0,
+                            &start_ms.to_be_bytes(),
+                            &end_ms.to_be_bytes(),
+                        ]),
+                        tag(&[b"pairing", &report.0, &s.id.0]),
+                        checkins + messages > 0,
+                        u32::try_from(checkins).unwrap_or(u32::MAX),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let mut n = 0;
+        for (id, group, at, attended, absent) in sessions {
+            let by = me.clone();
+            self.with_group(report, |doc, now| {
+                upsert(
+                    doc,
+                    "sessions",
+                    &id,
+                    SPACE,
+                    &[
+                        ("group", group.as_str().into()),
+                        ("at", at.into()),
+                        ("attended", i64::from(attended).into()),
+                        ("absent", i64::from(absent).into()),
+                        ("by", by.as_str().into()),
+                    ],
+                    now,
+                )
+            })?;
+            n += 1;
+        }
+        for (id, pairing, active, checkins) in pairings {
+            let by = me.clone();
+            self.with_group(report, |doc, now| {
+                upsert(
+                    doc,
+                    "pairings",
+                    &id,
+                    SPACE,
+                    &[
+                        ("pairing", pairing.as_str().into()),
+                        ("start", start_ms.into()),
+                        ("end", end_ms.into()),
+                        ("active", active.into()),
+                        ("checkins", i64::from(checkins).into()),
+                        ("by", by.as_str().into()),
+                    ],
+                    now,
+                )
+            })?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// On the participant's phone: publishes the first and latest PHQ-9, GAD-7 and WHO-5 totals into
+    /// each care record where their `report-outcomes` consent stands, and removes them where it does
+    /// not (so a withdrawal takes effect at the next call, and `give_consent` calls this). Returns
+    /// how many records were written.
+    pub fn publish_outcomes(&mut self) -> Result<u32> {
+        let screenings = self.screenings();
+        let mut rows = Vec::new();
+        for inst in OUTCOME_INSTRUMENTS {
+            let of: Vec<_> = screenings.iter().filter(|s| s.instrument == inst).collect();
+            if let (Some(first), Some(latest)) = (of.first(), of.last()) {
+                rows.push((
+                    inst,
+                    tag(&[b"outcome", inst.as_bytes()]),
+                    first.total,
+                    first.at_ms,
+                    latest.total,
+                    latest.at_ms,
+                ));
+            }
+        }
+        let mut n = 0;
+        for care in self
+            .care_records()
+            .into_iter()
+            .filter(|c| c.viewer == "participant")
+        {
+            let consented = self
+                .shared
+                .get(&care.id)
+                .is_some_and(|s| crate::care::consented(&s.doc, "report-outcomes"));
+            if !consented {
+                self.with_group(&care.id, |doc, now| {
+                    let c = container_in(doc, "outcomes", "care record")?;
+                    let ids: Vec<String> = doc.keys(&c).collect();
+                    if ids.is_empty() {
+                        return Ok(());
+                    }
+                    write(doc, now, |d| {
+                        for id in &ids {
+                            d.delete(&c, id.as_str())?;
+                        }
+                        Ok(())
+                    })
+                })?;
+                continue;
+            }
+            for (inst, id, first, first_at, latest, latest_at) in &rows {
+                self.with_group(&care.id, |doc, now| {
+                    upsert(
+                        doc,
+                        "outcomes",
+                        id,
+                        "care record",
+                        &[
+                            ("instrument", (*inst).into()),
+                            ("first", i64::from(*first).into()),
+                            ("first_at", (*first_at).into()),
+                            ("latest", i64::from(*latest).into()),
+                            ("latest_at", (*latest_at).into()),
+                        ],
+                        now,
+                    )
+                })?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Everything this device holds for a programme's report: the report spaces' session and
+    /// pairing records, and from each care record its referrals and consented outcomes.
+    pub fn report_inputs(&self, programme: &[u8; 32]) -> ReportInputs {
+        let mut inputs = ReportInputs::default();
+        let mut ids: Vec<_> = self.shared.keys().copied().collect();
+        ids.sort_by_key(|i| i.0);
+        for id in ids {
+            let Some(s) = self.shared.get(&id) else {
+                continue;
+            };
+            if crate::rules::programme_of(&s.doc).as_ref() != Some(programme) {
+                continue;
+            }
+            match s.kind {
+                SpaceKind::Report => {
+                    inputs.sessions.extend(sessions_of(&s.doc));
+                    inputs.pairings.extend(pairings_of(&s.doc));
+                }
+                SpaceKind::Care => {
+                    let states = crate::care::states(&s.doc);
+                    for r in crate::care::referrals(&s.doc) {
+                        let mut mine: Vec<_> =
+                            states.iter().filter(|st| st.referral == r.id).collect();
+                        mine.sort_by_key(|st| st.at_ms);
+                        let acknowledged = mine.first().map(|st| st.at_ms);
+                        let stage = mine
+                            .iter()
+                            .filter_map(|st| {
+                                crate::care::STATES.iter().position(|x| *x == st.state)
+                            })
+                            .max();
+                        let state = match stage {
+                            Some(i) => crate::care::STATES[i],
+                            None => "open",
+                        };
+                        inputs.referrals.push(ReferralRecord {
+                            id: r.id,
+                            created_ms: r.at_ms,
+                            acknowledged_ms: acknowledged,
+                            state: state.to_string(),
+                            origin: r.origin,
+                        });
+                    }
+                    if crate::care::consented(&s.doc, "report-outcomes") {
+                        let pseudonym = tag(&[b"participant", &id.0]);
+                        inputs.outcomes.extend(outcomes_of(&s.doc, &pseudonym));
+                    }
+                }
+                _ => {}
+            }
+        }
+        inputs
+    }
+
+    /// A programme's report for `[start_ms, end_ms)` from what this device holds (a coordinator's):
+    /// counts and flags only, cells under 5 suppressed.
+    pub fn programme_report(
+        &self,
+        programme: &[u8; 32],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<crate::reports::ProgrammeReport> {
+        crate::reports::build(&self.report_inputs(programme), start_ms, end_ms)
+    }
+}
