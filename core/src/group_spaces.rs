@@ -105,7 +105,7 @@ impl Vault {
 
     /// Refuses to bind a new space to a programme in which this person lacks `min` (the space
     /// would be unusable to its own creator).
-    fn check_can_bind(
+    pub(crate) fn check_can_bind(
         &self,
         programme: Option<[u8; 32]>,
         min: sebaya_proto::programme::ProgrammeRole,
@@ -127,7 +127,7 @@ impl Vault {
     }
 
     /// Creates a space of `kind` whose document `init` sets up (one durable commit); not yet held.
-    fn new_space(
+    pub(crate) fn new_space(
         &self,
         kind: SpaceKind,
         init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
@@ -348,6 +348,15 @@ impl Vault {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it scanned
     /// (in person). Returns the pairing's id and the response code to show the participant.
     pub fn create_pairing(&mut self, participant_request: &str) -> Result<(SpaceId, String)> {
+        self.create_pairing_in(participant_request, None)
+    }
+
+    /// The unbound pairing of [`Vault::create_pairing`] (and of `create_pairing_in` without a
+    /// programme, `training.rs`).
+    pub(crate) fn create_plain_pairing(
+        &mut self,
+        participant_request: &str,
+    ) -> Result<(SpaceId, String)> {
         let participant = link::LinkRequest::from_code(participant_request)?
             .device
             .to_hex();
@@ -408,7 +417,7 @@ impl Vault {
     /// Creates a shared space of `kind` whose document `init` sets up, adds the device that showed
     /// `request` with `role`, and returns the space id and the response code for that device. The
     /// request is checked before anything is created.
-    fn open_shared(
+    pub(crate) fn open_shared(
         &mut self,
         kind: SpaceKind,
         init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
