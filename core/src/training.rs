@@ -275,10 +275,7 @@ impl Vault {
     /// The training credentials kept here for `programme` (verified records of this person), with a
     /// registry of the programme holding this device's grants and revocations plus every kept
     /// record's chain.
-    fn kept_training(
-        &self,
-        programme: &[u8; 32],
-    ) -> Result<(ProgrammeRegistry, Vec<KeptRecord>)> {
+    fn kept_training(&self, programme: &[u8; 32]) -> Result<(ProgrammeRegistry, Vec<KeptRecord>)> {
         let me = self.person_id().ok_or(Error::NoPerson)?;
         let mut reg = self.registry(*programme)?;
         let kept: BytesList = load(&self.store, TRAINING)?;
