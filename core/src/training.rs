@@ -185,13 +185,11 @@ fn published(doc: &AutoCommit, changes: &[Change], prefix: &str) -> Vec<Vec<u8>>
     out
 }
 
-/// The programme an envelope's pairing is bound to: the document's, or the one the envelope binds
-/// it to (the creator binds a new pairing in the same envelope that sets it up).
-fn bound_programme(doc: &AutoCommit, changes: &[Change]) -> Option<[u8; 32]> {
-    if let Some(p) = crate::rules::programme_of(doc) {
-        return Some(p);
-    }
-    let mut found = None;
+/// Every programme an envelope's pairing is bound to or claims: the document's, and each one the
+/// envelope writes at `programme` (the creator binds a new pairing in the envelope that sets it up; a
+/// later envelope rebinding it claims the new programme).
+fn bound_programmes(doc: &AutoCommit, changes: &[Change]) -> Vec<[u8; 32]> {
+    let mut found: Vec<[u8; 32]> = crate::rules::programme_of(doc).into_iter().collect();
     for change in changes {
         let Some(expanded) = crate::rules::expand(change) else {
             continue;
@@ -201,7 +199,15 @@ fn bound_programme(doc: &AutoCommit, changes: &[Change]) -> Option<[u8; 32]> {
                 (&op.obj, &op.key, &op.action)
             {
                 if k.as_str() == crate::rules::PROGRAMME_KEY {
-                    found = hex::decode(v.as_str()).ok().and_then(|b| b.try_into().ok());
+                    // A value that names no programme binds to nothing a reader accepts; it is
+                    // judged against an impossible programme, so it never passes.
+                    let p = hex::decode(v.as_str())
+                        .ok()
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or([0; 32]);
+                    if !found.contains(&p) {
+                        found.push(p);
+                    }
                 }
             }
         }
@@ -213,29 +219,35 @@ fn bound_programme(doc: &AutoCommit, changes: &[Change]) -> Option<[u8; 32]> {
 /// `programme` keys (`rules.rs`, `Need::CertifiedCreator`): in a pairing bound to a programme, the
 /// writing creator's person must, at the change's time `at`, hold `peer_supporter` or `coordinator`
 /// there and count every module of [`REQUIRED_FOR_PAIRING`], per the grants, revocations and
-/// training records the document and the envelope itself publish. A pairing bound to no programme
-/// asks nothing (it makes no claim about training).
+/// training records the document and the envelope itself publish, in the programme the document
+/// names and in every programme the envelope binds it to. A pairing bound to no programme asks
+/// nothing (it makes no claim about training).
 pub(crate) fn creator_certified(
     doc: &AutoCommit,
     changes: &[Change],
     person: Option<[u8; 32]>,
     at: u64,
 ) -> bool {
-    let Some(programme) = bound_programme(doc, changes) else {
+    let programmes = bound_programmes(doc, changes);
+    if programmes.is_empty() {
         return true;
-    };
+    }
     let Some(person) = person.map(PersonId) else {
         return false;
     };
-    let mut reg = ProgrammeRegistry::new(programme);
-    for g in published(doc, changes, CRED_PREFIX) {
-        let _ = reg.insert_grant(&g);
-    }
-    for r in published(doc, changes, REVOKE_PREFIX) {
-        let _ = reg.insert_revocation(&r);
-    }
+    let grants = published(doc, changes, CRED_PREFIX);
+    let revocations = published(doc, changes, REVOKE_PREFIX);
     let records = published(doc, changes, TRAIN_PREFIX);
-    certified(&reg, &records, &person, at).is_ok()
+    programmes.into_iter().all(|programme| {
+        let mut reg = ProgrammeRegistry::new(programme);
+        for g in &grants {
+            let _ = reg.insert_grant(g);
+        }
+        for r in &revocations {
+            let _ = reg.insert_revocation(r);
+        }
+        certified(&reg, &records, &person, at).is_ok()
+    })
 }
 
 /// Whether `person` is a certified supporter at `now`: at least `peer_supporter` and every module of
@@ -604,6 +616,17 @@ impl Vault {
             Role::Admin,
             Some(successor.0),
         )?;
+        // A successor already in the space (a supervisor of case notes, say) becomes an admin.
+        if s.membership().role(&request.device) == Some(Role::Member) {
+            s.write_statement(
+                store,
+                identity,
+                Op::SetRole {
+                    device: request.device,
+                    role: Role::Admin,
+                },
+            )?;
+        }
         if programme.is_some() {
             publish_grants(store, s, &grants)?;
             publish_records(store, s, &records)?;
@@ -821,9 +844,9 @@ mod tests {
 
         /// The supporter's (modified) client sets a pairing up, binds it with `published` records,
         /// either in the set-up's envelope or (`later`) in an envelope of its own; the participant's
-        /// device receives everything. Returns the participant's copy and how many envelopes it
-        /// quarantined.
-        fn run(&self, records: &[Vec<u8>], later: bool) -> (Space, u32) {
+        /// device receives everything. Returns the supporter's and the participant's copies and how
+        /// many envelopes the participant's device quarantined.
+        fn run(&self, records: &[Vec<u8>], later: bool) -> (Space, Space, u32) {
             let (s, p) = (&self.supporter_dev, &self.participant);
             let mut ss = Space::create(&s.store, SpaceKind::Pairing, &s.id).unwrap();
             crate::pairing::init(
@@ -891,7 +914,7 @@ mod tests {
             let mut all = ss.membership_envelopes(&s.store).unwrap();
             all.extend(envelopes);
             let r = ps.receive(&p.store, &p.id, &all).unwrap();
-            (ps, r.quarantined)
+            (ss, ps, r.quarantined)
         }
     }
 
@@ -903,13 +926,32 @@ mod tests {
         let sc = Scenario::new();
         // Certified: accepted whole.
         let current = sc.records(&REQUIRED_FOR_PAIRING, AT - 10 * DAY);
-        let (ps, q) = sc.run(&current, false);
+        let (mut ss, mut ps, q) = sc.run(&current, false);
         assert_eq!(q, 0);
         assert_eq!(crate::rules::programme_of(&ps.doc), Some(sc.programme_id()));
         assert!(crate::pairing::participant(&ps.doc).is_some());
+        // Certified in this programme, the supporter's client rebinds the pairing to another one,
+        // where it holds nothing: refused.
+        let elsewhere = Ed25519KeyPair::from_seed_unchecked(&[0x51; 32]).unwrap();
+        ss.doc
+            .put(
+                ROOT,
+                PROGRAMME_KEY,
+                hex::encode(elsewhere.public_key().as_ref()),
+            )
+            .unwrap();
+        commit_at(&mut ss.doc, AT + 2);
+        let s = &sc.supporter_dev;
+        ss.persist(&s.store).unwrap();
+        ss.seal_outgoing(&s.store, &s.id, CODEC_BUNDLE).unwrap();
+        let all = ss.unacked(&s.store).unwrap();
+        let p = &sc.participant;
+        let r = ps.receive(&p.store, &p.id, &all).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert_eq!(crate::rules::programme_of(&ps.doc), Some(sc.programme_id()));
 
         // No training at all: the set-up envelope is refused whole.
-        let (ps, q) = Scenario::new().run(&[], false);
+        let (_, ps, q) = Scenario::new().run(&[], false);
         assert_eq!(q, 1);
         assert_eq!(crate::pairing::supporter(&ps.doc), None);
         assert_eq!(crate::rules::programme_of(&ps.doc), None);
@@ -917,21 +959,21 @@ mod tests {
         // One module short.
         let sc = Scenario::new();
         let four = sc.records(&REQUIRED_FOR_PAIRING[..4], AT - 10 * DAY);
-        let (ps, q) = sc.run(&four, false);
+        let (_, ps, q) = sc.run(&four, false);
         assert_eq!(q, 1);
         assert_eq!(crate::rules::programme_of(&ps.doc), None);
 
         // Every module, but expired before the pairing was set up.
         let sc = Scenario::new();
         let old = sc.records(&REQUIRED_FOR_PAIRING, AT - 400 * DAY);
-        let (ps, q) = sc.run(&old, false);
+        let (_, ps, q) = sc.run(&old, false);
         assert_eq!(q, 1);
         assert_eq!(crate::rules::programme_of(&ps.doc), None);
 
         // Set up unbound first (accepted: an unbound pairing claims nothing), then bound without
         // training in an envelope of its own: the binding is refused.
         let sc = Scenario::new();
-        let (ps, q) = sc.run(&[], true);
+        let (_, ps, q) = sc.run(&[], true);
         assert_eq!(q, 1);
         assert!(crate::pairing::participant(&ps.doc).is_some());
         assert_eq!(crate::rules::programme_of(&ps.doc), None);
@@ -957,7 +999,7 @@ mod tests {
                     .into_bytes()
             })
             .collect();
-        let (_, q) = sc.run(&forged, false);
+        let (_, _, q) = sc.run(&forged, false);
         assert_eq!(q, 1);
     }
 

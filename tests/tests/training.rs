@@ -284,6 +284,23 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
         sync(&n, v);
     }
     assert_eq!(messages(&participant, &pair).len(), 1);
+    // The leaver also uses a tablet, linked to the same person: it vouches itself into both spaces.
+    let mut tablet = Vault::open(&dir.path().join("a2.db"), &[6; 32]).unwrap();
+    let linked = leaver
+        .approve_link(&tablet.link_request().unwrap())
+        .unwrap();
+    tablet.complete_link(&linked).unwrap();
+    sync(&n, &mut leaver);
+    sync(&n, &mut tablet);
+    sync(&n, &mut tablet);
+    sync(&n, &mut leaver);
+    assert!(
+        leaver
+            .group_membership(&pair)
+            .unwrap()
+            .is_member(&tablet.device_id())
+    );
+    assert_eq!(messages(&tablet, &pair), vec!["Sebelum serah terima"]);
 
     let keys_before = leaver.read_group(&pair, root_keys).unwrap();
     // Successors who cannot take it: a peer supporter missing modules, a participant of no role,
@@ -346,6 +363,16 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     let membership = successor.group_membership(&pair).unwrap();
     assert!(membership.is_admin(&successor.device_id()));
     assert!(!membership.is_member(&leaver.device_id()));
+    assert!(
+        !membership.is_member(&tablet.device_id()),
+        "every device of the leaving person is removed"
+    );
+    assert!(
+        !successor
+            .group_membership(&notes)
+            .unwrap()
+            .is_member(&tablet.device_id())
+    );
     assert_eq!(
         membership.epochs.last().map(|e| e.author),
         Some(successor.device_id()),
@@ -394,6 +421,12 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
         1
     );
     assert!(say(&mut leaver, &pair, "00000000000000a3", "Masih di sini?").is_err());
+    sync(&n, &mut tablet);
+    assert_eq!(messages(&tablet, &pair), vec!["Sebelum serah terima"]);
+    assert_eq!(
+        tablet.read_group(&notes, casenotes::notes).unwrap().len(),
+        1
+    );
     assert_eq!(
         leaver
             .shared_spaces()
