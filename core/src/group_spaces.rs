@@ -417,7 +417,7 @@ impl Vault {
     /// Creates a shared space of `kind` whose document `init` sets up, adds the device that showed
     /// `request` with `role`, and returns the space id and the response code for that device. The
     /// request is checked before anything is created.
-    pub(crate) fn open_shared(
+    fn open_shared(
         &mut self,
         kind: SpaceKind,
         init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
