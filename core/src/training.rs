@@ -539,7 +539,10 @@ impl Vault {
     /// last, is removed. The successor's device rotates the key at its first sync (a removal the
     /// key in use does not follow), after which none of this person's devices reads anything new.
     /// Returns the response code for the successor's device ([`Vault::join_space`]); sync this device
-    /// right after, so the space learns of the change.
+    /// right after, so the space learns of the change. A pairing's `supporter` field keeps naming the
+    /// device that opened it (only its creator writes it, and the creator is the one leaving): who
+    /// accompanies the participant now is the space's admin. This device keeps the history it already
+    /// held; it receives nothing new.
     pub fn hand_over_space(
         &mut self,
         space: &SpaceId,
