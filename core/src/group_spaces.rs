@@ -348,6 +348,15 @@ impl Vault {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it scanned
     /// (in person). Returns the pairing's id and the response code to show the participant.
     pub fn create_pairing(&mut self, participant_request: &str) -> Result<(SpaceId, String)> {
+        self.create_pairing_in(participant_request, None)
+    }
+
+    /// The unbound pairing of [`Vault::create_pairing`] (and of `create_pairing_in` without a
+    /// programme, `training.rs`).
+    pub(crate) fn create_plain_pairing(
+        &mut self,
+        participant_request: &str,
+    ) -> Result<(SpaceId, String)> {
         let participant = link::LinkRequest::from_code(participant_request)?
             .device
             .to_hex();

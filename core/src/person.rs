@@ -247,6 +247,16 @@ impl PersonKey {
             .map_err(|_| Error::BadCredential)
     }
 
+    /// Signs a training record as this person (a coordinator certifying a module, `training.rs`).
+    pub(crate) fn sign_training(
+        &self,
+        record: &sebaya_proto::training::TrainingRecord,
+    ) -> Result<sebaya_proto::training::SignedTrainingRecord> {
+        record
+            .sign(&self.key_pair()?)
+            .map_err(|_| Error::BadCredential)
+    }
+
     /// Revokes a device of this person from `time` (Unix seconds).
     pub fn revoke(&self, device: DeviceId, time: u64) -> Result<SignedDeviceRevocation> {
         DeviceRevocation {

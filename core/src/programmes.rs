@@ -26,7 +26,7 @@ use crate::vault::Store;
 use crate::{Vault, crypto};
 
 const KEYS: &str = "programme-keys";
-const GRANTS: &str = "programme-grants";
+pub(crate) const GRANTS: &str = "programme-grants";
 const REVOCATIONS: &str = "programme-revocations";
 /// Longest a grant made here lasts, in days (the protocol allows 731).
 pub const MAX_GRANT_DAYS: u32 = 730;
@@ -68,9 +68,9 @@ impl Drop for KeyList {
 }
 
 #[derive(Serialize, Deserialize, Default)]
-struct BytesList(Vec<ByteBuf>);
+pub(crate) struct BytesList(pub(crate) Vec<ByteBuf>);
 
-fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
+pub(crate) fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
     match store.kv_get(name)? {
         None => Ok(T::default()),
         Some(b) => {
@@ -79,14 +79,14 @@ fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Re
     }
 }
 
-fn save<T: Serialize>(store: &Store, name: &str, value: &T) -> Result<()> {
+pub(crate) fn save<T: Serialize>(store: &Store, name: &str, value: &T) -> Result<()> {
     let mut out = Zeroizing::new(Vec::new());
     ciborium::into_writer(value, &mut *out)
         .map_err(|_| Error::Internal("encode programme records"))?;
     store.kv_put(name, &out)
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -119,7 +119,7 @@ fn decode_credential(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
 }
 
 impl Vault {
-    fn programme_key(&self, programme: &[u8; 32]) -> Result<Option<Ed25519KeyPair>> {
+    pub(crate) fn programme_key(&self, programme: &[u8; 32]) -> Result<Option<Ed25519KeyPair>> {
         let keys: KeyList = load(&self.store, KEYS)?;
         for (id, _, seed) in &keys.0 {
             if id.as_slice() == programme {
@@ -132,7 +132,7 @@ impl Vault {
     }
 
     /// A registry of one programme holding every grant and revocation this device keeps.
-    fn registry(&self, programme: [u8; 32]) -> Result<ProgrammeRegistry> {
+    pub(crate) fn registry(&self, programme: [u8; 32]) -> Result<ProgrammeRegistry> {
         let mut reg = ProgrammeRegistry::new(programme);
         let grants: BytesList = load(&self.store, GRANTS)?;
         for g in &grants.0 {
@@ -145,7 +145,7 @@ impl Vault {
         Ok(reg)
     }
 
-    fn keep(&self, list: &str, items: &[Vec<u8>]) -> Result<()> {
+    pub(crate) fn keep(&self, list: &str, items: &[Vec<u8>]) -> Result<()> {
         let mut kept: BytesList = load(&self.store, list)?;
         for i in items {
             if !kept.0.iter().any(|k| k.as_slice() == i.as_slice()) {
@@ -409,7 +409,11 @@ impl Vault {
             PROGRAMME_KEY,
             hex::encode(programme),
         )?;
-        space.doc.commit();
+        // A real time: in a pairing the binding is judged at it (`training::creator_certified`).
+        let now = i64::try_from(now_secs()).unwrap_or(i64::MAX);
+        space
+            .doc
+            .commit_with(automerge::transaction::CommitOptions::default().with_time(now));
         space.persist(store)?;
         Self::publish_credentials(store, space)
     }

@@ -35,6 +35,9 @@ pub const PROGRAMME_KEY: &str = "programme";
 pub const CRED_PREFIX: &str = "cred/";
 /// Prefix of root keys holding a published role revocation.
 pub const REVOKE_PREFIX: &str = "revoke/";
+/// Prefix of root keys holding a published training record (`train/<record id hex>` → signed
+/// bytes, `training.rs`).
+pub const TRAIN_PREFIX: &str = "train/";
 
 /// What writing one root key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +51,10 @@ pub(crate) enum Need {
     AdminWith(ProgrammeRole),
     /// The space's creator (its genesis admin): fields fixed at creation.
     Creator,
+    /// The creator, and, in a pairing bound to a programme (by the document or by the envelope
+    /// being judged), only while its person is certified there: a peer supporter or coordinator
+    /// with current training in every required module (`training::creator_certified`).
+    CertifiedCreator,
     /// The person a care record is about (`participant` at its root): any of that person's devices
     /// that is a member. Consents are theirs alone.
     Subject,
@@ -59,9 +66,16 @@ pub(crate) enum Need {
 /// The capability a root key of a space of `kind` needs.
 pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     if root == PROGRAMME_KEY {
-        return Need::Creator;
+        // Binding a pairing to a programme claims its supporter is certified there.
+        return match kind {
+            SpaceKind::Pairing => Need::CertifiedCreator,
+            _ => Need::Creator,
+        };
     }
-    if root.starts_with(CRED_PREFIX) || root.starts_with(REVOKE_PREFIX) {
+    if root.starts_with(CRED_PREFIX)
+        || root.starts_with(REVOKE_PREFIX)
+        || root.starts_with(TRAIN_PREFIX)
+    {
         // Anyone may publish a credential: it is signed, and checked by every reader.
         return Need::Member;
     }
@@ -69,7 +83,7 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
         (SpaceKind::Group, "sessions") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::Pairing, "checkins" | "goals" | "messages") => Need::Member,
-        (SpaceKind::Pairing, "participant" | "supporter") => Need::Creator,
+        (SpaceKind::Pairing, "participant" | "supporter") => Need::CertifiedCreator,
         (SpaceKind::Pairing, "consents" | "shared") => Need::Subject,
         (SpaceKind::CaseNotes, "notes") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::CaseNotes, "reviews") => Need::AdminWith(ProgrammeRole::Coordinator),
@@ -116,7 +130,7 @@ impl Author<'_> {
             }
             Need::Member => self.role.is_some(),
             Need::Admin => admin,
-            Need::Creator => admin && self.creator,
+            Need::Creator | Need::CertifiedCreator => admin && self.creator,
             Need::AdminWith(min) => {
                 admin
                     && match (self.programme, self.person) {
@@ -226,7 +240,7 @@ pub(crate) fn author<'a>(
         role: members.writing_role(&device),
         creator: creator == Some(device),
         programme,
-        person: members.persons.get(&device).copied(),
+        person: members.writing_person(&device),
         persons: members.persons.clone(),
     }
 }
@@ -254,7 +268,7 @@ fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
 
 /// A change's operations, or `None` when Automerge cannot expand them (its expander panics on some
 /// malformed operations; a panic here would stop every sync of the space).
-fn expand(change: &Change) -> Option<automerge::ExpandedChange> {
+pub(crate) fn expand(change: &Change) -> Option<automerge::ExpandedChange> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change.decode())).ok()
 }
 
@@ -325,7 +339,11 @@ pub(crate) fn allowed(
                 && doc.get(ROOT, root.as_str()).ok().flatten().is_none();
             // A published credential is a put of signed bytes under their own id: nothing else
             // (no delete, no overwrite with junk) is accepted under those keys.
-            if at_root && (root.starts_with(CRED_PREFIX) || root.starts_with(REVOKE_PREFIX)) {
+            if at_root
+                && (root.starts_with(CRED_PREFIX)
+                    || root.starts_with(REVOKE_PREFIX)
+                    || root.starts_with(TRAIN_PREFIX))
+            {
                 let ok = match &op.action {
                     OpType::Put(ScalarValue::Bytes(b)) => {
                         root.ends_with(&hex::encode(crate::crypto::sha256(b)))
@@ -348,6 +366,11 @@ pub(crate) fn allowed(
                 needed = Need::Admin;
             }
             if !layout && !author.may(needed, at, subject) {
+                return false;
+            }
+            if needed == Need::CertifiedCreator
+                && !crate::training::creator_certified(doc, changes, author.person, at)
+            {
                 return false;
             }
             // Whoever a record says wrote it must be who signed it.
@@ -743,7 +766,15 @@ mod tests {
         assert_eq!(need(SpaceKind::Group, "programme"), Need::Creator);
         assert_eq!(need(SpaceKind::Group, "cred/00"), Need::Member);
         assert_eq!(need(SpaceKind::Pairing, "goals"), Need::Member);
-        assert_eq!(need(SpaceKind::Pairing, "participant"), Need::Creator);
+        assert_eq!(
+            need(SpaceKind::Pairing, "participant"),
+            Need::CertifiedCreator
+        );
+        assert_eq!(
+            need(SpaceKind::Pairing, "programme"),
+            Need::CertifiedCreator
+        );
+        assert_eq!(need(SpaceKind::Pairing, "train/00"), Need::Member);
         assert_eq!(
             need(SpaceKind::CaseNotes, "reviews"),
             Need::AdminWith(ProgrammeRole::Coordinator)

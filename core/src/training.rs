@@ -1,1 +1,1023 @@
-//! The training register (issue 4). Being written.
+//! The training register: which modules a peer supporter completed, who verified them, and until
+//! when they hold (`docs/protocol.md`, section 21; `docs/roles.md`).
+//!
+//! A coordinator certifies a module for a person ([`Vault::certify_training`]): a signed
+//! [`TrainingRecord`] by the programme key when this device holds it, else by the coordinator's
+//! person key chained to their coordinator grant. What they hand over is a **training credential**:
+//! the record followed by the issuer's grant chain (none for the programme key), so a device that
+//! never met the coordinator can check it. The supporter keeps it ([`Vault::add_training_record`]).
+//!
+//! What it is for: one-to-one accompaniment. A pairing bound to a programme
+//! ([`Vault::create_pairing_in`]) is opened only by a supporter with current training in every
+//! module of [`REQUIRED_FOR_PAIRING`], else `NotCertified` and nothing is created; the supporter's
+//! records and credentials go into the pairing (`train/<id>`, `cred/<id>`), and every receiving
+//! device refuses the pairing's set-up from a creator who was not certified at the time
+//! (`rules.rs`, [`creator_certified`]). When a supporter leaves, each of their pairings and case
+//! notes is handed over ([`Vault::hand_over_space`]) to a certified supporter or a coordinator, who
+//! presents their credentials ([`Vault::certification_presentation`]).
+
+use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{AutoCommit, Change, ROOT, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use sebaya_proto::PersonId;
+use sebaya_proto::membership::{Op, Role};
+use sebaya_proto::programme::{
+    CLOCK_SKEW, MAX_CHAIN_LEN, MAX_PROGRAMME_STATEMENT_LEN, ProgrammeRegistry, ProgrammeRole,
+    SignedRoleGrant,
+};
+pub use sebaya_proto::training::Shortfall;
+use sebaya_proto::training::{
+    KNOWN_MODULES, MAX_TRAINING_RECORD_LEN, SignedTrainingRecord, TrainingRecord, is_known_module,
+    issuer_had_authority, shortfalls,
+};
+
+use crate::error::{Error, Result};
+use crate::programmes::{BytesList, GRANTS, load, now_secs, save};
+use crate::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
+use crate::space::{Space, SpaceKind};
+use crate::vault::Store;
+use crate::{SpaceId, Vault, link};
+
+/// Vault record of the training credentials kept for this person.
+const TRAINING: &str = "training-records";
+/// Most training credentials a presentation carries (five modules, renewed a few times).
+const MAX_PRESENTED: usize = 32;
+
+/// The modules a peer supporter must hold, current, to open a one-to-one pairing in a programme:
+/// the whole core curriculum this version knows — psychological first aid (`pfa`), active
+/// listening, boundaries and confidentiality, recognising risk and referring, and self-care.
+/// One-to-one accompaniment is where a supporter is alone with someone who may be at risk, so
+/// nothing of it is optional; self-care is in because burnt-out supporters miss warning signs.
+pub const REQUIRED_FOR_PAIRING: [&str; 5] = KNOWN_MODULES;
+
+/// Longest a certification made here holds, in days (the protocol allows 731).
+pub const MAX_TRAINING_DAYS: u32 = 730;
+
+/// Where a kept training record stands now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainingStatus {
+    /// It counts now.
+    Current,
+    /// Its time is over (or, dated ahead of this device's clock, not begun): the module needs a
+    /// new certification.
+    Expired,
+    /// Its issuer's authority was withdrawn: the coordinator grant it chains to was revoked (or is
+    /// not known to this device), so it proves nothing.
+    Withdrawn,
+}
+
+impl TrainingStatus {
+    /// Text for bindings and logs: `current`, `expired`, `withdrawn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainingStatus::Current => "current",
+            TrainingStatus::Expired => "expired",
+            TrainingStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+/// One training record as a list screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainingEntry {
+    /// The record's id (SHA-256 of its signed bytes): the `train/<id>` key it is published under.
+    pub id: [u8; 32],
+    /// The programme.
+    pub programme: [u8; 32],
+    /// The module id (`training-module-<id>` names it in the catalogues).
+    pub module: String,
+    /// When the training was completed, Unix seconds.
+    pub completed: u64,
+    /// Until when it holds (inclusive), Unix seconds.
+    pub expires: u64,
+    /// Who verified it: the programme id, or the coordinator's person id.
+    pub issuer: [u8; 32],
+    /// Whether the programme key itself signed it (else a coordinator did).
+    pub by_programme_key: bool,
+    /// Where it stands now.
+    pub status: TrainingStatus,
+}
+
+/// What a successor shows when a space is handed over to them: the grant chain proving their role,
+/// and their training credentials. Each item is signed on its own; the successor's link request
+/// (with its device certificate) ties them to the device being added.
+#[derive(Serialize, Deserialize)]
+struct Presentation {
+    v: u8,
+    role: Vec<ByteBuf>,
+    training: Vec<ByteBuf>,
+}
+
+/// A kept record: its signed bytes and what they say.
+type KeptRecord = (Vec<u8>, TrainingRecord);
+
+fn bad<E>(_: E) -> Error {
+    Error::BadCredential
+}
+
+/// Encodes a training credential: the signed record, then the issuer's grant chain.
+fn encode_training_credential(record: &[u8], chain: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let mut list = vec![ByteBuf::from(record.to_vec())];
+    list.extend(chain.iter().map(|g| ByteBuf::from(g.clone())));
+    let mut out = Vec::new();
+    ciborium::into_writer(&list, &mut out)
+        .map_err(|_| Error::Internal("encode training credential"))?;
+    Ok(out)
+}
+
+/// Decodes a training credential (bounded before anything is allocated): the record's bytes and
+/// the chain's. Verifies nothing.
+fn decode_training_credential(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    let max = MAX_TRAINING_RECORD_LEN + MAX_CHAIN_LEN * (MAX_PROGRAMME_STATEMENT_LEN + 8) + 16;
+    if bytes.len() > max {
+        return Err(Error::BadCredential);
+    }
+    let list: Vec<ByteBuf> =
+        ciborium::de::from_reader_with_recursion_limit(bytes, 4).map_err(bad)?;
+    if list.is_empty() || list.len() > 1 + MAX_CHAIN_LEN {
+        return Err(Error::BadCredential);
+    }
+    let mut it = list.into_iter().map(|b| b.into_vec());
+    let record = it.next().ok_or(Error::BadCredential)?;
+    Ok((record, it.collect()))
+}
+
+/// A verified record out of its bytes.
+fn read_record(bytes: &[u8]) -> Result<TrainingRecord> {
+    SignedTrainingRecord::from_bytes(bytes)
+        .and_then(|s| s.verify())
+        .map_err(bad)
+}
+
+/// Every value a document holds under root keys starting with `prefix` (every value of a conflict,
+/// so nothing is hidden by a concurrent write), plus those `changes` put there.
+fn published(doc: &AutoCommit, changes: &[Change], prefix: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for key in doc.keys(ROOT) {
+        if !key.starts_with(prefix) {
+            continue;
+        }
+        for (value, _) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
+            if let Value::Scalar(s) = value {
+                if let ScalarValue::Bytes(b) = s.as_ref() {
+                    out.push(b.clone());
+                }
+            }
+        }
+    }
+    for change in changes {
+        let Some(expanded) = crate::rules::expand(change) else {
+            continue;
+        };
+        for op in expanded.operations {
+            if let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Bytes(b))) =
+                (&op.obj, &op.key, &op.action)
+            {
+                if k.starts_with(prefix) {
+                    out.push(b.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every programme an envelope's pairing is bound to or claims: the document's, and each one the
+/// envelope writes at `programme` (the creator binds a new pairing in the envelope that sets it up; a
+/// later envelope rebinding it claims the new programme).
+fn bound_programmes(doc: &AutoCommit, changes: &[Change]) -> Vec<[u8; 32]> {
+    let mut found: Vec<[u8; 32]> = crate::rules::programme_of(doc).into_iter().collect();
+    for change in changes {
+        let Some(expanded) = crate::rules::expand(change) else {
+            continue;
+        };
+        for op in expanded.operations {
+            if let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(v))) =
+                (&op.obj, &op.key, &op.action)
+            {
+                if k.as_str() == crate::rules::PROGRAMME_KEY {
+                    // A value that names no programme binds to nothing a reader accepts; it is
+                    // judged against an impossible programme, so it never passes.
+                    let p = hex::decode(v.as_str())
+                        .ok()
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or([0; 32]);
+                    if !found.contains(&p) {
+                        found.push(p);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The rule every receiving device applies to a pairing's `participant`, `supporter` and
+/// `programme` keys (`rules.rs`, `Need::CertifiedCreator`): in a pairing bound to a programme, the
+/// writing creator's person must, at the change's time `at`, hold `peer_supporter` or `coordinator`
+/// there and count every module of [`REQUIRED_FOR_PAIRING`], per the grants, revocations and
+/// training records the document and the envelope itself publish, in the programme the document
+/// names and in every programme the envelope binds it to. A pairing bound to no programme asks
+/// nothing (it makes no claim about training).
+pub(crate) fn creator_certified(
+    doc: &AutoCommit,
+    changes: &[Change],
+    person: Option<[u8; 32]>,
+    at: u64,
+) -> bool {
+    let programmes = bound_programmes(doc, changes);
+    if programmes.is_empty() {
+        return true;
+    }
+    let Some(person) = person.map(PersonId) else {
+        return false;
+    };
+    let grants = published(doc, changes, CRED_PREFIX);
+    let revocations = published(doc, changes, REVOKE_PREFIX);
+    let records = published(doc, changes, TRAIN_PREFIX);
+    programmes.into_iter().all(|programme| {
+        let mut reg = ProgrammeRegistry::new(programme);
+        for g in &grants {
+            let _ = reg.insert_grant(g);
+        }
+        for r in &revocations {
+            let _ = reg.insert_revocation(r);
+        }
+        certified(&reg, &records, &person, at).is_ok()
+    })
+}
+
+/// Whether `person` is a certified supporter at `now`: at least `peer_supporter` and every module of
+/// [`REQUIRED_FOR_PAIRING`] current. `NotAllowed` without the role, `NotCertified` (the missing or
+/// expired module ids, comma-separated) without the training.
+fn certified<B: AsRef<[u8]>>(
+    reg: &ProgrammeRegistry,
+    records: &[B],
+    person: &PersonId,
+    now: u64,
+) -> Result<()> {
+    if reg
+        .role_of(person, now)
+        .is_none_or(|r| r < ProgrammeRole::PeerSupporter)
+    {
+        return Err(Error::NotAllowed(
+            "only a peer supporter or coordinator of the programme accompanies one-to-one",
+        ));
+    }
+    let gaps = shortfalls(reg, records, person, &REQUIRED_FOR_PAIRING, now);
+    if gaps.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::NotCertified(
+            gaps.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(","),
+        ))
+    }
+}
+
+/// The modules required for a one-to-one pairing ([`REQUIRED_FOR_PAIRING`]), for apps that list
+/// them.
+pub fn required_training() -> &'static [&'static str] {
+    &REQUIRED_FOR_PAIRING
+}
+
+impl Vault {
+    /// The training credentials kept here for `programme` (verified records of this person), with a
+    /// registry of the programme holding this device's grants and revocations plus every kept
+    /// record's chain.
+    fn kept_training(&self, programme: &[u8; 32]) -> Result<(ProgrammeRegistry, Vec<KeptRecord>)> {
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        let mut reg = self.registry(*programme)?;
+        let kept: BytesList = load(&self.store, TRAINING)?;
+        let mut out = Vec::new();
+        for c in &kept.0 {
+            let Ok((bytes, chain)) = decode_training_credential(c) else {
+                continue;
+            };
+            let Ok(rec) = read_record(&bytes) else {
+                continue;
+            };
+            if rec.programme != *programme || rec.person != me {
+                continue;
+            }
+            let _ = reg.insert_chain(&chain);
+            out.push((bytes, rec));
+        }
+        Ok((reg, out))
+    }
+
+    /// A coordinator certifies that `person` completed `module` (one of
+    /// [`sebaya_proto::training::KNOWN_MODULES`]) of `programme` at `completed` (Unix seconds, not in
+    /// the future), for `valid_days` (1 to 730) from then. Signed by the programme key if this
+    /// device holds it, else by this person's key as a coordinator of the programme, both now and at
+    /// `completed` (`NotAllowed` otherwise). Returns the training credential to hand to the person.
+    pub fn certify_training(
+        &mut self,
+        programme: &[u8; 32],
+        person: &PersonId,
+        module: &str,
+        completed: u64,
+        valid_days: u32,
+    ) -> Result<Vec<u8>> {
+        if !is_known_module(module) {
+            return Err(Error::InvalidInput("unknown training module".into()));
+        }
+        if valid_days == 0 || valid_days > MAX_TRAINING_DAYS {
+            return Err(Error::InvalidInput(
+                "a certification holds from 1 to 730 days".into(),
+            ));
+        }
+        let now = now_secs();
+        if completed > now.saturating_add(CLOCK_SKEW) {
+            return Err(Error::InvalidInput(
+                "a training cannot be completed in the future".into(),
+            ));
+        }
+        let expires = completed.saturating_add(u64::from(valid_days) * 86_400);
+        if expires < now {
+            return Err(Error::InvalidInput(
+                "that certification would already have expired".into(),
+            ));
+        }
+        let mut record = TrainingRecord {
+            programme: *programme,
+            person: *person,
+            module: module.to_string(),
+            completed,
+            expires,
+            issuer: *programme,
+            chain: None,
+        };
+        let (signed, chain) = match self.programme_key(programme)? {
+            Some(kp) => (record.sign(&kp).map_err(bad)?, Vec::new()),
+            None => {
+                let me = self.person_id().ok_or(Error::NoPerson)?;
+                let pk = self.person.as_ref().ok_or(Error::NoPerson)?;
+                if *person == me {
+                    return Err(Error::InvalidInput(
+                        "nobody certifies their own training".into(),
+                    ));
+                }
+                let reg = self.registry(*programme)?;
+                let coordinator = |t| reg.role_of(&me, t) == Some(ProgrammeRole::Coordinator);
+                if !coordinator(now) || !coordinator(completed) {
+                    return Err(Error::NotAllowed(
+                        "only a coordinator of the programme, then and now, certifies training",
+                    ));
+                }
+                let chain = reg.chain_for(&me, completed);
+                let first = chain.first().ok_or(Error::BadCredential)?;
+                record.issuer = me.0;
+                record.chain = Some(SignedRoleGrant::from_bytes(first).map_err(bad)?.id());
+                (pk.sign_training(&record)?, chain)
+            }
+        };
+        encode_training_credential(signed.as_bytes(), &chain)
+    }
+
+    /// Keeps a training credential made for this person (the record and its issuer's chain).
+    /// Refused with `BadCredential`, nothing kept, when it is damaged or forged, made for someone
+    /// else, signed by someone who was not a coordinator when the training was completed (or whose
+    /// grant was revoked), or already expired. Returns the entry as [`Vault::training`] lists it.
+    pub fn add_training_record(&mut self, credential: &[u8]) -> Result<TrainingEntry> {
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        let (bytes, chain) = decode_training_credential(credential)?;
+        let rec = read_record(&bytes)?;
+        if rec.person != me {
+            return Err(Error::BadCredential);
+        }
+        let mut reg = self.registry(rec.programme)?;
+        reg.insert_chain(&chain).map_err(bad)?;
+        let now = now_secs();
+        if !issuer_had_authority(&reg, &rec) || !rec.is_current_at(now) {
+            return Err(Error::BadCredential);
+        }
+        self.keep(GRANTS, &chain)?;
+        let mut kept: BytesList = load(&self.store, TRAINING)?;
+        let already = kept.0.iter().any(|c| {
+            decode_training_credential(c).is_ok_and(|(b, _)| b.as_slice() == bytes.as_slice())
+        });
+        if !already {
+            kept.0.push(ByteBuf::from(credential.to_vec()));
+            save(&self.store, TRAINING, &kept)?;
+        }
+        Ok(entry(&reg, &bytes, rec, now))
+    }
+
+    /// This person's training records in `programme`, by module then completion date, each with
+    /// where it stands now.
+    pub fn training(&self, programme: &[u8; 32]) -> Result<Vec<TrainingEntry>> {
+        let (reg, kept) = self.kept_training(programme)?;
+        let now = now_secs();
+        let mut out: Vec<TrainingEntry> = kept
+            .into_iter()
+            .map(|(bytes, rec)| entry(&reg, &bytes, rec, now))
+            .collect();
+        out.sort_by(|a, b| {
+            a.module
+                .cmp(&b.module)
+                .then(a.completed.cmp(&b.completed))
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// The modules of [`REQUIRED_FOR_PAIRING`] this person does not hold, current, in `programme`
+    /// now, with why; empty when they may open pairings there (training-wise).
+    pub fn training_shortfalls(&self, programme: &[u8; 32]) -> Result<Vec<(String, Shortfall)>> {
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        let (reg, kept) = self.kept_training(programme)?;
+        let records: Vec<&[u8]> = kept.iter().map(|(b, _)| b.as_slice()).collect();
+        Ok(
+            shortfalls(&reg, &records, &me, &REQUIRED_FOR_PAIRING, now_secs())
+                .into_iter()
+                .map(|(m, s)| (m.to_string(), s))
+                .collect(),
+        )
+    }
+
+    /// What this person shows to take over a pairing or case notes in `programme`
+    /// ([`Vault::hand_over_space`]): the chain of their role now and the training credentials kept
+    /// here. `NotAllowed` when they hold no role there.
+    pub fn certification_presentation(&self, programme: &[u8; 32]) -> Result<Vec<u8>> {
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        let now = now_secs();
+        let role = self.registry(*programme)?.chain_for(&me, now);
+        if role.is_empty() {
+            return Err(Error::NotAllowed(
+                "this person holds no role in that programme",
+            ));
+        }
+        let kept: BytesList = load(&self.store, TRAINING)?;
+        let training: Vec<ByteBuf> = kept
+            .0
+            .iter()
+            .filter(|c| {
+                decode_training_credential(c)
+                    .ok()
+                    .and_then(|(b, _)| read_record(&b).ok())
+                    .is_some_and(|r| r.programme == *programme && r.person == me)
+            })
+            .take(MAX_PRESENTED)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        ciborium::into_writer(
+            &Presentation {
+                v: 1,
+                role: role.into_iter().map(ByteBuf::from).collect(),
+                training,
+            },
+            &mut out,
+        )
+        .map_err(|_| Error::Internal("encode presentation"))?;
+        Ok(out)
+    }
+
+    /// A peer supporter opens a one-to-one pairing with the participant whose request code it
+    /// scanned, bound to `programme` when it names one. Bound, it takes a person here who is a
+    /// `peer_supporter` or `coordinator` of the programme (`NotAllowed` otherwise) with current
+    /// training in every module of [`REQUIRED_FOR_PAIRING`] (`NotCertified` with the missing or
+    /// expired module ids otherwise); in both cases nothing is created. The pairing then holds the
+    /// supporter's grants and training records, so every member's device checks the certification
+    /// (`rules.rs`). Returns the pairing's id and the response code for the participant.
+    pub fn create_pairing_in(
+        &mut self,
+        participant_request: &str,
+        programme: Option<[u8; 32]>,
+    ) -> Result<(SpaceId, String)> {
+        let Some(p) = programme else {
+            return self.create_plain_pairing(participant_request);
+        };
+        let request = link::LinkRequest::from_code(participant_request)?;
+        if request.device == self.identity.device {
+            return Err(Error::InvalidInput("a device cannot add itself".into()));
+        }
+        self.check_can_bind(Some(p), ProgrammeRole::PeerSupporter)?;
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        let (reg, kept) = self.kept_training(&p)?;
+        let records: Vec<&[u8]> = kept.iter().map(|(b, _)| b.as_slice()).collect();
+        certified(&reg, &records, &me, now_secs())?;
+
+        let participant = request.device.to_hex();
+        let mine = self.identity.device.to_hex();
+        let space = self.new_space(SpaceKind::Pairing, |doc, now| {
+            crate::pairing::init(doc, &participant, &mine, now)
+        })?;
+        let id = self.keep_shared(space)?;
+        // The log names this device's person before the participant's device judges anything.
+        self.claim_spaces(me.0)?;
+        let (store, identity) = (&self.store, &self.identity);
+        let s = self
+            .shared
+            .get_mut(&id)
+            .ok_or(Error::Internal("space missing"))?;
+        publish_records(store, s, &records)?;
+        Vault::bind_programme(store, s, &p)?;
+        let response =
+            crate::approve_into(store, identity, s, participant_request, Role::Member, None)?
+                .to_code()?;
+        Ok((id, response))
+    }
+
+    /// Offboarding: hands a pairing or case notes this device administers over to the person whose
+    /// device showed `successor_request` (its [`Vault::link_request`] code, which carries its device
+    /// certificate), and takes this person out of it.
+    ///
+    /// In a space bound to a programme the successor shows `presentation`
+    /// ([`Vault::certification_presentation`] on their device), checked here against this device's
+    /// grants and revocations and those the space holds: they must be a `coordinator` of the
+    /// programme, or a `peer_supporter` with current training in every module of
+    /// [`REQUIRED_FOR_PAIRING`] (`NotAllowed`, `NotCertified`, or `BadCredential` for a presentation
+    /// that is damaged or not the request's person's; nothing changes). In a space bound to no
+    /// programme there is nothing to check against and `presentation` is ignored.
+    ///
+    /// Then the successor is added as an admin, their grants and records are published into the
+    /// space (so every member's device can check them), and every device of this person, this one
+    /// last, is removed. The successor's device rotates the key at its first sync (a removal the
+    /// key in use does not follow), after which none of this person's devices reads anything new.
+    /// Returns the response code for the successor's device ([`Vault::join_space`]); sync this device
+    /// right after, so the space learns of the change. A pairing's `supporter` field keeps naming the
+    /// device that opened it (only its creator writes it, and the creator is the one leaving): who
+    /// accompanies the participant now is the space's admin. This device keeps the history it already
+    /// held; it receives nothing new.
+    pub fn hand_over_space(
+        &mut self,
+        space: &SpaceId,
+        successor_request: &str,
+        presentation: &[u8],
+    ) -> Result<String> {
+        let me = self.identity.device;
+        let my_person = self.person_id().ok_or(Error::NoPerson)?;
+        let request = link::LinkRequest::from_code(successor_request)?;
+        let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
+        if !matches!(s.kind, SpaceKind::Pairing | SpaceKind::CaseNotes) {
+            return Err(Error::InvalidInput(
+                "only a pairing or case notes are handed over".into(),
+            ));
+        }
+        if !s.membership().is_admin(&me) {
+            return Err(Error::NotAllowed(
+                "only an admin of the space hands it over",
+            ));
+        }
+        let successor = PersonId(request.person().ok_or(Error::BadCredential)?);
+        if successor == my_person || request.device == me {
+            return Err(Error::InvalidInput(
+                "the successor must be another person".into(),
+            ));
+        }
+        let programme = crate::rules::programme_of(&s.doc);
+        let mut grants: Vec<Vec<u8>> = Vec::new();
+        let mut records: Vec<Vec<u8>> = Vec::new();
+        if let Some(p) = programme {
+            let now = now_secs();
+            let shown = decode_presentation(presentation)?;
+            let mut reg = self.registry(p)?;
+            for g in published(&s.doc, &[], CRED_PREFIX) {
+                let _ = reg.insert_grant(&g);
+            }
+            for r in published(&s.doc, &[], REVOKE_PREFIX) {
+                let _ = reg.insert_revocation(&r);
+            }
+            // The role chain starts with the successor's own grant.
+            let first = shown.role.first().ok_or(Error::BadCredential)?;
+            let grant = SignedRoleGrant::from_bytes(first)
+                .and_then(|g| g.verify())
+                .map_err(bad)?;
+            if grant.person != successor || grant.programme != p {
+                return Err(Error::BadCredential);
+            }
+            reg.insert_chain(&shown.role).map_err(bad)?;
+            grants.extend(shown.role.iter().map(|b| b.to_vec()));
+            for c in &shown.training {
+                let (bytes, chain) = decode_training_credential(c)?;
+                let rec = read_record(&bytes)?;
+                if rec.person != successor || rec.programme != p {
+                    return Err(Error::BadCredential);
+                }
+                reg.insert_chain(&chain).map_err(bad)?;
+                grants.extend(chain);
+                records.push(bytes);
+            }
+            match reg.role_of(&successor, now) {
+                Some(ProgrammeRole::Coordinator) => {}
+                _ => certified(&reg, &records, &successor, now)?,
+            }
+        }
+
+        let codec = self.codec;
+        let (store, identity) = (&self.store, &self.identity);
+        let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
+        let mut response = crate::approve_into(
+            store,
+            identity,
+            s,
+            successor_request,
+            Role::Admin,
+            Some(successor.0),
+        )?;
+        // A successor already in the space (a supervisor of case notes, say) becomes an admin.
+        if s.membership().role(&request.device) == Some(Role::Member) {
+            s.write_statement(
+                store,
+                identity,
+                Op::SetRole {
+                    device: request.device,
+                    role: Role::Admin,
+                },
+            )?;
+        }
+        if programme.is_some() {
+            publish_grants(store, s, &grants)?;
+            publish_records(store, s, &records)?;
+        }
+        // Everything this device wrote goes out before its removal, under sequence numbers the
+        // removal keeps acceptable.
+        s.seal_outgoing(store, identity, codec)?;
+        let state = s.membership();
+        let others: Vec<_> = state
+            .members
+            .keys()
+            .filter(|d| **d != me && state.persons.get(*d) == Some(&my_person.0))
+            .copied()
+            .collect();
+        for device in others {
+            let last_seq = s.vector.get(&device);
+            s.write_statement(store, identity, Op::Remove { device, last_seq })?;
+        }
+        let last_seq = s.vector.get(&me);
+        s.write_statement(
+            store,
+            identity,
+            Op::Remove {
+                device: me,
+                last_seq,
+            },
+        )?;
+        response.envelopes = s.membership_envelopes(store)?;
+        response.to_code()
+    }
+}
+
+/// A kept record as a list shows it.
+fn entry(reg: &ProgrammeRegistry, bytes: &[u8], rec: TrainingRecord, now: u64) -> TrainingEntry {
+    let status = if !issuer_had_authority(reg, &rec) {
+        TrainingStatus::Withdrawn
+    } else if rec.is_current_at(now) {
+        TrainingStatus::Current
+    } else {
+        TrainingStatus::Expired
+    };
+    TrainingEntry {
+        id: crate::crypto::sha256(bytes),
+        programme: rec.programme,
+        by_programme_key: rec.chain.is_none(),
+        module: rec.module,
+        completed: rec.completed,
+        expires: rec.expires,
+        issuer: rec.issuer,
+        status,
+    }
+}
+
+/// Decodes a successor's presentation, bounded.
+fn decode_presentation(bytes: &[u8]) -> Result<Presentation> {
+    let max = (MAX_PRESENTED + MAX_CHAIN_LEN)
+        * (MAX_TRAINING_RECORD_LEN + MAX_CHAIN_LEN * (MAX_PROGRAMME_STATEMENT_LEN + 8) + 32);
+    if bytes.len() > max {
+        return Err(Error::BadCredential);
+    }
+    let p: Presentation = ciborium::de::from_reader_with_recursion_limit(bytes, 4).map_err(bad)?;
+    if p.v != 1
+        || p.role.is_empty()
+        || p.role.len() > MAX_CHAIN_LEN
+        || p.training.len() > MAX_PRESENTED
+    {
+        return Err(Error::BadCredential);
+    }
+    Ok(p)
+}
+
+/// Puts signed bytes under `<prefix><sha256 hex>` in a space's document, those it lacks, in one
+/// commit (the only write the content rules accept under these prefixes).
+fn publish_under<B: AsRef<[u8]>>(
+    store: &Store,
+    space: &mut Space,
+    prefix: &str,
+    items: &[B],
+) -> Result<()> {
+    let mut changed = false;
+    for b in items {
+        let b = b.as_ref();
+        let key = format!("{prefix}{}", hex::encode(crate::crypto::sha256(b)));
+        if space.doc.get(ROOT, key.as_str())?.is_none() {
+            space.doc.put(ROOT, key, ScalarValue::Bytes(b.to_vec()))?;
+            changed = true;
+        }
+    }
+    if changed {
+        let now = i64::try_from(now_secs()).unwrap_or(i64::MAX);
+        space
+            .doc
+            .commit_with(CommitOptions::default().with_time(now));
+        space.persist(store)?;
+    }
+    Ok(())
+}
+
+/// Publishes training records (`train/<id>`).
+fn publish_records<B: AsRef<[u8]>>(store: &Store, space: &mut Space, records: &[B]) -> Result<()> {
+    publish_under(store, space, TRAIN_PREFIX, records)
+}
+
+/// Publishes role grants (`cred/<id>`), as `Vault::publish_credentials` does for one's own.
+fn publish_grants(store: &Store, space: &mut Space, grants: &[Vec<u8>]) -> Result<()> {
+    publish_under(store, space, CRED_PREFIX, grants)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::identity::Identity;
+    use crate::person::PersonKey;
+    use crate::rules::PROGRAMME_KEY;
+    use crate::space::CODEC_BUNDLE;
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    use sebaya_proto::programme::RoleGrant;
+
+    /// Seconds at which the modified client writes (2025-06-15).
+    const AT: u64 = 1_750_000_000;
+    const DAY: u64 = 86_400;
+
+    struct Device {
+        _dir: tempfile::TempDir,
+        store: Store,
+        id: Identity,
+    }
+
+    fn device(seed: u8) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("v.db"), &[seed; 32]).unwrap();
+        let id = Identity::load_or_create(&store).unwrap();
+        Device {
+            _dir: dir,
+            store,
+            id,
+        }
+    }
+
+    fn outgoing(d: &Device, s: &mut Space, seen: &mut Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        s.seal_outgoing(&d.store, &d.id, CODEC_BUNDLE).unwrap();
+        let new: Vec<Vec<u8>> = s
+            .unacked(&d.store)
+            .unwrap()
+            .into_iter()
+            .filter(|e| !seen.contains(e))
+            .collect();
+        seen.extend(new.iter().cloned());
+        new
+    }
+
+    fn commit_at(doc: &mut AutoCommit, secs: u64) {
+        doc.commit_with(CommitOptions::default().with_time(secs as i64));
+    }
+
+    /// What a modified client publishes when it opens a pairing: a supporter's grant, and training
+    /// records completed at `completed` and holding for a year, for `modules`.
+    struct Scenario {
+        programme: Ed25519KeyPair,
+        supporter: PersonKey,
+        supporter_dev: Device,
+        participant: Device,
+    }
+
+    impl Scenario {
+        fn new() -> Self {
+            Scenario {
+                programme: Ed25519KeyPair::from_seed_unchecked(&[0x50; 32]).unwrap(),
+                supporter: PersonKey::from_seed(zeroize::Zeroizing::new([0x61; 32])).unwrap(),
+                supporter_dev: device(1),
+                participant: device(2),
+            }
+        }
+
+        fn programme_id(&self) -> [u8; 32] {
+            self.programme.public_key().as_ref().try_into().unwrap()
+        }
+
+        fn grant(&self) -> Vec<u8> {
+            RoleGrant {
+                programme: self.programme_id(),
+                person: self.supporter.id(),
+                role: ProgrammeRole::PeerSupporter,
+                issuer: self.programme_id(),
+                issued: AT - 100 * DAY,
+                expires: AT + 300 * DAY,
+                chain: None,
+            }
+            .sign(&self.programme)
+            .unwrap()
+            .into_bytes()
+        }
+
+        fn records(&self, modules: &[&str], completed: u64) -> Vec<Vec<u8>> {
+            modules
+                .iter()
+                .map(|m| {
+                    TrainingRecord {
+                        programme: self.programme_id(),
+                        person: self.supporter.id(),
+                        module: m.to_string(),
+                        completed,
+                        expires: completed + 365 * DAY,
+                        issuer: self.programme_id(),
+                        chain: None,
+                    }
+                    .sign(&self.programme)
+                    .unwrap()
+                    .into_bytes()
+                })
+                .collect()
+        }
+
+        /// The supporter's (modified) client sets a pairing up, binds it with `published` records,
+        /// either in the set-up's envelope or (`later`) in an envelope of its own; the participant's
+        /// device receives everything. Returns the supporter's and the participant's copies and how
+        /// many envelopes the participant's device quarantined.
+        fn run(&self, records: &[Vec<u8>], later: bool) -> (Space, Space, u32) {
+            let (s, p) = (&self.supporter_dev, &self.participant);
+            let mut ss = Space::create(&s.store, SpaceKind::Pairing, &s.id).unwrap();
+            crate::pairing::init(
+                &mut ss.doc,
+                &p.id.device.to_hex(),
+                &s.id.device.to_hex(),
+                (AT * 1000) as i64,
+            )
+            .unwrap();
+            ss.persist(&s.store).unwrap();
+            let cert = self
+                .supporter
+                .certify(s.id.device, s.id.x25519_public, AT)
+                .unwrap();
+            ss.write_statement(
+                &s.store,
+                &s.id,
+                Op::Recertify {
+                    device: s.id.device,
+                    person: self.supporter.id().0,
+                    x25519: s.id.x25519_public,
+                    created: AT,
+                    signature: cert.signature().unwrap(),
+                },
+            )
+            .unwrap();
+            ss.add_member(
+                &s.store,
+                &s.id,
+                p.id.device,
+                p.id.x25519_public,
+                Role::Member,
+                None,
+            )
+            .unwrap();
+            let mut seen = Vec::new();
+            let mut envelopes = Vec::new();
+            if later {
+                envelopes.extend(outgoing(s, &mut ss, &mut seen));
+            }
+            let grant = self.grant();
+            for (prefix, b) in std::iter::once((CRED_PREFIX, &grant))
+                .chain(records.iter().map(|r| (TRAIN_PREFIX, r)))
+            {
+                let key = format!("{prefix}{}", hex::encode(crate::crypto::sha256(b)));
+                ss.doc
+                    .put(ROOT, key, ScalarValue::Bytes(b.clone()))
+                    .unwrap();
+            }
+            ss.doc
+                .put(ROOT, PROGRAMME_KEY, hex::encode(self.programme_id()))
+                .unwrap();
+            commit_at(&mut ss.doc, AT + 1);
+            ss.persist(&s.store).unwrap();
+            envelopes.extend(outgoing(s, &mut ss, &mut seen));
+            let mut ps = Space::adopt_at(
+                &p.store,
+                ss.id,
+                SpaceKind::Pairing,
+                zeroize::Zeroizing::new(*ss.key()),
+                ss.epoch,
+                p.id.device,
+            )
+            .unwrap();
+            let mut all = ss.membership_envelopes(&s.store).unwrap();
+            all.extend(envelopes);
+            let r = ps.receive(&p.store, &p.id, &all).unwrap();
+            (ss, ps, r.quarantined)
+        }
+    }
+
+    /// A modified client without (current) training sets up a programme pairing: the participant's
+    /// device refuses it, whether the binding comes with the set-up or after it. With every required
+    /// module current, the same set-up is accepted.
+    #[test]
+    fn a_programme_pairing_by_an_uncertified_supporter_is_refused_on_receipt() {
+        let sc = Scenario::new();
+        // Certified: accepted whole.
+        let current = sc.records(&REQUIRED_FOR_PAIRING, AT - 10 * DAY);
+        let (mut ss, mut ps, q) = sc.run(&current, false);
+        assert_eq!(q, 0);
+        assert_eq!(crate::rules::programme_of(&ps.doc), Some(sc.programme_id()));
+        assert!(crate::pairing::participant(&ps.doc).is_some());
+        // Certified in this programme, the supporter's client rebinds the pairing to another one,
+        // where it holds nothing: refused.
+        let elsewhere = Ed25519KeyPair::from_seed_unchecked(&[0x51; 32]).unwrap();
+        ss.doc
+            .put(
+                ROOT,
+                PROGRAMME_KEY,
+                hex::encode(elsewhere.public_key().as_ref()),
+            )
+            .unwrap();
+        commit_at(&mut ss.doc, AT + 2);
+        let s = &sc.supporter_dev;
+        ss.persist(&s.store).unwrap();
+        ss.seal_outgoing(&s.store, &s.id, CODEC_BUNDLE).unwrap();
+        let all = ss.unacked(&s.store).unwrap();
+        let p = &sc.participant;
+        let r = ps.receive(&p.store, &p.id, &all).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert_eq!(crate::rules::programme_of(&ps.doc), Some(sc.programme_id()));
+
+        // No training at all: the set-up envelope is refused whole.
+        let (_, ps, q) = Scenario::new().run(&[], false);
+        assert_eq!(q, 1);
+        assert_eq!(crate::pairing::supporter(&ps.doc), None);
+        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+
+        // One module short.
+        let sc = Scenario::new();
+        let four = sc.records(&REQUIRED_FOR_PAIRING[..4], AT - 10 * DAY);
+        let (_, ps, q) = sc.run(&four, false);
+        assert_eq!(q, 1);
+        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+
+        // Every module, but expired before the pairing was set up.
+        let sc = Scenario::new();
+        let old = sc.records(&REQUIRED_FOR_PAIRING, AT - 400 * DAY);
+        let (_, ps, q) = sc.run(&old, false);
+        assert_eq!(q, 1);
+        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+
+        // Set up unbound first (accepted: an unbound pairing claims nothing), then bound without
+        // training in an envelope of its own: the binding is refused.
+        let sc = Scenario::new();
+        let (_, ps, q) = sc.run(&[], true);
+        assert_eq!(q, 1);
+        assert!(crate::pairing::participant(&ps.doc).is_some());
+        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+
+        // Records signed by someone who is no coordinator (the participant's person, say) prove
+        // nothing.
+        let sc = Scenario::new();
+        let stranger = PersonKey::from_seed(zeroize::Zeroizing::new([0x62; 32])).unwrap();
+        let forged: Vec<Vec<u8>> = REQUIRED_FOR_PAIRING
+            .iter()
+            .map(|m| {
+                stranger
+                    .sign_training(&TrainingRecord {
+                        programme: sc.programme_id(),
+                        person: sc.supporter.id(),
+                        module: m.to_string(),
+                        completed: AT - DAY,
+                        expires: AT + 300 * DAY,
+                        issuer: stranger.id().0,
+                        chain: Some([9; 32]),
+                    })
+                    .unwrap()
+                    .into_bytes()
+            })
+            .collect();
+        let (_, _, q) = sc.run(&forged, false);
+        assert_eq!(q, 1);
+    }
+
+    #[test]
+    fn training_credentials_are_bounded_and_round_trip() {
+        let record = vec![7u8; 200];
+        let chain = vec![vec![1u8; 250], vec![2u8; 280]];
+        let c = encode_training_credential(&record, &chain).unwrap();
+        assert_eq!(decode_training_credential(&c).unwrap(), (record, chain));
+        assert!(decode_training_credential(&[0x80]).is_err(), "empty list");
+        assert!(decode_training_credential(b"junk").is_err());
+        let too_many: Vec<Vec<u8>> = (0..6).map(|_| vec![1u8; 10]).collect();
+        let c = encode_training_credential(&[1], &too_many).unwrap();
+        assert!(decode_training_credential(&c).is_err());
+        assert!(decode_training_credential(&vec![0u8; 100_000]).is_err());
+        assert_eq!(required_training(), &REQUIRED_FOR_PAIRING);
+    }
+}

@@ -1100,6 +1100,9 @@ pub struct MembershipState {
     /// The role each removed device held when it was removed: what its envelopes from before the
     /// removal are judged by (a late-carried envelope must meet the same rules everywhere).
     pub removed_roles: BTreeMap<DeviceId, Role>,
+    /// The person each removed device belonged to when it was removed: whose programme roles and
+    /// training its envelopes from before the removal are judged by.
+    pub removed_persons: BTreeMap<DeviceId, [u8; 32]>,
 }
 
 /// An invite as the log sees it.
@@ -1158,6 +1161,15 @@ impl MembershipState {
     pub fn writing_role(&self, device: &DeviceId) -> Option<Role> {
         self.role(device)
             .or_else(|| self.removed_roles.get(device).copied())
+    }
+
+    /// The person an envelope's author writes for: its current person, or, for a removed device, the
+    /// person it belonged to when removed.
+    pub fn writing_person(&self, device: &DeviceId) -> Option<[u8; 32]> {
+        self.persons
+            .get(device)
+            .or_else(|| self.removed_persons.get(device))
+            .copied()
     }
 
     /// Whether an envelope by `device` with sequence number `seq` is acceptable: the device is a
@@ -1728,6 +1740,7 @@ impl MembershipLog {
                     state.members.insert(device, role);
                     state.removed.remove(&device);
                     state.removed_roles.remove(&device);
+                    state.removed_persons.remove(&device);
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }
@@ -1745,7 +1758,9 @@ impl MembershipLog {
                     if let Some(r) = state.members.remove(&device) {
                         state.removed_roles.insert(device, r);
                     }
-                    state.persons.remove(&device);
+                    if let Some(p) = state.persons.remove(&device) {
+                        state.removed_persons.insert(device, p);
+                    }
                     state.x25519.remove(&device);
                     let entry = state.removed.entry(device).or_insert(last_seq);
                     *entry = (*entry).min(last_seq);
@@ -1833,6 +1848,7 @@ impl MembershipLog {
                     state.members.insert(device, Role::Member);
                     state.removed.remove(&device);
                     state.removed_roles.remove(&device);
+                    state.removed_persons.remove(&device);
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }

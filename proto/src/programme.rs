@@ -588,6 +588,12 @@ impl ProgrammeRegistry {
         Ok(())
     }
 
+    /// The held grant `id` (verified when it was inserted), valid or not: what a statement that
+    /// names it as `chain` (a training record, `training.rs`) checks its issuer and role against.
+    pub fn grant(&self, id: &StatementHash) -> Option<&RoleGrant> {
+        self.grants.get(id).map(|h| &h.grant)
+    }
+
     /// Whether the grant `id` is held and valid at `now` (section 19.5).
     pub fn is_grant_valid(&self, id: &StatementHash, now: u64) -> bool {
         Evaluation::new(self, now).depth(id, Stage::Final).is_some()

@@ -1,0 +1,150 @@
+// The training register through the generated Kotlin bindings (desktop JVM + JNA), against the real
+// library and a real sebaya-relay on loopback: certify, keep, list, NotCertified on a programme pairing
+// without training, the pairing after certification, expired and forged records refused, and a
+// hand-over to a certified successor. Run by `scripts/test.sh kotlin` in its own JVM.
+
+import java.io.File
+import java.nio.file.Files
+import uniffi.sebaya.SebayaException
+import uniffi.sebaya.Vault
+import uniffi.sebaya.generateMasterKey
+import uniffi.sebaya.localizedMessage
+import uniffi.sebaya.requiredTrainingModules
+import uniffi.sebaya.use
+
+private val MODULES = listOf("pfa", "active-listening", "boundaries", "risk-referral", "self-care")
+
+private fun nowSecs(): ULong = (System.currentTimeMillis() / 1000).toULong()
+
+private fun person(dir: File, name: String): Vault =
+    Vault.open(File(dir, name).path, generateMasterKey()).also { it.createPerson() }
+
+/** Makes [sup] a peer supporter of [pid] with [modules] certified by [coord]. */
+private fun certify(coord: Vault, sup: Vault, pid: String, modules: List<String>) {
+    val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", validDays = 365u)
+    assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "role kept")
+    for (m in modules) {
+        sup.addTrainingRecord(coord.certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
+    }
+}
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-kotlin-training").toFile()
+    var relay: Relay? = null
+    try {
+        check("relay starts on loopback") {
+            relay = Relay(File(tmp, "relay-data"), File(tmp, "relay.log"))
+        }
+
+        check("training: the required modules, named in both languages") {
+            assertEquals(MODULES, requiredTrainingModules(), "required list")
+            for (m in MODULES) {
+                val en = localizedMessage("training-module-$m", "en", null)
+                val id = localizedMessage("training-module-$m", "id", null)
+                assertTrue(en != "training-module-$m" && id != en, "$m named and translated")
+            }
+        }
+
+        check("training: certify, keep, list; NotCertified until every module is current; then the pairing opens") {
+            val url = relay?.url ?: throw IllegalStateException("no relay")
+            person(tmp, "c.db").use { coord ->
+                person(tmp, "s.db").use { sup ->
+                    person(tmp, "p.db").use { part ->
+                        person(tmp, "o.db").use { other ->
+                            val pid = coord.createProgramme("PIK-R SMA 1")
+                            certify(coord, sup, pid, emptyList())
+                            val request = part.linkRequest()
+                            val e = assertThrows<SebayaException.NotCertified>("no training") {
+                                sup.createPairingIn(request, programmeId = pid)
+                            }
+                            assertTrue(e.detail.contains(MODULES.joinToString(",")), "every module missing: ${e.detail}")
+                            assertEquals(0, sup.sharedSpaces().size, "nothing created")
+                            val creds = MODULES.map { coord.certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
+                            assertThrows<SebayaException.BadCredential>("made for someone else") {
+                                other.addTrainingRecord(creds[0])
+                            }
+                            val damaged = creds[0].copyOf().also { it[it.size - 1] = (it[it.size - 1].toInt() xor 1).toByte() }
+                            assertThrows<SebayaException.BadCredential>("damaged") { sup.addTrainingRecord(damaged) }
+                            for (c in creds.dropLast(1)) {
+                                assertEquals("current", sup.addTrainingRecord(c).status, "kept")
+                            }
+                            val again = assertThrows<SebayaException.NotCertified>("self-care missing") {
+                                sup.createPairingIn(request, programmeId = pid)
+                            }
+                            assertTrue(again.detail.endsWith("self-care"), again.detail)
+                            assertEquals(listOf("self-care"), sup.trainingShortfalls(pid).map { it.module }, "shortfall")
+                            sup.addTrainingRecord(creds.last())
+                            val list = sup.training(pid)
+                            assertEquals(MODULES.sorted(), list.map { it.module }.sorted(), "listed")
+                            assertTrue(list.all { it.status == "current" && it.byProgrammeKey && it.issuer == pid }, "all current")
+                            val created = sup.createPairingIn(request, programmeId = pid)
+                            part.joinSpace(created.response)
+                            sup.pairingSendMessage(created.spaceId, "Halo")
+                            sup.sync(url)
+                            assertEquals(0u, part.sync(url).quarantined, "accepted on receipt")
+                            assertEquals(listOf("Halo"), part.pairingMessages(created.spaceId).map { it.text }, "message")
+                        }
+                    }
+                }
+            }
+        }
+
+        check("training: expired and forged records are refused") {
+            person(tmp, "c2.db").use { coord ->
+                person(tmp, "s2.db").use { sup ->
+                    val pid = coord.createProgramme("Layanan Psikososial")
+                    certify(coord, sup, pid, emptyList())
+                    val short = coord.certifyTraining(pid, sup.personId()!!, "pfa", nowSecs() - 86_400u + 2u, validDays = 1u)
+                    Thread.sleep(3_000)
+                    assertThrows<SebayaException.BadCredential>("expired") { sup.addTrainingRecord(short) }
+                    val a = coord.certifyTraining(pid, sup.personId()!!, "pfa", nowSecs(), validDays = 365u)
+                    val b = coord.certifyTraining(pid, sup.personId()!!, "boundaries", nowSecs(), validDays = 365u)
+                    val forged = a.copyOfRange(0, a.size - 64) + b.copyOfRange(b.size - 64, b.size)
+                    assertThrows<SebayaException.BadCredential>("forged") { sup.addTrainingRecord(forged) }
+                    assertThrows<SebayaException.NotAllowed>("a supporter certifies nobody") {
+                        sup.certifyTraining(pid, coord.personId()!!, "pfa", nowSecs(), validDays = 30u)
+                    }
+                    assertEquals(0, sup.training(pid).size, "nothing kept")
+                }
+            }
+        }
+
+        check("training: a leaving supporter hands a pairing to a certified successor") {
+            val url = relay?.url ?: throw IllegalStateException("no relay")
+            person(tmp, "hc.db").use { coord ->
+                person(tmp, "ha.db").use { leaver ->
+                    person(tmp, "hb.db").use { successor ->
+                        person(tmp, "hp.db").use { part ->
+                            val pid = coord.createProgramme("PIK-R SMA 3")
+                            certify(coord, leaver, pid, MODULES)
+                            certify(coord, successor, pid, MODULES)
+                            val created = leaver.createPairingIn(part.linkRequest(), programmeId = pid)
+                            part.joinSpace(created.response)
+                            val sid = created.spaceId
+                            leaver.pairingSendMessage(sid, "Sebelum")
+                            leaver.sync(url)
+                            part.sync(url)
+                            val response = leaver.handOverSpace(sid, successor.linkRequest(), successor.certificationPresentation(pid))
+                            leaver.sync(url)
+                            successor.joinSpace(response)
+                            successor.sync(url)
+                            assertEquals(listOf("Sebelum"), successor.pairingMessages(sid).map { it.text }, "history")
+                            successor.pairingSendMessage(sid, "Sesudah")
+                            successor.sync(url)
+                            part.sync(url)
+                            assertEquals(listOf("Sebelum", "Sesudah"), part.pairingMessages(sid).map { it.text }, "participant")
+                            leaver.sync(url)
+                            assertEquals(listOf("Sebelum"), leaver.pairingMessages(sid).map { it.text }, "leaver reads nothing new")
+                        }
+                    }
+                }
+            }
+        }
+
+        relay?.let { r -> check("relay still alive at the end") { assertTrue(r.alive, "relay died") } }
+    } finally {
+        relay?.close()
+        tmp.deleteRecursively()
+    }
+    finish()
+}
