@@ -430,6 +430,19 @@ impl Vault {
             .collect())
     }
 
+    /// Deletes journal entries for good by destroying the key they were written under: the journal
+    /// goes on under a fresh key with everything else (other entries, the safety plan, screening
+    /// totals); the old one is destroyed here now, erased at the relay at the next sync, and on the
+    /// person's other devices at theirs (each keeps what it wrote meanwhile). Unknown ids throw
+    /// `NotFound` and change nothing. Returns the new journal's id.
+    pub fn erase_journal_entries(&self, entry_ids: Vec<String>) -> Result<String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Ok(with(&self.inner, |v| v.erase_journal_entries(&entry_ids, now))?.to_hex())
+    }
+
     /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,
     /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
     /// notes, their programmes. Never keys. Hand it only to the person.

@@ -116,7 +116,10 @@ impl Vault {
             Some(b) => ciborium::from_reader(b.as_slice())
                 .map_err(|_| Error::Corrupt("pending erasures"))?,
         };
-        Ok(p.0.iter().filter_map(|b| SpaceId::from_slice(b).ok()).collect())
+        Ok(p.0
+            .iter()
+            .filter_map(|b| SpaceId::from_slice(b).ok())
+            .collect())
     }
 
     fn set_pending_erasures(&self, list: &[SpaceId]) -> Result<()> {
@@ -207,7 +210,11 @@ impl Vault {
     /// After an exchange: forgets erasures the relay confirmed, and destroys here the spaces it
     /// refused as erased (the journal after carrying over what this device wrote there since the
     /// erasure, once the index says when that was). Returns how many spaces were destroyed here.
-    pub(crate) fn apply_erasures(&mut self, confirmed: &[SpaceId], seen: &[SpaceId]) -> Result<u32> {
+    pub(crate) fn apply_erasures(
+        &mut self,
+        confirmed: &[SpaceId],
+        seen: &[SpaceId],
+    ) -> Result<u32> {
         if !confirmed.is_empty() {
             let pending: Vec<SpaceId> = self
                 .pending_erasures()?

@@ -34,7 +34,7 @@ pub(crate) fn index(store: &Store) -> Result<Vec<SpaceId>> {
         .collect()
 }
 
-fn save_index(store: &Store, ids: &[SpaceId]) -> Result<()> {
+pub(crate) fn save_index(store: &Store, ids: &[SpaceId]) -> Result<()> {
     let list: Vec<ByteBuf> = ids.iter().map(|i| ByteBuf::from(i.0.to_vec())).collect();
     let mut out = Vec::new();
     ciborium::into_writer(&list, &mut out).map_err(|_| Error::Internal("encode group index"))?;

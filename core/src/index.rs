@@ -294,11 +294,13 @@ impl Vault {
             return Ok(());
         };
         let me = self.identity.device;
+        let erased: Vec<SpaceId> = self.erased_in_index().into_iter().map(|(s, _)| s).collect();
         let entries: Vec<IndexEntry> = self
             .journal
             .iter()
             .chain(self.shared.values())
             .filter(|s| s.kind != SpaceKind::Index && !s.membership().members.is_empty())
+            .filter(|s| !erased.contains(&s.id))
             .map(|s| IndexEntry {
                 space: s.id,
                 kind: s.kind,
@@ -515,8 +517,16 @@ impl Vault {
             return Ok(0);
         };
         let op = vouch_op(&cert)?;
+        let erased: Vec<SpaceId> = self.erased_in_index().into_iter().map(|(s, _)| s).collect();
         let mut n = 0;
+        let index = self
+            .shared
+            .get(&idx)
+            .ok_or(Error::Internal("index missing"))?;
         for e in entries(&index.doc) {
+            if erased.contains(&e.space) {
+                continue;
+            }
             let held = self.shared.contains_key(&e.space)
                 || self.journal.as_ref().is_some_and(|j| j.id == e.space);
             if held

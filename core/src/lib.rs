@@ -12,6 +12,7 @@ pub mod audit;
 pub mod care;
 pub mod casenotes;
 pub mod crypto;
+pub mod erase;
 pub mod error;
 pub mod export;
 pub mod group_spaces;
@@ -444,9 +445,12 @@ impl Vault {
     /// Starts a sync: seals local changes and returns the state machine to drive.
     pub fn sync_begin(&mut self, relay_url: &str) -> Result<RelaySync> {
         self.refresh_index()?;
+        self.scrub_index()?;
         self.seal_pending()?;
         let (posts, answers, taken) = self.join_outbox()?;
-        let mut sync = RelaySync::new(relay_url).with_joins(posts, answers, taken);
+        let mut sync = RelaySync::new(relay_url)
+            .with_joins(posts, answers, taken)
+            .with_erase(self.erasures_to_send()?);
         if self.begin_index_recovery()? {
             sync.set_recovery(true);
         }
@@ -489,7 +493,14 @@ impl Vault {
                 &j.delivered,
             )?;
             sync.note_joins(outcome.received, outcome.refused, outcome.joined);
+            // Spaces erased (by this person's other device, or confirmed for this one) go before the
+            // index is followed, so the new journal takes the old one's place.
+            let (confirmed, seen) = sync.take_erasures();
+            let erased = self.apply_erasures(&confirmed, &seen)?;
+            sync.note_erased(erased);
+            self.scrub_index()?;
             let adopted = self.follow_index()?;
+            self.take_carried()?;
             sync.note_from_index(adopted);
             let periods = self.follow_periods()?;
             sync.note_periods(periods);

@@ -355,6 +355,21 @@ impl Space {
         store.lookup("spaces", &id.0)
     }
 
+    /// Destroys everything this vault holds of a space: its record (every epoch key), its document
+    /// chunks, its envelopes and its membership statements, in one transaction. What was deleted is
+    /// unreadable afterwards on this device: the keys are gone with it. (SQLite may keep deleted
+    /// pages in the file until they are reused; they hold only data sealed under the vault key.)
+    pub fn destroy(store: &Store, id: &SpaceId) -> Result<()> {
+        let sk = Self::row_key(store, id);
+        let tx = store.conn.unchecked_transaction()?;
+        for table in ["spaces", "doc_chunks", "envelopes", "membership"] {
+            let column = if table == "spaces" { "k" } else { "space" };
+            tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [&sk])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Writes the record (counters, vectors, key) to the vault.
     pub fn save_record(&self, store: &Store) -> Result<()> {
         let rec = SpaceRecord {

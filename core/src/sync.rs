@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
+use sebaya_proto::SpaceId;
 use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
     self as wire, JoinAnswer, JoinPost, JoinTaken, Rejected, SpaceVector, SyncRequest, SyncResponse,
@@ -132,6 +133,9 @@ pub struct SyncReport {
     pub from_index: u32,
     /// New periods of groups this device is in, started by a facilitator, now followed.
     pub new_periods: u32,
+    /// Spaces whose content was deleted by destroying their key (by this device or another of the
+    /// person's), now erased at the relay and on this device.
+    pub erased: u32,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +192,11 @@ pub struct RelaySync {
     /// While true the exchange pulls the person's index as the index author (recovery from the
     /// phrase); join requests and answers wait for the device's own exchange.
     recovery: bool,
+    /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
+    erase: Vec<SpaceId>,
+    erase_sent: bool,
+    /// Spaces the relay confirmed erased, and spaces it refused to serve because they were erased.
+    erased: (Vec<SpaceId>, Vec<SpaceId>),
 }
 
 /// What one sync sends and brings for invites (section 18), kept until the vault takes it.
@@ -231,7 +240,26 @@ impl RelaySync {
             report: SyncReport::default(),
             joins: JoinExchange::default(),
             recovery: false,
+            erase: Vec::new(),
+            erase_sent: false,
+            erased: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// Hands the sync the spaces to ask the relay to erase.
+    pub(crate) fn with_erase(mut self, spaces: Vec<SpaceId>) -> RelaySync {
+        self.erase = spaces;
+        self
+    }
+
+    /// The spaces the relay confirmed erased and those it refused as erased, since the last call.
+    pub(crate) fn take_erasures(&mut self) -> (Vec<SpaceId>, Vec<SpaceId>) {
+        std::mem::take(&mut self.erased)
+    }
+
+    /// Counts spaces dropped because they were erased.
+    pub(crate) fn note_erased(&mut self, n: u32) {
+        self.report.erased += n;
     }
 
     /// Whether the exchange runs as the index author (see [`RelaySync::set_recovery`]).
@@ -398,7 +426,19 @@ impl RelaySync {
             } else {
                 self.joins.forget.clone()
             },
+            erase: if self.erase_sent || self.recovery {
+                Vec::new()
+            } else {
+                self.erase
+                    .iter()
+                    .take(sebaya_proto::sync::MAX_ERASE)
+                    .map(|s| serde_bytes::ByteBuf::from(s.0.to_vec()))
+                    .collect()
+            },
         };
+        if !self.recovery {
+            self.erase_sent = true;
+        }
         if !self.recovery {
             self.joins.taken_sent = true;
         }
@@ -482,6 +522,18 @@ impl RelaySync {
                 self.joins
                     .delivered
                     .extend(answer.join_answers.iter().cloned());
+                for e in &answer.erased {
+                    if let Ok(id) = SpaceId::from_slice(e) {
+                        self.erased.0.push(id);
+                    }
+                }
+                for r in &answer.refused_spaces {
+                    if r.reason == "erased" {
+                        if let Ok(id) = SpaceId::from_slice(&r.space) {
+                            self.erased.1.push(id);
+                        }
+                    }
+                }
                 let incoming: Vec<Vec<u8>> =
                     answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
                 for s in spaces.iter_mut() {

@@ -65,7 +65,15 @@ pub struct SyncRequest {
     /// instead of handing them out again at every sync.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub taken_join_answers: Vec<JoinTaken>,
+    /// Spaces (16-byte ids) the device, an admin there, asks the relay to erase: every envelope but
+    /// the membership statements is deleted and nothing more is taken or served (section 23). Used
+    /// when content is deleted by destroying its key: the ciphertext goes too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erase: Vec<serde_bytes::ByteBuf>,
 }
+
+/// Most spaces one request asks to erase.
+pub const MAX_ERASE: usize = 16;
 
 /// An answer the joining device has taken, so the relay may drop it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +165,12 @@ pub struct SyncResponse {
     /// also `malformed`, `too-large`, `unknown-space`, `unknown-invite`, `mailbox-full`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_join_answers: Vec<Rejected>,
+    /// Spaces of the request's `erase` list that are erased now (by this request or before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erased: Vec<serde_bytes::ByteBuf>,
+    /// Spaces of the request's `erase` list the relay refused to erase, with why (`not-authorised`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_erase: Vec<RefusedSpace>,
 }
 
 /// Most join requests or answers one message may carry.
@@ -275,6 +289,16 @@ impl SyncRequest {
                 max: MAX_JOIN_ITEMS as u64,
             });
         }
+        if self.erase.len() > MAX_ERASE {
+            return Err(ProtoError::TooLarge {
+                what: "erase list",
+                len: self.erase.len() as u64,
+                max: MAX_ERASE as u64,
+            });
+        }
+        if self.erase.iter().any(|s| s.len() != 16) {
+            return Err(ProtoError::Malformed("an erased space id is not 16 bytes"));
+        }
         Ok(())
     }
 }
@@ -317,6 +341,13 @@ impl SyncResponse {
                 max: (MAX_JOIN_ITEMS * 16) as u64,
             });
         }
+        if self.erased.len() + self.refused_erase.len() > MAX_ERASE {
+            return Err(ProtoError::TooLarge {
+                what: "erase list",
+                len: (self.erased.len() + self.refused_erase.len()) as u64,
+                max: MAX_ERASE as u64,
+            });
+        }
         Ok(())
     }
 }
@@ -355,6 +386,8 @@ mod tests {
             join_answers: Vec::new(),
             refused_join_requests: Vec::new(),
             refused_join_answers: Vec::new(),
+            erased: Vec::new(),
+            refused_erase: Vec::new(),
         }
     }
 

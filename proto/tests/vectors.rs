@@ -388,6 +388,7 @@ fn proto_sync_request() -> SyncRequest {
         join_requests: Vec::new(),
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
+        erase: Vec::new(),
     }
 }
 
@@ -408,6 +409,8 @@ fn proto_sync_response() -> SyncResponse {
         join_answers: Vec::new(),
         refused_join_requests: Vec::new(),
         refused_join_answers: Vec::new(),
+        erased: Vec::new(),
+        refused_erase: Vec::new(),
     }
 }
 

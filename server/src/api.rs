@@ -330,6 +330,12 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             join_requests: req.join_requests,
             join_answers: req.join_answers,
             taken_join_answers: req.taken_join_answers,
+            // `check` has bounded the list and the length of each id.
+            erase: req
+                .erase
+                .iter()
+                .filter_map(|s| sebaya_proto::SpaceId::from_slice(s).ok())
+                .collect(),
         };
         let response = exchange::run(store.as_ref(), &access, input).map_err(|e| match e {
             ExchangeError::Replayed => ApiError::Replayed,

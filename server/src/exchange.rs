@@ -156,6 +156,8 @@ pub mod reason {
     /// Push: the author may not write this sequence number in the space (not a member, or removed
     /// before it). Pull: the requesting device is not a current member.
     pub const NOT_A_MEMBER: &str = "not-a-member";
+    /// The space was erased at an admin's request: nothing of it is taken or served any more.
+    pub const ERASED: &str = "erased";
     /// A membership statement names a parent the relay does not hold. Nothing is kept: push the parents
     /// (in the same request or before), then the statement again.
     pub const MISSING_PARENTS: &str = "missing-parents";
@@ -205,6 +207,8 @@ pub struct SyncInput {
     pub join_answers: Vec<JoinAnswer>,
     /// Answers the device has taken: forgotten before this request's mailbox is read.
     pub taken_join_answers: Vec<sebaya_proto::sync::JoinTaken>,
+    /// Spaces the device asks to erase (it must be an admin of each in the relay's log).
+    pub erase: Vec<SpaceId>,
 }
 
 /// Why a whole sync request failed (as opposed to single envelopes being rejected).
@@ -798,11 +802,17 @@ pub fn run(
         .map(|(_, v)| VersionVector::from_contiguous(v.clone()))
         .collect();
 
-    // 1. Check each envelope on its own.
+    // 1. Check each envelope on its own; nothing is taken for an erased space.
+    let named: Vec<SpaceId> = input.spaces.iter().map(|(s, _)| *s).collect();
+    let erased_before: HashSet<SpaceId> = store.erased(&named)?.into_iter().collect();
     let mut rejected = Vec::new();
     let mut candidates = Vec::new();
     for (i, raw) in input.envelopes.iter().enumerate() {
         match check_envelope(i, raw, &requested) {
+            Ok(c) if erased_before.contains(&c.slot.space) => rejected.push(Rejected {
+                index: index_u32(i),
+                reason: reason::ERASED.to_string(),
+            }),
             Ok(c) => candidates.push(c),
             Err(why) => rejected.push(Rejected {
                 index: index_u32(i),
@@ -835,6 +845,10 @@ pub fn run(
         }
     }
 
+    // Erasures, under the write side of the gate: only an admin of the space (in the relay's log)
+    // erases it. Everything but its membership statements goes.
+    let (erased, refused_erase) = erase(store, access, &input)?;
+
     // 3 and 4. Join requests and answers, judged against the logs as they now are.
     let mut refused_join_requests = Vec::new();
     let mut refused_join_answers = Vec::new();
@@ -848,13 +862,18 @@ pub fn run(
 
     // 5 and 6. Who may read what, the relay's vectors, and what the device lacks; and (8) the invites
     // whose requests go to it.
-    let names: Vec<SpaceId> = input.spaces.iter().map(|(s, _)| *s).collect();
+    let names = named;
+    let erased_now: HashSet<SpaceId> = store.erased(&names)?.into_iter().collect();
     let mut reader = access.reader(store, &names)?;
     let mut spaces = Vec::with_capacity(input.spaces.len());
     let mut refused_spaces = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
     for ((space, _), client) in input.spaces.iter().zip(&effective) {
+        if erased_now.contains(space) {
+            refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
+            continue;
+        }
         let log = reader.log(store, *space)?;
         if !log.has_genesis() {
             refused_spaces.push(RefusedSpace::new(*space, reason::UNKNOWN_SPACE));
@@ -892,7 +911,9 @@ pub fn run(
             }));
         }
     }
-    // Envelopes are never deleted or changed, so what was listed can be loaded after the gate opens.
+    // Envelopes are never changed, and deleted only when their space is erased: what was listed is
+    // loaded after the gate opens, and a row erased meanwhile is skipped (the space is refused from
+    // the next request on).
     drop(reader);
     pending.sort_unstable_by_key(|p| p.slot);
 
@@ -944,7 +965,46 @@ pub fn run(
         join_answers,
         refused_join_requests,
         refused_join_answers,
+        erased,
+        refused_erase,
     })
+}
+
+/// Erases the spaces the device asks to erase where it is an admin; returns the spaces now erased
+/// (this request or before) and those refused.
+fn erase(
+    store: &dyn RelayStore,
+    access: &Access,
+    input: &SyncInput,
+) -> Result<(Vec<serde_bytes::ByteBuf>, Vec<RefusedSpace>), ExchangeError> {
+    let mut erased = Vec::new();
+    let mut refused = Vec::new();
+    if input.erase.is_empty() {
+        return Ok((erased, refused));
+    }
+    let already: HashSet<SpaceId> = store.erased(&input.erase)?.into_iter().collect();
+    let mut writer = access.writer(store, &input.erase)?;
+    let mut seen = HashSet::new();
+    for space in &input.erase {
+        if !seen.insert(*space) {
+            continue;
+        }
+        if already.contains(space) {
+            erased.push(serde_bytes::ByteBuf::from(space.0.to_vec()));
+            continue;
+        }
+        let log = writer.log(store, *space)?;
+        // A space the relay never held has nothing to erase; its id is closed all the same.
+        let admin = !log.has_genesis()
+            || log.state().role(&input.device) == Some(sebaya_proto::membership::Role::Admin);
+        if !admin {
+            refused.push(RefusedSpace::new(*space, reason::NOT_AUTHORISED));
+            continue;
+        }
+        store.erase_space(space, input.now)?;
+        erased.push(serde_bytes::ByteBuf::from(space.0.to_vec()));
+    }
+    Ok((erased, refused))
 }
 
 #[cfg(test)]
@@ -1034,6 +1094,7 @@ mod tests {
             join_requests: Vec::new(),
             join_answers: Vec::new(),
             taken_join_answers: Vec::new(),
+            erase: Vec::new(),
         }
     }
 

@@ -287,6 +287,14 @@ pub trait RelayStore: Send + Sync + 'static {
     /// Every join answer stored for `device`, oldest first.
     fn join_answers(&self, device: &DeviceId) -> Result<Vec<StoredJoinAnswer>, StoreError>;
 
+    /// Erases a space at an admin's request (section 23): deletes every envelope of it except its
+    /// membership statements, and its mailboxes, and remembers it as erased from `at` (Unix
+    /// seconds). Returns how many envelopes went. Erasing twice is harmless.
+    fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError>;
+
+    /// Which of `spaces` are erased.
+    fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError>;
+
     /// Forgets the answer for (`device`, `space`, `invite`), once the device says it took it.
     /// Returns how many rows went (0 or 1).
     fn delete_join_answer(

@@ -76,6 +76,7 @@ fn request(spaces: Vec<SpaceVector>, envelopes: Vec<Vec<u8>>) -> SyncRequest {
         join_requests: Vec::new(),
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
+        erase: Vec::new(),
     }
 }
 

@@ -89,6 +89,7 @@ fn request(
         join_requests: Vec::new(),
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
+        erase: Vec::new(),
     }
 }
 
@@ -1424,4 +1425,62 @@ fn concurrent_pushes_and_pulls_of_members_all_count() {
     let entries: Vec<(&Device, u64)> = writers.iter().map(|w| (w, 10)).collect();
     assert_eq!(r.spaces, vec![f.vector(&entries)]);
     assert_pull_refused(&c, &device(5), space, "not-a-member");
+}
+
+#[test]
+fn only_an_admin_erases_a_space_and_an_erased_space_takes_and_serves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let mut f = found(&c, space, &[&alice]);
+    f.push(&c, add_op(&bob, Role::Member));
+    let r = c.sync(
+        &alice,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&alice, space, 1, b"catatan")],
+            1 << 20,
+        ),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+
+    // A plain member (Alice or Bob) may not erase it: refused, and nothing goes.
+    let mut ask = request(vec![empty_vector(space)], Vec::new(), 1 << 20);
+    ask.erase = vec![ByteBuf::from(space.0.to_vec())];
+    let r = c.sync(&alice, &ask);
+    assert!(r.erased.is_empty());
+    let r = c.sync(&bob, &ask);
+    assert!(r.erased.is_empty());
+    assert_eq!(
+        r.refused_erase,
+        vec![RefusedSpace::new(space, "not-authorised")]
+    );
+    let with_content = c.pull_all(&alice, space, 1 << 20).len();
+    assert!(with_content > f.envs.len());
+
+    // The admin may: confirmed, and from then on the space is refused to everyone, pushes too.
+    let r = c.sync(&f.admin, &ask);
+    assert_eq!(r.erased, vec![ByteBuf::from(space.0.to_vec())]);
+    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(space, "erased")]);
+    assert!(r.envelopes.is_empty());
+    let r = c.sync(
+        &bob,
+        &request(
+            vec![empty_vector(space)],
+            vec![seal(&bob, space, 1, b"terlambat")],
+            1 << 20,
+        ),
+    );
+    assert_eq!(reasons(&r), vec![(0, "erased")]);
+    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(space, "erased")]);
+    // Asking again is harmless and confirmed; only membership statements are kept.
+    let r = c.sync(&f.admin, &ask);
+    assert_eq!(r.erased.len(), 1);
+    // Too many ids in one request are refused whole.
+    let mut flood = request(Vec::new(), Vec::new(), 1 << 20);
+    flood.erase = (0..17u8).map(|i| ByteBuf::from(vec![i; 16])).collect();
+    let resp = c.post(&alice, sync::encode(&flood).unwrap());
+    assert!(!resp.status().is_success());
 }

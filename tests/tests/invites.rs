@@ -40,6 +40,7 @@ fn raw_post(n: &Net, key: &Ed25519KeyPair, post: JoinPost) -> SyncResponse {
         join_requests: vec![post],
         join_answers: vec![],
         taken_join_answers: Vec::new(),
+        erase: Vec::new(),
     })
     .unwrap();
     let device = DeviceId::from_slice(key.public_key().as_ref()).unwrap();

@@ -143,6 +143,15 @@ fun main() {
             assertTrue(sup.sharedInPairing(pairing.spaceId).single().text.contains("Susah tidur"), "plan shared")
         }
 
+        check("erasing a journal entry destroys its key; the other entries stay") {
+            val (keep, secret) = part.journal().use { j -> Pair(j.add("Tetap.", 4, emptyList()), j.add("Hapus aku.", 1, emptyList())) }
+            assertThrows<SebayaException.NotFound>("unknown id") { part.eraseJournalEntries(listOf("0000000000000000")) }
+            part.eraseJournalEntries(listOf(secret))
+            val left = part.journal().use { j -> j.list().map { it.id } }
+            assertTrue(keep in left && secret !in left, "erased: $left")
+            part.sync(url)
+        }
+
         check("export everything as JSON; lock now locks every vault at once") {
             val json = part.exportAll()
             assertTrue(json.contains("\"schema\": \"sebaya-export/1\""), "schema")

@@ -191,3 +191,29 @@ def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
     sup.sync(relay.url)
     (item,) = sup.shared_in_pairing(pairing.space_id)
     assert item.kind == "safety-plan" and "Susah tidur" in item.text
+
+
+def test_erasing_an_entry_destroys_the_key_on_every_device(tmp_path, relay):
+    phone = Vault.open(str(tmp_path / "phone.db"), generate_master_key())
+    phrase = phone.create_person()
+    tablet = Vault.open(str(tmp_path / "tablet.db"), generate_master_key())
+    tablet.complete_link(phone.approve_link(tablet.link_request()))
+    j = phone.journal()
+    j.add("Tetap.", 4, [])
+    secret = j.add("Hapus aku.", 1, [])
+    phone.sync(relay.url)
+    tablet.sync(relay.url)
+    assert len(tablet.journal().list()) == 2
+    with pytest.raises(SebayaError.NotFound):
+        phone.erase_journal_entries(["0000000000000000"])
+    phone.erase_journal_entries([secret])
+    assert [e.text for e in phone.journal().list()] == ["Tetap."]
+    phone.sync(relay.url)
+    tablet.sync(relay.url)
+    tablet.sync(relay.url)
+    assert [e.text for e in tablet.journal().list()] == ["Tetap."]
+    restored = Vault.open(str(tmp_path / "restored.db"), generate_master_key())
+    restored.restore_person(phrase)
+    restored.sync(relay.url)
+    restored.sync(relay.url)
+    assert [e.text for e in restored.journal().list()] == ["Tetap."]

@@ -1,0 +1,150 @@
+//! Deleting journal entries for good by destroying the key (issue 4): a phone and a linked tablet of
+//! one person, a relay on loopback. The phone erases an entry: the journal goes on under a fresh key,
+//! the old space is destroyed on the phone, erased at the relay (every envelope but membership), and
+//! on the tablet at its next sync, which keeps what it wrote offline meanwhile. A phone restored from
+//! the phrase finds the new journal and not the erased entry.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_core::{ReqwestClient, Vault};
+
+struct Relay {
+    dir: tempfile::TempDir,
+    handle: sebaya_relay::RelayHandle,
+    http: ReqwestClient,
+}
+
+impl Relay {
+    fn start() -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = sebaya_relay::spawn(sebaya_relay::RelayConfig {
+            data_dir: dir.path().join("relay"),
+            bind: "127.0.0.1:0".parse().unwrap(),
+        })
+        .unwrap();
+        Relay {
+            dir,
+            handle,
+            http: ReqwestClient::new().unwrap(),
+        }
+    }
+
+    fn sync(&self, v: &mut Vault) -> sebaya_core::SyncReport {
+        v.sync_with(&self.http, &self.handle.url()).unwrap()
+    }
+
+    /// Envelopes the relay holds for a space: (all, membership statements).
+    fn held(&self, space: &sebaya_core::SpaceId) -> (i64, i64) {
+        let db = rusqlite::Connection::open(
+            self.dir
+                .path()
+                .join("relay")
+                .join(sebaya_relay::DB_FILE_NAME),
+        )
+        .unwrap();
+        let all: i64 = db
+            .query_row(
+                "SELECT count(*) FROM envelopes WHERE space = ?1",
+                [space.0.as_slice()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let membership: i64 = db
+            .query_row(
+                "SELECT count(*) FROM envelopes WHERE space = ?1 AND kind = 3",
+                [space.0.as_slice()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (all, membership)
+    }
+}
+
+fn texts(v: &Vault) -> Vec<String> {
+    let mut t: Vec<String> = v.journal_list().into_iter().map(|e| e.text).collect();
+    t.sort();
+    t
+}
+
+#[test]
+fn an_erased_entry_is_gone_everywhere_and_nothing_else_is_lost() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    let phrase = phone.create_person().unwrap().as_str().to_owned();
+    phone.journal_add("Tetap: hari yang baik.", 4, &[]).unwrap();
+    let secret = phone
+        .journal_add("Rahasia yang ingin kuhapus.", 1, &[])
+        .unwrap();
+    phone
+        .safety_plan_add(sebaya_core::safety::Step::WarningSigns, "Susah tidur")
+        .unwrap();
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+    tablet.complete_link(&resp).unwrap();
+    relay.sync(&mut phone);
+    relay.sync(&mut tablet);
+    assert_eq!(texts(&tablet).len(), 2);
+    let old = phone.journal_space().unwrap();
+    let (before, _) = relay.held(&old);
+    assert!(before > 0);
+
+    // Unknown ids change nothing.
+    assert!(matches!(
+        phone.erase_journal_entries(&["0000000000000000".into()], 1),
+        Err(sebaya_core::Error::NotFound(_))
+    ));
+    assert_eq!(phone.journal_space(), Some(old));
+
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let new = phone
+        .erase_journal_entries(std::slice::from_ref(&secret), now)
+        .unwrap();
+    assert_ne!(new, old);
+    assert_eq!(texts(&phone), vec!["Tetap: hari yang baik.".to_string()]);
+    assert_eq!(phone.safety_plan().sections[0].items.len(), 1);
+    assert_eq!(phone.journal_space(), Some(new));
+
+    // Meanwhile, offline, the tablet writes an entry in the old journal.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    tablet
+        .journal_add("Dari tablet, sesudahnya.", 3, &[])
+        .unwrap();
+
+    // The phone's sync erases the old space at the relay: only membership statements remain.
+    let report = relay.sync(&mut phone);
+    assert_eq!(report.refused_spaces, 0);
+    let (all, membership) = relay.held(&old);
+    assert_eq!(all, membership, "only membership statements remain");
+    assert!(all < before);
+
+    // The tablet's next sync: the old journal is refused as erased, destroyed here, its own new
+    // entry carried into the new journal.
+    let r = relay.sync(&mut tablet);
+    assert_eq!(r.erased, 1);
+    assert_eq!(tablet.journal_space(), Some(new));
+    relay.sync(&mut tablet);
+    assert_eq!(
+        texts(&tablet),
+        vec![
+            "Dari tablet, sesudahnya.".to_string(),
+            "Tetap: hari yang baik.".to_string()
+        ]
+    );
+    relay.sync(&mut phone);
+    assert_eq!(texts(&phone).len(), 2);
+    // Pushing into the erased space is refused.
+    assert!(tablet.journal_get(&secret).is_none());
+
+    // Restoring from the phrase finds the new journal, without the erased entry.
+    let mut restored = Vault::open(&dir.path().join("restored.db"), &[3; 32]).unwrap();
+    restored.restore_person(&phrase).unwrap();
+    relay.sync(&mut restored);
+    relay.sync(&mut restored);
+    assert_eq!(restored.journal_space(), Some(new));
+    assert_eq!(texts(&restored).len(), 2);
+    assert!(restored.journal_get(&secret).is_none());
+}
