@@ -156,6 +156,14 @@ pub struct SharedItem {
     pub at_ms: i64,
 }
 
+/// The wall clock in ms since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
     CrisisResource {
         kind: r.kind,
@@ -436,10 +444,7 @@ impl Vault {
     /// person's other devices at theirs (each keeps what it wrote meanwhile). Unknown ids throw
     /// `NotFound` and change nothing. Returns the new journal's id.
     pub fn erase_journal_entries(&self, entry_ids: Vec<String>) -> Result<String> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now = now_ms();
         Ok(with(&self.inner, |v| v.erase_journal_entries(&entry_ids, now))?.to_hex())
     }
 
@@ -447,10 +452,7 @@ impl Vault {
     /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
     /// notes, their programmes. Never keys. Hand it only to the person.
     pub fn export_all(&self) -> Result<String> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now = now_ms();
         with(&self.inner, |v| v.export_all(now))
     }
 

@@ -36,6 +36,7 @@
 //! acknowledged every envelope of that device in the space); on other devices a referral is at least
 //! `sent`, since it arrived.
 
+use crate::now_ms;
 use std::collections::BTreeMap;
 
 use automerge::transaction::Transactable;
@@ -291,12 +292,30 @@ pub fn add_referral(
     crate::groups::check_id(id, "referral")?;
     crate::groups::check_device(by, "referral author")?;
     check_referral(origin, reason)?;
-    let c = new_record_in(doc, "referrals", id, "referral", SPACE)?;
+    put_record(
+        doc,
+        ("referrals", "referral"),
+        id,
+        &[("origin", origin), ("reason", reason), ("by", by)],
+        now_ms,
+    )
+}
+
+/// Writes a new record `id` into the container `key` (`what` names it in errors): the string
+/// `fields` and the time `at`, in one commit.
+fn put_record(
+    doc: &mut AutoCommit,
+    (key, what): (&str, &str),
+    id: &str,
+    fields: &[(&str, &str)],
+    now_ms: i64,
+) -> Result<()> {
+    let c = new_record_in(doc, key, id, what, SPACE)?;
     write(doc, now_ms, |d| {
         let r = d.put_object(&c, id, ObjType::Map)?;
-        d.put(&r, "origin", origin)?;
-        d.put(&r, "reason", reason)?;
-        d.put(&r, "by", by)?;
+        for (k, v) in fields {
+            d.put(&r, *k, *v)?;
+        }
         d.put(&r, "at", now_ms)?;
         Ok(())
     })
@@ -354,15 +373,13 @@ pub fn add_state(
     if !referrals(doc).iter().any(|r| r.id == referral) {
         return Err(Error::NotFound("referral"));
     }
-    let c = new_record_in(doc, "states", id, "state", SPACE)?;
-    write(doc, now_ms, |d| {
-        let r = d.put_object(&c, id, ObjType::Map)?;
-        d.put(&r, "referral", referral)?;
-        d.put(&r, "state", state)?;
-        d.put(&r, "by", by)?;
-        d.put(&r, "at", now_ms)?;
-        Ok(())
-    })
+    put_record(
+        doc,
+        ("states", "state"),
+        id,
+        &[("referral", referral), ("state", state), ("by", by)],
+        now_ms,
+    )
 }
 
 /// Every well-formed state record.
@@ -645,13 +662,6 @@ fn load_sent(store: &crate::vault::Store) -> Result<BTreeMap<String, i64>> {
             ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("sent referrals"))
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn new_id() -> Result<String> {

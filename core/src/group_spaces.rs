@@ -7,6 +7,7 @@
 //! unless made admins. Newcomers get the current key only: a group's earlier notes stay closed to them
 //! (groups default to no history), unlike a person's own devices.
 
+use crate::now_ms;
 use serde_bytes::ByteBuf;
 
 use sebaya_proto::membership::Role;
@@ -54,13 +55,6 @@ pub struct GroupInfo {
     pub next: Option<SpaceId>,
     /// How many devices are members.
     pub members: usize,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Vault {

@@ -76,10 +76,12 @@ pub struct Vault {
     recovering: Option<Space>,
 }
 
-fn now_ms() -> i64 {
+/// The wall clock in ms since the Unix epoch (0 before 1970; saturating far in the future): the
+/// time every record written on this device carries.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 

@@ -15,6 +15,7 @@
 //! `journal::list` only reads 16-hex root keys, so these keys never show up as journal entries.
 //! Reads are defensive: an item written malformed (by a bug or a hostile peer) is skipped.
 
+use crate::now_ms;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use serde::Serialize;
@@ -368,13 +369,6 @@ pub fn plan(doc: &AutoCommit) -> SafetyPlan {
             })
             .collect(),
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Vault {
