@@ -650,6 +650,20 @@ pub struct Escalation {
     pub show_safety_plan: bool,
 }
 
+/// Whether a referral's origin is true to its writer: one from a rule or from the participant's call
+/// for help must be written by a device of the participant (a supporter writing "rule" would be
+/// counted as the participant's). Others are read as written.
+pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
+    if r.origin == "supporter" {
+        return true;
+    }
+    let subject = crate::rules::subject_of(&space.doc);
+    crate::DeviceId::from_hex(&r.by)
+        .ok()
+        .and_then(|d| space.membership().writing_person(&d))
+        .is_some_and(|p| Some(p) == subject)
+}
+
 /// Referrals made (care record, id) and care records skipped for want of consent.
 type Referred = (Vec<(SpaceId, String)>, Vec<SpaceId>);
 
@@ -772,6 +786,11 @@ impl Vault {
     pub fn give_consent(&mut self, care: &SpaceId, purpose: &str, agreed: bool) -> Result<String> {
         self.care_ref(care)?;
         let version = consent_version(purpose)?;
+        if purpose == crate::pairing::SHARE_PURPOSE {
+            return Err(Error::InvalidInput(
+                "sharing is agreed in the pairing it is for (consent_to_sharing)".into(),
+            ));
+        }
         let id = new_id()?;
         let by = self.identity.device.to_hex();
         self.with_group(care, |doc, now| {
@@ -1001,7 +1020,10 @@ impl Vault {
             .all_sent();
         let space = self.care_ref(care)?;
         let viewer = self.viewer(space);
-        let list = referrals(&space.doc);
+        let list: Vec<Referral> = referrals(&space.doc)
+            .into_iter()
+            .filter(|r| genuine(space, r))
+            .collect();
         let st = states(&space.doc);
         let mut sent = load_sent(&self.store)?;
         let mut changed = false;

@@ -38,6 +38,42 @@ const CARRY: &str = "erase/carry";
 #[derive(Serialize, Deserialize, Default)]
 struct Pending(Vec<ByteBuf>);
 
+/// Root key of the index's list of the root keys erased from a space (comma-separated entry ids).
+fn erased_keys_key(space: &SpaceId) -> String {
+    format!("e/{}/keys", space.to_hex())
+}
+
+/// The root keys of `space` that this device wrote and the relay has not acknowledged: its unsealed
+/// changes, and those in its sealed envelopes the relay never took. A journal erased elsewhere keeps
+/// them (they are this device's writes that nobody else has).
+fn unacked_roots(store: &crate::vault::Store, space: &mut Space) -> Vec<String> {
+    let mut roots = Vec::new();
+    for change in space.unacked_changes(store).unwrap_or_default() {
+        let Some(expanded) = crate::rules::expand(&change) else {
+            continue;
+        };
+        for op in expanded.operations {
+            if let (automerge::legacy::ObjectId::Root, automerge::legacy::Key::Map(k)) =
+                (&op.obj, &op.key)
+            {
+                roots.push(k.to_string());
+            } else if let automerge::legacy::ObjectId::Id(id) = &op.obj {
+                let text = format!("{}@{}", id.counter(), id.actor());
+                if let Ok(obj) = space.doc.import_obj(&text) {
+                    if let Ok(parents) = space.doc.parents(&obj) {
+                        if let Some((_, automerge::Prop::Map(k))) = parents.path().first() {
+                            roots.push(k.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
 /// Root key of the index's erased marker for a space.
 pub(crate) fn erased_key(space: &SpaceId) -> String {
     format!("s/{}/erased", space.to_hex())
@@ -152,7 +188,7 @@ impl Vault {
             pending.push(old_id);
         }
         self.set_pending_erasures(&pending)?;
-        self.mark_erased(&old_id, now_ms)?;
+        self.mark_erased(&old_id, now_ms, ids)?;
         self.store.kv_put(crate::JOURNAL_SPACE, &new_id.0)?;
         self.journal = Some(fresh);
         Space::destroy(&self.store, &old_id)?;
@@ -163,8 +199,9 @@ impl Vault {
         Ok(new_id)
     }
 
-    /// Marks a space erased in the index and deletes its entry and keys there.
-    fn mark_erased(&mut self, space: &SpaceId, now_ms: i64) -> Result<()> {
+    /// Marks a space erased in the index (with the root keys that were erased from it, so no other
+    /// device carries them back) and deletes its entry and keys there.
+    fn mark_erased(&mut self, space: &SpaceId, now_ms: i64, erased: &[String]) -> Result<()> {
         let Some(idx) = self.held_index() else {
             return Ok(());
         };
@@ -177,10 +214,30 @@ impl Vault {
         let key = erased_key(space);
         if index.doc.get(ROOT, key.as_str())?.is_none() {
             index.doc.put(ROOT, key.as_str(), now_ms)?;
+            index
+                .doc
+                .put(ROOT, erased_keys_key(space).as_str(), erased.join(","))?;
         }
         forget_in_index(&mut index.doc, space)?;
         index.doc.commit();
         index.persist(&self.store)
+    }
+
+    /// The root keys erased from `space`, as its index marker lists them.
+    fn erased_keys_in_index(&self, space: &SpaceId) -> Vec<String> {
+        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
+            return Vec::new();
+        };
+        match index.doc.get(ROOT, erased_keys_key(space).as_str()) {
+            Ok(Some((Value::Scalar(s), _))) => s
+                .as_str()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Spaces the index marks erased, with when.
@@ -223,34 +280,32 @@ impl Vault {
                 .collect();
             self.set_pending_erasures(&pending)?;
         }
+        // Only what this person's own index marks erased is destroyed here: a relay (breached, or
+        // asked by some other admin) saying "erased" about anything else is a refusal to serve, like
+        // any other; the space and its keys stay on this device.
         let marked = self.erased_in_index();
         let mut n = 0;
         for space in seen {
+            let Some((_, at)) = marked.iter().find(|(s, _)| s == space) else {
+                continue;
+            };
             if self.journal.as_ref().is_some_and(|j| j.id == *space) {
-                // Without the index's word on when, wait: the relay already refuses the space, so
-                // nothing is lost by keeping it frozen one more sync.
-                let Some((_, at)) = marked.iter().find(|(s, _)| s == space) else {
+                let Some(mut old) = self.journal.take() else {
                     continue;
                 };
-                let Some(old) = self.journal.take() else {
-                    continue;
-                };
+                let erased_keys = self.erased_keys_in_index(space);
+                let touched = unacked_roots(&self.store, &mut old);
                 let mut carry = AutoCommit::new();
                 copy_root(&old.doc, &mut carry, |k| {
-                    record_time(&old.doc, k).is_some_and(|t| t > *at)
+                    !erased_keys.iter().any(|e| e == k)
+                        && (touched.iter().any(|t| t == k)
+                            || record_time(&old.doc, k).is_some_and(|t| t > *at))
                 })?;
                 if carry.keys(ROOT).next().is_some() {
                     self.store.kv_put(CARRY, &carry.save())?;
                 }
                 self.store.kv_put(crate::JOURNAL_SPACE, &[])?;
                 Space::destroy(&self.store, space)?;
-                n += 1;
-            } else if let Some(s) = self.shared.remove(space) {
-                Space::destroy(&self.store, &s.id)?;
-                crate::group_spaces::save_index(
-                    &self.store,
-                    &self.shared.keys().copied().collect::<Vec<_>>(),
-                )?;
                 n += 1;
             }
         }

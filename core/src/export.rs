@@ -165,8 +165,11 @@ impl Vault {
                        "role": p.role.map(|r| format!("{r:?}").to_lowercase())})
             })
             .collect();
+        let safety_plan: Value = serde_json::from_str(&self.safety_plan().to_json()?)
+            .map_err(|_| Error::Internal("encode safety plan"))?;
         let out = json!({
             "schema": EXPORT_SCHEMA,
+            "safety_plan": safety_plan,
             "exported_at_ms": now_ms,
             "person": self.person_id().map(|p| hex::encode(p.0)),
             "device": self.identity.device.to_hex(),

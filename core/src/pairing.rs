@@ -798,9 +798,21 @@ pub fn shared(doc: &AutoCommit) -> Vec<SharedItem> {
     if standing_consent(doc).is_none() {
         return Vec::new();
     }
-    let agreed: Vec<String> = crate::care::consents(doc)
+    // Only agreements made after the newest withdrawal count: an item shared offline under an
+    // older agreement stays taken back even when the participant agrees again later.
+    let own: Vec<crate::care::ConsentRecord> = crate::care::consents(doc)
         .into_iter()
-        .filter(|r| r.purpose == SHARE_PURPOSE && r.agreed && r.guardian_relation.is_none())
+        .filter(|r| r.purpose == SHARE_PURPOSE && r.guardian_relation.is_none())
+        .collect();
+    let withdrawn = own
+        .iter()
+        .filter(|r| !r.agreed)
+        .map(|r| r.at_ms)
+        .max()
+        .unwrap_or(i64::MIN);
+    let agreed: Vec<String> = own
+        .into_iter()
+        .filter(|r| r.agreed && r.at_ms > withdrawn)
         .map(|r| r.id)
         .collect();
     let mut out = read_all(doc, SHARED, |d, id, r| {
@@ -828,4 +840,83 @@ pub fn shared(doc: &AutoCommit) -> Vec<SharedItem> {
     });
     out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
+}
+
+#[cfg(test)]
+mod sharing_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const PARTI: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+    const SUPP: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[test]
+    fn an_item_shared_offline_before_a_withdrawal_stays_taken_back_after_a_new_agreement() {
+        use crate::care::add_consent;
+        let mut phone = AutoCommit::new();
+        init(&mut phone, PARTI, SUPP, 1_000).unwrap();
+        add_consent(
+            &mut phone,
+            "00000000000000c1",
+            SHARE_PURPOSE,
+            "1",
+            true,
+            None,
+            PARTI,
+            2_000,
+        )
+        .unwrap();
+        // The tablet, offline, shares under that agreement; the phone withdraws meanwhile.
+        let mut tablet = phone.fork();
+        share(
+            &mut tablet,
+            "00000000000000d1",
+            "journal-entry",
+            "Lama.",
+            Some(3),
+            "",
+            PARTI,
+            3_000,
+        )
+        .unwrap();
+        add_consent(
+            &mut phone,
+            "00000000000000c2",
+            SHARE_PURPOSE,
+            "1",
+            false,
+            None,
+            PARTI,
+            4_000,
+        )
+        .unwrap();
+        unshare_all(&mut phone, 4_000).unwrap();
+        phone.merge(&mut tablet).unwrap();
+        assert!(shared(&phone).is_empty());
+        // A new agreement does not bring the old item back; a new share is shown.
+        add_consent(
+            &mut phone,
+            "00000000000000c3",
+            SHARE_PURPOSE,
+            "1",
+            true,
+            None,
+            PARTI,
+            5_000,
+        )
+        .unwrap();
+        share(
+            &mut phone,
+            "00000000000000d2",
+            "journal-entry",
+            "Baru.",
+            Some(4),
+            "",
+            PARTI,
+            6_000,
+        )
+        .unwrap();
+        let now: Vec<String> = shared(&phone).into_iter().map(|i| i.text).collect();
+        assert_eq!(now, vec!["Baru.".to_string()]);
+    }
 }

@@ -104,22 +104,89 @@ fn pairings_of(doc: &AutoCommit) -> Vec<PairingActivity> {
     })
 }
 
-/// The outcome records a care record holds (first and latest totals, per instrument).
-pub fn outcomes_of(doc: &AutoCommit, participant: &str) -> Vec<OutcomeRecord> {
-    read_all(doc, "outcomes", |d, _, r| {
-        let instrument = string(d, r, "instrument")?;
-        if !OUTCOME_INSTRUMENTS.contains(&instrument.as_str()) {
+/// AAD of a sealed outcome record: the care record and the record id.
+fn outcome_aad(care: &SpaceId, id: &str) -> Vec<u8> {
+    let mut aad = b"sebaya/v1/outcome".to_vec();
+    aad.extend_from_slice(&care.0);
+    aad.extend_from_slice(id.as_bytes());
+    aad
+}
+
+/// The first and latest totals of one instrument, as sealed in a care record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OutcomeTotals {
+    instrument: String,
+    first: u32,
+    first_at: i64,
+    latest: u32,
+    latest_at: i64,
+}
+
+/// The outcome records of a care record this device can open (their key is wrapped for it: a
+/// coordinator's device), as report inputs under `participant`.
+fn outcomes_of(
+    doc: &AutoCommit,
+    care: &SpaceId,
+    identity: &crate::identity::Identity,
+    participant: &str,
+) -> Vec<OutcomeRecord> {
+    let me = identity.device.to_hex();
+    read_all(doc, "outcomes", |d, id, r| {
+        let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
+        let wraps = match d.get(r, "wraps").ok().flatten() {
+            Some((automerge::Value::Object(ObjType::Map), w)) => w,
+            _ => return None,
+        };
+        let wrap = match d.get(&wraps, me.as_str()).ok().flatten() {
+            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                automerge::ScalarValue::Bytes(b) => crate::keywrap::KeyWrap::from_bytes(b).ok()?,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let sealed = match d.get(r, "sealed").ok().flatten() {
+            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                automerge::ScalarValue::Bytes(b) => b.clone(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let key = identity.unwrap_key(&wrap, care, &epoch).ok()?;
+        let plain =
+            crate::crypto::open_value(&key, &outcome_aad(care, id), &sealed, "outcome").ok()?;
+        let t: OutcomeTotals = serde_json::from_slice(&plain).ok()?;
+        if !OUTCOME_INSTRUMENTS.contains(&t.instrument.as_str()) {
             return None;
         }
         Some(OutcomeRecord {
             participant: participant.to_string(),
-            instrument,
-            first_total: u32::try_from(int(d, r, "first")?).ok()?,
-            first_ms: int(d, r, "first_at")?,
-            latest_total: u32::try_from(int(d, r, "latest")?).ok()?,
-            latest_ms: int(d, r, "latest_at")?,
+            instrument: t.instrument,
+            first_total: t.first,
+            first_ms: t.first_at,
+            latest_total: t.latest,
+            latest_ms: t.latest_at,
         })
     })
+}
+
+/// The devices of a care record whose person is a coordinator of its programme (by the credentials
+/// the record holds), with the X25519 key the log names for each: who outcome totals are sealed for.
+fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8; 32])> {
+    let Some(programme) = crate::rules::programme_of(&space.doc) else {
+        return Vec::new();
+    };
+    let registry = crate::rules::registry_of(&space.doc, programme);
+    let now = u64::try_from(crate::now_ms() / 1000).unwrap_or(0);
+    let m = space.membership();
+    m.members
+        .keys()
+        .filter_map(|d| {
+            let person = m.persons.get(d)?;
+            let role = registry.role_of(&crate::PersonId(*person), now)?;
+            (role >= ProgrammeRole::Coordinator).then_some(())?;
+            Some((*d, *m.x25519.get(d)?))
+        })
+        .collect()
 }
 
 impl Vault {
@@ -302,22 +369,49 @@ impl Vault {
                 })?;
                 continue;
             }
+            // Sealed for the coordinators' devices only: the supporter is a member of the record
+            // too, and must never read a score.
+            let Some(space) = self.shared.get(&care.id) else {
+                continue;
+            };
+            let recipients = coordinator_devices(space);
+            let (care_id, epoch) = (space.id, space.epoch);
             for (inst, id, first, first_at, latest, latest_at) in &rows {
+                let totals = OutcomeTotals {
+                    instrument: (*inst).to_string(),
+                    first: *first,
+                    first_at: *first_at,
+                    latest: *latest,
+                    latest_at: *latest_at,
+                };
+                let plain =
+                    serde_json::to_vec(&totals).map_err(|_| Error::Internal("encode outcome"))?;
+                let key = crate::crypto::random_key()?;
+                let sealed = crate::crypto::seal_value(&key, &outcome_aad(&care_id, id), &plain)?;
+                let mut wraps = Vec::new();
+                for (device, x25519) in &recipients {
+                    let w = crate::keywrap::wrap(&key, x25519, &care_id, &epoch)?;
+                    wraps.push((device.to_hex(), w.to_bytes()));
+                }
                 self.with_group(&care.id, |doc, now| {
-                    upsert(
-                        doc,
-                        "outcomes",
-                        id,
-                        "care record",
-                        &[
-                            ("instrument", (*inst).into()),
-                            ("first", i64::from(*first).into()),
-                            ("first_at", (*first_at).into()),
-                            ("latest", i64::from(*latest).into()),
-                            ("latest_at", (*latest_at).into()),
-                        ],
-                        now,
-                    )
+                    let c = container_in(doc, "outcomes", "care record")?;
+                    write(doc, now, |d| {
+                        if d.get(&c, id.as_str())?.is_some() {
+                            d.delete(&c, id.as_str())?;
+                        }
+                        let r = d.put_object(&c, id.as_str(), ObjType::Map)?;
+                        d.put(&r, "epoch", epoch.to_hex())?;
+                        d.put(&r, "sealed", automerge::ScalarValue::Bytes(sealed.clone()))?;
+                        let w = d.put_object(&r, "wraps", ObjType::Map)?;
+                        for (device, bytes) in &wraps {
+                            d.put(
+                                &w,
+                                device.as_str(),
+                                automerge::ScalarValue::Bytes(bytes.clone()),
+                            )?;
+                        }
+                        Ok(())
+                    })
                 })?;
                 n += 1;
             }
@@ -345,7 +439,10 @@ impl Vault {
                 }
                 SpaceKind::Care => {
                     let states = crate::care::states(&s.doc);
-                    for r in crate::care::referrals(&s.doc) {
+                    for r in crate::care::referrals(&s.doc)
+                        .into_iter()
+                        .filter(|r| crate::care::genuine(s, r))
+                    {
                         let mut mine: Vec<_> =
                             states.iter().filter(|st| st.referral == r.id).collect();
                         mine.sort_by_key(|st| st.at_ms);
@@ -370,7 +467,12 @@ impl Vault {
                     }
                     if crate::care::consented(&s.doc, "report-outcomes") {
                         let pseudonym = tag(&[b"participant", &id.0]);
-                        inputs.outcomes.extend(outcomes_of(&s.doc, &pseudonym));
+                        inputs.outcomes.extend(outcomes_of(
+                            &s.doc,
+                            &id,
+                            &self.identity,
+                            &pseudonym,
+                        ));
                     }
                 }
                 _ => {}

@@ -152,6 +152,23 @@ impl Author<'_> {
     }
 }
 
+/// Care-record containers whose records are never edited or deleted once written.
+const APPEND_ONLY: [&str; 4] = ["consents", "guardian", "referrals", "states"];
+
+/// Whether an operation on the document's object `id` under `key` adds a new key directly to a
+/// top-level container (a new record), rather than writing into an existing record.
+fn new_record_in_container(doc: &AutoCommit, id: &OpId, key: &Key) -> bool {
+    let Ok(obj) = doc.import_obj(&opid_text(id)) else {
+        return false;
+    };
+    let depth = doc.parents(&obj).map(|p| p.path().len()).unwrap_or(0);
+    let fresh = match key {
+        Key::Map(k) => doc.get(&obj, k.as_str()).ok().flatten().is_none(),
+        Key::Seq(_) => false,
+    };
+    depth == 1 && fresh
+}
+
 /// The person a care record is about: the 64-hex person id its creator wrote at `participant`.
 pub(crate) fn subject_of(doc: &AutoCommit) -> Option<[u8; 32]> {
     match doc.get(ROOT, "participant") {
@@ -241,7 +258,13 @@ pub(crate) fn author<'a>(
         creator: creator == Some(device),
         programme,
         person: members.writing_person(&device),
-        persons: members.persons.clone(),
+        // Removed devices too: a participant's lost and revoked phone still names their person.
+        persons: members
+            .removed_persons
+            .iter()
+            .chain(members.persons.iter())
+            .map(|(d, p)| (*d, *p))
+            .collect(),
     }
 }
 
@@ -354,6 +377,19 @@ pub(crate) fn allowed(
                     return false;
                 }
                 continue;
+            }
+            // A care record's ledger is append-only, for everyone: new records only, never an edit,
+            // a delete or a replaced container (consents prove what was agreed; referrals must reach
+            // coordinators; states are history).
+            if kind == SpaceKind::Care && APPEND_ONLY.contains(&root.as_str()) && !layout {
+                if at_root || matches!(op.action, OpType::Delete) {
+                    return false;
+                }
+                if let ObjectId::Id(id) = &op.obj {
+                    if !created.contains_key(id) && !new_record_in_container(doc, id, &op.key) {
+                        return false;
+                    }
+                }
             }
             let mut needed = need(kind, &root);
             // A member writes inside its containers, never the container itself (replacing or
@@ -898,5 +934,81 @@ mod tests {
             care::states(&fs.doc).is_empty(),
             "only coordinators acknowledge"
         );
+    }
+
+    /// A care record's referrals cannot be deleted or edited, by their author or by an admin; a
+    /// new one is accepted.
+    #[test]
+    fn a_care_records_ledger_is_append_only_on_receipt() {
+        use crate::care;
+        let f = device(1);
+        let m = device(2);
+        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
+        care::init(&mut fs.doc, &"ab".repeat(32), 1_000).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Care,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let me = m.id.device.to_hex();
+        care::add_referral(
+            &mut ms.doc,
+            "00000000000000a1",
+            "supporter",
+            "refer-now",
+            &me,
+            2_000,
+        )
+        .unwrap();
+        ms.persist(&m.store).unwrap();
+        let first = outgoing(&m, &mut ms);
+        assert_eq!(fs.receive(&f.store, &f.id, &first).unwrap().quarantined, 0);
+        // The author deletes its referral (a modified app): refused.
+        let c = crate::groups::container_in(&ms.doc, "referrals", "care record").unwrap();
+        ms.doc.delete(&c, "00000000000000a1").unwrap();
+        ms.doc.commit();
+        ms.persist(&m.store).unwrap();
+        let delete: Vec<Vec<u8>> = outgoing(&m, &mut ms)
+            .into_iter()
+            .filter(|e| !first.contains(e))
+            .collect();
+        assert_eq!(fs.receive(&f.store, &f.id, &delete).unwrap().quarantined, 1);
+        assert_eq!(care::referrals(&fs.doc).len(), 1);
+        // The admin (the creator) edits the referral's reason, on its own device: every other
+        // device would refuse it, and the honest check says so before writing.
+        let r = match fs
+            .doc
+            .get(
+                crate::groups::container_in(&fs.doc, "referrals", "x").unwrap(),
+                "00000000000000a1",
+            )
+            .unwrap()
+        {
+            Some((automerge::Value::Object(_), r)) => r,
+            _ => panic!("referral missing"),
+        };
+        let before = fs.doc.get_heads();
+        let mut trial = fs.doc.fork();
+        trial.put(&r, "reason", "safeguarding-minor").unwrap();
+        trial.commit();
+        let changes = trial.get_changes(&before);
+        let creator = fs.creator();
+        let a = author(fs.membership(), creator, f.id.device, None);
+        assert!(!allowed(&fs.doc, SpaceKind::Care, &a, &changes));
     }
 }

@@ -1284,6 +1284,38 @@ impl Space {
         !unsealed && acked + 1 >= self.next_seq
     }
 
+    /// This device's changes the relay has not acknowledged: those not sealed yet, and those in its
+    /// own sealed envelopes above the relay's acknowledgement. (What an erased journal's holder
+    /// carries over: writes nobody else has.)
+    pub fn unacked_changes(&mut self, store: &Store) -> Result<Vec<Change>> {
+        let actor = actor_of(&self.me);
+        let mut out: Vec<Change> = self
+            .doc
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
+            .collect();
+        let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
+        for seq in (acked + 1)..self.next_seq {
+            let k = Self::envelope_key(store, &self.id, &self.me, seq);
+            let v: Option<Vec<u8>> = store
+                .conn
+                .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| r.get(0))
+                .optional()?;
+            let Some(v) = v else {
+                continue;
+            };
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            if env.kind() != Kind::Changes {
+                continue;
+            }
+            if let Ok(Some(changes)) = self.decode_envelope(&env) {
+                out.extend(changes);
+            }
+        }
+        Ok(out)
+    }
+
     /// Envelopes held that the relay has not acknowledged, oldest first per author.
     pub fn unacked(&self, store: &Store) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();

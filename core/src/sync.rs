@@ -195,7 +195,8 @@ pub struct RelaySync {
     /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
     erase: Vec<SpaceId>,
     erase_sent: bool,
-    /// Spaces the relay confirmed erased, and spaces it refused to serve because they were erased.
+    /// Spaces whose erasure the relay answered (erased, or refused), and spaces it refused to serve
+    /// because they were erased.
     erased: (Vec<SpaceId>, Vec<SpaceId>),
 }
 
@@ -522,7 +523,14 @@ impl RelaySync {
                 self.joins
                     .delivered
                     .extend(answer.join_answers.iter().cloned());
-                for e in &answer.erased {
+                // Erased or refused: either way the relay has answered, and asking again changes
+                // nothing.
+                for e in answer
+                    .erased
+                    .iter()
+                    .map(|b| b.as_slice())
+                    .chain(answer.refused_erase.iter().map(|r| r.space.as_slice()))
+                {
                     if let Ok(id) = SpaceId::from_slice(e) {
                         self.erased.0.push(id);
                     }

@@ -994,10 +994,19 @@ fn erase(
             continue;
         }
         let log = writer.log(store, *space)?;
-        // A space the relay never held has nothing to erase; its id is closed all the same.
-        let admin = !log.has_genesis()
-            || log.state().role(&input.device) == Some(sebaya_proto::membership::Role::Admin);
-        if !admin {
+        if !log.has_genesis() {
+            refused.push(RefusedSpace::new(*space, reason::UNKNOWN_SPACE));
+            continue;
+        }
+        // Erasing is for a person's own spaces (a journal): the device must be an admin, and every
+        // current member a device of its person. Shared spaces are never erased here: no admin
+        // destroys what others wrote.
+        let state = log.state();
+        let person = state.persons.get(&input.device);
+        let own = person.is_some()
+            && state.role(&input.device) == Some(sebaya_proto::membership::Role::Admin)
+            && state.members.keys().all(|d| state.persons.get(d) == person);
+        if !own {
             refused.push(RefusedSpace::new(*space, reason::NOT_AUTHORISED));
             continue;
         }

@@ -1428,56 +1428,86 @@ fn concurrent_pushes_and_pulls_of_members_all_count() {
 }
 
 #[test]
-fn only_an_admin_erases_a_space_and_an_erased_space_takes_and_serves_nothing() {
+fn only_a_person_erases_their_own_space_and_an_erased_space_takes_and_serves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let relay = start(dir.path());
     let c = Client::new(&relay);
-    let (alice, bob) = (device(1), device(2));
-    let space = SpaceId([7; 16]);
-    let mut f = found(&c, space, &[&alice]);
-    f.push(&c, add_op(&bob, Role::Member));
+    let (alice, tablet, bob) = (device(1), device(2), device(3));
+    let person = |p: u8, who: &Device, role: Role| Op::Add {
+        device: who.id,
+        role,
+        person: Some([p; 32]),
+        x25519: None,
+    };
+    let ask = |space: SpaceId| {
+        let mut r = request(vec![empty_vector(space)], Vec::new(), 1 << 20);
+        r.erase = vec![ByteBuf::from(space.0.to_vec())];
+        r
+    };
+
+    // A shared space (two persons): nobody erases it, not even an admin.
+    let shared = SpaceId([7; 16]);
+    let mut g = found(&c, shared, &[]);
+    g.push(&c, person(1, &alice, Role::Admin));
+    g.push(&c, person(3, &bob, Role::Member));
+    for who in [&alice, &bob, &g.admin] {
+        let r = c.sync(who, &ask(shared));
+        assert!(r.erased.is_empty());
+        assert_eq!(
+            r.refused_erase,
+            vec![RefusedSpace::new(shared, "not-authorised")]
+        );
+    }
+    // A space the relay never held is not closed by anyone's word.
+    let r = c.sync(&alice, &ask(SpaceId([8; 16])));
+    assert_eq!(
+        r.refused_erase,
+        vec![RefusedSpace::new(SpaceId([8; 16]), "unknown-space")]
+    );
+
+    // A person's own space (every member a device of person 1, once the founder has left).
+    let own = SpaceId([9; 16]);
+    let mut f = found(&c, own, &[]);
+    f.push(&c, person(1, &alice, Role::Admin));
+    f.push(&c, person(1, &tablet, Role::Member));
+    let st = statement(&alice, own, &[f.head], remove_op(&f.admin, 0));
     let r = c.sync(
         &alice,
         &request(
-            vec![empty_vector(space)],
-            vec![seal(&alice, space, 1, b"catatan")],
+            vec![empty_vector(own)],
+            vec![carry(&alice, &st, 1)],
             1 << 20,
         ),
     );
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-
-    // A plain member (Alice or Bob) may not erase it: refused, and nothing goes.
-    let mut ask = request(vec![empty_vector(space)], Vec::new(), 1 << 20);
-    ask.erase = vec![ByteBuf::from(space.0.to_vec())];
-    let r = c.sync(&alice, &ask);
-    assert!(r.erased.is_empty());
-    let r = c.sync(&bob, &ask);
-    assert!(r.erased.is_empty());
-    assert_eq!(
-        r.refused_erase,
-        vec![RefusedSpace::new(space, "not-authorised")]
-    );
-    let with_content = c.pull_all(&alice, space, 1 << 20).len();
-    assert!(with_content > f.envs.len());
-
-    // The admin may: confirmed, and from then on the space is refused to everyone, pushes too.
-    let r = c.sync(&f.admin, &ask);
-    assert_eq!(r.erased, vec![ByteBuf::from(space.0.to_vec())]);
-    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(space, "erased")]);
-    assert!(r.envelopes.is_empty());
     let r = c.sync(
-        &bob,
+        &alice,
         &request(
-            vec![empty_vector(space)],
-            vec![seal(&bob, space, 1, b"terlambat")],
+            vec![empty_vector(own)],
+            vec![seal(&alice, own, 2, b"catatan")],
+            1 << 20,
+        ),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    // Its plain member may not; its admin may.
+    assert_eq!(c.sync(&tablet, &ask(own)).refused_erase.len(), 1);
+    let r = c.sync(&alice, &ask(own));
+    assert_eq!(r.erased, vec![ByteBuf::from(own.0.to_vec())]);
+    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(own, "erased")]);
+    assert!(r.envelopes.is_empty());
+    // From then on it takes nothing and serves nothing, to anyone.
+    let r = c.sync(
+        &tablet,
+        &request(
+            vec![empty_vector(own)],
+            vec![seal(&tablet, own, 1, b"terlambat")],
             1 << 20,
         ),
     );
     assert_eq!(reasons(&r), vec![(0, "erased")]);
-    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(space, "erased")]);
-    // Asking again is harmless and confirmed; only membership statements are kept.
-    let r = c.sync(&f.admin, &ask);
-    assert_eq!(r.erased.len(), 1);
+    assert_eq!(r.refused_spaces, vec![RefusedSpace::new(own, "erased")]);
+    // Asking again is harmless and confirmed.
+    assert_eq!(c.sync(&alice, &ask(own)).erased.len(), 1);
     // Too many ids in one request are refused whole.
     let mut flood = request(Vec::new(), Vec::new(), 1 << 20);
     flood.erase = (0..17u8).map(|i| ByteBuf::from(vec![i; 16])).collect();

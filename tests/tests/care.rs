@@ -413,6 +413,7 @@ fn a_person_exports_everything_they_have_and_nothing_of_others() {
     assert_eq!(json["journal"][0]["tags"][0], "sekolah");
     assert_eq!(json["screenings"][0]["instrument"], "who5");
     assert_eq!(json["screenings"][0]["total"], 15);
+    assert!(json["safety_plan"].is_object());
     let record = &json["care_records"][0];
     assert_eq!(record["id"], care.to_hex());
     assert_eq!(record["consents"][0]["purpose"], "duty-of-care");
@@ -513,6 +514,8 @@ fn a_programme_report_holds_counts_from_published_records_with_small_cells_suppr
     for v in [&mut supporter, &mut participant, &mut coordinator] {
         sync(&n, v);
     }
+    // The supporter, a member of the care record too, cannot open the sealed totals.
+    assert!(supporter.report_inputs(&programme).outcomes.is_empty());
     let inputs = coordinator.report_inputs(&programme);
     assert_eq!(inputs.sessions.len(), 6);
     assert_eq!(inputs.outcomes.len(), 1);
