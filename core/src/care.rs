@@ -660,7 +660,7 @@ pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
     let subject = crate::rules::subject_of(&space.doc);
     crate::DeviceId::from_hex(&r.by)
         .ok()
-        .and_then(|d| space.membership().writing_person(&d))
+        .and_then(|d| space.membership().proven_person(&d))
         .is_some_and(|p| Some(p) == subject)
 }
 

@@ -356,7 +356,12 @@ impl Vault {
             let m = s.membership();
             // Only where the log names no person for this device: a device whose person was moved
             // on by a phrase replacement elsewhere must not move itself back.
-            if m.is_member(&me) && !m.persons.contains_key(&me) {
+            // Also where an admin named this person for this device without proof: the recertify
+            // proves it (never where another person is named).
+            if m.is_member(&me)
+                && !m.proven.contains(&me)
+                && m.persons.get(&me).is_none_or(|p| *p == person)
+            {
                 s.write_statement(store, identity, op)?;
             }
         }

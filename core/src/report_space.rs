@@ -181,8 +181,8 @@ fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8
     m.members
         .keys()
         .filter_map(|d| {
-            let person = m.persons.get(d)?;
-            let role = registry.role_of(&crate::PersonId(*person), now)?;
+            let person = m.proven_person(d)?;
+            let role = registry.role_of(&crate::PersonId(person), now)?;
             (role >= ProgrammeRole::Coordinator).then_some(())?;
             Some((*d, *m.x25519.get(d)?))
         })

@@ -257,12 +257,15 @@ pub(crate) fn author<'a>(
         role: members.writing_role(&device),
         creator: creator == Some(device),
         programme,
-        person: members.writing_person(&device),
+        // Only a person who signed for the device counts: an admin naming someone else's person
+        // for a device of its own must not make it a coordinator or a record's subject.
+        person: members.proven_person(&device),
         // Removed devices too: a participant's lost and revoked phone still names their person.
         persons: members
             .removed_persons
             .iter()
             .chain(members.persons.iter())
+            .filter(|(d, _)| members.proven.contains(d))
             .map(|(d, p)| (*d, *p))
             .collect(),
     }
@@ -1010,5 +1013,56 @@ mod tests {
         let creator = fs.creator();
         let a = author(fs.membership(), creator, f.id.device, None);
         assert!(!allowed(&fs.doc, SpaceKind::Care, &a, &changes));
+    }
+
+    /// An admin names the participant's person for a device of its own (an unsigned claim): that
+    /// device's consent in the participant's name is refused; only a person's own signature
+    /// (`recertify`, `vouch`) makes a device theirs.
+    #[test]
+    fn a_person_named_by_an_admin_without_proof_is_not_the_subject() {
+        use crate::care;
+        let f = device(1);
+        let m = device(2);
+        let subject = [0xab; 32];
+        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
+        care::init(&mut fs.doc, &hex::encode(subject), 1_000).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            Some(subject),
+        )
+        .unwrap();
+        assert_eq!(fs.membership().persons.get(&m.id.device), Some(&subject));
+        assert_eq!(fs.membership().proven_person(&m.id.device), None);
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Care,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let me = m.id.device.to_hex();
+        care::add_consent(
+            &mut ms.doc,
+            "00000000000000b1",
+            "duty-of-care",
+            "1",
+            true,
+            None,
+            &me,
+            3_000,
+        )
+        .unwrap();
+        ms.persist(&m.store).unwrap();
+        let r = fs.receive(&f.store, &f.id, &outgoing(&m, &mut ms)).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert!(care::consents(&fs.doc).is_empty());
     }
 }

@@ -15,7 +15,7 @@
 //! Pure computation, no I/O; safe to use from any thread.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
@@ -1103,6 +1103,10 @@ pub struct MembershipState {
     /// The person each removed device belonged to when it was removed: whose programme roles and
     /// training its envelopes from before the removal are judged by.
     pub removed_persons: BTreeMap<DeviceId, [u8; 32]>,
+    /// Devices whose person is proven by the person's own signature (a `vouch` or `recertify`
+    /// carrying a certificate the person key signed), not merely named by an admin's `add` or
+    /// `admit`. Only a proven person's programme roles and standing as a record's subject count.
+    pub proven: BTreeSet<DeviceId>,
 }
 
 /// An invite as the log sees it.
@@ -1170,6 +1174,15 @@ impl MembershipState {
             .get(device)
             .or_else(|| self.removed_persons.get(device))
             .copied()
+    }
+
+    /// [`MembershipState::writing_person`], where the person signed for the device (see `proven`).
+    pub fn proven_person(&self, device: &DeviceId) -> Option<[u8; 32]> {
+        if self.proven.contains(device) {
+            self.writing_person(device)
+        } else {
+            None
+        }
     }
 
     /// Whether an envelope by `device` with sequence number `seq` is acceptable: the device is a
@@ -1686,11 +1699,21 @@ impl MembershipLog {
                         && !revoked_concurrently(&a, i, true)
                         && !person_set_aside(&person, i)
                 }
-                Op::Recertify { device, x25519, .. } => {
+                Op::Recertify {
+                    device,
+                    x25519,
+                    person,
+                    ..
+                } => {
+                    // Claims a device the log names no person for, or proves the person an admin
+                    // named for it; never moves a device to another person.
                     self.nodes[i].authorised
                         && device == a
                         && state.is_member(&a)
-                        && !state.persons.contains_key(&device)
+                        && state
+                            .persons
+                            .get(&device)
+                            .is_none_or(|p| *p == person && !state.proven.contains(&device))
                         && state.x25519.get(&device).is_none_or(|k| *k == x25519)
                         && !revoked_concurrently(&a, i, false)
                 }
@@ -1741,6 +1764,7 @@ impl MembershipLog {
                     state.removed.remove(&device);
                     state.removed_roles.remove(&device);
                     state.removed_persons.remove(&device);
+                    state.proven.remove(&device);
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }
@@ -1822,9 +1846,11 @@ impl MembershipLog {
                     state.members.insert(a, role);
                     state.persons.insert(a, person);
                     state.x25519.insert(a, x25519);
+                    state.proven.insert(a);
                 }
                 Op::Recertify { device, person, .. } => {
                     state.persons.insert(device, person);
+                    state.proven.insert(device);
                 }
                 Op::Succession { old, new, .. } => {
                     for p in state.persons.values_mut() {
@@ -1849,6 +1875,7 @@ impl MembershipLog {
                     state.removed.remove(&device);
                     state.removed_roles.remove(&device);
                     state.removed_persons.remove(&device);
+                    state.proven.remove(&device);
                     if let Some(p) = person {
                         state.persons.insert(device, p);
                     }
