@@ -657,7 +657,7 @@ pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
     if r.origin == "supporter" {
         return true;
     }
-    let subject = crate::rules::subject_of(&space.doc);
+    let subject = crate::rules::current_subject(&space.doc, space.membership());
     crate::DeviceId::from_hex(&r.by)
         .ok()
         .and_then(|d| space.membership().proven_person(&d))
@@ -693,7 +693,7 @@ impl Vault {
     /// How this device takes part in a care record.
     fn viewer(&self, space: &crate::space::Space) -> &'static str {
         let me = self.person_id().map(|p| p.0);
-        if me.is_some() && me == crate::rules::subject_of(&space.doc) {
+        if me.is_some() && me == crate::rules::current_subject(&space.doc, space.membership()) {
             return "participant";
         }
         let coordinator = match (crate::rules::programme_of(&space.doc), me) {
@@ -772,7 +772,7 @@ impl Vault {
             .map(|s| CareInfo {
                 id: s.id,
                 programme: crate::rules::programme_of(&s.doc),
-                participant: crate::rules::subject_of(&s.doc),
+                participant: crate::rules::current_subject(&s.doc, s.membership()),
                 viewer: self.viewer(s),
             })
             .collect();

@@ -73,7 +73,7 @@ impl Vault {
             match s.kind {
                 SpaceKind::Care => {
                     let me = self.person_id().map(|p| p.0);
-                    if me.is_none() || crate::rules::subject_of(&s.doc) != me {
+                    if me.is_none() || crate::rules::current_subject(&s.doc, s.membership()) != me {
                         continue;
                     }
                     let consents: Vec<Value> = care::consents(&s.doc)

@@ -112,6 +112,8 @@ pub(crate) struct Author<'a> {
     pub person: Option<[u8; 32]>,
     /// Whose device is whose, as the log records it (to find a pairing participant's person).
     pub persons: std::collections::BTreeMap<DeviceId, [u8; 32]>,
+    /// The log's successions, old person to new (to follow a care record's subject).
+    pub successors: std::collections::BTreeMap<[u8; 32], [u8; 32]>,
 }
 
 impl Author<'_> {
@@ -167,6 +169,12 @@ fn new_record_in_container(doc: &AutoCommit, id: &OpId, key: &Key) -> bool {
         Key::Seq(_) => false,
     };
     depth == 1 && fresh
+}
+
+/// The person a care record is about now: the one its creator named, followed through the space's
+/// successions (the participant may have replaced their recovery phrase since).
+pub(crate) fn current_subject(doc: &AutoCommit, members: &MembershipState) -> Option<[u8; 32]> {
+    subject_of(doc).map(|p| members.current_person(p))
 }
 
 /// The person a care record is about: the 64-hex person id its creator wrote at `participant`.
@@ -268,6 +276,7 @@ pub(crate) fn author<'a>(
             .filter(|(d, _)| members.proven.contains(d))
             .map(|(d, p)| (*d, *p))
             .collect(),
+        successors: members.successors.clone(),
     }
 }
 
@@ -275,7 +284,15 @@ pub(crate) fn author<'a>(
 /// `participant` names; in a pairing, the `participant` device or another device of its person.
 fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
     match kind {
-        SpaceKind::Care => subject_of(doc).is_some_and(|p| author.person == Some(p)),
+        SpaceKind::Care => subject_of(doc).is_some_and(|mut p| {
+            for _ in 0..16 {
+                match author.successors.get(&p) {
+                    Some(next) if *next != p => p = *next,
+                    _ => break,
+                }
+            }
+            author.person == Some(p)
+        }),
         SpaceKind::Pairing => {
             let Some(device) =
                 crate::pairing::participant(doc).and_then(|h| DeviceId::from_hex(&h).ok())

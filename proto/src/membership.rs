@@ -1107,6 +1107,9 @@ pub struct MembershipState {
     /// carrying a certificate the person key signed), not merely named by an admin's `add` or
     /// `admit`. Only a proven person's programme roles and standing as a record's subject count.
     pub proven: BTreeSet<DeviceId>,
+    /// Each person a counted `succession` moved on from, and the person it moved to: a record that
+    /// names the old person (a care record's subject) means the new one.
+    pub successors: BTreeMap<[u8; 32], [u8; 32]>,
 }
 
 /// An invite as the log sees it.
@@ -1174,6 +1177,19 @@ impl MembershipState {
             .get(device)
             .or_else(|| self.removed_persons.get(device))
             .copied()
+    }
+
+    /// The person `person` is now, following the log's successions (a replaced recovery phrase); the
+    /// same person when none moved it. Bounded, so a cycle cannot loop.
+    pub fn current_person(&self, person: [u8; 32]) -> [u8; 32] {
+        let mut p = person;
+        for _ in 0..16 {
+            match self.successors.get(&p) {
+                Some(next) if *next != p => p = *next,
+                _ => break,
+            }
+        }
+        p
     }
 
     /// [`MembershipState::writing_person`], where the person signed for the device (see `proven`).
@@ -1858,6 +1874,7 @@ impl MembershipLog {
                             *p = new;
                         }
                     }
+                    state.successors.insert(old, new);
                 }
                 Op::Admit {
                     device,

@@ -552,3 +552,26 @@ fn a_programme_report_holds_counts_from_published_records_with_small_cells_suppr
     sync(&n, &mut coordinator);
     assert!(coordinator.report_inputs(&programme).outcomes.is_empty());
 }
+
+#[test]
+fn after_the_phrase_is_replaced_the_participant_is_still_the_records_subject() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    let old = participant.person_id().unwrap();
+    participant.replace_recovery_phrase().unwrap();
+    assert_ne!(participant.person_id().unwrap(), old);
+    sync(&n, &mut participant);
+    assert_eq!(participant.care_records()[0].viewer, "participant");
+    // Consent and "I need help now" still work, and every device takes them as the participant's.
+    participant
+        .give_consent(&care, "report-outcomes", true)
+        .unwrap();
+    assert_eq!(participant.ask_for_help("id").unwrap().referrals.len(), 1);
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    assert!(coordinator.has_consent(&care, "report-outcomes").unwrap());
+    let inbox = coordinator.referral_inbox().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].reason.as_deref(), Some("help-now"));
+}
