@@ -522,7 +522,7 @@ impl Vault {
         Ok((id, response))
     }
 
-    /// Offboarding: hands a pairing or case notes this device administers over to the person whose
+    /// Offboarding: hands a pairing, case notes or a care record this device administers over to the person whose
     /// device showed `successor_request` (its [`Vault::link_request`] code, which carries its device
     /// certificate), and takes this person out of it.
     ///
@@ -553,9 +553,12 @@ impl Vault {
         let my_person = self.person_id().ok_or(Error::NoPerson)?;
         let request = link::LinkRequest::from_code(successor_request)?;
         let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
-        if !matches!(s.kind, SpaceKind::Pairing | SpaceKind::CaseNotes) {
+        if !matches!(
+            s.kind,
+            SpaceKind::Pairing | SpaceKind::CaseNotes | SpaceKind::Care
+        ) {
             return Err(Error::InvalidInput(
-                "only a pairing or case notes are handed over".into(),
+                "only a pairing, case notes or a care record are handed over".into(),
             ));
         }
         if !s.membership().is_admin(&me) {

@@ -436,3 +436,52 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
         0
     );
 }
+
+#[test]
+fn a_leaving_supporter_hands_the_care_records_they_enrolled_to_a_coordinator() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut leaver = vault(&dir, "l.db", 2);
+    let mut participant = vault(&dir, "p.db", 3);
+    let programme = coordinator.create_programme("PIK-R").unwrap();
+    certify(&mut coordinator, &mut leaver, &programme, &[]);
+    let (care, resp) = leaver
+        .enrol_participant(&participant.link_request().unwrap(), programme)
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut leaver);
+    sync(&n, &mut participant);
+    participant
+        .give_consent(&care, "duty-of-care", true)
+        .unwrap();
+    sync(&n, &mut participant);
+
+    let shown = coordinator.certification_presentation(&programme).unwrap();
+    let response = leaver
+        .hand_over_space(&care, &coordinator.link_request().unwrap(), &shown)
+        .unwrap();
+    sync(&n, &mut leaver);
+    coordinator.join_space(&response).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut coordinator);
+    assert_eq!(coordinator.care_records()[0].viewer, "coordinator");
+    assert!(coordinator.has_consent(&care, "duty-of-care").unwrap());
+
+    // The participant's next call for help reaches the coordinator, not the supporter who left.
+    sync(&n, &mut participant);
+    participant.ask_for_help("id").unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    assert_eq!(coordinator.referral_inbox().unwrap().len(), 1);
+    sync(&n, &mut leaver);
+    assert!(leaver.referral_inbox().unwrap().is_empty());
+    // And the coordinator acknowledges it, as every device accepts.
+    let id = coordinator.referral_inbox().unwrap()[0].id.clone();
+    coordinator
+        .update_referral(&care, &id, "acknowledged")
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert!(participant.referrals(&care).unwrap()[0].told());
+}
