@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
+mod bundles;
 mod care;
 mod invites;
 mod programmes;
@@ -137,6 +138,31 @@ pub enum SebayaError {
     /// one-to-one pairing until a coordinator certifies them again.
     #[error("{detail}")]
     NotCertified {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A bundle file is damaged, truncated, altered or carries an envelope that does not verify;
+    /// nothing of it was kept.
+    #[error("{detail}")]
+    BadBundle {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// This bundle was imported before; nothing changed.
+    #[error("{detail}")]
+    BundleReplayed {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// The bundle comes from a device this one shares no space with; nothing was kept.
+    #[error("{detail}")]
+    StrangerBundle {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -278,6 +304,18 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::NotCertified(_) => SebayaError::NotCertified {
                 message_id: id("error-not-certified"),
+                detail,
+            },
+            E::BadBundle(_) => SebayaError::BadBundle {
+                message_id: id("error-bad-bundle"),
+                detail,
+            },
+            E::BundleReplayed => SebayaError::BundleReplayed {
+                message_id: id("error-bundle-replayed"),
+                detail,
+            },
+            E::StrangerBundle => SebayaError::StrangerBundle {
+                message_id: id("error-stranger-bundle"),
                 detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {

@@ -32,3 +32,6 @@ band-wellbeing-very-low = Wellbeing very low
 band-below-cutoff = Below the cut-off
 band-above-cutoff = At or above the cut-off
 error-not-certified = This supporter's training is missing or has expired. A coordinator must certify it before a one-to-one pairing.
+error-bad-bundle = This sync file is damaged or incomplete. Nothing from it was saved. Ask for a new one.
+error-bundle-replayed = This sync file was already imported on this device. Nothing changed.
+error-stranger-bundle = This sync file comes from a device you share nothing with. Nothing from it was saved.

@@ -32,3 +32,6 @@ band-wellbeing-very-low = Kesejahteraan sangat rendah
 band-below-cutoff = Di bawah batas
 band-above-cutoff = Pada atau di atas batas
 error-not-certified = Pelatihan pendukung ini belum ada atau sudah kedaluwarsa. Koordinator harus mengesahkannya sebelum pendampingan satu-satu.
+error-bad-bundle = Berkas sinkronisasi ini rusak atau tidak lengkap. Tidak ada yang disimpan darinya. Minta berkas yang baru.
+error-bundle-replayed = Berkas sinkronisasi ini sudah pernah diimpor di perangkat ini. Tidak ada yang berubah.
+error-stranger-bundle = Berkas sinkronisasi ini berasal dari perangkat yang tidak berbagi apa pun denganmu. Tidak ada yang disimpan darinya.

@@ -74,6 +74,17 @@ pub enum Error {
     /// coordinator certifies them again.
     #[error("training missing or expired: {0}")]
     NotCertified(String),
+    /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
+    /// envelope that does not verify. Nothing of it was kept.
+    #[error("the bundle is not valid: {0}")]
+    BadBundle(&'static str),
+    /// This bundle was imported here before. Nothing changed.
+    #[error("the bundle was already imported")]
+    BundleReplayed,
+    /// The bundle was made by a device that belongs to none of the spaces it carries that this
+    /// device holds (or it carries none of them). Nothing of it was kept.
+    #[error("the bundle comes from a device this one shares no space with")]
+    StrangerBundle,
     /// This device already keeps a journal with entries; linking would replace it.
     #[error("this device already has its own journal")]
     AlreadyLinked,

@@ -9,6 +9,7 @@
 //! Start with `docs/architecture.md` for the map of the crates.
 
 pub mod audit;
+pub mod bundles;
 pub mod care;
 pub mod casenotes;
 pub mod crypto;

@@ -1318,8 +1318,17 @@ impl Space {
 
     /// Envelopes held that the relay has not acknowledged, oldest first per author.
     pub fn unacked(&self, store: &Store) -> Result<Vec<Vec<u8>>> {
+        self.held_above(store, &self.relay_acked)
+    }
+
+    /// Envelopes held above `floor` (a peer's contiguous vector), oldest first per author.
+    pub fn held_above(
+        &self,
+        store: &Store,
+        floor: &BTreeMap<DeviceId, u64>,
+    ) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
-        for (author, seq) in self.vector.held_above(&self.relay_acked) {
+        for (author, seq) in self.vector.held_above(floor) {
             let k = Self::envelope_key(store, &self.id, &author, seq);
             let v: Option<Vec<u8>> = store
                 .conn

@@ -7,6 +7,7 @@
 //!
 //! The normative description is `docs/protocol.md`; its test vectors are checked by this crate's tests.
 
+pub mod bundle;
 pub mod envelope;
 pub mod error;
 pub mod identity;

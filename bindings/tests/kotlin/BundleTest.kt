@@ -1,0 +1,52 @@
+// Sync by file through the Kotlin bindings, with no relay: bundles between two devices of one person,
+// and typed errors for damaged, replayed and strangers' bundles. Run by `scripts/test.sh kotlin` as its
+// own JVM (class BundleTestKt).
+
+import java.io.File
+import java.nio.file.Files
+import uniffi.sebaya.SebayaException
+import uniffi.sebaya.Vault
+import uniffi.sebaya.generateMasterKey
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-kotlin-bundle").toFile()
+    try {
+        val phone = Vault.open(File(tmp, "phone.db").path, generateMasterKey())
+        phone.createPerson()
+        phone.journal().use { it.add("Dari ponsel.", 4, emptyList()) }
+        val tablet = Vault.open(File(tmp, "tablet.db").path, generateMasterKey())
+        tablet.completeLink(phone.approveLink(tablet.linkRequest()))
+        tablet.journal().use { it.add("Dari tablet.", 3, emptyList()) }
+        val bundle = tablet.exportBundle(emptyList(), null)
+
+        check("a damaged bundle is refused whole") {
+            assertThrows<SebayaException.BadBundle>("half a file") { phone.importBundle(bundle.copyOfRange(0, bundle.size / 2)) }
+            assertEquals(1, phone.journal().use { it.list().size }, "nothing kept")
+        }
+        check("a bundle brings the tablet's entry; a replay is refused") {
+            val r = phone.importBundle(bundle)
+            assertEquals(tablet.deviceId(), r.exporter, "exporter")
+            assertEquals(2, phone.journal().use { it.list().size }, "entries")
+            assertThrows<SebayaException.BundleReplayed>("replay") { phone.importBundle(bundle) }
+        }
+        check("a stranger's bundle is refused") {
+            val stranger = Vault.open(File(tmp, "s.db").path, generateMasterKey())
+            stranger.createPerson()
+            stranger.journal().use { it.add("Orang lain.", 2, emptyList()) }
+            assertThrows<SebayaException.StrangerBundle>("stranger") { phone.importBundle(stranger.exportBundle(emptyList(), null)) }
+            stranger.close()
+        }
+        check("a bundle for a known peer carries only what it lacks") {
+            phone.journal().use { it.add("Balasan.", 5, emptyList()) }
+            val delta = phone.exportBundle(emptyList(), tablet.deviceId())
+            assertTrue(delta.size < phone.exportBundle(emptyList(), null).size, "delta is smaller")
+            tablet.importBundle(delta)
+            assertEquals(3, tablet.journal().use { it.list().size }, "tablet entries")
+        }
+        phone.close()
+        tablet.close()
+    } finally {
+        tmp.deleteRecursively()
+    }
+    finish()
+}

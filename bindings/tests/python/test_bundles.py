@@ -1,0 +1,41 @@
+"""Sync by file through the Python bindings, with no relay: bundles between two devices of one person;
+damaged, replayed and strangers' bundles are refused with typed errors and change nothing."""
+
+import pytest
+
+from sebaya import SebayaError, Vault, generate_master_key
+
+
+def test_two_devices_sync_by_file(tmp_path):
+    phone = Vault.open(str(tmp_path / "phone.db"), generate_master_key())
+    phone.create_person()
+    phone.journal().add("Dari ponsel.", 4, [])
+    tablet = Vault.open(str(tmp_path / "tablet.db"), generate_master_key())
+    tablet.complete_link(phone.approve_link(tablet.link_request()))
+    tablet.journal().add("Dari tablet.", 3, [])
+    bundle = tablet.export_bundle([], None)
+
+    for bad in (bundle[: len(bundle) // 2], bundle[:-1], b"", bytes(len(bundle))):
+        with pytest.raises(SebayaError.BadBundle):
+            phone.import_bundle(bad)
+    assert [e.text for e in phone.journal().list()] == ["Dari ponsel."]
+
+    report = phone.import_bundle(bundle)
+    assert report.exporter == tablet.device_id() and report.applied > 0
+    assert sorted(e.text for e in phone.journal().list()) == ["Dari ponsel.", "Dari tablet."]
+    with pytest.raises(SebayaError.BundleReplayed):
+        phone.import_bundle(bundle)
+
+    stranger = Vault.open(str(tmp_path / "s.db"), generate_master_key())
+    stranger.create_person()
+    stranger.journal().add("Orang lain.", 2, [])
+    with pytest.raises(SebayaError.StrangerBundle):
+        phone.import_bundle(stranger.export_bundle([], None))
+
+    phone.journal().add("Balasan.", 5, [])
+    delta = phone.export_bundle([], tablet.device_id())
+    assert len(delta) < len(phone.export_bundle([], None))
+    tablet.import_bundle(delta)
+    assert len(tablet.journal().list()) == 3
+    with pytest.raises(SebayaError.InvalidInput):
+        phone.export_bundle([], "not-a-device")
