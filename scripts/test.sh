@@ -150,6 +150,7 @@ stage_demo() {
     cargo run -q -p sebaya-cli -- demo
     cargo run -q -p sebaya-cli -- demo group
     cargo run -q -p sebaya-cli -- demo referral
+    cargo run -q -p sebaya-cli -- demo bundle
 }
 
 stage_fmt() {

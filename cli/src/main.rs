@@ -12,10 +12,11 @@ use std::process::ExitCode;
 
 use sebaya_core::{Vault, audit, crypto};
 
-const USAGE: &str = "usage: sebaya demo [group|referral] [--keep DIR]
+const USAGE: &str = "usage: sebaya demo [group|referral|bundle] [--keep DIR]
   demo           the journal: a relay and two devices of one person, every step checked
   demo group     a support group of three people with a removal, every step checked
-  demo referral  a risk answer given offline travels to a coordinator and the acknowledgement back";
+  demo referral  a risk answer given offline travels to a coordinator and the acknowledgement back
+  demo bundle    no relay at all: two phones keep a journal and a pairing in step by carried files";
 
 struct Checks {
     failed: u32,
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             let run = match args.get(1).map(String::as_str) {
                 Some("group") => demo_group(),
                 Some("referral") => demo_referral(),
+                Some("bundle") => demo_bundle(),
                 _ => demo(keep),
             };
             match run {
@@ -541,6 +543,97 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
             .first()
             .is_some_and(|r| r.state == "acknowledged"),
         "the supporter sees it acknowledged",
+    );
+    println!("{} checks passed, {} failed", c.passed, c.failed);
+    Ok(c.failed == 0)
+}
+
+/// Sync with the relay switched off: files carried between phones (an SD card, a message attachment),
+/// every step checked.
+fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
+    use sebaya_core::pairing;
+    let tmp = tempfile::tempdir()?;
+    let mut c = Checks {
+        failed: 0,
+        passed: 0,
+    };
+    let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
+        let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
+        v.create_person()?;
+        Ok(v)
+    };
+    println!("1. No relay anywhere. A supporter meets a participant and opens a pairing in person");
+    let mut supporter = open("supporter.sebaya")?;
+    let mut participant = open("participant.sebaya")?;
+    let (pair, resp) = supporter.create_pairing(&participant.link_request()?)?;
+    participant.join_space(&resp)?;
+
+    println!("2. The supporter's phone writes a file; it reaches the participant on an SD card");
+    let file = tmp.path().join("to-participant.sbyb");
+    std::fs::write(&file, supporter.export_bundle(&[pair], None)?)?;
+    let r = participant.import_bundle(&std::fs::read(&file)?)?;
+    println!(
+        "   {} bytes, {} envelopes stored, {} applied",
+        std::fs::metadata(&file)?.len(),
+        r.stored,
+        r.applied
+    );
+    c.check(
+        participant.read_group(&pair, pairing::supporter)?.is_some(),
+        "the participant's phone holds the pairing, with no network",
+    );
+
+    println!("3. Days later, offline, the participant checks in; the file goes back by hand");
+    let me = participant.device_id().to_hex();
+    participant.with_group(&pair, |d, now| {
+        pairing::add_checkin(
+            d,
+            "00000000000000a1",
+            4,
+            "Lebih tenang minggu ini.",
+            &me,
+            now,
+        )
+    })?;
+    let back = participant.export_bundle(&[pair], Some(&supporter.device_id()))?;
+    let full = participant.export_bundle(&[pair], None)?;
+    println!(
+        "   {} bytes (everything would be {} bytes: only what the supporter lacks travels)",
+        back.len(),
+        full.len()
+    );
+    c.check(
+        back.len() < full.len(),
+        "the reply carries only what is missing",
+    );
+    let mut damaged = back.clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 1;
+    c.check(
+        matches!(
+            supporter.import_bundle(&damaged),
+            Err(sebaya_core::Error::BadBundle(_))
+        ),
+        "a damaged copy is refused whole",
+    );
+    supporter.import_bundle(&back)?;
+    let seen = supporter.read_group(&pair, pairing::checkins)?;
+    c.check(
+        seen.len() == 1 && seen[0].note == "Lebih tenang minggu ini.",
+        "the supporter reads the check-in",
+    );
+    c.check(
+        matches!(
+            supporter.import_bundle(&back),
+            Err(sebaya_core::Error::BundleReplayed)
+        ),
+        "the same file twice is refused as a replay",
+    );
+    c.check(
+        !back
+            .windows(b"Lebih tenang".len())
+            .any(|w| w == b"Lebih tenang"),
+        "the file that carried the check-in holds ciphertext only",
     );
     println!("{} checks passed, {} failed", c.passed, c.failed);
     Ok(c.failed == 0)
