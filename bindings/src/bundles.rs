@@ -20,6 +20,21 @@ pub struct BundleReport {
     pub applied: u32,
     /// Envelopes set aside (content that could not be applied, or an author who may not write).
     pub quarantined: u32,
+    /// Envelopes of others' spaces taken to carry on (when this device opted in).
+    pub carried: u32,
+}
+
+/// What this device carries for others (see `set_carry_quota`).
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct CarryStatus {
+    /// The quota, bytes (0: carrying is off).
+    pub quota: u64,
+    /// Bytes carried now.
+    pub used: u64,
+    /// Envelopes carried now.
+    pub envelopes: u32,
+    /// Distinct spaces they belong to.
+    pub spaces: u32,
 }
 
 #[uniffi::export]
@@ -53,6 +68,25 @@ impl Vault {
             duplicates: r.duplicates,
             applied: r.applied,
             quarantined: r.quarantined,
+            carried: r.carried,
+        })
+    }
+
+    /// Opts in to carrying others' envelopes (sealed: this device reads nothing of them) up to
+    /// `bytes`, at most 16 MiB; 0 (the default) turns it off and drops what is carried. Carried
+    /// envelopes go to the relay at the next sync and into every full bundle.
+    pub fn set_carry_quota(&self, bytes: u64) -> Result<()> {
+        with(&self.inner, |v| v.set_carry_quota(bytes))
+    }
+
+    /// What this device carries for others now.
+    pub fn carry_status(&self) -> Result<CarryStatus> {
+        let s = with(&self.inner, |v| v.carry_status())?;
+        Ok(CarryStatus {
+            quota: s.quota,
+            used: s.used,
+            envelopes: s.envelopes,
+            spaces: s.spaces,
         })
     }
 }

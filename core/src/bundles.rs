@@ -49,6 +49,8 @@ pub struct BundleReport {
     pub applied: u32,
     /// Envelopes set aside (content that could not be applied, or an author who may not write).
     pub quarantined: u32,
+    /// Envelopes of others' spaces taken to carry on (when this device opted in).
+    pub carried: u32,
 }
 
 fn cbor<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -121,6 +123,25 @@ impl Vault {
         if !spaces.is_empty() && out.len() != spaces.len() {
             return Err(Error::NotFound("space"));
         }
+        // What this device carries for others travels on in every full bundle (never readable here).
+        if spaces.is_empty() {
+            let mut by_space: BTreeMap<[u8; 16], Vec<ByteBuf>> = BTreeMap::new();
+            for e in self.carried()? {
+                if let Ok(env) = Envelope::parse(&e) {
+                    by_space
+                        .entry(env.space().0)
+                        .or_default()
+                        .push(ByteBuf::from(e));
+                }
+            }
+            for (space, envelopes) in by_space {
+                out.push(BundleSpace {
+                    space: ByteBuf::from(space.to_vec()),
+                    vector: Vec::new(),
+                    envelopes,
+                });
+            }
+        }
         let body = BundleBody {
             v: bundle::BUNDLE_VERSION,
             exporter: ByteBuf::from(self.identity.device.0.to_vec()),
@@ -131,8 +152,9 @@ impl Vault {
     }
 
     /// Imports a bundle: refused whole, with nothing kept, when the file is damaged or altered
-    /// (`BadBundle`), was imported before (`BundleReplayed`), or comes from a device that belongs to
-    /// none of the spaces it carries that this device holds (`StrangerBundle`); every envelope is
+    /// (`BadBundle`), was imported before (`BundleReplayed`), or neither its exporter nor any author
+    /// of its envelopes belongs to a space it carries that this device holds (`StrangerBundle`;
+    /// unless this device opted in to carrying, when others' spaces are taken to carry on); every envelope is
     /// verified (signature, space) before any is stored. Then each envelope is received as from the
     /// relay: its author's membership and role are judged as always. Spaces this device does not
     /// hold are left alone.
@@ -152,10 +174,13 @@ impl Vault {
             duplicates: 0,
             applied: 0,
             quarantined: 0,
+            carried: 0,
         };
         // Everything is checked before anything is kept.
         let mut batches: Vec<(SpaceId, Vec<Vec<u8>>)> = Vec::new();
+        let mut foreign: Vec<Vec<u8>> = Vec::new();
         let mut known_exporter = false;
+        let carrying = self.carry_quota()? > 0;
         for part in &body.spaces {
             let space = SpaceId::from_slice(&part.space).map_err(bad)?;
             let held = self
@@ -165,6 +190,16 @@ impl Vault {
                 .find(|s| s.id == space);
             let Some(held) = held else {
                 report.other_spaces += 1;
+                // Verified now, carried below if this device opted in to carrying.
+                for e in &part.envelopes {
+                    let env = Envelope::parse(e)
+                        .and_then(|env| env.verify().map(|_| env))
+                        .map_err(|_| Error::BadBundle("an envelope in it does not verify"))?;
+                    if env.space() != space {
+                        return Err(Error::BadBundle("an envelope is filed under another space"));
+                    }
+                    foreign.push(e.to_vec());
+                }
                 continue;
             };
             let m = held.membership();
@@ -177,12 +212,22 @@ impl Vault {
                 if env.space() != space {
                     return Err(Error::BadBundle("an envelope is filed under another space"));
                 }
+                // A bundle carried on by someone else is as good as its authors.
+                if let Ok(h) = env.header() {
+                    known_exporter |= m.is_member(&h.author) || m.removed.contains_key(&h.author);
+                }
                 envs.push(e.to_vec());
             }
             batches.push((space, envs));
         }
-        if batches.is_empty() || !known_exporter {
+        // A device that opted in to carrying takes bundles for others' spaces too; otherwise a bundle
+        // from someone it shares nothing with is refused.
+        let for_carrying = carrying && !foreign.is_empty();
+        if !for_carrying && (batches.is_empty() || !known_exporter) {
             return Err(Error::StrangerBundle);
+        }
+        if !known_exporter {
+            batches.clear();
         }
         let identity = &self.identity;
         let store = &self.store;
@@ -202,6 +247,7 @@ impl Vault {
             report.applied += r.applied;
             report.quarantined += r.quarantined + r.refused;
         }
+        report.carried = if carrying { self.carry(&foreign)? } else { 0 };
         // Remember what the exporter holds, for the next bundle to it, and that this one came.
         let vectors = PeerVectors(
             body.spaces

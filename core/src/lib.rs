@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod bundles;
 pub mod care;
+pub mod carry;
 pub mod casenotes;
 pub mod crypto;
 pub mod erase;
@@ -453,7 +454,8 @@ impl Vault {
         let (posts, answers, taken) = self.join_outbox()?;
         let mut sync = RelaySync::new(relay_url)
             .with_joins(posts, answers, taken)
-            .with_erase(self.erasures_to_send()?);
+            .with_erase(self.erasures_to_send()?)
+            .with_carried(self.carried()?);
         if self.begin_index_recovery()? {
             sync.set_recovery(true);
         }
@@ -498,6 +500,8 @@ impl Vault {
             sync.note_joins(outcome.received, outcome.refused, outcome.joined);
             // Spaces erased (by this person's other device, or confirmed for this one) go before the
             // index is followed, so the new journal takes the old one's place.
+            let delivered = sync.take_carried_done();
+            self.drop_carried(&delivered)?;
             let (confirmed, seen) = sync.take_erasures();
             let erased = self.apply_erasures(&confirmed, &seen)?;
             sync.note_erased(erased);

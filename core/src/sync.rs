@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::space::Space;
 use crate::vault::Store;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// An HTTP request as the core needs it: small, explicit, easy for a platform to implement.
 #[derive(Clone, Debug)]
@@ -160,6 +160,9 @@ fn now_secs() -> i64 {
 
 /// Largest push batch per request, leaving room under the relay's message limit.
 const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// Most envelopes carried for others in one request, and most spaces they may name.
+const MAX_CARRIED_PUSH: usize = 512;
+const MAX_CARRIED_SPACES: usize = 64;
 /// Largest answer page asked for.
 const PAGE_BYTES: u64 = 4 * 1024 * 1024;
 /// Round trips after which a sync stops and reports (it resumes on the next call).
@@ -192,6 +195,11 @@ pub struct RelaySync {
     /// While true the exchange pulls the person's index as the index author (recovery from the
     /// phrase); join requests and answers wait for the device's own exchange.
     recovery: bool,
+    /// Envelopes this device carries for others (`carry.rs`), pushed once with its own exchange; and
+    /// the ids of those the relay answered for.
+    carried: Vec<Vec<u8>>,
+    carried_sent: Vec<[u8; 32]>,
+    carried_done: Vec<[u8; 32]>,
     /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
     erase: Vec<SpaceId>,
     erase_sent: bool,
@@ -241,10 +249,24 @@ impl RelaySync {
             report: SyncReport::default(),
             joins: JoinExchange::default(),
             recovery: false,
+            carried: Vec::new(),
+            carried_sent: Vec::new(),
+            carried_done: Vec::new(),
             erase: Vec::new(),
             erase_sent: false,
             erased: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// Hands the sync the envelopes this device carries for others.
+    pub(crate) fn with_carried(mut self, envelopes: Vec<Vec<u8>>) -> RelaySync {
+        self.carried = envelopes;
+        self
+    }
+
+    /// Ids of carried envelopes the relay answered for (accepted or refused), since the last call.
+    pub(crate) fn take_carried_done(&mut self) -> Vec<[u8; 32]> {
+        std::mem::take(&mut self.carried_done)
     }
 
     /// Hands the sync the spaces to ask the relay to erase.
@@ -403,13 +425,45 @@ impl RelaySync {
                 push.push(serde_bytes::ByteBuf::from(env));
             }
         }
+        // Envelopes carried for others ride along once, with room left, never during recovery: the
+        // relay judges each by its author; their spaces are named with an empty vector (the relay
+        // will not serve them to this device, and nothing is expected back).
+        let mut named: Vec<SpaceVector> = spaces
+            .iter()
+            .map(|s| SpaceVector::new(s.id, s.vector.contiguous()))
+            .collect();
+        if !cut && !self.recovery && !self.carried.is_empty() {
+            let mut extra: Vec<SpaceId> = Vec::new();
+            for env in std::mem::take(&mut self.carried) {
+                let Ok(space) = sebaya_proto::Envelope::parse(&env).map(|e| e.space()) else {
+                    continue;
+                };
+                if spaces.iter().any(|s| s.id == space)
+                    || push.len() >= MAX_CARRIED_PUSH
+                    || push_bytes + env.len() > MAX_PUSH_BYTES
+                {
+                    continue;
+                }
+                if !extra.contains(&space) {
+                    if named.len() + extra.len() >= MAX_CARRIED_SPACES + spaces.len() {
+                        continue;
+                    }
+                    extra.push(space);
+                }
+                push_bytes += env.len();
+                self.carried_sent.push(crypto::sha256(&env));
+                push.push(serde_bytes::ByteBuf::from(env));
+            }
+            named.extend(
+                extra
+                    .into_iter()
+                    .map(|s| SpaceVector::new(s, &BTreeMap::new())),
+            );
+        }
         self.in_flight = (push.len() as u32, cut);
         let req = SyncRequest {
             v: wire::SYNC_VERSION,
-            spaces: spaces
-                .iter()
-                .map(|s| SpaceVector::new(s.id, s.vector.contiguous()))
-                .collect(),
+            spaces: named,
             envelopes: push,
             max_response_bytes: PAGE_BYTES,
             join_requests: if self.joins.sent || self.recovery {
@@ -507,6 +561,9 @@ impl RelaySync {
                 self.last_body.clear();
                 let answer: SyncResponse = wire::decode(&resp.body)?;
                 answer.check()?;
+                // The relay judged every carried envelope of this request: accepted or refused,
+                // there is nothing more to do with it.
+                self.carried_done.append(&mut self.carried_sent);
                 let (pushed_now, cut) = self.in_flight;
                 self.report.rejected += answer.rejected.len() as u32;
                 self.report.refused_spaces = answer.refused_spaces.len() as u32;

@@ -121,3 +121,70 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_by_file() {
     assert_eq!(checkins.len(), 1);
     assert_eq!(checkins[0].note, "Lebih baik.");
 }
+
+#[test]
+fn a_carrier_hands_what_it_cannot_read_to_the_relay_and_to_another_device() {
+    let n = sebaya_tests::net::net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    phone.create_person().unwrap();
+    phone.journal_add("Sebelum berangkat.", 3, &[]).unwrap();
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    tablet
+        .complete_link(&phone.approve_link(&tablet.link_request().unwrap()).unwrap())
+        .unwrap();
+    sebaya_tests::net::sync(&n, &mut phone);
+    sebaya_tests::net::sync(&n, &mut tablet);
+
+    // In a village without signal, the phone writes and hands a file to a supporter who travels.
+    phone
+        .journal_add("Dari desa, tanpa sinyal.", 4, &[])
+        .unwrap();
+    let file = phone.export_bundle(&[], None).unwrap();
+    let mut carrier = Vault::open(&dir.path().join("carrier.db"), &[3; 32]).unwrap();
+    carrier.create_person().unwrap();
+    // Not opted in: a stranger's file is refused.
+    assert!(matches!(
+        carrier.import_bundle(&file),
+        Err(Error::StrangerBundle)
+    ));
+    assert!(matches!(
+        carrier.set_carry_quota(u64::MAX),
+        Err(Error::InvalidInput(_))
+    ));
+    carrier.set_carry_quota(1 << 20).unwrap();
+    let r = carrier.import_bundle(&file).unwrap();
+    assert!(r.carried > 0);
+    assert_eq!(r.stored, 0);
+    let status = carrier.carry_status().unwrap();
+    assert_eq!(status.envelopes, r.carried);
+    assert!(
+        carrier.journal_list().is_empty(),
+        "the carrier reads nothing"
+    );
+
+    // Handed on by file to the person's other device...
+    let onward = carrier.export_bundle(&[], None).unwrap();
+    let mut other = Vault::open(&dir.path().join("other.db"), &[4; 32]).unwrap();
+    other
+        .complete_link(&phone.approve_link(&other.link_request().unwrap()).unwrap())
+        .unwrap();
+    other.import_bundle(&onward).unwrap();
+    assert!(
+        other
+            .journal_list()
+            .iter()
+            .any(|e| e.text == "Dari desa, tanpa sinyal.")
+    );
+
+    // ...and, in town, to the relay, which takes them by their author's signature.
+    sebaya_tests::net::sync(&n, &mut carrier);
+    assert_eq!(carrier.carry_status().unwrap().envelopes, 0);
+    sebaya_tests::net::sync(&n, &mut tablet);
+    assert!(
+        tablet
+            .journal_list()
+            .iter()
+            .any(|e| e.text == "Dari desa, tanpa sinyal.")
+    );
+}

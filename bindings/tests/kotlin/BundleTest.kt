@@ -43,6 +43,17 @@ fun main() {
             tablet.importBundle(delta)
             assertEquals(3, tablet.journal().use { it.list().size }, "tablet entries")
         }
+        check("a device opted in to carrying takes others' sealed envelopes and reads nothing") {
+            val carrier = Vault.open(File(tmp, "carrier.db").path, generateMasterKey())
+            carrier.createPerson()
+            assertThrows<SebayaException.StrangerBundle>("not opted in") { carrier.importBundle(phone.exportBundle(emptyList(), null)) }
+            carrier.setCarryQuota(1uL shl 20)
+            val r = carrier.importBundle(phone.exportBundle(emptyList(), null))
+            assertTrue(r.carried > 0u, "carried ${r.carried}")
+            assertEquals(r.carried, carrier.carryStatus().envelopes, "status")
+            assertEquals(0, carrier.journal().use { it.list().size }, "reads nothing")
+            carrier.close()
+        }
         phone.close()
         tablet.close()
     } finally {

@@ -39,3 +39,25 @@ def test_two_devices_sync_by_file(tmp_path):
     assert len(tablet.journal().list()) == 3
     with pytest.raises(SebayaError.InvalidInput):
         phone.export_bundle([], "not-a-device")
+
+
+def test_a_carrier_hands_sealed_envelopes_to_the_relay(tmp_path, relay):
+    phone = Vault.open(str(tmp_path / "phone.db"), generate_master_key())
+    phone.create_person()
+    tablet = Vault.open(str(tmp_path / "tablet.db"), generate_master_key())
+    tablet.complete_link(phone.approve_link(tablet.link_request()))
+    phone.sync(relay.url)
+    tablet.sync(relay.url)
+    phone.journal().add("Dari desa.", 4, [])
+    carrier = Vault.open(str(tmp_path / "carrier.db"), generate_master_key())
+    carrier.create_person()
+    with pytest.raises(SebayaError.StrangerBundle):
+        carrier.import_bundle(phone.export_bundle([], None))
+    carrier.set_carry_quota(1 << 20)
+    report = carrier.import_bundle(phone.export_bundle([], None))
+    assert report.carried > 0 and report.stored == 0
+    assert carrier.carry_status().envelopes == report.carried
+    carrier.sync(relay.url)
+    assert carrier.carry_status().envelopes == 0
+    tablet.sync(relay.url)
+    assert [e.text for e in tablet.journal().list()] == ["Dari desa."]
