@@ -16,6 +16,7 @@ uniffi::setup_scaffolding!();
 mod bundles;
 mod care;
 mod invites;
+mod policy;
 mod programmes;
 mod reports;
 mod safety;

@@ -248,6 +248,8 @@ impl Vault {
             report.quarantined += r.quarantined + r.refused;
         }
         report.carried = if carrying { self.carry(&foreign)? } else { 0 };
+        let synced: Vec<SpaceId> = batches.iter().map(|(s, _)| *s).collect();
+        self.note_synced(&synced, "bundle")?;
         // Remember what the exporter holds, for the next bundle to it, and that this one came.
         let vectors = PeerVectors(
             body.spaces

@@ -29,6 +29,7 @@ pub mod keywrap;
 pub mod link;
 pub mod pairing;
 pub mod person;
+pub mod policy;
 pub mod programmes;
 pub mod report_space;
 pub mod reports;
@@ -473,7 +474,12 @@ impl Vault {
                 let (author, space) = self.recovery_parts()?;
                 sync.next_request(&self.store, &author, &[space])?
             } else {
-                let spaces: Vec<&Space> = self.journal.iter().chain(self.shared.values()).collect();
+                let spaces: Vec<&Space> = self
+                    .journal
+                    .iter()
+                    .chain(self.shared.values())
+                    .filter(|s| sync.covers(&s.id))
+                    .collect();
                 sync.next_request(&self.store, &self.identity, &spaces)?
             };
             if next.is_some() {
@@ -486,6 +492,7 @@ impl Vault {
                 continue;
             }
             let Some(j) = sync.take_joins() else {
+                self.note_relay_synced(sync)?;
                 return Ok(None);
             };
             let outcome = self.take_join_results(
@@ -523,12 +530,25 @@ impl Vault {
             let adopted = adopted + periods + rotated;
             let taken = self.taken_answers()?;
             if outcome.joined == 0 && adopted == 0 && taken.is_empty() {
+                self.note_relay_synced(sync)?;
                 return Ok(None);
             }
             sync.set_taken(taken);
             sync.again();
         }
         Ok(None)
+    }
+
+    /// Records the spaces a finished sync covered as synced through the relay.
+    fn note_relay_synced(&self, sync: &RelaySync) -> Result<()> {
+        let ids: Vec<SpaceId> = self
+            .journal
+            .iter()
+            .chain(self.shared.values())
+            .map(|s| s.id)
+            .filter(|id| sync.covers(id))
+            .collect();
+        self.note_synced(&ids, "relay")
     }
 
     /// Applies the answer to the last request of a sync.

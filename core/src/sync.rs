@@ -200,6 +200,8 @@ pub struct RelaySync {
     carried: Vec<Vec<u8>>,
     carried_sent: Vec<[u8; 32]>,
     carried_done: Vec<[u8; 32]>,
+    /// When set, the only spaces this sync covers (a policy's urgent scope).
+    only: Option<Vec<SpaceId>>,
     /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
     erase: Vec<SpaceId>,
     erase_sent: bool,
@@ -249,6 +251,7 @@ impl RelaySync {
             report: SyncReport::default(),
             joins: JoinExchange::default(),
             recovery: false,
+            only: None,
             carried: Vec::new(),
             carried_sent: Vec::new(),
             carried_done: Vec::new(),
@@ -256,6 +259,16 @@ impl RelaySync {
             erase_sent: false,
             erased: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// Limits the sync to `spaces` (None: every space).
+    pub(crate) fn set_only(&mut self, spaces: Option<Vec<SpaceId>>) {
+        self.only = spaces;
+    }
+
+    /// Whether this sync covers `space`.
+    pub(crate) fn covers(&self, space: &SpaceId) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(space))
     }
 
     /// Hands the sync the envelopes this device carries for others.

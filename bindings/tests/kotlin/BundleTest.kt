@@ -5,6 +5,7 @@
 import java.io.File
 import java.nio.file.Files
 import uniffi.sebaya.SebayaException
+import uniffi.sebaya.SyncPolicy
 import uniffi.sebaya.Vault
 import uniffi.sebaya.generateMasterKey
 
@@ -53,6 +54,17 @@ fun main() {
             assertEquals(r.carried, carrier.carryStatus().envelopes, "status")
             assertEquals(0, carrier.journal().use { it.list().size }, "reads nothing")
             carrier.close()
+        }
+        check("on a metered link with Wi-Fi only, the journal waits; on Wi-Fi it goes") {
+            Relay(File(tmp, "relay-data"), File(tmp, "relay.log")).use { relay ->
+                phone.setSyncPolicy(SyncPolicy(true, 0uL))
+                val metered = phone.syncOn(relay.url, true)
+                assertEquals("urgent-only", metered.scope, "scope")
+                assertTrue(phone.spaceStatus().single { it.kind == "journal" }.waiting, "journal waits")
+                val wifi = phone.syncOn(relay.url, false)
+                assertEquals("all", wifi.scope, "scope on Wi-Fi")
+                assertEquals("relay", phone.spaceStatus().single { it.kind == "journal" }.lastPath, "path")
+            }
         }
         phone.close()
         tablet.close()

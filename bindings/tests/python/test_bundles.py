@@ -61,3 +61,21 @@ def test_a_carrier_hands_sealed_envelopes_to_the_relay(tmp_path, relay):
     assert carrier.carry_status().envelopes == 0
     tablet.sync(relay.url)
     assert [e.text for e in tablet.journal().list()] == ["Dari desa."]
+
+
+def test_on_a_metered_link_with_wifi_only_the_journal_waits(tmp_path, relay):
+    from sebaya import SyncPolicy
+
+    phone = Vault.open(str(tmp_path / "p.db"), generate_master_key())
+    phone.create_person()
+    phone.journal().add("Satu.", 3, [])
+    phone.set_sync_policy(SyncPolicy(wifi_only=True, metered_daily_budget=0))
+    assert phone.sync_policy().wifi_only
+    r = phone.sync_on(relay.url, True)
+    assert r.scope == "urgent-only" and r.report.pushed == 0
+    (journal,) = phone.space_status()
+    assert journal.kind == "journal" and journal.waiting
+    r = phone.sync_on(relay.url, False)
+    assert r.scope == "all" and r.report.pushed > 0
+    (journal,) = phone.space_status()
+    assert not journal.waiting and journal.last_path == "relay"

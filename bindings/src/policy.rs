@@ -1,0 +1,116 @@
+//! Sync policy and status through the bindings (issue 5): the app says which link the phone has; the
+//! core decides what goes (everything, or care records alone) and reports what each space waits for.
+
+use super::{Result, SebayaError, SyncReport, Vault, poisoned, with};
+
+/// The person's or programme's choice for metered links.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SyncPolicy {
+    /// On metered links sync only care records (referrals, acknowledgements, consents).
+    pub wifi_only: bool,
+    /// Most bytes per UTC day on metered links before only care records go; 0: no budget.
+    pub metered_daily_budget: u64,
+}
+
+/// What a policy-aware sync did.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct PolicySync {
+    /// "all" or "urgent-only".
+    pub scope: String,
+    /// What the sync did.
+    pub report: SyncReport,
+}
+
+/// Where one space stands.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SpaceStatus {
+    /// The space id (hex).
+    pub space_id: String,
+    /// "journal", "group", "pairing", "case-notes", "care" or "report".
+    pub kind: String,
+    /// Whether this device has changes there the relay has not acknowledged.
+    pub waiting: bool,
+    /// When it last synced, ms since the Unix epoch.
+    pub last_synced_ms: Option<i64>,
+    /// Through which path it last synced: "relay" or "bundle".
+    pub last_path: Option<String>,
+}
+
+fn link(metered: bool) -> sebaya_core::policy::Link {
+    if metered {
+        sebaya_core::policy::Link::Metered
+    } else {
+        sebaya_core::policy::Link::Unmetered
+    }
+}
+
+#[uniffi::export]
+impl Vault {
+    /// The sync policy in force.
+    pub fn sync_policy(&self) -> Result<SyncPolicy> {
+        let p = with(&self.inner, |v| v.sync_policy())?;
+        Ok(SyncPolicy {
+            wifi_only: p.wifi_only,
+            metered_daily_budget: p.metered_daily_budget,
+        })
+    }
+
+    /// Sets the sync policy.
+    pub fn set_sync_policy(&self, policy: SyncPolicy) -> Result<()> {
+        with(&self.inner, |v| {
+            v.set_sync_policy(sebaya_core::policy::SyncPolicy {
+                wifi_only: policy.wifi_only,
+                metered_daily_budget: policy.metered_daily_budget,
+            })
+        })
+    }
+
+    /// Bytes spent on metered links today (UTC).
+    pub fn metered_bytes_today(&self) -> Result<u64> {
+        with(&self.inner, |v| v.metered_bytes_today())
+    }
+
+    /// Syncs what the policy allows on the link the phone has now (`metered`: mobile data or a
+    /// hotspot): everything, or care records alone. Like `sync`, the vault stays usable from other
+    /// threads while the network is slow.
+    pub fn sync_on(&self, relay_url: String, metered: bool) -> Result<PolicySync> {
+        use sebaya_core::HttpClient;
+        let mut gate = self.sync_gate.lock().map_err(|_| poisoned())?;
+        if gate.is_none() {
+            *gate = Some(sebaya_core::ReqwestClient::new()?);
+        }
+        let http = gate.as_ref().ok_or_else(poisoned)?;
+        let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link(metered)))?;
+        while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
+            let resp = http
+                .send(req)
+                .map_err(|e| SebayaError::from(sebaya_core::Error::Network(e)))?;
+            with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?;
+        }
+        let report = s.report().clone();
+        with(&self.inner, |v| v.sync_end_on(link(metered), &report))?;
+        Ok(PolicySync {
+            scope: match scope {
+                sebaya_core::policy::SyncScope::All => "all",
+                sebaya_core::policy::SyncScope::UrgentOnly => "urgent-only",
+            }
+            .into(),
+            report: report.into(),
+        })
+    }
+
+    /// Where every space stands: waiting changes, last sync and its path.
+    pub fn space_status(&self) -> Result<Vec<SpaceStatus>> {
+        let list = with(&self.inner, |v| v.space_status())?;
+        Ok(list
+            .into_iter()
+            .map(|s| SpaceStatus {
+                space_id: s.space.to_hex(),
+                kind: super::kind_name(s.kind),
+                waiting: s.waiting,
+                last_synced_ms: s.last_synced.as_ref().map(|(t, _)| *t),
+                last_path: s.last_synced.map(|(_, p)| p),
+            })
+            .collect())
+    }
+}
