@@ -1,0 +1,151 @@
+//! Property (issue 5): random edits on four devices of one person, moved by random paths — the relay,
+//! bundles handed over by file (delivered once, twice, late or never) and bundles carried to the
+//! relay by a fifth device that cannot read them. Whatever the order, once everyone syncs, all four
+//! journals are identical and hold every edit made.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use proptest::prelude::*;
+use sebaya_core::{Error, Vault};
+use sebaya_tests::net::{net, sync};
+
+#[derive(Clone, Debug)]
+enum Deliver {
+    Once,
+    Twice,
+    Late,
+    Never,
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Edit(usize),
+    Relay(usize),
+    Bundle {
+        from: usize,
+        to: usize,
+        deliver: Deliver,
+        delta: bool,
+    },
+    Carry(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let d = prop_oneof![
+        Just(Deliver::Once),
+        Just(Deliver::Twice),
+        Just(Deliver::Late),
+        Just(Deliver::Never)
+    ];
+    prop_oneof![
+        3 => (0..4usize).prop_map(Step::Edit),
+        2 => (0..4usize).prop_map(Step::Relay),
+        3 => (0..4usize, 0..4usize, d, any::<bool>()).prop_map(|(from, to, deliver, delta)| Step::Bundle {
+            from,
+            to,
+            deliver,
+            delta
+        }),
+        1 => (0..4usize).prop_map(Step::Carry),
+    ]
+}
+
+fn texts(v: &Vault) -> Vec<String> {
+    let mut t: Vec<String> = v.journal_list().into_iter().map(|e| e.text).collect();
+    t.sort();
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_path_converges_and_loses_no_edit(steps in prop::collection::vec(step(), 4..24)) {
+        let n = net();
+        let dir = tempfile::tempdir().unwrap();
+        let mut devices: Vec<Vault> = Vec::new();
+        let mut phone = Vault::open(&dir.path().join("d0.db"), &[1; 32]).unwrap();
+        phone.create_person().unwrap();
+        devices.push(phone);
+        for i in 1..4u8 {
+            let mut d = Vault::open(&dir.path().join(format!("d{i}.db")), &[i + 1; 32]).unwrap();
+            let resp = devices[0].approve_link(&d.link_request().unwrap()).unwrap();
+            d.complete_link(&resp).unwrap();
+            devices.push(d);
+        }
+        let mut carrier = Vault::open(&dir.path().join("carrier.db"), &[9; 32]).unwrap();
+        carrier.create_person().unwrap();
+        carrier.set_carry_quota(4 << 20).unwrap();
+
+        let mut made: Vec<String> = Vec::new();
+        let mut late: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (k, s) in steps.iter().enumerate() {
+            match s {
+                Step::Edit(i) => {
+                    let text = format!("catatan {k} dari {i}");
+                    devices[*i].journal_add(&text, 3, &[]).unwrap();
+                    made.push(text);
+                }
+                Step::Relay(i) => {
+                    sync(&n, &mut devices[*i]);
+                }
+                Step::Bundle { from, to, deliver, delta } => {
+                    if from == to {
+                        continue;
+                    }
+                    let peer = devices[*to].device_id();
+                    let file = devices[*from]
+                        .export_bundle(&[], if *delta { Some(&peer) } else { None })
+                        .unwrap();
+                    // An identical file made twice in one second is the same file: a replay.
+                    let take = |v: &mut Vault, f: &[u8]| match v.import_bundle(f) {
+                        Ok(_) | Err(Error::BundleReplayed) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    match deliver {
+                        Deliver::Once => {
+                            take(&mut devices[*to], &file).unwrap();
+                        }
+                        Deliver::Twice => {
+                            take(&mut devices[*to], &file).unwrap();
+                            prop_assert!(matches!(
+                                devices[*to].import_bundle(&file),
+                                Err(Error::BundleReplayed)
+                            ));
+                        }
+                        Deliver::Late => late.push((*to, file)),
+                        Deliver::Never => {}
+                    }
+                }
+                Step::Carry(i) => {
+                    let file = devices[*i].export_bundle(&[], None).unwrap();
+                    match carrier.import_bundle(&file) {
+                        Ok(_) | Err(Error::BundleReplayed) => {}
+                        Err(e) => prop_assert!(false, "the carrier refused a bundle: {e}"),
+                    }
+                    sync(&n, &mut carrier);
+                }
+            }
+        }
+        // Late files arrive last, out of order.
+        for (to, file) in late.into_iter().rev() {
+            match devices[to].import_bundle(&file) {
+                Ok(_) | Err(Error::BundleReplayed) => {}
+                Err(e) => prop_assert!(false, "a late bundle was refused: {e}"),
+            }
+        }
+        // Everyone syncs, twice round.
+        for _ in 0..2 {
+            for d in devices.iter_mut() {
+                sync(&n, d);
+            }
+        }
+        made.sort();
+        for d in &devices {
+            prop_assert_eq!(texts(d), made.clone());
+        }
+    }
+}
