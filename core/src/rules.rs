@@ -478,6 +478,38 @@ mod tests {
         s.unacked(&d.store).unwrap()
     }
 
+    /// A care record about `subject` (hex), made and laid out by `f`.
+    fn care_record(f: &Device, subject: &str) -> Space {
+        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
+        crate::care::init(&mut fs.doc, subject, 1_000).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs
+    }
+
+    /// `m` joins `f`'s care record as a member (named as `person` by `f`, unproven); its copy.
+    fn joined(f: &Device, fs: &mut Space, m: &Device, person: Option<[u8; 32]>) -> Space {
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            person,
+        )
+        .unwrap();
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Care,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(f, fs)).unwrap();
+        ms
+    }
+
     /// A member whose client skips the local check (a modified app) writes a session, renames the
     /// group, and adds a note: the facilitator's device takes the note and refuses the rest.
     #[test]
@@ -856,28 +888,8 @@ mod tests {
         use crate::care;
         let f = device(1);
         let m = device(2);
-        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
-        care::init(&mut fs.doc, &"ab".repeat(32), 1_000).unwrap();
-        fs.persist(&f.store).unwrap();
-        fs.add_member(
-            &f.store,
-            &f.id,
-            m.id.device,
-            m.id.x25519_public,
-            Role::Member,
-            None,
-        )
-        .unwrap();
-        let mut ms = Space::adopt_at(
-            &m.store,
-            fs.id,
-            SpaceKind::Care,
-            zeroize::Zeroizing::new(*fs.key()),
-            fs.epoch,
-            m.id.device,
-        )
-        .unwrap();
-        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let mut fs = care_record(&f, &"ab".repeat(32));
+        let mut ms = joined(&f, &mut fs, &m, None);
         let me = m.id.device.to_hex();
         care::add_referral(
             &mut ms.doc,
@@ -916,25 +928,7 @@ mod tests {
 
         // Another member, with its own history: a forged acknowledgement of the referral.
         let n = device(3);
-        fs.add_member(
-            &f.store,
-            &f.id,
-            n.id.device,
-            n.id.x25519_public,
-            Role::Member,
-            None,
-        )
-        .unwrap();
-        let mut ns = Space::adopt_at(
-            &n.store,
-            fs.id,
-            SpaceKind::Care,
-            zeroize::Zeroizing::new(*fs.key()),
-            fs.epoch,
-            n.id.device,
-        )
-        .unwrap();
-        ns.receive(&n.store, &n.id, &outgoing(&f, &mut fs)).unwrap();
+        let mut ns = joined(&f, &mut fs, &n, None);
         ns.receive(&n.store, &n.id, &referral).unwrap();
         assert_eq!(care::referrals(&ns.doc).len(), 1);
         let them = n.id.device.to_hex();
@@ -963,28 +957,8 @@ mod tests {
         use crate::care;
         let f = device(1);
         let m = device(2);
-        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
-        care::init(&mut fs.doc, &"ab".repeat(32), 1_000).unwrap();
-        fs.persist(&f.store).unwrap();
-        fs.add_member(
-            &f.store,
-            &f.id,
-            m.id.device,
-            m.id.x25519_public,
-            Role::Member,
-            None,
-        )
-        .unwrap();
-        let mut ms = Space::adopt_at(
-            &m.store,
-            fs.id,
-            SpaceKind::Care,
-            zeroize::Zeroizing::new(*fs.key()),
-            fs.epoch,
-            m.id.device,
-        )
-        .unwrap();
-        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let mut fs = care_record(&f, &"ab".repeat(32));
+        let mut ms = joined(&f, &mut fs, &m, None);
         let me = m.id.device.to_hex();
         care::add_referral(
             &mut ms.doc,
@@ -1041,30 +1015,10 @@ mod tests {
         let f = device(1);
         let m = device(2);
         let subject = [0xab; 32];
-        let mut fs = Space::create(&f.store, SpaceKind::Care, &f.id).unwrap();
-        care::init(&mut fs.doc, &hex::encode(subject), 1_000).unwrap();
-        fs.persist(&f.store).unwrap();
-        fs.add_member(
-            &f.store,
-            &f.id,
-            m.id.device,
-            m.id.x25519_public,
-            Role::Member,
-            Some(subject),
-        )
-        .unwrap();
+        let mut fs = care_record(&f, &hex::encode(subject));
+        let mut ms = joined(&f, &mut fs, &m, Some(subject));
         assert_eq!(fs.membership().persons.get(&m.id.device), Some(&subject));
         assert_eq!(fs.membership().proven_person(&m.id.device), None);
-        let mut ms = Space::adopt_at(
-            &m.store,
-            fs.id,
-            SpaceKind::Care,
-            zeroize::Zeroizing::new(*fs.key()),
-            fs.epoch,
-            m.id.device,
-        )
-        .unwrap();
-        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
         let me = m.id.device.to_hex();
         care::add_consent(
             &mut ms.doc,
