@@ -1,7 +1,7 @@
 //! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
 //!
 //! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]
-//! [--only w1,add,removal,join,invite]` (`--only`: just the named sections; all by default).
+//! [--only w1,add,removal,join,invite,paths]` (`--only`: just the named sections; all by default).
 //!
 //! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
 //! `ops(1, 1000)` (one commit per op); device B syncs. Sebaya's bytes are the request and response
@@ -204,7 +204,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The sections `--only` may name (comma-separated); all of them run without it.
-const SECTIONS: [&str; 5] = ["w1", "add", "removal", "join", "invite"];
+const SECTIONS: [&str; 6] = ["w1", "add", "removal", "join", "invite", "paths"];
 
 /// Which sections this run measures.
 struct Sections(Option<Vec<String>>);
@@ -646,6 +646,90 @@ fn main() {
             "join answer: the joiner's sync that takes it and pulls the group, response bytes (vs an in-person joiner's first sync)",
             median(answer_received),
             median(person_received),
+            "B",
+        ));
+    }
+    if sections.run("paths") {
+        // A day of group activity, about 200 changes (issue 5): 150 notes and 50 edits by the
+        // facilitator, delivered to a member by each path. Baseline: Automerge's own incremental
+        // save of the same 200 changes on a plain document (what any Automerge sync must move at
+        // least, before encryption and signatures).
+        const NOTES: usize = 150;
+        const EDITS: usize = 50;
+        let dir = tempfile::tempdir().unwrap();
+        let mut fac = Vault::open(&dir.path().join("fac.db"), &[20; 32]).unwrap();
+        fac.create_person().unwrap();
+        let mut member = Vault::open(&dir.path().join("mem.db"), &[21; 32]).unwrap();
+        member.create_person().unwrap();
+        let g = fac.create_group("Kelompok Sabtu").unwrap();
+        member
+            .join_group(
+                &fac.approve_group_member(
+                    &g,
+                    &member.link_request().unwrap(),
+                    sebaya_core::Role::Member,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        fac.sync_with(&http, &url).unwrap();
+        member.sync_with(&http, &url).unwrap();
+        // The member's bundle tells the facilitator what it holds.
+        let hello = member.export_bundle(&[g], None).unwrap();
+        fac.import_bundle(&hello).unwrap();
+
+        let mut plain = AutoCommit::new();
+        sebaya_core::groups::init(&mut plain, "Kelompok Sabtu", 0).unwrap();
+        let heads = plain.get_heads();
+        let me = fac.device_id().to_hex();
+        for i in 0..NOTES + EDITS {
+            let id = format!("{:016x}", i % NOTES);
+            let text = format!("Catatan sesi {i}: siapa hadir, apa yang dibagikan, tindak lanjut.");
+            if i < NOTES {
+                group_note(&mut fac, &g, &id, &text);
+                sebaya_core::groups::add_note(&mut plain, &id, "Catatan", &text, &me, 1).unwrap();
+            } else {
+                fac.with_group(&g, |d, now| {
+                    sebaya_core::groups::edit_note(d, &id, None, Some(&text), now)
+                })
+                .unwrap();
+                sebaya_core::groups::edit_note(&mut plain, &id, None, Some(&text), 1).unwrap();
+            }
+        }
+        let baseline = plain.save_after(&heads).len() as f64;
+        let compact = plain.save().len() as f64;
+        let bundle = fac.export_bundle(&[g], Some(&member.device_id())).unwrap();
+        let pushed = fac.sync_with(&http, &url).unwrap();
+        let pulled = member.sync_with(&http, &url).unwrap();
+        assert_eq!(
+            member
+                .read_group(&g, sebaya_core::groups::notes)
+                .unwrap()
+                .len(),
+            NOTES
+        );
+        rows.push(Row::new(
+            "a day of group activity (200 changes), relay: request bytes the facilitator's sync sent (vs Automerge's incremental save of the same changes)",
+            pushed.bytes_sent as f64,
+            baseline,
+            "B",
+        ));
+        rows.push(Row::new(
+            "a day of group activity (200 changes), relay: response bytes the member's sync received (vs the same baseline)",
+            pulled.bytes_received as f64,
+            baseline,
+            "B",
+        ));
+        rows.push(Row::new(
+            "a day of group activity (200 changes), bundle file of only what the member lacked (vs the same baseline)",
+            bundle.len() as f64,
+            baseline,
+            "B",
+        ));
+        rows.push(Row::new(
+            "a day of group activity (200 changes), bundle file of only what the member lacked (vs Automerge's compressed save() of the whole plain document)",
+            bundle.len() as f64,
+            compact,
             "B",
         ));
     }
