@@ -18,6 +18,7 @@ const USAGE: &str = "usage: sebaya demo [group|referral|bundle] [--keep DIR]
   demo referral  a risk answer given offline travels to a coordinator and the acknowledgement back
   demo bundle    no relay at all: two phones keep a journal and a pairing in step by carried files";
 
+#[derive(Default)]
 struct Checks {
     failed: u32,
     passed: u32,
@@ -66,6 +67,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// A relay on a free loopback port, keeping its data in `data_dir`.
+fn loopback_relay(
+    data_dir: PathBuf,
+) -> Result<sebaya_relay::RelayHandle, Box<dyn std::error::Error>> {
+    Ok(sebaya_relay::spawn(sebaya_relay::RelayConfig {
+        data_dir,
+        bind: "127.0.0.1:0".parse()?,
+    })?)
+}
+
 fn tags(t: &[&str]) -> Vec<String> {
     t.iter().map(|s| s.to_string()).collect()
 }
@@ -75,16 +86,10 @@ fn demo(keep: Option<PathBuf>) -> Result<bool, Box<dyn std::error::Error>> {
     let root = keep.unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&root)?;
     let relay_dir = root.join("relay");
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::default();
 
     println!("1. Starting a relay on loopback");
-    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
-        data_dir: relay_dir.clone(),
-        bind: "127.0.0.1:0".parse()?,
-    })?;
+    let relay = loopback_relay(relay_dir.clone())?;
     let url = relay.url();
     println!("   relay at {url}, data in {}", relay_dir.display());
 
@@ -276,15 +281,9 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     use sebaya_core::Role;
     use sebaya_core::groups::{self, Attendance};
     let tmp = tempfile::tempdir()?;
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::default();
     println!("1. Starting a relay on loopback");
-    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
-        data_dir: tmp.path().join("relay"),
-        bind: "127.0.0.1:0".parse()?,
-    })?;
+    let relay = loopback_relay(tmp.path().join("relay"))?;
     let url = relay.url();
     let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
         Ok(Vault::open(
@@ -397,15 +396,9 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
     use sebaya_core::instruments::Instrument;
     use sebaya_core::{ProgrammeRole, Role};
     let tmp = tempfile::tempdir()?;
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::default();
     println!("1. Starting a relay on loopback");
-    let relay = sebaya_relay::spawn(sebaya_relay::RelayConfig {
-        data_dir: tmp.path().join("relay"),
-        bind: "127.0.0.1:0".parse()?,
-    })?;
+    let relay = loopback_relay(tmp.path().join("relay"))?;
     let url = relay.url();
     let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
         let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
@@ -553,10 +546,7 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
 fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
     use sebaya_core::pairing;
     let tmp = tempfile::tempdir()?;
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::default();
     let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
         let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
         v.create_person()?;

@@ -67,18 +67,9 @@ fn check_tags(tags: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// An id as every shared record has: 16 lowercase hex characters.
 fn check_id(id: &str) -> Result<()> {
-    if id.len() == 16
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput(
-            "entry id must be 16 lowercase hex characters".into(),
-        ))
-    }
+    crate::groups::check_id(id, "entry")
 }
 
 fn commit(doc: &mut AutoCommit, now_ms: i64) {

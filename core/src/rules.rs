@@ -445,7 +445,7 @@ pub(crate) fn allowed(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
@@ -455,13 +455,14 @@ mod tests {
     use crate::vault::Store;
     use automerge::transaction::Transactable;
 
-    struct Device {
+    /// A device with its own vault (for the unit tests here and in `training.rs`).
+    pub(crate) struct Device {
         _dir: tempfile::TempDir,
-        store: Store,
-        id: Identity,
+        pub(crate) store: Store,
+        pub(crate) id: Identity,
     }
 
-    fn device(seed: u8) -> Device {
+    pub(crate) fn device(seed: u8) -> Device {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("v.db"), &[seed; 32]).unwrap();
         let id = Identity::load_or_create(&store).unwrap();

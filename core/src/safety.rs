@@ -175,18 +175,9 @@ impl SafetyPlan {
     }
 }
 
+/// An id as every shared record has: 16 lowercase hex characters.
 fn check_id(id: &str) -> Result<()> {
-    if id.len() == 16
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput(
-            "safety plan item id must be 16 lowercase hex characters".into(),
-        ))
-    }
+    crate::groups::check_id(id, "safety plan item")
 }
 
 fn check_text(text: &str) -> Result<()> {

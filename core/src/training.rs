@@ -746,9 +746,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::identity::Identity;
     use crate::person::PersonKey;
     use crate::rules::PROGRAMME_KEY;
+    use crate::rules::tests::{Device, device};
     use crate::space::CODEC_BUNDLE;
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use sebaya_proto::programme::RoleGrant;
@@ -756,23 +756,6 @@ mod tests {
     /// Seconds at which the modified client writes (2025-06-15).
     const AT: u64 = 1_750_000_000;
     const DAY: u64 = 86_400;
-
-    struct Device {
-        _dir: tempfile::TempDir,
-        store: Store,
-        id: Identity,
-    }
-
-    fn device(seed: u8) -> Device {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("v.db"), &[seed; 32]).unwrap();
-        let id = Identity::load_or_create(&store).unwrap();
-        Device {
-            _dir: dir,
-            store,
-            id,
-        }
-    }
 
     fn outgoing(d: &Device, s: &mut Space, seen: &mut Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         s.seal_outgoing(&d.store, &d.id, CODEC_BUNDLE).unwrap();
