@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt clippy bindings python kotlin
+#   scripts/test.sh                 everything, in order: rust fmt clippy demo bindings python kotlin swift mobile
 #   scripts/test.sh python          one stage (python and kotlin regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
@@ -14,10 +14,15 @@
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python and Kotlin)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
+#   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
+#             generated Swift bindings + bindings/tests/swift/*.swift, against the host-built library
+#             and a real relay on loopback (the relay runs outside the chroot; same network)
+#   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh); device builds are not run here
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
 # selected stages lack: python3-pip/pytest (pip), a JRE, libjna-java, npm (apt) and kotlin-compiler
-# (npm, into build/tools). Stops at the first failing stage and exits non-zero.
+# (npm, into build/tools), debootstrap (apt) and a Debian 13 chroot with swiftlang (build/swift-root;
+# root needed). Stops at the first failing stage and exits non-zero.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy demo bindings python kotlin)
+ALL_STAGES=(rust fmt clippy demo bindings python kotlin swift mobile)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -50,8 +55,13 @@ header() {
     echo "=================================================================================="
 }
 
+SWIFT_RELAY_PID=""
 on_exit() {
     local rc=$?
+    # A relay started by the swift stage is stopped by its own PID, however the script ends.
+    if [[ -n "$SWIFT_RELAY_PID" ]]; then
+        kill "$SWIFT_RELAY_PID" 2>/dev/null || true
+    fi
     if [[ -n "$CURRENT" ]]; then
         SUMMARY+=("$(printf '%-9s FAILED  after %4ss' "$CURRENT" $((SECONDS - STAGE_START)))")
     fi
@@ -207,6 +217,73 @@ stage_kotlin() {
             "$main" || rc=1
     done
     return $rc
+}
+
+stage_swift() {
+    ensure_bindings
+    local tc="$ROOT/scripts/swift-toolchain.sh"
+    "$tc" setup
+    local sroot gen="$ROOT/build/bindings/swift"
+    sroot="$("$tc" root)"
+    # Everything the chroot needs is copied to /sebaya inside it (absolute paths: swiftc needs them).
+    local work="$sroot/sebaya" tests=("$ROOT"/bindings/tests/swift/*.swift)
+    mkdir -p "$work/lib" "$work/tests"
+    cp "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "$work/"
+    cp "$gen/lib/libsebaya.so" "$work/lib/libsebaya.so"
+    rm -f "$work"/tests/*.swift
+    cp "${tests[@]}" "$work/tests/"
+    local inside=() t
+    for t in "${tests[@]}"; do inside+=("/sebaya/tests/$(basename "$t")"); done
+    # Recompile (about 10 s) only when the generated bindings, a test or the toolchain changed.
+    local inputs stamp="$work/inputs.sha256"
+    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${tests[@]}" \
+        "$sroot/.sebaya-swift-complete" | sha256sum | cut -d' ' -f1)"
+    if [[ -x "$work/sebaya-swift-test" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
+        echo "-- swiftc: up to date (/sebaya/sebaya-swift-test)"
+    else
+        echo "-- swiftc: compiling generated bindings + ${#tests[@]} test files (in the chroot)"
+        rm -f "$work/sebaya-swift-test" "$stamp"
+        "$tc" run swiftc -suppress-warnings -Xcc -fmodule-map-file=/sebaya/sebayaFFI.modulemap -I /sebaya \
+            -L /sebaya/lib -lsebaya -module-name SebayaSwiftTests \
+            /sebaya/sebaya.swift "${inside[@]}" -o /sebaya/sebaya-swift-test
+        echo "$inputs" >"$stamp"
+    fi
+    # The relay runs on the host, on loopback; the chroot shares the network namespace.
+    local data out
+    data="$(mktemp -d)"
+    out="$data/relay.out"
+    "$SEBAYA_RELAY_BIN" --port 0 --data-dir "$data/db" >"$out" 2>"$data/relay.log" </dev/null &
+    SWIFT_RELAY_PID=$!
+    local url="" i
+    for ((i = 0; i < 300; i++)); do
+        url="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out")"
+        [[ -n "$url" ]] && break
+        kill -0 "$SWIFT_RELAY_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [[ -z "$url" ]]; then
+        echo "relay printed no URL line; stderr:" >&2
+        tail -n 40 "$data/relay.log" >&2
+        return 1
+    fi
+    echo "-- relay $url (pid $SWIFT_RELAY_PID); running /sebaya/sebaya-swift-test in the chroot"
+    local rc=0
+    "$tc" run LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" /sebaya/sebaya-swift-test || rc=$?
+    if ! kill -0 "$SWIFT_RELAY_PID" 2>/dev/null; then
+        echo "the relay died during the Swift tests; stderr:" >&2
+        tail -n 40 "$data/relay.log" >&2
+        rc=1
+    fi
+    kill "$SWIFT_RELAY_PID" 2>/dev/null || true
+    wait "$SWIFT_RELAY_PID" 2>/dev/null || true
+    SWIFT_RELAY_PID=""
+    rm -rf "$data"
+    return $rc
+}
+
+stage_mobile() {
+    ensure_bindings
+    bash "$ROOT/scripts/check-mobile.sh"
 }
 
 # --- main -----------------------------------------------------------------------------------------
