@@ -1,0 +1,84 @@
+// sebaya-android: the generated Kotlin bindings (package uniffi.sebaya) plus libsebaya.so for
+// arm64-v8a, armeabi-v7a and x86_64, as one Android library (AAR).
+//
+// The Rust side is built by build-rust.sh (cargo-ndk), which this build runs before compiling unless
+// `-Psebaya.skipRust=true` is given (then the libraries and bindings from an earlier run are used).
+// UNVERIFIED: written without an Android SDK or Gradle at hand; versions are the current stable ones
+// when this was written and may be raised freely (AGP 8.5.1+ is needed for 16 KB page alignment).
+plugins {
+    id("com.android.library") version "8.7.3"
+    id("org.jetbrains.kotlin.android") version "2.1.0"
+    `maven-publish`
+}
+
+group = "org.sebaya"
+version = "0.1.0"
+
+android {
+    namespace = "org.sebaya.android"
+    compileSdk = 35
+    // NDK r27 or later: 16 KB page support (build-rust.sh also passes max-page-size=16384).
+    ndkVersion = "27.2.12479018"
+
+    defaultConfig {
+        minSdk = 24
+        // Apps that shrink with R8 get these keep rules automatically (JNA + uniffi.sebaya).
+        consumerProguardFiles("consumer-rules.pro")
+    }
+
+    sourceSets["main"].apply {
+        // Written by build-rust.sh; both are git-ignored, generated from the Rust code.
+        java.srcDir("src/main/kotlin")
+        jniLibs.srcDir("src/main/jniLibs")
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+
+    packaging {
+        jniLibs {
+            // Keep .so files uncompressed and page-aligned in the APK, so they load in place on
+            // 16 KB-page devices (and the APK stays smaller on disk after install).
+            useLegacyPackaging = false
+        }
+    }
+
+    publishing {
+        singleVariant("release") {
+            withSourcesJar()
+        }
+    }
+}
+
+kotlin {
+    jvmToolchain(17)
+}
+
+dependencies {
+    // JNA loads libsebaya.so and calls it. 5.17.0 is the first release whose own libjnidispatch.so
+    // loads on 16 KB-page devices (5.16.0 tried and was incomplete). `@aar` takes the Android
+    // packaging (JNA's native code for every ABI);
+    // `api` so the app's code that touches generated types compiles against it too.
+    api("net.java.dev.jna:jna:5.17.0@aar")
+}
+
+val buildRust by tasks.registering(Exec::class) {
+    description = "Builds libsebaya.so for the three ABIs and generates the Kotlin bindings (build-rust.sh)."
+    workingDir = projectDir
+    commandLine("bash", "build-rust.sh")
+}
+
+if (providers.gradleProperty("sebaya.skipRust").orNull != "true") {
+    tasks.named("preBuild") { dependsOn(buildRust) }
+}
+
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            artifactId = "sebaya-android"
+            afterEvaluate { from(components["release"]) }
+        }
+    }
+}
