@@ -11,7 +11,8 @@
 # ANDROID_NDK_HOME set (Android Studio: SDK Manager > SDK Tools > NDK), and
 #   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
 #   cargo install cargo-ndk
-# Environment: SEBAYA_ANDROID_API (minimum API level, default 24), CARGO_TARGET_DIR (as usual).
+# Environment: SKIP_CARGO_BUILD=1 (reuse the host build already in the target dir),
+#   SEBAYA_ANDROID_API (minimum API level, default 24), CARGO_TARGET_DIR (as usual).
 #
 # Every library is linked with a 16 KB maximum page size, so it loads on Android 15+ devices with
 # 16 KB pages. The bindings are generated from an UNSTRIPPED host build of the same code (uniffi reads
@@ -63,8 +64,10 @@ if ((bindings_only == 0)); then
     done
 fi
 
-echo "build-rust.sh: host build (debug, unstripped) for the bindings"
-cargo build -p sebaya-ffi -p uniffi-bindgen
+if [[ "${SKIP_CARGO_BUILD:-0}" != 1 ]]; then
+    echo "build-rust.sh: host build (debug, unstripped) for the bindings"
+    cargo build -p sebaya-ffi -p uniffi-bindgen
+fi
 lib="$TARGET_DIR/debug/libsebaya.so"
 [[ "$(uname -s)" == Darwin ]] && lib="$TARGET_DIR/debug/libsebaya.dylib"
 [[ -f "$lib" ]] || die "missing $lib"

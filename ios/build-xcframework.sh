@@ -10,7 +10,8 @@
 #
 # Needs (once): Xcode with its command-line tools (`xcode-select --install`), Rust (rustup), and
 #   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
-# Environment: IPHONEOS_DEPLOYMENT_TARGET (default 15.0, as Package.swift), CARGO_TARGET_DIR.
+# Environment: SKIP_CARGO_BUILD=1 (reuse the host build already in the target dir),
+#   IPHONEOS_DEPLOYMENT_TARGET (default 15.0, as Package.swift), CARGO_TARGET_DIR.
 #
 # The libraries are static (`cargo rustc --crate-type staticlib`): an app links them into its own
 # binary, so there is no embedded dynamic framework to sign. The bindings and the C header come from an
@@ -41,8 +42,10 @@ case "${1:-}" in
 esac
 
 # 1. Bindings, C header and module map from an unstripped host build.
-echo "build-xcframework.sh: host build (debug, unstripped) for the bindings"
-cargo build -p sebaya-ffi -p uniffi-bindgen
+if [[ "${SKIP_CARGO_BUILD:-0}" != 1 ]]; then
+    echo "build-xcframework.sh: host build (debug, unstripped) for the bindings"
+    cargo build -p sebaya-ffi -p uniffi-bindgen
+fi
 host_lib="$TARGET_DIR/debug/libsebaya.so"
 [[ "$(uname -s)" == Darwin ]] && host_lib="$TARGET_DIR/debug/libsebaya.dylib"
 [[ -f "$host_lib" ]] || die "missing $host_lib"

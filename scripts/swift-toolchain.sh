@@ -9,6 +9,7 @@
 #   scripts/swift-toolchain.sh run CMD [ARG..]  run CMD inside the chroot (after `setup`)
 #   scripts/swift-toolchain.sh root             print the chroot directory
 #   scripts/swift-toolchain.sh unmount          undo mounts left by a killed run
+#   scripts/swift-toolchain.sh remove           unmount, then delete the chroot (the next setup is fresh)
 #
 # The chroot lives in $SEBAYA_SWIFT_ROOT (default build/swift-root, git-ignored) and is reused when its
 # stamp file says it is complete; a half-made one is unmounted and made again. About 2 minutes and
@@ -77,6 +78,7 @@ setup() {
         echo "swift-toolchain.sh: cached chroot at $SWIFT_ROOT"
         return 0
     fi
+    local started=$SECONDS
     if [[ -e "$SWIFT_ROOT" ]]; then
         echo "swift-toolchain.sh: $SWIFT_ROOT is incomplete or outdated; making it again"
         remove_root
@@ -98,13 +100,21 @@ setup() {
     trap unmount_all EXIT
     mount_all
     echo "swift-toolchain.sh: apt-get install ${PACKAGES[*]} (inside the chroot)"
-    chroot "$SWIFT_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-        sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends ${PACKAGES[*]} && apt-get clean"
+    local try ok=0
+    for try in 1 2; do # one retry: a mirror hiccup should not fail the whole test run
+        if chroot "$SWIFT_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+            sh -c "apt-get update -q && apt-get install -y -q --no-install-recommends ${PACKAGES[*]} && apt-get clean"; then
+            ok=1
+            break
+        fi
+        echo "swift-toolchain.sh: apt-get in the chroot failed (try $try)" >&2
+    done
+    ((ok)) || { unmount_all; die "could not install ${PACKAGES[*]} in the chroot"; }
     unmount_all
     trap - EXIT
     [[ -x "$SWIFT_ROOT/usr/bin/swiftc" ]] || die "swiftc is missing after the install"
     echo "$STAMP_TEXT" >"$STAMP"
-    echo "swift-toolchain.sh: chroot ready at $SWIFT_ROOT"
+    echo "swift-toolchain.sh: chroot ready at $SWIFT_ROOT (made in $((SECONDS - started))s)"
 }
 
 run_in_root() {
@@ -120,15 +130,31 @@ run_in_root() {
     return $rc
 }
 
+# One user of the chroot at a time: a second run would unmount /proc and /dev under the first, and two
+# setups would debootstrap into the same directory.
+lock() {
+    mkdir -p "$(dirname "$SWIFT_ROOT")"
+    exec 9>"$SWIFT_ROOT.lock"
+    flock -w 1800 9 || die "another run holds $SWIFT_ROOT.lock"
+}
+
 case "${1:-}" in
-setup) setup ;;
+setup)
+    lock
+    setup
+    ;;
 run)
     shift
     (($#)) || die "run needs a command"
+    lock
     run_in_root "$@"
     ;;
 root) echo "$SWIFT_ROOT" ;;
 unmount) unmount_all ;;
+remove)
+    lock
+    remove_root
+    ;;
 *)
     sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2

@@ -11,7 +11,7 @@
 #   fmt       cargo fmt --all -- --check
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
-#   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python and Kotlin)
+#   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
 #   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
@@ -252,11 +252,12 @@ stage_swift() {
     local data out
     data="$(mktemp -d)"
     out="$data/relay.out"
+    : >"$out" # exists before the relay starts, so the first read below cannot race its creation
     "$SEBAYA_RELAY_BIN" --port 0 --data-dir "$data/db" >"$out" 2>"$data/relay.log" </dev/null &
     SWIFT_RELAY_PID=$!
     local url="" i
     for ((i = 0; i < 300; i++)); do
-        url="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out")"
+        url="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out" 2>/dev/null || true)"
         [[ -n "$url" ]] && break
         kill -0 "$SWIFT_RELAY_PID" 2>/dev/null || break
         sleep 0.1
