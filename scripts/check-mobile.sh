@@ -50,6 +50,11 @@ android_bindings() {
     local kt="$AND/src/main/kotlin/uniffi/sebaya/sebaya.kt"
     [[ -f "$kt" ]] || { echo "missing $kt"; return 1; }
     grep -q '^package uniffi.sebaya$' "$kt" || { echo "unexpected package in $kt"; return 1; }
+    # Same generator, same library: the module ships the Kotlin that the kotlin stage tests on a JVM.
+    if [[ -f "$ROOT/build/bindings/kotlin/uniffi/sebaya/sebaya.kt" ]]; then
+        cmp -s "$kt" "$ROOT/build/bindings/kotlin/uniffi/sebaya/sebaya.kt" ||
+            { echo "android/src/main/kotlin/uniffi/sebaya/sebaya.kt differs from the tested bindings"; return 1; }
+    fi
 }
 
 consumer_rules() {

@@ -10,6 +10,7 @@ func notFound(_ e: SebayaError) -> String? { if case .NotFound(let m, _) = e { r
 func badLinkCode(_ e: SebayaError) -> String? { if case .BadLinkCode(let m, _) = e { return m }; return nil }
 func network(_ e: SebayaError) -> String? { if case .Network(let m, _) = e { return m }; return nil }
 func locked(_ e: SebayaError) -> String? { if case .Locked(let m, _) = e { return m }; return nil }
+func notAllowed(_ e: SebayaError) -> String? { if case .NotAllowed(let m, _) = e { return m }; return nil }
 
 check("generateMasterKey gives 32 fresh bytes") {
     let a = try generateMasterKey()
@@ -131,6 +132,30 @@ check("join a support group in person and read its note after a sync") {
     let sessions = try par.groupSessions(groupId: gid)
     try assertEqual([Attendance.present], sessions.flatMap { $0.attendance.map { $0.attendance } }, "attendance")
     try assertEqual(["member"], try par.groups().map { $0.role }, "role")
+    try assertThrows("a member cannot remove the facilitator", notAllowed) {
+        _ = try par.removeGroupMember(groupId: gid, deviceId: try fac.deviceId())
+    }
+    _ = try fac.removeGroupMember(groupId: gid, deviceId: try par.deviceId())
+    _ = try fac.sync(relayUrl: url)
+    try assertEqual(UInt32(1), try par.sync(relayUrl: url).refusedSpaces, "the relay no longer serves the group")
+}
+
+check("one vault is usable from many threads at once") {
+    let v = try Vault.open(path: tmpPath("threads.db"), masterKey: try generateMasterKey())
+    let lock = NSLock()
+    var errors: [Error] = []
+    var ids: [String] = []
+    DispatchQueue.concurrentPerform(iterations: 16) { i in
+        do {
+            let id = try v.journal().add(text: "entri \(i)", mood: Int32(i % 5 + 1))
+            lock.lock(); ids.append(id); lock.unlock()
+        } catch {
+            lock.lock(); errors.append(error); lock.unlock()
+        }
+    }
+    try assertEqual(0, errors.count, "errors from concurrent adds: \(errors)")
+    try assertEqual(16, Set(ids).count, "distinct ids")
+    try assertEqual(Set(ids), Set(try v.journal().list().map { $0.id }), "every entry was kept")
 }
 
 check("sync to a closed port throws SebayaError.Network and keeps local data") {
