@@ -2,7 +2,7 @@
 # Sebaya: the one command that runs every test.
 #
 #   scripts/test.sh                 everything, in order: rust fmt clippy demo bindings python kotlin swift mobile
-#   scripts/test.sh python          one stage (python and kotlin regenerate the bindings first)
+#   scripts/test.sh python          one stage (python, kotlin, swift, mobile regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
 #
@@ -294,7 +294,7 @@ if [[ "${1:-}" == "--list" || "${1:-}" == "-l" ]]; then
     exit 0
 fi
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
