@@ -16,7 +16,8 @@
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
 #   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
 #             generated Swift bindings + bindings/tests/swift/*.swift, against the host-built library
-#             and a real relay on loopback (the relay runs outside the chroot; same network)
+#             and a real relay on loopback (the relay runs outside the chroot; same network); then
+#             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client
 #   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh); device builds are not run here
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
@@ -219,6 +220,11 @@ stage_kotlin() {
     return $rc
 }
 
+copy_if_changed() { # keeps the copy's time stamp when the content is the same, so builds stay cached
+    mkdir -p "$(dirname "$2")"
+    cmp -s "$1" "$2" || cp "$1" "$2"
+}
+
 stage_swift() {
     ensure_bindings
     local tc="$ROOT/scripts/swift-toolchain.sh"
@@ -248,6 +254,17 @@ stage_swift() {
             /sebaya/sebaya.swift "${inside[@]}" -o /sebaya/sebaya-swift-test
         echo "$inputs" >"$stamp"
     fi
+    # The package as an app sees it: the bindings as module Sebaya over the C module sebayaFFI, used
+    # from another module (bindings/tests/swift-package; SwiftPM rebuilds only what changed).
+    local spm="$work/spm" f
+    mkdir -p "$spm"
+    (cd "$ROOT/bindings/tests/swift-package" && find . -type f) | while read -r f; do
+        copy_if_changed "$ROOT/bindings/tests/swift-package/$f" "$spm/$f"
+    done
+    copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
+    copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
+    echo "-- swift build (package check) and run"
+    "$tc" run sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib .build/debug/Smoke'
     # The relay runs on the host, on loopback; the chroot shares the network namespace.
     local data out
     data="$(mktemp -d)"

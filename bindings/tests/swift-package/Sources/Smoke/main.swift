@@ -1,0 +1,45 @@
+// An app's-eye check of the Swift package: only what `import Sebaya` makes public is reachable here.
+// Opens a vault, writes and reads a journal entry, and catches a typed error with its catalogue id.
+// Prints "N passed, M failed" and exits non-zero on any failure.
+import Foundation
+import Sebaya
+
+var passed = 0
+var failed = 0
+
+func expect(_ cond: Bool, _ what: String) {
+    if cond {
+        passed += 1
+        print("PASS  \(what)")
+    } else {
+        failed += 1
+        print("FAIL  \(what)")
+    }
+}
+
+let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sebaya-spm-\(getpid())")
+try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: dir) }
+let path = dir.appendingPathComponent("vault.db").path
+
+do {
+    let key = try generateMasterKey()
+    let vault = try Vault.open(path: path, masterKey: key)
+    let id = try vault.journal().add(text: "dari modul lain", mood: 4, tags: ["spm"])
+    let entry = try vault.journal().get(id: id)
+    expect(entry?.text == "dari modul lain" && entry?.tags == ["spm"], "a journal entry through `import Sebaya`")
+    try vault.lock()
+    do {
+        _ = try Vault.open(path: path, masterKey: try generateMasterKey())
+        expect(false, "a wrong key is refused")
+    } catch SebayaError.WrongKey(let messageId, _) {
+        expect(messageId == "error-wrong-key", "a wrong key is refused with SebayaError.WrongKey")
+        expect(!localizedMessage(messageId: messageId, locale: "id").isEmpty, "its message in Indonesian")
+    }
+} catch {
+    expect(false, "unexpected error: \(error)")
+}
+
+print("\(passed) passed, \(failed) failed")
+try? FileManager.default.removeItem(at: dir)
+exit(failed == 0 && passed > 0 ? 0 : 1)
