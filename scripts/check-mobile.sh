@@ -19,7 +19,7 @@ set -uo pipefail
 export SKIP_CARGO_BUILD=1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 AND="$ROOT/android"
 IOS="$ROOT/ios"
 passed=0
