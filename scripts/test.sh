@@ -71,8 +71,10 @@ on_exit() {
         header "summary (total $((SECONDS - RUN_START))s)"
         printf '%s\n' "${SUMMARY[@]}"
     fi
-    if ((rc != 0)); then
+    if ((rc != 0)) || [[ -n "$CURRENT" ]]; then
+        # A stage still running here was cut short (a signal can leave rc at 0): never call that a pass.
         echo "scripts/test.sh: FAILED${CURRENT:+ in stage '$CURRENT'} (exit $rc)" >&2
+        exit $((rc != 0 ? rc : 1))
     else
         echo "scripts/test.sh: all selected stages passed"
     fi
