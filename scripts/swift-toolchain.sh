@@ -12,8 +12,8 @@
 #   scripts/swift-toolchain.sh remove           unmount, then delete the chroot (the next setup is fresh)
 #
 # The chroot lives in $SEBAYA_SWIFT_ROOT (default build/swift-root, git-ignored) and is reused when its
-# stamp file says it is complete; a half-made one is unmounted and made again. About 2 minutes and
-# 600 MB the first time. The Debian mirror is the one this machine's own apt sources name.
+# stamp file says it is complete; a half-made one is unmounted and made again. About 2-3 minutes and
+# 2.6 GB of disk the first time. The Debian mirror is the one this machine's own apt sources name.
 # The chroot shares the host's network namespace, so code inside reaches a relay on 127.0.0.1.
 set -euo pipefail
 
