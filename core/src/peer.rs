@@ -669,4 +669,42 @@ mod tests {
         let pub_a = PublicKey::from(&StaticSecret::from([1u8; 32])).to_bytes();
         assert_eq!(b.get_remote_static().unwrap(), &pub_a[..]);
     }
+
+    /// The transcript in `docs/protocol.md` section 25, byte for byte: fixed static and ephemeral
+    /// keys, the three handshake frames, the handshake hash, and the initiator's first transport frame
+    /// (a `Done` with no chunks).
+    #[test]
+    fn the_section_25_vector_is_stable() {
+        let mut a = handshake(true, &[1; 32], Some(&[3; 32])).unwrap();
+        let mut b = handshake(false, &[2; 32], Some(&[4; 32])).unwrap();
+        let mut frames = Vec::new();
+        let mut buf = vec![0u8; 1024];
+        let mut payload = vec![0u8; 1024];
+        for step in 0..3 {
+            let (w, r) = if step == 1 {
+                (&mut b, &mut a)
+            } else {
+                (&mut a, &mut b)
+            };
+            let n = w.write_message(&[], &mut buf).unwrap();
+            r.read_message(&buf[..n], &mut payload).unwrap();
+            frames.push(hex::encode(wire::frame(&buf[..n]).unwrap()));
+        }
+        let hash = hex::encode(a.get_handshake_hash());
+        let mut t = a.into_transport_mode().unwrap();
+        let msg = PeerMessage::Done(Done { chunks: 0 }).encode().unwrap();
+        let frag = wire::fragments(&msg);
+        let n = t.write_message(&frag[0], &mut buf).unwrap();
+        let first = hex::encode(wire::frame(&buf[..n]).unwrap());
+        let ack = hex::encode(PeerMessage::Ack(Ack { n: 1, stored: 2 }).encode().unwrap());
+        for (i, f) in frames.iter().enumerate() {
+            println!("frame {}: {f}", i + 1);
+        }
+        println!("hash: {hash}\nfirst: {first}\nack: {ack}\ndone: {}", hex::encode(&frag[0]));
+        let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
+        let section = doc.split("##25.").nth(1).expect("section 25");
+        for v in frames.iter().chain([&hash, &first, &ack]) {
+            assert!(section.contains(v.as_str()), "{v} not in section 25");
+        }
+    }
 }
