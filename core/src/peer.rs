@@ -700,7 +700,10 @@ mod tests {
         for (i, f) in frames.iter().enumerate() {
             println!("frame {}: {f}", i + 1);
         }
-        println!("hash: {hash}\nfirst: {first}\nack: {ack}\ndone: {}", hex::encode(&frag[0]));
+        println!(
+            "hash: {hash}\nfirst: {first}\nack: {ack}\ndone: {}",
+            hex::encode(&frag[0])
+        );
         let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
         let section = doc.split("##25.").nth(1).expect("section 25");
         for v in frames.iter().chain([&hash, &first, &ack]) {
