@@ -710,4 +710,39 @@ mod tests {
             assert!(section.contains(v.as_str()), "{v} not in section 25");
         }
     }
+
+    /// A member's certificate shown by someone who does not hold its X25519 secret (the handshake
+    /// proved another key) is refused before any vector is sent.
+    #[test]
+    fn a_certificate_counts_only_for_the_key_the_handshake_proved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut phone = Vault::open(&dir.path().join("p.db"), &[1; 32]).unwrap();
+        phone.create_person().unwrap();
+        phone.journal_add("Rahasia.", 3, &[]).unwrap();
+        let mut tablet = Vault::open(&dir.path().join("t.db"), &[2; 32]).unwrap();
+        let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+        tablet.complete_link(&resp).unwrap();
+        // The impostor sends the tablet's genuine certificate, with a static key of its own.
+        let mut impostor =
+            PeerSession::start(true, handshake(true, &[9; 32], None).unwrap()).unwrap();
+        let mut honest = phone.peer_session(false).unwrap();
+        let mut err = None;
+        for _ in 0..4 {
+            for f in impostor.take_outgoing() {
+                if let Err(e) = honest.receive(&mut phone, &f) {
+                    err.get_or_insert(e);
+                }
+            }
+            for f in honest.take_outgoing() {
+                let _ = impostor.receive(&mut tablet, &f);
+            }
+        }
+        assert!(matches!(err, Some(Error::BadPeerMessage(_))), "{err:?}");
+        assert_eq!(honest.messages_sent(), &[sebaya_proto::peer::kind::HELLO]);
+        assert_eq!(
+            impostor.messages_received(),
+            &[sebaya_proto::peer::kind::HELLO]
+        );
+        assert_eq!(honest.report().remote_device, None);
+    }
 }
