@@ -133,10 +133,10 @@ impl Drop for Advert {
 }
 
 /// Browses for a device running `sebaya nearby listen` for up to `wait`; the first one resolved
-/// (IPv4 first), skipping the instance named `except` (our own advertisement, in tests).
+/// (IPv4 first); when `want` names an instance, only that one (tests look for their own).
 pub fn discover(
     wait: Duration,
-    except: Option<&str>,
+    want: Option<&str>,
 ) -> std::result::Result<Option<SocketAddr>, String> {
     let daemon = mdns_sd::ServiceDaemon::new().map_err(|e| format!("mDNS: {e}"))?;
     let rx = daemon.browse(SERVICE).map_err(|e| format!("mDNS: {e}"))?;
@@ -151,7 +151,7 @@ pub fn discover(
             break;
         };
         if let mdns_sd::ServiceEvent::ServiceResolved(s) = event {
-            if except.is_some_and(|n| s.fullname.starts_with(&format!("{n}."))) {
+            if want.is_some_and(|n| !s.fullname.starts_with(&format!("{n}."))) {
                 continue;
             }
             let mut addrs: Vec<std::net::IpAddr> =
@@ -579,7 +579,7 @@ mod tests {
             }
         };
         assert_eq!(advert.name.len(), 16);
-        match discover(Duration::from_secs(3), None) {
+        match discover(Duration::from_secs(3), Some(&advert.name)) {
             Ok(Some(addr)) => assert_eq!(addr.port(), 40404),
             Ok(None) => println!("SKIP mDNS: multicast is not delivered on this host"),
             Err(e) => println!("SKIP mDNS: cannot browse here ({e})"),
