@@ -165,6 +165,7 @@ stage_demo() {
     cargo run -q -p sebaya-cli -- demo group
     cargo run -q -p sebaya-cli -- demo referral
     cargo run -q -p sebaya-cli -- demo bundle
+    cargo run -q -p sebaya-cli -- demo nearby
 }
 
 stage_fmt() {

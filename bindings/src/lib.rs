@@ -16,6 +16,7 @@ uniffi::setup_scaffolding!();
 mod bundles;
 mod care;
 mod invites;
+mod peer;
 mod policy;
 mod programmes;
 mod reports;
@@ -226,6 +227,24 @@ pub enum SebayaError {
         /// English text.
         detail: String,
     },
+    /// The other device of a peer session shares no space with this one as a member (or this
+    /// device is not a member of any of its spaces). Nothing about any space was sent to it.
+    #[error("{detail}")]
+    PeerNotMember {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A peer session received bytes it cannot accept (altered, cut, replayed or out of order, or a
+    /// failed handshake). The session is over and nothing of that frame was kept; start a new one.
+    #[error("{detail}")]
+    BadPeerMessage {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// A bug or an unexpected condition inside the core (including a caught panic).
     #[error("{detail}")]
     Internal {
@@ -317,6 +336,14 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::StrangerBundle => SebayaError::StrangerBundle {
                 message_id: id("error-stranger-bundle"),
+                detail,
+            },
+            E::PeerNotMember => SebayaError::PeerNotMember {
+                message_id: id("error-peer-not-member"),
+                detail,
+            },
+            E::BadPeerMessage(_) => SebayaError::BadPeerMessage {
+                message_id: id("error-bad-peer-message"),
                 detail,
             },
             E::AlreadyLinked => SebayaError::AlreadyLinked {

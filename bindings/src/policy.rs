@@ -32,7 +32,7 @@ pub struct SpaceStatus {
     pub waiting: bool,
     /// When it last synced, ms since the Unix epoch.
     pub last_synced_ms: Option<i64>,
-    /// Through which path it last synced: "relay" or "bundle".
+    /// Through which path it last synced: "relay", "bundle" or "peer".
     pub last_path: Option<String>,
 }
 

@@ -7,16 +7,20 @@
 //! file the relay and the vaults wrote for what was written in plain text. It exits 0 only if every
 //! check passed.
 
+mod nearby;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sebaya_core::{Vault, audit, crypto};
 
-const USAGE: &str = "usage: sebaya demo [group|referral|bundle] [--keep DIR]
+const USAGE: &str = "usage: sebaya demo [group|referral|bundle|nearby] [--keep DIR]
   demo           the journal: a relay and two devices of one person, every step checked
   demo group     a support group of three people with a removal, every step checked
   demo referral  a risk answer given offline travels to a coordinator and the acknowledgement back
-  demo bundle    no relay at all: two phones keep a journal and a pairing in step by carried files";
+  demo bundle    no relay at all: two phones keep a journal and a pairing in step by carried files
+  demo nearby    no relay at all: two phones keep a pairing in step face to face over TCP (Noise XX)
+       sebaya nearby …   sync with a device on the same Wi-Fi or hotspot (`sebaya nearby` for help)";
 
 #[derive(Default)]
 struct Checks {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
                 Some("group") => demo_group(),
                 Some("referral") => demo_referral(),
                 Some("bundle") => demo_bundle(),
+                Some("nearby") => nearby::demo(),
                 _ => demo(keep),
             };
             match run {
@@ -60,6 +65,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("nearby") => nearby::command(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

@@ -85,6 +85,16 @@ pub enum Error {
     /// device holds (or it carries none of them). Nothing of it was kept.
     #[error("the bundle comes from a device this one shares no space with")]
     StrangerBundle,
+    /// The other device of a peer session is not a current member of any space this device holds,
+    /// or it said the same of this device. No space id, vector or envelope was sent to it.
+    #[error("the other device shares no space with this one")]
+    PeerNotMember,
+    /// A peer session received bytes it cannot accept: a frame that does not decrypt (altered,
+    /// truncated, replayed or out of order), a handshake that fails, a certificate that does not
+    /// match the handshake's key, or a message out of turn. The session is over; nothing of that
+    /// frame was kept, and a new session picks up from what both devices hold.
+    #[error("the peer session failed: {0}")]
+    BadPeerMessage(&'static str),
     /// This device already keeps a journal with entries; linking would replace it.
     #[error("this device already has its own journal")]
     AlreadyLinked,

@@ -13,6 +13,7 @@ const EN: &[&str] = &[
     include_str!("../locales/training.en.ftl"),
     include_str!("../locales/safety.en.ftl"),
     include_str!("../locales/reports.en.ftl"),
+    include_str!("../locales/peer.en.ftl"),
 ];
 /// Indonesian catalogue files, the same areas.
 const ID: &[&str] = &[
@@ -21,6 +22,7 @@ const ID: &[&str] = &[
     include_str!("../locales/training.id.ftl"),
     include_str!("../locales/safety.id.ftl"),
     include_str!("../locales/reports.id.ftl"),
+    include_str!("../locales/peer.id.ftl"),
 ];
 
 /// Languages with a complete catalogue, as BCP 47 tags.

@@ -90,6 +90,12 @@ impl Identity {
             .map_err(|_| Error::Internal("device key"))
     }
 
+    /// The X25519 secret's bytes, for the peer session's Noise handshake (`peer.rs`), which needs
+    /// them as its static key. Wiped when the returned value drops.
+    pub(crate) fn x25519_secret(&self) -> Key32 {
+        Zeroizing::new(self.x25519.to_bytes())
+    }
+
     /// Opens a key wrapped for this device (for `space` in `epoch`) with the device's X25519 secret.
     /// Anything not made for exactly this device, space and epoch gives [`Error::BadKeyWrap`].
     pub fn unwrap_key(&self, wrap: &KeyWrap, space: &SpaceId, epoch: &EpochId) -> Result<Key32> {

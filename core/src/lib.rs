@@ -28,6 +28,7 @@ pub mod journal;
 pub mod keywrap;
 pub mod link;
 pub mod pairing;
+pub mod peer;
 pub mod person;
 pub mod policy;
 pub mod programmes;

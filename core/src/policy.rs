@@ -57,7 +57,7 @@ pub struct SpaceStatus {
     pub kind: SpaceKind,
     /// Whether this device has changes there the relay has not acknowledged yet.
     pub waiting: bool,
-    /// When it last synced, ms, and through which path (`relay` or `bundle`).
+    /// When it last synced, ms, and through which path (`relay`, `bundle` or `peer`).
     pub last_synced: Option<(i64, String)>,
 }
 

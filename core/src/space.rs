@@ -1341,6 +1341,25 @@ impl Space {
         Ok(out)
     }
 
+    /// The envelope `author` sealed as `seq` here, if this device holds it (the peer session loads
+    /// what it sends one chunk at a time).
+    pub(crate) fn held_envelope(
+        &self,
+        store: &Store,
+        author: &DeviceId,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let k = Self::envelope_key(store, &self.id, author, seq);
+        let v: Option<Vec<u8>> = store
+            .conn
+            .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| r.get(0))
+            .optional()?;
+        match v {
+            Some(v) => Ok(Some(store.open_value("envelopes", &k, &v)?.to_vec())),
+            None => Ok(None),
+        }
+    }
+
     /// Records the relay's acknowledgement (its contiguous vector for this space).
     pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
         self.relay_acked = acked;

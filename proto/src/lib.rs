@@ -14,6 +14,7 @@ pub mod identity;
 pub mod invite;
 pub mod keywraps;
 pub mod membership;
+pub mod peer;
 pub mod programme;
 pub mod request;
 pub mod sync;

@@ -1,7 +1,7 @@
 //! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
 //!
 //! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]
-//! [--only w1,add,removal,join,invite,paths]` (`--only`: just the named sections; all by default).
+//! [--only w1,add,removal,join,invite,paths,peer]` (`--only`: just the named sections; all by default).
 //!
 //! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
 //! `ops(1, 1000)` (one commit per op); device B syncs. Sebaya's bytes are the request and response
@@ -175,6 +175,28 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// Adds a note to a group, written by `v`.
+/// Runs a peer session between two vaults in memory (frames handed across directly) to its end;
+/// returns the initiator's report.
+fn peer_run(a: &mut Vault, b: &mut Vault) -> sebaya_core::peer::PeerReport {
+    let mut sa = a.peer_session(true).unwrap();
+    let mut sb = b.peer_session(false).unwrap();
+    loop {
+        let to_b = sa.take_outgoing();
+        let to_a = sb.take_outgoing();
+        if to_b.is_empty() && to_a.is_empty() {
+            break;
+        }
+        for f in to_b {
+            sb.receive(b, &f).unwrap();
+        }
+        for f in to_a {
+            sa.receive(a, &f).unwrap();
+        }
+    }
+    assert!(sa.is_finished() && sb.is_finished());
+    sa.report().clone()
+}
+
 fn group_note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
     let me = v.device_id().to_hex();
     v.with_group(g, |d, now| {
@@ -204,7 +226,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The sections `--only` may name (comma-separated); all of them run without it.
-const SECTIONS: [&str; 6] = ["w1", "add", "removal", "join", "invite", "paths"];
+const SECTIONS: [&str; 7] = ["w1", "add", "removal", "join", "invite", "paths", "peer"];
 
 /// Which sections this run measures.
 struct Sections(Option<Vec<String>>);
@@ -732,6 +754,86 @@ fn main() {
             compact,
             "B",
         ));
+    }
+    if sections.run("peer") {
+        // The same day of group activity (200 changes), delivered face to face by a peer session
+        // (issue 5, protocol 25), against the bundle of only what the member lacked and against
+        // Automerge's incremental save of the same changes.
+        const NOTES: usize = 150;
+        const EDITS: usize = 50;
+        let dir = tempfile::tempdir().unwrap();
+        let mut fac = Vault::open(&dir.path().join("fac.db"), &[22; 32]).unwrap();
+        fac.create_person().unwrap();
+        let mut member = Vault::open(&dir.path().join("mem.db"), &[23; 32]).unwrap();
+        member.create_person().unwrap();
+        let g = fac.create_group("Kelompok Sabtu").unwrap();
+        member
+            .join_group(
+                &fac.approve_group_member(
+                    &g,
+                    &member.link_request().unwrap(),
+                    sebaya_core::Role::Member,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        peer_run(&mut fac, &mut member);
+        let hello = member.export_bundle(&[g], None).unwrap();
+        fac.import_bundle(&hello).unwrap();
+        let mut plain = AutoCommit::new();
+        sebaya_core::groups::init(&mut plain, "Kelompok Sabtu", 0).unwrap();
+        let heads = plain.get_heads();
+        let me = fac.device_id().to_hex();
+        for i in 0..NOTES + EDITS {
+            let id = format!("{:016x}", i % NOTES);
+            let text = format!("Catatan sesi {i}: siapa hadir, apa yang dibagikan, tindak lanjut.");
+            if i < NOTES {
+                group_note(&mut fac, &g, &id, &text);
+                sebaya_core::groups::add_note(&mut plain, &id, "Catatan", &text, &me, 1).unwrap();
+            } else {
+                fac.with_group(&g, |d, now| {
+                    sebaya_core::groups::edit_note(d, &id, None, Some(&text), now)
+                })
+                .unwrap();
+                sebaya_core::groups::edit_note(&mut plain, &id, None, Some(&text), 1).unwrap();
+            }
+        }
+        let baseline = plain.save_after(&heads).len() as f64;
+        let bundle = fac.export_bundle(&[g], Some(&member.device_id())).unwrap();
+        let t = Instant::now();
+        let r = peer_run(&mut fac, &mut member);
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(
+            member
+                .read_group(&g, sebaya_core::groups::notes)
+                .unwrap()
+                .len(),
+            NOTES
+        );
+        // The session's own cost with nothing to move: handshake, certificates, vectors, ends.
+        let idle = peer_run(&mut fac, &mut member);
+        rows.push(Row::new(
+            "a day of group activity (200 changes), peer session: bytes both ways, handshake included (vs the bundle file of only what the member lacked)",
+            (r.bytes_sent + r.bytes_received) as f64,
+            bundle.len() as f64,
+            "B",
+        ));
+        rows.push(Row::new(
+            "a day of group activity (200 changes), peer session: bytes both ways (vs Automerge's incremental save of the same changes)",
+            (r.bytes_sent + r.bytes_received) as f64,
+            baseline,
+            "B",
+        ));
+        rows.push(Row::new(
+            "peer session with nothing to move: bytes both ways (vs the bundle file above)",
+            (idle.bytes_sent + idle.bytes_received) as f64,
+            bundle.len() as f64,
+            "B",
+        ));
+        println!(
+            "peer: {} envelope(s) sent in {} chunk(s), {ms:.1} ms in memory for both sides",
+            r.sent, r.chunks_sent
+        );
     }
     relay.shutdown();
 

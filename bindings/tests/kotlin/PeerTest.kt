@@ -1,0 +1,108 @@
+// Peer-to-peer sessions through the Kotlin bindings (protocol section 25): two vaults in one JVM pass
+// bytes between their sessions as a Bluetooth socket would. Members converge both ways; a stranger is
+// refused with a typed error and told nothing; an altered frame ends the session and the next one
+// converges. Run by `scripts/test.sh kotlin` as its own JVM (class PeerTestKt).
+
+import java.io.File
+import java.nio.file.Files
+import uniffi.sebaya.PeerSession
+import uniffi.sebaya.SebayaException
+import uniffi.sebaya.Vault
+import uniffi.sebaya.generateMasterKey
+
+/** Drives two sessions until neither has anything to send; returns the errors by side ("a", "b"). */
+private fun drive(a: PeerSession, b: PeerSession, spoilToB: Int = 0): Map<String, SebayaException> {
+    val errors = mutableMapOf<String, SebayaException>()
+    var toB = 0
+    var moved = true
+    while (moved) {
+        moved = false
+        for ((name, src, dst) in listOf(Triple("b", a, b), Triple("a", b, a))) {
+            for (f in src.takeOutgoing()) {
+                moved = true
+                var frame = f
+                if (name == "b") {
+                    toB += 1
+                    if (toB == spoilToB) {
+                        frame = f.copyOf()
+                        frame[frame.size - 1] = (frame[frame.size - 1].toInt() xor 1).toByte()
+                    }
+                }
+                if (name in errors) continue
+                try {
+                    dst.receive(frame)
+                } catch (e: SebayaException) {
+                    errors[name] = e
+                }
+            }
+        }
+    }
+    return errors
+}
+
+private fun texts(v: Vault): List<String> = v.journal().use { j -> j.list().map { it.text }.sorted() }
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-kotlin-peer").toFile()
+    try {
+        val phone = Vault.open(File(tmp, "phone.db").path, generateMasterKey())
+        phone.createPerson()
+        phone.journal().use { it.add("Dari ponsel.", 4, emptyList()) }
+        val tablet = Vault.open(File(tmp, "tablet.db").path, generateMasterKey())
+        tablet.completeLink(phone.approveLink(tablet.linkRequest()))
+        tablet.journal().use { it.add("Dari tablet.", 3, emptyList()) }
+
+        check("two devices of one person converge face to face") {
+            val a = phone.peerSession(true)
+            val b = tablet.peerSession(false)
+            val errors = drive(a, b)
+            assertTrue(errors.isEmpty(), "no errors: $errors")
+            assertTrue(a.isFinished() && b.isFinished(), "both finished")
+            assertEquals(listOf("Dari ponsel.", "Dari tablet."), texts(phone), "phone")
+            assertEquals(texts(phone), texts(tablet), "tablet")
+            val r = a.report()
+            assertEquals(tablet.deviceId(), r.remoteDeviceId, "remote")
+            assertEquals(r.sent, r.acked, "all acknowledged")
+            assertEquals("peer", phone.spaceStatus().single { it.kind == "journal" }.lastPath, "path")
+            a.close()
+            b.close()
+        }
+        check("a stranger is refused and told nothing") {
+            val stranger = Vault.open(File(tmp, "s.db").path, generateMasterKey())
+            stranger.createPerson()
+            val a = phone.peerSession(false)
+            val b = stranger.peerSession(true)
+            val errors = drive(a, b)
+            assertTrue(errors["a"] is SebayaException.PeerNotMember, "phone refuses: $errors")
+            assertTrue(errors["b"] is SebayaException.PeerNotMember, "stranger refused: $errors")
+            val rb = b.report()
+            assertEquals(0u, rb.spaces, "no space")
+            assertEquals(0u, rb.received, "no envelope")
+            assertEquals(0u, a.report().sent, "nothing sent")
+            assertEquals(0, stranger.journal().use { it.list().size }, "stranger has nothing")
+            a.close()
+            b.close()
+            stranger.close()
+        }
+        check("an altered frame ends the session; the next one converges") {
+            phone.journal().use { it.add("Kedua.", 3, emptyList()) }
+            val before = texts(tablet)
+            val a = phone.peerSession(true)
+            val b = tablet.peerSession(false)
+            val errors = drive(a, b, spoilToB = 4)
+            assertTrue(errors["b"] is SebayaException.BadPeerMessage, "typed error: $errors")
+            assertEquals(before, texts(tablet), "nothing kept")
+            assertThrows<SebayaException.BadPeerMessage>("a failed session stays failed") { b.receive(byteArrayOf(0, 1, 0)) }
+            val a2 = phone.peerSession(false)
+            val b2 = tablet.peerSession(true)
+            assertTrue(drive(a2, b2).isEmpty(), "clean session")
+            assertEquals(texts(phone), texts(tablet), "converged")
+            listOf(a, b, a2, b2).forEach { it.close() }
+        }
+        phone.close()
+        tablet.close()
+    } finally {
+        tmp.deleteRecursively()
+    }
+    finish()
+}

@@ -1,0 +1,97 @@
+"""Peer-to-peer sessions through the Python bindings (protocol section 25): two vaults in one process
+pass bytes between their sessions as a Bluetooth or TCP stream would; members converge both ways, a
+stranger is refused with a typed error and is told nothing, and an altered frame ends the session."""
+
+import pytest
+
+from sebaya import SebayaError, Vault, generate_master_key
+
+
+def run(a_vault, b_vault, a_initiates=True, spoil=None):
+    """Drives two sessions until neither has anything to send; returns (a, b, errors)."""
+    a = a_vault.peer_session(a_initiates)
+    b = b_vault.peer_session(not a_initiates)
+    errors = {}
+    moved = True
+    delivered = 0
+    while moved:
+        moved = False
+        for name, src, dst in (("b", a, b), ("a", b, a)):
+            for frame in src.take_outgoing():
+                moved = True
+                if name == "b":
+                    delivered += 1
+                if spoil is not None and name == "b" and delivered == spoil:
+                    frame = frame[:-1] + bytes([frame[-1] ^ 1])
+                if name in errors:
+                    continue
+                try:
+                    dst.receive(frame)
+                except SebayaError as e:
+                    errors[name] = e
+    return a, b, errors
+
+
+def linked(tmp_path):
+    phone = Vault.open(str(tmp_path / "phone.db"), generate_master_key())
+    phone.create_person()
+    phone.journal().add("Dari ponsel.", 4, [])
+    tablet = Vault.open(str(tmp_path / "tablet.db"), generate_master_key())
+    tablet.complete_link(phone.approve_link(tablet.link_request()))
+    return phone, tablet
+
+
+def texts(v):
+    return sorted(e.text for e in v.journal().list())
+
+
+def test_two_devices_converge_face_to_face(tmp_path):
+    phone, tablet = linked(tmp_path)
+    tablet.journal().add("Dari tablet.", 3, [])
+    a, b, errors = run(phone, tablet)
+    assert errors == {}
+    assert a.is_finished() and b.is_finished()
+    assert texts(phone) == texts(tablet) == ["Dari ponsel.", "Dari tablet."]
+    r = a.report()
+    assert r.remote_device_id == tablet.device_id()
+    assert r.spaces == 1 and r.sent > 0 and r.acked == r.sent
+    assert b.report().received == r.sent
+    statuses = {s.space_id: s for s in phone.space_status()}
+    assert any(s.last_path == "peer" for s in statuses.values())
+
+
+def test_a_stranger_is_refused_and_told_nothing(tmp_path):
+    phone, _ = linked(tmp_path)
+    stranger = Vault.open(str(tmp_path / "s.db"), generate_master_key())
+    stranger.create_person()
+    stranger.journal().add("Orang lain.", 2, [])
+    a, b, errors = run(phone, stranger)
+    assert isinstance(errors["a"], SebayaError.PeerNotMember)
+    assert isinstance(errors["b"], SebayaError.PeerNotMember)
+    assert errors["a"].message_id == "error-peer-not-member"
+    rb = b.report()
+    assert rb.spaces == 0 and rb.received == 0 and rb.chunks_received == 0
+    assert a.report().sent == 0
+    assert texts(stranger) == ["Orang lain."]
+
+
+def test_an_altered_frame_ends_the_session_and_the_next_one_converges(tmp_path):
+    phone, tablet = linked(tmp_path)
+    phone.journal().add("Kedua.", 3, [])
+    before = texts(tablet)
+    # Frame 4 to the tablet is past the handshake (its certificate or vectors).
+    _, b, errors = run(phone, tablet, spoil=4)
+    assert isinstance(errors["b"], SebayaError.BadPeerMessage)
+    assert not b.is_finished()
+    assert texts(tablet) == before
+    with pytest.raises(SebayaError.BadPeerMessage):
+        b.receive(b"\x00\x01\x00")
+    a, b, errors = run(phone, tablet, a_initiates=False)
+    assert errors == {}
+    assert texts(tablet) == texts(phone)
+
+
+def test_a_device_without_a_person_cannot_start_a_session(tmp_path):
+    v = Vault.open(str(tmp_path / "v.db"), generate_master_key())
+    with pytest.raises(SebayaError.NoPerson):
+        v.peer_session(True)

@@ -1,0 +1,748 @@
+//! Peer-to-peer sync (issue 5; protocol section 25): two devices that meet — over Bluetooth, Nearby,
+//! Multipeer, a shared Wi-Fi or a phone hotspot — sync directly, with no relay.
+//!
+//! [`PeerSession`] is a sans-I/O state machine: bytes in ([`PeerSession::receive`]), frames out
+//! ([`PeerSession::take_outgoing`]). Whoever drives it owns the byte stream, so the same code runs
+//! over a TCP socket, a Bluetooth socket or a platform's message channel. The session holds the Noise
+//! state and what it still has to send; the vault is handed in only while a frame is handled, so an
+//! app can keep writing between frames.
+//!
+//! Nothing about any space leaves the device before both sides are authenticated: a Noise XX
+//! handshake with the devices' X25519 keys, then each sends its device certificate, accepted only if
+//! its X25519 key is the key the handshake proved. Each side then lists its vectors only for the
+//! spaces where it counts the other device as a current member; a device that is a member of none
+//! gets a refusal and nothing else. Envelopes travel in acknowledged chunks; an acknowledgement is
+//! sent only after the chunk is stored, and every new session starts from the vectors, so whatever
+//! was acknowledged is never sent again. Any frame that does not decrypt in order (altered, cut,
+//! replayed, reordered) ends the session with a typed error, and nothing of that frame is kept.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde_bytes::ByteBuf;
+use snow::params::{CipherChoice, DHChoice, HashChoice};
+use snow::resolvers::{CryptoResolver, FallbackResolver, RingResolver};
+use snow::types::{Cipher, Dh, Hash, Random};
+use snow::{HandshakeState, TransportState};
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use sebaya_proto::peer::{
+    self as wire, Ack, Chunk, Done, Hello, NOISE_PARAMS, PEER_VERSION, PROLOGUE, PeerMessage,
+    Refuse, Vectors,
+};
+use sebaya_proto::sync::{MAX_AUTHORS, MAX_SPACES, SpaceVector};
+use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
+
+use crate::Vault;
+use crate::error::{Error, Result};
+use crate::space::Space;
+
+/// Envelopes per chunk stop growing past this many bytes (one envelope larger than it travels alone).
+pub const CHUNK_BYTES: usize = 48 * 1024;
+/// Chunks sent and not yet acknowledged, at most: enough to keep a slow link busy, few enough that a
+/// cut loses little.
+pub const WINDOW: u32 = 4;
+/// Reason code of a [`Refuse`] sent to a device that is a member of no space this device holds.
+pub const REFUSE_NOT_MEMBER: &str = "not-a-member";
+
+/// What one peer session did, for the app's status line and for tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerReport {
+    /// The other device, once its certificate was accepted.
+    pub remote_device: Option<DeviceId>,
+    /// Spaces both devices hold with each other as members (the ones synced).
+    pub spaces: u32,
+    /// Envelopes sent.
+    pub sent: u32,
+    /// Envelopes sent whose chunk the other device acknowledged (stored).
+    pub acked: u32,
+    /// Envelopes received.
+    pub received: u32,
+    /// Envelopes received and newly stored.
+    pub stored: u32,
+    /// Envelopes received that were already held.
+    pub duplicates: u32,
+    /// Envelopes whose changes reached the documents.
+    pub applied: u32,
+    /// Envelopes set aside or refused (content that cannot be applied, an author who may not write).
+    pub quarantined: u32,
+    /// Chunks sent.
+    pub chunks_sent: u32,
+    /// Chunks received.
+    pub chunks_received: u32,
+    /// Bytes handed out in frames.
+    pub bytes_sent: u64,
+    /// Bytes taken in.
+    pub bytes_received: u64,
+}
+
+/// X25519 for snow, over the x25519-dalek the core already uses (so no second curve library). The
+/// secret is wiped when dropped.
+#[derive(Default)]
+struct X25519 {
+    secret: Zeroizing<[u8; 32]>,
+    public: [u8; 32],
+}
+
+impl Dh for X25519 {
+    fn name(&self) -> &'static str {
+        "25519"
+    }
+    fn pub_len(&self) -> usize {
+        32
+    }
+    fn priv_len(&self) -> usize {
+        32
+    }
+    fn set(&mut self, privkey: &[u8]) {
+        let mut k = Zeroizing::new([0u8; 32]);
+        let n = privkey.len().min(32);
+        k[..n].copy_from_slice(&privkey[..n]);
+        self.public = PublicKey::from(&StaticSecret::from(*k)).to_bytes();
+        self.secret = k;
+    }
+    fn generate(&mut self, rng: &mut dyn Random) -> std::result::Result<(), snow::Error> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        rng.try_fill_bytes(&mut k[..])?;
+        self.set(&k[..]);
+        Ok(())
+    }
+    fn pubkey(&self) -> &[u8] {
+        &self.public
+    }
+    fn privkey(&self) -> &[u8] {
+        &self.secret[..]
+    }
+    fn dh(&self, pubkey: &[u8], out: &mut [u8]) -> std::result::Result<(), snow::Error> {
+        // snow hands in its whole key buffer; the key is its first 32 bytes.
+        let pk: [u8; 32] = pubkey
+            .get(..32)
+            .and_then(|k| k.try_into().ok())
+            .ok_or(snow::Error::Dh)?;
+        let shared = StaticSecret::from(*self.secret).diffie_hellman(&PublicKey::from(pk));
+        // A low-order point gives an all-zero secret: refused, as key wraps refuse it.
+        if !shared.was_contributory() {
+            return Err(snow::Error::Dh);
+        }
+        out.get_mut(..32)
+            .ok_or(snow::Error::Dh)?
+            .copy_from_slice(shared.as_bytes());
+        Ok(())
+    }
+}
+
+/// Ring for hashing, the cipher and randomness; our X25519 for the curve.
+struct OurDh;
+
+impl CryptoResolver for OurDh {
+    fn resolve_rng(&self) -> Option<Box<dyn Random>> {
+        None
+    }
+    fn resolve_dh(&self, choice: &DHChoice) -> Option<Box<dyn Dh>> {
+        match choice {
+            DHChoice::Curve25519 => Some(Box::<X25519>::default()),
+            _ => None,
+        }
+    }
+    fn resolve_hash(&self, _: &HashChoice) -> Option<Box<dyn Hash>> {
+        None
+    }
+    fn resolve_cipher(&self, _: &CipherChoice) -> Option<Box<dyn Cipher>> {
+        None
+    }
+}
+
+fn noise_err(_: snow::Error) -> Error {
+    Error::BadPeerMessage("a frame did not decrypt or the handshake failed")
+}
+
+/// Builds the Noise handshake with a static key and, for test vectors only, a fixed ephemeral key.
+pub(crate) fn handshake(
+    initiator: bool,
+    static_secret: &[u8],
+    fixed_ephemeral: Option<&[u8]>,
+) -> Result<HandshakeState> {
+    let params = NOISE_PARAMS
+        .parse()
+        .map_err(|_| Error::Internal("noise parameters"))?;
+    let resolver = FallbackResolver::new(Box::new(RingResolver), Box::new(OurDh));
+    let mut b = snow::Builder::with_resolver(params, Box::new(resolver))
+        .prologue(PROLOGUE)
+        .map_err(|_| Error::Internal("noise prologue"))?
+        .local_private_key(static_secret)
+        .map_err(|_| Error::Internal("noise static key"))?;
+    if let Some(e) = fixed_ephemeral {
+        b = b.fixed_ephemeral_key_for_testing_only(e);
+    }
+    let hs = if initiator {
+        b.build_initiator()
+    } else {
+        b.build_responder()
+    };
+    hs.map_err(|_| Error::Internal("noise handshake"))
+}
+
+enum Noise {
+    Handshake(Box<HandshakeState>),
+    Transport(Box<TransportState>),
+    Closed,
+}
+
+/// Where the exchange stands after the handshake.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stage {
+    /// Handshake under way.
+    Handshake,
+    /// Waiting for the other device's certificate.
+    Hello,
+    /// Waiting for its vectors.
+    Vectors,
+    /// Exchanging chunks.
+    Exchange,
+    /// Both sides have everything; nothing more is sent or accepted.
+    Finished,
+    /// Ended by an error (the error was returned once; later input gives it again).
+    Failed,
+}
+
+/// One sync with one nearby device over one reliable byte stream. Start with
+/// [`Vault::peer_session`]; feed what arrives to [`PeerSession::receive`]; write out what
+/// [`PeerSession::take_outgoing`] gives; stop when [`PeerSession::is_finished`] (after writing the
+/// last frames) or at the first error.
+pub struct PeerSession {
+    initiator: bool,
+    noise: Noise,
+    stage: Stage,
+    failure: Option<&'static str>,
+    refused: bool,
+    /// Stream bytes that do not make a whole frame yet.
+    inbuf: Vec<u8>,
+    /// Fragments of a message being reassembled.
+    partial: Vec<u8>,
+    out: Vec<Vec<u8>>,
+    remote: Option<DeviceId>,
+    remote_static: Option<[u8; 32]>,
+    /// Spaces offered to the other device (it is a member there, as this device sees it).
+    offered: BTreeSet<SpaceId>,
+    /// Spaces both sides offered: the only ones whose envelopes are sent or accepted.
+    shared: BTreeSet<SpaceId>,
+    /// What the other device lacks, loaded one chunk at a time.
+    to_send: VecDeque<(SpaceId, DeviceId, u64)>,
+    /// Envelope count of each chunk sent and not yet acknowledged, by chunk number.
+    in_flight: BTreeMap<u32, u32>,
+    next_chunk: u32,
+    done_sent: bool,
+    remote_done: Option<u32>,
+    next_expected: u32,
+    /// Type bytes of the messages received, in order (for diagnostics and for the tests that show
+    /// what a refused device was told).
+    kinds: Vec<u8>,
+    /// Type bytes of the messages sent, in order.
+    sent_kinds: Vec<u8>,
+    report: PeerReport,
+}
+
+fn bad(what: &'static str) -> Error {
+    Error::BadPeerMessage(what)
+}
+
+impl Vault {
+    /// Starts a peer session with a nearby device. One side is the `initiator` (the one that
+    /// connected, or dialled), the other the responder; the initiator's first frame is ready at once.
+    /// Changes written so far are sealed first so they can travel. [`Error::NoPerson`] on a device
+    /// without a certificate: the other side could not know who it is.
+    pub fn peer_session(&mut self, initiator: bool) -> Result<PeerSession> {
+        self.device_certificate()?;
+        self.seal_pending()?;
+        let secret = self.identity.x25519_secret();
+        let hs = handshake(initiator, &secret[..], None)?;
+        PeerSession::start(initiator, hs)
+    }
+
+    fn held_spaces(&self) -> impl Iterator<Item = &Space> {
+        self.journal.iter().chain(self.shared.values())
+    }
+}
+
+impl PeerSession {
+    pub(crate) fn start(initiator: bool, hs: HandshakeState) -> Result<PeerSession> {
+        let mut s = PeerSession {
+            initiator,
+            noise: Noise::Handshake(Box::new(hs)),
+            stage: Stage::Handshake,
+            failure: None,
+            refused: false,
+            inbuf: Vec::new(),
+            partial: Vec::new(),
+            out: Vec::new(),
+            remote: None,
+            remote_static: None,
+            offered: BTreeSet::new(),
+            shared: BTreeSet::new(),
+            to_send: VecDeque::new(),
+            in_flight: BTreeMap::new(),
+            next_chunk: 0,
+            done_sent: false,
+            remote_done: None,
+            next_expected: 0,
+            kinds: Vec::new(),
+            sent_kinds: Vec::new(),
+            report: PeerReport::default(),
+        };
+        if initiator {
+            s.write_handshake()?;
+        }
+        Ok(s)
+    }
+
+    /// Whether this side is the initiator.
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// Whether the session is over with everything exchanged. Write out [`Self::take_outgoing`]
+    /// once more before closing the stream: the last acknowledgement may still be there.
+    pub fn is_finished(&self) -> bool {
+        self.stage == Stage::Finished
+    }
+
+    /// What the session did so far.
+    pub fn report(&self) -> &PeerReport {
+        &self.report
+    }
+
+    /// The type of every message received after the handshake, in order (`sebaya_proto::peer::kind`):
+    /// what the other device told this one, without the content.
+    pub fn messages_received(&self) -> &[u8] {
+        &self.kinds
+    }
+
+    /// The type of every message sent after the handshake, in order.
+    pub fn messages_sent(&self) -> &[u8] {
+        &self.sent_kinds
+    }
+
+    /// Frames to write to the stream, in order (each already carries its length prefix).
+    pub fn take_outgoing(&mut self) -> Vec<Vec<u8>> {
+        let out = std::mem::take(&mut self.out);
+        self.report.bytes_sent += out.iter().map(|f| f.len() as u64).sum::<u64>();
+        out
+    }
+
+    /// Takes bytes from the stream (any split: half a frame, several frames) and handles every whole
+    /// frame. On the first error the session is over: the error is returned, and again for any later
+    /// input; nothing of the failing frame was kept.
+    pub fn receive(&mut self, vault: &mut Vault, bytes: &[u8]) -> Result<()> {
+        if let Some(e) = self.ended() {
+            return Err(e);
+        }
+        self.report.bytes_received += bytes.len() as u64;
+        self.inbuf.extend_from_slice(bytes);
+        while let Some(frame) = wire::unframe(&mut self.inbuf) {
+            if let Err(e) = self.handle_frame(vault, &frame) {
+                self.fail(&e);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn ended(&self) -> Option<Error> {
+        match self.stage {
+            Stage::Failed if self.refused => Some(Error::PeerNotMember),
+            Stage::Failed => Some(Error::BadPeerMessage(
+                self.failure.unwrap_or("the session already failed"),
+            )),
+            Stage::Finished => Some(bad("the session is already finished")),
+            _ => None,
+        }
+    }
+
+    fn fail(&mut self, e: &Error) {
+        self.stage = Stage::Failed;
+        self.noise = Noise::Closed;
+        self.inbuf.clear();
+        self.partial.clear();
+        self.to_send.clear();
+        match e {
+            Error::PeerNotMember => self.refused = true,
+            Error::BadPeerMessage(w) => self.failure = Some(w),
+            _ => self.failure = Some("the session failed on this device"),
+        }
+    }
+
+    fn write_handshake(&mut self) -> Result<()> {
+        let Noise::Handshake(hs) = &mut self.noise else {
+            return Err(Error::Internal("peer handshake state"));
+        };
+        let mut buf = vec![0u8; wire::MAX_NOISE_MESSAGE];
+        let n = hs.write_message(&[], &mut buf).map_err(noise_err)?;
+        buf.truncate(n);
+        self.out.push(wire::frame(&buf)?);
+        Ok(())
+    }
+
+    /// Leaves the handshake once it is complete, keeping the proved remote static key.
+    fn maybe_transport(&mut self, vault: &Vault) -> Result<()> {
+        let finished = matches!(&self.noise, Noise::Handshake(hs) if hs.is_handshake_finished());
+        if !finished {
+            return Ok(());
+        }
+        let Noise::Handshake(hs) = std::mem::replace(&mut self.noise, Noise::Closed) else {
+            return Err(Error::Internal("peer handshake state"));
+        };
+        let rs: [u8; 32] = hs
+            .get_remote_static()
+            .and_then(|k| k.try_into().ok())
+            .ok_or(bad("the handshake proved no key"))?;
+        self.remote_static = Some(rs);
+        self.noise = Noise::Transport(Box::new(hs.into_transport_mode().map_err(noise_err)?));
+        self.stage = Stage::Hello;
+        let cert = vault.device_certificate()?;
+        self.send(&PeerMessage::Hello(Hello {
+            v: PEER_VERSION,
+            cert: ByteBuf::from(cert),
+        }))
+    }
+
+    fn handle_frame(&mut self, vault: &mut Vault, frame: &[u8]) -> Result<()> {
+        match &mut self.noise {
+            Noise::Closed => Err(bad("the session is closed")),
+            Noise::Handshake(hs) => {
+                let mut payload = vec![0u8; wire::MAX_NOISE_MESSAGE];
+                hs.read_message(frame, &mut payload).map_err(noise_err)?;
+                // XX: the responder answers the first message; the initiator the second.
+                if !hs.is_handshake_finished() {
+                    self.write_handshake()?;
+                }
+                self.maybe_transport(vault)
+            }
+            Noise::Transport(t) => {
+                let mut plain = vec![0u8; frame.len()];
+                let n = t.read_message(frame, &mut plain).map_err(noise_err)?;
+                let (&flag, body) = plain[..n].split_first().ok_or(bad("an empty fragment"))?;
+                if self.partial.len() + body.len() > wire::MAX_PEER_MESSAGE {
+                    return Err(bad("a message over the size limit"));
+                }
+                self.partial.extend_from_slice(body);
+                match flag {
+                    wire::FRAGMENT_MORE => Ok(()),
+                    wire::FRAGMENT_LAST => {
+                        let msg = std::mem::take(&mut self.partial);
+                        let msg =
+                            PeerMessage::decode(&msg).map_err(|_| bad("an undecodable message"))?;
+                        self.kinds.push(msg.kind());
+                        self.handle_message(vault, msg)
+                    }
+                    _ => Err(bad("a fragment with an unknown flag")),
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, msg: &PeerMessage) -> Result<()> {
+        let Noise::Transport(t) = &mut self.noise else {
+            return Err(Error::Internal("peer session not in transport mode"));
+        };
+        self.sent_kinds.push(msg.kind());
+        for f in wire::fragments(&msg.encode()?) {
+            let mut buf = vec![0u8; f.len() + wire::TAG_LEN];
+            let n = t
+                .write_message(&f, &mut buf)
+                .map_err(|_| Error::Internal("peer encrypt"))?;
+            buf.truncate(n);
+            self.out.push(wire::frame(&buf)?);
+        }
+        Ok(())
+    }
+
+    fn handle_message(&mut self, vault: &mut Vault, msg: PeerMessage) -> Result<()> {
+        match (self.stage, msg) {
+            (_, PeerMessage::Refuse(_)) => Err(Error::PeerNotMember),
+            (Stage::Hello, PeerMessage::Hello(h)) => self.on_hello(vault, h),
+            (Stage::Vectors, PeerMessage::Vectors(v)) => self.on_vectors(vault, v),
+            (Stage::Exchange, PeerMessage::Chunk(c)) => self.on_chunk(vault, c),
+            (Stage::Exchange, PeerMessage::Ack(a)) => self.on_ack(vault, a),
+            (Stage::Exchange, PeerMessage::Done(d)) => {
+                if self.remote_done.is_some() || d.chunks < self.next_expected {
+                    return Err(bad("a second or inconsistent end of chunks"));
+                }
+                self.remote_done = Some(d.chunks);
+                self.check_finished(vault)
+            }
+            _ => Err(bad("a message out of turn")),
+        }
+    }
+
+    fn on_hello(&mut self, vault: &mut Vault, h: Hello) -> Result<()> {
+        if h.v != PEER_VERSION {
+            return Err(bad("an unsupported session version"));
+        }
+        let cert = crate::verify_device_certificate(&h.cert)
+            .map_err(|_| bad("the other device's certificate is not valid"))?;
+        // The certificate counts only for the key the handshake proved.
+        if Some(cert.x25519) != self.remote_static {
+            return Err(bad("the certificate is not for the handshake's key"));
+        }
+        self.remote = Some(cert.device);
+        self.report.remote_device = Some(cert.device);
+        let mut spaces = Vec::new();
+        for s in vault.held_spaces() {
+            if s.membership().is_member(&cert.device) {
+                self.offered.insert(s.id);
+                spaces.push(SpaceVector::new(s.id, s.vector.contiguous()));
+            }
+        }
+        if spaces.is_empty() {
+            // Nothing about any space goes to a device that is a member of none of them.
+            self.send(&PeerMessage::Refuse(Refuse {
+                reason: REFUSE_NOT_MEMBER.into(),
+            }))?;
+            return Err(Error::PeerNotMember);
+        }
+        self.stage = Stage::Vectors;
+        self.send(&PeerMessage::Vectors(Vectors { spaces }))
+    }
+
+    fn on_vectors(&mut self, vault: &mut Vault, v: Vectors) -> Result<()> {
+        if v.spaces.len() > MAX_SPACES {
+            return Err(bad("too many spaces"));
+        }
+        let mut floors = Vec::new();
+        for sv in &v.spaces {
+            if sv.vector.len() > MAX_AUTHORS {
+                return Err(bad("a vector too long"));
+            }
+            let (space, floor) = sv.parse().map_err(|_| bad("a malformed vector"))?;
+            // Spaces not offered here are ignored: this device sends nothing of them.
+            if self.offered.contains(&space) && self.shared.insert(space) {
+                floors.push((space, floor));
+            }
+        }
+        for (space, floor) in floors {
+            let Some(s) = vault.held_spaces().find(|s| s.id == space) else {
+                continue;
+            };
+            for (author, seq) in s.vector.held_above(&floor) {
+                self.to_send.push_back((space, author, seq));
+            }
+        }
+        self.report.spaces = u32::try_from(self.shared.len()).unwrap_or(u32::MAX);
+        self.stage = Stage::Exchange;
+        self.pump(vault)
+    }
+
+    /// Sends chunks while the window allows, then the end marker once everything went out.
+    fn pump(&mut self, vault: &mut Vault) -> Result<()> {
+        while !self.to_send.is_empty() && (self.in_flight.len() as u32) < WINDOW {
+            let mut envelopes = Vec::new();
+            let mut size = 0usize;
+            while let Some(&(space, author, seq)) = self.to_send.front() {
+                if size >= CHUNK_BYTES {
+                    break;
+                }
+                self.to_send.pop_front();
+                let Some(s) = vault.held_spaces().find(|s| s.id == space) else {
+                    continue;
+                };
+                if let Some(e) = s.held_envelope(&vault.store, &author, seq)? {
+                    size += e.len();
+                    envelopes.push(ByteBuf::from(e));
+                }
+            }
+            if envelopes.is_empty() {
+                continue;
+            }
+            let n = self.next_chunk;
+            self.next_chunk += 1;
+            let count = u32::try_from(envelopes.len()).unwrap_or(u32::MAX);
+            self.in_flight.insert(n, count);
+            self.report.sent += count;
+            self.report.chunks_sent += 1;
+            self.send(&PeerMessage::Chunk(Chunk { n, envelopes }))?;
+        }
+        if self.to_send.is_empty() && !self.done_sent {
+            self.done_sent = true;
+            self.send(&PeerMessage::Done(Done {
+                chunks: self.next_chunk,
+            }))?;
+        }
+        self.check_finished(vault)
+    }
+
+    fn on_chunk(&mut self, vault: &mut Vault, c: Chunk) -> Result<()> {
+        if c.n != self.next_expected || self.remote_done.is_some() {
+            return Err(bad("a chunk out of order"));
+        }
+        // Every envelope is checked before any is kept: verified, and of a space both offered.
+        let mut batches: BTreeMap<SpaceId, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut membership: Vec<(SpaceId, Vec<u8>)> = Vec::new();
+        for e in &c.envelopes {
+            let env = Envelope::parse(e)
+                .and_then(|env| env.verify().map(|_| env))
+                .map_err(|_| bad("an envelope does not verify"))?;
+            let space = env.space();
+            if !self.shared.contains(&space) {
+                return Err(bad("an envelope of a space not shared in this session"));
+            }
+            if env.kind() == Kind::Membership {
+                membership.push((space, e.to_vec()));
+            } else {
+                batches.entry(space).or_default().push(e.to_vec());
+            }
+        }
+        // Membership statements first: they say who may write what follows.
+        for (space, e) in membership.into_iter().rev() {
+            let b = batches.entry(space).or_default();
+            b.insert(0, e);
+        }
+        let count = u32::try_from(c.envelopes.len()).unwrap_or(u32::MAX);
+        let mut stored = 0u32;
+        for (space, envs) in &batches {
+            let store = &vault.store;
+            let identity = &vault.identity;
+            let Some(s) = vault
+                .journal
+                .iter_mut()
+                .chain(vault.shared.values_mut())
+                .find(|s| s.id == *space)
+            else {
+                continue;
+            };
+            let r = s.receive(store, identity, envs)?;
+            stored += r.stored;
+            self.report.stored += r.stored;
+            self.report.duplicates += r.duplicates;
+            self.report.applied += r.applied;
+            self.report.quarantined += r.quarantined + r.refused;
+        }
+        self.report.received += count;
+        self.report.chunks_received += 1;
+        self.next_expected += 1;
+        // Stored (each space's receive commits) before it is acknowledged.
+        self.send(&PeerMessage::Ack(Ack { n: c.n, stored }))?;
+        self.check_finished(vault)
+    }
+
+    fn on_ack(&mut self, vault: &mut Vault, a: Ack) -> Result<()> {
+        let count = self
+            .in_flight
+            .remove(&a.n)
+            .ok_or(bad("an acknowledgement of no chunk in flight"))?;
+        self.report.acked += count;
+        self.pump(vault)
+    }
+
+    fn check_finished(&mut self, vault: &mut Vault) -> Result<()> {
+        if self.stage == Stage::Exchange
+            && self.done_sent
+            && self.in_flight.is_empty()
+            && self.remote_done == Some(self.next_expected)
+        {
+            self.stage = Stage::Finished;
+            let spaces: Vec<SpaceId> = self.shared.iter().copied().collect();
+            vault.note_synced(&spaces, "peer")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn our_x25519_matches_the_handshake_on_both_sides() {
+        let mut a = handshake(true, &[1; 32], None).unwrap();
+        let mut b = handshake(false, &[2; 32], None).unwrap();
+        let mut buf = vec![0u8; 1024];
+        let mut payload = vec![0u8; 1024];
+        let n = a.write_message(&[], &mut buf).unwrap();
+        b.read_message(&buf[..n], &mut payload).unwrap();
+        let n = b.write_message(&[], &mut buf).unwrap();
+        a.read_message(&buf[..n], &mut payload).unwrap();
+        let n = a.write_message(&[], &mut buf).unwrap();
+        b.read_message(&buf[..n], &mut payload).unwrap();
+        assert!(a.is_handshake_finished() && b.is_handshake_finished());
+        assert_eq!(a.get_handshake_hash(), b.get_handshake_hash());
+        let pub_a = PublicKey::from(&StaticSecret::from([1u8; 32])).to_bytes();
+        assert_eq!(b.get_remote_static().unwrap(), &pub_a[..]);
+    }
+
+    /// The transcript in `docs/protocol.md` section 25, byte for byte: fixed static and ephemeral
+    /// keys, the three handshake frames, the handshake hash, and the initiator's first transport frame
+    /// (a `Done` with no chunks).
+    #[test]
+    fn the_section_25_vector_is_stable() {
+        let mut a = handshake(true, &[1; 32], Some(&[3; 32])).unwrap();
+        let mut b = handshake(false, &[2; 32], Some(&[4; 32])).unwrap();
+        let mut frames = Vec::new();
+        let mut buf = vec![0u8; 1024];
+        let mut payload = vec![0u8; 1024];
+        for step in 0..3 {
+            let (w, r) = if step == 1 {
+                (&mut b, &mut a)
+            } else {
+                (&mut a, &mut b)
+            };
+            let n = w.write_message(&[], &mut buf).unwrap();
+            r.read_message(&buf[..n], &mut payload).unwrap();
+            frames.push(hex::encode(wire::frame(&buf[..n]).unwrap()));
+        }
+        let hash = hex::encode(a.get_handshake_hash());
+        let mut t = a.into_transport_mode().unwrap();
+        let msg = PeerMessage::Done(Done { chunks: 0 }).encode().unwrap();
+        let frag = wire::fragments(&msg);
+        let n = t.write_message(&frag[0], &mut buf).unwrap();
+        let first = hex::encode(wire::frame(&buf[..n]).unwrap());
+        let ack = hex::encode(PeerMessage::Ack(Ack { n: 1, stored: 2 }).encode().unwrap());
+        for (i, f) in frames.iter().enumerate() {
+            println!("frame {}: {f}", i + 1);
+        }
+        println!(
+            "hash: {hash}\nfirst: {first}\nack: {ack}\ndone: {}",
+            hex::encode(&frag[0])
+        );
+        let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
+        let section = doc.split("##25.").nth(1).expect("section 25");
+        for v in frames.iter().chain([&hash, &first, &ack]) {
+            assert!(section.contains(v.as_str()), "{v} not in section 25");
+        }
+    }
+
+    /// A member's certificate shown by someone who does not hold its X25519 secret (the handshake
+    /// proved another key) is refused before any vector is sent.
+    #[test]
+    fn a_certificate_counts_only_for_the_key_the_handshake_proved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut phone = Vault::open(&dir.path().join("p.db"), &[1; 32]).unwrap();
+        phone.create_person().unwrap();
+        phone.journal_add("Rahasia.", 3, &[]).unwrap();
+        let mut tablet = Vault::open(&dir.path().join("t.db"), &[2; 32]).unwrap();
+        let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+        tablet.complete_link(&resp).unwrap();
+        // The impostor sends the tablet's genuine certificate, with a static key of its own.
+        let mut impostor =
+            PeerSession::start(true, handshake(true, &[9; 32], None).unwrap()).unwrap();
+        let mut honest = phone.peer_session(false).unwrap();
+        let mut err = None;
+        for _ in 0..4 {
+            for f in impostor.take_outgoing() {
+                if let Err(e) = honest.receive(&mut phone, &f) {
+                    err.get_or_insert(e);
+                }
+            }
+            for f in honest.take_outgoing() {
+                let _ = impostor.receive(&mut tablet, &f);
+            }
+        }
+        assert!(matches!(err, Some(Error::BadPeerMessage(_))), "{err:?}");
+        assert_eq!(honest.messages_sent(), &[sebaya_proto::peer::kind::HELLO]);
+        assert_eq!(
+            impostor.messages_received(),
+            &[sebaya_proto::peer::kind::HELLO]
+        );
+        assert_eq!(honest.report().remote_device, None);
+    }
+}
