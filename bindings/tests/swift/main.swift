@@ -167,6 +167,103 @@ check("sync to a closed port throws SebayaError.Network and keeps local data") {
     try assertEqual("tetap di sini", try v.journal().get(id: id)?.text, "entry after a failed sync")
 }
 
+func peerNotMember(_ e: SebayaError) -> String? { if case .PeerNotMember(let m, _) = e { return m }; return nil }
+func badPeerMessage(_ e: SebayaError) -> String? { if case .BadPeerMessage(let m, _) = e { return m }; return nil }
+func badBundle(_ e: SebayaError) -> String? { if case .BadBundle(let m, _) = e { return m }; return nil }
+func bundleReplayed(_ e: SebayaError) -> String? { if case .BundleReplayed(let m, _) = e { return m }; return nil }
+func strangerBundle(_ e: SebayaError) -> String? { if case .StrangerBundle(let m, _) = e { return m }; return nil }
+
+/// Two linked devices of one person (no relay involved).
+func linkedPair(_ name: String) throws -> (Vault, Vault) {
+    let phone = try Vault.open(path: tmpPath(name + "-phone.db"), masterKey: try generateMasterKey())
+    _ = try phone.createPerson()
+    _ = try phone.journal().add(text: "Dari ponsel.", mood: 4)
+    let tablet = try Vault.open(path: tmpPath(name + "-tablet.db"), masterKey: try generateMasterKey())
+    try tablet.completeLink(response: try phone.approveLink(request: try tablet.linkRequest()))
+    return (phone, tablet)
+}
+
+/// Passes frames between two peer sessions as a Bluetooth or TCP stream would, until both are quiet.
+/// `spoil` flips one bit of the n-th frame the initiator sends. Returns the first error on each side.
+func runPeers(_ a: PeerSession, _ b: PeerSession, spoil: Int? = nil) -> (Error?, Error?) {
+    var errA: Error? = nil
+    var errB: Error? = nil
+    var sentByA = 0
+    var moved = true
+    while moved {
+        moved = false
+        for frame in (try? a.takeOutgoing()) ?? [] {
+            moved = true
+            sentByA += 1
+            var f = frame
+            if sentByA == spoil, let last = f.last { f[f.count - 1] = last ^ 1 }
+            if errB == nil { do { try b.receive(bytes: f) } catch { errB = error } }
+        }
+        for frame in (try? b.takeOutgoing()) ?? [] {
+            moved = true
+            if errA == nil { do { try a.receive(bytes: frame) } catch { errA = error } }
+        }
+    }
+    return (errA, errB)
+}
+
+check("peer session: two devices converge face to face, with no relay") {
+    let (phone, tablet) = try linkedPair("peer")
+    _ = try tablet.journal().add(text: "Dari tablet.", mood: 3)
+    let a = try phone.peerSession(initiator: true)
+    let b = try tablet.peerSession(initiator: false)
+    let (ea, eb) = runPeers(a, b)
+    try assertTrue(ea == nil && eb == nil, "errors: \(String(describing: ea)) \(String(describing: eb))")
+    try assertTrue(try a.isFinished() && b.isFinished(), "both sessions finished")
+    let texts = { (v: Vault) in try v.journal().list().map { $0.text }.sorted() }
+    try assertEqual(["Dari ponsel.", "Dari tablet."], try texts(phone), "phone")
+    try assertEqual(["Dari ponsel.", "Dari tablet."], try texts(tablet), "tablet")
+    let r = try a.report()
+    try assertEqual(try tablet.deviceId(), r.remoteDeviceId ?? "", "remote device")
+    try assertTrue(r.sent > 0 && r.acked == r.sent, "every envelope acknowledged: \(r)")
+    try assertTrue(try phone.spaceStatus().contains { $0.lastPath == "peer" }, "space status path")
+}
+
+check("peer session: a stranger gets PeerNotMember and learns nothing; an altered frame gets BadPeerMessage") {
+    let (phone, tablet) = try linkedPair("peer2")
+    let stranger = try Vault.open(path: tmpPath("peer2-stranger.db"), masterKey: try generateMasterKey())
+    _ = try stranger.createPerson()
+    let a = try phone.peerSession(initiator: true)
+    let s = try stranger.peerSession(initiator: false)
+    let (ea, es) = runPeers(a, s)
+    guard let ea1 = ea as? SebayaError, let es1 = es as? SebayaError else {
+        throw CheckFailure(description: "both sides should fail: \(String(describing: ea)) \(String(describing: es))")
+    }
+    try assertEqual("error-peer-not-member", peerNotMember(ea1) ?? "", "phone side")
+    try assertEqual("error-peer-not-member", peerNotMember(es1) ?? "", "stranger side")
+    let rs = try s.report()
+    try assertTrue(rs.spaces == 0 && rs.received == 0 && rs.chunksReceived == 0, "stranger learned nothing: \(rs)")
+    _ = try phone.journal().add(text: "Kedua.", mood: 3)
+    let (_, eb) = runPeers(try phone.peerSession(initiator: true), try tablet.peerSession(initiator: false), spoil: 2)
+    guard let eb1 = eb as? SebayaError else { throw CheckFailure(description: "an altered frame was accepted") }
+    try assertEqual("error-bad-peer-message", badPeerMessage(eb1) ?? "", "altered frame")
+    let (e1, e2) = runPeers(try phone.peerSession(initiator: true), try tablet.peerSession(initiator: false))
+    try assertTrue(e1 == nil && e2 == nil, "a clean session after the altered one")
+    try assertTrue(try tablet.journal().list().contains { $0.text == "Kedua." }, "converged afterwards")
+}
+
+check("bundles: a file carries what a device lacks; damaged, replayed and strangers' files change nothing") {
+    let (phone, tablet) = try linkedPair("bundle")
+    _ = try tablet.journal().add(text: "Lewat kartu SD.", mood: 4)
+    let file = try tablet.exportBundle(spaces: [], peer: nil)
+    try assertThrows("half a file", badBundle) { _ = try phone.importBundle(bundle: file.prefix(file.count / 2)) }
+    try assertTrue(!(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }), "nothing from half a file")
+    let r = try phone.importBundle(bundle: file)
+    try assertTrue(r.stored > 0, "stored: \(r)")
+    try assertTrue(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }, "entry arrived")
+    try assertThrows("the same file again", bundleReplayed) { _ = try phone.importBundle(bundle: file) }
+    let stranger = try Vault.open(path: tmpPath("bundle-stranger.db"), masterKey: try generateMasterKey())
+    _ = try stranger.createPerson()
+    try assertThrows("a stranger's file", strangerBundle) {
+        _ = try phone.importBundle(bundle: try stranger.exportBundle(spaces: [], peer: nil))
+    }
+}
+
 // TODO(issue 6, integrator): change notifications. When `Vault.subscribe(listener: SpaceListener) ->
 // Subscription` lands (the foreign-trait helper's branch), add a check here: a class conforming to
 // SpaceListener records the space ids it is told about; after `b.sync(relayUrl:)` pulls A's entry the
