@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt clippy bindings python kotlin
+#   scripts/test.sh                 everything, in order: rust fmt clippy demo bindings python kotlin size
 #   scripts/test.sh python          one stage (python and kotlin regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
@@ -14,6 +14,8 @@
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python and Kotlin)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
+#   size      the mobile library in the release (size) profile, stripped: fails over 6 MiB (6,291,456 B);
+#             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
 # selected stages lack: python3-pip/pytest (pip), a JRE, libjna-java, npm (apt) and kotlin-compiler
@@ -34,7 +36,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy demo bindings python kotlin)
+ALL_STAGES=(rust fmt clippy demo bindings python kotlin size)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -207,6 +209,49 @@ stage_kotlin() {
             "$main" || rc=1
     done
     return $rc
+}
+
+# The size budget of the stripped mobile library, in bytes: 6 MiB (6 x 1024 x 1024 = 6,291,456 B).
+SIZE_BUDGET=6291456
+
+stage_size() {
+    command -v strip >/dev/null && command -v readelf >/dev/null || apt_install binutils
+    # The host build is the proxy for the Android and iOS libraries: same crates, same release profile
+    # (opt-level z, LTO, one codegen unit), same link options from bindings/build.rs.
+    cargo build --release -p sebaya-ffi
+    cargo build -p uniffi-bindgen # the generator itself need not be small: debug, as `bindings` builds it
+    local out="$ROOT/build/size"
+    rm -rf "$out"
+    mkdir -p "$out"
+    cp "$TARGET_DIR/release/libsebaya.so" "$out/libsebaya.so"
+    strip --strip-all -o "$out/libsebaya.stripped.so" "$out/libsebaya.so"
+    local unstripped stripped
+    unstripped=$(stat -c %s "$out/libsebaya.so")
+    stripped=$(stat -c %s "$out/libsebaya.stripped.so")
+    echo "libsebaya.so (release, host): unstripped $unstripped bytes, stripped $stripped bytes; budget $SIZE_BUDGET bytes"
+    # 16 KB pages (Android 15+): every LOAD segment must be aligned to at least 0x4000.
+    local aligns
+    aligns=$(readelf -lW "$out/libsebaya.stripped.so" | awk '$1 == "LOAD" { print $NF }')
+    [[ -n "$aligns" ]] || { echo "size: no LOAD segments found" >&2; return 1; }
+    local a
+    for a in $aligns; do
+        if ((a < 0x4000)); then
+            echo "size: a LOAD segment is aligned to $a, below 0x4000 (16 KB pages)" >&2
+            return 1
+        fi
+    done
+    echo "LOAD segment alignments: $(echo $aligns | tr '\n' ' ')(all >= 0x4000)"
+    # The stripped library still loads (RELR relocations, 16 KB alignment)...
+    python3 -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1])' "$out/libsebaya.stripped.so"
+    # ...and the bindings come from the unstripped one: the uniffi metadata survives the size profile.
+    "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$out/libsebaya.so" --language kotlin \
+        --no-format --out-dir "$out/kotlin" >/dev/null
+    [[ -f "$out/kotlin/uniffi/sebaya/sebaya.kt" ]] || { echo "size: no bindings from the release library" >&2; return 1; }
+    if ((stripped > SIZE_BUDGET)); then
+        echo "size: the stripped library is $stripped bytes, over the budget of $SIZE_BUDGET bytes by $((stripped - SIZE_BUDGET))" >&2
+        return 1
+    fi
+    echo "size: within budget ($((SIZE_BUDGET - stripped)) bytes to spare)"
 }
 
 # --- main -----------------------------------------------------------------------------------------
