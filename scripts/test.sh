@@ -219,7 +219,8 @@ stage_size() {
     # The host build is the proxy for the Android and iOS libraries: same crates, same release profile
     # (opt-level z, LTO, one codegen unit), same link options from bindings/build.rs.
     cargo build --release -p sebaya-ffi
-    cargo build -p uniffi-bindgen # the generator itself need not be small: debug, as `bindings` builds it
+    # The generator as `bindings` builds it (debug, same feature set, so nothing is rebuilt after it).
+    ensure_bindings
     local out="$ROOT/build/size"
     rm -rf "$out"
     mkdir -p "$out"

@@ -254,6 +254,25 @@ private fun listenerChecks(tmp: File) {
         }
     }
 
+    check("an imported bundle is announced, a refused one is not") {
+        val phone = Vault.open(File(tmp, "phone.db").path, generateMasterKey())
+        phone.createPerson()
+        phone.journal().use { it.add("Dari ponsel.", 4, emptyList()) }
+        val tablet = Vault.open(File(tmp, "tablet.db").path, generateMasterKey())
+        tablet.completeLink(phone.approveLink(tablet.linkRequest()))
+        tablet.journal().use { it.add("Dari tablet.", 3, emptyList()) }
+        val bundle = tablet.exportBundle(emptyList(), null)
+        val rec = Recorder()
+        phone.subscribe(rec).use {
+            assertThrows<SebayaException.BadBundle>("truncated") { phone.importBundle(bundle.copyOfRange(0, bundle.size - 1)) }
+            assertTrue(rec.calls.isEmpty(), "a refused bundle was announced")
+            assertTrue(phone.importBundle(bundle).applied > 0u, "nothing applied")
+            assertTrue((journalSpace(phone) to "journal") in rec.calls, "calls ${rec.calls}")
+        }
+        phone.close()
+        tablet.close()
+    }
+
     check("closing the Subscription (use {}) stops it") {
         Vault.open(File(tmp, "l2.db").path, generateMasterKey()).use { v ->
             val rec = Recorder()

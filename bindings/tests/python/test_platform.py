@@ -271,6 +271,24 @@ def test_changes_pulled_from_the_relay_are_announced(tmp_path, relay):
     sub.stop()
 
 
+def test_an_imported_bundle_is_announced_and_a_refused_one_is_not(tmp_path):
+    phone = open_vault(tmp_path / "phone.db")
+    phone.create_person()
+    phone.journal().add("Dari ponsel.", 4, [])
+    tablet = open_vault(tmp_path / "tablet.db")
+    tablet.complete_link(phone.approve_link(tablet.link_request()))
+    tablet.journal().add("Dari tablet.", 3, [])
+    bundle = tablet.export_bundle([], None)
+    rec = Recorder()
+    sub = phone.subscribe(rec)
+    with pytest.raises(SebayaError.BadBundle):
+        phone.import_bundle(bundle[:-1])
+    assert rec.calls == []
+    assert phone.import_bundle(bundle).applied > 0
+    assert (journal_space(phone), "journal") in rec.calls
+    sub.stop()
+
+
 def test_a_listener_may_call_back_into_the_vault_without_deadlock(tmp_path):
     v = open_vault(tmp_path / "v.db")
     seen = []
