@@ -869,7 +869,12 @@ impl Vault {
     /// request and to apply each answer.
     pub fn sync(&self, relay_url: String) -> Result<SyncReport> {
         let http = platform::transport()?;
-        let _gate = self.sync_gate.lock().map_err(|_| poisoned())?;
+        // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
+        // leave it poisoned and the vault unable to sync again.
+        let _gate = match self.sync_gate.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
         while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
             let resp = platform::send(http.as_ref(), req)?;

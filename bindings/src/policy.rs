@@ -1,7 +1,7 @@
 //! Sync policy and status through the bindings (issue 5): the app says which link the phone has; the
 //! core decides what goes (everything, or care records alone) and reports what each space waits for.
 
-use super::{Result, SyncReport, Vault, poisoned, with};
+use super::{Result, SyncReport, Vault, with};
 
 /// The person's or programme's choice for metered links.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -75,7 +75,12 @@ impl Vault {
     /// threads while the network is slow.
     pub fn sync_on(&self, relay_url: String, metered: bool) -> Result<PolicySync> {
         let http = super::platform::transport()?;
-        let _gate = self.sync_gate.lock().map_err(|_| poisoned())?;
+        // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
+        // leave it poisoned and the vault unable to sync again.
+        let _gate = match self.sync_gate.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
         let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link(metered)))?;
         while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
             let resp = super::platform::send(http.as_ref(), req)?;

@@ -71,6 +71,7 @@ fun main() {
     try {
         Relay(File(tmp, "relay-data"), File(tmp, "relay.log")).use { relay ->
             httpChecks(tmp, relay)
+            syncAfterThrowingListener(tmp, relay)
         }
         keyStoreChecks(tmp)
         listenerChecks(tmp)
@@ -160,6 +161,32 @@ private fun httpChecks(tmp: File, relay: Relay) {
             assertTrue(b.sync(relay.url).applied >= 1u, "nothing applied")
             assertTrue((journalSpace(b) to "journal") in rec.calls, "calls ${rec.calls}")
         }
+        a.close()
+        b.close()
+    }
+}
+
+private fun syncAfterThrowingListener(tmp: File, relay: Relay) {
+    check("a listener that throws during sync leaves sync usable") {
+        val a = Vault.open(File(tmp, "ta.db").path, generateMasterKey())
+        val b = Vault.open(File(tmp, "tb.db").path, generateMasterKey())
+        b.completeLink(a.approveLink(b.linkRequest()))
+        a.sync(relay.url)
+        b.sync(relay.url)
+        val bad = b.subscribe(object : SpaceListener {
+            override fun spaceChanged(spaceId: String, kind: String) {
+                throw IllegalStateException("listener bug during sync")
+            }
+        })
+        a.journal().use { it.add("pertama", 3, emptyList()) }
+        a.sync(relay.url)
+        assertThrows<InternalException>("sync with a throwing listener") { b.sync(relay.url) }
+        bad.close()
+        assertEquals(listOf("pertama"), b.journal().use { j -> j.list().map { it.text } }, "kept")
+        a.journal().use { it.add("kedua", 4, emptyList()) }
+        a.sync(relay.url)
+        b.sync(relay.url)
+        assertEquals(listOf("pertama", "kedua"), b.journal().use { j -> j.list().map { it.text } }, "after")
         a.close()
         b.close()
     }

@@ -396,3 +396,29 @@ def test_a_listener_that_throws_becomes_an_error_not_a_crash(tmp_path):
     assert [e.text for e in v.journal().list()] == ["tetap tersimpan", "sesudahnya"]
     assert len(good.calls) == 2
     keep.stop()
+
+
+def test_a_listener_that_throws_during_sync_leaves_sync_usable(tmp_path, relay):
+    a = open_vault(tmp_path / "a.db")
+    b = open_vault(tmp_path / "b.db")
+    b.complete_link(a.approve_link(b.link_request()))
+    a.sync(relay.url)
+    b.sync(relay.url)
+
+    class Throws(sebaya.SpaceListener):
+        def space_changed(self, space_id, kind):
+            raise RuntimeError("listener bug during sync")
+
+    bad = b.subscribe(Throws())
+    a.journal().add("pertama", 3, [])
+    a.sync(relay.url)
+    with pytest.raises(sebaya.InternalError):
+        b.sync(relay.url)
+    bad.stop()
+    # The change that fired the listener was kept, and the next sync runs (nothing is poisoned).
+    assert [e.text for e in b.journal().list()] == ["pertama"]
+    a.journal().add("kedua", 4, [])
+    a.sync(relay.url)
+    b.sync(relay.url)
+    assert [e.text for e in b.journal().list()] == ["pertama", "kedua"]
+
