@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt clippy demo bindings python kotlin swift mobile
-#   scripts/test.sh python          one stage (python, kotlin, swift, mobile regenerate the bindings first)
+#   scripts/test.sh                 everything, in order: rust fmt clippy demo bindings python kotlin swift mobile size
+#   scripts/test.sh python          one stage (python, kotlin, swift, mobile, size regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
 #
@@ -20,6 +20,8 @@
 #             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
 #   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh); device builds are not run here
+#   size      the mobile library in the release (size) profile, stripped: fails over 6 MiB (6,291,456 B);
+#             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
 # selected stages lack: python3-pip/pytest (pip), a JRE, libjna-java, npm (apt) and kotlin-compiler
@@ -41,7 +43,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy demo bindings python kotlin swift mobile)
+ALL_STAGES=(rust fmt clippy demo bindings python kotlin swift mobile size)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -306,6 +308,48 @@ stage_swift() {
 stage_mobile() {
     ensure_bindings
     bash "$ROOT/scripts/check-mobile.sh"
+# The size budget of the stripped mobile library, in bytes: 6 MiB (6 x 1024 x 1024 = 6,291,456 B).
+SIZE_BUDGET=6291456
+
+stage_size() {
+    command -v strip >/dev/null && command -v readelf >/dev/null || apt_install binutils
+    # The host build is the proxy for the Android and iOS libraries: same crates, same release profile
+    # (opt-level z, LTO, one codegen unit), same link options from bindings/build.rs.
+    cargo build --release -p sebaya-ffi
+    # The generator as `bindings` builds it (debug, same feature set, so nothing is rebuilt after it).
+    ensure_bindings
+    local out="$ROOT/build/size"
+    rm -rf "$out"
+    mkdir -p "$out"
+    cp "$TARGET_DIR/release/libsebaya.so" "$out/libsebaya.so"
+    strip --strip-all -o "$out/libsebaya.stripped.so" "$out/libsebaya.so"
+    local unstripped stripped
+    unstripped=$(stat -c %s "$out/libsebaya.so")
+    stripped=$(stat -c %s "$out/libsebaya.stripped.so")
+    echo "libsebaya.so (release, host): unstripped $unstripped bytes, stripped $stripped bytes; budget $SIZE_BUDGET bytes"
+    # 16 KB pages (Android 15+): every LOAD segment must be aligned to at least 0x4000.
+    local aligns
+    aligns=$(readelf -lW "$out/libsebaya.stripped.so" | awk '$1 == "LOAD" { print $NF }')
+    [[ -n "$aligns" ]] || { echo "size: no LOAD segments found" >&2; return 1; }
+    local a
+    for a in $aligns; do
+        if ((a < 0x4000)); then
+            echo "size: a LOAD segment is aligned to $a, below 0x4000 (16 KB pages)" >&2
+            return 1
+        fi
+    done
+    echo "LOAD segment alignments: $(echo $aligns | tr '\n' ' ')(all >= 0x4000)"
+    # The stripped library still loads (RELR relocations, 16 KB alignment)...
+    python3 -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1])' "$out/libsebaya.stripped.so"
+    # ...and the bindings come from the unstripped one: the uniffi metadata survives the size profile.
+    "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$out/libsebaya.so" --language kotlin \
+        --no-format --out-dir "$out/kotlin" >/dev/null
+    [[ -f "$out/kotlin/uniffi/sebaya/sebaya.kt" ]] || { echo "size: no bindings from the release library" >&2; return 1; }
+    if ((stripped > SIZE_BUDGET)); then
+        echo "size: the stripped library is $stripped bytes, over the budget of $SIZE_BUDGET bytes by $((stripped - SIZE_BUDGET))" >&2
+        return 1
+    fi
+    echo "size: within budget ($((SIZE_BUDGET - stripped)) bytes to spare)"
 }
 
 # --- main -----------------------------------------------------------------------------------------

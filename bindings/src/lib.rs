@@ -17,6 +17,7 @@ mod bundles;
 mod care;
 mod invites;
 mod peer;
+mod platform;
 mod policy;
 mod programmes;
 mod reports;
@@ -236,10 +237,36 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The app's key store failed (locked, unavailable) or holds something that is not a 32-byte key
+    /// under the vault's name; nothing was changed.
+    #[error("{detail}")]
+    KeyStore {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data, never key bytes).
+        detail: String,
+    },
+    /// The vault exists but the app's key store has no key for it (the app's data was partly
+    /// cleared): it cannot be opened. Restore the person from the recovery phrase into a new vault.
+    #[error("{detail}")]
+    KeyMissing {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// A peer session received bytes it cannot accept (altered, cut, replayed or out of order, or a
     /// failed handshake). The session is over and nothing of that frame was kept; start a new one.
     #[error("{detail}")]
     BadPeerMessage {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// Sync was called before the app set its HTTP transport (`set_http_transport`); nothing changed.
+    #[error("{detail}")]
+    NoHttpTransport {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -408,9 +435,23 @@ fn with<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
 ) -> Result<T> {
-    let mut guard = shared.lock().map_err(|_| poisoned())?;
-    let v = guard.as_mut().ok_or_else(locked)?;
-    Ok(f(v)?)
+    if !platform::watched(shared) {
+        let mut guard = shared.lock().map_err(|_| poisoned())?;
+        let v = guard.as_mut().ok_or_else(locked)?;
+        return Ok(f(v)?);
+    }
+    // Someone listens: note which spaces the call changed, and tell them once the vault is released
+    // (a listener may call back into the vault).
+    let (out, changes) = {
+        let mut guard = shared.lock().map_err(|_| poisoned())?;
+        let v = guard.as_mut().ok_or_else(locked)?;
+        let before = v.snapshot();
+        let out = f(v);
+        let changes = v.snapshot().changed_since(&before);
+        (out, changes)
+    };
+    platform::notify(shared, &changes);
+    Ok(out?)
 }
 
 fn poisoned() -> SebayaError {
@@ -665,7 +706,22 @@ pub fn lock_now() -> u32 {
 pub struct Vault {
     inner: Shared,
     /// Held for a whole sync so two syncs of one vault never interleave; journal calls do not take it.
-    sync_gate: Mutex<Option<sebaya_core::ReqwestClient>>,
+    sync_gate: Mutex<()>,
+}
+
+impl Vault {
+    /// Wraps an opened core vault and registers it for `lock_now`.
+    fn wrap(v: sebaya_core::Vault) -> Arc<Vault> {
+        let inner = Arc::new(Mutex::new(Some(v)));
+        if let Ok(mut open) = OPEN_VAULTS.lock() {
+            open.retain(|w| w.strong_count() > 0);
+            open.push(Arc::downgrade(&inner));
+        }
+        Arc::new(Vault {
+            inner,
+            sync_gate: Mutex::new(()),
+        })
+    }
 }
 
 #[uniffi::export]
@@ -675,15 +731,7 @@ impl Vault {
     pub fn open(path: String, master_key: Vec<u8>) -> Result<Arc<Vault>> {
         let master_key = zeroize::Zeroizing::new(master_key);
         let v = sebaya_core::Vault::open(&PathBuf::from(path), &master_key)?;
-        let inner = Arc::new(Mutex::new(Some(v)));
-        if let Ok(mut open) = OPEN_VAULTS.lock() {
-            open.retain(|w| w.strong_count() > 0);
-            open.push(Arc::downgrade(&inner));
-        }
-        Ok(Arc::new(Vault {
-            inner,
-            sync_gate: Mutex::new(None),
-        }))
+        Ok(Vault::wrap(v))
     }
 
     /// Locks the vault: drops and wipes its keys and closes the database, for this object and every
@@ -842,21 +890,21 @@ impl Vault {
         })
     }
 
-    /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O). The vault
+    /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O), through
+    /// the app's HTTP transport (`set_http_transport`; `NoHttpTransport` without one). The vault
     /// stays usable from other threads while the network is slow: it is taken only to prepare each
     /// request and to apply each answer.
     pub fn sync(&self, relay_url: String) -> Result<SyncReport> {
-        use sebaya_core::HttpClient;
-        let mut gate = self.sync_gate.lock().map_err(|_| poisoned())?;
-        if gate.is_none() {
-            *gate = Some(sebaya_core::ReqwestClient::new()?);
-        }
-        let http = gate.as_ref().ok_or_else(poisoned)?;
+        let http = platform::transport()?;
+        // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
+        // leave it poisoned and the vault unable to sync again.
+        let _gate = match self.sync_gate.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
         while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
-            let resp = http
-                .send(req)
-                .map_err(|e| SebayaError::from(sebaya_core::Error::Network(e)))?;
+            let resp = platform::send(http.as_ref(), req)?;
             with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?;
         }
         Ok(s.report().clone().into())

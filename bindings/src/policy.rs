@@ -1,7 +1,7 @@
 //! Sync policy and status through the bindings (issue 5): the app says which link the phone has; the
 //! core decides what goes (everything, or care records alone) and reports what each space waits for.
 
-use super::{Result, SebayaError, SyncReport, Vault, poisoned, with};
+use super::{Result, SyncReport, Vault, with};
 
 /// The person's or programme's choice for metered links.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -74,17 +74,16 @@ impl Vault {
     /// hotspot): everything, or care records alone. Like `sync`, the vault stays usable from other
     /// threads while the network is slow.
     pub fn sync_on(&self, relay_url: String, metered: bool) -> Result<PolicySync> {
-        use sebaya_core::HttpClient;
-        let mut gate = self.sync_gate.lock().map_err(|_| poisoned())?;
-        if gate.is_none() {
-            *gate = Some(sebaya_core::ReqwestClient::new()?);
-        }
-        let http = gate.as_ref().ok_or_else(poisoned)?;
+        let http = super::platform::transport()?;
+        // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
+        // leave it poisoned and the vault unable to sync again.
+        let _gate = match self.sync_gate.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
         let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link(metered)))?;
         while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
-            let resp = http
-                .send(req)
-                .map_err(|e| SebayaError::from(sebaya_core::Error::Network(e)))?;
+            let resp = super::platform::send(http.as_ref(), req)?;
             with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?;
         }
         let report = s.report().clone();

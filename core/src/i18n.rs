@@ -6,7 +6,8 @@
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource};
 use unic_langid::LanguageIdentifier;
 
-/// English catalogue files, one per area (general and errors, care, training, safety plan, reports).
+/// English catalogue files, one per area (general and errors, care, training, safety plan, reports,
+/// platform capabilities).
 const EN: &[&str] = &[
     include_str!("../locales/en.ftl"),
     include_str!("../locales/care.en.ftl"),
@@ -14,6 +15,7 @@ const EN: &[&str] = &[
     include_str!("../locales/safety.en.ftl"),
     include_str!("../locales/reports.en.ftl"),
     include_str!("../locales/peer.en.ftl"),
+    include_str!("../locales/platform.en.ftl"),
 ];
 /// Indonesian catalogue files, the same areas.
 const ID: &[&str] = &[
@@ -23,6 +25,7 @@ const ID: &[&str] = &[
     include_str!("../locales/safety.id.ftl"),
     include_str!("../locales/reports.id.ftl"),
     include_str!("../locales/peer.id.ftl"),
+    include_str!("../locales/platform.id.ftl"),
 ];
 
 /// Languages with a complete catalogue, as BCP 47 tags.

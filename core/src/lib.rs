@@ -42,6 +42,7 @@ pub mod sync;
 pub mod training;
 pub mod trends;
 pub mod vault;
+pub mod watch;
 pub mod wordings;
 
 use std::path::Path;
@@ -54,7 +55,9 @@ pub use sebaya_proto::invite::InviteId;
 pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
-pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, ReqwestClient, SyncReport};
+#[cfg(feature = "reqwest-client")]
+pub use sync::ReqwestClient;
+pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
 
 use identity::Identity;
 use person::{PersonKey, RecoverySecret};
@@ -576,7 +579,9 @@ impl Vault {
         sync.handle_response(&self.store, &self.identity, &mut spaces, response)
     }
 
-    /// Syncs with the relay using the default HTTP client.
+    /// Syncs with the relay using the default HTTP client (feature `reqwest-client`; without it, drive
+    /// [`Vault::sync_with`] with the platform's HTTP client).
+    #[cfg(feature = "reqwest-client")]
     pub fn sync(&mut self, relay_url: &str) -> Result<SyncReport> {
         let http = ReqwestClient::new()?;
         self.sync_with(&http, relay_url)

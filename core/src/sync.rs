@@ -5,7 +5,7 @@
 //! and takes the answer, touching the vault only in those two calls. Whoever drives it does the I/O, so
 //! the FFI layer can release the vault between the two and a person can keep writing while a slow sync
 //! waits on the network. HTTP sits behind [`HttpClient`] so an app can hand in its platform's HTTP
-//! stack; [`ReqwestClient`] (blocking, rustls on ring) is the default. Every step is idempotent: an
+//! stack; `ReqwestClient` (blocking, rustls on ring; feature `reqwest-client`) is the desktop default. Every step is idempotent: an
 //! interrupted sync loses nothing, and the next one re-sends only what the relay has not acknowledged.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -55,10 +55,14 @@ pub trait HttpClient: Send + Sync {
 }
 
 /// The default HTTP client: reqwest, blocking, rustls on ring (no OpenSSL, no second crypto library).
+/// Only with the `reqwest-client` feature: the mobile library leaves it out and takes the platform's
+/// HTTP stack instead (docs/size.md).
+#[cfg(feature = "reqwest-client")]
 pub struct ReqwestClient {
     client: reqwest::blocking::Client,
 }
 
+#[cfg(feature = "reqwest-client")]
 impl ReqwestClient {
     /// Builds a client with a 60-second timeout per request.
     pub fn new() -> Result<ReqwestClient> {
@@ -72,6 +76,7 @@ impl ReqwestClient {
     }
 }
 
+#[cfg(feature = "reqwest-client")]
 impl HttpClient for ReqwestClient {
     fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, String> {
         let mut rb = match request.method.as_str() {
@@ -89,6 +94,7 @@ impl HttpClient for ReqwestClient {
     }
 }
 
+#[cfg(feature = "reqwest-client")]
 fn describe_reqwest(e: &reqwest::Error) -> String {
     // Never include the URL's query or any body: only the kind of failure.
     if e.is_timeout() {

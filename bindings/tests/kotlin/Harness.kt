@@ -1,18 +1,85 @@
 // The shared harness of the Kotlin binding tests: check/assert helpers, a per-process pass/fail count
 // and a real relay process on loopback. Every other file in this directory that has a `main` is run
-// as its own JVM by `scripts/test.sh kotlin`, so the counts are per file.
+// as its own JVM by `scripts/test.sh kotlin`, so the counts are per file. The harness also gives the
+// library its HTTP stack, once per JVM, as an app does at start (`setHttpTransport`).
 
 import java.io.BufferedReader
 import java.io.File
+import java.io.IOException
 import java.io.InputStreamReader
+import java.net.ConnectException
+import java.net.HttpURLConnection
 import java.net.InetAddress
+import java.net.NoRouteToHostException
+import java.net.Proxy
 import java.net.ServerSocket
+import java.net.SocketTimeoutException
+import java.net.URI
+import java.net.UnknownHostException
+import javax.net.ssl.SSLException
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
+import uniffi.sebaya.HttpRequest
+import uniffi.sebaya.HttpResponse
+import uniffi.sebaya.HttpTransport
+import uniffi.sebaya.TransportException
+import uniffi.sebaya.setHttpTransport
 
 internal var passed = 0
 internal var failed = 0
+
+/**
+ * The app's HTTP stack as the library asks for it: `HttpURLConnection` (on Android it uses the
+ * platform's TLS and certificate store; OkHttp fits the same interface). Every status is an answer;
+ * only "no answer" throws, as a [TransportException] case. No proxy: the tests talk to loopback only.
+ */
+internal class UrlConnectionTransport(private val timeoutMs: Int = 60_000) : HttpTransport {
+    override fun send(request: HttpRequest): HttpResponse {
+        val conn = try {
+            URI(request.url).toURL().openConnection(Proxy.NO_PROXY) as HttpURLConnection
+        } catch (e: Exception) {
+            throw TransportException.Failed("bad URL: ${e.javaClass.simpleName}")
+        }
+        try {
+            conn.connectTimeout = timeoutMs
+            conn.readTimeout = timeoutMs
+            conn.useCaches = false
+            conn.instanceFollowRedirects = false
+            conn.requestMethod = request.method
+            for (h in request.headers) conn.setRequestProperty(h.name, h.value)
+            if (request.method == "POST") {
+                conn.doOutput = true
+                conn.setFixedLengthStreamingMode(request.body.size)
+                conn.outputStream.use { it.write(request.body) }
+            }
+            val status = conn.responseCode
+            val stream = if (status >= 400) conn.errorStream else conn.inputStream
+            val body = stream?.use { it.readBytes() } ?: ByteArray(0)
+            return HttpResponse(status.toUShort(), body)
+        } catch (e: SocketTimeoutException) {
+            throw TransportException.Timeout(e.toString())
+        } catch (e: SSLException) {
+            throw TransportException.Tls(e.toString())
+        } catch (e: ConnectException) {
+            throw TransportException.Unreachable(e.toString())
+        } catch (e: NoRouteToHostException) {
+            throw TransportException.Unreachable(e.toString())
+        } catch (e: UnknownHostException) {
+            throw TransportException.Unreachable(e.toString())
+        } catch (e: IOException) {
+            throw TransportException.Failed(e.toString())
+        } finally {
+            conn.disconnect()
+        }
+    }
+}
+
+/** Set once per JVM, when this file's class loads (the first check(), or the first Relay). */
+internal val httpTransportInstalled: Boolean = run {
+    setHttpTransport(UrlConnectionTransport())
+    true
+}
 
 internal fun check(name: String, body: () -> Unit) {
     try {
@@ -52,6 +119,7 @@ internal class Relay(dataDir: File, private val log: File) : AutoCloseable {
     val url: String
 
     init {
+        if (!httpTransportInstalled) throw IllegalStateException("no HTTP transport")
         val bin = System.getenv("SEBAYA_RELAY_BIN") ?: "target/debug/sebaya-relay"
         process = ProcessBuilder(bin, "--port", "0", "--data-dir", dataDir.path)
             .redirectError(ProcessBuilder.Redirect.to(log))

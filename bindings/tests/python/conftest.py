@@ -7,11 +7,16 @@ binary from `cargo build -p sebaya-relay`. Both locations can be overridden:
     SEBAYA_RELAY_BIN=/path/to/sebaya-relay
 """
 
+import http.client
 import os
 import re
+import socket
+import ssl
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,6 +32,46 @@ RELAY_BIN = Path(os.environ.get("SEBAYA_RELAY_BIN", _target / "debug" / "sebaya-
 if not (BINDINGS_DIR / "sebaya.py").is_file():
     raise pytest.UsageError(f"{BINDINGS_DIR}/sebaya.py is missing: run scripts/bindings.sh first")
 sys.path.insert(0, str(BINDINGS_DIR))
+
+import sebaya  # noqa: E402  (importable only once BINDINGS_DIR is on the path)
+
+
+class UrllibTransport(sebaya.HttpTransport):
+    """The app's HTTP stack, as the library asks for it (`HttpTransport`): here the standard library's
+    urllib, without proxies (the tests talk to loopback only). Every status is an answer; only "no
+    answer" raises, as a `TransportError` case."""
+
+    def __init__(self, timeout: float = 60.0):
+        self.timeout = timeout
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def send(self, request):
+        data = bytes(request.body) if request.method == "POST" else None
+        req = urllib.request.Request(request.url, data=data, method=request.method)
+        for h in request.headers:
+            req.add_header(h.name, h.value)
+        try:
+            with self.opener.open(req, timeout=self.timeout) as resp:
+                return sebaya.HttpResponse(status=resp.status, body=resp.read())
+        except urllib.error.HTTPError as e:
+            with e:
+                return sebaya.HttpResponse(status=e.code, body=e.read())
+        except (socket.timeout, TimeoutError) as e:
+            raise sebaya.TransportError.Timeout(reason=str(e)) from None
+        except ssl.SSLError as e:
+            raise sebaya.TransportError.Tls(reason=str(e)) from None
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, (socket.timeout, TimeoutError)):
+                raise sebaya.TransportError.Timeout(reason=str(e.reason)) from None
+            if isinstance(e.reason, ssl.SSLError):
+                raise sebaya.TransportError.Tls(reason=str(e.reason)) from None
+            raise sebaya.TransportError.Unreachable(reason=str(e.reason)) from None
+        except (ConnectionError, http.client.HTTPException, OSError) as e:
+            raise sebaya.TransportError.Failed(reason=type(e).__name__) from None
+
+
+# Once per process, as an app does at start: every Vault.sync in these tests goes through it.
+sebaya.set_http_transport(UrllibTransport())
 
 URL_LINE = re.compile(r"^sebaya-relay listening on (http://127\.0\.0\.1:\d+) \(data: .*\)$")
 

@@ -1,0 +1,656 @@
+//! Host capabilities the platform owns, as foreign traits (issue 6): the app's HTTP stack, the app's
+//! key store, and "this space changed" notifications.
+//!
+//! **HTTP.** The mobile library carries no HTTP client of its own: reqwest with rustls would need the
+//! platform's certificate store initialised under JNA on Android, and with hyper and tokio it is the
+//! largest part of the library (docs/size.md). The app passes its platform's stack once per process
+//! with [`set_http_transport`] (Android: OkHttp or `HttpURLConnection`, iOS: `URLSession`), so TLS,
+//! proxies and certificate pinning follow the platform's rules. Every later `Vault.sync` uses it;
+//! without one, sync throws `NoHttpTransport` and changes nothing.
+//!
+//! **Key store.** [`Vault::open_with_key_store`] keeps the vault's master key in the app's key store
+//! (Android Keystore-backed storage, iOS Keychain): made from the CSPRNG on first open, read back on
+//! every later one. The key crosses the boundary only between the core and the store.
+//!
+//! **Listeners.** [`Vault::subscribe`] tells a [`SpaceListener`] which spaces changed after every call
+//! that changed them: a local write, a relay sync round trip, a bundle import, a join. Listeners run
+//! on the calling thread after the vault is released, so a listener may call back into the vault.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::ThreadId;
+
+use zeroize::Zeroizing;
+
+use super::{Result, SebayaError, Shared, Vault, kind_name};
+
+// --- HTTP -----------------------------------------------------------------------------------------
+
+/// One HTTP header.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    /// Header name, lowercase.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// One HTTP request the core asks the app's transport to send.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    /// "GET" or "POST".
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers to send (lowercase names); the body is CBOR, its content type is among them when set.
+    pub headers: Vec<HttpHeader>,
+    /// Body bytes (empty for GET).
+    pub body: Vec<u8>,
+}
+
+/// The answer to an [`HttpRequest`]: every status code is an answer (the core reads the relay's
+/// error bodies), only "no answer at all" is a [`TransportError`].
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// Why no HTTP answer arrived. Sync turns each into `SebayaError.Network` (local data intact, retry
+/// later); the reason goes to logs only.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TransportError {
+    /// No connection: no route, DNS failure, connection refused, airplane mode.
+    #[error("could not connect: {reason}")]
+    Unreachable {
+        /// What the platform said.
+        reason: String,
+    },
+    /// Connected, but no answer in time.
+    #[error("timed out: {reason}")]
+    Timeout {
+        /// What the platform said.
+        reason: String,
+    },
+    /// The TLS handshake failed (certificate not trusted, pin mismatch, captive portal).
+    #[error("TLS failed: {reason}")]
+    Tls {
+        /// What the platform said.
+        reason: String,
+    },
+    /// Any other failure before an answer arrived.
+    #[error("request failed: {reason}")]
+    Failed {
+        /// What the platform said.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TransportError::Failed {
+            reason: format!("the transport threw an undeclared error: {}", e.reason),
+        }
+    }
+}
+
+/// The app's HTTP stack, as the core needs it: send one request, wait for its answer. Called on the
+/// thread that called `sync`, never while the vault is held; one sync sends its requests one at a
+/// time. Implement with OkHttp/`HttpURLConnection` (Android) or `URLSession` (iOS).
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    /// Sends `request` and returns the answer, whatever its status; throws only when none arrived.
+    fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, TransportError>;
+}
+
+static TRANSPORT: RwLock<Option<Arc<dyn HttpTransport>>> = RwLock::new(None);
+
+/// Sets the HTTP transport every later sync uses (call once at app start; calling again replaces it,
+/// for syncs that start afterwards).
+#[uniffi::export]
+pub fn set_http_transport(transport: Arc<dyn HttpTransport>) {
+    let mut t = match TRANSPORT.write() {
+        Ok(t) => t,
+        Err(p) => p.into_inner(),
+    };
+    *t = Some(transport);
+}
+
+/// Removes the HTTP transport (tests, or an app shutting its network stack down): later syncs throw
+/// `NoHttpTransport` until one is set again.
+#[uniffi::export]
+pub fn clear_http_transport() {
+    let mut t = match TRANSPORT.write() {
+        Ok(t) => t,
+        Err(p) => p.into_inner(),
+    };
+    *t = None;
+}
+
+/// The transport set now, or `NoHttpTransport`.
+pub(crate) fn transport() -> Result<Arc<dyn HttpTransport>> {
+    let t = match TRANSPORT.read() {
+        Ok(t) => t,
+        Err(p) => p.into_inner(),
+    };
+    t.clone().ok_or_else(|| SebayaError::NoHttpTransport {
+        message_id: "error-no-http-transport".into(),
+        detail: "no HTTP transport set: call set_http_transport at app start".into(),
+    })
+}
+
+/// Longest transport reason kept in an error's detail (platform messages can be long).
+const MAX_REASON: usize = 200;
+
+/// Sends one of the core's requests through the app's transport.
+pub(crate) fn send(
+    transport: &dyn HttpTransport,
+    request: sebaya_core::HttpRequest,
+) -> Result<sebaya_core::HttpResponse> {
+    let request = HttpRequest {
+        method: request.method,
+        url: request.url,
+        headers: request
+            .headers
+            .into_iter()
+            .map(|(name, value)| HttpHeader { name, value })
+            .collect(),
+        body: request.body,
+    };
+    match transport.send(request) {
+        Ok(r) => Ok(sebaya_core::HttpResponse {
+            status: r.status,
+            body: r.body,
+        }),
+        Err(e) => {
+            let mut detail = e.to_string();
+            if detail.len() > MAX_REASON {
+                let mut cut = MAX_REASON;
+                while !detail.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                detail.truncate(cut);
+            }
+            Err(sebaya_core::Error::Network(detail).into())
+        }
+    }
+}
+
+// --- key store ------------------------------------------------------------------------------------
+
+/// Why the app's key store could not do what was asked.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum KeyStoreError {
+    /// The store cannot be used now (device locked, user not authenticated, hardware failure).
+    #[error("key store unavailable: {reason}")]
+    Unavailable {
+        /// What the platform said.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        KeyStoreError::Unavailable {
+            reason: format!("the key store threw an undeclared error: {}", e.reason),
+        }
+    }
+}
+
+/// The app's secret storage (Android: Keystore-wrapped storage; iOS: Keychain), holding named byte
+/// strings. The core stores one 32-byte key in it per vault.
+#[uniffi::export(with_foreign)]
+pub trait KeyStore: Send + Sync {
+    /// The value stored under `name`, or null when there is none.
+    fn get(&self, name: String) -> std::result::Result<Option<Vec<u8>>, KeyStoreError>;
+    /// Stores `value` under `name`, replacing what was there.
+    fn put(&self, name: String, value: Vec<u8>) -> std::result::Result<(), KeyStoreError>;
+    /// Removes what is stored under `name` (nothing stored is not an error).
+    fn delete(&self, name: String) -> std::result::Result<(), KeyStoreError>;
+}
+
+fn key_store_error(e: KeyStoreError) -> SebayaError {
+    SebayaError::KeyStore {
+        message_id: "error-key-store".into(),
+        detail: e.to_string(),
+    }
+}
+
+/// Whether a vault file with content is at `path` (a new vault is an absent or empty file).
+fn vault_exists(path: &std::path::Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false)
+}
+
+#[uniffi::export]
+impl Vault {
+    /// Opens (or creates) the vault at `path` with its master key kept in the app's `key_store` under
+    /// `key_name`. On first open the key is made from the system CSPRNG, stored with `put` and read
+    /// back to check the store kept it; later opens read it with `get`. Throws `KeyStore` when the
+    /// store fails or holds something that is not a 32-byte key, `KeyMissing` when the vault exists
+    /// but the store has no key for it (its data cannot be opened: restore from the recovery phrase
+    /// into a new vault), `WrongKey` when the stored key does not open it. None of these changes the
+    /// vault or the store. Open a vault once per process (two first opens at once would race).
+    #[uniffi::constructor]
+    pub fn open_with_key_store(
+        path: String,
+        key_store: Arc<dyn KeyStore>,
+        key_name: String,
+    ) -> Result<Arc<Vault>> {
+        let path = PathBuf::from(path);
+        let stored = key_store
+            .get(key_name.clone())
+            .map_err(key_store_error)?
+            .map(Zeroizing::new);
+        if let Some(key) = stored {
+            if key.len() != 32 {
+                return Err(SebayaError::KeyStore {
+                    message_id: "error-key-store".into(),
+                    detail: format!(
+                        "the key store holds {} bytes under this name, not a 32-byte key",
+                        key.len()
+                    ),
+                });
+            }
+            let v = sebaya_core::Vault::open(&path, &key)?;
+            return Ok(Vault::wrap(v));
+        }
+        if vault_exists(&path) {
+            return Err(SebayaError::KeyMissing {
+                message_id: "error-key-missing".into(),
+                detail: "the vault exists but the key store has no key for it".into(),
+            });
+        }
+        let key = Zeroizing::new(sebaya_core::crypto::random_key()?.to_vec());
+        key_store
+            .put(key_name.clone(), key.to_vec())
+            .map_err(key_store_error)?;
+        let back = key_store
+            .get(key_name.clone())
+            .map_err(key_store_error)?
+            .map(Zeroizing::new);
+        if back.as_deref().map(|b| b.as_slice()) != Some(key.as_slice()) {
+            // Do not create a vault whose key the store did not keep: it could never be opened again.
+            let _ = key_store.delete(key_name);
+            return Err(SebayaError::KeyStore {
+                message_id: "error-key-store".into(),
+                detail: "the key store did not keep the new key".into(),
+            });
+        }
+        match sebaya_core::Vault::open(&path, &key) {
+            Ok(v) => Ok(Vault::wrap(v)),
+            Err(e) => {
+                // Nothing was created that needs this key: leave the store as it was.
+                let _ = key_store.delete(key_name);
+                Err(e.into())
+            }
+        }
+    }
+}
+
+// --- listeners ------------------------------------------------------------------------------------
+
+/// Told when a space's content changed: by a local write, a relay sync, a bundle import, a join.
+/// Called on the thread whose call made the change, after the vault was released (so it may read
+/// the vault); keep it short, and hand heavy work to another thread. It must not throw: a listener
+/// that throws makes the call that fired it fail with an internal error, after its change was saved
+/// and after every other listener was told.
+#[uniffi::export(with_foreign)]
+pub trait SpaceListener: Send + Sync {
+    /// `space_id` (hex) changed; `kind` is "journal", "group", "pairing", "case-notes", "index",
+    /// "care" or "report".
+    fn space_changed(&self, space_id: String, kind: String);
+}
+
+struct SubState {
+    active: bool,
+    /// The thread running this listener now, and how deeply (a listener that writes to the vault is
+    /// told of its own write, on the same thread).
+    caller: Option<(ThreadId, u32)>,
+}
+
+struct SubInner {
+    vault: std::sync::Weak<Mutex<Option<sebaya_core::Vault>>>,
+    listener: Arc<dyn SpaceListener>,
+    state: Mutex<SubState>,
+    idle: Condvar,
+}
+
+impl SubInner {
+    fn state(&self) -> MutexGuard<'_, SubState> {
+        match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Calls the listener unless stopped; returns a caught panic for the caller to re-raise.
+    fn call(&self, space_id: &str, kind: &str) -> Option<Box<dyn std::any::Any + Send>> {
+        let me = std::thread::current().id();
+        {
+            let mut s = self.state();
+            loop {
+                if !s.active {
+                    return None;
+                }
+                match s.caller {
+                    None => {
+                        s.caller = Some((me, 1));
+                        break;
+                    }
+                    Some((t, depth)) if t == me => {
+                        s.caller = Some((t, depth + 1));
+                        break;
+                    }
+                    Some(_) => {
+                        s = match self.idle.wait(s) {
+                            Ok(s) => s,
+                            Err(p) => p.into_inner(),
+                        }
+                    }
+                }
+            }
+        }
+        let listener = self.listener.clone();
+        let (id, k) = (space_id.to_owned(), kind.to_owned());
+        let outcome = catch_unwind(AssertUnwindSafe(move || listener.space_changed(id, k)));
+        let mut s = self.state();
+        s.caller = match s.caller {
+            Some((t, depth)) if depth > 1 => Some((t, depth - 1)),
+            _ => None,
+        };
+        if s.caller.is_none() {
+            self.idle.notify_all();
+        }
+        outcome.err()
+    }
+
+    /// Marks the subscription stopped and waits until no other thread is inside its listener.
+    fn stop(&self) {
+        let me = std::thread::current().id();
+        let mut s = self.state();
+        s.active = false;
+        while let Some((t, _)) = s.caller {
+            if t == me {
+                // Stopped from inside its own listener: this call finishes, no other starts.
+                break;
+            }
+            s = match self.idle.wait(s) {
+                Ok(s) => s,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
+}
+
+/// Every live subscription, of every vault in this process.
+static SUBSCRIPTIONS: Mutex<Vec<Arc<SubInner>>> = Mutex::new(Vec::new());
+/// How many are live: while none is, vault calls skip the before/after snapshot altogether.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn subscriptions() -> MutexGuard<'static, Vec<Arc<SubInner>>> {
+    match SUBSCRIPTIONS.lock() {
+        Ok(s) => s,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn listeners_of(shared: &Shared) -> Vec<Arc<SubInner>> {
+    if LIVE.load(Ordering::Acquire) == 0 {
+        return Vec::new();
+    }
+    subscriptions()
+        .iter()
+        .filter(|s| s.vault.as_ptr() == Arc::as_ptr(shared))
+        .cloned()
+        .collect()
+}
+
+/// Whether anyone listens to this vault (then calls snapshot its spaces before and after).
+pub(crate) fn watched(shared: &Shared) -> bool {
+    !listeners_of(shared).is_empty()
+}
+
+/// Tells this vault's listeners about `changes`. Must be called with the vault released. A listener
+/// that panicked (a foreign listener that threw) does not stop the others; the first panic is
+/// re-raised afterwards, for uniffi to turn into an internal error at the boundary.
+pub(crate) fn notify(shared: &Shared, changes: &[sebaya_core::watch::SpaceChange]) {
+    if changes.is_empty() {
+        return;
+    }
+    let subs = listeners_of(shared);
+    let mut first_panic = None;
+    for c in changes {
+        let (id, kind) = (c.space.to_hex(), kind_name(c.kind));
+        for s in &subs {
+            if let Some(p) = s.call(&id, &kind) {
+                first_panic.get_or_insert(p);
+            }
+        }
+    }
+    if let Some(p) = first_panic {
+        resume_unwind(p);
+    }
+}
+
+/// A live listener registration. `stop()` ends it: once `stop` returns (on a thread other than the
+/// listener's own) the listener is not called again. Dropping or closing the object stops it too,
+/// so keep it for as long as you want to be told (Kotlin: `close()` or `use { }`).
+#[derive(uniffi::Object)]
+pub struct Subscription {
+    inner: Arc<SubInner>,
+}
+
+#[uniffi::export]
+impl Subscription {
+    /// Stops the listener. Safe to call more than once, from any thread, even from the listener.
+    pub fn stop(&self) {
+        self.inner.stop();
+        let mut subs = subscriptions();
+        let before = subs.len();
+        subs.retain(|s| !Arc::ptr_eq(s, &self.inner));
+        if subs.len() < before {
+            LIVE.fetch_sub(before - subs.len(), Ordering::AcqRel);
+        }
+    }
+
+    /// Whether the listener is still told of changes.
+    pub fn is_active(&self) -> bool {
+        self.inner.state().active
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[uniffi::export]
+impl Vault {
+    /// Starts telling `listener` which spaces of this vault changed (through this object, any
+    /// `Journal` taken from it, sync and bundle import). Returns the handle that stops it.
+    pub fn subscribe(&self, listener: Arc<dyn SpaceListener>) -> Arc<Subscription> {
+        let inner = Arc::new(SubInner {
+            vault: Arc::downgrade(&self.inner),
+            listener,
+            state: Mutex::new(SubState {
+                active: true,
+                caller: None,
+            }),
+            idle: Condvar::new(),
+        });
+        let mut subs = subscriptions();
+        // Subscriptions of vaults already freed can never fire again: drop them here.
+        let before = subs.len();
+        subs.retain(|s| s.vault.strong_count() > 0);
+        LIVE.fetch_sub(before - subs.len(), Ordering::AcqRel);
+        subs.push(inner.clone());
+        LIVE.fetch_add(1, Ordering::AcqRel);
+        Arc::new(Subscription { inner })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    struct Memory {
+        items: Mutex<HashMap<String, Vec<u8>>>,
+        keep: bool,
+    }
+
+    impl KeyStore for Memory {
+        fn get(&self, name: String) -> std::result::Result<Option<Vec<u8>>, KeyStoreError> {
+            Ok(self.items.lock().unwrap().get(&name).cloned())
+        }
+        fn put(&self, name: String, value: Vec<u8>) -> std::result::Result<(), KeyStoreError> {
+            if self.keep {
+                self.items.lock().unwrap().insert(name, value);
+            }
+            Ok(())
+        }
+        fn delete(&self, name: String) -> std::result::Result<(), KeyStoreError> {
+            self.items.lock().unwrap().remove(&name);
+            Ok(())
+        }
+    }
+
+    fn memory() -> Arc<Memory> {
+        Arc::new(Memory {
+            keep: true,
+            ..Memory::default()
+        })
+    }
+
+    fn path(dir: &tempfile::TempDir, name: &str) -> String {
+        dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn the_key_is_made_once_and_bad_keys_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = memory();
+        let p = path(&dir, "v.db");
+        let v = Vault::open_with_key_store(p.clone(), store.clone(), "k".into()).unwrap();
+        let device = v.device_id().unwrap();
+        drop(v);
+        let key = store.items.lock().unwrap()["k"].clone();
+        assert_eq!(key.len(), 32);
+        let again = Vault::open_with_key_store(p.clone(), store.clone(), "k".into()).unwrap();
+        assert_eq!(again.device_id().unwrap(), device);
+        drop(again);
+        assert_eq!(store.items.lock().unwrap()["k"], key);
+
+        store.items.lock().unwrap().insert("k".into(), vec![1; 31]);
+        let e = Vault::open_with_key_store(p.clone(), store.clone(), "k".into()).err();
+        assert!(matches!(e, Some(SebayaError::KeyStore { .. })), "{e:?}");
+        store.items.lock().unwrap().insert("k".into(), vec![1; 32]);
+        let e = Vault::open_with_key_store(p.clone(), store.clone(), "k".into()).err();
+        assert!(matches!(e, Some(SebayaError::WrongKey { .. })), "{e:?}");
+        store.items.lock().unwrap().clear();
+        let e = Vault::open_with_key_store(p.clone(), store.clone(), "k".into()).err();
+        assert!(matches!(e, Some(SebayaError::KeyMissing { .. })), "{e:?}");
+        assert!(store.items.lock().unwrap().is_empty());
+
+        let forgetful = Arc::new(Memory::default());
+        let q = path(&dir, "w.db");
+        let e = Vault::open_with_key_store(q.clone(), forgetful, "k".into()).err();
+        assert!(matches!(e, Some(SebayaError::KeyStore { .. })), "{e:?}");
+        assert!(!vault_exists(std::path::Path::new(&q)));
+    }
+
+    struct Count(Mutex<Vec<(String, String)>>);
+    impl SpaceListener for Count {
+        fn space_changed(&self, space_id: String, kind: String) {
+            self.0.lock().unwrap().push((space_id, kind));
+        }
+    }
+
+    struct Panics;
+    impl SpaceListener for Panics {
+        fn space_changed(&self, _space_id: String, _kind: String) {
+            panic!("listener failed");
+        }
+    }
+
+    #[test]
+    fn listeners_hear_writes_until_stopped_and_a_panic_reaches_the_caller_after_all_heard() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::open(path(&dir, "v.db"), vec![3; 32]).unwrap();
+        let heard = Arc::new(Count(Mutex::new(Vec::new())));
+        let sub = v.subscribe(heard.clone());
+        v.journal().list().unwrap();
+        assert!(heard.0.lock().unwrap().is_empty(), "a read was announced");
+        v.journal().add("satu".into(), 3, vec![]).unwrap();
+        assert_eq!(heard.0.lock().unwrap().len(), 1);
+        assert_eq!(heard.0.lock().unwrap()[0].1, "journal");
+
+        let bad = v.subscribe(Arc::new(Panics));
+        let j = v.journal();
+        let caught = catch_unwind(AssertUnwindSafe(|| j.add("dua".into(), 3, vec![])));
+        assert!(caught.is_err(), "the panic did not reach the caller");
+        assert_eq!(
+            heard.0.lock().unwrap().len(),
+            2,
+            "the other listener was not told"
+        );
+        bad.stop();
+        // The vault was not held while the listener ran: it is not poisoned, and the write was kept.
+        v.journal().add("tiga".into(), 3, vec![]).unwrap();
+        let texts: Vec<String> = v
+            .journal()
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.text)
+            .collect();
+        assert_eq!(texts, ["satu", "dua", "tiga"]);
+
+        sub.stop();
+        assert!(!sub.is_active());
+        v.journal().add("empat".into(), 3, vec![]).unwrap();
+        assert_eq!(heard.0.lock().unwrap().len(), 3);
+        drop(sub);
+        assert!(!watched(&v.inner));
+    }
+
+    struct Down;
+    impl HttpTransport for Down {
+        fn send(&self, _r: HttpRequest) -> std::result::Result<HttpResponse, TransportError> {
+            Err(TransportError::Unreachable {
+                reason: "x".repeat(1000),
+            })
+        }
+    }
+
+    #[test]
+    fn sync_needs_a_transport_and_a_failing_one_is_a_short_network_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::open(path(&dir, "v.db"), vec![4; 32]).unwrap();
+        clear_http_transport();
+        let e = v.sync("http://127.0.0.1:9".into()).err();
+        assert!(
+            matches!(e, Some(SebayaError::NoHttpTransport { .. })),
+            "{e:?}"
+        );
+        set_http_transport(Arc::new(Down));
+        match v.sync("http://127.0.0.1:9".into()) {
+            Err(SebayaError::Network { detail, .. }) => {
+                // The platform's 1,000-character reason is cut; the kind of failure stays.
+                assert!(detail.contains("could not connect"), "{detail}");
+                assert!(detail.len() < MAX_REASON + 50, "{} bytes", detail.len());
+            }
+            other => panic!("expected Network, got {other:?}"),
+        }
+        clear_http_transport();
+    }
+}
