@@ -20,6 +20,7 @@ mod policy;
 mod programmes;
 mod reports;
 mod safety;
+mod snapshots;
 mod training;
 mod wordings;
 

@@ -16,6 +16,7 @@ pub mod keywraps;
 pub mod membership;
 pub mod programme;
 pub mod request;
+pub mod snapshot;
 pub mod sync;
 pub mod training;
 pub mod vector;
