@@ -968,7 +968,7 @@ impl Space {
             .into_iter()
             .partition(|(_, e)| e.kind() == Kind::Snapshot);
         for (k, env) in snapshots {
-            match self.take_snapshot(&env) {
+            match self.take_snapshot(store, &env) {
                 Ok(true) => {
                     applied += 1;
                     outcomes.push((k, 1));

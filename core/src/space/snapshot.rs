@@ -148,7 +148,7 @@ impl Space {
     /// Takes a stored snapshot envelope: `Ok(false)` while its author is not known to be a member or
     /// its epoch key has not arrived (it waits), an error (quarantine, nothing changed) when it cannot
     /// be opened, its author may not vouch for others' changes, or its document does not load.
-    pub(super) fn take_snapshot(&mut self, env: &Envelope) -> Result<bool> {
+    pub(super) fn take_snapshot(&mut self, store: &Store, env: &Envelope) -> Result<bool> {
         let h = env.header()?;
         if h.kind != Kind::Snapshot {
             return Err(Error::Content("not a snapshot envelope"));
@@ -184,8 +184,18 @@ impl Space {
         if self.doc.get_heads().is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
             loaded.set_actor(actor_of(&self.me));
+            // The snapshot's own bytes are the document's save(): keep them as its stored chunk
+            // instead of saving it again (written first, so a failure leaves the document as it
+            // was).
+            let k = Self::row_key(store, &self.id);
+            let v = store.seal("doc_chunks", &k, data)?;
+            store.conn.execute(
+                "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+                rusqlite::params![k, v],
+            )?;
+            self.chunks += 1;
             self.doc = loaded;
-            self.persisted = Vec::new();
+            self.persisted = self.doc.get_heads();
         } else {
             self.doc
                 .merge(&mut loaded)
