@@ -308,6 +308,8 @@ stage_swift() {
 stage_mobile() {
     ensure_bindings
     bash "$ROOT/scripts/check-mobile.sh"
+}
+
 # The size budget of the stripped mobile library, in bytes: 6 MiB (6 x 1024 x 1024 = 6,291,456 B).
 SIZE_BUDGET=6291456
 

@@ -22,6 +22,7 @@ mod policy;
 mod programmes;
 mod reports;
 mod safety;
+mod snapshots;
 mod training;
 mod wordings;
 

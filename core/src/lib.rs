@@ -37,6 +37,7 @@ pub mod reports;
 pub(crate) mod rules;
 pub mod safety;
 pub mod schema;
+pub mod snapshots;
 pub mod space;
 pub mod sync;
 pub mod training;
@@ -428,6 +429,7 @@ impl Vault {
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
     pub fn seal_pending(&mut self) -> Result<u32> {
         let codec = self.codec;
+        let every = self.snapshot_every()?;
         let mut sealed = 0;
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             s.compact_if_needed(&self.store)?;
@@ -435,6 +437,11 @@ impl Vault {
                 s.rotate(&self.store, &self.identity)?;
             }
             sealed += s.seal_outgoing(&self.store, &self.identity, codec)?;
+            if s.snapshot_if_due(&self.store, &self.identity, every)?
+                .is_some()
+            {
+                sealed += 1;
+            }
         }
         Ok(sealed)
     }

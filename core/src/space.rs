@@ -30,6 +30,9 @@ use crate::keywrap::{self, KeyWrap};
 use crate::vault::Store;
 use sebaya_proto::keywraps::KeyWrapSet;
 
+mod snapshot;
+pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
+
 /// What a space is for. Stored in the encrypted record only; the relay never learns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpaceKind {
@@ -188,6 +191,12 @@ struct SpaceRecord {
     /// Which devices each epoch's key was wrapped for (to notice a wrap for a since-removed device).
     #[serde(default)]
     recipients: Vec<(ByteBuf, Vec<ByteBuf>)>,
+    /// Changes the document held when this device last sealed or took a snapshot (`snapshot.rs`).
+    #[serde(default)]
+    snap_base: u64,
+    /// Envelopes held (sum of the contiguous vector) at that time.
+    #[serde(default)]
+    snap_envelopes: u64,
 }
 
 /// A space open in memory.
@@ -219,6 +228,12 @@ pub struct Space {
     /// `log.state()`, kept current after every insert (computing it walks the whole log).
     members: MembershipState,
     me: DeviceId,
+    /// Changes the document held when this device last sealed or took a snapshot: the next one is
+    /// due `snapshot_every` changes later.
+    snap_base: u64,
+    /// Envelopes held (the sum of the contiguous vector) at that time: a snapshot only pays when the
+    /// changes since the last one are spread over several envelopes.
+    snap_envelopes: u64,
 }
 
 /// What receiving a batch of envelopes did.
@@ -328,6 +343,8 @@ impl Space {
             doc: AutoCommit::new().with_actor(actor_of(&me)),
             next_seq: 1,
             sealed_change_seq: 0,
+            snap_base: 0,
+            snap_envelopes: 0,
             vector: VersionVector::new(),
             relay_acked: BTreeMap::new(),
             chunks: 0,
@@ -380,6 +397,8 @@ impl Space {
             epoch: ByteBuf::from(self.epoch.0.to_vec()),
             next_seq: self.next_seq,
             sealed_change_seq: self.sealed_change_seq,
+            snap_base: self.snap_base,
+            snap_envelopes: self.snap_envelopes,
             held: pairs(self.vector.contiguous()),
             gaps: self
                 .vector
@@ -490,6 +509,8 @@ impl Space {
             doc,
             next_seq: rec.next_seq,
             sealed_change_seq: rec.sealed_change_seq,
+            snap_base: rec.snap_base,
+            snap_envelopes: rec.snap_envelopes,
             vector,
             relay_acked: unpairs(&rec.relay_acked)?,
             chunks,
@@ -839,7 +860,10 @@ impl Space {
                 continue;
             };
             if h.space != self.id
-                || !matches!(h.kind, Kind::Changes | Kind::Membership | Kind::KeyWraps)
+                || !matches!(
+                    h.kind,
+                    Kind::Changes | Kind::Membership | Kind::KeyWraps | Kind::Snapshot
+                )
             {
                 report.refused += 1;
                 continue;
@@ -928,6 +952,23 @@ impl Space {
             .partition(|(_, e)| e.kind() == Kind::KeyWraps);
         for (k, env) in wraps {
             match self.take_key_wraps(&env, identity) {
+                Ok(true) => {
+                    applied += 1;
+                    outcomes.push((k, 1));
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        // Snapshots next: they bring what the changes after them depend on.
+        let (snapshots, others): (Vec<_>, Vec<_>) = others
+            .into_iter()
+            .partition(|(_, e)| e.kind() == Kind::Snapshot);
+        for (k, env) in snapshots {
+            match self.take_snapshot(store, &env) {
                 Ok(true) => {
                     applied += 1;
                     outcomes.push((k, 1));

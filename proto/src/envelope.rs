@@ -29,7 +29,7 @@ const NONCE_LEN: usize = 12;
 /// Fixed part of a v1 body: epoch (32), author (32), seq (8), nonce (12), signature (64).
 const V1_FIXED_LEN: usize = 32 + 32 + 8 + NONCE_LEN + SIG_LEN;
 /// Offset of the nonce in a v1 envelope: everything before it is associated data.
-const V1_NONCE_OFFSET: usize = FRAME_HEADER_LEN + 32 + 32 + 8;
+pub(crate) const V1_NONCE_OFFSET: usize = FRAME_HEADER_LEN + 32 + 32 + 8;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
@@ -138,7 +138,8 @@ impl DeviceId {
 pub enum Kind {
     /// The author's Automerge changes since its previous envelope in this space, sealed.
     Changes,
-    /// A sealed `save()` of the whole document plus the vector it covers.
+    /// A `save()` of the whole document, sealed, behind the vector it covers in the clear (signed), so
+    /// a relay can tell which envelopes it replaces (`snapshot.rs`, protocol section 26).
     Snapshot,
     /// A signed membership statement, readable by the relay so it can authorise.
     Membership,
@@ -172,10 +173,11 @@ impl Kind {
     }
 
     /// Whether the payload is AEAD ciphertext (true) or signed plaintext: membership statements (the
-    /// relay must read them) and key-wraps (each wrap is already encrypted for its one recipient, and
-    /// recipients cannot hold the new key before they open their wrap).
+    /// relay must read them), key-wraps (each wrap is already encrypted for its one recipient, and
+    /// recipients cannot hold the new key before they open their wrap) and snapshots (the covered
+    /// vector must be readable by the relay; the document behind it is sealed by `snapshot.rs`).
     pub fn is_sealed(self) -> bool {
-        !matches!(self, Kind::Membership | Kind::KeyWraps)
+        !matches!(self, Kind::Membership | Kind::KeyWraps | Kind::Snapshot)
     }
 }
 
@@ -468,7 +470,7 @@ impl hkdf::KeyType for Len32 {
 /// Derives the per-author AEAD key: HKDF-SHA256 with the space key as input keying material, an empty
 /// salt, and info = `"sebaya/v1/envelope" ‖ space ‖ epoch ‖ author`. One key per author per epoch, so
 /// two authors never share a (key, nonce) pair even with equal sequence numbers.
-fn author_key(space_key: &[u8; 32], h: &HeaderV1) -> Result<LessSafeKey, ProtoError> {
+pub(crate) fn author_key(space_key: &[u8; 32], h: &HeaderV1) -> Result<LessSafeKey, ProtoError> {
     let mut out = zeroize::Zeroizing::new([0u8; 32]);
     let info: [&[u8]; 4] = [
         ENVELOPE_SIGNATURE_LABEL,

@@ -17,6 +17,7 @@ pub mod membership;
 pub mod peer;
 pub mod programme;
 pub mod request;
+pub mod snapshot;
 pub mod sync;
 pub mod training;
 pub mod vector;

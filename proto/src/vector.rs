@@ -61,6 +61,25 @@ impl VersionVector {
         true
     }
 
+    /// Counts every `(author, s)` with `s ≤ seq` as held: what taking a snapshot that covers them
+    /// does (their content is in the snapshot; the envelopes themselves are not needed any more).
+    pub fn raise(&mut self, author: DeviceId, seq: u64) {
+        if seq <= self.get(&author) {
+            return;
+        }
+        let mut top = seq;
+        if let Some(set) = self.above_gap.get_mut(&author) {
+            set.retain(|s| *s > seq);
+            while set.remove(&(top + 1)) {
+                top += 1;
+            }
+            if set.is_empty() {
+                self.above_gap.remove(&author);
+            }
+        }
+        self.contiguous.insert(author, top);
+    }
+
     /// The contiguous part: what goes on the wire.
     pub fn contiguous(&self) -> &BTreeMap<DeviceId, u64> {
         &self.contiguous
@@ -116,6 +135,22 @@ mod tests {
         assert!(!v.insert(d(1), 2), "a duplicate is reported as such");
         assert!(!v.insert(d(1), 0), "sequence 0 does not exist");
         assert_eq!(v.get(&d(2)), 0);
+    }
+
+    #[test]
+    fn raise_counts_everything_below_and_absorbs_what_follows() {
+        let mut v = VersionVector::new();
+        v.insert(d(1), 1);
+        v.insert(d(1), 4);
+        v.insert(d(1), 7);
+        v.insert(d(1), 8);
+        v.raise(d(1), 6);
+        assert_eq!(v.get(&d(1)), 8, "6 counted, then 7 and 8 join the run");
+        assert_eq!(v.above_gap().count(), 0);
+        v.raise(d(1), 3);
+        assert_eq!(v.get(&d(1)), 8, "raising below the counter changes nothing");
+        v.raise(d(2), 5);
+        assert_eq!(v.get(&d(2)), 5);
     }
 
     #[test]

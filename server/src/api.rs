@@ -44,6 +44,7 @@ pub struct RelayState {
     store: Arc<dyn RelayStore>,
     relay_id: RelayId,
     access: Arc<Access>,
+    snapshots: Arc<exchange::SnapshotPolicy>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -64,7 +65,15 @@ impl RelayState {
             store,
             relay_id,
             access: Arc::new(Access::new()),
+            snapshots: Arc::new(exchange::SnapshotPolicy::default()),
         }
+    }
+
+    /// Sets how long envelopes covered by a snapshot stay before they are pruned (`None`: never;
+    /// default [`exchange::DEFAULT_SNAPSHOT_RETENTION_SECS`]; tests use 0).
+    pub fn with_snapshot_retention(mut self, secs: Option<u64>) -> RelayState {
+        self.snapshots = Arc::new(exchange::SnapshotPolicy::new(secs));
+        self
     }
 
     /// Opens the default SQLite store in `data_dir` (created if missing). Blocks on disk I/O: call it
@@ -304,6 +313,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
 
     let store = state.store.clone();
     let access = state.access.clone();
+    let snapshots = state.snapshots.clone();
     let relay_id = state.relay_id;
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
@@ -337,14 +347,16 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 .filter_map(|s| sebaya_proto::SpaceId::from_slice(s).ok())
                 .collect(),
         };
-        let response = exchange::run(store.as_ref(), &access, input).map_err(|e| match e {
-            ExchangeError::Replayed => ApiError::Replayed,
-            ExchangeError::Store(err) => {
-                // Operators need to learn about a failing disk; the message holds no request content.
-                eprintln!("sebaya-relay: store error during sync: {err}");
-                ApiError::Internal
-            }
-        })?;
+        let response = exchange::run_with(store.as_ref(), &access, input, &snapshots).map_err(
+            |e| match e {
+                ExchangeError::Replayed => ApiError::Replayed,
+                ExchangeError::Store(err) => {
+                    // Operators need to learn about a failing disk; the message holds no request content.
+                    eprintln!("sebaya-relay: store error during sync: {err}");
+                    ApiError::Internal
+                }
+            },
+        )?;
         sync::encode(&response).map_err(|_| ApiError::Internal)
     };
     tokio::task::spawn_blocking(job)

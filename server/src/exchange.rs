@@ -88,7 +88,7 @@ use std::sync::Arc;
 
 use sebaya_proto::envelope::FORMAT_V1;
 use sebaya_proto::invite::{InviteId, MAX_JOIN_ANSWER_LEN, MAX_JOIN_REQUEST_LEN};
-use sebaya_proto::membership::{InviteStatus, SignedStatement, StatementId};
+use sebaya_proto::membership::{InviteStatus, Role, SignedStatement, StatementId};
 use sebaya_proto::sync::{
     JoinAnswer, JoinPost, MAX_JOIN_ITEMS, MAX_MESSAGE_LEN, RefusedSpace, Rejected, SYNC_VERSION,
     SpaceVector, SyncResponse,
@@ -249,6 +249,10 @@ fn check_envelope(
     }
     if !requested.contains_key(&header.space) {
         return Err(reason::NOT_REQUESTED_SPACE);
+    }
+    // A snapshot's cover is what the relay prunes by: it must read (section 26).
+    if header.kind == Kind::Snapshot {
+        sebaya_proto::snapshot::cover(&env).map_err(|_| reason::MALFORMED)?;
     }
     let statement = if header.kind == Kind::Membership {
         Some(SignedStatement::from_envelope(&env).map_err(signature_or_malformed)?)
@@ -777,12 +781,78 @@ struct Pending {
     len: u64,
 }
 
-/// Runs one sync request against `store`, authorised by the membership logs in `access`. Blocks; call
-/// from a blocking thread.
+/// Default time a covered change envelope stays at the relay before a snapshot may replace it: 30
+/// days, so that a device syncing at least monthly never needs the snapshot.
+pub const DEFAULT_SNAPSHOT_RETENTION_SECS: u64 = 30 * 24 * 60 * 60;
+/// Snapshots of a space looked at when choosing the one to serve (newest first).
+const SNAPSHOT_CANDIDATES: usize = 8;
+/// Pruning of one space runs at most this often (seconds; less when the retention is shorter).
+const PRUNE_EVERY_SECS: u64 = 3600;
+
+/// How the relay uses snapshots (section 26): how long covered envelopes stay before they are
+/// pruned (`None`: never prune; a snapshot is still served where it saves bytes).
+#[derive(Debug)]
+pub struct SnapshotPolicy {
+    /// Seconds a covered change envelope is kept after its arrival.
+    pub retention_secs: Option<u64>,
+    /// When each space was last pruned (relay clock), so a busy space is not scanned on every sync.
+    last_pruned: std::sync::Mutex<HashMap<SpaceId, u64>>,
+}
+
+impl SnapshotPolicy {
+    /// A policy with this retention (`None`: never prune).
+    pub fn new(retention_secs: Option<u64>) -> SnapshotPolicy {
+        SnapshotPolicy {
+            retention_secs,
+            last_pruned: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `space` is due for pruning at `now`; marks it pruned if so.
+    fn due(&self, space: SpaceId, now: u64) -> Option<u64> {
+        let retention = self.retention_secs?;
+        let cutoff = now.checked_sub(retention)?;
+        let every = PRUNE_EVERY_SECS.min(retention);
+        let mut last = self.last_pruned.lock().unwrap_or_else(|e| e.into_inner());
+        if last
+            .get(&space)
+            .is_some_and(|t| now < t.saturating_add(every))
+            && every > 0
+        {
+            return None;
+        }
+        last.insert(space, now);
+        Some(cutoff)
+    }
+}
+
+impl Default for SnapshotPolicy {
+    fn default() -> SnapshotPolicy {
+        SnapshotPolicy::new(Some(DEFAULT_SNAPSHOT_RETENTION_SECS))
+    }
+}
+
+/// Kinds a snapshot stands for: changes and earlier snapshots (never membership or key-wraps).
+fn prunable(kind: Kind) -> bool {
+    matches!(kind, Kind::Changes | Kind::Snapshot)
+}
+
+/// Runs one sync request against `store`, authorised by the membership logs in `access`, with the
+/// default snapshot policy. Blocks; call from a blocking thread.
 pub fn run(
     store: &dyn RelayStore,
     access: &Access,
     input: SyncInput,
+) -> Result<SyncResponse, ExchangeError> {
+    run_with(store, access, input, &SnapshotPolicy::default())
+}
+
+/// [`run`] with an explicit snapshot policy.
+pub fn run_with(
+    store: &dyn RelayStore,
+    access: &Access,
+    input: SyncInput,
+    policy: &SnapshotPolicy,
 ) -> Result<SyncResponse, ExchangeError> {
     if store.record_request(&input.device, &input.request_id, input.timestamp, input.now)?
         == RequestFreshness::Replayed
@@ -888,9 +958,32 @@ pub fn run(
                 .into_iter()
                 .map(|invite| (*space, invite)),
         );
-        drop(log);
         let held = store.space_vector(space)?;
         spaces.push(SpaceVector::new(*space, held.contiguous()));
+        // Section 26: the newest snapshot by an admin that stands for envelopes this relay holds
+        // (so a forged cover cannot make it skip what it never had) and for everything pruned.
+        let mut floor = store.pruned_floor(space)?;
+        let snap = store
+            .snapshots(space, SNAPSHOT_CANDIDATES)?
+            .into_iter()
+            .find(|p| {
+                log.state().role(&p.author) == Some(Role::Admin)
+                    && held.covers(&p.cover)
+                    && held.contains(&p.author, p.seq)
+                    && floor
+                        .iter()
+                        .all(|(a, f)| p.cover.get(a).copied().unwrap_or(0) >= *f)
+            });
+        drop(log);
+        if let Some(p) = &snap {
+            if let Some(cutoff) = policy.due(*space, input.now) {
+                if store.prune_covered(space, &p.cover, p.serial, cutoff)? > 0 {
+                    floor = store.pruned_floor(space)?;
+                }
+            }
+        }
+        let mut lists = Vec::new();
+        let mut lacking_covered: u64 = 0;
         for (author, &top) in held.contiguous() {
             let from = client.get(author);
             if top <= from {
@@ -900,6 +993,43 @@ pub fn run(
                 .list_range(space, author, from, top)?
                 .into_iter()
                 .filter(|m| !client.contains(author, m.seq))
+                .collect();
+            if let Some(p) = &snap {
+                let c = p.cover.get(author).copied().unwrap_or(0);
+                lacking_covered += rows
+                    .iter()
+                    .filter(|m| m.seq <= c && prunable(m.kind))
+                    .map(|m| m.len)
+                    .sum::<u64>();
+            }
+            lists.push((*author, rows));
+        }
+        // The snapshot goes instead of what it covers when the device lacks something it covers and
+        // either cannot get it otherwise (pruned) or the snapshot is smaller.
+        let below_floor = floor.iter().any(|(a, f)| client.get(a) < *f);
+        let use_snap =
+            snap.filter(|p| !client.covers(&p.cover) && (below_floor || lacking_covered > p.len));
+        if let Some(p) = &use_snap {
+            if !client.contains(&p.author, p.seq) {
+                // First of all: what the tail depends on.
+                pending.push(Pending {
+                    slot: 0,
+                    serial: p.serial,
+                    len: p.len,
+                });
+            }
+        }
+        for (author, rows) in lists {
+            let rows: Vec<_> = rows
+                .into_iter()
+                .filter(|m| {
+                    !m.pruned
+                        && use_snap.as_ref().is_none_or(|p| {
+                            m.serial != p.serial
+                                && !(prunable(m.kind)
+                                    && m.seq <= p.cover.get(&author).copied().unwrap_or(0))
+                        })
+                })
                 .collect();
             // Rows come in sequence order; give them this author's arrival slots in ascending order.
             let mut slots: Vec<u64> = rows.iter().map(|m| m.serial).collect();
@@ -911,9 +1041,9 @@ pub fn run(
             }));
         }
     }
-    // Envelopes are never changed, and deleted only when their space is erased: what was listed is
-    // loaded after the gate opens, and a row erased meanwhile is skipped (the space is refused from
-    // the next request on).
+    // Envelopes are never changed, and deleted only when their space is erased or emptied when
+    // pruned: what was listed is loaded after the gate opens, and a row erased or pruned meanwhile
+    // is skipped (an erased space is refused from the next request on).
     drop(reader);
     pending.sort_unstable_by_key(|p| p.slot);
 
@@ -1335,6 +1465,203 @@ mod tests {
         assert!(
             r.refused_join_answers.is_empty(),
             "replacing keeps within the limit"
+        );
+    }
+
+    /// A snapshot by device `n` at `seq` covering `cover` (device number, seq), sealed under a zero
+    /// key, with `body` bytes of document.
+    fn snap(n: u8, space: SpaceId, seq: u64, cover: &[(u8, u64)], body: usize) -> Vec<u8> {
+        let (kp, author) = device(n);
+        let header = HeaderV1 {
+            kind: Kind::Snapshot,
+            space,
+            epoch: EpochId([0; 32]),
+            author,
+            seq,
+        };
+        let cover: sebaya_proto::snapshot::Cover =
+            cover.iter().map(|(d, s)| (device(*d).1, *s)).collect();
+        sebaya_proto::snapshot::seal(header, &[0; 32], [0; 4], &cover, &vec![7; body], &kp)
+            .unwrap()
+            .into_bytes()
+    }
+
+    fn pull(
+        store: &SqliteStore,
+        access: &Access,
+        policy: &SnapshotPolicy,
+        rid: u8,
+        space: SpaceId,
+        vector: BTreeMap<DeviceId, u64>,
+        now: u64,
+    ) -> Vec<Vec<u8>> {
+        let mut i = input(rid, vec![(space, vector)], vec![], 1 << 20);
+        i.now = now;
+        let r = run_with(store, access, i, policy).unwrap();
+        assert!(!r.more);
+        r.envelopes.into_iter().map(|b| b.into_vec()).collect()
+    }
+
+    #[test]
+    fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([4; 16]);
+        let (_, _, founding) = founded(space);
+        let changes: Vec<Vec<u8>> = (3..=12)
+            .map(|q| seal(1, space, q, &[q as u8; 300]))
+            .collect();
+        let s13 = snap(1, space, 13, &[(1, 12)], 600);
+        let mut pushed = founding.clone();
+        pushed.extend(changes.iter().cloned());
+        pushed.push(s13.clone());
+        let r = run(
+            &store,
+            &access,
+            input(1, vec![(space, BTreeMap::new())], pushed, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+
+        // Retention of 100 s: nothing pruned at t = 1000, so a device just behind gets changes.
+        let policy = SnapshotPolicy::new(Some(100));
+        let got = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1000);
+        assert_eq!(got[0], s13, "the snapshot first");
+        assert!(
+            founding.iter().all(|m| got.contains(m)),
+            "membership is always sent"
+        );
+        assert!(
+            changes.iter().all(|c| !got.contains(c)),
+            "covered changes are not"
+        );
+        let behind: BTreeMap<_, _> = [(device(1).1, 11)].into();
+        let got = pull(&store, &access, &policy, 3, space, behind.clone(), 1000);
+        assert_eq!(
+            got,
+            vec![changes[9].clone(), s13.clone()],
+            "one change is cheaper"
+        );
+
+        // A member's snapshot whose cover names envelopes the relay does not hold is stored (it may
+        // be honest and ahead) but neither served in their place nor pruned by.
+        let ahead = snap(1, space, 14, &[(1, 13), (2, 50)], 10);
+        let r = run(
+            &store,
+            &access,
+            input(4, vec![(space, BTreeMap::new())], vec![ahead.clone()], 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty());
+        let got = pull(&store, &access, &policy, 5, space, BTreeMap::new(), 1000);
+        assert_eq!(got[0], s13);
+        assert!(
+            got.contains(&ahead),
+            "as an ordinary envelope after the snapshot"
+        );
+
+        // After the retention: the covered changes are pruned (not the snapshot, not membership),
+        // and a device below them can only get the snapshot, even when just one is missing.
+        let got = pull(&store, &access, &policy, 6, space, BTreeMap::new(), 2000);
+        assert_eq!(got[0], s13);
+        let floor = store.pruned_floor(&space).unwrap();
+        assert_eq!(floor.get(&device(1).1), Some(&12));
+        let got = pull(&store, &access, &policy, 7, space, behind, 2000);
+        assert!(got.contains(&s13), "below the pruned range: the snapshot");
+        assert!(!got.contains(&changes[9]));
+        assert_eq!(
+            store.space_vector(&space).unwrap().get(&device(1).1),
+            14,
+            "vector unchanged"
+        );
+        // A device up to date is not sent anything again.
+        let all: BTreeMap<_, _> = [(device(1).1, 14)].into();
+        assert!(pull(&store, &access, &policy, 8, space, all, 2000).is_empty());
+    }
+
+    #[test]
+    fn snapshots_of_strangers_and_bad_covers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([5; 16]);
+        let (_, _, founding) = founded(space);
+        run(
+            &store,
+            &access,
+            input(1, vec![(space, BTreeMap::new())], founding, 0),
+        )
+        .unwrap();
+        // Device 6 is no member.
+        let stranger = snap(6, space, 1, &[(1, 2)], 10);
+        // A kind-2 frame whose payload is no snapshot layout.
+        let (kp, author) = device(1);
+        let garbled = Envelope::seal_v1(
+            HeaderV1 {
+                kind: Kind::Snapshot,
+                space,
+                epoch: EpochId([0; 32]),
+                author,
+                seq: 3,
+            },
+            &[0; 32],
+            [0; 4],
+            b"\x09 not a cover",
+            &kp,
+        )
+        .unwrap()
+        .into_bytes();
+        let r = run(
+            &store,
+            &access,
+            input(
+                2,
+                vec![(space, BTreeMap::new())],
+                vec![stranger, garbled],
+                0,
+            ),
+        )
+        .unwrap();
+        let reasons: Vec<&str> = r.rejected.iter().map(|x| x.reason.as_str()).collect();
+        assert_eq!(reasons, vec![reason::NOT_A_MEMBER, reason::MALFORMED]);
+        assert!(store.snapshots(&space, 8).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_non_admins_snapshot_is_never_served_in_place_of_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([6; 16]);
+        let (_, _, founding) = founded(space);
+        let mut pushed = founding;
+        pushed.extend((3..=8).map(|q| seal(1, space, q, &[1; 300])));
+        run(
+            &store,
+            &access,
+            input(1, vec![(space, BTreeMap::new())], pushed, 0),
+        )
+        .unwrap();
+        // Device 9 (a member, not an admin) seals a snapshot covering device 1's changes.
+        let s = snap(9, space, 1, &[(1, 8)], 10);
+        let r = run(
+            &store,
+            &access,
+            input(2, vec![(space, BTreeMap::new())], vec![s], 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let policy = SnapshotPolicy::new(Some(0));
+        let got = pull(&store, &access, &policy, 3, space, BTreeMap::new(), 5000);
+        assert_eq!(
+            got.len(),
+            9,
+            "every change, and the snapshot as an ordinary envelope"
+        );
+        assert!(
+            store.pruned_floor(&space).unwrap().is_empty(),
+            "nothing pruned"
         );
     }
 }

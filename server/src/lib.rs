@@ -135,7 +135,17 @@ impl Drop for RelayHandle {
 /// demo, tests). Opening the store and binding happen before this returns, so their errors are
 /// reported here and the relay accepts connections as soon as it returns.
 pub fn spawn(config: RelayConfig) -> Result<RelayHandle, RelayError> {
-    let state = RelayState::open(&config.data_dir)?;
+    spawn_with_retention(config, Some(exchange::DEFAULT_SNAPSHOT_RETENTION_SECS))
+}
+
+/// [`spawn`] with the time envelopes covered by a snapshot are kept before they are pruned (`None`:
+/// never; section 26). Tests use `Some(0)` to see pruning at once.
+pub fn spawn_with_retention(
+    config: RelayConfig,
+    snapshot_retention_secs: Option<u64>,
+) -> Result<RelayHandle, RelayError> {
+    let state =
+        RelayState::open(&config.data_dir)?.with_snapshot_retention(snapshot_retention_secs);
     let relay_id = state.relay_id();
     let std_listener =
         std::net::TcpListener::bind(config.bind).map_err(|source| RelayError::Bind {

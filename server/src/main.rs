@@ -15,18 +15,21 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR]";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never]";
 
 #[derive(Debug)]
 struct Args {
     bind: SocketAddr,
     data_dir: PathBuf,
+    /// Seconds envelopes covered by a snapshot are kept (`None`: never pruned; protocol 26).
+    retention: Option<u64>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut port: Option<u16> = None;
     let mut bind: Option<String> = None;
     let mut data_dir: Option<PathBuf> = None;
+    let mut retention = Some(sebaya_relay::exchange::DEFAULT_SNAPSHOT_RETENTION_SECS);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
@@ -49,6 +52,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--bind" => bind = Some(value("--bind")?),
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--snapshot-retention-days" => {
+                let v = value("--snapshot-retention-days")?;
+                retention = if v == "never" {
+                    None
+                } else {
+                    let days: u64 = v.parse().map_err(|_| {
+                        format!("--snapshot-retention-days: not a number of days: {v}")
+                    })?;
+                    Some(days.saturating_mul(24 * 60 * 60))
+                };
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -78,7 +92,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 .map(PathBuf::from)
         })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    Ok(Some(Args { bind, data_dir }))
+    Ok(Some(Args {
+        bind,
+        data_dir,
+        retention,
+    }))
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
@@ -111,7 +129,8 @@ async fn run(args: Args) -> Result<(), String> {
     let state = tokio::task::spawn_blocking(move || RelayState::open(&dir))
         .await
         .map_err(|_| "opening the store failed unexpectedly".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_snapshot_retention(args.retention);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", args.bind))?;
@@ -191,5 +210,19 @@ mod tests {
         );
         assert!(parse_args(["--bogus".to_string()].into_iter()).is_err());
         assert!(parse_args(["--port".to_string()].into_iter()).is_err());
+    }
+
+    #[test]
+    fn snapshot_retention_is_in_days_or_never() {
+        assert_eq!(
+            parse(&[]).retention,
+            Some(sebaya_relay::exchange::DEFAULT_SNAPSHOT_RETENTION_SECS)
+        );
+        assert_eq!(
+            parse(&["--snapshot-retention-days", "2"]).retention,
+            Some(2 * 86_400)
+        );
+        assert_eq!(parse(&["--snapshot-retention-days=never"]).retention, None);
+        assert!(parse_args(["--snapshot-retention-days=soon".to_string()].into_iter()).is_err());
     }
 }

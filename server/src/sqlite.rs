@@ -16,19 +16,21 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sebaya_proto::invite::InviteId;
 use sebaya_proto::request::TIME_WINDOW_SECS;
-use sebaya_proto::{DeviceId, EnvelopeId, SpaceId, VersionVector};
+use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, SpaceId, VersionVector};
 
 use crate::error::StoreError;
 use crate::store::{
     EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome, NewEnvelope,
     NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot, StoredJoinAnswer,
-    StoredJoinRequest,
+    StoredJoinRequest, StoredSnapshot,
 };
+use sebaya_proto::snapshot;
+use std::collections::BTreeMap;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 4;
+pub const END_VERSION: u32 = 5;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -119,6 +121,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         1 => upgrade_v1_to_v2(tx),
         2 => upgrade_v2_to_v3(tx),
         3 => upgrade_v3_to_v4(tx),
+        4 => upgrade_v4_to_v5(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -227,6 +230,25 @@ fn upgrade_v3_to_v4(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// v5: snapshots (protocol section 26). A snapshot's cover (what it stands for, read from its signed
+/// clear part) is kept next to it, and an envelope a snapshot covers may be pruned after the
+/// retention period: its bytes go, its row stays (`pruned = 1`), so the vector, conflict detection
+/// and the arrival order are unchanged.
+fn upgrade_v4_to_v5(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(&format!(
+        "ALTER TABLE envelopes ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE envelopes ADD COLUMN cover BLOB;
+         CREATE INDEX envelopes_snapshot ON envelopes (space, serial) WHERE kind = {SNAPSHOT_KIND};"
+    ))?;
+    Ok(())
+}
+
+/// The kind byte of snapshot envelopes, as stored in `envelopes.kind`.
+const SNAPSHOT_KIND: u8 = 2;
+/// Kind bytes of the envelopes a snapshot may stand for (changes and earlier snapshots); membership
+/// and key-wraps envelopes are never pruned.
+const PRUNABLE_KINDS: &str = "(1, 2)";
+
 /// The kind byte of membership envelopes, as stored in `envelopes.kind`.
 const MEMBERSHIP_KIND: u8 = 3;
 
@@ -333,13 +355,22 @@ impl RelayStore for SqliteStore {
         let mut outcomes = Vec::with_capacity(envelopes.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO envelopes (space, author, seq, id, bytes, received_at, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                "INSERT INTO envelopes (space, author, seq, id, bytes, received_at, kind, cover)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
             )?;
             let mut existing = tx.prepare_cached(
                 "SELECT id FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3",
             )?;
             for env in envelopes {
+                // A snapshot's cover, re-encoded from its signed clear part (the caller checked it).
+                let cover = if env.kind == Kind::Snapshot {
+                    Envelope::parse(env.bytes)
+                        .and_then(|e| snapshot::cover(&e))
+                        .and_then(|c| snapshot::encode_cover(&c))
+                        .ok()
+                } else {
+                    None
+                };
                 let changed = insert.execute(params![
                     env.space.0.as_slice(),
                     env.author.0.as_slice(),
@@ -348,6 +379,7 @@ impl RelayStore for SqliteStore {
                     env.bytes,
                     sql_int(received_at),
                     i64::from(env.kind.to_byte()),
+                    cover,
                 ])?;
                 let outcome = if changed == 1 {
                     InsertOutcome::Stored
@@ -402,7 +434,7 @@ impl RelayStore for SqliteStore {
     ) -> Result<Vec<EnvelopeMeta>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT serial, seq, length(bytes) FROM envelopes
+            "SELECT serial, seq, length(bytes), kind, pruned FROM envelopes
              WHERE space = ?1 AND author = ?2 AND seq > ?3 AND seq <= ?4 ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![
@@ -417,6 +449,8 @@ impl RelayStore for SqliteStore {
                 serial: from_sql_int(row.get(0)?)?,
                 seq: from_sql_int(row.get(1)?)?,
                 len: from_sql_int(row.get(2)?)?,
+                kind: Kind::from_byte(u8::try_from(row.get::<_, i64>(3)?).unwrap_or(0)),
+                pruned: row.get::<_, i64>(4)? != 0,
             });
         }
         Ok(out)
@@ -424,10 +458,12 @@ impl RelayStore for SqliteStore {
 
     fn load_envelopes(&self, serials: &[u64]) -> Result<Vec<Vec<u8>>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT bytes FROM envelopes WHERE serial = ?1")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes FROM envelopes WHERE serial = ?1 AND pruned = 0")?;
         let mut out = Vec::with_capacity(serials.len());
         for serial in serials {
-            // A row listed a moment ago is gone only when its space was erased meanwhile.
+            // A row listed a moment ago is gone only when its space was erased, or it was pruned,
+            // meanwhile.
             let bytes: Option<Vec<u8>> = stmt
                 .query_row(params![sql_int(*serial)], |r| r.get(0))
                 .optional()?;
@@ -637,6 +673,79 @@ impl RelayStore for SqliteStore {
         };
         tx.commit()?;
         Ok(outcome)
+    }
+
+    fn snapshots(&self, space: &SpaceId, limit: usize) -> Result<Vec<StoredSnapshot>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT serial, author, seq, length(bytes), received_at, cover FROM envelopes
+             WHERE space = ?1 AND kind = {SNAPSHOT_KIND} AND pruned = 0
+             ORDER BY serial DESC LIMIT ?2"
+        ))?;
+        let mut rows = stmt.query(params![space.0.as_slice(), sql_int(limit as u64)])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let raw: Option<Vec<u8>> = row.get(5)?;
+            let cover = raw
+                .as_deref()
+                .and_then(|c| snapshot::decode_cover_bytes(c).ok())
+                .ok_or(StoreError::Corrupt("stored snapshot cover"))?;
+            out.push(StoredSnapshot {
+                serial: from_sql_int(row.get(0)?)?,
+                author: device_of(&row.get::<_, Vec<u8>>(1)?)?,
+                seq: from_sql_int(row.get(2)?)?,
+                len: from_sql_int(row.get(3)?)?,
+                received_at: from_sql_int(row.get(4)?)?,
+                cover,
+            });
+        }
+        Ok(out)
+    }
+
+    fn prune_covered(
+        &self,
+        space: &SpaceId,
+        cover: &BTreeMap<DeviceId, u64>,
+        keep: u64,
+        received_before: u64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE envelopes SET bytes = x'', cover = NULL, pruned = 1
+                 WHERE space = ?1 AND author = ?2 AND seq <= ?3 AND received_at < ?4
+                   AND serial != ?5 AND pruned = 0 AND kind IN {PRUNABLE_KINDS}"
+            ))?;
+            for (author, top) in cover {
+                n += stmt.execute(params![
+                    space.0.as_slice(),
+                    author.0.as_slice(),
+                    sql_int(*top),
+                    sql_int(received_before),
+                    sql_int(keep),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    fn pruned_floor(&self, space: &SpaceId) -> Result<BTreeMap<DeviceId, u64>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT author, max(seq) FROM envelopes WHERE space = ?1 AND pruned = 1 GROUP BY author",
+        )?;
+        let mut rows = stmt.query(params![space.0.as_slice()])?;
+        let mut out = BTreeMap::new();
+        while let Some(row) = rows.next()? {
+            out.insert(
+                device_of(&row.get::<_, Vec<u8>>(0)?)?,
+                from_sql_int(row.get(1)?)?,
+            );
+        }
+        Ok(out)
     }
 
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError> {

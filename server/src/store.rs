@@ -102,8 +102,29 @@ pub struct EnvelopeMeta {
     pub serial: u64,
     /// The author's sequence number.
     pub seq: u64,
-    /// Length of the envelope in bytes.
+    /// Length of the envelope in bytes (0 once pruned).
     pub len: u64,
+    /// The frame's kind.
+    pub kind: Kind,
+    /// Whether a snapshot stands for it and its bytes are gone (protocol section 26).
+    pub pruned: bool,
+}
+
+/// A stored snapshot envelope (kind 2), without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// Arrival order.
+    pub serial: u64,
+    /// Its author.
+    pub author: DeviceId,
+    /// Its author's sequence number.
+    pub seq: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// When it arrived (Unix seconds, relay clock).
+    pub received_at: u64,
+    /// What it stands for: per author, every envelope up to this sequence number.
+    pub cover: std::collections::BTreeMap<DeviceId, u64>,
 }
 
 /// A sealed join request about to be left under an invite. The relay cannot open `body`; it keeps it
@@ -183,8 +204,10 @@ pub enum MailboxOutcome {
 
 /// Storage of a relay. Implementations must be safe to share between threads; every method may block.
 ///
-/// Envelopes are append-only: nothing here deletes or rewrites one, which is what lets the sync code
-/// read vectors and envelope lists without holding a transaction across calls. The invite mailboxes are
+/// Envelopes are append-only: nothing here deletes or rewrites one, except erasure (section 23) and
+/// pruning under a snapshot (section 26), which empties a row's bytes but keeps the row; so the sync
+/// code reads vectors and envelope lists without holding a transaction across calls, and skips a
+/// row that went meanwhile. The invite mailboxes are
 /// not: their items are replaced, dropped once their invite closes, and pruned with age.
 pub trait RelayStore: Send + Sync + 'static {
     /// The relay's persistent id (read once when the store was opened; no I/O).
@@ -286,6 +309,28 @@ pub trait RelayStore: Send + Sync + 'static {
 
     /// Every join answer stored for `device`, oldest first.
     fn join_answers(&self, device: &DeviceId) -> Result<Vec<StoredJoinAnswer>, StoreError>;
+
+    /// The newest `limit` snapshots of `space` that are not pruned, newest (highest serial) first.
+    fn snapshots(&self, space: &SpaceId, limit: usize) -> Result<Vec<StoredSnapshot>, StoreError>;
+
+    /// Prunes, in one transaction, the change and snapshot envelopes of `space` that `cover` names
+    /// (`seq ≤ cover[author]`) and that arrived before `received_before`, except the one with serial
+    /// `keep` (the snapshot standing for them): their bytes go, their rows stay. Membership and
+    /// key-wraps envelopes are never pruned. Returns how many were pruned.
+    fn prune_covered(
+        &self,
+        space: &SpaceId,
+        cover: &std::collections::BTreeMap<DeviceId, u64>,
+        keep: u64,
+        received_before: u64,
+    ) -> Result<u64, StoreError>;
+
+    /// Per author, the highest pruned sequence number of `space`: a device whose vector is below it
+    /// can only catch up through a snapshot.
+    fn pruned_floor(
+        &self,
+        space: &SpaceId,
+    ) -> Result<std::collections::BTreeMap<DeviceId, u64>, StoreError>;
 
     /// Erases a space at an admin's request (section 23): deletes every envelope of it except its
     /// membership statements, and its mailboxes, and remembers it as erased from `at` (Unix

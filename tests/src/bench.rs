@@ -1,7 +1,7 @@
 //! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
 //!
 //! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]
-//! [--only w1,add,removal,join,invite,paths,peer]` (`--only`: just the named sections; all by default).
+//! [--only w1,add,removal,join,invite,paths,peer,snapshot]` (`--only`: just the named sections; all by default).
 //!
 //! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
 //! `ops(1, 1000)` (one commit per op); device B syncs. Sebaya's bytes are the request and response
@@ -18,6 +18,8 @@ use automerge::sync::{self, SyncDoc};
 use sebaya_core::Vault;
 use sebaya_core::journal;
 use sebaya_tests::workload::{self, Op};
+
+mod snapshot_bench;
 
 struct Row {
     metric: String,
@@ -226,7 +228,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The sections `--only` may name (comma-separated); all of them run without it.
-const SECTIONS: [&str; 7] = ["w1", "add", "removal", "join", "invite", "paths", "peer"];
+const SECTIONS: [&str; 8] = [
+    "w1", "add", "removal", "join", "invite", "paths", "peer", "snapshot",
+];
 
 /// Which sections this run measures.
 struct Sections(Option<Vec<String>>);
@@ -258,6 +262,9 @@ impl Sections {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if snapshot_bench::child(&args) {
+        return;
+    }
     let json_out = args
         .iter()
         .position(|a| a == "--json")
@@ -834,6 +841,9 @@ fn main() {
             "peer: {} envelope(s) sent in {} chunk(s), {ms:.1} ms in memory for both sides",
             r.sent, r.chunks_sent
         );
+    }
+    if sections.run("snapshot") {
+        snapshot_bench::run(&mut rows);
     }
     relay.shutdown();
 

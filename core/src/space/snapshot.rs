@@ -1,0 +1,212 @@
+//! Snapshots (envelope kind 2, `docs/protocol.md` section 26): the whole document, sealed, standing in
+//! for the envelopes it covers.
+//!
+//! A device seals one at sync time once `snapshot_every` changes have gathered since the last snapshot
+//! it sealed or took. The relay may then hand a new device the snapshot plus the envelopes it does not
+//! cover (the tail) instead of every envelope, and drop covered change envelopes after a retention
+//! period. A device that takes a snapshot loads it (or merges it into what it has), then counts every
+//! envelope the cover names as held: their content is in the document.
+//!
+//! Trust: a snapshot carries changes of every author on the word of one. So only spaces where every
+//! writer may write anything (a person's journal and index: all writers are the person's own devices,
+//! all admins) have snapshots; elsewhere, where roles limit what each author may write (`rules.rs`), a
+//! snapshot would let one member slip in changes under another's name, and it is refused.
+
+use automerge::AutoCommit;
+use zeroize::Zeroizing;
+
+use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
+use sebaya_proto::snapshot::{self as wire, Cover};
+use sebaya_proto::{Envelope, Kind};
+
+use super::{Space, SpaceKind, actor_of};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::vault::Store;
+
+/// Snapshot codec: an Automerge `save()` (columnar, compressed by Automerge), as is.
+pub const SNAPSHOT_CODEC_SAVE: u8 = 1;
+/// Changes between two snapshots by default. Measured in `docs/benchmarks.md` (section `snapshot`):
+/// a snapshot costs about one `save()` of the document to upload and to store; every 1,000 changes
+/// keeps that cost a small share of the changes themselves while a new device's tail stays short.
+pub const DEFAULT_SNAPSHOT_EVERY: u32 = 1000;
+/// Fewest envelopes between two snapshots (besides `snapshot_every` changes): changes sealed in one
+/// or two envelopes are already about as compact as a `save()`.
+pub const MIN_ENVELOPES_BETWEEN: u64 = 4;
+
+impl Space {
+    /// Whether this kind of space has snapshots: only where every writer may write anything.
+    pub fn snapshots_allowed(&self) -> bool {
+        matches!(self.kind, SpaceKind::Journal | SpaceKind::Index)
+    }
+
+    fn may_snapshot(&self, author: &sebaya_proto::DeviceId) -> bool {
+        self.snapshots_allowed()
+            && crate::rules::author(&self.members, self.creator(), *author, None)
+                .unlimited(self.kind)
+    }
+
+    /// Envelopes held contiguously (every author's).
+    fn held_count(&self) -> u64 {
+        self.vector.contiguous().values().sum()
+    }
+
+    /// Changes in the document (every author's).
+    pub fn change_count(&mut self) -> u64 {
+        self.doc.get_changes(&[]).len() as u64
+    }
+
+    /// Seals a snapshot when at least `every` changes came since the last one this device sealed or
+    /// took (0: never). Returns the snapshot's size in bytes, if one was sealed.
+    pub fn snapshot_if_due(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        every: u32,
+    ) -> Result<Option<usize>> {
+        if every == 0 || !self.may_snapshot(&self.me) {
+            return Ok(None);
+        }
+        if self.held_count() < self.snap_envelopes.saturating_add(MIN_ENVELOPES_BETWEEN) {
+            // The changes since the last snapshot sit in few envelopes (a device that syncs
+            // rarely seals them as one compact bundle): a snapshot would repeat them for nothing.
+            return Ok(None);
+        }
+        if self.change_count() < self.snap_base.saturating_add(u64::from(every)) {
+            return Ok(None);
+        }
+        self.seal_snapshot(store, id)
+    }
+
+    /// The envelopes whose content is in the document: for each author, the contiguous run held,
+    /// cut below the first envelope still waiting to apply (its content is not in the document, so
+    /// a snapshot must not stand in for it).
+    fn applied_cover(&self, store: &Store) -> Result<Cover> {
+        let mut cover: Cover = self.vector.contiguous().clone();
+        let sk = Self::row_key(store, &self.id);
+        let mut stmt = store
+            .conn
+            .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0")?;
+        let rows = stmt.query_map([&sk], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        for row in rows {
+            let (k, v) = row?;
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            let h = env.header()?;
+            if let Some(top) = cover.get_mut(&h.author) {
+                *top = (*top).min(h.seq.saturating_sub(1));
+            }
+        }
+        cover.retain(|_, s| *s > 0);
+        Ok(cover)
+    }
+
+    /// Seals a snapshot of the document now, under the current epoch, with this device's next
+    /// sequence number. `None` when the document is too large for one envelope (it then syncs by
+    /// changes only) or this space has no snapshots.
+    pub fn seal_snapshot(&mut self, store: &Store, id: &Identity) -> Result<Option<usize>> {
+        if !self.may_snapshot(&self.me) {
+            return Ok(None);
+        }
+        let cover = self.applied_cover(store)?;
+        let count = self.change_count();
+        let mut plain = Zeroizing::new(Vec::new());
+        plain.push(SNAPSHOT_CODEC_SAVE);
+        plain.extend_from_slice(&self.doc.save());
+        let room = MAX_PLAINTEXT_LEN.saturating_sub(wire::encode_cover(&cover)?.len());
+        if plain.len() > room {
+            return Ok(None);
+        }
+        let header = HeaderV1 {
+            kind: Kind::Snapshot,
+            space: self.id,
+            epoch: self.epoch,
+            author: self.me,
+            seq: self.next_seq,
+        };
+        let env = wire::seal(
+            header,
+            &self.key,
+            crypto::random()?,
+            &cover,
+            &plain,
+            &id.signing_key()?,
+        )?;
+        let tx = store.conn.unchecked_transaction()?;
+        Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+        self.vector.insert(self.me, self.next_seq);
+        self.next_seq += 1;
+        self.snap_base = count;
+        self.snap_envelopes = self.held_count();
+        self.save_record(store)?;
+        tx.commit()?;
+        Ok(Some(env.as_bytes().len()))
+    }
+
+    /// Takes a stored snapshot envelope: `Ok(false)` while its author is not known to be a member or
+    /// its epoch key has not arrived (it waits), an error (quarantine, nothing changed) when it cannot
+    /// be opened, its author may not vouch for others' changes, or its document does not load.
+    pub(super) fn take_snapshot(&mut self, store: &Store, env: &Envelope) -> Result<bool> {
+        let h = env.header()?;
+        if h.kind != Kind::Snapshot {
+            return Err(Error::Content("not a snapshot envelope"));
+        }
+        if !self.members.may_write(&h.author, h.seq) {
+            if self.members.removed.contains_key(&h.author) && !self.members.is_member(&h.author) {
+                return Err(Error::Content("written after its author was removed"));
+            }
+            return Ok(false);
+        }
+        if !self.may_snapshot(&h.author) {
+            return Err(Error::Content(
+                "a snapshot here would carry changes its author may not vouch for",
+            ));
+        }
+        let Some(key) = self.key_for(&h.epoch) else {
+            return Ok(false);
+        };
+        let (cover, plain) = wire::open(env, key)?;
+        let plain = Zeroizing::new(plain);
+        let (&codec, data) = plain
+            .split_first()
+            .ok_or(Error::Content("empty snapshot"))?;
+        if codec != SNAPSHOT_CODEC_SAVE {
+            return Err(Error::Content("unknown snapshot codec"));
+        }
+        if self.vector.covers(&cover) {
+            // Everything it stands for is here already.
+            return Ok(true);
+        }
+        let mut loaded =
+            AutoCommit::load(data).map_err(|_| Error::Content("snapshot does not load"))?;
+        if self.doc.get_heads().is_empty() {
+            // A new device: the snapshot is the document (loading is far cheaper than merging).
+            loaded.set_actor(actor_of(&self.me));
+            // The snapshot's own bytes are the document's save(): keep them as its stored chunk
+            // instead of saving it again (written first, so a failure leaves the document as it
+            // was).
+            let k = Self::row_key(store, &self.id);
+            let v = store.seal("doc_chunks", &k, data)?;
+            store.conn.execute(
+                "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+                rusqlite::params![k, v],
+            )?;
+            self.chunks += 1;
+            self.doc = loaded;
+            self.persisted = self.doc.get_heads();
+        } else {
+            self.doc
+                .merge(&mut loaded)
+                .map_err(|_| Error::Content("snapshot does not merge"))?;
+        }
+        for (a, s) in cover {
+            self.vector.raise(a, s);
+        }
+        let count = self.change_count();
+        self.snap_base = self.snap_base.max(count);
+        self.snap_envelopes = self.snap_envelopes.max(self.held_count());
+        Ok(true)
+    }
+}

@@ -1,0 +1,96 @@
+//! Snapshots signed by a member whose content is bad (protocol 26.3): a document that does not load,
+//! an unknown codec, or a cover that claims the author's own later envelopes are quarantined or
+//! refused, and change nothing; a good one from the same member is taken.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ring::signature::KeyPair;
+use sebaya_core::Vault;
+use sebaya_proto::snapshot::{self, Cover};
+use sebaya_proto::{DeviceId, EpochId, HeaderV1, Kind, SpaceId};
+
+struct Insider {
+    space: SpaceId,
+    epoch: EpochId,
+    key: [u8; 32],
+    kp: ring::signature::Ed25519KeyPair,
+}
+
+/// Has `a` link a device it does not hold (seed `0x42` × 32): what that device learns.
+fn insider(a: &mut Vault) -> Insider {
+    let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[0x42; 32]).unwrap();
+    let secret = x25519_dalek::StaticSecret::from([0x44; 32]);
+    let request = sebaya_core::link::LinkRequest {
+        device: DeviceId::from_slice(kp.public_key().as_ref()).unwrap(),
+        x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
+        certificate: None,
+    };
+    let response = a.approve_link(&request.to_code().unwrap()).unwrap();
+    let resp = sebaya_core::link::LinkResponse::from_code(&response).unwrap();
+    let key = sebaya_core::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch).unwrap();
+    Insider {
+        space: resp.space,
+        epoch: resp.epoch,
+        key: *key,
+        kp,
+    }
+}
+
+fn seal(i: &Insider, seq: u64, cover: &Cover, plain: &[u8]) -> Vec<u8> {
+    let header = HeaderV1 {
+        kind: Kind::Snapshot,
+        space: i.space,
+        epoch: i.epoch,
+        author: DeviceId::from_slice(i.kp.public_key().as_ref()).unwrap(),
+        seq,
+    };
+    snapshot::seal(header, &i.key, [0; 4], cover, plain, &i.kp)
+        .unwrap()
+        .into_bytes()
+}
+
+#[test]
+fn a_members_bad_snapshot_changes_nothing_and_a_good_one_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
+    let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
+    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
+        .unwrap();
+    let i = insider(&mut a);
+    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    a.journal_add("Dari A.", 3, &[]).unwrap();
+    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    let before = b.journal_list();
+    assert_eq!(before.len(), 1);
+    let counts = b.envelope_counts().unwrap();
+
+    // A document that does not load, and a codec nobody knows: stored, quarantined, nothing else.
+    // (The cover names something B lacks, so B must load the document to take it; a snapshot whose
+    // cover B already holds is taken without loading, and changes nothing either.)
+    let cover: Cover = [(DeviceId([7; 32]), 1)].into();
+    let r = b
+        .receive_envelopes(&[seal(&i, 1, &cover, b"\x01not an automerge document")])
+        .unwrap();
+    assert_eq!((r.stored, r.applied, r.quarantined), (1, 0, 1));
+    let mut doc = automerge::AutoCommit::new();
+    sebaya_core::journal::add(&mut doc, "00000000000000aa", "dari snapshot", 2, &[], 1).unwrap();
+    let mut unknown = vec![9u8];
+    unknown.extend_from_slice(&doc.save());
+    let r = b
+        .receive_envelopes(&[seal(&i, 2, &cover, &unknown)])
+        .unwrap();
+    assert_eq!((r.stored, r.applied, r.quarantined), (1, 0, 1));
+    assert_eq!(b.journal_list(), before);
+    let (waiting, applied, quarantined) = b.envelope_counts().unwrap();
+    assert_eq!((waiting, applied), (counts.0, counts.1));
+    assert_eq!(quarantined, counts.2 + 2);
+
+    // The same member's good snapshot is taken (merged into what B has).
+    let mut good = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
+    good.extend_from_slice(&doc.save());
+    let r = b.receive_envelopes(&[seal(&i, 3, &cover, &good)]).unwrap();
+    assert_eq!((r.stored, r.applied, r.quarantined), (1, 1, 0));
+    assert_eq!(b.journal_list().len(), 2);
+    assert!(b.journal_get("00000000000000aa").is_some());
+}
