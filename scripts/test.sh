@@ -11,6 +11,8 @@
 #   fmt       cargo fmt --all -- --check
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
+#   netem     scripts/netem.sh: sync over a 2G-like link and a cut link in network namespaces (root;
+#             prints SKIP where namespaces are not permitted)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python and Kotlin)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
@@ -34,7 +36,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy demo bindings python kotlin)
+ALL_STAGES=(rust fmt clippy demo netem bindings python kotlin)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -151,6 +153,15 @@ stage_demo() {
     cargo run -q -p sebaya-cli -- demo group
     cargo run -q -p sebaya-cli -- demo referral
     cargo run -q -p sebaya-cli -- demo bundle
+}
+
+stage_netem() {
+    # The bad-link test needs iproute2 (ip, tc) and iptables; as root, install what is missing.
+    if [[ $(id -u) == 0 ]]; then
+        command -v ip >/dev/null && command -v tc >/dev/null || apt_install iproute2
+        command -v iptables >/dev/null || apt_install iptables
+    fi
+    "$ROOT/scripts/netem.sh" --json "$TARGET_DIR/netem.json"
 }
 
 stage_fmt() {

@@ -91,6 +91,9 @@ impl Proxy {
                 else {
                     continue;
                 };
+                // Forward each chunk as it comes: the delay is the proxy's, not Nagle's.
+                let _ = client.set_nodelay(true);
+                let _ = server.set_nodelay(true);
                 c.connections.fetch_add(1, Ordering::SeqCst);
                 let generation = c.generation.load(Ordering::SeqCst);
                 let pair = Arc::new(Mutex::new(false));
