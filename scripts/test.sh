@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt clippy bindings python kotlin
+#   scripts/test.sh                 everything, in order: rust fmt clippy demo netem bindings python kotlin
 #   scripts/test.sh python          one stage (python and kotlin regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
