@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt clippy demo bindings python kotlin swift mobile size
+#   scripts/test.sh                 everything, in order: rust fmt clippy demo netem bindings python kotlin swift mobile size
 #   scripts/test.sh python          one stage (python, kotlin, swift, mobile, size regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
@@ -11,6 +11,8 @@
 #   fmt       cargo fmt --all -- --check
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
+#   netem     scripts/netem.sh: sync over a 2G-like link and a cut link in network namespaces (root;
+#             prints SKIP where namespaces are not permitted)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
@@ -43,7 +45,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy demo bindings python kotlin swift mobile size)
+ALL_STAGES=(rust fmt clippy demo netem bindings python kotlin swift mobile size)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -168,6 +170,15 @@ stage_demo() {
     cargo run -q -p sebaya-cli -- demo referral
     cargo run -q -p sebaya-cli -- demo bundle
     cargo run -q -p sebaya-cli -- demo nearby
+}
+
+stage_netem() {
+    # The bad-link test needs iproute2 (ip, tc) and iptables; as root, install what is missing.
+    if [[ $(id -u) == 0 ]]; then
+        command -v ip >/dev/null && command -v tc >/dev/null || apt_install iproute2
+        command -v iptables >/dev/null || apt_install iptables
+    fi
+    "$ROOT/scripts/netem.sh" --json "$TARGET_DIR/netem.json"
 }
 
 stage_fmt() {

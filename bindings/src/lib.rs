@@ -626,6 +626,10 @@ pub struct SyncReport {
     pub from_index: u32,
     /// New periods of groups this device is in, now followed.
     pub new_periods: u32,
+    /// Requests sent again after no answer arrived (a cut or a stalled link).
+    pub retries: u32,
+    /// Envelopes those retries sent again: only the chunk in flight, never an acknowledged one.
+    pub resent: u32,
 }
 
 impl From<sebaya_core::SyncReport> for SyncReport {
@@ -645,6 +649,8 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             join_requests: r.join_requests,
             joins_refused: r.joins_refused,
             joined: r.joined,
+            retries: r.retries,
+            resent: r.resent,
         }
     }
 }
@@ -905,8 +911,11 @@ impl Vault {
         };
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
         while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
-            let resp = platform::send(http.as_ref(), req)?;
-            with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?;
+            match platform::send_or_reason(http.as_ref(), req) {
+                Ok(resp) => with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?,
+                // No answer: wait (vault free) and re-send what was in flight, re-signed.
+                Err(e) => std::thread::sleep(s.network_failed(e)?),
+            }
         }
         Ok(s.report().clone().into())
     }

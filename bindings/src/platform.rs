@@ -151,6 +151,15 @@ pub(crate) fn send(
     transport: &dyn HttpTransport,
     request: sebaya_core::HttpRequest,
 ) -> Result<sebaya_core::HttpResponse> {
+    send_or_reason(transport, request).map_err(|r| sebaya_core::Error::Network(r).into())
+}
+
+/// Like [`send`], but a failure comes back as the transport's reason (cut to a short length), which
+/// the sync loop hands to `RelaySync::network_failed` to decide whether to retry.
+pub(crate) fn send_or_reason(
+    transport: &dyn HttpTransport,
+    request: sebaya_core::HttpRequest,
+) -> std::result::Result<sebaya_core::HttpResponse, String> {
     let request = HttpRequest {
         method: request.method,
         url: request.url,
@@ -175,7 +184,7 @@ pub(crate) fn send(
                 }
                 detail.truncate(cut);
             }
-            Err(sebaya_core::Error::Network(detail).into())
+            Err(detail)
         }
     }
 }

@@ -10,6 +10,10 @@ pub struct SyncPolicy {
     pub wifi_only: bool,
     /// Most bytes per UTC day on metered links before only care records go; 0: no budget.
     pub metered_daily_budget: u64,
+    /// Most envelope bytes one request carries each way on metered links (0: 64 KiB; at least
+    /// 4 KiB): small chunks keep a sync on a slow, dropping link resumable.
+    #[uniffi(default = 0)]
+    pub metered_chunk_bytes: u64,
 }
 
 /// What a policy-aware sync did.
@@ -52,6 +56,7 @@ impl Vault {
         Ok(SyncPolicy {
             wifi_only: p.wifi_only,
             metered_daily_budget: p.metered_daily_budget,
+            metered_chunk_bytes: p.metered_chunk_bytes,
         })
     }
 
@@ -61,6 +66,7 @@ impl Vault {
             v.set_sync_policy(sebaya_core::policy::SyncPolicy {
                 wifi_only: policy.wifi_only,
                 metered_daily_budget: policy.metered_daily_budget,
+                metered_chunk_bytes: policy.metered_chunk_bytes,
             })
         })
     }
@@ -82,12 +88,33 @@ impl Vault {
             Err(p) => p.into_inner(),
         };
         let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link(metered)))?;
-        while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
-            let resp = super::platform::send(http.as_ref(), req)?;
-            with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?;
+        let mut driven: Result<()> = Ok(());
+        loop {
+            let req = match with(&self.inner, |v| v.sync_next_request(&mut s)) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    driven = Err(e);
+                    break;
+                }
+            };
+            let step = match super::platform::send_or_reason(http.as_ref(), req) {
+                Ok(resp) => with(&self.inner, |v| v.sync_handle_response(&mut s, resp)),
+                // No answer: wait (vault free) and re-send what was in flight, re-signed.
+                Err(e) => s
+                    .network_failed(e)
+                    .map(std::thread::sleep)
+                    .map_err(super::SebayaError::from),
+            };
+            if let Err(e) = step {
+                driven = Err(e);
+                break;
+            }
         }
         let report = s.report().clone();
+        // What a sync cut short spent still counts against today's budget.
         with(&self.inner, |v| v.sync_end_on(link(metered), &report))?;
+        driven?;
         Ok(PolicySync {
             scope: match scope {
                 sebaya_core::policy::SyncScope::All => "all",

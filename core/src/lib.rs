@@ -58,7 +58,7 @@ pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 #[cfg(feature = "reqwest-client")]
 pub use sync::ReqwestClient;
-pub use sync::{HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
+pub use sync::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
 
 use identity::Identity;
 use person::{PersonKey, RecoverySecret};
@@ -451,11 +451,21 @@ impl Vault {
     /// vault is free while the network is slow.)
     pub fn sync_with(&mut self, http: &dyn HttpClient, relay_url: &str) -> Result<SyncReport> {
         let mut s = self.sync_begin(relay_url)?;
-        while let Some(req) = self.sync_next_request(&mut s)? {
-            let resp = http.send(req).map_err(Error::Network)?;
-            self.sync_handle_response(&mut s, resp)?;
-        }
+        self.drive_sync(http, &mut s)?;
         Ok(s.report().clone())
+    }
+
+    /// Drives a begun sync to its end through `http`. A request that gets no answer is sent again
+    /// (re-signed) after a growing wait, as the sync's [`sync::Chunking`] allows; once the retries in
+    /// a row are spent the sync stops with a network error, keeping everything acknowledged so far.
+    pub fn drive_sync(&mut self, http: &dyn HttpClient, sync: &mut RelaySync) -> Result<()> {
+        while let Some(req) = self.sync_next_request(sync)? {
+            match http.send(req) {
+                Ok(resp) => self.sync_handle_response(sync, resp)?,
+                Err(e) => std::thread::sleep(sync.network_failed(e)?),
+            }
+        }
+        Ok(())
     }
 
     /// Starts a sync: seals local changes and returns the state machine to drive.

@@ -37,6 +37,11 @@ pub struct SyncPolicy {
     /// Most bytes (sent plus received) per UTC day on metered links before only urgent items go;
     /// 0: no budget.
     pub metered_daily_budget: u64,
+    /// Most envelope bytes one request carries each way on metered links (0: 64 KiB; at least
+    /// 4 KiB). Mobile data is often slow and drops: small chunks keep each request short and make an
+    /// interrupted sync lose at most one chunk. (Policies stored before this field read as 0.)
+    #[serde(default)]
+    pub metered_chunk_bytes: u64,
 }
 
 /// What a sync on this link covers.
@@ -139,6 +144,10 @@ impl Vault {
         };
         let mut s = self.sync_begin(relay_url)?;
         s.set_only(only);
+        if link == Link::Metered {
+            let chunk = self.sync_policy()?.metered_chunk_bytes;
+            s.set_chunking(crate::sync::Chunking::chunked(chunk));
+        }
         Ok((s, scope))
     }
 
@@ -170,13 +179,11 @@ impl Vault {
         link: Link,
     ) -> Result<(SyncScope, SyncReport)> {
         let (mut s, scope) = self.sync_begin_on(relay_url, link)?;
-        while let Some(req) = self.sync_next_request(&mut s)? {
-            let resp = http.send(req).map_err(Error::Network)?;
-            self.sync_handle_response(&mut s, resp)?;
-        }
-        let report = s.report().clone();
-        self.sync_end_on(link, &report)?;
-        Ok((scope, report))
+        let done = self.drive_sync(http, &mut s);
+        // What a sync cut short spent still counts against today's budget.
+        self.sync_end_on(link, s.report())?;
+        done?;
+        Ok((scope, s.report().clone()))
     }
 
     /// Records that `spaces` just synced through `path`.

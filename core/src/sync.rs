@@ -142,6 +142,11 @@ pub struct SyncReport {
     /// Spaces whose content was deleted by destroying their key (by this device or another of the
     /// person's), now erased at the relay and on this device.
     pub erased: u32,
+    /// Requests sent again after no answer arrived (a cut, a stall that timed out, a lost answer).
+    pub retries: u32,
+    /// Envelopes sent again by those retries: only the chunk that was in flight, never one the relay
+    /// had acknowledged.
+    pub resent: u32,
 }
 
 #[derive(Deserialize)]
@@ -164,13 +169,68 @@ fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-/// Largest push batch per request, leaving room under the relay's message limit.
+/// Largest push batch per request on a fast link, leaving room under the relay's message limit.
 const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
 /// Most envelopes carried for others in one request, and most spaces they may name.
 const MAX_CARRIED_PUSH: usize = 512;
 const MAX_CARRIED_SPACES: usize = 64;
-/// Largest answer page asked for.
+/// Largest answer page asked for on a fast link.
 const PAGE_BYTES: u64 = 4 * 1024 * 1024;
+/// Default chunk on a metered or slow link: about 10 s at 50 kbit/s, so one request fits well inside
+/// an HTTP client's timeout and a cut costs at most that much.
+pub const METERED_CHUNK_BYTES: u64 = 64 * 1024;
+/// Smallest chunk a policy may set: below it, signatures and vectors outweigh the envelopes.
+pub const MIN_CHUNK_BYTES: u64 = 4 * 1024;
+/// Requests sent again in a row before a sync gives up (it resumes on the next call).
+const DEFAULT_RETRIES: u32 = 3;
+/// First wait before a retry; it doubles with each failure in a row, up to [`MAX_BACKOFF_MS`].
+const DEFAULT_BACKOFF_MS: u64 = 250;
+const MAX_BACKOFF_MS: u64 = 30_000;
+
+/// How one sync spends the link: how much one request pushes and one answer page brings, and how it
+/// rides out requests that got no answer. Small chunks on a slow or metered link make a sync
+/// resumable: every answer acknowledges what its request pushed (the relay's vectors), so a cut loses
+/// at most the chunk in flight, and a retry re-sends nothing acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunking {
+    /// Most envelope bytes pushed per request (one larger envelope still goes, alone).
+    pub push_bytes: usize,
+    /// Most envelope bytes asked per answer page (the relay sends at least one envelope).
+    pub page_bytes: u64,
+    /// Requests without an answer retried in a row before the sync stops with a network error.
+    pub retries: u32,
+    /// First wait before a retry, ms; doubles with each failure in a row (at most 30 s).
+    pub backoff_ms: u64,
+}
+
+impl Default for Chunking {
+    /// A fast link: large batches, the relay's own page limit.
+    fn default() -> Chunking {
+        Chunking {
+            push_bytes: MAX_PUSH_BYTES,
+            page_bytes: PAGE_BYTES,
+            retries: DEFAULT_RETRIES,
+            backoff_ms: DEFAULT_BACKOFF_MS,
+        }
+    }
+}
+
+impl Chunking {
+    /// A slow or metered link: `chunk` bytes each way per request (0: [`METERED_CHUNK_BYTES`]),
+    /// clamped to [`MIN_CHUNK_BYTES`] and the fast-link sizes.
+    pub fn chunked(chunk: u64) -> Chunking {
+        let c = if chunk == 0 {
+            METERED_CHUNK_BYTES
+        } else {
+            chunk.clamp(MIN_CHUNK_BYTES, PAGE_BYTES)
+        };
+        Chunking {
+            push_bytes: usize::try_from(c).unwrap_or(MAX_PUSH_BYTES),
+            page_bytes: c,
+            ..Chunking::default()
+        }
+    }
+}
 /// Round trips after which a sync stops and reports (it resumes on the next call).
 const MAX_ROUNDS: u32 = 10_000;
 
@@ -214,6 +274,9 @@ pub struct RelaySync {
     /// Spaces whose erasure the relay answered (erased, or refused), and spaces it refused to serve
     /// because they were erased.
     erased: (Vec<SpaceId>, Vec<SpaceId>),
+    chunking: Chunking,
+    /// Requests in a row that got no answer.
+    failures: u32,
 }
 
 /// What one sync sends and brings for invites (section 18), kept until the vault takes it.
@@ -264,7 +327,47 @@ impl RelaySync {
             erase: Vec::new(),
             erase_sent: false,
             erased: (Vec::new(), Vec::new()),
+            chunking: Chunking::default(),
+            failures: 0,
         }
+    }
+
+    /// Sets how much each request carries and how failures are retried (before the first request).
+    pub fn set_chunking(&mut self, chunking: Chunking) {
+        self.chunking = chunking;
+    }
+
+    /// The chunking in force.
+    pub fn chunking(&self) -> Chunking {
+        self.chunking
+    }
+
+    /// Tells the sync that the last request got no answer (`reason`: the client's error). The
+    /// request may or may not have reached the relay; either way re-sending is safe: the same body
+    /// goes again under a fresh signature and request id (the relay refuses a repeated id), and the
+    /// relay stores an envelope, join request or erasure it already holds as a harmless duplicate.
+    /// Returns how long to wait before the next request, or a network error once the retries in a
+    /// row are spent (the sync is then over; the next one re-sends only what is unacknowledged).
+    pub fn network_failed(&mut self, reason: String) -> Result<std::time::Duration> {
+        self.failures += 1;
+        if self.failures > self.chunking.retries || matches!(self.stage, Stage::Done) {
+            self.stage = Stage::Done;
+            return Err(Error::Network(reason));
+        }
+        if let Stage::Exchange { retry } = &mut self.stage {
+            if !self.last_body.is_empty() {
+                *retry = Some(std::mem::take(&mut self.last_body));
+                self.report.resent += self.in_flight.0;
+            }
+        }
+        self.report.retries += 1;
+        let shift = (self.failures - 1).min(16);
+        let ms = self
+            .chunking
+            .backoff_ms
+            .saturating_mul(1u64 << shift)
+            .min(MAX_BACKOFF_MS);
+        Ok(std::time::Duration::from_millis(ms))
     }
 
     /// Limits the sync to `spaces` (None: every space).
@@ -435,7 +538,7 @@ impl RelaySync {
                 if self.sent.contains(&id) {
                     continue;
                 }
-                if push_bytes + env.len() > MAX_PUSH_BYTES && !push.is_empty() {
+                if push_bytes + env.len() > self.chunking.push_bytes && !push.is_empty() {
                     cut = true;
                     break 'spaces;
                 }
@@ -459,7 +562,7 @@ impl RelaySync {
                 };
                 if spaces.iter().any(|s| s.id == space)
                     || push.len() >= MAX_CARRIED_PUSH
-                    || push_bytes + env.len() > MAX_PUSH_BYTES
+                    || push_bytes + env.len() > self.chunking.push_bytes
                 {
                     continue;
                 }
@@ -484,7 +587,7 @@ impl RelaySync {
             v: wire::SYNC_VERSION,
             spaces: named,
             envelopes: push,
-            max_response_bytes: PAGE_BYTES,
+            max_response_bytes: self.chunking.page_bytes,
             join_requests: if self.joins.sent || self.recovery {
                 Vec::new()
             } else {
@@ -536,6 +639,7 @@ impl RelaySync {
     ) -> Result<()> {
         self.report.round_trips += 1;
         self.report.bytes_received += resp.body.len() as u64;
+        self.failures = 0;
         match self.stage {
             Stage::Done => Ok(()),
             Stage::Info => {

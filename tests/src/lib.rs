@@ -1,4 +1,6 @@
 //! Shared helpers for Sebaya's cross-crate scenarios and benchmarks.
 
+pub mod day;
 pub mod net;
+pub mod proxy;
 pub mod workload;

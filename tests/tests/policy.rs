@@ -34,6 +34,7 @@ fn a_referral_goes_on_a_metered_link_and_the_journal_waits_for_wifi() {
         .set_sync_policy(SyncPolicy {
             wifi_only: true,
             metered_daily_budget: 0,
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(
@@ -79,6 +80,7 @@ fn past_the_daily_budget_only_urgent_items_go() {
         .set_sync_policy(SyncPolicy {
             wifi_only: false,
             metered_daily_budget: 1,
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(phone.sync_scope(Link::Metered).unwrap(), SyncScope::All);

@@ -98,11 +98,11 @@ fn journal_travels_through_a_relay_process_and_no_plaintext_lands_on_disk() {
         inner: ReqwestClient::new().unwrap(),
         lose: AtomicU32::new(1),
     };
-    assert!(matches!(
-        a.sync_with(&lossy, &relay.url),
-        Err(Error::Network(_))
-    ));
+    // The answer is lost after the relay stored the push: the sync re-sends the same body under a
+    // new signature and request id, and the relay takes the envelope as a harmless duplicate.
     let retry = a.sync_with(&lossy, &relay.url).unwrap();
+    assert_eq!(retry.retries, 1);
+    assert!(retry.resent >= 1);
     assert_eq!(
         retry.rejected, 0,
         "re-sending an unacknowledged envelope is harmless"

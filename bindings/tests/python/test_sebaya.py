@@ -328,6 +328,8 @@ def test_journal_stays_usable_while_a_sync_waits_on_the_network(tmp_path, key):
         held.append(conn)
         time.sleep(3)
         conn.close()
+        # Gone for good: the sync's retries are refused at once and it ends with a network error.
+        server.close()
 
     staller = threading.Thread(target=stall)
     staller.start()
