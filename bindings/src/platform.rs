@@ -146,16 +146,9 @@ pub(crate) fn transport() -> Result<Arc<dyn HttpTransport>> {
 /// Longest transport reason kept in an error's detail (platform messages can be long).
 const MAX_REASON: usize = 200;
 
-/// Sends one of the core's requests through the app's transport.
-pub(crate) fn send(
-    transport: &dyn HttpTransport,
-    request: sebaya_core::HttpRequest,
-) -> Result<sebaya_core::HttpResponse> {
-    send_or_reason(transport, request).map_err(|r| sebaya_core::Error::Network(r).into())
-}
-
-/// Like [`send`], but a failure comes back as the transport's reason (cut to a short length), which
-/// the sync loop hands to `RelaySync::network_failed` to decide whether to retry.
+/// Sends one of the core's requests through the app's transport. A failure comes back as the
+/// transport's reason (cut to a short length), which the sync loop hands to
+/// `RelaySync::network_failed` to decide whether to retry.
 pub(crate) fn send_or_reason(
     transport: &dyn HttpTransport,
     request: sebaya_core::HttpRequest,
