@@ -4,9 +4,86 @@
 // Debian 13 chroot; the relay runs outside it on loopback and its URL arrives in SEBAYA_RELAY_URL.
 
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The app's HTTP stack, as an iOS app gives it to the core: URLSession (on Linux, Foundation's
+/// URLSession over libcurl). One request at a time, waited for on the calling thread, as the core asks.
+final class URLSessionTransport: HttpTransport {
+    private let session: URLSession
+
+    init(timeout: TimeInterval = 60) {
+        let config = URLSessionConfiguration.ephemeral
+        config.timeoutIntervalForRequest = timeout
+        session = URLSession(configuration: config)
+    }
+
+    func send(request: HttpRequest) throws -> HttpResponse {
+        guard let url = URL(string: request.url) else { throw TransportError.Failed(reason: "not a URL") }
+        var r = URLRequest(url: url)
+        r.httpMethod = request.method
+        for h in request.headers { r.setValue(h.value, forHTTPHeaderField: h.name) }
+        if request.method == "POST" { r.httpBody = request.body }
+        let done = DispatchSemaphore(value: 0)
+        var result: Result<HttpResponse, TransportError> = .failure(.Failed(reason: "no answer"))
+        let task = session.dataTask(with: r) { data, response, error in
+            if let error = error as? URLError {
+                switch error.code {
+                case .timedOut: result = .failure(.Timeout(reason: error.localizedDescription))
+                case .cannotConnectToHost, .cannotFindHost, .notConnectedToInternet, .networkConnectionLost:
+                    result = .failure(.Unreachable(reason: error.localizedDescription))
+                case .secureConnectionFailed, .serverCertificateUntrusted:
+                    result = .failure(.Tls(reason: error.localizedDescription))
+                default: result = .failure(.Failed(reason: error.localizedDescription))
+                }
+            } else if let error = error {
+                result = .failure(.Failed(reason: "\(error)"))
+            } else if let http = response as? HTTPURLResponse {
+                result = .success(HttpResponse(status: UInt16(http.statusCode), body: data ?? Data()))
+            }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return try result.get()
+    }
+}
+
+/// Counts the requests it passes on, to show that sync really went through the app's transport.
+final class CountingTransport: HttpTransport {
+    let inner: HttpTransport
+    private let lock = NSLock()
+    private var n = 0
+    init(_ inner: HttpTransport) { self.inner = inner }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func send(request: HttpRequest) throws -> HttpResponse {
+        lock.lock(); n += 1; lock.unlock()
+        return try inner.send(request: request)
+    }
+}
+
+/// The app's secret storage (the Keychain on iOS), here a dictionary.
+final class MemoryKeyStore: KeyStore {
+    private let lock = NSLock()
+    var items: [String: Data] = [:]
+    func get(name: String) throws -> Data? { lock.lock(); defer { lock.unlock() }; return items[name] }
+    func put(name: String, value: Data) throws { lock.lock(); items[name] = value; lock.unlock() }
+    func delete(name: String) throws { lock.lock(); items[name] = nil; lock.unlock() }
+}
+
+/// Records every "this space changed" call it gets.
+final class RecordingListener: SpaceListener {
+    private let lock = NSLock()
+    private var calls: [(String, String)] = []
+    func spaceChanged(spaceId: String, kind: String) { lock.lock(); calls.append((spaceId, kind)); lock.unlock() }
+    var spaces: [String] { lock.lock(); defer { lock.unlock() }; return calls.map { $0.0 } }
+    var kinds: [String] { lock.lock(); defer { lock.unlock() }; return calls.map { $0.1 } }
+    func clear() { lock.lock(); calls.removeAll(); lock.unlock() }
+}
 
 /// Counts for the closing "N passed, M failed" line.
 var passed = 0

@@ -12,6 +12,23 @@ func network(_ e: SebayaError) -> String? { if case .Network(let m, _) = e { ret
 func locked(_ e: SebayaError) -> String? { if case .Locked(let m, _) = e { return m }; return nil }
 func notAllowed(_ e: SebayaError) -> String? { if case .NotAllowed(let m, _) = e { return m }; return nil }
 
+func noHttpTransport(_ e: SebayaError) -> String? { if case .NoHttpTransport(let m, _) = e { return m }; return nil }
+func keyMissing(_ e: SebayaError) -> String? { if case .KeyMissing(let m, _) = e { return m }; return nil }
+func keyStoreError(_ e: SebayaError) -> String? { if case .KeyStore(let m, _) = e { return m }; return nil }
+
+check("sync without an HTTP transport throws NoHttpTransport and keeps the entry") {
+    clearHttpTransport()
+    let v = try Vault.open(path: tmpPath("no-transport.db"), masterKey: try generateMasterKey())
+    let id = try v.journal().add(text: "menunggu jaringan", mood: 3)
+    let m = try assertThrows("sync with no transport", noHttpTransport) { _ = try v.sync(relayUrl: "http://127.0.0.1:9") }
+    try assertEqual("error-no-http-transport", m, "messageId")
+    try assertEqual("menunggu jaringan", try v.journal().get(id: id)?.text, "entry kept")
+}
+
+// Every later sync goes through the app's own HTTP stack (URLSession), counted.
+let transport = CountingTransport(URLSessionTransport())
+setHttpTransport(transport: transport)
+
 check("generateMasterKey gives 32 fresh bytes") {
     let a = try generateMasterKey()
     let b = try generateMasterKey()
@@ -250,7 +267,7 @@ check("peer session: a stranger gets PeerNotMember and learns nothing; an altere
 check("bundles: a file carries what a device lacks; damaged, replayed and strangers' files change nothing") {
     let (phone, tablet) = try linkedPair("bundle")
     _ = try tablet.journal().add(text: "Lewat kartu SD.", mood: 4)
-    let file = try tablet.exportBundle(spaces: [], peer: nil)
+    let file = try tablet.exportBundle(spaceIds: [], peerDeviceId: nil)
     try assertThrows("half a file", badBundle) { _ = try phone.importBundle(bundle: file.prefix(file.count / 2)) }
     try assertTrue(!(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }), "nothing from half a file")
     let r = try phone.importBundle(bundle: file)
@@ -260,13 +277,111 @@ check("bundles: a file carries what a device lacks; damaged, replayed and strang
     let stranger = try Vault.open(path: tmpPath("bundle-stranger.db"), masterKey: try generateMasterKey())
     _ = try stranger.createPerson()
     try assertThrows("a stranger's file", strangerBundle) {
-        _ = try phone.importBundle(bundle: try stranger.exportBundle(spaces: [], peer: nil))
+        _ = try phone.importBundle(bundle: try stranger.exportBundle(spaceIds: [], peerDeviceId: nil))
     }
 }
 
-// TODO(issue 6, integrator): change notifications. When `Vault.subscribe(listener: SpaceListener) ->
-// Subscription` lands (the foreign-trait helper's branch), add a check here: a class conforming to
-// SpaceListener records the space ids it is told about; after `b.sync(relayUrl:)` pulls A's entry the
-// listener has been called with B's journal space, and after the Subscription is released it is not.
+check("snapshots: a device linked later syncs the snapshot plus the tail and reads the same journal") {
+    let url = try relayURL()
+    let phone = try Vault.open(path: tmpPath("snap-phone.db"), masterKey: try generateMasterKey())
+    _ = try phone.createPerson()
+    try assertEqual(UInt32(1000), try phone.snapshotEvery(), "default N")
+    try assertThrows("N below 16", invalidInput) { try phone.setSnapshotEvery(every: 3) }
+    try phone.setSnapshotEvery(every: 0)
+    for i in 0..<20 {
+        _ = try phone.journal().add(text: "Catatan \(i).", mood: 3)
+        _ = try phone.sync(relayUrl: url)
+    }
+    let size = try phone.snapshotNow(spaceId: nil)
+    try assertTrue((size ?? 0) > 0, "a snapshot was sealed: \(String(describing: size))")
+    _ = try phone.sync(relayUrl: url)
+    _ = try phone.journal().add(text: "Sesudah snapshot.", mood: 4)
+    _ = try phone.sync(relayUrl: url)
+    let tablet = try Vault.open(path: tmpPath("snap-tablet.db"), masterKey: try generateMasterKey())
+    try tablet.completeLink(response: try phone.approveLink(request: try tablet.linkRequest()))
+    let r = try tablet.sync(relayUrl: url)
+    try assertTrue(r.pulled <= 4 && r.quarantined == 0, "snapshot and tail, not twenty envelopes: \(r)")
+    let texts = { (v: Vault) in try v.journal().list().map { $0.text }.sorted() }
+    try assertEqual(21, try texts(tablet).count, "entries on the new device")
+    try assertEqual(try texts(phone), try texts(tablet), "same journal")
+}
+
+check("a metered link syncs in the policy's chunks; a dead link throws Network and keeps the data") {
+    let url = try relayURL()
+    let phone = try Vault.open(path: tmpPath("chunk-phone.db"), masterKey: try generateMasterKey())
+    _ = try phone.createPerson()
+    let tablet = try Vault.open(path: tmpPath("chunk-tablet.db"), masterKey: try generateMasterKey())
+    try tablet.completeLink(response: try phone.approveLink(request: try tablet.linkRequest()))
+    for i in 0..<8 {
+        // About 2 kB each after compression: random hex does not deflate much.
+        let noise = (0..<2000).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        _ = try phone.journal().add(text: "Catatan \(i): " + noise, mood: 3)
+        _ = try phone.sync(relayUrl: url)
+    }
+    try tablet.setSyncPolicy(policy: SyncPolicy(wifiOnly: false, meteredDailyBudget: 0, meteredChunkBytes: 4096))
+    try assertEqual(UInt64(4096), try tablet.syncPolicy().meteredChunkBytes, "chunk size kept")
+    let r = try tablet.syncOn(relayUrl: url, metered: true)
+    try assertEqual("all", r.scope, "scope")
+    try assertTrue(r.report.roundTrips >= 3, "several chunks: \(r.report)")
+    try assertTrue(r.report.retries == 0 && r.report.resent == 0, "no retries on a good link")
+    try assertEqual(8, try tablet.journal().list().count, "every entry arrived")
+    let port = try closedPort()
+    _ = try tablet.journal().add(text: "Tetap di sini.", mood: 3)
+    try assertThrows("a dead link", network) { _ = try tablet.syncOn(relayUrl: "http://127.0.0.1:\(port)", metered: true) }
+    try assertTrue(try tablet.spaceStatus().contains { $0.waiting }, "the entry still waits to go out")
+}
+
+check("the vault's key lives in the app's key store; a lost key is KeyMissing, a bad one KeyStore") {
+    let store = MemoryKeyStore()
+    let path = tmpPath("keystore.db")
+    let v = try Vault.openWithKeyStore(path: path, keyStore: store, keyName: "sebaya-main")
+    try assertEqual(32, store.items["sebaya-main"]?.count ?? 0, "a 32-byte key was stored")
+    let id = try v.journal().add(text: "kunci di Keychain", mood: 4)
+    try v.lock()
+    let again = try Vault.openWithKeyStore(path: path, keyStore: store, keyName: "sebaya-main")
+    try assertEqual("kunci di Keychain", try again.journal().get(id: id)?.text, "reopened with the stored key")
+    try again.lock()
+    let before = snapshot(tmpDir.path)
+    try assertThrows("the store lost the key", keyMissing) {
+        _ = try Vault.openWithKeyStore(path: path, keyStore: MemoryKeyStore(), keyName: "sebaya-main")
+    }
+    let short = MemoryKeyStore()
+    short.items["sebaya-main"] = Data(count: 16)
+    try assertThrows("a 16-byte key in the store", keyStoreError) {
+        _ = try Vault.openWithKeyStore(path: path, keyStore: short, keyName: "sebaya-main")
+    }
+    try assertEqual(before, snapshot(tmpDir.path), "refused opens changed no file")
+}
+
+check("a listener hears of the space a sync changed, and nothing after stop()") {
+    let url = try relayURL()
+    let a = try Vault.open(path: tmpPath("la.db"), masterKey: try generateMasterKey())
+    let b = try Vault.open(path: tmpPath("lb.db"), masterKey: try generateMasterKey())
+    try b.completeLink(response: try a.approveLink(request: try b.linkRequest()))
+    _ = try a.sync(relayUrl: url)
+    _ = try b.sync(relayUrl: url)
+    let rec = RecordingListener()
+    let sub = b.subscribe(listener: rec)
+    try assertTrue(sub.isActive(), "active after subscribe")
+    _ = try a.journal().add(text: "Kabar dari A.", mood: 4)
+    let sent = transport.count
+    _ = try a.sync(relayUrl: url)
+    try assertTrue(transport.count > sent, "the sync went through the app's transport")
+    try assertEqual(0, rec.spaces.count, "B's listener is not told of A's local write")
+    _ = try b.sync(relayUrl: url)
+    guard let journal = try b.spaceStatus().first(where: { $0.kind == "journal" })?.spaceId else {
+        throw CheckFailure(description: "B has no journal")
+    }
+    try assertTrue(rec.spaces.contains(journal), "told of B's journal: \(rec.spaces)")
+    try assertTrue(rec.kinds.contains("journal"), "kind: \(rec.kinds)")
+    sub.stop()
+    try assertTrue(!sub.isActive(), "inactive after stop")
+    rec.clear()
+    _ = try a.journal().add(text: "Setelah berhenti.", mood: 3)
+    _ = try a.sync(relayUrl: url)
+    _ = try b.sync(relayUrl: url)
+    try assertTrue(try b.journal().list().contains { $0.text == "Setelah berhenti." }, "the change still arrived")
+    try assertEqual(0, rec.spaces.count, "no call after stop()")
+}
 
 finish()
