@@ -136,7 +136,7 @@ private fun httpChecks(tmp: File, relay: Relay) {
                     v.journal().use { it.add("tetap di perangkat", 2, emptyList()) }
                     val e = assertThrows<SebayaException.Network>("sync") { v.sync(relay.url) }
                     assertEquals("error-network", e.messageId, "message id")
-                    assertEquals(1, calls, "calls")
+                    assertEquals(4, calls, "calls: the first try and three retries")
                     assertEquals(1, v.journal().use { it.list() }.size, "entries")
                     setHttpTransport(UrlConnectionTransport())
                     assertTrue(v.sync(relay.url).pushed >= 1u, "syncs once the network is back")
