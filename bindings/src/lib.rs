@@ -436,23 +436,31 @@ fn with<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
 ) -> Result<T> {
+    let (out, changes) = with_unannounced(shared, f)?;
+    platform::notify(shared, &changes);
+    out
+}
+
+/// Like [`with`], but hands the spaces the call changed back instead of telling the listeners: for a
+/// caller that holds a lock of its own (a peer session's), which it must release before listeners
+/// run, since a listener may call back into that object.
+fn with_unannounced<T>(
+    shared: &Shared,
+    f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
+) -> Result<(Result<T>, Vec<sebaya_core::watch::SpaceChange>)> {
     if !platform::watched(shared) {
         let mut guard = shared.lock().map_err(|_| poisoned())?;
         let v = guard.as_mut().ok_or_else(locked)?;
-        return Ok(f(v)?);
+        return Ok((f(v).map_err(SebayaError::from), Vec::new()));
     }
-    // Someone listens: note which spaces the call changed, and tell them once the vault is released
+    // Someone listens: note which spaces the call changed; they are told once the vault is released
     // (a listener may call back into the vault).
-    let (out, changes) = {
-        let mut guard = shared.lock().map_err(|_| poisoned())?;
-        let v = guard.as_mut().ok_or_else(locked)?;
-        let before = v.snapshot();
-        let out = f(v);
-        let changes = v.snapshot().changed_since(&before);
-        (out, changes)
-    };
-    platform::notify(shared, &changes);
-    Ok(out?)
+    let mut guard = shared.lock().map_err(|_| poisoned())?;
+    let v = guard.as_mut().ok_or_else(locked)?;
+    let before = v.snapshot();
+    let out = f(v).map_err(SebayaError::from);
+    let changes = v.snapshot().changed_since(&before);
+    Ok((out, changes))
 }
 
 fn poisoned() -> SebayaError {

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Result, Shared, Vault, poisoned, with};
+use super::{Result, Shared, Vault, poisoned, with, with_unannounced};
 
 /// What a peer session did so far.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -66,8 +66,13 @@ impl Vault {
 impl PeerSession {
     /// Hands over bytes read from the stream. The vault is held only while they are handled.
     pub fn receive(&self, bytes: Vec<u8>) -> Result<()> {
-        let mut s = self.session.lock().map_err(|_| poisoned())?;
-        with(&self.vault, |v| s.receive(v, &bytes))
+        let (out, changes) = {
+            let mut s = self.session.lock().map_err(|_| poisoned())?;
+            with_unannounced(&self.vault, |v| s.receive(v, &bytes))?
+        };
+        // Listeners run after the session is released: one may ask this session for its report.
+        crate::platform::notify(&self.vault, &changes);
+        out
     }
 
     /// Frames to write to the stream now, in order (each carries its own length prefix).

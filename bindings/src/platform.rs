@@ -301,7 +301,8 @@ impl Vault {
 /// Called on the thread whose call made the change, after the vault was released (so it may read
 /// the vault); keep it short, and hand heavy work to another thread. It must not throw: a listener
 /// that throws makes the call that fired it fail with an internal error, after its change was saved
-/// and after every other listener was told.
+/// and after every other listener was told. It must not start a sync itself (a sync in progress
+/// tells listeners while it holds the vault's sync gate): post that to another thread or queue.
 #[uniffi::export(with_foreign)]
 pub trait SpaceListener: Send + Sync {
     /// `space_id` (hex) changed; `kind` is "journal", "group", "pairing", "case-notes", "index",

@@ -488,7 +488,7 @@ impl PeerSession {
         self.report.remote_device = Some(cert.device);
         let mut spaces = Vec::new();
         for s in vault.held_spaces() {
-            if s.membership().is_member(&cert.device) {
+            if offered_to(s.membership(), &cert) {
                 self.offered.insert(s.id);
                 spaces.push(SpaceVector::new(s.id, s.vector.contiguous()));
             }
@@ -647,6 +647,21 @@ impl PeerSession {
     }
 }
 
+/// Whether a space is offered to the device a verified certificate names: it must be a current
+/// member, and the member the log recorded — its X25519 key (the one the handshake proved) and, where
+/// the log names one, its person. Anyone can sign a certificate naming another device's id under a
+/// person key of their own; only the log says which keys that device really has.
+fn offered_to(
+    m: &sebaya_proto::membership::MembershipState,
+    cert: &sebaya_proto::identity::DeviceCertificate,
+) -> bool {
+    m.is_member(&cert.device)
+        && m.x25519.get(&cert.device) == Some(&cert.x25519)
+        && m.persons
+            .get(&cert.device)
+            .is_none_or(|p| *p == cert.person.0)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -744,5 +759,30 @@ mod tests {
             &[sebaya_proto::peer::kind::HELLO]
         );
         assert_eq!(honest.report().remote_device, None);
+    }
+
+    /// A certificate anyone can sign — the victim's device id under the signer's own person key and
+    /// X25519 key — is not offered anything: only the keys the log recorded for that device count.
+    #[test]
+    fn a_certificate_naming_a_member_under_other_keys_is_offered_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut phone = Vault::open(&dir.path().join("p.db"), &[1; 32]).unwrap();
+        phone.create_person().unwrap();
+        let mut tablet = Vault::open(&dir.path().join("t.db"), &[2; 32]).unwrap();
+        let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+        tablet.complete_link(&resp).unwrap();
+        let genuine =
+            crate::verify_device_certificate(&tablet.device_certificate().unwrap()).unwrap();
+        let m = phone.journal_membership().unwrap().clone();
+        assert!(offered_to(&m, &genuine));
+        let mut other_key = genuine.clone();
+        other_key.x25519 = [7; 32];
+        assert!(!offered_to(&m, &other_key));
+        let mut other_person = genuine.clone();
+        other_person.person = sebaya_proto::identity::PersonId([8; 32]);
+        assert!(!offered_to(&m, &other_person));
+        let mut stranger = genuine.clone();
+        stranger.device = sebaya_proto::DeviceId::from_hex(&"ab".repeat(32)).unwrap();
+        assert!(!offered_to(&m, &stranger));
     }
 }

@@ -868,7 +868,12 @@ impl Space {
                 report.refused += 1;
                 continue;
             }
-            if self.vector.contains(&h.author, h.seq) {
+            // A taken snapshot counts everything it covers as held, but it carries no membership
+            // statement and no key wraps: those are duplicates only when actually stored.
+            if self.vector.contains(&h.author, h.seq)
+                && (!matches!(h.kind, Kind::Membership | Kind::KeyWraps)
+                    || self.holds_row(store, &h.author, h.seq)?)
+            {
                 report.duplicates += 1;
                 continue;
             }
@@ -1384,6 +1389,16 @@ impl Space {
 
     /// The envelope `author` sealed as `seq` here, if this device holds it (the peer session loads
     /// what it sends one chunk at a time).
+    /// Whether the envelope (`author`, `seq`) of this space is stored here.
+    fn holds_row(&self, store: &Store, author: &DeviceId, seq: u64) -> Result<bool> {
+        let k = Self::envelope_key(store, &self.id, author, seq);
+        Ok(store
+            .conn
+            .query_row("SELECT 1 FROM envelopes WHERE k = ?1", [&k], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     pub(crate) fn held_envelope(
         &self,
         store: &Store,

@@ -776,6 +776,10 @@ fn load_mailbox(
 
 /// One envelope the device lacks, with the arrival slot it is sent in.
 struct Pending {
+    /// Order before arrival: 0 for membership and key-wraps envelopes a snapshot's taker lacks (a
+    /// device that takes a snapshot counts everything it covers as held, so they must come first),
+    /// 1 for the snapshot, 2 for the rest.
+    class: u8,
     slot: u64,
     serial: u64,
     len: u64,
@@ -967,7 +971,11 @@ pub fn run_with(
             .snapshots(space, SNAPSHOT_CANDIDATES)?
             .into_iter()
             .find(|p| {
-                log.state().role(&p.author) == Some(Role::Admin)
+                // Only where every member is an admin (a person's journal and index): devices refuse
+                // snapshots in shared spaces, where one author would speak for everyone's changes,
+                // and a snapshot they refuse must never stand in for what it covers.
+                log.state().members.values().all(|r| *r == Role::Admin)
+                    && log.state().role(&p.author) == Some(Role::Admin)
                     && held.covers(&p.cover)
                     && held.contains(&p.author, p.seq)
                     && floor
@@ -1013,6 +1021,7 @@ pub fn run_with(
             if !client.contains(&p.author, p.seq) {
                 // First of all: what the tail depends on.
                 pending.push(Pending {
+                    class: 1,
                     slot: 0,
                     serial: p.serial,
                     len: p.len,
@@ -1034,7 +1043,9 @@ pub fn run_with(
             // Rows come in sequence order; give them this author's arrival slots in ascending order.
             let mut slots: Vec<u64> = rows.iter().map(|m| m.serial).collect();
             slots.sort_unstable();
+            let snapped = use_snap.is_some();
             pending.extend(rows.iter().zip(slots).map(|(m, slot)| Pending {
+                class: if snapped && !prunable(m.kind) { 0 } else { 2 },
                 slot,
                 serial: m.serial,
                 len: m.len,
@@ -1045,7 +1056,7 @@ pub fn run_with(
     // pruned: what was listed is loaded after the gate opens, and a row erased or pruned meanwhile
     // is skipped (an erased space is refused from the next request on).
     drop(reader);
-    pending.sort_unstable_by_key(|p| p.slot);
+    pending.sort_unstable_by_key(|p| (p.class, p.slot));
 
     // 7. Page.
     let budget = input.max_response_bytes.min(MAX_PAGE_BYTES);
@@ -1192,6 +1203,18 @@ mod tests {
 
     /// Genesis by device 1 (seq 1) and an add of device 9, the reader of these tests (seq 2).
     fn founded(space: SpaceId) -> (SignedStatement, SignedStatement, Vec<Vec<u8>>) {
+        founded_with(space, Role::Member)
+    }
+
+    /// A person's journal: every member an admin (device 9 is the person's second device).
+    fn journal_founded(space: SpaceId) -> (SignedStatement, SignedStatement, Vec<Vec<u8>>) {
+        founded_with(space, Role::Admin)
+    }
+
+    fn founded_with(
+        space: SpaceId,
+        role9: Role,
+    ) -> (SignedStatement, SignedStatement, Vec<Vec<u8>>) {
         let g = statement(
             1,
             space,
@@ -1207,7 +1230,7 @@ mod tests {
             vec![g.id()],
             Op::Add {
                 device: device(9).1,
-                role: Role::Member,
+                role: role9,
                 person: None,
                 x25519: None,
             },
@@ -1508,7 +1531,7 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let access = Access::new();
         let space = SpaceId([4; 16]);
-        let (_, _, founding) = founded(space);
+        let (_, _, founding) = journal_founded(space);
         let changes: Vec<Vec<u8>> = (3..=12)
             .map(|q| seal(1, space, q, &[q as u8; 300]))
             .collect();
@@ -1527,11 +1550,10 @@ mod tests {
         // Retention of 100 s: nothing pruned at t = 1000, so a device just behind gets changes.
         let policy = SnapshotPolicy::new(Some(100));
         let got = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1000);
-        assert_eq!(got[0], s13, "the snapshot first");
-        assert!(
-            founding.iter().all(|m| got.contains(m)),
-            "membership is always sent"
-        );
+        // Membership first (a device that takes the snapshot counts what it covers as held), then
+        // the snapshot, then the tail.
+        assert_eq!(got[..founding.len()], founding[..], "membership first");
+        assert_eq!(got[founding.len()], s13, "then the snapshot");
         assert!(
             changes.iter().all(|c| !got.contains(c)),
             "covered changes are not"
@@ -1555,7 +1577,7 @@ mod tests {
         .unwrap();
         assert!(r.rejected.is_empty());
         let got = pull(&store, &access, &policy, 5, space, BTreeMap::new(), 1000);
-        assert_eq!(got[0], s13);
+        assert_eq!(got[founding.len()], s13, "membership, then the snapshot");
         assert!(
             got.contains(&ahead),
             "as an ordinary envelope after the snapshot"
@@ -1564,7 +1586,7 @@ mod tests {
         // After the retention: the covered changes are pruned (not the snapshot, not membership),
         // and a device below them can only get the snapshot, even when just one is missing.
         let got = pull(&store, &access, &policy, 6, space, BTreeMap::new(), 2000);
-        assert_eq!(got[0], s13);
+        assert_eq!(got[founding.len()], s13, "membership, then the snapshot");
         let floor = store.pruned_floor(&space).unwrap();
         assert_eq!(floor.get(&device(1).1), Some(&12));
         let got = pull(&store, &access, &policy, 7, space, behind, 2000);
@@ -1586,7 +1608,7 @@ mod tests {
         let store = SqliteStore::open(dir.path()).unwrap();
         let access = Access::new();
         let space = SpaceId([5; 16]);
-        let (_, _, founding) = founded(space);
+        let (_, _, founding) = journal_founded(space);
         run(
             &store,
             &access,
@@ -1626,6 +1648,43 @@ mod tests {
         let reasons: Vec<&str> = r.rejected.iter().map(|x| x.reason.as_str()).collect();
         assert_eq!(reasons, vec![reason::NOT_A_MEMBER, reason::MALFORMED]);
         assert!(store.snapshots(&space, 8).unwrap().is_empty());
+    }
+
+    /// In a space with a member who is not an admin (a group), devices refuse every snapshot, so the
+    /// relay never serves even an admin's snapshot in place of what it covers, nor prunes under it.
+    #[test]
+    fn in_a_space_with_plain_members_no_snapshot_stands_in_for_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([6; 16]);
+        let (_, _, founding) = founded(space);
+        let changes: Vec<Vec<u8>> = (3..=12)
+            .map(|q| seal(1, space, q, &[q as u8; 300]))
+            .collect();
+        let s13 = snap(1, space, 13, &[(1, 12)], 600);
+        let mut pushed = founding.clone();
+        pushed.extend(changes.iter().cloned());
+        pushed.push(s13.clone());
+        let r = run(
+            &store,
+            &access,
+            input(1, vec![(space, BTreeMap::new())], pushed, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        // Retention 0 and far in the future: still nothing pruned, every change served.
+        let policy = SnapshotPolicy::new(Some(0));
+        let got = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1 << 40);
+        assert!(
+            changes.iter().all(|c| got.contains(c)),
+            "every change is served"
+        );
+        let again = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1 << 41);
+        assert!(
+            changes.iter().all(|c| again.contains(c)),
+            "and none was pruned"
+        );
     }
 
     #[test]

@@ -334,3 +334,50 @@ fn the_snapshot_policy_is_kept_and_checked() {
     let out = v.outgoing_envelopes().unwrap();
     assert_eq!(out.iter().filter(|e| e[5] == 2).count(), 1, "due once");
 }
+
+/// A snapshot carries documents, not membership statements or key wraps: a device that takes one
+/// first (its vector raised over everything the snapshot covers) still accepts the membership
+/// statement it covers when it arrives afterwards, and then accepts the new device's envelopes.
+#[test]
+fn a_membership_statement_covered_by_a_snapshot_taken_first_is_still_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = open(dir.path(), "phone.db", 1);
+    phone.create_person().unwrap();
+    phone.set_snapshot_every(0).unwrap();
+    phone.journal_add("Pertama.", 3, &[]).unwrap();
+    let mut laptop = link(&mut phone, dir.path(), "laptop.db", 2);
+    let before: Vec<Vec<u8>> = phone.outgoing_envelopes().unwrap();
+    laptop.receive_envelopes(&before).unwrap();
+    // The phone links a tablet (an `add` statement, no rotation), writes on, and snapshots.
+    let mut tablet = link(&mut phone, dir.path(), "tablet.db", 3);
+    phone.journal_add("Kedua.", 3, &[]).unwrap();
+    phone.snapshot_now(None).unwrap().expect("a snapshot");
+    let all = phone.outgoing_envelopes().unwrap();
+    let snapshot: Vec<Vec<u8>> = all.iter().filter(|e| e[5] == 2).cloned().collect();
+    let membership: Vec<Vec<u8>> = all
+        .iter()
+        .filter(|e| e[5] == 3 && !before.contains(e))
+        .cloned()
+        .collect();
+    assert_eq!(snapshot.len(), 1);
+    assert!(!membership.is_empty(), "the tablet's add statement");
+    // The laptop takes the snapshot first, then the statement it covers.
+    laptop.receive_envelopes(&snapshot).unwrap();
+    assert!(texts(&laptop).contains(&"Kedua.".to_string()));
+    let r = laptop.receive_envelopes(&membership).unwrap();
+    assert_eq!(
+        r.duplicates, 0,
+        "a covered statement is not a duplicate: {r:?}"
+    );
+    assert!(r.stored >= 1, "{r:?}");
+    // The tablet's own writes are now accepted and read on the laptop.
+    tablet.journal_add("Dari tablet.", 4, &[]).unwrap();
+    let from_tablet = tablet.outgoing_envelopes().unwrap();
+    let r = laptop.receive_envelopes(&from_tablet).unwrap();
+    assert_eq!(r.quarantined, 0, "{r:?}");
+    assert!(
+        texts(&laptop).contains(&"Dari tablet.".to_string()),
+        "{:?}",
+        texts(&laptop)
+    );
+}

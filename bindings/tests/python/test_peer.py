@@ -95,3 +95,32 @@ def test_a_device_without_a_person_cannot_start_a_session(tmp_path):
     v = Vault.open(str(tmp_path / "v.db"), generate_master_key())
     with pytest.raises(SebayaError.NoPerson):
         v.peer_session(True)
+
+
+def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
+    """Listeners run after the session is released: one that reads the session's report from inside
+    the call does not wait forever on it."""
+    import sebaya
+
+    phone, tablet = linked(tmp_path)
+    tablet.journal().add("Dari tablet.", 3, [])
+    a = phone.peer_session(True)
+    b = tablet.peer_session(False)
+    seen = []
+
+    class AsksTheSession(sebaya.SpaceListener):
+        def space_changed(self, space_id, kind):
+            seen.append((kind, a.report().received))
+
+    sub = phone.subscribe(AsksTheSession())
+    moved = True
+    while moved:
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            for frame in src.take_outgoing():
+                moved = True
+                dst.receive(frame)
+    sub.stop()
+    assert a.is_finished() and b.is_finished()
+    assert seen and seen[-1][0] == "journal" and seen[-1][1] > 0
+    assert texts(phone) == texts(tablet)
