@@ -775,13 +775,13 @@ mod tests {
             crate::verify_device_certificate(&tablet.device_certificate().unwrap()).unwrap();
         let m = phone.journal_membership().unwrap().clone();
         assert!(offered_to(&m, &genuine));
-        let mut other_key = genuine.clone();
+        let mut other_key = genuine;
         other_key.x25519 = [7; 32];
         assert!(!offered_to(&m, &other_key));
-        let mut other_person = genuine.clone();
+        let mut other_person = genuine;
         other_person.person = sebaya_proto::identity::PersonId([8; 32]);
         assert!(!offered_to(&m, &other_person));
-        let mut stranger = genuine.clone();
+        let mut stranger = genuine;
         stranger.device = sebaya_proto::DeviceId::from_hex(&"ab".repeat(32)).unwrap();
         assert!(!offered_to(&m, &stranger));
     }
