@@ -94,3 +94,50 @@ fn a_members_bad_snapshot_changes_nothing_and_a_good_one_is_taken() {
     assert_eq!(b.journal_list().len(), 2);
     assert!(b.journal_get("00000000000000aa").is_some());
 }
+
+/// A device's own snapshot never stands in for an envelope it set aside: its cover stops below the
+/// first quarantined envelope of each author, so a taker still fetches that envelope (a newer app's
+/// device may read it), and the relay never prunes it under this snapshot.
+#[test]
+fn a_snapshot_does_not_cover_what_its_sealer_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
+    a.create_person().unwrap();
+    a.set_snapshot_every(0).unwrap();
+    let i = insider(&mut a);
+    let author = DeviceId::from_slice(i.kp.public_key().as_ref()).unwrap();
+    a.journal_add("Dari A.", 3, &[]).unwrap();
+    // The insider's seq 1: a document in a codec this device does not know. Quarantined.
+    let mut doc = automerge::AutoCommit::new();
+    sebaya_core::journal::add(&mut doc, "00000000000000bb", "dari versi baru", 2, &[], 1).unwrap();
+    let mut unknown = vec![9u8];
+    unknown.extend_from_slice(&doc.save());
+    let cover: Cover = [(DeviceId([7; 32]), 1)].into();
+    let r = a
+        .receive_envelopes(&[seal(&i, 1, &cover, &unknown)])
+        .unwrap();
+    assert_eq!((r.stored, r.quarantined), (1, 1), "{r:?}");
+    a.snapshot_now(None).unwrap().expect("a snapshot");
+    // A's own snapshot (the insider's quarantined one is held too).
+    let me = a.device_id();
+    let env = a
+        .outgoing_envelopes()
+        .unwrap()
+        .into_iter()
+        .map(|e| sebaya_proto::Envelope::parse(&e).unwrap())
+        .find(|e| {
+            let h = e.header().unwrap();
+            h.kind == Kind::Snapshot && h.author == me
+        })
+        .expect("A's snapshot");
+    let own = snapshot::cover(&env).unwrap();
+    assert_eq!(
+        own.get(&author),
+        None,
+        "the quarantined envelope is not covered: {own:?}"
+    );
+    assert!(
+        own.get(&a.device_id()).is_some_and(|s| *s >= 1),
+        "A's own envelopes are"
+    );
+}

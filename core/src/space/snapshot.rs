@@ -80,21 +80,28 @@ impl Space {
     }
 
     /// The envelopes whose content is in the document: for each author, the contiguous run held,
-    /// cut below the first envelope still waiting to apply (its content is not in the document, so
-    /// a snapshot must not stand in for it).
+    /// cut below the first envelope still waiting to apply or set aside (quarantined: a newer app's
+    /// codec, say). Their content is not in the document, so a snapshot must not stand in for them.
     fn applied_cover(&self, store: &Store) -> Result<Cover> {
         let mut cover: Cover = self.vector.contiguous().clone();
         let sk = Self::row_key(store, &self.id);
-        let mut stmt = store
-            .conn
-            .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0")?;
+        let mut stmt = store.conn.prepare_cached(
+            "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (0, 2)",
+        )?;
         let rows = stmt.query_map([&sk], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         for row in rows {
-            let (k, v) = row?;
+            let (k, v, state) = row?;
             let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
             let h = env.header()?;
+            if state == 2 && !matches!(h.kind, Kind::Changes | Kind::Snapshot) {
+                continue;
+            }
             if let Some(top) = cover.get_mut(&h.author) {
                 *top = (*top).min(h.seq.saturating_sub(1));
             }
