@@ -178,7 +178,8 @@ stage_netem() {
         command -v ip >/dev/null && command -v tc >/dev/null || apt_install iproute2
         command -v iptables >/dev/null || apt_install iptables
     fi
-    "$ROOT/scripts/netem.sh" --json "$TARGET_DIR/netem.json"
+    # At most 15 minutes (about 2 here); netem.sh cleans its namespaces up when stopped.
+    timeout 900 "$ROOT/scripts/netem.sh" --json "$TARGET_DIR/netem.json"
 }
 
 stage_fmt() {
@@ -281,7 +282,7 @@ stage_swift() {
     copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
     echo "-- swift build (package check) and run"
-    "$tc" run sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib .build/debug/Smoke'
+    "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relay runs on the host, on loopback; the chroot shares the network namespace.
     local data out
     data="$(mktemp -d)"
@@ -303,7 +304,8 @@ stage_swift() {
     fi
     echo "-- relay $url (pid $SWIFT_RELAY_PID); running /sebaya/sebaya-swift-test in the chroot"
     local rc=0
-    "$tc" run LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" /sebaya/sebaya-swift-test || rc=$?
+    # A hung test must not hang CI: ten minutes at most (it takes seconds).
+    "$tc" run LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" timeout 600 /sebaya/sebaya-swift-test || rc=$?
     if ! kill -0 "$SWIFT_RELAY_PID" 2>/dev/null; then
         echo "the relay died during the Swift tests; stderr:" >&2
         tail -n 40 "$data/relay.log" >&2
