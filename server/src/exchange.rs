@@ -1525,6 +1525,31 @@ mod tests {
         r.envelopes.into_iter().map(|b| b.into_vec()).collect()
     }
 
+    /// Device 1 pushes the founding statements, its changes 3 to 12 (300 bytes each) and a snapshot
+    /// at 13 covering them all; returns the changes and the snapshot.
+    fn push_ten_changes_and_a_snapshot(
+        store: &SqliteStore,
+        access: &Access,
+        space: SpaceId,
+        founding: &[Vec<u8>],
+    ) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let changes: Vec<Vec<u8>> = (3..=12)
+            .map(|q| seal(1, space, q, &[q as u8; 300]))
+            .collect();
+        let s13 = snap(1, space, 13, &[(1, 12)], 600);
+        let mut pushed = founding.to_vec();
+        pushed.extend(changes.iter().cloned());
+        pushed.push(s13.clone());
+        let r = run(
+            store,
+            access,
+            input(1, vec![(space, BTreeMap::new())], pushed, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        (changes, s13)
+    }
+
     #[test]
     fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
         let dir = tempfile::tempdir().unwrap();
@@ -1532,20 +1557,7 @@ mod tests {
         let access = Access::new();
         let space = SpaceId([4; 16]);
         let (_, _, founding) = journal_founded(space);
-        let changes: Vec<Vec<u8>> = (3..=12)
-            .map(|q| seal(1, space, q, &[q as u8; 300]))
-            .collect();
-        let s13 = snap(1, space, 13, &[(1, 12)], 600);
-        let mut pushed = founding.clone();
-        pushed.extend(changes.iter().cloned());
-        pushed.push(s13.clone());
-        let r = run(
-            &store,
-            &access,
-            input(1, vec![(space, BTreeMap::new())], pushed, 0),
-        )
-        .unwrap();
-        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let (changes, s13) = push_ten_changes_and_a_snapshot(&store, &access, space, &founding);
 
         // Retention of 100 s: nothing pruned at t = 1000, so a device just behind gets changes.
         let policy = SnapshotPolicy::new(Some(100));
@@ -1659,20 +1671,7 @@ mod tests {
         let access = Access::new();
         let space = SpaceId([6; 16]);
         let (_, _, founding) = founded(space);
-        let changes: Vec<Vec<u8>> = (3..=12)
-            .map(|q| seal(1, space, q, &[q as u8; 300]))
-            .collect();
-        let s13 = snap(1, space, 13, &[(1, 12)], 600);
-        let mut pushed = founding.clone();
-        pushed.extend(changes.iter().cloned());
-        pushed.push(s13.clone());
-        let r = run(
-            &store,
-            &access,
-            input(1, vec![(space, BTreeMap::new())], pushed, 0),
-        )
-        .unwrap();
-        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let (changes, s13) = push_ten_changes_and_a_snapshot(&store, &access, space, &founding);
         // Retention 0 and far in the future: still nothing pruned, every change served.
         let policy = SnapshotPolicy::new(Some(0));
         let got = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1 << 40);
