@@ -1679,6 +1679,10 @@ mod tests {
             changes.iter().all(|c| got.contains(c)),
             "every change is served"
         );
+        assert!(
+            got.contains(&s13),
+            "the snapshot only as an ordinary envelope"
+        );
         let again = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1 << 41);
         assert!(
             changes.iter().all(|c| again.contains(c)),
