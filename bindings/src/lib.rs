@@ -436,9 +436,24 @@ fn with<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
 ) -> Result<T> {
-    let (out, changes) = with_unannounced(shared, f)?;
+    if !platform::watched(shared) {
+        let mut guard = shared.lock().map_err(|_| poisoned())?;
+        let v = guard.as_mut().ok_or_else(locked)?;
+        return Ok(f(v)?);
+    }
+    // Someone listens: note which spaces the call changed, and tell them once the vault is released
+    // (a listener may call back into the vault). (Kept apart from `with_unannounced`: `with` is
+    // instantiated at every call site, and its size counts against the mobile budget.)
+    let (out, changes) = {
+        let mut guard = shared.lock().map_err(|_| poisoned())?;
+        let v = guard.as_mut().ok_or_else(locked)?;
+        let before = v.snapshot();
+        let out = f(v);
+        let changes = v.snapshot().changed_since(&before);
+        (out, changes)
+    };
     platform::notify(shared, &changes);
-    out
+    Ok(out?)
 }
 
 /// Like [`with`], but hands the spaces the call changed back instead of telling the listeners: for a

@@ -40,7 +40,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    out.sort();
+    out.sort_unstable();
     out
 }
 

@@ -215,7 +215,7 @@ fn read_consents(doc: &AutoCommit, key: &str) -> Vec<ConsentRecord> {
             guardian_relation: if key == "guardian" { relation } else { None },
         })
     });
-    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -335,7 +335,7 @@ pub fn referrals(doc: &AutoCommit) -> Vec<Referral> {
             at_ms: int(d, r, "at")?,
         })
     });
-    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -571,7 +571,7 @@ pub fn screenings(doc: &AutoCommit) -> Vec<ScreeningRecord> {
             })
         })
         .collect();
-    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -776,7 +776,7 @@ impl Vault {
                 viewer: self.viewer(s),
             })
             .collect();
-        out.sort_by_key(|c| c.id.0);
+        out.sort_unstable_by_key(|c| c.id.0);
         out
     }
 
@@ -1086,7 +1086,7 @@ impl Vault {
         for c in self.care_records() {
             out.extend(self.referrals(&c.id)?);
         }
-        out.sort_by(|a, b| {
+        out.sort_unstable_by(|a, b| {
             b.created_ms
                 .cmp(&a.created_ms)
                 .then_with(|| a.id.cmp(&b.id))

@@ -93,7 +93,7 @@ impl Vault {
             .iter()
             .filter_map(|e| Envelope::parse(e).ok().map(|e| e.space()))
             .collect();
-        spaces.sort_by_key(|s| s.0);
+        spaces.sort_unstable_by_key(|s| s.0);
         spaces.dedup();
         Ok(CarryStatus {
             quota: self.carry_quota()?,

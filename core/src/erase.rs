@@ -69,7 +69,7 @@ fn unacked_roots(store: &crate::vault::Store, space: &mut Space) -> Vec<String> 
             }
         }
     }
-    roots.sort();
+    roots.sort_unstable();
     roots.dedup();
     roots
 }

@@ -157,7 +157,7 @@ impl Vault {
                 next: crate::groups::next_period(&g.doc).and_then(|h| SpaceId::from_hex(&h).ok()),
             })
             .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         out
     }
 

@@ -264,7 +264,7 @@ pub fn list(doc: &AutoCommit) -> Vec<JournalEntry> {
         .filter(|k| check_id(k).is_ok())
         .filter_map(|k| get(doc, &k))
         .collect();
-    out.sort_by(|a, b| {
+    out.sort_unstable_by(|a, b| {
         a.created_ms
             .cmp(&b.created_ms)
             .then_with(|| a.id.cmp(&b.id))

@@ -210,7 +210,7 @@ fn read_checkin(doc: &AutoCommit, id: &str, r: &ObjId) -> Option<PairCheckin> {
 /// Every check-in, oldest first (by time, then id).
 pub fn checkins(doc: &AutoCommit) -> Vec<PairCheckin> {
     let mut out = read_all(doc, CHECKINS, read_checkin);
-    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -280,7 +280,7 @@ fn read_goal(doc: &AutoCommit, id: &str, g: &ObjId) -> Option<PairGoal> {
 /// Every goal, oldest first (by creation time, then id).
 pub fn goals(doc: &AutoCommit) -> Vec<PairGoal> {
     let mut out = read_all(doc, GOALS, read_goal);
-    out.sort_by(|a, b| {
+    out.sort_unstable_by(|a, b| {
         a.created_ms
             .cmp(&b.created_ms)
             .then_with(|| a.id.cmp(&b.id))
@@ -326,7 +326,7 @@ fn read_message(doc: &AutoCommit, id: &str, m: &ObjId) -> Option<PairMessage> {
 /// Every message, oldest first (by time, then id).
 pub fn messages(doc: &AutoCommit) -> Vec<PairMessage> {
     let mut out = read_all(doc, MESSAGES, read_message);
-    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -838,7 +838,7 @@ pub fn shared(doc: &AutoCommit) -> Vec<SharedItem> {
             at_ms: int(d, r, "at")?,
         })
     });
-    out.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 

@@ -211,7 +211,7 @@ impl Vault {
                 last_synced: last.0.get(&s.id.to_hex()).cloned(),
             });
         }
-        out.sort_by_key(|s| s.space.0);
+        out.sort_unstable_by_key(|s| s.space.0);
         Ok(out)
     }
 }

@@ -424,7 +424,7 @@ impl Vault {
     pub fn report_inputs(&self, programme: &[u8; 32]) -> ReportInputs {
         let mut inputs = ReportInputs::default();
         let mut ids: Vec<_> = self.shared.keys().copied().collect();
-        ids.sort_by_key(|i| i.0);
+        ids.sort_unstable_by_key(|i| i.0);
         for id in ids {
             let Some(s) = self.shared.get(&id) else {
                 continue;

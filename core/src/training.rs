@@ -415,7 +415,7 @@ impl Vault {
             .into_iter()
             .map(|(bytes, rec)| entry(&reg, &bytes, rec, now))
             .collect();
-        out.sort_by(|a, b| {
+        out.sort_unstable_by(|a, b| {
             a.module
                 .cmp(&b.module)
                 .then(a.completed.cmp(&b.completed))

@@ -492,7 +492,7 @@ impl Statement {
         time: u64,
         op: Op,
     ) -> Statement {
-        parents.sort();
+        parents.sort_unstable();
         parents.dedup();
         Statement {
             v: STATEMENT_VERSION,
@@ -1914,7 +1914,7 @@ impl MembershipLog {
             .filter(|&&i| !self.nodes[i].children.iter().any(|&c| set.has(c)))
             .map(|&i| self.nodes[i].statement.id())
             .collect();
-        heads.sort();
+        heads.sort_unstable();
         state.heads = heads;
         Evaluation { state, valid }
     }
@@ -1989,7 +1989,7 @@ impl MembershipLog {
     /// Parents some pending statement waits for, ascending: what to ask a peer for.
     pub fn missing(&self) -> Vec<StatementId> {
         let mut m: Vec<StatementId> = self.waiting.keys().copied().collect();
-        m.sort();
+        m.sort_unstable();
         m
     }
 }
