@@ -752,6 +752,23 @@ impl Vault {
             sync_gate: Mutex::new(()),
         })
     }
+
+    /// Drives a relay sync to its end through the app's transport: the vault is taken only to
+    /// prepare each request and to apply each answer; a request with no answer waits (vault free)
+    /// and is re-sent, re-signed, as `RelaySync::network_failed` decides. Call with the sync gate held.
+    fn drive_sync(
+        &self,
+        http: &dyn platform::HttpTransport,
+        s: &mut sebaya_core::RelaySync,
+    ) -> Result<()> {
+        while let Some(req) = with(&self.inner, |v| v.sync_next_request(s))? {
+            match platform::send_or_reason(http, req) {
+                Ok(resp) => with(&self.inner, |v| v.sync_handle_response(s, resp))?,
+                Err(e) => std::thread::sleep(s.network_failed(e)?),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[uniffi::export]
@@ -933,13 +950,7 @@ impl Vault {
             Err(p) => p.into_inner(),
         };
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
-        while let Some(req) = with(&self.inner, |v| v.sync_next_request(&mut s))? {
-            match platform::send_or_reason(http.as_ref(), req) {
-                Ok(resp) => with(&self.inner, |v| v.sync_handle_response(&mut s, resp))?,
-                // No answer: wait (vault free) and re-send what was in flight, re-signed.
-                Err(e) => std::thread::sleep(s.network_failed(e)?),
-            }
-        }
+        self.drive_sync(http.as_ref(), &mut s)?;
         Ok(s.report().clone().into())
     }
 }

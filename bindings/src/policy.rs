@@ -88,29 +88,7 @@ impl Vault {
             Err(p) => p.into_inner(),
         };
         let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link(metered)))?;
-        let mut driven: Result<()> = Ok(());
-        loop {
-            let req = match with(&self.inner, |v| v.sync_next_request(&mut s)) {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(e) => {
-                    driven = Err(e);
-                    break;
-                }
-            };
-            let step = match super::platform::send_or_reason(http.as_ref(), req) {
-                Ok(resp) => with(&self.inner, |v| v.sync_handle_response(&mut s, resp)),
-                // No answer: wait (vault free) and re-send what was in flight, re-signed.
-                Err(e) => s
-                    .network_failed(e)
-                    .map(std::thread::sleep)
-                    .map_err(super::SebayaError::from),
-            };
-            if let Err(e) = step {
-                driven = Err(e);
-                break;
-            }
-        }
+        let driven = self.drive_sync(http.as_ref(), &mut s);
         let report = s.report().clone();
         // What a sync cut short spent still counts against today's budget.
         with(&self.inner, |v| v.sync_end_on(link(metered), &report))?;
