@@ -31,3 +31,24 @@ pub fn net() -> Net {
 pub fn sync(n: &Net, v: &mut Vault) -> SyncReport {
     v.sync_with(&n.http, &n.relay.url()).unwrap()
 }
+
+/// The envelopes a `/v1/sync` request pushes, each with its SHA-256 (`None` for any other request):
+/// what tests that cut or drop requests compare to tell whether an envelope went twice.
+pub fn pushed(request: &sebaya_core::HttpRequest) -> Option<Vec<(Vec<u8>, [u8; 32])>> {
+    if !request.url.ends_with("/v1/sync") {
+        return None;
+    }
+    let req: sebaya_proto::sync::SyncRequest = sebaya_proto::sync::decode(&request.body).unwrap();
+    Some(
+        req.envelopes
+            .into_iter()
+            .map(|e| {
+                let id = ring::digest::digest(&ring::digest::SHA256, &e)
+                    .as_ref()
+                    .try_into()
+                    .unwrap();
+                (e.to_vec(), id)
+            })
+            .collect(),
+    )
+}

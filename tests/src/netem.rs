@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use sebaya_core::policy::{Link, SyncPolicy};
 use sebaya_core::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, SyncReport, Vault};
-use sebaya_proto::sync::{SyncRequest, decode};
 use sebaya_tests::day::{day_of_activity, group_notes, group_pair};
+use sebaya_tests::net::pushed;
 use sebaya_tests::proxy::{Proxy, fetch, serve};
 
 /// The real client, logging which envelopes each sync request pushed and whether its answer came.
@@ -28,20 +28,10 @@ struct Recording<'a> {
 
 impl HttpClient for Recording<'_> {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-        if !request.url.ends_with("/v1/sync") {
+        let Some(pushed) = pushed(&request) else {
             return self.inner.send(request);
-        }
-        let req: SyncRequest = decode(&request.body).unwrap();
-        let ids = req
-            .envelopes
-            .iter()
-            .map(|e| {
-                ring::digest::digest(&ring::digest::SHA256, e)
-                    .as_ref()
-                    .try_into()
-                    .unwrap()
-            })
-            .collect();
+        };
+        let ids = pushed.into_iter().map(|(_, id)| id).collect();
         let answer = self.inner.send(request);
         self.log.lock().unwrap().push((ids, answer.is_ok()));
         answer

@@ -8,9 +8,8 @@ use std::sync::Mutex;
 
 use sebaya_core::policy::{Link, SyncPolicy};
 use sebaya_core::{Chunking, HttpClient, HttpRequest, HttpResponse, Vault};
-use sebaya_proto::sync::{SyncRequest, decode};
 use sebaya_tests::day::{day_of_activity, group_notes, group_pair};
-use sebaya_tests::net::{Net, net, sync};
+use sebaya_tests::net::{Net, net, pushed, sync};
 
 /// What the link does to the n-th sync request (counted from 0 across the wrapper's life).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,20 +72,13 @@ impl<'a> BadLink<'a> {
 
 impl HttpClient for BadLink<'_> {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
-        if !request.url.ends_with("/v1/sync") {
+        let Some(pushed) = pushed(&request) else {
             return self.inner.send(request);
-        }
-        let req: SyncRequest = decode(&request.body).unwrap();
-        let envelopes = req
-            .envelopes
-            .iter()
-            .filter(|e| e.len() >= 22 && e[6..22] == self.space.0)
-            .map(|e| {
-                ring::digest::digest(&ring::digest::SHA256, e)
-                    .as_ref()
-                    .try_into()
-                    .unwrap()
-            })
+        };
+        let envelopes = pushed
+            .into_iter()
+            .filter(|(e, _)| e.len() >= 22 && e[6..22] == self.space.0)
+            .map(|(_, id)| id)
             .collect();
         let i = {
             let mut log = self.log.lock().unwrap();
