@@ -202,11 +202,13 @@ fn pump(
                 let _ = to.shutdown(Shutdown::Write);
                 return;
             }
+            // Counted as it enters the link, before the far side can see it: a reader of the
+            // counters after its answer arrived sees every byte of it.
+            control.count(up, chunk.len() as u64);
             if to.write_all(&chunk).is_err() {
                 close2(false);
                 return;
             }
-            control.count(up, chunk.len() as u64);
         }
     });
 }
