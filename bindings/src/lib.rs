@@ -571,6 +571,9 @@ pub struct JournalEntry {
     pub id: String,
     /// Text, merged across the person's devices.
     pub text: String,
+    /// Versions written at the same time on another device whose edits overlap this text's, so
+    /// they could not be merged: show them and let the person choose; the next edit settles them.
+    pub conflicts: Vec<String>,
     /// Mood 1–5.
     pub mood: i32,
     /// Tags.
@@ -586,6 +589,7 @@ impl From<sebaya_core::JournalEntry> for JournalEntry {
         JournalEntry {
             id: e.id,
             text: e.text,
+            conflicts: e.conflicts,
             mood: i32::from(e.mood),
             tags: e.tags,
             created_ms: e.created_ms,

@@ -1,10 +1,21 @@
 //! The journal: a person's private entries, as a typed view over an Automerge document.
 //!
-//! Shape (version 1): the root map is keyed by entry id; each entry is a map
-//! `{ text: Text, mood: int 1–5, tags: [str], created: int ms, edited: int ms }`. Entries are keyed by
+//! Shape (version 2): the root map is keyed by entry id; each entry is a map
+//! `{ text: str, mood: int 1–5, tags: [str], created: int ms, edited: int ms }`. Entries are keyed by
 //! id, never kept in a list, so two devices adding entries offline never conflict. There is no wrapper
 //! object to create first: a second device can write before it has seen the first device's changes
 //! without two competing "entries" maps. Each user action is one commit (never one per keystroke).
+//!
+//! Why the text is a plain string, not an Automerge Text (version 1 wrote Text): Automerge keeps one
+//! operation per character ever typed, and loading a document inflates all of them at once. A
+//! 10,000-change journal (workloads.md, `ops(1, 10000)`) peaked at 235 MB while loading as Text and
+//! at 28 MB as strings (`sebaya-bench --only snapshot` records both); a journal must open on a
+//! low-end phone. What Text gave — edits made on two devices to different parts of one entry both
+//! survive — is kept by a merge at read time ([`get`]): concurrent versions of an entry's text are
+//! three-way merged against the version they both started from when their changed regions do not
+//! overlap; otherwise the newest stays the text and the others are kept in
+//! [`JournalEntry::conflicts`] until the next edit settles them. Entries written as Text by version
+//! 1 stay Text and are still edited in place.
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, TextEncoding, Value};
@@ -25,6 +36,10 @@ pub struct JournalEntry {
     pub id: String,
     /// The text, merged across devices.
     pub text: String,
+    /// Versions of the text written concurrently on other devices that could not be merged into
+    /// `text` (their edits overlap): the app shows them so the person can choose; the next edit of
+    /// the entry settles them. Empty almost always.
+    pub conflicts: Vec<String>,
     /// Mood 1 (very low) to 5 (very good).
     pub mood: u8,
     /// Free tags.
@@ -100,8 +115,7 @@ pub fn add(
         return Err(Error::InvalidInput("an entry with this id exists".into()));
     }
     let e = doc.put_object(automerge::ROOT, id, ObjType::Map)?;
-    let t = doc.put_object(&e, "text", ObjType::Text)?;
-    doc.splice_text(&t, 0, 0, text)?;
+    doc.put(&e, "text", text)?;
     doc.put(&e, "mood", i64::from(mood))?;
     let l = doc.put_object(&e, "tags", ObjType::List)?;
     for (i, tag) in tags.iter().enumerate() {
@@ -185,11 +199,20 @@ pub fn edit(
     }
     let e = entry_obj(doc, id)?;
     if let Some(new_text) = text {
-        let t = match doc.get(&e, "text")? {
-            Some((Value::Object(ObjType::Text), t)) => t,
-            _ => doc.put_object(&e, "text", ObjType::Text)?,
-        };
-        splice_changed_middle(doc, &t, new_text)?;
+        match doc.get(&e, "text")? {
+            // Written as Text by version 1: edited in place, as it was.
+            Some((Value::Object(ObjType::Text), t)) if doc.get_all(&e, "text")?.len() == 1 => {
+                splice_changed_middle(doc, &t, new_text)?;
+            }
+            _ => {
+                // A put supersedes every concurrent version, which settles any conflict; an
+                // unchanged text without conflicts writes nothing.
+                let (shown, conflicts) = read_text(doc, &e);
+                if shown.as_deref() != Some(new_text) || !conflicts.is_empty() {
+                    doc.put(&e, "text", new_text)?;
+                }
+            }
+        }
     }
     if let Some(m) = mood {
         doc.put(&e, "mood", i64::from(m))?;
@@ -202,6 +225,18 @@ pub fn edit(
     }
     doc.put(&e, "edited", now_ms)?;
     commit(doc, now_ms);
+    Ok(())
+}
+
+/// After a copy of the document (erasing entries for good), gives an entry the text that was shown,
+/// without a commit of its own, when the copy holds another. Version 1 Text is left as copied.
+pub(crate) fn set_text_as_copied(doc: &mut AutoCommit, id: &str, text: &str) -> Result<()> {
+    let e = entry_obj(doc, id)?;
+    if let Some((Value::Scalar(s), _)) = doc.get(&e, "text")? {
+        if s.as_str() != Some(text) {
+            doc.put(&e, "text", text)?;
+        }
+    }
     Ok(())
 }
 
@@ -226,14 +261,117 @@ fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
     }
 }
 
+/// One value of an entry's `text`: a string (version 2) or a Text object (version 1). Anything else
+/// (written by a buggy or hostile peer) is no text.
+fn text_value(doc: &AutoCommit, value: &Value<'_>, obj: &ObjId) -> Option<String> {
+    match value {
+        Value::Object(ObjType::Text) => doc.text(obj).ok(),
+        Value::Scalar(s) => s.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The text every concurrent version of `text` started from: the value before the change that wrote
+/// `op`, when that was a single version.
+fn base_of(doc: &AutoCommit, entry: &ObjId, op: &ObjId) -> Option<String> {
+    let hash = doc.hash_for_opid(op)?;
+    let change = doc.get_change_by_hash(&hash)?;
+    let before = doc.get_all_at(entry, "text", change.deps()).ok()?;
+    match before.as_slice() {
+        [(v, o)] => text_value(doc, v, o),
+        // No text before it, or the base was itself a conflict: no single base to merge against.
+        _ => None,
+    }
+}
+
+/// An entry's text as shown, and the concurrent versions that could not be merged into it.
+fn read_text(doc: &AutoCommit, entry: &ObjId) -> (Option<String>, Vec<String>) {
+    let all = doc.get_all(entry, "text").unwrap_or_default();
+    let versions: Vec<(String, ObjId)> = all
+        .iter()
+        .filter_map(|(v, o)| Some((text_value(doc, v, o)?, o.clone())))
+        .collect();
+    // The newest version (Automerge's winner) last, as get_all orders them.
+    let winner = match versions.last() {
+        Some((t, _)) => t.clone(),
+        None => return (None, Vec::new()),
+    };
+    let mut distinct: Vec<String> = Vec::new();
+    for (t, _) in &versions {
+        if !distinct.contains(t) {
+            distinct.push(t.clone());
+        }
+    }
+    if distinct.len() == 1 {
+        return (Some(winner), Vec::new());
+    }
+    let bases: Vec<Option<String>> = versions
+        .iter()
+        .map(|(_, o)| base_of(doc, entry, o))
+        .collect();
+    if let Some(Some(base)) = bases.first() {
+        if bases.iter().all(|b| b.as_ref() == Some(base)) {
+            let texts: Vec<&str> = distinct.iter().map(String::as_str).collect();
+            if let Some(merged) = merge3(base, &texts) {
+                return (Some(merged), Vec::new());
+            }
+        }
+    }
+    let others = distinct.into_iter().filter(|t| *t != winner).collect();
+    (Some(winner), others)
+}
+
+/// The region of `base` (in characters) that `version` replaced, and what replaced it: the part
+/// between their common prefix and common suffix.
+fn changed_region(base: &[char], version: &[char]) -> (usize, usize, Vec<char>) {
+    let prefix = base.iter().zip(version).take_while(|(a, b)| a == b).count();
+    let suffix = base[prefix..]
+        .iter()
+        .rev()
+        .zip(version[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    (
+        prefix,
+        base.len() - suffix,
+        version[prefix..version.len() - suffix].to_vec(),
+    )
+}
+
+/// Three-way merge of concurrent versions of one text against the text they all started from:
+/// each version's changed region is applied to the base when no two regions overlap (regions that
+/// only touch merge; two that start at the same place do not, as nobody chose their order).
+/// `None` when they overlap. Deterministic: every device computes the same text.
+pub(crate) fn merge3(base: &str, versions: &[&str]) -> Option<String> {
+    let base: Vec<char> = base.chars().collect();
+    let mut regions: Vec<(usize, usize, Vec<char>)> = versions
+        .iter()
+        .map(|v| changed_region(&base, &v.chars().collect::<Vec<_>>()))
+        .filter(|(s, e, ins)| !(s == e && ins.is_empty()))
+        .collect();
+    regions.sort_unstable();
+    for w in regions.windows(2) {
+        let ((s1, e1, _), (s2, _, _)) = (&w[0], &w[1]);
+        if s2 < e1 || s1 == s2 {
+            return None;
+        }
+    }
+    let mut out = String::new();
+    let mut at = 0;
+    for (s, e, ins) in regions {
+        out.extend(&base[at..s]);
+        out.extend(ins);
+        at = e;
+    }
+    out.extend(&base[at..]);
+    Some(out)
+}
+
 /// Reads one entry. A malformed entry (written by a buggy or hostile peer) reads as `None`.
 pub fn get(doc: &AutoCommit, id: &str) -> Option<JournalEntry> {
     let e = entry_obj(doc, id).ok()?;
-    let text = match doc.get(&e, "text").ok().flatten() {
-        Some((Value::Object(ObjType::Text), t)) => doc.text(&t).ok()?,
-        Some((Value::Scalar(s), _)) => s.as_str().unwrap_or_default().to_string(),
-        _ => String::new(),
-    };
+    let (text, conflicts) = read_text(doc, &e);
+    let text = text.unwrap_or_default();
     let mood = u8::try_from(int(doc, &e, "mood")?)
         .ok()
         .filter(|m| (1..=5).contains(m))?;
@@ -250,6 +388,7 @@ pub fn get(doc: &AutoCommit, id: &str) -> Option<JournalEntry> {
     Some(JournalEntry {
         id: id.to_string(),
         text,
+        conflicts,
         mood,
         tags,
         created_ms: int(doc, &e, "created").unwrap_or(0),
@@ -300,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rewrite_is_one_splice_and_reads_back_exactly() {
+    fn a_rewrite_reads_back_exactly() {
         let mut d = AutoCommit::new();
         add(&mut d, "00000000000000bb", "héllo wörld", 3, &[], 1).unwrap();
         for t in [
@@ -314,6 +453,178 @@ mod tests {
             edit(&mut d, "00000000000000bb", Some(t), None, None, 2).unwrap();
             assert_eq!(get(&d, "00000000000000bb").unwrap().text, t);
         }
+    }
+
+    /// Two devices edit the same entry offline; returns the merged device's view.
+    fn concurrent(base: &str, left: &str, right: &str) -> JournalEntry {
+        let mut a = AutoCommit::new();
+        add(&mut a, "00000000000000aa", base, 3, &[], 1).unwrap();
+        let mut b = a.fork();
+        edit(&mut a, "00000000000000aa", Some(left), None, None, 2).unwrap();
+        edit(&mut b, "00000000000000aa", Some(right), None, None, 3).unwrap();
+        a.merge(&mut b).unwrap();
+        b.merge(&mut a).unwrap();
+        let (ea, eb) = (
+            get(&a, "00000000000000aa").unwrap(),
+            get(&b, "00000000000000aa").unwrap(),
+        );
+        assert_eq!(ea, eb, "both devices show the same");
+        ea
+    }
+
+    #[test]
+    fn entries_are_written_as_strings_not_text() {
+        let mut d = AutoCommit::new();
+        add(&mut d, "00000000000000ab", "satu dua", 3, &[], 1).unwrap();
+        edit(
+            &mut d,
+            "00000000000000ab",
+            Some("satu dua tiga"),
+            None,
+            None,
+            2,
+        )
+        .unwrap();
+        let e = entry_obj(&d, "00000000000000ab").unwrap();
+        assert!(matches!(
+            d.get(&e, "text").unwrap(),
+            Some((Value::Scalar(_), _))
+        ));
+        assert_eq!(get(&d, "00000000000000ab").unwrap().text, "satu dua tiga");
+    }
+
+    #[test]
+    fn overlapping_edits_keep_every_version_until_the_next_edit() {
+        let e = concurrent(
+            "aku sedih hari ini",
+            "aku senang hari ini",
+            "aku marah hari ini",
+        );
+        let mut all = e.conflicts.clone();
+        all.push(e.text.clone());
+        all.sort();
+        assert_eq!(all, ["aku marah hari ini", "aku senang hari ini"]);
+        assert_eq!(e.conflicts.len(), 1);
+        // Two insertions at the same place: nobody chose their order, so both are kept.
+        let e = concurrent("hari ini", "hari ini cerah", "hari ini hujan");
+        assert_eq!(e.conflicts.len(), 1);
+        // The next edit settles it, on any device.
+        let mut a = AutoCommit::new();
+        add(&mut a, "00000000000000aa", "x", 3, &[], 1).unwrap();
+        let mut b = a.fork();
+        edit(&mut a, "00000000000000aa", Some("y"), None, None, 2).unwrap();
+        edit(&mut b, "00000000000000aa", Some("z"), None, None, 3).unwrap();
+        a.merge(&mut b).unwrap();
+        assert_eq!(get(&a, "00000000000000aa").unwrap().conflicts.len(), 1);
+        let shown = get(&a, "00000000000000aa").unwrap().text;
+        // Saving the shown text unchanged still settles the conflict.
+        edit(&mut a, "00000000000000aa", Some(&shown), None, None, 4).unwrap();
+        b.merge(&mut a).unwrap();
+        let e = get(&b, "00000000000000aa").unwrap();
+        assert_eq!((e.text, e.conflicts.len()), (shown, 0));
+    }
+
+    #[test]
+    fn same_edit_on_two_devices_and_edits_from_different_bases() {
+        let e = concurrent("hujan", "hujan deras", "hujan deras");
+        assert_eq!((e.text.as_str(), e.conflicts.len()), ("hujan deras", 0));
+        // One device edited twice, the other once: their versions started from different texts, so
+        // neither is merged away; both stay.
+        let mut a = AutoCommit::new();
+        add(&mut a, "00000000000000aa", "satu", 3, &[], 1).unwrap();
+        let mut b = a.fork();
+        edit(&mut a, "00000000000000aa", Some("satu dua"), None, None, 2).unwrap();
+        edit(
+            &mut a,
+            "00000000000000aa",
+            Some("satu dua tiga"),
+            None,
+            None,
+            3,
+        )
+        .unwrap();
+        edit(&mut b, "00000000000000aa", Some("nol satu"), None, None, 4).unwrap();
+        a.merge(&mut b).unwrap();
+        let e = get(&a, "00000000000000aa").unwrap();
+        let mut all = e.conflicts.clone();
+        all.push(e.text);
+        all.sort();
+        assert_eq!(all, ["nol satu", "satu dua tiga"]);
+    }
+
+    #[test]
+    fn version_1_text_entries_are_read_and_edited_in_place() {
+        let mut a = AutoCommit::new();
+        let e = a
+            .put_object(automerge::ROOT, "00000000000000ac", ObjType::Map)
+            .unwrap();
+        let t = a.put_object(&e, "text", ObjType::Text).unwrap();
+        a.splice_text(&t, 0, 0, "kami bicara").unwrap();
+        a.put(&e, "mood", 3).unwrap();
+        a.commit();
+        let mut b = a.fork();
+        edit(
+            &mut a,
+            "00000000000000ac",
+            Some("Hari ini kami bicara"),
+            None,
+            None,
+            2,
+        )
+        .unwrap();
+        edit(
+            &mut b,
+            "00000000000000ac",
+            Some("kami bicara lama"),
+            None,
+            None,
+            3,
+        )
+        .unwrap();
+        a.merge(&mut b).unwrap();
+        let e2 = get(&a, "00000000000000ac").unwrap();
+        assert_eq!(e2.text, "Hari ini kami bicara lama");
+        assert!(matches!(
+            a.get(&e, "text").unwrap(),
+            Some((Value::Object(ObjType::Text), _))
+        ));
+    }
+
+    #[test]
+    /// The vectors of docs/protocol.md 27.3, every row.
+    fn merge3_applies_separate_regions_and_refuses_overlaps() {
+        assert_eq!(merge3("abc", &["xabc", "abcy"]).as_deref(), Some("xabcy"));
+        assert_eq!(
+            merge3("abcdef", &["aXcdef", "abcdYf"]).as_deref(),
+            Some("aXcdYf")
+        );
+        assert_eq!(
+            merge3("abcdef", &["abXdef", "abcdef"]).as_deref(),
+            Some("abXdef")
+        );
+        // Deletions too, in three versions at once.
+        assert_eq!(
+            merge3("satu dua tiga", &["dua tiga", "satu tiga", "satu dua"]),
+            None,
+            "deleting 'dua ' and ' tiga' overlap on the space between them"
+        );
+        assert_eq!(
+            merge3("satu, dua, tiga", &["dua, tiga", "satu, dua"]).as_deref(),
+            Some("dua")
+        );
+        assert_eq!(merge3("abcdef", &["aXXXef", "abYdef"]), None);
+        assert_eq!(
+            merge3("aku sedih", &["aku senang", "aku sedih sekali"]).as_deref(),
+            Some("aku senang sekali")
+        );
+        assert_eq!(
+            merge3("hari ini", &["hari ini cerah", "hari ini hujan"]),
+            None
+        );
+        assert_eq!(
+            merge3("é🌧️x", &["é🌧️xy", "Zé🌧️x"]).as_deref(),
+            Some("Zé🌧️xy")
+        );
     }
 
     #[test]

@@ -133,6 +133,12 @@ fn devices(codec: u8) -> Devices {
 /// The document shape workloads.md specifies (an `entries` map; edits splice the whole text), for
 /// comparison with the anchors' numbers.
 fn workload_shape_save(ops: &[Op]) -> usize {
+    workload_shape_doc(ops).save().len()
+}
+
+/// The workloads.md document itself, text as Automerge Text (its default shape, and how journal
+/// version 1 kept text).
+fn workload_shape_doc(ops: &[Op]) -> AutoCommit {
     use automerge::transaction::{CommitOptions, Transactable};
     use automerge::{ObjType, ReadDoc};
     let mut d = AutoCommit::new();
@@ -167,7 +173,7 @@ fn workload_shape_save(ops: &[Op]) -> usize {
         }
         d.commit_with(CommitOptions::default().with_time(op.commit_time(i)));
     }
-    d.save().len()
+    d
 }
 
 /// The median of unsorted samples.

@@ -148,3 +148,36 @@ fn an_erased_entry_is_gone_everywhere_and_nothing_else_is_lost() {
     assert_eq!(texts(&restored).len(), 2);
     assert!(restored.journal_get(&secret).is_none());
 }
+
+#[test]
+fn an_entry_merged_from_two_devices_keeps_its_merged_text_through_an_erase() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    phone.create_person().unwrap();
+    let kept = phone.journal_add("Pagi: cemas.", 3, &[]).unwrap();
+    let gone = phone.journal_add("Hapus aku.", 1, &[]).unwrap();
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+    tablet.complete_link(&resp).unwrap();
+    relay.sync(&mut phone);
+    relay.sync(&mut tablet);
+    // Offline edits of different parts on both devices: the phone shows their merge.
+    phone
+        .journal_edit(&kept, Some("Pagi: cemas, lalu lega."), None, None)
+        .unwrap();
+    tablet
+        .journal_edit(&kept, Some("Hari ini. Pagi: cemas."), None, None)
+        .unwrap();
+    relay.sync(&mut tablet);
+    relay.sync(&mut phone);
+    let merged = "Hari ini. Pagi: cemas, lalu lega.";
+    assert_eq!(phone.journal_get(&kept).unwrap().text, merged);
+    phone
+        .erase_journal_entries(std::slice::from_ref(&gone), 10)
+        .unwrap();
+    assert_eq!(texts(&phone), [merged]);
+    relay.sync(&mut phone);
+    relay.sync(&mut tablet);
+    assert_eq!(texts(&tablet), [merged]);
+}

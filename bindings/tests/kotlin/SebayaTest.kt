@@ -158,6 +158,29 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     assertEquals("Ditulis di perangkat A.", got.text, "text on B")
                     assertEquals(listOf("pagi"), got.tags, "tags on B")
                 }
+
+                // Offline edits of one entry on both devices: separate parts merge; the same
+                // words keep both versions until the next edit.
+                a.journal().use { it.edit(id, "Pagi ini: ditulis di perangkat A.", null, null) }
+                b.journal().use { it.edit(id, "Ditulis di perangkat A. Lalu B.", null, null) }
+                a.sync(url); b.sync(url); a.sync(url)
+                val merged = "Pagi ini: ditulis di perangkat A. Lalu B."
+                a.journal().use { assertEquals(merged, it.get(id)?.text, "merged on A") }
+                b.journal().use { assertEquals(emptyList<String>(), it.get(id)?.conflicts, "nothing left over on B") }
+                a.journal().use { it.edit(id, "Pagi ini: ditulis di perangkat A. Lalu C.", null, null) }
+                b.journal().use { it.edit(id, "Pagi ini: ditulis di perangkat A. Lalu D.", null, null) }
+                a.sync(url); b.sync(url); a.sync(url)
+                val onA = a.journal().use { it.get(id) } ?: throw AssertionError("entry gone on A")
+                val onB = b.journal().use { it.get(id) } ?: throw AssertionError("entry gone on B")
+                assertEquals(onA, onB, "both devices show the same entry")
+                assertEquals(
+                    listOf("Pagi ini: ditulis di perangkat A. Lalu C.", "Pagi ini: ditulis di perangkat A. Lalu D."),
+                    (onA.conflicts + onA.text).sorted(),
+                    "both versions kept",
+                )
+                b.journal().use { it.edit(id, onA.conflicts[0], null, null) }
+                b.sync(url); a.sync(url)
+                a.journal().use { assertEquals(emptyList<String>(), it.get(id)?.conflicts, "settled on A") }
             }
         }
     }

@@ -231,6 +231,25 @@ def test_concurrent_edits_of_one_entry_merge(linked, relay):
     merged = "Pagi: cemas, lalu lega.\nSiang: jalan kaki.\nMalam: tidur nyenyak."
     assert ja.get(eid).text == merged
     assert jb.get(eid).text == merged
+    assert ja.get(eid).conflicts == [] and jb.get(eid).conflicts == []
+
+    # Edits of the same words cannot be merged: both versions stay, on both devices, until the
+    # next edit settles them.
+    ja.edit(eid, merged.replace("tidur nyenyak", "tidur jam sepuluh"), None, None)
+    jb.edit(eid, merged.replace("tidur nyenyak", "susah tidur"), None, None)
+    a.sync(relay.url)
+    b.sync(relay.url)
+    a.sync(relay.url)
+    ea, eb = ja.get(eid), jb.get(eid)
+    assert (ea.text, ea.conflicts) == (eb.text, eb.conflicts)
+    assert len(ea.conflicts) == 1
+    assert sorted([ea.text] + ea.conflicts) == sorted(
+        [merged.replace("tidur nyenyak", "tidur jam sepuluh"), merged.replace("tidur nyenyak", "susah tidur")]
+    )
+    jb.edit(eid, ea.conflicts[0], None, None)
+    b.sync(relay.url)
+    a.sync(relay.url)
+    assert ja.get(eid).conflicts == [] and ja.get(eid).text == ea.conflicts[0]
 
 
 def test_a_link_response_for_another_device_raises_bad_link_code(tmp_path, key):

@@ -127,6 +127,14 @@ check("link two devices and sync a journal entry through the relay") {
     guard let got = try b.journal().get(id: id) else { throw CheckFailure(description: "B lacks A's entry") }
     try assertEqual("Ditulis di perangkat A.", got.text, "text on B")
     try assertEqual(["pagi"], got.tags, "tags on B")
+    // The same words edited offline on both devices: both versions are kept until the next edit.
+    try a.journal().edit(id: id, text: "Ditulis di perangkat A, pagi.")
+    try b.journal().edit(id: id, text: "Ditulis di perangkat A, malam.")
+    _ = try a.sync(relayUrl: url); _ = try b.sync(relayUrl: url); _ = try a.sync(relayUrl: url)
+    guard let onA = try a.journal().get(id: id) else { throw CheckFailure(description: "entry gone on A") }
+    try assertEqual(onA, try b.journal().get(id: id), "both devices show the same entry")
+    try assertEqual(["Ditulis di perangkat A, malam.", "Ditulis di perangkat A, pagi."],
+                    (onA.conflicts + [onA.text]).sorted(), "both versions kept")
 }
 
 check("join a support group in person and read its note after a sync") {
