@@ -428,8 +428,15 @@ impl Vault {
 
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
     pub fn seal_pending(&mut self) -> Result<u32> {
+        self.seal_pending_with(true)
+    }
+
+    /// [`Vault::seal_pending`], with or without the snapshots that are due: a sync on a metered link
+    /// leaves them for the next unmetered one (a snapshot is a whole document; the changes it would
+    /// stand for are already on their way).
+    pub(crate) fn seal_pending_with(&mut self, snapshots: bool) -> Result<u32> {
         let codec = self.codec;
-        let every = self.snapshot_every()?;
+        let every = if snapshots { self.snapshot_every()? } else { 0 };
         let mut sealed = 0;
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             s.compact_if_needed(&self.store)?;
@@ -470,9 +477,18 @@ impl Vault {
 
     /// Starts a sync: seals local changes and returns the state machine to drive.
     pub fn sync_begin(&mut self, relay_url: &str) -> Result<RelaySync> {
+        self.sync_begin_sealing(relay_url, true)
+    }
+
+    /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).
+    pub(crate) fn sync_begin_sealing(
+        &mut self,
+        relay_url: &str,
+        snapshots: bool,
+    ) -> Result<RelaySync> {
         self.refresh_index()?;
         self.scrub_index()?;
-        self.seal_pending()?;
+        self.seal_pending_with(snapshots)?;
         let (posts, answers, taken) = self.join_outbox()?;
         let mut sync = RelaySync::new(relay_url)
             .with_joins(posts, answers, taken)

@@ -6,7 +6,7 @@
 //! decides the scope: everything on an unmetered link; on a metered one everything within the daily
 //! budget, and past it (or when the person chose Wi-Fi only) care records alone — referrals, their
 //! acknowledgements and risk flags are small and go first. Bytes on metered links are counted per
-//! UTC day.
+//! UTC day. Snapshots (a whole document each, protocol 26) are sealed on unmetered links only.
 
 use std::collections::BTreeMap;
 
@@ -142,7 +142,8 @@ impl Vault {
                     .collect(),
             ),
         };
-        let mut s = self.sync_begin(relay_url)?;
+        // Snapshots due are sealed on unmetered links only: on a metered one they wait.
+        let mut s = self.sync_begin_sealing(relay_url, link == Link::Unmetered)?;
         s.set_only(only);
         if link == Link::Metered {
             let chunk = self.sync_policy()?.metered_chunk_bytes;

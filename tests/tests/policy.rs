@@ -102,3 +102,38 @@ fn past_the_daily_budget_only_urgent_items_go() {
     // An unmetered link has no budget.
     assert_eq!(phone.sync_scope(Link::Unmetered).unwrap(), SyncScope::All);
 }
+
+#[test]
+fn a_snapshot_due_waits_for_an_unmetered_link() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = vault(&dir, "p.db", 1);
+    phone.set_snapshot_every(16).unwrap();
+    // Twenty entries in five envelopes, all synced on mobile data: a snapshot is due and waits.
+    let mut pushed = 0;
+    for round in 0..5 {
+        for i in 0..4 {
+            phone
+                .journal_add(&format!("Catatan {round}.{i}"), 3, &[])
+                .unwrap();
+        }
+        let (_, r) = phone
+            .sync_on(&n.http, &n.relay.url(), Link::Metered)
+            .unwrap();
+        pushed += r.pushed;
+    }
+    assert!(pushed >= 5, "the changes went: {pushed}");
+    let (_, r) = phone
+        .sync_on(&n.http, &n.relay.url(), Link::Metered)
+        .unwrap();
+    assert_eq!(r.pushed, 0, "nothing new on mobile data, no snapshot");
+    // On Wi-Fi the snapshot is sealed and goes, alone.
+    let (_, r) = phone
+        .sync_on(&n.http, &n.relay.url(), Link::Unmetered)
+        .unwrap();
+    assert_eq!(r.pushed, 1, "the snapshot");
+    let (_, r) = phone
+        .sync_on(&n.http, &n.relay.url(), Link::Unmetered)
+        .unwrap();
+    assert_eq!(r.pushed, 0, "and only once");
+}

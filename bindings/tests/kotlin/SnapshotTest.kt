@@ -41,6 +41,21 @@ fun main() {
                 assertEquals(31, mine.size, "entries")
                 tablet.close()
             }
+            check("a snapshot due waits for an unmetered link") {
+                val p = Vault.open(File(tmp, "p2.db").path, generateMasterKey())
+                p.createPerson()
+                p.setSnapshotEvery(16u)
+                var pushed = 0u
+                for (round in 0 until 5) {
+                    for (i in 0 until 4) p.journal().use { it.add("Catatan $round.$i", 3, emptyList()) }
+                    pushed += p.syncOn(relay.url, true).report.pushed
+                }
+                assertTrue(pushed >= 5u, "the changes went ($pushed)")
+                assertEquals(0u, p.syncOn(relay.url, true).report.pushed, "no snapshot on mobile data")
+                assertEquals(1u, p.syncOn(relay.url, false).report.pushed, "the snapshot on Wi-Fi")
+                assertEquals(0u, p.syncOn(relay.url, false).report.pushed, "only once")
+                p.close()
+            }
             phone.close()
         }
     } finally {

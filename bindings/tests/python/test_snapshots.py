@@ -34,3 +34,19 @@ def test_a_new_device_syncs_a_snapshotted_journal(tmp_path, relay):
     texts = sorted(e.text for e in tablet.journal().list())
     assert texts == sorted(e.text for e in phone.journal().list())
     assert len(texts) == 31
+
+
+def test_a_snapshot_due_waits_for_an_unmetered_link(tmp_path, relay):
+    phone = Vault.open(str(tmp_path / "phone.db"), generate_master_key())
+    phone.create_person()
+    phone.set_snapshot_every(16)
+    pushed = 0
+    for round_ in range(5):
+        for i in range(4):
+            phone.journal().add(f"Catatan {round_}.{i}", 3, [])
+        pushed += phone.sync_on(relay.url, True).report.pushed
+    assert pushed >= 5
+    # Due, but on mobile data it waits; on Wi-Fi it goes, once.
+    assert phone.sync_on(relay.url, True).report.pushed == 0
+    assert phone.sync_on(relay.url, False).report.pushed == 1
+    assert phone.sync_on(relay.url, False).report.pushed == 0
