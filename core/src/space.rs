@@ -846,6 +846,8 @@ impl Space {
         envelopes: &[Vec<u8>],
     ) -> Result<ReceiveReport> {
         let mut report = ReceiveReport::default();
+        // Snapshots held already whose cover was bounded when taken (protocol 26.3).
+        let mut retake = Vec::new();
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
             let env = match Envelope::parse(bytes).and_then(|e| e.verify().map(|_| e)) {
@@ -874,6 +876,9 @@ impl Space {
                 && (!matches!(h.kind, Kind::Membership | Kind::KeyWraps)
                     || self.holds_row(store, &h.author, h.seq)?)
             {
+                if self.worth_retaking(&env) {
+                    retake.push(env);
+                }
                 report.duplicates += 1;
                 continue;
             }
@@ -919,6 +924,14 @@ impl Space {
         let (applied, quarantined) = self.apply_pending(store, identity)?;
         report.applied += applied;
         report.quarantined = quarantined;
+        let mut retaken = false;
+        for env in retake {
+            // Taken once already: a failure now changes nothing and is no news.
+            retaken |= self.take_snapshot(store, &env).unwrap_or(false);
+        }
+        if retaken {
+            self.save_record(store)?;
+        }
         Ok(report)
     }
 

@@ -730,15 +730,17 @@ impl RelaySync {
                         .filter(|e| e.len() >= 22 && e[6..22] == s.id.0)
                         .cloned()
                         .collect();
+                    // The relay's vector first: a snapshot in this answer may stand for envelopes
+                    // only this vector shows exist (protocol 26.3).
+                    if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
+                        let (_, acked) = v.parse()?;
+                        s.set_relay_acked(store, acked)?;
+                    }
                     if !mine.is_empty() {
                         let r = s.receive(store, identity, &mine)?;
                         self.report.pulled += r.stored;
                         self.report.applied += r.applied;
                         self.report.quarantined += r.quarantined;
-                    }
-                    if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
-                        let (_, acked) = v.parse()?;
-                        s.set_relay_acked(store, acked)?;
                     }
                 }
                 self.rounds += 1;

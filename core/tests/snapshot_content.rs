@@ -66,11 +66,13 @@ fn a_members_bad_snapshot_changes_nothing_and_a_good_one_is_taken() {
     let counts = b.envelope_counts().unwrap();
 
     // A document that does not load, and a codec nobody knows: stored, quarantined, nothing else.
-    // (The cover names something B lacks, so B must load the document to take it; a snapshot whose
-    // cover B already holds is taken without loading, and changes nothing either.)
-    let cover: Cover = [(DeviceId([7; 32]), 1)].into();
+    // (The cover names something B lacks, the author's own first envelope, so B must load the
+    // document to take it; a snapshot whose cover B already holds is taken without loading, and
+    // changes nothing either.)
+    let author = DeviceId::from_slice(i.kp.public_key().as_ref()).unwrap();
+    let cover: Cover = [(author, 1)].into();
     let r = b
-        .receive_envelopes(&[seal(&i, 1, &cover, b"\x01not an automerge document")])
+        .receive_envelopes(&[seal(&i, 2, &cover, b"\x01not an automerge document")])
         .unwrap();
     assert_eq!((r.stored, r.applied, r.quarantined), (1, 0, 1));
     let mut doc = automerge::AutoCommit::new();
@@ -78,7 +80,7 @@ fn a_members_bad_snapshot_changes_nothing_and_a_good_one_is_taken() {
     let mut unknown = vec![9u8];
     unknown.extend_from_slice(&doc.save());
     let r = b
-        .receive_envelopes(&[seal(&i, 2, &cover, &unknown)])
+        .receive_envelopes(&[seal(&i, 3, &cover, &unknown)])
         .unwrap();
     assert_eq!((r.stored, r.applied, r.quarantined), (1, 0, 1));
     assert_eq!(b.journal_list(), before);
@@ -89,7 +91,7 @@ fn a_members_bad_snapshot_changes_nothing_and_a_good_one_is_taken() {
     // The same member's good snapshot is taken (merged into what B has).
     let mut good = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
     good.extend_from_slice(&doc.save());
-    let r = b.receive_envelopes(&[seal(&i, 3, &cover, &good)]).unwrap();
+    let r = b.receive_envelopes(&[seal(&i, 4, &cover, &good)]).unwrap();
     assert_eq!((r.stored, r.applied, r.quarantined), (1, 1, 0));
     assert_eq!(b.journal_list().len(), 2);
     assert!(b.journal_get("00000000000000aa").is_some());
@@ -140,4 +142,34 @@ fn a_snapshot_does_not_cover_what_its_sealer_quarantined() {
         own.get(&a.device_id()).is_some_and(|s| *s >= 1),
         "A's own envelopes are"
     );
+}
+
+/// A device of the person seals a cover naming another device's envelopes far ahead (review defect:
+/// takers would count that device's later envelopes as held and never fetch them). The taker bounds
+/// the cover by what it knows exists, so the other device's next entry still arrives.
+#[test]
+fn a_cover_naming_another_devices_later_envelopes_silences_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
+    let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
+    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
+        .unwrap();
+    let i = insider(&mut a);
+    a.journal_add("Dari A, pertama.", 3, &[]).unwrap();
+    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    let mut doc = automerge::AutoCommit::new();
+    sebaya_core::journal::add(&mut doc, "00000000000000cc", "dari orang dalam", 2, &[], 1).unwrap();
+    let mut good = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
+    good.extend_from_slice(&doc.save());
+    let cover: Cover = [(a.device_id(), 1_000_000)].into();
+    let r = b.receive_envelopes(&[seal(&i, 1, &cover, &good)]).unwrap();
+    assert_eq!((r.stored, r.quarantined), (1, 0), "{r:?}");
+    // A writes on; B still takes A's next envelope as new.
+    let id = a.journal_add("Dari A, kedua.", 4, &[]).unwrap();
+    let r = b
+        .receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    assert!(r.stored >= 1, "A's new envelope is not a duplicate: {r:?}");
+    assert_eq!(b.journal_get(&id).unwrap().text, "Dari A, kedua.");
 }

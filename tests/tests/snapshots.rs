@@ -175,6 +175,41 @@ fn the_relay_prunes_after_retention_and_a_device_offline_since_converges() {
     assert!(texts(&phone).contains(&"Ditulis tanpa sinyal.".to_string()));
 }
 
+/// A snapshot by one device stands for another device's pruned envelopes: the new device bounds
+/// every cover by what it knows exists (protocol 26.3), and the relay's answer, which counts them,
+/// is that knowledge. So it takes the snapshot once, and its next sync pulls nothing again.
+#[test]
+fn a_snapshot_standing_for_another_devices_pruned_envelopes_is_taken_once() {
+    let r = relay(Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = open(dir.path(), "phone.db", 1);
+    phone.create_person().unwrap();
+    phone.set_snapshot_every(0).unwrap();
+    let mut tablet = link(&mut phone, dir.path(), "tablet.db", 2);
+    tablet.set_snapshot_every(0).unwrap();
+    write_and_sync(&r, &mut tablet, 0, 12);
+    r.sync(&mut phone);
+    phone.snapshot_now(None).unwrap().unwrap();
+    r.sync(&mut phone);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_and_sync(&r, &mut phone, 12, 2);
+    let (_, pruned) = r.counts();
+    assert!(pruned >= 12, "the tablet's envelopes were pruned: {pruned}");
+
+    let mut laptop = link(&mut phone, dir.path(), "laptop.db", 3);
+    let first = r.sync(&mut laptop);
+    assert_eq!(first.quarantined, 0, "{first:?}");
+    assert_eq!(texts(&laptop), texts(&phone));
+    let again = r.sync(&mut laptop);
+    assert_eq!(again.pulled, 0, "nothing comes twice: {again:?}");
+    tablet
+        .journal_add("Dari tablet, sesudahnya.", 3, &[])
+        .unwrap();
+    r.sync(&mut tablet);
+    r.sync(&mut laptop);
+    assert!(texts(&laptop).contains(&"Dari tablet, sesudahnya.".to_string()));
+}
+
 #[test]
 fn damaged_forged_and_strangers_snapshots_change_nothing() {
     let r = relay(None);

@@ -152,6 +152,44 @@ impl Space {
         Ok(Some(env.as_bytes().len()))
     }
 
+    /// The part of a snapshot's cover this device lets stand: the author's own envelopes (below the
+    /// snapshot, protocol 26.1), and of every other author no more than the envelopes known to exist
+    /// (held here, or counted by the relay's last answer). A device of the person that seals a cover
+    /// naming another device's envelopes far ahead would otherwise make takers count that device's
+    /// later envelopes as held and never fetch them (protocol 26.3).
+    pub(crate) fn bounded_cover(&self, author: &sebaya_proto::DeviceId, cover: Cover) -> Cover {
+        let mut out = Cover::new();
+        for (a, s) in cover {
+            let s = if a == *author {
+                s
+            } else {
+                let held = self
+                    .vector
+                    .above_gap()
+                    .filter(|(x, _)| **x == a)
+                    .map(|(_, s)| s)
+                    .max()
+                    .unwrap_or(0)
+                    .max(self.vector.get(&a));
+                let relay = self.relay_acked.get(&a).copied().unwrap_or(0);
+                s.min(held.max(relay))
+            };
+            if s > 0 {
+                out.insert(a, s);
+            }
+        }
+        out
+    }
+
+    /// Whether a snapshot received again (a duplicate) may now raise this device's vector further:
+    /// its cover was bounded when it was taken, and more of it is now known to exist.
+    pub(crate) fn worth_retaking(&self, env: &Envelope) -> bool {
+        let (Ok(h), Ok(cover)) = (env.header(), wire::cover(env)) else {
+            return false;
+        };
+        h.kind == Kind::Snapshot && !self.vector.covers(&self.bounded_cover(&h.author, cover))
+    }
+
     /// Takes a stored snapshot envelope: `Ok(false)` while its author is not known to be a member or
     /// its epoch key has not arrived (it waits), an error (quarantine, nothing changed) when it cannot
     /// be opened, its author may not vouch for others' changes, or its document does not load.
@@ -174,7 +212,11 @@ impl Space {
         let Some(key) = self.key_for(&h.epoch) else {
             return Ok(false);
         };
-        let (cover, plain) = wire::open(env, key)?;
+        let (full, plain) = wire::open(env, key)?;
+        // The document is loaded whenever the cover names anything not held here (its content may
+        // be nowhere else any more), but the vector rises only as far as the bounded cover.
+        let complete = self.vector.covers(&full);
+        let cover = self.bounded_cover(&h.author, full);
         let plain = Zeroizing::new(plain);
         let (&codec, data) = plain
             .split_first()
@@ -182,7 +224,7 @@ impl Space {
         if codec != SNAPSHOT_CODEC_SAVE {
             return Err(Error::Content("unknown snapshot codec"));
         }
-        if self.vector.covers(&cover) {
+        if complete {
             // Everything it stands for is here already.
             return Ok(true);
         }
