@@ -797,7 +797,9 @@ impl PeerSession {
         let n = u32::try_from(carried.len()).unwrap_or(u32::MAX);
         self.report.carried_received += n;
         let mut refused = 0u32;
-        let mut by_space: BTreeMap<SpaceId, (Vec<Vec<u8>>, Vec<Vec<u8>>)> = BTreeMap::new();
+        // Per space: membership statements, then the rest.
+        type Split = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+        let mut by_space: BTreeMap<SpaceId, Split> = BTreeMap::new();
         for e in carried {
             match Envelope::parse(e) {
                 Ok(env) if self.wanted.contains(&env.space()) => {
@@ -828,12 +830,11 @@ impl PeerSession {
             if !membership.is_empty() {
                 reports.push(s.receive(store, identity, &membership)?);
             }
-            let (allowed, denied): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
-                rest.into_iter().partition(|e| {
-                    Envelope::parse(e)
-                        .and_then(|env| env.header())
-                        .is_ok_and(|h| s.membership().may_write(&h.author, h.seq))
-                });
+            let (allowed, denied): (Vec<Vec<u8>>, Vec<Vec<u8>>) = rest.into_iter().partition(|e| {
+                Envelope::parse(e)
+                    .and_then(|env| env.header())
+                    .is_ok_and(|h| s.membership().may_write(&h.author, h.seq))
+            });
             refused += u32::try_from(denied.len()).unwrap_or(u32::MAX);
             if !allowed.is_empty() {
                 reports.push(s.receive(store, identity, &allowed)?);

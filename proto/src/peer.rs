@@ -294,7 +294,7 @@ pub fn fragments(message: &[u8]) -> Vec<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -398,8 +398,8 @@ mod tests {
     /// carried envelope.
     #[test]
     fn the_section_25_2_vectors_are_stable() {
-        let hash =
-            hex::decode("ad85cd441056e348bba119daf1cde512c651abfe328c6f6d3ddfd3c9f2cae338").unwrap();
+        let hash = hex::decode("ad85cd441056e348bba119daf1cde512c651abfe328c6f6d3ddfd3c9f2cae338")
+            .unwrap();
         let tag = carry_tag(&hash, &[7; 16]);
         let other = carry_tag(&[0; 32], &[7; 16]);
         assert_ne!(tag, other, "a tag depends on the session");
@@ -415,7 +415,11 @@ mod tests {
                 .encode()
                 .unwrap(),
             ),
-            hex::encode(PeerMessage::Carrying(Carrying { tags: t() }).encode().unwrap()),
+            hex::encode(
+                PeerMessage::Carrying(Carrying { tags: t() })
+                    .encode()
+                    .unwrap(),
+            ),
             hex::encode(PeerMessage::Wanted(Wanted { tags: t() }).encode().unwrap()),
             hex::encode(
                 PeerMessage::Chunk(Chunk {

@@ -74,14 +74,19 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
             pairing::add_checkin(d, "00000000000000b2", 2, "Minggu berat.", &me, now)
         })
         .unwrap();
-    participant.journal_add("Hanya untuk saya.", 2, &[]).unwrap();
+    participant
+        .journal_add("Hanya untuk saya.", 2, &[])
+        .unwrap();
     carrier.set_carry_quota(1 << 20).unwrap();
     let taken = carrier
         .import_bundle(&participant.export_bundle(&[], None).unwrap())
         .unwrap();
     assert!(taken.carried > 0);
     let before = carrier.carry_status().unwrap();
-    assert!(before.spaces >= 2, "the pairing and the participant's own spaces");
+    assert!(
+        before.spaces >= 2,
+        "the pairing and the participant's own spaces"
+    );
 
     // The carrier meets the supporter: no relay anywhere.
     let (sc, ss) = session(&mut carrier, &mut supporter);

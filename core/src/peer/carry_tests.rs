@@ -41,7 +41,9 @@ fn scene() -> Scene {
     let mut c = Vault::open(&dir.path().join("c.db"), &[3; 32]).unwrap();
     c.create_person().unwrap();
     c.set_carry_quota(1 << 20).unwrap();
-    let r = c.import_bundle(&p.export_bundle(&[], None).unwrap()).unwrap();
+    let r = c
+        .import_bundle(&p.export_bundle(&[], None).unwrap())
+        .unwrap();
     assert!(r.carried > 0);
     let (g, resp) = m.create_pairing(&c.link_request().unwrap()).unwrap();
     c.join_space(&resp).unwrap();
@@ -165,11 +167,10 @@ fn a_carrier_hands_a_members_envelopes_on_and_drops_what_was_answered() {
         assert_ne!(&t[..], &p.journal_space().unwrap().0[..]);
     }
     assert_eq!(sm.wanted, BTreeSet::from([s]));
-    assert_eq!(&sm.messages_received()[..3], &[
-        wire::kind::HELLO,
-        wire::kind::VECTORS,
-        wire::kind::CARRYING
-    ]);
+    assert_eq!(
+        &sm.messages_received()[..3],
+        &[wire::kind::HELLO, wire::kind::VECTORS, wire::kind::CARRYING]
+    );
     assert!(sc.messages_received().contains(&wire::kind::WANTED));
     // What was answered is no longer carried; the spaces the member does not hold still are.
     let after = c.carry_status().unwrap();
@@ -281,7 +282,11 @@ fn an_unanswered_hand_over_stays_carried_and_a_version_1_device_is_offered_nothi
     });
     assert!(sc.report().carried_sent > 0);
     assert_eq!(sc.report().carried_answered, 0);
-    assert_eq!(c.carry_status().unwrap(), before, "nothing unanswered is dropped");
+    assert_eq!(
+        c.carry_status().unwrap(),
+        before,
+        "nothing unanswered is dropped"
+    );
     assert_eq!(checkins(&m, &s), 1, "the member stored it");
     // The next session hands it over again: duplicates, answered, dropped.
     let mut sc = c.peer_session(true).unwrap();
