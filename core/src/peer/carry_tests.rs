@@ -311,3 +311,86 @@ fn an_unanswered_hand_over_stays_carried_and_a_version_1_device_is_offered_nothi
     assert!(sc.carry_tags.is_empty());
     assert_eq!(c.carry_status().unwrap(), after);
 }
+
+/// Runs a session until the carrier has the member's Vectors (both in the exchange), holding back
+/// everything after that from the carrier: the member has answered Carrying, the carrier waits for
+/// the answer, neither is finished.
+fn halfway(c: &mut Vault, m: &mut Vault) -> (PeerSession, PeerSession) {
+    let mut sc = c.peer_session(true).unwrap();
+    let mut sm = m.peer_session(false).unwrap();
+    let (ec, em) = drive(c, &mut sc, m, &mut sm, |sc| sc.stage != Stage::Exchange);
+    assert!(ec.is_none() && em.is_none(), "{ec:?} {em:?}");
+    assert_eq!((sc.stage, sm.stage), (Stage::Exchange, Stage::Exchange));
+    assert!(sc.awaiting_wanted && sm.carrying_answered);
+    (sc, sm)
+}
+
+fn tags(t: &[&[u8]]) -> Vec<ByteBuf> {
+    t.iter().map(|t| ByteBuf::from(t.to_vec())).collect()
+}
+
+#[test]
+fn malformed_or_out_of_turn_carrying_and_wanted_end_the_session_and_change_nothing() {
+    let Scene {
+        mut m, mut c, s, ..
+    } = scene();
+    let before = c.carry_status().unwrap();
+    let is_bad = |r: Result<()>| matches!(r, Err(Error::BadPeerMessage(_)));
+
+    // A second Carrying.
+    let (sc, mut sm) = halfway(&mut c, &mut m);
+    let offered: Vec<ByteBuf> = tags(&sc.carry_tags.keys().map(|t| &t[..]).collect::<Vec<_>>());
+    assert!(is_bad(sm.handle_message(
+        &mut m,
+        PeerMessage::Carrying(Carrying { tags: offered })
+    )));
+    // A Wanted naming a tag never offered, or of the wrong length, or more tags than offered.
+    for bad in [
+        tags(&[&[0xee; CARRY_TAG_LEN]]),
+        tags(&[&[1; 15]]),
+        tags(&vec![&[1u8; CARRY_TAG_LEN][..]; MAX_CARRY_TAGS + 1]),
+    ] {
+        let (mut sc, _) = halfway(&mut c, &mut m);
+        assert!(is_bad(sc.handle_message(
+            &mut c,
+            PeerMessage::Wanted(Wanted { tags: bad })
+        )));
+        assert!(sc.carry_queue.is_empty());
+    }
+    // A Wanted to a device that offered nothing (the member carries nothing).
+    let (_, mut sm) = halfway(&mut c, &mut m);
+    assert!(is_bad(sm.handle_message(
+        &mut m,
+        PeerMessage::Wanted(Wanted { tags: vec![] })
+    )));
+    // Too many tags, or a tag of the wrong length, in a device's first Carrying.
+    for bad in [
+        tags(&vec![&[1u8; CARRY_TAG_LEN][..]; MAX_CARRY_TAGS + 1]),
+        tags(&[&[1; 17]]),
+    ] {
+        let (_, mut sm) = halfway(&mut c, &mut m);
+        sm.carrying_answered = false;
+        sm.wanted.clear();
+        assert!(is_bad(sm.handle_message(
+            &mut m,
+            PeerMessage::Carrying(Carrying { tags: bad })
+        )));
+        assert!(sm.wanted.is_empty());
+    }
+    // A Carrying to a device that did not announce carrying.
+    let mut sm = m.peer_session(false).unwrap();
+    sm.announce_carry = false;
+    let mut sc = c.peer_session(true).unwrap();
+    let _ = drive(&mut c, &mut sc, &mut m, &mut sm, |sc| {
+        sc.stage != Stage::Exchange
+    });
+    assert!(is_bad(sm.handle_message(
+        &mut m,
+        PeerMessage::Carrying(Carrying {
+            tags: tags(&[&[1; CARRY_TAG_LEN]])
+        })
+    )));
+    // Nothing was handed over or dropped by any of it.
+    assert_eq!(c.carry_status().unwrap(), before);
+    assert_eq!(checkins(&m, &s), 0);
+}
