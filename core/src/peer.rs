@@ -15,6 +15,12 @@
 //! sent only after the chunk is stored, and every new session starts from the vectors, so whatever
 //! was acknowledged is never sent again. Any frame that does not decrypt in order (altered, cut,
 //! replayed, reordered) ends the session with a typed error, and nothing of that frame is kept.
+//!
+//! Carrying (section 25.2): a device that carries envelopes for others names the carried spaces it
+//! does not hold by tags keyed with the handshake hash; the other device asks for those it holds as a
+//! member, judges each carried envelope itself (its log's `may_write`, then `Space::receive`), and
+//! its acknowledgement lets the carrier drop them. Ids of spaces the other device does not hold never
+//! leave the carrier.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
