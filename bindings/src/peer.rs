@@ -1,6 +1,7 @@
 //! Peer-to-peer sessions through the bindings (issue 5; protocol section 25): the app owns the byte
 //! stream (Bluetooth, Nearby Connections, Multipeer, a TCP socket on a hotspot) and moves bytes; the
-//! core does the Noise XX handshake, the membership check and the chunked, acknowledged exchange.
+//! core does the Noise XX handshake, the membership check and the chunked, acknowledged exchange,
+//! and hands on what this device carries for others to a device that holds those spaces (25.2).
 
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +36,17 @@ pub struct PeerReport {
     pub bytes_sent: u64,
     /// Bytes given to `receive`.
     pub bytes_received: u64,
+    /// Envelopes this device carries for others (`set_carry_quota`) handed to the other device,
+    /// which holds their spaces and asked for them.
+    pub carried_sent: u32,
+    /// Of those, the ones the other device acknowledged (kept or refused): no longer carried here.
+    /// The rest stay carried for the relay or another meeting.
+    pub carried_answered: u32,
+    /// Envelopes the other device carried for spaces this device holds, received here.
+    pub carried_received: u32,
+    /// Of those, the ones refused or set aside (bad signature, an author the space's log does not
+    /// let write, a space not asked for): they change nothing.
+    pub carried_refused: u32,
 }
 
 /// One sync with one nearby device over one reliable byte stream. Loop: write every frame of
@@ -105,6 +117,10 @@ impl PeerSession {
             chunks_received: r.chunks_received,
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
+            carried_sent: r.carried_sent,
+            carried_answered: r.carried_answered,
+            carried_received: r.carried_received,
+            carried_refused: r.carried_refused,
         })
     }
 }

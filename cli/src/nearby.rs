@@ -233,6 +233,13 @@ fn print_report(r: &PeerReport) {
         r.bytes_sent,
         r.bytes_received
     );
+    // Carrying (protocol 25.2): only when something carried travelled.
+    if r.carried_sent > 0 || r.carried_received > 0 {
+        println!(
+            "  carried for others: handed on {} ({} answered), received {} ({} refused)",
+            r.carried_sent, r.carried_answered, r.carried_received, r.carried_refused
+        );
+    }
 }
 
 /// `sebaya nearby …`.

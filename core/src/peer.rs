@@ -15,6 +15,12 @@
 //! sent only after the chunk is stored, and every new session starts from the vectors, so whatever
 //! was acknowledged is never sent again. Any frame that does not decrypt in order (altered, cut,
 //! replayed, reordered) ends the session with a typed error, and nothing of that frame is kept.
+//!
+//! Carrying (section 25.2): a device that carries envelopes for others names the carried spaces it
+//! does not hold by tags keyed with the handshake hash; the other device asks for those it holds as a
+//! member, judges each carried envelope itself (its log's `may_write`, then `Space::receive`), and
+//! its acknowledgement lets the carrier drop them. Ids of spaces the other device does not hold never
+//! leave the carrier.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -27,8 +33,8 @@ use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 use sebaya_proto::peer::{
-    self as wire, Ack, Chunk, Done, Hello, NOISE_PARAMS, PEER_VERSION, PROLOGUE, PeerMessage,
-    Refuse, Vectors,
+    self as wire, Ack, CARRY_TAG_LEN, CARRY_VERSION, Carrying, Chunk, Done, Hello, MAX_CARRY_TAGS,
+    NOISE_PARAMS, PEER_VERSION, PROLOGUE, PeerMessage, Refuse, Vectors, Wanted,
 };
 use sebaya_proto::sync::{MAX_AUTHORS, MAX_SPACES, SpaceVector};
 use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
@@ -74,6 +80,16 @@ pub struct PeerReport {
     pub bytes_sent: u64,
     /// Bytes taken in.
     pub bytes_received: u64,
+    /// Envelopes this device carries for others that it handed to the other device (section 25.2).
+    pub carried_sent: u32,
+    /// Of those, the ones the other device acknowledged (judged: kept or refused); dropped from
+    /// what this device carries. The rest stay carried.
+    pub carried_answered: u32,
+    /// Envelopes the other device carried for spaces this device holds, received here.
+    pub carried_received: u32,
+    /// Of those, the ones refused or set aside: not an envelope, of a space not asked for, a bad
+    /// signature, an author the space's log does not let write, content that cannot be applied.
+    pub carried_refused: u32,
 }
 
 /// X25519 for snow, over the x25519-dalek the core already uses (so no second curve library). The
@@ -240,6 +256,25 @@ pub struct PeerSession {
     /// Type bytes of the messages sent, in order.
     sent_kinds: Vec<u8>,
     report: PeerReport,
+    /// The Noise handshake hash: the key of this session's carried-space tags (section 25.2).
+    handshake_hash: Vec<u8>,
+    /// This device announces the carrying exchange in its Hello (always, but for the tests that
+    /// play a version-1 device).
+    announce_carry: bool,
+    /// Both devices announced the carrying exchange in their Hello.
+    carry_ok: bool,
+    /// Carrier side: the tags offered in Carrying, and the carried space each names.
+    carry_tags: BTreeMap<[u8; CARRY_TAG_LEN], SpaceId>,
+    /// Carrier side: Carrying was sent and Wanted has not come yet (Done waits for it).
+    awaiting_wanted: bool,
+    /// Carrier side: carried envelopes the other device asked for, not yet in a chunk.
+    carry_queue: VecDeque<Vec<u8>>,
+    /// Carrier side: SHA-256 of the carried envelopes of each chunk in flight, by chunk number.
+    carried_in_flight: BTreeMap<u32, Vec<[u8; 32]>>,
+    /// Receiver side: a Carrying was answered (only one is allowed).
+    carrying_answered: bool,
+    /// Receiver side: the spaces whose carried envelopes it asked for (held, as a current member).
+    wanted: BTreeSet<SpaceId>,
 }
 
 fn bad(what: &'static str) -> Error {
@@ -288,6 +323,15 @@ impl PeerSession {
             kinds: Vec::new(),
             sent_kinds: Vec::new(),
             report: PeerReport::default(),
+            handshake_hash: Vec::new(),
+            announce_carry: true,
+            carry_ok: false,
+            carry_tags: BTreeMap::new(),
+            awaiting_wanted: false,
+            carry_queue: VecDeque::new(),
+            carried_in_flight: BTreeMap::new(),
+            carrying_answered: false,
+            wanted: BTreeSet::new(),
         };
         if initiator {
             s.write_handshake()?;
@@ -396,12 +440,14 @@ impl PeerSession {
             .and_then(|k| k.try_into().ok())
             .ok_or(bad("the handshake proved no key"))?;
         self.remote_static = Some(rs);
+        self.handshake_hash = hs.get_handshake_hash().to_vec();
         self.noise = Noise::Transport(Box::new(hs.into_transport_mode().map_err(noise_err)?));
         self.stage = Stage::Hello;
         let cert = vault.device_certificate()?;
         self.send(&PeerMessage::Hello(Hello {
             v: PEER_VERSION,
             cert: ByteBuf::from(cert),
+            carry: self.announce_carry.then_some(CARRY_VERSION),
         }))
     }
 
@@ -463,6 +509,8 @@ impl PeerSession {
             (Stage::Vectors, PeerMessage::Vectors(v)) => self.on_vectors(vault, v),
             (Stage::Exchange, PeerMessage::Chunk(c)) => self.on_chunk(vault, c),
             (Stage::Exchange, PeerMessage::Ack(a)) => self.on_ack(vault, a),
+            (Stage::Exchange, PeerMessage::Carrying(c)) => self.on_carrying(vault, c),
+            (Stage::Exchange, PeerMessage::Wanted(w)) => self.on_wanted(vault, w),
             (Stage::Exchange, PeerMessage::Done(d)) => {
                 if self.remote_done.is_some() || d.chunks < self.next_expected {
                     return Err(bad("a second or inconsistent end of chunks"));
@@ -501,7 +549,100 @@ impl PeerSession {
             return Err(Error::PeerNotMember);
         }
         self.stage = Stage::Vectors;
-        self.send(&PeerMessage::Vectors(Vectors { spaces }))
+        self.send(&PeerMessage::Vectors(Vectors { spaces }))?;
+        self.carry_ok = self.announce_carry && h.carry == Some(CARRY_VERSION);
+        self.offer_carried(vault)
+    }
+
+    /// Carrier side (section 25.2): names, by session-keyed tags, the spaces this device carries
+    /// envelopes of and does not hold, so the other device can ask for those it holds without
+    /// learning the others' ids.
+    fn offer_carried(&mut self, vault: &Vault) -> Result<()> {
+        if !self.carry_ok {
+            return Ok(());
+        }
+        let held: BTreeSet<SpaceId> = vault.held_spaces().map(|s| s.id).collect();
+        let mut tags = BTreeMap::new();
+        for e in vault.carried()? {
+            let Ok(env) = Envelope::parse(&e) else {
+                continue;
+            };
+            let space = env.space();
+            if !held.contains(&space) {
+                tags.insert(wire::carry_tag(&self.handshake_hash, &space.0), space);
+            }
+        }
+        if tags.is_empty() {
+            return Ok(());
+        }
+        // Tags sort in no order related to the spaces; past the limit the rest wait for a later
+        // session (or the relay).
+        self.carry_tags = tags.into_iter().take(MAX_CARRY_TAGS).collect();
+        self.awaiting_wanted = true;
+        let tags = self
+            .carry_tags
+            .keys()
+            .map(|t| ByteBuf::from(t.to_vec()))
+            .collect();
+        self.send(&PeerMessage::Carrying(Carrying { tags }))
+    }
+
+    /// Receiver side: answers with the tags of the spaces this device holds as a current member
+    /// (it can judge their envelopes by their authors' signatures and its own log); others' tags
+    /// stay meaningless to it.
+    fn on_carrying(&mut self, vault: &mut Vault, c: Carrying) -> Result<()> {
+        if !self.carry_ok || self.carrying_answered {
+            return Err(bad("a carrying offer out of turn"));
+        }
+        if c.tags.len() > MAX_CARRY_TAGS {
+            return Err(bad("too many carried spaces"));
+        }
+        self.carrying_answered = true;
+        let me = vault.identity.device;
+        let mine: BTreeMap<[u8; CARRY_TAG_LEN], SpaceId> = vault
+            .held_spaces()
+            .filter(|s| !self.shared.contains(&s.id) && s.membership().is_member(&me))
+            .map(|s| (wire::carry_tag(&self.handshake_hash, &s.id.0), s.id))
+            .collect();
+        let mut tags = Vec::new();
+        for t in &c.tags {
+            let t: [u8; CARRY_TAG_LEN] = t
+                .as_slice()
+                .try_into()
+                .map_err(|_| bad("a carried space's tag of the wrong length"))?;
+            if let Some(space) = mine.get(&t)
+                && self.wanted.insert(*space)
+            {
+                tags.push(ByteBuf::from(t.to_vec()));
+            }
+        }
+        self.send(&PeerMessage::Wanted(Wanted { tags }))?;
+        self.check_finished(vault)
+    }
+
+    /// Carrier side: queues the carried envelopes of the spaces asked for, then sends.
+    fn on_wanted(&mut self, vault: &mut Vault, w: Wanted) -> Result<()> {
+        if !self.awaiting_wanted {
+            return Err(bad("an answer to no carrying offer"));
+        }
+        if w.tags.len() > self.carry_tags.len() {
+            return Err(bad("more carried spaces asked for than offered"));
+        }
+        let mut spaces = BTreeSet::new();
+        for t in &w.tags {
+            let space = <[u8; CARRY_TAG_LEN]>::try_from(t.as_slice())
+                .ok()
+                .and_then(|t| self.carry_tags.get(&t))
+                .ok_or(bad("a carried space asked for that was not offered"))?;
+            spaces.insert(*space);
+        }
+        self.awaiting_wanted = false;
+        for e in vault.carried()? {
+            if Envelope::parse(&e).is_ok_and(|env| spaces.contains(&env.space())) {
+                self.carry_queue.push_back(e);
+            }
+        }
+        self.pump(vault)
     }
 
     fn on_vectors(&mut self, vault: &mut Vault, v: Vectors) -> Result<()> {
@@ -534,7 +675,9 @@ impl PeerSession {
 
     /// Sends chunks while the window allows, then the end marker once everything went out.
     fn pump(&mut self, vault: &mut Vault) -> Result<()> {
-        while !self.to_send.is_empty() && (self.in_flight.len() as u32) < WINDOW {
+        while (!self.to_send.is_empty() || !self.carry_queue.is_empty())
+            && (self.in_flight.len() as u32) < WINDOW
+        {
             let mut envelopes = Vec::new();
             let mut size = 0usize;
             while let Some(&(space, author, seq)) = self.to_send.front() {
@@ -550,7 +693,18 @@ impl PeerSession {
                     envelopes.push(ByteBuf::from(e));
                 }
             }
-            if envelopes.is_empty() {
+            // What this device carries for others fills the chunks after its own envelopes.
+            let mut carried = Vec::new();
+            let mut hashes = Vec::new();
+            while size < CHUNK_BYTES && self.to_send.is_empty() {
+                let Some(e) = self.carry_queue.pop_front() else {
+                    break;
+                };
+                size += e.len();
+                hashes.push(crate::crypto::sha256(&e));
+                carried.push(ByteBuf::from(e));
+            }
+            if envelopes.is_empty() && carried.is_empty() {
                 continue;
             }
             let n = self.next_chunk;
@@ -558,10 +712,22 @@ impl PeerSession {
             let count = u32::try_from(envelopes.len()).unwrap_or(u32::MAX);
             self.in_flight.insert(n, count);
             self.report.sent += count;
+            self.report.carried_sent += u32::try_from(carried.len()).unwrap_or(u32::MAX);
+            if !hashes.is_empty() {
+                self.carried_in_flight.insert(n, hashes);
+            }
             self.report.chunks_sent += 1;
-            self.send(&PeerMessage::Chunk(Chunk { n, envelopes }))?;
+            self.send(&PeerMessage::Chunk(Chunk {
+                n,
+                envelopes,
+                carried,
+            }))?;
         }
-        if self.to_send.is_empty() && !self.done_sent {
+        if self.to_send.is_empty()
+            && self.carry_queue.is_empty()
+            && !self.awaiting_wanted
+            && !self.done_sent
+        {
             self.done_sent = true;
             self.send(&PeerMessage::Done(Done {
                 chunks: self.next_chunk,
@@ -597,7 +763,7 @@ impl PeerSession {
             b.insert(0, e);
         }
         let count = u32::try_from(c.envelopes.len()).unwrap_or(u32::MAX);
-        let mut stored = 0u32;
+        let mut stored = self.receive_carried(vault, &c.carried)?;
         for (space, envs) in &batches {
             let store = &vault.store;
             let identity = &vault.identity;
@@ -624,12 +790,86 @@ impl PeerSession {
         self.check_finished(vault)
     }
 
+    /// Receiver side: judges carried envelopes one by one, never on the carrier's word: each must
+    /// be of a space asked for; its author must be allowed to write by this device's log
+    /// (`may_write`, the relay's rule for carried envelopes; membership statements by the log's own
+    /// rule, first, so an author they admit counts); then it is received like any other envelope
+    /// (`Space::receive`: signature, space, sequence, role). A bad one is refused and counted and the
+    /// rest are kept. Returns how many were newly stored.
+    fn receive_carried(&mut self, vault: &mut Vault, carried: &[ByteBuf]) -> Result<u32> {
+        if carried.is_empty() {
+            return Ok(0);
+        }
+        let n = u32::try_from(carried.len()).unwrap_or(u32::MAX);
+        self.report.carried_received += n;
+        let mut refused = 0u32;
+        // Per space: membership statements, then the rest.
+        type Split = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+        let mut by_space: BTreeMap<SpaceId, Split> = BTreeMap::new();
+        for e in carried {
+            match Envelope::parse(e) {
+                Ok(env) if self.wanted.contains(&env.space()) => {
+                    let (m, rest) = by_space.entry(env.space()).or_default();
+                    if env.kind() == Kind::Membership {
+                        m.push(e.to_vec());
+                    } else {
+                        rest.push(e.to_vec());
+                    }
+                }
+                _ => refused += 1,
+            }
+        }
+        let mut stored = 0u32;
+        for (space, (membership, rest)) in by_space {
+            let store = &vault.store;
+            let identity = &vault.identity;
+            let Some(s) = vault
+                .journal
+                .iter_mut()
+                .chain(vault.shared.values_mut())
+                .find(|s| s.id == space)
+            else {
+                refused += u32::try_from(membership.len() + rest.len()).unwrap_or(u32::MAX);
+                continue;
+            };
+            let mut reports = Vec::new();
+            if !membership.is_empty() {
+                reports.push(s.receive(store, identity, &membership)?);
+            }
+            let (allowed, denied): (Vec<Vec<u8>>, Vec<Vec<u8>>) = rest.into_iter().partition(|e| {
+                Envelope::parse(e)
+                    .and_then(|env| env.header())
+                    .is_ok_and(|h| s.membership().may_write(&h.author, h.seq))
+            });
+            refused += u32::try_from(denied.len()).unwrap_or(u32::MAX);
+            if !allowed.is_empty() {
+                reports.push(s.receive(store, identity, &allowed)?);
+            }
+            for r in reports {
+                stored += r.stored;
+                refused += r.refused + r.quarantined;
+                self.report.stored += r.stored;
+                self.report.duplicates += r.duplicates;
+                self.report.applied += r.applied;
+                self.report.quarantined += r.quarantined + r.refused;
+            }
+        }
+        self.report.carried_refused += refused;
+        Ok(stored)
+    }
+
     fn on_ack(&mut self, vault: &mut Vault, a: Ack) -> Result<()> {
         let count = self
             .in_flight
             .remove(&a.n)
             .ok_or(bad("an acknowledgement of no chunk in flight"))?;
         self.report.acked += count;
+        // The other device judged every carried envelope of the chunk (kept or refused): this
+        // device no longer carries them, as when the relay answers for them.
+        if let Some(done) = self.carried_in_flight.remove(&a.n) {
+            vault.drop_carried(&done)?;
+            self.report.carried_answered += u32::try_from(done.len()).unwrap_or(u32::MAX);
+        }
         self.pump(vault)
     }
 
@@ -661,6 +901,9 @@ fn offered_to(
             .get(&cert.device)
             .is_none_or(|p| *p == cert.person.0)
 }
+
+#[cfg(test)]
+mod carry_tests;
 
 #[cfg(test)]
 mod tests {

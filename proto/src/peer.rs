@@ -21,6 +21,16 @@ pub const NOISE_PARAMS: &str = "Noise_XX_25519_ChaChaPoly_SHA256";
 pub const PROLOGUE: &[u8] = b"sebaya/v1/peer-session";
 /// Version of the messages inside the session.
 pub const PEER_VERSION: u8 = 1;
+/// Version of the carrying exchange (section 25.2), announced in [`Hello::carry`]. It rides on
+/// session version 1 as an optional key a version-1 device ignores, so a device that cannot carry in
+/// sessions still syncs with one that can; carrying runs only when both announced it.
+pub const CARRY_VERSION: u8 = 1;
+/// Label of the keyed hash that names a carried space in a session (section 25.2).
+pub const CARRY_TAG_LABEL: &str = "sebaya/v1/peer-carry";
+/// Bytes of a carried space's tag.
+pub const CARRY_TAG_LEN: usize = 16;
+/// Most tags in one [`Carrying`] or [`Wanted`] message.
+pub const MAX_CARRY_TAGS: usize = 1024;
 /// Largest Noise message (the Noise specification's limit), and so the largest frame body.
 pub const MAX_NOISE_MESSAGE: usize = 65_535;
 /// Poly1305 tag added to every transport message.
@@ -48,6 +58,10 @@ pub mod kind {
     pub const DONE: u8 = 5;
     /// [`super::Refuse`].
     pub const REFUSE: u8 = 6;
+    /// [`super::Carrying`].
+    pub const CARRYING: u8 = 7;
+    /// [`super::Wanted`].
+    pub const WANTED: u8 = 8;
 }
 
 /// First message after the handshake: who this device is. The certificate's X25519 key must be the
@@ -58,6 +72,10 @@ pub struct Hello {
     pub v: u8,
     /// The device certificate (section 13), signed by its person's root key.
     pub cert: ByteBuf,
+    /// [`CARRY_VERSION`] when this device takes part in the carrying exchange; absent otherwise
+    /// (and on every version-1 device, which ignores the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carry: Option<u8>,
 }
 
 /// The sender's vectors for the spaces where it counts the receiver as a current member; nothing
@@ -75,6 +93,11 @@ pub struct Chunk {
     pub n: u32,
     /// Whole envelopes.
     pub envelopes: Vec<ByteBuf>,
+    /// Envelopes this device carries for others, of spaces the receiver asked for in [`Wanted`];
+    /// judged one by one (a bad one is refused and counted, the rest are kept). Absent when empty,
+    /// so a chunk without carried envelopes encodes as in version 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carried: Vec<ByteBuf>,
 }
 
 /// The receiver stored chunk `n` (durably, before answering).
@@ -100,6 +123,37 @@ pub struct Refuse {
     pub reason: String,
 }
 
+/// The sender carries envelopes of the spaces these tags name and does not hold those spaces. A tag
+/// is a keyed hash of a space id under this session's handshake hash ([`carry_tag`]): the receiver
+/// recognises the spaces it holds and learns nothing about the others, and a tag means nothing in
+/// any other session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carrying {
+    /// One tag per carried space, [`CARRY_TAG_LEN`] bytes each.
+    pub tags: Vec<ByteBuf>,
+}
+
+/// The answer to [`Carrying`]: the tags of the spaces the receiver holds as a current member and
+/// will judge; the carrier sends their envelopes in the `carried` part of its chunks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wanted {
+    /// A subset of the tags received.
+    pub tags: Vec<ByteBuf>,
+}
+
+/// A carried space's tag in a session whose Noise handshake hash is `handshake_hash`: the first
+/// [`CARRY_TAG_LEN`] bytes of HMAC-SHA256(`handshake_hash`, [`CARRY_TAG_LABEL`] ‖ 0x00 ‖ space id).
+pub fn carry_tag(handshake_hash: &[u8], space: &[u8; 16]) -> [u8; CARRY_TAG_LEN] {
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, handshake_hash);
+    let mut ctx = ring::hmac::Context::with_key(&k);
+    ctx.update(CARRY_TAG_LABEL.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(space);
+    let mut out = [0u8; CARRY_TAG_LEN];
+    out.copy_from_slice(&ctx.sign().as_ref()[..CARRY_TAG_LEN]);
+    out
+}
+
 /// A message of the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerMessage {
@@ -115,6 +169,10 @@ pub enum PeerMessage {
     Done(Done),
     /// See [`Refuse`].
     Refuse(Refuse),
+    /// See [`Carrying`].
+    Carrying(Carrying),
+    /// See [`Wanted`].
+    Wanted(Wanted),
 }
 
 fn cbor<T: Serialize>(t: u8, body: &T) -> Result<Vec<u8>, ProtoError> {
@@ -138,6 +196,8 @@ impl PeerMessage {
             PeerMessage::Ack(_) => kind::ACK,
             PeerMessage::Done(_) => kind::DONE,
             PeerMessage::Refuse(_) => kind::REFUSE,
+            PeerMessage::Carrying(_) => kind::CARRYING,
+            PeerMessage::Wanted(_) => kind::WANTED,
         }
     }
 
@@ -150,6 +210,8 @@ impl PeerMessage {
             PeerMessage::Ack(m) => cbor(kind::ACK, m),
             PeerMessage::Done(m) => cbor(kind::DONE, m),
             PeerMessage::Refuse(m) => cbor(kind::REFUSE, m),
+            PeerMessage::Carrying(m) => cbor(kind::CARRYING, m),
+            PeerMessage::Wanted(m) => cbor(kind::WANTED, m),
         }
     }
 
@@ -173,6 +235,8 @@ impl PeerMessage {
             kind::ACK => PeerMessage::Ack(uncbor(body)?),
             kind::DONE => PeerMessage::Done(uncbor(body)?),
             kind::REFUSE => PeerMessage::Refuse(uncbor(body)?),
+            kind::CARRYING => PeerMessage::Carrying(uncbor(body)?),
+            kind::WANTED => PeerMessage::Wanted(uncbor(body)?),
             _ => return Err(ProtoError::Malformed("unknown peer message type")),
         })
     }
@@ -230,7 +294,7 @@ pub fn fragments(message: &[u8]) -> Vec<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -239,11 +303,27 @@ mod tests {
             PeerMessage::Hello(Hello {
                 v: 1,
                 cert: ByteBuf::from(vec![7; 10]),
+                carry: None,
+            }),
+            PeerMessage::Hello(Hello {
+                v: 1,
+                cert: ByteBuf::from(vec![7; 10]),
+                carry: Some(CARRY_VERSION),
+            }),
+            PeerMessage::Carrying(Carrying {
+                tags: vec![ByteBuf::from(vec![1; CARRY_TAG_LEN])],
+            }),
+            PeerMessage::Wanted(Wanted { tags: vec![] }),
+            PeerMessage::Chunk(Chunk {
+                n: 0,
+                envelopes: vec![],
+                carried: vec![ByteBuf::from(vec![3])],
             }),
             PeerMessage::Vectors(Vectors { spaces: vec![] }),
             PeerMessage::Chunk(Chunk {
                 n: 3,
                 envelopes: vec![ByteBuf::from(vec![1, 2])],
+                carried: vec![],
             }),
             PeerMessage::Ack(Ack { n: 3, stored: 1 }),
             PeerMessage::Done(Done { chunks: 4 }),
@@ -275,5 +355,93 @@ mod tests {
         assert_eq!(f[0].len(), MAX_FRAGMENT + 1);
         assert_eq!(f[1], [&[FRAGMENT_LAST][..], &[5; 10]].concat());
         assert_eq!(fragments(&[]), vec![vec![FRAGMENT_LAST]]);
+    }
+
+    /// A version-1 device (whose Hello has no `carry` key) and this one read each other's Hello: the
+    /// carrying exchange is an addition, not a new session version.
+    #[test]
+    fn a_version_1_hello_and_a_carrying_hello_read_each_other() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct HelloV1 {
+            v: u8,
+            cert: ByteBuf,
+        }
+        let old = HelloV1 {
+            v: 1,
+            cert: ByteBuf::from(vec![7; 4]),
+        };
+        let mut bytes = vec![kind::HELLO];
+        ciborium::into_writer(&old, &mut bytes).unwrap();
+        let PeerMessage::Hello(h) = PeerMessage::decode(&bytes).unwrap() else {
+            panic!("not a hello");
+        };
+        assert_eq!(h.carry, None);
+        let new = PeerMessage::Hello(Hello {
+            carry: Some(CARRY_VERSION),
+            ..h
+        })
+        .encode()
+        .unwrap();
+        let read: HelloV1 = uncbor(&new[1..]).unwrap();
+        assert_eq!(read, old);
+        // Without carrying, a new Hello is byte for byte a version-1 Hello.
+        let plain = PeerMessage::Hello(Hello {
+            v: 1,
+            cert: ByteBuf::from(vec![7; 4]),
+            carry: None,
+        });
+        assert_eq!(plain.encode().unwrap(), bytes);
+    }
+
+    /// Section 25.2's vectors, byte for byte: the tag of space `0x07` x 16 under the section 25
+    /// handshake hash, and the encodings of Hello with `carry`, Carrying, Wanted and a chunk with a
+    /// carried envelope.
+    #[test]
+    fn the_section_25_2_vectors_are_stable() {
+        let hash = hex::decode("ad85cd441056e348bba119daf1cde512c651abfe328c6f6d3ddfd3c9f2cae338")
+            .unwrap();
+        let tag = carry_tag(&hash, &[7; 16]);
+        let other = carry_tag(&[0; 32], &[7; 16]);
+        assert_ne!(tag, other, "a tag depends on the session");
+        let t = || vec![ByteBuf::from(tag.to_vec())];
+        let vectors = [
+            hex::encode(tag),
+            hex::encode(
+                PeerMessage::Hello(Hello {
+                    v: 1,
+                    cert: ByteBuf::from(vec![7; 4]),
+                    carry: Some(CARRY_VERSION),
+                })
+                .encode()
+                .unwrap(),
+            ),
+            hex::encode(
+                PeerMessage::Carrying(Carrying { tags: t() })
+                    .encode()
+                    .unwrap(),
+            ),
+            hex::encode(PeerMessage::Wanted(Wanted { tags: t() }).encode().unwrap()),
+            hex::encode(
+                PeerMessage::Chunk(Chunk {
+                    n: 2,
+                    envelopes: vec![],
+                    carried: vec![ByteBuf::from(b"env".to_vec())],
+                })
+                .encode()
+                .unwrap(),
+            ),
+        ];
+        for v in &vectors {
+            println!("{v}");
+        }
+        let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
+        let section = doc
+            .split("###25.2")
+            .nth(1)
+            .and_then(|s| s.split("##26.").next())
+            .unwrap_or_default();
+        for v in &vectors {
+            assert!(section.contains(v.as_str()), "{v} not in section 25.2");
+        }
     }
 }

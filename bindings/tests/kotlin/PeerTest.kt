@@ -99,6 +99,45 @@ fun main() {
             assertEquals(texts(phone), texts(tablet), "converged")
             listOf(a, b, a2, b2).forEach { it.close() }
         }
+        check("a carrier hands a participant's check-in to its supporter with no relay") {
+            // Protocol 25.2: the carrier took the participant's sealed envelopes from a bundle and
+            // hands the supporter those of the pairing the supporter holds; what was acknowledged is
+            // no longer carried, the participant's own journal still is.
+            fun person(name: String): Vault =
+                Vault.open(File(tmp, name).path, generateMasterKey()).also { it.createPerson() }
+            val supporter = person("sup.db")
+            val participant = person("par.db")
+            val carrier = person("car.db")
+            val pair = supporter.createPairing(participant.linkRequest())
+            participant.joinSpace(pair.response)
+            val p1 = participant.peerSession(true)
+            val s1 = supporter.peerSession(false)
+            assertTrue(drive(p1, s1).isEmpty(), "the pairing synced")
+            carrier.joinSpace(supporter.createPairing(carrier.linkRequest()).response)
+            participant.pairingAddCheckin(pair.spaceId, 2, "Minggu berat.")
+            participant.journal().use { it.add("Hanya untuk saya.", 2, emptyList()) }
+            carrier.setCarryQuota(1uL shl 20)
+            assertTrue(carrier.importBundle(participant.exportBundle(emptyList(), null)).carried > 0u, "carried")
+            val before = carrier.carryStatus()
+            val c = carrier.peerSession(true)
+            val s = supporter.peerSession(false)
+            val errors = drive(c, s)
+            assertTrue(errors.isEmpty(), "no errors: $errors")
+            assertTrue(c.isFinished() && s.isFinished(), "both finished")
+            assertEquals(listOf("Minggu berat."), supporter.pairingCheckins(pair.spaceId).map { it.note }, "check-in arrived")
+            val rc = c.report()
+            val rs = s.report()
+            assertTrue(rc.carriedSent > 0u, "handed on")
+            assertEquals(rc.carriedSent, rc.carriedAnswered, "all answered")
+            assertEquals(rc.carriedSent, rs.carriedReceived, "all received")
+            assertEquals(0u, rs.carriedRefused, "none refused")
+            val after = carrier.carryStatus()
+            assertEquals(before.spaces - 1u, after.spaces, "the journal is still carried")
+            assertEquals(before.envelopes - rc.carriedSent, after.envelopes, "answered ones dropped")
+            assertTrue("Hanya untuk saya." !in texts(supporter), "the journal did not travel")
+            listOf(p1, s1, c, s).forEach { it.close() }
+            listOf(supporter, participant, carrier).forEach { it.close() }
+        }
         phone.close()
         tablet.close()
     } finally {

@@ -124,3 +124,40 @@ def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
     assert a.is_finished() and b.is_finished()
     assert seen and seen[-1][0] == "journal" and seen[-1][1] > 0
     assert texts(phone) == texts(tablet)
+
+
+def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(tmp_path):
+    """Carrying face to face (protocol 25.2): the carrier took the participant's sealed envelopes from
+    a bundle and hands the supporter those of the pairing the supporter holds; the participant's own
+    journal stays carried, and what the supporter acknowledged is no longer carried."""
+
+    def person(name):
+        v = Vault.open(str(tmp_path / name), generate_master_key())
+        v.create_person()
+        return v
+
+    supporter, participant, carrier = person("s.db"), person("p.db"), person("c.db")
+    pair = supporter.create_pairing(participant.link_request())
+    participant.join_space(pair.response)
+    assert run(participant, supporter)[2] == {}
+    carrier.join_space(supporter.create_pairing(carrier.link_request()).response)
+
+    participant.pairing_add_checkin(pair.space_id, 2, "Minggu berat.")
+    participant.journal().add("Hanya untuk saya.", 2, [])
+    carrier.set_carry_quota(1 << 20)
+    assert carrier.import_bundle(participant.export_bundle([], None)).carried > 0
+    before = carrier.carry_status()
+
+    c, s, errors = run(carrier, supporter)
+    assert errors == {}
+    assert c.is_finished() and s.is_finished()
+    assert [x.note for x in supporter.pairing_checkins(pair.space_id)] == ["Minggu berat."]
+    rc, rs = c.report(), s.report()
+    assert rc.carried_sent > 0 and rc.carried_answered == rc.carried_sent
+    assert rs.carried_received == rc.carried_sent and rs.carried_refused == 0
+    after = carrier.carry_status()
+    assert after.spaces == before.spaces - 1
+    assert after.envelopes == before.envelopes - rc.carried_sent
+    assert "Hanya untuk saya." not in texts(supporter)
+    with pytest.raises(SebayaError):
+        carrier.pairing_checkins(pair.space_id)

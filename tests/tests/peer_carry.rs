@@ -1,0 +1,119 @@
+//! Carrying face to face (issue 5, item 4; protocol 25.2): a supporter's phone that carries a
+//! participant's sealed envelopes (taken from a bundle) meets the participant's other supporter and
+//! hands them over in a peer session, with no relay. Only what the other device holds travels; what
+//! it acknowledged is no longer carried; the rest stays for the relay or another meeting.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_core::peer::PeerSession;
+use sebaya_core::{Error, Vault, pairing};
+
+/// Runs a session to its end, frames delivered in both directions; each side's first error.
+fn run(
+    a: &mut Vault,
+    sa: &mut PeerSession,
+    b: &mut Vault,
+    sb: &mut PeerSession,
+) -> (Option<Error>, Option<Error>) {
+    let (mut ea, mut eb) = (None, None);
+    for _ in 0..200 {
+        let fa = sa.take_outgoing();
+        let fb = sb.take_outgoing();
+        if fa.is_empty() && fb.is_empty() {
+            break;
+        }
+        for f in fa {
+            if eb.is_none() {
+                eb = sb.receive(b, &f).err();
+            }
+        }
+        for f in fb {
+            if ea.is_none() {
+                ea = sa.receive(a, &f).err();
+            }
+        }
+    }
+    (ea, eb)
+}
+
+fn session(a: &mut Vault, b: &mut Vault) -> (PeerSession, PeerSession) {
+    let mut sa = a.peer_session(true).unwrap();
+    let mut sb = b.peer_session(false).unwrap();
+    let (ea, eb) = run(a, &mut sa, b, &mut sb);
+    assert!(ea.is_none() && eb.is_none(), "{ea:?} {eb:?}");
+    assert!(sa.is_finished() && sb.is_finished());
+    (sa, sb)
+}
+
+#[test]
+fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |name: &str, seed: u8| {
+        let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
+        v.create_person().unwrap();
+        v
+    };
+    let mut supporter = open("s.db", 1);
+    let mut participant = open("p.db", 2);
+    let mut carrier = open("c.db", 3);
+    let (pair, resp) = supporter
+        .create_pairing(&participant.link_request().unwrap())
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    session(&mut participant, &mut supporter);
+    // The carrier and the supporter share a space of their own; the carrier is no member of the
+    // participant's pairing.
+    let (_, resp) = supporter
+        .create_pairing(&carrier.link_request().unwrap())
+        .unwrap();
+    carrier.join_space(&resp).unwrap();
+
+    // In the village: the participant writes, and hands a file to the carrier, who opted in.
+    let me = participant.device_id().to_hex();
+    participant
+        .with_group(&pair, |d, now| {
+            pairing::add_checkin(d, "00000000000000b2", 2, "Minggu berat.", &me, now)
+        })
+        .unwrap();
+    participant
+        .journal_add("Hanya untuk saya.", 2, &[])
+        .unwrap();
+    carrier.set_carry_quota(1 << 20).unwrap();
+    let taken = carrier
+        .import_bundle(&participant.export_bundle(&[], None).unwrap())
+        .unwrap();
+    assert!(taken.carried > 0);
+    let before = carrier.carry_status().unwrap();
+    assert!(
+        before.spaces >= 2,
+        "the pairing and the participant's own spaces"
+    );
+
+    // The carrier meets the supporter: no relay anywhere.
+    let (sc, ss) = session(&mut carrier, &mut supporter);
+    let checkins = supporter.read_group(&pair, pairing::checkins).unwrap();
+    assert_eq!(checkins.len(), 1);
+    assert_eq!(checkins[0].note, "Minggu berat.");
+    let (rc, rs) = (sc.report(), ss.report());
+    assert!(rc.carried_sent > 0);
+    assert_eq!(rc.carried_answered, rc.carried_sent);
+    assert_eq!(rs.carried_received, rc.carried_sent);
+    assert_eq!(rs.carried_refused, 0);
+    assert_eq!(rc.received, rs.sent);
+    // The carrier read nothing, and carries on only what the supporter does not hold.
+    assert!(carrier.read_group(&pair, pairing::checkins).is_err());
+    let after = carrier.carry_status().unwrap();
+    assert_eq!(after.spaces, before.spaces - 1);
+    assert_eq!(after.envelopes, before.envelopes - rc.carried_sent);
+    // The supporter holds nothing of the participant's journal.
+    assert!(
+        supporter
+            .journal_list()
+            .iter()
+            .all(|e| e.text != "Hanya untuk saya.")
+    );
+
+    // Meeting again hands over nothing more and keeps the rest.
+    let (sc, _) = session(&mut supporter, &mut carrier);
+    assert_eq!(sc.report().carried_received, 0);
+    assert_eq!(carrier.carry_status().unwrap(), after);
+}
