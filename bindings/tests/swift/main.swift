@@ -272,6 +272,35 @@ check("peer session: a stranger gets PeerNotMember and learns nothing; an altere
     try assertTrue(try tablet.journal().list().contains { $0.text == "Kedua." }, "converged afterwards")
 }
 
+check("peer session: a carrier hands a participant's check-in to its supporter, with no relay") {
+    func person(_ name: String) throws -> Vault {
+        let v = try Vault.open(path: tmpPath(name), masterKey: try generateMasterKey())
+        _ = try v.createPerson()
+        return v
+    }
+    let supporter = try person("carry-s.db"), participant = try person("carry-p.db"), carrier = try person("carry-c.db")
+    let pair = try supporter.createPairing(participantRequest: try participant.linkRequest())
+    _ = try participant.joinSpace(response: pair.response)
+    let (e1, e2) = runPeers(try participant.peerSession(initiator: true), try supporter.peerSession(initiator: false))
+    try assertTrue(e1 == nil && e2 == nil, "pairing synced face to face")
+    _ = try carrier.joinSpace(response: try supporter.createPairing(participantRequest: try carrier.linkRequest()).response)
+    _ = try participant.pairingAddCheckin(pairingId: pair.spaceId, mood: 2, note: "Minggu berat.")
+    try carrier.setCarryQuota(bytes: 1 << 20)
+    let took = try carrier.importBundle(bundle: try participant.exportBundle(spaceIds: [], peerDeviceId: nil))
+    try assertTrue(took.carried > 0, "the carrier holds sealed envelopes: \(took)")
+    let before = try carrier.carryStatus()
+    let c = try carrier.peerSession(initiator: true)
+    let s = try supporter.peerSession(initiator: false)
+    let (ec, es) = runPeers(c, s)
+    try assertTrue(ec == nil && es == nil, "errors: \(String(describing: ec)) \(String(describing: es))")
+    try assertEqual(["Minggu berat."], try supporter.pairingCheckins(pairingId: pair.spaceId).map { $0.note }, "check-in arrived")
+    let rc = try c.report(), rs = try s.report()
+    try assertTrue(rc.carriedSent > 0 && rc.carriedAnswered == rc.carriedSent, "handed on and answered: \(rc)")
+    try assertEqual(rc.carriedSent, rs.carriedReceived, "received what was sent")
+    try assertEqual(UInt32(0), rs.carriedRefused, "nothing refused")
+    try assertEqual(before.spaces - 1, try carrier.carryStatus().spaces, "the pairing is no longer carried")
+}
+
 check("bundles: a file carries what a device lacks; damaged, replayed and strangers' files change nothing") {
     let (phone, tablet) = try linkedPair("bundle")
     _ = try tablet.journal().add(text: "Lewat kartu SD.", mood: 4)
