@@ -17,6 +17,7 @@ use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 use sebaya_core::Vault;
 use sebaya_core::journal;
+use sebaya_core::policy::Link;
 use sebaya_tests::workload::{self, Op};
 
 mod snapshot_bench;
@@ -400,43 +401,56 @@ fn main() {
             ));
 
             // (c) 100 more ops after both are in sync at 900 (W1b: persisted sync states for
-            // Automerge).
-            let mut d = devices(codec);
-            let mut da = AutoCommit::new();
-            let mut db = AutoCommit::new();
-            let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
-            for (i, op) in ops[..900].iter().enumerate() {
-                apply_op_vault(&mut d.a, op, i);
-                apply_op_doc(&mut da, op, i);
+            // Automerge). The 1,001st change makes a snapshot due: on an unmetered link it is sealed
+            // and travels (a whole save(), to the relay and to B); on a metered one it waits.
+            for metered in [false, true] {
+                let link = if metered {
+                    Link::Metered
+                } else {
+                    Link::Unmetered
+                };
+                let tag = if metered {
+                    format!("{name}, metered link: the snapshot waits")
+                } else {
+                    format!("{name}, unmetered: a snapshot falls due and travels")
+                };
+                let mut d = devices(codec);
+                let mut da = AutoCommit::new();
+                let mut db = AutoCommit::new();
+                let (mut sa, mut sb) = (sync::State::new(), sync::State::new());
+                for (i, op) in ops[..900].iter().enumerate() {
+                    apply_op_vault(&mut d.a, op, i);
+                    apply_op_doc(&mut da, op, i);
+                }
+                d.a.sync_with(&http, &url).unwrap();
+                d.b.sync_with(&http, &url).unwrap();
+                am_sync(&mut da, &mut sa, &mut db, &mut sb);
+                // Both restart: Automerge reloads documents and persisted sync states.
+                let mut da = AutoCommit::load(&da.save()).unwrap();
+                let mut db = AutoCommit::load(&db.save()).unwrap();
+                let mut sa = sync::State::decode(&sa.encode()).unwrap();
+                let mut sb = sync::State::decode(&sb.encode()).unwrap();
+                for (i, op) in ops.iter().enumerate().skip(900) {
+                    apply_op_vault(&mut d.a, op, i);
+                    apply_op_doc(&mut da, op, i);
+                }
+                let (_, ra) = d.a.sync_on(&http, &url, link).unwrap();
+                let (_, rb) = d.b.sync_on(&http, &url, link).unwrap();
+                assert_eq!(d.a.journal_list(), d.b.journal_list());
+                let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
+                rows.push(Row::new(
+                    &format!("W1c [{tag}] A upload, bytes, +100 ops"),
+                    (ra.bytes_sent + ra.bytes_received) as f64,
+                    (ab + ba) as f64,
+                    "B",
+                ));
+                rows.push(Row::new(
+                    &format!("W1c [{tag}] B download, bytes, +100 ops"),
+                    (rb.bytes_sent + rb.bytes_received) as f64,
+                    (ab + ba) as f64,
+                    "B",
+                ));
             }
-            d.a.sync_with(&http, &url).unwrap();
-            d.b.sync_with(&http, &url).unwrap();
-            am_sync(&mut da, &mut sa, &mut db, &mut sb);
-            // Both restart: Automerge reloads documents and persisted sync states.
-            let mut da = AutoCommit::load(&da.save()).unwrap();
-            let mut db = AutoCommit::load(&db.save()).unwrap();
-            let mut sa = sync::State::decode(&sa.encode()).unwrap();
-            let mut sb = sync::State::decode(&sb.encode()).unwrap();
-            for (i, op) in ops.iter().enumerate().skip(900) {
-                apply_op_vault(&mut d.a, op, i);
-                apply_op_doc(&mut da, op, i);
-            }
-            let ra = d.a.sync_with(&http, &url).unwrap();
-            let rb = d.b.sync_with(&http, &url).unwrap();
-            assert_eq!(d.a.journal_list(), d.b.journal_list());
-            let (ab, ba, _, _) = am_sync(&mut da, &mut sa, &mut db, &mut sb);
-            rows.push(Row::new(
-                &format!("W1c [{name}] A upload, bytes, +100 ops"),
-                (ra.bytes_sent + ra.bytes_received) as f64,
-                (ab + ba) as f64,
-                "B",
-            ));
-            rows.push(Row::new(
-                &format!("W1c [{name}] B download, bytes, +100 ops"),
-                (rb.bytes_sent + rb.bytes_received) as f64,
-                (ab + ba) as f64,
-                "B",
-            ));
         }
     }
 
