@@ -197,6 +197,9 @@ struct SpaceRecord {
     /// Envelopes held (sum of the contiguous vector) at that time.
     #[serde(default)]
     snap_envelopes: u64,
+    /// What taken snapshots' covers named beyond what was known to exist then (`snapshot.rs`).
+    #[serde(default)]
+    cover_pending: Vec<(ByteBuf, u64)>,
 }
 
 /// A space open in memory.
@@ -234,6 +237,9 @@ pub struct Space {
     /// Envelopes held (the sum of the contiguous vector) at that time: a snapshot only pays when the
     /// changes since the last one are spread over several envelopes.
     snap_envelopes: u64,
+    /// What taken snapshots' covers named beyond what was known to exist when they were taken: the
+    /// vector rises to it as the relay's answers show those envelopes exist (`snapshot.rs`).
+    cover_pending: BTreeMap<DeviceId, u64>,
 }
 
 /// What receiving a batch of envelopes did.
@@ -345,6 +351,7 @@ impl Space {
             sealed_change_seq: 0,
             snap_base: 0,
             snap_envelopes: 0,
+            cover_pending: BTreeMap::new(),
             vector: VersionVector::new(),
             relay_acked: BTreeMap::new(),
             chunks: 0,
@@ -399,6 +406,7 @@ impl Space {
             sealed_change_seq: self.sealed_change_seq,
             snap_base: self.snap_base,
             snap_envelopes: self.snap_envelopes,
+            cover_pending: pairs(&self.cover_pending),
             held: pairs(self.vector.contiguous()),
             gaps: self
                 .vector
@@ -511,6 +519,7 @@ impl Space {
             sealed_change_seq: rec.sealed_change_seq,
             snap_base: rec.snap_base,
             snap_envelopes: rec.snap_envelopes,
+            cover_pending: unpairs(&rec.cover_pending)?,
             vector,
             relay_acked: unpairs(&rec.relay_acked)?,
             chunks,
@@ -846,8 +855,6 @@ impl Space {
         envelopes: &[Vec<u8>],
     ) -> Result<ReceiveReport> {
         let mut report = ReceiveReport::default();
-        // Snapshots held already whose cover was bounded when taken (protocol 26.3).
-        let mut retake = Vec::new();
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
             let env = match Envelope::parse(bytes).and_then(|e| e.verify().map(|_| e)) {
@@ -876,9 +883,6 @@ impl Space {
                 && (!matches!(h.kind, Kind::Membership | Kind::KeyWraps)
                     || self.holds_row(store, &h.author, h.seq)?)
             {
-                if self.worth_retaking(&env) {
-                    retake.push(env);
-                }
                 report.duplicates += 1;
                 continue;
             }
@@ -924,14 +928,6 @@ impl Space {
         let (applied, quarantined) = self.apply_pending(store, identity)?;
         report.applied += applied;
         report.quarantined = quarantined;
-        let mut retaken = false;
-        for env in retake {
-            // Taken once already: a failure now changes nothing and is no news.
-            retaken |= self.take_snapshot(store, &env).unwrap_or(false);
-        }
-        if retaken {
-            self.save_record(store)?;
-        }
         Ok(report)
     }
 
@@ -1432,6 +1428,8 @@ impl Space {
     /// Records the relay's acknowledgement (its contiguous vector for this space).
     pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
         self.relay_acked = acked;
+        // The relay now counts envelopes a taken snapshot named: they exist (protocol 26.3).
+        self.raise_pending_cover();
         self.save_record(store)
     }
 }

@@ -173,3 +173,41 @@ fn a_cover_naming_another_devices_later_envelopes_silences_nothing() {
     assert!(r.stored >= 1, "A's new envelope is not a duplicate: {r:?}");
     assert_eq!(b.journal_get(&id).unwrap().text, "Dari A, kedua.");
 }
+
+/// A snapshot sealed at a sequence number near 2^62 whose cover names its author's envelopes below
+/// it: taking it must not raise the taker's count that far (every later exchange would walk the
+/// range). The taker still exports a bundle, and the author's real next envelope still arrives.
+#[test]
+fn a_cover_near_two_to_the_sixty_two_raises_the_count_only_a_bounded_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
+    let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
+    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
+        .unwrap();
+    let i = insider(&mut a);
+    let author = DeviceId::from_slice(i.kp.public_key().as_ref()).unwrap();
+    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    let mut doc = automerge::AutoCommit::new();
+    sebaya_core::journal::add(&mut doc, "00000000000000dd", "dari jauh", 2, &[], 1).unwrap();
+    let mut good = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
+    good.extend_from_slice(&doc.save());
+    let far = 1u64 << 62;
+    let cover: Cover = [(author, far - 1), (a.device_id(), far)].into();
+    let r = b
+        .receive_envelopes(&[seal(&i, far, &cover, &good)])
+        .unwrap();
+    assert_eq!((r.stored, r.quarantined), (1, 0), "{r:?}");
+    assert!(
+        b.journal_get("00000000000000dd").is_some(),
+        "the content was taken"
+    );
+    // Walking what B holds stays cheap: a bundle of everything is small.
+    let bundle = b.export_bundle(&[], None).unwrap();
+    assert!(bundle.len() < 1 << 20, "bundle of {} bytes", bundle.len());
+    // A's next entry is not counted as held.
+    let id = a.journal_add("Dari A, sesudahnya.", 4, &[]).unwrap();
+    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    assert!(b.journal_get(&id).is_some());
+}

@@ -210,6 +210,62 @@ fn a_snapshot_standing_for_another_devices_pruned_envelopes_is_taken_once() {
     assert!(texts(&laptop).contains(&"Dari tablet, sesudahnya.".to_string()));
 }
 
+/// Runs a peer session between two vaults in memory to its end; returns the initiator's report.
+fn peer_run(a: &mut Vault, b: &mut Vault) -> sebaya_core::peer::PeerReport {
+    let mut sa = a.peer_session(true).unwrap();
+    let mut sb = b.peer_session(false).unwrap();
+    loop {
+        let (to_b, to_a) = (sa.take_outgoing(), sb.take_outgoing());
+        if to_b.is_empty() && to_a.is_empty() {
+            break;
+        }
+        for f in to_b {
+            sb.receive(b, &f).unwrap();
+        }
+        for f in to_a {
+            sa.receive(a, &f).unwrap();
+        }
+    }
+    sa.report().clone()
+}
+
+/// A snapshot taken from a hand-over (no relay count yet) names another device's envelopes the
+/// taker does not hold: its count for them waits. The next relay answer counts them, and the count
+/// rises then, without loading the snapshot again (the relay does not send it twice): afterwards a
+/// peer holding those envelopes has nothing to send.
+#[test]
+fn a_cover_beyond_what_is_known_waits_for_the_relays_count() {
+    let r = relay(Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = open(dir.path(), "phone.db", 1);
+    phone.create_person().unwrap();
+    phone.set_snapshot_every(0).unwrap();
+    let mut tablet = link(&mut phone, dir.path(), "tablet.db", 2);
+    tablet.set_snapshot_every(0).unwrap();
+    let mut laptop = link(&mut phone, dir.path(), "laptop.db", 3);
+    write_and_sync(&r, &mut tablet, 0, 12);
+    r.sync(&mut phone);
+    phone.snapshot_now(None).unwrap().unwrap();
+    let snap = snapshot_of(&mut phone);
+    r.sync(&mut phone);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_and_sync(&r, &mut phone, 12, 2);
+    let (_, pruned) = r.counts();
+    assert!(pruned >= 12, "the tablet's envelopes were pruned: {pruned}");
+
+    // The laptop takes the snapshot handed over alone: the tablet's envelopes are not counted.
+    let got = laptop.receive_envelopes(&[snap]).unwrap();
+    assert_eq!((got.stored, got.quarantined), (1, 0), "{got:?}");
+    // The relay's answer counts them: the laptop's count rises, and nothing is lacked any more.
+    r.sync(&mut laptop);
+    let again = peer_run(&mut phone, &mut laptop);
+    assert_eq!(
+        again.sent, 0,
+        "nothing lacked after the relay's count: {again:?}"
+    );
+    assert_eq!(texts(&laptop), texts(&phone));
+}
+
 #[test]
 fn damaged_forged_and_strangers_snapshots_change_nothing() {
     let r = relay(None);

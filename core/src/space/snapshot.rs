@@ -34,6 +34,10 @@ pub const DEFAULT_SNAPSHOT_EVERY: u32 = 1000;
 /// Fewest envelopes between two snapshots (besides `snapshot_every` changes): changes sealed in one
 /// or two envelopes are already about as compact as a `save()`.
 pub const MIN_ENVELOPES_BETWEEN: u64 = 4;
+/// Furthest a snapshot's cover may raise an author's count above what this device holds
+/// contiguously, in one go: far more than any device writes between two syncs, and small enough
+/// that a hostile cover cannot make exchanges walk an endless range.
+pub const MAX_COVER_AHEAD: u64 = 65_536;
 
 impl Space {
     /// Whether this kind of space has snapshots: only where every writer may write anything.
@@ -152,42 +156,48 @@ impl Space {
         Ok(Some(env.as_bytes().len()))
     }
 
-    /// The part of a snapshot's cover this device lets stand: the author's own envelopes (below the
-    /// snapshot, protocol 26.1), and of every other author no more than the envelopes known to exist
-    /// (held here, or counted by the relay's last answer). A device of the person that seals a cover
-    /// naming another device's envelopes far ahead would otherwise make takers count that device's
-    /// later envelopes as held and never fetch them (protocol 26.3).
-    pub(crate) fn bounded_cover(&self, author: &sebaya_proto::DeviceId, cover: Cover) -> Cover {
+    /// The part of a snapshot's cover this device lets stand (protocol 26.3): for each author, no
+    /// more than the envelopes known to exist (held here, contiguous or above a gap, or counted by
+    /// the relay's last answer), and never more than [`MAX_COVER_AHEAD`] above what it holds
+    /// contiguously. A device of the person that seals a cover naming another device's envelopes
+    /// far ahead would otherwise make takers count that device's later envelopes as held and never
+    /// fetch them; a cover (or a relay count) near 2^63 would make every later exchange walk an
+    /// endless range.
+    pub(crate) fn bounded_cover(&self, cover: &Cover) -> Cover {
         let mut out = Cover::new();
         for (a, s) in cover {
-            let s = if a == *author {
-                s
-            } else {
-                let held = self
-                    .vector
-                    .above_gap()
-                    .filter(|(x, _)| **x == a)
-                    .map(|(_, s)| s)
-                    .max()
-                    .unwrap_or(0)
-                    .max(self.vector.get(&a));
-                let relay = self.relay_acked.get(&a).copied().unwrap_or(0);
-                s.min(held.max(relay))
-            };
+            let contiguous = self.vector.get(a);
+            let held = self
+                .vector
+                .above_gap()
+                .filter(|(x, _)| *x == a)
+                .map(|(_, s)| s)
+                .max()
+                .unwrap_or(0)
+                .max(contiguous);
+            let relay = self.relay_acked.get(a).copied().unwrap_or(0);
+            let s = (*s)
+                .min(held.max(relay))
+                .min(contiguous.saturating_add(MAX_COVER_AHEAD));
             if s > 0 {
-                out.insert(a, s);
+                out.insert(*a, s);
             }
         }
         out
     }
 
-    /// Whether a snapshot received again (a duplicate) may now raise this device's vector further:
-    /// its cover was bounded when it was taken, and more of it is now known to exist.
-    pub(crate) fn worth_retaking(&self, env: &Envelope) -> bool {
-        let (Ok(h), Ok(cover)) = (env.header(), wire::cover(env)) else {
-            return false;
-        };
-        h.kind == Kind::Snapshot && !self.vector.covers(&self.bounded_cover(&h.author, cover))
+    /// Raises the vector as far as the covers of snapshots taken earlier now stand (after the
+    /// relay's count changed), and forgets what is reached. No document is loaded: the content came
+    /// with the snapshot.
+    pub(crate) fn raise_pending_cover(&mut self) {
+        if self.cover_pending.is_empty() {
+            return;
+        }
+        for (a, s) in self.bounded_cover(&self.cover_pending) {
+            self.vector.raise(a, s);
+        }
+        let vector = &self.vector;
+        self.cover_pending.retain(|a, s| vector.get(a) < *s);
     }
 
     /// Takes a stored snapshot envelope: `Ok(false)` while its author is not known to be a member or
@@ -214,9 +224,10 @@ impl Space {
         };
         let (full, plain) = wire::open(env, key)?;
         // The document is loaded whenever the cover names anything not held here (its content may
-        // be nowhere else any more), but the vector rises only as far as the bounded cover.
+        // be nowhere else any more), but the vector rises only as far as the bounded cover; the
+        // rest waits in `cover_pending` until the relay counts it.
         let complete = self.vector.covers(&full);
-        let cover = self.bounded_cover(&h.author, full);
+        let cover = self.bounded_cover(&full);
         let plain = Zeroizing::new(plain);
         let (&codec, data) = plain
             .split_first()
@@ -252,6 +263,12 @@ impl Space {
         }
         for (a, s) in cover {
             self.vector.raise(a, s);
+        }
+        for (a, s) in full {
+            if self.vector.get(&a) < s {
+                let p = self.cover_pending.entry(a).or_insert(0);
+                *p = (*p).max(s);
+            }
         }
         let count = self.change_count();
         self.snap_base = self.snap_base.max(count);
