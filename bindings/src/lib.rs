@@ -572,7 +572,8 @@ pub struct JournalEntry {
     /// Text, merged across the person's devices.
     pub text: String,
     /// Versions written at the same time on another device whose edits overlap this text's, so
-    /// they could not be merged: show them and let the person choose; the next edit settles them.
+    /// they could not be merged: show them and let the person choose; the next edit that passes a
+    /// text settles them (pass `text` only when the person changed or chose it).
     pub conflicts: Vec<String>,
     /// Mood 1–5.
     pub mood: i32,

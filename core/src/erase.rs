@@ -181,13 +181,13 @@ impl Vault {
         let mut fresh = Space::create(&self.store, SpaceKind::Journal, &self.identity)?;
         copy_root(&old.doc, &mut fresh.doc, |k| !ids.iter().any(|i| i == k))?;
         // An entry's text as shown may be a merge of concurrent versions (journal::get): the copy
-        // took only one of them, so it gets the text the person saw. (Versions that could not be
-        // merged are not carried over; the person saw them before erasing.)
+        // took only one of them, so it gets the text the person saw, and the versions that could
+        // not be merged are kept beside it until the person's next edit.
         for entry in crate::journal::list(&old.doc) {
             if ids.contains(&entry.id) {
                 continue;
             }
-            crate::journal::set_text_as_copied(&mut fresh.doc, &entry.id, &entry.text)?;
+            crate::journal::set_text_as_copied(&mut fresh.doc, &entry)?;
         }
         fresh.doc.commit();
         fresh.persist(&self.store)?;

@@ -22,6 +22,12 @@ use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, TextEncoding, 
 
 use crate::error::{Error, Result};
 
+/// Key of an entry's list of versions that were concurrent, unmerged, when the journal was copied
+/// (erasing other entries for good makes a copy, which cannot keep concurrency): shown as
+/// conflicts until the next edit of the text.
+pub const OTHER_VERSIONS: &str = "other_versions";
+/// Most versions kept in [`OTHER_VERSIONS`] (and read from it).
+const MAX_OTHER_VERSIONS: usize = 16;
 /// Longest entry text accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
 /// Most tags on one entry.
@@ -37,8 +43,9 @@ pub struct JournalEntry {
     /// The text, merged across devices.
     pub text: String,
     /// Versions of the text written concurrently on other devices that could not be merged into
-    /// `text` (their edits overlap): the app shows them so the person can choose; the next edit of
-    /// the entry settles them. Empty almost always.
+    /// `text` (their edits overlap): the app shows them so the person can choose; the next edit
+    /// that passes a text settles them (so pass a text only when the person changed or chose it).
+    /// Empty almost always.
     pub conflicts: Vec<String>,
     /// Mood 1 (very low) to 5 (very good).
     pub mood: u8,
@@ -207,11 +214,17 @@ pub fn edit(
             _ => {
                 // A put supersedes every concurrent version, which settles any conflict; an
                 // unchanged text without conflicts writes nothing.
-                let (shown, conflicts) = read_text(doc, &e);
-                if shown.as_deref() != Some(new_text) || !conflicts.is_empty() {
+                // A merged entry keeps several values until one is put over them: saving it, even
+                // unchanged, settles it, so reading it stops costing a merge.
+                let (shown, _) = read_text(doc, &e);
+                if shown.as_deref() != Some(new_text) || doc.get_all(&e, "text")?.len() > 1 {
                     doc.put(&e, "text", new_text)?;
                 }
             }
+        }
+        // The text was chosen: versions kept from a copy are settled too.
+        if doc.get(&e, OTHER_VERSIONS)?.is_some() {
+            doc.delete(&e, OTHER_VERSIONS)?;
         }
     }
     if let Some(m) = mood {
@@ -229,12 +242,19 @@ pub fn edit(
 }
 
 /// After a copy of the document (erasing entries for good), gives an entry the text that was shown,
-/// without a commit of its own, when the copy holds another. Version 1 Text is left as copied.
-pub(crate) fn set_text_as_copied(doc: &mut AutoCommit, id: &str, text: &str) -> Result<()> {
-    let e = entry_obj(doc, id)?;
+/// without a commit of its own, when the copy holds another, and keeps the versions it could not
+/// merge in [`OTHER_VERSIONS`] (at most 16). Version 1 Text is left as copied.
+pub(crate) fn set_text_as_copied(doc: &mut AutoCommit, entry: &JournalEntry) -> Result<()> {
+    let e = entry_obj(doc, &entry.id)?;
     if let Some((Value::Scalar(s), _)) = doc.get(&e, "text")? {
-        if s.as_str() != Some(text) {
-            doc.put(&e, "text", text)?;
+        if s.as_str() != Some(entry.text.as_str()) {
+            doc.put(&e, "text", entry.text.as_str())?;
+        }
+    }
+    if !entry.conflicts.is_empty() {
+        let l = doc.put_object(&e, OTHER_VERSIONS, ObjType::List)?;
+        for (i, t) in entry.conflicts.iter().take(MAX_OTHER_VERSIONS).enumerate() {
+            doc.insert(&l, i, t.as_str())?;
         }
     }
     Ok(())
@@ -278,14 +298,34 @@ fn base_of(doc: &AutoCommit, entry: &ObjId, op: &ObjId) -> Option<String> {
     let change = doc.get_change_by_hash(&hash)?;
     let before = doc.get_all_at(entry, "text", change.deps()).ok()?;
     match before.as_slice() {
+        // A version 1 Text as it read then, not as it reads now.
+        [(Value::Object(ObjType::Text), o)] => doc.text_at(o, change.deps()).ok(),
         [(v, o)] => text_value(doc, v, o),
         // No text before it, or the base was itself a conflict: no single base to merge against.
         _ => None,
     }
 }
 
-/// An entry's text as shown, and the concurrent versions that could not be merged into it.
+/// An entry's text as shown, and the versions that could not be merged into it: concurrent values,
+/// then those kept in [`OTHER_VERSIONS`].
 fn read_text(doc: &AutoCommit, entry: &ObjId) -> (Option<String>, Vec<String>) {
+    let (text, mut conflicts) = read_concurrent_text(doc, entry);
+    if let Some((Value::Object(ObjType::List), l)) = doc.get(entry, OTHER_VERSIONS).ok().flatten() {
+        for i in 0..doc.length(&l).min(MAX_OTHER_VERSIONS) {
+            if let Some((Value::Scalar(s), _)) = doc.get(&l, i).ok().flatten() {
+                if let Some(t) = s.as_str() {
+                    if text.as_deref() != Some(t) && !conflicts.iter().any(|c| c == t) {
+                        conflicts.push(t.to_string());
+                    }
+                }
+            }
+        }
+    }
+    (text, conflicts)
+}
+
+/// [`read_text`] without the kept versions.
+fn read_concurrent_text(doc: &AutoCommit, entry: &ObjId) -> (Option<String>, Vec<String>) {
     let all = doc.get_all(entry, "text").unwrap_or_default();
     let versions: Vec<(String, ObjId)> = all
         .iter()
@@ -625,6 +665,40 @@ mod tests {
             merge3("é🌧️x", &["é🌧️xy", "Zé🌧️x"]).as_deref(),
             Some("Zé🌧️xy")
         );
+    }
+
+    #[test]
+    fn saving_a_merged_entry_settles_it_and_kept_versions_show_until_the_next_edit() {
+        let mut a = AutoCommit::new();
+        add(&mut a, "00000000000000aa", "abc", 3, &[], 1).unwrap();
+        let mut b = a.fork();
+        edit(&mut a, "00000000000000aa", Some("xabc"), None, None, 2).unwrap();
+        edit(&mut b, "00000000000000aa", Some("abcy"), None, None, 3).unwrap();
+        a.merge(&mut b).unwrap();
+        let e = entry_obj(&a, "00000000000000aa").unwrap();
+        assert_eq!(a.get_all(&e, "text").unwrap().len(), 2);
+        edit(&mut a, "00000000000000aa", Some("xabcy"), None, None, 4).unwrap();
+        assert_eq!(a.get_all(&e, "text").unwrap().len(), 1, "settled");
+        assert_eq!(get(&a, "00000000000000aa").unwrap().text, "xabcy");
+
+        // A copy keeps versions it could not make concurrent again.
+        let mut copy = AutoCommit::new();
+        add(&mut copy, "00000000000000aa", "satu", 3, &[], 1).unwrap();
+        let shown = JournalEntry {
+            conflicts: vec!["dua".into()],
+            ..get(&copy, "00000000000000aa").unwrap()
+        };
+        set_text_as_copied(&mut copy, &shown).unwrap();
+        copy.commit();
+        assert_eq!(get(&copy, "00000000000000aa").unwrap().conflicts, ["dua"]);
+        edit(&mut copy, "00000000000000aa", None, Some(4), None, 2).unwrap();
+        assert_eq!(
+            get(&copy, "00000000000000aa").unwrap().conflicts,
+            ["dua"],
+            "a mood edit keeps them"
+        );
+        edit(&mut copy, "00000000000000aa", Some("satu"), None, None, 3).unwrap();
+        assert!(get(&copy, "00000000000000aa").unwrap().conflicts.is_empty());
     }
 
     #[test]

@@ -187,3 +187,49 @@ fn an_entry_merged_from_two_devices_keeps_its_merged_text_through_an_erase() {
     relay.sync(&mut tablet);
     assert_eq!(texts(&tablet), [merged]);
 }
+
+#[test]
+fn versions_that_could_not_be_merged_survive_an_erase_of_another_entry() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    phone.create_person().unwrap();
+    let kept = phone.journal_add("Malam: tidur.", 3, &[]).unwrap();
+    let gone = phone.journal_add("Hapus aku.", 1, &[]).unwrap();
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+    tablet.complete_link(&resp).unwrap();
+    relay.sync(&mut phone);
+    relay.sync(&mut tablet);
+    // The same words edited on both devices: both versions kept.
+    phone
+        .journal_edit(&kept, Some("Malam: nyenyak."), None, None)
+        .unwrap();
+    tablet
+        .journal_edit(&kept, Some("Malam: gelisah."), None, None)
+        .unwrap();
+    relay.sync(&mut tablet);
+    relay.sync(&mut phone);
+    let before = phone.journal_get(&kept).unwrap();
+    assert_eq!(before.conflicts.len(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    phone
+        .erase_journal_entries(std::slice::from_ref(&gone), now)
+        .unwrap();
+    let after = phone.journal_get(&kept).unwrap();
+    assert_eq!(
+        (&after.text, &after.conflicts),
+        (&before.text, &before.conflicts)
+    );
+    relay.sync(&mut phone);
+    relay.sync(&mut tablet);
+    let on_tablet = tablet.journal_get(&kept).unwrap();
+    assert_eq!(
+        (on_tablet.text, on_tablet.conflicts),
+        (before.text, before.conflicts)
+    );
+}
