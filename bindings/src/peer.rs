@@ -39,7 +39,8 @@ pub struct PeerReport {
     /// Envelopes this device carries for others (`set_carry_quota`) handed to the other device,
     /// which holds their spaces and asked for them.
     pub carried_sent: u32,
-    /// Of those, the ones the other device acknowledged (kept or refused): no longer carried here.
+    /// Of those, the ones the other device acknowledged (kept or refused). A peer's acknowledgement
+    /// is not authoritative: they stay carried here until the relay answers for them.
     /// The rest stay carried for the relay or another meeting.
     pub carried_answered: u32,
     /// Envelopes the other device carried for spaces this device holds, received here.

@@ -18,9 +18,11 @@
 //!
 //! Carrying (section 25.2): a device that carries envelopes for others names the carried spaces it
 //! does not hold by tags keyed with the handshake hash; the other device asks for those it holds as a
-//! member, judges each carried envelope itself (its log's `may_write`, then `Space::receive`), and
-//! its acknowledgement lets the carrier drop them. Ids of spaces the other device does not hold never
-//! leave the carrier.
+//! member by want tags only a device that knows the space id can make (an echo of the offer is
+//! refused), and judges each carried envelope itself (its log's `may_write`, then `Space::receive`).
+//! Its acknowledgement is not authoritative (its log may be stale, or it may lie), so the carrier
+//! keeps carrying everything it handed on; only the relay's answer drops carried envelopes. Ids of
+//! spaces the other device does not hold never leave the carrier.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -82,8 +84,8 @@ pub struct PeerReport {
     pub bytes_received: u64,
     /// Envelopes this device carries for others that it handed to the other device (section 25.2).
     pub carried_sent: u32,
-    /// Of those, the ones the other device acknowledged (judged: kept or refused); dropped from
-    /// what this device carries. The rest stay carried.
+    /// Of those, the ones the other device acknowledged (judged: kept or refused). A peer's
+    /// acknowledgement is not authoritative, so they all stay carried until the relay answers.
     pub carried_answered: u32,
     /// Envelopes the other device carried for spaces this device holds, received here.
     pub carried_received: u32,
@@ -269,8 +271,8 @@ pub struct PeerSession {
     awaiting_wanted: bool,
     /// Carrier side: carried envelopes the other device asked for, not yet in a chunk.
     carry_queue: VecDeque<Vec<u8>>,
-    /// Carrier side: SHA-256 of the carried envelopes of each chunk in flight, by chunk number.
-    carried_in_flight: BTreeMap<u32, Vec<[u8; 32]>>,
+    /// Carrier side: how many carried envelopes each chunk in flight holds, by chunk number.
+    carried_in_flight: BTreeMap<u32, u32>,
     /// Receiver side: a Carrying was answered (only one is allowed).
     carrying_answered: bool,
     /// Receiver side: the spaces whose carried envelopes it asked for (held, as a current member).
@@ -587,9 +589,9 @@ impl PeerSession {
         self.send(&PeerMessage::Carrying(Carrying { tags }))
     }
 
-    /// Receiver side: answers with the tags of the spaces this device holds as a current member
-    /// (it can judge their envelopes by their authors' signatures and its own log); others' tags
-    /// stay meaningless to it.
+    /// Receiver side: answers with the want tags of the offered spaces this device holds as a
+    /// current member (it can judge their envelopes by their authors' signatures and its own log);
+    /// others' tags stay meaningless to it.
     fn on_carrying(&mut self, vault: &mut Vault, c: Carrying) -> Result<()> {
         if !self.carry_ok || self.carrying_answered {
             return Err(bad("a carrying offer out of turn"));
@@ -613,14 +615,19 @@ impl PeerSession {
             if let Some(space) = mine.get(&t)
                 && self.wanted.insert(*space)
             {
-                tags.push(ByteBuf::from(t.to_vec()));
+                // The want tag, not the offered one: it shows this device knows the space id.
+                let want = wire::carry_want_tag(&self.handshake_hash, &space.0);
+                tags.push(ByteBuf::from(want.to_vec()));
             }
         }
         self.send(&PeerMessage::Wanted(Wanted { tags }))?;
         self.check_finished(vault)
     }
 
-    /// Carrier side: queues the carried envelopes of the spaces asked for, then sends.
+    /// Carrier side: checks that each entry of Wanted is the want tag of an offered space (which
+    /// only a device that knows the space id can make; an echo of the offered tags is refused and
+    /// nothing is handed on), then queues the carried envelopes of the spaces asked for, membership
+    /// statements first, and sends.
     fn on_wanted(&mut self, vault: &mut Vault, w: Wanted) -> Result<()> {
         if !self.awaiting_wanted {
             return Err(bad("an answer to no carrying offer"));
@@ -628,20 +635,36 @@ impl PeerSession {
         if w.tags.len() > self.carry_tags.len() {
             return Err(bad("more carried spaces asked for than offered"));
         }
+        let wants: BTreeMap<[u8; CARRY_TAG_LEN], SpaceId> = self
+            .carry_tags
+            .values()
+            .map(|s| (wire::carry_want_tag(&self.handshake_hash, &s.0), *s))
+            .collect();
         let mut spaces = BTreeSet::new();
         for t in &w.tags {
             let space = <[u8; CARRY_TAG_LEN]>::try_from(t.as_slice())
                 .ok()
-                .and_then(|t| self.carry_tags.get(&t))
-                .ok_or(bad("a carried space asked for that was not offered"))?;
+                .and_then(|t| wants.get(&t))
+                .ok_or(bad("a carried space asked for without its want tag"))?;
             spaces.insert(*space);
         }
         self.awaiting_wanted = false;
+        // Membership statements of every space first, so one that admits an author reaches the
+        // other device before that author's envelopes, whatever order they were carried in.
+        let mut rest = Vec::new();
         for e in vault.carried()? {
-            if Envelope::parse(&e).is_ok_and(|env| spaces.contains(&env.space())) {
-                self.carry_queue.push_back(e);
+            match Envelope::parse(&e) {
+                Ok(env) if spaces.contains(&env.space()) => {
+                    if env.kind() == Kind::Membership {
+                        self.carry_queue.push_back(e);
+                    } else {
+                        rest.push(e);
+                    }
+                }
+                _ => {}
             }
         }
+        self.carry_queue.extend(rest);
         self.pump(vault)
     }
 
@@ -695,13 +718,11 @@ impl PeerSession {
             }
             // What this device carries for others fills the chunks after its own envelopes.
             let mut carried = Vec::new();
-            let mut hashes = Vec::new();
             while size < CHUNK_BYTES && self.to_send.is_empty() {
                 let Some(e) = self.carry_queue.pop_front() else {
                     break;
                 };
                 size += e.len();
-                hashes.push(crate::crypto::sha256(&e));
                 carried.push(ByteBuf::from(e));
             }
             if envelopes.is_empty() && carried.is_empty() {
@@ -712,9 +733,10 @@ impl PeerSession {
             let count = u32::try_from(envelopes.len()).unwrap_or(u32::MAX);
             self.in_flight.insert(n, count);
             self.report.sent += count;
-            self.report.carried_sent += u32::try_from(carried.len()).unwrap_or(u32::MAX);
-            if !hashes.is_empty() {
-                self.carried_in_flight.insert(n, hashes);
+            let carried_count = u32::try_from(carried.len()).unwrap_or(u32::MAX);
+            self.report.carried_sent += carried_count;
+            if carried_count > 0 {
+                self.carried_in_flight.insert(n, carried_count);
             }
             self.report.chunks_sent += 1;
             self.send(&PeerMessage::Chunk(Chunk {
@@ -864,11 +886,12 @@ impl PeerSession {
             .remove(&a.n)
             .ok_or(bad("an acknowledgement of no chunk in flight"))?;
         self.report.acked += count;
-        // The other device judged every carried envelope of the chunk (kept or refused): this
-        // device no longer carries them, as when the relay answers for them.
-        if let Some(done) = self.carried_in_flight.remove(&a.n) {
-            vault.drop_carried(&done)?;
-            self.report.carried_answered += u32::try_from(done.len()).unwrap_or(u32::MAX);
+        // The other device says it judged every carried envelope of the chunk (kept or refused).
+        // Its word drops nothing: it may have refused one only because its log is stale (a
+        // membership statement it has not seen yet), or it may lie to silence the carrier. What
+        // this device carries stays carried until the relay answers for it.
+        if let Some(count) = self.carried_in_flight.remove(&a.n) {
+            self.report.carried_answered += count;
         }
         self.pump(vault)
     }

@@ -27,7 +27,11 @@ pub const PEER_VERSION: u8 = 1;
 pub const CARRY_VERSION: u8 = 1;
 /// Label of the keyed hash that names a carried space in a session (section 25.2).
 pub const CARRY_TAG_LABEL: &str = "sebaya/v1/peer-carry";
-/// Bytes of a carried space's tag.
+/// Label of the keyed hash by which the receiver asks for a carried space in [`Wanted`] (section
+/// 25.2). It differs from [`CARRY_TAG_LABEL`] so that only a device that knows the space id can make
+/// it: echoing the offered tags back asks for nothing.
+pub const CARRY_WANT_LABEL: &str = "sebaya/v1/peer-carry-want";
+/// Bytes of a carried space's tag (and of a want tag).
 pub const CARRY_TAG_LEN: usize = 16;
 /// Most tags in one [`Carrying`] or [`Wanted`] message.
 pub const MAX_CARRY_TAGS: usize = 1024;
@@ -133,20 +137,34 @@ pub struct Carrying {
     pub tags: Vec<ByteBuf>,
 }
 
-/// The answer to [`Carrying`]: the tags of the spaces the receiver holds as a current member and
-/// will judge; the carrier sends their envelopes in the `carried` part of its chunks.
+/// The answer to [`Carrying`]: one want tag ([`carry_want_tag`]) for each offered space the receiver
+/// holds as a current member and will judge; the carrier sends their envelopes in the `carried` part
+/// of its chunks. A want tag is keyed like an offered tag but under another label, so only a device
+/// that knows the space id can make it: a peer that merely echoes the offered tags proves nothing and
+/// is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wanted {
-    /// A subset of the tags received.
+    /// Want tags, [`CARRY_TAG_LEN`] bytes each, one per space asked for.
     pub tags: Vec<ByteBuf>,
 }
 
 /// A carried space's tag in a session whose Noise handshake hash is `handshake_hash`: the first
 /// [`CARRY_TAG_LEN`] bytes of HMAC-SHA256(`handshake_hash`, [`CARRY_TAG_LABEL`] ‖ 0x00 ‖ space id).
 pub fn carry_tag(handshake_hash: &[u8], space: &[u8; 16]) -> [u8; CARRY_TAG_LEN] {
+    keyed_tag(handshake_hash, CARRY_TAG_LABEL, space)
+}
+
+/// The want tag by which the receiver asks for a carried space in [`Wanted`]: the first
+/// [`CARRY_TAG_LEN`] bytes of HMAC-SHA256(`handshake_hash`, [`CARRY_WANT_LABEL`] ‖ 0x00 ‖ space id).
+/// Only a device that knows the space id can make it.
+pub fn carry_want_tag(handshake_hash: &[u8], space: &[u8; 16]) -> [u8; CARRY_TAG_LEN] {
+    keyed_tag(handshake_hash, CARRY_WANT_LABEL, space)
+}
+
+fn keyed_tag(handshake_hash: &[u8], label: &str, space: &[u8; 16]) -> [u8; CARRY_TAG_LEN] {
     let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, handshake_hash);
     let mut ctx = ring::hmac::Context::with_key(&k);
-    ctx.update(CARRY_TAG_LABEL.as_bytes());
+    ctx.update(label.as_bytes());
     ctx.update(&[0]);
     ctx.update(space);
     let mut out = [0u8; CARRY_TAG_LEN];
@@ -393,9 +411,9 @@ mod tests {
         assert_eq!(plain.encode().unwrap(), bytes);
     }
 
-    /// Section 25.2's vectors, byte for byte: the tag of space `0x07` x 16 under the section 25
-    /// handshake hash, and the encodings of Hello with `carry`, Carrying, Wanted and a chunk with a
-    /// carried envelope.
+    /// Section 25.2's vectors, byte for byte: the tag and the want tag of space `0x07` x 16 under the
+    /// section 25 handshake hash, and the encodings of Hello with `carry`, Carrying, Wanted (with the
+    /// want tag) and a chunk with a carried envelope.
     #[test]
     fn the_section_25_2_vectors_are_stable() {
         let hash = hex::decode("ad85cd441056e348bba119daf1cde512c651abfe328c6f6d3ddfd3c9f2cae338")
@@ -403,9 +421,13 @@ mod tests {
         let tag = carry_tag(&hash, &[7; 16]);
         let other = carry_tag(&[0; 32], &[7; 16]);
         assert_ne!(tag, other, "a tag depends on the session");
+        let want = carry_want_tag(&hash, &[7; 16]);
+        assert_ne!(want, tag, "a want tag is not the offered tag");
         let t = || vec![ByteBuf::from(tag.to_vec())];
+        let w = || vec![ByteBuf::from(want.to_vec())];
         let vectors = [
             hex::encode(tag),
+            hex::encode(want),
             hex::encode(
                 PeerMessage::Hello(Hello {
                     v: 1,
@@ -420,7 +442,7 @@ mod tests {
                     .encode()
                     .unwrap(),
             ),
-            hex::encode(PeerMessage::Wanted(Wanted { tags: t() }).encode().unwrap()),
+            hex::encode(PeerMessage::Wanted(Wanted { tags: w() }).encode().unwrap()),
             hex::encode(
                 PeerMessage::Chunk(Chunk {
                     n: 2,

@@ -1,11 +1,13 @@
 //! Carrying face to face (issue 5, item 4; protocol 25.2): a supporter's phone that carries a
 //! participant's sealed envelopes (taken from a bundle) meets the participant's other supporter and
-//! hands them over in a peer session, with no relay. Only what the other device holds travels; what
-//! it acknowledged is no longer carried; the rest stays for the relay or another meeting.
+//! hands them over in a peer session, with no relay. Only what the other device holds travels; a
+//! peer's acknowledgement is not authoritative, so everything stays carried until the relay answers
+//! for it at the carrier's next sync.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sebaya_core::peer::PeerSession;
 use sebaya_core::{Error, Vault, pairing};
+use sebaya_tests::net::{net, sync};
 
 /// Runs a session to its end, frames delivered in both directions; each side's first error.
 fn run(
@@ -99,11 +101,9 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
     assert_eq!(rs.carried_received, rc.carried_sent);
     assert_eq!(rs.carried_refused, 0);
     assert_eq!(rc.received, rs.sent);
-    // The carrier read nothing, and carries on only what the supporter does not hold.
+    // The carrier read nothing, and still carries everything: the supporter's Ack drops nothing.
     assert!(carrier.read_group(&pair, pairing::checkins).is_err());
-    let after = carrier.carry_status().unwrap();
-    assert_eq!(after.spaces, before.spaces - 1);
-    assert_eq!(after.envelopes, before.envelopes - rc.carried_sent);
+    assert_eq!(carrier.carry_status().unwrap(), before);
     // The supporter holds nothing of the participant's journal.
     assert!(
         supporter
@@ -112,8 +112,23 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
             .all(|e| e.text != "Hanya untuk saya.")
     );
 
-    // Meeting again hands over nothing more and keeps the rest.
-    let (sc, _) = session(&mut supporter, &mut carrier);
-    assert_eq!(sc.report().carried_received, 0);
-    assert_eq!(carrier.carry_status().unwrap(), after);
+    // Meeting again hands the same envelopes over again: the supporter holds them already.
+    let (ss, sc) = session(&mut supporter, &mut carrier);
+    assert_eq!(sc.report().carried_sent, rc.carried_sent);
+    assert_eq!(ss.report().carried_received, rc.carried_sent);
+    assert_eq!(ss.report().carried_refused, 0);
+    assert_eq!(
+        supporter
+            .read_group(&pair, pairing::checkins)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(carrier.carry_status().unwrap(), before);
+
+    // Only the relay's answer drops what the carrier carries.
+    let n = net();
+    sync(&n, &mut carrier);
+    let after = carrier.carry_status().unwrap();
+    assert_eq!((after.envelopes, after.spaces), (0, 0));
 }
