@@ -457,13 +457,7 @@ mod tests {
     use super::*;
 
     fn merged(base: &str, left: &str, right: &str) -> String {
-        let mut a = AutoCommit::new();
-        add(&mut a, "00000000000000aa", base, 3, &[], 1).unwrap();
-        let mut b = a.fork();
-        edit(&mut a, "00000000000000aa", Some(left), None, None, 2).unwrap();
-        edit(&mut b, "00000000000000aa", Some(right), None, None, 3).unwrap();
-        a.merge(&mut b).unwrap();
-        get(&a, "00000000000000aa").unwrap().text
+        concurrent(base, left, right).text
     }
 
     #[test]

@@ -48,6 +48,28 @@ fn seal(i: &Insider, seq: u64, cover: &Cover, plain: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Device A, device B linked to it, and an insider A linked too (whose keys the test holds); B has
+/// everything A sent.
+fn linked_with_insider(dir: &std::path::Path) -> (Vault, Vault, Insider) {
+    let mut a = Vault::open(&dir.join("a.db"), &[1; 32]).unwrap();
+    let mut b = Vault::open(&dir.join("b.db"), &[2; 32]).unwrap();
+    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
+        .unwrap();
+    let i = insider(&mut a);
+    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
+        .unwrap();
+    (a, b, i)
+}
+
+/// A snapshot's plaintext: codec 1 and the save() of a journal holding one entry.
+fn journal_snapshot(id: &str, text: &str) -> Vec<u8> {
+    let mut doc = automerge::AutoCommit::new();
+    sebaya_core::journal::add(&mut doc, id, text, 2, &[], 1).unwrap();
+    let mut plain = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
+    plain.extend_from_slice(&doc.save());
+    plain
+}
+
 #[test]
 fn a_members_bad_snapshot_changes_nothing_and_a_good_one_is_taken() {
     let dir = tempfile::tempdir().unwrap();
@@ -150,18 +172,11 @@ fn a_snapshot_does_not_cover_what_its_sealer_quarantined() {
 #[test]
 fn a_cover_naming_another_devices_later_envelopes_silences_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
-    let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
-    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
-        .unwrap();
-    let i = insider(&mut a);
+    let (mut a, mut b, i) = linked_with_insider(dir.path());
     a.journal_add("Dari A, pertama.", 3, &[]).unwrap();
     b.receive_envelopes(&a.outgoing_envelopes().unwrap())
         .unwrap();
-    let mut doc = automerge::AutoCommit::new();
-    sebaya_core::journal::add(&mut doc, "00000000000000cc", "dari orang dalam", 2, &[], 1).unwrap();
-    let mut good = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
-    good.extend_from_slice(&doc.save());
+    let good = journal_snapshot("00000000000000cc", "dari orang dalam");
     let cover: Cover = [(a.device_id(), 1_000_000)].into();
     let r = b.receive_envelopes(&[seal(&i, 1, &cover, &good)]).unwrap();
     assert_eq!((r.stored, r.quarantined), (1, 0), "{r:?}");
@@ -180,18 +195,9 @@ fn a_cover_naming_another_devices_later_envelopes_silences_nothing() {
 #[test]
 fn a_cover_near_two_to_the_sixty_two_raises_the_count_only_a_bounded_step() {
     let dir = tempfile::tempdir().unwrap();
-    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
-    let mut b = Vault::open(&dir.path().join("b.db"), &[2; 32]).unwrap();
-    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
-        .unwrap();
-    let i = insider(&mut a);
+    let (mut a, mut b, i) = linked_with_insider(dir.path());
     let author = DeviceId::from_slice(i.kp.public_key().as_ref()).unwrap();
-    b.receive_envelopes(&a.outgoing_envelopes().unwrap())
-        .unwrap();
-    let mut doc = automerge::AutoCommit::new();
-    sebaya_core::journal::add(&mut doc, "00000000000000dd", "dari jauh", 2, &[], 1).unwrap();
-    let mut good = vec![sebaya_core::space::SNAPSHOT_CODEC_SAVE];
-    good.extend_from_slice(&doc.save());
+    let good = journal_snapshot("00000000000000dd", "dari jauh");
     let far = 1u64 << 62;
     let cover: Cover = [(author, far - 1), (a.device_id(), far)].into();
     let r = b

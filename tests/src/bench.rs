@@ -184,28 +184,6 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// Adds a note to a group, written by `v`.
-/// Runs a peer session between two vaults in memory (frames handed across directly) to its end;
-/// returns the initiator's report.
-fn peer_run(a: &mut Vault, b: &mut Vault) -> sebaya_core::peer::PeerReport {
-    let mut sa = a.peer_session(true).unwrap();
-    let mut sb = b.peer_session(false).unwrap();
-    loop {
-        let to_b = sa.take_outgoing();
-        let to_a = sb.take_outgoing();
-        if to_b.is_empty() && to_a.is_empty() {
-            break;
-        }
-        for f in to_b {
-            sb.receive(b, &f).unwrap();
-        }
-        for f in to_a {
-            sa.receive(a, &f).unwrap();
-        }
-    }
-    assert!(sa.is_finished() && sb.is_finished());
-    sa.report().clone()
-}
-
 fn group_note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
     let me = v.device_id().to_hex();
     v.with_group(g, |d, now| {
@@ -804,7 +782,7 @@ fn main() {
                 .unwrap(),
             )
             .unwrap();
-        peer_run(&mut fac, &mut member);
+        sebaya_tests::peers::report(&mut fac, &mut member);
         let hello = member.export_bundle(&[g], None).unwrap();
         fac.import_bundle(&hello).unwrap();
         let mut plain = AutoCommit::new();
@@ -828,7 +806,7 @@ fn main() {
         let baseline = plain.save_after(&heads).len() as f64;
         let bundle = fac.export_bundle(&[g], Some(&member.device_id())).unwrap();
         let t = Instant::now();
-        let r = peer_run(&mut fac, &mut member);
+        let r = sebaya_tests::peers::report(&mut fac, &mut member);
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(
             member
@@ -838,7 +816,7 @@ fn main() {
             NOTES
         );
         // The session's own cost with nothing to move: handshake, certificates, vectors, ends.
-        let idle = peer_run(&mut fac, &mut member);
+        let idle = sebaya_tests::peers::report(&mut fac, &mut member);
         rows.push(Row::new(
             "a day of group activity (200 changes), peer session: bytes both ways, handshake included (vs the bundle file of only what the member lacked)",
             (r.bytes_sent + r.bytes_received) as f64,

@@ -2,5 +2,6 @@
 
 pub mod day;
 pub mod net;
+pub mod peers;
 pub mod proxy;
 pub mod workload;

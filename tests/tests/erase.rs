@@ -149,38 +149,62 @@ fn an_erased_entry_is_gone_everywhere_and_nothing_else_is_lost() {
     assert!(restored.journal_get(&secret).is_none());
 }
 
-#[test]
-fn an_entry_merged_from_two_devices_keeps_its_merged_text_through_an_erase() {
-    let relay = Relay::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+/// A phone and its linked tablet, both synced, holding an entry `base` and an entry to erase; then
+/// the entry edited offline to `on_phone` and to `on_tablet`, and both synced again (the phone last).
+/// Returns the devices, the kept entry's id and the other's.
+fn edited_on_both(
+    relay: &Relay,
+    dir: &std::path::Path,
+    base: &str,
+    on_phone: &str,
+    on_tablet: &str,
+) -> (Vault, Vault, String, String) {
+    let mut phone = Vault::open(&dir.join("phone.db"), &[1; 32]).unwrap();
     phone.create_person().unwrap();
-    let kept = phone.journal_add("Pagi: cemas.", 3, &[]).unwrap();
+    let kept = phone.journal_add(base, 3, &[]).unwrap();
     let gone = phone.journal_add("Hapus aku.", 1, &[]).unwrap();
-    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    let mut tablet = Vault::open(&dir.join("tablet.db"), &[2; 32]).unwrap();
     let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
     tablet.complete_link(&resp).unwrap();
     relay.sync(&mut phone);
     relay.sync(&mut tablet);
-    // Offline edits of different parts on both devices: the phone shows their merge.
     phone
-        .journal_edit(&kept, Some("Pagi: cemas, lalu lega."), None, None)
+        .journal_edit(&kept, Some(on_phone), None, None)
         .unwrap();
     tablet
-        .journal_edit(&kept, Some("Hari ini. Pagi: cemas."), None, None)
+        .journal_edit(&kept, Some(on_tablet), None, None)
         .unwrap();
     relay.sync(&mut tablet);
     relay.sync(&mut phone);
-    let merged = "Hari ini. Pagi: cemas, lalu lega.";
-    assert_eq!(phone.journal_get(&kept).unwrap().text, merged);
-    // Erased now (a device carries over only what it wrote after the erasure).
+    (phone, tablet, kept, gone)
+}
+
+/// Now, a few milliseconds after anything written before (a device carries over only what it wrote
+/// after an erasure).
+fn erase_time() -> i64 {
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let now = std::time::SystemTime::now()
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as i64;
+        .as_millis() as i64
+}
+
+#[test]
+fn an_entry_merged_from_two_devices_keeps_its_merged_text_through_an_erase() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Offline edits of different parts on both devices: the phone shows their merge.
+    let (mut phone, mut tablet, kept, gone) = edited_on_both(
+        &relay,
+        dir.path(),
+        "Pagi: cemas.",
+        "Pagi: cemas, lalu lega.",
+        "Hari ini. Pagi: cemas.",
+    );
+    let merged = "Hari ini. Pagi: cemas, lalu lega.";
+    assert_eq!(phone.journal_get(&kept).unwrap().text, merged);
     phone
-        .erase_journal_entries(std::slice::from_ref(&gone), now)
+        .erase_journal_entries(std::slice::from_ref(&gone), erase_time())
         .unwrap();
     assert_eq!(texts(&phone), [merged]);
     relay.sync(&mut phone);
@@ -192,33 +216,18 @@ fn an_entry_merged_from_two_devices_keeps_its_merged_text_through_an_erase() {
 fn versions_that_could_not_be_merged_survive_an_erase_of_another_entry() {
     let relay = Relay::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
-    phone.create_person().unwrap();
-    let kept = phone.journal_add("Malam: tidur.", 3, &[]).unwrap();
-    let gone = phone.journal_add("Hapus aku.", 1, &[]).unwrap();
-    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
-    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
-    tablet.complete_link(&resp).unwrap();
-    relay.sync(&mut phone);
-    relay.sync(&mut tablet);
     // The same words edited on both devices: both versions kept.
-    phone
-        .journal_edit(&kept, Some("Malam: nyenyak."), None, None)
-        .unwrap();
-    tablet
-        .journal_edit(&kept, Some("Malam: gelisah."), None, None)
-        .unwrap();
-    relay.sync(&mut tablet);
-    relay.sync(&mut phone);
+    let (mut phone, mut tablet, kept, gone) = edited_on_both(
+        &relay,
+        dir.path(),
+        "Malam: tidur.",
+        "Malam: nyenyak.",
+        "Malam: gelisah.",
+    );
     let before = phone.journal_get(&kept).unwrap();
     assert_eq!(before.conflicts.len(), 1);
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
     phone
-        .erase_journal_entries(std::slice::from_ref(&gone), now)
+        .erase_journal_entries(std::slice::from_ref(&gone), erase_time())
         .unwrap();
     let after = phone.journal_get(&kept).unwrap();
     assert_eq!(

@@ -5,46 +5,9 @@
 //! for it at the carrier's next sync.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sebaya_core::peer::PeerSession;
-use sebaya_core::{Error, Vault, pairing};
+use sebaya_core::{Vault, pairing};
 use sebaya_tests::net::{net, sync};
-
-/// Runs a session to its end, frames delivered in both directions; each side's first error.
-fn run(
-    a: &mut Vault,
-    sa: &mut PeerSession,
-    b: &mut Vault,
-    sb: &mut PeerSession,
-) -> (Option<Error>, Option<Error>) {
-    let (mut ea, mut eb) = (None, None);
-    for _ in 0..200 {
-        let fa = sa.take_outgoing();
-        let fb = sb.take_outgoing();
-        if fa.is_empty() && fb.is_empty() {
-            break;
-        }
-        for f in fa {
-            if eb.is_none() {
-                eb = sb.receive(b, &f).err();
-            }
-        }
-        for f in fb {
-            if ea.is_none() {
-                ea = sa.receive(a, &f).err();
-            }
-        }
-    }
-    (ea, eb)
-}
-
-fn session(a: &mut Vault, b: &mut Vault) -> (PeerSession, PeerSession) {
-    let mut sa = a.peer_session(true).unwrap();
-    let mut sb = b.peer_session(false).unwrap();
-    let (ea, eb) = run(a, &mut sa, b, &mut sb);
-    assert!(ea.is_none() && eb.is_none(), "{ea:?} {eb:?}");
-    assert!(sa.is_finished() && sb.is_finished());
-    (sa, sb)
-}
+use sebaya_tests::peers::session;
 
 #[test]
 fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {

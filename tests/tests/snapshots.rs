@@ -175,6 +175,28 @@ fn the_relay_prunes_after_retention_and_a_device_offline_since_converges() {
     assert!(texts(&phone).contains(&"Ditulis tanpa sinyal.".to_string()));
 }
 
+/// A phone, a tablet and a laptop of one person (the laptop linked, never synced). The tablet writes
+/// 12 entries; the phone seals a snapshot covering them, and the relay (retention 0) prunes them.
+/// Returns the devices and the snapshot's bytes.
+fn tablet_pruned_under_a_phone_snapshot(r: &Relay, dir: &Path) -> (Vault, Vault, Vault, Vec<u8>) {
+    let mut phone = open(dir, "phone.db", 1);
+    phone.create_person().unwrap();
+    phone.set_snapshot_every(0).unwrap();
+    let mut tablet = link(&mut phone, dir, "tablet.db", 2);
+    tablet.set_snapshot_every(0).unwrap();
+    let laptop = link(&mut phone, dir, "laptop.db", 3);
+    write_and_sync(r, &mut tablet, 0, 12);
+    r.sync(&mut phone);
+    phone.snapshot_now(None).unwrap().unwrap();
+    let snap = snapshot_of(&mut phone);
+    r.sync(&mut phone);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_and_sync(r, &mut phone, 12, 2);
+    let (_, pruned) = r.counts();
+    assert!(pruned >= 12, "the tablet's envelopes were pruned: {pruned}");
+    (phone, tablet, laptop, snap)
+}
+
 /// A snapshot by one device stands for another device's pruned envelopes: the new device bounds
 /// every cover by what it knows exists (protocol 26.3), and the relay's answer, which counts them,
 /// is that knowledge. So it takes the snapshot once, and its next sync pulls nothing again.
@@ -182,21 +204,7 @@ fn the_relay_prunes_after_retention_and_a_device_offline_since_converges() {
 fn a_snapshot_standing_for_another_devices_pruned_envelopes_is_taken_once() {
     let r = relay(Some(0));
     let dir = tempfile::tempdir().unwrap();
-    let mut phone = open(dir.path(), "phone.db", 1);
-    phone.create_person().unwrap();
-    phone.set_snapshot_every(0).unwrap();
-    let mut tablet = link(&mut phone, dir.path(), "tablet.db", 2);
-    tablet.set_snapshot_every(0).unwrap();
-    write_and_sync(&r, &mut tablet, 0, 12);
-    r.sync(&mut phone);
-    phone.snapshot_now(None).unwrap().unwrap();
-    r.sync(&mut phone);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    write_and_sync(&r, &mut phone, 12, 2);
-    let (_, pruned) = r.counts();
-    assert!(pruned >= 12, "the tablet's envelopes were pruned: {pruned}");
-
-    let mut laptop = link(&mut phone, dir.path(), "laptop.db", 3);
+    let (phone, mut tablet, mut laptop, _) = tablet_pruned_under_a_phone_snapshot(&r, dir.path());
     let first = r.sync(&mut laptop);
     assert_eq!(first.quarantined, 0, "{first:?}");
     assert_eq!(texts(&laptop), texts(&phone));
@@ -210,25 +218,6 @@ fn a_snapshot_standing_for_another_devices_pruned_envelopes_is_taken_once() {
     assert!(texts(&laptop).contains(&"Dari tablet, sesudahnya.".to_string()));
 }
 
-/// Runs a peer session between two vaults in memory to its end; returns the initiator's report.
-fn peer_run(a: &mut Vault, b: &mut Vault) -> sebaya_core::peer::PeerReport {
-    let mut sa = a.peer_session(true).unwrap();
-    let mut sb = b.peer_session(false).unwrap();
-    loop {
-        let (to_b, to_a) = (sa.take_outgoing(), sb.take_outgoing());
-        if to_b.is_empty() && to_a.is_empty() {
-            break;
-        }
-        for f in to_b {
-            sb.receive(b, &f).unwrap();
-        }
-        for f in to_a {
-            sa.receive(a, &f).unwrap();
-        }
-    }
-    sa.report().clone()
-}
-
 /// A snapshot taken from a hand-over (no relay count yet) names another device's envelopes the
 /// taker does not hold: its count for them waits. The next relay answer counts them, and the count
 /// rises then, without loading the snapshot again (the relay does not send it twice): afterwards a
@@ -237,28 +226,14 @@ fn peer_run(a: &mut Vault, b: &mut Vault) -> sebaya_core::peer::PeerReport {
 fn a_cover_beyond_what_is_known_waits_for_the_relays_count() {
     let r = relay(Some(0));
     let dir = tempfile::tempdir().unwrap();
-    let mut phone = open(dir.path(), "phone.db", 1);
-    phone.create_person().unwrap();
-    phone.set_snapshot_every(0).unwrap();
-    let mut tablet = link(&mut phone, dir.path(), "tablet.db", 2);
-    tablet.set_snapshot_every(0).unwrap();
-    let mut laptop = link(&mut phone, dir.path(), "laptop.db", 3);
-    write_and_sync(&r, &mut tablet, 0, 12);
-    r.sync(&mut phone);
-    phone.snapshot_now(None).unwrap().unwrap();
-    let snap = snapshot_of(&mut phone);
-    r.sync(&mut phone);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    write_and_sync(&r, &mut phone, 12, 2);
-    let (_, pruned) = r.counts();
-    assert!(pruned >= 12, "the tablet's envelopes were pruned: {pruned}");
-
+    let (mut phone, _tablet, mut laptop, snap) =
+        tablet_pruned_under_a_phone_snapshot(&r, dir.path());
     // The laptop takes the snapshot handed over alone: the tablet's envelopes are not counted.
     let got = laptop.receive_envelopes(&[snap]).unwrap();
     assert_eq!((got.stored, got.quarantined), (1, 0), "{got:?}");
     // The relay's answer counts them: the laptop's count rises, and nothing is lacked any more.
     r.sync(&mut laptop);
-    let again = peer_run(&mut phone, &mut laptop);
+    let again = sebaya_tests::peers::report(&mut phone, &mut laptop);
     assert_eq!(
         again.sent, 0,
         "nothing lacked after the relay's count: {again:?}"
