@@ -192,6 +192,38 @@ fn group_note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
     .unwrap();
 }
 
+/// Notes of the day of group activity (sections `paths` and `peer`), and edits after them.
+const DAY_NOTES: usize = 150;
+const DAY_EDITS: usize = 50;
+
+/// The day of group activity of sections `paths` and `peer`: the facilitator writes 150 notes and
+/// edits 50 of them, one commit each, and so does a plain Automerge document. Returns the plain
+/// document's incremental save of those changes and its whole compressed save(), in bytes.
+fn group_day(fac: &mut Vault, g: &sebaya_core::SpaceId) -> (f64, f64) {
+    let mut plain = AutoCommit::new();
+    sebaya_core::groups::init(&mut plain, "Kelompok Sabtu", 0).unwrap();
+    let heads = plain.get_heads();
+    let me = fac.device_id().to_hex();
+    for i in 0..DAY_NOTES + DAY_EDITS {
+        let id = format!("{:016x}", i % DAY_NOTES);
+        let text = format!("Catatan sesi {i}: siapa hadir, apa yang dibagikan, tindak lanjut.");
+        if i < DAY_NOTES {
+            group_note(fac, g, &id, &text);
+            sebaya_core::groups::add_note(&mut plain, &id, "Catatan", &text, &me, 1).unwrap();
+        } else {
+            fac.with_group(g, |d, now| {
+                sebaya_core::groups::edit_note(d, &id, None, Some(&text), now)
+            })
+            .unwrap();
+            sebaya_core::groups::edit_note(&mut plain, &id, None, Some(&text), 1).unwrap();
+        }
+    }
+    (
+        plain.save_after(&heads).len() as f64,
+        plain.save().len() as f64,
+    )
+}
+
 /// A facilitator's fresh vault with a group holding one note, synced to the relay.
 fn group_with_note(
     dir: &std::path::Path,
@@ -681,50 +713,15 @@ fn main() {
         // facilitator, delivered to a member by each path. Baseline: Automerge's own incremental
         // save of the same 200 changes on a plain document (what any Automerge sync must move at
         // least, before encryption and signatures).
-        const NOTES: usize = 150;
-        const EDITS: usize = 50;
         let dir = tempfile::tempdir().unwrap();
-        let mut fac = Vault::open(&dir.path().join("fac.db"), &[20; 32]).unwrap();
-        fac.create_person().unwrap();
-        let mut member = Vault::open(&dir.path().join("mem.db"), &[21; 32]).unwrap();
-        member.create_person().unwrap();
-        let g = fac.create_group("Kelompok Sabtu").unwrap();
-        member
-            .join_group(
-                &fac.approve_group_member(
-                    &g,
-                    &member.link_request().unwrap(),
-                    sebaya_core::Role::Member,
-                )
-                .unwrap(),
-            )
-            .unwrap();
+        let (mut fac, mut member, g) = sebaya_tests::day::group_pair_seeded(dir.path(), 20);
         fac.sync_with(&http, &url).unwrap();
         member.sync_with(&http, &url).unwrap();
         // The member's bundle tells the facilitator what it holds.
         let hello = member.export_bundle(&[g], None).unwrap();
         fac.import_bundle(&hello).unwrap();
 
-        let mut plain = AutoCommit::new();
-        sebaya_core::groups::init(&mut plain, "Kelompok Sabtu", 0).unwrap();
-        let heads = plain.get_heads();
-        let me = fac.device_id().to_hex();
-        for i in 0..NOTES + EDITS {
-            let id = format!("{:016x}", i % NOTES);
-            let text = format!("Catatan sesi {i}: siapa hadir, apa yang dibagikan, tindak lanjut.");
-            if i < NOTES {
-                group_note(&mut fac, &g, &id, &text);
-                sebaya_core::groups::add_note(&mut plain, &id, "Catatan", &text, &me, 1).unwrap();
-            } else {
-                fac.with_group(&g, |d, now| {
-                    sebaya_core::groups::edit_note(d, &id, None, Some(&text), now)
-                })
-                .unwrap();
-                sebaya_core::groups::edit_note(&mut plain, &id, None, Some(&text), 1).unwrap();
-            }
-        }
-        let baseline = plain.save_after(&heads).len() as f64;
-        let compact = plain.save().len() as f64;
+        let (baseline, compact) = group_day(&mut fac, &g);
         let bundle = fac.export_bundle(&[g], Some(&member.device_id())).unwrap();
         let pushed = fac.sync_with(&http, &url).unwrap();
         let pulled = member.sync_with(&http, &url).unwrap();
@@ -733,7 +730,7 @@ fn main() {
                 .read_group(&g, sebaya_core::groups::notes)
                 .unwrap()
                 .len(),
-            NOTES
+            DAY_NOTES
         );
         rows.push(Row::new(
             "a day of group activity (200 changes), relay: request bytes the facilitator's sync sent (vs Automerge's incremental save of the same changes)",
@@ -764,46 +761,12 @@ fn main() {
         // The same day of group activity (200 changes), delivered face to face by a peer session
         // (issue 5, protocol 25), against the bundle of only what the member lacked and against
         // Automerge's incremental save of the same changes.
-        const NOTES: usize = 150;
-        const EDITS: usize = 50;
         let dir = tempfile::tempdir().unwrap();
-        let mut fac = Vault::open(&dir.path().join("fac.db"), &[22; 32]).unwrap();
-        fac.create_person().unwrap();
-        let mut member = Vault::open(&dir.path().join("mem.db"), &[23; 32]).unwrap();
-        member.create_person().unwrap();
-        let g = fac.create_group("Kelompok Sabtu").unwrap();
-        member
-            .join_group(
-                &fac.approve_group_member(
-                    &g,
-                    &member.link_request().unwrap(),
-                    sebaya_core::Role::Member,
-                )
-                .unwrap(),
-            )
-            .unwrap();
+        let (mut fac, mut member, g) = sebaya_tests::day::group_pair_seeded(dir.path(), 22);
         sebaya_tests::peers::report(&mut fac, &mut member);
         let hello = member.export_bundle(&[g], None).unwrap();
         fac.import_bundle(&hello).unwrap();
-        let mut plain = AutoCommit::new();
-        sebaya_core::groups::init(&mut plain, "Kelompok Sabtu", 0).unwrap();
-        let heads = plain.get_heads();
-        let me = fac.device_id().to_hex();
-        for i in 0..NOTES + EDITS {
-            let id = format!("{:016x}", i % NOTES);
-            let text = format!("Catatan sesi {i}: siapa hadir, apa yang dibagikan, tindak lanjut.");
-            if i < NOTES {
-                group_note(&mut fac, &g, &id, &text);
-                sebaya_core::groups::add_note(&mut plain, &id, "Catatan", &text, &me, 1).unwrap();
-            } else {
-                fac.with_group(&g, |d, now| {
-                    sebaya_core::groups::edit_note(d, &id, None, Some(&text), now)
-                })
-                .unwrap();
-                sebaya_core::groups::edit_note(&mut plain, &id, None, Some(&text), 1).unwrap();
-            }
-        }
-        let baseline = plain.save_after(&heads).len() as f64;
+        let (baseline, _) = group_day(&mut fac, &g);
         let bundle = fac.export_bundle(&[g], Some(&member.device_id())).unwrap();
         let t = Instant::now();
         let r = sebaya_tests::peers::report(&mut fac, &mut member);
@@ -813,7 +776,7 @@ fn main() {
                 .read_group(&g, sebaya_core::groups::notes)
                 .unwrap()
                 .len(),
-            NOTES
+            DAY_NOTES
         );
         // The session's own cost with nothing to move: handshake, certificates, vectors, ends.
         let idle = sebaya_tests::peers::report(&mut fac, &mut member);

@@ -12,9 +12,15 @@ use sebaya_core::{SpaceId, Vault};
 /// A facilitator, a member holding the facilitator's group (joined, nothing synced yet), and the
 /// group's id.
 pub fn group_pair(dir: &Path) -> (Vault, Vault, SpaceId) {
-    let mut fac = Vault::open(&dir.join("fac.db"), &[40; 32]).unwrap();
+    group_pair_seeded(dir, 40)
+}
+
+/// [`group_pair`] with vault keys `seed` (facilitator) and `seed + 1` (member), so benchmarks keep
+/// the devices their recorded runs used.
+pub fn group_pair_seeded(dir: &Path, seed: u8) -> (Vault, Vault, SpaceId) {
+    let mut fac = Vault::open(&dir.join("fac.db"), &[seed; 32]).unwrap();
     fac.create_person().unwrap();
-    let mut member = Vault::open(&dir.join("mem.db"), &[41; 32]).unwrap();
+    let mut member = Vault::open(&dir.join("mem.db"), &[seed.wrapping_add(1); 32]).unwrap();
     member.create_person().unwrap();
     let g = fac.create_group("Kelompok Sabtu").unwrap();
     let response = fac
