@@ -575,3 +575,75 @@ fn after_the_phrase_is_replaced_the_participant_is_still_the_records_subject() {
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].reason.as_deref(), Some("help-now"));
 }
+
+/// Care safety, item 1 (issue 14): the crisis lines reach the person whatever else fails. A country
+/// code the app got wrong must not stop an escalation: the built-in list stands in.
+#[test]
+fn a_risk_answer_shows_the_crisis_lines_even_with_a_bad_country_code() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, mut participant, _care) = programme(&n, &dir);
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 2], "Indonesia")
+        .expect("a bad country code never stops an escalation");
+    assert_eq!(esc.rules, vec!["phq9-item9".to_string()]);
+    assert_eq!(esc.referrals.len(), 1, "the referral is made all the same");
+    assert!(!esc.resources.is_empty(), "the crisis lines are shown");
+    let help = participant
+        .ask_for_help("")
+        .expect("a bad country code never stops a call for help");
+    assert_eq!(help.referrals.len(), 1);
+    assert!(!help.resources.is_empty());
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    assert_eq!(coordinator.referral_inbox().unwrap().len(), 2);
+}
+
+/// Care safety, item 1 (issue 14): when nothing can be written (the vault file is locked by
+/// another writer, as a full disk or a failing flash would also make it), a risk answer is still
+/// scored and still shows the crisis lines; each care record's referral is tried on its own.
+#[test]
+fn a_risk_answer_shows_the_crisis_lines_when_nothing_can_be_written() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    // A second programme, so the participant has two care records.
+    let second = coordinator.create_programme("Posyandu Remaja").unwrap();
+    let (care2, resp) = coordinator
+        .enrol_participant(&participant.link_request().unwrap(), second)
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    participant
+        .give_consent(&care2, "duty-of-care", true)
+        .unwrap();
+
+    let blocker = rusqlite::Connection::open(dir.path().join("p.db")).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let esc = participant
+        .submit_screening(
+            Instrument::Srq20,
+            &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+            "id",
+        )
+        .expect("a risk answer is scored and answered even when nothing can be written");
+    assert_eq!(esc.score.as_ref().map(|s| s.total), Some(2));
+    assert_eq!(esc.rules, vec!["srq20-item17".to_string()]);
+    assert!(esc.show_safety_plan);
+    assert!(!esc.resources.is_empty(), "the crisis lines are shown");
+    let help = participant
+        .ask_for_help("id")
+        .expect("a call for help is answered even when nothing can be written");
+    assert!(!help.resources.is_empty());
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+
+    // The vault works again once the file can be written, and a call for help reaches both.
+    let again = participant.ask_for_help("id").unwrap();
+    let mut to: Vec<SpaceId> = again.referrals.iter().map(|(c, _)| *c).collect();
+    to.sort_unstable_by_key(|c| c.0);
+    let mut want = vec![care, care2];
+    want.sort_unstable_by_key(|c| c.0);
+    assert_eq!(to, want);
+}
