@@ -116,10 +116,47 @@ pub struct Escalation {
     /// Care records (hex) where a rule fired but no duty-of-care consent stands: nobody was told;
     /// offer "I need help now".
     pub not_referred: Vec<String>,
-    /// Crisis numbers for the country given.
+    /// Care records (hex) where the referral could not be written: no one was told from there. Say
+    /// so (`care-referral-failed`) beside the crisis numbers.
+    pub failed: Vec<String>,
+    /// Whether the screening's total was kept in the journal (true where there is none to keep).
+    pub saved: bool,
+    /// Crisis numbers: always there where any are known, whatever else failed.
     pub resources: Vec<CrisisResource>,
+    /// The country code was not a two-letter code: Indonesia's built-in numbers stand in; also say
+    /// "call your local emergency number" (`crisis-none`).
+    pub country_unknown: bool,
     /// Whether to open the safety plan now.
     pub show_safety_plan: bool,
+}
+
+/// The "I need help now" screen that needs nothing else: see [`emergency_help`].
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct EmergencyHelp {
+    /// A short heading, in the language asked for.
+    pub title: String,
+    /// The built-in crisis numbers for the country (a programme's own list needs the vault:
+    /// `Vault.crisis_resources`). Empty where none are built in; the first step then says to call
+    /// the local emergency number.
+    pub resources: Vec<CrisisResource>,
+    /// The country code was not a two-letter code: Indonesia's numbers are shown.
+    pub country_unknown: bool,
+    /// What to do now, in order, in the language asked for.
+    pub steps: Vec<String>,
+}
+
+/// Crisis numbers and what to do now, with no vault, no passcode and no network: for the lock
+/// screen, for before a vault exists and for any error screen. Cannot fail. `country`: ISO 3166
+/// alpha-2; `locale`: "id" or "en" (old Android's "in" reads as "id"; others read English).
+#[uniffi::export]
+pub fn emergency_help(country: String, locale: String) -> EmergencyHelp {
+    let h = sebaya_core::care::emergency_help(&country, &locale);
+    EmergencyHelp {
+        title: h.title,
+        resources: h.resources.into_iter().map(resource).collect(),
+        country_unknown: h.country_unknown,
+        steps: h.steps,
+    }
 }
 
 /// A screening result kept in the participant's journal (totals, never answers).
@@ -208,7 +245,10 @@ fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
             .map(|(c, id)| format!("{}:{id}", c.to_hex()))
             .collect(),
         not_referred: e.not_referred.iter().map(|c| c.to_hex()).collect(),
+        failed: e.failed.iter().map(|c| c.to_hex()).collect(),
+        saved: e.saved,
         resources: e.resources.into_iter().map(resource).collect(),
+        country_unknown: e.country_unknown,
         show_safety_plan: e.show_safety_plan,
     }
 }

@@ -455,6 +455,57 @@ pub fn built_in_resources(country: &str) -> Vec<CrisisResource> {
     }
 }
 
+/// The country whose built-in crisis numbers stand in when an app passes a country code that is not
+/// one: the programmes Sebaya serves today are in Indonesia, and showing some numbers with "call
+/// your local emergency number" is safer than an error on a crisis screen.
+pub const FALLBACK_COUNTRY: &str = "id";
+
+/// What an app shows when someone needs help now and nothing else can be relied on: on the lock
+/// screen before any passcode, after any error, with no vault and no network. Built only from data
+/// compiled into the library, so it cannot fail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmergencyHelp {
+    /// A short heading, in the requested language.
+    pub title: String,
+    /// The crisis numbers built in for the country (never a programme's own list: that needs the
+    /// vault). Empty where none are built in: then `steps` starts with "call your local emergency
+    /// number".
+    pub resources: Vec<CrisisResource>,
+    /// The country code was not a two-letter code: the list of [`FALLBACK_COUNTRY`] is shown.
+    pub country_unknown: bool,
+    /// What to do now, in order, in the requested language: call; tell someone you trust and ask
+    /// them to stay; move away from means of self-harm; in immediate danger, the emergency number
+    /// (the steps of WHO mhGAP's advice where no professional is at hand).
+    pub steps: Vec<String>,
+}
+
+/// The "I need help now" screen that needs nothing: no open vault, no passcode, no network.
+/// `country` is ISO 3166 alpha-2 (anything else falls back to [`FALLBACK_COUNTRY`]); `locale` picks
+/// the language ("id", "en", "in" for old Android; others read English).
+pub fn emergency_help(country: &str, locale: &str) -> EmergencyHelp {
+    let (cc, country_unknown) = match check_country(country) {
+        Ok(cc) => (cc, false),
+        Err(_) => (FALLBACK_COUNTRY.to_string(), true),
+    };
+    let resources = built_in_resources(&cc);
+    let say = |id: &str| crate::i18n::message(locale, id, &[]);
+    let mut steps = Vec::with_capacity(4);
+    steps.push(say(if resources.is_empty() {
+        "crisis-none"
+    } else {
+        "help-now-call"
+    }));
+    steps.push(say("help-now-stay-with-someone"));
+    steps.push(say("help-now-safer"));
+    steps.push(say("help-now-danger"));
+    EmergencyHelp {
+        title: say("help-now-title"),
+        resources,
+        country_unknown,
+        steps,
+    }
+}
+
 fn check_country(country: &str) -> Result<String> {
     if country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic()) {
         Ok(country.to_ascii_lowercase())
@@ -644,8 +695,20 @@ pub struct Escalation {
     /// Care records where a rule fired but the participant has not agreed to the duty-of-care rule
     /// (or withdrew it): no referral was made there; the app offers "I need help now" instead.
     pub not_referred: Vec<SpaceId>,
-    /// Crisis numbers for the participant's country.
+    /// Care records where the referral could not be written (the vault could not be written, or the
+    /// record refused it): no one was told from there. The app says so (`care-referral-failed`) next
+    /// to the crisis numbers, so that silence never looks like help.
+    pub failed: Vec<SpaceId>,
+    /// Whether the screening's total was kept in the journal (false: the answer was scored and
+    /// escalated, but the vault could not be written; nothing else depends on it). True where there
+    /// is no score to keep ("I need help now").
+    pub saved: bool,
+    /// Crisis numbers: always present where any are known, whatever else failed (a risk answer or a
+    /// call for help must never end on an error screen).
     pub resources: Vec<CrisisResource>,
+    /// The country code given was not a two-letter code, so the built-in list of
+    /// [`FALLBACK_COUNTRY`] stands in: the app should also say "call your local emergency number".
+    pub country_unknown: bool,
     /// Whether the app should open the safety plan now.
     pub show_safety_plan: bool,
 }
@@ -664,8 +727,17 @@ pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
         .is_some_and(|p| Some(p) == subject)
 }
 
-/// Referrals made (care record, id) and care records skipped for want of consent.
-type Referred = (Vec<(SpaceId, String)>, Vec<SpaceId>);
+/// What trying to refer did in each of the participant's care records: each record is tried on its
+/// own, so one that cannot be written never stops the others.
+#[derive(Default)]
+struct Referred {
+    /// Referrals written: (care record, referral id).
+    made: Vec<(SpaceId, String)>,
+    /// Records skipped for want of the duty-of-care consent.
+    skipped: Vec<SpaceId>,
+    /// Records where writing the referral failed.
+    failed: Vec<SpaceId>,
+}
 
 const SENT: &str = "care/sent";
 
@@ -896,21 +968,46 @@ impl Vault {
         origin: &str,
         reason: &str,
         need_duty_consent: bool,
-    ) -> Result<Referred> {
+    ) -> Referred {
         let by = self.identity.device.to_hex();
-        let (mut made, mut skipped) = (Vec::new(), Vec::new());
+        let mut out = Referred::default();
         for care in self.my_care_records() {
-            if need_duty_consent && !consented(&self.care_ref(&care)?.doc, "duty-of-care") {
-                skipped.push(care);
-                continue;
+            let consented_here = self
+                .care_ref(&care)
+                .map(|s| consented(&s.doc, "duty-of-care"));
+            match consented_here {
+                Ok(false) if need_duty_consent => {
+                    out.skipped.push(care);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    out.failed.push(care);
+                    continue;
+                }
             }
-            let id = new_id()?;
-            self.with_group(&care, |doc, now| {
-                add_referral(doc, &id, origin, reason, &by, now)
-            })?;
-            made.push((care, id));
+            let written = new_id().and_then(|id| {
+                self.with_group(&care, |doc, now| {
+                    add_referral(doc, &id, origin, reason, &by, now)
+                })
+                .map(|()| id)
+            });
+            match written {
+                Ok(id) => out.made.push((care, id)),
+                Err(_) => out.failed.push(care),
+            }
         }
-        Ok((made, skipped))
+        out
+    }
+
+    /// Crisis numbers for an escalation, which must never fail: the programme's or the built-in list
+    /// for `country`, or, when the code is not a two-letter code, the built-in list of
+    /// [`FALLBACK_COUNTRY`] (second value true).
+    fn escalation_resources(&self, country: &str) -> (Vec<CrisisResource>, bool) {
+        match self.crisis_resources(country) {
+            Ok(list) => (list, false),
+            Err(_) => (built_in_resources(FALLBACK_COUNTRY), true),
+        }
     }
 
     /// Scores a completed instrument on the participant's phone, keeps the total (not the answers) in
@@ -918,58 +1015,74 @@ impl Vault {
     /// SRQ-20 item 17 yes) a referral carrying the rule, never the answers, is queued to the
     /// coordinators of each programme the participant agreed to the duty-of-care rule in; the
     /// returned escalation carries the crisis numbers for `country` and asks for the safety plan.
+    ///
+    /// Only answers that cannot be scored (wrong count or value) are an error. Once scored, nothing
+    /// else fails the call: a country code that is not one, a journal that cannot be written and a
+    /// care record that refuses the referral are reported in the [`Escalation`] (`country_unknown`,
+    /// `saved`, `failed`), and the crisis numbers are always in it.
     pub fn submit_screening(
         &mut self,
         instrument: Instrument,
         answers: &[u8],
         country: &str,
     ) -> Result<Escalation> {
-        let cc = check_country(country)?;
         let score = crate::instruments::score(instrument, answers)?;
-        let id = new_id()?;
-        self.journal()?;
-        {
-            let (store, j) = self.parts()?;
-            store_screening(&mut j.doc, &id, &score, now_ms())?;
-            j.persist(store)?;
-        }
+        let saved = self.save_screening(&score).is_ok();
         let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
-        let (mut referrals, mut not_referred) = (Vec::new(), Vec::new());
+        let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         for rule in &rules {
-            let (made, skipped) = self.refer_as_participant("rule", rule, true)?;
-            referrals.extend(made);
-            for s in skipped {
-                if !not_referred.contains(&s) {
-                    not_referred.push(s);
+            let done = self.refer_as_participant("rule", rule, true);
+            referrals.extend(done.made);
+            for (from, to) in [
+                (done.skipped, &mut not_referred),
+                (done.failed, &mut failed),
+            ] {
+                for s in from {
+                    if !to.contains(&s) {
+                        to.push(s);
+                    }
                 }
             }
         }
+        let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
         Ok(Escalation {
             score: Some(score),
             rules,
             referrals,
             not_referred,
-            resources: if risky {
-                self.crisis_resources(&cc)?
-            } else {
-                Vec::new()
-            },
+            failed,
+            saved,
+            resources,
+            country_unknown,
             show_safety_plan: risky,
         })
     }
 
+    /// Keeps a screening's total in the journal, durably.
+    fn save_screening(&mut self, score: &Score) -> Result<()> {
+        let id = new_id()?;
+        self.journal()?;
+        let (store, j) = self.parts()?;
+        store_screening(&mut j.doc, &id, score, now_ms())?;
+        j.persist(store)
+    }
+
     /// The participant's "I need help now": a referral to every programme they are enrolled in (their
-    /// own explicit act, so it needs no standing consent), and the crisis numbers.
+    /// own explicit act, so it needs no standing consent), and the crisis numbers. Never fails: what
+    /// could not be written is in `failed`, and the crisis numbers are always there.
     pub fn ask_for_help(&mut self, country: &str) -> Result<Escalation> {
-        let cc = check_country(country)?;
-        let (referrals, _) = self.refer_as_participant("participant", "help-now", false)?;
+        let done = self.refer_as_participant("participant", "help-now", false);
+        let (resources, country_unknown) = self.escalation_resources(country);
         Ok(Escalation {
             score: None,
             rules: Vec::new(),
-            referrals,
+            referrals: done.made,
             not_referred: Vec::new(),
-            resources: self.crisis_resources(&cc)?,
+            failed: done.failed,
+            saved: true,
+            resources,
+            country_unknown,
             show_safety_plan: true,
         })
     }
@@ -1416,6 +1529,33 @@ mod tests {
         assert_eq!(resources(&d, "ke").unwrap().len(), 1);
         assert!(resources(&d, "ug").is_none());
         assert!(check_country("idn").is_err());
+    }
+
+    #[test]
+    fn emergency_help_needs_nothing_and_speaks_both_languages() {
+        let id = emergency_help("ID", "in");
+        assert!(!id.country_unknown);
+        assert_eq!(id.resources, built_in_resources("id"));
+        assert_eq!(id.steps.len(), 4);
+        assert_eq!(id.title, crate::i18n::message("id", "help-now-title", &[]));
+        let en = emergency_help("id", "en-GB");
+        assert_eq!(en.resources, id.resources);
+        assert_ne!(en.title, id.title);
+        assert_eq!(
+            en.steps[0],
+            crate::i18n::message("en", "help-now-call", &[])
+        );
+        // A code that is not one falls back to the built-in list, and says so.
+        let bad = emergency_help("Indonesia", "en");
+        assert!(bad.country_unknown);
+        assert_eq!(bad.resources, built_in_resources(FALLBACK_COUNTRY));
+        // No numbers built in: the first step says to call the local emergency number.
+        let elsewhere = emergency_help("ke", "en");
+        assert!(elsewhere.resources.is_empty() && !elsewhere.country_unknown);
+        assert_eq!(
+            elsewhere.steps[0],
+            crate::i18n::message("en", "crisis-none", &[])
+        );
     }
 
     #[test]

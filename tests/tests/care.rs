@@ -589,14 +589,19 @@ fn a_risk_answer_shows_the_crisis_lines_even_with_a_bad_country_code() {
     assert_eq!(esc.rules, vec!["phq9-item9".to_string()]);
     assert_eq!(esc.referrals.len(), 1, "the referral is made all the same");
     assert!(!esc.resources.is_empty(), "the crisis lines are shown");
+    assert!(esc.country_unknown && esc.saved && esc.failed.is_empty());
     let help = participant
         .ask_for_help("")
         .expect("a bad country code never stops a call for help");
     assert_eq!(help.referrals.len(), 1);
     assert!(!help.resources.is_empty());
+    assert!(help.country_unknown);
+    // A good code is not flagged.
+    assert!(!participant.ask_for_help("ID").unwrap().country_unknown);
     sync(&n, &mut participant);
     sync(&n, &mut coordinator);
-    assert_eq!(coordinator.referral_inbox().unwrap().len(), 2);
+    // The screening's referral and both calls for help.
+    assert_eq!(coordinator.referral_inbox().unwrap().len(), 3);
 }
 
 /// Care safety, item 1 (issue 14): when nothing can be written (the vault file is locked by
@@ -632,10 +637,22 @@ fn a_risk_answer_shows_the_crisis_lines_when_nothing_can_be_written() {
     assert_eq!(esc.rules, vec!["srq20-item17".to_string()]);
     assert!(esc.show_safety_plan);
     assert!(!esc.resources.is_empty(), "the crisis lines are shown");
+    assert!(
+        !esc.saved,
+        "the journal could not be written, and it says so"
+    );
+    assert!(esc.referrals.is_empty());
+    // Each record was tried on its own: both are reported, not only the first.
+    let mut failed = esc.failed.clone();
+    failed.sort_unstable_by_key(|c| c.0);
+    let mut want = vec![care, care2];
+    want.sort_unstable_by_key(|c| c.0);
+    assert_eq!(failed, want);
     let help = participant
         .ask_for_help("id")
         .expect("a call for help is answered even when nothing can be written");
     assert!(!help.resources.is_empty());
+    assert_eq!(help.failed.len(), 2);
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
 
@@ -643,7 +660,31 @@ fn a_risk_answer_shows_the_crisis_lines_when_nothing_can_be_written() {
     let again = participant.ask_for_help("id").unwrap();
     let mut to: Vec<SpaceId> = again.referrals.iter().map(|(c, _)| *c).collect();
     to.sort_unstable_by_key(|c| c.0);
-    let mut want = vec![care, care2];
-    want.sort_unstable_by_key(|c| c.0);
     assert_eq!(to, want);
+    assert!(again.failed.is_empty());
+    // What could not be saved stayed in memory and went out once the file could be written (better
+    // late than never): the coordinator has the screening's referral and both calls for help, in
+    // each record.
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    let mut reasons: Vec<Option<String>> = coordinator
+        .referral_inbox()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.reason)
+        .collect();
+    reasons.sort();
+    let help = Some("help-now".to_string());
+    let rule = Some("srq20-item17".to_string());
+    assert_eq!(
+        reasons,
+        vec![
+            help.clone(),
+            help.clone(),
+            help.clone(),
+            help,
+            rule.clone(),
+            rule
+        ]
+    );
 }

@@ -8,6 +8,7 @@ import uniffi.sebaya.Attendance
 import uniffi.sebaya.SebayaException
 import uniffi.sebaya.Vault
 import uniffi.sebaya.consentText
+import uniffi.sebaya.emergencyHelp
 import uniffi.sebaya.generateMasterKey
 import uniffi.sebaya.localizedMessage
 import uniffi.sebaya.lockNow
@@ -81,6 +82,26 @@ fun main() {
             assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.submitScreening("phq9", byteArrayOf(1), "id") }
             assertThrows<SebayaException.InvalidInput>("bad country") { part.crisisResources("indonesia") }
             assertThrows<SebayaException.InvalidInput>("bad purpose") { part.giveConsent(care, "marketing", true) }
+        }
+
+        check("a risk answer with a bad country code still shows the crisis lines and refers") {
+            val esc = part.submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
+            assertTrue(esc.countryUnknown, "flagged")
+            assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers all the same")
+            assertEquals(1, esc.referrals.size, "referred")
+            assertTrue(esc.saved && esc.failed.isEmpty(), "nothing failed")
+            val help = part.askForHelp("")
+            assertTrue(help.countryUnknown && help.resources.isNotEmpty(), "help now with a bad code")
+        }
+
+        check("emergency help needs no vault, in both languages") {
+            val id = emergencyHelp("ID", "in")
+            assertEquals(listOf("119", "112"), id.resources.map { it.number }, "built-in numbers")
+            assertEquals(localizedMessage("help-now-title", "id", null), id.title, "Indonesian title")
+            assertEquals(4, id.steps.size, "four steps")
+            assertTrue(emergencyHelp("id", "en").title != id.title, "English differs")
+            assertTrue(emergencyHelp("??", "en").countryUnknown, "bad code flagged")
+            assertEquals(localizedMessage("crisis-none", "en", null), emergencyHelp("ke", "en").steps[0], "no numbers: call local")
         }
 
         check("sharing with the supporter needs the participant's consent; withdrawal takes it back") {

@@ -1,9 +1,19 @@
 """Care records through the Python bindings: enrolment, consent, the risk escalation ladder across
 three devices through a real relay on loopback, and the texts people see, in both languages."""
 
+import subprocess
+import sys
+
 import pytest
 
-from sebaya import SebayaError, Vault, consent_text, generate_master_key, localized_message
+from sebaya import (
+    SebayaError,
+    Vault,
+    consent_text,
+    emergency_help,
+    generate_master_key,
+    localized_message,
+)
 
 
 def person(path) -> Vault:
@@ -217,3 +227,67 @@ def test_erasing_an_entry_destroys_the_key_on_every_device(tmp_path, relay):
     restored.sync(relay.url)
     restored.sync(relay.url)
     assert [e.text for e in restored.journal().list()] == ["Tetap."]
+
+
+def test_emergency_help_needs_no_vault_and_speaks_both_languages():
+    """The lock screen's "I need help now": no vault, no passcode, no network."""
+    ind = emergency_help("ID", "in")  # old Android's code for Indonesian
+    assert [(r.number, r.extension) for r in ind.resources] == [("119", "8"), ("112", None)]
+    assert not ind.country_unknown
+    assert ind.title == localized_message("help-now-title", "id")
+    assert ind.steps[0] == localized_message("help-now-call", "id")
+    assert len(ind.steps) == 4
+    en = emergency_help("id", "en")
+    assert en.resources == ind.resources and en.title != ind.title
+    bad = emergency_help("Indonesia", "en")
+    assert bad.country_unknown and bad.resources == ind.resources
+    elsewhere = emergency_help("ke", "en")
+    assert elsewhere.resources == [] and elsewhere.steps[0] == localized_message("crisis-none", "en")
+
+
+def test_a_risk_answer_shows_the_crisis_lines_whatever_else_fails(tmp_path, relay):
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    part.give_consent(care, "duty-of-care", True)
+    # A country code the app got wrong: the numbers are shown all the same, and it is flagged.
+    esc = part.submit_screening("phq9", bytes([0] * 8 + [3]), "Indonesia")
+    assert esc.country_unknown and esc.resources and esc.saved
+    assert len(esc.referrals) == 1 and esc.failed == []
+    # Nothing can be written (another process holds the vault file's write lock; POSIX locks do not
+    # separate two SQLite libraries in one process, so it must be another process): still scored,
+    # still the numbers, and the record that could not be told is named.
+    hold = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute('BEGIN IMMEDIATE')\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "c.execute('ROLLBACK')\n"
+    )
+    blocker = subprocess.Popen(
+        [sys.executable, "-c", hold, str(tmp_path / "p.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert blocker.stdout.readline().strip() == "held"
+        esc = part.submit_screening("phq9", bytes([0] * 8 + [1]), "id")
+        help_now = part.ask_for_help("id")
+    finally:
+        blocker.communicate("done\n", timeout=30)
+    assert esc.score.total == 1 and esc.rules == ["phq9-item9"]
+    assert esc.resources and not esc.saved
+    assert esc.referrals == [] and esc.failed == [care]
+    assert help_now.resources and help_now.failed == [care]
+    # Once the file can be written again, a call for help goes through.
+    again = part.ask_for_help("id")
+    assert len(again.referrals) == 1 and again.failed == []
+    part.sync(relay.url)
+    coord.sync(relay.url)
+    # What could not be saved stayed in memory and went out once the file could be written: better a
+    # late referral than none. So the coordinator has all four.
+    reasons = sorted(r.reason for r in coord.referral_inbox())
+    assert reasons == ["help-now", "help-now", "phq9-item9", "phq9-item9"]
+    assert localized_message("care-referral-failed", "id") != localized_message(
+        "care-referral-failed", "en"
+    )

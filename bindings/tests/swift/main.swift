@@ -426,4 +426,38 @@ check("a listener hears of the space a sync changed, and nothing after stop()") 
     try assertEqual(0, rec.spaces.count, "no call after stop()")
 }
 
+check("emergency help needs no vault: numbers and steps in both languages") {
+    let id = emergencyHelp(country: "ID", locale: "in")
+    try assertEqual(["119", "112"], id.resources.map { $0.number }, "built-in numbers")
+    try assertEqual(localizedMessage(messageId: "help-now-title", locale: "id"), id.title, "Indonesian title")
+    try assertEqual(4, id.steps.count, "four steps")
+    try assertTrue(emergencyHelp(country: "id", locale: "en").title != id.title, "English differs")
+    try assertTrue(emergencyHelp(country: "Indonesia", locale: "en").countryUnknown, "bad code flagged")
+    try assertEqual(
+        localizedMessage(messageId: "crisis-none", locale: "en"),
+        emergencyHelp(country: "ke", locale: "en").steps.first, "no numbers: call the local emergency number")
+}
+
+check("a risk answer with a bad country code still shows the crisis lines and reaches the coordinator") {
+    let url = try relayURL()
+    let coord = try Vault.open(path: tmpPath("care-c.db"), masterKey: try generateMasterKey())
+    let part = try Vault.open(path: tmpPath("care-p.db"), masterKey: try generateMasterKey())
+    _ = try coord.createPerson()
+    _ = try part.createPerson()
+    let programme = try coord.createProgramme(name: "PIK-R SMA 1")
+    let enrol = try coord.enrolParticipant(request: try part.linkRequest(), programmeId: programme)
+    _ = try part.joinSpace(response: enrol.response)
+    _ = try coord.sync(relayUrl: url)
+    _ = try part.sync(relayUrl: url)
+    _ = try part.giveConsent(careId: enrol.careId, purpose: "duty-of-care", agreed: true)
+    let esc = try part.submitScreening(instrument: "phq9", answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 2]), country: "Indonesia")
+    try assertTrue(esc.countryUnknown, "flagged")
+    try assertEqual(["119", "112"], esc.resources.map { $0.number }, "numbers all the same")
+    try assertEqual(1, esc.referrals.count, "referred")
+    try assertTrue(esc.saved && esc.failed.isEmpty, "nothing failed")
+    _ = try part.sync(relayUrl: url)
+    _ = try coord.sync(relayUrl: url)
+    try assertEqual(["phq9-item9"], try coord.referralInbox().map { $0.reason ?? "" }, "the coordinator sees the rule")
+}
+
 finish()
