@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt clippy demo netem bindings python kotlin swift mobile size
+#   scripts/test.sh                 everything, in order: rust fmt house clippy demo netem bindings python kotlin swift mobile size
 #   scripts/test.sh python          one stage (python, kotlin, swift, mobile, size regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
@@ -9,6 +9,9 @@
 # Stages:
 #   rust      cargo test --workspace --no-fail-fast (every test binary runs; any failure fails the stage)
 #   fmt       cargo fmt --all -- --check
+#   house     scripts/check-house.py: no new module cycle, mechanism -> domain import or file over 1,200
+#             lines in core/, server/, proto/ (ratchet: scripts/house-allow.txt, table: scripts/house.toml),
+#             then its self-test (pytest if present, else the file runs its own tests)
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
 #   netem     scripts/netem.sh: sync over a 2G-like link and a cut link in network namespaces (root;
@@ -45,7 +48,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt clippy demo netem bindings python kotlin swift mobile size)
+ALL_STAGES=(rust fmt house clippy demo netem bindings python kotlin swift mobile size)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -185,6 +188,17 @@ stage_netem() {
 stage_fmt() {
     need_cargo_component fmt rustfmt
     cargo fmt --all -- --check
+}
+
+stage_house() {
+    command -v python3 >/dev/null || apt_install python3
+    python3 "$ROOT/scripts/check-house.py"
+    # The self-test needs only the standard library; pytest (installed by the python stage) if present.
+    if python3 -c 'import pytest' 2>/dev/null; then
+        python3 -m pytest -p no:cacheprovider -q "$ROOT/scripts/test_check_house.py"
+    else
+        python3 "$ROOT/scripts/test_check_house.py"
+    fi
 }
 
 stage_clippy() {
@@ -374,7 +388,7 @@ if [[ "${1:-}" == "--list" || "${1:-}" == "-l" ]]; then
     exit 0
 fi
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
 fi
 
