@@ -39,9 +39,16 @@
 use crate::now_ms;
 use std::collections::BTreeMap;
 
+mod resources;
+use resources::check_country;
+pub use resources::{
+    CrisisResource, EmergencyHelp, FALLBACK_COUNTRY, MAX_RESOURCES_JSON, built_in_resources,
+    emergency_help, parse_resources,
+};
+
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::groups::{boolean, container_in, int, new_record_in, read_all, string, write};
@@ -90,10 +97,6 @@ pub const STATES: [&str; 3] = ["acknowledged", "in-care", "closed"];
 const SPACE: &str = "care record";
 /// Longest guardian relation ("mother", "ibu", "wali kelas"…), in characters.
 const MAX_RELATION_CHARS: usize = 40;
-/// Largest crisis-resource list a programme may set for one country, in bytes of JSON.
-pub const MAX_RESOURCES_JSON: usize = 8 * 1024;
-/// Most crisis resources for one country.
-const MAX_RESOURCES: usize = 12;
 
 // ---- the document -------------------------------------------------------------------------------
 
@@ -411,141 +414,6 @@ fn stage_times(states: &[StateRecord], referral: &str) -> [Option<i64>; 3] {
         }
     }
     out
-}
-
-// ---- crisis resources ---------------------------------------------------------------------------
-
-/// A number to call in a crisis. Data, per country, which a programme can replace with its own.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CrisisResource {
-    /// `crisis-line`, `emergency` or `other`: the app shows a localized label for it
-    /// (`crisis-kind-<kind>`).
-    pub kind: String,
-    /// The service's own name (a proper name, not translated).
-    pub name: String,
-    /// The number to dial.
-    pub number: String,
-    /// An extension to choose after dialling, if any.
-    #[serde(default)]
-    pub extension: Option<String>,
-}
-
-/// Built-in resources. Indonesia: SEJIWA, phone counselling by psychologist volunteers, on 119
-/// extension 8, and the emergency number 112 (both from `shared/design/care.md`). Other countries
-/// have none built in: a programme supplies them, and the app falls back to telling the person to
-/// call their local emergency number.
-pub fn built_in_resources(country: &str) -> Vec<CrisisResource> {
-    match country.to_ascii_lowercase().as_str() {
-        "id" => vec![
-            CrisisResource {
-                kind: "crisis-line".into(),
-                name: "SEJIWA".into(),
-                number: "119".into(),
-                extension: Some("8".into()),
-            },
-            CrisisResource {
-                kind: "emergency".into(),
-                name: "112".into(),
-                number: "112".into(),
-                extension: None,
-            },
-        ],
-        _ => Vec::new(),
-    }
-}
-
-/// The country whose built-in crisis numbers stand in when an app passes a country code that is not
-/// one: the programmes Sebaya serves today are in Indonesia, and showing some numbers with "call
-/// your local emergency number" is safer than an error on a crisis screen.
-pub const FALLBACK_COUNTRY: &str = "id";
-
-/// What an app shows when someone needs help now and nothing else can be relied on: on the lock
-/// screen before any passcode, after any error, with no vault and no network. Built only from data
-/// compiled into the library, so it cannot fail.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EmergencyHelp {
-    /// A short heading, in the requested language.
-    pub title: String,
-    /// The crisis numbers built in for the country (never a programme's own list: that needs the
-    /// vault). Empty where none are built in: then `steps` starts with "call your local emergency
-    /// number".
-    pub resources: Vec<CrisisResource>,
-    /// The country code was not a two-letter code: the list of [`FALLBACK_COUNTRY`] is shown.
-    pub country_unknown: bool,
-    /// What to do now, in order, in the requested language: call; tell someone you trust and ask
-    /// them to stay; move away from means of self-harm; in immediate danger, the emergency number
-    /// (the steps of WHO mhGAP's advice where no professional is at hand).
-    pub steps: Vec<String>,
-}
-
-/// The "I need help now" screen that needs nothing: no open vault, no passcode, no network.
-/// `country` is ISO 3166 alpha-2 (anything else falls back to [`FALLBACK_COUNTRY`]); `locale` picks
-/// the language ("id", "en", "in" for old Android; others read English).
-pub fn emergency_help(country: &str, locale: &str) -> EmergencyHelp {
-    let (cc, country_unknown) = match check_country(country) {
-        Ok(cc) => (cc, false),
-        Err(_) => (FALLBACK_COUNTRY.to_string(), true),
-    };
-    let resources = built_in_resources(&cc);
-    let say = |id: &str| crate::i18n::message(locale, id, &[]);
-    let mut steps = Vec::with_capacity(4);
-    steps.push(say(if resources.is_empty() {
-        "crisis-none"
-    } else {
-        "help-now-call"
-    }));
-    steps.push(say("help-now-stay-with-someone"));
-    steps.push(say("help-now-safer"));
-    steps.push(say("help-now-danger"));
-    EmergencyHelp {
-        title: say("help-now-title"),
-        resources,
-        country_unknown,
-        steps,
-    }
-}
-
-fn check_country(country: &str) -> Result<String> {
-    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(country.to_ascii_lowercase())
-    } else {
-        Err(Error::InvalidInput(
-            "country must be a two-letter ISO 3166 code".into(),
-        ))
-    }
-}
-
-/// Reads and checks a programme's list of resources (JSON).
-pub fn parse_resources(json: &str) -> Result<Vec<CrisisResource>> {
-    if json.len() > MAX_RESOURCES_JSON {
-        return Err(Error::InvalidInput("the resource list is too large".into()));
-    }
-    let list: Vec<CrisisResource> = serde_json::from_str(json).map_err(|_| {
-        Error::InvalidInput("the resource list is not valid JSON of resources".into())
-    })?;
-    if list.is_empty() || list.len() > MAX_RESOURCES {
-        return Err(Error::InvalidInput(
-            "a resource list has 1 to 12 entries".into(),
-        ));
-    }
-    for r in &list {
-        let number_ok = |n: &str| {
-            !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit() || b == b'+')
-        };
-        if !matches!(r.kind.as_str(), "crisis-line" | "emergency" | "other")
-            || r.name.trim().is_empty()
-            || r.name.chars().count() > 80
-            || r.name.chars().any(char::is_control)
-            || !number_ok(&r.number)
-            || r.extension.as_deref().is_some_and(|e| !number_ok(e))
-        {
-            return Err(Error::InvalidInput(
-                "a crisis resource needs a kind, a name and a dialable number".into(),
-            ));
-        }
-    }
-    Ok(list)
 }
 
 /// The resources a programme set in this care record for `country`, if any (well-formed only).
@@ -1529,33 +1397,6 @@ mod tests {
         assert_eq!(resources(&d, "ke").unwrap().len(), 1);
         assert!(resources(&d, "ug").is_none());
         assert!(check_country("idn").is_err());
-    }
-
-    #[test]
-    fn emergency_help_needs_nothing_and_speaks_both_languages() {
-        let id = emergency_help("ID", "in");
-        assert!(!id.country_unknown);
-        assert_eq!(id.resources, built_in_resources("id"));
-        assert_eq!(id.steps.len(), 4);
-        assert_eq!(id.title, crate::i18n::message("id", "help-now-title", &[]));
-        let en = emergency_help("id", "en-GB");
-        assert_eq!(en.resources, id.resources);
-        assert_ne!(en.title, id.title);
-        assert_eq!(
-            en.steps[0],
-            crate::i18n::message("en", "help-now-call", &[])
-        );
-        // A code that is not one falls back to the built-in list, and says so.
-        let bad = emergency_help("Indonesia", "en");
-        assert!(bad.country_unknown);
-        assert_eq!(bad.resources, built_in_resources(FALLBACK_COUNTRY));
-        // No numbers built in: the first step says to call the local emergency number.
-        let elsewhere = emergency_help("ke", "en");
-        assert!(elsewhere.resources.is_empty() && !elsewhere.country_unknown);
-        assert_eq!(
-            elsewhere.steps[0],
-            crate::i18n::message("en", "crisis-none", &[])
-        );
     }
 
     #[test]
