@@ -1,6 +1,7 @@
 //! Shared helpers for Sebaya's cross-crate scenarios and benchmarks.
 
 pub mod day;
+pub mod fixtures;
 pub mod net;
 pub mod peers;
 pub mod proxy;
