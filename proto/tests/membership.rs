@@ -808,6 +808,30 @@ fn a_log_at_512_statements_refuses_the_next_and_changes_nothing() {
     assert_eq!(log.insert(held[100].clone()).unwrap(), Inserted::Duplicate);
 }
 
+/// The bounds of 9.5 and 15.5 are stated in the spec exactly as the code has them.
+#[test]
+fn the_spec_states_the_statement_bounds_as_the_code_has_them() {
+    use sebaya_proto::membership::{
+        MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, MAX_PENDING, MAX_STATEMENTS,
+    };
+    let squeeze = |t: &str| t.replace(['\n', ' '], "");
+    let spec = squeeze(include_str!("../../docs/protocol.md"));
+    for needle in [
+        format!("the log holds {MAX_STATEMENTS} statements (`MAX_STATEMENTS`)"),
+        format!("**{MAX_STATEMENTS}** statements held already"),
+        format!("**{MAX_PENDING}** waiting (`MAX_PENDING`"),
+        format!(
+            "{MAX_NEW_STATEMENTS_PER_SPACE} kind 3 envelopes of its space (`MAX_NEW_STATEMENTS_PER_SPACE`)"
+        ),
+        format!(
+            "or {MAX_NEW_STATEMENTS_PER_REQUEST} of all spaces together (`MAX_NEW_STATEMENTS_PER_REQUEST`)"
+        ),
+        format!("at most {MAX_NEW_STATEMENTS_PER_SPACE} kind 3 envelopes of one space per page"),
+    ] {
+        assert!(spec.contains(&squeeze(&needle)), "{needle}");
+    }
+}
+
 #[test]
 fn a_second_genesis_is_refused() {
     let g = genesis(&key(1));

@@ -19,6 +19,10 @@
 //!    order where a statement comes after any of its parents pushed in the same request, otherwise in
 //!    request order), then the others in request order, each seeing the statements accepted before it:
 //!    - an envelope already stored (same id at the same (space, author, seq)) is a harmless duplicate;
+//!    - a request has at most `MAX_NEW_STATEMENTS_PER_SPACE` (16) new membership statements of one
+//!      space judged, and `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in all, in judging order; the rest are
+//!      refused (`too-many-statements`) before anything else is asked of them, since each may cost an
+//!      evaluation of the whole log under the write gate (a stop-gap, issue 15);
 //!    - a membership statement is admitted by [`SpaceLog::plan`]: with no genesis held only a genesis
 //!      (`unknown-space`), a second genesis is a `conflict`, parents must be held (`missing-parents`),
 //!      the log must have room (`log-full`), and the author must have been an admin in the state of the
@@ -60,7 +64,9 @@
 //!    envelopes in sequence order). So every page extends the device's contiguous vector, and paging
 //!    always ends.
 //! 7. A page holds envelopes until adding the next would pass `min(max_response_bytes, 8 MiB)`, but at
-//!    least one; `more` says something was left for the next request.
+//!    least one, and at most `MAX_NEW_STATEMENTS_PER_SPACE` (16) membership envelopes of one space
+//!    (what a device judges in one `Space::receive`); `more` says something was left for the next
+//!    request.
 //! 8. The last page (`more` false) also carries the mailboxes, so that paging never repeats them:
 //!    - `join_requests`: for each space named in the request that the requester may read, every
 //!      request stored under an invite of that space that the requester opened (it is the invite's
@@ -88,7 +94,10 @@ use std::sync::Arc;
 
 use sebaya_proto::envelope::FORMAT_V1;
 use sebaya_proto::invite::{InviteId, MAX_JOIN_ANSWER_LEN, MAX_JOIN_REQUEST_LEN};
-use sebaya_proto::membership::{InviteStatus, Role, SignedStatement, StatementId};
+use sebaya_proto::membership::{
+    InviteStatus, MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, Role,
+    SignedStatement, StatementId,
+};
 use sebaya_proto::sync::{
     JoinAnswer, JoinPost, MAX_JOIN_ITEMS, MAX_MESSAGE_LEN, RefusedSpace, Rejected, SYNC_VERSION,
     SpaceVector, SyncResponse,
@@ -165,8 +174,13 @@ pub mod reason {
     /// answer: the sender is not the invite's author, or the space's log does not show the invite
     /// spent on the device the answer is addressed to (push the `Admit` first, or in the same request).
     pub const NOT_AUTHORISED: &str = "not-authorised";
-    /// The space's membership log holds `MAX_STATEMENTS` statements and takes no more.
+    /// The space's membership log holds `MAX_STATEMENTS` (512) statements and takes no more.
     pub const LOG_FULL: &str = "log-full";
+    /// The request carries more new membership statements than the relay judges in one request:
+    /// `MAX_NEW_STATEMENTS_PER_SPACE` (16) of one space, `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in
+    /// all. The statements beyond were not judged and nothing of them is kept: push them again in a
+    /// later request.
+    pub const TOO_MANY_STATEMENTS: &str = "too-many-statements";
     /// A join request's body is over `MAX_JOIN_REQUEST_LEN` bytes, or a join answer's over
     /// `MAX_JOIN_ANSWER_LEN`.
     pub const TOO_LARGE: &str = "too-large";
@@ -366,6 +380,10 @@ fn push(
             reason: why.to_string(),
         });
     };
+    // New statements judged so far, per space and in all: each may cost an evaluation of the whole
+    // log under the write gate, so a request has only so many judged.
+    let mut judged: HashMap<SpaceId, usize> = HashMap::new();
+    let mut judged_in_all = 0usize;
 
     for k in order {
         let c = &candidates[k];
@@ -374,6 +392,17 @@ fn push(
         if existing == Some(id) {
             held.push(c.slot);
             continue;
+        }
+        if c.statement.is_some() {
+            let here = judged.entry(c.slot.space).or_default();
+            if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                || judged_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+            {
+                refuse(c, reason::TOO_MANY_STATEMENTS);
+                continue;
+            }
+            *here += 1;
+            judged_in_all += 1;
         }
         let log = match logs.entry(c.slot.space) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -783,6 +812,9 @@ struct Pending {
     slot: u64,
     serial: u64,
     len: u64,
+    /// For a membership envelope, the index of its space in the request: a page carries at most
+    /// `MAX_NEW_STATEMENTS_PER_SPACE` of one space.
+    statement_of: Option<usize>,
 }
 
 /// Default time a covered change envelope stays at the relay before a snapshot may replace it: 30
@@ -943,7 +975,7 @@ pub fn run_with(
     let mut refused_spaces = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
-    for ((space, _), client) in input.spaces.iter().zip(&effective) {
+    for (index, ((space, _), client)) in input.spaces.iter().zip(&effective).enumerate() {
         if erased_now.contains(space) {
             refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
             continue;
@@ -1025,6 +1057,7 @@ pub fn run_with(
                     slot: 0,
                     serial: p.serial,
                     len: p.len,
+                    statement_of: None,
                 });
             }
         }
@@ -1049,6 +1082,7 @@ pub fn run_with(
                 slot,
                 serial: m.serial,
                 len: m.len,
+                statement_of: (m.kind == Kind::Membership).then_some(index),
             }));
         }
     }
@@ -1062,10 +1096,18 @@ pub fn run_with(
     let budget = input.max_response_bytes.min(MAX_PAGE_BYTES);
     let mut total: u64 = 0;
     let mut chosen = Vec::new();
+    let mut statements = vec![0usize; input.spaces.len()];
     for p in &pending {
         let next = total.saturating_add(p.len);
         if next > budget && !chosen.is_empty() {
             break;
+        }
+        if let Some(n) = p.statement_of.and_then(|i| statements.get_mut(i)) {
+            // As many as a device judges in one go: the page stops before the next one.
+            if *n >= MAX_NEW_STATEMENTS_PER_SPACE {
+                break;
+            }
+            *n += 1;
         }
         total = next;
         chosen.push(p.serial);
