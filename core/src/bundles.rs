@@ -240,7 +240,8 @@ impl Vault {
             let Some(s) = spaces.iter_mut().find(|s| s.id == *space) else {
                 continue;
             };
-            let r = s.receive(store, identity, envs)?;
+            // Verified whole: every statement it carries is judged (a file is not sent again).
+            let r = s.receive_all(store, identity, envs)?;
             report.spaces += 1;
             report.stored += r.stored;
             report.duplicates += r.duplicates;

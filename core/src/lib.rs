@@ -839,7 +839,8 @@ pub(crate) fn adopt_from_response(
         return Err(Error::BadLinkCode);
     }
     let mut space = Space::adopt_at(store, resp.space, kind, key, resp.epoch, identity.device)?;
-    space.receive(store, identity, &resp.envelopes)?;
+    // The whole log, at once: it was judged above already, and nothing would send the rest again.
+    space.receive_all(store, identity, &resp.envelopes)?;
     space.take_history(&resp.history)?;
     space.save_record(store)?;
     Ok(space)

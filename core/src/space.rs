@@ -19,7 +19,8 @@ use zeroize::Zeroizing;
 
 use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
 use sebaya_proto::membership::{
-    MembershipLog, MembershipState, Op, Role, SignedStatement, Statement, StatementId,
+    MAX_NEW_STATEMENTS_PER_SPACE, MembershipLog, MembershipState, Op, Role, SignedStatement,
+    Statement, StatementId,
 };
 use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId, VersionVector};
 
@@ -255,6 +256,10 @@ pub struct ReceiveReport {
     pub applied: u32,
     /// Envelopes set aside because their content could not be applied.
     pub quarantined: u32,
+    /// Membership envelopes left for a later call because this one had judged
+    /// `MAX_NEW_STATEMENTS_PER_SPACE` new statements already (each costs an evaluation of the whole
+    /// log): not stored, so the relay or peer sends them again.
+    pub deferred: u32,
 }
 
 fn now_secs() -> u64 {
@@ -848,13 +853,42 @@ impl Space {
     }
 
     /// Stores envelopes received from anywhere (each verified on its own), then applies what it can.
+    ///
+    /// Judges at most [`MAX_NEW_STATEMENTS_PER_SPACE`] new membership statements per call: each costs
+    /// an evaluation of the whole log, so a page stuffed with statements cannot make the device work
+    /// without bound. The membership envelopes beyond are not stored (`deferred`): the device's
+    /// vector does not count them, so the relay sends them again and the sync goes on.
     pub fn receive(
         &mut self,
         store: &Store,
         identity: &Identity,
         envelopes: &[Vec<u8>],
     ) -> Result<ReceiveReport> {
+        self.receive_judging(store, identity, envelopes, MAX_NEW_STATEMENTS_PER_SPACE)
+    }
+
+    /// [`Space::receive`] for a whole log handed over at once (a link or join response, a bundle),
+    /// which nothing sends again: judges every statement. What this costs is bounded by the log's own
+    /// bound (`MAX_STATEMENTS`) and by the number of envelopes handed over (each is judged once).
+    pub(crate) fn receive_all(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+    ) -> Result<ReceiveReport> {
+        self.receive_judging(store, identity, envelopes, usize::MAX)
+    }
+
+    /// [`Space::receive`], judging at most `limit` new membership statements.
+    fn receive_judging(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+        limit: usize,
+    ) -> Result<ReceiveReport> {
         let mut report = ReceiveReport::default();
+        let mut judged = 0usize;
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
             let env = match Envelope::parse(bytes).and_then(|e| e.verify().map(|_| e)) {
@@ -904,6 +938,19 @@ impl Space {
                     report.refused += 1;
                     continue;
                 };
+                // A statement the log holds already (carried in another envelope) costs nothing;
+                // a new one costs an evaluation of the whole log, on a copy first.
+                if self.log.get(&st.id()).is_none() {
+                    if judged >= limit {
+                        report.deferred += 1;
+                        continue;
+                    }
+                    if self.log.is_full() {
+                        report.refused += 1;
+                        continue;
+                    }
+                    judged += 1;
+                }
                 let mut trial = self.log.clone();
                 match trial.insert(st.clone()) {
                     Ok(_) if trial.authorised_in_past(&st.id()) != Some(false) => {}

@@ -12,18 +12,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use sebaya_proto::SpaceId;
+use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE};
 use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
     self as wire, JoinAnswer, JoinPost, JoinTaken, Rejected, SpaceVector, SyncRequest, SyncResponse,
 };
+use sebaya_proto::{Envelope, Kind, SpaceId};
 
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::space::Space;
 use crate::vault::Store;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// An HTTP request as the core needs it: small, explicit, easy for a platform to implement.
 #[derive(Clone, Debug)]
@@ -233,6 +234,8 @@ impl Chunking {
 }
 /// Round trips after which a sync stops and reports (it resumes on the next call).
 const MAX_ROUNDS: u32 = 10_000;
+/// The relay's reason for statements it left unjudged (`server/src/exchange.rs`, protocol 9.5).
+const TOO_MANY_STATEMENTS: &str = "too-many-statements";
 
 enum Stage {
     /// Ask the relay for its id and clock.
@@ -254,6 +257,9 @@ pub struct RelaySync {
     sent: HashSet<[u8; 32]>,
     /// What the request in flight pushed, and whether a push batch was cut short.
     in_flight: (u32, bool),
+    /// Ids of the envelopes the request in flight pushed, in order: a `too-many-statements` refusal
+    /// names one by its index, and it goes again in the next request.
+    in_flight_ids: Vec<[u8; 32]>,
     last_body: Vec<u8>,
     rounds: u32,
     report: SyncReport,
@@ -315,6 +321,7 @@ impl RelaySync {
             offset: 0,
             sent: HashSet::new(),
             in_flight: (0, false),
+            in_flight_ids: Vec::new(),
             last_body: Vec::new(),
             rounds: 0,
             report: SyncReport::default(),
@@ -530,8 +537,15 @@ impl RelaySync {
 
     fn build_body(&mut self, store: &Store, spaces: &[&Space]) -> Result<Vec<u8>> {
         let mut push: Vec<serde_bytes::ByteBuf> = Vec::new();
+        let mut push_ids: Vec<[u8; 32]> = Vec::new();
         let mut push_bytes = 0usize;
         let mut cut = false;
+        // Membership statements pushed, per space and in all: the relay judges only so many per
+        // request (`too-many-statements`), so the rest wait for the next request of this sync.
+        let mut statements: HashMap<SpaceId, usize> = HashMap::new();
+        let mut statements_in_all = 0usize;
+        let is_statement =
+            |env: &[u8]| Envelope::parse(env).is_ok_and(|e| e.kind() == Kind::Membership);
         'spaces: for s in spaces {
             for env in s.unacked(store)? {
                 let id = crypto::sha256(&env);
@@ -542,8 +556,20 @@ impl RelaySync {
                     cut = true;
                     break 'spaces;
                 }
+                if is_statement(&env) {
+                    let here = statements.entry(s.id).or_default();
+                    if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                        || statements_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+                    {
+                        cut = true;
+                        break 'spaces;
+                    }
+                    *here += 1;
+                    statements_in_all += 1;
+                }
                 push_bytes += env.len();
                 self.sent.insert(id);
+                push_ids.push(id);
                 push.push(serde_bytes::ByteBuf::from(env));
             }
         }
@@ -557,7 +583,7 @@ impl RelaySync {
         if !cut && !self.recovery && !self.carried.is_empty() {
             let mut extra: Vec<SpaceId> = Vec::new();
             for env in std::mem::take(&mut self.carried) {
-                let Ok(space) = sebaya_proto::Envelope::parse(&env).map(|e| e.space()) else {
+                let Ok((space, kind)) = Envelope::parse(&env).map(|e| (e.space(), e.kind())) else {
                     continue;
                 };
                 if spaces.iter().any(|s| s.id == space)
@@ -566,6 +592,18 @@ impl RelaySync {
                 {
                     continue;
                 }
+                // Statements beyond what the relay judges in one request stay carried for the next
+                // sync.
+                if kind == Kind::Membership {
+                    let here = statements.entry(space).or_default();
+                    if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                        || statements_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+                    {
+                        continue;
+                    }
+                    *here += 1;
+                    statements_in_all += 1;
+                }
                 if !extra.contains(&space) {
                     if named.len() + extra.len() >= MAX_CARRIED_SPACES + spaces.len() {
                         continue;
@@ -573,7 +611,9 @@ impl RelaySync {
                     extra.push(space);
                 }
                 push_bytes += env.len();
-                self.carried_sent.push(crypto::sha256(&env));
+                let id = crypto::sha256(&env);
+                self.carried_sent.push(id);
+                push_ids.push(id);
                 push.push(serde_bytes::ByteBuf::from(env));
             }
             named.extend(
@@ -583,6 +623,7 @@ impl RelaySync {
             );
         }
         self.in_flight = (push.len() as u32, cut);
+        self.in_flight_ids = push_ids;
         let req = SyncRequest {
             v: wire::SYNC_VERSION,
             spaces: named,
@@ -684,8 +725,21 @@ impl RelaySync {
                 self.last_body.clear();
                 let answer: SyncResponse = wire::decode(&resp.body)?;
                 answer.check()?;
-                // The relay judged every carried envelope of this request: accepted or refused,
-                // there is nothing more to do with it.
+                // Statements the relay left unjudged (more than it judges in one request) go again:
+                // this device's own in the next request of this sync, carried ones at the next sync.
+                let unjudged: HashSet<[u8; 32]> = answer
+                    .rejected
+                    .iter()
+                    .filter(|r| r.reason == TOO_MANY_STATEMENTS)
+                    .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                    .collect();
+                for id in &unjudged {
+                    self.sent.remove(id);
+                }
+                self.carried_sent.retain(|id| !unjudged.contains(id));
+                let mut again = !unjudged.is_empty();
+                // The relay judged every other carried envelope of this request: accepted or
+                // refused, there is nothing more to do with it.
                 self.carried_done.append(&mut self.carried_sent);
                 let (pushed_now, cut) = self.in_flight;
                 self.report.rejected += answer.rejected.len() as u32;
@@ -741,10 +795,13 @@ impl RelaySync {
                         self.report.pulled += r.stored;
                         self.report.applied += r.applied;
                         self.report.quarantined += r.quarantined;
+                        // Statements left for later come again in the next answer, as long as
+                        // each round takes some.
+                        again |= r.deferred > 0 && r.stored > 0;
                     }
                 }
                 self.rounds += 1;
-                self.stage = if (answer.more || cut) && self.rounds < MAX_ROUNDS {
+                self.stage = if (answer.more || cut || again) && self.rounds < MAX_ROUNDS {
                     Stage::Exchange { retry: None }
                 } else {
                     Stage::Done

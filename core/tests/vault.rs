@@ -386,6 +386,32 @@ fn a_key_holder_who_is_not_a_member_waits_until_the_log_admits_it() {
     );
 }
 
+/// Issue 15, item 1 (stop-gap): each new membership statement costs a device an evaluation of the
+/// whole log, so one `receive` judges at most 16 of them per space; the rest are not stored and come
+/// again (the relay sends what the device's vector lacks), and nothing is lost.
+#[test]
+fn a_device_judges_at_most_sixteen_new_statements_per_call_and_takes_the_rest_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = linked_pair(dir.path());
+    for i in 0..40u8 {
+        let mut seed = [0x61; 32];
+        seed[0] = i;
+        link_outsider(&mut a, seed);
+    }
+    let statements: Vec<Vec<u8>> = a
+        .outgoing_envelopes()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e[5] == 3)
+        .collect();
+    assert_eq!(statements.len(), 42, "genesis, b's add and 40 more");
+    let stored: Vec<u32> = (0..4)
+        .map(|_| b.receive_envelopes(&statements).unwrap().stored)
+        .collect();
+    assert_eq!(stored, vec![16, 16, 8, 0]);
+    assert_eq!(b.journal_membership(), a.journal_membership());
+}
+
 /// Hands every envelope `from` holds to `to` (as a relay or a bundle would).
 fn deliver(from: &mut Vault, to: &mut Vault) -> sebaya_core::space::ReceiveReport {
     to.receive_envelopes(&from.outgoing_envelopes().unwrap())

@@ -36,8 +36,25 @@ pub const MAX_PARENTS: usize = 64;
 /// Length of an Ed25519 signature, the fixed tail of a signed statement's bytes.
 pub const SIGNATURE_LEN: usize = 64;
 /// Most statements (applied and pending) one log holds. Bounds memory (each statement keeps a set of
-/// its ancestors) and the cost of recomputing the state; far above what a group of 50 ever needs.
-pub const MAX_STATEMENTS: usize = 8192;
+/// its ancestors) and, above all, time: every insert re-evaluates the whole log, so building a log
+/// statement by statement (a relay rebuilding it, a device opening its vault) costs up to the cube of
+/// its size in hostile shapes (a chain of admins revoking each other, one person's devices vouching
+/// one after the other). Measured in release (`proto/tests/membership_cost.rs`): the worst shape takes about
+/// 1.7 s to build at 512 statements, 9.5 s at 1,024 and over a minute at 2,048. A support group of
+/// 50 writes about 250 statements, a programme's report space about 300 a year. A stop-gap until the
+/// evaluation is incremental (`docs/threat-model.md`).
+pub const MAX_STATEMENTS: usize = 512;
+/// Most new statements of one space that one step of an exchange takes on: the relay judges at most
+/// this many per space per sync request (the rest are refused, `too-many-statements`) and serves at
+/// most this many per space per page; a device judges at most this many per space per
+/// `Space::receive` call (the rest wait for the next). Each costs an evaluation of the whole log
+/// (at most about 10 ms at [`MAX_STATEMENTS`] in the worst shape measured), so one space's flood
+/// holds the relay's write gate for well under a second and leaves the request's other spaces alone.
+pub const MAX_NEW_STATEMENTS_PER_SPACE: usize = 16;
+/// Most new statements one sync request has judged across all its spaces: a request naming many
+/// spaces whose logs are full cannot hold the relay's write gate for long either (32 evaluations,
+/// about a third of a second at worst). The rest are refused, `too-many-statements`.
+pub const MAX_NEW_STATEMENTS_PER_REQUEST: usize = 32;
 /// Most statements one log keeps waiting for missing parents, so statements whose parents never come
 /// cannot fill memory.
 pub const MAX_PENDING: usize = 1024;
@@ -1323,8 +1340,10 @@ struct Evaluation {
 /// The membership log of one space: every statement held, and the state they determine.
 ///
 /// Insert statements in any order, any number of times: the state is a function of the set of
-/// statements held. Each insert recomputes the state (cost roughly linear in the log's size, plus the
-/// square of the number of concurrent revocations), so `state()` and `is_valid()` are cheap reads.
+/// statements held. Each insert recomputes the state, so `state()` and `is_valid()` are cheap reads;
+/// the recomputation is at least linear in the log's size and quadratic in hostile shapes (a chain of
+/// revocations settles one per pass; each vouch and admit scans the log), which is why a log holds at
+/// most [`MAX_STATEMENTS`].
 #[derive(Clone, Debug)]
 pub struct MembershipLog {
     space: SpaceId,
@@ -1379,7 +1398,7 @@ impl MembershipLog {
         if matches!(s.op, Op::Genesis { .. }) && self.genesis.is_some() {
             return Err(ProtoError::Malformed("the space already has a genesis"));
         }
-        if self.nodes.len() + self.pending.len() >= MAX_STATEMENTS {
+        if self.is_full() {
             return Err(ProtoError::TooLarge {
                 what: "membership log",
                 len: (self.nodes.len() + self.pending.len() + 1) as u64,
@@ -1957,6 +1976,12 @@ impl MembershipLog {
     /// Applied statements in an order where parents come before children (to send the log on).
     pub fn statements(&self) -> impl Iterator<Item = &SignedStatement> {
         self.nodes.iter().map(|n| &n.statement)
+    }
+
+    /// Whether the log holds [`MAX_STATEMENTS`] statements (applied and pending) and takes no new
+    /// one: a cheap test before trying a statement on a copy of the log.
+    pub fn is_full(&self) -> bool {
+        self.nodes.len() + self.pending.len() >= MAX_STATEMENTS
     }
 
     /// Number of applied statements.

@@ -761,6 +761,77 @@ fn statements_of_another_space_are_refused() {
     assert!(log.is_empty());
 }
 
+/// A distinct device id for every `i` (not a signer: only named by adds).
+fn nth_device(i: usize) -> DeviceId {
+    let mut seed = [0x5a; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    dev(&Ed25519KeyPair::from_seed_unchecked(&seed).unwrap())
+}
+
+/// Issue 15, item 1 (stop-gap): every insert re-evaluates the whole log, so a log's size bounds what
+/// one rebuild costs. A log holds at most 512 statements, applied and waiting together; the next is
+/// `TooLarge` and changes nothing, and a statement already held is still only a duplicate.
+#[test]
+fn a_log_at_512_statements_refuses_the_next_and_changes_nothing() {
+    let admin = key(1);
+    let g = genesis(&admin);
+    let mut log = log_of(&[&g]);
+    let mut last = g.id();
+    let mut held = Vec::new();
+    for i in 0..510 {
+        let s = add(&admin, &[last], nth_device(i), Role::Member);
+        last = s.id();
+        log.insert(s.clone()).unwrap();
+        held.push(s);
+    }
+    // The 512th waits for a parent nobody has sent: waiting statements count too.
+    let waiting = add(
+        &admin,
+        &[StatementId([0xee; 32])],
+        nth_device(9000),
+        Role::Member,
+    );
+    assert!(matches!(
+        log.insert(waiting).unwrap(),
+        Inserted::Pending { .. }
+    ));
+    assert_eq!(log.len() + log.pending().len(), 512);
+    let before = log.state();
+    let next = add(&admin, &[last], nth_device(9001), Role::Member);
+    assert!(matches!(
+        log.insert(next.clone()),
+        Err(ProtoError::TooLarge { .. })
+    ));
+    assert_eq!(log.len(), 511);
+    assert_eq!(log.state(), before);
+    assert_eq!(log.status(&next.id()), None);
+    assert_eq!(log.insert(held[100].clone()).unwrap(), Inserted::Duplicate);
+}
+
+/// The bounds of 9.5 and 15.5 are stated in the spec exactly as the code has them.
+#[test]
+fn the_spec_states_the_statement_bounds_as_the_code_has_them() {
+    use sebaya_proto::membership::{
+        MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, MAX_PENDING, MAX_STATEMENTS,
+    };
+    let squeeze = |t: &str| t.replace(['\n', ' '], "");
+    let spec = squeeze(include_str!("../../docs/protocol.md"));
+    for needle in [
+        format!("the log holds {MAX_STATEMENTS} statements (`MAX_STATEMENTS`)"),
+        format!("**{MAX_STATEMENTS}** statements held already"),
+        format!("**{MAX_PENDING}** waiting (`MAX_PENDING`"),
+        format!(
+            "{MAX_NEW_STATEMENTS_PER_SPACE} kind 3 envelopes of its space (`MAX_NEW_STATEMENTS_PER_SPACE`)"
+        ),
+        format!(
+            "or {MAX_NEW_STATEMENTS_PER_REQUEST} of all spaces together (`MAX_NEW_STATEMENTS_PER_REQUEST`)"
+        ),
+        format!("at most {MAX_NEW_STATEMENTS_PER_SPACE} kind 3 envelopes of one space per page"),
+    ] {
+        assert!(spec.contains(&squeeze(&needle)), "{needle}");
+    }
+}
+
 #[test]
 fn a_second_genesis_is_refused() {
     let g = genesis(&key(1));

@@ -6,8 +6,9 @@
 //! them in ([`SpaceLog::plan`]). Replaying reproduces every decision, because each statement was judged
 //! against exactly the statements stored before it.
 //!
-//! Rebuilding costs about the square of the log's size (each insert recomputes the state), so logs are
-//! cached in memory, bounded by an estimate of their size ([`CACHE_BUDGET_BYTES`]), least recently used
+//! Rebuilding costs at least the square of the log's size (each insert recomputes the state), up to the
+//! cube in hostile shapes (about 1.7 s in release at [`MAX_STATEMENTS`] for the worst shape measured),
+//! so logs are cached in memory, bounded by an estimate of their size ([`CACHE_BUDGET_BYTES`]), least recently used
 //! first out. Spaces without a genesis are never cached: looking them up is one indexed query.
 //!
 //! **Locking.** One reader-writer gate orders pushes against pulls. A push holds the write side while it
@@ -31,8 +32,8 @@ use crate::exchange::reason;
 use crate::store::RelayStore;
 
 /// Upper bound on the estimated memory of cached logs. A log of `n` statements is counted as
-/// `n × 1 KiB + n² / 8` bytes (each statement keeps a bit set of its ancestors): about 12 MiB for a log
-/// at [`MAX_STATEMENTS`], a few KiB for a group's usual log.
+/// `n × 1 KiB + n² / 8` bytes (each statement keeps a bit set of its ancestors): about 0.5 MiB for a
+/// log at [`MAX_STATEMENTS`], a few KiB for a group's usual log.
 pub const CACHE_BUDGET_BYTES: usize = 256 * 1024 * 1024;
 
 /// One space's membership log as the relay holds it, with the state it determines.
@@ -325,7 +326,7 @@ impl Cache {
 /// Shared by every request of one relay process.
 ///
 /// Logs missing from the cache are rebuilt *before* the gate is taken, so that rebuilding a long log
-/// (seconds, for thousands of statements) holds up no other request; once the gate is held they are
+/// (up to seconds at [`MAX_STATEMENTS`]) holds up no other request; once the gate is held they are
 /// brought up to date with what was stored meanwhile ([`SpaceLog::catch_up`], one indexed query).
 pub struct Access {
     gate: RwLock<()>,

@@ -19,6 +19,10 @@
 //!    order where a statement comes after any of its parents pushed in the same request, otherwise in
 //!    request order), then the others in request order, each seeing the statements accepted before it:
 //!    - an envelope already stored (same id at the same (space, author, seq)) is a harmless duplicate;
+//!    - a request has at most `MAX_NEW_STATEMENTS_PER_SPACE` (16) new membership statements of one
+//!      space judged, and `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in all, in judging order; the rest are
+//!      refused (`too-many-statements`) before anything else is asked of them, since each may cost an
+//!      evaluation of the whole log under the write gate (a stop-gap, issue 15);
 //!    - a membership statement is admitted by [`SpaceLog::plan`]: with no genesis held only a genesis
 //!      (`unknown-space`), a second genesis is a `conflict`, parents must be held (`missing-parents`),
 //!      the log must have room (`log-full`), and the author must have been an admin in the state of the
@@ -60,7 +64,9 @@
 //!    envelopes in sequence order). So every page extends the device's contiguous vector, and paging
 //!    always ends.
 //! 7. A page holds envelopes until adding the next would pass `min(max_response_bytes, 8 MiB)`, but at
-//!    least one; `more` says something was left for the next request.
+//!    least one, and at most `MAX_NEW_STATEMENTS_PER_SPACE` (16) membership envelopes of one space
+//!    (what a device judges in one `Space::receive`); `more` says something was left for the next
+//!    request.
 //! 8. The last page (`more` false) also carries the mailboxes, so that paging never repeats them:
 //!    - `join_requests`: for each space named in the request that the requester may read, every
 //!      request stored under an invite of that space that the requester opened (it is the invite's
@@ -88,7 +94,10 @@ use std::sync::Arc;
 
 use sebaya_proto::envelope::FORMAT_V1;
 use sebaya_proto::invite::{InviteId, MAX_JOIN_ANSWER_LEN, MAX_JOIN_REQUEST_LEN};
-use sebaya_proto::membership::{InviteStatus, Role, SignedStatement, StatementId};
+use sebaya_proto::membership::{
+    InviteStatus, MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, Role,
+    SignedStatement, StatementId,
+};
 use sebaya_proto::sync::{
     JoinAnswer, JoinPost, MAX_JOIN_ITEMS, MAX_MESSAGE_LEN, RefusedSpace, Rejected, SYNC_VERSION,
     SpaceVector, SyncResponse,
@@ -165,8 +174,13 @@ pub mod reason {
     /// answer: the sender is not the invite's author, or the space's log does not show the invite
     /// spent on the device the answer is addressed to (push the `Admit` first, or in the same request).
     pub const NOT_AUTHORISED: &str = "not-authorised";
-    /// The space's membership log holds `MAX_STATEMENTS` statements and takes no more.
+    /// The space's membership log holds `MAX_STATEMENTS` (512) statements and takes no more.
     pub const LOG_FULL: &str = "log-full";
+    /// The request carries more new membership statements than the relay judges in one request:
+    /// `MAX_NEW_STATEMENTS_PER_SPACE` (16) of one space, `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in
+    /// all. The statements beyond were not judged and nothing of them is kept: push them again in a
+    /// later request.
+    pub const TOO_MANY_STATEMENTS: &str = "too-many-statements";
     /// A join request's body is over `MAX_JOIN_REQUEST_LEN` bytes, or a join answer's over
     /// `MAX_JOIN_ANSWER_LEN`.
     pub const TOO_LARGE: &str = "too-large";
@@ -366,6 +380,10 @@ fn push(
             reason: why.to_string(),
         });
     };
+    // New statements judged so far, per space and in all: each may cost an evaluation of the whole
+    // log under the write gate, so a request has only so many judged.
+    let mut judged: HashMap<SpaceId, usize> = HashMap::new();
+    let mut judged_in_all = 0usize;
 
     for k in order {
         let c = &candidates[k];
@@ -374,6 +392,17 @@ fn push(
         if existing == Some(id) {
             held.push(c.slot);
             continue;
+        }
+        if c.statement.is_some() {
+            let here = judged.entry(c.slot.space).or_default();
+            if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                || judged_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+            {
+                refuse(c, reason::TOO_MANY_STATEMENTS);
+                continue;
+            }
+            *here += 1;
+            judged_in_all += 1;
         }
         let log = match logs.entry(c.slot.space) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -783,6 +812,9 @@ struct Pending {
     slot: u64,
     serial: u64,
     len: u64,
+    /// For a membership envelope, the index of its space in the request: a page carries at most
+    /// `MAX_NEW_STATEMENTS_PER_SPACE` of one space.
+    statement_of: Option<usize>,
 }
 
 /// Default time a covered change envelope stays at the relay before a snapshot may replace it: 30
@@ -943,7 +975,7 @@ pub fn run_with(
     let mut refused_spaces = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
-    for ((space, _), client) in input.spaces.iter().zip(&effective) {
+    for (index, ((space, _), client)) in input.spaces.iter().zip(&effective).enumerate() {
         if erased_now.contains(space) {
             refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
             continue;
@@ -1025,6 +1057,7 @@ pub fn run_with(
                     slot: 0,
                     serial: p.serial,
                     len: p.len,
+                    statement_of: None,
                 });
             }
         }
@@ -1049,6 +1082,7 @@ pub fn run_with(
                 slot,
                 serial: m.serial,
                 len: m.len,
+                statement_of: (m.kind == Kind::Membership).then_some(index),
             }));
         }
     }
@@ -1062,10 +1096,18 @@ pub fn run_with(
     let budget = input.max_response_bytes.min(MAX_PAGE_BYTES);
     let mut total: u64 = 0;
     let mut chosen = Vec::new();
+    let mut statements = vec![0usize; input.spaces.len()];
     for p in &pending {
         let next = total.saturating_add(p.len);
         if next > budget && !chosen.is_empty() {
             break;
+        }
+        if let Some(n) = p.statement_of.and_then(|i| statements.get_mut(i)) {
+            // As many as a device judges in one go: the page stops before the next one.
+            if *n >= MAX_NEW_STATEMENTS_PER_SPACE {
+                break;
+            }
+            *n += 1;
         }
         total = next;
         chosen.push(p.serial);
@@ -1725,5 +1767,236 @@ mod tests {
             store.pruned_floor(&space).unwrap().is_empty(),
             "nothing pruned"
         );
+    }
+
+    /// A distinct device id for every `i` (named by adds; never signs).
+    fn nth(i: usize) -> DeviceId {
+        let mut seed = [0x5a; 32];
+        seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        let kp = Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+        DeviceId::from_slice(kp.public_key().as_ref()).unwrap()
+    }
+
+    /// `count` adds of fresh devices by device 1 into `space`, each on the one before (the first on
+    /// `parent`), carried at device 1's sequence numbers from `first_seq` on. Returns the envelopes
+    /// and the id of the last statement.
+    fn adds(
+        space: SpaceId,
+        parent: StatementId,
+        from: usize,
+        count: usize,
+        first_seq: u64,
+    ) -> (Vec<Vec<u8>>, StatementId) {
+        let mut parent = parent;
+        let mut envs = Vec::new();
+        for i in 0..count {
+            let st = statement(
+                1,
+                space,
+                vec![parent],
+                Op::Add {
+                    device: nth(from + i),
+                    role: Role::Member,
+                    person: None,
+                    x25519: None,
+                },
+            );
+            envs.push(carry(1, &st, first_seq + i as u64));
+            parent = st.id();
+        }
+        (envs, parent)
+    }
+
+    fn stored_statements(store: &SqliteStore, space: &SpaceId) -> usize {
+        store.membership_envelopes(space, 0).unwrap().len()
+    }
+
+    /// Issue 15, item 1 (stop-gap): one request makes the relay judge at most 16 new statements of
+    /// one space (each costs an evaluation of the whole log under the write gate). The rest are
+    /// refused, `too-many-statements`, stored nowhere; the request itself and the other spaces it
+    /// names go on (a space founded after the flood in judging order counts); a later request takes
+    /// the rest.
+    #[test]
+    fn statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spaces_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let (space, other) = (SpaceId([7; 16]), SpaceId([8; 16]));
+        let (_, add, founding) = founded(space);
+        let r = run(
+            &store,
+            &access,
+            input(1, vec![(space, BTreeMap::new())], founding, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+
+        let (mut envs, _) = adds(space, add.id(), 0, 20, 3);
+        let flood = envs.clone();
+        let genesis = statement(
+            9,
+            other,
+            vec![],
+            Op::Genesis {
+                admin: device(9).1,
+                x25519: None,
+            },
+        );
+        envs.push(carry(9, &genesis, 1));
+        let both = vec![(space, BTreeMap::new()), (other, BTreeMap::new())];
+        let r = run(&store, &access, input(2, both.clone(), envs, 0)).unwrap();
+        let refused: Vec<(u32, &str)> = r
+            .rejected
+            .iter()
+            .map(|x| (x.index, x.reason.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            (16..20u32)
+                .map(|i| (i, "too-many-statements"))
+                .collect::<Vec<_>>()
+        );
+        assert!(r.refused_spaces.is_empty(), "{:?}", r.refused_spaces);
+        assert_eq!(r.spaces.len(), 2, "both spaces answered");
+        assert_eq!(stored_statements(&store, &space), 2 + 16);
+        assert_eq!(
+            stored_statements(&store, &other),
+            1,
+            "the other space counts"
+        );
+        assert_eq!(store.space_vector(&space).unwrap().get(&device(1).1), 18);
+
+        // The rest, in a later request.
+        let r = run(&store, &access, input(3, both, flood[16..].to_vec(), 0)).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert_eq!(stored_statements(&store, &space), 22);
+    }
+
+    /// One request makes the relay judge at most 32 new statements in all its spaces together, so a
+    /// request naming many spaces cannot hold the write gate for long either. Three spaces of 12
+    /// statements each: the last 4 judged are refused.
+    #[test]
+    fn one_request_has_at_most_32_new_statements_judged_in_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let spaces = [SpaceId([10; 16]), SpaceId([11; 16]), SpaceId([12; 16])];
+        let mut envs = Vec::new();
+        for (k, space) in spaces.iter().enumerate() {
+            let g = statement(
+                1,
+                *space,
+                vec![],
+                Op::Genesis {
+                    admin: device(1).1,
+                    x25519: None,
+                },
+            );
+            envs.push(carry(1, &g, 1));
+            envs.extend(adds(*space, g.id(), 100 * k, 11, 2).0);
+        }
+        let mut push = input(
+            1,
+            spaces.iter().map(|s| (*s, BTreeMap::new())).collect(),
+            envs,
+            0,
+        );
+        push.device = device(1).1;
+        let r = run(&store, &access, push).unwrap();
+        assert_eq!(r.rejected.len(), 4, "{:?}", r.rejected);
+        assert!(
+            r.rejected
+                .iter()
+                .all(|x| x.reason == "too-many-statements" && x.index >= 32),
+            "{:?}",
+            r.rejected
+        );
+        let held: Vec<usize> = spaces
+            .iter()
+            .map(|s| stored_statements(&store, s))
+            .collect();
+        assert_eq!(held, vec![12, 12, 8]);
+    }
+
+    /// A log holds at most 512 statements: the relay refuses the next one, `log-full`, and stores
+    /// nothing of it.
+    #[test]
+    fn a_log_at_512_statements_takes_no_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([13; 16]);
+        let (_, add, founding) = founded(space);
+        let spaces = || vec![(space, BTreeMap::new())];
+        let r = run(&store, &access, input(1, spaces(), founding, 0)).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let (all, _) = adds(space, add.id(), 0, 511, 3);
+        for (k, batch) in all[..510].chunks(16).enumerate() {
+            let r = run(
+                &store,
+                &access,
+                input(2 + k as u8, spaces(), batch.to_vec(), 0),
+            )
+            .unwrap();
+            assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        }
+        assert_eq!(stored_statements(&store, &space), 512);
+        let r = run(
+            &store,
+            &access,
+            input(200, spaces(), all[510..].to_vec(), 0),
+        )
+        .unwrap();
+        assert_eq!(r.rejected.len(), 1);
+        assert_eq!(r.rejected[0].reason, "log-full");
+        assert_eq!(stored_statements(&store, &space), 512);
+        // A relay that rebuilds the log from its store (a restart) holds the same 512.
+        let fresh = Access::new();
+        let r = run(&store, &fresh, input(201, spaces(), all[510..].to_vec(), 0)).unwrap();
+        assert_eq!(r.rejected[0].reason, "log-full");
+    }
+
+    /// A page carries at most 16 new statements of one space (what a device judges in one go), so
+    /// an honest relay never makes a device leave statements for later; `more` says the rest follow.
+    #[test]
+    fn a_page_carries_at_most_sixteen_new_statements_of_a_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let access = Access::new();
+        let space = SpaceId([14; 16]);
+        let (_, add, founding) = founded(space);
+        let (envs, _) = adds(space, add.id(), 0, 20, 3);
+        let spaces = |v: BTreeMap<DeviceId, u64>| vec![(space, v)];
+        for (k, batch) in [founding, envs[..16].to_vec(), envs[16..].to_vec()]
+            .into_iter()
+            .enumerate()
+        {
+            let mut push = input(1 + k as u8, spaces(BTreeMap::new()), batch, 0);
+            push.device = device(1).1;
+            let r = run(&store, &access, push).unwrap();
+            assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        }
+        // Device 9 (a member) pulls everything, 22 statements, with room for all of them.
+        let r = run(
+            &store,
+            &access,
+            input(10, spaces(BTreeMap::new()), vec![], 1 << 30),
+        )
+        .unwrap();
+        assert_eq!(r.envelopes.len(), 16);
+        assert!(r.more);
+        let r = run(
+            &store,
+            &access,
+            input(
+                11,
+                spaces(BTreeMap::from([(device(1).1, 16)])),
+                vec![],
+                1 << 30,
+            ),
+        )
+        .unwrap();
+        assert_eq!(r.envelopes.len(), 6);
+        assert!(!r.more);
     }
 }

@@ -234,6 +234,58 @@ fn joining_refuses_responses_for_others_and_only_facilitators_manage_members() {
     assert!(matches!(f.create_group("   "), Err(Error::InvalidInput(_))));
 }
 
+/// A link request for a device nobody holds (seed `seed`): the facilitator adds it like any other.
+fn request_for(seed: [u8; 32]) -> String {
+    use ring::signature::KeyPair;
+    let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+    let secret = x25519_dalek::StaticSecret::from(seed);
+    sebaya_core::link::LinkRequest {
+        device: sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap(),
+        x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
+        certificate: None,
+    }
+    .to_code()
+    .unwrap()
+}
+
+/// Issue 15, item 1 (stop-gap): the relay judges at most 16 new statements of a space per request (32
+/// in all) and serves at most 16 per space per page, and a device judges at most 16 per space per
+/// call. A facilitator who added 20 members to each of two groups offline still pushes them all in
+/// one sync (in several requests, none refused), and a member pulls them all in one sync.
+#[test]
+fn more_statements_than_one_request_carries_still_travel_in_one_sync() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+    let mut p = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+    let groups = [
+        f.create_group("Senin").unwrap(),
+        f.create_group("Kamis").unwrap(),
+    ];
+    for (k, g) in groups.iter().enumerate() {
+        let resp = f
+            .approve_group_member(g, &p.link_request().unwrap(), Role::Member)
+            .unwrap();
+        p.join_group(&resp).unwrap();
+        for i in 0..20u8 {
+            let mut seed = [0x70 + k as u8; 32];
+            seed[0] = i;
+            f.approve_group_member(g, &request_for(seed), Role::Member)
+                .unwrap();
+        }
+    }
+    let report = sync(&n, &mut f);
+    assert_eq!(report.rejected, 0, "{report:?}");
+    assert!(report.pushed >= 44, "{report:?}");
+    let report = sync(&n, &mut p);
+    assert_eq!(report.rejected, 0, "{report:?}");
+    for g in &groups {
+        let members = p.group_membership(g).unwrap();
+        assert_eq!(members.members.len(), 22, "the facilitator, p and 20 more");
+        assert_eq!(members, f.group_membership(g).unwrap());
+    }
+}
+
 #[test]
 fn removing_a_lost_phone_rotates_every_space_it_was_in() {
     let dir = tempfile::tempdir().unwrap();
