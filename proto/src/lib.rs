@@ -16,6 +16,7 @@ pub mod keywraps;
 pub mod membership;
 pub mod peer;
 pub mod programme;
+pub mod reason;
 pub mod request;
 pub mod snapshot;
 pub mod sync;

@@ -25,10 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use sebaya_proto::membership::{
     Inserted, MAX_STATEMENTS, MembershipLog, MembershipState, Op, Role, SignedStatement, Status,
 };
-use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId};
+use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 
 use crate::error::StoreError;
-use crate::exchange::reason;
 use crate::store::RelayStore;
 
 /// Upper bound on the estimated memory of cached logs. A log of `n` statements is counted as

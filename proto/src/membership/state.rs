@@ -1,0 +1,159 @@
+//! The membership state a log determines: members, roles, persons, invites and epochs, and the
+//! questions every device and the relay ask of it (protocol sections 15.6 and 15.7).
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::envelope::DeviceId;
+
+use super::*;
+
+/// Who belongs to a space, computed from its log. The relay and every device consult it before
+/// accepting an envelope or handing one out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MembershipState {
+    /// Current members and their roles.
+    pub members: BTreeMap<DeviceId, Role>,
+    /// Removed devices (not re-added since), each with the last sequence number of theirs that is
+    /// still accepted.
+    pub removed: BTreeMap<DeviceId, u64>,
+    /// The person each current member belongs to, where its add named one.
+    pub persons: BTreeMap<DeviceId, [u8; 32]>,
+    /// Each current member's X25519 key, where its genesis or add named one: what rotated keys are
+    /// wrapped for.
+    pub x25519: BTreeMap<DeviceId, [u8; 32]>,
+    /// Valid rotations in the log's deterministic order; the last is the epoch to write under.
+    pub epochs: Vec<EpochInfo>,
+    /// Applied statements no other applied statement follows, ascending: the parents of the next
+    /// statement a device signs.
+    pub heads: Vec<StatementId>,
+    /// Every invite opened by a valid `Invite`, by id, with where it stands.
+    pub invites: BTreeMap<[u8; 16], InviteInfo>,
+    /// The role each removed device held when it was removed: what its envelopes from before the
+    /// removal are judged by (a late-carried envelope must meet the same rules everywhere).
+    pub removed_roles: BTreeMap<DeviceId, Role>,
+    /// The person each removed device belonged to when it was removed: whose programme roles and
+    /// training its envelopes from before the removal are judged by.
+    pub removed_persons: BTreeMap<DeviceId, [u8; 32]>,
+    /// Devices whose person is proven by the person's own signature (a `vouch` or `recertify`
+    /// carrying a certificate the person key signed), not merely named by an admin's `add` or
+    /// `admit`. Only a proven person's programme roles and standing as a record's subject count.
+    pub proven: BTreeSet<DeviceId>,
+    /// Each person a counted `succession` moved on from, and the person it moved to: a record that
+    /// names the old person (a care record's subject) means the new one.
+    pub successors: BTreeMap<[u8; 32], [u8; 32]>,
+}
+
+/// An invite as the log sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InviteInfo {
+    /// The admin device that opened it: the only one whose `Admit` may spend it.
+    pub author: DeviceId,
+    /// Unix seconds after which it admits nobody.
+    pub expires: u64,
+    /// SHA-256 of the request token the relay asks join requests for, if the invite has one.
+    pub gate: Option<[u8; 32]>,
+    /// Open, spent or revoked.
+    pub status: InviteStatus,
+}
+
+/// Where an invite stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteStatus {
+    /// May still admit one device.
+    Open,
+    /// Admitted this device; admits nobody else.
+    Spent(DeviceId),
+    /// Revoked by an admin before anyone was admitted.
+    Revoked,
+}
+
+/// One epoch started by a valid `Rotate` statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// The epoch id: the rotation statement's id.
+    pub id: crate::EpochId,
+    /// The statement's commitment to the epoch key.
+    pub commit: [u8; 32],
+    /// Who rotated: the only device whose key-wraps for this epoch are accepted.
+    pub author: DeviceId,
+}
+
+impl MembershipState {
+    /// Whether the device is a current member (any role).
+    pub fn is_member(&self, device: &DeviceId) -> bool {
+        self.members.contains_key(device)
+    }
+
+    /// The device's current role, if it is a member.
+    pub fn role(&self, device: &DeviceId) -> Option<Role> {
+        self.members.get(device).copied()
+    }
+
+    /// Whether the device is a current admin (whose new statements may count).
+    pub fn is_admin(&self, device: &DeviceId) -> bool {
+        self.role(device) == Some(Role::Admin)
+    }
+
+    /// The role an envelope's author writes with: its current role, or, for a removed device (whose
+    /// envelopes up to its last sequence number still count), the role it had when removed.
+    pub fn writing_role(&self, device: &DeviceId) -> Option<Role> {
+        self.role(device)
+            .or_else(|| self.removed_roles.get(device).copied())
+    }
+
+    /// The person an envelope's author writes for: its current person, or, for a removed device, the
+    /// person it belonged to when removed.
+    pub fn writing_person(&self, device: &DeviceId) -> Option<[u8; 32]> {
+        self.persons
+            .get(device)
+            .or_else(|| self.removed_persons.get(device))
+            .copied()
+    }
+
+    /// The person `person` is now, following the log's successions (a replaced recovery phrase); the
+    /// same person when none moved it. Bounded, so a cycle cannot loop.
+    pub fn current_person(&self, person: [u8; 32]) -> [u8; 32] {
+        let mut p = person;
+        for _ in 0..16 {
+            match self.successors.get(&p) {
+                Some(next) if *next != p => p = *next,
+                _ => break,
+            }
+        }
+        p
+    }
+
+    /// [`MembershipState::writing_person`], where the person signed for the device (see `proven`).
+    pub fn proven_person(&self, device: &DeviceId) -> Option<[u8; 32]> {
+        if self.proven.contains(device) {
+            self.writing_person(device)
+        } else {
+            None
+        }
+    }
+
+    /// Whether an envelope by `device` with sequence number `seq` is acceptable: the device is a
+    /// member, or it was removed and `seq` is at most its recorded last sequence number (what it
+    /// sealed before its removal still counts; nothing after).
+    pub fn may_write(&self, device: &DeviceId, seq: u64) -> bool {
+        self.is_member(device) || self.removed.get(device).is_some_and(|last| seq <= *last)
+    }
+
+    /// Whether the device may be given the space's envelopes: current members only.
+    pub fn may_read(&self, device: &DeviceId) -> bool {
+        self.is_member(device)
+    }
+
+    /// Whether some current member device belongs to `person`.
+    pub fn has_person(&self, person: &[u8; 32]) -> bool {
+        self.persons
+            .iter()
+            .any(|(d, p)| p == person && self.is_member(d))
+    }
+
+    /// Whether an invite is open and, by the clock reading `now` (Unix seconds), not expired.
+    pub fn invite_open(&self, invite: &[u8; 16], now: u64) -> bool {
+        self.invites
+            .get(invite)
+            .is_some_and(|i| i.status == InviteStatus::Open && now <= i.expires)
+    }
+}
