@@ -51,9 +51,9 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::groups::{boolean, container_in, int, new_record_in, read_all, string, write};
 use crate::instruments::{Instrument, Score};
 use crate::space::SpaceKind;
+use crate::space::doc::{boolean, container_in, int, new_record_in, read_all, string, write};
 use crate::{SpaceId, Vault, crypto};
 use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
@@ -166,8 +166,8 @@ pub fn add_consent(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
-    crate::groups::check_id(id, "consent")?;
-    crate::groups::check_device(by, "consent author")?;
+    crate::space::doc::check_id(id, "consent")?;
+    crate::space::doc::check_device(by, "consent author")?;
     check_purpose_version(purpose, version)?;
     let key = match guardian_relation {
         None => "consents",
@@ -292,8 +292,8 @@ pub fn add_referral(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
-    crate::groups::check_id(id, "referral")?;
-    crate::groups::check_device(by, "referral author")?;
+    crate::space::doc::check_id(id, "referral")?;
+    crate::space::doc::check_device(by, "referral author")?;
     check_referral(origin, reason)?;
     put_record(
         doc,
@@ -366,8 +366,8 @@ pub fn add_state(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
-    crate::groups::check_id(id, "state")?;
-    crate::groups::check_device(by, "state author")?;
+    crate::space::doc::check_id(id, "state")?;
+    crate::space::doc::check_device(by, "state author")?;
     if !STATES.contains(&state) {
         return Err(Error::InvalidInput(
             "state must be acknowledged, in-care or closed".into(),
@@ -469,7 +469,7 @@ pub fn screenings(doc: &AutoCommit) -> Vec<ScreeningRecord> {
         .keys(ROOT)
         .filter_map(|k| {
             let id = k.strip_prefix(SCREENING_PREFIX)?;
-            crate::groups::check_id(id, "screening").ok()?;
+            crate::space::doc::check_id(id, "screening").ok()?;
             let r = match doc.get(ROOT, k.as_str()).ok().flatten() {
                 Some((Value::Object(ObjType::Map), r)) => r,
                 _ => return None,

@@ -141,7 +141,7 @@ fn record_time(doc: &AutoCommit, key: &str) -> Option<i64> {
     };
     ["created", "edited", "added", "at"]
         .iter()
-        .filter_map(|f| crate::groups::int(doc, &obj, f))
+        .filter_map(|f| crate::space::doc::int(doc, &obj, f))
         .max()
 }
 

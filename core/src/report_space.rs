@@ -23,9 +23,9 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 
 use crate::error::{Error, Result};
-use crate::groups::{boolean, container_in, int, read_all, string, write};
 use crate::reports::{OutcomeRecord, PairingActivity, ReferralRecord, ReportInputs, SessionRecord};
 use crate::space::SpaceKind;
+use crate::space::doc::{boolean, container_in, int, read_all, string, write};
 use crate::{SpaceId, Vault};
 use sebaya_proto::programme::ProgrammeRole;
 

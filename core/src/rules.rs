@@ -974,7 +974,7 @@ pub(crate) mod tests {
         let first = outgoing(&m, &mut ms);
         assert_eq!(fs.receive(&f.store, &f.id, &first).unwrap().quarantined, 0);
         // The author deletes its referral (a modified app): refused.
-        let c = crate::groups::container_in(&ms.doc, "referrals", "care record").unwrap();
+        let c = crate::space::doc::container_in(&ms.doc, "referrals", "care record").unwrap();
         ms.doc.delete(&c, "00000000000000a1").unwrap();
         ms.doc.commit();
         ms.persist(&m.store).unwrap();
@@ -989,7 +989,7 @@ pub(crate) mod tests {
         let r = match fs
             .doc
             .get(
-                crate::groups::container_in(&fs.doc, "referrals", "x").unwrap(),
+                crate::space::doc::container_in(&fs.doc, "referrals", "x").unwrap(),
                 "00000000000000a1",
             )
             .unwrap()
