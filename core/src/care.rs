@@ -52,8 +52,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::instruments::{Instrument, Score};
-use crate::space::SpaceKind;
 use crate::space::doc::{boolean, container_in, int, new_record_in, read_all, string, write};
+use crate::space::{SpaceKind, rules};
 use crate::{SpaceId, Vault, crypto};
 use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
@@ -588,7 +588,7 @@ pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
     if r.origin == "supporter" {
         return true;
     }
-    let subject = crate::rules::current_subject(&space.doc, space.membership());
+    let subject = rules::current_subject(&space.doc, space.membership());
     crate::DeviceId::from_hex(&r.by)
         .ok()
         .and_then(|d| space.membership().proven_person(&d))
@@ -633,13 +633,13 @@ impl Vault {
     /// How this device takes part in a care record.
     fn viewer(&self, space: &crate::space::Space) -> &'static str {
         let me = self.person_id().map(|p| p.0);
-        if me.is_some() && me == crate::rules::current_subject(&space.doc, space.membership()) {
+        if me.is_some() && me == rules::current_subject(&space.doc, space.membership()) {
             return "participant";
         }
-        let coordinator = match (crate::rules::programme_of(&space.doc), me) {
+        let coordinator = match (rules::programme_of(&space.doc), me) {
             (Some(p), Some(me)) => {
                 let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
-                let in_doc = crate::rules::registry_of(&space.doc, p)
+                let in_doc = rules::registry_of(&space.doc, p)
                     .role_of(&crate::PersonId(me), now)
                     .is_some_and(|r| r >= ProgrammeRole::Coordinator);
                 in_doc
@@ -711,8 +711,8 @@ impl Vault {
             .filter(|s| s.kind == SpaceKind::Care)
             .map(|s| CareInfo {
                 id: s.id,
-                programme: crate::rules::programme_of(&s.doc),
-                participant: crate::rules::current_subject(&s.doc, s.membership()),
+                programme: rules::programme_of(&s.doc),
+                participant: rules::current_subject(&s.doc, s.membership()),
                 viewer: self.viewer(s),
             })
             .collect();

@@ -49,7 +49,7 @@ fn erased_keys_key(space: &SpaceId) -> String {
 fn unacked_roots(store: &crate::vault::Store, space: &mut Space) -> Vec<String> {
     let mut roots = Vec::new();
     for change in space.unacked_changes(store).unwrap_or_default() {
-        let Some(expanded) = crate::rules::expand(&change) else {
+        let Some(expanded) = crate::space::rules::expand(&change) else {
             continue;
         };
         for op in expanded.operations {

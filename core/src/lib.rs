@@ -34,7 +34,6 @@ pub mod policy;
 pub mod programmes;
 pub mod report_space;
 pub mod reports;
-pub(crate) mod rules;
 pub mod safety;
 pub mod schema;
 pub mod snapshots;

@@ -32,6 +32,7 @@ use sebaya_proto::keywraps::KeyWrapSet;
 
 pub(crate) mod doc;
 mod kind;
+pub(crate) mod rules;
 mod snapshot;
 pub use kind::SpaceKind;
 pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
@@ -958,7 +959,7 @@ impl Space {
                     let Ok(h) = env.header() else {
                         continue;
                     };
-                    let a = crate::rules::author(&self.members, creator, h.author, None);
+                    let a = rules::author(&self.members, creator, h.author, None);
                     if a.unlimited(self.kind) {
                         waiting.push((k, changes));
                     } else {
@@ -1005,10 +1006,9 @@ impl Space {
                     continue;
                 }
                 progress = true;
-                let registry = crate::rules::registry_for(&self.doc, &changes);
-                let author =
-                    crate::rules::author(&self.members, creator, device, registry.as_ref());
-                if !crate::rules::allowed(&self.doc, self.kind, &author, &changes)
+                let registry = rules::registry_for(&self.doc, &changes);
+                let author = rules::author(&self.members, creator, device, registry.as_ref());
+                if !rules::allowed(&self.doc, self.kind, &author, &changes)
                     || self.doc.apply_changes(changes.iter().cloned()).is_err()
                 {
                     quarantined += 1;

@@ -47,7 +47,7 @@ impl Space {
 
     fn may_snapshot(&self, author: &sebaya_proto::DeviceId) -> bool {
         self.snapshots_allowed()
-            && crate::rules::author(&self.members, self.creator(), *author, None)
+            && crate::space::rules::author(&self.members, self.creator(), *author, None)
                 .unlimited(self.kind)
     }
 

@@ -24,6 +24,9 @@ use sebaya_proto::programme::{ProgrammeRegistry, ProgrammeRole};
 use sebaya_proto::{DeviceId, PersonId};
 
 use crate::space::SpaceKind;
+use crate::space::doc::{is_lower_hex, string};
+
+pub(crate) mod credentials;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -53,7 +56,7 @@ pub(crate) enum Need {
     Creator,
     /// The creator, and, in a pairing bound to a programme (by the document or by the envelope
     /// being judged), only while its person is certified there: a peer supporter or coordinator
-    /// with current training in every required module (`training::creator_certified`).
+    /// with current training in every required module (`credentials::creator_certified`).
     CertifiedCreator,
     /// The person a care record is about (`participant` at its root): any of that person's devices
     /// that is a member. Consents are theirs alone.
@@ -294,8 +297,10 @@ fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
             author.person == Some(p)
         }),
         SpaceKind::Pairing => {
-            let Some(device) =
-                crate::pairing::participant(doc).and_then(|h| DeviceId::from_hex(&h).ok())
+            // The pairing's `participant` device, read as `pairing::participant` reads it.
+            let Some(device) = string(doc, &ROOT, "participant")
+                .filter(|d| is_lower_hex(d, 64))
+                .and_then(|h| DeviceId::from_hex(&h).ok())
             else {
                 return false;
             };
@@ -425,7 +430,7 @@ pub(crate) fn allowed(
                 return false;
             }
             if needed == Need::CertifiedCreator
-                && !crate::training::creator_certified(doc, changes, author.person, at)
+                && !credentials::creator_certified(doc, changes, author.person, at)
             {
                 return false;
             }
@@ -719,7 +724,10 @@ pub(crate) mod tests {
                 .unwrap();
         };
         assert_eq!(attempt(&mut ms, &mut fs, &junk), (false, 1));
-        assert_eq!(crate::rules::registry_of(&fs.doc, [0; 32]).grant_count(), 0);
+        assert_eq!(
+            crate::space::rules::registry_of(&fs.doc, [0; 32]).grant_count(),
+            0
+        );
         assert!(
             fs.doc.get(ROOT, key.as_str()).unwrap().is_some(),
             "still there"
