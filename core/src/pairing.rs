@@ -48,6 +48,8 @@ use crate::space::doc::{
     is_lower_hex, new_record_in, put_text, read_all, read_record, string, text_field, write,
 };
 
+mod sharing;
+
 const PARTICIPANT: &str = "participant";
 const SUPPORTER: &str = "supporter";
 const CHECKINS: &str = "checkins";
@@ -57,7 +59,7 @@ const CONSENTS: &str = "consents";
 const SHARED: &str = "shared";
 const CONTAINERS: [&str; 5] = [CHECKINS, GOALS, MESSAGES, CONSENTS, SHARED];
 /// The consent purpose that sharing into a pairing needs (`care::PURPOSES`).
-pub const SHARE_PURPOSE: &str = "share-with-supporter";
+pub use crate::care::SHARE_PURPOSE;
 /// What a participant may share with their supporter.
 pub const SHARE_KINDS: [&str; 3] = ["journal-entry", "checkin-summary", "safety-plan"];
 
