@@ -611,7 +611,7 @@ struct Referred {
 
 const SENT: &str = "care/sent";
 
-fn load_sent(store: &crate::vault::Store) -> Result<BTreeMap<String, i64>> {
+fn load_sent(store: &crate::store::Store) -> Result<BTreeMap<String, i64>> {
     match store.kv_get(SENT)? {
         None => Ok(BTreeMap::new()),
         Some(b) => {

@@ -46,7 +46,7 @@ fn erased_keys_key(space: &SpaceId) -> String {
 /// The root keys of `space` that this device wrote and the relay has not acknowledged: its unsealed
 /// changes, and those in its sealed envelopes the relay never took. A journal erased elsewhere keeps
 /// them (they are this device's writes that nobody else has).
-fn unacked_roots(store: &crate::vault::Store, space: &mut Space) -> Vec<String> {
+fn unacked_roots(store: &crate::store::Store, space: &mut Space) -> Vec<String> {
     let mut roots = Vec::new();
     for change in space.unacked_changes(store).unwrap_or_default() {
         let Some(expanded) = crate::space::rules::expand(&change) else {

@@ -15,7 +15,7 @@ use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::space::{RotationReport, Space, SpaceKind};
-use crate::vault::Store;
+use crate::store::Store;
 use crate::{Vault, link};
 
 const GROUP_INDEX: &str = "group-spaces";

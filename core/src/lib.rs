@@ -8,7 +8,6 @@
 //!
 //! Start with `docs/architecture.md` for the map of the crates.
 
-pub mod audit;
 pub mod bundles;
 pub mod care;
 pub mod carry;
@@ -35,13 +34,12 @@ pub mod programmes;
 pub mod report_space;
 pub mod reports;
 pub mod safety;
-pub mod schema;
 pub mod snapshots;
 pub mod space;
+pub mod store;
 pub mod sync;
 pub mod training;
 pub mod trends;
-pub mod vault;
 pub mod watch;
 pub mod wordings;
 
@@ -62,7 +60,7 @@ pub use sync::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncR
 use identity::Identity;
 use person::{PersonKey, RecoverySecret};
 use space::{Space, SpaceKind};
-use vault::Store;
+use store::Store;
 
 pub(crate) const JOURNAL_SPACE: &str = "journal-space";
 const SEEN_DEVICES: &str = "seen-journal-devices";

@@ -22,7 +22,7 @@ use sebaya_proto::programme::{
 use crate::error::{Error, Result};
 use crate::space::Space;
 use crate::space::rules::{CRED_PREFIX, PROGRAMME_KEY, REVOKE_PREFIX};
-use crate::vault::Store;
+use crate::store::Store;
 use crate::{Vault, crypto};
 
 const KEYS: &str = "programme-keys";

@@ -27,7 +27,7 @@ use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::keywrap::{self, KeyWrap};
-use crate::vault::Store;
+use crate::store::Store;
 use sebaya_proto::keywraps::KeyWrapSet;
 
 pub(crate) mod doc;

@@ -38,7 +38,7 @@ use crate::programmes::{BytesList, GRANTS, load, now_secs, save};
 use crate::space::rules::credentials::{certified, published};
 use crate::space::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
 use crate::space::{Space, SpaceKind};
-use crate::vault::Store;
+use crate::store::Store;
 use crate::{SpaceId, Vault, link};
 
 /// Vault record of the training credentials kept for this person.

@@ -457,7 +457,7 @@ pub(crate) mod tests {
     use crate::groups;
     use crate::identity::Identity;
     use crate::space::{CODEC_BUNDLE as DEFAULT_TEST_CODEC, Space};
-    use crate::vault::Store;
+    use crate::store::Store;
     use automerge::transaction::Transactable;
 
     /// A device with its own vault (for the unit tests here and in `training.rs`).

@@ -23,7 +23,7 @@ use super::{Space, SpaceKind, actor_of};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::vault::Store;
+use crate::store::Store;
 
 /// Snapshot codec: an Automerge `save()` (columnar, compressed by Automerge), as is.
 pub const SNAPSHOT_CODEC_SAVE: u8 = 1;
