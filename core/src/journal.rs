@@ -23,6 +23,9 @@ use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use crate::error::{Error, Result};
 use crate::space::doc::{check_mood, merge3, splice_changed_middle};
 
+pub mod erase;
+pub mod trends;
+
 /// Key of an entry's list of versions that were concurrent, unmerged, when the journal was copied
 /// (erasing other entries for good makes a copy, which cannot keep concurrency): shown as
 /// conflicts until the next edit of the text.

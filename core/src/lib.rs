@@ -13,7 +13,6 @@ pub mod care;
 pub mod carry;
 pub mod casenotes;
 pub mod crypto;
-pub mod erase;
 pub mod error;
 pub mod export;
 pub mod group_spaces;
@@ -39,7 +38,6 @@ pub mod space;
 pub mod store;
 pub mod sync;
 pub mod training;
-pub mod trends;
 pub mod watch;
 pub mod wordings;
 
@@ -414,13 +412,13 @@ impl Vault {
 
     /// Mood trends over this person's check-ins (journal entries, each with a mood), computed here:
     /// weekly averages and streaks in a zone `utc_offset_min` minutes east of UTC.
-    pub fn mood_trends(&self, utc_offset_min: i32) -> trends::MoodTrends {
+    pub fn mood_trends(&self, utc_offset_min: i32) -> journal::trends::MoodTrends {
         let checkins: Vec<(i64, u8)> = self
             .journal_list()
             .iter()
             .map(|e| (e.created_ms, e.mood))
             .collect();
-        trends::mood_trends(&checkins, now_ms(), utc_offset_min)
+        journal::trends::mood_trends(&checkins, now_ms(), utc_offset_min)
     }
 
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
