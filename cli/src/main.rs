@@ -12,7 +12,8 @@ mod nearby;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sebaya_core::{Vault, audit, crypto};
+use sebaya_core::store::audit;
+use sebaya_core::{Vault, crypto};
 
 const USAGE: &str = "usage: sebaya demo [group|referral|bundle|nearby] [--keep DIR]
   demo           the journal: a relay and two devices of one person, every step checked

@@ -59,7 +59,7 @@ fn cbor<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::vault::Store, k: &str) -> Result<T> {
+fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::store::Store, k: &str) -> Result<T> {
     match store.kv_get(k)? {
         None => Ok(T::default()),
         Some(b) => {

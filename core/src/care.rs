@@ -51,9 +51,9 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::groups::{boolean, container_in, int, new_record_in, read_all, string, write};
 use crate::instruments::{Instrument, Score};
-use crate::space::SpaceKind;
+use crate::space::doc::{boolean, container_in, int, new_record_in, read_all, string, write};
+use crate::space::{SpaceKind, rules};
 use crate::{SpaceId, Vault, crypto};
 use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
@@ -66,6 +66,8 @@ pub const PURPOSES: [&str; 4] = [
     "report-outcomes",
     "data-processing",
 ];
+/// The purpose sharing into a pairing needs: agreed in the pairing it is for, never here.
+pub const SHARE_PURPOSE: &str = "share-with-supporter";
 
 /// The version of the consent text for `purpose` that this build shows. A new wording gets a new
 /// version, so the ledger proves which text a person agreed to.
@@ -166,8 +168,8 @@ pub fn add_consent(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
-    crate::groups::check_id(id, "consent")?;
-    crate::groups::check_device(by, "consent author")?;
+    crate::space::doc::check_id(id, "consent")?;
+    crate::space::doc::check_device(by, "consent author")?;
     check_purpose_version(purpose, version)?;
     let key = match guardian_relation {
         None => "consents",
@@ -292,8 +294,8 @@ pub fn add_referral(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
-    crate::groups::check_id(id, "referral")?;
-    crate::groups::check_device(by, "referral author")?;
+    crate::space::doc::check_id(id, "referral")?;
+    crate::space::doc::check_device(by, "referral author")?;
     check_referral(origin, reason)?;
     put_record(
         doc,
@@ -366,8 +368,8 @@ pub fn add_state(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
-    crate::groups::check_id(id, "state")?;
-    crate::groups::check_device(by, "state author")?;
+    crate::space::doc::check_id(id, "state")?;
+    crate::space::doc::check_device(by, "state author")?;
     if !STATES.contains(&state) {
         return Err(Error::InvalidInput(
             "state must be acknowledged, in-care or closed".into(),
@@ -469,7 +471,7 @@ pub fn screenings(doc: &AutoCommit) -> Vec<ScreeningRecord> {
         .keys(ROOT)
         .filter_map(|k| {
             let id = k.strip_prefix(SCREENING_PREFIX)?;
-            crate::groups::check_id(id, "screening").ok()?;
+            crate::space::doc::check_id(id, "screening").ok()?;
             let r = match doc.get(ROOT, k.as_str()).ok().flatten() {
                 Some((Value::Object(ObjType::Map), r)) => r,
                 _ => return None,
@@ -588,7 +590,7 @@ pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
     if r.origin == "supporter" {
         return true;
     }
-    let subject = crate::rules::current_subject(&space.doc, space.membership());
+    let subject = rules::current_subject(&space.doc, space.membership());
     crate::DeviceId::from_hex(&r.by)
         .ok()
         .and_then(|d| space.membership().proven_person(&d))
@@ -609,7 +611,7 @@ struct Referred {
 
 const SENT: &str = "care/sent";
 
-fn load_sent(store: &crate::vault::Store) -> Result<BTreeMap<String, i64>> {
+fn load_sent(store: &crate::store::Store) -> Result<BTreeMap<String, i64>> {
     match store.kv_get(SENT)? {
         None => Ok(BTreeMap::new()),
         Some(b) => {
@@ -618,7 +620,8 @@ fn load_sent(store: &crate::vault::Store) -> Result<BTreeMap<String, i64>> {
     }
 }
 
-fn new_id() -> Result<String> {
+/// A new record id: 16 random lowercase hex characters.
+pub(crate) fn new_id() -> Result<String> {
     Ok(hex::encode(crypto::random::<8>()?))
 }
 
@@ -633,13 +636,13 @@ impl Vault {
     /// How this device takes part in a care record.
     fn viewer(&self, space: &crate::space::Space) -> &'static str {
         let me = self.person_id().map(|p| p.0);
-        if me.is_some() && me == crate::rules::current_subject(&space.doc, space.membership()) {
+        if me.is_some() && me == rules::current_subject(&space.doc, space.membership()) {
             return "participant";
         }
-        let coordinator = match (crate::rules::programme_of(&space.doc), me) {
+        let coordinator = match (rules::programme_of(&space.doc), me) {
             (Some(p), Some(me)) => {
                 let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
-                let in_doc = crate::rules::registry_of(&space.doc, p)
+                let in_doc = rules::registry_of(&space.doc, p)
                     .role_of(&crate::PersonId(me), now)
                     .is_some_and(|r| r >= ProgrammeRole::Coordinator);
                 in_doc
@@ -711,8 +714,8 @@ impl Vault {
             .filter(|s| s.kind == SpaceKind::Care)
             .map(|s| CareInfo {
                 id: s.id,
-                programme: crate::rules::programme_of(&s.doc),
-                participant: crate::rules::current_subject(&s.doc, s.membership()),
+                programme: rules::programme_of(&s.doc),
+                participant: rules::current_subject(&s.doc, s.membership()),
                 viewer: self.viewer(s),
             })
             .collect();
@@ -726,7 +729,7 @@ impl Vault {
     pub fn give_consent(&mut self, care: &SpaceId, purpose: &str, agreed: bool) -> Result<String> {
         self.care_ref(care)?;
         let version = consent_version(purpose)?;
-        if purpose == crate::pairing::SHARE_PURPOSE {
+        if purpose == SHARE_PURPOSE {
             return Err(Error::InvalidInput(
                 "sharing is agreed in the pairing it is for (consent_to_sharing)".into(),
             ));
@@ -1084,144 +1087,6 @@ impl Vault {
     }
 }
 
-/// A civil date (year, month, day) from days since 1970-01-01 (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-impl Vault {
-    fn pairing_mut_check(&self, pairing: &SpaceId) -> Result<()> {
-        self.shared
-            .get(pairing)
-            .filter(|s| s.kind == SpaceKind::Pairing)
-            .map(|_| ())
-            .ok_or(Error::NotFound("pairing"))
-    }
-
-    /// The participant agrees to (or withdraws from) sharing with their supporter in a pairing. A
-    /// withdrawal also takes back everything shared there (the supporter's device drops it at its
-    /// next sync; what it already read stays in the pairing's history until the pairing's key is
-    /// destroyed). Only the participant's devices may (`NotAllowed` otherwise).
-    pub fn consent_to_sharing(&mut self, pairing: &SpaceId, agreed: bool) -> Result<String> {
-        self.pairing_mut_check(pairing)?;
-        let version = consent_version(crate::pairing::SHARE_PURPOSE)?;
-        let id = new_id()?;
-        let by = self.identity.device.to_hex();
-        self.with_group(pairing, |doc, now| {
-            add_consent(
-                doc,
-                &id,
-                crate::pairing::SHARE_PURPOSE,
-                version,
-                agreed,
-                None,
-                &by,
-                now,
-            )?;
-            if !agreed {
-                crate::pairing::unshare_all(doc, now)?;
-            }
-            Ok(())
-        })?;
-        Ok(id)
-    }
-
-    fn share(
-        &mut self,
-        pairing: &SpaceId,
-        kind: &str,
-        text: &str,
-        mood: Option<u8>,
-        source: &str,
-    ) -> Result<String> {
-        self.pairing_mut_check(pairing)?;
-        let id = new_id()?;
-        let by = self.identity.device.to_hex();
-        self.with_group(pairing, |doc, now| {
-            crate::pairing::share(doc, &id, kind, text, mood, source, &by, now)
-        })?;
-        Ok(id)
-    }
-
-    /// Shares one journal entry (its text and mood) with the supporter of a pairing: a copy, made
-    /// only while the participant's consent to sharing stands (`NotAllowed` otherwise).
-    pub fn share_journal_entry(&mut self, pairing: &SpaceId, entry: &str) -> Result<String> {
-        let e = self
-            .journal_get(entry)
-            .ok_or(Error::NotFound("journal entry"))?;
-        self.share(pairing, "journal-entry", &e.text, Some(e.mood), &e.id)
-    }
-
-    /// Shares a summary of the participant's check-ins (weekly mood averages and the current streak,
-    /// no entry text) in `locale`, for a zone `utc_offset_min` east of UTC.
-    pub fn share_checkin_summary(
-        &mut self,
-        pairing: &SpaceId,
-        utc_offset_min: i32,
-        locale: &str,
-    ) -> Result<String> {
-        let t = self.mood_trends(utc_offset_min);
-        let mut lines = Vec::new();
-        for w in &t.weeks {
-            let (y, m, d) = civil(w.monday);
-            let week = format!("{y:04}-{m:02}-{d:02}");
-            let average = format!("{:.1}", w.average);
-            let count = w.count.to_string();
-            lines.push(crate::i18n::message(
-                locale,
-                "share-summary-week",
-                &[("week", &week), ("average", &average), ("count", &count)],
-            ));
-        }
-        let streak = t.current_streak.to_string();
-        lines.push(crate::i18n::message(
-            locale,
-            "share-summary-streak",
-            &[("days", &streak)],
-        ));
-        self.share(pairing, "checkin-summary", &lines.join("\n"), None, "")
-    }
-
-    /// Shares the participant's safety plan, as rendered text, with their supporter.
-    pub fn share_safety_plan_text(&mut self, pairing: &SpaceId, text: &str) -> Result<String> {
-        self.share(pairing, "safety-plan", text, None, "")
-    }
-
-    /// Shares the participant's safety plan as it stands (its summary in `locale`) with their
-    /// supporter. An empty plan is `InvalidInput` (there is nothing to share).
-    pub fn share_safety_plan(&mut self, pairing: &SpaceId, locale: &str) -> Result<String> {
-        let plan = self.safety_plan();
-        if plan.is_empty() {
-            return Err(Error::InvalidInput("the safety plan is empty".into()));
-        }
-        let text = plan.summary(locale);
-        self.share(pairing, "safety-plan", &text, None, "")
-    }
-
-    /// Takes one shared item back.
-    pub fn unshare(&mut self, pairing: &SpaceId, item: &str) -> Result<()> {
-        self.pairing_mut_check(pairing)?;
-        self.with_group(pairing, |doc, now| crate::pairing::unshare(doc, item, now))
-    }
-
-    /// What the participant shares in a pairing now (both sides see the same): nothing while their
-    /// consent to sharing does not stand.
-    pub fn shared_in_pairing(&self, pairing: &SpaceId) -> Result<Vec<crate::pairing::SharedItem>> {
-        self.pairing_mut_check(pairing)?;
-        let s = self.shared.get(pairing).ok_or(Error::NotFound("pairing"))?;
-        Ok(crate::pairing::shared(&s.doc))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -1437,14 +1302,6 @@ mod tests {
                 assert!(!t.contains(word), "{lang}: {t}");
             }
         }
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(20_454), (2026, 1, 1));
-        assert_eq!(civil(11_016), (2000, 2, 29));
-        assert_eq!(civil(-1), (1969, 12, 31));
     }
 
     #[test]

@@ -35,11 +35,11 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use crate::error::{Error, Result};
-use crate::groups::{
+use crate::space::doc::splice_changed_middle;
+use crate::space::doc::{
     check_device, check_id, check_long, check_short, container_in, int, new_record_in, put_text,
     read_all, read_record, string, text_field, text_obj, write,
 };
-use crate::journal::splice_changed_middle;
 
 /// Longest `about` reference accepted, in characters.
 pub const MAX_ABOUT_CHARS: usize = 64;
@@ -257,8 +257,8 @@ pub fn reviews(doc: &AutoCommit) -> Vec<CaseReview> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::groups::MAX_SHORT_CHARS;
-    use crate::journal::MAX_TEXT_CHARS;
+    use crate::space::doc::MAX_SHORT_CHARS;
+    use crate::space::doc::MAX_TEXT_CHARS;
 
     const SUPP: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     const SUPERV: &str = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";

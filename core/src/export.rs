@@ -73,7 +73,9 @@ impl Vault {
             match s.kind {
                 SpaceKind::Care => {
                     let me = self.person_id().map(|p| p.0);
-                    if me.is_none() || crate::rules::current_subject(&s.doc, s.membership()) != me {
+                    if me.is_none()
+                        || crate::space::rules::current_subject(&s.doc, s.membership()) != me
+                    {
                         continue;
                     }
                     let consents: Vec<Value> = care::consents(&s.doc)
@@ -93,7 +95,7 @@ impl Vault {
                         .collect();
                     care_records.push(json!({
                         "id": id.to_hex(),
-                        "programme": crate::rules::programme_of(&s.doc).map(hex::encode),
+                        "programme": crate::space::rules::programme_of(&s.doc).map(hex::encode),
                         "consents": consents, "referrals": referrals, "referral_states": states,
                     }));
                 }

@@ -15,7 +15,7 @@ use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::space::{RotationReport, Space, SpaceKind};
-use crate::vault::Store;
+use crate::store::Store;
 use crate::{Vault, link};
 
 const GROUP_INDEX: &str = "group-spaces";
@@ -234,7 +234,7 @@ impl Vault {
             ));
         }
         let name = crate::groups::name(&old.doc);
-        let programme = crate::rules::programme_of(&old.doc);
+        let programme = crate::space::rules::programme_of(&old.doc);
         let state = old.membership();
         let members: Vec<CarriedMember> = state
             .members
@@ -450,9 +450,9 @@ impl Vault {
         }
         // This device's own credentials go in first, so the check (here and everywhere) sees them.
         Vault::publish_credentials(store, g)?;
-        let registry =
-            crate::rules::programme_of(&g.doc).map(|p| crate::rules::registry_of(&g.doc, p));
-        let author = crate::rules::author(
+        let registry = crate::space::rules::programme_of(&g.doc)
+            .map(|p| crate::space::rules::registry_of(&g.doc, p));
+        let author = crate::space::rules::author(
             g.membership(),
             g.creator(),
             identity.device,
@@ -470,7 +470,7 @@ impl Vault {
                     .with_actor(crate::space::actor_of(&identity.device));
                 let out = edit(&mut trial, now_ms())?;
                 let changes: Vec<automerge::Change> = trial.get_changes(&before);
-                if !crate::rules::allowed(&g.doc, g.kind, &author, &changes) {
+                if !crate::space::rules::allowed(&g.doc, g.kind, &author, &changes) {
                     return Err(Error::NotAllowed(
                         "this device's role does not allow changing that part of the space",
                     ));

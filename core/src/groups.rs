@@ -39,16 +39,19 @@
 //! The plan, once measured, is to split a group's history into one document per period or term
 //! (the notebook and the sessions of that period); this module does not split.
 
-use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use crate::error::{Error, Result};
-use crate::journal::MAX_TEXT_CHARS;
-use crate::journal::splice_changed_middle;
+use crate::space::doc::{
+    boolean, check_device, check_id, check_long, check_short, container_in, int, is_lower_hex,
+    map_obj, new_record_in, put_text, read_all, read_container, read_record, splice_changed_middle,
+    string, text_field, text_obj, write,
+};
 
 /// Longest group name, note title, agenda item, action, action owner, coping idea or session topic
-/// accepted, in characters.
-pub const MAX_SHORT_CHARS: usize = 500;
+/// accepted, in characters (the limit of every short text in a space's document).
+pub use crate::space::doc::MAX_SHORT_CHARS;
 
 const NAME: &str = "name";
 const NOTES: &str = "notes";
@@ -173,107 +176,13 @@ pub struct AttendanceCounts {
     pub excused: u32,
 }
 
-// ---- validation ---------------------------------------------------------------------------------
-
-pub(crate) fn is_lower_hex(s: &str, len: usize) -> bool {
-    s.len() == len
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-pub(crate) fn check_id(id: &str, what: &str) -> Result<()> {
-    if is_lower_hex(id, 16) {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput(format!(
-            "{what} id must be 16 lowercase hex characters"
-        )))
-    }
-}
-
-pub(crate) fn check_device(hex: &str, what: &str) -> Result<()> {
-    if is_lower_hex(hex, 64) {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput(format!(
-            "{what} must be a device id of 64 lowercase hex characters"
-        )))
-    }
-}
-
-/// A short text: at most [`MAX_SHORT_CHARS`]; when `required`, not empty or blank.
-pub(crate) fn check_short(text: &str, what: &str, required: bool) -> Result<()> {
-    if required && text.trim().is_empty() {
-        return Err(Error::InvalidInput(format!("{what} is empty")));
-    }
-    if text.chars().count() > MAX_SHORT_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "{what} is longer than {MAX_SHORT_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_long(text: &str, what: &str) -> Result<()> {
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "{what} is longer than {MAX_TEXT_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
+// ---- validation and writing (group-specific; the generic helpers are in `space::doc`) -----------
 
 fn check_time(ms: i64, what: &str) -> Result<()> {
     if ms < 0 {
         return Err(Error::InvalidInput(format!("{what} is negative")));
     }
     Ok(())
-}
-
-// ---- writing ------------------------------------------------------------------------------------
-
-/// Runs the writes of one user action and commits them as one change; if a write fails, rolls them
-/// back so the document is as it was.
-pub(crate) fn write(
-    doc: &mut AutoCommit,
-    now_ms: i64,
-    ops: impl FnOnce(&mut AutoCommit) -> Result<()>,
-) -> Result<()> {
-    match ops(doc) {
-        Ok(()) => {
-            doc.commit_with(CommitOptions::default().with_time(now_ms / 1000));
-            Ok(())
-        }
-        Err(e) => {
-            doc.rollback();
-            Err(e)
-        }
-    }
-}
-
-/// A top-level container of a shared-space document, for writing: missing or malformed means the
-/// creator's `init` has not arrived, reported as `NotFound(space)` (never create it here: see the
-/// module doc). Shared by every shared-space view.
-pub(crate) fn container_in(doc: &AutoCommit, key: &str, space: &'static str) -> Result<ObjId> {
-    match doc.get(ROOT, key)? {
-        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-        _ => Err(Error::NotFound(space)),
-    }
-}
-
-/// The container `key`, checked to have no record `id` yet (`what` names the record in the error).
-pub(crate) fn new_record_in(
-    doc: &AutoCommit,
-    key: &str,
-    id: &str,
-    what: &str,
-    space: &'static str,
-) -> Result<ObjId> {
-    let c = container_in(doc, key, space)?;
-    if doc.get(&c, id)?.is_some() {
-        return Err(Error::InvalidInput(format!("a {what} with this id exists")));
-    }
-    Ok(c)
 }
 
 /// A top-level container of the group document, for writing.
@@ -293,92 +202,6 @@ fn record(doc: &AutoCommit, key: &str, id: &str, what: &'static str) -> Result<O
 /// The group container `key`, checked to have no record `id` yet.
 fn new_record(doc: &AutoCommit, key: &str, id: &str, what: &str) -> Result<ObjId> {
     new_record_in(doc, key, id, what, "group")
-}
-
-/// The Text object at `obj[key]`, created (replacing whatever is there) when a faulty peer left
-/// something else.
-pub(crate) fn text_obj(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
-    match doc.get(obj, key)? {
-        Some((Value::Object(ObjType::Text), t)) => Ok(t),
-        _ => Ok(doc.put_object(obj, key, ObjType::Text)?),
-    }
-}
-
-/// The Map object at `obj[key]`, created when a faulty peer left something else.
-fn map_obj(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
-    match doc.get(obj, key)? {
-        Some((Value::Object(ObjType::Map), m)) => Ok(m),
-        _ => Ok(doc.put_object(obj, key, ObjType::Map)?),
-    }
-}
-
-pub(crate) fn put_text(doc: &mut AutoCommit, obj: &ObjId, key: &str, text: &str) -> Result<()> {
-    let t = doc.put_object(obj, key, ObjType::Text)?;
-    doc.splice_text(&t, 0, 0, text)?;
-    Ok(())
-}
-
-// ---- reading ------------------------------------------------------------------------------------
-
-fn scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ScalarValue> {
-    match doc.get(obj, key).ok().flatten() {
-        Some((Value::Scalar(s), _)) => Some(s.into_owned()),
-        _ => None,
-    }
-}
-
-pub(crate) fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Int(i) => Some(i),
-        ScalarValue::Uint(u) => i64::try_from(u).ok(),
-        _ => None,
-    }
-}
-
-pub(crate) fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
-    scalar(doc, obj, key)?.as_str().map(str::to_string)
-}
-
-pub(crate) fn boolean(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<bool> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Boolean(b) => Some(b),
-        _ => None,
-    }
-}
-
-/// A text field: a Text object, or (from a faulty peer) a string scalar.
-pub(crate) fn text_field(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).ok().flatten() {
-        Some((Value::Object(ObjType::Text), t)) => doc.text(&t).ok(),
-        Some((Value::Scalar(s), _)) => s.as_str().map(str::to_string),
-        _ => None,
-    }
-}
-
-/// A top-level container, for reading: `None` when missing or malformed (read as empty).
-fn read_container(doc: &AutoCommit, key: &str) -> Option<ObjId> {
-    container(doc, key).ok()
-}
-
-pub(crate) fn read_record(doc: &AutoCommit, c: &ObjId, id: &str) -> Option<ObjId> {
-    match doc.get(c, id).ok().flatten() {
-        Some((Value::Object(ObjType::Map), obj)) if is_lower_hex(id, 16) => Some(obj),
-        _ => None,
-    }
-}
-
-/// Every well-formed record of a container, read by `read`.
-pub(crate) fn read_all<T>(
-    doc: &AutoCommit,
-    key: &str,
-    read: impl Fn(&AutoCommit, &str, &ObjId) -> Option<T>,
-) -> Vec<T> {
-    let Some(c) = read_container(doc, key) else {
-        return Vec::new();
-    };
-    doc.keys(&c)
-        .filter_map(|id| read(doc, &id, &read_record(doc, &c, &id)?))
-        .collect()
 }
 
 // ---- the group ----------------------------------------------------------------------------------
@@ -862,6 +685,7 @@ pub fn attendance_counts(doc: &AutoCommit, session_id: &str) -> Option<Attendanc
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::space::doc::MAX_TEXT_CHARS;
 
     const ALICE: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const BUDI: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";

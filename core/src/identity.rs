@@ -13,7 +13,7 @@ use sebaya_proto::{DeviceId, EpochId, SpaceId};
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::keywrap::{self, KeyWrap};
-use crate::vault::Store;
+use crate::store::Store;
 
 const SEED: &str = "device-signing-seed";
 const X25519_SECRET: &str = "device-x25519-secret";

@@ -23,7 +23,7 @@ use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::space::{Space, SpaceKind};
-use crate::vault::Store;
+use crate::store::Store;
 
 /// HKDF label of the index space id (its first 16 bytes), from the index key.
 pub const INDEX_ID_LABEL: &[u8] = b"sebaya/v1/index-space-id";

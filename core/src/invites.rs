@@ -28,7 +28,7 @@ use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::space::SpaceKind;
-use crate::vault::Store;
+use crate::store::Store;
 use crate::{Vault, crypto, link};
 
 const ISSUED: &str = "invites-issued";

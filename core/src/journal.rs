@@ -18,9 +18,13 @@
 //! 1 stay Text and are still edited in place.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, TextEncoding, Value};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
 use crate::error::{Error, Result};
+use crate::space::doc::{check_mood, merge3, splice_changed_middle};
+
+pub mod erase;
+pub mod trends;
 
 /// Key of an entry's list of versions that were concurrent, unmerged, when the journal was copied
 /// (erasing other entries for good makes a copy, which cannot keep concurrency): shown as
@@ -28,8 +32,8 @@ use crate::error::{Error, Result};
 pub const OTHER_VERSIONS: &str = "other_versions";
 /// Most versions kept in [`OTHER_VERSIONS`] (and read from it).
 const MAX_OTHER_VERSIONS: usize = 16;
-/// Longest entry text accepted, in characters.
-pub const MAX_TEXT_CHARS: usize = 100_000;
+/// Longest entry text accepted, in characters (the limit of every long text in a space's document).
+pub use crate::space::doc::MAX_TEXT_CHARS;
 /// Most tags on one entry.
 pub const MAX_TAGS: usize = 16;
 /// Longest tag, in characters.
@@ -55,14 +59,6 @@ pub struct JournalEntry {
     pub created_ms: i64,
     /// Last edit time, milliseconds since the Unix epoch.
     pub edited_ms: i64,
-}
-
-pub(crate) fn check_mood(mood: u8) -> Result<()> {
-    if (1..=5).contains(&mood) {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput("mood must be between 1 and 5".into()))
-    }
 }
 
 fn check_text(text: &str) -> Result<()> {
@@ -91,7 +87,7 @@ fn check_tags(tags: &[String]) -> Result<()> {
 
 /// An id as every shared record has: 16 lowercase hex characters.
 fn check_id(id: &str) -> Result<()> {
-    crate::groups::check_id(id, "entry")
+    crate::space::doc::check_id(id, "entry")
 }
 
 fn commit(doc: &mut AutoCommit, now_ms: i64) {
@@ -131,56 +127,6 @@ pub fn add(
     doc.put(&e, "created", now_ms)?;
     doc.put(&e, "edited", now_ms)?;
     commit(doc, now_ms);
-    Ok(())
-}
-
-fn width(enc: TextEncoding, s: &str) -> Option<usize> {
-    match enc {
-        TextEncoding::UnicodeCodePoint => Some(s.chars().count()),
-        TextEncoding::Utf8CodeUnit => Some(s.len()),
-        TextEncoding::Utf16CodeUnit => Some(s.encode_utf16().count()),
-        TextEncoding::GraphemeCluster => None,
-    }
-}
-
-/// Replaces only what changed between the old and the new text: the part between their common prefix
-/// and common suffix, as one splice. A typed insertion, deletion or replacement touches only itself, so
-/// edits made on two devices to different parts of an entry both survive the merge; a full rewrite is a
-/// single splice, as small as Automerge allows. (A character-level diff, `update_text`, interleaves many
-/// tiny splices when a text is rewritten: measured 2.6x larger documents on the W1 workload.)
-pub(crate) fn splice_changed_middle(
-    doc: &mut AutoCommit,
-    text: &ObjId,
-    new_text: &str,
-) -> Result<()> {
-    let old = doc.text(text)?;
-    if width(doc.text_encoding(), "").is_none() {
-        doc.update_text(text, new_text)?;
-        return Ok(());
-    }
-    let prefix: usize = old
-        .chars()
-        .zip(new_text.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let (old_rest, new_rest) = (&old[prefix..], &new_text[prefix..]);
-    let suffix: usize = old_rest
-        .chars()
-        .rev()
-        .zip(new_rest.chars().rev())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let removed = &old_rest[..old_rest.len() - suffix];
-    let inserted = &new_rest[..new_rest.len() - suffix];
-    if removed.is_empty() && inserted.is_empty() {
-        return Ok(());
-    }
-    let enc = doc.text_encoding();
-    let at = width(enc, &old[..prefix]).unwrap_or(0);
-    let del = width(enc, removed).unwrap_or(0);
-    doc.splice_text(text, at, del as isize, inserted)?;
     Ok(())
 }
 
@@ -359,52 +305,6 @@ fn read_concurrent_text(doc: &AutoCommit, entry: &ObjId) -> (Option<String>, Vec
     }
     let others = distinct.into_iter().filter(|t| *t != winner).collect();
     (Some(winner), others)
-}
-
-/// The region of `base` (in characters) that `version` replaced, and what replaced it: the part
-/// between their common prefix and common suffix.
-fn changed_region(base: &[char], version: &[char]) -> (usize, usize, Vec<char>) {
-    let prefix = base.iter().zip(version).take_while(|(a, b)| a == b).count();
-    let suffix = base[prefix..]
-        .iter()
-        .rev()
-        .zip(version[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    (
-        prefix,
-        base.len() - suffix,
-        version[prefix..version.len() - suffix].to_vec(),
-    )
-}
-
-/// Three-way merge of concurrent versions of one text against the text they all started from:
-/// each version's changed region is applied to the base when no two regions overlap (regions that
-/// only touch merge; two that start at the same place do not, as nobody chose their order).
-/// `None` when they overlap. Deterministic: every device computes the same text.
-pub(crate) fn merge3(base: &str, versions: &[&str]) -> Option<String> {
-    let base: Vec<char> = base.chars().collect();
-    let mut regions: Vec<(usize, usize, Vec<char>)> = versions
-        .iter()
-        .map(|v| changed_region(&base, &v.chars().collect::<Vec<_>>()))
-        .filter(|(s, e, ins)| !(s == e && ins.is_empty()))
-        .collect();
-    regions.sort_unstable();
-    for w in regions.windows(2) {
-        let ((s1, e1, _), (s2, _, _)) = (&w[0], &w[1]);
-        if s2 < e1 || s1 == s2 {
-            return None;
-        }
-    }
-    let mut out = String::new();
-    let mut at = 0;
-    for (s, e, ins) in regions {
-        out.extend(&base[at..s]);
-        out.extend(ins);
-        at = e;
-    }
-    out.extend(&base[at..]);
-    Some(out)
 }
 
 /// Reads one entry. A malformed entry (written by a buggy or hostile peer) reads as `None`.
@@ -622,43 +522,6 @@ mod tests {
             a.get(&e, "text").unwrap(),
             Some((Value::Object(ObjType::Text), _))
         ));
-    }
-
-    #[test]
-    /// The vectors of docs/protocol.md 27.3, every row.
-    fn merge3_applies_separate_regions_and_refuses_overlaps() {
-        assert_eq!(merge3("abc", &["xabc", "abcy"]).as_deref(), Some("xabcy"));
-        assert_eq!(
-            merge3("abcdef", &["aXcdef", "abcdYf"]).as_deref(),
-            Some("aXcdYf")
-        );
-        assert_eq!(
-            merge3("abcdef", &["abXdef", "abcdef"]).as_deref(),
-            Some("abXdef")
-        );
-        // Deletions too, in three versions at once.
-        assert_eq!(
-            merge3("satu dua tiga", &["dua tiga", "satu tiga", "satu dua"]),
-            None,
-            "deleting 'dua ' and ' tiga' overlap on the space between them"
-        );
-        assert_eq!(
-            merge3("satu, dua, tiga", &["dua, tiga", "satu, dua"]).as_deref(),
-            Some("dua")
-        );
-        assert_eq!(merge3("abcdef", &["aXXXef", "abYdef"]), None);
-        assert_eq!(
-            merge3("aku sedih", &["aku senang", "aku sedih sekali"]).as_deref(),
-            Some("aku senang sekali")
-        );
-        assert_eq!(
-            merge3("hari ini", &["hari ini cerah", "hari ini hujan"]),
-            None
-        );
-        assert_eq!(
-            merge3("é🌧️x", &["é🌧️xy", "Zé🌧️x"]).as_deref(),
-            Some("Zé🌧️xy")
-        );
     }
 
     #[test]

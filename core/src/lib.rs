@@ -8,13 +8,11 @@
 //!
 //! Start with `docs/architecture.md` for the map of the crates.
 
-pub mod audit;
 pub mod bundles;
 pub mod care;
 pub mod carry;
 pub mod casenotes;
 pub mod crypto;
-pub mod erase;
 pub mod error;
 pub mod export;
 pub mod group_spaces;
@@ -34,15 +32,12 @@ pub mod policy;
 pub mod programmes;
 pub mod report_space;
 pub mod reports;
-pub(crate) mod rules;
 pub mod safety;
-pub mod schema;
 pub mod snapshots;
 pub mod space;
+pub mod store;
 pub mod sync;
 pub mod training;
-pub mod trends;
-pub mod vault;
 pub mod watch;
 pub mod wordings;
 
@@ -63,7 +58,7 @@ pub use sync::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncR
 use identity::Identity;
 use person::{PersonKey, RecoverySecret};
 use space::{Space, SpaceKind};
-use vault::Store;
+use store::Store;
 
 pub(crate) const JOURNAL_SPACE: &str = "journal-space";
 const SEEN_DEVICES: &str = "seen-journal-devices";
@@ -417,13 +412,13 @@ impl Vault {
 
     /// Mood trends over this person's check-ins (journal entries, each with a mood), computed here:
     /// weekly averages and streaks in a zone `utc_offset_min` minutes east of UTC.
-    pub fn mood_trends(&self, utc_offset_min: i32) -> trends::MoodTrends {
+    pub fn mood_trends(&self, utc_offset_min: i32) -> journal::trends::MoodTrends {
         let checkins: Vec<(i64, u8)> = self
             .journal_list()
             .iter()
             .map(|e| (e.created_ms, e.mood))
             .collect();
-        trends::mood_trends(&checkins, now_ms(), utc_offset_min)
+        journal::trends::mood_trends(&checkins, now_ms(), utc_offset_min)
     }
 
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.

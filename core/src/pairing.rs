@@ -43,11 +43,12 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
 
 use crate::error::{Error, Result};
-use crate::groups::{
-    boolean, check_device, check_id, check_long, check_short, container_in, int, is_lower_hex,
-    new_record_in, put_text, read_all, read_record, string, text_field, write,
+use crate::space::doc::{
+    boolean, check_device, check_id, check_long, check_mood, check_short, container_in, int,
+    is_lower_hex, new_record_in, put_text, read_all, read_record, string, text_field, write,
 };
-use crate::journal::check_mood;
+
+mod sharing;
 
 const PARTICIPANT: &str = "participant";
 const SUPPORTER: &str = "supporter";
@@ -58,7 +59,7 @@ const CONSENTS: &str = "consents";
 const SHARED: &str = "shared";
 const CONTAINERS: [&str; 5] = [CHECKINS, GOALS, MESSAGES, CONSENTS, SHARED];
 /// The consent purpose that sharing into a pairing needs (`care::PURPOSES`).
-pub const SHARE_PURPOSE: &str = "share-with-supporter";
+pub use crate::care::SHARE_PURPOSE;
 /// What a participant may share with their supporter.
 pub const SHARE_KINDS: [&str; 3] = ["journal-entry", "checkin-summary", "safety-plan"];
 
@@ -334,7 +335,7 @@ pub fn messages(doc: &AutoCommit) -> Vec<PairMessage> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::journal::MAX_TEXT_CHARS;
+    use crate::space::doc::MAX_TEXT_CHARS;
 
     const PARTI: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const SUPP: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -514,7 +515,7 @@ mod tests {
         add_checkin(&mut d, N1, 3, "x", PARTI, 2_000).unwrap();
         send_message(&mut d, N1, "x", PARTI, 2_000).unwrap();
         let heads = d.get_heads();
-        let short = "s".repeat(crate::groups::MAX_SHORT_CHARS + 1);
+        let short = "s".repeat(crate::space::doc::MAX_SHORT_CHARS + 1);
         let long = "l".repeat(MAX_TEXT_CHARS + 1);
         let upper = PARTI.to_uppercase();
         for (what, r) in [
@@ -551,7 +552,13 @@ mod tests {
         assert_eq!(d.get_heads(), heads);
         assert_eq!(goals(&d)[0].progress, 0);
         // The limits themselves are accepted.
-        add_goal(&mut d, N2, &"g".repeat(crate::groups::MAX_SHORT_CHARS), 4).unwrap();
+        add_goal(
+            &mut d,
+            N2,
+            &"g".repeat(crate::space::doc::MAX_SHORT_CHARS),
+            4,
+        )
+        .unwrap();
         set_goal_progress(&mut d, N2, 0, 4).unwrap();
         add_checkin(&mut d, N2, 1, &"n".repeat(MAX_TEXT_CHARS), PARTI, 4).unwrap();
         add_checkin(&mut d, N3, 5, "", PARTI, 4).unwrap();

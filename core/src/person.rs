@@ -34,7 +34,7 @@ use sebaya_proto::identity::{
 
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
-use crate::vault::Store;
+use crate::store::Store;
 
 /// Bytes of entropy behind a recovery phrase (128 bits: 12 words).
 pub const ENTROPY_LEN: usize = 16;

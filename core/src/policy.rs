@@ -75,14 +75,14 @@ struct Usage {
 #[derive(Serialize, Deserialize, Default)]
 struct Last(BTreeMap<String, (i64, String)>);
 
-fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::vault::Store, k: &str) -> Result<T> {
+fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::store::Store, k: &str) -> Result<T> {
     match store.kv_get(k)? {
         None => Ok(T::default()),
         Some(b) => ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("sync policy")),
     }
 }
 
-fn save<T: Serialize>(store: &crate::vault::Store, k: &str, v: &T) -> Result<()> {
+fn save<T: Serialize>(store: &crate::store::Store, k: &str, v: &T) -> Result<()> {
     let mut out = Vec::new();
     ciborium::into_writer(v, &mut out).map_err(|_| Error::Internal("encode sync policy"))?;
     store.kv_put(k, &out)

@@ -20,9 +20,9 @@ use sebaya_proto::programme::{
 };
 
 use crate::error::{Error, Result};
-use crate::rules::{CRED_PREFIX, PROGRAMME_KEY, REVOKE_PREFIX};
 use crate::space::Space;
-use crate::vault::Store;
+use crate::space::rules::{CRED_PREFIX, PROGRAMME_KEY, REVOKE_PREFIX};
+use crate::store::Store;
 use crate::{Vault, crypto};
 
 const KEYS: &str = "programme-keys";
@@ -352,7 +352,7 @@ impl Vault {
     /// Writes into a space bound to a programme the credentials and revocations of that programme
     /// this device keeps and the document lacks (one commit, nothing when nothing is new).
     pub(crate) fn publish_credentials(store: &Store, space: &mut Space) -> Result<()> {
-        let Some(programme) = crate::rules::programme_of(&space.doc) else {
+        let Some(programme) = crate::space::rules::programme_of(&space.doc) else {
             return Ok(());
         };
         let grants: BytesList = load(store, GRANTS)?;

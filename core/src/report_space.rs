@@ -23,9 +23,9 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 
 use crate::error::{Error, Result};
-use crate::groups::{boolean, container_in, int, read_all, string, write};
 use crate::reports::{OutcomeRecord, PairingActivity, ReferralRecord, ReportInputs, SessionRecord};
 use crate::space::SpaceKind;
+use crate::space::doc::{boolean, container_in, int, read_all, string, write};
 use crate::{SpaceId, Vault};
 use sebaya_proto::programme::ProgrammeRole;
 
@@ -172,10 +172,10 @@ fn outcomes_of(
 /// The devices of a care record whose person is a coordinator of its programme (by the credentials
 /// the record holds), with the X25519 key the log names for each: who outcome totals are sealed for.
 fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8; 32])> {
-    let Some(programme) = crate::rules::programme_of(&space.doc) else {
+    let Some(programme) = crate::space::rules::programme_of(&space.doc) else {
         return Vec::new();
     };
-    let registry = crate::rules::registry_of(&space.doc, programme);
+    let registry = crate::space::rules::registry_of(&space.doc, programme);
     let now = u64::try_from(crate::now_ms() / 1000).unwrap_or(0);
     let m = space.membership();
     m.members
@@ -223,12 +223,12 @@ impl Vault {
             .get(report)
             .filter(|s| s.kind == SpaceKind::Report)
             .ok_or(Error::NotFound("report space"))?;
-        let programme = crate::rules::programme_of(&r.doc).ok_or(Error::NotFound(SPACE))?;
+        let programme = crate::space::rules::programme_of(&r.doc).ok_or(Error::NotFound(SPACE))?;
         let me = self.identity.device.to_hex();
         let mut sessions = Vec::new();
         let mut pairings = Vec::new();
         for s in self.shared.values() {
-            if crate::rules::programme_of(&s.doc) != Some(programme) {
+            if crate::space::rules::programme_of(&s.doc) != Some(programme) {
                 continue;
             }
             match s.kind {
@@ -429,7 +429,7 @@ impl Vault {
             let Some(s) = self.shared.get(&id) else {
                 continue;
             };
-            if crate::rules::programme_of(&s.doc).as_ref() != Some(programme) {
+            if crate::space::rules::programme_of(&s.doc).as_ref() != Some(programme) {
                 continue;
             }
             match s.kind {

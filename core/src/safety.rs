@@ -177,7 +177,7 @@ impl SafetyPlan {
 
 /// An id as every shared record has: 16 lowercase hex characters.
 fn check_id(id: &str) -> Result<()> {
-    crate::groups::check_id(id, "safety plan item")
+    crate::space::doc::check_id(id, "safety plan item")
 }
 
 fn check_text(text: &str) -> Result<()> {
@@ -293,7 +293,7 @@ pub fn edit(
             Some((Value::Object(ObjType::Text), t)) => t,
             _ => doc.put_object(&e, "text", ObjType::Text)?,
         };
-        crate::journal::splice_changed_middle(doc, &t, new_text)?;
+        crate::space::doc::splice_changed_middle(doc, &t, new_text)?;
     }
     if let Some(s) = step {
         doc.put(&e, "step", s.id())?;

@@ -9,7 +9,6 @@
 //! others.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use rusqlite::{OptionalExtension, params};
@@ -28,65 +27,24 @@ use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::keywrap::{self, KeyWrap};
-use crate::vault::Store;
+use crate::store::Store;
 use sebaya_proto::keywraps::KeyWrapSet;
 
+mod codec;
+pub(crate) mod doc;
+mod history;
+mod kind;
+pub(crate) mod rules;
 mod snapshot;
+pub use codec::{
+    CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, MAX_INFLATED_LEN, decode_changes, encode_changes,
+};
+use history::{open_history, seal_history};
+pub use kind::SpaceKind;
 pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
-
-/// What a space is for. Stored in the encrypted record only; the relay never learns it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpaceKind {
-    /// A person's private journal, shared only among their own devices.
-    Journal,
-    /// A support group: notebook, agenda, actions, coping ideas and sessions with attendance.
-    Group,
-    /// A one-to-one accompaniment between a participant and a peer supporter.
-    Pairing,
-    /// A supporter's case notes, shared with their supervisor only.
-    CaseNotes,
-    /// A person's index: the spaces they belong to and their keys, found again from the recovery
-    /// phrase (`index.rs`).
-    Index,
-    /// A participant's care record in a programme (`care.rs`): consents, referrals and their states,
-    /// shared by the participant and the programme's coordinators (and their supporter).
-    Care,
-    /// A programme's report space (`reports.rs`): counts and consented outcome totals published by
-    /// devices, read by coordinators. Never content.
-    Report,
-}
-
-impl SpaceKind {
-    /// The byte that names the kind in link responses and records.
-    pub fn to_byte(self) -> u8 {
-        match self {
-            SpaceKind::Journal => 1,
-            SpaceKind::Group => 2,
-            SpaceKind::Pairing => 3,
-            SpaceKind::CaseNotes => 4,
-            SpaceKind::Index => 5,
-            SpaceKind::Care => 6,
-            SpaceKind::Report => 7,
-        }
-    }
-    /// Reads a kind byte.
-    pub fn from_byte(b: u8) -> Result<Self> {
-        match b {
-            1 => Ok(SpaceKind::Journal),
-            2 => Ok(SpaceKind::Group),
-            3 => Ok(SpaceKind::Pairing),
-            4 => Ok(SpaceKind::CaseNotes),
-            5 => Ok(SpaceKind::Index),
-            6 => Ok(SpaceKind::Care),
-            7 => Ok(SpaceKind::Report),
-            _ => Err(Error::Corrupt("space kind")),
-        }
-    }
-}
 
 /// HKDF label of a key's commitment (what a `Rotate` statement and a genesis epoch commit to).
 pub const KEY_COMMIT_LABEL: &[u8] = b"sebaya/v1/key-commit";
-const HISTORY_LABEL: &[u8] = b"sebaya/v1/history";
 
 /// What a rotation did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -100,72 +58,6 @@ pub struct RotationReport {
     pub bytes: u64,
 }
 
-fn history_aead(new_key: &[u8; 32]) -> Result<ring::aead::LessSafeKey> {
-    let k = crypto::derive(new_key, HISTORY_LABEL)?;
-    let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, k.as_ref())
-        .map_err(|_| Error::Internal("key setup"))?;
-    Ok(ring::aead::LessSafeKey::new(unbound))
-}
-
-fn history_ad(space: &SpaceId, new_epoch: &EpochId, old: &EpochId) -> Vec<u8> {
-    let mut ad = Vec::with_capacity(80);
-    ad.extend_from_slice(&space.0);
-    ad.extend_from_slice(&new_epoch.0);
-    ad.extend_from_slice(&old.0);
-    ad
-}
-
-/// Seals an earlier epoch key under a newer one. The nonce is the first 12 bytes of the earlier epoch
-/// id: under one derived key each earlier epoch is sealed once, so no nonce repeats.
-fn seal_history(
-    new_key: &[u8; 32],
-    space: &SpaceId,
-    new_epoch: &EpochId,
-    old: &EpochId,
-    old_key: &[u8; 32],
-) -> Result<Vec<u8>> {
-    let mut nonce = [0u8; 12];
-    nonce.copy_from_slice(&old.0[..12]);
-    let mut buf = old_key.to_vec();
-    history_aead(new_key)?
-        .seal_in_place_append_tag(
-            ring::aead::Nonce::assume_unique_for_key(nonce),
-            ring::aead::Aad::from(history_ad(space, new_epoch, old)),
-            &mut buf,
-        )
-        .map_err(|_| Error::Internal("seal failed"))?;
-    Ok(buf)
-}
-
-fn open_history(
-    new_key: &[u8; 32],
-    space: &SpaceId,
-    new_epoch: &EpochId,
-    old: &EpochId,
-    sealed: &[u8],
-) -> Result<Key32> {
-    let mut nonce = [0u8; 12];
-    nonce.copy_from_slice(&old.0[..12]);
-    let mut buf = Zeroizing::new(sealed.to_vec());
-    let plain = history_aead(new_key)?
-        .open_in_place(
-            ring::aead::Nonce::assume_unique_for_key(nonce),
-            ring::aead::Aad::from(history_ad(space, new_epoch, old)),
-            buf.as_mut_slice(),
-        )
-        .map_err(|_| Error::Content("an earlier key does not open"))?;
-    let arr: [u8; 32] = (&*plain)
-        .try_into()
-        .map_err(|_| Error::Content("an earlier key does not open"))?;
-    Ok(Zeroizing::new(arr))
-}
-
-/// Payload codec: an Automerge bundle (columnar, compressed by Automerge).
-pub const CODEC_BUNDLE: u8 = 1;
-/// Payload codec: raw DEFLATE of concatenated uncompressed Automerge change chunks.
-pub const CODEC_DEFLATE_CHANGES: u8 = 2;
-/// Largest decompressed payload accepted (checked while inflating, never after).
-pub const MAX_INFLATED_LEN: usize = 16 * 1024 * 1024;
 /// Local chunks kept before sync or open compacts them into one `save()`.
 const COMPACT_AFTER_CHUNKS: u32 = 128;
 /// Chunks after which even a local edit compacts (a device that neither syncs nor restarts).
@@ -1052,7 +944,7 @@ impl Space {
                     let Ok(h) = env.header() else {
                         continue;
                     };
-                    let a = crate::rules::author(&self.members, creator, h.author, None);
+                    let a = rules::author(&self.members, creator, h.author, None);
                     if a.unlimited(self.kind) {
                         waiting.push((k, changes));
                     } else {
@@ -1099,10 +991,9 @@ impl Space {
                     continue;
                 }
                 progress = true;
-                let registry = crate::rules::registry_for(&self.doc, &changes);
-                let author =
-                    crate::rules::author(&self.members, creator, device, registry.as_ref());
-                if !crate::rules::allowed(&self.doc, self.kind, &author, &changes)
+                let registry = rules::registry_for(&self.doc, &changes);
+                let author = rules::author(&self.members, creator, device, registry.as_ref());
+                if !rules::allowed(&self.doc, self.kind, &author, &changes)
                     || self.doc.apply_changes(changes.iter().cloned()).is_err()
                 {
                     quarantined += 1;
@@ -1479,113 +1370,4 @@ impl Space {
         self.raise_pending_cover();
         self.save_record(store)
     }
-}
-
-/// Encodes a batch of one author's changes as an envelope payload: codec byte, then data.
-pub fn encode_changes(doc: &AutoCommit, changes: &[Change], codec: u8) -> Result<Vec<u8>> {
-    let mut out = vec![codec];
-    match codec {
-        CODEC_BUNDLE => {
-            let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
-            let bundle = doc.bundle(hashes)?;
-            out.extend_from_slice(bundle.bytes());
-        }
-        CODEC_DEFLATE_CHANGES => {
-            let mut enc = flate2::write::DeflateEncoder::new(out, flate2::Compression::best());
-            for c in changes {
-                std::io::Write::write_all(&mut enc, c.raw_bytes())
-                    .map_err(|_| Error::Internal("deflate"))?;
-            }
-            out = enc.finish().map_err(|_| Error::Internal("deflate"))?;
-        }
-        _ => return Err(Error::InvalidInput("unknown payload codec".into())),
-    }
-    Ok(out)
-}
-
-const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-const CHUNK_TYPE_CHANGE: u8 = 1;
-
-/// Splits concatenated uncompressed change chunks. Refuses compressed chunks, so every byte Automerge
-/// parses was inflated by us under our bound.
-fn split_change_chunks(mut data: &[u8]) -> Result<Vec<&[u8]>> {
-    let mut out = Vec::new();
-    while !data.is_empty() {
-        if data.len() < 9 || data[..4] != CHUNK_MAGIC {
-            return Err(Error::Content("not an Automerge change chunk"));
-        }
-        if data[8] != CHUNK_TYPE_CHANGE {
-            return Err(Error::Content("compressed or foreign chunk in payload"));
-        }
-        let mut len: u64 = 0;
-        let mut shift = 0;
-        let mut i = 9;
-        loop {
-            let b = *data
-                .get(i)
-                .ok_or(Error::Content("truncated chunk length"))?;
-            if shift > 56 {
-                return Err(Error::Content("chunk length overflows"));
-            }
-            len |= u64::from(b & 0x7f) << shift;
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
-        let end = i
-            .checked_add(
-                usize::try_from(len).map_err(|_| Error::Content("chunk length overflows"))?,
-            )
-            .ok_or(Error::Content("chunk length overflows"))?;
-        if end > data.len() {
-            return Err(Error::Content("truncated change chunk"));
-        }
-        out.push(&data[..end]);
-        data = &data[end..];
-    }
-    Ok(out)
-}
-
-/// Decodes an envelope payload into changes, refusing any change whose actor is not the author.
-pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> {
-    let actor = actor_of(author);
-    let (&codec, data) = payload
-        .split_first()
-        .ok_or(Error::Content("empty payload"))?;
-    let changes = match codec {
-        CODEC_BUNDLE => {
-            let bundle =
-                automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
-            let actors = bundle.actors();
-            for c in bundle.iter_changes() {
-                if actors.get(c.actor) != Some(&actor) {
-                    return Err(Error::Content("change authored by another actor"));
-                }
-            }
-            bundle
-                .to_changes()
-                .map_err(|_| Error::Content("invalid bundle"))?
-        }
-        CODEC_DEFLATE_CHANGES => {
-            let mut inflated = Vec::new();
-            flate2::read::DeflateDecoder::new(data)
-                .take(MAX_INFLATED_LEN as u64 + 1)
-                .read_to_end(&mut inflated)
-                .map_err(|_| Error::Content("invalid deflate stream"))?;
-            if inflated.len() > MAX_INFLATED_LEN {
-                return Err(Error::Content("payload inflates past its limit"));
-            }
-            split_change_chunks(&inflated)?
-                .into_iter()
-                .map(|c| Change::try_from(c).map_err(|_| Error::Content("invalid change")))
-                .collect::<Result<Vec<_>>>()?
-        }
-        _ => return Err(Error::Content("unknown payload codec")),
-    };
-    if changes.iter().any(|c| c.actor_id() != &actor) {
-        return Err(Error::Content("change authored by another actor"));
-    }
-    Ok(changes)
 }

@@ -23,7 +23,7 @@ use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::space::Space;
-use crate::vault::Store;
+use crate::store::Store;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// An HTTP request as the core needs it: small, explicit, easy for a platform to implement.

@@ -12,13 +12,12 @@
 //! module of [`REQUIRED_FOR_PAIRING`], else `NotCertified` and nothing is created; the supporter's
 //! records and credentials go into the pairing (`train/<id>`, `cred/<id>`), and every receiving
 //! device refuses the pairing's set-up from a creator who was not certified at the time
-//! (`rules.rs`, [`creator_certified`]). When a supporter leaves, each of their pairings and case
+//! (`space/rules/credentials.rs`, `creator_certified`). When a supporter leaves, each of their pairings and case
 //! notes is handed over ([`Vault::hand_over_space`]) to a certified supporter or a coordinator, who
 //! presents their credentials ([`Vault::certification_presentation`]).
 
-use automerge::legacy::{Key, ObjectId, OpType};
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{AutoCommit, Change, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ROOT, ReadDoc, ScalarValue};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -30,15 +29,16 @@ use sebaya_proto::programme::{
 };
 pub use sebaya_proto::training::Shortfall;
 use sebaya_proto::training::{
-    KNOWN_MODULES, MAX_TRAINING_RECORD_LEN, SignedTrainingRecord, TrainingRecord, is_known_module,
+    MAX_TRAINING_RECORD_LEN, SignedTrainingRecord, TrainingRecord, is_known_module,
     issuer_had_authority, shortfalls,
 };
 
 use crate::error::{Error, Result};
 use crate::programmes::{BytesList, GRANTS, load, now_secs, save};
-use crate::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
+use crate::space::rules::credentials::{certified, published};
+use crate::space::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
 use crate::space::{Space, SpaceKind};
-use crate::vault::Store;
+use crate::store::Store;
 use crate::{SpaceId, Vault, link};
 
 /// Vault record of the training credentials kept for this person.
@@ -46,12 +46,9 @@ const TRAINING: &str = "training-records";
 /// Most training credentials a presentation carries (five modules, renewed a few times).
 const MAX_PRESENTED: usize = 32;
 
-/// The modules a peer supporter must hold, current, to open a one-to-one pairing in a programme:
-/// the whole core curriculum this version knows — psychological first aid (`pfa`), active
-/// listening, boundaries and confidentiality, recognising risk and referring, and self-care.
-/// One-to-one accompaniment is where a supporter is alone with someone who may be at risk, so
-/// nothing of it is optional; self-care is in because burnt-out supporters miss warning signs.
-pub const REQUIRED_FOR_PAIRING: [&str; 5] = KNOWN_MODULES;
+/// The modules a peer supporter must hold, current, to open a one-to-one pairing in a programme
+/// (defined with the rule every receiving device applies, `space/rules/credentials.rs`).
+pub use crate::space::rules::credentials::REQUIRED_FOR_PAIRING;
 
 /// Longest a certification made here holds, in days (the protocol allows 731).
 pub const MAX_TRAINING_DAYS: u32 = 730;
@@ -150,131 +147,6 @@ fn read_record(bytes: &[u8]) -> Result<TrainingRecord> {
     SignedTrainingRecord::from_bytes(bytes)
         .and_then(|s| s.verify())
         .map_err(bad)
-}
-
-/// Every value a document holds under root keys starting with `prefix` (every value of a conflict,
-/// so nothing is hidden by a concurrent write), plus those `changes` put there.
-fn published(doc: &AutoCommit, changes: &[Change], prefix: &str) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    for key in doc.keys(ROOT) {
-        if !key.starts_with(prefix) {
-            continue;
-        }
-        for (value, _) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
-            if let Value::Scalar(s) = value {
-                if let ScalarValue::Bytes(b) = s.as_ref() {
-                    out.push(b.clone());
-                }
-            }
-        }
-    }
-    for change in changes {
-        let Some(expanded) = crate::rules::expand(change) else {
-            continue;
-        };
-        for op in expanded.operations {
-            if let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Bytes(b))) =
-                (&op.obj, &op.key, &op.action)
-            {
-                if k.starts_with(prefix) {
-                    out.push(b.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Every programme an envelope's pairing is bound to or claims: the document's, and each one the
-/// envelope writes at `programme` (the creator binds a new pairing in the envelope that sets it up; a
-/// later envelope rebinding it claims the new programme).
-fn bound_programmes(doc: &AutoCommit, changes: &[Change]) -> Vec<[u8; 32]> {
-    let mut found: Vec<[u8; 32]> = crate::rules::programme_of(doc).into_iter().collect();
-    for change in changes {
-        let Some(expanded) = crate::rules::expand(change) else {
-            continue;
-        };
-        for op in expanded.operations {
-            if let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(v))) =
-                (&op.obj, &op.key, &op.action)
-            {
-                if k.as_str() == crate::rules::PROGRAMME_KEY {
-                    // A value that names no programme binds to nothing a reader accepts; it is
-                    // judged against an impossible programme, so it never passes.
-                    let p = hex::decode(v.as_str())
-                        .ok()
-                        .and_then(|b| b.try_into().ok())
-                        .unwrap_or([0; 32]);
-                    if !found.contains(&p) {
-                        found.push(p);
-                    }
-                }
-            }
-        }
-    }
-    found
-}
-
-/// The rule every receiving device applies to a pairing's `participant`, `supporter` and
-/// `programme` keys (`rules.rs`, `Need::CertifiedCreator`): in a pairing bound to a programme, the
-/// writing creator's person must, at the change's time `at`, hold `peer_supporter` or `coordinator`
-/// there and count every module of [`REQUIRED_FOR_PAIRING`], per the grants, revocations and
-/// training records the document and the envelope itself publish, in the programme the document
-/// names and in every programme the envelope binds it to. A pairing bound to no programme asks
-/// nothing (it makes no claim about training).
-pub(crate) fn creator_certified(
-    doc: &AutoCommit,
-    changes: &[Change],
-    person: Option<[u8; 32]>,
-    at: u64,
-) -> bool {
-    let programmes = bound_programmes(doc, changes);
-    if programmes.is_empty() {
-        return true;
-    }
-    let Some(person) = person.map(PersonId) else {
-        return false;
-    };
-    let grants = published(doc, changes, CRED_PREFIX);
-    let revocations = published(doc, changes, REVOKE_PREFIX);
-    let records = published(doc, changes, TRAIN_PREFIX);
-    programmes.into_iter().all(|programme| {
-        let mut reg = ProgrammeRegistry::new(programme);
-        for g in &grants {
-            let _ = reg.insert_grant(g);
-        }
-        for r in &revocations {
-            let _ = reg.insert_revocation(r);
-        }
-        certified(&reg, &records, &person, at).is_ok()
-    })
-}
-
-/// Whether `person` is a certified supporter at `now`: at least `peer_supporter` and every module of
-/// [`REQUIRED_FOR_PAIRING`] current. `NotAllowed` without the role, `NotCertified` (the missing or
-/// expired module ids, comma-separated) without the training.
-fn certified<B: AsRef<[u8]>>(
-    reg: &ProgrammeRegistry,
-    records: &[B],
-    person: &PersonId,
-    now: u64,
-) -> Result<()> {
-    if reg
-        .role_of(person, now)
-        .is_none_or(|r| r < ProgrammeRole::PeerSupporter)
-    {
-        return Err(Error::NotAllowed(
-            "only a peer supporter or coordinator of the programme accompanies one-to-one",
-        ));
-    }
-    let gaps = shortfalls(reg, records, person, &REQUIRED_FOR_PAIRING, now);
-    if gaps.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::NotCertified(
-            gaps.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(","),
-        ))
-    }
 }
 
 /// The modules required for a one-to-one pairing ([`REQUIRED_FOR_PAIRING`]), for apps that list
@@ -572,7 +444,7 @@ impl Vault {
                 "the successor must be another person".into(),
             ));
         }
-        let programme = crate::rules::programme_of(&s.doc);
+        let programme = crate::space::rules::programme_of(&s.doc);
         let mut grants: Vec<Vec<u8>> = Vec::new();
         let mut records: Vec<Vec<u8>> = Vec::new();
         if let Some(p) = programme {
@@ -747,9 +619,10 @@ mod tests {
 
     use super::*;
     use crate::person::PersonKey;
-    use crate::rules::PROGRAMME_KEY;
-    use crate::rules::tests::{Device, device};
     use crate::space::CODEC_BUNDLE;
+    use crate::space::rules::PROGRAMME_KEY;
+    use crate::space::rules::tests::{Device, device};
+    use automerge::AutoCommit;
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use sebaya_proto::programme::RoleGrant;
 
@@ -917,7 +790,10 @@ mod tests {
         let current = sc.records(&REQUIRED_FOR_PAIRING, AT - 10 * DAY);
         let (mut ss, mut ps, q) = sc.run(&current, false);
         assert_eq!(q, 0);
-        assert_eq!(crate::rules::programme_of(&ps.doc), Some(sc.programme_id()));
+        assert_eq!(
+            crate::space::rules::programme_of(&ps.doc),
+            Some(sc.programme_id())
+        );
         assert!(crate::pairing::participant(&ps.doc).is_some());
         // Certified in this programme, the supporter's client rebinds the pairing to another one,
         // where it holds nothing: refused.
@@ -937,27 +813,30 @@ mod tests {
         let p = &sc.participant;
         let r = ps.receive(&p.store, &p.id, &all).unwrap();
         assert_eq!(r.quarantined, 1);
-        assert_eq!(crate::rules::programme_of(&ps.doc), Some(sc.programme_id()));
+        assert_eq!(
+            crate::space::rules::programme_of(&ps.doc),
+            Some(sc.programme_id())
+        );
 
         // No training at all: the set-up envelope is refused whole.
         let (_, ps, q) = Scenario::new().run(&[], false);
         assert_eq!(q, 1);
         assert_eq!(crate::pairing::supporter(&ps.doc), None);
-        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+        assert_eq!(crate::space::rules::programme_of(&ps.doc), None);
 
         // One module short.
         let sc = Scenario::new();
         let four = sc.records(&REQUIRED_FOR_PAIRING[..4], AT - 10 * DAY);
         let (_, ps, q) = sc.run(&four, false);
         assert_eq!(q, 1);
-        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+        assert_eq!(crate::space::rules::programme_of(&ps.doc), None);
 
         // Every module, but expired before the pairing was set up.
         let sc = Scenario::new();
         let old = sc.records(&REQUIRED_FOR_PAIRING, AT - 400 * DAY);
         let (_, ps, q) = sc.run(&old, false);
         assert_eq!(q, 1);
-        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+        assert_eq!(crate::space::rules::programme_of(&ps.doc), None);
 
         // Set up unbound first (accepted: an unbound pairing claims nothing), then bound without
         // training in an envelope of its own: the binding is refused.
@@ -965,7 +844,7 @@ mod tests {
         let (_, ps, q) = sc.run(&[], true);
         assert_eq!(q, 1);
         assert!(crate::pairing::participant(&ps.doc).is_some());
-        assert_eq!(crate::rules::programme_of(&ps.doc), None);
+        assert_eq!(crate::space::rules::programme_of(&ps.doc), None);
 
         // Records signed by someone who is no coordinator (the participant's person, say) prove
         // nothing.

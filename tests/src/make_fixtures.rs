@@ -331,7 +331,7 @@ fn main() {
 
     let expected = json!({
         "made_by_commit": commit,
-        "vault_schema_version": sebaya_core::schema::END_VERSION,
+        "vault_schema_version": sebaya_core::store::schema::END_VERSION,
         "relay_schema_version": sebaya_relay::END_VERSION,
         "relay_id": hex::encode(relay_id.0),
         "master_keys": VAULTS.iter().map(|(n, k)| (n.to_string(), json!(k)))

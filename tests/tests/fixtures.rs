@@ -111,7 +111,10 @@ fn the_files_are_at_the_schema_versions_this_code_writes() {
     let copy = Copy::new();
     // The layout move changes no schema. (A later migration bumps END_VERSION: then these two
     // lines compare with the fixture's own numbers only, and the files still open below.)
-    assert_eq!(x["vault_schema_version"], sebaya_core::schema::END_VERSION);
+    assert_eq!(
+        x["vault_schema_version"],
+        sebaya_core::store::schema::END_VERSION
+    );
     assert_eq!(x["relay_schema_version"], sebaya_relay::END_VERSION);
     for (name, key) in VAULTS {
         let path = copy.vaults().join(name);
@@ -125,7 +128,7 @@ fn the_files_are_at_the_schema_versions_this_code_writes() {
         drop(v);
         assert_eq!(
             user_version(&path),
-            sebaya_core::schema::END_VERSION,
+            sebaya_core::store::schema::END_VERSION,
             "{name}"
         );
     }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sebaya_core::{Error, HttpClient, HttpRequest, HttpResponse, ReqwestClient, Vault, audit};
+use sebaya_core::store::audit;
+use sebaya_core::{Error, HttpClient, HttpRequest, HttpResponse, ReqwestClient, Vault};
 
 struct Relay {
     child: Child,

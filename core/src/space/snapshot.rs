@@ -23,7 +23,7 @@ use super::{Space, SpaceKind, actor_of};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::vault::Store;
+use crate::store::Store;
 
 /// Snapshot codec: an Automerge `save()` (columnar, compressed by Automerge), as is.
 pub const SNAPSHOT_CODEC_SAVE: u8 = 1;
@@ -47,7 +47,7 @@ impl Space {
 
     fn may_snapshot(&self, author: &sebaya_proto::DeviceId) -> bool {
         self.snapshots_allowed()
-            && crate::rules::author(&self.members, self.creator(), *author, None)
+            && crate::space::rules::author(&self.members, self.creator(), *author, None)
                 .unlimited(self.kind)
     }
 

@@ -24,6 +24,9 @@ use sebaya_proto::programme::{ProgrammeRegistry, ProgrammeRole};
 use sebaya_proto::{DeviceId, PersonId};
 
 use crate::space::SpaceKind;
+use crate::space::doc::{is_lower_hex, string};
+
+pub(crate) mod credentials;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -53,7 +56,7 @@ pub(crate) enum Need {
     Creator,
     /// The creator, and, in a pairing bound to a programme (by the document or by the envelope
     /// being judged), only while its person is certified there: a peer supporter or coordinator
-    /// with current training in every required module (`training::creator_certified`).
+    /// with current training in every required module (`credentials::creator_certified`).
     CertifiedCreator,
     /// The person a care record is about (`participant` at its root): any of that person's devices
     /// that is a member. Consents are theirs alone.
@@ -294,8 +297,10 @@ fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
             author.person == Some(p)
         }),
         SpaceKind::Pairing => {
-            let Some(device) =
-                crate::pairing::participant(doc).and_then(|h| DeviceId::from_hex(&h).ok())
+            // The pairing's `participant` device, read as `pairing::participant` reads it.
+            let Some(device) = string(doc, &ROOT, "participant")
+                .filter(|d| is_lower_hex(d, 64))
+                .and_then(|h| DeviceId::from_hex(&h).ok())
             else {
                 return false;
             };
@@ -425,7 +430,7 @@ pub(crate) fn allowed(
                 return false;
             }
             if needed == Need::CertifiedCreator
-                && !crate::training::creator_certified(doc, changes, author.person, at)
+                && !credentials::creator_certified(doc, changes, author.person, at)
             {
                 return false;
             }
@@ -452,7 +457,7 @@ pub(crate) mod tests {
     use crate::groups;
     use crate::identity::Identity;
     use crate::space::{CODEC_BUNDLE as DEFAULT_TEST_CODEC, Space};
-    use crate::vault::Store;
+    use crate::store::Store;
     use automerge::transaction::Transactable;
 
     /// A device with its own vault (for the unit tests here and in `training.rs`).
@@ -719,7 +724,10 @@ pub(crate) mod tests {
                 .unwrap();
         };
         assert_eq!(attempt(&mut ms, &mut fs, &junk), (false, 1));
-        assert_eq!(crate::rules::registry_of(&fs.doc, [0; 32]).grant_count(), 0);
+        assert_eq!(
+            crate::space::rules::registry_of(&fs.doc, [0; 32]).grant_count(),
+            0
+        );
         assert!(
             fs.doc.get(ROOT, key.as_str()).unwrap().is_some(),
             "still there"
@@ -974,7 +982,7 @@ pub(crate) mod tests {
         let first = outgoing(&m, &mut ms);
         assert_eq!(fs.receive(&f.store, &f.id, &first).unwrap().quarantined, 0);
         // The author deletes its referral (a modified app): refused.
-        let c = crate::groups::container_in(&ms.doc, "referrals", "care record").unwrap();
+        let c = crate::space::doc::container_in(&ms.doc, "referrals", "care record").unwrap();
         ms.doc.delete(&c, "00000000000000a1").unwrap();
         ms.doc.commit();
         ms.persist(&m.store).unwrap();
@@ -989,7 +997,7 @@ pub(crate) mod tests {
         let r = match fs
             .doc
             .get(
-                crate::groups::container_in(&fs.doc, "referrals", "x").unwrap(),
+                crate::space::doc::container_in(&fs.doc, "referrals", "x").unwrap(),
                 "00000000000000a1",
             )
             .unwrap()

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
-use crate::schema;
+use crate::store::schema;
 
 const LABEL_KEK: &[u8] = b"sebaya/v1/vault-kek";
 const LABEL_VALUE: &[u8] = b"sebaya/v1/vault-value";

@@ -46,10 +46,10 @@ fn erased_keys_key(space: &SpaceId) -> String {
 /// The root keys of `space` that this device wrote and the relay has not acknowledged: its unsealed
 /// changes, and those in its sealed envelopes the relay never took. A journal erased elsewhere keeps
 /// them (they are this device's writes that nobody else has).
-fn unacked_roots(store: &crate::vault::Store, space: &mut Space) -> Vec<String> {
+fn unacked_roots(store: &crate::store::Store, space: &mut Space) -> Vec<String> {
     let mut roots = Vec::new();
     for change in space.unacked_changes(store).unwrap_or_default() {
-        let Some(expanded) = crate::rules::expand(&change) else {
+        let Some(expanded) = crate::space::rules::expand(&change) else {
             continue;
         };
         for op in expanded.operations {
@@ -141,7 +141,7 @@ fn record_time(doc: &AutoCommit, key: &str) -> Option<i64> {
     };
     ["created", "edited", "added", "at"]
         .iter()
-        .filter_map(|f| crate::groups::int(doc, &obj, f))
+        .filter_map(|f| crate::space::doc::int(doc, &obj, f))
         .max()
 }
 

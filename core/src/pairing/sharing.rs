@@ -1,0 +1,154 @@
+//! Sharing in a pairing, as the participant's device does it: consenting to share with their
+//! supporter (or withdrawing, which takes everything back), sharing a journal entry, a check-in
+//! summary or the safety plan, and reading what is shared.
+//!
+//! It lives with the pairing, not with the care record: the consent it rests on is kept in the
+//! pairing's own document (`care` only defines the purposes and the consent record), so the care
+//! domain never needs to know about pairings.
+
+use crate::care::{SHARE_PURPOSE, add_consent, consent_version, new_id};
+use crate::error::{Error, Result};
+use crate::space::SpaceKind;
+use crate::{SpaceId, Vault};
+
+impl Vault {
+    fn pairing_mut_check(&self, pairing: &SpaceId) -> Result<()> {
+        self.shared
+            .get(pairing)
+            .filter(|s| s.kind == SpaceKind::Pairing)
+            .map(|_| ())
+            .ok_or(Error::NotFound("pairing"))
+    }
+
+    /// The participant agrees to (or withdraws from) sharing with their supporter in a pairing. A
+    /// withdrawal also takes back everything shared there (the supporter's device drops it at its
+    /// next sync; what it already read stays in the pairing's history until the pairing's key is
+    /// destroyed). Only the participant's devices may (`NotAllowed` otherwise).
+    pub fn consent_to_sharing(&mut self, pairing: &SpaceId, agreed: bool) -> Result<String> {
+        self.pairing_mut_check(pairing)?;
+        let version = consent_version(SHARE_PURPOSE)?;
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_group(pairing, |doc, now| {
+            add_consent(doc, &id, SHARE_PURPOSE, version, agreed, None, &by, now)?;
+            if !agreed {
+                super::unshare_all(doc, now)?;
+            }
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    fn share(
+        &mut self,
+        pairing: &SpaceId,
+        kind: &str,
+        text: &str,
+        mood: Option<u8>,
+        source: &str,
+    ) -> Result<String> {
+        self.pairing_mut_check(pairing)?;
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_group(pairing, |doc, now| {
+            super::share(doc, &id, kind, text, mood, source, &by, now)
+        })?;
+        Ok(id)
+    }
+
+    /// Shares one journal entry (its text and mood) with the supporter of a pairing: a copy, made
+    /// only while the participant's consent to sharing stands (`NotAllowed` otherwise).
+    pub fn share_journal_entry(&mut self, pairing: &SpaceId, entry: &str) -> Result<String> {
+        let e = self
+            .journal_get(entry)
+            .ok_or(Error::NotFound("journal entry"))?;
+        self.share(pairing, "journal-entry", &e.text, Some(e.mood), &e.id)
+    }
+
+    /// Shares a summary of the participant's check-ins (weekly mood averages and the current streak,
+    /// no entry text) in `locale`, for a zone `utc_offset_min` east of UTC.
+    pub fn share_checkin_summary(
+        &mut self,
+        pairing: &SpaceId,
+        utc_offset_min: i32,
+        locale: &str,
+    ) -> Result<String> {
+        let t = self.mood_trends(utc_offset_min);
+        let mut lines = Vec::new();
+        for w in &t.weeks {
+            let (y, m, d) = civil(w.monday);
+            let week = format!("{y:04}-{m:02}-{d:02}");
+            let average = format!("{:.1}", w.average);
+            let count = w.count.to_string();
+            lines.push(crate::i18n::message(
+                locale,
+                "share-summary-week",
+                &[("week", &week), ("average", &average), ("count", &count)],
+            ));
+        }
+        let streak = t.current_streak.to_string();
+        lines.push(crate::i18n::message(
+            locale,
+            "share-summary-streak",
+            &[("days", &streak)],
+        ));
+        self.share(pairing, "checkin-summary", &lines.join("\n"), None, "")
+    }
+
+    /// Shares the participant's safety plan, as rendered text, with their supporter.
+    pub fn share_safety_plan_text(&mut self, pairing: &SpaceId, text: &str) -> Result<String> {
+        self.share(pairing, "safety-plan", text, None, "")
+    }
+
+    /// Shares the participant's safety plan as it stands (its summary in `locale`) with their
+    /// supporter. An empty plan is `InvalidInput` (there is nothing to share).
+    pub fn share_safety_plan(&mut self, pairing: &SpaceId, locale: &str) -> Result<String> {
+        let plan = self.safety_plan();
+        if plan.is_empty() {
+            return Err(Error::InvalidInput("the safety plan is empty".into()));
+        }
+        let text = plan.summary(locale);
+        self.share(pairing, "safety-plan", &text, None, "")
+    }
+
+    /// Takes one shared item back.
+    pub fn unshare(&mut self, pairing: &SpaceId, item: &str) -> Result<()> {
+        self.pairing_mut_check(pairing)?;
+        self.with_group(pairing, |doc, now| super::unshare(doc, item, now))
+    }
+
+    /// What the participant shares in a pairing now (both sides see the same): nothing while their
+    /// consent to sharing does not stand.
+    pub fn shared_in_pairing(&self, pairing: &SpaceId) -> Result<Vec<super::SharedItem>> {
+        self.pairing_mut_check(pairing)?;
+        let s = self.shared.get(pairing).ok_or(Error::NotFound("pairing"))?;
+        Ok(super::shared(&s.doc))
+    }
+}
+
+/// A civil date (year, month, day) from days since 1970-01-01 (proleptic Gregorian).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(20_454), (2026, 1, 1));
+        assert_eq!(civil(11_016), (2000, 2, 29));
+        assert_eq!(civil(-1), (1969, 12, 31));
+    }
+}

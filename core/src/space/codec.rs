@@ -1,0 +1,126 @@
+//! The payload codecs of `changes` envelopes: how one author's Automerge changes become an envelope's
+//! plaintext and back, with the inflation bound checked while decoding (protocol section 13).
+
+use std::io::Read;
+
+use automerge::{AutoCommit, Change, ChangeHash};
+
+use sebaya_proto::DeviceId;
+
+use super::actor_of;
+use crate::error::{Error, Result};
+
+/// Payload codec: an Automerge bundle (columnar, compressed by Automerge).
+pub const CODEC_BUNDLE: u8 = 1;
+/// Payload codec: raw DEFLATE of concatenated uncompressed Automerge change chunks.
+pub const CODEC_DEFLATE_CHANGES: u8 = 2;
+/// Largest decompressed payload accepted (checked while inflating, never after).
+pub const MAX_INFLATED_LEN: usize = 16 * 1024 * 1024;
+/// Encodes a batch of one author's changes as an envelope payload: codec byte, then data.
+pub fn encode_changes(doc: &AutoCommit, changes: &[Change], codec: u8) -> Result<Vec<u8>> {
+    let mut out = vec![codec];
+    match codec {
+        CODEC_BUNDLE => {
+            let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+            let bundle = doc.bundle(hashes)?;
+            out.extend_from_slice(bundle.bytes());
+        }
+        CODEC_DEFLATE_CHANGES => {
+            let mut enc = flate2::write::DeflateEncoder::new(out, flate2::Compression::best());
+            for c in changes {
+                std::io::Write::write_all(&mut enc, c.raw_bytes())
+                    .map_err(|_| Error::Internal("deflate"))?;
+            }
+            out = enc.finish().map_err(|_| Error::Internal("deflate"))?;
+        }
+        _ => return Err(Error::InvalidInput("unknown payload codec".into())),
+    }
+    Ok(out)
+}
+
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_TYPE_CHANGE: u8 = 1;
+
+/// Splits concatenated uncompressed change chunks. Refuses compressed chunks, so every byte Automerge
+/// parses was inflated by us under our bound.
+fn split_change_chunks(mut data: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        if data.len() < 9 || data[..4] != CHUNK_MAGIC {
+            return Err(Error::Content("not an Automerge change chunk"));
+        }
+        if data[8] != CHUNK_TYPE_CHANGE {
+            return Err(Error::Content("compressed or foreign chunk in payload"));
+        }
+        let mut len: u64 = 0;
+        let mut shift = 0;
+        let mut i = 9;
+        loop {
+            let b = *data
+                .get(i)
+                .ok_or(Error::Content("truncated chunk length"))?;
+            if shift > 56 {
+                return Err(Error::Content("chunk length overflows"));
+            }
+            len |= u64::from(b & 0x7f) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let end = i
+            .checked_add(
+                usize::try_from(len).map_err(|_| Error::Content("chunk length overflows"))?,
+            )
+            .ok_or(Error::Content("chunk length overflows"))?;
+        if end > data.len() {
+            return Err(Error::Content("truncated change chunk"));
+        }
+        out.push(&data[..end]);
+        data = &data[end..];
+    }
+    Ok(out)
+}
+
+/// Decodes an envelope payload into changes, refusing any change whose actor is not the author.
+pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> {
+    let actor = actor_of(author);
+    let (&codec, data) = payload
+        .split_first()
+        .ok_or(Error::Content("empty payload"))?;
+    let changes = match codec {
+        CODEC_BUNDLE => {
+            let bundle =
+                automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
+            let actors = bundle.actors();
+            for c in bundle.iter_changes() {
+                if actors.get(c.actor) != Some(&actor) {
+                    return Err(Error::Content("change authored by another actor"));
+                }
+            }
+            bundle
+                .to_changes()
+                .map_err(|_| Error::Content("invalid bundle"))?
+        }
+        CODEC_DEFLATE_CHANGES => {
+            let mut inflated = Vec::new();
+            flate2::read::DeflateDecoder::new(data)
+                .take(MAX_INFLATED_LEN as u64 + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|_| Error::Content("invalid deflate stream"))?;
+            if inflated.len() > MAX_INFLATED_LEN {
+                return Err(Error::Content("payload inflates past its limit"));
+            }
+            split_change_chunks(&inflated)?
+                .into_iter()
+                .map(|c| Change::try_from(c).map_err(|_| Error::Content("invalid change")))
+                .collect::<Result<Vec<_>>>()?
+        }
+        _ => return Err(Error::Content("unknown payload codec")),
+    };
+    if changes.iter().any(|c| c.actor_id() != &actor) {
+        return Err(Error::Content("change authored by another actor"));
+    }
+    Ok(changes)
+}
