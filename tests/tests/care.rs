@@ -688,3 +688,36 @@ fn a_risk_answer_shows_the_crisis_lines_when_nothing_can_be_written() {
         ]
     );
 }
+
+/// A coordinator who sets the programme's crisis numbers right after enrolling someone, before any
+/// sync, seals the record's setup and the numbers in one envelope: every device must take it whole.
+/// (Found while making the v1 fixtures: the receiving devices judged the numbers against a record not
+/// yet bound to its programme, refused the whole envelope, and the participant never got the record,
+/// so no consent and no referral were possible.)
+#[test]
+fn crisis_numbers_set_before_the_first_sync_travel_with_the_new_record() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut participant = vault(&dir, "p.db", 3);
+    let programme = coordinator.create_programme("PIK-R SMA 2").unwrap();
+    let (care, resp) = coordinator
+        .enrol_participant(&participant.link_request().unwrap(), programme)
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    let json = r#"[{"kind":"crisis-line","name":"Layanan Sekolah","number":"0211234567"}]"#;
+    assert_eq!(
+        coordinator
+            .set_crisis_resources(&programme, "id", json)
+            .unwrap(),
+        1
+    );
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    participant
+        .give_consent(&care, "duty-of-care", true)
+        .expect("the record arrived whole");
+    let got = participant.crisis_resources("id").unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].name, "Layanan Sekolah");
+}
