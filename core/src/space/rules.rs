@@ -234,7 +234,11 @@ pub(crate) fn registry_of(doc: &AutoCommit, programme: [u8; 32]) -> ProgrammeReg
 /// envelope itself publishes (a device publishes its credential in the same envelope as the first
 /// write that needs it). `None` for a space bound to no programme.
 pub(crate) fn registry_for(doc: &AutoCommit, changes: &[Change]) -> Option<ProgrammeRegistry> {
-    let programme = programme_of(doc)?;
+    // A document not yet bound takes the binding the batch itself writes: the creator sets up a new
+    // record and may act under its programme in the same envelope (a coordinator who enrols someone
+    // and sets the crisis numbers before syncing). Only the creator may write the binding
+    // (`need`), so a batch from anyone else that claims one is refused whole anyway.
+    let programme = programme_of(doc).or_else(|| programme_in(changes))?;
     let mut reg = registry_of(doc, programme);
     for change in changes {
         let Some(expanded) = expand(change) else {
@@ -254,6 +258,26 @@ pub(crate) fn registry_for(doc: &AutoCommit, changes: &[Change]) -> Option<Progr
         }
     }
     Some(reg)
+}
+
+/// The programme a batch binds its document to (the last root `programme` it writes), if any.
+fn programme_in(changes: &[Change]) -> Option<[u8; 32]> {
+    let mut found = None;
+    for change in changes {
+        let Some(expanded) = expand(change) else {
+            continue;
+        };
+        for op in expanded.operations {
+            if let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(v))) =
+                (&op.obj, &op.key, &op.action)
+            {
+                if k.as_str() == PROGRAMME_KEY {
+                    found = hex::decode(v.as_str()).ok().and_then(|b| b.try_into().ok());
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Everything about the writers of one space that the check needs, taken once per batch.
@@ -892,6 +916,34 @@ pub(crate) mod tests {
     /// In a care record, a member who is not the participant (a supporter with a modified app)
     /// writes a consent in the participant's name and acknowledges a referral: the creator's device
     /// takes the member's referral and refuses both of the others.
+    /// A batch is judged under the programme it binds its document to only when its author may bind
+    /// it: a member who is not the record's creator claiming a programme together with crisis numbers
+    /// is refused whole, and the record stays unbound.
+    #[test]
+    fn only_the_creator_binds_a_record_in_the_batch_that_uses_the_binding() {
+        let f = device(1);
+        let m = device(2);
+        let mut fs = care_record(&f, &"ab".repeat(32));
+        let mut ms = joined(&f, &mut fs, &m, None);
+        ms.doc
+            .put(ROOT, PROGRAMME_KEY, hex::encode([0x77u8; 32]))
+            .unwrap();
+        let c = crate::space::doc::container_in(&ms.doc, "resources", "care record").unwrap();
+        ms.doc
+            .put(
+                &c,
+                "id",
+                r#"[{"kind":"crisis-line","name":"x","number":"1"}]"#,
+            )
+            .unwrap();
+        ms.doc.commit();
+        ms.persist(&m.store).unwrap();
+        let r = fs.receive(&f.store, &f.id, &outgoing(&m, &mut ms)).unwrap();
+        assert_eq!(r.quarantined, 1);
+        assert_eq!(programme_of(&fs.doc), None);
+        assert_eq!(crate::care::resources(&fs.doc, "id"), None);
+    }
+
     #[test]
     fn a_care_records_consents_and_states_are_refused_from_anyone_else() {
         use crate::care;
