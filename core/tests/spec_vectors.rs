@@ -1,0 +1,860 @@
+//! Vectors of `docs/protocol.md` for what `sebaya-core` derives (issue 15): the key commitment and
+//! the first epoch of a space (17.1), a rotation with its key wrap, sealed history and key-wraps
+//! envelope (17.2), the index space's derivations and genesis (20.2), the X25519 small-order list
+//! (16.3), and the prefix-first rule of the journal merge (27.2).
+//!
+//! Every vector is computed here from the document's text with the primitives the crate uses (ring,
+//! x25519-dalek), compared against the crate wherever a public function or a public path (a link
+//! response, a sync request) exposes the same value, and its hex must appear in `docs/protocol.md`.
+//! Several constructions are private to the crate (`seal_history`, `index::keys`, the index genesis):
+//! for those the test checks the crate's real output through a public path instead.
+//!
+//! To print the values after a deliberate change: `cargo test -p sebaya-core --test spec_vectors
+//! print_vectors -- --ignored --nocapture`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use automerge::AutoCommit;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use ring::{digest, hmac};
+use sebaya_core::keywrap::{self, KeyWrap};
+use sebaya_core::person::RecoverySecret;
+use sebaya_core::sync::{HttpResponse, RelaySync};
+use sebaya_core::{Vault, crypto, journal, link, space};
+use sebaya_proto::keywraps::KeyWrapSet;
+use sebaya_proto::membership::{Op, SignedStatement, Statement, StatementId};
+use sebaya_proto::sync::SyncRequest;
+use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId};
+use x25519_dalek::{PublicKey, StaticSecret};
+
+// ------------------------------------------------------------------------------------------
+// Helpers.
+
+fn spec() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
+    std::fs::read_to_string(path).expect("docs/protocol.md")
+}
+
+fn assert_documented(name: &str, hex_text: &str) {
+    let squeezed: String = spec().chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        squeezed.contains(hex_text),
+        "docs/protocol.md lacks the {name}: {hex_text}"
+    );
+}
+
+fn h(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(bytes)
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    digest::digest(&digest::SHA256, data)
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
+
+/// HKDF-SHA256 (RFC 5869), one output block: `HMAC(HMAC(salt, ikm), info ‖ 0x01)`.
+fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> [u8; 32] {
+    let prk = hmac_sha256(salt, ikm);
+    hmac_sha256(&prk, &[info, &[1u8]].concat())
+}
+
+fn key(seed: &[u8; 32]) -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(seed).unwrap()
+}
+
+fn public(k: &Ed25519KeyPair) -> [u8; 32] {
+    k.public_key().as_ref().try_into().unwrap()
+}
+
+fn chacha_seal(k: &[u8; 32], nonce: [u8; 12], ad: &[u8], plain: &[u8]) -> Vec<u8> {
+    let mut buf = plain.to_vec();
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, k).unwrap())
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(ad), &mut buf)
+        .unwrap();
+    buf
+}
+
+fn chacha_open(k: &[u8; 32], nonce: [u8; 12], ad: &[u8], sealed: &[u8]) -> Vec<u8> {
+    let mut buf = sealed.to_vec();
+    let n = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, k).unwrap())
+        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(ad), &mut buf)
+        .unwrap()
+        .len();
+    buf.truncate(n);
+    buf
+}
+
+/// A minimal CBOR writer (RFC 8949, definite lengths, shortest heads).
+mod cbor {
+    pub fn head(major: u8, n: u64) -> Vec<u8> {
+        let m = major << 5;
+        match n {
+            0..=23 => vec![m | n as u8],
+            24..=0xff => vec![m | 24, n as u8],
+            0x100..=0xffff => [vec![m | 25], (n as u16).to_be_bytes().to_vec()].concat(),
+            0x1_0000..=0xffff_ffff => [vec![m | 26], (n as u32).to_be_bytes().to_vec()].concat(),
+            _ => [vec![m | 27], n.to_be_bytes().to_vec()].concat(),
+        }
+    }
+    pub fn uint(n: u64) -> Vec<u8> {
+        head(0, n)
+    }
+    pub fn bytes(b: &[u8]) -> Vec<u8> {
+        [head(2, b.len() as u64), b.to_vec()].concat()
+    }
+    pub fn text(s: &str) -> Vec<u8> {
+        [head(3, s.len() as u64), s.as_bytes().to_vec()].concat()
+    }
+    pub fn array(items: &[Vec<u8>]) -> Vec<u8> {
+        [head(4, items.len() as u64), items.concat()].concat()
+    }
+    pub fn map(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut out = head(5, entries.len() as u64);
+        for (k, v) in entries {
+            out.extend(text(k));
+            out.extend_from_slice(v);
+        }
+        out
+    }
+}
+
+/// The key commitment (17.1): HKDF-SHA256(salt empty, IKM = key, info "sebaya/v1/key-commit").
+fn commit(k: &[u8; 32]) -> [u8; 32] {
+    hkdf(&[], k, b"sebaya/v1/key-commit")
+}
+
+/// The first epoch id of a space (17.1).
+fn genesis_epoch_input(space: &[u8; 16], k: &[u8; 32]) -> Vec<u8> {
+    [&b"sebaya/v1/genesis-epoch"[..], space, &commit(k)].concat()
+}
+
+fn genesis_epoch(space: &[u8; 16], k: &[u8; 32]) -> [u8; 32] {
+    sha256(&genesis_epoch_input(space, k))
+}
+
+/// A signed statement, by hand: (statement bytes, signature, id).
+fn sign_statement(signer: &Ed25519KeyPair, statement: Vec<u8>) -> (Vec<u8>, Vec<u8>, [u8; 32]) {
+    let sig = signer
+        .sign(&[&b"sebaya/v1/membership"[..], &statement].concat())
+        .as_ref()
+        .to_vec();
+    let id = sha256(&[statement.as_slice(), &sig].concat());
+    (statement, sig, id)
+}
+
+fn statement_by_hand(
+    space: &[u8],
+    parents: &[[u8; 32]],
+    author: &[u8; 32],
+    time: u64,
+    op: Vec<u8>,
+) -> Vec<u8> {
+    let parents: Vec<Vec<u8>> = parents.iter().map(|p| cbor::bytes(p)).collect();
+    cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("space", cbor::bytes(space)),
+        ("parents", cbor::array(&parents)),
+        ("author", cbor::bytes(author)),
+        ("time", cbor::uint(time)),
+        ("op", op),
+    ])
+}
+
+// ------------------------------------------------------------------------------------------
+// 17.1 and 17.2: the first epoch, a rotation, its wrap, its history, its key-wraps envelope.
+
+const SPACE: [u8; 16] = [0x22; 16];
+const TIME: u64 = 1_767_225_600;
+/// The space's first key: the epoch key of 13.1.
+const K0: [u8; 32] = [0x44; 32];
+/// The rotated key: the wrapped key of 16.7.
+const K1: [u8; 32] = [0x94; 32];
+const ADMIN_SEED: [u8; 32] = [0x11; 32];
+const MEMBER_SEED: [u8; 32] = [0x12; 32];
+/// The wrap's ephemeral secret, the member's X25519 secret and the wrap nonce: those of 16.7.
+const EPHEMERAL: [u8; 32] = [0x91; 32];
+const MEMBER_X25519: [u8; 32] = [0x92; 32];
+const WRAP_NONCE: [u8; 12] = [0x93; 12];
+/// The genesis statement of 15.9.
+const GENESIS_ID_HEX: &str = "1200964b3e5668f6c804db49ed0c5d170c7a7c665727b33992ab36a2b879b5da";
+
+struct Rotation {
+    commit0_prk: [u8; 32],
+    commit0: [u8; 32],
+    genesis_epoch_input: Vec<u8>,
+    e0: [u8; 32],
+    commit1: [u8; 32],
+    rotate_statement: Vec<u8>,
+    rotate_signature: Vec<u8>,
+    e1: [u8; 32],
+    eph: [u8; 32],
+    recipient: [u8; 32],
+    shared: [u8; 32],
+    wrap_key: [u8; 32],
+    wrap: Vec<u8>,
+    history_key: [u8; 32],
+    history_ad: Vec<u8>,
+    history: Vec<u8>,
+    payload: Vec<u8>,
+    envelope: Vec<u8>,
+}
+
+fn rotation_by_hand() -> Rotation {
+    let admin = key(&ADMIN_SEED);
+    let member = public(&key(&MEMBER_SEED));
+    let genesis_id: [u8; 32] = hex::decode(GENESIS_ID_HEX).unwrap().try_into().unwrap();
+    let e0 = genesis_epoch(&SPACE, &K0);
+    let commit1 = commit(&K1);
+    let op = cbor::map(&[("rotate", cbor::map(&[("commit", cbor::bytes(&commit1))]))]);
+    let (rotate_statement, rotate_signature, e1) = sign_statement(
+        &admin,
+        statement_by_hand(&SPACE, &[genesis_id], &public(&admin), TIME, op),
+    );
+    // The wrap of K1 for the member (16.5), for epoch e1.
+    let e = StaticSecret::from(EPHEMERAL);
+    let r = StaticSecret::from(MEMBER_X25519);
+    let eph = PublicKey::from(&e).to_bytes();
+    let recipient = PublicKey::from(&r).to_bytes();
+    let shared = e.diffie_hellman(&PublicKey::from(recipient)).to_bytes();
+    let wrap_key = hkdf(
+        &[eph, recipient].concat(),
+        &shared,
+        &[&b"sebaya/v1/key-wrap"[..], &SPACE, &e1].concat(),
+    );
+    let ct = chacha_seal(
+        &wrap_key,
+        WRAP_NONCE,
+        &[&SPACE[..], &e1, &recipient].concat(),
+        &K1,
+    );
+    let wrap = [&[1u8][..], &eph, &WRAP_NONCE, &ct].concat();
+    // K0 sealed under K1 (17.2).
+    let history_key = hkdf(&[], &K1, b"sebaya/v1/history");
+    let history_ad = [&SPACE[..], &e1, &e0].concat();
+    let history = chacha_seal(&history_key, e0[..12].try_into().unwrap(), &history_ad, &K0);
+    let payload = cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("epoch", cbor::bytes(&e1)),
+        (
+            "wraps",
+            cbor::array(&[cbor::array(&[cbor::bytes(&member), cbor::bytes(&wrap)])]),
+        ),
+        (
+            "history",
+            cbor::array(&[cbor::array(&[cbor::bytes(&e0), cbor::bytes(&history)])]),
+        ),
+    ]);
+    // The key-wraps envelope (kind 4, signed, not sealed), seq 3, nonce salt zero.
+    let mut env = b"SBYE".to_vec();
+    env.extend_from_slice(&[1, 4]);
+    env.extend_from_slice(&SPACE);
+    env.extend_from_slice(&u32::try_from(148 + payload.len()).unwrap().to_be_bytes());
+    env.extend_from_slice(&e1);
+    env.extend_from_slice(&public(&admin));
+    env.extend_from_slice(&3u64.to_be_bytes());
+    env.extend_from_slice(&3u64.to_be_bytes());
+    env.extend_from_slice(&[0; 4]);
+    env.extend_from_slice(&payload);
+    let sig = admin.sign(&[&b"sebaya/v1/envelope"[..], &env].concat());
+    env.extend_from_slice(sig.as_ref());
+    Rotation {
+        commit0_prk: hmac_sha256(&[], &K0),
+        commit0: commit(&K0),
+        genesis_epoch_input: genesis_epoch_input(&SPACE, &K0),
+        e0,
+        commit1,
+        rotate_statement,
+        rotate_signature,
+        e1,
+        eph,
+        recipient,
+        shared,
+        wrap_key,
+        wrap,
+        history_key,
+        history_ad,
+        history,
+        payload,
+        envelope: env,
+    }
+}
+
+const COMMIT0_PRK_HEX: &str = "b9136517aa9c56d111c0799dbead795490da9c58eb883d9b9213412cdc58730e";
+const COMMIT0_HEX: &str = "a5a1226d621bb3f65d2fbec1ede8bb263253f3768e96f0daf895f4db78c6cb7f";
+const GENESIS_EPOCH_INPUT_HEX: &str = concat!(
+    "7365626179612f76312f67656e657369732d65706f6368222222222222222222",
+    "22222222222222a5a1226d621bb3f65d2fbec1ede8bb263253f3768e96f0daf8",
+    "95f4db78c6cb7f",
+);
+const E0_HEX: &str = "06cee92257d6e2f33f74b5530ddec700676103b740924ad0081f0574383b96ac";
+const COMMIT1_HEX: &str = "1a8d16448c30c0287f5f48a7509430cd357e792936d739aa0e64d35c3a99ecd8";
+const ROTATE_STATEMENT_HEX: &str = concat!(
+    "a661760165737061636550222222222222222222222222222222226770617265",
+    "6e74738158201200964b3e5668f6c804db49ed0c5d170c7a7c665727b33992ab",
+    "36a2b879b5da66617574686f725820d04ab232742bb4ab3a1368bd4615e4e6d0",
+    "224ab71a016baf8520a332c97787376474696d651a6955b900626f70a166726f",
+    "74617465a166636f6d6d697458201a8d16448c30c0287f5f48a7509430cd357e",
+    "792936d739aa0e64d35c3a99ecd8",
+);
+const ROTATE_SIGNATURE_HEX: &str = concat!(
+    "6ae7c8545565b4a6531207e22eaee76ef20ecff086d9c13f392db8d12bde85b4",
+    "98930dcecc06c8a588b68becc6bf73ae5b4a56ca8f6653a99a3ca3fea81af100",
+);
+const E1_HEX: &str = "1ad56db7ae4432cbb10b042f1cf0bd1c8d791a287ff65d712e28f9e0a013ebdd";
+const WRAP_KEY_HEX: &str = "f87f97e3289a4733e74de9262dd3f5305268b7d175f8fd11c5bfa380ed7b75cf";
+const WRAP_HEX: &str = concat!(
+    "010791f592e9fdf04d44d7e0e23500b6ccf035be69667647589967e6b612a131",
+    "50939393939393939393939393a4f3c0c62802052d52aca426edc3d88769352a",
+    "81830cf47117e3914dc4b28002dce948cb163e15baaabbe6e26a803763",
+);
+const HISTORY_KEY_HEX: &str = "61a4d14fa0231216d5cdf1956caafb04944d3f18916181e12460e3e6c1d1447e";
+const HISTORY_AD_HEX: &str = concat!(
+    "222222222222222222222222222222221ad56db7ae4432cbb10b042f1cf0bd1c",
+    "8d791a287ff65d712e28f9e0a013ebdd06cee92257d6e2f33f74b5530ddec700",
+    "676103b740924ad0081f0574383b96ac",
+);
+const HISTORY_HEX: &str = concat!(
+    "19b2cd29460a3ac7e4affb7d90fe30a68b113aa3d76c26ef245e08a989ca4e38",
+    "3c1c331e4017085970ff7c1a492a27ed",
+);
+const PAYLOAD_HEX: &str = concat!(
+    "a46176016565706f636858201ad56db7ae4432cbb10b042f1cf0bd1c8d791a28",
+    "7ff65d712e28f9e0a013ebdd65777261707381825820204040e364c10f2bec9c",
+    "1fe500a1cd4c247c89d650a01ed7e82caba867877c21585d010791f592e9fdf0",
+    "4d44d7e0e23500b6ccf035be69667647589967e6b612a1315093939393939393",
+    "9393939393a4f3c0c62802052d52aca426edc3d88769352a81830cf47117e391",
+    "4dc4b28002dce948cb163e15baaabbe6e26a80376367686973746f7279818258",
+    "2006cee92257d6e2f33f74b5530ddec700676103b740924ad0081f0574383b96",
+    "ac583019b2cd29460a3ac7e4affb7d90fe30a68b113aa3d76c26ef245e08a989",
+    "ca4e383c1c331e4017085970ff7c1a492a27ed",
+);
+const KEY_WRAPS_ENVELOPE_HEX: &str = concat!(
+    "53425945010422222222222222222222222222222222000001a71ad56db7ae44",
+    "32cbb10b042f1cf0bd1c8d791a287ff65d712e28f9e0a013ebddd04ab232742b",
+    "b4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737000000000000",
+    "0003000000000000000300000000a46176016565706f636858201ad56db7ae44",
+    "32cbb10b042f1cf0bd1c8d791a287ff65d712e28f9e0a013ebdd657772617073",
+    "81825820204040e364c10f2bec9c1fe500a1cd4c247c89d650a01ed7e82caba8",
+    "67877c21585d010791f592e9fdf04d44d7e0e23500b6ccf035be696676475899",
+    "67e6b612a13150939393939393939393939393a4f3c0c62802052d52aca426ed",
+    "c3d88769352a81830cf47117e3914dc4b28002dce948cb163e15baaabbe6e26a",
+    "80376367686973746f72798182582006cee92257d6e2f33f74b5530ddec70067",
+    "6103b740924ad0081f0574383b96ac583019b2cd29460a3ac7e4affb7d90fe30",
+    "a68b113aa3d76c26ef245e08a989ca4e383c1c331e4017085970ff7c1a492a27",
+    "ed6a95aa54be7c1ff173a79d8bb07bf78cf75180bd01a2af51f0138d7276aa10",
+    "a1faa34f80c9ae1a768010ad6a5d765ee72e67fa98bc9b422ac7118dc5c5faf6",
+    "07",
+);
+const KEY_WRAPS_ENVELOPE_ID_HEX: &str =
+    "ff96c6ca88e6774adfb44611dbd7684630adfa9f4c44a3614a89a7913c675854";
+
+#[test]
+fn key_commitment_and_first_epoch_match_the_crate_and_the_document() {
+    let r = rotation_by_hand();
+    assert_eq!(h(r.commit0_prk), COMMIT0_PRK_HEX);
+    assert_eq!(h(r.commit0), COMMIT0_HEX);
+    assert_eq!(
+        *crypto::derive(&K0, space::KEY_COMMIT_LABEL).unwrap(),
+        r.commit0
+    );
+    assert_eq!(h(&r.genesis_epoch_input), GENESIS_EPOCH_INPUT_HEX);
+    assert_eq!(r.genesis_epoch_input.len(), 23 + 16 + 32);
+    assert_eq!(h(r.e0), E0_HEX);
+    assert_eq!(
+        space::genesis_epoch(&SpaceId(SPACE), &K0).unwrap(),
+        EpochId(r.e0)
+    );
+    assert_eq!(h(r.commit1), COMMIT1_HEX);
+    for (name, v) in [
+        ("commitment PRK", COMMIT0_PRK_HEX),
+        ("commitment of K0", COMMIT0_HEX),
+        ("genesis-epoch input", GENESIS_EPOCH_INPUT_HEX),
+        ("first epoch id", E0_HEX),
+        ("commitment of K1", COMMIT1_HEX),
+    ] {
+        assert_documented(name, v);
+    }
+}
+
+#[test]
+fn the_rotation_of_17_2_matches_the_crate_and_the_document() {
+    let r = rotation_by_hand();
+    let admin = key(&ADMIN_SEED);
+    let genesis = StatementId::from_hex(GENESIS_ID_HEX).unwrap();
+    // The rotate statement, by sebaya-proto.
+    let rotate = Statement::new(
+        SpaceId(SPACE),
+        vec![genesis],
+        DeviceId(public(&admin)),
+        TIME,
+        Op::Rotate { commit: r.commit1 },
+    )
+    .sign(&admin)
+    .unwrap();
+    assert_eq!(rotate.statement_bytes(), r.rotate_statement.as_slice());
+    assert_eq!(rotate.signature().as_slice(), r.rotate_signature.as_slice());
+    assert_eq!(rotate.id().0, r.e1);
+    assert_eq!(h(&r.rotate_statement), ROTATE_STATEMENT_HEX);
+    assert_eq!(h(&r.rotate_signature), ROTATE_SIGNATURE_HEX);
+    assert_eq!(h(r.e1), E1_HEX);
+    // The wrap: same eph, R and shared secret as 16.7 (they do not depend on the epoch).
+    assert_eq!(
+        h(r.eph),
+        "0791f592e9fdf04d44d7e0e23500b6ccf035be69667647589967e6b612a13150"
+    );
+    assert_eq!(
+        h(r.recipient),
+        "79fcf7f4c04d3277b425449f0d32209342908b4bc3772dfabe315f82034f6e64"
+    );
+    assert_eq!(
+        h(r.shared),
+        "0df6dc26b498408f41d8960dc78ba937ee66ccc9e8ada1467f67abaef52ec15a"
+    );
+    assert_eq!(h(r.wrap_key), WRAP_KEY_HEX);
+    assert_eq!(h(&r.wrap), WRAP_HEX);
+    assert_eq!(r.wrap.len(), keywrap::KEY_WRAP_LEN);
+    let opened = keywrap::unwrap(
+        &KeyWrap::from_bytes(&r.wrap).unwrap(),
+        &StaticSecret::from(MEMBER_X25519),
+        &SpaceId(SPACE),
+        &EpochId(r.e1),
+    )
+    .unwrap();
+    assert_eq!(*opened, K1, "sebaya-core opens the documented wrap");
+    // The sealed history.
+    assert_eq!(h(r.history_key), HISTORY_KEY_HEX);
+    assert_eq!(h(&r.history_ad), HISTORY_AD_HEX);
+    assert_eq!(h(&r.history), HISTORY_HEX);
+    assert_eq!(r.history.len(), 48);
+    // The payload and the envelope, by sebaya-proto.
+    let set = KeyWrapSet {
+        epoch: EpochId(r.e1),
+        wraps: vec![(DeviceId(public(&key(&MEMBER_SEED))), r.wrap.clone())],
+        history: vec![(EpochId(r.e0), r.history.clone())],
+    };
+    assert_eq!(set.encode().unwrap(), r.payload);
+    assert_eq!(h(&r.payload), PAYLOAD_HEX);
+    let env = set
+        .to_envelope(SpaceId(SPACE), DeviceId(public(&admin)), 3, &admin)
+        .unwrap();
+    assert_eq!(env.as_bytes(), r.envelope.as_slice());
+    assert_eq!(h(env.as_bytes()), KEY_WRAPS_ENVELOPE_HEX);
+    assert_eq!(env.id().to_hex(), KEY_WRAPS_ENVELOPE_ID_HEX);
+    let parsed = Envelope::parse(&r.envelope).unwrap();
+    assert_eq!(parsed.kind(), Kind::KeyWraps);
+    assert_eq!(KeyWrapSet::from_envelope(&parsed).unwrap(), set);
+    for (name, v) in [
+        ("rotate statement", ROTATE_STATEMENT_HEX),
+        ("rotate signature", ROTATE_SIGNATURE_HEX),
+        ("rotated epoch id", E1_HEX),
+        ("wrap key", WRAP_KEY_HEX),
+        ("wrap", WRAP_HEX),
+        ("history key", HISTORY_KEY_HEX),
+        ("history associated data", HISTORY_AD_HEX),
+        ("sealed history", HISTORY_HEX),
+        ("key-wraps payload", PAYLOAD_HEX),
+        ("key-wraps envelope", KEY_WRAPS_ENVELOPE_HEX),
+        ("key-wraps envelope id", KEY_WRAPS_ENVELOPE_ID_HEX),
+    ] {
+        assert_documented(name, v);
+    }
+}
+
+fn vault(dir: &tempfile::TempDir, name: &str) -> Vault {
+    Vault::open(&dir.path().join(name), &[7u8; 32]).unwrap()
+}
+
+/// `seal_history` is private: its real output is checked through a link response after a rotation.
+/// The joiner unwraps the current key; the history entry opens under the documented construction to
+/// the key whose genesis epoch (17.1, computed here) is the entry's epoch id; the rotate statement's
+/// commitment is the documented commitment of the unwrapped key; and the journal's genesis travels in
+/// a membership envelope as 15.4 says (zero epoch, zero salt).
+#[test]
+fn the_crate_seals_history_and_commits_keys_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = vault(&dir, "a.db");
+    let mut b = vault(&dir, "b.db");
+    b.complete_link(&a.approve_link(&b.link_request().unwrap()).unwrap())
+        .unwrap();
+    a.remove_device(&b.device_id()).unwrap();
+    let c = vault(&dir, "c.db");
+    let resp = link::LinkResponse::from_code(&a.approve_link(&c.link_request().unwrap()).unwrap())
+        .unwrap();
+    let k1 = c.unwrap_key(&resp.wrap, &resp.space, &resp.epoch).unwrap();
+    assert_eq!(resp.history.len(), 1);
+    let (e0, sealed) = &resp.history[0];
+    let history_key = hkdf(&[], &k1[..], b"sebaya/v1/history");
+    let ad = [&resp.space.0[..], &resp.epoch.0, &e0.0].concat();
+    let k0: [u8; 32] = chacha_open(&history_key, e0.0[..12].try_into().unwrap(), &ad, sealed)
+        .try_into()
+        .unwrap();
+    assert_eq!(genesis_epoch(&resp.space.0, &k0), e0.0);
+    let mut rotations = 0;
+    let mut genesis_seen = false;
+    for bytes in &resp.envelopes {
+        let env = Envelope::parse(bytes).unwrap();
+        let header = env.header().unwrap();
+        assert_eq!(header.epoch, EpochId([0; 32]));
+        assert_eq!(bytes[106..110], [0; 4], "nonce salt");
+        let s = SignedStatement::from_envelope(&env).unwrap();
+        match s.statement().op {
+            Op::Rotate { commit: c } => {
+                assert_eq!(c, commit(&k1));
+                assert_eq!(s.id().0, resp.epoch.0);
+                rotations += 1;
+            }
+            Op::Genesis { .. } => genesis_seen = true,
+            _ => {}
+        }
+    }
+    assert_eq!(rotations, 1);
+    assert!(genesis_seen);
+}
+
+// ------------------------------------------------------------------------------------------
+// 20.2: the index space, from the index key of 16.7.
+
+const ABANDON: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const INDEX_KEY_HEX: &str = "8f709507dd3b4b2587f5c4e2deadf43f8e152d4140dbf2cc902434c3a4093fd2";
+
+struct Index {
+    id_okm: [u8; 32],
+    id: [u8; 16],
+    first_key: [u8; 32],
+    author_seed: [u8; 32],
+    author: [u8; 32],
+    author_x25519_secret: [u8; 32],
+    author_x25519: [u8; 32],
+    commit: [u8; 32],
+    epoch: [u8; 32],
+    genesis: Vec<u8>,
+    genesis_signature: Vec<u8>,
+    genesis_id: [u8; 32],
+}
+
+fn index_by_hand(index_key: &[u8; 32]) -> Index {
+    let id_okm = hkdf(&[], index_key, b"sebaya/v1/index-space-id");
+    let id: [u8; 16] = id_okm[..16].try_into().unwrap();
+    let first_key = hkdf(&[], index_key, b"sebaya/v1/index-space-key");
+    let author_seed = hkdf(&[], index_key, b"sebaya/v1/index-author");
+    let signer = key(&author_seed);
+    let author = public(&signer);
+    let author_x25519_secret = hkdf(&[], &author_seed, b"sebaya/v1/index-author-x25519");
+    let author_x25519 = PublicKey::from(&StaticSecret::from(author_x25519_secret)).to_bytes();
+    let op = cbor::map(&[(
+        "genesis",
+        cbor::map(&[
+            ("admin", cbor::bytes(&author)),
+            ("x25519", cbor::bytes(&author_x25519)),
+        ]),
+    )]);
+    let (genesis, genesis_signature, genesis_id) =
+        sign_statement(&signer, statement_by_hand(&id, &[], &author, 0, op));
+    Index {
+        id_okm,
+        id,
+        first_key,
+        author_seed,
+        author,
+        author_x25519_secret,
+        author_x25519,
+        commit: commit(&first_key),
+        epoch: genesis_epoch(&id, &first_key),
+        genesis,
+        genesis_signature,
+        genesis_id,
+    }
+}
+
+fn index_key_of(phrase: &str) -> [u8; 32] {
+    *RecoverySecret::from_phrase(phrase)
+        .unwrap()
+        .index_space_key()
+        .unwrap()
+}
+
+const INDEX_ID_OKM_HEX: &str = "25f59fbc6b15b1f630740012d7c704ad8cffbf452381f65a177382946438e53c";
+const INDEX_ID_HEX: &str = "25f59fbc6b15b1f630740012d7c704ad";
+const INDEX_FIRST_KEY_HEX: &str =
+    "99c52765373336eafa80ffd868eb50bade703ca8395045e32ac57bbd71a88ee3";
+const INDEX_AUTHOR_SEED_HEX: &str =
+    "0a7de1ab606b5396b49dcea24d99316aae3a65c26ded59e6f1a15383d048074a";
+const INDEX_AUTHOR_HEX: &str = "3b54dc74d4a5a8a760455f1a5a5732295410e87ecdad252a87967f5fe4260074";
+const INDEX_AUTHOR_X25519_SECRET_HEX: &str =
+    "2748fc54f97b8aa9c3988934a25f76655ca3db36e00c8f0ccd73116470552c18";
+const INDEX_AUTHOR_X25519_HEX: &str =
+    "8dadb1095412bcbf67ac03182c6f4ba1edb1fe00a08bb9eee30aa4e8d99fbf6d";
+const INDEX_COMMIT_HEX: &str = "caca10ab29c0f7be61fcbbe46451a98b33a9e9e4f62ee70b2e916be05a1c4f39";
+const INDEX_EPOCH_HEX: &str = "98392c9adf50b7092484237fb9874d9fa585e79c49464391712e693965ad2819";
+const INDEX_GENESIS_HEX: &str = concat!(
+    "a66176016573706163655025f59fbc6b15b1f630740012d7c704ad6770617265",
+    "6e74738066617574686f7258203b54dc74d4a5a8a760455f1a5a5732295410e8",
+    "7ecdad252a87967f5fe42600746474696d6500626f70a16767656e65736973a2",
+    "6561646d696e58203b54dc74d4a5a8a760455f1a5a5732295410e87ecdad252a",
+    "87967f5fe42600746678323535313958208dadb1095412bcbf67ac03182c6f4b",
+    "a1edb1fe00a08bb9eee30aa4e8d99fbf6d",
+);
+const INDEX_GENESIS_SIGNATURE_HEX: &str = concat!(
+    "bc1dc0cd8410ae6f98d51f04a0a67944d11e3fee6d51e4692accd39896636904",
+    "2fc4838a3641f56169c354ceda4efb10295fc693875b9f2d24a1c9aa4b9bb30e",
+);
+const INDEX_GENESIS_ID_HEX: &str =
+    "22dc4526fe8051a3c9cba3cf4c7941c2d6a31c506f26a56515e0b74ed0b1707c";
+
+#[test]
+fn the_index_derivations_of_20_2_match_the_crate_and_the_document() {
+    let entropy = [0u8; 16];
+    assert_eq!(
+        h(hkdf(&[], &entropy, b"sebaya/v1/index-space")),
+        INDEX_KEY_HEX
+    );
+    let index_key = index_key_of(ABANDON);
+    assert_eq!(h(index_key), INDEX_KEY_HEX);
+    let x = index_by_hand(&index_key);
+    for (name, got, want, label) in [
+        (
+            "index space id (HKDF output)",
+            h(x.id_okm),
+            INDEX_ID_OKM_HEX,
+            "sebaya/v1/index-space-id",
+        ),
+        (
+            "index first key",
+            h(x.first_key),
+            INDEX_FIRST_KEY_HEX,
+            "sebaya/v1/index-space-key",
+        ),
+        (
+            "index author seed",
+            h(x.author_seed),
+            INDEX_AUTHOR_SEED_HEX,
+            "sebaya/v1/index-author",
+        ),
+    ] {
+        assert_eq!(got, want, "{name}");
+        assert_eq!(
+            h(*crypto::derive(&index_key, label.as_bytes()).unwrap()),
+            want,
+            "{name} by sebaya-core"
+        );
+        assert_documented(name, want);
+    }
+    assert_eq!(
+        h(*crypto::derive(&x.author_seed, b"sebaya/v1/index-author-x25519").unwrap()),
+        INDEX_AUTHOR_X25519_SECRET_HEX
+    );
+    assert_eq!(
+        space::genesis_epoch(&SpaceId(x.id), &x.first_key).unwrap(),
+        EpochId(x.epoch)
+    );
+    for (name, got, want) in [
+        ("index space id", h(x.id), INDEX_ID_HEX),
+        ("index author", h(x.author), INDEX_AUTHOR_HEX),
+        (
+            "index author X25519 secret",
+            h(x.author_x25519_secret),
+            INDEX_AUTHOR_X25519_SECRET_HEX,
+        ),
+        (
+            "index author X25519 public",
+            h(x.author_x25519),
+            INDEX_AUTHOR_X25519_HEX,
+        ),
+        ("index key commitment", h(x.commit), INDEX_COMMIT_HEX),
+        ("index first epoch", h(x.epoch), INDEX_EPOCH_HEX),
+        ("index genesis", h(&x.genesis), INDEX_GENESIS_HEX),
+        (
+            "index genesis signature",
+            h(&x.genesis_signature),
+            INDEX_GENESIS_SIGNATURE_HEX,
+        ),
+        ("index genesis id", h(x.genesis_id), INDEX_GENESIS_ID_HEX),
+    ] {
+        assert_eq!(got, want, "{name}");
+        assert_documented(name, want);
+    }
+    // The genesis, by sebaya-proto.
+    let author = DeviceId(x.author);
+    let s = Statement::new(
+        SpaceId(x.id),
+        Vec::new(),
+        author,
+        0,
+        Op::Genesis {
+            admin: author,
+            x25519: Some(x.author_x25519),
+        },
+    )
+    .sign(&key(&x.author_seed))
+    .unwrap();
+    assert_eq!(s.statement_bytes(), x.genesis.as_slice());
+    assert_eq!(s.id().0, x.genesis_id);
+}
+
+fn answer_info(v: &mut Vault, sync: &mut RelaySync) {
+    let info = v.sync_next_request(sync).unwrap().unwrap();
+    assert_eq!(info.method, "GET");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let body = format!(
+        r#"{{"relay_id": "{}", "time": {now}, "protocol": 1}}"#,
+        "55".repeat(16)
+    );
+    v.sync_handle_response(
+        sync,
+        HttpResponse {
+            status: 200,
+            body: body.into_bytes(),
+        },
+    )
+    .unwrap();
+}
+
+/// `index::keys` and the index genesis are private: a phone restored from the phrase of 16.7 asks the
+/// relay for the documented index space as the documented index author; a person created with a fresh
+/// phrase pushes exactly the genesis this file computes from that phrase.
+#[test]
+fn the_crate_derives_the_index_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut restored = vault(&dir, "restored.db");
+    restored.restore_person(ABANDON).unwrap();
+    let mut sync = restored.sync_begin("http://relay.invalid").unwrap();
+    answer_info(&mut restored, &mut sync);
+    let req = restored.sync_next_request(&mut sync).unwrap().unwrap();
+    let header = |name: &str| {
+        req.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(header("sebaya-device"), INDEX_AUTHOR_HEX);
+    let body: SyncRequest = sebaya_proto::sync::decode(&req.body).unwrap();
+    assert_eq!(body.spaces.len(), 1);
+    assert_eq!(h(&body.spaces[0].space), INDEX_ID_HEX);
+
+    let mut created = vault(&dir, "created.db");
+    let phrase = created.create_person().unwrap();
+    let x = index_by_hand(&index_key_of(&phrase));
+    let mut sync = created.sync_begin("http://relay.invalid").unwrap();
+    answer_info(&mut created, &mut sync);
+    let req = created.sync_next_request(&mut sync).unwrap().unwrap();
+    let body: SyncRequest = sebaya_proto::sync::decode(&req.body).unwrap();
+    let genesis = body
+        .envelopes
+        .iter()
+        .map(|b| Envelope::parse(b).unwrap())
+        .filter(|e| e.space() == SpaceId(x.id) && e.kind() == Kind::Membership)
+        .map(|e| SignedStatement::from_envelope(&e).unwrap())
+        .find(|s| matches!(s.statement().op, Op::Genesis { .. }))
+        .expect("the index genesis is pushed");
+    assert_eq!(genesis.statement_bytes(), x.genesis.as_slice());
+    assert_eq!(genesis.id().0, x.genesis_id);
+}
+
+// ------------------------------------------------------------------------------------------
+// 16.3: the X25519 small-order list gives an all-zero shared secret.
+
+#[test]
+fn the_x25519_small_order_list_gives_zero_secrets() {
+    let list = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ];
+    for u in list {
+        assert_documented("X25519 small-order point", u);
+        for top in [0u8, 0x80] {
+            let mut point: [u8; 32] = hex::decode(u).unwrap().try_into().unwrap();
+            point[31] |= top;
+            for scalar in [[0x91u8; 32], [0x5a; 32], MEMBER_X25519] {
+                let shared = StaticSecret::from(scalar).diffie_hellman(&PublicKey::from(point));
+                assert_eq!(shared.to_bytes(), [0u8; 32], "{u}");
+            }
+            assert!(sebaya_proto::identity::is_weak_x25519(&point));
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// 27.2: common prefix first, then the common suffix of what remains.
+
+#[test]
+fn the_merge_takes_the_common_prefix_first() {
+    let id = "00000000000000aa";
+    let mut a = AutoCommit::new();
+    journal::add(&mut a, id, "aa", 3, &[], 1).unwrap();
+    let mut b = a.fork();
+    journal::edit(&mut a, id, Some("aaa"), None, None, 2).unwrap();
+    journal::edit(&mut b, id, Some("baa"), None, None, 3).unwrap();
+    a.merge(&mut b).unwrap();
+    let e = journal::get(&a, id).unwrap();
+    assert_eq!(e.text, "baaa");
+    assert!(e.conflicts.is_empty());
+    assert!(spec().contains("| `aa` | `aaa`, `baa` | `baaa` "));
+}
+
+// ------------------------------------------------------------------------------------------
+
+#[test]
+#[ignore]
+fn print_vectors() {
+    let r = rotation_by_hand();
+    for (name, v) in [
+        ("commit0 prk", h(r.commit0_prk)),
+        ("commit0", h(r.commit0)),
+        ("genesis epoch input", h(&r.genesis_epoch_input)),
+        ("e0", h(r.e0)),
+        ("commit1", h(r.commit1)),
+        ("rotate statement", h(&r.rotate_statement)),
+        ("rotate signature", h(&r.rotate_signature)),
+        ("e1", h(r.e1)),
+        ("eph", h(r.eph)),
+        ("recipient", h(r.recipient)),
+        ("shared", h(r.shared)),
+        ("wrap key", h(r.wrap_key)),
+        ("wrap", h(&r.wrap)),
+        ("history key", h(r.history_key)),
+        ("history ad", h(&r.history_ad)),
+        ("history", h(&r.history)),
+        ("payload", h(&r.payload)),
+        ("envelope", h(&r.envelope)),
+        ("envelope id", h(sha256(&r.envelope))),
+    ] {
+        println!("{name} ({} bytes): {v}", v.len() / 2);
+    }
+    let x = index_by_hand(&index_key_of(ABANDON));
+    for (name, v) in [
+        ("index id okm", h(x.id_okm)),
+        ("index id", h(x.id)),
+        ("index first key", h(x.first_key)),
+        ("index author seed", h(x.author_seed)),
+        ("index author", h(x.author)),
+        ("index author x25519 secret", h(x.author_x25519_secret)),
+        ("index author x25519", h(x.author_x25519)),
+        ("index commit", h(x.commit)),
+        ("index epoch", h(x.epoch)),
+        ("index genesis", h(&x.genesis)),
+        ("index genesis signature", h(&x.genesis_signature)),
+        ("index genesis id", h(x.genesis_id)),
+    ] {
+        println!("{name} ({} bytes): {v}", v.len() / 2);
+    }
+}
