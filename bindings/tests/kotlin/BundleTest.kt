@@ -4,10 +4,10 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.SyncPolicy
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
+import org.sebaya.SebayaException
+import org.sebaya.SyncPolicy
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
 
 fun main() {
     val tmp = Files.createTempDirectory("sebaya-kotlin-bundle").toFile()

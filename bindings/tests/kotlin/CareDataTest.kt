@@ -3,12 +3,12 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.safetyPlanSteps
-import uniffi.sebaya.use
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.safetyPlanSteps
+import org.sebaya.use
 
 private val STEPS = listOf(
     "warning-signs", "coping-alone", "distractions", "help-people",

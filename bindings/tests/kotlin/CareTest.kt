@@ -4,14 +4,14 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.Attendance
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.consentText
-import uniffi.sebaya.emergencyHelp
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.lockNow
+import org.sebaya.Attendance
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.consentText
+import org.sebaya.emergencyHelp
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.lockNow
 
 private fun person(dir: File, name: String): Vault {
     val v = Vault.open(File(dir, name).path, generateMasterKey())

@@ -5,10 +5,10 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.PeerSession
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
+import org.sebaya.PeerSession
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
 
 /** Drives two sessions until neither has anything to send; returns the errors by side ("a", "b"). */
 private fun drive(a: PeerSession, b: PeerSession, spoilToB: Int = 0): Map<String, SebayaException> {

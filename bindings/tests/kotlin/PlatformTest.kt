@@ -7,21 +7,21 @@ import java.nio.file.Files
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
-import uniffi.sebaya.HttpHeader
-import uniffi.sebaya.HttpRequest
-import uniffi.sebaya.HttpResponse
-import uniffi.sebaya.HttpTransport
-import uniffi.sebaya.InternalException
-import uniffi.sebaya.KeyStore
-import uniffi.sebaya.KeyStoreException
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.SpaceListener
-import uniffi.sebaya.TransportException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.clearHttpTransport
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.setHttpTransport
-import uniffi.sebaya.use
+import org.sebaya.HttpHeader
+import org.sebaya.HttpRequest
+import org.sebaya.HttpResponse
+import org.sebaya.HttpTransport
+import org.sebaya.InternalException
+import org.sebaya.KeyStore
+import org.sebaya.KeyStoreException
+import org.sebaya.SebayaException
+import org.sebaya.SpaceListener
+import org.sebaya.TransportException
+import org.sebaya.Vault
+import org.sebaya.clearHttpTransport
+import org.sebaya.generateMasterKey
+import org.sebaya.setHttpTransport
+import org.sebaya.use
 
 private class MemoryStore : KeyStore {
     val items = HashMap<String, ByteArray>()

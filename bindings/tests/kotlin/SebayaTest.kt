@@ -15,15 +15,15 @@ import java.util.concurrent.CyclicBarrier
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
-import uniffi.sebaya.Attendance
-import uniffi.sebaya.JournalEntry
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.scoreInstrument
-import uniffi.sebaya.verifyDeviceCertificate
-import uniffi.sebaya.use
+import org.sebaya.Attendance
+import org.sebaya.JournalEntry
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.scoreInstrument
+import org.sebaya.verifyDeviceCertificate
+import org.sebaya.use
 
 private fun snapshot(dir: File): Map<String, List<Byte>> =
     dir.listFiles()!!.filter { it.isFile }.associate { it.name to it.readBytes().toList() }

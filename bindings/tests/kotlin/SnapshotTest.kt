@@ -4,9 +4,9 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
 
 fun main() {
     val tmp = Files.createTempDirectory("sebaya-kotlin-snapshot").toFile()

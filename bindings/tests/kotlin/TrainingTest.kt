@@ -5,12 +5,12 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.requiredTrainingModules
-import uniffi.sebaya.use
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.requiredTrainingModules
+import org.sebaya.use
 
 private val MODULES = listOf("pfa", "active-listening", "boundaries", "risk-referral", "self-care")
 
