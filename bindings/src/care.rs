@@ -3,7 +3,7 @@
 //! states, crisis numbers. See `core/src/care.rs` and `docs/care.md`.
 
 use super::programmes::parse_programme;
-use super::{InstrumentScore, Result, Vault, parse_space, with};
+use super::{InstrumentScore, Result, Vault, now_ms, parse_space, with};
 
 /// A care record this device holds.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -191,14 +191,6 @@ pub struct SharedItem {
     pub consent: String,
     /// When, ms.
     pub at_ms: i64,
-}
-
-/// The wall clock in ms since the Unix epoch.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
@@ -476,16 +468,6 @@ impl Vault {
                 at_ms: i.at_ms,
             })
             .collect())
-    }
-
-    /// Deletes journal entries for good by destroying the key they were written under: the journal
-    /// goes on under a fresh key with everything else (other entries, the safety plan, screening
-    /// totals); the old one is destroyed here now, erased at the relay at the next sync, and on the
-    /// person's other devices at theirs (each keeps what it wrote meanwhile). Unknown ids throw
-    /// `NotFound` and change nothing. Returns the new journal's id.
-    pub fn erase_journal_entries(&self, entry_ids: Vec<String>) -> Result<String> {
-        let now = now_ms();
-        Ok(with(&self.inner, |v| v.erase_journal_entries(&entry_ids, now))?.to_hex())
     }
 
     /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,

@@ -13,9 +13,12 @@ use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
+use journal::Journal;
+
 mod bundles;
 mod care;
 mod invites;
+mod journal;
 mod peer;
 mod platform;
 mod policy;
@@ -478,6 +481,14 @@ fn with_unannounced<T>(
     Ok((out, changes))
 }
 
+/// The wall clock in ms since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn poisoned() -> SebayaError {
     SebayaError::Internal {
         message_id: "error-internal".into(),
@@ -564,41 +575,6 @@ pub fn verify_device_certificate(cert: Vec<u8>) -> Result<DeviceCertificateInfo>
     })
 }
 
-/// One journal entry.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct JournalEntry {
-    /// Stable id.
-    pub id: String,
-    /// Text, merged across the person's devices.
-    pub text: String,
-    /// Versions written at the same time on another device whose edits overlap this text's, so
-    /// they could not be merged: show them and let the person choose; the next edit that passes a
-    /// text settles them (pass `text` only when the person changed or chose it).
-    pub conflicts: Vec<String>,
-    /// Mood 1–5.
-    pub mood: i32,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Created, ms since the Unix epoch.
-    pub created_ms: i64,
-    /// Last edited, ms since the Unix epoch.
-    pub edited_ms: i64,
-}
-
-impl From<sebaya_core::JournalEntry> for JournalEntry {
-    fn from(e: sebaya_core::JournalEntry) -> Self {
-        JournalEntry {
-            id: e.id,
-            text: e.text,
-            conflicts: e.conflicts,
-            mood: i32::from(e.mood),
-            tags: e.tags,
-            created_ms: e.created_ms,
-            edited_ms: e.edited_ms,
-        }
-    }
-}
-
 /// One device in the journal's membership.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct Member {
@@ -681,28 +657,6 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             resent: r.resent,
         }
     }
-}
-
-/// A week's average mood.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct WeekMood {
-    /// The week's Monday, days since 1970-01-01 (local).
-    pub monday_day: i64,
-    /// Average mood that week.
-    pub average: f64,
-    /// How many check-ins.
-    pub count: u32,
-}
-
-/// Trends over this person's check-ins, computed on the device.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct MoodTrends {
-    /// One row per week with check-ins, oldest first.
-    pub weeks: Vec<WeekMood>,
-    /// Consecutive days with a check-in, ending today or yesterday; 0 otherwise.
-    pub current_streak: u32,
-    /// The longest run of consecutive days with a check-in.
-    pub longest_streak: u32,
 }
 
 /// Every vault opened in this process, weakly: what `lock_now` locks.
@@ -868,28 +822,6 @@ impl Vault {
         with(&self.inner, |v| v.complete_link(&response))
     }
 
-    /// The devices of this person's journal, as this device knows them.
-    pub fn journal_members(&self) -> Result<Vec<Member>> {
-        with(&self.inner, |v| {
-            let me = v.device_id();
-            Ok(v.journal_membership()
-                .map(|m| {
-                    m.members
-                        .iter()
-                        .map(|(d, r)| Member {
-                            device_id: d.to_hex(),
-                            role: match r {
-                                sebaya_core::Role::Admin => "admin".into(),
-                                sebaya_core::Role::Member => "member".into(),
-                            },
-                            this_device: *d == me,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default())
-        })
-    }
-
     /// Devices linked to this person's journal since the person last saw the device list: show "a new
     /// device was linked" (and offer to remove it if the person does not recognise it).
     pub fn new_linked_devices(&self) -> Result<Vec<String>> {
@@ -920,28 +852,6 @@ impl Vault {
         })
     }
 
-    /// Mood trends over this person's check-ins (journal entries with their mood): weekly averages
-    /// and streaks, in a zone `utc_offset_min` minutes east of UTC (Jakarta: 420). Computed here;
-    /// nothing leaves the device.
-    pub fn mood_trends(&self, utc_offset_min: i32) -> Result<MoodTrends> {
-        with(&self.inner, |v| {
-            let t = v.mood_trends(utc_offset_min);
-            Ok(MoodTrends {
-                weeks: t
-                    .weeks
-                    .into_iter()
-                    .map(|w| WeekMood {
-                        monday_day: w.monday,
-                        average: w.average,
-                        count: w.count,
-                    })
-                    .collect(),
-                current_streak: t.current_streak,
-                longest_streak: t.longest_streak,
-            })
-        })
-    }
-
     /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O), through
     /// the app's HTTP transport (`set_http_transport`; `NoHttpTransport` without one). The vault
     /// stays usable from other threads while the network is slow: it is taken only to prepare each
@@ -957,55 +867,6 @@ impl Vault {
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
         self.drive_sync(http.as_ref(), &mut s)?;
         Ok(s.report().clone().into())
-    }
-}
-
-/// A person's journal: add, edit, delete, list. Each call is one durable commit.
-#[derive(uniffi::Object)]
-pub struct Journal {
-    inner: Shared,
-}
-
-#[uniffi::export]
-impl Journal {
-    /// Adds an entry; returns its id. Mood is 1 (very low) to 5 (very good).
-    #[uniffi::method(default(tags = []))]
-    pub fn add(&self, text: String, mood: i32, tags: Vec<String>) -> Result<String> {
-        let m = self::mood(mood)?;
-        with(&self.inner, |v| v.journal_add(&text, m, &tags))
-    }
-
-    /// Changes the given fields of an entry; a field left out (null) keeps its value, so Kotlin can say
-    /// `edit(id, mood = 4)`.
-    #[uniffi::method(default(text = None, mood = None, tags = None))]
-    pub fn edit(
-        &self,
-        id: String,
-        text: Option<String>,
-        mood: Option<i32>,
-        tags: Option<Vec<String>>,
-    ) -> Result<()> {
-        let m = mood.map(self::mood).transpose()?;
-        with(&self.inner, |v| {
-            v.journal_edit(&id, text.as_deref(), m, tags.as_deref())
-        })
-    }
-
-    /// Deletes an entry.
-    pub fn delete(&self, id: String) -> Result<()> {
-        with(&self.inner, |v| v.journal_delete(&id))
-    }
-
-    /// Every entry, oldest first.
-    pub fn list(&self) -> Result<Vec<JournalEntry>> {
-        with(&self.inner, |v| {
-            Ok(v.journal_list().into_iter().map(Into::into).collect())
-        })
-    }
-
-    /// One entry, or null.
-    pub fn get(&self, id: String) -> Result<Option<JournalEntry>> {
-        with(&self.inner, |v| Ok(v.journal_get(&id).map(Into::into)))
     }
 }
 

@@ -166,8 +166,8 @@ fun main() {
 
         check("erasing a journal entry destroys its key; the other entries stay") {
             val (keep, secret) = part.journal().use { j -> Pair(j.add("Tetap.", 4, emptyList()), j.add("Hapus aku.", 1, emptyList())) }
-            assertThrows<SebayaException.NotFound>("unknown id") { part.eraseJournalEntries(listOf("0000000000000000")) }
-            part.eraseJournalEntries(listOf(secret))
+            assertThrows<SebayaException.NotFound>("unknown id") { part.journal().use { it.erase(listOf("0000000000000000")) } }
+            part.journal().use { it.erase(listOf(secret)) }
             val left = part.journal().use { j -> j.list().map { it.id } }
             assertTrue(keep in left && secret !in left, "erased: $left")
             part.sync(url)

@@ -192,7 +192,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 Vault.open(File(tmp, "rlost.db").path, generateMasterKey()).use { lost ->
                     b.completeLink(a.approveLink(b.linkRequest()))
                     lost.completeLink(a.approveLink(lost.linkRequest()))
-                    assertEquals(3, a.journalMembers().size, "three devices")
+                    assertEquals(3, a.journal().use { it.members() }.size, "three devices")
                     listOf(a, b, lost).forEach { it.sync(url) }
                     val report = a.removeDevice(lost.deviceId())
                     assertEquals(1u, report.wrapped, "wrapped for b only")
@@ -409,7 +409,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 j.add("pagi", 2)
                 j.add("sore", 4)
             }
-            val t = v.moodTrends(420)
+            val t = v.journal().use { it.moodTrends(420) }
             assertEquals(2u, t.weeks.single().count, "two check-ins this week")
             assertEquals(1u, t.currentStreak, "streak")
         }

@@ -215,8 +215,8 @@ def test_erasing_an_entry_destroys_the_key_on_every_device(tmp_path, relay):
     tablet.sync(relay.url)
     assert len(tablet.journal().list()) == 2
     with pytest.raises(SebayaError.NotFound):
-        phone.erase_journal_entries(["0000000000000000"])
-    phone.erase_journal_entries([secret])
+        phone.journal().erase(["0000000000000000"])
+    phone.journal().erase([secret])
     assert [e.text for e in phone.journal().list()] == ["Tetap."]
     phone.sync(relay.url)
     tablet.sync(relay.url)

@@ -499,7 +499,7 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
     lost = open_vault(tmp_path / "lost.db", generate_master_key())
     b.complete_link(a.approve_link(b.link_request()))
     lost.complete_link(a.approve_link(lost.link_request()))
-    members = {m.device_id: m for m in a.journal_members()}
+    members = {m.device_id: m for m in a.journal().members()}
     assert set(members) == {a.device_id(), b.device_id(), lost.device_id()}
     assert members[a.device_id()].this_device and members[a.device_id()].role == "admin"
     before = a.journal().add("sebelum ponsel hilang", 3, [])
@@ -509,7 +509,7 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
 
     report = a.remove_device(lost.device_id())
     assert report.wrapped == 1 and report.without_key == 0 and report.bytes > 0
-    assert lost.device_id() not in {m.device_id for m in a.journal_members()}
+    assert lost.device_id() not in {m.device_id for m in a.journal().members()}
     after = a.journal().add("sesudah ponsel hilang", 4, [])
     a.sync(relay.url)
     b.sync(relay.url)
@@ -818,10 +818,10 @@ def test_instruments_are_scored_on_the_device_with_risk_flags():
 
 def test_mood_trends_over_check_ins(tmp_path, key):
     v = open_vault(tmp_path / "t.db", key)
-    assert v.mood_trends(420).weeks == []
+    assert v.journal().mood_trends(420).weeks == []
     j = v.journal()
     j.add("pagi", 2, ["cemas"])
     j.add("sore", 4, [])
-    t = v.mood_trends(420)
+    t = v.journal().mood_trends(420)
     assert len(t.weeks) == 1 and t.weeks[0].count == 2 and abs(t.weeks[0].average - 3.0) < 1e-9
     assert (t.current_streak, t.longest_streak) == (1, 1)
