@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 uniffi::setup_scaffolding!();
 
 use journal::Journal;
+pub(crate) use spaces::{CreatedSpace, Spaces};
 
 mod bundles;
 mod care;
@@ -26,6 +27,7 @@ mod programmes;
 mod reports;
 mod safety;
 mod snapshots;
+mod spaces;
 mod training;
 mod wordings;
 
@@ -798,9 +800,17 @@ impl Vault {
         with(&self.inner, |v| v.device_certificate())
     }
 
-    /// The journal of this person.
+    /// The journal of this person: entries, its devices, mood trends, erasing for good.
     pub fn journal(&self) -> Arc<Journal> {
         Arc::new(Journal {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Membership of shared spaces (any kind): list them, join one in person, admit, remove and
+    /// list members.
+    pub fn spaces(&self) -> Arc<Spaces> {
+        Arc::new(Spaces {
             inner: self.inner.clone(),
         })
     }
@@ -1018,29 +1028,6 @@ impl Vault {
         })
     }
 
-    /// On the facilitator's device: adds the device that showed `request` (its `link_request()` code)
-    /// to the group, as a facilitator when `as_facilitator`, and returns the code to show it. Unless
-    /// `share_history`, a group that already has a past first goes on in a new period and the newcomer
-    /// joins that one (reading nothing written before).
-    #[uniffi::method(default(as_facilitator = false, share_history = false))]
-    pub fn approve_group_member(
-        &self,
-        group_id: String,
-        request: String,
-        as_facilitator: bool,
-        share_history: bool,
-    ) -> Result<String> {
-        let g = parse_space(&group_id)?;
-        let role = if as_facilitator {
-            sebaya_core::Role::Admin
-        } else {
-            sebaya_core::Role::Member
-        };
-        with(&self.inner, |v| {
-            v.approve_group_member_with(&g, &request, role, share_history)
-        })
-    }
-
     /// Starts a new period of a group (facilitators): same name, members and roles, open agenda items,
     /// actions and coping ideas carried over, a new key. Members' devices follow at their next sync;
     /// the old period stays readable to them. Returns the new period's id.
@@ -1052,22 +1039,6 @@ impl Vault {
     /// On the joining device: joins the group named in a response made for it. Returns its id.
     pub fn join_group(&self, response: String) -> Result<String> {
         Ok(with(&self.inner, |v| v.join_group(&response))?.to_hex())
-    }
-
-    /// Removes a member's device from a group and rotates the group key (facilitators only).
-    pub fn remove_group_member(
-        &self,
-        group_id: String,
-        device_id: String,
-    ) -> Result<RotationReport> {
-        let g = parse_space(&group_id)?;
-        let d = parse_device(&device_id)?;
-        let r = with(&self.inner, |v| v.remove_group_member(&g, &d))?;
-        Ok(RotationReport {
-            wrapped: r.wrapped,
-            without_key: r.without_key,
-            bytes: r.bytes,
-        })
     }
 
     /// Adds a note to a group's notebook; returns its id.
@@ -1193,43 +1164,6 @@ impl Vault {
             })
         })
     }
-
-    /// The devices of a group, as this device knows them.
-    pub fn group_members(&self, group_id: String) -> Result<Vec<Member>> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            let me = v.device_id();
-            Ok(v.group_membership(&g)?
-                .members
-                .iter()
-                .map(|(d, r)| Member {
-                    device_id: d.to_hex(),
-                    role: role_name(Some(*r)),
-                    this_device: *d == me,
-                })
-                .collect())
-        })
-    }
-}
-
-/// A shared space this device belongs to.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct SharedSpace {
-    /// Space id (hex).
-    pub id: String,
-    /// "group", "pairing" or "case-notes".
-    pub kind: String,
-    /// This device's role: "admin", "member", or "" once removed.
-    pub role: String,
-}
-
-/// A space just created for someone, with the code to show them.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct CreatedSpace {
-    /// The new space's id (hex).
-    pub space_id: String,
-    /// The response code for the other person's device (`join_space`).
-    pub response: String,
 }
 
 /// A check-in in a pairing.
@@ -1309,31 +1243,6 @@ fn small(n: i32, what: &str) -> Result<u8> {
 
 #[uniffi::export]
 impl Vault {
-    /// Every shared space this device belongs to (groups, pairings, case notes).
-    pub fn shared_spaces(&self) -> Result<Vec<SharedSpace>> {
-        with(&self.inner, |v| {
-            Ok(v.shared_spaces()
-                .into_iter()
-                .map(|(id, kind, role)| SharedSpace {
-                    id: id.to_hex(),
-                    kind: kind_name(kind),
-                    role: role_name(role),
-                })
-                .collect())
-        })
-    }
-
-    /// On any device: joins the shared space (group, pairing, case notes) named in a response made for
-    /// it. Returns the space.
-    pub fn join_space(&self, response: String) -> Result<SharedSpace> {
-        let (id, kind) = with(&self.inner, |v| v.join_space(&response))?;
-        Ok(SharedSpace {
-            id: id.to_hex(),
-            kind: kind_name(kind),
-            role: "member".into(),
-        })
-    }
-
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it
     /// scanned; show them the response.
     pub fn create_pairing(&self, participant_request: String) -> Result<CreatedSpace> {

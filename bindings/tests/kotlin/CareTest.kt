@@ -37,8 +37,8 @@ fun main() {
             sup.addProgrammeCredential(grant.credential)
             val enrol = coord.enrolParticipant(part.linkRequest(), pid)
             care = enrol.careId
-            part.joinSpace(enrol.response)
-            sup.joinSpace(coord.approveGroupMember(care, sup.linkRequest(), false, false))
+            part.spaces().join(enrol.response)
+            sup.spaces().join(coord.spaces().approveMember(care, sup.linkRequest(), false, false))
             for (v in listOf(coord, part, sup)) v.sync(url)
             assertEquals(listOf("participant"), part.careRecords().map { it.viewer }, "participant view")
             assertEquals(listOf("supporter"), sup.careRecords().map { it.viewer }, "supporter view")
@@ -106,7 +106,7 @@ fun main() {
 
         check("sharing with the supporter needs the participant's consent; withdrawal takes it back") {
             val pairing = sup.createPairing(part.linkRequest())
-            part.joinSpace(pairing.response)
+            part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
             val entry = part.journal().use { j -> j.add("Aku berani bicara.", 4, emptyList()) }
@@ -131,10 +131,10 @@ fun main() {
         }
         check("a programme report: counts from published records, small cells suppressed") {
             val report = coord.createReportSpace(pid)
-            sup.joinSpace(coord.approveGroupMember(report, sup.linkRequest(), false, false))
+            sup.spaces().join(coord.spaces().approveMember(report, sup.linkRequest(), false, false))
             coord.sync(url)
             val gid = sup.createGroup("Kelompok Kamis", pid)
-            part.joinGroup(sup.approveGroupMember(gid, part.linkRequest(), false, false))
+            part.joinGroup(sup.spaces().approveMember(gid, part.linkRequest(), false, false))
             val start = 1767225600000L
             val week = 7L * 86400000L
             for (i in 0 until 5) {
@@ -153,7 +153,7 @@ fun main() {
 
         check("the safety plan is shared as its summary") {
             val pairing = sup.createPairing(part.linkRequest())
-            part.joinSpace(pairing.response)
+            part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
             part.consentToSharing(pairing.spaceId, true)

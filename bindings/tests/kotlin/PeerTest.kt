@@ -109,11 +109,11 @@ fun main() {
             val participant = person("par.db")
             val carrier = person("car.db")
             val pair = supporter.createPairing(participant.linkRequest())
-            participant.joinSpace(pair.response)
+            participant.spaces().join(pair.response)
             val p1 = participant.peerSession(true)
             val s1 = supporter.peerSession(false)
             assertTrue(drive(p1, s1).isEmpty(), "the pairing synced")
-            carrier.joinSpace(supporter.createPairing(carrier.linkRequest()).response)
+            carrier.spaces().join(supporter.createPairing(carrier.linkRequest()).response)
             participant.pairingAddCheckin(pair.spaceId, 2, "Minggu berat.")
             participant.journal().use { it.add("Hanya untuk saya.", 2, emptyList()) }
             carrier.setCarryQuota(1uL shl 20)

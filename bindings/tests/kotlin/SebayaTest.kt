@@ -212,7 +212,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "gf.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "gp.db").path, generateMasterKey()).use { par ->
                 val gid = fac.createGroup("Kelompok Kamis")
-                par.joinGroup(fac.approveGroupMember(gid, par.linkRequest()))
+                par.joinGroup(fac.spaces().approveMember(gid, par.linkRequest()))
                 fac.groupAddNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
                 val sid = fac.groupAddSession(gid, 1767225600000L, "Mengelola cemas")
                 fac.groupSetAttendance(gid, sid, par.deviceId(), Attendance.PRESENT)
@@ -222,9 +222,9 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 assertEquals(Attendance.PRESENT, par.groupSessions(gid).single().attendance.single().attendance, "attendance")
                 assertEquals("member", par.groups().single().role, "role")
                 assertThrows<SebayaException.NotAllowed>("a member cannot remove the facilitator") {
-                    par.removeGroupMember(gid, fac.deviceId())
+                    par.spaces().removeMember(gid, fac.deviceId())
                 }
-                fac.removeGroupMember(gid, par.deviceId())
+                fac.spaces().removeMember(gid, par.deviceId())
                 fac.sync(url)
                 assertEquals(1u, par.sync(url).refusedSpaces, "the relay no longer serves the group")
             }
@@ -237,7 +237,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "pp.db").path, generateMasterKey()).use { par ->
                 Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { svr ->
                     val pairing = sup.createPairing(par.linkRequest())
-                    assertEquals("pairing", par.joinSpace(pairing.response).kind, "kind")
+                    assertEquals("pairing", par.spaces().join(pairing.response).kind, "kind")
                     sup.sync(url)
                     par.sync(url)
                     par.pairingAddCheckin(pairing.spaceId, 3, note = "lumayan")
@@ -246,9 +246,9 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     assertEquals(3, sup.pairingCheckins(pairing.spaceId).single().mood, "check-in reached the supporter")
                     val notes = sup.createCaseNotes("pairing-7f3a", svr.linkRequest())
                     assertThrows<SebayaException.BadLinkCode>("the participant cannot open the supervisor's response") {
-                        par.joinSpace(notes.response)
+                        par.spaces().join(notes.response)
                     }
-                    svr.joinSpace(notes.response)
+                    svr.spaces().join(notes.response)
                     sup.caseNotesAdd(notes.spaceId, "Rujukan dibahas.")
                     sup.sync(url)
                     svr.sync(url)
@@ -341,7 +341,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     }
                     assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "kept")
                     val gid = sup.createGroup("Kelompok PIK-R", programmeId = pid)
-                    other.joinGroup(sup.approveGroupMember(gid, other.linkRequest(), asFacilitator = true))
+                    other.joinGroup(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
                     sup.groupAddSession(gid, 1767225600000L, "Sesi 1")
                     sup.sync(url)
                     other.sync(url)
@@ -360,11 +360,11 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "nm.db").path, generateMasterKey()).use { member ->
                 Vault.open(File(tmp, "nn.db").path, generateMasterKey()).use { newcomer ->
                     val gid = fac.createGroup("Kelompok Senin")
-                    member.joinGroup(fac.approveGroupMember(gid, member.linkRequest()))
+                    member.joinGroup(fac.spaces().approveMember(gid, member.linkRequest()))
                     fac.groupAddNote(gid, "Cerita minggu lalu.")
                     fac.sync(url)
                     member.sync(url)
-                    val newGid = newcomer.joinGroup(fac.approveGroupMember(gid, newcomer.linkRequest()))
+                    val newGid = newcomer.joinGroup(fac.spaces().approveMember(gid, newcomer.linkRequest()))
                     assertTrue(newGid != gid, "a new period")
                     assertEquals(newGid, fac.groups().single { it.id == gid }.nextId, "next")
                     fac.sync(url)

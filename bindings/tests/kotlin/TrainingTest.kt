@@ -58,7 +58,7 @@ fun main() {
                                 sup.createPairingIn(request, programmeId = pid)
                             }
                             assertTrue(e.detail.contains(MODULES.joinToString(",")), "every module missing: ${e.detail}")
-                            assertEquals(0, sup.sharedSpaces().size, "nothing created")
+                            assertEquals(0, sup.spaces().list().size, "nothing created")
                             val creds = MODULES.map { coord.certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
                             assertThrows<SebayaException.BadCredential>("made for someone else") {
                                 other.addTrainingRecord(creds[0])
@@ -78,7 +78,7 @@ fun main() {
                             assertEquals(MODULES.sorted(), list.map { it.module }.sorted(), "listed")
                             assertTrue(list.all { it.status == "current" && it.byProgrammeKey && it.issuer == pid }, "all current")
                             val created = sup.createPairingIn(request, programmeId = pid)
-                            part.joinSpace(created.response)
+                            part.spaces().join(created.response)
                             sup.pairingSendMessage(created.spaceId, "Halo")
                             sup.sync(url)
                             assertEquals(0u, part.sync(url).quarantined, "accepted on receipt")
@@ -119,14 +119,14 @@ fun main() {
                             certify(coord, leaver, pid, MODULES)
                             certify(coord, successor, pid, MODULES)
                             val created = leaver.createPairingIn(part.linkRequest(), programmeId = pid)
-                            part.joinSpace(created.response)
+                            part.spaces().join(created.response)
                             val sid = created.spaceId
                             leaver.pairingSendMessage(sid, "Sebelum")
                             leaver.sync(url)
                             part.sync(url)
                             val response = leaver.handOverSpace(sid, successor.linkRequest(), successor.certificationPresentation(pid))
                             leaver.sync(url)
-                            successor.joinSpace(response)
+                            successor.spaces().join(response)
                             successor.sync(url)
                             assertEquals(listOf("Sebelum"), successor.pairingMessages(sid).map { it.text }, "history")
                             successor.pairingSendMessage(sid, "Sesudah")

@@ -28,8 +28,8 @@ def three_devices(tmp_path, relay):
     grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
     sup.add_programme_credential(grant.credential)
     enrol = coord.enrol_participant(part.link_request(), pid)
-    part.join_space(enrol.response)
-    sup.join_space(coord.approve_group_member(enrol.care_id, sup.link_request()))
+    part.spaces().join(enrol.response)
+    sup.spaces().join(coord.spaces().approve_member(enrol.care_id, sup.link_request()))
     for v in (coord, part, sup):
         v.sync(relay.url)
     return coord, sup, part, enrol.care_id, pid
@@ -112,7 +112,7 @@ def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
 def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
     pairing = sup.create_pairing(part.link_request())
-    part.join_space(pairing.response)
+    part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
     j = part.journal()
@@ -163,10 +163,10 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
 
     coord, sup, part, care, pid = three_devices(tmp_path, relay)
     report = coord.create_report_space(pid)
-    sup.join_space(coord.approve_group_member(report, sup.link_request()))
+    sup.spaces().join(coord.spaces().approve_member(report, sup.link_request()))
     coord.sync(relay.url)
     gid = sup.create_group("Kelompok Kamis", programme_id=pid)
-    part.join_group(sup.approve_group_member(gid, part.link_request()))
+    part.join_group(sup.spaces().approve_member(gid, part.link_request()))
     start = 1767225600000
     week = 7 * 86400000
     for i in range(5):
@@ -189,7 +189,7 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
 def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
     pairing = sup.create_pairing(part.link_request())
-    part.join_space(pairing.response)
+    part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
     part.consent_to_sharing(pairing.space_id, True)

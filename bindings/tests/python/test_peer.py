@@ -138,9 +138,9 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
 
     supporter, participant, carrier = person("s.db"), person("p.db"), person("c.db")
     pair = supporter.create_pairing(participant.link_request())
-    participant.join_space(pair.response)
+    participant.spaces().join(pair.response)
     assert run(participant, supporter)[2] == {}
-    carrier.join_space(supporter.create_pairing(carrier.link_request()).response)
+    carrier.spaces().join(supporter.create_pairing(carrier.link_request()).response)
 
     participant.pairing_add_checkin(pair.space_id, 2, "Minggu berat.")
     participant.journal().add("Hanya untuk saya.", 2, [])

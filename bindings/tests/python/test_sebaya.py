@@ -534,9 +534,9 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
     gid = fac.create_group("Kelompok Kamis")
-    sup.join_group(fac.approve_group_member(gid, sup.link_request(), as_facilitator=True))
-    par.join_group(fac.approve_group_member(gid, par.link_request()))
-    roles = {m.device_id: m.role for m in fac.group_members(gid)}
+    sup.join_group(fac.spaces().approve_member(gid, sup.link_request(), as_admin=True))
+    par.join_group(fac.spaces().approve_member(gid, par.link_request()))
+    roles = {m.device_id: m.role for m in fac.spaces().members(gid)}
     assert roles == {fac.device_id(): "admin", sup.device_id(): "admin", par.device_id(): "member"}
     for v in (fac, sup, par):
         v.sync(relay.url)
@@ -558,11 +558,11 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
         assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT)]
 
     with pytest.raises(SebayaError.NotAllowed):
-        par.remove_group_member(gid, fac.device_id())
+        par.spaces().remove_member(gid, fac.device_id())
     # Sessions and attendance are the facilitators' part of the group.
     with pytest.raises(SebayaError.NotAllowed):
         par.group_add_session(gid, 1767225600000, "Sesi palsu")
-    report = fac.remove_group_member(gid, par.device_id())
+    report = fac.spaces().remove_member(gid, par.device_id())
     assert report.wrapped == 1
     fac.group_add_note(gid, "Setelah perubahan anggota.")
     fac.sync(relay.url)
@@ -579,7 +579,7 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     par = open_vault(tmp_path / "p.db", generate_master_key())
     svr = open_vault(tmp_path / "v.db", generate_master_key())
     created = sup.create_pairing(par.link_request())
-    joined = par.join_space(created.response)
+    joined = par.spaces().join(created.response)
     assert (joined.id, joined.kind) == (created.space_id, "pairing")
     sup.sync(relay.url)
     par.sync(relay.url)
@@ -601,8 +601,8 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
 
     notes = sup.create_case_notes("pairing-7f3a", svr.link_request())
     with pytest.raises(SebayaError.BadLinkCode):
-        par.join_space(notes.response)
-    svr.join_space(notes.response)
+        par.spaces().join(notes.response)
+    svr.spaces().join(notes.response)
     nid = sup.case_notes_add(notes.space_id, "Rujukan dibahas.")
     sup.sync(relay.url)
     svr.sync(relay.url)
@@ -612,7 +612,7 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     par.sync(relay.url)
     (note,) = sup.case_notes(notes.space_id)
     assert note.reviews == ["Baik, lanjutkan."]
-    assert [s.kind for s in par.shared_spaces()] == ["pairing"]
+    assert [s.kind for s in par.spaces().list()] == ["pairing"]
     with pytest.raises(SebayaError.NotFound):
         par.case_notes(notes.space_id)
 
@@ -649,7 +649,7 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     pending = joiner.accept_invite(invite.code, "Rina")
     assert (pending.space_id, pending.kind, pending.status) == (gid, "group", "waiting")
     joiner.sync(relay.url)
-    assert joiner.shared_spaces() == []
+    assert joiner.spaces().list() == []
 
     assert fac.sync(relay.url).join_requests == 1
     (request,) = fac.join_requests()
@@ -666,7 +666,7 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     late.sync(relay.url)
     (p,) = late.pending_joins()
     assert (p.status, p.refused_reason) == ("refused", "invite-spent")
-    assert late.shared_spaces() == []
+    assert late.spaces().list() == []
     with pytest.raises(SebayaError.InviteSpent):
         fac.revoke_invite(gid, invite.id)
 
@@ -703,7 +703,7 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     assert [e.text for e in restored.journal().list()] == ["Hari ini cukup baik."]
     assert [n.text for n in restored.group_notes(gid)] == ["Catatan Rina"]
     assert [(g.id, g.role) for g in restored.groups()] == [(gid, "admin")]
-    assert [s.kind for s in restored.shared_spaces()] == ["group"], "the index is internal"
+    assert [s.kind for s in restored.spaces().list()] == ["group"], "the index is internal"
 
     # A tablet linked by the restored phone is certified by the same person and reaches the group.
     tablet = open_vault(tmp_path / "tablet.db", generate_master_key())
@@ -756,7 +756,7 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
         coord.grant_programme_role(pid, sup.person_id(), "therapist")
     assert sup.add_programme_credential(grant.credential) == "peer_supporter"
     gid = sup.create_group("Kelompok PIK-R", programme_id=pid)
-    other.join_group(sup.approve_group_member(gid, other.link_request(), as_facilitator=True))
+    other.join_group(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
     sup.group_add_session(gid, 1767225600000, "Sesi 1")
     sup.sync(relay.url)
     other.sync(relay.url)
@@ -773,12 +773,12 @@ def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
     member = open_vault(tmp_path / "m.db", generate_master_key())
     newcomer = open_vault(tmp_path / "n.db", generate_master_key())
     gid = fac.create_group("Kelompok Senin")
-    assert member.join_group(fac.approve_group_member(gid, member.link_request())) == gid
+    assert member.join_group(fac.spaces().approve_member(gid, member.link_request())) == gid
     fac.group_add_note(gid, "Cerita minggu lalu.")
     fac.sync(relay.url)
     member.sync(relay.url)
     # The default: no history. The group goes on in a new period; the newcomer joins that.
-    new_gid = newcomer.join_group(fac.approve_group_member(gid, newcomer.link_request()))
+    new_gid = newcomer.join_group(fac.spaces().approve_member(gid, newcomer.link_request()))
     assert new_gid != gid
     assert [g.next_id for g in fac.groups() if g.id == gid] == [new_gid]
     fac.sync(relay.url)

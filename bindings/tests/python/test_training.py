@@ -60,7 +60,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
         sup.create_pairing_in(request, programme_id=pid)
     assert err.value.message_id == "error-not-certified"
     assert ",".join(MODULES) in err.value.detail
-    assert sup.shared_spaces() == []
+    assert sup.spaces().list() == []
     assert [(s.module, s.reason) for s in sup.training_shortfalls(pid)] == [(m, "missing") for m in MODULES]
 
     credentials = [coord.certify_training(pid, sup.person_id(), m, now() - 86400) for m in MODULES]
@@ -81,7 +81,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     with pytest.raises(SebayaError.NotCertified) as err:
         sup.create_pairing_in(request, programme_id=pid)
     assert err.value.detail.endswith("self-care")
-    assert sup.shared_spaces() == []
+    assert sup.spaces().list() == []
     sup.add_training_record(credentials[4])
     # Keeping a record twice keeps it once.
     sup.add_training_record(credentials[4])
@@ -91,7 +91,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     assert sup.training_shortfalls(pid) == []
 
     created = sup.create_pairing_in(request, programme_id=pid)
-    assert part.join_space(created.response).kind == "pairing"
+    assert part.spaces().join(created.response).kind == "pairing"
     sup.pairing_send_message(created.space_id, "Halo, apa kabar?")
     sup.sync(relay.url)
     report = part.sync(relay.url)
@@ -138,7 +138,7 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     certified_supporter(coord, successor, pid, MODULES)
     certified_supporter(coord, untrained, pid, MODULES[:2])
     created = leaver.create_pairing_in(part.link_request(), programme_id=pid)
-    part.join_space(created.response)
+    part.spaces().join(created.response)
     sid = created.space_id
     leaver.pairing_send_message(sid, "Sebelum serah terima")
     leaver.sync(relay.url)
@@ -151,7 +151,7 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
 
     response = leaver.hand_over_space(sid, successor.link_request(), successor.certification_presentation(pid))
     leaver.sync(relay.url)
-    successor.join_space(response)
+    successor.spaces().join(response)
     successor.sync(relay.url)
     assert [m.text for m in successor.pairing_messages(sid)] == ["Sebelum serah terima"]
     successor.pairing_send_message(sid, "Saya pendamping baru.")
@@ -160,6 +160,6 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     assert [m.text for m in part.pairing_messages(sid)] == ["Sebelum serah terima", "Saya pendamping baru."]
     leaver.sync(relay.url)
     assert [m.text for m in leaver.pairing_messages(sid)] == ["Sebelum serah terima"]
-    assert [s.role for s in leaver.shared_spaces() if s.id == sid] == [""]
+    assert [s.role for s in leaver.spaces().list() if s.id == sid] == [""]
     with pytest.raises(SebayaError.NotAllowed):
         leaver.pairing_send_message(sid, "Masih di sini?")

@@ -143,7 +143,7 @@ check("join a support group in person and read its note after a sync") {
     let par = try Vault.open(path: tmpPath("gp.db"), masterKey: try generateMasterKey())
     let gid = try fac.createGroup(name: "Kelompok Kamis")
     // In person: the participant shows its request code, the facilitator answers with a response code.
-    let joined = try par.joinGroup(response: try fac.approveGroupMember(groupId: gid, request: try par.linkRequest()))
+    let joined = try par.joinGroup(response: try fac.spaces().approveMember(spaceId: gid, request: try par.linkRequest()))
     try assertEqual(gid, joined, "joined group id")
     try assertThrows("a forged group response", badLinkCode) { _ = try par.joinGroup(response: "SBYA1zz") }
     _ = try fac.groupAddNote(groupId: gid, text: "Kita mulai dengan check-in.", title: "Rencana")
@@ -158,9 +158,9 @@ check("join a support group in person and read its note after a sync") {
     try assertEqual([Attendance.present], sessions.flatMap { $0.attendance.map { $0.attendance } }, "attendance")
     try assertEqual(["member"], try par.groups().map { $0.role }, "role")
     try assertThrows("a member cannot remove the facilitator", notAllowed) {
-        _ = try par.removeGroupMember(groupId: gid, deviceId: try fac.deviceId())
+        _ = try par.spaces().removeMember(spaceId: gid, deviceId: try fac.deviceId())
     }
-    _ = try fac.removeGroupMember(groupId: gid, deviceId: try par.deviceId())
+    _ = try fac.spaces().removeMember(spaceId: gid, deviceId: try par.deviceId())
     _ = try fac.sync(relayUrl: url)
     try assertEqual(UInt32(1), try par.sync(relayUrl: url).refusedSpaces, "the relay no longer serves the group")
 }
@@ -280,10 +280,10 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
     }
     let supporter = try person("carry-s.db"), participant = try person("carry-p.db"), carrier = try person("carry-c.db")
     let pair = try supporter.createPairing(participantRequest: try participant.linkRequest())
-    _ = try participant.joinSpace(response: pair.response)
+    _ = try participant.spaces().join(response: pair.response)
     let (e1, e2) = runPeers(try participant.peerSession(initiator: true), try supporter.peerSession(initiator: false))
     try assertTrue(e1 == nil && e2 == nil, "pairing synced face to face")
-    _ = try carrier.joinSpace(response: try supporter.createPairing(participantRequest: try carrier.linkRequest()).response)
+    _ = try carrier.spaces().join(response: try supporter.createPairing(participantRequest: try carrier.linkRequest()).response)
     _ = try participant.pairingAddCheckin(pairingId: pair.spaceId, mood: 2, note: "Minggu berat.")
     try carrier.setCarryQuota(bytes: 1 << 20)
     let took = try carrier.importBundle(bundle: try participant.exportBundle(spaceIds: [], peerDeviceId: nil))
@@ -446,7 +446,7 @@ check("a risk answer with a bad country code still shows the crisis lines and re
     _ = try part.createPerson()
     let programme = try coord.createProgramme(name: "PIK-R SMA 1")
     let enrol = try coord.enrolParticipant(request: try part.linkRequest(), programmeId: programme)
-    _ = try part.joinSpace(response: enrol.response)
+    _ = try part.spaces().join(response: enrol.response)
     _ = try coord.sync(relayUrl: url)
     _ = try part.sync(relayUrl: url)
     _ = try part.giveConsent(careId: enrol.careId, purpose: "duty-of-care", agreed: true)
