@@ -133,13 +133,13 @@ fun main() {
             val report = coord.createReportSpace(pid)
             sup.spaces().join(coord.spaces().approveMember(report, sup.linkRequest(), false, false))
             coord.sync(url)
-            val gid = sup.createGroup("Kelompok Kamis", pid)
-            part.joinGroup(sup.spaces().approveMember(gid, part.linkRequest(), false, false))
+            val gid = sup.groups().create("Kelompok Kamis", pid)
+            part.groups().join(sup.spaces().approveMember(gid, part.linkRequest(), false, false))
             val start = 1767225600000L
             val week = 7L * 86400000L
             for (i in 0 until 5) {
-                val sid = sup.groupAddSession(gid, start + i * week, "Sesi")
-                sup.groupSetAttendance(gid, sid, part.deviceId(), Attendance.PRESENT)
+                val sid = sup.groups().addSession(gid, start + i * week, "Sesi")
+                sup.groups().setAttendance(gid, sid, part.deviceId(), Attendance.PRESENT)
             }
             sup.sync(url)
             assertEquals(5u, sup.publishActivity(report, start, start + 10 * week), "published")

@@ -268,14 +268,14 @@ private fun listenerChecks(tmp: File) {
             assertTrue(rec.calls.isEmpty(), "a read was announced")
             v.journal().use { it.add("kedua", 4, emptyList()) }
             assertEquals(listOf(journalSpace(v) to "journal"), rec.calls.toList(), "calls")
-            val g = v.createGroup("Kelompok Kamis", null)
+            val g = v.groups().create("Kelompok Kamis", null)
             assertTrue((g to "group") in rec.calls, "group not announced")
             sub.stop()
             sub.stop()
             assertTrue(!sub.isActive(), "still active")
             val n = rec.calls.size
             v.journal().use { it.add("ketiga", 3, emptyList()) }
-            v.groupAddNote(g, "catatan", "")
+            v.groups().addNote(g, "catatan", "")
             assertEquals(n, rec.calls.size, "called after stop")
             sub.close()
         }

@@ -211,16 +211,16 @@ private fun runChecks(tmp: File, relay: Relay?) {
         val url = relay?.url ?: throw IllegalStateException("no relay")
         Vault.open(File(tmp, "gf.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "gp.db").path, generateMasterKey()).use { par ->
-                val gid = fac.createGroup("Kelompok Kamis")
-                par.joinGroup(fac.spaces().approveMember(gid, par.linkRequest()))
-                fac.groupAddNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
-                val sid = fac.groupAddSession(gid, 1767225600000L, "Mengelola cemas")
-                fac.groupSetAttendance(gid, sid, par.deviceId(), Attendance.PRESENT)
+                val gid = fac.groups().create("Kelompok Kamis")
+                par.groups().join(fac.spaces().approveMember(gid, par.linkRequest()))
+                fac.groups().addNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
+                val sid = fac.groups().addSession(gid, 1767225600000L, "Mengelola cemas")
+                fac.groups().setAttendance(gid, sid, par.deviceId(), Attendance.PRESENT)
                 fac.sync(url)
                 par.sync(url)
-                assertEquals("Kita mulai dengan check-in.", par.groupNotes(gid).single().text, "note reached the member")
-                assertEquals(Attendance.PRESENT, par.groupSessions(gid).single().attendance.single().attendance, "attendance")
-                assertEquals("member", par.groups().single().role, "role")
+                assertEquals("Kita mulai dengan check-in.", par.groups().notes(gid).single().text, "note reached the member")
+                assertEquals(Attendance.PRESENT, par.groups().sessions(gid).single().attendance.single().attendance, "attendance")
+                assertEquals("member", par.groups().list().single().role, "role")
                 assertThrows<SebayaException.NotAllowed>("a member cannot remove the facilitator") {
                     par.spaces().removeMember(gid, fac.deviceId())
                 }
@@ -280,8 +280,8 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "if.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "ij.db").path, generateMasterKey()).use { joiner ->
                 Vault.open(File(tmp, "il.db").path, generateMasterKey()).use { late ->
-                    val gid = fac.createGroup("Kelompok Sabtu")
-                    fac.groupAddNote(gid, "Sebelum undangan.")
+                    val gid = fac.groups().create("Kelompok Sabtu")
+                    fac.groups().addNote(gid, "Sebelum undangan.")
                     val invite = fac.createInvite(gid, validForSecs = 3600uL, shareHistory = true)
                     assertTrue(invite.code.length < 200, "the code fits a small QR code")
                     fac.sync(url)
@@ -293,7 +293,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     assertEquals(joiner.deviceId(), fac.approveJoinRequest(request.id), "admitted")
                     fac.sync(url)
                     assertEquals(1u, joiner.sync(url).joined, "joined")
-                    assertEquals("Sebelum undangan.", joiner.groupNotes(gid).single().text, "reads the group")
+                    assertEquals("Sebelum undangan.", joiner.groups().notes(gid).single().text, "reads the group")
                     late.acceptInvite(invite.code, "Lain")
                     late.sync(url)
                     assertEquals("invite-spent", late.pendingJoins().single().refusedReason, "spent")
@@ -314,16 +314,16 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "rr.db").path, generateMasterKey()).use { restored ->
                 val phrase = phone.createPerson()
                 phone.journal().use { it.add("Hari ini cukup baik.", 4) }
-                val gid = phone.createGroup("Kelompok Rina")
-                phone.groupAddNote(gid, "Catatan Rina")
+                val gid = phone.groups().create("Kelompok Rina")
+                phone.groups().addNote(gid, "Catatan Rina")
                 phone.sync(url)
                 restored.restorePerson(phrase)
                 assertTrue(restored.deviceId() != phone.deviceId(), "a new device")
                 assertTrue(restored.sync(url).fromIndex >= 2u, "spaces found in the index")
                 restored.sync(url)
                 assertEquals("Hari ini cukup baik.", restored.journal().use { it.list().single().text }, "journal")
-                assertEquals("Catatan Rina", restored.groupNotes(gid).single().text, "group note")
-                assertEquals("admin", restored.groups().single().role, "still the facilitator")
+                assertEquals("Catatan Rina", restored.groups().notes(gid).single().text, "group note")
+                assertEquals("admin", restored.groups().list().single().role, "still the facilitator")
             }
         }
     }
@@ -340,14 +340,14 @@ private fun runChecks(tmp: File, relay: Relay?) {
                         other.addProgrammeCredential(grant.credential)
                     }
                     assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "kept")
-                    val gid = sup.createGroup("Kelompok PIK-R", programmeId = pid)
-                    other.joinGroup(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
-                    sup.groupAddSession(gid, 1767225600000L, "Sesi 1")
+                    val gid = sup.groups().create("Kelompok PIK-R", programmeId = pid)
+                    other.groups().join(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
+                    sup.groups().addSession(gid, 1767225600000L, "Sesi 1")
                     sup.sync(url)
                     other.sync(url)
-                    assertEquals("Sesi 1", other.groupSessions(gid).single().topic, "session reached")
+                    assertEquals("Sesi 1", other.groups().sessions(gid).single().topic, "session reached")
                     assertThrows<SebayaException.NotAllowed>("uncertified co-facilitator") {
-                        other.groupAddSession(gid, 1767225600000L, "Sesi 2")
+                        other.groups().addSession(gid, 1767225600000L, "Sesi 2")
                     }
                 }
             }
@@ -359,17 +359,17 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "nf.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "nm.db").path, generateMasterKey()).use { member ->
                 Vault.open(File(tmp, "nn.db").path, generateMasterKey()).use { newcomer ->
-                    val gid = fac.createGroup("Kelompok Senin")
-                    member.joinGroup(fac.spaces().approveMember(gid, member.linkRequest()))
-                    fac.groupAddNote(gid, "Cerita minggu lalu.")
+                    val gid = fac.groups().create("Kelompok Senin")
+                    member.groups().join(fac.spaces().approveMember(gid, member.linkRequest()))
+                    fac.groups().addNote(gid, "Cerita minggu lalu.")
                     fac.sync(url)
                     member.sync(url)
-                    val newGid = newcomer.joinGroup(fac.spaces().approveMember(gid, newcomer.linkRequest()))
+                    val newGid = newcomer.groups().join(fac.spaces().approveMember(gid, newcomer.linkRequest()))
                     assertTrue(newGid != gid, "a new period")
-                    assertEquals(newGid, fac.groups().single { it.id == gid }.nextId, "next")
+                    assertEquals(newGid, fac.groups().list().single { it.id == gid }.nextId, "next")
                     fac.sync(url)
                     newcomer.sync(url)
-                    assertEquals(0, newcomer.groupNotes(newGid).size, "no history")
+                    assertEquals(0, newcomer.groups().notes(newGid).size, "no history")
                     assertEquals(1u, member.sync(url).newPeriods, "the member follows")
                 }
             }
@@ -381,14 +381,14 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "xp.db").path, generateMasterKey()).use { phone ->
             Vault.open(File(tmp, "xt.db").path, generateMasterKey()).use { thief ->
                 val old = phone.createPerson()
-                phone.createGroup("Kelompok Rina")
+                phone.groups().create("Kelompok Rina")
                 phone.sync(url)
                 val fresh = phone.replaceRecoveryPhrase()
                 assertTrue(fresh != old, "a new phrase")
                 phone.sync(url)
                 thief.restorePerson(old)
                 assertEquals(0u, thief.sync(url).fromIndex, "nothing from the old phrase")
-                assertEquals(0, thief.groups().size, "no group")
+                assertEquals(0, thief.groups().list().size, "no group")
             }
         }
     }

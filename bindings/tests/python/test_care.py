@@ -165,13 +165,13 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
     report = coord.create_report_space(pid)
     sup.spaces().join(coord.spaces().approve_member(report, sup.link_request()))
     coord.sync(relay.url)
-    gid = sup.create_group("Kelompok Kamis", programme_id=pid)
-    part.join_group(sup.spaces().approve_member(gid, part.link_request()))
+    gid = sup.groups().create("Kelompok Kamis", programme_id=pid)
+    part.groups().join(sup.spaces().approve_member(gid, part.link_request()))
     start = 1767225600000
     week = 7 * 86400000
     for i in range(5):
-        sid = sup.group_add_session(gid, start + i * week, "Sesi")
-        sup.group_set_attendance(gid, sid, part.device_id(), Attendance.PRESENT)
+        sid = sup.groups().add_session(gid, start + i * week, "Sesi")
+        sup.groups().set_attendance(gid, sid, part.device_id(), Attendance.PRESENT)
     sup.sync(relay.url)
     assert sup.publish_activity(report, start, start + 10 * week) == 5
     part.ask_for_help("id")

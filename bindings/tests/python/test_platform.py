@@ -248,10 +248,10 @@ def test_a_local_write_is_announced_and_reads_are_not(tmp_path):
     assert rec.calls == []
     j.add("kedua", 4, [])
     assert rec.calls == [(journal_space(v), "journal")]
-    gid = v.create_group("Kelompok Kamis")
+    gid = v.groups().create("Kelompok Kamis")
     assert (gid, "group") in rec.calls
     rec.calls.clear()
-    v.group_add_note(gid, "catatan")
+    v.groups().add_note(gid, "catatan")
     assert rec.calls == [(gid, "group")]
 
 
@@ -324,7 +324,7 @@ def test_after_stop_a_listener_is_not_called(tmp_path):
     sub.stop()  # twice is harmless
     assert not sub.is_active()
     v.journal().add("b", 3, [])
-    v.create_group("g")
+    v.groups().create("g")
     assert len(rec.calls) == 1
     assert len(other.calls) == 3  # the other subscription still hears everything
     keep.stop()

@@ -533,45 +533,45 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
     fac = open_vault(tmp_path / "f.db", generate_master_key())
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
-    gid = fac.create_group("Kelompok Kamis")
-    sup.join_group(fac.spaces().approve_member(gid, sup.link_request(), as_admin=True))
-    par.join_group(fac.spaces().approve_member(gid, par.link_request()))
+    gid = fac.groups().create("Kelompok Kamis")
+    sup.groups().join(fac.spaces().approve_member(gid, sup.link_request(), as_admin=True))
+    par.groups().join(fac.spaces().approve_member(gid, par.link_request()))
     roles = {m.device_id: m.role for m in fac.spaces().members(gid)}
     assert roles == {fac.device_id(): "admin", sup.device_id(): "admin", par.device_id(): "member"}
     for v in (fac, sup, par):
         v.sync(relay.url)
-    assert [g.name for g in par.groups()] == ["Kelompok Kamis"] and par.groups()[0].role == "member"
+    assert [g.name for g in par.groups().list()] == ["Kelompok Kamis"] and par.groups().list()[0].role == "member"
 
-    nid = fac.group_add_note(gid, "Kita mulai dengan check-in.", title="Rencana")
+    nid = fac.groups().add_note(gid, "Kita mulai dengan check-in.", title="Rencana")
     fac.sync(relay.url)
     sup.sync(relay.url)
-    fac.group_edit_note(gid, nid, text="Pembukaan. Kita mulai dengan check-in.")
-    sup.group_edit_note(gid, nid, text="Kita mulai dengan check-in. Lalu latihan napas.")
-    sid = fac.group_add_session(gid, 1767225600000, "Mengelola cemas")
-    fac.group_set_attendance(gid, sid, par.device_id(), Attendance.PRESENT)
+    fac.groups().edit_note(gid, nid, text="Pembukaan. Kita mulai dengan check-in.")
+    sup.groups().edit_note(gid, nid, text="Kita mulai dengan check-in. Lalu latihan napas.")
+    sid = fac.groups().add_session(gid, 1767225600000, "Mengelola cemas")
+    fac.groups().set_attendance(gid, sid, par.device_id(), Attendance.PRESENT)
     for v in (fac, sup, fac, par):
         v.sync(relay.url)
     for v in (fac, sup, par):
-        note = [n for n in v.group_notes(gid) if n.id == nid][0]
+        note = [n for n in v.groups().notes(gid) if n.id == nid][0]
         assert note.text == "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas."
-        (session,) = v.group_sessions(gid)
+        (session,) = v.groups().sessions(gid)
         assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT)]
 
     with pytest.raises(SebayaError.NotAllowed):
         par.spaces().remove_member(gid, fac.device_id())
     # Sessions and attendance are the facilitators' part of the group.
     with pytest.raises(SebayaError.NotAllowed):
-        par.group_add_session(gid, 1767225600000, "Sesi palsu")
+        par.groups().add_session(gid, 1767225600000, "Sesi palsu")
     report = fac.spaces().remove_member(gid, par.device_id())
     assert report.wrapped == 1
-    fac.group_add_note(gid, "Setelah perubahan anggota.")
+    fac.groups().add_note(gid, "Setelah perubahan anggota.")
     fac.sync(relay.url)
     assert par.sync(relay.url).refused_spaces == 1
-    assert all(n.text != "Setelah perubahan anggota." for n in par.group_notes(gid))
+    assert all(n.text != "Setelah perubahan anggota." for n in par.groups().notes(gid))
     with pytest.raises(SebayaError.InvalidInput):
-        fac.group_add_note("not-hex", "x")
+        fac.groups().add_note("not-hex", "x")
     with pytest.raises(SebayaError.NotFound):
-        fac.group_notes("00" * 16)
+        fac.groups().notes("00" * 16)
 
 
 def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
@@ -638,8 +638,8 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     joiner = open_vault(tmp_path / "j.db", generate_master_key())
     late = open_vault(tmp_path / "l.db", generate_master_key())
     joiner.create_person()
-    gid = fac.create_group("Kelompok Sabtu")
-    fac.group_add_note(gid, "Sebelum undangan.")
+    gid = fac.groups().create("Kelompok Sabtu")
+    fac.groups().add_note(gid, "Sebelum undangan.")
     invite = fac.create_invite(gid, valid_for_secs=3600, share_history=True)
     assert invite.space_id == gid
     assert len(invite.code) < 200 and invite.code.startswith("SBYI1")
@@ -658,7 +658,7 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     fac.sync(relay.url)
     assert joiner.sync(relay.url).joined == 1
     assert joiner.pending_joins() == []
-    assert "Sebelum undangan." in [n.text for n in joiner.group_notes(gid)]
+    assert "Sebelum undangan." in [n.text for n in joiner.groups().notes(gid)]
     assert [(i.status, i.admitted) for i in fac.invites(gid)] == [("spent", joiner.device_id())]
 
     # The spent code again, from someone else: refused by the relay, nothing joined.
@@ -689,8 +689,8 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     phone = open_vault(tmp_path / "phone.db", generate_master_key())
     phrase = phone.create_person()
     phone.journal().add("Hari ini cukup baik.", 4, [])
-    gid = phone.create_group("Kelompok Rina")
-    phone.group_add_note(gid, "Catatan Rina")
+    gid = phone.groups().create("Kelompok Rina")
+    phone.groups().add_note(gid, "Catatan Rina")
     phone.sync(relay.url)
 
     # The phone is lost: an empty vault and the phrase bring everything back, as a new device.
@@ -701,8 +701,8 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     assert restored.sync(relay.url).from_index >= 2
     restored.sync(relay.url)
     assert [e.text for e in restored.journal().list()] == ["Hari ini cukup baik."]
-    assert [n.text for n in restored.group_notes(gid)] == ["Catatan Rina"]
-    assert [(g.id, g.role) for g in restored.groups()] == [(gid, "admin")]
+    assert [n.text for n in restored.groups().notes(gid)] == ["Catatan Rina"]
+    assert [(g.id, g.role) for g in restored.groups().list()] == [(gid, "admin")]
     assert [s.kind for s in restored.spaces().list()] == ["group"], "the index is internal"
 
     # A tablet linked by the restored phone is certified by the same person and reaches the group.
@@ -712,14 +712,14 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     restored.sync(relay.url)
     assert tablet.sync(relay.url).from_index >= 1
     tablet.sync(relay.url)
-    assert [n.text for n in tablet.group_notes(gid)] == ["Catatan Rina"]
+    assert [n.text for n in tablet.groups().notes(gid)] == ["Catatan Rina"]
 
 
 def test_replacing_the_phrase_closes_the_old_one(tmp_path, relay):
     phone = open_vault(tmp_path / "phone.db", generate_master_key())
     old = phone.create_person()
-    gid = phone.create_group("Kelompok Rina")
-    phone.group_add_note(gid, "Catatan Rina")
+    gid = phone.groups().create("Kelompok Rina")
+    phone.groups().add_note(gid, "Catatan Rina")
     phone.sync(relay.url)
     new = phone.replace_recovery_phrase()
     assert new != old
@@ -727,12 +727,12 @@ def test_replacing_the_phrase_closes_the_old_one(tmp_path, relay):
     thief = open_vault(tmp_path / "thief.db", generate_master_key())
     thief.restore_person(old)
     assert thief.sync(relay.url).from_index == 0
-    assert thief.groups() == []
+    assert thief.groups().list() == []
     again = open_vault(tmp_path / "again.db", generate_master_key())
     again.restore_person(new)
     assert again.sync(relay.url).from_index >= 1
     again.sync(relay.url)
-    assert [n.text for n in again.group_notes(gid)] == ["Catatan Rina"]
+    assert [n.text for n in again.groups().notes(gid)] == ["Catatan Rina"]
     linked = open_vault(tmp_path / "linked.db", generate_master_key())
     with pytest.raises(SebayaError.NoPerson):
         linked.replace_recovery_phrase()
@@ -748,22 +748,22 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
     (p,) = coord.programmes()
     assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, "coordinator")
     with pytest.raises(SebayaError.NotAllowed):
-        sup.create_group("Kelompok", programme_id=pid)
+        sup.groups().create("Kelompok", programme_id=pid)
     grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
     with pytest.raises(SebayaError.BadCredential):
         other.add_programme_credential(grant.credential)
     with pytest.raises(SebayaError.InvalidInput):
         coord.grant_programme_role(pid, sup.person_id(), "therapist")
     assert sup.add_programme_credential(grant.credential) == "peer_supporter"
-    gid = sup.create_group("Kelompok PIK-R", programme_id=pid)
-    other.join_group(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
-    sup.group_add_session(gid, 1767225600000, "Sesi 1")
+    gid = sup.groups().create("Kelompok PIK-R", programme_id=pid)
+    other.groups().join(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
+    sup.groups().add_session(gid, 1767225600000, "Sesi 1")
     sup.sync(relay.url)
     other.sync(relay.url)
-    assert [s.topic for s in other.group_sessions(gid)] == ["Sesi 1"]
+    assert [s.topic for s in other.groups().sessions(gid)] == ["Sesi 1"]
     # A co-facilitator without a programme role does not run sessions.
     with pytest.raises(SebayaError.NotAllowed):
-        other.group_add_session(gid, 1767225600000, "Sesi 2")
+        other.groups().add_session(gid, 1767225600000, "Sesi 2")
     for locale in ("id", "en"):
         assert localized_message("error-bad-credential", locale) != "error-bad-credential"
 
@@ -772,27 +772,27 @@ def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
     fac = open_vault(tmp_path / "f.db", generate_master_key())
     member = open_vault(tmp_path / "m.db", generate_master_key())
     newcomer = open_vault(tmp_path / "n.db", generate_master_key())
-    gid = fac.create_group("Kelompok Senin")
-    assert member.join_group(fac.spaces().approve_member(gid, member.link_request())) == gid
-    fac.group_add_note(gid, "Cerita minggu lalu.")
+    gid = fac.groups().create("Kelompok Senin")
+    assert member.groups().join(fac.spaces().approve_member(gid, member.link_request())) == gid
+    fac.groups().add_note(gid, "Cerita minggu lalu.")
     fac.sync(relay.url)
     member.sync(relay.url)
     # The default: no history. The group goes on in a new period; the newcomer joins that.
-    new_gid = newcomer.join_group(fac.spaces().approve_member(gid, newcomer.link_request()))
+    new_gid = newcomer.groups().join(fac.spaces().approve_member(gid, newcomer.link_request()))
     assert new_gid != gid
-    assert [g.next_id for g in fac.groups() if g.id == gid] == [new_gid]
+    assert [g.next_id for g in fac.groups().list() if g.id == gid] == [new_gid]
     fac.sync(relay.url)
     newcomer.sync(relay.url)
-    assert newcomer.group_notes(new_gid) == []
+    assert newcomer.groups().notes(new_gid) == []
     assert member.sync(relay.url).new_periods == 1
     member.sync(relay.url)
-    assert [n.text for n in member.group_notes(gid)] == ["Cerita minggu lalu."]
-    member.group_add_note(new_gid, "Selamat datang.")
+    assert [n.text for n in member.groups().notes(gid)] == ["Cerita minggu lalu."]
+    member.groups().add_note(new_gid, "Selamat datang.")
     member.sync(relay.url)
     newcomer.sync(relay.url)
-    assert [n.text for n in newcomer.group_notes(new_gid)] == ["Selamat datang."]
+    assert [n.text for n in newcomer.groups().notes(new_gid)] == ["Selamat datang."]
     with pytest.raises(SebayaError.NotAllowed):
-        member.start_period(new_gid)
+        member.groups().start_period(new_gid)
 
 
 def test_instruments_are_scored_on_the_device_with_risk_flags():

@@ -141,22 +141,22 @@ check("join a support group in person and read its note after a sync") {
     let url = try relayURL()
     let fac = try Vault.open(path: tmpPath("gf.db"), masterKey: try generateMasterKey())
     let par = try Vault.open(path: tmpPath("gp.db"), masterKey: try generateMasterKey())
-    let gid = try fac.createGroup(name: "Kelompok Kamis")
+    let gid = try fac.groups().create(name: "Kelompok Kamis")
     // In person: the participant shows its request code, the facilitator answers with a response code.
-    let joined = try par.joinGroup(response: try fac.spaces().approveMember(spaceId: gid, request: try par.linkRequest()))
+    let joined = try par.groups().join(response: try fac.spaces().approveMember(spaceId: gid, request: try par.linkRequest()))
     try assertEqual(gid, joined, "joined group id")
-    try assertThrows("a forged group response", badLinkCode) { _ = try par.joinGroup(response: "SBYA1zz") }
-    _ = try fac.groupAddNote(groupId: gid, text: "Kita mulai dengan check-in.", title: "Rencana")
-    let sid = try fac.groupAddSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Mengelola cemas")
-    try fac.groupSetAttendance(groupId: gid, sessionId: sid, memberDeviceId: try par.deviceId(), attendance: .present)
+    try assertThrows("a forged group response", badLinkCode) { _ = try par.groups().join(response: "SBYA1zz") }
+    _ = try fac.groups().addNote(groupId: gid, text: "Kita mulai dengan check-in.", title: "Rencana")
+    let sid = try fac.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Mengelola cemas")
+    try fac.groups().setAttendance(groupId: gid, sessionId: sid, memberDeviceId: try par.deviceId(), attendance: .present)
     _ = try fac.sync(relayUrl: url)
     _ = try par.sync(relayUrl: url)
-    let notes = try par.groupNotes(groupId: gid)
+    let notes = try par.groups().notes(groupId: gid)
     try assertEqual(["Kita mulai dengan check-in."], notes.map { $0.text }, "note reached the member")
     try assertEqual(["Rencana"], notes.map { $0.title }, "title")
-    let sessions = try par.groupSessions(groupId: gid)
+    let sessions = try par.groups().sessions(groupId: gid)
     try assertEqual([Attendance.present], sessions.flatMap { $0.attendance.map { $0.attendance } }, "attendance")
-    try assertEqual(["member"], try par.groups().map { $0.role }, "role")
+    try assertEqual(["member"], try par.groups().list().map { $0.role }, "role")
     try assertThrows("a member cannot remove the facilitator", notAllowed) {
         _ = try par.spaces().removeMember(spaceId: gid, deviceId: try fac.deviceId())
     }
