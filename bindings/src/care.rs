@@ -174,25 +174,6 @@ pub struct Screening {
     pub at_ms: i64,
 }
 
-/// Something the participant shared with their supporter in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct SharedItem {
-    /// Its id (for `unshare`).
-    pub id: String,
-    /// "journal-entry", "checkin-summary" or "safety-plan".
-    pub kind: String,
-    /// The shared text.
-    pub text: String,
-    /// A journal entry's mood, 1–5.
-    pub mood: Option<u8>,
-    /// The journal entry it came from (empty otherwise).
-    pub source: String,
-    /// The consent record it was shared under.
-    pub consent: String,
-    /// When, ms.
-    pub at_ms: i64,
-}
-
 fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
     CrisisResource {
         kind: r.kind,
@@ -406,68 +387,6 @@ impl Vault {
     ) -> Result<u32> {
         let p = parse_programme(&programme_id)?;
         with(&self.inner, |v| v.set_crisis_resources(&p, &country, &json))
-    }
-
-    /// The participant agrees to, or withdraws from, sharing with their supporter in a pairing; a
-    /// withdrawal takes back everything shared there. Only the participant (`NotAllowed`).
-    pub fn consent_to_sharing(&self, pairing_id: String, agreed: bool) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.consent_to_sharing(&p, agreed))
-    }
-
-    /// Shares one journal entry (text and mood) with the supporter; `NotAllowed` without consent.
-    pub fn share_journal_entry(&self, pairing_id: String, entry_id: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.share_journal_entry(&p, &entry_id))
-    }
-
-    /// Shares a summary of the check-ins (weekly averages, streak; no entry text) in `locale`.
-    pub fn share_checkin_summary(
-        &self,
-        pairing_id: String,
-        utc_offset_min: i32,
-        locale: String,
-    ) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.share_checkin_summary(&p, utc_offset_min, &locale)
-        })
-    }
-
-    /// Shares the safety plan, as rendered text, with the supporter.
-    pub fn share_safety_plan_text(&self, pairing_id: String, text: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.share_safety_plan_text(&p, &text))
-    }
-
-    /// Shares the safety plan as it stands (its summary in `locale`) with the supporter.
-    pub fn share_safety_plan(&self, pairing_id: String, locale: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.share_safety_plan(&p, &locale))
-    }
-
-    /// Takes one shared item back.
-    pub fn unshare(&self, pairing_id: String, item_id: String) -> Result<()> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.unshare(&p, &item_id))
-    }
-
-    /// What the participant shares in a pairing now (nothing while consent does not stand).
-    pub fn shared_in_pairing(&self, pairing_id: String) -> Result<Vec<SharedItem>> {
-        let p = parse_space(&pairing_id)?;
-        let list = with(&self.inner, |v| v.shared_in_pairing(&p))?;
-        Ok(list
-            .into_iter()
-            .map(|i| SharedItem {
-                id: i.id,
-                kind: i.kind,
-                text: i.text,
-                mood: i.mood,
-                source: i.source,
-                consent: i.consent,
-                at_ms: i.at_ms,
-            })
-            .collect())
     }
 
     /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,

@@ -15,6 +15,7 @@ uniffi::setup_scaffolding!();
 
 use groups::Groups;
 use journal::Journal;
+use pairings::Pairings;
 pub(crate) use spaces::{CreatedSpace, Spaces};
 
 mod bundles;
@@ -22,6 +23,7 @@ mod care;
 mod groups;
 mod invites;
 mod journal;
+mod pairings;
 mod peer;
 mod platform;
 mod policy;
@@ -816,6 +818,14 @@ impl Vault {
         })
     }
 
+    /// One-to-one pairings and case notes: check-ins, goals, messages, what the participant shares,
+    /// case notes and their reviews, handing over.
+    pub fn pairings(&self) -> Arc<Pairings> {
+        Arc::new(Pairings {
+            inner: self.inner.clone(),
+        })
+    }
+
     /// Membership of shared spaces (any kind): list them, join one in person, admit, remove and
     /// list members.
     pub fn spaces(&self) -> Arc<Spaces> {
@@ -917,62 +927,6 @@ fn hex_id(b: [u8; 8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A check-in in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct PairCheckin {
-    /// Check-in id.
-    pub id: String,
-    /// Mood 1–5.
-    pub mood: i32,
-    /// Optional note.
-    pub note: String,
-    /// Device id (hex) of who checked in.
-    pub by: String,
-    /// When, ms since the Unix epoch.
-    pub at_ms: i64,
-}
-
-/// A goal in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct PairGoal {
-    /// Goal id.
-    pub id: String,
-    /// What the goal is.
-    pub text: String,
-    /// Progress 0–100.
-    pub progress: i32,
-    /// Whether it is reached (progress 100).
-    pub done: bool,
-}
-
-/// A message in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct PairMessage {
-    /// Message id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Device id (hex) of the sender.
-    pub by: String,
-    /// When, ms since the Unix epoch.
-    pub at_ms: i64,
-}
-
-/// A case note, with the supervisor's reviews of it.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct CaseNote {
-    /// Note id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Device id (hex) of the writer.
-    pub by: String,
-    /// Written, ms since the Unix epoch.
-    pub at_ms: i64,
-    /// The supervisor's comments on this note, oldest first.
-    pub reviews: Vec<String>,
-}
-
 fn kind_name(k: sebaya_core::space::SpaceKind) -> String {
     use sebaya_core::space::SpaceKind as K;
     match k {
@@ -985,216 +939,4 @@ fn kind_name(k: sebaya_core::space::SpaceKind) -> String {
         K::Report => "report",
     }
     .into()
-}
-
-fn small(n: i32, what: &str) -> Result<u8> {
-    u8::try_from(n)
-        .map_err(|_| sebaya_core::Error::InvalidInput(format!("{what} is out of range")).into())
-}
-
-#[uniffi::export]
-impl Vault {
-    /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned; show them the response.
-    pub fn create_pairing(&self, participant_request: String) -> Result<CreatedSpace> {
-        let (id, response) = with(&self.inner, |v| v.create_pairing(&participant_request))?;
-        Ok(CreatedSpace {
-            space_id: id.to_hex(),
-            response,
-        })
-    }
-
-    /// Records a check-in (mood 1–5 and an optional note) in a pairing.
-    #[uniffi::method(default(note = ""))]
-    pub fn pairing_add_checkin(
-        &self,
-        pairing_id: String,
-        mood: i32,
-        note: String,
-    ) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        let m = small(mood, "mood")?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::add_checkin(d, &id, m, &note, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The pairing's check-ins, oldest first.
-    pub fn pairing_checkins(&self, pairing_id: String) -> Result<Vec<PairCheckin>> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&p, |d| {
-                sebaya_core::pairing::checkins(d)
-                    .into_iter()
-                    .map(|c| PairCheckin {
-                        id: c.id,
-                        mood: i32::from(c.mood),
-                        note: c.note,
-                        by: c.by,
-                        at_ms: c.at_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// Adds a goal to a pairing; returns its id.
-    pub fn pairing_add_goal(&self, pairing_id: String, text: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::add_goal(d, &id, &text, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// Sets a goal's progress (0–100; 100 marks it reached).
-    pub fn pairing_set_goal_progress(
-        &self,
-        pairing_id: String,
-        goal_id: String,
-        progress: i32,
-    ) -> Result<()> {
-        let p = parse_space(&pairing_id)?;
-        let pr = small(progress, "progress")?;
-        with(&self.inner, |v| {
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::set_goal_progress(d, &goal_id, pr, now)
-            })
-        })
-    }
-
-    /// The pairing's goals.
-    pub fn pairing_goals(&self, pairing_id: String) -> Result<Vec<PairGoal>> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&p, |d| {
-                sebaya_core::pairing::goals(d)
-                    .into_iter()
-                    .map(|g| PairGoal {
-                        id: g.id,
-                        text: g.text,
-                        progress: i32::from(g.progress),
-                        done: g.done,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// Sends a message in a pairing; returns its id.
-    pub fn pairing_send_message(&self, pairing_id: String, text: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::send_message(d, &id, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The pairing's messages, oldest first.
-    pub fn pairing_messages(&self, pairing_id: String) -> Result<Vec<PairMessage>> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&p, |d| {
-                sebaya_core::pairing::messages(d)
-                    .into_iter()
-                    .map(|m| PairMessage {
-                        id: m.id,
-                        text: m.text,
-                        by: m.by,
-                        at_ms: m.at_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
-    /// name), shared only with the supervisor whose request code it scanned. With `programme_id`,
-    /// writing notes takes a peer supporter of the programme and reviewing them a coordinator.
-    #[uniffi::method(default(programme_id = None))]
-    pub fn create_case_notes(
-        &self,
-        about: String,
-        supervisor_request: String,
-        programme_id: Option<String>,
-    ) -> Result<CreatedSpace> {
-        let programme = programme_id
-            .as_deref()
-            .map(programmes::parse_programme)
-            .transpose()?;
-        let (id, response) = with(&self.inner, |v| {
-            v.create_case_notes_in(&about, &supervisor_request, programme)
-        })?;
-        Ok(CreatedSpace {
-            space_id: id.to_hex(),
-            response,
-        })
-    }
-
-    /// Adds a case note; returns its id.
-    pub fn case_notes_add(&self, space_id: String, text: String) -> Result<String> {
-        let s = parse_space(&space_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&s, |d, now| {
-                sebaya_core::casenotes::add_note(d, &id, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The supervisor comments on a case note.
-    pub fn case_notes_review(
-        &self,
-        space_id: String,
-        note_id: String,
-        text: String,
-    ) -> Result<String> {
-        let s = parse_space(&space_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&s, |d, now| {
-                sebaya_core::casenotes::add_review(d, &id, &note_id, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The case notes with their reviews, oldest first.
-    pub fn case_notes(&self, space_id: String) -> Result<Vec<CaseNote>> {
-        let s = parse_space(&space_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&s, |d| {
-                let reviews = sebaya_core::casenotes::reviews(d);
-                sebaya_core::casenotes::notes(d)
-                    .into_iter()
-                    .map(|n| CaseNote {
-                        reviews: reviews
-                            .iter()
-                            .filter(|r| r.note == n.id)
-                            .map(|r| r.text.clone())
-                            .collect(),
-                        id: n.id,
-                        text: n.text,
-                        by: n.by,
-                        at_ms: n.at_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
 }

@@ -4,7 +4,7 @@
 //! a pairing or case notes over to a certified successor. Ids are hex, times Unix seconds.
 
 use super::programmes::parse_programme;
-use super::{CreatedSpace, Result, SebayaError, Vault, parse_space, with};
+use super::{Result, SebayaError, Vault, with};
 
 /// One training record of this person, as a list screen shows it.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -128,53 +128,11 @@ impl Vault {
             .collect())
     }
 
-    /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned, bound to a programme when `programme_id` names one (else as `create_pairing`).
-    /// Bound, it throws `NotAllowed` without a peer supporter or coordinator role there, and
-    /// `NotCertified` (its detail lists the missing or expired module ids) without current training
-    /// in every required module; nothing is created then. Every member's device checks the same
-    /// on receipt. Show the participant the response.
-    #[uniffi::method(default(programme_id = None))]
-    pub fn create_pairing_in(
-        &self,
-        participant_request: String,
-        programme_id: Option<String>,
-    ) -> Result<CreatedSpace> {
-        let programme = programme_id.as_deref().map(parse_programme).transpose()?;
-        let (id, response) = with(&self.inner, |v| {
-            v.create_pairing_in(&participant_request, programme)
-        })?;
-        Ok(CreatedSpace {
-            space_id: id.to_hex(),
-            response,
-        })
-    }
-
     /// On a would-be successor's device: what to show a leaving supporter so they can hand over a
     /// pairing or case notes of a programme (this person's role chain and training credentials).
     /// Throws `NotAllowed` when this person holds no role there.
     pub fn certification_presentation(&self, programme_id: String) -> Result<Vec<u8>> {
         let programme = parse_programme(&programme_id)?;
         with(&self.inner, |v| v.certification_presentation(&programme))
-    }
-
-    /// Offboarding, on the leaving supporter's device (an admin of the space): hands a pairing or
-    /// case notes over to the person whose device showed `successor_request` (its `link_request`
-    /// code), who shows `presentation` (their `certification_presentation`). In a programme's space
-    /// the successor must be a coordinator, or a peer supporter with current required training
-    /// (`NotAllowed`, `NotCertified`, `BadCredential` otherwise; nothing changes). The successor
-    /// becomes an admin and every device of this person leaves the space; the successor's device
-    /// changes the key at its first sync. Returns the response code for the successor's
-    /// `join_space`; sync this device right after.
-    pub fn hand_over_space(
-        &self,
-        space_id: String,
-        successor_request: String,
-        presentation: Vec<u8>,
-    ) -> Result<String> {
-        let space = parse_space(&space_id)?;
-        with(&self.inner, |v| {
-            v.hand_over_space(&space, &successor_request, &presentation)
-        })
     }
 }

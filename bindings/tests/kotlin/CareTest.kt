@@ -105,22 +105,22 @@ fun main() {
         }
 
         check("sharing with the supporter needs the participant's consent; withdrawal takes it back") {
-            val pairing = sup.createPairing(part.linkRequest())
+            val pairing = sup.pairings().create(part.linkRequest())
             part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
             val entry = part.journal().use { j -> j.add("Aku berani bicara.", 4, emptyList()) }
-            assertThrows<SebayaException.NotAllowed>("share without consent") { part.shareJournalEntry(pairing.spaceId, entry) }
-            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.consentToSharing(pairing.spaceId, true) }
-            part.consentToSharing(pairing.spaceId, true)
-            part.shareJournalEntry(pairing.spaceId, entry)
+            assertThrows<SebayaException.NotAllowed>("share without consent") { part.pairings().shareJournalEntry(pairing.spaceId, entry) }
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.pairings().consentToSharing(pairing.spaceId, true) }
+            part.pairings().consentToSharing(pairing.spaceId, true)
+            part.pairings().shareJournalEntry(pairing.spaceId, entry)
             part.sync(url)
             sup.sync(url)
-            assertEquals(listOf("Aku berani bicara."), sup.sharedInPairing(pairing.spaceId).map { it.text }, "shared")
-            part.consentToSharing(pairing.spaceId, false)
+            assertEquals(listOf("Aku berani bicara."), sup.pairings().sharedItems(pairing.spaceId).map { it.text }, "shared")
+            part.pairings().consentToSharing(pairing.spaceId, false)
             part.sync(url)
             sup.sync(url)
-            assertEquals(0, sup.sharedInPairing(pairing.spaceId).size, "taken back")
+            assertEquals(0, sup.pairings().sharedItems(pairing.spaceId).size, "taken back")
         }
 
         check("the notification text is neutral in both languages") {
@@ -152,16 +152,16 @@ fun main() {
         }
 
         check("the safety plan is shared as its summary") {
-            val pairing = sup.createPairing(part.linkRequest())
+            val pairing = sup.pairings().create(part.linkRequest())
             part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
-            part.consentToSharing(pairing.spaceId, true)
+            part.pairings().consentToSharing(pairing.spaceId, true)
             part.safetyPlanAdd("warning-signs", "Susah tidur")
-            part.shareSafetyPlan(pairing.spaceId, "en")
+            part.pairings().shareSafetyPlan(pairing.spaceId, "en")
             part.sync(url)
             sup.sync(url)
-            assertTrue(sup.sharedInPairing(pairing.spaceId).single().text.contains("Susah tidur"), "plan shared")
+            assertTrue(sup.pairings().sharedItems(pairing.spaceId).single().text.contains("Susah tidur"), "plan shared")
         }
 
         check("erasing a journal entry destroys its key; the other entries stay") {

@@ -236,23 +236,23 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "ps.db").path, generateMasterKey()).use { sup ->
             Vault.open(File(tmp, "pp.db").path, generateMasterKey()).use { par ->
                 Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { svr ->
-                    val pairing = sup.createPairing(par.linkRequest())
+                    val pairing = sup.pairings().create(par.linkRequest())
                     assertEquals("pairing", par.spaces().join(pairing.response).kind, "kind")
                     sup.sync(url)
                     par.sync(url)
-                    par.pairingAddCheckin(pairing.spaceId, 3, note = "lumayan")
+                    par.pairings().addCheckin(pairing.spaceId, 3, note = "lumayan")
                     par.sync(url)
                     sup.sync(url)
-                    assertEquals(3, sup.pairingCheckins(pairing.spaceId).single().mood, "check-in reached the supporter")
-                    val notes = sup.createCaseNotes("pairing-7f3a", svr.linkRequest())
+                    assertEquals(3, sup.pairings().checkins(pairing.spaceId).single().mood, "check-in reached the supporter")
+                    val notes = sup.pairings().createCaseNotes("pairing-7f3a", svr.linkRequest())
                     assertThrows<SebayaException.BadLinkCode>("the participant cannot open the supervisor's response") {
                         par.spaces().join(notes.response)
                     }
                     svr.spaces().join(notes.response)
-                    sup.caseNotesAdd(notes.spaceId, "Rujukan dibahas.")
+                    sup.pairings().addCaseNote(notes.spaceId, "Rujukan dibahas.")
                     sup.sync(url)
                     svr.sync(url)
-                    assertEquals("Rujukan dibahas.", svr.caseNotes(notes.spaceId).single().text, "supervisor reads")
+                    assertEquals("Rujukan dibahas.", svr.pairings().caseNotes(notes.spaceId).single().text, "supervisor reads")
                 }
             }
         }

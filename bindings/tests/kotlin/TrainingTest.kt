@@ -55,7 +55,7 @@ fun main() {
                             certify(coord, sup, pid, emptyList())
                             val request = part.linkRequest()
                             val e = assertThrows<SebayaException.NotCertified>("no training") {
-                                sup.createPairingIn(request, programmeId = pid)
+                                sup.pairings().create(request, programmeId = pid)
                             }
                             assertTrue(e.detail.contains(MODULES.joinToString(",")), "every module missing: ${e.detail}")
                             assertEquals(0, sup.spaces().list().size, "nothing created")
@@ -69,7 +69,7 @@ fun main() {
                                 assertEquals("current", sup.addTrainingRecord(c).status, "kept")
                             }
                             val again = assertThrows<SebayaException.NotCertified>("self-care missing") {
-                                sup.createPairingIn(request, programmeId = pid)
+                                sup.pairings().create(request, programmeId = pid)
                             }
                             assertTrue(again.detail.endsWith("self-care"), again.detail)
                             assertEquals(listOf("self-care"), sup.trainingShortfalls(pid).map { it.module }, "shortfall")
@@ -77,12 +77,12 @@ fun main() {
                             val list = sup.training(pid)
                             assertEquals(MODULES.sorted(), list.map { it.module }.sorted(), "listed")
                             assertTrue(list.all { it.status == "current" && it.byProgrammeKey && it.issuer == pid }, "all current")
-                            val created = sup.createPairingIn(request, programmeId = pid)
+                            val created = sup.pairings().create(request, programmeId = pid)
                             part.spaces().join(created.response)
-                            sup.pairingSendMessage(created.spaceId, "Halo")
+                            sup.pairings().sendMessage(created.spaceId, "Halo")
                             sup.sync(url)
                             assertEquals(0u, part.sync(url).quarantined, "accepted on receipt")
-                            assertEquals(listOf("Halo"), part.pairingMessages(created.spaceId).map { it.text }, "message")
+                            assertEquals(listOf("Halo"), part.pairings().messages(created.spaceId).map { it.text }, "message")
                         }
                     }
                 }
@@ -118,23 +118,23 @@ fun main() {
                             val pid = coord.createProgramme("PIK-R SMA 3")
                             certify(coord, leaver, pid, MODULES)
                             certify(coord, successor, pid, MODULES)
-                            val created = leaver.createPairingIn(part.linkRequest(), programmeId = pid)
+                            val created = leaver.pairings().create(part.linkRequest(), programmeId = pid)
                             part.spaces().join(created.response)
                             val sid = created.spaceId
-                            leaver.pairingSendMessage(sid, "Sebelum")
+                            leaver.pairings().sendMessage(sid, "Sebelum")
                             leaver.sync(url)
                             part.sync(url)
-                            val response = leaver.handOverSpace(sid, successor.linkRequest(), successor.certificationPresentation(pid))
+                            val response = leaver.pairings().handOver(sid, successor.linkRequest(), successor.certificationPresentation(pid))
                             leaver.sync(url)
                             successor.spaces().join(response)
                             successor.sync(url)
-                            assertEquals(listOf("Sebelum"), successor.pairingMessages(sid).map { it.text }, "history")
-                            successor.pairingSendMessage(sid, "Sesudah")
+                            assertEquals(listOf("Sebelum"), successor.pairings().messages(sid).map { it.text }, "history")
+                            successor.pairings().sendMessage(sid, "Sesudah")
                             successor.sync(url)
                             part.sync(url)
-                            assertEquals(listOf("Sebelum", "Sesudah"), part.pairingMessages(sid).map { it.text }, "participant")
+                            assertEquals(listOf("Sebelum", "Sesudah"), part.pairings().messages(sid).map { it.text }, "participant")
                             leaver.sync(url)
-                            assertEquals(listOf("Sebelum"), leaver.pairingMessages(sid).map { it.text }, "leaver reads nothing new")
+                            assertEquals(listOf("Sebelum"), leaver.pairings().messages(sid).map { it.text }, "leaver reads nothing new")
                         }
                     }
                 }

@@ -111,7 +111,7 @@ def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
 
 def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
-    pairing = sup.create_pairing(part.link_request())
+    pairing = sup.pairings().create(part.link_request())
     part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
@@ -119,22 +119,22 @@ def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp
     j.add("Rahasia.", 2, [])
     chosen = j.add("Aku berani bicara.", 4, [])
     with pytest.raises(SebayaError.NotAllowed):
-        part.share_journal_entry(pairing.space_id, chosen)
+        part.pairings().share_journal_entry(pairing.space_id, chosen)
     with pytest.raises(SebayaError.NotAllowed):
-        sup.consent_to_sharing(pairing.space_id, True)
-    part.consent_to_sharing(pairing.space_id, True)
-    part.share_journal_entry(pairing.space_id, chosen)
-    part.share_checkin_summary(pairing.space_id, 420, "en")
+        sup.pairings().consent_to_sharing(pairing.space_id, True)
+    part.pairings().consent_to_sharing(pairing.space_id, True)
+    part.pairings().share_journal_entry(pairing.space_id, chosen)
+    part.pairings().share_checkin_summary(pairing.space_id, 420, "en")
     part.sync(relay.url)
     sup.sync(relay.url)
-    seen = sup.shared_in_pairing(pairing.space_id)
+    seen = sup.pairings().shared_items(pairing.space_id)
     assert sorted(s.kind for s in seen) == ["checkin-summary", "journal-entry"]
     assert [s.text for s in seen if s.kind == "journal-entry"] == ["Aku berani bicara."]
     assert "Rahasia" not in repr(seen)
-    part.consent_to_sharing(pairing.space_id, False)
+    part.pairings().consent_to_sharing(pairing.space_id, False)
     part.sync(relay.url)
     sup.sync(relay.url)
-    assert sup.shared_in_pairing(pairing.space_id) == []
+    assert sup.pairings().shared_items(pairing.space_id) == []
 
 
 def test_export_everything_and_lock_now(tmp_path, relay):
@@ -188,18 +188,18 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
 
 def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
-    pairing = sup.create_pairing(part.link_request())
+    pairing = sup.pairings().create(part.link_request())
     part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
-    part.consent_to_sharing(pairing.space_id, True)
+    part.pairings().consent_to_sharing(pairing.space_id, True)
     with pytest.raises(SebayaError.InvalidInput):
-        part.share_safety_plan(pairing.space_id, "en")
+        part.pairings().share_safety_plan(pairing.space_id, "en")
     part.safety_plan_add("warning-signs", "Susah tidur")
-    part.share_safety_plan(pairing.space_id, "en")
+    part.pairings().share_safety_plan(pairing.space_id, "en")
     part.sync(relay.url)
     sup.sync(relay.url)
-    (item,) = sup.shared_in_pairing(pairing.space_id)
+    (item,) = sup.pairings().shared_items(pairing.space_id)
     assert item.kind == "safety-plan" and "Susah tidur" in item.text
 
 

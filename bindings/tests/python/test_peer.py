@@ -137,12 +137,12 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
         return v
 
     supporter, participant, carrier = person("s.db"), person("p.db"), person("c.db")
-    pair = supporter.create_pairing(participant.link_request())
+    pair = supporter.pairings().create(participant.link_request())
     participant.spaces().join(pair.response)
     assert run(participant, supporter)[2] == {}
-    carrier.spaces().join(supporter.create_pairing(carrier.link_request()).response)
+    carrier.spaces().join(supporter.pairings().create(carrier.link_request()).response)
 
-    participant.pairing_add_checkin(pair.space_id, 2, "Minggu berat.")
+    participant.pairings().add_checkin(pair.space_id, 2, "Minggu berat.")
     participant.journal().add("Hanya untuk saya.", 2, [])
     carrier.set_carry_quota(1 << 20)
     assert carrier.import_bundle(participant.export_bundle([], None)).carried > 0
@@ -151,14 +151,14 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
     c, s, errors = run(carrier, supporter)
     assert errors == {}
     assert c.is_finished() and s.is_finished()
-    assert [x.note for x in supporter.pairing_checkins(pair.space_id)] == ["Minggu berat."]
+    assert [x.note for x in supporter.pairings().checkins(pair.space_id)] == ["Minggu berat."]
     rc, rs = c.report(), s.report()
     assert rc.carried_sent > 0 and rc.carried_answered == rc.carried_sent
     assert rs.carried_received == rc.carried_sent and rs.carried_refused == 0
     assert carrier.carry_status() == before, "a peer's Ack drops nothing"
     assert "Hanya untuk saya." not in texts(supporter)
     with pytest.raises(SebayaError):
-        carrier.pairing_checkins(pair.space_id)
+        carrier.pairings().checkins(pair.space_id)
     carrier.sync(relay.url)
     after = carrier.carry_status()
     assert (after.envelopes, after.spaces) == (0, 0), "the relay's answer drops them"

@@ -578,43 +578,43 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
     svr = open_vault(tmp_path / "v.db", generate_master_key())
-    created = sup.create_pairing(par.link_request())
+    created = sup.pairings().create(par.link_request())
     joined = par.spaces().join(created.response)
     assert (joined.id, joined.kind) == (created.space_id, "pairing")
     sup.sync(relay.url)
     par.sync(relay.url)
-    par.pairing_add_checkin(created.space_id, 2, note="berat minggu ini")
-    gid = sup.pairing_add_goal(created.space_id, "Tidur sebelum jam 11")
-    sup.pairing_set_goal_progress(created.space_id, gid, 100)
-    sup.pairing_send_message(created.space_id, "Aku di sini.")
+    par.pairings().add_checkin(created.space_id, 2, note="berat minggu ini")
+    gid = sup.pairings().add_goal(created.space_id, "Tidur sebelum jam 11")
+    sup.pairings().set_goal_progress(created.space_id, gid, 100)
+    sup.pairings().send_message(created.space_id, "Aku di sini.")
     for v in (par, sup, par):
         v.sync(relay.url)
     for v in (sup, par):
-        assert [c.mood for c in v.pairing_checkins(created.space_id)] == [2]
-        (goal,) = v.pairing_goals(created.space_id)
+        assert [c.mood for c in v.pairings().checkins(created.space_id)] == [2]
+        (goal,) = v.pairings().goals(created.space_id)
         assert goal.done and goal.progress == 100
-        assert [m.text for m in v.pairing_messages(created.space_id)] == ["Aku di sini."]
+        assert [m.text for m in v.pairings().messages(created.space_id)] == ["Aku di sini."]
     with pytest.raises(SebayaError.InvalidInput):
-        par.pairing_add_checkin(created.space_id, 9)
+        par.pairings().add_checkin(created.space_id, 9)
     with pytest.raises(SebayaError.InvalidInput):
-        sup.pairing_set_goal_progress(created.space_id, gid, 101)
+        sup.pairings().set_goal_progress(created.space_id, gid, 101)
 
-    notes = sup.create_case_notes("pairing-7f3a", svr.link_request())
+    notes = sup.pairings().create_case_notes("pairing-7f3a", svr.link_request())
     with pytest.raises(SebayaError.BadLinkCode):
         par.spaces().join(notes.response)
     svr.spaces().join(notes.response)
-    nid = sup.case_notes_add(notes.space_id, "Rujukan dibahas.")
+    nid = sup.pairings().add_case_note(notes.space_id, "Rujukan dibahas.")
     sup.sync(relay.url)
     svr.sync(relay.url)
-    svr.case_notes_review(notes.space_id, nid, "Baik, lanjutkan.")
+    svr.pairings().review_case_note(notes.space_id, nid, "Baik, lanjutkan.")
     svr.sync(relay.url)
     sup.sync(relay.url)
     par.sync(relay.url)
-    (note,) = sup.case_notes(notes.space_id)
+    (note,) = sup.pairings().case_notes(notes.space_id)
     assert note.reviews == ["Baik, lanjutkan."]
     assert [s.kind for s in par.spaces().list()] == ["pairing"]
     with pytest.raises(SebayaError.NotFound):
-        par.case_notes(notes.space_id)
+        par.pairings().case_notes(notes.space_id)
 
 
 def test_a_device_linked_elsewhere_is_announced(tmp_path, relay):

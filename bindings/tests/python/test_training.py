@@ -57,7 +57,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     certified_supporter(coord, sup, pid, [])
     request = part.link_request()
     with pytest.raises(SebayaError.NotCertified) as err:
-        sup.create_pairing_in(request, programme_id=pid)
+        sup.pairings().create(request, programme_id=pid)
     assert err.value.message_id == "error-not-certified"
     assert ",".join(MODULES) in err.value.detail
     assert sup.spaces().list() == []
@@ -79,7 +79,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
         rec = sup.add_training_record(c)
         assert rec.status == "current" and rec.by_programme_key and rec.issuer == pid
     with pytest.raises(SebayaError.NotCertified) as err:
-        sup.create_pairing_in(request, programme_id=pid)
+        sup.pairings().create(request, programme_id=pid)
     assert err.value.detail.endswith("self-care")
     assert sup.spaces().list() == []
     sup.add_training_record(credentials[4])
@@ -90,13 +90,13 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     assert all(r.status == "current" and r.expires > now() > r.completed for r in records)
     assert sup.training_shortfalls(pid) == []
 
-    created = sup.create_pairing_in(request, programme_id=pid)
+    created = sup.pairings().create(request, programme_id=pid)
     assert part.spaces().join(created.response).kind == "pairing"
-    sup.pairing_send_message(created.space_id, "Halo, apa kabar?")
+    sup.pairings().send_message(created.space_id, "Halo, apa kabar?")
     sup.sync(relay.url)
     report = part.sync(relay.url)
     assert report.quarantined == 0
-    assert [m.text for m in part.pairing_messages(created.space_id)] == ["Halo, apa kabar?"]
+    assert [m.text for m in part.pairings().messages(created.space_id)] == ["Halo, apa kabar?"]
 
 
 def test_expired_forged_and_unauthorised_certifications_are_refused(tmp_path):
@@ -137,29 +137,29 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     certified_supporter(coord, leaver, pid, MODULES)
     certified_supporter(coord, successor, pid, MODULES)
     certified_supporter(coord, untrained, pid, MODULES[:2])
-    created = leaver.create_pairing_in(part.link_request(), programme_id=pid)
+    created = leaver.pairings().create(part.link_request(), programme_id=pid)
     part.spaces().join(created.response)
     sid = created.space_id
-    leaver.pairing_send_message(sid, "Sebelum serah terima")
+    leaver.pairings().send_message(sid, "Sebelum serah terima")
     leaver.sync(relay.url)
     part.sync(relay.url)
 
     with pytest.raises(SebayaError.NotCertified):
-        leaver.hand_over_space(sid, untrained.link_request(), untrained.certification_presentation(pid))
+        leaver.pairings().hand_over(sid, untrained.link_request(), untrained.certification_presentation(pid))
     with pytest.raises(SebayaError.NotAllowed):
         part.certification_presentation(pid)
 
-    response = leaver.hand_over_space(sid, successor.link_request(), successor.certification_presentation(pid))
+    response = leaver.pairings().hand_over(sid, successor.link_request(), successor.certification_presentation(pid))
     leaver.sync(relay.url)
     successor.spaces().join(response)
     successor.sync(relay.url)
-    assert [m.text for m in successor.pairing_messages(sid)] == ["Sebelum serah terima"]
-    successor.pairing_send_message(sid, "Saya pendamping baru.")
+    assert [m.text for m in successor.pairings().messages(sid)] == ["Sebelum serah terima"]
+    successor.pairings().send_message(sid, "Saya pendamping baru.")
     successor.sync(relay.url)
     part.sync(relay.url)
-    assert [m.text for m in part.pairing_messages(sid)] == ["Sebelum serah terima", "Saya pendamping baru."]
+    assert [m.text for m in part.pairings().messages(sid)] == ["Sebelum serah terima", "Saya pendamping baru."]
     leaver.sync(relay.url)
-    assert [m.text for m in leaver.pairing_messages(sid)] == ["Sebelum serah terima"]
+    assert [m.text for m in leaver.pairings().messages(sid)] == ["Sebelum serah terima"]
     assert [s.role for s in leaver.spaces().list() if s.id == sid] == [""]
     with pytest.raises(SebayaError.NotAllowed):
-        leaver.pairing_send_message(sid, "Masih di sini?")
+        leaver.pairings().send_message(sid, "Masih di sini?")
