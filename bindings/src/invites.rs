@@ -1,8 +1,8 @@
-//! Remote invites through the bindings (`docs/protocol.md`, section 18): an admin makes a code for a
+//! Remote invites through the bindings (`Vault.invites()`; `docs/protocol.md`, section 18): an admin makes a code for a
 //! QR code; the joiner asks with it; the admin approves the request; the space arrives at the
 //! joiner's next sync.
 
-use super::{Result, SebayaError, Vault, kind_name, parse_space, with};
+use super::{Result, SebayaError, Shared, kind_name, parse_space, with};
 
 /// An invite just made.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -97,14 +97,22 @@ impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
     }
 }
 
+/// Remote invites, handed out by `Vault.invites()`: for joining a group or pairing from a distance
+/// (in person, `Vault.spaces()` does it with request and response codes). It holds the vault's
+/// shared state, so `Vault.lock()` locks it too (`Locked`).
+#[derive(uniffi::Object)]
+pub struct Invites {
+    pub(crate) inner: Shared,
+}
+
 #[uniffi::export]
-impl Vault {
+impl Invites {
     /// Makes an invite to a group or pairing this device administers, valid for `valid_for_secs`
     /// (1 second to 30 days; a week by default). Unless `share_history`, a group that already has a
     /// past first goes on in a new period and the invite admits to that (`space_id` says which).
     /// Sync afterwards so the relay knows the invite.
     #[uniffi::method(default(valid_for_secs = 604800, share_history = false))]
-    pub fn create_invite(
+    pub fn create(
         &self,
         space_id: String,
         valid_for_secs: u64,
@@ -124,14 +132,14 @@ impl Vault {
 
     /// Revokes an open invite (any admin of the space). Throws `InviteSpent` if it already admitted
     /// someone.
-    pub fn revoke_invite(&self, space_id: String, invite_id: String) -> Result<()> {
+    pub fn revoke(&self, space_id: String, invite_id: String) -> Result<()> {
         let space = parse_space(&space_id)?;
         let invite = self::invite_id(&invite_id)?;
         with(&self.inner, |v| v.revoke_invite(&space, &invite))
     }
 
     /// Every invite of a space, as its log records it.
-    pub fn invites(&self, space_id: String) -> Result<Vec<InviteState>> {
+    pub fn list(&self, space_id: String) -> Result<Vec<InviteState>> {
         use sebaya_core::InviteStatus;
         let space = parse_space(&space_id)?;
         with(&self.inner, |v| {
@@ -159,7 +167,7 @@ impl Vault {
     /// On the joining device: asks to join with an invite code, giving a name the admin will
     /// recognise. The request leaves at the next sync; the space arrives at a sync after an admin
     /// approves. Throws `InviteExpired` for an expired code, `BadInvite` for a damaged one.
-    pub fn accept_invite(&self, code: String, name: String) -> Result<PendingJoin> {
+    pub fn accept(&self, code: String, name: String) -> Result<PendingJoin> {
         let code = zeroize::Zeroizing::new(code);
         Ok(with(&self.inner, |v| v.accept_invite(&code, &name))?.into())
     }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 uniffi::setup_scaffolding!();
 
 use groups::Groups;
+use invites::Invites;
 use journal::Journal;
 use pairings::Pairings;
 pub(crate) use spaces::{CreatedSpace, Spaces};
@@ -822,6 +823,13 @@ impl Vault {
     /// case notes and their reviews, handing over.
     pub fn pairings(&self) -> Arc<Pairings> {
         Arc::new(Pairings {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Remote invites: make, revoke and list them, ask to join with a code, decide on requests.
+    pub fn invites(&self) -> Arc<Invites> {
+        Arc::new(Invites {
             inner: self.inner.clone(),
         })
     }

@@ -282,26 +282,26 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 Vault.open(File(tmp, "il.db").path, generateMasterKey()).use { late ->
                     val gid = fac.groups().create("Kelompok Sabtu")
                     fac.groups().addNote(gid, "Sebelum undangan.")
-                    val invite = fac.createInvite(gid, validForSecs = 3600uL, shareHistory = true)
+                    val invite = fac.invites().create(gid, validForSecs = 3600uL, shareHistory = true)
                     assertTrue(invite.code.length < 200, "the code fits a small QR code")
                     fac.sync(url)
-                    assertEquals("waiting", joiner.acceptInvite(invite.code, "Rina").status, "waiting")
+                    assertEquals("waiting", joiner.invites().accept(invite.code, "Rina").status, "waiting")
                     joiner.sync(url)
                     assertEquals(1u, fac.sync(url).joinRequests, "the request arrived")
-                    val request = fac.joinRequests().single()
+                    val request = fac.invites().joinRequests().single()
                     assertEquals("Rina", request.name, "name")
-                    assertEquals(joiner.deviceId(), fac.approveJoinRequest(request.id), "admitted")
+                    assertEquals(joiner.deviceId(), fac.invites().approveJoinRequest(request.id), "admitted")
                     fac.sync(url)
                     assertEquals(1u, joiner.sync(url).joined, "joined")
                     assertEquals("Sebelum undangan.", joiner.groups().notes(gid).single().text, "reads the group")
-                    late.acceptInvite(invite.code, "Lain")
+                    late.invites().accept(invite.code, "Lain")
                     late.sync(url)
-                    assertEquals("invite-spent", late.pendingJoins().single().refusedReason, "spent")
+                    assertEquals("invite-spent", late.invites().pendingJoins().single().refusedReason, "spent")
                     assertThrows<SebayaException.InviteSpent>("a spent invite cannot be revoked") {
-                        fac.revokeInvite(gid, invite.id)
+                        fac.invites().revoke(gid, invite.id)
                     }
                     assertThrows<SebayaException.BadInvite>("a damaged code") {
-                        late.acceptInvite(invite.code.dropLast(1), "Lain")
+                        late.invites().accept(invite.code.dropLast(1), "Lain")
                     }
                 }
             }

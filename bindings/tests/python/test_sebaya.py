@@ -640,46 +640,46 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     joiner.create_person()
     gid = fac.groups().create("Kelompok Sabtu")
     fac.groups().add_note(gid, "Sebelum undangan.")
-    invite = fac.create_invite(gid, valid_for_secs=3600, share_history=True)
+    invite = fac.invites().create(gid, valid_for_secs=3600, share_history=True)
     assert invite.space_id == gid
     assert len(invite.code) < 200 and invite.code.startswith("SBYI1")
-    assert [(i.id, i.status) for i in fac.invites(gid)] == [(invite.id, "open")]
+    assert [(i.id, i.status) for i in fac.invites().list(gid)] == [(invite.id, "open")]
     fac.sync(relay.url)
 
-    pending = joiner.accept_invite(invite.code, "Rina")
+    pending = joiner.invites().accept(invite.code, "Rina")
     assert (pending.space_id, pending.kind, pending.status) == (gid, "group", "waiting")
     joiner.sync(relay.url)
     assert joiner.spaces().list() == []
 
     assert fac.sync(relay.url).join_requests == 1
-    (request,) = fac.join_requests()
+    (request,) = fac.invites().join_requests()
     assert (request.name, request.device_id, request.person_id) == ("Rina", joiner.device_id(), joiner.person_id())
-    assert fac.approve_join_request(request.id) == joiner.device_id()
+    assert fac.invites().approve_join_request(request.id) == joiner.device_id()
     fac.sync(relay.url)
     assert joiner.sync(relay.url).joined == 1
-    assert joiner.pending_joins() == []
+    assert joiner.invites().pending_joins() == []
     assert "Sebelum undangan." in [n.text for n in joiner.groups().notes(gid)]
-    assert [(i.status, i.admitted) for i in fac.invites(gid)] == [("spent", joiner.device_id())]
+    assert [(i.status, i.admitted) for i in fac.invites().list(gid)] == [("spent", joiner.device_id())]
 
     # The spent code again, from someone else: refused by the relay, nothing joined.
-    late.accept_invite(invite.code, "Lain")
+    late.invites().accept(invite.code, "Lain")
     late.sync(relay.url)
-    (p,) = late.pending_joins()
+    (p,) = late.invites().pending_joins()
     assert (p.status, p.refused_reason) == ("refused", "invite-spent")
     assert late.spaces().list() == []
     with pytest.raises(SebayaError.InviteSpent):
-        fac.revoke_invite(gid, invite.id)
+        fac.invites().revoke(gid, invite.id)
 
     # A revoked invite, a damaged code, and the messages people see.
-    second = fac.create_invite(gid, share_history=True)
-    fac.revoke_invite(gid, second.id)
-    assert [i.status for i in fac.invites(gid) if i.id == second.id] == ["revoked"]
+    second = fac.invites().create(gid, share_history=True)
+    fac.invites().revoke(gid, second.id)
+    assert [i.status for i in fac.invites().list(gid) if i.id == second.id] == ["revoked"]
     with pytest.raises(SebayaError.BadInvite):
-        late.accept_invite(second.code[:-1], "Lain")
+        late.invites().accept(second.code[:-1], "Lain")
     with pytest.raises(SebayaError.InvalidInput):
-        fac.create_invite(gid, valid_for_secs=0)
+        fac.invites().create(gid, valid_for_secs=0)
     with pytest.raises(SebayaError.NotAllowed):
-        joiner.create_invite(gid)
+        joiner.invites().create(gid)
     for locale in ("id", "en"):
         for mid in ("error-invite-spent", "error-invite-expired", "error-invite-revoked", "error-bad-invite"):
             assert localized_message(mid, locale) != mid
