@@ -17,6 +17,7 @@ use groups::Groups;
 use invites::Invites;
 use journal::Journal;
 use pairings::Pairings;
+use programmes::Programmes;
 pub(crate) use spaces::{CreatedSpace, Spaces};
 
 mod bundles;
@@ -830,6 +831,13 @@ impl Vault {
     /// Remote invites: make, revoke and list them, ask to join with a code, decide on requests.
     pub fn invites(&self) -> Arc<Invites> {
         Arc::new(Invites {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Programmes: roles and credentials, the training register, report spaces and reports.
+    pub fn programmes(&self) -> Arc<Programmes> {
+        Arc::new(Programmes {
             inner: self.inner.clone(),
         })
     }

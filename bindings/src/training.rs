@@ -1,10 +1,11 @@
-//! The training register through the bindings (`docs/protocol.md`, section 21): a coordinator
+//! The training register through the bindings (`Vault.programmes()`; `docs/protocol.md`, section 21): a coordinator
 //! certifies modules; a supporter keeps and lists their records; a programme pairing opens only for a
 //! supporter whose required training is current (`NotCertified` otherwise); a leaving supporter hands
 //! a pairing or case notes over to a certified successor. Ids are hex, times Unix seconds.
 
+use super::programmes::Programmes;
 use super::programmes::parse_programme;
-use super::{Result, SebayaError, Vault, with};
+use super::{Result, SebayaError, with};
 
 /// One training record of this person, as a list screen shows it.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -70,7 +71,7 @@ pub fn required_training_modules() -> Vec<String> {
 }
 
 #[uniffi::export]
-impl Vault {
+impl Programmes {
     /// A coordinator certifies that a person (person id, hex) completed `module` of a programme at
     /// `completed` (Unix seconds, not in the future), valid for `valid_days` (1 to 730; a year by
     /// default) from then. Returns the training credential to hand to the person. Throws

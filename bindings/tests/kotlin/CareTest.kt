@@ -32,9 +32,9 @@ fun main() {
         var pid = ""
 
         check("a coordinator enrols a participant and adds their supporter") {
-            pid = coord.createProgramme("PIK-R SMA 1")
-            val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", 90u)
-            sup.addProgrammeCredential(grant.credential)
+            pid = coord.programmes().create("PIK-R SMA 1")
+            val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", 90u)
+            sup.programmes().addCredential(grant.credential)
             val enrol = coord.enrolParticipant(part.linkRequest(), pid)
             care = enrol.careId
             part.spaces().join(enrol.response)
@@ -130,7 +130,7 @@ fun main() {
             }
         }
         check("a programme report: counts from published records, small cells suppressed") {
-            val report = coord.createReportSpace(pid)
+            val report = coord.programmes().createReportSpace(pid)
             sup.spaces().join(coord.spaces().approveMember(report, sup.linkRequest(), false, false))
             coord.sync(url)
             val gid = sup.groups().create("Kelompok Kamis", pid)
@@ -142,10 +142,10 @@ fun main() {
                 sup.groups().setAttendance(gid, sid, part.deviceId(), Attendance.PRESENT)
             }
             sup.sync(url)
-            assertEquals(5u, sup.publishActivity(report, start, start + 10 * week), "published")
+            assertEquals(5u, sup.programmes().publishActivity(report, start, start + 10 * week), "published")
             sup.sync(url)
             coord.sync(url)
-            val r = coord.programmeReport(pid, start, start + 10 * week, "en")
+            val r = coord.programmes().report(pid, start, start + 10 * week, "en")
             assertEquals(5.0, r.metrics.first { it.id == "sessions.held" }.value, "sessions held")
             assertTrue(r.suppressed.contains("referrals.total"), "one referral is suppressed")
             assertTrue(r.csv.contains("<5"), "csv marks suppressed cells")

@@ -334,12 +334,12 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "ps2.db").path, generateMasterKey()).use { sup ->
                 Vault.open(File(tmp, "po.db").path, generateMasterKey()).use { other ->
                     coord.createPerson(); sup.createPerson(); other.createPerson()
-                    val pid = coord.createProgramme("PIK-R SMA 1")
-                    val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", validDays = 90u)
+                    val pid = coord.programmes().create("PIK-R SMA 1")
+                    val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", validDays = 90u)
                     assertThrows<SebayaException.BadCredential>("a credential for someone else") {
-                        other.addProgrammeCredential(grant.credential)
+                        other.programmes().addCredential(grant.credential)
                     }
-                    assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "kept")
+                    assertEquals("peer_supporter", sup.programmes().addCredential(grant.credential), "kept")
                     val gid = sup.groups().create("Kelompok PIK-R", programmeId = pid)
                     other.groups().join(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
                     sup.groups().addSession(gid, 1767225600000L, "Sesi 1")

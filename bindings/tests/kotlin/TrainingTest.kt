@@ -21,10 +21,10 @@ private fun person(dir: File, name: String): Vault =
 
 /** Makes [sup] a peer supporter of [pid] with [modules] certified by [coord]. */
 private fun certify(coord: Vault, sup: Vault, pid: String, modules: List<String>) {
-    val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", validDays = 365u)
-    assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "role kept")
+    val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", validDays = 365u)
+    assertEquals("peer_supporter", sup.programmes().addCredential(grant.credential), "role kept")
     for (m in modules) {
-        sup.addTrainingRecord(coord.certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
+        sup.programmes().addTrainingRecord(coord.programmes().certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
     }
 }
 
@@ -51,7 +51,7 @@ fun main() {
                 person(tmp, "s.db").use { sup ->
                     person(tmp, "p.db").use { part ->
                         person(tmp, "o.db").use { other ->
-                            val pid = coord.createProgramme("PIK-R SMA 1")
+                            val pid = coord.programmes().create("PIK-R SMA 1")
                             certify(coord, sup, pid, emptyList())
                             val request = part.linkRequest()
                             val e = assertThrows<SebayaException.NotCertified>("no training") {
@@ -59,22 +59,22 @@ fun main() {
                             }
                             assertTrue(e.detail.contains(MODULES.joinToString(",")), "every module missing: ${e.detail}")
                             assertEquals(0, sup.spaces().list().size, "nothing created")
-                            val creds = MODULES.map { coord.certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
+                            val creds = MODULES.map { coord.programmes().certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
                             assertThrows<SebayaException.BadCredential>("made for someone else") {
-                                other.addTrainingRecord(creds[0])
+                                other.programmes().addTrainingRecord(creds[0])
                             }
                             val damaged = creds[0].copyOf().also { it[it.size - 1] = (it[it.size - 1].toInt() xor 1).toByte() }
-                            assertThrows<SebayaException.BadCredential>("damaged") { sup.addTrainingRecord(damaged) }
+                            assertThrows<SebayaException.BadCredential>("damaged") { sup.programmes().addTrainingRecord(damaged) }
                             for (c in creds.dropLast(1)) {
-                                assertEquals("current", sup.addTrainingRecord(c).status, "kept")
+                                assertEquals("current", sup.programmes().addTrainingRecord(c).status, "kept")
                             }
                             val again = assertThrows<SebayaException.NotCertified>("self-care missing") {
                                 sup.pairings().create(request, programmeId = pid)
                             }
                             assertTrue(again.detail.endsWith("self-care"), again.detail)
-                            assertEquals(listOf("self-care"), sup.trainingShortfalls(pid).map { it.module }, "shortfall")
-                            sup.addTrainingRecord(creds.last())
-                            val list = sup.training(pid)
+                            assertEquals(listOf("self-care"), sup.programmes().trainingShortfalls(pid).map { it.module }, "shortfall")
+                            sup.programmes().addTrainingRecord(creds.last())
+                            val list = sup.programmes().training(pid)
                             assertEquals(MODULES.sorted(), list.map { it.module }.sorted(), "listed")
                             assertTrue(list.all { it.status == "current" && it.byProgrammeKey && it.issuer == pid }, "all current")
                             val created = sup.pairings().create(request, programmeId = pid)
@@ -92,19 +92,19 @@ fun main() {
         check("training: expired and forged records are refused") {
             person(tmp, "c2.db").use { coord ->
                 person(tmp, "s2.db").use { sup ->
-                    val pid = coord.createProgramme("Layanan Psikososial")
+                    val pid = coord.programmes().create("Layanan Psikososial")
                     certify(coord, sup, pid, emptyList())
-                    val short = coord.certifyTraining(pid, sup.personId()!!, "pfa", nowSecs() - 86_400u + 2u, validDays = 1u)
+                    val short = coord.programmes().certifyTraining(pid, sup.personId()!!, "pfa", nowSecs() - 86_400u + 2u, validDays = 1u)
                     Thread.sleep(3_000)
-                    assertThrows<SebayaException.BadCredential>("expired") { sup.addTrainingRecord(short) }
-                    val a = coord.certifyTraining(pid, sup.personId()!!, "pfa", nowSecs(), validDays = 365u)
-                    val b = coord.certifyTraining(pid, sup.personId()!!, "boundaries", nowSecs(), validDays = 365u)
+                    assertThrows<SebayaException.BadCredential>("expired") { sup.programmes().addTrainingRecord(short) }
+                    val a = coord.programmes().certifyTraining(pid, sup.personId()!!, "pfa", nowSecs(), validDays = 365u)
+                    val b = coord.programmes().certifyTraining(pid, sup.personId()!!, "boundaries", nowSecs(), validDays = 365u)
                     val forged = a.copyOfRange(0, a.size - 64) + b.copyOfRange(b.size - 64, b.size)
-                    assertThrows<SebayaException.BadCredential>("forged") { sup.addTrainingRecord(forged) }
+                    assertThrows<SebayaException.BadCredential>("forged") { sup.programmes().addTrainingRecord(forged) }
                     assertThrows<SebayaException.NotAllowed>("a supporter certifies nobody") {
-                        sup.certifyTraining(pid, coord.personId()!!, "pfa", nowSecs(), validDays = 30u)
+                        sup.programmes().certifyTraining(pid, coord.personId()!!, "pfa", nowSecs(), validDays = 30u)
                     }
-                    assertEquals(0, sup.training(pid).size, "nothing kept")
+                    assertEquals(0, sup.programmes().training(pid).size, "nothing kept")
                 }
             }
         }
@@ -115,7 +115,7 @@ fun main() {
                 person(tmp, "ha.db").use { leaver ->
                     person(tmp, "hb.db").use { successor ->
                         person(tmp, "hp.db").use { part ->
-                            val pid = coord.createProgramme("PIK-R SMA 3")
+                            val pid = coord.programmes().create("PIK-R SMA 3")
                             certify(coord, leaver, pid, MODULES)
                             certify(coord, successor, pid, MODULES)
                             val created = leaver.pairings().create(part.linkRequest(), programmeId = pid)
@@ -124,7 +124,7 @@ fun main() {
                             leaver.pairings().sendMessage(sid, "Sebelum")
                             leaver.sync(url)
                             part.sync(url)
-                            val response = leaver.pairings().handOver(sid, successor.linkRequest(), successor.certificationPresentation(pid))
+                            val response = leaver.pairings().handOver(sid, successor.linkRequest(), successor.programmes().certificationPresentation(pid))
                             leaver.sync(url)
                             successor.spaces().join(response)
                             successor.sync(url)

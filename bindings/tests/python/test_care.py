@@ -24,9 +24,9 @@ def person(path) -> Vault:
 
 def three_devices(tmp_path, relay):
     coord, sup, part = (person(tmp_path / f"{n}.db") for n in ("c", "s", "p"))
-    pid = coord.create_programme("PIK-R SMA 1")
-    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
-    sup.add_programme_credential(grant.credential)
+    pid = coord.programmes().create("PIK-R SMA 1")
+    grant = coord.programmes().grant_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
+    sup.programmes().add_credential(grant.credential)
     enrol = coord.enrol_participant(part.link_request(), pid)
     part.spaces().join(enrol.response)
     sup.spaces().join(coord.spaces().approve_member(enrol.care_id, sup.link_request()))
@@ -162,7 +162,7 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
     from sebaya import Attendance
 
     coord, sup, part, care, pid = three_devices(tmp_path, relay)
-    report = coord.create_report_space(pid)
+    report = coord.programmes().create_report_space(pid)
     sup.spaces().join(coord.spaces().approve_member(report, sup.link_request()))
     coord.sync(relay.url)
     gid = sup.groups().create("Kelompok Kamis", programme_id=pid)
@@ -173,11 +173,11 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
         sid = sup.groups().add_session(gid, start + i * week, "Sesi")
         sup.groups().set_attendance(gid, sid, part.device_id(), Attendance.PRESENT)
     sup.sync(relay.url)
-    assert sup.publish_activity(report, start, start + 10 * week) == 5
+    assert sup.programmes().publish_activity(report, start, start + 10 * week) == 5
     part.ask_for_help("id")
     for v in (sup, part, coord):
         v.sync(relay.url)
-    r = coord.programme_report(pid, start, start + 10 * week, "id")
+    r = coord.programmes().report(pid, start, start + 10 * week, "id")
     values = {m.id: m.value for m in r.metrics}
     assert values["sessions.held"] == 5
     assert values["referrals.total"] is None

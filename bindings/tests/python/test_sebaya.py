@@ -744,17 +744,17 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
     other = open_vault(tmp_path / "o.db", generate_master_key())
     for v in (coord, sup, other):
         v.create_person()
-    pid = coord.create_programme("PIK-R SMA 1")
-    (p,) = coord.programmes()
+    pid = coord.programmes().create("PIK-R SMA 1")
+    (p,) = coord.programmes().list()
     assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, "coordinator")
     with pytest.raises(SebayaError.NotAllowed):
         sup.groups().create("Kelompok", programme_id=pid)
-    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
+    grant = coord.programmes().grant_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
     with pytest.raises(SebayaError.BadCredential):
-        other.add_programme_credential(grant.credential)
+        other.programmes().add_credential(grant.credential)
     with pytest.raises(SebayaError.InvalidInput):
-        coord.grant_programme_role(pid, sup.person_id(), "therapist")
-    assert sup.add_programme_credential(grant.credential) == "peer_supporter"
+        coord.programmes().grant_role(pid, sup.person_id(), "therapist")
+    assert sup.programmes().add_credential(grant.credential) == "peer_supporter"
     gid = sup.groups().create("Kelompok PIK-R", programme_id=pid)
     other.groups().join(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
     sup.groups().add_session(gid, 1767225600000, "Sesi 1")

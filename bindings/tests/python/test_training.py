@@ -32,10 +32,10 @@ def now() -> int:
 
 
 def certified_supporter(coord: Vault, sup: Vault, pid: str, modules) -> None:
-    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter")
-    assert sup.add_programme_credential(grant.credential) == "peer_supporter"
+    grant = coord.programmes().grant_role(pid, sup.person_id(), "peer_supporter")
+    assert sup.programmes().add_credential(grant.credential) == "peer_supporter"
     for m in modules:
-        sup.add_training_record(coord.certify_training(pid, sup.person_id(), m, now() - 86400))
+        sup.programmes().add_training_record(coord.programmes().certify_training(pid, sup.person_id(), m, now() - 86400))
 
 
 def test_the_required_modules_have_names_in_both_languages():
@@ -53,7 +53,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     sup = person(tmp_path / "s.db")
     part = person(tmp_path / "p.db")
     other = person(tmp_path / "o.db")
-    pid = coord.create_programme("PIK-R SMA 1")
+    pid = coord.programmes().create("PIK-R SMA 1")
     certified_supporter(coord, sup, pid, [])
     request = part.link_request()
     with pytest.raises(SebayaError.NotCertified) as err:
@@ -61,34 +61,34 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     assert err.value.message_id == "error-not-certified"
     assert ",".join(MODULES) in err.value.detail
     assert sup.spaces().list() == []
-    assert [(s.module, s.reason) for s in sup.training_shortfalls(pid)] == [(m, "missing") for m in MODULES]
+    assert [(s.module, s.reason) for s in sup.programmes().training_shortfalls(pid)] == [(m, "missing") for m in MODULES]
 
-    credentials = [coord.certify_training(pid, sup.person_id(), m, now() - 86400) for m in MODULES]
+    credentials = [coord.programmes().certify_training(pid, sup.person_id(), m, now() - 86400) for m in MODULES]
     # Made for someone else, damaged, cut short: refused, nothing kept.
     with pytest.raises(SebayaError.BadCredential):
-        other.add_training_record(credentials[0])
+        other.programmes().add_training_record(credentials[0])
     damaged = bytearray(credentials[0])
     damaged[-1] ^= 1
     with pytest.raises(SebayaError.BadCredential):
-        sup.add_training_record(bytes(damaged))
+        sup.programmes().add_training_record(bytes(damaged))
     with pytest.raises(SebayaError.BadCredential):
-        sup.add_training_record(credentials[0][:40])
-    assert sup.training(pid) == []
+        sup.programmes().add_training_record(credentials[0][:40])
+    assert sup.programmes().training(pid) == []
 
     for c in credentials[:4]:
-        rec = sup.add_training_record(c)
+        rec = sup.programmes().add_training_record(c)
         assert rec.status == "current" and rec.by_programme_key and rec.issuer == pid
     with pytest.raises(SebayaError.NotCertified) as err:
         sup.pairings().create(request, programme_id=pid)
     assert err.value.detail.endswith("self-care")
     assert sup.spaces().list() == []
-    sup.add_training_record(credentials[4])
+    sup.programmes().add_training_record(credentials[4])
     # Keeping a record twice keeps it once.
-    sup.add_training_record(credentials[4])
-    records = sup.training(pid)
+    sup.programmes().add_training_record(credentials[4])
+    records = sup.programmes().training(pid)
     assert sorted(r.module for r in records) == sorted(MODULES)
     assert all(r.status == "current" and r.expires > now() > r.completed for r in records)
-    assert sup.training_shortfalls(pid) == []
+    assert sup.programmes().training_shortfalls(pid) == []
 
     created = sup.pairings().create(request, programme_id=pid)
     assert part.spaces().join(created.response).kind == "pairing"
@@ -102,29 +102,29 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
 def test_expired_forged_and_unauthorised_certifications_are_refused(tmp_path):
     coord = person(tmp_path / "c.db")
     sup = person(tmp_path / "s.db")
-    pid = coord.create_programme("Layanan Psikososial")
+    pid = coord.programmes().create("Layanan Psikososial")
     certified_supporter(coord, sup, pid, [])
     # Valid for one day from a completion one day ago, less two seconds: over in two seconds.
-    short = coord.certify_training(pid, sup.person_id(), "pfa", now() - 86400 + 2, valid_days=1)
+    short = coord.programmes().certify_training(pid, sup.person_id(), "pfa", now() - 86400 + 2, valid_days=1)
     time.sleep(3)
     with pytest.raises(SebayaError.BadCredential):
-        sup.add_training_record(short)
+        sup.programmes().add_training_record(short)
     # A peer supporter certifies nobody; unknown modules and certifications already over are refused.
     with pytest.raises(SebayaError.NotAllowed):
-        sup.certify_training(pid, coord.person_id(), "pfa", now())
+        sup.programmes().certify_training(pid, coord.person_id(), "pfa", now())
     with pytest.raises(SebayaError.InvalidInput):
-        coord.certify_training(pid, sup.person_id(), "juggling", now())
+        coord.programmes().certify_training(pid, sup.person_id(), "juggling", now())
     with pytest.raises(SebayaError.InvalidInput):
-        coord.certify_training(pid, sup.person_id(), "pfa", now() - 40 * 86400, valid_days=30)
+        coord.programmes().certify_training(pid, sup.person_id(), "pfa", now() - 40 * 86400, valid_days=30)
     with pytest.raises(SebayaError.InvalidInput):
-        coord.certify_training(pid, "zz", "pfa", now())
+        coord.programmes().certify_training(pid, "zz", "pfa", now())
     # A credential with its signature bytes swapped for another record's is forged.
-    a = coord.certify_training(pid, sup.person_id(), "pfa", now())
-    b = coord.certify_training(pid, sup.person_id(), "boundaries", now())
+    a = coord.programmes().certify_training(pid, sup.person_id(), "pfa", now())
+    b = coord.programmes().certify_training(pid, sup.person_id(), "boundaries", now())
     forged = a[:-64] + b[-64:]
     with pytest.raises(SebayaError.BadCredential):
-        sup.add_training_record(forged)
-    assert sup.training(pid) == []
+        sup.programmes().add_training_record(forged)
+    assert sup.programmes().training(pid) == []
 
 
 def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, relay):
@@ -133,7 +133,7 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     successor = person(tmp_path / "b.db")
     untrained = person(tmp_path / "u.db")
     part = person(tmp_path / "p.db")
-    pid = coord.create_programme("PIK-R SMA 2")
+    pid = coord.programmes().create("PIK-R SMA 2")
     certified_supporter(coord, leaver, pid, MODULES)
     certified_supporter(coord, successor, pid, MODULES)
     certified_supporter(coord, untrained, pid, MODULES[:2])
@@ -145,11 +145,11 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     part.sync(relay.url)
 
     with pytest.raises(SebayaError.NotCertified):
-        leaver.pairings().hand_over(sid, untrained.link_request(), untrained.certification_presentation(pid))
+        leaver.pairings().hand_over(sid, untrained.link_request(), untrained.programmes().certification_presentation(pid))
     with pytest.raises(SebayaError.NotAllowed):
-        part.certification_presentation(pid)
+        part.programmes().certification_presentation(pid)
 
-    response = leaver.pairings().hand_over(sid, successor.link_request(), successor.certification_presentation(pid))
+    response = leaver.pairings().hand_over(sid, successor.link_request(), successor.programmes().certification_presentation(pid))
     leaver.sync(relay.url)
     successor.spaces().join(response)
     successor.sync(relay.url)

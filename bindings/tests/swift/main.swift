@@ -444,7 +444,7 @@ check("a risk answer with a bad country code still shows the crisis lines and re
     let part = try Vault.open(path: tmpPath("care-p.db"), masterKey: try generateMasterKey())
     _ = try coord.createPerson()
     _ = try part.createPerson()
-    let programme = try coord.createProgramme(name: "PIK-R SMA 1")
+    let programme = try coord.programmes().create(name: "PIK-R SMA 1")
     let enrol = try coord.enrolParticipant(request: try part.linkRequest(), programmeId: programme)
     _ = try part.spaces().join(response: enrol.response)
     _ = try coord.sync(relayUrl: url)
