@@ -3,7 +3,7 @@
 //! states, crisis numbers. See `core/src/care.rs` and `docs/care.md`.
 
 use super::programmes::parse_programme;
-use super::{InstrumentScore, Result, Vault, now_ms, parse_space, with};
+use super::{InstrumentScore, Result, Shared, parse_space, with};
 
 /// A care record this device holds.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -22,7 +22,7 @@ pub struct CareRecord {
 pub struct Enrolment {
     /// The new care record's id (hex).
     pub care_id: String,
-    /// The response code to show the participant's phone (`Vault.join_space`).
+    /// The response code to show the participant's phone (`Spaces.join`).
     pub response: String,
 }
 
@@ -136,7 +136,7 @@ pub struct EmergencyHelp {
     /// A short heading, in the language asked for.
     pub title: String,
     /// The built-in crisis numbers for the country (a programme's own list needs the vault:
-    /// `Vault.crisis_resources`). Empty where none are built in; the first step then says to call
+    /// `Care.crisis_resources`). Empty where none are built in; the first step then says to call
     /// the local emergency number.
     pub resources: Vec<CrisisResource>,
     /// The country code was not a two-letter code: Indonesia's numbers are shown.
@@ -239,13 +239,23 @@ pub fn consent_text(purpose: String, locale: String) -> Result<ConsentText> {
     })
 }
 
+/// Care, handed out by `Vault.care()`: a participant's enrolment in a programme, the consent ledger,
+/// screenings and the risk escalation ladder, referrals, crisis numbers, the safety plan and the
+/// instruments' wordings. It holds the vault's shared state, so `Vault.lock()` locks it too
+/// (`Locked`): after a lock or `lock_now`, nothing here answers until the vault is opened again.
+/// (`emergency_help` needs no vault and always answers.)
+#[derive(uniffi::Object)]
+pub struct Care {
+    pub(crate) inner: Shared,
+}
+
 #[uniffi::export]
-impl Vault {
+impl Care {
     /// Enrols a participant in a programme, in person: scan their request code (`link_request` on a
     /// phone that has a person), show them the returned response. Needs a peer supporter or
     /// coordinator role in the programme (`NotAllowed`). Add coordinators and their supporter with
-    /// `approve_group_member`.
-    pub fn enrol_participant(&self, request: String, programme_id: String) -> Result<Enrolment> {
+    /// `Spaces.approve_member`.
+    pub fn enrol(&self, request: String, programme_id: String) -> Result<Enrolment> {
         let p = parse_programme(&programme_id)?;
         let (id, response) = with(&self.inner, |v| v.enrol_participant(&request, p))?;
         Ok(Enrolment {
@@ -255,7 +265,7 @@ impl Vault {
     }
 
     /// Every care record this device holds, and how it takes part in each.
-    pub fn care_records(&self) -> Result<Vec<CareRecord>> {
+    pub fn records(&self) -> Result<Vec<CareRecord>> {
         with(&self.inner, |v| {
             Ok(v.care_records()
                 .into_iter()
@@ -387,14 +397,6 @@ impl Vault {
     ) -> Result<u32> {
         let p = parse_programme(&programme_id)?;
         with(&self.inner, |v| v.set_crisis_resources(&p, &country, &json))
-    }
-
-    /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,
-    /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
-    /// notes, their programmes. Never keys. Hand it only to the person.
-    pub fn export_all(&self) -> Result<String> {
-        let now = now_ms();
-        with(&self.inner, |v| v.export_all(now))
     }
 
     /// The participant's screening results (totals and fired rules, never answers), oldest first.

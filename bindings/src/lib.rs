@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
+use care::Care;
 use groups::Groups;
 use invites::Invites;
 use journal::Journal;
@@ -842,6 +843,14 @@ impl Vault {
         })
     }
 
+    /// Care: enrolment, consent, screenings and escalation, referrals, crisis numbers, the safety
+    /// plan, instrument wordings.
+    pub fn care(&self) -> Arc<Care> {
+        Arc::new(Care {
+            inner: self.inner.clone(),
+        })
+    }
+
     /// Membership of shared spaces (any kind): list them, join one in person, admit, remove and
     /// list members.
     pub fn spaces(&self) -> Arc<Spaces> {
@@ -895,6 +904,14 @@ impl Vault {
             without_key: r.without_key,
             bytes: r.bytes,
         })
+    }
+
+    /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,
+    /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
+    /// notes, their programmes. Never keys. Hand it only to the person.
+    pub fn export_all(&self) -> Result<String> {
+        let now = now_ms();
+        with(&self.inner, |v| v.export_all(now))
     }
 
     /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O), through

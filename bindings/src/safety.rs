@@ -1,9 +1,10 @@
-//! The participant's safety plan through the bindings (issue 4). Kept in their private journal
+//! The participant's safety plan through the bindings (`Vault.care()`; issue 4). Kept in their private journal
 //! document, so it is on every one of their devices and readable offline: the app shows it on a risk
 //! event. Step ids: "warning-signs", "coping-alone", "distractions", "help-people",
 //! "professionals", "safer-surroundings", "what-matters" (in that order).
 
-use super::{Result, Vault, with};
+use super::care::Care;
+use super::{Result, with};
 use sebaya_core::safety::{SafetyItem, Step};
 
 /// One item of the plan.
@@ -54,7 +55,7 @@ pub fn safety_plan_steps() -> Vec<String> {
 }
 
 #[uniffi::export]
-impl Vault {
+impl Care {
     /// The plan: always the seven sections in order (empty ones too), titles and prompts in
     /// `locale` ("id" or "en").
     pub fn safety_plan(&self, locale: String) -> Result<Vec<SafetyPlanSection>> {
@@ -74,7 +75,7 @@ impl Vault {
 
     /// Adds an item at the end of a step, durably; returns its id. Throws `InvalidInput` for an
     /// unknown step or an empty, oversized (over 2,000 characters) or control-character text.
-    pub fn safety_plan_add(&self, step: String, text: String) -> Result<String> {
+    pub fn add_safety_plan_item(&self, step: String, text: String) -> Result<String> {
         let step = Step::from_id(&step)?;
         with(&self.inner, |v| v.safety_plan_add(step, &text))
     }
@@ -82,7 +83,7 @@ impl Vault {
     /// Changes an item's text, step or position (only what is given). Throws `NotFound` for an
     /// unknown id.
     #[uniffi::method(default(text = None, step = None, order = None))]
-    pub fn safety_plan_edit(
+    pub fn edit_safety_plan_item(
         &self,
         id: String,
         text: Option<String>,
@@ -96,7 +97,7 @@ impl Vault {
     }
 
     /// Removes an item. Throws `NotFound` for an unknown id.
-    pub fn safety_plan_remove(&self, id: String) -> Result<()> {
+    pub fn remove_safety_plan_item(&self, id: String) -> Result<()> {
         with(&self.inner, |v| v.safety_plan_remove(&id))
     }
 

@@ -1,8 +1,9 @@
-//! Instrument item wordings through the bindings (issue 4): a programme imports its own wording
+//! Instrument item wordings through the bindings (`Vault.care()`; issue 4): a programme imports its own wording
 //! (JSON, schema `sebaya-wording/1`, `docs/care-data.md`); the app asks for the wording to show and
 //! must mark it when `validated` is false or `fallback_language` is true.
 
-use super::{Result, Vault, with};
+use super::care::Care;
+use super::{Result, with};
 
 /// The wording of an instrument to show, with where it comes from.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -44,7 +45,7 @@ impl From<sebaya_core::wordings::Wording> for InstrumentWording {
 }
 
 #[uniffi::export]
-impl Vault {
+impl Care {
     /// Keeps a programme's wording (JSON, schema `sebaya-wording/1`) on this device, replacing the
     /// earlier one for the same instrument and language; returns it. Throws `InvalidInput` (nothing
     /// kept) for malformed JSON, another schema, an unknown instrument, wrong item or label counts,

@@ -47,13 +47,13 @@ private fun runChecks(tmp: File) {
     check("built-in English wordings are cited, complete and validated") {
         Vault.open(File(tmp, "b.db").path, generateMasterKey()).use { v ->
             for ((inst, counts) in mapOf("phq9" to (9 to 4), "gad7" to (7 to 4), "who5" to (5 to 6), "srq20" to (20 to 2))) {
-                val w = v.instrumentWording(inst, "en")
+                val w = v.care().instrumentWording(inst, "en")
                 assertEquals(counts.first, w.items.size, "$inst items")
                 assertEquals(counts.second, w.options.size, "$inst options")
                 assertTrue(w.validated && w.builtin && !w.fallbackLanguage, "$inst flags")
                 assertTrue((w.source ?: "").length > 20, "$inst source")
             }
-            val phq = v.instrumentWording("phq9", "en")
+            val phq = v.care().instrumentWording("phq9", "en")
             assertTrue(phq.items[8].contains("better off dead"), "PHQ-9 item 9")
             assertEquals("Nearly every day", phq.options[3], "PHQ-9 answer 3")
         }
@@ -61,7 +61,7 @@ private fun runChecks(tmp: File) {
 
     check("Indonesian without a programme wording falls back to English and says so") {
         Vault.open(File(tmp, "f.db").path, generateMasterKey()).use { v ->
-            val w = v.instrumentWording("who5", "id-ID")
+            val w = v.care().instrumentWording("who5", "id-ID")
             assertEquals("en", w.language, "language")
             assertTrue(w.fallbackLanguage && w.builtin, "fallback flag")
         }
@@ -71,15 +71,15 @@ private fun runChecks(tmp: File) {
         val key = generateMasterKey()
         val path = File(tmp, "p.db").path
         Vault.open(path, key).use { v ->
-            val got = v.importInstrumentWording(wordingJson())
+            val got = v.care().importInstrumentWording(wordingJson())
             assertTrue(!got.validated && got.source == null && !got.builtin, "unvalidated import")
         }
         Vault.open(path, key).use { v ->
-            val w = v.instrumentWording("phq9", "id")
+            val w = v.care().instrumentWording("phq9", "id")
             assertEquals("butir 1", w.items[0], "first item after reopen")
             assertTrue(!w.validated && !w.fallbackLanguage, "unvalidated, not a fallback")
-            v.importInstrumentWording(wordingJson(source = "Program X, terjemahan tervalidasi"))
-            val again = v.instrumentWording("phq9", "id-ID")
+            v.care().importInstrumentWording(wordingJson(source = "Program X, terjemahan tervalidasi"))
+            val again = v.care().instrumentWording("phq9", "id-ID")
             assertTrue(again.validated, "validated after a cited import")
             assertEquals("Program X, terjemahan tervalidasi", again.source, "source")
         }
@@ -98,18 +98,18 @@ private fun runChecks(tmp: File) {
                 "x".repeat(70_000),
             )
             for (b in bad) {
-                assertThrows<SebayaException.InvalidInput>("import ${b.take(60)}") { v.importInstrumentWording(b) }
+                assertThrows<SebayaException.InvalidInput>("import ${b.take(60)}") { v.care().importInstrumentWording(b) }
             }
-            assertThrows<SebayaException.InvalidInput>("unknown instrument") { v.instrumentWording("phq10", "en") }
-            assertTrue(v.instrumentWording("phq9", "id").builtin, "still the built-in")
+            assertThrows<SebayaException.InvalidInput>("unknown instrument") { v.care().instrumentWording("phq10", "en") }
+            assertTrue(v.care().instrumentWording("phq9", "id").builtin, "still the built-in")
         }
     }
 
     check("safety plan: seven sections in order with localized titles and prompts") {
         assertEquals(STEPS, safetyPlanSteps(), "step ids")
         Vault.open(File(tmp, "s0.db").path, generateMasterKey()).use { v ->
-            val en = v.safetyPlan("en")
-            val id = v.safetyPlan("id")
+            val en = v.care().safetyPlan("en")
+            val id = v.care().safetyPlan("id")
             assertEquals(STEPS, en.map { it.step }, "section order")
             for ((e, i) in en.zip(id)) {
                 assertTrue(e.items.isEmpty(), "empty at first")
@@ -126,38 +126,38 @@ private fun runChecks(tmp: File) {
         var b = ""
         var c = ""
         Vault.open(path, key).use { v ->
-            a = v.safetyPlanAdd("warning-signs", "Tidak bisa tidur")
-            b = v.safetyPlanAdd("help-people", "Kak Rina")
-            c = v.safetyPlanAdd("help-people", "Pak Budi")
+            a = v.care().addSafetyPlanItem("warning-signs", "Tidak bisa tidur")
+            b = v.care().addSafetyPlanItem("help-people", "Kak Rina")
+            c = v.care().addSafetyPlanItem("help-people", "Pak Budi")
             assertEquals(3, setOf(a, b, c).size, "distinct ids")
-            v.safetyPlanEdit(b, text = "Kak Rina 0812")
-            v.safetyPlanEdit(c, order = -1L)
-            v.safetyPlanEdit(a, step = "what-matters")
+            v.care().editSafetyPlanItem(b, text = "Kak Rina 0812")
+            v.care().editSafetyPlanItem(c, order = -1L)
+            v.care().editSafetyPlanItem(a, step = "what-matters")
         }
         Vault.open(path, key).use { v ->
-            val plan = v.safetyPlan("id").associateBy { it.step }
+            val plan = v.care().safetyPlan("id").associateBy { it.step }
             assertEquals(listOf("Pak Budi", "Kak Rina 0812"), plan.getValue("help-people").items.map { it.text }, "help-people")
             assertEquals(listOf(a), plan.getValue("what-matters").items.map { it.id }, "moved step")
             assertTrue(plan.getValue("warning-signs").items.isEmpty(), "moved away")
-            v.safetyPlanRemove(b)
-            assertEquals(listOf(c), v.safetyPlan("en")[3].items.map { it.id }, "after remove")
-            assertThrows<SebayaException.NotFound>("remove twice") { v.safetyPlanRemove(b) }
-            assertThrows<SebayaException.InvalidInput>("unknown step") { v.safetyPlanAdd("nope", "x") }
-            assertThrows<SebayaException.InvalidInput>("empty text") { v.safetyPlanAdd("coping-alone", " ") }
-            assertThrows<SebayaException.InvalidInput>("oversized text") { v.safetyPlanAdd("coping-alone", "x".repeat(2001)) }
+            v.care().removeSafetyPlanItem(b)
+            assertEquals(listOf(c), v.care().safetyPlan("en")[3].items.map { it.id }, "after remove")
+            assertThrows<SebayaException.NotFound>("remove twice") { v.care().removeSafetyPlanItem(b) }
+            assertThrows<SebayaException.InvalidInput>("unknown step") { v.care().addSafetyPlanItem("nope", "x") }
+            assertThrows<SebayaException.InvalidInput>("empty text") { v.care().addSafetyPlanItem("coping-alone", " ") }
+            assertThrows<SebayaException.InvalidInput>("oversized text") { v.care().addSafetyPlanItem("coping-alone", "x".repeat(2001)) }
             v.journal().use { j -> assertTrue(j.list().isEmpty(), "plan items are not journal entries") }
         }
     }
 
     check("safety plan: summary localized and JSON snapshot") {
         Vault.open(File(tmp, "s2.db").path, generateMasterKey()).use { v ->
-            v.safetyPlanAdd("professionals", "SEJIWA 119 ext. 8")
-            val en = v.safetyPlanSummary("en")
-            val id = v.safetyPlanSummary("id")
+            v.care().addSafetyPlanItem("professionals", "SEJIWA 119 ext. 8")
+            val en = v.care().safetyPlanSummary("en")
+            val id = v.care().safetyPlanSummary("id")
             assertTrue(en != id, "localized")
             assertTrue(en.contains("SEJIWA 119 ext. 8") && id.contains("SEJIWA 119 ext. 8"), "item in both")
-            for (s in v.safetyPlan("id")) assertTrue(id.contains(s.title), "title ${s.step} in summary")
-            val json = v.safetyPlanJson()
+            for (s in v.care().safetyPlan("id")) assertTrue(id.contains(s.title), "title ${s.step} in summary")
+            val json = v.care().safetyPlanJson()
             assertTrue(json.contains("\"professionals\"") && json.contains("SEJIWA 119 ext. 8"), "snapshot")
         }
     }

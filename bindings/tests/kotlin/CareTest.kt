@@ -35,62 +35,62 @@ fun main() {
             pid = coord.programmes().create("PIK-R SMA 1")
             val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", 90u)
             sup.programmes().addCredential(grant.credential)
-            val enrol = coord.enrolParticipant(part.linkRequest(), pid)
+            val enrol = coord.care().enrol(part.linkRequest(), pid)
             care = enrol.careId
             part.spaces().join(enrol.response)
             sup.spaces().join(coord.spaces().approveMember(care, sup.linkRequest(), false, false))
             for (v in listOf(coord, part, sup)) v.sync(url)
-            assertEquals(listOf("participant"), part.careRecords().map { it.viewer }, "participant view")
-            assertEquals(listOf("supporter"), sup.careRecords().map { it.viewer }, "supporter view")
+            assertEquals(listOf("participant"), part.care().records().map { it.viewer }, "participant view")
+            assertEquals(listOf("supporter"), sup.care().records().map { it.viewer }, "supporter view")
         }
 
         check("only the participant consents; the text has a version in both languages") {
             assertEquals("1", consentText("duty-of-care", "id").version, "version")
             assertTrue(consentText("duty-of-care", "id").text != consentText("duty-of-care", "en").text, "translated")
-            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.giveConsent(care, "duty-of-care", true) }
-            part.giveConsent(care, "duty-of-care", true)
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.care().giveConsent(care, "duty-of-care", true) }
+            part.care().giveConsent(care, "duty-of-care", true)
             part.sync(url)
-            assertTrue(part.hasConsent(care, "duty-of-care"), "consent stands")
+            assertTrue(part.care().hasConsent(care, "duty-of-care"), "consent stands")
         }
 
         check("PHQ-9 item 9 offline: crisis numbers now, referral at the next sync, acknowledgement back") {
-            val esc = part.submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
+            val esc = part.care().submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
             assertEquals(listOf("phq9-item9"), esc.rules, "rules")
             assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers")
             assertEquals("8", esc.resources[0].extension, "extension")
             assertTrue(esc.showSafetyPlan, "safety plan")
-            assertEquals("queued", part.referrals(care).single().state, "queued offline")
+            assertEquals("queued", part.care().referrals(care).single().state, "queued offline")
             part.sync(url)
-            assertEquals("sent", part.referrals(care).single().state, "sent")
+            assertEquals("sent", part.care().referrals(care).single().state, "sent")
             sup.sync(url)
-            val seen = sup.referrals(care).single()
+            val seen = sup.care().referrals(care).single()
             assertEquals(null, seen.reason, "a supporter sees refer now, not the rule")
             assertTrue(!seen.told, "no one told yet")
             coord.sync(url)
-            val inbox = coord.referralInbox().single()
+            val inbox = coord.care().referralInbox().single()
             assertEquals("phq9-item9", inbox.reason, "the coordinator sees the rule")
-            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.updateReferral(care, inbox.id, "acknowledged") }
-            coord.updateReferral(care, inbox.id, "acknowledged")
+            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.care().updateReferral(care, inbox.id, "acknowledged") }
+            coord.care().updateReferral(care, inbox.id, "acknowledged")
             coord.sync(url)
             part.sync(url)
-            val back = part.referrals(care).single()
+            val back = part.care().referrals(care).single()
             assertTrue(back.told, "told")
             assertEquals("acknowledged", back.state, "state")
         }
 
         check("bad input is a typed error") {
-            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.submitScreening("phq9", byteArrayOf(1), "id") }
-            assertThrows<SebayaException.InvalidInput>("bad country") { part.crisisResources("indonesia") }
-            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.giveConsent(care, "marketing", true) }
+            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.care().submitScreening("phq9", byteArrayOf(1), "id") }
+            assertThrows<SebayaException.InvalidInput>("bad country") { part.care().crisisResources("indonesia") }
+            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.care().giveConsent(care, "marketing", true) }
         }
 
         check("a risk answer with a bad country code still shows the crisis lines and refers") {
-            val esc = part.submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
+            val esc = part.care().submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
             assertTrue(esc.countryUnknown, "flagged")
             assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers all the same")
             assertEquals(1, esc.referrals.size, "referred")
             assertTrue(esc.saved && esc.failed.isEmpty(), "nothing failed")
-            val help = part.askForHelp("")
+            val help = part.care().askForHelp("")
             assertTrue(help.countryUnknown && help.resources.isNotEmpty(), "help now with a bad code")
         }
 
@@ -157,7 +157,7 @@ fun main() {
             sup.sync(url)
             part.sync(url)
             part.pairings().consentToSharing(pairing.spaceId, true)
-            part.safetyPlanAdd("warning-signs", "Susah tidur")
+            part.care().addSafetyPlanItem("warning-signs", "Susah tidur")
             part.pairings().shareSafetyPlan(pairing.spaceId, "en")
             part.sync(url)
             sup.sync(url)
@@ -180,7 +180,7 @@ fun main() {
             assertTrue(!sup.exportAll().contains("Aku berani bicara."), "not in the supporter's export")
             assertTrue(lockNow() >= 3u, "three vaults locked")
             assertThrows<SebayaException.Locked>("participant locked") { part.deviceId() }
-            assertThrows<SebayaException.Locked>("coordinator locked") { coord.careRecords() }
+            assertThrows<SebayaException.Locked>("coordinator locked") { coord.care().records() }
         }
         for (v in listOf(coord, sup, part)) v.close()
     } finally {

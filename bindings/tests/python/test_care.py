@@ -27,7 +27,7 @@ def three_devices(tmp_path, relay):
     pid = coord.programmes().create("PIK-R SMA 1")
     grant = coord.programmes().grant_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
     sup.programmes().add_credential(grant.credential)
-    enrol = coord.enrol_participant(part.link_request(), pid)
+    enrol = coord.care().enrol(part.link_request(), pid)
     part.spaces().join(enrol.response)
     sup.spaces().join(coord.spaces().approve_member(enrol.care_id, sup.link_request()))
     for v in (coord, part, sup):
@@ -39,66 +39,66 @@ def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_bac
     coord, sup, part, care, _ = three_devices(tmp_path, relay)
     text = consent_text("duty-of-care", "id")
     assert text.version == "1" and text.text and text.title
-    part.give_consent(care, "duty-of-care", True)
+    part.care().give_consent(care, "duty-of-care", True)
     part.sync(relay.url)
-    assert [r.viewer for r in part.care_records()] == ["participant"]
-    assert [r.viewer for r in coord.care_records()] == ["coordinator"]
+    assert [r.viewer for r in part.care().records()] == ["participant"]
+    assert [r.viewer for r in coord.care().records()] == ["coordinator"]
 
-    esc = part.submit_screening("phq9", bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "ID")
+    esc = part.care().submit_screening("phq9", bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "ID")
     assert esc.rules == ["phq9-item9"]
     assert esc.show_safety_plan
     assert [(r.number, r.extension) for r in esc.resources] == [("119", "8"), ("112", None)]
     assert len(esc.referrals) == 1
-    (mine,) = part.referrals(care)
+    (mine,) = part.care().referrals(care)
     assert (mine.state, mine.told) == ("queued", False)
     part.sync(relay.url)
-    assert part.referrals(care)[0].state == "sent"
+    assert part.care().referrals(care)[0].state == "sent"
 
     sup.sync(relay.url)
-    (seen,) = sup.referrals(care)
+    (seen,) = sup.care().referrals(care)
     assert seen.reason is None and not seen.told
     with pytest.raises(SebayaError.NotAllowed):
-        sup.update_referral(care, seen.id, "acknowledged")
+        sup.care().update_referral(care, seen.id, "acknowledged")
 
     coord.sync(relay.url)
-    (inbox,) = coord.referral_inbox()
+    (inbox,) = coord.care().referral_inbox()
     assert inbox.reason == "phq9-item9"
-    coord.update_referral(care, inbox.id, "acknowledged")
+    coord.care().update_referral(care, inbox.id, "acknowledged")
     coord.sync(relay.url)
     part.sync(relay.url)
-    (back,) = part.referrals(care)
+    (back,) = part.care().referrals(care)
     assert back.told and back.state == "acknowledged"
     assert back.time_to_acknowledge_ms is not None and back.time_to_acknowledge_ms >= 0
-    assert [s.total for s in part.screenings()] == [1]
-    assert sup.screenings() == []
+    assert [s.total for s in part.care().screenings()] == [1]
+    assert sup.care().screenings() == []
 
 
 def test_consent_is_the_participants_and_withdrawal_stops_automatic_referrals(tmp_path, relay):
     coord, sup, part, care, pid = three_devices(tmp_path, relay)
     with pytest.raises(SebayaError.NotAllowed):
-        sup.give_consent(care, "duty-of-care", True)
+        sup.care().give_consent(care, "duty-of-care", True)
     with pytest.raises(SebayaError.InvalidInput):
-        part.give_consent(care, "marketing", True)
-    coord.record_guardian_consent(care, "data-processing", "ibu", True)
-    part.give_consent(care, "duty-of-care", True)
-    part.give_consent(care, "duty-of-care", False)
-    assert not part.has_consent(care, "duty-of-care")
-    esc = part.submit_screening("srq20", bytes([0] * 16 + [1] + [0] * 3), "id")
+        part.care().give_consent(care, "marketing", True)
+    coord.care().record_guardian_consent(care, "data-processing", "ibu", True)
+    part.care().give_consent(care, "duty-of-care", True)
+    part.care().give_consent(care, "duty-of-care", False)
+    assert not part.care().has_consent(care, "duty-of-care")
+    esc = part.care().submit_screening("srq20", bytes([0] * 16 + [1] + [0] * 3), "id")
     assert esc.rules == ["srq20-item17"] and esc.referrals == [] and esc.not_referred == [care]
-    assert len(part.ask_for_help("id").referrals) == 1
+    assert len(part.care().ask_for_help("id").referrals) == 1
     part.sync(relay.url)
     coord.sync(relay.url)
-    ledger = coord.consent_ledger(care)
+    ledger = coord.care().consent_ledger(care)
     assert [(e.purpose, e.agreed, e.guardian_relation) for e in ledger] == [
         ("duty-of-care", True, None),
         ("duty-of-care", False, None),
         ("data-processing", True, "ibu"),
     ]
-    assert [r.reason for r in coord.referral_inbox()] == ["help-now"]
+    assert [r.reason for r in coord.care().referral_inbox()] == ["help-now"]
     with pytest.raises(SebayaError.InvalidInput):
-        part.submit_screening("phq9", bytes([4] * 9), "id")
+        part.care().submit_screening("phq9", bytes([4] * 9), "id")
     with pytest.raises(SebayaError.NotAllowed):
-        sup.set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","number":"1"}]')
+        sup.care().set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","number":"1"}]')
 
 
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
@@ -144,7 +144,7 @@ def test_export_everything_and_lock_now(tmp_path, relay):
 
     coord, sup, part, care, _ = three_devices(tmp_path, relay)
     part.journal().add("Catatan pribadiku.", 3, [])
-    part.give_consent(care, "duty-of-care", True)
+    part.care().give_consent(care, "duty-of-care", True)
     exported = json.loads(part.export_all())
     assert exported["schema"] == "sebaya-export/1"
     assert [e["text"] for e in exported["journal"]] == ["Catatan pribadiku."]
@@ -153,7 +153,7 @@ def test_export_everything_and_lock_now(tmp_path, relay):
     # Lock now: every open vault at once, its journals too.
     journal = part.journal()
     assert lock_now() >= 3
-    for call in (part.device_id, coord.care_records, sup.export_all, journal.list):
+    for call in (part.device_id, coord.care().records, sup.export_all, journal.list):
         with pytest.raises(SebayaError.Locked):
             call()
 
@@ -174,7 +174,7 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
         sup.groups().set_attendance(gid, sid, part.device_id(), Attendance.PRESENT)
     sup.sync(relay.url)
     assert sup.programmes().publish_activity(report, start, start + 10 * week) == 5
-    part.ask_for_help("id")
+    part.care().ask_for_help("id")
     for v in (sup, part, coord):
         v.sync(relay.url)
     r = coord.programmes().report(pid, start, start + 10 * week, "id")
@@ -195,7 +195,7 @@ def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
     part.pairings().consent_to_sharing(pairing.space_id, True)
     with pytest.raises(SebayaError.InvalidInput):
         part.pairings().share_safety_plan(pairing.space_id, "en")
-    part.safety_plan_add("warning-signs", "Susah tidur")
+    part.care().add_safety_plan_item("warning-signs", "Susah tidur")
     part.pairings().share_safety_plan(pairing.space_id, "en")
     part.sync(relay.url)
     sup.sync(relay.url)
@@ -247,9 +247,9 @@ def test_emergency_help_needs_no_vault_and_speaks_both_languages():
 
 def test_a_risk_answer_shows_the_crisis_lines_whatever_else_fails(tmp_path, relay):
     coord, sup, part, care, _ = three_devices(tmp_path, relay)
-    part.give_consent(care, "duty-of-care", True)
+    part.care().give_consent(care, "duty-of-care", True)
     # A country code the app got wrong: the numbers are shown all the same, and it is flagged.
-    esc = part.submit_screening("phq9", bytes([0] * 8 + [3]), "Indonesia")
+    esc = part.care().submit_screening("phq9", bytes([0] * 8 + [3]), "Indonesia")
     assert esc.country_unknown and esc.resources and esc.saved
     assert len(esc.referrals) == 1 and esc.failed == []
     # Nothing can be written (another process holds the vault file's write lock; POSIX locks do not
@@ -271,8 +271,8 @@ def test_a_risk_answer_shows_the_crisis_lines_whatever_else_fails(tmp_path, rela
     )
     try:
         assert blocker.stdout.readline().strip() == "held"
-        esc = part.submit_screening("phq9", bytes([0] * 8 + [1]), "id")
-        help_now = part.ask_for_help("id")
+        esc = part.care().submit_screening("phq9", bytes([0] * 8 + [1]), "id")
+        help_now = part.care().ask_for_help("id")
     finally:
         blocker.communicate("done\n", timeout=30)
     assert esc.score.total == 1 and esc.rules == ["phq9-item9"]
@@ -280,13 +280,13 @@ def test_a_risk_answer_shows_the_crisis_lines_whatever_else_fails(tmp_path, rela
     assert esc.referrals == [] and esc.failed == [care]
     assert help_now.resources and help_now.failed == [care]
     # Once the file can be written again, a call for help goes through.
-    again = part.ask_for_help("id")
+    again = part.care().ask_for_help("id")
     assert len(again.referrals) == 1 and again.failed == []
     part.sync(relay.url)
     coord.sync(relay.url)
     # What could not be saved stayed in memory and went out once the file could be written: better a
     # late referral than none. So the coordinator has all four.
-    reasons = sorted(r.reason for r in coord.referral_inbox())
+    reasons = sorted(r.reason for r in coord.care().referral_inbox())
     assert reasons == ["help-now", "help-now", "phq9-item9", "phq9-item9"]
     assert localized_message("care-referral-failed", "id") != localized_message(
         "care-referral-failed", "en"
