@@ -17,17 +17,17 @@ use care::Care;
 use groups::Groups;
 use invites::Invites;
 use journal::Journal;
+use nearby::Nearby;
 use pairings::Pairings;
 use programmes::Programmes;
 pub(crate) use spaces::{CreatedSpace, Spaces};
 
-mod bundles;
 mod care;
 mod groups;
 mod invites;
 mod journal;
+mod nearby;
 mod pairings;
-mod peer;
 mod platform;
 mod policy;
 mod programmes;
@@ -847,6 +847,13 @@ impl Vault {
     /// plan, instrument wordings.
     pub fn care(&self) -> Arc<Care> {
         Arc::new(Care {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Syncing without the relay: peer sessions face to face, bundles by file, carrying for others.
+    pub fn nearby(&self) -> Arc<Nearby> {
+        Arc::new(Nearby {
             inner: self.inner.clone(),
         })
     }

@@ -288,12 +288,12 @@ private fun listenerChecks(tmp: File) {
         val tablet = Vault.open(File(tmp, "tablet.db").path, generateMasterKey())
         tablet.completeLink(phone.approveLink(tablet.linkRequest()))
         tablet.journal().use { it.add("Dari tablet.", 3, emptyList()) }
-        val bundle = tablet.exportBundle(emptyList(), null)
+        val bundle = tablet.nearby().exportBundle(emptyList(), null)
         val rec = Recorder()
         phone.subscribe(rec).use {
-            assertThrows<SebayaException.BadBundle>("truncated") { phone.importBundle(bundle.copyOfRange(0, bundle.size - 1)) }
+            assertThrows<SebayaException.BadBundle>("truncated") { phone.nearby().importBundle(bundle.copyOfRange(0, bundle.size - 1)) }
             assertTrue(rec.calls.isEmpty(), "a refused bundle was announced")
-            assertTrue(phone.importBundle(bundle).applied > 0u, "nothing applied")
+            assertTrue(phone.nearby().importBundle(bundle).applied > 0u, "nothing applied")
             assertTrue((journalSpace(phone) to "journal") in rec.calls, "calls ${rec.calls}")
         }
         phone.close()

@@ -137,6 +137,40 @@ private fun runChecks(tmp: File, relay: Relay?) {
         v.destroy()
     }
 
+    check("lock() locks every domain object, taken before the lock or after it") {
+        val file = File(tmp, "lock-all.db").path
+        val key2 = generateMasterKey()
+        val v = Vault.open(file, key2)
+        val gid = v.groups().create("Kelompok Kamis")
+        v.groups().addNote(gid, "sebelum dikunci")
+        val spaces = v.spaces()
+        val groups = v.groups()
+        val care = v.care()
+        v.lock()
+        val calls: List<Pair<String, () -> Unit>> = listOf(
+            "spaces.list" to { spaces.list() },
+            "groups.list" to { groups.list() },
+            "groups.notes" to { groups.notes(gid) },
+            "care.records" to { care.records() },
+            "care.referralInbox" to { care.referralInbox() },
+            "care.safetyPlan" to { care.safetyPlan("en") },
+            "pairings.checkins" to { v.pairings().checkins(gid) },
+            "programmes.list" to { v.programmes().list() },
+            "invites.list" to { v.invites().list(gid) },
+            "nearby.carryStatus" to { v.nearby().carryStatus() },
+            "journal.members" to { v.journal().members() },
+        )
+        for ((name, call) in calls) {
+            val e = assertThrows<SebayaException.Locked>(name) { call() }
+            assertEquals("error-locked", e.messageId, "$name messageId")
+        }
+        listOf(spaces, groups, care).forEach { it.close() }
+        v.close()
+        Vault.open(file, key2).use { again ->
+            assertEquals(listOf("sebelum dikunci"), again.groups().notes(gid).map { it.text }, "kept")
+        }
+    }
+
     check("link two devices and sync through the relay") {
         val url = relay?.url ?: throw IllegalStateException("no relay")
         Vault.open(File(tmp, "a.db").path, generateMasterKey()).use { a ->

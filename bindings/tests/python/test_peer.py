@@ -9,8 +9,8 @@ from sebaya import SebayaError, Vault, generate_master_key
 
 def run(a_vault, b_vault, a_initiates=True, spoil=None):
     """Drives two sessions until neither has anything to send; returns (a, b, errors)."""
-    a = a_vault.peer_session(a_initiates)
-    b = b_vault.peer_session(not a_initiates)
+    a = a_vault.nearby().start_session(a_initiates)
+    b = b_vault.nearby().start_session(not a_initiates)
     errors = {}
     moved = True
     delivered = 0
@@ -94,7 +94,7 @@ def test_an_altered_frame_ends_the_session_and_the_next_one_converges(tmp_path):
 def test_a_device_without_a_person_cannot_start_a_session(tmp_path):
     v = Vault.open(str(tmp_path / "v.db"), generate_master_key())
     with pytest.raises(SebayaError.NoPerson):
-        v.peer_session(True)
+        v.nearby().start_session(True)
 
 
 def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
@@ -104,8 +104,8 @@ def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
 
     phone, tablet = linked(tmp_path)
     tablet.journal().add("Dari tablet.", 3, [])
-    a = phone.peer_session(True)
-    b = tablet.peer_session(False)
+    a = phone.nearby().start_session(True)
+    b = tablet.nearby().start_session(False)
     seen = []
 
     class AsksTheSession(sebaya.SpaceListener):
@@ -144,9 +144,9 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
 
     participant.pairings().add_checkin(pair.space_id, 2, "Minggu berat.")
     participant.journal().add("Hanya untuk saya.", 2, [])
-    carrier.set_carry_quota(1 << 20)
-    assert carrier.import_bundle(participant.export_bundle([], None)).carried > 0
-    before = carrier.carry_status()
+    carrier.nearby().set_carry_quota(1 << 20)
+    assert carrier.nearby().import_bundle(participant.nearby().export_bundle([], None)).carried > 0
+    before = carrier.nearby().carry_status()
 
     c, s, errors = run(carrier, supporter)
     assert errors == {}
@@ -155,10 +155,10 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
     rc, rs = c.report(), s.report()
     assert rc.carried_sent > 0 and rc.carried_answered == rc.carried_sent
     assert rs.carried_received == rc.carried_sent and rs.carried_refused == 0
-    assert carrier.carry_status() == before, "a peer's Ack drops nothing"
+    assert carrier.nearby().carry_status() == before, "a peer's Ack drops nothing"
     assert "Hanya untuk saya." not in texts(supporter)
     with pytest.raises(SebayaError):
         carrier.pairings().checkins(pair.space_id)
     carrier.sync(relay.url)
-    after = carrier.carry_status()
+    after = carrier.nearby().carry_status()
     assert (after.envelopes, after.spaces) == (0, 0), "the relay's answer drops them"

@@ -279,13 +279,13 @@ def test_an_imported_bundle_is_announced_and_a_refused_one_is_not(tmp_path):
     tablet = open_vault(tmp_path / "tablet.db")
     tablet.complete_link(phone.approve_link(tablet.link_request()))
     tablet.journal().add("Dari tablet.", 3, [])
-    bundle = tablet.export_bundle([], None)
+    bundle = tablet.nearby().export_bundle([], None)
     rec = Recorder()
     sub = phone.subscribe(rec)
     with pytest.raises(SebayaError.BadBundle):
-        phone.import_bundle(bundle[:-1])
+        phone.nearby().import_bundle(bundle[:-1])
     assert rec.calls == []
-    assert phone.import_bundle(bundle).applied > 0
+    assert phone.nearby().import_bundle(bundle).applied > 0
     assert (journal_space(phone), "journal") in rec.calls
     sub.stop()
 

@@ -165,6 +165,35 @@ def test_lock_locks_the_vault_and_its_journals(tmp_path, key):
     assert [e.text for e in again.journal().list()] == ["before lock"]
 
 
+def test_lock_locks_every_domain_object(tmp_path, key):
+    """The domain objects share the vault's state: after lock() every one of them throws Locked,
+    whether it was taken before the lock or after it, and nothing is read."""
+    v = open_vault(tmp_path / "v.db", key)
+    gid = v.groups().create("Kelompok Kamis")
+    v.groups().add_note(gid, "sebelum dikunci")
+    spaces, groups, care = v.spaces(), v.groups(), v.care()
+    v.lock()
+    for call in (
+        spaces.list,
+        groups.list,
+        lambda: groups.notes(gid),
+        care.records,
+        care.referral_inbox,
+        lambda: care.safety_plan("en"),
+        lambda: v.pairings().checkins(gid),
+        v.programmes().list,
+        lambda: v.invites().list(gid),
+        v.nearby().carry_status,
+        v.journal().members,
+    ):
+        with pytest.raises(SebayaError.Locked) as err:
+            call()
+        assert err.value.message_id == "error-locked"
+    # Opened again, the same data is there.
+    again = open_vault(tmp_path / "v.db", key)
+    assert [n.text for n in again.groups().notes(gid)] == ["sebelum dikunci"]
+
+
 def test_localized_message_id_and_en(tmp_path, key):
     v = open_vault(tmp_path / "v.db", key)
     del v

@@ -109,6 +109,36 @@ check("lock() locks the vault and the journals taken from it") {
     try assertEqual("error-locked", id, "messageId")
 }
 
+check("lock() locks every domain object, taken before the lock or after it") {
+    let path = tmpPath("lock-all.db")
+    let key = try generateMasterKey()
+    let v = try Vault.open(path: path, masterKey: key)
+    let gid = try v.groups().create(name: "Kelompok Kamis")
+    _ = try v.groups().addNote(groupId: gid, text: "sebelum dikunci")
+    let spaces = v.spaces(), groups = v.groups(), care = v.care()
+    try v.lock()
+    let calls: [(String, () throws -> Void)] = [
+        ("spaces.list", { _ = try spaces.list() }),
+        ("groups.list", { _ = try groups.list() }),
+        ("groups.notes", { _ = try groups.notes(groupId: gid) }),
+        ("care.records", { _ = try care.records() }),
+        ("care.referralInbox", { _ = try care.referralInbox() }),
+        ("care.safetyPlan", { _ = try care.safetyPlan(locale: "en") }),
+        ("pairings.checkins", { _ = try v.pairings().checkins(pairingId: gid) }),
+        ("programmes.list", { _ = try v.programmes().list() }),
+        ("invites.list", { _ = try v.invites().list(spaceId: gid) }),
+        ("nearby.carryStatus", { _ = try v.nearby().carryStatus() }),
+        ("journal.members", { _ = try v.journal().members() }),
+    ]
+    for (name, call) in calls {
+        let id = try assertThrows(name, locked) { try call() }
+        try assertEqual("error-locked", id, "\(name) messageId")
+    }
+    let again = try Vault.open(path: path, masterKey: key)
+    try assertEqual(["sebelum dikunci"], try again.groups().notes(groupId: gid).map { $0.text }, "kept")
+    try again.lock()
+}
+
 check("link two devices and sync a journal entry through the relay") {
     let url = try relayURL()
     let a = try Vault.open(path: tmpPath("a.db"), masterKey: try generateMasterKey())
@@ -235,8 +265,8 @@ func runPeers(_ a: PeerSession, _ b: PeerSession, spoil: Int? = nil) -> (Error?,
 check("peer session: two devices converge face to face, with no relay") {
     let (phone, tablet) = try linkedPair("peer")
     _ = try tablet.journal().add(text: "Dari tablet.", mood: 3)
-    let a = try phone.peerSession(initiator: true)
-    let b = try tablet.peerSession(initiator: false)
+    let a = try phone.nearby().startSession(initiator: true)
+    let b = try tablet.nearby().startSession(initiator: false)
     let (ea, eb) = runPeers(a, b)
     try assertTrue(ea == nil && eb == nil, "errors: \(String(describing: ea)) \(String(describing: eb))")
     try assertTrue(try a.isFinished() && b.isFinished(), "both sessions finished")
@@ -253,8 +283,8 @@ check("peer session: a stranger gets PeerNotMember and learns nothing; an altere
     let (phone, tablet) = try linkedPair("peer2")
     let stranger = try Vault.open(path: tmpPath("peer2-stranger.db"), masterKey: try generateMasterKey())
     _ = try stranger.createPerson()
-    let a = try phone.peerSession(initiator: true)
-    let s = try stranger.peerSession(initiator: false)
+    let a = try phone.nearby().startSession(initiator: true)
+    let s = try stranger.nearby().startSession(initiator: false)
     let (ea, es) = runPeers(a, s)
     guard let ea1 = ea as? SebayaError, let es1 = es as? SebayaError else {
         throw CheckFailure(description: "both sides should fail: \(String(describing: ea)) \(String(describing: es))")
@@ -264,10 +294,10 @@ check("peer session: a stranger gets PeerNotMember and learns nothing; an altere
     let rs = try s.report()
     try assertTrue(rs.spaces == 0 && rs.received == 0 && rs.chunksReceived == 0, "stranger learned nothing: \(rs)")
     _ = try phone.journal().add(text: "Kedua.", mood: 3)
-    let (_, eb) = runPeers(try phone.peerSession(initiator: true), try tablet.peerSession(initiator: false), spoil: 2)
+    let (_, eb) = runPeers(try phone.nearby().startSession(initiator: true), try tablet.nearby().startSession(initiator: false), spoil: 2)
     guard let eb1 = eb as? SebayaError else { throw CheckFailure(description: "an altered frame was accepted") }
     try assertEqual("error-bad-peer-message", badPeerMessage(eb1) ?? "", "altered frame")
-    let (e1, e2) = runPeers(try phone.peerSession(initiator: true), try tablet.peerSession(initiator: false))
+    let (e1, e2) = runPeers(try phone.nearby().startSession(initiator: true), try tablet.nearby().startSession(initiator: false))
     try assertTrue(e1 == nil && e2 == nil, "a clean session after the altered one")
     try assertTrue(try tablet.journal().list().contains { $0.text == "Kedua." }, "converged afterwards")
 }
@@ -281,16 +311,16 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
     let supporter = try person("carry-s.db"), participant = try person("carry-p.db"), carrier = try person("carry-c.db")
     let pair = try supporter.pairings().create(participantRequest: try participant.linkRequest())
     _ = try participant.spaces().join(response: pair.response)
-    let (e1, e2) = runPeers(try participant.peerSession(initiator: true), try supporter.peerSession(initiator: false))
+    let (e1, e2) = runPeers(try participant.nearby().startSession(initiator: true), try supporter.nearby().startSession(initiator: false))
     try assertTrue(e1 == nil && e2 == nil, "pairing synced face to face")
     _ = try carrier.spaces().join(response: try supporter.pairings().create(participantRequest: try carrier.linkRequest()).response)
     _ = try participant.pairings().addCheckin(pairingId: pair.spaceId, mood: 2, note: "Minggu berat.")
-    try carrier.setCarryQuota(bytes: 1 << 20)
-    let took = try carrier.importBundle(bundle: try participant.exportBundle(spaceIds: [], peerDeviceId: nil))
+    try carrier.nearby().setCarryQuota(bytes: 1 << 20)
+    let took = try carrier.nearby().importBundle(bundle: try participant.nearby().exportBundle(spaceIds: [], peerDeviceId: nil))
     try assertTrue(took.carried > 0, "the carrier holds sealed envelopes: \(took)")
-    let before = try carrier.carryStatus()
-    let c = try carrier.peerSession(initiator: true)
-    let s = try supporter.peerSession(initiator: false)
+    let before = try carrier.nearby().carryStatus()
+    let c = try carrier.nearby().startSession(initiator: true)
+    let s = try supporter.nearby().startSession(initiator: false)
     let (ec, es) = runPeers(c, s)
     try assertTrue(ec == nil && es == nil, "errors: \(String(describing: ec)) \(String(describing: es))")
     try assertEqual(["Minggu berat."], try supporter.pairings().checkins(pairingId: pair.spaceId).map { $0.note }, "check-in arrived")
@@ -299,9 +329,9 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
     try assertEqual(rc.carriedSent, rs.carriedReceived, "received what was sent")
     try assertEqual(UInt32(0), rs.carriedRefused, "nothing refused")
     // A peer's Ack is not authoritative: everything stays carried until the relay answers for it.
-    try assertEqual(before, try carrier.carryStatus(), "a peer's Ack drops nothing")
+    try assertEqual(before, try carrier.nearby().carryStatus(), "a peer's Ack drops nothing")
     _ = try carrier.sync(relayUrl: try relayURL())
-    let after = try carrier.carryStatus()
+    let after = try carrier.nearby().carryStatus()
     try assertEqual(UInt32(0), after.envelopes, "the relay's answer drops them")
     try assertEqual(UInt32(0), after.spaces, "no space left carried")
 }
@@ -309,17 +339,17 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
 check("bundles: a file carries what a device lacks; damaged, replayed and strangers' files change nothing") {
     let (phone, tablet) = try linkedPair("bundle")
     _ = try tablet.journal().add(text: "Lewat kartu SD.", mood: 4)
-    let file = try tablet.exportBundle(spaceIds: [], peerDeviceId: nil)
-    try assertThrows("half a file", badBundle) { _ = try phone.importBundle(bundle: file.prefix(file.count / 2)) }
+    let file = try tablet.nearby().exportBundle(spaceIds: [], peerDeviceId: nil)
+    try assertThrows("half a file", badBundle) { _ = try phone.nearby().importBundle(bundle: file.prefix(file.count / 2)) }
     try assertTrue(!(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }), "nothing from half a file")
-    let r = try phone.importBundle(bundle: file)
+    let r = try phone.nearby().importBundle(bundle: file)
     try assertTrue(r.stored > 0, "stored: \(r)")
     try assertTrue(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }, "entry arrived")
-    try assertThrows("the same file again", bundleReplayed) { _ = try phone.importBundle(bundle: file) }
+    try assertThrows("the same file again", bundleReplayed) { _ = try phone.nearby().importBundle(bundle: file) }
     let stranger = try Vault.open(path: tmpPath("bundle-stranger.db"), masterKey: try generateMasterKey())
     _ = try stranger.createPerson()
     try assertThrows("a stranger's file", strangerBundle) {
-        _ = try phone.importBundle(bundle: try stranger.exportBundle(spaceIds: [], peerDeviceId: nil))
+        _ = try phone.nearby().importBundle(bundle: try stranger.nearby().exportBundle(spaceIds: [], peerDeviceId: nil))
     }
 }
 
