@@ -444,28 +444,50 @@ fn mood(m: i32) -> Result<u8> {
 /// Shared by a vault and the journals handed out from it, so locking the vault locks them all.
 type Shared = Arc<Mutex<Option<sebaya_core::Vault>>>;
 
+/// Runs `f` on the vault behind `shared`, once: takes its lock, refuses a locked vault (`Locked`),
+/// and while someone listens notes which spaces the call changed, telling the listeners once the
+/// vault is released (a listener may call back into the vault). Not generic on purpose: [`with`] is
+/// instantiated at each of the hundred-odd call sites, and while this body was part of it (with the
+/// call inlined on both paths) every copy cost the mobile library over a kilobyte; here it exists
+/// once, and each call site keeps only a small shim.
+fn run(shared: &Shared, f: &mut dyn FnMut(&mut sebaya_core::Vault)) -> Result<()> {
+    let watched = platform::watched(shared);
+    let changes = {
+        let mut guard = shared.lock().map_err(|_| poisoned())?;
+        let v = guard.as_mut().ok_or_else(locked)?;
+        if !watched {
+            f(v);
+            return Ok(());
+        }
+        let before = v.snapshot();
+        f(v);
+        v.snapshot().changed_since(&before)
+    };
+    platform::notify(shared, &changes);
+    Ok(())
+}
+
+/// One call on the vault through [`run`], with its result (and the core's error as a
+/// [`SebayaError`]).
 fn with<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
 ) -> Result<T> {
-    if !platform::watched(shared) {
-        let mut guard = shared.lock().map_err(|_| poisoned())?;
-        let v = guard.as_mut().ok_or_else(locked)?;
-        return Ok(f(v)?);
+    let mut f = Some(f);
+    let mut out = None;
+    run(shared, &mut |v| {
+        if let Some(f) = f.take() {
+            out = Some(f(v));
+        }
+    })?;
+    match out {
+        Some(r) => Ok(r?),
+        // `run` returns Ok only after calling `f`: this would be a bug here, not a panic.
+        None => Err(SebayaError::Internal {
+            message_id: "error-internal".into(),
+            detail: "a vault call did not run".into(),
+        }),
     }
-    // Someone listens: note which spaces the call changed, and tell them once the vault is released
-    // (a listener may call back into the vault). (Kept apart from `with_unannounced`: `with` is
-    // instantiated at every call site, and its size counts against the mobile budget.)
-    let (out, changes) = {
-        let mut guard = shared.lock().map_err(|_| poisoned())?;
-        let v = guard.as_mut().ok_or_else(locked)?;
-        let before = v.snapshot();
-        let out = f(v);
-        let changes = v.snapshot().changed_since(&before);
-        (out, changes)
-    };
-    platform::notify(shared, &changes);
-    Ok(out?)
 }
 
 /// Like [`with`], but hands the spaces the call changed back instead of telling the listeners: for a
