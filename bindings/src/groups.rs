@@ -2,38 +2,7 @@
 //! period, join one in person, and the group's notebook, sessions and attendance. Admitting and
 //! removing members is the same for every kind of space: `Vault.spaces()`.
 
-use super::{Result, Shared, new_id, parse_space, programmes, role_name, with};
-
-/// How a member attended a group session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum Attendance {
-    /// Was there.
-    Present,
-    /// Was not there.
-    Absent,
-    /// Was not there, with a reason the facilitator accepted.
-    Excused,
-}
-
-impl From<Attendance> for sebaya_core::groups::Attendance {
-    fn from(a: Attendance) -> Self {
-        match a {
-            Attendance::Present => Self::Present,
-            Attendance::Absent => Self::Absent,
-            Attendance::Excused => Self::Excused,
-        }
-    }
-}
-
-impl From<sebaya_core::groups::Attendance> for Attendance {
-    fn from(a: sebaya_core::groups::Attendance) -> Self {
-        match a {
-            sebaya_core::groups::Attendance::Present => Self::Present,
-            sebaya_core::groups::Attendance::Absent => Self::Absent,
-            sebaya_core::groups::Attendance::Excused => Self::Excused,
-        }
-    }
-}
+use super::{Attendance, Result, Shared, SpaceRole, new_id, parse_space, programmes, with};
 
 /// A group as a list shows it.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -42,8 +11,8 @@ pub struct GroupSummary {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// This device's role: "admin" (facilitator), "member", or "" once removed.
-    pub role: String,
+    /// This device's role (`Admin`: a facilitator); null once removed.
+    pub role: Option<SpaceRole>,
     /// How many devices belong to it.
     pub members: u32,
     /// The id (hex) of the period this group went on in, if a facilitator started one: show that one.
@@ -123,7 +92,7 @@ impl Groups {
                 .map(|g| GroupSummary {
                     id: g.id.to_hex(),
                     name: g.name,
-                    role: role_name(g.role),
+                    role: g.role.map(Into::into),
                     members: g.members as u32,
                     next_id: g.next.map(|n| n.to_hex()),
                 })
@@ -225,15 +194,10 @@ impl Groups {
         attendance: Attendance,
     ) -> Result<()> {
         let g = parse_space(&group_id)?;
+        let a = attendance.to_core()?;
         with(&self.inner, |v| {
             v.with_group(&g, |doc, now| {
-                sebaya_core::groups::set_attendance(
-                    doc,
-                    &session_id,
-                    &member_device_id,
-                    attendance.into(),
-                    now,
-                )
+                sebaya_core::groups::set_attendance(doc, &session_id, &member_device_id, a, now)
             })
         })
     }

@@ -2,7 +2,7 @@
 //! QR code; the joiner asks with it; the admin approves the request; the space arrives at the
 //! joiner's next sync.
 
-use super::{Result, SebayaError, Shared, kind_name, parse_space, with};
+use super::{InviteStatus, JoinStatus, Result, SebayaError, Shared, SpaceKind, parse_space, with};
 
 /// An invite just made.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -28,8 +28,8 @@ pub struct InviteState {
     pub author: String,
     /// Unix seconds after which it admits nobody.
     pub expires: u64,
-    /// "open", "spent" or "revoked".
-    pub status: String,
+    /// Where it stands.
+    pub status: InviteStatus,
     /// The device it admitted (hex), once spent.
     pub admitted: Option<String>,
 }
@@ -37,7 +37,7 @@ pub struct InviteState {
 /// A join request waiting for this device's decision.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct JoinRequest {
-    /// Request id (hex), for `approve_join_request` / `decline_join_request`.
+    /// Request id (hex), for `Invites.approve_join_request` / `decline_join_request`.
     pub id: String,
     /// The space asked for (hex).
     pub space_id: String,
@@ -58,16 +58,17 @@ pub struct JoinRequest {
 pub struct PendingJoin {
     /// The space (hex).
     pub space_id: String,
-    /// "group" or "pairing".
-    pub kind: String,
+    /// Its kind (a group or a pairing).
+    pub kind: SpaceKind,
     /// The invite used (hex).
     pub invite_id: String,
     /// Unix seconds when the invite expires.
     pub expires: u64,
-    /// "waiting" or "refused".
-    pub status: String,
+    /// Where it stands.
+    pub status: JoinStatus,
     /// Why the relay refused it (`invite-spent`, `invite-expired`, `invite-revoked`,
-    /// `unknown-invite`, ...), when refused.
+    /// `unknown-invite`, ...), when refused: the relay's own error code, an open set like
+    /// `SebayaError.Relay.code`, so a string.
     pub refused_reason: Option<String>,
 }
 
@@ -81,14 +82,14 @@ fn invite_id(id: &str) -> Result<sebaya_core::InviteId> {
 
 impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
     fn from(p: sebaya_core::invites::PendingJoin) -> Self {
-        use sebaya_core::invites::JoinStatus;
+        use sebaya_core::invites::JoinStatus as S;
         let (status, refused_reason) = match p.status {
-            JoinStatus::Waiting => ("waiting".to_string(), None),
-            JoinStatus::Refused(r) => ("refused".to_string(), Some(r)),
+            S::Waiting => (JoinStatus::Waiting, None),
+            S::Refused(r) => (JoinStatus::Refused, Some(r)),
         };
         PendingJoin {
             space_id: p.space.to_hex(),
-            kind: kind_name(p.kind),
+            kind: p.kind.into(),
             invite_id: p.invite.to_hex(),
             expires: p.expires,
             status,
@@ -140,7 +141,7 @@ impl Invites {
 
     /// Every invite of a space, as its log records it.
     pub fn list(&self, space_id: String) -> Result<Vec<InviteState>> {
-        use sebaya_core::InviteStatus;
+        use sebaya_core::InviteStatus as S;
         let space = parse_space(&space_id)?;
         with(&self.inner, |v| {
             Ok(v.group_membership(&space)?
@@ -148,15 +149,15 @@ impl Invites {
                 .iter()
                 .map(|(id, i)| {
                     let (status, admitted) = match i.status {
-                        InviteStatus::Open => ("open", None),
-                        InviteStatus::Spent(d) => ("spent", Some(d.to_hex())),
-                        InviteStatus::Revoked => ("revoked", None),
+                        S::Open => (InviteStatus::Open, None),
+                        S::Spent(d) => (InviteStatus::Spent, Some(d.to_hex())),
+                        S::Revoked => (InviteStatus::Revoked, None),
                     };
                     InviteState {
                         id: hex::encode(id),
                         author: i.author.to_hex(),
                         expires: i.expires,
-                        status: status.into(),
+                        status,
                         admitted,
                     }
                 })

@@ -1,7 +1,7 @@
 //! The person's journal through the bindings (`Vault.journal()`): entries, the devices that share
 //! the journal, mood trends over its check-ins, and erasing entries for good.
 
-use super::{Member, Result, Shared, now_ms, role_name, with};
+use super::{Member, Result, Shared, now_ms, with};
 
 /// One journal entry.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -121,7 +121,7 @@ impl Journal {
                         .iter()
                         .map(|(d, r)| Member {
                             device_id: d.to_hex(),
-                            role: role_name(Some(*r)),
+                            role: (*r).into(),
                             this_device: *d == me,
                         })
                         .collect()

@@ -7,6 +7,23 @@
 //! with `panic = "unwind"`) and arrives as an internal error, never as a crash of the app.
 //!
 //! Kotlin objects hold native memory: close them (`use { }`) when done.
+//!
+//! **The map.** [`Vault`] opens, locks, holds the person and its devices, syncs, and hands out one
+//! domain object per area, each a thin handle on the same shared state (so `lock()` locks them all):
+//!
+//! | object | file | what it does |
+//! |---|---|---|
+//! | `journal()` | `journal.rs` | entries, the person's devices, mood trends, erasing for good |
+//! | `spaces()` | `spaces.rs` | every shared space; joining in person; admitting and removing members |
+//! | `groups()` | `groups.rs` | support groups: periods, notebook, sessions, attendance |
+//! | `pairings()` | `pairings.rs` | one-to-one pairings, what the participant shares, case notes, hand-over |
+//! | `care()` | `care.rs`, `safety.rs`, `wordings.rs` | enrolment, consent, screening and escalation, referrals, crisis numbers, safety plan, wordings |
+//! | `programmes()` | `programmes.rs`, `training.rs`, `reports.rs` | roles and credentials, the training register, reports |
+//! | `invites()` | `invites.rs` | remote invites and join requests |
+//! | `nearby()` | `nearby.rs` | peer sessions, bundles, carrying for others |
+//!
+//! Closed sets of values cross as enums (`enums.rs`); those over synced data have an `Unknown`
+//! case. Functions that need no vault stay free (`emergency_help`, `localized_message`, ...).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -14,6 +31,12 @@ use std::sync::{Arc, Mutex};
 uniffi::setup_scaffolding!();
 
 use care::Care;
+pub use enums::{
+    Attendance, CareViewer, ConsentPurpose, CrisisResourceKind, Instrument, InviteStatus,
+    JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason, ReferralState, RiskFlag,
+    SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind, SpaceRole, SyncPath,
+    SyncScope, TrainingModule, TrainingStatus,
+};
 use groups::Groups;
 use invites::Invites;
 use journal::Journal;
@@ -23,6 +46,7 @@ use programmes::Programmes;
 pub(crate) use spaces::{CreatedSpace, Spaces};
 
 mod care;
+mod enums;
 mod groups;
 mod invites;
 mod journal;
@@ -534,41 +558,45 @@ pub fn localized_message(message_id: String, locale: String, detail: Option<Stri
     sebaya_core::i18n::message(&locale, &message_id, &[("detail", detail.as_str())])
 }
 
-/// A scored screening instrument. Show `band` to the participant through
-/// `localized_message("band-" + band, locale)`; a supporter's screens show neither the total nor the
-/// band (peers refer, they do not diagnose), only what the risk flags call for.
+/// A scored screening instrument. Show `band` to the participant (`localized_message("band-" + its
+/// id)`); a supporter's screens show neither the total nor the band (peers refer, they do not
+/// diagnose), only what the risk flags call for.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct InstrumentScore {
-    /// "phq9", "gad7", "who5" or "srq20".
-    pub instrument: String,
+    /// Which instrument.
+    pub instrument: Instrument,
     /// The sum of the answers (WHO-5: raw 0–25).
     pub total: u32,
     /// WHO-5 only: the percentage (raw × 4).
     pub percentage: Option<u32>,
-    /// The band's id ("minimal", "mild", ..., "wellbeing-low", "above-cutoff").
-    pub band: String,
+    /// Where the total falls.
+    pub band: ScreeningBand,
     /// Whether the usual positive-screen threshold is met.
     pub positive_screen: bool,
-    /// Risk rules that fired ("phq9-item9", "srq20-item17"): each calls for same-day follow-up.
-    pub risk_flags: Vec<String>,
+    /// Risk rules that fired: each calls for same-day follow-up.
+    pub risk_flags: Vec<RiskFlag>,
+}
+
+impl From<sebaya_core::instruments::Score> for InstrumentScore {
+    fn from(s: sebaya_core::instruments::Score) -> Self {
+        InstrumentScore {
+            instrument: s.instrument.into(),
+            total: s.total,
+            percentage: s.percentage,
+            band: s.band.into(),
+            positive_screen: s.positive_screen,
+            risk_flags: s.risk.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// Scores a completed instrument on the device: one answer per item, in order (PHQ-9 and GAD-7 0–3,
-/// WHO-5 0–5, SRQ-20 0 = no / 1 = yes). A wrong count or an answer out of range throws
-/// `InvalidInput`.
+/// WHO-5 0–5, SRQ-20 0 = no / 1 = yes). A wrong count, an answer out of range or an `Unknown`
+/// instrument throws `InvalidInput`.
 #[uniffi::export]
-pub fn score_instrument(instrument: String, answers: Vec<u8>) -> Result<InstrumentScore> {
-    use sebaya_core::instruments;
-    let inst = instruments::Instrument::from_id(&instrument)?;
-    let s = instruments::score(inst, &answers)?;
-    Ok(InstrumentScore {
-        instrument: inst.id().to_string(),
-        total: s.total,
-        percentage: s.percentage,
-        band: s.band.id().to_string(),
-        positive_screen: s.positive_screen,
-        risk_flags: s.risk.iter().map(|r| r.id().to_string()).collect(),
-    })
+pub fn score_instrument(instrument: Instrument, answers: Vec<u8>) -> Result<InstrumentScore> {
+    let s = sebaya_core::instruments::score(instrument.to_core()?, &answers)?;
+    Ok(s.into())
 }
 
 /// A fresh random 32-byte master key, for apps to store in Android Keystore / iOS Keychain (or for
@@ -611,8 +639,8 @@ pub fn verify_device_certificate(cert: Vec<u8>) -> Result<DeviceCertificateInfo>
 pub struct Member {
     /// Device id (hex).
     pub device_id: String,
-    /// "admin" or "member".
-    pub role: String,
+    /// Its role there.
+    pub role: SpaceRole,
     /// Whether this is the device making the call.
     pub this_device: bool,
 }
@@ -650,7 +678,7 @@ pub struct SyncReport {
     /// Bytes received.
     pub bytes_received: u64,
     /// Join requests for this device's invites that arrived and wait for a decision
-    /// (`join_requests()`).
+    /// (`Invites.join_requests()`).
     pub join_requests: u32,
     /// Join requests or answers refused on arrival (made without the invite's secret, or forged).
     pub joins_refused: u32,
@@ -695,7 +723,8 @@ static OPEN_VAULTS: Mutex<Vec<std::sync::Weak<Mutex<Option<sebaya_core::Vault>>>
     Mutex::new(Vec::new());
 
 /// "Lock now" (a panic button, or the app going to the background): drops and wipes the keys of
-/// every vault open in this process at once, and every `Journal` taken from them; later calls throw
+/// every vault open in this process at once, and every domain object taken from them (`journal()`,
+/// `care()`...); later calls throw
 /// `Locked` until a vault is opened again. Returns how many were open. Safe to call from any thread,
 /// any number of times.
 #[uniffi::export]
@@ -772,7 +801,7 @@ impl Vault {
     }
 
     /// Locks the vault: drops and wipes its keys and closes the database, for this object and every
-    /// `Journal` taken from it. Later calls fail with `Locked` until the vault is opened again. Locking
+    /// domain object taken from it (`journal()`, `groups()`, `care()`...), which share its state. Later calls fail with `Locked` until the vault is opened again. Locking
     /// twice is harmless. (Kotlin's `close()` only frees this object's handle.)
     pub fn lock(&self) -> Result<()> {
         let mut guard = self.inner.lock().map_err(|_| poisoned())?;
@@ -961,14 +990,6 @@ impl Vault {
     }
 }
 
-fn role_name(r: Option<sebaya_core::Role>) -> String {
-    match r {
-        Some(sebaya_core::Role::Admin) => "admin".into(),
-        Some(sebaya_core::Role::Member) => "member".into(),
-        None => String::new(),
-    }
-}
-
 fn parse_space(id: &str) -> Result<sebaya_core::SpaceId> {
     sebaya_core::SpaceId::from_hex(id).map_err(|_| {
         sebaya_core::Error::InvalidInput("group id must be 32 hex characters".into()).into()
@@ -987,18 +1008,4 @@ fn new_id() -> Result<String> {
 
 fn hex_id(b: [u8; 8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn kind_name(k: sebaya_core::space::SpaceKind) -> String {
-    use sebaya_core::space::SpaceKind as K;
-    match k {
-        K::Journal => "journal",
-        K::Group => "group",
-        K::Pairing => "pairing",
-        K::CaseNotes => "case-notes",
-        K::Index => "index",
-        K::Care => "care",
-        K::Report => "report",
-    }
-    .into()
 }

@@ -36,7 +36,7 @@ pub struct BundleReport {
     pub carried: u32,
 }
 
-/// What this device carries for others (see `set_carry_quota`).
+/// What this device carries for others (see `Nearby.set_carry_quota`).
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct CarryStatus {
     /// The quota, bytes (0: carrying is off).

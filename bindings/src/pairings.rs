@@ -4,7 +4,7 @@
 //! supervisor; and handing a pairing or case notes over to a successor.
 
 use super::programmes::parse_programme;
-use super::{CreatedSpace, Result, Shared, new_id, parse_space, with};
+use super::{CreatedSpace, Result, Shared, SharedItemKind, new_id, parse_space, with};
 
 /// A check-in in a pairing.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -67,8 +67,8 @@ pub struct CaseNote {
 pub struct SharedItem {
     /// Its id (for `unshare`).
     pub id: String,
-    /// "journal-entry", "checkin-summary" or "safety-plan".
-    pub kind: String,
+    /// What it is.
+    pub kind: SharedItemKind,
     /// The shared text.
     pub text: String,
     /// A journal entry's mood, 1–5.
@@ -355,7 +355,7 @@ impl Pairings {
             .into_iter()
             .map(|i| SharedItem {
                 id: i.id,
-                kind: i.kind,
+                kind: SharedItemKind::from_id(&i.kind),
                 text: i.text,
                 mood: i.mood,
                 source: i.source,

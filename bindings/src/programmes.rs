@@ -2,7 +2,7 @@
 //! programme and grants roles; a person keeps the credential they were given; spaces bound to a
 //! programme check roles on every device.
 
-use super::{Result, SebayaError, Shared, with};
+use super::{ProgrammeRole, Result, SebayaError, Shared, with};
 
 /// A programme as this device knows it.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -13,8 +13,8 @@ pub struct Programme {
     pub name: String,
     /// Whether this device holds the programme's root key.
     pub holds_key: bool,
-    /// This person's role now: "participant", "peer_supporter", "coordinator", or null.
-    pub role: Option<String>,
+    /// This person's role there now, or null.
+    pub role: Option<ProgrammeRole>,
 }
 
 /// A grant just made.
@@ -37,18 +37,6 @@ pub(crate) fn parse_programme(id: &str) -> Result<[u8; 32]> {
         })
 }
 
-fn parse_role(role: &str) -> Result<sebaya_core::ProgrammeRole> {
-    use sebaya_core::ProgrammeRole as R;
-    match role {
-        "participant" => Ok(R::Participant),
-        "peer_supporter" => Ok(R::PeerSupporter),
-        "coordinator" => Ok(R::Coordinator),
-        _ => Err(SebayaError::from(sebaya_core::Error::InvalidInput(
-            "role must be participant, peer_supporter or coordinator".into(),
-        ))),
-    }
-}
-
 /// Programmes, handed out by `Vault.programmes()`: the roles people hold in them, their training
 /// register and their reports (a programme is the organisation a peer supporter works for). It holds
 /// the vault's shared state, so `Vault.lock()` locks it too (`Locked`).
@@ -67,7 +55,7 @@ impl Programmes {
         })?))
     }
 
-    /// Grants a role ("participant", "peer_supporter", "coordinator") in a programme to a person
+    /// Grants a role in a programme to a person
     /// (their person id, hex) for `valid_days` (1 to 730; a year by default). Throws `NotAllowed`
     /// unless this device holds the programme key or this person is a coordinator there.
     #[uniffi::method(default(valid_days = 365))]
@@ -75,7 +63,7 @@ impl Programmes {
         &self,
         programme_id: String,
         person_id: String,
-        role: String,
+        role: ProgrammeRole,
         valid_days: u32,
     ) -> Result<Grant> {
         let programme = parse_programme(&programme_id)?;
@@ -84,7 +72,7 @@ impl Programmes {
                 "person id must be 64 hex characters".into(),
             ))
         })?;
-        let role = parse_role(&role)?;
+        let role = role.to_core()?;
         let g = with(&self.inner, |v| {
             v.grant_programme_role(&programme, &person, role, valid_days)
         })?;
@@ -96,12 +84,8 @@ impl Programmes {
 
     /// Keeps a credential made for this person; returns the role it proves. Throws `BadCredential`
     /// (nothing kept) for anything forged, expired, or made for someone else.
-    pub fn add_credential(&self, credential: Vec<u8>) -> Result<String> {
-        Ok(
-            with(&self.inner, |v| v.add_programme_credential(&credential))?
-                .as_str()
-                .to_string(),
-        )
+    pub fn add_credential(&self, credential: Vec<u8>) -> Result<ProgrammeRole> {
+        Ok(with(&self.inner, |v| v.add_programme_credential(&credential))?.into())
     }
 
     /// Revokes a grant (programme key holder or coordinator); it reaches the programme's spaces at
@@ -123,7 +107,7 @@ impl Programmes {
                     id: hex::encode(p.id),
                     name: p.name,
                     holds_key: p.holds_key,
-                    role: p.role.map(|r| r.as_str().to_string()),
+                    role: p.role.map(Into::into),
                 })
                 .collect())
         })

@@ -1,8 +1,9 @@
 //! The participant's safety plan through the bindings (`Vault.care()`; issue 4). Kept in their private journal
 //! document, so it is on every one of their devices and readable offline: the app shows it on a risk
-//! event. Step ids: "warning-signs", "coping-alone", "distractions", "help-people",
-//! "professionals", "safer-surroundings", "what-matters" (in that order).
+//! event. Steps: `SafetyStep`, in the order `safety_plan_steps()` gives; their ids in the
+//! document are "warning-signs" ... "what-matters".
 
+use super::SafetyStep;
 use super::care::Care;
 use super::{Result, with};
 use sebaya_core::safety::{SafetyItem, Step};
@@ -13,7 +14,7 @@ pub struct SafetyPlanItem {
     /// Stable id (16 hex characters).
     pub id: String,
     /// The step it belongs to.
-    pub step: String,
+    pub step: SafetyStep,
     /// What the participant wrote.
     pub text: String,
     /// Position within the step (smaller first).
@@ -27,8 +28,8 @@ pub struct SafetyPlanItem {
 /// A section of the plan, with its title and prompt in the locale asked for.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SafetyPlanSection {
-    /// The step id.
-    pub step: String,
+    /// The step.
+    pub step: SafetyStep,
     /// Its title (also `localized_message("safety-step-<step>-title", locale)`).
     pub title: String,
     /// Its one-line prompt (also `localized_message("safety-step-<step>-prompt", locale)`).
@@ -40,7 +41,7 @@ pub struct SafetyPlanSection {
 fn item(i: SafetyItem) -> SafetyPlanItem {
     SafetyPlanItem {
         id: i.id,
-        step: i.step.id().to_string(),
+        step: i.step.into(),
         text: i.text,
         order: i.order,
         added_ms: i.added_ms,
@@ -48,10 +49,10 @@ fn item(i: SafetyItem) -> SafetyPlanItem {
     }
 }
 
-/// The step ids, in the order the plan shows them.
+/// The steps, in the order the plan shows them.
 #[uniffi::export]
-pub fn safety_plan_steps() -> Vec<String> {
-    Step::ALL.iter().map(|s| s.id().to_string()).collect()
+pub fn safety_plan_steps() -> Vec<SafetyStep> {
+    Step::ALL.into_iter().map(Into::into).collect()
 }
 
 #[uniffi::export]
@@ -64,7 +65,7 @@ impl Care {
                 .sections
                 .into_iter()
                 .map(|s| SafetyPlanSection {
-                    step: s.step.id().to_string(),
+                    step: s.step.into(),
                     title: s.step.title(&locale),
                     prompt: s.step.prompt(&locale),
                     items: s.items.into_iter().map(item).collect(),
@@ -74,9 +75,9 @@ impl Care {
     }
 
     /// Adds an item at the end of a step, durably; returns its id. Throws `InvalidInput` for an
-    /// unknown step or an empty, oversized (over 2,000 characters) or control-character text.
-    pub fn add_safety_plan_item(&self, step: String, text: String) -> Result<String> {
-        let step = Step::from_id(&step)?;
+    /// `Unknown` step or an empty, oversized (over 2,000 characters) or control-character text.
+    pub fn add_safety_plan_item(&self, step: SafetyStep, text: String) -> Result<String> {
+        let step = step.to_core()?;
         with(&self.inner, |v| v.safety_plan_add(step, &text))
     }
 
@@ -87,10 +88,10 @@ impl Care {
         &self,
         id: String,
         text: Option<String>,
-        step: Option<String>,
+        step: Option<SafetyStep>,
         order: Option<i64>,
     ) -> Result<()> {
-        let step = step.map(|s| Step::from_id(&s)).transpose()?;
+        let step = step.map(|s| s.to_core()).transpose()?;
         with(&self.inner, |v| {
             v.safety_plan_edit(&id, text.as_deref(), step, order)
         })

@@ -4,7 +4,7 @@
 //! a report space), so they live here rather than on each domain object.
 
 use super::{
-    Member, Result, RotationReport, Shared, kind_name, parse_device, parse_space, role_name, with,
+    Member, Result, RotationReport, Shared, SpaceKind, SpaceRole, parse_device, parse_space, with,
 };
 
 /// A shared space this device belongs to.
@@ -12,10 +12,11 @@ use super::{
 pub struct SharedSpace {
     /// Space id (hex).
     pub id: String,
-    /// "group", "pairing" or "case-notes".
-    pub kind: String,
-    /// This device's role: "admin", "member", or "" once removed.
-    pub role: String,
+    /// Its kind.
+    pub kind: SpaceKind,
+    /// This device's role there; null once removed (the space is still listed: what was read stays
+    /// readable).
+    pub role: Option<SpaceRole>,
 }
 
 /// A space just created for someone, with the code to show them.
@@ -44,8 +45,8 @@ impl Spaces {
                 .into_iter()
                 .map(|(id, kind, role)| SharedSpace {
                     id: id.to_hex(),
-                    kind: kind_name(kind),
-                    role: role_name(role),
+                    kind: kind.into(),
+                    role: role.map(Into::into),
                 })
                 .collect())
         })
@@ -58,8 +59,8 @@ impl Spaces {
         let (id, kind) = with(&self.inner, |v| v.join_space(&response))?;
         Ok(SharedSpace {
             id: id.to_hex(),
-            kind: kind_name(kind),
-            role: "member".into(),
+            kind: kind.into(),
+            role: Some(SpaceRole::Member),
         })
     }
 
@@ -111,7 +112,7 @@ impl Spaces {
                 .iter()
                 .map(|(d, r)| Member {
                     device_id: d.to_hex(),
-                    role: role_name(Some(*r)),
+                    role: (*r).into(),
                     this_device: *d == me,
                 })
                 .collect())

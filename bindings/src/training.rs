@@ -5,7 +5,7 @@
 
 use super::programmes::Programmes;
 use super::programmes::parse_programme;
-use super::{Result, SebayaError, with};
+use super::{Result, SebayaError, ShortfallReason, TrainingModule, TrainingStatus, with};
 
 /// One training record of this person, as a list screen shows it.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -14,9 +14,8 @@ pub struct TrainingRecord {
     pub id: String,
     /// The programme id (hex).
     pub programme_id: String,
-    /// The module id (`pfa`, `active-listening`, `boundaries`, `risk-referral`, `self-care`);
-    /// `localized_message("training-module-" + module, locale)` names it.
-    pub module: String,
+    /// The module.
+    pub module: TrainingModule,
     /// When the training was completed, Unix seconds.
     pub completed: u64,
     /// Until when the certification holds (inclusive), Unix seconds.
@@ -25,18 +24,17 @@ pub struct TrainingRecord {
     pub issuer: String,
     /// Whether the programme key itself signed it (else a coordinator did).
     pub by_programme_key: bool,
-    /// "current", "expired" or "withdrawn" (the issuing coordinator's grant was revoked);
-    /// `localized_message("training-status-" + status, locale)` says it.
-    pub status: String,
+    /// Where it stands now (`Withdrawn`: the issuing coordinator's grant was revoked).
+    pub status: TrainingStatus,
 }
 
 /// A required module this person does not hold, current.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct TrainingShortfall {
-    /// The module id.
-    pub module: String,
-    /// "missing" or "expired"; `localized_message("training-status-" + reason, locale)` says it.
-    pub reason: String,
+    /// The module.
+    pub module: TrainingModule,
+    /// Why it does not count.
+    pub reason: ShortfallReason,
 }
 
 fn parse_person(id: &str) -> Result<sebaya_core::PersonId> {
@@ -51,22 +49,22 @@ fn record(e: sebaya_core::training::TrainingEntry) -> TrainingRecord {
     TrainingRecord {
         id: hex::encode(e.id),
         programme_id: hex::encode(e.programme),
-        module: e.module,
+        module: TrainingModule::from_id(&e.module),
         completed: e.completed,
         expires: e.expires,
         issuer: hex::encode(e.issuer),
         by_programme_key: e.by_programme_key,
-        status: e.status.as_str().to_string(),
+        status: e.status.into(),
     }
 }
 
 /// The modules a peer supporter must hold, current, to open a one-to-one pairing in a programme
 /// (all five core modules), in the order `NotCertified` lists them.
 #[uniffi::export]
-pub fn required_training_modules() -> Vec<String> {
+pub fn required_training_modules() -> Vec<TrainingModule> {
     sebaya_core::training::required_training()
         .iter()
-        .map(|m| m.to_string())
+        .map(|m| TrainingModule::from_id(m))
         .collect()
 }
 
@@ -83,14 +81,14 @@ impl Programmes {
         &self,
         programme_id: String,
         person_id: String,
-        module: String,
+        module: TrainingModule,
         completed: u64,
         valid_days: u32,
     ) -> Result<Vec<u8>> {
         let programme = parse_programme(&programme_id)?;
         let person = parse_person(&person_id)?;
         with(&self.inner, |v| {
-            v.certify_training(&programme, &person, &module, completed, valid_days)
+            v.certify_training(&programme, &person, module.id(), completed, valid_days)
         })
     }
 
@@ -119,12 +117,8 @@ impl Programmes {
         Ok(with(&self.inner, |v| v.training_shortfalls(&programme))?
             .into_iter()
             .map(|(module, s)| TrainingShortfall {
-                module,
-                reason: match s {
-                    sebaya_core::training::Shortfall::Missing => "missing",
-                    sebaya_core::training::Shortfall::Expired => "expired",
-                }
-                .to_string(),
+                module: TrainingModule::from_id(&module),
+                reason: s.into(),
             })
             .collect())
     }

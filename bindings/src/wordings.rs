@@ -3,13 +3,13 @@
 //! must mark it when `validated` is false or `fallback_language` is true.
 
 use super::care::Care;
-use super::{Result, with};
+use super::{Instrument, Result, with};
 
 /// The wording of an instrument to show, with where it comes from.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct InstrumentWording {
-    /// "phq9", "gad7", "who5" or "srq20".
-    pub instrument: String,
+    /// Which instrument.
+    pub instrument: Instrument,
     /// The language of the text (lowercase BCP 47 tag, "en", "id", "id-id").
     pub language: String,
     /// Instructions shown above the items; may be empty.
@@ -31,7 +31,7 @@ pub struct InstrumentWording {
 impl From<sebaya_core::wordings::Wording> for InstrumentWording {
     fn from(w: sebaya_core::wordings::Wording) -> Self {
         InstrumentWording {
-            instrument: w.instrument.id().to_string(),
+            instrument: w.instrument.into(),
             language: w.language,
             instructions: w.instructions,
             items: w.items,
@@ -61,10 +61,10 @@ impl Care {
     /// asked for had none.
     pub fn instrument_wording(
         &self,
-        instrument: String,
+        instrument: Instrument,
         language: String,
     ) -> Result<InstrumentWording> {
-        let inst = sebaya_core::instruments::Instrument::from_id(&instrument)?;
+        let inst = instrument.to_core()?;
         with(&self.inner, |v| {
             v.instrument_wording(inst, &language).map(Into::into)
         })

@@ -4,8 +4,12 @@
 
 import java.io.File
 import java.nio.file.Files
+import org.sebaya.LinkKind
 import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SyncPath
 import org.sebaya.SyncPolicy
+import org.sebaya.SyncScope
 import org.sebaya.Vault
 import org.sebaya.generateMasterKey
 
@@ -58,12 +62,12 @@ fun main() {
         check("on a metered link with Wi-Fi only, the journal waits; on Wi-Fi it goes") {
             Relay(File(tmp, "relay-data"), File(tmp, "relay.log")).use { relay ->
                 phone.setSyncPolicy(SyncPolicy(true, 0uL))
-                val metered = phone.syncOn(relay.url, true)
-                assertEquals("urgent-only", metered.scope, "scope")
-                assertTrue(phone.spaceStatus().single { it.kind == "journal" }.waiting, "journal waits")
-                val wifi = phone.syncOn(relay.url, false)
-                assertEquals("all", wifi.scope, "scope on Wi-Fi")
-                assertEquals("relay", phone.spaceStatus().single { it.kind == "journal" }.lastPath, "path")
+                val metered = phone.syncOn(relay.url, LinkKind.METERED)
+                assertEquals(SyncScope.URGENT_ONLY, metered.scope, "scope")
+                assertTrue(phone.spaceStatus().single { it.kind == SpaceKind.Journal }.waiting, "journal waits")
+                val wifi = phone.syncOn(relay.url, LinkKind.UNMETERED)
+                assertEquals(SyncScope.ALL, wifi.scope, "scope on Wi-Fi")
+                assertEquals(SyncPath.Relay, phone.spaceStatus().single { it.kind == SpaceKind.Journal }.lastPath, "path")
             }
         }
         phone.close()

@@ -5,6 +5,14 @@
 import java.io.File
 import java.nio.file.Files
 import org.sebaya.Attendance
+import org.sebaya.CareViewer
+import org.sebaya.ConsentPurpose
+import org.sebaya.Instrument
+import org.sebaya.ProgrammeRole
+import org.sebaya.ReferralReason
+import org.sebaya.ReferralState
+import org.sebaya.RiskFlag
+import org.sebaya.SafetyStep
 import org.sebaya.SebayaException
 import org.sebaya.Vault
 import org.sebaya.consentText
@@ -33,59 +41,59 @@ fun main() {
 
         check("a coordinator enrols a participant and adds their supporter") {
             pid = coord.programmes().create("PIK-R SMA 1")
-            val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", 90u)
+            val grant = coord.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, 90u)
             sup.programmes().addCredential(grant.credential)
             val enrol = coord.care().enrol(part.linkRequest(), pid)
             care = enrol.careId
             part.spaces().join(enrol.response)
             sup.spaces().join(coord.spaces().approveMember(care, sup.linkRequest(), false, false))
             for (v in listOf(coord, part, sup)) v.sync(url)
-            assertEquals(listOf("participant"), part.care().records().map { it.viewer }, "participant view")
-            assertEquals(listOf("supporter"), sup.care().records().map { it.viewer }, "supporter view")
+            assertEquals(listOf(CareViewer.Participant), part.care().records().map { it.viewer }, "participant view")
+            assertEquals(listOf(CareViewer.Supporter), sup.care().records().map { it.viewer }, "supporter view")
         }
 
         check("only the participant consents; the text has a version in both languages") {
-            assertEquals("1", consentText("duty-of-care", "id").version, "version")
-            assertTrue(consentText("duty-of-care", "id").text != consentText("duty-of-care", "en").text, "translated")
-            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.care().giveConsent(care, "duty-of-care", true) }
-            part.care().giveConsent(care, "duty-of-care", true)
+            assertEquals("1", consentText(ConsentPurpose.DutyOfCare, "id").version, "version")
+            assertTrue(consentText(ConsentPurpose.DutyOfCare, "id").text != consentText(ConsentPurpose.DutyOfCare, "en").text, "translated")
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.care().giveConsent(care, ConsentPurpose.DutyOfCare, true) }
+            part.care().giveConsent(care, ConsentPurpose.DutyOfCare, true)
             part.sync(url)
-            assertTrue(part.care().hasConsent(care, "duty-of-care"), "consent stands")
+            assertTrue(part.care().hasConsent(care, ConsentPurpose.DutyOfCare), "consent stands")
         }
 
         check("PHQ-9 item 9 offline: crisis numbers now, referral at the next sync, acknowledgement back") {
-            val esc = part.care().submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
-            assertEquals(listOf("phq9-item9"), esc.rules, "rules")
+            val esc = part.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
+            assertEquals(listOf(RiskFlag.Phq9Item9), esc.rules, "rules")
             assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers")
             assertEquals("8", esc.resources[0].extension, "extension")
             assertTrue(esc.showSafetyPlan, "safety plan")
-            assertEquals("queued", part.care().referrals(care).single().state, "queued offline")
+            assertEquals(ReferralState.Queued, part.care().referrals(care).single().state, "queued offline")
             part.sync(url)
-            assertEquals("sent", part.care().referrals(care).single().state, "sent")
+            assertEquals(ReferralState.Sent, part.care().referrals(care).single().state, "sent")
             sup.sync(url)
             val seen = sup.care().referrals(care).single()
             assertEquals(null, seen.reason, "a supporter sees refer now, not the rule")
             assertTrue(!seen.told, "no one told yet")
             coord.sync(url)
             val inbox = coord.care().referralInbox().single()
-            assertEquals("phq9-item9", inbox.reason, "the coordinator sees the rule")
-            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.care().updateReferral(care, inbox.id, "acknowledged") }
-            coord.care().updateReferral(care, inbox.id, "acknowledged")
+            assertEquals(ReferralReason.Phq9Item9, inbox.reason, "the coordinator sees the rule")
+            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.care().updateReferral(care, inbox.id, ReferralState.Acknowledged) }
+            coord.care().updateReferral(care, inbox.id, ReferralState.Acknowledged)
             coord.sync(url)
             part.sync(url)
             val back = part.care().referrals(care).single()
             assertTrue(back.told, "told")
-            assertEquals("acknowledged", back.state, "state")
+            assertEquals(ReferralState.Acknowledged, back.state, "state")
         }
 
         check("bad input is a typed error") {
-            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.care().submitScreening("phq9", byteArrayOf(1), "id") }
+            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.care().submitScreening(Instrument.Phq9, byteArrayOf(1), "id") }
             assertThrows<SebayaException.InvalidInput>("bad country") { part.care().crisisResources("indonesia") }
-            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.care().giveConsent(care, "marketing", true) }
+            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.care().giveConsent(care, ConsentPurpose.Unknown("marketing"), true) }
         }
 
         check("a risk answer with a bad country code still shows the crisis lines and refers") {
-            val esc = part.care().submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
+            val esc = part.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
             assertTrue(esc.countryUnknown, "flagged")
             assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers all the same")
             assertEquals(1, esc.referrals.size, "referred")
@@ -139,7 +147,7 @@ fun main() {
             val week = 7L * 86400000L
             for (i in 0 until 5) {
                 val sid = sup.groups().addSession(gid, start + i * week, "Sesi")
-                sup.groups().setAttendance(gid, sid, part.deviceId(), Attendance.PRESENT)
+                sup.groups().setAttendance(gid, sid, part.deviceId(), Attendance.Present)
             }
             sup.sync(url)
             assertEquals(5u, sup.programmes().publishActivity(report, start, start + 10 * week), "published")
@@ -157,7 +165,7 @@ fun main() {
             sup.sync(url)
             part.sync(url)
             part.pairings().consentToSharing(pairing.spaceId, true)
-            part.care().addSafetyPlanItem("warning-signs", "Susah tidur")
+            part.care().addSafetyPlanItem(SafetyStep.WarningSigns, "Susah tidur")
             part.pairings().shareSafetyPlan(pairing.spaceId, "en")
             part.sync(url)
             sup.sync(url)

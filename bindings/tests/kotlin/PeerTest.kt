@@ -7,6 +7,8 @@ import java.io.File
 import java.nio.file.Files
 import org.sebaya.PeerSession
 import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SyncPath
 import org.sebaya.Vault
 import org.sebaya.generateMasterKey
 
@@ -63,7 +65,7 @@ fun main() {
             val r = a.report()
             assertEquals(tablet.deviceId(), r.remoteDeviceId, "remote")
             assertEquals(r.sent, r.acked, "all acknowledged")
-            assertEquals("peer", phone.spaceStatus().single { it.kind == "journal" }.lastPath, "path")
+            assertEquals(SyncPath.Peer, phone.spaceStatus().single { it.kind == SpaceKind.Journal }.lastPath, "path")
             a.close()
             b.close()
         }

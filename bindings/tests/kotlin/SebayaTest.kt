@@ -16,14 +16,21 @@ import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
 import org.sebaya.Attendance
+import org.sebaya.Instrument
+import org.sebaya.JoinStatus
 import org.sebaya.JournalEntry
+import org.sebaya.ProgrammeRole
+import org.sebaya.RiskFlag
+import org.sebaya.ScreeningBand
 import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SpaceRole
 import org.sebaya.Vault
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
 import org.sebaya.scoreInstrument
-import org.sebaya.verifyDeviceCertificate
 import org.sebaya.use
+import org.sebaya.verifyDeviceCertificate
 
 private fun snapshot(dir: File): Map<String, List<Byte>> =
     dir.listFiles()!!.filter { it.isFile }.associate { it.name to it.readBytes().toList() }
@@ -249,12 +256,12 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 par.groups().join(fac.spaces().approveMember(gid, par.linkRequest()))
                 fac.groups().addNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
                 val sid = fac.groups().addSession(gid, 1767225600000L, "Mengelola cemas")
-                fac.groups().setAttendance(gid, sid, par.deviceId(), Attendance.PRESENT)
+                fac.groups().setAttendance(gid, sid, par.deviceId(), Attendance.Present)
                 fac.sync(url)
                 par.sync(url)
                 assertEquals("Kita mulai dengan check-in.", par.groups().notes(gid).single().text, "note reached the member")
-                assertEquals(Attendance.PRESENT, par.groups().sessions(gid).single().attendance.single().attendance, "attendance")
-                assertEquals("member", par.groups().list().single().role, "role")
+                assertEquals(Attendance.Present, par.groups().sessions(gid).single().attendance.single().attendance, "attendance")
+                assertEquals(SpaceRole.Member, par.groups().list().single().role, "role")
                 assertThrows<SebayaException.NotAllowed>("a member cannot remove the facilitator") {
                     par.spaces().removeMember(gid, fac.deviceId())
                 }
@@ -271,7 +278,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "pp.db").path, generateMasterKey()).use { par ->
                 Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { svr ->
                     val pairing = sup.pairings().create(par.linkRequest())
-                    assertEquals("pairing", par.spaces().join(pairing.response).kind, "kind")
+                    assertEquals(SpaceKind.Pairing, par.spaces().join(pairing.response).kind, "kind")
                     sup.sync(url)
                     par.sync(url)
                     par.pairings().addCheckin(pairing.spaceId, 3, note = "lumayan")
@@ -319,7 +326,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     val invite = fac.invites().create(gid, validForSecs = 3600uL, shareHistory = true)
                     assertTrue(invite.code.length < 200, "the code fits a small QR code")
                     fac.sync(url)
-                    assertEquals("waiting", joiner.invites().accept(invite.code, "Rina").status, "waiting")
+                    assertEquals(JoinStatus.WAITING, joiner.invites().accept(invite.code, "Rina").status, "waiting")
                     joiner.sync(url)
                     assertEquals(1u, fac.sync(url).joinRequests, "the request arrived")
                     val request = fac.invites().joinRequests().single()
@@ -357,7 +364,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 restored.sync(url)
                 assertEquals("Hari ini cukup baik.", restored.journal().use { it.list().single().text }, "journal")
                 assertEquals("Catatan Rina", restored.groups().notes(gid).single().text, "group note")
-                assertEquals("admin", restored.groups().list().single().role, "still the facilitator")
+                assertEquals(SpaceRole.Admin, restored.groups().list().single().role, "still the facilitator")
             }
         }
     }
@@ -369,11 +376,11 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 Vault.open(File(tmp, "po.db").path, generateMasterKey()).use { other ->
                     coord.createPerson(); sup.createPerson(); other.createPerson()
                     val pid = coord.programmes().create("PIK-R SMA 1")
-                    val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", validDays = 90u)
+                    val grant = coord.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, validDays = 90u)
                     assertThrows<SebayaException.BadCredential>("a credential for someone else") {
                         other.programmes().addCredential(grant.credential)
                     }
-                    assertEquals("peer_supporter", sup.programmes().addCredential(grant.credential), "kept")
+                    assertEquals(ProgrammeRole.PeerSupporter, sup.programmes().addCredential(grant.credential), "kept")
                     val gid = sup.groups().create("Kelompok PIK-R", programmeId = pid)
                     other.groups().join(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
                     sup.groups().addSession(gid, 1767225600000L, "Sesi 1")
@@ -428,12 +435,12 @@ private fun runChecks(tmp: File, relay: Relay?) {
     }
 
     check("PHQ-9 is scored on the device and item 9 raises a risk flag") {
-        val s = scoreInstrument("phq9", byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1))
+        val s = scoreInstrument(Instrument.Phq9, byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1))
         assertEquals(16u, s.total, "total")
-        assertEquals("moderately-severe", s.band, "band")
-        assertEquals(listOf("phq9-item9"), s.riskFlags, "risk")
+        assertEquals(ScreeningBand.MODERATELY_SEVERE, s.band, "band")
+        assertEquals(listOf(RiskFlag.Phq9Item9), s.riskFlags, "risk")
         assertThrows<SebayaException.InvalidInput>("out of range") {
-            scoreInstrument("phq9", byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0))
+            scoreInstrument(Instrument.Phq9, byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0))
         }
     }
 

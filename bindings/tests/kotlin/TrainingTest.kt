@@ -5,14 +5,22 @@
 
 import java.io.File
 import java.nio.file.Files
+import org.sebaya.ProgrammeRole
 import org.sebaya.SebayaException
+import org.sebaya.TrainingModule
+import org.sebaya.TrainingStatus
 import org.sebaya.Vault
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
 import org.sebaya.requiredTrainingModules
 import org.sebaya.use
 
-private val MODULES = listOf("pfa", "active-listening", "boundaries", "risk-referral", "self-care")
+// The ids name the modules in the catalogues and in NotCertified's detail; the enum is the API.
+private val MODULE_IDS = listOf("pfa", "active-listening", "boundaries", "risk-referral", "self-care")
+private val MODULES = listOf(
+    TrainingModule.Pfa, TrainingModule.ActiveListening, TrainingModule.Boundaries,
+    TrainingModule.RiskReferral, TrainingModule.SelfCare,
+)
 
 private fun nowSecs(): ULong = (System.currentTimeMillis() / 1000).toULong()
 
@@ -20,9 +28,9 @@ private fun person(dir: File, name: String): Vault =
     Vault.open(File(dir, name).path, generateMasterKey()).also { it.createPerson() }
 
 /** Makes [sup] a peer supporter of [pid] with [modules] certified by [coord]. */
-private fun certify(coord: Vault, sup: Vault, pid: String, modules: List<String>) {
-    val grant = coord.programmes().grantRole(pid, sup.personId()!!, "peer_supporter", validDays = 365u)
-    assertEquals("peer_supporter", sup.programmes().addCredential(grant.credential), "role kept")
+private fun certify(coord: Vault, sup: Vault, pid: String, modules: List<TrainingModule>) {
+    val grant = coord.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, validDays = 365u)
+    assertEquals(ProgrammeRole.PeerSupporter, sup.programmes().addCredential(grant.credential), "role kept")
     for (m in modules) {
         sup.programmes().addTrainingRecord(coord.programmes().certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
     }
@@ -38,7 +46,7 @@ fun main() {
 
         check("training: the required modules, named in both languages") {
             assertEquals(MODULES, requiredTrainingModules(), "required list")
-            for (m in MODULES) {
+            for (m in MODULE_IDS) {
                 val en = localizedMessage("training-module-$m", "en", null)
                 val id = localizedMessage("training-module-$m", "id", null)
                 assertTrue(en != "training-module-$m" && id != en, "$m named and translated")
@@ -57,7 +65,7 @@ fun main() {
                             val e = assertThrows<SebayaException.NotCertified>("no training") {
                                 sup.pairings().create(request, programmeId = pid)
                             }
-                            assertTrue(e.detail.contains(MODULES.joinToString(",")), "every module missing: ${e.detail}")
+                            assertTrue(e.detail.contains(MODULE_IDS.joinToString(",")), "every module missing: ${e.detail}")
                             assertEquals(0, sup.spaces().list().size, "nothing created")
                             val creds = MODULES.map { coord.programmes().certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
                             assertThrows<SebayaException.BadCredential>("made for someone else") {
@@ -66,17 +74,18 @@ fun main() {
                             val damaged = creds[0].copyOf().also { it[it.size - 1] = (it[it.size - 1].toInt() xor 1).toByte() }
                             assertThrows<SebayaException.BadCredential>("damaged") { sup.programmes().addTrainingRecord(damaged) }
                             for (c in creds.dropLast(1)) {
-                                assertEquals("current", sup.programmes().addTrainingRecord(c).status, "kept")
+                                assertEquals(TrainingStatus.CURRENT, sup.programmes().addTrainingRecord(c).status, "kept")
                             }
                             val again = assertThrows<SebayaException.NotCertified>("self-care missing") {
                                 sup.pairings().create(request, programmeId = pid)
                             }
                             assertTrue(again.detail.endsWith("self-care"), again.detail)
-                            assertEquals(listOf("self-care"), sup.programmes().trainingShortfalls(pid).map { it.module }, "shortfall")
+                            assertEquals(listOf(TrainingModule.SelfCare), sup.programmes().trainingShortfalls(pid).map { it.module }, "shortfall")
                             sup.programmes().addTrainingRecord(creds.last())
                             val list = sup.programmes().training(pid)
-                            assertEquals(MODULES.sorted(), list.map { it.module }.sorted(), "listed")
-                            assertTrue(list.all { it.status == "current" && it.byProgrammeKey && it.issuer == pid }, "all current")
+                            assertEquals(MODULES.toSet(), list.map { it.module }.toSet(), "listed")
+                            assertEquals(MODULES.size, list.size, "listed once each")
+                            assertTrue(list.all { it.status == TrainingStatus.CURRENT && it.byProgrammeKey && it.issuer == pid }, "all current")
                             val created = sup.pairings().create(request, programmeId = pid)
                             part.spaces().join(created.response)
                             sup.pairings().sendMessage(created.spaceId, "Halo")
@@ -94,15 +103,15 @@ fun main() {
                 person(tmp, "s2.db").use { sup ->
                     val pid = coord.programmes().create("Layanan Psikososial")
                     certify(coord, sup, pid, emptyList())
-                    val short = coord.programmes().certifyTraining(pid, sup.personId()!!, "pfa", nowSecs() - 86_400u + 2u, validDays = 1u)
+                    val short = coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.Pfa, nowSecs() - 86_400u + 2u, validDays = 1u)
                     Thread.sleep(3_000)
                     assertThrows<SebayaException.BadCredential>("expired") { sup.programmes().addTrainingRecord(short) }
-                    val a = coord.programmes().certifyTraining(pid, sup.personId()!!, "pfa", nowSecs(), validDays = 365u)
-                    val b = coord.programmes().certifyTraining(pid, sup.personId()!!, "boundaries", nowSecs(), validDays = 365u)
+                    val a = coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.Pfa, nowSecs(), validDays = 365u)
+                    val b = coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.Boundaries, nowSecs(), validDays = 365u)
                     val forged = a.copyOfRange(0, a.size - 64) + b.copyOfRange(b.size - 64, b.size)
                     assertThrows<SebayaException.BadCredential>("forged") { sup.programmes().addTrainingRecord(forged) }
                     assertThrows<SebayaException.NotAllowed>("a supporter certifies nobody") {
-                        sup.programmes().certifyTraining(pid, coord.personId()!!, "pfa", nowSecs(), validDays = 30u)
+                        sup.programmes().certifyTraining(pid, coord.personId()!!, TrainingModule.Pfa, nowSecs(), validDays = 30u)
                     }
                     assertEquals(0, sup.programmes().training(pid).size, "nothing kept")
                 }

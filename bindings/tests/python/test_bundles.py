@@ -64,18 +64,18 @@ def test_a_carrier_hands_sealed_envelopes_to_the_relay(tmp_path, relay):
 
 
 def test_on_a_metered_link_with_wifi_only_the_journal_waits(tmp_path, relay):
-    from sebaya import SyncPolicy
+    from sebaya import LinkKind, SpaceKind, SyncPath, SyncPolicy, SyncScope
 
     phone = Vault.open(str(tmp_path / "p.db"), generate_master_key())
     phone.create_person()
     phone.journal().add("Satu.", 3, [])
     phone.set_sync_policy(SyncPolicy(wifi_only=True, metered_daily_budget=0))
     assert phone.sync_policy().wifi_only
-    r = phone.sync_on(relay.url, True)
-    assert r.scope == "urgent-only" and r.report.pushed == 0
+    r = phone.sync_on(relay.url, LinkKind.METERED)
+    assert r.scope == SyncScope.URGENT_ONLY and r.report.pushed == 0
     (journal,) = phone.space_status()
-    assert journal.kind == "journal" and journal.waiting
-    r = phone.sync_on(relay.url, False)
-    assert r.scope == "all" and r.report.pushed > 0
+    assert journal.kind == SpaceKind.JOURNAL() and journal.waiting
+    r = phone.sync_on(relay.url, LinkKind.UNMETERED)
+    assert r.scope == SyncScope.ALL and r.report.pushed > 0
     (journal,) = phone.space_status()
-    assert not journal.waiting and journal.last_path == "relay"
+    assert not journal.waiting and journal.last_path == SyncPath.RELAY()

@@ -4,7 +4,7 @@ stranger is refused with a typed error and is told nothing, and an altered frame
 
 import pytest
 
-from sebaya import SebayaError, Vault, generate_master_key
+from sebaya import SebayaError, SpaceKind, SyncPath, Vault, generate_master_key
 
 
 def run(a_vault, b_vault, a_initiates=True, spoil=None):
@@ -57,7 +57,7 @@ def test_two_devices_converge_face_to_face(tmp_path):
     assert r.spaces == 1 and r.sent > 0 and r.acked == r.sent
     assert b.report().received == r.sent
     statuses = {s.space_id: s for s in phone.space_status()}
-    assert any(s.last_path == "peer" for s in statuses.values())
+    assert any(s.last_path == SyncPath.PEER() for s in statuses.values())
 
 
 def test_a_stranger_is_refused_and_told_nothing(tmp_path):
@@ -122,7 +122,7 @@ def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
                 dst.receive(frame)
     sub.stop()
     assert a.is_finished() and b.is_finished()
-    assert seen and seen[-1][0] == "journal" and seen[-1][1] > 0
+    assert seen and seen[-1][0] == SpaceKind.JOURNAL() and seen[-1][1] > 0
     assert texts(phone) == texts(tablet)
 
 

@@ -14,6 +14,17 @@ import pytest
 
 import sebaya
 from sebaya import SebayaError, Vault, generate_master_key, localized_message
+from sebaya import (
+    Attendance,
+    Instrument,
+    InviteStatus,
+    JoinStatus,
+    ProgrammeRole,
+    RiskFlag,
+    ScreeningBand,
+    SpaceKind,
+    SpaceRole,
+)
 
 BOGUS_ID = "0123456789abcdef"
 
@@ -356,7 +367,8 @@ def test_two_threads_add_to_one_vault(tmp_path, key):
 
 def test_module_exports_the_documented_api():
     for name in ("Vault", "Journal", "JournalEntry", "SyncReport", "SebayaError",
-                 "generate_master_key", "localized_message"):
+                 "generate_master_key", "localized_message", "Spaces", "Groups", "Pairings", "Care",
+                 "Programmes", "Invites", "Nearby"):
         assert hasattr(sebaya, name), name
     for variant in ("WrongKey", "Corrupt", "InvalidInput", "NotFound", "Network", "Relay",
                     "BadLinkCode", "AlreadyLinked", "NotAllowed", "Locked", "Internal"):
@@ -530,7 +542,7 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
     lost.complete_link(a.approve_link(lost.link_request()))
     members = {m.device_id: m for m in a.journal().members()}
     assert set(members) == {a.device_id(), b.device_id(), lost.device_id()}
-    assert members[a.device_id()].this_device and members[a.device_id()].role == "admin"
+    assert members[a.device_id()].this_device and members[a.device_id()].role == SpaceRole.ADMIN()
     before = a.journal().add("sebelum ponsel hilang", 3, [])
     for v in (a, b, lost):
         v.sync(relay.url)
@@ -557,8 +569,6 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
 
 
 def test_a_support_group_through_the_relay(tmp_path, relay):
-    from sebaya import Attendance
-
     fac = open_vault(tmp_path / "f.db", generate_master_key())
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
@@ -566,10 +576,10 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
     sup.groups().join(fac.spaces().approve_member(gid, sup.link_request(), as_admin=True))
     par.groups().join(fac.spaces().approve_member(gid, par.link_request()))
     roles = {m.device_id: m.role for m in fac.spaces().members(gid)}
-    assert roles == {fac.device_id(): "admin", sup.device_id(): "admin", par.device_id(): "member"}
+    assert roles == {fac.device_id(): SpaceRole.ADMIN(), sup.device_id(): SpaceRole.ADMIN(), par.device_id(): SpaceRole.MEMBER()}
     for v in (fac, sup, par):
         v.sync(relay.url)
-    assert [g.name for g in par.groups().list()] == ["Kelompok Kamis"] and par.groups().list()[0].role == "member"
+    assert [g.name for g in par.groups().list()] == ["Kelompok Kamis"] and par.groups().list()[0].role == SpaceRole.MEMBER()
 
     nid = fac.groups().add_note(gid, "Kita mulai dengan check-in.", title="Rencana")
     fac.sync(relay.url)
@@ -577,14 +587,14 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
     fac.groups().edit_note(gid, nid, text="Pembukaan. Kita mulai dengan check-in.")
     sup.groups().edit_note(gid, nid, text="Kita mulai dengan check-in. Lalu latihan napas.")
     sid = fac.groups().add_session(gid, 1767225600000, "Mengelola cemas")
-    fac.groups().set_attendance(gid, sid, par.device_id(), Attendance.PRESENT)
+    fac.groups().set_attendance(gid, sid, par.device_id(), Attendance.PRESENT())
     for v in (fac, sup, fac, par):
         v.sync(relay.url)
     for v in (fac, sup, par):
         note = [n for n in v.groups().notes(gid) if n.id == nid][0]
         assert note.text == "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas."
         (session,) = v.groups().sessions(gid)
-        assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT)]
+        assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT())]
 
     with pytest.raises(SebayaError.NotAllowed):
         par.spaces().remove_member(gid, fac.device_id())
@@ -609,7 +619,7 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     svr = open_vault(tmp_path / "v.db", generate_master_key())
     created = sup.pairings().create(par.link_request())
     joined = par.spaces().join(created.response)
-    assert (joined.id, joined.kind) == (created.space_id, "pairing")
+    assert (joined.id, joined.kind) == (created.space_id, SpaceKind.PAIRING())
     sup.sync(relay.url)
     par.sync(relay.url)
     par.pairings().add_checkin(created.space_id, 2, note="berat minggu ini")
@@ -641,7 +651,7 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     par.sync(relay.url)
     (note,) = sup.pairings().case_notes(notes.space_id)
     assert note.reviews == ["Baik, lanjutkan."]
-    assert [s.kind for s in par.spaces().list()] == ["pairing"]
+    assert [s.kind for s in par.spaces().list()] == [SpaceKind.PAIRING()]
     with pytest.raises(SebayaError.NotFound):
         par.pairings().case_notes(notes.space_id)
 
@@ -672,11 +682,11 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     invite = fac.invites().create(gid, valid_for_secs=3600, share_history=True)
     assert invite.space_id == gid
     assert len(invite.code) < 200 and invite.code.startswith("SBYI1")
-    assert [(i.id, i.status) for i in fac.invites().list(gid)] == [(invite.id, "open")]
+    assert [(i.id, i.status) for i in fac.invites().list(gid)] == [(invite.id, InviteStatus.OPEN())]
     fac.sync(relay.url)
 
     pending = joiner.invites().accept(invite.code, "Rina")
-    assert (pending.space_id, pending.kind, pending.status) == (gid, "group", "waiting")
+    assert (pending.space_id, pending.kind, pending.status) == (gid, SpaceKind.GROUP(), JoinStatus.WAITING)
     joiner.sync(relay.url)
     assert joiner.spaces().list() == []
 
@@ -688,13 +698,13 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     assert joiner.sync(relay.url).joined == 1
     assert joiner.invites().pending_joins() == []
     assert "Sebelum undangan." in [n.text for n in joiner.groups().notes(gid)]
-    assert [(i.status, i.admitted) for i in fac.invites().list(gid)] == [("spent", joiner.device_id())]
+    assert [(i.status, i.admitted) for i in fac.invites().list(gid)] == [(InviteStatus.SPENT(), joiner.device_id())]
 
     # The spent code again, from someone else: refused by the relay, nothing joined.
     late.invites().accept(invite.code, "Lain")
     late.sync(relay.url)
     (p,) = late.invites().pending_joins()
-    assert (p.status, p.refused_reason) == ("refused", "invite-spent")
+    assert (p.status, p.refused_reason) == (JoinStatus.REFUSED, "invite-spent")
     assert late.spaces().list() == []
     with pytest.raises(SebayaError.InviteSpent):
         fac.invites().revoke(gid, invite.id)
@@ -702,7 +712,7 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     # A revoked invite, a damaged code, and the messages people see.
     second = fac.invites().create(gid, share_history=True)
     fac.invites().revoke(gid, second.id)
-    assert [i.status for i in fac.invites().list(gid) if i.id == second.id] == ["revoked"]
+    assert [i.status for i in fac.invites().list(gid) if i.id == second.id] == [InviteStatus.REVOKED()]
     with pytest.raises(SebayaError.BadInvite):
         late.invites().accept(second.code[:-1], "Lain")
     with pytest.raises(SebayaError.InvalidInput):
@@ -731,8 +741,8 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     restored.sync(relay.url)
     assert [e.text for e in restored.journal().list()] == ["Hari ini cukup baik."]
     assert [n.text for n in restored.groups().notes(gid)] == ["Catatan Rina"]
-    assert [(g.id, g.role) for g in restored.groups().list()] == [(gid, "admin")]
-    assert [s.kind for s in restored.spaces().list()] == ["group"], "the index is internal"
+    assert [(g.id, g.role) for g in restored.groups().list()] == [(gid, SpaceRole.ADMIN())]
+    assert [s.kind for s in restored.spaces().list()] == [SpaceKind.GROUP()], "the index is internal"
 
     # A tablet linked by the restored phone is certified by the same person and reaches the group.
     tablet = open_vault(tmp_path / "tablet.db", generate_master_key())
@@ -775,15 +785,15 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
         v.create_person()
     pid = coord.programmes().create("PIK-R SMA 1")
     (p,) = coord.programmes().list()
-    assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, "coordinator")
+    assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, ProgrammeRole.COORDINATOR())
     with pytest.raises(SebayaError.NotAllowed):
         sup.groups().create("Kelompok", programme_id=pid)
-    grant = coord.programmes().grant_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
+    grant = coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.PEER_SUPPORTER(), valid_days=90)
     with pytest.raises(SebayaError.BadCredential):
         other.programmes().add_credential(grant.credential)
     with pytest.raises(SebayaError.InvalidInput):
-        coord.programmes().grant_role(pid, sup.person_id(), "therapist")
-    assert sup.programmes().add_credential(grant.credential) == "peer_supporter"
+        coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.UNKNOWN(raw="therapist"))
+    assert sup.programmes().add_credential(grant.credential) == ProgrammeRole.PEER_SUPPORTER()
     gid = sup.groups().create("Kelompok PIK-R", programme_id=pid)
     other.groups().join(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
     sup.groups().add_session(gid, 1767225600000, "Sesi 1")
@@ -826,20 +836,21 @@ def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
 
 def test_instruments_are_scored_on_the_device_with_risk_flags():
     from sebaya import score_instrument
-    s = score_instrument("phq9", bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
-    assert (s.total, s.band, s.positive_screen, s.risk_flags) == (9, "mild", False, ["phq9-item9"])
-    s = score_instrument("who5", bytes([3, 3, 3, 3, 0]))
-    assert (s.total, s.percentage, s.band, s.positive_screen) == (12, 48, "wellbeing-low", True)
+    s = score_instrument(Instrument.PHQ9(), bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
+    assert (s.total, s.band, s.positive_screen, s.risk_flags) == (9, ScreeningBand.MILD, False, [RiskFlag.PHQ9_ITEM9()])
+    assert s.instrument == Instrument.PHQ9()
+    s = score_instrument(Instrument.WHO5(), bytes([3, 3, 3, 3, 0]))
+    assert (s.total, s.percentage, s.band, s.positive_screen) == (12, 48, ScreeningBand.WELLBEING_LOW, True)
     yes17 = [0] * 20
     yes17[16] = 1
-    s = score_instrument("srq20", bytes(yes17))
-    assert (s.band, s.risk_flags) == ("below-cutoff", ["srq20-item17"])
+    s = score_instrument(Instrument.SRQ20(), bytes(yes17))
+    assert (s.band, s.risk_flags) == (ScreeningBand.BELOW_CUTOFF, [RiskFlag.SRQ20_ITEM17()])
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument("gad7", bytes([4, 0, 0, 0, 0, 0, 0]))
+        score_instrument(Instrument.GAD7(), bytes([4, 0, 0, 0, 0, 0, 0]))
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument("phq9", bytes([0] * 8))
+        score_instrument(Instrument.PHQ9(), bytes([0] * 8))
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument("bdi", bytes([0]))
+        score_instrument(Instrument.UNKNOWN(raw="bdi"), bytes([0]))
     for band in ("minimal", "moderately-severe", "wellbeing-very-low", "above-cutoff"):
         for locale in ("id", "en"):
             assert localized_message("band-" + band, locale) != "band-" + band

@@ -186,7 +186,7 @@ check("join a support group in person and read its note after a sync") {
     try assertEqual(["Rencana"], notes.map { $0.title }, "title")
     let sessions = try par.groups().sessions(groupId: gid)
     try assertEqual([Attendance.present], sessions.flatMap { $0.attendance.map { $0.attendance } }, "attendance")
-    try assertEqual(["member"], try par.groups().list().map { $0.role }, "role")
+    try assertEqual([SpaceRole.member], try par.groups().list().map { $0.role }, "role")
     try assertThrows("a member cannot remove the facilitator", notAllowed) {
         _ = try par.spaces().removeMember(spaceId: gid, deviceId: try fac.deviceId())
     }
@@ -276,7 +276,7 @@ check("peer session: two devices converge face to face, with no relay") {
     let r = try a.report()
     try assertEqual(try tablet.deviceId(), r.remoteDeviceId ?? "", "remote device")
     try assertTrue(r.sent > 0 && r.acked == r.sent, "every envelope acknowledged: \(r)")
-    try assertTrue(try phone.spaceStatus().contains { $0.lastPath == "peer" }, "space status path")
+    try assertTrue(try phone.spaceStatus().contains { $0.lastPath == .peer }, "space status path")
 }
 
 check("peer session: a stranger gets PeerNotMember and learns nothing; an altered frame gets BadPeerMessage") {
@@ -392,14 +392,14 @@ check("a metered link syncs in the policy's chunks; a dead link throws Network a
     }
     try tablet.setSyncPolicy(policy: SyncPolicy(wifiOnly: false, meteredDailyBudget: 0, meteredChunkBytes: 4096))
     try assertEqual(UInt64(4096), try tablet.syncPolicy().meteredChunkBytes, "chunk size kept")
-    let r = try tablet.syncOn(relayUrl: url, metered: true)
-    try assertEqual("all", r.scope, "scope")
+    let r = try tablet.syncOn(relayUrl: url, link: .metered)
+    try assertEqual(SyncScope.all, r.scope, "scope")
     try assertTrue(r.report.roundTrips >= 3, "several chunks: \(r.report)")
     try assertTrue(r.report.retries == 0 && r.report.resent == 0, "no retries on a good link")
     try assertEqual(8, try tablet.journal().list().count, "every entry arrived")
     let port = try closedPort()
     _ = try tablet.journal().add(text: "Tetap di sini.", mood: 3)
-    try assertThrows("a dead link", network) { _ = try tablet.syncOn(relayUrl: "http://127.0.0.1:\(port)", metered: true) }
+    try assertThrows("a dead link", network) { _ = try tablet.syncOn(relayUrl: "http://127.0.0.1:\(port)", link: .metered) }
     try assertTrue(try tablet.spaceStatus().contains { $0.waiting }, "the entry still waits to go out")
 }
 
@@ -441,11 +441,11 @@ check("a listener hears of the space a sync changed, and nothing after stop()") 
     try assertTrue(transport.count > sent, "the sync went through the app's transport")
     try assertEqual(0, rec.spaces.count, "B's listener is not told of A's local write")
     _ = try b.sync(relayUrl: url)
-    guard let journal = try b.spaceStatus().first(where: { $0.kind == "journal" })?.spaceId else {
+    guard let journal = try b.spaceStatus().first(where: { $0.kind == .journal })?.spaceId else {
         throw CheckFailure(description: "B has no journal")
     }
     try assertTrue(rec.spaces.contains(journal), "told of B's journal: \(rec.spaces)")
-    try assertTrue(rec.kinds.contains("journal"), "kind: \(rec.kinds)")
+    try assertTrue(rec.kinds.contains(.journal), "kind: \(rec.kinds)")
     sub.stop()
     try assertTrue(!sub.isActive(), "inactive after stop")
     rec.clear()
@@ -479,15 +479,15 @@ check("a risk answer with a bad country code still shows the crisis lines and re
     _ = try part.spaces().join(response: enrol.response)
     _ = try coord.sync(relayUrl: url)
     _ = try part.sync(relayUrl: url)
-    _ = try part.care().giveConsent(careId: enrol.careId, purpose: "duty-of-care", agreed: true)
-    let esc = try part.care().submitScreening(instrument: "phq9", answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 2]), country: "Indonesia")
+    _ = try part.care().giveConsent(careId: enrol.careId, purpose: .dutyOfCare, agreed: true)
+    let esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 2]), country: "Indonesia")
     try assertTrue(esc.countryUnknown, "flagged")
     try assertEqual(["119", "112"], esc.resources.map { $0.number }, "numbers all the same")
     try assertEqual(1, esc.referrals.count, "referred")
     try assertTrue(esc.saved && esc.failed.isEmpty, "nothing failed")
     _ = try part.sync(relayUrl: url)
     _ = try coord.sync(relayUrl: url)
-    try assertEqual(["phq9-item9"], try coord.care().referralInbox().map { $0.reason ?? "" }, "the coordinator sees the rule")
+    try assertEqual([ReferralReason.phq9Item9], try coord.care().referralInbox().map { $0.reason }, "the coordinator sees the rule")
 }
 
 finish()
