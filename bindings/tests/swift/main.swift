@@ -456,6 +456,21 @@ check("a listener hears of the space a sync changed, and nothing after stop()") 
     try assertEqual(0, rec.spaces.count, "no call after stop()")
 }
 
+check("enums: scores come back as cases; an Unknown value passed in is refused, never guessed") {
+    let s = try scoreInstrument(instrument: .phq9, answers: Data([3, 3, 3, 3, 3, 0, 0, 0, 1]))
+    try assertEqual(Instrument.phq9, s.instrument, "instrument")
+    try assertEqual(ScreeningBand.moderatelySevere, s.band, "band")
+    try assertEqual([RiskFlag.phq9Item9], s.riskFlags, "risk flags")
+    try assertThrows("an instrument this version does not know", invalidInput) {
+        _ = try scoreInstrument(instrument: .unknown(raw: "bdi"), answers: Data([0]))
+    }
+    try assertThrows("a purpose this version does not know", invalidInput) {
+        _ = try consentText(purpose: .unknown(raw: "marketing"), locale: "en")
+    }
+    try assertEqual(ConsentPurpose.dutyOfCare, try consentText(purpose: .dutyOfCare, locale: "id").purpose, "purpose")
+    try assertEqual(SafetyStep.warningSigns, safetyPlanSteps().first, "first step")
+}
+
 check("emergency help needs no vault: numbers and steps in both languages") {
     let id = emergencyHelp(country: "ID", locale: "in")
     try assertEqual(["119", "112"], id.resources.map { $0.number }, "built-in numbers")
