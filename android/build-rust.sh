@@ -2,7 +2,7 @@
 # Builds the Sebaya library for Android and generates its Kotlin bindings, into this module:
 #
 #   src/main/jniLibs/{arm64-v8a,armeabi-v7a,x86_64}/libsebaya.so   (cargo-ndk, release profile)
-#   src/main/kotlin/uniffi/sebaya/sebaya.kt                         (uniffi-bindgen)
+#   src/main/kotlin/org/sebaya/sebaya.kt                            (uniffi-bindgen; bindings/uniffi.toml)
 #
 #   android/build-rust.sh                  both (the Gradle build runs this before compiling)
 #   android/build-rust.sh --bindings-only  only the Kotlin bindings (needs no NDK; any host)
@@ -74,7 +74,7 @@ lib="$TARGET_DIR/debug/libsebaya.so"
 rm -rf "$HERE/src/main/kotlin"
 "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --no-format \
     --out-dir "$HERE/src/main/kotlin"
-[[ -f "$HERE/src/main/kotlin/uniffi/sebaya/sebaya.kt" ]] || die "the Kotlin bindings were not generated"
+[[ -f "$HERE/src/main/kotlin/org/sebaya/sebaya.kt" ]] || die "the Kotlin bindings were not generated"
 if ((bindings_only)); then
     echo "build-rust.sh: Kotlin bindings in android/src/main/kotlin (no native libraries built)"
 else

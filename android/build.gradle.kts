@@ -1,4 +1,4 @@
-// sebaya-android: the generated Kotlin bindings (package uniffi.sebaya) plus libsebaya.so for
+// sebaya-android: the generated Kotlin bindings (package org.sebaya) plus libsebaya.so for
 // arm64-v8a, armeabi-v7a and x86_64, as one Android library (AAR).
 //
 // The Rust side is built by build-rust.sh (cargo-ndk), which this build runs before compiling unless
@@ -22,7 +22,7 @@ android {
 
     defaultConfig {
         minSdk = 24
-        // Apps that shrink with R8 get these keep rules automatically (JNA + uniffi.sebaya).
+        // Apps that shrink with R8 get these keep rules automatically (JNA + org.sebaya).
         consumerProguardFiles("consumer-rules.pro")
     }
 

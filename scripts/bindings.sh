@@ -8,7 +8,7 @@
 #
 # Output:
 #   build/bindings/python/sebaya.py + libsebaya.so      (import sebaya with this dir on sys.path)
-#   build/bindings/kotlin/uniffi/sebaya/sebaya.kt       (package uniffi.sebaya)
+#   build/bindings/kotlin/org/sebaya/sebaya.kt          (package org.sebaya; bindings/uniffi.toml)
 #   build/bindings/kotlin/lib/libsebaya.so              (for -Djna.library.path)
 #   build/bindings/swift/sebaya.swift + sebayaFFI.h + sebayaFFI.modulemap, lib/libsebaya.so
 set -euo pipefail
@@ -40,7 +40,8 @@ for d in "$OUT/kotlin/lib" "$OUT/swift/lib"; do
 done
 
 # Library mode reads the uniffi metadata from the library itself: it must not be stripped. The
-# generator also runs `cargo metadata`, so it must run inside the workspace (we cd'd to it above).
+# generator also runs `cargo metadata`, so it must run inside the workspace (we cd'd to it above): that
+# is also how it finds bindings/uniffi.toml (package org.sebaya, immutable records), with no --config.
 "$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language python --out-dir "$OUT/python"
 # No field of an exported error may be called `message`: it would clash with Throwable.message in Kotlin.
 "$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language kotlin --no-format --out-dir "$OUT/kotlin"
@@ -48,7 +49,8 @@ done
 "$BINDGEN" generate --library "$OUT/python/libsebaya.so" --language swift --no-format --out-dir "$OUT/swift"
 
 [[ -f "$OUT/python/sebaya.py" ]] || { echo "bindings.sh: build/bindings/python/sebaya.py was not generated" >&2; exit 1; }
-[[ -f "$OUT/kotlin/uniffi/sebaya/sebaya.kt" ]] || { echo "bindings.sh: Kotlin bindings were not generated" >&2; exit 1; }
+[[ -f "$OUT/kotlin/org/sebaya/sebaya.kt" ]] ||
+    { echo "bindings.sh: Kotlin bindings were not generated in package org.sebaya (bindings/uniffi.toml not read?)" >&2; exit 1; }
 for f in sebaya.swift sebayaFFI.h sebayaFFI.modulemap; do
     [[ -f "$OUT/swift/$f" ]] || { echo "bindings.sh: Swift bindings were not generated ($f)" >&2; exit 1; }
 done

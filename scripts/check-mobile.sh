@@ -47,18 +47,18 @@ scripts_parse() {
 
 android_bindings() {
     bash "$AND/build-rust.sh" --bindings-only || return 1
-    local kt="$AND/src/main/kotlin/uniffi/sebaya/sebaya.kt"
+    local kt="$AND/src/main/kotlin/org/sebaya/sebaya.kt"
     [[ -f "$kt" ]] || { echo "missing $kt"; return 1; }
-    grep -q '^package uniffi.sebaya$' "$kt" || { echo "unexpected package in $kt"; return 1; }
+    grep -q '^package org.sebaya$' "$kt" || { echo "unexpected package in $kt"; return 1; }
     # Same generator, same library: the module ships the Kotlin that the kotlin stage tests on a JVM.
-    if [[ -f "$ROOT/build/bindings/kotlin/uniffi/sebaya/sebaya.kt" ]]; then
-        cmp -s "$kt" "$ROOT/build/bindings/kotlin/uniffi/sebaya/sebaya.kt" ||
-            { echo "android/src/main/kotlin/uniffi/sebaya/sebaya.kt differs from the tested bindings"; return 1; }
+    if [[ -f "$ROOT/build/bindings/kotlin/org/sebaya/sebaya.kt" ]]; then
+        cmp -s "$kt" "$ROOT/build/bindings/kotlin/org/sebaya/sebaya.kt" ||
+            { echo "android/src/main/kotlin/org/sebaya/sebaya.kt differs from the tested bindings"; return 1; }
     fi
 }
 
 consumer_rules() {
-    local kt="$AND/src/main/kotlin/uniffi/sebaya/sebaya.kt" pkg rules="$AND/consumer-rules.pro"
+    local kt="$AND/src/main/kotlin/org/sebaya/sebaya.kt" pkg rules="$AND/consumer-rules.pro"
     pkg="$(sed -n 's/^package \([a-z.]*\)$/\1/p' "$kt" | head -n 1)"
     [[ -n "$pkg" ]] || { echo "no package line in the generated Kotlin"; return 1; }
     local body
@@ -176,8 +176,8 @@ PY
 }
 
 check "build scripts parse and refuse unknown arguments" scripts_parse
-check "android: --bindings-only generates package uniffi.sebaya" android_bindings
-check "android: consumer R8 rules keep uniffi.sebaya and JNA" consumer_rules
+check "android: --bindings-only generates package org.sebaya" android_bindings
+check "android: consumer R8 rules keep org.sebaya and JNA" consumer_rules
 check "android: JNA >= 5.17 @aar, three ABIs, 16 KB pages" jna_and_abis
 check "android: the vault is excluded from backup and device transfer" backup_rules
 check "ios: --bindings-only generates sebaya.swift importing sebayaFFI" ios_bindings

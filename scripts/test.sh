@@ -221,7 +221,7 @@ stage_python() {
 stage_kotlin() {
     need_kotlin
     ensure_bindings
-    local generated="$ROOT/build/bindings/kotlin/uniffi/sebaya/sebaya.kt"
+    local generated="$ROOT/build/bindings/kotlin/org/sebaya/sebaya.kt"
     local tests=("$ROOT"/bindings/tests/kotlin/*.kt)
     local out="$ROOT/build/kotlin-test"
     local jar="$out/sebaya-test.jar"
@@ -373,7 +373,7 @@ stage_size() {
     # ...and the bindings come from the unstripped one: the uniffi metadata survives the size profile.
     "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$out/libsebaya.so" --language kotlin \
         --no-format --out-dir "$out/kotlin" >/dev/null
-    [[ -f "$out/kotlin/uniffi/sebaya/sebaya.kt" ]] || { echo "size: no bindings from the release library" >&2; return 1; }
+    [[ -f "$out/kotlin/org/sebaya/sebaya.kt" ]] || { echo "size: no bindings from the release library" >&2; return 1; }
     if ((stripped > SIZE_BUDGET)); then
         echo "size: the stripped library is $stripped bytes, over the budget of $SIZE_BUDGET bytes by $((stripped - SIZE_BUDGET))" >&2
         return 1

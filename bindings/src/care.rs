@@ -3,7 +3,10 @@
 //! states, crisis numbers. See `core/src/care.rs` and `docs/care.md`.
 
 use super::programmes::parse_programme;
-use super::{InstrumentScore, Result, Vault, parse_space, with};
+use super::{
+    CareViewer, ConsentPurpose, CrisisResourceKind, Instrument, InstrumentScore, ReferralOrigin,
+    ReferralReason, ReferralState, Result, RiskFlag, Shared, parse_space, with,
+};
 
 /// A care record this device holds.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -12,9 +15,9 @@ pub struct CareRecord {
     pub id: String,
     /// The programme it belongs to (hex), once its first change has arrived.
     pub programme: Option<String>,
-    /// How this device takes part: "participant", "coordinator" or "supporter". The app shows each
-    /// only what that role needs (a supporter never sees the participant's reasons or scores).
-    pub viewer: String,
+    /// How this device takes part. The app shows each only what that role needs (a supporter never
+    /// sees the participant's reasons or scores).
+    pub viewer: CareViewer,
 }
 
 /// What enrolling a participant made.
@@ -22,7 +25,7 @@ pub struct CareRecord {
 pub struct Enrolment {
     /// The new care record's id (hex).
     pub care_id: String,
-    /// The response code to show the participant's phone (`Vault.join_space`).
+    /// The response code to show the participant's phone (`Spaces.join`).
     pub response: String,
 }
 
@@ -31,8 +34,8 @@ pub struct Enrolment {
 pub struct ConsentEntry {
     /// Record id.
     pub id: String,
-    /// "duty-of-care", "share-with-supporter", "report-outcomes" or "data-processing".
-    pub purpose: String,
+    /// What was agreed to or withdrawn.
+    pub purpose: ConsentPurpose,
     /// Version of the text that was shown (`consent_text`).
     pub version: String,
     /// Agreed (true) or withdrawn (false).
@@ -49,7 +52,7 @@ pub struct ConsentEntry {
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct ConsentText {
     /// The purpose it is for.
-    pub purpose: String,
+    pub purpose: ConsentPurpose,
     /// Its version: recorded with the answer.
     pub version: String,
     /// A short title, in the requested language.
@@ -61,8 +64,8 @@ pub struct ConsentText {
 /// A number to call in a crisis.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct CrisisResource {
-    /// "crisis-line", "emergency" or "other" (label: `localized_message("crisis-kind-" + kind)`).
-    pub kind: String,
+    /// What kind of service it is.
+    pub kind: CrisisResourceKind,
     /// The service's own name.
     pub name: String,
     /// The number to dial.
@@ -78,15 +81,15 @@ pub struct ReferralInfo {
     pub care_id: String,
     /// Its id.
     pub id: String,
-    /// "rule", "participant" or "supporter".
-    pub origin: String,
-    /// Why ("phq9-item9", "srq20-item17", "help-now", "refer-now", "safeguarding-minor"); null for a
-    /// supporter when the reason is the participant's: show "refer now" (`referral-refer-now`).
-    pub reason: Option<String>,
+    /// Who made it.
+    pub origin: ReferralOrigin,
+    /// Why; null for a supporter when the reason is the participant's: show "refer now"
+    /// (`referral-refer-now`).
+    pub reason: Option<ReferralReason>,
     /// When it was made, ms.
     pub created_ms: i64,
-    /// "queued", "sent", "acknowledged", "in-care" or "closed".
-    pub state: String,
+    /// Where it stands.
+    pub state: ReferralState,
     /// When the relay took it (on the device that wrote it).
     pub sent_ms: Option<i64>,
     /// When a coordinator acknowledged it.
@@ -110,7 +113,7 @@ pub struct Escalation {
     /// The participant's own score (screenings only; never sent anywhere).
     pub score: Option<InstrumentScore>,
     /// Risk rules that fired.
-    pub rules: Vec<String>,
+    pub rules: Vec<RiskFlag>,
     /// Referrals queued, as "care id:referral id"; they go out at the next sync.
     pub referrals: Vec<String>,
     /// Care records (hex) where a rule fired but no duty-of-care consent stands: nobody was told;
@@ -136,7 +139,7 @@ pub struct EmergencyHelp {
     /// A short heading, in the language asked for.
     pub title: String,
     /// The built-in crisis numbers for the country (a programme's own list needs the vault:
-    /// `Vault.crisis_resources`). Empty where none are built in; the first step then says to call
+    /// `Care.crisis_resources`). Empty where none are built in; the first step then says to call
     /// the local emergency number.
     pub resources: Vec<CrisisResource>,
     /// The country code was not a two-letter code: Indonesia's numbers are shown.
@@ -164,46 +167,19 @@ pub fn emergency_help(country: String, locale: String) -> EmergencyHelp {
 pub struct Screening {
     /// Record id.
     pub id: String,
-    /// "phq9", "gad7", "who5" or "srq20".
-    pub instrument: String,
+    /// Which instrument.
+    pub instrument: Instrument,
     /// Its total (WHO-5: raw 0–25).
     pub total: u32,
     /// Risk rules that fired.
-    pub risk: Vec<String>,
+    pub risk: Vec<RiskFlag>,
     /// When, ms.
     pub at_ms: i64,
-}
-
-/// Something the participant shared with their supporter in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct SharedItem {
-    /// Its id (for `unshare`).
-    pub id: String,
-    /// "journal-entry", "checkin-summary" or "safety-plan".
-    pub kind: String,
-    /// The shared text.
-    pub text: String,
-    /// A journal entry's mood, 1–5.
-    pub mood: Option<u8>,
-    /// The journal entry it came from (empty otherwise).
-    pub source: String,
-    /// The consent record it was shared under.
-    pub consent: String,
-    /// When, ms.
-    pub at_ms: i64,
-}
-
-/// The wall clock in ms since the Unix epoch.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
     CrisisResource {
-        kind: r.kind,
+        kind: CrisisResourceKind::from_id(&r.kind),
         name: r.name,
         number: r.number,
         extension: r.extension,
@@ -216,10 +192,10 @@ fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
         told: r.told(),
         time_to_acknowledge_ms: r.time_to_acknowledge_ms(),
         id: r.id,
-        origin: r.origin,
-        reason: r.reason,
+        origin: ReferralOrigin::from_id(&r.origin),
+        reason: r.reason.as_deref().map(ReferralReason::from_id),
         created_ms: r.created_ms,
-        state: r.state.to_string(),
+        state: ReferralState::from_id(r.state),
         sent_ms: r.sent_ms,
         acknowledged_ms: r.acknowledged_ms,
         in_care_ms: r.in_care_ms,
@@ -230,15 +206,8 @@ fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
 
 fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
     Escalation {
-        score: e.score.map(|s| InstrumentScore {
-            instrument: s.instrument.id().to_string(),
-            total: s.total,
-            percentage: s.percentage,
-            band: s.band.id().to_string(),
-            positive_screen: s.positive_screen,
-            risk_flags: s.risk.iter().map(|r| r.id().to_string()).collect(),
-        }),
-        rules: e.rules,
+        score: e.score.map(Into::into),
+        rules: e.rules.iter().map(|r| RiskFlag::from_id(r)).collect(),
         referrals: e
             .referrals
             .into_iter()
@@ -254,25 +223,37 @@ fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
 }
 
 /// The consent text for `purpose` in `locale` ("id" or "en"), with the version an answer records.
+/// An `Unknown` purpose has no text here: `InvalidInput`.
 #[uniffi::export]
-pub fn consent_text(purpose: String, locale: String) -> Result<ConsentText> {
-    let version = sebaya_core::care::consent_version(&purpose)?;
-    let m = |id: String| sebaya_core::i18n::message(&locale, &id, &[]);
+pub fn consent_text(purpose: ConsentPurpose, locale: String) -> Result<ConsentText> {
+    let id = purpose.id();
+    let version = sebaya_core::care::consent_version(id)?;
+    let m = |key: String| sebaya_core::i18n::message(&locale, &key, &[]);
     Ok(ConsentText {
-        title: m(format!("consent-{purpose}-title")),
-        text: m(format!("consent-{purpose}")),
+        title: m(format!("consent-{id}-title")),
+        text: m(format!("consent-{id}")),
         version: version.to_string(),
         purpose,
     })
 }
 
+/// Care, handed out by `Vault.care()`: a participant's enrolment in a programme, the consent ledger,
+/// screenings and the risk escalation ladder, referrals, crisis numbers, the safety plan and the
+/// instruments' wordings. It holds the vault's shared state, so `Vault.lock()` locks it too
+/// (`Locked`): after a lock or `lock_now`, nothing here answers until the vault is opened again.
+/// (`emergency_help` needs no vault and always answers.)
+#[derive(uniffi::Object)]
+pub struct Care {
+    pub(crate) inner: Shared,
+}
+
 #[uniffi::export]
-impl Vault {
+impl Care {
     /// Enrols a participant in a programme, in person: scan their request code (`link_request` on a
     /// phone that has a person), show them the returned response. Needs a peer supporter or
     /// coordinator role in the programme (`NotAllowed`). Add coordinators and their supporter with
-    /// `approve_group_member`.
-    pub fn enrol_participant(&self, request: String, programme_id: String) -> Result<Enrolment> {
+    /// `Spaces.approve_member`.
+    pub fn enrol(&self, request: String, programme_id: String) -> Result<Enrolment> {
         let p = parse_programme(&programme_id)?;
         let (id, response) = with(&self.inner, |v| v.enrol_participant(&request, p))?;
         Ok(Enrolment {
@@ -282,14 +263,14 @@ impl Vault {
     }
 
     /// Every care record this device holds, and how it takes part in each.
-    pub fn care_records(&self) -> Result<Vec<CareRecord>> {
+    pub fn records(&self) -> Result<Vec<CareRecord>> {
         with(&self.inner, |v| {
             Ok(v.care_records()
                 .into_iter()
                 .map(|c| CareRecord {
                     id: c.id.to_hex(),
                     programme: c.programme.map(hex::encode),
-                    viewer: c.viewer.to_string(),
+                    viewer: CareViewer::from_id(c.viewer),
                 })
                 .collect())
         })
@@ -297,22 +278,27 @@ impl Vault {
 
     /// The participant agrees to, or withdraws from, a purpose (current text version), on their own
     /// phone; from anyone else `NotAllowed`. Returns the ledger entry's id.
-    pub fn give_consent(&self, care_id: String, purpose: String, agreed: bool) -> Result<String> {
+    pub fn give_consent(
+        &self,
+        care_id: String,
+        purpose: ConsentPurpose,
+        agreed: bool,
+    ) -> Result<String> {
         let c = parse_space(&care_id)?;
-        with(&self.inner, |v| v.give_consent(&c, &purpose, agreed))
+        with(&self.inner, |v| v.give_consent(&c, purpose.id(), agreed))
     }
 
     /// The enrolling supporter or coordinator records a parent's or guardian's consent for a minor.
     pub fn record_guardian_consent(
         &self,
         care_id: String,
-        purpose: String,
+        purpose: ConsentPurpose,
         relation: String,
         agreed: bool,
     ) -> Result<String> {
         let c = parse_space(&care_id)?;
         with(&self.inner, |v| {
-            v.record_guardian_consent(&c, &purpose, &relation, agreed)
+            v.record_guardian_consent(&c, purpose.id(), &relation, agreed)
         })
     }
 
@@ -324,7 +310,7 @@ impl Vault {
             .into_iter()
             .map(|r| ConsentEntry {
                 id: r.id,
-                purpose: r.purpose,
+                purpose: ConsentPurpose::from_id(&r.purpose),
                 version: r.version,
                 agreed: r.agreed,
                 by: r.by,
@@ -335,20 +321,20 @@ impl Vault {
     }
 
     /// Whether the participant's consent to `purpose` stands now.
-    pub fn has_consent(&self, care_id: String, purpose: String) -> Result<bool> {
+    pub fn has_consent(&self, care_id: String, purpose: ConsentPurpose) -> Result<bool> {
         let c = parse_space(&care_id)?;
-        with(&self.inner, |v| v.has_consent(&c, &purpose))
+        with(&self.inner, |v| v.has_consent(&c, purpose.id()))
     }
 
     /// Scores a completed instrument, keeps the total in the journal and runs the risk ladder
     /// offline (`country`: ISO 3166 alpha-2 for the crisis numbers).
     pub fn submit_screening(
         &self,
-        instrument: String,
+        instrument: Instrument,
         answers: Vec<u8>,
         country: String,
     ) -> Result<Escalation> {
-        let inst = sebaya_core::instruments::Instrument::from_id(&instrument)?;
+        let inst = instrument.to_core()?;
         with(&self.inner, |v| {
             v.submit_screening(inst, &answers, &country)
         })
@@ -367,15 +353,18 @@ impl Vault {
         with(&self.inner, |v| v.refer_now(&c, safeguarding_minor))
     }
 
-    /// A coordinator records a referral's state: "acknowledged", "in-care" or "closed".
+    /// A coordinator records a referral's state: `Acknowledged`, `InCare` or `Closed` (any other is
+    /// `InvalidInput`: `Queued` and `Sent` are the writer's device's own).
     pub fn update_referral(
         &self,
         care_id: String,
         referral_id: String,
-        state: String,
+        state: ReferralState,
     ) -> Result<()> {
         let c = parse_space(&care_id)?;
-        with(&self.inner, |v| v.update_referral(&c, &referral_id, &state))
+        with(&self.inner, |v| {
+            v.update_referral(&c, &referral_id, state.id())
+        })
     }
 
     /// The referrals of one care record as this person may see them, oldest first.
@@ -416,86 +405,6 @@ impl Vault {
         with(&self.inner, |v| v.set_crisis_resources(&p, &country, &json))
     }
 
-    /// The participant agrees to, or withdraws from, sharing with their supporter in a pairing; a
-    /// withdrawal takes back everything shared there. Only the participant (`NotAllowed`).
-    pub fn consent_to_sharing(&self, pairing_id: String, agreed: bool) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.consent_to_sharing(&p, agreed))
-    }
-
-    /// Shares one journal entry (text and mood) with the supporter; `NotAllowed` without consent.
-    pub fn share_journal_entry(&self, pairing_id: String, entry_id: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.share_journal_entry(&p, &entry_id))
-    }
-
-    /// Shares a summary of the check-ins (weekly averages, streak; no entry text) in `locale`.
-    pub fn share_checkin_summary(
-        &self,
-        pairing_id: String,
-        utc_offset_min: i32,
-        locale: String,
-    ) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.share_checkin_summary(&p, utc_offset_min, &locale)
-        })
-    }
-
-    /// Shares the safety plan, as rendered text, with the supporter.
-    pub fn share_safety_plan_text(&self, pairing_id: String, text: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.share_safety_plan_text(&p, &text))
-    }
-
-    /// Shares the safety plan as it stands (its summary in `locale`) with the supporter.
-    pub fn share_safety_plan(&self, pairing_id: String, locale: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.share_safety_plan(&p, &locale))
-    }
-
-    /// Takes one shared item back.
-    pub fn unshare(&self, pairing_id: String, item_id: String) -> Result<()> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| v.unshare(&p, &item_id))
-    }
-
-    /// What the participant shares in a pairing now (nothing while consent does not stand).
-    pub fn shared_in_pairing(&self, pairing_id: String) -> Result<Vec<SharedItem>> {
-        let p = parse_space(&pairing_id)?;
-        let list = with(&self.inner, |v| v.shared_in_pairing(&p))?;
-        Ok(list
-            .into_iter()
-            .map(|i| SharedItem {
-                id: i.id,
-                kind: i.kind,
-                text: i.text,
-                mood: i.mood,
-                source: i.source,
-                consent: i.consent,
-                at_ms: i.at_ms,
-            })
-            .collect())
-    }
-
-    /// Deletes journal entries for good by destroying the key they were written under: the journal
-    /// goes on under a fresh key with everything else (other entries, the safety plan, screening
-    /// totals); the old one is destroyed here now, erased at the relay at the next sync, and on the
-    /// person's other devices at theirs (each keeps what it wrote meanwhile). Unknown ids throw
-    /// `NotFound` and change nothing. Returns the new journal's id.
-    pub fn erase_journal_entries(&self, entry_ids: Vec<String>) -> Result<String> {
-        let now = now_ms();
-        Ok(with(&self.inner, |v| v.erase_journal_entries(&entry_ids, now))?.to_hex())
-    }
-
-    /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,
-    /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
-    /// notes, their programmes. Never keys. Hand it only to the person.
-    pub fn export_all(&self) -> Result<String> {
-        let now = now_ms();
-        with(&self.inner, |v| v.export_all(now))
-    }
-
     /// The participant's screening results (totals and fired rules, never answers), oldest first.
     pub fn screenings(&self) -> Result<Vec<Screening>> {
         with(&self.inner, |v| {
@@ -503,9 +412,9 @@ impl Vault {
                 .into_iter()
                 .map(|s| Screening {
                     id: s.id,
-                    instrument: s.instrument,
+                    instrument: Instrument::from_id(&s.instrument),
                     total: s.total,
-                    risk: s.risk,
+                    risk: s.risk.iter().map(|r| RiskFlag::from_id(r)).collect(),
                     at_ms: s.at_ms,
                 })
                 .collect())

@@ -1,8 +1,8 @@
-//! Remote invites through the bindings (`docs/protocol.md`, section 18): an admin makes a code for a
+//! Remote invites through the bindings (`Vault.invites()`; `docs/protocol.md`, section 18): an admin makes a code for a
 //! QR code; the joiner asks with it; the admin approves the request; the space arrives at the
 //! joiner's next sync.
 
-use super::{Result, SebayaError, Vault, kind_name, parse_space, with};
+use super::{InviteStatus, JoinStatus, Result, SebayaError, Shared, SpaceKind, parse_space, with};
 
 /// An invite just made.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -28,8 +28,8 @@ pub struct InviteState {
     pub author: String,
     /// Unix seconds after which it admits nobody.
     pub expires: u64,
-    /// "open", "spent" or "revoked".
-    pub status: String,
+    /// Where it stands.
+    pub status: InviteStatus,
     /// The device it admitted (hex), once spent.
     pub admitted: Option<String>,
 }
@@ -37,7 +37,7 @@ pub struct InviteState {
 /// A join request waiting for this device's decision.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct JoinRequest {
-    /// Request id (hex), for `approve_join_request` / `decline_join_request`.
+    /// Request id (hex), for `Invites.approve_join_request` / `decline_join_request`.
     pub id: String,
     /// The space asked for (hex).
     pub space_id: String,
@@ -58,16 +58,17 @@ pub struct JoinRequest {
 pub struct PendingJoin {
     /// The space (hex).
     pub space_id: String,
-    /// "group" or "pairing".
-    pub kind: String,
+    /// Its kind (a group or a pairing).
+    pub kind: SpaceKind,
     /// The invite used (hex).
     pub invite_id: String,
     /// Unix seconds when the invite expires.
     pub expires: u64,
-    /// "waiting" or "refused".
-    pub status: String,
+    /// Where it stands.
+    pub status: JoinStatus,
     /// Why the relay refused it (`invite-spent`, `invite-expired`, `invite-revoked`,
-    /// `unknown-invite`, ...), when refused.
+    /// `unknown-invite`, ...), when refused: the relay's own error code, an open set like
+    /// `SebayaError.Relay.code`, so a string.
     pub refused_reason: Option<String>,
 }
 
@@ -81,14 +82,14 @@ fn invite_id(id: &str) -> Result<sebaya_core::InviteId> {
 
 impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
     fn from(p: sebaya_core::invites::PendingJoin) -> Self {
-        use sebaya_core::invites::JoinStatus;
+        use sebaya_core::invites::JoinStatus as S;
         let (status, refused_reason) = match p.status {
-            JoinStatus::Waiting => ("waiting".to_string(), None),
-            JoinStatus::Refused(r) => ("refused".to_string(), Some(r)),
+            S::Waiting => (JoinStatus::Waiting, None),
+            S::Refused(r) => (JoinStatus::Refused, Some(r)),
         };
         PendingJoin {
             space_id: p.space.to_hex(),
-            kind: kind_name(p.kind),
+            kind: p.kind.into(),
             invite_id: p.invite.to_hex(),
             expires: p.expires,
             status,
@@ -97,14 +98,22 @@ impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
     }
 }
 
+/// Remote invites, handed out by `Vault.invites()`: for joining a group or pairing from a distance
+/// (in person, `Vault.spaces()` does it with request and response codes). It holds the vault's
+/// shared state, so `Vault.lock()` locks it too (`Locked`).
+#[derive(uniffi::Object)]
+pub struct Invites {
+    pub(crate) inner: Shared,
+}
+
 #[uniffi::export]
-impl Vault {
+impl Invites {
     /// Makes an invite to a group or pairing this device administers, valid for `valid_for_secs`
     /// (1 second to 30 days; a week by default). Unless `share_history`, a group that already has a
     /// past first goes on in a new period and the invite admits to that (`space_id` says which).
     /// Sync afterwards so the relay knows the invite.
     #[uniffi::method(default(valid_for_secs = 604800, share_history = false))]
-    pub fn create_invite(
+    pub fn create(
         &self,
         space_id: String,
         valid_for_secs: u64,
@@ -124,15 +133,15 @@ impl Vault {
 
     /// Revokes an open invite (any admin of the space). Throws `InviteSpent` if it already admitted
     /// someone.
-    pub fn revoke_invite(&self, space_id: String, invite_id: String) -> Result<()> {
+    pub fn revoke(&self, space_id: String, invite_id: String) -> Result<()> {
         let space = parse_space(&space_id)?;
         let invite = self::invite_id(&invite_id)?;
         with(&self.inner, |v| v.revoke_invite(&space, &invite))
     }
 
     /// Every invite of a space, as its log records it.
-    pub fn invites(&self, space_id: String) -> Result<Vec<InviteState>> {
-        use sebaya_core::InviteStatus;
+    pub fn list(&self, space_id: String) -> Result<Vec<InviteState>> {
+        use sebaya_core::InviteStatus as S;
         let space = parse_space(&space_id)?;
         with(&self.inner, |v| {
             Ok(v.group_membership(&space)?
@@ -140,15 +149,15 @@ impl Vault {
                 .iter()
                 .map(|(id, i)| {
                     let (status, admitted) = match i.status {
-                        InviteStatus::Open => ("open", None),
-                        InviteStatus::Spent(d) => ("spent", Some(d.to_hex())),
-                        InviteStatus::Revoked => ("revoked", None),
+                        S::Open => (InviteStatus::Open, None),
+                        S::Spent(d) => (InviteStatus::Spent, Some(d.to_hex())),
+                        S::Revoked => (InviteStatus::Revoked, None),
                     };
                     InviteState {
                         id: hex::encode(id),
                         author: i.author.to_hex(),
                         expires: i.expires,
-                        status: status.into(),
+                        status,
                         admitted,
                     }
                 })
@@ -159,7 +168,7 @@ impl Vault {
     /// On the joining device: asks to join with an invite code, giving a name the admin will
     /// recognise. The request leaves at the next sync; the space arrives at a sync after an admin
     /// approves. Throws `InviteExpired` for an expired code, `BadInvite` for a damaged one.
-    pub fn accept_invite(&self, code: String, name: String) -> Result<PendingJoin> {
+    pub fn accept(&self, code: String, name: String) -> Result<PendingJoin> {
         let code = zeroize::Zeroizing::new(code);
         Ok(with(&self.inner, |v| v.accept_invite(&code, &name))?.into())
     }

@@ -7,22 +7,58 @@
 //! with `panic = "unwind"`) and arrives as an internal error, never as a crash of the app.
 //!
 //! Kotlin objects hold native memory: close them (`use { }`) when done.
+//!
+//! **The map.** [`Vault`] opens, locks, holds the person and its devices, syncs, and hands out one
+//! domain object per area, each a thin handle on the same shared state (so `lock()` locks them all):
+//!
+//! | object | file | what it does |
+//! |---|---|---|
+//! | `journal()` | `journal.rs` | entries, the person's devices, mood trends, erasing for good |
+//! | `spaces()` | `spaces.rs` | every shared space; joining in person; admitting and removing members |
+//! | `groups()` | `groups.rs` | support groups: periods, notebook, sessions, attendance |
+//! | `pairings()` | `pairings.rs` | one-to-one pairings, what the participant shares, case notes, hand-over |
+//! | `care()` | `care.rs`, `safety.rs`, `wordings.rs` | enrolment, consent, screening and escalation, referrals, crisis numbers, safety plan, wordings |
+//! | `programmes()` | `programmes.rs`, `training.rs`, `reports.rs` | roles and credentials, the training register, reports |
+//! | `invites()` | `invites.rs` | remote invites and join requests |
+//! | `nearby()` | `nearby.rs` | peer sessions, bundles, carrying for others |
+//!
+//! Closed sets of values cross as enums (`enums.rs`); those over synced data have an `Unknown`
+//! case. Functions that need no vault stay free (`emergency_help`, `localized_message`, ...).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 uniffi::setup_scaffolding!();
 
-mod bundles;
+use care::Care;
+pub use enums::{
+    Attendance, CareViewer, ConsentPurpose, CrisisResourceKind, Instrument, InviteStatus,
+    JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason, ReferralState, RiskFlag,
+    SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind, SpaceRole, SyncPath,
+    SyncScope, TrainingModule, TrainingStatus,
+};
+use groups::Groups;
+use invites::Invites;
+use journal::Journal;
+use nearby::Nearby;
+use pairings::Pairings;
+use programmes::Programmes;
+pub(crate) use spaces::{CreatedSpace, Spaces};
+
 mod care;
+mod enums;
+mod groups;
 mod invites;
-mod peer;
+mod journal;
+mod nearby;
+mod pairings;
 mod platform;
 mod policy;
 mod programmes;
 mod reports;
 mod safety;
 mod snapshots;
+mod spaces;
 mod training;
 mod wordings;
 
@@ -432,28 +468,50 @@ fn mood(m: i32) -> Result<u8> {
 /// Shared by a vault and the journals handed out from it, so locking the vault locks them all.
 type Shared = Arc<Mutex<Option<sebaya_core::Vault>>>;
 
+/// Runs `f` on the vault behind `shared`, once: takes its lock, refuses a locked vault (`Locked`),
+/// and while someone listens notes which spaces the call changed, telling the listeners once the
+/// vault is released (a listener may call back into the vault). Not generic on purpose: [`with`] is
+/// instantiated at each of the hundred-odd call sites, and while this body was part of it (with the
+/// call inlined on both paths) every copy cost the mobile library over a kilobyte; here it exists
+/// once, and each call site keeps only a small shim.
+fn run(shared: &Shared, f: &mut dyn FnMut(&mut sebaya_core::Vault)) -> Result<()> {
+    let watched = platform::watched(shared);
+    let changes = {
+        let mut guard = shared.lock().map_err(|_| poisoned())?;
+        let v = guard.as_mut().ok_or_else(locked)?;
+        if !watched {
+            f(v);
+            return Ok(());
+        }
+        let before = v.snapshot();
+        f(v);
+        v.snapshot().changed_since(&before)
+    };
+    platform::notify(shared, &changes);
+    Ok(())
+}
+
+/// One call on the vault through [`run`], with its result (and the core's error as a
+/// [`SebayaError`]).
 fn with<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
 ) -> Result<T> {
-    if !platform::watched(shared) {
-        let mut guard = shared.lock().map_err(|_| poisoned())?;
-        let v = guard.as_mut().ok_or_else(locked)?;
-        return Ok(f(v)?);
+    let mut f = Some(f);
+    let mut out = None;
+    run(shared, &mut |v| {
+        if let Some(f) = f.take() {
+            out = Some(f(v));
+        }
+    })?;
+    match out {
+        Some(r) => Ok(r?),
+        // `run` returns Ok only after calling `f`: this would be a bug here, not a panic.
+        None => Err(SebayaError::Internal {
+            message_id: "error-internal".into(),
+            detail: "a vault call did not run".into(),
+        }),
     }
-    // Someone listens: note which spaces the call changed, and tell them once the vault is released
-    // (a listener may call back into the vault). (Kept apart from `with_unannounced`: `with` is
-    // instantiated at every call site, and its size counts against the mobile budget.)
-    let (out, changes) = {
-        let mut guard = shared.lock().map_err(|_| poisoned())?;
-        let v = guard.as_mut().ok_or_else(locked)?;
-        let before = v.snapshot();
-        let out = f(v);
-        let changes = v.snapshot().changed_since(&before);
-        (out, changes)
-    };
-    platform::notify(shared, &changes);
-    Ok(out?)
 }
 
 /// Like [`with`], but hands the spaces the call changed back instead of telling the listeners: for a
@@ -478,6 +536,14 @@ fn with_unannounced<T>(
     Ok((out, changes))
 }
 
+/// The wall clock in ms since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 fn poisoned() -> SebayaError {
     SebayaError::Internal {
         message_id: "error-internal".into(),
@@ -492,41 +558,45 @@ pub fn localized_message(message_id: String, locale: String, detail: Option<Stri
     sebaya_core::i18n::message(&locale, &message_id, &[("detail", detail.as_str())])
 }
 
-/// A scored screening instrument. Show `band` to the participant through
-/// `localized_message("band-" + band, locale)`; a supporter's screens show neither the total nor the
-/// band (peers refer, they do not diagnose), only what the risk flags call for.
+/// A scored screening instrument. Show `band` to the participant (`localized_message("band-" + its
+/// id)`); a supporter's screens show neither the total nor the band (peers refer, they do not
+/// diagnose), only what the risk flags call for.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct InstrumentScore {
-    /// "phq9", "gad7", "who5" or "srq20".
-    pub instrument: String,
+    /// Which instrument.
+    pub instrument: Instrument,
     /// The sum of the answers (WHO-5: raw 0–25).
     pub total: u32,
     /// WHO-5 only: the percentage (raw × 4).
     pub percentage: Option<u32>,
-    /// The band's id ("minimal", "mild", ..., "wellbeing-low", "above-cutoff").
-    pub band: String,
+    /// Where the total falls.
+    pub band: ScreeningBand,
     /// Whether the usual positive-screen threshold is met.
     pub positive_screen: bool,
-    /// Risk rules that fired ("phq9-item9", "srq20-item17"): each calls for same-day follow-up.
-    pub risk_flags: Vec<String>,
+    /// Risk rules that fired: each calls for same-day follow-up.
+    pub risk_flags: Vec<RiskFlag>,
+}
+
+impl From<sebaya_core::instruments::Score> for InstrumentScore {
+    fn from(s: sebaya_core::instruments::Score) -> Self {
+        InstrumentScore {
+            instrument: s.instrument.into(),
+            total: s.total,
+            percentage: s.percentage,
+            band: s.band.into(),
+            positive_screen: s.positive_screen,
+            risk_flags: s.risk.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// Scores a completed instrument on the device: one answer per item, in order (PHQ-9 and GAD-7 0–3,
-/// WHO-5 0–5, SRQ-20 0 = no / 1 = yes). A wrong count or an answer out of range throws
-/// `InvalidInput`.
+/// WHO-5 0–5, SRQ-20 0 = no / 1 = yes). A wrong count, an answer out of range or an `Unknown`
+/// instrument throws `InvalidInput`.
 #[uniffi::export]
-pub fn score_instrument(instrument: String, answers: Vec<u8>) -> Result<InstrumentScore> {
-    use sebaya_core::instruments;
-    let inst = instruments::Instrument::from_id(&instrument)?;
-    let s = instruments::score(inst, &answers)?;
-    Ok(InstrumentScore {
-        instrument: inst.id().to_string(),
-        total: s.total,
-        percentage: s.percentage,
-        band: s.band.id().to_string(),
-        positive_screen: s.positive_screen,
-        risk_flags: s.risk.iter().map(|r| r.id().to_string()).collect(),
-    })
+pub fn score_instrument(instrument: Instrument, answers: Vec<u8>) -> Result<InstrumentScore> {
+    let s = sebaya_core::instruments::score(instrument.to_core()?, &answers)?;
+    Ok(s.into())
 }
 
 /// A fresh random 32-byte master key, for apps to store in Android Keystore / iOS Keychain (or for
@@ -564,48 +634,13 @@ pub fn verify_device_certificate(cert: Vec<u8>) -> Result<DeviceCertificateInfo>
     })
 }
 
-/// One journal entry.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct JournalEntry {
-    /// Stable id.
-    pub id: String,
-    /// Text, merged across the person's devices.
-    pub text: String,
-    /// Versions written at the same time on another device whose edits overlap this text's, so
-    /// they could not be merged: show them and let the person choose; the next edit that passes a
-    /// text settles them (pass `text` only when the person changed or chose it).
-    pub conflicts: Vec<String>,
-    /// Mood 1–5.
-    pub mood: i32,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Created, ms since the Unix epoch.
-    pub created_ms: i64,
-    /// Last edited, ms since the Unix epoch.
-    pub edited_ms: i64,
-}
-
-impl From<sebaya_core::JournalEntry> for JournalEntry {
-    fn from(e: sebaya_core::JournalEntry) -> Self {
-        JournalEntry {
-            id: e.id,
-            text: e.text,
-            conflicts: e.conflicts,
-            mood: i32::from(e.mood),
-            tags: e.tags,
-            created_ms: e.created_ms,
-            edited_ms: e.edited_ms,
-        }
-    }
-}
-
 /// One device in the journal's membership.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct Member {
     /// Device id (hex).
     pub device_id: String,
-    /// "admin" or "member".
-    pub role: String,
+    /// Its role there.
+    pub role: SpaceRole,
     /// Whether this is the device making the call.
     pub this_device: bool,
 }
@@ -643,7 +678,7 @@ pub struct SyncReport {
     /// Bytes received.
     pub bytes_received: u64,
     /// Join requests for this device's invites that arrived and wait for a decision
-    /// (`join_requests()`).
+    /// (`Invites.join_requests()`).
     pub join_requests: u32,
     /// Join requests or answers refused on arrival (made without the invite's secret, or forged).
     pub joins_refused: u32,
@@ -683,34 +718,13 @@ impl From<sebaya_core::SyncReport> for SyncReport {
     }
 }
 
-/// A week's average mood.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct WeekMood {
-    /// The week's Monday, days since 1970-01-01 (local).
-    pub monday_day: i64,
-    /// Average mood that week.
-    pub average: f64,
-    /// How many check-ins.
-    pub count: u32,
-}
-
-/// Trends over this person's check-ins, computed on the device.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct MoodTrends {
-    /// One row per week with check-ins, oldest first.
-    pub weeks: Vec<WeekMood>,
-    /// Consecutive days with a check-in, ending today or yesterday; 0 otherwise.
-    pub current_streak: u32,
-    /// The longest run of consecutive days with a check-in.
-    pub longest_streak: u32,
-}
-
 /// Every vault opened in this process, weakly: what `lock_now` locks.
 static OPEN_VAULTS: Mutex<Vec<std::sync::Weak<Mutex<Option<sebaya_core::Vault>>>>> =
     Mutex::new(Vec::new());
 
 /// "Lock now" (a panic button, or the app going to the background): drops and wipes the keys of
-/// every vault open in this process at once, and every `Journal` taken from them; later calls throw
+/// every vault open in this process at once, and every domain object taken from them (`journal()`,
+/// `care()`...); later calls throw
 /// `Locked` until a vault is opened again. Returns how many were open. Safe to call from any thread,
 /// any number of times.
 #[uniffi::export]
@@ -787,7 +801,7 @@ impl Vault {
     }
 
     /// Locks the vault: drops and wipes its keys and closes the database, for this object and every
-    /// `Journal` taken from it. Later calls fail with `Locked` until the vault is opened again. Locking
+    /// domain object taken from it (`journal()`, `groups()`, `care()`...), which share its state. Later calls fail with `Locked` until the vault is opened again. Locking
     /// twice is harmless. (Kotlin's `close()` only frees this object's handle.)
     pub fn lock(&self) -> Result<()> {
         let mut guard = self.inner.lock().map_err(|_| poisoned())?;
@@ -844,9 +858,61 @@ impl Vault {
         with(&self.inner, |v| v.device_certificate())
     }
 
-    /// The journal of this person.
+    /// The journal of this person: entries, its devices, mood trends, erasing for good.
     pub fn journal(&self) -> Arc<Journal> {
         Arc::new(Journal {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Support groups: create, list, new periods, joining, the notebook, sessions and attendance.
+    pub fn groups(&self) -> Arc<Groups> {
+        Arc::new(Groups {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// One-to-one pairings and case notes: check-ins, goals, messages, what the participant shares,
+    /// case notes and their reviews, handing over.
+    pub fn pairings(&self) -> Arc<Pairings> {
+        Arc::new(Pairings {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Remote invites: make, revoke and list them, ask to join with a code, decide on requests.
+    pub fn invites(&self) -> Arc<Invites> {
+        Arc::new(Invites {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Programmes: roles and credentials, the training register, report spaces and reports.
+    pub fn programmes(&self) -> Arc<Programmes> {
+        Arc::new(Programmes {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Care: enrolment, consent, screenings and escalation, referrals, crisis numbers, the safety
+    /// plan, instrument wordings.
+    pub fn care(&self) -> Arc<Care> {
+        Arc::new(Care {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Syncing without the relay: peer sessions face to face, bundles by file, carrying for others.
+    pub fn nearby(&self) -> Arc<Nearby> {
+        Arc::new(Nearby {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Membership of shared spaces (any kind): list them, join one in person, admit, remove and
+    /// list members.
+    pub fn spaces(&self) -> Arc<Spaces> {
+        Arc::new(Spaces {
             inner: self.inner.clone(),
         })
     }
@@ -866,28 +932,6 @@ impl Vault {
     /// On the new device: joins the journal named in a response made for it.
     pub fn complete_link(&self, response: String) -> Result<()> {
         with(&self.inner, |v| v.complete_link(&response))
-    }
-
-    /// The devices of this person's journal, as this device knows them.
-    pub fn journal_members(&self) -> Result<Vec<Member>> {
-        with(&self.inner, |v| {
-            let me = v.device_id();
-            Ok(v.journal_membership()
-                .map(|m| {
-                    m.members
-                        .iter()
-                        .map(|(d, r)| Member {
-                            device_id: d.to_hex(),
-                            role: match r {
-                                sebaya_core::Role::Admin => "admin".into(),
-                                sebaya_core::Role::Member => "member".into(),
-                            },
-                            this_device: *d == me,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default())
-        })
     }
 
     /// Devices linked to this person's journal since the person last saw the device list: show "a new
@@ -920,26 +964,12 @@ impl Vault {
         })
     }
 
-    /// Mood trends over this person's check-ins (journal entries with their mood): weekly averages
-    /// and streaks, in a zone `utc_offset_min` minutes east of UTC (Jakarta: 420). Computed here;
-    /// nothing leaves the device.
-    pub fn mood_trends(&self, utc_offset_min: i32) -> Result<MoodTrends> {
-        with(&self.inner, |v| {
-            let t = v.mood_trends(utc_offset_min);
-            Ok(MoodTrends {
-                weeks: t
-                    .weeks
-                    .into_iter()
-                    .map(|w| WeekMood {
-                        monday_day: w.monday,
-                        average: w.average,
-                        count: w.count,
-                    })
-                    .collect(),
-                current_streak: t.current_streak,
-                longest_streak: t.longest_streak,
-            })
-        })
+    /// Everything this person has on this device as JSON (`"schema": "sebaya-export/1"`): journal,
+    /// screening totals, their consents and referrals, what they wrote in pairings, groups and case
+    /// notes, their programmes. Never keys. Hand it only to the person.
+    pub fn export_all(&self) -> Result<String> {
+        let now = now_ms();
+        with(&self.inner, |v| v.export_all(now))
     }
 
     /// Pushes and pulls everything through the relay at `relay_url` (blocking network I/O), through
@@ -957,152 +987,6 @@ impl Vault {
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
         self.drive_sync(http.as_ref(), &mut s)?;
         Ok(s.report().clone().into())
-    }
-}
-
-/// A person's journal: add, edit, delete, list. Each call is one durable commit.
-#[derive(uniffi::Object)]
-pub struct Journal {
-    inner: Shared,
-}
-
-#[uniffi::export]
-impl Journal {
-    /// Adds an entry; returns its id. Mood is 1 (very low) to 5 (very good).
-    #[uniffi::method(default(tags = []))]
-    pub fn add(&self, text: String, mood: i32, tags: Vec<String>) -> Result<String> {
-        let m = self::mood(mood)?;
-        with(&self.inner, |v| v.journal_add(&text, m, &tags))
-    }
-
-    /// Changes the given fields of an entry; a field left out (null) keeps its value, so Kotlin can say
-    /// `edit(id, mood = 4)`.
-    #[uniffi::method(default(text = None, mood = None, tags = None))]
-    pub fn edit(
-        &self,
-        id: String,
-        text: Option<String>,
-        mood: Option<i32>,
-        tags: Option<Vec<String>>,
-    ) -> Result<()> {
-        let m = mood.map(self::mood).transpose()?;
-        with(&self.inner, |v| {
-            v.journal_edit(&id, text.as_deref(), m, tags.as_deref())
-        })
-    }
-
-    /// Deletes an entry.
-    pub fn delete(&self, id: String) -> Result<()> {
-        with(&self.inner, |v| v.journal_delete(&id))
-    }
-
-    /// Every entry, oldest first.
-    pub fn list(&self) -> Result<Vec<JournalEntry>> {
-        with(&self.inner, |v| {
-            Ok(v.journal_list().into_iter().map(Into::into).collect())
-        })
-    }
-
-    /// One entry, or null.
-    pub fn get(&self, id: String) -> Result<Option<JournalEntry>> {
-        with(&self.inner, |v| Ok(v.journal_get(&id).map(Into::into)))
-    }
-}
-
-/// How a member attended a group session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum Attendance {
-    /// Was there.
-    Present,
-    /// Was not there.
-    Absent,
-    /// Was not there, with a reason the facilitator accepted.
-    Excused,
-}
-
-impl From<Attendance> for sebaya_core::groups::Attendance {
-    fn from(a: Attendance) -> Self {
-        match a {
-            Attendance::Present => Self::Present,
-            Attendance::Absent => Self::Absent,
-            Attendance::Excused => Self::Excused,
-        }
-    }
-}
-
-impl From<sebaya_core::groups::Attendance> for Attendance {
-    fn from(a: sebaya_core::groups::Attendance) -> Self {
-        match a {
-            sebaya_core::groups::Attendance::Present => Self::Present,
-            sebaya_core::groups::Attendance::Absent => Self::Absent,
-            sebaya_core::groups::Attendance::Excused => Self::Excused,
-        }
-    }
-}
-
-/// A group as a list shows it.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct GroupSummary {
-    /// The group's id (hex).
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// This device's role: "admin" (facilitator), "member", or "" once removed.
-    pub role: String,
-    /// How many devices belong to it.
-    pub members: u32,
-    /// The id (hex) of the period this group went on in, if a facilitator started one: show that one.
-    pub next_id: Option<String>,
-}
-
-/// A note in the group notebook.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct GroupNote {
-    /// Note id.
-    pub id: String,
-    /// Title (may be empty).
-    pub title: String,
-    /// Text, merged across the members' edits.
-    pub text: String,
-    /// Device id (hex) of the note's author.
-    pub author: String,
-    /// Created, ms since the Unix epoch.
-    pub created_ms: i64,
-    /// Last edited, ms since the Unix epoch.
-    pub edited_ms: i64,
-}
-
-/// One member's attendance at a session.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct AttendanceRecord {
-    /// Device id (hex) of the member.
-    pub member: String,
-    /// How they attended.
-    pub attendance: Attendance,
-}
-
-/// A group session.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct GroupSession {
-    /// Session id.
-    pub id: String,
-    /// When it takes place, ms since the Unix epoch.
-    pub date_ms: i64,
-    /// Topic.
-    pub topic: String,
-    /// Facilitator's device id (hex).
-    pub facilitator: String,
-    /// Attendance recorded so far.
-    pub attendance: Vec<AttendanceRecord>,
-    /// Session notes.
-    pub notes: String,
-}
-
-fn role_name(r: Option<sebaya_core::Role>) -> String {
-    match r {
-        Some(sebaya_core::Role::Admin) => "admin".into(),
-        Some(sebaya_core::Role::Member) => "member".into(),
-        None => String::new(),
     }
 }
 
@@ -1124,556 +1008,4 @@ fn new_id() -> Result<String> {
 
 fn hex_id(b: [u8; 8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-#[uniffi::export]
-impl Vault {
-    /// Creates a support group; this device is its facilitator. Returns the group's id. With
-    /// `programme_id`, the group belongs to that programme: running its sessions then takes a
-    /// facilitator who is a peer supporter or coordinator there (checked by every device); this
-    /// person must hold such a role (`NotAllowed` otherwise).
-    #[uniffi::method(default(programme_id = None))]
-    pub fn create_group(&self, name: String, programme_id: Option<String>) -> Result<String> {
-        let programme = programme_id
-            .as_deref()
-            .map(programmes::parse_programme)
-            .transpose()?;
-        Ok(with(&self.inner, |v| v.create_group_in(&name, programme))?.to_hex())
-    }
-
-    /// The groups this device belongs to.
-    pub fn groups(&self) -> Result<Vec<GroupSummary>> {
-        with(&self.inner, |v| {
-            Ok(v.groups()
-                .into_iter()
-                .map(|g| GroupSummary {
-                    id: g.id.to_hex(),
-                    name: g.name,
-                    role: role_name(g.role),
-                    members: g.members as u32,
-                    next_id: g.next.map(|n| n.to_hex()),
-                })
-                .collect())
-        })
-    }
-
-    /// On the facilitator's device: adds the device that showed `request` (its `link_request()` code)
-    /// to the group, as a facilitator when `as_facilitator`, and returns the code to show it. Unless
-    /// `share_history`, a group that already has a past first goes on in a new period and the newcomer
-    /// joins that one (reading nothing written before).
-    #[uniffi::method(default(as_facilitator = false, share_history = false))]
-    pub fn approve_group_member(
-        &self,
-        group_id: String,
-        request: String,
-        as_facilitator: bool,
-        share_history: bool,
-    ) -> Result<String> {
-        let g = parse_space(&group_id)?;
-        let role = if as_facilitator {
-            sebaya_core::Role::Admin
-        } else {
-            sebaya_core::Role::Member
-        };
-        with(&self.inner, |v| {
-            v.approve_group_member_with(&g, &request, role, share_history)
-        })
-    }
-
-    /// Starts a new period of a group (facilitators): same name, members and roles, open agenda items,
-    /// actions and coping ideas carried over, a new key. Members' devices follow at their next sync;
-    /// the old period stays readable to them. Returns the new period's id.
-    pub fn start_period(&self, group_id: String) -> Result<String> {
-        let g = parse_space(&group_id)?;
-        Ok(with(&self.inner, |v| v.start_period(&g))?.to_hex())
-    }
-
-    /// On the joining device: joins the group named in a response made for it. Returns its id.
-    pub fn join_group(&self, response: String) -> Result<String> {
-        Ok(with(&self.inner, |v| v.join_group(&response))?.to_hex())
-    }
-
-    /// Removes a member's device from a group and rotates the group key (facilitators only).
-    pub fn remove_group_member(
-        &self,
-        group_id: String,
-        device_id: String,
-    ) -> Result<RotationReport> {
-        let g = parse_space(&group_id)?;
-        let d = parse_device(&device_id)?;
-        let r = with(&self.inner, |v| v.remove_group_member(&g, &d))?;
-        Ok(RotationReport {
-            wrapped: r.wrapped,
-            without_key: r.without_key,
-            bytes: r.bytes,
-        })
-    }
-
-    /// Adds a note to a group's notebook; returns its id.
-    #[uniffi::method(default(title = ""))]
-    pub fn group_add_note(&self, group_id: String, text: String, title: String) -> Result<String> {
-        let g = parse_space(&group_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&g, |doc, now| {
-                sebaya_core::groups::add_note(doc, &id, &title, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// Changes a note's title and/or text; concurrent edits by several members merge.
-    #[uniffi::method(default(title = None, text = None))]
-    pub fn group_edit_note(
-        &self,
-        group_id: String,
-        note_id: String,
-        title: Option<String>,
-        text: Option<String>,
-    ) -> Result<()> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            v.with_group(&g, |doc, now| {
-                sebaya_core::groups::edit_note(
-                    doc,
-                    &note_id,
-                    title.as_deref(),
-                    text.as_deref(),
-                    now,
-                )
-            })
-        })
-    }
-
-    /// The group's notes, oldest first.
-    pub fn group_notes(&self, group_id: String) -> Result<Vec<GroupNote>> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&g, |doc| {
-                sebaya_core::groups::notes(doc)
-                    .into_iter()
-                    .map(|n| GroupNote {
-                        id: n.id,
-                        title: n.title,
-                        text: n.text,
-                        author: n.author,
-                        created_ms: n.created_ms,
-                        edited_ms: n.edited_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// Schedules a session facilitated by this device; returns its id.
-    pub fn group_add_session(
-        &self,
-        group_id: String,
-        date_ms: i64,
-        topic: String,
-    ) -> Result<String> {
-        let g = parse_space(&group_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&g, |doc, now| {
-                sebaya_core::groups::add_session(doc, &id, date_ms, &topic, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// Records one member's attendance at a session (works offline; merges with others' records).
-    pub fn group_set_attendance(
-        &self,
-        group_id: String,
-        session_id: String,
-        member_device_id: String,
-        attendance: Attendance,
-    ) -> Result<()> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            v.with_group(&g, |doc, now| {
-                sebaya_core::groups::set_attendance(
-                    doc,
-                    &session_id,
-                    &member_device_id,
-                    attendance.into(),
-                    now,
-                )
-            })
-        })
-    }
-
-    /// The group's sessions, by date.
-    pub fn group_sessions(&self, group_id: String) -> Result<Vec<GroupSession>> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&g, |doc| {
-                sebaya_core::groups::sessions(doc)
-                    .into_iter()
-                    .map(|s| GroupSession {
-                        id: s.id,
-                        date_ms: s.date_ms,
-                        topic: s.topic,
-                        facilitator: s.facilitator,
-                        attendance: s
-                            .attendance
-                            .into_iter()
-                            .map(|(member, a)| AttendanceRecord {
-                                member,
-                                attendance: a.into(),
-                            })
-                            .collect(),
-                        notes: s.notes,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// The devices of a group, as this device knows them.
-    pub fn group_members(&self, group_id: String) -> Result<Vec<Member>> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            let me = v.device_id();
-            Ok(v.group_membership(&g)?
-                .members
-                .iter()
-                .map(|(d, r)| Member {
-                    device_id: d.to_hex(),
-                    role: role_name(Some(*r)),
-                    this_device: *d == me,
-                })
-                .collect())
-        })
-    }
-}
-
-/// A shared space this device belongs to.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct SharedSpace {
-    /// Space id (hex).
-    pub id: String,
-    /// "group", "pairing" or "case-notes".
-    pub kind: String,
-    /// This device's role: "admin", "member", or "" once removed.
-    pub role: String,
-}
-
-/// A space just created for someone, with the code to show them.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct CreatedSpace {
-    /// The new space's id (hex).
-    pub space_id: String,
-    /// The response code for the other person's device (`join_space`).
-    pub response: String,
-}
-
-/// A check-in in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct PairCheckin {
-    /// Check-in id.
-    pub id: String,
-    /// Mood 1–5.
-    pub mood: i32,
-    /// Optional note.
-    pub note: String,
-    /// Device id (hex) of who checked in.
-    pub by: String,
-    /// When, ms since the Unix epoch.
-    pub at_ms: i64,
-}
-
-/// A goal in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct PairGoal {
-    /// Goal id.
-    pub id: String,
-    /// What the goal is.
-    pub text: String,
-    /// Progress 0–100.
-    pub progress: i32,
-    /// Whether it is reached (progress 100).
-    pub done: bool,
-}
-
-/// A message in a pairing.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct PairMessage {
-    /// Message id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Device id (hex) of the sender.
-    pub by: String,
-    /// When, ms since the Unix epoch.
-    pub at_ms: i64,
-}
-
-/// A case note, with the supervisor's reviews of it.
-#[derive(Clone, Debug, uniffi::Record)]
-pub struct CaseNote {
-    /// Note id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Device id (hex) of the writer.
-    pub by: String,
-    /// Written, ms since the Unix epoch.
-    pub at_ms: i64,
-    /// The supervisor's comments on this note, oldest first.
-    pub reviews: Vec<String>,
-}
-
-fn kind_name(k: sebaya_core::space::SpaceKind) -> String {
-    use sebaya_core::space::SpaceKind as K;
-    match k {
-        K::Journal => "journal",
-        K::Group => "group",
-        K::Pairing => "pairing",
-        K::CaseNotes => "case-notes",
-        K::Index => "index",
-        K::Care => "care",
-        K::Report => "report",
-    }
-    .into()
-}
-
-fn small(n: i32, what: &str) -> Result<u8> {
-    u8::try_from(n)
-        .map_err(|_| sebaya_core::Error::InvalidInput(format!("{what} is out of range")).into())
-}
-
-#[uniffi::export]
-impl Vault {
-    /// Every shared space this device belongs to (groups, pairings, case notes).
-    pub fn shared_spaces(&self) -> Result<Vec<SharedSpace>> {
-        with(&self.inner, |v| {
-            Ok(v.shared_spaces()
-                .into_iter()
-                .map(|(id, kind, role)| SharedSpace {
-                    id: id.to_hex(),
-                    kind: kind_name(kind),
-                    role: role_name(role),
-                })
-                .collect())
-        })
-    }
-
-    /// On any device: joins the shared space (group, pairing, case notes) named in a response made for
-    /// it. Returns the space.
-    pub fn join_space(&self, response: String) -> Result<SharedSpace> {
-        let (id, kind) = with(&self.inner, |v| v.join_space(&response))?;
-        Ok(SharedSpace {
-            id: id.to_hex(),
-            kind: kind_name(kind),
-            role: "member".into(),
-        })
-    }
-
-    /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned; show them the response.
-    pub fn create_pairing(&self, participant_request: String) -> Result<CreatedSpace> {
-        let (id, response) = with(&self.inner, |v| v.create_pairing(&participant_request))?;
-        Ok(CreatedSpace {
-            space_id: id.to_hex(),
-            response,
-        })
-    }
-
-    /// Records a check-in (mood 1–5 and an optional note) in a pairing.
-    #[uniffi::method(default(note = ""))]
-    pub fn pairing_add_checkin(
-        &self,
-        pairing_id: String,
-        mood: i32,
-        note: String,
-    ) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        let m = small(mood, "mood")?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::add_checkin(d, &id, m, &note, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The pairing's check-ins, oldest first.
-    pub fn pairing_checkins(&self, pairing_id: String) -> Result<Vec<PairCheckin>> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&p, |d| {
-                sebaya_core::pairing::checkins(d)
-                    .into_iter()
-                    .map(|c| PairCheckin {
-                        id: c.id,
-                        mood: i32::from(c.mood),
-                        note: c.note,
-                        by: c.by,
-                        at_ms: c.at_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// Adds a goal to a pairing; returns its id.
-    pub fn pairing_add_goal(&self, pairing_id: String, text: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::add_goal(d, &id, &text, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// Sets a goal's progress (0–100; 100 marks it reached).
-    pub fn pairing_set_goal_progress(
-        &self,
-        pairing_id: String,
-        goal_id: String,
-        progress: i32,
-    ) -> Result<()> {
-        let p = parse_space(&pairing_id)?;
-        let pr = small(progress, "progress")?;
-        with(&self.inner, |v| {
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::set_goal_progress(d, &goal_id, pr, now)
-            })
-        })
-    }
-
-    /// The pairing's goals.
-    pub fn pairing_goals(&self, pairing_id: String) -> Result<Vec<PairGoal>> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&p, |d| {
-                sebaya_core::pairing::goals(d)
-                    .into_iter()
-                    .map(|g| PairGoal {
-                        id: g.id,
-                        text: g.text,
-                        progress: i32::from(g.progress),
-                        done: g.done,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// Sends a message in a pairing; returns its id.
-    pub fn pairing_send_message(&self, pairing_id: String, text: String) -> Result<String> {
-        let p = parse_space(&pairing_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&p, |d, now| {
-                sebaya_core::pairing::send_message(d, &id, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The pairing's messages, oldest first.
-    pub fn pairing_messages(&self, pairing_id: String) -> Result<Vec<PairMessage>> {
-        let p = parse_space(&pairing_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&p, |d| {
-                sebaya_core::pairing::messages(d)
-                    .into_iter()
-                    .map(|m| PairMessage {
-                        id: m.id,
-                        text: m.text,
-                        by: m.by,
-                        at_ms: m.at_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
-    /// name), shared only with the supervisor whose request code it scanned. With `programme_id`,
-    /// writing notes takes a peer supporter of the programme and reviewing them a coordinator.
-    #[uniffi::method(default(programme_id = None))]
-    pub fn create_case_notes(
-        &self,
-        about: String,
-        supervisor_request: String,
-        programme_id: Option<String>,
-    ) -> Result<CreatedSpace> {
-        let programme = programme_id
-            .as_deref()
-            .map(programmes::parse_programme)
-            .transpose()?;
-        let (id, response) = with(&self.inner, |v| {
-            v.create_case_notes_in(&about, &supervisor_request, programme)
-        })?;
-        Ok(CreatedSpace {
-            space_id: id.to_hex(),
-            response,
-        })
-    }
-
-    /// Adds a case note; returns its id.
-    pub fn case_notes_add(&self, space_id: String, text: String) -> Result<String> {
-        let s = parse_space(&space_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&s, |d, now| {
-                sebaya_core::casenotes::add_note(d, &id, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The supervisor comments on a case note.
-    pub fn case_notes_review(
-        &self,
-        space_id: String,
-        note_id: String,
-        text: String,
-    ) -> Result<String> {
-        let s = parse_space(&space_id)?;
-        let id = new_id()?;
-        with(&self.inner, |v| {
-            let me = v.device_id().to_hex();
-            v.with_group(&s, |d, now| {
-                sebaya_core::casenotes::add_review(d, &id, &note_id, &text, &me, now)
-            })
-        })?;
-        Ok(id)
-    }
-
-    /// The case notes with their reviews, oldest first.
-    pub fn case_notes(&self, space_id: String) -> Result<Vec<CaseNote>> {
-        let s = parse_space(&space_id)?;
-        with(&self.inner, |v| {
-            v.read_group(&s, |d| {
-                let reviews = sebaya_core::casenotes::reviews(d);
-                sebaya_core::casenotes::notes(d)
-                    .into_iter()
-                    .map(|n| CaseNote {
-                        reviews: reviews
-                            .iter()
-                            .filter(|r| r.note == n.id)
-                            .map(|r| r.text.clone())
-                            .collect(),
-                        id: n.id,
-                        text: n.text,
-                        by: n.by,
-                        at_ms: n.at_ms,
-                    })
-                    .collect()
-            })
-        })
-    }
 }

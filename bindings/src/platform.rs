@@ -24,7 +24,7 @@ use std::thread::ThreadId;
 
 use zeroize::Zeroizing;
 
-use super::{Result, SebayaError, Shared, Vault, kind_name};
+use super::{Result, SebayaError, Shared, SpaceKind, Vault};
 
 // --- HTTP -----------------------------------------------------------------------------------------
 
@@ -40,7 +40,8 @@ pub struct HttpHeader {
 /// One HTTP request the core asks the app's transport to send.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct HttpRequest {
-    /// "GET" or "POST".
+    /// "GET" or "POST" today. A string, not an enum, on purpose: HTTP methods are an open set and
+    /// every platform's HTTP API takes the name as a string, so the app passes it on unchanged.
     pub method: String,
     /// Absolute URL.
     pub url: String,
@@ -305,9 +306,8 @@ impl Vault {
 /// tells listeners while it holds the vault's sync gate): post that to another thread or queue.
 #[uniffi::export(with_foreign)]
 pub trait SpaceListener: Send + Sync {
-    /// `space_id` (hex) changed; `kind` is "journal", "group", "pairing", "case-notes", "index",
-    /// "care" or "report".
-    fn space_changed(&self, space_id: String, kind: String);
+    /// `space_id` (hex), a space of `kind`, changed.
+    fn space_changed(&self, space_id: String, kind: SpaceKind);
 }
 
 struct SubState {
@@ -333,7 +333,7 @@ impl SubInner {
     }
 
     /// Calls the listener unless stopped; returns a caught panic for the caller to re-raise.
-    fn call(&self, space_id: &str, kind: &str) -> Option<Box<dyn std::any::Any + Send>> {
+    fn call(&self, space_id: &str, kind: &SpaceKind) -> Option<Box<dyn std::any::Any + Send>> {
         let me = std::thread::current().id();
         {
             let mut s = self.state();
@@ -360,7 +360,7 @@ impl SubInner {
             }
         }
         let listener = self.listener.clone();
-        let (id, k) = (space_id.to_owned(), kind.to_owned());
+        let (id, k) = (space_id.to_owned(), kind.clone());
         let outcome = catch_unwind(AssertUnwindSafe(move || listener.space_changed(id, k)));
         let mut s = self.state();
         s.caller = match s.caller {
@@ -429,7 +429,7 @@ pub(crate) fn notify(shared: &Shared, changes: &[sebaya_core::watch::SpaceChange
     let subs = listeners_of(shared);
     let mut first_panic = None;
     for c in changes {
-        let (id, kind) = (c.space.to_hex(), kind_name(c.kind));
+        let (id, kind) = (c.space.to_hex(), SpaceKind::from(c.kind));
         for s in &subs {
             if let Some(p) = s.call(&id, &kind) {
                 first_panic.get_or_insert(p);
@@ -476,8 +476,8 @@ impl Drop for Subscription {
 
 #[uniffi::export]
 impl Vault {
-    /// Starts telling `listener` which spaces of this vault changed (through this object, any
-    /// `Journal` taken from it, sync and bundle import). Returns the handle that stops it.
+    /// Starts telling `listener` which spaces of this vault changed (through this object, any domain
+    /// object taken from it, sync and bundle import). Returns the handle that stops it.
     pub fn subscribe(&self, listener: Arc<dyn SpaceListener>) -> Arc<Subscription> {
         let inner = Arc::new(SubInner {
             vault: Arc::downgrade(&self.inner),
@@ -571,16 +571,16 @@ mod tests {
         assert!(!vault_exists(std::path::Path::new(&q)));
     }
 
-    struct Count(Mutex<Vec<(String, String)>>);
+    struct Count(Mutex<Vec<(String, SpaceKind)>>);
     impl SpaceListener for Count {
-        fn space_changed(&self, space_id: String, kind: String) {
+        fn space_changed(&self, space_id: String, kind: SpaceKind) {
             self.0.lock().unwrap().push((space_id, kind));
         }
     }
 
     struct Panics;
     impl SpaceListener for Panics {
-        fn space_changed(&self, _space_id: String, _kind: String) {
+        fn space_changed(&self, _space_id: String, _kind: SpaceKind) {
             panic!("listener failed");
         }
     }
@@ -595,7 +595,7 @@ mod tests {
         assert!(heard.0.lock().unwrap().is_empty(), "a read was announced");
         v.journal().add("satu".into(), 3, vec![]).unwrap();
         assert_eq!(heard.0.lock().unwrap().len(), 1);
-        assert_eq!(heard.0.lock().unwrap()[0].1, "journal");
+        assert_eq!(heard.0.lock().unwrap()[0].1, SpaceKind::Journal);
 
         let bad = v.subscribe(Arc::new(Panics));
         let j = v.journal();

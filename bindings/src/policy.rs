@@ -1,7 +1,7 @@
 //! Sync policy and status through the bindings (issue 5): the app says which link the phone has; the
 //! core decides what goes (everything, or care records alone) and reports what each space waits for.
 
-use super::{Result, SyncReport, Vault, with};
+use super::{LinkKind, Result, SpaceKind, SyncPath, SyncReport, SyncScope, Vault, with};
 
 /// The person's or programme's choice for metered links.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -19,8 +19,8 @@ pub struct SyncPolicy {
 /// What a policy-aware sync did.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct PolicySync {
-    /// "all" or "urgent-only".
-    pub scope: String,
+    /// What it moved.
+    pub scope: SyncScope,
     /// What the sync did.
     pub report: SyncReport,
 }
@@ -30,22 +30,14 @@ pub struct PolicySync {
 pub struct SpaceStatus {
     /// The space id (hex).
     pub space_id: String,
-    /// "journal", "group", "pairing", "case-notes", "care" or "report".
-    pub kind: String,
+    /// Its kind.
+    pub kind: SpaceKind,
     /// Whether this device has changes there the relay has not acknowledged.
     pub waiting: bool,
     /// When it last synced, ms since the Unix epoch.
     pub last_synced_ms: Option<i64>,
-    /// Through which path it last synced: "relay", "bundle" or "peer".
-    pub last_path: Option<String>,
-}
-
-fn link(metered: bool) -> sebaya_core::policy::Link {
-    if metered {
-        sebaya_core::policy::Link::Metered
-    } else {
-        sebaya_core::policy::Link::Unmetered
-    }
+    /// Through which path it last synced.
+    pub last_path: Option<SyncPath>,
 }
 
 #[uniffi::export]
@@ -76,10 +68,10 @@ impl Vault {
         with(&self.inner, |v| v.metered_bytes_today())
     }
 
-    /// Syncs what the policy allows on the link the phone has now (`metered`: mobile data or a
+    /// Syncs what the policy allows on the link the phone has now (`Metered`: mobile data or a
     /// hotspot): everything, or care records alone. Like `sync`, the vault stays usable from other
     /// threads while the network is slow.
-    pub fn sync_on(&self, relay_url: String, metered: bool) -> Result<PolicySync> {
+    pub fn sync_on(&self, relay_url: String, link: LinkKind) -> Result<PolicySync> {
         let http = super::platform::transport()?;
         // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
         // leave it poisoned and the vault unable to sync again.
@@ -87,18 +79,14 @@ impl Vault {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link(metered)))?;
+        let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link.into()))?;
         let driven = self.drive_sync(http.as_ref(), &mut s);
         let report = s.report().clone();
         // What a sync cut short spent still counts against today's budget.
-        with(&self.inner, |v| v.sync_end_on(link(metered), &report))?;
+        with(&self.inner, |v| v.sync_end_on(link.into(), &report))?;
         driven?;
         Ok(PolicySync {
-            scope: match scope {
-                sebaya_core::policy::SyncScope::All => "all",
-                sebaya_core::policy::SyncScope::UrgentOnly => "urgent-only",
-            }
-            .into(),
+            scope: scope.into(),
             report: report.into(),
         })
     }
@@ -110,10 +98,10 @@ impl Vault {
             .into_iter()
             .map(|s| SpaceStatus {
                 space_id: s.space.to_hex(),
-                kind: super::kind_name(s.kind),
+                kind: s.kind.into(),
                 waiting: s.waiting,
                 last_synced_ms: s.last_synced.as_ref().map(|(t, _)| *t),
-                last_path: s.last_synced.map(|(_, p)| p),
+                last_path: s.last_synced.map(|(_, p)| SyncPath::from_id(&p)),
             })
             .collect())
     }

@@ -3,8 +3,8 @@
 //! small cells suppressed, as rows, CSV and JSON. See `core/src/report_space.rs` and
 //! `core/src/reports.rs`.
 
-use super::programmes::parse_programme;
-use super::{Result, Vault, parse_space, with};
+use super::programmes::{Programmes, parse_programme};
+use super::{Result, parse_space, with};
 
 /// One row of a report.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -37,9 +37,9 @@ pub struct ProgrammeReport {
 }
 
 #[uniffi::export]
-impl Vault {
+impl Programmes {
     /// A coordinator makes the programme's report space; add supporters with
-    /// `approve_group_member`. Returns its id.
+    /// `Spaces.approve_member`. Returns its id.
     pub fn create_report_space(&self, programme_id: String) -> Result<String> {
         let p = parse_programme(&programme_id)?;
         Ok(with(&self.inner, |v| v.create_report_space(p))?.to_hex())
@@ -60,7 +60,7 @@ impl Vault {
 
     /// A programme's report for `[start_ms, end_ms)` from what this device holds, labels in
     /// `locale`: counts and flags only, cells under 5 suppressed.
-    pub fn programme_report(
+    pub fn report(
         &self,
         programme_id: String,
         start_ms: i64,

@@ -1,9 +1,11 @@
-//! The participant's safety plan through the bindings (issue 4). Kept in their private journal
+//! The participant's safety plan through the bindings (`Vault.care()`; issue 4). Kept in their private journal
 //! document, so it is on every one of their devices and readable offline: the app shows it on a risk
-//! event. Step ids: "warning-signs", "coping-alone", "distractions", "help-people",
-//! "professionals", "safer-surroundings", "what-matters" (in that order).
+//! event. Steps: `SafetyStep`, in the order `safety_plan_steps()` gives; their ids in the
+//! document are "warning-signs" ... "what-matters".
 
-use super::{Result, Vault, with};
+use super::SafetyStep;
+use super::care::Care;
+use super::{Result, with};
 use sebaya_core::safety::{SafetyItem, Step};
 
 /// One item of the plan.
@@ -12,7 +14,7 @@ pub struct SafetyPlanItem {
     /// Stable id (16 hex characters).
     pub id: String,
     /// The step it belongs to.
-    pub step: String,
+    pub step: SafetyStep,
     /// What the participant wrote.
     pub text: String,
     /// Position within the step (smaller first).
@@ -26,8 +28,8 @@ pub struct SafetyPlanItem {
 /// A section of the plan, with its title and prompt in the locale asked for.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SafetyPlanSection {
-    /// The step id.
-    pub step: String,
+    /// The step.
+    pub step: SafetyStep,
     /// Its title (also `localized_message("safety-step-<step>-title", locale)`).
     pub title: String,
     /// Its one-line prompt (also `localized_message("safety-step-<step>-prompt", locale)`).
@@ -39,7 +41,7 @@ pub struct SafetyPlanSection {
 fn item(i: SafetyItem) -> SafetyPlanItem {
     SafetyPlanItem {
         id: i.id,
-        step: i.step.id().to_string(),
+        step: i.step.into(),
         text: i.text,
         order: i.order,
         added_ms: i.added_ms,
@@ -47,14 +49,14 @@ fn item(i: SafetyItem) -> SafetyPlanItem {
     }
 }
 
-/// The step ids, in the order the plan shows them.
+/// The steps, in the order the plan shows them.
 #[uniffi::export]
-pub fn safety_plan_steps() -> Vec<String> {
-    Step::ALL.iter().map(|s| s.id().to_string()).collect()
+pub fn safety_plan_steps() -> Vec<SafetyStep> {
+    Step::ALL.into_iter().map(Into::into).collect()
 }
 
 #[uniffi::export]
-impl Vault {
+impl Care {
     /// The plan: always the seven sections in order (empty ones too), titles and prompts in
     /// `locale` ("id" or "en").
     pub fn safety_plan(&self, locale: String) -> Result<Vec<SafetyPlanSection>> {
@@ -63,7 +65,7 @@ impl Vault {
                 .sections
                 .into_iter()
                 .map(|s| SafetyPlanSection {
-                    step: s.step.id().to_string(),
+                    step: s.step.into(),
                     title: s.step.title(&locale),
                     prompt: s.step.prompt(&locale),
                     items: s.items.into_iter().map(item).collect(),
@@ -73,30 +75,30 @@ impl Vault {
     }
 
     /// Adds an item at the end of a step, durably; returns its id. Throws `InvalidInput` for an
-    /// unknown step or an empty, oversized (over 2,000 characters) or control-character text.
-    pub fn safety_plan_add(&self, step: String, text: String) -> Result<String> {
-        let step = Step::from_id(&step)?;
+    /// `Unknown` step or an empty, oversized (over 2,000 characters) or control-character text.
+    pub fn add_safety_plan_item(&self, step: SafetyStep, text: String) -> Result<String> {
+        let step = step.to_core()?;
         with(&self.inner, |v| v.safety_plan_add(step, &text))
     }
 
     /// Changes an item's text, step or position (only what is given). Throws `NotFound` for an
     /// unknown id.
     #[uniffi::method(default(text = None, step = None, order = None))]
-    pub fn safety_plan_edit(
+    pub fn edit_safety_plan_item(
         &self,
         id: String,
         text: Option<String>,
-        step: Option<String>,
+        step: Option<SafetyStep>,
         order: Option<i64>,
     ) -> Result<()> {
-        let step = step.map(|s| Step::from_id(&s)).transpose()?;
+        let step = step.map(|s| s.to_core()).transpose()?;
         with(&self.inner, |v| {
             v.safety_plan_edit(&id, text.as_deref(), step, order)
         })
     }
 
     /// Removes an item. Throws `NotFound` for an unknown id.
-    pub fn safety_plan_remove(&self, id: String) -> Result<()> {
+    pub fn remove_safety_plan_item(&self, id: String) -> Result<()> {
         with(&self.inner, |v| v.safety_plan_remove(&id))
     }
 

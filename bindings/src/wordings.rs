@@ -1,14 +1,15 @@
-//! Instrument item wordings through the bindings (issue 4): a programme imports its own wording
+//! Instrument item wordings through the bindings (`Vault.care()`; issue 4): a programme imports its own wording
 //! (JSON, schema `sebaya-wording/1`, `docs/care-data.md`); the app asks for the wording to show and
 //! must mark it when `validated` is false or `fallback_language` is true.
 
-use super::{Result, Vault, with};
+use super::care::Care;
+use super::{Instrument, Result, with};
 
 /// The wording of an instrument to show, with where it comes from.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct InstrumentWording {
-    /// "phq9", "gad7", "who5" or "srq20".
-    pub instrument: String,
+    /// Which instrument.
+    pub instrument: Instrument,
     /// The language of the text (lowercase BCP 47 tag, "en", "id", "id-id").
     pub language: String,
     /// Instructions shown above the items; may be empty.
@@ -30,7 +31,7 @@ pub struct InstrumentWording {
 impl From<sebaya_core::wordings::Wording> for InstrumentWording {
     fn from(w: sebaya_core::wordings::Wording) -> Self {
         InstrumentWording {
-            instrument: w.instrument.id().to_string(),
+            instrument: w.instrument.into(),
             language: w.language,
             instructions: w.instructions,
             items: w.items,
@@ -44,7 +45,7 @@ impl From<sebaya_core::wordings::Wording> for InstrumentWording {
 }
 
 #[uniffi::export]
-impl Vault {
+impl Care {
     /// Keeps a programme's wording (JSON, schema `sebaya-wording/1`) on this device, replacing the
     /// earlier one for the same instrument and language; returns it. Throws `InvalidInput` (nothing
     /// kept) for malformed JSON, another schema, an unknown instrument, wrong item or label counts,
@@ -60,10 +61,10 @@ impl Vault {
     /// asked for had none.
     pub fn instrument_wording(
         &self,
-        instrument: String,
+        instrument: Instrument,
         language: String,
     ) -> Result<InstrumentWording> {
-        let inst = sebaya_core::instruments::Instrument::from_id(&instrument)?;
+        let inst = instrument.to_core()?;
         with(&self.inner, |v| {
             v.instrument_wording(inst, &language).map(Into::into)
         })

@@ -3,16 +3,28 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.safetyPlanSteps
-import uniffi.sebaya.use
+import org.sebaya.Instrument
+import org.sebaya.SafetyStep
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.safetyPlanSteps
+import org.sebaya.use
 
 private val STEPS = listOf(
     "warning-signs", "coping-alone", "distractions", "help-people",
     "professionals", "safer-surroundings", "what-matters",
+)
+
+// The API takes and returns enums; the ids are what the catalogues and the plan's JSON use.
+private val STEP_ENUMS = listOf(
+    SafetyStep.WarningSigns, SafetyStep.CopingAlone, SafetyStep.Distractions, SafetyStep.HelpPeople,
+    SafetyStep.Professionals, SafetyStep.SaferSurroundings, SafetyStep.WhatMatters,
+)
+private val STEP = STEPS.zip(STEP_ENUMS).toMap()
+private val INSTRUMENT = mapOf(
+    "phq9" to Instrument.Phq9, "gad7" to Instrument.Gad7, "who5" to Instrument.Who5, "srq20" to Instrument.Srq20,
 )
 
 private fun jsonString(s: String): String =
@@ -47,13 +59,13 @@ private fun runChecks(tmp: File) {
     check("built-in English wordings are cited, complete and validated") {
         Vault.open(File(tmp, "b.db").path, generateMasterKey()).use { v ->
             for ((inst, counts) in mapOf("phq9" to (9 to 4), "gad7" to (7 to 4), "who5" to (5 to 6), "srq20" to (20 to 2))) {
-                val w = v.instrumentWording(inst, "en")
+                val w = v.care().instrumentWording(INSTRUMENT.getValue(inst), "en")
                 assertEquals(counts.first, w.items.size, "$inst items")
                 assertEquals(counts.second, w.options.size, "$inst options")
                 assertTrue(w.validated && w.builtin && !w.fallbackLanguage, "$inst flags")
                 assertTrue((w.source ?: "").length > 20, "$inst source")
             }
-            val phq = v.instrumentWording("phq9", "en")
+            val phq = v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "en")
             assertTrue(phq.items[8].contains("better off dead"), "PHQ-9 item 9")
             assertEquals("Nearly every day", phq.options[3], "PHQ-9 answer 3")
         }
@@ -61,7 +73,7 @@ private fun runChecks(tmp: File) {
 
     check("Indonesian without a programme wording falls back to English and says so") {
         Vault.open(File(tmp, "f.db").path, generateMasterKey()).use { v ->
-            val w = v.instrumentWording("who5", "id-ID")
+            val w = v.care().instrumentWording(INSTRUMENT.getValue("who5"), "id-ID")
             assertEquals("en", w.language, "language")
             assertTrue(w.fallbackLanguage && w.builtin, "fallback flag")
         }
@@ -71,15 +83,15 @@ private fun runChecks(tmp: File) {
         val key = generateMasterKey()
         val path = File(tmp, "p.db").path
         Vault.open(path, key).use { v ->
-            val got = v.importInstrumentWording(wordingJson())
+            val got = v.care().importInstrumentWording(wordingJson())
             assertTrue(!got.validated && got.source == null && !got.builtin, "unvalidated import")
         }
         Vault.open(path, key).use { v ->
-            val w = v.instrumentWording("phq9", "id")
+            val w = v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "id")
             assertEquals("butir 1", w.items[0], "first item after reopen")
             assertTrue(!w.validated && !w.fallbackLanguage, "unvalidated, not a fallback")
-            v.importInstrumentWording(wordingJson(source = "Program X, terjemahan tervalidasi"))
-            val again = v.instrumentWording("phq9", "id-ID")
+            v.care().importInstrumentWording(wordingJson(source = "Program X, terjemahan tervalidasi"))
+            val again = v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "id-ID")
             assertTrue(again.validated, "validated after a cited import")
             assertEquals("Program X, terjemahan tervalidasi", again.source, "source")
         }
@@ -98,23 +110,24 @@ private fun runChecks(tmp: File) {
                 "x".repeat(70_000),
             )
             for (b in bad) {
-                assertThrows<SebayaException.InvalidInput>("import ${b.take(60)}") { v.importInstrumentWording(b) }
+                assertThrows<SebayaException.InvalidInput>("import ${b.take(60)}") { v.care().importInstrumentWording(b) }
             }
-            assertThrows<SebayaException.InvalidInput>("unknown instrument") { v.instrumentWording("phq10", "en") }
-            assertTrue(v.instrumentWording("phq9", "id").builtin, "still the built-in")
+            assertThrows<SebayaException.InvalidInput>("unknown instrument") { v.care().instrumentWording(Instrument.Unknown("phq10"), "en") }
+            assertTrue(v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "id").builtin, "still the built-in")
         }
     }
 
     check("safety plan: seven sections in order with localized titles and prompts") {
-        assertEquals(STEPS, safetyPlanSteps(), "step ids")
+        assertEquals(STEP_ENUMS, safetyPlanSteps(), "steps")
         Vault.open(File(tmp, "s0.db").path, generateMasterKey()).use { v ->
-            val en = v.safetyPlan("en")
-            val id = v.safetyPlan("id")
-            assertEquals(STEPS, en.map { it.step }, "section order")
-            for ((e, i) in en.zip(id)) {
+            val en = v.care().safetyPlan("en")
+            val id = v.care().safetyPlan("id")
+            assertEquals(STEP_ENUMS, en.map { it.step }, "section order")
+            for ((pair, stepId) in en.zip(id).zip(STEPS)) {
+                val (e, i) = pair
                 assertTrue(e.items.isEmpty(), "empty at first")
-                assertTrue(e.title != i.title && e.prompt != i.prompt, "${e.step} translated")
-                assertEquals(localizedMessage("safety-step-${e.step}-title", "en", null), e.title, "title")
+                assertTrue(e.title != i.title && e.prompt != i.prompt, "$stepId translated")
+                assertEquals(localizedMessage("safety-step-$stepId-title", "en", null), e.title, "title")
             }
         }
     }
@@ -126,38 +139,40 @@ private fun runChecks(tmp: File) {
         var b = ""
         var c = ""
         Vault.open(path, key).use { v ->
-            a = v.safetyPlanAdd("warning-signs", "Tidak bisa tidur")
-            b = v.safetyPlanAdd("help-people", "Kak Rina")
-            c = v.safetyPlanAdd("help-people", "Pak Budi")
+            a = v.care().addSafetyPlanItem(STEP.getValue("warning-signs"), "Tidak bisa tidur")
+            b = v.care().addSafetyPlanItem(STEP.getValue("help-people"), "Kak Rina")
+            c = v.care().addSafetyPlanItem(STEP.getValue("help-people"), "Pak Budi")
             assertEquals(3, setOf(a, b, c).size, "distinct ids")
-            v.safetyPlanEdit(b, text = "Kak Rina 0812")
-            v.safetyPlanEdit(c, order = -1L)
-            v.safetyPlanEdit(a, step = "what-matters")
+            v.care().editSafetyPlanItem(b, text = "Kak Rina 0812")
+            v.care().editSafetyPlanItem(c, order = -1L)
+            v.care().editSafetyPlanItem(a, step = SafetyStep.WhatMatters)
         }
         Vault.open(path, key).use { v ->
-            val plan = v.safetyPlan("id").associateBy { it.step }
+            val sections = v.care().safetyPlan("id")
+            assertEquals(STEP_ENUMS, sections.map { it.step }, "section order")
+            val plan = STEPS.zip(sections).toMap()
             assertEquals(listOf("Pak Budi", "Kak Rina 0812"), plan.getValue("help-people").items.map { it.text }, "help-people")
             assertEquals(listOf(a), plan.getValue("what-matters").items.map { it.id }, "moved step")
             assertTrue(plan.getValue("warning-signs").items.isEmpty(), "moved away")
-            v.safetyPlanRemove(b)
-            assertEquals(listOf(c), v.safetyPlan("en")[3].items.map { it.id }, "after remove")
-            assertThrows<SebayaException.NotFound>("remove twice") { v.safetyPlanRemove(b) }
-            assertThrows<SebayaException.InvalidInput>("unknown step") { v.safetyPlanAdd("nope", "x") }
-            assertThrows<SebayaException.InvalidInput>("empty text") { v.safetyPlanAdd("coping-alone", " ") }
-            assertThrows<SebayaException.InvalidInput>("oversized text") { v.safetyPlanAdd("coping-alone", "x".repeat(2001)) }
+            v.care().removeSafetyPlanItem(b)
+            assertEquals(listOf(c), v.care().safetyPlan("en")[3].items.map { it.id }, "after remove")
+            assertThrows<SebayaException.NotFound>("remove twice") { v.care().removeSafetyPlanItem(b) }
+            assertThrows<SebayaException.InvalidInput>("unknown step") { v.care().addSafetyPlanItem(SafetyStep.Unknown("nope"), "x") }
+            assertThrows<SebayaException.InvalidInput>("empty text") { v.care().addSafetyPlanItem(STEP.getValue("coping-alone"), " ") }
+            assertThrows<SebayaException.InvalidInput>("oversized text") { v.care().addSafetyPlanItem(STEP.getValue("coping-alone"), "x".repeat(2001)) }
             v.journal().use { j -> assertTrue(j.list().isEmpty(), "plan items are not journal entries") }
         }
     }
 
     check("safety plan: summary localized and JSON snapshot") {
         Vault.open(File(tmp, "s2.db").path, generateMasterKey()).use { v ->
-            v.safetyPlanAdd("professionals", "SEJIWA 119 ext. 8")
-            val en = v.safetyPlanSummary("en")
-            val id = v.safetyPlanSummary("id")
+            v.care().addSafetyPlanItem(STEP.getValue("professionals"), "SEJIWA 119 ext. 8")
+            val en = v.care().safetyPlanSummary("en")
+            val id = v.care().safetyPlanSummary("id")
             assertTrue(en != id, "localized")
             assertTrue(en.contains("SEJIWA 119 ext. 8") && id.contains("SEJIWA 119 ext. 8"), "item in both")
-            for (s in v.safetyPlan("id")) assertTrue(id.contains(s.title), "title ${s.step} in summary")
-            val json = v.safetyPlanJson()
+            for (s in v.care().safetyPlan("id")) assertTrue(id.contains(s.title), "title ${s.step} in summary")
+            val json = v.care().safetyPlanJson()
             assertTrue(json.contains("\"professionals\"") && json.contains("SEJIWA 119 ext. 8"), "snapshot")
         }
     }

@@ -4,14 +4,22 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.Attendance
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.consentText
-import uniffi.sebaya.emergencyHelp
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.lockNow
+import org.sebaya.Attendance
+import org.sebaya.CareViewer
+import org.sebaya.ConsentPurpose
+import org.sebaya.Instrument
+import org.sebaya.ProgrammeRole
+import org.sebaya.ReferralReason
+import org.sebaya.ReferralState
+import org.sebaya.RiskFlag
+import org.sebaya.SafetyStep
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.consentText
+import org.sebaya.emergencyHelp
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.lockNow
 
 private fun person(dir: File, name: String): Vault {
     val v = Vault.open(File(dir, name).path, generateMasterKey())
@@ -32,65 +40,65 @@ fun main() {
         var pid = ""
 
         check("a coordinator enrols a participant and adds their supporter") {
-            pid = coord.createProgramme("PIK-R SMA 1")
-            val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", 90u)
-            sup.addProgrammeCredential(grant.credential)
-            val enrol = coord.enrolParticipant(part.linkRequest(), pid)
+            pid = coord.programmes().create("PIK-R SMA 1")
+            val grant = coord.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, 90u)
+            sup.programmes().addCredential(grant.credential)
+            val enrol = coord.care().enrol(part.linkRequest(), pid)
             care = enrol.careId
-            part.joinSpace(enrol.response)
-            sup.joinSpace(coord.approveGroupMember(care, sup.linkRequest(), false, false))
+            part.spaces().join(enrol.response)
+            sup.spaces().join(coord.spaces().approveMember(care, sup.linkRequest(), false, false))
             for (v in listOf(coord, part, sup)) v.sync(url)
-            assertEquals(listOf("participant"), part.careRecords().map { it.viewer }, "participant view")
-            assertEquals(listOf("supporter"), sup.careRecords().map { it.viewer }, "supporter view")
+            assertEquals(listOf(CareViewer.Participant), part.care().records().map { it.viewer }, "participant view")
+            assertEquals(listOf(CareViewer.Supporter), sup.care().records().map { it.viewer }, "supporter view")
         }
 
         check("only the participant consents; the text has a version in both languages") {
-            assertEquals("1", consentText("duty-of-care", "id").version, "version")
-            assertTrue(consentText("duty-of-care", "id").text != consentText("duty-of-care", "en").text, "translated")
-            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.giveConsent(care, "duty-of-care", true) }
-            part.giveConsent(care, "duty-of-care", true)
+            assertEquals("1", consentText(ConsentPurpose.DutyOfCare, "id").version, "version")
+            assertTrue(consentText(ConsentPurpose.DutyOfCare, "id").text != consentText(ConsentPurpose.DutyOfCare, "en").text, "translated")
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.care().giveConsent(care, ConsentPurpose.DutyOfCare, true) }
+            part.care().giveConsent(care, ConsentPurpose.DutyOfCare, true)
             part.sync(url)
-            assertTrue(part.hasConsent(care, "duty-of-care"), "consent stands")
+            assertTrue(part.care().hasConsent(care, ConsentPurpose.DutyOfCare), "consent stands")
         }
 
         check("PHQ-9 item 9 offline: crisis numbers now, referral at the next sync, acknowledgement back") {
-            val esc = part.submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
-            assertEquals(listOf("phq9-item9"), esc.rules, "rules")
+            val esc = part.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
+            assertEquals(listOf(RiskFlag.Phq9Item9), esc.rules, "rules")
             assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers")
             assertEquals("8", esc.resources[0].extension, "extension")
             assertTrue(esc.showSafetyPlan, "safety plan")
-            assertEquals("queued", part.referrals(care).single().state, "queued offline")
+            assertEquals(ReferralState.Queued, part.care().referrals(care).single().state, "queued offline")
             part.sync(url)
-            assertEquals("sent", part.referrals(care).single().state, "sent")
+            assertEquals(ReferralState.Sent, part.care().referrals(care).single().state, "sent")
             sup.sync(url)
-            val seen = sup.referrals(care).single()
+            val seen = sup.care().referrals(care).single()
             assertEquals(null, seen.reason, "a supporter sees refer now, not the rule")
             assertTrue(!seen.told, "no one told yet")
             coord.sync(url)
-            val inbox = coord.referralInbox().single()
-            assertEquals("phq9-item9", inbox.reason, "the coordinator sees the rule")
-            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.updateReferral(care, inbox.id, "acknowledged") }
-            coord.updateReferral(care, inbox.id, "acknowledged")
+            val inbox = coord.care().referralInbox().single()
+            assertEquals(ReferralReason.Phq9Item9, inbox.reason, "the coordinator sees the rule")
+            assertThrows<SebayaException.NotAllowed>("supporter acknowledges") { sup.care().updateReferral(care, inbox.id, ReferralState.Acknowledged) }
+            coord.care().updateReferral(care, inbox.id, ReferralState.Acknowledged)
             coord.sync(url)
             part.sync(url)
-            val back = part.referrals(care).single()
+            val back = part.care().referrals(care).single()
             assertTrue(back.told, "told")
-            assertEquals("acknowledged", back.state, "state")
+            assertEquals(ReferralState.Acknowledged, back.state, "state")
         }
 
         check("bad input is a typed error") {
-            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.submitScreening("phq9", byteArrayOf(1), "id") }
-            assertThrows<SebayaException.InvalidInput>("bad country") { part.crisisResources("indonesia") }
-            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.giveConsent(care, "marketing", true) }
+            assertThrows<SebayaException.InvalidInput>("wrong answer count") { part.care().submitScreening(Instrument.Phq9, byteArrayOf(1), "id") }
+            assertThrows<SebayaException.InvalidInput>("bad country") { part.care().crisisResources("indonesia") }
+            assertThrows<SebayaException.InvalidInput>("bad purpose") { part.care().giveConsent(care, ConsentPurpose.Unknown("marketing"), true) }
         }
 
         check("a risk answer with a bad country code still shows the crisis lines and refers") {
-            val esc = part.submitScreening("phq9", byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
+            val esc = part.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
             assertTrue(esc.countryUnknown, "flagged")
             assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers all the same")
             assertEquals(1, esc.referrals.size, "referred")
             assertTrue(esc.saved && esc.failed.isEmpty(), "nothing failed")
-            val help = part.askForHelp("")
+            val help = part.care().askForHelp("")
             assertTrue(help.countryUnknown && help.resources.isNotEmpty(), "help now with a bad code")
         }
 
@@ -105,22 +113,22 @@ fun main() {
         }
 
         check("sharing with the supporter needs the participant's consent; withdrawal takes it back") {
-            val pairing = sup.createPairing(part.linkRequest())
-            part.joinSpace(pairing.response)
+            val pairing = sup.pairings().create(part.linkRequest())
+            part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
             val entry = part.journal().use { j -> j.add("Aku berani bicara.", 4, emptyList()) }
-            assertThrows<SebayaException.NotAllowed>("share without consent") { part.shareJournalEntry(pairing.spaceId, entry) }
-            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.consentToSharing(pairing.spaceId, true) }
-            part.consentToSharing(pairing.spaceId, true)
-            part.shareJournalEntry(pairing.spaceId, entry)
+            assertThrows<SebayaException.NotAllowed>("share without consent") { part.pairings().shareJournalEntry(pairing.spaceId, entry) }
+            assertThrows<SebayaException.NotAllowed>("supporter consents") { sup.pairings().consentToSharing(pairing.spaceId, true) }
+            part.pairings().consentToSharing(pairing.spaceId, true)
+            part.pairings().shareJournalEntry(pairing.spaceId, entry)
             part.sync(url)
             sup.sync(url)
-            assertEquals(listOf("Aku berani bicara."), sup.sharedInPairing(pairing.spaceId).map { it.text }, "shared")
-            part.consentToSharing(pairing.spaceId, false)
+            assertEquals(listOf("Aku berani bicara."), sup.pairings().sharedItems(pairing.spaceId).map { it.text }, "shared")
+            part.pairings().consentToSharing(pairing.spaceId, false)
             part.sync(url)
             sup.sync(url)
-            assertEquals(0, sup.sharedInPairing(pairing.spaceId).size, "taken back")
+            assertEquals(0, sup.pairings().sharedItems(pairing.spaceId).size, "taken back")
         }
 
         check("the notification text is neutral in both languages") {
@@ -130,44 +138,44 @@ fun main() {
             }
         }
         check("a programme report: counts from published records, small cells suppressed") {
-            val report = coord.createReportSpace(pid)
-            sup.joinSpace(coord.approveGroupMember(report, sup.linkRequest(), false, false))
+            val report = coord.programmes().createReportSpace(pid)
+            sup.spaces().join(coord.spaces().approveMember(report, sup.linkRequest(), false, false))
             coord.sync(url)
-            val gid = sup.createGroup("Kelompok Kamis", pid)
-            part.joinGroup(sup.approveGroupMember(gid, part.linkRequest(), false, false))
+            val gid = sup.groups().create("Kelompok Kamis", pid)
+            part.groups().join(sup.spaces().approveMember(gid, part.linkRequest(), false, false))
             val start = 1767225600000L
             val week = 7L * 86400000L
             for (i in 0 until 5) {
-                val sid = sup.groupAddSession(gid, start + i * week, "Sesi")
-                sup.groupSetAttendance(gid, sid, part.deviceId(), Attendance.PRESENT)
+                val sid = sup.groups().addSession(gid, start + i * week, "Sesi")
+                sup.groups().setAttendance(gid, sid, part.deviceId(), Attendance.Present)
             }
             sup.sync(url)
-            assertEquals(5u, sup.publishActivity(report, start, start + 10 * week), "published")
+            assertEquals(5u, sup.programmes().publishActivity(report, start, start + 10 * week), "published")
             sup.sync(url)
             coord.sync(url)
-            val r = coord.programmeReport(pid, start, start + 10 * week, "en")
+            val r = coord.programmes().report(pid, start, start + 10 * week, "en")
             assertEquals(5.0, r.metrics.first { it.id == "sessions.held" }.value, "sessions held")
             assertTrue(r.suppressed.contains("referrals.total"), "one referral is suppressed")
             assertTrue(r.csv.contains("<5"), "csv marks suppressed cells")
         }
 
         check("the safety plan is shared as its summary") {
-            val pairing = sup.createPairing(part.linkRequest())
-            part.joinSpace(pairing.response)
+            val pairing = sup.pairings().create(part.linkRequest())
+            part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
-            part.consentToSharing(pairing.spaceId, true)
-            part.safetyPlanAdd("warning-signs", "Susah tidur")
-            part.shareSafetyPlan(pairing.spaceId, "en")
+            part.pairings().consentToSharing(pairing.spaceId, true)
+            part.care().addSafetyPlanItem(SafetyStep.WarningSigns, "Susah tidur")
+            part.pairings().shareSafetyPlan(pairing.spaceId, "en")
             part.sync(url)
             sup.sync(url)
-            assertTrue(sup.sharedInPairing(pairing.spaceId).single().text.contains("Susah tidur"), "plan shared")
+            assertTrue(sup.pairings().sharedItems(pairing.spaceId).single().text.contains("Susah tidur"), "plan shared")
         }
 
         check("erasing a journal entry destroys its key; the other entries stay") {
             val (keep, secret) = part.journal().use { j -> Pair(j.add("Tetap.", 4, emptyList()), j.add("Hapus aku.", 1, emptyList())) }
-            assertThrows<SebayaException.NotFound>("unknown id") { part.eraseJournalEntries(listOf("0000000000000000")) }
-            part.eraseJournalEntries(listOf(secret))
+            assertThrows<SebayaException.NotFound>("unknown id") { part.journal().use { it.erase(listOf("0000000000000000")) } }
+            part.journal().use { it.erase(listOf(secret)) }
             val left = part.journal().use { j -> j.list().map { it.id } }
             assertTrue(keep in left && secret !in left, "erased: $left")
             part.sync(url)
@@ -180,7 +188,7 @@ fun main() {
             assertTrue(!sup.exportAll().contains("Aku berani bicara."), "not in the supporter's export")
             assertTrue(lockNow() >= 3u, "three vaults locked")
             assertThrows<SebayaException.Locked>("participant locked") { part.deviceId() }
-            assertThrows<SebayaException.Locked>("coordinator locked") { coord.careRecords() }
+            assertThrows<SebayaException.Locked>("coordinator locked") { coord.care().records() }
         }
         for (v in listOf(coord, sup, part)) v.close()
     } finally {

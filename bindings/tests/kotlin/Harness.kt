@@ -20,11 +20,11 @@ import javax.net.ssl.SSLException
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
-import uniffi.sebaya.HttpRequest
-import uniffi.sebaya.HttpResponse
-import uniffi.sebaya.HttpTransport
-import uniffi.sebaya.TransportException
-import uniffi.sebaya.setHttpTransport
+import org.sebaya.HttpRequest
+import org.sebaya.HttpResponse
+import org.sebaya.HttpTransport
+import org.sebaya.TransportException
+import org.sebaya.setHttpTransport
 
 internal var passed = 0
 internal var failed = 0

@@ -5,10 +5,12 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.PeerSession
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
+import org.sebaya.PeerSession
+import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SyncPath
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
 
 /** Drives two sessions until neither has anything to send; returns the errors by side ("a", "b"). */
 private fun drive(a: PeerSession, b: PeerSession, spoilToB: Int = 0): Map<String, SebayaException> {
@@ -53,8 +55,8 @@ fun main() {
         tablet.journal().use { it.add("Dari tablet.", 3, emptyList()) }
 
         check("two devices of one person converge face to face") {
-            val a = phone.peerSession(true)
-            val b = tablet.peerSession(false)
+            val a = phone.nearby().startSession(true)
+            val b = tablet.nearby().startSession(false)
             val errors = drive(a, b)
             assertTrue(errors.isEmpty(), "no errors: $errors")
             assertTrue(a.isFinished() && b.isFinished(), "both finished")
@@ -63,15 +65,15 @@ fun main() {
             val r = a.report()
             assertEquals(tablet.deviceId(), r.remoteDeviceId, "remote")
             assertEquals(r.sent, r.acked, "all acknowledged")
-            assertEquals("peer", phone.spaceStatus().single { it.kind == "journal" }.lastPath, "path")
+            assertEquals(SyncPath.Peer, phone.spaceStatus().single { it.kind == SpaceKind.Journal }.lastPath, "path")
             a.close()
             b.close()
         }
         check("a stranger is refused and told nothing") {
             val stranger = Vault.open(File(tmp, "s.db").path, generateMasterKey())
             stranger.createPerson()
-            val a = phone.peerSession(false)
-            val b = stranger.peerSession(true)
+            val a = phone.nearby().startSession(false)
+            val b = stranger.nearby().startSession(true)
             val errors = drive(a, b)
             assertTrue(errors["a"] is SebayaException.PeerNotMember, "phone refuses: $errors")
             assertTrue(errors["b"] is SebayaException.PeerNotMember, "stranger refused: $errors")
@@ -87,14 +89,14 @@ fun main() {
         check("an altered frame ends the session; the next one converges") {
             phone.journal().use { it.add("Kedua.", 3, emptyList()) }
             val before = texts(tablet)
-            val a = phone.peerSession(true)
-            val b = tablet.peerSession(false)
+            val a = phone.nearby().startSession(true)
+            val b = tablet.nearby().startSession(false)
             val errors = drive(a, b, spoilToB = 4)
             assertTrue(errors["b"] is SebayaException.BadPeerMessage, "typed error: $errors")
             assertEquals(before, texts(tablet), "nothing kept")
             assertThrows<SebayaException.BadPeerMessage>("a failed session stays failed") { b.receive(byteArrayOf(0, 1, 0)) }
-            val a2 = phone.peerSession(false)
-            val b2 = tablet.peerSession(true)
+            val a2 = phone.nearby().startSession(false)
+            val b2 = tablet.nearby().startSession(true)
             assertTrue(drive(a2, b2).isEmpty(), "clean session")
             assertEquals(texts(phone), texts(tablet), "converged")
             listOf(a, b, a2, b2).forEach { it.close() }
@@ -108,35 +110,35 @@ fun main() {
             val supporter = person("sup.db")
             val participant = person("par.db")
             val carrier = person("car.db")
-            val pair = supporter.createPairing(participant.linkRequest())
-            participant.joinSpace(pair.response)
-            val p1 = participant.peerSession(true)
-            val s1 = supporter.peerSession(false)
+            val pair = supporter.pairings().create(participant.linkRequest())
+            participant.spaces().join(pair.response)
+            val p1 = participant.nearby().startSession(true)
+            val s1 = supporter.nearby().startSession(false)
             assertTrue(drive(p1, s1).isEmpty(), "the pairing synced")
-            carrier.joinSpace(supporter.createPairing(carrier.linkRequest()).response)
-            participant.pairingAddCheckin(pair.spaceId, 2, "Minggu berat.")
+            carrier.spaces().join(supporter.pairings().create(carrier.linkRequest()).response)
+            participant.pairings().addCheckin(pair.spaceId, 2, "Minggu berat.")
             participant.journal().use { it.add("Hanya untuk saya.", 2, emptyList()) }
-            carrier.setCarryQuota(1uL shl 20)
-            assertTrue(carrier.importBundle(participant.exportBundle(emptyList(), null)).carried > 0u, "carried")
-            val before = carrier.carryStatus()
-            val c = carrier.peerSession(true)
-            val s = supporter.peerSession(false)
+            carrier.nearby().setCarryQuota(1uL shl 20)
+            assertTrue(carrier.nearby().importBundle(participant.nearby().exportBundle(emptyList(), null)).carried > 0u, "carried")
+            val before = carrier.nearby().carryStatus()
+            val c = carrier.nearby().startSession(true)
+            val s = supporter.nearby().startSession(false)
             val errors = drive(c, s)
             assertTrue(errors.isEmpty(), "no errors: $errors")
             assertTrue(c.isFinished() && s.isFinished(), "both finished")
-            assertEquals(listOf("Minggu berat."), supporter.pairingCheckins(pair.spaceId).map { it.note }, "check-in arrived")
+            assertEquals(listOf("Minggu berat."), supporter.pairings().checkins(pair.spaceId).map { it.note }, "check-in arrived")
             val rc = c.report()
             val rs = s.report()
             assertTrue(rc.carriedSent > 0u, "handed on")
             assertEquals(rc.carriedSent, rc.carriedAnswered, "all answered")
             assertEquals(rc.carriedSent, rs.carriedReceived, "all received")
             assertEquals(0u, rs.carriedRefused, "none refused")
-            assertEquals(before, carrier.carryStatus(), "a peer's Ack drops nothing")
+            assertEquals(before, carrier.nearby().carryStatus(), "a peer's Ack drops nothing")
             assertTrue("Hanya untuk saya." !in texts(supporter), "the journal did not travel")
             Relay(File(tmp, "carry-relay-data"), File(tmp, "carry-relay.log")).use { relay ->
                 carrier.sync(relay.url)
             }
-            val after = carrier.carryStatus()
+            val after = carrier.nearby().carryStatus()
             assertEquals(0u, after.envelopes, "the relay's answer drops them")
             assertEquals(0u, after.spaces, "no space left carried")
             listOf(p1, s1, c, s).forEach { it.close() }

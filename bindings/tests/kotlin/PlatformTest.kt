@@ -7,21 +7,23 @@ import java.nio.file.Files
 import java.util.Collections
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
-import uniffi.sebaya.HttpHeader
-import uniffi.sebaya.HttpRequest
-import uniffi.sebaya.HttpResponse
-import uniffi.sebaya.HttpTransport
-import uniffi.sebaya.InternalException
-import uniffi.sebaya.KeyStore
-import uniffi.sebaya.KeyStoreException
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.SpaceListener
-import uniffi.sebaya.TransportException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.clearHttpTransport
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.setHttpTransport
-import uniffi.sebaya.use
+import org.sebaya.HttpHeader
+import org.sebaya.HttpRequest
+import org.sebaya.HttpResponse
+import org.sebaya.HttpTransport
+import org.sebaya.InternalException
+import org.sebaya.KeyStore
+import org.sebaya.KeyStoreException
+import org.sebaya.LinkKind
+import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SpaceListener
+import org.sebaya.TransportException
+import org.sebaya.Vault
+import org.sebaya.clearHttpTransport
+import org.sebaya.generateMasterKey
+import org.sebaya.setHttpTransport
+import org.sebaya.use
 
 private class MemoryStore : KeyStore {
     val items = HashMap<String, ByteArray>()
@@ -49,8 +51,8 @@ private class BrokenStore(private val error: Exception) : KeyStore {
 }
 
 private class Recorder : SpaceListener {
-    val calls: MutableList<Pair<String, String>> = Collections.synchronizedList(ArrayList())
-    override fun spaceChanged(spaceId: String, kind: String) {
+    val calls: MutableList<Pair<String, SpaceKind>> = Collections.synchronizedList(ArrayList())
+    override fun spaceChanged(spaceId: String, kind: SpaceKind) {
         calls.add(spaceId to kind)
     }
 }
@@ -64,7 +66,7 @@ private class Recording : HttpTransport {
     }
 }
 
-private fun journalSpace(v: Vault): String = v.spaceStatus().first { it.kind == "journal" }.spaceId
+private fun journalSpace(v: Vault): String = v.spaceStatus().first { it.kind == SpaceKind.Journal }.spaceId
 
 fun main() {
     val tmp = Files.createTempDirectory("sebaya-kotlin-platform").toFile()
@@ -89,7 +91,7 @@ private fun httpChecks(tmp: File, relay: Relay) {
             try {
                 val e = assertThrows<SebayaException.NoHttpTransport>("sync") { v.sync(relay.url) }
                 assertEquals("error-no-http-transport", e.messageId, "message id")
-                assertThrows<SebayaException.NoHttpTransport>("syncOn") { v.syncOn(relay.url, true) }
+                assertThrows<SebayaException.NoHttpTransport>("syncOn") { v.syncOn(relay.url, LinkKind.METERED) }
             } finally {
                 setHttpTransport(UrlConnectionTransport())
             }
@@ -159,7 +161,7 @@ private fun httpChecks(tmp: File, relay: Relay) {
             a.sync(relay.url)
             assertTrue(rec.calls.isEmpty(), "told before pulling: ${rec.calls}")
             assertTrue(b.sync(relay.url).applied >= 1u, "nothing applied")
-            assertTrue((journalSpace(b) to "journal") in rec.calls, "calls ${rec.calls}")
+            assertTrue((journalSpace(b) to SpaceKind.Journal) in rec.calls, "calls ${rec.calls}")
         }
         a.close()
         b.close()
@@ -174,7 +176,7 @@ private fun syncAfterThrowingListener(tmp: File, relay: Relay) {
         a.sync(relay.url)
         b.sync(relay.url)
         val bad = b.subscribe(object : SpaceListener {
-            override fun spaceChanged(spaceId: String, kind: String) {
+            override fun spaceChanged(spaceId: String, kind: SpaceKind) {
                 throw IllegalStateException("listener bug during sync")
             }
         })
@@ -267,15 +269,15 @@ private fun listenerChecks(tmp: File) {
             v.journal().use { it.list() }
             assertTrue(rec.calls.isEmpty(), "a read was announced")
             v.journal().use { it.add("kedua", 4, emptyList()) }
-            assertEquals(listOf(journalSpace(v) to "journal"), rec.calls.toList(), "calls")
-            val g = v.createGroup("Kelompok Kamis", null)
-            assertTrue((g to "group") in rec.calls, "group not announced")
+            assertEquals(listOf(journalSpace(v) to SpaceKind.Journal), rec.calls.toList(), "calls")
+            val g = v.groups().create("Kelompok Kamis", null)
+            assertTrue((g to SpaceKind.Group) in rec.calls, "group not announced")
             sub.stop()
             sub.stop()
             assertTrue(!sub.isActive(), "still active")
             val n = rec.calls.size
             v.journal().use { it.add("ketiga", 3, emptyList()) }
-            v.groupAddNote(g, "catatan", "")
+            v.groups().addNote(g, "catatan", "")
             assertEquals(n, rec.calls.size, "called after stop")
             sub.close()
         }
@@ -288,13 +290,13 @@ private fun listenerChecks(tmp: File) {
         val tablet = Vault.open(File(tmp, "tablet.db").path, generateMasterKey())
         tablet.completeLink(phone.approveLink(tablet.linkRequest()))
         tablet.journal().use { it.add("Dari tablet.", 3, emptyList()) }
-        val bundle = tablet.exportBundle(emptyList(), null)
+        val bundle = tablet.nearby().exportBundle(emptyList(), null)
         val rec = Recorder()
         phone.subscribe(rec).use {
-            assertThrows<SebayaException.BadBundle>("truncated") { phone.importBundle(bundle.copyOfRange(0, bundle.size - 1)) }
+            assertThrows<SebayaException.BadBundle>("truncated") { phone.nearby().importBundle(bundle.copyOfRange(0, bundle.size - 1)) }
             assertTrue(rec.calls.isEmpty(), "a refused bundle was announced")
-            assertTrue(phone.importBundle(bundle).applied > 0u, "nothing applied")
-            assertTrue((journalSpace(phone) to "journal") in rec.calls, "calls ${rec.calls}")
+            assertTrue(phone.nearby().importBundle(bundle).applied > 0u, "nothing applied")
+            assertTrue((journalSpace(phone) to SpaceKind.Journal) in rec.calls, "calls ${rec.calls}")
         }
         phone.close()
         tablet.close()
@@ -313,7 +315,7 @@ private fun listenerChecks(tmp: File) {
         Vault.open(File(tmp, "l3.db").path, generateMasterKey()).use { v ->
             val seen = Collections.synchronizedList(ArrayList<List<String>>())
             val sub = v.subscribe(object : SpaceListener {
-                override fun spaceChanged(spaceId: String, kind: String) {
+                override fun spaceChanged(spaceId: String, kind: SpaceKind) {
                     seen.add(v.journal().use { j -> j.list().map { it.text } })
                     if (seen.size == 1) v.journal().use { it.add("ditulis oleh listener", 3, emptyList()) }
                 }
@@ -336,7 +338,7 @@ private fun listenerChecks(tmp: File) {
         // caught at the boundary. The write was saved and the other listener was told.
         Vault.open(File(tmp, "l4.db").path, generateMasterKey()).use { v ->
             val bad = v.subscribe(object : SpaceListener {
-                override fun spaceChanged(spaceId: String, kind: String) {
+                override fun spaceChanged(spaceId: String, kind: SpaceKind) {
                     throw IllegalStateException("listener bug")
                 }
             })

@@ -4,10 +4,13 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.SyncPolicy
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
+import org.sebaya.LinkKind
+import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SyncPolicy
+import org.sebaya.SyncScope
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
 
 fun main() {
     val tmp = Files.createTempDirectory("sebaya-kotlin-resumable").toFile()
@@ -30,8 +33,8 @@ fun main() {
                     phone.journal().use { it.add("Catatan $i: $text", 3, emptyList()) }
                     phone.sync(relay.url)
                 }
-                val r = tablet.syncOn(relay.url, true)
-                assertEquals("all", r.scope, "scope")
+                val r = tablet.syncOn(relay.url, LinkKind.METERED)
+                assertEquals(SyncScope.ALL, r.scope, "scope")
                 assertTrue(r.report.roundTrips >= 4u, "round trips ${r.report.roundTrips}")
                 assertEquals(0u, r.report.retries, "retries")
                 assertEquals(0u, r.report.resent, "resent")
@@ -41,8 +44,8 @@ fun main() {
         check("a dead link gives up after the retries and keeps the data") {
             val port = closedPort()
             phone.journal().use { it.add("Belum terkirim.", 3, emptyList()) }
-            assertThrows<SebayaException.Network>("network") { phone.syncOn("http://127.0.0.1:$port", true) }
-            assertTrue(phone.spaceStatus().single { it.kind == "journal" }.waiting, "still waiting")
+            assertThrows<SebayaException.Network>("network") { phone.syncOn("http://127.0.0.1:$port", LinkKind.METERED) }
+            assertTrue(phone.spaceStatus().single { it.kind == SpaceKind.Journal }.waiting, "still waiting")
             assertEquals(13, phone.journal().use { it.list().size }, "entries kept")
         }
         phone.close()

@@ -15,15 +15,22 @@ import java.util.concurrent.CyclicBarrier
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
-import uniffi.sebaya.Attendance
-import uniffi.sebaya.JournalEntry
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.scoreInstrument
-import uniffi.sebaya.verifyDeviceCertificate
-import uniffi.sebaya.use
+import org.sebaya.Attendance
+import org.sebaya.Instrument
+import org.sebaya.JoinStatus
+import org.sebaya.JournalEntry
+import org.sebaya.ProgrammeRole
+import org.sebaya.RiskFlag
+import org.sebaya.ScreeningBand
+import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
+import org.sebaya.SpaceRole
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.scoreInstrument
+import org.sebaya.use
+import org.sebaya.verifyDeviceCertificate
 
 private fun snapshot(dir: File): Map<String, List<Byte>> =
     dir.listFiles()!!.filter { it.isFile }.associate { it.name to it.readBytes().toList() }
@@ -137,6 +144,40 @@ private fun runChecks(tmp: File, relay: Relay?) {
         v.destroy()
     }
 
+    check("lock() locks every domain object, taken before the lock or after it") {
+        val file = File(tmp, "lock-all.db").path
+        val key2 = generateMasterKey()
+        val v = Vault.open(file, key2)
+        val gid = v.groups().create("Kelompok Kamis")
+        v.groups().addNote(gid, "sebelum dikunci")
+        val spaces = v.spaces()
+        val groups = v.groups()
+        val care = v.care()
+        v.lock()
+        val calls: List<Pair<String, () -> Unit>> = listOf(
+            "spaces.list" to { spaces.list() },
+            "groups.list" to { groups.list() },
+            "groups.notes" to { groups.notes(gid) },
+            "care.records" to { care.records() },
+            "care.referralInbox" to { care.referralInbox() },
+            "care.safetyPlan" to { care.safetyPlan("en") },
+            "pairings.checkins" to { v.pairings().checkins(gid) },
+            "programmes.list" to { v.programmes().list() },
+            "invites.list" to { v.invites().list(gid) },
+            "nearby.carryStatus" to { v.nearby().carryStatus() },
+            "journal.members" to { v.journal().members() },
+        )
+        for ((name, call) in calls) {
+            val e = assertThrows<SebayaException.Locked>(name) { call() }
+            assertEquals("error-locked", e.messageId, "$name messageId")
+        }
+        listOf(spaces, groups, care).forEach { it.close() }
+        v.close()
+        Vault.open(file, key2).use { again ->
+            assertEquals(listOf("sebelum dikunci"), again.groups().notes(gid).map { it.text }, "kept")
+        }
+    }
+
     check("link two devices and sync through the relay") {
         val url = relay?.url ?: throw IllegalStateException("no relay")
         Vault.open(File(tmp, "a.db").path, generateMasterKey()).use { a ->
@@ -192,7 +233,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 Vault.open(File(tmp, "rlost.db").path, generateMasterKey()).use { lost ->
                     b.completeLink(a.approveLink(b.linkRequest()))
                     lost.completeLink(a.approveLink(lost.linkRequest()))
-                    assertEquals(3, a.journalMembers().size, "three devices")
+                    assertEquals(3, a.journal().use { it.members() }.size, "three devices")
                     listOf(a, b, lost).forEach { it.sync(url) }
                     val report = a.removeDevice(lost.deviceId())
                     assertEquals(1u, report.wrapped, "wrapped for b only")
@@ -211,20 +252,20 @@ private fun runChecks(tmp: File, relay: Relay?) {
         val url = relay?.url ?: throw IllegalStateException("no relay")
         Vault.open(File(tmp, "gf.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "gp.db").path, generateMasterKey()).use { par ->
-                val gid = fac.createGroup("Kelompok Kamis")
-                par.joinGroup(fac.approveGroupMember(gid, par.linkRequest()))
-                fac.groupAddNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
-                val sid = fac.groupAddSession(gid, 1767225600000L, "Mengelola cemas")
-                fac.groupSetAttendance(gid, sid, par.deviceId(), Attendance.PRESENT)
+                val gid = fac.groups().create("Kelompok Kamis")
+                par.groups().join(fac.spaces().approveMember(gid, par.linkRequest()))
+                fac.groups().addNote(gid, "Kita mulai dengan check-in.", title = "Rencana")
+                val sid = fac.groups().addSession(gid, 1767225600000L, "Mengelola cemas")
+                fac.groups().setAttendance(gid, sid, par.deviceId(), Attendance.Present)
                 fac.sync(url)
                 par.sync(url)
-                assertEquals("Kita mulai dengan check-in.", par.groupNotes(gid).single().text, "note reached the member")
-                assertEquals(Attendance.PRESENT, par.groupSessions(gid).single().attendance.single().attendance, "attendance")
-                assertEquals("member", par.groups().single().role, "role")
+                assertEquals("Kita mulai dengan check-in.", par.groups().notes(gid).single().text, "note reached the member")
+                assertEquals(Attendance.Present, par.groups().sessions(gid).single().attendance.single().attendance, "attendance")
+                assertEquals(SpaceRole.Member, par.groups().list().single().role, "role")
                 assertThrows<SebayaException.NotAllowed>("a member cannot remove the facilitator") {
-                    par.removeGroupMember(gid, fac.deviceId())
+                    par.spaces().removeMember(gid, fac.deviceId())
                 }
-                fac.removeGroupMember(gid, par.deviceId())
+                fac.spaces().removeMember(gid, par.deviceId())
                 fac.sync(url)
                 assertEquals(1u, par.sync(url).refusedSpaces, "the relay no longer serves the group")
             }
@@ -236,23 +277,23 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "ps.db").path, generateMasterKey()).use { sup ->
             Vault.open(File(tmp, "pp.db").path, generateMasterKey()).use { par ->
                 Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { svr ->
-                    val pairing = sup.createPairing(par.linkRequest())
-                    assertEquals("pairing", par.joinSpace(pairing.response).kind, "kind")
+                    val pairing = sup.pairings().create(par.linkRequest())
+                    assertEquals(SpaceKind.Pairing, par.spaces().join(pairing.response).kind, "kind")
                     sup.sync(url)
                     par.sync(url)
-                    par.pairingAddCheckin(pairing.spaceId, 3, note = "lumayan")
+                    par.pairings().addCheckin(pairing.spaceId, 3, note = "lumayan")
                     par.sync(url)
                     sup.sync(url)
-                    assertEquals(3, sup.pairingCheckins(pairing.spaceId).single().mood, "check-in reached the supporter")
-                    val notes = sup.createCaseNotes("pairing-7f3a", svr.linkRequest())
+                    assertEquals(3, sup.pairings().checkins(pairing.spaceId).single().mood, "check-in reached the supporter")
+                    val notes = sup.pairings().createCaseNotes("pairing-7f3a", svr.linkRequest())
                     assertThrows<SebayaException.BadLinkCode>("the participant cannot open the supervisor's response") {
-                        par.joinSpace(notes.response)
+                        par.spaces().join(notes.response)
                     }
-                    svr.joinSpace(notes.response)
-                    sup.caseNotesAdd(notes.spaceId, "Rujukan dibahas.")
+                    svr.spaces().join(notes.response)
+                    sup.pairings().addCaseNote(notes.spaceId, "Rujukan dibahas.")
                     sup.sync(url)
                     svr.sync(url)
-                    assertEquals("Rujukan dibahas.", svr.caseNotes(notes.spaceId).single().text, "supervisor reads")
+                    assertEquals("Rujukan dibahas.", svr.pairings().caseNotes(notes.spaceId).single().text, "supervisor reads")
                 }
             }
         }
@@ -280,28 +321,28 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "if.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "ij.db").path, generateMasterKey()).use { joiner ->
                 Vault.open(File(tmp, "il.db").path, generateMasterKey()).use { late ->
-                    val gid = fac.createGroup("Kelompok Sabtu")
-                    fac.groupAddNote(gid, "Sebelum undangan.")
-                    val invite = fac.createInvite(gid, validForSecs = 3600uL, shareHistory = true)
+                    val gid = fac.groups().create("Kelompok Sabtu")
+                    fac.groups().addNote(gid, "Sebelum undangan.")
+                    val invite = fac.invites().create(gid, validForSecs = 3600uL, shareHistory = true)
                     assertTrue(invite.code.length < 200, "the code fits a small QR code")
                     fac.sync(url)
-                    assertEquals("waiting", joiner.acceptInvite(invite.code, "Rina").status, "waiting")
+                    assertEquals(JoinStatus.WAITING, joiner.invites().accept(invite.code, "Rina").status, "waiting")
                     joiner.sync(url)
                     assertEquals(1u, fac.sync(url).joinRequests, "the request arrived")
-                    val request = fac.joinRequests().single()
+                    val request = fac.invites().joinRequests().single()
                     assertEquals("Rina", request.name, "name")
-                    assertEquals(joiner.deviceId(), fac.approveJoinRequest(request.id), "admitted")
+                    assertEquals(joiner.deviceId(), fac.invites().approveJoinRequest(request.id), "admitted")
                     fac.sync(url)
                     assertEquals(1u, joiner.sync(url).joined, "joined")
-                    assertEquals("Sebelum undangan.", joiner.groupNotes(gid).single().text, "reads the group")
-                    late.acceptInvite(invite.code, "Lain")
+                    assertEquals("Sebelum undangan.", joiner.groups().notes(gid).single().text, "reads the group")
+                    late.invites().accept(invite.code, "Lain")
                     late.sync(url)
-                    assertEquals("invite-spent", late.pendingJoins().single().refusedReason, "spent")
+                    assertEquals("invite-spent", late.invites().pendingJoins().single().refusedReason, "spent")
                     assertThrows<SebayaException.InviteSpent>("a spent invite cannot be revoked") {
-                        fac.revokeInvite(gid, invite.id)
+                        fac.invites().revoke(gid, invite.id)
                     }
                     assertThrows<SebayaException.BadInvite>("a damaged code") {
-                        late.acceptInvite(invite.code.dropLast(1), "Lain")
+                        late.invites().accept(invite.code.dropLast(1), "Lain")
                     }
                 }
             }
@@ -314,16 +355,16 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "rr.db").path, generateMasterKey()).use { restored ->
                 val phrase = phone.createPerson()
                 phone.journal().use { it.add("Hari ini cukup baik.", 4) }
-                val gid = phone.createGroup("Kelompok Rina")
-                phone.groupAddNote(gid, "Catatan Rina")
+                val gid = phone.groups().create("Kelompok Rina")
+                phone.groups().addNote(gid, "Catatan Rina")
                 phone.sync(url)
                 restored.restorePerson(phrase)
                 assertTrue(restored.deviceId() != phone.deviceId(), "a new device")
                 assertTrue(restored.sync(url).fromIndex >= 2u, "spaces found in the index")
                 restored.sync(url)
                 assertEquals("Hari ini cukup baik.", restored.journal().use { it.list().single().text }, "journal")
-                assertEquals("Catatan Rina", restored.groupNotes(gid).single().text, "group note")
-                assertEquals("admin", restored.groups().single().role, "still the facilitator")
+                assertEquals("Catatan Rina", restored.groups().notes(gid).single().text, "group note")
+                assertEquals(SpaceRole.Admin, restored.groups().list().single().role, "still the facilitator")
             }
         }
     }
@@ -334,20 +375,20 @@ private fun runChecks(tmp: File, relay: Relay?) {
             Vault.open(File(tmp, "ps2.db").path, generateMasterKey()).use { sup ->
                 Vault.open(File(tmp, "po.db").path, generateMasterKey()).use { other ->
                     coord.createPerson(); sup.createPerson(); other.createPerson()
-                    val pid = coord.createProgramme("PIK-R SMA 1")
-                    val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", validDays = 90u)
+                    val pid = coord.programmes().create("PIK-R SMA 1")
+                    val grant = coord.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, validDays = 90u)
                     assertThrows<SebayaException.BadCredential>("a credential for someone else") {
-                        other.addProgrammeCredential(grant.credential)
+                        other.programmes().addCredential(grant.credential)
                     }
-                    assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "kept")
-                    val gid = sup.createGroup("Kelompok PIK-R", programmeId = pid)
-                    other.joinGroup(sup.approveGroupMember(gid, other.linkRequest(), asFacilitator = true))
-                    sup.groupAddSession(gid, 1767225600000L, "Sesi 1")
+                    assertEquals(ProgrammeRole.PeerSupporter, sup.programmes().addCredential(grant.credential), "kept")
+                    val gid = sup.groups().create("Kelompok PIK-R", programmeId = pid)
+                    other.groups().join(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
+                    sup.groups().addSession(gid, 1767225600000L, "Sesi 1")
                     sup.sync(url)
                     other.sync(url)
-                    assertEquals("Sesi 1", other.groupSessions(gid).single().topic, "session reached")
+                    assertEquals("Sesi 1", other.groups().sessions(gid).single().topic, "session reached")
                     assertThrows<SebayaException.NotAllowed>("uncertified co-facilitator") {
-                        other.groupAddSession(gid, 1767225600000L, "Sesi 2")
+                        other.groups().addSession(gid, 1767225600000L, "Sesi 2")
                     }
                 }
             }
@@ -359,17 +400,17 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "nf.db").path, generateMasterKey()).use { fac ->
             Vault.open(File(tmp, "nm.db").path, generateMasterKey()).use { member ->
                 Vault.open(File(tmp, "nn.db").path, generateMasterKey()).use { newcomer ->
-                    val gid = fac.createGroup("Kelompok Senin")
-                    member.joinGroup(fac.approveGroupMember(gid, member.linkRequest()))
-                    fac.groupAddNote(gid, "Cerita minggu lalu.")
+                    val gid = fac.groups().create("Kelompok Senin")
+                    member.groups().join(fac.spaces().approveMember(gid, member.linkRequest()))
+                    fac.groups().addNote(gid, "Cerita minggu lalu.")
                     fac.sync(url)
                     member.sync(url)
-                    val newGid = newcomer.joinGroup(fac.approveGroupMember(gid, newcomer.linkRequest()))
+                    val newGid = newcomer.groups().join(fac.spaces().approveMember(gid, newcomer.linkRequest()))
                     assertTrue(newGid != gid, "a new period")
-                    assertEquals(newGid, fac.groups().single { it.id == gid }.nextId, "next")
+                    assertEquals(newGid, fac.groups().list().single { it.id == gid }.nextId, "next")
                     fac.sync(url)
                     newcomer.sync(url)
-                    assertEquals(0, newcomer.groupNotes(newGid).size, "no history")
+                    assertEquals(0, newcomer.groups().notes(newGid).size, "no history")
                     assertEquals(1u, member.sync(url).newPeriods, "the member follows")
                 }
             }
@@ -381,25 +422,25 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "xp.db").path, generateMasterKey()).use { phone ->
             Vault.open(File(tmp, "xt.db").path, generateMasterKey()).use { thief ->
                 val old = phone.createPerson()
-                phone.createGroup("Kelompok Rina")
+                phone.groups().create("Kelompok Rina")
                 phone.sync(url)
                 val fresh = phone.replaceRecoveryPhrase()
                 assertTrue(fresh != old, "a new phrase")
                 phone.sync(url)
                 thief.restorePerson(old)
                 assertEquals(0u, thief.sync(url).fromIndex, "nothing from the old phrase")
-                assertEquals(0, thief.groups().size, "no group")
+                assertEquals(0, thief.groups().list().size, "no group")
             }
         }
     }
 
     check("PHQ-9 is scored on the device and item 9 raises a risk flag") {
-        val s = scoreInstrument("phq9", byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1))
+        val s = scoreInstrument(Instrument.Phq9, byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1))
         assertEquals(16u, s.total, "total")
-        assertEquals("moderately-severe", s.band, "band")
-        assertEquals(listOf("phq9-item9"), s.riskFlags, "risk")
+        assertEquals(ScreeningBand.MODERATELY_SEVERE, s.band, "band")
+        assertEquals(listOf(RiskFlag.Phq9Item9), s.riskFlags, "risk")
         assertThrows<SebayaException.InvalidInput>("out of range") {
-            scoreInstrument("phq9", byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0))
+            scoreInstrument(Instrument.Phq9, byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0))
         }
     }
 
@@ -409,7 +450,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                 j.add("pagi", 2)
                 j.add("sore", 4)
             }
-            val t = v.moodTrends(420)
+            val t = v.journal().use { it.moodTrends(420) }
             assertEquals(2u, t.weeks.single().count, "two check-ins this week")
             assertEquals(1u, t.currentStreak, "streak")
         }

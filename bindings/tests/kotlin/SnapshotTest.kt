@@ -4,9 +4,10 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
+import org.sebaya.LinkKind
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
 
 fun main() {
     val tmp = Files.createTempDirectory("sebaya-kotlin-snapshot").toFile()
@@ -48,12 +49,12 @@ fun main() {
                 var pushed = 0u
                 for (round in 0 until 5) {
                     for (i in 0 until 4) p.journal().use { it.add("Catatan $round.$i", 3, emptyList()) }
-                    pushed += p.syncOn(relay.url, true).report.pushed
+                    pushed += p.syncOn(relay.url, LinkKind.METERED).report.pushed
                 }
                 assertTrue(pushed >= 5u, "the changes went ($pushed)")
-                assertEquals(0u, p.syncOn(relay.url, true).report.pushed, "no snapshot on mobile data")
-                assertEquals(1u, p.syncOn(relay.url, false).report.pushed, "the snapshot on Wi-Fi")
-                assertEquals(0u, p.syncOn(relay.url, false).report.pushed, "only once")
+                assertEquals(0u, p.syncOn(relay.url, LinkKind.METERED).report.pushed, "no snapshot on mobile data")
+                assertEquals(1u, p.syncOn(relay.url, LinkKind.UNMETERED).report.pushed, "the snapshot on Wi-Fi")
+                assertEquals(0u, p.syncOn(relay.url, LinkKind.UNMETERED).report.pushed, "only once")
                 p.close()
             }
             phone.close()

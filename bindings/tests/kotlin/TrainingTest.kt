@@ -5,14 +5,22 @@
 
 import java.io.File
 import java.nio.file.Files
-import uniffi.sebaya.SebayaException
-import uniffi.sebaya.Vault
-import uniffi.sebaya.generateMasterKey
-import uniffi.sebaya.localizedMessage
-import uniffi.sebaya.requiredTrainingModules
-import uniffi.sebaya.use
+import org.sebaya.ProgrammeRole
+import org.sebaya.SebayaException
+import org.sebaya.TrainingModule
+import org.sebaya.TrainingStatus
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+import org.sebaya.requiredTrainingModules
+import org.sebaya.use
 
-private val MODULES = listOf("pfa", "active-listening", "boundaries", "risk-referral", "self-care")
+// The ids name the modules in the catalogues and in NotCertified's detail; the enum is the API.
+private val MODULE_IDS = listOf("pfa", "active-listening", "boundaries", "risk-referral", "self-care")
+private val MODULES = listOf(
+    TrainingModule.Pfa, TrainingModule.ActiveListening, TrainingModule.Boundaries,
+    TrainingModule.RiskReferral, TrainingModule.SelfCare,
+)
 
 private fun nowSecs(): ULong = (System.currentTimeMillis() / 1000).toULong()
 
@@ -20,11 +28,11 @@ private fun person(dir: File, name: String): Vault =
     Vault.open(File(dir, name).path, generateMasterKey()).also { it.createPerson() }
 
 /** Makes [sup] a peer supporter of [pid] with [modules] certified by [coord]. */
-private fun certify(coord: Vault, sup: Vault, pid: String, modules: List<String>) {
-    val grant = coord.grantProgrammeRole(pid, sup.personId()!!, "peer_supporter", validDays = 365u)
-    assertEquals("peer_supporter", sup.addProgrammeCredential(grant.credential), "role kept")
+private fun certify(coord: Vault, sup: Vault, pid: String, modules: List<TrainingModule>) {
+    val grant = coord.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, validDays = 365u)
+    assertEquals(ProgrammeRole.PeerSupporter, sup.programmes().addCredential(grant.credential), "role kept")
     for (m in modules) {
-        sup.addTrainingRecord(coord.certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
+        sup.programmes().addTrainingRecord(coord.programmes().certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
     }
 }
 
@@ -38,7 +46,7 @@ fun main() {
 
         check("training: the required modules, named in both languages") {
             assertEquals(MODULES, requiredTrainingModules(), "required list")
-            for (m in MODULES) {
+            for (m in MODULE_IDS) {
                 val en = localizedMessage("training-module-$m", "en", null)
                 val id = localizedMessage("training-module-$m", "id", null)
                 assertTrue(en != "training-module-$m" && id != en, "$m named and translated")
@@ -51,38 +59,39 @@ fun main() {
                 person(tmp, "s.db").use { sup ->
                     person(tmp, "p.db").use { part ->
                         person(tmp, "o.db").use { other ->
-                            val pid = coord.createProgramme("PIK-R SMA 1")
+                            val pid = coord.programmes().create("PIK-R SMA 1")
                             certify(coord, sup, pid, emptyList())
                             val request = part.linkRequest()
                             val e = assertThrows<SebayaException.NotCertified>("no training") {
-                                sup.createPairingIn(request, programmeId = pid)
+                                sup.pairings().create(request, programmeId = pid)
                             }
-                            assertTrue(e.detail.contains(MODULES.joinToString(",")), "every module missing: ${e.detail}")
-                            assertEquals(0, sup.sharedSpaces().size, "nothing created")
-                            val creds = MODULES.map { coord.certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
+                            assertTrue(e.detail.contains(MODULE_IDS.joinToString(",")), "every module missing: ${e.detail}")
+                            assertEquals(0, sup.spaces().list().size, "nothing created")
+                            val creds = MODULES.map { coord.programmes().certifyTraining(pid, sup.personId()!!, it, nowSecs() - 86_400u, validDays = 365u) }
                             assertThrows<SebayaException.BadCredential>("made for someone else") {
-                                other.addTrainingRecord(creds[0])
+                                other.programmes().addTrainingRecord(creds[0])
                             }
                             val damaged = creds[0].copyOf().also { it[it.size - 1] = (it[it.size - 1].toInt() xor 1).toByte() }
-                            assertThrows<SebayaException.BadCredential>("damaged") { sup.addTrainingRecord(damaged) }
+                            assertThrows<SebayaException.BadCredential>("damaged") { sup.programmes().addTrainingRecord(damaged) }
                             for (c in creds.dropLast(1)) {
-                                assertEquals("current", sup.addTrainingRecord(c).status, "kept")
+                                assertEquals(TrainingStatus.CURRENT, sup.programmes().addTrainingRecord(c).status, "kept")
                             }
                             val again = assertThrows<SebayaException.NotCertified>("self-care missing") {
-                                sup.createPairingIn(request, programmeId = pid)
+                                sup.pairings().create(request, programmeId = pid)
                             }
                             assertTrue(again.detail.endsWith("self-care"), again.detail)
-                            assertEquals(listOf("self-care"), sup.trainingShortfalls(pid).map { it.module }, "shortfall")
-                            sup.addTrainingRecord(creds.last())
-                            val list = sup.training(pid)
-                            assertEquals(MODULES.sorted(), list.map { it.module }.sorted(), "listed")
-                            assertTrue(list.all { it.status == "current" && it.byProgrammeKey && it.issuer == pid }, "all current")
-                            val created = sup.createPairingIn(request, programmeId = pid)
-                            part.joinSpace(created.response)
-                            sup.pairingSendMessage(created.spaceId, "Halo")
+                            assertEquals(listOf(TrainingModule.SelfCare), sup.programmes().trainingShortfalls(pid).map { it.module }, "shortfall")
+                            sup.programmes().addTrainingRecord(creds.last())
+                            val list = sup.programmes().training(pid)
+                            assertEquals(MODULES.toSet(), list.map { it.module }.toSet(), "listed")
+                            assertEquals(MODULES.size, list.size, "listed once each")
+                            assertTrue(list.all { it.status == TrainingStatus.CURRENT && it.byProgrammeKey && it.issuer == pid }, "all current")
+                            val created = sup.pairings().create(request, programmeId = pid)
+                            part.spaces().join(created.response)
+                            sup.pairings().sendMessage(created.spaceId, "Halo")
                             sup.sync(url)
                             assertEquals(0u, part.sync(url).quarantined, "accepted on receipt")
-                            assertEquals(listOf("Halo"), part.pairingMessages(created.spaceId).map { it.text }, "message")
+                            assertEquals(listOf("Halo"), part.pairings().messages(created.spaceId).map { it.text }, "message")
                         }
                     }
                 }
@@ -92,19 +101,19 @@ fun main() {
         check("training: expired and forged records are refused") {
             person(tmp, "c2.db").use { coord ->
                 person(tmp, "s2.db").use { sup ->
-                    val pid = coord.createProgramme("Layanan Psikososial")
+                    val pid = coord.programmes().create("Layanan Psikososial")
                     certify(coord, sup, pid, emptyList())
-                    val short = coord.certifyTraining(pid, sup.personId()!!, "pfa", nowSecs() - 86_400u + 2u, validDays = 1u)
+                    val short = coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.Pfa, nowSecs() - 86_400u + 2u, validDays = 1u)
                     Thread.sleep(3_000)
-                    assertThrows<SebayaException.BadCredential>("expired") { sup.addTrainingRecord(short) }
-                    val a = coord.certifyTraining(pid, sup.personId()!!, "pfa", nowSecs(), validDays = 365u)
-                    val b = coord.certifyTraining(pid, sup.personId()!!, "boundaries", nowSecs(), validDays = 365u)
+                    assertThrows<SebayaException.BadCredential>("expired") { sup.programmes().addTrainingRecord(short) }
+                    val a = coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.Pfa, nowSecs(), validDays = 365u)
+                    val b = coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.Boundaries, nowSecs(), validDays = 365u)
                     val forged = a.copyOfRange(0, a.size - 64) + b.copyOfRange(b.size - 64, b.size)
-                    assertThrows<SebayaException.BadCredential>("forged") { sup.addTrainingRecord(forged) }
+                    assertThrows<SebayaException.BadCredential>("forged") { sup.programmes().addTrainingRecord(forged) }
                     assertThrows<SebayaException.NotAllowed>("a supporter certifies nobody") {
-                        sup.certifyTraining(pid, coord.personId()!!, "pfa", nowSecs(), validDays = 30u)
+                        sup.programmes().certifyTraining(pid, coord.personId()!!, TrainingModule.Pfa, nowSecs(), validDays = 30u)
                     }
-                    assertEquals(0, sup.training(pid).size, "nothing kept")
+                    assertEquals(0, sup.programmes().training(pid).size, "nothing kept")
                 }
             }
         }
@@ -115,26 +124,26 @@ fun main() {
                 person(tmp, "ha.db").use { leaver ->
                     person(tmp, "hb.db").use { successor ->
                         person(tmp, "hp.db").use { part ->
-                            val pid = coord.createProgramme("PIK-R SMA 3")
+                            val pid = coord.programmes().create("PIK-R SMA 3")
                             certify(coord, leaver, pid, MODULES)
                             certify(coord, successor, pid, MODULES)
-                            val created = leaver.createPairingIn(part.linkRequest(), programmeId = pid)
-                            part.joinSpace(created.response)
+                            val created = leaver.pairings().create(part.linkRequest(), programmeId = pid)
+                            part.spaces().join(created.response)
                             val sid = created.spaceId
-                            leaver.pairingSendMessage(sid, "Sebelum")
+                            leaver.pairings().sendMessage(sid, "Sebelum")
                             leaver.sync(url)
                             part.sync(url)
-                            val response = leaver.handOverSpace(sid, successor.linkRequest(), successor.certificationPresentation(pid))
+                            val response = leaver.pairings().handOver(sid, successor.linkRequest(), successor.programmes().certificationPresentation(pid))
                             leaver.sync(url)
-                            successor.joinSpace(response)
+                            successor.spaces().join(response)
                             successor.sync(url)
-                            assertEquals(listOf("Sebelum"), successor.pairingMessages(sid).map { it.text }, "history")
-                            successor.pairingSendMessage(sid, "Sesudah")
+                            assertEquals(listOf("Sebelum"), successor.pairings().messages(sid).map { it.text }, "history")
+                            successor.pairings().sendMessage(sid, "Sesudah")
                             successor.sync(url)
                             part.sync(url)
-                            assertEquals(listOf("Sebelum", "Sesudah"), part.pairingMessages(sid).map { it.text }, "participant")
+                            assertEquals(listOf("Sebelum", "Sesudah"), part.pairings().messages(sid).map { it.text }, "participant")
                             leaver.sync(url)
-                            assertEquals(listOf("Sebelum"), leaver.pairingMessages(sid).map { it.text }, "leaver reads nothing new")
+                            assertEquals(listOf("Sebelum"), leaver.pairings().messages(sid).map { it.text }, "leaver reads nothing new")
                         }
                     }
                 }

@@ -7,13 +7,26 @@ import sys
 import pytest
 
 from sebaya import (
+    Attendance,
+    CareViewer,
+    ConsentPurpose,
+    Instrument,
+    ProgrammeRole,
+    ReferralReason,
+    ReferralState,
+    RiskFlag,
+    SafetyStep,
     SebayaError,
+    SharedItemKind,
     Vault,
     consent_text,
     emergency_help,
     generate_master_key,
     localized_message,
 )
+
+DUTY = ConsentPurpose.DUTY_OF_CARE()
+PHQ9 = Instrument.PHQ9()
 
 
 def person(path) -> Vault:
@@ -24,12 +37,12 @@ def person(path) -> Vault:
 
 def three_devices(tmp_path, relay):
     coord, sup, part = (person(tmp_path / f"{n}.db") for n in ("c", "s", "p"))
-    pid = coord.create_programme("PIK-R SMA 1")
-    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
-    sup.add_programme_credential(grant.credential)
-    enrol = coord.enrol_participant(part.link_request(), pid)
-    part.join_space(enrol.response)
-    sup.join_space(coord.approve_group_member(enrol.care_id, sup.link_request()))
+    pid = coord.programmes().create("PIK-R SMA 1")
+    grant = coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.PEER_SUPPORTER(), valid_days=90)
+    sup.programmes().add_credential(grant.credential)
+    enrol = coord.care().enrol(part.link_request(), pid)
+    part.spaces().join(enrol.response)
+    sup.spaces().join(coord.spaces().approve_member(enrol.care_id, sup.link_request()))
     for v in (coord, part, sup):
         v.sync(relay.url)
     return coord, sup, part, enrol.care_id, pid
@@ -37,68 +50,68 @@ def three_devices(tmp_path, relay):
 
 def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_back(tmp_path, relay):
     coord, sup, part, care, _ = three_devices(tmp_path, relay)
-    text = consent_text("duty-of-care", "id")
-    assert text.version == "1" and text.text and text.title
-    part.give_consent(care, "duty-of-care", True)
+    text = consent_text(DUTY, "id")
+    assert text.version == "1" and text.text and text.title and text.purpose == DUTY
+    part.care().give_consent(care, DUTY, True)
     part.sync(relay.url)
-    assert [r.viewer for r in part.care_records()] == ["participant"]
-    assert [r.viewer for r in coord.care_records()] == ["coordinator"]
+    assert [r.viewer for r in part.care().records()] == [CareViewer.PARTICIPANT()]
+    assert [r.viewer for r in coord.care().records()] == [CareViewer.COORDINATOR()]
 
-    esc = part.submit_screening("phq9", bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "ID")
-    assert esc.rules == ["phq9-item9"]
+    esc = part.care().submit_screening(PHQ9, bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "ID")
+    assert esc.rules == [RiskFlag.PHQ9_ITEM9()]
     assert esc.show_safety_plan
     assert [(r.number, r.extension) for r in esc.resources] == [("119", "8"), ("112", None)]
     assert len(esc.referrals) == 1
-    (mine,) = part.referrals(care)
-    assert (mine.state, mine.told) == ("queued", False)
+    (mine,) = part.care().referrals(care)
+    assert (mine.state, mine.told) == (ReferralState.QUEUED(), False)
     part.sync(relay.url)
-    assert part.referrals(care)[0].state == "sent"
+    assert part.care().referrals(care)[0].state == ReferralState.SENT()
 
     sup.sync(relay.url)
-    (seen,) = sup.referrals(care)
+    (seen,) = sup.care().referrals(care)
     assert seen.reason is None and not seen.told
     with pytest.raises(SebayaError.NotAllowed):
-        sup.update_referral(care, seen.id, "acknowledged")
+        sup.care().update_referral(care, seen.id, ReferralState.ACKNOWLEDGED())
 
     coord.sync(relay.url)
-    (inbox,) = coord.referral_inbox()
-    assert inbox.reason == "phq9-item9"
-    coord.update_referral(care, inbox.id, "acknowledged")
+    (inbox,) = coord.care().referral_inbox()
+    assert inbox.reason == ReferralReason.PHQ9_ITEM9()
+    coord.care().update_referral(care, inbox.id, ReferralState.ACKNOWLEDGED())
     coord.sync(relay.url)
     part.sync(relay.url)
-    (back,) = part.referrals(care)
-    assert back.told and back.state == "acknowledged"
+    (back,) = part.care().referrals(care)
+    assert back.told and back.state == ReferralState.ACKNOWLEDGED()
     assert back.time_to_acknowledge_ms is not None and back.time_to_acknowledge_ms >= 0
-    assert [s.total for s in part.screenings()] == [1]
-    assert sup.screenings() == []
+    assert [s.total for s in part.care().screenings()] == [1]
+    assert sup.care().screenings() == []
 
 
 def test_consent_is_the_participants_and_withdrawal_stops_automatic_referrals(tmp_path, relay):
     coord, sup, part, care, pid = three_devices(tmp_path, relay)
     with pytest.raises(SebayaError.NotAllowed):
-        sup.give_consent(care, "duty-of-care", True)
+        sup.care().give_consent(care, DUTY, True)
     with pytest.raises(SebayaError.InvalidInput):
-        part.give_consent(care, "marketing", True)
-    coord.record_guardian_consent(care, "data-processing", "ibu", True)
-    part.give_consent(care, "duty-of-care", True)
-    part.give_consent(care, "duty-of-care", False)
-    assert not part.has_consent(care, "duty-of-care")
-    esc = part.submit_screening("srq20", bytes([0] * 16 + [1] + [0] * 3), "id")
-    assert esc.rules == ["srq20-item17"] and esc.referrals == [] and esc.not_referred == [care]
-    assert len(part.ask_for_help("id").referrals) == 1
+        part.care().give_consent(care, ConsentPurpose.UNKNOWN(raw="marketing"), True)
+    coord.care().record_guardian_consent(care, ConsentPurpose.DATA_PROCESSING(), "ibu", True)
+    part.care().give_consent(care, DUTY, True)
+    part.care().give_consent(care, DUTY, False)
+    assert not part.care().has_consent(care, DUTY)
+    esc = part.care().submit_screening(Instrument.SRQ20(), bytes([0] * 16 + [1] + [0] * 3), "id")
+    assert esc.rules == [RiskFlag.SRQ20_ITEM17()] and esc.referrals == [] and esc.not_referred == [care]
+    assert len(part.care().ask_for_help("id").referrals) == 1
     part.sync(relay.url)
     coord.sync(relay.url)
-    ledger = coord.consent_ledger(care)
+    ledger = coord.care().consent_ledger(care)
     assert [(e.purpose, e.agreed, e.guardian_relation) for e in ledger] == [
-        ("duty-of-care", True, None),
-        ("duty-of-care", False, None),
-        ("data-processing", True, "ibu"),
+        (DUTY, True, None),
+        (DUTY, False, None),
+        (ConsentPurpose.DATA_PROCESSING(), True, "ibu"),
     ]
-    assert [r.reason for r in coord.referral_inbox()] == ["help-now"]
+    assert [r.reason for r in coord.care().referral_inbox()] == [ReferralReason.HELP_NOW()]
     with pytest.raises(SebayaError.InvalidInput):
-        part.submit_screening("phq9", bytes([4] * 9), "id")
+        part.care().submit_screening(PHQ9, bytes([4] * 9), "id")
     with pytest.raises(SebayaError.NotAllowed):
-        sup.set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","number":"1"}]')
+        sup.care().set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","number":"1"}]')
 
 
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
@@ -111,30 +124,32 @@ def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
 
 def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
-    pairing = sup.create_pairing(part.link_request())
-    part.join_space(pairing.response)
+    pairing = sup.pairings().create(part.link_request())
+    part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
     j = part.journal()
     j.add("Rahasia.", 2, [])
     chosen = j.add("Aku berani bicara.", 4, [])
     with pytest.raises(SebayaError.NotAllowed):
-        part.share_journal_entry(pairing.space_id, chosen)
+        part.pairings().share_journal_entry(pairing.space_id, chosen)
     with pytest.raises(SebayaError.NotAllowed):
-        sup.consent_to_sharing(pairing.space_id, True)
-    part.consent_to_sharing(pairing.space_id, True)
-    part.share_journal_entry(pairing.space_id, chosen)
-    part.share_checkin_summary(pairing.space_id, 420, "en")
+        sup.pairings().consent_to_sharing(pairing.space_id, True)
+    part.pairings().consent_to_sharing(pairing.space_id, True)
+    part.pairings().share_journal_entry(pairing.space_id, chosen)
+    part.pairings().share_checkin_summary(pairing.space_id, 420, "en")
     part.sync(relay.url)
     sup.sync(relay.url)
-    seen = sup.shared_in_pairing(pairing.space_id)
-    assert sorted(s.kind for s in seen) == ["checkin-summary", "journal-entry"]
-    assert [s.text for s in seen if s.kind == "journal-entry"] == ["Aku berani bicara."]
+    seen = sup.pairings().shared_items(pairing.space_id)
+    kinds = [s.kind for s in seen]
+    assert len(kinds) == 2
+    assert SharedItemKind.CHECKIN_SUMMARY() in kinds and SharedItemKind.JOURNAL_ENTRY() in kinds
+    assert [s.text for s in seen if s.kind == SharedItemKind.JOURNAL_ENTRY()] == ["Aku berani bicara."]
     assert "Rahasia" not in repr(seen)
-    part.consent_to_sharing(pairing.space_id, False)
+    part.pairings().consent_to_sharing(pairing.space_id, False)
     part.sync(relay.url)
     sup.sync(relay.url)
-    assert sup.shared_in_pairing(pairing.space_id) == []
+    assert sup.pairings().shared_items(pairing.space_id) == []
 
 
 def test_export_everything_and_lock_now(tmp_path, relay):
@@ -144,7 +159,7 @@ def test_export_everything_and_lock_now(tmp_path, relay):
 
     coord, sup, part, care, _ = three_devices(tmp_path, relay)
     part.journal().add("Catatan pribadiku.", 3, [])
-    part.give_consent(care, "duty-of-care", True)
+    part.care().give_consent(care, DUTY, True)
     exported = json.loads(part.export_all())
     assert exported["schema"] == "sebaya-export/1"
     assert [e["text"] for e in exported["journal"]] == ["Catatan pribadiku."]
@@ -153,31 +168,29 @@ def test_export_everything_and_lock_now(tmp_path, relay):
     # Lock now: every open vault at once, its journals too.
     journal = part.journal()
     assert lock_now() >= 3
-    for call in (part.device_id, coord.care_records, sup.export_all, journal.list):
+    for call in (part.device_id, coord.care().records, sup.export_all, journal.list):
         with pytest.raises(SebayaError.Locked):
             call()
 
 
 def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tmp_path, relay):
-    from sebaya import Attendance
-
     coord, sup, part, care, pid = three_devices(tmp_path, relay)
-    report = coord.create_report_space(pid)
-    sup.join_space(coord.approve_group_member(report, sup.link_request()))
+    report = coord.programmes().create_report_space(pid)
+    sup.spaces().join(coord.spaces().approve_member(report, sup.link_request()))
     coord.sync(relay.url)
-    gid = sup.create_group("Kelompok Kamis", programme_id=pid)
-    part.join_group(sup.approve_group_member(gid, part.link_request()))
+    gid = sup.groups().create("Kelompok Kamis", programme_id=pid)
+    part.groups().join(sup.spaces().approve_member(gid, part.link_request()))
     start = 1767225600000
     week = 7 * 86400000
     for i in range(5):
-        sid = sup.group_add_session(gid, start + i * week, "Sesi")
-        sup.group_set_attendance(gid, sid, part.device_id(), Attendance.PRESENT)
+        sid = sup.groups().add_session(gid, start + i * week, "Sesi")
+        sup.groups().set_attendance(gid, sid, part.device_id(), Attendance.PRESENT())
     sup.sync(relay.url)
-    assert sup.publish_activity(report, start, start + 10 * week) == 5
-    part.ask_for_help("id")
+    assert sup.programmes().publish_activity(report, start, start + 10 * week) == 5
+    part.care().ask_for_help("id")
     for v in (sup, part, coord):
         v.sync(relay.url)
-    r = coord.programme_report(pid, start, start + 10 * week, "id")
+    r = coord.programmes().report(pid, start, start + 10 * week, "id")
     values = {m.id: m.value for m in r.metrics}
     assert values["sessions.held"] == 5
     assert values["referrals.total"] is None
@@ -188,19 +201,19 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
 
 def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
-    pairing = sup.create_pairing(part.link_request())
-    part.join_space(pairing.response)
+    pairing = sup.pairings().create(part.link_request())
+    part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
-    part.consent_to_sharing(pairing.space_id, True)
+    part.pairings().consent_to_sharing(pairing.space_id, True)
     with pytest.raises(SebayaError.InvalidInput):
-        part.share_safety_plan(pairing.space_id, "en")
-    part.safety_plan_add("warning-signs", "Susah tidur")
-    part.share_safety_plan(pairing.space_id, "en")
+        part.pairings().share_safety_plan(pairing.space_id, "en")
+    part.care().add_safety_plan_item(SafetyStep.WARNING_SIGNS(), "Susah tidur")
+    part.pairings().share_safety_plan(pairing.space_id, "en")
     part.sync(relay.url)
     sup.sync(relay.url)
-    (item,) = sup.shared_in_pairing(pairing.space_id)
-    assert item.kind == "safety-plan" and "Susah tidur" in item.text
+    (item,) = sup.pairings().shared_items(pairing.space_id)
+    assert item.kind == SharedItemKind.SAFETY_PLAN() and "Susah tidur" in item.text
 
 
 def test_erasing_an_entry_destroys_the_key_on_every_device(tmp_path, relay):
@@ -215,8 +228,8 @@ def test_erasing_an_entry_destroys_the_key_on_every_device(tmp_path, relay):
     tablet.sync(relay.url)
     assert len(tablet.journal().list()) == 2
     with pytest.raises(SebayaError.NotFound):
-        phone.erase_journal_entries(["0000000000000000"])
-    phone.erase_journal_entries([secret])
+        phone.journal().erase(["0000000000000000"])
+    phone.journal().erase([secret])
     assert [e.text for e in phone.journal().list()] == ["Tetap."]
     phone.sync(relay.url)
     tablet.sync(relay.url)
@@ -247,9 +260,9 @@ def test_emergency_help_needs_no_vault_and_speaks_both_languages():
 
 def test_a_risk_answer_shows_the_crisis_lines_whatever_else_fails(tmp_path, relay):
     coord, sup, part, care, _ = three_devices(tmp_path, relay)
-    part.give_consent(care, "duty-of-care", True)
+    part.care().give_consent(care, DUTY, True)
     # A country code the app got wrong: the numbers are shown all the same, and it is flagged.
-    esc = part.submit_screening("phq9", bytes([0] * 8 + [3]), "Indonesia")
+    esc = part.care().submit_screening(PHQ9, bytes([0] * 8 + [3]), "Indonesia")
     assert esc.country_unknown and esc.resources and esc.saved
     assert len(esc.referrals) == 1 and esc.failed == []
     # Nothing can be written (another process holds the vault file's write lock; POSIX locks do not
@@ -271,23 +284,24 @@ def test_a_risk_answer_shows_the_crisis_lines_whatever_else_fails(tmp_path, rela
     )
     try:
         assert blocker.stdout.readline().strip() == "held"
-        esc = part.submit_screening("phq9", bytes([0] * 8 + [1]), "id")
-        help_now = part.ask_for_help("id")
+        esc = part.care().submit_screening(PHQ9, bytes([0] * 8 + [1]), "id")
+        help_now = part.care().ask_for_help("id")
     finally:
         blocker.communicate("done\n", timeout=30)
-    assert esc.score.total == 1 and esc.rules == ["phq9-item9"]
+    assert esc.score.total == 1 and esc.rules == [RiskFlag.PHQ9_ITEM9()]
     assert esc.resources and not esc.saved
     assert esc.referrals == [] and esc.failed == [care]
     assert help_now.resources and help_now.failed == [care]
     # Once the file can be written again, a call for help goes through.
-    again = part.ask_for_help("id")
+    again = part.care().ask_for_help("id")
     assert len(again.referrals) == 1 and again.failed == []
     part.sync(relay.url)
     coord.sync(relay.url)
     # What could not be saved stayed in memory and went out once the file could be written: better a
     # late referral than none. So the coordinator has all four.
-    reasons = sorted(r.reason for r in coord.referral_inbox())
-    assert reasons == ["help-now", "help-now", "phq9-item9", "phq9-item9"]
+    reasons = [r.reason for r in coord.care().referral_inbox()]
+    assert len(reasons) == 4
+    assert reasons.count(ReferralReason.HELP_NOW()) == 2 and reasons.count(ReferralReason.PHQ9_ITEM9()) == 2
     assert localized_message("care-referral-failed", "id") != localized_message(
         "care-referral-failed", "en"
     )

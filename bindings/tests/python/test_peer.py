@@ -4,13 +4,13 @@ stranger is refused with a typed error and is told nothing, and an altered frame
 
 import pytest
 
-from sebaya import SebayaError, Vault, generate_master_key
+from sebaya import SebayaError, SpaceKind, SyncPath, Vault, generate_master_key
 
 
 def run(a_vault, b_vault, a_initiates=True, spoil=None):
     """Drives two sessions until neither has anything to send; returns (a, b, errors)."""
-    a = a_vault.peer_session(a_initiates)
-    b = b_vault.peer_session(not a_initiates)
+    a = a_vault.nearby().start_session(a_initiates)
+    b = b_vault.nearby().start_session(not a_initiates)
     errors = {}
     moved = True
     delivered = 0
@@ -57,7 +57,7 @@ def test_two_devices_converge_face_to_face(tmp_path):
     assert r.spaces == 1 and r.sent > 0 and r.acked == r.sent
     assert b.report().received == r.sent
     statuses = {s.space_id: s for s in phone.space_status()}
-    assert any(s.last_path == "peer" for s in statuses.values())
+    assert any(s.last_path == SyncPath.PEER() for s in statuses.values())
 
 
 def test_a_stranger_is_refused_and_told_nothing(tmp_path):
@@ -94,7 +94,7 @@ def test_an_altered_frame_ends_the_session_and_the_next_one_converges(tmp_path):
 def test_a_device_without_a_person_cannot_start_a_session(tmp_path):
     v = Vault.open(str(tmp_path / "v.db"), generate_master_key())
     with pytest.raises(SebayaError.NoPerson):
-        v.peer_session(True)
+        v.nearby().start_session(True)
 
 
 def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
@@ -104,8 +104,8 @@ def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
 
     phone, tablet = linked(tmp_path)
     tablet.journal().add("Dari tablet.", 3, [])
-    a = phone.peer_session(True)
-    b = tablet.peer_session(False)
+    a = phone.nearby().start_session(True)
+    b = tablet.nearby().start_session(False)
     seen = []
 
     class AsksTheSession(sebaya.SpaceListener):
@@ -122,7 +122,7 @@ def test_a_listener_may_ask_the_session_that_told_it(tmp_path):
                 dst.receive(frame)
     sub.stop()
     assert a.is_finished() and b.is_finished()
-    assert seen and seen[-1][0] == "journal" and seen[-1][1] > 0
+    assert seen and seen[-1][0] == SpaceKind.JOURNAL() and seen[-1][1] > 0
     assert texts(phone) == texts(tablet)
 
 
@@ -137,28 +137,28 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
         return v
 
     supporter, participant, carrier = person("s.db"), person("p.db"), person("c.db")
-    pair = supporter.create_pairing(participant.link_request())
-    participant.join_space(pair.response)
+    pair = supporter.pairings().create(participant.link_request())
+    participant.spaces().join(pair.response)
     assert run(participant, supporter)[2] == {}
-    carrier.join_space(supporter.create_pairing(carrier.link_request()).response)
+    carrier.spaces().join(supporter.pairings().create(carrier.link_request()).response)
 
-    participant.pairing_add_checkin(pair.space_id, 2, "Minggu berat.")
+    participant.pairings().add_checkin(pair.space_id, 2, "Minggu berat.")
     participant.journal().add("Hanya untuk saya.", 2, [])
-    carrier.set_carry_quota(1 << 20)
-    assert carrier.import_bundle(participant.export_bundle([], None)).carried > 0
-    before = carrier.carry_status()
+    carrier.nearby().set_carry_quota(1 << 20)
+    assert carrier.nearby().import_bundle(participant.nearby().export_bundle([], None)).carried > 0
+    before = carrier.nearby().carry_status()
 
     c, s, errors = run(carrier, supporter)
     assert errors == {}
     assert c.is_finished() and s.is_finished()
-    assert [x.note for x in supporter.pairing_checkins(pair.space_id)] == ["Minggu berat."]
+    assert [x.note for x in supporter.pairings().checkins(pair.space_id)] == ["Minggu berat."]
     rc, rs = c.report(), s.report()
     assert rc.carried_sent > 0 and rc.carried_answered == rc.carried_sent
     assert rs.carried_received == rc.carried_sent and rs.carried_refused == 0
-    assert carrier.carry_status() == before, "a peer's Ack drops nothing"
+    assert carrier.nearby().carry_status() == before, "a peer's Ack drops nothing"
     assert "Hanya untuk saya." not in texts(supporter)
     with pytest.raises(SebayaError):
-        carrier.pairing_checkins(pair.space_id)
+        carrier.pairings().checkins(pair.space_id)
     carrier.sync(relay.url)
-    after = carrier.carry_status()
+    after = carrier.nearby().carry_status()
     assert (after.envelopes, after.spaces) == (0, 0), "the relay's answer drops them"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import sebaya
-from sebaya import SebayaError, Vault, generate_master_key
+from sebaya import LinkKind, SebayaError, SpaceKind, Vault, generate_master_key
 
 from conftest import UrllibTransport
 
@@ -17,7 +17,7 @@ def open_vault(path: Path) -> Vault:
 
 
 def journal_space(v: Vault) -> str:
-    return next(s.space_id for s in v.space_status() if s.kind == "journal")
+    return next(s.space_id for s in v.space_status() if s.kind == SpaceKind.JOURNAL())
 
 
 # --- HTTP transport -------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def test_sync_without_a_transport_is_a_typed_error_and_changes_nothing(tmp_path,
         v.sync(relay.url)
     assert err.value.message_id == "error-no-http-transport"
     with pytest.raises(SebayaError.NoHttpTransport):
-        v.sync_on(relay.url, True)
+        v.sync_on(relay.url, LinkKind.METERED)
     assert [e.text for e in j.list()] == ["sebelum sinkron"]
     assert v.space_status() == before
     assert all(s.waiting for s in v.space_status())
@@ -247,12 +247,12 @@ def test_a_local_write_is_announced_and_reads_are_not(tmp_path):
     v.space_status()
     assert rec.calls == []
     j.add("kedua", 4, [])
-    assert rec.calls == [(journal_space(v), "journal")]
-    gid = v.create_group("Kelompok Kamis")
-    assert (gid, "group") in rec.calls
+    assert rec.calls == [(journal_space(v), SpaceKind.JOURNAL())]
+    gid = v.groups().create("Kelompok Kamis")
+    assert (gid, SpaceKind.GROUP()) in rec.calls
     rec.calls.clear()
-    v.group_add_note(gid, "catatan")
-    assert rec.calls == [(gid, "group")]
+    v.groups().add_note(gid, "catatan")
+    assert rec.calls == [(gid, SpaceKind.GROUP())]
 
 
 def test_changes_pulled_from_the_relay_are_announced(tmp_path, relay):
@@ -268,7 +268,7 @@ def test_changes_pulled_from_the_relay_are_announced(tmp_path, relay):
     assert rec.calls == []  # A's write is not B's change until B pulls it
     report = b.sync(relay.url)
     assert report.applied >= 1
-    assert (journal_space(b), "journal") in rec.calls
+    assert (journal_space(b), SpaceKind.JOURNAL()) in rec.calls
     sub.stop()
 
 
@@ -279,14 +279,14 @@ def test_an_imported_bundle_is_announced_and_a_refused_one_is_not(tmp_path):
     tablet = open_vault(tmp_path / "tablet.db")
     tablet.complete_link(phone.approve_link(tablet.link_request()))
     tablet.journal().add("Dari tablet.", 3, [])
-    bundle = tablet.export_bundle([], None)
+    bundle = tablet.nearby().export_bundle([], None)
     rec = Recorder()
     sub = phone.subscribe(rec)
     with pytest.raises(SebayaError.BadBundle):
-        phone.import_bundle(bundle[:-1])
+        phone.nearby().import_bundle(bundle[:-1])
     assert rec.calls == []
-    assert phone.import_bundle(bundle).applied > 0
-    assert (journal_space(phone), "journal") in rec.calls
+    assert phone.nearby().import_bundle(bundle).applied > 0
+    assert (journal_space(phone), SpaceKind.JOURNAL()) in rec.calls
     sub.stop()
 
 
@@ -324,7 +324,7 @@ def test_after_stop_a_listener_is_not_called(tmp_path):
     sub.stop()  # twice is harmless
     assert not sub.is_active()
     v.journal().add("b", 3, [])
-    v.create_group("g")
+    v.groups().create("g")
     assert len(rec.calls) == 1
     assert len(other.calls) == 3  # the other subscription still hears everything
     keep.stop()
@@ -368,7 +368,7 @@ def test_stop_from_another_thread_waits_for_a_running_listener(tmp_path):
     writer.join()
     stopper.join()
     v.journal().add("sesudah stop", 3, [])
-    assert calls == ["journal"]
+    assert calls == [SpaceKind.JOURNAL()]
 
 
 # --- a panic inside a call ------------------------------------------------------------------------

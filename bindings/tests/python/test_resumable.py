@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from sebaya import SebayaError, SyncPolicy, Vault, generate_master_key
+from sebaya import LinkKind, SebayaError, SyncPolicy, SyncScope, Vault, generate_master_key
 
 
 def _pair(tmp_path):
@@ -32,8 +32,8 @@ def test_a_metered_link_pulls_in_the_policys_chunks(tmp_path, relay):
         phone.journal().add(f"Catatan {i}: " + secrets.token_hex(2000), 3, [])
         phone.sync(relay.url)
     tablet.set_sync_policy(SyncPolicy(wifi_only=False, metered_daily_budget=0, metered_chunk_bytes=4096))
-    r = tablet.sync_on(relay.url, True)
-    assert r.scope == "all"
+    r = tablet.sync_on(relay.url, LinkKind.METERED)
+    assert r.scope == SyncScope.ALL
     assert r.report.round_trips >= 4, r.report
     assert r.report.retries == 0 and r.report.resent == 0
     assert len(tablet.journal().list()) == 12
@@ -48,7 +48,7 @@ def test_a_dead_link_gives_up_after_the_retries_and_keeps_data(tmp_path):
     port = s.getsockname()[1]
     s.close()
     with pytest.raises(SebayaError.Network):
-        phone.sync_on(f"http://127.0.0.1:{port}", True)
+        phone.sync_on(f"http://127.0.0.1:{port}", LinkKind.METERED)
     (journal,) = phone.space_status()
     assert journal.waiting
     assert [e.text for e in phone.journal().list()] == ["Satu."]

@@ -14,6 +14,17 @@ import pytest
 
 import sebaya
 from sebaya import SebayaError, Vault, generate_master_key, localized_message
+from sebaya import (
+    Attendance,
+    Instrument,
+    InviteStatus,
+    JoinStatus,
+    ProgrammeRole,
+    RiskFlag,
+    ScreeningBand,
+    SpaceKind,
+    SpaceRole,
+)
 
 BOGUS_ID = "0123456789abcdef"
 
@@ -163,6 +174,35 @@ def test_lock_locks_the_vault_and_its_journals(tmp_path, key):
         v.device_id()
     again = open_vault(tmp_path / "v.db", key)
     assert [e.text for e in again.journal().list()] == ["before lock"]
+
+
+def test_lock_locks_every_domain_object(tmp_path, key):
+    """The domain objects share the vault's state: after lock() every one of them throws Locked,
+    whether it was taken before the lock or after it, and nothing is read."""
+    v = open_vault(tmp_path / "v.db", key)
+    gid = v.groups().create("Kelompok Kamis")
+    v.groups().add_note(gid, "sebelum dikunci")
+    spaces, groups, care = v.spaces(), v.groups(), v.care()
+    v.lock()
+    for call in (
+        spaces.list,
+        groups.list,
+        lambda: groups.notes(gid),
+        care.records,
+        care.referral_inbox,
+        lambda: care.safety_plan("en"),
+        lambda: v.pairings().checkins(gid),
+        v.programmes().list,
+        lambda: v.invites().list(gid),
+        v.nearby().carry_status,
+        v.journal().members,
+    ):
+        with pytest.raises(SebayaError.Locked) as err:
+            call()
+        assert err.value.message_id == "error-locked"
+    # Opened again, the same data is there.
+    again = open_vault(tmp_path / "v.db", key)
+    assert [n.text for n in again.groups().notes(gid)] == ["sebelum dikunci"]
 
 
 def test_localized_message_id_and_en(tmp_path, key):
@@ -327,7 +367,8 @@ def test_two_threads_add_to_one_vault(tmp_path, key):
 
 def test_module_exports_the_documented_api():
     for name in ("Vault", "Journal", "JournalEntry", "SyncReport", "SebayaError",
-                 "generate_master_key", "localized_message"):
+                 "generate_master_key", "localized_message", "Spaces", "Groups", "Pairings", "Care",
+                 "Programmes", "Invites", "Nearby"):
         assert hasattr(sebaya, name), name
     for variant in ("WrongKey", "Corrupt", "InvalidInput", "NotFound", "Network", "Relay",
                     "BadLinkCode", "AlreadyLinked", "NotAllowed", "Locked", "Internal"):
@@ -499,9 +540,9 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
     lost = open_vault(tmp_path / "lost.db", generate_master_key())
     b.complete_link(a.approve_link(b.link_request()))
     lost.complete_link(a.approve_link(lost.link_request()))
-    members = {m.device_id: m for m in a.journal_members()}
+    members = {m.device_id: m for m in a.journal().members()}
     assert set(members) == {a.device_id(), b.device_id(), lost.device_id()}
-    assert members[a.device_id()].this_device and members[a.device_id()].role == "admin"
+    assert members[a.device_id()].this_device and members[a.device_id()].role == SpaceRole.ADMIN()
     before = a.journal().add("sebelum ponsel hilang", 3, [])
     for v in (a, b, lost):
         v.sync(relay.url)
@@ -509,7 +550,7 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
 
     report = a.remove_device(lost.device_id())
     assert report.wrapped == 1 and report.without_key == 0 and report.bytes > 0
-    assert lost.device_id() not in {m.device_id for m in a.journal_members()}
+    assert lost.device_id() not in {m.device_id for m in a.journal().members()}
     after = a.journal().add("sesudah ponsel hilang", 4, [])
     a.sync(relay.url)
     b.sync(relay.url)
@@ -528,93 +569,91 @@ def test_removing_a_lost_device_rotates_the_journal_key(tmp_path, relay):
 
 
 def test_a_support_group_through_the_relay(tmp_path, relay):
-    from sebaya import Attendance
-
     fac = open_vault(tmp_path / "f.db", generate_master_key())
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
-    gid = fac.create_group("Kelompok Kamis")
-    sup.join_group(fac.approve_group_member(gid, sup.link_request(), as_facilitator=True))
-    par.join_group(fac.approve_group_member(gid, par.link_request()))
-    roles = {m.device_id: m.role for m in fac.group_members(gid)}
-    assert roles == {fac.device_id(): "admin", sup.device_id(): "admin", par.device_id(): "member"}
+    gid = fac.groups().create("Kelompok Kamis")
+    sup.groups().join(fac.spaces().approve_member(gid, sup.link_request(), as_admin=True))
+    par.groups().join(fac.spaces().approve_member(gid, par.link_request()))
+    roles = {m.device_id: m.role for m in fac.spaces().members(gid)}
+    assert roles == {fac.device_id(): SpaceRole.ADMIN(), sup.device_id(): SpaceRole.ADMIN(), par.device_id(): SpaceRole.MEMBER()}
     for v in (fac, sup, par):
         v.sync(relay.url)
-    assert [g.name for g in par.groups()] == ["Kelompok Kamis"] and par.groups()[0].role == "member"
+    assert [g.name for g in par.groups().list()] == ["Kelompok Kamis"] and par.groups().list()[0].role == SpaceRole.MEMBER()
 
-    nid = fac.group_add_note(gid, "Kita mulai dengan check-in.", title="Rencana")
+    nid = fac.groups().add_note(gid, "Kita mulai dengan check-in.", title="Rencana")
     fac.sync(relay.url)
     sup.sync(relay.url)
-    fac.group_edit_note(gid, nid, text="Pembukaan. Kita mulai dengan check-in.")
-    sup.group_edit_note(gid, nid, text="Kita mulai dengan check-in. Lalu latihan napas.")
-    sid = fac.group_add_session(gid, 1767225600000, "Mengelola cemas")
-    fac.group_set_attendance(gid, sid, par.device_id(), Attendance.PRESENT)
+    fac.groups().edit_note(gid, nid, text="Pembukaan. Kita mulai dengan check-in.")
+    sup.groups().edit_note(gid, nid, text="Kita mulai dengan check-in. Lalu latihan napas.")
+    sid = fac.groups().add_session(gid, 1767225600000, "Mengelola cemas")
+    fac.groups().set_attendance(gid, sid, par.device_id(), Attendance.PRESENT())
     for v in (fac, sup, fac, par):
         v.sync(relay.url)
     for v in (fac, sup, par):
-        note = [n for n in v.group_notes(gid) if n.id == nid][0]
+        note = [n for n in v.groups().notes(gid) if n.id == nid][0]
         assert note.text == "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas."
-        (session,) = v.group_sessions(gid)
-        assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT)]
+        (session,) = v.groups().sessions(gid)
+        assert [(a.member, a.attendance) for a in session.attendance] == [(par.device_id(), Attendance.PRESENT())]
 
     with pytest.raises(SebayaError.NotAllowed):
-        par.remove_group_member(gid, fac.device_id())
+        par.spaces().remove_member(gid, fac.device_id())
     # Sessions and attendance are the facilitators' part of the group.
     with pytest.raises(SebayaError.NotAllowed):
-        par.group_add_session(gid, 1767225600000, "Sesi palsu")
-    report = fac.remove_group_member(gid, par.device_id())
+        par.groups().add_session(gid, 1767225600000, "Sesi palsu")
+    report = fac.spaces().remove_member(gid, par.device_id())
     assert report.wrapped == 1
-    fac.group_add_note(gid, "Setelah perubahan anggota.")
+    fac.groups().add_note(gid, "Setelah perubahan anggota.")
     fac.sync(relay.url)
     assert par.sync(relay.url).refused_spaces == 1
-    assert all(n.text != "Setelah perubahan anggota." for n in par.group_notes(gid))
+    assert all(n.text != "Setelah perubahan anggota." for n in par.groups().notes(gid))
     with pytest.raises(SebayaError.InvalidInput):
-        fac.group_add_note("not-hex", "x")
+        fac.groups().add_note("not-hex", "x")
     with pytest.raises(SebayaError.NotFound):
-        fac.group_notes("00" * 16)
+        fac.groups().notes("00" * 16)
 
 
 def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
     svr = open_vault(tmp_path / "v.db", generate_master_key())
-    created = sup.create_pairing(par.link_request())
-    joined = par.join_space(created.response)
-    assert (joined.id, joined.kind) == (created.space_id, "pairing")
+    created = sup.pairings().create(par.link_request())
+    joined = par.spaces().join(created.response)
+    assert (joined.id, joined.kind) == (created.space_id, SpaceKind.PAIRING())
     sup.sync(relay.url)
     par.sync(relay.url)
-    par.pairing_add_checkin(created.space_id, 2, note="berat minggu ini")
-    gid = sup.pairing_add_goal(created.space_id, "Tidur sebelum jam 11")
-    sup.pairing_set_goal_progress(created.space_id, gid, 100)
-    sup.pairing_send_message(created.space_id, "Aku di sini.")
+    par.pairings().add_checkin(created.space_id, 2, note="berat minggu ini")
+    gid = sup.pairings().add_goal(created.space_id, "Tidur sebelum jam 11")
+    sup.pairings().set_goal_progress(created.space_id, gid, 100)
+    sup.pairings().send_message(created.space_id, "Aku di sini.")
     for v in (par, sup, par):
         v.sync(relay.url)
     for v in (sup, par):
-        assert [c.mood for c in v.pairing_checkins(created.space_id)] == [2]
-        (goal,) = v.pairing_goals(created.space_id)
+        assert [c.mood for c in v.pairings().checkins(created.space_id)] == [2]
+        (goal,) = v.pairings().goals(created.space_id)
         assert goal.done and goal.progress == 100
-        assert [m.text for m in v.pairing_messages(created.space_id)] == ["Aku di sini."]
+        assert [m.text for m in v.pairings().messages(created.space_id)] == ["Aku di sini."]
     with pytest.raises(SebayaError.InvalidInput):
-        par.pairing_add_checkin(created.space_id, 9)
+        par.pairings().add_checkin(created.space_id, 9)
     with pytest.raises(SebayaError.InvalidInput):
-        sup.pairing_set_goal_progress(created.space_id, gid, 101)
+        sup.pairings().set_goal_progress(created.space_id, gid, 101)
 
-    notes = sup.create_case_notes("pairing-7f3a", svr.link_request())
+    notes = sup.pairings().create_case_notes("pairing-7f3a", svr.link_request())
     with pytest.raises(SebayaError.BadLinkCode):
-        par.join_space(notes.response)
-    svr.join_space(notes.response)
-    nid = sup.case_notes_add(notes.space_id, "Rujukan dibahas.")
+        par.spaces().join(notes.response)
+    svr.spaces().join(notes.response)
+    nid = sup.pairings().add_case_note(notes.space_id, "Rujukan dibahas.")
     sup.sync(relay.url)
     svr.sync(relay.url)
-    svr.case_notes_review(notes.space_id, nid, "Baik, lanjutkan.")
+    svr.pairings().review_case_note(notes.space_id, nid, "Baik, lanjutkan.")
     svr.sync(relay.url)
     sup.sync(relay.url)
     par.sync(relay.url)
-    (note,) = sup.case_notes(notes.space_id)
+    (note,) = sup.pairings().case_notes(notes.space_id)
     assert note.reviews == ["Baik, lanjutkan."]
-    assert [s.kind for s in par.shared_spaces()] == ["pairing"]
+    assert [s.kind for s in par.spaces().list()] == [SpaceKind.PAIRING()]
     with pytest.raises(SebayaError.NotFound):
-        par.case_notes(notes.space_id)
+        par.pairings().case_notes(notes.space_id)
 
 
 def test_a_device_linked_elsewhere_is_announced(tmp_path, relay):
@@ -638,48 +677,48 @@ def test_a_remote_invite_through_the_relay(tmp_path, relay):
     joiner = open_vault(tmp_path / "j.db", generate_master_key())
     late = open_vault(tmp_path / "l.db", generate_master_key())
     joiner.create_person()
-    gid = fac.create_group("Kelompok Sabtu")
-    fac.group_add_note(gid, "Sebelum undangan.")
-    invite = fac.create_invite(gid, valid_for_secs=3600, share_history=True)
+    gid = fac.groups().create("Kelompok Sabtu")
+    fac.groups().add_note(gid, "Sebelum undangan.")
+    invite = fac.invites().create(gid, valid_for_secs=3600, share_history=True)
     assert invite.space_id == gid
     assert len(invite.code) < 200 and invite.code.startswith("SBYI1")
-    assert [(i.id, i.status) for i in fac.invites(gid)] == [(invite.id, "open")]
+    assert [(i.id, i.status) for i in fac.invites().list(gid)] == [(invite.id, InviteStatus.OPEN())]
     fac.sync(relay.url)
 
-    pending = joiner.accept_invite(invite.code, "Rina")
-    assert (pending.space_id, pending.kind, pending.status) == (gid, "group", "waiting")
+    pending = joiner.invites().accept(invite.code, "Rina")
+    assert (pending.space_id, pending.kind, pending.status) == (gid, SpaceKind.GROUP(), JoinStatus.WAITING)
     joiner.sync(relay.url)
-    assert joiner.shared_spaces() == []
+    assert joiner.spaces().list() == []
 
     assert fac.sync(relay.url).join_requests == 1
-    (request,) = fac.join_requests()
+    (request,) = fac.invites().join_requests()
     assert (request.name, request.device_id, request.person_id) == ("Rina", joiner.device_id(), joiner.person_id())
-    assert fac.approve_join_request(request.id) == joiner.device_id()
+    assert fac.invites().approve_join_request(request.id) == joiner.device_id()
     fac.sync(relay.url)
     assert joiner.sync(relay.url).joined == 1
-    assert joiner.pending_joins() == []
-    assert "Sebelum undangan." in [n.text for n in joiner.group_notes(gid)]
-    assert [(i.status, i.admitted) for i in fac.invites(gid)] == [("spent", joiner.device_id())]
+    assert joiner.invites().pending_joins() == []
+    assert "Sebelum undangan." in [n.text for n in joiner.groups().notes(gid)]
+    assert [(i.status, i.admitted) for i in fac.invites().list(gid)] == [(InviteStatus.SPENT(), joiner.device_id())]
 
     # The spent code again, from someone else: refused by the relay, nothing joined.
-    late.accept_invite(invite.code, "Lain")
+    late.invites().accept(invite.code, "Lain")
     late.sync(relay.url)
-    (p,) = late.pending_joins()
-    assert (p.status, p.refused_reason) == ("refused", "invite-spent")
-    assert late.shared_spaces() == []
+    (p,) = late.invites().pending_joins()
+    assert (p.status, p.refused_reason) == (JoinStatus.REFUSED, "invite-spent")
+    assert late.spaces().list() == []
     with pytest.raises(SebayaError.InviteSpent):
-        fac.revoke_invite(gid, invite.id)
+        fac.invites().revoke(gid, invite.id)
 
     # A revoked invite, a damaged code, and the messages people see.
-    second = fac.create_invite(gid, share_history=True)
-    fac.revoke_invite(gid, second.id)
-    assert [i.status for i in fac.invites(gid) if i.id == second.id] == ["revoked"]
+    second = fac.invites().create(gid, share_history=True)
+    fac.invites().revoke(gid, second.id)
+    assert [i.status for i in fac.invites().list(gid) if i.id == second.id] == [InviteStatus.REVOKED()]
     with pytest.raises(SebayaError.BadInvite):
-        late.accept_invite(second.code[:-1], "Lain")
+        late.invites().accept(second.code[:-1], "Lain")
     with pytest.raises(SebayaError.InvalidInput):
-        fac.create_invite(gid, valid_for_secs=0)
+        fac.invites().create(gid, valid_for_secs=0)
     with pytest.raises(SebayaError.NotAllowed):
-        joiner.create_invite(gid)
+        joiner.invites().create(gid)
     for locale in ("id", "en"):
         for mid in ("error-invite-spent", "error-invite-expired", "error-invite-revoked", "error-bad-invite"):
             assert localized_message(mid, locale) != mid
@@ -689,8 +728,8 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     phone = open_vault(tmp_path / "phone.db", generate_master_key())
     phrase = phone.create_person()
     phone.journal().add("Hari ini cukup baik.", 4, [])
-    gid = phone.create_group("Kelompok Rina")
-    phone.group_add_note(gid, "Catatan Rina")
+    gid = phone.groups().create("Kelompok Rina")
+    phone.groups().add_note(gid, "Catatan Rina")
     phone.sync(relay.url)
 
     # The phone is lost: an empty vault and the phrase bring everything back, as a new device.
@@ -701,9 +740,9 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     assert restored.sync(relay.url).from_index >= 2
     restored.sync(relay.url)
     assert [e.text for e in restored.journal().list()] == ["Hari ini cukup baik."]
-    assert [n.text for n in restored.group_notes(gid)] == ["Catatan Rina"]
-    assert [(g.id, g.role) for g in restored.groups()] == [(gid, "admin")]
-    assert [s.kind for s in restored.shared_spaces()] == ["group"], "the index is internal"
+    assert [n.text for n in restored.groups().notes(gid)] == ["Catatan Rina"]
+    assert [(g.id, g.role) for g in restored.groups().list()] == [(gid, SpaceRole.ADMIN())]
+    assert [s.kind for s in restored.spaces().list()] == [SpaceKind.GROUP()], "the index is internal"
 
     # A tablet linked by the restored phone is certified by the same person and reaches the group.
     tablet = open_vault(tmp_path / "tablet.db", generate_master_key())
@@ -712,14 +751,14 @@ def test_restore_from_the_phrase_and_link_a_certified_device(tmp_path, relay):
     restored.sync(relay.url)
     assert tablet.sync(relay.url).from_index >= 1
     tablet.sync(relay.url)
-    assert [n.text for n in tablet.group_notes(gid)] == ["Catatan Rina"]
+    assert [n.text for n in tablet.groups().notes(gid)] == ["Catatan Rina"]
 
 
 def test_replacing_the_phrase_closes_the_old_one(tmp_path, relay):
     phone = open_vault(tmp_path / "phone.db", generate_master_key())
     old = phone.create_person()
-    gid = phone.create_group("Kelompok Rina")
-    phone.group_add_note(gid, "Catatan Rina")
+    gid = phone.groups().create("Kelompok Rina")
+    phone.groups().add_note(gid, "Catatan Rina")
     phone.sync(relay.url)
     new = phone.replace_recovery_phrase()
     assert new != old
@@ -727,12 +766,12 @@ def test_replacing_the_phrase_closes_the_old_one(tmp_path, relay):
     thief = open_vault(tmp_path / "thief.db", generate_master_key())
     thief.restore_person(old)
     assert thief.sync(relay.url).from_index == 0
-    assert thief.groups() == []
+    assert thief.groups().list() == []
     again = open_vault(tmp_path / "again.db", generate_master_key())
     again.restore_person(new)
     assert again.sync(relay.url).from_index >= 1
     again.sync(relay.url)
-    assert [n.text for n in again.group_notes(gid)] == ["Catatan Rina"]
+    assert [n.text for n in again.groups().notes(gid)] == ["Catatan Rina"]
     linked = open_vault(tmp_path / "linked.db", generate_master_key())
     with pytest.raises(SebayaError.NoPerson):
         linked.replace_recovery_phrase()
@@ -744,26 +783,26 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
     other = open_vault(tmp_path / "o.db", generate_master_key())
     for v in (coord, sup, other):
         v.create_person()
-    pid = coord.create_programme("PIK-R SMA 1")
-    (p,) = coord.programmes()
-    assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, "coordinator")
+    pid = coord.programmes().create("PIK-R SMA 1")
+    (p,) = coord.programmes().list()
+    assert (p.id, p.name, p.holds_key, p.role) == (pid, "PIK-R SMA 1", True, ProgrammeRole.COORDINATOR())
     with pytest.raises(SebayaError.NotAllowed):
-        sup.create_group("Kelompok", programme_id=pid)
-    grant = coord.grant_programme_role(pid, sup.person_id(), "peer_supporter", valid_days=90)
+        sup.groups().create("Kelompok", programme_id=pid)
+    grant = coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.PEER_SUPPORTER(), valid_days=90)
     with pytest.raises(SebayaError.BadCredential):
-        other.add_programme_credential(grant.credential)
+        other.programmes().add_credential(grant.credential)
     with pytest.raises(SebayaError.InvalidInput):
-        coord.grant_programme_role(pid, sup.person_id(), "therapist")
-    assert sup.add_programme_credential(grant.credential) == "peer_supporter"
-    gid = sup.create_group("Kelompok PIK-R", programme_id=pid)
-    other.join_group(sup.approve_group_member(gid, other.link_request(), as_facilitator=True))
-    sup.group_add_session(gid, 1767225600000, "Sesi 1")
+        coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.UNKNOWN(raw="therapist"))
+    assert sup.programmes().add_credential(grant.credential) == ProgrammeRole.PEER_SUPPORTER()
+    gid = sup.groups().create("Kelompok PIK-R", programme_id=pid)
+    other.groups().join(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
+    sup.groups().add_session(gid, 1767225600000, "Sesi 1")
     sup.sync(relay.url)
     other.sync(relay.url)
-    assert [s.topic for s in other.group_sessions(gid)] == ["Sesi 1"]
+    assert [s.topic for s in other.groups().sessions(gid)] == ["Sesi 1"]
     # A co-facilitator without a programme role does not run sessions.
     with pytest.raises(SebayaError.NotAllowed):
-        other.group_add_session(gid, 1767225600000, "Sesi 2")
+        other.groups().add_session(gid, 1767225600000, "Sesi 2")
     for locale in ("id", "en"):
         assert localized_message("error-bad-credential", locale) != "error-bad-credential"
 
@@ -772,45 +811,46 @@ def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
     fac = open_vault(tmp_path / "f.db", generate_master_key())
     member = open_vault(tmp_path / "m.db", generate_master_key())
     newcomer = open_vault(tmp_path / "n.db", generate_master_key())
-    gid = fac.create_group("Kelompok Senin")
-    assert member.join_group(fac.approve_group_member(gid, member.link_request())) == gid
-    fac.group_add_note(gid, "Cerita minggu lalu.")
+    gid = fac.groups().create("Kelompok Senin")
+    assert member.groups().join(fac.spaces().approve_member(gid, member.link_request())) == gid
+    fac.groups().add_note(gid, "Cerita minggu lalu.")
     fac.sync(relay.url)
     member.sync(relay.url)
     # The default: no history. The group goes on in a new period; the newcomer joins that.
-    new_gid = newcomer.join_group(fac.approve_group_member(gid, newcomer.link_request()))
+    new_gid = newcomer.groups().join(fac.spaces().approve_member(gid, newcomer.link_request()))
     assert new_gid != gid
-    assert [g.next_id for g in fac.groups() if g.id == gid] == [new_gid]
+    assert [g.next_id for g in fac.groups().list() if g.id == gid] == [new_gid]
     fac.sync(relay.url)
     newcomer.sync(relay.url)
-    assert newcomer.group_notes(new_gid) == []
+    assert newcomer.groups().notes(new_gid) == []
     assert member.sync(relay.url).new_periods == 1
     member.sync(relay.url)
-    assert [n.text for n in member.group_notes(gid)] == ["Cerita minggu lalu."]
-    member.group_add_note(new_gid, "Selamat datang.")
+    assert [n.text for n in member.groups().notes(gid)] == ["Cerita minggu lalu."]
+    member.groups().add_note(new_gid, "Selamat datang.")
     member.sync(relay.url)
     newcomer.sync(relay.url)
-    assert [n.text for n in newcomer.group_notes(new_gid)] == ["Selamat datang."]
+    assert [n.text for n in newcomer.groups().notes(new_gid)] == ["Selamat datang."]
     with pytest.raises(SebayaError.NotAllowed):
-        member.start_period(new_gid)
+        member.groups().start_period(new_gid)
 
 
 def test_instruments_are_scored_on_the_device_with_risk_flags():
     from sebaya import score_instrument
-    s = score_instrument("phq9", bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
-    assert (s.total, s.band, s.positive_screen, s.risk_flags) == (9, "mild", False, ["phq9-item9"])
-    s = score_instrument("who5", bytes([3, 3, 3, 3, 0]))
-    assert (s.total, s.percentage, s.band, s.positive_screen) == (12, 48, "wellbeing-low", True)
+    s = score_instrument(Instrument.PHQ9(), bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
+    assert (s.total, s.band, s.positive_screen, s.risk_flags) == (9, ScreeningBand.MILD, False, [RiskFlag.PHQ9_ITEM9()])
+    assert s.instrument == Instrument.PHQ9()
+    s = score_instrument(Instrument.WHO5(), bytes([3, 3, 3, 3, 0]))
+    assert (s.total, s.percentage, s.band, s.positive_screen) == (12, 48, ScreeningBand.WELLBEING_LOW, True)
     yes17 = [0] * 20
     yes17[16] = 1
-    s = score_instrument("srq20", bytes(yes17))
-    assert (s.band, s.risk_flags) == ("below-cutoff", ["srq20-item17"])
+    s = score_instrument(Instrument.SRQ20(), bytes(yes17))
+    assert (s.band, s.risk_flags) == (ScreeningBand.BELOW_CUTOFF, [RiskFlag.SRQ20_ITEM17()])
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument("gad7", bytes([4, 0, 0, 0, 0, 0, 0]))
+        score_instrument(Instrument.GAD7(), bytes([4, 0, 0, 0, 0, 0, 0]))
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument("phq9", bytes([0] * 8))
+        score_instrument(Instrument.PHQ9(), bytes([0] * 8))
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument("bdi", bytes([0]))
+        score_instrument(Instrument.UNKNOWN(raw="bdi"), bytes([0]))
     for band in ("minimal", "moderately-severe", "wellbeing-very-low", "above-cutoff"):
         for locale in ("id", "en"):
             assert localized_message("band-" + band, locale) != "band-" + band
@@ -818,10 +858,10 @@ def test_instruments_are_scored_on_the_device_with_risk_flags():
 
 def test_mood_trends_over_check_ins(tmp_path, key):
     v = open_vault(tmp_path / "t.db", key)
-    assert v.mood_trends(420).weeks == []
+    assert v.journal().mood_trends(420).weeks == []
     j = v.journal()
     j.add("pagi", 2, ["cemas"])
     j.add("sore", 4, [])
-    t = v.mood_trends(420)
+    t = v.journal().mood_trends(420)
     assert len(t.weeks) == 1 and t.weeks[0].count == 2 and abs(t.weeks[0].average - 3.0) < 1e-9
     assert (t.current_streak, t.longest_streak) == (1, 1)

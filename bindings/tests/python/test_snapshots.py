@@ -4,7 +4,7 @@ same journal."""
 
 import pytest
 
-from sebaya import SebayaError, Vault, generate_master_key
+from sebaya import LinkKind, SebayaError, Vault, generate_master_key
 
 
 def test_a_new_device_syncs_a_snapshotted_journal(tmp_path, relay):
@@ -44,9 +44,9 @@ def test_a_snapshot_due_waits_for_an_unmetered_link(tmp_path, relay):
     for round_ in range(5):
         for i in range(4):
             phone.journal().add(f"Catatan {round_}.{i}", 3, [])
-        pushed += phone.sync_on(relay.url, True).report.pushed
+        pushed += phone.sync_on(relay.url, LinkKind.METERED).report.pushed
     assert pushed >= 5
     # Due, but on mobile data it waits; on Wi-Fi it goes, once.
-    assert phone.sync_on(relay.url, True).report.pushed == 0
-    assert phone.sync_on(relay.url, False).report.pushed == 1
-    assert phone.sync_on(relay.url, False).report.pushed == 0
+    assert phone.sync_on(relay.url, LinkKind.METERED).report.pushed == 0
+    assert phone.sync_on(relay.url, LinkKind.UNMETERED).report.pushed == 1
+    assert phone.sync_on(relay.url, LinkKind.UNMETERED).report.pushed == 0

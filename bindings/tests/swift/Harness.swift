@@ -78,10 +78,10 @@ final class MemoryKeyStore: KeyStore {
 /// Records every "this space changed" call it gets.
 final class RecordingListener: SpaceListener {
     private let lock = NSLock()
-    private var calls: [(String, String)] = []
-    func spaceChanged(spaceId: String, kind: String) { lock.lock(); calls.append((spaceId, kind)); lock.unlock() }
+    private var calls: [(String, SpaceKind)] = []
+    func spaceChanged(spaceId: String, kind: SpaceKind) { lock.lock(); calls.append((spaceId, kind)); lock.unlock() }
     var spaces: [String] { lock.lock(); defer { lock.unlock() }; return calls.map { $0.0 } }
-    var kinds: [String] { lock.lock(); defer { lock.unlock() }; return calls.map { $0.1 } }
+    var kinds: [SpaceKind] { lock.lock(); defer { lock.unlock() }; return calls.map { $0.1 } }
     func clear() { lock.lock(); calls.removeAll(); lock.unlock() }
 }
 

@@ -109,6 +109,36 @@ check("lock() locks the vault and the journals taken from it") {
     try assertEqual("error-locked", id, "messageId")
 }
 
+check("lock() locks every domain object, taken before the lock or after it") {
+    let path = tmpPath("lock-all.db")
+    let key = try generateMasterKey()
+    let v = try Vault.open(path: path, masterKey: key)
+    let gid = try v.groups().create(name: "Kelompok Kamis")
+    _ = try v.groups().addNote(groupId: gid, text: "sebelum dikunci")
+    let spaces = v.spaces(), groups = v.groups(), care = v.care()
+    try v.lock()
+    let calls: [(String, () throws -> Void)] = [
+        ("spaces.list", { _ = try spaces.list() }),
+        ("groups.list", { _ = try groups.list() }),
+        ("groups.notes", { _ = try groups.notes(groupId: gid) }),
+        ("care.records", { _ = try care.records() }),
+        ("care.referralInbox", { _ = try care.referralInbox() }),
+        ("care.safetyPlan", { _ = try care.safetyPlan(locale: "en") }),
+        ("pairings.checkins", { _ = try v.pairings().checkins(pairingId: gid) }),
+        ("programmes.list", { _ = try v.programmes().list() }),
+        ("invites.list", { _ = try v.invites().list(spaceId: gid) }),
+        ("nearby.carryStatus", { _ = try v.nearby().carryStatus() }),
+        ("journal.members", { _ = try v.journal().members() }),
+    ]
+    for (name, call) in calls {
+        let id = try assertThrows(name, locked) { try call() }
+        try assertEqual("error-locked", id, "\(name) messageId")
+    }
+    let again = try Vault.open(path: path, masterKey: key)
+    try assertEqual(["sebelum dikunci"], try again.groups().notes(groupId: gid).map { $0.text }, "kept")
+    try again.lock()
+}
+
 check("link two devices and sync a journal entry through the relay") {
     let url = try relayURL()
     let a = try Vault.open(path: tmpPath("a.db"), masterKey: try generateMasterKey())
@@ -141,26 +171,26 @@ check("join a support group in person and read its note after a sync") {
     let url = try relayURL()
     let fac = try Vault.open(path: tmpPath("gf.db"), masterKey: try generateMasterKey())
     let par = try Vault.open(path: tmpPath("gp.db"), masterKey: try generateMasterKey())
-    let gid = try fac.createGroup(name: "Kelompok Kamis")
+    let gid = try fac.groups().create(name: "Kelompok Kamis")
     // In person: the participant shows its request code, the facilitator answers with a response code.
-    let joined = try par.joinGroup(response: try fac.approveGroupMember(groupId: gid, request: try par.linkRequest()))
+    let joined = try par.groups().join(response: try fac.spaces().approveMember(spaceId: gid, request: try par.linkRequest()))
     try assertEqual(gid, joined, "joined group id")
-    try assertThrows("a forged group response", badLinkCode) { _ = try par.joinGroup(response: "SBYA1zz") }
-    _ = try fac.groupAddNote(groupId: gid, text: "Kita mulai dengan check-in.", title: "Rencana")
-    let sid = try fac.groupAddSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Mengelola cemas")
-    try fac.groupSetAttendance(groupId: gid, sessionId: sid, memberDeviceId: try par.deviceId(), attendance: .present)
+    try assertThrows("a forged group response", badLinkCode) { _ = try par.groups().join(response: "SBYA1zz") }
+    _ = try fac.groups().addNote(groupId: gid, text: "Kita mulai dengan check-in.", title: "Rencana")
+    let sid = try fac.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Mengelola cemas")
+    try fac.groups().setAttendance(groupId: gid, sessionId: sid, memberDeviceId: try par.deviceId(), attendance: .present)
     _ = try fac.sync(relayUrl: url)
     _ = try par.sync(relayUrl: url)
-    let notes = try par.groupNotes(groupId: gid)
+    let notes = try par.groups().notes(groupId: gid)
     try assertEqual(["Kita mulai dengan check-in."], notes.map { $0.text }, "note reached the member")
     try assertEqual(["Rencana"], notes.map { $0.title }, "title")
-    let sessions = try par.groupSessions(groupId: gid)
+    let sessions = try par.groups().sessions(groupId: gid)
     try assertEqual([Attendance.present], sessions.flatMap { $0.attendance.map { $0.attendance } }, "attendance")
-    try assertEqual(["member"], try par.groups().map { $0.role }, "role")
+    try assertEqual([SpaceRole.member], try par.groups().list().map { $0.role }, "role")
     try assertThrows("a member cannot remove the facilitator", notAllowed) {
-        _ = try par.removeGroupMember(groupId: gid, deviceId: try fac.deviceId())
+        _ = try par.spaces().removeMember(spaceId: gid, deviceId: try fac.deviceId())
     }
-    _ = try fac.removeGroupMember(groupId: gid, deviceId: try par.deviceId())
+    _ = try fac.spaces().removeMember(spaceId: gid, deviceId: try par.deviceId())
     _ = try fac.sync(relayUrl: url)
     try assertEqual(UInt32(1), try par.sync(relayUrl: url).refusedSpaces, "the relay no longer serves the group")
 }
@@ -235,8 +265,8 @@ func runPeers(_ a: PeerSession, _ b: PeerSession, spoil: Int? = nil) -> (Error?,
 check("peer session: two devices converge face to face, with no relay") {
     let (phone, tablet) = try linkedPair("peer")
     _ = try tablet.journal().add(text: "Dari tablet.", mood: 3)
-    let a = try phone.peerSession(initiator: true)
-    let b = try tablet.peerSession(initiator: false)
+    let a = try phone.nearby().startSession(initiator: true)
+    let b = try tablet.nearby().startSession(initiator: false)
     let (ea, eb) = runPeers(a, b)
     try assertTrue(ea == nil && eb == nil, "errors: \(String(describing: ea)) \(String(describing: eb))")
     try assertTrue(try a.isFinished() && b.isFinished(), "both sessions finished")
@@ -246,15 +276,15 @@ check("peer session: two devices converge face to face, with no relay") {
     let r = try a.report()
     try assertEqual(try tablet.deviceId(), r.remoteDeviceId ?? "", "remote device")
     try assertTrue(r.sent > 0 && r.acked == r.sent, "every envelope acknowledged: \(r)")
-    try assertTrue(try phone.spaceStatus().contains { $0.lastPath == "peer" }, "space status path")
+    try assertTrue(try phone.spaceStatus().contains { $0.lastPath == .peer }, "space status path")
 }
 
 check("peer session: a stranger gets PeerNotMember and learns nothing; an altered frame gets BadPeerMessage") {
     let (phone, tablet) = try linkedPair("peer2")
     let stranger = try Vault.open(path: tmpPath("peer2-stranger.db"), masterKey: try generateMasterKey())
     _ = try stranger.createPerson()
-    let a = try phone.peerSession(initiator: true)
-    let s = try stranger.peerSession(initiator: false)
+    let a = try phone.nearby().startSession(initiator: true)
+    let s = try stranger.nearby().startSession(initiator: false)
     let (ea, es) = runPeers(a, s)
     guard let ea1 = ea as? SebayaError, let es1 = es as? SebayaError else {
         throw CheckFailure(description: "both sides should fail: \(String(describing: ea)) \(String(describing: es))")
@@ -264,10 +294,10 @@ check("peer session: a stranger gets PeerNotMember and learns nothing; an altere
     let rs = try s.report()
     try assertTrue(rs.spaces == 0 && rs.received == 0 && rs.chunksReceived == 0, "stranger learned nothing: \(rs)")
     _ = try phone.journal().add(text: "Kedua.", mood: 3)
-    let (_, eb) = runPeers(try phone.peerSession(initiator: true), try tablet.peerSession(initiator: false), spoil: 2)
+    let (_, eb) = runPeers(try phone.nearby().startSession(initiator: true), try tablet.nearby().startSession(initiator: false), spoil: 2)
     guard let eb1 = eb as? SebayaError else { throw CheckFailure(description: "an altered frame was accepted") }
     try assertEqual("error-bad-peer-message", badPeerMessage(eb1) ?? "", "altered frame")
-    let (e1, e2) = runPeers(try phone.peerSession(initiator: true), try tablet.peerSession(initiator: false))
+    let (e1, e2) = runPeers(try phone.nearby().startSession(initiator: true), try tablet.nearby().startSession(initiator: false))
     try assertTrue(e1 == nil && e2 == nil, "a clean session after the altered one")
     try assertTrue(try tablet.journal().list().contains { $0.text == "Kedua." }, "converged afterwards")
 }
@@ -279,29 +309,29 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
         return v
     }
     let supporter = try person("carry-s.db"), participant = try person("carry-p.db"), carrier = try person("carry-c.db")
-    let pair = try supporter.createPairing(participantRequest: try participant.linkRequest())
-    _ = try participant.joinSpace(response: pair.response)
-    let (e1, e2) = runPeers(try participant.peerSession(initiator: true), try supporter.peerSession(initiator: false))
+    let pair = try supporter.pairings().create(participantRequest: try participant.linkRequest())
+    _ = try participant.spaces().join(response: pair.response)
+    let (e1, e2) = runPeers(try participant.nearby().startSession(initiator: true), try supporter.nearby().startSession(initiator: false))
     try assertTrue(e1 == nil && e2 == nil, "pairing synced face to face")
-    _ = try carrier.joinSpace(response: try supporter.createPairing(participantRequest: try carrier.linkRequest()).response)
-    _ = try participant.pairingAddCheckin(pairingId: pair.spaceId, mood: 2, note: "Minggu berat.")
-    try carrier.setCarryQuota(bytes: 1 << 20)
-    let took = try carrier.importBundle(bundle: try participant.exportBundle(spaceIds: [], peerDeviceId: nil))
+    _ = try carrier.spaces().join(response: try supporter.pairings().create(participantRequest: try carrier.linkRequest()).response)
+    _ = try participant.pairings().addCheckin(pairingId: pair.spaceId, mood: 2, note: "Minggu berat.")
+    try carrier.nearby().setCarryQuota(bytes: 1 << 20)
+    let took = try carrier.nearby().importBundle(bundle: try participant.nearby().exportBundle(spaceIds: [], peerDeviceId: nil))
     try assertTrue(took.carried > 0, "the carrier holds sealed envelopes: \(took)")
-    let before = try carrier.carryStatus()
-    let c = try carrier.peerSession(initiator: true)
-    let s = try supporter.peerSession(initiator: false)
+    let before = try carrier.nearby().carryStatus()
+    let c = try carrier.nearby().startSession(initiator: true)
+    let s = try supporter.nearby().startSession(initiator: false)
     let (ec, es) = runPeers(c, s)
     try assertTrue(ec == nil && es == nil, "errors: \(String(describing: ec)) \(String(describing: es))")
-    try assertEqual(["Minggu berat."], try supporter.pairingCheckins(pairingId: pair.spaceId).map { $0.note }, "check-in arrived")
+    try assertEqual(["Minggu berat."], try supporter.pairings().checkins(pairingId: pair.spaceId).map { $0.note }, "check-in arrived")
     let rc = try c.report(), rs = try s.report()
     try assertTrue(rc.carriedSent > 0 && rc.carriedAnswered == rc.carriedSent, "handed on and answered: \(rc)")
     try assertEqual(rc.carriedSent, rs.carriedReceived, "received what was sent")
     try assertEqual(UInt32(0), rs.carriedRefused, "nothing refused")
     // A peer's Ack is not authoritative: everything stays carried until the relay answers for it.
-    try assertEqual(before, try carrier.carryStatus(), "a peer's Ack drops nothing")
+    try assertEqual(before, try carrier.nearby().carryStatus(), "a peer's Ack drops nothing")
     _ = try carrier.sync(relayUrl: try relayURL())
-    let after = try carrier.carryStatus()
+    let after = try carrier.nearby().carryStatus()
     try assertEqual(UInt32(0), after.envelopes, "the relay's answer drops them")
     try assertEqual(UInt32(0), after.spaces, "no space left carried")
 }
@@ -309,17 +339,17 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
 check("bundles: a file carries what a device lacks; damaged, replayed and strangers' files change nothing") {
     let (phone, tablet) = try linkedPair("bundle")
     _ = try tablet.journal().add(text: "Lewat kartu SD.", mood: 4)
-    let file = try tablet.exportBundle(spaceIds: [], peerDeviceId: nil)
-    try assertThrows("half a file", badBundle) { _ = try phone.importBundle(bundle: file.prefix(file.count / 2)) }
+    let file = try tablet.nearby().exportBundle(spaceIds: [], peerDeviceId: nil)
+    try assertThrows("half a file", badBundle) { _ = try phone.nearby().importBundle(bundle: file.prefix(file.count / 2)) }
     try assertTrue(!(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }), "nothing from half a file")
-    let r = try phone.importBundle(bundle: file)
+    let r = try phone.nearby().importBundle(bundle: file)
     try assertTrue(r.stored > 0, "stored: \(r)")
     try assertTrue(try phone.journal().list().contains { $0.text == "Lewat kartu SD." }, "entry arrived")
-    try assertThrows("the same file again", bundleReplayed) { _ = try phone.importBundle(bundle: file) }
+    try assertThrows("the same file again", bundleReplayed) { _ = try phone.nearby().importBundle(bundle: file) }
     let stranger = try Vault.open(path: tmpPath("bundle-stranger.db"), masterKey: try generateMasterKey())
     _ = try stranger.createPerson()
     try assertThrows("a stranger's file", strangerBundle) {
-        _ = try phone.importBundle(bundle: try stranger.exportBundle(spaceIds: [], peerDeviceId: nil))
+        _ = try phone.nearby().importBundle(bundle: try stranger.nearby().exportBundle(spaceIds: [], peerDeviceId: nil))
     }
 }
 
@@ -362,14 +392,14 @@ check("a metered link syncs in the policy's chunks; a dead link throws Network a
     }
     try tablet.setSyncPolicy(policy: SyncPolicy(wifiOnly: false, meteredDailyBudget: 0, meteredChunkBytes: 4096))
     try assertEqual(UInt64(4096), try tablet.syncPolicy().meteredChunkBytes, "chunk size kept")
-    let r = try tablet.syncOn(relayUrl: url, metered: true)
-    try assertEqual("all", r.scope, "scope")
+    let r = try tablet.syncOn(relayUrl: url, link: .metered)
+    try assertEqual(SyncScope.all, r.scope, "scope")
     try assertTrue(r.report.roundTrips >= 3, "several chunks: \(r.report)")
     try assertTrue(r.report.retries == 0 && r.report.resent == 0, "no retries on a good link")
     try assertEqual(8, try tablet.journal().list().count, "every entry arrived")
     let port = try closedPort()
     _ = try tablet.journal().add(text: "Tetap di sini.", mood: 3)
-    try assertThrows("a dead link", network) { _ = try tablet.syncOn(relayUrl: "http://127.0.0.1:\(port)", metered: true) }
+    try assertThrows("a dead link", network) { _ = try tablet.syncOn(relayUrl: "http://127.0.0.1:\(port)", link: .metered) }
     try assertTrue(try tablet.spaceStatus().contains { $0.waiting }, "the entry still waits to go out")
 }
 
@@ -411,11 +441,11 @@ check("a listener hears of the space a sync changed, and nothing after stop()") 
     try assertTrue(transport.count > sent, "the sync went through the app's transport")
     try assertEqual(0, rec.spaces.count, "B's listener is not told of A's local write")
     _ = try b.sync(relayUrl: url)
-    guard let journal = try b.spaceStatus().first(where: { $0.kind == "journal" })?.spaceId else {
+    guard let journal = try b.spaceStatus().first(where: { $0.kind == .journal })?.spaceId else {
         throw CheckFailure(description: "B has no journal")
     }
     try assertTrue(rec.spaces.contains(journal), "told of B's journal: \(rec.spaces)")
-    try assertTrue(rec.kinds.contains("journal"), "kind: \(rec.kinds)")
+    try assertTrue(rec.kinds.contains(.journal), "kind: \(rec.kinds)")
     sub.stop()
     try assertTrue(!sub.isActive(), "inactive after stop")
     rec.clear()
@@ -424,6 +454,21 @@ check("a listener hears of the space a sync changed, and nothing after stop()") 
     _ = try b.sync(relayUrl: url)
     try assertTrue(try b.journal().list().contains { $0.text == "Setelah berhenti." }, "the change still arrived")
     try assertEqual(0, rec.spaces.count, "no call after stop()")
+}
+
+check("enums: scores come back as cases; an Unknown value passed in is refused, never guessed") {
+    let s = try scoreInstrument(instrument: .phq9, answers: Data([3, 3, 3, 3, 3, 0, 0, 0, 1]))
+    try assertEqual(Instrument.phq9, s.instrument, "instrument")
+    try assertEqual(ScreeningBand.moderatelySevere, s.band, "band")
+    try assertEqual([RiskFlag.phq9Item9], s.riskFlags, "risk flags")
+    try assertThrows("an instrument this version does not know", invalidInput) {
+        _ = try scoreInstrument(instrument: .unknown(raw: "bdi"), answers: Data([0]))
+    }
+    try assertThrows("a purpose this version does not know", invalidInput) {
+        _ = try consentText(purpose: .unknown(raw: "marketing"), locale: "en")
+    }
+    try assertEqual(ConsentPurpose.dutyOfCare, try consentText(purpose: .dutyOfCare, locale: "id").purpose, "purpose")
+    try assertEqual(SafetyStep.warningSigns, safetyPlanSteps().first, "first step")
 }
 
 check("emergency help needs no vault: numbers and steps in both languages") {
@@ -444,20 +489,20 @@ check("a risk answer with a bad country code still shows the crisis lines and re
     let part = try Vault.open(path: tmpPath("care-p.db"), masterKey: try generateMasterKey())
     _ = try coord.createPerson()
     _ = try part.createPerson()
-    let programme = try coord.createProgramme(name: "PIK-R SMA 1")
-    let enrol = try coord.enrolParticipant(request: try part.linkRequest(), programmeId: programme)
-    _ = try part.joinSpace(response: enrol.response)
+    let programme = try coord.programmes().create(name: "PIK-R SMA 1")
+    let enrol = try coord.care().enrol(request: try part.linkRequest(), programmeId: programme)
+    _ = try part.spaces().join(response: enrol.response)
     _ = try coord.sync(relayUrl: url)
     _ = try part.sync(relayUrl: url)
-    _ = try part.giveConsent(careId: enrol.careId, purpose: "duty-of-care", agreed: true)
-    let esc = try part.submitScreening(instrument: "phq9", answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 2]), country: "Indonesia")
+    _ = try part.care().giveConsent(careId: enrol.careId, purpose: .dutyOfCare, agreed: true)
+    let esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 2]), country: "Indonesia")
     try assertTrue(esc.countryUnknown, "flagged")
     try assertEqual(["119", "112"], esc.resources.map { $0.number }, "numbers all the same")
     try assertEqual(1, esc.referrals.count, "referred")
     try assertTrue(esc.saved && esc.failed.isEmpty, "nothing failed")
     _ = try part.sync(relayUrl: url)
     _ = try coord.sync(relayUrl: url)
-    try assertEqual(["phq9-item9"], try coord.referralInbox().map { $0.reason ?? "" }, "the coordinator sees the rule")
+    try assertEqual([ReferralReason.phq9Item9], try coord.care().referralInbox().map { $0.reason }, "the coordinator sees the rule")
 }
 
 finish()

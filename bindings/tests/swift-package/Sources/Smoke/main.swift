@@ -28,6 +28,13 @@ do {
     let id = try vault.journal().add(text: "dari modul lain", mood: 4, tags: ["spm"])
     let entry = try vault.journal().get(id: id)
     expect(entry?.text == "dari modul lain" && entry?.tags == ["spm"], "a journal entry through `import Sebaya`")
+    // A domain object and an enum, as an app in another module uses them.
+    let gid = try vault.groups().create(name: "Kelompok")
+    let role = try vault.spaces().list().first { $0.id == gid }?.role
+    switch role {
+    case .admin?: expect(true, "vault.groups() and a SpaceRole case through `import Sebaya`")
+    default: expect(false, "the creator of a group is its admin: \(String(describing: role))")
+    }
     try vault.lock()
     do {
         _ = try Vault.open(path: path, masterKey: try generateMasterKey())

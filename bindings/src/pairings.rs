@@ -1,0 +1,387 @@
+//! One-to-one pairings through the bindings (`Vault.pairings()`): a peer supporter and a participant
+//! with check-ins, goals and messages; what the participant chooses to share with their supporter
+//! (under their own consent); the supporter's case notes about a pairing, shared only with their
+//! supervisor; and handing a pairing or case notes over to a successor.
+
+use super::programmes::parse_programme;
+use super::{CreatedSpace, Result, Shared, SharedItemKind, new_id, parse_space, with};
+
+/// A check-in in a pairing.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct PairCheckin {
+    /// Check-in id.
+    pub id: String,
+    /// Mood 1–5.
+    pub mood: i32,
+    /// Optional note.
+    pub note: String,
+    /// Device id (hex) of who checked in.
+    pub by: String,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// A goal in a pairing.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct PairGoal {
+    /// Goal id.
+    pub id: String,
+    /// What the goal is.
+    pub text: String,
+    /// Progress 0–100.
+    pub progress: i32,
+    /// Whether it is reached (progress 100).
+    pub done: bool,
+}
+
+/// A message in a pairing.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct PairMessage {
+    /// Message id.
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// Device id (hex) of the sender.
+    pub by: String,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// A case note, with the supervisor's reviews of it.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct CaseNote {
+    /// Note id.
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// Device id (hex) of the writer.
+    pub by: String,
+    /// Written, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// The supervisor's comments on this note, oldest first.
+    pub reviews: Vec<String>,
+}
+
+/// Something the participant shared with their supporter in a pairing.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SharedItem {
+    /// Its id (for `unshare`).
+    pub id: String,
+    /// What it is.
+    pub kind: SharedItemKind,
+    /// The shared text.
+    pub text: String,
+    /// A journal entry's mood, 1–5.
+    pub mood: Option<u8>,
+    /// The journal entry it came from (empty otherwise).
+    pub source: String,
+    /// The consent record it was shared under.
+    pub consent: String,
+    /// When, ms.
+    pub at_ms: i64,
+}
+
+fn small(n: i32, what: &str) -> Result<u8> {
+    u8::try_from(n)
+        .map_err(|_| sebaya_core::Error::InvalidInput(format!("{what} is out of range")).into())
+}
+
+/// Pairings and case notes, handed out by `Vault.pairings()`. It holds the vault's shared state, so
+/// `Vault.lock()` locks it too (`Locked`).
+#[derive(uniffi::Object)]
+pub struct Pairings {
+    pub(crate) inner: Shared,
+}
+
+#[uniffi::export]
+impl Pairings {
+    /// A peer supporter opens a one-to-one pairing with the participant whose request code it
+    /// scanned (their `link_request()`); show them the response (`Spaces.join` on their phone).
+    /// With `programme_id` the pairing is bound to that programme: then it throws `NotAllowed` without a peer supporter or coordinator role there, and
+    /// `NotCertified` (its detail lists the missing or expired module ids) without current training
+    /// in every required module; nothing is created then. Every member's device checks the same
+    /// on receipt. Show the participant the response.
+    #[uniffi::method(default(programme_id = None))]
+    pub fn create(
+        &self,
+        participant_request: String,
+        programme_id: Option<String>,
+    ) -> Result<CreatedSpace> {
+        let programme = programme_id.as_deref().map(parse_programme).transpose()?;
+        let (id, response) = with(&self.inner, |v| {
+            v.create_pairing_in(&participant_request, programme)
+        })?;
+        Ok(CreatedSpace {
+            space_id: id.to_hex(),
+            response,
+        })
+    }
+
+    /// Records a check-in (mood 1–5 and an optional note) in a pairing.
+    #[uniffi::method(default(note = ""))]
+    pub fn add_checkin(&self, pairing_id: String, mood: i32, note: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        let m = small(mood, "mood")?;
+        let id = new_id()?;
+        with(&self.inner, |v| {
+            let me = v.device_id().to_hex();
+            v.with_group(&p, |d, now| {
+                sebaya_core::pairing::add_checkin(d, &id, m, &note, &me, now)
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// The pairing's check-ins, oldest first.
+    pub fn checkins(&self, pairing_id: String) -> Result<Vec<PairCheckin>> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| {
+            v.read_group(&p, |d| {
+                sebaya_core::pairing::checkins(d)
+                    .into_iter()
+                    .map(|c| PairCheckin {
+                        id: c.id,
+                        mood: i32::from(c.mood),
+                        note: c.note,
+                        by: c.by,
+                        at_ms: c.at_ms,
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// Adds a goal to a pairing; returns its id.
+    pub fn add_goal(&self, pairing_id: String, text: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        let id = new_id()?;
+        with(&self.inner, |v| {
+            v.with_group(&p, |d, now| {
+                sebaya_core::pairing::add_goal(d, &id, &text, now)
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// Sets a goal's progress (0–100; 100 marks it reached).
+    pub fn set_goal_progress(
+        &self,
+        pairing_id: String,
+        goal_id: String,
+        progress: i32,
+    ) -> Result<()> {
+        let p = parse_space(&pairing_id)?;
+        let pr = small(progress, "progress")?;
+        with(&self.inner, |v| {
+            v.with_group(&p, |d, now| {
+                sebaya_core::pairing::set_goal_progress(d, &goal_id, pr, now)
+            })
+        })
+    }
+
+    /// The pairing's goals.
+    pub fn goals(&self, pairing_id: String) -> Result<Vec<PairGoal>> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| {
+            v.read_group(&p, |d| {
+                sebaya_core::pairing::goals(d)
+                    .into_iter()
+                    .map(|g| PairGoal {
+                        id: g.id,
+                        text: g.text,
+                        progress: i32::from(g.progress),
+                        done: g.done,
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// Sends a message in a pairing; returns its id.
+    pub fn send_message(&self, pairing_id: String, text: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        let id = new_id()?;
+        with(&self.inner, |v| {
+            let me = v.device_id().to_hex();
+            v.with_group(&p, |d, now| {
+                sebaya_core::pairing::send_message(d, &id, &text, &me, now)
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// The pairing's messages, oldest first.
+    pub fn messages(&self, pairing_id: String) -> Result<Vec<PairMessage>> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| {
+            v.read_group(&p, |d| {
+                sebaya_core::pairing::messages(d)
+                    .into_iter()
+                    .map(|m| PairMessage {
+                        id: m.id,
+                        text: m.text,
+                        by: m.by,
+                        at_ms: m.at_ms,
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
+    /// name), shared only with the supervisor whose request code it scanned. With `programme_id`,
+    /// writing notes takes a peer supporter of the programme and reviewing them a coordinator.
+    #[uniffi::method(default(programme_id = None))]
+    pub fn create_case_notes(
+        &self,
+        about: String,
+        supervisor_request: String,
+        programme_id: Option<String>,
+    ) -> Result<CreatedSpace> {
+        let programme = programme_id.as_deref().map(parse_programme).transpose()?;
+        let (id, response) = with(&self.inner, |v| {
+            v.create_case_notes_in(&about, &supervisor_request, programme)
+        })?;
+        Ok(CreatedSpace {
+            space_id: id.to_hex(),
+            response,
+        })
+    }
+
+    /// The supporter adds a case note; returns its id.
+    pub fn add_case_note(&self, space_id: String, text: String) -> Result<String> {
+        let s = parse_space(&space_id)?;
+        let id = new_id()?;
+        with(&self.inner, |v| {
+            let me = v.device_id().to_hex();
+            v.with_group(&s, |d, now| {
+                sebaya_core::casenotes::add_note(d, &id, &text, &me, now)
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// The supervisor comments on a case note.
+    pub fn review_case_note(
+        &self,
+        space_id: String,
+        note_id: String,
+        text: String,
+    ) -> Result<String> {
+        let s = parse_space(&space_id)?;
+        let id = new_id()?;
+        with(&self.inner, |v| {
+            let me = v.device_id().to_hex();
+            v.with_group(&s, |d, now| {
+                sebaya_core::casenotes::add_review(d, &id, &note_id, &text, &me, now)
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// The case notes with their reviews, oldest first.
+    pub fn case_notes(&self, space_id: String) -> Result<Vec<CaseNote>> {
+        let s = parse_space(&space_id)?;
+        with(&self.inner, |v| {
+            v.read_group(&s, |d| {
+                let reviews = sebaya_core::casenotes::reviews(d);
+                sebaya_core::casenotes::notes(d)
+                    .into_iter()
+                    .map(|n| CaseNote {
+                        reviews: reviews
+                            .iter()
+                            .filter(|r| r.note == n.id)
+                            .map(|r| r.text.clone())
+                            .collect(),
+                        id: n.id,
+                        text: n.text,
+                        by: n.by,
+                        at_ms: n.at_ms,
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    /// The participant agrees to, or withdraws from, sharing with their supporter in a pairing; a
+    /// withdrawal takes back everything shared there. Only the participant (`NotAllowed`).
+    pub fn consent_to_sharing(&self, pairing_id: String, agreed: bool) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.consent_to_sharing(&p, agreed))
+    }
+
+    /// Shares one journal entry (text and mood) with the supporter; `NotAllowed` without consent.
+    pub fn share_journal_entry(&self, pairing_id: String, entry_id: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.share_journal_entry(&p, &entry_id))
+    }
+
+    /// Shares a summary of the check-ins (weekly averages, streak; no entry text) in `locale`.
+    pub fn share_checkin_summary(
+        &self,
+        pairing_id: String,
+        utc_offset_min: i32,
+        locale: String,
+    ) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| {
+            v.share_checkin_summary(&p, utc_offset_min, &locale)
+        })
+    }
+
+    /// Shares the safety plan, as rendered text, with the supporter.
+    pub fn share_safety_plan_text(&self, pairing_id: String, text: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.share_safety_plan_text(&p, &text))
+    }
+
+    /// Shares the safety plan as it stands (its summary in `locale`) with the supporter.
+    pub fn share_safety_plan(&self, pairing_id: String, locale: String) -> Result<String> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.share_safety_plan(&p, &locale))
+    }
+
+    /// Takes one shared item back.
+    pub fn unshare(&self, pairing_id: String, item_id: String) -> Result<()> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.unshare(&p, &item_id))
+    }
+
+    /// What the participant shares in a pairing now (nothing while consent does not stand).
+    pub fn shared_items(&self, pairing_id: String) -> Result<Vec<SharedItem>> {
+        let p = parse_space(&pairing_id)?;
+        let list = with(&self.inner, |v| v.shared_in_pairing(&p))?;
+        Ok(list
+            .into_iter()
+            .map(|i| SharedItem {
+                id: i.id,
+                kind: SharedItemKind::from_id(&i.kind),
+                text: i.text,
+                mood: i.mood,
+                source: i.source,
+                consent: i.consent,
+                at_ms: i.at_ms,
+            })
+            .collect())
+    }
+
+    /// Offboarding, on the leaving supporter's device (an admin of the space): hands a pairing or
+    /// case notes over to the person whose device showed `successor_request` (its `link_request`
+    /// code), who shows `presentation` (their `certification_presentation`). In a programme's space
+    /// the successor must be a coordinator, or a peer supporter with current required training
+    /// (`NotAllowed`, `NotCertified`, `BadCredential` otherwise; nothing changes). The successor
+    /// becomes an admin and every device of this person leaves the space; the successor's device
+    /// changes the key at its first sync. Returns the response code for the successor's
+    /// `Spaces.join`; sync this device right after.
+    pub fn hand_over(
+        &self,
+        space_id: String,
+        successor_request: String,
+        presentation: Vec<u8>,
+    ) -> Result<String> {
+        let space = parse_space(&space_id)?;
+        with(&self.inner, |v| {
+            v.hand_over_space(&space, &successor_request, &presentation)
+        })
+    }
+}

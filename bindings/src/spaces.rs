@@ -1,0 +1,121 @@
+//! Shared spaces and who is in them, through the bindings (`Vault.spaces()`): every space this device
+//! holds, joining one in person with a response code, and admitting, removing and listing members.
+//! These verbs are the same for every kind of space (a group, a pairing, case notes, a care record,
+//! a report space), so they live here rather than on each domain object.
+
+use super::{
+    Member, Result, RotationReport, Shared, SpaceKind, SpaceRole, parse_device, parse_space, with,
+};
+
+/// A shared space this device belongs to.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SharedSpace {
+    /// Space id (hex).
+    pub id: String,
+    /// Its kind.
+    pub kind: SpaceKind,
+    /// This device's role there; null once removed (the space is still listed: what was read stays
+    /// readable).
+    pub role: Option<SpaceRole>,
+}
+
+/// A space just created for someone, with the code to show them.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct CreatedSpace {
+    /// The new space's id (hex).
+    pub space_id: String,
+    /// The response code for the other person's device (`Spaces.join`).
+    pub response: String,
+}
+
+/// Membership of shared spaces, handed out by `Vault.spaces()`. It holds the vault's shared state,
+/// so `Vault.lock()` locks it too (`Locked`).
+#[derive(uniffi::Object)]
+pub struct Spaces {
+    pub(crate) inner: Shared,
+}
+
+#[uniffi::export]
+impl Spaces {
+    /// Every shared space this device belongs to (groups, pairings, case notes, care records,
+    /// report spaces), with its kind and this device's role.
+    pub fn list(&self) -> Result<Vec<SharedSpace>> {
+        with(&self.inner, |v| {
+            Ok(v.shared_spaces()
+                .into_iter()
+                .map(|(id, kind, role)| SharedSpace {
+                    id: id.to_hex(),
+                    kind: kind.into(),
+                    role: role.map(Into::into),
+                })
+                .collect())
+        })
+    }
+
+    /// On any device: joins the shared space (group, pairing, case notes, care record, report space)
+    /// named in a response made for it (`approve_member`, `Pairings.create`, `Care.enrol`...).
+    /// Returns the space.
+    pub fn join(&self, response: String) -> Result<SharedSpace> {
+        let (id, kind) = with(&self.inner, |v| v.join_space(&response))?;
+        Ok(SharedSpace {
+            id: id.to_hex(),
+            kind: kind.into(),
+            role: Some(SpaceRole::Member),
+        })
+    }
+
+    /// On an admin's device, in person: adds the device that showed `request` (its `link_request()`
+    /// code) to a space this device administers (a group, a care record, a report space), as an
+    /// admin (a group's facilitator, a care record's coordinator) when `as_admin`, and returns the
+    /// response code to show it (`join` on that device). Unless `share_history`, a group that already
+    /// has a past first goes on in a new period and the newcomer joins that one (reading nothing
+    /// written before).
+    #[uniffi::method(default(as_admin = false, share_history = false))]
+    pub fn approve_member(
+        &self,
+        space_id: String,
+        request: String,
+        as_admin: bool,
+        share_history: bool,
+    ) -> Result<String> {
+        let g = parse_space(&space_id)?;
+        let role = if as_admin {
+            sebaya_core::Role::Admin
+        } else {
+            sebaya_core::Role::Member
+        };
+        with(&self.inner, |v| {
+            v.approve_group_member_with(&g, &request, role, share_history)
+        })
+    }
+
+    /// Removes a member's device from a space and rotates its key (admins only: a group's
+    /// facilitators), so it reads nothing written from then on. Sync afterwards.
+    pub fn remove_member(&self, space_id: String, device_id: String) -> Result<RotationReport> {
+        let g = parse_space(&space_id)?;
+        let d = parse_device(&device_id)?;
+        let r = with(&self.inner, |v| v.remove_group_member(&g, &d))?;
+        Ok(RotationReport {
+            wrapped: r.wrapped,
+            without_key: r.without_key,
+            bytes: r.bytes,
+        })
+    }
+
+    /// The devices of a space, with their roles, as this device knows them.
+    pub fn members(&self, space_id: String) -> Result<Vec<Member>> {
+        let g = parse_space(&space_id)?;
+        with(&self.inner, |v| {
+            let me = v.device_id();
+            Ok(v.group_membership(&g)?
+                .members
+                .iter()
+                .map(|(d, r)| Member {
+                    device_id: d.to_hex(),
+                    role: (*r).into(),
+                    this_device: *d == me,
+                })
+                .collect())
+        })
+    }
+}
