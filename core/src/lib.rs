@@ -15,7 +15,6 @@ pub mod casenotes;
 pub mod crypto;
 pub mod error;
 pub mod export;
-pub mod group_spaces;
 pub mod groups;
 pub mod i18n;
 pub mod identity;
@@ -108,7 +107,7 @@ impl Vault {
             None => None,
         };
         let mut shared = std::collections::BTreeMap::new();
-        for id in group_spaces::index(&store)? {
+        for id in space::held::index(&store)? {
             shared.insert(id, Space::load(&store, &id, &identity)?);
         }
         Ok(Vault {

@@ -48,6 +48,7 @@ use crate::space::doc::{
     is_lower_hex, new_record_in, put_text, read_all, read_record, string, text_field, write,
 };
 
+mod create;
 mod sharing;
 
 const PARTICIPANT: &str = "participant";

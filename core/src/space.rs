@@ -28,10 +28,10 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::keywrap::{self, KeyWrap};
 use crate::store::Store;
-use sebaya_proto::keywraps::KeyWrapSet;
 
 mod codec;
 pub(crate) mod doc;
+pub(crate) mod held;
 mod history;
 mod kind;
 pub(crate) mod rules;
@@ -1065,7 +1065,7 @@ impl Space {
     /// known yet (it waits). An error: not from the rotation's author, or a key that does not match
     /// the rotation's commitment (quarantined).
     fn take_key_wraps(&mut self, env: &Envelope, identity: &Identity) -> Result<bool> {
-        let set = KeyWrapSet::from_envelope(env)?;
+        let set = sebaya_proto::keywraps::KeyWrapSet::from_envelope(env)?;
         let h = env.header()?;
         let Some(rotation) = self
             .members
@@ -1200,7 +1200,7 @@ impl Space {
                 None => report.without_key += 1,
             }
         }
-        let set = KeyWrapSet {
+        let set = sebaya_proto::keywraps::KeyWrapSet {
             epoch,
             wraps,
             history: self.sealed_history(&new_key, &epoch)?,
