@@ -1,7 +1,7 @@
 //! Device identity: an Ed25519 signing key and an X25519 key-agreement key, both made on the vault's
 //! first open, both kept sealed in the vault and never copied to another device. The device id is the
 //! Ed25519 public key, so every envelope and request names a key anyone can verify against; the X25519
-//! key receives space keys wrapped for this device (`keywrap.rs`). A person's device certificate
+//! key receives space keys wrapped for this device (`crypto/keywrap.rs`). A person's device certificate
 //! (`person.rs`) binds both public keys to the person.
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -10,9 +10,9 @@ use zeroize::Zeroizing;
 
 use sebaya_proto::{DeviceId, EpochId, SpaceId};
 
+use crate::crypto::keywrap::{self, KeyWrap};
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
-use crate::keywrap::{self, KeyWrap};
 use crate::store::Store;
 
 const SEED: &str = "device-signing-seed";

@@ -501,7 +501,7 @@ impl Vault {
         if !s.membership().is_member(&req.device) {
             return Err(Error::Internal("admit did not take effect"));
         }
-        let wrap = crate::keywrap::wrap(s.key(), &x25519, &s.id, &s.epoch)?;
+        let wrap = crate::crypto::keywrap::wrap(s.key(), &x25519, &s.id, &s.epoch)?;
         let answer = link::LinkResponse {
             space: s.id,
             kind: s.kind.to_byte(),

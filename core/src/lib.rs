@@ -22,7 +22,6 @@ pub mod index;
 pub mod instruments;
 pub mod invites;
 pub mod journal;
-pub mod keywrap;
 pub mod link;
 pub mod pairing;
 pub mod peer;
@@ -135,7 +134,7 @@ impl Vault {
     /// [`Error::BadKeyWrap`]. The shared-spaces work calls this when a key-wraps envelope arrives.
     pub fn unwrap_key(
         &self,
-        wrap: &keywrap::KeyWrap,
+        wrap: &crypto::keywrap::KeyWrap,
         space: &SpaceId,
         epoch: &sebaya_proto::EpochId,
     ) -> Result<crypto::Key32> {
@@ -661,7 +660,12 @@ impl Vault {
                         response.index = Some(link::LinkedIndex {
                             space: index.id,
                             epoch: index.epoch,
-                            wrap: keywrap::wrap(index.key(), &req.x25519, &index.id, &index.epoch)?,
+                            wrap: crypto::keywrap::wrap(
+                                index.key(),
+                                &req.x25519,
+                                &index.id,
+                                &index.epoch,
+                            )?,
                             history: index.history_for_link()?,
                         });
                     }
@@ -782,7 +786,7 @@ pub(crate) fn approve_into(
         let person = person.or(req.person());
         space.add_member(store, identity, req.device, req.x25519, role, person)?;
     }
-    let wrap = keywrap::wrap(space.key(), &req.x25519, &space.id, &space.epoch)?;
+    let wrap = crypto::keywrap::wrap(space.key(), &req.x25519, &space.id, &space.epoch)?;
     Ok(link::LinkResponse {
         space: space.id,
         kind: space.kind.to_byte(),

@@ -23,10 +23,10 @@ use sebaya_proto::membership::{
 };
 use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId, VersionVector};
 
+use crate::crypto::keywrap::{self, KeyWrap};
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::keywrap::{self, KeyWrap};
 use crate::store::Store;
 
 mod codec;

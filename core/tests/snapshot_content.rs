@@ -26,7 +26,8 @@ fn insider(a: &mut Vault) -> Insider {
     };
     let response = a.approve_link(&request.to_code().unwrap()).unwrap();
     let resp = sebaya_core::link::LinkResponse::from_code(&response).unwrap();
-    let key = sebaya_core::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch).unwrap();
+    let key = sebaya_core::crypto::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch)
+        .unwrap();
     Insider {
         space: resp.space,
         epoch: resp.epoch,

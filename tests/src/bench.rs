@@ -558,7 +558,7 @@ fn main() {
         let t0 = Instant::now();
         let mut raw_bytes = 0usize;
         for (_, x) in devices.iter().skip(1) {
-            raw_bytes += sebaya_core::keywrap::wrap(&key, x, &space, &epoch)
+            raw_bytes += sebaya_core::crypto::keywrap::wrap(&key, x, &space, &epoch)
                 .unwrap()
                 .to_bytes()
                 .len();
