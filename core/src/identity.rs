@@ -2,7 +2,10 @@
 //! first open, both kept sealed in the vault and never copied to another device. The device id is the
 //! Ed25519 public key, so every envelope and request names a key anyone can verify against; the X25519
 //! key receives space keys wrapped for this device (`crypto/keywrap.rs`). A person's device certificate
-//! (`person.rs`) binds both public keys to the person.
+//! (`identity/person.rs`) binds both public keys to the person.
+//!
+//! Who is who lives in this folder: this file is the device; `person.rs` the person (root key,
+//! recovery phrase, device certificates); `link.rs` adding a device by request and response codes.
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -14,6 +17,9 @@ use crate::crypto::keywrap::{self, KeyWrap};
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::store::Store;
+
+pub mod link;
+pub mod person;
 
 const SEED: &str = "device-signing-seed";
 const X25519_SECRET: &str = "device-x25519-secret";

@@ -29,7 +29,7 @@ use sebaya_proto::{DeviceId, SpaceId};
 use crate::error::{Error, Result};
 use crate::space::SpaceKind;
 use crate::store::Store;
-use crate::{Vault, crypto, link};
+use crate::{Vault, crypto, identity::link};
 
 const ISSUED: &str = "invites-issued";
 const RECEIVED: &str = "join-requests";

@@ -22,10 +22,8 @@ pub mod index;
 pub mod instruments;
 pub mod invites;
 pub mod journal;
-pub mod link;
 pub mod pairing;
 pub mod peer;
-pub mod person;
 pub mod policy;
 pub mod programmes;
 pub mod report_space;
@@ -43,8 +41,8 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use error::{Error, Result};
+pub use identity::person::{RecoveryPhrase, verify_device_certificate};
 pub use journal::JournalEntry;
-pub use person::{RecoveryPhrase, verify_device_certificate};
 pub use sebaya_proto::invite::InviteId;
 pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::programme::ProgrammeRole;
@@ -54,7 +52,7 @@ pub use sync::ReqwestClient;
 pub use sync::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
 
 use identity::Identity;
-use person::{PersonKey, RecoverySecret};
+use identity::person::{PersonKey, RecoverySecret};
 use space::{Space, SpaceKind};
 use store::Store;
 
@@ -171,7 +169,7 @@ impl Vault {
 
     fn adopt_person(&mut self, secret: &RecoverySecret) -> Result<()> {
         let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
-        let person = person::adopt(
+        let person = identity::person::adopt(
             &self.store,
             secret,
             self.identity.device,
@@ -188,14 +186,14 @@ impl Vault {
         if let Some(p) = &self.person {
             return Some(p.id());
         }
-        let cert = person::stored_certificate(&self.store).ok()??;
+        let cert = identity::person::stored_certificate(&self.store).ok()??;
         verify_device_certificate(&cert).ok().map(|c| c.person)
     }
 
     /// This device's certificate, signed by its person's root key: made when the person was created
     /// or restored here, or received when this device was linked. [`Error::NoPerson`] before that.
     pub fn device_certificate(&self) -> Result<Vec<u8>> {
-        match person::stored_certificate(&self.store)? {
+        match identity::person::stored_certificate(&self.store)? {
             Some(c) => Ok(c),
             None if self.person.is_none() => Err(Error::NoPerson),
             None => Err(Error::Corrupt("device certificate")),
@@ -616,7 +614,7 @@ impl Vault {
     /// The code a new device shows so that another device of the same person can link it: this
     /// device's id and X25519 public key. Changes nothing.
     pub fn link_request(&self) -> Result<String> {
-        link::LinkRequest {
+        identity::link::LinkRequest {
             device: self.identity.device,
             x25519: self.identity.x25519_public,
             certificate: self.device_certificate().ok(),
@@ -639,7 +637,7 @@ impl Vault {
         // With a person here: certify the new device and let it into the index, from which it
         // vouches itself into every other space of the person.
         if let Some(p) = &self.person {
-            let req = link::LinkRequest::from_code(request)?;
+            let req = identity::link::LinkRequest::from_code(request)?;
             let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
             let cert = p.certify(req.device, req.x25519, now)?;
             response.certificate = Some(cert.as_bytes().to_vec());
@@ -657,7 +655,7 @@ impl Vault {
                                 Some(p.id().0),
                             )?;
                         }
-                        response.index = Some(link::LinkedIndex {
+                        response.index = Some(identity::link::LinkedIndex {
                             space: index.id,
                             epoch: index.epoch,
                             wrap: crypto::keywrap::wrap(
@@ -682,7 +680,7 @@ impl Vault {
     /// made for another device, or if its membership log does not admit this device; nothing changes
     /// then.
     pub fn complete_link(&mut self, response: &str) -> Result<()> {
-        let resp = link::LinkResponse::from_code(response)?;
+        let resp = identity::link::LinkResponse::from_code(response)?;
         if !self.journal_list().is_empty() || !self.safety_plan().is_empty() {
             return Err(Error::AlreadyLinked);
         }
@@ -710,7 +708,7 @@ impl Vault {
         let space = adopt_from_response(&self.store, &self.identity, resp, SpaceKind::Journal)?;
         if let Some(c) = certificate {
             if self.person.is_none() {
-                person::store_certificate(&self.store, &c)?;
+                identity::person::store_certificate(&self.store, &c)?;
             }
         }
         if let Some((i, key)) = index {
@@ -777,8 +775,8 @@ pub(crate) fn approve_into(
     request: &str,
     role: Role,
     person: Option<[u8; 32]>,
-) -> Result<link::LinkResponse> {
-    let req = link::LinkRequest::from_code(request)?;
+) -> Result<identity::link::LinkResponse> {
+    let req = identity::link::LinkRequest::from_code(request)?;
     if req.device == identity.device {
         return Err(Error::InvalidInput("a device cannot add itself".into()));
     }
@@ -787,7 +785,7 @@ pub(crate) fn approve_into(
         space.add_member(store, identity, req.device, req.x25519, role, person)?;
     }
     let wrap = crypto::keywrap::wrap(space.key(), &req.x25519, &space.id, &space.epoch)?;
-    Ok(link::LinkResponse {
+    Ok(identity::link::LinkResponse {
         space: space.id,
         kind: space.kind.to_byte(),
         epoch: space.epoch,
@@ -806,7 +804,7 @@ pub(crate) fn approve_into(
 pub(crate) fn adopt_from_response(
     store: &Store,
     identity: &Identity,
-    resp: link::LinkResponse,
+    resp: identity::link::LinkResponse,
     kind: SpaceKind,
 ) -> Result<Space> {
     if resp.kind != kind.to_byte() {

@@ -493,7 +493,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::person::PersonKey;
+    use crate::identity::person::PersonKey;
     use crate::space::CODEC_BUNDLE;
     use crate::space::SpaceKind;
     use crate::space::rules::PROGRAMME_KEY;

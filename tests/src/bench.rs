@@ -539,7 +539,7 @@ fn main() {
             let device = sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap();
             let secret = x25519_dalek::StaticSecret::from([n.wrapping_add(1); 32]);
             let x25519 = x25519_dalek::PublicKey::from(&secret).to_bytes();
-            let request = sebaya_core::link::LinkRequest {
+            let request = sebaya_core::identity::link::LinkRequest {
                 device,
                 x25519,
                 certificate: None,

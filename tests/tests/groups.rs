@@ -239,7 +239,7 @@ fn request_for(seed: [u8; 32]) -> String {
     use ring::signature::KeyPair;
     let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
     let secret = x25519_dalek::StaticSecret::from(seed);
-    sebaya_core::link::LinkRequest {
+    sebaya_core::identity::link::LinkRequest {
         device: sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap(),
         x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
         certificate: None,

@@ -303,7 +303,7 @@ impl Vault {
         programme: [u8; 32],
     ) -> Result<(SpaceId, String)> {
         self.check_can_bind(Some(programme), ProgrammeRole::PeerSupporter)?;
-        let req = crate::link::LinkRequest::from_code(participant_request)?;
+        let req = crate::identity::link::LinkRequest::from_code(participant_request)?;
         let cert = req.certificate.as_deref().ok_or_else(|| {
             Error::InvalidInput(
                 "the participant's phone has no person yet: create one there first".into(),

@@ -12,7 +12,7 @@ use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::space::{RotationReport, Space, SpaceKind};
-use crate::{Vault, link};
+use crate::{Vault, identity::link};
 
 /// A member taken into a new period: device, role, person, X25519 key.
 type CarriedMember = (DeviceId, Role, Option<[u8; 32]>, Option<[u8; 32]>);

@@ -15,7 +15,7 @@ use crate::programmes::now_secs;
 use crate::space::SpaceKind;
 use crate::space::rules::credentials::certified;
 use crate::training::{publish_grants, publish_records};
-use crate::{SpaceId, Vault, link};
+use crate::{SpaceId, Vault, identity::link};
 
 impl Vault {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it scanned

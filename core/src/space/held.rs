@@ -14,7 +14,7 @@ use sebaya_proto::membership::Role;
 use crate::error::{Error, Result};
 use crate::space::{Space, SpaceKind};
 use crate::store::Store;
-use crate::{Vault, link};
+use crate::{Vault, identity::link};
 
 const GROUP_INDEX: &str = "group-spaces";
 

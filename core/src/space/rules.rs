@@ -746,9 +746,11 @@ pub(crate) mod tests {
         let prog = Ed25519KeyPair::from_seed_unchecked(&[0x50; 32]).unwrap();
         let programme: [u8; 32] = prog.public_key().as_ref().try_into().unwrap();
         let person_f =
-            crate::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x61; 32])).unwrap();
+            crate::identity::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x61; 32]))
+                .unwrap();
         let person_u =
-            crate::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x62; 32])).unwrap();
+            crate::identity::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x62; 32]))
+                .unwrap();
         let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
         groups::init(&mut fs.doc, "Kelompok", 1_800_000_000_000).unwrap();
         fs.persist(&f.store).unwrap();
