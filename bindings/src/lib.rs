@@ -462,7 +462,7 @@ fn with<T>(
 fn with_unannounced<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
-) -> Result<(Result<T>, Vec<sebaya_core::watch::SpaceChange>)> {
+) -> Result<(Result<T>, Vec<sebaya_core::sync::watch::SpaceChange>)> {
     if !platform::watched(shared) {
         let mut guard = shared.lock().map_err(|_| poisoned())?;
         let v = guard.as_mut().ok_or_else(locked)?;

@@ -40,11 +40,11 @@ pub struct SpaceStatus {
     pub last_path: Option<String>,
 }
 
-fn link(metered: bool) -> sebaya_core::policy::Link {
+fn link(metered: bool) -> sebaya_core::sync::policy::Link {
     if metered {
-        sebaya_core::policy::Link::Metered
+        sebaya_core::sync::policy::Link::Metered
     } else {
-        sebaya_core::policy::Link::Unmetered
+        sebaya_core::sync::policy::Link::Unmetered
     }
 }
 
@@ -63,7 +63,7 @@ impl Vault {
     /// Sets the sync policy.
     pub fn set_sync_policy(&self, policy: SyncPolicy) -> Result<()> {
         with(&self.inner, |v| {
-            v.set_sync_policy(sebaya_core::policy::SyncPolicy {
+            v.set_sync_policy(sebaya_core::sync::policy::SyncPolicy {
                 wifi_only: policy.wifi_only,
                 metered_daily_budget: policy.metered_daily_budget,
                 metered_chunk_bytes: policy.metered_chunk_bytes,
@@ -95,8 +95,8 @@ impl Vault {
         driven?;
         Ok(PolicySync {
             scope: match scope {
-                sebaya_core::policy::SyncScope::All => "all",
-                sebaya_core::policy::SyncScope::UrgentOnly => "urgent-only",
+                sebaya_core::sync::policy::SyncScope::All => "all",
+                sebaya_core::sync::policy::SyncScope::UrgentOnly => "urgent-only",
             }
             .into(),
             report: report.into(),

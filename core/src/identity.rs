@@ -96,7 +96,7 @@ impl Identity {
             .map_err(|_| Error::Internal("device key"))
     }
 
-    /// The X25519 secret's bytes, for the peer session's Noise handshake (`peer.rs`), which needs
+    /// The X25519 secret's bytes, for the peer session's Noise handshake (`sync/peer.rs`), which needs
     /// them as its static key. Wiped when the returned value drops.
     pub(crate) fn x25519_secret(&self) -> Key32 {
         Zeroizing::new(self.x25519.to_bytes())

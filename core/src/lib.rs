@@ -8,9 +8,7 @@
 //!
 //! Start with `docs/architecture.md` for the map of the crates.
 
-pub mod bundles;
 pub mod care;
-pub mod carry;
 pub mod casenotes;
 pub mod crypto;
 pub mod error;
@@ -23,8 +21,6 @@ pub mod instruments;
 pub mod invites;
 pub mod journal;
 pub mod pairing;
-pub mod peer;
-pub mod policy;
 pub mod programmes;
 pub mod report_space;
 pub mod reports;
@@ -34,7 +30,6 @@ pub mod space;
 pub mod store;
 pub mod sync;
 pub mod training;
-pub mod watch;
 pub mod wordings;
 
 use std::path::Path;
@@ -48,8 +43,8 @@ pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 #[cfg(feature = "reqwest-client")]
-pub use sync::ReqwestClient;
-pub use sync::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
+pub use sync::relay::ReqwestClient;
+pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
 
 use identity::Identity;
 use identity::person::{PersonKey, RecoverySecret};
@@ -454,7 +449,7 @@ impl Vault {
     }
 
     /// Drives a begun sync to its end through `http`. A request that gets no answer is sent again
-    /// (re-signed) after a growing wait, as the sync's [`sync::Chunking`] allows; once the retries in
+    /// (re-signed) after a growing wait, as the sync's [`sync::relay::Chunking`] allows; once the retries in
     /// a row are spent the sync stops with a network error, keeping everything acknowledged so far.
     pub fn drive_sync(&mut self, http: &dyn HttpClient, sync: &mut RelaySync) -> Result<()> {
         while let Some(req) = self.sync_next_request(sync)? {

@@ -17,7 +17,7 @@ use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 use sebaya_core::Vault;
 use sebaya_core::journal;
-use sebaya_core::policy::Link;
+use sebaya_core::sync::policy::Link;
 use sebaya_tests::workload::{self, Op};
 
 mod snapshot_bench;

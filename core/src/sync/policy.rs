@@ -147,7 +147,7 @@ impl Vault {
         s.set_only(only);
         if link == Link::Metered {
             let chunk = self.sync_policy()?.metered_chunk_bytes;
-            s.set_chunking(crate::sync::Chunking::chunked(chunk));
+            s.set_chunking(crate::sync::relay::Chunking::chunked(chunk));
         }
         Ok((s, scope))
     }
