@@ -348,7 +348,7 @@ impl Vault {
         answers: Vec<u8>,
         country: String,
     ) -> Result<Escalation> {
-        let inst = sebaya_core::instruments::Instrument::from_id(&instrument)?;
+        let inst = sebaya_core::care::instruments::Instrument::from_id(&instrument)?;
         with(&self.inner, |v| {
             v.submit_screening(inst, &answers, &country)
         })

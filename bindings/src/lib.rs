@@ -516,7 +516,7 @@ pub struct InstrumentScore {
 /// `InvalidInput`.
 #[uniffi::export]
 pub fn score_instrument(instrument: String, answers: Vec<u8>) -> Result<InstrumentScore> {
-    use sebaya_core::instruments;
+    use sebaya_core::care::instruments;
     let inst = instruments::Instrument::from_id(&instrument)?;
     let s = instruments::score(inst, &answers)?;
     Ok(InstrumentScore {

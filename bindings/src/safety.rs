@@ -4,7 +4,7 @@
 //! "professionals", "safer-surroundings", "what-matters" (in that order).
 
 use super::{Result, Vault, with};
-use sebaya_core::safety::{SafetyItem, Step};
+use sebaya_core::care::safety::{SafetyItem, Step};
 
 /// One item of the plan.
 #[derive(Clone, Debug, uniffi::Record)]

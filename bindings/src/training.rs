@@ -46,7 +46,7 @@ fn parse_person(id: &str) -> Result<sebaya_core::PersonId> {
     })
 }
 
-fn record(e: sebaya_core::training::TrainingEntry) -> TrainingRecord {
+fn record(e: sebaya_core::care::training::TrainingEntry) -> TrainingRecord {
     TrainingRecord {
         id: hex::encode(e.id),
         programme_id: hex::encode(e.programme),
@@ -63,7 +63,7 @@ fn record(e: sebaya_core::training::TrainingEntry) -> TrainingRecord {
 /// (all five core modules), in the order `NotCertified` lists them.
 #[uniffi::export]
 pub fn required_training_modules() -> Vec<String> {
-    sebaya_core::training::required_training()
+    sebaya_core::care::training::required_training()
         .iter()
         .map(|m| m.to_string())
         .collect()
@@ -120,8 +120,8 @@ impl Vault {
             .map(|(module, s)| TrainingShortfall {
                 module,
                 reason: match s {
-                    sebaya_core::training::Shortfall::Missing => "missing",
-                    sebaya_core::training::Shortfall::Expired => "expired",
+                    sebaya_core::care::training::Shortfall::Missing => "missing",
+                    sebaya_core::care::training::Shortfall::Expired => "expired",
                 }
                 .to_string(),
             })

@@ -27,8 +27,8 @@ pub struct InstrumentWording {
     pub fallback_language: bool,
 }
 
-impl From<sebaya_core::wordings::Wording> for InstrumentWording {
-    fn from(w: sebaya_core::wordings::Wording) -> Self {
+impl From<sebaya_core::care::wordings::Wording> for InstrumentWording {
+    fn from(w: sebaya_core::care::wordings::Wording) -> Self {
         InstrumentWording {
             instrument: w.instrument.id().to_string(),
             language: w.language,
@@ -63,7 +63,7 @@ impl Vault {
         instrument: String,
         language: String,
     ) -> Result<InstrumentWording> {
-        let inst = sebaya_core::instruments::Instrument::from_id(&instrument)?;
+        let inst = sebaya_core::care::instruments::Instrument::from_id(&instrument)?;
         with(&self.inner, |v| {
             v.instrument_wording(inst, &language).map(Into::into)
         })

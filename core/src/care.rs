@@ -39,13 +39,21 @@
 //! One idea a file: `record.rs` (the document, referrals and states in it, enrolment, the list of
 //! care records), `consent.rs` (purposes, the ledger, whether a purpose stands), `escalation.rs`
 //! (screening or a call for help to referrals, and referrals as people follow them),
-//! `screening.rs` (totals kept in the journal), `resources.rs` (crisis numbers).
+//! `screening.rs` (totals kept in the journal), `resources.rs` (crisis numbers). Around the record:
+//! `instruments.rs` (scoring PHQ-9, GAD-7, WHO-5, SRQ-20) and `wordings.rs` (their texts as data),
+//! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here) and
+//! `training.rs` (the training register).
 
 mod consent;
 mod escalation;
+pub mod instruments;
+pub mod programmes;
 mod record;
 mod resources;
+pub mod safety;
 mod screening;
+pub mod training;
+pub mod wordings;
 
 pub use consent::{
     ConsentRecord, PURPOSES, SHARE_PURPOSE, add_consent, consent_version, consented, consents,
@@ -71,8 +79,8 @@ mod tests {
     use super::resources::check_country;
     use super::screening::store_screening;
     use super::*;
+    use crate::care::instruments::Instrument;
     use crate::error::Error;
-    use crate::instruments::Instrument;
     use crate::space::doc::container_in;
     use automerge::AutoCommit;
     use automerge::transaction::Transactable;
@@ -292,7 +300,8 @@ mod tests {
     #[test]
     fn screenings_keep_totals_and_rules_not_answers() {
         let mut j = AutoCommit::new();
-        let s = crate::instruments::score(Instrument::Phq9, &[1, 1, 1, 1, 1, 1, 1, 1, 1]).unwrap();
+        let s = crate::care::instruments::score(Instrument::Phq9, &[1, 1, 1, 1, 1, 1, 1, 1, 1])
+            .unwrap();
         store_screening(&mut j, "00000000000000d1", &s, 7_000).unwrap();
         let got = screenings(&j);
         assert_eq!(got.len(), 1);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use sebaya_core::programmes::MAX_GRANT_DAYS;
+use sebaya_core::care::programmes::MAX_GRANT_DAYS;
 use sebaya_core::{Error, ProgrammeRole, ReqwestClient, SpaceId, Vault, groups, pairing};
 use sebaya_tests::fixtures::{self, Devices, Spaces, VAULTS};
 

@@ -7,7 +7,7 @@
 
 use sebaya_tests::net::{net, sync};
 
-use sebaya_core::training::{REQUIRED_FOR_PAIRING, Shortfall, TrainingStatus};
+use sebaya_core::care::training::{REQUIRED_FOR_PAIRING, Shortfall, TrainingStatus};
 use sebaya_core::{Error, ProgrammeRole, SpaceId, Vault, casenotes, pairing};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {

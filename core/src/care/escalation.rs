@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::care::instruments::{Instrument, Score};
 use crate::error::{Error, Result};
-use crate::instruments::{Instrument, Score};
 use crate::now_ms;
 use crate::space::rules;
 use crate::{SpaceId, Vault};
@@ -188,7 +188,7 @@ impl Vault {
         answers: &[u8],
         country: &str,
     ) -> Result<Escalation> {
-        let score = crate::instruments::score(instrument, answers)?;
+        let score = crate::care::instruments::score(instrument, answers)?;
         let saved = self.save_screening(&score).is_ok();
         let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
         let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());

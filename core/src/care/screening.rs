@@ -6,8 +6,8 @@ use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value};
 use serde::Serialize;
 
 use crate::Vault;
+use crate::care::instruments::{Instrument, Score};
 use crate::error::Result;
-use crate::instruments::{Instrument, Score};
 use crate::now_ms;
 use crate::space::doc::{int, string, write};
 

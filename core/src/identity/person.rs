@@ -247,7 +247,7 @@ impl PersonKey {
             .map_err(|_| Error::BadCredential)
     }
 
-    /// Signs a training record as this person (a coordinator certifying a module, `training.rs`).
+    /// Signs a training record as this person (a coordinator certifying a module, `care/training.rs`).
     pub(crate) fn sign_training(
         &self,
         record: &sebaya_proto::training::TrainingRecord,

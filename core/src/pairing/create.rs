@@ -3,18 +3,18 @@
 //! successor when a supporter leaves.
 //!
 //! A pairing bound to a programme is opened only by a supporter with current training
-//! ([`crate::training`]); the supporter's records and grants go into it, so every member's device
+//! ([`crate::care::training`]); the supporter's records and grants go into it, so every member's device
 //! checks the certification on receipt (`space/rules/credentials.rs`).
 
 use sebaya_proto::PersonId;
 use sebaya_proto::membership::{Op, Role};
 use sebaya_proto::programme::ProgrammeRole;
 
+use crate::care::programmes::now_secs;
+use crate::care::training::{publish_grants, publish_records};
 use crate::error::{Error, Result};
-use crate::programmes::now_secs;
 use crate::space::SpaceKind;
 use crate::space::rules::credentials::certified;
-use crate::training::{publish_grants, publish_records};
 use crate::{SpaceId, Vault, identity::link};
 
 impl Vault {
@@ -90,7 +90,7 @@ impl Vault {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it
     /// scanned, bound to `programme` when it names one. Bound, it takes a person here who is a
     /// `peer_supporter` or `coordinator` of the programme (`NotAllowed` otherwise) with current
-    /// training in every module of [`REQUIRED_FOR_PAIRING`](crate::training::REQUIRED_FOR_PAIRING) (`NotCertified` with the missing or
+    /// training in every module of [`REQUIRED_FOR_PAIRING`](crate::care::training::REQUIRED_FOR_PAIRING) (`NotCertified` with the missing or
     /// expired module ids otherwise); in both cases nothing is created. The pairing then holds the
     /// supporter's grants and training records, so every member's device checks the certification
     /// (`rules.rs`). Returns the pairing's id and the response code for the participant.
@@ -141,7 +141,7 @@ impl Vault {
     /// ([`Vault::certification_presentation`] on their device), checked here against this device's
     /// grants and revocations and those the space holds: they must be a `coordinator` of the
     /// programme, or a `peer_supporter` with current training in every module of
-    /// [`REQUIRED_FOR_PAIRING`](crate::training::REQUIRED_FOR_PAIRING) (`NotAllowed`, `NotCertified`, or `BadCredential` for a presentation
+    /// [`REQUIRED_FOR_PAIRING`](crate::care::training::REQUIRED_FOR_PAIRING) (`NotAllowed`, `NotCertified`, or `BadCredential` for a presentation
     /// that is damaged or not the request's person's; nothing changes). In a space bound to no
     /// programme there is nothing to check against and `presentation` is ignored.
     ///

@@ -39,7 +39,7 @@ pub const CRED_PREFIX: &str = "cred/";
 /// Prefix of root keys holding a published role revocation.
 pub const REVOKE_PREFIX: &str = "revoke/";
 /// Prefix of root keys holding a published training record (`train/<record id hex>` → signed
-/// bytes, `training.rs`).
+/// bytes, `care/training.rs`).
 pub const TRAIN_PREFIX: &str = "train/";
 
 /// What writing one root key takes.
@@ -460,7 +460,7 @@ pub(crate) mod tests {
     use crate::store::Store;
     use automerge::transaction::Transactable;
 
-    /// A device with its own vault (for the unit tests here and in `training.rs`).
+    /// A device with its own vault (for the unit tests here and in `care/training.rs`).
     pub(crate) struct Device {
         _dir: tempfile::TempDir,
         pub(crate) store: Store,

@@ -33,8 +33,8 @@ use sebaya_proto::training::{
 };
 
 use crate::Vault;
+use crate::care::programmes::{BytesList, GRANTS, load, now_secs, save};
 use crate::error::{Error, Result};
-use crate::programmes::{BytesList, GRANTS, load, now_secs, save};
 use crate::space::Space;
 use crate::space::rules::credentials::{certified, published};
 use crate::space::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
