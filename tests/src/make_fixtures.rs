@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 use sebaya_core::care::instruments::Instrument;
 use sebaya_core::care::safety::Step;
 use sebaya_core::space::SpaceKind;
-use sebaya_core::{ProgrammeRole, ReqwestClient, Role, Vault, casenotes, groups, pairing};
+use sebaya_core::{ProgrammeRole, ReqwestClient, Role, Vault, groups, pairing, pairing::casenotes};
 use sebaya_tests::fixtures::{self, Devices, Spaces, VAULTS};
 
 struct Relay {

@@ -328,7 +328,7 @@ fn removing_a_lost_phone_rotates_every_space_it_was_in() {
 #[test]
 fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     use sebaya_core::space::SpaceKind;
-    use sebaya_core::{casenotes, pairing};
+    use sebaya_core::{pairing, pairing::casenotes};
     let n = net();
     let dir = tempfile::tempdir().unwrap();
     let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();

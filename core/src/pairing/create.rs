@@ -69,7 +69,7 @@ impl Vault {
         )?;
         let (id, response) = self.open_shared(
             SpaceKind::CaseNotes,
-            |doc, now| crate::casenotes::init(doc, about, now),
+            |doc, now| crate::pairing::casenotes::init(doc, about, now),
             supervisor_request,
             Role::Admin,
         )?;
