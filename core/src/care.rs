@@ -22,7 +22,7 @@
 //!   `coordinator` role of the programme (`Need::With`).
 //! - `"outcomes"`: map id -> `{ instrument: str, first: int, first_at: ms, latest: int, latest_at:
 //!   ms }`: the participant's first and latest totals, published by their own devices while their
-//!   `report-outcomes` consent stands (`report_space.rs`); never answers.
+//!   `report-outcomes` consent stands (`reports/inputs.rs`); never answers.
 //! - `"resources"`: map country (ISO 3166 alpha-2, lowercase) -> str (JSON list of crisis resources),
 //!   written by coordinators: the programme's own numbers, which override the built-in ones.
 //! - `cred/<id>`, `revoke/<id>`: published programme credentials (`programmes.rs`).

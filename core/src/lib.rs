@@ -19,7 +19,6 @@ pub mod index;
 pub mod invites;
 pub mod journal;
 pub mod pairing;
-pub mod report_space;
 pub mod reports;
 pub mod snapshots;
 pub mod space;
