@@ -79,9 +79,9 @@ fn invite_id(id: &str) -> Result<sebaya_core::InviteId> {
     })
 }
 
-impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
-    fn from(p: sebaya_core::invites::PendingJoin) -> Self {
-        use sebaya_core::invites::JoinStatus;
+impl From<sebaya_core::space::invites::PendingJoin> for PendingJoin {
+    fn from(p: sebaya_core::space::invites::PendingJoin) -> Self {
+        use sebaya_core::space::invites::JoinStatus;
         let (status, refused_reason) = match p.status {
             JoinStatus::Waiting => ("waiting".to_string(), None),
             JoinStatus::Refused(r) => ("refused".to_string(), Some(r)),

@@ -74,7 +74,7 @@ impl Identity {
     }
 
     /// An identity whose keys derive from one seed and live only in memory: the index space's
-    /// author, which any holder of the recovery phrase can act as (`index.rs`).
+    /// author, which any holder of the recovery phrase can act as (`space/index.rs`).
     pub(crate) fn derived(seed: Key32, x25519_label: &[u8]) -> Result<Identity> {
         let x = crypto::derive(seed.as_ref(), x25519_label)?;
         let x25519 = StaticSecret::from(*x);

@@ -37,6 +37,8 @@ mod codec;
 pub(crate) mod doc;
 pub(crate) mod held;
 mod history;
+pub mod index;
+pub mod invites;
 mod keys;
 mod kind;
 mod outgoing;
@@ -46,7 +48,7 @@ pub use codec::{
     CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, MAX_INFLATED_LEN, decode_changes, encode_changes,
 };
 pub use kind::SpaceKind;
-pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
+pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, MIN_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
 
 /// HKDF label of a key's commitment (what a `Rotate` statement and a genesis epoch commit to).
 pub const KEY_COMMIT_LABEL: &[u8] = b"sebaya/v1/key-commit";
