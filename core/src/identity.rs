@@ -18,6 +18,7 @@ use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
+mod api;
 pub mod link;
 pub mod person;
 

@@ -34,6 +34,7 @@ use crate::store::Store;
 
 mod apply;
 mod codec;
+pub(crate) mod devices;
 pub(crate) mod doc;
 pub(crate) mod held;
 mod history;

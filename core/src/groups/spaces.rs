@@ -103,7 +103,7 @@ impl Vault {
         link::LinkRequest::from_code(request)?;
         let target = self.period_for_newcomer(group, share_history)?;
         let (store, identity, g) = self.group_mut(&target)?;
-        crate::approve_into(store, identity, g, request, role, None)?.to_code()
+        crate::space::devices::approve_into(store, identity, g, request, role, None)?.to_code()
     }
 
     /// The space a newcomer joins: `group` itself when history is shared or there is none yet; else

@@ -127,9 +127,15 @@ impl Vault {
             .ok_or(Error::Internal("space missing"))?;
         publish_records(store, s, &records)?;
         Vault::bind_programme(store, s, &p)?;
-        let response =
-            crate::approve_into(store, identity, s, participant_request, Role::Member, None)?
-                .to_code()?;
+        let response = crate::space::devices::approve_into(
+            store,
+            identity,
+            s,
+            participant_request,
+            Role::Member,
+            None,
+        )?
+        .to_code()?;
         Ok((id, response))
     }
 
@@ -192,7 +198,7 @@ impl Vault {
         let codec = self.codec;
         let (store, identity) = (&self.store, &self.identity);
         let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
-        let mut response = crate::approve_into(
+        let mut response = crate::space::devices::approve_into(
             store,
             identity,
             s,

@@ -90,7 +90,8 @@ impl Vault {
                 "this device already belongs to that space".into(),
             ));
         }
-        let space = crate::adopt_from_response(&self.store, &self.identity, resp, kind)?;
+        let space =
+            crate::space::devices::adopt_from_response(&self.store, &self.identity, resp, kind)?;
         Ok((self.keep_shared(space)?, kind))
     }
 
@@ -116,9 +117,15 @@ impl Vault {
     ) -> Result<(SpaceId, String)> {
         link::LinkRequest::from_code(request)?;
         let mut space = self.new_space(kind, init)?;
-        let response =
-            crate::approve_into(&self.store, &self.identity, &mut space, request, role, None)?
-                .to_code()?;
+        let response = crate::space::devices::approve_into(
+            &self.store,
+            &self.identity,
+            &mut space,
+            request,
+            role,
+            None,
+        )?
+        .to_code()?;
         Ok((self.keep_shared(space)?, response))
     }
 

@@ -754,7 +754,12 @@ impl Vault {
         if !admitted {
             return Err(Error::BadLinkCode);
         }
-        let space = crate::adopt_from_response(&self.store, &self.identity, resp, info.kind)?;
+        let space = crate::space::devices::adopt_from_response(
+            &self.store,
+            &self.identity,
+            resp,
+            info.kind,
+        )?;
         self.keep_shared(space)?;
         Ok(())
     }
