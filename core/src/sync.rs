@@ -1,8 +1,10 @@
 //! Getting sealed envelopes from one device to another, by every path: through a relay
 //! (`relay.rs`), face to face (`peer.rs`), by file (`bundles.rs`), and carried for others
 //! (`carry.rs`); what to sync when on a metered link (`policy.rs`); and telling an app that a space
-//! changed (`watch.rs`). What a space seals and applies is `space/`; this folder moves it.
+//! changed (`watch.rs`); envelopes by hand (`api.rs`). What a space seals and applies is `space/`;
+//! this folder moves it.
 
+mod api;
 pub mod bundles;
 pub mod carry;
 pub mod peer;
