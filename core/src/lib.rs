@@ -23,7 +23,6 @@ pub mod store;
 pub mod sync;
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use error::{Error, Result};
 pub use identity::person::{RecoveryPhrase, verify_device_certificate};
@@ -57,15 +56,6 @@ pub struct Vault {
     codec: u8,
     /// The person's index while it is being pulled as its author (recovery from the phrase).
     recovering: Option<Space>,
-}
-
-/// The wall clock in ms since the Unix epoch (0 before 1970; saturating far in the future): the
-/// time every record written on this device carries.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl Vault {

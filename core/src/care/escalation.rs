@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::care::instruments::{Instrument, Score};
 use crate::error::{Error, Result};
-use crate::now_ms;
 use crate::space::rules;
+use crate::store::clock::now_ms;
 use crate::{SpaceId, Vault};
 
 use super::consent::consented;

@@ -9,9 +9,9 @@ use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
 
 use crate::error::{Error, Result};
-use crate::now_ms;
 use crate::space::doc::{container_in, int, new_record_in, read_all, string, write};
 use crate::space::{SpaceKind, rules};
+use crate::store::clock::now_ms;
 use crate::{SpaceId, Vault, crypto};
 
 use super::resources::{CrisisResource, built_in_resources, check_country, parse_resources};

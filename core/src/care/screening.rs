@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::Vault;
 use crate::care::instruments::{Instrument, Score};
 use crate::error::Result;
-use crate::now_ms;
 use crate::space::doc::{int, string, write};
+use crate::store::clock::now_ms;
 
 use super::record::new_id;
 

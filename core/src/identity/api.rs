@@ -5,7 +5,7 @@ use sebaya_proto::{DeviceId, PersonId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::identity::person::{RecoveryPhrase, RecoverySecret, verify_device_certificate};
-use crate::{Vault, now_ms};
+use crate::{Vault, store::clock::now_ms};
 
 impl Vault {
     /// This device's id (its Ed25519 public key).

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::journal::{self, JournalEntry};
 use crate::space::{Space, SpaceKind};
 use crate::store::Store;
-use crate::{JOURNAL_SPACE, SpaceId, Vault, crypto, now_ms};
+use crate::{JOURNAL_SPACE, SpaceId, Vault, crypto, store::clock::now_ms};
 
 impl Vault {
     /// The journal's space id, once the journal exists.

@@ -178,7 +178,7 @@ fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8
         return Vec::new();
     };
     let registry = crate::space::rules::registry_of(&space.doc, programme);
-    let now = u64::try_from(crate::now_ms() / 1000).unwrap_or(0);
+    let now = u64::try_from(crate::store::clock::now_ms() / 1000).unwrap_or(0);
     let m = space.membership();
     m.members
         .keys()

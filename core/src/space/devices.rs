@@ -13,7 +13,7 @@ use crate::identity::Identity;
 use crate::identity::person::verify_device_certificate;
 use crate::space::{Space, SpaceKind};
 use crate::store::Store;
-use crate::{JOURNAL_SPACE, Vault, now_ms};
+use crate::{JOURNAL_SPACE, Vault, store::clock::now_ms};
 
 /// Vault key of the journal devices this person has already been told about.
 const SEEN_DEVICES: &str = "seen-journal-devices";

@@ -5,7 +5,7 @@
 //! What is particular to each kind (a group's periods, a pairing's participant) lives with that kind
 //! (`groups/spaces.rs`, `pairing/create.rs`); this file is what every held space shares.
 
-use crate::now_ms;
+use crate::store::clock::now_ms;
 use serde_bytes::ByteBuf;
 
 use sebaya_proto::SpaceId;
