@@ -135,7 +135,7 @@ pub enum LinkKind {
     Metered,
 }
 
-impl From<LinkKind> for sebaya_core::policy::Link {
+impl From<LinkKind> for sebaya_core::sync::policy::Link {
     fn from(l: LinkKind) -> Self {
         match l {
             LinkKind::Unmetered => Self::Unmetered,
@@ -153,11 +153,11 @@ pub enum SyncScope {
     UrgentOnly,
 }
 
-impl From<sebaya_core::policy::SyncScope> for SyncScope {
-    fn from(s: sebaya_core::policy::SyncScope) -> Self {
+impl From<sebaya_core::sync::policy::SyncScope> for SyncScope {
+    fn from(s: sebaya_core::sync::policy::SyncScope) -> Self {
         match s {
-            sebaya_core::policy::SyncScope::All => Self::All,
-            sebaya_core::policy::SyncScope::UrgentOnly => Self::UrgentOnly,
+            sebaya_core::sync::policy::SyncScope::All => Self::All,
+            sebaya_core::sync::policy::SyncScope::UrgentOnly => Self::UrgentOnly,
         }
     }
 }
@@ -288,14 +288,16 @@ open_enum! {
 
 impl Instrument {
     /// The core's instrument; `Unknown` is `InvalidInput`.
-    pub(crate) fn to_core(&self) -> Result<sebaya_core::instruments::Instrument> {
-        Ok(sebaya_core::instruments::Instrument::from_id(self.id())?)
+    pub(crate) fn to_core(&self) -> Result<sebaya_core::care::instruments::Instrument> {
+        Ok(sebaya_core::care::instruments::Instrument::from_id(
+            self.id(),
+        )?)
     }
 }
 
-impl From<sebaya_core::instruments::Instrument> for Instrument {
-    fn from(i: sebaya_core::instruments::Instrument) -> Self {
-        use sebaya_core::instruments::Instrument as I;
+impl From<sebaya_core::care::instruments::Instrument> for Instrument {
+    fn from(i: sebaya_core::care::instruments::Instrument) -> Self {
+        use sebaya_core::care::instruments::Instrument as I;
         match i {
             I::Phq9 => Self::Phq9,
             I::Gad7 => Self::Gad7,
@@ -331,9 +333,9 @@ pub enum ScreeningBand {
     AboveCutoff,
 }
 
-impl From<sebaya_core::instruments::Band> for ScreeningBand {
-    fn from(b: sebaya_core::instruments::Band) -> Self {
-        use sebaya_core::instruments::Band as B;
+impl From<sebaya_core::care::instruments::Band> for ScreeningBand {
+    fn from(b: sebaya_core::care::instruments::Band) -> Self {
+        use sebaya_core::care::instruments::Band as B;
         match b {
             B::Minimal => Self::Minimal,
             B::Mild => Self::Mild,
@@ -387,9 +389,9 @@ pub enum TrainingStatus {
     Withdrawn,
 }
 
-impl From<sebaya_core::training::TrainingStatus> for TrainingStatus {
-    fn from(s: sebaya_core::training::TrainingStatus) -> Self {
-        use sebaya_core::training::TrainingStatus as S;
+impl From<sebaya_core::care::training::TrainingStatus> for TrainingStatus {
+    fn from(s: sebaya_core::care::training::TrainingStatus) -> Self {
+        use sebaya_core::care::training::TrainingStatus as S;
         match s {
             S::Current => Self::Current,
             S::Expired => Self::Expired,
@@ -408,11 +410,11 @@ pub enum ShortfallReason {
     Expired,
 }
 
-impl From<sebaya_core::training::Shortfall> for ShortfallReason {
-    fn from(s: sebaya_core::training::Shortfall) -> Self {
+impl From<sebaya_core::care::training::Shortfall> for ShortfallReason {
+    fn from(s: sebaya_core::care::training::Shortfall) -> Self {
         match s {
-            sebaya_core::training::Shortfall::Missing => Self::Missing,
-            sebaya_core::training::Shortfall::Expired => Self::Expired,
+            sebaya_core::care::training::Shortfall::Missing => Self::Missing,
+            sebaya_core::care::training::Shortfall::Expired => Self::Expired,
         }
     }
 }
@@ -490,20 +492,20 @@ open_enum! {
 
 impl SafetyStep {
     /// The core's step; `Unknown` is `InvalidInput`.
-    pub(crate) fn to_core(&self) -> Result<sebaya_core::safety::Step> {
-        Ok(sebaya_core::safety::Step::from_id(self.id())?)
+    pub(crate) fn to_core(&self) -> Result<sebaya_core::care::safety::Step> {
+        Ok(sebaya_core::care::safety::Step::from_id(self.id())?)
     }
 }
 
-impl From<sebaya_core::safety::Step> for SafetyStep {
-    fn from(s: sebaya_core::safety::Step) -> Self {
+impl From<sebaya_core::care::safety::Step> for SafetyStep {
+    fn from(s: sebaya_core::care::safety::Step) -> Self {
         Self::from_id(s.id())
     }
 }
 
-impl From<sebaya_core::instruments::RiskFlag> for RiskFlag {
-    fn from(r: sebaya_core::instruments::RiskFlag) -> Self {
-        use sebaya_core::instruments::RiskFlag as R;
+impl From<sebaya_core::care::instruments::RiskFlag> for RiskFlag {
+    fn from(r: sebaya_core::care::instruments::RiskFlag) -> Self {
+        use sebaya_core::care::instruments::RiskFlag as R;
         match r {
             R::Phq9Item9 => Self::Phq9Item9,
             R::Srq20Item17 => Self::Srq20Item17,
@@ -585,19 +587,19 @@ mod tests {
                 "{id}"
             );
         }
-        for id in sebaya_core::training::required_training() {
+        for id in sebaya_core::care::training::required_training() {
             assert!(
                 !matches!(TrainingModule::from_id(id), TrainingModule::Unknown { .. }),
                 "{id}"
             );
         }
-        for s in sebaya_core::safety::Step::ALL {
+        for s in sebaya_core::care::safety::Step::ALL {
             let ours = SafetyStep::from(s);
             assert_eq!(ours.id(), s.id());
             assert_eq!(ours.to_core().unwrap(), s);
         }
         for i in ["phq9", "gad7", "who5", "srq20"] {
-            let core = sebaya_core::instruments::Instrument::from_id(i).unwrap();
+            let core = sebaya_core::care::instruments::Instrument::from_id(i).unwrap();
             assert_eq!(Instrument::from(core), Instrument::from_id(i));
             assert_eq!(Instrument::from_id(i).to_core().unwrap(), core);
         }

@@ -80,9 +80,9 @@ fn invite_id(id: &str) -> Result<sebaya_core::InviteId> {
     })
 }
 
-impl From<sebaya_core::invites::PendingJoin> for PendingJoin {
-    fn from(p: sebaya_core::invites::PendingJoin) -> Self {
-        use sebaya_core::invites::JoinStatus as S;
+impl From<sebaya_core::space::invites::PendingJoin> for PendingJoin {
+    fn from(p: sebaya_core::space::invites::PendingJoin) -> Self {
+        use sebaya_core::space::invites::JoinStatus as S;
         let (status, refused_reason) = match p.status {
             S::Waiting => (JoinStatus::Waiting, None),
             S::Refused(r) => (JoinStatus::Refused, Some(r)),

@@ -520,7 +520,7 @@ fn with<T>(
 fn with_unannounced<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
-) -> Result<(Result<T>, Vec<sebaya_core::watch::SpaceChange>)> {
+) -> Result<(Result<T>, Vec<sebaya_core::sync::watch::SpaceChange>)> {
     if !platform::watched(shared) {
         let mut guard = shared.lock().map_err(|_| poisoned())?;
         let v = guard.as_mut().ok_or_else(locked)?;
@@ -577,8 +577,8 @@ pub struct InstrumentScore {
     pub risk_flags: Vec<RiskFlag>,
 }
 
-impl From<sebaya_core::instruments::Score> for InstrumentScore {
-    fn from(s: sebaya_core::instruments::Score) -> Self {
+impl From<sebaya_core::care::instruments::Score> for InstrumentScore {
+    fn from(s: sebaya_core::care::instruments::Score) -> Self {
         InstrumentScore {
             instrument: s.instrument.into(),
             total: s.total,
@@ -595,7 +595,7 @@ impl From<sebaya_core::instruments::Score> for InstrumentScore {
 /// instrument throws `InvalidInput`.
 #[uniffi::export]
 pub fn score_instrument(instrument: Instrument, answers: Vec<u8>) -> Result<InstrumentScore> {
-    let s = sebaya_core::instruments::score(instrument.to_core()?, &answers)?;
+    let s = sebaya_core::care::instruments::score(instrument.to_core()?, &answers)?;
     Ok(s.into())
 }
 

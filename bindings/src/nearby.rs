@@ -174,7 +174,7 @@ pub struct PeerReport {
 #[derive(uniffi::Object)]
 pub struct PeerSession {
     vault: Shared,
-    session: Mutex<sebaya_core::peer::PeerSession>,
+    session: Mutex<sebaya_core::sync::peer::PeerSession>,
 }
 
 #[uniffi::export]

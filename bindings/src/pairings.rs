@@ -255,7 +255,7 @@ impl Pairings {
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
             v.with_group(&s, |d, now| {
-                sebaya_core::casenotes::add_note(d, &id, &text, &me, now)
+                sebaya_core::pairing::casenotes::add_note(d, &id, &text, &me, now)
             })
         })?;
         Ok(id)
@@ -273,7 +273,7 @@ impl Pairings {
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
             v.with_group(&s, |d, now| {
-                sebaya_core::casenotes::add_review(d, &id, &note_id, &text, &me, now)
+                sebaya_core::pairing::casenotes::add_review(d, &id, &note_id, &text, &me, now)
             })
         })?;
         Ok(id)
@@ -284,8 +284,8 @@ impl Pairings {
         let s = parse_space(&space_id)?;
         with(&self.inner, |v| {
             v.read_group(&s, |d| {
-                let reviews = sebaya_core::casenotes::reviews(d);
-                sebaya_core::casenotes::notes(d)
+                let reviews = sebaya_core::pairing::casenotes::reviews(d);
+                sebaya_core::pairing::casenotes::notes(d)
                     .into_iter()
                     .map(|n| CaseNote {
                         reviews: reviews

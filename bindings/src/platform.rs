@@ -422,7 +422,7 @@ pub(crate) fn watched(shared: &Shared) -> bool {
 /// Tells this vault's listeners about `changes`. Must be called with the vault released. A listener
 /// that panicked (a foreign listener that threw) does not stop the others; the first panic is
 /// re-raised afterwards, for uniffi to turn into an internal error at the boundary.
-pub(crate) fn notify(shared: &Shared, changes: &[sebaya_core::watch::SpaceChange]) {
+pub(crate) fn notify(shared: &Shared, changes: &[sebaya_core::sync::watch::SpaceChange]) {
     if changes.is_empty() {
         return;
     }

@@ -55,7 +55,7 @@ impl Vault {
     /// Sets the sync policy.
     pub fn set_sync_policy(&self, policy: SyncPolicy) -> Result<()> {
         with(&self.inner, |v| {
-            v.set_sync_policy(sebaya_core::policy::SyncPolicy {
+            v.set_sync_policy(sebaya_core::sync::policy::SyncPolicy {
                 wifi_only: policy.wifi_only,
                 metered_daily_budget: policy.metered_daily_budget,
                 metered_chunk_bytes: policy.metered_chunk_bytes,

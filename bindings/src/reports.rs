@@ -1,6 +1,6 @@
 //! Programme reports through the bindings: a coordinator's report space, supporters' and
 //! participants' devices publishing counts and consented outcome totals, and the report itself with
-//! small cells suppressed, as rows, CSV and JSON. See `core/src/report_space.rs` and
+//! small cells suppressed, as rows, CSV and JSON. See `core/src/reports/inputs.rs` and
 //! `core/src/reports.rs`.
 
 use super::programmes::{Programmes, parse_programme};

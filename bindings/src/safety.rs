@@ -6,7 +6,7 @@
 use super::SafetyStep;
 use super::care::Care;
 use super::{Result, with};
-use sebaya_core::safety::{SafetyItem, Step};
+use sebaya_core::care::safety::{SafetyItem, Step};
 
 /// One item of the plan.
 #[derive(Clone, Debug, uniffi::Record)]

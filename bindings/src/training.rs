@@ -45,7 +45,7 @@ fn parse_person(id: &str) -> Result<sebaya_core::PersonId> {
     })
 }
 
-fn record(e: sebaya_core::training::TrainingEntry) -> TrainingRecord {
+fn record(e: sebaya_core::care::training::TrainingEntry) -> TrainingRecord {
     TrainingRecord {
         id: hex::encode(e.id),
         programme_id: hex::encode(e.programme),
@@ -62,7 +62,7 @@ fn record(e: sebaya_core::training::TrainingEntry) -> TrainingRecord {
 /// (all five core modules), in the order `NotCertified` lists them.
 #[uniffi::export]
 pub fn required_training_modules() -> Vec<TrainingModule> {
-    sebaya_core::training::required_training()
+    sebaya_core::care::training::required_training()
         .iter()
         .map(|m| TrainingModule::from_id(m))
         .collect()

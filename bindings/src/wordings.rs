@@ -28,8 +28,8 @@ pub struct InstrumentWording {
     pub fallback_language: bool,
 }
 
-impl From<sebaya_core::wordings::Wording> for InstrumentWording {
-    fn from(w: sebaya_core::wordings::Wording) -> Self {
+impl From<sebaya_core::care::wordings::Wording> for InstrumentWording {
+    fn from(w: sebaya_core::care::wordings::Wording) -> Self {
         InstrumentWording {
             instrument: w.instrument.into(),
             language: w.language,

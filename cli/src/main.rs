@@ -399,8 +399,8 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
 /// through a relay on loopback, with what each person sees at each step (in Indonesian, as the app
 /// would show it).
 fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
+    use sebaya_core::care::instruments::Instrument;
     use sebaya_core::i18n::message;
-    use sebaya_core::instruments::Instrument;
     use sebaya_core::{ProgrammeRole, Role};
     let tmp = tempfile::tempdir()?;
     let mut c = Checks::default();

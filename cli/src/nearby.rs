@@ -1,6 +1,6 @@
 //! `sebaya nearby`: sync face to face on a shared Wi-Fi or a phone's hotspot (issue 5, LAN).
 //!
-//! The peer session (`sebaya_core::peer`, protocol section 25) runs over a TCP connection; a blocking
+//! The peer session (`sebaya_core::sync::peer`, protocol section 25) runs over a TCP connection; a blocking
 //! driver moves its frames, every wait bounded by the socket's timeouts so a silent or vanished peer
 //! gives [`Error::Network`] instead of a hang. Discovery is mDNS/DNS-SD: `listen` advertises
 //! `_sebaya._tcp.local.` under a random instance and host name made fresh for each opening (no device,
@@ -11,7 +11,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use sebaya_core::peer::PeerReport;
+use sebaya_core::sync::peer::PeerReport;
 use sebaya_core::{Error, Result, Vault};
 
 /// How long a nearby session waits for the other device before giving up.

@@ -8,6 +8,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
+pub mod keywrap;
+
 /// A 32-byte secret that is wiped on drop.
 pub type Key32 = Zeroizing<[u8; 32]>;
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::space::{Space, SpaceKind};
-use crate::{Vault, care, casenotes, groups, journal, pairing};
+use crate::{Vault, care, groups, journal, pairing, pairing::casenotes};
 
 /// The export format's name and version.
 pub const EXPORT_SCHEMA: &str = "sebaya-export/1";

@@ -49,6 +49,9 @@ use crate::space::doc::{
     string, text_field, text_obj, write,
 };
 
+mod spaces;
+pub use spaces::GroupInfo;
+
 /// Longest group name, note title, agenda item, action, action owner, coping idea or session topic
 /// accepted, in characters (the limit of every short text in a space's document).
 pub use crate::space::doc::MAX_SHORT_CHARS;

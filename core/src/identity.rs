@@ -1,8 +1,11 @@
 //! Device identity: an Ed25519 signing key and an X25519 key-agreement key, both made on the vault's
 //! first open, both kept sealed in the vault and never copied to another device. The device id is the
 //! Ed25519 public key, so every envelope and request names a key anyone can verify against; the X25519
-//! key receives space keys wrapped for this device (`keywrap.rs`). A person's device certificate
-//! (`person.rs`) binds both public keys to the person.
+//! key receives space keys wrapped for this device (`crypto/keywrap.rs`). A person's device certificate
+//! (`identity/person.rs`) binds both public keys to the person.
+//!
+//! Who is who lives in this folder: this file is the device; `person.rs` the person (root key,
+//! recovery phrase, device certificates); `link.rs` adding a device by request and response codes.
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -10,10 +13,14 @@ use zeroize::Zeroizing;
 
 use sebaya_proto::{DeviceId, EpochId, SpaceId};
 
+use crate::crypto::keywrap::{self, KeyWrap};
 use crate::crypto::{self, Key32};
 use crate::error::{Error, Result};
-use crate::keywrap::{self, KeyWrap};
 use crate::store::Store;
+
+mod api;
+pub mod link;
+pub mod person;
 
 const SEED: &str = "device-signing-seed";
 const X25519_SECRET: &str = "device-x25519-secret";
@@ -68,7 +75,7 @@ impl Identity {
     }
 
     /// An identity whose keys derive from one seed and live only in memory: the index space's
-    /// author, which any holder of the recovery phrase can act as (`index.rs`).
+    /// author, which any holder of the recovery phrase can act as (`space/index.rs`).
     pub(crate) fn derived(seed: Key32, x25519_label: &[u8]) -> Result<Identity> {
         let x = crypto::derive(seed.as_ref(), x25519_label)?;
         let x25519 = StaticSecret::from(*x);
@@ -90,7 +97,7 @@ impl Identity {
             .map_err(|_| Error::Internal("device key"))
     }
 
-    /// The X25519 secret's bytes, for the peer session's Noise handshake (`peer.rs`), which needs
+    /// The X25519 secret's bytes, for the peer session's Noise handshake (`sync/peer.rs`), which needs
     /// them as its static key. Wiped when the returned value drops.
     pub(crate) fn x25519_secret(&self) -> Key32 {
         Zeroizing::new(self.x25519.to_bytes())

@@ -23,6 +23,7 @@ use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use crate::error::{Error, Result};
 use crate::space::doc::{check_mood, merge3, splice_changed_middle};
 
+mod api;
 pub mod erase;
 pub mod trends;
 

@@ -38,6 +38,10 @@
 //! This view checks the shape of what is written, not who writes it: `by` is any device id (a person
 //! may write from several devices, so it is not checked against `participant` and `supporter`), and
 //! who may read or write the pairing is decided by the space's membership, on every receiving device.
+//!
+//! The folder holds what else belongs to one-to-one support: `create.rs` (opening a pairing or case
+//! notes, handing one over), `sharing.rs` (a participant sharing items with their supporter) and
+//! `casenotes.rs` (the supporter's case notes, shared with their supervisor only).
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
@@ -48,6 +52,8 @@ use crate::space::doc::{
     is_lower_hex, new_record_in, put_text, read_all, read_record, string, text_field, write,
 };
 
+pub mod casenotes;
+mod create;
 mod sharing;
 
 const PARTICIPANT: &str = "participant";

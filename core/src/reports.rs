@@ -14,6 +14,9 @@
 //! participants within an outcome's n): when a total minus the shown cells would reveal a single
 //! small cell, the next smallest cell is suppressed too. What stays knowable is the sum of two or more
 //! suppressed cells, never one of them. See `docs/care-data.md`.
+//!
+//! Where the inputs come from (the report space, the care records, publishing on each device) is
+//! `reports/inputs.rs`; this file only builds the report from them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::i18n;
+
+pub mod inputs;
 
 /// The schema id of the inputs.
 pub const INPUT_SCHEMA_V1: &str = "sebaya-report-inputs/1";

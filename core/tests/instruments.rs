@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sebaya_core::Error;
-use sebaya_core::instruments::{Band, Instrument, RiskFlag, score};
+use sebaya_core::care::instruments::{Band, Instrument, RiskFlag, score};
 
 /// Every answer set of `items` items, each 0..=max, as a mixed-radix counter.
 fn each_set(items: usize, max: u8, mut f: impl FnMut(&[u8])) {

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sebaya_core::store::audit;
-use sebaya_core::{Error, Vault, keywrap, verify_device_certificate};
+use sebaya_core::{Error, Vault, crypto::keywrap, verify_device_certificate};
 use sebaya_proto::{EpochId, SpaceId};
 
 fn key(n: u8) -> [u8; 32] {

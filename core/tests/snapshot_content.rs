@@ -19,14 +19,15 @@ struct Insider {
 fn insider(a: &mut Vault) -> Insider {
     let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[0x42; 32]).unwrap();
     let secret = x25519_dalek::StaticSecret::from([0x44; 32]);
-    let request = sebaya_core::link::LinkRequest {
+    let request = sebaya_core::identity::link::LinkRequest {
         device: DeviceId::from_slice(kp.public_key().as_ref()).unwrap(),
         x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
         certificate: None,
     };
     let response = a.approve_link(&request.to_code().unwrap()).unwrap();
-    let resp = sebaya_core::link::LinkResponse::from_code(&response).unwrap();
-    let key = sebaya_core::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch).unwrap();
+    let resp = sebaya_core::identity::link::LinkResponse::from_code(&response).unwrap();
+    let key = sebaya_core::crypto::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch)
+        .unwrap();
     Insider {
         space: resp.space,
         epoch: resp.epoch,

@@ -297,14 +297,15 @@ fn device_of(seed: [u8; 32]) -> sebaya_core::DeviceId {
 /// Has `a` link the device with Ed25519 seed `seed`; returns what that device learns.
 fn link_outsider(a: &mut Vault, seed: [u8; 32]) -> Insider {
     let secret = x25519_dalek::StaticSecret::from([0x44; 32]);
-    let request = sebaya_core::link::LinkRequest {
+    let request = sebaya_core::identity::link::LinkRequest {
         device: device_of(seed),
         x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
         certificate: None,
     };
     let response = a.approve_link(&request.to_code().unwrap()).unwrap();
-    let resp = sebaya_core::link::LinkResponse::from_code(&response).unwrap();
-    let key = sebaya_core::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch).unwrap();
+    let resp = sebaya_core::identity::link::LinkResponse::from_code(&response).unwrap();
+    let key = sebaya_core::crypto::keywrap::unwrap(&resp.wrap, &secret, &resp.space, &resp.epoch)
+        .unwrap();
     Insider {
         space: resp.space,
         epoch: resp.epoch,

@@ -17,7 +17,7 @@ use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 use sebaya_core::Vault;
 use sebaya_core::journal;
-use sebaya_core::policy::Link;
+use sebaya_core::sync::policy::Link;
 use sebaya_tests::workload::{self, Op};
 
 mod snapshot_bench;
@@ -539,7 +539,7 @@ fn main() {
             let device = sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap();
             let secret = x25519_dalek::StaticSecret::from([n.wrapping_add(1); 32]);
             let x25519 = x25519_dalek::PublicKey::from(&secret).to_bytes();
-            let request = sebaya_core::link::LinkRequest {
+            let request = sebaya_core::identity::link::LinkRequest {
                 device,
                 x25519,
                 certificate: None,
@@ -558,7 +558,7 @@ fn main() {
         let t0 = Instant::now();
         let mut raw_bytes = 0usize;
         for (_, x) in devices.iter().skip(1) {
-            raw_bytes += sebaya_core::keywrap::wrap(&key, x, &space, &epoch)
+            raw_bytes += sebaya_core::crypto::keywrap::wrap(&key, x, &space, &epoch)
                 .unwrap()
                 .to_bytes()
                 .len();

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use sebaya_core::{SpaceId, Vault, casenotes, groups, pairing};
+use sebaya_core::{SpaceId, Vault, groups, pairing, pairing::casenotes};
 
 /// The four devices, each opened from its file.
 pub struct Devices {

@@ -32,10 +32,10 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use sebaya_core::instruments::Instrument;
-use sebaya_core::safety::Step;
+use sebaya_core::care::instruments::Instrument;
+use sebaya_core::care::safety::Step;
 use sebaya_core::space::SpaceKind;
-use sebaya_core::{ProgrammeRole, ReqwestClient, Role, Vault, casenotes, groups, pairing};
+use sebaya_core::{ProgrammeRole, ReqwestClient, Role, Vault, groups, pairing, pairing::casenotes};
 use sebaya_tests::fixtures::{self, Devices, Spaces, VAULTS};
 
 struct Relay {
@@ -146,7 +146,7 @@ fn main() {
             &programme,
             &su.person_id().unwrap(),
             ProgrammeRole::PeerSupporter,
-            sebaya_core::programmes::MAX_GRANT_DAYS,
+            sebaya_core::care::programmes::MAX_GRANT_DAYS,
         )
         .unwrap();
     su.add_programme_credential(&grant.credential).unwrap();

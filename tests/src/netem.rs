@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sebaya_core::policy::{Link, SyncPolicy};
+use sebaya_core::sync::policy::{Link, SyncPolicy};
 use sebaya_core::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, SyncReport, Vault};
 use sebaya_tests::day::{day_of_activity, group_notes, group_pair};
 use sebaya_tests::net::pushed;

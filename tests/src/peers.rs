@@ -2,7 +2,7 @@
 //! transport in between.
 #![allow(clippy::expect_used, clippy::panic)]
 
-use sebaya_core::peer::{PeerReport, PeerSession};
+use sebaya_core::sync::peer::{PeerReport, PeerSession};
 use sebaya_core::{Error, Vault};
 
 /// Runs two sessions to their end, frames delivered in both directions; each side's first error

@@ -8,7 +8,7 @@
 
 use sebaya_tests::net::{net, sync};
 
-use sebaya_core::instruments::Instrument;
+use sebaya_core::care::instruments::Instrument;
 use sebaya_core::space::SpaceKind;
 use sebaya_core::{Error, ProgrammeRole, Role, SpaceId, Vault};
 
@@ -351,7 +351,7 @@ fn a_supporter_sees_only_what_the_participant_shared_and_only_while_consent_stan
     ));
     participant
         .safety_plan_add(
-            sebaya_core::safety::Step::WarningSigns,
+            sebaya_core::care::safety::Step::WarningSigns,
             "Susah tidur berhari-hari",
         )
         .unwrap();

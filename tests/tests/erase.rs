@@ -76,7 +76,7 @@ fn an_erased_entry_is_gone_everywhere_and_nothing_else_is_lost() {
         .journal_add("Rahasia yang ingin kuhapus.", 1, &[])
         .unwrap();
     phone
-        .safety_plan_add(sebaya_core::safety::Step::WarningSigns, "Susah tidur")
+        .safety_plan_add(sebaya_core::care::safety::Step::WarningSigns, "Susah tidur")
         .unwrap();
     let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
     let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use sebaya_core::programmes::MAX_GRANT_DAYS;
+use sebaya_core::care::programmes::MAX_GRANT_DAYS;
 use sebaya_core::{Error, ProgrammeRole, ReqwestClient, SpaceId, Vault, groups, pairing};
 use sebaya_tests::fixtures::{self, Devices, Spaces, VAULTS};
 
@@ -214,7 +214,7 @@ fn every_vault_reads_back_what_the_old_code_wrote() {
     assert_eq!(shared[0].text, "Hari ini cukup baik.");
     assert!(
         d.participant
-            .read_group(&spaces.case_notes, sebaya_core::casenotes::notes)
+            .read_group(&spaces.case_notes, sebaya_core::pairing::casenotes::notes)
             .is_err()
     );
 }

@@ -239,7 +239,7 @@ fn request_for(seed: [u8; 32]) -> String {
     use ring::signature::KeyPair;
     let kp = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
     let secret = x25519_dalek::StaticSecret::from(seed);
-    sebaya_core::link::LinkRequest {
+    sebaya_core::identity::link::LinkRequest {
         device: sebaya_core::DeviceId::from_slice(kp.public_key().as_ref()).unwrap(),
         x25519: x25519_dalek::PublicKey::from(&secret).to_bytes(),
         certificate: None,
@@ -328,7 +328,7 @@ fn removing_a_lost_phone_rotates_every_space_it_was_in() {
 #[test]
 fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     use sebaya_core::space::SpaceKind;
-    use sebaya_core::{casenotes, pairing};
+    use sebaya_core::{pairing, pairing::casenotes};
     let n = net();
     let dir = tempfile::tempdir().unwrap();
     let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();

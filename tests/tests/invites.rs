@@ -7,7 +7,7 @@ use sebaya_tests::net::{Net, net, sync};
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sebaya_core::groups;
-use sebaya_core::invites::JoinStatus;
+use sebaya_core::space::invites::JoinStatus;
 use sebaya_core::{Error, HttpClient, HttpRequest, Role, SpaceId, Vault};
 use sebaya_proto::DeviceId;
 use sebaya_proto::invite::{INVITE_CODE_CHARS, InviteCode, InviteId, JoinRequest};

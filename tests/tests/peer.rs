@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use automerge::{ROOT, ReadDoc, transaction::Transactable};
-use sebaya_core::peer::PeerSession;
+use sebaya_core::sync::peer::PeerSession;
 use sebaya_core::{Error, SpaceId, Vault, pairing};
 use sebaya_proto::peer::kind;
 

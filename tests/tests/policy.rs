@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sebaya_core::Vault;
-use sebaya_core::policy::{Link, SyncPolicy, SyncScope};
 use sebaya_core::space::SpaceKind;
+use sebaya_core::sync::policy::{Link, SyncPolicy, SyncScope};
 use sebaya_tests::net::{net, sync};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {

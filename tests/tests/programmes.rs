@@ -6,7 +6,7 @@
 
 use sebaya_tests::net::{net, sync};
 
-use sebaya_core::{Error, ProgrammeRole, Role, Vault, casenotes, groups};
+use sebaya_core::{Error, ProgrammeRole, Role, Vault, groups, pairing::casenotes};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();

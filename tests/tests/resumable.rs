@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use sebaya_core::policy::{Link, SyncPolicy};
+use sebaya_core::sync::policy::{Link, SyncPolicy};
 use sebaya_core::{Chunking, HttpClient, HttpRequest, HttpResponse, Vault};
 use sebaya_tests::day::{day_of_activity, group_notes, group_pair};
 use sebaya_tests::net::{Net, net, pushed, sync};

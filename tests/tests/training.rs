@@ -7,8 +7,8 @@
 
 use sebaya_tests::net::{net, sync};
 
-use sebaya_core::training::{REQUIRED_FOR_PAIRING, Shortfall, TrainingStatus};
-use sebaya_core::{Error, ProgrammeRole, SpaceId, Vault, casenotes, pairing};
+use sebaya_core::care::training::{REQUIRED_FOR_PAIRING, Shortfall, TrainingStatus};
+use sebaya_core::{Error, ProgrammeRole, SpaceId, Vault, pairing, pairing::casenotes};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();

@@ -17,7 +17,7 @@ pub enum SpaceKind {
     /// A supporter's case notes, shared with their supervisor only.
     CaseNotes,
     /// A person's index: the spaces they belong to and their keys, found again from the recovery
-    /// phrase (`index.rs`).
+    /// phrase (`space/index.rs`).
     Index,
     /// A participant's care record in a programme (`care.rs`): consents, referrals and their states,
     /// shared by the participant and the programme's coordinators (and their supporter).

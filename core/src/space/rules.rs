@@ -39,7 +39,7 @@ pub const CRED_PREFIX: &str = "cred/";
 /// Prefix of root keys holding a published role revocation.
 pub const REVOKE_PREFIX: &str = "revoke/";
 /// Prefix of root keys holding a published training record (`train/<record id hex>` → signed
-/// bytes, `training.rs`).
+/// bytes, `care/training.rs`).
 pub const TRAIN_PREFIX: &str = "train/";
 
 /// What writing one root key takes.
@@ -484,7 +484,7 @@ pub(crate) mod tests {
     use crate::store::Store;
     use automerge::transaction::Transactable;
 
-    /// A device with its own vault (for the unit tests here and in `training.rs`).
+    /// A device with its own vault (for the unit tests here and in `care/training.rs`).
     pub(crate) struct Device {
         _dir: tempfile::TempDir,
         pub(crate) store: Store,
@@ -770,9 +770,11 @@ pub(crate) mod tests {
         let prog = Ed25519KeyPair::from_seed_unchecked(&[0x50; 32]).unwrap();
         let programme: [u8; 32] = prog.public_key().as_ref().try_into().unwrap();
         let person_f =
-            crate::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x61; 32])).unwrap();
+            crate::identity::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x61; 32]))
+                .unwrap();
         let person_u =
-            crate::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x62; 32])).unwrap();
+            crate::identity::person::PersonKey::from_seed(zeroize::Zeroizing::new([0x62; 32]))
+                .unwrap();
         let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
         groups::init(&mut fs.doc, "Kelompok", 1_800_000_000_000).unwrap();
         fs.persist(&f.store).unwrap();

@@ -4,7 +4,7 @@
 //! It is pure: it reads the grants, revocations and training records published in the document and
 //! the envelope being judged (under the rules' own `cred/`, `revoke/` and `train/` keys) and judges
 //! them with `sebaya_proto`. It lives under the rules, not with the training register, so the rules
-//! engine every space consults reaches nothing above the space; the register (`training.rs`) calls
+//! engine every space consults reaches nothing above the space; the register (`care/training.rs`) calls
 //! down to [`certified`] and [`published`] for its own checks.
 
 use automerge::legacy::{Key, ObjectId, OpType};

@@ -15,7 +15,7 @@
 //! `journal::list` only reads 16-hex root keys, so these keys never show up as journal entries.
 //! Reads are defensive: an item written malformed (by a bug or a hostile peer) is skipped.
 
-use crate::now_ms;
+use crate::store::clock::now_ms;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use serde::Serialize;

@@ -139,7 +139,9 @@ fn outcomes_of(
         };
         let wrap = match d.get(&wraps, me.as_str()).ok().flatten() {
             Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-                automerge::ScalarValue::Bytes(b) => crate::keywrap::KeyWrap::from_bytes(b).ok()?,
+                automerge::ScalarValue::Bytes(b) => {
+                    crate::crypto::keywrap::KeyWrap::from_bytes(b).ok()?
+                }
                 _ => return None,
             },
             _ => return None,
@@ -176,7 +178,7 @@ fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8
         return Vec::new();
     };
     let registry = crate::space::rules::registry_of(&space.doc, programme);
-    let now = u64::try_from(crate::now_ms() / 1000).unwrap_or(0);
+    let now = u64::try_from(crate::store::clock::now_ms() / 1000).unwrap_or(0);
     let m = space.membership();
     m.members
         .keys()
@@ -390,7 +392,7 @@ impl Vault {
                 let sealed = crate::crypto::seal_value(&key, &outcome_aad(&care_id, id), &plain)?;
                 let mut wraps = Vec::new();
                 for (device, x25519) in &recipients {
-                    let w = crate::keywrap::wrap(&key, x25519, &care_id, &epoch)?;
+                    let w = crate::crypto::keywrap::wrap(&key, x25519, &care_id, &epoch)?;
                     wraps.push((device.to_hex(), w.to_bytes()));
                 }
                 self.with_group(&care.id, |doc, now| {

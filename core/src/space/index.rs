@@ -2,7 +2,7 @@
 //! alone (`docs/protocol.md`, section 19.1 of the recovery part).
 //!
 //! Its id, its key and its first author all derive from the index key (HKDF of the phrase's entropy,
-//! `person.rs`), so a phone restored from the phrase can name the space, pull it from the relay as the
+//! `identity/person.rs`), so a phone restored from the phrase can name the space, pull it from the relay as the
 //! index author (the genesis admin), and read it. The person's devices write one flat entry per space:
 //! its kind, its membership heads (the anchors a new device's vouch is made on), every epoch key held,
 //! and whether the person has left it. Flat keys with scalar values, so two devices writing at once
@@ -244,7 +244,7 @@ impl Vault {
     /// The index keys, when this device belongs to a person whose index key it holds (the device
     /// that made or restored the person).
     pub(crate) fn index_keys(&self) -> Result<Option<IndexKeys>> {
-        match crate::person::index_key(&self.store)? {
+        match crate::identity::person::index_key(&self.store)? {
             None => Ok(None),
             Some(k) => keys(&k).map(Some),
         }
@@ -386,7 +386,7 @@ impl Vault {
             return Err(Error::NoPerson);
         }
         let old_index = self.index_keys()?;
-        let secret = crate::person::RecoverySecret::generate()?;
+        let secret = crate::identity::person::RecoverySecret::generate()?;
         let phrase = secret.phrase()?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -422,7 +422,7 @@ impl Vault {
             }
         }
         // 3. The new person and index.
-        let person = crate::person::adopt(
+        let person = crate::identity::person::adopt(
             &self.store,
             &secret,
             self.identity.device,

@@ -15,8 +15,8 @@ use serde_bytes::ByteBuf;
 
 use sebaya_proto::{DeviceId, EpochId, SpaceId};
 
+use crate::crypto::keywrap::KeyWrap;
 use crate::error::{Error, Result};
-use crate::keywrap::KeyWrap;
 
 /// Prefix of a link request, with its format version.
 pub const REQUEST_PREFIX: &str = "SBYQ1";

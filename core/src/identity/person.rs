@@ -247,7 +247,7 @@ impl PersonKey {
             .map_err(|_| Error::BadCredential)
     }
 
-    /// Signs a training record as this person (a coordinator certifying a module, `training.rs`).
+    /// Signs a training record as this person (a coordinator certifying a module, `care/training.rs`).
     pub(crate) fn sign_training(
         &self,
         record: &sebaya_proto::training::TrainingRecord,
@@ -386,7 +386,7 @@ mod tests {
             RECOVERY_PUBLIC_HEX
         );
         assert_eq!(hex::encode(*s.index_space_key().unwrap()), INDEX_KEY_HEX);
-        let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
         for h in [
             ROOT_SEED_HEX,
             PERSON_ID_HEX,

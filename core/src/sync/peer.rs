@@ -985,7 +985,7 @@ mod tests {
             "hash: {hash}\nfirst: {first}\nack: {ack}\ndone: {}",
             hex::encode(&frag[0])
         );
-        let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
         let section = doc.split("##25.").nth(1).expect("section 25");
         for v in frames.iter().chain([&hash, &first, &ack]) {
             assert!(section.contains(v.as_str()), "{v} not in section 25");

@@ -29,7 +29,7 @@ use sebaya_proto::{DeviceId, SpaceId};
 use crate::error::{Error, Result};
 use crate::space::SpaceKind;
 use crate::store::Store;
-use crate::{Vault, crypto, link};
+use crate::{Vault, crypto, identity::link};
 
 const ISSUED: &str = "invites-issued";
 const RECEIVED: &str = "join-requests";
@@ -501,7 +501,7 @@ impl Vault {
         if !s.membership().is_member(&req.device) {
             return Err(Error::Internal("admit did not take effect"));
         }
-        let wrap = crate::keywrap::wrap(s.key(), &x25519, &s.id, &s.epoch)?;
+        let wrap = crate::crypto::keywrap::wrap(s.key(), &x25519, &s.id, &s.epoch)?;
         let answer = link::LinkResponse {
             space: s.id,
             kind: s.kind.to_byte(),
@@ -754,7 +754,12 @@ impl Vault {
         if !admitted {
             return Err(Error::BadLinkCode);
         }
-        let space = crate::adopt_from_response(&self.store, &self.identity, resp, info.kind)?;
+        let space = crate::space::devices::adopt_from_response(
+            &self.store,
+            &self.identity,
+            resp,
+            info.kind,
+        )?;
         self.keep_shared(space)?;
         Ok(())
     }

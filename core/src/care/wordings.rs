@@ -17,8 +17,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Vault;
+use crate::care::instruments::Instrument;
 use crate::error::{Error, Result};
-use crate::instruments::Instrument;
 
 /// The schema id a programme's wording JSON must carry in its `schema` field.
 pub const SCHEMA_V1: &str = "sebaya-wording/1";

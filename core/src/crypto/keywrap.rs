@@ -295,7 +295,7 @@ mod tests {
             .unwrap();
         assert_eq!(buf, w.ciphertext);
 
-        let doc = include_str!("../../docs/protocol.md").replace(['\n', ' '], "");
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
         for h in [
             EPHEMERAL_PUBLIC_HEX,
             RECIPIENT_PUBLIC_HEX,

@@ -417,4 +417,27 @@ impl Vault {
         space.persist(store)?;
         Self::publish_credentials(store, space)
     }
+
+    /// Refuses to bind a new space to a programme in which this person lacks `min` (the space
+    /// would be unusable to its own creator).
+    pub(crate) fn check_can_bind(
+        &self,
+        programme: Option<[u8; 32]>,
+        min: sebaya_proto::programme::ProgrammeRole,
+    ) -> Result<()> {
+        let Some(p) = programme else {
+            return Ok(());
+        };
+        let role = self
+            .programmes()?
+            .into_iter()
+            .find(|i| i.id == p)
+            .and_then(|i| i.role);
+        if role.is_none_or(|r| r < min) {
+            return Err(Error::NotAllowed(
+                "this person holds no role in that programme that could run this space",
+            ));
+        }
+        Ok(())
+    }
 }

@@ -89,7 +89,7 @@ fn save<T: Serialize>(store: &crate::store::Store, k: &str, v: &T) -> Result<()>
 }
 
 fn today() -> i64 {
-    crate::now_ms().div_euclid(86_400_000)
+    crate::store::clock::now_ms().div_euclid(86_400_000)
 }
 
 impl Vault {
@@ -147,7 +147,7 @@ impl Vault {
         s.set_only(only);
         if link == Link::Metered {
             let chunk = self.sync_policy()?.metered_chunk_bytes;
-            s.set_chunking(crate::sync::Chunking::chunked(chunk));
+            s.set_chunking(crate::sync::relay::Chunking::chunked(chunk));
         }
         Ok((s, scope))
     }
@@ -190,7 +190,7 @@ impl Vault {
     /// Records that `spaces` just synced through `path`.
     pub(crate) fn note_synced(&self, spaces: &[SpaceId], path: &str) -> Result<()> {
         let mut last: Last = load(&self.store, LAST)?;
-        let now = crate::now_ms();
+        let now = crate::store::clock::now_ms();
         for s in spaces {
             last.0.insert(s.to_hex(), (now, path.to_string()));
         }

@@ -145,7 +145,7 @@ impl Vault {
         let body = BundleBody {
             v: bundle::BUNDLE_VERSION,
             exporter: ByteBuf::from(self.identity.device.0.to_vec()),
-            created: u64::try_from(crate::now_ms() / 1000).unwrap_or(0),
+            created: u64::try_from(crate::store::clock::now_ms() / 1000).unwrap_or(0),
             spaces: out,
         };
         bundle::seal(&body, &self.identity.signing_key()?).map_err(Error::Proto)

@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
 use sebaya_proto::PersonId;
-use sebaya_proto::membership::{Op, Role};
 use sebaya_proto::programme::{
     CLOCK_SKEW, MAX_CHAIN_LEN, MAX_PROGRAMME_STATEMENT_LEN, ProgrammeRegistry, ProgrammeRole,
     SignedRoleGrant,
@@ -33,13 +32,13 @@ use sebaya_proto::training::{
     issuer_had_authority, shortfalls,
 };
 
+use crate::Vault;
+use crate::care::programmes::{BytesList, GRANTS, load, now_secs, save};
 use crate::error::{Error, Result};
-use crate::programmes::{BytesList, GRANTS, load, now_secs, save};
+use crate::space::Space;
 use crate::space::rules::credentials::{certified, published};
 use crate::space::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
-use crate::space::{Space, SpaceKind};
 use crate::store::Store;
-use crate::{SpaceId, Vault, link};
 
 /// Vault record of the training credentials kept for this person.
 const TRAINING: &str = "training-records";
@@ -49,6 +48,10 @@ const MAX_PRESENTED: usize = 32;
 /// The modules a peer supporter must hold, current, to open a one-to-one pairing in a programme
 /// (defined with the rule every receiving device applies, `space/rules/credentials.rs`).
 pub use crate::space::rules::credentials::REQUIRED_FOR_PAIRING;
+
+/// What a successor showed that goes into a handed-over space: role grants (`cred/<id>`) and
+/// training records (`train/<id>`), so every member's device can check the successor.
+pub(crate) type SuccessorCredentials = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
 /// Longest a certification made here holds, in days (the protocol allows 731).
 pub const MAX_TRAINING_DAYS: u32 = 730;
@@ -159,7 +162,10 @@ impl Vault {
     /// The training credentials kept here for `programme` (verified records of this person), with a
     /// registry of the programme holding this device's grants and revocations plus every kept
     /// record's chain.
-    fn kept_training(&self, programme: &[u8; 32]) -> Result<(ProgrammeRegistry, Vec<KeptRecord>)> {
+    pub(crate) fn kept_training(
+        &self,
+        programme: &[u8; 32],
+    ) -> Result<(ProgrammeRegistry, Vec<KeptRecord>)> {
         let me = self.person_id().ok_or(Error::NoPerson)?;
         let mut reg = self.registry(*programme)?;
         let kept: BytesList = load(&self.store, TRAINING)?;
@@ -348,192 +354,57 @@ impl Vault {
         Ok(out)
     }
 
-    /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned, bound to `programme` when it names one. Bound, it takes a person here who is a
-    /// `peer_supporter` or `coordinator` of the programme (`NotAllowed` otherwise) with current
-    /// training in every module of [`REQUIRED_FOR_PAIRING`] (`NotCertified` with the missing or
-    /// expired module ids otherwise); in both cases nothing is created. The pairing then holds the
-    /// supporter's grants and training records, so every member's device checks the certification
-    /// (`rules.rs`). Returns the pairing's id and the response code for the participant.
-    pub fn create_pairing_in(
-        &mut self,
-        participant_request: &str,
-        programme: Option<[u8; 32]>,
-    ) -> Result<(SpaceId, String)> {
-        let Some(p) = programme else {
-            return self.create_plain_pairing(participant_request);
-        };
-        let request = link::LinkRequest::from_code(participant_request)?;
-        if request.device == self.identity.device {
-            return Err(Error::InvalidInput("a device cannot add itself".into()));
-        }
-        self.check_can_bind(Some(p), ProgrammeRole::PeerSupporter)?;
-        let me = self.person_id().ok_or(Error::NoPerson)?;
-        let (reg, kept) = self.kept_training(&p)?;
-        let records: Vec<&[u8]> = kept.iter().map(|(b, _)| b.as_slice()).collect();
-        certified(&reg, &records, &me, now_secs())?;
-
-        let participant = request.device.to_hex();
-        let mine = self.identity.device.to_hex();
-        let space = self.new_space(SpaceKind::Pairing, |doc, now| {
-            crate::pairing::init(doc, &participant, &mine, now)
-        })?;
-        let id = self.keep_shared(space)?;
-        // The log names this device's person before the participant's device judges anything.
-        self.claim_spaces(me.0)?;
-        let (store, identity) = (&self.store, &self.identity);
-        let s = self
-            .shared
-            .get_mut(&id)
-            .ok_or(Error::Internal("space missing"))?;
-        publish_records(store, s, &records)?;
-        Vault::bind_programme(store, s, &p)?;
-        let response =
-            crate::approve_into(store, identity, s, participant_request, Role::Member, None)?
-                .to_code()?;
-        Ok((id, response))
-    }
-
-    /// Offboarding: hands a pairing, case notes or a care record this device administers over to the person whose
-    /// device showed `successor_request` (its [`Vault::link_request`] code, which carries its device
-    /// certificate), and takes this person out of it.
-    ///
-    /// In a space bound to a programme the successor shows `presentation`
-    /// ([`Vault::certification_presentation`] on their device), checked here against this device's
-    /// grants and revocations and those the space holds: they must be a `coordinator` of the
-    /// programme, or a `peer_supporter` with current training in every module of
-    /// [`REQUIRED_FOR_PAIRING`] (`NotAllowed`, `NotCertified`, or `BadCredential` for a presentation
-    /// that is damaged or not the request's person's; nothing changes). In a space bound to no
-    /// programme there is nothing to check against and `presentation` is ignored.
-    ///
-    /// Then the successor is added as an admin, their grants and records are published into the
-    /// space (so every member's device can check them), and every device of this person, this one
-    /// last, is removed. The successor's device rotates the key at its first sync (a removal the
-    /// key in use does not follow), after which none of this person's devices reads anything new.
-    /// Returns the response code for the successor's device ([`Vault::join_space`]); sync this device
-    /// right after, so the space learns of the change. A pairing's `supporter` field keeps naming the
-    /// device that opened it (only its creator writes it, and the creator is the one leaving): who
-    /// accompanies the participant now is the space's admin. This device keeps the history it already
-    /// held; it receives nothing new.
-    pub fn hand_over_space(
-        &mut self,
-        space: &SpaceId,
-        successor_request: &str,
+    /// Checks what a successor shows when a space bound to `programme` (its document `doc`) is
+    /// handed over to them ([`Vault::hand_over_space`]): their `presentation`
+    /// ([`Vault::certification_presentation`]), against this device's grants and revocations and
+    /// those `doc` holds. They must be a `coordinator` of the programme, or a `peer_supporter` with
+    /// current training in every module of [`REQUIRED_FOR_PAIRING`] (`NotAllowed`, `NotCertified`,
+    /// or `BadCredential` for a presentation that is damaged or not `successor`'s). Returns the
+    /// grants and the training records to publish into the space, so every member's device can
+    /// check them.
+    pub(crate) fn successor_credentials(
+        &self,
+        doc: &automerge::AutoCommit,
+        p: [u8; 32],
+        successor: PersonId,
         presentation: &[u8],
-    ) -> Result<String> {
-        let me = self.identity.device;
-        let my_person = self.person_id().ok_or(Error::NoPerson)?;
-        let request = link::LinkRequest::from_code(successor_request)?;
-        let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
-        if !matches!(
-            s.kind,
-            SpaceKind::Pairing | SpaceKind::CaseNotes | SpaceKind::Care
-        ) {
-            return Err(Error::InvalidInput(
-                "only a pairing, case notes or a care record are handed over".into(),
-            ));
-        }
-        if !s.membership().is_admin(&me) {
-            return Err(Error::NotAllowed(
-                "only an admin of the space hands it over",
-            ));
-        }
-        let successor = PersonId(request.person().ok_or(Error::BadCredential)?);
-        if successor == my_person || request.device == me {
-            return Err(Error::InvalidInput(
-                "the successor must be another person".into(),
-            ));
-        }
-        let programme = crate::space::rules::programme_of(&s.doc);
+    ) -> Result<SuccessorCredentials> {
         let mut grants: Vec<Vec<u8>> = Vec::new();
         let mut records: Vec<Vec<u8>> = Vec::new();
-        if let Some(p) = programme {
-            let now = now_secs();
-            let shown = decode_presentation(presentation)?;
-            let mut reg = self.registry(p)?;
-            for g in published(&s.doc, &[], CRED_PREFIX) {
-                let _ = reg.insert_grant(&g);
-            }
-            for r in published(&s.doc, &[], REVOKE_PREFIX) {
-                let _ = reg.insert_revocation(&r);
-            }
-            // The role chain starts with the successor's own grant.
-            let first = shown.role.first().ok_or(Error::BadCredential)?;
-            let grant = SignedRoleGrant::from_bytes(first)
-                .and_then(|g| g.verify())
-                .map_err(bad)?;
-            if grant.person != successor || grant.programme != p {
+        let now = now_secs();
+        let shown = decode_presentation(presentation)?;
+        let mut reg = self.registry(p)?;
+        for g in published(doc, &[], CRED_PREFIX) {
+            let _ = reg.insert_grant(&g);
+        }
+        for r in published(doc, &[], REVOKE_PREFIX) {
+            let _ = reg.insert_revocation(&r);
+        }
+        // The role chain starts with the successor's own grant.
+        let first = shown.role.first().ok_or(Error::BadCredential)?;
+        let grant = SignedRoleGrant::from_bytes(first)
+            .and_then(|g| g.verify())
+            .map_err(bad)?;
+        if grant.person != successor || grant.programme != p {
+            return Err(Error::BadCredential);
+        }
+        reg.insert_chain(&shown.role).map_err(bad)?;
+        grants.extend(shown.role.iter().map(|b| b.to_vec()));
+        for c in &shown.training {
+            let (bytes, chain) = decode_training_credential(c)?;
+            let rec = read_record(&bytes)?;
+            if rec.person != successor || rec.programme != p {
                 return Err(Error::BadCredential);
             }
-            reg.insert_chain(&shown.role).map_err(bad)?;
-            grants.extend(shown.role.iter().map(|b| b.to_vec()));
-            for c in &shown.training {
-                let (bytes, chain) = decode_training_credential(c)?;
-                let rec = read_record(&bytes)?;
-                if rec.person != successor || rec.programme != p {
-                    return Err(Error::BadCredential);
-                }
-                reg.insert_chain(&chain).map_err(bad)?;
-                grants.extend(chain);
-                records.push(bytes);
-            }
-            match reg.role_of(&successor, now) {
-                Some(ProgrammeRole::Coordinator) => {}
-                _ => certified(&reg, &records, &successor, now)?,
-            }
+            reg.insert_chain(&chain).map_err(bad)?;
+            grants.extend(chain);
+            records.push(bytes);
         }
-
-        let codec = self.codec;
-        let (store, identity) = (&self.store, &self.identity);
-        let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
-        let mut response = crate::approve_into(
-            store,
-            identity,
-            s,
-            successor_request,
-            Role::Admin,
-            Some(successor.0),
-        )?;
-        // A successor already in the space (a supervisor of case notes, say) becomes an admin.
-        if s.membership().role(&request.device) == Some(Role::Member) {
-            s.write_statement(
-                store,
-                identity,
-                Op::SetRole {
-                    device: request.device,
-                    role: Role::Admin,
-                },
-            )?;
+        match reg.role_of(&successor, now) {
+            Some(ProgrammeRole::Coordinator) => {}
+            _ => certified(&reg, &records, &successor, now)?,
         }
-        if programme.is_some() {
-            publish_grants(store, s, &grants)?;
-            publish_records(store, s, &records)?;
-        }
-        // Everything this device wrote goes out before its removal, under sequence numbers the
-        // removal keeps acceptable.
-        s.seal_outgoing(store, identity, codec)?;
-        let state = s.membership();
-        let others: Vec<_> = state
-            .members
-            .keys()
-            .filter(|d| **d != me && state.persons.get(*d) == Some(&my_person.0))
-            .copied()
-            .collect();
-        for device in others {
-            let last_seq = s.vector.get(&device);
-            s.write_statement(store, identity, Op::Remove { device, last_seq })?;
-        }
-        let last_seq = s.vector.get(&me);
-        s.write_statement(
-            store,
-            identity,
-            Op::Remove {
-                device: me,
-                last_seq,
-            },
-        )?;
-        response.envelopes = s.membership_envelopes(store)?;
-        response.to_code()
+        Ok((grants, records))
     }
 }
 
@@ -604,12 +475,16 @@ fn publish_under<B: AsRef<[u8]>>(
 }
 
 /// Publishes training records (`train/<id>`).
-fn publish_records<B: AsRef<[u8]>>(store: &Store, space: &mut Space, records: &[B]) -> Result<()> {
+pub(crate) fn publish_records<B: AsRef<[u8]>>(
+    store: &Store,
+    space: &mut Space,
+    records: &[B],
+) -> Result<()> {
     publish_under(store, space, TRAIN_PREFIX, records)
 }
 
 /// Publishes role grants (`cred/<id>`), as `Vault::publish_credentials` does for one's own.
-fn publish_grants(store: &Store, space: &mut Space, grants: &[Vec<u8>]) -> Result<()> {
+pub(crate) fn publish_grants(store: &Store, space: &mut Space, grants: &[Vec<u8>]) -> Result<()> {
     publish_under(store, space, CRED_PREFIX, grants)
 }
 
@@ -618,12 +493,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::person::PersonKey;
+    use crate::identity::person::PersonKey;
     use crate::space::CODEC_BUNDLE;
+    use crate::space::SpaceKind;
     use crate::space::rules::PROGRAMME_KEY;
     use crate::space::rules::tests::{Device, device};
     use automerge::AutoCommit;
     use ring::signature::{Ed25519KeyPair, KeyPair};
+    use sebaya_proto::membership::{Op, Role};
     use sebaya_proto::programme::RoleGrant;
 
     /// Seconds at which the modified client writes (2025-06-15).

@@ -1,0 +1,221 @@
+//! Consent in a care record: the purposes a participant agrees to (each at a text version), the
+//! ledger of agreements and withdrawals their own devices write, a guardian's consent for a minor,
+//! and whether a purpose stands now. Other parts of the core (escalation, sharing in a pairing,
+//! report inputs) ask here before they act.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::space::doc::{boolean, int, new_record_in, read_all, string, write};
+use crate::{SpaceId, Vault};
+
+use super::record::{SPACE, new_id};
+
+/// Purposes a participant consents to, each explained by its own text (`consent-<purpose>` in the
+/// catalogues) at the version in [`consent_version`].
+pub const PURPOSES: [&str; 4] = [
+    "duty-of-care",
+    "share-with-supporter",
+    "report-outcomes",
+    "data-processing",
+];
+/// The purpose sharing into a pairing needs: agreed in the pairing it is for, never here.
+pub const SHARE_PURPOSE: &str = "share-with-supporter";
+
+/// The version of the consent text for `purpose` that this build shows. A new wording gets a new
+/// version, so the ledger proves which text a person agreed to.
+pub fn consent_version(purpose: &str) -> Result<&'static str> {
+    if PURPOSES.contains(&purpose) {
+        Ok("1")
+    } else {
+        Err(Error::InvalidInput(
+            "purpose must be duty-of-care, share-with-supporter, report-outcomes or data-processing"
+                .into(),
+        ))
+    }
+}
+
+/// Longest guardian relation ("mother", "ibu", "wali kelas"…), in characters.
+const MAX_RELATION_CHARS: usize = 40;
+
+/// One consent record: an agreement or a withdrawal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsentRecord {
+    /// Record id (16 hex).
+    pub id: String,
+    /// One of [`PURPOSES`].
+    pub purpose: String,
+    /// Version of the text shown.
+    pub version: String,
+    /// Agreed (true) or withdrawn (false).
+    pub agreed: bool,
+    /// Device id (hex) that recorded it.
+    pub by: String,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// For a guardian's consent: who they are to the participant. `None` for the participant's own.
+    pub guardian_relation: Option<String>,
+}
+
+fn check_purpose_version(purpose: &str, version: &str) -> Result<()> {
+    consent_version(purpose)?;
+    if version.is_empty() || version.len() > 16 || !version.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::InvalidInput("consent version is malformed".into()));
+    }
+    Ok(())
+}
+
+/// Adds a consent record (the participant's own when `guardian_relation` is `None`).
+#[allow(clippy::too_many_arguments)]
+pub fn add_consent(
+    doc: &mut AutoCommit,
+    id: &str,
+    purpose: &str,
+    version: &str,
+    agreed: bool,
+    guardian_relation: Option<&str>,
+    by: &str,
+    now_ms: i64,
+) -> Result<()> {
+    crate::space::doc::check_id(id, "consent")?;
+    crate::space::doc::check_device(by, "consent author")?;
+    check_purpose_version(purpose, version)?;
+    let key = match guardian_relation {
+        None => "consents",
+        Some(r) => {
+            let r = r.trim();
+            if r.is_empty()
+                || r.chars().count() > MAX_RELATION_CHARS
+                || r.chars().any(char::is_control)
+            {
+                return Err(Error::InvalidInput(
+                    "a guardian's relation has 1 to 40 characters".into(),
+                ));
+            }
+            "guardian"
+        }
+    };
+    let c = new_record_in(doc, key, id, "consent", SPACE)?;
+    write(doc, now_ms, |d| {
+        let r = d.put_object(&c, id, ObjType::Map)?;
+        d.put(&r, "purpose", purpose)?;
+        d.put(&r, "version", version)?;
+        d.put(&r, "agreed", agreed)?;
+        if let Some(rel) = guardian_relation {
+            d.put(&r, "relation", rel.trim())?;
+        }
+        d.put(&r, "by", by)?;
+        d.put(&r, "at", now_ms)?;
+        Ok(())
+    })
+}
+
+fn read_consents(doc: &AutoCommit, key: &str) -> Vec<ConsentRecord> {
+    let mut out = read_all(doc, key, |d, id, r| {
+        let purpose = string(d, r, "purpose")?;
+        let version = string(d, r, "version")?;
+        check_purpose_version(&purpose, &version).ok()?;
+        let relation = string(d, r, "relation");
+        if key == "guardian" && relation.is_none() {
+            return None;
+        }
+        Some(ConsentRecord {
+            id: id.to_string(),
+            purpose,
+            version,
+            agreed: boolean(d, r, "agreed")?,
+            by: string(d, r, "by")?,
+            at_ms: int(d, r, "at")?,
+            guardian_relation: if key == "guardian" { relation } else { None },
+        })
+    });
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+/// The whole ledger, oldest first: the participant's records, then guardians' (each oldest first).
+pub fn consents(doc: &AutoCommit) -> Vec<ConsentRecord> {
+    let mut out = read_consents(doc, "consents");
+    out.extend(read_consents(doc, "guardian"));
+    out
+}
+
+/// Whether the newest of `records` for `purpose` agrees (to the current text version).
+fn current(records: &[ConsentRecord], purpose: &str) -> bool {
+    let Ok(version) = consent_version(purpose) else {
+        return false;
+    };
+    records
+        .iter()
+        .filter(|r| r.purpose == purpose)
+        .max_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)))
+        .is_some_and(|r| r.agreed && r.version == version)
+}
+
+/// Whether the participant's consent to `purpose` stands now (their own newest record agrees to the
+/// current text). A guardian's consent is needed in addition for a minor; [`guardian_consented`].
+pub fn consented(doc: &AutoCommit, purpose: &str) -> bool {
+    current(&read_consents(doc, "consents"), purpose)
+}
+
+/// Whether a guardian's consent to `purpose` stands now.
+pub fn guardian_consented(doc: &AutoCommit, purpose: &str) -> bool {
+    current(&read_consents(doc, "guardian"), purpose)
+}
+
+impl Vault {
+    /// The participant agrees to (`agreed`) or withdraws from a purpose, on their own phone, at the
+    /// current text's version. Nobody else can write it: every device refuses it from anyone but
+    /// the participant's devices (`NotAllowed` here).
+    pub fn give_consent(&mut self, care: &SpaceId, purpose: &str, agreed: bool) -> Result<String> {
+        self.care_ref(care)?;
+        let version = consent_version(purpose)?;
+        if purpose == SHARE_PURPOSE {
+            return Err(Error::InvalidInput(
+                "sharing is agreed in the pairing it is for (consent_to_sharing)".into(),
+            ));
+        }
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_group(care, |doc, now| {
+            add_consent(doc, &id, purpose, version, agreed, None, &by, now)
+        })?;
+        if purpose == "report-outcomes" {
+            // Publishes the totals on agreement, deletes them on withdrawal.
+            self.publish_outcomes()?;
+        }
+        Ok(id)
+    }
+
+    /// Records a parent's or guardian's consent for a minor, as witnessed by the enrolling supporter
+    /// or coordinator (admins of the care record).
+    pub fn record_guardian_consent(
+        &mut self,
+        care: &SpaceId,
+        purpose: &str,
+        relation: &str,
+        agreed: bool,
+    ) -> Result<String> {
+        self.care_ref(care)?;
+        let version = consent_version(purpose)?;
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_group(care, |doc, now| {
+            add_consent(doc, &id, purpose, version, agreed, Some(relation), &by, now)
+        })?;
+        Ok(id)
+    }
+
+    /// The consent ledger of a care record (every agreement and withdrawal, with text versions).
+    pub fn consent_ledger(&self, care: &SpaceId) -> Result<Vec<ConsentRecord>> {
+        Ok(consents(&self.care_ref(care)?.doc))
+    }
+
+    /// Whether the participant's consent to `purpose` stands now in this care record.
+    pub fn has_consent(&self, care: &SpaceId, purpose: &str) -> Result<bool> {
+        consent_version(purpose)?;
+        Ok(consented(&self.care_ref(care)?.doc, purpose))
+    }
+}

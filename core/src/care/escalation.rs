@@ -1,0 +1,362 @@
+//! Escalation: from a screening or a call for help to referrals in the participant's care records,
+//! the crisis numbers to show, and referrals as people follow them (queued, sent, acknowledged, in
+//! care, closed), for the participant and in the coordinators' inbox.
+
+use std::collections::BTreeMap;
+
+use crate::care::instruments::{Instrument, Score};
+use crate::error::{Error, Result};
+use crate::space::rules;
+use crate::store::clock::now_ms;
+use crate::{SpaceId, Vault};
+
+use super::consent::consented;
+use super::record::{Referral, add_referral, add_state, new_id, referrals, stage_times, states};
+use super::resources::{CrisisResource, FALLBACK_COUNTRY, built_in_resources};
+
+/// A referral as one viewer may see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferralView {
+    /// The care record it lives in.
+    pub care: SpaceId,
+    /// Its id.
+    pub id: String,
+    /// `rule`, `participant` or `supporter`.
+    pub origin: String,
+    /// Why: shown to the participant and to coordinators; `None` for a supporter when the reason is
+    /// the participant's (a rule that fired, or their own call for help): a supporter sees
+    /// "refer now", never what the answers were.
+    pub reason: Option<String>,
+    /// When it was made, ms.
+    pub created_ms: i64,
+    /// `queued`, `sent`, `acknowledged`, `in-care` or `closed`.
+    pub state: &'static str,
+    /// When the relay took it (known on the device that wrote it).
+    pub sent_ms: Option<i64>,
+    /// When a coordinator acknowledged it.
+    pub acknowledged_ms: Option<i64>,
+    /// When it was recorded as in care.
+    pub in_care_ms: Option<i64>,
+    /// When it was closed.
+    pub closed_ms: Option<i64>,
+    /// Whether this device wrote it.
+    pub mine: bool,
+}
+
+impl ReferralView {
+    /// Whether anyone has been told: false until a coordinator's acknowledgement has arrived. Until
+    /// then the app says so plainly, with the crisis numbers (`care-not-told-yet`).
+    pub fn told(&self) -> bool {
+        self.acknowledged_ms.is_some()
+    }
+
+    /// Time from the referral to its acknowledgement, ms (device clocks; for reports).
+    pub fn time_to_acknowledge_ms(&self) -> Option<i64> {
+        self.acknowledged_ms.map(|a| (a - self.created_ms).max(0))
+    }
+}
+
+/// What a risk event or a call for help did on this device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Escalation {
+    /// The score, for a screening (the participant's own; never sent anywhere).
+    pub score: Option<Score>,
+    /// Risk rules that fired (empty: nothing to escalate).
+    pub rules: Vec<String>,
+    /// Referrals queued: (care record, referral id).
+    pub referrals: Vec<(SpaceId, String)>,
+    /// Care records where a rule fired but the participant has not agreed to the duty-of-care rule
+    /// (or withdrew it): no referral was made there; the app offers "I need help now" instead.
+    pub not_referred: Vec<SpaceId>,
+    /// Care records where the referral could not be written (the vault could not be written, or the
+    /// record refused it): no one was told from there. The app says so (`care-referral-failed`) next
+    /// to the crisis numbers, so that silence never looks like help.
+    pub failed: Vec<SpaceId>,
+    /// Whether the screening's total was kept in the journal (false: the answer was scored and
+    /// escalated, but the vault could not be written; nothing else depends on it). True where there
+    /// is no score to keep ("I need help now").
+    pub saved: bool,
+    /// Crisis numbers: always present where any are known, whatever else failed (a risk answer or a
+    /// call for help must never end on an error screen).
+    pub resources: Vec<CrisisResource>,
+    /// The country code given was not a two-letter code, so the built-in list of
+    /// [`FALLBACK_COUNTRY`] stands in: the app should also say "call your local emergency number".
+    pub country_unknown: bool,
+    /// Whether the app should open the safety plan now.
+    pub show_safety_plan: bool,
+}
+
+/// Whether a referral's origin is true to its writer: one from a rule or from the participant's call
+/// for help must be written by a device of the participant (a supporter writing "rule" would be
+/// counted as the participant's). Others are read as written.
+pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
+    if r.origin == "supporter" {
+        return true;
+    }
+    let subject = rules::current_subject(&space.doc, space.membership());
+    crate::DeviceId::from_hex(&r.by)
+        .ok()
+        .and_then(|d| space.membership().proven_person(&d))
+        .is_some_and(|p| Some(p) == subject)
+}
+
+/// What trying to refer did in each of the participant's care records: each record is tried on its
+/// own, so one that cannot be written never stops the others.
+#[derive(Default)]
+struct Referred {
+    /// Referrals written: (care record, referral id).
+    made: Vec<(SpaceId, String)>,
+    /// Records skipped for want of the duty-of-care consent.
+    skipped: Vec<SpaceId>,
+    /// Records where writing the referral failed.
+    failed: Vec<SpaceId>,
+}
+
+const SENT: &str = "care/sent";
+
+fn load_sent(store: &crate::store::Store) -> Result<BTreeMap<String, i64>> {
+    match store.kv_get(SENT)? {
+        None => Ok(BTreeMap::new()),
+        Some(b) => {
+            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("sent referrals"))
+        }
+    }
+}
+
+impl Vault {
+    /// Queues one referral in each care record where this device is the participant.
+    fn refer_as_participant(
+        &mut self,
+        origin: &str,
+        reason: &str,
+        need_duty_consent: bool,
+    ) -> Referred {
+        let by = self.identity.device.to_hex();
+        let mut out = Referred::default();
+        for care in self.my_care_records() {
+            let consented_here = self
+                .care_ref(&care)
+                .map(|s| consented(&s.doc, "duty-of-care"));
+            match consented_here {
+                Ok(false) if need_duty_consent => {
+                    out.skipped.push(care);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    out.failed.push(care);
+                    continue;
+                }
+            }
+            let written = new_id().and_then(|id| {
+                self.with_group(&care, |doc, now| {
+                    add_referral(doc, &id, origin, reason, &by, now)
+                })
+                .map(|()| id)
+            });
+            match written {
+                Ok(id) => out.made.push((care, id)),
+                Err(_) => out.failed.push(care),
+            }
+        }
+        out
+    }
+
+    /// Crisis numbers for an escalation, which must never fail: the programme's or the built-in list
+    /// for `country`, or, when the code is not a two-letter code, the built-in list of
+    /// [`FALLBACK_COUNTRY`] (second value true).
+    fn escalation_resources(&self, country: &str) -> (Vec<CrisisResource>, bool) {
+        match self.crisis_resources(country) {
+            Ok(list) => (list, false),
+            Err(_) => (built_in_resources(FALLBACK_COUNTRY), true),
+        }
+    }
+
+    /// Scores a completed instrument on the participant's phone, keeps the total (not the answers) in
+    /// their journal, and runs the risk ladder offline: when a rule fires (PHQ-9 item 9 above 0,
+    /// SRQ-20 item 17 yes) a referral carrying the rule, never the answers, is queued to the
+    /// coordinators of each programme the participant agreed to the duty-of-care rule in; the
+    /// returned escalation carries the crisis numbers for `country` and asks for the safety plan.
+    ///
+    /// Only answers that cannot be scored (wrong count or value) are an error. Once scored, nothing
+    /// else fails the call: a country code that is not one, a journal that cannot be written and a
+    /// care record that refuses the referral are reported in the [`Escalation`] (`country_unknown`,
+    /// `saved`, `failed`), and the crisis numbers are always in it.
+    pub fn submit_screening(
+        &mut self,
+        instrument: Instrument,
+        answers: &[u8],
+        country: &str,
+    ) -> Result<Escalation> {
+        let score = crate::care::instruments::score(instrument, answers)?;
+        let saved = self.save_screening(&score).is_ok();
+        let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
+        let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+        for rule in &rules {
+            let done = self.refer_as_participant("rule", rule, true);
+            referrals.extend(done.made);
+            for (from, to) in [
+                (done.skipped, &mut not_referred),
+                (done.failed, &mut failed),
+            ] {
+                for s in from {
+                    if !to.contains(&s) {
+                        to.push(s);
+                    }
+                }
+            }
+        }
+        let (resources, country_unknown) = self.escalation_resources(country);
+        let risky = !rules.is_empty();
+        Ok(Escalation {
+            score: Some(score),
+            rules,
+            referrals,
+            not_referred,
+            failed,
+            saved,
+            resources,
+            country_unknown,
+            show_safety_plan: risky,
+        })
+    }
+
+    /// The participant's "I need help now": a referral to every programme they are enrolled in (their
+    /// own explicit act, so it needs no standing consent), and the crisis numbers. Never fails: what
+    /// could not be written is in `failed`, and the crisis numbers are always there.
+    pub fn ask_for_help(&mut self, country: &str) -> Result<Escalation> {
+        let done = self.refer_as_participant("participant", "help-now", false);
+        let (resources, country_unknown) = self.escalation_resources(country);
+        Ok(Escalation {
+            score: None,
+            rules: Vec::new(),
+            referrals: done.made,
+            not_referred: Vec::new(),
+            failed: done.failed,
+            saved: true,
+            resources,
+            country_unknown,
+            show_safety_plan: true,
+        })
+    }
+
+    /// A supporter's "refer now" (or, with `safeguarding_minor`, a safeguarding concern about a
+    /// minor) in a participant's care record. Peers refer; they never assess. Returns the referral id.
+    pub fn refer_now(&mut self, care: &SpaceId, safeguarding_minor: bool) -> Result<String> {
+        let space = self.care_ref(care)?;
+        if self.viewer(space) == "participant" {
+            return Err(Error::NotAllowed(
+                "a participant asks for help with ask_for_help",
+            ));
+        }
+        let reason = if safeguarding_minor {
+            "safeguarding-minor"
+        } else {
+            "refer-now"
+        };
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_group(care, |doc, now| {
+            add_referral(doc, &id, "supporter", reason, &by, now)
+        })?;
+        Ok(id)
+    }
+
+    /// A coordinator records a referral's state (`acknowledged`, `in-care`, `closed`); every device
+    /// refuses it from anyone who is not a coordinator of the programme (`NotAllowed` here).
+    pub fn update_referral(&mut self, care: &SpaceId, referral: &str, state: &str) -> Result<()> {
+        self.care_ref(care)?;
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_group(care, |doc, now| {
+            add_state(doc, &id, referral, state, &by, now)
+        })
+    }
+
+    /// The referrals of one care record as this device's person may see them (a supporter sees
+    /// "refer now" without the participant's reason), oldest first. Marks as sent what the relay
+    /// has taken since the last look.
+    pub fn referrals(&mut self, care: &SpaceId) -> Result<Vec<ReferralView>> {
+        let me = self.identity.device.to_hex();
+        self.care_ref(care)?;
+        let all_sent = self
+            .shared
+            .get_mut(care)
+            .ok_or(Error::NotFound("care record"))?
+            .all_sent();
+        let space = self.care_ref(care)?;
+        let viewer = self.viewer(space);
+        let list: Vec<Referral> = referrals(&space.doc)
+            .into_iter()
+            .filter(|r| genuine(space, r))
+            .collect();
+        let st = states(&space.doc);
+        let mut sent = load_sent(&self.store)?;
+        let mut changed = false;
+        let now = now_ms();
+        let mut out = Vec::with_capacity(list.len());
+        for r in list {
+            let mine = r.by == me;
+            let sent_ms = if mine {
+                match sent.get(&r.id) {
+                    Some(t) => Some(*t),
+                    None if all_sent => {
+                        sent.insert(r.id.clone(), now);
+                        changed = true;
+                        Some(now)
+                    }
+                    None => None,
+                }
+            } else {
+                None
+            };
+            let [ack, in_care, closed] = stage_times(&st, &r.id);
+            let state = if closed.is_some() {
+                "closed"
+            } else if in_care.is_some() {
+                "in-care"
+            } else if ack.is_some() {
+                "acknowledged"
+            } else if !mine || sent_ms.is_some() {
+                "sent"
+            } else {
+                "queued"
+            };
+            let hide = viewer == "supporter" && r.origin != "supporter";
+            out.push(ReferralView {
+                care: *care,
+                id: r.id,
+                origin: r.origin,
+                reason: if hide { None } else { Some(r.reason) },
+                created_ms: r.at_ms,
+                state,
+                sent_ms,
+                acknowledged_ms: ack,
+                in_care_ms: in_care,
+                closed_ms: closed,
+                mine,
+            });
+        }
+        if changed {
+            let mut bytes = Vec::new();
+            ciborium::into_writer(&sent, &mut bytes)
+                .map_err(|_| Error::Internal("encode sent referrals"))?;
+            self.store.kv_put(SENT, &bytes)?;
+        }
+        Ok(out)
+    }
+
+    /// Every referral in every care record this device holds (a coordinator's inbox), newest first.
+    pub fn referral_inbox(&mut self) -> Result<Vec<ReferralView>> {
+        let mut out = Vec::new();
+        for c in self.care_records() {
+            out.extend(self.referrals(&c.id)?);
+        }
+        out.sort_unstable_by(|a, b| {
+            b.created_ms
+                .cmp(&a.created_ms)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+}

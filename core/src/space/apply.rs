@@ -1,0 +1,327 @@
+//! A space's incoming side: receiving envelopes (judging membership statements, storing, refusing
+//! what cannot be right) and applying their changes to the document under the space's rules, with
+//! quarantine for content that fails.
+
+use automerge::{Change, ChangeHash};
+use rusqlite::params;
+use zeroize::Zeroizing;
+
+use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_SPACE, SignedStatement};
+use sebaya_proto::{DeviceId, Envelope, Kind};
+
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::store::Store;
+
+use super::{ReceiveReport, Space, decode_changes, rules};
+
+impl Space {
+    /// Stores envelopes received from anywhere (each verified on its own), then applies what it can.
+    ///
+    /// Judges at most [`MAX_NEW_STATEMENTS_PER_SPACE`] new membership statements per call: each costs
+    /// an evaluation of the whole log, so a page stuffed with statements cannot make the device work
+    /// without bound. The membership envelopes beyond are not stored (`deferred`): the device's
+    /// vector does not count them, so the relay sends them again and the sync goes on.
+    pub fn receive(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+    ) -> Result<ReceiveReport> {
+        self.receive_judging(store, identity, envelopes, MAX_NEW_STATEMENTS_PER_SPACE)
+    }
+
+    /// [`Space::receive`] for a whole log handed over at once (a link or join response, a bundle),
+    /// which nothing sends again: judges every statement. What this costs is bounded by the log's own
+    /// bound (`MAX_STATEMENTS`) and by the number of envelopes handed over (each is judged once).
+    pub(crate) fn receive_all(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+    ) -> Result<ReceiveReport> {
+        self.receive_judging(store, identity, envelopes, usize::MAX)
+    }
+
+    /// [`Space::receive`], judging at most `limit` new membership statements.
+    fn receive_judging(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        envelopes: &[Vec<u8>],
+        limit: usize,
+    ) -> Result<ReceiveReport> {
+        let mut report = ReceiveReport::default();
+        let mut judged = 0usize;
+        let tx = store.conn.unchecked_transaction()?;
+        for bytes in envelopes {
+            let env = match Envelope::parse(bytes).and_then(|e| e.verify().map(|_| e)) {
+                Ok(e) => e,
+                Err(_) => {
+                    report.refused += 1;
+                    continue;
+                }
+            };
+            let Ok(h) = env.header() else {
+                report.refused += 1;
+                continue;
+            };
+            if h.space != self.id
+                || !matches!(
+                    h.kind,
+                    Kind::Changes | Kind::Membership | Kind::KeyWraps | Kind::Snapshot
+                )
+            {
+                report.refused += 1;
+                continue;
+            }
+            // A taken snapshot counts everything it covers as held, but it carries no membership
+            // statement and no key wraps: those are duplicates only when actually stored.
+            if self.vector.contains(&h.author, h.seq)
+                && (!matches!(h.kind, Kind::Membership | Kind::KeyWraps)
+                    || self.holds_row(store, &h.author, h.seq)?)
+            {
+                report.duplicates += 1;
+                continue;
+            }
+            if h.kind == Kind::Membership {
+                // Admitted by its signature and its author's authority in its own causal past
+                // (docs/protocol.md 15.8); its effect is then the log's business. A removed device's
+                // statements beyond its last accepted sequence number are refused, as the relay does.
+                if !self.members.is_member(&h.author)
+                    && self
+                        .members
+                        .removed
+                        .get(&h.author)
+                        .is_some_and(|last| h.seq > *last)
+                {
+                    report.refused += 1;
+                    continue;
+                }
+                let Ok(st) = SignedStatement::from_envelope(&env) else {
+                    report.refused += 1;
+                    continue;
+                };
+                // A statement the log holds already (carried in another envelope) costs nothing;
+                // a new one costs an evaluation of the whole log, on a copy first.
+                if self.log.get(&st.id()).is_none() {
+                    if judged >= limit {
+                        report.deferred += 1;
+                        continue;
+                    }
+                    if self.log.is_full() {
+                        report.refused += 1;
+                        continue;
+                    }
+                    judged += 1;
+                }
+                let mut trial = self.log.clone();
+                match trial.insert(st.clone()) {
+                    Ok(_) if trial.authorised_in_past(&st.id()) != Some(false) => {}
+                    _ => {
+                        report.refused += 1;
+                        continue;
+                    }
+                }
+                Self::insert_envelope(store, &env, &h.author, h.seq, 1)?;
+                self.store_statement(store, &env, st)?;
+                self.vector.insert(h.author, h.seq);
+                report.stored += 1;
+                report.applied += 1;
+                continue;
+            }
+            Self::insert_envelope(store, &env, &h.author, h.seq, 0)?;
+            self.vector.insert(h.author, h.seq);
+            report.stored += 1;
+        }
+        self.save_record(store)?;
+        tx.commit()?;
+        let (applied, quarantined) = self.apply_pending(store, identity)?;
+        report.applied += applied;
+        report.quarantined = quarantined;
+        Ok(report)
+    }
+
+    /// Applies every stored envelope still waiting, in arrival order: key-wraps first (they may unlock
+    /// epochs), then changes. Returns (applied, quarantined).
+    pub fn apply_pending(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32)> {
+        let sk = Self::row_key(store, &self.id);
+        let pending: Vec<(Vec<u8>, Vec<u8>)> = {
+            let mut stmt = store.conn.prepare_cached(
+                "SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0 ORDER BY n",
+            )?;
+            let rows = stmt.query_map([&sk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        if pending.is_empty() {
+            return Ok((0, 0));
+        }
+        let mut quarantined = 0u32;
+        let mut applied = 0u32;
+        let mut outcomes: Vec<(Vec<u8>, i64)> = Vec::new();
+        let mut opened: Vec<(Vec<u8>, Envelope)> = Vec::new();
+        for (k, v) in pending {
+            match store
+                .open_value("envelopes", &k, &v)
+                .and_then(|b| Ok(Envelope::parse(&b)?))
+            {
+                Ok(env) => opened.push((k, env)),
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        let (wraps, others): (Vec<_>, Vec<_>) = opened
+            .into_iter()
+            .partition(|(_, e)| e.kind() == Kind::KeyWraps);
+        for (k, env) in wraps {
+            match self.take_key_wraps(&env, identity) {
+                Ok(true) => {
+                    applied += 1;
+                    outcomes.push((k, 1));
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        // Snapshots next: they bring what the changes after them depend on.
+        let (snapshots, others): (Vec<_>, Vec<_>) = others
+            .into_iter()
+            .partition(|(_, e)| e.kind() == Kind::Snapshot);
+        for (k, env) in snapshots {
+            match self.take_snapshot(store, &env) {
+                Ok(true) => {
+                    applied += 1;
+                    outcomes.push((k, 1));
+                }
+                Ok(false) => {}
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
+        // Envelopes whose author's role limits what it may write (`rules.rs`): checked one by one,
+        // in dependency order, before they touch the document.
+        let mut limited: Vec<(Vec<u8>, Vec<Change>, DeviceId)> = Vec::new();
+        let creator = self.creator();
+        for (k, env) in others {
+            match self.decode_envelope(&env) {
+                Ok(Some(changes)) => {
+                    let Ok(h) = env.header() else {
+                        continue;
+                    };
+                    let a = rules::author(&self.members, creator, h.author, None);
+                    if a.unlimited(self.kind) {
+                        waiting.push((k, changes));
+                    } else {
+                        limited.push((k, changes, h.author));
+                    }
+                }
+                // Its author is not (yet) a member, or its epoch key has not arrived: it waits.
+                Ok(None) => {}
+                Err(_) => {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                }
+            }
+        }
+        let all: Vec<Change> = waiting
+            .iter()
+            .flat_map(|(_, c)| c.iter().cloned())
+            .collect();
+        // Automerge queues changes whose dependencies are missing; they stay `waiting` in the vault
+        // until the dependencies arrive, so nothing is lost across a restart.
+        if self.doc.apply_changes(all).is_err() {
+            // Apply one envelope at a time to find the culprit(s).
+            for (k, changes) in &waiting {
+                if self.doc.apply_changes(changes.iter().cloned()).is_err() {
+                    quarantined += 1;
+                    outcomes.push((k.clone(), 2));
+                }
+            }
+        }
+        // Limited authors: an envelope is judged once everything it depends on is in the document
+        // (so every object it writes can be placed), then applied whole or refused whole.
+        loop {
+            let mut progress = false;
+            let mut rest = Vec::new();
+            for (k, changes, device) in limited {
+                let own: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+                let ready = changes.iter().all(|c| {
+                    c.deps()
+                        .iter()
+                        .all(|d| own.contains(d) || self.doc.get_change_by_hash(d).is_some())
+                });
+                if !ready {
+                    rest.push((k, changes, device));
+                    continue;
+                }
+                progress = true;
+                let registry = rules::registry_for(&self.doc, &changes);
+                let author = rules::author(&self.members, creator, device, registry.as_ref());
+                if !rules::allowed(&self.doc, self.kind, &author, &changes)
+                    || self.doc.apply_changes(changes.iter().cloned()).is_err()
+                {
+                    quarantined += 1;
+                    outcomes.push((k, 2));
+                } else {
+                    waiting.push((k, changes));
+                }
+            }
+            limited = rest;
+            if !progress || limited.is_empty() {
+                break;
+            }
+        }
+        for (k, changes) in &waiting {
+            if outcomes.iter().any(|(q, _)| q == k) {
+                continue;
+            }
+            let done = changes
+                .iter()
+                .all(|c| self.doc.get_change_by_hash(&c.hash()).is_some());
+            if done {
+                applied += 1;
+                outcomes.push((k.clone(), 1));
+            }
+        }
+        let tx = store.conn.unchecked_transaction()?;
+        for (k, state) in &outcomes {
+            tx.execute(
+                "UPDATE envelopes SET state = ?1 WHERE k = ?2",
+                params![state, k],
+            )?;
+        }
+        tx.commit()?;
+        self.save_record(store)?;
+        self.persist(store)?;
+        Ok((applied, quarantined))
+    }
+
+    /// Opens a changes envelope if its author may write it: `Ok(None)` while the author is not known to
+    /// be a member or the epoch's key has not arrived, an error (quarantine) when it was written after
+    /// its author's removal.
+    pub(super) fn decode_envelope(&self, env: &Envelope) -> Result<Option<Vec<Change>>> {
+        let h = env.header()?;
+        if h.kind != Kind::Changes {
+            return Err(Error::Content("not a changes envelope"));
+        }
+        if !self.members.may_write(&h.author, h.seq) {
+            if self.members.removed.contains_key(&h.author) && !self.members.is_member(&h.author) {
+                return Err(Error::Content("written after its author was removed"));
+            }
+            return Ok(None);
+        }
+        let Some(key) = self.key_for(&h.epoch) else {
+            return Ok(None);
+        };
+        let plain = Zeroizing::new(env.open(key)?);
+        decode_changes(&plain, &h.author).map(Some)
+    }
+}

@@ -1,0 +1,195 @@
+//! The shared spaces a device holds beyond its journal (groups, pairings, case notes, care records,
+//! the person's index): the vault's list of them, creating one, joining one from a response code,
+//! and reading or editing one's document under the space's rules.
+//!
+//! What is particular to each kind (a group's periods, a pairing's participant) lives with that kind
+//! (`groups/spaces.rs`, `pairing/create.rs`); this file is what every held space shares.
+
+use crate::store::clock::now_ms;
+use serde_bytes::ByteBuf;
+
+use sebaya_proto::SpaceId;
+use sebaya_proto::membership::Role;
+
+use crate::error::{Error, Result};
+use crate::space::{Space, SpaceKind};
+use crate::store::Store;
+use crate::{Vault, identity::link};
+
+const GROUP_INDEX: &str = "group-spaces";
+
+/// The ids of the shared spaces this vault holds (sealed in the vault; the key keeps its first name).
+pub(crate) fn index(store: &Store) -> Result<Vec<SpaceId>> {
+    let Some(bytes) = store.kv_get(GROUP_INDEX)? else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<ByteBuf> =
+        ciborium::from_reader(bytes.as_slice()).map_err(|_| Error::Corrupt("group index"))?;
+    ids.iter()
+        .map(|b| SpaceId::from_slice(b).map_err(|_| Error::Corrupt("group index")))
+        .collect()
+}
+
+pub(crate) fn save_index(store: &Store, ids: &[SpaceId]) -> Result<()> {
+    let list: Vec<ByteBuf> = ids.iter().map(|i| ByteBuf::from(i.0.to_vec())).collect();
+    let mut out = Vec::new();
+    ciborium::into_writer(&list, &mut out).map_err(|_| Error::Internal("encode group index"))?;
+    store.kv_put(GROUP_INDEX, &out)
+}
+
+impl Vault {
+    pub(crate) fn group_mut(
+        &mut self,
+        id: &SpaceId,
+    ) -> Result<(&Store, &crate::identity::Identity, &mut Space)> {
+        let g = self.shared.get_mut(id).ok_or(Error::NotFound("group"))?;
+        Ok((&self.store, &self.identity, g))
+    }
+
+    pub(crate) fn group_ref(&self, id: &SpaceId) -> Result<&Space> {
+        self.shared.get(id).ok_or(Error::NotFound("group"))
+    }
+
+    /// Creates a space of `kind` whose document `init` sets up (one durable commit); not yet held.
+    pub(crate) fn new_space(
+        &self,
+        kind: SpaceKind,
+        init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
+    ) -> Result<Space> {
+        let mut space = Space::create(&self.store, kind, &self.identity)?;
+        init(&mut space.doc, now_ms())?;
+        space.persist(&self.store)?;
+        Ok(space)
+    }
+
+    /// Starts holding a shared space: in memory and in the vault's index of shared spaces.
+    pub(crate) fn keep_shared(&mut self, space: Space) -> Result<SpaceId> {
+        let id = space.id;
+        self.shared.insert(id, space);
+        save_index(
+            &self.store,
+            &self.shared.keys().copied().collect::<Vec<_>>(),
+        )?;
+        Ok(id)
+    }
+
+    /// On the joining device: starts holding any shared space (group, pairing, case notes) named in a
+    /// response made for it. Returns its id and kind.
+    pub fn join_space(&mut self, response: &str) -> Result<(SpaceId, SpaceKind)> {
+        let resp = link::LinkResponse::from_code(response)?;
+        self.join_shared(resp)
+    }
+
+    pub(crate) fn join_shared(&mut self, resp: link::LinkResponse) -> Result<(SpaceId, SpaceKind)> {
+        let kind = SpaceKind::from_byte(resp.kind).map_err(|_| Error::BadLinkCode)?;
+        if kind == SpaceKind::Journal {
+            return Err(Error::BadLinkCode);
+        }
+        if self.shared.contains_key(&resp.space) {
+            return Err(Error::InvalidInput(
+                "this device already belongs to that space".into(),
+            ));
+        }
+        let space =
+            crate::space::devices::adopt_from_response(&self.store, &self.identity, resp, kind)?;
+        Ok((self.keep_shared(space)?, kind))
+    }
+
+    /// Every shared space this device holds (groups, pairings, case notes), with its kind and this
+    /// device's role.
+    pub fn shared_spaces(&self) -> Vec<(SpaceId, SpaceKind, Option<Role>)> {
+        self.shared
+            .values()
+            .filter(|s| s.kind != SpaceKind::Index)
+            .map(|s| (s.id, s.kind, s.membership().role(&self.identity.device)))
+            .collect()
+    }
+
+    /// Creates a shared space of `kind` whose document `init` sets up, adds the device that showed
+    /// `request` with `role`, and returns the space id and the response code for that device. The
+    /// request is checked before anything is created.
+    pub(crate) fn open_shared(
+        &mut self,
+        kind: SpaceKind,
+        init: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
+        request: &str,
+        role: Role,
+    ) -> Result<(SpaceId, String)> {
+        link::LinkRequest::from_code(request)?;
+        let mut space = self.new_space(kind, init)?;
+        let response = crate::space::devices::approve_into(
+            &self.store,
+            &self.identity,
+            &mut space,
+            request,
+            role,
+            None,
+        )?
+        .to_code()?;
+        Ok((self.keep_shared(space)?, response))
+    }
+
+    /// Runs a typed-view edit on a group document and makes it durable (one commit).
+    pub fn with_group<T>(
+        &mut self,
+        group: &SpaceId,
+        edit: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<T>,
+    ) -> Result<T> {
+        let (store, identity, g) = self.group_mut(group)?;
+        if !g.membership().is_member(&identity.device) {
+            return Err(Error::NotAllowed(
+                "this device is not a member of the group",
+            ));
+        }
+        // This device's own credentials go in first, so the check (here and everywhere) sees them.
+        Vault::publish_credentials(store, g)?;
+        let registry = crate::space::rules::programme_of(&g.doc)
+            .map(|p| crate::space::rules::registry_of(&g.doc, p));
+        let author = crate::space::rules::author(
+            g.membership(),
+            g.creator(),
+            identity.device,
+            registry.as_ref(),
+        );
+        let out = match author.unlimited(g.kind) {
+            true => edit(&mut g.doc, now_ms())?,
+            false => {
+                // A member's edit is tried on a copy first: what every other device would refuse
+                // (`rules.rs`) is refused here, before anything is written.
+                let before = g.doc.get_heads();
+                let mut trial = g
+                    .doc
+                    .fork()
+                    .with_actor(crate::space::actor_of(&identity.device));
+                let out = edit(&mut trial, now_ms())?;
+                let changes: Vec<automerge::Change> = trial.get_changes(&before);
+                if !crate::space::rules::allowed(&g.doc, g.kind, &author, &changes) {
+                    return Err(Error::NotAllowed(
+                        "this device's role does not allow changing that part of the space",
+                    ));
+                }
+                g.doc.apply_changes(changes)?;
+                out
+            }
+        };
+        g.persist(store)?;
+        Ok(out)
+    }
+
+    /// A group's membership as this device knows it.
+    pub fn group_membership(
+        &self,
+        group: &SpaceId,
+    ) -> Result<&sebaya_proto::membership::MembershipState> {
+        Ok(self.group_ref(group)?.membership())
+    }
+
+    /// Reads a group document.
+    pub fn read_group<T>(
+        &self,
+        group: &SpaceId,
+        read: impl FnOnce(&automerge::AutoCommit) -> T,
+    ) -> Result<T> {
+        Ok(read(&self.group_ref(group)?.doc))
+    }
+}

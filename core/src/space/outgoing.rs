@@ -1,0 +1,217 @@
+//! A space's outgoing side: sealing this device's own changes into numbered envelopes, keeping
+//! every envelope held (own and received) in the vault, and what the relay acknowledged, so a sync
+//! or a peer session knows what to send.
+
+use std::collections::BTreeMap;
+
+use automerge::Change;
+use rusqlite::{OptionalExtension, params};
+
+use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
+use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::store::Store;
+
+use super::{MAX_BATCH_RAW, Space, actor_of, encode_changes};
+
+impl Space {
+    pub(super) fn envelope_key(
+        store: &Store,
+        space: &SpaceId,
+        author: &DeviceId,
+        seq: u64,
+    ) -> Vec<u8> {
+        let mut m = Vec::with_capacity(56);
+        m.extend_from_slice(&space.0);
+        m.extend_from_slice(&author.0);
+        m.extend_from_slice(&seq.to_be_bytes());
+        store.lookup("envelopes", &m)
+    }
+
+    pub(super) fn insert_envelope(
+        store: &Store,
+        env: &Envelope,
+        author: &DeviceId,
+        seq: u64,
+        state: i64,
+    ) -> Result<()> {
+        let k = Self::envelope_key(store, &env.space(), author, seq);
+        let sk = Self::row_key(store, &env.space());
+        let v = store.seal("envelopes", &k, env.as_bytes())?;
+        store.conn.execute(
+            "INSERT INTO envelopes (k, n, space, state, v)
+             VALUES (?1, (SELECT coalesce(max(n), 0) + 1 FROM envelopes), ?2, ?3, ?4)",
+            params![k, sk, state, v],
+        )?;
+        Ok(())
+    }
+
+    /// Seals this device's changes made since its previous envelope into new `changes` envelopes.
+    /// Returns how many were sealed.
+    pub fn seal_outgoing(&mut self, store: &Store, id: &Identity, codec: u8) -> Result<u32> {
+        let actor = actor_of(&self.me);
+        let mine: Vec<Change> = self
+            .doc
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
+            .collect();
+        if mine.is_empty() {
+            return Ok(0);
+        }
+        let mut batches: Vec<Vec<Change>> = vec![Vec::new()];
+        let mut size = 0usize;
+        for c in mine {
+            let n = c.raw_bytes().len();
+            if size + n > MAX_BATCH_RAW && batches.last().is_some_and(|b| !b.is_empty()) {
+                batches.push(Vec::new());
+                size = 0;
+            }
+            size += n;
+            if let Some(b) = batches.last_mut() {
+                b.push(c);
+            }
+        }
+        let signer = id.signing_key()?;
+        let mut sealed = 0;
+        for batch in batches {
+            let top = batch
+                .iter()
+                .map(|c| c.seq())
+                .max()
+                .unwrap_or(self.sealed_change_seq);
+            let payload = encode_changes(&self.doc, &batch, codec)?;
+            if payload.len() > MAX_PLAINTEXT_LEN {
+                return Err(Error::Internal("change batch exceeds the envelope limit"));
+            }
+            let header = HeaderV1 {
+                kind: Kind::Changes,
+                space: self.id,
+                epoch: self.epoch,
+                author: self.me,
+                seq: self.next_seq,
+            };
+            let env = Envelope::seal_v1(header, &self.key, crypto::random()?, &payload, &signer)?;
+            // One transaction: the sequence number is consumed exactly when the envelope exists.
+            let tx = store.conn.unchecked_transaction()?;
+            Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+            self.vector.insert(self.me, self.next_seq);
+            self.next_seq += 1;
+            self.sealed_change_seq = top;
+            self.save_record(store)?;
+            tx.commit()?;
+            sealed += 1;
+        }
+        Ok(sealed)
+    }
+
+    /// Whether everything this device wrote here is sealed and acknowledged by the relay: what a
+    /// referral's "sent" state means (the relay holds it; any member's next sync brings it).
+    pub fn all_sent(&mut self) -> bool {
+        let actor = actor_of(&self.me);
+        let unsealed = self
+            .doc
+            .get_changes(&[])
+            .iter()
+            .any(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq);
+        let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
+        !unsealed && acked + 1 >= self.next_seq
+    }
+
+    /// This device's changes the relay has not acknowledged: those not sealed yet, and those in its
+    /// own sealed envelopes above the relay's acknowledgement. (What an erased journal's holder
+    /// carries over: writes nobody else has.)
+    pub fn unacked_changes(&mut self, store: &Store) -> Result<Vec<Change>> {
+        let actor = actor_of(&self.me);
+        let mut out: Vec<Change> = self
+            .doc
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
+            .collect();
+        let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
+        for seq in (acked + 1)..self.next_seq {
+            let k = Self::envelope_key(store, &self.id, &self.me, seq);
+            let v: Option<Vec<u8>> = store
+                .conn
+                .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| r.get(0))
+                .optional()?;
+            let Some(v) = v else {
+                continue;
+            };
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            if env.kind() != Kind::Changes {
+                continue;
+            }
+            if let Ok(Some(changes)) = self.decode_envelope(&env) {
+                out.extend(changes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Envelopes held that the relay has not acknowledged, oldest first per author.
+    pub fn unacked(&self, store: &Store) -> Result<Vec<Vec<u8>>> {
+        self.held_above(store, &self.relay_acked)
+    }
+
+    /// Envelopes held above `floor` (a peer's contiguous vector), oldest first per author.
+    pub fn held_above(
+        &self,
+        store: &Store,
+        floor: &BTreeMap<DeviceId, u64>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for (author, seq) in self.vector.held_above(floor) {
+            let k = Self::envelope_key(store, &self.id, &author, seq);
+            let v: Option<Vec<u8>> = store
+                .conn
+                .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| r.get(0))
+                .optional()?;
+            if let Some(v) = v {
+                out.push(store.open_value("envelopes", &k, &v)?.to_vec());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The envelope `author` sealed as `seq` here, if this device holds it (the peer session loads
+    /// what it sends one chunk at a time).
+    /// Whether the envelope (`author`, `seq`) of this space is stored here.
+    pub(super) fn holds_row(&self, store: &Store, author: &DeviceId, seq: u64) -> Result<bool> {
+        let k = Self::envelope_key(store, &self.id, author, seq);
+        Ok(store
+            .conn
+            .query_row("SELECT 1 FROM envelopes WHERE k = ?1", [&k], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    pub(crate) fn held_envelope(
+        &self,
+        store: &Store,
+        author: &DeviceId,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let k = Self::envelope_key(store, &self.id, author, seq);
+        let v: Option<Vec<u8>> = store
+            .conn
+            .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| r.get(0))
+            .optional()?;
+        match v {
+            Some(v) => Ok(Some(store.open_value("envelopes", &k, &v)?.to_vec())),
+            None => Ok(None),
+        }
+    }
+
+    /// Records the relay's acknowledgement (its contiguous vector for this space).
+    pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
+        self.relay_acked = acked;
+        // The relay now counts envelopes a taken snapshot named: they exist (protocol 26.3).
+        self.raise_pending_cover();
+        self.save_record(store)
+    }
+}

@@ -1,0 +1,813 @@
+//! Sync with a relay: one signed HTTP request pushes what the relay has not acknowledged and pulls what
+//! this device lacks, for every space at once; paged answers continue until nothing is left.
+//!
+//! The exchange itself is a sans-I/O state machine, [`RelaySync`]: it hands out the next HTTP request
+//! and takes the answer, touching the vault only in those two calls. Whoever drives it does the I/O, so
+//! the FFI layer can release the vault between the two and a person can keep writing while a slow sync
+//! waits on the network. HTTP sits behind [`HttpClient`] so an app can hand in its platform's HTTP
+//! stack; `ReqwestClient` (blocking, rustls on ring; feature `reqwest-client`) is the desktop default. Every step is idempotent: an
+//! interrupted sync loses nothing, and the next one re-sends only what the relay has not acknowledged.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE};
+use sebaya_proto::request::RequestAuth;
+use sebaya_proto::sync::{
+    self as wire, JoinAnswer, JoinPost, JoinTaken, Rejected, SpaceVector, SyncRequest, SyncResponse,
+};
+use sebaya_proto::{Envelope, Kind, SpaceId};
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::identity::Identity;
+use crate::space::Space;
+use crate::store::Store;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// An HTTP request as the core needs it: small, explicit, easy for a platform to implement.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    /// "GET" or "POST".
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Extra headers (lowercase names).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes (empty for GET).
+    pub body: Vec<u8>,
+}
+
+/// An HTTP answer.
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// The one network capability sync needs. Implementations return `Err` only when no HTTP answer
+/// arrived (no route, timeout, TLS failure); any status code is an `Ok`.
+pub trait HttpClient: Send + Sync {
+    /// Sends one request and waits for its answer.
+    fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, String>;
+}
+
+/// The default HTTP client: reqwest, blocking, rustls on ring (no OpenSSL, no second crypto library).
+/// Only with the `reqwest-client` feature: the mobile library leaves it out and takes the platform's
+/// HTTP stack instead (docs/size.md).
+#[cfg(feature = "reqwest-client")]
+pub struct ReqwestClient {
+    client: reqwest::blocking::Client,
+}
+
+#[cfg(feature = "reqwest-client")]
+impl ReqwestClient {
+    /// Builds a client with a 60-second timeout per request.
+    pub fn new() -> Result<ReqwestClient> {
+        // Installing the provider twice is harmless; the second call reports the first one won.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Network(format!("cannot build HTTP client: {e}")))?;
+        Ok(ReqwestClient { client })
+    }
+}
+
+#[cfg(feature = "reqwest-client")]
+impl HttpClient for ReqwestClient {
+    fn send(&self, request: HttpRequest) -> std::result::Result<HttpResponse, String> {
+        let mut rb = match request.method.as_str() {
+            "GET" => self.client.get(&request.url),
+            "POST" => self.client.post(&request.url).body(request.body),
+            other => return Err(format!("unsupported method {other}")),
+        };
+        for (k, v) in &request.headers {
+            rb = rb.header(k, v);
+        }
+        let resp = rb.send().map_err(|e| describe_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().map_err(|e| describe_reqwest(&e))?.to_vec();
+        Ok(HttpResponse { status, body })
+    }
+}
+
+#[cfg(feature = "reqwest-client")]
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    // Never include the URL's query or any body: only the kind of failure.
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+/// What one sync did, for the app's status line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Envelopes sent and acknowledged.
+    pub pushed: u32,
+    /// Envelopes received and newly stored.
+    pub pulled: u32,
+    /// Envelopes whose changes reached the document.
+    pub applied: u32,
+    /// Received envelopes set aside (content could not be applied).
+    pub quarantined: u32,
+    /// Pushed envelopes the relay refused.
+    pub rejected: u32,
+    /// Spaces the relay would not serve to this device (not, or no longer, a member).
+    pub refused_spaces: u32,
+    /// HTTP round trips made.
+    pub round_trips: u32,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+    /// Join requests for this device's invites, opened and waiting for a decision.
+    pub join_requests: u32,
+    /// Join requests or answers refused on arrival: made without the invite's secret, forged, or for
+    /// a join this device did not ask for.
+    pub joins_refused: u32,
+    /// Spaces this device started holding because an admin approved its join request.
+    pub joined: u32,
+    /// Spaces this device started holding from its person's index (after linking, or after restoring
+    /// from the recovery phrase).
+    pub from_index: u32,
+    /// New periods of groups this device is in, started by a facilitator, now followed.
+    pub new_periods: u32,
+    /// Spaces whose content was deleted by destroying their key (by this device or another of the
+    /// person's), now erased at the relay and on this device.
+    pub erased: u32,
+    /// Requests sent again after no answer arrived (a cut, a stall that timed out, a lost answer).
+    pub retries: u32,
+    /// Envelopes sent again by those retries: only the chunk that was in flight, never one the relay
+    /// had acknowledged.
+    pub resent: u32,
+}
+
+#[derive(Deserialize)]
+struct RelayInfo {
+    relay_id: String,
+    time: u64,
+}
+
+#[derive(Deserialize)]
+struct RelayErrorBody {
+    error: String,
+    #[serde(default)]
+    relay_time: Option<u64>,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Largest push batch per request on a fast link, leaving room under the relay's message limit.
+const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// Most envelopes carried for others in one request, and most spaces they may name.
+const MAX_CARRIED_PUSH: usize = 512;
+const MAX_CARRIED_SPACES: usize = 64;
+/// Largest answer page asked for on a fast link.
+const PAGE_BYTES: u64 = 4 * 1024 * 1024;
+/// Default chunk on a metered or slow link: about 10 s at 50 kbit/s, so one request fits well inside
+/// an HTTP client's timeout and a cut costs at most that much.
+pub const METERED_CHUNK_BYTES: u64 = 64 * 1024;
+/// Smallest chunk a policy may set: below it, signatures and vectors outweigh the envelopes.
+pub const MIN_CHUNK_BYTES: u64 = 4 * 1024;
+/// Requests sent again in a row before a sync gives up (it resumes on the next call).
+const DEFAULT_RETRIES: u32 = 3;
+/// First wait before a retry; it doubles with each failure in a row, up to [`MAX_BACKOFF_MS`].
+const DEFAULT_BACKOFF_MS: u64 = 250;
+const MAX_BACKOFF_MS: u64 = 30_000;
+
+/// How one sync spends the link: how much one request pushes and one answer page brings, and how it
+/// rides out requests that got no answer. Small chunks on a slow or metered link make a sync
+/// resumable: every answer acknowledges what its request pushed (the relay's vectors), so a cut loses
+/// at most the chunk in flight, and a retry re-sends nothing acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunking {
+    /// Most envelope bytes pushed per request (one larger envelope still goes, alone).
+    pub push_bytes: usize,
+    /// Most envelope bytes asked per answer page (the relay sends at least one envelope).
+    pub page_bytes: u64,
+    /// Requests without an answer retried in a row before the sync stops with a network error.
+    pub retries: u32,
+    /// First wait before a retry, ms; doubles with each failure in a row (at most 30 s).
+    pub backoff_ms: u64,
+}
+
+impl Default for Chunking {
+    /// A fast link: large batches, the relay's own page limit.
+    fn default() -> Chunking {
+        Chunking {
+            push_bytes: MAX_PUSH_BYTES,
+            page_bytes: PAGE_BYTES,
+            retries: DEFAULT_RETRIES,
+            backoff_ms: DEFAULT_BACKOFF_MS,
+        }
+    }
+}
+
+impl Chunking {
+    /// A slow or metered link: `chunk` bytes each way per request (0: [`METERED_CHUNK_BYTES`]),
+    /// clamped to [`MIN_CHUNK_BYTES`] and the fast-link sizes.
+    pub fn chunked(chunk: u64) -> Chunking {
+        let c = if chunk == 0 {
+            METERED_CHUNK_BYTES
+        } else {
+            chunk.clamp(MIN_CHUNK_BYTES, PAGE_BYTES)
+        };
+        Chunking {
+            push_bytes: usize::try_from(c).unwrap_or(MAX_PUSH_BYTES),
+            page_bytes: c,
+            ..Chunking::default()
+        }
+    }
+}
+/// Round trips after which a sync stops and reports (it resumes on the next call).
+const MAX_ROUNDS: u32 = 10_000;
+/// The relay's reason for statements it left unjudged (`server/src/exchange.rs`, protocol 9.5).
+const TOO_MANY_STATEMENTS: &str = "too-many-statements";
+
+enum Stage {
+    /// Ask the relay for its id and clock.
+    Info,
+    /// Exchange vectors and envelopes; `retry` re-sends the previous body once after a clock fix.
+    Exchange { retry: Option<Vec<u8>> },
+    /// Finished.
+    Done,
+}
+
+/// One sync with one relay, as a state machine: call [`RelaySync::next_request`], send it, hand the
+/// answer to [`RelaySync::handle_response`], until `next_request` returns `None`.
+pub struct RelaySync {
+    base: String,
+    stage: Stage,
+    relay_id: Vec<u8>,
+    offset: i64,
+    /// Envelope ids sent in this sync, so a refused one is not re-sent in a loop.
+    sent: HashSet<[u8; 32]>,
+    /// What the request in flight pushed, and whether a push batch was cut short.
+    in_flight: (u32, bool),
+    /// Ids of the envelopes the request in flight pushed, in order: a `too-many-statements` refusal
+    /// names one by its index, and it goes again in the next request.
+    in_flight_ids: Vec<[u8; 32]>,
+    last_body: Vec<u8>,
+    rounds: u32,
+    report: SyncReport,
+    joins: JoinExchange,
+    /// While true the exchange pulls the person's index as the index author (recovery from the
+    /// phrase); join requests and answers wait for the device's own exchange.
+    recovery: bool,
+    /// Envelopes this device carries for others (`carry.rs`), pushed once with its own exchange; and
+    /// the ids of those the relay answered for.
+    carried: Vec<Vec<u8>>,
+    carried_sent: Vec<[u8; 32]>,
+    carried_done: Vec<[u8; 32]>,
+    /// When set, the only spaces this sync covers (a policy's urgent scope).
+    only: Option<Vec<SpaceId>>,
+    /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
+    erase: Vec<SpaceId>,
+    erase_sent: bool,
+    /// Spaces whose erasure the relay answered (erased, or refused), and spaces it refused to serve
+    /// because they were erased.
+    erased: (Vec<SpaceId>, Vec<SpaceId>),
+    chunking: Chunking,
+    /// Requests in a row that got no answer.
+    failures: u32,
+}
+
+/// What one sync sends and brings for invites (section 18), kept until the vault takes it.
+#[derive(Default)]
+pub(crate) struct JoinExchange {
+    /// Join requests to leave at the relay (sent with the first exchange).
+    pub posts: Vec<JoinPost>,
+    /// Answers to leave at the relay (sent with the first exchange).
+    pub answers: Vec<JoinAnswer>,
+    /// Answers this device took, for the relay to forget (sent with each exchange's first request).
+    pub forget: Vec<JoinTaken>,
+    taken_sent: bool,
+    sent: bool,
+    /// Answers go with the request that carries the last push batch, so the `admit` each needs is
+    /// pushed in the same request or before it.
+    answers_sent: bool,
+    /// Refusals of `posts`, by index.
+    pub refused_posts: Vec<Rejected>,
+    /// Refusals of `answers`, by index.
+    pub refused_answers: Vec<Rejected>,
+    /// Requests delivered for this device's invites.
+    pub requests: Vec<JoinPost>,
+    /// Answers delivered for this device.
+    pub delivered: Vec<JoinAnswer>,
+    /// Whether the vault has taken the results of the finished exchange.
+    taken: bool,
+}
+
+impl RelaySync {
+    /// A sync with the relay at `base_url`.
+    pub fn new(base_url: &str) -> RelaySync {
+        RelaySync {
+            base: base_url.trim_end_matches('/').to_string(),
+            stage: Stage::Info,
+            relay_id: Vec::new(),
+            offset: 0,
+            sent: HashSet::new(),
+            in_flight: (0, false),
+            in_flight_ids: Vec::new(),
+            last_body: Vec::new(),
+            rounds: 0,
+            report: SyncReport::default(),
+            joins: JoinExchange::default(),
+            recovery: false,
+            only: None,
+            carried: Vec::new(),
+            carried_sent: Vec::new(),
+            carried_done: Vec::new(),
+            erase: Vec::new(),
+            erase_sent: false,
+            erased: (Vec::new(), Vec::new()),
+            chunking: Chunking::default(),
+            failures: 0,
+        }
+    }
+
+    /// Sets how much each request carries and how failures are retried (before the first request).
+    pub fn set_chunking(&mut self, chunking: Chunking) {
+        self.chunking = chunking;
+    }
+
+    /// The chunking in force.
+    pub fn chunking(&self) -> Chunking {
+        self.chunking
+    }
+
+    /// Tells the sync that the last request got no answer (`reason`: the client's error). The
+    /// request may or may not have reached the relay; either way re-sending is safe: the same body
+    /// goes again under a fresh signature and request id (the relay refuses a repeated id), and the
+    /// relay stores an envelope, join request or erasure it already holds as a harmless duplicate.
+    /// Returns how long to wait before the next request, or a network error once the retries in a
+    /// row are spent (the sync is then over; the next one re-sends only what is unacknowledged).
+    pub fn network_failed(&mut self, reason: String) -> Result<std::time::Duration> {
+        self.failures += 1;
+        if self.failures > self.chunking.retries || matches!(self.stage, Stage::Done) {
+            self.stage = Stage::Done;
+            return Err(Error::Network(reason));
+        }
+        if let Stage::Exchange { retry } = &mut self.stage {
+            if !self.last_body.is_empty() {
+                *retry = Some(std::mem::take(&mut self.last_body));
+                self.report.resent += self.in_flight.0;
+            }
+        }
+        self.report.retries += 1;
+        let shift = (self.failures - 1).min(16);
+        let ms = self
+            .chunking
+            .backoff_ms
+            .saturating_mul(1u64 << shift)
+            .min(MAX_BACKOFF_MS);
+        Ok(std::time::Duration::from_millis(ms))
+    }
+
+    /// Limits the sync to `spaces` (None: every space).
+    pub(crate) fn set_only(&mut self, spaces: Option<Vec<SpaceId>>) {
+        self.only = spaces;
+    }
+
+    /// Whether this sync covers `space`.
+    pub(crate) fn covers(&self, space: &SpaceId) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(space))
+    }
+
+    /// Hands the sync the envelopes this device carries for others.
+    pub(crate) fn with_carried(mut self, envelopes: Vec<Vec<u8>>) -> RelaySync {
+        self.carried = envelopes;
+        self
+    }
+
+    /// Ids of carried envelopes the relay answered for (accepted or refused), since the last call.
+    pub(crate) fn take_carried_done(&mut self) -> Vec<[u8; 32]> {
+        std::mem::take(&mut self.carried_done)
+    }
+
+    /// Hands the sync the spaces to ask the relay to erase.
+    pub(crate) fn with_erase(mut self, spaces: Vec<SpaceId>) -> RelaySync {
+        self.erase = spaces;
+        self
+    }
+
+    /// The spaces the relay confirmed erased and those it refused as erased, since the last call.
+    pub(crate) fn take_erasures(&mut self) -> (Vec<SpaceId>, Vec<SpaceId>) {
+        std::mem::take(&mut self.erased)
+    }
+
+    /// Counts spaces dropped because they were erased.
+    pub(crate) fn note_erased(&mut self, n: u32) {
+        self.report.erased += n;
+    }
+
+    /// Whether the exchange runs as the index author (see [`RelaySync::set_recovery`]).
+    pub(crate) fn recovery(&self) -> bool {
+        self.recovery
+    }
+
+    /// Switches between pulling the index as its author and the device's own exchange.
+    pub(crate) fn set_recovery(&mut self, on: bool) {
+        self.recovery = on;
+    }
+
+    /// Hands the sync what it carries for invites: join requests to leave and answers to deliver.
+    pub(crate) fn with_joins(
+        mut self,
+        posts: Vec<JoinPost>,
+        answers: Vec<JoinAnswer>,
+        taken: Vec<JoinTaken>,
+    ) -> RelaySync {
+        self.joins.posts = posts;
+        self.joins.answers = answers;
+        self.joins.forget = taken;
+        self
+    }
+
+    /// Answers taken since the exchange began, to send with the next exchange's first request.
+    pub(crate) fn set_taken(&mut self, taken: Vec<JoinTaken>) {
+        self.joins.forget = taken;
+        self.joins.taken_sent = false;
+    }
+
+    /// Once the exchange is done, what it brought for invites (once; `None` after the first call or
+    /// while the exchange runs).
+    pub(crate) fn take_joins(&mut self) -> Option<JoinExchange> {
+        if !matches!(self.stage, Stage::Done) || self.joins.taken || self.recovery {
+            return None;
+        }
+        let taken = std::mem::take(&mut self.joins);
+        self.joins.taken = true;
+        self.joins.sent = true;
+        self.joins.answers_sent = true;
+        Some(taken)
+    }
+
+    /// Runs one more exchange after a finished one (a join answer brought a new space to pull).
+    pub(crate) fn again(&mut self) {
+        if matches!(self.stage, Stage::Done) && !self.relay_id.is_empty() {
+            self.stage = Stage::Exchange { retry: None };
+            self.joins.taken = false;
+        }
+    }
+
+    /// Adds what the vault did with invites to the report.
+    pub(crate) fn note_joins(&mut self, received: u32, refused: u32, joined: u32) {
+        self.report.join_requests += received;
+        self.report.joins_refused += refused;
+        self.report.joined += joined;
+    }
+
+    /// Adds the new group periods this device started following to the report.
+    pub(crate) fn note_periods(&mut self, n: u32) {
+        self.report.new_periods += n;
+    }
+
+    /// Adds the spaces taken from the person's index to the report.
+    pub(crate) fn note_from_index(&mut self, n: u32) {
+        self.report.from_index += n;
+    }
+
+    /// What the sync has done so far.
+    pub fn report(&self) -> &SyncReport {
+        &self.report
+    }
+
+    /// The next request to send, or `None` when the sync is complete.
+    pub fn next_request(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        spaces: &[&Space],
+    ) -> Result<Option<HttpRequest>> {
+        match &mut self.stage {
+            Stage::Done => Ok(None),
+            Stage::Info => Ok(Some(HttpRequest {
+                method: "GET".into(),
+                url: format!("{}/v1/info", self.base),
+                headers: vec![],
+                body: vec![],
+            })),
+            Stage::Exchange { retry } => {
+                let body = match retry.take() {
+                    Some(b) => b,
+                    None => self.build_body(store, spaces)?,
+                };
+                self.last_body = body.clone();
+                let ts = (now_secs() + self.offset).max(0) as u64;
+                let auth = RequestAuth::sign(
+                    &identity.signing_key()?,
+                    identity.device,
+                    &self.relay_id,
+                    "POST",
+                    "/v1/sync",
+                    ts,
+                    crypto::random()?,
+                    &body,
+                )?;
+                let mut headers: Vec<(String, String)> = auth
+                    .to_headers()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                headers.push(("content-type".into(), "application/cbor".into()));
+                self.report.bytes_sent += body.len() as u64;
+                Ok(Some(HttpRequest {
+                    method: "POST".into(),
+                    url: format!("{}/v1/sync", self.base),
+                    headers,
+                    body,
+                }))
+            }
+        }
+    }
+
+    fn build_body(&mut self, store: &Store, spaces: &[&Space]) -> Result<Vec<u8>> {
+        let mut push: Vec<serde_bytes::ByteBuf> = Vec::new();
+        let mut push_ids: Vec<[u8; 32]> = Vec::new();
+        let mut push_bytes = 0usize;
+        let mut cut = false;
+        // Membership statements pushed, per space and in all: the relay judges only so many per
+        // request (`too-many-statements`), so the rest wait for the next request of this sync.
+        let mut statements: HashMap<SpaceId, usize> = HashMap::new();
+        let mut statements_in_all = 0usize;
+        let is_statement =
+            |env: &[u8]| Envelope::parse(env).is_ok_and(|e| e.kind() == Kind::Membership);
+        'spaces: for s in spaces {
+            for env in s.unacked(store)? {
+                let id = crypto::sha256(&env);
+                if self.sent.contains(&id) {
+                    continue;
+                }
+                if push_bytes + env.len() > self.chunking.push_bytes && !push.is_empty() {
+                    cut = true;
+                    break 'spaces;
+                }
+                if is_statement(&env) {
+                    let here = statements.entry(s.id).or_default();
+                    if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                        || statements_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+                    {
+                        cut = true;
+                        break 'spaces;
+                    }
+                    *here += 1;
+                    statements_in_all += 1;
+                }
+                push_bytes += env.len();
+                self.sent.insert(id);
+                push_ids.push(id);
+                push.push(serde_bytes::ByteBuf::from(env));
+            }
+        }
+        // Envelopes carried for others ride along once, with room left, never during recovery: the
+        // relay judges each by its author; their spaces are named with an empty vector (the relay
+        // will not serve them to this device, and nothing is expected back).
+        let mut named: Vec<SpaceVector> = spaces
+            .iter()
+            .map(|s| SpaceVector::new(s.id, s.vector.contiguous()))
+            .collect();
+        if !cut && !self.recovery && !self.carried.is_empty() {
+            let mut extra: Vec<SpaceId> = Vec::new();
+            for env in std::mem::take(&mut self.carried) {
+                let Ok((space, kind)) = Envelope::parse(&env).map(|e| (e.space(), e.kind())) else {
+                    continue;
+                };
+                if spaces.iter().any(|s| s.id == space)
+                    || push.len() >= MAX_CARRIED_PUSH
+                    || push_bytes + env.len() > self.chunking.push_bytes
+                {
+                    continue;
+                }
+                // Statements beyond what the relay judges in one request stay carried for the next
+                // sync.
+                if kind == Kind::Membership {
+                    let here = statements.entry(space).or_default();
+                    if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                        || statements_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+                    {
+                        continue;
+                    }
+                    *here += 1;
+                    statements_in_all += 1;
+                }
+                if !extra.contains(&space) {
+                    if named.len() + extra.len() >= MAX_CARRIED_SPACES + spaces.len() {
+                        continue;
+                    }
+                    extra.push(space);
+                }
+                push_bytes += env.len();
+                let id = crypto::sha256(&env);
+                self.carried_sent.push(id);
+                push_ids.push(id);
+                push.push(serde_bytes::ByteBuf::from(env));
+            }
+            named.extend(
+                extra
+                    .into_iter()
+                    .map(|s| SpaceVector::new(s, &BTreeMap::new())),
+            );
+        }
+        self.in_flight = (push.len() as u32, cut);
+        self.in_flight_ids = push_ids;
+        let req = SyncRequest {
+            v: wire::SYNC_VERSION,
+            spaces: named,
+            envelopes: push,
+            max_response_bytes: self.chunking.page_bytes,
+            join_requests: if self.joins.sent || self.recovery {
+                Vec::new()
+            } else {
+                self.joins.posts.clone()
+            },
+            join_answers: if self.joins.answers_sent || self.recovery || cut {
+                Vec::new()
+            } else {
+                self.joins.answers.clone()
+            },
+            taken_join_answers: if self.joins.taken_sent || self.recovery {
+                Vec::new()
+            } else {
+                self.joins.forget.clone()
+            },
+            erase: if self.erase_sent || self.recovery {
+                Vec::new()
+            } else {
+                self.erase
+                    .iter()
+                    .take(sebaya_proto::sync::MAX_ERASE)
+                    .map(|s| serde_bytes::ByteBuf::from(s.0.to_vec()))
+                    .collect()
+            },
+        };
+        if !self.recovery {
+            self.erase_sent = true;
+        }
+        if !self.recovery {
+            self.joins.taken_sent = true;
+        }
+        if !self.recovery {
+            self.joins.sent = true;
+            if !cut {
+                self.joins.answers_sent = true;
+            }
+        }
+        Ok(wire::encode(&req)?)
+    }
+
+    /// Takes the answer to the last request. A network failure is not an answer: the caller reports it
+    /// and drops this sync; everything acknowledged so far stays acknowledged.
+    pub fn handle_response(
+        &mut self,
+        store: &Store,
+        identity: &Identity,
+        spaces: &mut [&mut Space],
+        resp: HttpResponse,
+    ) -> Result<()> {
+        self.report.round_trips += 1;
+        self.report.bytes_received += resp.body.len() as u64;
+        self.failures = 0;
+        match self.stage {
+            Stage::Done => Ok(()),
+            Stage::Info => {
+                if resp.status != 200 {
+                    return Err(Error::Relay {
+                        status: resp.status,
+                        code: "info-unavailable".into(),
+                    });
+                }
+                let bad = || Error::Relay {
+                    status: 200,
+                    code: "bad-info".into(),
+                };
+                let info: RelayInfo = serde_json::from_slice(&resp.body).map_err(|_| bad())?;
+                self.relay_id = hex::decode(&info.relay_id).map_err(|_| bad())?;
+                self.offset = info.time as i64 - now_secs();
+                self.stage = Stage::Exchange { retry: None };
+                Ok(())
+            }
+            Stage::Exchange { .. } => {
+                if resp.status != 200 {
+                    let err: Option<RelayErrorBody> = serde_json::from_slice(&resp.body).ok();
+                    let code = err
+                        .as_ref()
+                        .map(|e| e.error.clone())
+                        .unwrap_or_else(|| "unknown".into());
+                    if code == "clock-skew" && !self.last_body.is_empty() {
+                        if let Some(t) = err.and_then(|e| e.relay_time) {
+                            // The relay's clock wins; re-sign the same body once.
+                            self.offset = t as i64 - now_secs();
+                            let body = std::mem::take(&mut self.last_body);
+                            self.stage = Stage::Exchange { retry: Some(body) };
+                            return Ok(());
+                        }
+                    }
+                    self.stage = Stage::Done;
+                    return Err(Error::Relay {
+                        status: resp.status,
+                        code,
+                    });
+                }
+                self.last_body.clear();
+                let answer: SyncResponse = wire::decode(&resp.body)?;
+                answer.check()?;
+                // Statements the relay left unjudged (more than it judges in one request) go again:
+                // this device's own in the next request of this sync, carried ones at the next sync.
+                let unjudged: HashSet<[u8; 32]> = answer
+                    .rejected
+                    .iter()
+                    .filter(|r| r.reason == TOO_MANY_STATEMENTS)
+                    .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                    .collect();
+                for id in &unjudged {
+                    self.sent.remove(id);
+                }
+                self.carried_sent.retain(|id| !unjudged.contains(id));
+                let mut again = !unjudged.is_empty();
+                // The relay judged every other carried envelope of this request: accepted or
+                // refused, there is nothing more to do with it.
+                self.carried_done.append(&mut self.carried_sent);
+                let (pushed_now, cut) = self.in_flight;
+                self.report.rejected += answer.rejected.len() as u32;
+                self.report.refused_spaces = answer.refused_spaces.len() as u32;
+                self.report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
+                self.joins
+                    .refused_posts
+                    .extend(answer.refused_join_requests.iter().cloned());
+                self.joins
+                    .refused_answers
+                    .extend(answer.refused_join_answers.iter().cloned());
+                self.joins
+                    .requests
+                    .extend(answer.join_requests.iter().cloned());
+                self.joins
+                    .delivered
+                    .extend(answer.join_answers.iter().cloned());
+                // Erased or refused: either way the relay has answered, and asking again changes
+                // nothing.
+                for e in answer
+                    .erased
+                    .iter()
+                    .map(|b| b.as_slice())
+                    .chain(answer.refused_erase.iter().map(|r| r.space.as_slice()))
+                {
+                    if let Ok(id) = SpaceId::from_slice(e) {
+                        self.erased.0.push(id);
+                    }
+                }
+                for r in &answer.refused_spaces {
+                    if r.reason == "erased" {
+                        if let Ok(id) = SpaceId::from_slice(&r.space) {
+                            self.erased.1.push(id);
+                        }
+                    }
+                }
+                let incoming: Vec<Vec<u8>> =
+                    answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
+                for s in spaces.iter_mut() {
+                    let mine: Vec<Vec<u8>> = incoming
+                        .iter()
+                        .filter(|e| e.len() >= 22 && e[6..22] == s.id.0)
+                        .cloned()
+                        .collect();
+                    // The relay's vector first: a snapshot in this answer may stand for envelopes
+                    // only this vector shows exist (protocol 26.3).
+                    if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
+                        let (_, acked) = v.parse()?;
+                        s.set_relay_acked(store, acked)?;
+                    }
+                    if !mine.is_empty() {
+                        let r = s.receive(store, identity, &mine)?;
+                        self.report.pulled += r.stored;
+                        self.report.applied += r.applied;
+                        self.report.quarantined += r.quarantined;
+                        // Statements left for later come again in the next answer, as long as
+                        // each round takes some.
+                        again |= r.deferred > 0 && r.stored > 0;
+                    }
+                }
+                self.rounds += 1;
+                self.stage = if (answer.more || cut || again) && self.rounds < MAX_ROUNDS {
+                    Stage::Exchange { retry: None }
+                } else {
+                    Stage::Done
+                };
+                Ok(())
+            }
+        }
+    }
+}
