@@ -306,6 +306,12 @@ fn a_programme_sets_its_own_crisis_numbers_and_only_coordinators_may() {
         participant.crisis_resources("indonesia"),
         Err(Error::InvalidInput(_))
     ));
+    // A code the app got wrong falls back to Indonesia's list: the programme's own, not only the
+    // built-in one (review finding).
+    let help = participant.ask_for_help("IDN").unwrap();
+    assert!(help.country_unknown);
+    assert_eq!(help.resources.len(), 1);
+    assert_eq!(help.resources[0].name, "Layanan Sekolah");
 }
 
 #[test]

@@ -165,6 +165,9 @@ mod tests {
         let bad = emergency_help("Indonesia", "en");
         assert!(bad.country_unknown);
         assert_eq!(bad.resources, built_in_resources(FALLBACK_COUNTRY));
+        // Numbers of another country may not be the person's: say to call the local number first.
+        assert_eq!(bad.steps[0], crate::i18n::message("en", "crisis-none", &[]));
+        assert_eq!(bad.steps[1], crate::i18n::message("en", "help-now-call", &[]));
         // No numbers built in: the first step says to call the local emergency number.
         let elsewhere = emergency_help("ke", "en");
         assert!(elsewhere.resources.is_empty() && !elsewhere.country_unknown);
