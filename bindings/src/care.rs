@@ -327,7 +327,9 @@ impl Care {
     }
 
     /// Scores a completed instrument, keeps the total in the journal and runs the risk ladder
-    /// offline (`country`: ISO 3166 alpha-2 for the crisis numbers).
+    /// offline (`country`: ISO 3166 alpha-2 for the crisis numbers). Once scored nothing else fails
+    /// it (see `failed`, `saved`, `country_unknown`); it still throws when the vault is locked or
+    /// the answers cannot be scored: on any error, show `emergency_help` at once.
     pub fn submit_screening(
         &self,
         instrument: Instrument,
@@ -342,7 +344,7 @@ impl Care {
     }
 
     /// The participant's "I need help now": a referral in every programme they are enrolled in, and
-    /// the crisis numbers.
+    /// the crisis numbers. Throws only when the vault is locked: then show `emergency_help`.
     pub fn ask_for_help(&self, country: String) -> Result<Escalation> {
         with(&self.inner, |v| v.ask_for_help(&country)).map(escalation)
     }

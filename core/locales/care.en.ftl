@@ -31,4 +31,4 @@ help-now-call = Call one of these numbers now. You do not have to face this alon
 help-now-stay-with-someone = If you can, tell someone you trust and ask them to stay with you.
 help-now-safer = Move away from anything you could use to hurt yourself.
 help-now-danger = If you are in danger right now, call the emergency number.
-care-referral-failed = This phone could not save your request for your programme, so no one may be told. Call one of these numbers or tell someone you trust.
+care-referral-failed = This phone could not save your request for your programme, so no one may have been told. Call one of these numbers or tell someone you trust.

@@ -31,4 +31,4 @@ help-now-call = Hubungi salah satu nomor ini sekarang. Kamu tidak harus menghada
 help-now-stay-with-someone = Jika bisa, beri tahu orang yang kamu percayai dan minta dia menemanimu.
 help-now-safer = Jauhkan dirimu dari benda apa pun yang bisa kamu gunakan untuk menyakiti diri.
 help-now-danger = Jika kamu dalam bahaya saat ini, hubungi nomor darurat.
-care-referral-failed = Ponsel ini tidak dapat menyimpan permintaanmu untuk programmu, jadi mungkin tidak ada yang diberi tahu. Hubungi salah satu nomor ini atau beri tahu orang yang kamu percayai.
+care-referral-failed = Ponsel ini tidak dapat menyimpan permintaanmu untuk programmu, jadi mungkin belum ada yang diberi tahu. Hubungi salah satu nomor ini atau beri tahu orang yang kamu percayai.

@@ -168,7 +168,11 @@ impl Vault {
     fn escalation_resources(&self, country: &str) -> (Vec<CrisisResource>, bool) {
         match self.crisis_resources(country) {
             Ok(list) => (list, false),
-            Err(_) => (built_in_resources(FALLBACK_COUNTRY), true),
+            Err(_) => (
+                self.crisis_resources(FALLBACK_COUNTRY)
+                    .unwrap_or_else(|_| built_in_resources(FALLBACK_COUNTRY)),
+                true,
+            ),
         }
     }
 

@@ -68,8 +68,9 @@ pub struct EmergencyHelp {
     pub resources: Vec<CrisisResource>,
     /// The country code was not a two-letter code: the list of [`FALLBACK_COUNTRY`] is shown.
     pub country_unknown: bool,
-    /// What to do now, in order, in the requested language: call; tell someone you trust and ask
-    /// them to stay; move away from means of self-harm; in immediate danger, the emergency number
+    /// What to do now, in order, in the requested language: call (the local emergency number first
+    /// when no numbers are built in or the country was not understood); tell someone you trust and
+    /// ask them to stay; move away from means of self-harm; in immediate danger, the emergency number
     /// (the steps of WHO mhGAP's advice where no professional is at hand).
     pub steps: Vec<String>,
 }
@@ -84,12 +85,14 @@ pub fn emergency_help(country: &str, locale: &str) -> EmergencyHelp {
     };
     let resources = built_in_resources(&cc);
     let say = |id: &str| crate::i18n::message(locale, id, &[]);
-    let mut steps = Vec::with_capacity(4);
-    steps.push(say(if resources.is_empty() {
-        "crisis-none"
-    } else {
-        "help-now-call"
-    }));
+    let mut steps = Vec::with_capacity(5);
+    // Numbers of another country may not be the person's: the local emergency number comes first.
+    if resources.is_empty() || country_unknown {
+        steps.push(say("crisis-none"));
+    }
+    if !resources.is_empty() {
+        steps.push(say("help-now-call"));
+    }
     steps.push(say("help-now-stay-with-someone"));
     steps.push(say("help-now-safer"));
     steps.push(say("help-now-danger"));
@@ -167,7 +170,10 @@ mod tests {
         assert_eq!(bad.resources, built_in_resources(FALLBACK_COUNTRY));
         // Numbers of another country may not be the person's: say to call the local number first.
         assert_eq!(bad.steps[0], crate::i18n::message("en", "crisis-none", &[]));
-        assert_eq!(bad.steps[1], crate::i18n::message("en", "help-now-call", &[]));
+        assert_eq!(
+            bad.steps[1],
+            crate::i18n::message("en", "help-now-call", &[])
+        );
         // No numbers built in: the first step says to call the local emergency number.
         let elsewhere = emergency_help("ke", "en");
         assert!(elsewhere.resources.is_empty() && !elsewhere.country_unknown);

@@ -915,9 +915,6 @@ pub(crate) mod tests {
         );
     }
 
-    /// In a care record, a member who is not the participant (a supporter with a modified app)
-    /// writes a consent in the participant's name and acknowledges a referral: the creator's device
-    /// takes the member's referral and refuses both of the others.
     /// A batch is judged under the programme it binds its document to only when its author may bind
     /// it: a member who is not the record's creator claiming a programme together with crisis numbers
     /// is refused whole, and the record stays unbound.
@@ -946,6 +943,9 @@ pub(crate) mod tests {
         assert_eq!(crate::care::resources(&fs.doc, "id"), None);
     }
 
+    /// In a care record, a member who is not the participant (a supporter with a modified app)
+    /// writes a consent in the participant's name and acknowledges a referral: the creator's device
+    /// takes the member's referral and refuses both of the others.
     #[test]
     fn a_care_records_consents_and_states_are_refused_from_anyone_else() {
         use crate::care;
