@@ -260,9 +260,11 @@ pub(crate) fn registry_for(doc: &AutoCommit, changes: &[Change]) -> Option<Progr
     Some(reg)
 }
 
-/// The programme a batch binds its document to (the last root `programme` it writes), if any.
-fn programme_in(changes: &[Change]) -> Option<[u8; 32]> {
-    let mut found = None;
+/// The values a batch writes at the root `programme` key, in order: the bindings it claims. One
+/// walk for the care record's registry ([`registry_for`]) and a pairing's certification check
+/// (`credentials::bound_programmes`).
+pub(crate) fn claimed_programmes(changes: &[Change]) -> Vec<String> {
+    let mut out = Vec::new();
     for change in changes {
         let Some(expanded) = expand(change) else {
             continue;
@@ -272,12 +274,18 @@ fn programme_in(changes: &[Change]) -> Option<[u8; 32]> {
                 (&op.obj, &op.key, &op.action)
             {
                 if k.as_str() == PROGRAMME_KEY {
-                    found = hex::decode(v.as_str()).ok().and_then(|b| b.try_into().ok());
+                    out.push(v.to_string());
                 }
             }
         }
     }
-    found
+    out
+}
+
+/// The programme a batch binds its document to (the last root `programme` it writes), if any.
+fn programme_in(changes: &[Change]) -> Option<[u8; 32]> {
+    let last = claimed_programmes(changes).pop()?;
+    hex::decode(last).ok().and_then(|b| b.try_into().ok())
 }
 
 /// Everything about the writers of one space that the check needs, taken once per batch.

@@ -62,26 +62,15 @@ pub(crate) fn published(doc: &AutoCommit, changes: &[Change], prefix: &str) -> V
 /// later envelope rebinding it claims the new programme).
 fn bound_programmes(doc: &AutoCommit, changes: &[Change]) -> Vec<[u8; 32]> {
     let mut found: Vec<[u8; 32]> = super::programme_of(doc).into_iter().collect();
-    for change in changes {
-        let Some(expanded) = super::expand(change) else {
-            continue;
-        };
-        for op in expanded.operations {
-            if let (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(v))) =
-                (&op.obj, &op.key, &op.action)
-            {
-                if k.as_str() == super::PROGRAMME_KEY {
-                    // A value that names no programme binds to nothing a reader accepts; it is
-                    // judged against an impossible programme, so it never passes.
-                    let p = hex::decode(v.as_str())
-                        .ok()
-                        .and_then(|b| b.try_into().ok())
-                        .unwrap_or([0; 32]);
-                    if !found.contains(&p) {
-                        found.push(p);
-                    }
-                }
-            }
+    for v in super::claimed_programmes(changes) {
+        // A value that names no programme binds to nothing a reader accepts; it is judged against
+        // an impossible programme, so it never passes.
+        let p = hex::decode(v)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or([0; 32]);
+        if !found.contains(&p) {
+            found.push(p);
         }
     }
     found
