@@ -122,7 +122,7 @@ impl Groups {
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_group(&g, |doc, now| {
+            v.with_space(&g, |doc, now| {
                 sebaya_core::groups::add_note(doc, &id, &title, &text, &me, now)
             })
         })?;
@@ -140,7 +140,7 @@ impl Groups {
     ) -> Result<()> {
         let g = parse_space(&group_id)?;
         with(&self.inner, |v| {
-            v.with_group(&g, |doc, now| {
+            v.with_space(&g, |doc, now| {
                 sebaya_core::groups::edit_note(
                     doc,
                     &note_id,
@@ -156,7 +156,7 @@ impl Groups {
     pub fn notes(&self, group_id: String) -> Result<Vec<GroupNote>> {
         let g = parse_space(&group_id)?;
         with(&self.inner, |v| {
-            v.read_group(&g, |doc| {
+            v.read_space(&g, |doc| {
                 sebaya_core::groups::notes(doc)
                     .into_iter()
                     .map(|n| GroupNote {
@@ -178,7 +178,7 @@ impl Groups {
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_group(&g, |doc, now| {
+            v.with_space(&g, |doc, now| {
                 sebaya_core::groups::add_session(doc, &id, date_ms, &topic, &me, now)
             })
         })?;
@@ -196,7 +196,7 @@ impl Groups {
         let g = parse_space(&group_id)?;
         let a = attendance.to_core()?;
         with(&self.inner, |v| {
-            v.with_group(&g, |doc, now| {
+            v.with_space(&g, |doc, now| {
                 sebaya_core::groups::set_attendance(doc, &session_id, &member_device_id, a, now)
             })
         })
@@ -206,7 +206,7 @@ impl Groups {
     pub fn sessions(&self, group_id: String) -> Result<Vec<GroupSession>> {
         let g = parse_space(&group_id)?;
         with(&self.inner, |v| {
-            v.read_group(&g, |doc| {
+            v.read_space(&g, |doc| {
                 sebaya_core::groups::sessions(doc)
                     .into_iter()
                     .map(|s| GroupSession {

@@ -144,7 +144,7 @@ impl Invites {
         use sebaya_core::InviteStatus as S;
         let space = parse_space(&space_id)?;
         with(&self.inner, |v| {
-            Ok(v.group_membership(&space)?
+            Ok(v.space_membership(&space)?
                 .invites
                 .iter()
                 .map(|(id, i)| {

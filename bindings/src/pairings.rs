@@ -125,7 +125,7 @@ impl Pairings {
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_group(&p, |d, now| {
+            v.with_space(&p, |d, now| {
                 sebaya_core::pairing::add_checkin(d, &id, m, &note, &me, now)
             })
         })?;
@@ -136,7 +136,7 @@ impl Pairings {
     pub fn checkins(&self, pairing_id: String) -> Result<Vec<PairCheckin>> {
         let p = parse_space(&pairing_id)?;
         with(&self.inner, |v| {
-            v.read_group(&p, |d| {
+            v.read_space(&p, |d| {
                 sebaya_core::pairing::checkins(d)
                     .into_iter()
                     .map(|c| PairCheckin {
@@ -156,7 +156,7 @@ impl Pairings {
         let p = parse_space(&pairing_id)?;
         let id = new_id()?;
         with(&self.inner, |v| {
-            v.with_group(&p, |d, now| {
+            v.with_space(&p, |d, now| {
                 sebaya_core::pairing::add_goal(d, &id, &text, now)
             })
         })?;
@@ -173,7 +173,7 @@ impl Pairings {
         let p = parse_space(&pairing_id)?;
         let pr = small(progress, "progress")?;
         with(&self.inner, |v| {
-            v.with_group(&p, |d, now| {
+            v.with_space(&p, |d, now| {
                 sebaya_core::pairing::set_goal_progress(d, &goal_id, pr, now)
             })
         })
@@ -183,7 +183,7 @@ impl Pairings {
     pub fn goals(&self, pairing_id: String) -> Result<Vec<PairGoal>> {
         let p = parse_space(&pairing_id)?;
         with(&self.inner, |v| {
-            v.read_group(&p, |d| {
+            v.read_space(&p, |d| {
                 sebaya_core::pairing::goals(d)
                     .into_iter()
                     .map(|g| PairGoal {
@@ -203,7 +203,7 @@ impl Pairings {
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_group(&p, |d, now| {
+            v.with_space(&p, |d, now| {
                 sebaya_core::pairing::send_message(d, &id, &text, &me, now)
             })
         })?;
@@ -214,7 +214,7 @@ impl Pairings {
     pub fn messages(&self, pairing_id: String) -> Result<Vec<PairMessage>> {
         let p = parse_space(&pairing_id)?;
         with(&self.inner, |v| {
-            v.read_group(&p, |d| {
+            v.read_space(&p, |d| {
                 sebaya_core::pairing::messages(d)
                     .into_iter()
                     .map(|m| PairMessage {
@@ -254,7 +254,7 @@ impl Pairings {
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_group(&s, |d, now| {
+            v.with_space(&s, |d, now| {
                 sebaya_core::pairing::casenotes::add_note(d, &id, &text, &me, now)
             })
         })?;
@@ -272,7 +272,7 @@ impl Pairings {
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_group(&s, |d, now| {
+            v.with_space(&s, |d, now| {
                 sebaya_core::pairing::casenotes::add_review(d, &id, &note_id, &text, &me, now)
             })
         })?;
@@ -283,7 +283,7 @@ impl Pairings {
     pub fn case_notes(&self, space_id: String) -> Result<Vec<CaseNote>> {
         let s = parse_space(&space_id)?;
         with(&self.inner, |v| {
-            v.read_group(&s, |d| {
+            v.read_space(&s, |d| {
                 let reviews = sebaya_core::pairing::casenotes::reviews(d);
                 sebaya_core::pairing::casenotes::notes(d)
                     .into_iter()

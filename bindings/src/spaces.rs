@@ -107,7 +107,7 @@ impl Spaces {
         let g = parse_space(&space_id)?;
         with(&self.inner, |v| {
             let me = v.device_id();
-            Ok(v.group_membership(&g)?
+            Ok(v.space_membership(&g)?
                 .members
                 .iter()
                 .map(|(d, r)| Member {

@@ -317,23 +317,23 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     println!("3. Two supporters edit the session plan at the same time, offline");
     let me = fac.device_id().to_hex();
     let note = "00000000000000a1";
-    fac.with_group(&g, |d, now| {
+    fac.with_space(&g, |d, now| {
         groups::add_note(d, note, "Rencana", "Check-in bersama.", &me, now)
     })?;
     fac.sync(&url)?;
     sup.sync(&url)?;
-    fac.with_group(&g, |d, now| {
+    fac.with_space(&g, |d, now| {
         groups::edit_note(d, note, None, Some("Pembukaan. Check-in bersama."), now)
     })?;
-    sup.with_group(&g, |d, now| {
+    sup.with_space(&g, |d, now| {
         groups::edit_note(d, note, None, Some("Check-in bersama. Latihan napas."), now)
     })?;
     let session = "00000000000000b1";
     let p_hex = par.device_id().to_hex();
-    fac.with_group(&g, |d, now| {
+    fac.with_space(&g, |d, now| {
         groups::add_session(d, session, now, "Mengelola cemas", &me, now)
     })?;
-    fac.with_group(&g, |d, now| {
+    fac.with_space(&g, |d, now| {
         groups::set_attendance(d, session, &p_hex, Attendance::Present, now)
     })?;
     fac.sync(&url)?;
@@ -346,14 +346,14 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
         ("supporter", &sup),
         ("participant", &par),
     ] {
-        let text = v.read_group(&g, |d| groups::note(d, note))?.map(|n| n.text);
+        let text = v.read_space(&g, |d| groups::note(d, note))?.map(|n| n.text);
         println!("   {who:<11}: {}", text.clone().unwrap_or_default());
         c.check(
             text.as_deref() == Some(merged),
             &format!("the {who} sees both edits merged"),
         );
     }
-    let counts = par.read_group(&g, |d| groups::attendance_counts(d, session))?;
+    let counts = par.read_space(&g, |d| groups::attendance_counts(d, session))?;
     c.check(
         counts.is_some_and(|a| a.present == 1),
         "attendance recorded offline reached the participant",
@@ -362,7 +362,7 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     println!("4. The participant leaves the group: removed, and the group key rotates");
     let r = fac.remove_group_member(&g, &par.device_id())?;
     println!("   new key wrapped for {} remaining device(s)", r.wrapped);
-    fac.with_group(&g, |d, now| {
+    fac.with_space(&g, |d, now| {
         groups::add_note(
             d,
             "00000000000000a2",
@@ -380,12 +380,12 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
         "the relay no longer serves the group to the participant",
     );
     c.check(
-        par.read_group(&g, |d| groups::note(d, "00000000000000a2"))?
+        par.read_space(&g, |d| groups::note(d, "00000000000000a2"))?
             .is_none(),
         "the participant cannot read what is written after leaving",
     );
     c.check(
-        sup.read_group(&g, |d| groups::note(d, "00000000000000a2"))?
+        sup.read_space(&g, |d| groups::note(d, "00000000000000a2"))?
             .is_some(),
         "the co-supporter reads it under the new key",
     );
@@ -576,13 +576,13 @@ fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
         r.applied
     );
     c.check(
-        participant.read_group(&pair, pairing::supporter)?.is_some(),
+        participant.read_space(&pair, pairing::supporter)?.is_some(),
         "the participant's phone holds the pairing, with no network",
     );
 
     println!("3. Days later, offline, the participant checks in; the file goes back by hand");
     let me = participant.device_id().to_hex();
-    participant.with_group(&pair, |d, now| {
+    participant.with_space(&pair, |d, now| {
         pairing::add_checkin(
             d,
             "00000000000000a1",
@@ -614,7 +614,7 @@ fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
         "a damaged copy is refused whole",
     );
     supporter.import_bundle(&back)?;
-    let seen = supporter.read_group(&pair, pairing::checkins)?;
+    let seen = supporter.read_space(&pair, pairing::checkins)?;
     c.check(
         seen.len() == 1 && seen[0].note == "Lebih tenang minggu ini.",
         "the supporter reads the check-in",

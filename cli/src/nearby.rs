@@ -438,7 +438,7 @@ pub fn demo() -> std::result::Result<bool, Box<dyn std::error::Error>> {
         wire.len()
     );
     c.check(
-        participant.read_group(&pair, pairing::supporter)?.is_some(),
+        participant.read_space(&pair, pairing::supporter)?.is_some(),
         "the participant's phone holds the pairing, with no relay",
     );
     c.check(
@@ -448,7 +448,7 @@ pub fn demo() -> std::result::Result<bool, Box<dyn std::error::Error>> {
 
     println!("3. Offline, the participant checks in; at the next meeting the phones sync again");
     let me = participant.device_id().to_hex();
-    participant.with_group(&pair, |d, now| {
+    participant.with_space(&pair, |d, now| {
         pairing::add_checkin(
             d,
             "00000000000000a1",
@@ -470,7 +470,7 @@ pub fn demo() -> std::result::Result<bool, Box<dyn std::error::Error>> {
         r2.sent,
         wire2.len()
     );
-    let seen = supporter.read_group(&pair, pairing::checkins)?;
+    let seen = supporter.read_space(&pair, pairing::checkins)?;
     c.check(
         seen.len() == 1 && seen[0].note == "Lebih tenang minggu ini.",
         "the supporter reads the check-in",

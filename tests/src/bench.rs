@@ -186,7 +186,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// Adds a note to a group, written by `v`.
 fn group_note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
     let me = v.device_id().to_hex();
-    v.with_group(g, |d, now| {
+    v.with_space(g, |d, now| {
         sebaya_core::groups::add_note(d, id, "Catatan", text, &me, now)
     })
     .unwrap();
@@ -211,7 +211,7 @@ fn group_day(fac: &mut Vault, g: &sebaya_core::SpaceId) -> (f64, f64) {
             group_note(fac, g, &id, &text);
             sebaya_core::groups::add_note(&mut plain, &id, "Catatan", &text, &me, 1).unwrap();
         } else {
-            fac.with_group(g, |d, now| {
+            fac.with_space(g, |d, now| {
                 sebaya_core::groups::edit_note(d, &id, None, Some(&text), now)
             })
             .unwrap();
@@ -640,7 +640,7 @@ fn main() {
             admin.sync_with(&http, &url).unwrap();
             let answered = joiner.sync_with(&http, &url).unwrap();
             assert_eq!(answered.joined, 1);
-            let notes = joiner.read_group(&g, sebaya_core::groups::notes).unwrap();
+            let notes = joiner.read_space(&g, sebaya_core::groups::notes).unwrap();
             t_invite.push(t0.elapsed().as_secs_f64() * 1e3);
             assert_eq!(notes.len(), 1);
             assert_eq!(notes[0].text, "catatan pertama");
@@ -652,7 +652,7 @@ fn main() {
             let t0 = Instant::now();
             admin.sync_with(&http, &url).unwrap();
             joiner.sync_with(&http, &url).unwrap();
-            let notes = joiner.read_group(&g, sebaya_core::groups::notes).unwrap();
+            let notes = joiner.read_space(&g, sebaya_core::groups::notes).unwrap();
             t_plain.push(t0.elapsed().as_secs_f64() * 1e3);
             assert_eq!(notes.len(), 2);
 
@@ -666,7 +666,7 @@ fn main() {
             met.join_group(&response).unwrap();
             admin.sync_with(&http, &url).unwrap();
             let first = met.sync_with(&http, &url).unwrap();
-            let notes = met.read_group(&g, sebaya_core::groups::notes).unwrap();
+            let notes = met.read_space(&g, sebaya_core::groups::notes).unwrap();
             t_person.push(t0.elapsed().as_secs_f64() * 1e3);
             assert_eq!(notes.len(), 1);
             link_chars = request.chars().count();
@@ -727,7 +727,7 @@ fn main() {
         let pulled = member.sync_with(&http, &url).unwrap();
         assert_eq!(
             member
-                .read_group(&g, sebaya_core::groups::notes)
+                .read_space(&g, sebaya_core::groups::notes)
                 .unwrap()
                 .len(),
             DAY_NOTES
@@ -773,7 +773,7 @@ fn main() {
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(
             member
-                .read_group(&g, sebaya_core::groups::notes)
+                .read_space(&g, sebaya_core::groups::notes)
                 .unwrap()
                 .len(),
             DAY_NOTES

@@ -65,10 +65,10 @@ pub fn day_of_activity(
         }
         text.truncate(text_len);
         if i < new {
-            fac.with_group(g, |d, now| add_note(d, &id, "Catatan", &text, &me, now))
+            fac.with_space(g, |d, now| add_note(d, &id, "Catatan", &text, &me, now))
                 .unwrap();
         } else {
-            fac.with_group(g, |d, now| edit_note(d, &id, None, Some(&text), now))
+            fac.with_space(g, |d, now| edit_note(d, &id, None, Some(&text), now))
                 .unwrap();
         }
         if (i + 1) % per_envelope.max(1) == 0 || i + 1 == changes {
@@ -80,5 +80,5 @@ pub fn day_of_activity(
 
 /// The group's notes as `v` holds them.
 pub fn group_notes(v: &mut Vault, g: &SpaceId) -> Vec<GroupNote> {
-    v.read_group(g, notes).unwrap()
+    v.read_space(g, notes).unwrap()
 }

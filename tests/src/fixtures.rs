@@ -240,8 +240,8 @@ pub fn group(v: &Vault, group: &SpaceId) -> Value {
     let Some(info) = v.groups().into_iter().find(|g| g.id == *group) else {
         return Value::Null;
     };
-    let notes = v.read_group(group, groups::notes).unwrap();
-    let sessions = v.read_group(group, groups::sessions).unwrap();
+    let notes = v.read_space(group, groups::notes).unwrap();
+    let sessions = v.read_space(group, groups::sessions).unwrap();
     json!({
         "name": info.name,
         "role": format!("{:?}", info.role),
@@ -261,11 +261,11 @@ pub fn pairing_view(v: &Vault, pair: &SpaceId) -> Value {
     if !v.shared_spaces().iter().any(|(id, _, _)| id == pair) {
         return Value::Null;
     }
-    let messages = v.read_group(pair, pairing::messages).unwrap();
+    let messages = v.read_space(pair, pairing::messages).unwrap();
     let shared = v.shared_in_pairing(pair).unwrap();
     json!({
-        "participant": v.read_group(pair, pairing::participant).unwrap(),
-        "supporter": v.read_group(pair, pairing::supporter).unwrap(),
+        "participant": v.read_space(pair, pairing::participant).unwrap(),
+        "supporter": v.read_space(pair, pairing::supporter).unwrap(),
         "messages": messages.iter().map(|m| json!({"id": m.id, "text": m.text, "by": m.by,
             "at_ms": m.at_ms})).collect::<Vec<_>>(),
         "shared": shared.iter().map(|s| json!({"id": s.id, "kind": s.kind, "text": s.text,
@@ -278,10 +278,10 @@ pub fn case_notes(v: &Vault, notes: &SpaceId) -> Value {
     if !v.shared_spaces().iter().any(|(id, _, _)| id == notes) {
         return Value::Null;
     }
-    let ns = v.read_group(notes, casenotes::notes).unwrap();
-    let rs = v.read_group(notes, casenotes::reviews).unwrap();
+    let ns = v.read_space(notes, casenotes::notes).unwrap();
+    let rs = v.read_space(notes, casenotes::reviews).unwrap();
     json!({
-        "about": v.read_group(notes, casenotes::about).unwrap(),
+        "about": v.read_space(notes, casenotes::about).unwrap(),
         "notes": ns.iter().map(|n| json!({"id": n.id, "text": n.text, "by": n.by,
             "at_ms": n.at_ms})).collect::<Vec<_>>(),
         "reviews": rs.iter().map(|r| json!({"id": r.id, "note": r.note, "text": r.text,

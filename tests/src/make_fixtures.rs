@@ -196,7 +196,7 @@ fn main() {
     let p1_hex = p1.device_id().to_hex();
     let (note_id, session_id) = ("00000000000000a1", "00000000000000b1");
     let session_ms = 1_767_225_600_000i64; // 2026-01-01
-    su.with_group(&group, |d, now| {
+    su.with_space(&group, |d, now| {
         groups::add_note(
             d,
             note_id,
@@ -207,11 +207,11 @@ fn main() {
         )
     })
     .unwrap();
-    su.with_group(&group, |d, now| {
+    su.with_space(&group, |d, now| {
         groups::add_session(d, session_id, session_ms, "Mengelola cemas", &su_hex, now)
     })
     .unwrap();
-    su.with_group(&group, |d, now| {
+    su.with_space(&group, |d, now| {
         groups::set_attendance(d, session_id, &p1_hex, groups::Attendance::Present, now)
     })
     .unwrap();
@@ -219,7 +219,7 @@ fn main() {
     let (pair, resp) = su.create_pairing(&p1.link_request().unwrap()).unwrap();
     assert_eq!(p1.join_space(&resp).unwrap(), (pair, SpaceKind::Pairing));
     let message_id = "00000000000000c1";
-    su.with_group(&pair, |d, now| {
+    su.with_space(&pair, |d, now| {
         pairing::send_message(d, message_id, "Aku di sini.", &su_hex, now)
     })
     .unwrap();
@@ -229,7 +229,7 @@ fn main() {
         .unwrap();
     assert_eq!(co.join_space(&resp).unwrap(), (notes, SpaceKind::CaseNotes));
     let (case_note_id, review_id) = ("00000000000000f1", "00000000000000f2");
-    su.with_group(&notes, |d, now| {
+    su.with_space(&notes, |d, now| {
         casenotes::add_note(d, case_note_id, "Rujukan dibahas.", &su_hex, now)
     })
     .unwrap();
@@ -237,7 +237,7 @@ fn main() {
     p1.consent_to_sharing(&pair, true).unwrap();
     let shared = p1.share_journal_entry(&pair, &kept).unwrap();
     let co_hex = co.device_id().to_hex();
-    co.with_group(&notes, |d, now| {
+    co.with_space(&notes, |d, now| {
         casenotes::add_review(d, review_id, case_note_id, "Baik.", &co_hex, now)
     })
     .unwrap();

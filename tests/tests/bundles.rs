@@ -109,7 +109,7 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_by_file() {
     participant.import_bundle(&to_participant).unwrap();
     let me = participant.device_id().to_hex();
     participant
-        .with_group(&pair, |d, now| {
+        .with_space(&pair, |d, now| {
             pairing::add_checkin(d, "00000000000000a1", 4, "Lebih baik.", &me, now)
         })
         .unwrap();
@@ -117,7 +117,7 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_by_file() {
         .export_bundle(&[pair], Some(&supporter.device_id()))
         .unwrap();
     supporter.import_bundle(&back).unwrap();
-    let checkins = supporter.read_group(&pair, pairing::checkins).unwrap();
+    let checkins = supporter.read_space(&pair, pairing::checkins).unwrap();
     assert_eq!(checkins.len(), 1);
     assert_eq!(checkins[0].note, "Lebih baik.");
 }

@@ -478,12 +478,12 @@ fn a_programme_report_holds_counts_from_published_records_with_small_cells_suppr
         let id = format!("00000000000000a{i}");
         let at = start + i * 7 * day;
         supporter
-            .with_group(&g, |d, now| {
+            .with_space(&g, |d, now| {
                 groups::add_session(d, &id, at, "Sesi", &me, now)
             })
             .unwrap();
         supporter
-            .with_group(&g, |d, now| {
+            .with_space(&g, |d, now| {
                 groups::set_attendance(d, &id, &p_hex, Attendance::Present, now)
             })
             .unwrap();

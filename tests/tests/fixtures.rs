@@ -206,7 +206,7 @@ fn every_vault_reads_back_what_the_old_code_wrote() {
     }
     let note = d
         .supporter
-        .read_group(&spaces.group, |g| groups::note(g, &id("group_note")))
+        .read_space(&spaces.group, |g| groups::note(g, &id("group_note")))
         .unwrap()
         .unwrap();
     assert_eq!(note.text, "Kita mulai dengan check-in.");
@@ -214,7 +214,7 @@ fn every_vault_reads_back_what_the_old_code_wrote() {
     assert_eq!(shared[0].text, "Hari ini cukup baik.");
     assert!(
         d.participant
-            .read_group(&spaces.case_notes, sebaya_core::pairing::casenotes::notes)
+            .read_space(&spaces.case_notes, sebaya_core::pairing::casenotes::notes)
             .is_err()
     );
 }
@@ -294,12 +294,12 @@ fn the_old_vaults_sync_through_a_relay_on_the_old_database() {
 
     // The supporter writes in the old group and the participant in the old pairing.
     let su_hex = su.device_id().to_hex();
-    su.with_group(&spaces.group, |g, now| {
+    su.with_space(&spaces.group, |g, now| {
         groups::add_note(g, "00000000000000a2", "", "Sesudah pindah.", &su_hex, now)
     })
     .unwrap();
     let p1_hex = p1.device_id().to_hex();
-    p1.with_group(&spaces.pairing, |g, now| {
+    p1.with_space(&spaces.pairing, |g, now| {
         pairing::send_message(g, "00000000000000c2", "Terima kasih.", &p1_hex, now)
     })
     .unwrap();
@@ -308,13 +308,13 @@ fn the_old_vaults_sync_through_a_relay_on_the_old_database() {
     }
     sync(&relay, &http, su);
     let note = |v: &Vault, g: &SpaceId| {
-        v.read_group(g, |doc| groups::note(doc, "00000000000000a2"))
+        v.read_space(g, |doc| groups::note(doc, "00000000000000a2"))
             .unwrap()
             .map(|n| n.text)
     };
     assert_eq!(note(p1, &spaces.group).as_deref(), Some("Sesudah pindah."));
     assert_eq!(note(p2, &spaces.group).as_deref(), Some("Sesudah pindah."));
-    let messages = su.read_group(&spaces.pairing, pairing::messages).unwrap();
+    let messages = su.read_space(&spaces.pairing, pairing::messages).unwrap();
     assert!(messages.iter().any(|m| m.text == "Terima kasih."));
     drop(d);
     relay.shutdown();

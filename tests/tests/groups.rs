@@ -37,7 +37,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     // group's name); every other device would refuse it too (core `rules.rs`).
     let me = participant.device_id().to_hex();
     assert!(matches!(
-        participant.with_group(&g, |d, now| groups::add_session(
+        participant.with_space(&g, |d, now| groups::add_session(
             d,
             "00000000000000c1",
             now,
@@ -48,11 +48,11 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
         Err(Error::NotAllowed(_))
     ));
     assert!(matches!(
-        participant.with_group(&g, |d, now| groups::rename(d, "Nama lain", now)),
+        participant.with_space(&g, |d, now| groups::rename(d, "Nama lain", now)),
         Err(Error::NotAllowed(_))
     ));
     participant
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_note(d, "00000000000000c2", "", "boleh", &me, now)
         })
         .unwrap();
@@ -60,7 +60,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     // A note edited concurrently by two supporters (different parts) converges.
     let me = facilitator.device_id().to_hex();
     facilitator
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_note(
                 d,
                 "00000000000000a1",
@@ -74,7 +74,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     sync(&n, &mut facilitator);
     sync(&n, &mut supporter);
     facilitator
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::edit_note(
                 d,
                 "00000000000000a1",
@@ -85,7 +85,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
         })
         .unwrap();
     supporter
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::edit_note(
                 d,
                 "00000000000000a1",
@@ -99,12 +99,12 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     let p_hex = participant.device_id().to_hex();
     let s_hex = supporter.device_id().to_hex();
     facilitator
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_session(d, "00000000000000b1", now, "Mengelola cemas", &me, now)
         })
         .unwrap();
     facilitator
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::set_attendance(d, "00000000000000b1", &p_hex, Attendance::Present, now)
         })
         .unwrap();
@@ -116,11 +116,11 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     let merged = "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas.";
     for v in [&facilitator, &supporter, &participant] {
         let note = v
-            .read_group(&g, |d| groups::note(d, "00000000000000a1"))
+            .read_space(&g, |d| groups::note(d, "00000000000000a1"))
             .unwrap()
             .unwrap();
         assert_eq!(note.text, merged);
-        let sessions = v.read_group(&g, groups::sessions).unwrap();
+        let sessions = v.read_space(&g, groups::sessions).unwrap();
         assert_eq!(sessions.len(), 1);
         assert_eq!(
             sessions[0].attendance,
@@ -129,14 +129,14 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     }
     // The supporter records another member's attendance offline; it merges with the facilitator's.
     supporter
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::set_attendance(d, "00000000000000b1", &s_hex, Attendance::Excused, now)
         })
         .unwrap();
     sync(&n, &mut supporter);
     sync(&n, &mut participant);
     let counts = participant
-        .read_group(&g, |d| groups::attendance_counts(d, "00000000000000b1"))
+        .read_space(&g, |d| groups::attendance_counts(d, "00000000000000b1"))
         .unwrap()
         .unwrap();
     assert_eq!((counts.present, counts.excused), (1, 1));
@@ -147,7 +147,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
         .unwrap();
     assert_eq!(r.wrapped, 1, "the supporter gets the new key");
     facilitator
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_note(
                 d,
                 "00000000000000a2",
@@ -162,7 +162,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     sync(&n, &mut supporter);
     assert!(
         supporter
-            .read_group(&g, |d| groups::note(d, "00000000000000a2"))
+            .read_space(&g, |d| groups::note(d, "00000000000000a2"))
             .unwrap()
             .is_some()
     );
@@ -173,14 +173,14 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     );
     assert!(
         participant
-            .read_group(&g, |d| groups::note(d, "00000000000000a2"))
+            .read_space(&g, |d| groups::note(d, "00000000000000a2"))
             .unwrap()
             .is_none()
     );
     // Not told of its removal (the relay no longer serves it), the participant's phone still writes
     // locally; the relay refuses what it sends, and no member ever sees it.
     participant
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_note(
                 d,
                 "00000000000000a3",
@@ -196,7 +196,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     sync(&n, &mut supporter);
     assert!(
         supporter
-            .read_group(&g, |d| groups::note(d, "00000000000000a3"))
+            .read_space(&g, |d| groups::note(d, "00000000000000a3"))
             .unwrap()
             .is_none()
     );
@@ -280,9 +280,9 @@ fn more_statements_than_one_request_carries_still_travel_in_one_sync() {
     let report = sync(&n, &mut p);
     assert_eq!(report.rejected, 0, "{report:?}");
     for g in &groups {
-        let members = p.group_membership(g).unwrap();
+        let members = p.space_membership(g).unwrap();
         assert_eq!(members.members.len(), 22, "the facilitator, p and 20 more");
-        assert_eq!(members, f.group_membership(g).unwrap());
+        assert_eq!(members, f.space_membership(g).unwrap());
     }
 }
 
@@ -318,9 +318,9 @@ fn removing_a_lost_phone_rotates_every_space_it_was_in() {
     let r = phone.remove_device(&lost).unwrap();
     assert_eq!(r.wrapped, 1, "journal: nobody else; group: the member");
     assert!(!phone.journal_membership().unwrap().is_member(&lost));
-    assert!(!phone.group_membership(&g).unwrap().is_member(&lost));
+    assert!(!phone.space_membership(&g).unwrap().is_member(&lost));
     assert!(
-        phone.group_membership(&g).unwrap().epochs.len() == 1,
+        phone.space_membership(&g).unwrap().epochs.len() == 1,
         "the group key rotated"
     );
 }
@@ -345,7 +345,7 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     let par_hex = participant.device_id().to_hex();
     // Before the first sync the participant holds the key but not the pairing's content: writing waits.
     assert!(matches!(
-        participant.with_group(&pid, |d, now| pairing::add_goal(
+        participant.with_space(&pid, |d, now| pairing::add_goal(
             d,
             "00000000000000d0",
             "x",
@@ -356,17 +356,17 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     sync(&n, &mut supporter);
     sync(&n, &mut participant);
     participant
-        .with_group(&pid, |d, now| {
+        .with_space(&pid, |d, now| {
             pairing::add_checkin(d, "00000000000000c1", 2, "berat minggu ini", &par_hex, now)
         })
         .unwrap();
     supporter
-        .with_group(&pid, |d, now| {
+        .with_space(&pid, |d, now| {
             pairing::add_goal(d, "00000000000000d1", "Tidur sebelum jam 11", now)
         })
         .unwrap();
     supporter
-        .with_group(&pid, |d, now| {
+        .with_space(&pid, |d, now| {
             pairing::send_message(d, "00000000000000e1", "Aku di sini.", &sup_hex, now)
         })
         .unwrap();
@@ -374,14 +374,14 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     sync(&n, &mut supporter);
     sync(&n, &mut participant);
     for v in [&supporter, &participant] {
-        assert_eq!(v.read_group(&pid, pairing::checkins).unwrap().len(), 1);
-        assert_eq!(v.read_group(&pid, pairing::goals).unwrap().len(), 1);
+        assert_eq!(v.read_space(&pid, pairing::checkins).unwrap().len(), 1);
+        assert_eq!(v.read_space(&pid, pairing::goals).unwrap().len(), 1);
         assert_eq!(
-            v.read_group(&pid, pairing::messages).unwrap()[0].text,
+            v.read_space(&pid, pairing::messages).unwrap()[0].text,
             "Aku di sini."
         );
         assert_eq!(
-            v.read_group(&pid, pairing::participant).unwrap(),
+            v.read_space(&pid, pairing::participant).unwrap(),
             Some(par_hex.clone())
         );
     }
@@ -398,7 +398,7 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     ));
     supervisor.join_space(&resp).unwrap();
     supporter
-        .with_group(&cid, |d, now| {
+        .with_space(&cid, |d, now| {
             casenotes::add_note(d, "00000000000000f1", "Rujukan dibahas.", &sup_hex, now)
         })
         .unwrap();
@@ -406,7 +406,7 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     sync(&n, &mut supervisor);
     let sv_hex = supervisor.device_id().to_hex();
     supervisor
-        .with_group(&cid, |d, now| {
+        .with_space(&cid, |d, now| {
             casenotes::add_review(
                 d,
                 "00000000000000f2",
@@ -422,7 +422,7 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     sync(&n, &mut participant);
     assert_eq!(
         supporter
-            .read_group(&cid, casenotes::reviews)
+            .read_space(&cid, casenotes::reviews)
             .unwrap()
             .len(),
         1
@@ -438,7 +438,7 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
         "the participant's device holds the pairing only"
     );
     assert!(matches!(
-        participant.read_group(&cid, casenotes::notes),
+        participant.read_space(&cid, casenotes::notes),
         Err(Error::NotFound(_))
     ));
 }

@@ -97,7 +97,7 @@ fn forged_post(key: &Ed25519KeyPair, space: SpaceId, invite: InviteId) -> JoinPo
 
 fn note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
     let me = v.device_id().to_hex();
-    v.with_group(g, |d, now| {
+    v.with_space(g, |d, now| {
         groups::add_note(d, id, "Catatan", text, &me, now)
     })
     .unwrap();
@@ -158,12 +158,12 @@ fn a_remote_invite_admits_one_person_who_then_reads_and_writes_the_group() {
     let r = sync(&n, &mut joiner);
     assert_eq!(r.joined, 1);
     assert!(joiner.pending_joins().unwrap().is_empty());
-    let notes = joiner.read_group(&g, groups::notes).unwrap();
+    let notes = joiner.read_space(&g, groups::notes).unwrap();
     let texts: Vec<&str> = notes.iter().map(|n| n.text.as_str()).collect();
     assert!(texts.contains(&"Sebelum undangan"), "{texts:?}");
     assert!(texts.contains(&"Setelah rotasi"), "{texts:?}");
     assert_eq!(joiner.groups()[0].role, Some(Role::Member));
-    let state = facilitator.group_membership(&g).unwrap();
+    let state = facilitator.space_membership(&g).unwrap();
     assert_eq!(
         state.persons.get(&joiner.device_id()),
         joiner.person_id().map(|p| p.0).as_ref()
@@ -175,7 +175,7 @@ fn a_remote_invite_admits_one_person_who_then_reads_and_writes_the_group() {
     sync(&n, &mut facilitator);
     assert!(
         facilitator
-            .read_group(&g, |d| groups::note(d, "00000000000000b1"))
+            .read_space(&g, |d| groups::note(d, "00000000000000b1"))
             .unwrap()
             .is_some()
     );
@@ -186,11 +186,11 @@ fn a_remote_invite_admits_one_person_who_then_reads_and_writes_the_group() {
     let p = second.pending_joins().unwrap();
     assert_eq!(p[0].status, JoinStatus::Refused("invite-spent".into()));
     assert!(second.shared_spaces().is_empty());
-    let members_before = facilitator.group_membership(&g).unwrap().members.clone();
+    let members_before = facilitator.space_membership(&g).unwrap().members.clone();
     let r = sync(&n, &mut facilitator);
     assert_eq!(r.join_requests, 0);
     assert_eq!(
-        facilitator.group_membership(&g).unwrap().members,
+        facilitator.space_membership(&g).unwrap().members,
         members_before
     );
 }
@@ -231,12 +231,12 @@ fn a_spent_expired_revoked_or_forged_invite_admits_nobody() {
     let one = requests.iter().find(|q| q.name == "Satu").unwrap();
     let two = requests.iter().find(|q| q.name == "Dua").unwrap();
     admin.approve_join_request(&one.id).unwrap();
-    let members = admin.group_membership(&g).unwrap().members.clone();
+    let members = admin.space_membership(&g).unwrap().members.clone();
     assert!(matches!(
         admin.approve_join_request(&two.id),
         Err(Error::InviteSpent)
     ));
-    assert_eq!(admin.group_membership(&g).unwrap().members, members);
+    assert_eq!(admin.space_membership(&g).unwrap().members, members);
     assert!(matches!(
         admin.revoke_invite(&g, &invite.id),
         Err(Error::InviteSpent)
@@ -335,7 +335,7 @@ fn by_default_a_newcomer_joins_a_new_period_and_reads_no_history() {
     );
     let me = facilitator.device_id().to_hex();
     facilitator
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_agenda_item(d, "00000000000000b1", "Latihan napas", now)?;
             groups::add_coping_idea(d, "00000000000000c1", "Jalan pagi", &me, now)
         })
@@ -370,33 +370,33 @@ fn by_default_a_newcomer_joins_a_new_period_and_reads_no_history() {
     assert_eq!(sync(&n, &mut newcomer).joined, 1);
     // The newcomer holds only the new period: open items carried over, last week's note not.
     assert_eq!(newcomer.shared_spaces().len(), 1);
-    assert!(newcomer.read_group(&p2, groups::notes).unwrap().is_empty());
-    assert_eq!(newcomer.read_group(&p2, groups::agenda).unwrap().len(), 1);
+    assert!(newcomer.read_space(&p2, groups::notes).unwrap().is_empty());
+    assert_eq!(newcomer.read_space(&p2, groups::agenda).unwrap().len(), 1);
     assert_eq!(
         newcomer
-            .read_group(&p2, groups::coping_ideas)
+            .read_space(&p2, groups::coping_ideas)
             .unwrap()
             .len(),
         1
     );
     assert!(matches!(
-        newcomer.read_group(&g, groups::notes),
+        newcomer.read_space(&g, groups::notes),
         Err(Error::NotFound(_))
     ));
     // The existing member follows the group into the new period and keeps the old one.
     let r = sync(&n, &mut member);
     assert_eq!(r.new_periods, 1, "{r:?}");
     sync(&n, &mut member);
-    assert_eq!(member.read_group(&g, groups::notes).unwrap().len(), 1);
+    assert_eq!(member.read_space(&g, groups::notes).unwrap().len(), 1);
     let m_me = member.device_id().to_hex();
     member
-        .with_group(&p2, |d, now| {
+        .with_space(&p2, |d, now| {
             groups::add_note(d, "00000000000000d1", "", "Selamat datang", &m_me, now)
         })
         .unwrap();
     sync(&n, &mut member);
     sync(&n, &mut newcomer);
-    assert_eq!(newcomer.read_group(&p2, groups::notes).unwrap().len(), 1);
+    assert_eq!(newcomer.read_space(&p2, groups::notes).unwrap().len(), 1);
     // Only facilitators start periods.
     assert!(matches!(
         member.start_period(&p2),

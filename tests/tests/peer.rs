@@ -160,7 +160,7 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_face_to_face() {
     assert_eq!(a.s.report().spaces, 1);
     let me = participant.device_id().to_hex();
     participant
-        .with_group(&pair, |d, now| {
+        .with_space(&pair, |d, now| {
             pairing::add_checkin(d, "00000000000000a1", 4, "Lebih baik.", &me, now)
         })
         .unwrap();
@@ -173,7 +173,7 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_face_to_face() {
         a.err,
         b.err
     );
-    let checkins = supporter.read_group(&pair, pairing::checkins).unwrap();
+    let checkins = supporter.read_space(&pair, pairing::checkins).unwrap();
     assert_eq!(checkins.len(), 1);
     assert_eq!(checkins[0].note, "Lebih baik.");
     // The supporter's journal never travelled.
@@ -259,7 +259,7 @@ fn with_backlog(dir: &std::path::Path, n: u32) -> (Vault, Vault, SpaceId) {
     assert!(a.s.is_finished());
     for i in 0..n {
         supporter
-            .with_group(&pair, |d, _| {
+            .with_space(&pair, |d, _| {
                 d.put(ROOT, format!("blob{i}"), noise_text(i, 3000))?;
                 Ok(())
             })
@@ -270,7 +270,7 @@ fn with_backlog(dir: &std::path::Path, n: u32) -> (Vault, Vault, SpaceId) {
 }
 
 fn blobs(v: &Vault, space: &SpaceId) -> usize {
-    v.read_group(space, |d| {
+    v.read_space(space, |d| {
         d.keys(ROOT).filter(|k| k.starts_with("blob")).count()
     })
     .unwrap()

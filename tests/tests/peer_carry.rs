@@ -35,7 +35,7 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
     // In the village: the participant writes, and hands a file to the carrier, who opted in.
     let me = participant.device_id().to_hex();
     participant
-        .with_group(&pair, |d, now| {
+        .with_space(&pair, |d, now| {
             pairing::add_checkin(d, "00000000000000b2", 2, "Minggu berat.", &me, now)
         })
         .unwrap();
@@ -55,7 +55,7 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
 
     // The carrier meets the supporter: no relay anywhere.
     let (sc, ss) = session(&mut carrier, &mut supporter);
-    let checkins = supporter.read_group(&pair, pairing::checkins).unwrap();
+    let checkins = supporter.read_space(&pair, pairing::checkins).unwrap();
     assert_eq!(checkins.len(), 1);
     assert_eq!(checkins[0].note, "Minggu berat.");
     let (rc, rs) = (sc.report(), ss.report());
@@ -65,7 +65,7 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
     assert_eq!(rs.carried_refused, 0);
     assert_eq!(rc.received, rs.sent);
     // The carrier read nothing, and still carries everything: the supporter's Ack drops nothing.
-    assert!(carrier.read_group(&pair, pairing::checkins).is_err());
+    assert!(carrier.read_space(&pair, pairing::checkins).is_err());
     assert_eq!(carrier.carry_status().unwrap(), before);
     // The supporter holds nothing of the participant's journal.
     assert!(
@@ -82,7 +82,7 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
     assert_eq!(ss.report().carried_refused, 0);
     assert_eq!(
         supporter
-            .read_group(&pair, pairing::checkins)
+            .read_space(&pair, pairing::checkins)
             .unwrap()
             .len(),
         1

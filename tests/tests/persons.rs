@@ -15,7 +15,7 @@ fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
 
 fn note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
     let me = v.device_id().to_hex();
-    v.with_group(g, |d, now| {
+    v.with_space(g, |d, now| {
         groups::add_note(d, id, "Catatan", text, &me, now)
     })
     .unwrap();
@@ -23,7 +23,7 @@ fn note(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str, text: &str) {
 
 fn texts(v: &Vault, g: &sebaya_core::SpaceId) -> Vec<String> {
     let mut t: Vec<String> = v
-        .read_group(g, groups::notes)
+        .read_space(g, groups::notes)
         .unwrap()
         .into_iter()
         .map(|n| n.text)
@@ -119,7 +119,7 @@ fn a_phone_restored_from_the_phrase_gets_every_space_back_as_a_new_device() {
     let r = sync(&n, &mut restored);
     eprintln!("second {r:?}");
     for (id, kind, role) in restored.shared_spaces() {
-        let m = restored.group_membership(&id).unwrap();
+        let m = restored.space_membership(&id).unwrap();
         eprintln!(
             "{kind:?} {role:?} members {} heads {}",
             m.members.len(),
@@ -152,7 +152,7 @@ fn a_phone_restored_from_the_phrase_gets_every_space_back_as_a_new_device() {
     sync(&n, &mut restored);
     sync(&n, &mut other);
     assert!(texts(&other, &their_group).contains(&"Saya kembali".to_string()));
-    let state = other.group_membership(&their_group).unwrap();
+    let state = other.space_membership(&their_group).unwrap();
     assert_eq!(
         state.persons.get(&restored.device_id()),
         phone.person_id().map(|p| p.0).as_ref()
@@ -196,7 +196,7 @@ fn a_linked_device_certified_by_its_person_reaches_every_space_of_that_person() 
     );
     // The other members see the tablet as the same person's device.
     sync(&n, &mut other);
-    let state = other.group_membership(&their_group).unwrap();
+    let state = other.space_membership(&their_group).unwrap();
     assert!(state.is_member(&tablet.device_id()));
     assert_eq!(
         state.persons.get(&tablet.device_id()),
@@ -225,7 +225,7 @@ fn a_stranger_with_a_certificate_of_another_person_cannot_vouch_into_a_space() {
     sync(&n, &mut other);
     assert!(
         !other
-            .group_membership(&their_group)
+            .space_membership(&their_group)
             .unwrap()
             .is_member(&stranger.device_id())
     );
@@ -262,7 +262,7 @@ fn after_the_phrase_is_replaced_the_old_one_opens_nothing_new() {
     // Everyone now knows the phone as the new person's device.
     assert_eq!(
         other
-            .group_membership(&their_group)
+            .space_membership(&their_group)
             .unwrap()
             .persons
             .get(&phone.device_id()),
@@ -280,7 +280,7 @@ fn after_the_phrase_is_replaced_the_old_one_opens_nothing_new() {
     sync(&n, &mut other);
     assert!(
         !other
-            .group_membership(&their_group)
+            .space_membership(&their_group)
             .unwrap()
             .is_member(&thief.device_id())
     );
@@ -319,7 +319,7 @@ fn revoking_a_lost_linked_device_reaches_groups_where_the_person_is_a_plain_memb
     sync(&n, &mut phone);
     assert!(
         other
-            .group_membership(&their_group)
+            .space_membership(&their_group)
             .unwrap()
             .is_member(&tablet.device_id())
     );
@@ -330,7 +330,7 @@ fn revoking_a_lost_linked_device_reaches_groups_where_the_person_is_a_plain_memb
     sync(&n, &mut other);
     assert!(
         !other
-            .group_membership(&their_group)
+            .space_membership(&their_group)
             .unwrap()
             .is_member(&tablet.device_id())
     );

@@ -16,7 +16,7 @@ fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
 
 fn session(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str) -> sebaya_core::Result<()> {
     let me = v.device_id().to_hex();
-    v.with_group(g, |d, now| {
+    v.with_space(g, |d, now| {
         groups::add_session(d, id, now, "Sesi", &me, now)
     })
 }
@@ -86,7 +86,7 @@ fn only_certified_facilitators_run_a_programme_groups_sessions() {
     }
     // Every device accepted the certified supporter's session.
     for v in [&uncertified, &participant, &coordinator] {
-        assert_eq!(v.read_group(&g, groups::sessions).unwrap().len(), 1);
+        assert_eq!(v.read_space(&g, groups::sessions).unwrap().len(), 1);
     }
     // A co-facilitator (space admin) without a programme role cannot run sessions; neither can a
     // participant. Both get NotAllowed, and nothing is written.
@@ -101,7 +101,7 @@ fn only_certified_facilitators_run_a_programme_groups_sessions() {
     // But the uncertified co-facilitator still writes notes, like any member.
     let me = uncertified.device_id().to_hex();
     uncertified
-        .with_group(&g, |d, now| {
+        .with_space(&g, |d, now| {
             groups::add_note(d, "00000000000000c1", "", "Catatan", &me, now)
         })
         .unwrap();
@@ -147,7 +147,7 @@ fn in_programme_case_notes_the_supporter_writes_and_only_the_coordinator_reviews
     coordinator.join_space(&resp).unwrap();
     let s_me = supporter.device_id().to_hex();
     supporter
-        .with_group(&notes, |d, now| {
+        .with_space(&notes, |d, now| {
             casenotes::add_note(d, "00000000000000d1", "Rujukan dibahas.", &s_me, now)
         })
         .unwrap();
@@ -155,14 +155,14 @@ fn in_programme_case_notes_the_supporter_writes_and_only_the_coordinator_reviews
     sync(&n, &mut coordinator);
     assert_eq!(
         coordinator
-            .read_group(&notes, casenotes::notes)
+            .read_space(&notes, casenotes::notes)
             .unwrap()
             .len(),
         1
     );
     // The supporter (a peer supporter, not a coordinator) cannot review; the coordinator can.
     assert!(matches!(
-        supporter.with_group(&notes, |d, now| {
+        supporter.with_space(&notes, |d, now| {
             casenotes::add_review(
                 d,
                 "00000000000000e1",
@@ -176,7 +176,7 @@ fn in_programme_case_notes_the_supporter_writes_and_only_the_coordinator_reviews
     ));
     let c_me = coordinator.device_id().to_hex();
     coordinator
-        .with_group(&notes, |d, now| {
+        .with_space(&notes, |d, now| {
             casenotes::add_review(
                 d,
                 "00000000000000e2",
@@ -193,7 +193,7 @@ fn in_programme_case_notes_the_supporter_writes_and_only_the_coordinator_reviews
     eprintln!("supporter {r:?}");
     assert_eq!(
         supporter
-            .read_group(&notes, casenotes::reviews)
+            .read_space(&notes, casenotes::reviews)
             .unwrap()
             .len(),
         1

@@ -47,11 +47,11 @@ fn certify(coordinator: &mut Vault, who: &mut Vault, programme: &[u8; 32], modul
 
 fn say(v: &mut Vault, space: &SpaceId, id: &str, text: &str) -> sebaya_core::Result<()> {
     let me = v.device_id().to_hex();
-    v.with_group(space, |d, now| pairing::send_message(d, id, text, &me, now))
+    v.with_space(space, |d, now| pairing::send_message(d, id, text, &me, now))
 }
 
 fn messages(v: &Vault, space: &SpaceId) -> Vec<String> {
-    v.read_group(space, pairing::messages)
+    v.read_space(space, pairing::messages)
         .unwrap()
         .into_iter()
         .map(|m| m.text)
@@ -195,7 +195,7 @@ fn only_a_supporter_with_current_training_opens_a_programme_pairing() {
     assert_eq!(r.quarantined, 0, "{r:?}");
     assert_eq!(
         participant
-            .read_group(&pairing_id, pairing::supporter)
+            .read_space(&pairing_id, pairing::supporter)
             .unwrap(),
         Some(supporter.device_id().to_hex())
     );
@@ -276,7 +276,7 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     .unwrap();
     let a_me = leaver.device_id().to_hex();
     leaver
-        .with_group(&notes, |d, now| {
+        .with_space(&notes, |d, now| {
             casenotes::add_note(d, "00000000000000d1", "Catatan lama.", &a_me, now)
         })
         .unwrap();
@@ -296,13 +296,13 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     sync(&n, &mut leaver);
     assert!(
         leaver
-            .group_membership(&pair)
+            .space_membership(&pair)
             .unwrap()
             .is_member(&tablet.device_id())
     );
     assert_eq!(messages(&tablet, &pair), vec!["Sebelum serah terima"]);
 
-    let keys_before = leaver.read_group(&pair, root_keys).unwrap();
+    let keys_before = leaver.read_space(&pair, root_keys).unwrap();
     // Successors who cannot take it: a peer supporter missing modules, a participant of no role,
     // and a presentation that is not the request's person's. Nothing changes.
     let shown = untrained.certification_presentation(&programme).unwrap();
@@ -329,13 +329,13 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
         Err(Error::BadCredential)
     ));
     assert_eq!(
-        leaver.read_group(&pair, root_keys).unwrap(),
+        leaver.read_space(&pair, root_keys).unwrap(),
         keys_before,
         "refused hand-overs wrote nothing"
     );
     assert!(
         leaver
-            .group_membership(&pair)
+            .space_membership(&pair)
             .unwrap()
             .is_admin(&leaver.device_id())
     );
@@ -355,12 +355,12 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     assert_eq!(messages(&successor, &pair), vec!["Sebelum serah terima"]);
     assert_eq!(
         successor
-            .read_group(&notes, casenotes::notes)
+            .read_space(&notes, casenotes::notes)
             .unwrap()
             .len(),
         1
     );
-    let membership = successor.group_membership(&pair).unwrap();
+    let membership = successor.space_membership(&pair).unwrap();
     assert!(membership.is_admin(&successor.device_id()));
     assert!(!membership.is_member(&leaver.device_id()));
     assert!(
@@ -369,7 +369,7 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     );
     assert!(
         !successor
-            .group_membership(&notes)
+            .space_membership(&notes)
             .unwrap()
             .is_member(&tablet.device_id())
     );
@@ -389,7 +389,7 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     .unwrap();
     let b_me = successor.device_id().to_hex();
     successor
-        .with_group(&notes, |d, now| {
+        .with_space(&notes, |d, now| {
             casenotes::add_note(d, "00000000000000d2", "Catatan baru.", &b_me, now)
         })
         .unwrap();
@@ -405,7 +405,7 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     sync(&n, &mut coordinator);
     assert_eq!(
         coordinator
-            .read_group(&notes, casenotes::notes)
+            .read_space(&notes, casenotes::notes)
             .unwrap()
             .len(),
         2
@@ -417,14 +417,14 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     sync(&n, &mut leaver);
     assert_eq!(messages(&leaver, &pair), vec!["Sebelum serah terima"]);
     assert_eq!(
-        leaver.read_group(&notes, casenotes::notes).unwrap().len(),
+        leaver.read_space(&notes, casenotes::notes).unwrap().len(),
         1
     );
     assert!(say(&mut leaver, &pair, "00000000000000a3", "Masih di sini?").is_err());
     sync(&n, &mut tablet);
     assert_eq!(messages(&tablet, &pair), vec!["Sebelum serah terima"]);
     assert_eq!(
-        tablet.read_group(&notes, casenotes::notes).unwrap().len(),
+        tablet.read_space(&notes, casenotes::notes).unwrap().len(),
         1
     );
     assert_eq!(

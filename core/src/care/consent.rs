@@ -179,7 +179,7 @@ impl Vault {
         }
         let id = new_id()?;
         let by = self.identity.device.to_hex();
-        self.with_group(care, |doc, now| {
+        self.with_space(care, |doc, now| {
             add_consent(doc, &id, purpose, version, agreed, None, &by, now)
         })?;
         if purpose == "report-outcomes" {
@@ -202,7 +202,7 @@ impl Vault {
         let version = consent_version(purpose)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
-        self.with_group(care, |doc, now| {
+        self.with_space(care, |doc, now| {
             add_consent(doc, &id, purpose, version, agreed, Some(relation), &by, now)
         })?;
         Ok(id)

@@ -149,7 +149,7 @@ impl Vault {
                 }
             }
             let written = new_id().and_then(|id| {
-                self.with_group(&care, |doc, now| {
+                self.with_space(&care, |doc, now| {
                     add_referral(doc, &id, origin, reason, &by, now)
                 })
                 .map(|()| id)
@@ -260,7 +260,7 @@ impl Vault {
         };
         let id = new_id()?;
         let by = self.identity.device.to_hex();
-        self.with_group(care, |doc, now| {
+        self.with_space(care, |doc, now| {
             add_referral(doc, &id, "supporter", reason, &by, now)
         })?;
         Ok(id)
@@ -272,7 +272,7 @@ impl Vault {
         self.care_ref(care)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
-        self.with_group(care, |doc, now| {
+        self.with_space(care, |doc, now| {
             add_state(doc, &id, referral, state, &by, now)
         })
     }

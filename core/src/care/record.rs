@@ -396,7 +396,7 @@ impl Vault {
             .collect();
         let mut n = 0;
         for t in targets {
-            self.with_group(&t, |doc, now| {
+            self.with_space(&t, |doc, now| {
                 let c = container_in(doc, "resources", SPACE)?;
                 write(doc, now, |d| {
                     d.put(&c, cc.as_str(), json)?;

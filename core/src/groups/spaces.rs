@@ -102,7 +102,7 @@ impl Vault {
     ) -> Result<String> {
         link::LinkRequest::from_code(request)?;
         let target = self.period_for_newcomer(group, share_history)?;
-        let (store, identity, g) = self.group_mut(&target)?;
+        let (store, identity, g) = self.held_mut(&target)?;
         crate::space::devices::approve_into(store, identity, g, request, role, None)?.to_code()
     }
 
@@ -113,7 +113,7 @@ impl Vault {
         group: &SpaceId,
         share_history: bool,
     ) -> Result<SpaceId> {
-        let g = self.group_ref(group)?;
+        let g = self.held_ref(group)?;
         if g.kind != SpaceKind::Group || share_history || !crate::groups::has_history(&g.doc) {
             return Ok(*group);
         }
@@ -135,7 +135,7 @@ impl Vault {
     /// reads starts there. Returns the new period's id.
     pub fn start_period(&mut self, group: &SpaceId) -> Result<SpaceId> {
         let me = self.identity.device;
-        let old = self.group_ref(group)?;
+        let old = self.held_ref(group)?;
         if old.kind != SpaceKind::Group {
             return Err(Error::InvalidInput("only a group has periods".into()));
         }
@@ -185,7 +185,7 @@ impl Vault {
         space.rotate(store, identity)?;
         let new_id = self.keep_shared(space)?;
         let hex = new_id.to_hex();
-        self.with_group(group, |d, now| crate::groups::set_next_period(d, &hex, now))?;
+        self.with_space(group, |d, now| crate::groups::set_next_period(d, &hex, now))?;
         if let Some(person) = self.person_id() {
             self.claim_spaces(person.0)?;
         }
@@ -230,7 +230,7 @@ impl Vault {
         group: &SpaceId,
         device: &DeviceId,
     ) -> Result<RotationReport> {
-        let (store, identity, g) = self.group_mut(group)?;
+        let (store, identity, g) = self.held_mut(group)?;
         g.remove_member(store, identity, *device)
     }
 }

@@ -29,7 +29,7 @@ impl Vault {
         let version = consent_version(SHARE_PURPOSE)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
-        self.with_group(pairing, |doc, now| {
+        self.with_space(pairing, |doc, now| {
             add_consent(doc, &id, SHARE_PURPOSE, version, agreed, None, &by, now)?;
             if !agreed {
                 super::unshare_all(doc, now)?;
@@ -50,7 +50,7 @@ impl Vault {
         self.pairing_mut_check(pairing)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
-        self.with_group(pairing, |doc, now| {
+        self.with_space(pairing, |doc, now| {
             super::share(doc, &id, kind, text, mood, source, &by, now)
         })?;
         Ok(id)
@@ -114,7 +114,7 @@ impl Vault {
     /// Takes one shared item back.
     pub fn unshare(&mut self, pairing: &SpaceId, item: &str) -> Result<()> {
         self.pairing_mut_check(pairing)?;
-        self.with_group(pairing, |doc, now| super::unshare(doc, item, now))
+        self.with_space(pairing, |doc, now| super::unshare(doc, item, now))
     }
 
     /// What the participant shares in a pairing now (both sides see the same): nothing while their

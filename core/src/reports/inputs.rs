@@ -283,7 +283,7 @@ impl Vault {
         let mut n = 0;
         for (id, group, at, attended, absent) in sessions {
             let by = me.clone();
-            self.with_group(report, |doc, now| {
+            self.with_space(report, |doc, now| {
                 upsert(
                     doc,
                     "sessions",
@@ -303,7 +303,7 @@ impl Vault {
         }
         for (id, pairing, active, checkins) in pairings {
             let by = me.clone();
-            self.with_group(report, |doc, now| {
+            self.with_space(report, |doc, now| {
                 upsert(
                     doc,
                     "pairings",
@@ -356,7 +356,7 @@ impl Vault {
                 .get(&care.id)
                 .is_some_and(|s| crate::care::consented(&s.doc, "report-outcomes"));
             if !consented {
-                self.with_group(&care.id, |doc, now| {
+                self.with_space(&care.id, |doc, now| {
                     let c = container_in(doc, "outcomes", "care record")?;
                     let ids: Vec<String> = doc.keys(&c).collect();
                     if ids.is_empty() {
@@ -395,7 +395,7 @@ impl Vault {
                     let w = crate::crypto::keywrap::wrap(&key, x25519, &care_id, &epoch)?;
                     wraps.push((device.to_hex(), w.to_bytes()));
                 }
-                self.with_group(&care.id, |doc, now| {
+                self.with_space(&care.id, |doc, now| {
                     let c = container_in(doc, "outcomes", "care record")?;
                     write(doc, now, |d| {
                         if d.get(&c, id.as_str())?.is_some() {

@@ -38,7 +38,7 @@ pub(crate) fn save_index(store: &Store, ids: &[SpaceId]) -> Result<()> {
 }
 
 impl Vault {
-    pub(crate) fn group_mut(
+    pub(crate) fn held_mut(
         &mut self,
         id: &SpaceId,
     ) -> Result<(&Store, &crate::identity::Identity, &mut Space)> {
@@ -46,7 +46,7 @@ impl Vault {
         Ok((&self.store, &self.identity, g))
     }
 
-    pub(crate) fn group_ref(&self, id: &SpaceId) -> Result<&Space> {
+    pub(crate) fn held_ref(&self, id: &SpaceId) -> Result<&Space> {
         self.shared.get(id).ok_or(Error::NotFound("group"))
     }
 
@@ -129,13 +129,15 @@ impl Vault {
         Ok((self.keep_shared(space)?, response))
     }
 
-    /// Runs a typed-view edit on a group document and makes it durable (one commit).
-    pub fn with_group<T>(
+    /// Runs a typed-view edit on a shared space's document and makes it durable (one commit); a
+    /// member's edit is judged by the same rules every other device applies, before anything is
+    /// written, so a refused edit never leaves this device.
+    pub fn with_space<T>(
         &mut self,
         group: &SpaceId,
         edit: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<T>,
     ) -> Result<T> {
-        let (store, identity, g) = self.group_mut(group)?;
+        let (store, identity, g) = self.held_mut(group)?;
         if !g.membership().is_member(&identity.device) {
             return Err(Error::NotAllowed(
                 "this device is not a member of the group",
@@ -176,20 +178,20 @@ impl Vault {
         Ok(out)
     }
 
-    /// A group's membership as this device knows it.
-    pub fn group_membership(
+    /// A shared space's membership as this device knows it.
+    pub fn space_membership(
         &self,
         group: &SpaceId,
     ) -> Result<&sebaya_proto::membership::MembershipState> {
-        Ok(self.group_ref(group)?.membership())
+        Ok(self.held_ref(group)?.membership())
     }
 
-    /// Reads a group document.
-    pub fn read_group<T>(
+    /// Reads a shared space's document without changing it.
+    pub fn read_space<T>(
         &self,
         group: &SpaceId,
         read: impl FnOnce(&automerge::AutoCommit) -> T,
     ) -> Result<T> {
-        Ok(read(&self.group_ref(group)?.doc))
+        Ok(read(&self.held_ref(group)?.doc))
     }
 }

@@ -104,7 +104,7 @@ mod tests {
         );
         let mid = v.snapshot();
         let me = v.device_id().to_hex();
-        v.with_group(&g, |doc, now| {
+        v.with_space(&g, |doc, now| {
             crate::groups::add_note(doc, "00112233445566aa", "", "catatan", &me, now)
         })
         .unwrap();

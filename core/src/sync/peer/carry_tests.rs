@@ -33,7 +33,7 @@ fn scene() -> Scene {
     let (ep, em) = drive(&mut p, &mut sp, &mut m, &mut sm, |_| true);
     assert!(ep.is_none() && em.is_none(), "{ep:?} {em:?}");
     let me = p.device_id().to_hex();
-    p.with_group(&s, |d, now| {
+    p.with_space(&s, |d, now| {
         pairing::add_checkin(d, "00000000000000a1", 4, "Dari desa.", &me, now)
     })
     .unwrap();
@@ -93,7 +93,7 @@ fn drive(
 }
 
 fn checkins(v: &Vault, s: &SpaceId) -> usize {
-    v.read_group(s, pairing::checkins).unwrap().len()
+    v.read_space(s, pairing::checkins).unwrap().len()
 }
 
 fn carried_in(v: &Vault, s: &SpaceId) -> Vec<Vec<u8>> {
