@@ -297,8 +297,15 @@ fn a_programme_sets_its_own_crisis_numbers_and_only_coordinators_may() {
     sync(&n, &mut coordinator);
     sync(&n, &mut participant);
     let got = participant.crisis_resources("id").unwrap();
-    assert_eq!(got.len(), 1);
     assert_eq!(got[0].name, "Layanan Sekolah");
+    // The programme's list adds to the national emergency numbers, never replaces them (issue 14,
+    // item 16).
+    let national: Vec<_> = sebaya_core::care::built_in_resources("id")
+        .into_iter()
+        .filter(|r| r.kind == "emergency")
+        .collect();
+    assert!(!national.is_empty());
+    assert_eq!(&got[1..], &national[..]);
     // Other countries keep the built-in data (none for Kenya: the app says to call the local
     // emergency number).
     assert!(participant.crisis_resources("ke").unwrap().is_empty());
@@ -724,6 +731,6 @@ fn crisis_numbers_set_before_the_first_sync_travel_with_the_new_record() {
         .give_consent(&care, "duty-of-care", true)
         .expect("the record arrived whole");
     let got = participant.crisis_resources("id").unwrap();
-    assert_eq!(got.len(), 1);
     assert_eq!(got[0].name, "Layanan Sekolah");
+    assert!(got[1..].iter().all(|r| r.kind == "emergency") && got.len() > 1);
 }

@@ -182,4 +182,78 @@ mod tests {
             crate::i18n::message("en", "crisis-none", &[])
         );
     }
+
+    /// Issue 14, item 16: every built-in resource says when it was checked, where it comes from, its
+    /// channel and its hours; Indonesia's list has every national line the issue names, web
+    /// channels included. (Read through JSON so this test compiles before the fields exist.)
+    #[test]
+    fn the_built_in_list_is_dated_sourced_and_complete() {
+        let list = serde_json::to_value(built_in_resources("id")).unwrap();
+        let list = list.as_array().unwrap();
+        for r in list {
+            for key in ["verified_on", "source", "channel", "hours"] {
+                assert!(r.get(key).is_some(), "{key} missing in {r}");
+            }
+            for key in ["verified_on", "source", "channel"] {
+                assert!(r[key].is_string(), "{key} not set in {r}");
+            }
+            let day = r["verified_on"].as_str().unwrap();
+            assert!(chrono_like_date(day), "{day}");
+        }
+        let has = |channel: &str, number: &str, ext: Option<&str>| {
+            list.iter().any(|r| {
+                r["channel"] == channel
+                    && (r["number"] == number || r["url"] == number)
+                    && r["extension"].as_str() == ext
+            })
+        };
+        assert!(has("phone", "119", Some("8")), "SEJIWA");
+        assert!(has("phone", "119", None), "health emergency");
+        assert!(has("phone", "110", None), "police");
+        assert!(has("phone", "112", None), "integrated emergency number");
+        assert!(has("phone", "129", None), "SAPA 129");
+        assert!(
+            has("whatsapp", "+628111129129", None),
+            "SAPA 129 on WhatsApp"
+        );
+        assert!(has("web", "https://healing119.id", None), "healing119.id");
+        // 112 is not yet available everywhere: it says so, and it is never the first line.
+        let i112 = list.iter().position(|r| r["number"] == "112").unwrap();
+        assert_eq!(list[i112]["partial_coverage"], true);
+        assert_ne!(i112, 0);
+    }
+
+    fn chrono_like_date(s: &str) -> bool {
+        let b = s.as_bytes();
+        b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    }
+
+    /// A programme's list may offer a WhatsApp line or a web service, with its hours and source.
+    #[test]
+    fn a_programme_list_may_use_every_channel() {
+        let json = r#"[
+            {"kind":"crisis-line","name":"Konseling Sekolah","channel":"whatsapp","number":"+62811000111",
+             "hours":"07:00-15:00","verified_on":"2026-11-30","source":"school office letter"},
+            {"kind":"other","name":"Layanan Web","channel":"web","url":"https://example.org/help"}
+        ]"#;
+        let list = serde_json::to_value(parse_resources(json).unwrap()).unwrap();
+        assert_eq!(list[0]["channel"], "whatsapp");
+        assert_eq!(list[0]["hours"], "07:00-15:00");
+        assert_eq!(list[1]["url"], "https://example.org/help");
+        for bad in [
+            // A web service needs an https address, a phone channel a dialable number.
+            r#"[{"kind":"other","name":"x","channel":"web","url":"http://example.org"}]"#,
+            r#"[{"kind":"other","name":"x","channel":"web"}]"#,
+            r#"[{"kind":"other","name":"x","channel":"pigeon","number":"1"}]"#,
+            r#"[{"kind":"other","name":"x","number":"1","hours":"always"}]"#,
+            r#"[{"kind":"other","name":"x","number":"1","verified_on":"yesterday"}]"#,
+        ] {
+            assert!(parse_resources(bad).is_err(), "{bad}");
+        }
+    }
 }
