@@ -4,8 +4,8 @@
 
 use super::programmes::parse_programme;
 use super::{
-    CareViewer, ConsentPurpose, CrisisResourceKind, Instrument, InstrumentScore, ReferralOrigin,
-    ReferralReason, ReferralState, Result, RiskFlag, Shared, parse_space, with,
+    CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind, Instrument, InstrumentScore,
+    ReferralOrigin, ReferralReason, ReferralState, Result, RiskFlag, Shared, parse_space, with,
 };
 
 /// A care record this device holds.
@@ -61,17 +61,31 @@ pub struct ConsentText {
     pub text: String,
 }
 
-/// A number to call in a crisis.
+/// A service to reach in a crisis, with what a person needs to trust it: how to reach it, when it
+/// answers, and when and where someone last checked it.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct CrisisResource {
     /// What kind of service it is.
     pub kind: CrisisResourceKind,
     /// The service's own name.
     pub name: String,
-    /// The number to dial.
+    /// How to reach it: call, message on WhatsApp or SMS, or open a web page.
+    pub channel: CrisisChannel,
+    /// The number to dial or message; empty for a web service.
     pub number: String,
     /// An extension to choose after dialling, if any.
     pub extension: Option<String>,
+    /// The `https://` address of a web service.
+    pub url: Option<String>,
+    /// When it answers: `24/7` or `HH:MM-HH:MM` local time (label for `24/7`:
+    /// `crisis-hours-always`); unknown when absent.
+    pub hours: Option<String>,
+    /// It works in only part of the country: show `crisis-partial-coverage` beside it.
+    pub partial_coverage: bool,
+    /// The day (`YYYY-MM-DD`) it was last checked against `source`.
+    pub verified_on: Option<String>,
+    /// Where the entry comes from.
+    pub source: Option<String>,
 }
 
 /// A referral as this device's person may see it.
@@ -181,8 +195,14 @@ fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
     CrisisResource {
         kind: CrisisResourceKind::from_id(&r.kind),
         name: r.name,
+        channel: CrisisChannel::from_id(&r.channel),
         number: r.number,
         extension: r.extension,
+        url: r.url,
+        hours: r.hours,
+        partial_coverage: r.partial_coverage,
+        verified_on: r.verified_on,
+        source: r.source,
     }
 }
 

@@ -359,8 +359,26 @@ open_enum! {
         CrisisLine = "crisis-line",
         /// An emergency number.
         Emergency = "emergency",
+        /// Protection of women and children from violence (Indonesia's SAPA 129).
+        Protection = "protection",
         /// Any other service.
         Other = "other",
+    }
+}
+
+open_enum! {
+    /// How to reach a crisis resource (a programme's list is synced): has `Unknown`, which an app
+    /// shows as the number or address without a channel label. Label:
+    /// `localized_message("crisis-channel-" + id)`.
+    CrisisChannel {
+        /// A call.
+        Phone = "phone",
+        /// A WhatsApp chat or call.
+        Whatsapp = "whatsapp",
+        /// A text message.
+        Sms = "sms",
+        /// A web page (`url`).
+        Web = "web",
     }
 }
 
@@ -603,10 +621,27 @@ mod tests {
             assert_eq!(Instrument::from(core), Instrument::from_id(i));
             assert_eq!(Instrument::from_id(i).to_core().unwrap(), core);
         }
-        for k in ["crisis-line", "emergency", "other"] {
+        for k in ["crisis-line", "emergency", "protection", "other"] {
             assert!(!matches!(
                 CrisisResourceKind::from_id(k),
                 CrisisResourceKind::Unknown { .. }
+            ));
+        }
+        for c in ["phone", "whatsapp", "sms", "web"] {
+            assert_eq!(CrisisChannel::from_id(c).id(), c);
+            assert!(!matches!(
+                CrisisChannel::from_id(c),
+                CrisisChannel::Unknown { .. }
+            ));
+        }
+        for r in sebaya_core::care::built_in_resources("id") {
+            assert!(!matches!(
+                CrisisResourceKind::from_id(&r.kind),
+                CrisisResourceKind::Unknown { .. }
+            ));
+            assert!(!matches!(
+                CrisisChannel::from_id(&r.channel),
+                CrisisChannel::Unknown { .. }
             ));
         }
         // A value from a newer app version is kept as it is, and passed back unchanged.

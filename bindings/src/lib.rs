@@ -32,10 +32,10 @@ uniffi::setup_scaffolding!();
 
 use care::Care;
 pub use enums::{
-    Attendance, CareViewer, ConsentPurpose, CrisisResourceKind, Instrument, InviteStatus,
-    JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason, ReferralState, RiskFlag,
-    SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind, SpaceRole, SyncPath,
-    SyncScope, TrainingModule, TrainingStatus,
+    Attendance, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind, Instrument,
+    InviteStatus, JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason,
+    ReferralState, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind,
+    SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
 };
 use groups::Groups;
 use invites::Invites;

@@ -68,7 +68,7 @@ pub use record::{
 };
 pub use resources::{
     CrisisResource, EmergencyHelp, FALLBACK_COUNTRY, MAX_RESOURCES_JSON, built_in_resources,
-    emergency_help, parse_resources,
+    emergency_help, parse_resources, with_national_numbers,
 };
 pub use screening::{SCREENING_PREFIX, ScreeningRecord, screenings};
 
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn resources_are_data_and_checked() {
-        assert_eq!(built_in_resources("ID").len(), 2);
+        assert_eq!(built_in_resources("ID"), built_in_resources("id"));
         assert_eq!(built_in_resources("id")[0].number, "119");
         assert_eq!(built_in_resources("id")[0].extension.as_deref(), Some("8"));
         assert!(built_in_resources("fr").is_empty());
@@ -243,11 +243,14 @@ mod tests {
             "not json",
             r#"[{"kind":"crisis-line","name":"x","number":"call me"}]"#,
             r#"[{"kind":"psychic","name":"x","number":"1"}]"#,
-            r#"[{"kind":"emergency","name":"x","number":"1","extra":1}]"#,
         ] {
             assert!(parse_resources(bad).is_err(), "{bad}");
         }
         assert!(parse_resources(&"x".repeat(MAX_RESOURCES_JSON + 1)).is_err());
+        // A field a newer app adds is ignored, not refused: an older app still shows the lines
+        // (it used to refuse the whole list and fall back to the built-in one).
+        let newer = r#"[{"kind":"emergency","name":"x","number":"1","extra":1}]"#;
+        assert_eq!(parse_resources(newer).unwrap()[0].number, "1");
         let mut d = doc();
         let c = container_in(&d, "resources", SPACE).unwrap();
         d.put(&c, "ke", ok).unwrap();

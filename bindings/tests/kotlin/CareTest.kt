@@ -7,6 +7,8 @@ import java.nio.file.Files
 import org.sebaya.Attendance
 import org.sebaya.CareViewer
 import org.sebaya.ConsentPurpose
+import org.sebaya.CrisisChannel
+import org.sebaya.CrisisResourceKind
 import org.sebaya.Instrument
 import org.sebaya.ProgrammeRole
 import org.sebaya.ReferralReason
@@ -64,7 +66,7 @@ fun main() {
         check("PHQ-9 item 9 offline: crisis numbers now, referral at the next sync, acknowledgement back") {
             val esc = part.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "ID")
             assertEquals(listOf(RiskFlag.Phq9Item9), esc.rules, "rules")
-            assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers")
+            assertEquals(listOf("119", "", "129", "+628111129129", "119", "110", "112"), esc.resources.map { it.number }, "numbers")
             assertEquals("8", esc.resources[0].extension, "extension")
             assertTrue(esc.showSafetyPlan, "safety plan")
             assertEquals(ReferralState.Queued, part.care().referrals(care).single().state, "queued offline")
@@ -95,7 +97,7 @@ fun main() {
         check("a risk answer with a bad country code still shows the crisis lines and refers") {
             val esc = part.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 2), "Indonesia")
             assertTrue(esc.countryUnknown, "flagged")
-            assertEquals(listOf("119", "112"), esc.resources.map { it.number }, "numbers all the same")
+            assertEquals(listOf("119", "", "129", "+628111129129", "119", "110", "112"), esc.resources.map { it.number }, "numbers all the same")
             assertEquals(1, esc.referrals.size, "referred")
             assertTrue(esc.saved && esc.failed.isEmpty(), "nothing failed")
             val help = part.care().askForHelp("")
@@ -104,7 +106,13 @@ fun main() {
 
         check("emergency help needs no vault, in both languages") {
             val id = emergencyHelp("ID", "in")
-            assertEquals(listOf("119", "112"), id.resources.map { it.number }, "built-in numbers")
+            assertEquals(listOf("119", "", "129", "+628111129129", "119", "110", "112"), id.resources.map { it.number }, "built-in numbers")
+            assertEquals(CrisisChannel.Web, id.resources[1].channel, "healing119.id is a web service")
+            assertEquals("https://healing119.id", id.resources[1].url, "its address")
+            assertEquals(CrisisChannel.Whatsapp, id.resources[3].channel, "SAPA 129 on WhatsApp")
+            assertEquals(CrisisResourceKind.Protection, id.resources[2].kind, "SAPA 129 protects")
+            assertTrue(id.resources.all { it.verifiedOn != null && it.source != null }, "dated and sourced")
+            assertEquals(listOf("112"), id.resources.filter { it.partialCoverage }.map { it.number }, "112 not everywhere")
             assertEquals(localizedMessage("help-now-title", "id", null), id.title, "Indonesian title")
             assertEquals(4, id.steps.size, "four steps")
             assertTrue(emergencyHelp("id", "en").title != id.title, "English differs")

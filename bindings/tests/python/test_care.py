@@ -10,6 +10,8 @@ from sebaya import (
     Attendance,
     CareViewer,
     ConsentPurpose,
+    CrisisChannel,
+    CrisisResourceKind,
     Instrument,
     ProgrammeRole,
     ReferralReason,
@@ -26,6 +28,9 @@ from sebaya import (
 )
 
 DUTY = ConsentPurpose.DUTY_OF_CARE()
+# Indonesia's built-in lines, in order: SEJIWA, healing119.id (web), SAPA 129 and its WhatsApp line,
+# then the emergency numbers 119, 110 and 112.
+BUILT_IN_ID = [("119", "8"), ("", None), ("129", None), ("+628111129129", None), ("119", None), ("110", None), ("112", None)]
 PHQ9 = Instrument.PHQ9()
 
 
@@ -60,7 +65,7 @@ def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_bac
     esc = part.care().submit_screening(PHQ9, bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "ID")
     assert esc.rules == [RiskFlag.PHQ9_ITEM9()]
     assert esc.show_safety_plan
-    assert [(r.number, r.extension) for r in esc.resources] == [("119", "8"), ("112", None)]
+    assert [(r.number, r.extension) for r in esc.resources] == BUILT_IN_ID
     assert len(esc.referrals) == 1
     (mine,) = part.care().referrals(care)
     assert (mine.state, mine.told) == (ReferralState.QUEUED(), False)
@@ -114,9 +119,29 @@ def test_consent_is_the_participants_and_withdrawal_stops_automatic_referrals(tm
         sup.care().set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","number":"1"}]')
 
 
+def test_a_programmes_own_lines_come_first_and_the_national_numbers_stay(tmp_path, relay):
+    """Issue 14, item 16: a programme adds a WhatsApp line with its hours; it never removes 119/110/112."""
+    coord, _, part, _, pid = three_devices(tmp_path, relay)
+    own = (
+        '[{"kind":"crisis-line","name":"Konseling Sekolah","channel":"whatsapp","number":"+62811000111",'
+        '"hours":"07:00-15:00","verified_on":"2026-11-30","source":"surat sekolah"}]'
+    )
+    with pytest.raises(SebayaError.InvalidInput):  # a web line needs an https address
+        coord.care().set_crisis_resources(pid, "id", '[{"kind":"other","name":"x","channel":"web","url":"http://x"}]')
+    assert coord.care().set_crisis_resources(pid, "id", own) == 1
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    got = part.care().crisis_resources("id")
+    assert (got[0].name, got[0].channel, got[0].hours) == ("Konseling Sekolah", CrisisChannel.WHATSAPP(), "07:00-15:00")
+    assert [r.number for r in got[1:]] == ["119", "110", "112"]
+    assert all(r.kind == CrisisResourceKind.EMERGENCY() for r in got[1:])
+
+
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
     for locale in ("id", "en"):
-        for key in ("care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral"):
+        for key in ("care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral",
+                    "crisis-kind-protection", "crisis-channel-whatsapp", "crisis-channel-web",
+                    "crisis-hours-always", "crisis-partial-coverage"):
             assert localized_message(key, locale) != key
         assert "mental" not in localized_message("notify-neutral", locale).lower()
     assert localized_message("care-told", "id") != localized_message("care-told", "en")
@@ -245,7 +270,14 @@ def test_erasing_an_entry_destroys_the_key_on_every_device(tmp_path, relay):
 def test_emergency_help_needs_no_vault_and_speaks_both_languages():
     """The lock screen's "I need help now": no vault, no passcode, no network."""
     ind = emergency_help("ID", "in")  # old Android's code for Indonesian
-    assert [(r.number, r.extension) for r in ind.resources] == [("119", "8"), ("112", None)]
+    assert [(r.number, r.extension) for r in ind.resources] == BUILT_IN_ID
+    # Every line says how to reach it and when it was last checked, and where from (issue 14, item 16).
+    assert [r.channel for r in ind.resources[:4]] == [
+        CrisisChannel.PHONE(), CrisisChannel.WEB(), CrisisChannel.PHONE(), CrisisChannel.WHATSAPP()]
+    assert ind.resources[1].url == "https://healing119.id"
+    assert ind.resources[2].kind == CrisisResourceKind.PROTECTION()
+    assert all(r.verified_on and r.source for r in ind.resources)
+    assert [r.number for r in ind.resources if r.partial_coverage] == ["112"]
     assert not ind.country_unknown
     assert ind.title == localized_message("help-now-title", "id")
     assert ind.steps[0] == localized_message("help-now-call", "id")

@@ -473,7 +473,13 @@ check("enums: scores come back as cases; an Unknown value passed in is refused, 
 
 check("emergency help needs no vault: numbers and steps in both languages") {
     let id = emergencyHelp(country: "ID", locale: "in")
-    try assertEqual(["119", "112"], id.resources.map { $0.number }, "built-in numbers")
+    try assertEqual(["119", "", "129", "+628111129129", "119", "110", "112"], id.resources.map { $0.number }, "built-in numbers")
+    try assertEqual(CrisisChannel.web, id.resources[1].channel, "healing119.id is a web service")
+    try assertEqual("https://healing119.id", id.resources[1].url, "its address")
+    try assertEqual(CrisisChannel.whatsapp, id.resources[3].channel, "SAPA 129 on WhatsApp")
+    try assertEqual(CrisisResourceKind.protection, id.resources[2].kind, "SAPA 129 protects")
+    try assertTrue(id.resources.allSatisfy { $0.verifiedOn != nil && $0.source != nil }, "dated and sourced")
+    try assertEqual(["112"], id.resources.filter { $0.partialCoverage }.map { $0.number }, "112 not everywhere")
     try assertEqual(localizedMessage(messageId: "help-now-title", locale: "id"), id.title, "Indonesian title")
     try assertEqual(4, id.steps.count, "four steps")
     try assertTrue(emergencyHelp(country: "id", locale: "en").title != id.title, "English differs")
@@ -497,7 +503,7 @@ check("a risk answer with a bad country code still shows the crisis lines and re
     _ = try part.care().giveConsent(careId: enrol.careId, purpose: .dutyOfCare, agreed: true)
     let esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 2]), country: "Indonesia")
     try assertTrue(esc.countryUnknown, "flagged")
-    try assertEqual(["119", "112"], esc.resources.map { $0.number }, "numbers all the same")
+    try assertEqual(["119", "", "129", "+628111129129", "119", "110", "112"], esc.resources.map { $0.number }, "numbers all the same")
     try assertEqual(1, esc.referrals.count, "referred")
     try assertTrue(esc.saved && esc.failed.isEmpty, "nothing failed")
     _ = try part.sync(relayUrl: url)

@@ -14,7 +14,9 @@ use crate::space::{SpaceKind, rules};
 use crate::store::clock::now_ms;
 use crate::{SpaceId, Vault, crypto};
 
-use super::resources::{CrisisResource, built_in_resources, check_country, parse_resources};
+use super::resources::{
+    CrisisResource, built_in_resources, check_country, parse_resources, with_national_numbers,
+};
 
 /// Where a referral came from.
 pub const ORIGINS: [&str; 3] = ["rule", "participant", "supporter"];
@@ -360,9 +362,11 @@ impl Vault {
             .collect()
     }
 
-    /// Crisis numbers for `country` (ISO 3166 alpha-2): a programme's own list from a care record
-    /// this device holds (the first, by id, that has one), else the built-in list (Indonesia: 119
-    /// extension 8 and 112; elsewhere empty: the app then says to call the local emergency number).
+    /// Crisis resources for `country` (ISO 3166 alpha-2): a programme's own list from a care record
+    /// this device holds (the first, by id, that has one) followed by the national emergency
+    /// numbers it does not name, else the built-in list (Indonesia: crisis lines, child protection
+    /// and the emergency numbers; elsewhere empty: the app then says to call the local emergency
+    /// number).
     pub fn crisis_resources(&self, country: &str) -> Result<Vec<CrisisResource>> {
         let cc = check_country(country)?;
         for c in self.care_records() {
@@ -371,7 +375,7 @@ impl Vault {
                 .ok()
                 .and_then(|s| resources(&s.doc, &cc))
             {
-                return Ok(list);
+                return Ok(with_national_numbers(&cc, list));
             }
         }
         Ok(built_in_resources(&cc))

@@ -10,44 +10,176 @@ pub const MAX_RESOURCES_JSON: usize = 8 * 1024;
 /// Most crisis resources for one country.
 const MAX_RESOURCES: usize = 12;
 
-/// A number to call in a crisis. Data, per country, which a programme can replace with its own.
+/// A service to reach in a crisis: data, per country, built in or added by a programme.
+///
+/// Unknown fields are ignored rather than refused, so a list written by a newer app still reads
+/// here (an older app then shows the fields it knows). A list written before `channel` existed
+/// reads as phone numbers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CrisisResource {
-    /// `crisis-line`, `emergency` or `other`: the app shows a localized label for it
-    /// (`crisis-kind-<kind>`).
+    /// `crisis-line`, `emergency`, `protection` (violence against women and children) or `other`:
+    /// the app shows a localized label for it (`crisis-kind-<kind>`).
     pub kind: String,
     /// The service's own name (a proper name, not translated).
     pub name: String,
-    /// The number to dial.
+    /// How to reach it: `phone`, `whatsapp`, `sms` or `web` (label `crisis-channel-<channel>`).
+    #[serde(default = "phone")]
+    pub channel: String,
+    /// The number to dial or to message (digits, an optional leading `+`); empty for `web`.
+    #[serde(default)]
     pub number: String,
     /// An extension to choose after dialling, if any.
     #[serde(default)]
     pub extension: Option<String>,
+    /// The `https://` address of a `web` service.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When it answers: `24/7` or `HH:MM-HH:MM` in local time; unknown when absent.
+    #[serde(default)]
+    pub hours: Option<String>,
+    /// It works in only part of the country (Indonesia's 112): the app says so and never shows it
+    /// as the only line.
+    #[serde(default)]
+    pub partial_coverage: bool,
+    /// The day (`YYYY-MM-DD`) someone last checked it against `source`.
+    #[serde(default)]
+    pub verified_on: Option<String>,
+    /// Where the entry comes from (a page, a letter), so a programme can check it again.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
-/// Built-in resources. Indonesia: SEJIWA, phone counselling by psychologist volunteers, on 119
-/// extension 8, and the emergency number 112 (both from `shared/design/care.md`). Other countries
-/// have none built in: a programme supplies them, and the app falls back to telling the person to
-/// call their local emergency number.
+fn phone() -> String {
+    "phone".into()
+}
+
+/// When the built-in list was last reviewed against its sources. The entries come from public
+/// pages named in each `source`, as gathered in `shared/design/care.md` and issue 14; no programme
+/// has confirmed them yet, so a programme should check them and add its own local lines.
+const BUILT_IN_REVIEWED: &str = "2026-12-06";
+
+fn built_in(
+    kind: &str,
+    name: &str,
+    channel: &str,
+    number: &str,
+    extension: Option<&str>,
+    hours: Option<&str>,
+    source: &str,
+) -> CrisisResource {
+    let web = channel == "web";
+    CrisisResource {
+        kind: kind.into(),
+        name: name.into(),
+        channel: channel.into(),
+        number: if web { String::new() } else { number.into() },
+        extension: extension.map(Into::into),
+        url: web.then(|| number.into()),
+        hours: hours.map(Into::into),
+        partial_coverage: false,
+        verified_on: Some(BUILT_IN_REVIEWED.into()),
+        source: Some(source.into()),
+    }
+}
+
+/// Built-in resources, in the order a person in crisis should see them. Indonesia (sources in
+/// each entry and in docs/care.md): SEJIWA, phone counselling by psychologist volunteers on 119
+/// extension 8; healing119.id, the Ministry of Health's suicide-prevention web service; SAPA 129
+/// and its WhatsApp line for violence against women and children; then the national emergency
+/// numbers 119 (health), 110 (police) and 112 (integrated, in part of the country only). Other
+/// countries have none built in: a programme supplies them, and the app tells the person to call
+/// their local emergency number.
 pub fn built_in_resources(country: &str) -> Vec<CrisisResource> {
+    const CARE_MD: &str = "shared/design/care.md (public pages, late 2025)";
     match country.to_ascii_lowercase().as_str() {
-        "id" => vec![
-            CrisisResource {
-                kind: "crisis-line".into(),
-                name: "SEJIWA".into(),
-                number: "119".into(),
-                extension: Some("8".into()),
-            },
-            CrisisResource {
-                kind: "emergency".into(),
-                name: "112".into(),
-                number: "112".into(),
-                extension: None,
-            },
-        ],
+        "id" => {
+            let mut list = vec![
+                built_in(
+                    "crisis-line",
+                    "SEJIWA",
+                    "phone",
+                    "119",
+                    Some("8"),
+                    None,
+                    CARE_MD,
+                ),
+                built_in(
+                    "crisis-line",
+                    "Healing119",
+                    "web",
+                    "https://healing119.id",
+                    None,
+                    None,
+                    "Kementerian Kesehatan, kesprimkom.kemkes.go.id, 7 August 2025",
+                ),
+                built_in(
+                    "protection",
+                    "SAPA 129",
+                    "phone",
+                    "129",
+                    None,
+                    Some("24/7"),
+                    "KemenPPPA via tribratanews.com, 21 September 2023",
+                ),
+                built_in(
+                    "protection",
+                    "SAPA 129",
+                    "whatsapp",
+                    "+628111129129",
+                    None,
+                    Some("24/7"),
+                    "KemenPPPA via tribratanews.com, 21 September 2023 (published as 08111129129)",
+                ),
+                built_in(
+                    "emergency",
+                    "119",
+                    "phone",
+                    "119",
+                    None,
+                    Some("24/7"),
+                    CARE_MD,
+                ),
+                built_in(
+                    "emergency",
+                    "110",
+                    "phone",
+                    "110",
+                    None,
+                    Some("24/7"),
+                    CARE_MD,
+                ),
+                built_in(
+                    "emergency",
+                    "112",
+                    "phone",
+                    "112",
+                    None,
+                    Some("24/7"),
+                    CARE_MD,
+                ),
+            ];
+            if let Some(last) = list.last_mut() {
+                last.partial_coverage = true;
+            }
+            list
+        }
         _ => Vec::new(),
     }
+}
+
+/// A programme's own list for a country, followed by the national emergency numbers built in for
+/// it that the list does not already name: a programme adds lines, never removes the national ones.
+pub fn with_national_numbers(country: &str, mut own: Vec<CrisisResource>) -> Vec<CrisisResource> {
+    for r in built_in_resources(country) {
+        if r.kind == "emergency"
+            && !own
+                .iter()
+                .any(|o| o.number == r.number && o.extension == r.extension)
+        {
+            own.push(r);
+        }
+    }
+    own
 }
 
 /// The country whose built-in crisis numbers stand in when an app passes a country code that is not
@@ -114,6 +246,67 @@ pub(super) fn check_country(country: &str) -> Result<String> {
     }
 }
 
+fn well_formed(r: &CrisisResource) -> bool {
+    let number_ok = |n: &str| {
+        !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit() || b == b'+')
+    };
+    let text_ok = |t: &str, max: usize| {
+        !t.trim().is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+    };
+    let reach = match r.channel.as_str() {
+        "phone" | "whatsapp" | "sms" => number_ok(&r.number) && r.url.is_none(),
+        "web" => {
+            r.number.is_empty()
+                && r.extension.is_none()
+                && r.url.as_deref().is_some_and(|u| {
+                    u.len() <= 200
+                        && u.strip_prefix("https://").is_some_and(|rest| {
+                            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_graphic())
+                        })
+                })
+        }
+        _ => false,
+    };
+    matches!(
+        r.kind.as_str(),
+        "crisis-line" | "emergency" | "protection" | "other"
+    ) && text_ok(&r.name, 80)
+        && reach
+        && r.extension.as_deref().is_none_or(number_ok)
+        && r.hours.as_deref().is_none_or(hours_ok)
+        && r.verified_on.as_deref().is_none_or(date_ok)
+        && r.source.as_deref().is_none_or(|s| text_ok(s, 200))
+}
+
+/// `24/7` or `HH:MM-HH:MM` (00:00 to 23:59; an end before the start runs past midnight).
+fn hours_ok(h: &str) -> bool {
+    let time = |t: &str| {
+        let b = t.as_bytes();
+        b.len() == 5
+            && b[2] == b':'
+            && t[..2]
+                .parse::<u8>()
+                .is_ok_and(|x| x < 24 && b[0].is_ascii_digit() && b[1].is_ascii_digit())
+            && t[3..]
+                .parse::<u8>()
+                .is_ok_and(|x| x < 60 && b[3].is_ascii_digit() && b[4].is_ascii_digit())
+    };
+    h == "24/7" || h.split_once('-').is_some_and(|(a, b)| time(a) && time(b))
+}
+
+/// `YYYY-MM-DD` with a month 01-12 and a day 01-31.
+fn date_ok(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && d[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+        && d[8..10].parse::<u8>().is_ok_and(|x| (1..=31).contains(&x))
+}
+
 /// Reads and checks a programme's list of resources (JSON).
 pub fn parse_resources(json: &str) -> Result<Vec<CrisisResource>> {
     if json.len() > MAX_RESOURCES_JSON {
@@ -127,27 +320,20 @@ pub fn parse_resources(json: &str) -> Result<Vec<CrisisResource>> {
             "a resource list has 1 to 12 entries".into(),
         ));
     }
-    for r in &list {
-        let number_ok = |n: &str| {
-            !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit() || b == b'+')
-        };
-        if !matches!(r.kind.as_str(), "crisis-line" | "emergency" | "other")
-            || r.name.trim().is_empty()
-            || r.name.chars().count() > 80
-            || r.name.chars().any(char::is_control)
-            || !number_ok(&r.number)
-            || r.extension.as_deref().is_some_and(|e| !number_ok(e))
-        {
-            return Err(Error::InvalidInput(
-                "a crisis resource needs a kind, a name and a dialable number".into(),
-            ));
-        }
+    if !list.iter().all(well_formed) {
+        return Err(Error::InvalidInput(
+            "a crisis resource needs a kind, a name, a channel and a way to reach it (a dialable \
+             number, or an https address for the web), hours as 24/7 or HH:MM-HH:MM and a date as \
+             YYYY-MM-DD"
+                .into(),
+        ));
     }
     Ok(list)
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
