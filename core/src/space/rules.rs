@@ -548,6 +548,79 @@ pub(crate) mod tests {
         ms
     }
 
+    /// A space is bound to its programme once, by its creator, and stays bound: a creator who
+    /// rebinds a care record to a programme of its own making (where it is "coordinator") could
+    /// otherwise write acknowledgements no real coordinator gave, and a deleted binding would let
+    /// it bind again (review finding, issue 14). Refused on receipt, whoever sends it.
+    #[test]
+    fn a_programme_binding_is_written_once_and_never_changed_or_removed() {
+        let f = device(1);
+        let m = device(2);
+        let mut fs = care_record(&f, &"ab".repeat(32));
+        let bound = "11".repeat(32);
+        fs.doc.put(ROOT, PROGRAMME_KEY, bound.as_str()).unwrap();
+        fs.doc.commit();
+        fs.persist(&f.store).unwrap();
+        let mut ms = joined(&f, &mut fs, &m, None);
+        assert_eq!(programme_of(&ms.doc), Some([0x11; 32]));
+        let mut seen = outgoing(&f, &mut fs);
+        let mut fresh = |fs: &mut Space, seen: &mut Vec<Vec<u8>>| {
+            let out: Vec<Vec<u8>> = outgoing(&f, fs)
+                .into_iter()
+                .filter(|e| !seen.contains(e))
+                .collect();
+            seen.extend(out.iter().cloned());
+            out
+        };
+        // A rebinding, by the creator itself.
+        let mut rebound = fs.doc.fork();
+        rebound.put(ROOT, PROGRAMME_KEY, "22".repeat(32)).unwrap();
+        rebound.commit();
+        let mut attempt = fs.doc.clone();
+        attempt.merge(&mut rebound).unwrap();
+        let keep = std::mem::replace(&mut fs.doc, attempt);
+        fs.persist(&f.store).unwrap();
+        let r = ms
+            .receive(&m.store, &m.id, &fresh(&mut fs, &mut seen))
+            .unwrap();
+        assert_eq!(r.quarantined, 1, "a rebinding is refused");
+        assert_eq!(programme_of(&ms.doc), Some([0x11; 32]));
+        // The binding deleted: refused too.
+        let m2 = device(3);
+        fs.doc = keep;
+        fs.persist(&f.store).unwrap();
+        let mut m2s = joined(&f, &mut fs, &m2, None);
+        seen = outgoing(&f, &mut fs);
+        fs.doc.delete(ROOT, PROGRAMME_KEY).unwrap();
+        fs.doc.commit();
+        fs.persist(&f.store).unwrap();
+        let r = m2s
+            .receive(&m2.store, &m2.id, &fresh(&mut fs, &mut seen))
+            .unwrap();
+        assert_eq!(r.quarantined, 1, "an unbinding is refused");
+        assert_eq!(programme_of(&m2s.doc), Some([0x11; 32]));
+    }
+
+    /// A new record's first batch may bind it once, not claim two programmes (one to be judged
+    /// under, another to end with).
+    #[test]
+    fn a_first_batch_may_not_claim_two_programmes() {
+        let f = device(1);
+        let mut fs = care_record(&f, &"ab".repeat(32));
+        let before = fs.doc.get_heads();
+        fs.doc.put(ROOT, PROGRAMME_KEY, "11".repeat(32)).unwrap();
+        fs.doc.commit();
+        fs.doc.put(ROOT, PROGRAMME_KEY, "22".repeat(32)).unwrap();
+        fs.doc.commit();
+        let changes: Vec<Change> = fs.doc.get_changes(&before);
+        let base = fs.doc.fork_at(&before).unwrap();
+        let members = fs.membership().clone();
+        let author = author(&members, fs.creator(), f.id.device, None);
+        assert!(!allowed(&base, SpaceKind::Care, &author, &changes));
+        // One claim is the creator's to make.
+        assert!(allowed(&base, SpaceKind::Care, &author, &changes[..1]));
+    }
+
     /// A member whose client skips the local check (a modified app) writes a session, renames the
     /// group, and adds a note: the facilitator's device takes the note and refuses the rest.
     #[test]
