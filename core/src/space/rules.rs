@@ -382,6 +382,14 @@ pub(crate) fn allowed(
         return true;
     }
     let subject = is_subject(doc, kind, author);
+    // A space is bound to one programme, once: the binding decides whose credentials judge every
+    // later write, so it is never rewritten, removed, or claimed twice by one batch.
+    let already_bound = doc.get(ROOT, PROGRAMME_KEY).ok().flatten().is_some();
+    let mut claims = claimed_programmes(changes);
+    claims.dedup();
+    if claims.len() > 1 || (already_bound && !claims.is_empty()) {
+        return false;
+    }
     let mut created: HashMap<OpId, String> = HashMap::new();
     for change in changes {
         // Shared documents commit with Unix seconds (`groups::write`). A change is judged no earlier
@@ -447,6 +455,9 @@ pub(crate) fn allowed(
                         return false;
                     }
                 }
+            }
+            if at_root && root == PROGRAMME_KEY && matches!(op.action, OpType::Delete) {
+                return false;
             }
             let mut needed = need(kind, &root);
             // A member writes inside its containers, never the container itself (replacing or
@@ -554,51 +565,32 @@ pub(crate) mod tests {
     /// it bind again (review finding, issue 14). Refused on receipt, whoever sends it.
     #[test]
     fn a_programme_binding_is_written_once_and_never_changed_or_removed() {
-        let f = device(1);
-        let m = device(2);
-        let mut fs = care_record(&f, &"ab".repeat(32));
-        let bound = "11".repeat(32);
-        fs.doc.put(ROOT, PROGRAMME_KEY, bound.as_str()).unwrap();
-        fs.doc.commit();
-        fs.persist(&f.store).unwrap();
-        let mut ms = joined(&f, &mut fs, &m, None);
-        assert_eq!(programme_of(&ms.doc), Some([0x11; 32]));
-        let mut seen = outgoing(&f, &mut fs);
-        let mut fresh = |fs: &mut Space, seen: &mut Vec<Vec<u8>>| {
-            let out: Vec<Vec<u8>> = outgoing(&f, fs)
+        // Each attempt in a record of its own: bound by its creator f, then seen by member m.
+        for attempt in ["rebind", "unbind"] {
+            let f = device(1);
+            let m = device(2);
+            let mut fs = care_record(&f, &"ab".repeat(32));
+            fs.doc.put(ROOT, PROGRAMME_KEY, "11".repeat(32)).unwrap();
+            fs.doc.commit();
+            fs.persist(&f.store).unwrap();
+            let mut ms = joined(&f, &mut fs, &m, None);
+            assert_eq!(programme_of(&ms.doc), Some([0x11; 32]));
+            let seen = outgoing(&f, &mut fs);
+            match attempt {
+                "rebind" => fs.doc.put(ROOT, PROGRAMME_KEY, "22".repeat(32)).unwrap(),
+                _ => fs.doc.delete(ROOT, PROGRAMME_KEY).unwrap(),
+            }
+            fs.doc.commit();
+            fs.persist(&f.store).unwrap();
+            let sent: Vec<Vec<u8>> = outgoing(&f, &mut fs)
                 .into_iter()
                 .filter(|e| !seen.contains(e))
                 .collect();
-            seen.extend(out.iter().cloned());
-            out
-        };
-        // A rebinding, by the creator itself.
-        let mut rebound = fs.doc.fork();
-        rebound.put(ROOT, PROGRAMME_KEY, "22".repeat(32)).unwrap();
-        rebound.commit();
-        let mut attempt = fs.doc.clone();
-        attempt.merge(&mut rebound).unwrap();
-        let keep = std::mem::replace(&mut fs.doc, attempt);
-        fs.persist(&f.store).unwrap();
-        let r = ms
-            .receive(&m.store, &m.id, &fresh(&mut fs, &mut seen))
-            .unwrap();
-        assert_eq!(r.quarantined, 1, "a rebinding is refused");
-        assert_eq!(programme_of(&ms.doc), Some([0x11; 32]));
-        // The binding deleted: refused too.
-        let m2 = device(3);
-        fs.doc = keep;
-        fs.persist(&f.store).unwrap();
-        let mut m2s = joined(&f, &mut fs, &m2, None);
-        seen = outgoing(&f, &mut fs);
-        fs.doc.delete(ROOT, PROGRAMME_KEY).unwrap();
-        fs.doc.commit();
-        fs.persist(&f.store).unwrap();
-        let r = m2s
-            .receive(&m2.store, &m2.id, &fresh(&mut fs, &mut seen))
-            .unwrap();
-        assert_eq!(r.quarantined, 1, "an unbinding is refused");
-        assert_eq!(programme_of(&m2s.doc), Some([0x11; 32]));
+            assert_eq!(sent.len(), 1);
+            let r = ms.receive(&m.store, &m.id, &sent).unwrap();
+            assert_eq!(r.quarantined, 1, "{attempt} is refused");
+            assert_eq!(programme_of(&ms.doc), Some([0x11; 32]), "{attempt}");
+        }
     }
 
     /// A new record's first batch may bind it once, not claim two programmes (one to be judged
