@@ -180,6 +180,142 @@ func snapshot(_ dir: String) -> [String: Data] {
     return out
 }
 
+/// Runs `body`, which must throw a SebayaError; returns it (to read a case's `detail`).
+func caught(_ what: String, _ body: () throws -> Void) throws -> SebayaError {
+    do {
+        try body()
+    } catch let e as SebayaError {
+        return e
+    } catch {
+        throw CheckFailure(description: "\(what): expected a SebayaError, got \(error)")
+    }
+    throw CheckFailure(description: "\(what): expected a SebayaError, nothing was thrown")
+}
+
+/// The one element of `xs`; fails unless there is exactly one (Python's `(x,) = xs`).
+func single<T>(_ xs: [T], _ what: String) throws -> T {
+    guard xs.count == 1, let x = xs.first else {
+        throw CheckFailure(description: "\(what): expected exactly one, got \(xs.count): \(xs)")
+    }
+    return x
+}
+
+/// The element at `i`; fails the check (instead of stopping the program) when there is none.
+func element<T>(_ xs: [T], _ i: Int, _ what: String) throws -> T {
+    guard xs.indices.contains(i) else {
+        throw CheckFailure(description: "\(what): no element \(i) in \(xs.count): \(xs)")
+    }
+    return xs[i]
+}
+
+/// A vault at `tmpPath(name)` with a fresh key and a person of its own.
+func personVault(_ name: String) throws -> Vault {
+    let v = try Vault.open(path: tmpPath(name), masterKey: try generateMasterKey())
+    _ = try v.createPerson()
+    return v
+}
+
+/// The vault's person id; fails when it has none.
+func personIdOf(_ v: Vault) throws -> String {
+    guard let id = try v.personId() else { throw CheckFailure(description: "the vault has no person") }
+    return id
+}
+
+/// Parses a JSON object (the core's exports and snapshots).
+func jsonObject(_ text: String, _ what: String) throws -> [String: Any] {
+    guard let obj = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        throw CheckFailure(description: "\(what): not a JSON object")
+    }
+    return obj
+}
+
+// --- another process that holds a vault file's SQLite write lock -----------------------------------
+//
+// POSIX locks do not separate two SQLite connections in one process, so the lock must be held by
+// another process: this same test program, started again with SEBAYA_HOLD_WRITE_LOCK=<path>. That
+// child opens the file with the system's SQLite (libsqlite3.so.0, loaded at run time), runs BEGIN
+// IMMEDIATE (5 s busy timeout, as Python's sqlite3 module), prints "held", waits for a line on stdin,
+// rolls back and exits. main.swift calls holdWriteLockIfAsked() before anything else.
+
+private let holdLockVariable = "SEBAYA_HOLD_WRITE_LOCK"
+
+/// In the child: hold the write lock and exit; in the test run itself: return at once.
+func holdWriteLockIfAsked() {
+    guard let path = ProcessInfo.processInfo.environment[holdLockVariable] else { return }
+    func fail(_ why: String) -> Never {
+        FileHandle.standardError.write(Data("write-lock holder: \(why)\n".utf8))
+        exit(2)
+    }
+    guard let lib = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL) else { fail("no libsqlite3.so.0") }
+    typealias OpenFn = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
+    typealias TimeoutFn = @convention(c) (OpaquePointer?, Int32) -> Int32
+    typealias ExecFn = @convention(c) (
+        OpaquePointer?, UnsafePointer<CChar>?, OpaquePointer?, UnsafeMutableRawPointer?,
+        UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> Int32
+    typealias CloseFn = @convention(c) (OpaquePointer?) -> Int32
+    func sym<T>(_ name: String, _: T.Type) -> T {
+        guard let p = dlsym(lib, name) else { fail("no symbol \(name)") }
+        return unsafeBitCast(p, to: T.self)
+    }
+    let open = sym("sqlite3_open", OpenFn.self)
+    let busyTimeout = sym("sqlite3_busy_timeout", TimeoutFn.self)
+    let execute = sym("sqlite3_exec", ExecFn.self)
+    let close = sym("sqlite3_close", CloseFn.self)
+    var db: OpaquePointer? = nil
+    guard open(path, &db) == 0 else { fail("sqlite3_open failed") }
+    _ = busyTimeout(db, 5000)
+    guard execute(db, "BEGIN IMMEDIATE", nil, nil, nil) == 0 else { fail("BEGIN IMMEDIATE failed") }
+    print("held")
+    fflush(stdout)
+    _ = readLine()
+    _ = execute(db, "ROLLBACK", nil, nil, nil)
+    _ = close(db)
+    exit(0)
+}
+
+/// The parent's side: starts the holder for `path` and returns once it holds the lock.
+final class WriteLockHolder {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var released = false
+
+    init(path: String) throws {
+        process.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        var env = ProcessInfo.processInfo.environment
+        env[holdLockVariable] = path
+        process.environment = env
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text == "held" else {
+            release()
+            throw CheckFailure(description: "the write-lock holder said <\(text)>, not <held>")
+        }
+    }
+
+    /// Lets the holder roll back and waits for it to end (at most 30 s, as the Python test).
+    func release() {
+        if released { return }
+        released = true
+        input.fileHandleForWriting.write(Data("done\n".utf8))
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+    }
+
+    deinit { release() }
+}
+
 /// Prints the count and exits: non-zero when anything failed or nothing ran.
 func finish() -> Never {
     try? FileManager.default.removeItem(at: tmpDir)

@@ -1,0 +1,295 @@
+// Care records through the Swift bindings: enrolment, consent, the risk escalation ladder across three
+// devices through the relay on loopback, sharing with a supporter, erasure, export and "lock now", and
+// the texts people see, in both languages. The same flows and assertions as
+// bindings/tests/python/test_care.py (its programme report is in ReportsTests.swift). main.swift runs
+// careTests().
+
+import Foundation
+
+/// A coordinator, a certified peer supporter and an enrolled participant, all synced once. Returns
+/// (coordinator, supporter, participant, care record id, programme id).
+func threeDevices(_ prefix: String, _ url: String) throws -> (Vault, Vault, Vault, String, String) {
+    let coord = try personVault(prefix + "-c.db")
+    let sup = try personVault(prefix + "-s.db")
+    let part = try personVault(prefix + "-p.db")
+    let pid = try coord.programmes().create(name: "PIK-R SMA 1")
+    let grant = try coord.programmes().grantRole(
+        programmeId: pid, personId: try personIdOf(sup), role: .peerSupporter, validDays: 90)
+    _ = try sup.programmes().addCredential(credential: grant.credential)
+    let enrol = try coord.care().enrol(request: try part.linkRequest(), programmeId: pid)
+    _ = try part.spaces().join(response: enrol.response)
+    _ = try sup.spaces().join(response: try coord.spaces().approveMember(spaceId: enrol.careId, request: try sup.linkRequest()))
+    for v in [coord, part, sup] { _ = try v.sync(relayUrl: url) }
+    return (coord, sup, part, enrol.careId, pid)
+}
+
+func careTests() {
+    check("care: a risk answer reaches the coordinator and the acknowledgement comes back") {
+        let url = try relayURL()
+        let (coord, sup, part, care, _) = try threeDevices("care-ladder", url)
+        let text = try consentText(purpose: .dutyOfCare, locale: "id")
+        try assertEqual("1", text.version, "consent text version")
+        try assertTrue(!text.text.isEmpty && !text.title.isEmpty, "consent text and title: \(text)")
+        try assertEqual(ConsentPurpose.dutyOfCare, text.purpose, "consent text purpose")
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        _ = try part.sync(relayUrl: url)
+        try assertEqual([CareViewer.participant], try part.care().records().map { $0.viewer }, "participant's view")
+        try assertEqual([CareViewer.coordinator], try coord.care().records().map { $0.viewer }, "coordinator's view")
+
+        let esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 1]), country: "ID")
+        try assertEqual([RiskFlag.phq9Item9], esc.rules, "rules")
+        try assertTrue(esc.showSafetyPlan, "show the safety plan")
+        try assertEqual(["119", "112"], esc.resources.map { $0.number }, "crisis numbers")
+        try assertEqual(["8", nil], esc.resources.map { $0.`extension` }, "extensions")
+        try assertEqual(1, esc.referrals.count, "one referral")
+        let mine = try single(try part.care().referrals(careId: care), "the participant's referrals")
+        try assertEqual(ReferralState.queued, mine.state, "queued offline")
+        try assertEqual(false, mine.told, "not told yet")
+        _ = try part.sync(relayUrl: url)
+        try assertEqual(ReferralState.sent, try part.care().referrals(careId: care).first?.state, "sent after the sync")
+
+        _ = try sup.sync(relayUrl: url)
+        let seen = try single(try sup.care().referrals(careId: care), "the supporter's referrals")
+        try assertEqual(nil, seen.reason, "a supporter does not see the rule")
+        try assertTrue(!seen.told, "the supporter sees it untold")
+        try assertThrows("a supporter acknowledges", notAllowed) {
+            try sup.care().updateReferral(careId: care, referralId: seen.id, state: .acknowledged)
+        }
+
+        _ = try coord.sync(relayUrl: url)
+        let inbox = try single(try coord.care().referralInbox(), "the coordinator's inbox")
+        try assertEqual(ReferralReason.phq9Item9, inbox.reason, "the coordinator sees the rule")
+        try coord.care().updateReferral(careId: care, referralId: inbox.id, state: .acknowledged)
+        _ = try coord.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        let back = try single(try part.care().referrals(careId: care), "the participant's referrals afterwards")
+        try assertTrue(back.told, "told")
+        try assertEqual(ReferralState.acknowledged, back.state, "acknowledged")
+        guard let tta = back.timeToAcknowledgeMs else { throw CheckFailure(description: "no time to acknowledge") }
+        try assertTrue(tta >= 0, "time to acknowledge: \(tta)")
+        try assertEqual([UInt32(1)], try part.care().screenings().map { $0.total }, "the participant's screenings")
+        try assertEqual([Screening](), try sup.care().screenings(), "the supporter holds no screening")
+    }
+
+    check("care: consent is the participant's and withdrawal stops automatic referrals") {
+        let url = try relayURL()
+        let (coord, sup, part, care, pid) = try threeDevices("care-consent", url)
+        try assertThrows("a supporter consents", notAllowed) {
+            _ = try sup.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        }
+        try assertThrows("a purpose this version does not know", invalidInput) {
+            _ = try part.care().giveConsent(careId: care, purpose: .unknown(raw: "marketing"), agreed: true)
+        }
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .dataProcessing, relation: "ibu", agreed: true)
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: false)
+        try assertTrue(!(try part.care().hasConsent(careId: care, purpose: .dutyOfCare)), "consent withdrawn")
+        var answers = [UInt8](repeating: 0, count: 20)
+        answers[16] = 1
+        let esc = try part.care().submitScreening(instrument: .srq20, answers: Data(answers), country: "id")
+        try assertEqual([RiskFlag.srq20Item17], esc.rules, "rules")
+        try assertEqual([String](), esc.referrals, "no automatic referral")
+        try assertEqual([care], esc.notReferred, "not referred")
+        try assertEqual(1, try part.care().askForHelp(country: "id").referrals.count, "help now still refers")
+        _ = try part.sync(relayUrl: url)
+        _ = try coord.sync(relayUrl: url)
+        let ledger = try coord.care().consentLedger(careId: care)
+        try assertEqual([ConsentPurpose.dutyOfCare, .dutyOfCare, .dataProcessing], ledger.map { $0.purpose }, "ledger purposes")
+        try assertEqual([true, false, true], ledger.map { $0.agreed }, "ledger agreed")
+        try assertEqual([nil, nil, "ibu"], ledger.map { $0.guardianRelation }, "ledger guardian relation")
+        try assertEqual([ReferralReason.helpNow], try coord.care().referralInbox().map { $0.reason }, "the coordinator's inbox")
+        try assertThrows("answers out of range", invalidInput) {
+            _ = try part.care().submitScreening(instrument: .phq9, answers: Data(repeating: 4, count: 9), country: "id")
+        }
+        try assertThrows("a supporter sets crisis numbers", notAllowed) {
+            _ = try sup.care().setCrisisResources(
+                programmeId: pid, country: "id", json: #"[{"kind":"other","name":"x","number":"1"}]"#)
+        }
+    }
+
+    check("care: the texts exist in both languages and notifications are neutral") {
+        for locale in ["id", "en"] {
+            for key in ["care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral"] {
+                try assertTrue(localizedMessage(messageId: key, locale: locale) != key, "\(key) in \(locale)")
+            }
+            let neutral = localizedMessage(messageId: "notify-neutral", locale: locale).lowercased()
+            try assertTrue(!neutral.contains("mental"), "neutral in \(locale): \(neutral)")
+        }
+        try assertTrue(
+            localizedMessage(messageId: "care-told", locale: "id") != localizedMessage(messageId: "care-told", locale: "en"),
+            "care-told is translated")
+    }
+
+    check("care: sharing needs the participant's consent and withdrawal takes it back") {
+        let url = try relayURL()
+        let sup = try personVault("share-s.db"), part = try personVault("share-p.db")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest())
+        _ = try part.spaces().join(response: pairing.response)
+        _ = try sup.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        let j = part.journal()
+        _ = try j.add(text: "Rahasia.", mood: 2, tags: [])
+        let chosen = try j.add(text: "Aku berani bicara.", mood: 4, tags: [])
+        try assertThrows("sharing without consent", notAllowed) {
+            _ = try part.pairings().shareJournalEntry(pairingId: pairing.spaceId, entryId: chosen)
+        }
+        try assertThrows("the supporter consents", notAllowed) {
+            _ = try sup.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
+        }
+        _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
+        _ = try part.pairings().shareJournalEntry(pairingId: pairing.spaceId, entryId: chosen)
+        _ = try part.pairings().shareCheckinSummary(pairingId: pairing.spaceId, utcOffsetMin: 420, locale: "en")
+        _ = try part.sync(relayUrl: url)
+        _ = try sup.sync(relayUrl: url)
+        let seen = try sup.pairings().sharedItems(pairingId: pairing.spaceId)
+        let kinds = seen.map { $0.kind }
+        try assertEqual(2, kinds.count, "two shared items")
+        try assertTrue(kinds.contains(.checkinSummary) && kinds.contains(.journalEntry), "kinds: \(kinds)")
+        try assertEqual(["Aku berani bicara."], seen.filter { $0.kind == .journalEntry }.map { $0.text }, "the chosen entry")
+        try assertTrue(!String(describing: seen).contains("Rahasia"), "the other entry was not shared")
+        _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: false)
+        _ = try part.sync(relayUrl: url)
+        _ = try sup.sync(relayUrl: url)
+        try assertEqual([SharedItem](), try sup.pairings().sharedItems(pairingId: pairing.spaceId), "taken back")
+    }
+
+    check("care: the safety plan is shared as its summary") {
+        let url = try relayURL()
+        let sup = try personVault("plan-share-s.db"), part = try personVault("plan-share-p.db")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest())
+        _ = try part.spaces().join(response: pairing.response)
+        _ = try sup.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
+        try assertThrows("sharing an empty plan", invalidInput) {
+            _ = try part.pairings().shareSafetyPlan(pairingId: pairing.spaceId, locale: "en")
+        }
+        _ = try part.care().addSafetyPlanItem(step: .warningSigns, text: "Susah tidur")
+        _ = try part.pairings().shareSafetyPlan(pairingId: pairing.spaceId, locale: "en")
+        _ = try part.sync(relayUrl: url)
+        _ = try sup.sync(relayUrl: url)
+        let item = try single(try sup.pairings().sharedItems(pairingId: pairing.spaceId), "shared items")
+        try assertEqual(SharedItemKind.safetyPlan, item.kind, "kind")
+        try assertTrue(item.text.contains("Susah tidur"), "summary text: \(item.text)")
+    }
+
+    check("care: erasing an entry destroys the key on every device") {
+        let url = try relayURL()
+        let phone = try Vault.open(path: tmpPath("erase-phone.db"), masterKey: try generateMasterKey())
+        let phrase = try phone.createPerson()
+        let tablet = try Vault.open(path: tmpPath("erase-tablet.db"), masterKey: try generateMasterKey())
+        try tablet.completeLink(response: try phone.approveLink(request: try tablet.linkRequest()))
+        let j = phone.journal()
+        _ = try j.add(text: "Tetap.", mood: 4, tags: [])
+        let secret = try j.add(text: "Hapus aku.", mood: 1, tags: [])
+        _ = try phone.sync(relayUrl: url)
+        _ = try tablet.sync(relayUrl: url)
+        try assertEqual(2, try tablet.journal().list().count, "both entries on the tablet")
+        try assertThrows("erasing an unknown id", notFound) { _ = try phone.journal().erase(entryIds: ["0000000000000000"]) }
+        _ = try phone.journal().erase(entryIds: [secret])
+        try assertEqual(["Tetap."], try phone.journal().list().map { $0.text }, "phone after erasure")
+        _ = try phone.sync(relayUrl: url)
+        _ = try tablet.sync(relayUrl: url)
+        _ = try tablet.sync(relayUrl: url)
+        try assertEqual(["Tetap."], try tablet.journal().list().map { $0.text }, "tablet after erasure")
+        let restored = try Vault.open(path: tmpPath("erase-restored.db"), masterKey: try generateMasterKey())
+        try restored.restorePerson(phrase: phrase)
+        _ = try restored.sync(relayUrl: url)
+        _ = try restored.sync(relayUrl: url)
+        try assertEqual(["Tetap."], try restored.journal().list().map { $0.text }, "restored from the phrase")
+    }
+
+    check("care: emergency help needs no vault and speaks both languages") {
+        let ind = emergencyHelp(country: "ID", locale: "in") // old Android's code for Indonesian
+        try assertEqual(["119", "112"], ind.resources.map { $0.number }, "numbers")
+        try assertEqual(["8", nil], ind.resources.map { $0.`extension` }, "extensions")
+        try assertTrue(!ind.countryUnknown, "a known country")
+        try assertEqual(localizedMessage(messageId: "help-now-title", locale: "id"), ind.title, "Indonesian title")
+        try assertEqual(localizedMessage(messageId: "help-now-call", locale: "id"), ind.steps.first, "first step")
+        try assertEqual(4, ind.steps.count, "four steps")
+        let en = emergencyHelp(country: "id", locale: "en")
+        try assertEqual(ind.resources, en.resources, "the same numbers in English")
+        try assertTrue(en.title != ind.title, "English title differs")
+        let bad = emergencyHelp(country: "Indonesia", locale: "en")
+        try assertTrue(bad.countryUnknown, "a bad code is flagged")
+        try assertEqual(ind.resources, bad.resources, "numbers all the same")
+        let elsewhere = emergencyHelp(country: "ke", locale: "en")
+        try assertEqual([CrisisResource](), elsewhere.resources, "no built-in numbers elsewhere")
+        try assertEqual(localizedMessage(messageId: "crisis-none", locale: "en"), elsewhere.steps.first, "call the local number")
+    }
+
+    check("care: a risk answer shows the crisis lines whatever else fails") {
+        let url = try relayURL()
+        let (coord, _, part, care, _) = try threeDevices("care-blocked", url)
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        // A country code the app got wrong: the numbers are shown all the same, and it is flagged.
+        let first = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 3]), country: "Indonesia")
+        try assertTrue(first.countryUnknown && !first.resources.isEmpty && first.saved, "flagged, numbers, saved: \(first)")
+        try assertTrue(first.referrals.count == 1 && first.failed.isEmpty, "referred, nothing failed: \(first)")
+        // Nothing can be written (another process holds the vault file's write lock): still scored,
+        // still the numbers, and the record that could not be told is named.
+        let holder = try WriteLockHolder(path: tmpPath("care-blocked-p.db"))
+        var esc: Escalation? = nil
+        var helpNow: Escalation? = nil
+        var error: Error? = nil
+        do {
+            esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 1]), country: "id")
+            helpNow = try part.care().askForHelp(country: "id")
+        } catch let e {
+            error = e
+        }
+        holder.release()
+        if let error = error { throw error }
+        guard let esc = esc, let helpNow = helpNow else { throw CheckFailure(description: "no escalation") }
+        try assertEqual(UInt32(1), esc.score?.total, "scored")
+        try assertEqual([RiskFlag.phq9Item9], esc.rules, "rules")
+        try assertTrue(!esc.resources.isEmpty && !esc.saved, "numbers shown, not saved: \(esc)")
+        try assertEqual([String](), esc.referrals, "no referral written")
+        try assertEqual([care], esc.failed, "the record that could not be told")
+        try assertTrue(!helpNow.resources.isEmpty, "help now shows the numbers")
+        try assertEqual([care], helpNow.failed, "help now names the record")
+        // Once the file can be written again, a call for help goes through.
+        let again = try part.care().askForHelp(country: "id")
+        try assertTrue(again.referrals.count == 1 && again.failed.isEmpty, "help now afterwards: \(again)")
+        _ = try part.sync(relayUrl: url)
+        _ = try coord.sync(relayUrl: url)
+        // What could not be saved stayed in memory and went out once the file could be written.
+        let reasons = try coord.care().referralInbox().map { $0.reason }
+        try assertEqual(4, reasons.count, "four referrals: \(reasons)")
+        try assertEqual(2, reasons.filter { $0 == .helpNow }.count, "two help-now referrals")
+        try assertEqual(2, reasons.filter { $0 == .phq9Item9 }.count, "two item-9 referrals")
+        try assertTrue(
+            localizedMessage(messageId: "care-referral-failed", locale: "id")
+                != localizedMessage(messageId: "care-referral-failed", locale: "en"),
+            "care-referral-failed is translated")
+    }
+
+    // Last: lockNow() locks every vault open in this process.
+    check("care: export everything and lock now") {
+        let url = try relayURL()
+        let (coord, sup, part, care, _) = try threeDevices("care-export", url)
+        _ = try part.journal().add(text: "Catatan pribadiku.", mood: 3, tags: [])
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        let exported = try jsonObject(try part.exportAll(), "export")
+        try assertEqual("sebaya-export/1", exported["schema"] as? String, "schema")
+        let journal = exported["journal"] as? [[String: Any]] ?? []
+        try assertEqual(["Catatan pribadiku."], journal.map { $0["text"] as? String ?? "" }, "exported journal")
+        let records = exported["care_records"] as? [[String: Any]] ?? []
+        let consents = records.first?["consents"] as? [[String: Any]] ?? []
+        try assertEqual("duty-of-care", consents.first?["purpose"] as? String, "exported consent purpose")
+        try assertTrue(!(try sup.exportAll().contains("Catatan")), "not in the supporter's export")
+        // Lock now: every open vault at once, its journals too.
+        let j = part.journal()
+        let n = lockNow()
+        try assertTrue(n >= 3, "vaults locked: \(n)")
+        let calls: [(String, () throws -> Void)] = [
+            ("part.deviceId", { _ = try part.deviceId() }),
+            ("coord.care().records", { _ = try coord.care().records() }),
+            ("sup.exportAll", { _ = try sup.exportAll() }),
+            ("journal.list", { _ = try j.list() }),
+        ]
+        for (name, call) in calls {
+            try assertThrows(name, locked) { try call() }
+        }
+    }
+}
