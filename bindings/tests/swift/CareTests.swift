@@ -39,8 +39,8 @@ func careTests() {
         let esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 1]), country: "ID")
         try assertEqual([RiskFlag.phq9Item9], esc.rules, "rules")
         try assertTrue(esc.showSafetyPlan, "show the safety plan")
-        try assertEqual(["119", "112"], esc.resources.map { $0.number }, "crisis numbers")
-        try assertEqual(["8", nil], esc.resources.map { $0.`extension` }, "extensions")
+        try assertEqual(["119", "", "129", "+628111129129", "119", "110", "112"], esc.resources.map { $0.number }, "crisis numbers")
+        try assertEqual(["8", nil, nil, nil, nil, nil, nil], esc.resources.map { $0.`extension` }, "extensions")
         try assertEqual(1, esc.referrals.count, "one referral")
         let mine = try single(try part.care().referrals(careId: care), "the participant's referrals")
         try assertEqual(ReferralState.queued, mine.state, "queued offline")
@@ -199,10 +199,30 @@ func careTests() {
         try assertEqual(["Tetap."], try restored.journal().list().map { $0.text }, "restored from the phrase")
     }
 
+    check("care: a programme's own lines come first and the national numbers stay") {
+        let url = try relayURL()
+        let (coord, _, part, _, pid) = try threeDevices("care-own-lines", url)
+        let own = #"[{"kind":"crisis-line","name":"Konseling Sekolah","channel":"whatsapp","number":"+62811000111","hours":"07:00-15:00","verified_on":"2026-11-30","source":"surat sekolah"}]"#
+        _ = try assertThrows("a web line needs an https address", invalidInput) {
+            _ = try coord.care().setCrisisResources(programmeId: pid, country: "id", json: #"[{"kind":"other","name":"x","channel":"web","url":"http://x"}]"#)
+        }
+        try assertEqual(1, try coord.care().setCrisisResources(programmeId: pid, country: "id", json: own), "one record written")
+        _ = try coord.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        let got = try part.care().crisisResources(country: "id")
+        try assertEqual("Konseling Sekolah", got.first?.name, "the programme's line first")
+        try assertEqual(CrisisChannel.whatsapp, got.first?.channel, "on WhatsApp")
+        try assertEqual("07:00-15:00", got.first?.hours, "with its hours")
+        try assertEqual(["119", "110", "112"], got.dropFirst().map { $0.number }, "the national numbers stay")
+    }
+
     check("care: emergency help needs no vault and speaks both languages") {
         let ind = emergencyHelp(country: "ID", locale: "in") // old Android's code for Indonesian
-        try assertEqual(["119", "112"], ind.resources.map { $0.number }, "numbers")
-        try assertEqual(["8", nil], ind.resources.map { $0.`extension` }, "extensions")
+        try assertEqual(["119", "", "129", "+628111129129", "119", "110", "112"], ind.resources.map { $0.number }, "numbers")
+        try assertEqual(["8", nil, nil, nil, nil, nil, nil], ind.resources.map { $0.`extension` }, "extensions")
+        try assertEqual([CrisisChannel.phone, .web, .phone, .whatsapp], ind.resources.prefix(4).map { $0.channel }, "channels")
+        try assertEqual(CrisisResourceKind.protection, ind.resources[2].kind, "SAPA 129")
+        try assertTrue(ind.resources.allSatisfy { $0.verifiedOn != nil && $0.source != nil }, "dated and sourced")
         try assertTrue(!ind.countryUnknown, "a known country")
         try assertEqual(localizedMessage(messageId: "help-now-title", locale: "id"), ind.title, "Indonesian title")
         try assertEqual(localizedMessage(messageId: "help-now-call", locale: "id"), ind.steps.first, "first step")
