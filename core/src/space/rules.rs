@@ -593,6 +593,69 @@ pub(crate) mod tests {
         }
     }
 
+    /// An envelope an older version refused (kept, quarantined) is judged again once the rules
+    /// change: records broken by a since-fixed rule (crisis numbers set before a record's first
+    /// sync made every device refuse it) mend themselves when the app updates, instead of staying
+    /// refused for ever (review finding, issue 14).
+    #[test]
+    fn envelopes_refused_under_older_rules_are_judged_again() {
+        let f = device(1);
+        let m = device(2);
+        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
+        groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs.add_member(
+            &f.store,
+            &f.id,
+            m.id.device,
+            m.id.x25519_public,
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        let mut ms = Space::adopt_at(
+            &m.store,
+            fs.id,
+            SpaceKind::Group,
+            zeroize::Zeroizing::new(*fs.key()),
+            fs.epoch,
+            m.id.device,
+        )
+        .unwrap();
+        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let seen = outgoing(&f, &mut fs);
+        let f_me = f.id.device.to_hex();
+        groups::add_note(&mut fs.doc, "00000000000000a1", "", "catatan", &f_me, 2).unwrap();
+        fs.persist(&f.store).unwrap();
+        let new: Vec<Vec<u8>> = outgoing(&f, &mut fs)
+            .into_iter()
+            .filter(|e| !seen.contains(e))
+            .collect();
+        assert_eq!(new.len(), 1);
+        // What an older version did with it: stored, counted as held, refused.
+        let env = sebaya_proto::envelope::Envelope::parse(&new[0]).unwrap();
+        let h = env.header().unwrap();
+        Space::insert_envelope(&m.store, &env, &h.author, h.seq, 2).unwrap();
+        ms.vector.insert(h.author, h.seq);
+        ms.save_record(&m.store).unwrap();
+        let id = ms.id;
+        drop(ms);
+        // The updated app opens the space: the envelope is judged again, and taken.
+        let again = Space::load(&m.store, &id, &m.id).unwrap();
+        assert!(groups::note(&again.doc, "00000000000000a1").is_some());
+        let states: Vec<i64> = {
+            let mut stmt = m.store.conn.prepare("SELECT state FROM envelopes").unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<std::result::Result<_, _>>()
+                .unwrap()
+        };
+        assert!(!states.contains(&2), "{states:?}");
+        // Judged once per change of the rules, not at every open.
+        drop(again);
+        let _ = Space::load(&m.store, &id, &m.id).unwrap();
+    }
+
     /// A new record's first batch may bind it once, not claim two programmes (one to be judged
     /// under, another to end with).
     #[test]
