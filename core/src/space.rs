@@ -436,6 +436,7 @@ impl Space {
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.
         space.persisted = space.doc.get_heads();
+        space.requeue_refused(store)?;
         space.apply_pending(store, identity)?;
         space.compact_if_needed(store)?;
         Ok(space)

@@ -142,6 +142,27 @@ impl Space {
         Ok(report)
     }
 
+    /// Sets the envelopes this space had refused back to waiting when they were judged under older
+    /// rules than [`rules::RULES_VERSION`], once per version (the version judged under is kept per
+    /// space in the vault's settings). The next [`Space::apply_pending`] judges them again; what
+    /// these rules refuse is set aside again.
+    pub(crate) fn requeue_refused(&self, store: &Store) -> Result<()> {
+        let name = format!("rules-version/{}", self.id.to_hex());
+        let judged_under = store
+            .kv_get(&name)?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
+            .map_or(0, u32::from_le_bytes);
+        if judged_under >= rules::RULES_VERSION {
+            return Ok(());
+        }
+        let sk = Self::row_key(store, &self.id);
+        store.conn.execute(
+            "UPDATE envelopes SET state = 0 WHERE space = ?1 AND state = 2",
+            [&sk],
+        )?;
+        store.kv_put(&name, &rules::RULES_VERSION.to_le_bytes())
+    }
+
     /// Applies every stored envelope still waiting, in arrival order: key-wraps first (they may unlock
     /// epochs), then changes. Returns (applied, quarantined).
     pub fn apply_pending(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32)> {

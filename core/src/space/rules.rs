@@ -157,6 +157,13 @@ impl Author<'_> {
     }
 }
 
+/// The version of these rules. Raise it with every change that accepts something an earlier
+/// version refused: each device then judges again, once per space, the envelopes it had set aside
+/// (`Space::requeue_refused`), so records a since-fixed rule broke mend themselves on update.
+/// 2: a care record may carry crisis numbers in the batch that binds it (found making the v1
+/// fixtures), and the programme binding is written once.
+pub const RULES_VERSION: u32 = 2;
+
 /// Care-record containers whose records are never edited or deleted once written.
 const APPEND_ONLY: [&str; 4] = ["consents", "guardian", "referrals", "states"];
 
@@ -651,9 +658,22 @@ pub(crate) mod tests {
                 .unwrap()
         };
         assert!(!states.contains(&2), "{states:?}");
-        // Judged once per change of the rules, not at every open.
+        // Judged again once per change of the rules, not at every open: what these rules refuse
+        // stays set aside.
         drop(again);
+        m.store
+            .conn
+            .execute("UPDATE envelopes SET state = 2", [])
+            .unwrap();
         let _ = Space::load(&m.store, &id, &m.id).unwrap();
+        let still: i64 = m
+            .store
+            .conn
+            .query_row("SELECT count(*) FROM envelopes WHERE state = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(still > 0);
     }
 
     /// A new record's first batch may bind it once, not claim two programmes (one to be judged
