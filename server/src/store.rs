@@ -9,8 +9,8 @@
 //! transaction as every other envelope of the request. [`RelayStore`] is the
 //! seam where a second implementation goes: SQLite ([`crate::SqliteStore`]) is the embedded default;
 //! PostgreSQL, for several stateless relay nodes sharing one database, is planned. Everything the sync
-//! rules decide (what to accept, what a client lacks, paging) lives in `exchange.rs` on top of this trait,
-//! so a new store only has to store and look up.
+//! rules decide (what to accept, what a client lacks, paging) lives in `exchange.rs` and `exchange/`
+//! on top of this trait, so a new store only has to store and look up.
 //!
 //! Methods **block** (disk I/O, locks). Call them from a blocking context (`tokio::task::spawn_blocking`
 //! or a plain thread), never directly on an async executor thread.

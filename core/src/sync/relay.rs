@@ -234,7 +234,7 @@ impl Chunking {
 }
 /// Round trips after which a sync stops and reports (it resumes on the next call).
 const MAX_ROUNDS: u32 = 10_000;
-/// The relay's reason for statements it left unjudged (`server/src/exchange.rs`, protocol 9.5).
+/// The relay's reason for statements it left unjudged (`server/src/exchange/push.rs`, protocol 9.5).
 const TOO_MANY_STATEMENTS: &str = "too-many-statements";
 
 enum Stage {

@@ -1,0 +1,281 @@
+//! Rules 1 and 2 of the exchange: what a device pushes. Each envelope is first checked on its own
+//! (it parses, is signed by its author, belongs to a space the request names), then the ones that
+//! passed are judged against their spaces' membership logs, statements before their children and
+//! before other envelopes, under the write side of the gate, and stored in one transaction.
+//!
+//! Kept apart from the pull (`exchange.rs`) because this is where the relay decides who may write:
+//! the judging order and the limits on statements judged per request live here and nowhere else.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
+
+use sebaya_proto::envelope::FORMAT_V1;
+use sebaya_proto::membership::{
+    MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, SignedStatement, StatementId,
+};
+use sebaya_proto::sync::Rejected;
+use sebaya_proto::{Envelope, EnvelopeId, Kind, ProtoError, SpaceId, reason};
+
+use crate::access::{Access, Plan, SpaceLog};
+use crate::error::StoreError;
+use crate::store::{InsertOutcome, NewEnvelope, RelayStore, Slot};
+
+use super::index_u32;
+
+/// A pushed envelope that passed the checks of its own.
+pub(super) struct Candidate {
+    /// Index in the request's `envelopes`.
+    index: usize,
+    env: Envelope,
+    pub(super) slot: Slot,
+    /// The statement a membership envelope carries.
+    statement: Option<SignedStatement>,
+}
+
+/// Checks one pushed envelope on its own.
+pub(super) fn check_envelope(
+    index: usize,
+    raw: &[u8],
+    requested: &HashMap<SpaceId, usize>,
+) -> Result<Candidate, &'static str> {
+    let env = Envelope::parse(raw).map_err(|_| reason::MALFORMED)?;
+    if env.version() != FORMAT_V1 {
+        return Err(reason::UNSUPPORTED_VERSION);
+    }
+    let header = env.header().map_err(|_| reason::MALFORMED)?;
+    env.verify().map_err(signature_or_malformed)?;
+    if header.seq == 0 || i64::try_from(header.seq).is_err() {
+        return Err(reason::MALFORMED);
+    }
+    if !requested.contains_key(&header.space) {
+        return Err(reason::NOT_REQUESTED_SPACE);
+    }
+    // A snapshot's cover is what the relay prunes by: it must read (section 26).
+    if header.kind == Kind::Snapshot {
+        sebaya_proto::snapshot::cover(&env).map_err(|_| reason::MALFORMED)?;
+    }
+    let statement = if header.kind == Kind::Membership {
+        Some(SignedStatement::from_envelope(&env).map_err(signature_or_malformed)?)
+    } else {
+        None
+    };
+    Ok(Candidate {
+        index,
+        slot: Slot {
+            space: header.space,
+            author: header.author,
+            seq: header.seq,
+        },
+        env,
+        statement,
+    })
+}
+
+fn signature_or_malformed(e: ProtoError) -> &'static str {
+    match e {
+        ProtoError::BadSignature => reason::BAD_SIGNATURE,
+        _ => reason::MALFORMED,
+    }
+}
+
+/// The order in which pushed envelopes are judged (indices into `candidates`): membership envelopes
+/// first, each after the statements among them that it names as parents (ties, and anything left, in
+/// request order); then the other envelopes in request order.
+fn judging_order(candidates: &[Candidate]) -> Vec<usize> {
+    let members: Vec<usize> = (0..candidates.len())
+        .filter(|&k| candidates[k].statement.is_some())
+        .collect();
+    let ids: Vec<StatementId> = members
+        .iter()
+        .filter_map(|&k| candidates[k].statement.as_ref().map(SignedStatement::id))
+        .collect();
+    // Position (in `members`) of the first envelope carrying each statement.
+    let mut first: HashMap<StatementId, usize> = HashMap::with_capacity(ids.len());
+    for (pos, id) in ids.iter().enumerate() {
+        first.entry(*id).or_insert(pos);
+    }
+    let mut indegree = vec![0usize; members.len()];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
+    for (pos, &k) in members.iter().enumerate() {
+        if let Some(st) = &candidates[k].statement {
+            for parent in &st.statement().parents {
+                if let Some(&p) = first.get(parent) {
+                    if p != pos {
+                        indegree[pos] += 1;
+                        children[p].push(pos);
+                    }
+                }
+            }
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..members.len())
+        .filter(|&pos| indegree[pos] == 0)
+        .map(Reverse)
+        .collect();
+    let mut placed = vec![false; members.len()];
+    let mut order = Vec::with_capacity(candidates.len());
+    while let Some(Reverse(pos)) = ready.pop() {
+        placed[pos] = true;
+        order.push(members[pos]);
+        for &c in &children[pos] {
+            indegree[c] -= 1;
+            if indegree[c] == 0 {
+                ready.push(Reverse(c));
+            }
+        }
+    }
+    // Only a cycle could leave something unplaced, and statement ids (hashes) make none; kept for
+    // completeness: such statements are judged last and find their parents missing.
+    order.extend(
+        (0..members.len())
+            .filter(|&p| !placed[p])
+            .map(|p| members[p]),
+    );
+    order.extend((0..candidates.len()).filter(|&k| candidates[k].statement.is_none()));
+    order
+}
+
+/// Judges and stores the envelopes that passed their own checks (rule 2). Refusals go to `rejected`;
+/// returns the slots now held (stored, or already stored), for the effective vectors.
+pub(super) fn push(
+    store: &dyn RelayStore,
+    access: &Access,
+    candidates: &[Candidate],
+    now: u64,
+    rejected: &mut Vec<Rejected>,
+) -> Result<Vec<Slot>, StoreError> {
+    let order = judging_order(candidates);
+    let touched: Vec<SpaceId> = candidates.iter().map(|c| c.slot.space).collect();
+    let mut writer = access.writer(store, &touched)?;
+    let slots: Vec<Slot> = candidates.iter().map(|c| c.slot).collect();
+    let stored_ids = store.held_ids(&slots)?;
+    let mut logs: HashMap<SpaceId, Arc<SpaceLog>> = HashMap::new();
+    // Spaces whose log this request changed: put back into the cache after the store commits.
+    let mut changed: HashSet<SpaceId> = HashSet::new();
+    // Slots taken by envelopes accepted earlier in this request.
+    let mut taken: HashMap<Slot, EnvelopeId> = HashMap::new();
+    let mut held = Vec::new();
+    let mut to_store: Vec<usize> = Vec::new();
+    let mut refuse = |c: &Candidate, why: &str| {
+        rejected.push(Rejected {
+            index: index_u32(c.index),
+            reason: why.to_string(),
+        });
+    };
+    // New statements judged so far, per space and in all: each may cost an evaluation of the whole
+    // log under the write gate, so a request has only so many judged.
+    let mut judged: HashMap<SpaceId, usize> = HashMap::new();
+    let mut judged_in_all = 0usize;
+
+    for k in order {
+        let c = &candidates[k];
+        let id = c.env.id();
+        let existing = taken.get(&c.slot).copied().or(stored_ids[k]);
+        if existing == Some(id) {
+            held.push(c.slot);
+            continue;
+        }
+        if c.statement.is_some() {
+            let here = judged.entry(c.slot.space).or_default();
+            if *here >= MAX_NEW_STATEMENTS_PER_SPACE
+                || judged_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+            {
+                refuse(c, reason::TOO_MANY_STATEMENTS);
+                continue;
+            }
+            *here += 1;
+            judged_in_all += 1;
+        }
+        let log = match logs.entry(c.slot.space) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(writer.log(store, c.slot.space)?)
+            }
+        };
+        let verdict = match &c.statement {
+            // A removed device's statements beyond its last accepted sequence number are refused
+            // like its other envelopes (so it cannot, say, fill the log with statements backdated
+            // to before its removal).
+            Some(_)
+                if log
+                    .state()
+                    .removed
+                    .get(&c.slot.author)
+                    .is_some_and(|last| c.slot.seq > *last)
+                    && !log.state().is_member(&c.slot.author) =>
+            {
+                Err(reason::NOT_A_MEMBER)
+            }
+            Some(statement) => log.plan(statement).map(Some),
+            None if !log.has_genesis() => Err(reason::UNKNOWN_SPACE),
+            None if !log.state().may_write(&c.slot.author, c.slot.seq) => Err(reason::NOT_A_MEMBER),
+            None => Ok(None),
+        };
+        let plan = match verdict {
+            Ok(_) if existing.is_some() => {
+                refuse(c, reason::CONFLICT);
+                continue;
+            }
+            Ok(plan) => plan,
+            Err(why) => {
+                refuse(c, why);
+                continue;
+            }
+        };
+        if let (Some(plan), Some(statement)) = (plan, &c.statement) {
+            if !matches!(plan, Plan::Held) {
+                if changed.insert(c.slot.space) {
+                    // So that changing our copy does not copy the whole log.
+                    writer.forget(&c.slot.space);
+                }
+                if let Err(why) = Arc::make_mut(log).commit(statement.clone(), plan) {
+                    refuse(c, why);
+                    continue;
+                }
+            }
+        }
+        taken.insert(c.slot, id);
+        to_store.push(k);
+    }
+
+    if !to_store.is_empty() {
+        let batch: Vec<NewEnvelope<'_>> = to_store
+            .iter()
+            .map(|&k| {
+                let c = &candidates[k];
+                NewEnvelope {
+                    space: c.slot.space,
+                    author: c.slot.author,
+                    seq: c.slot.seq,
+                    kind: c.env.kind(),
+                    id: c.env.id(),
+                    bytes: c.env.as_bytes(),
+                }
+            })
+            .collect();
+        // On error the changed logs are not put back: they are rebuilt from the store when next needed.
+        let outcomes = store.insert_envelopes(&batch, now)?;
+        for (&k, outcome) in to_store.iter().zip(outcomes) {
+            let c = &candidates[k];
+            match outcome {
+                InsertOutcome::Stored | InsertOutcome::Duplicate => held.push(c.slot),
+                InsertOutcome::Conflict => {
+                    // Not possible while this process is the store's only writer (the slots were read
+                    // under the gate). Should it happen, the log may hold a statement the store does
+                    // not: leave that log out of the cache so that it is rebuilt from the store.
+                    refuse(c, reason::CONFLICT);
+                    if c.statement.is_some() {
+                        changed.remove(&c.slot.space);
+                    }
+                }
+            }
+        }
+    }
+    for space in changed {
+        if let Some(log) = logs.remove(&space) {
+            writer.put(space, log);
+        }
+    }
+    Ok(held)
+}
