@@ -834,23 +834,34 @@ def test_a_newcomer_without_history_joins_a_new_period(tmp_path, relay):
         member.groups().start_period(new_gid)
 
 
-def test_instruments_are_scored_on_the_device_with_risk_flags():
-    from sebaya import score_instrument
-    s = score_instrument(Instrument.PHQ9(), bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
+def test_instruments_are_scored_on_the_device_with_risk_flags(tmp_path):
+    """Issue 14, item 10: a score with risk flags comes only from submit_screening, which runs the
+    escalation; no call of the app API scores answers and hands back a risk flag that escalates nothing."""
+    import sebaya
+
+    assert not hasattr(sebaya, "score_instrument")
+    care = Vault.open(str(tmp_path / "score.db"), generate_master_key()).care()
+
+    def score(instrument, answers):
+        esc = care.submit_screening(instrument, answers, "id")
+        assert esc.rules == esc.score.risk_flags and esc.resources
+        return esc.score
+
+    s = score(Instrument.PHQ9(), bytes([1, 1, 1, 1, 1, 1, 1, 1, 1]))
     assert (s.total, s.band, s.positive_screen, s.risk_flags) == (9, ScreeningBand.MILD, False, [RiskFlag.PHQ9_ITEM9()])
     assert s.instrument == Instrument.PHQ9()
-    s = score_instrument(Instrument.WHO5(), bytes([3, 3, 3, 3, 0]))
+    s = score(Instrument.WHO5(), bytes([3, 3, 3, 3, 0]))
     assert (s.total, s.percentage, s.band, s.positive_screen) == (12, 48, ScreeningBand.WELLBEING_LOW, True)
     yes17 = [0] * 20
     yes17[16] = 1
-    s = score_instrument(Instrument.SRQ20(), bytes(yes17))
+    s = score(Instrument.SRQ20(), bytes(yes17))
     assert (s.band, s.risk_flags) == (ScreeningBand.BELOW_CUTOFF, [RiskFlag.SRQ20_ITEM17()])
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument(Instrument.GAD7(), bytes([4, 0, 0, 0, 0, 0, 0]))
+        score(Instrument.GAD7(), bytes([4, 0, 0, 0, 0, 0, 0]))
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument(Instrument.PHQ9(), bytes([0] * 8))
+        score(Instrument.PHQ9(), bytes([0] * 8))
     with pytest.raises(SebayaError.InvalidInput):
-        score_instrument(Instrument.UNKNOWN(raw="bdi"), bytes([0]))
+        score(Instrument.UNKNOWN(raw="bdi"), bytes([0]))
     for band in ("minimal", "moderately-severe", "wellbeing-very-low", "above-cutoff"):
         for locale in ("id", "en"):
             assert localized_message("band-" + band, locale) != "band-" + band
