@@ -590,15 +590,6 @@ impl From<sebaya_core::care::instruments::Score> for InstrumentScore {
     }
 }
 
-/// Scores a completed instrument on the device: one answer per item, in order (PHQ-9 and GAD-7 0–3,
-/// WHO-5 0–5, SRQ-20 0 = no / 1 = yes). A wrong count, an answer out of range or an `Unknown`
-/// instrument throws `InvalidInput`.
-#[uniffi::export]
-pub fn score_instrument(instrument: Instrument, answers: Vec<u8>) -> Result<InstrumentScore> {
-    let s = sebaya_core::care::instruments::score(instrument.to_core()?, &answers)?;
-    Ok(s.into())
-}
-
 /// A fresh random 32-byte master key, for apps to store in Android Keystore / iOS Keychain (or for
 /// tests). Never log it.
 #[uniffi::export]

@@ -28,7 +28,6 @@ import org.sebaya.SpaceRole
 import org.sebaya.Vault
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
-import org.sebaya.scoreInstrument
 import org.sebaya.use
 import org.sebaya.verifyDeviceCertificate
 
@@ -434,13 +433,18 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
-    check("PHQ-9 is scored on the device and item 9 raises a risk flag") {
-        val s = scoreInstrument(Instrument.Phq9, byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1))
-        assertEquals(16u, s.total, "total")
-        assertEquals(ScreeningBand.MODERATELY_SEVERE, s.band, "band")
-        assertEquals(listOf(RiskFlag.Phq9Item9), s.riskFlags, "risk")
-        assertThrows<SebayaException.InvalidInput>("out of range") {
-            scoreInstrument(Instrument.Phq9, byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0))
+    check("PHQ-9 is scored on the device and item 9 raises a risk flag, only through the escalation") {
+        Vault.open(File(tmp, "score.db").path, generateMasterKey()).use { v ->
+            val esc = v.care().submitScreening(Instrument.Phq9, byteArrayOf(3, 3, 3, 3, 3, 0, 0, 0, 1), "id")
+            val s = esc.score!!
+            assertEquals(16u, s.total, "total")
+            assertEquals(ScreeningBand.MODERATELY_SEVERE, s.band, "band")
+            assertEquals(listOf(RiskFlag.Phq9Item9), s.riskFlags, "risk")
+            assertEquals(s.riskFlags, esc.rules, "the flag escalates")
+            assertTrue(esc.resources.isNotEmpty(), "with the crisis lines")
+            assertThrows<SebayaException.InvalidInput>("out of range") {
+                v.care().submitScreening(Instrument.Phq9, byteArrayOf(4, 0, 0, 0, 0, 0, 0, 0, 0), "id")
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-// Instruments scored on the device through the Swift bindings: totals, bands, positive screens and
+// Instruments scored on the device through the Swift bindings (by submitScreening, the only way): totals, bands, positive screens and
 // risk flags; bad answers are refused; the bands are named in both languages. The same assertions as
 // test_instruments_are_scored_on_the_device_with_risk_flags in bindings/tests/python/test_sebaya.py.
 // main.swift runs screeningTests().
@@ -6,7 +6,16 @@
 import Foundation
 
 func screeningTests() {
-    check("screening: instruments are scored on the device with risk flags") {
+    check("screening: instruments are scored on the device with risk flags, only through the escalation") {
+        // Issue 14, item 10: no call scores answers and hands back a risk flag that escalates nothing.
+        let care = try Vault.open(path: tmpPath("screening-score.db"), masterKey: try generateMasterKey()).care()
+        func scoreInstrument(instrument: Instrument, answers: Data) throws -> InstrumentScore {
+            let esc = try care.submitScreening(instrument: instrument, answers: answers, country: "id")
+            guard let s = esc.score else { throw CheckFailure(description: "a screening returns its score") }
+            try assertEqual(s.riskFlags, esc.rules, "the flag escalates")
+            try assertTrue(!esc.resources.isEmpty, "with the crisis lines")
+            return s
+        }
         var s = try scoreInstrument(instrument: .phq9, answers: Data([1, 1, 1, 1, 1, 1, 1, 1, 1]))
         try assertEqual(UInt32(9), s.total, "PHQ-9 total")
         try assertEqual(ScreeningBand.mild, s.band, "PHQ-9 band")

@@ -460,12 +460,15 @@ check("a listener hears of the space a sync changed, and nothing after stop()") 
 }
 
 check("enums: scores come back as cases; an Unknown value passed in is refused, never guessed") {
-    let s = try scoreInstrument(instrument: .phq9, answers: Data([3, 3, 3, 3, 3, 0, 0, 0, 1]))
+    let scored = try Vault.open(path: tmpPath("enums-score.db"), masterKey: try generateMasterKey())
+    let esc = try scored.care().submitScreening(instrument: .phq9, answers: Data([3, 3, 3, 3, 3, 0, 0, 0, 1]), country: "id")
+    guard let s = esc.score else { throw CheckFailure(description: "a screening returns its score") }
+    try assertEqual(s.riskFlags, esc.rules, "the flag escalates")
     try assertEqual(Instrument.phq9, s.instrument, "instrument")
     try assertEqual(ScreeningBand.moderatelySevere, s.band, "band")
     try assertEqual([RiskFlag.phq9Item9], s.riskFlags, "risk flags")
     try assertThrows("an instrument this version does not know", invalidInput) {
-        _ = try scoreInstrument(instrument: .unknown(raw: "bdi"), answers: Data([0]))
+        _ = try scored.care().submitScreening(instrument: .unknown(raw: "bdi"), answers: Data([0]), country: "id")
     }
     try assertThrows("a purpose this version does not know", invalidInput) {
         _ = try consentText(purpose: .unknown(raw: "marketing"), locale: "en")
