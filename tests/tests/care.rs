@@ -733,3 +733,98 @@ fn crisis_numbers_set_before_the_first_sync_travel_with_the_new_record() {
     assert_eq!(got[0].name, "Layanan Sekolah");
     assert!(got[1..].iter().all(|r| r.kind == "emergency") && got.len() > 1);
 }
+
+/// Issue 14, item 4: the escalation and every referral say honestly who has been told — waiting to
+/// be sent, sent with no answer yet, told — and a text says when no one will be told (no consent,
+/// or no programme), so that silence never looks like help.
+#[test]
+fn the_texts_say_honestly_who_has_been_told() {
+    use sebaya_core::care::CareNotice as N;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    // No programme at all: no one will be told, whatever the answer.
+    let mut alone = vault(&dir, "alone.db", 7);
+    let esc = alone
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert_eq!(esc.notices, vec![N::NoOneToldNoProgramme]);
+    assert_eq!(
+        alone.ask_for_help("id").unwrap().notices,
+        vec![N::NoOneToldNoProgramme]
+    );
+    // No risk: nothing to say.
+    let calm = alone
+        .submit_screening(Instrument::Phq9, &[0; 9], "id")
+        .unwrap();
+    assert!(calm.notices.is_empty());
+
+    let (mut coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    participant
+        .give_consent(&care, "duty-of-care", false)
+        .unwrap();
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert_eq!(esc.notices, vec![N::NoOneToldNoConsent]);
+    // Asking for help needs no standing consent: it waits to be sent.
+    let help = participant.ask_for_help("id").unwrap();
+    assert_eq!(help.notices, vec![N::NotToldYet]);
+    let view = |v: &mut Vault| v.referrals(&care).unwrap().pop().unwrap();
+    assert_eq!(view(&mut participant).notice(), N::NotToldYet);
+    sync(&n, &mut participant);
+    assert_eq!(view(&mut participant).notice(), N::SentNoAnswer);
+    sync(&n, &mut coordinator);
+    let r = view(&mut coordinator);
+    coordinator
+        .update_referral(&care, &r.id, "acknowledged")
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert_eq!(view(&mut participant).notice(), N::Told);
+    for notice in [
+        N::NotToldYet,
+        N::SentNoAnswer,
+        N::Told,
+        N::ReferralFailed,
+        N::NoOneToldNoConsent,
+        N::NoOneToldNoProgramme,
+    ] {
+        for locale in ["en", "id"] {
+            let id = notice.message_id();
+            assert_ne!(sebaya_core::i18n::message(locale, id, &[]), id);
+        }
+    }
+}
+
+/// Issue 14, item 5: a referral whose writer is not (yet) proven to be the participant — a device
+/// linked before its proof arrived, or a member forging the participant's origin — stays visible
+/// to coordinators, marked unverified, instead of vanishing; reports still count only verified ones.
+#[test]
+fn an_unverified_referral_stays_visible_to_coordinators() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, _participant, care) = programme(&n, &dir);
+    // A member's device writes a referral as if a rule had fired on the participant's phone.
+    let by = supporter.device_id().to_hex();
+    supporter
+        .with_space(&care, |doc, now| {
+            sebaya_core::care::add_referral(doc, "00000000000000e1", "rule", "phq9-item9", &by, now)
+        })
+        .unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    let inbox = coordinator.referral_inbox().unwrap();
+    let r = inbox
+        .iter()
+        .find(|r| r.id == "00000000000000e1")
+        .expect("visible to the coordinator");
+    assert!(!r.verified);
+    assert!(
+        coordinator
+            .referrals(&care)
+            .unwrap()
+            .iter()
+            .filter(|r| r.id != "00000000000000e1")
+            .all(|r| r.verified)
+    );
+}
