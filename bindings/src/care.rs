@@ -4,8 +4,9 @@
 
 use super::programmes::parse_programme;
 use super::{
-    CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind, Instrument, InstrumentScore,
-    ReferralOrigin, ReferralReason, ReferralState, Result, RiskFlag, Shared, parse_space, with,
+    CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind, Instrument,
+    InstrumentScore, ReferralOrigin, ReferralReason, ReferralState, Result, RiskFlag, Shared,
+    parse_space, with,
 };
 
 /// A care record this device holds.
@@ -119,6 +120,11 @@ pub struct ReferralInfo {
     pub told: bool,
     /// Time from the referral to its acknowledgement, ms.
     pub time_to_acknowledge_ms: Option<i64>,
+    /// What to tell the participant about it: waiting to be sent, sent with no answer yet, told.
+    pub notice: CareNotice,
+    /// False when its writer is not proven to be the participant (shown to coordinators only,
+    /// marked with `care-unverified`, so a possible risk signal is never dropped for want of proof).
+    pub verified: bool,
 }
 
 /// What a risk event or a call for help did.
@@ -145,6 +151,9 @@ pub struct Escalation {
     pub country_unknown: bool,
     /// Whether to open the safety plan now.
     pub show_safety_plan: bool,
+    /// What to tell the person about who has been told, in order, beside the crisis numbers
+    /// (empty when no rule fired): never leave them to guess from silence.
+    pub notices: Vec<CareNotice>,
 }
 
 /// The "I need help now" screen that needs nothing else: see [`emergency_help`].
@@ -207,6 +216,7 @@ fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
 }
 
 fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
+    let notice = r.notice().into();
     ReferralInfo {
         care_id: r.care.to_hex(),
         told: r.told(),
@@ -221,6 +231,8 @@ fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
         in_care_ms: r.in_care_ms,
         closed_ms: r.closed_ms,
         mine: r.mine,
+        notice,
+        verified: r.verified,
     }
 }
 
@@ -239,6 +251,7 @@ fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
         resources: e.resources.into_iter().map(resource).collect(),
         country_unknown: e.country_unknown,
         show_safety_plan: e.show_safety_plan,
+        notices: e.notices.into_iter().map(Into::into).collect(),
     }
 }
 

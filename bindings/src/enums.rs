@@ -395,6 +395,59 @@ open_enum! {
     }
 }
 
+/// What to tell a person about who has been told, computed on this device: no `Unknown`. Text:
+/// `localized_message(notice_message_id(notice))`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum CareNotice {
+    /// Not sent yet: no one has been told.
+    NotToldYet,
+    /// Sent; no coordinator has answered yet (they are not an emergency service).
+    SentNoAnswer,
+    /// A coordinator has acknowledged it.
+    Told,
+    /// The referral could not be written: no one may have been told.
+    ReferralFailed,
+    /// No duty-of-care consent: no one will be told from that record.
+    NoOneToldNoConsent,
+    /// Enrolled in no programme: no one will be told.
+    NoOneToldNoProgramme,
+}
+
+impl From<sebaya_core::care::CareNotice> for CareNotice {
+    fn from(n: sebaya_core::care::CareNotice) -> Self {
+        use sebaya_core::care::CareNotice as N;
+        match n {
+            N::NotToldYet => Self::NotToldYet,
+            N::SentNoAnswer => Self::SentNoAnswer,
+            N::Told => Self::Told,
+            N::ReferralFailed => Self::ReferralFailed,
+            N::NoOneToldNoConsent => Self::NoOneToldNoConsent,
+            N::NoOneToldNoProgramme => Self::NoOneToldNoProgramme,
+        }
+    }
+}
+
+impl CareNotice {
+    fn to_core(self) -> sebaya_core::care::CareNotice {
+        use sebaya_core::care::CareNotice as N;
+        match self {
+            Self::NotToldYet => N::NotToldYet,
+            Self::SentNoAnswer => N::SentNoAnswer,
+            Self::Told => N::Told,
+            Self::ReferralFailed => N::ReferralFailed,
+            Self::NoOneToldNoConsent => N::NoOneToldNoConsent,
+            Self::NoOneToldNoProgramme => N::NoOneToldNoProgramme,
+        }
+    }
+}
+
+/// The message id of a notice, for `localized_message`: the text comes from the core's
+/// catalogues, so every app words it the same, in Indonesian and English.
+#[uniffi::export]
+pub fn notice_message_id(notice: CareNotice) -> String {
+    notice.to_core().message_id().to_string()
+}
+
 /// Where a kept training record stands now, computed on this device: no `Unknown`. Label:
 /// `localized_message("training-status-" + current|expired|withdrawn)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -576,6 +629,24 @@ mod tests {
     //! arrive as `Unknown`: each is checked against the core's own list where it has one.
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn every_care_notice_has_a_text_in_both_languages() {
+        for n in [
+            CareNotice::NotToldYet,
+            CareNotice::SentNoAnswer,
+            CareNotice::Told,
+            CareNotice::ReferralFailed,
+            CareNotice::NoOneToldNoConsent,
+            CareNotice::NoOneToldNoProgramme,
+        ] {
+            assert_eq!(CareNotice::from(n.to_core()), n);
+            let id = notice_message_id(n);
+            for locale in ["en", "id"] {
+                assert_ne!(sebaya_core::i18n::message(locale, &id, &[]), id);
+            }
+        }
+    }
 
     #[test]
     fn known_ids_round_trip_and_others_are_unknown_never_refused() {

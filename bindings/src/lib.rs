@@ -32,8 +32,8 @@ uniffi::setup_scaffolding!();
 
 use care::Care;
 pub use enums::{
-    Attendance, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind, Instrument,
-    InviteStatus, JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason,
+    Attendance, CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind,
+    Instrument, InviteStatus, JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason,
     ReferralState, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind,
     SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
 };

@@ -60,7 +60,7 @@ pub use consent::{
     guardian_consented,
 };
 pub(crate) use escalation::genuine;
-pub use escalation::{Escalation, ReferralView};
+pub use escalation::{CareNotice, Escalation, ReferralView};
 pub(crate) use record::new_id;
 pub use record::{
     CareInfo, ORIGINS, REASONS, Referral, STATES, StateRecord, add_referral, add_state, init,

@@ -5,6 +5,7 @@
 import java.io.File
 import java.nio.file.Files
 import org.sebaya.Attendance
+import org.sebaya.CareNotice
 import org.sebaya.CareViewer
 import org.sebaya.ConsentPurpose
 import org.sebaya.CrisisChannel
@@ -21,6 +22,7 @@ import org.sebaya.consentText
 import org.sebaya.emergencyHelp
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
+import org.sebaya.noticeMessageId
 import org.sebaya.lockNow
 
 private fun person(dir: File, name: String): Vault {
@@ -70,8 +72,12 @@ fun main() {
             assertEquals("8", esc.resources[0].extension, "extension")
             assertTrue(esc.showSafetyPlan, "safety plan")
             assertEquals(ReferralState.Queued, part.care().referrals(care).single().state, "queued offline")
+            assertEquals(listOf(CareNotice.NOT_TOLD_YET), esc.notices, "waiting to be sent, said plainly")
+            assertEquals(CareNotice.NOT_TOLD_YET, part.care().referrals(care).single().notice, "not told yet")
+            assertTrue(part.care().referrals(care).single().verified, "the participant's own, verified")
             part.sync(url)
             assertEquals(ReferralState.Sent, part.care().referrals(care).single().state, "sent")
+            assertEquals(CareNotice.SENT_NO_ANSWER, part.care().referrals(care).single().notice, "sent is not told")
             sup.sync(url)
             val seen = sup.care().referrals(care).single()
             assertEquals(null, seen.reason, "a supporter sees refer now, not the rule")
@@ -102,6 +108,20 @@ fun main() {
             assertTrue(esc.saved && esc.failed.isEmpty(), "nothing failed")
             val help = part.care().askForHelp("")
             assertTrue(help.countryUnknown && help.resources.isNotEmpty(), "help now with a bad code")
+        }
+
+        check("no one told is said plainly: no programme, every notice worded in both languages") {
+            Vault.open(File(tmp, "alone.db").path, generateMasterKey()).use { alone ->
+                alone.createPerson()
+                val esc = alone.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "id")
+                assertEquals(listOf(CareNotice.NO_ONE_TOLD_NO_PROGRAMME), esc.notices, "no programme")
+                assertTrue(esc.resources.isNotEmpty(), "with the crisis lines")
+            }
+            for (n in CareNotice.values()) {
+                for (locale in listOf("id", "en")) {
+                    assertTrue(localizedMessage(noticeMessageId(n), locale, null) != noticeMessageId(n), "$n in $locale")
+                }
+            }
         }
 
         check("emergency help needs no vault, in both languages") {

@@ -8,6 +8,7 @@ import pytest
 
 from sebaya import (
     Attendance,
+    CareNotice,
     CareViewer,
     ConsentPurpose,
     CrisisChannel,
@@ -25,6 +26,7 @@ from sebaya import (
     emergency_help,
     generate_master_key,
     localized_message,
+    notice_message_id,
 )
 
 DUTY = ConsentPurpose.DUTY_OF_CARE()
@@ -67,10 +69,14 @@ def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_bac
     assert esc.show_safety_plan
     assert [(r.number, r.extension) for r in esc.resources] == BUILT_IN_ID
     assert len(esc.referrals) == 1
+    assert esc.notices == [CareNotice.NOT_TOLD_YET]
     (mine,) = part.care().referrals(care)
-    assert (mine.state, mine.told) == (ReferralState.QUEUED(), False)
+    assert (mine.state, mine.told, mine.notice, mine.verified) == (
+        ReferralState.QUEUED(), False, CareNotice.NOT_TOLD_YET, True)
     part.sync(relay.url)
     assert part.care().referrals(care)[0].state == ReferralState.SENT()
+    # Sent is not told: the participant reads that no coordinator has answered yet (issue 14, item 4).
+    assert part.care().referrals(care)[0].notice == CareNotice.SENT_NO_ANSWER
 
     sup.sync(relay.url)
     (seen,) = sup.care().referrals(care)
@@ -85,7 +91,7 @@ def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_bac
     coord.sync(relay.url)
     part.sync(relay.url)
     (back,) = part.care().referrals(care)
-    assert back.told and back.state == ReferralState.ACKNOWLEDGED()
+    assert back.told and back.state == ReferralState.ACKNOWLEDGED() and back.notice == CareNotice.TOLD
     assert back.time_to_acknowledge_ms is not None and back.time_to_acknowledge_ms >= 0
     assert [s.total for s in part.care().screenings()] == [1]
     assert sup.care().screenings() == []
@@ -135,6 +141,22 @@ def test_a_programmes_own_lines_come_first_and_the_national_numbers_stay(tmp_pat
     assert (got[0].name, got[0].channel, got[0].hours) == ("Konseling Sekolah", CrisisChannel.WHATSAPP(), "07:00-15:00")
     assert [r.number for r in got[1:]] == ["119", "110", "112"]
     assert all(r.kind == CrisisResourceKind.EMERGENCY() for r in got[1:])
+
+
+def test_no_one_told_is_said_plainly(tmp_path, relay):
+    """Issue 14, item 4: with no programme, or no consent, the escalation says no one will be told."""
+    alone = person(tmp_path / "alone.db")
+    esc = alone.care().submit_screening(PHQ9, bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "id")
+    assert esc.notices == [CareNotice.NO_ONE_TOLD_NO_PROGRAMME] and esc.resources
+    assert alone.care().ask_for_help("id").notices == [CareNotice.NO_ONE_TOLD_NO_PROGRAMME]
+    assert alone.care().submit_screening(PHQ9, bytes(9), "id").notices == []
+    _, _, part, care, _ = three_devices(tmp_path, relay)
+    esc = part.care().submit_screening(PHQ9, bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "id")
+    assert esc.notices == [CareNotice.NO_ONE_TOLD_NO_CONSENT] and esc.not_referred == [care]
+    for notice in CareNotice:
+        for locale in ("id", "en"):
+            mid = notice_message_id(notice)
+            assert localized_message(mid, locale) != mid
 
 
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():

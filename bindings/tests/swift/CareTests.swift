@@ -45,8 +45,12 @@ func careTests() {
         let mine = try single(try part.care().referrals(careId: care), "the participant's referrals")
         try assertEqual(ReferralState.queued, mine.state, "queued offline")
         try assertEqual(false, mine.told, "not told yet")
+        try assertEqual([CareNotice.notToldYet], esc.notices, "waiting to be sent, said plainly")
+        try assertEqual(CareNotice.notToldYet, mine.notice, "not told yet")
+        try assertTrue(mine.verified, "the participant's own, verified")
         _ = try part.sync(relayUrl: url)
         try assertEqual(ReferralState.sent, try part.care().referrals(careId: care).first?.state, "sent after the sync")
+        try assertEqual(CareNotice.sentNoAnswer, try part.care().referrals(careId: care).first?.notice, "sent is not told")
 
         _ = try sup.sync(relayUrl: url)
         let seen = try single(try sup.care().referrals(careId: care), "the supporter's referrals")
@@ -64,6 +68,7 @@ func careTests() {
         _ = try part.sync(relayUrl: url)
         let back = try single(try part.care().referrals(careId: care), "the participant's referrals afterwards")
         try assertTrue(back.told, "told")
+        try assertEqual(CareNotice.told, back.notice, "the notice says told")
         try assertEqual(ReferralState.acknowledged, back.state, "acknowledged")
         guard let tta = back.timeToAcknowledgeMs else { throw CheckFailure(description: "no time to acknowledge") }
         try assertTrue(tta >= 0, "time to acknowledge: \(tta)")
@@ -197,6 +202,20 @@ func careTests() {
         _ = try restored.sync(relayUrl: url)
         _ = try restored.sync(relayUrl: url)
         try assertEqual(["Tetap."], try restored.journal().list().map { $0.text }, "restored from the phrase")
+    }
+
+    check("care: no one told is said plainly, and every notice is worded in both languages") {
+        let alone = try personVault("care-alone.db")
+        let esc = try alone.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 1]), country: "id")
+        try assertEqual([CareNotice.noOneToldNoProgramme], esc.notices, "no programme")
+        try assertTrue(!esc.resources.isEmpty, "with the crisis lines")
+        try assertEqual([CareNotice.noOneToldNoProgramme], try alone.care().askForHelp(country: "id").notices, "help asked, no programme")
+        let all: [CareNotice] = [.notToldYet, .sentNoAnswer, .told, .referralFailed, .noOneToldNoConsent, .noOneToldNoProgramme]
+        for n in all {
+            for locale in ["id", "en"] {
+                try assertTrue(localizedMessage(messageId: noticeMessageId(notice: n), locale: locale) != noticeMessageId(notice: n), "\(n) in \(locale)")
+            }
+        }
     }
 
     check("care: a programme's own lines come first and the national numbers stay") {

@@ -14,6 +14,40 @@ use super::consent::consented;
 use super::record::{Referral, add_referral, add_state, new_id, referrals, stage_times, states};
 use super::resources::{CrisisResource, FALLBACK_COUNTRY, built_in_resources};
 
+/// What to tell a person about who has been told, so that silence never looks like help: each
+/// is a message id in both languages (`message_id`), chosen by the core from what actually happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CareNotice {
+    /// Written on this phone, not yet sent: no one has been told yet.
+    NotToldYet,
+    /// Sent, but no coordinator has acknowledged it yet; coordinators are not an emergency service.
+    SentNoAnswer,
+    /// A coordinator has acknowledged it.
+    Told,
+    /// The referral could not be written in a care record: no one may have been told from there.
+    ReferralFailed,
+    /// A rule fired, but the participant has not agreed (or no longer agrees) to the duty-of-care
+    /// rule in a care record: no one will be told from there.
+    NoOneToldNoConsent,
+    /// A rule fired or help was asked for, and this person is enrolled in no programme on this
+    /// device: no one will be told.
+    NoOneToldNoProgramme,
+}
+
+impl CareNotice {
+    /// The message to show (`i18n::message`), in Indonesian and English.
+    pub fn message_id(self) -> &'static str {
+        match self {
+            Self::NotToldYet => "care-not-told-yet",
+            Self::SentNoAnswer => "care-sent-no-answer",
+            Self::Told => "care-told",
+            Self::ReferralFailed => "care-referral-failed",
+            Self::NoOneToldNoConsent => "care-no-one-told-no-consent",
+            Self::NoOneToldNoProgramme => "care-no-one-told-no-programme",
+        }
+    }
+}
+
 /// A referral as one viewer may see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReferralView {
@@ -41,9 +75,22 @@ pub struct ReferralView {
     pub closed_ms: Option<i64>,
     /// Whether this device wrote it.
     pub mine: bool,
+    /// Whether its origin is proven true to its writer (a `rule` or `participant` referral written
+    /// by a device proven to be the participant's). A coordinator also sees unverified ones, marked,
+    /// rather than losing a possible risk signal to a missing proof; reports count verified ones.
+    pub verified: bool,
 }
 
 impl ReferralView {
+    /// What to tell the person about it: waiting to be sent, sent with no answer yet, or told.
+    pub fn notice(&self) -> CareNotice {
+        match self.state {
+            "queued" => CareNotice::NotToldYet,
+            "sent" => CareNotice::SentNoAnswer,
+            _ => CareNotice::Told,
+        }
+    }
+
     /// Whether anyone has been told: false until a coordinator's acknowledgement has arrived. Until
     /// then the app says so plainly, with the crisis numbers (`care-not-told-yet`).
     pub fn told(&self) -> bool {
@@ -84,6 +131,27 @@ pub struct Escalation {
     pub country_unknown: bool,
     /// Whether the app should open the safety plan now.
     pub show_safety_plan: bool,
+    /// What to tell the person about who has been told, in order (empty when no rule fired).
+    pub notices: Vec<CareNotice>,
+}
+
+/// The notices for an escalation that fired (a rule or a call for help): failures first, then
+/// where no one will be told, then that what was written waits to be sent.
+fn notices(enrolled: bool, made: bool, not_referred: bool, failed: bool) -> Vec<CareNotice> {
+    let mut out = Vec::new();
+    if failed {
+        out.push(CareNotice::ReferralFailed);
+    }
+    if !enrolled {
+        out.push(CareNotice::NoOneToldNoProgramme);
+    }
+    if not_referred {
+        out.push(CareNotice::NoOneToldNoConsent);
+    }
+    if made {
+        out.push(CareNotice::NotToldYet);
+    }
+    out
 }
 
 /// Whether a referral's origin is true to its writer: one from a rule or from the participant's call
@@ -212,6 +280,15 @@ impl Vault {
         }
         let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
+        let notices = match risky {
+            true => notices(
+                !self.my_care_records().is_empty(),
+                !referrals.is_empty(),
+                !not_referred.is_empty(),
+                !failed.is_empty(),
+            ),
+            false => Vec::new(),
+        };
         Ok(Escalation {
             score: Some(score),
             rules,
@@ -222,6 +299,7 @@ impl Vault {
             resources,
             country_unknown,
             show_safety_plan: risky,
+            notices,
         })
     }
 
@@ -231,6 +309,12 @@ impl Vault {
     pub fn ask_for_help(&mut self, country: &str) -> Result<Escalation> {
         let done = self.refer_as_participant("participant", "help-now", false);
         let (resources, country_unknown) = self.escalation_resources(country);
+        let notices = notices(
+            !self.my_care_records().is_empty(),
+            !done.made.is_empty(),
+            false,
+            !done.failed.is_empty(),
+        );
         Ok(Escalation {
             score: None,
             rules: Vec::new(),
@@ -241,6 +325,7 @@ impl Vault {
             resources,
             country_unknown,
             show_safety_plan: true,
+            notices,
         })
     }
 
@@ -290,16 +375,22 @@ impl Vault {
             .all_sent();
         let space = self.care_ref(care)?;
         let viewer = self.viewer(space);
-        let list: Vec<Referral> = referrals(&space.doc)
+        // A coordinator sees every referral, unverified ones marked; others see verified ones and
+        // their own (a participant's new device writes before its proof has arrived).
+        let list: Vec<(Referral, bool)> = referrals(&space.doc)
             .into_iter()
-            .filter(|r| genuine(space, r))
+            .map(|r| {
+                let verified = genuine(space, &r);
+                (r, verified)
+            })
+            .filter(|(r, verified)| *verified || r.by == me || viewer == "coordinator")
             .collect();
         let st = states(&space.doc);
         let mut sent = load_sent(&self.store)?;
         let mut changed = false;
         let now = now_ms();
         let mut out = Vec::with_capacity(list.len());
-        for r in list {
+        for (r, verified) in list {
             let mine = r.by == me;
             let sent_ms = if mine {
                 match sent.get(&r.id) {
@@ -339,6 +430,7 @@ impl Vault {
                 in_care_ms: in_care,
                 closed_ms: closed,
                 mine,
+                verified,
             });
         }
         if changed {
