@@ -129,7 +129,9 @@ fn a_risk_answer_offline_reaches_the_coordinator_and_the_acknowledgement_flows_b
     let seen = supporter.referrals(&care).unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].reason, None);
-    assert_eq!(seen[0].origin, "rule");
+    // One origin for everything the participant's side raised: "rule" would tell the supporter
+    // that the participant answered the suicide item (issue 14, item 13).
+    assert_eq!(seen[0].origin, "participant");
     assert!(!seen[0].told());
     assert!(supporter.screenings().is_empty());
     assert!(coordinator.screenings().is_empty());
