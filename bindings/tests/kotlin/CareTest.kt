@@ -12,6 +12,7 @@ import org.sebaya.CrisisChannel
 import org.sebaya.CrisisResourceKind
 import org.sebaya.Instrument
 import org.sebaya.ProgrammeRole
+import org.sebaya.ReferralOrigin
 import org.sebaya.ReferralReason
 import org.sebaya.ReferralState
 import org.sebaya.RiskFlag
@@ -81,6 +82,7 @@ fun main() {
             sup.sync(url)
             val seen = sup.care().referrals(care).single()
             assertEquals(null, seen.reason, "a supporter sees refer now, not the rule")
+            assertEquals(ReferralOrigin.Participant, seen.origin, "one origin, never rule")
             assertTrue(!seen.told, "no one told yet")
             coord.sync(url)
             val inbox = coord.care().referralInbox().single()

@@ -15,6 +15,7 @@ from sebaya import (
     CrisisResourceKind,
     Instrument,
     ProgrammeRole,
+    ReferralOrigin,
     ReferralReason,
     ReferralState,
     RiskFlag,
@@ -81,6 +82,7 @@ def test_a_risk_answer_reaches_the_coordinator_and_the_acknowledgement_comes_bac
     sup.sync(relay.url)
     (seen,) = sup.care().referrals(care)
     assert seen.reason is None and not seen.told
+    assert seen.origin == ReferralOrigin.PARTICIPANT()  # never "rule": that would tell the answer
     with pytest.raises(SebayaError.NotAllowed):
         sup.care().update_referral(care, seen.id, ReferralState.ACKNOWLEDGED())
 

@@ -55,6 +55,7 @@ func careTests() {
         _ = try sup.sync(relayUrl: url)
         let seen = try single(try sup.care().referrals(careId: care), "the supporter's referrals")
         try assertEqual(nil, seen.reason, "a supporter does not see the rule")
+        try assertEqual(ReferralOrigin.participant, seen.origin, "one origin, never rule")
         try assertTrue(!seen.told, "the supporter sees it untold")
         try assertThrows("a supporter acknowledges", notAllowed) {
             try sup.care().updateReferral(careId: care, referralId: seen.id, state: .acknowledged)

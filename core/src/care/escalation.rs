@@ -55,7 +55,8 @@ pub struct ReferralView {
     pub care: SpaceId,
     /// Its id.
     pub id: String,
-    /// `rule`, `participant` or `supporter`.
+    /// `rule`, `participant` or `supporter`; a supporter sees `participant` for both of the
+    /// participant's origins (never `rule`).
     pub origin: String,
     /// Why: shown to the participant and to coordinators; `None` for a supporter when the reason is
     /// the participant's (a rule that fired, or their own call for help): a supporter sees
@@ -421,7 +422,13 @@ impl Vault {
             out.push(ReferralView {
                 care: *care,
                 id: r.id,
-                origin: r.origin,
+                // A supporter sees one origin for whatever the participant's side raised: "rule"
+                // would say the participant answered the suicide item.
+                origin: if hide {
+                    "participant".to_string()
+                } else {
+                    r.origin
+                },
                 reason: if hide { None } else { Some(r.reason) },
                 created_ms: r.at_ms,
                 state,
