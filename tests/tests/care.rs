@@ -830,3 +830,143 @@ fn an_unverified_referral_stays_visible_to_coordinators() {
             .all(|r| r.verified)
     );
 }
+
+/// Issue 14, item 2: a record with no coordinator never blocks help. The referral is written and
+/// waits in the record; the participant is told honestly that no one can be told yet; the escalation
+/// says how many coordinators will be told; the first coordinator added finds it waiting.
+#[test]
+fn a_record_without_a_coordinator_keeps_the_referral_for_the_first_one_added() {
+    use sebaya_core::care::CareNotice as N;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut supporter = vault(&dir, "s.db", 2);
+    let mut participant = vault(&dir, "p.db", 3);
+    let programme = coordinator.create_programme("PIK-R SMA 3").unwrap();
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &supporter.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            180,
+        )
+        .unwrap();
+    supporter
+        .add_programme_credential(&grant.credential)
+        .unwrap();
+    // The supporter enrols: the record has no coordinator yet.
+    let (care, resp) = supporter
+        .enrol_participant(&participant.link_request().unwrap(), programme)
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    participant
+        .give_consent(&care, "duty-of-care", true)
+        .unwrap();
+    assert_eq!(participant.care_records()[0].coordinators, 0);
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert_eq!(esc.referrals.len(), 1, "help is never blocked");
+    assert_eq!(esc.coordinators, vec![(care, 0)]);
+    assert_eq!(esc.notices, vec![N::NoCoordinatorYet, N::NotToldYet]);
+    assert!(!esc.resources.is_empty());
+    sync(&n, &mut participant);
+    // The supporter is alerted: the referral says its record has no coordinator.
+    sync(&n, &mut supporter);
+    let seen = supporter.referrals(&care).unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].coordinators, 0);
+    assert_eq!(seen[0].notice(), N::NoCoordinatorYet);
+    // The first coordinator added finds it waiting.
+    let resp = supporter
+        .approve_group_member(&care, &coordinator.link_request().unwrap(), Role::Member)
+        .unwrap();
+    coordinator.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    let inbox = coordinator.referral_inbox().unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].reason.as_deref(), Some("phq9-item9"));
+    sync(&n, &mut participant);
+    assert_eq!(participant.care_records()[0].coordinators, 1);
+}
+
+/// Issue 14, item 3: past the programme's acknowledgement deadline a referral is overdue: the
+/// participant is told to call a crisis line and tell a trusted adult, the supporter to phone the
+/// coordinator, and a coordinator's caseload lists it first, with its age and who acknowledged what.
+#[test]
+fn an_overdue_referral_escalates_and_comes_first_in_the_caseload() {
+    use sebaya_core::care::CareNotice as N;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let programme = coordinator.programmes().unwrap()[0].id;
+    assert!(matches!(
+        supporter.set_ack_deadline(&programme, 4),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        coordinator.set_ack_deadline(&programme, 0),
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(
+        participant.ack_deadline_hours(&care).unwrap(),
+        sebaya_core::care::DEFAULT_ACK_HOURS
+    );
+    assert_eq!(coordinator.set_ack_deadline(&programme, 4).unwrap(), 1);
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert_eq!(participant.ack_deadline_hours(&care).unwrap(), 4);
+    // Two referrals: help asked first, then a risk answer.
+    let first = participant.ask_for_help("id").unwrap().referrals[0]
+        .1
+        .clone();
+    let second = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap()
+        .referrals[0]
+        .1
+        .clone();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    // The coordinator acknowledges the second only.
+    coordinator
+        .update_referral(&care, &second, "acknowledged")
+        .unwrap();
+    let now = participant.referrals(&care).unwrap()[0].created_ms;
+    let later = now + 5 * 3_600_000;
+    // Within the deadline nothing is overdue.
+    assert!(
+        coordinator
+            .caseload_at(now + 60_000)
+            .unwrap()
+            .iter()
+            .all(|r| !r.overdue)
+    );
+    let case = coordinator.caseload_at(later).unwrap();
+    assert_eq!(case.len(), 2);
+    assert_eq!(case[0].id, first, "the overdue one first");
+    assert!(case[0].overdue && case[0].age_ms >= 5 * 3_600_000 - 1_000);
+    assert!(!case[1].overdue, "acknowledged in time");
+    assert_eq!(
+        case[1].acknowledged_by.as_deref(),
+        Some(coordinator.device_id().to_hex().as_str())
+    );
+    // The participant and the supporter see it escalate.
+    let mine = participant.referrals_at(&care, later).unwrap();
+    let overdue = mine.iter().find(|r| r.id == first).unwrap();
+    assert_eq!(overdue.notice(), N::Overdue);
+    let theirs = supporter.referrals_at(&care, later).unwrap();
+    let overdue = theirs.iter().find(|r| r.id == first).unwrap();
+    assert_eq!(overdue.notice(), N::OverdueCallCoordinator);
+    // Closed referrals leave the caseload.
+    coordinator
+        .update_referral(&care, &first, "closed")
+        .unwrap();
+    assert_eq!(coordinator.caseload_at(later).unwrap().len(), 1);
+    // Someone who coordinates nothing has no caseload.
+    assert!(participant.caseload_at(later).unwrap().is_empty());
+}
