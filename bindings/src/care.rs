@@ -19,6 +19,9 @@ pub struct CareRecord {
     /// How this device takes part. The app shows each only what that role needs (a supporter never
     /// sees the participant's reasons or scores).
     pub viewer: CareViewer,
+    /// How many coordinator persons a referral here reaches now. 0: none yet (a referral waits in
+    /// the record for the first one added): alert the programme. A programme should have two.
+    pub coordinators: u32,
 }
 
 /// What enrolling a participant made.
@@ -120,8 +123,18 @@ pub struct ReferralInfo {
     pub told: bool,
     /// Time from the referral to its acknowledgement, ms.
     pub time_to_acknowledge_ms: Option<i64>,
-    /// What to tell the participant about it: waiting to be sent, sent with no answer yet, told.
+    /// What to tell this device's person about it: waiting to be sent, sent with no answer yet, no
+    /// coordinator yet, overdue (participant: call a crisis line and tell a trusted adult;
+    /// supporter: phone the coordinator), told.
     pub notice: CareNotice,
+    /// How many coordinator persons its record reaches now (0: it waits for the first one added).
+    pub coordinators: u32,
+    /// Its age now, ms.
+    pub age_ms: i64,
+    /// Unacknowledged past the record's deadline (`Care.ack_deadline_hours`).
+    pub overdue: bool,
+    /// The device (hex) whose acknowledgement came first, if any.
+    pub acknowledged_by: Option<String>,
     /// False when its writer is not proven to be the participant (shown to coordinators only,
     /// marked with `care-unverified`, so a possible risk signal is never dropped for want of proof).
     pub verified: bool,
@@ -154,6 +167,17 @@ pub struct Escalation {
     /// What to tell the person about who has been told, in order, beside the crisis numbers
     /// (empty when no rule fired): never leave them to guess from silence.
     pub notices: Vec<CareNotice>,
+    /// For each referral written, how many coordinator persons its record reaches now.
+    pub coordinators: Vec<CoordinatorsReached>,
+}
+
+/// How many coordinator persons a referral's care record reaches.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct CoordinatorsReached {
+    /// The care record (hex).
+    pub care_id: String,
+    /// Coordinator persons in it now; 0: the referral waits for the first one added.
+    pub count: u32,
 }
 
 /// The "I need help now" screen that needs nothing else: see [`emergency_help`].
@@ -233,6 +257,10 @@ fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
         mine: r.mine,
         notice,
         verified: r.verified,
+        coordinators: r.coordinators,
+        age_ms: r.age_ms,
+        overdue: r.overdue,
+        acknowledged_by: r.acknowledged_by,
     }
 }
 
@@ -252,6 +280,14 @@ fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
         country_unknown: e.country_unknown,
         show_safety_plan: e.show_safety_plan,
         notices: e.notices.into_iter().map(Into::into).collect(),
+        coordinators: e
+            .coordinators
+            .into_iter()
+            .map(|(c, count)| CoordinatorsReached {
+                care_id: c.to_hex(),
+                count,
+            })
+            .collect(),
     }
 }
 
@@ -304,6 +340,7 @@ impl Care {
                     id: c.id.to_hex(),
                     programme: c.programme.map(hex::encode),
                     viewer: CareViewer::from_id(c.viewer),
+                    coordinators: c.coordinators,
                 })
                 .collect())
         })
@@ -417,6 +454,29 @@ impl Care {
             .into_iter()
             .map(referral)
             .collect())
+    }
+
+    /// A coordinator's caseload: every referral not yet closed in the records it coordinates,
+    /// overdue first, then oldest first, with age and who acknowledged. Empty for anyone else.
+    pub fn caseload(&self) -> Result<Vec<ReferralInfo>> {
+        Ok(with(&self.inner, |v| v.caseload())?
+            .into_iter()
+            .map(referral)
+            .collect())
+    }
+
+    /// A coordinator sets the programme's acknowledgement deadline (1 to 168 hours; 24 until set)
+    /// in every care record of the programme it holds; returns how many were written. Not a
+    /// coordinator there: `NotAllowed`.
+    pub fn set_ack_deadline(&self, programme_id: String, hours: u32) -> Result<u32> {
+        let p = parse_programme(&programme_id)?;
+        with(&self.inner, |v| v.set_ack_deadline(&p, hours))
+    }
+
+    /// The acknowledgement deadline of a care record, in hours.
+    pub fn ack_deadline_hours(&self, care_id: String) -> Result<u32> {
+        let c = parse_space(&care_id)?;
+        with(&self.inner, |v| v.ack_deadline_hours(&c))
     }
 
     /// Crisis numbers for `country`: the programme's own, else the built-in ones (Indonesia: 119

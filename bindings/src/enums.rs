@@ -411,6 +411,12 @@ pub enum CareNotice {
     NoOneToldNoConsent,
     /// Enrolled in no programme: no one will be told.
     NoOneToldNoProgramme,
+    /// The record has no coordinator yet: kept for the first one added; no one can be told yet.
+    NoCoordinatorYet,
+    /// For the participant: unanswered past the deadline. Call a crisis line; tell a trusted adult.
+    Overdue,
+    /// For the supporter: unanswered past the deadline. Phone the coordinator.
+    OverdueCallCoordinator,
 }
 
 impl From<sebaya_core::care::CareNotice> for CareNotice {
@@ -423,6 +429,9 @@ impl From<sebaya_core::care::CareNotice> for CareNotice {
             N::ReferralFailed => Self::ReferralFailed,
             N::NoOneToldNoConsent => Self::NoOneToldNoConsent,
             N::NoOneToldNoProgramme => Self::NoOneToldNoProgramme,
+            N::NoCoordinatorYet => Self::NoCoordinatorYet,
+            N::Overdue => Self::Overdue,
+            N::OverdueCallCoordinator => Self::OverdueCallCoordinator,
         }
     }
 }
@@ -437,6 +446,9 @@ impl CareNotice {
             Self::ReferralFailed => N::ReferralFailed,
             Self::NoOneToldNoConsent => N::NoOneToldNoConsent,
             Self::NoOneToldNoProgramme => N::NoOneToldNoProgramme,
+            Self::NoCoordinatorYet => N::NoCoordinatorYet,
+            Self::Overdue => N::Overdue,
+            Self::OverdueCallCoordinator => N::OverdueCallCoordinator,
         }
     }
 }
@@ -639,6 +651,9 @@ mod tests {
             CareNotice::ReferralFailed,
             CareNotice::NoOneToldNoConsent,
             CareNotice::NoOneToldNoProgramme,
+            CareNotice::NoCoordinatorYet,
+            CareNotice::Overdue,
+            CareNotice::OverdueCallCoordinator,
         ] {
             assert_eq!(CareNotice::from(n.to_core()), n);
             let id = notice_message_id(n);

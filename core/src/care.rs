@@ -47,6 +47,7 @@
 mod consent;
 mod escalation;
 pub mod instruments;
+mod oncall;
 pub mod programmes;
 mod record;
 mod resources;
@@ -61,6 +62,7 @@ pub use consent::{
 };
 pub(crate) use escalation::genuine;
 pub use escalation::{CareNotice, Escalation, ReferralView};
+pub use oncall::{DEFAULT_ACK_HOURS, MAX_ACK_HOURS, ack_hours};
 pub(crate) use record::new_id;
 pub use record::{
     CareInfo, ORIGINS, REASONS, Referral, STATES, StateRecord, add_referral, add_state, init,

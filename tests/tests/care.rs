@@ -889,7 +889,11 @@ fn a_record_without_a_coordinator_keeps_the_referral_for_the_first_one_added() {
     let inbox = coordinator.referral_inbox().unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].reason.as_deref(), Some("phq9-item9"));
+    // Its credential travels with its next sync (published before each sync, once the record has
+    // arrived): then every device counts it.
+    sync(&n, &mut coordinator);
     sync(&n, &mut participant);
+    assert_eq!(coordinator.care_records()[0].coordinators, 1);
     assert_eq!(participant.care_records()[0].coordinators, 1);
 }
 

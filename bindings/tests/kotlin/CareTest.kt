@@ -126,6 +126,38 @@ fun main() {
             }
         }
 
+        check("no coordinator never blocks help; the deadline travels; the caseload shows what waits") {
+            val c2 = person(tmp, "c2.db")
+            val s2 = person(tmp, "s2.db")
+            val p2 = person(tmp, "p2.db")
+            val pid2 = c2.programmes().create("PIK-R SMA 3")
+            s2.programmes().addCredential(c2.programmes().grantRole(pid2, s2.personId()!!, ProgrammeRole.PeerSupporter, 90u).credential)
+            val enrol = s2.care().enrol(p2.linkRequest(), pid2)
+            p2.spaces().join(enrol.response)
+            s2.sync(url)
+            p2.sync(url)
+            p2.care().giveConsent(enrol.careId, ConsentPurpose.DutyOfCare, true)
+            val esc = p2.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "id")
+            assertEquals(1, esc.referrals.size, "help is never blocked")
+            assertEquals(listOf(0u), esc.coordinators.map { it.count }, "no coordinator to tell")
+            assertEquals(listOf(CareNotice.NO_COORDINATOR_YET, CareNotice.NOT_TOLD_YET), esc.notices, "said plainly")
+            p2.sync(url)
+            s2.sync(url)
+            assertEquals(CareNotice.NO_COORDINATOR_YET, s2.care().referrals(enrol.careId).single().notice, "the supporter is alerted")
+            c2.spaces().join(s2.spaces().approveMember(enrol.careId, c2.linkRequest(), false, false))
+            s2.sync(url)
+            c2.sync(url)
+            val waiting = c2.care().caseload().single()
+            assertEquals(ReferralReason.Phq9Item9, waiting.reason, "the first coordinator added finds it")
+            assertTrue(!waiting.overdue && waiting.acknowledgedBy == null, "open, in time")
+            assertThrows<SebayaException.InvalidInput>("zero hours") { c2.care().setAckDeadline(pid2, 0u) }
+            assertEquals(1u, c2.care().setAckDeadline(pid2, 4u), "deadline set")
+            c2.sync(url)
+            p2.sync(url)
+            assertEquals(4u, p2.care().ackDeadlineHours(enrol.careId), "the deadline travels")
+            assertTrue(p2.care().caseload().isEmpty(), "no caseload for a participant")
+        }
+
         check("emergency help needs no vault, in both languages") {
             val id = emergencyHelp("ID", "in")
             assertEquals(listOf("119", "", "129", "+628111129129", "119", "110", "112"), id.resources.map { it.number }, "built-in numbers")

@@ -161,6 +161,51 @@ def test_no_one_told_is_said_plainly(tmp_path, relay):
             assert localized_message(mid, locale) != mid
 
 
+def test_no_coordinator_never_blocks_help_and_the_caseload_shows_what_waits(tmp_path, relay):
+    """Issue 14, items 2 and 3: a record with no coordinator keeps the referral for the first one
+    added and says so; the programme's deadline travels; the caseload lists open referrals."""
+    coord, sup, part = (person(tmp_path / f"{n}.db") for n in ("c", "s", "p"))
+    pid = coord.programmes().create("PIK-R SMA 3")
+    sup.programmes().add_credential(
+        coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.PEER_SUPPORTER(), valid_days=90).credential)
+    enrol = sup.care().enrol(part.link_request(), pid)  # the supporter enrols: no coordinator yet
+    care = enrol.care_id
+    part.spaces().join(enrol.response)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    part.care().give_consent(care, DUTY, True)
+    assert [r.coordinators for r in part.care().records()] == [0]
+    esc = part.care().submit_screening(PHQ9, bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "id")
+    assert len(esc.referrals) == 1 and esc.resources  # help is never blocked
+    assert [(c.care_id, c.count) for c in esc.coordinators] == [(care, 0)]
+    assert esc.notices == [CareNotice.NO_COORDINATOR_YET, CareNotice.NOT_TOLD_YET]
+    part.sync(relay.url)
+    sup.sync(relay.url)
+    (seen,) = sup.care().referrals(care)
+    assert (seen.coordinators, seen.notice, seen.overdue) == (0, CareNotice.NO_COORDINATOR_YET, False)
+    coord.spaces().join(sup.spaces().approve_member(care, coord.link_request()))
+    sup.sync(relay.url)
+    coord.sync(relay.url)
+    (waiting,) = coord.care().caseload()
+    assert waiting.reason == ReferralReason.PHQ9_ITEM9() and waiting.acknowledged_by is None
+    assert waiting.age_ms >= 0 and not waiting.overdue
+    with pytest.raises(SebayaError.InvalidInput):
+        coord.care().set_ack_deadline(pid, 0)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().set_ack_deadline(pid, 4)
+    assert part.care().ack_deadline_hours(care) == 24
+    assert coord.care().set_ack_deadline(pid, 4) == 1
+    coord.care().update_referral(care, waiting.id, ReferralState.ACKNOWLEDGED())
+    coord.sync(relay.url)
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    assert part.care().ack_deadline_hours(care) == 4
+    assert [r.coordinators for r in part.care().records()] == [1]
+    (acked,) = coord.care().caseload()
+    assert acked.acknowledged_by is not None and acked.notice == CareNotice.TOLD
+    assert part.care().caseload() == []
+
+
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
     for locale in ("id", "en"):
         for key in ("care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral",

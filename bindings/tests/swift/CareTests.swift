@@ -211,12 +211,47 @@ func careTests() {
         try assertEqual([CareNotice.noOneToldNoProgramme], esc.notices, "no programme")
         try assertTrue(!esc.resources.isEmpty, "with the crisis lines")
         try assertEqual([CareNotice.noOneToldNoProgramme], try alone.care().askForHelp(country: "id").notices, "help asked, no programme")
-        let all: [CareNotice] = [.notToldYet, .sentNoAnswer, .told, .referralFailed, .noOneToldNoConsent, .noOneToldNoProgramme]
+        let all: [CareNotice] = [.notToldYet, .sentNoAnswer, .told, .referralFailed, .noOneToldNoConsent, .noOneToldNoProgramme,
+                                 .noCoordinatorYet, .overdue, .overdueCallCoordinator]
         for n in all {
             for locale in ["id", "en"] {
                 try assertTrue(localizedMessage(messageId: noticeMessageId(notice: n), locale: locale) != noticeMessageId(notice: n), "\(n) in \(locale)")
             }
         }
+    }
+
+    check("care: no coordinator never blocks help; the deadline travels; the caseload shows what waits") {
+        let url = try relayURL()
+        let c2 = try personVault("care-oncall-c.db")
+        let s2 = try personVault("care-oncall-s.db")
+        let p2 = try personVault("care-oncall-p.db")
+        let pid2 = try c2.programmes().create(name: "PIK-R SMA 3")
+        _ = try s2.programmes().addCredential(credential: try c2.programmes().grantRole(
+            programmeId: pid2, personId: try personIdOf(s2), role: .peerSupporter, validDays: 90).credential)
+        let enrol = try s2.care().enrol(request: try p2.linkRequest(), programmeId: pid2)
+        _ = try p2.spaces().join(response: enrol.response)
+        _ = try s2.sync(relayUrl: url)
+        _ = try p2.sync(relayUrl: url)
+        _ = try p2.care().giveConsent(careId: enrol.careId, purpose: .dutyOfCare, agreed: true)
+        let esc = try p2.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 1]), country: "id")
+        try assertEqual(1, esc.referrals.count, "help is never blocked")
+        try assertEqual([UInt32(0)], esc.coordinators.map { $0.count }, "no coordinator to tell")
+        try assertEqual([CareNotice.noCoordinatorYet, .notToldYet], esc.notices, "said plainly")
+        _ = try p2.sync(relayUrl: url)
+        _ = try s2.sync(relayUrl: url)
+        try assertEqual(CareNotice.noCoordinatorYet, try s2.care().referrals(careId: enrol.careId).first?.notice, "the supporter is alerted")
+        _ = try c2.spaces().join(response: try s2.spaces().approveMember(spaceId: enrol.careId, request: try c2.linkRequest()))
+        _ = try s2.sync(relayUrl: url)
+        _ = try c2.sync(relayUrl: url)
+        let waiting = try single(try c2.care().caseload(), "the caseload")
+        try assertEqual(ReferralReason.phq9Item9, waiting.reason, "the first coordinator added finds it")
+        try assertTrue(!waiting.overdue && waiting.acknowledgedBy == nil, "open, in time")
+        _ = try assertThrows("zero hours", invalidInput) { _ = try c2.care().setAckDeadline(programmeId: pid2, hours: 0) }
+        try assertEqual(UInt32(1), try c2.care().setAckDeadline(programmeId: pid2, hours: 4), "deadline set")
+        _ = try c2.sync(relayUrl: url)
+        _ = try p2.sync(relayUrl: url)
+        try assertEqual(UInt32(4), try p2.care().ackDeadlineHours(careId: enrol.careId), "the deadline travels")
+        try assertTrue(try p2.care().caseload().isEmpty, "no caseload for a participant")
     }
 
     check("care: a programme's own lines come first and the national numbers stay") {

@@ -32,6 +32,14 @@ pub enum CareNotice {
     /// A rule fired or help was asked for, and this person is enrolled in no programme on this
     /// device: no one will be told.
     NoOneToldNoProgramme,
+    /// The care record has no coordinator yet: the referral waits in it for the first one added,
+    /// and no one can be told until then. The supporter sees it too, to alert the programme.
+    NoCoordinatorYet,
+    /// For the participant: no coordinator acknowledged it within the programme's deadline. Call a
+    /// crisis line now and tell a trusted adult.
+    Overdue,
+    /// For the supporter: the referral is past the deadline unacknowledged. Phone the coordinator.
+    OverdueCallCoordinator,
 }
 
 impl CareNotice {
@@ -44,6 +52,9 @@ impl CareNotice {
             Self::ReferralFailed => "care-referral-failed",
             Self::NoOneToldNoConsent => "care-no-one-told-no-consent",
             Self::NoOneToldNoProgramme => "care-no-one-told-no-programme",
+            Self::NoCoordinatorYet => "care-no-coordinator-yet",
+            Self::Overdue => "care-overdue",
+            Self::OverdueCallCoordinator => "care-overdue-call-coordinator",
         }
     }
 }
@@ -80,15 +91,36 @@ pub struct ReferralView {
     /// by a device proven to be the participant's). A coordinator also sees unverified ones, marked,
     /// rather than losing a possible risk signal to a missing proof; reports count verified ones.
     pub verified: bool,
+    /// How this device takes part in the record: `participant`, `coordinator` or `supporter`.
+    pub viewer: &'static str,
+    /// How many coordinator persons the record reaches now (0: it waits for the first one added).
+    pub coordinators: u32,
+    /// Its age at the time asked for, ms (clocks of two devices: never below 0).
+    pub age_ms: i64,
+    /// Not acknowledged within the record's deadline (`ack_deadline_hours`), and not closed.
+    pub overdue: bool,
+    /// The device (hex) whose acknowledgement came first, if any.
+    pub acknowledged_by: Option<String>,
 }
 
 impl ReferralView {
     /// What to tell the person about it: waiting to be sent, sent with no answer yet, or told.
     pub fn notice(&self) -> CareNotice {
+        if self.acknowledged_ms.is_some() || self.closed_ms.is_some() || self.in_care_ms.is_some() {
+            return CareNotice::Told;
+        }
+        if self.overdue {
+            return match self.viewer {
+                "supporter" => CareNotice::OverdueCallCoordinator,
+                _ => CareNotice::Overdue,
+            };
+        }
+        if self.coordinators == 0 {
+            return CareNotice::NoCoordinatorYet;
+        }
         match self.state {
             "queued" => CareNotice::NotToldYet,
-            "sent" => CareNotice::SentNoAnswer,
-            _ => CareNotice::Told,
+            _ => CareNotice::SentNoAnswer,
         }
     }
 
@@ -134,11 +166,19 @@ pub struct Escalation {
     pub show_safety_plan: bool,
     /// What to tell the person about who has been told, in order (empty when no rule fired).
     pub notices: Vec<CareNotice>,
+    /// For each referral written: its care record and how many coordinator persons it reaches
+    /// now (0: it waits in the record for the first coordinator added).
+    pub coordinators: Vec<(SpaceId, u32)>,
 }
 
 /// The notices for an escalation that fired (a rule or a call for help): failures first, then
 /// where no one will be told, then that what was written waits to be sent.
-fn notices(enrolled: bool, made: bool, not_referred: bool, failed: bool) -> Vec<CareNotice> {
+fn notices(
+    enrolled: bool,
+    coordinators: &[(SpaceId, u32)],
+    not_referred: bool,
+    failed: bool,
+) -> Vec<CareNotice> {
     let mut out = Vec::new();
     if failed {
         out.push(CareNotice::ReferralFailed);
@@ -149,7 +189,10 @@ fn notices(enrolled: bool, made: bool, not_referred: bool, failed: bool) -> Vec<
     if not_referred {
         out.push(CareNotice::NoOneToldNoConsent);
     }
-    if made {
+    if coordinators.iter().any(|(_, n)| *n == 0) {
+        out.push(CareNotice::NoCoordinatorYet);
+    }
+    if !coordinators.is_empty() {
         out.push(CareNotice::NotToldYet);
     }
     out
@@ -231,6 +274,20 @@ impl Vault {
         out
     }
 
+    /// How many coordinator persons each written referral's record reaches now.
+    fn coordinators_for(&self, made: &[(SpaceId, String)]) -> Vec<(SpaceId, u32)> {
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        made.iter()
+            .map(|(care, _)| {
+                let n = self
+                    .care_ref(care)
+                    .map(|s| super::oncall::coordinators_in(s, now))
+                    .unwrap_or(0);
+                (*care, n)
+            })
+            .collect()
+    }
+
     /// Crisis numbers for an escalation, which must never fail: the programme's or the built-in list
     /// for `country`, or, when the code is not a two-letter code, the built-in list of
     /// [`FALLBACK_COUNTRY`] (second value true).
@@ -281,10 +338,11 @@ impl Vault {
         }
         let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
+        let coordinators = self.coordinators_for(&referrals);
         let notices = match risky {
             true => notices(
                 !self.my_care_records().is_empty(),
-                !referrals.is_empty(),
+                &coordinators,
                 !not_referred.is_empty(),
                 !failed.is_empty(),
             ),
@@ -301,6 +359,7 @@ impl Vault {
             country_unknown,
             show_safety_plan: risky,
             notices,
+            coordinators,
         })
     }
 
@@ -310,9 +369,10 @@ impl Vault {
     pub fn ask_for_help(&mut self, country: &str) -> Result<Escalation> {
         let done = self.refer_as_participant("participant", "help-now", false);
         let (resources, country_unknown) = self.escalation_resources(country);
+        let coordinators = self.coordinators_for(&done.made);
         let notices = notices(
             !self.my_care_records().is_empty(),
-            !done.made.is_empty(),
+            &coordinators,
             false,
             !done.failed.is_empty(),
         );
@@ -327,6 +387,7 @@ impl Vault {
             country_unknown,
             show_safety_plan: true,
             notices,
+            coordinators,
         })
     }
 
@@ -367,6 +428,11 @@ impl Vault {
     /// "refer now" without the participant's reason), oldest first. Marks as sent what the relay
     /// has taken since the last look.
     pub fn referrals(&mut self, care: &SpaceId) -> Result<Vec<ReferralView>> {
+        self.referrals_at(care, now_ms())
+    }
+
+    /// [`Vault::referrals`] as of `at_ms`: ages and what is overdue are reckoned at that time.
+    pub fn referrals_at(&mut self, care: &SpaceId, at_ms: i64) -> Result<Vec<ReferralView>> {
         let me = self.identity.device.to_hex();
         self.care_ref(care)?;
         let all_sent = self
@@ -387,6 +453,9 @@ impl Vault {
             .filter(|(r, verified)| *verified || r.by == me || viewer == "coordinator")
             .collect();
         let st = states(&space.doc);
+        let coordinators =
+            super::oncall::coordinators_in(space, u64::try_from(at_ms / 1000).unwrap_or(0));
+        let deadline_ms = i64::from(super::oncall::ack_hours(&space.doc)) * 3_600_000;
         let mut sent = load_sent(&self.store)?;
         let mut changed = false;
         let now = now_ms();
@@ -419,6 +488,12 @@ impl Vault {
                 "queued"
             };
             let hide = viewer == "supporter" && r.origin != "supporter";
+            let age_ms = at_ms.saturating_sub(r.at_ms).max(0);
+            let acknowledged_by = st
+                .iter()
+                .filter(|x| x.referral == r.id && x.state == "acknowledged")
+                .min_by_key(|x| x.at_ms)
+                .map(|x| x.by.clone());
             out.push(ReferralView {
                 care: *care,
                 id: r.id,
@@ -438,6 +513,14 @@ impl Vault {
                 closed_ms: closed,
                 mine,
                 verified,
+                viewer,
+                coordinators,
+                age_ms,
+                overdue: ack.is_none()
+                    && in_care.is_none()
+                    && closed.is_none()
+                    && age_ms > deadline_ms,
+                acknowledged_by,
             });
         }
         if changed {

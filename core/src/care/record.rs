@@ -54,6 +54,7 @@ pub fn init(doc: &mut AutoCommit, participant: &str, now_ms: i64) -> Result<()> 
             "states",
             "resources",
             "outcomes",
+            super::oncall::POLICY,
         ] {
             d.put_object(ROOT, c, ObjType::Map)?;
         }
@@ -248,6 +249,9 @@ pub struct CareInfo {
     pub participant: Option<[u8; 32]>,
     /// How this device takes part: `participant`, `coordinator` or `supporter`.
     pub viewer: &'static str,
+    /// How many coordinator persons a referral here reaches now (0: none yet; a referral waits in
+    /// the record for the first one added). A programme should have at least two.
+    pub coordinators: u32,
 }
 
 /// A new record id: 16 random lowercase hex characters.
@@ -347,6 +351,10 @@ impl Vault {
                 programme: rules::programme_of(&s.doc),
                 participant: rules::current_subject(&s.doc, s.membership()),
                 viewer: self.viewer(s),
+                coordinators: super::oncall::coordinators_in(
+                    s,
+                    u64::try_from(now_ms() / 1000).unwrap_or(0),
+                ),
             })
             .collect();
         out.sort_unstable_by_key(|c| c.id.0);

@@ -95,7 +95,9 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Report, "sessions" | "pairings") => Need::With(ProgrammeRole::PeerSupporter),
         (SpaceKind::Care, "guardian") => Need::AdminWith(ProgrammeRole::PeerSupporter),
         (SpaceKind::Care, "referrals") => Need::Member,
-        (SpaceKind::Care, "states" | "resources") => Need::With(ProgrammeRole::Coordinator),
+        (SpaceKind::Care, "states" | "resources" | "policy") => {
+            Need::With(ProgrammeRole::Coordinator)
+        }
         // Everything else (a group's name, case notes' subject, journals, indexes): admins.
         _ => Need::Admin,
     }
