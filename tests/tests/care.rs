@@ -974,3 +974,52 @@ fn an_overdue_referral_escalates_and_comes_first_in_the_caseload() {
     // Someone who coordinates nothing has no caseload.
     assert!(participant.caseload_at(later).unwrap().is_empty());
 }
+
+/// Issue 14, item 3: in a sync, care records (referrals, acknowledgements, consents) go before
+/// everything else, so a short connection carries the risk signal before a journal's backlog.
+#[test]
+fn care_records_travel_before_the_journal() {
+    use sebaya_core::{HttpClient, HttpRequest, HttpResponse};
+    struct Order<'a> {
+        inner: &'a sebaya_core::ReqwestClient,
+        spaces: std::sync::Mutex<Vec<[u8; 16]>>,
+    }
+    impl HttpClient for Order<'_> {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+            if let Some(pushed) = sebaya_tests::net::pushed(&request) {
+                let mut log = self.spaces.lock().unwrap();
+                for (e, _) in pushed {
+                    log.push(e[6..22].try_into().unwrap());
+                }
+            }
+            self.inner.send(request)
+        }
+    }
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (_coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    for i in 0..20 {
+        participant
+            .journal_add(&format!("catatan {i}"), 3, &[])
+            .unwrap();
+    }
+    participant.ask_for_help("id").unwrap();
+    let order = Order {
+        inner: &n.http,
+        spaces: std::sync::Mutex::new(Vec::new()),
+    };
+    participant.sync_with(&order, &n.relay.url()).unwrap();
+    let log = order.spaces.lock().unwrap();
+    let first_care = log
+        .iter()
+        .position(|s| *s == care.0)
+        .expect("the referral went");
+    let first_other = log
+        .iter()
+        .position(|s| *s != care.0)
+        .expect("the journal went");
+    assert!(
+        first_care < first_other,
+        "care first: {first_care} vs {first_other}"
+    );
+}
