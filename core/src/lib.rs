@@ -186,12 +186,15 @@ impl Vault {
                 let (author, space) = self.recovery_parts()?;
                 sync.next_request(&self.store, &author, &[space])?
             } else {
-                let spaces: Vec<&Space> = self
+                let mut spaces: Vec<&Space> = self
                     .journal
                     .iter()
                     .chain(self.shared.values())
                     .filter(|s| sync.covers(&s.id))
                     .collect();
+                // Care records first: referrals, acknowledgements and consents must not wait behind
+                // a journal's backlog on a short connection (a stable sort keeps the rest in order).
+                spaces.sort_by_key(|s| s.kind != crate::space::SpaceKind::Care);
                 sync.next_request(&self.store, &self.identity, &spaces)?
             };
             if next.is_some() {

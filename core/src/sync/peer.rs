@@ -296,8 +296,15 @@ impl Vault {
         PeerSession::start(initiator, hs)
     }
 
+    /// Every space this device holds, care records first (referrals, acknowledgements and
+    /// consents go before anything else in a session, as in a relay sync), then the journal.
     fn held_spaces(&self) -> impl Iterator<Item = &Space> {
-        self.journal.iter().chain(self.shared.values())
+        let care = |s: &&Space| s.kind == crate::space::SpaceKind::Care;
+        self.shared
+            .values()
+            .filter(care)
+            .chain(self.journal.iter())
+            .chain(self.shared.values().filter(move |s| !care(s)))
     }
 }
 
