@@ -84,8 +84,8 @@ mod tests {
     use crate::care::instruments::Instrument;
     use crate::error::Error;
     use crate::space::doc::container_in;
-    use automerge::AutoCommit;
     use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ObjType};
 
     const P: &str = "1111111111111111111111111111111111111111111111111111111111111111";
     const D: &str = "2222222222222222222222222222222222222222222222222222222222222222";
@@ -94,6 +94,33 @@ mod tests {
         let mut d = AutoCommit::new();
         init(&mut d, P, 1_000).unwrap();
         d
+    }
+
+    /// A referral whose origin and reason this version does not know (written by a newer app) is
+    /// still read, never dropped: an older coordinator app must not lose a risk signal.
+    #[test]
+    fn a_referral_of_a_newer_kind_is_read_not_dropped() {
+        let mut d = doc();
+        let c = container_in(&d, "referrals", SPACE).unwrap();
+        let r = d.put_object(&c, "00000000000000c1", ObjType::Map).unwrap();
+        for (k, v) in [
+            ("origin", "future-origin"),
+            ("reason", "future-reason"),
+            ("by", &"ab".repeat(32)[..]),
+        ] {
+            d.put(&r, k, v).unwrap();
+        }
+        d.put(&r, "at", 5_i64).unwrap();
+        let got = referrals(&d);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].origin, "future-origin");
+        // Junk is still not a referral.
+        let r = d.put_object(&c, "00000000000000c2", ObjType::Map).unwrap();
+        d.put(&r, "origin", "x".repeat(200)).unwrap();
+        d.put(&r, "reason", "help-now").unwrap();
+        d.put(&r, "by", "ab".repeat(32)).unwrap();
+        d.put(&r, "at", 6_i64).unwrap();
+        assert_eq!(referrals(&d).len(), 1);
     }
 
     #[test]

@@ -1023,3 +1023,60 @@ fn care_records_travel_before_the_journal() {
         "care first: {first_care} vs {first_other}"
     );
 }
+
+/// Issue 14, item 9: a supporter reads a screening aloud and enters the answers on the
+/// participant's behalf (as PM+ and Friendship Bench helpers do). It is recorded as given by the
+/// supporter, escalated by the same rules (the participant's duty-of-care consent), and the supporter
+/// never sees a score or band.
+#[test]
+fn a_screening_given_by_a_supporter_escalates_by_the_same_rules() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    // The participant uses their own call.
+    assert!(matches!(
+        participant.submit_screening_for(&care, Instrument::Phq9, &[0; 9], "id"),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        supporter.submit_screening_for(&care, Instrument::Phq9, &[4; 9], "id"),
+        Err(Error::InvalidInput(_))
+    ));
+    let esc = supporter
+        .submit_screening_for(&care, Instrument::Phq9, &[1, 1, 2, 1, 0, 0, 1, 0, 2], "id")
+        .unwrap();
+    assert!(esc.score.is_none(), "no score or band for the supporter");
+    assert_eq!(esc.rules, vec!["phq9-item9".to_string()]);
+    assert_eq!(esc.referrals.len(), 1);
+    assert!(!esc.resources.is_empty() && esc.show_safety_plan);
+    // Nothing risky: nothing to refer, still no score shown.
+    let calm = supporter
+        .submit_screening_for(&care, Instrument::Gad7, &[0; 7], "id")
+        .unwrap();
+    assert!(calm.score.is_none() && calm.referrals.is_empty());
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    let inbox = coordinator.referral_inbox().unwrap();
+    let r = inbox.iter().find(|r| r.origin == "administered").unwrap();
+    assert_eq!(r.reason.as_deref(), Some("phq9-item9"));
+    assert!(r.verified);
+    sync(&n, &mut participant);
+    assert!(
+        participant
+            .referrals(&care)
+            .unwrap()
+            .iter()
+            .any(|r| r.origin == "administered")
+    );
+    // Without the participant's duty-of-care consent, nothing is referred from there.
+    participant
+        .give_consent(&care, "duty-of-care", false)
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    let esc = supporter
+        .submit_screening_for(&care, Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert!(esc.referrals.is_empty());
+    assert_eq!(esc.not_referred, vec![care]);
+}
