@@ -413,6 +413,24 @@ impl Care {
         .map(escalation)
     }
 
+    /// A screening a supporter reads aloud and enters on the participant's behalf: escalated by
+    /// the same rules (the participant's duty-of-care consent in that record), recorded as
+    /// `Administered`; the escalation never carries a score or band. A participant: `NotAllowed`.
+    pub fn submit_screening_for(
+        &self,
+        care_id: String,
+        instrument: Instrument,
+        answers: Vec<u8>,
+        country: String,
+    ) -> Result<Escalation> {
+        let c = parse_space(&care_id)?;
+        let inst = instrument.to_core()?;
+        with(&self.inner, |v| {
+            v.submit_screening_for(&c, inst, &answers, &country)
+        })
+        .map(escalation)
+    }
+
     /// The participant's "I need help now": a referral in every programme they are enrolled in, and
     /// the crisis numbers. Throws only when the vault is locked: then show `emergency_help`.
     pub fn ask_for_help(&self, country: String) -> Result<Escalation> {

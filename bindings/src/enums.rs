@@ -188,6 +188,8 @@ open_enum! {
         Participant = "participant",
         /// The supporter ("refer now").
         Supporter = "supporter",
+        /// A screening the supporter read aloud and entered for the participant.
+        Administered = "administered",
     }
 }
 

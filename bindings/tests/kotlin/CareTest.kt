@@ -158,6 +158,20 @@ fun main() {
             assertTrue(p2.care().caseload().isEmpty(), "no caseload for a participant")
         }
 
+        check("a screening given by the supporter escalates by the same rules and shows no score") {
+            assertThrows<SebayaException.NotAllowed>("the participant uses submitScreening") {
+                part.care().submitScreeningFor(care, Instrument.Phq9, ByteArray(9), "id")
+            }
+            val esc = sup.care().submitScreeningFor(care, Instrument.Srq20, ByteArray(20) { if (it == 16) 1 else 0 }, "id")
+            assertEquals(null, esc.score, "no score or band")
+            assertEquals(listOf(RiskFlag.Srq20Item17), esc.rules, "the rule fired")
+            assertEquals(1, esc.referrals.size, "referred")
+            sup.sync(url)
+            coord.sync(url)
+            val r = coord.care().referralInbox().first { it.origin == ReferralOrigin.Administered }
+            assertEquals(ReferralReason.Srq20Item17, r.reason, "the coordinator sees the rule")
+        }
+
         check("emergency help needs no vault, in both languages") {
             val id = emergencyHelp("ID", "in")
             assertEquals(listOf("119", "", "129", "+628111129129", "119", "110", "112"), id.resources.map { it.number }, "built-in numbers")

@@ -206,6 +206,23 @@ def test_no_coordinator_never_blocks_help_and_the_caseload_shows_what_waits(tmp_
     assert part.care().caseload() == []
 
 
+def test_a_screening_given_by_a_supporter_escalates_and_shows_no_score(tmp_path, relay):
+    """Issue 14, item 9: read aloud and entered by the supporter; the same rules; no score or band."""
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    part.care().give_consent(care, DUTY, True)
+    part.sync(relay.url)
+    sup.sync(relay.url)
+    with pytest.raises(SebayaError.NotAllowed):
+        part.care().submit_screening_for(care, PHQ9, bytes(9), "id")
+    esc = sup.care().submit_screening_for(care, PHQ9, bytes([1, 1, 2, 1, 0, 0, 1, 0, 2]), "id")
+    assert esc.score is None and esc.rules == [RiskFlag.PHQ9_ITEM9()] and len(esc.referrals) == 1
+    assert esc.resources and esc.show_safety_plan
+    sup.sync(relay.url)
+    coord.sync(relay.url)
+    (r,) = coord.care().referral_inbox()
+    assert (r.origin, r.reason, r.verified) == (ReferralOrigin.ADMINISTERED(), ReferralReason.PHQ9_ITEM9(), True)
+
+
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
     for locale in ("id", "en"):
         for key in ("care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral",

@@ -254,6 +254,27 @@ func careTests() {
         try assertTrue(try p2.care().caseload().isEmpty, "no caseload for a participant")
     }
 
+    check("care: a screening given by the supporter escalates by the same rules and shows no score") {
+        let url = try relayURL()
+        let (coord, sup, part, care, _) = try threeDevices("care-administered", url)
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        _ = try part.sync(relayUrl: url)
+        _ = try sup.sync(relayUrl: url)
+        _ = try assertThrows("the participant uses submitScreening", notAllowed) {
+            _ = try part.care().submitScreeningFor(careId: care, instrument: .phq9, answers: Data(repeating: 0, count: 9), country: "id")
+        }
+        let esc = try sup.care().submitScreeningFor(careId: care, instrument: .phq9, answers: Data([1, 1, 2, 1, 0, 0, 1, 0, 2]), country: "id")
+        try assertTrue(esc.score == nil, "no score or band")
+        try assertEqual([RiskFlag.phq9Item9], esc.rules, "the rule fired")
+        try assertEqual(1, esc.referrals.count, "referred")
+        _ = try sup.sync(relayUrl: url)
+        _ = try coord.sync(relayUrl: url)
+        let r = try single(try coord.care().referralInbox(), "the coordinator's inbox")
+        try assertEqual(ReferralOrigin.administered, r.origin, "given by the supporter")
+        try assertEqual(ReferralReason.phq9Item9, r.reason, "the coordinator sees the rule")
+        try assertTrue(r.verified, "verified")
+    }
+
     check("care: a programme's own lines come first and the national numbers stay") {
         let url = try relayURL()
         let (coord, _, part, _, pid) = try threeDevices("care-own-lines", url)

@@ -202,8 +202,12 @@ fn notices(
 /// for help must be written by a device of the participant (a supporter writing "rule" would be
 /// counted as the participant's). Others are read as written.
 pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
-    if r.origin == "supporter" {
+    if r.origin == "supporter" || r.origin == "administered" {
         return true;
+    }
+    if r.origin != "rule" && r.origin != "participant" {
+        // A kind a newer version wrote: shown, marked unverified, never counted.
+        return false;
     }
     let subject = rules::current_subject(&space.doc, space.membership());
     crate::DeviceId::from_hex(&r.by)
@@ -355,6 +359,86 @@ impl Vault {
             not_referred,
             failed,
             saved,
+            resources,
+            country_unknown,
+            show_safety_plan: risky,
+            notices,
+            coordinators,
+        })
+    }
+
+    /// A screening a supporter (or coordinator) reads aloud and enters on the participant's behalf,
+    /// as PM+ and Friendship Bench helpers do. Scored here; when a rule fires, a referral of origin
+    /// `administered` carrying the rule (never the answers) is written in that care record if the
+    /// participant's duty-of-care consent stands there (the same rule as their own screening). The
+    /// returned escalation never carries the score or band: the supporter refers, never assesses.
+    /// Nothing is kept of the answers or the total. A participant uses [`Vault::submit_screening`].
+    pub fn submit_screening_for(
+        &mut self,
+        care: &SpaceId,
+        instrument: Instrument,
+        answers: &[u8],
+        country: &str,
+    ) -> Result<Escalation> {
+        if self.viewer(self.care_ref(care)?) == "participant" {
+            return Err(Error::NotAllowed(
+                "a participant answers with submit_screening",
+            ));
+        }
+        let score = crate::care::instruments::score(instrument, answers)?;
+        let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
+        let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+        let by = self.identity.device.to_hex();
+        for rule in &rules {
+            match self
+                .care_ref(care)
+                .map(|s| consented(&s.doc, "duty-of-care"))
+            {
+                Ok(false) => {
+                    if !not_referred.contains(care) {
+                        not_referred.push(*care);
+                    }
+                    continue;
+                }
+                Ok(true) => {}
+                Err(_) => {
+                    if !failed.contains(care) {
+                        failed.push(*care);
+                    }
+                    continue;
+                }
+            }
+            let written = new_id().and_then(|id| {
+                self.with_space(care, |doc, now| {
+                    add_referral(doc, &id, "administered", rule, &by, now)
+                })
+                .map(|()| id)
+            });
+            match written {
+                Ok(id) => referrals.push((*care, id)),
+                Err(_) if !failed.contains(care) => failed.push(*care),
+                Err(_) => {}
+            }
+        }
+        let (resources, country_unknown) = self.escalation_resources(country);
+        let risky = !rules.is_empty();
+        let coordinators = self.coordinators_for(&referrals);
+        let notices = match risky {
+            true => notices(
+                true,
+                &coordinators,
+                !not_referred.is_empty(),
+                !failed.is_empty(),
+            ),
+            false => Vec::new(),
+        };
+        Ok(Escalation {
+            score: None,
+            rules,
+            referrals,
+            not_referred,
+            failed,
+            saved: true,
             resources,
             country_unknown,
             show_safety_plan: risky,

@@ -19,7 +19,7 @@ use super::resources::{
 };
 
 /// Where a referral came from.
-pub const ORIGINS: [&str; 3] = ["rule", "participant", "supporter"];
+pub const ORIGINS: [&str; 4] = ["rule", "participant", "supporter", "administered"];
 /// Why: a risk rule's id (`instruments::RiskFlag::id`), the participant's "I need help now", the
 /// supporter's "refer now", or the supporter's safeguarding concern about a minor.
 pub const REASONS: [&str; 5] = [
@@ -82,6 +82,8 @@ fn check_referral(origin: &str, reason: &str) -> Result<()> {
         "rule" => matches!(reason, "phq9-item9" | "srq20-item17"),
         "participant" => reason == "help-now",
         "supporter" => matches!(reason, "refer-now" | "safeguarding-minor"),
+        // A screening a supporter read aloud and entered for the participant (issue 14, item 9).
+        "administered" => matches!(reason, "phq9-item9" | "srq20-item17"),
         _ => false,
     };
     if ok {
@@ -134,12 +136,23 @@ fn put_record(
     })
 }
 
-/// Every well-formed referral, oldest first.
+/// A short id such as a referral's origin or reason: 1 to 40 of `a-z`, `0-9` and `-`.
+fn token(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Every well-formed referral, oldest first, of any kind (see [`ORIGINS`] for those written here).
 pub fn referrals(doc: &AutoCommit) -> Vec<Referral> {
     let mut out = read_all(doc, "referrals", |d, id, r| {
         let origin = string(d, r, "origin")?;
         let reason = string(d, r, "reason")?;
-        check_referral(&origin, &reason).ok()?;
+        // Read any well-shaped kind, even one this version does not know (a newer app wrote it):
+        // an older coordinator app must show it, not drop a risk signal. Writing is checked.
+        if !token(&origin) || !token(&reason) {
+            return None;
+        }
         Some(Referral {
             id: id.to_string(),
             origin,
