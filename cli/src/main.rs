@@ -18,7 +18,9 @@ use sebaya_core::{Vault, crypto};
 const USAGE: &str = "usage: sebaya demo [group|referral|bundle|nearby] [--keep DIR]
   demo           the journal: a relay and two devices of one person, every step checked
   demo group     a support group of three people with a removal, every step checked
-  demo referral  a risk answer given offline travels to a coordinator and the acknowledgement back
+  demo referral  a risk answer given offline travels to two coordinators on call; the first is away,
+                 the deadline passes, the participant sees the crisis lines again, the second
+                 coordinator acknowledges
   demo bundle    no relay at all: two phones keep a journal and a pairing in step by carried files
   demo nearby    no relay at all: two phones keep a pairing in step face to face over TCP (Noise XX)
        sebaya nearby …   sync with a device on the same Wi-Fi or hotspot (`sebaya nearby` for help)";
@@ -395,10 +397,31 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     Ok(c.failed == 0)
 }
 
+/// The crisis resources as the app lists them, in Indonesian.
+fn print_resources(list: &[sebaya_core::care::CrisisResource]) {
+    use sebaya_core::i18n::message;
+    for r in list {
+        let kind = message("id", &format!("crisis-kind-{}", r.kind), &[]);
+        let how = message("id", &format!("crisis-channel-{}", r.channel), &[]);
+        let reach = match (&r.url, &r.extension) {
+            (Some(url), _) => url.clone(),
+            (None, Some(ext)) => format!("{} (ext. {ext})", r.number),
+            (None, None) => r.number.clone(),
+        };
+        let note = match r.partial_coverage {
+            true => format!(" ({})", message("id", "crisis-partial-coverage", &[])),
+            false => String::new(),
+        };
+        println!("     {kind}, {}: {how} {reach}{note}", r.name);
+    }
+}
+
 /// A referral travelling from a participant to a coordinator and the acknowledgement coming back,
 /// through a relay on loopback, with what each person sees at each step (in Indonesian, as the app
-/// would show it).
+/// would show it); the first coordinator is away, the deadline passes, the participant sees the
+/// crisis lines again and the second coordinator acknowledges.
 fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
+    use sebaya_core::care::CareNotice;
     use sebaya_core::care::instruments::Instrument;
     use sebaya_core::i18n::message;
     use sebaya_core::{ProgrammeRole, Role};
@@ -413,11 +436,13 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
         Ok(v)
     };
     let mut coord = open("coordinator.sebaya")?;
+    let mut coord2 = open("coordinator2.sebaya")?;
     let mut sup = open("supporter.sebaya")?;
     let mut par = open("participant.sebaya")?;
 
     println!(
-        "2. A coordinator makes a programme, certifies a peer supporter, enrols a participant"
+        "2. A coordinator makes a programme, certifies a peer supporter and a second coordinator, \
+         enrols a participant, and sets a 4-hour acknowledgement deadline"
     );
     let programme = coord.create_programme("PIK-R SMA Harapan")?;
     let grant = coord.grant_programme_role(
@@ -427,12 +452,31 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
         365,
     )?;
     sup.add_programme_credential(&grant.credential)?;
+    let grant2 = coord.grant_programme_role(
+        &programme,
+        &coord2.person_id().ok_or("no person")?,
+        ProgrammeRole::Coordinator,
+        365,
+    )?;
+    coord2.add_programme_credential(&grant2.credential)?;
     let (care, resp) = coord.enrol_participant(&par.link_request()?, programme)?;
     par.join_space(&resp)?;
     sup.join_space(&coord.approve_group_member(&care, &sup.link_request()?, Role::Member)?)?;
-    for v in [&mut coord, &mut par, &mut sup] {
-        v.sync(&url)?;
+    coord2.join_space(&coord.approve_group_member(
+        &care,
+        &coord2.link_request()?,
+        Role::Member,
+    )?)?;
+    coord.set_ack_deadline(&programme, 4)?;
+    for _ in 0..2 {
+        for v in [&mut coord, &mut coord2, &mut par, &mut sup] {
+            v.sync(&url)?;
+        }
     }
+    c.check(
+        par.care_records().first().map(|r| r.coordinators) == Some(2),
+        "two coordinators are on call for the participant's record",
+    );
     println!(
         "   The participant reads: {}",
         message("id", "consent-duty-of-care-title", &[])
@@ -451,14 +495,10 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
         "the risk rule fired on the device, whatever the total",
     );
     c.check(esc.show_safety_plan, "the app opens the safety plan");
-    println!("   {}", message("id", "care-not-told-yet", &[]));
-    for r in &esc.resources {
-        let kind = message("id", &format!("crisis-kind-{}", r.kind), &[]);
-        match &r.extension {
-            Some(ext) => println!("     {kind}: {} {} (ext. {ext})", r.name, r.number),
-            None => println!("     {kind}: {}", r.number),
-        }
+    for n in &esc.notices {
+        println!("   {}", message("id", n.message_id(), &[]));
     }
+    print_resources(&esc.resources);
     c.check(
         esc.resources
             .iter()
@@ -520,10 +560,43 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
         "the coordinator holds no score and no answer",
     );
 
-    println!("6. The coordinator acknowledges; the phones sync");
     let referral = first.id.clone();
-    coord.update_referral(&care, &referral, "acknowledged")?;
-    coord.sync(&url)?;
+    println!(
+        "6. The first coordinator is called away before acknowledging; five hours pass (the deadline is 4)"
+    );
+    let later = first.created_ms + 5 * 3_600_000;
+    let mine = par.referrals_at(&care, later)?;
+    let overdue = mine.iter().find(|r| r.id == referral);
+    c.check(
+        overdue.is_some_and(|r| r.overdue && r.notice() == CareNotice::Overdue),
+        "past the deadline the participant's phone shows the referral overdue",
+    );
+    println!(
+        "   The participant reads: {}",
+        message("id", CareNotice::Overdue.message_id(), &[])
+    );
+    print_resources(&par.crisis_resources("id")?);
+    let theirs = sup.referrals_at(&care, later)?;
+    c.check(
+        theirs
+            .iter()
+            .any(|r| r.id == referral && r.notice() == CareNotice::OverdueCallCoordinator),
+        "the supporter is told to phone the coordinator",
+    );
+    println!(
+        "   The supporter reads: {}",
+        message("id", CareNotice::OverdueCallCoordinator.message_id(), &[])
+    );
+    coord2.sync(&url)?;
+    let case = coord2.caseload_at(later)?;
+    c.check(
+        case.first().is_some_and(|r| r.id == referral && r.overdue),
+        "the second coordinator's caseload lists the overdue referral first",
+    );
+
+    println!("7. The second coordinator acknowledges; the phones sync");
+    coord2.update_referral(&care, &referral, "acknowledged")?;
+    coord2.sync(&url)?;
     par.sync(&url)?;
     sup.sync(&url)?;
     let back = par.referrals(&care)?;
