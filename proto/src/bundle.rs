@@ -186,6 +186,31 @@ mod tests {
         );
     }
 
+    /// Issue 15, item 9: under a small-order exporter key (the identity point) the signature
+    /// `R = identity, S = 0` verifies for any body, so anyone could pass off any bundle. Refused.
+    #[test]
+    fn a_small_order_exporter_key_is_refused() {
+        let mut b = body(&key(42));
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        b.exporter = ByteBuf::from(identity.to_vec());
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&b, &mut cbor).unwrap();
+        let mut sig = identity.to_vec();
+        sig.extend_from_slice(&[0u8; 32]);
+        let mut signed = BUNDLE_LABEL.to_vec();
+        signed.extend_from_slice(&cbor);
+        let mut forged = BUNDLE_MAGIC.to_vec();
+        forged.extend_from_slice(&u32::try_from(cbor.len()).unwrap().to_be_bytes());
+        forged.extend_from_slice(&cbor);
+        forged.extend_from_slice(&sig);
+        assert!(
+            matches!(open(&forged), Err(ProtoError::BadSignature)),
+            "{:?}",
+            open(&forged)
+        );
+    }
+
     #[test]
     fn every_flipped_bit_truncation_and_forgery_is_refused() {
         let k = key(42);

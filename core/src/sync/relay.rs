@@ -811,3 +811,36 @@ impl RelaySync {
         }
     }
 }
+
+#[cfg(test)]
+mod backoff_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Issue 15, item 9: after a relay outage every device must not retry at the same instant. The
+    /// wait after the first failure is spread over [backoff / 2, backoff], never beyond.
+    #[test]
+    fn retries_are_spread_with_jitter_within_the_backoff() {
+        let waits: Vec<u64> = (0..64)
+            .map(|_| {
+                let mut s = RelaySync::new("http://127.0.0.1:9");
+                u64::try_from(s.network_failed("down".into()).unwrap().as_millis()).unwrap()
+            })
+            .collect();
+        let first = waits[0];
+        assert!(waits.iter().any(|w| *w != first), "no jitter: {waits:?}");
+        for w in &waits {
+            assert!(
+                (DEFAULT_BACKOFF_MS / 2..=DEFAULT_BACKOFF_MS).contains(w),
+                "{w} outside the backoff"
+            );
+        }
+        // The cap holds with jitter too.
+        let mut s = RelaySync::new("http://127.0.0.1:9");
+        s.chunking.retries = 64;
+        for _ in 0..40 {
+            let w = s.network_failed("down".into()).unwrap().as_millis();
+            assert!(w <= u128::from(MAX_BACKOFF_MS));
+        }
+    }
+}
