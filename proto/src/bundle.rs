@@ -117,6 +117,13 @@ pub fn open(bytes: &[u8]) -> Result<BundleBody, ProtoError> {
     if body.exporter.len() != 32 {
         return Err(ProtoError::Malformed("bundle exporter is not 32 bytes"));
     }
+    // Under a small-order key a signature proves nothing (`R = identity, S = 0` verifies for any
+    // body): refused as a bad signature, as an envelope's author key is.
+    let mut exporter = [0u8; 32];
+    exporter.copy_from_slice(&body.exporter);
+    if crate::envelope::DeviceId(exporter).is_weak() {
+        return Err(ProtoError::BadSignature);
+    }
     if body.spaces.len() > MAX_BUNDLE_SPACES {
         return Err(ProtoError::TooLarge {
             what: "bundle space list",

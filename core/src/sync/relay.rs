@@ -374,7 +374,13 @@ impl RelaySync {
             .backoff_ms
             .saturating_mul(1u64 << shift)
             .min(MAX_BACKOFF_MS);
-        Ok(std::time::Duration::from_millis(ms))
+        // Equal jitter: half the wait fixed, half random, so devices cut off by one outage do not
+        // all come back at the same instant (a failed random source falls back to the full wait).
+        let half = ms / 2;
+        let spread = crate::crypto::random::<8>()
+            .map(|b| u64::from_le_bytes(b) % (ms - half + 1))
+            .unwrap_or(ms - half);
+        Ok(std::time::Duration::from_millis(half + spread))
     }
 
     /// Limits the sync to `spaces` (None: every space).
