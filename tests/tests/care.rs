@@ -1080,3 +1080,99 @@ fn a_screening_given_by_a_supporter_escalates_by_the_same_rules() {
     assert!(esc.referrals.is_empty());
     assert_eq!(esc.not_referred, vec![care]);
 }
+
+/// Issue 14, item 15: for a minor, sharing with the supporter and reporting outcomes wait for a
+/// guardian's consent, recorded by a coordinator with a reference to the signed form (UU 27/2022
+/// asks a parent's or guardian's consent for a child's data), or for a coordinator's best-interests
+/// exception with its reason; crisis lines, "I need help now" and referrals never wait.
+#[test]
+fn a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    // Marked a minor by a coordinator, never by the supporter.
+    assert!(matches!(
+        supporter.mark_minor(&care),
+        Err(Error::NotAllowed(_))
+    ));
+    coordinator.mark_minor(&care).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    assert!(participant.care_records()[0].minor);
+    // Help never waits.
+    assert_eq!(participant.ask_for_help("id").unwrap().referrals.len(), 1);
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert_eq!(esc.referrals.len(), 1);
+    // Sharing waits for a guardian.
+    let (pairing, resp) = supporter
+        .create_pairing(&participant.link_request().unwrap())
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    assert!(matches!(
+        participant.consent_to_sharing(&pairing, true),
+        Err(Error::NotAllowed(_))
+    ));
+    // Outcome reporting waits too: the participant's wish is recorded, nothing is published.
+    participant
+        .give_consent(&care, "report-outcomes", true)
+        .unwrap();
+    assert_eq!(participant.publish_outcomes().unwrap(), 0);
+    // Only a coordinator records a guardian's consent; without a form reference it opens nothing.
+    assert!(matches!(
+        supporter.record_guardian_consent(&care, "share-with-supporter", "ibu", Some("F-1"), true),
+        Err(Error::NotAllowed(_))
+    ));
+    coordinator
+        .record_guardian_consent(&care, "share-with-supporter", "ibu", None, true)
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert!(participant.consent_to_sharing(&pairing, true).is_err());
+    coordinator
+        .record_guardian_consent(
+            &care,
+            "share-with-supporter",
+            "ibu",
+            Some("formulir 2026/041"),
+            true,
+        )
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    participant.consent_to_sharing(&pairing, true).unwrap();
+    // A best-interests exception, with its reason, opens outcome reporting.
+    assert!(matches!(
+        coordinator.record_best_interests_exception(&care, "report-outcomes", " "),
+        Err(Error::InvalidInput(_))
+    ));
+    coordinator
+        .record_best_interests_exception(
+            &care,
+            "report-outcomes",
+            "guardian unreachable; programme review approved",
+        )
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert!(participant.publish_outcomes().unwrap() > 0);
+    // Enrolled as a minor from the start.
+    let mut young = vault(&dir, "y.db", 8);
+    let programme_id = coordinator.programmes().unwrap()[0].id;
+    let (care2, resp) = coordinator
+        .enrol_participant_as(&young.link_request().unwrap(), programme_id, true)
+        .unwrap();
+    young.join_space(&resp).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut young);
+    assert!(
+        young
+            .care_records()
+            .iter()
+            .any(|c| c.id == care2 && c.minor)
+    );
+}
