@@ -22,6 +22,8 @@ pub struct CareRecord {
     /// How many coordinator persons a referral here reaches now. 0: none yet (a referral waits in
     /// the record for the first one added): alert the programme. A programme should have two.
     pub coordinators: u32,
+    /// The participant is a minor: sharing and outcome reporting wait for a guardian.
+    pub minor: bool,
 }
 
 /// What enrolling a participant made.
@@ -50,6 +52,8 @@ pub struct ConsentEntry {
     pub at_ms: i64,
     /// For a guardian's consent, who they are to the participant; null for the participant's own.
     pub guardian_relation: Option<String>,
+    /// For a guardian's consent: the signed form's reference, if recorded with one.
+    pub form_reference: Option<String>,
 }
 
 /// A consent text to show before asking.
@@ -341,6 +345,7 @@ impl Care {
                     programme: c.programme.map(hex::encode),
                     viewer: CareViewer::from_id(c.viewer),
                     coordinators: c.coordinators,
+                    minor: c.minor,
                 })
                 .collect())
         })
@@ -358,17 +363,60 @@ impl Care {
         with(&self.inner, |v| v.give_consent(&c, purpose.id(), agreed))
     }
 
-    /// The enrolling supporter or coordinator records a parent's or guardian's consent for a minor.
+    /// A coordinator records a parent's or guardian's consent for a minor, with the reference of
+    /// the signed form (`form_reference`; without one it is kept in the ledger but opens nothing
+    /// that waits for a guardian). Anyone else: `NotAllowed`.
     pub fn record_guardian_consent(
         &self,
         care_id: String,
         purpose: ConsentPurpose,
         relation: String,
+        form_reference: Option<String>,
         agreed: bool,
     ) -> Result<String> {
         let c = parse_space(&care_id)?;
         with(&self.inner, |v| {
-            v.record_guardian_consent(&c, purpose.id(), &relation, agreed)
+            v.record_guardian_consent(
+                &c,
+                purpose.id(),
+                &relation,
+                form_reference.as_deref(),
+                agreed,
+            )
+        })
+    }
+
+    /// Enrols a participant who is a minor: sharing with the supporter and outcome reporting then
+    /// wait for a guardian's consent with a form reference, or a best-interests exception; crisis
+    /// lines, "I need help now" and referrals never wait.
+    pub fn enrol_minor(&self, request: String, programme_id: String) -> Result<Enrolment> {
+        let p = parse_programme(&programme_id)?;
+        let (id, response) = with(&self.inner, |v| v.enrol_participant_as(&request, p, true))?;
+        Ok(Enrolment {
+            care_id: id.to_hex(),
+            response,
+        })
+    }
+
+    /// A coordinator marks a record's participant as a minor (never undone). Anyone else:
+    /// `NotAllowed`.
+    pub fn mark_minor(&self, care_id: String) -> Result<()> {
+        let c = parse_space(&care_id)?;
+        with(&self.inner, |v| v.mark_minor(&c))
+    }
+
+    /// A coordinator records a best-interests (vital interests) exception for a minor: `purpose`
+    /// goes ahead without a guardian's consent, for the `reason` (1 to 300 characters) kept in the
+    /// record. Returns its id.
+    pub fn record_best_interests_exception(
+        &self,
+        care_id: String,
+        purpose: ConsentPurpose,
+        reason: String,
+    ) -> Result<String> {
+        let c = parse_space(&care_id)?;
+        with(&self.inner, |v| {
+            v.record_best_interests_exception(&c, purpose.id(), &reason)
         })
     }
 
@@ -386,6 +434,7 @@ impl Care {
                 by: r.by,
                 at_ms: r.at_ms,
                 guardian_relation: r.guardian_relation,
+                form_reference: r.form,
             })
             .collect())
     }

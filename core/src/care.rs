@@ -57,8 +57,9 @@ pub mod training;
 pub mod wordings;
 
 pub use consent::{
-    ConsentRecord, PURPOSES, SHARE_PURPOSE, add_consent, consent_version, consented, consents,
-    guardian_consented,
+    ConsentRecord, Exception, MINOR_KEY, PURPOSES, SHARE_PURPOSE, add_consent,
+    add_consent_with_form, consent_version, consented, consents, exceptions, guardian_allows,
+    guardian_consented, is_minor,
 };
 pub(crate) use escalation::genuine;
 pub use escalation::{CareNotice, Escalation, ReferralView};

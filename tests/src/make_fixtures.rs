@@ -158,7 +158,7 @@ fn main() {
         .approve_group_member(&care, &su.link_request().unwrap(), Role::Member)
         .unwrap();
     assert_eq!(su.join_space(&resp).unwrap(), (care, SpaceKind::Care));
-    co.record_guardian_consent(&care, "data-processing", "ibu", true)
+    co.record_guardian_consent(&care, "data-processing", "ibu", None, true)
         .unwrap();
     relay.settle(&mut [&mut co, &mut p1, &mut su], 1);
     // The programme's own crisis line, written into its care records (this one). Only once the

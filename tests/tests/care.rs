@@ -193,10 +193,10 @@ fn consent_decides_automatic_referrals_and_only_the_participant_gives_it() {
     }
     // A guardian's consent is recorded by the enrolling coordinator, not by the participant.
     coordinator
-        .record_guardian_consent(&care, "data-processing", "ibu", true)
+        .record_guardian_consent(&care, "data-processing", "ibu", None, true)
         .unwrap();
     assert!(matches!(
-        participant.record_guardian_consent(&care, "data-processing", "ibu", true),
+        participant.record_guardian_consent(&care, "data-processing", "ibu", None, true),
         Err(Error::NotAllowed(_))
     ));
     assert!(matches!(

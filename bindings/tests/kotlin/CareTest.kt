@@ -172,6 +172,29 @@ fun main() {
             assertEquals(ReferralReason.Srq20Item17, r.reason, "the coordinator sees the rule")
         }
 
+        check("a minor's sharing and reporting wait for a guardian; help never does") {
+            val c3 = person(tmp, "c3.db")
+            val p3 = person(tmp, "p3.db")
+            val pid3 = c3.programmes().create("PIK-R SMP 4")
+            val enrol = c3.care().enrolMinor(p3.linkRequest(), pid3)
+            p3.spaces().join(enrol.response)
+            c3.sync(url)
+            p3.sync(url)
+            assertEquals(listOf(true), p3.care().records().map { it.minor }, "a minor")
+            assertEquals(1, p3.care().askForHelp("id").referrals.size, "help never waits")
+            p3.care().giveConsent(enrol.careId, ConsentPurpose.ReportOutcomes, true)
+            p3.care().submitScreening(Instrument.Who5, byteArrayOf(3, 3, 3, 3, 3), "id")
+            assertEquals(0u, p3.programmes().publishOutcomes(), "reporting waits for a guardian")
+            c3.care().recordGuardianConsent(enrol.careId, ConsentPurpose.ReportOutcomes, "ayah", null, true)
+            c3.sync(url)
+            p3.sync(url)
+            assertEquals(0u, p3.programmes().publishOutcomes(), "no form reference, no effect")
+            c3.care().recordGuardianConsent(enrol.careId, ConsentPurpose.ReportOutcomes, "ayah", "formulir 12", true)
+            c3.sync(url)
+            p3.sync(url)
+            assertTrue(p3.programmes().publishOutcomes() > 0u, "the guardian's consent with its form opens it")
+        }
+
         check("emergency help needs no vault, in both languages") {
             val id = emergencyHelp("ID", "in")
             assertEquals(listOf("119", "", "129", "+628111129129", "119", "110", "112"), id.resources.map { it.number }, "built-in numbers")

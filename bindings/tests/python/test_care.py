@@ -105,7 +105,7 @@ def test_consent_is_the_participants_and_withdrawal_stops_automatic_referrals(tm
         sup.care().give_consent(care, DUTY, True)
     with pytest.raises(SebayaError.InvalidInput):
         part.care().give_consent(care, ConsentPurpose.UNKNOWN(raw="marketing"), True)
-    coord.care().record_guardian_consent(care, ConsentPurpose.DATA_PROCESSING(), "ibu", True)
+    coord.care().record_guardian_consent(care, ConsentPurpose.DATA_PROCESSING(), "ibu", None, True)
     part.care().give_consent(care, DUTY, True)
     part.care().give_consent(care, DUTY, False)
     assert not part.care().has_consent(care, DUTY)
@@ -118,7 +118,7 @@ def test_consent_is_the_participants_and_withdrawal_stops_automatic_referrals(tm
     assert [(e.purpose, e.agreed, e.guardian_relation) for e in ledger] == [
         (DUTY, True, None),
         (DUTY, False, None),
-        (ConsentPurpose.DATA_PROCESSING(), True, "ibu"),
+        (ConsentPurpose.DATA_PROCESSING(), True, "ibu"),  # recorded without a form reference
     ]
     assert [r.reason for r in coord.care().referral_inbox()] == [ReferralReason.HELP_NOW()]
     with pytest.raises(SebayaError.InvalidInput):
@@ -221,6 +221,47 @@ def test_a_screening_given_by_a_supporter_escalates_and_shows_no_score(tmp_path,
     coord.sync(relay.url)
     (r,) = coord.care().referral_inbox()
     assert (r.origin, r.reason, r.verified) == (ReferralOrigin.ADMINISTERED(), ReferralReason.PHQ9_ITEM9(), True)
+
+
+def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(tmp_path, relay):
+    """Issue 14, item 15 (UU 27/2022: a parent's or guardian's consent for a child's data)."""
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().mark_minor(care)
+    coord.care().mark_minor(care)
+    for v in (coord, part, sup):
+        v.sync(relay.url)
+    assert [r.minor for r in part.care().records()] == [True]
+    assert len(part.care().ask_for_help("id").referrals) == 1  # help never waits
+    pairing = sup.pairings().create(part.link_request())
+    part.spaces().join(pairing.response)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    with pytest.raises(SebayaError.NotAllowed):
+        part.pairings().consent_to_sharing(pairing.space_id, True)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().record_guardian_consent(care, ConsentPurpose.SHARE_WITH_SUPPORTER(), "ibu", "F-1", True)
+    coord.care().record_guardian_consent(care, ConsentPurpose.SHARE_WITH_SUPPORTER(), "ibu", "formulir 2026/041", True)
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    part.pairings().consent_to_sharing(pairing.space_id, True)
+    part.care().give_consent(care, ConsentPurpose.REPORT_OUTCOMES(), True)
+    part.care().submit_screening(Instrument.WHO5(), bytes([3, 3, 3, 3, 3]), "id")
+    assert part.programmes().publish_outcomes() == 0  # waits for a guardian
+    with pytest.raises(SebayaError.InvalidInput):
+        coord.care().record_best_interests_exception(care, ConsentPurpose.REPORT_OUTCOMES(), " ")
+    coord.care().record_best_interests_exception(care, ConsentPurpose.REPORT_OUTCOMES(), "wali tidak dapat dihubungi")
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    assert part.programmes().publish_outcomes() > 0
+    forms = [e.form_reference for e in coord.care().consent_ledger(care) if e.guardian_relation]
+    assert forms == ["formulir 2026/041"]
+    young = person(tmp_path / "y.db")
+    enrol = coord.care().enrol_minor(young.link_request(), coord.care().records()[0].programme)
+    young.spaces().join(enrol.response)
+    coord.sync(relay.url)
+    young.sync(relay.url)
+    assert [r.minor for r in young.care().records()] == [True]
 
 
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():

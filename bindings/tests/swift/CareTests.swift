@@ -86,7 +86,7 @@ func careTests() {
         try assertThrows("a purpose this version does not know", invalidInput) {
             _ = try part.care().giveConsent(careId: care, purpose: .unknown(raw: "marketing"), agreed: true)
         }
-        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .dataProcessing, relation: "ibu", agreed: true)
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .dataProcessing, relation: "ibu", formReference: nil, agreed: true)
         _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
         _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: false)
         try assertTrue(!(try part.care().hasConsent(careId: care, purpose: .dutyOfCare)), "consent withdrawn")
@@ -273,6 +273,30 @@ func careTests() {
         try assertEqual(ReferralOrigin.administered, r.origin, "given by the supporter")
         try assertEqual(ReferralReason.phq9Item9, r.reason, "the coordinator sees the rule")
         try assertTrue(r.verified, "verified")
+    }
+
+    check("care: a minor's sharing and reporting wait for a guardian; help never does") {
+        let url = try relayURL()
+        let (coord, sup, part, care, _) = try threeDevices("care-minor", url)
+        _ = try assertThrows("the supporter marks a minor", notAllowed) { try sup.care().markMinor(careId: care) }
+        try coord.care().markMinor(careId: care)
+        for v in [coord, part, sup] { _ = try v.sync(relayUrl: url) }
+        try assertEqual([true], try part.care().records().map { $0.minor }, "a minor")
+        try assertEqual(1, try part.care().askForHelp(country: "id").referrals.count, "help never waits")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest())
+        _ = try part.spaces().join(response: pairing.response)
+        _ = try sup.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        _ = try assertThrows("sharing waits for a guardian", notAllowed) {
+            _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
+        }
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .shareWithSupporter, relation: "ibu", formReference: "formulir 2026/041", agreed: true)
+        _ = try coord.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
+        _ = try coord.care().recordBestInterestsException(careId: care, purpose: .reportOutcomes, reason: "wali tidak dapat dihubungi")
+        let ledger = try coord.care().consentLedger(careId: care)
+        try assertEqual(["formulir 2026/041"], ledger.compactMap { $0.formReference }, "the form reference is kept")
     }
 
     check("care: a programme's own lines come first and the national numbers stay") {

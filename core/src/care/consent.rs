@@ -4,7 +4,7 @@
 //! report inputs) ask here before they act.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjType};
+use automerge::{AutoCommit, ObjType, ReadDoc};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -39,6 +39,12 @@ pub fn consent_version(purpose: &str) -> Result<&'static str> {
 
 /// Longest guardian relation ("mother", "ibu", "wali kelas"…), in characters.
 const MAX_RELATION_CHARS: usize = 40;
+/// Longest reference to a signed guardian form ("formulir 2026/041"), in characters.
+const MAX_FORM_CHARS: usize = 80;
+/// Longest reason for a best-interests exception, in characters.
+const MAX_REASON_CHARS: usize = 300;
+/// The care record's root key saying the participant is a minor (only ever `true`).
+pub const MINOR_KEY: &str = "minor";
 
 /// One consent record: an agreement or a withdrawal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -57,6 +63,9 @@ pub struct ConsentRecord {
     pub at_ms: i64,
     /// For a guardian's consent: who they are to the participant. `None` for the participant's own.
     pub guardian_relation: Option<String>,
+    /// For a guardian's consent: the reference of the signed form it rests on. Only a consent with
+    /// one opens what waits for a guardian.
+    pub form: Option<String>,
 }
 
 fn check_purpose_version(purpose: &str, version: &str) -> Result<()> {
@@ -79,6 +88,39 @@ pub fn add_consent(
     by: &str,
     now_ms: i64,
 ) -> Result<()> {
+    add_consent_with_form(
+        doc,
+        id,
+        purpose,
+        version,
+        agreed,
+        guardian_relation,
+        None,
+        by,
+        now_ms,
+    )
+}
+
+/// [`add_consent`], with for a guardian's consent the reference of the signed form.
+#[allow(clippy::too_many_arguments)]
+pub fn add_consent_with_form(
+    doc: &mut AutoCommit,
+    id: &str,
+    purpose: &str,
+    version: &str,
+    agreed: bool,
+    guardian_relation: Option<&str>,
+    form: Option<&str>,
+    by: &str,
+    now_ms: i64,
+) -> Result<()> {
+    if let Some(f) = form {
+        if guardian_relation.is_none() || !short_text(f, MAX_FORM_CHARS) {
+            return Err(Error::InvalidInput(
+                "a form reference has 1 to 80 characters and goes with a guardian's consent".into(),
+            ));
+        }
+    }
     crate::space::doc::check_id(id, "consent")?;
     crate::space::doc::check_device(by, "consent author")?;
     check_purpose_version(purpose, version)?;
@@ -106,6 +148,9 @@ pub fn add_consent(
         if let Some(rel) = guardian_relation {
             d.put(&r, "relation", rel.trim())?;
         }
+        if let Some(f) = form {
+            d.put(&r, "form", f.trim())?;
+        }
         d.put(&r, "by", by)?;
         d.put(&r, "at", now_ms)?;
         Ok(())
@@ -129,6 +174,10 @@ fn read_consents(doc: &AutoCommit, key: &str) -> Vec<ConsentRecord> {
             by: string(d, r, "by")?,
             at_ms: int(d, r, "at")?,
             guardian_relation: if key == "guardian" { relation } else { None },
+            form: match key {
+                "guardian" => string(d, r, "form").filter(|f| short_text(f, MAX_FORM_CHARS)),
+                _ => None,
+            },
         })
     });
     out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
@@ -165,6 +214,70 @@ pub fn guardian_consented(doc: &AutoCommit, purpose: &str) -> bool {
     current(&read_consents(doc, "guardian"), purpose)
 }
 
+fn short_text(t: &str, max: usize) -> bool {
+    !t.trim().is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+}
+
+/// Whether the record says its participant is a minor.
+pub fn is_minor(doc: &AutoCommit) -> bool {
+    matches!(
+        doc.get(automerge::ROOT, MINOR_KEY),
+        Ok(Some((automerge::Value::Scalar(s), _))) if matches!(s.as_ref(), automerge::ScalarValue::Boolean(true))
+    )
+}
+
+/// A coordinator's best-interests exception (vital interests) for a minor: lets `purpose` go ahead
+/// without a guardian's consent, for the reason written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    /// Record id (16 hex).
+    pub id: String,
+    /// The purpose it opens.
+    pub purpose: String,
+    /// Why (1 to 300 characters).
+    pub reason: String,
+    /// The coordinator's device (hex).
+    pub by: String,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// Every best-interests exception in the record, oldest first.
+pub fn exceptions(doc: &AutoCommit) -> Vec<Exception> {
+    let mut out = read_all(doc, "exceptions", |d, id, r| {
+        let purpose = string(d, r, "purpose")?;
+        consent_version(&purpose).ok()?;
+        let reason = string(d, r, "reason")?;
+        if !short_text(&reason, MAX_REASON_CHARS) {
+            return None;
+        }
+        Some(Exception {
+            id: id.to_string(),
+            purpose,
+            reason,
+            by: string(d, r, "by")?,
+            at_ms: int(d, r, "at")?,
+        })
+    });
+    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    out
+}
+
+/// Whether `purpose` may go ahead for this record's participant as far as guardians go: always for
+/// an adult; for a minor, when a guardian's consent with a form reference stands for it, or a
+/// coordinator recorded a best-interests exception for it. Crisis lines, "I need help now" and
+/// referrals never ask this.
+pub fn guardian_allows(doc: &AutoCommit, purpose: &str) -> bool {
+    if !is_minor(doc) {
+        return true;
+    }
+    let with_form: Vec<ConsentRecord> = read_consents(doc, "guardian")
+        .into_iter()
+        .filter(|r| r.form.is_some() || !r.agreed)
+        .collect();
+    current(&with_form, purpose) || exceptions(doc).iter().any(|e| e.purpose == purpose)
+}
+
 impl Vault {
     /// The participant agrees to (`agreed`) or withdraws from a purpose, on their own phone, at the
     /// current text's version. Nobody else can write it: every device refuses it from anyone but
@@ -183,27 +296,107 @@ impl Vault {
             add_consent(doc, &id, purpose, version, agreed, None, &by, now)
         })?;
         if purpose == "report-outcomes" {
-            // Publishes the totals on agreement, deletes them on withdrawal.
+            // Publishes the totals on agreement (for a minor, once a guardian allows it too),
+            // deletes them on withdrawal.
             self.publish_outcomes()?;
         }
         Ok(id)
     }
 
-    /// Records a parent's or guardian's consent for a minor, as witnessed by the enrolling supporter
-    /// or coordinator (admins of the care record).
+    /// A coordinator marks a care record's participant as a minor: from then on sharing with the
+    /// supporter and outcome reporting wait for a guardian's consent (with a form reference) or a
+    /// best-interests exception. Never undone (a mistake takes a new record). Not a coordinator
+    /// there: `NotAllowed`.
+    pub fn mark_minor(&mut self, care: &SpaceId) -> Result<()> {
+        if self.viewer(self.care_ref(care)?) != "coordinator" {
+            return Err(Error::NotAllowed(
+                "only a coordinator marks a participant as a minor",
+            ));
+        }
+        self.with_space(care, |doc, now| {
+            write(doc, now, |d| {
+                d.put(automerge::ROOT, MINOR_KEY, true)?;
+                Ok(())
+            })
+        })
+    }
+
+    /// A coordinator records a best-interests (vital interests) exception for a minor: `purpose`
+    /// may go ahead without a guardian's consent, for the `reason` given (1 to 300 characters),
+    /// which stays in the record's ledger. Returns its id.
+    pub fn record_best_interests_exception(
+        &mut self,
+        care: &SpaceId,
+        purpose: &str,
+        reason: &str,
+    ) -> Result<String> {
+        consent_version(purpose)?;
+        if !short_text(reason, MAX_REASON_CHARS) {
+            return Err(Error::InvalidInput(
+                "an exception needs a reason of 1 to 300 characters".into(),
+            ));
+        }
+        if self.viewer(self.care_ref(care)?) != "coordinator" {
+            return Err(Error::NotAllowed(
+                "only a coordinator records a best-interests exception",
+            ));
+        }
+        let id = new_id()?;
+        let by = self.identity.device.to_hex();
+        self.with_space(care, |doc, now| {
+            let c = match doc.get(automerge::ROOT, "exceptions")? {
+                Some((automerge::Value::Object(ObjType::Map), obj)) => Some(obj),
+                _ => None,
+            };
+            write(doc, now, |d| {
+                // Records made before exceptions existed have no container yet.
+                let c = match c {
+                    Some(c) => c,
+                    None => d.put_object(automerge::ROOT, "exceptions", ObjType::Map)?,
+                };
+                let r = d.put_object(&c, id.as_str(), ObjType::Map)?;
+                d.put(&r, "purpose", purpose)?;
+                d.put(&r, "reason", reason.trim())?;
+                d.put(&r, "by", by.as_str())?;
+                d.put(&r, "at", now)?;
+                Ok(())
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// A coordinator records a parent's or guardian's consent for a minor, with the reference of
+    /// the signed form it rests on (`form`; a consent without one is kept in the ledger but opens
+    /// nothing that waits for a guardian). Not a coordinator of the record: `NotAllowed`, here and
+    /// on every receiving device.
     pub fn record_guardian_consent(
         &mut self,
         care: &SpaceId,
         purpose: &str,
         relation: &str,
+        form: Option<&str>,
         agreed: bool,
     ) -> Result<String> {
-        self.care_ref(care)?;
+        if self.viewer(self.care_ref(care)?) != "coordinator" {
+            return Err(Error::NotAllowed(
+                "only a coordinator records a guardian's consent",
+            ));
+        }
         let version = consent_version(purpose)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
         self.with_space(care, |doc, now| {
-            add_consent(doc, &id, purpose, version, agreed, Some(relation), &by, now)
+            add_consent_with_form(
+                doc,
+                &id,
+                purpose,
+                version,
+                agreed,
+                Some(relation),
+                form,
+                &by,
+                now,
+            )
         })?;
         Ok(id)
     }

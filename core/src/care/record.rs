@@ -55,6 +55,7 @@ pub fn init(doc: &mut AutoCommit, participant: &str, now_ms: i64) -> Result<()> 
             "resources",
             "outcomes",
             super::oncall::POLICY,
+            "exceptions",
         ] {
             d.put_object(ROOT, c, ObjType::Map)?;
         }
@@ -265,6 +266,8 @@ pub struct CareInfo {
     /// How many coordinator persons a referral here reaches now (0: none yet; a referral waits in
     /// the record for the first one added). A programme should have at least two.
     pub coordinators: u32,
+    /// The participant is a minor: sharing and outcome reporting wait for a guardian.
+    pub minor: bool,
 }
 
 /// A new record id: 16 random lowercase hex characters.
@@ -321,6 +324,18 @@ impl Vault {
         participant_request: &str,
         programme: [u8; 32],
     ) -> Result<(SpaceId, String)> {
+        self.enrol_participant_as(participant_request, programme, false)
+    }
+
+    /// [`Vault::enrol_participant`], saying whether the participant is a minor: then sharing with
+    /// the supporter and outcome reporting wait for a guardian's consent (recorded by a coordinator
+    /// with the signed form's reference) or a coordinator's best-interests exception.
+    pub fn enrol_participant_as(
+        &mut self,
+        participant_request: &str,
+        programme: [u8; 32],
+        minor: bool,
+    ) -> Result<(SpaceId, String)> {
         self.check_can_bind(Some(programme), ProgrammeRole::PeerSupporter)?;
         let req = crate::identity::link::LinkRequest::from_code(participant_request)?;
         let cert = req.certificate.as_deref().ok_or_else(|| {
@@ -335,7 +350,16 @@ impl Vault {
         let person = hex::encode(cert.person.0);
         let (id, response) = self.open_shared(
             SpaceKind::Care,
-            |doc, now| init(doc, &person, now),
+            |doc, now| {
+                init(doc, &person, now)?;
+                if minor {
+                    write(doc, now, |d| {
+                        d.put(ROOT, super::consent::MINOR_KEY, true)?;
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            },
             participant_request,
             Role::Member,
         )?;
@@ -368,6 +392,7 @@ impl Vault {
                     s,
                     u64::try_from(now_ms() / 1000).unwrap_or(0),
                 ),
+                minor: super::consent::is_minor(&s.doc),
             })
             .collect();
         out.sort_unstable_by_key(|c| c.id.0);

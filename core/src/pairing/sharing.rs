@@ -20,12 +20,37 @@ impl Vault {
             .ok_or(Error::NotFound("pairing"))
     }
 
+    /// A minor shares with a supporter only once a guardian allows it (issue 14, item 15): a
+    /// guardian's consent with a form reference, or a coordinator's best-interests exception, in
+    /// every care record where this person is a participant marked a minor.
+    fn check_guardian_allows_sharing(&self) -> Result<()> {
+        let waiting = self
+            .care_records()
+            .into_iter()
+            .filter(|c| c.viewer == "participant" && c.minor)
+            .any(|c| {
+                self.read_space(&c.id, |doc| {
+                    !crate::care::guardian_allows(doc, crate::care::SHARE_PURPOSE)
+                })
+                .unwrap_or(true)
+            });
+        if waiting {
+            return Err(Error::NotAllowed(
+                "a guardian's consent is needed first: the participant is a minor",
+            ));
+        }
+        Ok(())
+    }
+
     /// The participant agrees to (or withdraws from) sharing with their supporter in a pairing. A
     /// withdrawal also takes back everything shared there (the supporter's device drops it at its
     /// next sync; what it already read stays in the pairing's history until the pairing's key is
     /// destroyed). Only the participant's devices may (`NotAllowed` otherwise).
     pub fn consent_to_sharing(&mut self, pairing: &SpaceId, agreed: bool) -> Result<String> {
         self.pairing_mut_check(pairing)?;
+        if agreed {
+            self.check_guardian_allows_sharing()?;
+        }
         let version = consent_version(SHARE_PURPOSE)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
@@ -48,6 +73,7 @@ impl Vault {
         source: &str,
     ) -> Result<String> {
         self.pairing_mut_check(pairing)?;
+        self.check_guardian_allows_sharing()?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
         self.with_space(pairing, |doc, now| {

@@ -351,10 +351,10 @@ impl Vault {
             .into_iter()
             .filter(|c| c.viewer == "participant")
         {
-            let consented = self
-                .shared
-                .get(&care.id)
-                .is_some_and(|s| crate::care::consented(&s.doc, "report-outcomes"));
+            let consented = self.shared.get(&care.id).is_some_and(|s| {
+                crate::care::consented(&s.doc, "report-outcomes")
+                    && crate::care::guardian_allows(&s.doc, "report-outcomes")
+            });
             if !consented {
                 self.with_space(&care.id, |doc, now| {
                     let c = container_in(doc, "outcomes", "care record")?;

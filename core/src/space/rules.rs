@@ -93,7 +93,8 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Care, "participant") => Need::Creator,
         (SpaceKind::Care, "consents" | "outcomes") => Need::Subject,
         (SpaceKind::Report, "sessions" | "pairings") => Need::With(ProgrammeRole::PeerSupporter),
-        (SpaceKind::Care, "guardian") => Need::AdminWith(ProgrammeRole::PeerSupporter),
+        (SpaceKind::Care, "guardian" | "exceptions") => Need::With(ProgrammeRole::Coordinator),
+        (SpaceKind::Care, "minor") => Need::Admin,
         (SpaceKind::Care, "referrals") => Need::Member,
         (SpaceKind::Care, "states" | "resources" | "policy") => {
             Need::With(ProgrammeRole::Coordinator)
@@ -166,8 +167,12 @@ impl Author<'_> {
 /// fixtures), and the programme binding is written once.
 pub const RULES_VERSION: u32 = 2;
 
+/// A care record's root key saying its participant is a minor: only ever set `true` (the care
+/// domain writes it; named here because every device judges it).
+const MINOR_KEY: &str = "minor";
+
 /// Care-record containers whose records are never edited or deleted once written.
-const APPEND_ONLY: [&str; 4] = ["consents", "guardian", "referrals", "states"];
+const APPEND_ONLY: [&str; 5] = ["consents", "guardian", "referrals", "states", "exceptions"];
 
 /// Whether an operation on the document's object `id` under `key` adds a new key directly to a
 /// top-level container (a new record), rather than writing into an existing record.
@@ -466,6 +471,14 @@ pub(crate) fn allowed(
                 }
             }
             if at_root && root == PROGRAMME_KEY && matches!(op.action, OpType::Delete) {
+                return false;
+            }
+            // A care record's participant, once a minor, stays one: `minor` is only ever set true.
+            if kind == SpaceKind::Care
+                && at_root
+                && root == MINOR_KEY
+                && !matches!(op.action, OpType::Put(ScalarValue::Boolean(true)))
+            {
                 return false;
             }
             let mut needed = need(kind, &root);
