@@ -164,8 +164,9 @@ impl Author<'_> {
 /// version refused: each device then judges again, once per space, the envelopes it had set aside
 /// (`Space::requeue_refused`), so records a since-fixed rule broke mend themselves on update.
 /// 2: a care record may carry crisis numbers in the batch that binds it (found making the v1
-/// fixtures), and the programme binding is written once.
-pub const RULES_VERSION: u32 = 2;
+/// fixtures), and the programme binding is written once. 3: a care record's `policy` (the
+/// acknowledgement deadline), `minor` and `exceptions` (issue 14).
+pub const RULES_VERSION: u32 = 3;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
