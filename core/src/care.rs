@@ -47,6 +47,7 @@
 mod consent;
 mod escalation;
 pub mod instruments;
+pub(crate) mod outcomes;
 pub mod programmes;
 mod record;
 mod resources;
