@@ -257,7 +257,7 @@ impl Vault {
             sync.note_erased(erased);
             self.scrub_index()?;
             let adopted = self.follow_index()?;
-            self.take_carried()?;
+            self.adopt_erase_carry_over()?;
             sync.note_from_index(adopted);
             let periods = self.follow_periods()?;
             sync.note_periods(periods);

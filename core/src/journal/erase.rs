@@ -247,8 +247,10 @@ impl Vault {
         Ok(n)
     }
 
-    /// Writes what was carried over from an erased journal into the journal this device holds now.
-    pub(crate) fn take_carried(&mut self) -> Result<()> {
+    /// Writes what was carried over from an erased journal (this device's writes there that the
+    /// erasure would have lost, kept by `Vault::apply_erasures`) into the journal this device holds
+    /// now. Not to be confused with carrying envelopes for others (`sync/carry.rs`).
+    pub(crate) fn adopt_erase_carry_over(&mut self) -> Result<()> {
         let Some(bytes) = self.store.kv_get(CARRY)? else {
             return Ok(());
         };
