@@ -9,9 +9,10 @@
 # Stages:
 #   rust      cargo test --workspace --no-fail-fast (every test binary runs; any failure fails the stage)
 #   fmt       cargo fmt --all -- --check
-#   house     scripts/check-house.py: no new module cycle, mechanism -> domain import or file over 1,200
-#             lines in core/, server/, proto/ (ratchet: scripts/house-allow.txt, table: scripts/house.toml),
-#             then its self-test (pytest if present, else the file runs its own tests)
+#   house     scripts/check-house.py: no new module cycle, mechanism -> domain dependency (imports, and
+#             calls between `impl Vault` blocks), import the check cannot follow (`use crate::*`...) or
+#             file over 1,200 lines in core/, server/, proto/ (ratchet: scripts/house-allow.txt, table:
+#             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests)
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
 #   netem     scripts/netem.sh: sync over a 2G-like link and a cut link in network namespaces (root;

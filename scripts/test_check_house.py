@@ -166,16 +166,22 @@ fn demo() { crate::f::z() }
 #[cfg(test)]
 mod helpers;
 
+#[cfg(test)]
+mod inner {
+    mod more_tests;
+}
+
 pub fn after() { crate::e::z(); }
 """
     files = {
+        "lib.rs": "#[cfg(test)]\nmod g_tests;\n",
         "a.rs": src,
         "a/helpers.rs": "use crate::b::Q;\n",  # test-only by its declaration
-        "a/more_tests.rs": "use crate::b::Q;\n",  # test-only by its name
+        "a/inner/more_tests.rs": "use crate::b::Q;\n",  # declared inside a test-only module
         "b.rs": "",
         "e.rs": "",
         "f.rs": "",
-        "g_tests.rs": "use crate::a::X;\n",  # a test file: no module, no edges
+        "g_tests.rs": "use crate::a::X;\n",  # a test file (declared so in lib.rs): no module, no edges
     }
     with repo(files) as r:
         assert r.edges() == {("a", "e"), ("a", "f")}
@@ -183,7 +189,7 @@ pub fn after() { crate::e::z(); }
         assert "g_tests" not in crate.modules
         assert {f.rel for f in crate.files if f.is_test} == {
             "x/src/a/helpers.rs",
-            "x/src/a/more_tests.rs",
+            "x/src/a/inner/more_tests.rs",
             "x/src/g_tests.rs",
         }
 
@@ -214,6 +220,172 @@ def test_root_reexports_resolve_to_their_module():
         assert rc == 0, out  # the root is not a module: a -> root -> a is no cycle
 
 
+def test_a_file_is_test_code_by_its_declaration_not_its_name():
+    files = {
+        "lib.rs": "mod a;\nmod b;\nmod c_tests;\n#[cfg(test)]\nmod d_tests;\n",
+        "a.rs": "mod checks_tests;\nmod tests;\n",
+        "a/checks_tests.rs": "use crate::b::X;\n",  # compiled in every build: code
+        "a/tests/mod.rs": "use crate::b::Y;\n",  # a plain `mod tests;`: code
+        "b.rs": "",
+        "c_tests.rs": "use crate::b::Z;\n",  # code, a module like any other
+        "d_tests.rs": "use crate::a::W;\n",  # test code: declared `#[cfg(test)]`
+        "e.rs": "#![cfg(test)]\nuse crate::a::V;\n",  # test code: says so itself
+    }
+    with repo(files) as r:
+        assert r.edges() == {("a", "b"), ("c_tests", "b")}
+        crate = ch.load_crate(r.root, "x", "x/src")
+        assert {f.rel for f in crate.files if f.is_test} == {"x/src/d_tests.rs", "x/src/e.rs"}
+        assert crate.modules == {"a", "b", "c_tests"}
+        # The same names, declared test-only, are test code.
+        files["a.rs"] = "#[cfg(test)]\nmod checks_tests;\n#[cfg(test)]\nmod tests;\n"
+        files["lib.rs"] = "mod a;\nmod b;\n#[cfg(test)]\nmod c_tests;\n#[cfg(test)]\nmod d_tests;\n"
+    with repo(files) as r:
+        assert r.edges() == set()
+
+
+def test_dollar_crate_paths_in_macros_are_edges():
+    files = {
+        "m.rs": "#[macro_export]\nmacro_rules! note {\n    () => { $crate::d::f() };\n}\n",
+        "d.rs": "pub fn f() {}\n",
+    }
+    with repo(files, mech=["m"], dom=["d"]) as r:
+        rc, out = r.run("--strict")
+        assert rc == 1 and "layer x: m -> d" in out and "x/src/m.rs:3" in out
+    with repo({"m.rs": "macro_rules! note {\n    () => { $crate::m::f() };\n}\n", "d.rs": ""}, mech=["m"], dom=["d"]) as r:
+        assert r.run("--strict")[0] == 0
+
+
+# --- methods of the crate root's types --------------------------------------------------------------
+
+HUB_LIB = "pub mod d;\npub mod m;\npub struct Vault { n: u8 }\nimpl Vault {\n    pub fn open() {}\n    pub fn at_root(&self) {}\n}\n"
+DOMAIN = (
+    "use crate::Vault;\n"
+    "impl Vault {\n"
+    "    pub fn journal(&mut self) -> u8 { 1 }\n"
+    "    pub(crate) fn parts<T>(&self) {}\n"
+    "    pub const LIMIT: u8 = 3;\n"
+    "    fn nested(&self) { fn helper() {} helper() }\n"
+    "}\n"
+    "pub trait Shown { fn shown(&self); }\n"
+    "impl Shown for Vault { fn shown(&self) {} }\n"
+)
+
+
+def hub_case(body: str, head: str = "use crate::Vault;\n") -> dict[str, str]:
+    return {"lib.rs": HUB_LIB, "d.rs": DOMAIN, "m.rs": head + body}
+
+
+def test_impl_vault_calls_are_edges_to_the_defining_module():
+    bad = [
+        "impl Vault {\n    pub fn link(&mut self) { self.journal(); }\n}\n",
+        "impl Vault {\n    pub fn link(&mut self) { self . journal ( ); }\n}\n",
+        "impl Vault {\n    pub fn link(&self) { self.parts::<u8>(); }\n}\n",
+        "impl Vault {\n    pub fn link(&self) { Self::parts::<u8>(self); }\n}\n",
+        "impl Vault {\n    pub fn link(&self) -> u8 { Self::LIMIT }\n}\n",
+        "impl<'a> Vault {\n    pub fn link(&mut self) { self.journal(); }\n}\n",
+        "pub fn link(v: &mut Vault) { Vault::journal(v); }\n",
+        "pub fn link(v: &mut Vault) { crate::Vault::journal(v); }\n",
+        "pub fn link(v: &mut Vault) { <Vault>::journal(v); }\n",
+        "pub fn link(v: &mut Vault) { [1].iter().map(|_| 0).for_each(drop); let _ = v.journal(); }\n",
+        "pub struct S;\nimpl S {\n    pub fn step(&self, vault: &mut crate::Vault) { vault.journal(); }\n}\n",
+    ]
+    for body in bad:
+        with repo(hub_case(body), mech=["m"], dom=["d"]) as r:
+            assert ("m", "d") in r.edges(), body
+            rc, out = r.run("--strict")
+            assert rc == 1 and "layer x: m -> d" in out and "x/src/m.rs:" in out, body
+    # Through an alias, and in a block written `impl crate::Vault` / `impl super::V`.
+    for head, body in [
+        ("use crate::Vault as V;\n", "impl V {\n    fn link(&mut self) { self.journal(); }\n}\n"),
+        ("", "impl crate::Vault {\n    fn link(&mut self) { self.journal(); }\n}\n"),
+        ("use super::Vault as V;\n", "impl super::Vault {\n    fn link(&mut self) { V::journal(self); }\n}\n"),
+    ]:
+        with repo(hub_case(body, head), mech=["m"], dom=["d"]) as r:
+            assert r.run("--strict")[0] == 1, (head, body)
+
+
+def test_impl_vault_calls_that_are_no_edge():
+    good = [
+        # Fields, methods lib.rs defines, the module's own methods, trait methods, helpers named alike.
+        "impl Vault {\n    fn own(&self) {}\n    pub fn link(&mut self) {\n"
+        "        let _ = self.n;\n        self.at_root();\n        Vault::open();\n        self.own();\n"
+        "        self.shown();\n        helper();\n    }\n}\nfn helper() {}\n",
+        # A `journal` that is not Vault's: another type's block, another type of that name.
+        "pub struct S;\nimpl S {\n    fn journal(&self) {}\n    fn link(&self) { self.journal(); Self::journal(self); }\n}\n",
+        "mod other { pub struct Vault; impl Vault { pub fn journal() {} } }\n"
+        "pub fn link() { other::Vault::journal(); }\n",
+        # Not a call: a field named like a method, a method of a parameter of another type.
+        "pub fn link(v: &Vault, s: &str) { let _ = v.n; let _ = s.len(); }\n",
+        # `nested` is d's, but `helper` inside it is no method.
+        "impl Vault {\n    fn link(&self) { helper(); }\n}\nfn helper() {}\n",
+    ]
+    for body in good:
+        with repo(hub_case(body), mech=["m"], dom=["d"]) as r:
+            assert ("m", "d") not in r.edges(), body
+            rc, out = r.run("--strict")
+            assert rc == 0, (body, out)
+    # Methods defined in the crate root are an edge to the root, never a module edge or a cycle.
+    files = hub_case("impl Vault {\n    pub fn link(&self) { self.at_root(); }\n}\n")
+    with repo(files, mech=["m"], dom=["d"]) as r:
+        assert r.edges() == {("m", ch.ROOT_NODE), ("d", ch.ROOT_NODE)}
+        crate = ch.load_crate(r.root, "x", "x/src")
+        assert crate.hub_items[("Vault", "at_root")] == {ch.ROOT_NODE}
+        assert crate.hub_items[("Vault", "journal")] == {"d"}
+        assert ("Vault", "helper") not in crate.hub_items and ("Vault", "shown") not in crate.hub_items
+
+
+def test_impl_vault_calls_close_cycles():
+    files = {
+        "lib.rs": HUB_LIB,
+        "a.rs": "impl crate::Vault {\n    pub fn fa(&self) { self.fb(); }\n}\n",
+        "b.rs": "impl crate::Vault {\n    pub fn fb(&self) {}\n    pub fn fc(&self) { self.fa(); }\n}\n",
+        "d.rs": "",
+        "m.rs": "",
+    }
+    with repo(files) as r:
+        rc, out = r.run("--strict")
+        assert rc == 1 and "cycle x: a, b" in out
+    files["b.rs"] = "impl crate::Vault {\n    pub fn fb(&self) {}\n}\n"
+    with repo(files) as r:
+        assert r.run("--strict")[0] == 0
+
+
+# --- paths the check cannot follow ------------------------------------------------------------------
+
+
+def test_opaque_paths_are_violations():
+    bad = {
+        "a.rs": ("use crate as c;\n", "the crate root renamed (as c)"),
+        "b.rs": ("use crate::{self as c, b::X};\n", "the crate root renamed (as c)"),
+        "c.rs": ("extern crate self as c;\n", "extern crate self"),
+        "e.rs": ("use crate::*;\n", "glob of the crate root"),
+        "f.rs": ("use super::*;\n", "glob of the crate root"),
+        "g/h.rs": ("use super::super::*;\n", "glob of the crate root"),
+        "k.rs": ("mod inner { use super::super::*; }\n", "glob of the crate root"),
+        "n.rs": ("macro_rules! m { () => { use $crate::*; } }\n", "glob of the crate root"),
+        "lib.rs": ("mod a;\npub use a::*;\n", "glob of a module in the crate root (a::*)"),
+    }
+    for path, (src, what) in bad.items():
+        files = {path: src, "a.rs": src if path == "a.rs" else "pub struct X;\n"}
+        with repo(files) as r:
+            rc, out = r.run("--strict")
+            assert rc == 1, (path, out)
+            assert f"opaque x/src/{path}: {what}" in out, (path, out)
+            r.write_allow(f"opaque x/src/{path}: {what}\n")
+            assert r.run()[0] == 0, (path, "an allowed line is accepted")
+    good = {
+        "a.rs": "use crate::b::*;\nuse crate::b::{self as bee};\n",  # resolved: an edge to b
+        "b.rs": "pub struct X;\n",
+        "g/h.rs": "use super::*;\n",  # g's own items
+        "k.rs": "mod inner { use super::*; }\n",  # k's own items
+        "m.rs": "#[cfg(test)]\nmod tests {\n    use crate::*;\n}\n",  # test code may
+        "lib.rs": "mod a;\npub use std::collections::*;\npub use a::X as Y;\n",
+    }
+    with repo(good) as r:
+        rc, out = r.run("--strict")
+        assert rc == 0, out
+
+
 # --- the rules --------------------------------------------------------------------------------------
 
 
@@ -221,11 +393,12 @@ def test_file_size_limit_counts_non_test_lines():
     code = "pub fn f() {}\n" * 1150
     tests = "#[cfg(test)]\nmod tests {\n" + "    fn t() {}\n" * 300 + "}\n"
     files = {
+        "lib.rs": "#[cfg(test)]\nmod huge_tests;\n#[cfg(test)]\nmod tests;\n",
         "ok.rs": code + tests,  # 1150 + 303 lines, 1150 without the tests
         "big.rs": "pub fn f() {}\n" * 1201,
         "edge.rs": "pub fn f() {}\n" * 1200,
         "huge_tests.rs": "fn t() {}\n" * 3000,
-        "tests/fixture.rs": "fn t() {}\n" * 3000,
+        "tests/fixture.rs": "fn t() {}\n" * 3000,  # below `mod tests`, with no tests.rs of its own
     }
     with repo(files, mech=["ok", "big", "edge"]) as r:  # huge_tests and tests/ are no modules
         rc, out = r.run("--strict")

@@ -11,9 +11,9 @@
 //! **Carrying**: opt in to take others' sealed envelopes along (read by nobody here) to the relay,
 //! into bundles, or to a member met face to face.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Result, Shared, parse_device, parse_space, poisoned, with, with_unannounced};
+use super::{Result, Shared, locked, parse_device, parse_space, poisoned, with, with_unannounced};
 
 /// What importing a bundle did.
 #[derive(Clone, Debug, uniffi::Record)]
@@ -67,7 +67,7 @@ impl Nearby {
         let s = with(&self.inner, |v| v.peer_session(initiator))?;
         Ok(Arc::new(PeerSession {
             vault: self.inner.clone(),
-            session: Mutex::new(s),
+            session: Mutex::new(Some(s)),
         }))
     }
 
@@ -170,11 +170,33 @@ pub struct PeerReport {
 /// `take_outgoing()` to the stream, read what arrives and pass it to `receive()` (any split is fine),
 /// until `is_finished()` (write `take_outgoing()` once more, then close) or an error is thrown
 /// (`PeerNotMember`: the devices share no space; `BadPeerMessage`: the stream was altered, cut or
-/// replayed — start a new session, which resumes where this one stopped).
+/// replayed — start a new session, which resumes where this one stopped). Like every object taken
+/// from a vault, it throws `Locked` once that vault is locked (`Vault.lock()`, `lock_now()`).
 #[derive(uniffi::Object)]
 pub struct PeerSession {
     vault: Shared,
-    session: Mutex<sebaya_core::sync::peer::PeerSession>,
+    /// `None` once the vault was found locked: the session, with its transport keys, is dropped.
+    session: Mutex<Option<CoreSession>>,
+}
+
+type CoreSession = sebaya_core::sync::peer::PeerSession;
+
+impl PeerSession {
+    /// The core session, while the vault that started it is open. Once that vault is locked every
+    /// call throws `Locked` and the session is dropped (a new session, on the vault opened again,
+    /// resumes where this one stopped). Takes the session's lock, then the vault's briefly: the
+    /// order `receive` takes them in.
+    fn open(&self) -> Result<MutexGuard<'_, Option<CoreSession>>> {
+        let mut s = self.session.lock().map_err(|_| poisoned())?;
+        let vault_open = self.vault.lock().map_err(|_| poisoned())?.is_some();
+        if !vault_open {
+            s.take();
+        }
+        if s.is_none() {
+            return Err(locked());
+        }
+        Ok(s)
+    }
 }
 
 #[uniffi::export]
@@ -182,7 +204,8 @@ impl PeerSession {
     /// Hands over bytes read from the stream. The vault is held only while they are handled.
     pub fn receive(&self, bytes: Vec<u8>) -> Result<()> {
         let (out, changes) = {
-            let mut s = self.session.lock().map_err(|_| poisoned())?;
+            let mut guard = self.open()?;
+            let s = guard.as_mut().ok_or_else(locked)?;
             with_unannounced(&self.vault, |v| s.receive(v, &bytes))?
         };
         // Listeners run after the session is released: one may ask this session for its report.
@@ -192,19 +215,22 @@ impl PeerSession {
 
     /// Frames to write to the stream now, in order (each carries its own length prefix).
     pub fn take_outgoing(&self) -> Result<Vec<Vec<u8>>> {
-        let mut s = self.session.lock().map_err(|_| poisoned())?;
+        let mut guard = self.open()?;
+        let s = guard.as_mut().ok_or_else(locked)?;
         Ok(s.take_outgoing())
     }
 
     /// Whether everything was exchanged.
     pub fn is_finished(&self) -> Result<bool> {
-        let s = self.session.lock().map_err(|_| poisoned())?;
+        let guard = self.open()?;
+        let s = guard.as_ref().ok_or_else(locked)?;
         Ok(s.is_finished())
     }
 
     /// What the session did so far.
     pub fn report(&self) -> Result<PeerReport> {
-        let s = self.session.lock().map_err(|_| poisoned())?;
+        let guard = self.open()?;
+        let s = guard.as_ref().ok_or_else(locked)?;
         let r = s.report();
         Ok(PeerReport {
             remote_device_id: r.remote_device.map(|d| d.to_hex()),

@@ -48,6 +48,7 @@ mod consent;
 mod escalation;
 pub mod instruments;
 mod oncall;
+pub(crate) mod outcomes;
 pub mod programmes;
 mod record;
 mod resources;

@@ -131,6 +131,17 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// 16 hex characters of SHA-256 over `parts`, each prefixed by its length: record ids and
+/// pseudonyms in shared documents (a report's sessions and pairings, a care record's outcomes).
+pub(crate) fn tag(parts: &[&[u8]]) -> String {
+    let mut buf = Vec::new();
+    for p in parts {
+        buf.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        buf.extend_from_slice(p);
+    }
+    hex::encode(&sha256(&buf)[..8])
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

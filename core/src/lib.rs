@@ -92,6 +92,37 @@ impl Vault {
         })
     }
 
+    /// The journal space, made (and its id kept in the vault) on first use: the first write makes
+    /// it. The journal's entries, the safety plan and screening totals all live in its document.
+    pub(crate) fn journal(&mut self) -> Result<&mut Space> {
+        if self.journal.is_none() {
+            let s = Space::create(&self.store, space::SpaceKind::Journal, &self.identity)?;
+            self.store.kv_put(JOURNAL_SPACE, &s.id.0)?;
+            self.journal = Some(s);
+        }
+        self.journal
+            .as_mut()
+            .ok_or(Error::Internal("journal missing"))
+    }
+
+    /// The store and the journal space borrowed apart, so a typed-view edit can persist (`NotFound`
+    /// before the journal exists).
+    pub(crate) fn parts(&mut self) -> Result<(&Store, &mut Space)> {
+        let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
+        Ok((&self.store, j))
+    }
+
+    /// Makes a new person on this device: fresh 128-bit entropy, from which the person root key
+    /// (and the recovery and index keys) derive; certifies this device; keeps the root key sealed
+    /// in the vault; starts the person's index (`space/index.rs`). Returns the recovery phrase (12
+    /// words), which is never stored: show it once so the person writes it down. A vault that
+    /// already has a person gives [`Error::AlreadyHasPerson`] and changes nothing.
+    pub fn create_person(&mut self) -> Result<RecoveryPhrase> {
+        let phrase = self.new_person()?;
+        self.create_index()?;
+        Ok(phrase)
+    }
+
     /// Chooses the payload codec for envelopes sealed from now on (benchmarks compare them).
     pub fn set_codec(&mut self, codec: u8) -> Result<()> {
         if codec != space::CODEC_BUNDLE && codec != space::CODEC_DEFLATE_CHANGES {
@@ -229,7 +260,7 @@ impl Vault {
             sync.note_erased(erased);
             self.scrub_index()?;
             let adopted = self.follow_index()?;
-            self.take_carried()?;
+            self.adopt_erase_carry_over()?;
             sync.note_from_index(adopted);
             let periods = self.follow_periods()?;
             sync.note_periods(periods);

@@ -12,7 +12,10 @@
 //! members, persisting and compacting the document). The rest is split by idea: `outgoing.rs`
 //! (sealing and what to send), `apply.rs` (receiving and applying), `keys.rs` (epochs, rotation,
 //! history), `snapshot.rs`, `codec.rs`, `history.rs`, `kind.rs`, `doc.rs` (helpers every typed view
-//! uses), `rules.rs` (who may write what), `held.rs` (the shared spaces a device holds).
+//! uses), `rules.rs` (who may write what), `held.rs` (the shared spaces a device holds),
+//! `credentials.rs` (the programme credentials a device keeps, published into bound spaces),
+//! `devices.rs` (a person's devices, linking), `index.rs` (the person's index, erased markers),
+//! `invites.rs` (invites and join requests).
 
 use std::collections::BTreeMap;
 
@@ -34,6 +37,7 @@ use crate::store::Store;
 
 mod apply;
 mod codec;
+pub(crate) mod credentials;
 pub(crate) mod devices;
 pub(crate) mod doc;
 pub(crate) mod held;

@@ -241,6 +241,37 @@ fn linking_refuses_own_entries_foreign_responses_and_garbage() {
 }
 
 #[test]
+fn a_device_with_only_screening_totals_is_not_linked_over_them() {
+    // Anything of the device's own in its journal space counts, not only entries and the plan:
+    // here a screening total (kept in the journal, never shown as an entry).
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &key(1)).unwrap();
+    let mut b = Vault::open(&dir.path().join("b.db"), &key(2)).unwrap();
+    b.submit_screening(
+        sebaya_core::care::instruments::Instrument::Who5,
+        &[3, 3, 3, 3, 3],
+        "ID",
+    )
+    .unwrap();
+    assert!(b.journal_list().is_empty() && b.safety_plan().is_empty());
+    assert_eq!(b.screenings().len(), 1);
+    let response = a.approve_link(&b.link_request().unwrap()).unwrap();
+    assert!(matches!(
+        b.complete_link(&response),
+        Err(Error::AlreadyLinked)
+    ));
+    assert_eq!(b.screenings().len(), 1, "nothing was lost");
+    assert_ne!(b.journal_space(), a.journal_space());
+    // A journal whose only entry was deleted holds nothing: the device links as before.
+    let mut c = Vault::open(&dir.path().join("c.db"), &key(3)).unwrap();
+    let id = c.journal_add("gone", 2, &[]).unwrap();
+    c.journal_delete(&id).unwrap();
+    let response = a.approve_link(&c.link_request().unwrap()).unwrap();
+    c.complete_link(&response).unwrap();
+    assert_eq!(c.journal_space(), a.journal_space());
+}
+
+#[test]
 fn a_linked_device_is_in_the_journal_membership_on_both_sides() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = linked_pair(dir.path());

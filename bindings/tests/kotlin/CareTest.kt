@@ -285,9 +285,13 @@ fun main() {
             assertTrue(json.contains("\"schema\": \"sebaya-export/1\""), "schema")
             assertTrue(json.contains("Aku berani bicara."), "journal entry exported")
             assertTrue(!sup.exportAll().contains("Aku berani bicara."), "not in the supporter's export")
+            val session = part.nearby().startSession(false)
             assertTrue(lockNow() >= 3u, "three vaults locked")
             assertThrows<SebayaException.Locked>("participant locked") { part.deviceId() }
             assertThrows<SebayaException.Locked>("coordinator locked") { coord.care().records() }
+            assertThrows<SebayaException.Locked>("peer session locked") { session.takeOutgoing() }
+            assertThrows<SebayaException.Locked>("peer session report") { session.report() }
+            session.close()
         }
         for (v in listOf(coord, sup, part)) v.close()
     } finally {

@@ -147,11 +147,13 @@ private fun runChecks(tmp: File, relay: Relay?) {
         val file = File(tmp, "lock-all.db").path
         val key2 = generateMasterKey()
         val v = Vault.open(file, key2)
+        v.createPerson() // a peer session needs a person (its certificate)
         val gid = v.groups().create("Kelompok Kamis")
         v.groups().addNote(gid, "sebelum dikunci")
         val spaces = v.spaces()
         val groups = v.groups()
         val care = v.care()
+        val session = v.nearby().startSession(true)
         v.lock()
         val calls: List<Pair<String, () -> Unit>> = listOf(
             "spaces.list" to { spaces.list() },
@@ -165,12 +167,16 @@ private fun runChecks(tmp: File, relay: Relay?) {
             "invites.list" to { v.invites().list(gid) },
             "nearby.carryStatus" to { v.nearby().carryStatus() },
             "journal.members" to { v.journal().members() },
+            "session.takeOutgoing" to { session.takeOutgoing() },
+            "session.isFinished" to { session.isFinished() },
+            "session.report" to { session.report() },
+            "session.receive" to { session.receive(byteArrayOf(0)) },
         )
         for ((name, call) in calls) {
             val e = assertThrows<SebayaException.Locked>(name) { call() }
             assertEquals("error-locked", e.messageId, "$name messageId")
         }
-        listOf(spaces, groups, care).forEach { it.close() }
+        listOf(spaces, groups, care, session).forEach { it.close() }
         v.close()
         Vault.open(file, key2).use { again ->
             assertEquals(listOf("sebelum dikunci"), again.groups().notes(gid).map { it.text }, "kept")

@@ -317,10 +317,12 @@ def test_export_everything_and_lock_now(tmp_path, relay):
     assert [e["text"] for e in exported["journal"]] == ["Catatan pribadiku."]
     assert exported["care_records"][0]["consents"][0]["purpose"] == "duty-of-care"
     assert "Catatan" not in sup.export_all()
-    # Lock now: every open vault at once, its journals too.
+    # Lock now: every open vault at once, its journals and peer sessions too.
     journal = part.journal()
+    session = part.nearby().start_session(False)
     assert lock_now() >= 3
-    for call in (part.device_id, coord.care().records, sup.export_all, journal.list):
+    for call in (part.device_id, coord.care().records, sup.export_all, journal.list,
+                 session.take_outgoing, session.is_finished, session.report):
         with pytest.raises(SebayaError.Locked):
             call()
 

@@ -180,9 +180,11 @@ def test_lock_locks_every_domain_object(tmp_path, key):
     """The domain objects share the vault's state: after lock() every one of them throws Locked,
     whether it was taken before the lock or after it, and nothing is read."""
     v = open_vault(tmp_path / "v.db", key)
+    v.create_person()  # a peer session needs a person (its certificate)
     gid = v.groups().create("Kelompok Kamis")
     v.groups().add_note(gid, "sebelum dikunci")
     spaces, groups, care = v.spaces(), v.groups(), v.care()
+    session = v.nearby().start_session(True)
     v.lock()
     for call in (
         spaces.list,
@@ -196,6 +198,10 @@ def test_lock_locks_every_domain_object(tmp_path, key):
         lambda: v.invites().list(gid),
         v.nearby().carry_status,
         v.journal().members,
+        session.take_outgoing,
+        session.is_finished,
+        session.report,
+        lambda: session.receive(b"\x00"),
     ):
         with pytest.raises(SebayaError.Locked) as err:
             call()

@@ -400,6 +400,7 @@ func careTests() {
         try assertTrue(!(try sup.exportAll().contains("Catatan")), "not in the supporter's export")
         // Lock now: every open vault at once, its journals too.
         let j = part.journal()
+        let session = try part.nearby().startSession(initiator: false)
         let n = lockNow()
         try assertTrue(n >= 3, "vaults locked: \(n)")
         let calls: [(String, () throws -> Void)] = [
@@ -407,6 +408,9 @@ func careTests() {
             ("coord.care().records", { _ = try coord.care().records() }),
             ("sup.exportAll", { _ = try sup.exportAll() }),
             ("journal.list", { _ = try j.list() }),
+            ("session.takeOutgoing", { _ = try session.takeOutgoing() }),
+            ("session.isFinished", { _ = try session.isFinished() }),
+            ("session.report", { _ = try session.report() }),
         ]
         for (name, call) in calls {
             try assertThrows(name, locked) { try call() }

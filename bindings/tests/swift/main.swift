@@ -116,9 +116,11 @@ check("lock() locks every domain object, taken before the lock or after it") {
     let path = tmpPath("lock-all.db")
     let key = try generateMasterKey()
     let v = try Vault.open(path: path, masterKey: key)
+    _ = try v.createPerson() // a peer session needs a person (its certificate)
     let gid = try v.groups().create(name: "Kelompok Kamis")
     _ = try v.groups().addNote(groupId: gid, text: "sebelum dikunci")
     let spaces = v.spaces(), groups = v.groups(), care = v.care()
+    let session = try v.nearby().startSession(initiator: true)
     try v.lock()
     let calls: [(String, () throws -> Void)] = [
         ("spaces.list", { _ = try spaces.list() }),
@@ -132,6 +134,10 @@ check("lock() locks every domain object, taken before the lock or after it") {
         ("invites.list", { _ = try v.invites().list(spaceId: gid) }),
         ("nearby.carryStatus", { _ = try v.nearby().carryStatus() }),
         ("journal.members", { _ = try v.journal().members() }),
+        ("session.takeOutgoing", { _ = try session.takeOutgoing() }),
+        ("session.isFinished", { _ = try session.isFinished() }),
+        ("session.report", { _ = try session.report() }),
+        ("session.receive", { try session.receive(bytes: Data([0])) }),
     ]
     for (name, call) in calls {
         let id = try assertThrows(name, locked) { try call() }

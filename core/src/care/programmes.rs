@@ -6,7 +6,9 @@
 //! coordinator's person key chained to its own coordinator grant. A person receives a credential (the
 //! grant and the chain above it, as a small CBOR list for a QR code or a file) and keeps it. Spaces
 //! bound to a programme hold the credentials and revocations their members publish (`cred/<id>`,
-//! `revoke/<id>` root keys); every device checks writes against them (`rules.rs`).
+//! `revoke/<id>` root keys); every device checks writes against them (`rules.rs`). The lists of
+//! grants and revocations this device keeps, and publishing them into a space, are the space's
+//! (`space/credentials.rs`): every edit and every sync publishes them, below any domain.
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
@@ -21,13 +23,12 @@ use sebaya_proto::programme::{
 
 use crate::error::{Error, Result};
 use crate::space::Space;
-use crate::space::rules::{CRED_PREFIX, PROGRAMME_KEY, REVOKE_PREFIX};
+use crate::space::credentials::{BytesList, GRANTS, REVOCATIONS, load, publish_credentials, save};
+use crate::space::rules::PROGRAMME_KEY;
 use crate::store::Store;
 use crate::{Vault, crypto};
 
 const KEYS: &str = "programme-keys";
-pub(crate) const GRANTS: &str = "programme-grants";
-const REVOCATIONS: &str = "programme-revocations";
 /// Longest a grant made here lasts, in days (the protocol allows 731).
 pub const MAX_GRANT_DAYS: u32 = 730;
 /// Longest programme name, in characters.
@@ -65,25 +66,6 @@ impl Drop for KeyList {
             seed.as_mut_slice().zeroize();
         }
     }
-}
-
-#[derive(Serialize, Deserialize, Default)]
-pub(crate) struct BytesList(pub(crate) Vec<ByteBuf>);
-
-pub(crate) fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
-    match store.kv_get(name)? {
-        None => Ok(T::default()),
-        Some(b) => {
-            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("programme records"))
-        }
-    }
-}
-
-pub(crate) fn save<T: Serialize>(store: &Store, name: &str, value: &T) -> Result<()> {
-    let mut out = Zeroizing::new(Vec::new());
-    ciborium::into_writer(value, &mut *out)
-        .map_err(|_| Error::Internal("encode programme records"))?;
-    store.kv_put(name, &out)
 }
 
 pub(crate) fn now_secs() -> u64 {
@@ -349,54 +331,6 @@ impl Vault {
             .collect()
     }
 
-    /// Writes into a space bound to a programme the credentials and revocations of that programme
-    /// this device keeps and the document lacks (one commit, nothing when nothing is new).
-    pub(crate) fn publish_credentials(store: &Store, space: &mut Space) -> Result<()> {
-        let Some(programme) = crate::space::rules::programme_of(&space.doc) else {
-            return Ok(());
-        };
-        let grants: BytesList = load(store, GRANTS)?;
-        let revs: BytesList = load(store, REVOCATIONS)?;
-        let mut changed = false;
-        for (list, prefix, is_grant) in
-            [(&grants, CRED_PREFIX, true), (&revs, REVOKE_PREFIX, false)]
-        {
-            for b in &list.0 {
-                let (id, of) = if is_grant {
-                    match SignedRoleGrant::from_bytes(b).and_then(|g| Ok((g.id(), g.verify()?))) {
-                        Ok((id, g)) => (id, g.programme),
-                        Err(_) => continue,
-                    }
-                } else {
-                    match SignedRoleRevocation::from_bytes(b)
-                        .and_then(|r| Ok((r.id(), r.verify()?)))
-                    {
-                        Ok((id, r)) => (id, r.programme),
-                        Err(_) => continue,
-                    }
-                };
-                if of != programme {
-                    continue;
-                }
-                let key = format!("{prefix}{}", hex::encode(id));
-                if automerge::ReadDoc::get(&space.doc, automerge::ROOT, key.as_str())?.is_none() {
-                    automerge::transaction::Transactable::put(
-                        &mut space.doc,
-                        automerge::ROOT,
-                        key,
-                        automerge::ScalarValue::Bytes(b.to_vec()),
-                    )?;
-                    changed = true;
-                }
-            }
-        }
-        if changed {
-            space.doc.commit();
-            space.persist(store)?;
-        }
-        Ok(())
-    }
-
     /// Binds a just-created space to a programme (its creator's first write after its layout).
     pub(crate) fn bind_programme(
         store: &Store,
@@ -409,13 +343,14 @@ impl Vault {
             PROGRAMME_KEY,
             hex::encode(programme),
         )?;
-        // A real time: in a pairing the binding is judged at it (`training::creator_certified`).
+        // A real time: in a pairing the binding is judged at it (`credentials::creator_certified`,
+        // under `space/rules/`).
         let now = i64::try_from(now_secs()).unwrap_or(i64::MAX);
         space
             .doc
             .commit_with(automerge::transaction::CommitOptions::default().with_time(now));
         space.persist(store)?;
-        Self::publish_credentials(store, space)
+        publish_credentials(store, space)
     }
 
     /// Refuses to bind a new space to a programme in which this person lacks `min` (the space

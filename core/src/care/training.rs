@@ -33,9 +33,10 @@ use sebaya_proto::training::{
 };
 
 use crate::Vault;
-use crate::care::programmes::{BytesList, GRANTS, load, now_secs, save};
+use crate::care::programmes::now_secs;
 use crate::error::{Error, Result};
 use crate::space::Space;
+use crate::space::credentials::{BytesList, GRANTS, load, save};
 use crate::space::rules::credentials::{certified, published};
 use crate::space::rules::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
 use crate::store::Store;
@@ -483,7 +484,7 @@ pub(crate) fn publish_records<B: AsRef<[u8]>>(
     publish_under(store, space, TRAIN_PREFIX, records)
 }
 
-/// Publishes role grants (`cred/<id>`), as `Vault::publish_credentials` does for one's own.
+/// Publishes role grants (`cred/<id>`), as `space/credentials.rs` does for one's own.
 pub(crate) fn publish_grants(store: &Store, space: &mut Space, grants: &[Vec<u8>]) -> Result<()> {
     publish_under(store, space, CRED_PREFIX, grants)
 }

@@ -1,6 +1,6 @@
 //! A support group's life as shared spaces: creating one, adding members in person (the facilitator
-//! scans a member's request code and shows the response), removing members (which rotates the key),
-//! going on in a new period, and listing.
+//! scans a member's request code and shows the response) or by invite (which space a newcomer
+//! joins), removing members (which rotates the key), going on in a new period, and listing.
 //!
 //! A group is a space of kind [`SpaceKind::Group`] whose document is the typed view in
 //! [`crate::groups`]. Its creator is its first admin (facilitator); members join with role `member`
@@ -11,6 +11,7 @@ use sebaya_proto::membership::Role;
 use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
+use crate::space::invites::NewInvite;
 use crate::space::{RotationReport, Space, SpaceKind};
 use crate::{Vault, identity::link};
 
@@ -104,6 +105,30 @@ impl Vault {
         let target = self.period_for_newcomer(group, share_history)?;
         let (store, identity, g) = self.held_mut(&target)?;
         crate::space::devices::approve_into(store, identity, g, request, role, None)?.to_code()
+    }
+
+    /// Opens an invite to a shared space (group, pairing) this device administers, valid for
+    /// `valid_for_secs` (one second to 30 days). Returns the code to show; anyone holding it may
+    /// ask to join, once, until it expires or is revoked, and an admin still approves each request.
+    pub fn create_invite(&mut self, space: &SpaceId, valid_for_secs: u64) -> Result<NewInvite> {
+        self.create_invite_with(space, valid_for_secs, false)
+    }
+
+    /// [`Vault::create_invite`] with an explicit choice of history: with `share_history` the
+    /// newcomer reads everything the group wrote before; without (the default for groups), a group
+    /// that has a past first goes on in a new period ([`Vault::start_period`]) and the invite
+    /// admits to that. Pairings always share their history (one-to-one). The invite itself is
+    /// `space/invites.rs`; only the choice of the space it admits to is the group's.
+    pub fn create_invite_with(
+        &mut self,
+        space: &SpaceId,
+        valid_for_secs: u64,
+        share_history: bool,
+    ) -> Result<NewInvite> {
+        // Checked on the space asked for before a new period may start.
+        self.check_invite(space, valid_for_secs)?;
+        let target = self.period_for_newcomer(space, share_history)?;
+        self.open_invite(&target, valid_for_secs)
     }
 
     /// The space a newcomer joins: `group` itself when history is shared or there is none yet; else

@@ -1,5 +1,7 @@
 //! This device and its person as the `Vault` offers them to an app: the device's ids, making or
 //! restoring a person from the recovery phrase, and the device certificate that ties the two.
+//! (`Vault::create_person` itself is in the crate root: making a person also starts their index, a
+//! space, and `identity/` sits below `space/`.)
 
 use sebaya_proto::{DeviceId, PersonId, SpaceId};
 
@@ -29,18 +31,18 @@ impl Vault {
         self.identity.unwrap_key(wrap, space, epoch)
     }
 
-    /// Makes a new person on this device: fresh 128-bit entropy, from which the person root key (and the
-    /// recovery and index keys) derive; certifies this device; keeps the root key sealed in the vault.
-    /// Returns the recovery phrase (12 words), which is never stored: show it once so the person writes
-    /// it down. A vault that already has a person gives [`Error::AlreadyHasPerson`] and changes nothing.
-    pub fn create_person(&mut self) -> Result<RecoveryPhrase> {
+    /// The person part of [`Vault::create_person`] (which then starts the person's index, a space:
+    /// the crate root does both, as `identity/` sits below `space/`): fresh 128-bit entropy, the
+    /// person root key derived from it and kept sealed, this device certified. Returns the recovery
+    /// phrase. A vault that already has a person gives [`Error::AlreadyHasPerson`] and changes
+    /// nothing.
+    pub(crate) fn new_person(&mut self) -> Result<RecoveryPhrase> {
         if self.person.is_some() {
             return Err(Error::AlreadyHasPerson);
         }
         let secret = RecoverySecret::generate()?;
         let phrase = secret.phrase()?;
         self.adopt_person(&secret)?;
-        self.create_index()?;
         Ok(phrase)
     }
 

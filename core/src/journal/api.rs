@@ -1,28 +1,16 @@
-//! The journal as the `Vault` offers it to an app: creating the journal space on first use, adding,
-//! editing, deleting and listing entries, and mood trends. Thin: the document view is `journal.rs`.
+//! The journal as the `Vault` offers it to an app: adding, editing, deleting and listing entries,
+//! and mood trends. Thin: the document view is `journal.rs`; the journal space itself (made on
+//! first use, `Vault::journal`) is the crate root's, since the safety plan and screening totals
+//! live in it too and mechanisms reach it.
 
 use crate::error::{Error, Result};
 use crate::journal::{self, JournalEntry};
-use crate::space::{Space, SpaceKind};
-use crate::store::Store;
-use crate::{JOURNAL_SPACE, SpaceId, Vault, crypto, store::clock::now_ms};
+use crate::{SpaceId, Vault, crypto, store::clock::now_ms};
 
 impl Vault {
     /// The journal's space id, once the journal exists.
     pub fn journal_space(&self) -> Option<SpaceId> {
         self.journal.as_ref().map(|s| s.id)
-    }
-
-    /// The journal space, made (and its id kept in the vault) on first use: the first write makes it.
-    pub(crate) fn journal(&mut self) -> Result<&mut Space> {
-        if self.journal.is_none() {
-            let s = Space::create(&self.store, SpaceKind::Journal, &self.identity)?;
-            self.store.kv_put(JOURNAL_SPACE, &s.id.0)?;
-            self.journal = Some(s);
-        }
-        self.journal
-            .as_mut()
-            .ok_or(Error::Internal("journal missing"))
     }
 
     /// Adds a journal entry, durably, and returns its id. One commit.
@@ -56,13 +44,6 @@ impl Vault {
         let (store, j) = self.parts()?;
         journal::add(&mut j.doc, id, text, mood, tags, at_ms)?;
         j.persist(store)
-    }
-
-    /// The store and the journal borrowed apart, so a typed-view edit can persist (`NotFound` before
-    /// the journal exists).
-    pub(crate) fn parts(&mut self) -> Result<(&Store, &mut Space)> {
-        let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
-        Ok((&self.store, j))
     }
 
     /// Edits an entry: only the fields given change. Durable on return.

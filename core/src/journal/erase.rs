@@ -10,7 +10,7 @@
 //! - **the index** (the recovery wraps): the old journal's entry and every epoch key listed for it are
 //!   deleted, and an `erased` marker (`s/<id>/erased` = time, ms) is written, so every device of the
 //!   person deletes those keys again whenever a concurrent write brought them back, and nobody adopts
-//!   the old journal again;
+//!   the old journal again (the marker and its upkeep are the index's, `space/index.rs`);
 //! - **the relay** is asked, with the next sync, to erase the old space (section 23): every envelope
 //!   but its membership statements is deleted, and nothing more of it is taken or served;
 //! - **the person's other devices** learn it at their next sync (the relay refuses the old space as
@@ -37,11 +37,6 @@ const CARRY: &str = "erase/carry";
 
 #[derive(Serialize, Deserialize, Default)]
 struct Pending(Vec<ByteBuf>);
-
-/// Root key of the index's list of the root keys erased from a space (comma-separated entry ids).
-fn erased_keys_key(space: &SpaceId) -> String {
-    format!("e/{}/keys", space.to_hex())
-}
 
 /// The root keys of `space` that this device wrote and the relay has not acknowledged: its unsealed
 /// changes, and those in its sealed envelopes the relay never took. A journal erased elsewhere keeps
@@ -72,11 +67,6 @@ fn unacked_roots(store: &crate::store::Store, space: &mut Space) -> Vec<String> 
     roots.sort_unstable();
     roots.dedup();
     roots
-}
-
-/// Root key of the index's erased marker for a space.
-pub(crate) fn erased_key(space: &SpaceId) -> String {
-    format!("s/{}/erased", space.to_hex())
 }
 
 /// Copies `from[key]` (a scalar, or a map, list or text with everything inside) to `to[key]` in the
@@ -209,71 +199,6 @@ impl Vault {
         Ok(new_id)
     }
 
-    /// Marks a space erased in the index (with the root keys that were erased from it, so no other
-    /// device carries them back) and deletes its entry and keys there.
-    fn mark_erased(&mut self, space: &SpaceId, now_ms: i64, erased: &[String]) -> Result<()> {
-        let Some(idx) = self.held_index() else {
-            return Ok(());
-        };
-        let Some(index) = self.shared.get_mut(&idx) else {
-            return Ok(());
-        };
-        if !index.membership().is_member(&self.identity.device) {
-            return Ok(());
-        }
-        let key = erased_key(space);
-        if index.doc.get(ROOT, key.as_str())?.is_none() {
-            index.doc.put(ROOT, key.as_str(), now_ms)?;
-            index
-                .doc
-                .put(ROOT, erased_keys_key(space).as_str(), erased.join(","))?;
-        }
-        forget_in_index(&mut index.doc, space)?;
-        index.doc.commit();
-        index.persist(&self.store)
-    }
-
-    /// The root keys erased from `space`, as its index marker lists them.
-    fn erased_keys_in_index(&self, space: &SpaceId) -> Vec<String> {
-        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
-            return Vec::new();
-        };
-        match index.doc.get(ROOT, erased_keys_key(space).as_str()) {
-            Ok(Some((Value::Scalar(s), _))) => s
-                .as_str()
-                .unwrap_or_default()
-                .split(',')
-                .filter(|k| !k.is_empty())
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Spaces the index marks erased, with when.
-    pub(crate) fn erased_in_index(&self) -> Vec<(SpaceId, i64)> {
-        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
-            return Vec::new();
-        };
-        index
-            .doc
-            .keys(ROOT)
-            .filter_map(|k| {
-                let hex = k.strip_prefix("s/")?.strip_suffix("/erased")?;
-                let id = SpaceId::from_hex(hex).ok()?;
-                let at = match index.doc.get(ROOT, k.as_str()).ok().flatten() {
-                    Some((Value::Scalar(s), _)) => match s.as_ref() {
-                        automerge::ScalarValue::Int(i) => *i,
-                        automerge::ScalarValue::Uint(u) => i64::try_from(*u).ok()?,
-                        _ => return None,
-                    },
-                    _ => return None,
-                };
-                Some((id, at))
-            })
-            .collect()
-    }
-
     /// After an exchange: forgets erasures the relay confirmed, and destroys here the spaces it
     /// refused as erased (the journal after carrying over what this device wrote there since the
     /// erasure, once the index says when that was). Returns how many spaces were destroyed here.
@@ -322,8 +247,10 @@ impl Vault {
         Ok(n)
     }
 
-    /// Writes what was carried over from an erased journal into the journal this device holds now.
-    pub(crate) fn take_carried(&mut self) -> Result<()> {
+    /// Writes what was carried over from an erased journal (this device's writes there that the
+    /// erasure would have lost, kept by `Vault::apply_erasures`) into the journal this device holds
+    /// now. Not to be confused with carrying envelopes for others (`sync/carry.rs`).
+    pub(crate) fn adopt_erase_carry_over(&mut self) -> Result<()> {
         let Some(bytes) = self.store.kv_get(CARRY)? else {
             return Ok(());
         };
@@ -342,51 +269,8 @@ impl Vault {
         Ok(())
     }
 
-    /// Keeps the index clean: deletes, in the index, the entry and keys of every space it marks
-    /// erased (a device that had not yet learnt of the erasure may have written them back).
-    pub(crate) fn scrub_index(&mut self) -> Result<()> {
-        let marked = self.erased_in_index();
-        if marked.is_empty() {
-            return Ok(());
-        }
-        let Some(idx) = self.held_index() else {
-            return Ok(());
-        };
-        let Some(index) = self.shared.get_mut(&idx) else {
-            return Ok(());
-        };
-        if !index.membership().is_member(&self.identity.device) {
-            return Ok(());
-        }
-        let mut changed = false;
-        for (space, _) in &marked {
-            changed |= forget_in_index(&mut index.doc, space)?;
-        }
-        if changed {
-            index.doc.commit();
-            index.persist(&self.store)?;
-        }
-        Ok(())
-    }
-
     /// Spaces waiting to be erased at the relay (for the sync).
     pub(crate) fn erasures_to_send(&self) -> Result<Vec<SpaceId>> {
         self.pending_erasures()
     }
-}
-
-/// Deletes a space's entry and keys from an index document. Returns whether anything was there.
-fn forget_in_index(doc: &mut AutoCommit, space: &SpaceId) -> Result<bool> {
-    let hex = space.to_hex();
-    let entry = format!("s/{hex}/");
-    let keys = format!("k/{hex}/");
-    let marker = erased_key(space);
-    let doomed: Vec<String> = doc
-        .keys(ROOT)
-        .filter(|k| (k.starts_with(&entry) && *k != marker) || k.starts_with(&keys))
-        .collect();
-    for k in &doomed {
-        doc.delete(ROOT, k.as_str())?;
-    }
-    Ok(!doomed.is_empty())
 }

@@ -9,19 +9,23 @@
 //! - Each participant's **care record** (`care.rs`): referrals and their states, which the
 //!   coordinators hold anyway, and, while the participant's `report-outcomes` consent stands, their
 //!   first and latest PHQ-9, GAD-7 and WHO-5 totals (`outcomes`, written only by the participant's
-//!   devices; never answers). Withdrawing that consent deletes them.
+//!   devices, `care/outcomes.rs`; never answers). Withdrawing that consent deletes them.
 //!
 //! A coordinator's device joins what it holds into `reports::ReportInputs` and builds the report
 //! (`reports::build`: small cells suppressed, CSV and JSON).
 //!
 //! Report space shape (version 1): root `programme` (creator), `sessions`: map id -> `{ group: str,
 //! at: ms, attended: int, absent: int, by }`, `pairings`: map id -> `{ pairing: str, start: ms,
-//! end: ms, active: bool, checkins: int, by }`. Record ids and pseudonyms are hashes (below), so a
-//! device publishing again overwrites its own records instead of adding copies.
+//! end: ms, active: bool, checkins: int, by }`. Record ids and pseudonyms are hashes
+//! (`crypto::tag`), so a device publishing again overwrites its own records instead of adding
+//! copies.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 
+pub use crate::care::outcomes::OUTCOME_INSTRUMENTS;
+use crate::care::outcomes::{OutcomeTotals, outcome_aad};
+use crate::crypto::tag;
 use crate::error::{Error, Result};
 use crate::reports::{OutcomeRecord, PairingActivity, ReferralRecord, ReportInputs, SessionRecord};
 use crate::space::SpaceKind;
@@ -30,18 +34,6 @@ use crate::{SpaceId, Vault};
 use sebaya_proto::programme::ProgrammeRole;
 
 const SPACE: &str = "report space";
-/// Instruments whose totals are reported as outcome change.
-pub const OUTCOME_INSTRUMENTS: [&str; 3] = ["phq9", "gad7", "who5"];
-
-/// 16 hex characters of SHA-256 over `parts` (with separators): record ids and pseudonyms.
-fn tag(parts: &[&[u8]]) -> String {
-    let mut buf = Vec::new();
-    for p in parts {
-        buf.extend_from_slice(&(p.len() as u64).to_be_bytes());
-        buf.extend_from_slice(p);
-    }
-    hex::encode(&crate::crypto::sha256(&buf)[..8])
-}
 
 /// Sets up a report space's containers (one commit, by its creator).
 pub fn init(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
@@ -104,24 +96,6 @@ fn pairings_of(doc: &AutoCommit) -> Vec<PairingActivity> {
     })
 }
 
-/// AAD of a sealed outcome record: the care record and the record id.
-fn outcome_aad(care: &SpaceId, id: &str) -> Vec<u8> {
-    let mut aad = b"sebaya/v1/outcome".to_vec();
-    aad.extend_from_slice(&care.0);
-    aad.extend_from_slice(id.as_bytes());
-    aad
-}
-
-/// The first and latest totals of one instrument, as sealed in a care record.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct OutcomeTotals {
-    instrument: String,
-    first: u32,
-    first_at: i64,
-    latest: u32,
-    latest_at: i64,
-}
-
 /// The outcome records of a care record this device can open (their key is wrapped for it: a
 /// coordinator's device), as report inputs under `participant`.
 fn outcomes_of(
@@ -169,26 +143,6 @@ fn outcomes_of(
             latest_ms: t.latest_at,
         })
     })
-}
-
-/// The devices of a care record whose person is a coordinator of its programme (by the credentials
-/// the record holds), with the X25519 key the log names for each: who outcome totals are sealed for.
-fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8; 32])> {
-    let Some(programme) = crate::space::rules::programme_of(&space.doc) else {
-        return Vec::new();
-    };
-    let registry = crate::space::rules::registry_of(&space.doc, programme);
-    let now = u64::try_from(crate::store::clock::now_ms() / 1000).unwrap_or(0);
-    let m = space.membership();
-    m.members
-        .keys()
-        .filter_map(|d| {
-            let person = m.proven_person(d)?;
-            let role = registry.role_of(&crate::PersonId(person), now)?;
-            (role >= ProgrammeRole::Coordinator).then_some(())?;
-            Some((*d, *m.x25519.get(d)?))
-        })
-        .collect()
 }
 
 impl Vault {
@@ -321,102 +275,6 @@ impl Vault {
                 )
             })?;
             n += 1;
-        }
-        Ok(n)
-    }
-
-    /// On the participant's phone: publishes the first and latest PHQ-9, GAD-7 and WHO-5 totals into
-    /// each care record where their `report-outcomes` consent stands, and removes them where it does
-    /// not (so a withdrawal takes effect at the next call, and `give_consent` calls this). Returns
-    /// how many records were written.
-    pub fn publish_outcomes(&mut self) -> Result<u32> {
-        let screenings = self.screenings();
-        let mut rows = Vec::new();
-        for inst in OUTCOME_INSTRUMENTS {
-            let of: Vec<_> = screenings.iter().filter(|s| s.instrument == inst).collect();
-            if let (Some(first), Some(latest)) = (of.first(), of.last()) {
-                rows.push((
-                    inst,
-                    tag(&[b"outcome", inst.as_bytes()]),
-                    first.total,
-                    first.at_ms,
-                    latest.total,
-                    latest.at_ms,
-                ));
-            }
-        }
-        let mut n = 0;
-        for care in self
-            .care_records()
-            .into_iter()
-            .filter(|c| c.viewer == "participant")
-        {
-            let consented = self.shared.get(&care.id).is_some_and(|s| {
-                crate::care::consented(&s.doc, "report-outcomes")
-                    && crate::care::guardian_allows(&s.doc, "report-outcomes")
-            });
-            if !consented {
-                self.with_space(&care.id, |doc, now| {
-                    let c = container_in(doc, "outcomes", "care record")?;
-                    let ids: Vec<String> = doc.keys(&c).collect();
-                    if ids.is_empty() {
-                        return Ok(());
-                    }
-                    write(doc, now, |d| {
-                        for id in &ids {
-                            d.delete(&c, id.as_str())?;
-                        }
-                        Ok(())
-                    })
-                })?;
-                continue;
-            }
-            // Sealed for the coordinators' devices only: the supporter is a member of the record
-            // too, and must never read a score.
-            let Some(space) = self.shared.get(&care.id) else {
-                continue;
-            };
-            let recipients = coordinator_devices(space);
-            let (care_id, epoch) = (space.id, space.epoch);
-            for (inst, id, first, first_at, latest, latest_at) in &rows {
-                let totals = OutcomeTotals {
-                    instrument: (*inst).to_string(),
-                    first: *first,
-                    first_at: *first_at,
-                    latest: *latest,
-                    latest_at: *latest_at,
-                };
-                let plain =
-                    serde_json::to_vec(&totals).map_err(|_| Error::Internal("encode outcome"))?;
-                let key = crate::crypto::random_key()?;
-                let sealed = crate::crypto::seal_value(&key, &outcome_aad(&care_id, id), &plain)?;
-                let mut wraps = Vec::new();
-                for (device, x25519) in &recipients {
-                    let w = crate::crypto::keywrap::wrap(&key, x25519, &care_id, &epoch)?;
-                    wraps.push((device.to_hex(), w.to_bytes()));
-                }
-                self.with_space(&care.id, |doc, now| {
-                    let c = container_in(doc, "outcomes", "care record")?;
-                    write(doc, now, |d| {
-                        if d.get(&c, id.as_str())?.is_some() {
-                            d.delete(&c, id.as_str())?;
-                        }
-                        let r = d.put_object(&c, id.as_str(), ObjType::Map)?;
-                        d.put(&r, "epoch", epoch.to_hex())?;
-                        d.put(&r, "sealed", automerge::ScalarValue::Bytes(sealed.clone()))?;
-                        let w = d.put_object(&r, "wraps", ObjType::Map)?;
-                        for (device, bytes) in &wraps {
-                            d.put(
-                                &w,
-                                device.as_str(),
-                                automerge::ScalarValue::Bytes(bytes.clone()),
-                            )?;
-                        }
-                        Ok(())
-                    })
-                })?;
-                n += 1;
-            }
         }
         Ok(n)
     }

@@ -18,6 +18,15 @@ use crate::{JOURNAL_SPACE, Vault, store::clock::now_ms};
 /// Vault key of the journal devices this person has already been told about.
 const SEEN_DEVICES: &str = "seen-journal-devices";
 
+/// Whether a space's document holds anything: any root key at all. A journal space has no layout of
+/// its own (everything in it — entries, the safety plan, screening totals — is a root key, and a
+/// deleted one is gone from the keys), so this is "this device has written something there".
+fn holds_anything(space: &Space) -> bool {
+    automerge::ReadDoc::keys(&space.doc, automerge::ROOT)
+        .next()
+        .is_some()
+}
+
 impl Vault {
     /// The code a new device shows so that another device of the same person can link it: this
     /// device's id and X25519 public key. Changes nothing.
@@ -84,12 +93,12 @@ impl Vault {
     }
 
     /// Joins the journal named in a link response made for this device. Refused if this device keeps
-    /// journal entries or safety plan items of its own (they would be orphaned), if the response was
-    /// made for another device, or if its membership log does not admit this device; nothing changes
-    /// then.
+    /// anything of its own in its journal space (journal entries, safety plan items, screening
+    /// totals: they would be orphaned), if the response was made for another device, or if its
+    /// membership log does not admit this device; nothing changes then.
     pub fn complete_link(&mut self, response: &str) -> Result<()> {
         let resp = crate::identity::link::LinkResponse::from_code(response)?;
-        if !self.journal_list().is_empty() || !self.safety_plan().is_empty() {
+        if self.journal.as_ref().is_some_and(holds_anything) {
             return Err(Error::AlreadyLinked);
         }
         // A certificate must name this very device; the index key must open for it.

@@ -144,7 +144,7 @@ impl Vault {
             ));
         }
         // This device's own credentials go in first, so the check (here and everywhere) sees them.
-        Vault::publish_credentials(store, g)?;
+        super::credentials::publish_credentials(store, g)?;
         let registry = crate::space::rules::programme_of(&g.doc)
             .map(|p| crate::space::rules::registry_of(&g.doc, p));
         let author = crate::space::rules::author(

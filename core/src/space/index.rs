@@ -11,6 +11,11 @@
 //! A new device of the person (linked, or restored) then vouches itself into each listed space with
 //! its certificate (`Op::Vouch`); once the relay holds the vouch it serves the space, and the keys from
 //! the index open it.
+//!
+//! A space erased for good (`journal/erase.rs`) is marked here: `s/<id>/erased` (when, ms) and
+//! `e/<id>/keys` (the root keys erased from it), and its entry and keys are deleted; every device
+//! of the person deletes them again whenever a concurrent write brought them back
+//! (`Vault::scrub_index`), and nobody follows or records a space so marked.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
@@ -126,6 +131,33 @@ fn left_key(space: &SpaceId) -> String {
 }
 fn epoch_key(space: &SpaceId, epoch: &EpochId) -> String {
     format!("k/{}/{}", space.to_hex(), epoch.to_hex())
+}
+
+/// Root key of the index's erased marker for a space (`s/<id>/erased` = time, ms).
+pub(crate) fn erased_key(space: &SpaceId) -> String {
+    format!("s/{}/erased", space.to_hex())
+}
+
+/// Root key of the index's list of the root keys erased from a space (comma-separated entry ids).
+fn erased_keys_key(space: &SpaceId) -> String {
+    format!("e/{}/keys", space.to_hex())
+}
+
+/// Deletes a space's entry and keys from an index document (its erased marker stays). Returns
+/// whether anything was there.
+fn forget_in_index(doc: &mut AutoCommit, space: &SpaceId) -> Result<bool> {
+    let hex = space.to_hex();
+    let entry = format!("s/{hex}/");
+    let keys = format!("k/{hex}/");
+    let marker = erased_key(space);
+    let doomed: Vec<String> = doc
+        .keys(ROOT)
+        .filter(|k| (k.starts_with(&entry) && *k != marker) || k.starts_with(&keys))
+        .collect();
+    for k in &doomed {
+        doc.delete(ROOT, k.as_str())?;
+    }
+    Ok(!doomed.is_empty())
 }
 
 fn scalar(doc: &AutoCommit, key: &str) -> Option<ScalarValue> {
@@ -287,7 +319,7 @@ impl Vault {
         let me = self.identity.device;
         for s in self.shared.values_mut() {
             if s.membership().is_member(&me) {
-                Vault::publish_credentials(&self.store, s)?;
+                super::credentials::publish_credentials(&self.store, s)?;
             }
         }
         let Some(idx) = self.held_index() else {
@@ -501,6 +533,104 @@ impl Vault {
         let heads = space.membership().heads.clone();
         space.write_statement_after(&self.store, &self.identity, heads, op)?;
         self.keep_shared(space)?;
+        Ok(())
+    }
+
+    /// Marks a space erased in the index (with the root keys that were erased from it, so no other
+    /// device carries them back) and deletes its entry and keys there. Erasing journal entries
+    /// (`journal/erase.rs`) calls this.
+    pub(crate) fn mark_erased(
+        &mut self,
+        space: &SpaceId,
+        now_ms: i64,
+        erased: &[String],
+    ) -> Result<()> {
+        let Some(idx) = self.held_index() else {
+            return Ok(());
+        };
+        let Some(index) = self.shared.get_mut(&idx) else {
+            return Ok(());
+        };
+        if !index.membership().is_member(&self.identity.device) {
+            return Ok(());
+        }
+        let key = erased_key(space);
+        if index.doc.get(ROOT, key.as_str())?.is_none() {
+            index.doc.put(ROOT, key.as_str(), now_ms)?;
+            index
+                .doc
+                .put(ROOT, erased_keys_key(space).as_str(), erased.join(","))?;
+        }
+        forget_in_index(&mut index.doc, space)?;
+        index.doc.commit();
+        index.persist(&self.store)
+    }
+
+    /// The root keys erased from `space`, as its index marker lists them.
+    pub(crate) fn erased_keys_in_index(&self, space: &SpaceId) -> Vec<String> {
+        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
+            return Vec::new();
+        };
+        match index.doc.get(ROOT, erased_keys_key(space).as_str()) {
+            Ok(Some((Value::Scalar(s), _))) => s
+                .as_str()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Spaces the index marks erased, with when.
+    pub(crate) fn erased_in_index(&self) -> Vec<(SpaceId, i64)> {
+        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
+            return Vec::new();
+        };
+        index
+            .doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let hex = k.strip_prefix("s/")?.strip_suffix("/erased")?;
+                let id = SpaceId::from_hex(hex).ok()?;
+                let at = match index.doc.get(ROOT, k.as_str()).ok().flatten() {
+                    Some((Value::Scalar(s), _)) => match s.as_ref() {
+                        ScalarValue::Int(i) => *i,
+                        ScalarValue::Uint(u) => i64::try_from(*u).ok()?,
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                Some((id, at))
+            })
+            .collect()
+    }
+
+    /// Keeps the index clean: deletes, in the index, the entry and keys of every space it marks
+    /// erased (a device that had not yet learnt of the erasure may have written them back).
+    pub(crate) fn scrub_index(&mut self) -> Result<()> {
+        let marked = self.erased_in_index();
+        if marked.is_empty() {
+            return Ok(());
+        }
+        let Some(idx) = self.held_index() else {
+            return Ok(());
+        };
+        let Some(index) = self.shared.get_mut(&idx) else {
+            return Ok(());
+        };
+        if !index.membership().is_member(&self.identity.device) {
+            return Ok(());
+        }
+        let mut changed = false;
+        for (space, _) in &marked {
+            changed |= forget_in_index(&mut index.doc, space)?;
+        }
+        if changed {
+            index.doc.commit();
+            index.persist(&self.store)?;
+        }
         Ok(())
     }
 

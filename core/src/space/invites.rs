@@ -1,9 +1,11 @@
 //! Remote invites (section 18 of `docs/protocol.md`): joining a group or pairing from a distance.
 //!
-//! 1. An admin calls [`Vault::create_invite`]: an `Invite` statement enters the space's log (so every
-//!    member and the relay know the invite, its expiry and its fate) and a code of
-//!    [`sebaya_proto::invite::INVITE_CODE_CHARS`] characters is returned for a QR code. The one-time
-//!    secret inside stays in this vault (sealed) and in the code, nowhere else.
+//! 1. An admin calls [`Vault::create_invite`] (`groups/spaces.rs`, which picks the space a newcomer
+//!    joins: a group with a past goes on in a new period first; then `Vault::open_invite` here): an
+//!    `Invite` statement enters the space's log (so every member and the relay know the invite, its
+//!    expiry and its fate) and a code of [`sebaya_proto::invite::INVITE_CODE_CHARS`] characters is
+//!    returned for a QR code. The one-time secret inside stays in this vault (sealed) and in the
+//!    code, nowhere else.
 //! 2. The joiner calls [`Vault::accept_invite`]: a join request, signed by its device and sealed under
 //!    a key derived from the secret, waits in the vault and goes to the relay at every sync until
 //!    answered or refused.
@@ -236,51 +238,38 @@ pub(crate) struct JoinOutcome {
 }
 
 impl Vault {
-    /// Opens an invite to a shared space (group, pairing) this device administers, valid for
-    /// `valid_for_secs` (one second to 30 days). Returns the code to show; anyone holding it may ask
-    /// to join, once, until it expires or is revoked, and an admin still approves each request.
-    pub fn create_invite(&mut self, space: &SpaceId, valid_for_secs: u64) -> Result<NewInvite> {
-        self.create_invite_with(space, valid_for_secs, false)
-    }
-
-    /// [`Vault::create_invite`] with an explicit choice of history: with `share_history` the newcomer
-    /// reads everything the group wrote before; without (the default for groups), a group that has a
-    /// past first goes on in a new period ([`Vault::start_period`]) and the invite admits to that.
-    /// Pairings always share their history (one-to-one).
-    pub fn create_invite_with(
-        &mut self,
-        space: &SpaceId,
-        valid_for_secs: u64,
-        share_history: bool,
-    ) -> Result<NewInvite> {
+    /// Whether this device may open an invite to `space` for `valid_for_secs`: one second to 30
+    /// days, a group or a pairing, this device an admin of it. [`Vault::create_invite_with`]
+    /// (`groups/spaces.rs`) asks before it picks the space a newcomer joins.
+    pub(crate) fn check_invite(&self, space: &SpaceId, valid_for_secs: u64) -> Result<()> {
         if valid_for_secs == 0 || valid_for_secs > MAX_INVITE_SECS {
             return Err(Error::InvalidInput(
                 "an invite lasts from one second to 30 days".into(),
             ));
         }
-        {
-            let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
-            if !matches!(s.kind, SpaceKind::Group | SpaceKind::Pairing) {
-                return Err(Error::NotAllowed(
-                    "only groups and pairings are joined by invite; case notes are shared in person",
-                ));
-            }
-            if !s.membership().is_admin(&self.identity.device) {
-                return Err(Error::NotAllowed("only an admin of a space can invite"));
-            }
-        }
-        let target = self.period_for_newcomer(space, share_history)?;
-        let space = &target;
-        let (store, identity) = (&self.store, &self.identity);
-        let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
+        let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
         if !matches!(s.kind, SpaceKind::Group | SpaceKind::Pairing) {
             return Err(Error::NotAllowed(
                 "only groups and pairings are joined by invite; case notes are shared in person",
             ));
         }
-        if !s.membership().is_admin(&identity.device) {
+        if !s.membership().is_admin(&self.identity.device) {
             return Err(Error::NotAllowed("only an admin of a space can invite"));
         }
+        Ok(())
+    }
+
+    /// Opens an invite to exactly `space` (a group or pairing this device administers), valid for
+    /// `valid_for_secs`, and returns the code to show. Which space a newcomer joins (a group's new
+    /// period) is the caller's choice: [`Vault::create_invite_with`].
+    pub(crate) fn open_invite(
+        &mut self,
+        space: &SpaceId,
+        valid_for_secs: u64,
+    ) -> Result<NewInvite> {
+        self.check_invite(space, valid_for_secs)?;
+        let (store, identity) = (&self.store, &self.identity);
+        let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
         let expires = now_secs().saturating_add(valid_for_secs);
         let expires32 = u32::try_from(expires).map_err(|_| Error::Internal("clock beyond 2106"))?;
         let secret = Zeroizing::new(crypto::random::<16>()?);
