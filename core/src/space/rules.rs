@@ -1081,10 +1081,16 @@ pub(crate) mod tests {
             need(SpaceKind::Care, "states"),
             Need::With(ProgrammeRole::Coordinator)
         );
-        assert_eq!(
-            need(SpaceKind::Care, "guardian"),
-            Need::AdminWith(ProgrammeRole::PeerSupporter)
-        );
+        // A guardian's consent and a best-interests exception: a coordinator's only (issue 14,
+        // item 15; it was any admin holding a peer supporter role).
+        for key in ["guardian", "exceptions", "policy"] {
+            assert_eq!(
+                need(SpaceKind::Care, key),
+                Need::With(ProgrammeRole::Coordinator),
+                "{key}"
+            );
+        }
+        assert_eq!(need(SpaceKind::Care, "minor"), Need::Admin);
     }
 
     /// A batch is judged under the programme it binds its document to only when its author may bind
