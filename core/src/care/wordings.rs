@@ -414,6 +414,7 @@ impl Vault {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::care::instruments::{RiskFlag, score};
 
     const ALL: [Instrument; 4] = [
         Instrument::Phq9,
@@ -422,21 +423,73 @@ mod tests {
         Instrument::Srq20,
     ];
 
-    fn json_for(instrument: &str, items: usize, options: usize, source: Option<&str>) -> String {
+    /// The risk items each instrument's rule watches, written out here (not derived) so the test
+    /// checks the derivation.
+    fn expected_risk(instrument: &str) -> Vec<u32> {
+        match instrument {
+            "phq9" => vec![9],
+            "srq20" => vec![17],
+            _ => vec![],
+        }
+    }
+
+    /// A programme wording (schema `sebaya-wording/2`) with `items` items and `options` answers,
+    /// listed value 0 first, and the risk items of its rule.
+    fn doc_for(
+        instrument: &str,
+        items: usize,
+        options: usize,
+        source: Option<&str>,
+    ) -> serde_json::Value {
         serde_json::json!({
-            "schema": SCHEMA_V1,
+            "schema": SCHEMA_V2,
             "instrument": instrument,
             "language": "id",
             "instructions": "Petunjuk\nbaris dua",
             "items": (0..items).map(|i| format!("butir {i}")).collect::<Vec<_>>(),
-            "options": (0..options).map(|i| format!("pilihan {i}")).collect::<Vec<_>>(),
+            "options": (0..options)
+                .map(|v| serde_json::json!({"label": format!("pilihan {v}"), "value": v}))
+                .collect::<Vec<_>>(),
+            "risk_items": expected_risk(instrument),
             "source": source,
         })
-        .to_string()
+    }
+
+    fn json_for(instrument: &str, items: usize, options: usize, source: Option<&str>) -> String {
+        doc_for(instrument, items, options, source).to_string()
+    }
+
+    /// An SRQ-20 form as an Indonesian programme prints it: "Ya" before "Tidak".
+    fn srq20_printed_ya_first() -> serde_json::Value {
+        serde_json::json!({
+            "schema": "sebaya-wording/2",
+            "instrument": "srq20",
+            "language": "id",
+            "items": (1..=20).map(|i| format!("pertanyaan {i}")).collect::<Vec<_>>(),
+            "options": [{"label": "Ya", "value": 1}, {"label": "Tidak", "value": 0}],
+            "risk_items": [17],
+            "source": "Program X, 2025",
+        })
     }
 
     fn invalid(json: &str) -> bool {
         matches!(parse(json), Err(Error::InvalidInput(_)))
+    }
+
+    fn message(json: &str) -> String {
+        match parse(json) {
+            Err(Error::InvalidInput(m)) => m,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    /// The value a wording gives the answer labelled `label`, found the way an app finds it: through
+    /// the printed order.
+    fn value_of(w: &Wording, label: &str) -> u8 {
+        *w.display_order
+            .iter()
+            .find(|&&v| w.options[usize::from(v)] == label)
+            .unwrap()
     }
 
     #[test]
@@ -447,21 +500,275 @@ mod tests {
             assert_eq!(w.options.len(), option_count(inst), "{}", inst.id());
             assert!(w.validated && w.source.as_deref().is_some_and(|s| !s.is_empty()));
             assert_eq!(w.language, "en");
+            // The printed order names every value once; the risk items are the rule's.
+            let mut order = w.display_order.clone();
+            order.sort_unstable();
+            assert_eq!(
+                order,
+                (0..=inst.max_answer()).collect::<Vec<_>>(),
+                "{}",
+                inst.id()
+            );
+            assert_eq!(w.risk_items, expected_risk(inst.id()), "{}", inst.id());
+            assert_eq!(risk_items(inst), expected_risk(inst.id()), "{}", inst.id());
             // What the built-ins hold passes the same checks a programme's wording must.
-            check(
-                inst,
-                &w.instructions,
-                &w.items,
-                &w.options,
-                w.source.as_deref(),
-            )
-            .unwrap();
+            let doc = serde_json::json!({
+                "schema": SCHEMA_V2,
+                "instrument": inst.id(),
+                "language": "en",
+                "instructions": w.instructions,
+                "items": w.items,
+                "options": w.display_order.iter()
+                    .map(|&v| serde_json::json!({"label": w.options[usize::from(v)], "value": v}))
+                    .collect::<Vec<_>>(),
+                "risk_items": w.risk_items,
+                "source": w.source,
+            });
+            let again = parse(&doc.to_string()).unwrap();
+            assert_eq!(
+                (again.options, again.display_order, again.items),
+                (w.options.clone(), w.display_order.clone(), w.items.clone())
+            );
         }
         // The risk items the scoring rules watch are where the scoring expects them.
         assert!(builtin(Instrument::Phq9).items[8].contains("better off dead"));
         assert!(builtin(Instrument::Srq20).items[16].contains("ending your life"));
         assert_eq!(builtin(Instrument::Who5).options[0], "At no time");
         assert_eq!(builtin(Instrument::Srq20).options[1], "Yes");
+        // PHQ-9 and GAD-7 print "Not at all" (0) first; WHO-5 prints "All of the time" (5) first.
+        assert_eq!(builtin(Instrument::Phq9).display_order, vec![0, 1, 2, 3]);
+        assert_eq!(builtin(Instrument::Gad7).display_order, vec![0, 1, 2, 3]);
+        assert_eq!(builtin(Instrument::Who5).display_order, vec![5, 4, 3, 2, 1, 0]);
+        assert_eq!(builtin(Instrument::Srq20).display_order, vec![0, 1]);
+    }
+
+    #[test]
+    fn a_form_in_printed_order_ya_before_tidak_scores_ya_as_one_and_keeps_the_risk_rule() {
+        let w = parse(&srq20_printed_ya_first().to_string()).unwrap();
+        // Labels by value, whatever the order they were listed in; the printed order kept apart.
+        assert_eq!(w.options, vec!["Tidak", "Ya"]);
+        assert_eq!(w.display_order, vec![1, 0]);
+        assert_eq!(w.risk_items, vec![17]);
+        assert_eq!((value_of(&w, "Ya"), value_of(&w, "Tidak")), (1, 0));
+        // Item 17 answered "Ya", every other "Tidak": one point, and the suicide-risk rule fires.
+        let mut answers = vec![value_of(&w, "Tidak"); 20];
+        answers[16] = value_of(&w, "Ya");
+        let s = score(Instrument::Srq20, &answers).unwrap();
+        assert_eq!(s.total, 1);
+        assert_eq!(s.risk, vec![RiskFlag::Srq20Item17]);
+        // Everything "Tidak": nothing scores, nothing fires.
+        let s = score(Instrument::Srq20, &[value_of(&w, "Tidak"); 20]).unwrap();
+        assert_eq!((s.total, s.risk.len()), (0, 0));
+
+        // PHQ-9 printed from the highest value down: item 9 "Hampir setiap hari" is 3 and fires.
+        let mut doc = doc_for("phq9", 9, 4, Some("s"));
+        doc["options"] = serde_json::json!([
+            {"label": "Hampir setiap hari", "value": 3},
+            {"label": "Lebih dari separuh waktu", "value": 2},
+            {"label": "Beberapa hari", "value": 1},
+            {"label": "Tidak sama sekali", "value": 0},
+        ]);
+        let w = parse(&doc.to_string()).unwrap();
+        assert_eq!(w.display_order, vec![3, 2, 1, 0]);
+        assert_eq!(w.options[0], "Tidak sama sekali");
+        let mut answers = vec![value_of(&w, "Tidak sama sekali"); 9];
+        answers[8] = value_of(&w, "Hampir setiap hari");
+        let s = score(Instrument::Phq9, &answers).unwrap();
+        assert_eq!((s.total, s.risk.clone()), (3, vec![RiskFlag::Phq9Item9]));
+    }
+
+    #[test]
+    fn the_preview_shows_how_each_label_scores_and_which_items_raise_a_flag() {
+        let p = preview(&srq20_printed_ya_first().to_string()).unwrap();
+        // Each label with its value, in the printed order.
+        let answers: Vec<(&str, u8)> = p
+            .answers
+            .iter()
+            .map(|a| (a.label.as_str(), a.value))
+            .collect();
+        assert_eq!(answers, vec![("Ya", 1), ("Tidak", 0)]);
+        assert_eq!(p.risk.len(), 1);
+        let r = &p.risk[0];
+        assert_eq!((r.item, r.text.as_str()), (17, "pertanyaan 17"));
+        assert_eq!(r.flag, RiskFlag::Srq20Item17);
+        let raised: Vec<(&str, u8)> = r
+            .raised_by
+            .iter()
+            .map(|a| (a.label.as_str(), a.value))
+            .collect();
+        assert_eq!(raised, vec![("Ya", 1)]);
+        assert_eq!(p.wording, parse(&srq20_printed_ya_first().to_string()).unwrap());
+
+        // PHQ-9: item 9 raises the flag on every answer above 0, in the printed order.
+        let mut doc = doc_for("phq9", 9, 4, None);
+        doc["options"] = serde_json::json!([
+            {"label": "c", "value": 2},
+            {"label": "a", "value": 0},
+            {"label": "d", "value": 3},
+            {"label": "b", "value": 1},
+        ]);
+        let p = preview(&doc.to_string()).unwrap();
+        assert_eq!(
+            p.answers.iter().map(|a| a.value).collect::<Vec<_>>(),
+            vec![2, 0, 3, 1]
+        );
+        assert_eq!(p.risk.len(), 1);
+        assert_eq!((p.risk[0].item, p.risk[0].flag), (9, RiskFlag::Phq9Item9));
+        assert_eq!(
+            p.risk[0]
+                .raised_by
+                .iter()
+                .map(|a| a.label.as_str())
+                .collect::<Vec<_>>(),
+            vec!["c", "d", "b"]
+        );
+        // GAD-7 and WHO-5 have no item risk rule.
+        assert!(preview(&json_for("gad7", 7, 4, None)).unwrap().risk.is_empty());
+        assert!(preview(&json_for("who5", 5, 6, None)).unwrap().risk.is_empty());
+        // The preview refuses what an import refuses.
+        let mut bad = srq20_printed_ya_first();
+        bad["risk_items"] = serde_json::json!([16]);
+        assert!(matches!(
+            preview(&bad.to_string()),
+            Err(Error::InvalidInput(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_or_missing_risk_items_are_refused_naming_the_expected_items() {
+        for (inst, items, options, wrong) in [
+            ("srq20", 20, 2, serde_json::json!([16])),
+            ("srq20", 20, 2, serde_json::json!([])),
+            ("srq20", 20, 2, serde_json::json!([17, 17])),
+            ("srq20", 20, 2, serde_json::json!([9, 17])),
+            ("srq20", 20, 2, serde_json::json!([0])),
+            ("phq9", 9, 4, serde_json::json!([17])),
+            ("phq9", 9, 4, serde_json::json!([])),
+            ("phq9", 9, 4, serde_json::json!([8])),
+            ("gad7", 7, 4, serde_json::json!([9])),
+            ("who5", 5, 6, serde_json::json!([1])),
+        ] {
+            let mut doc = doc_for(inst, items, options, Some("s"));
+            doc["risk_items"] = wrong.clone();
+            let m = message(&doc.to_string());
+            let expected = format!("{:?}", expected_risk(inst));
+            assert!(
+                m.contains(&expected),
+                "{inst} {wrong}: {m} names {expected}"
+            );
+        }
+        // Missing, or not a list of item numbers.
+        for bad in [
+            serde_json::Value::Null,
+            serde_json::json!(17),
+            serde_json::json!(["17"]),
+            serde_json::json!([-1]),
+        ] {
+            let mut doc = srq20_printed_ya_first();
+            if bad.is_null() {
+                doc.as_object_mut().unwrap().remove("risk_items");
+            } else {
+                doc["risk_items"] = bad;
+            }
+            assert!(invalid(&doc.to_string()));
+        }
+        // In another order the same items are accepted (there is one per instrument today).
+        for inst in ALL {
+            assert!(!invalid(&json_for(
+                inst.id(),
+                inst.items(),
+                option_count(inst),
+                None
+            )));
+        }
+    }
+
+    #[test]
+    fn answer_values_must_be_exactly_zero_to_max_each_once() {
+        let with_options = |inst: &str, items: usize, options: serde_json::Value| {
+            let mut doc = doc_for(inst, items, 0, Some("s"));
+            doc["options"] = options;
+            doc.to_string()
+        };
+        let refused = [
+            // A value twice (and so one missing).
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([{"label": "Ya", "value": 1}, {"label": "Tidak", "value": 1}]),
+            ),
+            // Out of range.
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([{"label": "Ya", "value": 2}, {"label": "Tidak", "value": 0}]),
+            ),
+            with_options(
+                "phq9",
+                9,
+                serde_json::json!([
+                    {"label": "a", "value": 0}, {"label": "b", "value": 1},
+                    {"label": "c", "value": 2}, {"label": "d", "value": 4},
+                ]),
+            ),
+            // Too few, too many.
+            with_options(
+                "phq9",
+                9,
+                serde_json::json!([
+                    {"label": "a", "value": 0}, {"label": "b", "value": 1}, {"label": "c", "value": 2},
+                ]),
+            ),
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([
+                    {"label": "Ya", "value": 1}, {"label": "Tidak", "value": 0},
+                    {"label": "Mungkin", "value": 2},
+                ]),
+            ),
+            // Not a value: negative, text, missing; a bare label (the v1 shape); an extra field.
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([{"label": "Ya", "value": -1}, {"label": "Tidak", "value": 0}]),
+            ),
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([{"label": "Ya", "value": "1"}, {"label": "Tidak", "value": 0}]),
+            ),
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([{"label": "Ya"}, {"label": "Tidak", "value": 0}]),
+            ),
+            with_options("srq20", 20, serde_json::json!(["Ya", "Tidak"])),
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([
+                    {"label": "Ya", "value": 1, "score": 1}, {"label": "Tidak", "value": 0},
+                ]),
+            ),
+            // Two answers with the same label cannot be told apart.
+            with_options(
+                "srq20",
+                20,
+                serde_json::json!([{"label": "Ya", "value": 1}, {"label": "Ya", "value": 0}]),
+            ),
+        ];
+        for json in refused {
+            assert!(invalid(&json), "{json}");
+        }
+        assert!(message(&refused_twice()).contains("0 to 1"));
+    }
+
+    fn refused_twice() -> String {
+        let mut doc = srq20_printed_ya_first();
+        doc["options"] =
+            serde_json::json!([{"label": "Ya", "value": 1}, {"label": "Tidak", "value": 1}]);
+        doc.to_string()
     }
 
     #[test]
@@ -476,10 +783,80 @@ mod tests {
             ))
             .unwrap();
             assert!(w.validated && !w.builtin && w.instrument == inst);
+            assert_eq!(
+                w.display_order,
+                (0..=inst.max_answer()).collect::<Vec<_>>()
+            );
             let u = parse(&json_for(inst.id(), inst.items(), n, None)).unwrap();
             assert!(!u.validated && u.source.is_none());
             assert_eq!(u.instructions, "Petunjuk\nbaris dua");
         }
+    }
+
+    #[test]
+    fn a_v1_wording_is_refused_with_a_pointer_to_v2() {
+        let v1 = serde_json::json!({
+            "schema": "sebaya-wording/1",
+            "instrument": "srq20",
+            "language": "id",
+            "items": (1..=20).map(|i| format!("pertanyaan {i}")).collect::<Vec<_>>(),
+            "options": ["Ya", "Tidak"],
+            "source": null,
+        })
+        .to_string();
+        let m = message(&v1);
+        assert!(m.contains("sebaya-wording/2"), "{m}");
+        assert!(matches!(preview(&v1), Err(Error::InvalidInput(_))));
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vault::open(&dir.path().join("v1.db"), &[4u8; 32]).unwrap();
+        assert!(matches!(
+            v.import_instrument_wording(&v1),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(!v.instrument_offered(Instrument::Srq20, "id").unwrap());
+    }
+
+    #[test]
+    fn a_v1_wording_already_stored_reads_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vault::open(&dir.path().join("old.db"), &[5u8; 32]).unwrap();
+        // What an earlier build kept: labels by value, 0 first.
+        let old = serde_json::json!({
+            "schema": "sebaya-wording/1",
+            "instrument": "phq9",
+            "language": "id",
+            "instructions": "",
+            "items": (1..=9).map(|i| format!("butir {i}")).collect::<Vec<_>>(),
+            "options": ["nol", "satu", "dua", "tiga"],
+            "source": "Program Lama",
+        })
+        .to_string();
+        v.store
+            .kv_put(&kv_name(Instrument::Phq9, "id"), old.as_bytes())
+            .unwrap();
+        let w = v.instrument_wording(Instrument::Phq9, "id-ID").unwrap();
+        assert_eq!(w.options, vec!["nol", "satu", "dua", "tiga"]);
+        assert_eq!(w.display_order, vec![0, 1, 2, 3]);
+        assert_eq!(w.risk_items, vec![9]);
+        assert!(w.validated && !w.builtin);
+        assert!(v.instrument_offered(Instrument::Phq9, "id").unwrap());
+        // A new import replaces it, kept in v2 form with its printed order.
+        let mut doc = doc_for("phq9", 9, 4, Some("Program Baru"));
+        doc["options"] = serde_json::json!([
+            {"label": "tiga", "value": 3}, {"label": "dua", "value": 2},
+            {"label": "satu", "value": 1}, {"label": "nol", "value": 0},
+        ]);
+        v.import_instrument_wording(&doc.to_string()).unwrap();
+        let stored = v
+            .store
+            .kv_get(&kv_name(Instrument::Phq9, "id"))
+            .unwrap()
+            .unwrap();
+        let stored: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(stored["schema"], SCHEMA_V2);
+        let w = v.instrument_wording(Instrument::Phq9, "id").unwrap();
+        assert_eq!(w.display_order, vec![3, 2, 1, 0]);
+        assert_eq!(w.options, vec!["nol", "satu", "dua", "tiga"]);
     }
 
     #[test]
@@ -495,22 +872,31 @@ mod tests {
         assert!(invalid("[]"));
         assert!(invalid(""));
         // Another schema, a missing field, an unknown field.
-        let mut v: serde_json::Value = serde_json::from_str(&json_for("gad7", 7, 4, None)).unwrap();
-        v["schema"] = "sebaya-wording/2".into();
+        for schema in ["sebaya-wording/3", "sebaya-wording/1", "", "Sebaya-Wording/2"] {
+            let mut v = doc_for("gad7", 7, 4, None);
+            v["schema"] = schema.into();
+            assert!(invalid(&v.to_string()), "{schema}");
+        }
+        let mut v = doc_for("gad7", 7, 4, None);
+        v.as_object_mut().unwrap().remove("schema");
         assert!(invalid(&v.to_string()));
-        let mut v: serde_json::Value = serde_json::from_str(&json_for("gad7", 7, 4, None)).unwrap();
+        let mut v = doc_for("gad7", 7, 4, None);
         v.as_object_mut().unwrap().remove("items");
         assert!(invalid(&v.to_string()));
-        let mut v: serde_json::Value = serde_json::from_str(&json_for("gad7", 7, 4, None)).unwrap();
+        let mut v = doc_for("gad7", 7, 4, None);
+        v.as_object_mut().unwrap().remove("options");
+        assert!(invalid(&v.to_string()));
+        let mut v = doc_for("gad7", 7, 4, None);
         v["sourse"] = "typo".into();
         assert!(invalid(&v.to_string()));
+        let mut v = doc_for("gad7", 7, 4, None);
+        v["display_order"] = serde_json::json!([0, 1, 2, 3]);
+        assert!(invalid(&v.to_string()), "the order is the order listed");
     }
 
     #[test]
     fn oversized_empty_and_control_characters_are_refused() {
-        let base = || -> serde_json::Value {
-            serde_json::from_str(&json_for("gad7", 7, 4, Some("s"))).unwrap()
-        };
+        let base = || doc_for("gad7", 7, 4, Some("s"));
         let mut v = base();
         v["items"][0] = "x".repeat(MAX_ITEM_CHARS + 1).into();
         assert!(invalid(&v.to_string()));
@@ -527,7 +913,13 @@ mod tests {
         v["items"][2] = "a\nb".into();
         assert!(invalid(&v.to_string()), "newlines only in instructions");
         let mut v = base();
-        v["options"][1] = "x".repeat(MAX_OPTION_CHARS + 1).into();
+        v["options"][1]["label"] = "x".repeat(MAX_OPTION_CHARS + 1).into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["options"][1]["label"] = " ".into();
+        assert!(invalid(&v.to_string()));
+        let mut v = base();
+        v["options"][1]["label"] = "a\u{0000}".into();
         assert!(invalid(&v.to_string()));
         let mut v = base();
         v["source"] = "".into();
@@ -553,9 +945,57 @@ mod tests {
     }
 
     #[test]
+    fn errors_never_echo_what_was_written() {
+        const SECRET: &str = "RAHASIA";
+        let mut cases = Vec::new();
+        let mut v = srq20_printed_ya_first();
+        v["items"][4] = format!("{SECRET}\u{0007}").into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["options"][0]["label"] = format!("{SECRET}{}", "x".repeat(MAX_OPTION_CHARS)).into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v[SECRET] = SECRET.into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["options"][0][SECRET] = 1.into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["options"][0]["value"] = SECRET.into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["instrument"] = SECRET.into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["schema"] = SECRET.into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["language"] = SECRET.into();
+        cases.push(v);
+        let mut v = srq20_printed_ya_first();
+        v["options"] = serde_json::json!([{"label": SECRET, "value": 1}, {"label": SECRET, "value": 0}]);
+        cases.push(v);
+        for case in cases {
+            let m = message(&case.to_string());
+            assert!(!m.contains(SECRET), "{m}");
+            assert!(
+                !format!("{:?}", preview(&case.to_string())).contains(SECRET),
+                "{m}"
+            );
+        }
+        assert!(!message(&format!("{{\"{SECRET}\": 1")).contains(SECRET));
+    }
+
+    #[test]
     fn language_tags_normalise() {
         assert_eq!(normalize_language("id_ID").unwrap(), "id-id");
         assert_eq!(normalize_language(" EN ").unwrap(), "en");
+        // Old Android reports Indonesian as "in".
+        assert_eq!(normalize_language("in").unwrap(), "id");
+        assert_eq!(normalize_language("in-ID").unwrap(), "id-id");
+        assert_eq!(normalize_language("in_ID").unwrap(), "id-id");
+        assert_eq!(normalize_language("ind").unwrap(), "ind");
+        assert_eq!(normalize_language("en-IN").unwrap(), "en-in", "only the primary subtag");
         assert!(normalize_language("").is_err());
         assert!(normalize_language("i").is_err());
         assert!(normalize_language("id--x").is_err());
@@ -563,16 +1003,58 @@ mod tests {
     }
 
     #[test]
-    fn the_vault_keeps_a_programme_wording_and_falls_back_to_english() {
+    fn indonesian_without_a_programme_wording_is_not_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = Vault::open(&dir.path().join("n.db"), &[6u8; 32]).unwrap();
+        for inst in ALL {
+            for tag in ["id", "id-ID", "in", "in-ID", "jv", "ms"] {
+                assert!(!v.instrument_offered(inst, tag).unwrap(), "{tag}");
+                assert!(matches!(
+                    v.instrument_wording(inst, tag),
+                    Err(Error::NotFound(_))
+                ));
+            }
+            for tag in ["en", "en-GB", "EN_us"] {
+                assert!(v.instrument_offered(inst, tag).unwrap(), "{tag}");
+                let w = v.instrument_wording(inst, tag).unwrap();
+                assert!(w.builtin && w.language == "en");
+            }
+        }
+        assert!(matches!(
+            v.instrument_offered(Instrument::Phq9, "??"),
+            Err(Error::InvalidInput(_))
+        ));
+        // A programme's Indonesian wording, imported as "in-ID", is offered for "id", "in", "id-ID".
+        let mut doc = srq20_printed_ya_first();
+        doc["language"] = "in-ID".into();
+        let w = v.import_instrument_wording(&doc.to_string()).unwrap();
+        assert_eq!(w.language, "id-id");
+        assert!(v.instrument_offered(Instrument::Srq20, "in-ID").unwrap());
+        assert!(!v.instrument_offered(Instrument::Srq20, "in").unwrap(), "the exact tag or its primary language, not a sibling");
+        doc["language"] = "id".into();
+        v.import_instrument_wording(&doc.to_string()).unwrap();
+        for tag in ["id", "in", "id-ID", "in-ID", "id-x-test"] {
+            assert!(v.instrument_offered(Instrument::Srq20, tag).unwrap(), "{tag}");
+            let w = v.instrument_wording(Instrument::Srq20, tag).unwrap();
+            assert!(!w.builtin && w.display_order == vec![1, 0]);
+        }
+        // Other instruments are still not offered in Indonesian.
+        assert!(!v.instrument_offered(Instrument::Phq9, "in").unwrap());
+    }
+
+    #[test]
+    fn the_vault_keeps_a_programme_wording() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let key = [3u8; 32];
         {
             let mut v = Vault::open(&path, &key).unwrap();
-            let w = v.instrument_wording(Instrument::Phq9, "id-ID").unwrap();
-            assert!(w.builtin && w.fallback_language && w.validated && w.language == "en");
+            assert!(matches!(
+                v.instrument_wording(Instrument::Phq9, "id-ID"),
+                Err(Error::NotFound(_))
+            ));
             let w = v.instrument_wording(Instrument::Phq9, "en").unwrap();
-            assert!(w.builtin && !w.fallback_language);
+            assert!(w.builtin && w.validated);
             assert!(matches!(
                 v.instrument_wording(Instrument::Phq9, "??"),
                 Err(Error::InvalidInput(_))
@@ -588,13 +1070,13 @@ mod tests {
         }
         let mut v = Vault::open(&path, &key).unwrap();
         let w = v.instrument_wording(Instrument::Phq9, "id-ID").unwrap();
-        assert!(!w.builtin && !w.validated && !w.fallback_language && w.source.is_none());
+        assert!(!w.builtin && !w.validated && w.source.is_none());
         assert_eq!(w.items[0], "butir 0");
-        assert!(
-            v.instrument_wording(Instrument::Gad7, "id")
-                .unwrap()
-                .builtin
-        );
+        assert_eq!(w.risk_items, vec![9]);
+        assert!(matches!(
+            v.instrument_wording(Instrument::Gad7, "id"),
+            Err(Error::NotFound(_))
+        ));
         assert!(
             v.instrument_wording(Instrument::Phq9, "en")
                 .unwrap()
@@ -605,12 +1087,16 @@ mod tests {
             .unwrap();
         let w = v.instrument_wording(Instrument::Phq9, "id").unwrap();
         assert!(w.validated && w.source.as_deref() == Some("Programme X"));
-        // A programme's English wording wins over the built-in one, also as a fallback.
-        let mut en: serde_json::Value =
-            serde_json::from_str(&json_for("who5", 5, 6, Some("Y"))).unwrap();
+        // A programme's English wording wins over the built-in one for English, and is never shown
+        // for Indonesian.
+        let mut en = doc_for("who5", 5, 6, Some("Y"));
         en["language"] = "en".into();
         v.import_instrument_wording(&en.to_string()).unwrap();
-        let w = v.instrument_wording(Instrument::Who5, "id").unwrap();
-        assert!(!w.builtin && w.fallback_language && w.language == "en");
+        let w = v.instrument_wording(Instrument::Who5, "en-AU").unwrap();
+        assert!(!w.builtin && w.language == "en");
+        assert!(matches!(
+            v.instrument_wording(Instrument::Who5, "id"),
+            Err(Error::NotFound(_))
+        ));
     }
 }
