@@ -4,11 +4,13 @@
 import java.io.File
 import java.nio.file.Files
 import org.sebaya.Instrument
+import org.sebaya.RiskFlag
 import org.sebaya.SafetyStep
 import org.sebaya.SebayaException
 import org.sebaya.Vault
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
+import org.sebaya.previewInstrumentWording
 import org.sebaya.safetyPlanSteps
 import org.sebaya.use
 
@@ -30,20 +32,47 @@ private val INSTRUMENT = mapOf(
 private fun jsonString(s: String): String =
     "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\""
 
-/** A programme wording JSON (schema sebaya-wording/1) with `items` items and `options` labels. */
+private val RISK_ITEMS = mapOf("phq9" to "[9]", "srq20" to "[17]", "gad7" to "[]", "who5" to "[]")
+
+/** One answer of a wording JSON: a label with its value. */
+private fun answer(label: String, value: Int): String = """{"label":${jsonString(label)},"value":$value}"""
+
+/**
+ * A programme wording JSON (schema sebaya-wording/2) with `items` items and `options` answers listed
+ * value 0 first (or the answers given in `answers`, in their printed order), and the risk items of
+ * the instrument's rule (or `risk`, raw JSON; null leaves the field out).
+ */
 private fun wordingJson(
     instrument: String = "phq9",
     items: Int = 9,
     options: Int = 4,
     source: String? = null,
     language: String = "id",
+    answers: String? = null,
+    risk: String? = RISK_ITEMS[instrument] ?: "[9]",
+    schema: String = "sebaya-wording/2",
+    itemText: String = "butir",
 ): String {
-    val its = (1..items).joinToString(",") { jsonString("butir $it") }
-    val ops = (0 until options).joinToString(",") { jsonString("pilihan $it") }
+    val its = (1..items).joinToString(",") { jsonString("$itemText $it") }
+    val ops = answers ?: (0 until options).joinToString(",") { answer("pilihan $it", it) }
     val src = source?.let { jsonString(it) } ?: "null"
-    return """{"schema":"sebaya-wording/1","instrument":"$instrument","language":"$language",""" +
-        """"instructions":"Petunjuk","items":[$its],"options":[$ops],"source":$src}"""
+    val riskField = risk?.let { ""","risk_items":$it""" } ?: ""
+    return """{"schema":"$schema","instrument":"$instrument","language":"$language",""" +
+        """"instructions":"Petunjuk","items":[$its],"options":[$ops]$riskField,"source":$src}"""
 }
+
+/** An SRQ-20 form as an Indonesian programme prints it: "Ya" before "Tidak". */
+private fun srq20YaFirst(
+    answers: String = answer("Ya", 1) + "," + answer("Tidak", 0),
+    risk: String? = "[17]",
+    language: String = "id",
+): String = wordingJson(
+    "srq20", items = 20, source = "Program X, 2025", answers = answers, risk = risk,
+    language = language, itemText = "pertanyaan",
+)
+
+private val V1_SRQ20 = """{"schema":"sebaya-wording/1","instrument":"srq20","language":"id",""" +
+    """"items":[${(1..20).joinToString(",") { jsonString("pertanyaan $it") }}],"options":["Ya","Tidak"],"source":null}"""
 
 fun main() {
     val tmp = Files.createTempDirectory("sebaya-caredata-test").toFile()
@@ -62,20 +91,41 @@ private fun runChecks(tmp: File) {
                 val w = v.care().instrumentWording(INSTRUMENT.getValue(inst), "en")
                 assertEquals(counts.first, w.items.size, "$inst items")
                 assertEquals(counts.second, w.options.size, "$inst options")
-                assertTrue(w.validated && w.builtin && !w.fallbackLanguage, "$inst flags")
+                assertTrue(w.validated && w.builtin, "$inst flags")
                 assertTrue((w.source ?: "").length > 20, "$inst source")
+                assertEquals((0 until counts.second).toList(), w.displayOrder.map { it.toInt() }.sorted(), "$inst printed order")
+                assertEquals(RISK_ITEMS.getValue(inst), w.riskItems.joinToString(",", "[", "]"), "$inst risk items")
+                assertTrue(v.care().instrumentOffered(INSTRUMENT.getValue(inst), "en"), "$inst offered in English")
             }
             val phq = v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "en")
             assertTrue(phq.items[8].contains("better off dead"), "PHQ-9 item 9")
             assertEquals("Nearly every day", phq.options[3], "PHQ-9 answer 3")
+            assertEquals(listOf(0, 1, 2, 3), phq.displayOrder.map { it.toInt() }, "PHQ-9 printed order")
+            val who = v.care().instrumentWording(INSTRUMENT.getValue("who5"), "en")
+            assertEquals(listOf(5, 4, 3, 2, 1, 0), who.displayOrder.map { it.toInt() }, "WHO-5 printed order")
         }
     }
 
-    check("Indonesian without a programme wording falls back to English and says so") {
+    check("Indonesian without a programme wording is not offered (never English instead)") {
         Vault.open(File(tmp, "f.db").path, generateMasterKey()).use { v ->
-            val w = v.care().instrumentWording(INSTRUMENT.getValue("who5"), "id-ID")
-            assertEquals("en", w.language, "language")
-            assertTrue(w.fallbackLanguage && w.builtin, "fallback flag")
+            for (inst in INSTRUMENT.values) {
+                for (tag in listOf("id", "id-ID", "in", "in_ID")) {
+                    assertTrue(!v.care().instrumentOffered(inst, tag), "$inst not offered in $tag")
+                    assertThrows<SebayaException.NotFound>("$inst wording in $tag") { v.care().instrumentWording(inst, tag) }
+                }
+                assertTrue(v.care().instrumentOffered(inst, "en-GB"), "$inst offered in en-GB")
+            }
+        }
+    }
+
+    check("old Android's 'in' reads as 'id'") {
+        Vault.open(File(tmp, "in.db").path, generateMasterKey()).use { v ->
+            assertEquals("id", v.care().importInstrumentWording(srq20YaFirst(language = "in")).language, "stored as id")
+            for (tag in listOf("in", "in-ID", "id", "id_ID")) {
+                assertTrue(v.care().instrumentOffered(Instrument.Srq20, tag), "offered in $tag")
+                assertEquals("id", v.care().instrumentWording(Instrument.Srq20, tag).language, "wording for $tag")
+            }
+            assertTrue(!v.care().instrumentOffered(Instrument.Phq9, "in"), "PHQ-9 still not offered")
         }
     }
 
@@ -89,11 +139,64 @@ private fun runChecks(tmp: File) {
         Vault.open(path, key).use { v ->
             val w = v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "id")
             assertEquals("butir 1", w.items[0], "first item after reopen")
-            assertTrue(!w.validated && !w.fallbackLanguage, "unvalidated, not a fallback")
+            assertTrue(!w.validated, "unvalidated")
+            assertEquals(listOf(9u), w.riskItems, "risk items")
             v.care().importInstrumentWording(wordingJson(source = "Program X, terjemahan tervalidasi"))
             val again = v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "id-ID")
             assertTrue(again.validated, "validated after a cited import")
             assertEquals("Program X, terjemahan tervalidasi", again.source, "source")
+            assertTrue(!v.care().instrumentOffered(Instrument.Who5, "id"), "WHO-5 still not offered")
+        }
+    }
+
+    check("a form printed 'Ya' before 'Tidak' scores 'Ya' as 1 and keeps SRQ-20 item 17's rule") {
+        Vault.open(File(tmp, "srq.db").path, generateMasterKey()).use { v ->
+            v.createPerson()
+            val w = v.care().importInstrumentWording(srq20YaFirst())
+            assertEquals(listOf("Tidak", "Ya"), w.options, "labels by value")
+            assertEquals(listOf(1, 0), w.displayOrder.map { it.toInt() }, "printed order")
+            // What the app does: show the labels in the printed order, record the value of the one tapped.
+            val shown = w.displayOrder.map { w.options[it.toInt()] to it }
+            assertEquals(listOf("Ya", "Tidak"), shown.map { it.first }, "shown")
+            val value = shown.toMap()
+            val answers = ByteArray(20) { value.getValue("Tidak") }
+            answers[16] = value.getValue("Ya")
+            val esc = v.care().submitScreening(Instrument.Srq20, answers, "id")
+            assertEquals(1u, esc.score?.total, "total")
+            assertEquals(listOf(RiskFlag.Srq20Item17), esc.rules, "rule fired")
+            val none = v.care().submitScreening(Instrument.Srq20, ByteArray(20) { value.getValue("Tidak") }, "id")
+            assertEquals(listOf<RiskFlag>(), none.rules, "all 'Tidak': no rule")
+        }
+    }
+
+    check("the preview shows each label with its value and the risk items, keeping nothing") {
+        val p = previewInstrumentWording(srq20YaFirst())
+        assertEquals(listOf("Ya" to 1, "Tidak" to 0), p.answers.map { it.label to it.value.toInt() }, "answers")
+        assertEquals(1, p.riskItems.size, "one risk item")
+        val r = p.riskItems[0]
+        assertEquals(17u, r.item, "item 17")
+        assertEquals("pertanyaan 17", r.text, "its text")
+        assertEquals(RiskFlag.Srq20Item17, r.flag, "its flag")
+        assertEquals(listOf("Ya"), r.raisedBy.map { it.label }, "raised by 'Ya'")
+        val phq = previewInstrumentWording(
+            wordingJson(answers = listOf(3, 2, 1, 0).joinToString(",") { answer("p$it", it) }),
+        )
+        assertEquals(listOf(3, 2, 1, 0), phq.answers.map { it.value.toInt() }, "PHQ-9 printed order")
+        assertEquals(listOf("p3", "p2", "p1"), phq.riskItems.single().raisedBy.map { it.label }, "PHQ-9 item 9 above 0")
+        assertTrue(previewInstrumentWording(wordingJson("gad7", items = 7)).riskItems.isEmpty(), "GAD-7 none")
+        Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { v ->
+            assertTrue(!v.care().instrumentOffered(Instrument.Srq20, "id"), "a preview keeps nothing")
+        }
+    }
+
+    check("v1 is refused pointing to v2; a risk_items mismatch names the expected items") {
+        Vault.open(File(tmp, "v1.db").path, generateMasterKey()).use { v ->
+            val e = assertThrows<SebayaException.InvalidInput>("v1 import") { v.care().importInstrumentWording(V1_SRQ20) }
+            assertTrue(e.detail.contains("sebaya-wording/2"), "points to v2: ${e.detail}")
+            assertThrows<SebayaException.InvalidInput>("v1 preview") { previewInstrumentWording(V1_SRQ20) }
+            val m = assertThrows<SebayaException.InvalidInput>("risk [16]") { v.care().importInstrumentWording(srq20YaFirst(risk = "[16]")) }
+            assertTrue(m.detail.contains("[17]"), "names [17]: ${m.detail}")
+            assertTrue(!v.care().instrumentOffered(Instrument.Srq20, "id"), "nothing kept")
         }
     }
 
@@ -106,14 +209,27 @@ private fun runChecks(tmp: File) {
                 wordingJson(instrument = "srq21"),
                 wordingJson(source = ""),
                 wordingJson(language = "bahasa"),
+                wordingJson(schema = "sebaya-wording/9"),
+                srq20YaFirst(answers = answer("Ya", 1) + "," + answer("Tidak", 1)),
+                srq20YaFirst(answers = answer("Ya", 2) + "," + answer("Tidak", 0)),
+                srq20YaFirst(answers = "\"Ya\",\"Tidak\""),
+                srq20YaFirst(answers = answer("Ya", 1) + "," + answer("Ya", 0)),
+                srq20YaFirst(risk = "[]"),
+                srq20YaFirst(risk = null),
+                wordingJson("gad7", items = 7, risk = "[9]"),
+                V1_SRQ20,
                 "{nope",
                 "x".repeat(70_000),
             )
             for (b in bad) {
                 assertThrows<SebayaException.InvalidInput>("import ${b.take(60)}") { v.care().importInstrumentWording(b) }
+                assertThrows<SebayaException.InvalidInput>("preview ${b.take(60)}") { previewInstrumentWording(b) }
             }
             assertThrows<SebayaException.InvalidInput>("unknown instrument") { v.care().instrumentWording(Instrument.Unknown("phq10"), "en") }
-            assertTrue(v.care().instrumentWording(INSTRUMENT.getValue("phq9"), "id").builtin, "still the built-in")
+            assertThrows<SebayaException.InvalidInput>("unknown instrument offered") { v.care().instrumentOffered(Instrument.Unknown("phq10"), "en") }
+            assertThrows<SebayaException.InvalidInput>("a malformed language") { v.care().instrumentOffered(Instrument.Phq9, "??") }
+            assertTrue(!v.care().instrumentOffered(INSTRUMENT.getValue("phq9"), "id"), "still nothing in Indonesian")
+            assertTrue(!v.care().instrumentOffered(INSTRUMENT.getValue("srq20"), "id"), "still nothing in Indonesian")
         }
     }
 
