@@ -94,9 +94,25 @@ fn keep_coordinator_current(co: &mut Vault, programme: &[u8; 32]) {
     }
 }
 
+/// What `expected.json` recorded, with the changes a later issue made on purpose to how the same
+/// data is shown (never to what is stored): since issue 14 (item 13) a supporter sees one origin,
+/// `participant`, for the participant's referrals, where the old code showed `rule`.
+fn as_shown_now(want: &Value) -> Value {
+    let mut want = want.clone();
+    if let Some(refs) = want["care"]["supporter"]["referrals"].as_array_mut() {
+        for r in refs {
+            if r["origin"] == "rule" {
+                r["origin"] = "participant".into();
+            }
+        }
+    }
+    want
+}
+
 /// Compares what `got` reads with what `expected.json` recorded, section by section and device by
 /// device (for a readable failure), then whole.
 fn assert_facts(got: &Value, want: &Value) {
+    let want = &as_shown_now(want);
     for (section, by_device) in want.as_object().unwrap() {
         for (who, want) in by_device.as_object().unwrap() {
             assert_eq!(&got[section][who], want, "{section} as {who} reads it");
