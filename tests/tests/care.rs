@@ -1176,3 +1176,91 @@ fn a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does() {
             .any(|c| c.id == care2 && c.minor)
     );
 }
+
+/// Review finding (issue 14, item 3): a referral's age must not rest on its writer's clock alone.
+/// A phone days fast writes an `at` in the future; counted from it, the referral would never be
+/// overdue. Its age counts from when this device first saw it, whichever is earlier.
+#[test]
+fn a_fast_writers_clock_does_not_keep_a_referral_from_being_overdue() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, _participant, care) = programme(&n, &dir);
+    let by = supporter.device_id().to_hex();
+    let week = 7 * 24 * 3_600_000;
+    supporter
+        .with_space(&care, |doc, now| {
+            sebaya_core::care::add_referral(
+                doc,
+                "00000000000000f7",
+                "supporter",
+                "refer-now",
+                &by,
+                now + week,
+            )
+        })
+        .unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut coordinator);
+    let seen_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // First listed now; 25 hours later (the deadline is 24) it is overdue and first.
+    assert!(coordinator.caseload_at(seen_at).unwrap()[0].age_ms < 60_000);
+    let later = seen_at + 25 * 3_600_000;
+    let case = coordinator.caseload_at(later).unwrap();
+    assert_eq!(case[0].id, "00000000000000f7");
+    assert!(case[0].overdue);
+}
+
+/// Review finding (issue 14, items 3 and 15): a coordinator added to a record as a plain member (the
+/// usual case when a supporter enrols) can mark the participant a minor, record an exception and
+/// set the deadline; before, only an admin could, so a child found to be a minor after enrolment
+/// could never be marked.
+#[test]
+fn a_coordinator_who_is_a_plain_member_marks_a_minor_and_sets_the_deadline() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut supporter = vault(&dir, "s.db", 2);
+    let mut participant = vault(&dir, "p.db", 3);
+    let programme = coordinator.create_programme("PIK-R SMA 5").unwrap();
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &supporter.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            180,
+        )
+        .unwrap();
+    supporter
+        .add_programme_credential(&grant.credential)
+        .unwrap();
+    let (care, resp) = supporter
+        .enrol_participant(&participant.link_request().unwrap(), programme)
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    let resp = supporter
+        .approve_group_member(&care, &coordinator.link_request().unwrap(), Role::Member)
+        .unwrap();
+    coordinator.join_space(&resp).unwrap();
+    for _ in 0..2 {
+        for v in [&mut supporter, &mut participant, &mut coordinator] {
+            sync(&n, v);
+        }
+    }
+    coordinator.mark_minor(&care).unwrap();
+    coordinator
+        .record_best_interests_exception(&care, "report-outcomes", "alasan")
+        .unwrap();
+    assert_eq!(coordinator.set_ack_deadline(&programme, 6).unwrap(), 1);
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert!(participant.care_records()[0].minor);
+    assert_eq!(participant.ack_deadline_hours(&care).unwrap(), 6);
+    // The supporter, an admin without the coordinator role, cannot.
+    assert!(matches!(
+        supporter.set_ack_deadline(&programme, 2),
+        Err(Error::NotAllowed(_))
+    ));
+}

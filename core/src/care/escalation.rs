@@ -109,14 +109,17 @@ impl ReferralView {
         if self.acknowledged_ms.is_some() || self.closed_ms.is_some() || self.in_care_ms.is_some() {
             return CareNotice::Told;
         }
+        // No coordinator at all comes first: "phone your coordinator" would send a supporter to no
+        // one. A coordinator reads overdue from the caseload, never the participant's advice.
+        if self.coordinators == 0 {
+            return CareNotice::NoCoordinatorYet;
+        }
         if self.overdue {
             return match self.viewer {
                 "supporter" => CareNotice::OverdueCallCoordinator,
-                _ => CareNotice::Overdue,
+                "participant" => CareNotice::Overdue,
+                _ => CareNotice::SentNoAnswer,
             };
-        }
-        if self.coordinators == 0 {
-            return CareNotice::NoCoordinatorYet;
         }
         match self.state {
             "queued" => CareNotice::NotToldYet,
@@ -229,6 +232,24 @@ struct Referred {
 }
 
 const SENT: &str = "care/sent";
+const SEEN: &str = "care/seen";
+
+fn load_map(
+    store: &crate::store::Store,
+    name: &str,
+    what: &'static str,
+) -> Result<BTreeMap<String, i64>> {
+    match store.kv_get(name)? {
+        None => Ok(BTreeMap::new()),
+        Some(b) => ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt(what)),
+    }
+}
+
+fn save_map(store: &crate::store::Store, name: &str, map: &BTreeMap<String, i64>) -> Result<()> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(map, &mut bytes).map_err(|_| Error::Internal("encode referral notes"))?;
+    store.kv_put(name, &bytes)
+}
 
 fn load_sent(store: &crate::store::Store) -> Result<BTreeMap<String, i64>> {
     match store.kv_get(SENT)? {
@@ -543,6 +564,10 @@ impl Vault {
         let mut sent = load_sent(&self.store)?;
         let mut changed = false;
         let now = now_ms();
+        // When this device first listed each referral: a referral's age never rests on its writer's
+        // clock alone (a phone days fast would otherwise keep it from ever being overdue).
+        let mut seen = load_map(&self.store, SEEN, "seen referrals")?;
+        let mut seen_changed = false;
         let mut out = Vec::with_capacity(list.len());
         for (r, verified) in list {
             let mine = r.by == me;
@@ -572,7 +597,12 @@ impl Vault {
                 "queued"
             };
             let hide = viewer == "supporter" && r.origin != "supporter";
-            let age_ms = at_ms.saturating_sub(r.at_ms).max(0);
+            let key = format!("{}/{}", care.to_hex(), r.id);
+            let first_seen = *seen.entry(key).or_insert_with(|| {
+                seen_changed = true;
+                now
+            });
+            let age_ms = at_ms.saturating_sub(r.at_ms.min(first_seen)).max(0);
             let acknowledged_by = st
                 .iter()
                 .filter(|x| x.referral == r.id && x.state == "acknowledged")
@@ -607,11 +637,13 @@ impl Vault {
                 acknowledged_by,
             });
         }
+        // Best effort: the view is right whether or not these notes are kept; a failed write only
+        // means they are made again next time (a view must never fail on a write).
         if changed {
-            let mut bytes = Vec::new();
-            ciborium::into_writer(&sent, &mut bytes)
-                .map_err(|_| Error::Internal("encode sent referrals"))?;
-            self.store.kv_put(SENT, &bytes)?;
+            let _ = save_map(&self.store, SENT, &sent);
+        }
+        if seen_changed {
+            let _ = save_map(&self.store, SEEN, &seen);
         }
         Ok(out)
     }

@@ -82,8 +82,10 @@ impl Vault {
             .map(|c| c.id)
             .collect();
         let mut n = 0;
+        let mut refused = None;
         for t in targets {
-            self.with_space(&t, |doc, now| {
+            // Every record is tried: one that refuses does not leave the others on the old deadline.
+            let done = self.with_space(&t, |doc, now| {
                 write(doc, now, |d| {
                     // Records made before the deadline existed have no `policy` yet.
                     let policy = match d.get(ROOT, POLICY)? {
@@ -93,10 +95,16 @@ impl Vault {
                     d.put(&policy, "ack_hours", u64::from(hours))?;
                     Ok(())
                 })
-            })?;
-            n += 1;
+            });
+            match done {
+                Ok(()) => n += 1,
+                Err(e) => refused = Some(e),
+            }
         }
-        Ok(n)
+        match (n, refused) {
+            (0, Some(e)) => Err(e),
+            _ => Ok(n),
+        }
     }
 
     /// The acknowledgement deadline of a care record, in hours.
@@ -120,17 +128,21 @@ impl Vault {
             .map(|c| c.id)
             .collect();
         let mut out = Vec::new();
-        for care in mine {
-            out.extend(
-                self.referrals_at(&care, now_ms)?
-                    .into_iter()
-                    .filter(|r| r.state != "closed"),
-            );
+        let mut failed = 0usize;
+        for care in &mine {
+            // One record that cannot be read must not blank the others' referrals.
+            match self.referrals_at(care, now_ms) {
+                Ok(list) => out.extend(list.into_iter().filter(|r| r.state != "closed")),
+                Err(_) => failed += 1,
+            }
+        }
+        if failed > 0 && failed == mine.len() {
+            return Err(Error::Corrupt("care records"));
         }
         out.sort_by(|a, b| {
             b.overdue
                 .cmp(&a.overdue)
-                .then_with(|| a.created_ms.cmp(&b.created_ms))
+                .then_with(|| b.age_ms.cmp(&a.age_ms))
                 .then_with(|| a.id.cmp(&b.id))
         });
         Ok(out)

@@ -325,7 +325,9 @@ impl Vault {
                             origin: r.origin,
                         });
                     }
-                    if crate::care::consented(&s.doc, "report-outcomes") {
+                    if crate::care::consented(&s.doc, "report-outcomes")
+                        && crate::care::guardian_allows(&s.doc, "report-outcomes")
+                    {
                         let pseudonym = tag(&[b"participant", &id.0]);
                         inputs.outcomes.extend(outcomes_of(
                             &s.doc,

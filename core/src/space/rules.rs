@@ -94,7 +94,7 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Care, "consents" | "outcomes") => Need::Subject,
         (SpaceKind::Report, "sessions" | "pairings") => Need::With(ProgrammeRole::PeerSupporter),
         (SpaceKind::Care, "guardian" | "exceptions") => Need::With(ProgrammeRole::Coordinator),
-        (SpaceKind::Care, "minor") => Need::Admin,
+        (SpaceKind::Care, "minor") => Need::With(ProgrammeRole::Coordinator),
         (SpaceKind::Care, "referrals") => Need::Member,
         (SpaceKind::Care, "states" | "resources" | "policy") => {
             Need::With(ProgrammeRole::Coordinator)
@@ -171,6 +171,22 @@ pub const RULES_VERSION: u32 = 3;
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
 const MINOR_KEY: &str = "minor";
+
+/// A care record's root containers: once there, never replaced or deleted at the root.
+const CARE_CONTAINERS: [&str; 8] = [
+    "consents",
+    "guardian",
+    "referrals",
+    "states",
+    "resources",
+    "outcomes",
+    "policy",
+    "exceptions",
+];
+
+/// Containers added to care records after the first records were made: in an older record, the
+/// role that writes inside one may lay it out (an empty map where nothing stands yet).
+const LATE_CONTAINERS: [&str; 2] = ["policy", "exceptions"];
 
 /// Care-record containers whose records are never edited or deleted once written.
 const APPEND_ONLY: [&str; 5] = ["consents", "guardian", "referrals", "states", "exceptions"];
@@ -471,8 +487,18 @@ pub(crate) fn allowed(
                     }
                 }
             }
-            if at_root && root == PROGRAMME_KEY && matches!(op.action, OpType::Delete) {
-                return false;
+            // The binding, and a care record's participant, are ids written once: a text of 64
+            // lowercase hex while the key is absent, never any other value, never again (a number
+            // written over the binding would unbind the record and hide its referrals from every
+            // coordinator; a rewritten participant would stop the person's own help counting).
+            if at_root
+                && (root == PROGRAMME_KEY || (kind == SpaceKind::Care && root == "participant"))
+            {
+                let id =
+                    matches!(&op.action, OpType::Put(ScalarValue::Str(v)) if is_lower_hex(v, 64));
+                if !id || doc.get(ROOT, root.as_str()).ok().flatten().is_some() {
+                    return false;
+                }
             }
             // A care record's participant, once a minor, stays one: `minor` is only ever set true.
             if kind == SpaceKind::Care
@@ -483,14 +509,41 @@ pub(crate) fn allowed(
                 return false;
             }
             let mut needed = need(kind, &root);
+            // A care record's containers, once there, are never replaced or deleted at the root,
+            // by anyone (an admin who is no coordinator replacing `policy` or `resources` would
+            // undo the programme's deadline or crisis lines).
+            let exists = doc.get(ROOT, root.as_str()).ok().flatten().is_some();
+            if kind == SpaceKind::Care
+                && at_root
+                && exists
+                && CARE_CONTAINERS.contains(&root.as_str())
+            {
+                return false;
+            }
+            // In records made before a container existed, the role that writes inside it may lay
+            // it out: a new empty map, where nothing stands yet.
+            let late_layout = kind == SpaceKind::Care
+                && at_root
+                && !exists
+                && LATE_CONTAINERS.contains(&root.as_str())
+                && matches!(op.action, OpType::Make(automerge::ObjType::Map))
+                && op.pred.is_empty();
+            // `minor` is a coordinator's to set (only ever true, checked above).
+            let minor = kind == SpaceKind::Care && at_root && root == MINOR_KEY;
             // A member writes inside its containers, never the container itself (replacing or
             // deleting `notes` would wipe everyone's notes); published credentials excepted.
             if at_root
                 && matches!(needed, Need::Member | Need::Subject | Need::With(_))
                 && !root.starts_with(CRED_PREFIX)
                 && !root.starts_with(REVOKE_PREFIX)
+                && !late_layout
+                && !minor
             {
                 needed = Need::Admin;
+            }
+            // The creator may say so at enrolment (a peer supporter who enrols a child).
+            if minor && author.creator {
+                needed = Need::Creator;
             }
             if !layout && !author.may(needed, at, subject) {
                 return false;
@@ -588,8 +641,10 @@ pub(crate) mod tests {
     /// it bind again (review finding, issue 14). Refused on receipt, whoever sends it.
     #[test]
     fn a_programme_binding_is_written_once_and_never_changed_or_removed() {
-        // Each attempt in a record of its own: bound by its creator f, then seen by member m.
-        for attempt in ["rebind", "unbind"] {
+        // Each attempt in a record of its own: bound by its creator f, then seen by member m. A
+        // number or a map written over the binding would unbind it as surely as a delete (review
+        // finding); a rewritten participant would stop the person's own help counting.
+        for attempt in ["rebind", "unbind", "number", "map", "participant", "policy"] {
             let f = device(1);
             let m = device(2);
             let mut fs = care_record(&f, &"ab".repeat(32));
@@ -601,6 +656,20 @@ pub(crate) mod tests {
             let seen = outgoing(&f, &mut fs);
             match attempt {
                 "rebind" => fs.doc.put(ROOT, PROGRAMME_KEY, "22".repeat(32)).unwrap(),
+                "number" => fs.doc.put(ROOT, PROGRAMME_KEY, 0_i64).unwrap(),
+                "map" => {
+                    fs.doc
+                        .put_object(ROOT, PROGRAMME_KEY, automerge::ObjType::Map)
+                        .unwrap();
+                }
+                "participant" => fs.doc.put(ROOT, "participant", "cd".repeat(32)).unwrap(),
+                // The creator, an admin holding no coordinator role, replaces the deadline's
+                // container (it would undo the programme's deadline).
+                "policy" => {
+                    fs.doc
+                        .put_object(ROOT, "policy", automerge::ObjType::Map)
+                        .unwrap();
+                }
                 _ => fs.doc.delete(ROOT, PROGRAMME_KEY).unwrap(),
             }
             fs.doc.commit();
@@ -613,6 +682,7 @@ pub(crate) mod tests {
             let r = ms.receive(&m.store, &m.id, &sent).unwrap();
             assert_eq!(r.quarantined, 1, "{attempt} is refused");
             assert_eq!(programme_of(&ms.doc), Some([0x11; 32]), "{attempt}");
+            assert_eq!(subject_of(&ms.doc), Some([0xab; 32]), "{attempt}");
         }
     }
 
@@ -1090,7 +1160,10 @@ pub(crate) mod tests {
                 "{key}"
             );
         }
-        assert_eq!(need(SpaceKind::Care, "minor"), Need::Admin);
+        assert_eq!(
+            need(SpaceKind::Care, "minor"),
+            Need::With(ProgrammeRole::Coordinator)
+        );
     }
 
     /// A batch is judged under the programme it binds its document to only when its author may bind
