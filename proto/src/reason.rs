@@ -54,4 +54,12 @@ pub const INVITE_REVOKED: &str = "invite-revoked";
 pub const INVITE_EXPIRED: &str = "invite-expired";
 /// The invite holds `MAX_JOIN_REQUESTS_PER_INVITE` requests already, or the addressed device holds
 /// `MAX_JOIN_ANSWERS_PER_DEVICE` answers (or `MAX_JOIN_ANSWER_BYTES_PER_DEVICE` bytes of them).
+/// Passing: the mailbox empties as its device takes its answers (or they age out), so an admin's
+/// device keeps a join answer refused for this and sends it again at its next sync.
 pub const MAILBOX_FULL: &str = "mailbox-full";
+/// A join answer for a device that never left a join request under the answer's invite at this
+/// relay (or whose one request there was answered already: an answer kept earlier was taken, or
+/// aged out). Final: nobody is waiting for it, so the admin's device drops it. What stops anyone
+/// who founds a space of its own, opens invites there and admits another device's id from filling
+/// that device's mailbox (docs/protocol.md, section 18.3).
+pub const NOT_REQUESTED: &str = "not-requested";

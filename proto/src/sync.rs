@@ -162,7 +162,9 @@ pub struct SyncResponse {
     pub refused_join_requests: Vec<Rejected>,
     /// Join answers in the request that were not kept (index into its `join_answers`), with reasons
     /// (`not-authorised` when the sender is not the invite's author or the device was not admitted;
-    /// also `malformed`, `too-large`, `unknown-space`, `unknown-invite`, `mailbox-full`).
+    /// `not-requested` when the device never asked under that invite at this relay, or its request
+    /// was answered already; also `malformed`, `too-large`, `unknown-space`, `unknown-invite`,
+    /// `mailbox-full`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_join_answers: Vec<Rejected>,
     /// Spaces of the request's `erase` list that are erased now (by this request or before).

@@ -43,15 +43,20 @@
 //!    its expiry by the relay's clock (`invite-expired`). Anyone may post: the joiner is not a member,
 //!    and only the invite's secret opens the body. The relay keeps each distinct body once per invite
 //!    (posting the same bytes again is accepted and changes nothing), with the posting device and the
-//!    time, and at most [`MAX_JOIN_REQUESTS_PER_INVITE`] per invite (`mailbox-full`).
+//!    time, and at most [`MAX_JOIN_REQUESTS_PER_INVITE`] per invite (`mailbox-full`). For each
+//!    request kept (or posted again), it notes that the posting device asked under that invite.
 //! 4. Join answers (`join_answers`) are judged next, so that an `Admit` pushed in the same request
 //!    counts; refusals go to `refused_join_answers`. The space and invite ids must be 16 bytes, the
 //!    device 32 and the body non-empty (`malformed`) and at most `MAX_JOIN_ANSWER_LEN` (`too-large`);
 //!    the space must be known (`unknown-space`) and the invite too (`unknown-invite`); the sender must
 //!    be the invite's author and the log must show the invite spent on the answer's device
-//!    (`not-authorised`). One answer is kept per (device, space, invite), a later one replacing it; a
-//!    device holds at most [`MAX_JOIN_ANSWERS_PER_DEVICE`] answers and
-//!    [`MAX_JOIN_ANSWER_BYTES_PER_DEVICE`] bytes of them (`mailbox-full`).
+//!    (`not-authorised`). The device must have asked under that invite here, and that request not
+//!    been answered yet (`not-requested`, final): a stranger who admits someone else's device id in
+//!    a space of its own leaves nothing for it. One answer is kept per (device, space, invite), a
+//!    later one replacing it but keeping its arrival time; a new one uses up the note of the
+//!    request; a device holds at most [`MAX_JOIN_ANSWERS_PER_DEVICE`] answers and
+//!    [`MAX_JOIN_ANSWER_BYTES_PER_DEVICE`] bytes of them (`mailbox-full`, passing: the admin's
+//!    device sends it again).
 //! 5. For each requested space the requester may read (`may_read`), the answer carries the relay's
 //!    vector after storing (the ack). A space it may not read is listed in `refused_spaces` instead
 //!    (`unknown-space` when the relay holds no genesis, `not-a-member` otherwise), with no vector and no
@@ -80,8 +85,9 @@
 //!
 //! Housekeeping: requests stored under an invite that no longer admits anyone (spent, revoked,
 //! expired) are dropped when the relay notices: when a request is posted to it, or when a member
-//! naming the space syncs. Requests and answers older than `MAILBOX_RETENTION_SECS` (30 days) are
-//! pruned with the seen request ids.
+//! naming the space syncs. Requests and answers older than `MAILBOX_RETENTION_SECS` (30 days; an
+//! answer counted from its first arrival) are pruned with the seen request ids, and so are notes of
+//! who asked once `ASK_RETENTION_SECS` (60 days) passed since the device last asked.
 //!
 //! Pushes (rule 2) and mailbox posts (rules 3 and 4) are judged and stored under the write side of
 //! [`Access`]'s gate, and rules 5, 6 and the choice of invites in 8 run under its read side, so a pull

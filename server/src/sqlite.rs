@@ -20,9 +20,9 @@ use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, SpaceId, VersionVector}
 
 use crate::error::StoreError;
 use crate::store::{
-    EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome, NewEnvelope,
-    NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot, StoredJoinAnswer,
-    StoredJoinRequest, StoredSnapshot,
+    ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
+    NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
+    StoredJoinAnswer, StoredJoinRequest, StoredSnapshot,
 };
 use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 5;
+pub const END_VERSION: u32 = 6;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -122,6 +122,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         2 => upgrade_v2_to_v3(tx),
         3 => upgrade_v3_to_v4(tx),
         4 => upgrade_v4_to_v5(tx),
+        5 => upgrade_v5_to_v6(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -243,6 +244,28 @@ fn upgrade_v4_to_v5(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// v6: who asked under which invite (`docs/protocol.md`, section 18.3). A row says that `device` left
+/// a join request under (`space`, `invite`), last at `asked_at`; a join answer for that device is
+/// kept only against such a row, which it then uses up. Rows outlive the requests themselves (those
+/// go once their invite is spent), so that the answer can still come; they are filled in from the
+/// requests already held, so joins under way keep working.
+fn upgrade_v5_to_v6(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE join_askers (
+             space    BLOB NOT NULL,
+             invite   BLOB NOT NULL,
+             device   BLOB NOT NULL,
+             asked_at INTEGER NOT NULL,
+             PRIMARY KEY (space, invite, device)
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX join_askers_by_asked ON join_askers (asked_at);
+         INSERT INTO join_askers (space, invite, device, asked_at)
+             SELECT space, invite, device, max(received_at) FROM join_requests
+             GROUP BY space, invite, device;",
+    )?;
+    Ok(())
+}
+
 /// The kind byte of snapshot envelopes, as stored in `envelopes.kind`.
 const SNAPSHOT_KIND: u8 = 2;
 /// Kind bytes of the envelopes a snapshot may stand for (changes and earlier snapshots); membership
@@ -326,6 +349,10 @@ impl RelayStore for SqliteStore {
             conn.execute(
                 "DELETE FROM join_answers WHERE received_at < ?1",
                 params![stale],
+            )?;
+            conn.execute(
+                "DELETE FROM join_askers WHERE asked_at < ?1",
+                params![sql_int(now.saturating_sub(ASK_RETENTION_SECS))],
             )?;
             self.last_prune.store(now, Ordering::Relaxed);
         }
@@ -542,7 +569,7 @@ impl RelayStore for SqliteStore {
                     "SELECT count(*) FROM join_requests WHERE space = ?1 AND invite = ?2",
                 )?
                 .query_row(params![space, invite], |r| r.get(0))?;
-            if held.is_some() {
+            let outcome = if held.is_some() {
                 MailboxOutcome::Duplicate
             } else if from_sql_int(count)? >= max_per_invite as u64 {
                 MailboxOutcome::Full
@@ -560,7 +587,22 @@ impl RelayStore for SqliteStore {
                     sql_int(received_at)
                 ])?;
                 MailboxOutcome::Stored
+            };
+            if outcome != MailboxOutcome::Full {
+                tx.prepare_cached(
+                    "INSERT INTO join_askers (space, invite, device, asked_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (space, invite, device)
+                     DO UPDATE SET asked_at = max(asked_at, excluded.asked_at)",
+                )?
+                .execute(params![
+                    space,
+                    invite,
+                    request.device.0.as_slice(),
+                    sql_int(received_at)
+                ])?;
             }
+            outcome
         };
         tx.commit()?;
         Ok(outcome)
@@ -640,22 +682,38 @@ impl RelayStore for SqliteStore {
                 )?
                 .query_row(params![device, space, invite], |r| r.get(0))
                 .optional()?;
+            let asked = replaced.is_some()
+                || tx
+                    .prepare_cached(
+                        "SELECT 1 FROM join_askers WHERE space = ?1 AND invite = ?2 AND device = ?3",
+                    )?
+                    .query_row(params![space, invite, device], |_| Ok(()))
+                    .optional()?
+                    .is_some();
             let (count, bytes) = (from_sql_int(count)?, from_sql_int(bytes)?);
             let kept = match replaced {
                 Some(old) => bytes.saturating_sub(from_sql_int(old)?),
                 None => bytes,
             };
             let after = kept.saturating_add(answer.body.len() as u64);
-            if (replaced.is_none() && count >= max_per_device as u64)
+            if !asked {
+                MailboxOutcome::NotRequested
+            } else if (replaced.is_none() && count >= max_per_device as u64)
                 || after > max_bytes_per_device
             {
                 MailboxOutcome::Full
+            } else if replaced.is_some() {
+                // The arrival time stays: posting again never keeps an answer longer.
+                tx.prepare_cached(
+                    "UPDATE join_answers SET body = ?4
+                     WHERE device = ?1 AND space = ?2 AND invite = ?3",
+                )?
+                .execute(params![device, space, invite, answer.body])?;
+                MailboxOutcome::Replaced
             } else {
                 tx.prepare_cached(
                     "INSERT INTO join_answers (device, space, invite, body, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (device, space, invite)
-                     DO UPDATE SET body = excluded.body, received_at = excluded.received_at",
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![
                     device,
@@ -664,11 +722,12 @@ impl RelayStore for SqliteStore {
                     answer.body,
                     sql_int(received_at)
                 ])?;
-                if replaced.is_some() {
-                    MailboxOutcome::Replaced
-                } else {
-                    MailboxOutcome::Stored
-                }
+                // One request, one answer: the note that the device asked is used up.
+                tx.prepare_cached(
+                    "DELETE FROM join_askers WHERE space = ?1 AND invite = ?2 AND device = ?3",
+                )?
+                .execute(params![space, invite, device])?;
+                MailboxOutcome::Stored
             }
         };
         tx.commit()?;
@@ -761,6 +820,10 @@ impl RelayStore for SqliteStore {
         )?;
         tx.execute(
             "DELETE FROM join_answers WHERE space = ?1",
+            params![space.0.as_slice()],
+        )?;
+        tx.execute(
+            "DELETE FROM join_askers WHERE space = ?1",
             params![space.0.as_slice()],
         )?;
         tx.execute(
@@ -1088,6 +1151,22 @@ mod tests {
         }
     }
 
+    /// Device `device` asks under invite `invite` of space 1 at `at` (what lets an answer for it in).
+    fn ask(store: &SqliteStore, device: u8, invite: u8, at: u64) {
+        let body = [device, invite];
+        let outcome = store
+            .put_join_request(
+                &NewJoinRequest {
+                    device: DeviceId([device; 32]),
+                    ..join_request(1, invite, &body)
+                },
+                16,
+                at,
+            )
+            .unwrap();
+        assert_ne!(outcome, MailboxOutcome::Full);
+    }
+
     fn join_answer(device: u8, invite: u8, body: &[u8]) -> NewJoinAnswer<'_> {
         NewJoinAnswer {
             device: DeviceId([device; 32]),
@@ -1126,13 +1205,13 @@ mod tests {
         );
         assert_eq!(
             store
-                .put_join_request(&join_request(5, 1, b"sealed"), 16, 10)
+                .put_join_request(&join_request(1, 1, b"sealed"), 16, 10)
                 .unwrap(),
             MailboxOutcome::Stored
         );
         assert_eq!(
             store
-                .put_join_answer(&join_answer(2, 1, b"answer"), 16, 1 << 20, 10)
+                .put_join_answer(&join_answer(9, 1, b"answer"), 16, 1 << 20, 10)
                 .unwrap(),
             MailboxOutcome::Stored
         );
@@ -1213,6 +1292,19 @@ mod tests {
                 .put_join_answer(&join_answer(device, invite, body), 2, 10, at)
                 .unwrap()
         };
+        for (device, invite) in [(1, 1), (1, 2), (1, 3), (2, 3)] {
+            ask(&store, device, invite, 1);
+        }
+        assert_eq!(
+            put(3, 1, b"one", 5),
+            MailboxOutcome::NotRequested,
+            "device 3 never asked"
+        );
+        assert_eq!(
+            put(2, 1, b"one", 5),
+            MailboxOutcome::NotRequested,
+            "device 2 asked under another invite"
+        );
         assert_eq!(put(1, 1, b"one", 5), MailboxOutcome::Stored);
         assert_eq!(put(1, 1, b"uno", 6), MailboxOutcome::Replaced);
         assert_eq!(put(1, 2, b"two", 7), MailboxOutcome::Stored);
@@ -1235,10 +1327,126 @@ mod tests {
             .collect();
         assert_eq!(
             summary,
-            vec![(1, b"uno".as_slice(), 6), (2, b"dos".as_slice(), 8)]
+            vec![(1, b"uno".as_slice(), 5), (2, b"dos".as_slice(), 7)],
+            "a replacement keeps the first arrival time"
         );
         assert_eq!(store.join_answers(&DeviceId([2; 32])).unwrap().len(), 1);
         assert!(store.join_answers(&DeviceId([3; 32])).unwrap().is_empty());
+
+        // One request, one answer: once the answer went, the same answer is not kept again, until
+        // the device asks again.
+        let (space, invite) = (SpaceId([1; 16]), InviteId([1; 16]));
+        assert_eq!(
+            store
+                .delete_join_answer(&DeviceId([1; 32]), &space, &invite)
+                .unwrap(),
+            1
+        );
+        assert_eq!(put(1, 1, b"again", 9), MailboxOutcome::NotRequested);
+        // Refused for a full mailbox, the note stays for the next try.
+        assert_eq!(put(1, 3, b"0123456789a", 9), MailboxOutcome::Full);
+        assert_eq!(put(1, 3, b"3", 9), MailboxOutcome::Stored);
+        ask(&store, 1, 1, 10);
+        assert_eq!(put(2, 2, b"x", 10), MailboxOutcome::NotRequested);
+        assert_eq!(
+            put(1, 1, b"again", 10),
+            MailboxOutcome::Full,
+            "asked again, and two answers wait"
+        );
+    }
+
+    #[test]
+    fn notes_of_who_asked_outlive_the_requests_and_go_after_sixty_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let (space, invite) = (SpaceId([1; 16]), InviteId([1; 16]));
+        let t0 = 1_000_000_000;
+        ask(&store, 1, 1, t0);
+        ask(&store, 2, 1, t0);
+        // The invite is spent: its requests go, the notes stay, so the answer can still come.
+        assert_eq!(store.delete_join_requests(&space, &invite).unwrap(), 2);
+        assert_eq!(
+            store
+                .put_join_answer(&join_answer(1, 1, b"welcome"), 16, 1 << 20, t0 + 1)
+                .unwrap(),
+            MailboxOutcome::Stored
+        );
+        // Device 2's note is pruned sixty days after it last asked, not before.
+        let dev = DeviceId([7; 32]);
+        let before = t0 + ASK_RETENTION_SECS - 10;
+        store
+            .record_request(&dev, &[1; 16], before, before)
+            .unwrap();
+        let noted = |store: &SqliteStore| -> i64 {
+            store
+                .conn()
+                .query_row("SELECT count(*) FROM join_askers", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(noted(&store), 1);
+        let after = t0 + ASK_RETENTION_SECS + PRUNE_INTERVAL_SECS;
+        store.record_request(&dev, &[2; 16], after, after).unwrap();
+        assert_eq!(noted(&store), 0);
+        assert_eq!(
+            store
+                .put_join_answer(&join_answer(2, 1, b"late"), 16, 1 << 20, after)
+                .unwrap(),
+            MailboxOutcome::NotRequested
+        );
+    }
+
+    #[test]
+    fn a_v5_database_is_upgraded_noting_who_asked_under_the_requests_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+            let tx = conn.transaction().unwrap();
+            for v in 0..5 {
+                upgrade_from(&tx, v).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 5).unwrap();
+            for (device, hash, at) in [(1u8, 1u8, 10), (1, 2, 20), (2, 3, 30)] {
+                tx.execute(
+                    "INSERT INTO join_requests (space, invite, hash, device, body, received_at)
+                     VALUES (?1, ?2, ?3, ?4, x'01', ?5)",
+                    params![
+                        [1u8; 16].as_slice(),
+                        [1u8; 16].as_slice(),
+                        [hash; 32].as_slice(),
+                        [device; 32].as_slice(),
+                        at
+                    ],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let notes: Vec<(Vec<u8>, i64)> = {
+            let conn = store.conn();
+            let mut stmt = conn
+                .prepare("SELECT device, asked_at FROM join_askers ORDER BY device")
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(notes, vec![(vec![1; 32], 20), (vec![2; 32], 30)]);
+        for device in [1, 2] {
+            assert_eq!(
+                store
+                    .put_join_answer(&join_answer(device, 1, b"in"), 16, 1 << 20, 40)
+                    .unwrap(),
+                MailboxOutcome::Stored
+            );
+        }
+        assert_eq!(
+            store
+                .put_join_answer(&join_answer(3, 1, b"in"), 16, 1 << 20, 40)
+                .unwrap(),
+            MailboxOutcome::NotRequested
+        );
     }
 
     #[test]
@@ -1246,9 +1454,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
         let t0 = 1_000_000_000;
+        // Device 1 asks under invites 1 and 2, and is answered under both.
         store
-            .put_join_request(&join_request(1, 1, b"old"), 16, t0)
+            .put_join_request(
+                &NewJoinRequest {
+                    device: DeviceId([1; 32]),
+                    ..join_request(1, 1, b"old")
+                },
+                16,
+                t0,
+            )
             .unwrap();
+        ask(&store, 1, 2, t0);
         store
             .put_join_answer(&join_answer(1, 1, b"old"), 16, 1 << 20, t0)
             .unwrap();

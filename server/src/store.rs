@@ -3,7 +3,8 @@
 //! The relay keeps its own id, the envelopes devices pushed (opaque signed bytes plus the frame fields it
 //! needs to index them), the request ids it has seen recently, and two small mailboxes for remote
 //! invites (`docs/protocol.md`, section 18): sealed join requests left under an invite for its author,
-//! and answers to approved requests left for the admitted device. Membership logs are
+//! and answers to approved requests left for the admitted device, with a note of which device asked
+//! under which invite (what lets an answer for it in). Membership logs are
 //! not stored apart: a space's log is its stored envelopes of kind membership, replayed in arrival order
 //! (`access.rs`), so storing an accepted membership envelope *is* persisting the log, in the same
 //! transaction as every other envelope of the request. [`RelayStore`] is the
@@ -24,6 +25,12 @@ use crate::error::StoreError;
 /// invite is meant to be answered within days; after this a request nobody approved, or an answer its
 /// device never fetched, is dropped so that the mailboxes cannot grow without end.
 pub const MAILBOX_RETENTION_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// How long the relay remembers that a device asked under an invite (seconds from its last join
+/// request there), when no answer came: 60 days. Longer than a request is kept, so that an admin who
+/// took a request late in its 30 days, or whose answer waits for room in the joiner's mailbox, can
+/// still leave the answer; bounded, so that the notes of joins nobody answered go.
+pub const ASK_RETENTION_SECS: u64 = 2 * MAILBOX_RETENTION_SECS;
 
 /// The relay's identity: 16 random bytes made on first start and kept for the life of the data
 /// directory. Devices sign it into every request, so a request signed for one relay is useless at
@@ -136,8 +143,9 @@ pub struct NewJoinRequest<'a> {
     /// The invite the request answers.
     pub invite: InviteId,
     /// The device that posted it (the signer of the sync request). Kept so that the relay knows who
-    /// left what (for operators, and for any later per-device limit); never handed out: the sealed body
-    /// names the joiner to the one who can open it.
+    /// left what, and noted apart as having asked under the invite: a join answer is kept only for
+    /// a device that asked ([`RelayStore::put_join_answer`]). Never handed out: the sealed body names
+    /// the joiner to the one who can open it.
     pub device: DeviceId,
     /// The sealed request, exactly as received.
     pub body: &'a [u8],
@@ -182,7 +190,8 @@ pub struct StoredJoinAnswer {
     pub invite: InviteId,
     /// The answer.
     pub body: Vec<u8>,
-    /// When it (or the answer it replaced) arrived last (Unix seconds, relay clock).
+    /// When the first answer for this (device, space, invite) arrived (Unix seconds, relay clock):
+    /// replacing it keeps the time, so posting again never makes an answer stay longer.
     pub received_at: u64,
 }
 
@@ -200,6 +209,9 @@ pub enum MailboxOutcome {
     Replaced,
     /// The mailbox is at its limit; nothing changed.
     Full,
+    /// Join answers: the addressed device has no join request noted under the answer's invite (it
+    /// never asked there, or its request was answered already); nothing changed.
+    NotRequested,
 }
 
 /// Storage of a relay. Implementations must be safe to share between threads; every method may block.
@@ -220,8 +232,9 @@ pub trait RelayStore: Send + Sync + 'static {
     /// Also forgets entries whose timestamp is older than `now - 2 × TIME_WINDOW_SECS`: a request that
     /// old is refused by the time check before it gets here, so its id no longer needs remembering. In
     /// the same periodic housekeeping, join requests and join answers that arrived more than
-    /// [`MAILBOX_RETENTION_SECS`] before `now` are dropped (an implementation may do this at most every
-    /// so often rather than on every call).
+    /// [`MAILBOX_RETENTION_SECS`] before `now` are dropped, and notes of devices that asked more than
+    /// [`ASK_RETENTION_SECS`] before `now` (an implementation may do this at most every so often
+    /// rather than on every call).
     fn record_request(
         &self,
         device: &DeviceId,
@@ -270,7 +283,10 @@ pub trait RelayStore: Send + Sync + 'static {
     /// Leaves a join request under `(space, invite)`, in one transaction: if these exact bytes are
     /// stored there already, [`MailboxOutcome::Duplicate`]; else if `max_per_invite` requests are
     /// stored there, [`MailboxOutcome::Full`]; else it is stored with `received_at` (Unix seconds).
-    /// Whether the invite may take requests at all is the sync rules' decision, made before.
+    /// Unless [`MailboxOutcome::Full`], it also notes that `request.device` asked under `(space,
+    /// invite)` at `received_at` (a later request of the same device moves the time on; only that
+    /// device's own requests do). Whether the invite may take requests at all is the sync rules'
+    /// decision, made before.
     fn put_join_request(
         &self,
         request: &NewJoinRequest<'_>,
@@ -295,10 +311,14 @@ pub trait RelayStore: Send + Sync + 'static {
     fn delete_join_requests(&self, space: &SpaceId, invite: &InviteId) -> Result<u64, StoreError>;
 
     /// Leaves a join answer for `answer.device`, in one transaction: an answer stored with the same
-    /// (device, space, invite) is replaced ([`MailboxOutcome::Replaced`]); otherwise, if the device
-    /// already has `max_per_device` answers, [`MailboxOutcome::Full`]. Either way, if the device's
-    /// answers would then hold more than `max_bytes_per_device` bytes of bodies, nothing changes and
-    /// the outcome is [`MailboxOutcome::Full`] (a bound on what one sync answer must carry).
+    /// (device, space, invite) is replaced ([`MailboxOutcome::Replaced`]), keeping its arrival time;
+    /// otherwise, unless `answer.device` is noted as having asked under `(space, invite)`,
+    /// [`MailboxOutcome::NotRequested`]; otherwise, if the device already has `max_per_device`
+    /// answers, [`MailboxOutcome::Full`]. If the device's answers would then hold more than
+    /// `max_bytes_per_device` bytes of bodies, nothing changes and the outcome is
+    /// [`MailboxOutcome::Full`] (a bound on what one sync answer must carry). A newly stored answer
+    /// (with `received_at`) uses up the note: one request, one answer. Nothing changes on
+    /// [`MailboxOutcome::NotRequested`] or [`MailboxOutcome::Full`].
     fn put_join_answer(
         &self,
         answer: &NewJoinAnswer<'_>,
@@ -333,8 +353,8 @@ pub trait RelayStore: Send + Sync + 'static {
     ) -> Result<std::collections::BTreeMap<DeviceId, u64>, StoreError>;
 
     /// Erases a space at an admin's request (section 23): deletes every envelope of it except its
-    /// membership statements, and its mailboxes, and remembers it as erased from `at` (Unix
-    /// seconds). Returns how many envelopes went. Erasing twice is harmless.
+    /// membership statements, and its mailboxes (with the notes of who asked), and remembers it as
+    /// erased from `at` (Unix seconds). Returns how many envelopes went. Erasing twice is harmless.
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError>;
 
     /// Which of `spaces` are erased.

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use sebaya_proto::invite::{InviteId, JoinRequest, MAX_JOIN_REQUEST_LEN, invite_id};
+use sebaya_proto::invite::{
+    InviteId, JoinRequest, MAX_JOIN_ANSWER_LEN, MAX_JOIN_REQUEST_LEN, invite_id,
+};
 use sebaya_proto::membership::{Op, Role, SignedStatement, Statement, StatementId};
 use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
@@ -177,7 +179,11 @@ impl Founded {
 
 /// Founds `space` with a fresh admin device (seed 100): its genesis and an add of each (device, role).
 fn found(c: &Client, space: SpaceId, members: &[(&Device, Role)]) -> Founded {
-    let admin = device(100);
+    found_by(c, space, device(100), members)
+}
+
+/// Founds `space` with `admin` as its first admin: its genesis and an add of each (device, role).
+fn found_by(c: &Client, space: SpaceId, admin: Device, members: &[(&Device, Role)]) -> Founded {
     let genesis = statement(
         &admin,
         space,
@@ -685,20 +691,33 @@ fn a_device_keeps_at_most_sixteen_answers() {
     let c = Client::new(&relay);
     let joiner = device(10);
     let mut f = found(&c, SPACE, &[]);
-    // Seventeen invites, each spent on the same device (an admit of a member still spends it), and
-    // an answer for each. The 34 statements take three requests (the relay judges at most 16 new
-    // statements of a space per request); the answers go with the last.
+    // Seventeen invites, the device asking under each, each spent on it (an admit of a member still
+    // spends it), and an answer for each. The statements take two requests each way (the relay
+    // judges at most 16 new statements of a space per request); the answers go with the last.
     let invites: Vec<InviteId> = (1..=17u8).map(|i| new_invite(SPACE, i)).collect();
-    let mut envs = Vec::new();
-    for &inv in &invites {
-        envs.push(f.sign(invite_op(inv, now() + 3600)));
-        envs.push(f.sign(admit_op(&joiner, inv)));
+    let opens: Vec<Vec<u8>> = invites
+        .iter()
+        .map(|&inv| f.sign(invite_op(inv, now() + 3600)))
+        .collect();
+    for batch in opens.chunks(16) {
+        let r = c.sync(&f.admin, &request(vec![f.vector()], batch.to_vec()));
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
+    let asks: Vec<JoinPost> = invites
+        .iter()
+        .map(|&inv| post(SPACE, inv, b"let me in"))
+        .collect();
+    let r = c.sync(&joiner, &joins(asks, vec![]));
+    assert!(r.refused_join_requests.is_empty());
+    let admits: Vec<Vec<u8>> = invites
+        .iter()
+        .map(|&inv| f.sign(admit_op(&joiner, inv)))
+        .collect();
     let answers: Vec<JoinAnswer> = invites
         .iter()
         .map(|&inv| answer(SPACE, inv, &joiner, &inv.0))
         .collect();
-    let batches: Vec<Vec<Vec<u8>>> = envs.chunks(16).map(<[Vec<u8>]>::to_vec).collect();
+    let batches: Vec<Vec<Vec<u8>>> = admits.chunks(16).map(<[Vec<u8>]>::to_vec).collect();
     let (last, first) = batches.split_last().unwrap();
     for batch in first {
         let r = c.sync(&f.admin, &request(vec![f.vector()], batch.clone()));
@@ -768,5 +787,98 @@ fn a_gated_invite_takes_requests_only_with_its_token() {
     assert_eq!(got.len(), 1);
     assert!(got[0].token.is_empty());
     assert_eq!(got[0].body, right.body);
+    relay.shutdown();
+}
+
+// ------------------------------------------------------------------------------------------
+// A stranger's own space does not open another device's mailbox (issue 15, item 5).
+
+/// A space a stranger founds at the relay for itself.
+const STRANGERS_SPACE: SpaceId = SpaceId([0x66; 16]);
+
+#[test]
+fn a_stranger_cannot_fill_the_answers_of_a_device_that_never_asked_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let victim = device(10);
+
+    // The real admin's invite, and the victim's request under it.
+    let mut f = found(&c, SPACE, &[]);
+    let invite = new_invite(SPACE, 1);
+    f.push(&c, invite_op(invite, now() + 3600));
+    let r = c.sync(
+        &victim,
+        &joins(vec![post(SPACE, invite, b"let me in")], vec![]),
+    );
+    assert!(r.refused_join_requests.is_empty());
+
+    // A stranger founds a space of its own, opens seventeen invites there and spends each on the
+    // victim's device id, which never asked under any of them. Its log is its own to write: every
+    // statement is accepted.
+    let mut s = found_by(&c, STRANGERS_SPACE, device(66), &[]);
+    let invites: Vec<InviteId> = (1..=17u8).map(|i| new_invite(STRANGERS_SPACE, i)).collect();
+    let mut envs = Vec::new();
+    for &inv in &invites {
+        envs.push(s.sign(invite_op(inv, now() + 3600)));
+        envs.push(s.sign(admit_op(&victim, inv)));
+    }
+    for batch in envs.chunks(16) {
+        let r = c.sync(&s.admin, &request(vec![s.vector()], batch.to_vec()));
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    }
+
+    // (a) Its answers for the victim (sixteen would fill the victim's mailbox) are refused, each
+    // with a reason of its own, and nothing is kept for the victim.
+    let junk: Vec<JoinAnswer> = invites
+        .iter()
+        .map(|&inv| answer(STRANGERS_SPACE, inv, &victim, b"junk"))
+        .collect();
+    let r = c.sync(&s.admin, &joins(vec![], junk.clone()));
+    let expected: Vec<(u32, &str)> = (0..17).map(|i| (i, "not-requested")).collect();
+    assert_eq!(refusals(&r.refused_join_answers), expected);
+    assert!(c.mailbox(&victim, vec![]).join_answers.is_empty());
+
+    // (c) Posting them again, or at the largest size (two would fill the victim's bytes), keeps
+    // nothing and starts no clock: the refusal is the same every time.
+    let large: Vec<JoinAnswer> = invites[..2]
+        .iter()
+        .map(|&inv| answer(STRANGERS_SPACE, inv, &victim, &vec![7; MAX_JOIN_ANSWER_LEN]))
+        .collect();
+    for again in [junk.clone(), large, junk] {
+        let n = again.len() as u32;
+        let r = c.sync(&s.admin, &joins(vec![], again));
+        let expected: Vec<(u32, &str)> = (0..n).map(|i| (i, "not-requested")).collect();
+        assert_eq!(refusals(&r.refused_join_answers), expected);
+    }
+    assert!(c.mailbox(&victim, vec![]).join_answers.is_empty());
+
+    // (b) The real admin's answer, for the request the victim did leave, is kept and delivered.
+    let welcome = answer(SPACE, invite, &victim, b"welcome: key and log");
+    let admit = f.sign(admit_op(&victim, invite));
+    let mut req = request(vec![f.vector()], vec![admit]);
+    req.join_answers = vec![welcome.clone()];
+    let r = c.sync(&f.admin, &req);
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert!(
+        r.refused_join_answers.is_empty(),
+        "{:?}",
+        r.refused_join_answers
+    );
+    assert_eq!(c.mailbox(&victim, vec![]).join_answers, vec![welcome]);
+
+    // An answer for a device that asked under another invite than the one it names is refused
+    // too: asking under the real invite opens no other.
+    let r = c.sync(
+        &s.admin,
+        &joins(
+            vec![],
+            vec![answer(STRANGERS_SPACE, invites[0], &victim, b"x")],
+        ),
+    );
+    assert_eq!(
+        refusals(&r.refused_join_answers),
+        vec![(0, "not-requested")]
+    );
     relay.shutdown();
 }

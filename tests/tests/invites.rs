@@ -3,16 +3,25 @@
 //! refusals: an invite used twice, an expired invite, a stranger's request, a revoked invite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sebaya_tests::net::{Net, net, sync};
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sebaya_core::groups;
 use sebaya_core::space::invites::JoinStatus;
-use sebaya_core::{Error, HttpClient, HttpRequest, Role, SpaceId, Vault};
+use sebaya_core::{Error, HttpClient, HttpRequest, HttpResponse, Role, SpaceId, Vault};
 use sebaya_proto::DeviceId;
-use sebaya_proto::invite::{INVITE_CODE_CHARS, InviteCode, InviteId, JoinRequest};
+use sebaya_proto::invite::{
+    INVITE_CODE_CHARS, InviteCode, InviteId, JoinRequest, MAX_JOIN_ANSWER_LEN,
+};
+use sebaya_proto::membership::{Op, Statement};
 use sebaya_proto::request::RequestAuth;
-use sebaya_proto::sync::{self as wire, JoinPost, SyncRequest, SyncResponse};
+use sebaya_proto::sync::{
+    self as wire, JoinAnswer, JoinPost, SpaceVector, SyncRequest, SyncResponse,
+};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     Vault::open(&dir.path().join(name), &[seed; 32]).unwrap()
@@ -21,6 +30,26 @@ fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
 /// A device outside Sebaya's client: signs one sync request that leaves `post` at the relay, and
 /// returns the relay's answer.
 fn raw_post(n: &Net, key: &Ed25519KeyPair, post: JoinPost) -> SyncResponse {
+    raw_sync(
+        n,
+        key,
+        SyncRequest {
+            v: wire::SYNC_VERSION,
+            spaces: vec![],
+            envelopes: vec![],
+            max_response_bytes: 1 << 20,
+            join_requests: vec![post],
+            join_answers: vec![],
+            taken_join_answers: Vec::new(),
+            erase: Vec::new(),
+        },
+    )
+}
+
+/// A device outside Sebaya's client: signs `request` (with a fresh request id) and returns the
+/// relay's answer.
+fn raw_sync(n: &Net, key: &Ed25519KeyPair, request: SyncRequest) -> SyncResponse {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
     let info = n
         .http
         .send(HttpRequest {
@@ -32,17 +61,9 @@ fn raw_post(n: &Net, key: &Ed25519KeyPair, post: JoinPost) -> SyncResponse {
         .unwrap();
     let info: serde_json::Value = serde_json::from_slice(&info.body).unwrap();
     let relay_id = hex::decode(info["relay_id"].as_str().unwrap()).unwrap();
-    let body = wire::encode(&SyncRequest {
-        v: wire::SYNC_VERSION,
-        spaces: vec![],
-        envelopes: vec![],
-        max_response_bytes: 1 << 20,
-        join_requests: vec![post],
-        join_answers: vec![],
-        taken_join_answers: Vec::new(),
-        erase: Vec::new(),
-    })
-    .unwrap();
+    let body = wire::encode(&request).unwrap();
+    let mut request_id = [0x42; 16];
+    request_id[..8].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes());
     let device = DeviceId::from_slice(key.public_key().as_ref()).unwrap();
     let auth = RequestAuth::sign(
         key,
@@ -51,7 +72,7 @@ fn raw_post(n: &Net, key: &Ed25519KeyPair, post: JoinPost) -> SyncResponse {
         "POST",
         "/v1/sync",
         info["time"].as_u64().unwrap(),
-        [0x42; 16],
+        request_id,
         &body,
     )
     .unwrap();
@@ -402,4 +423,236 @@ fn by_default_a_newcomer_joins_a_new_period_and_reads_no_history() {
         member.start_period(&p2),
         Err(Error::NotAllowed(_))
     ));
+}
+
+/// Forwards every request, and keeps, per sync request, how many join answers it carried and the
+/// reasons the relay gave for refusing any.
+struct Watch<'a> {
+    inner: &'a dyn HttpClient,
+    answers: Mutex<Vec<(usize, Vec<String>)>>,
+}
+
+impl HttpClient for Watch<'_> {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let sent = request.url.ends_with("/v1/sync").then(|| {
+            wire::decode::<SyncRequest>(&request.body)
+                .unwrap()
+                .join_answers
+                .len()
+        });
+        let resp = self.inner.send(request)?;
+        if let Some(sent) = sent {
+            if resp.status == 200 {
+                let answer: SyncResponse = wire::decode(&resp.body).unwrap();
+                let reasons = answer
+                    .refused_join_answers
+                    .iter()
+                    .map(|r| r.reason.clone())
+                    .collect();
+                self.answers.lock().unwrap().push((sent, reasons));
+            }
+        }
+        Ok(resp)
+    }
+}
+
+impl Watch<'_> {
+    /// What the syncs since the last call carried and were told, for the requests that carried
+    /// join answers.
+    fn take(&self) -> Vec<(usize, Vec<String>)> {
+        std::mem::take(&mut *self.answers.lock().unwrap())
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .collect()
+    }
+}
+
+#[test]
+fn an_answer_the_relay_refuses_for_a_full_mailbox_stays_and_goes_again() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = vault(&dir, "f.db", 1);
+    let mut joiner = vault(&dir, "j.db", 2);
+    let g = facilitator.create_group("Kelompok Rabu").unwrap();
+    let invite = facilitator.create_invite(&g, 3600).unwrap();
+    sync(&n, &mut facilitator);
+
+    // Another admin, outside Sebaya's client, hands the joiner the codes of two spaces of its own;
+    // the joiner asks to join those and the facilitator's group in one sync.
+    let other = Ed25519KeyPair::from_seed_unchecked(&[0x55; 32]).unwrap();
+    let other_id = DeviceId::from_slice(other.public_key().as_ref()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut theirs = Vec::new();
+    for k in 1..=2u8 {
+        let space = SpaceId([0x50 + k; 16]);
+        let secret = [k; 16];
+        let id = sebaya_proto::invite::invite_id(&space, &secret).unwrap();
+        let genesis = Statement::new(
+            space,
+            vec![],
+            other_id,
+            now,
+            Op::Genesis {
+                admin: other_id,
+                x25519: None,
+            },
+        )
+        .sign(&other)
+        .unwrap();
+        let open = Statement::new(
+            space,
+            vec![genesis.id()],
+            other_id,
+            now,
+            Op::Invite {
+                invite: id.0,
+                expires: now + 3600,
+                gate: None,
+            },
+        )
+        .sign(&other)
+        .unwrap();
+        let r = raw_sync(
+            &n,
+            &other,
+            SyncRequest {
+                v: wire::SYNC_VERSION,
+                spaces: vec![SpaceVector::new(space, &BTreeMap::new())],
+                envelopes: vec![
+                    genesis
+                        .to_envelope(space, 1, &other)
+                        .unwrap()
+                        .into_bytes()
+                        .into(),
+                    open.to_envelope(space, 2, &other)
+                        .unwrap()
+                        .into_bytes()
+                        .into(),
+                ],
+                max_response_bytes: 1 << 20,
+                join_requests: vec![],
+                join_answers: vec![],
+                taken_join_answers: vec![],
+                erase: vec![],
+            },
+        );
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        let code = InviteCode {
+            kind: 2,
+            space,
+            secret: zeroize::Zeroizing::new(secret),
+            expires: u32::try_from(now + 3600).unwrap(),
+            inviter: other_id,
+        };
+        joiner.accept_invite(&code.to_code(), "Rina").unwrap();
+        theirs.push((space, id, open.id()));
+    }
+    joiner.accept_invite(&invite.code, "Rina").unwrap();
+    sync(&n, &mut joiner);
+
+    // The other admin admits the joiner in both and leaves an answer of the largest size in each:
+    // the joiner's mailbox is at its byte limit (and stays so: the joiner cannot use them).
+    let answer_to = |space: SpaceId, id: InviteId, body: Vec<u8>| JoinAnswer {
+        space: space.0.to_vec(),
+        invite: id.0.to_vec(),
+        device: joiner.device_id().0.to_vec(),
+        body,
+    };
+    for (space, id, parent) in &theirs {
+        let admit = Statement::new(
+            *space,
+            vec![*parent],
+            other_id,
+            now,
+            Op::Admit {
+                device: joiner.device_id(),
+                person: None,
+                x25519: [9; 32],
+                invite: id.0,
+            },
+        )
+        .sign(&other)
+        .unwrap();
+        let r = raw_sync(
+            &n,
+            &other,
+            SyncRequest {
+                v: wire::SYNC_VERSION,
+                spaces: vec![SpaceVector::new(*space, &BTreeMap::new())],
+                envelopes: vec![
+                    admit
+                        .to_envelope(*space, 3, &other)
+                        .unwrap()
+                        .into_bytes()
+                        .into(),
+                ],
+                max_response_bytes: 1 << 20,
+                join_requests: vec![],
+                join_answers: vec![answer_to(*space, *id, vec![7; MAX_JOIN_ANSWER_LEN])],
+                taken_join_answers: vec![],
+                erase: vec![],
+            },
+        );
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert!(
+            r.refused_join_answers.is_empty(),
+            "{:?}",
+            r.refused_join_answers
+        );
+    }
+
+    // The facilitator approves; the relay refuses its answer for now (`mailbox-full`).
+    let watch = Watch {
+        inner: &n.http,
+        answers: Mutex::new(Vec::new()),
+    };
+    let url = n.relay.url();
+    assert_eq!(
+        facilitator.sync_with(&watch, &url).unwrap().join_requests,
+        1
+    );
+    let requests = facilitator.join_requests().unwrap();
+    assert_eq!(requests.len(), 1);
+    facilitator.approve_join_request(&requests[0].id).unwrap();
+    facilitator.sync_with(&watch, &url).unwrap();
+    assert_eq!(watch.take(), vec![(1, vec!["mailbox-full".to_string()])]);
+
+    // A refusal for a full mailbox is not the end: the answer stays in the facilitator's outbox and
+    // goes again at the next sync (refused again while the mailbox is still full).
+    facilitator.sync_with(&watch, &url).unwrap();
+    assert_eq!(watch.take(), vec![(1, vec!["mailbox-full".to_string()])]);
+
+    // Once there is room (the other admin replaces its answers with small ones), the next sync
+    // delivers it, and the joiner joins.
+    for (space, id, _) in &theirs {
+        let r = raw_sync(
+            &n,
+            &other,
+            SyncRequest {
+                v: wire::SYNC_VERSION,
+                spaces: vec![],
+                envelopes: vec![],
+                max_response_bytes: 1 << 20,
+                join_requests: vec![],
+                join_answers: vec![answer_to(*space, *id, vec![7])],
+                taken_join_answers: vec![],
+                erase: vec![],
+            },
+        );
+        assert!(
+            r.refused_join_answers.is_empty(),
+            "{:?}",
+            r.refused_join_answers
+        );
+    }
+    facilitator.sync_with(&watch, &url).unwrap();
+    assert_eq!(watch.take(), vec![(1, vec![])]);
+    facilitator.sync_with(&watch, &url).unwrap();
+    assert!(watch.take().is_empty(), "taken: nothing left to send");
+    let r = sync(&n, &mut joiner);
+    assert_eq!(r.joined, 1);
+    assert!(joiner.shared_spaces().iter().any(|s| s.0 == invite.space));
 }

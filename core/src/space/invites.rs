@@ -612,8 +612,11 @@ impl Vault {
             }
             save(&self.store, PENDING, &pending)?;
         }
-        // 2. Answers the relay took are done; refused ones are kept only while the admit they need may
-        //    not have reached the relay yet (`not-authorised`).
+        // 2. Answers the relay took are done. Refused ones are kept, and go again at the next sync,
+        //    while the refusal may pass: the admit they need may not have reached the relay yet
+        //    (`not-authorised`), or the joiner's mailbox is full until it takes what waits there
+        //    (`mailbox-full`). Any other refusal is final (`not-requested`: the device never asked
+        //    at this relay, or was answered already).
         if !sent_answers.is_empty() {
             let mut kept: AnswerList = load(&self.store, ANSWERS)?;
             kept.0.retain(|a| {
@@ -624,9 +627,14 @@ impl Vault {
                 });
                 match idx {
                     None => true,
-                    Some(i) => refused_answers
-                        .iter()
-                        .any(|r| r.index as usize == i && r.reason == "not-authorised"),
+                    Some(i) => refused_answers.iter().any(|r| {
+                        r.index as usize == i
+                            && matches!(
+                                r.reason.as_str(),
+                                sebaya_proto::reason::NOT_AUTHORISED
+                                    | sebaya_proto::reason::MAILBOX_FULL
+                            )
+                    }),
                 }
             });
             save(&self.store, ANSWERS, &kept)?;

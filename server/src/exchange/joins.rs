@@ -4,6 +4,13 @@
 //! membership log and its own clock, keeps them within bounds, and hands each only to the device it
 //! is meant for.
 //!
+//! An answer is kept only for a device that asked under its invite at this relay, once per request.
+//! The log alone does not say so: anyone may found a space of its own, open invites there and admit
+//! any device id, which would let a stranger fill that device's mailbox (16 answers or 8 MiB) and so
+//! keep out the answer of the admin it really asked (issue 15, item 5). Who signed a join request
+//! is known to the relay (the request is sealed, its sync request is not), so it notes (space,
+//! invite, device) for each request kept and lets one answer in against the note.
+//!
 //! Kept apart from the envelopes (`push.rs`) because these items are no envelopes: the relay cannot
 //! read their sealed bodies, judges them by the invite's state in the log rather than by write
 //! rights, and bounds them per invite and per device.
@@ -269,8 +276,12 @@ pub(super) fn post_joins(
             MAX_JOIN_ANSWER_BYTES_PER_DEVICE,
             input.now,
         )?;
-        if outcome == MailboxOutcome::Full {
-            refuse(refused_answers, a.index, reason::MAILBOX_FULL);
+        match outcome {
+            MailboxOutcome::Full => refuse(refused_answers, a.index, reason::MAILBOX_FULL),
+            MailboxOutcome::NotRequested => {
+                refuse(refused_answers, a.index, reason::NOT_REQUESTED);
+            }
+            MailboxOutcome::Stored | MailboxOutcome::Replaced | MailboxOutcome::Duplicate => {}
         }
     }
     refused_requests.sort_by_key(|r| r.index);

@@ -250,44 +250,63 @@ fn mailboxes_wait_for_a_page_with_room() {
     let access = Access::new();
     let space = SpaceId([6; 16]);
     let (_, add, mut envs) = founded(space);
-    // Two invites by device 1, both spent on device 8, and an answer of the largest size for each:
-    // together they fill device 8's mailbox to its byte limit.
+    // Two invites by device 1, device 8 asking under both, both spent on device 8, and an answer
+    // of the largest size for each: together they fill device 8's mailbox to its byte limit.
     let mut parent = add.id();
-    let mut answers = Vec::new();
+    let mut asks = Vec::new();
     for n in 1..=2u8 {
-        let invite = [n; 16];
         let open = statement(
             1,
             space,
             vec![parent],
             Op::Invite {
-                invite,
+                invite: [n; 16],
                 expires: 2_000_000_000,
                 gate: None,
             },
         );
+        parent = open.id();
+        envs.push(carry(1, &open, envs.len() as u64 + 1));
+        asks.push(JoinPost {
+            space: space.0.to_vec(),
+            invite: vec![n; 16],
+            body: vec![n; 64],
+            token: Vec::new(),
+        });
+    }
+    let mut push = input(1, vec![(space, BTreeMap::new())], envs, 0);
+    push.device = device(1).1;
+    let r = run(&store, &access, push).unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let mut ask = input(5, vec![], vec![], 0);
+    ask.device = device(8).1;
+    ask.join_requests = asks;
+    let r = run(&store, &access, ask).unwrap();
+    assert!(r.refused_join_requests.is_empty());
+    let mut envs = Vec::new();
+    let mut answers = Vec::new();
+    for n in 1..=2u8 {
         let admit = statement(
             1,
             space,
-            vec![open.id()],
+            vec![parent],
             Op::Admit {
                 device: device(8).1,
                 person: None,
                 x25519: [9; 32],
-                invite,
+                invite: [n; 16],
             },
         );
         parent = admit.id();
-        envs.push(carry(1, &open, envs.len() as u64 + 1));
-        envs.push(carry(1, &admit, envs.len() as u64 + 1));
+        envs.push(carry(1, &admit, envs.len() as u64 + 5));
         answers.push(JoinAnswer {
             space: space.0.to_vec(),
-            invite: invite.to_vec(),
+            invite: vec![n; 16],
             device: device(8).1.0.to_vec(),
             body: vec![n; MAX_JOIN_ANSWER_LEN],
         });
     }
-    let mut push = input(1, vec![(space, BTreeMap::new())], envs, 0);
+    let mut push = input(6, vec![(space, BTreeMap::new())], envs, 0);
     push.device = device(1).1;
     push.join_answers = answers.clone();
     let r = run(&store, &access, push).unwrap();
@@ -331,6 +350,112 @@ fn mailboxes_wait_for_a_page_with_room() {
         r.refused_join_answers.is_empty(),
         "replacing keeps within the limit"
     );
+}
+
+/// A request of device `n` at the relay time `t` (signed at `t`), naming `spaces`.
+fn at(n: u8, rid: u8, t: u64, spaces: Vec<(SpaceId, BTreeMap<DeviceId, u64>)>) -> SyncInput {
+    let mut i = input(rid, spaces, vec![], 0);
+    i.device = device(n).1;
+    i.timestamp = t;
+    i.now = t;
+    i
+}
+
+#[test]
+fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
+    use crate::store::MAILBOX_RETENTION_SECS;
+    const DAY: u64 = 24 * 3600;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let space = SpaceId([7; 16]);
+    let t0 = 1_800_000_000;
+    // Device 1 opens an invite; device 8 asks under it (say, with a code device 1 handed it), is
+    // admitted, and gets an answer it never takes (one it cannot use).
+    let (_, add, mut envs) = founded(space);
+    let invite = [1u8; 16];
+    let open = statement(
+        1,
+        space,
+        vec![add.id()],
+        Op::Invite {
+            invite,
+            expires: 2_000_000_000,
+            gate: None,
+        },
+    );
+    envs.push(carry(1, &open, 3));
+    let mut push = at(1, 1, t0, vec![(space, BTreeMap::new())]);
+    push.envelopes = envs.into_iter().map(serde_bytes::ByteBuf::from).collect();
+    assert!(run(&store, &access, push).unwrap().rejected.is_empty());
+    let mut ask = at(8, 2, t0, vec![]);
+    ask.join_requests = vec![JoinPost {
+        space: space.0.to_vec(),
+        invite: invite.to_vec(),
+        body: b"let me in".to_vec(),
+        token: Vec::new(),
+    }];
+    assert!(
+        run(&store, &access, ask)
+            .unwrap()
+            .refused_join_requests
+            .is_empty()
+    );
+    let admit = statement(
+        1,
+        space,
+        vec![open.id()],
+        Op::Admit {
+            device: device(8).1,
+            person: None,
+            x25519: [9; 32],
+            invite,
+        },
+    );
+    let answer = |body: &[u8]| JoinAnswer {
+        space: space.0.to_vec(),
+        invite: invite.to_vec(),
+        device: device(8).1.0.to_vec(),
+        body: body.to_vec(),
+    };
+    let mut push = at(1, 3, t0, vec![(space, BTreeMap::new())]);
+    push.envelopes = vec![serde_bytes::ByteBuf::from(carry(1, &admit, 4))];
+    push.join_answers = vec![answer(b"first")];
+    let r = run(&store, &access, push).unwrap();
+    assert!(r.rejected.is_empty() && r.refused_join_answers.is_empty());
+
+    // Posting it again a day before it would go replaces it, but its clock runs from its first
+    // arrival: it still goes thirty days after that.
+    let mut again = at(1, 4, t0 + 29 * DAY, vec![]);
+    again.join_answers = vec![answer(b"again")];
+    assert!(
+        run(&store, &access, again)
+            .unwrap()
+            .refused_join_answers
+            .is_empty()
+    );
+    let r = run(&store, &access, at(8, 5, t0 + 29 * DAY + 1, vec![])).unwrap();
+    assert_eq!(r.join_answers, vec![answer(b"again")]);
+    let late = t0 + MAILBOX_RETENTION_SECS + DAY;
+    let r = run(&store, &access, at(8, 6, late, vec![])).unwrap();
+    assert!(
+        r.join_answers.is_empty(),
+        "thirty days after the first post"
+    );
+
+    // Once it went, the same answer is not kept again: the one request it answered was answered.
+    let mut refill = at(1, 7, late + 1, vec![]);
+    refill.join_answers = vec![answer(b"refill")];
+    let r = run(&store, &access, refill).unwrap();
+    assert_eq!(
+        r.refused_join_answers,
+        vec![Rejected {
+            index: 0,
+            reason: "not-requested".into()
+        }]
+    );
+    let r = run(&store, &access, at(8, 8, late + 2, vec![])).unwrap();
+    assert!(r.join_answers.is_empty());
 }
 
 /// A snapshot by device `n` at `seq` covering `cover` (device number, seq), sealed under a zero
