@@ -26,7 +26,7 @@
 #             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
 #   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh); device builds are not run here
-#   size      the mobile library in the release (size) profile, stripped: fails over 6 MiB (6,291,456 B);
+#   size      the mobile library in the release (size) profile, stripped: fails over 6.5 MiB (6,815,744 B);
 #             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
@@ -338,8 +338,10 @@ stage_mobile() {
     bash "$ROOT/scripts/check-mobile.sh"
 }
 
-# The size budget of the stripped mobile library, in bytes: 6 MiB (6 x 1024 x 1024 = 6,291,456 B).
-SIZE_BUDGET=6291456
+# The size budget of the stripped mobile library, in bytes: 6.5 MiB (6.5 x 1024 x 1024 = 6,815,744 B),
+# raised from 6 MiB for the care-safety features of issue 14, as issue 17 allows (7 MiB at most in
+# all, each feature's measured cost recorded in docs/size.md).
+SIZE_BUDGET=6815744
 
 stage_size() {
     command -v strip >/dev/null && command -v readelf >/dev/null || apt_install binutils

@@ -217,15 +217,17 @@ impl Vault {
                 let (author, space) = self.recovery_parts()?;
                 sync.next_request(&self.store, &author, &[space])?
             } else {
-                let mut spaces: Vec<&Space> = self
-                    .journal
-                    .iter()
-                    .chain(self.shared.values())
+                // Care records first: referrals, acknowledgements and consents must not wait behind
+                // a journal's backlog on a short connection; then the journal, then the rest.
+                let care = |s: &&Space| s.kind == crate::space::SpaceKind::Care;
+                let spaces: Vec<&Space> = self
+                    .shared
+                    .values()
+                    .filter(care)
+                    .chain(self.journal.iter())
+                    .chain(self.shared.values().filter(|s| !care(s)))
                     .filter(|s| sync.covers(&s.id))
                     .collect();
-                // Care records first: referrals, acknowledgements and consents must not wait behind
-                // a journal's backlog on a short connection (a stable sort keeps the rest in order).
-                spaces.sort_by_key(|s| s.kind != crate::space::SpaceKind::Care);
                 sync.next_request(&self.store, &self.identity, &spaces)?
             };
             if next.is_some() {

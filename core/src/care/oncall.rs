@@ -139,10 +139,13 @@ impl Vault {
         if failed > 0 && failed == mine.len() {
             return Err(Error::Corrupt("care records"));
         }
-        out.sort_by(|a, b| {
+        // Unstable: the care record and referral ids break every tie (and a stable sort's code would
+        // cost the mobile library kilobytes, docs/size.md).
+        out.sort_unstable_by(|a, b| {
             b.overdue
                 .cmp(&a.overdue)
                 .then_with(|| b.age_ms.cmp(&a.age_ms))
+                .then_with(|| a.care.0.cmp(&b.care.0))
                 .then_with(|| a.id.cmp(&b.id))
         });
         Ok(out)

@@ -438,7 +438,7 @@ pub fn preview(json: &str) -> Result<WordingPreview> {
             });
         }
     }
-    risk.sort_by_key(|r| r.item);
+    risk.sort_unstable_by_key(|r| r.item);
     Ok(WordingPreview {
         wording,
         answers,

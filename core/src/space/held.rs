@@ -137,6 +137,24 @@ impl Vault {
         group: &SpaceId,
         edit: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<T>,
     ) -> Result<T> {
+        // A thin shim over the one non-generic body below: with the body generic, every call site
+        // (several dozen) carried its own copy, about 2 KB each in the mobile library.
+        let mut edit = Some(edit);
+        let mut out = None;
+        self.edit_space(group, &mut |doc, now| {
+            let f = edit.take().ok_or(Error::Internal("an edit ran twice"))?;
+            out = Some(f(doc, now)?);
+            Ok(())
+        })?;
+        out.ok_or(Error::Internal("an edit did not run"))
+    }
+
+    /// The body of [`Vault::with_space`], once.
+    fn edit_space(
+        &mut self,
+        group: &SpaceId,
+        edit: &mut dyn FnMut(&mut automerge::AutoCommit, i64) -> Result<()>,
+    ) -> Result<()> {
         let (store, identity, g) = self.held_mut(group)?;
         if !g.membership().is_member(&identity.device) {
             return Err(Error::NotAllowed(
