@@ -171,7 +171,7 @@ impl Vault {
             identity.device,
             registry.as_ref(),
         );
-        let out = match author.unlimited(g.kind) {
+        match author.unlimited(g.kind) {
             true => edit(&mut g.doc, now_ms())?,
             false => {
                 // A member's edit is tried on a copy first: what every other device would refuse
@@ -181,7 +181,7 @@ impl Vault {
                     .doc
                     .fork()
                     .with_actor(crate::space::actor_of(&identity.device));
-                let out = edit(&mut trial, now_ms())?;
+                edit(&mut trial, now_ms())?;
                 let changes: Vec<automerge::Change> = trial.get_changes(&before);
                 if !crate::space::rules::allowed(&g.doc, g.kind, &author, &changes) {
                     return Err(Error::NotAllowed(
@@ -189,11 +189,10 @@ impl Vault {
                     ));
                 }
                 g.doc.apply_changes(changes)?;
-                out
             }
-        };
+        }
         g.persist(store)?;
-        Ok(out)
+        Ok(())
     }
 
     /// A shared space's membership as this device knows it.
