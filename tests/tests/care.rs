@@ -1264,3 +1264,35 @@ fn a_coordinator_who_is_a_plain_member_marks_a_minor_and_sets_the_deadline() {
         Err(Error::NotAllowed(_))
     ));
 }
+
+/// Review finding (issue 14, item 5): a referral that says a supporter made it counts as verified
+/// only when its writer is not the participant (a participant's modified app writing "supporter"
+/// would otherwise be counted as their supporter's act in the programme's report).
+#[test]
+fn a_supporters_referral_written_by_the_participant_is_unverified() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    let by = participant.device_id().to_hex();
+    participant
+        .with_space(&care, |doc, now| {
+            sebaya_core::care::add_referral(
+                doc,
+                "00000000000000d9",
+                "supporter",
+                "refer-now",
+                &by,
+                now,
+            )
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    let r = coordinator
+        .referral_inbox()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == "00000000000000d9")
+        .expect("shown to the coordinator");
+    assert!(!r.verified);
+}
