@@ -202,21 +202,24 @@ fn notices(
 }
 
 /// Whether a referral's origin is true to its writer: one from a rule or from the participant's call
-/// for help must be written by a device of the participant (a supporter writing "rule" would be
-/// counted as the participant's). Others are read as written.
+/// for help must be written by a device proven to be the participant's (a supporter writing "rule"
+/// would be counted as the participant's); one from a supporter, by a device that is not (a
+/// participant's app writing "supporter" would be counted as their supporter's act); a kind this
+/// version does not know is never verified.
 pub(crate) fn genuine(space: &crate::space::Space, r: &Referral) -> bool {
-    if r.origin == "supporter" || r.origin == "administered" {
-        return true;
-    }
-    if r.origin != "rule" && r.origin != "participant" {
-        // A kind a newer version wrote: shown, marked unverified, never counted.
-        return false;
-    }
     let subject = rules::current_subject(&space.doc, space.membership());
-    crate::DeviceId::from_hex(&r.by)
+    let writer = crate::DeviceId::from_hex(&r.by)
         .ok()
-        .and_then(|d| space.membership().proven_person(&d))
-        .is_some_and(|p| Some(p) == subject)
+        .and_then(|d| space.membership().proven_person(&d));
+    match r.origin.as_str() {
+        // The participant's own: written by a device proven to be theirs.
+        "rule" | "participant" => writer.is_some_and(|p| Some(p) == subject),
+        // A supporter's: written by anyone but the participant (a participant's modified app
+        // writing "supporter" is not their supporter's act).
+        "supporter" | "administered" => writer.is_none_or(|p| Some(p) != subject),
+        // A kind a newer version wrote: shown, marked unverified, never counted.
+        _ => false,
+    }
 }
 
 /// What trying to refer did in each of the participant's care records: each record is tried on its
