@@ -975,6 +975,54 @@ fn an_overdue_referral_escalates_and_comes_first_in_the_caseload() {
     assert!(participant.caseload_at(later).unwrap().is_empty());
 }
 
+/// Review finding (issue 14, item 3): care records go first both ways. The relay cannot tell a
+/// care record from any other space (it sees ciphertext), and pages its answers in arrival order, so
+/// a sync's first exchange names the care records alone; a coordinator back from a week offline gets
+/// referrals before any group's backlog. Then the sync widens to every space.
+#[test]
+fn a_syncs_first_exchange_names_only_the_care_records() {
+    use sebaya_core::{HttpClient, HttpRequest, HttpResponse};
+    struct Named<'a> {
+        inner: &'a sebaya_core::ReqwestClient,
+        requests: std::sync::Mutex<Vec<Vec<Vec<u8>>>>,
+    }
+    impl HttpClient for Named<'_> {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+            if request.url.ends_with("/v1/sync") {
+                let req: sebaya_proto::sync::SyncRequest =
+                    sebaya_proto::sync::decode(&request.body).unwrap();
+                self.requests
+                    .lock()
+                    .unwrap()
+                    .push(req.spaces.into_iter().map(|s| s.space).collect());
+            }
+            self.inner.send(request)
+        }
+    }
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    participant.journal_add("catatan", 3, &[]).unwrap();
+    participant.ask_for_help("id").unwrap();
+    sync(&n, &mut participant);
+    let named = Named {
+        inner: &n.http,
+        requests: std::sync::Mutex::new(Vec::new()),
+    };
+    coordinator.sync_with(&named, &n.relay.url()).unwrap();
+    let requests = named.requests.lock().unwrap();
+    assert_eq!(
+        requests[0],
+        vec![care.0.to_vec()],
+        "the first exchange: care records only"
+    );
+    assert!(
+        requests.iter().any(|r| r.len() > 1),
+        "then every space: {requests:?}"
+    );
+    assert_eq!(coordinator.referral_inbox().unwrap().len(), 1);
+}
+
 /// Issue 14, item 3: in a sync, care records (referrals, acknowledgements, consents) go before
 /// everything else, so a short connection carries the risk signal before a journal's backlog.
 #[test]
