@@ -200,6 +200,13 @@ impl Vault {
             .with_joins(posts, answers, taken)
             .with_erase(self.erasures_to_send()?)
             .with_carried(self.carried()?);
+        sync.care_first(
+            self.shared
+                .values()
+                .filter(|s| s.kind == crate::space::SpaceKind::Care)
+                .map(|s| s.id)
+                .collect(),
+        );
         if self.begin_index_recovery()? {
             sync.set_recovery(true);
         }
@@ -211,8 +218,8 @@ impl Vault {
     /// device's own; when an exchange brings join answers or index entries, the spaces they open are
     /// pulled in one more exchange of the same sync.
     pub fn sync_next_request(&mut self, sync: &mut RelaySync) -> Result<Option<HttpRequest>> {
-        // Each pass either returns a request or moves the sync to a later phase; at most 4 passes.
-        for _ in 0..4 {
+        // Each pass either returns a request or moves the sync to a later phase; at most 5 passes.
+        for _ in 0..5 {
             let next = if sync.recovery() {
                 let (author, space) = self.recovery_parts()?;
                 sync.next_request(&self.store, &author, &[space])?
@@ -237,6 +244,10 @@ impl Vault {
                 self.finish_index_recovery()?;
                 sync.set_recovery(false);
                 sync.again();
+                continue;
+            }
+            // The care records' own exchange is done: now every space.
+            if sync.widen() {
                 continue;
             }
             let Some(j) = sync.take_joins() else {

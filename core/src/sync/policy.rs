@@ -144,7 +144,10 @@ impl Vault {
         };
         // Snapshots due are sealed on unmetered links only: on a metered one they wait.
         let mut s = self.sync_begin_sealing(relay_url, link == Link::Unmetered)?;
-        s.set_only(only);
+        // Urgent only: the care records alone. Otherwise every space, care records first.
+        if only.is_some() {
+            s.set_only(only);
+        }
         if link == Link::Metered {
             let chunk = self.sync_policy()?.metered_chunk_bytes;
             s.set_chunking(crate::sync::relay::Chunking::chunked(chunk));

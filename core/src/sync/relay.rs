@@ -274,6 +274,8 @@ pub struct RelaySync {
     carried_done: Vec<[u8; 32]>,
     /// When set, the only spaces this sync covers (a policy's urgent scope).
     only: Option<Vec<SpaceId>>,
+    /// The first exchange names the care records alone; then every space ([`RelaySync::widen`]).
+    widen_after: bool,
     /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
     erase: Vec<SpaceId>,
     erase_sent: bool,
@@ -328,6 +330,7 @@ impl RelaySync {
             joins: JoinExchange::default(),
             recovery: false,
             only: None,
+            widen_after: false,
             carried: Vec::new(),
             carried_sent: Vec::new(),
             carried_done: Vec::new(),
@@ -386,6 +389,30 @@ impl RelaySync {
     /// Limits the sync to `spaces` (None: every space).
     pub(crate) fn set_only(&mut self, spaces: Option<Vec<SpaceId>>) {
         self.only = spaces;
+        self.widen_after = false;
+    }
+
+    /// Makes the first exchange of an unlimited sync name `care` alone (the device's care records):
+    /// the relay sees ciphertext and pages its answers in arrival order, so only asking for them
+    /// first brings referrals and acknowledgements before any other space's backlog. Then
+    /// [`RelaySync::widen`] opens the sync to every space.
+    pub(crate) fn care_first(&mut self, care: Vec<SpaceId>) {
+        if self.only.is_none() && !care.is_empty() {
+            self.only = Some(care);
+            self.widen_after = true;
+        }
+    }
+
+    /// After the care records' exchange: every space, in a further exchange. False when there is
+    /// nothing to widen.
+    pub(crate) fn widen(&mut self) -> bool {
+        if !self.widen_after || !matches!(self.stage, Stage::Done) || self.relay_id.is_empty() {
+            return false;
+        }
+        self.widen_after = false;
+        self.only = None;
+        self.again();
+        true
     }
 
     /// Whether this sync covers `space`.
