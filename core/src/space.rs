@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::store::Store;
 
+mod apart;
 mod apply;
 mod codec;
 pub(crate) mod credentials;
@@ -49,6 +50,9 @@ mod kind;
 mod outgoing;
 pub(crate) mod rules;
 mod snapshot;
+pub use apart::{
+    MAX_HELD_APART, MAX_HELD_APART_BYTES, MAX_HELD_APART_IN_VAULT, MAX_HELD_APART_IN_VAULT_BYTES,
+};
 pub use codec::{
     CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, MAX_INFLATED_LEN, decode_changes, encode_changes,
 };
@@ -164,6 +168,10 @@ pub struct ReceiveReport {
     /// `MAX_NEW_STATEMENTS_PER_SPACE` new statements already (each costs an evaluation of the whole
     /// log): not stored, so the relay or peer sends them again.
     pub deferred: u32,
+    /// Envelopes held apart: their author is not one the membership log admits (yet). Not counted
+    /// in the vector, not applied; taken in if a statement admitting the author arrives, dropped
+    /// once the log says no (`apart.rs`, docs/protocol.md 7.1).
+    pub held_apart: u32,
 }
 
 fn now_secs() -> u64 {

@@ -934,6 +934,8 @@ fn offered_to(
 
 #[cfg(test)]
 mod carry_tests;
+#[cfg(test)]
+mod nonmember_tests;
 
 #[cfg(test)]
 mod tests {
