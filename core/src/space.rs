@@ -149,6 +149,9 @@ pub struct Space {
     /// What taken snapshots' covers named beyond what was known to exist when they were taken: the
     /// vector rises to it as the relay's answers show those envelopes exist (`snapshot.rs`).
     cover_pending: BTreeMap<DeviceId, u64>,
+    /// The log's (applied, pending) statement counts when the envelopes held apart were last judged
+    /// against it (`apart.rs`): judged again only when the log changed.
+    apart_judged: Option<(usize, usize)>,
 }
 
 /// What receiving a batch of envelopes did.
@@ -276,6 +279,7 @@ impl Space {
             log: MembershipLog::new(id),
             members: MembershipState::default(),
             me,
+            apart_judged: None,
         };
         space.save_record(store)?;
         Ok(space)
@@ -444,6 +448,7 @@ impl Space {
             log: MembershipLog::new(*id),
             members: MembershipState::default(),
             me,
+            apart_judged: None,
         };
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.
