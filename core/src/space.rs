@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::store::Store;
 
+mod apart;
 mod apply;
 mod codec;
 pub(crate) mod credentials;
@@ -49,6 +50,9 @@ mod kind;
 mod outgoing;
 pub(crate) mod rules;
 mod snapshot;
+pub use apart::{
+    MAX_HELD_APART, MAX_HELD_APART_BYTES, MAX_HELD_APART_IN_VAULT, MAX_HELD_APART_IN_VAULT_BYTES,
+};
 pub use codec::{
     CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, MAX_INFLATED_LEN, decode_changes, encode_changes,
 };
@@ -145,6 +149,9 @@ pub struct Space {
     /// What taken snapshots' covers named beyond what was known to exist when they were taken: the
     /// vector rises to it as the relay's answers show those envelopes exist (`snapshot.rs`).
     cover_pending: BTreeMap<DeviceId, u64>,
+    /// The log's (applied, pending) statement counts when the envelopes held apart were last judged
+    /// against it (`apart.rs`): judged again only when the log changed.
+    apart_judged: Option<(usize, usize)>,
 }
 
 /// What receiving a batch of envelopes did.
@@ -164,6 +171,10 @@ pub struct ReceiveReport {
     /// `MAX_NEW_STATEMENTS_PER_SPACE` new statements already (each costs an evaluation of the whole
     /// log): not stored, so the relay or peer sends them again.
     pub deferred: u32,
+    /// Envelopes held apart: their author is not one the membership log admits (yet). Not counted
+    /// in the vector, not applied; taken in if a statement admitting the author arrives, dropped
+    /// once the log says no (`apart.rs`, docs/protocol.md 7.1).
+    pub held_apart: u32,
 }
 
 fn now_secs() -> u64 {
@@ -268,6 +279,7 @@ impl Space {
             log: MembershipLog::new(id),
             members: MembershipState::default(),
             me,
+            apart_judged: None,
         };
         space.save_record(store)?;
         Ok(space)
@@ -436,6 +448,7 @@ impl Space {
             log: MembershipLog::new(*id),
             members: MembershipState::default(),
             me,
+            apart_judged: None,
         };
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.

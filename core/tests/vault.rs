@@ -400,10 +400,11 @@ fn a_key_holder_who_is_not_a_member_waits_until_the_log_admits_it() {
     let mut own = doc_by(&stranger, "00000000000000ee", "not a member");
     let env = forge(&insider, &mut own, [0x45; 32]);
     let r = b.receive_envelopes(std::slice::from_ref(&env)).unwrap();
+    // Held apart (issue 15, defect 4): not stored among the held envelopes, not in the vector.
     assert_eq!(
-        (r.stored, r.applied, r.quarantined),
-        (1, 0, 0),
-        "stored, waiting"
+        (r.stored, r.applied, r.quarantined, r.held_apart),
+        (0, 0, 0, 1),
+        "held apart, waiting"
     );
     assert!(b.journal_get("00000000000000ee").is_none());
     // Once an admin adds that device, its envelope counts.
@@ -499,7 +500,9 @@ fn a_removed_device_reads_nothing_new_and_its_later_writes_are_refused() {
         .filter(|e| !c_env_before.contains(e))
         .collect();
     let r = b.receive_envelopes(&late).unwrap();
-    assert_eq!((r.applied, r.quarantined), (0, 1));
+    // Refused before storing: the log says no to a removed device beyond its last sequence number.
+    assert_eq!((r.stored, r.applied, r.held_apart), (0, 0, 0), "{r:?}");
+    assert!(r.refused >= 1, "{r:?}");
     assert!(b.journal_get(&c_new).is_none());
     // And the removal survives a restart of b's vault.
     drop(b);

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::store::Store;
 
+use super::apart::{Admission, Held, Room};
 use super::{ReceiveReport, Space, decode_changes, rules};
 
 impl Space {
@@ -22,6 +23,11 @@ impl Space {
     /// an evaluation of the whole log, so a page stuffed with statements cannot make the device work
     /// without bound. The membership envelopes beyond are not stored (`deferred`): the device's
     /// vector does not count them, so the relay sends them again and the sync goes on.
+    ///
+    /// Every other envelope is judged by its author first: one the log does not admit (yet) is held
+    /// apart (`apart.rs`), bounded, never counted in the vector nor applied, and taken in once a
+    /// statement admits its author; a removed device's beyond its last accepted sequence number is
+    /// refused.
     pub fn receive(
         &mut self,
         store: &Store,
@@ -53,6 +59,7 @@ impl Space {
     ) -> Result<ReceiveReport> {
         let mut report = ReceiveReport::default();
         let mut judged = 0usize;
+        let mut room = Room::default();
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
             let env = match Envelope::parse(bytes).and_then(|e| e.verify().map(|_| e)) {
@@ -130,6 +137,24 @@ impl Space {
                 report.applied += 1;
                 continue;
             }
+            // Only an author the log admits enters the vault's envelopes and the vector: a
+            // stranger's envelope, however many, must not make the vector (what every sync sends)
+            // grow past what the relay accepts.
+            match self.admission(&h.author, h.seq) {
+                Admission::Yes => {}
+                Admission::No => {
+                    report.refused += 1;
+                    continue;
+                }
+                Admission::NotYet => {
+                    match self.hold_apart(store, &env, &h.author, h.seq, &mut room)? {
+                        Held::Now => report.held_apart += 1,
+                        Held::Already => report.duplicates += 1,
+                        Held::Full => report.refused += 1,
+                    }
+                    continue;
+                }
+            }
             Self::insert_envelope(store, &env, &h.author, h.seq, 0)?;
             self.vector.insert(h.author, h.seq);
             report.stored += 1;
@@ -166,6 +191,8 @@ impl Space {
     /// Applies every stored envelope still waiting, in arrival order: key-wraps first (they may unlock
     /// epochs), then changes. Returns (applied, quarantined).
     pub fn apply_pending(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32)> {
+        // Envelopes held apart whose authors the log admits by now wait with the rest.
+        self.take_in_held_apart(store)?;
         let sk = Self::row_key(store, &self.id);
         let pending: Vec<(Vec<u8>, Vec<u8>)> = {
             let mut stmt = store.conn.prepare_cached(

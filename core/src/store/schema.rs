@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes. Opening a newer file is refused; older ones are migrated.
-pub const END_VERSION: i64 = 2;
+pub const END_VERSION: i64 = 3;
 
 /// Reads the file's schema version without writing anything.
 pub fn version(conn: &Connection) -> Result<i64> {
@@ -39,6 +39,7 @@ pub fn upgrade(tx: &rusqlite::Transaction<'_>) -> Result<()> {
         match v {
             0 => step_0_to_1(tx)?,
             1 => step_1_to_2(tx)?,
+            2 => step_2_to_3(tx)?,
             _ => return Err(Error::Internal("missing migration step")),
         }
         v += 1;
@@ -60,7 +61,7 @@ fn step_0_to_1(tx: &rusqlite::Transaction<'_>) -> Result<()> {
         CREATE TABLE doc_chunks (n INTEGER PRIMARY KEY AUTOINCREMENT, space BLOB NOT NULL, v BLOB NOT NULL);
         CREATE INDEX doc_chunks_by_space ON doc_chunks (space, n);
         -- every envelope held, sealed again under the vault key; k = keyed hash of (space, author, seq).
-        -- state: 0 waiting to apply, 1 applied, 2 quarantined.
+        -- state: 0 waiting to apply, 1 applied, 2 quarantined (3 held apart, from version 3).
         CREATE TABLE envelopes (
             k BLOB PRIMARY KEY,
             n INTEGER NOT NULL UNIQUE,
@@ -84,5 +85,12 @@ fn step_1_to_2(tx: &rusqlite::Transaction<'_>) -> Result<()> {
         CREATE INDEX membership_by_space ON membership (space);
         ",
     )?;
+    Ok(())
+}
+
+/// Version 3: an envelope's state may be 3, held apart (its author not admitted by the space's log;
+/// `space/apart.rs`). No table changes: the number moves so that a build which does not know the
+/// state (and would take such a row's key for a stored envelope) refuses the file instead.
+fn step_2_to_3(_tx: &rusqlite::Transaction<'_>) -> Result<()> {
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! themselves: counts of what is held, receiving a batch, and what of the journal is still to send.
 //! The relay sync is `relay.rs`, orchestrated by the crate root.
 
+use sebaya_proto::SpaceId;
+
 use crate::Vault;
 use crate::error::{Error, Result};
 use crate::space::ReceiveReport;
@@ -22,6 +24,32 @@ impl Vault {
             }
         }
         Ok((out[0], out[1], out[2]))
+    }
+
+    /// Envelopes held apart across the vault (their authors not admitted by their space's log), as
+    /// (count, bytes as sealed in the vault).
+    pub fn held_apart_counts(&self) -> Result<(u64, u64)> {
+        let (n, bytes): (i64, i64) = self.store.conn.query_row(
+            "SELECT count(*), coalesce(sum(length(v)), 0) FROM envelopes WHERE state = 3",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((n as u64, bytes as u64))
+    }
+
+    /// How many authors a held space's vector names (contiguous runs and envelopes above a gap):
+    /// what a sync sends for it. `None` for a space not held.
+    pub fn vector_authors(&self, space: &SpaceId) -> Option<usize> {
+        let s = self
+            .journal
+            .iter()
+            .chain(self.shared.values())
+            .find(|s| s.id == *space)?;
+        let mut authors: Vec<_> = s.vector.contiguous().keys().copied().collect();
+        authors.extend(s.vector.above_gap().map(|(a, _)| *a));
+        authors.sort_unstable();
+        authors.dedup();
+        Some(authors.len())
     }
 
     /// Receives envelopes from any path (tests, bundles later); each is verified on its own.

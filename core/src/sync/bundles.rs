@@ -51,6 +51,9 @@ pub struct BundleReport {
     pub quarantined: u32,
     /// Envelopes of others' spaces taken to carry on (when this device opted in).
     pub carried: u32,
+    /// Envelopes of held spaces whose authors the space's log does not admit (yet): held apart, not
+    /// counted as held (`ReceiveReport::held_apart`).
+    pub held_apart: u32,
 }
 
 fn cbor<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -175,6 +178,7 @@ impl Vault {
             applied: 0,
             quarantined: 0,
             carried: 0,
+            held_apart: 0,
         };
         // Everything is checked before anything is kept.
         let mut batches: Vec<(SpaceId, Vec<Vec<u8>>)> = Vec::new();
@@ -247,6 +251,7 @@ impl Vault {
             report.duplicates += r.duplicates;
             report.applied += r.applied;
             report.quarantined += r.quarantined + r.refused;
+            report.held_apart += r.held_apart;
         }
         report.carried = if carrying { self.carry(&foreign)? } else { 0 };
         let synced: Vec<SpaceId> = batches.iter().map(|(s, _)| *s).collect();

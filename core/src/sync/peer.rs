@@ -92,6 +92,9 @@ pub struct PeerReport {
     /// Of those, the ones refused or set aside: not an envelope, of a space not asked for, a bad
     /// signature, an author the space's log does not let write, content that cannot be applied.
     pub carried_refused: u32,
+    /// Envelopes received (own or carried) whose authors the space's log does not admit (yet):
+    /// held apart, not stored (`ReceiveReport::held_apart`).
+    pub held_apart: u32,
 }
 
 /// X25519 for snow, over the x25519-dalek the core already uses (so no second curve library). The
@@ -810,6 +813,7 @@ impl PeerSession {
             self.report.duplicates += r.duplicates;
             self.report.applied += r.applied;
             self.report.quarantined += r.quarantined + r.refused;
+            self.report.held_apart += r.held_apart;
         }
         self.report.received += count;
         self.report.chunks_received += 1;
@@ -820,10 +824,10 @@ impl PeerSession {
     }
 
     /// Receiver side: judges carried envelopes one by one, never on the carrier's word: each must
-    /// be of a space asked for; its author must be allowed to write by this device's log
-    /// (`may_write`, the relay's rule for carried envelopes; membership statements by the log's own
-    /// rule, first, so an author they admit counts); then it is received like any other envelope
-    /// (`Space::receive`: signature, space, sequence, role). A bad one is refused and counted and the
+    /// be of a space asked for; then it is received like the other device's own envelopes
+    /// (`Space::receive`: signature, space, sequence; its author allowed to write by this device's
+    /// log, `may_write`, or held apart; role), membership statements first, so an author they
+    /// admit counts. A bad one is refused and counted and the
     /// rest are kept. Returns how many were newly stored.
     fn receive_carried(&mut self, vault: &mut Vault, carried: &[ByteBuf]) -> Result<u32> {
         if carried.is_empty() {
@@ -865,22 +869,19 @@ impl PeerSession {
             if !membership.is_empty() {
                 reports.push(s.receive(store, identity, &membership)?);
             }
-            let (allowed, denied): (Vec<Vec<u8>>, Vec<Vec<u8>>) = rest.into_iter().partition(|e| {
-                Envelope::parse(e)
-                    .and_then(|env| env.header())
-                    .is_ok_and(|h| s.membership().may_write(&h.author, h.seq))
-            });
-            refused += u32::try_from(denied.len()).unwrap_or(u32::MAX);
-            if !allowed.is_empty() {
-                reports.push(s.receive(store, identity, &allowed)?);
+            // The author of each is judged by `Space::receive`, as for the other device's own
+            // envelopes: one the log does not admit is held apart, never stored nor counted.
+            if !rest.is_empty() {
+                reports.push(s.receive(store, identity, &rest)?);
             }
             for r in reports {
                 stored += r.stored;
-                refused += r.refused + r.quarantined;
+                refused += r.refused + r.quarantined + r.held_apart;
                 self.report.stored += r.stored;
                 self.report.duplicates += r.duplicates;
                 self.report.applied += r.applied;
                 self.report.quarantined += r.quarantined + r.refused;
+                self.report.held_apart += r.held_apart;
             }
         }
         self.report.carried_refused += refused;
@@ -934,6 +935,8 @@ fn offered_to(
 
 #[cfg(test)]
 mod carry_tests;
+#[cfg(test)]
+mod nonmember_tests;
 
 #[cfg(test)]
 mod tests {

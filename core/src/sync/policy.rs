@@ -190,8 +190,14 @@ impl Vault {
         Ok((scope, s.report().clone()))
     }
 
-    /// Records that `spaces` just synced through `path`.
+    /// Records that `spaces` just synced through `path`. An exchange has ended: what each space holds
+    /// apart is settled against its log (`Space::settle_held_apart`).
     pub(crate) fn note_synced(&self, spaces: &[SpaceId], path: &str) -> Result<()> {
+        for s in self.journal.iter().chain(self.shared.values()) {
+            if spaces.contains(&s.id) {
+                s.settle_held_apart(&self.store)?;
+            }
+        }
         let mut last: Last = load(&self.store, LAST)?;
         let now = crate::store::clock::now_ms();
         for s in spaces {
