@@ -52,10 +52,10 @@ fn texts(v: &mut Vault, g: &SpaceId) -> Vec<String> {
     t
 }
 
-/// Logs every envelope pushed to the relay by (author, seq) with its id.
+/// Logs every envelope pushed to the relay by (space, author, seq) with its id.
 struct Logged<'a> {
     net: &'a Net,
-    seen: Mutex<BTreeMap<([u8; 32], u64), Vec<[u8; 32]>>>,
+    seen: Mutex<BTreeMap<([u8; 16], [u8; 32], u64), Vec<[u8; 32]>>>,
 }
 
 impl HttpClient for Logged<'_> {
@@ -65,7 +65,7 @@ impl HttpClient for Logged<'_> {
             for (e, id) in envs {
                 let env = sebaya_proto::Envelope::parse(&e).unwrap();
                 let h = env.header().unwrap();
-                let ids = seen.entry((h.author.0, h.seq)).or_default();
+                let ids = seen.entry((h.space.0, h.author.0, h.seq)).or_default();
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -120,8 +120,8 @@ fn a_restored_vault_reseals_what_the_relay_refused_and_loses_no_write() {
         .lock()
         .unwrap()
         .iter()
-        .filter(|((a, _), ids)| *a == me && ids.len() > 1)
-        .map(|((_, s), _)| *s)
+        .filter(|((_, a, _), ids)| *a == me && ids.len() > 1)
+        .map(|((_, _, s), _)| *s)
         .collect();
     assert!(twice.len() <= 1, "numbers used twice: {twice:?}");
     // Nothing of the facilitator's is left unsent.
