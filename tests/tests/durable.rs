@@ -52,10 +52,13 @@ fn texts(v: &mut Vault, g: &SpaceId) -> Vec<String> {
     t
 }
 
+/// (space, author, seq) of an envelope.
+type Place = ([u8; 16], [u8; 32], u64);
+
 /// Logs every envelope pushed to the relay by (space, author, seq) with its id.
 struct Logged<'a> {
     net: &'a Net,
-    seen: Mutex<BTreeMap<([u8; 16], [u8; 32], u64), Vec<[u8; 32]>>>,
+    seen: Mutex<BTreeMap<Place, Vec<[u8; 32]>>>,
 }
 
 impl HttpClient for Logged<'_> {

@@ -179,6 +179,14 @@ impl Drop for DurableTransaction<'_> {
     }
 }
 
+fn aad(table: &str, row: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(table.len() + 1 + row.len());
+    a.extend_from_slice(table.as_bytes());
+    a.push(0);
+    a.extend_from_slice(row);
+    a
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -208,12 +216,4 @@ mod tests {
         assert_eq!(synchronous(&store.conn), 1);
         assert_eq!(store.kv_get("x").unwrap().unwrap().as_slice(), b"1");
     }
-}
-
-fn aad(table: &str, row: &[u8]) -> Vec<u8> {
-    let mut a = Vec::with_capacity(table.len() + 1 + row.len());
-    a.extend_from_slice(table.as_bytes());
-    a.push(0);
-    a.extend_from_slice(row);
-    a
 }
