@@ -545,7 +545,7 @@ impl Space {
         let signer = id.signing_key()?;
         let signed = statement.sign(&signer)?;
         let env = signed.to_envelope(self.id, self.next_seq, &signer)?;
-        let tx = store.conn.unchecked_transaction()?;
+        let tx = store.durable_transaction()?;
         Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
         self.store_statement(store, &env, signed)?;
         self.vector.insert(self.me, self.next_seq);

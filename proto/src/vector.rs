@@ -80,6 +80,33 @@ impl VersionVector {
         self.contiguous.insert(author, top);
     }
 
+    /// Stops counting `(author, seq)` as held: what a device does with its own envelope that the
+    /// relay refused because it holds a different one at that number (the relay's is then pulled).
+    /// Numbers above it stay held, above a gap.
+    pub fn forget(&mut self, author: &DeviceId, seq: u64) {
+        let top = self.get(author);
+        if seq == 0 || seq > top {
+            if let Some(set) = self.above_gap.get_mut(author) {
+                set.remove(&seq);
+                if set.is_empty() {
+                    self.above_gap.remove(author);
+                }
+            }
+            return;
+        }
+        if seq == 1 {
+            self.contiguous.remove(author);
+        } else {
+            self.contiguous.insert(*author, seq - 1);
+        }
+        if top > seq {
+            self.above_gap
+                .entry(*author)
+                .or_default()
+                .extend(seq + 1..=top);
+        }
+    }
+
     /// The contiguous part: what goes on the wire.
     pub fn contiguous(&self) -> &BTreeMap<DeviceId, u64> {
         &self.contiguous
@@ -120,6 +147,22 @@ mod tests {
 
     fn d(n: u8) -> DeviceId {
         DeviceId([n; 32])
+    }
+
+    #[test]
+    fn forgetting_a_number_opens_a_gap_there() {
+        let mut v = VersionVector::new();
+        for s in 1..=4 {
+            v.insert(d(1), s);
+        }
+        v.forget(&d(1), 3);
+        assert_eq!(v.get(&d(1)), 2);
+        assert!(!v.contains(&d(1), 3) && v.contains(&d(1), 4));
+        assert!(v.insert(d(1), 3));
+        assert_eq!(v.get(&d(1)), 4);
+        v.forget(&d(1), 1);
+        assert_eq!(v.get(&d(1)), 0);
+        assert_eq!(v.held_above(&BTreeMap::new()).len(), 3);
     }
 
     #[test]

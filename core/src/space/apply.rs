@@ -133,6 +133,9 @@ impl Space {
                 Self::insert_envelope(store, &env, &h.author, h.seq, 1)?;
                 self.store_statement(store, &env, st)?;
                 self.vector.insert(h.author, h.seq);
+                if h.author == self.me {
+                    self.raise_counter(h.seq);
+                }
                 report.stored += 1;
                 report.applied += 1;
                 continue;
@@ -157,6 +160,10 @@ impl Space {
             }
             Self::insert_envelope(store, &env, &h.author, h.seq, 0)?;
             self.vector.insert(h.author, h.seq);
+            if h.author == self.me {
+                // This device's own envelope, from before a restore: its number is used.
+                self.raise_counter(h.seq);
+            }
             report.stored += 1;
         }
         self.save_record(store)?;

@@ -171,7 +171,7 @@ impl Space {
         report.bytes = env.as_bytes().len() as u64;
         self.recipients
             .insert(epoch, set.wraps.iter().map(|(d, _)| *d).collect());
-        let tx = store.conn.unchecked_transaction()?;
+        let tx = store.durable_transaction()?;
         Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
         self.vector.insert(self.me, self.next_seq);
         self.next_seq += 1;

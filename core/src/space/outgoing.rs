@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use automerge::Change;
 use rusqlite::{OptionalExtension, params};
+use zeroize::Zeroizing;
 
 use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
 use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
@@ -96,7 +97,7 @@ impl Space {
             };
             let env = Envelope::seal_v1(header, &self.key, crypto::random()?, &payload, &signer)?;
             // One transaction: the sequence number is consumed exactly when the envelope exists.
-            let tx = store.conn.unchecked_transaction()?;
+            let tx = store.durable_transaction()?;
             Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
             self.vector.insert(self.me, self.next_seq);
             self.next_seq += 1;
@@ -207,9 +208,90 @@ impl Space {
         }
     }
 
+    /// Takes `seen`, a sequence number of this device's own author that the relay or a peer holds,
+    /// as a floor for the counter: a vault restored from an older copy must never seal under a
+    /// number it already used (docs/protocol.md, section 6.1). Returns whether the counter rose; the
+    /// caller saves the record.
+    pub(crate) fn raise_counter(&mut self, seen: u64) -> bool {
+        if seen < self.next_seq {
+            return false;
+        }
+        self.next_seq = seen.saturating_add(1);
+        true
+    }
+
+    /// The relay refused this device's own envelope `seq` as a `conflict`: it holds a different one
+    /// there (this vault was restored from a copy older than that number's first use). The refused
+    /// envelope is dropped, so the relay's is pulled in its place and nothing here ever offers the
+    /// refused bytes again; its content is sealed again under a fresh number above the relay's
+    /// counter (a snapshot is not: a later one stands for it). Returns whether anything changed.
+    pub fn reseal_refused(&mut self, store: &Store, id: &Identity, seq: u64) -> Result<bool> {
+        let at_relay = self.relay_acked.get(&self.me).copied().unwrap_or(0);
+        // Only when the relay holds something at that number: a conflict for any other reason (a
+        // second genesis) is not cured by a new number.
+        if id.device != self.me || seq > at_relay {
+            return Ok(false);
+        }
+        let Some(bytes) = self.held_envelope(store, &self.me, seq)? else {
+            return Ok(false);
+        };
+        let env = Envelope::parse(&bytes)?;
+        let h = env.header()?;
+        if h.author != self.me {
+            return Ok(false);
+        }
+        let content = match h.kind {
+            Kind::Snapshot | Kind::Unknown(_) => None,
+            k if k.is_sealed() => match self.key_for(&h.epoch) {
+                Some(key) => Some(Zeroizing::new(env.open(key)?)),
+                None => return Err(Error::Internal("own envelope under an unknown epoch")),
+            },
+            _ => Some(Zeroizing::new(env.payload()?.to_vec())),
+        };
+        self.raise_counter(at_relay);
+        let tx = store.durable_transaction()?;
+        let k = Self::envelope_key(store, &self.id, &self.me, seq);
+        store
+            .conn
+            .execute("DELETE FROM envelopes WHERE k = ?1", [&k])?;
+        self.vector.forget(&self.me, seq);
+        if let Some(content) = content {
+            let header = HeaderV1 {
+                kind: h.kind,
+                space: self.id,
+                // Sealed content goes under the key this device writes with now; signed content
+                // keeps its epoch (a key-wraps envelope names the epoch it carries).
+                epoch: if h.kind.is_sealed() {
+                    self.epoch
+                } else {
+                    h.epoch
+                },
+                author: self.me,
+                seq: self.next_seq,
+            };
+            let env = Envelope::seal_v1(
+                header,
+                &self.key,
+                crypto::random()?,
+                &content,
+                &id.signing_key()?,
+            )?;
+            Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+            self.vector.insert(self.me, self.next_seq);
+            self.next_seq += 1;
+        }
+        self.save_record(store)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// Records the relay's acknowledgement (its contiguous vector for this space).
     pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
         self.relay_acked = acked;
+        // The relay holds this device's own envelopes beyond its counter: never seal under those
+        // numbers again.
+        let at_relay = self.relay_acked.get(&self.me).copied().unwrap_or(0);
+        self.raise_counter(at_relay);
         // The relay now counts envelopes a taken snapshot named: they exist (protocol 26.3).
         self.raise_pending_cover();
         self.save_record(store)

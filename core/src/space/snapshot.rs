@@ -149,7 +149,7 @@ impl Space {
             &plain,
             &id.signing_key()?,
         )?;
-        let tx = store.conn.unchecked_transaction()?;
+        let tx = store.durable_transaction()?;
         Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
         self.vector.insert(self.me, self.next_seq);
         self.next_seq += 1;

@@ -67,6 +67,9 @@ impl Store {
         let mut conn = conn;
         // Only now, with the key verified (or a new file), may anything be written.
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL for everyday writes (a power loss may undo the last few); a transaction that takes a
+        // sequence number commits with FULL (`Store::durable_transaction`), which also makes everything
+        // committed before it durable.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         let tx = conn.transaction()?;
@@ -111,6 +114,24 @@ impl Store {
         crypto::open_value(&self.value_key, &aad(table, row), sealed, table)
     }
 
+    /// Begins a transaction whose commit is on disk when `commit` returns (`synchronous=FULL` for it:
+    /// SQLite syncs the write-ahead log, and with it every transaction committed before). A sequence
+    /// number is taken only in one of these, so no envelope of this device's can be sent, and then
+    /// lost by a power loss, before it is durable (docs/protocol.md, section 6.1).
+    pub(crate) fn durable_transaction(&self) -> Result<DurableTransaction<'_>> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        match self.conn.unchecked_transaction() {
+            Ok(tx) => Ok(DurableTransaction {
+                tx: Some(tx),
+                conn: &self.conn,
+            }),
+            Err(e) => {
+                self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+                Err(e.into())
+            }
+        }
+    }
+
     /// Reads a setting (sealed, under a keyed-hash name).
     pub fn kv_get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
         let k = self.lookup("kv", name.as_bytes());
@@ -133,10 +154,66 @@ impl Store {
     }
 }
 
+/// A transaction that commits durably (see [`Store::durable_transaction`]); dropped uncommitted, it
+/// rolls back. Either way the connection returns to `synchronous=NORMAL`.
+pub(crate) struct DurableTransaction<'a> {
+    tx: Option<rusqlite::Transaction<'a>>,
+    conn: &'a Connection,
+}
+
+impl DurableTransaction<'_> {
+    /// Commits, and returns once the commit is on disk.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DurableTransaction<'_> {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        // Failing to lower it again only costs speed, never safety.
+        let _ = self.conn.pragma_update(None, "synchronous", "NORMAL");
+    }
+}
+
 fn aad(table: &str, row: &[u8]) -> Vec<u8> {
     let mut a = Vec::with_capacity(table.len() + 1 + row.len());
     a.extend_from_slice(table.as_bytes());
     a.push(0);
     a.extend_from_slice(row);
     a
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn synchronous(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Everyday writes run with NORMAL (1); a durable transaction commits with FULL (2), and the
+    /// connection is back to NORMAL after it, committed or not.
+    #[test]
+    fn a_durable_transaction_commits_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("v.db"), &[7; 32]).unwrap();
+        assert_eq!(synchronous(&store.conn), 1);
+        let tx = store.durable_transaction().unwrap();
+        assert_eq!(synchronous(&store.conn), 2);
+        store.kv_put("x", b"1").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(synchronous(&store.conn), 1);
+        assert_eq!(store.kv_get("x").unwrap().unwrap().as_slice(), b"1");
+        let tx = store.durable_transaction().unwrap();
+        store.kv_put("x", b"2").unwrap();
+        drop(tx);
+        assert_eq!(synchronous(&store.conn), 1);
+        assert_eq!(store.kv_get("x").unwrap().unwrap().as_slice(), b"1");
+    }
 }

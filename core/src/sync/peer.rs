@@ -289,14 +289,26 @@ fn bad(what: &'static str) -> Error {
 impl Vault {
     /// Starts a peer session with a nearby device. One side is the `initiator` (the one that
     /// connected, or dialled), the other the responder; the initiator's first frame is ready at once.
-    /// Changes written so far are sealed first so they can travel. [`Error::NoPerson`] on a device
-    /// without a certificate: the other side could not know who it is.
+    /// Changes written so far are sealed once the other device's vectors have arrived (so a counter
+    /// behind this device's own author there is raised first, docs/protocol.md section 6.1), and
+    /// travel in this session. [`Error::NoPerson`] on a device without a certificate: the other
+    /// side could not know who it is.
     pub fn peer_session(&mut self, initiator: bool) -> Result<PeerSession> {
         self.device_certificate()?;
-        self.seal_pending()?;
         let secret = self.identity.x25519_secret();
         let hs = handshake(initiator, &secret[..], None)?;
         PeerSession::start(initiator, hs)
+    }
+
+    /// Takes a peer's counter for this device's own author in `space` as a floor (section 6.1).
+    fn raise_counter(&mut self, space: &SpaceId, seen: u64) -> Result<()> {
+        let store = &self.store;
+        for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
+            if s.id == *space && s.raise_counter(seen) {
+                s.save_record(store)?;
+            }
+        }
+        Ok(())
     }
 
     /// Every space this device holds, care records first (referrals, acknowledgements and
@@ -693,6 +705,15 @@ impl PeerSession {
                 floors.push((space, floor));
             }
         }
+        // The other device may hold this device's own envelopes beyond its counter (this vault was
+        // restored from an older copy): those numbers are used. Only then is anything sealed.
+        let me = vault.identity.device;
+        for (space, floor) in &floors {
+            if let Some(seen) = floor.get(&me) {
+                vault.raise_counter(space, *seen)?;
+            }
+        }
+        vault.seal_pending()?;
         for (space, floor) in floors {
             let Some(s) = vault.held_spaces().find(|s| s.id == space) else {
                 continue;

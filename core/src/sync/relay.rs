@@ -17,7 +17,7 @@ use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
     self as wire, JoinAnswer, JoinPost, JoinTaken, Rejected, SpaceVector, SyncRequest, SyncResponse,
 };
-use sebaya_proto::{Envelope, Kind, SpaceId};
+use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
 
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -260,6 +260,9 @@ pub struct RelaySync {
     /// Ids of the envelopes the request in flight pushed, in order: a `too-many-statements` refusal
     /// names one by its index, and it goes again in the next request.
     in_flight_ids: Vec<[u8; 32]>,
+    /// (space, author, seq) of each envelope of the request in flight that came from a space this
+    /// device holds (`None` for carried ones), to find what a `conflict` refers to.
+    in_flight_heads: Vec<Option<(SpaceId, DeviceId, u64)>>,
     last_body: Vec<u8>,
     rounds: u32,
     report: SyncReport,
@@ -324,6 +327,7 @@ impl RelaySync {
             sent: HashSet::new(),
             in_flight: (0, false),
             in_flight_ids: Vec::new(),
+            in_flight_heads: Vec::new(),
             last_body: Vec::new(),
             rounds: 0,
             report: SyncReport::default(),
@@ -571,6 +575,7 @@ impl RelaySync {
     fn build_body(&mut self, store: &Store, spaces: &[&Space]) -> Result<Vec<u8>> {
         let mut push: Vec<serde_bytes::ByteBuf> = Vec::new();
         let mut push_ids: Vec<[u8; 32]> = Vec::new();
+        let mut push_heads: Vec<Option<(SpaceId, DeviceId, u64)>> = Vec::new();
         let mut push_bytes = 0usize;
         let mut cut = false;
         // Membership statements pushed, per space and in all: the relay judges only so many per
@@ -603,6 +608,12 @@ impl RelaySync {
                 push_bytes += env.len();
                 self.sent.insert(id);
                 push_ids.push(id);
+                push_heads.push(
+                    Envelope::parse(&env)
+                        .and_then(|e| e.header())
+                        .ok()
+                        .map(|h| (h.space, h.author, h.seq)),
+                );
                 push.push(serde_bytes::ByteBuf::from(env));
             }
         }
@@ -647,6 +658,7 @@ impl RelaySync {
                 let id = crypto::sha256(&env);
                 self.carried_sent.push(id);
                 push_ids.push(id);
+                push_heads.push(None);
                 push.push(serde_bytes::ByteBuf::from(env));
             }
             named.extend(
@@ -657,6 +669,7 @@ impl RelaySync {
         }
         self.in_flight = (push.len() as u32, cut);
         self.in_flight_ids = push_ids;
+        self.in_flight_heads = push_heads;
         let req = SyncRequest {
             v: wire::SYNC_VERSION,
             spaces: named,
@@ -809,6 +822,22 @@ impl RelaySync {
                         }
                     }
                 }
+                // This device's own envelopes the relay refused because it holds different ones at
+                // those numbers (a vault restored from an older copy): sealed again above the
+                // relay's counter after its vector is taken, and sent in one more request.
+                let refused_own: Vec<(SpaceId, u64)> = answer
+                    .rejected
+                    .iter()
+                    .filter(|r| r.reason == sebaya_proto::reason::CONFLICT)
+                    .filter_map(|r| {
+                        self.in_flight_heads
+                            .get(r.index as usize)
+                            .copied()
+                            .flatten()
+                    })
+                    .filter(|(_, author, _)| *author == identity.device)
+                    .map(|(space, _, seq)| (space, seq))
+                    .collect();
                 let incoming: Vec<Vec<u8>> =
                     answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
                 for s in spaces.iter_mut() {
@@ -822,6 +851,10 @@ impl RelaySync {
                     if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
                         let (_, acked) = v.parse()?;
                         s.set_relay_acked(store, acked)?;
+                    }
+                    let here = s.id;
+                    for (_, seq) in refused_own.iter().filter(|(space, _)| *space == here) {
+                        again |= s.reseal_refused(store, identity, *seq)?;
                     }
                     if !mine.is_empty() {
                         let r = s.receive(store, identity, &mine)?;
