@@ -1344,3 +1344,48 @@ fn a_supporters_referral_written_by_the_participant_is_unverified() {
         .expect("shown to the coordinator");
     assert!(!r.verified);
 }
+
+/// Review finding (issue 14, item 15): what a participant shared, and the outcomes published, before
+/// their record was marked a minor's are taken back at their next sync, until a guardian allows it
+/// (the gates used to stop only new sharing).
+#[test]
+fn marking_a_minor_takes_back_what_was_shared_before() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let (pairing, resp) = supporter
+        .create_pairing(&participant.link_request().unwrap())
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    participant.consent_to_sharing(&pairing, true).unwrap();
+    let entry = participant.journal_add("Aku lelah.", 2, &[]).unwrap();
+    participant.share_journal_entry(&pairing, &entry).unwrap();
+    participant
+        .give_consent(&care, "report-outcomes", true)
+        .unwrap();
+    participant
+        .submit_screening(Instrument::Who5, &[3, 3, 3, 3, 3], "id")
+        .unwrap();
+    assert!(participant.publish_outcomes().unwrap() > 0);
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    assert_eq!(supporter.shared_in_pairing(&pairing).unwrap().len(), 1);
+    coordinator.mark_minor(&care).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    assert!(supporter.shared_in_pairing(&pairing).unwrap().is_empty());
+    let outcomes = participant
+        .read_space(&care, |doc| {
+            use automerge::ReadDoc;
+            match doc.get(automerge::ROOT, "outcomes").unwrap() {
+                Some((_, o)) => doc.keys(&o).count(),
+                None => 0,
+            }
+        })
+        .unwrap();
+    assert_eq!(outcomes, 0);
+}
