@@ -277,6 +277,9 @@ impl Vault {
             sync.note_from_index(adopted);
             let periods = self.follow_periods()?;
             sync.note_periods(periods);
+            // A record that now says its participant is a minor takes back what the gates would
+            // stop today (sharing, outcomes); the withdrawal is sealed and sent at the next sync.
+            self.apply_minor_gates()?;
             // A removal learned in this exchange that the key in use does not follow: rotate now
             // and send the new key in one more exchange.
             let mut rotated = 0;

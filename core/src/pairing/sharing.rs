@@ -42,6 +42,41 @@ impl Vault {
         Ok(())
     }
 
+    /// After a sync, on a participant's device whose record marks them a minor: until a guardian
+    /// allows it, any standing consent to share in their pairings is withdrawn (taking back what
+    /// was shared), and outcome totals waiting for a guardian are taken down. What the gates stop
+    /// from now on, this takes back from before the record said so. Returns how many pairings'
+    /// sharing was withdrawn.
+    pub(crate) fn apply_minor_gates(&mut self) -> Result<u32> {
+        let minor = self
+            .care_records()
+            .iter()
+            .any(|c| c.viewer == "participant" && c.minor);
+        if !minor {
+            return Ok(0);
+        }
+        let mut n = 0;
+        if self.check_guardian_allows_sharing().is_err() {
+            let sharing: Vec<SpaceId> = self
+                .shared
+                .values()
+                .filter(|s| {
+                    s.kind == SpaceKind::Pairing
+                        && crate::care::consented(&s.doc, crate::care::SHARE_PURPOSE)
+                })
+                .map(|s| s.id)
+                .collect();
+            for p in sharing {
+                // A pairing where this device is not the participant refuses; nothing to take back.
+                if self.consent_to_sharing(&p, false).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        self.publish_outcomes()?;
+        Ok(n)
+    }
+
     /// The participant agrees to (or withdraws from) sharing with their supporter in a pairing. A
     /// withdrawal also takes back everything shared there (the supporter's device drops it at its
     /// next sync; what it already read stays in the pairing's history until the pairing's key is
