@@ -251,6 +251,11 @@ impl SpaceVector {
         let mut map = BTreeMap::new();
         for e in &self.vector {
             let a = DeviceId::from_slice(&e.author)?;
+            // Sequence numbers are signed 64-bit on the wire's other side (the relay's store): a
+            // larger one is no device's.
+            if e.seq > i64::MAX as u64 {
+                return Err(ProtoError::Malformed("vector sequence number out of range"));
+            }
             if map.insert(a, e.seq).is_some() {
                 return Err(ProtoError::Malformed("vector names an author twice"));
             }
@@ -391,6 +396,19 @@ mod tests {
             erased: Vec::new(),
             refused_erase: Vec::new(),
         }
+    }
+
+    /// A vector naming a sequence number above i64::MAX is no device's (review finding).
+    #[test]
+    fn a_vector_beyond_the_signed_range_is_refused() {
+        let sv = SpaceVector {
+            space: vec![1; 16],
+            vector: vec![AuthorSeq {
+                author: vec![2; 32],
+                seq: u64::MAX,
+            }],
+        };
+        assert!(sv.parse().is_err());
     }
 
     #[test]

@@ -1389,3 +1389,38 @@ fn marking_a_minor_takes_back_what_was_shared_before() {
         .unwrap();
     assert_eq!(outcomes, 0);
 }
+
+/// Review finding (issue 14, item 15): the gates after each sync must not rewrite a minor's
+/// outcome totals that a guardian allowed: a change left behind every sync would keep a new
+/// referral from ever showing as sent and grow the record's history.
+#[test]
+fn a_minors_allowed_outcomes_are_not_rewritten_at_every_sync() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, mut participant, care) = programme(&n, &dir);
+    coordinator.mark_minor(&care).unwrap();
+    coordinator
+        .record_guardian_consent(&care, "report-outcomes", "ibu", Some("F-7"), true)
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    participant
+        .give_consent(&care, "report-outcomes", true)
+        .unwrap();
+    participant
+        .submit_screening(Instrument::Who5, &[3, 3, 3, 3, 3], "id")
+        .unwrap();
+    assert!(participant.publish_outcomes().unwrap() > 0);
+    sync(&n, &mut participant);
+    sync(&n, &mut participant);
+    assert_eq!(sync(&n, &mut participant).pushed, 0);
+    participant.ask_for_help("id").unwrap();
+    sync(&n, &mut participant);
+    assert!(
+        participant
+            .referrals(&care)
+            .unwrap()
+            .iter()
+            .all(|r| r.state != "queued")
+    );
+}

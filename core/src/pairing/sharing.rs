@@ -73,7 +73,23 @@ impl Vault {
                 }
             }
         }
-        self.publish_outcomes()?;
+        // Only when a minor's record holds totals a guardian has not allowed: publishing rewrites
+        // every row, and doing it at each sync would leave a change behind every sync (a referral
+        // would never show as sent) and grow the record's history.
+        let waiting = self.care_records().into_iter().any(|c| {
+            c.viewer == "participant"
+                && c.minor
+                && self
+                    .read_space(&c.id, |doc| {
+                        let allowed = crate::care::consented(doc, "report-outcomes")
+                            && crate::care::guardian_allows(doc, "report-outcomes");
+                        !allowed && has_outcomes(doc)
+                    })
+                    .unwrap_or(false)
+        });
+        if waiting {
+            self.publish_outcomes()?;
+        }
         Ok(n)
     }
 
@@ -211,5 +227,14 @@ mod tests {
         assert_eq!(civil(20_454), (2026, 1, 1));
         assert_eq!(civil(11_016), (2000, 2, 29));
         assert_eq!(civil(-1), (1969, 12, 31));
+    }
+}
+
+/// Whether a care record holds any published outcome totals.
+fn has_outcomes(doc: &automerge::AutoCommit) -> bool {
+    use automerge::ReadDoc;
+    match doc.get(automerge::ROOT, "outcomes") {
+        Ok(Some((automerge::Value::Object(_), o))) => doc.keys(&o).next().is_some(),
+        _ => false,
     }
 }

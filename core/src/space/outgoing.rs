@@ -208,10 +208,15 @@ impl Space {
         }
     }
 
-    /// Takes `seen`, a sequence number of this device's own author that the relay or a peer holds,
-    /// as a floor for the counter: a vault restored from an older copy must never seal under a
-    /// number it already used (docs/protocol.md, section 6.1). Returns whether the counter rose; the
-    /// caller saves the record.
+    /// The sequence number this device's next envelope in the space takes.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Takes `seen`, a sequence number of this device's own author in an envelope it received and
+    /// verified by its own signature, as a floor for the counter: a vault restored from an older
+    /// copy must never seal under a number it already used (docs/protocol.md, section 6.1).
+    /// Returns whether the counter rose; the caller saves the record.
     pub(crate) fn raise_counter(&mut self, seen: u64) -> bool {
         if seen < self.next_seq {
             return false;
@@ -288,12 +293,33 @@ impl Space {
     /// Records the relay's acknowledgement (its contiguous vector for this space).
     pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
         self.relay_acked = acked;
-        // The relay holds this device's own envelopes beyond its counter: never seal under those
-        // numbers again.
-        let at_relay = self.relay_acked.get(&self.me).copied().unwrap_or(0);
-        self.raise_counter(at_relay);
+        // The counter is never raised from the relay's claim (a hostile relay could push it to
+        // the end of the range): only this device's own envelopes, verified by its signature, do
+        // (`receive`); a conflict pulls them.
         // The relay now counts envelopes a taken snapshot named: they exist (protocol 26.3).
         self.raise_pending_cover();
         self.save_record(store)
+    }
+}
+
+#[cfg(test)]
+mod counter_tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::space::rules::tests::device;
+    use crate::space::{Space, SpaceKind};
+    use std::collections::BTreeMap;
+
+    /// Review finding (issue 15, defect 6): a relay's acknowledgement claiming this device's own
+    /// author far ahead must not move the counter (a hostile relay could push it to the end of the
+    /// range, and every later write would sit above a gap no honest relay fills).
+    #[test]
+    fn a_relays_claim_never_raises_the_counter() {
+        let d = device(1);
+        let mut s = Space::create(&d.store, SpaceKind::Group, &d.id).unwrap();
+        let before = s.next_seq();
+        let mut acked = BTreeMap::new();
+        acked.insert(d.id.device, u64::MAX);
+        s.set_relay_acked(&d.store, acked).unwrap();
+        assert_eq!(s.next_seq(), before);
     }
 }

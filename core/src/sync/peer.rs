@@ -300,17 +300,6 @@ impl Vault {
         PeerSession::start(initiator, hs)
     }
 
-    /// Takes a peer's counter for this device's own author in `space` as a floor (section 6.1).
-    fn raise_counter(&mut self, space: &SpaceId, seen: u64) -> Result<()> {
-        let store = &self.store;
-        for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
-            if s.id == *space && s.raise_counter(seen) {
-                s.save_record(store)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Every space this device holds, care records first (referrals, acknowledgements and
     /// consents go before anything else in a session, as in a relay sync), then the journal.
     fn held_spaces(&self) -> impl Iterator<Item = &Space> {
@@ -706,14 +695,22 @@ impl PeerSession {
             }
         }
         // The other device may hold this device's own envelopes beyond its counter (this vault was
-        // restored from an older copy): those numbers are used. Only then is anything sealed.
+        // restored from an older copy). Its claim never raises the counter (a hostile peer could push
+        // it to the end of the range): nothing is sealed in this session, the other device sends
+        // those envelopes, verified by this device's own signature, and `receive` raises the counter
+        // from them; the next session seals.
         let me = vault.identity.device;
-        for (space, floor) in &floors {
-            if let Some(seen) = floor.get(&me) {
-                vault.raise_counter(space, *seen)?;
-            }
+        let behind = floors.iter().any(|(space, floor)| {
+            floor.get(&me).is_some_and(|seen| {
+                vault
+                    .held_spaces()
+                    .find(|s| s.id == *space)
+                    .is_some_and(|s| *seen >= s.next_seq())
+            })
+        });
+        if !behind {
+            vault.seal_pending()?;
         }
-        vault.seal_pending()?;
         for (space, floor) in floors {
             let Some(s) = vault.held_spaces().find(|s| s.id == space) else {
                 continue;
