@@ -1,7 +1,8 @@
 //! Vectors of `docs/protocol.md` for what `sebaya-core` derives (issue 15): the key commitment and
 //! the first epoch of a space (17.1), a rotation with its key wrap, sealed history and key-wraps
 //! envelope (17.2), the index space's derivations and genesis (20.2), the X25519 small-order list
-//! (16.3), and the prefix-first rule of the journal merge (27.2).
+//! (16.3), the link request and response codes (20.7), and the prefix-first rule of the journal
+//! merge (27.2).
 //!
 //! Every vector is computed here from the document's text with the primitives the crate uses (ring,
 //! x25519-dalek), compared against the crate wherever a public function or a public path (a link
@@ -779,6 +780,111 @@ fn the_merge_takes_the_common_prefix_first() {
     assert_eq!(e.text, "baaa");
     assert!(e.conflicts.is_empty());
     assert!(spec().contains("| `aa` | `aaa`, `baa` | `baaa` "));
+}
+
+// ------------------------------------------------------------------------------------------
+// 20.7: link request and response codes, from the device, certificate and key wrap of 16.7.
+
+const DEVICE_HEX: &str = "5b6489c9c7fd0dcf50545e7c164886ef40491ec06c7f1b123041797e8117535e";
+const DEVICE_X25519_HEX: &str = "79fcf7f4c04d3277b425449f0d32209342908b4bc3772dfabe315f82034f6e64";
+const CERTIFICATE_HEX: &str = concat!(
+    "a561760166706572736f6e582040f784350b02365be9b9cc5d410b0ff386638f",
+    "10cbd14bea40bbdf54169ef20d6664657669636558205b6489c9c7fd0dcf5054",
+    "5e7c164886ef40491ec06c7f1b123041797e8117535e66783235353139582079",
+    "fcf7f4c04d3277b425449f0d32209342908b4bc3772dfabe315f82034f6e6467",
+    "637265617465641a6955b900caec136be7dc18c56969bd07dc8b118c26c964e7",
+    "926392d17263b53a4a2dbada659315ee043ba949439ef0a46f3fb76b84e36324",
+    "23142fb83eed86d22d7af50a",
+);
+const WRAP_16_7_HEX: &str = concat!(
+    "010791f592e9fdf04d44d7e0e23500b6ccf035be69667647589967e6b612a131",
+    "50939393939393939393939393c5887ca9316cd8024d32674310dd143353395b",
+    "e32390c38af0cf464b46e5543c67398015bd958f6ca44cfb5a1432e9d6",
+);
+
+fn unhex<const N: usize>(text: &str) -> [u8; N] {
+    hex::decode(text).unwrap().try_into().unwrap()
+}
+
+/// The crate's codes equal the prefix followed by the independent CBOR encoding in uppercase hex,
+/// read back to the same values, and the CBOR is in docs/protocol.md.
+#[test]
+fn the_link_codes_of_20_7_match_the_crate_and_the_document() {
+    let device = DeviceId(unhex(DEVICE_HEX));
+    let x25519: [u8; 32] = unhex(DEVICE_X25519_HEX);
+    let certificate = hex::decode(CERTIFICATE_HEX).unwrap();
+
+    let plain = cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("device", cbor::bytes(&device.0)),
+        ("x25519", cbor::bytes(&x25519)),
+    ]);
+    let with_certificate = cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("device", cbor::bytes(&device.0)),
+        ("x25519", cbor::bytes(&x25519)),
+        ("certificate", cbor::bytes(&certificate)),
+    ]);
+    for (cert, body) in [
+        (None, &plain),
+        (Some(certificate.clone()), &with_certificate),
+    ] {
+        let request = link::LinkRequest {
+            device,
+            x25519,
+            certificate: cert,
+        };
+        let code = request.to_code().unwrap();
+        assert_eq!(code, format!("SBYQ1{}", hex::encode_upper(body)));
+        assert_eq!(link::LinkRequest::from_code(&code).unwrap(), request);
+        assert_documented("link request", &h(body));
+    }
+    assert_eq!(
+        link::LinkRequest::from_code(&format!("SBYQ1{}", h(&with_certificate)))
+            .unwrap()
+            .person()
+            .map(h),
+        Some("40f784350b02365be9b9cc5d410b0ff386638f10cbd14bea40bbdf54169ef20d".to_string())
+    );
+
+    let wrap = hex::decode(WRAP_16_7_HEX).unwrap();
+    let body = cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("space", cbor::bytes(&[0x22; 16])),
+        ("kind", cbor::uint(1)),
+        ("epoch", cbor::bytes(&[0x33; 32])),
+        ("wrap", cbor::bytes(&wrap)),
+        ("envelopes", cbor::array(&[])),
+        ("history", cbor::array(&[])),
+    ]);
+    let response = link::LinkResponse {
+        space: SpaceId([0x22; 16]),
+        kind: 1,
+        epoch: EpochId([0x33; 32]),
+        wrap: KeyWrap::from_bytes(&wrap).unwrap(),
+        envelopes: Vec::new(),
+        history: Vec::new(),
+        certificate: None,
+        index: None,
+    };
+    let code = response.to_code().unwrap();
+    assert_eq!(code, format!("SBYA1{}", hex::encode_upper(&body)));
+    assert_eq!(response.to_bytes().unwrap(), body);
+    let read = link::LinkResponse::from_code(&code).unwrap();
+    assert_eq!(
+        (read.space, read.kind, read.epoch),
+        (response.space, 1, response.epoch)
+    );
+    assert_eq!(read.wrap.to_bytes(), wrap);
+    assert_documented("link response", &h(&body));
+    let k = keywrap::unwrap(
+        &read.wrap,
+        &StaticSecret::from([0x92; 32]),
+        &read.space,
+        &read.epoch,
+    )
+    .unwrap();
+    assert_eq!(*k, [0x94; 32]);
 }
 
 // ------------------------------------------------------------------------------------------

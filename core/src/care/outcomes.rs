@@ -29,6 +29,26 @@ pub(crate) fn outcome_aad(care: &SpaceId, id: &str) -> Vec<u8> {
     aad
 }
 
+/// The record id of an instrument's totals in a care record: [`tag`] of `"outcome"`, instrument.
+pub(crate) fn outcome_id(instrument: &str) -> String {
+    tag(&[b"outcome", instrument.as_bytes()])
+}
+
+/// Seals one instrument's totals for care record `care` under `key` with `nonce`, and returns the
+/// record id with the sealed bytes: the one code path behind [`Vault::publish_outcomes`] (which
+/// gives a fresh key and nonce), and the one the test vectors fix (docs/protocol.md, section 22.1).
+pub(crate) fn seal_outcome_with(
+    key: &[u8; 32],
+    nonce: [u8; 12],
+    care: &SpaceId,
+    totals: &OutcomeTotals,
+) -> Result<(String, Vec<u8>)> {
+    let id = outcome_id(&totals.instrument);
+    let plain = serde_json::to_vec(totals).map_err(|_| Error::Internal("encode outcome"))?;
+    let sealed = crate::crypto::seal_value_with(key, nonce, &outcome_aad(care, &id), &plain)?;
+    Ok((id, sealed))
+}
+
 /// The first and latest totals of one instrument, as sealed in a care record.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct OutcomeTotals {
@@ -71,14 +91,7 @@ impl Vault {
         for inst in OUTCOME_INSTRUMENTS {
             let of: Vec<_> = screenings.iter().filter(|s| s.instrument == inst).collect();
             if let (Some(first), Some(latest)) = (of.first(), of.last()) {
-                rows.push((
-                    inst,
-                    tag(&[b"outcome", inst.as_bytes()]),
-                    first.total,
-                    first.at_ms,
-                    latest.total,
-                    latest.at_ms,
-                ));
+                rows.push((inst, first.total, first.at_ms, latest.total, latest.at_ms));
             }
         }
         let mut n = 0;
@@ -114,7 +127,7 @@ impl Vault {
             };
             let recipients = coordinator_devices(space);
             let (care_id, epoch) = (space.id, space.epoch);
-            for (inst, id, first, first_at, latest, latest_at) in &rows {
+            for (inst, first, first_at, latest, latest_at) in &rows {
                 let totals = OutcomeTotals {
                     instrument: (*inst).to_string(),
                     first: *first,
@@ -122,10 +135,9 @@ impl Vault {
                     latest: *latest,
                     latest_at: *latest_at,
                 };
-                let plain =
-                    serde_json::to_vec(&totals).map_err(|_| Error::Internal("encode outcome"))?;
                 let key = crate::crypto::random_key()?;
-                let sealed = crate::crypto::seal_value(&key, &outcome_aad(&care_id, id), &plain)?;
+                let (id, sealed) =
+                    seal_outcome_with(&key, crate::crypto::random()?, &care_id, &totals)?;
                 let mut wraps = Vec::new();
                 for (device, x25519) in &recipients {
                     let w = crate::crypto::keywrap::wrap(&key, x25519, &care_id, &epoch)?;
@@ -155,5 +167,111 @@ impl Vault {
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::crypto::keywrap;
+    use sebaya_proto::EpochId;
+    use x25519_dalek::{PublicKey, StaticSecret};
+
+    // The outcome record's test vector (docs/protocol.md, section 22.1).
+    const CARE: SpaceId = SpaceId([0xc1; 16]);
+    const EPOCH: EpochId = EpochId([0xc2; 32]);
+    const KEY: [u8; 32] = [0xc3; 32];
+    const NONCE: [u8; 12] = [0xc4; 12];
+    // The coordinator device's X25519 key and the wrap's fixed inputs: those of the key-wrap vector
+    // of 16.7.
+    const RECIPIENT_SECRET: [u8; 32] = [0x92; 32];
+    const EPHEMERAL_SECRET: [u8; 32] = [0x91; 32];
+    const WRAP_NONCE: [u8; 12] = [0x93; 12];
+    const PLAINTEXT: &str = r#"{"instrument":"phq9","first":14,"first_at":1767225600000,"latest":6,"latest_at":1769904000000}"#;
+    const TAG_INPUT_HEX: &str = "00000000000000076f7574636f6d65000000000000000470687139";
+    const ID: &str = "bdc2d42ab11c0363";
+    const AAD_HEX: &str = concat!(
+        "7365626179612f76312f6f7574636f6d65c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1",
+        "c162646332643432616231316330333633",
+    );
+    const SEALED_HEX: &str = concat!(
+        "01c4c4c4c4c4c4c4c4c4c4c4c4472a964f8dbcf9e771df335223c747642f0ab1",
+        "ebc0b4e42f7c7238c7f03c021c9094d872cbeb644cf5a6240313cc662a4d8b91",
+        "7041765017990a8c8cfb6bfee38140b34b07959458e69946393ef04cdf46f2d0",
+        "3971114baa084a7d56524403d10fe7cc4340c6bd1e58e0ac1a3f67",
+    );
+    const WRAP_HEX: &str = concat!(
+        "010791f592e9fdf04d44d7e0e23500b6ccf035be69667647589967e6b612a131",
+        "50939393939393939393939393fbbb5e8cb83b6a01655f1edc959d66687e3bee",
+        "3cae8308427131f3b8df9ff5ebd09ede238caee28bd333c841fd1ed7ae",
+    );
+
+    fn totals() -> OutcomeTotals {
+        OutcomeTotals {
+            instrument: "phq9".into(),
+            first: 14,
+            first_at: 1_767_225_600_000,
+            latest: 6,
+            latest_at: 1_769_904_000_000,
+        }
+    }
+
+    /// The vector runs through `seal_outcome_with` (what `publish_outcomes` calls with a fresh key
+    /// and nonce) and `keywrap::wrap_with`; the id, the AAD and the plaintext are also built here from
+    /// the text of 22.1, and the hex must appear in docs/protocol.md.
+    #[test]
+    fn the_outcome_vector_is_byte_exact_and_documented() {
+        let (id, sealed) = seal_outcome_with(&KEY, NONCE, &CARE, &totals()).unwrap();
+
+        // The id by hand: SHA-256 over 8-byte big-endian lengths and parts, first 8 bytes in hex.
+        let mut input = Vec::new();
+        for part in [&b"outcome"[..], b"phq9"] {
+            input.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            input.extend_from_slice(part);
+        }
+        assert_eq!(hex::encode(&input), TAG_INPUT_HEX);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+        assert_eq!(hex::encode(&digest.as_ref()[..8]), ID);
+        assert_eq!(id, ID);
+
+        // The AAD by hand: label, care record id, the id as ASCII.
+        let aad = [&b"sebaya/v1/outcome"[..], &CARE.0, ID.as_bytes()].concat();
+        assert_eq!(hex::encode(&aad), AAD_HEX);
+        assert_eq!(outcome_aad(&CARE, &id), aad);
+
+        assert_eq!(hex::encode(&sealed), SEALED_HEX);
+        assert_eq!(&sealed[..13], &[[1u8].as_slice(), &NONCE].concat()[..]);
+        let plain = crate::crypto::open_value(&KEY, &aad, &sealed, "outcome").unwrap();
+        assert_eq!(plain.as_slice(), PLAINTEXT.as_bytes());
+        let read: OutcomeTotals = serde_json::from_slice(&plain).unwrap();
+        assert_eq!((read.first, read.latest), (14, 6));
+
+        let recipient = PublicKey::from(&StaticSecret::from(RECIPIENT_SECRET)).to_bytes();
+        let wrap = keywrap::wrap_with(
+            StaticSecret::from(EPHEMERAL_SECRET),
+            WRAP_NONCE,
+            &KEY,
+            &recipient,
+            &CARE,
+            &EPOCH,
+        )
+        .unwrap();
+        assert_eq!(hex::encode(wrap.to_bytes()), WRAP_HEX);
+        let opened =
+            keywrap::unwrap(&wrap, &StaticSecret::from(RECIPIENT_SECRET), &CARE, &EPOCH).unwrap();
+        assert_eq!(*opened, KEY);
+
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
+        for h in [
+            TAG_INPUT_HEX,
+            ID,
+            AAD_HEX,
+            SEALED_HEX,
+            WRAP_HEX,
+            &hex::encode(PLAINTEXT),
+        ] {
+            assert!(doc.contains(h), "{h} is not in docs/protocol.md");
+        }
     }
 }
