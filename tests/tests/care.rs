@@ -1424,3 +1424,26 @@ fn a_minors_allowed_outcomes_are_not_rewritten_at_every_sync() {
             .all(|r| r.state != "queued")
     );
 }
+
+/// Review finding (issue 14, item 3): a sync's care-records-first exchange must not send join
+/// answers, whose admitting statement lives in a space that exchange does not push (the relay would
+/// refuse them and the joiner would wait a sync longer). A coordinator who also runs a group
+/// approves a join; one sync each and the joiner is in.
+#[test]
+fn a_coordinators_join_approval_is_not_delayed_by_the_care_first_exchange() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, _participant, _care) = programme(&n, &dir);
+    let mut joiner = vault(&dir, "j.db", 9);
+    let g = coordinator.create_group("Kelompok Sabtu").unwrap();
+    let invite = coordinator.create_invite_with(&g, 3600, false).unwrap();
+    sync(&n, &mut coordinator);
+    joiner.accept_invite(&invite.code, "Sari").unwrap();
+    sync(&n, &mut joiner);
+    sync(&n, &mut coordinator);
+    let requests = coordinator.join_requests().unwrap();
+    assert_eq!(requests.len(), 1);
+    coordinator.approve_join_request(&requests[0].id).unwrap();
+    sync(&n, &mut coordinator);
+    assert_eq!(sync(&n, &mut joiner).joined, 1);
+}

@@ -680,7 +680,9 @@ impl RelaySync {
             } else {
                 self.joins.posts.clone()
             },
-            join_answers: if self.joins.answers_sent || self.recovery || cut {
+            // Not in the care records' own first exchange: an answer's admitting statement is in
+            // a space that exchange does not push, and the relay would refuse it (`not-authorised`).
+            join_answers: if self.joins.answers_sent || self.recovery || cut || self.widen_after {
                 Vec::new()
             } else {
                 self.joins.answers.clone()
@@ -708,7 +710,7 @@ impl RelaySync {
         }
         if !self.recovery {
             self.joins.sent = true;
-            if !cut {
+            if !cut && !self.widen_after {
                 self.joins.answers_sent = true;
             }
         }
