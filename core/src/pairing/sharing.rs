@@ -217,6 +217,15 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Whether a care record holds any published outcome totals.
+fn has_outcomes(doc: &automerge::AutoCommit) -> bool {
+    use automerge::ReadDoc;
+    match doc.get(automerge::ROOT, "outcomes") {
+        Ok(Some((automerge::Value::Object(_), o))) => doc.keys(&o).next().is_some(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,14 +236,5 @@ mod tests {
         assert_eq!(civil(20_454), (2026, 1, 1));
         assert_eq!(civil(11_016), (2000, 2, 29));
         assert_eq!(civil(-1), (1969, 12, 31));
-    }
-}
-
-/// Whether a care record holds any published outcome totals.
-fn has_outcomes(doc: &automerge::AutoCommit) -> bool {
-    use automerge::ReadDoc;
-    match doc.get(automerge::ROOT, "outcomes") {
-        Ok(Some((automerge::Value::Object(_), o))) => doc.keys(&o).next().is_some(),
-        _ => false,
     }
 }
