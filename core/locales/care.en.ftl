@@ -10,6 +10,7 @@ consent-data-processing = Your journal, check-ins and answers are kept encrypted
 care-not-told-yet = No one has been told yet. It will be sent when your phone is online. If you are in danger now, call one of these numbers.
 care-told = A coordinator has received this and will follow up.
 care-sent-no-answer = Sent. No coordinator has answered yet: they are not an emergency service and may take time. If you are in danger now, call one of these numbers.
+care-response-time = Your programme aims to answer within { $detail } hours. Coordinators are not an emergency service: if you are in danger now, call one of these numbers.
 care-no-one-told-no-consent = No one will be told: you have not agreed to let this app tell your programme's coordinator. You can still ask for help yourself, or call one of these numbers.
 care-no-one-told-no-programme = No one will be told: this app is not connected to a programme that could follow up. Call one of these numbers or tell someone you trust.
 care-unverified = Unverified: sent from a device not proven to be the participant's. Check with the participant or their supporter.

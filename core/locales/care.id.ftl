@@ -10,6 +10,7 @@ consent-data-processing = Jurnal, check-in, dan jawabanmu disimpan terenkripsi d
 care-not-told-yet = Belum ada yang diberi tahu. Pesan akan terkirim saat ponselmu tersambung. Jika kamu dalam bahaya sekarang, hubungi salah satu nomor ini.
 care-told = Seorang koordinator sudah menerima ini dan akan menindaklanjuti.
 care-sent-no-answer = Sudah terkirim. Belum ada koordinator yang menjawab: mereka bukan layanan darurat dan mungkin perlu waktu. Jika kamu dalam bahaya sekarang, hubungi salah satu nomor ini.
+care-response-time = Programmu berusaha menjawab dalam { $detail } jam. Koordinator bukan layanan darurat: jika kamu dalam bahaya sekarang, hubungi salah satu nomor ini.
 care-no-one-told-no-consent = Tidak ada yang akan diberi tahu: kamu belum setuju aplikasi ini memberi tahu koordinator programmu. Kamu tetap bisa meminta bantuan sendiri, atau hubungi salah satu nomor ini.
 care-no-one-told-no-programme = Tidak ada yang akan diberi tahu: aplikasi ini tidak terhubung dengan program yang bisa menindaklanjuti. Hubungi salah satu nomor ini atau ceritakan kepada orang yang kamu percaya.
 care-unverified = Belum terverifikasi: dikirim dari perangkat yang belum terbukti milik peserta. Periksa dengan peserta atau pendampingnya.

@@ -100,6 +100,20 @@ mod tests {
 
     /// A referral whose origin and reason this version does not know (written by a newer app) is
     /// still read, never dropped: an older coordinator app must not lose a risk signal.
+    /// Issue 14, item 4: the expected response time is stated from the programme's deadline, in
+    /// both languages, with the reminder that coordinators are not an emergency service.
+    #[test]
+    fn the_expected_response_time_is_stated_in_both_languages() {
+        let d = doc();
+        let hours = ack_hours(&d).to_string();
+        for locale in ["en", "id"] {
+            let text =
+                crate::i18n::message(locale, "care-response-time", &[("detail", hours.as_str())]);
+            assert!(text.contains("24"), "{text}");
+            assert_ne!(text, "care-response-time");
+        }
+    }
+
     #[test]
     fn a_referral_of_a_newer_kind_is_read_not_dropped() {
         let mut d = doc();

@@ -155,6 +155,7 @@ fun main() {
             c2.sync(url)
             p2.sync(url)
             assertEquals(4u, p2.care().ackDeadlineHours(enrol.careId), "the deadline travels")
+            assertTrue(localizedMessage("care-response-time", "id", p2.care().ackDeadlineHours(enrol.careId).toString()).contains("4"), "the response time, stated")
             assertTrue(p2.care().caseload().isEmpty(), "no caseload for a participant")
         }
 

@@ -200,6 +200,8 @@ def test_no_coordinator_never_blocks_help_and_the_caseload_shows_what_waits(tmp_
     coord.sync(relay.url)
     part.sync(relay.url)
     assert part.care().ack_deadline_hours(care) == 4
+    for locale in ("id", "en"):  # the expected response time, stated (issue 14, item 4)
+        assert "4" in localized_message("care-response-time", locale, str(part.care().ack_deadline_hours(care)))
     assert [r.coordinators for r in part.care().records()] == [1]
     (acked,) = coord.care().caseload()
     assert acked.acknowledged_by is not None and acked.notice == CareNotice.TOLD

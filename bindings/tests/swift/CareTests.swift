@@ -251,6 +251,7 @@ func careTests() {
         _ = try c2.sync(relayUrl: url)
         _ = try p2.sync(relayUrl: url)
         try assertEqual(UInt32(4), try p2.care().ackDeadlineHours(careId: enrol.careId), "the deadline travels")
+        try assertTrue(localizedMessage(messageId: "care-response-time", locale: "id", detail: String(try p2.care().ackDeadlineHours(careId: enrol.careId))).contains("4"), "the response time, stated")
         try assertTrue(try p2.care().caseload().isEmpty, "no caseload for a participant")
     }
 
