@@ -162,3 +162,57 @@ fn a_restored_vault_takes_a_peers_counter_as_its_floor() {
     assert_eq!(texts(&mut member, &g), ["dua", "satu"], "a write was lost");
     assert_eq!(texts(&mut fac, &g), ["dua", "satu"]);
 }
+
+/// Answers every envelope a device pushes with `conflict`, as a hostile relay could, and counts
+/// the requests (giving up after 60 so a test that loops still ends).
+struct AlwaysConflict<'a> {
+    net: &'a Net,
+    requests: Mutex<u32>,
+}
+
+impl HttpClient for AlwaysConflict<'_> {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let Some(envs) = pushed(&request) else {
+            return self.net.http.send(request);
+        };
+        {
+            let mut n = self.requests.lock().unwrap();
+            *n += 1;
+            if *n > 60 {
+                return Err("the test gives up".into());
+            }
+        }
+        let count = envs.len();
+        let mut resp = self.net.http.send(request)?;
+        if resp.status == 200 {
+            let mut answer: sebaya_proto::sync::SyncResponse =
+                sebaya_proto::sync::decode(&resp.body).unwrap();
+            for i in 0..count {
+                answer.rejected.push(sebaya_proto::sync::Rejected {
+                    index: u32::try_from(i).unwrap(),
+                    reason: sebaya_proto::reason::CONFLICT.to_string(),
+                });
+            }
+            resp.body = sebaya_proto::sync::encode(&answer).unwrap();
+        }
+        Ok(resp)
+    }
+}
+
+/// Review finding (issue 15, defect 6): a relay that answers `conflict` to everything must not
+/// make a device re-seal round after round (each a signature, a full-sync commit and a burnt
+/// number, up to the 10,000-round limit, at every sync): each space re-seals at most once per sync.
+#[test]
+fn a_relay_answering_conflict_forever_costs_one_reseal_per_space_per_sync() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut fac, _member, g) = group_pair(dir.path());
+    let hostile = AlwaysConflict {
+        net: &n,
+        requests: Mutex::new(0),
+    };
+    note(&mut fac, &g, "00000000000000c1", "Satu");
+    let _ = fac.sync_with(&hostile, &n.relay.url());
+    let requests = *hostile.requests.lock().unwrap();
+    assert!(requests <= 6, "{requests} requests in one sync");
+}
