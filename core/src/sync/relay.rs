@@ -279,6 +279,8 @@ pub struct RelaySync {
     only: Option<Vec<SpaceId>>,
     /// The first exchange names the care records alone; then every space ([`RelaySync::widen`]).
     widen_after: bool,
+    /// Spaces whose refused own envelopes were sealed again in this sync (at most once each).
+    resealed: Vec<SpaceId>,
     /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
     erase: Vec<SpaceId>,
     erase_sent: bool,
@@ -335,6 +337,7 @@ impl RelaySync {
             recovery: false,
             only: None,
             widen_after: false,
+            resealed: Vec::new(),
             carried: Vec::new(),
             carried_sent: Vec::new(),
             carried_done: Vec::new(),
@@ -855,8 +858,18 @@ impl RelaySync {
                         s.set_relay_acked(store, acked)?;
                     }
                     let here = s.id;
-                    for (_, seq) in refused_own.iter().filter(|(space, _)| *space == here) {
-                        again |= s.reseal_refused(store, identity, *seq)?;
+                    // Once per space per sync: a relay answering `conflict` to everything must not
+                    // make the device re-seal round after round (the next sync tries again).
+                    let refused_here: Vec<u64> = refused_own
+                        .iter()
+                        .filter(|(space, _)| *space == here)
+                        .map(|(_, seq)| *seq)
+                        .collect();
+                    if !refused_here.is_empty() && !self.resealed.contains(&here) {
+                        self.resealed.push(here);
+                        for seq in refused_here {
+                            again |= s.reseal_refused(store, identity, seq)?;
+                        }
                     }
                     if !mine.is_empty() {
                         let r = s.receive(store, identity, &mine)?;
