@@ -8,7 +8,7 @@ use automerge::{AutoCommit, ObjType, ReadDoc};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::space::doc::{boolean, int, new_record_in, read_all, string, write};
+use crate::space::doc::{boolean, int, is_short_text, new_record_in, read_all, string, write};
 use crate::{SpaceId, Vault};
 
 use super::record::{SPACE, new_id};
@@ -115,7 +115,7 @@ pub fn add_consent_with_form(
     now_ms: i64,
 ) -> Result<()> {
     if let Some(f) = form {
-        if guardian_relation.is_none() || !short_text(f, MAX_FORM_CHARS) {
+        if guardian_relation.is_none() || !is_short_text(f, MAX_FORM_CHARS) {
             return Err(Error::InvalidInput(
                 "a form reference has 1 to 80 characters and goes with a guardian's consent".into(),
             ));
@@ -175,7 +175,7 @@ fn read_consents(doc: &AutoCommit, key: &str) -> Vec<ConsentRecord> {
             at_ms: int(d, r, "at")?,
             guardian_relation: if key == "guardian" { relation } else { None },
             form: match key {
-                "guardian" => string(d, r, "form").filter(|f| short_text(f, MAX_FORM_CHARS)),
+                "guardian" => string(d, r, "form").filter(|f| is_short_text(f, MAX_FORM_CHARS)),
                 _ => None,
             },
         })
@@ -214,10 +214,6 @@ pub fn guardian_consented(doc: &AutoCommit, purpose: &str) -> bool {
     current(&read_consents(doc, "guardian"), purpose)
 }
 
-fn short_text(t: &str, max: usize) -> bool {
-    !t.trim().is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
-}
-
 /// Whether the record says its participant is a minor.
 pub fn is_minor(doc: &AutoCommit) -> bool {
     matches!(
@@ -248,7 +244,7 @@ pub fn exceptions(doc: &AutoCommit) -> Vec<Exception> {
         let purpose = string(d, r, "purpose")?;
         consent_version(&purpose).ok()?;
         let reason = string(d, r, "reason")?;
-        if !short_text(&reason, MAX_REASON_CHARS) {
+        if !is_short_text(&reason, MAX_REASON_CHARS) {
             return None;
         }
         Some(Exception {
@@ -331,7 +327,7 @@ impl Vault {
         reason: &str,
     ) -> Result<String> {
         consent_version(purpose)?;
-        if !short_text(reason, MAX_REASON_CHARS) {
+        if !is_short_text(reason, MAX_REASON_CHARS) {
             return Err(Error::InvalidInput(
                 "an exception needs a reason of 1 to 300 characters".into(),
             ));

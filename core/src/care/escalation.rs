@@ -254,15 +254,6 @@ fn save_map(store: &crate::store::Store, name: &str, map: &BTreeMap<String, i64>
     store.kv_put(name, &bytes)
 }
 
-fn load_sent(store: &crate::store::Store) -> Result<BTreeMap<String, i64>> {
-    match store.kv_get(SENT)? {
-        None => Ok(BTreeMap::new()),
-        Some(b) => {
-            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("sent referrals"))
-        }
-    }
-}
-
 impl Vault {
     /// Queues one referral in each care record where this device is the participant.
     fn refer_as_participant(
@@ -564,7 +555,7 @@ impl Vault {
         let coordinators =
             super::oncall::coordinators_in(space, u64::try_from(at_ms / 1000).unwrap_or(0));
         let deadline_ms = i64::from(super::oncall::ack_hours(&space.doc)) * 3_600_000;
-        let mut sent = load_sent(&self.store)?;
+        let mut sent = load_map(&self.store, SENT, "sent referrals")?;
         let mut changed = false;
         let now = now_ms();
         // When this device first listed each referral: a referral's age never rests on its writer's

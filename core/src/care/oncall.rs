@@ -75,12 +75,7 @@ impl Vault {
                 "an acknowledgement deadline is 1 to {MAX_ACK_HOURS} hours"
             )));
         }
-        let targets: Vec<SpaceId> = self
-            .care_records()
-            .into_iter()
-            .filter(|c| c.programme.as_ref() == Some(programme))
-            .map(|c| c.id)
-            .collect();
+        let targets = self.care_records_of(programme);
         let mut n = 0;
         let mut refused = None;
         for t in targets {

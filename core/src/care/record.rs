@@ -377,6 +377,21 @@ impl Vault {
         Ok((id, response))
     }
 
+    /// The care records of `programme` this device holds, by id: ids only, without the viewer and
+    /// coordinator count [`Vault::care_records`] works out (and verifies grants for) per record.
+    pub(super) fn care_records_of(&self, programme: &[u8; 32]) -> Vec<SpaceId> {
+        let mut ids: Vec<SpaceId> = self
+            .shared
+            .values()
+            .filter(|s| {
+                s.kind == SpaceKind::Care && rules::programme_of(&s.doc).as_ref() == Some(programme)
+            })
+            .map(|s| s.id)
+            .collect();
+        ids.sort_unstable_by_key(|c| c.0);
+        ids
+    }
+
     /// Every care record this device holds.
     pub fn care_records(&self) -> Vec<CareInfo> {
         let mut out: Vec<CareInfo> = self
@@ -438,12 +453,7 @@ impl Vault {
     ) -> Result<u32> {
         let cc = check_country(country)?;
         parse_resources(json)?;
-        let targets: Vec<SpaceId> = self
-            .care_records()
-            .into_iter()
-            .filter(|c| c.programme.as_ref() == Some(programme))
-            .map(|c| c.id)
-            .collect();
+        let targets = self.care_records_of(programme);
         let mut n = 0;
         for t in targets {
             self.with_space(&t, |doc, now| {

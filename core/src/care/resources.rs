@@ -250,9 +250,6 @@ fn well_formed(r: &CrisisResource) -> bool {
     let number_ok = |n: &str| {
         !n.is_empty() && n.len() <= 20 && n.bytes().all(|b| b.is_ascii_digit() || b == b'+')
     };
-    let text_ok = |t: &str, max: usize| {
-        !t.trim().is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
-    };
     let reach = match r.channel.as_str() {
         "phone" | "whatsapp" | "sms" => number_ok(&r.number) && r.url.is_none(),
         "web" => {
@@ -270,12 +267,14 @@ fn well_formed(r: &CrisisResource) -> bool {
     matches!(
         r.kind.as_str(),
         "crisis-line" | "emergency" | "protection" | "other"
-    ) && text_ok(&r.name, 80)
+    ) && crate::space::doc::is_short_text(&r.name, 80)
         && reach
         && r.extension.as_deref().is_none_or(number_ok)
         && r.hours.as_deref().is_none_or(hours_ok)
         && r.verified_on.as_deref().is_none_or(date_ok)
-        && r.source.as_deref().is_none_or(|s| text_ok(s, 200))
+        && r.source
+            .as_deref()
+            .is_none_or(|s| crate::space::doc::is_short_text(s, 200))
 }
 
 /// `24/7` or `HH:MM-HH:MM` (00:00 to 23:59; an end before the start runs past midnight).

@@ -47,6 +47,12 @@ pub(crate) fn check_device(hex: &str, what: &str) -> Result<()> {
     }
 }
 
+/// Whether `t` is a one-line text of 1 to `max` characters, not blank, with no control character
+/// (a name, a reference, a reason kept in a record).
+pub(crate) fn is_short_text(t: &str, max: usize) -> bool {
+    !t.trim().is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control)
+}
+
 /// A short text: at most [`MAX_SHORT_CHARS`]; when `required`, not empty or blank.
 pub(crate) fn check_short(text: &str, what: &str, required: bool) -> Result<()> {
     if required && text.trim().is_empty() {

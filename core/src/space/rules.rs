@@ -512,18 +512,15 @@ pub(crate) fn allowed(
             // A care record's containers, once there, are never replaced or deleted at the root,
             // by anyone (an admin who is no coordinator replacing `policy` or `resources` would
             // undo the programme's deadline or crisis lines).
-            let exists = doc.get(ROOT, root.as_str()).ok().flatten().is_some();
-            if kind == SpaceKind::Care
-                && at_root
-                && exists
-                && CARE_CONTAINERS.contains(&root.as_str())
-            {
+            // (Looked up only for a care record's root keys: this runs for every operation.)
+            let care_root = kind == SpaceKind::Care && at_root;
+            let exists = care_root && doc.get(ROOT, root.as_str()).ok().flatten().is_some();
+            if exists && CARE_CONTAINERS.contains(&root.as_str()) {
                 return false;
             }
             // In records made before a container existed, the role that writes inside it may lay
             // it out: a new empty map, where nothing stands yet.
-            let late_layout = kind == SpaceKind::Care
-                && at_root
+            let late_layout = care_root
                 && !exists
                 && LATE_CONTAINERS.contains(&root.as_str())
                 && matches!(op.action, OpType::Make(automerge::ObjType::Map))
