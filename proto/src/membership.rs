@@ -50,8 +50,12 @@ pub const MAX_NEW_STATEMENTS_PER_REQUEST: usize = 32;
 /// cannot fill memory.
 pub const MAX_PENDING: usize = 1024;
 
+#[cfg(test)]
+mod cost_tests;
 mod evaluate;
 mod log;
+#[cfg(any(test, feature = "test-shapes"))]
+pub mod shapes;
 mod signed;
 mod state;
 mod statement;

@@ -67,12 +67,17 @@ pub(super) struct Evaluation {
     pub(super) state: MembershipState,
     /// Indexed like `nodes`; false for statements outside the evaluated set.
     pub(super) valid: Vec<bool>,
+    /// Units of work the evaluation took (see [`MembershipLog::work`]).
+    pub(super) work: u64,
 }
 impl MembershipLog {
     /// The rule of section 15, applied to a set of applied statements closed under parents.
     pub(super) fn evaluate(&self, set: &Bits) -> Evaluation {
         let n = self.nodes.len();
+        let work = std::cell::Cell::new(n as u64);
+        let tick = |k: usize| work.set(work.get() + k as u64);
         let members: Vec<usize> = (0..n).filter(|&i| set.has(i)).collect();
+        tick(members.len());
         let op = |i: usize| self.nodes[i].statement.statement().op;
         let author = |i: usize| self.nodes[i].statement.statement().author;
 
@@ -110,6 +115,7 @@ impl MembershipLog {
                 _ => None,
             };
             if let Some(d) = granted {
+                tick(self.nodes[i].past.0.len());
                 let depth = self.nodes[i].past.count();
                 let e = seniority.entry(d).or_insert((depth, d));
                 if depth < e.0 {
@@ -133,6 +139,7 @@ impl MembershipLog {
                 let list = by_target
                     .get(&author(r))
                     .map(|rs| {
+                        tick(rs.len());
                         rs.iter()
                             .copied()
                             .filter(|&r2| {
@@ -161,11 +168,13 @@ impl MembershipLog {
             candidates.iter().map(|&r| (r, Label::Undecided)).collect();
         loop {
             let mut changed = false;
+            tick(candidates.len());
             for &r in &candidates {
                 if label.get(&r) != Some(&Label::Undecided) {
                     continue;
                 }
                 let atk = attackers.get(&r).map(Vec::as_slice).unwrap_or_default();
+                tick(atk.len());
                 let next = if atk.iter().any(|a| label.get(a) == Some(&Label::In)) {
                     Label::Out
                 } else if atk.iter().all(|a| label.get(a) == Some(&Label::Out)) {
@@ -194,6 +203,7 @@ impl MembershipLog {
         // A standing revocation of `d` concurrent with statement `i` (removals only, or any).
         let revoked_concurrently = |d: &DeviceId, i: usize, removals_only: bool| {
             standing_by_target.get(d).is_some_and(|rs| {
+                tick(rs.len());
                 rs.iter()
                     .any(|&r| (!removals_only || op(r).is_remove()) && self.concurrent(r, i))
             })
@@ -225,7 +235,9 @@ impl MembershipLog {
             person_devices.entry(p).or_default().push(d);
         }
         let person_set_aside = |p: &[u8; 32], i: usize| {
+            tick(members.len());
             person_devices.get(p).is_some_and(|ds| {
+                tick(ds.len());
                 ds.iter().any(|d| {
                     standing_by_target
                         .get(d)
@@ -241,6 +253,7 @@ impl MembershipLog {
         // Revocations of invites by devices that were admins in their own past: an admit concurrent
         // with one of these does not count (revocation wins, as for members).
         let uninvited_concurrently = |invite: &[u8; 16], i: usize| {
+            tick(members.len());
             members.iter().any(|&u| {
                 self.nodes[u].authorised
                     && matches!(op(u), Op::Uninvite { invite: x } if x == *invite)
@@ -268,6 +281,7 @@ impl MembershipLog {
         // Revocations applied to a device since it last became admin.
         let mut lost: HashMap<DeviceId, Vec<usize>> = HashMap::new();
         while let Some(Reverse((_, _, i))) = ready.pop() {
+            tick(1 + self.nodes[i].children.len());
             for &c in &self.nodes[i].children {
                 if set.has(c) {
                     indegree[c] -= 1;
@@ -293,6 +307,7 @@ impl MembershipLog {
                                 .is_some_and(|rs| rs.iter().all(|&r| self.concurrent(r, i))))
                 }
                 Op::Vouch { person, .. } => {
+                    tick(state.persons.len());
                     self.nodes[i].authorised
                         && state.has_person(&person)
                         && !state.is_member(&a)
@@ -318,7 +333,10 @@ impl MembershipLog {
                         && state.x25519.get(&device).is_none_or(|k| *k == x25519)
                         && !revoked_concurrently(&a, i, false)
                 }
-                Op::Succession { old, .. } => self.nodes[i].authorised && state.has_person(&old),
+                Op::Succession { old, .. } => {
+                    tick(state.persons.len());
+                    self.nodes[i].authorised && state.has_person(&old)
+                }
                 Op::Admit { invite, .. } => {
                     self.nodes[i].authorised
                         && state.is_admin(&a)
@@ -435,6 +453,7 @@ impl MembershipLog {
                     }
                 }
                 Op::Vouch { person, x25519, .. } => {
+                    tick(state.members.len());
                     let admin = state
                         .members
                         .iter()
@@ -454,6 +473,7 @@ impl MembershipLog {
                     state.proven.insert(device);
                 }
                 Op::Succession { old, new, .. } => {
+                    tick(state.persons.len());
                     for p in state.persons.values_mut() {
                         if *p == old {
                             *p = new;
@@ -501,6 +521,11 @@ impl MembershipLog {
             .collect();
         heads.sort_unstable();
         state.heads = heads;
-        Evaluation { state, valid }
+        tick(members.len());
+        Evaluation {
+            state,
+            valid,
+            work: work.get(),
+        }
     }
 }
