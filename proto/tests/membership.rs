@@ -768,41 +768,42 @@ fn nth_device(i: usize) -> DeviceId {
     dev(&Ed25519KeyPair::from_seed_unchecked(&seed).unwrap())
 }
 
-/// Issue 15, item 1 (stop-gap): every insert re-evaluates the whole log, so a log's size bounds what
-/// one rebuild costs. A log holds at most 512 statements, applied and waiting together; the next is
-/// `TooLarge` and changes nothing, and a statement already held is still only a duplicate.
+/// Issue 15, item 1: a log's size bounds what one evaluation costs. A log holds at most
+/// `MAX_STATEMENTS` statements, applied and waiting together; the next is `TooLarge` and changes
+/// nothing, and a statement already held is still only a duplicate.
 #[test]
-fn a_log_at_512_statements_refuses_the_next_and_changes_nothing() {
+fn a_full_log_refuses_the_next_statement_and_changes_nothing() {
+    use sebaya_proto::membership::MAX_STATEMENTS;
     let admin = key(1);
     let g = genesis(&admin);
     let mut log = log_of(&[&g]);
     let mut last = g.id();
     let mut held = Vec::new();
-    for i in 0..510 {
+    for i in 0..MAX_STATEMENTS - 2 {
         let s = add(&admin, &[last], nth_device(i), Role::Member);
         last = s.id();
         log.insert(s.clone()).unwrap();
         held.push(s);
     }
-    // The 512th waits for a parent nobody has sent: waiting statements count too.
+    // The last waits for a parent nobody has sent: waiting statements count too.
     let waiting = add(
         &admin,
         &[StatementId([0xee; 32])],
-        nth_device(9000),
+        nth_device(90_000),
         Role::Member,
     );
     assert!(matches!(
         log.insert(waiting).unwrap(),
         Inserted::Pending { .. }
     ));
-    assert_eq!(log.len() + log.pending().len(), 512);
+    assert_eq!(log.len() + log.pending().len(), MAX_STATEMENTS);
     let before = log.state();
-    let next = add(&admin, &[last], nth_device(9001), Role::Member);
+    let next = add(&admin, &[last], nth_device(90_001), Role::Member);
     assert!(matches!(
         log.insert(next.clone()),
         Err(ProtoError::TooLarge { .. })
     ));
-    assert_eq!(log.len(), 511);
+    assert_eq!(log.len(), MAX_STATEMENTS - 1);
     assert_eq!(log.state(), before);
     assert_eq!(log.status(&next.id()), None);
     assert_eq!(log.insert(held[100].clone()).unwrap(), Inserted::Duplicate);
@@ -1902,4 +1903,57 @@ fn print_invite_vectors() {
         println!("{name} {}", hex::encode(s.statement_bytes()));
         println!("{name}_ID {}", s.id().to_hex());
     }
+}
+
+/// Issue 15, item 3: a person vouches at most 16 of its own devices into a space. A member that
+/// certified thousands of device keys with its person key would otherwise make the space's vector too
+/// large for every member to sync. The 17th vouch does not count; once an admin removes one of the
+/// person's devices, another may vouch in. An admin's adds are not bounded by it.
+#[test]
+fn a_person_vouches_at_most_sixteen_devices_into_a_space() {
+    let admin = key(1);
+    let person = key(2);
+    let g = genesis(&admin);
+    let first = key(3);
+    let a = add_of_person(&admin, &[g.id()], dev(&first), Role::Member, &person);
+    let mut held = vec![g.clone(), a.clone()];
+    let mut last = a.id();
+    let devices: Vec<Ed25519KeyPair> = (0..20u8).map(|i| key(100 + i)).collect();
+    for d in &devices {
+        let v = vouch(d, &person, &[last]);
+        last = v.id();
+        held.push(v);
+    }
+    let refs: Vec<&SignedStatement> = held.iter().collect();
+    let log = log_of(&refs);
+    let pid: [u8; 32] = person.public_key().as_ref().try_into().unwrap();
+    let of_person = |st: &MembershipState| st.persons.values().filter(|p| **p == pid).count();
+    assert_eq!(
+        of_person(&log.state()),
+        16,
+        "the added device and 15 vouched in"
+    );
+    assert_eq!(
+        log.is_valid(&held[16].id()),
+        Some(true),
+        "the 15th vouch counts"
+    );
+    assert_eq!(
+        log.is_valid(&held[17].id()),
+        Some(false),
+        "the 16th vouch does not"
+    );
+    assert!(!log.state().is_member(&dev(&devices[15])));
+    // An admin removes one of them: the next vouch counts again.
+    let mut log = log;
+    let r = remove(&admin, &[last], dev(&devices[0]), 0);
+    log.insert(r.clone()).unwrap();
+    let again = vouch(&devices[19], &person, &[r.id()]);
+    log.insert(again.clone()).unwrap();
+    assert_eq!(log.is_valid(&again.id()), Some(true));
+    assert_eq!(of_person(&log.state()), 16);
+    // An admin may add more devices of the person than that.
+    let extra = add_of_person(&admin, &[again.id()], dev(&key(99)), Role::Member, &person);
+    log.insert(extra).unwrap();
+    assert_eq!(of_person(&log.state()), 17);
 }

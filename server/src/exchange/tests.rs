@@ -843,10 +843,11 @@ fn one_request_has_at_most_32_new_statements_judged_in_all() {
     assert_eq!(held, vec![12, 12, 8]);
 }
 
-/// A log holds at most 512 statements: the relay refuses the next one, `log-full`, and stores
-/// nothing of it.
+/// A log holds at most `MAX_STATEMENTS` statements: the relay refuses the next one, `log-full`, and
+/// stores nothing of it.
 #[test]
-fn a_log_at_512_statements_takes_no_more() {
+fn a_full_log_takes_no_more() {
+    use sebaya_proto::membership::MAX_STATEMENTS;
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
@@ -855,29 +856,31 @@ fn a_log_at_512_statements_takes_no_more() {
     let spaces = || vec![(space, BTreeMap::new())];
     let r = run(&store, &access, input(1, spaces(), founding, 0)).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-    let (all, _) = adds(space, add.id(), 0, 511, 3);
-    for (k, batch) in all[..510].chunks(16).enumerate() {
-        let r = run(
-            &store,
-            &access,
-            input(2 + k as u8, spaces(), batch.to_vec(), 0),
-        )
-        .unwrap();
+    let (all, _) = adds(space, add.id(), 0, MAX_STATEMENTS - 1, 3);
+    for (k, batch) in all[..MAX_STATEMENTS - 2].chunks(16).enumerate() {
+        let mut request = input(0, spaces(), batch.to_vec(), 0);
+        request.request_id[..8].copy_from_slice(&(k as u64 + 1000).to_le_bytes());
+        let r = run(&store, &access, request).unwrap();
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
-    assert_eq!(stored_statements(&store, &space), 512);
+    assert_eq!(stored_statements(&store, &space), MAX_STATEMENTS);
     let r = run(
         &store,
         &access,
-        input(200, spaces(), all[510..].to_vec(), 0),
+        input(200, spaces(), all[MAX_STATEMENTS - 2..].to_vec(), 0),
     )
     .unwrap();
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(r.rejected[0].reason, "log-full");
-    assert_eq!(stored_statements(&store, &space), 512);
-    // A relay that rebuilds the log from its store (a restart) holds the same 512.
+    assert_eq!(stored_statements(&store, &space), MAX_STATEMENTS);
+    // A relay that rebuilds the log from its store (a restart) holds the same number.
     let fresh = Access::new();
-    let r = run(&store, &fresh, input(201, spaces(), all[510..].to_vec(), 0)).unwrap();
+    let r = run(
+        &store,
+        &fresh,
+        input(201, spaces(), all[MAX_STATEMENTS - 2..].to_vec(), 0),
+    )
+    .unwrap();
     assert_eq!(r.rejected[0].reason, "log-full");
 }
 
@@ -923,4 +926,60 @@ fn a_page_carries_at_most_sixteen_new_statements_of_a_space() {
     .unwrap();
     assert_eq!(r.envelopes.len(), 6);
     assert!(!r.more);
+}
+
+/// A push holds the gate of the spaces it names, and only those: while one space's push is being
+/// judged (a hostile log's statements can take a while), a pull of another space is answered, and a
+/// pull of the same space waits for the push to finish (issue 15, item 1).
+#[test]
+fn a_pull_of_another_space_is_answered_while_a_push_holds_its_space() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let (busy, quiet) = (SpaceId([21; 16]), SpaceId([22; 16]));
+    for (rid, space) in [(1, busy), (2, quiet)] {
+        let (_, _, founding) = founded(space);
+        let r = run(
+            &store,
+            &access,
+            input(rid, vec![(space, BTreeMap::new())], founding, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    }
+    let pushing = access.writer(&store, &[busy]).unwrap();
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        let (store, access) = (&store, &access);
+        scope.spawn(move || {
+            let r = run(
+                store,
+                access,
+                input(3, vec![(quiet, BTreeMap::new())], vec![], 0),
+            );
+            let _ = tx.send(r.map(|r| r.envelopes.len()));
+        });
+        let answered = rx.recv_timeout(Duration::from_secs(60));
+        assert!(
+            matches!(answered, Ok(Ok(n)) if n > 0),
+            "the pull of another space waited for the push: {answered:?}"
+        );
+        let (tx, rx) = mpsc::channel();
+        scope.spawn(move || {
+            let r = run(
+                store,
+                access,
+                input(4, vec![(busy, BTreeMap::new())], vec![], 0),
+            );
+            let _ = tx.send(r.is_ok());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a pull of the pushed space must wait for the push"
+        );
+        drop(pushing);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(60)), Ok(true));
+    });
 }
