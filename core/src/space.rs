@@ -38,6 +38,8 @@ use crate::store::Store;
 mod apart;
 mod apply;
 mod codec;
+#[cfg(test)]
+mod cost_tests;
 pub(crate) mod credentials;
 pub(crate) mod devices;
 pub(crate) mod doc;
@@ -482,14 +484,26 @@ impl Space {
         Ok(out)
     }
 
+    /// Rebuilds the log from the vault's membership envelopes, evaluating it once at the end
+    /// (`MembershipLog::insert_many`), not after each statement: opening a vault that holds a
+    /// hostile log costs near-linear work per statement (issue 15, item 1).
     fn load_membership(&mut self, store: &Store) -> Result<()> {
+        let mut statements = Vec::new();
         for bytes in self.membership_envelopes(store)? {
             let env = Envelope::parse(&bytes)?;
-            let st = SignedStatement::from_envelope(&env)?;
-            self.log.insert(st)?;
+            statements.push(SignedStatement::from_envelope(&env)?);
+        }
+        for inserted in self.log.insert_many(statements) {
+            inserted?;
         }
         self.members = self.log.state();
         Ok(())
+    }
+
+    /// Units of work the membership log's evaluations have taken since the space was loaded
+    /// (`MembershipLog::work`): what the cost tests bound.
+    pub fn membership_work(&self) -> u64 {
+        self.log.work()
     }
 
     fn membership_key(store: &Store, space: &SpaceId, st: &SignedStatement) -> Vec<u8> {

@@ -26,25 +26,28 @@ pub const MAX_STATEMENT_LEN: usize = 4096;
 pub const MAX_PARENTS: usize = 64;
 /// Length of an Ed25519 signature, the fixed tail of a signed statement's bytes.
 pub const SIGNATURE_LEN: usize = 64;
-/// Most statements (applied and pending) one log holds. Bounds memory (each statement keeps a set of
-/// its ancestors) and, above all, time: every insert re-evaluates the whole log, so building a log
-/// statement by statement (a relay rebuilding it, a device opening its vault) costs up to the cube of
-/// its size in hostile shapes (a chain of admins revoking each other, one person's devices vouching
-/// one after the other). Measured in release (`proto/tests/membership_cost.rs`): the worst shape takes about
-/// 1.7 s to build at 512 statements, 9.5 s at 1,024 and over a minute at 2,048. A support group of
-/// 50 writes about 250 statements, a programme's report space about 300 a year. A stop-gap until the
-/// evaluation is incremental (`docs/threat-model.md`).
-pub const MAX_STATEMENTS: usize = 512;
+/// Most statements (applied and pending) one log holds. Bounds memory (each statement keeps bit sets of
+/// its ancestors and descendants: about 1 KiB each at this bound, 4 MiB for a full log) and the work of
+/// one evaluation, which is near-linear in the log's size except for attacks between concurrent
+/// revocations, which only a hostile log has (`docs/threat-model.md`, issue 15, item 1). A support
+/// group of 50 writes about 250 statements, a programme's report space about 300 a year.
+pub const MAX_STATEMENTS: usize = 4096;
+/// Most member devices one person may have in a space by vouching them in itself: a member may add its
+/// own devices (a phone, a tablet, their replacements), but not thousands of them, which would make
+/// the space's version vector too large for every member to sync (issue 15, item 3). A vouch beyond
+/// this does not count. An admin's adds are not bounded by it.
+pub const MAX_DEVICES_PER_PERSON: usize = 16;
 /// Most new statements of one space that one step of an exchange takes on: the relay judges at most
 /// this many per space per sync request (the rest are refused, `too-many-statements`) and serves at
 /// most this many per space per page; a device judges at most this many per space per
-/// `Space::receive` call (the rest wait for the next). Each costs an evaluation of the whole log
-/// (at most about 10 ms at [`MAX_STATEMENTS`] in the worst shape measured), so one space's flood
-/// holds the relay's write gate for well under a second and leaves the request's other spaces alone.
+/// `Space::receive` call (the rest wait for the next). A statement that does not follow the log's
+/// heads costs an evaluation of the whole log (at most about 20 ms at 3,000 statements in the worst
+/// shape measured, under 5 ms in the others), so one space's flood holds that space's gate for well
+/// under a second and leaves the request's other spaces alone.
 pub const MAX_NEW_STATEMENTS_PER_SPACE: usize = 16;
 /// Most new statements one sync request has judged across all its spaces: a request naming many
-/// spaces whose logs are full cannot hold the relay's write gate for long either (32 evaluations,
-/// about a third of a second at worst). The rest are refused, `too-many-statements`.
+/// spaces whose logs are full cannot cost the relay much either. The rest are refused,
+/// `too-many-statements`.
 pub const MAX_NEW_STATEMENTS_PER_REQUEST: usize = 32;
 /// Most statements one log keeps waiting for missing parents, so statements whose parents never come
 /// cannot fill memory.
@@ -60,7 +63,7 @@ mod signed;
 mod state;
 mod statement;
 
-pub use log::{Inserted, MembershipLog, Status};
+pub use log::{Inserted, Judged, MembershipLog, Status};
 pub use signed::SignedStatement;
 pub use state::{EpochInfo, InviteInfo, InviteStatus, MembershipState};
 pub use statement::{Op, Role, SUCCESSION_LABEL, Statement, StatementId, succession_message};

@@ -33,7 +33,7 @@ pub const MISSING_PARENTS: &str = "missing-parents";
 /// answer: the sender is not the invite's author, or the space's log does not show the invite
 /// spent on the device the answer is addressed to (push the `Admit` first, or in the same request).
 pub const NOT_AUTHORISED: &str = "not-authorised";
-/// The space's membership log holds `MAX_STATEMENTS` (512) statements and takes no more.
+/// The space's membership log holds `MAX_STATEMENTS` (4096) statements and takes no more.
 pub const LOG_FULL: &str = "log-full";
 /// The request carries more new membership statements than the relay judges in one request:
 /// `MAX_NEW_STATEMENTS_PER_SPACE` (16) of one space, `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in

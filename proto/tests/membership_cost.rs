@@ -5,8 +5,9 @@
 //! COST_M=256,512,1024 cargo test --release -p sebaya-proto --features test-shapes --test membership_cost -- --ignored --nocapture
 //! ```
 //!
-//! For each shape and each `m` it prints the time to build the log statement by statement (what a relay
-//! rebuild and `Vault::open` do) and the time of one more insert on the full log (what one pushed
+//! For each shape and each `m` it prints the time to build the log statement by statement (what a
+//! relay or a device meeting the statements one by one does), to rebuild it at once with `insert_many`
+//! (what a relay restart and `Vault::open` do), and of one more insert on the full log (what one pushed
 //! statement costs). `COST_SHAPES` picks shapes by name (default: all, `membership::shapes::NAMES`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -30,12 +31,18 @@ fn measure(shape: &str, m: usize, statements: Vec<SignedStatement>) {
     let t = Instant::now();
     copy.insert(last.clone()).unwrap();
     let one = t.elapsed();
+    let t = Instant::now();
+    let mut rebuilt = MembershipLog::new(SPACE);
+    rebuilt.insert_many(statements.iter().cloned());
+    let rebuild = t.elapsed();
     println!(
-        "{shape:>14} m={m:>5} n={:>5}  build {:>10.3} s  clone {:>8.3} ms  one insert {:>9.3} ms",
+        "{shape:>14} m={m:>5} n={:>5}  build {:>8.3} s  rebuild {:>8.3} s  clone {:>7.3} ms  one insert {:>8.3} ms  work {:>11}",
         statements.len(),
         build.as_secs_f64(),
+        rebuild.as_secs_f64(),
         clone.as_secs_f64() * 1e3,
         one.as_secs_f64() * 1e3,
+        copy.work(),
     );
 }
 

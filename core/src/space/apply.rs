@@ -6,7 +6,7 @@ use automerge::{Change, ChangeHash};
 use rusqlite::params;
 use zeroize::Zeroizing;
 
-use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_SPACE, SignedStatement};
+use sebaya_proto::membership::{Judged, MAX_NEW_STATEMENTS_PER_SPACE, SignedStatement};
 use sebaya_proto::{DeviceId, Envelope, Kind};
 
 use crate::error::{Error, Result};
@@ -110,7 +110,8 @@ impl Space {
                     continue;
                 };
                 // A statement the log holds already (carried in another envelope) costs nothing;
-                // a new one costs an evaluation of the whole log, on a copy first.
+                // a new one is judged in its own past (no evaluation when it follows the heads), then
+                // inserted, which may evaluate the whole log.
                 if self.log.get(&st.id()).is_none() {
                     if judged >= limit {
                         report.deferred += 1;
@@ -122,13 +123,15 @@ impl Space {
                     }
                     judged += 1;
                 }
-                let mut trial = self.log.clone();
-                match trial.insert(st.clone()) {
-                    Ok(_) if trial.authorised_in_past(&st.id()) != Some(false) => {}
-                    _ => {
-                        report.refused += 1;
-                        continue;
-                    }
+                let admissible = match self.log.judge(&st) {
+                    Ok(Judged::Held) => self.log.authorised_in_past(&st.id()) != Some(false),
+                    Ok(Judged::Missing(_)) => true,
+                    Ok(Judged::Applicable { authorised }) => authorised,
+                    Err(_) => false,
+                };
+                if !admissible {
+                    report.refused += 1;
+                    continue;
                 }
                 Self::insert_envelope(store, &env, &h.author, h.seq, 1)?;
                 self.store_statement(store, &env, st)?;

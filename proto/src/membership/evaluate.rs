@@ -1,8 +1,17 @@
 //! The evaluation rule of section 15.6 over a set of applied statements: revocation wins, labelling
-//! settles concurrent revocations, and each statement's authority is judged in its own past. The
-//! costly part of the log, kept apart so its cost can be read (and, later, made incremental).
+//! settles concurrent revocations, and each statement's authority is judged in its own past.
+//!
+//! Cost (issue 15, item 1). An evaluation visits each statement and parent link a bounded number of
+//! times; every question of the form "is some statement of this kind concurrent with this one?" is
+//! answered from a list when few statements are of that kind, from a bit set (one word per 64
+//! statements) when many are; the labelling settles revocations through a work list, each attack
+//! between two concurrent revocations visited at most twice. So an evaluation of `n` statements costs
+//! about `n · log n` plus the attacks, which no honest log has (they need revocations concurrent
+//! with revocations of their own author) and a hostile one can make at most `(n / 4)²` of. A statement
+//! that follows everything the log holds (the usual case: a writer names the current heads) is not
+//! evaluated at all: [`MembershipLog::step`] carries the last evaluation one statement further.
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 
 use crate::envelope::DeviceId;
 
@@ -48,6 +57,30 @@ impl Bits {
         }
         b
     }
+
+    /// Number of words held: the cost of a pass over the set.
+    pub(super) fn words(&self) -> usize {
+        self.0.len()
+    }
+
+    fn word(&self, w: usize) -> u64 {
+        self.0.get(w).copied().unwrap_or(0)
+    }
+
+    /// The indices in the set, ascending.
+    pub(super) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let b = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                Some(w * 64 + b)
+            })
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -57,27 +90,206 @@ pub(super) struct Node {
     pub(super) children: Vec<usize>,
     /// Indices of every ancestor (strict causal past).
     pub(super) past: Bits,
+    /// Indices of every descendant applied so far: with `past`, what tells in one pass over a bit set
+    /// whether some statement of a kind is concurrent with this one.
+    pub(super) desc: Bits,
+    /// Number of ancestors: how deep in the log the statement sits (for seniority among admins).
+    pub(super) depth: usize,
     /// Whether the author is an admin in the state of exactly its causal past (genesis: true). Fixed
     /// once computed: the past of a statement never changes.
     pub(super) authorised: bool,
 }
 
+/// Statements that share a key (the standing revocations of one device, the uninvites of one invite):
+/// a list, and once the list is longer than a bit set over the log has words, that bit set too.
+#[derive(Clone, Debug, Default)]
+struct Group {
+    list: Vec<usize>,
+    bits: Option<Bits>,
+}
+
+impl Group {
+    fn push(&mut self, i: usize) {
+        self.list.push(i);
+    }
+
+    /// Builds the bit set where it is cheaper to scan than the list (`words`: the log's size in words).
+    fn seal(&mut self, words: usize) {
+        if self.list.len() > words {
+            let mut b = Bits::default();
+            for &i in &self.list {
+                b.set(i);
+            }
+            self.bits = Some(b);
+        }
+    }
+}
+
+/// The walk's running state: the membership state before the invites' final pass, and the indexes the
+/// walk keeps so that no step scans every member.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Walk {
+    pub(super) state: MembershipState,
+    /// Revocations applied to a device since it last became admin.
+    lost: HashMap<DeviceId, Vec<usize>>,
+    /// The current member devices of each person (`state.persons` turned around).
+    by_person: HashMap<[u8; 32], BTreeSet<DeviceId>>,
+}
+
+impl Walk {
+    fn has_person(&self, p: &[u8; 32]) -> bool {
+        self.by_person.get(p).is_some_and(|s| !s.is_empty())
+    }
+
+    fn set_person(&mut self, device: DeviceId, p: [u8; 32]) {
+        if let Some(old) = self.state.persons.insert(device, p) {
+            self.unindex(&old, &device);
+        }
+        self.by_person.entry(p).or_default().insert(device);
+    }
+
+    fn drop_person(&mut self, device: &DeviceId) -> Option<[u8; 32]> {
+        let p = self.state.persons.remove(device)?;
+        self.unindex(&p, device);
+        Some(p)
+    }
+
+    fn unindex(&mut self, p: &[u8; 32], device: &DeviceId) {
+        if let Some(s) = self.by_person.get_mut(p) {
+            s.remove(device);
+            if s.is_empty() {
+                self.by_person.remove(p);
+            }
+        }
+    }
+
+    /// Moves every device of `old` to `new` (a counted succession). Costs the number of devices moved.
+    fn succeed(&mut self, old: [u8; 32], new: [u8; 32], work: &mut u64) {
+        let moved = self.by_person.remove(&old).unwrap_or_default();
+        *work += moved.len() as u64;
+        for d in &moved {
+            self.state.persons.insert(*d, new);
+        }
+        self.by_person.entry(new).or_default().extend(moved);
+        self.state.successors.insert(old, new);
+    }
+}
+
+/// What the labelling settled, in the form the walk asks about it.
+#[derive(Default)]
+struct Verdicts {
+    /// Revocations that stand (not defeated by a concurrent revocation of their author).
+    standing: Bits,
+    /// Standing revocations, by the device they revoke.
+    of_device: HashMap<DeviceId, Group>,
+    /// Standing removals (not demotions), by the device they remove.
+    removals_of: HashMap<DeviceId, Group>,
+    /// Standing revocations of any device a person ever had here, by person.
+    of_person: HashMap<[u8; 32], Group>,
+    /// Successions by authors admitted in their own past, by the person they move away from.
+    successions: HashMap<[u8; 32], Group>,
+    /// Uninvites by authors admitted in their own past, by invite.
+    uninvites: HashMap<[u8; 16], Group>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub(super) struct Evaluation {
+    /// The membership state of the evaluated set.
     pub(super) state: MembershipState,
     /// Indexed like `nodes`; false for statements outside the evaluated set.
     pub(super) valid: Vec<bool>,
     /// Units of work the evaluation took (see [`MembershipLog::work`]).
     pub(super) work: u64,
+    /// The walk as it ended, before the invites' final pass: where [`MembershipLog::step`] goes on.
+    walk: Walk,
+    /// Seniority among admins (see [`MembershipLog::evaluate`]).
+    seniority: HashMap<DeviceId, (usize, DeviceId)>,
+    /// Authors of candidate revocations that have no seniority: a first admin grant to one of them
+    /// could turn an attack around, so [`MembershipLog::step`] cannot carry the evaluation over it.
+    unranked: HashSet<DeviceId>,
 }
+
+/// A device an admin grant names, if the statement grants the admin role.
+fn granted_admin(op: &Op) -> Option<DeviceId> {
+    match *op {
+        Op::Genesis { admin, .. } => Some(admin),
+        Op::Add {
+            device,
+            role: Role::Admin,
+            ..
+        }
+        | Op::SetRole {
+            device,
+            role: Role::Admin,
+        } => Some(device),
+        _ => None,
+    }
+}
+
 impl MembershipLog {
+    /// Whether some statement of `group` is concurrent with statement `i`.
+    fn any_concurrent(&self, group: Option<&Group>, i: usize, work: &mut u64) -> bool {
+        let Some(g) = group else {
+            return false;
+        };
+        match &g.bits {
+            None => g.list.iter().any(|&r| {
+                *work += 1;
+                self.concurrent(r, i)
+            }),
+            Some(bits) => {
+                let node = &self.nodes[i];
+                (0..bits.words()).any(|w| {
+                    *work += 1;
+                    let mut x = bits.word(w) & !node.past.word(w) & !node.desc.word(w);
+                    if w == i / 64 {
+                        x &= !(1u64 << (i % 64));
+                    }
+                    x != 0
+                })
+            }
+        }
+    }
+
+    /// The statements of `group` concurrent with statement `i`.
+    fn concurrent_with(&self, group: &Group, i: usize, work: &mut u64) -> Vec<usize> {
+        match &group.bits {
+            None => group
+                .list
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    *work += 1;
+                    self.concurrent(r, i)
+                })
+                .collect(),
+            Some(bits) => {
+                let node = &self.nodes[i];
+                let mut out = Vec::new();
+                for w in 0..bits.words() {
+                    *work += 1;
+                    let mut x = bits.word(w) & !node.past.word(w) & !node.desc.word(w);
+                    if w == i / 64 {
+                        x &= !(1u64 << (i % 64));
+                    }
+                    while x != 0 {
+                        *work += 1;
+                        out.push(w * 64 + x.trailing_zeros() as usize);
+                        x &= x - 1;
+                    }
+                }
+                out
+            }
+        }
+    }
+
     /// The rule of section 15, applied to a set of applied statements closed under parents.
     pub(super) fn evaluate(&self, set: &Bits) -> Evaluation {
         let n = self.nodes.len();
-        let work = std::cell::Cell::new(n as u64);
-        let tick = |k: usize| work.set(work.get() + k as u64);
-        let members: Vec<usize> = (0..n).filter(|&i| set.has(i)).collect();
-        tick(members.len());
+        let words = n.div_ceil(64);
+        let mut work = words as u64;
+        let members: Vec<usize> = set.iter().filter(|&i| i < n).collect();
+        work += members.len() as u64;
         let op = |i: usize| self.nodes[i].statement.statement().op;
         let author = |i: usize| self.nodes[i].statement.statement().author;
 
@@ -87,11 +299,14 @@ impl MembershipLog {
             .copied()
             .filter(|&i| self.nodes[i].authorised && op(i).revokes().is_some())
             .collect();
-        let mut by_target: HashMap<DeviceId, Vec<usize>> = HashMap::new();
+        let mut by_target: HashMap<DeviceId, Group> = HashMap::new();
         for &r in &candidates {
             if let Some(t) = op(r).revokes() {
                 by_target.entry(t).or_default().push(r);
             }
+        }
+        for g in by_target.values_mut() {
+            g.seal(words);
         }
         // Seniority among admins: how deep in the log the statement that first made each device an
         // admin sits (the genesis admin is the most senior), ties by device id. A device cannot change
@@ -101,119 +316,106 @@ impl MembershipLog {
             if !(self.nodes[i].authorised || matches!(op(i), Op::Genesis { .. })) {
                 continue;
             }
-            let granted = match op(i) {
-                Op::Genesis { admin, .. } => Some(admin),
-                Op::Add {
-                    device,
-                    role: Role::Admin,
-                    ..
-                }
-                | Op::SetRole {
-                    device,
-                    role: Role::Admin,
-                } => Some(device),
-                _ => None,
-            };
-            if let Some(d) = granted {
-                tick(self.nodes[i].past.0.len());
-                let depth = self.nodes[i].past.count();
+            if let Some(d) = granted_admin(&op(i)) {
+                let depth = self.nodes[i].depth;
                 let e = seniority.entry(d).or_insert((depth, d));
                 if depth < e.0 {
                     *e = (depth, d);
                 }
             }
         }
+        let unranked: HashSet<DeviceId> = candidates
+            .iter()
+            .map(|&r| author(r))
+            .filter(|a| !seniority.contains_key(a))
+            .collect();
         let more_senior = |a: &DeviceId, b: &DeviceId| -> bool {
             let ra = seniority.get(a).copied().unwrap_or((usize::MAX, *a));
             let rb = seniority.get(b).copied().unwrap_or((usize::MAX, *b));
             ra < rb
         };
-        // r' attacks r when r' revokes r's author concurrently with r. When r also revokes r''s
-        // author (two admins revoking each other concurrently), only the more senior one's revocation
-        // stands: a device removed by its owner cannot retaliate and take the remover with it.
-        let attackers: HashMap<usize, Vec<usize>> = candidates
-            .iter()
-            .filter(|&&r| !matches!(op(r), Op::RevokeDevice { .. }))
-            .map(|&r| {
-                let target = op(r).revokes();
-                let list = by_target
-                    .get(&author(r))
-                    .map(|rs| {
-                        tick(rs.len());
-                        rs.iter()
-                            .copied()
-                            .filter(|&r2| {
-                                self.concurrent(r, r2)
-                                    && (Some(author(r2)) != target
-                                        || more_senior(&author(r2), &author(r))
-                                        // A person's revocation is the person's word, not a
-                                        // device's: seniority does not set it aside.
-                                        || matches!(op(r2), Op::RevokeDevice { .. }))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (r, list)
-            })
-            .collect();
-        // 2. Grounded labelling: IN when every attacker is OUT, OUT when some attacker is IN. A
-        // revocation stands unless it is OUT (undecided cycles: the revocations stand).
+        // 2. Attacks: r2 attacks r when r2 revokes r's author concurrently with r. When r also revokes
+        // r2's author (two admins revoking each other concurrently), only the more senior one's
+        // revocation stands: a device removed by its owner cannot retaliate and take the remover
+        // with it. A person's revocation is the person's word, not a device's: seniority does not set
+        // it aside, and nothing attacks it.
+        let mut slot = vec![usize::MAX; n];
+        for (c, &r) in candidates.iter().enumerate() {
+            slot[r] = c;
+        }
+        let mut attackers = vec![0usize; candidates.len()];
+        let mut attacks: Vec<Vec<usize>> = vec![Vec::new(); candidates.len()];
+        for (c, &r) in candidates.iter().enumerate() {
+            if matches!(op(r), Op::RevokeDevice { .. }) {
+                continue;
+            }
+            let Some(g) = by_target.get(&author(r)) else {
+                continue;
+            };
+            let target = op(r).revokes();
+            for r2 in self.concurrent_with(g, r, &mut work) {
+                if Some(author(r2)) != target
+                    || more_senior(&author(r2), &author(r))
+                    || matches!(op(r2), Op::RevokeDevice { .. })
+                {
+                    attackers[c] += 1;
+                    attacks[slot[r2]].push(c);
+                }
+            }
+        }
+        // 3. Grounded labelling, through a work list: a revocation is IN once every attacker is OUT,
+        // OUT once some attacker is IN. A revocation stands unless it is OUT (undecided cycles: the
+        // revocations stand).
         #[derive(Clone, Copy, PartialEq)]
         enum Label {
             Undecided,
             In,
             Out,
         }
-        let mut label: HashMap<usize, Label> =
-            candidates.iter().map(|&r| (r, Label::Undecided)).collect();
-        loop {
-            let mut changed = false;
-            tick(candidates.len());
-            for &r in &candidates {
-                if label.get(&r) != Some(&Label::Undecided) {
-                    continue;
-                }
-                let atk = attackers.get(&r).map(Vec::as_slice).unwrap_or_default();
-                tick(atk.len());
-                let next = if atk.iter().any(|a| label.get(a) == Some(&Label::In)) {
-                    Label::Out
-                } else if atk.iter().all(|a| label.get(a) == Some(&Label::Out)) {
-                    Label::In
-                } else {
-                    continue;
-                };
-                label.insert(r, next);
-                changed = true;
-            }
-            if !changed {
-                break;
+        let mut label = vec![Label::Undecided; candidates.len()];
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        for (c, &count) in attackers.iter().enumerate() {
+            if count == 0 {
+                label[c] = Label::In;
+                queue.push_back(c);
             }
         }
-        let mut standing = vec![false; n];
-        let mut standing_by_target: HashMap<DeviceId, Vec<usize>> = HashMap::new();
-        for &r in &candidates {
-            if label.get(&r) == Some(&Label::Out) {
+        while let Some(c) = queue.pop_front() {
+            for &t in &attacks[c] {
+                work += 1;
+                if label[t] != Label::Undecided {
+                    continue;
+                }
+                if label[c] == Label::In {
+                    label[t] = Label::Out;
+                    queue.push_back(t);
+                } else {
+                    attackers[t] -= 1;
+                    if attackers[t] == 0 {
+                        label[t] = Label::In;
+                        queue.push_back(t);
+                    }
+                }
+            }
+        }
+        let mut v = Verdicts::default();
+        for (c, &r) in candidates.iter().enumerate() {
+            if label[c] == Label::Out {
                 continue;
             }
             if let Some(t) = op(r).revokes() {
-                standing[r] = true;
-                standing_by_target.entry(t).or_default().push(r);
+                v.standing.set(r);
+                v.of_device.entry(t).or_default().push(r);
+                if op(r).is_remove() {
+                    v.removals_of.entry(t).or_default().push(r);
+                }
             }
         }
-        // A standing revocation of `d` concurrent with statement `i` (removals only, or any).
-        let revoked_concurrently = |d: &DeviceId, i: usize, removals_only: bool| {
-            standing_by_target.get(d).is_some_and(|rs| {
-                tick(rs.len());
-                rs.iter()
-                    .any(|&r| (!removals_only || op(r).is_remove()) && self.concurrent(r, i))
-            })
-        };
-
-        // Every device each person ever had here (adds, admits, vouches, recertifies): a vouch under
-        // a person is set aside when a revocation of one of that person's devices, or a succession
-        // away from that person, stands concurrently with it (a removed person cannot vouch back in
-        // on old parents; an old phrase cannot vouch past its replacement).
-        let mut person_devices: HashMap<[u8; 32], Vec<DeviceId>> = HashMap::new();
+        // Every person each device ever belonged to here (adds, admits, vouches, recertifies): a vouch
+        // under a person is set aside when a revocation of one of that person's devices, or a
+        // succession away from that person, stands concurrently with it (a removed person cannot vouch
+        // back in on old parents; an old phrase cannot vouch past its replacement).
+        let mut persons_of: HashMap<DeviceId, HashSet<[u8; 32]>> = HashMap::new();
         for &i in &members {
             let (p, d) = match op(i) {
                 Op::Add {
@@ -230,38 +432,40 @@ impl MembershipLog {
                     device, person: p, ..
                 } => (p, device),
                 Op::Vouch { person, .. } => (person, author(i)),
+                Op::Uninvite { invite } if self.nodes[i].authorised => {
+                    v.uninvites.entry(invite).or_default().push(i);
+                    continue;
+                }
+                Op::Succession { old, .. } if self.nodes[i].authorised => {
+                    v.successions.entry(old).or_default().push(i);
+                    continue;
+                }
                 _ => continue,
             };
-            person_devices.entry(p).or_default().push(d);
+            persons_of.entry(d).or_default().insert(p);
         }
-        let person_set_aside = |p: &[u8; 32], i: usize| {
-            tick(members.len());
-            person_devices.get(p).is_some_and(|ds| {
-                tick(ds.len());
-                ds.iter().any(|d| {
-                    standing_by_target
-                        .get(d)
-                        .is_some_and(|rs| rs.iter().any(|&r| self.concurrent(r, i)))
-                })
-            }) || members.iter().any(|&u| {
-                self.nodes[u].authorised
-                    && matches!(op(u), Op::Succession { old, .. } if old == *p)
-                    && self.concurrent(u, i)
-            })
-        };
+        for (t, g) in &v.of_device {
+            if let Some(ps) = persons_of.get(t) {
+                for p in ps {
+                    let to = v.of_person.entry(*p).or_default();
+                    work += g.list.len() as u64;
+                    to.list.extend(&g.list);
+                }
+            }
+        }
+        for g in v
+            .of_device
+            .values_mut()
+            .chain(v.removals_of.values_mut())
+            .chain(v.of_person.values_mut())
+            .chain(v.successions.values_mut())
+            .chain(v.uninvites.values_mut())
+        {
+            g.seal(words);
+        }
 
-        // Revocations of invites by devices that were admins in their own past: an admit concurrent
-        // with one of these does not count (revocation wins, as for members).
-        let uninvited_concurrently = |invite: &[u8; 16], i: usize| {
-            tick(members.len());
-            members.iter().any(|&u| {
-                self.nodes[u].authorised
-                    && matches!(op(u), Op::Uninvite { invite: x } if x == *invite)
-                    && self.concurrent(u, i)
-            })
-        };
-
-        // 3. Linearise: Kahn's algorithm, among ready statements removals first, then smallest id.
+        // 4. Linearise: Kahn's algorithm, among ready statements removals first, then smallest id;
+        // and walk.
         let mut indegree = vec![0usize; n];
         let mut ready = BinaryHeap::new();
         for &i in &members {
@@ -274,14 +478,10 @@ impl MembershipLog {
                 )));
             }
         }
-
-        // 4. Walk.
-        let mut state = MembershipState::default();
+        let mut walk = Walk::default();
         let mut valid = vec![false; n];
-        // Revocations applied to a device since it last became admin.
-        let mut lost: HashMap<DeviceId, Vec<usize>> = HashMap::new();
         while let Some(Reverse((_, _, i))) = ready.pop() {
-            tick(1 + self.nodes[i].children.len());
+            work += 1 + self.nodes[i].children.len() as u64;
             for &c in &self.nodes[i].children {
                 if set.has(c) {
                     indegree[c] -= 1;
@@ -294,238 +494,284 @@ impl MembershipLog {
                     }
                 }
             }
-            let a = author(i);
-            let ok = match op(i) {
-                Op::Genesis { .. } => true,
-                // A person's revocation stands on the person's key alone.
-                Op::RevokeDevice { .. } => standing[i],
-                o if o.revokes().is_some() => {
-                    standing[i]
-                        && (state.is_admin(&a)
-                            || lost
-                                .get(&a)
-                                .is_some_and(|rs| rs.iter().all(|&r| self.concurrent(r, i))))
-                }
-                Op::Vouch { person, .. } => {
-                    tick(state.persons.len());
-                    self.nodes[i].authorised
-                        && state.has_person(&person)
-                        && !state.is_member(&a)
-                        && !state.removed.contains_key(&a)
-                        && !revoked_concurrently(&a, i, true)
-                        && !person_set_aside(&person, i)
-                }
-                Op::Recertify {
-                    device,
-                    x25519,
-                    person,
-                    ..
-                } => {
-                    // Claims a device the log names no person for, or proves the person an admin
-                    // named for it; never moves a device to another person.
-                    self.nodes[i].authorised
-                        && device == a
-                        && state.is_member(&a)
-                        && state
-                            .persons
-                            .get(&device)
-                            .is_none_or(|p| *p == person && !state.proven.contains(&device))
-                        && state.x25519.get(&device).is_none_or(|k| *k == x25519)
-                        && !revoked_concurrently(&a, i, false)
-                }
-                Op::Succession { old, .. } => {
-                    tick(state.persons.len());
-                    self.nodes[i].authorised && state.has_person(&old)
-                }
-                Op::Admit { invite, .. } => {
-                    self.nodes[i].authorised
-                        && state.is_admin(&a)
-                        && !revoked_concurrently(&a, i, false)
-                        && state.invites.get(&invite).is_some_and(|inv| {
-                            inv.status == InviteStatus::Open
-                                && inv.author == a
-                                && self.nodes[i].statement.statement().time <= inv.expires
-                        })
-                        && !uninvited_concurrently(&invite, i)
-                }
-                _ => {
-                    self.nodes[i].authorised
-                        && state.is_admin(&a)
-                        && !revoked_concurrently(&a, i, false)
-                }
-            };
-            if !ok {
-                continue;
-            }
-            valid[i] = true;
-            match op(i) {
-                Op::Genesis { admin, x25519 } => {
-                    state.members.insert(admin, Role::Admin);
-                    if let Some(k) = x25519 {
-                        state.x25519.insert(admin, k);
-                    }
-                }
-                Op::Add {
-                    device,
-                    role,
-                    person,
-                    x25519,
-                } => {
-                    if state.is_member(&device) || revoked_concurrently(&device, i, true) {
-                        continue;
-                    }
-                    let role = if role == Role::Admin && revoked_concurrently(&device, i, false) {
-                        Role::Member
-                    } else {
-                        role
-                    };
-                    state.members.insert(device, role);
-                    state.removed.remove(&device);
-                    state.removed_roles.remove(&device);
-                    state.removed_persons.remove(&device);
-                    state.proven.remove(&device);
-                    if let Some(p) = person {
-                        state.persons.insert(device, p);
-                    }
-                    if let Some(k) = x25519 {
-                        state.x25519.insert(device, k);
-                    }
-                    if role == Role::Admin {
-                        lost.remove(&device);
-                    }
-                }
-                Op::Remove { device, last_seq }
-                | Op::RevokeDevice {
-                    device, last_seq, ..
-                } => {
-                    if let Some(r) = state.members.remove(&device) {
-                        state.removed_roles.insert(device, r);
-                    }
-                    if let Some(p) = state.persons.remove(&device) {
-                        state.removed_persons.insert(device, p);
-                    }
-                    state.x25519.remove(&device);
-                    let entry = state.removed.entry(device).or_insert(last_seq);
-                    *entry = (*entry).min(last_seq);
-                    lost.entry(device).or_default().push(i);
-                }
-                Op::SetRole { device, role } => {
-                    if !state.is_member(&device) {
-                        continue;
-                    }
-                    match role {
-                        Role::Admin => {
-                            if !revoked_concurrently(&device, i, false) {
-                                state.members.insert(device, Role::Admin);
-                                lost.remove(&device);
-                            }
-                        }
-                        Role::Member => {
-                            state.members.insert(device, Role::Member);
-                            lost.entry(device).or_default().push(i);
-                        }
-                    }
-                }
-                Op::Rotate { commit } => {
-                    state.epochs.push(EpochInfo {
-                        id: crate::EpochId(self.nodes[i].statement.id().0),
-                        commit,
-                        author: a,
-                    });
-                }
-                Op::Invite {
-                    invite,
-                    expires,
-                    gate,
-                } => {
-                    state.invites.entry(invite).or_insert(InviteInfo {
-                        author: a,
-                        expires,
-                        gate,
-                        status: InviteStatus::Open,
-                    });
-                }
-                Op::Uninvite { invite } => {
-                    if let Some(inv) = state.invites.get_mut(&invite) {
-                        if inv.status == InviteStatus::Open {
-                            inv.status = InviteStatus::Revoked;
-                        }
-                    }
-                }
-                Op::Vouch { person, x25519, .. } => {
-                    tick(state.members.len());
-                    let admin = state
-                        .members
-                        .iter()
-                        .any(|(d, r)| *r == Role::Admin && state.persons.get(d) == Some(&person));
-                    let role = if admin && !revoked_concurrently(&a, i, false) {
-                        Role::Admin
-                    } else {
-                        Role::Member
-                    };
-                    state.members.insert(a, role);
-                    state.persons.insert(a, person);
-                    state.x25519.insert(a, x25519);
-                    state.proven.insert(a);
-                }
-                Op::Recertify { device, person, .. } => {
-                    state.persons.insert(device, person);
-                    state.proven.insert(device);
-                }
-                Op::Succession { old, new, .. } => {
-                    tick(state.persons.len());
-                    for p in state.persons.values_mut() {
-                        if *p == old {
-                            *p = new;
-                        }
-                    }
-                    state.successors.insert(old, new);
-                }
-                Op::Admit {
-                    device,
-                    person,
-                    x25519,
-                    invite,
-                } => {
-                    if let Some(inv) = state.invites.get_mut(&invite) {
-                        inv.status = InviteStatus::Spent(device);
-                    }
-                    if state.is_member(&device) || revoked_concurrently(&device, i, true) {
-                        continue;
-                    }
-                    state.members.insert(device, Role::Member);
-                    state.removed.remove(&device);
-                    state.removed_roles.remove(&device);
-                    state.removed_persons.remove(&device);
-                    state.proven.remove(&device);
-                    if let Some(p) = person {
-                        state.persons.insert(device, p);
-                    }
-                    state.x25519.insert(device, x25519);
-                }
-            }
-        }
-        // An invite whose author is no longer an admin admits nobody (only its author may admit
-        // with it): it counts as revoked, so the relay stops keeping requests for it.
-        for inv in state.invites.values_mut() {
-            if inv.status == InviteStatus::Open
-                && state.members.get(&inv.author) != Some(&Role::Admin)
-            {
-                inv.status = InviteStatus::Revoked;
-            }
+            valid[i] = self.visit(&v, &mut walk, i, &mut work);
         }
         let mut heads: Vec<StatementId> = members
             .iter()
             .filter(|&&i| !self.nodes[i].children.iter().any(|&c| set.has(c)))
             .map(|&i| self.nodes[i].statement.id())
             .collect();
+        work += members.len() as u64;
         heads.sort_unstable();
-        state.heads = heads;
-        tick(members.len());
+        let state = finish(&walk.state, heads, &mut work);
         Evaluation {
             state,
             valid,
-            work: work.get(),
+            work,
+            walk,
+            seniority,
+            unranked,
         }
     }
+
+    /// Carries `e`, the evaluation of every statement before `x`, over statement `x`, whose parents
+    /// are that evaluation's heads: `x` follows every other statement, so it is concurrent with none,
+    /// changes no other statement's label and comes last in the order. Returns false, changing
+    /// nothing, when `x` gives its first admin grant to a device that signed revocations before it
+    /// had one, which can turn around the seniority that settled them: then evaluate the whole log
+    /// again.
+    pub(super) fn step(&self, e: &mut Evaluation, x: usize) -> bool {
+        let node = &self.nodes[x];
+        let op = node.statement.statement().op;
+        let grant = if node.authorised || matches!(op, Op::Genesis { .. }) {
+            granted_admin(&op)
+        } else {
+            None
+        };
+        if let Some(d) = grant {
+            if e.unranked.contains(&d) {
+                return false;
+            }
+            e.seniority.entry(d).or_insert((node.depth, d));
+        }
+        let mut v = Verdicts::default();
+        if node.authorised && op.revokes().is_some() {
+            v.standing.set(x);
+            if !e.seniority.contains_key(&node.statement.statement().author) {
+                e.unranked.insert(node.statement.statement().author);
+            }
+        }
+        let mut work = 1;
+        let ok = self.visit(&v, &mut e.walk, x, &mut work);
+        e.valid.resize(self.nodes.len(), false);
+        e.valid[x] = ok;
+        e.state = finish(&e.walk.state, vec![node.statement.id()], &mut work);
+        e.work = work;
+        true
+    }
+
+    /// One statement of the walk: whether it counts, and its effect on the state if it does.
+    fn visit(&self, v: &Verdicts, w: &mut Walk, i: usize, work: &mut u64) -> bool {
+        let node = &self.nodes[i];
+        let s = node.statement.statement();
+        let a = s.author;
+        let revoked = |d: &DeviceId, removals_only: bool, work: &mut u64| {
+            let g = if removals_only {
+                v.removals_of.get(d)
+            } else {
+                v.of_device.get(d)
+            };
+            self.any_concurrent(g, i, work)
+        };
+        let ok = match s.op {
+            Op::Genesis { .. } => true,
+            // A person's revocation stands on the person's key alone.
+            Op::RevokeDevice { .. } => v.standing.has(i),
+            o if o.revokes().is_some() => {
+                v.standing.has(i)
+                    && (w.state.is_admin(&a)
+                        || w.lost.get(&a).is_some_and(|rs| {
+                            rs.iter().all(|&r| {
+                                *work += 1;
+                                self.concurrent(r, i)
+                            })
+                        }))
+            }
+            Op::Vouch { person, .. } => {
+                node.authorised
+                    && w.has_person(&person)
+                    && w.by_person.get(&person).map_or(0, BTreeSet::len) < MAX_DEVICES_PER_PERSON
+                    && !w.state.is_member(&a)
+                    && !w.state.removed.contains_key(&a)
+                    && !revoked(&a, true, work)
+                    && !self.any_concurrent(v.of_person.get(&person), i, work)
+                    && !self.any_concurrent(v.successions.get(&person), i, work)
+            }
+            Op::Recertify {
+                device,
+                x25519,
+                person,
+                ..
+            } => {
+                // Claims a device the log names no person for, or proves the person an admin
+                // named for it; never moves a device to another person.
+                node.authorised
+                    && device == a
+                    && w.state.is_member(&a)
+                    && w.state
+                        .persons
+                        .get(&device)
+                        .is_none_or(|p| *p == person && !w.state.proven.contains(&device))
+                    && w.state.x25519.get(&device).is_none_or(|k| *k == x25519)
+                    && !revoked(&a, false, work)
+            }
+            Op::Succession { old, .. } => node.authorised && w.has_person(&old),
+            Op::Admit { invite, .. } => {
+                node.authorised
+                    && w.state.is_admin(&a)
+                    && !revoked(&a, false, work)
+                    && w.state.invites.get(&invite).is_some_and(|inv| {
+                        inv.status == InviteStatus::Open && inv.author == a && s.time <= inv.expires
+                    })
+                    && !self.any_concurrent(v.uninvites.get(&invite), i, work)
+            }
+            _ => node.authorised && w.state.is_admin(&a) && !revoked(&a, false, work),
+        };
+        if !ok {
+            return false;
+        }
+        match s.op {
+            Op::Genesis { admin, x25519 } => {
+                w.state.members.insert(admin, Role::Admin);
+                if let Some(k) = x25519 {
+                    w.state.x25519.insert(admin, k);
+                }
+            }
+            Op::Add {
+                device,
+                role,
+                person,
+                x25519,
+            } => {
+                if w.state.is_member(&device) || revoked(&device, true, work) {
+                    return true;
+                }
+                let role = if role == Role::Admin && revoked(&device, false, work) {
+                    Role::Member
+                } else {
+                    role
+                };
+                w.state.members.insert(device, role);
+                w.state.removed.remove(&device);
+                w.state.removed_roles.remove(&device);
+                w.state.removed_persons.remove(&device);
+                w.state.proven.remove(&device);
+                if let Some(p) = person {
+                    w.set_person(device, p);
+                }
+                if let Some(k) = x25519 {
+                    w.state.x25519.insert(device, k);
+                }
+                if role == Role::Admin {
+                    w.lost.remove(&device);
+                }
+            }
+            Op::Remove { device, last_seq }
+            | Op::RevokeDevice {
+                device, last_seq, ..
+            } => {
+                if let Some(r) = w.state.members.remove(&device) {
+                    w.state.removed_roles.insert(device, r);
+                }
+                if let Some(p) = w.drop_person(&device) {
+                    w.state.removed_persons.insert(device, p);
+                }
+                w.state.x25519.remove(&device);
+                let entry = w.state.removed.entry(device).or_insert(last_seq);
+                *entry = (*entry).min(last_seq);
+                w.lost.entry(device).or_default().push(i);
+            }
+            Op::SetRole { device, role } => {
+                if !w.state.is_member(&device) {
+                    return true;
+                }
+                match role {
+                    Role::Admin => {
+                        if !revoked(&device, false, work) {
+                            w.state.members.insert(device, Role::Admin);
+                            w.lost.remove(&device);
+                        }
+                    }
+                    Role::Member => {
+                        w.state.members.insert(device, Role::Member);
+                        w.lost.entry(device).or_default().push(i);
+                    }
+                }
+            }
+            Op::Rotate { commit } => {
+                w.state.epochs.push(EpochInfo {
+                    id: crate::EpochId(node.statement.id().0),
+                    commit,
+                    author: a,
+                });
+            }
+            Op::Invite {
+                invite,
+                expires,
+                gate,
+            } => {
+                w.state.invites.entry(invite).or_insert(InviteInfo {
+                    author: a,
+                    expires,
+                    gate,
+                    status: InviteStatus::Open,
+                });
+            }
+            Op::Uninvite { invite } => {
+                if let Some(inv) = w.state.invites.get_mut(&invite) {
+                    if inv.status == InviteStatus::Open {
+                        inv.status = InviteStatus::Revoked;
+                    }
+                }
+            }
+            Op::Vouch { person, x25519, .. } => {
+                let devices = w.by_person.get(&person);
+                *work += devices.map_or(0, BTreeSet::len) as u64;
+                let admin = devices.is_some_and(|ds| ds.iter().any(|d| w.state.is_admin(d)));
+                let role = if admin && !revoked(&a, false, work) {
+                    Role::Admin
+                } else {
+                    Role::Member
+                };
+                w.state.members.insert(a, role);
+                w.set_person(a, person);
+                w.state.x25519.insert(a, x25519);
+                w.state.proven.insert(a);
+            }
+            Op::Recertify { device, person, .. } => {
+                w.set_person(device, person);
+                w.state.proven.insert(device);
+            }
+            Op::Succession { old, new, .. } => w.succeed(old, new, work),
+            Op::Admit {
+                device,
+                person,
+                x25519,
+                invite,
+            } => {
+                if let Some(inv) = w.state.invites.get_mut(&invite) {
+                    inv.status = InviteStatus::Spent(device);
+                }
+                if w.state.is_member(&device) || revoked(&device, true, work) {
+                    return true;
+                }
+                w.state.members.insert(device, Role::Member);
+                w.state.removed.remove(&device);
+                w.state.removed_roles.remove(&device);
+                w.state.removed_persons.remove(&device);
+                w.state.proven.remove(&device);
+                if let Some(p) = person {
+                    w.set_person(device, p);
+                }
+                w.state.x25519.insert(device, x25519);
+            }
+        }
+        true
+    }
+}
+
+/// The state a walk ends in, with the final pass over invites: an invite whose author is no longer an
+/// admin admits nobody (only its author may admit with it), so it counts as revoked and the relay
+/// stops keeping requests for it.
+fn finish(walked: &MembershipState, heads: Vec<StatementId>, work: &mut u64) -> MembershipState {
+    let mut state = walked.clone();
+    *work += state.invites.len() as u64;
+    for inv in state.invites.values_mut() {
+        if inv.status == InviteStatus::Open && state.members.get(&inv.author) != Some(&Role::Admin)
+        {
+            inv.status = InviteStatus::Revoked;
+        }
+    }
+    state.heads = heads;
+    state
 }

@@ -56,8 +56,30 @@ pub struct MembershipLog {
     pub(super) waiting: HashMap<StatementId, Vec<StatementId>>,
     pub(super) genesis: Option<StatementId>,
     pub(super) current: Evaluation,
+    /// Whether `current` evaluates every applied statement. False only inside
+    /// [`MembershipLog::insert_many`], which evaluates once at its end.
+    pub(super) fresh: bool,
+    /// The state of the last causal past evaluated to judge a statement's authority, by its parents:
+    /// statements signed on the same parents (many at once, concurrently) are judged by one
+    /// evaluation.
+    pub(super) past_memo: Option<(Vec<StatementId>, MembershipState)>,
     /// Units of work every evaluation so far took, added up (see [`MembershipLog::work`]).
     pub(super) work: u64,
+}
+
+/// What [`MembershipLog::judge`] finds of a statement, without adding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Judged {
+    /// Already held (applied or pending).
+    Held,
+    /// Some parents are not held: it would wait for them.
+    Missing(Vec<StatementId>),
+    /// Its parents are held: whether its author had the authority it needs in the state of exactly
+    /// its causal past (what [`MembershipLog::authorised_in_past`] will say once it is inserted).
+    Applicable {
+        /// Whether it would count in its own past.
+        authorised: bool,
+    },
 }
 
 impl MembershipLog {
@@ -71,6 +93,8 @@ impl MembershipLog {
             waiting: HashMap::new(),
             genesis: None,
             current: Evaluation::default(),
+            fresh: true,
+            past_memo: None,
             work: 0,
         }
     }
@@ -91,10 +115,69 @@ impl MembershipLog {
     /// one already held changes nothing. A statement that is well-formed but not authorised is stored
     /// and applied as [`Status::Invalid`]: it changes no one's membership.
     pub fn insert(&mut self, statement: SignedStatement) -> Result<Inserted, ProtoError> {
+        let out = self.insert_one(statement);
+        self.refresh();
+        out
+    }
+
+    /// Adds many statements, as [`MembershipLog::insert`] does one by one, but evaluates the whole
+    /// log once at the end rather than after each: what rebuilding a log from storage needs (a relay
+    /// after a restart, a device opening its vault). One result per statement, in order.
+    pub fn insert_many(
+        &mut self,
+        statements: impl IntoIterator<Item = SignedStatement>,
+    ) -> Vec<Result<Inserted, ProtoError>> {
+        let out = statements
+            .into_iter()
+            .map(|st| self.insert_one(st))
+            .collect();
+        self.refresh();
+        out
+    }
+
+    /// [`MembershipLog::insert_many`], inserting only the statements `keep` accepts, asked of each
+    /// with the log as it stands after the ones before it: what a relay replaying its stored
+    /// statements through its own admission rule needs. `None` for a statement `keep` turned away.
+    pub fn insert_many_if(
+        &mut self,
+        statements: impl IntoIterator<Item = SignedStatement>,
+        mut keep: impl FnMut(&MembershipLog, &SignedStatement) -> bool,
+    ) -> Vec<Option<Result<Inserted, ProtoError>>> {
+        let out = statements
+            .into_iter()
+            .map(|st| keep(self, &st).then(|| self.insert_one(st)))
+            .collect();
+        self.refresh();
+        out
+    }
+
+    /// What inserting `statement` would find, without inserting it: held already, waiting for
+    /// parents, or applicable and whether authorised in its own past. Checks what
+    /// [`MembershipLog::insert`] checks first (signature, structure, space, second genesis, bounds)
+    /// and fails as it would. Costs at most one evaluation of the statement's past, none when its
+    /// parents are the log's heads.
+    pub fn judge(&self, statement: &SignedStatement) -> Result<Judged, ProtoError> {
         let id = statement.id();
         if self.index.contains_key(&id) || self.pending.contains_key(&id) {
-            return Ok(Inserted::Duplicate);
+            return Ok(Judged::Held);
         }
+        self.check_new(statement)?;
+        let s = statement.statement();
+        let missing: Vec<StatementId> = s
+            .parents
+            .iter()
+            .filter(|p| !self.index.contains_key(*p))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Judged::Missing(missing));
+        }
+        let (authorised, _, _) = self.authority(s);
+        Ok(Judged::Applicable { authorised })
+    }
+
+    /// The checks every new statement passes before it is held.
+    fn check_new(&self, statement: &SignedStatement) -> Result<(), ProtoError> {
         statement.verify()?;
         let s = statement.statement();
         if s.space != self.space {
@@ -110,6 +193,18 @@ impl MembershipLog {
                 max: MAX_STATEMENTS as u64,
             });
         }
+        Ok(())
+    }
+
+    /// [`MembershipLog::insert`] without the final evaluation: applies what it can, leaving
+    /// `current` behind (not `fresh`) unless each statement applied followed the log's heads.
+    fn insert_one(&mut self, statement: SignedStatement) -> Result<Inserted, ProtoError> {
+        let id = statement.id();
+        if self.index.contains_key(&id) || self.pending.contains_key(&id) {
+            return Ok(Inserted::Duplicate);
+        }
+        self.check_new(&statement)?;
+        let s = statement.statement();
         let missing: Vec<StatementId> = s
             .parents
             .iter()
@@ -151,47 +246,87 @@ impl MembershipLog {
                 }
             }
         }
-        self.current = self.evaluate(&Bits::all(self.nodes.len()));
-        self.work += self.current.work;
         Ok(Inserted::Applied { released })
     }
 
-    /// Stores a statement whose parents are all held and computes its fixed facts.
+    /// Evaluates the whole log if `current` fell behind.
+    fn refresh(&mut self) {
+        if !self.fresh {
+            self.current = self.evaluate(&Bits::all(self.nodes.len()));
+            self.work += self.current.work;
+            self.fresh = true;
+        }
+    }
+
+    /// Whether the author of `s` (whose parents are all held) had the authority it needs in the state
+    /// of its causal past, and that state when it had to be evaluated (to remember it). Free when the
+    /// parents are the heads of an up-to-date evaluation or the last past evaluated. The third value
+    /// is the work the evaluation took.
+    fn authority(&self, s: &Statement) -> (bool, Option<MembershipState>, u64) {
+        let decide = |st: &MembershipState| match s.op {
+            Op::Genesis { .. } => true,
+            // A vouch needs a device of the same person in its past; a recertify, a member author.
+            Op::Vouch { person, .. } => st.has_person(&person),
+            Op::Recertify { .. } => st.is_member(&s.author),
+            Op::Succession { old, .. } => st.is_member(&s.author) && st.has_person(&old),
+            // A person's revocation of its device: carried by a member, about a device the log says
+            // is that person's.
+            Op::RevokeDevice { device, person, .. } => {
+                st.is_member(&s.author) && st.persons.get(&device) == Some(&person)
+            }
+            _ => st.is_admin(&s.author),
+        };
+        if matches!(s.op, Op::Genesis { .. }) {
+            return (true, None, 0);
+        }
+        if self.fresh && s.parents == self.current.state.heads {
+            return (decide(&self.current.state), None, 1);
+        }
+        if let Some((parents, st)) = &self.past_memo {
+            if *parents == s.parents {
+                return (decide(st), None, 1);
+            }
+        }
+        let past = self.past_of(s);
+        let e = self.evaluate(&past);
+        (decide(&e.state), Some(e.state), e.work)
+    }
+
+    /// The causal past of a statement whose parents are all held.
+    fn past_of(&self, s: &Statement) -> Bits {
+        let mut past = Bits::default();
+        for p in &s.parents {
+            if let Some(&i) = self.index.get(p) {
+                past.union(&self.nodes[i].past);
+                past.set(i);
+            }
+        }
+        past
+    }
+
+    /// Stores a statement whose parents are all held, computes its fixed facts, and carries `current`
+    /// over it when it follows the log's heads (else leaves `current` behind for [`Self::refresh`]).
     fn apply(&mut self, statement: SignedStatement) {
         let idx = self.nodes.len();
         let id = statement.id();
         let s = statement.statement();
+        let follows_heads = self.fresh && s.parents == self.current.state.heads;
+        let (authorised, evaluated, work) = self.authority(s);
+        self.work += work;
+        if let Some(st) = evaluated {
+            self.past_memo = Some((s.parents.clone(), st));
+        }
         let parents: Vec<usize> = s
             .parents
             .iter()
             .filter_map(|p| self.index.get(p).copied())
             .collect();
-        let mut past = Bits::default();
-        for &p in &parents {
-            past.union(&self.nodes[p].past);
-            past.set(p);
+        let past = self.past_of(s);
+        let depth = past.count();
+        self.work += (past.words() + depth) as u64;
+        for a in past.iter() {
+            self.nodes[a].desc.set(idx);
         }
-        let authorised = match s.op {
-            Op::Genesis { .. } => true,
-            _ => {
-                let e = self.evaluate(&past);
-                self.work += e.work;
-                let st = e.state;
-                match s.op {
-                    // A vouch needs a device of the same person in its past; a recertify, a member
-                    // author.
-                    Op::Vouch { person, .. } => st.has_person(&person),
-                    Op::Recertify { .. } => st.is_member(&s.author),
-                    Op::Succession { old, .. } => st.is_member(&s.author) && st.has_person(&old),
-                    // A person's revocation of its device: carried by a member, about a device the
-                    // log says is that person's.
-                    Op::RevokeDevice { device, person, .. } => {
-                        st.is_member(&s.author) && st.persons.get(&device) == Some(&person)
-                    }
-                    _ => st.is_admin(&s.author),
-                }
-            }
-        };
         if let Op::Genesis { .. } = s.op {
             self.genesis = Some(id);
         }
@@ -203,9 +338,18 @@ impl MembershipLog {
             parents,
             children: Vec::new(),
             past,
+            desc: Bits::default(),
+            depth,
             authorised,
         });
         self.index.insert(id, idx);
+        let mut current = std::mem::take(&mut self.current);
+        if follows_heads && self.step(&mut current, idx) {
+            self.work += current.work;
+        } else {
+            self.fresh = false;
+        }
+        self.current = current;
     }
 
     /// Whether `a` and `b` are concurrent: distinct, and neither is in the other's causal past.

@@ -394,7 +394,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// The shape called `name` at size `m`, or `None` for a name not in [`NAMES`]. `programme` takes
-/// `m / 2` people, so every shape has about `2m` statements.
+/// `m / 2` people and `target` `2m / 3` admins, so every shape has about `2m` statements.
 pub fn by_name(name: &str, m: usize) -> Option<Vec<SignedStatement>> {
     Some(match name {
         "chain" => chain(m, false),
@@ -405,9 +405,32 @@ pub fn by_name(name: &str, m: usize) -> Option<Vec<SignedStatement>> {
         "vouches" => vouches(m),
         "admits" => admits(m),
         "members" => members(m),
-        "target" => target(m),
+        "target" => target(m * 2 / 3),
         "programme" => programme(m / 2),
         "crossfire" => crossfire(m),
         _ => return None,
     })
+}
+
+/// Every statement carried in an envelope of its own author (as a membership envelope must be), each
+/// author's sequence numbers counting up from 1: what a relay's store or a device's vault holds of
+/// the log. `m` is the size the statements were built at.
+pub fn envelopes(statements: &[SignedStatement], m: usize) -> Vec<crate::Envelope> {
+    let mut keys = std::collections::HashMap::new();
+    for tag in [1u8, 3, 8, 9] {
+        for i in 0..=2 * m {
+            let k = key(tag, i);
+            keys.insert(dev(&k), k);
+        }
+    }
+    let mut seqs: std::collections::HashMap<DeviceId, u64> = std::collections::HashMap::new();
+    statements
+        .iter()
+        .map(|st| {
+            let author = st.statement().author;
+            let seq = seqs.entry(author).or_insert(0);
+            *seq += 1;
+            st.to_envelope(SPACE, *seq, &keys[&author]).unwrap()
+        })
+        .collect()
 }
