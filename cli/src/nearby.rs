@@ -505,6 +505,14 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// Protocol 25.1 names the service type; the constant is the one advertised and browsed.
+    #[test]
+    fn the_service_type_is_the_documented_one() {
+        let doc = include_str!("../../docs/protocol.md");
+        assert!(doc.contains(&format!("the service type `{SERVICE}`")));
+        assert_eq!(SERVICE, "_sebaya._tcp.local.");
+    }
+
     fn linked(dir: &std::path::Path) -> (Vault, Vault) {
         let mut phone = Vault::open(&dir.join("phone.db"), &[1; 32]).unwrap();
         phone.create_person().unwrap();

@@ -887,6 +887,125 @@ fn the_link_codes_of_20_7_match_the_crate_and_the_document() {
     assert_eq!(*k, [0x94; 32]);
 }
 
+/// A link response with every optional key and a non-empty list of each kind: the rotated group of
+/// 17.2 answered to its member, with the membership envelope of 15.4, the history of 17.2, the
+/// certificate of 16.7 and an index (20.2 ids; its wrap is 16.7's, layout only).
+fn full_link_response() -> (link::LinkResponse, Vec<u8>) {
+    let r = rotation_by_hand();
+    let admin = key(&ADMIN_SEED);
+    let genesis = Statement::new(
+        SpaceId(SPACE),
+        Vec::new(),
+        DeviceId(public(&admin)),
+        TIME,
+        Op::Genesis {
+            admin: DeviceId(public(&admin)),
+            x25519: None,
+        },
+    )
+    .sign(&admin)
+    .unwrap()
+    .to_envelope(SpaceId(SPACE), 1, &admin)
+    .unwrap();
+    assert_eq!(
+        genesis.id().to_hex(),
+        "528a04f164ec0de845d035505deee451542113ba7dc188850c339c894627a5c6",
+        "the membership envelope of 15.4"
+    );
+    let certificate = hex::decode(CERTIFICATE_HEX).unwrap();
+    let index_wrap = hex::decode(WRAP_16_7_HEX).unwrap();
+    let index_space: [u8; 16] = unhex(INDEX_ID_HEX);
+    let index_epoch: [u8; 32] = unhex(INDEX_EPOCH_HEX);
+    let response = link::LinkResponse {
+        space: SpaceId(SPACE),
+        kind: 2,
+        epoch: EpochId(r.e1),
+        wrap: KeyWrap::from_bytes(&r.wrap).unwrap(),
+        envelopes: vec![genesis.as_bytes().to_vec()],
+        history: vec![(EpochId(r.e0), r.history.clone())],
+        certificate: Some(certificate.clone()),
+        index: Some(link::LinkedIndex {
+            space: SpaceId(index_space),
+            epoch: EpochId(index_epoch),
+            wrap: KeyWrap::from_bytes(&index_wrap).unwrap(),
+            history: Vec::new(),
+        }),
+    };
+    let by_hand = cbor::map(&[
+        ("v", cbor::uint(1)),
+        ("space", cbor::bytes(&SPACE)),
+        ("kind", cbor::uint(2)),
+        ("epoch", cbor::bytes(&r.e1)),
+        ("wrap", cbor::bytes(&r.wrap)),
+        ("envelopes", cbor::array(&[cbor::bytes(genesis.as_bytes())])),
+        (
+            "history",
+            cbor::array(&[cbor::array(&[cbor::bytes(&r.e0), cbor::bytes(&r.history)])]),
+        ),
+        ("certificate", cbor::bytes(&certificate)),
+        (
+            "index",
+            cbor::map(&[
+                ("space", cbor::bytes(&index_space)),
+                ("epoch", cbor::bytes(&index_epoch)),
+                ("wrap", cbor::bytes(&index_wrap)),
+                ("history", cbor::array(&[])),
+            ]),
+        ),
+    ]);
+    (response, by_hand)
+}
+
+const FULL_LINK_RESPONSE_LEN: usize = 1056;
+const FULL_LINK_RESPONSE_SHA256_HEX: &str =
+    "66701d64c2d70ee86f9ce0ab193de3ccd6438b1949767a764de0810ae9218404";
+
+/// Every optional key of a link response (20.7), through the crate's binary form and code.
+#[test]
+fn the_link_response_with_every_key_of_20_7_matches_the_crate_and_the_document() {
+    let (response, by_hand) = full_link_response();
+    let bytes = response.to_bytes().unwrap();
+    assert_eq!(bytes, by_hand);
+    assert_eq!(bytes.len(), FULL_LINK_RESPONSE_LEN);
+    assert_eq!(h(sha256(&bytes)), FULL_LINK_RESPONSE_SHA256_HEX);
+    assert_eq!(
+        response.to_code().unwrap(),
+        format!("SBYA1{}", hex::encode_upper(&bytes))
+    );
+    assert_documented(
+        "full link response's SHA-256",
+        FULL_LINK_RESPONSE_SHA256_HEX,
+    );
+    assert!(
+        spec().contains(&format!("{FULL_LINK_RESPONSE_LEN} bytes of CBOR")),
+        "20.7 lacks the full response's length"
+    );
+    // Read back: the member opens the wrap to K1, and K1 opens the history to K0.
+    let read = link::LinkResponse::from_bytes(&bytes).unwrap();
+    assert_eq!(read.envelopes, response.envelopes);
+    assert_eq!(read.certificate, response.certificate);
+    let index = read.index.as_ref().unwrap();
+    assert_eq!(index.space.0, unhex::<16>(INDEX_ID_HEX));
+    let k1 = keywrap::unwrap(
+        &read.wrap,
+        &StaticSecret::from(MEMBER_X25519),
+        &read.space,
+        &read.epoch,
+    )
+    .unwrap();
+    assert_eq!(*k1, K1);
+    let (e0, sealed) = &read.history[0];
+    let r = rotation_by_hand();
+    let k0 = chacha_open(
+        &hkdf(&[], &k1[..], b"sebaya/v1/history"),
+        e0.0[..12].try_into().unwrap(),
+        &[&SPACE[..], &read.epoch.0, &e0.0].concat(),
+        sealed,
+    );
+    assert_eq!(k0, K0);
+    assert_eq!(e0.0, r.e0);
+}
+
 // ------------------------------------------------------------------------------------------
 
 #[test]
@@ -916,6 +1035,13 @@ fn print_vectors() {
     ] {
         println!("{name} ({} bytes): {v}", v.len() / 2);
     }
+    let (_, full) = full_link_response();
+    println!(
+        "full link response ({} bytes): sha256 {}\n{}",
+        full.len(),
+        h(sha256(&full)),
+        h(&full)
+    );
     let x = index_by_hand(&index_key_of(ABANDON));
     for (name, v) in [
         ("index id okm", h(x.id_okm)),

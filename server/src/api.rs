@@ -363,3 +363,45 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         .await
         .map_err(|_| ApiError::Internal)?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Protocol section 11 lists every error a request refused as a whole can get, with its status
+    /// and code as this enum writes them; a new error without a row (or a changed code) fails here.
+    #[test]
+    fn every_error_is_a_row_of_section_11() {
+        let doc = include_str!("../../docs/protocol.md");
+        let start = doc.find("## 11. Relay endpoints").unwrap_or(0);
+        let end = doc.find("## 12. Versioning rules").unwrap_or(doc.len());
+        let eleven = &doc[start..end];
+        let all = [
+            ApiError::Unsigned,
+            ApiError::BadSignature,
+            ApiError::ClockSkew,
+            ApiError::Replayed,
+            ApiError::TooLarge,
+            ApiError::Malformed,
+            ApiError::UnsupportedMediaType,
+            ApiError::NotFound,
+            ApiError::NotReady,
+            ApiError::Internal,
+        ];
+        for e in all {
+            let row = format!("| {} | `{}` |", e.status().as_u16(), e.code());
+            assert!(eleven.contains(&row), "section 11 lacks the row {row}");
+        }
+        let rows = eleven
+            .lines()
+            .filter(|l| {
+                l.len() > 6 && l.starts_with("| ") && l[2..5].bytes().all(|b| b.is_ascii_digit())
+            })
+            .count();
+        assert_eq!(
+            rows,
+            all.len(),
+            "section 11 lists an error the relay does not have"
+        );
+    }
+}

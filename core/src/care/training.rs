@@ -763,4 +763,66 @@ mod tests {
         assert!(decode_training_credential(&vec![0u8; 100_000]).is_err());
         assert_eq!(required_training(), &REQUIRED_FOR_PAIRING);
     }
+
+    /// Protocol 21.6: the credential of 21.8's record by the coordinator, with the coordinator's
+    /// grant of 19.10 as its chain, is `82` ‖ the record as a byte string ‖ the grant as one.
+    #[test]
+    fn the_training_credential_vector_is_byte_exact_and_documented() {
+        use sebaya_proto::programme::ProgrammeRole;
+        use sebaya_proto::training::TrainingRecord;
+        const T0: u64 = 1_767_225_600;
+        let key = |seed: u8| Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap();
+        let public =
+            |k: &Ed25519KeyPair| -> [u8; 32] { k.public_key().as_ref().try_into().unwrap() };
+        let (programme, coordinator) = (key(0x50), key(0x51));
+        let p = public(&programme);
+        let grant = RoleGrant {
+            programme: p,
+            person: sebaya_proto::PersonId(public(&coordinator)),
+            role: ProgrammeRole::Coordinator,
+            issuer: p,
+            issued: T0,
+            expires: 1_798_761_600,
+            chain: None,
+        }
+        .sign(&programme)
+        .unwrap();
+        let record = TrainingRecord {
+            programme: p,
+            person: sebaya_proto::PersonId(public(&key(0x52))),
+            module: "active-listening".into(),
+            completed: 1_767_398_400,
+            expires: 1_798_934_400,
+            issuer: public(&coordinator),
+            chain: Some(grant.id()),
+        }
+        .sign(&coordinator)
+        .unwrap();
+        assert_eq!(
+            hex::encode(record.id()),
+            "69bd97b7368afbafe84095c9065fa72b5661cd953c6420830cbf0afbfdfb9311",
+            "the record of 21.8"
+        );
+        let (r, g) = (record.as_bytes(), grant.as_bytes());
+        let c = encode_training_credential(r, &[g.to_vec()]).unwrap();
+        // CBOR by hand: array(2), then bytes(286) and bytes(243).
+        let by_hand = [&[0x82, 0x59, 0x01, 0x1e][..], r, &[0x58, 0xf3], g].concat();
+        assert_eq!(c, by_hand);
+        assert_eq!(c.len(), 535);
+        let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, &c));
+        assert_eq!(
+            digest,
+            "8063aaf80059d56f698d595c202a2134757b3bb9a0f73c6d09705a01d7fbefd2"
+        );
+        let doc: String = include_str!("../../../docs/protocol.md")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        assert!(doc.contains(&digest), "protocol 21.6 lacks {digest}");
+        assert!(doc.contains("`82`‖`59011e`‖therecordbythecoordinator"));
+        assert_eq!(
+            decode_training_credential(&c).unwrap(),
+            (r.to_vec(), vec![g.to_vec()])
+        );
+    }
 }
