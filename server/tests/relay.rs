@@ -1514,3 +1514,40 @@ fn only_a_person_erases_their_own_space_and_an_erased_space_takes_and_serves_not
     let resp = c.post(&alice, sync::encode(&flood).unwrap());
     assert!(!resp.status().is_success());
 }
+
+/// Issue 15, item 3: a request naming one space with a vector of more authors than the protocol
+/// carries (`MAX_AUTHORS`) has that space refused alone, `too-many-authors`; the request's other
+/// spaces are answered as usual. (It used to fail the whole request with 400.)
+#[test]
+fn a_vector_of_too_many_authors_refuses_its_space_alone() {
+    use sebaya_proto::sync::MAX_AUTHORS;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let alice = device(1);
+    let (space, big) = (SpaceId([7; 16]), SpaceId([9; 16]));
+    let f = found(&c, space, &[&alice]);
+    let _ = found(&c, big, &[&alice]);
+    let mut huge = empty_vector(big);
+    huge.vector = (0..=MAX_AUTHORS)
+        .map(|i| {
+            let mut author = [0x11u8; 32];
+            author[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            AuthorSeq {
+                author: author.to_vec(),
+                seq: 1,
+            }
+        })
+        .collect();
+    let note = seal(&alice, space, 1, b"still goes");
+    let r = c.sync(
+        &alice,
+        &request(vec![huge, f.vector(&[])], vec![note], 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(big, "too-many-authors")]
+    );
+    assert_eq!(r.spaces, vec![f.vector(&[(&alice, 1)])]);
+}
