@@ -35,6 +35,11 @@ pub const MISSING_PARENTS: &str = "missing-parents";
 pub const NOT_AUTHORISED: &str = "not-authorised";
 /// The space's membership log holds `MAX_STATEMENTS` (4096) statements and takes no more.
 pub const LOG_FULL: &str = "log-full";
+/// The space's vector, the requester's or the responder's, lists more than `MAX_AUTHORS` (4096)
+/// authors: the space alone is refused, so one space grown too large cannot stop the exchange of
+/// the others (issue 15, item 3). Honest spaces never reach it: a log holds at most `MAX_STATEMENTS`
+/// statements, so it names at most that many devices.
+pub const TOO_MANY_AUTHORS: &str = "too-many-authors";
 /// The request carries more new membership statements than the relay judges in one request:
 /// `MAX_NEW_STATEMENTS_PER_SPACE` (16) of one space, `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in
 /// all. The statements beyond were not judged and nothing of them is kept: push them again in a

@@ -14,7 +14,7 @@
 //!
 //! Handlers never block the executor: the store and signature checks run in `spawn_blocking`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Json;
@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sebaya_proto::request::{RequestAuth, TIME_WINDOW_SECS};
 use sebaya_proto::sync::{self, MAX_MESSAGE_LEN, SYNC_VERSION, SyncRequest};
+use sebaya_proto::{ProtoError, SpaceId};
 use serde::Serialize;
 
 use crate::access::Access;
@@ -321,15 +322,21 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         let req = decode_request(&body)?;
         let mut seen = HashSet::with_capacity(req.spaces.len());
         let mut spaces = Vec::with_capacity(req.spaces.len());
+        let mut oversized = Vec::new();
         for sv in &req.spaces {
-            let (space, vector): (_, BTreeMap<_, _>) =
-                sv.parse().map_err(|_| ApiError::Malformed)?;
+            let space = SpaceId::from_slice(&sv.space).map_err(|_| ApiError::Malformed)?;
             if !seen.insert(space) {
                 return Err(ApiError::Malformed);
             }
-            spaces.push((space, vector));
+            match sv.parse() {
+                Ok((_, vector)) => spaces.push((space, vector)),
+                // One space's vector too large for the protocol is refused alone (issue 15, item 3).
+                Err(ProtoError::TooLarge { .. }) => oversized.push(space),
+                Err(_) => return Err(ApiError::Malformed),
+            }
         }
         let input = SyncInput {
+            oversized,
             device: auth.device,
             request_id: auth.request_id,
             timestamp: auth.timestamp,

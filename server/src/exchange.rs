@@ -108,7 +108,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use sebaya_proto::invite::InviteId;
 use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_SPACE, Role};
 use sebaya_proto::sync::{
-    JoinAnswer, JoinPost, RefusedSpace, Rejected, SYNC_VERSION, SpaceVector, SyncResponse,
+    JoinAnswer, JoinPost, MAX_AUTHORS, RefusedSpace, Rejected, SYNC_VERSION, SpaceVector,
+    SyncResponse,
 };
 use sebaya_proto::{DeviceId, Kind, SpaceId, VersionVector};
 
@@ -165,6 +166,9 @@ pub struct SyncInput {
     pub taken_join_answers: Vec<sebaya_proto::sync::JoinTaken>,
     /// Spaces the device asks to erase (it must be an admin of each in the relay's log).
     pub erase: Vec<SpaceId>,
+    /// Spaces the device named with a vector of more than `MAX_AUTHORS` authors: refused alone,
+    /// `too-many-authors`, and otherwise left out of the exchange (not in `spaces`).
+    pub oversized: Vec<SpaceId>,
 }
 
 /// Why a whole sync request failed (as opposed to single envelopes being rejected).
@@ -296,7 +300,11 @@ pub fn run_with(
     let erased_now: HashSet<SpaceId> = store.erased(&names)?.into_iter().collect();
     let mut reader = access.reader(store, &names)?;
     let mut spaces = Vec::with_capacity(input.spaces.len());
-    let mut refused_spaces = Vec::new();
+    let mut refused_spaces: Vec<RefusedSpace> = input
+        .oversized
+        .iter()
+        .map(|s| RefusedSpace::new(*s, reason::TOO_MANY_AUTHORS))
+        .collect();
     let mut pending: Vec<Pending> = Vec::new();
     let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
     for (index, ((space, _), client)) in input.spaces.iter().zip(&effective).enumerate() {
@@ -319,6 +327,12 @@ pub fn run_with(
                 .map(|invite| (*space, invite)),
         );
         let held = store.space_vector(space)?;
+        // Never a vector the requester would refuse to read: the space alone is refused, the
+        // others go on (issue 15, item 3).
+        if held.contiguous().len() > MAX_AUTHORS {
+            refused_spaces.push(RefusedSpace::new(*space, reason::TOO_MANY_AUTHORS));
+            continue;
+        }
         spaces.push(SpaceVector::new(*space, held.contiguous()));
         // Section 26: the newest snapshot by an admin that stands for envelopes this relay holds
         // (so a forged cover cannot make it skip what it never had) and for everything pruned.

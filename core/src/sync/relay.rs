@@ -15,7 +15,8 @@ use serde::Deserialize;
 use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE};
 use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
-    self as wire, JoinAnswer, JoinPost, JoinTaken, Rejected, SpaceVector, SyncRequest, SyncResponse,
+    self as wire, JoinAnswer, JoinPost, JoinTaken, MAX_AUTHORS, Rejected, SpaceVector, SyncRequest,
+    SyncResponse,
 };
 use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
 
@@ -576,6 +577,14 @@ impl RelaySync {
     }
 
     fn build_body(&mut self, store: &Store, spaces: &[&Space]) -> Result<Vec<u8>> {
+        // A space whose vector lists more authors than the protocol carries is left out alone: the
+        // relay would refuse it, and the request's other spaces must go on (issue 15, item 3).
+        let spaces: Vec<&Space> = spaces
+            .iter()
+            .filter(|s| s.vector.contiguous().len() <= MAX_AUTHORS)
+            .copied()
+            .collect();
+        let spaces = spaces.as_slice();
         let mut push: Vec<serde_bytes::ByteBuf> = Vec::new();
         let mut push_ids: Vec<[u8; 32]> = Vec::new();
         let mut push_heads: Vec<Option<(SpaceId, DeviceId, u64)>> = Vec::new();
@@ -854,7 +863,13 @@ impl RelaySync {
                     // The relay's vector first: a snapshot in this answer may stand for envelopes
                     // only this vector shows exist (protocol 26.3).
                     if let Some(v) = answer.spaces.iter().find(|v| v.space == s.id.0) {
-                        let (_, acked) = v.parse()?;
+                        // A vector that does not read (too many authors, an author twice) sets
+                        // this space aside for this answer, and only this space (issue 15, item
+                        // 3).
+                        let Ok((_, acked)) = v.parse() else {
+                            self.report.refused_spaces += 1;
+                            continue;
+                        };
                         s.set_relay_acked(store, acked)?;
                     }
                     let here = s.id;

@@ -99,6 +99,7 @@ fn input(
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        oversized: Vec::new(),
     }
 }
 
@@ -982,4 +983,69 @@ fn a_pull_of_another_space_is_answered_while_a_push_holds_its_space() {
         drop(pushing);
         assert_eq!(rx.recv_timeout(Duration::from_secs(60)), Ok(true));
     });
+}
+
+/// Issue 15, item 3: the relay never serves a vector larger than a device accepts. A space whose
+/// stored envelopes come from more than `MAX_AUTHORS` authors (which no log of `MAX_STATEMENTS`
+/// statements can admit any more, but a store may hold from before) is refused alone,
+/// `too-many-authors`; the request's other spaces are answered.
+#[test]
+fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector() {
+    use crate::store::NewEnvelope;
+    use sebaya_proto::sync::MAX_AUTHORS;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let (big, small) = (SpaceId([31; 16]), SpaceId([32; 16]));
+    for (rid, space) in [(1, big), (2, small)] {
+        let (_, _, founding) = founded(space);
+        let r = run(
+            &store,
+            &access,
+            input(rid, vec![(space, BTreeMap::new())], founding, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    }
+    let bodies: Vec<(DeviceId, [u8; 32])> = (0..=MAX_AUTHORS)
+        .map(|i| {
+            let mut id = [0xabu8; 32];
+            id[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            (nth(100_000 + i), id)
+        })
+        .collect();
+    let rows: Vec<NewEnvelope<'_>> = bodies
+        .iter()
+        .map(|(author, id)| NewEnvelope {
+            space: big,
+            author: *author,
+            seq: 1,
+            kind: Kind::Changes,
+            id: sebaya_proto::EnvelopeId(*id),
+            bytes: b"stored before the bound",
+        })
+        .collect();
+    store.insert_envelopes(&rows, 5).unwrap();
+    let r = run(
+        &store,
+        &access,
+        input(
+            3,
+            vec![(big, BTreeMap::new()), (small, BTreeMap::new())],
+            vec![],
+            0,
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(big, reason::TOO_MANY_AUTHORS)]
+    );
+    assert_eq!(r.spaces.len(), 1);
+    assert_eq!(r.spaces[0].space, small.0.to_vec());
+    assert!(
+        r.envelopes
+            .iter()
+            .all(|e| e.len() < 22 || e[6..22] == small.0)
+    );
 }
