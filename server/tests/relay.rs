@@ -1551,3 +1551,66 @@ fn a_vector_of_too_many_authors_refuses_its_space_alone() {
     );
     assert_eq!(r.spaces, vec![f.vector(&[(&alice, 1)])]);
 }
+
+/// Issue 15, item 2: a fresh device (a stranger's key, in a space it founds itself) pushing 64
+/// envelopes of about 4 MiB is refused, `quota-exceeded`, once what it has stored reaches its quota
+/// (128 MiB by default); each refusal is of one envelope inside a 200 answer, the request's other
+/// envelopes still judged, and the database stops growing.
+#[test]
+fn a_fresh_device_pushing_64_envelopes_of_4_mib_is_refused_after_its_quota_and_the_store_stops_growing()
+ {
+    // The default quota of one device (`Quotas::default().device_bytes`).
+    const QUOTA: u64 = 128 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let stranger = device(77);
+    let space = SpaceId([77; 16]);
+    let genesis = statement(&stranger, space, &[], genesis_op(&stranger));
+    let r = c.sync(
+        &stranger,
+        &request(
+            vec![empty_vector(space)],
+            vec![carry(&stranger, &genesis, 1)],
+            0,
+        ),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let size = || -> u64 {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum()
+    };
+    let payload = vec![0x5au8; 4 * 1024 * 1024 - 1024];
+    let (mut stored, mut refused) = (0u64, 0u64);
+    let mut size_at_first_refusal = None;
+    for batch in (2..66u64).collect::<Vec<_>>().chunks(3) {
+        let envs: Vec<Vec<u8>> = batch
+            .iter()
+            .map(|&seq| seal(&stranger, space, seq, &payload))
+            .collect();
+        let r = c.sync(&stranger, &request(vec![empty_vector(space)], envs, 0));
+        for rej in &r.rejected {
+            assert_eq!(rej.reason, "quota-exceeded", "{:?}", r.rejected);
+        }
+        refused += r.rejected.len() as u64;
+        stored += (batch.len() - r.rejected.len()) as u64;
+        if refused > 0 && size_at_first_refusal.is_none() {
+            size_at_first_refusal = Some(size());
+        }
+    }
+    let envelope = seal(&stranger, space, 2, &payload).len() as u64;
+    let genesis_len = carry(&stranger, &genesis, 1).len() as u64;
+    assert_eq!(
+        stored,
+        (QUOTA - genesis_len) / envelope,
+        "as many as fit in the quota"
+    );
+    assert_eq!(stored + refused, 64);
+    let grown = size() - size_at_first_refusal.unwrap();
+    assert!(
+        grown < 2 * 1024 * 1024,
+        "the database grew by {grown} bytes after the quota was reached"
+    );
+}
