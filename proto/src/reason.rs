@@ -40,6 +40,11 @@ pub const LOG_FULL: &str = "log-full";
 /// the others (issue 15, item 3). Honest spaces never reach it: a log holds at most `MAX_STATEMENTS`
 /// statements, so it names at most that many devices.
 pub const TOO_MANY_AUTHORS: &str = "too-many-authors";
+/// Storing the envelope would pass a bound of the relay's: the bytes or envelopes its author may
+/// have stored, those its space may hold, or the bytes the relay holds in all (issue 15, item 2).
+/// Nothing of it is kept; it may pass later, once pruning or erasure makes room or the operator
+/// raises the bound. Membership envelopes are never refused for this.
+pub const QUOTA_EXCEEDED: &str = "quota-exceeded";
 /// The request carries more new membership statements than the relay judges in one request:
 /// `MAX_NEW_STATEMENTS_PER_SPACE` (16) of one space, `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in
 /// all. The statements beyond were not judged and nothing of them is kept: push them again in a

@@ -26,6 +26,7 @@
 //! would each need to see the others' statements.)
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use sebaya_proto::membership::{
@@ -35,6 +36,7 @@ use sebaya_proto::membership::{
 use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 
 use crate::error::StoreError;
+use crate::quota::Quotas;
 use crate::store::RelayStore;
 
 /// Upper bound on the estimated memory of cached logs. A log of `n` statements is counted as
@@ -359,6 +361,10 @@ struct Gates {
 /// holds up no other request; once the gates are held they are brought up to date with what was
 /// stored meanwhile ([`SpaceLog::catch_up`], one indexed query).
 pub struct Access {
+    /// The bounds on what authors and spaces may store ([`crate::quota`]).
+    quotas: Quotas,
+    /// Envelopes refused for quota since the relay started (for operators).
+    quota_refusals: AtomicU64,
     gates: Mutex<Gates>,
     /// Signalled whenever a request lets gates go.
     released: Condvar,
@@ -393,10 +399,34 @@ impl Access {
     /// An empty cache holding logs of at most about `bytes` (always at least the last one used).
     pub fn with_cache_budget(bytes: usize) -> Access {
         Access {
+            quotas: Quotas::default(),
+            quota_refusals: AtomicU64::new(0),
             gates: Mutex::new(Gates::default()),
             released: Condvar::new(),
             cache: Mutex::new(Cache::new(bytes)),
         }
+    }
+
+    /// Sets the quotas (default [`Quotas::default`]).
+    pub fn with_quotas(mut self, quotas: Quotas) -> Access {
+        self.quotas = quotas;
+        self
+    }
+
+    /// The quotas in force.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// Counts envelopes refused for quota.
+    pub(crate) fn note_quota_refusals(&self, n: u64) {
+        self.quota_refusals.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Envelopes refused for quota since the relay started: what an operator watches to see a
+    /// bound being hit (by a flood, or by honest use outgrowing it).
+    pub fn quota_refusals(&self) -> u64 {
+        self.quota_refusals.load(Ordering::Relaxed)
     }
 
     /// The cache. A panic while it was locked may have left it half-updated; everything in it can be

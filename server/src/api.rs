@@ -77,6 +77,18 @@ impl RelayState {
         self
     }
 
+    /// Sets the bounds on what authors, spaces and the whole relay may store (default
+    /// [`crate::quota::Quotas::default`]). Call before serving.
+    pub fn with_quotas(mut self, quotas: crate::quota::Quotas) -> RelayState {
+        self.access = Arc::new(Access::new().with_quotas(quotas));
+        self
+    }
+
+    /// Envelopes refused for quota since this state was made.
+    pub fn quota_refusals(&self) -> u64 {
+        self.access.quota_refusals()
+    }
+
     /// Opens the default SQLite store in `data_dir` (created if missing). Blocks on disk I/O: call it
     /// before starting the runtime or from a blocking context.
     pub fn open(data_dir: &std::path::Path) -> Result<RelayState, crate::StoreError> {

@@ -31,6 +31,7 @@ pub mod access;
 pub mod api;
 pub mod error;
 pub mod exchange;
+pub mod quota;
 mod sqlite;
 pub mod store;
 

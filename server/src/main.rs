@@ -1,7 +1,8 @@
 //! `sebaya-relay`: runs a relay until Ctrl-C (or SIGTERM).
 //!
 //! ```text
-//! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR]
+//! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR] [--snapshot-retention-days N|never]
+//!              [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]
 //! ```
 //! Defaults: `127.0.0.1:8787`, data in `./sebaya-relay-data` (or `$SEBAYA_RELAY_DATA_DIR`). `--bind`
 //! takes an IP address (combined with `--port`) or a full `IP:PORT`. Port 0 picks a free port. Once
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never]";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]";
 
 #[derive(Debug)]
 struct Args {
@@ -23,6 +24,19 @@ struct Args {
     data_dir: PathBuf,
     /// Seconds envelopes covered by a snapshot are kept (`None`: never pruned; protocol 26).
     retention: Option<u64>,
+    /// What authors, spaces and the relay may store (issue 15, item 2).
+    quotas: sebaya_relay::quota::Quotas,
+}
+
+/// Reads a number of MiB for a quota flag, as bytes.
+fn mib(flag: &str, v: &str) -> Result<u64, String> {
+    let n: u64 = v
+        .parse()
+        .map_err(|_| format!("{flag}: not a number of MiB: {v}"))?;
+    if n == 0 {
+        return Err(format!("{flag}: must be at least 1"));
+    }
+    Ok(n.saturating_mul(1024 * 1024))
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -30,6 +44,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut bind: Option<String> = None;
     let mut data_dir: Option<PathBuf> = None;
     let mut retention = Some(sebaya_relay::exchange::DEFAULT_SNAPSHOT_RETENTION_SECS);
+    let mut quotas = sebaya_relay::quota::Quotas::default();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
@@ -62,6 +77,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     })?;
                     Some(days.saturating_mul(24 * 60 * 60))
                 };
+            }
+            "--device-quota-mib" => {
+                quotas.device_bytes = mib("--device-quota-mib", &value("--device-quota-mib")?)?;
+            }
+            "--space-quota-mib" => {
+                quotas.space_bytes = mib("--space-quota-mib", &value("--space-quota-mib")?)?;
+            }
+            "--total-quota-mib" => {
+                quotas.total_bytes = mib("--total-quota-mib", &value("--total-quota-mib")?)?;
             }
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -96,6 +120,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         bind,
         data_dir,
         retention,
+        quotas,
     }))
 }
 
@@ -130,7 +155,8 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|_| "opening the store failed unexpectedly".to_string())?
         .map_err(|e| e.to_string())?
-        .with_snapshot_retention(args.retention);
+        .with_snapshot_retention(args.retention)
+        .with_quotas(args.quotas);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", args.bind))?;
@@ -193,6 +219,20 @@ mod tests {
         parse_args(args.iter().map(|s| s.to_string()))
             .unwrap()
             .unwrap()
+    }
+
+    #[test]
+    fn quota_flags_set_the_quotas_in_mib() {
+        let a = parse(&["--device-quota-mib", "16", "--total-quota-mib=2048"]);
+        assert_eq!(a.quotas.device_bytes, 16 * 1024 * 1024);
+        assert_eq!(a.quotas.total_bytes, 2048 * 1024 * 1024);
+        assert_eq!(
+            a.quotas.space_bytes,
+            sebaya_relay::quota::Quotas::default().space_bytes
+        );
+        for bad in [["--space-quota-mib", "0"], ["--space-quota-mib", "lots"]] {
+            assert!(parse_args(bad.iter().map(|s| s.to_string())).is_err());
+        }
     }
 
     #[test]

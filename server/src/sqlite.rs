@@ -20,9 +20,9 @@ use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, SpaceId, VersionVector}
 
 use crate::error::StoreError;
 use crate::store::{
-    ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
-    NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
-    StoredJoinAnswer, StoredJoinRequest, StoredSnapshot,
+    ASK_RETENTION_SECS, Amount, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS,
+    MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore,
+    RequestFreshness, Slot, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
 };
 use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 6;
+pub const END_VERSION: u32 = 7;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -123,6 +123,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         3 => upgrade_v3_to_v4(tx),
         4 => upgrade_v4_to_v5(tx),
         5 => upgrade_v5_to_v6(tx),
+        6 => upgrade_v6_to_v7(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -264,6 +265,66 @@ fn upgrade_v5_to_v6(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
              GROUP BY space, invite, device;",
     )?;
     Ok(())
+}
+
+/// v7: running counts of what each space, each author and the whole store hold (bytes of stored
+/// envelopes and their number), what quotas are judged by (issue 15, item 2). A row's `scope` is
+/// `s` + space id, `a` + author id, or `t` for the whole store; filled in from the envelopes held.
+fn upgrade_v6_to_v7(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE usage (
+             scope     BLOB PRIMARY KEY,
+             bytes     INTEGER NOT NULL,
+             envelopes INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         INSERT INTO usage (scope, bytes, envelopes)
+             SELECT CAST(x'73' || space AS BLOB), sum(length(bytes)), count(*) FROM envelopes
+             GROUP BY space;
+         INSERT INTO usage (scope, bytes, envelopes)
+             SELECT CAST(x'61' || author AS BLOB), sum(length(bytes)), count(*) FROM envelopes
+             GROUP BY author;
+         INSERT INTO usage (scope, bytes, envelopes)
+             SELECT x'74', coalesce(sum(length(bytes)), 0), count(*) FROM envelopes;",
+    )?;
+    Ok(())
+}
+
+/// The usage scope of a space, an author, or the whole store (see `upgrade_v6_to_v7`).
+fn scope(tag: u8, id: &[u8]) -> Vec<u8> {
+    let mut s = Vec::with_capacity(1 + id.len());
+    s.push(tag);
+    s.extend_from_slice(id);
+    s
+}
+
+/// Adds `bytes` and `envelopes` (either may be negative) to a usage scope, inside the caller's
+/// transaction.
+fn bump(
+    tx: &rusqlite::Transaction<'_>,
+    scope: &[u8],
+    bytes: i64,
+    envelopes: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO usage (scope, bytes, envelopes) VALUES (?1, ?2, ?3)
+         ON CONFLICT (scope) DO UPDATE SET bytes = max(0, bytes + excluded.bytes),
+             envelopes = max(0, envelopes + excluded.envelopes)",
+    )?
+    .execute(params![scope, bytes, envelopes])?;
+    Ok(())
+}
+
+/// Adds to the usage of a space, an author and the whole store at once.
+fn bump_all(
+    tx: &rusqlite::Transaction<'_>,
+    space: &SpaceId,
+    author: &DeviceId,
+    bytes: i64,
+    envelopes: i64,
+) -> Result<(), StoreError> {
+    bump(tx, &scope(b's', &space.0), bytes, envelopes)?;
+    bump(tx, &scope(b'a', &author.0), bytes, envelopes)?;
+    bump(tx, &scope(b't', &[]), bytes, envelopes)
 }
 
 /// The kind byte of snapshot envelopes, as stored in `envelopes.kind`.
@@ -409,6 +470,8 @@ impl RelayStore for SqliteStore {
                     cover,
                 ])?;
                 let outcome = if changed == 1 {
+                    let len = i64::try_from(env.bytes.len()).unwrap_or(i64::MAX);
+                    bump_all(&tx, &env.space, &env.author, len, 1)?;
                     InsertOutcome::Stored
                 } else {
                     let held: Option<Vec<u8>> = existing
@@ -433,6 +496,33 @@ impl RelayStore for SqliteStore {
         }
         tx.commit()?;
         Ok(outcomes)
+    }
+
+    fn usage(&self, spaces: &[SpaceId], authors: &[DeviceId]) -> Result<Usage, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT bytes, envelopes FROM usage WHERE scope = ?1")?;
+        let mut read = |scope: Vec<u8>| -> Result<Amount, StoreError> {
+            let row: Option<(i64, i64)> = stmt
+                .query_row(params![scope], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let (bytes, envelopes) = row.unwrap_or((0, 0));
+            Ok(Amount {
+                bytes: u64::try_from(bytes).unwrap_or(0),
+                envelopes: u64::try_from(envelopes).unwrap_or(0),
+            })
+        };
+        let mut usage = Usage {
+            total: read(scope(b't', &[]))?,
+            ..Usage::default()
+        };
+        for s in spaces {
+            usage.spaces.insert(*s, read(scope(b's', &s.0))?);
+        }
+        for a in authors {
+            usage.authors.insert(*a, read(scope(b'a', &a.0))?);
+        }
+        Ok(usage)
     }
 
     fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError> {
@@ -777,7 +867,26 @@ impl RelayStore for SqliteStore {
                  WHERE space = ?1 AND author = ?2 AND seq <= ?3 AND received_at < ?4
                    AND serial != ?5 AND pruned = 0 AND kind IN {PRUNABLE_KINDS}"
             ))?;
+            let mut freed = tx.prepare_cached(&format!(
+                "SELECT coalesce(sum(length(bytes)), 0) FROM envelopes
+                 WHERE space = ?1 AND author = ?2 AND seq <= ?3 AND received_at < ?4
+                   AND serial != ?5 AND pruned = 0 AND kind IN {PRUNABLE_KINDS}"
+            ))?;
             for (author, top) in cover {
+                // The rows stay (as tombstones) and still count; their bytes go.
+                let bytes: i64 = freed.query_row(
+                    params![
+                        space.0.as_slice(),
+                        author.0.as_slice(),
+                        sql_int(*top),
+                        sql_int(received_before),
+                        sql_int(keep),
+                    ],
+                    |r| r.get(0),
+                )?;
+                if bytes > 0 {
+                    bump_all(&tx, space, author, -bytes, 0)?;
+                }
                 n += stmt.execute(params![
                     space.0.as_slice(),
                     author.0.as_slice(),
@@ -810,6 +919,19 @@ impl RelayStore for SqliteStore {
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let gone: Vec<(Vec<u8>, i64, i64)> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT author, sum(length(bytes)), count(*) FROM envelopes
+                 WHERE space = ?1 AND kind != {MEMBERSHIP_KIND} GROUP BY author"
+            ))?;
+            stmt.query_map(params![space.0.as_slice()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        for (author, bytes, count) in gone {
+            bump_all(&tx, space, &device_of(&author)?, -bytes, -count)?;
+        }
         let n = tx.execute(
             &format!("DELETE FROM envelopes WHERE space = ?1 AND kind != {MEMBERSHIP_KIND}"),
             params![space.0.as_slice()],
@@ -1447,6 +1569,89 @@ mod tests {
                 .unwrap(),
             MailboxOutcome::NotRequested
         );
+    }
+
+    fn amount(bytes: u64, envelopes: u64) -> Amount {
+        Amount { bytes, envelopes }
+    }
+
+    /// Issue 15, item 2: what quotas are judged by is counted as envelopes are stored (duplicates and
+    /// conflicts count for nothing), and given back when they are pruned (bytes; the rows stay) or
+    /// erased (both).
+    #[test]
+    fn usage_counts_what_is_stored_and_gives_back_what_is_pruned_or_erased() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store
+            .insert_envelopes(
+                &[
+                    env(1, 1, 1, 1, b"aaa"),
+                    env(1, 1, 2, 2, b"bbbb"),
+                    env(1, 1, 2, 2, b"bbbb"),
+                    env(1, 1, 2, 3, b"conflict"),
+                    env(1, 2, 1, 4, b"cc"),
+                    env(2, 1, 1, 5, b"ddddd"),
+                ],
+                10,
+            )
+            .unwrap();
+        let (s1, s2) = (SpaceId([1; 16]), SpaceId([2; 16]));
+        let (a1, a2) = (DeviceId([1; 32]), DeviceId([2; 32]));
+        let u = store.usage(&[s1, s2], &[a1, a2]).unwrap();
+        assert_eq!(u.spaces[&s1], amount(9, 3));
+        assert_eq!(u.spaces[&s2], amount(5, 1));
+        assert_eq!(u.authors[&a1], amount(12, 3));
+        assert_eq!(u.authors[&a2], amount(2, 1));
+        assert_eq!(u.total, amount(14, 4));
+        // Author 1's first change in space 1 is pruned: its bytes go, its row stays.
+        let cover = BTreeMap::from([(a1, 1)]);
+        assert_eq!(store.prune_covered(&s1, &cover, 0, 100).unwrap(), 1);
+        let u = store.usage(&[s1], &[a1]).unwrap();
+        assert_eq!(u.spaces[&s1], amount(6, 3));
+        assert_eq!(u.authors[&a1], amount(9, 3));
+        assert_eq!(u.total, amount(11, 4));
+        // Space 2 is erased: all of it goes.
+        store.erase_space(&s2, 200).unwrap();
+        let u = store.usage(&[s2], &[a1]).unwrap();
+        assert_eq!(u.spaces[&s2], amount(0, 0));
+        assert_eq!(u.authors[&a1], amount(4, 2));
+        assert_eq!(u.total, amount(6, 3));
+    }
+
+    #[test]
+    fn a_v6_database_is_upgraded_with_its_usage_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+            let tx = conn.transaction().unwrap();
+            for v in 0..6 {
+                upgrade_from(&tx, v).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 6).unwrap();
+            for (space, author, seq, bytes) in [(1u8, 1u8, 1, 3), (1, 2, 1, 4), (2, 1, 1, 5)] {
+                tx.execute(
+                    "INSERT INTO envelopes (space, author, seq, id, bytes, received_at, kind)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1, 1)",
+                    params![
+                        [space; 16].as_slice(),
+                        [author; 32].as_slice(),
+                        seq,
+                        [space ^ author << 4; 32].as_slice(),
+                        vec![7u8; bytes]
+                    ],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let u = store
+            .usage(&[SpaceId([1; 16])], &[DeviceId([1; 32]), DeviceId([9; 32])])
+            .unwrap();
+        assert_eq!(u.spaces[&SpaceId([1; 16])], amount(7, 2));
+        assert_eq!(u.authors[&DeviceId([1; 32])], amount(8, 2));
+        assert_eq!(u.authors[&DeviceId([9; 32])], amount(0, 0));
+        assert_eq!(u.total, amount(12, 3));
     }
 
     #[test]

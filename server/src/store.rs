@@ -69,6 +69,26 @@ pub struct NewEnvelope<'a> {
     pub bytes: &'a [u8],
 }
 
+/// Bytes and envelopes held by one space, one author, or the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amount {
+    /// Bytes of stored envelopes.
+    pub bytes: u64,
+    /// Stored envelopes.
+    pub envelopes: u64,
+}
+
+/// What [`RelayStore::usage`] reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Per space asked about.
+    pub spaces: std::collections::HashMap<SpaceId, Amount>,
+    /// Per author asked about.
+    pub authors: std::collections::HashMap<DeviceId, Amount>,
+    /// The whole store.
+    pub total: Amount,
+}
+
 /// What happened to one envelope handed to [`RelayStore::insert_envelopes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -250,6 +270,12 @@ pub trait RelayStore: Send + Sync + 'static {
         envelopes: &[NewEnvelope<'_>],
         received_at: u64,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// What the given spaces and authors hold, and the store in all: bytes of stored envelopes
+    /// (pruned ones count for nothing) and their number (pruned ones count: their rows stay). What
+    /// quotas are judged by ([`crate::quota`]); kept as running counts, so one call is a few lookups.
+    /// A space or author holding nothing may be left out of the maps.
+    fn usage(&self, spaces: &[SpaceId], authors: &[DeviceId]) -> Result<Usage, StoreError>;
 
     /// Every (author, seq) stored for `space`, as a version vector (contiguous part plus anything held
     /// above a gap).

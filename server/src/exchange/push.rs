@@ -19,6 +19,7 @@ use sebaya_proto::{Envelope, EnvelopeId, Kind, ProtoError, SpaceId, reason};
 
 use crate::access::{Access, Plan, SpaceLog};
 use crate::error::StoreError;
+use crate::quota::Ledger;
 use crate::store::{InsertOutcome, NewEnvelope, RelayStore, Slot};
 
 use super::index_u32;
@@ -149,6 +150,10 @@ pub(super) fn push(
     let touched: Vec<SpaceId> = candidates.iter().map(|c| c.slot.space).collect();
     let mut writer = access.writer(store, &touched)?;
     let slots: Vec<Slot> = candidates.iter().map(|c| c.slot).collect();
+    // Read under the gates of the spaces pushed to, so no other push to them changes it meanwhile.
+    let authors: Vec<_> = candidates.iter().map(|c| c.slot.author).collect();
+    let mut ledger = Ledger::new(access.quotas(), store.usage(&touched, &authors)?);
+    let mut over_quota = 0u64;
     let stored_ids = store.held_ids(&slots)?;
     let mut logs: HashMap<SpaceId, Arc<SpaceLog>> = HashMap::new();
     // Spaces whose log this request changed: put back into the cache after the store commits.
@@ -235,8 +240,20 @@ pub(super) fn push(
                 }
             }
         }
+        // Room for it (rule 2, last): membership envelopes never wait on quotas (a log is bounded
+        // by itself, and an admin must always be able to remove a member).
+        if c.statement.is_none()
+            && !ledger.take(c.slot.space, c.slot.author, c.env.as_bytes().len() as u64)
+        {
+            refuse(c, reason::QUOTA_EXCEEDED);
+            over_quota += 1;
+            continue;
+        }
         taken.insert(c.slot, id);
         to_store.push(k);
+    }
+    if over_quota > 0 {
+        access.note_quota_refusals(over_quota);
     }
 
     if !to_store.is_empty() {
