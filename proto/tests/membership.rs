@@ -1973,6 +1973,7 @@ fn keep_may_ask_about_statements_applied_earlier_in_the_batch() {
     let mut asked = 0;
     let out = log.insert_many_if(vec![g, a, b, c], |log, st| {
         for p in &st.statement().parents {
+            assert!(log.is_applied(p));
             let _ = log.status(p);
             let _ = log.is_valid(p);
             asked += 1;

@@ -30,7 +30,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use sebaya_proto::membership::{
     Inserted, Judged, MAX_STATEMENTS, MembershipLog, MembershipState, Op, Role, SignedStatement,
-    Status,
 };
 use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 
@@ -140,8 +139,7 @@ impl SpaceLog {
         if is_genesis {
             return Err(reason::CONFLICT);
         }
-        let held = |p| matches!(log.status(p), Some(Status::Valid | Status::Invalid));
-        if !s.parents.iter().all(held) {
+        if !s.parents.iter().all(|p| log.is_applied(p)) {
             return Err(reason::MISSING_PARENTS);
         }
         if log.len() >= MAX_STATEMENTS {
