@@ -1,0 +1,4 @@
+#![no_main]
+//! libFuzzer entry for `sebaya_fuzz_harness::membership_statement` (the harness says what it fuzzes and checks).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sebaya_fuzz_harness::membership_statement(data));
