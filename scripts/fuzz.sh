@@ -72,7 +72,7 @@ for t in "${TARGETS[@]}"; do
     secs=$((SECONDS - start))
     execs="$(sed -n 's/^stat::number_of_executed_units: *//p' logs/"$t".log | tail -1)"
     files="$(find work/"$t" corpus/"$t" -type f | wc -l)"
-    bytes="$(cat work/"$t"/* corpus/"$t"/* 2>/dev/null | wc -c)"
+    bytes="$(find work/"$t" corpus/"$t" -type f -exec cat {} + | wc -c)"
     result=ok
     if ((rc != 0)); then
         result="FOUND (exit $rc; logs: fuzz/logs/$t.log, fuzz/artifacts/$t/)"

@@ -132,3 +132,13 @@ pub fn join_parts<B: AsRef<[u8]>>(parts: &[B]) -> Vec<u8> {
     }
     out
 }
+
+/// Replaces libFuzzer's panic hook (which aborts at every panic, even one the library catches) by
+/// one that only reports it. The library catches Automerge's panics on malformed input on purpose
+/// (`core::space::codec`); a panic nobody catches still ends the run as a crash, since libfuzzer-sys
+/// aborts on any panic that reaches its entry point. Called once, from each target's `init`.
+pub fn report_caught_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{info}\n{}", std::backtrace::Backtrace::capture());
+    }));
+}
