@@ -7,8 +7,8 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use sebaya_core::identity::link::{LinkRequest, LinkResponse};
 use sebaya_core::journal;
 use sebaya_core::space::{
-    CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, SNAPSHOT_CODEC_SAVE, actor_of, decode_changes,
-    encode_changes,
+    CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, SNAPSHOT_CODEC_SAVE, actor_of, apply_untrusted,
+    decode_changes, encode_changes, load_untrusted, merge_untrusted,
 };
 
 use crate::{device_of, other_key, signer};
@@ -28,7 +28,7 @@ pub fn changes(data: &[u8]) {
     let deflated = encode_changes(&doc, &changes, CODEC_DEFLATE_CHANGES).expect("encodes");
     let back = decode_changes(&deflated, &author).expect("own payload decodes");
     assert_eq!(hashes(&back), hashes(&changes));
-    if doc.apply_changes(changes.iter().cloned()).is_ok()
+    if apply_untrusted(&mut doc, changes.clone()).is_ok()
         && changes
             .iter()
             .all(|c| doc.get_change_by_hash(&c.hash()).is_some())
@@ -67,9 +67,9 @@ static JOURNAL: LazyLock<AutoCommit> = LazyLock::new(|| {
 });
 
 /// Untrusted Automerge bytes merged into a journal the way `core` takes them from a member's
-/// envelope: the first byte chooses a changes payload (`decode_changes`, then `apply_changes`, as
+/// envelope: the first byte chooses a changes payload (`decode_changes`, then `apply_untrusted`, as
 /// `Space::apply_pending`) or a snapshot's document (codec byte [`SNAPSHOT_CODEC_SAVE`], then
-/// `AutoCommit::load` and `merge`, as `Space::take_snapshot`); then the journal is read
+/// `load_untrusted` and `merge_untrusted`, as `Space::take_snapshot`); then the journal is read
 /// (`journal::list`, `journal::get`) as the app would. Properties: every listed entry reads back
 /// alone as listed, and the merged document saves and loads to the same entries.
 pub fn journal_merge(data: &[u8]) {
@@ -78,17 +78,17 @@ pub fn journal_merge(data: &[u8]) {
     };
     let mut doc = JOURNAL.clone();
     if mode == SNAPSHOT_CODEC_SAVE {
-        let Ok(mut loaded) = AutoCommit::load(rest) else {
+        let Ok(mut loaded) = load_untrusted(rest) else {
             return;
         };
-        if doc.merge(&mut loaded).is_err() {
+        if merge_untrusted(&mut doc, &mut loaded).is_err() {
             return;
         }
     } else {
         let Ok(changes) = decode_changes(rest, &device_of(signer())) else {
             return;
         };
-        if doc.apply_changes(changes).is_err() {
+        if apply_untrusted(&mut doc, changes).is_err() {
             return;
         }
     }
