@@ -764,7 +764,10 @@ mod tests {
         // B's backdated add is kept (every holder keeps the same set) but has no effect: it is
         // concurrent with B's removal.
         let backdated = add(2, &[add_b.id()], 4, Role::Member).id();
-        assert_eq!(l.log().status(&backdated), Some(Status::Invalid));
+        assert_eq!(
+            l.log().status(&backdated),
+            Some(sebaya_proto::membership::Status::Invalid)
+        );
         assert!(!l.state().is_member(&device(4)));
 
         // Held, a second genesis, unknown parents.
