@@ -58,6 +58,9 @@ pub use apart::{
 pub use codec::{
     CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, MAX_INFLATED_LEN, decode_changes, encode_changes,
 };
+// How a space applies a member's changes and merges a member's document: for the fuzz harness.
+#[doc(hidden)]
+pub use codec::{apply_untrusted, load_untrusted, merge_untrusted};
 pub use kind::SpaceKind;
 pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, MIN_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
 

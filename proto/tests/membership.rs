@@ -1957,3 +1957,30 @@ fn a_person_vouches_at_most_sixteen_devices_into_a_space() {
     log.insert(extra).unwrap();
     assert_eq!(of_person(&log.state()), 17);
 }
+
+/// Review finding (CI, the relay replaying an old store): inside `insert_many_if`, `keep` asks about
+/// statements applied earlier in the same batch, which are not evaluated yet. Asking must answer
+/// (applied; validity unknown), never index past the last evaluation and panic.
+#[test]
+fn keep_may_ask_about_statements_applied_earlier_in_the_batch() {
+    let admin = key(1);
+    let g = genesis(&admin);
+    let a = add(&admin, &[g.id()], dev(&key(2)), Role::Member);
+    // Concurrent with `a`: does not follow the heads, so the batch's evaluation falls behind.
+    let b = add(&admin, &[g.id()], dev(&key(3)), Role::Member);
+    let c = add(&admin, &[a.id(), b.id()], dev(&key(4)), Role::Member);
+    let mut log = MembershipLog::new(g.statement().space);
+    let mut asked = 0;
+    let out = log.insert_many_if(vec![g, a, b, c], |log, st| {
+        for p in &st.statement().parents {
+            assert!(log.is_applied(p));
+            let _ = log.status(p);
+            let _ = log.is_valid(p);
+            asked += 1;
+        }
+        true
+    });
+    assert_eq!(asked, 4);
+    assert!(out.iter().all(|r| matches!(r, Some(Ok(_)))));
+    assert_eq!(log.state().members.len(), 4);
+}

@@ -31,7 +31,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use sebaya_proto::membership::{
     Inserted, Judged, MAX_STATEMENTS, MembershipLog, MembershipState, Op, Role, SignedStatement,
-    Status,
 };
 use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 
@@ -142,8 +141,7 @@ impl SpaceLog {
         if is_genesis {
             return Err(reason::CONFLICT);
         }
-        let held = |p| matches!(log.status(p), Some(Status::Valid | Status::Invalid));
-        if !s.parents.iter().all(held) {
+        if !s.parents.iter().all(|p| log.is_applied(p)) {
             return Err(reason::MISSING_PARENTS);
         }
         if log.len() >= MAX_STATEMENTS {
@@ -796,7 +794,10 @@ mod tests {
         // B's backdated add is kept (every holder keeps the same set) but has no effect: it is
         // concurrent with B's removal.
         let backdated = add(2, &[add_b.id()], 4, Role::Member).id();
-        assert_eq!(l.log().status(&backdated), Some(Status::Invalid));
+        assert_eq!(
+            l.log().status(&backdated),
+            Some(sebaya_proto::membership::Status::Invalid)
+        );
         assert!(!l.state().is_member(&device(4)));
 
         // Held, a second genesis, unknown parents.

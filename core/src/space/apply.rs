@@ -14,6 +14,7 @@ use crate::identity::Identity;
 use crate::store::Store;
 
 use super::apart::{Admission, Held, Room};
+use super::codec::apply_untrusted;
 use super::{ReceiveReport, Space, decode_changes, rules};
 
 impl Space {
@@ -295,10 +296,10 @@ impl Space {
             .collect();
         // Automerge queues changes whose dependencies are missing; they stay `waiting` in the vault
         // until the dependencies arrive, so nothing is lost across a restart.
-        if self.doc.apply_changes(all).is_err() {
+        if apply_untrusted(&mut self.doc, all).is_err() {
             // Apply one envelope at a time to find the culprit(s).
             for (k, changes) in &waiting {
-                if self.doc.apply_changes(changes.iter().cloned()).is_err() {
+                if apply_untrusted(&mut self.doc, changes.clone()).is_err() {
                     quarantined += 1;
                     outcomes.push((k.clone(), 2));
                 }
@@ -324,7 +325,7 @@ impl Space {
                 let registry = rules::registry_for(&self.doc, &changes);
                 let author = rules::author(&self.members, creator, device, registry.as_ref());
                 if !rules::allowed(&self.doc, self.kind, &author, &changes)
-                    || self.doc.apply_changes(changes.iter().cloned()).is_err()
+                    || apply_untrusted(&mut self.doc, changes.clone()).is_err()
                 {
                     quarantined += 1;
                     outcomes.push((k, 2));

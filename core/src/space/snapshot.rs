@@ -15,13 +15,13 @@
 //! The vault's snapshot policy (how many changes gather before this device seals one, and sealing
 //! one on demand) is at the end of this file.
 
-use automerge::AutoCommit;
 use zeroize::Zeroizing;
 
 use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
 use sebaya_proto::snapshot::{self as wire, Cover};
 use sebaya_proto::{Envelope, Kind};
 
+use super::codec::{load_untrusted, merge_untrusted};
 use super::{Space, SpaceKind, actor_of};
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -243,8 +243,7 @@ impl Space {
             // Everything it stands for is here already.
             return Ok(true);
         }
-        let mut loaded =
-            AutoCommit::load(data).map_err(|_| Error::Content("snapshot does not load"))?;
+        let mut loaded = load_untrusted(data)?;
         if self.doc.get_heads().is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
             loaded.set_actor(actor_of(&self.me));
@@ -261,9 +260,7 @@ impl Space {
             self.doc = loaded;
             self.persisted = self.doc.get_heads();
         } else {
-            self.doc
-                .merge(&mut loaded)
-                .map_err(|_| Error::Content("snapshot does not merge"))?;
+            merge_untrusted(&mut self.doc, &mut loaded)?;
         }
         for (a, s) in cover {
             self.vector.raise(a, s);

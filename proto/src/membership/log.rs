@@ -366,11 +366,22 @@ impl MembershipLog {
 
     /// Whether a held, applied statement counts (`Some(true)`), is ignored (`Some(false)`), or is
     /// unknown or still pending (`None`).
+    ///
+    /// Inside [`MembershipLog::insert_many_if`]'s `keep`, statements applied earlier in the batch are
+    /// not evaluated yet: `None` for them too (ask [`MembershipLog::is_applied`]).
     pub fn is_valid(&self, id: &StatementId) -> Option<bool> {
-        self.index.get(id).map(|&i| self.current.valid[i])
+        self.index
+            .get(id)
+            .and_then(|&i| self.current.valid.get(i).copied())
     }
 
-    /// Where a statement stands, or `None` if it is not held.
+    /// Whether a statement is held and applied (not waiting for parents), whatever its validity.
+    pub fn is_applied(&self, id: &StatementId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    /// Where a statement stands, or `None` if it is not held (or, inside
+    /// [`MembershipLog::insert_many_if`]'s `keep`, applied earlier in the batch and not evaluated yet).
     pub fn status(&self, id: &StatementId) -> Option<Status> {
         if self.pending.contains_key(id) {
             return Some(Status::Pending);
