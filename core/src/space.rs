@@ -37,6 +37,8 @@ use crate::store::Store;
 
 mod apart;
 mod apply;
+#[cfg(test)]
+mod apply_tests;
 mod codec;
 #[cfg(test)]
 mod cost_tests;

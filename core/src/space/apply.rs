@@ -2,7 +2,7 @@
 //! what cannot be right) and applying their changes to the document under the space's rules, with
 //! quarantine for content that fails.
 
-use automerge::{Change, ChangeHash};
+use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::params;
 use zeroize::Zeroizing;
 
@@ -14,7 +14,7 @@ use crate::identity::Identity;
 use crate::store::Store;
 
 use super::apart::{Admission, Held, Room};
-use super::codec::apply_untrusted;
+use super::codec::{apply_in_place, apply_untrusted};
 use super::{ReceiveReport, Space, decode_changes, rules};
 
 impl Space {
@@ -306,7 +306,11 @@ impl Space {
             }
         }
         // Limited authors: an envelope is judged once everything it depends on is in the document
-        // (so every object it writes can be placed), then applied whole or refused whole.
+        // (so every object it writes can be placed), then applied whole or refused whole. A copy of
+        // the document taken before the first one (not one per envelope: a group's document may be
+        // large) is what an envelope that fails part-way puts back, with the envelopes applied since
+        // going in again.
+        let mut checkpoint: Option<(AutoCommit, Vec<Vec<Change>>)> = None;
         loop {
             let mut progress = false;
             let mut rest = Vec::new();
@@ -324,13 +328,24 @@ impl Space {
                 progress = true;
                 let registry = rules::registry_for(&self.doc, &changes);
                 let author = rules::author(&self.members, creator, device, registry.as_ref());
-                if !rules::allowed(&self.doc, self.kind, &author, &changes)
-                    || apply_untrusted(&mut self.doc, changes.clone()).is_err()
-                {
+                if !rules::allowed(&self.doc, self.kind, &author, &changes) {
                     quarantined += 1;
                     outcomes.push((k, 2));
-                } else {
+                    continue;
+                }
+                let (base, since) =
+                    checkpoint.get_or_insert_with(|| (self.doc.clone(), Vec::new()));
+                if apply_in_place(&mut self.doc, changes.clone()).is_ok() {
+                    since.push(changes.clone());
                     waiting.push((k, changes));
+                } else {
+                    // Back to the copy, and what went in since goes in again (it did once).
+                    self.doc = base.clone();
+                    for c in since.iter() {
+                        let _ = apply_in_place(&mut self.doc, c.clone());
+                    }
+                    quarantined += 1;
+                    outcomes.push((k, 2));
                 }
             }
             limited = rest;

@@ -112,6 +112,17 @@ pub fn apply_untrusted(doc: &mut AutoCommit, changes: Vec<Change>) -> Result<()>
     Ok(())
 }
 
+/// Applies a member's changes to `doc` in place, refusing a panic inside Automerge like an error.
+/// On `Err` the document may hold part of the batch (or be left inconsistent by the unwind): the
+/// caller must put back a copy taken before, as `Space::apply_pending` does with its checkpoint.
+/// Costs no copy: for a batch of envelopes applied one by one, one copy before the first serves all.
+pub(crate) fn apply_in_place(doc: &mut AutoCommit, changes: Vec<Change>) -> Result<()> {
+    refuse_panics("changes Automerge cannot apply", || {
+        doc.apply_changes(changes)
+            .map_err(|_| Error::Content("changes Automerge cannot apply"))
+    })
+}
+
 /// Loads a member's document (a snapshot's `save()`), refusing a panic inside Automerge as
 /// [`refuse_panics`] does.
 pub fn load_untrusted(data: &[u8]) -> Result<AutoCommit> {
