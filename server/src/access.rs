@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use sebaya_proto::membership::{
-    Inserted, Judged, MAX_STATEMENTS, MembershipLog, MembershipState, Op, Role, SignedStatement,
+    Inserted, Judged, MAX_STATEMENTS, MembershipLog, MembershipState, Op, SignedStatement,
 };
 use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 
@@ -172,26 +172,13 @@ impl SpaceLog {
 
     /// Remembers the devices a statement may make an admin (valid or not).
     fn note_admins(ever_admins: &mut HashSet<DeviceId>, statement: &SignedStatement) {
-        match statement.statement().op {
-            Op::Genesis { admin, .. } => {
-                ever_admins.insert(admin);
-            }
-            Op::Add {
-                device,
-                role: Role::Admin,
-                ..
-            }
-            | Op::SetRole {
-                device,
-                role: Role::Admin,
-            } => {
-                ever_admins.insert(device);
-            }
-            // A person's new device takes the highest role of that person's devices: maybe admin.
-            Op::Vouch { .. } => {
-                ever_admins.insert(statement.statement().author);
-            }
-            _ => {}
+        let op = statement.statement().op;
+        if let Some(d) = op.granted_admin() {
+            ever_admins.insert(d);
+        }
+        // A person's new device takes the highest role of that person's devices: maybe admin.
+        if matches!(op, Op::Vouch { .. }) {
+            ever_admins.insert(statement.statement().author);
         }
     }
 
@@ -689,6 +676,7 @@ mod tests {
     use crate::store::NewEnvelope;
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use sebaya_proto::Kind;
+    use sebaya_proto::membership::Role;
     use sebaya_proto::membership::{Statement, StatementId};
 
     const SPACE: SpaceId = SpaceId([6; 16]);

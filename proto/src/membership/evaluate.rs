@@ -209,23 +209,6 @@ pub(super) struct Evaluation {
     unranked: HashSet<DeviceId>,
 }
 
-/// A device an admin grant names, if the statement grants the admin role.
-fn granted_admin(op: &Op) -> Option<DeviceId> {
-    match *op {
-        Op::Genesis { admin, .. } => Some(admin),
-        Op::Add {
-            device,
-            role: Role::Admin,
-            ..
-        }
-        | Op::SetRole {
-            device,
-            role: Role::Admin,
-        } => Some(device),
-        _ => None,
-    }
-}
-
 impl MembershipLog {
     /// Whether some statement of `group` is concurrent with statement `i`.
     fn any_concurrent(&self, group: Option<&Group>, i: usize, work: &mut u64) -> bool {
@@ -316,7 +299,7 @@ impl MembershipLog {
             if !(self.nodes[i].authorised || matches!(op(i), Op::Genesis { .. })) {
                 continue;
             }
-            if let Some(d) = granted_admin(&op(i)) {
+            if let Some(d) = op(i).granted_admin() {
                 let depth = self.nodes[i].depth;
                 let e = seniority.entry(d).or_insert((depth, d));
                 if depth < e.0 {
@@ -524,7 +507,7 @@ impl MembershipLog {
         let node = &self.nodes[x];
         let op = node.statement.statement().op;
         let grant = if node.authorised || matches!(op, Op::Genesis { .. }) {
-            granted_admin(&op)
+            op.granted_admin()
         } else {
             None
         };

@@ -163,17 +163,21 @@ impl MembershipLog {
         }
         self.check_new(statement)?;
         let s = statement.statement();
-        let missing: Vec<StatementId> = s
-            .parents
-            .iter()
-            .filter(|p| !self.index.contains_key(*p))
-            .copied()
-            .collect();
+        let missing = self.missing_parents(s);
         if !missing.is_empty() {
             return Ok(Judged::Missing(missing));
         }
         let (authorised, _, _) = self.authority(s);
         Ok(Judged::Applicable { authorised })
+    }
+
+    /// The parents of `s` the log does not hold applied (a pending parent counts as missing).
+    fn missing_parents(&self, s: &Statement) -> Vec<StatementId> {
+        s.parents
+            .iter()
+            .filter(|p| !self.index.contains_key(*p))
+            .copied()
+            .collect()
     }
 
     /// The checks every new statement passes before it is held.
@@ -205,12 +209,7 @@ impl MembershipLog {
         }
         self.check_new(&statement)?;
         let s = statement.statement();
-        let missing: Vec<StatementId> = s
-            .parents
-            .iter()
-            .filter(|p| !self.index.contains_key(*p))
-            .copied()
-            .collect();
+        let missing = self.missing_parents(s);
         if !missing.is_empty() {
             if self.pending.len() >= MAX_PENDING {
                 return Err(ProtoError::TooLarge {

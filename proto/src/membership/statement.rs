@@ -193,6 +193,25 @@ pub enum Op {
 }
 
 impl Op {
+    /// The device this statement makes an admin, if it grants the role (a genesis, an add as admin,
+    /// a promotion): what seniority is counted from, and what the relay's "ever an admin" shortcut
+    /// notes. A vouch may make its author an admin too, by its person's role: not a grant.
+    pub fn granted_admin(&self) -> Option<DeviceId> {
+        match *self {
+            Op::Genesis { admin, .. } => Some(admin),
+            Op::Add {
+                device,
+                role: Role::Admin,
+                ..
+            }
+            | Op::SetRole {
+                device,
+                role: Role::Admin,
+            } => Some(device),
+            _ => None,
+        }
+    }
+
     /// The device a revocation takes authority from: a removal, or a demotion to member.
     pub(super) fn revokes(&self) -> Option<DeviceId> {
         match *self {
