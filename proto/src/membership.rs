@@ -57,6 +57,8 @@ pub const MAX_PENDING: usize = 1024;
 mod cost_tests;
 mod evaluate;
 mod log;
+#[cfg(test)]
+mod paths_tests;
 #[cfg(any(test, feature = "test-shapes"))]
 pub mod shapes;
 mod signed;
