@@ -207,6 +207,10 @@ pub(super) struct Evaluation {
     /// Authors of candidate revocations that have no seniority: a first admin grant to one of them
     /// could turn an attack around, so [`MembershipLog::step`] cannot carry the evaluation over it.
     unranked: HashSet<DeviceId>,
+    /// Devices some candidate revocation targets: a statement naming a person for one of them makes
+    /// its revocations count against that person's earlier vouches (20.1), so
+    /// [`MembershipLog::step`] cannot carry the evaluation over it either.
+    targets: HashSet<DeviceId>,
 }
 
 impl MembershipLog {
@@ -307,6 +311,8 @@ impl MembershipLog {
                 }
             }
         }
+        let targets: HashSet<DeviceId> =
+            candidates.iter().filter_map(|&r| op(r).revokes()).collect();
         let unranked: HashSet<DeviceId> = candidates
             .iter()
             .map(|&r| author(r))
@@ -494,6 +500,7 @@ impl MembershipLog {
             walk,
             seniority,
             unranked,
+            targets,
         }
     }
 
@@ -515,13 +522,38 @@ impl MembershipLog {
             if e.unranked.contains(&d) {
                 return false;
             }
+        }
+        // A device named as a person's here: its revocations now count against that person's
+        // vouches, earlier ones included (20.1, "every device the person ever had").
+        let named = match op {
+            Op::Add {
+                device,
+                person: Some(_),
+                ..
+            }
+            | Op::Admit {
+                device,
+                person: Some(_),
+                ..
+            }
+            | Op::Recertify { device, .. } => Some(device),
+            Op::Vouch { .. } => Some(node.statement.statement().author),
+            _ => None,
+        };
+        if named.is_some_and(|d| e.targets.contains(&d)) {
+            return false;
+        }
+        if let Some(d) = grant {
             e.seniority.entry(d).or_insert((node.depth, d));
         }
         let mut v = Verdicts::default();
-        if node.authorised && op.revokes().is_some() {
-            v.standing.set(x);
-            if !e.seniority.contains_key(&node.statement.statement().author) {
-                e.unranked.insert(node.statement.statement().author);
+        if node.authorised {
+            if let Some(t) = op.revokes() {
+                v.standing.set(x);
+                e.targets.insert(t);
+                if !e.seniority.contains_key(&node.statement.statement().author) {
+                    e.unranked.insert(node.statement.statement().author);
+                }
             }
         }
         let mut work = 1;

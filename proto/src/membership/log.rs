@@ -165,6 +165,14 @@ impl MembershipLog {
         let s = statement.statement();
         let missing = self.missing_parents(s);
         if !missing.is_empty() {
+            // As `insert` would: a statement waiting for parents needs room among the waiting.
+            if self.pending.len() >= MAX_PENDING {
+                return Err(ProtoError::TooLarge {
+                    what: "pending membership statements",
+                    len: (self.pending.len() + 1) as u64,
+                    max: MAX_PENDING as u64,
+                });
+            }
             return Ok(Judged::Missing(missing));
         }
         let (authorised, _, _) = self.authority(s);
