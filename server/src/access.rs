@@ -19,8 +19,8 @@
 //! together, no push decides on a log another push is changing, and a request for one space never
 //! waits for a request that touches only others (issue 15, item 1). A request takes all its gates at
 //! once or none (never holding some while waiting for others), so two requests naming the same
-//! spaces in any order cannot deadlock; a waiting push keeps new pulls of its spaces out, so pulls
-//! cannot starve it. Logs that are not cached are rebuilt before the gates are taken and brought up
+//! spaces in any order cannot deadlock; requests are served in arrival order per space, so none is
+//! starved by later ones. Logs that are not cached are rebuilt before the gates are taken and brought up
 //! to date under them ([`SpaceLog::catch_up`]), so a long rebuild holds up only the request that
 //! needs it. (The cache assumes one relay process per store: several processes sharing a database
 //! would each need to see the others' statements.)
@@ -324,19 +324,21 @@ impl Cache {
     }
 }
 
-/// Who holds the gate of one space.
+/// Who holds the gate of one space, and who waits for it.
 #[derive(Default)]
 struct Gate {
     readers: usize,
     writer: bool,
-    /// Pushes waiting for this space: new pulls wait behind them.
-    writers_waiting: usize,
+    /// Requests waiting for this space, by ticket (arrival order), and whether each would write.
+    waiting: std::collections::BTreeMap<u64, bool>,
 }
 
 /// The gates of the spaces some request holds or waits for (a space nobody uses has no entry).
 #[derive(Default)]
 struct Gates {
     spaces: HashMap<SpaceId, Gate>,
+    /// The next request's ticket.
+    next: u64,
 }
 
 /// The relay's membership logs: a cache of [`SpaceLog`]s and the per-space gates that order pushes
@@ -521,27 +523,34 @@ impl Access {
         self.gates.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until every gate of `spaces` is free for reading (no writer holds or waits for it) or for
-    /// writing (nobody holds it), then takes them all at once.
+    /// Waits until every gate of `spaces` is free for this request, then takes them all at once.
+    /// Requests are served in arrival order per space: a reader waits for writers that came before
+    /// it, a writer for everyone who came before it, so a request waiting for several spaces is never
+    /// overtaken on one of them by later requests (no starvation), and since a request takes all its
+    /// gates at once or none, none holds one while waiting for another (no deadlock).
     fn take(&self, spaces: &[SpaceId], write: bool) -> Held<'_> {
         let mut spaces = spaces.to_vec();
         spaces.sort_unstable();
         spaces.dedup();
         let mut gates = self.gates();
-        if write {
-            for s in &spaces {
-                gates.spaces.entry(*s).or_default().writers_waiting += 1;
-            }
+        let ticket = gates.next;
+        gates.next += 1;
+        for s in &spaces {
+            gates
+                .spaces
+                .entry(*s)
+                .or_default()
+                .waiting
+                .insert(ticket, write);
         }
         loop {
             let free = spaces.iter().all(|s| {
                 gates.spaces.get(s).is_none_or(|g| {
-                    !g.writer
-                        && if write {
-                            g.readers == 0
-                        } else {
-                            g.writers_waiting == 0
-                        }
+                    let ahead = g
+                        .waiting
+                        .range(..ticket)
+                        .any(|(_, earlier_writes)| write || *earlier_writes);
+                    !(g.writer || ahead || (write && g.readers > 0))
                 })
             });
             if free {
@@ -551,18 +560,31 @@ impl Access {
         }
         for s in &spaces {
             let g = gates.spaces.entry(*s).or_default();
+            g.waiting.remove(&ticket);
             if write {
-                g.writers_waiting -= 1;
                 g.writer = true;
             } else {
                 g.readers += 1;
             }
         }
+        drop(gates);
+        // Readers behind this one may share the gates it just took.
+        self.released.notify_all();
         Held {
             access: self,
             spaces,
             write,
         }
+    }
+
+    /// Requests waiting for some gate (for tests and diagnostics).
+    pub fn waiting(&self) -> usize {
+        let gates = self.gates();
+        let mut tickets: HashSet<u64> = HashSet::new();
+        for g in gates.spaces.values() {
+            tickets.extend(g.waiting.keys());
+        }
+        tickets.len()
     }
 
     /// The space's log: prepared, cached, or (if it was neither) rebuilt now and cached if it has a
@@ -607,7 +629,7 @@ impl Drop for Held<'_> {
                 } else {
                     g.readers = g.readers.saturating_sub(1);
                 }
-                if g.readers == 0 && !g.writer && g.writers_waiting == 0 {
+                if g.readers == 0 && !g.writer && g.waiting.is_empty() {
                     gates.spaces.remove(s);
                 }
             }

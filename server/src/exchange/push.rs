@@ -1,7 +1,8 @@
 //! Rules 1 and 2 of the exchange: what a device pushes. Each envelope is first checked on its own
 //! (it parses, is signed by its author, belongs to a space the request names), then the ones that
 //! passed are judged against their spaces' membership logs, statements before their children and
-//! before other envelopes, under the write side of the gate, and stored in one transaction.
+//! before other envelopes, under the write side of their spaces' gates, and stored: the spaces
+//! without membership statements together in one transaction, each space with some in its own.
 //!
 //! Kept apart from the pull (`exchange.rs`) because this is where the relay decides who may write:
 //! the judging order and the limits on statements judged per request live here and nowhere else.
@@ -139,6 +140,13 @@ fn judging_order(candidates: &[Candidate]) -> Vec<usize> {
 
 /// Judges and stores the envelopes that passed their own checks (rule 2). Refusals go to `rejected`;
 /// returns the slots now held (stored, or already stored), for the effective vectors.
+///
+/// Spaces to which the request pushes membership statements are judged and stored one at a time,
+/// each under its own gate, after the spaces without (judged together, under theirs): judging a
+/// statement may take an evaluation of a long log, and no other space named in the same request
+/// waits for that (a stranger naming a busy member's space beside a hostile log of its own cannot
+/// hold the member's pulls; review finding, issue 15, item 1). Per-request statement bounds count
+/// across the groups.
 pub(super) fn push(
     store: &dyn RelayStore,
     access: &Access,
@@ -147,14 +155,73 @@ pub(super) fn push(
     rejected: &mut Vec<Rejected>,
 ) -> Result<Vec<Slot>, StoreError> {
     let order = judging_order(candidates);
-    let touched: Vec<SpaceId> = candidates.iter().map(|c| c.slot.space).collect();
+    let mut heavy: Vec<SpaceId> = Vec::new();
+    for &k in &order {
+        let c = &candidates[k];
+        if c.statement.is_some() && !heavy.contains(&c.slot.space) {
+            heavy.push(c.slot.space);
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = vec![
+        order
+            .iter()
+            .copied()
+            .filter(|&k| !heavy.contains(&candidates[k].slot.space))
+            .collect(),
+    ];
+    for space in &heavy {
+        groups.push(
+            order
+                .iter()
+                .copied()
+                .filter(|&k| candidates[k].slot.space == *space)
+                .collect(),
+        );
+    }
+    let mut judged = Judged::default();
+    let mut held = Vec::new();
+    for group in groups.into_iter().filter(|g| !g.is_empty()) {
+        held.extend(push_group(
+            store,
+            access,
+            candidates,
+            &group,
+            now,
+            rejected,
+            &mut judged,
+        )?);
+    }
+    Ok(held)
+}
+
+/// New statements judged so far in a request, per space and in all: each may cost an evaluation of
+/// the whole log under the space's gate, so a request has only so many judged.
+#[derive(Default)]
+struct Judged {
+    per_space: HashMap<SpaceId, usize>,
+    in_all: usize,
+}
+
+/// Judges and stores the candidates at `order` (indices into `candidates`, in judging order) under
+/// the write gates of their spaces, in one transaction.
+fn push_group(
+    store: &dyn RelayStore,
+    access: &Access,
+    candidates: &[Candidate],
+    order: &[usize],
+    now: u64,
+    rejected: &mut Vec<Rejected>,
+    judged: &mut Judged,
+) -> Result<Vec<Slot>, StoreError> {
+    let touched: Vec<SpaceId> = order.iter().map(|&k| candidates[k].slot.space).collect();
     let mut writer = access.writer(store, &touched)?;
-    let slots: Vec<Slot> = candidates.iter().map(|c| c.slot).collect();
+    let slots: Vec<Slot> = order.iter().map(|&k| candidates[k].slot).collect();
     // Read under the gates of the spaces pushed to, so no other push to them changes it meanwhile.
-    let authors: Vec<_> = candidates.iter().map(|c| c.slot.author).collect();
+    let authors: Vec<_> = order.iter().map(|&k| candidates[k].slot.author).collect();
     let mut ledger = Ledger::new(access.quotas(), store.usage(&touched, &authors)?);
     let mut over_quota = 0u64;
-    let stored_ids = store.held_ids(&slots)?;
+    let stored_ids: HashMap<usize, Option<EnvelopeId>> =
+        order.iter().copied().zip(store.held_ids(&slots)?).collect();
     let mut logs: HashMap<SpaceId, Arc<SpaceLog>> = HashMap::new();
     // Spaces whose log this request changed: put back into the cache after the store commits.
     let mut changed: HashSet<SpaceId> = HashSet::new();
@@ -168,29 +235,27 @@ pub(super) fn push(
             reason: why.to_string(),
         });
     };
-    // New statements judged so far, per space and in all: each may cost an evaluation of the whole
-    // log under the write gate, so a request has only so many judged.
-    let mut judged: HashMap<SpaceId, usize> = HashMap::new();
-    let mut judged_in_all = 0usize;
-
-    for k in order {
+    for &k in order {
         let c = &candidates[k];
         let id = c.env.id();
-        let existing = taken.get(&c.slot).copied().or(stored_ids[k]);
+        let existing = taken
+            .get(&c.slot)
+            .copied()
+            .or(stored_ids.get(&k).copied().flatten());
         if existing == Some(id) {
             held.push(c.slot);
             continue;
         }
         if c.statement.is_some() {
-            let here = judged.entry(c.slot.space).or_default();
+            let here = judged.per_space.entry(c.slot.space).or_default();
             if *here >= MAX_NEW_STATEMENTS_PER_SPACE
-                || judged_in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
+                || judged.in_all >= MAX_NEW_STATEMENTS_PER_REQUEST
             {
                 refuse(c, reason::TOO_MANY_STATEMENTS);
                 continue;
             }
             *here += 1;
-            judged_in_all += 1;
+            judged.in_all += 1;
         }
         let log = match logs.entry(c.slot.space) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),

@@ -1049,3 +1049,43 @@ fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector() 
             .all(|e| e.len() < 22 || e[6..22] == small.0)
     );
 }
+
+/// Review finding (issue 15, item 1): requests are served in arrival order per space. A push naming
+/// two spaces, waiting for one of them, is not overtaken there by a later push to that space alone
+/// (a stream of which could otherwise starve it, and every pull waiting behind it).
+#[test]
+fn a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one() {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let (a, b) = (SpaceId([41; 16]), SpaceId([42; 16]));
+    let order: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    let wait_for = |n: usize| {
+        let start = Instant::now();
+        while access.waiting() < n {
+            assert!(start.elapsed() < Duration::from_secs(60), "nobody queued");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let holding = access.writer(&store, &[b]).unwrap();
+    std::thread::scope(|scope| {
+        let (store, access, order) = (&store, &access, &order);
+        scope.spawn(move || {
+            let _w = access.writer(store, &[a, b]).unwrap();
+            order.lock().unwrap().push("both");
+            std::thread::sleep(Duration::from_millis(50));
+        });
+        wait_for(1);
+        for _ in 0..3 {
+            scope.spawn(move || {
+                let _w = access.writer(store, &[b]).unwrap();
+                order.lock().unwrap().push("later");
+            });
+        }
+        wait_for(4);
+        drop(holding);
+    });
+    assert_eq!(order.into_inner().unwrap()[0], "both");
+}
