@@ -164,8 +164,9 @@ const BUNDLE_THAT_TAKES_GIGABYTES: [&str; 9] = [
 ];
 
 /// fuzz/findings/journal_merge/crash-741ce5b9… (less its mode byte): a deflate payload whose changes
-/// apply to a journal, after which the journal's `save()` no longer loads (`BadChecksum`): a
-/// compaction (`Space::compact`) would then store a document the vault cannot open again.
+/// apply to a journal, after which the journal's `save()` no longer loads with `load`
+/// (`BadChecksum`). The vault itself reads its chunks with `load_incremental`, which takes it; a
+/// device no longer seals such a `save()` into a snapshot (`core/src/space/compact_tests.rs`).
 const CHANGES_AFTER_WHICH_SAVE_DOES_NOT_LOAD: [&str; 9] = [
     "026bcdf76ab659e47a8b7121238342a35b0a3f93a7d597df47fd1f1b773c8f3d74d27c1d77b9fa196daddfd2a592b3ec",
     "18191bbe1fb9cac6c0c0c1c8c2c4226a60c2e8c411c6112e55c0c4c0c8ca00c48c5502068646c626a666e616968949c9",

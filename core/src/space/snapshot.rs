@@ -127,9 +127,15 @@ impl Space {
         }
         let cover = self.applied_cover(store)?;
         let count = self.change_count();
+        let saved = Zeroizing::new(self.doc.save());
+        // A `save()` Automerge cannot load again would only be refused by every receiver: the
+        // space then syncs by changes only.
+        if !super::saves_loadably(&saved) {
+            return Ok(None);
+        }
         let mut plain = Zeroizing::new(Vec::new());
         plain.push(SNAPSHOT_CODEC_SAVE);
-        plain.extend_from_slice(&self.doc.save());
+        plain.extend_from_slice(&saved);
         let room = MAX_PLAINTEXT_LEN.saturating_sub(wire::encode_cover(&cover)?.len());
         if plain.len() > room {
             return Ok(None);
