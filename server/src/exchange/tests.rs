@@ -1089,3 +1089,61 @@ fn a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one() {
     });
     assert_eq!(order.into_inner().unwrap()[0], "both");
 }
+
+/// Review finding (issue 15, item 2): membership envelopes count against quotas too, so a stranger
+/// founding spaces at will cannot grow the store past its total; only a revocation passes a full
+/// quota, so an admin can always remove a member.
+#[test]
+fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
+    use crate::quota::Quotas;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new().with_quotas(Quotas {
+        total_bytes: 2_000,
+        ..Quotas::default()
+    });
+    let spaces: Vec<SpaceId> = (0..12u8).map(|i| SpaceId([100 + i; 16])).collect();
+    let foundings: Vec<Vec<u8>> = spaces.iter().flat_map(|s| founded(*s).2).collect();
+    let r = run(
+        &store,
+        &access,
+        input(
+            1,
+            spaces.iter().map(|s| (*s, BTreeMap::new())).collect(),
+            foundings,
+            0,
+        ),
+    )
+    .unwrap();
+    let over: Vec<&Rejected> = r
+        .rejected
+        .iter()
+        .filter(|x| x.reason == reason::QUOTA_EXCEEDED)
+        .collect();
+    assert!(!over.is_empty(), "{:?}", r.rejected);
+    let total = store.usage(&[], &[]).unwrap().total;
+    assert!(total.bytes <= 2_000, "{total:?}");
+    // The first space's admin removes its member although the store is full.
+    let (_, add, _) = founded(spaces[0]);
+    let removal = statement(
+        1,
+        spaces[0],
+        vec![add.id()],
+        Op::Remove {
+            device: device(9).1,
+            last_seq: 0,
+        },
+    );
+    let r = run(
+        &store,
+        &access,
+        input(
+            2,
+            vec![(spaces[0], BTreeMap::new())],
+            vec![carry(1, &removal, 3)],
+            0,
+        ),
+    )
+    .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+}
