@@ -20,9 +20,10 @@
 //!    request order), then the others in request order, each seeing the statements accepted before it:
 //!    - an envelope already stored (same id at the same (space, author, seq)) is a harmless duplicate;
 //!    - a request has at most `MAX_NEW_STATEMENTS_PER_SPACE` (16) new membership statements of one
-//!      space judged, and `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in all, in judging order; the rest are
+//!      space judged, and `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in all, space by space (the spaces
+//!      with new statements in the order they first appear, at most 32 of them); the rest are
 //!      refused (`too-many-statements`) before anything else is asked of them, since each may cost an
-//!      evaluation of the whole log under the write gate (a stop-gap, issue 15);
+//!      evaluation of the whole log under that space's gate (issue 15, item 1);
 //!    - a membership statement is admitted by [`SpaceLog::plan`]: with no genesis held only a genesis
 //!      (`unknown-space`), a second genesis is a `conflict`, parents must be held (`missing-parents`),
 //!      the log must have room (`log-full`), and the author must have been an admin in the state of the

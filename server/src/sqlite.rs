@@ -268,7 +268,8 @@ fn upgrade_v5_to_v6(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
 }
 
 /// v7: running counts of what each space, each author and the whole store hold (bytes of stored
-/// envelopes and their number), what quotas are judged by (issue 15, item 2). A row's `scope` is
+/// envelopes and their number; pruned tombstones count for nothing), what quotas are judged by
+/// (issue 15, item 2). A row's `scope` is
 /// `s` + space id, `a` + author id, or `t` for the whole store; filled in from the envelopes held.
 fn upgrade_v6_to_v7(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(
@@ -278,13 +279,13 @@ fn upgrade_v6_to_v7(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
              envelopes INTEGER NOT NULL
          ) STRICT, WITHOUT ROWID;
          INSERT INTO usage (scope, bytes, envelopes)
-             SELECT CAST(x'73' || space AS BLOB), sum(length(bytes)), count(*) FROM envelopes
+             SELECT CAST(x'73' || space AS BLOB), sum(length(bytes)), sum(pruned = 0) FROM envelopes
              GROUP BY space;
          INSERT INTO usage (scope, bytes, envelopes)
-             SELECT CAST(x'61' || author AS BLOB), sum(length(bytes)), count(*) FROM envelopes
+             SELECT CAST(x'61' || author AS BLOB), sum(length(bytes)), sum(pruned = 0) FROM envelopes
              GROUP BY author;
          INSERT INTO usage (scope, bytes, envelopes)
-             SELECT x'74', coalesce(sum(length(bytes)), 0), count(*) FROM envelopes;",
+             SELECT x'74', coalesce(sum(length(bytes)), 0), coalesce(sum(pruned = 0), 0) FROM envelopes;",
     )?;
     Ok(())
 }
@@ -868,13 +869,14 @@ impl RelayStore for SqliteStore {
                    AND serial != ?5 AND pruned = 0 AND kind IN {PRUNABLE_KINDS}"
             ))?;
             let mut freed = tx.prepare_cached(&format!(
-                "SELECT coalesce(sum(length(bytes)), 0) FROM envelopes
+                "SELECT coalesce(sum(length(bytes)), 0), count(*) FROM envelopes
                  WHERE space = ?1 AND author = ?2 AND seq <= ?3 AND received_at < ?4
                    AND serial != ?5 AND pruned = 0 AND kind IN {PRUNABLE_KINDS}"
             ))?;
             for (author, top) in cover {
-                // The rows stay (as tombstones) and still count; their bytes go.
-                let bytes: i64 = freed.query_row(
+                // The rows stay as tombstones, which count for nothing: a device whose history a
+                // snapshot covers gets its room back, bytes and envelopes.
+                let (bytes, count): (i64, i64) = freed.query_row(
                     params![
                         space.0.as_slice(),
                         author.0.as_slice(),
@@ -882,10 +884,10 @@ impl RelayStore for SqliteStore {
                         sql_int(received_before),
                         sql_int(keep),
                     ],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                if bytes > 0 {
-                    bump_all(&tx, space, author, -bytes, 0)?;
+                if count > 0 {
+                    bump_all(&tx, space, author, -bytes, -count)?;
                 }
                 n += stmt.execute(params![
                     space.0.as_slice(),
@@ -921,7 +923,7 @@ impl RelayStore for SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let gone: Vec<(Vec<u8>, i64, i64)> = {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT author, sum(length(bytes)), count(*) FROM envelopes
+                "SELECT author, sum(length(bytes)), sum(pruned = 0) FROM envelopes
                  WHERE space = ?1 AND kind != {MEMBERSHIP_KIND} GROUP BY author"
             ))?;
             stmt.query_map(params![space.0.as_slice()], |r| {
@@ -1576,8 +1578,8 @@ mod tests {
     }
 
     /// Issue 15, item 2: what quotas are judged by is counted as envelopes are stored (duplicates and
-    /// conflicts count for nothing), and given back when they are pruned (bytes; the rows stay) or
-    /// erased (both).
+    /// conflicts count for nothing), and given back when they are pruned (their tombstones count for
+    /// nothing) or erased.
     #[test]
     fn usage_counts_what_is_stored_and_gives_back_what_is_pruned_or_erased() {
         let dir = tempfile::tempdir().unwrap();
@@ -1603,19 +1605,26 @@ mod tests {
         assert_eq!(u.authors[&a1], amount(12, 3));
         assert_eq!(u.authors[&a2], amount(2, 1));
         assert_eq!(u.total, amount(14, 4));
-        // Author 1's first change in space 1 is pruned: its bytes go, its row stays.
+        // Author 1's first change in space 1 is pruned: its row stays as a tombstone that counts
+        // for nothing.
         let cover = BTreeMap::from([(a1, 1)]);
         assert_eq!(store.prune_covered(&s1, &cover, 0, 100).unwrap(), 1);
         let u = store.usage(&[s1], &[a1]).unwrap();
-        assert_eq!(u.spaces[&s1], amount(6, 3));
-        assert_eq!(u.authors[&a1], amount(9, 3));
-        assert_eq!(u.total, amount(11, 4));
+        assert_eq!(u.spaces[&s1], amount(6, 2));
+        assert_eq!(u.authors[&a1], amount(9, 2));
+        assert_eq!(u.total, amount(11, 3));
         // Space 2 is erased: all of it goes.
         store.erase_space(&s2, 200).unwrap();
         let u = store.usage(&[s2], &[a1]).unwrap();
         assert_eq!(u.spaces[&s2], amount(0, 0));
-        assert_eq!(u.authors[&a1], amount(4, 2));
-        assert_eq!(u.total, amount(6, 3));
+        assert_eq!(u.authors[&a1], amount(4, 1));
+        assert_eq!(u.total, amount(6, 2));
+        // Space 1 is erased too: its tombstone goes without counting twice.
+        store.erase_space(&s1, 300).unwrap();
+        let u = store.usage(&[s1], &[a1, a2]).unwrap();
+        assert_eq!(u.spaces[&s1], amount(0, 0));
+        assert_eq!(u.authors[&a1], amount(0, 0));
+        assert_eq!(u.total, amount(0, 0));
     }
 
     #[test]

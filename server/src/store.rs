@@ -271,8 +271,8 @@ pub trait RelayStore: Send + Sync + 'static {
         received_at: u64,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
 
-    /// What the given spaces and authors hold, and the store in all: bytes of stored envelopes
-    /// (pruned ones count for nothing) and their number (pruned ones count: their rows stay). What
+    /// What the given spaces and authors hold, and the store in all: bytes of stored envelopes and
+    /// their number (a pruned envelope's tombstone counts for nothing). What
     /// quotas are judged by ([`crate::quota`]); kept as running counts, so one call is a few lookups.
     /// A space or author holding nothing may be left out of the maps.
     fn usage(&self, spaces: &[SpaceId], authors: &[DeviceId]) -> Result<Usage, StoreError>;

@@ -212,6 +212,13 @@ impl Op {
         }
     }
 
+    /// Whether the statement takes a device's membership or role away (a removal, a demotion, a
+    /// person's revocation of its device): what a relay must always let through, so that an admin
+    /// can act on a space whatever else is refused.
+    pub fn takes_away(&self) -> bool {
+        self.revokes().is_some()
+    }
+
     /// The device a revocation takes authority from: a removal, or a demotion to member.
     pub(super) fn revokes(&self) -> Option<DeviceId> {
         match *self {

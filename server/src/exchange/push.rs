@@ -141,12 +141,13 @@ fn judging_order(candidates: &[Candidate]) -> Vec<usize> {
 /// Judges and stores the envelopes that passed their own checks (rule 2). Refusals go to `rejected`;
 /// returns the slots now held (stored, or already stored), for the effective vectors.
 ///
-/// Spaces to which the request pushes membership statements are judged and stored one at a time,
-/// each under its own gate, after the spaces without (judged together, under theirs): judging a
-/// statement may take an evaluation of a long log, and no other space named in the same request
-/// waits for that (a stranger naming a busy member's space beside a hostile log of its own cannot
-/// hold the member's pulls; review finding, issue 15, item 1). Per-request statement bounds count
-/// across the groups.
+/// Spaces to which the request pushes new membership statements are judged and stored one at a
+/// time (at most `MAX_NEW_STATEMENTS_PER_REQUEST` of them), each under its own gate, after the
+/// spaces without (judged together, under theirs): judging a statement may take an evaluation of a
+/// long log, and no other space named in the same request waits for that (review finding, issue 15,
+/// item 1). Per-request statement bounds count across the groups. Each group is its own transaction:
+/// should a later group fail in the store, the request fails while earlier groups stay stored (a
+/// retry finds them held, as after a lost answer).
 pub(super) fn push(
     store: &dyn RelayStore,
     access: &Access,
@@ -155,28 +156,37 @@ pub(super) fn push(
     rejected: &mut Vec<Rejected>,
 ) -> Result<Vec<Slot>, StoreError> {
     let order = judging_order(candidates);
-    let mut heavy: Vec<SpaceId> = Vec::new();
+    // Which statements are new (read before any gate, only to form the groups: a statement stored
+    // meanwhile is then judged in its group as held, which costs nothing).
+    let slots: Vec<Slot> = candidates.iter().map(|c| c.slot).collect();
+    let held_before = store.held_ids(&slots)?;
+    let new_statement = |k: usize| {
+        candidates[k].statement.is_some() && held_before[k] != Some(candidates[k].env.id())
+    };
+    // Group 0: every space without a new statement. Then one group per space with new statements,
+    // at most as many as a request may have judged; new statements of spaces beyond that would be
+    // refused anyway, and are, without taking a gate.
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut group_of: HashMap<SpaceId, usize> = HashMap::new();
     for &k in &order {
-        let c = &candidates[k];
-        if c.statement.is_some() && !heavy.contains(&c.slot.space) {
-            heavy.push(c.slot.space);
+        let space = candidates[k].slot.space;
+        if new_statement(k)
+            && !group_of.contains_key(&space)
+            && group_of.len() < MAX_NEW_STATEMENTS_PER_REQUEST
+        {
+            group_of.insert(space, groups.len());
+            groups.push(Vec::new());
         }
     }
-    let mut groups: Vec<Vec<usize>> = vec![
-        order
-            .iter()
-            .copied()
-            .filter(|&k| !heavy.contains(&candidates[k].slot.space))
-            .collect(),
-    ];
-    for space in &heavy {
-        groups.push(
-            order
-                .iter()
-                .copied()
-                .filter(|&k| candidates[k].slot.space == *space)
-                .collect(),
-        );
+    for &k in &order {
+        match group_of.get(&candidates[k].slot.space) {
+            Some(&g) => groups[g].push(k),
+            None if new_statement(k) => rejected.push(Rejected {
+                index: index_u32(candidates[k].index),
+                reason: reason::TOO_MANY_STATEMENTS.to_string(),
+            }),
+            None => groups[0].push(k),
+        }
     }
     let mut judged = Judged::default();
     let mut held = Vec::new();
@@ -213,11 +223,15 @@ fn push_group(
     rejected: &mut Vec<Rejected>,
     judged: &mut Judged,
 ) -> Result<Vec<Slot>, StoreError> {
-    let touched: Vec<SpaceId> = order.iter().map(|&k| candidates[k].slot.space).collect();
+    let mut touched: Vec<SpaceId> = order.iter().map(|&k| candidates[k].slot.space).collect();
+    touched.sort_unstable();
+    touched.dedup();
     let mut writer = access.writer(store, &touched)?;
     let slots: Vec<Slot> = order.iter().map(|&k| candidates[k].slot).collect();
     // Read under the gates of the spaces pushed to, so no other push to them changes it meanwhile.
-    let authors: Vec<_> = order.iter().map(|&k| candidates[k].slot.author).collect();
+    let mut authors: Vec<_> = order.iter().map(|&k| candidates[k].slot.author).collect();
+    authors.sort_unstable();
+    authors.dedup();
     let mut ledger = Ledger::new(access.quotas(), store.usage(&touched, &authors)?);
     let mut over_quota = 0u64;
     let stored_ids: HashMap<usize, Option<EnvelopeId>> =
@@ -293,6 +307,18 @@ fn push_group(
                 continue;
             }
         };
+        // Room for it (rule 2, last), before a statement changes the log: every envelope counts,
+        // statements too (a stranger founds spaces at will); only a revocation never waits on a
+        // quota, so an admin can always remove a member.
+        let exempt = c
+            .statement
+            .as_ref()
+            .is_some_and(|st| st.statement().op.takes_away());
+        if !exempt && !ledger.take(c.slot.space, c.slot.author, c.env.as_bytes().len() as u64) {
+            refuse(c, reason::QUOTA_EXCEEDED);
+            over_quota += 1;
+            continue;
+        }
         if let (Some(plan), Some(statement)) = (plan, &c.statement) {
             if !matches!(plan, Plan::Held) {
                 if changed.insert(c.slot.space) {
@@ -304,15 +330,6 @@ fn push_group(
                     continue;
                 }
             }
-        }
-        // Room for it (rule 2, last): membership envelopes never wait on quotas (a log is bounded
-        // by itself, and an admin must always be able to remove a member).
-        if c.statement.is_none()
-            && !ledger.take(c.slot.space, c.slot.author, c.env.as_bytes().len() as u64)
-        {
-            refuse(c, reason::QUOTA_EXCEEDED);
-            over_quota += 1;
-            continue;
         }
         taken.insert(c.slot, id);
         to_store.push(k);
