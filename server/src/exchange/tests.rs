@@ -1147,3 +1147,47 @@ fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
     .unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
 }
+
+/// Review finding (issue 15, item 1): a stranger's envelope for a member's space is refused before
+/// the space's gate is taken, so a push naming that space beside a busy one cannot keep the space's
+/// pulls waiting. Here the space is busy (a push holds it) and the stranger's push still gets its
+/// answer at once.
+#[test]
+fn a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let space = SpaceId([51; 16]);
+    let (_, _, founding) = founded(space);
+    let r = run(
+        &store,
+        &access,
+        input(1, vec![(space, BTreeMap::new())], founding, 0),
+    )
+    .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let busy = access.writer(&store, &[space]).unwrap();
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        let (store, access) = (&store, &access);
+        scope.spawn(move || {
+            let mut i = input(
+                2,
+                vec![(space, BTreeMap::new())],
+                vec![seal(50, space, 1, b"x")],
+                0,
+            );
+            i.device = device(50).1;
+            let _ = tx.send(run(store, access, i).map(|r| r.rejected));
+        });
+        let got = rx.recv_timeout(Duration::from_secs(30));
+        drop(busy);
+        let rejected = got
+            .expect("the stranger's push waited for the busy space")
+            .unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].reason, reason::NOT_A_MEMBER);
+    });
+}
