@@ -606,6 +606,13 @@ impl Access {
         Ok(log)
     }
 
+    /// The cached log of `space`, if any, read without its gate: a view that a push in progress may
+    /// change a moment later. Good only for refusing what no such change could admit (a stranger
+    /// to the space), before waiting for the gate.
+    pub fn peek(&self, space: &SpaceId) -> Option<Arc<SpaceLog>> {
+        self.cache().get(space)
+    }
+
     /// Number of spaces whose logs are cached (for tests and diagnostics).
     pub fn cached_spaces(&self) -> usize {
         self.cache().map.len()

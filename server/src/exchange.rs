@@ -297,8 +297,28 @@ pub fn run_with(
 
     // 5 and 6. Who may read what, the relay's vectors, and what the device lacks; and (8) the invites
     // whose requests go to it.
-    let names = named;
-    let erased_now: HashSet<SpaceId> = store.erased(&names)?.into_iter().collect();
+    let erased_now: HashSet<SpaceId> = store.erased(&named)?.into_iter().collect();
+    // A space the requester is a stranger to (neither a member nor ever removed, by the cached log)
+    // is refused without waiting for its gate, so naming a busy member's space costs its pulls
+    // nothing (review finding, issue 15, item 1). Read without the gate: a push admitting the
+    // device meanwhile makes this a `not-a-member` that clears at the next sync.
+    let strangers: HashSet<SpaceId> = named
+        .iter()
+        .filter(|s| !erased_now.contains(s))
+        .filter(|s| {
+            access.peek(s).is_some_and(|log| {
+                let st = log.state();
+                log.has_genesis()
+                    && !st.is_member(&input.device)
+                    && !st.removed.contains_key(&input.device)
+            })
+        })
+        .copied()
+        .collect();
+    let names: Vec<SpaceId> = named
+        .into_iter()
+        .filter(|s| !strangers.contains(s))
+        .collect();
     let mut reader = access.reader(store, &names)?;
     let mut spaces = Vec::with_capacity(input.spaces.len());
     let mut refused_spaces: Vec<RefusedSpace> = input
@@ -311,6 +331,10 @@ pub fn run_with(
     for (index, ((space, _), client)) in input.spaces.iter().zip(&effective).enumerate() {
         if erased_now.contains(space) {
             refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
+            continue;
+        }
+        if strangers.contains(space) {
+            refused_spaces.push(RefusedSpace::new(*space, reason::NOT_A_MEMBER));
             continue;
         }
         let log = reader.log(store, *space)?;
