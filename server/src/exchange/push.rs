@@ -159,9 +159,16 @@ pub(super) fn push(
     // refused before any gate is taken, so naming a member's space in a push costs that space's
     // pulls no wait (review finding, issue 15, item 1). Judged on the cached log without its gate:
     // a push admitting the author meanwhile makes this a `not-a-member` the device retries, never an
-    // envelope taken that should not be. Statements are left to the log's own rules.
+    // envelope taken that should not be. Statements are left to the log's own rules, and so is every
+    // envelope of a space the request carries statements for (a device may carry its own add).
+    let with_statements: HashSet<SpaceId> = candidates
+        .iter()
+        .filter(|c| c.statement.is_some())
+        .map(|c| c.slot.space)
+        .collect();
     let stranger = |c: &Candidate| {
         c.statement.is_none()
+            && !with_statements.contains(&c.slot.space)
             && access.peek(&c.slot.space).is_some_and(|log| {
                 let st = log.state();
                 log.has_genesis()
