@@ -18,7 +18,7 @@
 use automerge::AutoCommit;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use ring::{digest, hmac};
+
 use sebaya_core::crypto::keywrap::{self, KeyWrap};
 use sebaya_core::identity::link;
 use sebaya_core::identity::person::RecoverySecret;
@@ -30,44 +30,15 @@ use sebaya_proto::sync::SyncRequest;
 use sebaya_proto::{DeviceId, Envelope, EpochId, Kind, SpaceId};
 use x25519_dalek::{PublicKey, StaticSecret};
 
+#[path = "../../proto/tests/common/spec_doc.rs"]
+mod spec_doc;
+use spec_doc::{assert_documented, hkdf, hmac_sha256, sha256, spec};
+
 // ------------------------------------------------------------------------------------------
 // Helpers.
 
-fn spec() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
-    std::fs::read_to_string(path).expect("docs/protocol.md")
-}
-
-fn assert_documented(name: &str, hex_text: &str) {
-    let squeezed: String = spec().chars().filter(|c| !c.is_whitespace()).collect();
-    assert!(
-        squeezed.contains(hex_text),
-        "docs/protocol.md lacks the {name}: {hex_text}"
-    );
-}
-
 fn h(bytes: impl AsRef<[u8]>) -> String {
     hex::encode(bytes)
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    digest::digest(&digest::SHA256, data)
-        .as_ref()
-        .try_into()
-        .unwrap()
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
-        .as_ref()
-        .try_into()
-        .unwrap()
-}
-
-/// HKDF-SHA256 (RFC 5869), one output block: `HMAC(HMAC(salt, ikm), info ‖ 0x01)`.
-fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> [u8; 32] {
-    let prk = hmac_sha256(salt, ikm);
-    hmac_sha256(&prk, &[info, &[1u8]].concat())
 }
 
 fn key(seed: &[u8; 32]) -> Ed25519KeyPair {

@@ -13,7 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use ring::{digest, hmac};
+
 use sebaya_proto::membership::{Op, Role, SignedStatement, Statement, StatementId};
 use sebaya_proto::peer::{Chunk, Done, Hello, PeerMessage, Refuse, Vectors};
 use sebaya_proto::reason;
@@ -27,76 +27,15 @@ use serde_bytes::ByteBuf;
 #[path = "common/cbor.rs"]
 mod cbor;
 
+#[path = "common/spec_doc.rs"]
+mod spec_doc;
+use spec_doc::{assert_documented, hkdf, repo_file, section, sha256, spec};
+
 // ------------------------------------------------------------------------------------------
 // Helpers.
 
-fn repo_file(relative: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn spec() -> String {
-    repo_file("docs/protocol.md")
-}
-
-/// The document without whitespace, so hex split over lines is found whole.
-fn squeezed_spec() -> String {
-    spec().chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-/// The text of one section, from its heading to the next heading of the same or a higher level.
-fn section(doc: &str, heading: &str) -> String {
-    let start = doc
-        .find(heading)
-        .unwrap_or_else(|| panic!("docs/protocol.md has no {heading:?}"));
-    let level = heading
-        .trim_start_matches('\n')
-        .chars()
-        .take_while(|c| *c == '#')
-        .count();
-    let rest = &doc[start + heading.len()..];
-    let mut end = rest.len();
-    let mut at = 0;
-    for line in rest.split_inclusive('\n') {
-        let hashes = line.chars().take_while(|c| *c == '#').count();
-        if hashes > 0 && hashes <= level && line[hashes..].starts_with(' ') {
-            end = at;
-            break;
-        }
-        at += line.len();
-    }
-    rest[..end].to_string()
-}
-
-fn assert_documented(name: &str, hex_text: &str) {
-    assert!(
-        squeezed_spec().contains(hex_text),
-        "docs/protocol.md lacks the {name}: {hex_text}"
-    );
-}
-
 fn unhex<const N: usize>(text: &str) -> [u8; N] {
     hex::decode(text).unwrap().try_into().unwrap()
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    digest::digest(&digest::SHA256, data)
-        .as_ref()
-        .try_into()
-        .unwrap()
-}
-
-/// HKDF-SHA256 (RFC 5869) with one output block, from HMAC-SHA256 alone.
-fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> [u8; 32] {
-    let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, salt), ikm);
-    let mut t = info.to_vec();
-    t.push(1);
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()), &t)
-        .as_ref()
-        .try_into()
-        .unwrap()
 }
 
 fn key(seed: [u8; 32]) -> Ed25519KeyPair {

@@ -14,7 +14,7 @@
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use ring::{digest, hmac};
+
 use sebaya_proto::bundle::{self, BundleBody, BundleSpace};
 use sebaya_proto::identity::is_weak_x25519;
 use sebaya_proto::invite::{self, InviteCode, InviteId, JoinRequest};
@@ -25,72 +25,15 @@ use sebaya_proto::training::{Shortfall, TrainingRecord, shortfalls};
 use sebaya_proto::{DeviceId, Envelope, EpochId, HeaderV1, Kind, PersonId, ProtoError, SpaceId};
 use serde_bytes::ByteBuf;
 
+#[path = "common/spec_doc.rs"]
+mod spec_doc;
+use spec_doc::{assert_documented, hkdf, section, sha256, spec, squeezed_spec};
+
 // ------------------------------------------------------------------------------------------
 // Helpers: the document, hashing, HKDF by hand, CBOR by hand.
 
-fn repo_file(relative: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn spec() -> String {
-    repo_file("docs/protocol.md")
-}
-
-/// The document without whitespace, so hex split over lines is found whole.
-fn squeezed_spec() -> String {
-    spec().chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-/// The text of one section, from its heading to the next heading of the same or a higher level.
-fn section(doc: &str, heading: &str) -> String {
-    let start = doc
-        .find(heading)
-        .unwrap_or_else(|| panic!("docs/protocol.md has no {heading:?}"));
-    let level = heading.chars().take_while(|c| *c == '#').count();
-    let rest = &doc[start + heading.len()..];
-    let mut end = rest.len();
-    let mut at = 0;
-    for line in rest.split_inclusive('\n') {
-        let hashes = line.chars().take_while(|c| *c == '#').count();
-        if hashes > 0 && hashes <= level && line[hashes..].starts_with(' ') {
-            end = at;
-            break;
-        }
-        at += line.len();
-    }
-    rest[..end].to_string()
-}
-
-fn assert_documented(name: &str, hex_text: &str) {
-    assert!(
-        squeezed_spec().contains(hex_text),
-        "docs/protocol.md lacks the {name}: {hex_text}"
-    );
-}
-
 fn unhex(text: &str) -> Vec<u8> {
     hex::decode(text).unwrap()
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    digest::digest(&digest::SHA256, data)
-        .as_ref()
-        .try_into()
-        .unwrap()
-}
-
-/// HKDF-SHA256 (RFC 5869) with one output block, from HMAC-SHA256 alone.
-fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> [u8; 32] {
-    let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, salt), ikm);
-    let mut t = info.to_vec();
-    t.push(1);
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()), &t)
-        .as_ref()
-        .try_into()
-        .unwrap()
 }
 
 fn key(seed: u8) -> Ed25519KeyPair {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::signature::{Ed25519KeyPair, KeyPair};
-use ring::{digest, hkdf, hmac};
+use ring::{hkdf, hmac};
 use sebaya_proto::envelope::{FORMAT_V1, FRAME_HEADER_LEN, MAGIC, MAX_BODY_LEN, MAX_PLAINTEXT_LEN};
 use sebaya_proto::request::{self, RequestAuth};
 use sebaya_proto::sync::{self, AuthorSeq, Rejected, SpaceVector, SyncRequest, SyncResponse};
@@ -23,6 +23,10 @@ use sebaya_proto::{
     DeviceId, ENVELOPE_SIGNATURE_LABEL, Envelope, EpochId, HeaderV1, Kind, ProtoError,
     REQUEST_SIGNATURE_LABEL, SpaceId,
 };
+
+#[path = "common/spec_doc.rs"]
+mod spec_doc;
+use spec_doc::{repo_file, sha256};
 
 // ------------------------------------------------------------------------------------------
 // Inputs.
@@ -129,13 +133,6 @@ fn author_public_key() -> [u8; 32] {
 
 fn unhex(text: &str) -> Vec<u8> {
     hex::decode(text).unwrap()
-}
-
-fn sha256(data: &[u8]) -> [u8; 32] {
-    digest::digest(&digest::SHA256, data)
-        .as_ref()
-        .try_into()
-        .unwrap()
 }
 
 /// The HKDF info of the per-author key: label ‖ space ‖ epoch ‖ author.
@@ -1422,13 +1419,6 @@ fn documented_constants() {
 
 // ------------------------------------------------------------------------------------------
 // The document and the machine-readable vectors carry exactly these bytes.
-
-fn repo_file(relative: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 #[test]
 fn protocol_document_carries_every_vector() {
