@@ -606,11 +606,15 @@ impl Access {
         Ok(log)
     }
 
-    /// The cached log of `space`, if any, read without its gate: a view that a push in progress may
-    /// change a moment later. Good only for refusing what no such change could admit (a stranger
-    /// to the space), before waiting for the gate.
-    pub fn peek(&self, space: &SpaceId) -> Option<Arc<SpaceLog>> {
-        self.cache().get(space)
+    /// Whether `device` is a stranger to `space` by its cached log: the space exists, and the device
+    /// is neither a member nor was ever removed from it. Read without the space's gate, so a push in
+    /// progress may admit the device a moment later: good only for refusing `not-a-member` (which
+    /// clears at the next sync) before waiting for the gate. False when the log is not cached.
+    pub fn is_stranger(&self, space: &SpaceId, device: &DeviceId) -> bool {
+        self.cache().get(space).is_some_and(|log| {
+            let st = log.state();
+            log.has_genesis() && !st.is_member(device) && !st.removed.contains_key(device)
+        })
     }
 
     /// Number of spaces whose logs are cached (for tests and diagnostics).

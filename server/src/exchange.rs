@@ -305,14 +305,7 @@ pub fn run_with(
     let strangers: HashSet<SpaceId> = named
         .iter()
         .filter(|s| !erased_now.contains(s))
-        .filter(|s| {
-            access.peek(s).is_some_and(|log| {
-                let st = log.state();
-                log.has_genesis()
-                    && !st.is_member(&input.device)
-                    && !st.removed.contains_key(&input.device)
-            })
-        })
+        .filter(|s| access.is_stranger(s, &input.device))
         .copied()
         .collect();
     let names: Vec<SpaceId> = named

@@ -175,7 +175,7 @@ impl MembershipLog {
             }
             return Ok(Judged::Missing(missing));
         }
-        let (authorised, _, _) = self.authority(s);
+        let (authorised, _, _) = self.authority(s, &self.past_of(s));
         Ok(Judged::Applicable { authorised })
     }
 
@@ -269,7 +269,7 @@ impl MembershipLog {
     /// of its causal past, and that state when it had to be evaluated (to remember it). Free when the
     /// parents are the heads of an up-to-date evaluation or the last past evaluated. The third value
     /// is the work the evaluation took.
-    fn authority(&self, s: &Statement) -> (bool, Option<MembershipState>, u64) {
+    fn authority(&self, s: &Statement, past: &Bits) -> (bool, Option<MembershipState>, u64) {
         let decide = |st: &MembershipState| match s.op {
             Op::Genesis { .. } => true,
             // A vouch needs a device of the same person in its past; a recertify, a member author.
@@ -294,8 +294,7 @@ impl MembershipLog {
                 return (decide(st), None, 1);
             }
         }
-        let past = self.past_of(s);
-        let e = self.evaluate(&past);
+        let e = self.evaluate(past);
         (decide(&e.state), Some(e.state), e.work)
     }
 
@@ -318,7 +317,8 @@ impl MembershipLog {
         let id = statement.id();
         let s = statement.statement();
         let follows_heads = self.fresh && s.parents == self.current.state.heads;
-        let (authorised, evaluated, work) = self.authority(s);
+        let past = self.past_of(s);
+        let (authorised, evaluated, work) = self.authority(s, &past);
         self.work += work;
         if let Some(st) = evaluated {
             self.past_memo = Some((s.parents.clone(), st));
@@ -328,7 +328,6 @@ impl MembershipLog {
             .iter()
             .filter_map(|p| self.index.get(p).copied())
             .collect();
-        let past = self.past_of(s);
         let depth = past.count();
         self.work += (past.words() + depth) as u64;
         for a in past.iter() {

@@ -169,12 +169,7 @@ pub(super) fn push(
     let stranger = |c: &Candidate| {
         c.statement.is_none()
             && !with_statements.contains(&c.slot.space)
-            && access.peek(&c.slot.space).is_some_and(|log| {
-                let st = log.state();
-                log.has_genesis()
-                    && !st.is_member(&c.slot.author)
-                    && !st.removed.contains_key(&c.slot.author)
-            })
+            && access.is_stranger(&c.slot.space, &c.slot.author)
     };
     let mut order = judging_order(candidates);
     order.retain(|&k| {
