@@ -4,39 +4,15 @@
 //! large group's whole document for each envelope received).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sebaya_proto::membership::Role;
-
-use super::rules::tests::device;
-use super::{CODEC_BUNDLE, Space, SpaceKind};
+use super::rules::tests::{device, group, joined};
+use super::{CODEC_BUNDLE, Space};
 use crate::groups;
 
 #[test]
 fn an_envelope_that_fails_while_applied_is_refused_and_the_ones_around_it_go_in() {
     let (f, m) = (device(1), device(2));
-    let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
-    groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
-    fs.persist(&f.store).unwrap();
-    fs.add_member(
-        &f.store,
-        &f.id,
-        m.id.device,
-        m.id.x25519_public,
-        Role::Member,
-        None,
-    )
-    .unwrap();
-    let mut ms = Space::adopt_at(
-        &m.store,
-        fs.id,
-        SpaceKind::Group,
-        zeroize::Zeroizing::new(*fs.key()),
-        fs.epoch,
-        m.id.device,
-    )
-    .unwrap();
-    fs.seal_outgoing(&f.store, &f.id, CODEC_BUNDLE).unwrap();
-    ms.receive(&m.store, &m.id, &fs.unacked(&f.store).unwrap())
-        .unwrap();
+    let mut fs = group(&f);
+    let mut ms = joined(&f, &mut fs, &m, None);
     let me = m.id.device.to_hex();
     let sealed = |ms: &mut Space, seen: &mut Vec<Vec<u8>>| -> Vec<Vec<u8>> {
         ms.persist(&m.store).unwrap();

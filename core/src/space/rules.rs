@@ -608,8 +608,21 @@ pub(crate) mod tests {
         fs
     }
 
-    /// `m` joins `f`'s care record as a member (named as `person` by `f`, unproven); its copy.
-    fn joined(f: &Device, fs: &mut Space, m: &Device, person: Option<[u8; 32]>) -> Space {
+    /// A support group named "Kelompok", made by `f`.
+    pub(crate) fn group(f: &Device) -> Space {
+        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
+        groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
+        fs.persist(&f.store).unwrap();
+        fs
+    }
+
+    /// `m` joins `f`'s space as a member (named as `person` by `f`, unproven); its copy.
+    pub(crate) fn joined(
+        f: &Device,
+        fs: &mut Space,
+        m: &Device,
+        person: Option<[u8; 32]>,
+    ) -> Space {
         fs.add_member(
             &f.store,
             &f.id,
@@ -622,7 +635,7 @@ pub(crate) mod tests {
         let mut ms = Space::adopt_at(
             &m.store,
             fs.id,
-            SpaceKind::Care,
+            fs.kind,
             zeroize::Zeroizing::new(*fs.key()),
             fs.epoch,
             m.id.device,
@@ -691,28 +704,8 @@ pub(crate) mod tests {
     fn envelopes_refused_under_older_rules_are_judged_again() {
         let f = device(1);
         let m = device(2);
-        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
-        groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
-        fs.persist(&f.store).unwrap();
-        fs.add_member(
-            &f.store,
-            &f.id,
-            m.id.device,
-            m.id.x25519_public,
-            Role::Member,
-            None,
-        )
-        .unwrap();
-        let mut ms = Space::adopt_at(
-            &m.store,
-            fs.id,
-            SpaceKind::Group,
-            zeroize::Zeroizing::new(*fs.key()),
-            fs.epoch,
-            m.id.device,
-        )
-        .unwrap();
-        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let mut fs = group(&f);
+        let mut ms = joined(&f, &mut fs, &m, None);
         let seen = outgoing(&f, &mut fs);
         let f_me = f.id.device.to_hex();
         groups::add_note(&mut fs.doc, "00000000000000a1", "", "catatan", &f_me, 2).unwrap();
@@ -785,28 +778,8 @@ pub(crate) mod tests {
     fn a_members_writes_outside_its_containers_are_refused_on_receipt() {
         let f = device(1);
         let m = device(2);
-        let mut fs = Space::create(&f.store, SpaceKind::Group, &f.id).unwrap();
-        groups::init(&mut fs.doc, "Kelompok", 1).unwrap();
-        fs.persist(&f.store).unwrap();
-        fs.add_member(
-            &f.store,
-            &f.id,
-            m.id.device,
-            m.id.x25519_public,
-            Role::Member,
-            None,
-        )
-        .unwrap();
-        let mut ms = Space::adopt_at(
-            &m.store,
-            fs.id,
-            SpaceKind::Group,
-            zeroize::Zeroizing::new(*fs.key()),
-            fs.epoch,
-            m.id.device,
-        )
-        .unwrap();
-        ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
+        let mut fs = group(&f);
+        let mut ms = joined(&f, &mut fs, &m, None);
         assert_eq!(groups::name(&ms.doc), "Kelompok");
 
         // A legitimate note, in its own envelope.

@@ -733,6 +733,22 @@ fn adds(
     (envs, parent)
 }
 
+/// Founds each space (device 1 its admin, device 9 a member), one request each (request ids 1, 2,
+/// ...); every statement must be taken.
+fn found_each(store: &SqliteStore, access: &Access, spaces: &[SpaceId]) {
+    for (i, space) in spaces.iter().enumerate() {
+        let (_, _, founding) = founded(*space);
+        let rid = u8::try_from(i + 1).unwrap();
+        let r = run(
+            store,
+            access,
+            input(rid, vec![(*space, BTreeMap::new())], founding, 0),
+        )
+        .unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    }
+}
+
 fn stored_statements(store: &SqliteStore, space: &SpaceId) -> usize {
     store.membership_envelopes(space, 0).unwrap().len()
 }
@@ -940,16 +956,7 @@ fn a_pull_of_another_space_is_answered_while_a_push_holds_its_space() {
     let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let (busy, quiet) = (SpaceId([21; 16]), SpaceId([22; 16]));
-    for (rid, space) in [(1, busy), (2, quiet)] {
-        let (_, _, founding) = founded(space);
-        let r = run(
-            &store,
-            &access,
-            input(rid, vec![(space, BTreeMap::new())], founding, 0),
-        )
-        .unwrap();
-        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-    }
+    found_each(&store, &access, &[busy, quiet]);
     let pushing = access.writer(&store, &[busy]).unwrap();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
@@ -997,16 +1004,7 @@ fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector() 
     let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let (big, small) = (SpaceId([31; 16]), SpaceId([32; 16]));
-    for (rid, space) in [(1, big), (2, small)] {
-        let (_, _, founding) = founded(space);
-        let r = run(
-            &store,
-            &access,
-            input(rid, vec![(space, BTreeMap::new())], founding, 0),
-        )
-        .unwrap();
-        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-    }
+    found_each(&store, &access, &[big, small]);
     let bodies: Vec<(DeviceId, [u8; 32])> = (0..=MAX_AUTHORS)
         .map(|i| {
             let mut id = [0xabu8; 32];
@@ -1160,14 +1158,7 @@ fn a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate() {
     let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let space = SpaceId([51; 16]);
-    let (_, _, founding) = founded(space);
-    let r = run(
-        &store,
-        &access,
-        input(1, vec![(space, BTreeMap::new())], founding, 0),
-    )
-    .unwrap();
-    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    found_each(&store, &access, &[space]);
     let busy = access.writer(&store, &[space]).unwrap();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
