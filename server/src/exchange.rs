@@ -243,7 +243,7 @@ pub fn run_with(
     let mut rejected = Vec::new();
     let mut candidates = Vec::new();
     for (i, raw) in input.envelopes.iter().enumerate() {
-        match check_envelope(i, raw, &requested) {
+        match check_envelope(i, raw, &requested, access) {
             Ok(c) if erased_before.contains(&c.slot.space) => rejected.push(Rejected {
                 index: index_u32(i),
                 reason: reason::ERASED.to_string(),

@@ -40,12 +40,14 @@ pub(super) fn check_envelope(
     index: usize,
     raw: &[u8],
     requested: &HashMap<SpaceId, usize>,
+    access: &Access,
 ) -> Result<Candidate, &'static str> {
     let env = Envelope::parse(raw).map_err(|_| reason::MALFORMED)?;
     if env.version() != FORMAT_V1 {
         return Err(reason::UNSUPPORTED_VERSION);
     }
     let header = env.header().map_err(|_| reason::MALFORMED)?;
+    access.note_signature_check();
     env.verify().map_err(signature_or_malformed)?;
     if header.seq == 0 || i64::try_from(header.seq).is_err() {
         return Err(reason::MALFORMED);

@@ -1182,3 +1182,30 @@ fn a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate() {
         assert_eq!(rejected[0].reason, reason::NOT_A_MEMBER);
     });
 }
+
+#[test]
+fn a_strangers_envelopes_cost_no_signature_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let space = SpaceId([52; 16]);
+    found_each(&store, &access, &[space]);
+    let before = access.signature_checks();
+    let envs: Vec<Vec<u8>> = (1..=100).map(|seq| seal(50, space, seq, b"x")).collect();
+    let mut i = input(3, vec![(space, BTreeMap::new())], envs, 0);
+    i.device = device(50).1;
+    let rejected = run(&store, &access, i).unwrap().rejected;
+    assert_eq!(rejected.len(), 100);
+    assert!(rejected.iter().all(|r| r.reason == reason::NOT_A_MEMBER));
+    assert_eq!(access.signature_checks() - before, 0);
+    // A member's envelopes are checked, each once.
+    let envs: Vec<Vec<u8>> = (1..=3).map(|seq| seal(9, space, seq, b"y")).collect();
+    let r = run(
+        &store,
+        &access,
+        input(4, vec![(space, BTreeMap::new())], envs, 0),
+    )
+    .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(access.signature_checks() - before, 3);
+}
