@@ -632,6 +632,31 @@ impl Access {
         })
     }
 
+    /// Makes sure the logs of `spaces` are cached before [`Access::is_stranger`] is asked about them,
+    /// rebuilding those that are not (as any request naming them would) under the read side of their
+    /// gates, briefly. Returns the spaces of which no genesis is held: everyone is a stranger there.
+    /// A busy space's log is cached already (its writer cached it), so this waits on no busy space
+    /// in practice; it waits only where a log must be rebuilt anyway.
+    pub fn screen(
+        &self,
+        store: &dyn RelayStore,
+        spaces: &[SpaceId],
+    ) -> Result<HashSet<SpaceId>, StoreError> {
+        let missing: Vec<SpaceId> = {
+            let cache = self.cache();
+            spaces
+                .iter()
+                .filter(|s| !cache.map.contains_key(s))
+                .copied()
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let reader = self.reader(store, &missing)?;
+        Ok(reader.uncached.keys().copied().collect())
+    }
+
     /// Number of spaces whose logs are cached (for tests and diagnostics).
     pub fn cached_spaces(&self) -> usize {
         self.cache().map.len()

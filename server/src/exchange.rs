@@ -11,10 +11,14 @@
 //! answered according to the rights of the requesting device.
 //!
 //! Rules, in order:
-//! 1. Each pushed envelope is checked on its own: it must parse, be format version 1, carry a valid
-//!    author signature, have a sequence number in `1..=i64::MAX`, and belong to a space the request
-//!    names; a membership envelope must carry a valid statement (`SignedStatement::from_envelope`). A
-//!    refused envelope is reported in `rejected` with its index; the others still count.
+//! 1. Each pushed envelope is checked on its own: it must parse, be format version 1, have a sequence
+//!    number in `1..=i64::MAX`, and belong to a space the request names. Then, before any signature
+//!    is checked, an envelope (not a membership one) whose author the cached log has never heard of
+//!    (never a member, never removed), in a space the request carries no membership envelope for, is
+//!    refused `not-a-member`: a flood under fresh keys costs no signature work (issue 15, item 2).
+//!    The others must carry a valid author signature, and a membership envelope a valid statement
+//!    (`SignedStatement::from_envelope`). A refused envelope is reported in `rejected` with its
+//!    index; the others still count.
 //! 2. The envelopes that passed are judged against the spaces' logs, membership envelopes first (in an
 //!    order where a statement comes after any of its parents pushed in the same request, otherwise in
 //!    request order), then the others in request order, each seeing the statements accepted before it:
@@ -127,7 +131,7 @@ mod tests;
 
 use erase::erase;
 use joins::{deliverable_invites, load_mailbox, post_joins};
-use push::{check_envelope, push};
+use push::{check_envelope, push, refuse_strangers, verify};
 use snapshots::{SNAPSHOT_CANDIDATES, prunable};
 
 pub use joins::{
@@ -243,7 +247,7 @@ pub fn run_with(
     let mut rejected = Vec::new();
     let mut candidates = Vec::new();
     for (i, raw) in input.envelopes.iter().enumerate() {
-        match check_envelope(i, raw, &requested, access) {
+        match check_envelope(i, raw, &requested) {
             Ok(c) if erased_before.contains(&c.slot.space) => rejected.push(Rejected {
                 index: index_u32(i),
                 reason: reason::ERASED.to_string(),
@@ -256,6 +260,10 @@ pub fn run_with(
         }
     }
 
+    // Authorisation before signature work: strangers' envelopes are refused first.
+    let candidates = refuse_strangers(store, access, candidates, &mut rejected)?;
+    let candidates = verify(access, candidates, &mut rejected);
+
     // 2. Judge and store what passed.
     if !candidates.is_empty() {
         for slot in push(store, access, &candidates, input.now, &mut rejected)? {
@@ -266,8 +274,8 @@ pub fn run_with(
                 v.insert(slot.author, slot.seq);
             }
         }
-        rejected.sort_by_key(|r| r.index);
     }
+    rejected.sort_by_key(|r| r.index);
 
     // The device's own taken answers go first, so they are not handed out again below. Ids of the
     // wrong length name nothing and are skipped.

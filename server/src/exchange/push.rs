@@ -31,24 +31,23 @@ pub(super) struct Candidate {
     index: usize,
     env: Envelope,
     pub(super) slot: Slot,
-    /// The statement a membership envelope carries.
+    /// Whether it is a membership envelope (kind 3), read from its header before any signature.
+    membership: bool,
+    /// The statement a membership envelope carries, once [`verify`] has read it.
     statement: Option<SignedStatement>,
 }
 
-/// Checks one pushed envelope on its own.
+/// Checks one pushed envelope's frame on its own: everything that costs no signature check.
 pub(super) fn check_envelope(
     index: usize,
     raw: &[u8],
     requested: &HashMap<SpaceId, usize>,
-    access: &Access,
 ) -> Result<Candidate, &'static str> {
     let env = Envelope::parse(raw).map_err(|_| reason::MALFORMED)?;
     if env.version() != FORMAT_V1 {
         return Err(reason::UNSUPPORTED_VERSION);
     }
     let header = env.header().map_err(|_| reason::MALFORMED)?;
-    access.note_signature_check();
-    env.verify().map_err(signature_or_malformed)?;
     if header.seq == 0 || i64::try_from(header.seq).is_err() {
         return Err(reason::MALFORMED);
     }
@@ -59,11 +58,6 @@ pub(super) fn check_envelope(
     if header.kind == Kind::Snapshot {
         sebaya_proto::snapshot::cover(&env).map_err(|_| reason::MALFORMED)?;
     }
-    let statement = if header.kind == Kind::Membership {
-        Some(SignedStatement::from_envelope(&env).map_err(signature_or_malformed)?)
-    } else {
-        None
-    };
     Ok(Candidate {
         index,
         slot: Slot {
@@ -71,9 +65,91 @@ pub(super) fn check_envelope(
             author: header.author,
             seq: header.seq,
         },
+        membership: header.kind == Kind::Membership,
         env,
-        statement,
+        statement: None,
     })
+}
+
+/// Refuses, before any signature is checked, the envelopes of strangers: authors neither a member
+/// of the space nor ever removed from it, by the cached log, without its gate (so naming a member's
+/// space costs that space's pulls no wait, and a flood of envelopes under fresh keys costs no
+/// signature work; review findings, issue 15, items 1 and 2), and envelopes of spaces of which no
+/// genesis is held (`unknown-space`). A push admitting the author meanwhile makes this a refusal the
+/// device retries, never an envelope taken that should not be. Statements are left to the log's own
+/// rules, and so is every envelope of a space the request carries statements for (a device may
+/// carry its own add, or a space's genesis with its first change).
+pub(super) fn refuse_strangers(
+    store: &dyn RelayStore,
+    access: &Access,
+    candidates: Vec<Candidate>,
+    rejected: &mut Vec<Rejected>,
+) -> Result<Vec<Candidate>, StoreError> {
+    let with_statements: HashSet<SpaceId> = candidates
+        .iter()
+        .filter(|c| c.membership)
+        .map(|c| c.slot.space)
+        .collect();
+    let mut screened: Vec<SpaceId> = candidates
+        .iter()
+        .map(|c| c.slot.space)
+        .filter(|s| !with_statements.contains(s))
+        .collect();
+    screened.sort_unstable();
+    screened.dedup();
+    let no_genesis = access.screen(store, &screened)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|c| {
+            let why = if c.membership || with_statements.contains(&c.slot.space) {
+                None
+            } else if no_genesis.contains(&c.slot.space) {
+                Some(reason::UNKNOWN_SPACE)
+            } else if access.is_stranger(&c.slot.space, &c.slot.author) {
+                Some(reason::NOT_A_MEMBER)
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                rejected.push(Rejected {
+                    index: index_u32(c.index),
+                    reason: why.to_string(),
+                });
+            }
+            why.is_none()
+        })
+        .collect())
+}
+
+/// Checks the author's signature of each candidate left, and reads the statement a membership
+/// envelope carries (its own signature too).
+pub(super) fn verify(
+    access: &Access,
+    candidates: Vec<Candidate>,
+    rejected: &mut Vec<Rejected>,
+) -> Vec<Candidate> {
+    candidates
+        .into_iter()
+        .filter_map(|mut c| {
+            access.note_signature_check();
+            let checked = if c.membership {
+                // Checks the envelope's signature, then the statement's.
+                SignedStatement::from_envelope(&c.env).map(|st| c.statement = Some(st))
+            } else {
+                c.env.verify()
+            };
+            match checked {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    rejected.push(Rejected {
+                        index: index_u32(c.index),
+                        reason: signature_or_malformed(e).to_string(),
+                    });
+                    None
+                }
+            }
+        })
+        .collect()
 }
 
 fn signature_or_malformed(e: ProtoError) -> &'static str {
@@ -157,35 +233,7 @@ pub(super) fn push(
     now: u64,
     rejected: &mut Vec<Rejected>,
 ) -> Result<Vec<Slot>, StoreError> {
-    // A stranger's envelope (its author neither a member of the space nor ever removed from it) is
-    // refused before any gate is taken, so naming a member's space in a push costs that space's
-    // pulls no wait (review finding, issue 15, item 1). Judged on the cached log without its gate:
-    // a push admitting the author meanwhile makes this a `not-a-member` the device retries, never an
-    // envelope taken that should not be. Statements are left to the log's own rules, and so is every
-    // envelope of a space the request carries statements for (a device may carry its own add).
-    let with_statements: HashSet<SpaceId> = candidates
-        .iter()
-        .filter(|c| c.statement.is_some())
-        .map(|c| c.slot.space)
-        .collect();
-    let stranger = |c: &Candidate| {
-        c.statement.is_none()
-            && !with_statements.contains(&c.slot.space)
-            && access.is_stranger(&c.slot.space, &c.slot.author)
-    };
-    let mut order = judging_order(candidates);
-    order.retain(|&k| {
-        let c = &candidates[k];
-        if stranger(c) {
-            rejected.push(Rejected {
-                index: index_u32(c.index),
-                reason: reason::NOT_A_MEMBER.to_string(),
-            });
-            false
-        } else {
-            true
-        }
-    });
+    let order = judging_order(candidates);
     // Which statements are new (read before any gate, only to form the groups: a statement stored
     // meanwhile is then judged in its group as held, which costs nothing).
     let slots: Vec<Slot> = candidates.iter().map(|c| c.slot).collect();

@@ -1208,4 +1208,29 @@ fn a_strangers_envelopes_cost_no_signature_check() {
     .unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     assert_eq!(access.signature_checks() - before, 3);
+    // After a restart (nothing cached), and in a space nobody founded, still none.
+    let access = Access::new();
+    let nowhere = SpaceId([53; 16]);
+    let mut envs: Vec<Vec<u8>> = (1..=50).map(|seq| seal(50, space, seq, b"x")).collect();
+    envs.extend((1..=50).map(|seq| seal(50, nowhere, seq, b"x")));
+    let mut i = input(
+        5,
+        vec![(space, BTreeMap::new()), (nowhere, BTreeMap::new())],
+        envs,
+        0,
+    );
+    i.device = device(50).1;
+    let rejected = run(&store, &access, i).unwrap().rejected;
+    assert_eq!(rejected.len(), 100);
+    assert!(
+        rejected[..50]
+            .iter()
+            .all(|r| r.reason == reason::NOT_A_MEMBER)
+    );
+    assert!(
+        rejected[50..]
+            .iter()
+            .all(|r| r.reason == reason::UNKNOWN_SPACE)
+    );
+    assert_eq!(access.signature_checks(), 0);
 }
