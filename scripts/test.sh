@@ -66,12 +66,14 @@ header() {
 }
 
 SWIFT_RELAY_PID=""
+SWIFT_CRED_RELAY_PID=""
 on_exit() {
     local rc=$?
-    # A relay started by the swift stage is stopped by its own PID, however the script ends.
-    if [[ -n "$SWIFT_RELAY_PID" ]]; then
-        kill "$SWIFT_RELAY_PID" 2>/dev/null || true
-    fi
+    # Relays started by the swift stage are stopped by their own PIDs, however the script ends.
+    local pid
+    for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID"; do
+        [[ -n "$pid" ]] && kill "$pid" 2>/dev/null
+    done
     if [[ -n "$CURRENT" ]]; then
         SUMMARY+=("$(printf '%-9s FAILED  after %4ss' "$CURRENT" $((SECONDS - STAGE_START)))")
     fi
@@ -258,6 +260,29 @@ copy_if_changed() { # keeps the copy's time stamp when the content is the same, 
     cmp -s "$1" "$2" || cp "$1" "$2"
 }
 
+# Starts a relay (our own child) with its data in $1 and the flags after it; sets STARTED_PID and
+# STARTED_URL once it prints its URL line.
+start_swift_relay() {
+    local dir="$1" out i
+    shift
+    mkdir -p "$dir"
+    out="$dir/relay.out"
+    : >"$out" # exists before the relay starts, so the first read below cannot race its creation
+    "$SEBAYA_RELAY_BIN" --port 0 --data-dir "$dir/db" "$@" >"$out" 2>"$dir/relay.log" </dev/null &
+    STARTED_PID=$!
+    STARTED_URL=""
+    for ((i = 0; i < 300; i++)); do
+        STARTED_URL="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out" 2>/dev/null || true)"
+        [[ -n "$STARTED_URL" ]] && return 0
+        kill -0 "$STARTED_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "relay printed no URL line; stderr:" >&2
+    tail -n 40 "$dir/relay.log" >&2
+    kill "$STARTED_PID" 2>/dev/null || true
+    return 1
+}
+
 stage_swift() {
     ensure_bindings
     local tc="$ROOT/scripts/swift-toolchain.sh"
@@ -298,37 +323,34 @@ stage_swift() {
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
     echo "-- swift build (package check) and run"
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
-    # The relay runs on the host, on loopback; the chroot shares the network namespace.
-    local data out
+    # The relays run on the host, on loopback; the chroot shares the network namespace. The second
+    # admits by credential a programme nobody holds the key of (protocol 9.8): it stores for no one.
+    local data url cred_url
     data="$(mktemp -d)"
-    out="$data/relay.out"
-    : >"$out" # exists before the relay starts, so the first read below cannot race its creation
-    "$SEBAYA_RELAY_BIN" --port 0 --data-dir "$data/db" >"$out" 2>"$data/relay.log" </dev/null &
-    SWIFT_RELAY_PID=$!
-    local url="" i
-    for ((i = 0; i < 300; i++)); do
-        url="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out" 2>/dev/null || true)"
-        [[ -n "$url" ]] && break
-        kill -0 "$SWIFT_RELAY_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [[ -z "$url" ]]; then
-        echo "relay printed no URL line; stderr:" >&2
-        tail -n 40 "$data/relay.log" >&2
-        return 1
-    fi
+    start_swift_relay "$data/open" || return 1
+    SWIFT_RELAY_PID="$STARTED_PID"
+    url="$STARTED_URL"
+    start_swift_relay "$data/credential" --admission credential \
+        --programme "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" || return 1
+    SWIFT_CRED_RELAY_PID="$STARTED_PID"
+    cred_url="$STARTED_URL"
     echo "-- relay $url (pid $SWIFT_RELAY_PID); running /sebaya/sebaya-swift-test in the chroot"
     local rc=0
     # A hung test must not hang CI: ten minutes at most (it takes seconds).
-    "$tc" run LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" timeout 600 /sebaya/sebaya-swift-test || rc=$?
-    if ! kill -0 "$SWIFT_RELAY_PID" 2>/dev/null; then
-        echo "the relay died during the Swift tests; stderr:" >&2
-        tail -n 40 "$data/relay.log" >&2
-        rc=1
-    fi
-    kill "$SWIFT_RELAY_PID" 2>/dev/null || true
-    wait "$SWIFT_RELAY_PID" 2>/dev/null || true
+    "$tc" run LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" SEBAYA_CREDENTIAL_RELAY_URL="$cred_url" \
+        timeout 600 /sebaya/sebaya-swift-test || rc=$?
+    local pid
+    for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "a relay died during the Swift tests; stderr:" >&2
+            tail -n 40 "$data"/*/relay.log >&2
+            rc=1
+        fi
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     SWIFT_RELAY_PID=""
+    SWIFT_CRED_RELAY_PID=""
     rm -rf "$data"
     return $rc
 }

@@ -680,6 +680,9 @@ pub struct SyncReport {
     pub from_index: u32,
     /// New periods of groups this device is in, now followed.
     pub new_periods: u32,
+    /// Envelopes a relay that stores only for its programmes' people did not take, even after this
+    /// device showed its credentials: tell the person to ask their coordinator for a role.
+    pub not_admitted: u32,
     /// Requests sent again after no answer arrived (a cut or a stalled link).
     pub retries: u32,
     /// Envelopes those retries sent again: only the chunk in flight, never an acknowledged one.
@@ -698,6 +701,7 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             round_trips: r.round_trips,
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
+            not_admitted: r.not_admitted,
             from_index: r.from_index,
             new_periods: r.new_periods,
             join_requests: r.join_requests,

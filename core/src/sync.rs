@@ -4,6 +4,7 @@
 //! changed (`watch.rs`); envelopes by hand (`api.rs`). What a space seals and applies is `space/`;
 //! this folder moves it.
 
+mod admission;
 mod api;
 pub mod bundles;
 pub mod carry;

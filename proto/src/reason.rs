@@ -45,6 +45,12 @@ pub const TOO_MANY_AUTHORS: &str = "too-many-authors";
 /// Nothing of it is kept; it may pass later, once pruning or erasure makes room or the operator
 /// raises the bound. Membership envelopes are never refused for this.
 pub const QUOTA_EXCEEDED: &str = "quota-exceeded";
+/// The relay admits by credential (issue 15, item 2) and the envelope's space was not founded by an
+/// admitted device, or the envelope is a genesis by a device not admitted; or, at a relay open to
+/// all, the bytes held in spaces no programme admitted are at their bound. A device that holds a
+/// credential of a programme the relay lists presents it (`admission`, protocol 9.8) and pushes
+/// again; nothing of the refused envelope is kept.
+pub const NOT_ADMITTED: &str = "not-admitted";
 /// The request carries more new membership statements than the relay judges in one request:
 /// `MAX_NEW_STATEMENTS_PER_SPACE` (16) of one space, `MAX_NEW_STATEMENTS_PER_REQUEST` (32) in
 /// all. The statements beyond were not judged and nothing of them is kept: push them again in a

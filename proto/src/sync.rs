@@ -70,7 +70,42 @@ pub struct SyncRequest {
     /// when content is deleted by destroying its key: the ciphertext goes too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub erase: Vec<serde_bytes::ByteBuf>,
+    /// The device's proof of admission (section 9.8), sent to a relay that answered `not-admitted`:
+    /// only then, since it tells the relay the device's person and programme roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<Admission>,
 }
+
+/// A device's proof that a programme admitted its person (section 9.8): its device certificate
+/// (section 16) and the person's role grants with their chains (section 19). A device of a person
+/// the relay admitted already needs only the certificate, so a device restored from the recovery
+/// phrase, which has lost the grants, still reaches its journal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// The requesting device's certificate (`SignedDeviceCertificate` bytes).
+    #[serde(with = "serde_bytes")]
+    pub certificate: Vec<u8>,
+    /// Signed role grants (section 19.3): each credential's grant followed by the grants of its
+    /// chain; at most [`MAX_ADMISSION_GRANTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<serde_bytes::ByteBuf>,
+    /// Certificates by the same person for other keys the device writes for: its person's index
+    /// author (section 20.2), which founds the index space. At most [`MAX_ADMISSION_OTHERS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<serde_bytes::ByteBuf>,
+}
+
+/// Most certificates of other keys one admission proof carries.
+pub const MAX_ADMISSION_OTHERS: usize = 4;
+
+/// Most grants one admission proof carries: four credentials of full chains.
+pub const MAX_ADMISSION_GRANTS: usize = 16;
+/// Longest grant an admission proof carries, in bytes: a programme statement's bound
+/// (`programme::MAX_PROGRAMME_STATEMENT_LEN`, section 19.7; the sync layer does not depend on the
+/// programme layer, so the number is repeated here and a test keeps the two equal).
+pub const MAX_ADMISSION_GRANT_LEN: usize = 1024;
+/// Longest device certificate an admission proof carries, in bytes (a certificate is about 190).
+pub const MAX_ADMISSION_CERTIFICATE_LEN: usize = 512;
 
 /// Most spaces one request asks to erase.
 pub const MAX_ERASE: usize = 16;
@@ -305,6 +340,22 @@ impl SyncRequest {
         }
         if self.erase.iter().any(|s| s.len() != 16) {
             return Err(ProtoError::Malformed("an erased space id is not 16 bytes"));
+        }
+        if let Some(a) = &self.admission {
+            if a.certificate.len() > MAX_ADMISSION_CERTIFICATE_LEN
+                || a.grants.len() > MAX_ADMISSION_GRANTS
+                || a.others.len() > MAX_ADMISSION_OTHERS
+                || a.others
+                    .iter()
+                    .any(|c| c.len() > MAX_ADMISSION_CERTIFICATE_LEN)
+                || a.grants.iter().any(|g| g.len() > MAX_ADMISSION_GRANT_LEN)
+            {
+                return Err(ProtoError::TooLarge {
+                    what: "admission",
+                    len: a.grants.len() as u64,
+                    max: MAX_ADMISSION_GRANTS as u64,
+                });
+            }
         }
         Ok(())
     }

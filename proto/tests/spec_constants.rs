@@ -18,8 +18,8 @@ use sebaya_proto::membership::{Op, Role, SignedStatement, Statement, StatementId
 use sebaya_proto::peer::{Chunk, Done, Hello, PeerMessage, Refuse, Vectors};
 use sebaya_proto::reason;
 use sebaya_proto::sync::{
-    self, AuthorSeq, JoinAnswer, JoinPost, JoinTaken, RefusedSpace, Rejected, SpaceVector,
-    SyncRequest, SyncResponse,
+    self, Admission, AuthorSeq, JoinAnswer, JoinPost, JoinTaken, RefusedSpace, Rejected,
+    SpaceVector, SyncRequest, SyncResponse,
 };
 use sebaya_proto::{DeviceId, SpaceId};
 use serde_bytes::ByteBuf;
@@ -524,6 +524,11 @@ fn full_request() -> SyncRequest {
             invite: invite.to_vec(),
         }],
         erase: vec![ByteBuf::from(vec![0x33; 16])],
+        admission: Some(Admission {
+            certificate: b"certificate".to_vec(),
+            grants: vec![ByteBuf::from(b"grant".to_vec())],
+            others: vec![ByteBuf::from(b"other".to_vec())],
+        }),
     }
 }
 
@@ -572,6 +577,14 @@ fn full_request_by_hand() -> Vec<u8> {
             ])]),
         ),
         ("erase", cbor::array(&[cbor::bytes(&[0x33; 16])])),
+        (
+            "admission",
+            cbor::map(&[
+                ("certificate", cbor::bytes(b"certificate")),
+                ("grants", cbor::array(&[cbor::bytes(b"grant")])),
+                ("others", cbor::array(&[cbor::bytes(b"other")])),
+            ]),
+        ),
     ])
 }
 
@@ -676,7 +689,7 @@ fn full_response_by_hand() -> Vec<u8> {
 }
 
 const FULL_REQUEST_HEX: &str = concat!(
-    "a86176016673706163657381a265737061636550222222222222222222222222",
+    "a96176016673706163657381a265737061636550222222222222222222222222",
     "2222222266766563746f7281a266617574686f725820d04ab232742bb4ab3a13",
     "68bd4615e4e6d0224ab71a016baf8520a332c9778737637365710169656e7665",
     "6c6f70657380726d61785f726573706f6e73655f62797465731a001000006d6a",
@@ -689,7 +702,9 @@ const FULL_REQUEST_HEX: &str = concat!(
     "5df60f5b8fc9b39464626f647946616e737765727274616b656e5f6a6f696e5f",
     "616e737765727381a26573706163655011111111111111111111111111111111",
     "66696e7669746550191690c91b911c26abbf47fa537da5696565726173658150",
-    "33333333333333333333333333333333",
+    "333333333333333333333333333333336961646d697373696f6ea36b63657274",
+    "696669636174654b6365727469666963617465666772616e747381456772616e",
+    "74666f746865727381456f74686572",
 );
 const FULL_RESPONSE_HEX: &str = concat!(
     "ac6176016673706163657381a265737061636550222222222222222222222222",
@@ -711,6 +726,32 @@ const FULL_RESPONSE_HEX: &str = concat!(
     "657370616365505555555555555555555555555555555566726561736f6e6e6e",
     "6f742d617574686f7269736564",
 );
+
+#[test]
+fn an_admission_proofs_bounds_follow_the_statements_it_carries() {
+    assert_eq!(
+        sebaya_proto::sync::MAX_ADMISSION_GRANT_LEN,
+        sebaya_proto::programme::MAX_PROGRAMME_STATEMENT_LEN
+    );
+    let mut r = full_request();
+    let proof = r.admission.as_mut().unwrap();
+    proof.grants = vec![ByteBuf::from(vec![0; 1024]); 16];
+    r.check().unwrap();
+    let proof = r.admission.as_mut().unwrap();
+    proof.grants.push(ByteBuf::from(vec![0; 1]));
+    assert!(r.check().is_err(), "17 grants");
+    let proof = r.admission.as_mut().unwrap();
+    proof.grants = vec![ByteBuf::from(vec![0; 1025])];
+    assert!(r.check().is_err(), "a grant of 1025 bytes");
+    let proof = r.admission.as_mut().unwrap();
+    proof.grants.clear();
+    proof.certificate = vec![0; 513];
+    assert!(r.check().is_err(), "a certificate of 513 bytes");
+    let proof = r.admission.as_mut().unwrap();
+    proof.certificate.clear();
+    proof.others = vec![ByteBuf::from(vec![0; 10]); 5];
+    assert!(r.check().is_err(), "five other certificates");
+}
 
 #[test]
 fn the_sync_messages_with_every_optional_key_of_13_9_are_byte_exact_and_documented() {

@@ -351,6 +351,7 @@ fn proto_sync_request() -> SyncRequest {
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        admission: None,
     }
 }
 

@@ -34,6 +34,7 @@ use sebaya_proto::membership::{
 };
 use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 
+use crate::admission::{Admissions, Policy};
 use crate::error::StoreError;
 use crate::quota::Quotas;
 use crate::store::RelayStore;
@@ -79,6 +80,12 @@ impl SpaceLog {
     /// Whether the relay holds the space's genesis (whether the space exists for it).
     pub fn has_genesis(&self) -> bool {
         self.log.genesis().is_some()
+    }
+
+    /// The device that founded the space: the author of its genesis.
+    pub fn founder(&self) -> Option<DeviceId> {
+        let genesis = self.log.genesis()?;
+        self.log.get(&genesis).map(|g| g.statement().author)
     }
 
     /// The membership state of the held statements.
@@ -352,6 +359,10 @@ pub struct Access {
     quotas: Quotas,
     /// Envelopes refused for quota since the relay started (for operators).
     quota_refusals: AtomicU64,
+    /// Who may store here ([`crate::admission`]).
+    admissions: Admissions,
+    /// Admission proofs that admitted nothing, since the relay started (for operators).
+    admission_refusals: AtomicU64,
     /// Envelope signatures checked since the relay started (for operators, and for the tests that
     /// show a stranger's envelopes cost none).
     signature_checks: AtomicU64,
@@ -392,6 +403,8 @@ impl Access {
             quotas: Quotas::default(),
             quota_refusals: AtomicU64::new(0),
             signature_checks: AtomicU64::new(0),
+            admissions: Admissions::default(),
+            admission_refusals: AtomicU64::new(0),
             gates: Mutex::new(Gates::default()),
             released: Condvar::new(),
             cache: Mutex::new(Cache::new(bytes)),
@@ -402,6 +415,28 @@ impl Access {
     pub fn with_quotas(mut self, quotas: Quotas) -> Access {
         self.quotas = quotas;
         self
+    }
+
+    /// Sets the admission policy (default: open to all).
+    pub fn with_admission(mut self, policy: Policy) -> Access {
+        self.admissions = Admissions::new(policy);
+        self
+    }
+
+    /// The relay's admissions.
+    pub fn admissions(&self) -> &Admissions {
+        &self.admissions
+    }
+
+    /// Counts a proof of admission that admitted nothing.
+    pub(crate) fn note_admission_refusal(&self) {
+        self.admission_refusals.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Proofs of admission that admitted nothing since the relay started: a device of a programme
+    /// the operator forgot to list, an expired grant, or someone trying.
+    pub fn admission_refusals(&self) -> u64 {
+        self.admission_refusals.load(Ordering::Relaxed)
     }
 
     /// The quotas in force.

@@ -80,8 +80,21 @@ impl RelayState {
     /// Sets the bounds on what authors, spaces and the whole relay may store (default
     /// [`crate::quota::Quotas::default`]). Call before serving.
     pub fn with_quotas(mut self, quotas: crate::quota::Quotas) -> RelayState {
-        self.access = Arc::new(Access::new().with_quotas(quotas));
+        let policy = self.access.admissions().policy().clone();
+        self.access = Arc::new(Access::new().with_quotas(quotas).with_admission(policy));
         self
+    }
+
+    /// Sets who may store here (default: everyone; [`crate::admission`]). Call before serving.
+    pub fn with_admission(mut self, policy: crate::admission::Policy) -> RelayState {
+        let quotas = *self.access.quotas();
+        self.access = Arc::new(Access::new().with_quotas(quotas).with_admission(policy));
+        self
+    }
+
+    /// Proofs of admission that admitted nothing since this state was made.
+    pub fn admission_refusals(&self) -> u64 {
+        self.access.admission_refusals()
     }
 
     /// Envelopes refused for quota since this state was made.
@@ -349,6 +362,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         }
         let input = SyncInput {
             oversized,
+            admission: req.admission,
             device: auth.device,
             request_id: auth.request_id,
             timestamp: auth.timestamp,

@@ -174,6 +174,8 @@ pub struct SyncInput {
     /// Spaces the device named with a vector of more than `MAX_AUTHORS` authors: refused alone,
     /// `too-many-authors`, and otherwise left out of the exchange (not in `spaces`).
     pub oversized: Vec<SpaceId>,
+    /// The device's proof of admission, when it sent one (protocol 9.8).
+    pub admission: Option<sebaya_proto::sync::Admission>,
 }
 
 /// Why a whole sync request failed (as opposed to single envelopes being rejected).
@@ -240,6 +242,18 @@ pub fn run_with(
         .iter()
         .map(|(_, v)| VersionVector::from_contiguous(v.clone()))
         .collect();
+
+    // A proof of admission counts for this very request's envelopes.
+    if let Some(proof) = &input.admission {
+        if access.admissions().by_credential()
+            && access
+                .admissions()
+                .present(store, &input.device, proof, input.now)?
+                .is_err()
+        {
+            access.note_admission_refusal();
+        }
+    }
 
     // 1. Check each envelope on its own; nothing is taken for an erased space.
     let named: Vec<SpaceId> = input.spaces.iter().map(|(s, _)| *s).collect();

@@ -28,6 +28,7 @@
 //! on that device by that author, and hands it only to that device. The relay cannot open either.
 
 pub mod access;
+pub mod admission;
 pub mod api;
 pub mod error;
 pub mod exchange;
@@ -147,29 +148,25 @@ pub fn spawn_with_retention(
 ) -> Result<RelayHandle, RelayError> {
     let state =
         RelayState::open(&config.data_dir)?.with_snapshot_retention(snapshot_retention_secs);
+    spawn_state(state, config.bind)
+}
+
+/// [`spawn`] for a state the caller made ([`RelayState::open`] and its `with_*` settings: quotas,
+/// admission, retention), listening on `bind`.
+pub fn spawn_state(state: RelayState, bind: SocketAddr) -> Result<RelayHandle, RelayError> {
     let relay_id = state.relay_id();
-    let std_listener =
-        std::net::TcpListener::bind(config.bind).map_err(|source| RelayError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+    let std_listener = std::net::TcpListener::bind(bind)
+        .map_err(|source| RelayError::Bind { addr: bind, source })?;
     std_listener
         .set_nonblocking(true)
-        .map_err(|source| RelayError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        .map_err(|source| RelayError::Bind { addr: bind, source })?;
     let addr = std_listener
         .local_addr()
-        .map_err(|source| RelayError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        .map_err(|source| RelayError::Bind { addr: bind, source })?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // The runtime is built, used and dropped on the relay's own thread only, so `spawn` and the
     // handle's drop are safe to call even from inside another runtime. Startup errors come back here.
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), RelayError>>();
-    let bind = config.bind;
     let thread = std::thread::Builder::new()
         .name("sebaya-relay".into())
         .spawn(move || -> Result<(), RelayError> {

@@ -3,7 +3,10 @@
 //! ```text
 //! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR] [--snapshot-retention-days N|never]
 //!              [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]
+//!              [--admission open|credential] [--programme KEY_HEX]...
 //! ```
+//! `--admission credential` stores only for the people of the programmes listed with `--programme`
+//! (each a programme's 64-hex-digit key; at least one): see `docs/protocol.md` section 9.8.
 //! Defaults: `127.0.0.1:8787`, data in `./sebaya-relay-data` (or `$SEBAYA_RELAY_DATA_DIR`). `--bind`
 //! takes an IP address (combined with `--port`) or a full `IP:PORT`. Port 0 picks a free port. Once
 //! listening it prints exactly one line to stdout:
@@ -16,7 +19,7 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--admission open|credential] [--programme KEY_HEX]...";
 
 #[derive(Debug)]
 struct Args {
@@ -26,6 +29,8 @@ struct Args {
     retention: Option<u64>,
     /// What authors, spaces and the relay may store (issue 15, item 2).
     quotas: sebaya_relay::quota::Quotas,
+    /// Who may store (issue 15, item 2).
+    admission: sebaya_relay::admission::Policy,
 }
 
 /// Reads a number of MiB for a quota flag, as bytes.
@@ -45,6 +50,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut data_dir: Option<PathBuf> = None;
     let mut retention = Some(sebaya_relay::exchange::DEFAULT_SNAPSHOT_RETENTION_SECS);
     let mut quotas = sebaya_relay::quota::Quotas::default();
+    let mut admission = sebaya_relay::admission::Policy::default();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
@@ -87,8 +93,28 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--total-quota-mib" => {
                 quotas.total_bytes = mib("--total-quota-mib", &value("--total-quota-mib")?)?;
             }
+            "--admission" => {
+                admission.mode = match value("--admission")?.as_str() {
+                    "open" => sebaya_relay::admission::Mode::Open,
+                    "credential" => sebaya_relay::admission::Mode::Credential,
+                    v => return Err(format!("--admission: open or credential, not {v}")),
+                };
+            }
+            "--programme" => {
+                let v = value("--programme")?;
+                let key: [u8; 32] = hex::decode(&v)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| format!("--programme: not a 64-hex-digit key: {v}"))?;
+                admission.programmes.push(key);
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
+    }
+    if admission.mode == sebaya_relay::admission::Mode::Credential
+        && admission.programmes.is_empty()
+    {
+        return Err("--admission credential needs at least one --programme".into());
     }
     let bind = match bind {
         None => SocketAddr::new(
@@ -121,6 +147,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         data_dir,
         retention,
         quotas,
+        admission,
     }))
 }
 
@@ -156,7 +183,8 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|_| "opening the store failed unexpectedly".to_string())?
         .map_err(|e| e.to_string())?
         .with_snapshot_retention(args.retention)
-        .with_quotas(args.quotas);
+        .with_quotas(args.quotas)
+        .with_admission(args.admission);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", args.bind))?;
@@ -231,6 +259,23 @@ mod tests {
             sebaya_relay::quota::Quotas::default().space_bytes
         );
         for bad in [["--space-quota-mib", "0"], ["--space-quota-mib", "lots"]] {
+            assert!(parse_args(bad.iter().map(|s| s.to_string())).is_err());
+        }
+    }
+
+    #[test]
+    fn admission_by_credential_names_its_programmes() {
+        use sebaya_relay::admission::Mode;
+        assert_eq!(parse(&[]).admission.mode, Mode::Open);
+        let key = "ab".repeat(32);
+        let a = parse(&["--admission", "credential", "--programme", &key]);
+        assert_eq!(a.admission.mode, Mode::Credential);
+        assert_eq!(a.admission.programmes, vec![[0xab; 32]]);
+        for bad in [
+            vec!["--admission", "credential"],
+            vec!["--admission", "closed"],
+            vec!["--programme", "abcd"],
+        ] {
             assert!(parse_args(bad.iter().map(|s| s.to_string())).is_err());
         }
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sebaya_proto::invite::InviteId;
 use sebaya_proto::request::TIME_WINDOW_SECS;
-use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, SpaceId, VersionVector};
+use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, PersonId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
 use crate::store::{
@@ -27,10 +27,12 @@ use crate::store::{
 use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
 
+mod admitted;
+
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 7;
+pub const END_VERSION: u32 = 8;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -124,6 +126,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         4 => upgrade_v4_to_v5(tx),
         5 => upgrade_v5_to_v6(tx),
         6 => upgrade_v6_to_v7(tx),
+        7 => admitted::upgrade_v7_to_v8(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -956,6 +959,35 @@ impl RelayStore for SqliteStore {
         )?;
         tx.commit()?;
         Ok(n as u64)
+    }
+
+    fn admit_person(
+        &self,
+        person: &PersonId,
+        until: u64,
+        device: &DeviceId,
+    ) -> Result<(), StoreError> {
+        admitted::admit_person(&mut self.conn(), person, until, device)
+    }
+
+    fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<(), StoreError> {
+        admitted::admit_device(&self.conn(), device, person)
+    }
+
+    fn admit_space(&self, space: &SpaceId, at: u64) -> Result<(), StoreError> {
+        admitted::admit_space(&self.conn(), space, at)
+    }
+
+    fn admitted_person(&self, person: &PersonId) -> Result<Option<u64>, StoreError> {
+        admitted::person(&self.conn(), person)
+    }
+
+    fn admitted_device(&self, device: &DeviceId) -> Result<Option<PersonId>, StoreError> {
+        admitted::device(&self.conn(), device)
+    }
+
+    fn admitted_space(&self, space: &SpaceId) -> Result<bool, StoreError> {
+        admitted::space(&self.conn(), space)
     }
 
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError> {

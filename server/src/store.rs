@@ -17,7 +17,7 @@
 //! or a plain thread), never directly on an async executor thread.
 
 use sebaya_proto::invite::InviteId;
-use sebaya_proto::{DeviceId, EnvelopeId, Kind, SpaceId, VersionVector};
+use sebaya_proto::{DeviceId, EnvelopeId, Kind, PersonId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
 
@@ -382,6 +382,30 @@ pub trait RelayStore: Send + Sync + 'static {
     /// membership statements, and its mailboxes (with the notes of who asked), and remembers it as
     /// erased from `at` (Unix seconds). Returns how many envelopes went. Erasing twice is harmless.
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError>;
+
+    /// Notes `person` admitted until `until` (Unix seconds; a later end kept over an earlier one),
+    /// and `device` as theirs, in one transaction (`crate::admission`).
+    fn admit_person(
+        &self,
+        person: &PersonId,
+        until: u64,
+        device: &DeviceId,
+    ) -> Result<(), StoreError>;
+
+    /// Notes `device` as a device of the admitted `person`.
+    fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<(), StoreError>;
+
+    /// Notes `space` admitted, for good, from `at`.
+    fn admit_space(&self, space: &SpaceId, at: u64) -> Result<(), StoreError>;
+
+    /// Until when `person` was admitted, if ever.
+    fn admitted_person(&self, person: &PersonId) -> Result<Option<u64>, StoreError>;
+
+    /// The person of `device`, if it was admitted.
+    fn admitted_device(&self, device: &DeviceId) -> Result<Option<PersonId>, StoreError>;
+
+    /// Whether `space` was admitted.
+    fn admitted_space(&self, space: &SpaceId) -> Result<bool, StoreError>;
 
     /// Which of `spaces` are erased.
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError>;

@@ -114,14 +114,14 @@ internal inline fun <reified E : Throwable> assertThrows(what: String, body: () 
 internal fun mood(n: Int): Int = n
 
 /** A real relay process with its own data directory; [close] stops exactly that process. */
-internal class Relay(dataDir: File, private val log: File) : AutoCloseable {
+internal class Relay(dataDir: File, private val log: File, extraArgs: List<String> = emptyList()) : AutoCloseable {
     private val process: Process
     val url: String
 
     init {
         if (!httpTransportInstalled) throw IllegalStateException("no HTTP transport")
         val bin = System.getenv("SEBAYA_RELAY_BIN") ?: "target/debug/sebaya-relay"
-        process = ProcessBuilder(bin, "--port", "0", "--data-dir", dataDir.path)
+        process = ProcessBuilder(listOf(bin, "--port", "0", "--data-dir", dataDir.path) + extraArgs)
             .redirectError(ProcessBuilder.Redirect.to(log))
             .redirectInput(ProcessBuilder.Redirect.from(File("/dev/null")))
             .start()

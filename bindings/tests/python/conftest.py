@@ -79,12 +79,12 @@ URL_LINE = re.compile(r"^sebaya-relay listening on (http://127\.0\.0\.1:\d+) \(d
 class Relay:
     """A real sebaya-relay process on loopback, with its own data directory."""
 
-    def __init__(self, data_dir: Path, log_path: Path):
+    def __init__(self, data_dir: Path, log_path: Path, extra_args=()):
         self.data_dir = data_dir
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [str(RELAY_BIN), "--port", "0", "--data-dir", str(data_dir)],
+            [str(RELAY_BIN), "--port", "0", "--data-dir", str(data_dir), *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._log,

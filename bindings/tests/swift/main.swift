@@ -527,6 +527,7 @@ check("a risk answer with a bad country code still shows the crisis lines and re
 screeningTests()
 wordingsSafetyTests()
 trainingTests()
+admissionTests()
 invitesTests()
 reportsTests()
 careTests()

@@ -54,6 +54,9 @@ const KV_ROOT_SEED: &str = "person-root-seed";
 const KV_RECOVERY_PUBLIC: &str = "person-recovery-x25519-public";
 const KV_INDEX_KEY: &str = "person-index-space-key";
 const KV_DEVICE_CERT: &str = "device-certificate";
+/// Vault key of the person's certificate for its index author (section 20.2): shown to a relay that
+/// admits by credential, so the index the author founds is admitted with the person.
+const KV_INDEX_AUTHOR_CERT: &str = "index-author-certificate";
 
 /// A recovery phrase: twelve lowercase English words separated by single spaces. Wiped when dropped.
 /// Show it once, never log it, never store it.
@@ -330,6 +333,16 @@ pub(crate) fn store_certificate(store: &Store, cert: &[u8]) -> Result<()> {
 /// This device's certificate as kept in the vault, if it has one.
 pub(crate) fn stored_certificate(store: &Store) -> Result<Option<Vec<u8>>> {
     Ok(store.kv_get(KV_DEVICE_CERT)?.map(|v| v.to_vec()))
+}
+
+/// Keeps the person's certificate for its index author.
+pub(crate) fn store_index_author_certificate(store: &Store, cert: &[u8]) -> Result<()> {
+    store.kv_put(KV_INDEX_AUTHOR_CERT, cert)
+}
+
+/// The person's certificate for its index author, if this device made one (it holds the person key).
+pub(crate) fn stored_index_author_certificate(store: &Store) -> Result<Option<Vec<u8>>> {
+    Ok(store.kv_get(KV_INDEX_AUTHOR_CERT)?.map(|v| v.to_vec()))
 }
 
 /// Verifies a device certificate received from anywhere and returns what it says. Forged, altered,

@@ -309,12 +309,33 @@ impl Vault {
         self.refresh_index()
     }
 
+    /// Makes, once, the person's certificate for its index author (on a device holding the person key
+    /// and the index key), for a relay that admits by credential (protocol 9.8).
+    fn certify_index_author(&mut self) -> Result<()> {
+        use crate::identity::person::{
+            store_index_author_certificate, stored_index_author_certificate,
+        };
+        let (Some(person), Some(k)) = (self.person.as_ref(), self.index_keys()?) else {
+            return Ok(());
+        };
+        if let Some(kept) = stored_index_author_certificate(&self.store)? {
+            if crate::identity::person::verify_device_certificate(&kept)
+                .is_ok_and(|c| c.device == k.author.device && c.person == person.id())
+            {
+                return Ok(());
+            }
+        }
+        let cert = person.certify(k.author.device, k.author.x25519_public, 0)?;
+        store_index_author_certificate(&self.store, cert.as_bytes())
+    }
+
     /// Writes every space this device holds into the index (only what changed). Runs before each
     /// sync, so the index follows joins, removals and rotations.
     pub(crate) fn refresh_index(&mut self) -> Result<()> {
         let Some(person) = self.person_id() else {
             return Ok(());
         };
+        self.certify_index_author()?;
         self.claim_spaces(person.0)?;
         let me = self.identity.device;
         for s in self.shared.values_mut() {

@@ -144,6 +144,10 @@ pub struct SyncReport {
     /// Spaces whose content was deleted by destroying their key (by this device or another of the
     /// person's), now erased at the relay and on this device.
     pub erased: u32,
+    /// Envelopes the relay would not take because it admits only programmes' people and did not
+    /// admit this device or the space (`not-admitted`, even after this device showed its
+    /// credentials): the app tells the person to ask their coordinator.
+    pub not_admitted: u32,
     /// Requests sent again after no answer arrived (a cut, a stall that timed out, a lost answer).
     pub retries: u32,
     /// Envelopes sent again by those retries: only the chunk that was in flight, never one the relay
@@ -291,6 +295,10 @@ pub struct RelaySync {
     chunking: Chunking,
     /// Requests in a row that got no answer.
     failures: u32,
+    /// The proof of admission to send with the next request, once the relay answered `not-admitted`
+    /// (protocol 9.8); sent at most once per sync.
+    admission: Option<sebaya_proto::sync::Admission>,
+    admission_sent: bool,
 }
 
 /// What one sync sends and brings for invites (section 18), kept until the vault takes it.
@@ -347,6 +355,8 @@ impl RelaySync {
             erased: (Vec::new(), Vec::new()),
             chunking: Chunking::default(),
             failures: 0,
+            admission: None,
+            admission_sent: false,
         }
     }
 
@@ -704,6 +714,7 @@ impl RelaySync {
             } else {
                 self.joins.forget.clone()
             },
+            admission: self.admission.take(),
             erase: if self.erase_sent || self.recovery {
                 Vec::new()
             } else {
@@ -798,11 +809,45 @@ impl RelaySync {
                 }
                 self.carried_sent.retain(|id| !unjudged.contains(id));
                 let mut again = !unjudged.is_empty();
+                // Envelopes of this device's the relay did not admit: once per sync, the device shows
+                // its credentials (protocol 9.8) and pushes them again in the next request.
+                let not_admitted: HashSet<[u8; 32]> = answer
+                    .rejected
+                    .iter()
+                    .filter(|r| r.reason == sebaya_proto::reason::NOT_ADMITTED)
+                    .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                    .collect();
+                let mut retried = 0u32;
+                if !not_admitted.is_empty() && !self.admission_sent {
+                    self.admission_sent = true;
+                    let now = u64::try_from(now_secs() + self.offset).unwrap_or(0);
+                    if let Some(proof) = super::admission::proof(store, now)? {
+                        self.admission = Some(proof);
+                        for id in &not_admitted {
+                            self.sent.remove(id);
+                        }
+                        // What waited on a refused genesis goes again with it.
+                        for r in answer
+                            .rejected
+                            .iter()
+                            .filter(|r| r.reason == sebaya_proto::reason::UNKNOWN_SPACE)
+                        {
+                            if let Some(id) = self.in_flight_ids.get(r.index as usize) {
+                                self.sent.remove(id);
+                            }
+                        }
+                        retried = not_admitted.len() as u32;
+                        again = true;
+                    }
+                }
+                if retried == 0 {
+                    self.report.not_admitted += not_admitted.len() as u32;
+                }
                 // The relay judged every other carried envelope of this request: accepted or
                 // refused, there is nothing more to do with it.
                 self.carried_done.append(&mut self.carried_sent);
                 let (pushed_now, cut) = self.in_flight;
-                self.report.rejected += answer.rejected.len() as u32;
+                self.report.rejected += (answer.rejected.len() as u32).saturating_sub(retried);
                 self.report.refused_spaces = answer.refused_spaces.len() as u32;
                 self.report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
                 self.joins

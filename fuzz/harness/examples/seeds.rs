@@ -308,6 +308,7 @@ fn main() {
         join_answers: vec![],
         taken_join_answers: vec![],
         erase: vec![ByteBuf::from(vec![7; 16])],
+        admission: None,
     };
     out.put("sync_request", "request", &sync::encode(&request).unwrap());
     let response = SyncResponse {

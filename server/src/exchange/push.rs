@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sebaya_proto::envelope::FORMAT_V1;
 use sebaya_proto::membership::{
-    MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, SignedStatement, StatementId,
+    MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, Op, SignedStatement, StatementId,
 };
 use sebaya_proto::sync::Rejected;
 use sebaya_proto::{Envelope, EnvelopeId, Kind, ProtoError, SpaceId, reason};
@@ -321,6 +321,9 @@ fn push_group(
     let mut taken: HashMap<Slot, EnvelopeId> = HashMap::new();
     let mut held = Vec::new();
     let mut to_store: Vec<usize> = Vec::new();
+    let by_credential = access.admissions().by_credential();
+    // Per space, whether it is admitted (asked once per group).
+    let mut admitted_spaces: HashMap<SpaceId, bool> = HashMap::new();
     let mut refuse = |c: &Candidate, why: &str| {
         rejected.push(Rejected {
             index: index_u32(c.index),
@@ -385,6 +388,34 @@ fn push_group(
                 continue;
             }
         };
+        // Admitted (by credential only; protocol 9.8): a genesis needs an admitted author, anything
+        // else but a revocation an admitted space.
+        if by_credential {
+            let admitted = match &c.statement {
+                // Noted at once: the founder's admission may end, the space's does not.
+                Some(st) if matches!(st.statement().op, Op::Genesis { .. }) => access
+                    .admissions()
+                    .space_admitted(store, &c.slot.space, Some(&c.slot.author), now)?,
+                Some(st) if st.statement().op.takes_away() => true,
+                _ => match admitted_spaces.get(&c.slot.space) {
+                    Some(a) => *a,
+                    None => {
+                        let a = access.admissions().space_admitted(
+                            store,
+                            &c.slot.space,
+                            log.founder().as_ref(),
+                            now,
+                        )?;
+                        admitted_spaces.insert(c.slot.space, a);
+                        a
+                    }
+                },
+            };
+            if !admitted {
+                refuse(c, reason::NOT_ADMITTED);
+                continue;
+            }
+        }
         // Room for it (rule 2, last), before a statement changes the log: every envelope counts,
         // statements too (a stranger founds spaces at will); only a revocation never waits on a
         // quota, so an admin can always remove a member.

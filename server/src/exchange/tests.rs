@@ -100,6 +100,7 @@ fn input(
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
         oversized: Vec::new(),
+        admission: None,
     }
 }
 
