@@ -111,6 +111,10 @@ impl Admissions {
             return Ok(Err(Refusal::BadCertificate));
         }
         let person = cert.person;
+        // A device key certified by two persons counts for the first that showed it here.
+        if self.person_of(store, device)?.is_some_and(|p| p != person) {
+            return Ok(Err(Refusal::BadCertificate));
+        }
         if self.person_until(store, &person)? >= now {
             store.admit_device(device, &person)?;
             self.known().devices.insert(*device, person);
@@ -126,7 +130,7 @@ impl Admissions {
         // The person's other keys (its index author): admitted with it, as its own certificates say.
         for other in &proof.others {
             if let Ok(c) = SignedDeviceCertificate::from_bytes(other).and_then(|c| c.verify()) {
-                if c.person == person {
+                if c.person == person && self.person_of(store, &c.device)?.is_none() {
                     store.admit_device(&c.device, &person)?;
                     self.known().devices.insert(c.device, person);
                 }
@@ -171,6 +175,23 @@ impl Admissions {
             self.known().persons.insert(*person, until);
         }
         Ok(until.unwrap_or(0))
+    }
+
+    /// The person of `device`, if the relay admitted it (whether or not the admission still runs:
+    /// what a person's devices stored counts for the person either way).
+    pub fn person_of(
+        &self,
+        store: &dyn RelayStore,
+        device: &DeviceId,
+    ) -> Result<Option<PersonId>, StoreError> {
+        if let Some(p) = self.known().devices.get(device) {
+            return Ok(Some(*p));
+        }
+        let person = store.admitted_device(device)?;
+        if let Some(p) = person {
+            self.known().devices.insert(*device, p);
+        }
+        Ok(person)
     }
 
     /// Whether `device` belongs to a person admitted now.

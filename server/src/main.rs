@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR] [--snapshot-retention-days N|never]
-//!              [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]
+//!              [--device-quota-mib N] [--person-quota-mib N] [--space-quota-mib N]
+//!              [--total-quota-mib N] [--unadmitted-quota-mib N]
 //!              [--admission open|credential] [--programme KEY_HEX]...
 //! ```
 //! `--admission credential` stores only for the people of the programmes listed with `--programme`
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--admission open|credential] [--programme KEY_HEX]...";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--person-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--unadmitted-quota-mib N] [--admission open|credential] [--programme KEY_HEX]...";
 
 #[derive(Debug)]
 struct Args {
@@ -89,6 +90,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--space-quota-mib" => {
                 quotas.space_bytes = mib("--space-quota-mib", &value("--space-quota-mib")?)?;
+            }
+            "--person-quota-mib" => {
+                quotas.person_bytes = mib("--person-quota-mib", &value("--person-quota-mib")?)?;
+            }
+            "--unadmitted-quota-mib" => {
+                quotas.unadmitted_bytes =
+                    mib("--unadmitted-quota-mib", &value("--unadmitted-quota-mib")?)?;
             }
             "--total-quota-mib" => {
                 quotas.total_bytes = mib("--total-quota-mib", &value("--total-quota-mib")?)?;
@@ -253,6 +261,10 @@ mod tests {
     fn quota_flags_set_the_quotas_in_mib() {
         let a = parse(&["--device-quota-mib", "16", "--total-quota-mib=2048"]);
         assert_eq!(a.quotas.device_bytes, 16 * 1024 * 1024);
+        assert_eq!(a.quotas.unadmitted_bytes, u64::MAX, "no bound of its own by default");
+        let b = parse(&["--person-quota-mib", "64", "--unadmitted-quota-mib", "1024"]);
+        assert_eq!(b.quotas.person_bytes, 64 * 1024 * 1024);
+        assert_eq!(b.quotas.unadmitted_bytes, 1024 * 1024 * 1024);
         assert_eq!(a.quotas.total_bytes, 2048 * 1024 * 1024);
         assert_eq!(
             a.quotas.space_bytes,

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use sebaya_proto::{DeviceId, SpaceId};
+use sebaya_proto::{DeviceId, PersonId, SpaceId, reason};
 
 use crate::store::{Amount, Usage};
 
@@ -29,6 +29,16 @@ pub struct Quotas {
     pub space_bytes: u64,
     /// Envelopes one space may hold.
     pub space_envelopes: u64,
+    /// Bytes one admitted person's devices may have stored together (protocol 9.8): a person
+    /// certifies devices at will, so a bound per device alone does not bound a person.
+    pub person_bytes: u64,
+    /// Envelopes one admitted person's devices may have stored together.
+    pub person_envelopes: u64,
+    /// Bytes that spaces no programme admitted may hold together, at a relay open to all (at one
+    /// that admits by credential they hold nothing new): what strangers with fresh keys can fill at
+    /// most, however many keys they make, so programmes' spaces keep the rest. `u64::MAX`: no bound
+    /// but the total.
+    pub unadmitted_bytes: u64,
     /// Bytes the relay holds in all: past it, nothing more is stored until pruning or erasure makes
     /// room (no programme admission yet tells admitted spaces apart: issue 15, item 2).
     pub total_bytes: u64,
@@ -43,9 +53,23 @@ impl Default for Quotas {
             device_envelopes: 1_000_000,
             space_bytes: 512 * MIB,
             space_envelopes: 2_000_000,
+            person_bytes: 256 * MIB,
+            person_envelopes: 2_000_000,
+            unadmitted_bytes: u64::MAX,
             total_bytes: 64 * 1024 * MIB,
         }
     }
+}
+
+/// One envelope asking for room.
+pub(crate) struct Taking {
+    pub(crate) space: SpaceId,
+    pub(crate) author: DeviceId,
+    /// The author's person, if the relay admitted it.
+    pub(crate) person: Option<PersonId>,
+    pub(crate) len: u64,
+    /// Whether it goes into a space no programme admitted, at a relay that bounds those together.
+    pub(crate) unadmitted: bool,
 }
 
 /// Envelopes judged in one request, against the usage read when it began.
@@ -55,7 +79,10 @@ pub(crate) struct Ledger<'a> {
     /// What this request has taken so far.
     spaces: HashMap<SpaceId, Amount>,
     authors: HashMap<DeviceId, Amount>,
+    persons: HashMap<PersonId, Amount>,
     total: Amount,
+    /// Bytes this request has taken in spaces no programme admitted.
+    unadmitted: u64,
 }
 
 impl<'a> Ledger<'a> {
@@ -65,13 +92,17 @@ impl<'a> Ledger<'a> {
             usage,
             spaces: HashMap::new(),
             authors: HashMap::new(),
+            persons: HashMap::new(),
             total: Amount::default(),
+            unadmitted: 0,
         }
     }
 
-    /// Takes room for an envelope of `len` bytes by `author` in `space`, or says no (changing nothing).
-    pub(crate) fn take(&mut self, space: SpaceId, author: DeviceId, len: u64) -> bool {
+    /// Takes room for an envelope, or says why not (`quota-exceeded`; `not-admitted` when the
+    /// spaces no programme admitted are full), changing nothing then.
+    pub(crate) fn take(&mut self, t: &Taking) -> Result<(), &'static str> {
         let q = self.quotas;
+        let len = t.len;
         let held = |base: Option<&Amount>, now: Option<&Amount>| {
             let (b, n) = (
                 base.copied().unwrap_or_default(),
@@ -83,9 +114,13 @@ impl<'a> Ledger<'a> {
             )
         };
         let (space_bytes, space_envelopes) =
-            held(self.usage.spaces.get(&space), self.spaces.get(&space));
+            held(self.usage.spaces.get(&t.space), self.spaces.get(&t.space));
         let (device_bytes, device_envelopes) =
-            held(self.usage.authors.get(&author), self.authors.get(&author));
+            held(self.usage.authors.get(&t.author), self.authors.get(&t.author));
+        let (person_bytes, person_envelopes) = match &t.person {
+            Some(p) => held(self.usage.persons.get(p), self.persons.get(p)),
+            None => (0, 0),
+        };
         let total = self
             .usage
             .total
@@ -96,19 +131,38 @@ impl<'a> Ledger<'a> {
             || space_envelopes > q.space_envelopes
             || device_bytes > q.device_bytes
             || device_envelopes > q.device_envelopes
+            || person_bytes > q.person_bytes
+            || person_envelopes > q.person_envelopes
             || total > q.total_bytes
         {
-            return false;
+            return Err(reason::QUOTA_EXCEEDED);
         }
-        for a in [
-            self.spaces.entry(space).or_default(),
-            self.authors.entry(author).or_default(),
+        if t.unadmitted {
+            let held = self
+                .usage
+                .total
+                .bytes
+                .saturating_sub(self.usage.admitted.bytes)
+                .saturating_add(self.unadmitted)
+                .saturating_add(len);
+            if held > q.unadmitted_bytes {
+                return Err(reason::NOT_ADMITTED);
+            }
+            self.unadmitted = self.unadmitted.saturating_add(len);
+        }
+        let mut taken: Vec<&mut Amount> = vec![
+            self.spaces.entry(t.space).or_default(),
+            self.authors.entry(t.author).or_default(),
             &mut self.total,
-        ] {
+        ];
+        if let Some(p) = t.person {
+            taken.push(self.persons.entry(p).or_default());
+        }
+        for a in taken {
             a.bytes = a.bytes.saturating_add(len);
             a.envelopes = a.envelopes.saturating_add(1);
         }
-        true
+        Ok(())
     }
 }
 
@@ -118,6 +172,18 @@ mod tests {
 
     fn ledger(q: &Quotas) -> Ledger<'_> {
         Ledger::new(q, Usage::default())
+    }
+
+    /// Takes `len` bytes for `author` in `space` (no person, an admitted space).
+    fn take(l: &mut Ledger<'_>, space: SpaceId, author: DeviceId, len: u64) -> bool {
+        l.take(&Taking {
+            space,
+            author,
+            person: None,
+            len,
+            unadmitted: false,
+        })
+        .is_ok()
     }
 
     #[test]
@@ -130,23 +196,76 @@ mod tests {
             space_bytes: 150,
             space_envelopes: 4,
             total_bytes: 250,
+            ..Quotas::default()
         };
         let mut l = ledger(&q);
-        assert!(l.take(s, a, 60));
-        assert!(l.take(s, a, 40), "exactly at the device's bound");
-        assert!(!l.take(t, a, 1), "one byte over the device's bound");
-        assert!(l.take(s, b, 50), "exactly at the space's bound");
-        assert!(!l.take(s, b, 1), "one byte over the space's bound");
-        assert!(l.take(t, b, 50));
-        assert!(!l.take(t, DeviceId([5; 32]), 51), "one byte over the total");
-        assert!(l.take(t, DeviceId([5; 32]), 50), "exactly at the total");
+        assert!(take(&mut l, s, a, 60));
+        assert!(take(&mut l, s, a, 40), "exactly at the device's bound");
+        assert!(!take(&mut l, t, a, 1), "one byte over the device's bound");
+        assert!(take(&mut l, s, b, 50), "exactly at the space's bound");
+        assert!(!take(&mut l, s, b, 1), "one byte over the space's bound");
+        assert!(take(&mut l, t, b, 50));
+        assert!(!take(&mut l, t, DeviceId([5; 32]), 51), "one byte over the total");
+        assert!(take(&mut l, t, DeviceId([5; 32]), 50), "exactly at the total");
         let q = Quotas {
             device_envelopes: 2,
             ..Quotas::default()
         };
         let mut l = ledger(&q);
-        assert!(l.take(s, a, 1) && l.take(t, a, 1));
-        assert!(!l.take(s, a, 1), "a third envelope of the device");
+        assert!(take(&mut l, s, a, 1) && take(&mut l, t, a, 1));
+        assert!(!take(&mut l, s, a, 1), "a third envelope of the device");
+    }
+
+    #[test]
+    fn a_persons_devices_share_its_bound_and_unadmitted_spaces_share_theirs() {
+        let (s, t) = (SpaceId([1; 16]), SpaceId([2; 16]));
+        let (a, b) = (DeviceId([3; 32]), DeviceId([4; 32]));
+        let p = PersonId([5; 32]);
+        let q = Quotas {
+            person_bytes: 100,
+            unadmitted_bytes: 150,
+            ..Quotas::default()
+        };
+        let mut usage = Usage::default();
+        usage.persons.insert(
+            p,
+            Amount {
+                bytes: 40,
+                envelopes: 1,
+            },
+        );
+        // 100 bytes are held in all, 30 of them in admitted spaces: 70 unadmitted.
+        usage.total = Amount {
+            bytes: 100,
+            envelopes: 3,
+        };
+        usage.admitted = Amount {
+            bytes: 30,
+            envelopes: 1,
+        };
+        let mut l = Ledger::new(&q, usage);
+        let taking = |space, author, person, len, unadmitted| Taking {
+            space,
+            author,
+            person,
+            len,
+            unadmitted,
+        };
+        assert_eq!(l.take(&taking(s, a, Some(p), 30, false)), Ok(()));
+        assert_eq!(l.take(&taking(s, b, Some(p), 30, false)), Ok(()), "at the person's bound");
+        assert_eq!(
+            l.take(&taking(s, b, Some(p), 1, false)),
+            Err(reason::QUOTA_EXCEEDED),
+            "another device of the same person"
+        );
+        assert_eq!(l.take(&taking(t, b, None, 1, false)), Ok(()), "no person: no such bound");
+        assert_eq!(l.take(&taking(t, DeviceId([6; 32]), None, 80, true)), Ok(()), "70 + 80 = 150");
+        assert_eq!(
+            l.take(&taking(t, DeviceId([7; 32]), None, 1, true)),
+            Err(reason::NOT_ADMITTED),
+            "the unadmitted spaces are full"
+        );
+        assert_eq!(l.take(&taking(s, DeviceId([7; 32]), None, 1, false)), Ok(()), "admitted spaces are not");
     }
 
     #[test]
@@ -172,7 +291,7 @@ mod tests {
             },
         );
         let mut l = Ledger::new(&q, usage);
-        assert!(!l.take(s, a, 11));
-        assert!(l.take(s, a, 10));
+        assert!(!take(&mut l, s, a, 11));
+        assert!(take(&mut l, s, a, 10));
     }
 }

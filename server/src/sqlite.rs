@@ -293,7 +293,9 @@ fn upgrade_v6_to_v7(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The usage scope of a space, an author, or the whole store (see `upgrade_v6_to_v7`).
+/// The usage scope of a space (`s`), an author (`a`), or the whole store (`t`) (see
+/// `upgrade_v6_to_v7`); of an admitted person (`p`) and of the admitted spaces together (`A`), see
+/// `sqlite/admitted.rs`.
 fn scope(tag: u8, id: &[u8]) -> Vec<u8> {
     let mut s = Vec::with_capacity(1 + id.len());
     s.push(tag);
@@ -328,7 +330,8 @@ fn bump_all(
 ) -> Result<(), StoreError> {
     bump(tx, &scope(b's', &space.0), bytes, envelopes)?;
     bump(tx, &scope(b'a', &author.0), bytes, envelopes)?;
-    bump(tx, &scope(b't', &[]), bytes, envelopes)
+    bump(tx, &scope(b't', &[]), bytes, envelopes)?;
+    admitted::bump_admitted(tx, space, author, bytes, envelopes)
 }
 
 /// The kind byte of snapshot envelopes, as stored in `envelopes.kind`.
@@ -502,7 +505,12 @@ impl RelayStore for SqliteStore {
         Ok(outcomes)
     }
 
-    fn usage(&self, spaces: &[SpaceId], authors: &[DeviceId]) -> Result<Usage, StoreError> {
+    fn usage(
+        &self,
+        spaces: &[SpaceId],
+        authors: &[DeviceId],
+        persons: &[PersonId],
+    ) -> Result<Usage, StoreError> {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT bytes, envelopes FROM usage WHERE scope = ?1")?;
@@ -518,8 +526,12 @@ impl RelayStore for SqliteStore {
         };
         let mut usage = Usage {
             total: read(scope(b't', &[]))?,
+            admitted: read(scope(b'A', &[]))?,
             ..Usage::default()
         };
+        for p in persons {
+            usage.persons.insert(*p, read(scope(b'p', &p.0))?);
+        }
         for s in spaces {
             usage.spaces.insert(*s, read(scope(b's', &s.0))?);
         }
@@ -1631,7 +1643,7 @@ mod tests {
             .unwrap();
         let (s1, s2) = (SpaceId([1; 16]), SpaceId([2; 16]));
         let (a1, a2) = (DeviceId([1; 32]), DeviceId([2; 32]));
-        let u = store.usage(&[s1, s2], &[a1, a2]).unwrap();
+        let u = store.usage(&[s1, s2], &[a1, a2], &[]).unwrap();
         assert_eq!(u.spaces[&s1], amount(9, 3));
         assert_eq!(u.spaces[&s2], amount(5, 1));
         assert_eq!(u.authors[&a1], amount(12, 3));
@@ -1641,22 +1653,59 @@ mod tests {
         // for nothing.
         let cover = BTreeMap::from([(a1, 1)]);
         assert_eq!(store.prune_covered(&s1, &cover, 0, 100).unwrap(), 1);
-        let u = store.usage(&[s1], &[a1]).unwrap();
+        let u = store.usage(&[s1], &[a1], &[]).unwrap();
         assert_eq!(u.spaces[&s1], amount(6, 2));
         assert_eq!(u.authors[&a1], amount(9, 2));
         assert_eq!(u.total, amount(11, 3));
         // Space 2 is erased: all of it goes.
         store.erase_space(&s2, 200).unwrap();
-        let u = store.usage(&[s2], &[a1]).unwrap();
+        let u = store.usage(&[s2], &[a1], &[]).unwrap();
         assert_eq!(u.spaces[&s2], amount(0, 0));
         assert_eq!(u.authors[&a1], amount(4, 1));
         assert_eq!(u.total, amount(6, 2));
         // Space 1 is erased too: its tombstone goes without counting twice.
         store.erase_space(&s1, 300).unwrap();
-        let u = store.usage(&[s1], &[a1, a2]).unwrap();
+        let u = store.usage(&[s1], &[a1, a2], &[]).unwrap();
         assert_eq!(u.spaces[&s1], amount(0, 0));
         assert_eq!(u.authors[&a1], amount(0, 0));
         assert_eq!(u.total, amount(0, 0));
+    }
+
+    /// A person's count starts with what its device held when admitted and follows it after; the
+    /// admitted spaces' count starts with what the space held when admitted and follows it after.
+    #[test]
+    fn admitted_persons_and_spaces_count_what_their_devices_and_spaces_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let (s1, s2) = (SpaceId([1; 16]), SpaceId([2; 16]));
+        let (a1, a2) = (DeviceId([1; 32]), DeviceId([2; 32]));
+        let p = PersonId([7; 32]);
+        store
+            .insert_envelopes(&[env(1, 1, 1, 1, b"aaa"), env(2, 2, 1, 2, b"bb")], 10)
+            .unwrap();
+        store.admit_person(&p, 1000, &a1).unwrap();
+        store.admit_space(&s1, 20).unwrap();
+        let u = store.usage(&[], &[], &[p]).unwrap();
+        assert_eq!(u.persons[&p], amount(3, 1), "what device 1 held when admitted");
+        assert_eq!(u.admitted, amount(3, 1), "what space 1 held when admitted");
+        // Device 2 of the same person; a second admission of a space or device adds nothing.
+        store.admit_device(&a2, &p).unwrap();
+        store.admit_device(&a2, &PersonId([8; 32])).unwrap();
+        store.admit_space(&s1, 30).unwrap();
+        store
+            .insert_envelopes(&[env(1, 2, 1, 3, b"cccc"), env(2, 1, 1, 4, b"d")], 40)
+            .unwrap();
+        let u = store.usage(&[], &[], &[p, PersonId([8; 32])]).unwrap();
+        assert_eq!(u.persons[&p], amount(10, 4));
+        assert_eq!(u.persons[&PersonId([8; 32])], amount(0, 0), "a device keeps its first person");
+        assert_eq!(u.admitted, amount(7, 2));
+        assert_eq!(u.total, amount(10, 4));
+        assert_eq!(store.admitted_device(&a2).unwrap(), Some(p));
+        // Erasing space 1 gives back both counts.
+        store.erase_space(&s1, 50).unwrap();
+        let u = store.usage(&[], &[], &[p]).unwrap();
+        assert_eq!(u.persons[&p], amount(3, 2));
+        assert_eq!(u.admitted, amount(0, 0));
     }
 
     #[test]
@@ -1687,7 +1736,7 @@ mod tests {
         }
         let store = SqliteStore::open(dir.path()).unwrap();
         let u = store
-            .usage(&[SpaceId([1; 16])], &[DeviceId([1; 32]), DeviceId([9; 32])])
+            .usage(&[SpaceId([1; 16])], &[DeviceId([1; 32]), DeviceId([9; 32])], &[])
             .unwrap();
         assert_eq!(u.spaces[&SpaceId([1; 16])], amount(7, 2));
         assert_eq!(u.authors[&DeviceId([1; 32])], amount(8, 2));

@@ -85,8 +85,12 @@ pub struct Usage {
     pub spaces: std::collections::HashMap<SpaceId, Amount>,
     /// Per author asked about.
     pub authors: std::collections::HashMap<DeviceId, Amount>,
+    /// Per admitted person asked about: their admitted devices together (protocol 9.8).
+    pub persons: std::collections::HashMap<PersonId, Amount>,
     /// The whole store.
     pub total: Amount,
+    /// What admitted spaces hold: the rest of `total` is what spaces no programme admitted hold.
+    pub admitted: Amount,
 }
 
 /// What happened to one envelope handed to [`RelayStore::insert_envelopes`].
@@ -271,11 +275,17 @@ pub trait RelayStore: Send + Sync + 'static {
         received_at: u64,
     ) -> Result<Vec<InsertOutcome>, StoreError>;
 
-    /// What the given spaces and authors hold, and the store in all: bytes of stored envelopes and
-    /// their number (a pruned envelope's tombstone counts for nothing). What
-    /// quotas are judged by ([`crate::quota`]); kept as running counts, so one call is a few lookups.
-    /// A space or author holding nothing may be left out of the maps.
-    fn usage(&self, spaces: &[SpaceId], authors: &[DeviceId]) -> Result<Usage, StoreError>;
+    /// What the given spaces, authors and persons hold, the store in all, and its admitted spaces
+    /// together: bytes of stored envelopes and their number (a pruned envelope's tombstone counts for
+    /// nothing). What quotas are judged by ([`crate::quota`]); kept as running counts, so one call is
+    /// a few lookups. A person's count is its admitted devices' (from their admission on); a space's
+    /// bytes count as admitted from its admission on. One holding nothing may be left out of the maps.
+    fn usage(
+        &self,
+        spaces: &[SpaceId],
+        authors: &[DeviceId],
+        persons: &[PersonId],
+    ) -> Result<Usage, StoreError>;
 
     /// Every (author, seq) stored for `space`, as a version vector (contiguous part plus anything held
     /// above a gap).

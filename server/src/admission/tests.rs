@@ -437,3 +437,47 @@ fn in_a_space_founded_before_credentials_only_revocations_are_taken() {
     assert_eq!(out.rejected[0].index, 0);
     assert_eq!(out.rejected[0].reason, reason::NOT_ADMITTED);
 }
+
+#[test]
+fn at_an_open_relay_strangers_fill_only_the_unadmitted_bound_and_a_person_only_theirs() {
+    let (_d, store) = store();
+    let quotas = crate::quota::Quotas {
+        unadmitted_bytes: 4_000,
+        person_bytes: 6_000,
+        ..crate::quota::Quotas::default()
+    };
+    let open = Policy {
+        mode: Mode::Open,
+        programmes: vec![pk(100)],
+    };
+    let access = Access::new().with_quotas(quotas).with_admission(open);
+    // Strangers, each under a fresh key and a space of its own, fill the unadmitted bound.
+    let mut refused = 0;
+    for n in 1..=30u8 {
+        let space = SpaceId([n; 16]);
+        let mut envs = vec![carry(n, &genesis(n, space), 1)];
+        envs.extend((2..=3).map(|seq| change(n, space, seq)));
+        let out = run(&store, &access, request(n, n, NOW, &[space], envs, None)).unwrap();
+        refused += out.rejected.len();
+        assert!(out.rejected.iter().all(|r| r.reason == reason::NOT_ADMITTED));
+    }
+    assert!(refused > 0, "the bound was reached");
+    let total = store.usage(&[], &[], &[]).unwrap().total.bytes;
+    assert!(total <= 4_000, "{total}");
+    // A programme's person still founds and writes; then meets its own bound, across two devices.
+    let mine = SpaceId([200; 16]);
+    let mut envs = vec![carry(40, &genesis(40, mine), 1)];
+    envs.extend((2..=20).map(|seq| change(40, mine, seq)));
+    let proof40 = proof(110, 40, vec![grant(100, 110, NOW + 86_400)]);
+    let out = run(&store, &access, request(40, 200, NOW, &[mine], envs, Some(proof40))).unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    let other = SpaceId([201; 16]);
+    let mut envs = vec![carry(41, &genesis(41, other), 1)];
+    envs.extend((2..=40).map(|seq| change(41, other, seq)));
+    let proof41 = proof(110, 41, vec![]);
+    let out = run(&store, &access, request(41, 201, NOW, &[other], envs, Some(proof41))).unwrap();
+    assert!(!out.rejected.is_empty(), "the person's bound is shared by its devices");
+    assert!(out.rejected.iter().all(|r| r.reason == reason::QUOTA_EXCEEDED));
+    let p = store.usage(&[], &[], &[PersonId(pk(110))]).unwrap().persons[&PersonId(pk(110))];
+    assert!(p.bytes <= 6_000 && p.bytes > 4_000, "{p:?}");
+}

@@ -16,11 +16,11 @@ use sebaya_proto::membership::{
     MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, Op, SignedStatement, StatementId,
 };
 use sebaya_proto::sync::Rejected;
-use sebaya_proto::{Envelope, EnvelopeId, Kind, ProtoError, SpaceId, reason};
+use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, PersonId, ProtoError, SpaceId, reason};
 
 use crate::access::{Access, Plan, SpaceLog};
 use crate::error::StoreError;
-use crate::quota::Ledger;
+use crate::quota::{Ledger, Taking};
 use crate::store::{InsertOutcome, NewEnvelope, RelayStore, Slot};
 
 use super::index_u32;
@@ -310,7 +310,22 @@ fn push_group(
     let mut authors: Vec<_> = order.iter().map(|&k| candidates[k].slot.author).collect();
     authors.sort_unstable();
     authors.dedup();
-    let mut ledger = Ledger::new(access.quotas(), store.usage(&touched, &authors)?);
+    // Their persons, where the relay admitted them (protocol 9.8): a person's devices share a quota.
+    let mut person_of: HashMap<DeviceId, PersonId> = HashMap::new();
+    for a in &authors {
+        if let Some(p) = access.admissions().person_of(store, a)? {
+            person_of.insert(*a, p);
+        }
+    }
+    let mut persons: Vec<PersonId> = person_of.values().copied().collect();
+    persons.sort_unstable();
+    persons.dedup();
+    let mut ledger = Ledger::new(
+        access.quotas(),
+        store.usage(&touched, &authors, &persons)?,
+    );
+    // Whether the spaces no programme admitted are bounded together (at a relay open to all).
+    let pooled = !access.admissions().by_credential() && access.quotas().unadmitted_bytes < u64::MAX;
     let mut over_quota = 0u64;
     let stored_ids: HashMap<usize, Option<EnvelopeId>> =
         order.iter().copied().zip(store.held_ids(&slots)?).collect();
@@ -423,10 +438,40 @@ fn push_group(
             .statement
             .as_ref()
             .is_some_and(|st| st.statement().op.takes_away());
-        if !exempt && !ledger.take(c.slot.space, c.slot.author, c.env.as_bytes().len() as u64) {
-            refuse(c, reason::QUOTA_EXCEEDED);
-            over_quota += 1;
-            continue;
+        if !exempt {
+            let unadmitted = pooled
+                && !match admitted_spaces.get(&c.slot.space) {
+                    Some(a) => *a,
+                    None => {
+                        // A genesis being judged is not in the log yet: its author founds the space.
+                        let founder = match &c.statement {
+                            Some(st) if matches!(st.statement().op, Op::Genesis { .. }) => {
+                                Some(c.slot.author)
+                            }
+                            _ => log.founder(),
+                        };
+                        let a = access.admissions().space_admitted(
+                            store,
+                            &c.slot.space,
+                            founder.as_ref(),
+                            now,
+                        )?;
+                        admitted_spaces.insert(c.slot.space, a);
+                        a
+                    }
+                };
+            let taking = Taking {
+                space: c.slot.space,
+                author: c.slot.author,
+                person: person_of.get(&c.slot.author).copied(),
+                len: c.env.as_bytes().len() as u64,
+                unadmitted,
+            };
+            if let Err(why) = ledger.take(&taking) {
+                refuse(c, why);
+                over_quota += 1;
+                continue;
+            }
         }
         if let (Some(plan), Some(statement)) = (plan, &c.statement) {
             if !matches!(plan, Plan::Held) {

@@ -1120,7 +1120,7 @@ fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
         .filter(|x| x.reason == reason::QUOTA_EXCEEDED)
         .collect();
     assert!(!over.is_empty(), "{:?}", r.rejected);
-    let total = store.usage(&[], &[]).unwrap().total;
+    let total = store.usage(&[], &[], &[]).unwrap().total;
     assert!(total.bytes <= 2_000, "{total:?}");
     // The first space's admin removes its member although the store is full.
     let (_, add, _) = founded(spaces[0]);

@@ -1,13 +1,15 @@
 //! What the relay admitted (issue 15, item 2; `crate::admission`), as SQLite keeps it: schema step
 //! v7 -> v8 and the statements behind the store's admission methods. Three small tables, one row per
-//! admitted person, device and space, so nothing here grows with what is stored.
+//! admitted person, device and space, so nothing here grows with what is stored; and two usage
+//! counts they feed (table `usage`): per admitted person (`p` + person id: what its admitted devices
+//! stored from their admission on) and for the admitted spaces together (`A`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sebaya_proto::{DeviceId, PersonId, SpaceId};
 
 use crate::error::StoreError;
 
-use super::{from_sql_int, sql_int};
+use super::{from_sql_int, scope, sql_int};
 
 /// v8: admitted persons (until when), their devices, and admitted spaces.
 pub(super) fn upgrade_v7_to_v8(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
@@ -46,32 +48,83 @@ pub(super) fn admit_person(
     Ok(())
 }
 
-/// Notes `device` as a device of `person`.
+/// Notes `device` as a device of `person` (a device noted already keeps its first person).
 pub(super) fn admit_device(
     conn: &Connection,
     device: &DeviceId,
     person: &PersonId,
 ) -> Result<(), StoreError> {
-    admit_device_in(conn, device, person)
+    let tx = conn.unchecked_transaction()?;
+    admit_device_in(&tx, device, person)?;
+    tx.commit()?;
+    Ok(())
 }
 
+/// From its admission on, what the device stored counts for its person too, what it held before
+/// included.
 fn admit_device_in(
     conn: &Connection,
     device: &DeviceId,
     person: &PersonId,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO admitted_devices (device, person) VALUES (?1, ?2)
-         ON CONFLICT (device) DO UPDATE SET person = excluded.person",
-    )?
-    .execute(params![device.0.as_slice(), person.0.as_slice()])?;
+    let new = conn
+        .prepare_cached("INSERT OR IGNORE INTO admitted_devices (device, person) VALUES (?1, ?2)")?
+        .execute(params![device.0.as_slice(), person.0.as_slice()])?;
+    if new == 1 {
+        add_usage(conn, &scope(b'p', &person.0), &scope(b'a', &device.0))?;
+    }
     Ok(())
 }
 
-/// Notes `space` admitted from `at`; a space noted already keeps its first time.
+/// Notes `space` admitted from `at`, its bytes counted as admitted from then on; a space noted
+/// already keeps its first time.
 pub(super) fn admit_space(conn: &Connection, space: &SpaceId, at: u64) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO admitted_spaces (space, at) VALUES (?1, ?2)")?
+    let tx = conn.unchecked_transaction()?;
+    let new = tx
+        .prepare_cached("INSERT OR IGNORE INTO admitted_spaces (space, at) VALUES (?1, ?2)")?
         .execute(params![space.0.as_slice(), sql_int(at)])?;
+    if new == 1 {
+        add_usage(&tx, &scope(b'A', &[]), &scope(b's', &space.0))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Adds what usage scope `from` holds to scope `to`.
+fn add_usage(conn: &Connection, to: &[u8], from: &[u8]) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO usage (scope, bytes, envelopes)
+             SELECT ?1, bytes, envelopes FROM usage WHERE scope = ?2
+         ON CONFLICT (scope) DO UPDATE SET bytes = bytes + excluded.bytes,
+             envelopes = envelopes + excluded.envelopes",
+    )?
+    .execute(params![to, from])?;
+    Ok(())
+}
+
+/// With every change to what is stored (inside the caller's transaction): the author's person's
+/// count, if the author is an admitted device, and the admitted spaces' count, if the space is one.
+pub(super) fn bump_admitted(
+    tx: &rusqlite::Transaction<'_>,
+    space: &SpaceId,
+    author: &DeviceId,
+    bytes: i64,
+    envelopes: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO usage (scope, bytes, envelopes)
+             SELECT CAST(x'70' || person AS BLOB), ?2, ?3 FROM admitted_devices WHERE device = ?1
+         ON CONFLICT (scope) DO UPDATE SET bytes = max(0, bytes + excluded.bytes),
+             envelopes = max(0, envelopes + excluded.envelopes)",
+    )?
+    .execute(params![author.0.as_slice(), bytes, envelopes])?;
+    tx.prepare_cached(
+        "INSERT INTO usage (scope, bytes, envelopes)
+             SELECT x'41', ?2, ?3 WHERE EXISTS (SELECT 1 FROM admitted_spaces WHERE space = ?1)
+         ON CONFLICT (scope) DO UPDATE SET bytes = max(0, bytes + excluded.bytes),
+             envelopes = max(0, envelopes + excluded.envelopes)",
+    )?
+    .execute(params![space.0.as_slice(), bytes, envelopes])?;
     Ok(())
 }
 
