@@ -261,7 +261,11 @@ mod tests {
     fn quota_flags_set_the_quotas_in_mib() {
         let a = parse(&["--device-quota-mib", "16", "--total-quota-mib=2048"]);
         assert_eq!(a.quotas.device_bytes, 16 * 1024 * 1024);
-        assert_eq!(a.quotas.unadmitted_bytes, u64::MAX, "no bound of its own by default");
+        assert_eq!(
+            a.quotas.unadmitted_bytes,
+            u64::MAX,
+            "no bound of its own by default"
+        );
         let b = parse(&["--person-quota-mib", "64", "--unadmitted-quota-mib", "1024"]);
         assert_eq!(b.quotas.person_bytes, 64 * 1024 * 1024);
         assert_eq!(b.quotas.unadmitted_bytes, 1024 * 1024 * 1024);

@@ -115,8 +115,10 @@ impl<'a> Ledger<'a> {
         };
         let (space_bytes, space_envelopes) =
             held(self.usage.spaces.get(&t.space), self.spaces.get(&t.space));
-        let (device_bytes, device_envelopes) =
-            held(self.usage.authors.get(&t.author), self.authors.get(&t.author));
+        let (device_bytes, device_envelopes) = held(
+            self.usage.authors.get(&t.author),
+            self.authors.get(&t.author),
+        );
         let (person_bytes, person_envelopes) = match &t.person {
             Some(p) => held(self.usage.persons.get(p), self.persons.get(p)),
             None => (0, 0),
@@ -205,8 +207,14 @@ mod tests {
         assert!(take(&mut l, s, b, 50), "exactly at the space's bound");
         assert!(!take(&mut l, s, b, 1), "one byte over the space's bound");
         assert!(take(&mut l, t, b, 50));
-        assert!(!take(&mut l, t, DeviceId([5; 32]), 51), "one byte over the total");
-        assert!(take(&mut l, t, DeviceId([5; 32]), 50), "exactly at the total");
+        assert!(
+            !take(&mut l, t, DeviceId([5; 32]), 51),
+            "one byte over the total"
+        );
+        assert!(
+            take(&mut l, t, DeviceId([5; 32]), 50),
+            "exactly at the total"
+        );
         let q = Quotas {
             device_envelopes: 2,
             ..Quotas::default()
@@ -252,20 +260,36 @@ mod tests {
             unadmitted,
         };
         assert_eq!(l.take(&taking(s, a, Some(p), 30, false)), Ok(()));
-        assert_eq!(l.take(&taking(s, b, Some(p), 30, false)), Ok(()), "at the person's bound");
+        assert_eq!(
+            l.take(&taking(s, b, Some(p), 30, false)),
+            Ok(()),
+            "at the person's bound"
+        );
         assert_eq!(
             l.take(&taking(s, b, Some(p), 1, false)),
             Err(reason::QUOTA_EXCEEDED),
             "another device of the same person"
         );
-        assert_eq!(l.take(&taking(t, b, None, 1, false)), Ok(()), "no person: no such bound");
-        assert_eq!(l.take(&taking(t, DeviceId([6; 32]), None, 80, true)), Ok(()), "70 + 80 = 150");
+        assert_eq!(
+            l.take(&taking(t, b, None, 1, false)),
+            Ok(()),
+            "no person: no such bound"
+        );
+        assert_eq!(
+            l.take(&taking(t, DeviceId([6; 32]), None, 80, true)),
+            Ok(()),
+            "70 + 80 = 150"
+        );
         assert_eq!(
             l.take(&taking(t, DeviceId([7; 32]), None, 1, true)),
             Err(reason::NOT_ADMITTED),
             "the unadmitted spaces are full"
         );
-        assert_eq!(l.take(&taking(s, DeviceId([7; 32]), None, 1, false)), Ok(()), "admitted spaces are not");
+        assert_eq!(
+            l.take(&taking(s, DeviceId([7; 32]), None, 1, false)),
+            Ok(()),
+            "admitted spaces are not"
+        );
     }
 
     #[test]

@@ -1677,7 +1677,7 @@ mod tests {
     fn admitted_persons_and_spaces_count_what_their_devices_and_spaces_hold() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
-        let (s1, s2) = (SpaceId([1; 16]), SpaceId([2; 16]));
+        let s1 = SpaceId([1; 16]);
         let (a1, a2) = (DeviceId([1; 32]), DeviceId([2; 32]));
         let p = PersonId([7; 32]);
         store
@@ -1686,7 +1686,11 @@ mod tests {
         store.admit_person(&p, 1000, &a1).unwrap();
         store.admit_space(&s1, 20).unwrap();
         let u = store.usage(&[], &[], &[p]).unwrap();
-        assert_eq!(u.persons[&p], amount(3, 1), "what device 1 held when admitted");
+        assert_eq!(
+            u.persons[&p],
+            amount(3, 1),
+            "what device 1 held when admitted"
+        );
         assert_eq!(u.admitted, amount(3, 1), "what space 1 held when admitted");
         // Device 2 of the same person; a second admission of a space or device adds nothing.
         store.admit_device(&a2, &p).unwrap();
@@ -1697,7 +1701,11 @@ mod tests {
             .unwrap();
         let u = store.usage(&[], &[], &[p, PersonId([8; 32])]).unwrap();
         assert_eq!(u.persons[&p], amount(10, 4));
-        assert_eq!(u.persons[&PersonId([8; 32])], amount(0, 0), "a device keeps its first person");
+        assert_eq!(
+            u.persons[&PersonId([8; 32])],
+            amount(0, 0),
+            "a device keeps its first person"
+        );
         assert_eq!(u.admitted, amount(7, 2));
         assert_eq!(u.total, amount(10, 4));
         assert_eq!(store.admitted_device(&a2).unwrap(), Some(p));
@@ -1736,7 +1744,11 @@ mod tests {
         }
         let store = SqliteStore::open(dir.path()).unwrap();
         let u = store
-            .usage(&[SpaceId([1; 16])], &[DeviceId([1; 32]), DeviceId([9; 32])], &[])
+            .usage(
+                &[SpaceId([1; 16])],
+                &[DeviceId([1; 32]), DeviceId([9; 32])],
+                &[],
+            )
             .unwrap();
         assert_eq!(u.spaces[&SpaceId([1; 16])], amount(7, 2));
         assert_eq!(u.authors[&DeviceId([1; 32])], amount(8, 2));

@@ -320,12 +320,10 @@ fn push_group(
     let mut persons: Vec<PersonId> = person_of.values().copied().collect();
     persons.sort_unstable();
     persons.dedup();
-    let mut ledger = Ledger::new(
-        access.quotas(),
-        store.usage(&touched, &authors, &persons)?,
-    );
+    let mut ledger = Ledger::new(access.quotas(), store.usage(&touched, &authors, &persons)?);
     // Whether the spaces no programme admitted are bounded together (at a relay open to all).
-    let pooled = !access.admissions().by_credential() && access.quotas().unadmitted_bytes < u64::MAX;
+    let pooled =
+        !access.admissions().by_credential() && access.quotas().unadmitted_bytes < u64::MAX;
     let mut over_quota = 0u64;
     let stored_ids: HashMap<usize, Option<EnvelopeId>> =
         order.iter().copied().zip(store.held_ids(&slots)?).collect();
