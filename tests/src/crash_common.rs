@@ -59,9 +59,11 @@ pub fn fresh_seed() -> u64 {
     (t ^ u64::from(std::process::id())).max(1)
 }
 
-/// The loss model of a power-cut trial, from its random source.
-pub fn pick_loss(rng: &mut sebaya_tests::crashrng::Rng) -> Loss {
-    [Loss::All, Loss::Prefix, Loss::Torn][rng.below(3) as usize]
+/// The loss model of a power-cut trial, from its random source (counted in the tally).
+pub fn pick_loss(rng: &mut sebaya_tests::crashrng::Rng, tally: &mut Tally) -> Loss {
+    let i = rng.below(3) as usize;
+    tally.losses[i] += 1;
+    [Loss::All, Loss::Prefix, Loss::Torn][i]
 }
 
 /// What a run found. The first block must stay zero; the second is measured.
@@ -87,6 +89,10 @@ pub struct Tally {
 
     /// Writes the API acknowledged in all.
     pub acked: u64,
+    /// Distinct envelopes the relay acknowledged (relay mode), each checked after every later kill.
+    pub envelopes_acked: u64,
+    /// Power-cut trials by loss model: everything unsynced lost, an ordered prefix kept, torn.
+    pub losses: [u64; 3],
     /// Acknowledged writes lost by a power cut before any sync sealed them (allowed by the policy:
     /// everyday commits use `synchronous=NORMAL`).
     pub lost_unsynced: u64,
@@ -139,6 +145,18 @@ impl Tally {
              conflicts answered in checks {}",
             self.acked, self.lost_unsynced, self.trials_losing_unsynced, self.conflicts
         );
+        if self.envelopes_acked > 0 {
+            println!(
+                "  envelopes the relay acknowledged {} (each checked after every later kill of its chain)",
+                self.envelopes_acked
+            );
+        }
+        if o.power {
+            println!(
+                "  loss models: all unsynced lost {}, ordered prefix kept {}, torn by sector {}",
+                self.losses[0], self.losses[1], self.losses[2]
+            );
+        }
         println!("  {}", if self.clean() { "PASS" } else { "FAIL" });
     }
 }

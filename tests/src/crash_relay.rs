@@ -211,7 +211,9 @@ pub fn run(o: &Opts) -> Tally {
         let broken = trial(c, o, n, &mut tally);
         tally.trials += 1;
         if broken {
-            chain = None;
+            if let Some(c) = chain.take() {
+                tally.envelopes_acked += c.record.acked.lock().unwrap().len() as u64;
+            }
         }
     }
     if let Some(c) = chain.take() {
@@ -223,6 +225,7 @@ pub fn run(o: &Opts) -> Tally {
 
 /// Starts the relay once more; every device syncs until all three hold the same group notes.
 fn finish_chain(mut c: Chain, o: &Opts, tally: &mut Tally) {
+    tally.envelopes_acked += c.record.acked.lock().unwrap().len() as u64;
     match start_relay(o, &c.data, None) {
         Ok((relay, url)) => {
             let http = Logged {
@@ -277,7 +280,7 @@ fn trial(c: &mut Chain, o: &Opts, n: u64, tally: &mut Tally) -> bool {
     let mut rng = Rng::new(seed);
     let say = |what: String| println!("trial {n} (seed {seed}): {what}");
     let cut = o.power.then(|| {
-        let loss = pick_loss(&mut rng);
+        let loss = pick_loss(&mut rng, tally);
         (
             rng.range(1, o.max_cut.unwrap_or(DEFAULT_MAX_CUT)),
             loss,

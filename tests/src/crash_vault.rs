@@ -176,7 +176,7 @@ fn trial(c: &mut Chain, o: &Opts, n: u64, tally: &mut Tally) -> bool {
     ];
     let mut loss = None;
     if o.power {
-        let l = pick_loss(&mut rng);
+        let l = pick_loss(&mut rng, tally);
         let cut = rng.range(1, o.max_cut.unwrap_or(DEFAULT_MAX_CUT));
         args.extend([cut.to_string(), l.name().to_string()]);
         loss = Some((cut, l));
