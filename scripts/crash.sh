@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Crash consistency (issue 15): kill -9 and simulated power loss, for a vault and for the relay.
 #
-#   scripts/crash.sh                    1,000 trials of each of the four runs (perf profile; about
-#                                       an hour on 2 vCPUs, see docs/reliability.md)
+#   scripts/crash.sh                    1,000 trials of each of the four runs, one after another (perf
+#                                       profile; 8 to 14 minutes each on 2 shared vCPUs, see
+#                                       docs/reliability.md)
 #   scripts/crash.sh 50                 50 trials of each
 #   scripts/crash.sh 1000 vault-power   one run: vault-kill, vault-power, relay-kill, relay-power
 #   SEED=123 scripts/crash.sh ...       a given seed (else each run picks one and prints it)
