@@ -1,8 +1,10 @@
 //! Shared helpers for Sebaya's cross-crate scenarios and benchmarks.
 
+pub mod crashrng;
 pub mod day;
 pub mod fixtures;
 pub mod net;
 pub mod peers;
+pub mod powercut;
 pub mod proxy;
 pub mod workload;
