@@ -39,6 +39,9 @@ pub const REQUEST_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/request";
 pub const DEVICE_CERT_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/device-cert";
 /// Domain label for device revocations, signed by a person's root key (`identity.rs`).
 pub const DEVICE_REVOKE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/device-revoke";
+/// Domain label for a key's proof that the device presenting its certificate for admission holds it
+/// (section 9.8): so nobody can present another's key as their own.
+pub const ADMISSION_KEY_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/admission-key";
 /// Domain label for programme role grants, signed by the programme root key or by a coordinator's
 /// person root key (`programme.rs`), so a grant can never pass for any other signed statement.
 pub const PROGRAMME_GRANT_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/programme-grant";

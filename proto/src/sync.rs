@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ADMISSION_KEY_SIGNATURE_LABEL;
 use crate::envelope::{DeviceId, SpaceId};
 use crate::error::ProtoError;
+use crate::identity::PersonId;
 
 /// Version of the exchange messages.
 pub const SYNC_VERSION: u8 = 1;
@@ -89,10 +91,77 @@ pub struct Admission {
     /// chain; at most [`MAX_ADMISSION_GRANTS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<serde_bytes::ByteBuf>,
-    /// Certificates by the same person for other keys the device writes for: its person's index
-    /// author (section 20.2), which founds the index space. At most [`MAX_ADMISSION_OTHERS`].
+    /// Other keys the device writes for, each certified by the same person and proving it is held
+    /// here: its person's index author (section 20.2), which founds the index space. At most
+    /// [`MAX_ADMISSION_OTHERS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub others: Vec<serde_bytes::ByteBuf>,
+    pub others: Vec<OtherKey>,
+}
+
+/// Another key a device writes for (section 9.8): the person's certificate of it, and that key's
+/// signature over the relay, the requester and the person, so a person cannot present someone
+/// else's key (whose public half any co-member knows) as one of theirs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherKey {
+    /// `SignedDeviceCertificate` bytes (section 16.3) naming the key as `device`.
+    #[serde(with = "serde_bytes")]
+    pub certificate: Vec<u8>,
+    /// Ed25519 signature by that key over [`OtherKey::signing_input`].
+    #[serde(with = "serde_bytes")]
+    pub possession: Vec<u8>,
+}
+
+impl OtherKey {
+    /// `"sebaya/v1/admission-key" ‖ relay id (16) ‖ requesting device (32) ‖ person (32)`.
+    pub fn signing_input(relay: &[u8; 16], requester: &DeviceId, person: &PersonId) -> Vec<u8> {
+        let mut m = Vec::with_capacity(ADMISSION_KEY_SIGNATURE_LABEL.len() + 80);
+        m.extend_from_slice(ADMISSION_KEY_SIGNATURE_LABEL);
+        m.extend_from_slice(relay);
+        m.extend_from_slice(&requester.0);
+        m.extend_from_slice(&person.0);
+        m
+    }
+
+    /// Makes the proof for `key`, certified by `certificate`, presented by `requester` to `relay`.
+    pub fn sign(
+        certificate: Vec<u8>,
+        key: &ring::signature::Ed25519KeyPair,
+        relay: &[u8; 16],
+        requester: &DeviceId,
+        person: &PersonId,
+    ) -> OtherKey {
+        let possession = key
+            .sign(&Self::signing_input(relay, requester, person))
+            .as_ref()
+            .to_vec();
+        OtherKey {
+            certificate,
+            possession,
+        }
+    }
+
+    /// The key this proves, if its certificate verifies, names `person`, and the key signed for this
+    /// relay, requester and person.
+    pub fn verify(
+        &self,
+        relay: &[u8; 16],
+        requester: &DeviceId,
+        person: &PersonId,
+    ) -> Result<DeviceId, ProtoError> {
+        let cert = crate::SignedDeviceCertificate::from_bytes(&self.certificate)?.verify()?;
+        if cert.person != *person {
+            return Err(ProtoError::Malformed(
+                "the certificate names another person",
+            ));
+        }
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, cert.device.0)
+            .verify(
+                &Self::signing_input(relay, requester, person),
+                &self.possession,
+            )
+            .map_err(|_| ProtoError::BadSignature)?;
+        Ok(cert.device)
+    }
 }
 
 /// Most certificates of other keys one admission proof carries.
@@ -342,19 +411,34 @@ impl SyncRequest {
             return Err(ProtoError::Malformed("an erased space id is not 16 bytes"));
         }
         if let Some(a) = &self.admission {
-            if a.certificate.len() > MAX_ADMISSION_CERTIFICATE_LEN
-                || a.grants.len() > MAX_ADMISSION_GRANTS
-                || a.others.len() > MAX_ADMISSION_OTHERS
-                || a.others
-                    .iter()
-                    .any(|c| c.len() > MAX_ADMISSION_CERTIFICATE_LEN)
-                || a.grants.iter().any(|g| g.len() > MAX_ADMISSION_GRANT_LEN)
-            {
-                return Err(ProtoError::TooLarge {
-                    what: "admission",
-                    len: a.grants.len() as u64,
-                    max: MAX_ADMISSION_GRANTS as u64,
-                });
+            let too_large = |what: &'static str, len: usize, max: usize| {
+                if len > max {
+                    Err(ProtoError::TooLarge {
+                        what,
+                        len: len as u64,
+                        max: max as u64,
+                    })
+                } else {
+                    Ok(())
+                }
+            };
+            too_large(
+                "admission certificate",
+                a.certificate.len(),
+                MAX_ADMISSION_CERTIFICATE_LEN,
+            )?;
+            too_large("admission grants", a.grants.len(), MAX_ADMISSION_GRANTS)?;
+            too_large("admission others", a.others.len(), MAX_ADMISSION_OTHERS)?;
+            for g in &a.grants {
+                too_large("admission grant", g.len(), MAX_ADMISSION_GRANT_LEN)?;
+            }
+            for o in &a.others {
+                too_large(
+                    "admission certificate",
+                    o.certificate.len(),
+                    MAX_ADMISSION_CERTIFICATE_LEN,
+                )?;
+                too_large("admission possession", o.possession.len(), 64)?;
             }
         }
         Ok(())

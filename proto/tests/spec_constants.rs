@@ -18,7 +18,7 @@ use sebaya_proto::membership::{Op, Role, SignedStatement, Statement, StatementId
 use sebaya_proto::peer::{Chunk, Done, Hello, PeerMessage, Refuse, Vectors};
 use sebaya_proto::reason;
 use sebaya_proto::sync::{
-    self, Admission, AuthorSeq, JoinAnswer, JoinPost, JoinTaken, RefusedSpace, Rejected,
+    self, Admission, AuthorSeq, JoinAnswer, JoinPost, JoinTaken, OtherKey, RefusedSpace, Rejected,
     SpaceVector, SyncRequest, SyncResponse,
 };
 use sebaya_proto::{DeviceId, SpaceId};
@@ -527,7 +527,10 @@ fn full_request() -> SyncRequest {
         admission: Some(Admission {
             certificate: b"certificate".to_vec(),
             grants: vec![ByteBuf::from(b"grant".to_vec())],
-            others: vec![ByteBuf::from(b"other".to_vec())],
+            others: vec![OtherKey {
+                certificate: b"other".to_vec(),
+                possession: vec![0x77; 64],
+            }],
         }),
     }
 }
@@ -582,7 +585,13 @@ fn full_request_by_hand() -> Vec<u8> {
             cbor::map(&[
                 ("certificate", cbor::bytes(b"certificate")),
                 ("grants", cbor::array(&[cbor::bytes(b"grant")])),
-                ("others", cbor::array(&[cbor::bytes(b"other")])),
+                (
+                    "others",
+                    cbor::array(&[cbor::map(&[
+                        ("certificate", cbor::bytes(b"other")),
+                        ("possession", cbor::bytes(&[0x77; 64])),
+                    ])]),
+                ),
             ]),
         ),
     ])
@@ -749,7 +758,13 @@ fn an_admission_proofs_bounds_follow_the_statements_it_carries() {
     assert!(r.check().is_err(), "a certificate of 513 bytes");
     let proof = r.admission.as_mut().unwrap();
     proof.certificate.clear();
-    proof.others = vec![ByteBuf::from(vec![0; 10]); 5];
+    proof.others = vec![
+        OtherKey {
+            certificate: vec![0; 10],
+            possession: vec![0; 64],
+        };
+        5
+    ];
     assert!(r.check().is_err(), "five other certificates");
 }
 
@@ -1024,4 +1039,33 @@ fn print_vectors() {
     for (name, m, _) in peer_by_hand() {
         println!("{name} {}", hex::encode(m.encode().unwrap()));
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// 9.8: an admission proof's possession signature for another key.
+
+#[test]
+fn the_admission_possession_signature_is_byte_exact_and_documented() {
+    let key = Ed25519KeyPair::from_seed_unchecked(&[0x0a; 32]).unwrap();
+    let relay = [0u8; 16];
+    let requester = DeviceId([0x0c; 32]);
+    let person = sebaya_proto::PersonId([0x0b; 32]);
+    let input = OtherKey::signing_input(&relay, &requester, &person);
+    assert_eq!(
+        input,
+        [
+            b"sebaya/v1/admission-key".as_slice(),
+            &relay,
+            &requester.0,
+            &person.0
+        ]
+        .concat()
+    );
+    let other = OtherKey::sign(Vec::new(), &key, &relay, &requester, &person);
+    assert_eq!(other.possession, key.sign(&input).as_ref());
+    assert_documented(
+        "admission possession key",
+        &hex::encode(key.public_key().as_ref()),
+    );
+    assert_documented("admission possession", &hex::encode(&other.possession));
 }

@@ -116,23 +116,25 @@ impl Admissions {
             return Ok(Err(Refusal::BadCertificate));
         }
         if self.person_until(store, &person)? >= now {
-            store.admit_device(device, &person)?;
-            self.known().devices.insert(*device, person);
+            if self.person_of(store, device)?.is_none() {
+                let kept = store.admit_device(device, &person)?;
+                self.known().devices.insert(*device, kept);
+            }
         } else {
             let Some(until) = self.role_until(&person, &proof.grants, now) else {
                 return Ok(Err(Refusal::NoRole));
             };
-            store.admit_person(&person, until, device)?;
+            let kept = store.admit_person(&person, until, device)?;
             let mut known = self.known();
             known.persons.insert(person, until);
-            known.devices.insert(*device, person);
+            known.devices.insert(*device, kept);
         }
-        // The person's other keys (its index author): admitted with it, as its own certificates say.
+        // The person's other keys (its index author), each proving it is held by the requester.
         for other in &proof.others {
-            if let Ok(c) = SignedDeviceCertificate::from_bytes(other).and_then(|c| c.verify()) {
-                if c.person == person && self.person_of(store, &c.device)?.is_none() {
-                    store.admit_device(&c.device, &person)?;
-                    self.known().devices.insert(c.device, person);
+            if let Ok(key) = other.verify(&store.relay_id().0, device, &person) {
+                if self.person_of(store, &key)?.is_none() {
+                    let kept = store.admit_device(&key, &person)?;
+                    self.known().devices.insert(key, kept);
                 }
             }
         }
@@ -213,7 +215,9 @@ impl Admissions {
     }
 
     /// Whether `space` is admitted: noted so before, or founded by `founder` (the author of its
-    /// genesis), a device admitted now, which notes it so for good.
+    /// genesis the relay holds), a device admitted now, which notes it so for good. For a genesis
+    /// not stored yet, ask [`Admissions::device_admitted`] of its author and [`Admissions::admit_space`]
+    /// once it is stored.
     pub fn space_admitted(
         &self,
         store: &dyn RelayStore,
@@ -227,12 +231,23 @@ impl Admissions {
         }
         match founder {
             Some(f) if self.device_admitted(store, f, now)? => {
-                store.admit_space(space, now)?;
-                self.known().spaces.insert(*space);
+                self.admit_space(store, space, now)?;
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    /// Notes `space` admitted for good (its genesis by an admitted device was stored).
+    pub fn admit_space(
+        &self,
+        store: &dyn RelayStore,
+        space: &SpaceId,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        store.admit_space(space, now)?;
+        self.known().spaces.insert(*space);
+        Ok(())
     }
 }
 

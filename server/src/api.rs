@@ -2,7 +2,7 @@
 //!
 //! | method, path | auth | answer |
 //! |---|---|---|
-//! | `GET /v1/info` | none | JSON `{"relay_id": hex, "time": unix secs, "protocol": 1}`: what a device needs to sign |
+//! | `GET /v1/info` | none | JSON `{"relay_id": hex, "time": unix secs, "protocol": 1}` (and `"programmes": [hex]` when it admits programmes' people, protocol 9.8): what a device needs to sign |
 //! | `POST /v1/sync` | signed | CBOR `SyncRequest` in, CBOR `SyncResponse` out |
 //! | `GET /healthz` | none | `200 ok` while the process serves HTTP |
 //! | `GET /readyz` | none | `200 ready` when the store answers a query, else `503` |
@@ -235,6 +235,10 @@ struct InfoBody {
     relay_id: String,
     time: u64,
     protocol: u8,
+    /// The programmes whose people this relay admits (protocol 9.8), hex; left out when it lists
+    /// none, so a device shows no credential to a relay that has no use for one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    programmes: Vec<String>,
 }
 
 async fn info(State(state): State<RelayState>) -> Json<InfoBody> {
@@ -242,6 +246,14 @@ async fn info(State(state): State<RelayState>) -> Json<InfoBody> {
         relay_id: state.relay_id.to_hex(),
         time: unix_now(),
         protocol: SYNC_VERSION,
+        programmes: state
+            .access
+            .admissions()
+            .policy()
+            .programmes
+            .iter()
+            .map(hex::encode)
+            .collect(),
     })
 }
 

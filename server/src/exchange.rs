@@ -131,7 +131,7 @@ mod tests;
 
 use erase::erase;
 use joins::{deliverable_invites, load_mailbox, post_joins};
-use push::{check_envelope, push, refuse_strangers, verify};
+use push::{check_envelope, push, refuse_strangers, verify, verify_statements};
 use snapshots::{SNAPSHOT_CANDIDATES, prunable};
 
 pub use joins::{
@@ -274,7 +274,9 @@ pub fn run_with(
         }
     }
 
-    // Authorisation before signature work: strangers' envelopes are refused first.
+    // Authorisation before signature work: statements (a bounded number) are read first, then
+    // strangers' envelopes are refused before theirs are checked.
+    let candidates = verify_statements(access, candidates, &mut rejected);
     let candidates = refuse_strangers(store, access, candidates, &mut rejected)?;
     let candidates = verify(access, candidates, &mut rejected);
 

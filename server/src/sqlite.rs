@@ -978,11 +978,11 @@ impl RelayStore for SqliteStore {
         person: &PersonId,
         until: u64,
         device: &DeviceId,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PersonId, StoreError> {
         admitted::admit_person(&mut self.conn(), person, until, device)
     }
 
-    fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<(), StoreError> {
+    fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError> {
         admitted::admit_device(&self.conn(), device, person)
     }
 

@@ -394,16 +394,18 @@ pub trait RelayStore: Send + Sync + 'static {
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError>;
 
     /// Notes `person` admitted until `until` (Unix seconds; a later end kept over an earlier one),
-    /// and `device` as theirs, in one transaction (`crate::admission`).
+    /// and `device` as theirs, in one transaction (`crate::admission`). Returns the person the
+    /// store holds for `device` (a device keeps the first person it was admitted for).
     fn admit_person(
         &self,
         person: &PersonId,
         until: u64,
         device: &DeviceId,
-    ) -> Result<(), StoreError>;
+    ) -> Result<PersonId, StoreError>;
 
-    /// Notes `device` as a device of the admitted `person`.
-    fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<(), StoreError>;
+    /// Notes `device` as a device of the admitted `person`, unless it is already some person's;
+    /// returns the person the store holds for it.
+    fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError>;
 
     /// Notes `space` admitted, for good, from `at`.
     fn admit_space(&self, space: &SpaceId, at: u64) -> Result<(), StoreError>;

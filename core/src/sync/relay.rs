@@ -159,6 +159,9 @@ pub struct SyncReport {
 struct RelayInfo {
     relay_id: String,
     time: u64,
+    /// Programmes whose people the relay admits (protocol 9.8), hex; absent at a relay open to all.
+    #[serde(default)]
+    programmes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -299,6 +302,9 @@ pub struct RelaySync {
     /// (protocol 9.8); sent at most once per sync.
     admission: Option<sebaya_proto::sync::Admission>,
     admission_sent: bool,
+    /// The programmes the relay lists in `/v1/info`: a proof goes only to a relay listing some, and
+    /// holds only their grants.
+    listed: Vec<[u8; 32]>,
 }
 
 /// What one sync sends and brings for invites (section 18), kept until the vault takes it.
@@ -357,6 +363,7 @@ impl RelaySync {
             failures: 0,
             admission: None,
             admission_sent: false,
+            listed: Vec::new(),
         }
     }
 
@@ -714,7 +721,8 @@ impl RelaySync {
             } else {
                 self.joins.forget.clone()
             },
-            admission: self.admission.take(),
+            // Kept until an answer arrives: a request lost on the way is built again with it.
+            admission: self.admission.clone(),
             erase: if self.erase_sent || self.recovery {
                 Vec::new()
             } else {
@@ -767,6 +775,12 @@ impl RelaySync {
                 };
                 let info: RelayInfo = serde_json::from_slice(&resp.body).map_err(|_| bad())?;
                 self.relay_id = hex::decode(&info.relay_id).map_err(|_| bad())?;
+                // A listed programme that does not read is ignored: no proof goes for it.
+                self.listed = info
+                    .programmes
+                    .iter()
+                    .filter_map(|p| hex::decode(p).ok()?.try_into().ok())
+                    .collect();
                 self.offset = info.time as i64 - now_secs();
                 self.stage = Stage::Exchange { retry: None };
                 Ok(())
@@ -809,34 +823,51 @@ impl RelaySync {
                 }
                 self.carried_sent.retain(|id| !unjudged.contains(id));
                 let mut again = !unjudged.is_empty();
-                // Envelopes of this device's the relay did not admit: once per sync, the device shows
-                // its credentials (protocol 9.8) and pushes them again in the next request.
-                let not_admitted: HashSet<[u8; 32]> = answer
+                // The answer came: the proof it carried, if any, has done its work.
+                self.admission = None;
+                // This device's own envelopes the relay did not admit: once per sync, the device
+                // shows its credentials (protocol 9.8) to a relay that lists programmes, and pushes
+                // them again in the next request, with what waited on a refused genesis. Carried
+                // envelopes are others' and are not pushed again.
+                let own = |r: &Rejected| {
+                    self.in_flight_heads
+                        .get(r.index as usize)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|(_, author, _)| author == identity.device)
+                };
+                let not_admitted: Vec<&Rejected> = answer
                     .rejected
                     .iter()
-                    .filter(|r| r.reason == sebaya_proto::reason::NOT_ADMITTED)
-                    .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                    .filter(|r| r.reason == sebaya_proto::reason::NOT_ADMITTED && own(r))
                     .collect();
                 let mut retried = 0u32;
-                if !not_admitted.is_empty() && !self.admission_sent {
+                if !not_admitted.is_empty() && !self.admission_sent && !self.listed.is_empty() {
                     self.admission_sent = true;
                     let now = u64::try_from(now_secs() + self.offset).unwrap_or(0);
-                    if let Some(proof) = super::admission::proof(store, now)? {
+                    let relay: Option<[u8; 16]> = self.relay_id.as_slice().try_into().ok();
+                    // A proof that cannot be made (a damaged certificate) only means none is shown.
+                    let proof = relay.and_then(|relay| {
+                        super::admission::proof(store, now, &relay, &identity.device, &self.listed)
+                            .ok()
+                            .flatten()
+                    });
+                    if let Some(proof) = proof {
                         self.admission = Some(proof);
-                        for id in &not_admitted {
-                            self.sent.remove(id);
-                        }
-                        // What waited on a refused genesis goes again with it.
-                        for r in answer
+                        let again_ids: Vec<[u8; 32]> = answer
                             .rejected
                             .iter()
-                            .filter(|r| r.reason == sebaya_proto::reason::UNKNOWN_SPACE)
-                        {
-                            if let Some(id) = self.in_flight_ids.get(r.index as usize) {
-                                self.sent.remove(id);
-                            }
+                            .filter(|r| {
+                                own(r)
+                                    && (r.reason == sebaya_proto::reason::NOT_ADMITTED
+                                        || r.reason == sebaya_proto::reason::UNKNOWN_SPACE)
+                            })
+                            .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                            .collect();
+                        for id in &again_ids {
+                            self.sent.remove(id);
                         }
-                        retried = not_admitted.len() as u32;
+                        retried = again_ids.len() as u32;
                         again = true;
                     }
                 }

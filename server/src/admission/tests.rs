@@ -508,3 +508,128 @@ fn at_an_open_relay_strangers_fill_only_the_unadmitted_bound_and_a_person_only_t
     let p = store.usage(&[], &[], &[PersonId(pk(110))]).unwrap().persons[&PersonId(pk(110))];
     assert!(p.bytes <= 6_000 && p.bytes > 4_000, "{p:?}");
 }
+
+#[test]
+fn another_key_counts_for_a_person_only_with_its_holders_signature() {
+    use sebaya_proto::sync::OtherKey;
+    let (_d, store) = store();
+    let access = Access::new().with_admission(policy());
+    let relay = store.relay_id().0;
+    let space = SpaceId([9; 16]);
+    // Person 111's device 5 was never admitted. Person 110 certifies it and shows it as its own key,
+    // with no signature of device 5's (it cannot make one): device 5 stays nobody's.
+    let claim = OtherKey {
+        certificate: certificate(110, 5),
+        possession: vec![0; 64],
+    };
+    let mut p = proof(110, 1, vec![grant(100, 110, NOW + 86_400)]);
+    p.others = vec![claim];
+    let out = run(
+        &store,
+        &access,
+        request(
+            1,
+            1,
+            NOW,
+            &[space],
+            vec![carry(1, &genesis(1, space), 1)],
+            Some(p),
+        ),
+    )
+    .unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(store.admitted_device(&id(5)).unwrap(), None);
+    // A key whose holder signed for this relay, this requester and this person counts.
+    let own = OtherKey::sign(
+        certificate(110, 6),
+        &key(6),
+        &relay,
+        &id(1),
+        &PersonId(pk(110)),
+    );
+    // The same proof replayed by another requester does not.
+    let replayed = OtherKey::sign(
+        certificate(110, 7),
+        &key(7),
+        &relay,
+        &id(2),
+        &PersonId(pk(110)),
+    );
+    let mut p = proof(110, 1, vec![]);
+    p.others = vec![own, replayed];
+    run(
+        &store,
+        &access,
+        request(1, 2, NOW, &[space], vec![], Some(p)),
+    )
+    .unwrap();
+    assert_eq!(
+        store.admitted_device(&id(6)).unwrap(),
+        Some(PersonId(pk(110)))
+    );
+    assert_eq!(store.admitted_device(&id(7)).unwrap(), None);
+    // Device 5's own proof, for its own person, still admits it.
+    let out = run(
+        &store,
+        &access,
+        request(
+            5,
+            3,
+            NOW,
+            &[SpaceId([10; 16])],
+            vec![carry(5, &genesis(5, SpaceId([10; 16])), 1)],
+            Some(proof(111, 5, vec![grant(100, 111, NOW + 86_400)])),
+        ),
+    )
+    .unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(
+        store.admitted_device(&id(5)).unwrap(),
+        Some(PersonId(pk(111)))
+    );
+}
+
+#[test]
+fn a_genesis_refused_for_quota_admits_no_space_and_a_space_id_admitted_takes_no_strangers_genesis()
+{
+    let (_d, store) = store();
+    let quotas = crate::quota::Quotas {
+        device_bytes: 10,
+        ..crate::quota::Quotas::default()
+    };
+    let access = Access::new().with_quotas(quotas).with_admission(policy());
+    let space = SpaceId([11; 16]);
+    let right = proof(110, 1, vec![grant(100, 110, NOW + 86_400)]);
+    let out = run(
+        &store,
+        &access,
+        request(
+            1,
+            1,
+            NOW,
+            &[space],
+            vec![carry(1, &genesis(1, space), 1)],
+            Some(right),
+        ),
+    )
+    .unwrap();
+    assert_eq!(reasons(&out), vec![reason::QUOTA_EXCEEDED]);
+    assert!(
+        !store.admitted_space(&space).unwrap(),
+        "nothing stored, nothing admitted"
+    );
+    let out = run(
+        &store,
+        &access,
+        request(
+            2,
+            2,
+            NOW,
+            &[space],
+            vec![carry(2, &genesis(2, space), 1)],
+            None,
+        ),
+    )
+    .unwrap();
+    assert_eq!(reasons(&out), vec![reason::NOT_ADMITTED]);
+}

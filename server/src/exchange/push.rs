@@ -71,29 +71,96 @@ pub(super) fn check_envelope(
     })
 }
 
-/// Refuses, before any signature is checked, the envelopes of strangers: authors neither a member
-/// of the space nor ever removed from it, by the cached log, without its gate (so naming a member's
-/// space costs that space's pulls no wait, and a flood of envelopes under fresh keys costs no
-/// signature work; review findings, issue 15, items 1 and 2), and envelopes of spaces of which no
-/// genesis is held (`unknown-space`). A push admitting the author meanwhile makes this a refusal the
-/// device retries, never an envelope taken that should not be. Statements are left to the log's own
-/// rules, and so is every envelope of a space the request carries statements for (a device may
-/// carry its own add, or a space's genesis with its first change).
+/// Most membership envelopes of one request whose signatures are checked: twice what a request may
+/// have judged (`MAX_NEW_STATEMENTS_PER_REQUEST`), so carried duplicates still fit. An honest device
+/// pushes no more than that many in all; the rest are refused `too-many-statements` unread, so a
+/// request's statements cost a bounded number of signature checks (review finding, issue 15, item 2).
+pub(super) const MAX_STATEMENT_ENVELOPES_PER_REQUEST: usize = 2 * MAX_NEW_STATEMENTS_PER_REQUEST;
+
+/// Checks the signatures of the request's membership envelopes, at most
+/// [`MAX_STATEMENT_ENVELOPES_PER_REQUEST`] of them, and reads their statements; the other envelopes
+/// pass untouched. Statements go first because what they introduce decides which other envelopes
+/// the stranger screen lets through ([`refuse_strangers`]).
+pub(super) fn verify_statements(
+    access: &Access,
+    candidates: Vec<Candidate>,
+    rejected: &mut Vec<Rejected>,
+) -> Vec<Candidate> {
+    let mut seen = 0usize;
+    candidates
+        .into_iter()
+        .filter_map(|mut c| {
+            if !c.membership {
+                return Some(c);
+            }
+            seen += 1;
+            if seen > MAX_STATEMENT_ENVELOPES_PER_REQUEST {
+                rejected.push(Rejected {
+                    index: index_u32(c.index),
+                    reason: reason::TOO_MANY_STATEMENTS.to_string(),
+                });
+                return None;
+            }
+            access.note_signature_check();
+            // Checks the envelope's signature, then the statement's.
+            match SignedStatement::from_envelope(&c.env) {
+                Ok(st) => {
+                    c.statement = Some(st);
+                    Some(c)
+                }
+                Err(e) => {
+                    rejected.push(Rejected {
+                        index: index_u32(c.index),
+                        reason: signature_or_malformed(e).to_string(),
+                    });
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// The device a statement brings into its space, if any: its author (a genesis's admin, a vouching
+/// device), or the device it adds or admits.
+fn introduced(statement: &SignedStatement) -> [Option<DeviceId>; 2] {
+    let st = statement.statement();
+    let other = match st.op {
+        Op::Add { device, .. } | Op::Admit { device, .. } => Some(device),
+        _ => None,
+    };
+    [Some(st.author), other]
+}
+
+/// Refuses, before any signature is checked, the non-membership envelopes of strangers: authors
+/// neither a member of the space nor ever removed from it, by the cached log, without its gate (so
+/// naming a member's space costs that space's pulls no wait, and a flood of envelopes under fresh
+/// keys costs no signature work; review findings, issue 15, items 1 and 2), and envelopes of spaces
+/// of which no genesis is held (`unknown-space`). A push admitting the author meanwhile makes this a
+/// refusal the device retries, never an envelope taken that should not be. The only authors let
+/// through unscreened are those a verified statement of the same request brings into that space (a
+/// device carrying its own add, a genesis with its first change): a statement that does not verify
+/// lifts nothing.
 pub(super) fn refuse_strangers(
     store: &dyn RelayStore,
     access: &Access,
     candidates: Vec<Candidate>,
     rejected: &mut Vec<Rejected>,
 ) -> Result<Vec<Candidate>, StoreError> {
-    let with_statements: HashSet<SpaceId> = candidates
+    let brought: HashSet<(SpaceId, DeviceId)> = candidates
         .iter()
-        .filter(|c| c.membership)
-        .map(|c| c.slot.space)
+        .filter_map(|c| c.statement.as_ref())
+        .flat_map(|st| {
+            let space = st.statement().space;
+            introduced(st)
+                .into_iter()
+                .flatten()
+                .map(move |d| (space, d))
+        })
         .collect();
     let mut screened: Vec<SpaceId> = candidates
         .iter()
+        .filter(|c| !c.membership)
         .map(|c| c.slot.space)
-        .filter(|s| !with_statements.contains(s))
         .collect();
     screened.sort_unstable();
     screened.dedup();
@@ -101,7 +168,7 @@ pub(super) fn refuse_strangers(
     Ok(candidates
         .into_iter()
         .filter(|c| {
-            let why = if c.membership || with_statements.contains(&c.slot.space) {
+            let why = if c.membership || brought.contains(&(c.slot.space, c.slot.author)) {
                 None
             } else if no_genesis.contains(&c.slot.space) {
                 Some(reason::UNKNOWN_SPACE)
@@ -121,8 +188,8 @@ pub(super) fn refuse_strangers(
         .collect())
 }
 
-/// Checks the author's signature of each candidate left, and reads the statement a membership
-/// envelope carries (its own signature too).
+/// Checks the author's signature of each non-membership candidate left (membership ones were
+/// checked by [`verify_statements`]).
 pub(super) fn verify(
     access: &Access,
     candidates: Vec<Candidate>,
@@ -130,15 +197,12 @@ pub(super) fn verify(
 ) -> Vec<Candidate> {
     candidates
         .into_iter()
-        .filter_map(|mut c| {
+        .filter_map(|c| {
+            if c.membership {
+                return Some(c);
+            }
             access.note_signature_check();
-            let checked = if c.membership {
-                // Checks the envelope's signature, then the statement's.
-                SignedStatement::from_envelope(&c.env).map(|st| c.statement = Some(st))
-            } else {
-                c.env.verify()
-            };
-            match checked {
+            match c.env.verify() {
                 Ok(()) => Some(c),
                 Err(e) => {
                     rejected.push(Rejected {
@@ -405,10 +469,10 @@ fn push_group(
         // else but a revocation an admitted space.
         if by_credential {
             let admitted = match &c.statement {
-                // Noted at once: the founder's admission may end, the space's does not.
+                // The space is noted admitted once the genesis is stored (below).
                 Some(st) if matches!(st.statement().op, Op::Genesis { .. }) => access
                     .admissions()
-                    .space_admitted(store, &c.slot.space, Some(&c.slot.author), now)?,
+                    .device_admitted(store, &c.slot.author, now)?,
                 Some(st) if st.statement().op.takes_away() => true,
                 _ => match admitted_spaces.get(&c.slot.space) {
                     Some(a) => *a,
@@ -438,20 +502,17 @@ fn push_group(
             .is_some_and(|st| st.statement().op.takes_away());
         if !exempt {
             let unadmitted = pooled
-                && !match admitted_spaces.get(&c.slot.space) {
-                    Some(a) => *a,
-                    None => {
-                        // A genesis being judged is not in the log yet: its author founds the space.
-                        let founder = match &c.statement {
-                            Some(st) if matches!(st.statement().op, Op::Genesis { .. }) => {
-                                Some(c.slot.author)
-                            }
-                            _ => log.founder(),
-                        };
+                && !match (&c.statement, admitted_spaces.get(&c.slot.space)) {
+                    // A genesis being judged is not stored yet: its author founds the space.
+                    (Some(st), _) if matches!(st.statement().op, Op::Genesis { .. }) => access
+                        .admissions()
+                        .device_admitted(store, &c.slot.author, now)?,
+                    (_, Some(a)) => *a,
+                    (_, None) => {
                         let a = access.admissions().space_admitted(
                             store,
                             &c.slot.space,
-                            founder.as_ref(),
+                            log.founder().as_ref(),
                             now,
                         )?;
                         admitted_spaces.insert(c.slot.space, a);
@@ -510,7 +571,21 @@ fn push_group(
         for (&k, outcome) in to_store.iter().zip(outcomes) {
             let c = &candidates[k];
             match outcome {
-                InsertOutcome::Stored | InsertOutcome::Duplicate => held.push(c.slot),
+                InsertOutcome::Stored | InsertOutcome::Duplicate => {
+                    held.push(c.slot);
+                    // A genesis by an admitted device, now stored, admits its space for good.
+                    let genesis = c
+                        .statement
+                        .as_ref()
+                        .is_some_and(|st| matches!(st.statement().op, Op::Genesis { .. }));
+                    if genesis
+                        && access
+                            .admissions()
+                            .device_admitted(store, &c.slot.author, now)?
+                    {
+                        access.admissions().admit_space(store, &c.slot.space, now)?;
+                    }
+                }
                 InsertOutcome::Conflict => {
                     // Not possible while this process is the store's only writer (the slots were read
                     // under the gate). Should it happen, the log may hold a statement the store does

@@ -1235,3 +1235,72 @@ fn a_strangers_envelopes_cost_no_signature_check() {
     );
     assert_eq!(access.signature_checks(), 0);
 }
+
+#[test]
+fn a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounded_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let space = SpaceId([54; 16]);
+    found_each(&store, &access, &[space]);
+    // A stranger's request: one membership envelope whose signature does not verify, then 100
+    // envelopes of its own. The forged statement brings nobody in: none of them is checked.
+    let mut forged = carry(
+        50,
+        &statement(
+            50,
+            space,
+            vec![],
+            Op::Genesis {
+                admin: device(50).1,
+                x25519: None,
+            },
+        ),
+        1,
+    );
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let mut envs = vec![forged];
+    envs.extend((2..=101).map(|seq| seal(50, space, seq, b"x")));
+    let mut i = input(6, vec![(space, BTreeMap::new())], envs, 0);
+    i.device = device(50).1;
+    let before = access.signature_checks();
+    let out = run(&store, &access, i).unwrap();
+    assert_eq!(out.rejected[0].reason, reason::BAD_SIGNATURE);
+    assert!(
+        out.rejected[1..]
+            .iter()
+            .all(|r| r.reason == reason::NOT_A_MEMBER)
+    );
+    assert_eq!(access.signature_checks() - before, 1, "the statement alone");
+    // 100 membership envelopes: the first 64 are read, the rest refused unread.
+    let envs: Vec<Vec<u8>> = (1..=100)
+        .map(|seq| {
+            carry(
+                50,
+                &statement(
+                    50,
+                    space,
+                    vec![],
+                    Op::Genesis {
+                        admin: device(50).1,
+                        x25519: None,
+                    },
+                ),
+                seq,
+            )
+        })
+        .collect();
+    let mut i = input(7, vec![(space, BTreeMap::new())], envs, 0);
+    i.device = device(50).1;
+    let before = access.signature_checks();
+    let out = run(&store, &access, i).unwrap();
+    assert_eq!(access.signature_checks() - before, 64);
+    let unread: Vec<_> = out.rejected.iter().filter(|r| r.index >= 64).collect();
+    assert_eq!(unread.len(), 36);
+    assert!(
+        unread
+            .iter()
+            .all(|r| r.reason == reason::TOO_MANY_STATEMENTS)
+    );
+}

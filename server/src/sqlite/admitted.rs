@@ -30,34 +30,36 @@ pub(super) fn upgrade_v7_to_v8(tx: &rusqlite::Transaction<'_>) -> Result<(), Sto
     Ok(())
 }
 
-/// Notes `person` admitted until `until` (a later end wins over an earlier one) with `device`.
+/// Notes `person` admitted until `until` (a later end wins over an earlier one) with `device`;
+/// returns the device's person as stored.
 pub(super) fn admit_person(
     conn: &mut Connection,
     person: &PersonId,
     until: u64,
     device: &DeviceId,
-) -> Result<(), StoreError> {
+) -> Result<PersonId, StoreError> {
     let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO admitted_persons (person, until) VALUES (?1, ?2)
          ON CONFLICT (person) DO UPDATE SET until = max(until, excluded.until)",
         params![person.0.as_slice(), sql_int(until)],
     )?;
-    admit_device_in(&tx, device, person)?;
+    let kept = admit_device_in(&tx, device, person)?;
     tx.commit()?;
-    Ok(())
+    Ok(kept)
 }
 
-/// Notes `device` as a device of `person` (a device noted already keeps its first person).
+/// Notes `device` as a device of `person` (a device noted already keeps its first person); returns
+/// the device's person as stored.
 pub(super) fn admit_device(
     conn: &Connection,
     device: &DeviceId,
     person: &PersonId,
-) -> Result<(), StoreError> {
+) -> Result<PersonId, StoreError> {
     let tx = conn.unchecked_transaction()?;
-    admit_device_in(&tx, device, person)?;
+    let kept = admit_device_in(&tx, device, person)?;
     tx.commit()?;
-    Ok(())
+    Ok(kept)
 }
 
 /// From its admission on, what the device stored counts for its person too, what it held before
@@ -66,14 +68,15 @@ fn admit_device_in(
     conn: &Connection,
     device: &DeviceId,
     person: &PersonId,
-) -> Result<(), StoreError> {
+) -> Result<PersonId, StoreError> {
     let new = conn
         .prepare_cached("INSERT OR IGNORE INTO admitted_devices (device, person) VALUES (?1, ?2)")?
         .execute(params![device.0.as_slice(), person.0.as_slice()])?;
     if new == 1 {
         add_usage(conn, &scope(b'p', &person.0), &scope(b'a', &device.0))?;
+        return Ok(*person);
     }
-    Ok(())
+    self::device(conn, device)?.ok_or(StoreError::Corrupt("an admitted device without its person"))
 }
 
 /// Notes `space` admitted from `at`, its bytes counted as admitted from then on; a space noted
