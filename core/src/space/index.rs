@@ -583,6 +583,27 @@ impl Vault {
         }
     }
 
+    /// Every root key the index lists as erased from any space (every `e/<id>/keys`): what a carried
+    /// copy must never write back, whichever erasure removed it (a device may learn of several at
+    /// once, and carry from the first into a journal a later one made).
+    pub(crate) fn every_erased_key_in_index(&self) -> Vec<String> {
+        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = index
+            .doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let hex = k.strip_prefix("e/")?.strip_suffix("/keys")?;
+                SpaceId::from_hex(hex).ok()
+            })
+            .flat_map(|space| self.erased_keys_in_index(&space))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Spaces the index marks erased, with when.
     pub(crate) fn erased_in_index(&self) -> Vec<(SpaceId, i64)> {
         let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
