@@ -5,9 +5,9 @@
 //! the same entry, edits made meanwhile — every device must end with the same entries, each once,
 //! the latest edit of each kept, and nothing erased coming back.
 //!
-//! The first test runs the devices on real threads syncing through a relay on loopback, the erasure
-//! racing the other devices' edits and syncs, several rounds; the others fix one bad order each,
-//! with explicit times, so they fail or pass the same way every run.
+//! The first two tests run the devices on real threads syncing through a relay on loopback, the
+//! erasure racing the other devices' edits and syncs, several rounds; the others fix one bad order
+//! each, with explicit times, so they fail or pass the same way every run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -125,9 +125,13 @@ fn edit_and_sync(v: &mut Vault, url: &str, who: &str, mine: &[String]) -> BTreeM
     latest
 }
 
-#[test]
-fn devices_racing_an_erasure_end_with_the_same_latest_entries_and_nothing_erased() {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// Rounds of the race, each with fresh devices and relay, until one fails or 8 rounds or about 15
+/// seconds have passed. With `erase_first`, the phone erases before the others start writing (all
+/// they carry over was written after the erasure); otherwise they start first and the phone syncs
+/// once, then erases, so some of what they wrote before the erasure's time reached the relay but
+/// not the phone's copy.
+fn race(erase_first: bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
     for round in 0..8 {
         if round > 0 && Instant::now() > deadline {
             break;
@@ -152,11 +156,9 @@ fn devices_racing_an_erasure_end_with_the_same_latest_entries_and_nothing_erased
         }
         assert_eq!(linked[1].journal_list().len(), 13);
 
-        // The phone erases, then syncs (taking the erasure to the relay) and edits its own entries
+        // The phone erases and syncs (taking the erasure to the relay), then edits its own entries
         // in the new journal; meanwhile the other two edit theirs and write a new one each, in
-        // whichever journal they hold, and sync, not knowing when the erasure reaches them. Each
-        // carried-over write is made after the erasure (the other devices start once the clock
-        // has passed its time).
+        // whichever journal they hold, and sync, not knowing when the erasure reaches them.
         let url = n.relay.url();
         let start = Barrier::new(3);
         let [phone_set, tablet_set, laptop_set] = [&sets[0], &sets[1], &sets[2]];
@@ -164,14 +166,23 @@ fn devices_racing_an_erasure_end_with_the_same_latest_entries_and_nothing_erased
         let (tablet, laptop) = (&mut tablet[0], &mut laptop[0]);
         let written = std::thread::scope(|s| {
             let p = s.spawn(|| {
+                if !erase_first {
+                    start.wait();
+                    phone
+                        .sync_with(&ReqwestClient::new().unwrap(), &url)
+                        .unwrap();
+                }
                 let at = now_ms();
                 phone
                     .erase_journal_entries(std::slice::from_ref(&secret), at)
                     .unwrap();
-                while now_ms() <= at {
-                    std::hint::spin_loop();
+                if erase_first {
+                    // What the others write comes after the erasure's time.
+                    while now_ms() <= at {
+                        std::hint::spin_loop();
+                    }
+                    start.wait();
                 }
-                start.wait();
                 edit_and_sync(&mut phone, &url, "phone", phone_set)
             });
             let t = s.spawn(|| {
@@ -195,6 +206,16 @@ fn devices_racing_an_erasure_end_with_the_same_latest_entries_and_nothing_erased
             std::slice::from_ref(&secret),
         );
     }
+}
+
+#[test]
+fn devices_racing_an_erasure_end_with_the_same_latest_entries_and_nothing_erased() {
+    race(true);
+}
+
+#[test]
+fn devices_writing_while_the_phone_erases_keep_what_the_phone_had_not_received() {
+    race(false);
 }
 
 const A: &str = "1000000000000000";
@@ -310,6 +331,30 @@ fn an_entry_erased_by_a_later_erasure_is_not_carried_back() {
         assert_eq!(text(v, B), None, "an erased entry came back");
         assert_eq!(text(v, ERASED), None);
         assert_eq!(text(v, C).as_deref(), Some("3000000000000000 as written"));
+    }
+    assert_eq!(shown(&phone), shown(tablet));
+}
+
+#[test]
+fn an_edit_the_erasing_device_never_received_is_carried_even_when_made_before_the_erasure() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut phone, mut linked) = with_entries(&n, dir.path(), 1);
+    let tablet = &mut linked[0];
+    // The tablet edits C and syncs it to the relay; the phone, not having synced since, erases
+    // another entry a moment later: its copy holds C as it was.
+    tablet
+        .journal_edit_at(C, Some("C, edited on the tablet first"), None, None, 5_000)
+        .unwrap();
+    sync(&n, tablet);
+    phone
+        .erase_journal_entries(&[ERASED.into()], 10_000)
+        .unwrap();
+    sync(&n, &mut phone);
+    settle(&n, &mut [&mut *tablet, &mut phone]);
+    for v in [&phone, &*tablet] {
+        assert_eq!(text(v, C).as_deref(), Some("C, edited on the tablet first"));
+        assert_eq!(text(v, ERASED), None);
     }
     assert_eq!(shown(&phone), shown(tablet));
 }
