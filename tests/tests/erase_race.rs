@@ -50,8 +50,8 @@ fn shown(v: &Vault) -> Vec<(String, String, Vec<String>)> {
         .collect()
 }
 
-/// Syncs every device in turn until two rounds in a row change nothing any of them shows (at most
-/// 8 rounds): what they show then is what they end with.
+/// Syncs every device in turn until they all show the same and a round changed nothing (at most 8
+/// rounds): what they show then is what they end with.
 fn settle(n: &Net, all: &mut [&mut Vault]) {
     let mut last = Vec::new();
     for _ in 0..8 {
@@ -59,7 +59,7 @@ fn settle(n: &Net, all: &mut [&mut Vault]) {
             sync(n, v);
         }
         let now: Vec<_> = all.iter().map(|v| shown(v)).collect();
-        if now == last {
+        if now == last && now.windows(2).all(|w| w[0] == w[1]) {
             return;
         }
         last = now;

@@ -34,6 +34,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::space::doc::{record_time, root_record};
@@ -50,9 +51,39 @@ struct Pending(Vec<ByteBuf>);
 /// changes, and those in its sealed envelopes the relay never took. A journal erased elsewhere keeps
 /// them (they are this device's writes that nobody else has).
 fn unacked_roots(store: &crate::store::Store, space: &mut Space) -> Vec<String> {
+    let changes = space.unacked_changes(store).unwrap_or_default();
+    roots_touched(space, &changes)
+}
+
+/// The root keys of `space` that changes of its document the erasing device had not received
+/// wrote into (`seen`: each actor's highest change it had, from the index's marker): what only
+/// this device can carry over, whenever it was written.
+fn unseen_roots(space: &mut Space, seen: &BTreeMap<Vec<u8>, u64>) -> Vec<String> {
+    let unseen: Vec<automerge::Change> = space
+        .doc
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| c.seq() > seen.get(c.actor_id().to_bytes()).copied().unwrap_or(0))
+        .collect();
+    roots_touched(space, &unseen)
+}
+
+/// What a device had received of a document: each actor's highest change.
+fn received(doc: &mut AutoCommit) -> BTreeMap<Vec<u8>, u64> {
+    let mut out = BTreeMap::new();
+    for c in doc.get_changes(&[]) {
+        let seq = out.entry(c.actor_id().to_bytes().to_vec()).or_insert(0);
+        *seq = c.seq().max(*seq);
+    }
+    out
+}
+
+/// The root keys of `space`'s document that `changes` wrote into: keys they put or deleted, and the
+/// keys of the records holding the objects they changed.
+fn roots_touched(space: &mut Space, changes: &[automerge::Change]) -> Vec<String> {
     let mut roots = Vec::new();
-    for change in space.unacked_changes(store).unwrap_or_default() {
-        let Some(expanded) = crate::space::rules::expand(&change) else {
+    for change in changes {
+        let Some(expanded) = crate::space::rules::expand(change) else {
             continue;
         };
         for op in expanded.operations {
@@ -217,6 +248,9 @@ impl Vault {
     /// device now, erased at the relay at the next sync, and on the person's other devices at theirs.
     /// Unknown ids are `NotFound` and nothing changes. Returns the new journal's id.
     pub fn erase_journal_entries(&mut self, ids: &[String], now_ms: i64) -> Result<SpaceId> {
+        // What this device had received of the old journal goes into the index's marker: another
+        // device carries over exactly what is missing from it (protocol 23).
+        let seen = received(&mut self.journal.as_mut().ok_or(Error::NotFound("journal"))?.doc);
         let old = self.journal.as_ref().ok_or(Error::NotFound("journal"))?;
         for id in ids {
             if crate::journal::get(&old.doc, id).is_none() {
@@ -244,7 +278,7 @@ impl Vault {
             pending.push(old_id);
         }
         self.set_pending_erasures(&pending)?;
-        self.mark_erased(&old_id, now_ms, ids)?;
+        self.mark_erased(&old_id, now_ms, ids, &seen)?;
         self.store.kv_put(crate::JOURNAL_SPACE, &new_id.0)?;
         self.journal = Some(fresh);
         Space::destroy(&self.store, &old_id)?;
@@ -286,7 +320,13 @@ impl Vault {
                 };
                 // Nothing any erasure removed is carried, this one's or an earlier or later one's.
                 let erased_keys = self.every_erased_key_in_index();
-                let touched = unacked_roots(&self.store, &mut old);
+                // What the erasing device had not received (its marker says, by actor; a marker
+                // of an older version does not), what the relay never took from this device, and
+                // records written after the erasure's time.
+                let mut touched = unacked_roots(&self.store, &mut old);
+                if let Some(seen) = self.erased_seen_in_index(space) {
+                    touched.extend(unseen_roots(&mut old, &seen));
+                }
                 let mut carry = AutoCommit::new();
                 copy_root(&old.doc, &mut carry, |k| {
                     !erased_keys.iter().any(|e| e == k)
