@@ -205,11 +205,10 @@ fn commit(doc: &mut AutoCommit, now_ms: i64) {
     doc.commit_with(CommitOptions::default().with_time(now_ms / 1000));
 }
 
+/// The item under `id`: of several copies put there concurrently (an erasure's carry-over), the
+/// last edited (protocol 27.4).
 fn item_obj(doc: &AutoCommit, id: &str) -> Result<ObjId> {
-    match doc.get(automerge::ROOT, key(id))? {
-        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
-        _ => Err(Error::NotFound("safety plan item")),
-    }
+    crate::space::doc::root_record(doc, &key(id)).ok_or(Error::NotFound("safety plan item"))
 }
 
 fn int(doc: &AutoCommit, obj: &ObjId, k: &str) -> Option<i64> {

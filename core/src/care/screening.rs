@@ -2,7 +2,7 @@
 //! completed instrument, never the answers.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value};
+use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 use serde::Serialize;
 
 use crate::Vault;
@@ -58,10 +58,8 @@ pub fn screenings(doc: &AutoCommit) -> Vec<ScreeningRecord> {
         .filter_map(|k| {
             let id = k.strip_prefix(SCREENING_PREFIX)?;
             crate::space::doc::check_id(id, "screening").ok()?;
-            let r = match doc.get(ROOT, k.as_str()).ok().flatten() {
-                Some((Value::Object(ObjType::Map), r)) => r,
-                _ => return None,
-            };
+            // Of copies put concurrently by an erasure's carry-over, one (protocol 27.4).
+            let r = crate::space::doc::root_record(doc, &k)?;
             let instrument = string(doc, &r, "instrument")?;
             Instrument::from_id(&instrument).ok()?;
             let risk = string(doc, &r, "risk").unwrap_or_default();

@@ -18,6 +18,13 @@
 //!   made offline meanwhile, by their creation or edit time), destroys the old space, and follows the
 //!   index into the new journal.
 //!
+//! Copies of one entry meet in the new journal in any order: the erasing device's copy, a device's
+//! carried copy, another device's carried copy of the same entry. Automerge keeps concurrent puts of
+//! one root key side by side and picks one by operation id, which says nothing about which is newer;
+//! so every reader takes the copy last edited (`space::doc::root_record`, protocol 27.4), a carried
+//! copy goes into a record the new journal already holds only when it is newer (`carry_into`), and
+//! nothing any erasure removed is carried, whichever erasure it was (issue 15, item 8).
+//!
 //! What remains (documented in `docs/threat-model.md`): the index's own history still holds the old
 //! keys (sealed under index keys the phrase opens), but the ciphertext they opened is gone from the
 //! relay and from every device that synced; copies taken before the erasure (a relay backup, a device
@@ -27,8 +34,10 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::space::doc::{record_time, root_record};
 use crate::space::{Space, SpaceKind};
 use crate::{SpaceId, Vault};
 
@@ -42,9 +51,39 @@ struct Pending(Vec<ByteBuf>);
 /// changes, and those in its sealed envelopes the relay never took. A journal erased elsewhere keeps
 /// them (they are this device's writes that nobody else has).
 fn unacked_roots(store: &crate::store::Store, space: &mut Space) -> Vec<String> {
+    let changes = space.unacked_changes(store).unwrap_or_default();
+    roots_touched(space, &changes)
+}
+
+/// The root keys of `space` that changes of its document the erasing device had not received
+/// wrote into (`seen`: each actor's highest change it had, from the index's marker): what only
+/// this device can carry over, whenever it was written.
+fn unseen_roots(space: &mut Space, seen: &BTreeMap<Vec<u8>, u64>) -> Vec<String> {
+    let unseen: Vec<automerge::Change> = space
+        .doc
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| c.seq() > seen.get(c.actor_id().to_bytes()).copied().unwrap_or(0))
+        .collect();
+    roots_touched(space, &unseen)
+}
+
+/// What a device had received of a document: each actor's highest change.
+fn received(doc: &mut AutoCommit) -> BTreeMap<Vec<u8>, u64> {
+    let mut out = BTreeMap::new();
+    for c in doc.get_changes(&[]) {
+        let seq = out.entry(c.actor_id().to_bytes().to_vec()).or_insert(0);
+        *seq = c.seq().max(*seq);
+    }
+    out
+}
+
+/// The root keys of `space`'s document that `changes` wrote into: keys they put or deleted, and the
+/// keys of the records holding the objects they changed.
+fn roots_touched(space: &mut Space, changes: &[automerge::Change]) -> Vec<String> {
     let mut roots = Vec::new();
-    for change in space.unacked_changes(store).unwrap_or_default() {
-        let Some(expanded) = crate::space::rules::expand(&change) else {
+    for change in changes {
+        let Some(expanded) = crate::space::rules::expand(change) else {
             continue;
         };
         for op in expanded.operations {
@@ -117,22 +156,70 @@ fn copy_value(
 fn copy_root(from: &AutoCommit, to: &mut AutoCommit, keep: impl Fn(&str) -> bool) -> Result<()> {
     for k in from.keys(ROOT).collect::<Vec<_>>() {
         if keep(&k) {
-            copy_value(from, &ROOT, automerge::Prop::Map(k), to, &ROOT)?;
+            copy_root_key(from, &k, to)?;
         }
     }
     to.commit();
     Ok(())
 }
 
-/// The newest time a root record of a journal document carries (`created`, `edited`, `added`, `at`).
-fn record_time(doc: &AutoCommit, key: &str) -> Option<i64> {
-    let Ok(Some((Value::Object(ObjType::Map), obj))) = doc.get(ROOT, key) else {
-        return None;
+/// Copies root key `k` of `from` to `to`: its record (of copies put there concurrently, the one
+/// every device reads, protocol 27.4), or whatever other value is there.
+fn copy_root_key(from: &AutoCommit, k: &str, to: &mut AutoCommit) -> Result<()> {
+    match root_record(from, k) {
+        Some(src) => {
+            let dst = to.put_object(ROOT, k, ObjType::Map)?;
+            for f in from.keys(&src).collect::<Vec<_>>() {
+                copy_value(from, &src, automerge::Prop::Map(f), to, &dst)?;
+            }
+            Ok(())
+        }
+        None => copy_value(from, &ROOT, automerge::Prop::Map(k.to_string()), to, &ROOT),
+    }
+}
+
+/// Writes the carried record `k` into the new journal `to` (protocol 27.4). A key the journal does
+/// not hold gets the carried copy: another device's copy may be on its way, and readers choose
+/// between them by time, whichever arrives first. A key it holds keeps its record when that is as
+/// new as the carried copy or newer; otherwise the record takes the carried copy's fields, in the
+/// same map, so edits made concurrently to it still merge and no second copy competes with it.
+fn carry_into(carry: &AutoCommit, k: &str, to: &mut AutoCommit) -> Result<()> {
+    let Some(existing) = root_record(to, k) else {
+        if to.get(ROOT, k)?.is_some() {
+            // Something other than a record is there (not written by Sebaya): left alone.
+            return Ok(());
+        }
+        return copy_root_key(carry, k, to);
     };
-    ["created", "edited", "added", "at"]
-        .iter()
-        .filter_map(|f| crate::space::doc::int(doc, &obj, f))
-        .max()
+    let Some(carried) = root_record(carry, k) else {
+        return Ok(());
+    };
+    if record_time(carry, &carried) <= record_time(to, &existing) {
+        return Ok(());
+    }
+    let fields: Vec<String> = carry.keys(&carried).collect();
+    for f in to.keys(&existing).collect::<Vec<_>>() {
+        if !fields.contains(&f) {
+            to.delete(&existing, f.as_str())?;
+        }
+    }
+    for f in fields {
+        let same = to.get_all(&existing, f.as_str())?.len() == 1
+            && matches!(
+                (carry.get(&carried, f.as_str())?, to.get(&existing, f.as_str())?),
+                (Some((Value::Scalar(a), _)), Some((Value::Scalar(b), _))) if a == b
+            );
+        if !same {
+            copy_value(carry, &carried, automerge::Prop::Map(f), to, &existing)?;
+        }
+    }
+    Ok(())
+}
+
+/// The time of the record under root key `key` (the largest of its `created`, `edited`, `added`,
+/// `at`).
+fn root_time(doc: &AutoCommit, key: &str) -> Option<i64> {
+    record_time(doc, &root_record(doc, key)?)
 }
 
 impl Vault {
@@ -161,6 +248,9 @@ impl Vault {
     /// device now, erased at the relay at the next sync, and on the person's other devices at theirs.
     /// Unknown ids are `NotFound` and nothing changes. Returns the new journal's id.
     pub fn erase_journal_entries(&mut self, ids: &[String], now_ms: i64) -> Result<SpaceId> {
+        // What this device had received of the old journal goes into the index's marker: another
+        // device carries over exactly what is missing from it (protocol 23).
+        let seen = received(&mut self.journal.as_mut().ok_or(Error::NotFound("journal"))?.doc);
         let old = self.journal.as_ref().ok_or(Error::NotFound("journal"))?;
         for id in ids {
             if crate::journal::get(&old.doc, id).is_none() {
@@ -188,7 +278,7 @@ impl Vault {
             pending.push(old_id);
         }
         self.set_pending_erasures(&pending)?;
-        self.mark_erased(&old_id, now_ms, ids)?;
+        self.mark_erased(&old_id, now_ms, ids, &seen)?;
         self.store.kv_put(crate::JOURNAL_SPACE, &new_id.0)?;
         self.journal = Some(fresh);
         Space::destroy(&self.store, &old_id)?;
@@ -228,13 +318,20 @@ impl Vault {
                 let Some(mut old) = self.journal.take() else {
                     continue;
                 };
-                let erased_keys = self.erased_keys_in_index(space);
-                let touched = unacked_roots(&self.store, &mut old);
+                // Nothing any erasure removed is carried, this one's or an earlier or later one's.
+                let erased_keys = self.every_erased_key_in_index();
+                // What the erasing device had not received (its marker says, by actor; a marker
+                // of an older version does not), what the relay never took from this device, and
+                // records written after the erasure's time.
+                let mut touched = unacked_roots(&self.store, &mut old);
+                if let Some(seen) = self.erased_seen_in_index(space) {
+                    touched.extend(unseen_roots(&mut old, &seen));
+                }
                 let mut carry = AutoCommit::new();
                 copy_root(&old.doc, &mut carry, |k| {
                     !erased_keys.iter().any(|e| e == k)
                         && (touched.iter().any(|t| t == k)
-                            || record_time(&old.doc, k).is_some_and(|t| t > *at))
+                            || root_time(&old.doc, k).is_some_and(|t| t > *at))
                 })?;
                 if carry.keys(ROOT).next().is_some() {
                     self.store.kv_put(CARRY, &carry.save())?;
@@ -257,13 +354,19 @@ impl Vault {
         if bytes.is_empty() {
             return Ok(());
         }
+        // An erasure this device learnt of after carrying (the carried keys were checked against
+        // the index then) must not be undone either.
+        let erased = self.every_erased_key_in_index();
         let Some(j) = self.journal.as_mut() else {
             return Ok(());
         };
         let carry = AutoCommit::load(&bytes).map_err(|_| Error::Corrupt("carried entries"))?;
-        // What the new journal already holds under a key wins.
-        let existing: std::collections::HashSet<String> = j.doc.keys(ROOT).collect();
-        copy_root(&carry, &mut j.doc, |k| !existing.contains(k))?;
+        for k in carry.keys(ROOT).collect::<Vec<_>>() {
+            if !erased.contains(&k) {
+                carry_into(&carry, &k, &mut j.doc)?;
+            }
+        }
+        j.doc.commit();
         j.persist(&self.store)?;
         self.store.kv_put(CARRY, &[])?;
         Ok(())
@@ -272,5 +375,65 @@ impl Vault {
     /// Spaces waiting to be erased at the relay (for the sync).
     pub(crate) fn erasures_to_send(&self) -> Result<Vec<SpaceId>> {
         self.pending_erasures()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::journal;
+
+    const E: &str = "1000000000000000";
+
+    /// A carried-over document holding entry `E` with `text`, edited at `edited`.
+    fn carried(text: &str, edited: i64) -> AutoCommit {
+        let mut d = AutoCommit::new();
+        journal::add(&mut d, E, "as written", 3, &[], 1).unwrap();
+        journal::edit(&mut d, E, Some(text), Some(4), None, edited).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_carried_copy_newer_than_the_record_held_is_written_into_that_record() {
+        let mut held = AutoCommit::new();
+        journal::add(&mut held, E, "as written", 3, &[], 1).unwrap();
+        let before = held.get(ROOT, E).unwrap().unwrap().1;
+        carry_into(&carried("carried", 20), E, &mut held).unwrap();
+        held.commit();
+        // The same map, so an edit made concurrently to it elsewhere still merges.
+        assert_eq!(held.get_all(ROOT, E).unwrap().len(), 1);
+        assert_eq!(held.get(ROOT, E).unwrap().unwrap().1, before);
+        let e = journal::get(&held, E).unwrap();
+        assert_eq!((e.text.as_str(), e.mood, e.edited_ms), ("carried", 4, 20));
+        // Carrying the same again writes nothing.
+        let heads = held.get_heads();
+        carry_into(&carried("carried", 20), E, &mut held).unwrap();
+        held.commit();
+        assert_eq!(held.get_heads(), heads);
+    }
+
+    #[test]
+    fn a_record_held_as_new_or_newer_than_the_carried_copy_stays() {
+        let mut held = AutoCommit::new();
+        journal::add(&mut held, E, "as written", 3, &[], 1).unwrap();
+        journal::edit(&mut held, E, Some("edited here later"), None, None, 30).unwrap();
+        carry_into(&carried("carried", 20), E, &mut held).unwrap();
+        held.commit();
+        assert_eq!(journal::get(&held, E).unwrap().text, "edited here later");
+        let mut equal = AutoCommit::new();
+        journal::add(&mut equal, E, "as written", 3, &[], 1).unwrap();
+        journal::edit(&mut equal, E, Some("edited here at 20"), None, None, 20).unwrap();
+        carry_into(&carried("carried", 20), E, &mut equal).unwrap();
+        equal.commit();
+        assert_eq!(journal::get(&equal, E).unwrap().text, "edited here at 20");
+    }
+
+    #[test]
+    fn a_key_not_held_gets_the_carried_copy() {
+        let mut held = AutoCommit::new();
+        carry_into(&carried("carried", 20), E, &mut held).unwrap();
+        held.commit();
+        assert_eq!(journal::get(&held, E).unwrap().text, "carried");
     }
 }

@@ -202,6 +202,48 @@ pub(crate) fn read_record(doc: &AutoCommit, c: &ObjId, id: &str) -> Option<ObjId
     }
 }
 
+/// The fields whose largest value is a root record's time (protocol 27.4): a journal entry's
+/// `created` and `edited`, a safety plan item's `added` and `edited`, a screening's `at`.
+const TIME_FIELDS: [&str; 4] = ["created", "edited", "added", "at"];
+
+/// A record's time: the largest integer among the values of its time fields, concurrent values
+/// included (an edit made on two devices at once counts by the later). `None` without any.
+pub(crate) fn record_time(doc: &AutoCommit, obj: &ObjId) -> Option<i64> {
+    TIME_FIELDS
+        .iter()
+        .flat_map(|f| doc.get_all(obj, *f).unwrap_or_default())
+        .filter_map(|(v, _)| match v {
+            Value::Scalar(s) => match s.as_ref() {
+                ScalarValue::Int(i) => Some(*i),
+                ScalarValue::Uint(u) => i64::try_from(*u).ok(),
+                _ => None,
+            },
+            _ => None,
+        })
+        .max()
+}
+
+/// The record under a root key of a document whose records live at its root (the journal's
+/// entries, safety plan items and screening totals): a map. Why not simply Automerge's value: when
+/// a journal is erased, every device that wrote into it meanwhile copies its records into the new
+/// journal, so one key can hold several maps put concurrently, and Automerge's choice among them
+/// (by operation id) says nothing about which is newer. The record is the map with the latest
+/// time ([`record_time`]); of equal times, Automerge's order decides (its winner last). Every device
+/// reads the same record from the same document, whatever order the copies arrived in (protocol
+/// 27.4). Edits and deletions go to this record too, so an edit keeps it chosen.
+pub(crate) fn root_record(doc: &AutoCommit, key: &str) -> Option<ObjId> {
+    doc.get_all(ROOT, key)
+        .ok()?
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (v, obj))| match v {
+            Value::Object(ObjType::Map) => Some((record_time(doc, &obj), i, obj)),
+            _ => None,
+        })
+        .max_by_key(|(time, i, _)| (*time, *i))
+        .map(|(_, _, obj)| obj)
+}
+
 /// Every well-formed record of a container, read by `read`.
 pub(crate) fn read_all<T>(
     doc: &AutoCommit,

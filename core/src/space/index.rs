@@ -12,12 +12,15 @@
 //! its certificate (`Op::Vouch`); once the relay holds the vouch it serves the space, and the keys from
 //! the index open it.
 //!
-//! A space erased for good (`journal/erase.rs`) is marked here: `s/<id>/erased` (when, ms) and
-//! `e/<id>/keys` (the root keys erased from it), and its entry and keys are deleted; every device
+//! A space erased for good (`journal/erase.rs`) is marked here: `s/<id>/erased` (when, ms),
+//! `e/<id>/keys` (the root keys erased from it) and `e/<id>/seen` (what the erasing device had
+//! received of it), and its entry and keys are deleted; every device
 //! of the person deletes them again whenever a concurrent write brought them back
 //! (`Vault::scrub_index`), and nobody follows or records a space so marked.
 
 use automerge::transaction::Transactable;
+use std::collections::BTreeMap;
+
 use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
 
 use sebaya_proto::membership::{Op, Role, Statement, StatementId};
@@ -141,6 +144,34 @@ pub(crate) fn erased_key(space: &SpaceId) -> String {
 /// Root key of the index's list of the root keys erased from a space (comma-separated entry ids).
 fn erased_keys_key(space: &SpaceId) -> String {
     format!("e/{}/keys", space.to_hex())
+}
+
+/// Root key of what the device that erased a space had received of it (`e/<id>/seen`, written with
+/// the erased marker in the form of [`seen_text`]).
+fn erased_seen_key(space: &SpaceId) -> String {
+    format!("e/{}/seen", space.to_hex())
+}
+
+/// The index's form of what a device had received of a space's document: for each actor (in the
+/// order of its bytes), `<actor in lowercase hex>:<its highest change's seq>`, comma-separated
+/// (protocol 23). Every change of an actor up to that seq was received, none above.
+pub(crate) fn seen_text(received: &BTreeMap<Vec<u8>, u64>) -> String {
+    received
+        .iter()
+        .map(|(actor, seq)| format!("{}:{seq}", hex::encode(actor)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads [`seen_text`]'s form; `None` when any part is malformed (a device then carries by time
+/// and by what the relay never took, as for a marker without it).
+pub(crate) fn parse_seen(text: &str) -> Option<BTreeMap<Vec<u8>, u64>> {
+    let mut out = BTreeMap::new();
+    for part in text.split(',').filter(|p| !p.is_empty()) {
+        let (actor, seq) = part.split_once(':')?;
+        out.insert(hex::decode(actor).ok()?, seq.parse().ok()?);
+    }
+    Some(out)
 }
 
 /// Deletes a space's entry and keys from an index document (its erased marker stays). Returns
@@ -558,13 +589,15 @@ impl Vault {
     }
 
     /// Marks a space erased in the index (with the root keys that were erased from it, so no other
-    /// device carries them back) and deletes its entry and keys there. Erasing journal entries
+    /// device carries them back, and what this device had received of it, so each other device
+    /// carries what it lacked) and deletes its entry and keys there. Erasing journal entries
     /// (`journal/erase.rs`) calls this.
     pub(crate) fn mark_erased(
         &mut self,
         space: &SpaceId,
         now_ms: i64,
         erased: &[String],
+        received: &BTreeMap<Vec<u8>, u64>,
     ) -> Result<()> {
         let Some(idx) = self.held_index() else {
             return Ok(());
@@ -581,6 +614,9 @@ impl Vault {
             index
                 .doc
                 .put(ROOT, erased_keys_key(space).as_str(), erased.join(","))?;
+            index
+                .doc
+                .put(ROOT, erased_seen_key(space).as_str(), seen_text(received))?;
         }
         forget_in_index(&mut index.doc, space)?;
         index.doc.commit();
@@ -602,6 +638,37 @@ impl Vault {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// What the device that erased `space` had received of it, by actor (its highest change), as
+    /// its marker says; `None` for a marker without it (written by an older version) or malformed.
+    pub(crate) fn erased_seen_in_index(&self, space: &SpaceId) -> Option<BTreeMap<Vec<u8>, u64>> {
+        let index = self.held_index().and_then(|i| self.shared.get(&i))?;
+        match index.doc.get(ROOT, erased_seen_key(space).as_str()) {
+            Ok(Some((Value::Scalar(s), _))) => parse_seen(s.as_str()?),
+            _ => None,
+        }
+    }
+
+    /// Every root key the index lists as erased from any space (every `e/<id>/keys`): what a carried
+    /// copy must never write back, whichever erasure removed it (a device may learn of several at
+    /// once, and carry from the first into a journal a later one made).
+    pub(crate) fn every_erased_key_in_index(&self) -> Vec<String> {
+        let Some(index) = self.held_index().and_then(|i| self.shared.get(&i)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = index
+            .doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let hex = k.strip_prefix("e/")?.strip_suffix("/keys")?;
+                SpaceId::from_hex(hex).ok()
+            })
+            .flat_map(|space| self.erased_keys_in_index(&space))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Spaces the index marks erased, with when.
@@ -718,6 +785,19 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    /// The vector of docs/protocol.md section 23 for `e/<id>/seen`.
+    fn the_seen_text_of_an_erased_marker_is_stable_and_reads_back() {
+        let received = BTreeMap::from([(vec![2u8; 32], 1u64), (vec![1u8; 32], 2u64)]);
+        let text = seen_text(&received);
+        assert_eq!(text, format!("{}:2,{}:1", "01".repeat(32), "02".repeat(32)));
+        assert_eq!(parse_seen(&text), Some(received));
+        assert_eq!(parse_seen(""), Some(BTreeMap::new()));
+        for bad in ["01:x", "zz:1", "0101", "01:1:2", "01:-1"] {
+            assert_eq!(parse_seen(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn entries_round_trip_and_merge_without_losing_keys() {
