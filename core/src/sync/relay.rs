@@ -825,16 +825,18 @@ impl RelaySync {
                 let mut again = !unjudged.is_empty();
                 // The answer came: the proof it carried, if any, has done its work.
                 self.admission = None;
-                // This device's own envelopes the relay did not admit: once per sync, the device
+                // Envelopes of this device's spaces the relay did not admit: once per sync, the device
                 // shows its credentials (protocol 9.8) to a relay that lists programmes, and pushes
                 // them again in the next request, with what waited on a refused genesis. Carried
                 // envelopes are others' and are not pushed again.
+                // This device's own pushes: its spaces' envelopes, whoever signed them (its index
+                // author's too); carried ones have no head.
                 let own = |r: &Rejected| {
                     self.in_flight_heads
                         .get(r.index as usize)
                         .copied()
                         .flatten()
-                        .is_some_and(|(_, author, _)| author == identity.device)
+                        .is_some()
                 };
                 let not_admitted: Vec<&Rejected> = answer
                     .rejected
