@@ -54,9 +54,9 @@ impl Space {
     /// Returns how many were sealed.
     pub fn seal_outgoing(&mut self, store: &Store, id: &Identity, codec: u8) -> Result<u32> {
         let actor = actor_of(&self.me);
-        let mine: Vec<Change> = self
-            .doc
-            .get_changes(&[])
+        let all = self.doc.get_changes(&[]);
+        self.seal_work += all.len() as u64;
+        let mine: Vec<Change> = all
             .into_iter()
             .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
             .collect();
@@ -109,13 +109,19 @@ impl Space {
         Ok(sealed)
     }
 
+    /// Changes read from the document to find this device's unsealed ones since the space was
+    /// loaded: a unit of work the seal cost tests bound (`seal_cost_tests.rs`, issue 15, item 10).
+    pub fn seal_work(&self) -> u64 {
+        self.seal_work
+    }
+
     /// Whether everything this device wrote here is sealed and acknowledged by the relay: what a
     /// referral's "sent" state means (the relay holds it; any member's next sync brings it).
     pub fn all_sent(&mut self) -> bool {
         let actor = actor_of(&self.me);
-        let unsealed = self
-            .doc
-            .get_changes(&[])
+        let all = self.doc.get_changes(&[]);
+        self.seal_work += all.len() as u64;
+        let unsealed = all
             .iter()
             .any(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq);
         let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
@@ -127,9 +133,9 @@ impl Space {
     /// carries over: writes nobody else has.)
     pub fn unacked_changes(&mut self, store: &Store) -> Result<Vec<Change>> {
         let actor = actor_of(&self.me);
-        let mut out: Vec<Change> = self
-            .doc
-            .get_changes(&[])
+        let all = self.doc.get_changes(&[]);
+        self.seal_work += all.len() as u64;
+        let mut out: Vec<Change> = all
             .into_iter()
             .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
             .collect();
