@@ -120,6 +120,10 @@ struct SpaceRecord {
     /// What taken snapshots' covers named beyond what was known to exist then (`snapshot.rs`).
     #[serde(default)]
     cover_pending: Vec<(ByteBuf, u64)>,
+    /// The document's heads at the last seal (`outgoing.rs`): a seal reads only what came after
+    /// them. Absent in records written before it (the next seal reads everything once).
+    #[serde(default)]
+    sealed_heads: Vec<ByteBuf>,
 }
 
 /// A space open in memory.
@@ -139,6 +143,11 @@ pub struct Space {
     pub doc: AutoCommit,
     next_seq: u64,
     sealed_change_seq: u64,
+    /// The document's heads when this device last sealed: every change of its own in their past
+    /// has a sequence number up to `sealed_change_seq`, so a seal reads only the changes after them
+    /// (`outgoing.rs`). Heads the document does not know are passed over by Automerge, which then
+    /// returns more, never less: a stale or foreign cursor costs one longer walk, never a change.
+    sealed_heads: Vec<ChangeHash>,
     /// Envelopes held.
     pub vector: VersionVector,
     /// The relay's last acknowledged vector.
@@ -283,6 +292,7 @@ impl Space {
             doc: AutoCommit::new().with_actor(actor_of(&me)),
             next_seq: 1,
             sealed_change_seq: 0,
+            sealed_heads: Vec::new(),
             snap_base: 0,
             snap_envelopes: 0,
             cover_pending: BTreeMap::new(),
@@ -340,6 +350,11 @@ impl Space {
             epoch: ByteBuf::from(self.epoch.0.to_vec()),
             next_seq: self.next_seq,
             sealed_change_seq: self.sealed_change_seq,
+            sealed_heads: self
+                .sealed_heads
+                .iter()
+                .map(|h| ByteBuf::from(h.0.to_vec()))
+                .collect(),
             snap_base: self.snap_base,
             snap_envelopes: self.snap_envelopes,
             cover_pending: pairs(&self.cover_pending),
@@ -453,6 +468,12 @@ impl Space {
             doc,
             next_seq: rec.next_seq,
             sealed_change_seq: rec.sealed_change_seq,
+            sealed_heads: rec
+                .sealed_heads
+                .iter()
+                .map(|h| ChangeHash::try_from(h.as_slice()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::Corrupt("space record"))?,
             snap_base: rec.snap_base,
             snap_envelopes: rec.snap_envelopes,
             cover_pending: unpairs(&rec.cover_pending)?,
