@@ -1055,6 +1055,9 @@ impl RelayStore for SqliteStore {
 }
 
 #[cfg(test)]
+mod cost_tests;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
