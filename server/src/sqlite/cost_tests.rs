@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::StatementStatus;
 use rusqlite::params;
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
-use sebaya_proto::{DeviceId, EnvelopeId, Kind, SpaceId};
+use sebaya_proto::{DeviceId, EnvelopeId, Kind, SpaceId, VersionVector};
 
 use super::SqliteStore;
 use crate::store::{NewEnvelope, RelayStore};
@@ -120,10 +120,117 @@ fn a_sync_requests_reads_of_a_space_do_not_grow_with_the_envelopes_it_holds() {
     let few = request_work(&store, &counted, 1, small);
     let many = request_work(&store, &counted, 2, large);
     assert!(few > 0, "the steps are counted");
+    println!("steps of a request's reads: {few} at {small} envelopes, {many} at {large}");
     // The same few index lookups either way (a B-tree a little deeper at most), not a walk of the
     // space's rows: 50 times the envelopes may cost no more than twice the steps.
     assert!(
         many <= 2 * few,
         "a request's reads took {many} steps in a space of {large} envelopes, {few} in one of {small}"
     );
+}
+
+/// The vector as read from every row of the space (what `space_vector` did before it was kept).
+fn vector_from_rows(store: &SqliteStore, s: u8) -> VersionVector {
+    let conn = store.conn();
+    let mut stmt = conn
+        .prepare("SELECT author, seq FROM envelopes WHERE space = ?1")
+        .unwrap();
+    let mut v = VersionVector::new();
+    let rows = stmt
+        .query_map(params![space(s).0.as_slice()], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })
+        .unwrap();
+    for row in rows {
+        let (a, seq) = row.unwrap();
+        v.insert(DeviceId::from_slice(&a).unwrap(), seq as u64);
+    }
+    v
+}
+
+fn stored(store: &SqliteStore, s: u8, author: u8, seqs: &[u64]) {
+    let batch: Vec<NewEnvelope<'_>> = seqs
+        .iter()
+        .map(|&seq| NewEnvelope {
+            space: space(s),
+            author: DeviceId([author; 32]),
+            seq,
+            kind: if seq == 1 {
+                Kind::Membership
+            } else {
+                Kind::Changes
+            },
+            id: id(s.wrapping_mul(16).wrapping_add(author), seq),
+            bytes: b"sealed",
+        })
+        .collect();
+    store.insert_envelopes(&batch, 10).unwrap();
+}
+
+fn same_vectors(store: &SqliteStore, what: &str) {
+    for s in [1u8, 2] {
+        assert_eq!(
+            store.space_vector(&space(s)).unwrap(),
+            vector_from_rows(store, s),
+            "space {s}, {what}"
+        );
+    }
+}
+
+#[test]
+fn the_kept_vector_is_the_one_every_row_gives_through_gaps_erasure_and_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    // Out of order, above gaps, filled later, duplicates and conflicts, two authors, two spaces.
+    stored(&store, 1, 1, &[3, 5, 6, 9]);
+    same_vectors(&store, "only above a gap");
+    stored(&store, 1, 1, &[1, 2, 2]);
+    stored(&store, 1, 2, &[1, 2, 3, 7]);
+    stored(&store, 2, 1, &[2, 1, 4]);
+    same_vectors(&store, "gaps partly filled");
+    stored(&store, 1, 1, &[4, 8, 7]);
+    same_vectors(&store, "a gap filled with more above it");
+    assert_eq!(store.space_vector(&space(1)).unwrap().get(&AUTHOR), 9);
+
+    // Pruned rows stay (tombstones): the vector does not move; the floor is their top.
+    store
+        .conn()
+        .execute(
+            "UPDATE envelopes SET pruned = 1 WHERE space = ?1 AND author = ?2 AND seq <= 4 AND seq > 1",
+            params![space(1).0.as_slice(), AUTHOR.0.as_slice()],
+        )
+        .unwrap();
+    same_vectors(&store, "after pruning");
+    let floor = store.pruned_floor(&space(1)).unwrap();
+    assert_eq!(floor.get(&AUTHOR).copied(), Some(4));
+    assert_eq!(floor.len(), 1);
+
+    // An upgrade from v8 fills the table in from the rows.
+    let before: Vec<VersionVector> = [1, 2]
+        .iter()
+        .map(|s| store.space_vector(&space(*s)).unwrap())
+        .collect();
+    drop(store);
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(super::DB_FILE_NAME)).unwrap();
+        conn.execute_batch("DROP TABLE vectors; DROP INDEX envelopes_pruned;")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 8).unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let after: Vec<VersionVector> = [1, 2]
+        .iter()
+        .map(|s| store.space_vector(&space(*s)).unwrap())
+        .collect();
+    assert_eq!(after, before);
+    same_vectors(&store, "after the upgrade");
+    stored(&store, 2, 1, &[3]);
+    same_vectors(&store, "stored after the upgrade");
+    assert_eq!(store.space_vector(&space(2)).unwrap().get(&AUTHOR), 4);
+
+    // Erasing keeps the membership statements (seq 1 here) and counts again from them.
+    store.erase_space(&space(1), 20).unwrap();
+    same_vectors(&store, "after erasure");
+    assert_eq!(store.space_vector(&space(1)).unwrap().get(&AUTHOR), 1);
+    assert!(store.pruned_floor(&space(1)).unwrap().is_empty());
 }
