@@ -173,7 +173,8 @@ pub struct Space {
     /// against it (`apart.rs`): judged again only when the log changed.
     apart_judged: Option<(usize, usize)>,
     /// Changes read from the document to find this device's unsealed ones (`seal_outgoing`,
-    /// `all_sent`, `unacked_changes`) since the space was loaded: what the seal cost tests bound.
+    /// `all_sent`, `unacked_changes`) and to count them (`change_count`, which a sync's snapshot
+    /// check calls) since the space was loaded: what the seal cost tests bound.
     seal_work: u64,
 }
 

@@ -162,8 +162,9 @@ impl Space {
         Ok(sealed)
     }
 
-    /// Changes read from the document to find this device's unsealed ones since the space was
-    /// loaded: a unit of work the seal cost tests bound (`seal_cost_tests.rs`, issue 15, item 10).
+    /// Changes read from the document to find this device's unsealed ones, or to count them, since
+    /// the space was loaded: a unit of work the seal cost tests bound (`seal_cost_tests.rs`, issue
+    /// 15, item 10).
     pub fn seal_work(&self) -> u64 {
         self.seal_work
     }

@@ -222,3 +222,39 @@ fn after_a_quarantine_puts_the_document_back_the_next_seal_is_still_exact_and_bo
     // The member's two applied changes and the facilitator's own.
     seal_checked(&mut fs, &f, &mut f_seen, 3, "after a quarantine");
 }
+
+/// A sync seals, then checks whether a snapshot is due (`Vault::seal_pending_with`): that check
+/// counts the document's changes, and must not read the whole history at every sync either.
+#[test]
+fn a_syncs_snapshot_check_after_a_long_history_reads_a_bounded_number_of_changes() {
+    let d = device(3);
+    let mut s = Space::create(&d.store, SpaceKind::Journal, &d.id).unwrap();
+    // Five envelopes of 400 changes: enough envelopes for a snapshot to be weighed at all.
+    for _ in 0..5 {
+        write(&mut s, 400);
+        s.persist(&d.store).unwrap();
+        s.seal_outgoing(&d.store, &d.id, CODEC_BUNDLE).unwrap();
+    }
+    // A policy of one snapshot every 10,000 changes: none is due, but the count is taken.
+    assert!(
+        s.snapshot_if_due(&d.store, &d.id, 10_000)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(s.change_count(), 2_000);
+    write(&mut s, 1);
+    s.persist(&d.store).unwrap();
+    s.seal_outgoing(&d.store, &d.id, CODEC_BUNDLE).unwrap();
+    let before = s.seal_work();
+    assert!(
+        s.snapshot_if_due(&d.store, &d.id, 10_000)
+            .unwrap()
+            .is_none()
+    );
+    let work = s.seal_work() - before;
+    assert!(
+        work <= 2,
+        "the snapshot check after 2,001 changes read {work} changes"
+    );
+    assert_eq!(s.change_count(), 2_001);
+}

@@ -62,7 +62,9 @@ impl Space {
 
     /// Changes in the document (every author's).
     pub fn change_count(&mut self) -> u64 {
-        self.doc.get_changes(&[]).len() as u64
+        let n = self.doc.get_changes(&[]).len() as u64;
+        self.seal_work += n;
+        n
     }
 
     /// Seals a snapshot when at least `every` changes came since the last one this device sealed or
