@@ -176,6 +176,10 @@ pub struct Space {
     /// `all_sent`, `unacked_changes`) and to count them (`change_count`, which a sync's snapshot
     /// check calls) since the space was loaded: what the seal cost tests bound.
     seal_work: u64,
+    /// Changes the document held when `change_count` last counted them, and its heads then
+    /// (`snapshot.rs`): the next count reads only what came since. Kept in memory only.
+    counted: u64,
+    counted_heads: Vec<ChangeHash>,
 }
 
 /// What receiving a batch of envelopes did.
@@ -306,6 +310,8 @@ impl Space {
             me,
             apart_judged: None,
             seal_work: 0,
+            counted: 0,
+            counted_heads: Vec::new(),
         };
         space.save_record(store)?;
         Ok(space)
@@ -487,6 +493,8 @@ impl Space {
             me,
             apart_judged: None,
             seal_work: 0,
+            counted: 0,
+            counted_heads: Vec::new(),
         };
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.

@@ -257,4 +257,13 @@ fn a_syncs_snapshot_check_after_a_long_history_reads_a_bounded_number_of_changes
         "the snapshot check after 2,001 changes read {work} changes"
     );
     assert_eq!(s.change_count(), 2_001);
+
+    // The count stays the document's own through a merge and a document put back to an older
+    // copy (whose heads do not include the ones last counted).
+    let older = s.doc.clone();
+    merge_foreign(&mut s, 30);
+    assert_eq!(s.change_count(), 2_031);
+    s.doc = older;
+    assert_eq!(s.change_count(), 2_001);
+    assert_eq!(s.change_count(), s.doc.get_changes(&[]).len() as u64);
 }
