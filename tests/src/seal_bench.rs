@@ -58,10 +58,16 @@ fn seal_rows(rows: &mut Vec<Row>, n: usize) {
     );
     let (mut cursor, mut full) = (Vec::new(), Vec::new());
     let (mut count, mut count_all) = (Vec::new(), Vec::new());
+    let mut since_heads = Vec::new();
     let (mut read_cursor, mut read_full) = (0, 0);
     for (k, op) in ops[n..].iter().enumerate() {
+        let heads = s.doc.get_heads();
         apply_op_doc(&mut s.doc, op, n + k);
         s.persist(&store).unwrap();
+        // Automerge's own part of the cursor: the changes after the heads before this one.
+        let t = Instant::now();
+        assert_eq!(s.doc.get_changes(&heads).len(), 1);
+        since_heads.push(t.elapsed().as_secs_f64() * 1e3);
         let before = s.seal_work();
         let t = Instant::now();
         let sealed = if k % 2 == 0 {
@@ -105,6 +111,15 @@ fn seal_rows(rows: &mut Vec<Row>, n: usize) {
         read_cursor as f64,
         read_full as f64,
         "changes",
+    ));
+    rows.push(Row::new(
+        &format!(
+            "Automerge get_changes(heads) for the one change after {n}: what the cursor leaves to Automerge, median of {}, ms (vs get_changes of everything)",
+            2 * SAMPLES
+        ),
+        median(since_heads),
+        median(count_all.clone()),
+        "ms",
     ));
     rows.push(Row::new(
         &format!(
