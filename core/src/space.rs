@@ -55,6 +55,8 @@ mod keys;
 mod kind;
 mod outgoing;
 pub(crate) mod rules;
+#[cfg(test)]
+mod seal_cost_tests;
 mod snapshot;
 pub use apart::{
     MAX_HELD_APART, MAX_HELD_APART_BYTES, MAX_HELD_APART_IN_VAULT, MAX_HELD_APART_IN_VAULT_BYTES,
@@ -118,6 +120,10 @@ struct SpaceRecord {
     /// What taken snapshots' covers named beyond what was known to exist then (`snapshot.rs`).
     #[serde(default)]
     cover_pending: Vec<(ByteBuf, u64)>,
+    /// The document's heads at the last seal (`outgoing.rs`): a seal reads only what came after
+    /// them. Absent in records written before it (the next seal reads everything once).
+    #[serde(default)]
+    sealed_heads: Vec<ByteBuf>,
 }
 
 /// A space open in memory.
@@ -137,6 +143,11 @@ pub struct Space {
     pub doc: AutoCommit,
     next_seq: u64,
     sealed_change_seq: u64,
+    /// The document's heads when this device last sealed: every change of its own in their past
+    /// has a sequence number up to `sealed_change_seq`, so a seal reads only the changes after them
+    /// (`outgoing.rs`). Heads the document does not know are passed over by Automerge, which then
+    /// returns more, never less: a stale or foreign cursor costs one longer walk, never a change.
+    sealed_heads: Vec<ChangeHash>,
     /// Envelopes held.
     pub vector: VersionVector,
     /// The relay's last acknowledged vector.
@@ -161,6 +172,14 @@ pub struct Space {
     /// The log's (applied, pending) statement counts when the envelopes held apart were last judged
     /// against it (`apart.rs`): judged again only when the log changed.
     apart_judged: Option<(usize, usize)>,
+    /// Changes read from the document to find this device's unsealed ones (`seal_outgoing`,
+    /// `all_sent`, `unacked_changes`) and to count them (`change_count`, which a sync's snapshot
+    /// check calls) since the space was loaded: what the seal cost tests bound.
+    seal_work: u64,
+    /// Changes the document held when `change_count` last counted them, and its heads then
+    /// (`snapshot.rs`): the next count reads only what came since. Kept in memory only.
+    counted: u64,
+    counted_heads: Vec<ChangeHash>,
 }
 
 /// What receiving a batch of envelopes did.
@@ -278,6 +297,7 @@ impl Space {
             doc: AutoCommit::new().with_actor(actor_of(&me)),
             next_seq: 1,
             sealed_change_seq: 0,
+            sealed_heads: Vec::new(),
             snap_base: 0,
             snap_envelopes: 0,
             cover_pending: BTreeMap::new(),
@@ -289,6 +309,9 @@ impl Space {
             members: MembershipState::default(),
             me,
             apart_judged: None,
+            seal_work: 0,
+            counted: 0,
+            counted_heads: Vec::new(),
         };
         space.save_record(store)?;
         Ok(space)
@@ -334,6 +357,11 @@ impl Space {
             epoch: ByteBuf::from(self.epoch.0.to_vec()),
             next_seq: self.next_seq,
             sealed_change_seq: self.sealed_change_seq,
+            sealed_heads: self
+                .sealed_heads
+                .iter()
+                .map(|h| ByteBuf::from(h.0.to_vec()))
+                .collect(),
             snap_base: self.snap_base,
             snap_envelopes: self.snap_envelopes,
             cover_pending: pairs(&self.cover_pending),
@@ -447,6 +475,12 @@ impl Space {
             doc,
             next_seq: rec.next_seq,
             sealed_change_seq: rec.sealed_change_seq,
+            sealed_heads: rec
+                .sealed_heads
+                .iter()
+                .map(|h| ChangeHash::try_from(h.as_slice()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::Corrupt("space record"))?,
             snap_base: rec.snap_base,
             snap_envelopes: rec.snap_envelopes,
             cover_pending: unpairs(&rec.cover_pending)?,
@@ -458,6 +492,9 @@ impl Space {
             members: MembershipState::default(),
             me,
             apart_judged: None,
+            seal_work: 0,
+            counted: 0,
+            counted_heads: Vec::new(),
         };
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.

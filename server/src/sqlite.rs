@@ -32,7 +32,7 @@ mod admitted;
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 8;
+pub const END_VERSION: u32 = 9;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -127,6 +127,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         5 => upgrade_v5_to_v6(tx),
         6 => upgrade_v6_to_v7(tx),
         7 => admitted::upgrade_v7_to_v8(tx),
+        8 => upgrade_v8_to_v9(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -293,6 +294,89 @@ fn upgrade_v6_to_v7(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// v9: what a sync request reads of a space costs a few index lookups, not a walk of its rows
+/// (issue 15, item 10). `vectors` keeps, per space and author, the top of the contiguous run of
+/// sequence numbers stored (from 1), kept as envelopes are stored and erased; the vector is that
+/// plus the few rows above a gap. `envelopes_pruned` indexes the pruned tombstones, so the pruned
+/// floor is one lookup per author. Filled in from the envelopes held.
+fn upgrade_v8_to_v9(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE vectors (
+             space      BLOB NOT NULL,
+             author     BLOB NOT NULL,
+             contiguous INTEGER NOT NULL,
+             PRIMARY KEY (space, author)
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX envelopes_pruned ON envelopes (space, author, seq) WHERE pruned = 1;",
+    )?;
+    tx.execute_batch(&format!("{};", fill_vectors("")))?;
+    Ok(())
+}
+
+/// SQL that fills `vectors` for the envelopes `filter` selects (a `WHERE` clause, or nothing for
+/// all): per (space, author), the top of the contiguous run from 1. A row's sequence number equals
+/// its rank in its author's order exactly while every number below it is stored (they are distinct
+/// and at least 1).
+fn fill_vectors(filter: &str) -> String {
+    format!(
+        "INSERT INTO vectors (space, author, contiguous)
+         SELECT space, author, coalesce(max(CASE WHEN seq = rank THEN seq END), 0)
+         FROM (SELECT space, author, seq,
+                      row_number() OVER (PARTITION BY space, author ORDER BY seq) AS rank
+               FROM envelopes {filter})
+         GROUP BY space, author"
+    )
+}
+
+/// The largest sequence number stored (the sync code refuses larger ones).
+const MAX_SEQ: u64 = i64::MAX.unsigned_abs();
+
+/// Raises the contiguous top of (`space`, `author`) after envelope `seq` was stored there, inside
+/// the caller's transaction: over `seq` and whatever was stored above a gap it fills. Each stored
+/// envelope is stepped over at most once, so this is constant work per envelope on the whole.
+fn advance(
+    tx: &rusqlite::Transaction<'_>,
+    space: &SpaceId,
+    author: &DeviceId,
+    seq: u64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO vectors (space, author, contiguous) VALUES (?1, ?2, 0) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![space.0.as_slice(), author.0.as_slice()])?;
+    let top: i64 = tx
+        .prepare_cached("SELECT contiguous FROM vectors WHERE space = ?1 AND author = ?2")?
+        .query_row(params![space.0.as_slice(), author.0.as_slice()], |r| {
+            r.get(0)
+        })?;
+    let mut top = from_sql_int(top)?;
+    if seq != top.saturating_add(1) {
+        // Above a gap: read as such until the gap is filled.
+        return Ok(());
+    }
+    top = seq;
+    let mut next =
+        tx.prepare_cached("SELECT 1 FROM envelopes WHERE space = ?1 AND author = ?2 AND seq = ?3")?;
+    while top < MAX_SEQ
+        && next
+            .query_row(
+                params![space.0.as_slice(), author.0.as_slice(), sql_int(top + 1)],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some()
+    {
+        top += 1;
+    }
+    tx.prepare_cached("UPDATE vectors SET contiguous = ?3 WHERE space = ?1 AND author = ?2")?
+        .execute(params![
+            space.0.as_slice(),
+            author.0.as_slice(),
+            sql_int(top)
+        ])?;
+    Ok(())
+}
+
 /// The usage scope of a space (`s`), an author (`a`), or the whole store (`t`) (see
 /// `upgrade_v6_to_v7`); of an admitted person (`p`) and of the admitted spaces together (`A`), see
 /// `sqlite/admitted.rs`.
@@ -356,6 +440,21 @@ fn finish(conn: &Connection) -> Result<RelayId, StoreError> {
         .try_into()
         .map_err(|_| StoreError::Corrupt("relay id has the wrong length"))?;
     Ok(RelayId(id))
+}
+
+/// Every author of `space` with its contiguous top (0 when all it holds is above a gap).
+fn read_tops(conn: &Connection, space: &SpaceId) -> Result<Vec<(DeviceId, u64)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT author, contiguous FROM vectors WHERE space = ?1")?;
+    let mut rows = stmt.query(params![space.0.as_slice()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push((
+            device_of(&row.get::<_, Vec<u8>>(0)?)?,
+            from_sql_int(row.get(1)?)?,
+        ));
+    }
+    Ok(out)
 }
 
 /// Sequence numbers and times go to SQLite as i64. Stored sequence numbers never exceed `i64::MAX` (the
@@ -479,6 +578,7 @@ impl RelayStore for SqliteStore {
                 let outcome = if changed == 1 {
                     let len = i64::try_from(env.bytes.len()).unwrap_or(i64::MAX);
                     bump_all(&tx, &env.space, &env.author, len, 1)?;
+                    advance(&tx, &env.space, &env.author, env.seq)?;
                     InsertOutcome::Stored
                 } else {
                     let held: Option<Vec<u8>> = existing
@@ -543,17 +643,27 @@ impl RelayStore for SqliteStore {
 
     fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT author, seq FROM envelopes WHERE space = ?1 ORDER BY author, seq",
+        // Each author's contiguous top, kept as envelopes are stored (`advance`), then only the
+        // rows above it: a few lookups per author, however many envelopes the space holds.
+        let tops = read_tops(&conn, space)?;
+        let mut vector = VersionVector::from_contiguous(
+            tops.iter()
+                .filter(|(_, top)| *top > 0)
+                .map(|(a, t)| (*a, *t))
+                .collect(),
+        );
+        let mut above = conn.prepare_cached(
+            "SELECT seq FROM envelopes WHERE space = ?1 AND author = ?2 AND seq > ?3 ORDER BY seq",
         )?;
-        let mut rows = stmt.query(params![space.0.as_slice()])?;
-        let mut vector = VersionVector::new();
-        while let Some(row) = rows.next()? {
-            let author: Vec<u8> = row.get(0)?;
-            let author = DeviceId::from_slice(&author)
-                .map_err(|_| StoreError::Corrupt("stored author id has the wrong length"))?;
-            let seq = from_sql_int(row.get(1)?)?;
-            vector.insert(author, seq);
+        for (author, top) in &tops {
+            let mut rows = above.query(params![
+                space.0.as_slice(),
+                author.0.as_slice(),
+                sql_int(*top)
+            ])?;
+            while let Some(row) = rows.next()? {
+                vector.insert(*author, from_sql_int(row.get(0)?)?);
+            }
         }
         Ok(vector)
     }
@@ -919,16 +1029,19 @@ impl RelayStore for SqliteStore {
 
     fn pruned_floor(&self, space: &SpaceId) -> Result<BTreeMap<DeviceId, u64>, StoreError> {
         let conn = self.conn();
+        // One lookup per author in the index of pruned tombstones, not a walk of the space's rows.
         let mut stmt = conn.prepare_cached(
-            "SELECT author, max(seq) FROM envelopes WHERE space = ?1 AND pruned = 1 GROUP BY author",
+            "SELECT max(seq) FROM envelopes WHERE space = ?1 AND author = ?2 AND pruned = 1",
         )?;
-        let mut rows = stmt.query(params![space.0.as_slice()])?;
         let mut out = BTreeMap::new();
-        while let Some(row) = rows.next()? {
-            out.insert(
-                device_of(&row.get::<_, Vec<u8>>(0)?)?,
-                from_sql_int(row.get(1)?)?,
-            );
+        for (author, _) in read_tops(&conn, space)? {
+            let top: Option<i64> = stmt
+                .query_row(params![space.0.as_slice(), author.0.as_slice()], |r| {
+                    r.get(0)
+                })?;
+            if let Some(top) = top {
+                out.insert(author, from_sql_int(top)?);
+            }
         }
         Ok(out)
     }
@@ -951,6 +1064,16 @@ impl RelayStore for SqliteStore {
         }
         let n = tx.execute(
             &format!("DELETE FROM envelopes WHERE space = ?1 AND kind != {MEMBERSHIP_KIND}"),
+            params![space.0.as_slice()],
+        )?;
+        // The contiguous tops, counted again from what stays (membership statements): erasing is
+        // rare and walks the space's rows anyway.
+        tx.execute(
+            "DELETE FROM vectors WHERE space = ?1",
+            params![space.0.as_slice()],
+        )?;
+        tx.execute(
+            &fill_vectors("WHERE space = ?1"),
             params![space.0.as_slice()],
         )?;
         tx.execute(
@@ -1053,6 +1176,9 @@ impl RelayStore for SqliteStore {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod cost_tests;
 
 #[cfg(test)]
 mod tests {

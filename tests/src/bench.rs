@@ -1,7 +1,8 @@
 //! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
 //!
 //! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]
-//! [--only w1,add,removal,join,invite,paths,peer,snapshot]` (`--only`: just the named sections; all by default).
+//! [--only w1,add,removal,join,invite,paths,peer,snapshot,seal] [--seal-sizes 10000,100000]` (`--only`:
+//! just the named sections; all by default. `--seal-sizes`: the history sizes of section `seal`).
 //!
 //! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
 //! `ops(1, 1000)` (one commit per op); device B syncs. Sebaya's bytes are the request and response
@@ -20,6 +21,7 @@ use sebaya_core::journal;
 use sebaya_core::sync::policy::Link;
 use sebaya_tests::workload::{self, Op};
 
+mod seal_bench;
 mod snapshot_bench;
 
 struct Row {
@@ -177,6 +179,16 @@ fn workload_shape_doc(ops: &[Op]) -> AutoCommit {
     d
 }
 
+/// A ratio with two decimals, or two significant digits below 0.1 (0.0018, not 0.00).
+fn ratio(x: f64) -> String {
+    if x > 0.0 && x < 0.1 {
+        let decimals = (-x.log10()).ceil() as usize + 1;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
 /// The median of unsorted samples.
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
@@ -245,8 +257,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The sections `--only` may name (comma-separated); all of them run without it.
-const SECTIONS: [&str; 8] = [
-    "w1", "add", "removal", "join", "invite", "paths", "peer", "snapshot",
+const SECTIONS: [&str; 9] = [
+    "w1", "add", "removal", "join", "invite", "paths", "peer", "snapshot", "seal",
 ];
 
 /// Which sections this run measures.
@@ -806,6 +818,15 @@ fn main() {
     if sections.run("snapshot") {
         snapshot_bench::run(&mut rows);
     }
+    if sections.run("seal") {
+        let sizes: Vec<usize> = args
+            .iter()
+            .position(|a| a == "--seal-sizes")
+            .and_then(|i| args.get(i + 1))
+            .map(|l| l.split(',').map(|x| x.trim().parse().unwrap()).collect())
+            .unwrap_or_else(|| vec![10_000, 100_000]);
+        seal_bench::run(&mut rows, &sizes);
+    }
     relay.shutdown();
 
     println!();
@@ -814,15 +835,16 @@ fn main() {
     for r in &rows {
         let fmt = |x: f64| match r.unit {
             "B" | "chars" => format!("{x:.0}"),
+            "ms" if x < 1.0 => format!("{x:.3}"),
             "ms" => format!("{x:.2}"),
             _ => format!("{x:.1}"),
         };
         println!(
-            "| {} | {} | {} | {:.2}x |",
+            "| {} | {} | {} | {}x |",
             r.metric,
             fmt(r.sebaya),
             fmt(r.baseline),
-            r.sebaya / r.baseline
+            ratio(r.sebaya / r.baseline)
         );
     }
     if let Some(path) = json_out {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::Change;
+use automerge::{Change, ChangeHash};
 use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
@@ -17,6 +17,15 @@ use crate::identity::Identity;
 use crate::store::Store;
 
 use super::{MAX_BATCH_RAW, Space, actor_of, encode_changes};
+
+/// Which changes a seal reads to find this device's unsealed ones.
+#[derive(Clone, Copy)]
+pub(super) enum Walk {
+    /// Those after the heads of the last seal (`Space::sealed_heads`).
+    SinceLastSeal,
+    /// Every change of the document (the benchmark's baseline).
+    Everything,
+}
 
 impl Space {
     pub(super) fn envelope_key(
@@ -50,17 +59,56 @@ impl Space {
         Ok(())
     }
 
-    /// Seals this device's changes made since its previous envelope into new `changes` envelopes.
-    /// Returns how many were sealed.
-    pub fn seal_outgoing(&mut self, store: &Store, id: &Identity, codec: u8) -> Result<u32> {
+    /// This device's changes not sealed yet, and the heads of the document they were read at.
+    ///
+    /// `Walk::SinceLastSeal` reads only the changes not in the past of `sealed_heads`: every change
+    /// of this device in that past was sealed, as the heads are taken only when nothing of its own
+    /// is left unsealed, and the past of a set of hashes never changes, whatever document holds
+    /// them (after a merge, a reload, a compaction, a snapshot, a document put back after a
+    /// quarantine). Heads the document does not know are passed over by Automerge, which then
+    /// returns more changes, never fewer: the filter below finds the same ones either way.
+    /// `Walk::Everything` is the walk of every change this replaced (kept for the benchmark).
+    pub(super) fn unsealed_mine(&mut self, walk: Walk) -> (Vec<Change>, Vec<ChangeHash>) {
         let actor = actor_of(&self.me);
-        let mine: Vec<Change> = self
-            .doc
-            .get_changes(&[])
+        let heads = self.doc.get_heads();
+        let read = match walk {
+            Walk::SinceLastSeal => self.doc.get_changes(&self.sealed_heads),
+            Walk::Everything => self.doc.get_changes(&[]),
+        };
+        self.seal_work += read.len() as u64;
+        let mine = read
             .into_iter()
             .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
             .collect();
+        (mine, heads)
+    }
+
+    /// Seals this device's changes made since its previous envelope into new `changes` envelopes.
+    /// Returns how many were sealed. Reads only the changes made or received since the previous
+    /// seal (issue 15, item 10), not the whole history.
+    pub fn seal_outgoing(&mut self, store: &Store, id: &Identity, codec: u8) -> Result<u32> {
+        self.seal_with(store, id, codec, Walk::SinceLastSeal)
+    }
+
+    /// [`Space::seal_outgoing`] as it was before issue 15, item 10: reading every change of the
+    /// document at every seal. For the benchmark's baseline only (`sebaya-bench --only seal`).
+    #[doc(hidden)]
+    pub fn seal_outgoing_reading_everything(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        codec: u8,
+    ) -> Result<u32> {
+        self.seal_with(store, id, codec, Walk::Everything)
+    }
+
+    fn seal_with(&mut self, store: &Store, id: &Identity, codec: u8, walk: Walk) -> Result<u32> {
+        let (mine, heads) = self.unsealed_mine(walk);
         if mine.is_empty() {
+            // Nothing of this device's own is unsealed up to these heads: the next seal starts
+            // there. Kept in memory; the next record written carries it (an older cursor in the
+            // vault is as true, only longer to read from).
+            self.sealed_heads = heads;
             return Ok(0);
         }
         let mut batches: Vec<Vec<Change>> = vec![Vec::new()];
@@ -78,7 +126,8 @@ impl Space {
         }
         let signer = id.signing_key()?;
         let mut sealed = 0;
-        for batch in batches {
+        let last = batches.len().saturating_sub(1);
+        for (i, batch) in batches.into_iter().enumerate() {
             let top = batch
                 .iter()
                 .map(|c| c.seq())
@@ -102,6 +151,10 @@ impl Space {
             self.vector.insert(self.me, self.next_seq);
             self.next_seq += 1;
             self.sealed_change_seq = top;
+            if i == last {
+                // Every change of its own up to these heads is sealed now.
+                self.sealed_heads = heads.clone();
+            }
             self.save_record(store)?;
             tx.commit()?;
             sealed += 1;
@@ -109,15 +162,17 @@ impl Space {
         Ok(sealed)
     }
 
+    /// Changes read from the document to find this device's unsealed ones, or to count them, since
+    /// the space was loaded: a unit of work the seal cost tests bound (`seal_cost_tests.rs`, issue
+    /// 15, item 10).
+    pub fn seal_work(&self) -> u64 {
+        self.seal_work
+    }
+
     /// Whether everything this device wrote here is sealed and acknowledged by the relay: what a
     /// referral's "sent" state means (the relay holds it; any member's next sync brings it).
     pub fn all_sent(&mut self) -> bool {
-        let actor = actor_of(&self.me);
-        let unsealed = self
-            .doc
-            .get_changes(&[])
-            .iter()
-            .any(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq);
+        let unsealed = !self.unsealed_mine(Walk::SinceLastSeal).0.is_empty();
         let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
         !unsealed && acked + 1 >= self.next_seq
     }
@@ -126,13 +181,7 @@ impl Space {
     /// own sealed envelopes above the relay's acknowledgement. (What an erased journal's holder
     /// carries over: writes nobody else has.)
     pub fn unacked_changes(&mut self, store: &Store) -> Result<Vec<Change>> {
-        let actor = actor_of(&self.me);
-        let mut out: Vec<Change> = self
-            .doc
-            .get_changes(&[])
-            .into_iter()
-            .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
-            .collect();
+        let mut out = self.unsealed_mine(Walk::SinceLastSeal).0;
         let acked = self.relay_acked.get(&self.me).copied().unwrap_or(0);
         for seq in (acked + 1)..self.next_seq {
             let k = Self::envelope_key(store, &self.id, &self.me, seq);

@@ -60,9 +60,25 @@ impl Space {
         self.vector.contiguous().values().sum()
     }
 
-    /// Changes in the document (every author's).
+    /// Changes in the document (every author's). Counts only what came since the last count: the
+    /// document held exactly the past of `counted_heads` then, and a document holding a change holds
+    /// its whole past, so the count is that plus the changes outside it. When the document does not
+    /// know those heads (it was replaced), everything is counted once. Reads change metadata only.
     pub fn change_count(&mut self) -> u64 {
-        self.doc.get_changes(&[]).len() as u64
+        let known = self
+            .counted_heads
+            .iter()
+            .all(|h| self.doc.get_change_meta_by_hash(h).is_some());
+        if !known {
+            self.counted = 0;
+            self.counted_heads.clear();
+        }
+        let heads = self.doc.get_heads();
+        let new = self.doc.get_changes_meta(&self.counted_heads).len() as u64;
+        self.seal_work += new;
+        self.counted += new;
+        self.counted_heads = heads;
+        self.counted
     }
 
     /// Seals a snapshot when at least `every` changes came since the last one this device sealed or
