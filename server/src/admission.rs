@@ -11,7 +11,7 @@
 //! Kept apart from the exchange because it is policy, not protocol: what is admitted is decided here
 //! and remembered by the store; the exchange only asks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use sebaya_proto::programme::{ProgrammeRegistry, SignedRoleGrant};
@@ -59,7 +59,8 @@ struct Known {
     devices: HashMap<DeviceId, PersonId>,
     /// Admitted persons, with the Unix second their admission ends.
     persons: HashMap<PersonId, u64>,
-    spaces: HashSet<SpaceId>,
+    /// Admitted spaces, with the person whose device founded each.
+    spaces: HashMap<SpaceId, PersonId>,
 }
 
 /// The relay's admissions: its policy and what it admitted. Shared by every request.
@@ -214,40 +215,48 @@ impl Admissions {
         Ok(self.person_until(store, &person)? >= now)
     }
 
-    /// Whether `space` is admitted: noted so before, or founded by `founder` (the author of its
-    /// genesis the relay holds), a device admitted now, which notes it so for good. For a genesis
-    /// not stored yet, ask [`Admissions::device_admitted`] of its author and [`Admissions::admit_space`]
-    /// once it is stored.
+    /// The person whose device founded `space`, if the space is admitted: noted so before, or
+    /// founded by `founder` (the author of its genesis the relay holds), a device admitted now, which
+    /// notes it so for good. For a genesis not stored yet, ask [`Admissions::device_admitted`] of its
+    /// author and [`Admissions::admit_space`] once it is stored.
     pub fn space_admitted(
         &self,
         store: &dyn RelayStore,
         space: &SpaceId,
         founder: Option<&DeviceId>,
         now: u64,
-    ) -> Result<bool, StoreError> {
-        if self.known().spaces.contains(space) || store.admitted_space(space)? {
-            self.known().spaces.insert(*space);
-            return Ok(true);
+    ) -> Result<Option<PersonId>, StoreError> {
+        if let Some(p) = self.known().spaces.get(space) {
+            return Ok(Some(*p));
+        }
+        if let Some(p) = store.admitted_space(space)? {
+            self.known().spaces.insert(*space, p);
+            return Ok(Some(p));
         }
         match founder {
             Some(f) if self.device_admitted(store, f, now)? => {
-                self.admit_space(store, space, now)?;
-                Ok(true)
+                self.admit_space(store, space, f, now)
             }
-            _ => Ok(false),
+            _ => Ok(None),
         }
     }
 
-    /// Notes `space` admitted for good (its genesis by an admitted device was stored).
+    /// Notes `space` admitted for good, founded by `founder` (its genesis by an admitted device was
+    /// stored). Returns the founder's person (none if the device is no admitted person's).
     pub fn admit_space(
         &self,
         store: &dyn RelayStore,
         space: &SpaceId,
+        founder: &DeviceId,
         now: u64,
-    ) -> Result<(), StoreError> {
-        store.admit_space(space, now)?;
-        self.known().spaces.insert(*space);
-        Ok(())
+    ) -> Result<Option<PersonId>, StoreError> {
+        let Some(person) = self.person_of(store, founder)? else {
+            return Ok(None);
+        };
+        store.admit_space(space, now, &person)?;
+        let kept = store.admitted_space(space)?.unwrap_or(person);
+        self.known().spaces.insert(*space, kept);
+        Ok(Some(kept))
     }
 }
 

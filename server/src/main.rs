@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR] [--snapshot-retention-days N|never]
-//!              [--device-quota-mib N] [--person-quota-mib N] [--space-quota-mib N]
+//!              [--device-quota-mib N] [--person-quota-mib N] [--founder-quota-mib N] [--space-quota-mib N]
 //!              [--total-quota-mib N] [--unadmitted-quota-mib N]
 //!              [--admission open|credential] [--programme KEY_HEX]...
 //! ```
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--person-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--unadmitted-quota-mib N] [--admission open|credential] [--programme KEY_HEX]...";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--person-quota-mib N] [--founder-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--unadmitted-quota-mib N] [--admission open|credential] [--programme KEY_HEX]...";
 
 #[derive(Debug)]
 struct Args {
@@ -93,6 +93,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--person-quota-mib" => {
                 quotas.person_bytes = mib("--person-quota-mib", &value("--person-quota-mib")?)?;
+            }
+            "--founder-quota-mib" => {
+                quotas.founder_bytes = mib("--founder-quota-mib", &value("--founder-quota-mib")?)?;
             }
             "--unadmitted-quota-mib" => {
                 quotas.unadmitted_bytes =
@@ -268,6 +271,10 @@ mod tests {
         );
         let b = parse(&["--person-quota-mib", "64", "--unadmitted-quota-mib", "1024"]);
         assert_eq!(b.quotas.person_bytes, 64 * 1024 * 1024);
+        assert_eq!(
+            parse(&["--founder-quota-mib=8"]).quotas.founder_bytes,
+            8 * 1024 * 1024
+        );
         assert_eq!(b.quotas.unadmitted_bytes, 1024 * 1024 * 1024);
         assert_eq!(a.quotas.total_bytes, 2048 * 1024 * 1024);
         assert_eq!(

@@ -34,6 +34,10 @@ pub struct Quotas {
     pub person_bytes: u64,
     /// Envelopes one admitted person's devices may have stored together.
     pub person_envelopes: u64,
+    /// Bytes the admitted spaces one person's devices founded may hold together, whoever wrote them:
+    /// an admitted member could otherwise add fresh keys to spaces of its own and have them write
+    /// outside any person's quota (review finding, issue 15, item 2).
+    pub founder_bytes: u64,
     /// Bytes that spaces no programme admitted may hold together, at a relay open to all (at one
     /// that admits by credential they hold nothing new): what strangers with fresh keys can fill at
     /// most, however many keys they make, so programmes' spaces keep the rest. `u64::MAX`: no bound
@@ -55,6 +59,7 @@ impl Default for Quotas {
             space_envelopes: 2_000_000,
             person_bytes: 256 * MIB,
             person_envelopes: 2_000_000,
+            founder_bytes: 4 * 1024 * MIB,
             unadmitted_bytes: u64::MAX,
             total_bytes: 64 * 1024 * MIB,
         }
@@ -67,6 +72,8 @@ pub(crate) struct Taking {
     pub(crate) author: DeviceId,
     /// The author's person, if the relay admitted it.
     pub(crate) person: Option<PersonId>,
+    /// The person whose device founded the space, if the space is admitted.
+    pub(crate) founder: Option<PersonId>,
     pub(crate) len: u64,
     /// Whether it goes into a space no programme admitted, at a relay that bounds those together.
     pub(crate) unadmitted: bool,
@@ -80,6 +87,7 @@ pub(crate) struct Ledger<'a> {
     spaces: HashMap<SpaceId, Amount>,
     authors: HashMap<DeviceId, Amount>,
     persons: HashMap<PersonId, Amount>,
+    founders: HashMap<PersonId, Amount>,
     total: Amount,
     /// Bytes this request has taken in spaces no programme admitted.
     unadmitted: u64,
@@ -93,6 +101,7 @@ impl<'a> Ledger<'a> {
             spaces: HashMap::new(),
             authors: HashMap::new(),
             persons: HashMap::new(),
+            founders: HashMap::new(),
             total: Amount::default(),
             unadmitted: 0,
         }
@@ -123,6 +132,10 @@ impl<'a> Ledger<'a> {
             Some(p) => held(self.usage.persons.get(p), self.persons.get(p)),
             None => (0, 0),
         };
+        let founded_bytes = match &t.founder {
+            Some(p) => held(self.usage.founders.get(p), self.founders.get(p)).0,
+            None => 0,
+        };
         let total = self
             .usage
             .total
@@ -135,6 +148,7 @@ impl<'a> Ledger<'a> {
             || device_envelopes > q.device_envelopes
             || person_bytes > q.person_bytes
             || person_envelopes > q.person_envelopes
+            || founded_bytes > q.founder_bytes
             || total > q.total_bytes
         {
             return Err(reason::QUOTA_EXCEEDED);
@@ -160,6 +174,9 @@ impl<'a> Ledger<'a> {
         if let Some(p) = t.person {
             taken.push(self.persons.entry(p).or_default());
         }
+        if let Some(p) = t.founder {
+            taken.push(self.founders.entry(p).or_default());
+        }
         for a in taken {
             a.bytes = a.bytes.saturating_add(len);
             a.envelopes = a.envelopes.saturating_add(1);
@@ -182,6 +199,7 @@ mod tests {
             space,
             author,
             person: None,
+            founder: None,
             len,
             unadmitted: false,
         })
@@ -256,6 +274,7 @@ mod tests {
             space,
             author,
             person,
+            founder: None,
             len,
             unadmitted,
         };

@@ -631,6 +631,7 @@ impl RelayStore for SqliteStore {
         };
         for p in persons {
             usage.persons.insert(*p, read(scope(b'p', &p.0))?);
+            usage.founders.insert(*p, read(scope(b'f', &p.0))?);
         }
         for s in spaces {
             usage.spaces.insert(*s, read(scope(b's', &s.0))?);
@@ -1109,8 +1110,8 @@ impl RelayStore for SqliteStore {
         admitted::admit_device(&self.conn(), device, person)
     }
 
-    fn admit_space(&self, space: &SpaceId, at: u64) -> Result<(), StoreError> {
-        admitted::admit_space(&self.conn(), space, at)
+    fn admit_space(&self, space: &SpaceId, at: u64, founder: &PersonId) -> Result<(), StoreError> {
+        admitted::admit_space(&self.conn(), space, at, founder)
     }
 
     fn admitted_person(&self, person: &PersonId) -> Result<Option<u64>, StoreError> {
@@ -1121,7 +1122,7 @@ impl RelayStore for SqliteStore {
         admitted::device(&self.conn(), device)
     }
 
-    fn admitted_space(&self, space: &SpaceId) -> Result<bool, StoreError> {
+    fn admitted_space(&self, space: &SpaceId) -> Result<Option<PersonId>, StoreError> {
         admitted::space(&self.conn(), space)
     }
 
@@ -1810,7 +1811,7 @@ mod tests {
             .insert_envelopes(&[env(1, 1, 1, 1, b"aaa"), env(2, 2, 1, 2, b"bb")], 10)
             .unwrap();
         store.admit_person(&p, 1000, &a1).unwrap();
-        store.admit_space(&s1, 20).unwrap();
+        store.admit_space(&s1, 20, &p).unwrap();
         let u = store.usage(&[], &[], &[p]).unwrap();
         assert_eq!(
             u.persons[&p],
@@ -1821,7 +1822,7 @@ mod tests {
         // Device 2 of the same person; a second admission of a space or device adds nothing.
         store.admit_device(&a2, &p).unwrap();
         store.admit_device(&a2, &PersonId([8; 32])).unwrap();
-        store.admit_space(&s1, 30).unwrap();
+        store.admit_space(&s1, 30, &PersonId([8; 32])).unwrap();
         store
             .insert_envelopes(&[env(1, 2, 1, 3, b"cccc"), env(2, 1, 1, 4, b"d")], 40)
             .unwrap();
@@ -1833,6 +1834,16 @@ mod tests {
             "a device keeps its first person"
         );
         assert_eq!(u.admitted, amount(7, 2));
+        assert_eq!(
+            u.founders[&p],
+            amount(7, 2),
+            "what the person's founded space holds"
+        );
+        assert_eq!(
+            u.founders[&PersonId([8; 32])],
+            amount(0, 0),
+            "a space keeps its first founder"
+        );
         assert_eq!(u.total, amount(10, 4));
         assert_eq!(store.admitted_device(&a2).unwrap(), Some(p));
         // Erasing space 1 gives back both counts.

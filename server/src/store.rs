@@ -87,6 +87,8 @@ pub struct Usage {
     pub authors: std::collections::HashMap<DeviceId, Amount>,
     /// Per admitted person asked about: their admitted devices together (protocol 9.8).
     pub persons: std::collections::HashMap<PersonId, Amount>,
+    /// Per person asked about: the admitted spaces their devices founded, together.
+    pub founders: std::collections::HashMap<PersonId, Amount>,
     /// The whole store.
     pub total: Amount,
     /// What admitted spaces hold: the rest of `total` is what spaces no programme admitted hold.
@@ -407,8 +409,8 @@ pub trait RelayStore: Send + Sync + 'static {
     /// returns the person the store holds for it.
     fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError>;
 
-    /// Notes `space` admitted, for good, from `at`.
-    fn admit_space(&self, space: &SpaceId, at: u64) -> Result<(), StoreError>;
+    /// Notes `space` admitted, for good, from `at`, founded by a device of `founder`.
+    fn admit_space(&self, space: &SpaceId, at: u64, founder: &PersonId) -> Result<(), StoreError>;
 
     /// Until when `person` was admitted, if ever.
     fn admitted_person(&self, person: &PersonId) -> Result<Option<u64>, StoreError>;
@@ -416,8 +418,8 @@ pub trait RelayStore: Send + Sync + 'static {
     /// The person of `device`, if it was admitted.
     fn admitted_device(&self, device: &DeviceId) -> Result<Option<PersonId>, StoreError>;
 
-    /// Whether `space` was admitted.
-    fn admitted_space(&self, space: &SpaceId) -> Result<bool, StoreError>;
+    /// The person whose device founded `space`, if the space was admitted.
+    fn admitted_space(&self, space: &SpaceId) -> Result<Option<PersonId>, StoreError>;
 
     /// Which of `spaces` are erased.
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError>;

@@ -178,7 +178,7 @@ fn a_stranger_founds_nothing_and_a_programmes_person_founds_and_writes() {
         reasons(&out),
         vec![reason::NOT_ADMITTED, reason::UNKNOWN_SPACE]
     );
-    assert!(!store.admitted_space(&space).unwrap());
+    assert!(store.admitted_space(&space).unwrap().is_none());
     // A proof of a grant of another programme admits nothing, and is counted.
     let wrong = proof(110, 1, vec![grant(101, 110, NOW + 86_400)]);
     let out = run(
@@ -205,7 +205,10 @@ fn a_stranger_founds_nothing_and_a_programmes_person_founds_and_writes() {
     )
     .unwrap();
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);
-    assert!(store.admitted_space(&space).unwrap());
+    assert_eq!(
+        store.admitted_space(&space).unwrap(),
+        Some(PersonId(pk(110)))
+    );
     assert_eq!(
         store.admitted_device(&id(1)).unwrap(),
         Some(PersonId(pk(110)))
@@ -615,7 +618,7 @@ fn a_genesis_refused_for_quota_admits_no_space_and_a_space_id_admitted_takes_no_
     .unwrap();
     assert_eq!(reasons(&out), vec![reason::QUOTA_EXCEEDED]);
     assert!(
-        !store.admitted_space(&space).unwrap(),
+        store.admitted_space(&space).unwrap().is_none(),
         "nothing stored, nothing admitted"
     );
     let out = run(
@@ -632,4 +635,65 @@ fn a_genesis_refused_for_quota_admits_no_space_and_a_space_id_admitted_takes_no_
     )
     .unwrap();
     assert_eq!(reasons(&out), vec![reason::NOT_ADMITTED]);
+}
+
+#[test]
+fn keys_a_member_adds_to_its_own_spaces_write_within_its_founder_bound() {
+    let (_d, store) = store();
+    let quotas = crate::quota::Quotas {
+        founder_bytes: 6_000,
+        ..crate::quota::Quotas::default()
+    };
+    let access = Access::new().with_quotas(quotas).with_admission(policy());
+    // Person 110 founds a space and adds fresh keys 20..=29, which no programme admitted.
+    let space = SpaceId([12; 16]);
+    let g = genesis(1, space);
+    let mut envs = vec![carry(1, &g, 1)];
+    let mut parent = g.id();
+    for (i, n) in (20..=29u8).enumerate() {
+        let add = statement(
+            1,
+            space,
+            vec![parent],
+            Op::Add {
+                device: id(n),
+                role: Role::Member,
+                person: None,
+                x25519: None,
+            },
+        );
+        parent = add.id();
+        envs.push(carry(1, &add, i as u64 + 2));
+    }
+    let right = proof(110, 1, vec![grant(100, 110, NOW + 86_400)]);
+    let out = run(
+        &store,
+        &access,
+        request(1, 1, NOW, &[space], envs, Some(right)),
+    )
+    .unwrap();
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    // Each fresh key writes 20 changes; together they meet the founder's bound.
+    let mut refused = 0;
+    for n in 20..=29u8 {
+        let envs: Vec<Vec<u8>> = (1..=20).map(|seq| change(n, space, seq)).collect();
+        let out = run(
+            &store,
+            &access,
+            request(n, 100 + n, NOW, &[space], envs, None),
+        )
+        .unwrap();
+        assert!(
+            out.rejected
+                .iter()
+                .all(|r| r.reason == reason::QUOTA_EXCEEDED)
+        );
+        refused += out.rejected.len();
+    }
+    assert!(refused > 0, "the founder's bound was reached");
+    let f = store
+        .usage(&[], &[], &[PersonId(pk(110))])
+        .unwrap()
+        .founders[&PersonId(pk(110))];
+    assert!(f.bytes <= 6_000 && f.bytes > 5_000, "{f:?}");
 }

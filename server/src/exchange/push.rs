@@ -381,7 +381,29 @@ fn push_group(
             person_of.insert(*a, p);
         }
     }
-    let mut persons: Vec<PersonId> = person_of.values().copied().collect();
+    // The logs of the spaces, and where a relay lists programmes, the person whose device founded
+    // each admitted space: what spaces a person founded hold together has a quota too.
+    let mut logs: HashMap<SpaceId, Arc<SpaceLog>> = HashMap::new();
+    for space in &touched {
+        logs.insert(*space, writer.log(store, *space)?);
+    }
+    let listed = !access.admissions().policy().programmes.is_empty();
+    // Per space, the person whose device founded it if it is admitted (asked once per group).
+    let mut founders: HashMap<SpaceId, Option<PersonId>> = HashMap::new();
+    if listed {
+        for (space, log) in &logs {
+            let founder =
+                access
+                    .admissions()
+                    .space_admitted(store, space, log.founder().as_ref(), now)?;
+            founders.insert(*space, founder);
+        }
+    }
+    let mut persons: Vec<PersonId> = person_of
+        .values()
+        .copied()
+        .chain(founders.values().flatten().copied())
+        .collect();
     persons.sort_unstable();
     persons.dedup();
     let mut ledger = Ledger::new(access.quotas(), store.usage(&touched, &authors, &persons)?);
@@ -391,7 +413,6 @@ fn push_group(
     let mut over_quota = 0u64;
     let stored_ids: HashMap<usize, Option<EnvelopeId>> =
         order.iter().copied().zip(store.held_ids(&slots)?).collect();
-    let mut logs: HashMap<SpaceId, Arc<SpaceLog>> = HashMap::new();
     // Spaces whose log this request changed: put back into the cache after the store commits.
     let mut changed: HashSet<SpaceId> = HashSet::new();
     // Slots taken by envelopes accepted earlier in this request.
@@ -399,8 +420,6 @@ fn push_group(
     let mut held = Vec::new();
     let mut to_store: Vec<usize> = Vec::new();
     let by_credential = access.admissions().by_credential();
-    // Per space, whether it is admitted (asked once per group).
-    let mut admitted_spaces: HashMap<SpaceId, bool> = HashMap::new();
     let mut refuse = |c: &Candidate, why: &str| {
         rejected.push(Rejected {
             index: index_u32(c.index),
@@ -465,33 +484,48 @@ fn push_group(
                 continue;
             }
         };
+        // Where the relay lists programmes: the person whose device founds the space, if it is
+        // admitted. A genesis is judged by its own author (the space is noted admitted once the
+        // genesis is stored, below); for anything else, a genesis this group took counts.
+        let genesis = c
+            .statement
+            .as_ref()
+            .is_some_and(|st| matches!(st.statement().op, Op::Genesis { .. }));
+        let founder: Option<PersonId> = if !listed {
+            None
+        } else if genesis {
+            if access
+                .admissions()
+                .device_admitted(store, &c.slot.author, now)?
+            {
+                access.admissions().person_of(store, &c.slot.author)?
+            } else {
+                None
+            }
+        } else {
+            match founders.get(&c.slot.space).copied().flatten() {
+                Some(p) => Some(p),
+                None => {
+                    let f = access.admissions().space_admitted(
+                        store,
+                        &c.slot.space,
+                        log.founder().as_ref(),
+                        now,
+                    )?;
+                    founders.insert(c.slot.space, f);
+                    f
+                }
+            }
+        };
         // Admitted (by credential only; protocol 9.8): a genesis needs an admitted author, anything
         // else but a revocation an admitted space.
-        if by_credential {
-            let admitted = match &c.statement {
-                // The space is noted admitted once the genesis is stored (below).
-                Some(st) if matches!(st.statement().op, Op::Genesis { .. }) => access
-                    .admissions()
-                    .device_admitted(store, &c.slot.author, now)?,
-                Some(st) if st.statement().op.takes_away() => true,
-                _ => match admitted_spaces.get(&c.slot.space) {
-                    Some(a) => *a,
-                    None => {
-                        let a = access.admissions().space_admitted(
-                            store,
-                            &c.slot.space,
-                            log.founder().as_ref(),
-                            now,
-                        )?;
-                        admitted_spaces.insert(c.slot.space, a);
-                        a
-                    }
-                },
-            };
-            if !admitted {
-                refuse(c, reason::NOT_ADMITTED);
-                continue;
-            }
+        let takes_away = c
+            .statement
+            .as_ref()
+            .is_some_and(|st| st.statement().op.takes_away());
+        if by_credential && !takes_away && founder.is_none() {
+            refuse(c, reason::NOT_ADMITTED);
+            continue;
         }
         // Room for it (rule 2, last), before a statement changes the log: every envelope counts,
         // statements too (a stranger founds spaces at will); only a revocation never waits on a
@@ -501,30 +535,13 @@ fn push_group(
             .as_ref()
             .is_some_and(|st| st.statement().op.takes_away());
         if !exempt {
-            let unadmitted = pooled
-                && !match (&c.statement, admitted_spaces.get(&c.slot.space)) {
-                    // A genesis being judged is not stored yet: its author founds the space.
-                    (Some(st), _) if matches!(st.statement().op, Op::Genesis { .. }) => access
-                        .admissions()
-                        .device_admitted(store, &c.slot.author, now)?,
-                    (_, Some(a)) => *a,
-                    (_, None) => {
-                        let a = access.admissions().space_admitted(
-                            store,
-                            &c.slot.space,
-                            log.founder().as_ref(),
-                            now,
-                        )?;
-                        admitted_spaces.insert(c.slot.space, a);
-                        a
-                    }
-                };
             let taking = Taking {
                 space: c.slot.space,
                 author: c.slot.author,
                 person: person_of.get(&c.slot.author).copied(),
+                founder,
+                unadmitted: pooled && founder.is_none(),
                 len: c.env.as_bytes().len() as u64,
-                unadmitted,
             };
             if let Err(why) = ledger.take(&taking) {
                 refuse(c, why);
@@ -583,7 +600,12 @@ fn push_group(
                             .admissions()
                             .device_admitted(store, &c.slot.author, now)?
                     {
-                        access.admissions().admit_space(store, &c.slot.space, now)?;
+                        access.admissions().admit_space(
+                            store,
+                            &c.slot.space,
+                            &c.slot.author,
+                            now,
+                        )?;
                     }
                 }
                 InsertOutcome::Conflict => {

@@ -2,7 +2,8 @@
 //! v7 -> v8 and the statements behind the store's admission methods. Three small tables, one row per
 //! admitted person, device and space, so nothing here grows with what is stored; and two usage
 //! counts they feed (table `usage`): per admitted person (`p` + person id: what its admitted devices
-//! stored from their admission on) and for the admitted spaces together (`A`).
+//! stored from their admission on), per founding person (`f` + person id: what the spaces its devices
+//! founded hold, from their admission on), and for the admitted spaces together (`A`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sebaya_proto::{DeviceId, PersonId, SpaceId};
@@ -23,8 +24,9 @@ pub(super) fn upgrade_v7_to_v8(tx: &rusqlite::Transaction<'_>) -> Result<(), Sto
              person BLOB NOT NULL
          ) STRICT, WITHOUT ROWID;
          CREATE TABLE admitted_spaces (
-             space BLOB PRIMARY KEY,
-             at    INTEGER NOT NULL
+             space   BLOB PRIMARY KEY,
+             at      INTEGER NOT NULL,
+             founder BLOB NOT NULL
          ) STRICT, WITHOUT ROWID;",
     )?;
     Ok(())
@@ -79,15 +81,28 @@ fn admit_device_in(
     self::device(conn, device)?.ok_or(StoreError::Corrupt("an admitted device without its person"))
 }
 
-/// Notes `space` admitted from `at`, its bytes counted as admitted from then on; a space noted
-/// already keeps its first time.
-pub(super) fn admit_space(conn: &Connection, space: &SpaceId, at: u64) -> Result<(), StoreError> {
+/// Notes `space` admitted from `at`, founded by `founder`'s device: its bytes count as admitted,
+/// and for what `founder`'s spaces hold (`f` + person), from then on; a space noted already keeps its
+/// first time and founder.
+pub(super) fn admit_space(
+    conn: &Connection,
+    space: &SpaceId,
+    at: u64,
+    founder: &PersonId,
+) -> Result<(), StoreError> {
     let tx = conn.unchecked_transaction()?;
     let new = tx
-        .prepare_cached("INSERT OR IGNORE INTO admitted_spaces (space, at) VALUES (?1, ?2)")?
-        .execute(params![space.0.as_slice(), sql_int(at)])?;
+        .prepare_cached(
+            "INSERT OR IGNORE INTO admitted_spaces (space, at, founder) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![
+            space.0.as_slice(),
+            sql_int(at),
+            founder.0.as_slice()
+        ])?;
     if new == 1 {
         add_usage(&tx, &scope(b'A', &[]), &scope(b's', &space.0))?;
+        add_usage(&tx, &scope(b'f', &founder.0), &scope(b's', &space.0))?;
     }
     tx.commit()?;
     Ok(())
@@ -128,6 +143,13 @@ pub(super) fn bump_admitted(
              envelopes = max(0, envelopes + excluded.envelopes)",
     )?
     .execute(params![space.0.as_slice(), bytes, envelopes])?;
+    tx.prepare_cached(
+        "INSERT INTO usage (scope, bytes, envelopes)
+             SELECT CAST(x'66' || founder AS BLOB), ?2, ?3 FROM admitted_spaces WHERE space = ?1
+         ON CONFLICT (scope) DO UPDATE SET bytes = max(0, bytes + excluded.bytes),
+             envelopes = max(0, envelopes + excluded.envelopes)",
+    )?
+    .execute(params![space.0.as_slice(), bytes, envelopes])?;
     Ok(())
 }
 
@@ -151,11 +173,13 @@ pub(super) fn device(conn: &Connection, device: &DeviceId) -> Result<Option<Pers
         .transpose()
 }
 
-/// Whether `space` is admitted.
-pub(super) fn space(conn: &Connection, space: &SpaceId) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM admitted_spaces WHERE space = ?1")?
-        .query_row(params![space.0.as_slice()], |_| Ok(()))
-        .optional()?
-        .is_some())
+/// The person whose device founded `space`, if it is admitted.
+pub(super) fn space(conn: &Connection, space: &SpaceId) -> Result<Option<PersonId>, StoreError> {
+    let founder: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT founder FROM admitted_spaces WHERE space = ?1")?
+        .query_row(params![space.0.as_slice()], |r| r.get(0))
+        .optional()?;
+    founder
+        .map(|p| PersonId::from_slice(&p).map_err(|_| StoreError::Corrupt("a founder's person id")))
+        .transpose()
 }
