@@ -5,4 +5,5 @@ pub mod fixtures;
 pub mod net;
 pub mod peers;
 pub mod proxy;
+pub mod soak;
 pub mod workload;
