@@ -58,6 +58,8 @@ pub struct Config {
     pub refusal_rate: f64,
     /// Connections held open without a complete request, at any time.
     pub idle_connections: usize,
+    /// How often a connection is abandoned (kept open and unused until the end); `None`: never.
+    pub abandon_every: Option<Duration>,
     /// Passed to the relay as `--snapshot-retention-days` (0: covered envelopes are pruned at once).
     pub retention_days: u32,
     /// Seed of the load's choices.
@@ -80,6 +82,7 @@ impl Config {
             people: 6,
             refusal_rate: 2.0,
             idle_connections: 4,
+            abandon_every: None,
             retention_days: 0,
             seed: 7,
             bounds: Bounds::default(),
@@ -133,6 +136,7 @@ pub fn run(config: &Config) -> Result<Outcome, String> {
         addr: relay.addr(),
         rate: config.refusal_rate,
         idle: config.idle_connections,
+        abandon_every: config.abandon_every,
         seed: config.seed,
         metrics: metrics.clone(),
         stop: stop.clone(),

@@ -5,12 +5,13 @@
 //! ```text
 //! sebaya-soak [--relay PATH] [--out DIR] [--duration SECS] [--warmup SECS] [--sample-every SECS]
 //!             [--workers N] [--rate ACTIONS_PER_S] [--people N] [--refusal-rate PER_S] [--idle N]
+//!             [--abandon-every SECS]
 //!             [--retention-days N] [--seed N] [--rss-bound MIB] [--slope-bound MIB_PER_H]
 //!             [--fd-bound N]
 //! ```
 //! Defaults: the relay binary next to this one, `soak-out/`, one hour with five minutes of warm-up,
 //! a sample every 10 s, 4 workers at 8 actions a second in all, 24 people each, 2 refusals a second,
-//! 16 idle connections. Exits 0 when every check passed, 1 when one failed, 2 on a usage or setup
+//! 16 idle connections, one connection abandoned every 30 s (0: none). Exits 0 when every check passed, 1 when one failed, 2 on a usage or setup
 //! error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -33,6 +34,7 @@ fn parse(args: &[String]) -> Result<Config, String> {
         people: 24,
         refusal_rate: 2.0,
         idle_connections: 16,
+        abandon_every: Some(Duration::from_secs(30)),
         retention_days: 0,
         seed: 1,
         bounds: Bounds::default(),
@@ -62,6 +64,10 @@ fn parse(args: &[String]) -> Result<Config, String> {
             "--people" => c.people = num(value()?)? as usize,
             "--refusal-rate" => c.refusal_rate = num(value()?)?.max(0.01),
             "--idle" => c.idle_connections = num(value()?)? as usize,
+            "--abandon-every" => {
+                let s = num(value()?)?;
+                c.abandon_every = (s > 0.0).then(|| Duration::from_secs_f64(s));
+            }
             "--retention-days" => c.retention_days = num(value()?)? as u32,
             "--seed" => c.seed = num(value()?)? as u32,
             "--rss-bound" => c.bounds.rss_growth_mib = num(value()?)?,

@@ -77,7 +77,13 @@ pub struct Metrics {
 
 /// Kinds whose duration the client sets (a request trickled in, a connection held idle): kept out
 /// of the all-kinds latency of each sample.
-pub const UNTIMED: [&str; 2] = ["slow", "idle"];
+pub const UNTIMED: [&str; 5] = [
+    "slow",
+    "idle",
+    "abandoned",
+    "abandoned-open",
+    "abandoned-closed",
+];
 
 /// At most this many failures are kept word for word.
 const KEPT_FAILURES: usize = 50;

@@ -54,6 +54,10 @@ pub struct Odd {
     pub rate: f64,
     /// Idle connections held at any time.
     pub idle: usize,
+    /// How often a connection is abandoned: opened, given half a request or nothing, and never
+    /// closed by this side until the run ends (a phone that left the network mid-request; no FIN
+    /// ever reaches the relay). `None`: never.
+    pub abandon_every: Option<Duration>,
     /// Seed of the choices.
     pub seed: u32,
     /// Where outcomes are counted.
@@ -341,10 +345,36 @@ fn refusals(odd: &Odd) {
 
 /// Holds `idle` connections open, each for 10 to 50 s: half say nothing, half send part of a request
 /// line and stop. Replaced as they expire, so the relay always has this many idle sockets.
+///
+/// Every `abandon_every`, one more connection is abandoned: kept open, unused, until the end. At the
+/// end each is counted as `abandoned-closed` (the relay closed it) or `abandoned-open` (it did not).
 fn idle_connections(odd: &Odd) {
     let mut r = Mulberry32::new(odd.seed ^ 0x1d1e);
     let mut held: VecDeque<(TcpStream, Instant)> = VecDeque::new();
+    let mut abandoned: Vec<TcpStream> = Vec::new();
+    let mut next_abandon = odd.abandon_every.map(|d| Instant::now() + d);
     while !odd.stop.load(Ordering::Relaxed) {
+        if let (Some(at), Some(every)) = (next_abandon, odd.abandon_every)
+            && Instant::now() >= at
+        {
+            next_abandon = Some(at + every);
+            let start = Instant::now();
+            match TcpStream::connect_timeout(&odd.addr, Duration::from_secs(10)) {
+                Ok(mut c) => {
+                    if abandoned.len() % 2 == 0 {
+                        let _ = c.write_all(b"POST /v1/sync HTTP/1.1\r\nHost: soak\r\nContent-Le");
+                    }
+                    odd.metrics
+                        .record("abandoned", start.elapsed(), Outcome::Ok);
+                    abandoned.push(c);
+                }
+                Err(_) => odd.metrics.record(
+                    "abandoned",
+                    start.elapsed(),
+                    Outcome::Failed("no connection".into()),
+                ),
+            }
+        }
         held.retain(|(_, until)| Instant::now() < *until);
         while held.len() < odd.idle {
             let start = Instant::now();
@@ -368,6 +398,22 @@ fn idle_connections(odd: &Odd) {
             }
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+    for mut c in abandoned {
+        let mut buf = [0u8; 64];
+        let _ = c.set_read_timeout(Some(Duration::from_millis(50)));
+        // End of stream or a reset: the relay let it go. No data before the timeout: still open.
+        let kind = match c.read(&mut buf) {
+            Ok(_) => "abandoned-closed",
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                "abandoned-open"
+            }
+            Err(_) => "abandoned-closed",
+        };
+        odd.metrics.record(kind, Duration::ZERO, Outcome::Ok);
     }
 }
 
