@@ -170,6 +170,19 @@ impl Metrics {
         eprintln!("sebaya-soak: failure: {kind}: {what}");
     }
 
+    /// Records a refusal that is not one request but was expected (an envelope refused within
+    /// a sync that otherwise succeeded).
+    pub fn expected(&self, kind: &'static str, what: String) {
+        let mut g = self.lock();
+        g.totals.expected_refusals += 1;
+        *g.kinds
+            .entry(kind)
+            .or_default()
+            .refused
+            .entry(what)
+            .or_default() += 1;
+    }
+
     /// One action of a simulated person is done.
     pub fn action_done(&self) {
         self.lock().totals.actions += 1;
@@ -303,6 +316,9 @@ pub struct MeteredHttp {
     inner: ReqwestClient,
     metrics: Arc<Metrics>,
     label: Mutex<&'static str>,
+    /// Why the relay refused pushed envelopes since the last [`MeteredHttp::take_rejections`]:
+    /// each refusal's kind of envelope and reason code.
+    rejections: Mutex<Vec<String>>,
 }
 
 impl MeteredHttp {
@@ -312,7 +328,13 @@ impl MeteredHttp {
             inner: ReqwestClient::new().expect("an HTTP client"),
             metrics,
             label: Mutex::new("sync"),
+            rejections: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Why pushed envelopes were refused since the last call (kind of envelope and reason code).
+    pub fn take_rejections(&self) -> Vec<String> {
+        std::mem::take(&mut *self.rejections.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The kind the next requests count as.
@@ -328,8 +350,29 @@ impl HttpClient for MeteredHttp {
         } else {
             *self.label.lock().unwrap_or_else(|p| p.into_inner())
         };
+        let pushed = (kind != "info")
+            .then(|| {
+                sebaya_proto::sync::decode::<sebaya_proto::sync::SyncRequest>(&request.body).ok()
+            })
+            .flatten();
         let start = Instant::now();
         let r = self.inner.send(request);
+        if let (Some(req), Ok(resp)) = (&pushed, &r)
+            && resp.status == 200
+            && let Ok(answer) =
+                sebaya_proto::sync::decode::<sebaya_proto::sync::SyncResponse>(&resp.body)
+            && !answer.rejected.is_empty()
+        {
+            let mut out = self.rejections.lock().unwrap_or_else(|p| p.into_inner());
+            for rej in &answer.rejected {
+                let what = req
+                    .envelopes
+                    .get(rej.index as usize)
+                    .and_then(|e| sebaya_proto::Envelope::parse(e).ok())
+                    .map_or("?".to_string(), |e| envelope_name(&e));
+                out.push(format!("{what} envelope: {}", rej.reason));
+            }
+        }
         let outcome = match &r {
             Ok(resp) if resp.status == 200 => Outcome::Ok,
             Ok(resp) => Outcome::Failed(format!("HTTP {} {}", resp.status, error_code(&resp.body))),
@@ -337,6 +380,22 @@ impl HttpClient for MeteredHttp {
         };
         self.metrics.record(kind, start.elapsed(), outcome);
         r
+    }
+}
+
+/// An envelope's kind, and for a membership statement its operation (never content: the relay
+/// could read as much).
+fn envelope_name(e: &sebaya_proto::Envelope) -> String {
+    let Ok(h) = e.header() else {
+        return "?".into();
+    };
+    match sebaya_proto::membership::SignedStatement::from_envelope(e) {
+        Ok(s) => {
+            let op = format!("{:?}", s.statement().op);
+            let name = op.split([' ', '{', '(']).next().unwrap_or("?");
+            format!("{:?} {name}", h.kind)
+        }
+        Err(_) => format!("{:?}", h.kind),
     }
 }
 

@@ -8,13 +8,14 @@
 //! arrives), so the load stays steady while the relay's database keeps growing with new spaces.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sebaya_core::{Role, SpaceId, SyncReport, Vault, groups};
+use sebaya_core::{DeviceId, Role, SpaceId, SyncReport, Vault, groups};
 
 use super::metrics::{MeteredHttp, Metrics};
 use super::refusals::LiveSpaces;
@@ -95,7 +96,15 @@ struct Net {
     url: String,
     http: MeteredHttp,
     metrics: Arc<Metrics>,
+    /// Phones removed from some group. Such a phone is never told (the relay serves a removed
+    /// device nothing new), so it still counts itself a member and may write a statement there
+    /// (revoking its own lost tablet): the relay refuses it, `not-a-member`, and any later statement
+    /// resting on it, `missing-parents`. Expected, not failures.
+    removed: RefCell<HashSet<DeviceId>>,
 }
+
+/// Refusal reasons a phone removed from a group may get for its own statements there.
+const REMOVED_REASONS: [&str; 2] = ["not-a-member", "missing-parents"];
 
 impl Net {
     /// Syncs `v` as `kind`. A sync that fails, or whose pushed envelopes the relay refused, is a
@@ -104,9 +113,27 @@ impl Net {
         self.http.label(kind);
         match v.sync_with(&self.http, &self.url) {
             Ok(r) => {
-                if r.rejected > 0 {
-                    self.metrics
-                        .failure(kind, format!("{} pushed envelopes refused", r.rejected));
+                let why = self.http.take_rejections();
+                let removed = self.removed.borrow().contains(&v.device_id());
+                if r.rejected > 0
+                    && removed
+                    && why.len() == r.rejected as usize
+                    && why
+                        .iter()
+                        .all(|w| REMOVED_REASONS.iter().any(|e| w.ends_with(e)))
+                {
+                    for w in why {
+                        self.metrics.expected(kind, w);
+                    }
+                } else if r.rejected > 0 {
+                    self.metrics.failure(
+                        kind,
+                        format!(
+                            "{} pushed envelopes refused: {}",
+                            r.rejected,
+                            why.join(", ")
+                        ),
+                    );
                 }
                 Some(r)
             }
@@ -149,6 +176,7 @@ pub fn run(load: Load) {
             url: load.url.clone(),
             http: MeteredHttp::new(load.metrics.clone()),
             metrics: load.metrics.clone(),
+            removed: RefCell::new(HashSet::new()),
         },
         dir: load.dir.clone(),
         rng: Mulberry32::new(load.seed),
@@ -581,6 +609,17 @@ impl World {
         };
         let net = &self.net;
         let lost = t.vault.device_id();
+        // A tablet that has not synced since an erasure is no member of the new journal, and
+        // `remove_device` refuses it (`NotFound`); see docs/reliability.md, "Soak". Kept.
+        if !p
+            .phone
+            .vault
+            .journal_membership()
+            .is_some_and(|m| m.is_member(&lost))
+        {
+            p.tablet = Some(t);
+            return false;
+        }
         if net
             .local(
                 "remove-device",
@@ -672,6 +711,7 @@ impl World {
             return true;
         }
         net.sync(&mut f.phone.vault, "remove-member");
+        net.removed.borrow_mut().insert(device);
         let g = &mut self.groups[gi];
         g.members.remove(mi);
         g.removed.push(mid);
