@@ -27,7 +27,10 @@ fn closed_by_relay(c: &mut TcpStream, since: Instant) -> bool {
     c.set_read_timeout(Some(left)).unwrap();
     let mut buf = [0u8; 256];
     match c.read(&mut buf) {
-        Ok(_) => true,
+        // End of stream.
+        Ok(0) => true,
+        // An answer (a 408, say) before closing.
+        Ok(_answered) => true,
         Err(e) => !matches!(
             e.kind(),
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
