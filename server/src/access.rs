@@ -39,9 +39,16 @@ use crate::quota::Quotas;
 use crate::store::RelayStore;
 
 /// Upper bound on the estimated memory of cached logs. A log of `n` statements is counted as
-/// `n × 1 KiB + n² / 4` bytes (each statement keeps bit sets of its ancestors and descendants): about
-/// 8 MiB for a log at [`MAX_STATEMENTS`], a few KiB for a group's usual log.
+/// [`LOG_OVERHEAD_BYTES`]` + n × 1 KiB + n² / 4` bytes (each statement keeps bit sets of its
+/// ancestors and descendants): about 8 MiB for a log at [`MAX_STATEMENTS`], about 10 KiB for a
+/// group's usual log.
 pub const CACHE_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a cached log takes whatever its length: its state's maps and sets, the cache's entry. A log
+/// of a genesis and one add takes about 7 KB (measured in the soak, `docs/reliability.md`, finding
+/// S2); counted without this at 2.3 KB, a relay with many small spaces held about three times its
+/// budget.
+pub const LOG_OVERHEAD_BYTES: usize = 6 * 1024;
 
 /// One space's membership log as the relay holds it, with the state it determines.
 #[derive(Clone, Debug)]
@@ -96,7 +103,7 @@ impl SpaceLog {
         let n = self.log.len();
         n.saturating_mul(1024)
             .saturating_add(n.saturating_mul(n) / 4)
-            .saturating_add(256)
+            .saturating_add(LOG_OVERHEAD_BYTES)
     }
 
     /// Decides whether `statement` may join the log (the rules of `docs/protocol.md` 9.5), without
@@ -392,6 +399,11 @@ impl Access {
             released: Condvar::new(),
             cache: Mutex::new(Cache::new(bytes)),
         }
+    }
+
+    /// The cache's memory bound, as [`CACHE_BUDGET_BYTES`] counts it.
+    pub fn cache_budget(&self) -> usize {
+        self.cache().budget
     }
 
     /// Sets the quotas (default [`Quotas::default`]).

@@ -3,6 +3,7 @@
 //! ```text
 //! sebaya-relay [--port N] [--bind ADDR] [--data-dir DIR] [--snapshot-retention-days N|never]
 //!              [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]
+//!              [--log-cache-mib N]
 //! ```
 //! Defaults: `127.0.0.1:8787`, data in `./sebaya-relay-data` (or `$SEBAYA_RELAY_DATA_DIR`). `--bind`
 //! takes an IP address (combined with `--port`) or a full `IP:PORT`. Port 0 picks a free port. Once
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N]";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--log-cache-mib N]";
 
 #[derive(Debug)]
 struct Args {
@@ -26,6 +27,8 @@ struct Args {
     retention: Option<u64>,
     /// What authors, spaces and the relay may store (issue 15, item 2).
     quotas: sebaya_relay::quota::Quotas,
+    /// Memory bound of the membership-log cache, bytes (soak finding S2).
+    log_cache: usize,
 }
 
 /// Reads a number of MiB for a quota flag, as bytes.
@@ -45,6 +48,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut data_dir: Option<PathBuf> = None;
     let mut retention = Some(sebaya_relay::exchange::DEFAULT_SNAPSHOT_RETENTION_SECS);
     let mut quotas = sebaya_relay::quota::Quotas::default();
+    let mut log_cache = sebaya_relay::access::CACHE_BUDGET_BYTES;
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
@@ -87,6 +91,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--total-quota-mib" => {
                 quotas.total_bytes = mib("--total-quota-mib", &value("--total-quota-mib")?)?;
             }
+            "--log-cache-mib" => {
+                log_cache = usize::try_from(mib("--log-cache-mib", &value("--log-cache-mib")?)?)
+                    .unwrap_or(usize::MAX);
+            }
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -121,6 +129,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         data_dir,
         retention,
         quotas,
+        log_cache,
     }))
 }
 
@@ -156,7 +165,8 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|_| "opening the store failed unexpectedly".to_string())?
         .map_err(|e| e.to_string())?
         .with_snapshot_retention(args.retention)
-        .with_quotas(args.quotas);
+        .with_quotas(args.quotas)
+        .with_log_cache(args.log_cache);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", args.bind))?;
@@ -233,6 +243,16 @@ mod tests {
         for bad in [["--space-quota-mib", "0"], ["--space-quota-mib", "lots"]] {
             assert!(parse_args(bad.iter().map(|s| s.to_string())).is_err());
         }
+    }
+
+    #[test]
+    fn the_log_cache_flag_sets_its_budget_in_mib() {
+        assert_eq!(
+            parse(&[]).log_cache,
+            sebaya_relay::access::CACHE_BUDGET_BYTES
+        );
+        assert_eq!(parse(&["--log-cache-mib", "16"]).log_cache, 16 << 20);
+        assert!(parse_args(["--log-cache-mib=0".to_string()].into_iter()).is_err());
     }
 
     #[test]
