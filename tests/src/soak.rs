@@ -62,6 +62,8 @@ pub struct Config {
     pub abandon_every: Option<Duration>,
     /// Passed to the relay as `--snapshot-retention-days` (0: covered envelopes are pruned at once).
     pub retention_days: u32,
+    /// Passed to the relay as `--log-cache-mib` (its default when `None`).
+    pub log_cache_mib: Option<u32>,
     /// Seed of the load's choices.
     pub seed: u32,
     /// The pass/fail bounds.
@@ -84,6 +86,7 @@ impl Config {
             idle_connections: 4,
             abandon_every: None,
             retention_days: 0,
+            log_cache_mib: None,
             seed: 7,
             bounds: Bounds::default(),
         }
@@ -111,6 +114,7 @@ pub fn run(config: &Config) -> Result<Outcome, String> {
         &work.path().join("relay"),
         &config.out_dir.join("relay.log"),
         config.retention_days,
+        config.log_cache_mib,
     )?;
     let metrics = Arc::new(Metrics::new());
     let stop = Arc::new(AtomicBool::new(false));

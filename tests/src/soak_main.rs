@@ -6,7 +6,7 @@
 //! sebaya-soak [--relay PATH] [--out DIR] [--duration SECS] [--warmup SECS] [--sample-every SECS]
 //!             [--workers N] [--rate ACTIONS_PER_S] [--people N] [--refusal-rate PER_S] [--idle N]
 //!             [--abandon-every SECS]
-//!             [--retention-days N] [--seed N] [--rss-bound MIB] [--slope-bound MIB_PER_H]
+//!             [--retention-days N] [--log-cache-mib N] [--seed N] [--rss-bound MIB] [--slope-bound MIB_PER_H]
 //!             [--fd-bound N]
 //! ```
 //! Defaults: the relay binary next to this one, `soak-out/`, one hour with five minutes of warm-up,
@@ -36,6 +36,7 @@ fn parse(args: &[String]) -> Result<Config, String> {
         idle_connections: 16,
         abandon_every: Some(Duration::from_secs(30)),
         retention_days: 0,
+        log_cache_mib: None,
         seed: 1,
         bounds: Bounds::default(),
     };
@@ -69,6 +70,7 @@ fn parse(args: &[String]) -> Result<Config, String> {
                 c.abandon_every = (s > 0.0).then(|| Duration::from_secs_f64(s));
             }
             "--retention-days" => c.retention_days = num(value()?)? as u32,
+            "--log-cache-mib" => c.log_cache_mib = Some(num(value()?)?.max(1.0) as u32),
             "--seed" => c.seed = num(value()?)? as u32,
             "--rss-bound" => c.bounds.rss_growth_mib = num(value()?)?,
             "--slope-bound" => c.bounds.slope_mib_per_hour = num(value()?)?,

@@ -19,13 +19,14 @@ pub struct RelayProcess {
 }
 
 impl RelayProcess {
-    /// Starts `bin --port 0 --data-dir DATA --snapshot-retention-days N`, stderr to `log`, and reads
-    /// the one line it prints once listening.
+    /// Starts `bin --port 0 --data-dir DATA --snapshot-retention-days N [--log-cache-mib M]`,
+    /// stderr to `log`, and reads the one line it prints once listening.
     pub fn start(
         bin: &Path,
         data_dir: &Path,
         log: &Path,
         retention_days: u32,
+        log_cache_mib: Option<u32>,
     ) -> Result<RelayProcess, String> {
         let log = std::fs::File::create(log).map_err(|e| format!("relay log: {e}"))?;
         let mut child = Command::new(bin)
@@ -33,6 +34,7 @@ impl RelayProcess {
             .arg(retention_days.to_string())
             .arg("--data-dir")
             .arg(data_dir)
+            .args(log_cache_mib.map(|m| format!("--log-cache-mib={m}")))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
