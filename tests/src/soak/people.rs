@@ -96,10 +96,11 @@ struct Net {
     url: String,
     http: MeteredHttp,
     metrics: Arc<Metrics>,
-    /// Phones removed from some group. Such a phone is never told (the relay serves a removed
-    /// device nothing new), so it still counts itself a member and may write a statement there
-    /// (revoking its own lost tablet): the relay refuses it, `not-a-member`, and any later statement
-    /// resting on it, `missing-parents`. Expected, not failures.
+    /// Devices of people removed from some group. Such a phone is never told (the relay serves a
+    /// removed device nothing new), so it still counts itself a member and may write a statement
+    /// there (revoking its own lost tablet): the relay refuses it, `not-a-member`, and any later
+    /// statement resting on it, `missing-parents`, such as the vouch of a tablet linked later.
+    /// Expected, not failures.
     removed: RefCell<HashSet<DeviceId>>,
 }
 
@@ -582,6 +583,9 @@ impl World {
         let kind = "link";
         let p = self.people.get_mut(&id).expect("listed");
         let net = &self.net;
+        if net.removed.borrow().contains(&p.phone.vault.device_id()) {
+            net.removed.borrow_mut().insert(t.vault.device_id());
+        }
         let linked = (|| {
             let request = net.local(kind, "link request", t.vault.link_request())?;
             let resp = net.local(kind, "approve a link", p.phone.vault.approve_link(&request))?;
@@ -712,6 +716,9 @@ impl World {
         }
         net.sync(&mut f.phone.vault, "remove-member");
         net.removed.borrow_mut().insert(device);
+        if let Some(t) = &self.people[&mid].tablet {
+            net.removed.borrow_mut().insert(t.vault.device_id());
+        }
         let g = &mut self.groups[gi];
         g.members.remove(mi);
         g.removed.push(mid);
