@@ -641,6 +641,11 @@ impl World {
                     .failure("removed-device", "a removed device was still served".into()),
                 _ => {}
             }
+            // What it pushed is refused too (`not-a-member`), as it should be; taken here so that
+            // the next device's sync is judged on its own refusals.
+            for w in net.http.take_rejections() {
+                net.metrics.expected("removed-device", w);
+            }
         }
         let path = t.path.clone();
         drop(t);
