@@ -81,14 +81,39 @@ impl RelayState {
     /// [`crate::quota::Quotas::default`]). Call before serving.
     pub fn with_quotas(mut self, quotas: crate::quota::Quotas) -> RelayState {
         let policy = self.access.admissions().policy().clone();
-        self.access = Arc::new(Access::new().with_quotas(quotas).with_admission(policy));
+        let budget = self.access.cache_budget();
+        self.access = Arc::new(
+            Access::with_cache_budget(budget)
+                .with_quotas(quotas)
+                .with_admission(policy),
+        );
+        self
+    }
+
+    /// Sets the memory bound of the membership-log cache, in bytes as
+    /// [`crate::access::CACHE_BUDGET_BYTES`] counts them (default that constant). An operator of a
+    /// small machine lowers it: logs left out are rebuilt from the store when next needed. Keeps the
+    /// quotas and admission policy already set. Call before serving.
+    pub fn with_log_cache(mut self, bytes: usize) -> RelayState {
+        let quotas = *self.access.quotas();
+        let policy = self.access.admissions().policy().clone();
+        self.access = Arc::new(
+            Access::with_cache_budget(bytes)
+                .with_quotas(quotas)
+                .with_admission(policy),
+        );
         self
     }
 
     /// Sets who may store here (default: everyone; [`crate::admission`]). Call before serving.
     pub fn with_admission(mut self, policy: crate::admission::Policy) -> RelayState {
         let quotas = *self.access.quotas();
-        self.access = Arc::new(Access::new().with_quotas(quotas).with_admission(policy));
+        let budget = self.access.cache_budget();
+        self.access = Arc::new(
+            Access::with_cache_budget(budget)
+                .with_quotas(quotas)
+                .with_admission(policy),
+        );
         self
     }
 
@@ -411,7 +436,31 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
     use super::*;
+
+    /// Setting the log cache's bound keeps the quotas, and setting the quotas keeps the bound.
+    #[test]
+    fn the_log_cache_bound_and_the_quotas_keep_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let quotas = crate::quota::Quotas {
+            device_bytes: 5 << 20,
+            ..Default::default()
+        };
+        let a = RelayState::open(dir.path())
+            .unwrap()
+            .with_log_cache(1 << 20)
+            .with_quotas(quotas);
+        let b = RelayState::open(dir.path())
+            .unwrap()
+            .with_quotas(quotas)
+            .with_log_cache(1 << 20);
+        for s in [a, b] {
+            assert_eq!(s.access.cache_budget(), 1 << 20);
+            assert_eq!(s.access.quotas().device_bytes, 5 << 20);
+        }
+    }
 
     /// Protocol section 11 lists every error a request refused as a whole can get, with its status
     /// and code as this enum writes them; a new error without a row (or a changed code) fails here.

@@ -65,17 +65,62 @@ pub struct RelayConfig {
     pub bind: SocketAddr,
 }
 
+/// How long a connection may take to send a request's head, counted from when the relay starts
+/// waiting for it: also how long a connection may sit silent (no request yet, or idle between
+/// keep-alive requests) before the relay closes it. A phone that lost its network mid-request sends
+/// no FIN; without this each such connection held a file descriptor for good (soak finding S1,
+/// `docs/reliability.md`).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves the relay on `listener` until `shutdown` completes, then finishes the requests in flight and
 /// returns. This is what the binary runs; it needs a tokio runtime with I/O and time enabled.
+///
+/// HTTP/1.1 only, each connection served by hyper with a timer, so that [`HEADER_READ_TIMEOUT`]
+/// applies (`axum::serve` gives hyper no timer, and its HTTP/1-or-2 detection reads the first bytes
+/// with no timeout at all).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: RelayState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(RelayError::Serve)
+    let app = router(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // A connection that failed while queued is the peer's problem; anything else
+                    // (out of file descriptors) is waited out rather than spun on.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionRefused
+                            | std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        eprintln!("sebaya-relay: accepting a connection failed: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A connection's end (closed, timed out, reset) concerns only that connection.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// A relay running on its own thread. Dropping it shuts the relay down (as [`RelayHandle::shutdown`]).

@@ -5,6 +5,7 @@
 //!              [--device-quota-mib N] [--person-quota-mib N] [--founder-quota-mib N] [--space-quota-mib N]
 //!              [--total-quota-mib N] [--unadmitted-quota-mib N]
 //!              [--admission open|credential] [--programme KEY_HEX]...
+//!              [--log-cache-mib N]
 //! ```
 //! `--admission credential` stores only for the people of the programmes listed with `--programme`
 //! (each a programme's 64-hex-digit key; at least one): see `docs/protocol.md` section 9.8.
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 
 use sebaya_relay::{DATA_DIR_ENV, DEFAULT_DATA_DIR, DEFAULT_PORT, RelayState};
 
-const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--person-quota-mib N] [--founder-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--unadmitted-quota-mib N] [--admission open|credential] [--programme KEY_HEX]...";
+const USAGE: &str = "usage: sebaya-relay [--port N] [--bind ADDR|ADDR:PORT] [--data-dir DIR] [--snapshot-retention-days N|never] [--device-quota-mib N] [--person-quota-mib N] [--founder-quota-mib N] [--space-quota-mib N] [--total-quota-mib N] [--unadmitted-quota-mib N] [--admission open|credential] [--programme KEY_HEX]... [--log-cache-mib N]";
 
 #[derive(Debug)]
 struct Args {
@@ -32,6 +33,8 @@ struct Args {
     quotas: sebaya_relay::quota::Quotas,
     /// Who may store (issue 15, item 2).
     admission: sebaya_relay::admission::Policy,
+    /// Memory bound of the membership-log cache, bytes (soak finding S2).
+    log_cache: usize,
 }
 
 /// Reads a number of MiB for a quota flag, as bytes.
@@ -52,6 +55,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut retention = Some(sebaya_relay::exchange::DEFAULT_SNAPSHOT_RETENTION_SECS);
     let mut quotas = sebaya_relay::quota::Quotas::default();
     let mut admission = sebaya_relay::admission::Policy::default();
+    let mut log_cache = sebaya_relay::access::CACHE_BUDGET_BYTES;
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
@@ -118,6 +122,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     .and_then(|b| b.try_into().ok())
                     .ok_or_else(|| format!("--programme: not a 64-hex-digit key: {v}"))?;
                 admission.programmes.push(key);
+            "--log-cache-mib" => {
+                log_cache = usize::try_from(mib("--log-cache-mib", &value("--log-cache-mib")?)?)
+                    .unwrap_or(usize::MAX);
             }
             other => return Err(format!("unknown argument: {other}")),
         }
@@ -159,6 +166,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         retention,
         quotas,
         admission,
+        log_cache,
     }))
 }
 
@@ -196,6 +204,7 @@ async fn run(args: Args) -> Result<(), String> {
         .with_snapshot_retention(args.retention)
         .with_quotas(args.quotas)
         .with_admission(args.admission);
+        .with_log_cache(args.log_cache);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", args.bind))?;
@@ -301,6 +310,13 @@ mod tests {
         ] {
             assert!(parse_args(bad.iter().map(|s| s.to_string())).is_err());
         }
+    fn the_log_cache_flag_sets_its_budget_in_mib() {
+        assert_eq!(
+            parse(&[]).log_cache,
+            sebaya_relay::access::CACHE_BUDGET_BYTES
+        );
+        assert_eq!(parse(&["--log-cache-mib", "16"]).log_cache, 16 << 20);
+        assert!(parse_args(["--log-cache-mib=0".to_string()].into_iter()).is_err());
     }
 
     #[test]

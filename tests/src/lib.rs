@@ -7,4 +7,5 @@ pub mod net;
 pub mod peers;
 pub mod powercut;
 pub mod proxy;
+pub mod soak;
 pub mod workload;
