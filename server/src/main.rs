@@ -122,6 +122,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     .and_then(|b| b.try_into().ok())
                     .ok_or_else(|| format!("--programme: not a 64-hex-digit key: {v}"))?;
                 admission.programmes.push(key);
+            }
             "--log-cache-mib" => {
                 log_cache = usize::try_from(mib("--log-cache-mib", &value("--log-cache-mib")?)?)
                     .unwrap_or(usize::MAX);
@@ -203,7 +204,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .with_snapshot_retention(args.retention)
         .with_quotas(args.quotas)
-        .with_admission(args.admission);
+        .with_admission(args.admission)
         .with_log_cache(args.log_cache);
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -310,6 +311,9 @@ mod tests {
         ] {
             assert!(parse_args(bad.iter().map(|s| s.to_string())).is_err());
         }
+    }
+
+    #[test]
     fn the_log_cache_flag_sets_its_budget_in_mib() {
         assert_eq!(
             parse(&[]).log_cache,
