@@ -242,3 +242,43 @@ fn versions_that_could_not_be_merged_survive_an_erase_of_another_entry() {
         (before.text, before.conflicts)
     );
 }
+
+/// Found by the soak run: a tablet lost after an erasure it never synced is in no new journal, and
+/// `remove_device` gave up there (`NotFound`), leaving it in every group. The removal goes on to the
+/// groups.
+#[test]
+fn a_tablet_lost_before_it_saw_an_erasure_is_still_removed_from_its_groups() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    phone.create_person().unwrap();
+    let gone = phone.journal_add("Akan dihapus.", 2, &[]).unwrap();
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+    tablet.complete_link(&resp).unwrap();
+    let group = phone.create_group("Kelompok").unwrap();
+    for _ in 0..2 {
+        relay.sync(&mut phone);
+        relay.sync(&mut tablet);
+    }
+    relay.sync(&mut phone);
+    let t = tablet.device_id();
+    assert!(
+        phone
+            .space_membership(&group)
+            .unwrap()
+            .members
+            .contains_key(&t),
+        "the tablet joined the group"
+    );
+    // The phone erases an entry; the tablet is lost before it syncs again.
+    phone.erase_journal_entries(&[gone], erase_time()).unwrap();
+    phone.remove_device(&t).unwrap();
+    assert!(
+        !phone
+            .space_membership(&group)
+            .unwrap()
+            .members
+            .contains_key(&t)
+    );
+}
