@@ -165,7 +165,14 @@ impl Vault {
             return Err(Error::InvalidInput("a device cannot remove itself".into()));
         }
         let j = self.journal.as_mut().ok_or(Error::NotFound("journal"))?;
-        let mut total = j.remove_member(&self.store, &self.identity, *device)?;
+        // A device lost before it saw a journal erasure is in no journal any more (the new one
+        // never admitted it): its groups and pairings must still lose it.
+        let mut found = j.membership().is_member(device);
+        let mut total = if found {
+            j.remove_member(&self.store, &self.identity, *device)?
+        } else {
+            crate::space::RotationReport::default()
+        };
         // Where this device is not an admin, the person's own word removes the lost device: a
         // revocation signed by the person key (held by the device that made, restored or replaced
         // the person); that space's admins rotate its key at their next sync.
@@ -181,6 +188,7 @@ impl Vault {
             if !m.is_member(device) {
                 continue;
             }
+            found = true;
             if m.is_admin(&me) {
                 let r = g.remove_member(&self.store, &self.identity, *device)?;
                 total.wrapped += r.wrapped;
@@ -203,6 +211,9 @@ impl Vault {
                     )?;
                 }
             }
+        }
+        if !found {
+            return Err(Error::NotFound("member"));
         }
         Ok(total)
     }
