@@ -117,10 +117,7 @@ impl Admissions {
             return Ok(Err(Refusal::BadCertificate));
         }
         if self.person_until(store, &person)? >= now {
-            if self.person_of(store, device)?.is_none() {
-                let kept = store.admit_device(device, &person)?;
-                self.known().devices.insert(*device, kept);
-            }
+            self.note_device(store, device, &person)?;
         } else {
             let Some(until) = self.role_until(&person, &proof.grants, now) else {
                 return Ok(Err(Refusal::NoRole));
@@ -133,13 +130,24 @@ impl Admissions {
         // The person's other keys (its index author), each proving it is held by the requester.
         for other in &proof.others {
             if let Ok(key) = other.verify(&store.relay_id().0, device, &person) {
-                if self.person_of(store, &key)?.is_none() {
-                    let kept = store.admit_device(&key, &person)?;
-                    self.known().devices.insert(key, kept);
-                }
+                self.note_device(store, &key, &person)?;
             }
         }
         Ok(Ok(()))
+    }
+
+    /// Notes `device` as `person`'s, unless it is already some person's (it keeps its first).
+    fn note_device(
+        &self,
+        store: &dyn RelayStore,
+        device: &DeviceId,
+        person: &PersonId,
+    ) -> Result<(), StoreError> {
+        if self.person_of(store, device)?.is_none() {
+            let kept = store.admit_device(device, person)?;
+            self.known().devices.insert(*device, kept);
+        }
+        Ok(())
     }
 
     /// Until when (Unix seconds) the grants prove a role of `person` in a listed programme: the

@@ -80,12 +80,10 @@ impl RelayState {
     /// Sets the bounds on what authors, spaces and the whole relay may store (default
     /// [`crate::quota::Quotas::default`]). Call before serving.
     pub fn with_quotas(mut self, quotas: crate::quota::Quotas) -> RelayState {
-        let policy = self.access.admissions().policy().clone();
-        let budget = self.access.cache_budget();
-        self.access = Arc::new(
-            Access::with_cache_budget(budget)
-                .with_quotas(quotas)
-                .with_admission(policy),
+        self.access = self.access_with(
+            self.access.cache_budget(),
+            quotas,
+            self.access.admissions().policy().clone(),
         );
         self
     }
@@ -95,26 +93,33 @@ impl RelayState {
     /// small machine lowers it: logs left out are rebuilt from the store when next needed. Keeps the
     /// quotas and admission policy already set. Call before serving.
     pub fn with_log_cache(mut self, bytes: usize) -> RelayState {
-        let quotas = *self.access.quotas();
-        let policy = self.access.admissions().policy().clone();
-        self.access = Arc::new(
-            Access::with_cache_budget(bytes)
-                .with_quotas(quotas)
-                .with_admission(policy),
+        self.access = self.access_with(
+            bytes,
+            *self.access.quotas(),
+            self.access.admissions().policy().clone(),
         );
         self
     }
 
     /// Sets who may store here (default: everyone; [`crate::admission`]). Call before serving.
     pub fn with_admission(mut self, policy: crate::admission::Policy) -> RelayState {
-        let quotas = *self.access.quotas();
-        let budget = self.access.cache_budget();
-        self.access = Arc::new(
+        self.access = self.access_with(self.access.cache_budget(), *self.access.quotas(), policy);
+        self
+    }
+
+    /// A fresh [`Access`] with these settings: the `with_*` setters each change one and keep the
+    /// others (before serving, nothing is cached yet that a fresh one would lose).
+    fn access_with(
+        &self,
+        budget: usize,
+        quotas: crate::quota::Quotas,
+        policy: crate::admission::Policy,
+    ) -> Arc<Access> {
+        Arc::new(
             Access::with_cache_budget(budget)
                 .with_quotas(quotas)
                 .with_admission(policy),
-        );
-        self
+        )
     }
 
     /// Proofs of admission that admitted nothing since this state was made.

@@ -95,10 +95,7 @@ pub(super) fn verify_statements(
             }
             seen += 1;
             if seen > MAX_STATEMENT_ENVELOPES_PER_REQUEST {
-                rejected.push(Rejected {
-                    index: index_u32(c.index),
-                    reason: reason::TOO_MANY_STATEMENTS.to_string(),
-                });
+                reject(rejected, &c, reason::TOO_MANY_STATEMENTS);
                 return None;
             }
             access.note_signature_check();
@@ -109,10 +106,7 @@ pub(super) fn verify_statements(
                     Some(c)
                 }
                 Err(e) => {
-                    rejected.push(Rejected {
-                        index: index_u32(c.index),
-                        reason: signature_or_malformed(e).to_string(),
-                    });
+                    reject(rejected, &c, signature_or_malformed(e));
                     None
                 }
             }
@@ -178,10 +172,7 @@ pub(super) fn refuse_strangers(
                 None
             };
             if let Some(why) = why {
-                rejected.push(Rejected {
-                    index: index_u32(c.index),
-                    reason: why.to_string(),
-                });
+                reject(rejected, c, why);
             }
             why.is_none()
         })
@@ -205,15 +196,20 @@ pub(super) fn verify(
             match c.env.verify() {
                 Ok(()) => Some(c),
                 Err(e) => {
-                    rejected.push(Rejected {
-                        index: index_u32(c.index),
-                        reason: signature_or_malformed(e).to_string(),
-                    });
+                    reject(rejected, &c, signature_or_malformed(e));
                     None
                 }
             }
         })
         .collect()
+}
+
+/// Refuses a candidate in the request's answer.
+fn reject(rejected: &mut Vec<Rejected>, c: &Candidate, why: &str) {
+    rejected.push(Rejected {
+        index: index_u32(c.index),
+        reason: why.to_string(),
+    });
 }
 
 fn signature_or_malformed(e: ProtoError) -> &'static str {
@@ -421,10 +417,7 @@ fn push_group(
     let mut to_store: Vec<usize> = Vec::new();
     let by_credential = access.admissions().by_credential();
     let mut refuse = |c: &Candidate, why: &str| {
-        rejected.push(Rejected {
-            index: index_u32(c.index),
-            reason: why.to_string(),
-        });
+        reject(rejected, c, why);
     };
     for &k in order {
         let c = &candidates[k];
@@ -503,8 +496,9 @@ fn push_group(
                 None
             }
         } else {
-            match founders.get(&c.slot.space).copied().flatten() {
-                Some(p) => Some(p),
+            // Asked once per space and group, and again after a genesis this group took.
+            match founders.get(&c.slot.space).copied() {
+                Some(f) => f,
                 None => {
                     let f = access.admissions().space_admitted(
                         store,
@@ -558,6 +552,10 @@ fn push_group(
                 if let Err(why) = Arc::make_mut(log).commit(statement.clone(), plan) {
                     refuse(c, why);
                     continue;
+                }
+                if genesis {
+                    // The space has a founder now: ask again for what follows.
+                    founders.remove(&c.slot.space);
                 }
             }
         }
