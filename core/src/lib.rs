@@ -196,7 +196,8 @@ impl Vault {
         self.scrub_index()?;
         self.seal_pending_with(snapshots)?;
         let (posts, answers, taken) = self.join_outbox()?;
-        let mut sync = RelaySync::new(relay_url)
+        let mut sync = self
+            .recall_relay(RelaySync::new(relay_url))?
             .with_joins(posts, answers, taken)
             .with_erase(self.erasures_to_send()?)
             .with_carried(self.carried()?);
@@ -328,14 +329,16 @@ impl Vault {
                 .recovering
                 .as_mut()
                 .ok_or(Error::Internal("recovery without index"))?;
-            return sync.handle_response(&self.store, &keys.author, &mut [space], response);
+            sync.handle_response(&self.store, &keys.author, &mut [space], response)?;
+            return self.remember_relay(sync);
         }
         let mut spaces: Vec<&mut Space> = self
             .journal
             .iter_mut()
             .chain(self.shared.values_mut())
             .collect();
-        sync.handle_response(&self.store, &self.identity, &mut spaces, response)
+        sync.handle_response(&self.store, &self.identity, &mut spaces, response)?;
+        self.remember_relay(sync)
     }
 
     /// Syncs with the relay using the default HTTP client (feature `reqwest-client`; without it, drive

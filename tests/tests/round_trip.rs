@@ -181,7 +181,9 @@ fn a_relay_that_began_admitting_by_credential_is_asked_again_and_shown_it() {
     // id changes too, so the first request is refused for its signature, and asked again).
     let admitting = relay(Some(vec![programme]));
     http.point_at(&admitting.handle.url());
-    participant.journal_add("Hari ini cukup baik.", 4, &[]).unwrap();
+    participant
+        .journal_add("Hari ini cukup baik.", 4, &[])
+        .unwrap();
     let report = sync(&mut participant, &http);
     assert_eq!(report.not_admitted, 0, "{report:?}");
     assert!(report.pushed > 0, "{report:?}");

@@ -119,6 +119,27 @@ private fun httpChecks(tmp: File, relay: Relay) {
         }
     }
 
+    check("a sync after the first is one request: the relay's id and clock are kept") {
+        val rec = Recording()
+        setHttpTransport(rec)
+        try {
+            Vault.open(File(tmp, "once.db").path, generateMasterKey()).use { v ->
+                v.journal().use { it.add("pertama", 3, emptyList()) }
+                v.sync(relay.url)
+                assertEquals(listOf("GET", "POST"), rec.requests.map { it.method }, "first sync")
+                rec.requests.clear()
+                v.journal().use { it.add("kedua", 4, emptyList()) }
+                val r = v.sync(relay.url)
+                assertEquals(listOf("POST"), rec.requests.map { it.method }, "second sync")
+                assertTrue(rec.requests.single().url.endsWith("/v1/sync"), "to /v1/sync")
+                assertEquals(1u, r.roundTrips, "round trips")
+                assertEquals(1u, r.pushed, "pushed")
+            }
+        } finally {
+            setHttpTransport(UrlConnectionTransport())
+        }
+    }
+
     for ((name, error) in listOf(
         "unreachable" to TransportException.Unreachable("airplane mode"),
         "timeout" to TransportException.Timeout("no answer"),

@@ -434,6 +434,19 @@ check("the vault's key lives in the app's key store; a lost key is KeyMissing, a
     try assertEqual(before, snapshot(tmpDir.path), "refused opens changed no file")
 }
 
+check("a sync after the first is one request: the relay's id and clock are kept") {
+    let url = try relayURL()
+    let v = try Vault.open(path: tmpPath("once.db"), masterKey: try generateMasterKey())
+    _ = try v.journal().add(text: "pertama", mood: 3)
+    _ = try v.sync(relayUrl: url)
+    _ = try v.journal().add(text: "kedua", mood: 4)
+    let before = transport.count
+    let r = try v.sync(relayUrl: url)
+    try assertEqual(1, transport.count - before, "requests of the second sync")
+    try assertEqual(UInt32(1), r.roundTrips, "round trips")
+    try assertEqual(UInt32(1), r.pushed, "pushed")
+}
+
 check("a listener hears of the space a sync changed, and nothing after stop()") {
     let url = try relayURL()
     let a = try Vault.open(path: tmpPath("la.db"), masterKey: try generateMasterKey())
