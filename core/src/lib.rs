@@ -34,6 +34,7 @@ pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
+pub use sync::stop::SyncStop;
 
 use identity::Identity;
 use identity::person::PersonKey;
@@ -172,13 +173,28 @@ impl Vault {
     /// (re-signed) after a growing wait, as the sync's [`sync::relay::Chunking`] allows; once the retries in
     /// a row are spent the sync stops with a network error, keeping everything acknowledged so far.
     pub fn drive_sync(&mut self, http: &dyn HttpClient, sync: &mut RelaySync) -> Result<()> {
-        while let Some(req) = self.sync_next_request(sync)? {
+        self.drive_sync_until(http, sync, &SyncStop::new())
+    }
+
+    /// [`Vault::drive_sync`] that `stop` can end: checked before each request, and a retry's wait
+    /// ends the moment it is cancelled or its deadline comes (`Cancelled`, `DeadlineExceeded`). An
+    /// answer that arrives is always taken first, so stopping loses nothing.
+    pub fn drive_sync_until(
+        &mut self,
+        http: &dyn HttpClient,
+        sync: &mut RelaySync,
+        stop: &SyncStop,
+    ) -> Result<()> {
+        loop {
+            stop.check()?;
+            let Some(req) = self.sync_next_request(sync)? else {
+                return Ok(());
+            };
             match http.send(req) {
                 Ok(resp) => self.sync_handle_response(sync, resp)?,
-                Err(e) => std::thread::sleep(sync.network_failed(e)?),
+                Err(e) => stop.sleep(sync.network_failed(e)?)?,
             }
         }
-        Ok(())
     }
 
     /// Starts a sync: seals local changes and returns the state machine to drive.
