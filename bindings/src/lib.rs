@@ -99,6 +99,16 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The app stopped the sync (`SyncControl.cancel`), or the time it gave ran out
+    /// (`message_id` `error-sync-deadline`). Everything acknowledged so far is kept; the next sync
+    /// goes on from there.
+    #[error("{detail}")]
+    Cancelled {
+        /// Catalogue id: `error-sync-cancelled` or `error-sync-deadline`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// The network path failed; local data is intact and sync can be retried.
     #[error("{detail}")]
     Network {
@@ -347,6 +357,14 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::Network(_) => SebayaError::Network {
                 message_id: id("error-network"),
+                detail,
+            },
+            E::Cancelled => SebayaError::Cancelled {
+                message_id: id("error-sync-cancelled"),
+                detail,
+            },
+            E::DeadlineExceeded => SebayaError::Cancelled {
+                message_id: id("error-sync-deadline"),
                 detail,
             },
             E::Relay { code, .. } => SebayaError::Relay {
@@ -770,18 +788,64 @@ impl Vault {
     /// Drives a relay sync to its end through the app's transport: the vault is taken only to
     /// prepare each request and to apply each answer; a request with no answer waits (vault free)
     /// and is re-sent, re-signed, as `RelaySync::network_failed` decides. Call with the sync gate held.
+    /// `stop` ends it before a request or during a retry's wait (`Cancelled`); an answer that arrived
+    /// is always taken first.
     fn drive_sync(
         &self,
         http: &dyn platform::HttpTransport,
         s: &mut sebaya_core::RelaySync,
+        stop: &sebaya_core::SyncStop,
     ) -> Result<()> {
-        while let Some(req) = with(&self.inner, |v| v.sync_next_request(s))? {
+        loop {
+            stop.check()?;
+            let Some(req) = with(&self.inner, |v| v.sync_next_request(s))? else {
+                return Ok(());
+            };
             match platform::send_or_reason(http, req) {
                 Ok(resp) => with(&self.inner, |v| v.sync_handle_response(s, resp))?,
-                Err(e) => std::thread::sleep(s.network_failed(e)?),
+                Err(e) => stop.sleep(s.network_failed(e)?)?,
             }
         }
-        Ok(())
+    }
+}
+
+/// A handle that stops a sync from another thread (issue 17, item 2): pass it to `sync_until` or
+/// `sync_on_until`, call `cancel()` when the platform ends the background work. One control may
+/// serve several syncs; once cancelled it stays cancelled (make a new one for the next sync).
+#[derive(uniffi::Object, Default)]
+pub struct SyncControl {
+    stop: sebaya_core::SyncStop,
+}
+
+#[uniffi::export]
+impl SyncControl {
+    /// A control nothing has cancelled yet.
+    #[uniffi::constructor]
+    pub fn new() -> Arc<SyncControl> {
+        Arc::new(SyncControl::default())
+    }
+
+    /// Stops the syncs given this control: before their next request, or at once if they are
+    /// waiting to retry. Safe from any thread, any number of times.
+    pub fn cancel(&self) {
+        self.stop.cancel();
+    }
+
+    /// Whether `cancel()` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
+
+impl SyncControl {
+    /// The stop a sync checks: this control's flag, with the deadline `timeout_ms` from now.
+    fn stop(&self, timeout_ms: Option<u64>) -> sebaya_core::SyncStop {
+        match timeout_ms {
+            Some(ms) => self
+                .stop
+                .with_deadline(std::time::Duration::from_millis(ms)),
+            None => self.stop.clone(),
+        }
     }
 }
 
@@ -972,6 +1036,21 @@ impl Vault {
     /// stays usable from other threads while the network is slow: it is taken only to prepare each
     /// request and to apply each answer.
     pub fn sync(&self, relay_url: String) -> Result<SyncReport> {
+        self.sync_until(relay_url, SyncControl::new(), None)
+    }
+
+    /// `sync` that the app can stop: `control.cancel()` from any thread ends it before its next
+    /// request or during a retry's wait, and `timeout_ms` (if given) is the time it may take in all
+    /// (a BGAppRefreshTask's or a WorkManager worker's budget, less a margin). Stopped, it throws
+    /// `Cancelled`; everything acknowledged until then is kept and the next sync goes on from there.
+    /// The request in flight when it is cancelled is the app's transport's to end (its timeout).
+    pub fn sync_until(
+        &self,
+        relay_url: String,
+        control: Arc<SyncControl>,
+        timeout_ms: Option<u64>,
+    ) -> Result<SyncReport> {
+        let stop = control.stop(timeout_ms);
         let http = platform::transport()?;
         // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
         // leave it poisoned and the vault unable to sync again.
@@ -980,7 +1059,7 @@ impl Vault {
             Err(p) => p.into_inner(),
         };
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
-        self.drive_sync(http.as_ref(), &mut s)?;
+        self.drive_sync(http.as_ref(), &mut s, &stop)?;
         Ok(s.report().clone().into())
     }
 }

@@ -1,6 +1,8 @@
 //! Sync policy and status through the bindings (issue 5): the app says which link the phone has; the
 //! core decides what goes (everything, or care records alone) and reports what each space waits for.
 
+use std::sync::Arc;
+
 use super::{LinkKind, Result, SpaceKind, SyncPath, SyncReport, SyncScope, Vault, with};
 
 /// The person's or programme's choice for metered links.
@@ -72,6 +74,19 @@ impl Vault {
     /// hotspot): everything, or care records alone. Like `sync`, the vault stays usable from other
     /// threads while the network is slow.
     pub fn sync_on(&self, relay_url: String, link: LinkKind) -> Result<PolicySync> {
+        self.sync_on_until(relay_url, link, super::SyncControl::new(), None)
+    }
+
+    /// `sync_on` that the app can stop, as `sync_until` (`Cancelled`; what was spent still counts
+    /// against today's budget).
+    pub fn sync_on_until(
+        &self,
+        relay_url: String,
+        link: LinkKind,
+        control: Arc<super::SyncControl>,
+        timeout_ms: Option<u64>,
+    ) -> Result<PolicySync> {
+        let stop = control.stop(timeout_ms);
         let http = super::platform::transport()?;
         // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
         // leave it poisoned and the vault unable to sync again.
@@ -80,7 +95,7 @@ impl Vault {
             Err(p) => p.into_inner(),
         };
         let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link.into()))?;
-        let driven = self.drive_sync(http.as_ref(), &mut s);
+        let driven = self.drive_sync(http.as_ref(), &mut s, &stop);
         let report = s.report().clone();
         // What a sync cut short spent still counts against today's budget.
         with(&self.inner, |v| v.sync_end_on(link.into(), &report))?;

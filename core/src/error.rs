@@ -37,6 +37,14 @@ pub enum Error {
     /// The network path failed (no connection, timeout, TLS).
     #[error("network: {0}")]
     Network(String),
+    /// The app stopped the sync (`SyncStop::cancel`). Everything acknowledged so far is kept; the next
+    /// sync goes on from there.
+    #[error("the sync was cancelled")]
+    Cancelled,
+    /// The time the app gave the sync ran out before it finished. Everything acknowledged so far is
+    /// kept; the next sync goes on from there.
+    #[error("the sync ran out of time")]
+    DeadlineExceeded,
     /// The relay answered with an error.
     #[error("relay refused the request: {code} (HTTP {status})")]
     Relay {

@@ -34,6 +34,7 @@ pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
+pub use sync::stop::SyncStop;
 
 use identity::Identity;
 use identity::person::PersonKey;
@@ -172,13 +173,28 @@ impl Vault {
     /// (re-signed) after a growing wait, as the sync's [`sync::relay::Chunking`] allows; once the retries in
     /// a row are spent the sync stops with a network error, keeping everything acknowledged so far.
     pub fn drive_sync(&mut self, http: &dyn HttpClient, sync: &mut RelaySync) -> Result<()> {
-        while let Some(req) = self.sync_next_request(sync)? {
+        self.drive_sync_until(http, sync, &SyncStop::new())
+    }
+
+    /// [`Vault::drive_sync`] that `stop` can end: checked before each request, and a retry's wait
+    /// ends the moment it is cancelled or its deadline comes (`Cancelled`, `DeadlineExceeded`). An
+    /// answer that arrives is always taken first, so stopping loses nothing.
+    pub fn drive_sync_until(
+        &mut self,
+        http: &dyn HttpClient,
+        sync: &mut RelaySync,
+        stop: &SyncStop,
+    ) -> Result<()> {
+        loop {
+            stop.check()?;
+            let Some(req) = self.sync_next_request(sync)? else {
+                return Ok(());
+            };
             match http.send(req) {
                 Ok(resp) => self.sync_handle_response(sync, resp)?,
-                Err(e) => std::thread::sleep(sync.network_failed(e)?),
+                Err(e) => stop.sleep(sync.network_failed(e)?)?,
             }
         }
-        Ok(())
     }
 
     /// Starts a sync: seals local changes and returns the state machine to drive.
@@ -196,7 +212,8 @@ impl Vault {
         self.scrub_index()?;
         self.seal_pending_with(snapshots)?;
         let (posts, answers, taken) = self.join_outbox()?;
-        let mut sync = RelaySync::new(relay_url)
+        let mut sync = self
+            .recall_relay(RelaySync::new(relay_url))?
             .with_joins(posts, answers, taken)
             .with_erase(self.erasures_to_send()?)
             .with_carried(self.carried()?);
@@ -328,14 +345,16 @@ impl Vault {
                 .recovering
                 .as_mut()
                 .ok_or(Error::Internal("recovery without index"))?;
-            return sync.handle_response(&self.store, &keys.author, &mut [space], response);
+            sync.handle_response(&self.store, &keys.author, &mut [space], response)?;
+            return self.remember_relay(sync);
         }
         let mut spaces: Vec<&mut Space> = self
             .journal
             .iter_mut()
             .chain(self.shared.values_mut())
             .collect();
-        sync.handle_response(&self.store, &self.identity, &mut spaces, response)
+        sync.handle_response(&self.store, &self.identity, &mut spaces, response)?;
+        self.remember_relay(sync)
     }
 
     /// Syncs with the relay using the default HTTP client (feature `reqwest-client`; without it, drive

@@ -1,6 +1,7 @@
 //! Getting sealed envelopes from one device to another, by every path: through a relay
 //! (`relay.rs`), face to face (`peer.rs`), by file (`bundles.rs`), and carried for others
-//! (`carry.rs`); what to sync when on a metered link (`policy.rs`); and telling an app that a space
+//! (`carry.rs`); what to sync when on a metered link (`policy.rs`); what the vault remembers of each relay
+//! (`known.rs`); stopping a sync from outside (`stop.rs`); and telling an app that a space
 //! changed (`watch.rs`); envelopes by hand (`api.rs`). What a space seals and applies is `space/`;
 //! this folder moves it.
 
@@ -8,7 +9,9 @@ mod admission;
 mod api;
 pub mod bundles;
 pub mod carry;
+mod known;
 pub mod peer;
 pub mod policy;
 pub mod relay;
+pub mod stop;
 pub mod watch;

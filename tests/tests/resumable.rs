@@ -295,3 +295,62 @@ fn a_metered_link_syncs_in_the_policys_chunks() {
     assert!(fast.round_trips <= 3, "{fast:?}");
     converged(&mut d);
 }
+
+/// Cancels `stop` once it has answered `k` requests.
+struct StopAfter<'a> {
+    inner: &'a dyn HttpClient,
+    stop: sebaya_core::SyncStop,
+    k: usize,
+    calls: Mutex<usize>,
+}
+
+impl HttpClient for StopAfter<'_> {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let r = self.inner.send(request);
+        let mut calls = self.calls.lock().unwrap();
+        *calls += 1;
+        if *calls == self.k {
+            self.stop.cancel();
+        }
+        r
+    }
+}
+
+/// Issue 17, item 2: a sync stopped after each of its requests in turn ends before the next one,
+/// keeps every answer it took, and the next sync completes it; the same day's pull through a link
+/// stopped at each step ends with the member holding every note.
+#[test]
+fn a_sync_stopped_after_any_request_loses_nothing_and_the_next_completes_it() {
+    let mut d = day();
+    let url = d.n.relay.url();
+    let mut k = 1;
+    loop {
+        let stop = sebaya_core::SyncStop::new();
+        let link = StopAfter {
+            inner: &d.n.http,
+            stop: stop.clone(),
+            k,
+            calls: Mutex::new(0),
+        };
+        let mut s = d.fac.sync_begin(&url).unwrap();
+        s.set_chunking(chunks(0));
+        match d.fac.drive_sync_until(&link, &mut s, &stop) {
+            Err(sebaya_core::Error::Cancelled) => {
+                assert_eq!(
+                    *link.calls.lock().unwrap(),
+                    k,
+                    "no request after the cancel"
+                );
+                k += 1;
+            }
+            Ok(()) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        k > 3,
+        "a push in at least three chunks was stopped at each: {k}"
+    );
+    assert!(!d.fac.space_status().unwrap().iter().any(|s| s.waiting));
+    converged(&mut d);
+}

@@ -18,6 +18,7 @@ import org.sebaya.LinkKind
 import org.sebaya.SebayaException
 import org.sebaya.SpaceKind
 import org.sebaya.SpaceListener
+import org.sebaya.SyncControl
 import org.sebaya.TransportException
 import org.sebaya.Vault
 import org.sebaya.clearHttpTransport
@@ -113,6 +114,84 @@ private fun httpChecks(tmp: File, relay: Relay) {
                 assertTrue(posts.isNotEmpty(), "no POST")
                 assertTrue(posts.all { HttpHeader("content-type", "application/cbor") in it.headers }, "content type")
                 assertTrue(v.spaceStatus().none { it.waiting }, "still waiting")
+            }
+        } finally {
+            setHttpTransport(UrlConnectionTransport())
+        }
+    }
+
+    check("a sync after the first is one request: the relay's id and clock are kept") {
+        val rec = Recording()
+        setHttpTransport(rec)
+        try {
+            Vault.open(File(tmp, "once.db").path, generateMasterKey()).use { v ->
+                v.journal().use { it.add("pertama", 3, emptyList()) }
+                v.sync(relay.url)
+                assertEquals(listOf("GET", "POST"), rec.requests.map { it.method }, "first sync")
+                rec.requests.clear()
+                v.journal().use { it.add("kedua", 4, emptyList()) }
+                val r = v.sync(relay.url)
+                assertEquals(listOf("POST"), rec.requests.map { it.method }, "second sync")
+                assertTrue(rec.requests.single().url.endsWith("/v1/sync"), "to /v1/sync")
+                assertEquals(1u, r.roundTrips, "round trips")
+                assertEquals(1u, r.pushed, "pushed")
+            }
+        } finally {
+            setHttpTransport(UrlConnectionTransport())
+        }
+    }
+
+    check("a sync stopped after its first request keeps what it took, and the next one finishes") {
+        val control = SyncControl()
+        var calls = 0
+        setHttpTransport(object : HttpTransport {
+            val inner = UrlConnectionTransport()
+            override fun send(request: HttpRequest): HttpResponse {
+                calls++
+                val r = inner.send(request)
+                control.cancel()
+                return r
+            }
+        })
+        try {
+            Vault.open(File(tmp, "stop.db").path, generateMasterKey()).use { v ->
+                v.journal().use { it.add("berhenti di tengah", 3, emptyList()) }
+                val e = assertThrows<SebayaException.Cancelled>("syncUntil") { v.syncUntil(relay.url, control, null) }
+                assertEquals("error-sync-cancelled", e.messageId, "message id")
+                assertEquals(1, calls, "stopped before the second request")
+                assertTrue(control.isCancelled(), "cancelled")
+                setHttpTransport(UrlConnectionTransport())
+                assertTrue(v.sync(relay.url).pushed >= 1u, "the next sync finishes")
+                assertTrue(v.spaceStatus().none { it.waiting }, "nothing left waiting")
+            }
+        } finally {
+            setHttpTransport(UrlConnectionTransport())
+        }
+    }
+
+    check("a cancel ends the wait before a retry; a sync out of time sends nothing") {
+        val control = SyncControl()
+        var calls = 0
+        setHttpTransport(object : HttpTransport {
+            override fun send(request: HttpRequest): HttpResponse {
+                calls++
+                control.cancel()
+                throw TransportException.Unreachable("airplane mode")
+            }
+        })
+        try {
+            Vault.open(File(tmp, "stopwait.db").path, generateMasterKey()).use { v ->
+                v.journal().use { it.add("menunggu jaringan", 3, emptyList()) }
+                val e = assertThrows<SebayaException.Cancelled>("syncUntil") { v.syncUntil(relay.url, control, null) }
+                assertEquals("error-sync-cancelled", e.messageId, "message id")
+                assertEquals(1, calls, "no retry after the cancel")
+                val d = assertThrows<SebayaException.Cancelled>("out of time") {
+                    v.syncOnUntil(relay.url, LinkKind.METERED, SyncControl(), 0uL)
+                }
+                assertEquals("error-sync-deadline", d.messageId, "message id")
+                assertEquals(1, calls, "nothing sent out of time")
+                setHttpTransport(UrlConnectionTransport())
+                assertTrue(v.sync(relay.url).pushed >= 1u, "syncs once the network is back")
             }
         } finally {
             setHttpTransport(UrlConnectionTransport())

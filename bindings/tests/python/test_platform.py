@@ -85,6 +85,22 @@ def test_sync_goes_through_the_apps_transport(tmp_path, relay, transport):
     assert not any(s.waiting for s in v.space_status())
 
 
+def test_a_sync_after_the_first_is_one_request(tmp_path, relay, transport):
+    """Issue 16, item 3: the relay's id and clock are kept from the first sync, so the next one is a
+    single POST, with no GET /v1/info before it."""
+    rec = Recording()
+    transport(rec)
+    v = open_vault(tmp_path / "v.db")
+    v.journal().add("pertama", 3, [])
+    v.sync(relay.url)
+    assert [r.method for r in rec.requests] == ["GET", "POST"]
+    rec.requests.clear()
+    v.journal().add("kedua", 4, [])
+    report = v.sync(relay.url)
+    assert [(r.method, r.url.endswith("/v1/sync")) for r in rec.requests] == [("POST", True)]
+    assert report.round_trips == 1 and report.pushed == 1
+
+
 @pytest.mark.parametrize(
     "error",
     [

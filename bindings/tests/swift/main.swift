@@ -434,6 +434,68 @@ check("the vault's key lives in the app's key store; a lost key is KeyMissing, a
     try assertEqual(before, snapshot(tmpDir.path), "refused opens changed no file")
 }
 
+check("a sync after the first is one request: the relay's id and clock are kept") {
+    let url = try relayURL()
+    let v = try Vault.open(path: tmpPath("once.db"), masterKey: try generateMasterKey())
+    _ = try v.journal().add(text: "pertama", mood: 3)
+    _ = try v.sync(relayUrl: url)
+    _ = try v.journal().add(text: "kedua", mood: 4)
+    let before = transport.count
+    let r = try v.sync(relayUrl: url)
+    try assertEqual(1, transport.count - before, "requests of the second sync")
+    try assertEqual(UInt32(1), r.roundTrips, "round trips")
+    try assertEqual(UInt32(1), r.pushed, "pushed")
+}
+
+/// Answers through `inner` and cancels `control` after each answer (or fails when `inner` is nil).
+final class CancellingTransport: HttpTransport {
+    let inner: HttpTransport?
+    let control: SyncControl
+    private let lock = NSLock()
+    private var n = 0
+    init(_ inner: HttpTransport?, _ control: SyncControl) { self.inner = inner; self.control = control }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func send(request: HttpRequest) throws -> HttpResponse {
+        lock.lock(); n += 1; lock.unlock()
+        defer { control.cancel() }
+        guard let inner = inner else { throw TransportError.Unreachable(reason: "airplane mode") }
+        return try inner.send(request: request)
+    }
+}
+
+func cancelledId(_ e: SebayaError) -> String? { if case .Cancelled(let m, _) = e { return m }; return nil }
+
+check("a sync stopped after its first request keeps what it took; a cancel ends a retry's wait") {
+    let url = try relayURL()
+    let v = try Vault.open(path: tmpPath("stop.db"), masterKey: try generateMasterKey())
+    _ = try v.journal().add(text: "berhenti di tengah", mood: 3)
+    let control = SyncControl()
+    let stopping = CancellingTransport(URLSessionTransport(), control)
+    setHttpTransport(transport: stopping)
+    defer { setHttpTransport(transport: transport) }
+    let m = try assertThrows("stopped", cancelledId) { _ = try v.syncUntil(relayUrl: url, control: control, timeoutMs: nil) }
+    try assertEqual("error-sync-cancelled", m, "message id")
+    try assertEqual(1, stopping.count, "stopped before the second request")
+    try assertTrue(control.isCancelled(), "cancelled")
+
+    let waiting = SyncControl()
+    let failing = CancellingTransport(nil, waiting)
+    setHttpTransport(transport: failing)
+    let w = try assertThrows("no retry", cancelledId) { _ = try v.syncUntil(relayUrl: url, control: waiting, timeoutMs: nil) }
+    try assertEqual("error-sync-cancelled", w, "message id")
+    try assertEqual(1, failing.count, "no retry after the cancel")
+    let d = try assertThrows("out of time", cancelledId) {
+        _ = try v.syncOnUntil(relayUrl: url, link: .metered, control: SyncControl(), timeoutMs: 0)
+    }
+    try assertEqual("error-sync-deadline", d, "message id")
+    try assertEqual(1, failing.count, "nothing sent out of time")
+
+    setHttpTransport(transport: transport)
+    let r = try v.sync(relayUrl: url)
+    try assertTrue(r.pushed >= 1, "the next sync finishes")
+    try assertTrue(try v.spaceStatus().allSatisfy { !$0.waiting }, "nothing left waiting")
+}
+
 check("a listener hears of the space a sync changed, and nothing after stop()") {
     let url = try relayURL()
     let a = try Vault.open(path: tmpPath("la.db"), masterKey: try generateMasterKey())

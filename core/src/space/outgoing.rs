@@ -339,6 +339,12 @@ impl Space {
         Ok(true)
     }
 
+    /// Whether the relay's last answer counted any envelope of this space: a relay that now says it
+    /// holds no genesis of it has lost what it counted (protocol 9.6).
+    pub fn relay_counts_any(&self) -> bool {
+        self.relay_acked.values().any(|&n| n > 0)
+    }
+
     /// Records the relay's acknowledgement (its contiguous vector for this space).
     pub fn set_relay_acked(&mut self, store: &Store, acked: BTreeMap<DeviceId, u64>) -> Result<()> {
         self.relay_acked = acked;

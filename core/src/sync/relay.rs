@@ -10,7 +10,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE};
 use sebaya_proto::request::RequestAuth;
@@ -153,6 +153,22 @@ pub struct SyncReport {
     /// Envelopes sent again by those retries: only the chunk that was in flight, never one the relay
     /// had acknowledged.
     pub resent: u32,
+}
+
+/// What a device remembers of a relay between syncs (issue 16, item 3), so that a sync is one round
+/// trip: the id its requests are signed for, how far its clock is from the device's, and the
+/// programmes it admits. Each may go stale, and each is asked again when the relay's answer shows it
+/// (protocol 9.6, rule 8): `bad-signature` for an id, `clock-skew` for the clock, `not-admitted` for
+/// a listing of none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownRelay {
+    /// The relay's id, hex (as `/v1/info` gives it).
+    relay_id: String,
+    /// The relay's clock minus the device's, in seconds, when last learned.
+    offset: i64,
+    /// The programmes the relay listed, hex.
+    #[serde(default)]
+    programmes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -305,6 +321,16 @@ pub struct RelaySync {
     /// The programmes the relay lists in `/v1/info`: a proof goes only to a relay listing some, and
     /// holds only their grants.
     listed: Vec<[u8; 32]>,
+    /// The relay's id, clock and programmes came from an earlier sync and no answer of this one has
+    /// confirmed them yet: a refusal that stale knowledge explains sends the sync to ask again.
+    remembered: bool,
+    /// The relay's id, clock or programmes changed in this sync: the vault keeps them for the next.
+    learned: bool,
+    /// The body to send again once the relay's id is asked again (it was refused for its signature).
+    resend: Option<Vec<u8>>,
+    /// Asked again because the relay refused `not-admitted` while remembered as listing nothing: the
+    /// proof goes with the next request if the fresh listing names a programme.
+    prove_after_info: bool,
 }
 
 /// What one sync sends and brings for invites (section 18), kept until the vault takes it.
@@ -364,7 +390,48 @@ impl RelaySync {
             admission: None,
             admission_sent: false,
             listed: Vec::new(),
+            remembered: false,
+            learned: false,
+            resend: None,
+            prove_after_info: false,
         }
+    }
+
+    /// Starts from what an earlier sync learned of this relay: the first request is then the
+    /// exchange itself, one round trip in all when nothing else is needed. A `known` that does not
+    /// read (a damaged setting) is ignored and the relay is asked.
+    pub(crate) fn with_known(mut self, known: &KnownRelay) -> RelaySync {
+        let Ok(relay_id) = hex::decode(&known.relay_id) else {
+            return self;
+        };
+        if relay_id.is_empty() {
+            return self;
+        }
+        self.relay_id = relay_id;
+        self.offset = known.offset;
+        self.listed = read_listed(&known.programmes);
+        self.remembered = true;
+        self.stage = Stage::Exchange { retry: None };
+        self
+    }
+
+    /// The relay's id, clock and programmes, once this sync has learned them anew (from `/v1/info`
+    /// or a clock correction), for the vault to keep; `None` when nothing changed since the last
+    /// call.
+    pub(crate) fn take_learned(&mut self) -> Option<KnownRelay> {
+        if !std::mem::take(&mut self.learned) || self.relay_id.is_empty() {
+            return None;
+        }
+        Some(KnownRelay {
+            relay_id: hex::encode(&self.relay_id),
+            offset: self.offset,
+            programmes: self.listed.iter().map(hex::encode).collect(),
+        })
+    }
+
+    /// The relay's base address, which names what the vault remembers of it.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
     }
 
     /// Sets how much each request carries and how failures are retried (before the first request).
@@ -775,14 +842,16 @@ impl RelaySync {
                 };
                 let info: RelayInfo = serde_json::from_slice(&resp.body).map_err(|_| bad())?;
                 self.relay_id = hex::decode(&info.relay_id).map_err(|_| bad())?;
-                // A listed programme that does not read is ignored: no proof goes for it.
-                self.listed = info
-                    .programmes
-                    .iter()
-                    .filter_map(|p| hex::decode(p).ok()?.try_into().ok())
-                    .collect();
+                self.listed = read_listed(&info.programmes);
                 self.offset = info.time as i64 - now_secs();
-                self.stage = Stage::Exchange { retry: None };
+                self.remembered = false;
+                self.learned = true;
+                if std::mem::take(&mut self.prove_after_info) {
+                    self.admission = self.proof(store, identity);
+                }
+                self.stage = Stage::Exchange {
+                    retry: self.resend.take(),
+                };
                 Ok(())
             }
             Stage::Exchange { .. } => {
@@ -792,10 +861,20 @@ impl RelaySync {
                         .as_ref()
                         .map(|e| e.error.clone())
                         .unwrap_or_else(|| "unknown".into());
+                    // A relay remembered from an earlier sync that does not know the signature: the
+                    // address now leads to another relay (or one restored without its id). Ask it
+                    // who it is, once, and send the same body again.
+                    if code == "bad-signature" && self.remembered && !self.last_body.is_empty() {
+                        self.remembered = false;
+                        self.resend = Some(std::mem::take(&mut self.last_body));
+                        self.stage = Stage::Info;
+                        return Ok(());
+                    }
                     if code == "clock-skew" && !self.last_body.is_empty() {
                         if let Some(t) = err.and_then(|e| e.relay_time) {
                             // The relay's clock wins; re-sign the same body once.
                             self.offset = t as i64 - now_secs();
+                            self.learned = true;
                             let body = std::mem::take(&mut self.last_body);
                             self.stage = Stage::Exchange { retry: Some(body) };
                             return Ok(());
@@ -844,18 +923,24 @@ impl RelaySync {
                     .filter(|r| r.reason == sebaya_proto::reason::NOT_ADMITTED && own(r))
                     .collect();
                 let mut retried = 0u32;
-                if !not_admitted.is_empty() && !self.admission_sent && !self.listed.is_empty() {
+                // Remembered as listing no programme, the relay may list some now: ask it again
+                // (once per sync) before deciding that no proof can be shown.
+                let ask_again = self.remembered && self.listed.is_empty();
+                let mut asked_again = false;
+                if !not_admitted.is_empty()
+                    && !self.admission_sent
+                    && (!self.listed.is_empty() || ask_again)
+                {
                     self.admission_sent = true;
-                    let now = u64::try_from(now_secs() + self.offset).unwrap_or(0);
-                    let relay: Option<[u8; 16]> = self.relay_id.as_slice().try_into().ok();
-                    // A proof that cannot be made (a damaged certificate) only means none is shown.
-                    let proof = relay.and_then(|relay| {
-                        super::admission::proof(store, now, &relay, &identity.device, &self.listed)
-                            .ok()
-                            .flatten()
-                    });
-                    if let Some(proof) = proof {
-                        self.admission = Some(proof);
+                    let proof = if ask_again {
+                        None
+                    } else {
+                        self.proof(store, identity)
+                    };
+                    if proof.is_some() || ask_again {
+                        asked_again = ask_again;
+                        self.prove_after_info = ask_again;
+                        self.admission = proof;
                         let again_ids: Vec<[u8; 32]> = answer
                             .rejected
                             .iter()
@@ -930,6 +1015,16 @@ impl RelaySync {
                     .filter(|(_, author, _)| *author == identity.device)
                     .map(|(space, _, seq)| (space, seq))
                     .collect();
+                // Spaces the relay holds no genesis of (9.6): whatever an earlier answer counted is
+                // not there now (another relay at this address, or one restored from an older
+                // backup). This device counts nothing as held there and pushes the space again from
+                // its start, in this sync, its refused envelopes included.
+                let unknown: Vec<SpaceId> = answer
+                    .refused_spaces
+                    .iter()
+                    .filter(|r| r.reason == sebaya_proto::reason::UNKNOWN_SPACE)
+                    .filter_map(|r| SpaceId::from_slice(&r.space).ok())
+                    .collect();
                 let incoming: Vec<Vec<u8>> =
                     answer.envelopes.into_iter().map(|b| b.into_vec()).collect();
                 for s in spaces.iter_mut() {
@@ -949,6 +1044,29 @@ impl RelaySync {
                             continue;
                         };
                         s.set_relay_acked(store, acked)?;
+                    }
+                    if unknown.contains(&s.id) && s.relay_counts_any() {
+                        s.set_relay_acked(store, BTreeMap::new())?;
+                        let refused: Vec<[u8; 32]> = answer
+                            .rejected
+                            .iter()
+                            .filter(|r| r.reason == sebaya_proto::reason::UNKNOWN_SPACE)
+                            .filter(|r| {
+                                self.in_flight_heads
+                                    .get(r.index as usize)
+                                    .copied()
+                                    .flatten()
+                                    .is_some_and(|(space, _, _)| space == s.id)
+                            })
+                            .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                            .collect();
+                        for id in &refused {
+                            self.sent.remove(id);
+                        }
+                        // Sent again in this sync: not refusals the app needs to hear of.
+                        self.report.rejected =
+                            self.report.rejected.saturating_sub(refused.len() as u32);
+                        again = true;
                     }
                     let here = s.id;
                     // Once per space per sync: a relay answering `conflict` to everything must not
@@ -975,7 +1093,12 @@ impl RelaySync {
                     }
                 }
                 self.rounds += 1;
-                self.stage = if (answer.more || cut || again) && self.rounds < MAX_ROUNDS {
+                // Whatever this answer held, the relay took this device's signature: what was
+                // remembered of it is confirmed (a listing asked again just above excepted).
+                self.remembered &= asked_again;
+                self.stage = if asked_again && self.rounds < MAX_ROUNDS {
+                    Stage::Info
+                } else if (answer.more || cut || again) && self.rounds < MAX_ROUNDS {
                     Stage::Exchange { retry: None }
                 } else {
                     Stage::Done
@@ -984,6 +1107,27 @@ impl RelaySync {
             }
         }
     }
+}
+
+impl RelaySync {
+    /// The proof of admission this device can show the relay for the programmes it lists, if any; a
+    /// proof that cannot be made (a damaged certificate) only means none is shown.
+    fn proof(&self, store: &Store, identity: &Identity) -> Option<sebaya_proto::sync::Admission> {
+        let now = u64::try_from(now_secs() + self.offset).unwrap_or(0);
+        let relay: [u8; 16] = self.relay_id.as_slice().try_into().ok()?;
+        super::admission::proof(store, now, &relay, &identity.device, &self.listed)
+            .ok()
+            .flatten()
+    }
+}
+
+/// The programmes of a listing that read as keys: one that does not is ignored (no proof goes for
+/// it).
+fn read_listed(programmes: &[String]) -> Vec<[u8; 32]> {
+    programmes
+        .iter()
+        .filter_map(|p| hex::decode(p).ok()?.try_into().ok())
+        .collect()
 }
 
 #[cfg(test)]
