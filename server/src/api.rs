@@ -29,6 +29,10 @@ use sebaya_proto::sync::{self, MAX_MESSAGE_LEN, SYNC_VERSION, SyncRequest};
 use sebaya_proto::{ProtoError, SpaceId};
 use serde::Serialize;
 
+mod observe;
+
+pub use observe::metrics_router;
+
 use crate::access::Access;
 use crate::exchange::{self, ExchangeError, SyncInput};
 use crate::store::{RelayId, RelayStore};
@@ -46,6 +50,7 @@ pub struct RelayState {
     relay_id: RelayId,
     access: Arc<Access>,
     snapshots: Arc<exchange::SnapshotPolicy>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -67,6 +72,7 @@ impl RelayState {
             relay_id,
             access: Arc::new(Access::new()),
             snapshots: Arc::new(exchange::SnapshotPolicy::default()),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         }
     }
 
@@ -143,11 +149,17 @@ impl RelayState {
     pub fn relay_id(&self) -> RelayId {
         self.relay_id
     }
+
+    /// The relay's counters: what [`metrics_router`] serves; the accept loop counts connections.
+    pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
+        self.metrics.clone()
+    }
 }
 
-/// The relay's routes with their body limit. Serve it with [`crate::serve`] or any axum-compatible
-/// server.
+/// The relay's routes with their body limit, each request counted and written to the access log.
+/// Serve it with [`crate::serve`] or any axum-compatible server.
 pub fn router(state: RelayState) -> Router {
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/v1/info", get(info))
         .route(SYNC_PATH, post(sync_handler))
@@ -155,6 +167,10 @@ pub fn router(state: RelayState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_LEN))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            observe::track,
+        ))
         .with_state(state)
 }
 
@@ -256,7 +272,10 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
             relay_time,
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        // For the access log and the metrics: the code, never anything of the request.
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -383,6 +402,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let access = state.access.clone();
     let snapshots = state.snapshots.clone();
     let relay_id = state.relay_id;
+    let metrics = state.metrics.clone();
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
         let auth = authenticate(&headers, &relay_id, &body, now)?;
@@ -402,6 +422,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 Err(_) => return Err(ApiError::Malformed),
             }
         }
+        let pushed = req.envelopes.len();
         let input = SyncInput {
             oversized,
             admission: req.admission,
@@ -427,11 +448,12 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 ExchangeError::Replayed => ApiError::Replayed,
                 ExchangeError::Store(err) => {
                     // Operators need to learn about a failing disk; the message holds no request content.
-                    eprintln!("sebaya-relay: store error during sync: {err}");
+                    tracing::error!(error = %err, "store error during sync");
                     ApiError::Internal
                 }
             },
         )?;
+        observe::count_answer(&metrics, pushed, &response);
         sync::encode(&response).map_err(|_| ApiError::Internal)
     };
     tokio::task::spawn_blocking(job)
