@@ -260,8 +260,7 @@ fn the_logs_of_a_sync_name_no_id_and_no_address_at_trace_level() {
 }
 
 fn scrape(url: &str) -> String {
-    let http = reqwest::blocking::Client::new();
-    http.get(url).send().unwrap().text().unwrap()
+    http().get(url).send().unwrap().text().unwrap()
 }
 
 fn value(metrics: &str, series: &str) -> Option<f64> {
@@ -463,4 +462,42 @@ fn sigterm_gives_up_on_a_stalled_request_at_the_deadline() {
     let _ = s.read_to_end(&mut rest);
     let logs = relay.stderr();
     assert!(logs.contains("shutdown deadline passed"), "{logs}");
+}
+
+/// `/v1/openapi.json` is served as JSON, and every route it lists answers (none is a 404), so the
+/// document and the router agree over HTTP too.
+#[test]
+fn every_route_of_the_openapi_document_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start_binary(
+        &["--port", "0", "--data-dir", path_str(&dir.path().join("d"))],
+        &[],
+        1,
+    );
+    let http = http();
+    let resp = http
+        .get(format!("{}/v1/openapi.json", relay.url))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let doc: serde_json::Value = serde_json::from_slice(&resp.bytes().unwrap()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), sebaya_relay::api::ROUTES.len());
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let url = format!("{}{path}", relay.url);
+            let resp = match method.as_str() {
+                "get" => http.get(&url).send().unwrap(),
+                "post" => http.post(&url).body(Vec::new()).send().unwrap(),
+                other => panic!("unexpected method {other}"),
+            };
+            assert_ne!(resp.status().as_u16(), 404, "{method} {path}");
+        }
+    }
+    let missing = http
+        .get(format!("{}/v1/nothing", relay.url))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
 }

@@ -152,6 +152,15 @@ impl Founded {
     }
 }
 
+/// A plain HTTP client (reqwest is built without a TLS provider and insists on one, even for http).
+pub fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
 /// Signs and sends sync requests to the relay at `base`, as a device would.
 pub struct Client {
     pub http: reqwest::blocking::Client,
@@ -161,12 +170,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        // reqwest is built without a TLS provider; it insists on one even for plain http.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap();
+        let http = http();
         let info: serde_json::Value = serde_json::from_slice(
             &http
                 .get(format!("{base}/v1/info"))
