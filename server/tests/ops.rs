@@ -501,3 +501,25 @@ fn every_route_of_the_openapi_document_is_served() {
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+/// `/healthz` says the process is up whatever the store does; `/readyz` asks the store, and says
+/// 503 `not-ready` when its query fails (here: another process dropped the table it reads).
+#[test]
+fn readiness_follows_the_store_and_liveness_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let relay = start_binary(&["--port", "0", "--data-dir", path_str(&data)], &[], 1);
+    let http = http();
+    let get = |path: &str| http.get(format!("{}{path}", relay.url)).send().unwrap();
+    assert_eq!(get("/readyz").status().as_u16(), 200);
+    let db = rusqlite::Connection::open(data.join(sebaya_relay::DB_FILE_NAME)).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    db.execute_batch("DROP TABLE meta").unwrap();
+    let ready = get("/readyz");
+    assert_eq!(ready.status().as_u16(), 503);
+    let body: serde_json::Value = serde_json::from_slice(&ready.bytes().unwrap()).unwrap();
+    assert_eq!(body["error"], "not-ready");
+    let live = get("/healthz");
+    assert_eq!(live.status().as_u16(), 200);
+    assert_eq!(live.text().unwrap(), "ok");
+}
