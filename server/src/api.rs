@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /v1/info` | none | JSON `{"relay_id": hex, "time": unix secs, "protocol": 1}` (and `"programmes": [hex]` when it admits programmes' people, protocol 9.8): what a device needs to sign |
 //! | `POST /v1/sync` | signed | CBOR `SyncRequest` in, CBOR `SyncResponse` out |
+//! | `GET /v1/openapi.json` | none | the OpenAPI 3.1 description of these endpoints ([`OPENAPI`]) |
 //! | `GET /healthz` | none | `200 ok` while the process serves HTTP |
 //! | `GET /readyz` | none | `200 ready` when the store answers a query, else `503` |
 //!
@@ -29,6 +30,10 @@ use sebaya_proto::sync::{self, MAX_MESSAGE_LEN, SYNC_VERSION, SyncRequest};
 use sebaya_proto::{ProtoError, SpaceId};
 use serde::Serialize;
 
+mod observe;
+
+pub use observe::metrics_router;
+
 use crate::access::Access;
 use crate::exchange::{self, ExchangeError, SyncInput};
 use crate::store::{RelayId, RelayStore};
@@ -46,6 +51,7 @@ pub struct RelayState {
     relay_id: RelayId,
     access: Arc<Access>,
     snapshots: Arc<exchange::SnapshotPolicy>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -67,6 +73,7 @@ impl RelayState {
             relay_id,
             access: Arc::new(Access::new()),
             snapshots: Arc::new(exchange::SnapshotPolicy::default()),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         }
     }
 
@@ -143,18 +150,55 @@ impl RelayState {
     pub fn relay_id(&self) -> RelayId {
         self.relay_id
     }
+
+    /// The relay's counters: what [`metrics_router`] serves; the accept loop counts connections.
+    pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
+        self.metrics.clone()
+    }
 }
 
-/// The relay's routes with their body limit. Serve it with [`crate::serve`] or any axum-compatible
-/// server.
+/// Path of the OpenAPI document.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// The OpenAPI 3.1 description of [`ROUTES`], written by hand (`api/openapi.json`) and served as is.
+pub const OPENAPI: &str = include_str!("api/openapi.json");
+
+/// Every route the relay serves, as (method, path): [`router`] serves exactly these, and a test
+/// checks that the OpenAPI document describes exactly these.
+pub const ROUTES: [(&str, &str); 5] = [
+    ("get", "/v1/info"),
+    ("post", SYNC_PATH),
+    ("get", OPENAPI_PATH),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+];
+
+/// The handler of each entry of [`ROUTES`], in the same order.
+fn handlers() -> [axum::routing::MethodRouter<RelayState>; ROUTES.len()] {
+    [
+        get(info),
+        post(sync_handler),
+        get(openapi),
+        get(healthz),
+        get(readyz),
+    ]
+}
+
+/// The relay's routes with their body limit, each request counted and written to the access log.
+/// Serve it with [`crate::serve`] or any axum-compatible server.
 pub fn router(state: RelayState) -> Router {
-    Router::new()
-        .route("/v1/info", get(info))
-        .route(SYNC_PATH, post(sync_handler))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    let metrics = state.metrics.clone();
+    let mut router = Router::new();
+    for ((_, path), handler) in ROUTES.into_iter().zip(handlers()) {
+        router = router.route(path, handler);
+    }
+    router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_LEN))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            observe::track,
+        ))
         .with_state(state)
 }
 
@@ -256,7 +300,10 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
             relay_time,
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        // For the access log and the metrics: the code, never anything of the request.
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -285,6 +332,10 @@ async fn info(State(state): State<RelayState>) -> Json<InfoBody> {
             .map(hex::encode)
             .collect(),
     })
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -383,6 +434,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let access = state.access.clone();
     let snapshots = state.snapshots.clone();
     let relay_id = state.relay_id;
+    let metrics = state.metrics.clone();
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
         let auth = authenticate(&headers, &relay_id, &body, now)?;
@@ -402,6 +454,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 Err(_) => return Err(ApiError::Malformed),
             }
         }
+        let pushed = req.envelopes.len();
         let input = SyncInput {
             oversized,
             admission: req.admission,
@@ -427,11 +480,12 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 ExchangeError::Replayed => ApiError::Replayed,
                 ExchangeError::Store(err) => {
                     // Operators need to learn about a failing disk; the message holds no request content.
-                    eprintln!("sebaya-relay: store error during sync: {err}");
+                    tracing::error!(error = %err, "store error during sync");
                     ApiError::Internal
                 }
             },
         )?;
+        observe::count_answer(&metrics, pushed, &response);
         sync::encode(&response).map_err(|_| ApiError::Internal)
     };
     tokio::task::spawn_blocking(job)
@@ -467,6 +521,46 @@ mod tests {
         }
     }
 
+    /// The OpenAPI document describes exactly the routes the router serves, and every error code.
+    #[test]
+    fn the_openapi_document_describes_every_route_and_error() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        for (method, path) in ROUTES {
+            assert!(
+                paths[path][method].is_object(),
+                "{method} {path} is not described"
+            );
+        }
+        let described: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(
+            described,
+            ROUTES.len(),
+            "the document describes a route not served"
+        );
+        let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+            .as_array()
+            .unwrap();
+        for e in ALL_ERRORS {
+            assert!(codes.iter().any(|c| c == e.code()), "{} missing", e.code());
+        }
+        assert_eq!(codes.len(), ALL_ERRORS.len());
+    }
+
+    const ALL_ERRORS: [ApiError; 10] = [
+        ApiError::Unsigned,
+        ApiError::BadSignature,
+        ApiError::ClockSkew,
+        ApiError::Replayed,
+        ApiError::TooLarge,
+        ApiError::Malformed,
+        ApiError::UnsupportedMediaType,
+        ApiError::NotFound,
+        ApiError::NotReady,
+        ApiError::Internal,
+    ];
+
     /// Protocol section 11 lists every error a request refused as a whole can get, with its status
     /// and code as this enum writes them; a new error without a row (or a changed code) fails here.
     #[test]
@@ -475,18 +569,7 @@ mod tests {
         let start = doc.find("## 11. Relay endpoints").unwrap_or(0);
         let end = doc.find("## 12. Versioning rules").unwrap_or(doc.len());
         let eleven = &doc[start..end];
-        let all = [
-            ApiError::Unsigned,
-            ApiError::BadSignature,
-            ApiError::ClockSkew,
-            ApiError::Replayed,
-            ApiError::TooLarge,
-            ApiError::Malformed,
-            ApiError::UnsupportedMediaType,
-            ApiError::NotFound,
-            ApiError::NotReady,
-            ApiError::Internal,
-        ];
+        let all = ALL_ERRORS;
         for e in all {
             let row = format!("| {} | `{}` |", e.status().as_u16(), e.code());
             assert!(eleven.contains(&row), "section 11 lacks the row {row}");

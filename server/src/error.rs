@@ -35,6 +35,26 @@ pub enum StoreError {
     /// Stored data contradicts the schema's own rules (e.g. a relay id of the wrong length).
     #[error("store is inconsistent: {0}")]
     Corrupt(&'static str),
+    /// `migrate` or `backup` found no database where it looked.
+    #[error("no relay database at {path}")]
+    NoDatabase {
+        /// Where it looked.
+        path: PathBuf,
+    },
+    /// `backup` would overwrite a file: it never does.
+    #[error("{path} exists already; a backup never overwrites a file")]
+    BackupExists {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The backup copy could not be written, synced or renamed into place.
+    #[error("backup file {path}: {source}")]
+    BackupFile {
+        /// The target.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// The system's random generator failed while making the relay id.
     #[error("no randomness available to make the relay id")]
     Random,

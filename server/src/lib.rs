@@ -6,9 +6,12 @@
 //! arrival order, acknowledges with its version vectors, and pages large answers. It cannot read what it
 //! stores and does not log it.
 //!
-//! Layout: [`api`] (HTTP endpoints and error answers), [`exchange`] (the sync rules, store-agnostic),
-//! [`access`] (each space's membership log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the
-//! default store), [`error`].
+//! Layout: [`api`] (HTTP endpoints and error answers; `api/observe.rs` the access log and the
+//! metrics route), [`exchange`] (the sync rules, store-agnostic), [`access`] (each space's membership
+//! log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the default store; `sqlite/backup.rs`
+//! backup and migrate), [`config`] (the operator's settings: flags, environment, file), [`metrics`]
+//! (counters and their Prometheus text), [`logs`] (the log form), [`error`]. Operators:
+//! `docs/operations.md`.
 //!
 //! Two ways to run it:
 //! - from async code: [`RelayState::open`], bind a `tokio::net::TcpListener`, then [`serve`];
@@ -30,8 +33,11 @@
 pub mod access;
 pub mod admission;
 pub mod api;
+pub mod config;
 pub mod error;
 pub mod exchange;
+pub mod logs;
+pub mod metrics;
 pub mod quota;
 mod sqlite;
 pub mod store;
@@ -42,18 +48,20 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use api::{ApiError, RelayState, router};
+pub use api::{ApiError, RelayState, metrics_router, router};
 pub use error::{RelayError, StoreError};
-pub use sqlite::{DB_FILE_NAME, END_VERSION, SqliteStore};
+pub use sqlite::{BackupReport, DB_FILE_NAME, END_VERSION, Migrated, SqliteStore, backup, migrate};
 pub use store::{RelayId, RelayStore};
 
 /// Port the binary listens on by default.
 pub const DEFAULT_PORT: u16 = 8787;
 /// Data directory the binary uses by default (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "./sebaya-relay-data";
-/// Environment variable that overrides the default data directory.
+/// Environment variable that overrides the default data directory (`config` names every setting's
+/// variable the same way).
 pub const DATA_DIR_ENV: &str = "SEBAYA_RELAY_DATA_DIR";
-/// How long a shutdown waits for open connections and running requests before dropping them.
+/// How long a [`RelayHandle`]'s shutdown waits for open connections and running requests before
+/// dropping them (the binary's is `--shutdown-grace-secs`).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Where a relay keeps its data and where it listens.
@@ -83,6 +91,7 @@ pub async fn serve(
     state: RelayState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
+    let metrics = state.metrics();
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -102,7 +111,7 @@ pub async fn serve(
                             | std::io::ErrorKind::ConnectionAborted
                             | std::io::ErrorKind::ConnectionReset
                     ) {
-                        eprintln!("sebaya-relay: accepting a connection failed: {e}");
+                        tracing::warn!(error = %e, "accepting a connection failed");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                     continue;
@@ -113,7 +122,9 @@ pub async fn serve(
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let connection =
             graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        let metrics = metrics.clone();
         tokio::spawn(async move {
+            let _live = metrics.connection();
             // A connection's end (closed, timed out, reset) concerns only that connection.
             let _ = connection.await;
         });
@@ -121,6 +132,39 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// [`serve`] with a deadline: once `shutdown` completes the relay stops accepting connections, lets
+/// the requests in flight finish for at most `grace`, then returns, dropping whatever is still open
+/// (the binary's SIGTERM and SIGINT; `--shutdown-grace-secs`). Returns whether everything finished
+/// in time.
+pub async fn serve_with_grace(
+    listener: tokio::net::TcpListener,
+    state: RelayState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<bool, RelayError> {
+    let metrics = state.metrics();
+    let (asked, mut deadline) = tokio::sync::watch::channel(false);
+    let stop = async move {
+        shutdown.await;
+        let _ = asked.send(true);
+    };
+    let forced = async move {
+        // Err: the sender is gone, which happens only once `stop` completed.
+        let _ = deadline.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = serve(listener, state, stop) => result.map(|()| true),
+        () = forced => {
+            tracing::warn!(
+                open_connections = metrics.live_connections(),
+                "shutdown deadline passed; dropping the connections still open"
+            );
+            Ok(false)
+        }
+    }
 }
 
 /// A relay running on its own thread. Dropping it shuts the relay down (as [`RelayHandle::shutdown`]).
@@ -165,8 +209,8 @@ impl RelayHandle {
         if let Some(thread) = self.thread.take() {
             match thread.join() {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => eprintln!("sebaya-relay: {e}"),
-                Err(_) => eprintln!("sebaya-relay: {}", RelayError::ThreadPanicked),
+                Ok(Err(e)) => tracing::error!(error = %e, "the relay stopped with an error"),
+                Err(_) => tracing::error!(error = %RelayError::ThreadPanicked, "the relay stopped"),
             }
         }
     }
@@ -267,20 +311,13 @@ pub fn spawn_state(state: RelayState, bind: SocketAddr) -> Result<RelayHandle, R
 async fn run_until_stopped(
     listener: tokio::net::TcpListener,
     state: RelayState,
-    stop: tokio::sync::watch::Receiver<bool>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), RelayError> {
-    let mut graceful = stop.clone();
     let signal = async move {
         // Err: the handle is gone, which also means stop.
-        let _ = graceful.wait_for(|stopped| *stopped).await;
+        let _ = stop.wait_for(|stopped| *stopped).await;
     };
-    let mut deadline = stop;
-    let forced = async move {
-        let _ = deadline.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        result = serve(listener, state, signal) => result,
-        () = forced => Ok(()),
-    }
+    serve_with_grace(listener, state, signal, SHUTDOWN_GRACE)
+        .await
+        .map(|_| ())
 }

@@ -28,6 +28,9 @@ use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
 
 mod admitted;
+mod backup;
+
+pub use backup::{BackupReport, Migrated, backup, migrate};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";

@@ -81,12 +81,130 @@ fn binary_prints_its_address_serves_and_stops_on_sigterm() {
 }
 
 #[test]
-fn binary_refuses_unknown_flags() {
+fn binary_refuses_unknown_flags_missing_values_and_bad_values() {
+    for (args, says) in [
+        (&["--frobnicate"][..], "'--frobnicate'"),
+        (&["--port"][..], "--port"),
+        (
+            &["--port", "seventy"][..],
+            "--port: not a port number: seventy",
+        ),
+        (
+            &["--admission", "credential"][..],
+            "needs at least one --programme",
+        ),
+        (
+            &["serve", "--space-quota-mib", "0"][..],
+            "--space-quota-mib: must be at least 1",
+        ),
+        (&["backup"][..], "--to"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sebaya-relay"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn version_and_help_answer_on_stdout() {
     let out = Command::new(env!("CARGO_BIN_EXE_sebaya-relay"))
-        .arg("--frobnicate")
+        .arg("--version")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument"));
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("sebaya-relay {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_sebaya-relay"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "--data-dir",
+        "SEBAYA_RELAY_DEVICE_QUOTA_MIB",
+        "migrate",
+        "backup",
+        "--metrics-bind",
+    ] {
+        assert!(help.contains(word), "{word}: {help}");
+    }
+}
+
+/// The data directory the relay's stdout line names, started with these flags and environment.
+fn data_dir_of(args: &[&str], env: &[(&str, &std::path::Path)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sebaya-relay"));
+    cmd.args(args)
+        .env_remove("SEBAYA_RELAY_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // Our own child, by its handle.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    line.rsplit_once("(data: ")
+        .unwrap()
+        .1
+        .trim_end()
+        .trim_end_matches(')')
+        .to_string()
+}
+
+/// The binary reads the flag, then the environment, then the `--config` file (the full table of
+/// precedence is `config/tests.rs`); `serve` named or not is the same.
+#[test]
+fn the_binary_takes_a_setting_from_the_flag_the_environment_or_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, env, flag) = (
+        dir.path().join("f"),
+        dir.path().join("e"),
+        dir.path().join("g"),
+    );
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!("port = 0\ndata-dir = \"{}\"\n", file.display()),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let g = flag.to_str().unwrap();
+    assert_eq!(
+        data_dir_of(&["--config", c], &[]),
+        file.display().to_string()
+    );
+    assert_eq!(
+        data_dir_of(
+            &["serve", "--config", c],
+            &[("SEBAYA_RELAY_DATA_DIR", &env)]
+        ),
+        env.display().to_string()
+    );
+    assert_eq!(
+        data_dir_of(
+            &["--config", c, "--data-dir", g],
+            &[("SEBAYA_RELAY_DATA_DIR", &env)]
+        ),
+        g
+    );
+    assert_eq!(
+        data_dir_of(
+            &["--data-dir", g, "--port", "0"],
+            &[("SEBAYA_RELAY_CONFIG", &config)]
+        ),
+        g
+    );
 }
