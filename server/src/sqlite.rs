@@ -116,6 +116,9 @@ fn prepare(conn: &Connection) -> Result<(), StoreError> {
     }
     // FULL: a sync answer acknowledges envelopes, so a committed insert must survive a power cut.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Deleted rows are overwritten, not left in free pages: an erased space's ciphertext must not
+    // outlive its erasure in the file (protocol 23).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
 }
 
@@ -1097,6 +1100,12 @@ impl RelayStore for SqliteStore {
             params![space.0.as_slice(), sql_int(at)],
         )?;
         tx.commit()?;
+        // The write-ahead log still holds the pages as they were before the erasure: copy the
+        // overwritten pages into the database and empty the log now (erasing is rare). A reader
+        // that keeps the log busy only delays this to the next checkpoint, never fails the erasure.
+        let _busy: Option<i64> = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .optional()?;
         Ok(n as u64)
     }
 
