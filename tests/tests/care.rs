@@ -1447,3 +1447,127 @@ fn a_coordinators_join_approval_is_not_delayed_by_the_care_first_exchange() {
     sync(&n, &mut coordinator);
     assert_eq!(sync(&n, &mut joiner).joined, 1);
 }
+
+/// Issue 14, item 2: a programme declares its on-call coordinators (at least two persons holding
+/// `coordinator` now). The core says plainly when it does not, and when a record reaches fewer than
+/// two of them, at enrolment too, without ever blocking enrolment, consent or a referral; the
+/// escalation says per programme how many coordinator persons will be told.
+#[test]
+fn a_programme_declares_its_on_call_coordinators_and_enrolment_warns_when_fewer_than_two() {
+    use sebaya_core::care::OnCallState as S;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let programme = coordinator.programmes().unwrap()[0].id;
+    let first = coordinator.person_id().unwrap();
+    // Nothing declared yet: said so, on every device.
+    for v in [&coordinator, &supporter, &participant] {
+        let st = v.on_call_status(&care).unwrap();
+        assert_eq!((st.declared, st.state), (0, S::NotDeclared));
+        assert!(st.state.warning());
+    }
+    // Only a coordinator declares; the list names persons, at least one, each once.
+    assert!(matches!(
+        supporter.set_on_call(&programme, &[first]),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        coordinator.set_on_call(&programme, &[]),
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(matches!(
+        coordinator.set_on_call(&programme, &[first, first]),
+        Err(Error::InvalidInput(_))
+    ));
+    // One person on call is not a rota: the warning stands.
+    assert_eq!(coordinator.set_on_call(&programme, &[first]).unwrap(), 1);
+    let st = coordinator.on_call_status(&care).unwrap();
+    assert_eq!(
+        (st.declared, st.on_call, st.coordinators, st.state),
+        (1, 1, 1, S::FewerThanTwoOnCall)
+    );
+    // A person named who holds no coordinator role does not count as on call.
+    let not_a_coordinator = supporter.person_id().unwrap();
+    coordinator
+        .set_on_call(&programme, &[first, not_a_coordinator])
+        .unwrap();
+    let st = coordinator.on_call_status(&care).unwrap();
+    assert_eq!((st.declared, st.on_call), (2, 1));
+    assert_eq!(st.state, S::FewerThanTwoOnCall);
+    // A second coordinator joins the programme and the record; two on call now.
+    let mut second = vault(&dir, "c2.db", 4);
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &second.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    second.add_programme_credential(&grant.credential).unwrap();
+    let resp = coordinator
+        .approve_group_member(&care, &second.link_request().unwrap(), Role::Member)
+        .unwrap();
+    second.join_space(&resp).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut second);
+    sync(&n, &mut second);
+    assert_eq!(
+        coordinator
+            .set_on_call(&programme, &[first, second.person_id().unwrap()])
+            .unwrap(),
+        1
+    );
+    for v in [
+        &mut coordinator,
+        &mut second,
+        &mut supporter,
+        &mut participant,
+    ] {
+        sync(&n, v);
+    }
+    for v in [&supporter, &participant] {
+        let st = v.on_call_status(&care).unwrap();
+        assert_eq!(
+            (st.declared, st.on_call, st.coordinators, st.state),
+            (2, 2, 2, S::Ready)
+        );
+        assert!(!st.state.warning());
+    }
+    // The escalation says, per programme, how many coordinator persons will be told.
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert_eq!(esc.programmes, vec![(programme, 2)]);
+    // The supporter enrols someone new: the record reaches no coordinator yet. The warning names
+    // the programme's on-call list, learned from the records this device holds, and nothing waits
+    // on it: enrolment, consent and a referral all go ahead.
+    let mut newcomer = vault(&dir, "p2.db", 5);
+    let (fresh, resp) = supporter
+        .enrol_participant(&newcomer.link_request().unwrap(), programme)
+        .unwrap();
+    let st = supporter.on_call_status(&fresh).unwrap();
+    assert_eq!(
+        (st.declared, st.on_call, st.coordinators, st.state),
+        (2, 2, 0, S::FewerThanTwoReached)
+    );
+    newcomer.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut newcomer);
+    newcomer.give_consent(&fresh, "duty-of-care", true).unwrap();
+    let esc = newcomer.ask_for_help("id").unwrap();
+    assert_eq!(esc.referrals.len(), 1, "help is never blocked");
+    assert_eq!(esc.programmes, vec![(programme, 0)]);
+    // Every state has its text in both languages.
+    for s in [
+        S::Ready,
+        S::NotDeclared,
+        S::FewerThanTwoOnCall,
+        S::FewerThanTwoReached,
+    ] {
+        for lang in ["id", "en"] {
+            let t = sebaya_core::i18n::message(lang, s.message_id(), &[]);
+            assert_ne!(t, s.message_id(), "{lang}");
+        }
+    }
+}
