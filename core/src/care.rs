@@ -39,7 +39,9 @@
 //! One idea a file: `record.rs` (the document, referrals and states in it, enrolment, the list of
 //! care records), `consent.rs` (purposes, the ledger, whether a purpose stands), `escalation.rs`
 //! (screening or a call for help to referrals, and referrals as people follow them),
-//! `screening.rs` (totals kept in the journal), `resources.rs` (crisis numbers). Around the record:
+//! `screening.rs` (totals kept in the journal), `resources.rs` (crisis numbers), `oncall.rs` (who
+//! is there to receive a referral: coordinators reached, the on-call list, the deadline, the
+//! caseload). Around the record:
 //! `instruments.rs` (scoring PHQ-9, GAD-7, WHO-5, SRQ-20) and `wordings.rs` (their texts as data),
 //! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here) and
 //! `training.rs` (the training register).
@@ -64,7 +66,10 @@ pub use consent::{
 };
 pub(crate) use escalation::genuine;
 pub use escalation::{CareNotice, Escalation, ReferralView};
-pub use oncall::{DEFAULT_ACK_HOURS, MAX_ACK_HOURS, ack_hours};
+pub use oncall::{
+    DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,
+    ack_hours,
+};
 pub(crate) use record::new_id;
 pub use record::{
     CareInfo, ORIGINS, REASONS, Referral, STATES, StateRecord, add_referral, add_state, init,

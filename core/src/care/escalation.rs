@@ -172,6 +172,10 @@ pub struct Escalation {
     /// For each referral written: its care record and how many coordinator persons it reaches
     /// now (0: it waits in the record for the first coordinator added).
     pub coordinators: Vec<(SpaceId, u32)>,
+    /// For each programme a referral was written in (by id): how many coordinator persons will be
+    /// told, each person once however many of its records they are in (0: none yet; the referral
+    /// waits for the first coordinator added). A programme should have at least two.
+    pub programmes: Vec<([u8; 32], u32)>,
 }
 
 /// The notices for an escalation that fired (a rule or a call for help): failures first, then
@@ -307,6 +311,27 @@ impl Vault {
             .collect()
     }
 
+    /// How many coordinator persons will be told, per programme the written referrals went to.
+    fn coordinators_per_programme(&self, made: &[(SpaceId, String)]) -> Vec<([u8; 32], u32)> {
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let mut per: BTreeMap<[u8; 32], Vec<[u8; 32]>> = BTreeMap::new();
+        for (care, _) in made {
+            let Ok(space) = self.care_ref(care) else {
+                continue;
+            };
+            let Some(programme) = rules::programme_of(&space.doc) else {
+                continue;
+            };
+            let persons = per.entry(programme).or_default();
+            persons.extend(super::oncall::coordinator_persons(space, now));
+            persons.sort_unstable();
+            persons.dedup();
+        }
+        per.into_iter()
+            .map(|(p, persons)| (p, u32::try_from(persons.len()).unwrap_or(u32::MAX)))
+            .collect()
+    }
+
     /// Crisis numbers for an escalation, which must never fail: the programme's or the built-in list
     /// for `country`, or, when the code is not a two-letter code, the built-in list of
     /// [`FALLBACK_COUNTRY`] (second value true).
@@ -358,6 +383,7 @@ impl Vault {
         let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
         let coordinators = self.coordinators_for(&referrals);
+        let programmes = self.coordinators_per_programme(&referrals);
         let notices = match risky {
             true => notices(
                 !self.my_care_records().is_empty(),
@@ -379,6 +405,7 @@ impl Vault {
             show_safety_plan: risky,
             notices,
             coordinators,
+            programmes,
         })
     }
 
@@ -438,6 +465,7 @@ impl Vault {
         let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
         let coordinators = self.coordinators_for(&referrals);
+        let programmes = self.coordinators_per_programme(&referrals);
         let notices = match risky {
             true => notices(
                 true,
@@ -459,6 +487,7 @@ impl Vault {
             show_safety_plan: risky,
             notices,
             coordinators,
+            programmes,
         })
     }
 
@@ -469,6 +498,7 @@ impl Vault {
         let done = self.refer_as_participant("participant", "help-now", false);
         let (resources, country_unknown) = self.escalation_resources(country);
         let coordinators = self.coordinators_for(&done.made);
+        let programmes = self.coordinators_per_programme(&done.made);
         let notices = notices(
             !self.my_care_records().is_empty(),
             &coordinators,
@@ -487,6 +517,7 @@ impl Vault {
             show_safety_plan: true,
             notices,
             coordinators,
+            programmes,
         })
     }
 
