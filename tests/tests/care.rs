@@ -1571,3 +1571,79 @@ fn a_programme_declares_its_on_call_coordinators_and_enrolment_warns_when_fewer_
         }
     }
 }
+
+/// Issue 14, item 13: a rule referral's reason (which item was answered) is sealed for the
+/// coordinators' devices only, as outcome totals are: the supporter's and the participant's devices
+/// hold only its ciphertext, and a coordinator's view opens it. Referrals written before, with the
+/// reason in the clear, still read (never dropped).
+#[test]
+fn a_rule_referrals_reason_is_sealed_for_the_coordinators_only() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let esc = participant
+        .submit_screening(
+            Instrument::Srq20,
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+            "id",
+        )
+        .unwrap();
+    let (_, id) = esc.referrals[0].clone();
+    // A screening the supporter read aloud: sealed the same way.
+    let administered = supporter
+        .submit_screening_for(&care, Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 2], "id")
+        .unwrap()
+        .referrals[0]
+        .1
+        .clone();
+    // An old referral, written with its reason in the clear, as earlier versions did.
+    let by = participant.device_id().to_hex();
+    participant
+        .with_space(&care, |doc, now| {
+            sebaya_core::care::add_referral(doc, "00000000000000f1", "rule", "phq9-item9", &by, now)
+        })
+        .unwrap();
+    for v in [&mut participant, &mut supporter, &mut coordinator] {
+        sync(&n, v);
+    }
+    for v in [&mut participant, &mut supporter] {
+        sync(&n, v);
+    }
+    // What the document holds on the participant's and the supporter's devices: no reason in the
+    // clear for the new ones.
+    for v in [&mut participant, &mut supporter] {
+        let held = v
+            .with_space(&care, |doc, _| Ok(sebaya_core::care::referrals(doc)))
+            .unwrap();
+        for r in held.iter().filter(|r| r.id == id || r.id == administered) {
+            assert!(
+                !sebaya_core::care::REASONS.contains(&r.reason.as_str()),
+                "{}",
+                r.reason
+            );
+        }
+        let views = v.referrals(&care).unwrap();
+        for r in views.iter().filter(|r| r.id == id || r.id == administered) {
+            assert_eq!(r.reason, None);
+        }
+    }
+    // The participant's phone says its reason is sealed; the supporter's view says nothing that
+    // would tell the participant's rule referral from their call for help.
+    let own = participant.referrals(&care).unwrap();
+    assert!(own.iter().find(|r| r.id == id).unwrap().reason_sealed);
+    let seen = supporter.referrals(&care).unwrap();
+    let theirs = seen.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(theirs.origin, "participant");
+    assert!(!theirs.reason_sealed);
+    // The coordinator opens it.
+    let inbox = coordinator.referral_inbox().unwrap();
+    let find = |x: &str| inbox.iter().find(|r| r.id == x).unwrap();
+    assert_eq!(find(&id).reason.as_deref(), Some("srq20-item17"));
+    assert_eq!(find(&id).origin, "rule");
+    assert!(find(&id).reason_sealed);
+    assert_eq!(find(&administered).reason.as_deref(), Some("phq9-item9"));
+    // The old clear one still reads, for the coordinator as before.
+    let old = find("00000000000000f1");
+    assert_eq!(old.reason.as_deref(), Some("phq9-item9"));
+    assert!(!old.reason_sealed);
+}
