@@ -888,7 +888,11 @@ fn a_record_without_a_coordinator_keeps_the_referral_for_the_first_one_added() {
     sync(&n, &mut coordinator);
     let inbox = coordinator.referral_inbox().unwrap();
     assert_eq!(inbox.len(), 1);
-    assert_eq!(inbox[0].reason.as_deref(), Some("phq9-item9"));
+    // It was sealed while the record had no coordinator, so for no one (issue 14, item 13): the
+    // coordinator sees that a risk rule fired, not which item.
+    assert_eq!(inbox[0].origin, "rule");
+    assert_eq!(inbox[0].reason, None);
+    assert!(inbox[0].reason_sealed);
     // Its credential travels with its next sync (published before each sync, once the record has
     // arrived): then every device counts it.
     sync(&n, &mut coordinator);
