@@ -343,3 +343,48 @@ impl Vault {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn with_list(text: &str) -> AutoCommit {
+        let mut d = AutoCommit::new();
+        let p = d.put_object(ROOT, POLICY, ObjType::Map).unwrap();
+        d.put(&p, "on_call", text).unwrap();
+        d.put(&p, "on_call_at", 5_i64).unwrap();
+        d
+    }
+
+    /// An on-call list reads only as written (protocol 22): 1 to 16 distinct person ids in lowercase
+    /// hex joined by commas; anything else reads as none declared, so the warning stays and a
+    /// malformed list never shows "ready". A list far over the bound is not read to its end.
+    #[test]
+    fn an_on_call_list_reads_only_as_written() {
+        let a = "ab".repeat(32);
+        let b = "cd".repeat(32);
+        let (list, at) = on_call_list(&with_list(&format!("{a},{b}"))).unwrap();
+        assert_eq!((list.len(), at), (2, 5));
+        let many: Vec<String> = (0..=MAX_ON_CALL)
+            .map(|i| format!("{:064x}", i + 1))
+            .collect();
+        for bad in [
+            String::new(),
+            a.clone() + ",",
+            format!("{a},{a}"),
+            a.to_uppercase(),
+            a[..62].to_string(),
+            many.join(","),
+            many.join(",").repeat(4_000),
+        ] {
+            assert_eq!(
+                on_call_list(&with_list(&bad)),
+                None,
+                "{}",
+                &bad[..bad.len().min(80)]
+            );
+        }
+        assert_eq!(on_call_list(&AutoCommit::new()), None);
+    }
+}
