@@ -92,13 +92,24 @@ pub(crate) fn on_call_list(doc: &AutoCommit) -> Option<(Vec<[u8; 32]>, i64)> {
     let at = crate::space::doc::int(doc, &policy, "on_call_at").unwrap_or(0);
     let mut out: Vec<[u8; 32]> = Vec::new();
     for part in text.split(',') {
+        // Stop at the first part past the bound: a list is never read to the end of a long text.
+        if out.len() == MAX_ON_CALL {
+            return None;
+        }
+        let lower_hex = part
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         let mut id = [0u8; 32];
-        if part.len() != 64 || hex::decode_to_slice(part, &mut id).is_err() || out.contains(&id) {
+        if part.len() != 64
+            || !lower_hex
+            || hex::decode_to_slice(part, &mut id).is_err()
+            || out.contains(&id)
+        {
             return None;
         }
         out.push(id);
     }
-    (!out.is_empty() && out.len() <= MAX_ON_CALL).then_some((out, at))
+    (!out.is_empty()).then_some((out, at))
 }
 
 /// The acknowledgement deadline a care record carries, in hours ([`DEFAULT_ACK_HOURS`] when none
