@@ -5,8 +5,8 @@
 use super::programmes::parse_programme;
 use super::{
     CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind, Instrument,
-    InstrumentScore, ReferralOrigin, ReferralReason, ReferralState, Result, RiskFlag, Shared,
-    parse_space, with,
+    InstrumentScore, OnCallState, ReferralOrigin, ReferralReason, ReferralState, Result, RiskFlag,
+    SebayaError, Shared, parse_space, with,
 };
 
 /// A care record this device holds.
@@ -33,6 +33,38 @@ pub struct Enrolment {
     pub care_id: String,
     /// The response code to show the participant's phone (`Spaces.join`).
     pub response: String,
+    /// Who will receive the new record's referrals: show its warning (`state`) at enrolment. It
+    /// never blocks anything: the record, consent and referrals all go ahead.
+    pub on_call: OnCallStatus,
+}
+
+/// Who will receive a care record's referrals (issue 14, item 2): the programme's on-call list and
+/// the coordinators the record itself reaches (a referral reaches only the record's members).
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct OnCallStatus {
+    /// The care record (hex).
+    pub care_id: String,
+    /// Persons the programme's on-call list names (0: none declared).
+    pub declared: u32,
+    /// Of those, persons who hold `coordinator` now. A programme needs at least two.
+    pub on_call: u32,
+    /// Coordinator persons among the record's members now: who a referral here reaches.
+    pub coordinators: u32,
+    /// The warning to show (`on_call_message_id`); `Ready` needs none.
+    pub state: OnCallState,
+    /// Whether to show `state` as a warning (anything but `Ready`).
+    pub warning: bool,
+}
+
+fn on_call(s: sebaya_core::care::OnCallStatus) -> OnCallStatus {
+    OnCallStatus {
+        care_id: s.care.to_hex(),
+        declared: s.declared,
+        on_call: s.on_call,
+        coordinators: s.coordinators,
+        warning: s.state.warning(),
+        state: s.state.into(),
+    }
 }
 
 /// One entry of the consent ledger: an agreement or a withdrawal, never edited.
@@ -106,8 +138,14 @@ pub struct ReferralInfo {
     /// Who made it.
     pub origin: ReferralOrigin,
     /// Why; null for a supporter when the reason is the participant's: show "refer now"
-    /// (`referral-refer-now`).
+    /// (`referral-refer-now`). A sealed reason (`reason_sealed`) opens on a coordinator's device
+    /// only: null elsewhere, the participant's too.
     pub reason: Option<ReferralReason>,
+    /// The reason travels sealed for the coordinators (a risk rule's referral). Null `reason` with
+    /// this set, on a coordinator's device: it was sealed before this device coordinated the
+    /// record; the origin still says a risk rule fired. Always false on a supporter's device for
+    /// the participant's referrals (it would tell a rule's from a call for help).
+    pub reason_sealed: bool,
     /// When it was made, ms.
     pub created_ms: i64,
     /// Where it stands.
@@ -173,6 +211,18 @@ pub struct Escalation {
     pub notices: Vec<CareNotice>,
     /// For each referral written, how many coordinator persons its record reaches now.
     pub coordinators: Vec<CoordinatorsReached>,
+    /// Per programme a referral was written in: how many coordinator persons will be told (each
+    /// once); 0: no one yet, it waits for the first coordinator added.
+    pub programmes: Vec<ProgrammeCoordinators>,
+}
+
+/// How many coordinator persons of one programme an escalation will tell.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct ProgrammeCoordinators {
+    /// The programme (hex).
+    pub programme_id: String,
+    /// Coordinator persons told, each once; 0: none yet.
+    pub count: u32,
 }
 
 /// How many coordinator persons a referral's care record reaches.
@@ -252,6 +302,7 @@ fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
         id: r.id,
         origin: ReferralOrigin::from_id(&r.origin),
         reason: r.reason.as_deref().map(ReferralReason::from_id),
+        reason_sealed: r.reason_sealed,
         created_ms: r.created_ms,
         state: ReferralState::from_id(r.state),
         sent_ms: r.sent_ms,
@@ -292,6 +343,14 @@ fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
                 count,
             })
             .collect(),
+        programmes: e
+            .programmes
+            .into_iter()
+            .map(|(p, count)| ProgrammeCoordinators {
+                programme_id: hex::encode(p),
+                count,
+            })
+            .collect(),
     }
 }
 
@@ -328,10 +387,13 @@ impl Care {
     /// `Spaces.approve_member`.
     pub fn enrol(&self, request: String, programme_id: String) -> Result<Enrolment> {
         let p = parse_programme(&programme_id)?;
-        let (id, response) = with(&self.inner, |v| v.enrol_participant(&request, p))?;
-        Ok(Enrolment {
-            care_id: id.to_hex(),
-            response,
+        with(&self.inner, |v| {
+            let (id, response) = v.enrol_participant(&request, p)?;
+            Ok(Enrolment {
+                care_id: id.to_hex(),
+                response,
+                on_call: on_call(v.on_call_status(&id)?),
+            })
         })
     }
 
@@ -391,10 +453,13 @@ impl Care {
     /// lines, "I need help now" and referrals never wait.
     pub fn enrol_minor(&self, request: String, programme_id: String) -> Result<Enrolment> {
         let p = parse_programme(&programme_id)?;
-        let (id, response) = with(&self.inner, |v| v.enrol_participant_as(&request, p, true))?;
-        Ok(Enrolment {
-            care_id: id.to_hex(),
-            response,
+        with(&self.inner, |v| {
+            let (id, response) = v.enrol_participant_as(&request, p, true)?;
+            Ok(Enrolment {
+                care_id: id.to_hex(),
+                response,
+                on_call: on_call(v.on_call_status(&id)?),
+            })
         })
     }
 
@@ -538,6 +603,32 @@ impl Care {
     pub fn set_ack_deadline(&self, programme_id: String, hours: u32) -> Result<u32> {
         let p = parse_programme(&programme_id)?;
         with(&self.inner, |v| v.set_ack_deadline(&p, hours))
+    }
+
+    /// A coordinator names the programme's on-call coordinators (person ids, hex; 1 to 16, each
+    /// once) in every care record of the programme it holds; returns how many were written. Fewer
+    /// than two holding `coordinator` is accepted and shown as a warning (`on_call_status`). Not a
+    /// coordinator there: `NotAllowed`.
+    pub fn set_on_call(&self, programme_id: String, person_ids: Vec<String>) -> Result<u32> {
+        let p = parse_programme(&programme_id)?;
+        let persons = person_ids
+            .iter()
+            .map(|id| {
+                sebaya_core::PersonId::from_hex(id).map_err(|_| {
+                    SebayaError::from(sebaya_core::Error::InvalidInput(
+                        "person id must be 64 hex characters".into(),
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        with(&self.inner, |v| v.set_on_call(&p, &persons))
+    }
+
+    /// Who will receive a care record's referrals: the programme's on-call list, the coordinators
+    /// the record reaches, and the warning to show when fewer than two.
+    pub fn on_call_status(&self, care_id: String) -> Result<OnCallStatus> {
+        let c = parse_space(&care_id)?;
+        Ok(on_call(with(&self.inner, |v| v.on_call_status(&c))?))
     }
 
     /// The acknowledgement deadline of a care record, in hours.

@@ -455,6 +455,51 @@ impl CareNotice {
     }
 }
 
+/// Where a care record stands on who will receive its referrals (issue 14, item 2), computed on
+/// this device: a warning to show at enrolment and on the record, never a gate. Text:
+/// `localized_message(on_call_message_id(state))`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum OnCallState {
+    /// At least two on call hold `coordinator` now, and the record reaches at least two.
+    Ready,
+    /// The programme has named no on-call coordinators (that this device knows).
+    NotDeclared,
+    /// The on-call list names fewer than two persons holding `coordinator` now.
+    FewerThanTwoOnCall,
+    /// The record reaches fewer than two coordinators: add the on-call coordinators to it.
+    FewerThanTwoReached,
+}
+
+impl From<sebaya_core::care::OnCallState> for OnCallState {
+    fn from(s: sebaya_core::care::OnCallState) -> Self {
+        use sebaya_core::care::OnCallState as S;
+        match s {
+            S::Ready => Self::Ready,
+            S::NotDeclared => Self::NotDeclared,
+            S::FewerThanTwoOnCall => Self::FewerThanTwoOnCall,
+            S::FewerThanTwoReached => Self::FewerThanTwoReached,
+        }
+    }
+}
+
+impl OnCallState {
+    fn to_core(self) -> sebaya_core::care::OnCallState {
+        use sebaya_core::care::OnCallState as S;
+        match self {
+            Self::Ready => S::Ready,
+            Self::NotDeclared => S::NotDeclared,
+            Self::FewerThanTwoOnCall => S::FewerThanTwoOnCall,
+            Self::FewerThanTwoReached => S::FewerThanTwoReached,
+        }
+    }
+}
+
+/// The message id of an on-call state, for `localized_message`, in Indonesian and English.
+#[uniffi::export]
+pub fn on_call_message_id(state: OnCallState) -> String {
+    state.to_core().message_id().to_string()
+}
+
 /// The message id of a notice, for `localized_message`: the text comes from the core's
 /// catalogues, so every app words it the same, in Indonesian and English.
 #[uniffi::export]

@@ -33,9 +33,9 @@ uniffi::setup_scaffolding!();
 use care::Care;
 pub use enums::{
     Attendance, CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind,
-    Instrument, InviteStatus, JoinStatus, LinkKind, ProgrammeRole, ReferralOrigin, ReferralReason,
-    ReferralState, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind,
-    SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
+    Instrument, InviteStatus, JoinStatus, LinkKind, OnCallState, ProgrammeRole, ReferralOrigin,
+    ReferralReason, ReferralState, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind,
+    ShortfallReason, SpaceKind, SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
 };
 use groups::Groups;
 use invites::Invites;

@@ -468,6 +468,13 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
         Role::Member,
     )?)?;
     coord.set_ack_deadline(&programme, 4)?;
+    coord.set_on_call(
+        &programme,
+        &[
+            coord.person_id().ok_or("no person")?,
+            coord2.person_id().ok_or("no person")?,
+        ],
+    )?;
     for _ in 0..2 {
         for v in [&mut coord, &mut coord2, &mut par, &mut sup] {
             v.sync(&url)?;
@@ -476,6 +483,10 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
     c.check(
         par.care_records().first().map(|r| r.coordinators) == Some(2),
         "two coordinators are on call for the participant's record",
+    );
+    c.check(
+        sup.on_call_status(&care)?.state == sebaya_core::care::OnCallState::Ready,
+        "the programme named both as on call, and the record reaches them",
     );
     println!(
         "   The participant reads: {}",

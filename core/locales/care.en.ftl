@@ -47,3 +47,7 @@ help-now-stay-with-someone = If you can, tell someone you trust and ask them to 
 help-now-safer = Move away from anything you could use to hurt yourself.
 help-now-danger = If you are in danger right now, call the emergency number.
 care-referral-failed = This phone could not save your request for your programme, so no one may have been told. Call one of these numbers or tell someone you trust.
+care-on-call-ready = At least two coordinators are on call for this programme, and this record reaches them.
+care-on-call-not-declared = Your programme has not named its on-call coordinators yet. Ask a coordinator to name at least two, so that a referral always reaches someone. Help is not held back meanwhile.
+care-on-call-fewer-than-two = Fewer than two coordinators are on call for this programme. Ask a coordinator to name at least two, so that a referral always reaches someone. Help is not held back meanwhile.
+care-on-call-not-in-record = Fewer than two coordinators are in this person's record, so a referral may reach no one. Add the programme's on-call coordinators to it. Help is not held back meanwhile.

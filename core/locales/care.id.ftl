@@ -47,3 +47,7 @@ help-now-stay-with-someone = Jika bisa, beri tahu orang yang kamu percayai dan m
 help-now-safer = Jauhkan dirimu dari benda apa pun yang bisa kamu gunakan untuk menyakiti diri.
 help-now-danger = Jika kamu dalam bahaya saat ini, hubungi nomor darurat.
 care-referral-failed = Ponsel ini tidak dapat menyimpan permintaanmu untuk programmu, jadi mungkin belum ada yang diberi tahu. Hubungi salah satu nomor ini atau beri tahu orang yang kamu percayai.
+care-on-call-ready = Setidaknya dua koordinator siaga untuk program ini, dan catatan ini menjangkau mereka.
+care-on-call-not-declared = Programmu belum menetapkan koordinator siaga. Minta koordinator menetapkan setidaknya dua orang, agar rujukan selalu sampai kepada seseorang. Sementara itu, bantuan tetap berjalan.
+care-on-call-fewer-than-two = Kurang dari dua koordinator yang siaga untuk program ini. Minta koordinator menetapkan setidaknya dua orang, agar rujukan selalu sampai kepada seseorang. Sementara itu, bantuan tetap berjalan.
+care-on-call-not-in-record = Kurang dari dua koordinator ada di catatan orang ini, jadi rujukan mungkin tidak sampai kepada siapa pun. Tambahkan koordinator siaga program ke catatan ini. Sementara itu, bantuan tetap berjalan.

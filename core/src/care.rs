@@ -17,6 +17,8 @@
 //!   for a minor, witnessed and recorded by the supporter or coordinator who enrolled them (admins).
 //! - `"referrals"`: map id -> `{ origin: str, reason: str, by: str (device), at: ms }`, written by any
 //!   member: the participant's device (a rule that fired, or "I need help now") or their supporter.
+//!   A risk rule's has `reason: "sealed"` and the rule sealed for the coordinators' devices
+//!   (`epoch`, `sealed`, `wraps`; `reason.rs`).
 //! - `"states"`: map id -> `{ referral: str (id), state: str, by: str (device), at: ms }`: a
 //!   coordinator's acknowledgement and later states, written only by a member holding the
 //!   `coordinator` role of the programme (`Need::With`).
@@ -39,7 +41,9 @@
 //! One idea a file: `record.rs` (the document, referrals and states in it, enrolment, the list of
 //! care records), `consent.rs` (purposes, the ledger, whether a purpose stands), `escalation.rs`
 //! (screening or a call for help to referrals, and referrals as people follow them),
-//! `screening.rs` (totals kept in the journal), `resources.rs` (crisis numbers). Around the record:
+//! `screening.rs` (totals kept in the journal), `resources.rs` (crisis numbers), `oncall.rs` (who
+//! is there to receive a referral: coordinators reached, the on-call list, the deadline, the
+//! caseload), `reason.rs` (a rule referral's reason sealed for coordinators). Around the record:
 //! `instruments.rs` (scoring PHQ-9, GAD-7, WHO-5, SRQ-20) and `wordings.rs` (their texts as data),
 //! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here) and
 //! `training.rs` (the training register).
@@ -50,6 +54,7 @@ pub mod instruments;
 mod oncall;
 pub(crate) mod outcomes;
 pub mod programmes;
+mod reason;
 mod record;
 mod resources;
 pub mod safety;
@@ -64,7 +69,11 @@ pub use consent::{
 };
 pub(crate) use escalation::genuine;
 pub use escalation::{CareNotice, Escalation, ReferralView};
-pub use oncall::{DEFAULT_ACK_HOURS, MAX_ACK_HOURS, ack_hours};
+pub use oncall::{
+    DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,
+    ack_hours,
+};
+pub use reason::SEALED_REASON;
 pub(crate) use record::new_id;
 pub use record::{
     CareInfo, ORIGINS, REASONS, Referral, STATES, StateRecord, add_referral, add_state, init,

@@ -888,7 +888,11 @@ fn a_record_without_a_coordinator_keeps_the_referral_for_the_first_one_added() {
     sync(&n, &mut coordinator);
     let inbox = coordinator.referral_inbox().unwrap();
     assert_eq!(inbox.len(), 1);
-    assert_eq!(inbox[0].reason.as_deref(), Some("phq9-item9"));
+    // It was sealed while the record had no coordinator, so for no one (issue 14, item 13): the
+    // coordinator sees that a risk rule fired, not which item.
+    assert_eq!(inbox[0].origin, "rule");
+    assert_eq!(inbox[0].reason, None);
+    assert!(inbox[0].reason_sealed);
     // Its credential travels with its next sync (published before each sync, once the record has
     // arrived): then every device counts it.
     sync(&n, &mut coordinator);
@@ -1446,4 +1450,204 @@ fn a_coordinators_join_approval_is_not_delayed_by_the_care_first_exchange() {
     coordinator.approve_join_request(&requests[0].id).unwrap();
     sync(&n, &mut coordinator);
     assert_eq!(sync(&n, &mut joiner).joined, 1);
+}
+
+/// Issue 14, item 2: a programme declares its on-call coordinators (at least two persons holding
+/// `coordinator` now). The core says plainly when it does not, and when a record reaches fewer than
+/// two of them, at enrolment too, without ever blocking enrolment, consent or a referral; the
+/// escalation says per programme how many coordinator persons will be told.
+#[test]
+fn a_programme_declares_its_on_call_coordinators_and_enrolment_warns_when_fewer_than_two() {
+    use sebaya_core::care::OnCallState as S;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let programme = coordinator.programmes().unwrap()[0].id;
+    let first = coordinator.person_id().unwrap();
+    // Nothing declared yet: said so, on every device.
+    for v in [&coordinator, &supporter, &participant] {
+        let st = v.on_call_status(&care).unwrap();
+        assert_eq!((st.declared, st.state), (0, S::NotDeclared));
+        assert!(st.state.warning());
+    }
+    // Only a coordinator declares; the list names persons, at least one, each once.
+    assert!(matches!(
+        supporter.set_on_call(&programme, &[first]),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        coordinator.set_on_call(&programme, &[]),
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(matches!(
+        coordinator.set_on_call(&programme, &[first, first]),
+        Err(Error::InvalidInput(_))
+    ));
+    // One person on call is not a rota: the warning stands.
+    assert_eq!(coordinator.set_on_call(&programme, &[first]).unwrap(), 1);
+    let st = coordinator.on_call_status(&care).unwrap();
+    assert_eq!(
+        (st.declared, st.on_call, st.coordinators, st.state),
+        (1, 1, 1, S::FewerThanTwoOnCall)
+    );
+    // A person named who holds no coordinator role does not count as on call.
+    let not_a_coordinator = supporter.person_id().unwrap();
+    coordinator
+        .set_on_call(&programme, &[first, not_a_coordinator])
+        .unwrap();
+    let st = coordinator.on_call_status(&care).unwrap();
+    assert_eq!((st.declared, st.on_call), (2, 1));
+    assert_eq!(st.state, S::FewerThanTwoOnCall);
+    // A second coordinator joins the programme and the record; two on call now.
+    let mut second = vault(&dir, "c2.db", 4);
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &second.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    second.add_programme_credential(&grant.credential).unwrap();
+    let resp = coordinator
+        .approve_group_member(&care, &second.link_request().unwrap(), Role::Member)
+        .unwrap();
+    second.join_space(&resp).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut second);
+    sync(&n, &mut second);
+    assert_eq!(
+        coordinator
+            .set_on_call(&programme, &[first, second.person_id().unwrap()])
+            .unwrap(),
+        1
+    );
+    for v in [
+        &mut coordinator,
+        &mut second,
+        &mut supporter,
+        &mut participant,
+    ] {
+        sync(&n, v);
+    }
+    for v in [&supporter, &participant] {
+        let st = v.on_call_status(&care).unwrap();
+        assert_eq!(
+            (st.declared, st.on_call, st.coordinators, st.state),
+            (2, 2, 2, S::Ready)
+        );
+        assert!(!st.state.warning());
+    }
+    // The escalation says, per programme, how many coordinator persons will be told.
+    let esc = participant
+        .submit_screening(Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 1], "id")
+        .unwrap();
+    assert_eq!(esc.programmes, vec![(programme, 2)]);
+    // The supporter enrols someone new: the record reaches no coordinator yet. The warning names
+    // the programme's on-call list, learned from the records this device holds, and nothing waits
+    // on it: enrolment, consent and a referral all go ahead.
+    let mut newcomer = vault(&dir, "p2.db", 5);
+    let (fresh, resp) = supporter
+        .enrol_participant(&newcomer.link_request().unwrap(), programme)
+        .unwrap();
+    let st = supporter.on_call_status(&fresh).unwrap();
+    assert_eq!(
+        (st.declared, st.on_call, st.coordinators, st.state),
+        (2, 2, 0, S::FewerThanTwoReached)
+    );
+    newcomer.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut newcomer);
+    newcomer.give_consent(&fresh, "duty-of-care", true).unwrap();
+    let esc = newcomer.ask_for_help("id").unwrap();
+    assert_eq!(esc.referrals.len(), 1, "help is never blocked");
+    assert_eq!(esc.programmes, vec![(programme, 0)]);
+    // Every state has its text in both languages.
+    for s in [
+        S::Ready,
+        S::NotDeclared,
+        S::FewerThanTwoOnCall,
+        S::FewerThanTwoReached,
+    ] {
+        for lang in ["id", "en"] {
+            let t = sebaya_core::i18n::message(lang, s.message_id(), &[]);
+            assert_ne!(t, s.message_id(), "{lang}");
+        }
+    }
+}
+
+/// Issue 14, item 13: a rule referral's reason (which item was answered) is sealed for the
+/// coordinators' devices only, as outcome totals are: the supporter's and the participant's devices
+/// hold only its ciphertext, and a coordinator's view opens it. Referrals written before, with the
+/// reason in the clear, still read (never dropped).
+#[test]
+fn a_rule_referrals_reason_is_sealed_for_the_coordinators_only() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let esc = participant
+        .submit_screening(
+            Instrument::Srq20,
+            &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+            "id",
+        )
+        .unwrap();
+    let (_, id) = esc.referrals[0].clone();
+    // A screening the supporter read aloud: sealed the same way.
+    let administered = supporter
+        .submit_screening_for(&care, Instrument::Phq9, &[0, 0, 0, 0, 0, 0, 0, 0, 2], "id")
+        .unwrap()
+        .referrals[0]
+        .1
+        .clone();
+    // An old referral, written with its reason in the clear, as earlier versions did.
+    let by = participant.device_id().to_hex();
+    participant
+        .with_space(&care, |doc, now| {
+            sebaya_core::care::add_referral(doc, "00000000000000f1", "rule", "phq9-item9", &by, now)
+        })
+        .unwrap();
+    for v in [&mut participant, &mut supporter, &mut coordinator] {
+        sync(&n, v);
+    }
+    for v in [&mut participant, &mut supporter] {
+        sync(&n, v);
+    }
+    // What the document holds on the participant's and the supporter's devices: no reason in the
+    // clear for the new ones.
+    for v in [&mut participant, &mut supporter] {
+        let held = v
+            .with_space(&care, |doc, _| Ok(sebaya_core::care::referrals(doc)))
+            .unwrap();
+        for r in held.iter().filter(|r| r.id == id || r.id == administered) {
+            assert!(
+                !sebaya_core::care::REASONS.contains(&r.reason.as_str()),
+                "{}",
+                r.reason
+            );
+        }
+        let views = v.referrals(&care).unwrap();
+        for r in views.iter().filter(|r| r.id == id || r.id == administered) {
+            assert_eq!(r.reason, None);
+        }
+    }
+    // The participant's phone says its reason is sealed; the supporter's view says nothing that
+    // would tell the participant's rule referral from their call for help.
+    let own = participant.referrals(&care).unwrap();
+    assert!(own.iter().find(|r| r.id == id).unwrap().reason_sealed);
+    let seen = supporter.referrals(&care).unwrap();
+    let theirs = seen.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(theirs.origin, "participant");
+    assert!(!theirs.reason_sealed);
+    // The coordinator opens it.
+    let inbox = coordinator.referral_inbox().unwrap();
+    let find = |x: &str| inbox.iter().find(|r| r.id == x).unwrap();
+    assert_eq!(find(&id).reason.as_deref(), Some("srq20-item17"));
+    assert_eq!(find(&id).origin, "rule");
+    assert!(find(&id).reason_sealed);
+    assert_eq!(find(&administered).reason.as_deref(), Some("phq9-item9"));
+    // The old clear one still reads, for the coordinator as before.
+    let old = find("00000000000000f1");
+    assert_eq!(old.reason.as_deref(), Some("phq9-item9"));
+    assert!(!old.reason_sealed);
 }

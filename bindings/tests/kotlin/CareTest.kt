@@ -11,6 +11,7 @@ import org.sebaya.ConsentPurpose
 import org.sebaya.CrisisChannel
 import org.sebaya.CrisisResourceKind
 import org.sebaya.Instrument
+import org.sebaya.OnCallState
 import org.sebaya.ProgrammeRole
 import org.sebaya.ReferralOrigin
 import org.sebaya.ReferralReason
@@ -24,6 +25,7 @@ import org.sebaya.emergencyHelp
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
 import org.sebaya.noticeMessageId
+import org.sebaya.onCallMessageId
 import org.sebaya.lockNow
 
 private fun person(dir: File, name: String): Vault {
@@ -148,7 +150,8 @@ fun main() {
             s2.sync(url)
             c2.sync(url)
             val waiting = c2.care().caseload().single()
-            assertEquals(ReferralReason.Phq9Item9, waiting.reason, "the first coordinator added finds it")
+            assertEquals(ReferralOrigin.Rule, waiting.origin, "the first coordinator added finds it")
+            assertTrue(waiting.reason == null && waiting.reasonSealed, "sealed while no coordinator was there: for no one")
             assertTrue(!waiting.overdue && waiting.acknowledgedBy == null, "open, in time")
             assertThrows<SebayaException.InvalidInput>("zero hours") { c2.care().setAckDeadline(pid2, 0u) }
             assertEquals(1u, c2.care().setAckDeadline(pid2, 4u), "deadline set")
@@ -157,6 +160,58 @@ fun main() {
             assertEquals(4u, p2.care().ackDeadlineHours(enrol.careId), "the deadline travels")
             assertTrue(localizedMessage("care-response-time", "id", p2.care().ackDeadlineHours(enrol.careId).toString()).contains("4"), "the response time, stated")
             assertTrue(p2.care().caseload().isEmpty(), "no caseload for a participant")
+        }
+
+        check("on call: two coordinators named, fewer warns at enrolment, counted per programme; the reason sealed for them") {
+            val c3 = person(tmp, "oncall-c.db")
+            val s3 = person(tmp, "oncall-s.db")
+            val p3 = person(tmp, "oncall-p.db")
+            val pid3 = c3.programmes().create("PIK-R SMA 4")
+            s3.programmes().addCredential(c3.programmes().grantRole(pid3, s3.personId()!!, ProgrammeRole.PeerSupporter, 90u).credential)
+            val enrol = c3.care().enrol(p3.linkRequest(), pid3)
+            val care3 = enrol.careId
+            assertEquals(OnCallState.NOT_DECLARED, enrol.onCall.state, "nothing declared, said at enrolment")
+            assertTrue(enrol.onCall.warning, "a warning")
+            p3.spaces().join(enrol.response)
+            s3.spaces().join(c3.spaces().approveMember(care3, s3.linkRequest(), false, false))
+            for (v in listOf(c3, p3, s3)) v.sync(url)
+            assertThrows<SebayaException.NotAllowed>("a supporter names no one") { s3.care().setOnCall(pid3, listOf(c3.personId()!!)) }
+            assertEquals(1u, c3.care().setOnCall(pid3, listOf(c3.personId()!!)), "one record")
+            val one = c3.care().onCallStatus(care3)
+            assertEquals(OnCallState.FEWER_THAN_TWO_ON_CALL, one.state, "one person is no rota")
+            assertEquals(1u, one.onCall, "one on call")
+            for (st in OnCallState.values()) {
+                for (locale in listOf("id", "en")) {
+                    assertTrue(localizedMessage(onCallMessageId(st), locale, null) != onCallMessageId(st), "$st in $locale")
+                }
+            }
+            val c4 = person(tmp, "oncall-c2.db")
+            c4.programmes().addCredential(c3.programmes().grantRole(pid3, c4.personId()!!, ProgrammeRole.Coordinator, 90u).credential)
+            c4.spaces().join(c3.spaces().approveMember(care3, c4.linkRequest(), false, false))
+            c3.sync(url)
+            c4.sync(url)
+            c4.sync(url)
+            assertEquals(1u, c3.care().setOnCall(pid3, listOf(c3.personId()!!, c4.personId()!!)), "two on call")
+            for (v in listOf(c3, c4, s3, p3)) v.sync(url)
+            val ready = s3.care().onCallStatus(care3)
+            assertEquals(OnCallState.READY, ready.state, "two on call, both in the record")
+            assertTrue(!ready.warning && ready.coordinators == 2u, "no warning")
+            p3.care().giveConsent(care3, ConsentPurpose.DutyOfCare, true)
+            p3.sync(url)
+            val esc = p3.care().submitScreening(Instrument.Phq9, byteArrayOf(0, 0, 0, 0, 0, 0, 0, 0, 1), "id")
+            assertEquals(listOf(pid3 to 2u), esc.programmes.map { it.programmeId to it.count }, "two coordinators told in the programme")
+            p3.sync(url)
+            for (v in listOf(s3, c3, c4)) v.sync(url)
+            val seen = s3.care().referrals(care3).single()
+            assertTrue(seen.reason == null && !seen.reasonSealed, "the supporter holds ciphertext only, and is not told it is a rule's")
+            assertEquals(ReferralOrigin.Participant, seen.origin, "one origin for the supporter")
+            val own = p3.care().referrals(care3).single()
+            assertTrue(own.reason == null && own.reasonSealed, "so does the participant's phone")
+            for (v in listOf(c3, c4)) {
+                val r = v.care().referralInbox().single()
+                assertEquals(ReferralReason.Phq9Item9, r.reason, "a coordinator opens it")
+                assertTrue(r.reasonSealed, "sealed")
+            }
         }
 
         check("a screening given by the supporter escalates by the same rules and shows no score") {

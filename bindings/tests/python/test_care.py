@@ -14,6 +14,7 @@ from sebaya import (
     CrisisChannel,
     CrisisResourceKind,
     Instrument,
+    OnCallState,
     ProgrammeRole,
     ReferralOrigin,
     ReferralReason,
@@ -28,6 +29,7 @@ from sebaya import (
     generate_master_key,
     localized_message,
     notice_message_id,
+    on_call_message_id,
 )
 
 DUTY = ConsentPurpose.DUTY_OF_CARE()
@@ -187,7 +189,9 @@ def test_no_coordinator_never_blocks_help_and_the_caseload_shows_what_waits(tmp_
     sup.sync(relay.url)
     coord.sync(relay.url)
     (waiting,) = coord.care().caseload()
-    assert waiting.reason == ReferralReason.PHQ9_ITEM9() and waiting.acknowledged_by is None
+    # Sealed while the record had no coordinator, so for no one: a risk rule fired, not which item.
+    assert waiting.origin == ReferralOrigin.RULE() and waiting.reason is None and waiting.reason_sealed
+    assert waiting.acknowledged_by is None
     assert waiting.age_ms >= 0 and not waiting.overdue
     with pytest.raises(SebayaError.InvalidInput):
         coord.care().set_ack_deadline(pid, 0)
@@ -206,6 +210,58 @@ def test_no_coordinator_never_blocks_help_and_the_caseload_shows_what_waits(tmp_
     (acked,) = coord.care().caseload()
     assert acked.acknowledged_by is not None and acked.notice == CareNotice.TOLD
     assert part.care().caseload() == []
+
+
+def test_on_call_coordinators_are_counted_and_a_rule_referrals_reason_is_sealed_for_them(tmp_path, relay):
+    """Issue 14, items 2 and 13: the programme names its on-call coordinators; fewer than two is a
+    warning (at enrolment too), never a gate; the escalation counts coordinators per programme; a
+    coordinator opens the rule referral's reason, the supporter and the participant hold ciphertext."""
+    coord, sup, part, care, pid = three_devices(tmp_path, relay)
+    st = sup.care().on_call_status(care)
+    assert (st.declared, st.state, st.warning) == (0, OnCallState.NOT_DECLARED, True)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().set_on_call(pid, [coord.person_id()])
+    with pytest.raises(SebayaError.InvalidInput):
+        coord.care().set_on_call(pid, [])
+    assert coord.care().set_on_call(pid, [coord.person_id()]) == 1
+    st = coord.care().on_call_status(care)
+    assert (st.declared, st.on_call, st.coordinators, st.state, st.warning) == (
+        1, 1, 1, OnCallState.FEWER_THAN_TWO_ON_CALL, True)
+    for state in OnCallState:
+        for locale in ("id", "en"):
+            assert localized_message(on_call_message_id(state), locale) != on_call_message_id(state)
+    c2 = person(tmp_path / "c2.db")
+    c2.programmes().add_credential(
+        coord.programmes().grant_role(pid, c2.person_id(), ProgrammeRole.COORDINATOR(), valid_days=90).credential)
+    c2.spaces().join(coord.spaces().approve_member(care, c2.link_request()))
+    coord.sync(relay.url)
+    c2.sync(relay.url)
+    c2.sync(relay.url)
+    assert coord.care().set_on_call(pid, [coord.person_id(), c2.person_id()]) == 1
+    for v in (coord, c2, sup, part):
+        v.sync(relay.url)
+    st = sup.care().on_call_status(care)
+    assert (st.declared, st.on_call, st.coordinators, st.state, st.warning) == (2, 2, 2, OnCallState.READY, False)
+    # A new enrolment reaches no coordinator yet: the warning shows, and nothing waits on it.
+    enrol = sup.care().enrol(person(tmp_path / "p2.db").link_request(), pid)
+    assert (enrol.on_call.declared, enrol.on_call.coordinators, enrol.on_call.state, enrol.on_call.warning) == (
+        2, 0, OnCallState.FEWER_THAN_TWO_REACHED, True)
+
+    part.care().give_consent(care, DUTY, True)
+    part.sync(relay.url)
+    esc = part.care().submit_screening(PHQ9, bytes([0, 0, 0, 0, 0, 0, 0, 0, 1]), "id")
+    assert [(p.programme_id, p.count) for p in esc.programmes] == [(pid, 2)]
+    part.sync(relay.url)
+    for v in (sup, coord, c2):
+        v.sync(relay.url)
+    (seen,) = sup.care().referrals(care)
+    # Nothing that would tell a rule's referral from a call for help: one origin, nothing sealed shown.
+    assert (seen.origin, seen.reason, seen.reason_sealed) == (ReferralOrigin.PARTICIPANT(), None, False)
+    (own,) = part.care().referrals(care)
+    assert own.reason is None and own.reason_sealed
+    for v in (coord, c2):
+        (r,) = v.care().referral_inbox()
+        assert (r.origin, r.reason, r.reason_sealed) == (ReferralOrigin.RULE(), ReferralReason.PHQ9_ITEM9(), True)
 
 
 def test_a_screening_given_by_a_supporter_escalates_and_shows_no_score(tmp_path, relay):

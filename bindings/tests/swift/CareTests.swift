@@ -244,7 +244,8 @@ func careTests() {
         _ = try s2.sync(relayUrl: url)
         _ = try c2.sync(relayUrl: url)
         let waiting = try single(try c2.care().caseload(), "the caseload")
-        try assertEqual(ReferralReason.phq9Item9, waiting.reason, "the first coordinator added finds it")
+        try assertEqual(ReferralOrigin.rule, waiting.origin, "the first coordinator added finds it")
+        try assertTrue(waiting.reason == nil && waiting.reasonSealed, "sealed while no coordinator was there: for no one")
         try assertTrue(!waiting.overdue && waiting.acknowledgedBy == nil, "open, in time")
         _ = try assertThrows("zero hours", invalidInput) { _ = try c2.care().setAckDeadline(programmeId: pid2, hours: 0) }
         try assertEqual(UInt32(1), try c2.care().setAckDeadline(programmeId: pid2, hours: 4), "deadline set")
@@ -253,6 +254,59 @@ func careTests() {
         try assertEqual(UInt32(4), try p2.care().ackDeadlineHours(careId: enrol.careId), "the deadline travels")
         try assertTrue(localizedMessage(messageId: "care-response-time", locale: "id", detail: String(try p2.care().ackDeadlineHours(careId: enrol.careId))).contains("4"), "the response time, stated")
         try assertTrue(try p2.care().caseload().isEmpty, "no caseload for a participant")
+    }
+
+    check("care: on call: two named, fewer warns at enrolment, counted per programme; the reason sealed for coordinators") {
+        let url = try relayURL()
+        let (coord, sup, part, care, pid) = try threeDevices("care-rota", url)
+        let none = try sup.care().onCallStatus(careId: care)
+        try assertEqual(OnCallState.notDeclared, none.state, "nothing declared")
+        try assertTrue(none.warning, "a warning")
+        _ = try assertThrows("a supporter names no one", notAllowed) {
+            _ = try sup.care().setOnCall(programmeId: pid, personIds: [try personIdOf(coord)])
+        }
+        try assertEqual(UInt32(1), try coord.care().setOnCall(programmeId: pid, personIds: [try personIdOf(coord)]), "one record")
+        let one = try coord.care().onCallStatus(careId: care)
+        try assertEqual(OnCallState.fewerThanTwoOnCall, one.state, "one person is no rota")
+        try assertEqual(UInt32(1), one.onCall, "one on call")
+        for st in [OnCallState.ready, .notDeclared, .fewerThanTwoOnCall, .fewerThanTwoReached] {
+            for locale in ["id", "en"] {
+                try assertTrue(localizedMessage(messageId: onCallMessageId(state: st), locale: locale) != onCallMessageId(state: st), "\(st) in \(locale)")
+            }
+        }
+        let c2 = try personVault("care-rota-c2.db")
+        _ = try c2.programmes().addCredential(credential: try coord.programmes().grantRole(
+            programmeId: pid, personId: try personIdOf(c2), role: .coordinator, validDays: 90).credential)
+        _ = try c2.spaces().join(response: try coord.spaces().approveMember(spaceId: care, request: try c2.linkRequest()))
+        _ = try coord.sync(relayUrl: url)
+        _ = try c2.sync(relayUrl: url)
+        _ = try c2.sync(relayUrl: url)
+        try assertEqual(UInt32(1), try coord.care().setOnCall(programmeId: pid, personIds: [try personIdOf(coord), try personIdOf(c2)]), "two on call")
+        for v in [coord, c2, sup, part] { _ = try v.sync(relayUrl: url) }
+        let ready = try sup.care().onCallStatus(careId: care)
+        try assertEqual(OnCallState.ready, ready.state, "two on call, both in the record")
+        try assertTrue(!ready.warning && ready.coordinators == 2, "no warning")
+        let p2 = try personVault("care-rota-p2.db")
+        let enrol = try sup.care().enrol(request: try p2.linkRequest(), programmeId: pid)
+        try assertEqual(OnCallState.fewerThanTwoReached, enrol.onCall.state, "a new record reaches no one yet: warned at enrolment")
+        try assertTrue(enrol.onCall.warning && enrol.onCall.declared == 2, "the programme's list is known")
+        _ = try part.care().giveConsent(careId: care, purpose: .dutyOfCare, agreed: true)
+        _ = try part.sync(relayUrl: url)
+        let esc = try part.care().submitScreening(instrument: .phq9, answers: Data([0, 0, 0, 0, 0, 0, 0, 0, 1]), country: "id")
+        try assertEqual([pid], esc.programmes.map { $0.programmeId }, "the programme")
+        try assertEqual([UInt32(2)], esc.programmes.map { $0.count }, "two coordinators told")
+        _ = try part.sync(relayUrl: url)
+        for v in [sup, coord, c2] { _ = try v.sync(relayUrl: url) }
+        let seen = try single(try sup.care().referrals(careId: care), "the supporter's referrals")
+        try assertTrue(seen.reason == nil && !seen.reasonSealed, "the supporter holds ciphertext only, and is not told it is a rule's")
+        try assertEqual(ReferralOrigin.participant, seen.origin, "one origin for the supporter")
+        let own = try single(try part.care().referrals(careId: care), "the participant's referrals")
+        try assertTrue(own.reason == nil && own.reasonSealed, "so does the participant's phone")
+        for v in [coord, c2] {
+            let r = try single(try v.care().referralInbox(), "a coordinator's inbox")
+            try assertEqual(ReferralReason.phq9Item9, r.reason, "a coordinator opens it")
+            try assertTrue(r.reasonSealed, "sealed")
+        }
     }
 
     check("care: a screening given by the supporter escalates by the same rules and shows no score") {

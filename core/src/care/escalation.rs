@@ -11,7 +11,7 @@ use crate::store::clock::now_ms;
 use crate::{SpaceId, Vault};
 
 use super::consent::consented;
-use super::record::{Referral, add_referral, add_state, new_id, referrals, stage_times, states};
+use super::record::{Referral, add_state, new_id, referrals, stage_times, states};
 use super::resources::{CrisisResource, FALLBACK_COUNTRY, built_in_resources};
 
 /// What to tell a person about who has been told, so that silence never looks like help: each
@@ -71,8 +71,15 @@ pub struct ReferralView {
     pub origin: String,
     /// Why: shown to the participant and to coordinators; `None` for a supporter when the reason is
     /// the participant's (a rule that fired, or their own call for help): a supporter sees
-    /// "refer now", never what the answers were.
+    /// "refer now", never what the answers were. A sealed reason (`reason_sealed`) opens only on a
+    /// device it was sealed for, a coordinator's: `None` everywhere else, the participant's too.
     pub reason: Option<String>,
+    /// Whether the referral carries its reason sealed for the coordinators (a risk rule's, since
+    /// issue 14 item 13); always false on a supporter's device for the participant's referrals,
+    /// which it would otherwise tell apart. With `reason` `None` on a coordinator's device: it was
+    /// written before this device was a coordinator there, or while the record had none; its
+    /// origin still says that a risk rule fired.
+    pub reason_sealed: bool,
     /// When it was made, ms.
     pub created_ms: i64,
     /// `queued`, `sent`, `acknowledged`, `in-care` or `closed`.
@@ -172,6 +179,10 @@ pub struct Escalation {
     /// For each referral written: its care record and how many coordinator persons it reaches
     /// now (0: it waits in the record for the first coordinator added).
     pub coordinators: Vec<(SpaceId, u32)>,
+    /// For each programme a referral was written in (by id): how many coordinator persons will be
+    /// told, each person once however many of its records they are in (0: none yet; the referral
+    /// waits for the first coordinator added). A programme should have at least two.
+    pub programmes: Vec<([u8; 32], u32)>,
 }
 
 /// The notices for an escalation that fired (a rule or a call for help): failures first, then
@@ -262,7 +273,6 @@ impl Vault {
         reason: &str,
         need_duty_consent: bool,
     ) -> Referred {
-        let by = self.identity.device.to_hex();
         let mut out = Referred::default();
         for care in self.my_care_records() {
             let consented_here = self
@@ -279,13 +289,7 @@ impl Vault {
                     continue;
                 }
             }
-            let written = new_id().and_then(|id| {
-                self.with_space(&care, |doc, now| {
-                    add_referral(doc, &id, origin, reason, &by, now)
-                })
-                .map(|()| id)
-            });
-            match written {
+            match self.write_referral(&care, origin, reason) {
                 Ok(id) => out.made.push((care, id)),
                 Err(_) => out.failed.push(care),
             }
@@ -304,6 +308,27 @@ impl Vault {
                     .unwrap_or(0);
                 (*care, n)
             })
+            .collect()
+    }
+
+    /// How many coordinator persons will be told, per programme the written referrals went to.
+    fn coordinators_per_programme(&self, made: &[(SpaceId, String)]) -> Vec<([u8; 32], u32)> {
+        let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let mut per: BTreeMap<[u8; 32], Vec<[u8; 32]>> = BTreeMap::new();
+        for (care, _) in made {
+            let Ok(space) = self.care_ref(care) else {
+                continue;
+            };
+            let Some(programme) = rules::programme_of(&space.doc) else {
+                continue;
+            };
+            let persons = per.entry(programme).or_default();
+            persons.extend(super::oncall::coordinator_persons(space, now));
+            persons.sort_unstable();
+            persons.dedup();
+        }
+        per.into_iter()
+            .map(|(p, persons)| (p, u32::try_from(persons.len()).unwrap_or(u32::MAX)))
             .collect()
     }
 
@@ -358,6 +383,7 @@ impl Vault {
         let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
         let coordinators = self.coordinators_for(&referrals);
+        let programmes = self.coordinators_per_programme(&referrals);
         let notices = match risky {
             true => notices(
                 !self.my_care_records().is_empty(),
@@ -379,6 +405,7 @@ impl Vault {
             show_safety_plan: risky,
             notices,
             coordinators,
+            programmes,
         })
     }
 
@@ -403,7 +430,6 @@ impl Vault {
         let score = crate::care::instruments::score(instrument, answers)?;
         let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
         let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-        let by = self.identity.device.to_hex();
         for rule in &rules {
             match self
                 .care_ref(care)
@@ -423,13 +449,7 @@ impl Vault {
                     continue;
                 }
             }
-            let written = new_id().and_then(|id| {
-                self.with_space(care, |doc, now| {
-                    add_referral(doc, &id, "administered", rule, &by, now)
-                })
-                .map(|()| id)
-            });
-            match written {
+            match self.write_referral(care, "administered", rule) {
                 Ok(id) => referrals.push((*care, id)),
                 Err(_) if !failed.contains(care) => failed.push(*care),
                 Err(_) => {}
@@ -438,6 +458,7 @@ impl Vault {
         let (resources, country_unknown) = self.escalation_resources(country);
         let risky = !rules.is_empty();
         let coordinators = self.coordinators_for(&referrals);
+        let programmes = self.coordinators_per_programme(&referrals);
         let notices = match risky {
             true => notices(
                 true,
@@ -459,6 +480,7 @@ impl Vault {
             show_safety_plan: risky,
             notices,
             coordinators,
+            programmes,
         })
     }
 
@@ -469,6 +491,7 @@ impl Vault {
         let done = self.refer_as_participant("participant", "help-now", false);
         let (resources, country_unknown) = self.escalation_resources(country);
         let coordinators = self.coordinators_for(&done.made);
+        let programmes = self.coordinators_per_programme(&done.made);
         let notices = notices(
             !self.my_care_records().is_empty(),
             &coordinators,
@@ -487,6 +510,7 @@ impl Vault {
             show_safety_plan: true,
             notices,
             coordinators,
+            programmes,
         })
     }
 
@@ -504,12 +528,7 @@ impl Vault {
         } else {
             "refer-now"
         };
-        let id = new_id()?;
-        let by = self.identity.device.to_hex();
-        self.with_space(care, |doc, now| {
-            add_referral(doc, &id, "supporter", reason, &by, now)
-        })?;
-        Ok(id)
+        self.write_referral(care, "supporter", reason)
     }
 
     /// A coordinator records a referral's state (`acknowledged`, `in-care`, `closed`); every device
@@ -591,6 +610,8 @@ impl Vault {
                 "queued"
             };
             let hide = viewer == "supporter" && r.origin != "supporter";
+            let sealed = r.reason == super::reason::SEALED_REASON;
+            let id = r.id.clone();
             let key = format!("{}/{}", care.to_hex(), r.id);
             let first_seen = *seen.entry(key).or_insert_with(|| {
                 seen_changed = true;
@@ -612,7 +633,17 @@ impl Vault {
                 } else {
                     r.origin
                 },
-                reason: if hide { None } else { Some(r.reason) },
+                reason: match (hide, sealed) {
+                    (true, _) => None,
+                    // Opens only on a device it was wrapped for: a coordinator's.
+                    (false, true) => {
+                        super::reason::open_reason(&space.doc, care, &id, &self.identity)
+                    }
+                    (false, false) => Some(r.reason),
+                },
+                // Not for a supporter: sealed only for a rule's referral, it would tell them what
+                // the one origin they see hides.
+                reason_sealed: sealed && !hide,
                 created_ms: r.at_ms,
                 state,
                 sent_ms,

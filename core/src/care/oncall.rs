@@ -1,7 +1,8 @@
 //! Who is there to receive a referral, and by when (issue 14, items 2 and 3): the coordinators a
-//! care record can reach, the programme's acknowledgement deadline, and the coordinators' caseload
-//! with what is overdue first. Nothing here blocks help: a record with no coordinator still takes
-//! the referral, which waits in it for the first coordinator added.
+//! care record can reach, the programme's on-call list and whether it names two coordinators, the
+//! programme's acknowledgement deadline, and the coordinators' caseload with what is overdue first.
+//! Nothing here blocks help: a record with no coordinator still takes the referral, which waits in
+//! it for the first coordinator added; an on-call list that is too short is a warning, never a gate.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue, Value};
@@ -20,8 +21,96 @@ pub const DEFAULT_ACK_HOURS: u32 = 24;
 /// The longest deadline a programme may set: a week. A referral waiting longer is not "on call".
 pub const MAX_ACK_HOURS: u32 = 168;
 
-/// The care record's root key holding the programme's settings for it (`ack_hours`).
+/// The care record's root key holding the programme's settings for it (`ack_hours`, `on_call`).
 pub(super) const POLICY: &str = "policy";
+
+/// The fewest persons a programme should have on call: one person is never a rota (a coordinator
+/// is ill, asleep or away, and a referral must still reach someone; `shared/design/care.md`).
+pub const MIN_ON_CALL: u32 = 2;
+/// The most persons an on-call list names (it travels in every care record of the programme).
+pub const MAX_ON_CALL: usize = 16;
+
+/// Where a care record stands on who will receive its referrals, as a warning the app shows (at
+/// enrolment, and on the record) without ever blocking enrolment, consent or a referral. Each has a
+/// message in Indonesian and English ([`OnCallState::message_id`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnCallState {
+    /// At least two persons on call hold `coordinator` now, and the record reaches at least two
+    /// coordinators.
+    Ready,
+    /// The programme has declared no on-call list that this device knows.
+    NotDeclared,
+    /// The list names fewer than two persons who hold `coordinator` now.
+    FewerThanTwoOnCall,
+    /// The list is good, but this record reaches fewer than two coordinators: add the on-call
+    /// coordinators to it (a referral reaches only the record's members).
+    FewerThanTwoReached,
+}
+
+impl OnCallState {
+    /// The message to show, in Indonesian and English (`i18n::message`).
+    pub fn message_id(self) -> &'static str {
+        match self {
+            Self::Ready => "care-on-call-ready",
+            Self::NotDeclared => "care-on-call-not-declared",
+            Self::FewerThanTwoOnCall => "care-on-call-fewer-than-two",
+            Self::FewerThanTwoReached => "care-on-call-not-in-record",
+        }
+    }
+
+    /// Whether the app should show it as a warning (everything but [`OnCallState::Ready`]).
+    pub fn warning(self) -> bool {
+        self != Self::Ready
+    }
+}
+
+/// Who will receive a care record's referrals, as this device can tell: the programme's on-call
+/// list, how many of its persons hold `coordinator` now, and how many coordinators the record
+/// itself reaches (a referral reaches only members).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnCallStatus {
+    /// The care record.
+    pub care: SpaceId,
+    /// Persons the programme's on-call list names (0: none declared).
+    pub declared: u32,
+    /// Of those, persons who hold `coordinator` in the programme now.
+    pub on_call: u32,
+    /// Coordinator persons among the record's members now: who a referral here will reach.
+    pub coordinators: u32,
+    /// The warning to show, if any.
+    pub state: OnCallState,
+}
+
+/// The on-call list a care record carries (`policy.on_call`: person ids in lowercase hex, joined by
+/// commas), with when it was set (`policy.on_call_at`, ms); `None` when absent or malformed (a
+/// malformed list is read as none declared: the warning stays, never a false "ready").
+pub(crate) fn on_call_list(doc: &AutoCommit) -> Option<(Vec<[u8; 32]>, i64)> {
+    let Ok(Some((Value::Object(ObjType::Map), policy))) = doc.get(ROOT, POLICY) else {
+        return None;
+    };
+    let text = crate::space::doc::string(doc, &policy, "on_call")?;
+    let at = crate::space::doc::int(doc, &policy, "on_call_at").unwrap_or(0);
+    let mut out: Vec<[u8; 32]> = Vec::new();
+    for part in text.split(',') {
+        // Stop at the first part past the bound: a list is never read to the end of a long text.
+        if out.len() == MAX_ON_CALL {
+            return None;
+        }
+        let lower_hex = part
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let mut id = [0u8; 32];
+        if part.len() != 64
+            || !lower_hex
+            || hex::decode_to_slice(part, &mut id).is_err()
+            || out.contains(&id)
+        {
+            return None;
+        }
+        out.push(id);
+    }
+    (!out.is_empty()).then_some((out, at))
+}
 
 /// The acknowledgement deadline a care record carries, in hours ([`DEFAULT_ACK_HOURS`] when none
 /// or a malformed one is set).
@@ -44,8 +133,14 @@ pub fn ack_hours(doc: &AutoCommit) -> u32 {
 /// How many persons a referral in this record will reach as coordinators: members whose device is
 /// proven to belong to a person holding the coordinator role in the record's programme now.
 pub(crate) fn coordinators_in(space: &Space, now_secs: u64) -> u32 {
+    u32::try_from(coordinator_persons(space, now_secs).len()).unwrap_or(u32::MAX)
+}
+
+/// The coordinator persons a referral in this record will reach (see [`coordinators_in`]), sorted:
+/// an escalation counts them per programme, each person once however many records they are in.
+pub(crate) fn coordinator_persons(space: &Space, now_secs: u64) -> Vec<[u8; 32]> {
     let Some(programme) = rules::programme_of(&space.doc) else {
-        return 0;
+        return Vec::new();
     };
     let registry = rules::registry_of(&space.doc, programme);
     let members = space.membership();
@@ -61,7 +156,24 @@ pub(crate) fn coordinators_in(space: &Space, now_secs: u64) -> u32 {
         .collect();
     persons.sort_unstable();
     persons.dedup();
-    u32::try_from(persons.len()).unwrap_or(u32::MAX)
+    persons
+}
+
+/// How many of `persons` hold `coordinator` (or above) now, by the credentials `doc` holds.
+fn holding_coordinator(doc: &AutoCommit, persons: &[[u8; 32]], now_secs: u64) -> u32 {
+    let Some(programme) = rules::programme_of(doc) else {
+        return 0;
+    };
+    let registry = rules::registry_of(doc, programme);
+    let n = persons
+        .iter()
+        .filter(|p| {
+            registry
+                .role_of(&crate::PersonId(**p), now_secs)
+                .is_some_and(|r| r >= ProgrammeRole::Coordinator)
+        })
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Vault {
@@ -100,6 +212,102 @@ impl Vault {
             (0, Some(e)) => Err(e),
             _ => Ok(n),
         }
+    }
+
+    /// A coordinator declares the programme's on-call coordinators (1 to [`MAX_ON_CALL`] persons,
+    /// each once; at least [`MIN_ON_CALL`] holding `coordinator` for it to be a rota) in every care
+    /// record of `programme` this device holds, replacing the list there. The list travels inside
+    /// the care records, which only their members read, so it tells no one outside a record who is
+    /// enrolled; it names coordinators, whom every member already sees. A short list is accepted
+    /// and reported ([`Vault::on_call_status`]): a warning, never a gate. Not a coordinator there:
+    /// `NotAllowed`. Returns how many records were written.
+    pub fn set_on_call(
+        &mut self,
+        programme: &[u8; 32],
+        persons: &[crate::PersonId],
+    ) -> Result<u32> {
+        if persons.is_empty() || persons.len() > MAX_ON_CALL {
+            return Err(Error::InvalidInput(format!(
+                "an on-call list names 1 to {MAX_ON_CALL} persons"
+            )));
+        }
+        let ids: Vec<String> = persons.iter().map(|p| hex::encode(p.0)).collect();
+        if ids.iter().enumerate().any(|(i, a)| ids[..i].contains(a)) {
+            return Err(Error::InvalidInput(
+                "an on-call list names each person once".into(),
+            ));
+        }
+        self.check_can_bind(Some(*programme), ProgrammeRole::Coordinator)?;
+        let list = ids.join(",");
+        let targets = self.care_records_of(programme);
+        let mut n = 0;
+        let mut refused = None;
+        for t in targets {
+            // Every record is tried: one that refuses does not leave the others on the old list.
+            let done = self.with_space(&t, |doc, now| {
+                write(doc, now, |d| {
+                    let policy = match d.get(ROOT, POLICY)? {
+                        Some((Value::Object(ObjType::Map), obj)) => obj,
+                        _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
+                    };
+                    d.put(&policy, "on_call", list.as_str())?;
+                    d.put(&policy, "on_call_at", now)?;
+                    Ok(())
+                })
+            });
+            match done {
+                Ok(()) => n += 1,
+                Err(e) => refused = Some(e),
+            }
+        }
+        match (n, refused) {
+            (0, Some(e)) => Err(e),
+            _ => Ok(n),
+        }
+    }
+
+    /// Who will receive a care record's referrals ([`OnCallStatus`]), for the warning shown at
+    /// enrolment and on the record. The on-call list is the record's own; a record that carries
+    /// none yet (one just enrolled: only a coordinator writes the list) is judged by the newest list
+    /// among the programme's other records on this device, so a supporter who enrols sees at once
+    /// whether the programme has a rota, and that the new record reaches no one until the on-call
+    /// coordinators are added to it.
+    pub fn on_call_status(&self, care: &SpaceId) -> Result<OnCallStatus> {
+        let space = self.care_ref(care)?;
+        let now = u64::try_from(crate::store::clock::now_ms() / 1000).unwrap_or(0);
+        let coordinators = coordinators_in(space, now);
+        let own = on_call_list(&space.doc).map(|(l, at)| (l, at, &space.doc));
+        let declared = own.or_else(|| {
+            let programme = rules::programme_of(&space.doc)?;
+            self.care_records_of(&programme)
+                .iter()
+                .filter_map(|id| self.shared.get(id))
+                .filter_map(|s| on_call_list(&s.doc).map(|(l, at)| (l, at, &s.doc)))
+                .max_by_key(|(_, at, _)| *at)
+        });
+        let (declared, on_call) = match &declared {
+            Some((list, _, doc)) => (
+                u32::try_from(list.len()).unwrap_or(u32::MAX),
+                holding_coordinator(doc, list, now),
+            ),
+            None => (0, 0),
+        };
+        let state = if declared == 0 {
+            OnCallState::NotDeclared
+        } else if on_call < MIN_ON_CALL {
+            OnCallState::FewerThanTwoOnCall
+        } else if coordinators < MIN_ON_CALL {
+            OnCallState::FewerThanTwoReached
+        } else {
+            OnCallState::Ready
+        };
+        Ok(OnCallStatus {
+            care: *care,
+            declared,
+            on_call,
+            coordinators,
+            state,
+        })
     }
 
     /// The acknowledgement deadline of a care record, in hours.
@@ -144,5 +352,50 @@ impl Vault {
                 .then_with(|| a.id.cmp(&b.id))
         });
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn with_list(text: &str) -> AutoCommit {
+        let mut d = AutoCommit::new();
+        let p = d.put_object(ROOT, POLICY, ObjType::Map).unwrap();
+        d.put(&p, "on_call", text).unwrap();
+        d.put(&p, "on_call_at", 5_i64).unwrap();
+        d
+    }
+
+    /// An on-call list reads only as written (protocol 22): 1 to 16 distinct person ids in lowercase
+    /// hex joined by commas; anything else reads as none declared, so the warning stays and a
+    /// malformed list never shows "ready". A list far over the bound is not read to its end.
+    #[test]
+    fn an_on_call_list_reads_only_as_written() {
+        let a = "ab".repeat(32);
+        let b = "cd".repeat(32);
+        let (list, at) = on_call_list(&with_list(&format!("{a},{b}"))).unwrap();
+        assert_eq!((list.len(), at), (2, 5));
+        let many: Vec<String> = (0..=MAX_ON_CALL)
+            .map(|i| format!("{:064x}", i + 1))
+            .collect();
+        for bad in [
+            String::new(),
+            a.clone() + ",",
+            format!("{a},{a}"),
+            a.to_uppercase(),
+            a[..62].to_string(),
+            many.join(","),
+            many.join(",").repeat(4_000),
+        ] {
+            assert_eq!(
+                on_call_list(&with_list(&bad)),
+                None,
+                "{}",
+                &bad[..bad.len().min(80)]
+            );
+        }
+        assert_eq!(on_call_list(&AutoCommit::new()), None);
     }
 }

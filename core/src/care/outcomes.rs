@@ -62,7 +62,7 @@ pub(crate) struct OutcomeTotals {
 /// The devices of a care record whose person is a coordinator of its programme (by the credentials
 /// the record holds), with the X25519 key the log names for each: who outcome totals are sealed
 /// for.
-fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8; 32])> {
+pub(super) fn coordinator_devices(space: &crate::space::Space) -> Vec<(crate::DeviceId, [u8; 32])> {
     let Some(programme) = crate::space::rules::programme_of(&space.doc) else {
         return Vec::new();
     };

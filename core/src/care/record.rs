@@ -117,6 +117,41 @@ pub fn add_referral(
     )
 }
 
+/// Adds a referral of a risk rule's origin (`rule`, `administered`) whose reason is sealed for the
+/// record's coordinators (`reason.rs`): the clear `reason` is [`super::reason::SEALED_REASON`], so the
+/// participant's and the supporter's devices hold only ciphertext of which item was answered.
+pub(crate) fn add_sealed_referral(
+    doc: &mut AutoCommit,
+    id: &str,
+    origin: &str,
+    reason: &str,
+    by: &str,
+    sealed: &super::reason::SealedReason,
+    now_ms: i64,
+) -> Result<()> {
+    crate::space::doc::check_id(id, "referral")?;
+    crate::space::doc::check_device(by, "referral author")?;
+    check_referral(origin, reason)?;
+    if !super::reason::sealed_origin(origin) {
+        return Err(Error::InvalidInput(
+            "only a risk rule's referral carries a sealed reason".into(),
+        ));
+    }
+    let c = new_record_in(doc, "referrals", id, "referral", SPACE)?;
+    write(doc, now_ms, |d| {
+        let r = d.put_object(&c, id, ObjType::Map)?;
+        for (k, v) in [
+            ("origin", origin),
+            ("reason", super::reason::SEALED_REASON),
+            ("by", by),
+        ] {
+            d.put(&r, k, v)?;
+        }
+        d.put(&r, "at", now_ms)?;
+        super::reason::put_sealed(d, &r, sealed)
+    })
+}
+
 /// Writes a new record `id` into the container `key` (`what` names it in errors): the string
 /// `fields` and the time `at`, in one commit.
 fn put_record(
@@ -138,7 +173,7 @@ fn put_record(
 }
 
 /// A short id such as a referral's origin or reason: 1 to 40 of `a-z`, `0-9` and `-`.
-fn token(s: &str) -> bool {
+pub(super) fn token(s: &str) -> bool {
     (1..=40).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
