@@ -49,6 +49,8 @@ use crate::space::doc::{
     string, text_field, text_obj, write,
 };
 
+#[cfg(test)]
+mod sessions_tests;
 mod spaces;
 pub use spaces::GroupInfo;
 

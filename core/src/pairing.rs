@@ -54,6 +54,8 @@ use crate::space::doc::{
 
 pub mod casenotes;
 mod create;
+#[cfg(test)]
+pub(crate) mod programme_tests;
 mod sharing;
 
 const PARTICIPANT: &str = "participant";
