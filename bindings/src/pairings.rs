@@ -96,20 +96,21 @@ pub struct Pairings {
 #[uniffi::export]
 impl Pairings {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned (their `link_request()`); show them the response (`Spaces.join` on their phone).
-    /// With `programme_id` the pairing is bound to that programme: then it throws `NotAllowed` without a peer supporter or coordinator role there, and
-    /// `NotCertified` (its detail lists the missing or expired module ids) without current training
-    /// in every required module; nothing is created then. Every member's device checks the same
-    /// on receipt. Show the participant the response.
-    #[uniffi::method(default(programme_id = None))]
+    /// scanned (their `link_request()`), under the programme `programme_id`: one-to-one work happens
+    /// only under a programme's rules, so there is no pairing without one. It throws `NotAllowed`
+    /// without a peer supporter or coordinator role there, and `NotCertified` (its detail lists the
+    /// missing or expired module ids) without current training in every required module; nothing
+    /// is created then. Every member's device checks the same on receipt, and the participant's
+    /// phone refuses a set-up bound to no programme. Show the participant the response
+    /// (`Spaces.join` on their phone).
     pub fn create(
         &self,
         participant_request: String,
-        programme_id: Option<String>,
+        programme_id: String,
     ) -> Result<CreatedSpace> {
-        let programme = programme_id.as_deref().map(parse_programme).transpose()?;
+        let programme = parse_programme(&programme_id)?;
         let (id, response) = with(&self.inner, |v| {
-            v.create_pairing_in(&participant_request, programme)
+            v.create_pairing(&participant_request, &programme)
         })?;
         Ok(CreatedSpace {
             space_id: id.to_hex(),

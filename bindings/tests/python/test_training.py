@@ -70,7 +70,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     certified_supporter(coord, sup, pid, [])
     request = part.link_request()
     with pytest.raises(SebayaError.NotCertified) as err:
-        sup.pairings().create(request, programme_id=pid)
+        sup.pairings().create(request, pid)
     assert err.value.message_id == "error-not-certified"
     assert ",".join(MODULE_IDS) in err.value.detail
     assert sup.spaces().list() == []
@@ -92,7 +92,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
         rec = sup.programmes().add_training_record(c)
         assert rec.status == TrainingStatus.CURRENT and rec.by_programme_key and rec.issuer == pid
     with pytest.raises(SebayaError.NotCertified) as err:
-        sup.pairings().create(request, programme_id=pid)
+        sup.pairings().create(request, pid)
     assert err.value.detail.endswith("self-care")
     assert sup.spaces().list() == []
     sup.programmes().add_training_record(credentials[4])
@@ -104,7 +104,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     assert all(r.status == TrainingStatus.CURRENT and r.expires > now() > r.completed for r in records)
     assert sup.programmes().training_shortfalls(pid) == []
 
-    created = sup.pairings().create(request, programme_id=pid)
+    created = sup.pairings().create(request, pid)
     assert part.spaces().join(created.response).kind == SpaceKind.PAIRING()
     sup.pairings().send_message(created.space_id, "Halo, apa kabar?")
     sup.sync(relay.url)
@@ -151,7 +151,7 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     certified_supporter(coord, leaver, pid, MODULES)
     certified_supporter(coord, successor, pid, MODULES)
     certified_supporter(coord, untrained, pid, MODULES[:2])
-    created = leaver.pairings().create(part.link_request(), programme_id=pid)
+    created = leaver.pairings().create(part.link_request(), pid)
     part.spaces().join(created.response)
     sid = created.space_id
     leaver.pairings().send_message(sid, "Sebelum serah terima")

@@ -9,6 +9,7 @@
 import Foundation
 
 func notCertified(_ e: SebayaError) -> String? { if case .NotCertified(let m, _) = e { return m }; return nil }
+func notCertifiedDetail(_ e: SebayaError) -> String? { if case .NotCertified(_, let d) = e { return d }; return nil }
 func badCredential(_ e: SebayaError) -> String? { if case .BadCredential(let m, _) = e { return m }; return nil }
 
 /// The ids name the modules in the catalogues and in NotCertified's detail; the enum is the API.
@@ -210,6 +211,13 @@ func trainingTests() {
         try assertEqual(ProgrammeRole.peerSupporter, try sup.programmes().addCredential(credential: grant.credential), "role kept")
         let gid = try sup.groups().create(name: "Kelompok PIK-R", programmeId: pid)
         _ = try other.groups().join(response: try sup.spaces().approveMember(spaceId: gid, request: try other.linkRequest(), asAdmin: true))
+        // The role alone runs no session: group facilitation is a module of its own.
+        let noFacilitation = try caught("a session without group facilitation") {
+            _ = try sup.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Sesi 1")
+        }
+        try assertEqual("group-facilitation", notCertifiedDetail(noFacilitation), "named")
+        try assertEqual(0, try sup.groups().sessions(groupId: gid).count, "nothing written")
+        try certifyFacilitation(coord, sup, pid)
         _ = try sup.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Sesi 1")
         _ = try sup.sync(relayUrl: url)
         _ = try other.sync(relayUrl: url)
