@@ -187,3 +187,7 @@ internal fun certifyFacilitation(coord: Vault, sup: Vault, pid: String) {
         coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.GroupFacilitation, completed, validDays = 365u),
     )
 }
+
+/** Where the v1 fixtures are (`tests/fixtures/v1`): `SEBAYA_V1_FIXTURES`, set by `scripts/test.sh`. */
+internal fun v1Fixtures(): File =
+    File(System.getenv("SEBAYA_V1_FIXTURES") ?: throw IllegalStateException("SEBAYA_V1_FIXTURES is not set"))

@@ -36,6 +36,9 @@ sys.path.insert(0, str(BINDINGS_DIR))
 
 import sebaya  # noqa: E402  (importable only once BINDINGS_DIR is on the path)
 
+V1_FIXTURES = ROOT / "tests" / "fixtures" / "v1"
+
+
 def trained_programme(v) -> str:
     """A programme in which `v`'s person may open pairings (issue 14, item 11: a pairing opens only
     under a programme, by a supporter certified there): made on `v` (its person coordinates it),
