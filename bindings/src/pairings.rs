@@ -6,6 +6,16 @@
 use super::programmes::parse_programme;
 use super::{CreatedSpace, Result, Shared, SharedItemKind, new_id, parse_space, with};
 
+/// Whether a pairing works under a programme's rules (`Pairings.standing`).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PairingStanding {
+    /// The programme it is bound to (hex), when it is.
+    pub programme_id: Option<String>,
+    /// Opened before pairings needed a programme and not bound since: nobody checked the
+    /// supporter's role or training. Show it as such; it is never dropped.
+    pub outside_programme: bool,
+}
+
 /// A check-in in a pairing.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct PairCheckin {
@@ -115,6 +125,26 @@ impl Pairings {
         Ok(CreatedSpace {
             space_id: id.to_hex(),
             response,
+        })
+    }
+
+    /// Whether the pairing works under a programme's rules: the programme it is bound to, or
+    /// `outside_programme` for a pairing opened before pairings needed a programme (kept, never
+    /// dropped; show it as such: `localized_message("pairing-outside-programme")`). The supporter's
+    /// phone binds such a pairing at a sync once its person is certified in exactly one programme.
+    /// `InvalidInput` for a space that is no pairing.
+    pub fn standing(&self, pairing_id: String) -> Result<PairingStanding> {
+        let p = parse_space(&pairing_id)?;
+        let standing = with(&self.inner, |v| v.pairing_standing(&p))?;
+        Ok(match standing {
+            sebaya_core::pairing::PairingStanding::Programme(id) => PairingStanding {
+                programme_id: Some(hex::encode(id)),
+                outside_programme: false,
+            },
+            sebaya_core::pairing::PairingStanding::Outside => PairingStanding {
+                programme_id: None,
+                outside_programme: true,
+            },
         })
     }
 
