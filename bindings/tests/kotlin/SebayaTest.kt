@@ -392,7 +392,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     val e = assertThrows<SebayaException.NotCertified>("no group facilitation") {
                         sup.groups().addSession(gid, 1767225600000L, "Sesi 1")
                     }
-                    assertEquals("group-facilitation", e.detail, "named")
+                    assertTrue(e.detail.endsWith("group-facilitation"), "named: ${e.detail}")
                     assertEquals(0, sup.groups().sessions(gid).size, "nothing written")
                     certifyFacilitation(coord, sup, pid)
                     sup.groups().addSession(gid, 1767225600000L, "Sesi 1")

@@ -163,7 +163,7 @@ fun main() {
                     val e = assertThrows<SebayaException.NotCertified>("a role, no training") {
                         sup.pairings().create(request, pid)
                     }
-                    assertEquals(MODULE_IDS.joinToString(","), e.detail, "every module named")
+                    assertTrue(e.detail.endsWith(MODULE_IDS.joinToString(",")), "every module named: ${e.detail}")
                     assertEquals(0, sup.spaces().list().size, "nothing created")
                     for (m in MODULES) {
                         sup.programmes().addTrainingRecord(sup.programmes().certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))

@@ -806,7 +806,7 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
     # The role alone runs no session: group facilitation is a module of its own.
     with pytest.raises(SebayaError.NotCertified) as err:
         sup.groups().add_session(gid, 1767225600000, "Sesi 1")
-    assert err.value.detail == "group-facilitation"
+    assert err.value.detail.endswith("group-facilitation")
     assert sup.groups().sessions(gid) == []
     certify_facilitation(coord, sup, pid)
     sup.groups().add_session(gid, 1767225600000, "Sesi 1")

@@ -194,7 +194,7 @@ def test_a_pairing_opens_only_under_a_programme_whose_training_the_supporter_hol
     pid = sup.programmes().create("PIK-R SMA 1")
     with pytest.raises(SebayaError.NotCertified) as err:
         sup.pairings().create(request, pid)
-    assert err.value.detail == ",".join(MODULE_IDS)
+    assert err.value.detail.endswith(",".join(MODULE_IDS))
     assert sup.spaces().list() == []
     for m in MODULES:
         sup.programmes().add_training_record(sup.programmes().certify_training(pid, sup.person_id(), m, now() - 86400))
