@@ -563,6 +563,8 @@ open_enum! {
         RiskReferral = "risk-referral",
         /// Self-care.
         SelfCare = "self-care",
+        /// Group facilitation: what running a programme group's sessions takes.
+        GroupFacilitation = "group-facilitation",
     }
 }
 

@@ -172,13 +172,15 @@ impl Groups {
         })
     }
 
-    /// Schedules a session facilitated by this device; returns its id.
+    /// Schedules a session facilitated by this device; returns its id. In a programme's group this
+    /// takes a peer supporter or coordinator there (`NotAllowed`) with a current certification in
+    /// group facilitation (`NotCertified`, its detail `group-facilitation`); nothing is written then.
     pub fn add_session(&self, group_id: String, date_ms: i64, topic: String) -> Result<String> {
         let g = parse_space(&group_id)?;
         let id = new_id()?;
         with(&self.inner, |v| {
             let me = v.device_id().to_hex();
-            v.with_space(&g, |doc, now| {
+            v.with_group_sessions(&g, |doc, now| {
                 sebaya_core::groups::add_session(doc, &id, date_ms, &topic, &me, now)
             })
         })?;
@@ -186,6 +188,7 @@ impl Groups {
     }
 
     /// Records one member's attendance at a session (works offline; merges with others' records).
+    /// Running a session: the same checks as `add_session`.
     pub fn set_attendance(
         &self,
         group_id: String,
@@ -196,7 +199,7 @@ impl Groups {
         let g = parse_space(&group_id)?;
         let a = attendance.to_core()?;
         with(&self.inner, |v| {
-            v.with_space(&g, |doc, now| {
+            v.with_group_sessions(&g, |doc, now| {
                 sebaya_core::groups::set_attendance(doc, &session_id, &member_device_id, a, now)
             })
         })

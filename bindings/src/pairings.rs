@@ -6,6 +6,16 @@
 use super::programmes::parse_programme;
 use super::{CreatedSpace, Result, Shared, SharedItemKind, new_id, parse_space, with};
 
+/// Whether a pairing works under a programme's rules (`Pairings.standing`).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PairingStanding {
+    /// The programme it is bound to (hex), when it is.
+    pub programme_id: Option<String>,
+    /// Opened before pairings needed a programme and not bound since: nobody checked the
+    /// supporter's role or training. Show it as such; it is never dropped.
+    pub outside_programme: bool,
+}
+
 /// A check-in in a pairing.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct PairCheckin {
@@ -96,24 +106,45 @@ pub struct Pairings {
 #[uniffi::export]
 impl Pairings {
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned (their `link_request()`); show them the response (`Spaces.join` on their phone).
-    /// With `programme_id` the pairing is bound to that programme: then it throws `NotAllowed` without a peer supporter or coordinator role there, and
-    /// `NotCertified` (its detail lists the missing or expired module ids) without current training
-    /// in every required module; nothing is created then. Every member's device checks the same
-    /// on receipt. Show the participant the response.
-    #[uniffi::method(default(programme_id = None))]
+    /// scanned (their `link_request()`), under the programme `programme_id`: one-to-one work happens
+    /// only under a programme's rules, so there is no pairing without one. It throws `NotAllowed`
+    /// without a peer supporter or coordinator role there, and `NotCertified` (its detail lists the
+    /// missing or expired module ids) without current training in every required module; nothing
+    /// is created then. Every member's device checks the same on receipt, and the participant's
+    /// phone refuses a set-up bound to no programme. Show the participant the response
+    /// (`Spaces.join` on their phone).
     pub fn create(
         &self,
         participant_request: String,
-        programme_id: Option<String>,
+        programme_id: String,
     ) -> Result<CreatedSpace> {
-        let programme = programme_id.as_deref().map(parse_programme).transpose()?;
+        let programme = parse_programme(&programme_id)?;
         let (id, response) = with(&self.inner, |v| {
-            v.create_pairing_in(&participant_request, programme)
+            v.create_pairing(&participant_request, &programme)
         })?;
         Ok(CreatedSpace {
             space_id: id.to_hex(),
             response,
+        })
+    }
+
+    /// Whether the pairing works under a programme's rules: the programme it is bound to, or
+    /// `outside_programme` for a pairing opened before pairings needed a programme (kept, never
+    /// dropped; show it as such: `localized_message("pairing-outside-programme")`). The supporter's
+    /// phone binds such a pairing at a sync once its person is certified in exactly one programme.
+    /// `InvalidInput` for a space that is no pairing.
+    pub fn standing(&self, pairing_id: String) -> Result<PairingStanding> {
+        let p = parse_space(&pairing_id)?;
+        let standing = with(&self.inner, |v| v.pairing_standing(&p))?;
+        Ok(match standing {
+            sebaya_core::pairing::PairingStanding::Programme(id) => PairingStanding {
+                programme_id: Some(hex::encode(id)),
+                outside_programme: false,
+            },
+            sebaya_core::pairing::PairingStanding::Outside => PairingStanding {
+                programme_id: None,
+                outside_programme: true,
+            },
         })
     }
 

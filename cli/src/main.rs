@@ -632,6 +632,23 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
     Ok(c.failed == 0)
 }
 
+/// A programme in which `v`'s person may open pairings: made on `v` (its person coordinates it),
+/// with every module one-to-one work needs certified by the programme key. In a real programme a
+/// coordinator's device does this; the demos keep it on the supporter's phone to stay short.
+pub(crate) fn trained_programme(v: &mut Vault) -> Result<[u8; 32], Box<dyn std::error::Error>> {
+    let programme = v.create_programme("Program demo")?;
+    let me = v.person_id().ok_or(sebaya_core::Error::NoPerson)?;
+    let completed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        .saturating_sub(86_400);
+    for m in sebaya_core::care::training::required_training() {
+        let credential = v.certify_training(&programme, &me, m, completed, 365)?;
+        v.add_training_record(&credential)?;
+    }
+    Ok(programme)
+}
+
 /// Sync with the relay switched off: files carried between phones (an SD card, a message attachment),
 /// every step checked.
 fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
@@ -646,7 +663,9 @@ fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
     println!("1. No relay anywhere. A supporter meets a participant and opens a pairing in person");
     let mut supporter = open("supporter.sebaya")?;
     let mut participant = open("participant.sebaya")?;
-    let (pair, resp) = supporter.create_pairing(&participant.link_request()?)?;
+    // A pairing opens only under a programme whose one-to-one training the supporter holds.
+    let programme = trained_programme(&mut supporter)?;
+    let (pair, resp) = supporter.create_pairing(&participant.link_request()?, &programme)?;
     participant.join_space(&resp)?;
 
     println!("2. The supporter's phone writes a file; it reaches the participant on an SD card");

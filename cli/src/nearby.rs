@@ -418,7 +418,9 @@ pub fn demo() -> std::result::Result<bool, Box<dyn std::error::Error>> {
     let mut supporter = open("supporter.sebaya")?;
     let participant = open("participant.sebaya")?;
     let mut participant = participant;
-    let (pair, resp) = supporter.create_pairing(&participant.link_request()?)?;
+    // A pairing opens only under a programme whose one-to-one training the supporter holds.
+    let programme = crate::trained_programme(&mut supporter)?;
+    let (pair, resp) = supporter.create_pairing(&participant.link_request()?, &programme)?;
     participant.join_space(&resp)?;
 
     println!(

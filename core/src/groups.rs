@@ -49,6 +49,9 @@ use crate::space::doc::{
     string, text_field, text_obj, write,
 };
 
+mod sessions;
+#[cfg(test)]
+mod sessions_tests;
 mod spaces;
 pub use spaces::GroupInfo;
 

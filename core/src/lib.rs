@@ -210,6 +210,7 @@ impl Vault {
     ) -> Result<RelaySync> {
         self.refresh_index()?;
         self.scrub_index()?;
+        self.bind_pairings_outside_programmes()?;
         self.seal_pending_with(snapshots)?;
         let (posts, answers, taken) = self.join_outbox()?;
         let mut sync = self

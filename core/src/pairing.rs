@@ -40,7 +40,8 @@
 //! who may read or write the pairing is decided by the space's membership, on every receiving device.
 //!
 //! The folder holds what else belongs to one-to-one support: `create.rs` (opening a pairing or case
-//! notes, handing one over), `sharing.rs` (a participant sharing items with their supporter) and
+//! notes, handing one over), `binding.rs` (a pairing's programme, and binding older ones),
+//! `sharing.rs` (a participant sharing items with their supporter) and
 //! `casenotes.rs` (the supporter's case notes, shared with their supervisor only).
 
 use automerge::transaction::Transactable;
@@ -52,8 +53,11 @@ use crate::space::doc::{
     is_lower_hex, new_record_in, put_text, read_all, read_record, string, text_field, write,
 };
 
+mod binding;
 pub mod casenotes;
 mod create;
+#[cfg(test)]
+pub(crate) mod programme_tests;
 mod sharing;
 
 const PARTICIPANT: &str = "participant";
@@ -66,6 +70,7 @@ const SHARED: &str = "shared";
 const CONTAINERS: [&str; 5] = [CHECKINS, GOALS, MESSAGES, CONSENTS, SHARED];
 /// The consent purpose that sharing into a pairing needs (`care::PURPOSES`).
 pub use crate::care::SHARE_PURPOSE;
+pub use binding::{PairingStanding, standing};
 /// What a participant may share with their supporter.
 pub const SHARE_KINDS: [&str; 3] = ["journal-entry", "checkin-summary", "safety-plan"];
 

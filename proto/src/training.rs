@@ -38,15 +38,17 @@ pub const MAX_TRAINING_VALIDITY: u64 = 731 * 86_400;
 pub const MAX_MODULE_LEN: usize = 32;
 
 /// The modules this version knows, by id: psychological first aid, active listening, boundaries and
-/// confidentiality, recognising risk and referring, self-care. Their names for people are in the
-/// core's catalogues (`training-module-<id>`). Records of other well-formed ids verify (see
+/// confidentiality, recognising risk and referring, self-care, and group facilitation (what running
+/// a programme group's sessions takes; issue 14). Their names for people are in the core's
+/// catalogues (`training-module-<id>`). Records of other well-formed ids verify (see
 /// [`check_module`]) but no requirement of this version names them.
-pub const KNOWN_MODULES: [&str; 5] = [
+pub const KNOWN_MODULES: [&str; 6] = [
     "pfa",
     "active-listening",
     "boundaries",
     "risk-referral",
     "self-care",
+    "group-facilitation",
 ];
 
 /// A record's id: SHA-256 of its whole signed bytes.

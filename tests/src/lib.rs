@@ -4,6 +4,7 @@ pub mod crashrng;
 pub mod day;
 pub mod fixtures;
 pub mod net;
+pub mod pairings;
 pub mod peers;
 pub mod powercut;
 pub mod proxy;

@@ -216,7 +216,9 @@ fn main() {
     })
     .unwrap();
 
-    let (pair, resp) = su.create_pairing(&p1.link_request().unwrap()).unwrap();
+    let (pair, resp) = su
+        .create_pairing_outside_programme_for_tests(&p1.link_request().unwrap())
+        .unwrap();
     assert_eq!(p1.join_space(&resp).unwrap(), (pair, SpaceKind::Pairing));
     let message_id = "00000000000000c1";
     su.with_space(&pair, |d, now| {

@@ -100,9 +100,11 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_by_file() {
     supporter.create_person().unwrap();
     let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
     participant.create_person().unwrap();
-    let (pair, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pair, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     // The pairing's first changes travel by file, then a check-in comes back the same way.
     let to_participant = supporter.export_bundle(&[pair], None).unwrap();

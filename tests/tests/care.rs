@@ -328,9 +328,11 @@ fn a_supporter_sees_only_what_the_participant_shared_and_only_while_consent_stan
     let dir = tempfile::tempdir().unwrap();
     let mut supporter = vault(&dir, "s.db", 2);
     let mut participant = vault(&dir, "p.db", 3);
-    let (pairing, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pairing, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     sync(&n, &mut supporter);
     sync(&n, &mut participant);
@@ -478,6 +480,22 @@ fn a_programme_report_holds_counts_from_published_records_with_small_cells_suppr
                 .unwrap(),
         )
         .unwrap();
+    // Running the group's sessions takes group facilitation (issue 14, item 11).
+    let completed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 86_400;
+    let facilitation = coordinator
+        .certify_training(
+            &programme,
+            &supporter.person_id().unwrap(),
+            "group-facilitation",
+            completed,
+            365,
+        )
+        .unwrap();
+    supporter.add_training_record(&facilitation).unwrap();
     let me = supporter.device_id().to_hex();
     let p_hex = participant.device_id().to_hex();
     let day = 86_400_000i64;
@@ -486,12 +504,12 @@ fn a_programme_report_holds_counts_from_published_records_with_small_cells_suppr
         let id = format!("00000000000000a{i}");
         let at = start + i * 7 * day;
         supporter
-            .with_space(&g, |d, now| {
+            .with_group_sessions(&g, |d, now| {
                 groups::add_session(d, &id, at, "Sesi", &me, now)
             })
             .unwrap();
         supporter
-            .with_space(&g, |d, now| {
+            .with_group_sessions(&g, |d, now| {
                 groups::set_attendance(d, &id, &p_hex, Attendance::Present, now)
             })
             .unwrap();
@@ -1159,9 +1177,11 @@ fn a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does() {
         .unwrap();
     assert_eq!(esc.referrals.len(), 1);
     // Sharing waits for a guardian.
-    let (pairing, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pairing, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     sync(&n, &mut supporter);
     sync(&n, &mut participant);
@@ -1357,9 +1377,11 @@ fn marking_a_minor_takes_back_what_was_shared_before() {
     let n = net();
     let dir = tempfile::tempdir().unwrap();
     let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
-    let (pairing, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pairing, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     sync(&n, &mut supporter);
     sync(&n, &mut participant);

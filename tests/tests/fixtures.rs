@@ -224,6 +224,14 @@ fn every_vault_reads_back_what_the_old_code_wrote() {
         .unwrap()
         .unwrap();
     assert_eq!(note.text, "Kita mulai dengan check-in.");
+    // A pairing opened before pairings needed a programme is kept and shown outside one on both
+    // sides (issue 14, item 11); the fixture's supporter holds no training to bind it with.
+    for v in [&d.supporter, &d.participant] {
+        assert_eq!(
+            v.pairing_standing(&spaces.pairing).unwrap(),
+            pairing::PairingStanding::Outside
+        );
+    }
     let shared = d.supporter.shared_in_pairing(&spaces.pairing).unwrap();
     assert_eq!(shared[0].text, "Hari ini cukup baik.");
     assert!(

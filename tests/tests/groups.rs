@@ -334,9 +334,11 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();
     let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
     let mut supervisor = Vault::open(&dir.path().join("v.db"), &[3; 32]).unwrap();
-    let (pid, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pid, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         participant.join_space(&resp).unwrap(),
         (pid, SpaceKind::Pairing)

@@ -201,7 +201,7 @@ proptest! {
         // The carrier shares a pairing with the first device (a peer session needs a shared space;
         // the others hold it once they follow their person's index), and holds nothing of the
         // journal it carries. It is device 4 for `peer`.
-        let (_, resp) = carrier.create_pairing(&devices[0].link_request().unwrap()).unwrap();
+        let (_, resp) = sebaya_tests::pairings::certified_pairing(&mut carrier, &devices[0].link_request().unwrap()).unwrap();
         devices[0].join_space(&resp).unwrap();
         devices.push(carrier);
         const CARRIER: usize = 4;

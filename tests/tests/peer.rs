@@ -143,9 +143,11 @@ fn a_supporter_and_a_participant_keep_a_pairing_in_step_face_to_face() {
     supporter.journal_add("Catatan pribadi.", 3, &[]).unwrap();
     let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
     participant.create_person().unwrap();
-    let (pair, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pair, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     let mut a = Side::new(&mut supporter, true);
     let mut b = Side::new(&mut participant, false);
@@ -249,9 +251,11 @@ fn with_backlog(dir: &std::path::Path, n: u32) -> (Vault, Vault, SpaceId) {
     supporter.create_person().unwrap();
     let mut participant = Vault::open(&dir.join("p.db"), &[2; 32]).unwrap();
     participant.create_person().unwrap();
-    let (pair, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pair, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     let mut a = Side::new(&mut supporter, true);
     let mut b = Side::new(&mut participant, false);

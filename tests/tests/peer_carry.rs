@@ -20,16 +20,18 @@ fn a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay() {
     let mut supporter = open("s.db", 1);
     let mut participant = open("p.db", 2);
     let mut carrier = open("c.db", 3);
-    let (pair, resp) = supporter
-        .create_pairing(&participant.link_request().unwrap())
-        .unwrap();
+    let (pair, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
     participant.join_space(&resp).unwrap();
     session(&mut participant, &mut supporter);
     // The carrier and the supporter share a space of their own; the carrier is no member of the
     // participant's pairing.
-    let (_, resp) = supporter
-        .create_pairing(&carrier.link_request().unwrap())
-        .unwrap();
+    let (_, resp) =
+        sebaya_tests::pairings::certified_pairing(&mut supporter, &carrier.link_request().unwrap())
+            .unwrap();
     carrier.join_space(&resp).unwrap();
 
     // In the village: the participant writes, and hands a file to the carrier, who opted in.

@@ -16,7 +16,7 @@ fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
 
 fn session(v: &mut Vault, g: &sebaya_core::SpaceId, id: &str) -> sebaya_core::Result<()> {
     let me = v.device_id().to_hex();
-    v.with_space(g, |d, now| {
+    v.with_group_sessions(g, |d, now| {
         groups::add_session(d, id, now, "Sesi", &me, now)
     })
 }
@@ -79,6 +79,33 @@ fn only_certified_facilitators_run_a_programme_groups_sessions() {
             .unwrap();
         v.join_group(&resp).unwrap();
     }
+    // The role alone does not run sessions: group facilitation is a module of its own (issue 14,
+    // item 11), named in the typed refusal; nothing is written.
+    match session(&mut supporter, &g, "00000000000000a1") {
+        Err(Error::NotCertified(missing)) => assert_eq!(missing, "group-facilitation"),
+        other => panic!("expected NotCertified, got {other:?}"),
+    }
+    assert!(
+        supporter
+            .read_space(&g, groups::sessions)
+            .unwrap()
+            .is_empty()
+    );
+    let completed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 86_400;
+    let facilitation = coordinator
+        .certify_training(
+            &programme,
+            &supporter.person_id().unwrap(),
+            "group-facilitation",
+            completed,
+            365,
+        )
+        .unwrap();
+    supporter.add_training_record(&facilitation).unwrap();
     session(&mut supporter, &g, "00000000000000a1").unwrap();
     sync(&n, &mut supporter);
     for v in [&mut uncertified, &mut participant, &mut coordinator] {

@@ -78,12 +78,12 @@ fn only_a_supporter_with_current_training_opens_a_programme_pairing() {
     // No role at all: NotAllowed, nothing created.
     let request = participant.link_request().unwrap();
     assert!(matches!(
-        supporter.create_pairing_in(&request, Some(programme)),
+        supporter.create_pairing(&request, &programme),
         Err(Error::NotAllowed(_))
     ));
     // A peer supporter without any training: NotCertified, naming every required module.
     certify(&mut coordinator, &mut supporter, &programme, &[]);
-    match supporter.create_pairing_in(&request, Some(programme)) {
+    match supporter.create_pairing(&request, &programme) {
         Err(Error::NotCertified(missing)) => {
             assert_eq!(missing, REQUIRED_FOR_PAIRING.join(","))
         }
@@ -97,7 +97,7 @@ fn only_a_supporter_with_current_training_opens_a_programme_pairing() {
         &programme,
         &REQUIRED_FOR_PAIRING[..4],
     );
-    match supporter.create_pairing_in(&request, Some(programme)) {
+    match supporter.create_pairing(&request, &programme) {
         Err(Error::NotCertified(missing)) => assert_eq!(missing, "self-care"),
         other => panic!("expected NotCertified, got {other:?}"),
     }
@@ -179,9 +179,7 @@ fn only_a_supporter_with_current_training_opens_a_programme_pairing() {
     );
 
     // Now the pairing opens; the participant's device accepts its set-up and the conversation.
-    let (pairing_id, response) = supporter
-        .create_pairing_in(&request, Some(programme))
-        .unwrap();
+    let (pairing_id, response) = supporter.create_pairing(&request, &programme).unwrap();
     participant.join_space(&response).unwrap();
     say(
         &mut supporter,
@@ -223,12 +221,13 @@ fn only_a_supporter_with_current_training_opens_a_programme_pairing() {
         .collect();
     assert_eq!(withdrawn, vec!["self-care".to_string()]);
     let request = stranger.link_request().unwrap();
-    match supporter.create_pairing_in(&request, Some(programme)) {
+    let held = supporter.shared_spaces().len();
+    match supporter.create_pairing(&request, &programme) {
         Err(Error::NotCertified(missing)) => assert_eq!(missing, "self-care"),
         other => panic!("expected NotCertified, got {other:?}"),
     }
-    // An unbound pairing asks nothing of training.
-    supporter.create_pairing(&request).unwrap();
+    // Nothing was opened instead: there is no pairing without a programme (issue 14, item 11).
+    assert_eq!(supporter.shared_spaces().len(), held);
 }
 
 #[test]
@@ -256,7 +255,7 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
     certify(&mut coordinator, &mut untrained, &programme, &["pfa"]);
 
     let (pair, response) = leaver
-        .create_pairing_in(&participant.link_request().unwrap(), Some(programme))
+        .create_pairing(&participant.link_request().unwrap(), &programme)
         .unwrap();
     participant.join_space(&response).unwrap();
     let (notes, response) = leaver

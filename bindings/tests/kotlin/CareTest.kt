@@ -268,7 +268,7 @@ fun main() {
         }
 
         check("sharing with the supporter needs the participant's consent; withdrawal takes it back") {
-            val pairing = sup.pairings().create(part.linkRequest())
+            val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))
             part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)
@@ -298,6 +298,7 @@ fun main() {
             coord.sync(url)
             val gid = sup.groups().create("Kelompok Kamis", pid)
             part.groups().join(sup.spaces().approveMember(gid, part.linkRequest(), false, false))
+            certifyFacilitation(coord, sup, pid)
             val start = 1767225600000L
             val week = 7L * 86400000L
             for (i in 0 until 5) {
@@ -315,7 +316,7 @@ fun main() {
         }
 
         check("the safety plan is shared as its summary") {
-            val pairing = sup.pairings().create(part.linkRequest())
+            val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))
             part.spaces().join(pairing.response)
             sup.sync(url)
             part.sync(url)

@@ -23,7 +23,10 @@ import kotlin.system.exitProcess
 import org.sebaya.HttpRequest
 import org.sebaya.HttpResponse
 import org.sebaya.HttpTransport
+import org.sebaya.TrainingModule
 import org.sebaya.TransportException
+import org.sebaya.Vault
+import org.sebaya.requiredTrainingModules
 import org.sebaya.setHttpTransport
 
 internal var passed = 0
@@ -161,3 +164,30 @@ internal fun finish(): Nothing {
     println("$passed passed, $failed failed")
     exitProcess(if (failed == 0 && passed > 0) 0 else 1)
 }
+
+/**
+ * A programme in which [v]'s person may open pairings (issue 14, item 11: a pairing opens only under
+ * a programme, by a supporter certified there): made on [v] (its person coordinates it), every
+ * required module certified by the programme key. Makes the person if [v] has none.
+ */
+internal fun trainedProgramme(v: Vault): String {
+    if (v.personId() == null) v.createPerson()
+    val pid = v.programmes().create("Program uji")
+    val completed = (System.currentTimeMillis() / 1000 - 86_400).toULong()
+    for (m in requiredTrainingModules()) {
+        v.programmes().addTrainingRecord(v.programmes().certifyTraining(pid, v.personId()!!, m, completed, validDays = 365u))
+    }
+    return pid
+}
+
+/** [coord] certifies [sup] in group facilitation, which running a programme group's sessions takes. */
+internal fun certifyFacilitation(coord: Vault, sup: Vault, pid: String) {
+    val completed = (System.currentTimeMillis() / 1000 - 86_400).toULong()
+    sup.programmes().addTrainingRecord(
+        coord.programmes().certifyTraining(pid, sup.personId()!!, TrainingModule.GroupFacilitation, completed, validDays = 365u),
+    )
+}
+
+/** Where the v1 fixtures are (`tests/fixtures/v1`): `SEBAYA_V1_FIXTURES`, set by `scripts/test.sh`. */
+internal fun v1Fixtures(): File =
+    File(System.getenv("SEBAYA_V1_FIXTURES") ?: throw IllegalStateException("SEBAYA_V1_FIXTURES is not set"))

@@ -282,7 +282,7 @@ private fun runChecks(tmp: File, relay: Relay?) {
         Vault.open(File(tmp, "ps.db").path, generateMasterKey()).use { sup ->
             Vault.open(File(tmp, "pp.db").path, generateMasterKey()).use { par ->
                 Vault.open(File(tmp, "pv.db").path, generateMasterKey()).use { svr ->
-                    val pairing = sup.pairings().create(par.linkRequest())
+                    val pairing = sup.pairings().create(par.linkRequest(), trainedProgramme(sup))
                     assertEquals(SpaceKind.Pairing, par.spaces().join(pairing.response).kind, "kind")
                     sup.sync(url)
                     par.sync(url)
@@ -388,6 +388,13 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     assertEquals(ProgrammeRole.PeerSupporter, sup.programmes().addCredential(grant.credential), "kept")
                     val gid = sup.groups().create("Kelompok PIK-R", programmeId = pid)
                     other.groups().join(sup.spaces().approveMember(gid, other.linkRequest(), asAdmin = true))
+                    // The role alone runs no session: group facilitation is a module of its own.
+                    val e = assertThrows<SebayaException.NotCertified>("no group facilitation") {
+                        sup.groups().addSession(gid, 1767225600000L, "Sesi 1")
+                    }
+                    assertTrue(e.detail.endsWith("group-facilitation"), "named: ${e.detail}")
+                    assertEquals(0, sup.groups().sessions(gid).size, "nothing written")
+                    certifyFacilitation(coord, sup, pid)
                     sup.groups().addSession(gid, 1767225600000L, "Sesi 1")
                     sup.sync(url)
                     other.sync(url)

@@ -5,6 +5,7 @@
 
 import java.io.File
 import java.nio.file.Files
+import org.sebaya.PairingStanding
 import org.sebaya.ProgrammeRole
 import org.sebaya.SebayaException
 import org.sebaya.TrainingModule
@@ -146,6 +147,56 @@ fun main() {
                             assertEquals(listOf("Sebelum"), leaver.pairings().messages(sid).map { it.text }, "leaver reads nothing new")
                         }
                     }
+                }
+            }
+        }
+
+        check("pairings: one opens only under a programme whose training the supporter holds") {
+            val url = relay?.url ?: throw IllegalStateException("no relay")
+            person(tmp, "s3.db").use { sup ->
+                person(tmp, "p3.db").use { part ->
+                    val request = part.linkRequest()
+                    assertThrows<SebayaException.NotAllowed>("a programme without a role there") {
+                        sup.pairings().create(request, "42".repeat(32))
+                    }
+                    val pid = sup.programmes().create("PIK-R SMA 1")
+                    val e = assertThrows<SebayaException.NotCertified>("a role, no training") {
+                        sup.pairings().create(request, pid)
+                    }
+                    assertTrue(e.detail.endsWith(MODULE_IDS.joinToString(",")), "every module named: ${e.detail}")
+                    assertEquals(0, sup.spaces().list().size, "nothing created")
+                    for (m in MODULES) {
+                        sup.programmes().addTrainingRecord(sup.programmes().certifyTraining(pid, sup.personId()!!, m, nowSecs() - 86_400u, validDays = 365u))
+                    }
+                    val created = sup.pairings().create(request, pid)
+                    part.spaces().join(created.response)
+                    sup.sync(url)
+                    assertEquals(0u, part.sync(url).quarantined, "accepted on receipt")
+                    for (v in listOf(sup, part)) {
+                        assertEquals(PairingStanding(pid, false), v.pairings().standing(created.spaceId), "under the programme")
+                    }
+                    assertTrue(TrainingModule.GroupFacilitation !in requiredTrainingModules(), "not a one-to-one module")
+                    val en = localizedMessage("training-module-group-facilitation", "en", null)
+                    assertTrue(en != "training-module-group-facilitation" && en != localizedMessage("training-module-group-facilitation", "id", null), "named in both")
+                }
+            }
+        }
+
+        check("pairings: one from before programmes (v1 fixture) is kept and shown outside one") {
+            val copy = File(tmp, "v1-participant.db")
+            File(v1Fixtures(), "participant.db").copyTo(copy)
+            Vault.open(copy.path, ByteArray(32) { 1 }).use { v ->
+                val pairing = "50082106b68c9f6a19547568dca7d77e"
+                assertTrue(v.spaces().list().any { it.id == pairing }, "still held")
+                assertEquals(PairingStanding(null, true), v.pairings().standing(pairing), "outside a programme")
+                assertEquals(listOf("Aku di sini."), v.pairings().messages(pairing).map { it.text }, "still read")
+                assertThrows<SebayaException.InvalidInput>("a group is no pairing") {
+                    v.pairings().standing("054d6816c76f088681c5a5a92dffd5fd")
+                }
+                for (key in listOf("pairing-outside-programme", "pairing-under-programme")) {
+                    val en = localizedMessage(key, "en", null)
+                    val id = localizedMessage(key, "id", null)
+                    assertTrue(en != key && id != key && en != id, "$key in both languages")
                 }
             }
         }

@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,6 +35,30 @@ if not (BINDINGS_DIR / "sebaya.py").is_file():
 sys.path.insert(0, str(BINDINGS_DIR))
 
 import sebaya  # noqa: E402  (importable only once BINDINGS_DIR is on the path)
+
+V1_FIXTURES = ROOT / "tests" / "fixtures" / "v1"
+
+
+def trained_programme(v) -> str:
+    """A programme in which `v`'s person may open pairings (issue 14, item 11: a pairing opens only
+    under a programme, by a supporter certified there): made on `v` (its person coordinates it),
+    every required module certified by the programme key. Makes the person if `v` has none."""
+    if v.person_id() is None:
+        v.create_person()
+    pid = v.programmes().create("Program uji")
+    completed = int(time.time()) - 86400
+    for m in sebaya.required_training_modules():
+        v.programmes().add_training_record(v.programmes().certify_training(pid, v.person_id(), m, completed))
+    return pid
+
+
+def certify_facilitation(coord, sup, pid: str) -> None:
+    """`coord` certifies `sup` in group facilitation, which running a programme group's sessions
+    takes (issue 14, item 11)."""
+    completed = int(time.time()) - 86400
+    sup.programmes().add_training_record(
+        coord.programmes().certify_training(pid, sup.person_id(), sebaya.TrainingModule.GROUP_FACILITATION(), completed)
+    )
 
 
 class UrllibTransport(sebaya.HttpTransport):

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from conftest import certify_facilitation, trained_programme
 from sebaya import (
     Attendance,
     CareNotice,
@@ -291,7 +292,7 @@ def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(
         v.sync(relay.url)
     assert [r.minor for r in part.care().records()] == [True]
     assert len(part.care().ask_for_help("id").referrals) == 1  # help never waits
-    pairing = sup.pairings().create(part.link_request())
+    pairing = sup.pairings().create(part.link_request(), trained_programme(sup))
     part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
@@ -334,7 +335,7 @@ def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
 
 def test_sharing_needs_the_participants_consent_and_withdrawal_takes_it_back(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
-    pairing = sup.pairings().create(part.link_request())
+    pairing = sup.pairings().create(part.link_request(), trained_programme(sup))
     part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)
@@ -392,6 +393,7 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
     coord.sync(relay.url)
     gid = sup.groups().create("Kelompok Kamis", programme_id=pid)
     part.groups().join(sup.spaces().approve_member(gid, part.link_request()))
+    certify_facilitation(coord, sup, pid)
     start = 1767225600000
     week = 7 * 86400000
     for i in range(5):
@@ -413,7 +415,7 @@ def test_a_programme_report_from_published_counts_with_small_cells_suppressed(tm
 
 def test_the_safety_plan_is_shared_as_its_summary(tmp_path, relay):
     sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
-    pairing = sup.pairings().create(part.link_request())
+    pairing = sup.pairings().create(part.link_request(), trained_programme(sup))
     part.spaces().join(pairing.response)
     sup.sync(relay.url)
     part.sync(relay.url)

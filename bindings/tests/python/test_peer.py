@@ -4,6 +4,7 @@ stranger is refused with a typed error and is told nothing, and an altered frame
 
 import pytest
 
+from conftest import trained_programme
 from sebaya import SebayaError, SpaceKind, SyncPath, Vault, generate_master_key
 
 
@@ -137,10 +138,11 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
         return v
 
     supporter, participant, carrier = person("s.db"), person("p.db"), person("c.db")
-    pair = supporter.pairings().create(participant.link_request())
+    programme = trained_programme(supporter)
+    pair = supporter.pairings().create(participant.link_request(), programme)
     participant.spaces().join(pair.response)
     assert run(participant, supporter)[2] == {}
-    carrier.spaces().join(supporter.pairings().create(carrier.link_request()).response)
+    carrier.spaces().join(supporter.pairings().create(carrier.link_request(), programme).response)
 
     participant.pairings().add_checkin(pair.space_id, 2, "Minggu berat.")
     participant.journal().add("Hanya untuk saya.", 2, [])

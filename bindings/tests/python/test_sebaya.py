@@ -14,6 +14,7 @@ import pytest
 
 import sebaya
 from sebaya import SebayaError, Vault, generate_master_key, localized_message
+from conftest import certify_facilitation, trained_programme
 from sebaya import (
     Attendance,
     Instrument,
@@ -623,7 +624,7 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())
     svr = open_vault(tmp_path / "v.db", generate_master_key())
-    created = sup.pairings().create(par.link_request())
+    created = sup.pairings().create(par.link_request(), trained_programme(sup))
     joined = par.spaces().join(created.response)
     assert (joined.id, joined.kind) == (created.space_id, SpaceKind.PAIRING())
     sup.sync(relay.url)
@@ -802,6 +803,12 @@ def test_programme_roles_gate_sessions_and_reviews(tmp_path, relay):
     assert sup.programmes().add_credential(grant.credential) == ProgrammeRole.PEER_SUPPORTER()
     gid = sup.groups().create("Kelompok PIK-R", programme_id=pid)
     other.groups().join(sup.spaces().approve_member(gid, other.link_request(), as_admin=True))
+    # The role alone runs no session: group facilitation is a module of its own.
+    with pytest.raises(SebayaError.NotCertified) as err:
+        sup.groups().add_session(gid, 1767225600000, "Sesi 1")
+    assert err.value.detail.endswith("group-facilitation")
+    assert sup.groups().sessions(gid) == []
+    certify_facilitation(coord, sup, pid)
     sup.groups().add_session(gid, 1767225600000, "Sesi 1")
     sup.sync(relay.url)
     other.sync(relay.url)

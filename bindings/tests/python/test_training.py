@@ -5,12 +5,15 @@ every required module is current (NotCertified before, nothing created), damaged
 records are refused, and a leaving supporter hands a pairing over to a certified successor.
 """
 
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from conftest import V1_FIXTURES
 from sebaya import (
+    PairingStanding,
     ProgrammeRole,
     SebayaError,
     ShortfallReason,
@@ -70,7 +73,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     certified_supporter(coord, sup, pid, [])
     request = part.link_request()
     with pytest.raises(SebayaError.NotCertified) as err:
-        sup.pairings().create(request, programme_id=pid)
+        sup.pairings().create(request, pid)
     assert err.value.message_id == "error-not-certified"
     assert ",".join(MODULE_IDS) in err.value.detail
     assert sup.spaces().list() == []
@@ -92,7 +95,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
         rec = sup.programmes().add_training_record(c)
         assert rec.status == TrainingStatus.CURRENT and rec.by_programme_key and rec.issuer == pid
     with pytest.raises(SebayaError.NotCertified) as err:
-        sup.pairings().create(request, programme_id=pid)
+        sup.pairings().create(request, pid)
     assert err.value.detail.endswith("self-care")
     assert sup.spaces().list() == []
     sup.programmes().add_training_record(credentials[4])
@@ -104,7 +107,7 @@ def test_certify_keep_list_and_the_pairing_gate(tmp_path, relay):
     assert all(r.status == TrainingStatus.CURRENT and r.expires > now() > r.completed for r in records)
     assert sup.programmes().training_shortfalls(pid) == []
 
-    created = sup.pairings().create(request, programme_id=pid)
+    created = sup.pairings().create(request, pid)
     assert part.spaces().join(created.response).kind == SpaceKind.PAIRING()
     sup.pairings().send_message(created.space_id, "Halo, apa kabar?")
     sup.sync(relay.url)
@@ -151,7 +154,7 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     certified_supporter(coord, leaver, pid, MODULES)
     certified_supporter(coord, successor, pid, MODULES)
     certified_supporter(coord, untrained, pid, MODULES[:2])
-    created = leaver.pairings().create(part.link_request(), programme_id=pid)
+    created = leaver.pairings().create(part.link_request(), pid)
     part.spaces().join(created.response)
     sid = created.space_id
     leaver.pairings().send_message(sid, "Sebelum serah terima")
@@ -177,3 +180,52 @@ def test_a_leaving_supporter_hands_a_pairing_to_a_certified_successor(tmp_path, 
     assert [s.role for s in leaver.spaces().list() if s.id == sid] == [None]
     with pytest.raises(SebayaError.NotAllowed):
         leaver.pairings().send_message(sid, "Masih di sini?")
+
+
+def test_a_pairing_opens_only_under_a_programme_whose_training_the_supporter_holds(tmp_path, relay):
+    """Issue 14, item 11: no one-to-one work outside a programme's rules."""
+    sup = person(tmp_path / "s.db")
+    part = person(tmp_path / "p.db")
+    request = part.link_request()
+    # A programme this person holds no role in.
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.pairings().create(request, "42" * 32)
+    # A role there (its creator coordinates it), no training: every module named, nothing made.
+    pid = sup.programmes().create("PIK-R SMA 1")
+    with pytest.raises(SebayaError.NotCertified) as err:
+        sup.pairings().create(request, pid)
+    assert err.value.detail.endswith(",".join(MODULE_IDS))
+    assert sup.spaces().list() == []
+    for m in MODULES:
+        sup.programmes().add_training_record(sup.programmes().certify_training(pid, sup.person_id(), m, now() - 86400))
+    created = sup.pairings().create(request, pid)
+    part.spaces().join(created.response)
+    sup.sync(relay.url)
+    assert part.sync(relay.url).quarantined == 0
+    for v in (sup, part):
+        standing = v.pairings().standing(created.space_id)
+        assert standing == PairingStanding(programme_id=pid, outside_programme=False)
+    # Group facilitation is not part of one-to-one training, and has its name in both languages.
+    assert TrainingModule.GROUP_FACILITATION() not in required_training_modules()
+    en = localized_message("training-module-group-facilitation", "en")
+    assert en != "training-module-group-facilitation"
+    assert en != localized_message("training-module-group-facilitation", "id")
+
+
+def test_a_pairing_from_before_programmes_is_kept_and_shown_outside_one(tmp_path):
+    """The v1 fixtures' participant holds a pairing opened with no programme: after the update it is
+    still there, marked outside a programme, never dropped."""
+    copy = tmp_path / "participant.db"
+    shutil.copy(V1_FIXTURES / "participant.db", copy)
+    v = Vault.open(str(copy), bytes([1] * 32))
+    pairing = "50082106b68c9f6a19547568dca7d77e"
+    group = "054d6816c76f088681c5a5a92dffd5fd"
+    assert pairing in [s.id for s in v.spaces().list()]
+    standing = v.pairings().standing(pairing)
+    assert standing.outside_programme and standing.programme_id is None
+    assert [m.text for m in v.pairings().messages(pairing)] == ["Aku di sini."]
+    with pytest.raises(SebayaError.InvalidInput):
+        v.pairings().standing(group)
+    for key in ("pairing-outside-programme", "pairing-under-programme"):
+        en, id_ = localized_message(key, "en"), localized_message(key, "id")
+        assert key not in (en, id_) and en != id_

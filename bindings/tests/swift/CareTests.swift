@@ -129,7 +129,7 @@ func careTests() {
     check("care: sharing needs the participant's consent and withdrawal takes it back") {
         let url = try relayURL()
         let sup = try personVault("share-s.db"), part = try personVault("share-p.db")
-        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest())
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
         _ = try part.spaces().join(response: pairing.response)
         _ = try sup.sync(relayUrl: url)
         _ = try part.sync(relayUrl: url)
@@ -162,7 +162,7 @@ func careTests() {
     check("care: the safety plan is shared as its summary") {
         let url = try relayURL()
         let sup = try personVault("plan-share-s.db"), part = try personVault("plan-share-p.db")
-        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest())
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
         _ = try part.spaces().join(response: pairing.response)
         _ = try sup.sync(relayUrl: url)
         _ = try part.sync(relayUrl: url)
@@ -338,7 +338,7 @@ func careTests() {
         for v in [coord, part, sup] { _ = try v.sync(relayUrl: url) }
         try assertEqual([true], try part.care().records().map { $0.minor }, "a minor")
         try assertEqual(1, try part.care().askForHelp(country: "id").referrals.count, "help never waits")
-        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest())
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
         _ = try part.spaces().join(response: pairing.response)
         _ = try sup.sync(relayUrl: url)
         _ = try part.sync(relayUrl: url)

@@ -322,3 +322,23 @@ func finish() -> Never {
     print("\(passed) passed, \(failed) failed")
     exit(failed == 0 && passed > 0 ? 0 : 1)
 }
+
+/// A programme in which `v`'s person may open pairings (issue 14, item 11: a pairing opens only under
+/// a programme, by a supporter certified there): made on `v` (its person coordinates it), every
+/// required module certified by the programme key.
+func trainedProgramme(_ v: Vault) throws -> String {
+    let pid = try v.programmes().create(name: "Program uji")
+    let completed = UInt64(Date().timeIntervalSince1970) - 86_400
+    for m in requiredTrainingModules() {
+        _ = try v.programmes().addTrainingRecord(credential: try v.programmes().certifyTraining(
+            programmeId: pid, personId: try personIdOf(v), module: m, completed: completed))
+    }
+    return pid
+}
+
+/// `coord` certifies `sup` in group facilitation, which running a programme group's sessions takes.
+func certifyFacilitation(_ coord: Vault, _ sup: Vault, _ pid: String) throws {
+    let completed = UInt64(Date().timeIntervalSince1970) - 86_400
+    _ = try sup.programmes().addTrainingRecord(credential: try coord.programmes().certifyTraining(
+        programmeId: pid, personId: try personIdOf(sup), module: .groupFacilitation, completed: completed))
+}

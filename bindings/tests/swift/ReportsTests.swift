@@ -14,6 +14,7 @@ func reportsTests() {
         _ = try coord.sync(relayUrl: url)
         let gid = try sup.groups().create(name: "Kelompok Kamis", programmeId: pid)
         _ = try part.groups().join(response: try sup.spaces().approveMember(spaceId: gid, request: try part.linkRequest()))
+        try certifyFacilitation(coord, sup, pid)
         let start: Int64 = 1_767_225_600_000
         let week: Int64 = 7 * 86_400_000
         for i in 0..<5 {

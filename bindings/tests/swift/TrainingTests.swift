@@ -9,6 +9,7 @@
 import Foundation
 
 func notCertified(_ e: SebayaError) -> String? { if case .NotCertified(let m, _) = e { return m }; return nil }
+func notCertifiedDetail(_ e: SebayaError) -> String? { if case .NotCertified(_, let d) = e { return d }; return nil }
 func badCredential(_ e: SebayaError) -> String? { if case .BadCredential(let m, _) = e { return m }; return nil }
 
 /// The ids name the modules in the catalogues and in NotCertified's detail; the enum is the API.
@@ -210,6 +211,13 @@ func trainingTests() {
         try assertEqual(ProgrammeRole.peerSupporter, try sup.programmes().addCredential(credential: grant.credential), "role kept")
         let gid = try sup.groups().create(name: "Kelompok PIK-R", programmeId: pid)
         _ = try other.groups().join(response: try sup.spaces().approveMember(spaceId: gid, request: try other.linkRequest(), asAdmin: true))
+        // The role alone runs no session: group facilitation is a module of its own.
+        let noFacilitation = try caught("a session without group facilitation") {
+            _ = try sup.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Sesi 1")
+        }
+        try assertTrue(notCertifiedDetail(noFacilitation)?.hasSuffix("group-facilitation") == true, "named: \(noFacilitation)")
+        try assertEqual(0, try sup.groups().sessions(groupId: gid).count, "nothing written")
+        try certifyFacilitation(coord, sup, pid)
         _ = try sup.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Sesi 1")
         _ = try sup.sync(relayUrl: url)
         _ = try other.sync(relayUrl: url)
@@ -220,6 +228,55 @@ func trainingTests() {
         }
         for locale in ["id", "en"] {
             try assertTrue(localizedMessage(messageId: "error-bad-credential", locale: locale) != "error-bad-credential", "bad credential in \(locale)")
+        }
+    }
+
+    check("pairings: one opens only under a programme whose training the supporter holds") {
+        let url = try relayURL()
+        let sup = try personVault("prog-s.db"), part = try personVault("prog-p.db")
+        let request = try part.linkRequest()
+        try assertThrows("a programme without a role there", notAllowed) {
+            _ = try sup.pairings().create(participantRequest: request, programmeId: String(repeating: "42", count: 32))
+        }
+        let pid = try sup.programmes().create(name: "PIK-R SMA 1")
+        let e = try caught("a role, no training") {
+            _ = try sup.pairings().create(participantRequest: request, programmeId: pid)
+        }
+        try assertTrue(notCertifiedDetail(e)?.hasSuffix(trainingModuleIds.joined(separator: ",")) == true, "every module named: \(e)")
+        try assertEqual([SharedSpace](), try sup.spaces().list(), "nothing created")
+        for m in trainingModules {
+            _ = try sup.programmes().addTrainingRecord(credential: try sup.programmes().certifyTraining(
+                programmeId: pid, personId: try personIdOf(sup), module: m, completed: nowSecs() - 86400))
+        }
+        let created = try sup.pairings().create(participantRequest: request, programmeId: pid)
+        _ = try part.spaces().join(response: created.response)
+        _ = try sup.sync(relayUrl: url)
+        try assertEqual(UInt32(0), try part.sync(relayUrl: url).quarantined, "accepted on receipt")
+        for v in [sup, part] {
+            try assertEqual(PairingStanding(programmeId: pid, outsideProgramme: false), try v.pairings().standing(pairingId: created.spaceId), "under the programme")
+        }
+        try assertTrue(!requiredTrainingModules().contains(.groupFacilitation), "not a one-to-one module")
+        let en = localizedMessage(messageId: "training-module-group-facilitation", locale: "en")
+        try assertTrue(en != "training-module-group-facilitation" && en != localizedMessage(messageId: "training-module-group-facilitation", locale: "id"), "named in both")
+    }
+
+    check("pairings: one from before programmes (v1 fixture) is kept and shown outside one") {
+        guard let dir = ProcessInfo.processInfo.environment["SEBAYA_V1_FIXTURES"] else {
+            throw CheckFailure(description: "SEBAYA_V1_FIXTURES is not set")
+        }
+        let copy = tmpPath("v1-participant.db")
+        try FileManager.default.copyItem(atPath: dir + "/participant.db", toPath: copy)
+        let v = try Vault.open(path: copy, masterKey: Data(repeating: 1, count: 32))
+        let pairing = "50082106b68c9f6a19547568dca7d77e"
+        try assertTrue(try v.spaces().list().contains { $0.id == pairing }, "still held")
+        try assertEqual(PairingStanding(programmeId: nil, outsideProgramme: true), try v.pairings().standing(pairingId: pairing), "outside a programme")
+        try assertEqual(["Aku di sini."], try v.pairings().messages(pairingId: pairing).map { $0.text }, "still read")
+        try assertThrows("a group is no pairing", invalidInput) {
+            _ = try v.pairings().standing(pairingId: "054d6816c76f088681c5a5a92dffd5fd")
+        }
+        for key in ["pairing-outside-programme", "pairing-under-programme"] {
+            let en = localizedMessage(messageId: key, locale: "en"), id = localizedMessage(messageId: key, locale: "id")
+            try assertTrue(en != key && id != key && en != id, "\(key) in both languages")
         }
     }
 }

@@ -318,11 +318,12 @@ check("peer session: a carrier hands a participant's check-in to its supporter, 
         return v
     }
     let supporter = try person("carry-s.db"), participant = try person("carry-p.db"), carrier = try person("carry-c.db")
-    let pair = try supporter.pairings().create(participantRequest: try participant.linkRequest())
+    let programme = try trainedProgramme(supporter)
+    let pair = try supporter.pairings().create(participantRequest: try participant.linkRequest(), programmeId: programme)
     _ = try participant.spaces().join(response: pair.response)
     let (e1, e2) = runPeers(try participant.nearby().startSession(initiator: true), try supporter.nearby().startSession(initiator: false))
     try assertTrue(e1 == nil && e2 == nil, "pairing synced face to face")
-    _ = try carrier.spaces().join(response: try supporter.pairings().create(participantRequest: try carrier.linkRequest()).response)
+    _ = try carrier.spaces().join(response: try supporter.pairings().create(participantRequest: try carrier.linkRequest(), programmeId: programme).response)
     _ = try participant.pairings().addCheckin(pairingId: pair.spaceId, mood: 2, note: "Minggu berat.")
     try carrier.nearby().setCarryQuota(bytes: 1 << 20)
     let took = try carrier.nearby().importBundle(bundle: try participant.nearby().exportBundle(spaceIds: [], peerDeviceId: nil))

@@ -8,7 +8,7 @@
 //! never met the coordinator can check it. The supporter keeps it ([`Vault::add_training_record`]).
 //!
 //! What it is for: one-to-one accompaniment. A pairing bound to a programme
-//! ([`Vault::create_pairing_in`]) is opened only by a supporter with current training in every
+//! ([`Vault::create_pairing`]) is opened only by a supporter with current training in every
 //! module of [`REQUIRED_FOR_PAIRING`], else `NotCertified` and nothing is created; the supporter's
 //! records and credentials go into the pairing (`train/<id>`, `cred/<id>`), and every receiving
 //! device refuses the pairing's set-up from a creator who was not certified at the time

@@ -18,15 +18,13 @@ use crate::space::rules::credentials::certified;
 use crate::{SpaceId, Vault, identity::link};
 
 impl Vault {
-    /// A peer supporter opens a one-to-one pairing with the participant whose request code it scanned
-    /// (in person). Returns the pairing's id and the response code to show the participant.
-    pub fn create_pairing(&mut self, participant_request: &str) -> Result<(SpaceId, String)> {
-        self.create_pairing_in(participant_request, None)
-    }
-
-    /// The unbound pairing of [`Vault::create_pairing`] (and of `create_pairing_in` without a
-    /// programme).
-    pub(crate) fn create_plain_pairing(
+    /// Opens a pairing bound to no programme, skipping every role and training check: **for tests
+    /// only** (compiled in only with the `test-escapes` feature or under `cfg(test)`; the bindings
+    /// never reach it). It stands in for the pairings made before issue 14 (the v1 fixtures) and for
+    /// a modified client, so tests can show how every device treats such a pairing. A participant's
+    /// device that joins it refuses its set-up (`space/rules.rs`, `Author::needs_binding`).
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn create_pairing_outside_programme_for_tests(
         &mut self,
         participant_request: &str,
     ) -> Result<(SpaceId, String)> {
@@ -88,20 +86,21 @@ impl Vault {
     }
 
     /// A peer supporter opens a one-to-one pairing with the participant whose request code it
-    /// scanned, bound to `programme` when it names one. Bound, it takes a person here who is a
+    /// scanned (in person), under `programme`: one-to-one work happens only under a programme's rules
+    /// (issue 14, item 11), so there is no pairing without one. It takes a person here who is a
     /// `peer_supporter` or `coordinator` of the programme (`NotAllowed` otherwise) with current
-    /// training in every module of [`REQUIRED_FOR_PAIRING`](crate::care::training::REQUIRED_FOR_PAIRING) (`NotCertified` with the missing or
-    /// expired module ids otherwise); in both cases nothing is created. The pairing then holds the
-    /// supporter's grants and training records, so every member's device checks the certification
-    /// (`rules.rs`). Returns the pairing's id and the response code for the participant.
-    pub fn create_pairing_in(
+    /// training in every module of [`REQUIRED_FOR_PAIRING`](crate::care::training::REQUIRED_FOR_PAIRING)
+    /// (`NotCertified` with the missing or expired module ids otherwise); in both cases nothing is
+    /// created. The pairing then holds the supporter's grants and training records, so every
+    /// member's device checks the certification (`rules.rs`), and the participant's device refuses
+    /// a set-up that binds no programme. Returns the pairing's id and the response code for the
+    /// participant.
+    pub fn create_pairing(
         &mut self,
         participant_request: &str,
-        programme: Option<[u8; 32]>,
+        programme: &[u8; 32],
     ) -> Result<(SpaceId, String)> {
-        let Some(p) = programme else {
-            return self.create_plain_pairing(participant_request);
-        };
+        let p = *programme;
         let request = link::LinkRequest::from_code(participant_request)?;
         if request.device == self.identity.device {
             return Err(Error::InvalidInput("a device cannot add itself".into()));

@@ -15,7 +15,8 @@ use crate::store::Store;
 
 use super::apart::{Admission, Held, Room};
 use super::codec::{apply_in_place, apply_untrusted};
-use super::{ReceiveReport, Space, decode_changes, rules};
+use super::{ReceiveReport, Space, SpaceKind, decode_changes, rules};
+use sebaya_proto::SpaceId;
 
 impl Space {
     /// Stores envelopes received from anywhere (each verified on its own), then applies what it can.
@@ -199,6 +200,24 @@ impl Space {
         store.kv_put(&name, &rules::RULES_VERSION.to_le_bytes())
     }
 
+    /// Notes that this device joined this pairing as its participant under rules that require a
+    /// programme (issue 14, item 11): from then on it refuses a set-up that binds none
+    /// ([`rules::Author::needs_binding`]). Kept per space in the vault's settings; pairings held
+    /// from before (or reached through the person's index, which may be older) carry no note, so
+    /// they are kept and shown as outside a programme, never dropped.
+    pub(crate) fn require_binding(store: &Store, space: &SpaceId) -> Result<()> {
+        store.kv_put(&format!("pairing-needs-programme/{}", space.to_hex()), &[1])
+    }
+
+    /// Whether [`Space::require_binding`] noted this space.
+    fn binding_required(&self, store: &Store) -> Result<bool> {
+        if self.kind != SpaceKind::Pairing {
+            return Ok(false);
+        }
+        let name = format!("pairing-needs-programme/{}", self.id.to_hex());
+        Ok(store.kv_get(&name)?.is_some())
+    }
+
     /// Applies every stored envelope still waiting, in arrival order: key-wraps first (they may unlock
     /// epochs), then changes. Returns (applied, quarantined).
     pub fn apply_pending(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32)> {
@@ -269,6 +288,7 @@ impl Space {
         // in dependency order, before they touch the document.
         let mut limited: Vec<(Vec<u8>, Vec<Change>, DeviceId)> = Vec::new();
         let creator = self.creator();
+        let needs_binding = self.binding_required(store)?;
         for (k, env) in others {
             match self.decode_envelope(&env) {
                 Ok(Some(changes)) => {
@@ -327,7 +347,8 @@ impl Space {
                 }
                 progress = true;
                 let registry = rules::registry_for(&self.doc, &changes);
-                let author = rules::author(&self.members, creator, device, registry.as_ref());
+                let mut author = rules::author(&self.members, creator, device, registry.as_ref());
+                author.needs_binding = needs_binding;
                 if !rules::allowed(&self.doc, self.kind, &author, &changes) {
                     quarantined += 1;
                     outcomes.push((k, 2));

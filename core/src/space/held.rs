@@ -92,7 +92,19 @@ impl Vault {
         }
         let space =
             crate::space::devices::adopt_from_response(&self.store, &self.identity, resp, kind)?;
+        self.note_participant_join(&space)?;
         Ok((self.keep_shared(space)?, kind))
+    }
+
+    /// A device joining a pairing as a plain member (the participant; a successor joins as an
+    /// admin) refuses from then on a set-up that binds no programme (`Space::require_binding`).
+    pub(crate) fn note_participant_join(&self, space: &Space) -> Result<()> {
+        if space.kind == SpaceKind::Pairing
+            && space.membership().role(&self.identity.device) == Some(Role::Member)
+        {
+            Space::require_binding(&self.store, &space.id)?;
+        }
+        Ok(())
     }
 
     /// Every shared space this device holds (groups, pairings, case notes), with its kind and this

@@ -757,6 +757,7 @@ impl Vault {
             resp,
             info.kind,
         )?;
+        self.note_participant_join(&space)?;
         self.keep_shared(space)?;
         Ok(())
     }

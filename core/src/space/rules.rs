@@ -120,6 +120,11 @@ pub(crate) struct Author<'a> {
     pub persons: std::collections::BTreeMap<DeviceId, [u8; 32]>,
     /// The log's successions, old person to new (to follow a care record's subject).
     pub successors: std::collections::BTreeMap<[u8; 32], [u8; 32]>,
+    /// In a pairing this device joined as its participant under these rules
+    /// (`Space::require_binding`): a set-up (`participant`, `supporter`) is refused unless the
+    /// document or the same envelope binds a programme. False for every other space, and for
+    /// pairings held from before, which stay outside a programme.
+    pub needs_binding: bool,
 }
 
 impl Author<'_> {
@@ -165,8 +170,11 @@ impl Author<'_> {
 /// (`Space::requeue_refused`), so records a since-fixed rule broke mend themselves on update.
 /// 2: a care record may carry crisis numbers in the batch that binds it (found making the v1
 /// fixtures), and the programme binding is written once. 3: a care record's `policy` (the
-/// acknowledgement deadline), `minor` and `exceptions` (issue 14).
-pub const RULES_VERSION: u32 = 3;
+/// acknowledgement deadline), `minor` and `exceptions` (issue 14). 4 (issue 14, item 11; these
+/// refuse more than 3, and the raise judges what was set aside once more under them): a pairing its
+/// participant joined needs a programme, and running a group's sessions in a programme takes the
+/// `group-facilitation` module.
+pub const RULES_VERSION: u32 = 4;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -343,6 +351,7 @@ pub(crate) fn author<'a>(
             .map(|(d, p)| (*d, *p))
             .collect(),
         successors: members.successors.clone(),
+        needs_binding: false,
     }
 }
 
@@ -547,6 +556,30 @@ pub(crate) fn allowed(
             }
             if needed == Need::CertifiedCreator
                 && !credentials::creator_certified(doc, changes, author.person, at)
+            {
+                return false;
+            }
+            // A pairing this device joined as its participant is set up under a programme, or not
+            // at all here (one-to-one work happens under a programme's rules).
+            if author.needs_binding
+                && kind == SpaceKind::Pairing
+                && at_root
+                && matches!(root.as_str(), "participant" | "supporter")
+                && !credentials::binds_programme(doc, changes)
+            {
+                return false;
+            }
+            // Running a programme group's sessions takes the facilitation module, current.
+            if kind == SpaceKind::Group
+                && root == "sessions"
+                && !layout
+                && !credentials::facilitator_trained(
+                    author.programme,
+                    doc,
+                    changes,
+                    author.person,
+                    at,
+                )
             {
                 return false;
             }
@@ -1036,6 +1069,29 @@ pub(crate) mod tests {
                 ROOT,
                 format!("{CRED_PREFIX}{}", hex::encode(grant.id())),
                 ScalarValue::Bytes(grant.as_bytes().to_vec()),
+            )
+            .unwrap();
+        // And f's certification in group facilitation (issue 14, item 11).
+        let record = sebaya_proto::training::TrainingRecord {
+            programme,
+            person: person_f.id(),
+            module: "group-facilitation".into(),
+            completed: 1_700_000_000,
+            expires: 1_700_000_000 + 700 * 86_400,
+            issuer: programme,
+            chain: None,
+        }
+        .sign(&prog)
+        .unwrap()
+        .into_bytes();
+        fs.doc
+            .put(
+                ROOT,
+                format!(
+                    "{TRAIN_PREFIX}{}",
+                    hex::encode(crate::crypto::sha256(&record))
+                ),
+                ScalarValue::Bytes(record),
             )
             .unwrap();
         fs.doc

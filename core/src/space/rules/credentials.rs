@@ -12,7 +12,7 @@ use automerge::{AutoCommit, Change, ROOT, ReadDoc, ScalarValue, Value};
 
 use sebaya_proto::PersonId;
 use sebaya_proto::programme::{ProgrammeRegistry, ProgrammeRole};
-use sebaya_proto::training::{KNOWN_MODULES, shortfalls};
+use sebaya_proto::training::shortfalls;
 
 use super::{CRED_PREFIX, REVOKE_PREFIX, TRAIN_PREFIX};
 use crate::error::{Error, Result};
@@ -22,7 +22,47 @@ use crate::error::{Error, Result};
 /// listening, boundaries and confidentiality, recognising risk and referring, and self-care.
 /// One-to-one accompaniment is where a supporter is alone with someone who may be at risk, so
 /// nothing of it is optional; self-care is in because burnt-out supporters miss warning signs.
-pub const REQUIRED_FOR_PAIRING: [&str; 5] = KNOWN_MODULES;
+pub const REQUIRED_FOR_PAIRING: [&str; 5] = [
+    "pfa",
+    "active-listening",
+    "boundaries",
+    "risk-referral",
+    "self-care",
+];
+
+/// The module a member must hold, current, to run a programme group's sessions (add one, take
+/// attendance, write its notes): leading a group of people who may be in distress is its own skill,
+/// taught apart from one-to-one work (issue 14, item 11).
+pub const REQUIRED_FOR_SESSIONS: [&str; 1] = ["group-facilitation"];
+
+/// Whether the document or the envelope `changes` binds a pairing to a programme (any value the
+/// envelope writes at `programme` counts here; whether it is a programme the creator is certified
+/// in is [`creator_certified`]'s to judge).
+pub(crate) fn binds_programme(doc: &AutoCommit, changes: &[Change]) -> bool {
+    !bound_programmes(doc, changes).is_empty()
+}
+
+/// The rule for a group's `sessions` (`rules.rs`): in a group bound to a programme (`programme`,
+/// the registry of the credentials the document and the envelope hold), the writer's person must
+/// hold every module of [`REQUIRED_FOR_SESSIONS`] at the change's time `at`, per the training records
+/// the document and the envelope publish. A group bound to none asks nothing more than its admin
+/// rule (there is no programme to be trained in).
+pub(crate) fn facilitator_trained(
+    programme: Option<&ProgrammeRegistry>,
+    doc: &AutoCommit,
+    changes: &[Change],
+    person: Option<[u8; 32]>,
+    at: u64,
+) -> bool {
+    let Some(reg) = programme else {
+        return true;
+    };
+    let Some(person) = person.map(PersonId) else {
+        return false;
+    };
+    let records = published(doc, changes, TRAIN_PREFIX);
+    shortfalls(reg, &records, &person, &REQUIRED_FOR_SESSIONS, at).is_empty()
+}
 
 /// Every value a document holds under root keys starting with `prefix` (every value of a conflict,
 /// so nothing is hidden by a concurrent write), plus those `changes` put there.

@@ -25,7 +25,10 @@ fn scene() -> Scene {
     m.create_person().unwrap();
     let mut p = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
     p.create_person().unwrap();
-    let (s, resp) = m.create_pairing(&p.link_request().unwrap()).unwrap();
+    let programme = crate::pairing::programme_tests::trained_programme(&mut m);
+    let (s, resp) = m
+        .create_pairing(&p.link_request().unwrap(), &programme)
+        .unwrap();
     p.join_space(&resp).unwrap();
     // Face to face once, so the participant has the pairing's document.
     let mut sp = p.peer_session(true).unwrap();
@@ -45,7 +48,9 @@ fn scene() -> Scene {
         .import_bundle(&p.export_bundle(&[], None).unwrap())
         .unwrap();
     assert!(r.carried > 0);
-    let (g, resp) = m.create_pairing(&c.link_request().unwrap()).unwrap();
+    let (g, resp) = m
+        .create_pairing(&c.link_request().unwrap(), &programme)
+        .unwrap();
     c.join_space(&resp).unwrap();
     Scene {
         _dir: dir,
