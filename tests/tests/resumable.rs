@@ -354,3 +354,34 @@ fn a_sync_stopped_after_any_request_loses_nothing_and_the_next_completes_it() {
     assert!(!d.fac.space_status().unwrap().iter().any(|s| s.waiting));
     converged(&mut d);
 }
+
+/// Review finding: a cancel that lands while the last request is in flight reported a finished sync
+/// as `Cancelled` and skipped what a sync does at its end (records the sync, applies join results).
+/// The stop is checked before a request is sent, after the vault has had its say on whether another
+/// is needed.
+#[test]
+fn a_cancel_during_the_last_request_lets_the_finished_sync_end() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = Vault::open(&dir.path().join("v.db"), &[5; 32]).unwrap();
+    v.journal_add("satu", 3, &[]).unwrap();
+    let url = n.relay.url();
+    // A first sync of a new vault: `GET /v1/info`, then one exchange.
+    let stop = sebaya_core::SyncStop::new();
+    let link = StopAfter {
+        inner: &n.http,
+        stop: stop.clone(),
+        k: 2,
+        calls: Mutex::new(0),
+    };
+    let mut s = v.sync_begin(&url).unwrap();
+    v.drive_sync_until(&link, &mut s, &stop).unwrap();
+    assert_eq!(*link.calls.lock().unwrap(), 2);
+    assert!(!v.space_status().unwrap().iter().any(|s| s.waiting));
+    assert!(
+        v.space_status()
+            .unwrap()
+            .iter()
+            .all(|s| s.last_synced.is_some())
+    );
+}

@@ -259,3 +259,125 @@ fn a_relay_that_lost_a_space_gets_it_again_from_the_device() {
     let texts: Vec<String> = b.journal_list().into_iter().map(|e| e.text).collect();
     assert_eq!(texts, ["sebelum"]);
 }
+
+/// Review finding: a device that remembered a relay listing some programmes, none of them its own,
+/// was refused `not-admitted` for good once the operator listed its programme too: it showed a proof
+/// built from the remembered listing (no grant of its programme) and never asked again. Every
+/// `not-admitted` of a sync whose relay details were remembered now asks `/v1/info` once.
+#[test]
+fn a_programme_listed_after_the_device_remembered_the_relay_admits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    coordinator.create_person().unwrap();
+    let listed_first = coordinator.create_programme("PIK-R SMA 1").unwrap();
+    let listed_later = coordinator.create_programme("PIK-R SMA 2").unwrap();
+    let mut participant = vault(&dir, "p.db", 2);
+    participant.create_person().unwrap();
+    let grant = coordinator
+        .grant_programme_role(
+            &listed_later,
+            &participant.person_id().unwrap(),
+            ProgrammeRole::Participant,
+            180,
+        )
+        .unwrap();
+    participant
+        .add_programme_credential(&grant.credential)
+        .unwrap();
+    participant.journal_add("Menunggu sekolah.", 3, &[]).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let open = |programmes: Vec<[u8; 32]>| {
+        let state = RelayState::open(&data.path().join("relay"))
+            .unwrap()
+            .with_admission(Policy {
+                mode: Mode::Credential,
+                programmes,
+            });
+        sebaya_relay::spawn_state(state, "127.0.0.1:0".parse().unwrap()).unwrap()
+    };
+    let first = open(vec![listed_first]);
+    let http = Switch::to(&first.url());
+    let report = sync(&mut participant, &http);
+    assert!(report.not_admitted > 0, "{report:?}");
+    drop(first);
+
+    // The same relay (same data, same id) now lists the participant's programme too.
+    let second = open(vec![listed_first, listed_later]);
+    http.point_at(&second.url());
+    let report = sync(&mut participant, &http);
+    assert_eq!(report.not_admitted, 0, "{report:?}");
+    assert!(report.pushed > 0, "{report:?}");
+}
+
+/// Rewrites every other sync answer of a relay as "no genesis held" for every space it names, and
+/// says `more` on the others, as a relay that lost and found the device's spaces over and over would.
+struct Forgetful {
+    inner: ReqwestClient,
+    target: String,
+    answers: Mutex<u32>,
+    pushed: Mutex<usize>,
+}
+
+impl HttpClient for Forgetful {
+    fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, String> {
+        let path = request
+            .url
+            .find("/v1/")
+            .map(|i| request.url[i..].to_string())
+            .unwrap();
+        let is_sync = path == "/v1/sync";
+        if is_sync {
+            let req: sebaya_proto::sync::SyncRequest =
+                sebaya_proto::sync::decode(&request.body).unwrap();
+            *self.pushed.lock().unwrap() += req.envelopes.len();
+        }
+        request.url = format!("{}{path}", self.target);
+        let mut r = self.inner.send(request)?;
+        if is_sync && r.status == 200 {
+            let mut n = self.answers.lock().unwrap();
+            *n += 1;
+            let mut a: sebaya_proto::sync::SyncResponse =
+                sebaya_proto::sync::decode(&r.body).unwrap();
+            if *n % 2 == 1 {
+                for v in std::mem::take(&mut a.spaces) {
+                    a.refused_spaces.push(sebaya_proto::sync::RefusedSpace {
+                        space: v.space,
+                        reason: "unknown-space".into(),
+                    });
+                }
+            } else {
+                a.more = true;
+            }
+            r.body = sebaya_proto::sync::encode(&a).unwrap();
+        }
+        Ok(r)
+    }
+}
+
+/// Review finding: the reset that pushes a lost space again had no bound per sync, so a relay
+/// answering alternately "held" and "never held" made one sync upload a journal again and again.
+/// A space is pushed again from its start at most once per sync.
+#[test]
+fn a_space_is_pushed_again_from_its_start_at_most_once_per_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = relay(None);
+    let mut a = vault(&dir, "a.db", 1);
+    for i in 0..8 {
+        a.journal_add(&format!("catatan {i}"), 3, &[]).unwrap();
+        sync(&mut a, &Switch::to(&r.handle.url()));
+    }
+    let held = a.journal_list().len();
+    assert_eq!(held, 8);
+    let forgetful = Forgetful {
+        inner: ReqwestClient::new().unwrap(),
+        target: r.handle.url(),
+        answers: Mutex::new(0),
+        pushed: Mutex::new(0),
+    };
+    a.journal_add("satu lagi", 3, &[]).unwrap();
+    let _ = a.sync_with(&forgetful, ADDRESS);
+    let pushed = *forgetful.pushed.lock().unwrap();
+    // The journal's envelopes: its genesis and nine entries; pushed again once, plus the new one.
+    assert!(pushed <= 2 * (held + 2), "{pushed} envelopes pushed in one sync");
+}
