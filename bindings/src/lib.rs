@@ -797,10 +797,12 @@ impl Vault {
         stop: &sebaya_core::SyncStop,
     ) -> Result<()> {
         loop {
-            stop.check()?;
+            // Asked first: when no request is left, the sync ends (and records itself) even if a
+            // cancel came during the last one.
             let Some(req) = with(&self.inner, |v| v.sync_next_request(s))? else {
                 return Ok(());
             };
+            stop.check()?;
             match platform::send_or_reason(http, req) {
                 Ok(resp) => with(&self.inner, |v| v.sync_handle_response(s, resp))?,
                 Err(e) => stop.sleep(s.network_failed(e)?)?,

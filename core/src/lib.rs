@@ -176,7 +176,7 @@ impl Vault {
         self.drive_sync_until(http, sync, &SyncStop::new())
     }
 
-    /// [`Vault::drive_sync`] that `stop` can end: checked before each request, and a retry's wait
+    /// [`Vault::drive_sync`] that `stop` can end: checked before each request is sent, and a retry's wait
     /// ends the moment it is cancelled or its deadline comes (`Cancelled`, `DeadlineExceeded`). An
     /// answer that arrives is always taken first, so stopping loses nothing.
     pub fn drive_sync_until(
@@ -186,10 +186,12 @@ impl Vault {
         stop: &SyncStop,
     ) -> Result<()> {
         loop {
-            stop.check()?;
+            // Asked first: when no request is left, the sync ends (and records itself) even if a
+            // cancel came during the last one.
             let Some(req) = self.sync_next_request(sync)? else {
                 return Ok(());
             };
+            stop.check()?;
             match http.send(req) {
                 Ok(resp) => self.sync_handle_response(sync, resp)?,
                 Err(e) => stop.sleep(sync.network_failed(e)?)?,

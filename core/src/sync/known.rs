@@ -17,7 +17,9 @@ impl Vault {
     /// Starts `sync` from what an earlier sync learned of its relay, if anything. A setting that does
     /// not read is ignored: the sync asks the relay, as a first sync does.
     pub(crate) fn recall_relay(&self, sync: RelaySync) -> Result<RelaySync> {
-        let Some(bytes) = self.store.kv_get(&setting(sync.base()))? else {
+        // A setting that does not open (a damaged row) is no reason to hold back the sync that
+        // carries referrals: it is asked again, as a first sync does, and written anew.
+        let Ok(Some(bytes)) = self.store.kv_get(&setting(sync.base())) else {
             return Ok(sync);
         };
         Ok(match serde_json::from_slice::<KnownRelay>(&bytes) {

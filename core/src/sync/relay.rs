@@ -326,6 +326,8 @@ pub struct RelaySync {
     remembered: bool,
     /// The relay's id, clock or programmes changed in this sync: the vault keeps them for the next.
     learned: bool,
+    /// `/v1/info` was asked in this sync: what the relay lists is known fresh.
+    asked: bool,
     /// The body to send again once the relay's id is asked again (it was refused for its signature).
     resend: Option<Vec<u8>>,
     /// Asked again because the relay refused `not-admitted` while remembered as listing nothing: the
@@ -392,6 +394,7 @@ impl RelaySync {
             listed: Vec::new(),
             remembered: false,
             learned: false,
+            asked: false,
             resend: None,
             prove_after_info: false,
         }
@@ -846,6 +849,7 @@ impl RelaySync {
                 self.offset = info.time as i64 - now_secs();
                 self.remembered = false;
                 self.learned = true;
+                self.asked = true;
                 if std::mem::take(&mut self.prove_after_info) {
                     self.admission = self.proof(store, identity);
                 }
@@ -923,9 +927,12 @@ impl RelaySync {
                     .filter(|r| r.reason == sebaya_proto::reason::NOT_ADMITTED && own(r))
                     .collect();
                 let mut retried = 0u32;
-                // Remembered as listing no programme, the relay may list some now: ask it again
-                // (once per sync) before deciding that no proof can be shown.
-                let ask_again = self.remembered && self.listed.is_empty();
+                // Own envelopes this answer sends again in this sync (counted once in `retried`).
+                let mut requeued: HashSet<[u8; 32]> = HashSet::new();
+                // What the relay lists was remembered from an earlier sync: it may list this
+                // person's programme now. Ask it again (once per sync) and show a proof built from
+                // the fresh listing.
+                let ask_again = !self.asked;
                 let mut asked_again = false;
                 if !not_admitted.is_empty()
                     && !self.admission_sent
@@ -955,6 +962,7 @@ impl RelaySync {
                             self.sent.remove(id);
                         }
                         retried = again_ids.len() as u32;
+                        requeued.extend(again_ids);
                         again = true;
                     }
                 }
@@ -1059,6 +1067,7 @@ impl RelaySync {
                                     .is_some_and(|(space, _, _)| space == s.id)
                             })
                             .filter_map(|r| self.in_flight_ids.get(r.index as usize).copied())
+                            .filter(|id| !requeued.contains(id))
                             .collect();
                         for id in &refused {
                             self.sent.remove(id);
