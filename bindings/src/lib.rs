@@ -1066,6 +1066,9 @@ impl Vault {
     }
 }
 
+#[cfg(test)]
+mod gate_tests;
+
 fn parse_space(id: &str) -> Result<sebaya_core::SpaceId> {
     sebaya_core::SpaceId::from_hex(id).map_err(|_| {
         sebaya_core::Error::InvalidInput("group id must be 32 hex characters".into()).into()
