@@ -788,6 +788,22 @@ impl Vault {
     /// Drives a relay sync to its end through the app's transport: the vault is taken only to
     /// prepare each request and to apply each answer; a request with no answer waits (vault free)
     /// and is re-sent, re-signed, as `RelaySync::network_failed` decides. Call with the sync gate held.
+    /// Waits for the vault's sync gate (another sync holds it) as long as `stop` allows: a cancel or
+    /// a time limit ends the wait too, not only the sync once it has begun. The gate guards no data:
+    /// a panic during an earlier sync (a throwing listener) must not leave it poisoned and the vault
+    /// unable to sync again.
+    fn wait_for_gate(&self, stop: &sebaya_core::SyncStop) -> Result<std::sync::MutexGuard<'_, ()>> {
+        loop {
+            match self.sync_gate.try_lock() {
+                Ok(g) => return Ok(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    stop.sleep(std::time::Duration::from_millis(50))?
+                }
+            }
+        }
+    }
+
     /// `stop` ends it before a request or during a retry's wait (`Cancelled`); an answer that arrived
     /// is always taken first.
     fn drive_sync(
@@ -1053,13 +1069,8 @@ impl Vault {
         timeout_ms: Option<u64>,
     ) -> Result<SyncReport> {
         let stop = control.stop(timeout_ms);
+        let _gate = self.wait_for_gate(&stop)?;
         let http = platform::transport()?;
-        // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
-        // leave it poisoned and the vault unable to sync again.
-        let _gate = match self.sync_gate.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
         let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
         self.drive_sync(http.as_ref(), &mut s, &stop)?;
         Ok(s.report().clone().into())

@@ -87,13 +87,8 @@ impl Vault {
         timeout_ms: Option<u64>,
     ) -> Result<PolicySync> {
         let stop = control.stop(timeout_ms);
+        let _gate = self.wait_for_gate(&stop)?;
         let http = super::platform::transport()?;
-        // The gate guards no data: a panic during an earlier sync (a throwing listener) must not
-        // leave it poisoned and the vault unable to sync again.
-        let _gate = match self.sync_gate.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
         let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link.into()))?;
         let driven = self.drive_sync(http.as_ref(), &mut s, &stop);
         let report = s.report().clone();

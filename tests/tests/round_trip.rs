@@ -284,7 +284,9 @@ fn a_programme_listed_after_the_device_remembered_the_relay_admits_it() {
     participant
         .add_programme_credential(&grant.credential)
         .unwrap();
-    participant.journal_add("Menunggu sekolah.", 3, &[]).unwrap();
+    participant
+        .journal_add("Menunggu sekolah.", 3, &[])
+        .unwrap();
 
     let data = tempfile::tempdir().unwrap();
     let open = |programmes: Vec<[u8; 32]>| {
@@ -379,5 +381,8 @@ fn a_space_is_pushed_again_from_its_start_at_most_once_per_sync() {
     let _ = a.sync_with(&forgetful, ADDRESS);
     let pushed = *forgetful.pushed.lock().unwrap();
     // The journal's envelopes: its genesis and nine entries; pushed again once, plus the new one.
-    assert!(pushed <= 2 * (held + 2), "{pushed} envelopes pushed in one sync");
+    assert!(
+        pushed <= 2 * (held + 2),
+        "{pushed} envelopes pushed in one sync"
+    );
 }

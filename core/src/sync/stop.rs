@@ -114,6 +114,22 @@ mod tests {
         assert!(matches!(stop.check(), Err(Error::Cancelled)));
     }
 
+    /// Review finding: the test above may cancel before the wait begins; this one cancels while the
+    /// thread is inside the condvar wait, which only a notification ends before the hour is up.
+    #[test]
+    fn a_cancel_wakes_a_wait_already_begun() {
+        let stop = SyncStop::new();
+        let other = stop.clone();
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(other.sleep(Duration::from_secs(3600)));
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        stop.cancel();
+        let r = ended.recv_timeout(Duration::from_secs(30));
+        assert!(matches!(r, Ok(Err(Error::Cancelled))), "{r:?}");
+    }
+
     #[test]
     fn a_wait_past_the_deadline_is_not_waited() {
         let stop = SyncStop::new().with_deadline(Duration::from_secs(3600));
