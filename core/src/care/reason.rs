@@ -197,6 +197,18 @@ mod tests {
     /// The vector runs through `seal_reason_with` (what `seal_reason` calls with a fresh key and
     /// nonce); the AAD is also built here by hand from the text of 22.2, and the hex must appear in
     /// docs/protocol.md. The plaintext is the clear reason of a rule referral, nothing more.
+    /// Review finding: the sealed reason's length told which rule fired (`phq9-item9` sealed to 52
+    /// bytes, `srq20-item17` to 54), on the very devices it is sealed from. Every reason a reader
+    /// shows (1 to 40 characters) seals to one length.
+    #[test]
+    fn sealed_reasons_are_one_length_whatever_the_rule() {
+        let len = |r: &str| seal_reason_with(&KEY, NONCE, &CARE, ID, r).unwrap().len();
+        let n = len("phq9-item9");
+        for r in ["srq20-item17", "x", &"a".repeat(40)] {
+            assert_eq!(len(r), n, "{r}");
+        }
+    }
+
     #[test]
     fn the_sealed_reason_vector_is_byte_exact_and_documented() {
         let sealed = seal_reason_with(&KEY, NONCE, &CARE, ID, "phq9-item9").unwrap();
