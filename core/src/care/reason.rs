@@ -41,6 +41,10 @@ pub(crate) fn reason_aad(care: &SpaceId, id: &str) -> Vec<u8> {
     aad
 }
 
+/// Every sealed reason's plaintext is padded to this many bytes: `{"reason":"…"}` around the longest
+/// reason a reader shows (40 characters) is 53.
+const PADDED_LEN: usize = 64;
+
 /// The sealed plaintext: `{"reason": str}` (an object, so later fields can join without a new
 /// format; readers ignore fields they do not know).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -58,10 +62,13 @@ pub(crate) fn seal_reason_with(
     id: &str,
     reason: &str,
 ) -> Result<Vec<u8>> {
-    let plain = serde_json::to_vec(&Plain {
+    let mut plain = serde_json::to_vec(&Plain {
         reason: reason.to_string(),
     })
     .map_err(|_| Error::Internal("encode referral reason"))?;
+    // Padded with spaces (JSON whitespace, which every reader skips) to one length for every reason
+    // a reader shows, so the ciphertext's length does not tell which rule fired.
+    plain.resize(plain.len().max(PADDED_LEN), b' ');
     crate::crypto::seal_value_with(key, nonce, &reason_aad(care, id), &plain)
 }
 
@@ -184,14 +191,19 @@ mod tests {
     const KEY: [u8; 32] = [0xc3; 32];
     const NONCE: [u8; 12] = [0xc4; 12];
     const ID: &str = "00000000000000b1";
-    const PLAINTEXT: &str = r#"{"reason":"phq9-item9"}"#;
+    /// `{"reason":"phq9-item9"}` and 41 spaces: 64 bytes.
+    const PLAINTEXT: &str = concat!(
+        r#"{"reason":"phq9-item9"}"#,
+        "                                         "
+    );
     const AAD_HEX: &str = concat!(
         "7365626179612f76312f726566657272616c2d726561736f6ec1c1c1c1c1c1c1",
         "c1c1c1c1c1c1c1c1c130303030303030303030303030306231",
     );
     const SEALED_HEX: &str = concat!(
-        "01c4c4c4c4c4c4c4c4c4c4c4c4472a8d449fbbe4fc3e807f56698c5c392e0feda4",
-        "d5b4ffd13f82a622db749b3c7993030a9eff2d",
+        "01c4c4c4c4c4c4c4c4c4c4c4c4472a8d449fbbe4fc3e807f56698c5c392e0fed",
+        "a4d5b4ff662e216cc5ea2d161092d2912098bf1b0da1a43e1204da71385f9e87",
+        "60516640079508c0cdaf2eadb798e6340d152ae80dae2b2c75ea0c8baf",
     );
 
     /// The vector runs through `seal_reason_with` (what `seal_reason` calls with a fresh key and
