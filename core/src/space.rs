@@ -39,6 +39,7 @@ mod apart;
 mod apply;
 #[cfg(test)]
 mod apply_tests;
+mod bounds;
 mod codec;
 #[cfg(test)]
 mod compact_tests;

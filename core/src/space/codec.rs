@@ -1,5 +1,6 @@
 //! The payload codecs of `changes` envelopes: how one author's Automerge changes become an envelope's
-//! plaintext and back, with the inflation bound checked while decoding (protocol section 13).
+//! plaintext and back, with the inflation bound checked while decoding (protocol section 13) and
+//! what the Automerge columns declare bounded before Automerge reads them (`bounds`).
 
 use std::io::Read;
 
@@ -152,6 +153,8 @@ pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> 
         .ok_or(Error::Content("empty payload"))?;
     let changes = match codec {
         CODEC_BUNDLE => refuse_panics("invalid bundle", || {
+            // What the bundle's columns declare, bounded before Automerge expands it (finding O1).
+            super::bounds::check_bundle(data)?;
             let bundle =
                 automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
             let actors = bundle.actors();
@@ -174,6 +177,7 @@ pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> 
                 return Err(Error::Content("payload inflates past its limit"));
             }
             let chunks = split_change_chunks(&inflated)?;
+            super::bounds::check_change_chunks(&chunks, inflated.len())?;
             refuse_panics("invalid change", || {
                 chunks
                     .into_iter()
