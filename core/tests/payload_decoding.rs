@@ -429,10 +429,12 @@ fn the_largest_legitimate_payloads_still_decode() {
     }
 }
 
-// ---- Open defects found by fuzzing, not fixed yet (docs/reliability.md, "Open findings"). They
-// reproduce with `cargo test -p sebaya-core --test payload_decoding -- --ignored`.
+// ---- A defect found by fuzzing that is Automerge's, not Sebaya's (docs/reliability.md, finding
+// O2), kept as the record: it reproduces with
+// `cargo test -p sebaya-core --test payload_decoding -- --ignored`, and the day it passes the
+// ignore can go (with `compact_tests.rs`'s check that it still reproduces).
 
-/// fuzz/findings/journal_merge/crash-741ce5b9… (less its mode byte): a deflate payload whose changes
+/// fuzz/corpus/journal_merge/crash-741ce5b9… (less its mode byte): a deflate payload whose changes
 /// apply to a journal, after which the journal's `save()` no longer loads with `load`
 /// (`BadChecksum`). The vault itself reads its chunks with `load_incremental`, which takes it; a
 /// device no longer seals such a `save()` into a snapshot (`core/src/space/compact_tests.rs`).
@@ -449,7 +451,7 @@ const CHANGES_AFTER_WHICH_SAVE_DOES_NOT_LOAD: [&str; 9] = [
 ];
 
 #[test]
-#[ignore = "open defect: Automerge saves a document it cannot load (docs/reliability.md)"]
+#[ignore = "Automerge's defect (O2): its load refuses what its save wrote; the vault opens saves with load_incremental and never seals such a save into a snapshot (docs/reliability.md)"]
 fn a_journal_with_a_members_changes_saves_and_loads_again() {
     let other = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[0x6f; 32]).unwrap();
     let other = DeviceId::from_slice(other.public_key().as_ref()).unwrap();

@@ -11,7 +11,7 @@ use super::rules::tests::device;
 use super::{Space, SpaceKind, actor_of, decode_changes};
 use crate::journal;
 
-/// The journal of `fuzz/findings/journal_merge/crash-741ce5b9…`: two entries by one device, then a
+/// The journal of `fuzz/corpus/journal_merge/crash-741ce5b9…`: two entries by one device, then a
 /// member's changes after which the document's `save()` no longer loads (`BadChecksum`).
 fn unloadable_after_save() -> automerge::AutoCommit {
     let device = |seed: u8| {
