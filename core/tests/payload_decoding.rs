@@ -203,6 +203,39 @@ fn changes_automerge_panics_on_are_quarantined_and_sync_goes_on() {
     assert_eq!(texts, ["before", "after"]);
 }
 
+/// Found by the `changes` fuzz target (fuzz/corpus/changes/crash-96225b34…): a bundle that decodes
+/// into changes whose own bytes Automerge's change parser refuses (`Change::try_from` of
+/// `raw_bytes()`): Automerge's unbundling wrote a change it cannot read. Such a change in a document
+/// is one nobody can read back, forward or re-check by its hash.
+const BUNDLE_OF_UNREADABLE_CHANGES: [&str; 9] = [
+    "01856f4a83aa9c0b5303f9020001208146640f02493af4fbc54fe33388e75dc2c937ae0b7727cc2b2afb1b75199a3e09",
+    "010203021304230433084502500453036002030003017d0106077d0607037d80f7c4d506320a00037f0002017e000103",
+    "000d0104030c1304156621023402420c56135748700c71027304b3011100020e0000027f3d07007f0604007f03000f7f",
+    "007d1030303030f730303030303030303061611030313233343536373839616263646566076372656174656402066564",
+    "6974656402046d6f6f647f04746167730204746578747b076372656174656406656469746564046d6f6f640474616773",
+    "0474657874000110000f01020005017f0205017f0202010200036402147d00d601c60202647c1400561680d8c1a28c34",
+    "80d8c1a28c34e0acc5a28c3404056861726920696e69206261696b6861726920696e692073616e676174206261696bd0",
+    "dec4a28c34d0dec4a28c3403656e7472796104007d01000102007f01060003007d067d7f7001077d027b017d0e7e0102",
+    "7b017e7d7e",
+];
+
+#[test]
+fn every_change_a_payload_decodes_to_reads_back_from_its_own_bytes() {
+    let payload = hex::decode(BUNDLE_OF_UNREADABLE_CHANGES.concat()).unwrap();
+    let Ok(changes) = decode_changes(&payload, &author()) else {
+        return;
+    };
+    for c in &changes {
+        let back = automerge::Change::try_from(c.raw_bytes());
+        assert!(
+            back.as_ref().is_ok_and(|b| b.hash() == c.hash()),
+            "change {} does not read back: {:?}",
+            c.hash(),
+            back.err()
+        );
+    }
+}
+
 /// Found by the `changes` fuzz target (fuzz/corpus/changes/crash-ef32c84d…, finding O1): a 407-byte
 /// bundle whose op-counter column declares a run of 262 million items. Automerge's
 /// `Bundle::try_from` expanded it (about 2 GB, 4 s in release) before refusing the bundle; our own
