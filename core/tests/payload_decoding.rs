@@ -236,6 +236,38 @@ fn every_change_a_payload_decodes_to_reads_back_from_its_own_bytes() {
     }
 }
 
+/// Found by the `changes` fuzz target (fuzz/corpus/changes/crash-820ed036…): a bundle whose changes
+/// apply without an error, after which Automerge panics reading one of them back by its hash
+/// (`get_change_by_hash` rebuilds it from the document: "assertion failed" in its change collector).
+/// `Space::apply_pending` reads every applied change back by hash, outside any `catch_unwind`.
+const CHANGES_THAT_PANIC_WHEN_READ_BACK: [&str; 9] = [
+    "01856f4a83aa9c0b5303f9020001208146640f02493af4fbc54fe33388e75dc2c937ae0b7727cc2b2afb1b75199a3e09",
+    "010203021304230433084502500453036002030003017d0106077d0607037d80f7c4d506320a00037f0002017e000103",
+    "000d0104030c1304156621023402420c56135748700c71027304b3011100020e0000027f0107007f0604007f03000f7f",
+    "007d10303030303030303030303030303061611030313233343536373839616263646566076372656174656402066564",
+    "6974656402046d6f6f647f04746167730204746578747b076372656174656406656469746564046d6f6f640474616773",
+    "0474657874000110000f01020005017f0205017f0202010200036402147d00d601c60202647c1400561680d8c1a28c34",
+    "80d8c1a28c34e0acc5a28c340405686120626e697269206961696b6861726920696e692073616e676174206261696bd0",
+    "dec4a28c34d0dec4a28c3403656e7472796104007d01000102007f01060003007d067e7f7001077d027b017d0e7e0102",
+    "7b017e7d7e",
+];
+
+#[test]
+fn changes_apply_untrusted_takes_read_back_by_hash_without_a_panic() {
+    let payload = hex::decode(CHANGES_THAT_PANIC_WHEN_READ_BACK.concat()).unwrap();
+    let changes = decode_changes(&payload, &author()).unwrap();
+    let mut doc = automerge::AutoCommit::new();
+    if sebaya_core::space::apply_untrusted(&mut doc, changes.clone()).is_err() {
+        return;
+    }
+    for c in &changes {
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            doc.get_change_by_hash(&c.hash()).is_some()
+        }));
+        assert!(read.is_ok(), "reading change {} back panicked", c.hash());
+    }
+}
+
 /// Found by the `changes` fuzz target (fuzz/corpus/changes/crash-ef32c84d…, finding O1): a 407-byte
 /// bundle whose op-counter column declares a run of 262 million items. Automerge's
 /// `Bundle::try_from` expanded it (about 2 GB, 4 s in release) before refusing the bundle; our own
