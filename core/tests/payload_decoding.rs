@@ -336,6 +336,22 @@ fn read_uleb(data: &[u8], at: &mut usize) -> u64 {
     }
 }
 
+fn read_sleb(data: &[u8], at: &mut usize) -> i64 {
+    let (mut v, mut shift) = (0i64, 0);
+    loop {
+        let b = data[*at];
+        *at += 1;
+        v |= i64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            if b & 0x40 != 0 && shift < 64 {
+                v |= -1i64 << shift;
+            }
+            return v;
+        }
+    }
+}
+
 /// A bundle chunk taken apart: the bytes before the columns (deps and actors), and the change and
 /// op column sections as (specification, data) pairs.
 struct Parts {
@@ -473,6 +489,71 @@ fn bundles_declaring_huge_runs_in_any_column_are_refused_with_a_bounded_allocati
         }
     }
     assert!(tried > 60, "{tried}");
+}
+
+/// Found by the `changes` fuzz target (fuzz/corpus/changes/crash-6fe5cca7…): a group column (how many
+/// predecessors an op has, how many dependencies a change has) holds counts, not only runs, and
+/// Automerge reserves room for as many as a count says before it reads them: a count of 2^40 aborted
+/// the process (allocation failure, which no `catch_unwind` catches).
+#[test]
+fn bundles_declaring_huge_group_counts_are_refused_with_a_bounded_allocation() {
+    let mut doc = journal_of(3, "hari ini baik sekali");
+    let payload = payload_of(&mut doc, sebaya_core::space::CODEC_BUNDLE);
+    let parts = take_apart(&payload[1..]);
+    let mut tried = 0;
+    for section in 0..2 {
+        for col in 0..parts.sections[section].len() {
+            let spec = parts.sections[section][col].0;
+            if spec & 7 != 0 {
+                continue;
+            }
+            for count in [1u64 << 20, 1 << 30, 1 << 40, u64::MAX >> 1] {
+                // Every item of the column (a run as long as the original) says `count`.
+                let items = {
+                    let data = &parts.sections[section][col].1;
+                    let mut at = 0;
+                    let mut n = 0u64;
+                    while at < data.len() {
+                        let run = read_sleb(data, &mut at);
+                        if run > 0 {
+                            read_uleb(data, &mut at);
+                            n += run as u64;
+                        } else if run < 0 {
+                            for _ in 0..-run {
+                                read_uleb(data, &mut at);
+                            }
+                            n += (-run) as u64;
+                        } else {
+                            n += read_uleb(data, &mut at);
+                        }
+                    }
+                    n
+                };
+                let mut column = Vec::new();
+                sleb(i64::try_from(items.max(1)).unwrap(), &mut column);
+                uleb(count, &mut column);
+                let mut bad = Parts {
+                    prefix: parts.prefix.clone(),
+                    sections: parts.sections.clone(),
+                };
+                bad.sections[section][col].1 = column;
+                let mut bytes = vec![sebaya_core::space::CODEC_BUNDLE];
+                bytes.extend_from_slice(&put_together(&bad));
+                let (got, peak, _) = measured(|| decode_changes(&bytes, &author()));
+                assert!(
+                    matches!(got, Err(Error::Content(_))),
+                    "section {section}, column {spec}, count {count}: {:?}",
+                    got.map(|c| c.len())
+                );
+                assert!(
+                    peak < REFUSAL_ALLOCATES_AT_MOST,
+                    "section {section}, column {spec}, count {count}: allocated {peak} bytes"
+                );
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried >= 12, "{tried}");
 }
 
 /// The other side of the bound: the largest entries the product writes still decode, with either
