@@ -8,7 +8,8 @@
 //! walks the chunk's column metadata and every column's runs without expanding anything, and refuses
 //! a payload whose columns declare more items than its size can account for.
 //!
-//! The limit ([`Budget`]): each column, and each change's declared op range, may hold at most
+//! The limit ([`Budget`]): each column (a group column's counts included), and each change's
+//! declared op range, may hold at most
 //! [`ITEMS_FLOOR`] plus [`ITEMS_PER_BYTE`] items per byte of the payload (counted with every
 //! DEFLATE-compressed column inflated), and never more than [`MAX_COLUMN_ITEMS`]; all columns of a
 //! payload together at most [`COLUMNS_PER_LIMIT`] times that. What Sebaya writes stays far below:
@@ -233,12 +234,24 @@ fn skip_value(r: &mut Reader<'_>, kind: u32) -> Result<()> {
 }
 
 /// How many items a column declares, without expanding a run; refused past `limit` (reading stops
-/// there, so the walk costs at most the column's bytes).
+/// there, so the walk costs at most the column's bytes). A group column's values are counts too (how
+/// many items of the grouped columns belong to each item: an op's predecessors, a change's
+/// dependencies), and Automerge reserves room for each count before reading: their sum counts as
+/// declared items as well.
 fn declared_items(column: &Column<'_>, limit: u64) -> Result<u64> {
     let kind = column.spec & 7;
     let mut r = Reader::new(&column.data);
     let mut items: u64 = 0;
+    let mut grouped: u64 = 0;
     let over = || refused("payload declares more items than its size allows");
+    // Adds `n` items of value `v` of a group column to `grouped`.
+    let mut group = |n: u64, v: u64| -> Result<()> {
+        grouped = grouped.saturating_add(n.saturating_mul(v));
+        if grouped > limit {
+            return Err(over());
+        }
+        Ok(())
+    };
     match kind {
         // Raw bytes, whose lengths the value-metadata column gives: nothing to expand.
         COL_VALUE => return Ok(0),
@@ -255,7 +268,11 @@ fn declared_items(column: &Column<'_>, limit: u64) -> Result<u64> {
             while !r.is_empty() {
                 let n = r.sleb()?;
                 let run = if n > 0 {
-                    skip_value(&mut r, kind)?;
+                    if kind == COL_GROUP {
+                        group(n.unsigned_abs(), r.uleb()?)?;
+                    } else {
+                        skip_value(&mut r, kind)?;
+                    }
                     n.unsigned_abs()
                 } else if n < 0 {
                     // A literal run: its values follow, each at least one byte, so a count past the
@@ -265,7 +282,11 @@ fn declared_items(column: &Column<'_>, limit: u64) -> Result<u64> {
                         return Err(over());
                     }
                     for _ in 0..count {
-                        skip_value(&mut r, kind)?;
+                        if kind == COL_GROUP {
+                            group(1, r.uleb()?)?;
+                        } else {
+                            skip_value(&mut r, kind)?;
+                        }
                     }
                     count
                 } else {
@@ -281,7 +302,7 @@ fn declared_items(column: &Column<'_>, limit: u64) -> Result<u64> {
         // them.
         _ => return Ok(0),
     }
-    Ok(items)
+    Ok(items.saturating_add(grouped))
 }
 
 /// The values of a delta column, one at a time (nulls as `None`), never expanded into memory.
@@ -473,6 +494,15 @@ mod tests {
             declared_items(&column(COL_BOOLEAN, &[2, 3]), 10).unwrap(),
             5
         );
+    }
+
+    #[test]
+    fn a_group_column_counts_its_counts() {
+        // Three ops with two predecessors each, then one with 2^40.
+        let c = column(COL_GROUP, &[0x03, 0x02]);
+        assert_eq!(declared_items(&c, 100).unwrap(), 3 + 6);
+        let c = column(COL_GROUP, &[0x7f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
+        assert!(declared_items(&c, MAX_COLUMN_ITEMS).is_err());
     }
 
     #[test]
