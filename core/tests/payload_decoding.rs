@@ -556,6 +556,30 @@ fn bundles_declaring_huge_group_counts_are_refused_with_a_bounded_allocation() {
     assert!(tried >= 12, "{tried}");
 }
 
+/// Found by the `journal_merge` fuzz target (fuzz/corpus/journal_merge/crash-fa8b27e5…, less its
+/// mode byte): a snapshot's document that is a bundle chunk, which Automerge's `load` takes too. Like
+/// O1 it declares runs Automerge expands; libFuzzer stopped it at 2 GB.
+const SNAPSHOT_THAT_TAKES_GIGABYTES: [&str; 9] = [
+    "856f4a83aa9c0b5303f9020001208346640f02493af4fbc54fe33388e75dc2c937ae0b7727cc2b2afb1b75199a3e0901",
+    "0203021304230433084502500453036002030003017d010607820607037d80f7c4d506320a00037f0002017e00010300",
+    "0d010403131304153b21023402420c56135748700c71027304b3011100020e00000201000000000000007f03000f7f00",
+    "7d10303030303030303030303030303061611030313233343536373839616263020001208146640f02493af4fbc54fe3",
+    "3388e75dc2c937ae0b7727cc2b2afb1b7519646566076372656174656402066564696f6f640474616773047465787400",
+    "0110000f01020005017f0205017f0202010200206402147d00d601c60202647c1400561680d8c1a28c3480d8c1a28c34",
+    "e0acc5a28c3404056861726920696e69206261696b6861726920696e692073616e676174206261696bd0dec4a28c34d0",
+    "dec4a28c3403656e7472796104007d0100016e692073616e676174206261696bd0dec4a28c34d0dec4a28c3403656e74",
+    "72796104007d01000102007f0106000301856f4a830001ca85",
+];
+
+#[test]
+fn a_small_snapshot_is_refused_without_a_large_allocation() {
+    let saved = hex::decode(SNAPSHOT_THAT_TAKES_GIGABYTES.concat()).unwrap();
+    let (got, peak, took) = measured(|| sebaya_core::space::load_untrusted(&saved).map(|_| ()));
+    assert!(matches!(got, Err(Error::Content(_))), "{got:?}");
+    assert!(peak < REFUSAL_ALLOCATES_AT_MOST, "allocated {peak} bytes");
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
 /// The other side of the bound: the largest entries the product writes still decode, with either
 /// codec (a 100,000-character text of one letter compresses to almost nothing, yet is 100,000 ops).
 #[test]
