@@ -581,7 +581,8 @@ fn a_small_snapshot_is_refused_without_a_large_allocation() {
 }
 
 /// The other side of the bound: the largest entries the product writes still decode, with either
-/// codec (a 100,000-character text of one letter compresses to almost nothing, yet is 100,000 ops).
+/// codec and as a snapshot (a 100,000-character text of one letter compresses to almost nothing, yet
+/// is 100,000 ops).
 #[test]
 fn the_largest_legitimate_payloads_still_decode() {
     let max = sebaya_core::journal::MAX_TEXT_CHARS;
@@ -596,6 +597,9 @@ fn the_largest_legitimate_payloads_still_decode() {
                 .unwrap_or_else(|e| panic!("codec {codec}, {} bytes: {e:?}", payload.len()));
             assert_eq!(changes.len(), 4);
         }
+        // And as a snapshot: the document's save() loads as a member's.
+        let loaded = sebaya_core::space::load_untrusted(&doc.save()).unwrap();
+        assert_eq!(sebaya_core::journal::list(&loaded).len(), 4);
     }
 }
 

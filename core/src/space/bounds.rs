@@ -72,10 +72,15 @@ pub(crate) struct Budget {
 impl Budget {
     /// The budget of a payload of `len` bytes (compressed columns counted inflated).
     pub(crate) fn for_len(len: usize) -> Budget {
+        Budget::with_cap(len, MAX_COLUMN_ITEMS)
+    }
+
+    /// The budget of `len` bytes with `cap` items at most per column.
+    fn with_cap(len: usize, cap: u64) -> Budget {
         let len = u64::try_from(len).unwrap_or(u64::MAX);
         let per_column = ITEMS_FLOOR
             .saturating_add(len.saturating_mul(ITEMS_PER_BYTE))
-            .min(MAX_COLUMN_ITEMS);
+            .min(cap);
         Budget {
             per_column,
             left: per_column.saturating_mul(COLUMNS_PER_LIMIT),
@@ -430,6 +435,28 @@ pub(crate) fn check_bundle(data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The op columns of a change chunk's body (uncompressed columns only: a change chunk's columns are
+/// never compressed one by one).
+fn change_columns<'a>(body: &'a [u8]) -> Result<Vec<Column<'a>>> {
+    let mut b = Reader::new(body);
+    let deps = b.uleb()?;
+    for _ in 0..deps {
+        b.take(32)?;
+    }
+    b.prefixed()?; // actor
+    b.uleb()?; // seq
+    b.uleb()?; // start op
+    b.sleb()?; // time
+    b.prefixed()?; // message
+    let others = b.uleb()?;
+    for _ in 0..others {
+        b.prefixed()?;
+    }
+    let specs = column_specs(&mut b)?;
+    let mut no_inflating = 0;
+    column_data(&mut b, &specs, &mut no_inflating)
+}
+
 /// Checks uncompressed change chunks (the inflated body of a codec-2 payload, `inflated_len` bytes)
 /// before Automerge parses them: every column of every chunk within one [`Budget`] for the payload.
 pub(crate) fn check_change_chunks(chunks: &[&[u8]], inflated_len: usize) -> Result<()> {
@@ -440,27 +467,70 @@ pub(crate) fn check_change_chunks(chunks: &[&[u8]], inflated_len: usize) -> Resu
         if kind != CHUNK_CHANGE {
             return Err(refused("compressed or foreign chunk in payload"));
         }
-        let mut b = Reader::new(body);
-        let deps = b.uleb()?;
-        for _ in 0..deps {
-            b.take(32)?;
-        }
-        b.prefixed()?; // actor
-        b.uleb()?; // seq
-        b.uleb()?; // start op
-        b.sleb()?; // time
-        b.prefixed()?; // message
-        let others = b.uleb()?;
-        for _ in 0..others {
-            b.prefixed()?;
-        }
-        let specs = column_specs(&mut b)?;
-        // Uncompressed chunks only (split_change_chunks refuses compressed ones), so nothing inflates.
-        let mut no_inflating = 0;
-        let columns = column_data(&mut b, &specs, &mut no_inflating)?;
-        check_columns(&columns, &mut budget)?;
+        check_columns(&change_columns(body)?, &mut budget)?;
     }
     Ok(())
+}
+
+/// Items a column of a snapshot's document may declare, whatever its size: a document holds a whole
+/// space's history, so more than one envelope's changes.
+pub const MAX_DOCUMENT_COLUMN_ITEMS: u64 = 16 << 20;
+/// Bytes a snapshot's compressed columns and chunks may inflate to, in all.
+pub const MAX_DOCUMENT_INFLATED_LEN: usize = 64 << 20;
+
+const CHUNK_DOCUMENT: u8 = 0;
+const CHUNK_COMPRESSED_CHANGE: u8 = 2;
+
+/// Checks a member's document (a snapshot's `save()`: chunks Automerge's `load` reads, a document,
+/// changes or a bundle) before Automerge loads it: every column of the document and change chunks
+/// within one [`Budget`] (with the document's cap), each bundle as [`check_bundle`] does, and
+/// compressed chunks inflated under [`MAX_DOCUMENT_INFLATED_LEN`].
+pub(crate) fn check_saved(data: &[u8]) -> Result<()> {
+    let mut r = Reader::new(data);
+    let mut inflate_left = MAX_DOCUMENT_INFLATED_LEN;
+    let mut columns: Vec<Column<'_>> = Vec::new();
+    while !r.is_empty() {
+        let whole = r.data;
+        let (kind, body) = chunk(&mut r)?;
+        match kind {
+            CHUNK_DOCUMENT => {
+                let mut b = Reader::new(body);
+                let actors = b.uleb()?;
+                for _ in 0..actors {
+                    b.prefixed()?;
+                }
+                let heads = b.uleb()?;
+                for _ in 0..heads {
+                    b.take(32)?;
+                }
+                let change_specs = column_specs(&mut b)?;
+                let op_specs = column_specs(&mut b)?;
+                columns.extend(column_data(&mut b, &change_specs, &mut inflate_left)?);
+                columns.extend(column_data(&mut b, &op_specs, &mut inflate_left)?);
+            }
+            CHUNK_CHANGE => columns.extend(change_columns(body)?),
+            CHUNK_COMPRESSED_CHANGE => {
+                // Its body inflates to a change's: bounded here, and its columns left to Automerge.
+                let mut out = Vec::new();
+                flate2::read::DeflateDecoder::new(body)
+                    .take(inflate_left as u64 + 1)
+                    .read_to_end(&mut out)
+                    .map_err(|_| refused("invalid compressed chunk"))?;
+                if out.len() > inflate_left {
+                    return Err(refused("payload inflates past its limit"));
+                }
+                inflate_left -= out.len();
+            }
+            CHUNK_BUNDLE => {
+                let len = whole.len() - r.data.len();
+                check_bundle(&whole[..len])?;
+            }
+            _ => return Err(refused("not an Automerge chunk")),
+        }
+    }
+    let inflated = data.len() + (MAX_DOCUMENT_INFLATED_LEN - inflate_left);
+    let mut budget = Budget::with_cap(inflated, MAX_DOCUMENT_COLUMN_ITEMS);
+    check_columns(&columns, &mut budget)
 }
 
 #[cfg(test)]

@@ -136,9 +136,12 @@ pub(crate) fn apply_in_place(doc: &mut AutoCommit, changes: Vec<Change>) -> Resu
 }
 
 /// Loads a member's document (a snapshot's `save()`), refusing a panic inside Automerge as
-/// [`refuse_panics`] does.
+/// [`refuse_panics`] does, and a document whose columns declare more than its size allows
+/// (`bounds::check_saved`).
 pub fn load_untrusted(data: &[u8]) -> Result<AutoCommit> {
     refuse_panics("snapshot does not load", || {
+        // What its columns declare, bounded before Automerge expands it (as a changes payload's).
+        super::bounds::check_saved(data)?;
         AutoCommit::load(data).map_err(|_| Error::Content("snapshot does not load"))
     })
 }
