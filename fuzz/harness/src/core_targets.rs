@@ -8,7 +8,7 @@ use sebaya_core::identity::link::{LinkRequest, LinkResponse};
 use sebaya_core::journal;
 use sebaya_core::space::{
     CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, SNAPSHOT_CODEC_SAVE, actor_of, apply_untrusted,
-    decode_changes, encode_changes, load_untrusted, merge_untrusted,
+    decode_changes, encode_changes, load_untrusted, merge_untrusted, save_that_reloads,
 };
 
 use crate::{device_of, other_key, signer};
@@ -71,9 +71,10 @@ static JOURNAL: LazyLock<AutoCommit> = LazyLock::new(|| {
 /// `Space::apply_pending`) or a snapshot's document (codec byte [`SNAPSHOT_CODEC_SAVE`], then
 /// `load_untrusted` and `merge_untrusted`, as `Space::take_snapshot`); then the journal is read
 /// (`journal::list`, `journal::get`) as the app would. Properties: every listed entry reads back
-/// alone as listed; the merged document's `save()` reads back with `load_incremental` (how the vault
-/// opens a compacted space) to the same heads and entries; and where `load` takes that save (the
-/// only saves a device seals into a snapshot), it loads to the same entries.
+/// alone as listed; the merged document's `save()`, when the vault would compact into it
+/// (`save_that_reloads`), reads back with `load_incremental` (how the vault opens a compacted space)
+/// to the same entries; and where `load` takes that save (the only saves a device seals into a
+/// snapshot), it loads to the same entries.
 pub fn journal_merge(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -98,18 +99,18 @@ pub fn journal_merge(data: &[u8]) {
     for e in &entries {
         assert_eq!(journal::get(&doc, &e.id).as_ref(), Some(e));
     }
-    // What the vault relies on when it compacts (`Space::compact` stores one `save()`) and opens
-    // again (`Space::load` reads every stored chunk with `load_incremental`): the save reads back
-    // whole, the same heads and the same entries.
-    let saved = doc.save();
+    // What the vault relies on when it compacts (`Space::compact` stores one `save()`, and only one
+    // that `save_that_reloads` returns) and opens again (`Space::load` reads every stored chunk with
+    // `load_incremental`): such a save reads back to the same entries. (Automerge 0.12 saves, after
+    // some member changes, documents that `load_incremental` refuses: `save_that_reloads` returns
+    // none of those, and the space keeps its chunks; `compact_tests.rs`.)
+    let Some(saved) = save_that_reloads(&mut doc) else {
+        return;
+    };
     let mut again = AutoCommit::new();
     again
         .load_incremental(&saved)
-        .expect("a saved journal loads incrementally");
-    let (mut heads, mut back) = (doc.get_heads(), again.get_heads());
-    heads.sort();
-    back.sort();
-    assert_eq!(back, heads, "save and load_incremental changed the heads");
+        .expect("a save that reloads loads incrementally");
     assert_eq!(
         journal::list(&again),
         entries,
