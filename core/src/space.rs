@@ -39,6 +39,7 @@ mod apart;
 mod apply;
 #[cfg(test)]
 mod apply_tests;
+mod bounds;
 mod codec;
 #[cfg(test)]
 mod compact_tests;
@@ -66,7 +67,7 @@ pub use codec::{
 };
 // How a space applies a member's changes and merges a member's document: for the fuzz harness.
 #[doc(hidden)]
-pub use codec::{apply_untrusted, load_untrusted, merge_untrusted};
+pub use codec::{apply_untrusted, load_untrusted, merge_untrusted, save_that_reloads};
 pub use kind::SpaceKind;
 pub use snapshot::{DEFAULT_SNAPSHOT_EVERY, MIN_SNAPSHOT_EVERY, SNAPSHOT_CODEC_SAVE};
 
@@ -730,8 +731,12 @@ impl Space {
         let k = Self::row_key(store, &self.id);
         // Automerge 0.12 can save a document its `load` refuses (a member's changes can cause it:
         // docs/reliability.md); `load_incremental`, which `Space::load` uses, takes it whole
-        // (`compact_tests.rs`), so compacting into it is safe.
-        let full = self.doc.save();
+        // (`compact_tests.rs`), so compacting into it is safe. After other changes even
+        // `load_incremental` refuses the save: then the stored chunks stay as they are (they load)
+        // and the space compacts again at a later persist.
+        let Some(full) = codec::save_that_reloads(&mut self.doc) else {
+            return Ok(());
+        };
         self.persisted = self.doc.get_heads();
         let v = store.seal("doc_chunks", &k, &full)?;
         let tx = store.conn.unchecked_transaction()?;

@@ -8,7 +8,7 @@ use sebaya_core::identity::link::{LinkRequest, LinkResponse};
 use sebaya_core::journal;
 use sebaya_core::space::{
     CODEC_BUNDLE, CODEC_DEFLATE_CHANGES, SNAPSHOT_CODEC_SAVE, actor_of, apply_untrusted,
-    decode_changes, encode_changes, load_untrusted, merge_untrusted,
+    decode_changes, encode_changes, load_untrusted, merge_untrusted, save_that_reloads,
 };
 
 use crate::{device_of, other_key, signer};
@@ -71,7 +71,10 @@ static JOURNAL: LazyLock<AutoCommit> = LazyLock::new(|| {
 /// `Space::apply_pending`) or a snapshot's document (codec byte [`SNAPSHOT_CODEC_SAVE`], then
 /// `load_untrusted` and `merge_untrusted`, as `Space::take_snapshot`); then the journal is read
 /// (`journal::list`, `journal::get`) as the app would. Properties: every listed entry reads back
-/// alone as listed, and the merged document saves and loads to the same entries.
+/// alone as listed; the merged document's `save()`, when the vault would compact into it
+/// (`save_that_reloads`), reads back with `load_incremental` (how the vault opens a compacted space)
+/// to the same entries; and where `load` takes that save (the only saves a device seals into a
+/// snapshot), it loads to the same entries.
 pub fn journal_merge(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -96,13 +99,36 @@ pub fn journal_merge(data: &[u8]) {
     for e in &entries {
         assert_eq!(journal::get(&doc, &e.id).as_ref(), Some(e));
     }
-    let saved = doc.save();
-    let again = AutoCommit::load(&saved).expect("a saved journal loads");
+    // What the vault relies on when it compacts (`Space::compact` stores one `save()`, and only one
+    // that `save_that_reloads` returns) and opens again (`Space::load` reads every stored chunk with
+    // `load_incremental`): such a save reads back to the same entries. (Automerge 0.12 saves, after
+    // some member changes, documents that `load_incremental` refuses: `save_that_reloads` returns
+    // none of those, and the space keeps its chunks; `compact_tests.rs`.)
+    let Some(saved) = save_that_reloads(&mut doc) else {
+        return;
+    };
+    let mut again = AutoCommit::new();
+    again
+        .load_incremental(&saved)
+        .expect("a save that reloads loads incrementally");
     assert_eq!(
         journal::list(&again),
         entries,
-        "save and load changed the journal"
+        "save and load_incremental changed the journal"
     );
+    // What a snapshot relies on: a device seals a `save()` only when `load` takes it
+    // (`space::saves_loadably`), and receivers `load_untrusted` it; then it must read as the
+    // journal did. A `save()` that `load` refuses (finding O2: Automerge 0.12 saves, after some
+    // changes, a document its own `load` refuses with `BadChecksum`) is not sealed, so no receiver
+    // sees it: that is Automerge's defect, recorded by the ignored test
+    // `core/tests/payload_decoding.rs::a_journal_with_a_members_changes_saves_and_loads_again`.
+    if let Ok(loaded) = load_untrusted(&saved) {
+        assert_eq!(
+            journal::list(&loaded),
+            entries,
+            "a snapshot that loads changed the journal"
+        );
+    }
 }
 
 /// Link codes and link (join) answers (section 17): `LinkRequest::from_code`, `LinkResponse::from_code`
