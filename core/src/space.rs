@@ -58,6 +58,8 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
+#[cfg(test)]
+mod versions_tests;
 pub use apart::{
     MAX_HELD_APART, MAX_HELD_APART_BYTES, MAX_HELD_APART_IN_VAULT, MAX_HELD_APART_IN_VAULT_BYTES,
 };
