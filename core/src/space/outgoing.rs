@@ -107,6 +107,10 @@ impl Space {
         // The envelope versions this device opens ride in its first envelope after an update
         // (docs/protocol.md 12.1): announced only when there is something to seal anyway.
         if !mine.is_empty() && self.announce_if_needed() {
+            // Stored before the envelope that carries it, as every local edit is: a vault killed
+            // after the seal must not come back without it, or its next change would reuse the
+            // announcement's Automerge sequence number and be refused everywhere.
+            self.persist(store)?;
             (mine, heads) = self.unsealed_mine(walk);
         }
         if mine.is_empty() {
