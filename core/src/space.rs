@@ -59,6 +59,9 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
+pub mod versions;
+#[cfg(test)]
+mod versions_tests;
 pub use apart::{
     MAX_HELD_APART, MAX_HELD_APART_BYTES, MAX_HELD_APART_IN_VAULT, MAX_HELD_APART_IN_VAULT_BYTES,
 };
@@ -181,6 +184,9 @@ pub struct Space {
     /// (`snapshot.rs`): the next count reads only what came since. Kept in memory only.
     counted: u64,
     counted_heads: Vec<ChangeHash>,
+    /// The envelope versions each member announced in the document (`versions.rs`): which version
+    /// this device seals in. Kept in memory only, read again from the document after a load.
+    announced: versions::Announcements,
 }
 
 /// What receiving a batch of envelopes did.
@@ -313,6 +319,7 @@ impl Space {
             seal_work: 0,
             counted: 0,
             counted_heads: Vec::new(),
+            announced: versions::Announcements::default(),
         };
         space.save_record(store)?;
         Ok(space)
@@ -496,6 +503,7 @@ impl Space {
             seal_work: 0,
             counted: 0,
             counted_heads: Vec::new(),
+            announced: versions::Announcements::default(),
         };
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.

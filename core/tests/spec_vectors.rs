@@ -1031,3 +1031,36 @@ fn print_vectors() {
         println!("{name} ({} bytes): {v}", v.len() / 2);
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// 12.1: the announcement of the envelope versions a device opens.
+
+const ANNOUNCEMENT_CHANGE_HEX: &str = concat!(
+    "856f4a83a44277db014b0020d04ab232742bb4ab3a1368bd4615e4e6d0224ab7",
+    "1a016baf8520a332c9778737010180f2d6ca061f7365626179612f76312f656e",
+    "76656c6f70652d76657273696f6e733a312c320000",
+);
+
+#[test]
+fn the_announcement_of_12_1_is_the_documented_change() {
+    use automerge::transaction::CommitOptions;
+    let author = public(&key(&[0x11; 32]));
+    let message = space::versions::announcement(&sebaya_proto::envelope::OPENABLE_VERSIONS);
+    assert_eq!(message, "sebaya/v1/envelope-versions:1,2");
+    assert_eq!(
+        space::versions::parse_announcement(&message),
+        Some(vec![1, 2])
+    );
+    assert_documented("12.1 message", &h(message.as_bytes()));
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from(&author[..]));
+    doc.empty_change(
+        CommitOptions::default()
+            .with_message(message.clone())
+            .with_time(1_767_225_600),
+    );
+    let change = doc.get_changes(&[]).pop().unwrap();
+    assert_eq!(change.message(), Some(message.as_str()));
+    assert_eq!(change.actor_id().to_bytes(), &author[..]);
+    assert_eq!(h(change.raw_bytes()), ANNOUNCEMENT_CHANGE_HEX);
+    assert_documented("12.1 announcement change", ANNOUNCEMENT_CHANGE_HEX);
+}

@@ -4,25 +4,39 @@
 //! space id, body length), so a device can store, count, address and carry an envelope of a version it
 //! cannot open. Inside a version-1 frame: epoch id, author device, author sequence number, nonce,
 //! payload (AEAD ciphertext for sealed kinds), and an Ed25519 signature by the author over a domain
-//! label and every byte before the signature. Layout and test vectors: `docs/protocol.md`.
+//! label and every byte before the signature. A version-2 frame (sealed kinds only) carries 24 random
+//! bytes instead of the nonce and seals under a key derived from them for that one envelope, so its
+//! confidentiality does not rest on the sequence number being used once. Layout and test vectors:
+//! `docs/protocol.md` (sections 3, 3.1, 5 and 5.2).
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::hkdf;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
-use crate::ENVELOPE_SIGNATURE_LABEL;
 use crate::error::ProtoError;
+use crate::{ENVELOPE_SIGNATURE_LABEL, ENVELOPE_V2_KEY_LABEL, ENVELOPE_V2_LABEL};
 
 /// Magic bytes that open every envelope of every version.
 pub const MAGIC: [u8; 4] = *b"SBYE";
-/// The format version this build writes and opens.
+/// The first format version: the nonce is the sequence number and four random bytes.
 pub const FORMAT_V1: u8 = 1;
+/// Format version 2 (sealed kinds only): a one-time key per envelope, derived from 24 random bytes it
+/// carries, so a sequence number sealed twice (a vault restored from an older copy) never repeats a
+/// key and nonce. Written only in a space whose every member device announced it (section 12.1).
+pub const FORMAT_V2: u8 = 2;
+/// The format versions this build opens, ascending: what this device announces in every space.
+pub const OPENABLE_VERSIONS: [u8; 2] = [FORMAT_V1, FORMAT_V2];
 /// Length of the outer frame header: magic, version, kind, space id, body length.
 pub const FRAME_HEADER_LEN: usize = 4 + 1 + 1 + 16 + 4;
 /// Largest body any envelope may declare. Checked before anything is allocated.
 pub const MAX_BODY_LEN: usize = 4 * 1024 * 1024;
 /// Largest plaintext a sealed envelope may carry (the body limit less the v1 header and tag).
 pub const MAX_PLAINTEXT_LEN: usize = MAX_BODY_LEN - V1_FIXED_LEN - TAG_LEN;
+/// Largest plaintext a v2 envelope may carry: 12 bytes less than v1, for its longer salt.
+pub const MAX_PLAINTEXT_LEN_V2: usize = MAX_BODY_LEN - V2_FIXED_LEN - TAG_LEN;
+/// Random bytes a v2 envelope carries: the input of its one-time key. 24 bytes (192 bits), so two
+/// envelopes of one author never draw the same key however many it seals.
+pub const V2_SALT_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 const SIG_LEN: usize = 64;
 const NONCE_LEN: usize = 12;
@@ -30,6 +44,12 @@ const NONCE_LEN: usize = 12;
 const V1_FIXED_LEN: usize = 32 + 32 + 8 + NONCE_LEN + SIG_LEN;
 /// Offset of the nonce in a v1 envelope: everything before it is associated data.
 pub(crate) const V1_NONCE_OFFSET: usize = FRAME_HEADER_LEN + 32 + 32 + 8;
+/// Fixed part of a v2 body: epoch (32), author (32), seq (8), salt (24), signature (64).
+const V2_FIXED_LEN: usize = 32 + 32 + 8 + V2_SALT_LEN + SIG_LEN;
+/// Offset of the salt in a v2 envelope (where v1 has its nonce).
+const V2_SALT_OFFSET: usize = V1_NONCE_OFFSET;
+/// Offset of a v2 payload: everything before it is associated data.
+const V2_PAYLOAD_OFFSET: usize = V2_SALT_OFFSET + V2_SALT_LEN;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
@@ -233,9 +253,14 @@ impl Envelope {
         let env = Envelope {
             bytes: bytes.to_vec(),
         };
-        if env.version() == FORMAT_V1 {
+        let min = match env.version() {
+            FORMAT_V1 => Some(V1_FIXED_LEN + if env.kind().is_sealed() { TAG_LEN } else { 0 }),
+            // Every kind byte is laid out as sealed in v2: only sealed kinds are defined there.
+            FORMAT_V2 => Some(V2_FIXED_LEN + TAG_LEN),
+            _ => None,
+        };
+        if let Some(min) = min {
             let body = total - FRAME_HEADER_LEN;
-            let min = V1_FIXED_LEN + if env.kind().is_sealed() { TAG_LEN } else { 0 };
             if body < min {
                 return Err(ProtoError::Truncated {
                     needed: FRAME_HEADER_LEN + min,
@@ -314,7 +339,18 @@ impl Envelope {
         EnvelopeId(a)
     }
 
-    fn require_v1(&self) -> Result<(), ProtoError> {
+    /// Fails with `UnsupportedVersion` unless this build opens the frame's version.
+    fn require_known(&self) -> Result<(), ProtoError> {
+        if OPENABLE_VERSIONS.contains(&self.version()) {
+            Ok(())
+        } else {
+            Err(ProtoError::UnsupportedVersion(self.version()))
+        }
+    }
+
+    /// Fails with `UnsupportedVersion` unless the frame is version 1: for the readers of kinds that
+    /// exist only in v1 (membership, key-wraps, snapshots).
+    pub fn require_v1(&self) -> Result<(), ProtoError> {
         if self.version() == FORMAT_V1 {
             Ok(())
         } else {
@@ -322,9 +358,9 @@ impl Envelope {
         }
     }
 
-    /// The v1 header fields.
+    /// The header fields, at the same offsets in v1 and v2 (`HeaderV1` names both).
     pub fn header(&self) -> Result<HeaderV1, ProtoError> {
-        self.require_v1()?;
+        self.require_known()?;
         let b = &self.bytes;
         let h = FRAME_HEADER_LEN;
         let mut epoch = [0u8; 32];
@@ -343,13 +379,27 @@ impl Envelope {
     }
 
     fn payload_range(&self) -> std::ops::Range<usize> {
-        (V1_NONCE_OFFSET + NONCE_LEN)..(self.bytes.len() - SIG_LEN)
+        let start = if self.version() == FORMAT_V2 {
+            V2_PAYLOAD_OFFSET
+        } else {
+            V1_NONCE_OFFSET + NONCE_LEN
+        };
+        start..(self.bytes.len() - SIG_LEN)
     }
 
     /// The payload bytes (ciphertext for sealed kinds).
     pub fn payload(&self) -> Result<&[u8], ProtoError> {
-        self.require_v1()?;
+        self.require_known()?;
         Ok(&self.bytes[self.payload_range()])
+    }
+
+    /// The label the version's signature starts with (and its key derivations use).
+    fn label(&self) -> &'static [u8] {
+        if self.version() == FORMAT_V2 {
+            ENVELOPE_V2_LABEL
+        } else {
+            ENVELOPE_SIGNATURE_LABEL
+        }
     }
 
     /// Verifies the author's signature over the domain label and every byte before the signature. Needs
@@ -360,8 +410,9 @@ impl Envelope {
             return Err(ProtoError::BadSignature);
         }
         let split = self.bytes.len() - SIG_LEN;
-        let mut msg = Vec::with_capacity(ENVELOPE_SIGNATURE_LABEL.len() + split);
-        msg.extend_from_slice(ENVELOPE_SIGNATURE_LABEL);
+        let label = self.label();
+        let mut msg = Vec::with_capacity(label.len() + split);
+        msg.extend_from_slice(label);
         msg.extend_from_slice(&self.bytes[..split]);
         UnparsedPublicKey::new(&ED25519, &header.author.0)
             .verify(&msg, &self.bytes[split..])
@@ -427,13 +478,70 @@ impl Envelope {
         Ok(Envelope { bytes: b })
     }
 
-    /// Verifies the signature, then decrypts the payload with the epoch key. Any altered bit fails one of
-    /// the two checks.
+    /// Builds, seals and signs a v2 envelope (sealed kinds only). `salt` is 24 bytes from a
+    /// cryptographic random generator (fixed only in test vectors): the envelope's one-time key is
+    /// derived from it, the author key and the sequence number, so even a sequence number sealed twice
+    /// gets a fresh key.
+    pub fn seal_v2(
+        header: HeaderV1,
+        space_key: &[u8; 32],
+        salt: [u8; V2_SALT_LEN],
+        plaintext: &[u8],
+        signer: &Ed25519KeyPair,
+    ) -> Result<Envelope, ProtoError> {
+        if signer.public_key().as_ref() != header.author.0 {
+            return Err(ProtoError::Malformed("signer is not the header's author"));
+        }
+        if !header.kind.is_sealed() {
+            return Err(ProtoError::Malformed("version 2 carries sealed kinds only"));
+        }
+        if plaintext.len() > MAX_PLAINTEXT_LEN_V2 {
+            return Err(ProtoError::TooLarge {
+                what: "envelope plaintext",
+                len: plaintext.len() as u64,
+                max: MAX_PLAINTEXT_LEN_V2 as u64,
+            });
+        }
+        if header.seq == 0 {
+            return Err(ProtoError::Malformed("sequence numbers start at 1"));
+        }
+        let body_len = V2_FIXED_LEN + plaintext.len() + TAG_LEN;
+        let mut b = Vec::with_capacity(FRAME_HEADER_LEN + body_len);
+        b.extend_from_slice(&MAGIC);
+        b.push(FORMAT_V2);
+        b.push(header.kind.to_byte());
+        b.extend_from_slice(&header.space.0);
+        b.extend_from_slice(&(body_len as u32).to_be_bytes());
+        b.extend_from_slice(&header.epoch.0);
+        b.extend_from_slice(&header.author.0);
+        b.extend_from_slice(&header.seq.to_be_bytes());
+        b.extend_from_slice(&salt);
+        let key = envelope_key_v2(space_key, &header, &salt)?;
+        let mut buf = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key([0u8; NONCE_LEN]),
+            Aad::from(&b[..V2_PAYLOAD_OFFSET]),
+            &mut buf,
+        )
+        .map_err(|_| ProtoError::Encode("seal failed".into()))?;
+        b.extend_from_slice(&buf);
+        let mut msg = Vec::with_capacity(ENVELOPE_V2_LABEL.len() + b.len());
+        msg.extend_from_slice(ENVELOPE_V2_LABEL);
+        msg.extend_from_slice(&b);
+        b.extend_from_slice(signer.sign(&msg).as_ref());
+        Ok(Envelope { bytes: b })
+    }
+
+    /// Verifies the signature, then decrypts the payload with the epoch key (v1 or v2). Any altered bit
+    /// fails one of the two checks.
     pub fn open(&self, space_key: &[u8; 32]) -> Result<Vec<u8>, ProtoError> {
         self.verify()?;
         let header = self.header()?;
         if let Kind::Unknown(_) = header.kind {
             return Err(ProtoError::Malformed("unknown envelope kind"));
+        }
+        if self.version() == FORMAT_V2 {
+            return self.open_v2(space_key, &header);
         }
         if !header.kind.is_sealed() {
             return Ok(self.payload()?.to_vec());
@@ -460,6 +568,31 @@ impl Envelope {
     }
 }
 
+impl Envelope {
+    /// The v2 half of [`Envelope::open`], after the signature and the kind byte were checked.
+    fn open_v2(&self, space_key: &[u8; 32], header: &HeaderV1) -> Result<Vec<u8>, ProtoError> {
+        if !header.kind.is_sealed() {
+            return Err(ProtoError::Malformed(
+                "kind not defined in envelope version 2",
+            ));
+        }
+        let mut salt = [0u8; V2_SALT_LEN];
+        salt.copy_from_slice(&self.bytes[V2_SALT_OFFSET..V2_PAYLOAD_OFFSET]);
+        let key = envelope_key_v2(space_key, header, &salt)?;
+        let mut buf = self.payload()?.to_vec();
+        let plain = key
+            .open_in_place(
+                Nonce::assume_unique_for_key([0u8; NONCE_LEN]),
+                Aad::from(&self.bytes[..V2_PAYLOAD_OFFSET]),
+                &mut buf,
+            )
+            .map_err(|_| ProtoError::DecryptFailed)?;
+        let n = plain.len();
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
+
 struct Len32;
 impl hkdf::KeyType for Len32 {
     fn len(&self) -> usize {
@@ -471,19 +604,49 @@ impl hkdf::KeyType for Len32 {
 /// salt, and info = `"sebaya/v1/envelope" ‖ space ‖ epoch ‖ author`. One key per author per epoch, so
 /// two authors never share a (key, nonce) pair even with equal sequence numbers.
 pub(crate) fn author_key(space_key: &[u8; 32], h: &HeaderV1) -> Result<LessSafeKey, ProtoError> {
+    let out = author_key_bytes(ENVELOPE_SIGNATURE_LABEL, space_key, h)?;
+    aead_key(&out)
+}
+
+/// HKDF-SHA256 (empty salt) of the epoch key with info = `label ‖ space ‖ epoch ‖ author`: the
+/// per-author key of v1 (`sebaya/v1/envelope`) and v2 (`sebaya/v2/envelope`).
+fn author_key_bytes(
+    label: &[u8],
+    space_key: &[u8; 32],
+    h: &HeaderV1,
+) -> Result<zeroize::Zeroizing<[u8; 32]>, ProtoError> {
     let mut out = zeroize::Zeroizing::new([0u8; 32]);
-    let info: [&[u8]; 4] = [
-        ENVELOPE_SIGNATURE_LABEL,
-        &h.space.0,
-        &h.epoch.0,
-        &h.author.0,
-    ];
+    let info: [&[u8]; 4] = [label, &h.space.0, &h.epoch.0, &h.author.0];
     hkdf::Salt::new(hkdf::HKDF_SHA256, &[])
         .extract(space_key)
         .expand(&info, Len32)
         .and_then(|okm| okm.fill(out.as_mut()))
         .map_err(|_| ProtoError::Encode("key derivation failed".into()))?;
-    let unbound = UnboundKey::new(&CHACHA20_POLY1305, out.as_ref())
+    Ok(out)
+}
+
+fn aead_key(bytes: &[u8; 32]) -> Result<LessSafeKey, ProtoError> {
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, bytes)
         .map_err(|_| ProtoError::Encode("key setup failed".into()))?;
     Ok(LessSafeKey::new(unbound))
+}
+
+/// The one-time key of a v2 envelope: HKDF-Expand (RFC 5869) with the v2 author key as PRK and
+/// info = `"sebaya/v2/envelope-key" ‖ seq ‖ salt`, 32 bytes (one HMAC-SHA256). The author key is
+/// itself uniformly random, so no extract step is needed; `seq` is in the info so that a broken
+/// random generator falls back to v1's guarantee rather than below it.
+fn envelope_key_v2(
+    space_key: &[u8; 32],
+    h: &HeaderV1,
+    salt: &[u8; V2_SALT_LEN],
+) -> Result<LessSafeKey, ProtoError> {
+    let author = author_key_bytes(ENVELOPE_V2_LABEL, space_key, h)?;
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    let seq = h.seq.to_be_bytes();
+    let info: [&[u8]; 3] = [ENVELOPE_V2_KEY_LABEL, &seq, salt];
+    hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, author.as_ref())
+        .expand(&info, Len32)
+        .and_then(|okm| okm.fill(out.as_mut()))
+        .map_err(|_| ProtoError::Encode("key derivation failed".into()))?;
+    aead_key(&out)
 }

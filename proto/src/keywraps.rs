@@ -128,6 +128,7 @@ impl KeyWrapSet {
 
     /// Reads the set out of a verified `key-wraps` envelope; its epoch must match the header's.
     pub fn from_envelope(envelope: &Envelope) -> Result<KeyWrapSet, ProtoError> {
+        envelope.require_v1()?;
         envelope.verify()?;
         let h = envelope.header()?;
         if h.kind != Kind::KeyWraps {

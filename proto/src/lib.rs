@@ -33,6 +33,11 @@ pub use vector::VersionVector;
 /// Domain label for envelope signatures. Every signature in Sebaya starts with its own label so that a
 /// signature made for one purpose can never be replayed as another.
 pub const ENVELOPE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/envelope";
+/// Domain label for v2 envelope signatures and v2 per-author keys: a new version gets new labels, so
+/// no signature or key of one version is valid in the other (section 12).
+pub const ENVELOPE_V2_LABEL: &[u8] = b"sebaya/v2/envelope";
+/// HKDF info prefix of a v2 envelope's one-time key (section 5.2), distinct from the author key's.
+pub const ENVELOPE_V2_KEY_LABEL: &[u8] = b"sebaya/v2/envelope-key";
 /// Domain label for signed relay requests.
 pub const REQUEST_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/request";
 /// Domain label for device certificates, signed by a person's root key (`identity.rs`).

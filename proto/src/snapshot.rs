@@ -196,6 +196,7 @@ pub fn seal(
 /// snapshot replaces. Checks the layout only; the caller verifies the signature
 /// ([`Envelope::verify`]) before trusting it.
 pub fn cover(env: &Envelope) -> Result<Cover, ProtoError> {
+    env.require_v1()?;
     let header = env.header()?;
     if header.kind != Kind::Snapshot {
         return Err(ProtoError::Malformed("not a snapshot envelope"));
@@ -205,6 +206,7 @@ pub fn cover(env: &Envelope) -> Result<Cover, ProtoError> {
 
 /// Verifies the signature, reads the cover and opens the sealed part with the epoch key.
 pub fn open(env: &Envelope, space_key: &[u8; 32]) -> Result<(Cover, Vec<u8>), ProtoError> {
+    env.require_v1()?;
     env.verify()?;
     let header = env.header()?;
     if header.kind != Kind::Snapshot {

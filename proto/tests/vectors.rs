@@ -1090,27 +1090,27 @@ fn v1_bodies_have_a_minimum_length() {
 // (e) A frame of another version is stored and carried, never opened.
 
 #[test]
-fn version_2_frame_is_carried_not_opened() {
-    // A v2 body need not look like a v1 body at all: here five bytes.
-    let b = frame(2, 1, 5, b"hello");
+fn version_3_frame_is_carried_not_opened() {
+    // A body of a version this build does not open (3: v1 and v2 are opened) need not look like a v1 body: here five bytes.
+    let b = frame(3, 1, 5, b"hello");
     assert_eq!(Envelope::frame_len(&b), Ok(31));
     let env = Envelope::parse(&b).unwrap();
-    assert_eq!(env.version(), 2);
+    assert_eq!(env.version(), 3);
     assert_eq!(env.kind(), Kind::Changes);
     assert_eq!(env.space(), SpaceId(SPACE));
     assert_eq!(env.id().0, sha256(&b));
     assert_eq!(env.as_bytes(), &b[..]);
-    assert_eq!(env.header().unwrap_err(), ProtoError::UnsupportedVersion(2));
+    assert_eq!(env.header().unwrap_err(), ProtoError::UnsupportedVersion(3));
     assert_eq!(
         env.payload().unwrap_err(),
-        ProtoError::UnsupportedVersion(2)
+        ProtoError::UnsupportedVersion(3)
     );
-    assert_eq!(env.verify(), Err(ProtoError::UnsupportedVersion(2)));
-    assert_eq!(env.open(&EPOCH_KEY), Err(ProtoError::UnsupportedVersion(2)));
+    assert_eq!(env.verify(), Err(ProtoError::UnsupportedVersion(3)));
+    assert_eq!(env.open(&EPOCH_KEY), Err(ProtoError::UnsupportedVersion(3)));
 
-    // The vector envelope relabelled as v2 (and v0, and 255), with an unknown kind.
+    // The vector envelope relabelled as v3 (and v0, and 255), with an unknown kind.
     let mut relabelled = unhex(CHANGES_ENVELOPE_HEX);
-    for version in [2u8, 0, 255] {
+    for version in [3u8, 0, 255] {
         relabelled[4] = version;
         relabelled[5] = 0x80;
         let env = Envelope::parse(&relabelled).unwrap();
@@ -1127,16 +1127,16 @@ fn version_2_frame_is_carried_not_opened() {
         );
     }
 
-    // A v2 frame still has the frame's limits.
+    // A v3 frame still has the frame's limits.
     assert_eq!(
-        Envelope::parse(&frame(2, 1, 6, b"hello")),
+        Envelope::parse(&frame(3, 1, 6, b"hello")),
         Err(ProtoError::Truncated {
             needed: 32,
             had: 31
         })
     );
     assert_eq!(
-        Envelope::parse(&frame(2, 1, 4, b"hello")),
+        Envelope::parse(&frame(3, 1, 4, b"hello")),
         Err(ProtoError::LengthMismatch {
             declared: 30,
             actual: 31

@@ -572,20 +572,21 @@ fn envelope_rules_version_space_and_sequence() {
     let (space, other) = (SpaceId([7; 16]), SpaceId([9; 16]));
     let f = found(&c, space, &[&alice]);
     let g = found(&c, other, &[&alice]);
-    // A well-framed envelope of a future format version: frame header + opaque body.
-    let mut v2 = Vec::new();
-    v2.extend_from_slice(b"SBYE");
-    v2.push(2);
-    v2.push(1);
-    v2.extend_from_slice(&space.0);
-    v2.extend_from_slice(&10u32.to_be_bytes());
-    v2.extend_from_slice(&[0u8; 10]);
-    assert!(Envelope::parse(&v2).is_ok());
+    // A well-framed envelope of a future format version (3: the relay verifies 1 and 2): frame
+    // header + opaque body.
+    let mut v3 = Vec::new();
+    v3.extend_from_slice(b"SBYE");
+    v3.push(3);
+    v3.push(1);
+    v3.extend_from_slice(&space.0);
+    v3.extend_from_slice(&10u32.to_be_bytes());
+    v3.extend_from_slice(&[0u8; 10]);
+    assert!(Envelope::parse(&v3).is_ok());
     let elsewhere = seal(&alice, other, 1, b"not asked for");
     let ok = seal(&alice, space, 1, b"fine");
     let r = c.sync(
         &alice,
-        &request(vec![f.vector(&[])], vec![v2, elsewhere, ok], 1 << 20),
+        &request(vec![f.vector(&[])], vec![v3, elsewhere, ok], 1 << 20),
     );
     assert_eq!(
         r.rejected
@@ -601,6 +602,40 @@ fn envelope_rules_version_space_and_sequence() {
         vec![g.vector(&[])],
         "the refused envelope was not stored"
     );
+}
+
+/// Envelope format version 2 (protocol 3.1, 5.2): the relay verifies it like v1, stores it and
+/// serves it to members; it never opens it.
+#[test]
+fn a_version_2_envelope_is_verified_stored_and_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = start(dir.path());
+    let c = Client::new(&relay);
+    let (alice, bob) = (device(1), device(2));
+    let space = SpaceId([7; 16]);
+    let f = found(&c, space, &[&alice, &bob]);
+    let header = HeaderV1 {
+        kind: Kind::Changes,
+        space,
+        epoch: EpochId([0; 32]),
+        author: alice.id,
+        seq: 1,
+    };
+    let v2 = Envelope::seal_v2(header, &[0; 32], [5; 24], b"dua", &alice.key)
+        .unwrap()
+        .into_bytes();
+    let mut forged = v2.clone();
+    let at = forged.len() - 70;
+    forged[at] ^= 1;
+    let r = c.sync(&alice, &request(vec![f.vector(&[])], vec![forged], 1 << 20));
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(r.rejected[0].reason, "bad-signature");
+    let r = c.sync(
+        &alice,
+        &request(vec![f.vector(&[])], vec![v2.clone()], 1 << 20),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(c.pull_all(&bob, space, 1 << 20), f.then(&[v2]));
 }
 
 #[test]

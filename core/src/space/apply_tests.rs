@@ -27,6 +27,9 @@ fn an_envelope_that_fails_while_applied_is_refused_and_the_ones_around_it_go_in(
         new
     };
     let mut seen = ms.unacked(&m.store).unwrap();
+    // The member announces its envelope versions (protocol 12.1) before the fork, as its first
+    // seal would: the fork below is then of its notes alone.
+    ms.announce_if_needed();
     // The member's document forked under its own actor: two different changes with one sequence
     // number, which Automerge refuses to apply over each other.
     let mut twin = ms.doc.clone();

@@ -8,7 +8,7 @@ use automerge::{Change, ChangeHash};
 use rusqlite::{OptionalExtension, params};
 use zeroize::Zeroizing;
 
-use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN};
+use sebaya_proto::envelope::{HeaderV1, MAX_PLAINTEXT_LEN_V2};
 use sebaya_proto::{DeviceId, Envelope, Kind, SpaceId};
 
 use crate::crypto;
@@ -103,7 +103,16 @@ impl Space {
     }
 
     fn seal_with(&mut self, store: &Store, id: &Identity, codec: u8, walk: Walk) -> Result<u32> {
-        let (mine, heads) = self.unsealed_mine(walk);
+        let (mut mine, mut heads) = self.unsealed_mine(walk);
+        // The envelope versions this device opens ride in its first envelope after an update
+        // (docs/protocol.md 12.1): announced only when there is something to seal anyway.
+        if !mine.is_empty() && self.announce_if_needed() {
+            // Stored before the envelope that carries it, as every local edit is: a vault killed
+            // after the seal must not come back without it, or its next change would reuse the
+            // announcement's Automerge sequence number and be refused everywhere.
+            self.persist(store)?;
+            (mine, heads) = self.unsealed_mine(walk);
+        }
         if mine.is_empty() {
             // Nothing of this device's own is unsealed up to these heads: the next seal starts
             // there. Kept in memory; the next record written carries it (an older cursor in the
@@ -134,7 +143,7 @@ impl Space {
                 .max()
                 .unwrap_or(self.sealed_change_seq);
             let payload = encode_changes(&self.doc, &batch, codec)?;
-            if payload.len() > MAX_PLAINTEXT_LEN {
+            if payload.len() > MAX_PLAINTEXT_LEN_V2 {
                 return Err(Error::Internal("change batch exceeds the envelope limit"));
             }
             let header = HeaderV1 {
@@ -144,7 +153,7 @@ impl Space {
                 author: self.me,
                 seq: self.next_seq,
             };
-            let env = Envelope::seal_v1(header, &self.key, crypto::random()?, &payload, &signer)?;
+            let env = self.seal_content(header, &payload, &signer)?;
             // One transaction: the sequence number is consumed exactly when the envelope exists.
             let tx = store.durable_transaction()?;
             Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
@@ -323,13 +332,12 @@ impl Space {
                 author: self.me,
                 seq: self.next_seq,
             };
-            let env = Envelope::seal_v1(
-                header,
-                &self.key,
-                crypto::random()?,
-                &content,
-                &id.signing_key()?,
-            )?;
+            let signer = id.signing_key()?;
+            let env = if h.kind.is_sealed() {
+                self.seal_content(header, &content, &signer)?
+            } else {
+                Envelope::seal_v1(header, &self.key, crypto::random()?, &content, &signer)?
+            };
             Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
             self.vector.insert(self.me, self.next_seq);
             self.next_seq += 1;

@@ -154,6 +154,7 @@ impl SignedStatement {
     /// nobody can pass off another device's statement as their own envelope, or move it to another
     /// space).
     pub fn from_envelope(envelope: &Envelope) -> Result<SignedStatement, ProtoError> {
+        envelope.require_v1()?;
         let header = envelope.header()?;
         if header.kind != Kind::Membership {
             return Err(ProtoError::Malformed("not a membership envelope"));

@@ -11,7 +11,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
-use sebaya_proto::envelope::FORMAT_V1;
+use sebaya_proto::envelope::OPENABLE_VERSIONS;
 use sebaya_proto::membership::{
     MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE, Op, SignedStatement, StatementId,
 };
@@ -44,7 +44,7 @@ pub(super) fn check_envelope(
     requested: &HashMap<SpaceId, usize>,
 ) -> Result<Candidate, &'static str> {
     let env = Envelope::parse(raw).map_err(|_| reason::MALFORMED)?;
-    if env.version() != FORMAT_V1 {
+    if !OPENABLE_VERSIONS.contains(&env.version()) {
         return Err(reason::UNSUPPORTED_VERSION);
     }
     let header = env.header().map_err(|_| reason::MALFORMED)?;
