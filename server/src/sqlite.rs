@@ -1104,7 +1104,9 @@ impl RelayStore for SqliteStore {
         // overwritten pages into the database and empty the log now (erasing is rare). A reader
         // that keeps the log busy only delays this to the next checkpoint, never fails the erasure.
         // A checkpoint that fails leaves the erasure committed: it is not the request's failure.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
         Ok(n as u64)
     }
 

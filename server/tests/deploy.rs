@@ -32,7 +32,11 @@ fn the_proxy_takes_the_largest_request_and_reaches_the_relay() {
         .map(str::trim)
         .filter(|l| l.starts_with("log"))
         .collect();
-    assert_eq!(logs, ["log default {"], "a proxy log would record client addresses");
+    assert_eq!(
+        logs,
+        ["log default {"],
+        "a proxy log would record client addresses"
+    );
     assert!(CADDYFILE.contains("exclude http.log.error"));
 }
 
