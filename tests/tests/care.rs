@@ -1584,6 +1584,35 @@ fn a_programme_declares_its_on_call_coordinators_and_enrolment_warns_when_fewer_
     let esc = newcomer.ask_for_help("id").unwrap();
     assert_eq!(esc.referrals.len(), 1, "help is never blocked");
     assert_eq!(esc.programmes, vec![(programme, 0)]);
+    // Review finding: a record whose coordinators are not the ones on call is not "ready". The
+    // second on-call coordinator leaves this record; a third coordinator, not on the list, joins it:
+    // two coordinators are still reached, but only one of those on call.
+    let mut third = vault(&dir, "c3-on-call.db", 6);
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &third.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    third.add_programme_credential(&grant.credential).unwrap();
+    let resp = coordinator
+        .approve_group_member(&care, &third.link_request().unwrap(), Role::Member)
+        .unwrap();
+    third.join_space(&resp).unwrap();
+    coordinator
+        .remove_group_member(&care, &second.device_id())
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut third);
+    sync(&n, &mut third);
+    sync(&n, &mut coordinator);
+    let st = coordinator.on_call_status(&care).unwrap();
+    assert_eq!(st.coordinators, 2, "{st:?}");
+    assert_eq!(st.state, S::FewerThanTwoReached, "{st:?}");
+    assert!(st.state.warning());
+
     // Every state has its text in both languages.
     for s in [
         S::Ready,
