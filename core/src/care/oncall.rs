@@ -285,18 +285,23 @@ impl Vault {
                 .filter_map(|s| on_call_list(&s.doc).map(|(l, at)| (l, at, &s.doc)))
                 .max_by_key(|(_, at, _)| *at)
         });
-        let (declared, on_call) = match &declared {
+        let reached = coordinator_persons(space, now);
+        let (declared, on_call, reached_on_call) = match &declared {
             Some((list, _, doc)) => (
                 u32::try_from(list.len()).unwrap_or(u32::MAX),
                 holding_coordinator(doc, list, now),
+                // Of those on call, the ones this record's referrals reach: coordinators who are
+                // members here but not on call do not make the record ready.
+                u32::try_from(list.iter().filter(|p| reached.contains(p)).count())
+                    .unwrap_or(u32::MAX),
             ),
-            None => (0, 0),
+            None => (0, 0, 0),
         };
         let state = if declared == 0 {
             OnCallState::NotDeclared
         } else if on_call < MIN_ON_CALL {
             OnCallState::FewerThanTwoOnCall
-        } else if coordinators < MIN_ON_CALL {
+        } else if coordinators < MIN_ON_CALL || reached_on_call < MIN_ON_CALL {
             OnCallState::FewerThanTwoReached
         } else {
             OnCallState::Ready
