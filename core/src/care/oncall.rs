@@ -187,20 +187,32 @@ impl Vault {
                 "an acknowledgement deadline is 1 to {MAX_ACK_HOURS} hours"
             )));
         }
+        self.write_policy(programme, |d, policy, _| {
+            d.put(policy, "ack_hours", u64::from(hours))?;
+            Ok(())
+        })
+    }
+
+    /// Writes into the `policy` map of every care record of `programme` this device holds (made
+    /// first in records older than it), and returns how many were written. Every record is tried:
+    /// one that refuses does not leave the others on the old setting; only when none takes it is
+    /// the refusal returned.
+    fn write_policy(
+        &mut self,
+        programme: &[u8; 32],
+        set: impl Fn(&mut AutoCommit, &automerge::ObjId, i64) -> Result<()>,
+    ) -> Result<u32> {
         let targets = self.care_records_of(programme);
         let mut n = 0;
         let mut refused = None;
         for t in targets {
-            // Every record is tried: one that refuses does not leave the others on the old deadline.
             let done = self.with_space(&t, |doc, now| {
                 write(doc, now, |d| {
-                    // Records made before the deadline existed have no `policy` yet.
                     let policy = match d.get(ROOT, POLICY)? {
                         Some((Value::Object(ObjType::Map), obj)) => obj,
                         _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
                     };
-                    d.put(&policy, "ack_hours", u64::from(hours))?;
-                    Ok(())
+                    set(d, &policy, now)
                 })
             });
             match done {
@@ -239,31 +251,11 @@ impl Vault {
         }
         self.check_can_bind(Some(*programme), ProgrammeRole::Coordinator)?;
         let list = ids.join(",");
-        let targets = self.care_records_of(programme);
-        let mut n = 0;
-        let mut refused = None;
-        for t in targets {
-            // Every record is tried: one that refuses does not leave the others on the old list.
-            let done = self.with_space(&t, |doc, now| {
-                write(doc, now, |d| {
-                    let policy = match d.get(ROOT, POLICY)? {
-                        Some((Value::Object(ObjType::Map), obj)) => obj,
-                        _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
-                    };
-                    d.put(&policy, "on_call", list.as_str())?;
-                    d.put(&policy, "on_call_at", now)?;
-                    Ok(())
-                })
-            });
-            match done {
-                Ok(()) => n += 1,
-                Err(e) => refused = Some(e),
-            }
-        }
-        match (n, refused) {
-            (0, Some(e)) => Err(e),
-            _ => Ok(n),
-        }
+        self.write_policy(programme, |d, policy, now| {
+            d.put(policy, "on_call", list.as_str())?;
+            d.put(policy, "on_call_at", now)?;
+            Ok(())
+        })
     }
 
     /// Who will receive a care record's referrals ([`OnCallStatus`]), for the warning shown at
