@@ -933,7 +933,6 @@ impl RelaySync {
                 // person's programme now. Ask it again (once per sync) and show a proof built from
                 // the fresh listing.
                 let ask_again = !self.asked;
-                let mut asked_again = false;
                 if !not_admitted.is_empty()
                     && !self.admission_sent
                     && (!self.listed.is_empty() || ask_again)
@@ -945,7 +944,6 @@ impl RelaySync {
                         self.proof(store, identity)
                     };
                     if proof.is_some() || ask_again {
-                        asked_again = ask_again;
                         self.prove_after_info = ask_again;
                         self.admission = proof;
                         let again_ids: Vec<[u8; 32]> = answer
@@ -1103,9 +1101,10 @@ impl RelaySync {
                 }
                 self.rounds += 1;
                 // Whatever this answer held, the relay took this device's signature: what was
-                // remembered of it is confirmed (a listing asked again just above excepted).
-                self.remembered &= asked_again;
-                self.stage = if asked_again && self.rounds < MAX_ROUNDS {
+                // remembered of it is confirmed (a listing asked again goes to `Info` below, which
+                // confirms it afresh).
+                self.remembered = false;
+                self.stage = if self.prove_after_info && self.rounds < MAX_ROUNDS {
                     Stage::Info
                 } else if (answer.more || cut || again) && self.rounds < MAX_ROUNDS {
                     Stage::Exchange { retry: None }
