@@ -59,6 +59,8 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
+#[cfg(test)]
+mod verdicts_tests;
 pub mod versions;
 #[cfg(test)]
 mod versions_tests;
