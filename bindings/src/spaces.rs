@@ -102,6 +102,26 @@ impl Spaces {
         })
     }
 
+    /// Gives a member's device of a space this device administers another role (admins only: a
+    /// group's facilitators): a co-facilitator when `as_admin`, else a member. A co-facilitator
+    /// stepped back keeps, on every device, what it wrote before this device saw it last; what it
+    /// writes from then on, even offline and unaware, counts as a member's. Sync afterwards.
+    pub fn set_member_role(
+        &self,
+        space_id: String,
+        device_id: String,
+        as_admin: bool,
+    ) -> Result<()> {
+        let g = parse_space(&space_id)?;
+        let d = parse_device(&device_id)?;
+        let role = if as_admin {
+            sebaya_core::Role::Admin
+        } else {
+            sebaya_core::Role::Member
+        };
+        with(&self.inner, |v| v.set_group_member_role(&g, &d, role))
+    }
+
     /// The devices of a space, with their roles, as this device knows them.
     pub fn members(&self, space_id: String) -> Result<Vec<Member>> {
         let g = parse_space(&space_id)?;

@@ -10,7 +10,8 @@
 //!
 //! This file holds the space itself (its record in the vault, loading, its membership log and
 //! members, persisting and compacting the document). The rest is split by idea: `outgoing.rs`
-//! (sealing and what to send), `apply.rs` (receiving and applying), `keys.rs` (epochs, rotation,
+//! (sealing and what to send), `apply.rs` (receiving and applying), `verdicts.rs` (judging
+//! again when the log changes), `keys.rs` (epochs, rotation,
 //! history), `snapshot.rs`, `codec.rs`, `history.rs`, `kind.rs`, `doc.rs` (helpers every typed view
 //! uses), `rules.rs` (who may write what), `held.rs` (the shared spaces a device holds),
 //! `credentials.rs` (the programme credentials a device keeps, published into bound spaces),
@@ -59,6 +60,7 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
+mod verdicts;
 #[cfg(test)]
 mod verdicts_tests;
 pub mod versions;
@@ -616,11 +618,16 @@ impl Space {
         let env = signed.to_envelope(self.id, self.next_seq, &signer)?;
         let tx = store.durable_transaction()?;
         Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
+        let before = self.members.clone();
         self.store_statement(store, &env, signed)?;
         self.vector.insert(self.me, self.next_seq);
         self.next_seq += 1;
+        let again = self.log_changed(store, id, &before)?;
         self.save_record(store)?;
         tx.commit()?;
+        if again {
+            self.apply_pending(store, id)?;
+        }
         Ok(env.into_bytes())
     }
 
@@ -705,6 +712,45 @@ impl Space {
                 x25519: Some(x25519),
             },
         )
+    }
+
+    /// Gives a current member another role (admins only): a facilitator makes a member a
+    /// co-facilitator, or a co-facilitator steps back. A demotion records the device's last
+    /// sequence number this device holds as its cutoff (protocol 15.10): what it wrote up to there
+    /// stays a facilitator's on every device; what it wrote later, even concurrently, is judged as
+    /// a member's everywhere. Changes nothing when the device already has the role.
+    pub fn set_role(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        device: DeviceId,
+        role: Role,
+    ) -> Result<()> {
+        if !self.members.is_admin(&id.device) {
+            return Err(Error::NotAllowed(
+                "only an admin of a space can change roles",
+            ));
+        }
+        let Some(now) = self.members.role(&device) else {
+            return Err(Error::NotFound("member"));
+        };
+        if now == role {
+            return Ok(());
+        }
+        let last_seq = match role {
+            Role::Member => Some(self.vector.get(&device)),
+            Role::Admin => None,
+        };
+        self.write_statement(
+            store,
+            id,
+            Op::SetRole {
+                device,
+                role,
+                last_seq,
+            },
+        )?;
+        Ok(())
     }
 
     /// Makes the latest local commit durable: one sealed incremental chunk. Compaction is left to

@@ -75,7 +75,15 @@ fn set_role(
     d: DeviceId,
     role: Role,
 ) -> SignedStatement {
-    sign(by, parents, Op::SetRole { device: d, role })
+    sign(
+        by,
+        parents,
+        Op::SetRole {
+            device: d,
+            role,
+            last_seq: None,
+        },
+    )
 }
 
 fn log_of(statements: &[&SignedStatement]) -> MembershipLog {
@@ -490,6 +498,7 @@ fn structural_rules_are_enforced() {
         Op::SetRole {
             device: dev(&other),
             role: Role::Admin,
+            last_seq: None,
         },
     );
     s.parents.reverse();
@@ -508,6 +517,7 @@ fn structural_rules_are_enforced() {
         Op::SetRole {
             device: dev(&other),
             role: Role::Admin,
+            last_seq: None,
         },
     );
     s.v = 2;
@@ -1199,6 +1209,7 @@ fn history(devices: usize, steps: &[Step]) -> Vec<SignedStatement> {
             _ => Op::SetRole {
                 device: target,
                 role,
+                last_seq: None,
             },
         };
         let st = Statement::new(SPACE, parents, ids[author], TIME, op)
@@ -1983,4 +1994,125 @@ fn keep_may_ask_about_statements_applied_earlier_in_the_batch() {
     assert_eq!(asked, 4);
     assert!(out.iter().all(|r| matches!(r, Some(Ok(_)))));
     assert_eq!(log.state().members.len(), 4);
+}
+
+// ------------------------------------------------------------------------------------------
+// Protocol 15.10: a demotion carries the demoted device's cutoff; envelopes are judged by the
+// role the log gives their number, whatever order a holder learnt the log in.
+
+fn demotion_vector_statement() -> SignedStatement {
+    let admin = key(0x11);
+    let member = key(0x12);
+    let g = genesis(&admin);
+    sign(
+        &admin,
+        &[g.id()],
+        Op::SetRole {
+            device: dev(&member),
+            role: Role::Member,
+            last_seq: Some(7),
+        },
+    )
+}
+
+#[test]
+fn demotion_vector_matches_an_encoding_written_by_hand() {
+    let d = demotion_vector_statement();
+    let admin: [u8; 32] = dev(&key(0x11)).0;
+    let member: [u8; 32] = dev(&key(0x12)).0;
+    let mut op = vec![0xa1];
+    op.extend(tstr("set_role"));
+    op.push(0xa3);
+    op.extend(tstr("device"));
+    op.extend(bstr(&member));
+    op.extend(tstr("role"));
+    op.extend(tstr("member"));
+    op.extend(tstr("last_seq"));
+    op.push(0x07);
+    let bytes = hand_encoded(
+        &[StatementId::from_hex(GENESIS_ID_HEX).unwrap().0],
+        &admin,
+        op,
+    );
+    assert_eq!(d.statement_bytes(), &bytes[..]);
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md"))
+        .unwrap();
+    let flat: String = doc.split_whitespace().collect();
+    for h in [hex::encode(&bytes), d.id().to_hex()] {
+        assert!(flat.contains(&h), "docs/protocol.md lacks {h}");
+    }
+}
+
+#[test]
+#[ignore]
+fn print_demotion_vector() {
+    let d = demotion_vector_statement();
+    println!("DEMOTION {}", hex::encode(d.statement_bytes()));
+    println!("DEMOTION_ID {}", d.id().to_hex());
+}
+
+/// The role a log gives an envelope's number (15.10): a demoted admin's envelopes up to the
+/// demotion's cutoff stay an admin's, later ones are a member's; a removed device's beyond its
+/// `last_seq` are nobody's; a promotion counts for every number; a demotion from before 15.10
+/// (no `last_seq`) keeps nothing as an admin's.
+#[test]
+fn the_role_at_a_number_follows_the_cutoffs_not_the_order_learnt() {
+    let admin = key(1);
+    let other = key(2);
+    let m = key(3);
+    let g = genesis(&admin);
+    let a = add(&admin, &[g.id()], dev(&other), Role::Admin);
+    let b = add(&admin, &[a.id()], dev(&m), Role::Member);
+    let demote = sign(
+        &admin,
+        &[b.id()],
+        Op::SetRole {
+            device: dev(&other),
+            role: Role::Member,
+            last_seq: Some(5),
+        },
+    );
+    let remove = sign(
+        &admin,
+        &[demote.id()],
+        Op::Remove {
+            device: dev(&other),
+            last_seq: 9,
+        },
+    );
+    let promote = sign(
+        &admin,
+        &[remove.id()],
+        Op::SetRole {
+            device: dev(&m),
+            role: Role::Admin,
+            last_seq: None,
+        },
+    );
+    let s = log_of(&[&g, &a, &b, &demote]).state();
+    assert_eq!(s.writing_role_at(&dev(&other), 5), Some(Role::Admin));
+    assert_eq!(s.writing_role_at(&dev(&other), 6), Some(Role::Member));
+    let s = log_of(&[&g, &a, &b, &demote, &remove, &promote]).state();
+    assert_eq!(s.writing_role_at(&dev(&other), 5), Some(Role::Admin));
+    assert_eq!(s.writing_role_at(&dev(&other), 9), Some(Role::Member));
+    assert_eq!(s.writing_role_at(&dev(&other), 10), None);
+    assert_eq!(s.writing_role_at(&dev(&m), 1), Some(Role::Admin));
+    // The same statements in another order: the same answers.
+    let t = log_of(&[&promote, &remove, &demote, &b, &a, &g]).state();
+    for seq in [1, 5, 6, 9, 10, 1000] {
+        for d in [dev(&other), dev(&m), dev(&admin)] {
+            assert_eq!(t.writing_role_at(&d, seq), s.writing_role_at(&d, seq));
+        }
+    }
+    let old = sign(
+        &admin,
+        &[b.id()],
+        Op::SetRole {
+            device: dev(&other),
+            role: Role::Member,
+            last_seq: None,
+        },
+    );
+    let s = log_of(&[&g, &a, &b, &old]).state();
+    assert_eq!(s.writing_role_at(&dev(&other), 1), Some(Role::Member));
 }

@@ -166,6 +166,7 @@ fn op_vectors() -> Vec<OpVector> {
             op: Op::SetRole {
                 device: DeviceId(member()),
                 role: Role::Admin,
+                last_seq: None,
             },
         },
         OpVector {

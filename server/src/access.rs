@@ -1016,6 +1016,7 @@ mod tests {
                     _ => Op::SetRole {
                         device: target,
                         role,
+                        last_seq: None,
                     },
                 };
                 let st = sign(author, &parents, op);

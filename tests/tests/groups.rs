@@ -444,3 +444,59 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
         Err(Error::NotFound(_))
     ));
 }
+
+/// Issue 15, item 7, through a relay: the facilitator steps the co-facilitator back to member while
+/// the co-facilitator, offline and unaware, renames the group. The participant syncs the rename
+/// before the demotion reaches it, the facilitator after; all three end with the same name (the
+/// rename, written past the demotion's cutoff, refused everywhere), and the co-facilitator's own
+/// client now refuses a facilitator's write.
+#[test]
+fn a_co_facilitator_stepped_back_while_offline_leaves_every_device_with_the_same_group() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+    let mut co = Vault::open(&dir.path().join("c.db"), &[2; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[3; 32]).unwrap();
+    let g = facilitator.create_group("Kelompok Kamis").unwrap();
+    let resp = facilitator
+        .approve_group_member(&g, &co.link_request().unwrap(), Role::Admin)
+        .unwrap();
+    co.join_group(&resp).unwrap();
+    let resp = facilitator
+        .approve_group_member(&g, &participant.link_request().unwrap(), Role::Member)
+        .unwrap();
+    participant.join_group(&resp).unwrap();
+    for v in [&mut facilitator, &mut co, &mut participant] {
+        sync(&n, v);
+    }
+    // A facilitator's write the co-facilitator made while it still was one: it stays.
+    co.with_space(&g, |d, now| groups::rename(d, "Kelompok Kamis Sore", now))
+        .unwrap();
+    sync(&n, &mut co);
+    sync(&n, &mut facilitator);
+    // A member's device refuses the call; a facilitator's takes it.
+    assert!(matches!(
+        participant.set_group_member_role(&g, &co.device_id(), Role::Member),
+        Err(Error::NotAllowed(_))
+    ));
+    facilitator
+        .set_group_member_role(&g, &co.device_id(), Role::Member)
+        .unwrap();
+    co.with_space(&g, |d, now| groups::rename(d, "Nama dari co", now))
+        .unwrap();
+    sync(&n, &mut co);
+    sync(&n, &mut participant);
+    assert_eq!(participant.groups()[0].name, "Nama dari co");
+    sync(&n, &mut facilitator);
+    sync(&n, &mut participant);
+    sync(&n, &mut co);
+    for v in [&facilitator, &co, &participant] {
+        assert_eq!(v.groups()[0].name, "Kelompok Kamis Sore");
+        assert_eq!(v.groups()[0].name, facilitator.groups()[0].name);
+    }
+    assert_eq!(co.groups()[0].role, Some(Role::Member));
+    assert!(matches!(
+        co.with_space(&g, |d, now| groups::rename(d, "Lagi", now)),
+        Err(Error::NotAllowed(_))
+    ));
+}

@@ -277,6 +277,36 @@ private fun runChecks(tmp: File, relay: Relay?) {
         }
     }
 
+    check("a co-facilitator stepped back while offline writes as a member everywhere") {
+        val url = relay?.url ?: throw IllegalStateException("no relay")
+        Vault.open(File(tmp, "dmf.db").path, generateMasterKey()).use { fac ->
+            Vault.open(File(tmp, "dmc.db").path, generateMasterKey()).use { co ->
+                Vault.open(File(tmp, "dmp.db").path, generateMasterKey()).use { par ->
+                    val gid = fac.groups().create("Kelompok Kamis")
+                    co.groups().join(fac.spaces().approveMember(gid, co.linkRequest(), asAdmin = true))
+                    par.groups().join(fac.spaces().approveMember(gid, par.linkRequest()))
+                    listOf(fac, co, par).forEach { it.sync(url) }
+                    assertThrows<SebayaException.NotAllowed>("a member cannot change roles") {
+                        par.spaces().setMemberRole(gid, co.deviceId(), false)
+                    }
+                    fac.spaces().setMemberRole(gid, co.deviceId(), false)
+                    co.groups().addSession(gid, 1767225600000L, "Sesi dari co")
+                    co.sync(url)
+                    par.sync(url)
+                    assertEquals(1, par.groups().sessions(gid).size, "taken before the demotion arrived")
+                    listOf(fac, par, co).forEach { it.sync(url) }
+                    listOf(fac, co, par).forEach {
+                        assertEquals(0, it.groups().sessions(gid).size, "refused on every device")
+                    }
+                    assertEquals(SpaceRole.Member, co.groups().list().single().role, "stepped back")
+                    assertThrows<SebayaException.NotAllowed>("a member's client refuses a session") {
+                        co.groups().addSession(gid, 1767225600000L, "Lagi")
+                    }
+                }
+            }
+        }
+    }
+
     check("a pairing with case notes the participant cannot open") {
         val url = relay?.url ?: throw IllegalStateException("no relay")
         Vault.open(File(tmp, "ps.db").path, generateMasterKey()).use { sup ->

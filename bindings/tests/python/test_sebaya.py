@@ -620,6 +620,35 @@ def test_a_support_group_through_the_relay(tmp_path, relay):
         fac.groups().notes("00" * 16)
 
 
+def test_a_co_facilitator_stepped_back_while_offline_writes_as_a_member_everywhere(tmp_path, relay):
+    fac = open_vault(tmp_path / "f.db", generate_master_key())
+    co = open_vault(tmp_path / "c.db", generate_master_key())
+    par = open_vault(tmp_path / "p.db", generate_master_key())
+    gid = fac.groups().create("Kelompok Kamis")
+    co.groups().join(fac.spaces().approve_member(gid, co.link_request(), as_admin=True))
+    par.groups().join(fac.spaces().approve_member(gid, par.link_request()))
+    for v in (fac, co, par):
+        v.sync(relay.url)
+    with pytest.raises(SebayaError.NotAllowed):
+        par.spaces().set_member_role(gid, co.device_id(), False)
+    fac.spaces().set_member_role(gid, co.device_id(), False)
+    # Offline and unaware of it, the co-facilitator adds a session (a facilitator's write).
+    co.groups().add_session(gid, 1767225600000, "Sesi dari co")
+    co.sync(relay.url)
+    par.sync(relay.url)
+    assert len(par.groups().sessions(gid)) == 1
+    for v in (fac, par, co):
+        v.sync(relay.url)
+    for v in (fac, co, par):
+        assert v.groups().sessions(gid) == []
+    roles = {m.device_id: m.role for m in co.spaces().members(gid)}
+    assert roles[co.device_id()] == SpaceRole.MEMBER()
+    with pytest.raises(SebayaError.NotAllowed):
+        co.groups().add_session(gid, 1767225600000, "Lagi")
+    with pytest.raises(SebayaError.NotFound):
+        fac.spaces().set_member_role(gid, "00" * 32, True)
+
+
 def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     sup = open_vault(tmp_path / "s.db", generate_master_key())
     par = open_vault(tmp_path / "p.db", generate_master_key())

@@ -204,6 +204,33 @@ check("join a support group in person and read its note after a sync") {
     try assertEqual(UInt32(1), try par.sync(relayUrl: url).refusedSpaces, "the relay no longer serves the group")
 }
 
+check("a co-facilitator stepped back while offline writes as a member everywhere") {
+    let url = try relayURL()
+    let fac = try Vault.open(path: tmpPath("dmf.db"), masterKey: try generateMasterKey())
+    let co = try Vault.open(path: tmpPath("dmc.db"), masterKey: try generateMasterKey())
+    let par = try Vault.open(path: tmpPath("dmp.db"), masterKey: try generateMasterKey())
+    let gid = try fac.groups().create(name: "Kelompok Kamis")
+    _ = try co.groups().join(response: try fac.spaces().approveMember(spaceId: gid, request: try co.linkRequest(), asAdmin: true))
+    _ = try par.groups().join(response: try fac.spaces().approveMember(spaceId: gid, request: try par.linkRequest()))
+    for v in [fac, co, par] { _ = try v.sync(relayUrl: url) }
+    try assertThrows("a member cannot change roles", notAllowed) {
+        try par.spaces().setMemberRole(spaceId: gid, deviceId: try co.deviceId(), asAdmin: false)
+    }
+    try fac.spaces().setMemberRole(spaceId: gid, deviceId: try co.deviceId(), asAdmin: false)
+    _ = try co.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Sesi dari co")
+    _ = try co.sync(relayUrl: url)
+    _ = try par.sync(relayUrl: url)
+    try assertEqual(1, try par.groups().sessions(groupId: gid).count, "taken before the demotion arrived")
+    for v in [fac, par, co] { _ = try v.sync(relayUrl: url) }
+    for v in [fac, co, par] {
+        try assertEqual(0, try v.groups().sessions(groupId: gid).count, "refused on every device")
+    }
+    try assertEqual([SpaceRole.member], try co.groups().list().map { $0.role }, "stepped back")
+    try assertThrows("a member's client refuses a session", notAllowed) {
+        _ = try co.groups().addSession(groupId: gid, dateMs: 1_767_225_600_000, topic: "Lagi")
+    }
+}
+
 check("one vault is usable from many threads at once") {
     let v = try Vault.open(path: tmpPath("threads.db"), masterKey: try generateMasterKey())
     let lock = NSLock()

@@ -249,6 +249,19 @@ impl Vault {
         self.join_shared(resp).map(|(id, _)| id)
     }
 
+    /// Gives a member's device of a space this device administers another role (facilitators
+    /// only): co-facilitator (`Role::Admin`) or member. See [`Space::set_role`] for what a
+    /// demotion does to what the device wrote concurrently.
+    pub fn set_group_member_role(
+        &mut self,
+        group: &SpaceId,
+        device: &DeviceId,
+        role: Role,
+    ) -> Result<()> {
+        let (store, identity, g) = self.held_mut(group)?;
+        g.set_role(store, identity, *device, role)
+    }
+
     /// Removes a member's device from the group and rotates the group key (facilitators only).
     pub fn remove_group_member(
         &mut self,

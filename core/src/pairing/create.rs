@@ -213,6 +213,7 @@ impl Vault {
                 Op::SetRole {
                     device: request.device,
                     role: Role::Admin,
+                    last_seq: None,
                 },
             )?;
         }

@@ -6,7 +6,9 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::params;
 use zeroize::Zeroizing;
 
-use sebaya_proto::membership::{Judged, MAX_NEW_STATEMENTS_PER_SPACE, SignedStatement};
+use sebaya_proto::membership::{
+    Judged, MAX_NEW_STATEMENTS_PER_SPACE, MembershipState, SignedStatement,
+};
 use sebaya_proto::{DeviceId, Envelope, Kind};
 
 use crate::error::{Error, Result};
@@ -17,6 +19,9 @@ use super::apart::{Admission, Held, Room};
 use super::codec::{apply_in_place, apply_untrusted};
 use super::{ReceiveReport, Space, SpaceKind, decode_changes, rules};
 use sebaya_proto::SpaceId;
+
+/// An envelope's author and sequence number: what its verdict is judged by (protocol 15.10).
+type Numbered = (DeviceId, u64);
 
 impl Space {
     /// Stores envelopes received from anywhere (each verified on its own), then applies what it can.
@@ -61,6 +66,9 @@ impl Space {
     ) -> Result<ReceiveReport> {
         let mut report = ReceiveReport::default();
         let mut judged = 0usize;
+        // The membership before the first statement this batch brings: what verdicts given so far
+        // were made under, to judge again those the batch's statements change (`verdicts.rs`).
+        let mut before: Option<MembershipState> = None;
         let mut room = Room::default();
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
@@ -96,14 +104,9 @@ impl Space {
             if h.kind == Kind::Membership {
                 // Admitted by its signature and its author's authority in its own causal past
                 // (docs/protocol.md 15.8); its effect is then the log's business. A removed device's
-                // statements beyond its last accepted sequence number are refused, as the relay does.
-                if !self.members.is_member(&h.author)
-                    && self
-                        .members
-                        .removed
-                        .get(&h.author)
-                        .is_some_and(|last| h.seq > *last)
-                {
+                // statements beyond its last accepted sequence number and a small window are
+                // refused, as the relay does (`may_state`).
+                if !self.members.may_state(&h.author, h.seq) {
                     report.refused += 1;
                     continue;
                 }
@@ -136,6 +139,7 @@ impl Space {
                     continue;
                 }
                 Self::insert_envelope(store, &env, &h.author, h.seq, 1)?;
+                before.get_or_insert_with(|| self.members.clone());
                 self.store_statement(store, &env, st)?;
                 self.vector.insert(h.author, h.seq);
                 if h.author == self.me {
@@ -170,6 +174,9 @@ impl Space {
                 self.raise_counter(h.seq);
             }
             report.stored += 1;
+        }
+        if let Some(before) = before {
+            self.log_changed(store, identity, &before)?;
         }
         self.save_record(store)?;
         tx.commit()?;
@@ -286,7 +293,7 @@ impl Space {
         let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
         // Envelopes whose author's role limits what it may write (`rules.rs`): checked one by one,
         // in dependency order, before they touch the document.
-        let mut limited: Vec<(Vec<u8>, Vec<Change>, DeviceId)> = Vec::new();
+        let mut limited: Vec<(Vec<u8>, Vec<Change>, Numbered)> = Vec::new();
         let creator = self.creator();
         let needs_binding = self.binding_required(store)?;
         for (k, env) in others {
@@ -295,11 +302,11 @@ impl Space {
                     let Ok(h) = env.header() else {
                         continue;
                     };
-                    let a = rules::author(&self.members, creator, h.author, None);
+                    let a = rules::author(&self.members, creator, (h.author, h.seq), None);
                     if a.unlimited(self.kind) {
                         waiting.push((k, changes));
                     } else {
-                        limited.push((k, changes, h.author));
+                        limited.push((k, changes, (h.author, h.seq)));
                     }
                 }
                 // Its author is not (yet) a member, or its epoch key has not arrived: it waits.

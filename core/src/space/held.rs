@@ -180,7 +180,7 @@ impl Vault {
         let author = crate::space::rules::author(
             g.membership(),
             g.creator(),
-            identity.device,
+            (identity.device, g.next_seq()),
             registry.as_ref(),
         );
         match author.unlimited(g.kind) {

@@ -108,7 +108,7 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
 pub(crate) struct Author<'a> {
     /// The writing device.
     pub device: DeviceId,
-    /// Its role in the space (its current role, or its role when removed).
+    /// Its role in the space for the envelope judged ([`MembershipState::writing_role_at`]).
     pub role: Option<Role>,
     /// Whether it created the space.
     pub creator: bool,
@@ -331,12 +331,14 @@ fn programme_in(changes: &[Change]) -> Option<[u8; 32]> {
 pub(crate) fn author<'a>(
     members: &MembershipState,
     creator: Option<DeviceId>,
-    device: DeviceId,
+    (device, seq): (DeviceId, u64),
     programme: Option<&'a ProgrammeRegistry>,
 ) -> Author<'a> {
     Author {
         device,
-        role: members.writing_role(&device),
+        // By the envelope's number, not the role the device holds now: every device judges one
+        // envelope the same whenever it learns of a demotion or removal (protocol 15.10).
+        role: members.writing_role_at(&device, seq),
         creator: creator == Some(device),
         programme,
         // Only a person who signed for the device counts: an admin naming someone else's person
@@ -799,7 +801,7 @@ pub(crate) mod tests {
         let changes: Vec<Change> = fs.doc.get_changes(&before);
         let base = fs.doc.fork_at(&before).unwrap();
         let members = fs.membership().clone();
-        let author = author(&members, fs.creator(), f.id.device, None);
+        let author = author(&members, fs.creator(), (f.id.device, 1), None);
         assert!(!allowed(&base, SpaceKind::Care, &author, &changes));
         // One claim is the creator's to make.
         assert!(allowed(&base, SpaceKind::Care, &author, &changes[..1]));
@@ -976,7 +978,7 @@ pub(crate) mod tests {
             edit(&mut trial);
             trial.commit();
             let changes = trial.get_changes(&ms.doc.get_heads());
-            let author = author(ms.membership(), ms.creator(), m.id.device, None);
+            let author = author(ms.membership(), ms.creator(), (m.id.device, 1), None);
             let local = allowed(&ms.doc, SpaceKind::Group, &author, &changes);
             ms.doc.apply_changes(changes).unwrap();
             ms.persist(&m.store).unwrap();
@@ -1342,7 +1344,7 @@ pub(crate) mod tests {
         trial.commit();
         let changes = trial.get_changes(&before);
         let creator = fs.creator();
-        let a = author(fs.membership(), creator, f.id.device, None);
+        let a = author(fs.membership(), creator, (f.id.device, 1), None);
         assert!(!allowed(&fs.doc, SpaceKind::Care, &a, &changes));
     }
 

@@ -49,9 +49,9 @@ impl Space {
         matches!(self.kind, SpaceKind::Journal | SpaceKind::Index)
     }
 
-    fn may_snapshot(&self, author: &sebaya_proto::DeviceId) -> bool {
+    fn may_snapshot(&self, author: &sebaya_proto::DeviceId, seq: u64) -> bool {
         self.snapshots_allowed()
-            && crate::space::rules::author(&self.members, self.creator(), *author, None)
+            && crate::space::rules::author(&self.members, self.creator(), (*author, seq), None)
                 .unlimited(self.kind)
     }
 
@@ -89,7 +89,7 @@ impl Space {
         id: &Identity,
         every: u32,
     ) -> Result<Option<usize>> {
-        if every == 0 || !self.may_snapshot(&self.me) {
+        if every == 0 || !self.may_snapshot(&self.me, self.next_seq) {
             return Ok(None);
         }
         if self.held_count() < self.snap_envelopes.saturating_add(MIN_ENVELOPES_BETWEEN) {
@@ -138,7 +138,7 @@ impl Space {
     /// sequence number. `None` when the document is too large for one envelope (it then syncs by
     /// changes only) or this space has no snapshots.
     pub fn seal_snapshot(&mut self, store: &Store, id: &Identity) -> Result<Option<usize>> {
-        if !self.may_snapshot(&self.me) {
+        if !self.may_snapshot(&self.me, self.next_seq) {
             return Ok(None);
         }
         let cover = self.applied_cover(store)?;
@@ -240,7 +240,7 @@ impl Space {
             }
             return Ok(false);
         }
-        if !self.may_snapshot(&h.author) {
+        if !self.may_snapshot(&h.author, h.seq) {
             return Err(Error::Content(
                 "a snapshot here would carry changes its author may not vouch for",
             ));

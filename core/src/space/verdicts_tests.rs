@@ -156,6 +156,7 @@ fn a_members_write_concurrent_with_its_promotion_ends_the_same_on_every_device()
         Op::SetRole {
             device: m.id.device,
             role: Role::Admin,
+            last_seq: None,
         },
     )
     .unwrap();
@@ -167,10 +168,10 @@ fn a_members_write_concurrent_with_its_promotion_ends_the_same_on_every_device()
 
 /// A demotion of `device`, which the demoter has seen write up to `seen`.
 fn demote(device: sebaya_proto::DeviceId, seen: u64) -> Op {
-    let _ = seen;
     Op::SetRole {
         device,
         role: Role::Member,
+        last_seq: Some(seen),
     }
 }
 
@@ -295,6 +296,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                             Op::SetRole {
                                 device: target,
                                 role: Role::Admin,
+                                last_seq: None,
                             },
                         )
                         .unwrap();
@@ -383,8 +385,7 @@ fn writing_role_at(
     author: &sebaya_proto::DeviceId,
     seq: u64,
 ) -> Option<Role> {
-    let _ = seq;
-    state.writing_role(author)
+    state.writing_role_at(author, seq)
 }
 
 /// Two distinct spaces of the list, mutably.
@@ -417,4 +418,25 @@ proptest! {
     fn every_device_reaches_the_same_verdicts(steps in prop::collection::vec(step(), 1..28)) {
         run(&steps)?;
     }
+}
+
+/// Found by the property above while this was built: two admins that remove each other while
+/// apart each refused the other's removal (a removed device's statement beyond its last accepted
+/// number), so their logs never met and 15.6's seniority rule never settled the contest. With the
+/// window of `may_state` both statements reach both, and both logs end the same.
+#[test]
+fn two_admins_removing_each_other_apart_end_with_the_same_log() {
+    let (f, a, m, mut fs, mut as_, mut ms) = three();
+    fs.remove_member(&f.store, &f.id, a.id.device).unwrap();
+    as_.remove_member(&a.store, &a.id, f.id.device).unwrap();
+    deliver(&f, &mut fs, &a, &mut as_);
+    deliver(&a, &mut as_, &f, &mut fs);
+    deliver(&f, &mut fs, &m, &mut ms);
+    deliver(&a, &mut as_, &m, &mut ms);
+    assert_eq!(fs.members.members, as_.members.members);
+    assert_eq!(fs.members.members, ms.members.members);
+    assert!(
+        fs.members.is_admin(&f.id.device),
+        "the more senior admin stays"
+    );
 }

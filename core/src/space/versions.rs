@@ -45,6 +45,15 @@ pub(crate) struct Announcements {
     latest: BTreeMap<DeviceId, (u64, Vec<u8>)>,
 }
 
+impl Announcements {
+    /// Forgets what was read, so the next read takes the whole document again: after a rebuild
+    /// left changes out (`verdicts.rs`), an announcement read from one of them no longer stands.
+    pub(super) fn read_again(&mut self) {
+        self.read_to.clear();
+        self.latest.clear();
+    }
+}
+
 impl Default for Announcements {
     fn default() -> Self {
         Announcements {

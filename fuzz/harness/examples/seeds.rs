@@ -164,6 +164,7 @@ fn main() {
         Op::SetRole {
             device: other,
             role: Role::Member,
+            last_seq: Some(3),
         },
     )
     .sign(signer())

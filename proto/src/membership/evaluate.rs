@@ -676,6 +676,9 @@ impl MembershipLog {
                 device, last_seq, ..
             } => {
                 if let Some(r) = w.state.members.remove(&device) {
+                    if r == Role::Admin {
+                        w.state.admin_until(device, last_seq);
+                    }
                     w.state.removed_roles.insert(device, r);
                 }
                 if let Some(p) = w.drop_person(&device) {
@@ -686,7 +689,11 @@ impl MembershipLog {
                 *entry = (*entry).min(last_seq);
                 w.lost.entry(device).or_default().push(i);
             }
-            Op::SetRole { device, role } => {
+            Op::SetRole {
+                device,
+                role,
+                last_seq,
+            } => {
                 if !w.state.is_member(&device) {
                     return true;
                 }
@@ -698,6 +705,9 @@ impl MembershipLog {
                         }
                     }
                     Role::Member => {
+                        if w.state.is_admin(&device) {
+                            w.state.admin_until(device, last_seq.unwrap_or(0));
+                        }
                         w.state.members.insert(device, Role::Member);
                         w.lost.entry(device).or_default().push(i);
                     }

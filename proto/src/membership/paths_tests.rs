@@ -130,7 +130,15 @@ fn history(steps: &[Step]) -> Vec<SignedStatement> {
                     last_seq: 0,
                 },
             ),
-            2 => sign(a, parents, Op::SetRole { device: t, role }),
+            2 => sign(
+                a,
+                parents,
+                Op::SetRole {
+                    device: t,
+                    role,
+                    last_seq: None,
+                },
+            ),
             3 => sign(
                 &devs[*target],
                 parents,

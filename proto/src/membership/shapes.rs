@@ -77,6 +77,7 @@ pub fn chain(m: usize, demote: bool) -> Vec<SignedStatement> {
             Op::SetRole {
                 device: target,
                 role: Role::Member,
+                last_seq: Some(0),
             }
         } else {
             Op::Remove {

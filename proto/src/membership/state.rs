@@ -6,6 +6,10 @@ use crate::envelope::DeviceId;
 
 use super::*;
 
+/// How many sequence numbers beyond a removed device's last accepted one its membership statements
+/// are still admitted to be judged ([`MembershipState::may_state`]).
+pub const REMOVED_STATEMENT_WINDOW: u64 = 16;
+
 /// Who belongs to a space, computed from its log. The relay and every device consult it before
 /// accepting an envelope or handing one out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +44,11 @@ pub struct MembershipState {
     /// Each person a counted `succession` moved on from, and the person it moved to: a record that
     /// names the old person (a care record's subject) means the new one.
     pub successors: BTreeMap<[u8; 32], [u8; 32]>,
+    /// Devices that were admins and are no longer (demoted or removed), each with the highest
+    /// sequence number up to which their envelopes are still judged as an admin's (the largest
+    /// cutoff any counted demotion or removal of theirs gave): what they wrote as admins stays
+    /// accepted on every device, whatever role they hold now (protocol 15.10).
+    pub admin_until: BTreeMap<DeviceId, u64>,
 }
 
 /// An invite as the log sees it.
@@ -93,11 +102,35 @@ impl MembershipState {
         self.role(device) == Some(Role::Admin)
     }
 
-    /// The role an envelope's author writes with: its current role, or, for a removed device (whose
-    /// envelopes up to its last sequence number still count), the role it had when removed.
-    pub fn writing_role(&self, device: &DeviceId) -> Option<Role> {
-        self.role(device)
-            .or_else(|| self.removed_roles.get(device).copied())
+    /// The role the log gives the envelope of `device` numbered `seq` (protocol 15.10): what every
+    /// device judges it by, so that all reach the same verdict whatever order they learnt the log
+    /// in. A current admin writes as an admin whatever the number (a promotion trusts what it wrote
+    /// before); a demoted or removed admin up to its cutoff; a removed device not at all past its
+    /// last accepted number; otherwise the current role, or the role held when removed. The
+    /// author does not choose the number's meaning: the cutoffs are the demoter's and remover's.
+    pub fn writing_role_at(&self, device: &DeviceId, seq: u64) -> Option<Role> {
+        let was_admin = self.admin_until.get(device).is_some_and(|c| seq <= *c);
+        match self.role(device) {
+            Some(Role::Admin) => Some(Role::Admin),
+            Some(Role::Member) if was_admin => Some(Role::Admin),
+            Some(Role::Member) => Some(Role::Member),
+            None => match self.removed.get(device) {
+                Some(last) if seq <= *last => {
+                    if was_admin {
+                        Some(Role::Admin)
+                    } else {
+                        self.removed_roles.get(device).copied()
+                    }
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// Notes that `device`, an admin until now, keeps an admin's judgement up to `seq`.
+    pub(super) fn admin_until(&mut self, device: DeviceId, seq: u64) {
+        let c = self.admin_until.entry(device).or_insert(seq);
+        *c = (*c).max(seq);
     }
 
     /// The person an envelope's author writes for: its current person, or, for a removed device, the
@@ -136,6 +169,19 @@ impl MembershipState {
     /// sealed before its removal still counts; nothing after).
     pub fn may_write(&self, device: &DeviceId, seq: u64) -> bool {
         self.is_member(device) || self.removed.get(device).is_some_and(|last| seq <= *last)
+    }
+
+    /// Whether a membership statement by `device` numbered `seq` is admitted to be judged (section
+    /// 15.8, item 2): a member's always; a removed device's up to [`REMOVED_STATEMENT_WINDOW`]
+    /// beyond its last accepted number, so a statement it signed concurrently with its removal (a
+    /// removal of its remover, which 15.6 then settles by seniority) reaches every holder alike,
+    /// while it still cannot fill the log with statements backdated onto old parents.
+    pub fn may_state(&self, device: &DeviceId, seq: u64) -> bool {
+        self.is_member(device)
+            || self
+                .removed
+                .get(device)
+                .is_none_or(|last| seq <= last.saturating_add(REMOVED_STATEMENT_WINDOW))
     }
 
     /// Whether the device may be given the space's envelopes: current members only.

@@ -90,6 +90,12 @@ pub enum Op {
         device: DeviceId,
         /// Its new role.
         role: Role,
+        /// On a demotion, the demoted device's last sequence number in this space still judged as an
+        /// admin's, as the demoter knows it (section 15.10): its envelopes up to it count as written
+        /// by an admin on every device, later ones as a member's, whatever the device claims or
+        /// the order devices learn of it. `None` (a statement from before protocol 15.10, or a
+        /// promotion): 0 for a demotion.
+        last_seq: Option<u64>,
     },
     /// Starts a new epoch. `commit` = HKDF-SHA256(new key, info `"sebaya/v1/key-commit"`), so a
     /// wrapped key can be checked against the statement; the epoch id is this statement's id. The key
@@ -117,7 +123,7 @@ pub enum Op {
         /// The invite id.
         invite: [u8; 16],
     },
-    /// A person's new device joins a space where that person already has a device (section 15.10):
+    /// A person's new device joins a space where that person already has a device (section 20.1):
     /// signed by the new device itself, carrying its device certificate from the person (the fields of
     /// [`crate::DeviceCertificate`] with `device` = the statement's author, and the person's signature).
     /// Counts when, at that point, a current member belongs to the same person and the device was
@@ -207,6 +213,7 @@ impl Op {
             | Op::SetRole {
                 device,
                 role: Role::Admin,
+                ..
             } => Some(device),
             _ => None,
         }
@@ -226,6 +233,7 @@ impl Op {
             Op::SetRole {
                 device,
                 role: Role::Member,
+                ..
             } => Some(device),
             _ => None,
         }
@@ -296,6 +304,8 @@ enum WireOp {
         #[serde(with = "serde_bytes")]
         device: Vec<u8>,
         role: Role,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<u64>,
     },
     Rotate {
         #[serde(with = "serde_bytes")]
@@ -625,9 +635,14 @@ impl Statement {
                 device: device.0.to_vec(),
                 last_seq,
             },
-            Op::SetRole { device, role } => WireOp::SetRole {
+            Op::SetRole {
+                device,
+                role,
+                last_seq,
+            } => WireOp::SetRole {
                 device: device.0.to_vec(),
                 role,
+                last_seq,
             },
             Op::Rotate { commit } => WireOp::Rotate {
                 commit: commit.to_vec(),
@@ -743,9 +758,14 @@ impl Statement {
                     device: DeviceId::from_slice(&device)?,
                     last_seq,
                 },
-                WireOp::SetRole { device, role } => Op::SetRole {
+                WireOp::SetRole {
+                    device,
+                    role,
+                    last_seq,
+                } => Op::SetRole {
                     device: DeviceId::from_slice(&device)?,
                     role,
+                    last_seq,
                 },
                 WireOp::Rotate { commit } => Op::Rotate {
                     commit: commit.as_slice().try_into().map_err(|_| {

@@ -1,0 +1,367 @@
+//! One verdict per envelope on every device (protocol 15.10; issue 15, item 7).
+//!
+//! An envelope is judged by the role the log gives its author at the envelope's sequence number
+//! ([`MembershipState::writing_role_at`]), never by the order a device learnt things in. A device
+//! that learns of a removal, demotion or promotion after it judged some of that author's envelopes
+//! judges them again: what the new log refuses leaves the document (with every change built on
+//! it), and what it now allows is taken in. Every device then holds the same document once it
+//! holds the same log and envelopes.
+
+use std::collections::{BTreeSet, HashSet};
+
+use automerge::{AutoCommit, Change, ChangeHash};
+use rusqlite::{OptionalExtension, params};
+use zeroize::Zeroizing;
+
+use sebaya_proto::envelope::HeaderV1;
+use sebaya_proto::membership::{MembershipState, Role};
+use sebaya_proto::{DeviceId, Envelope, EpochId, Kind};
+
+use crate::error::Result;
+use crate::identity::Identity;
+use crate::store::Store;
+
+use super::codec::apply_in_place;
+use super::{Space, actor_of, decode_changes, genesis_epoch};
+
+/// Waiting, applied and refused, as the vault's `envelopes.state` column holds them.
+const WAITING: i64 = 0;
+const APPLIED: i64 = 1;
+const REFUSED: i64 = 2;
+
+/// How much a role lets an author write: a role that ranks higher accepts all a lower one does.
+fn rank(role: Option<Role>) -> u8 {
+    match role {
+        None => 0,
+        Some(Role::Member) => 1,
+        Some(Role::Admin) => 2,
+    }
+}
+
+/// The first sequence number of `device` at which `before` and `after` give different roles, if
+/// any. Both are constant between their cutoffs, so only the first number and those just past a
+/// cutoff need asking.
+fn first_difference(
+    before: &MembershipState,
+    after: &MembershipState,
+    device: &DeviceId,
+) -> Option<u64> {
+    let mut at: BTreeSet<u64> = BTreeSet::from([1]);
+    for s in [before, after] {
+        for c in [s.removed.get(device), s.admin_until.get(device)]
+            .into_iter()
+            .flatten()
+        {
+            at.insert(c.saturating_add(1));
+        }
+    }
+    at.into_iter()
+        .find(|&seq| before.writing_role_at(device, seq) != after.writing_role_at(device, seq))
+}
+
+impl Space {
+    /// What a change of the log from `before` asks of verdicts already given (inside the caller's
+    /// transaction): envelopes judged again ([`Space::rejudge`]), and this device's own writes
+    /// sealed under a rotation the log now sets aside sealed again under a key the log stands by
+    /// ([`Space::reseal_set_aside`]). Returns whether envelopes wait to be applied.
+    pub(super) fn log_changed(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        before: &MembershipState,
+    ) -> Result<bool> {
+        let again = self.rejudge(store, before)?;
+        self.reseal_set_aside(store, id, before)?;
+        Ok(again)
+    }
+
+    /// A rotation the log counted can stop counting when a concurrent statement takes its author's
+    /// role away; its key then reaches no device that had not taken it already, and what this
+    /// device sealed under it would be read only where it was written. Those envelopes' contents
+    /// are sealed again, under fresh numbers, with the newest key the log stands by (the genesis
+    /// key when no rotation stands); the old envelopes stay, as duplicates where they were read.
+    fn reseal_set_aside(
+        &mut self,
+        store: &Store,
+        id: &Identity,
+        before: &MembershipState,
+    ) -> Result<()> {
+        let standing = |e: &EpochId, s: &MembershipState| s.epochs.iter().any(|x| x.id == *e);
+        let gone: Vec<EpochId> = before
+            .epochs
+            .iter()
+            .map(|e| e.id)
+            .filter(|e| !standing(e, &self.members))
+            .collect();
+        if gone.is_empty() || id.device != self.me || !self.members.is_member(&self.me) {
+            return Ok(());
+        }
+        if gone.contains(&self.epoch) && !self.fall_back_epoch() {
+            return Ok(());
+        }
+        let signer = id.signing_key()?;
+        for seq in 1..self.next_seq {
+            let k = Self::envelope_key(store, &self.id, &self.me, seq);
+            let Some(v) = store
+                .conn
+                .query_row("SELECT v FROM envelopes WHERE k = ?1", [&k], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .optional()?
+            else {
+                continue;
+            };
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            let h = env.header()?;
+            if env.kind() != Kind::Changes || !gone.contains(&h.epoch) {
+                continue;
+            }
+            let Some(key) = self.key_for(&h.epoch) else {
+                continue;
+            };
+            let content = Zeroizing::new(env.open(key)?);
+            let header = HeaderV1 {
+                kind: Kind::Changes,
+                space: self.id,
+                epoch: self.epoch,
+                author: self.me,
+                seq: self.next_seq,
+            };
+            let again = self.seal_content(header, &content, &signer)?;
+            Self::insert_envelope(store, &again, &self.me, self.next_seq, APPLIED)?;
+            self.vector.insert(self.me, self.next_seq);
+            self.next_seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Moves the key this device writes with off a rotation the log no longer counts: to the
+    /// newest counted one it holds the key of, else to the genesis key. Returns whether it moved.
+    fn fall_back_epoch(&mut self) -> bool {
+        let counted = self
+            .members
+            .epochs
+            .iter()
+            .rev()
+            .map(|e| e.id)
+            .find(|e| self.older.contains_key(e));
+        let target = counted.or_else(|| {
+            self.older
+                .iter()
+                .find(|(e, k)| genesis_epoch(&self.id, k).is_ok_and(|g| g == **e))
+                .map(|(e, _)| *e)
+        });
+        let Some(target) = target else {
+            return false;
+        };
+        let Some(k) = self.older.remove(&target) else {
+            return false;
+        };
+        let prev_key = std::mem::replace(&mut self.key, k);
+        let prev_epoch = std::mem::replace(&mut self.epoch, target);
+        self.older.insert(prev_epoch, prev_key);
+        true
+    }
+
+    /// Judges again, after the log changed from `before`, every envelope whose author's role at its
+    /// number changed: applied ones the new role ranks lower are taken out of the document with
+    /// what was built on them and wait to be judged again; refused ones it ranks higher wait
+    /// again. Returns whether anything waits again (the caller applies what is pending). Runs in
+    /// the caller's transaction, so the document written back and the states change together.
+    fn rejudge(&mut self, store: &Store, before: &MembershipState) -> Result<bool> {
+        let devices: BTreeSet<DeviceId> = [before, &self.members]
+            .iter()
+            .flat_map(|s| s.members.keys().chain(s.removed.keys()).copied())
+            .collect();
+        let mut again: Vec<Vec<u8>> = Vec::new();
+        let mut out: HashSet<ChangeHash> = HashSet::new();
+        for device in devices {
+            let Some(from) = first_difference(before, &self.members, &device) else {
+                continue;
+            };
+            // Once one of the device's applied envelopes leaves, its refused later ones are judged
+            // again too: one refused for carrying a change numbered like one that left (the
+            // device numbers its next change after the last one kept) now fits.
+            let mut left = false;
+            for seq in self.held_from(&device, from) {
+                let was = rank(before.writing_role_at(&device, seq));
+                let now = rank(self.members.writing_role_at(&device, seq));
+                let k = Self::envelope_key(store, &self.id, &device, seq);
+                let Some((state, v)) = store
+                    .conn
+                    .query_row("SELECT state, v FROM envelopes WHERE k = ?1", [&k], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })
+                    .optional()?
+                else {
+                    continue;
+                };
+                let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+                if env.kind() != Kind::Changes {
+                    continue;
+                }
+                if state == APPLIED && now < was {
+                    out.extend(self.changes_in(&env).iter().map(Change::hash));
+                    again.push(k);
+                    left = true;
+                } else if state == REFUSED && (now > was || left) {
+                    again.push(k);
+                }
+            }
+        }
+        if again.is_empty() {
+            return Ok(false);
+        }
+        if !out.is_empty() {
+            let Some(gone) = self.rebuild_without(store, &out)? else {
+                // The document could not be rebuilt (it always can from its own changes): keep it
+                // and the verdicts as they were rather than lose anything.
+                return Ok(false);
+            };
+            if gone.len() > out.len() {
+                again.extend(self.applied_rows_holding(store, &gone)?);
+            }
+        }
+        for k in &again {
+            store.conn.execute(
+                "UPDATE envelopes SET state = ?1 WHERE k = ?2",
+                params![WAITING, k],
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// The sequence numbers of `device` this device holds, from `from` on.
+    fn held_from(&self, device: &DeviceId, from: u64) -> Vec<u64> {
+        let mut seqs: Vec<u64> = (from..=self.vector.get(device)).collect();
+        seqs.extend(
+            self.vector
+                .above_gap()
+                .filter(|(a, s)| *a == device && *s >= from)
+                .map(|(_, s)| s),
+        );
+        seqs
+    }
+
+    /// The changes a changes envelope carries, whatever its author's standing now (empty when its
+    /// epoch key is not held or it does not open: such an envelope was never applied).
+    fn changes_in(&self, env: &Envelope) -> Vec<Change> {
+        let Ok(h) = env.header() else {
+            return Vec::new();
+        };
+        let Some(key) = self.key_for(&h.epoch) else {
+            return Vec::new();
+        };
+        let Ok(plain) = env.open(key).map(Zeroizing::new) else {
+            return Vec::new();
+        };
+        decode_changes(&plain, &h.author).unwrap_or_default()
+    }
+
+    /// Rebuilds the document from its own changes without `out` and every change that depends on
+    /// one of them, and writes it back whole in place of the stored chunks. Returns every change
+    /// left out, or `None` if Automerge would not take the rest (the document then stays).
+    ///
+    /// A change this device made on top of a change left out goes too, sealed or not: on every
+    /// device the same (an edit of a note that no longer exists has nothing to edit).
+    fn rebuild_without(
+        &mut self,
+        store: &Store,
+        out: &HashSet<ChangeHash>,
+    ) -> Result<Option<HashSet<ChangeHash>>> {
+        let all = self.doc.get_changes(&[]);
+        let mut gone = out.clone();
+        loop {
+            let before = gone.len();
+            for c in &all {
+                if !gone.contains(&c.hash()) && c.deps().iter().any(|d| gone.contains(d)) {
+                    gone.insert(c.hash());
+                }
+            }
+            if gone.len() == before {
+                break;
+            }
+        }
+        let me = actor_of(&self.me);
+        let mine_gone = all
+            .iter()
+            .any(|c| c.actor_id() == &me && gone.contains(&c.hash()));
+        let kept: Vec<Change> = all
+            .into_iter()
+            .filter(|c| !gone.contains(&c.hash()))
+            .collect();
+        let top_mine = kept
+            .iter()
+            .filter(|c| c.actor_id() == &me)
+            .map(Change::seq)
+            .max()
+            .unwrap_or(0);
+        let mut fresh = AutoCommit::new().with_actor(me);
+        if apply_in_place(&mut fresh, kept).is_err() {
+            return Ok(None);
+        }
+        let whole = fresh.save_after(&[]);
+        let k = Self::row_key(store, &self.id);
+        let v = store.seal("doc_chunks", &k, &whole)?;
+        store
+            .conn
+            .execute("DELETE FROM doc_chunks WHERE space = ?1", [&k])?;
+        store.conn.execute(
+            "INSERT INTO doc_chunks (space, v) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+        self.doc = fresh;
+        self.persisted = self.doc.get_heads();
+        self.chunks = 1;
+        if mine_gone {
+            // The next change of this device's own is numbered after the last one kept: it is not
+            // sealed yet, whatever the cursor said.
+            self.sealed_change_seq = self.sealed_change_seq.min(top_mine);
+            self.sealed_heads.clear();
+        } else {
+            let heads = std::mem::take(&mut self.sealed_heads);
+            let known = heads
+                .iter()
+                .all(|h| self.doc.get_change_by_hash(h).is_some());
+            if known {
+                self.sealed_heads = heads;
+            }
+        }
+        self.counted = 0;
+        self.counted_heads.clear();
+        self.announced.read_again();
+        Ok(Some(gone))
+    }
+
+    /// The applied envelopes of any author that carry one of `gone`: built on a change left out,
+    /// they wait again (their changes are no longer in the document).
+    fn applied_rows_holding(
+        &self,
+        store: &Store,
+        gone: &HashSet<ChangeHash>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let sk = Self::row_key(store, &self.id);
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+            let mut stmt = store
+                .conn
+                .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = ?2")?;
+            let rows = stmt.query_map(params![sk, APPLIED], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for (k, v) in rows {
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            if env.kind() != Kind::Changes {
+                continue;
+            }
+            if self
+                .changes_in(&env)
+                .iter()
+                .any(|c| gone.contains(&c.hash()))
+            {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+}
