@@ -55,6 +55,8 @@ use crate::space::doc::{
 
 mod binding;
 pub mod casenotes;
+#[cfg(test)]
+mod casenotes_tests;
 mod create;
 #[cfg(test)]
 pub(crate) mod programme_tests;

@@ -1,0 +1,227 @@
+//! Case notes for the supporter and their supervisor only (issue 14, item 12), between vaults that
+//! exchange bundles: the supervisor must prove the coordinator role in the programme, and nobody
+//! beyond the supporter, one supervisor and a handed-over successor is a member — refused by the
+//! honest client before writing, and refused on receipt by every device when a modified client
+//! adds someone anyway.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_proto::membership::Role;
+use sebaya_proto::programme::ProgrammeRole;
+
+use super::casenotes;
+use crate::space::SpaceKind;
+use crate::{SpaceId, Vault};
+
+fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
+    let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
+    v.create_person().unwrap();
+    v
+}
+
+/// `c` makes a programme (so its person coordinates it) and grants each of `supporters` the peer
+/// supporter role there.
+fn programme(c: &mut Vault, supporters: &mut [&mut Vault]) -> [u8; 32] {
+    let p = c.create_programme("Layanan Psikososial").unwrap();
+    for s in supporters.iter_mut() {
+        let g = c
+            .grant_programme_role(
+                &p,
+                &s.person_id().unwrap(),
+                ProgrammeRole::PeerSupporter,
+                180,
+            )
+            .unwrap();
+        s.add_programme_credential(&g.credential).unwrap();
+    }
+    p
+}
+
+/// Everything `from` holds, carried to `to` in a file; how many envelopes `to` set aside.
+fn carry(from: &mut Vault, to: &mut Vault) -> u32 {
+    let bundle = from.export_bundle(&[], None).expect("export");
+    to.import_bundle(&bundle).expect("import").quarantined
+}
+
+/// `v` joins with `resp` and records in the space's log that its device is its person's (what its
+/// first sync does), so its person's roles count for what it writes.
+fn join(v: &mut Vault, resp: &str) -> SpaceId {
+    let (id, _) = v.join_space(resp).unwrap();
+    let me = v.person_id().unwrap();
+    v.claim_spaces(me.0).unwrap();
+    id
+}
+
+fn request(v: &Vault) -> String {
+    v.link_request().unwrap()
+}
+
+/// A modified client: `admin` adds the device that showed `req` as an admin of `notes`, skipping
+/// every check the honest client makes. Returns the response code for that device.
+fn add_bypassing_checks(admin: &mut Vault, notes: &SpaceId, req: &str) -> String {
+    let (store, identity, s) = admin.held_mut(notes).unwrap();
+    crate::space::devices::approve_into(store, identity, s, req, Role::Admin, None)
+        .unwrap()
+        .to_code()
+        .unwrap()
+}
+
+/// A modified client: `v` publishes its credentials and writes a case note straight into its copy
+/// of the document, skipping its own client's check.
+fn note_bypassing_checks(v: &mut Vault, notes: &SpaceId, id: &str) {
+    let me = v.device_id().to_hex();
+    let (store, _, s) = v.held_mut(notes).unwrap();
+    crate::space::credentials::publish_credentials(store, s).unwrap();
+    let now = i64::try_from(crate::care::programmes::now_secs()).unwrap() * 1_000;
+    casenotes::add_note(&mut s.doc, id, "Catatan dari orang lain.", &me, now).unwrap();
+    s.persist(store).unwrap();
+}
+
+/// The honest client: a coordinator becomes supervisor and reviews; a peer supporter who is no
+/// coordinator, or the participant, cannot be named supervisor; a third person cannot be added.
+/// Nothing is created or changed by a refusal.
+#[test]
+fn only_a_coordinator_becomes_supervisor_and_nobody_else_is_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut supporter = vault(&dir, "s.db", 2);
+    let mut other = vault(&dir, "o.db", 3);
+    let mut fourth = vault(&dir, "f.db", 4);
+    let participant = vault(&dir, "p.db", 5);
+    let p = programme(
+        &mut coordinator,
+        &mut [&mut supporter, &mut other, &mut fourth],
+    );
+
+    let (notes, resp) = supporter
+        .create_case_notes_in("pairing-7f3a", &request(&coordinator), Some(p))
+        .unwrap();
+    assert_eq!(join(&mut coordinator, &resp), notes);
+    let s_me = supporter.device_id().to_hex();
+    supporter
+        .with_space(&notes, |d, now| {
+            casenotes::add_note(d, "00000000000000d1", "Rujukan dibahas.", &s_me, now)
+        })
+        .unwrap();
+    assert_eq!(carry(&mut supporter, &mut coordinator), 0);
+    let c_me = coordinator.device_id().to_hex();
+    coordinator
+        .with_space(&notes, |d, now| {
+            casenotes::add_review(
+                d,
+                "00000000000000e1",
+                "00000000000000d1",
+                "Baik.",
+                &c_me,
+                now,
+            )
+        })
+        .unwrap();
+    assert_eq!(carry(&mut coordinator, &mut supporter), 0);
+    assert_eq!(
+        supporter
+            .read_space(&notes, casenotes::reviews)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A peer supporter who is no coordinator is not a supervisor: nothing is created.
+    let held = supporter.shared_spaces().len();
+    assert!(
+        supporter
+            .create_case_notes_in("pairing-2", &request(&other), Some(p))
+            .is_err(),
+        "a non-coordinator became supervisor"
+    );
+    // Nor is the participant.
+    assert!(
+        supporter
+            .create_case_notes_in("pairing-3", &request(&participant), Some(p))
+            .is_err(),
+        "the participant became supervisor"
+    );
+    assert_eq!(supporter.shared_spaces().len(), held);
+
+    // A third person is refused by the honest client; the membership does not change.
+    let members = supporter.space_membership(&notes).unwrap().members.len();
+    assert!(
+        supporter
+            .approve_group_member(&notes, &request(&fourth), Role::Member)
+            .is_err(),
+        "a third person was let into the case notes"
+    );
+    assert_eq!(
+        supporter.space_membership(&notes).unwrap().members.len(),
+        members
+    );
+}
+
+/// A modified supporter's client adds a fourth person to case notes that have their supervisor,
+/// and opens case notes whose "supervisor" is no coordinator: what those members write is refused
+/// on receipt by every other device.
+#[test]
+fn writes_from_members_beyond_the_cap_are_refused_on_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut supporter = vault(&dir, "s.db", 2);
+    let mut other = vault(&dir, "o.db", 3);
+    let mut fourth = vault(&dir, "f.db", 4);
+    let p = programme(
+        &mut coordinator,
+        &mut [&mut supporter, &mut other, &mut fourth],
+    );
+
+    // Case notes with a real supervisor; then a fourth person, a certified peer supporter, is
+    // added as an admin by a client that skips the check.
+    let (notes, resp) = supporter
+        .create_case_notes_in("pairing-7f3a", &request(&coordinator), Some(p))
+        .unwrap();
+    join(&mut coordinator, &resp);
+    let resp = add_bypassing_checks(&mut supporter, &notes, &request(&fourth));
+    join(&mut fourth, &resp);
+    carry(&mut supporter, &mut fourth);
+    carry(&mut supporter, &mut coordinator);
+    note_bypassing_checks(&mut fourth, &notes, "00000000000000f1");
+    assert!(
+        carry(&mut fourth, &mut coordinator) >= 1,
+        "the supervisor's device took a fourth person's note"
+    );
+    assert!(
+        coordinator
+            .read_space(&notes, casenotes::notes)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Case notes whose only other member is a peer supporter made "supervisor" by a modified
+    // client: what that member writes is refused by the supporter's device.
+    let (bad, resp) = {
+        let r = request(&other);
+        let (id, resp) = supporter
+            .open_shared(
+                SpaceKind::CaseNotes,
+                |d, now| casenotes::init(d, "pairing-9", now),
+                &r,
+                Role::Admin,
+            )
+            .unwrap();
+        let (store, _, s) = supporter.held_mut(&id).unwrap();
+        Vault::bind_programme(store, s, &p).unwrap();
+        let me = supporter.person_id().unwrap();
+        supporter.claim_spaces(me.0).unwrap();
+        (id, resp)
+    };
+    join(&mut other, &resp);
+    carry(&mut supporter, &mut other);
+    note_bypassing_checks(&mut other, &bad, "00000000000000f2");
+    assert!(
+        carry(&mut other, &mut supporter) >= 1,
+        "the supporter's device took a note from a supervisor who is no coordinator"
+    );
+    assert!(
+        supporter
+            .read_space(&bad, casenotes::notes)
+            .unwrap()
+            .is_empty()
+    );
+}
