@@ -8,7 +8,8 @@
 use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
 
-use super::casenotes;
+use super::{CaseNotesStanding, casenotes};
+use crate::error::Error;
 use crate::space::SpaceKind;
 use crate::{SpaceId, Vault};
 
@@ -55,6 +56,20 @@ fn request(v: &Vault) -> String {
     v.link_request().unwrap()
 }
 
+/// `v`'s proof of its role in `p`.
+fn shown(v: &Vault, p: &[u8; 32]) -> Vec<u8> {
+    v.certification_presentation(p).unwrap()
+}
+
+/// The standings `v` sees in `notes`, by device.
+fn standings(v: &Vault, notes: &SpaceId) -> Vec<(crate::DeviceId, CaseNotesStanding)> {
+    v.case_notes_members(notes)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.device, m.standing))
+        .collect()
+}
+
 /// A modified client: `admin` adds the device that showed `req` as an admin of `notes`, skipping
 /// every check the honest client makes. Returns the response code for that device.
 fn add_bypassing_checks(admin: &mut Vault, notes: &SpaceId, req: &str) -> String {
@@ -93,9 +108,20 @@ fn only_a_coordinator_becomes_supervisor_and_nobody_else_is_added() {
     );
 
     let (notes, resp) = supporter
-        .create_case_notes_in("pairing-7f3a", &request(&coordinator), Some(p))
+        .create_case_notes(
+            "pairing-7f3a",
+            &request(&coordinator),
+            &shown(&coordinator, &p),
+            &p,
+        )
         .unwrap();
     assert_eq!(join(&mut coordinator, &resp), notes);
+    let mut both = vec![
+        (supporter.device_id(), CaseNotesStanding::Supporter),
+        (coordinator.device_id(), CaseNotesStanding::Supervisor),
+    ];
+    both.sort_by_key(|(d, _)| *d);
+    assert_eq!(standings(&supporter, &notes), both);
     let s_me = supporter.device_id().to_hex();
     supporter
         .with_space(&notes, |d, now| {
@@ -127,28 +153,29 @@ fn only_a_coordinator_becomes_supervisor_and_nobody_else_is_added() {
 
     // A peer supporter who is no coordinator is not a supervisor: nothing is created.
     let held = supporter.shared_spaces().len();
+    let r = supporter.create_case_notes("pairing-2", &request(&other), &shown(&other, &p), &p);
     assert!(
-        supporter
-            .create_case_notes_in("pairing-2", &request(&other), Some(p))
-            .is_err(),
-        "a non-coordinator became supervisor"
+        matches!(r, Err(Error::NotSupervisor)),
+        "a non-coordinator became supervisor: {r:?}"
     );
-    // Nor is the participant.
-    assert!(
-        supporter
-            .create_case_notes_in("pairing-3", &request(&participant), Some(p))
-            .is_err(),
-        "the participant became supervisor"
+    // Nor is the participant, who holds no role to show; nor someone showing another's proof.
+    let r = supporter.create_case_notes("pairing-3", &request(&participant), &[], &p);
+    assert!(matches!(r, Err(Error::NotSupervisor)), "{r:?}");
+    let r = supporter.create_case_notes(
+        "pairing-3",
+        &request(&participant),
+        &shown(&coordinator, &p),
+        &p,
     );
+    assert!(matches!(r, Err(Error::BadCredential)), "{r:?}");
     assert_eq!(supporter.shared_spaces().len(), held);
 
     // A third person is refused by the honest client; the membership does not change.
     let members = supporter.space_membership(&notes).unwrap().members.len();
+    let r = supporter.approve_group_member(&notes, &request(&fourth), Role::Member);
     assert!(
-        supporter
-            .approve_group_member(&notes, &request(&fourth), Role::Member)
-            .is_err(),
-        "a third person was let into the case notes"
+        matches!(r, Err(Error::CaseNotesFull)),
+        "a third person was let into the case notes: {r:?}"
     );
     assert_eq!(
         supporter.space_membership(&notes).unwrap().members.len(),
@@ -174,7 +201,12 @@ fn writes_from_members_beyond_the_cap_are_refused_on_receipt() {
     // Case notes with a real supervisor; then a fourth person, a certified peer supporter, is
     // added as an admin by a client that skips the check.
     let (notes, resp) = supporter
-        .create_case_notes_in("pairing-7f3a", &request(&coordinator), Some(p))
+        .create_case_notes(
+            "pairing-7f3a",
+            &request(&coordinator),
+            &shown(&coordinator, &p),
+            &p,
+        )
         .unwrap();
     join(&mut coordinator, &resp);
     let resp = add_bypassing_checks(&mut supporter, &notes, &request(&fourth));
@@ -191,6 +223,33 @@ fn writes_from_members_beyond_the_cap_are_refused_on_receipt() {
             .read_space(&notes, casenotes::notes)
             .unwrap()
             .is_empty()
+    );
+    // Both honest devices see the fourth person as beyond the cap and write nothing new there
+    // until the supporter removes them; then writing goes on.
+    for v in [&supporter, &coordinator] {
+        assert!(
+            standings(v, &notes).contains(&(fourth.device_id(), CaseNotesStanding::Refused)),
+            "{:?}",
+            standings(v, &notes)
+        );
+    }
+    let s_me = supporter.device_id().to_hex();
+    let note = |v: &mut Vault, id: &str| {
+        v.with_space(&notes, |d, now| {
+            casenotes::add_note(d, id, "Sesi ketiga.", &s_me, now)
+        })
+    };
+    assert!(matches!(
+        note(&mut supporter, "00000000000000d1"),
+        Err(Error::CaseNotesFull)
+    ));
+    let f_device = fourth.device_id();
+    supporter.remove_group_member(&notes, &f_device).unwrap();
+    note(&mut supporter, "00000000000000d1").unwrap();
+    assert!(
+        standings(&supporter, &notes)
+            .iter()
+            .all(|(_, s)| *s != CaseNotesStanding::Refused)
     );
 
     // Case notes whose only other member is a peer supporter made "supervisor" by a modified
