@@ -284,3 +284,87 @@ fn writes_from_members_beyond_the_cap_are_refused_on_receipt() {
             .is_empty()
     );
 }
+
+/// One supervisor, never two: a second coordinator added by a modified client makes both stand
+/// refused (which one the supporter chose cannot be told), and a device the log names no person
+/// for is refused too. The supporter's devices stay the supporter's.
+#[test]
+fn a_second_coordinator_or_a_device_of_nobody_is_beyond_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut coordinator = vault(&dir, "c.db", 1);
+    let mut supporter = vault(&dir, "s.db", 2);
+    let mut second = vault(&dir, "c2.db", 3);
+    let nobody = Vault::open(&dir.path().join("n.db"), &[4; 32]).unwrap();
+    let p = programme(&mut coordinator, &mut [&mut supporter]);
+    let g = coordinator
+        .grant_programme_role(
+            &p,
+            &second.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    second.add_programme_credential(&g.credential).unwrap();
+
+    let (notes, resp) = supporter
+        .create_case_notes(
+            "pairing-7f3a",
+            &request(&coordinator),
+            &shown(&coordinator, &p),
+            &p,
+        )
+        .unwrap();
+    join(&mut coordinator, &resp);
+    // A device of nobody: refused, the rest stands.
+    let _ = add_bypassing_checks(&mut supporter, &notes, &request(&nobody));
+    let seen = standings(&supporter, &notes);
+    assert!(seen.contains(&(nobody.device_id(), CaseNotesStanding::Refused)));
+    assert!(seen.contains(&(coordinator.device_id(), CaseNotesStanding::Supervisor)));
+    assert!(seen.contains(&(supporter.device_id(), CaseNotesStanding::Supporter)));
+    supporter
+        .remove_group_member(&notes, &nobody.device_id())
+        .unwrap();
+
+    // A second coordinator publishing its own grant is refused whole (with its grant counted,
+    // there would be two coordinators, so it stands refused), and its grant never enters.
+    let resp = add_bypassing_checks(&mut supporter, &notes, &request(&second));
+    join(&mut second, &resp);
+    carry(&mut supporter, &mut second);
+    {
+        let (store, _, s) = second.held_mut(&notes).unwrap();
+        crate::space::credentials::publish_credentials(store, s).unwrap();
+    }
+    assert!(carry(&mut second, &mut supporter) >= 1);
+    assert!(
+        standings(&supporter, &notes)
+            .contains(&(coordinator.device_id(), CaseNotesStanding::Supervisor))
+    );
+    // When the adder publishes it (as it does a supervisor's), neither coordinator is the
+    // supervisor.
+    let second_person = second.person_id().unwrap();
+    let grants = supporter
+        .supervisor_credentials(p, second_person, &shown(&second, &p))
+        .unwrap();
+    {
+        let (store, _, s) = supporter.held_mut(&notes).unwrap();
+        crate::care::training::publish_grants(store, s, &grants).unwrap();
+    }
+    let seen = standings(&supporter, &notes);
+    assert!(
+        seen.contains(&(second.device_id(), CaseNotesStanding::Refused)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(coordinator.device_id(), CaseNotesStanding::Refused)),
+        "{seen:?}"
+    );
+    assert!(seen.contains(&(supporter.device_id(), CaseNotesStanding::Supporter)));
+    // Once the second is removed, the first is the supervisor again.
+    supporter
+        .remove_group_member(&notes, &second.device_id())
+        .unwrap();
+    assert!(
+        standings(&supporter, &notes)
+            .contains(&(coordinator.device_id(), CaseNotesStanding::Supervisor))
+    );
+}
