@@ -368,3 +368,89 @@ fn a_second_coordinator_or_a_device_of_nobody_is_beyond_the_cap() {
             .contains(&(coordinator.device_id(), CaseNotesStanding::Supervisor))
     );
 }
+
+/// Case notes made before the cap, as an older client made them (bound to no programme, so no
+/// supervisor can be proven a coordinator): kept and readable on every device, the supervisor
+/// marked refused, its new writes refused on receipt, and nothing new written by the supporter's
+/// updated client until the supervisor is removed (the migration rule, docs/care.md).
+#[test]
+fn case_notes_from_before_the_cap_are_kept_and_read_only_until_the_refused_member_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut supporter = vault(&dir, "s.db", 1);
+    let mut supervisor = vault(&dir, "v.db", 2);
+    let (notes, resp) = supporter
+        .open_shared(
+            SpaceKind::CaseNotes,
+            |d, now| casenotes::init(d, "pairing-lama", now),
+            &request(&supervisor),
+            Role::Admin,
+        )
+        .unwrap();
+    let me = supporter.person_id().unwrap();
+    supporter.claim_spaces(me.0).unwrap();
+    note_bypassing_checks(&mut supporter, &notes, "00000000000000d1");
+    join(&mut supervisor, &resp);
+    assert_eq!(carry(&mut supporter, &mut supervisor), 0);
+    assert_eq!(
+        supervisor
+            .read_space(&notes, casenotes::notes)
+            .unwrap()
+            .len(),
+        1,
+        "kept and read"
+    );
+    for v in [&supporter, &supervisor] {
+        assert!(
+            standings(v, &notes).contains(&(supervisor.device_id(), CaseNotesStanding::Refused))
+        );
+    }
+    let s_me = supporter.device_id().to_hex();
+    let write = |v: &mut Vault| {
+        v.with_space(&notes, |d, now| {
+            casenotes::add_note(d, "00000000000000d2", "Baru.", &s_me, now)
+        })
+    };
+    assert!(matches!(write(&mut supporter), Err(Error::CaseNotesFull)));
+    assert_eq!(
+        supporter
+            .read_space(&notes, casenotes::notes)
+            .unwrap()
+            .len(),
+        1
+    );
+    // What the supervisor's older client writes is refused on the supporter's device.
+    let v_me = supervisor.device_id().to_hex();
+    {
+        let (store, _, s) = supervisor.held_mut(&notes).unwrap();
+        let now = i64::try_from(crate::care::programmes::now_secs()).unwrap() * 1_000;
+        casenotes::add_review(
+            &mut s.doc,
+            "00000000000000e1",
+            "00000000000000d1",
+            "Baik.",
+            &v_me,
+            now,
+        )
+        .unwrap();
+        s.persist(store).unwrap();
+    }
+    assert!(carry(&mut supervisor, &mut supporter) >= 1);
+    assert!(
+        supporter
+            .read_space(&notes, casenotes::reviews)
+            .unwrap()
+            .is_empty()
+    );
+    // Removed, the supervisor reads nothing new; the supporter writes on.
+    supporter
+        .remove_group_member(&notes, &supervisor.device_id())
+        .unwrap();
+    write(&mut supporter).unwrap();
+    assert_eq!(
+        supporter
+            .read_space(&notes, casenotes::notes)
+            .unwrap()
+            .len(),
+        2
+    );
+}
