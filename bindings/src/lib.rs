@@ -193,6 +193,25 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The person shown as case notes' supervisor is no coordinator of the notes' programme: case
+    /// notes are shared with a coordinator only. Nothing was created or changed.
+    #[error("{detail}")]
+    NotSupervisor {
+        /// Catalogue id: `error-not-supervisor`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// Case notes are for the supporter, one supervisor and a handed-over successor: nobody else is
+    /// added, and nothing new is written while someone beyond that is a member (remove them first).
+    /// Nothing changed.
+    #[error("{detail}")]
+    CaseNotesFull {
+        /// Catalogue id: `error-case-notes-full`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// A bundle file is damaged, truncated, altered or carries an envelope that does not verify;
     /// nothing of it was kept.
     #[error("{detail}")]
@@ -406,6 +425,14 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::NotCertified(_) => SebayaError::NotCertified {
                 message_id: id("error-not-certified"),
+                detail,
+            },
+            E::NotSupervisor => SebayaError::NotSupervisor {
+                message_id: id("error-not-supervisor"),
+                detail,
+            },
+            E::CaseNotesFull => SebayaError::CaseNotesFull {
+                message_id: id("error-case-notes-full"),
                 detail,
             },
             E::BadBundle(_) => SebayaError::BadBundle {

@@ -72,6 +72,32 @@ pub struct CaseNote {
     pub reviews: Vec<String>,
 }
 
+/// Where a member of case notes stands under their membership cap (issue 14, item 12): computed
+/// by this device from the membership and the programme grants the notes hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum CaseNotesStanding {
+    /// A device of the supporter who opened the notes.
+    Supporter,
+    /// A device of the one supervisor, a coordinator of the programme.
+    Supervisor,
+    /// A device of the supporter the notes were handed over to.
+    Successor,
+    /// Beyond the cap: what it writes is refused, and nothing new is written while it is a member.
+    /// Offer the supporter to remove it (`Spaces.remove_member`).
+    Refused,
+}
+
+/// One current member of case notes.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct CaseNotesMember {
+    /// The member device (hex).
+    pub device_id: String,
+    /// The person the membership names for it (hex), if any.
+    pub person_id: Option<String>,
+    /// Where it stands.
+    pub standing: CaseNotesStanding,
+}
+
 /// Something the participant shared with their supporter in a pairing.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SharedItem {
@@ -260,18 +286,27 @@ impl Pairings {
     }
 
     /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
-    /// name), shared only with the supervisor whose request code it scanned. With `programme_id`,
-    /// writing notes takes a peer supporter of the programme and reviewing them a coordinator.
-    #[uniffi::method(default(programme_id = None))]
+    /// name) under the programme `programme_id`, shared only with the supervisor whose request code
+    /// it scanned. The supervisor must be a coordinator there and shows
+    /// `supervisor_presentation` (their `Training.certification_presentation`): `NotSupervisor`
+    /// when it is empty or proves another role, `BadCredential` when it is damaged or someone
+    /// else's; nothing is created then. Writing notes takes a peer supporter of the programme and
+    /// reviewing them a coordinator, checked by every device.
     pub fn create_case_notes(
         &self,
         about: String,
         supervisor_request: String,
-        programme_id: Option<String>,
+        supervisor_presentation: Vec<u8>,
+        programme_id: String,
     ) -> Result<CreatedSpace> {
-        let programme = programme_id.as_deref().map(parse_programme).transpose()?;
+        let programme = parse_programme(&programme_id)?;
         let (id, response) = with(&self.inner, |v| {
-            v.create_case_notes_in(&about, &supervisor_request, programme)
+            v.create_case_notes(
+                &about,
+                &supervisor_request,
+                &supervisor_presentation,
+                &programme,
+            )
         })?;
         Ok(CreatedSpace {
             space_id: id.to_hex(),
@@ -308,6 +343,28 @@ impl Pairings {
             })
         })?;
         Ok(id)
+    }
+
+    /// Who is in the case notes and where each stands (supporter, supervisor, successor, or
+    /// refused: beyond the cap). While any member is refused, writing notes and reviews throws
+    /// `CaseNotesFull`; adding anyone through `Spaces.approve` throws it always.
+    pub fn case_notes_members(&self, space_id: String) -> Result<Vec<CaseNotesMember>> {
+        use sebaya_core::pairing::CaseNotesStanding as Core;
+        let s = parse_space(&space_id)?;
+        let members = with(&self.inner, |v| v.case_notes_members(&s))?;
+        Ok(members
+            .into_iter()
+            .map(|m| CaseNotesMember {
+                device_id: m.device.to_hex(),
+                person_id: m.person.map(|p| hex::encode(p.0)),
+                standing: match m.standing {
+                    Core::Supporter => CaseNotesStanding::Supporter,
+                    Core::Supervisor => CaseNotesStanding::Supervisor,
+                    Core::Successor => CaseNotesStanding::Successor,
+                    Core::Refused => CaseNotesStanding::Refused,
+                },
+            })
+            .collect())
     }
 
     /// The case notes with their reviews, oldest first.

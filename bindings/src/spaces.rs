@@ -69,7 +69,8 @@ impl Spaces {
     /// admin (a group's facilitator, a care record's coordinator) when `as_admin`, and returns the
     /// response code to show it (`join` on that device). Unless `share_history`, a group that already
     /// has a past first goes on in a new period and the newcomer joins that one (reading nothing
-    /// written before).
+    /// written before). Case notes take nobody this way (`CaseNotesFull`): their supervisor is named
+    /// when they are opened, a successor comes by hand-over.
     #[uniffi::method(default(as_admin = false, share_history = false))]
     pub fn approve_member(
         &self,

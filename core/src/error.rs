@@ -82,6 +82,16 @@ pub enum Error {
     /// coordinator certifies them again.
     #[error("training missing or expired: {0}")]
     NotCertified(String),
+    /// The person shown as case notes' supervisor holds no `coordinator` role in the notes'
+    /// programme (or the notes are bound to no programme, where nobody can prove it): case notes
+    /// about a participant are shared with a coordinator only (issue 14, item 12). Nothing changed.
+    #[error("the supervisor must be a coordinator of the programme")]
+    NotSupervisor,
+    /// Case notes are for the supporter, one supervisor and a successor they were handed over to:
+    /// adding anyone else is refused, and nothing new is written while a member beyond that is in
+    /// them (issue 14, item 12). Nothing changed.
+    #[error("case notes are for the supporter, one supervisor and a handed-over successor only")]
+    CaseNotesFull,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

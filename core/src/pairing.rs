@@ -41,8 +41,9 @@
 //!
 //! The folder holds what else belongs to one-to-one support: `create.rs` (opening a pairing or case
 //! notes, handing one over), `binding.rs` (a pairing's programme, and binding older ones),
-//! `sharing.rs` (a participant sharing items with their supporter) and
-//! `casenotes.rs` (the supporter's case notes, shared with their supervisor only).
+//! `sharing.rs` (a participant sharing items with their supporter),
+//! `casenotes.rs` (the supporter's case notes, shared with their supervisor only) and
+//! `supervision.rs` (who is in case notes under the cap of supporter, supervisor and successor).
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc};
@@ -55,10 +56,15 @@ use crate::space::doc::{
 
 mod binding;
 pub mod casenotes;
+#[cfg(test)]
+mod casenotes_tests;
 mod create;
 #[cfg(test)]
 pub(crate) mod programme_tests;
 mod sharing;
+mod supervision;
+
+pub use supervision::{CaseNotesMember, CaseNotesStanding};
 
 const PARTICIPANT: &str = "participant";
 const SUPPORTER: &str = "supporter";

@@ -227,7 +227,12 @@ fn main() {
     .unwrap();
 
     let (notes, resp) = su
-        .create_case_notes_in("pairing-7f3a", &co.link_request().unwrap(), Some(programme))
+        .create_case_notes(
+            "pairing-7f3a",
+            &co.link_request().unwrap(),
+            &co.certification_presentation(&programme).unwrap(),
+            &programme,
+        )
         .unwrap();
     assert_eq!(co.join_space(&resp).unwrap(), (notes, SpaceKind::CaseNotes));
     let (case_note_id, review_id) = ("00000000000000f1", "00000000000000f2");

@@ -39,3 +39,31 @@ fn now_secs() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+/// Opens case notes from `supporter` about `about`, with `supervisor` as its supervisor: since
+/// issue 14 (item 12) a supervisor must be a coordinator of the notes' programme, so the
+/// supervisor makes a programme (its person coordinates it) and grants the supporter the peer
+/// supporter role there. Makes either person first if its vault has none. Returns the notes' id and
+/// the response code for the supervisor.
+pub fn supervised_case_notes(
+    supporter: &mut Vault,
+    supervisor: &mut Vault,
+    about: &str,
+) -> Result<(SpaceId, String)> {
+    for v in [&mut *supporter, &mut *supervisor] {
+        if v.person_id().is_none() {
+            v.create_person()?;
+        }
+    }
+    let programme = supervisor.create_programme("Supervisi")?;
+    let person = supporter.person_id().ok_or(sebaya_core::Error::NoPerson)?;
+    let grant = supervisor.grant_programme_role(
+        &programme,
+        &person,
+        sebaya_core::ProgrammeRole::PeerSupporter,
+        180,
+    )?;
+    supporter.add_programme_credential(&grant.credential)?;
+    let shown = supervisor.certification_presentation(&programme)?;
+    supporter.create_case_notes(about, &supervisor.link_request()?, &shown, &programme)
+}

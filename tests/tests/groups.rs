@@ -389,9 +389,12 @@ fn a_pairing_and_its_case_notes_reach_exactly_the_right_people() {
     }
 
     // Case notes: the supporter and the supervisor only.
-    let (cid, resp) = supporter
-        .create_case_notes("pairing-7f3a", &supervisor.link_request().unwrap())
-        .unwrap();
+    let (cid, resp) = sebaya_tests::pairings::supervised_case_notes(
+        &mut supporter,
+        &mut supervisor,
+        "pairing-7f3a",
+    )
+    .unwrap();
     // The participant cannot open the supervisor's response: the key inside is wrapped for the
     // supervisor's device alone.
     assert!(matches!(

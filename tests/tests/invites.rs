@@ -226,7 +226,7 @@ fn a_spent_expired_revoked_or_forged_invite_admits_nobody() {
     let mut second = vault(&dir, "c.db", 3);
     let stranger_key = Ed25519KeyPair::from_seed_unchecked(&[0x66; 32]).unwrap();
     let stranger_device = DeviceId::from_slice(stranger_key.public_key().as_ref()).unwrap();
-    let supervisor = vault(&dir, "d.db", 4);
+    let mut supervisor = vault(&dir, "d.db", 4);
     let g = admin.create_group("Kelompok").unwrap();
     let invite = admin.create_invite(&g, 3600).unwrap();
     sync(&n, &mut admin);
@@ -289,9 +289,9 @@ fn a_spent_expired_revoked_or_forged_invite_admits_nobody() {
         Err(Error::BadInvite)
     ));
     // Case notes are never shared by invite.
-    let (notes, _) = admin
-        .create_case_notes("pairing-7", &supervisor.link_request().unwrap())
-        .unwrap();
+    let (notes, _) =
+        sebaya_tests::pairings::supervised_case_notes(&mut admin, &mut supervisor, "pairing-7")
+            .unwrap();
     assert!(matches!(
         admin.create_invite(&notes, 60),
         Err(Error::NotAllowed(_))

@@ -165,10 +165,11 @@ fn in_programme_case_notes_the_supporter_writes_and_only_the_coordinator_reviews
         .add_programme_credential(&grant.credential)
         .unwrap();
     let (notes, resp) = supporter
-        .create_case_notes_in(
+        .create_case_notes(
             "pairing-7f3a",
             &coordinator.link_request().unwrap(),
-            Some(programme),
+            &coordinator.certification_presentation(&programme).unwrap(),
+            &programme,
         )
         .unwrap();
     coordinator.join_space(&resp).unwrap();

@@ -8,6 +8,7 @@
 use sebaya_tests::net::{net, sync};
 
 use sebaya_core::care::training::{REQUIRED_FOR_PAIRING, Shortfall, TrainingStatus};
+use sebaya_core::pairing::CaseNotesStanding;
 use sebaya_core::{Error, ProgrammeRole, SpaceId, Vault, pairing, pairing::casenotes};
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
@@ -259,10 +260,11 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
         .unwrap();
     participant.join_space(&response).unwrap();
     let (notes, response) = leaver
-        .create_case_notes_in(
+        .create_case_notes(
             "pairing-7f3a",
             &coordinator.link_request().unwrap(),
-            Some(programme),
+            &coordinator.certification_presentation(&programme).unwrap(),
+            &programme,
         )
         .unwrap();
     coordinator.join_space(&response).unwrap();
@@ -409,6 +411,23 @@ fn a_leaving_supporter_hands_a_pairing_and_case_notes_to_a_certified_successor()
             .len(),
         2
     );
+    // Under the cap of case notes (issue 14, item 12): the successor and the supervisor, nobody
+    // else, on both devices.
+    for v in [&coordinator, &successor] {
+        let mut standings: Vec<_> = v
+            .case_notes_members(&notes)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.device, m.standing))
+            .collect();
+        standings.sort_by_key(|(d, _)| *d);
+        let mut expected = vec![
+            (successor.device_id(), CaseNotesStanding::Successor),
+            (coordinator.device_id(), CaseNotesStanding::Supervisor),
+        ];
+        expected.sort_by_key(|(d, _)| *d);
+        assert_eq!(standings, expected);
+    }
     sync(&n, &mut successor);
     assert_eq!(messages(&successor, &pair).len(), 3);
 

@@ -23,6 +23,7 @@ import kotlin.system.exitProcess
 import org.sebaya.HttpRequest
 import org.sebaya.HttpResponse
 import org.sebaya.HttpTransport
+import org.sebaya.ProgrammeRole
 import org.sebaya.TrainingModule
 import org.sebaya.TransportException
 import org.sebaya.Vault
@@ -177,6 +178,18 @@ internal fun trainedProgramme(v: Vault): String {
     for (m in requiredTrainingModules()) {
         v.programmes().addTrainingRecord(v.programmes().certifyTraining(pid, v.personId()!!, m, completed, validDays = 365u))
     }
+    return pid
+}
+
+/**
+ * A programme in which [svr]'s person is a coordinator (it makes it) and [sup]'s a peer supporter,
+ * so [svr] may supervise [sup]'s case notes (issue 14, item 12). Makes either person if missing.
+ */
+internal fun supervisingProgramme(sup: Vault, svr: Vault): String {
+    for (v in listOf(sup, svr)) if (v.personId() == null) v.createPerson()
+    val pid = svr.programmes().create("Supervisi")
+    val grant = svr.programmes().grantRole(pid, sup.personId()!!, ProgrammeRole.PeerSupporter, validDays = 365u)
+    sup.programmes().addCredential(grant.credential)
     return pid
 }
 

@@ -320,7 +320,10 @@ private fun runChecks(tmp: File, relay: Relay?) {
                     par.sync(url)
                     sup.sync(url)
                     assertEquals(3, sup.pairings().checkins(pairing.spaceId).single().mood, "check-in reached the supporter")
-                    val notes = sup.pairings().createCaseNotes("pairing-7f3a", svr.linkRequest())
+                    val cpid = supervisingProgramme(sup, svr)
+                    val notes = sup.pairings().createCaseNotes(
+                        "pairing-7f3a", svr.linkRequest(), svr.programmes().certificationPresentation(cpid), cpid,
+                    )
                     assertThrows<SebayaException.BadLinkCode>("the participant cannot open the supervisor's response") {
                         par.spaces().join(notes.response)
                     }

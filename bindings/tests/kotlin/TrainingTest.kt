@@ -5,6 +5,7 @@
 
 import java.io.File
 import java.nio.file.Files
+import org.sebaya.CaseNotesStanding
 import org.sebaya.PairingStanding
 import org.sebaya.ProgrammeRole
 import org.sebaya.SebayaException
@@ -197,6 +198,50 @@ fun main() {
                     val en = localizedMessage(key, "en", null)
                     val id = localizedMessage(key, "id", null)
                     assertTrue(en != key && id != key && en != id, "$key in both languages")
+                }
+            }
+        }
+
+        check("case notes: a coordinator supervises; a non-coordinator and a third person are refused") {
+            val url = relay?.url ?: throw IllegalStateException("no relay")
+            person(tmp, "cs.db").use { sup ->
+                person(tmp, "cv.db").use { svr ->
+                    person(tmp, "co.db").use { other ->
+                        person(tmp, "ct.db").use { third ->
+                            val pid = supervisingProgramme(sup, svr)
+                            val grant = svr.programmes().grantRole(pid, other.personId()!!, ProgrammeRole.PeerSupporter, validDays = 365u)
+                            other.programmes().addCredential(grant.credential)
+                            val refused = assertThrows<SebayaException.NotSupervisor>("a peer supporter is no supervisor") {
+                                sup.pairings().createCaseNotes("pairing-2", other.linkRequest(), other.programmes().certificationPresentation(pid), pid)
+                            }
+                            assertEquals("error-not-supervisor", refused.messageId, "message id")
+                            assertEquals(0, sup.spaces().list().size, "nothing created")
+                            val notes = sup.pairings().createCaseNotes("pairing-7f3a", svr.linkRequest(), svr.programmes().certificationPresentation(pid), pid)
+                            svr.spaces().join(notes.response)
+                            assertEquals(
+                                mapOf(sup.deviceId() to CaseNotesStanding.SUPPORTER, svr.deviceId() to CaseNotesStanding.SUPERVISOR),
+                                sup.pairings().caseNotesMembers(notes.spaceId).associate { it.deviceId to it.standing },
+                                "supporter and supervisor",
+                            )
+                            val nid = sup.pairings().addCaseNote(notes.spaceId, "Rujukan dibahas.")
+                            sup.sync(url)
+                            svr.sync(url)
+                            svr.pairings().reviewCaseNote(notes.spaceId, nid, "Baik.")
+                            svr.sync(url)
+                            sup.sync(url)
+                            assertEquals(listOf("Baik."), sup.pairings().caseNotes(notes.spaceId).single().reviews, "review reached the supporter")
+                            val full = assertThrows<SebayaException.CaseNotesFull>("a third person") {
+                                sup.spaces().approveMember(notes.spaceId, third.linkRequest())
+                            }
+                            assertEquals("error-case-notes-full", full.messageId, "message id")
+                            assertEquals(2, sup.pairings().caseNotesMembers(notes.spaceId).size, "membership unchanged")
+                            for (key in listOf("error-not-supervisor", "error-case-notes-full")) {
+                                val en = localizedMessage(key, "en", null)
+                                val id = localizedMessage(key, "id", null)
+                                assertTrue(en != key && id != key && en != id, "$key in both languages")
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -52,6 +52,19 @@ def trained_programme(v) -> str:
     return pid
 
 
+def supervising_programme(sup, svr) -> str:
+    """A programme in which `svr`'s person is a coordinator (it makes it) and `sup`'s a peer
+    supporter, so `svr` may supervise `sup`'s case notes (issue 14, item 12: a supervisor must be a
+    coordinator of the notes' programme). Makes either person if its vault has none."""
+    for v in (sup, svr):
+        if v.person_id() is None:
+            v.create_person()
+    pid = svr.programmes().create("Supervisi")
+    grant = svr.programmes().grant_role(pid, sup.person_id(), sebaya.ProgrammeRole.PEER_SUPPORTER())
+    sup.programmes().add_credential(grant.credential)
+    return pid
+
+
 def certify_facilitation(coord, sup, pid: str) -> None:
     """`coord` certifies `sup` in group facilitation, which running a programme group's sessions
     takes (issue 14, item 11)."""

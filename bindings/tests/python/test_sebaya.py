@@ -14,7 +14,7 @@ import pytest
 
 import sebaya
 from sebaya import SebayaError, Vault, generate_master_key, localized_message
-from conftest import certify_facilitation, trained_programme
+from conftest import certify_facilitation, supervising_programme, trained_programme
 from sebaya import (
     Attendance,
     Instrument,
@@ -674,7 +674,10 @@ def test_a_pairing_and_case_notes_through_the_relay(tmp_path, relay):
     with pytest.raises(SebayaError.InvalidInput):
         sup.pairings().set_goal_progress(created.space_id, gid, 101)
 
-    notes = sup.pairings().create_case_notes("pairing-7f3a", svr.link_request())
+    pid = supervising_programme(sup, svr)
+    notes = sup.pairings().create_case_notes(
+        "pairing-7f3a", svr.link_request(), svr.programmes().certification_presentation(pid), pid
+    )
     with pytest.raises(SebayaError.BadLinkCode):
         par.spaces().join(notes.response)
     svr.spaces().join(notes.response)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import V1_FIXTURES
+from conftest import V1_FIXTURES, supervising_programme
 from sebaya import (
+    CaseNotesStanding,
     PairingStanding,
     ProgrammeRole,
     SebayaError,
@@ -227,5 +228,48 @@ def test_a_pairing_from_before_programmes_is_kept_and_shown_outside_one(tmp_path
     with pytest.raises(SebayaError.InvalidInput):
         v.pairings().standing(group)
     for key in ("pairing-outside-programme", "pairing-under-programme"):
+        en, id_ = localized_message(key, "en"), localized_message(key, "id")
+        assert key not in (en, id_) and en != id_
+
+
+def test_case_notes_are_for_the_supporter_and_a_coordinator_supervisor_only(tmp_path, relay):
+    """Issue 14, item 12: a coordinator becomes supervisor and reviews; a peer supporter who is no
+    coordinator is refused with NotSupervisor and nothing is created; a third person is refused
+    with CaseNotesFull and the membership does not change."""
+    sup = person(tmp_path / "s.db")
+    svr = person(tmp_path / "v.db")
+    other = person(tmp_path / "o.db")
+    third = person(tmp_path / "t.db")
+    pid = supervising_programme(sup, svr)
+    grant = svr.programmes().grant_role(pid, other.person_id(), ProgrammeRole.PEER_SUPPORTER())
+    other.programmes().add_credential(grant.credential)
+
+    with pytest.raises(SebayaError.NotSupervisor) as err:
+        sup.pairings().create_case_notes(
+            "pairing-2", other.link_request(), other.programmes().certification_presentation(pid), pid
+        )
+    assert err.value.message_id == "error-not-supervisor"
+    assert sup.spaces().list() == []
+
+    notes = sup.pairings().create_case_notes(
+        "pairing-7f3a", svr.link_request(), svr.programmes().certification_presentation(pid), pid
+    )
+    svr.spaces().join(notes.response)
+    standings = {m.device_id: m.standing for m in sup.pairings().case_notes_members(notes.space_id)}
+    assert standings == {sup.device_id(): CaseNotesStanding.SUPPORTER, svr.device_id(): CaseNotesStanding.SUPERVISOR}
+    nid = sup.pairings().add_case_note(notes.space_id, "Rujukan dibahas.")
+    sup.sync(relay.url)
+    svr.sync(relay.url)
+    svr.pairings().review_case_note(notes.space_id, nid, "Baik.")
+    svr.sync(relay.url)
+    sup.sync(relay.url)
+    (note,) = sup.pairings().case_notes(notes.space_id)
+    assert note.reviews == ["Baik."]
+
+    with pytest.raises(SebayaError.CaseNotesFull) as err:
+        sup.spaces().approve_member(notes.space_id, third.link_request())
+    assert err.value.message_id == "error-case-notes-full"
+    assert len(sup.pairings().case_notes_members(notes.space_id)) == 2
+    for key in ("error-not-supervisor", "error-case-notes-full"):
         en, id_ = localized_message(key, "en"), localized_message(key, "id")
         assert key not in (en, id_) and en != id_

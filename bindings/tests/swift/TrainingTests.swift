@@ -279,4 +279,48 @@ func trainingTests() {
             try assertTrue(en != key && id != key && en != id, "\(key) in both languages")
         }
     }
+
+    check("case notes: a coordinator supervises; a non-coordinator and a third person are refused") {
+        let url = try relayURL()
+        let sup = try personVault("cn-s.db")
+        let svr = try personVault("cn-v.db")
+        let other = try personVault("cn-o.db")
+        let third = try personVault("cn-t.db")
+        let pid = try svr.programmes().create(name: "Supervisi")
+        try certifiedSupporter(svr, sup, pid, [])
+        try certifiedSupporter(svr, other, pid, [])
+        let refused = try caught("a peer supporter as supervisor") {
+            _ = try sup.pairings().createCaseNotes(
+                about: "pairing-2", supervisorRequest: try other.linkRequest(),
+                supervisorPresentation: try other.programmes().certificationPresentation(programmeId: pid), programmeId: pid)
+        }
+        guard case .NotSupervisor(let mid, _) = refused else { throw CheckFailure(description: "expected NotSupervisor, got \(refused)") }
+        try assertEqual("error-not-supervisor", mid, "messageId")
+        try assertEqual([SharedSpace](), try sup.spaces().list(), "nothing created")
+        let notes = try sup.pairings().createCaseNotes(
+            about: "pairing-7f3a", supervisorRequest: try svr.linkRequest(),
+            supervisorPresentation: try svr.programmes().certificationPresentation(programmeId: pid), programmeId: pid)
+        _ = try svr.spaces().join(response: notes.response)
+        var standings: [String: CaseNotesStanding] = [:]
+        for m in try sup.pairings().caseNotesMembers(spaceId: notes.spaceId) { standings[m.deviceId] = m.standing }
+        try assertEqual([try sup.deviceId(): CaseNotesStanding.supporter, try svr.deviceId(): CaseNotesStanding.supervisor], standings, "supporter and supervisor")
+        let nid = try sup.pairings().addCaseNote(spaceId: notes.spaceId, text: "Rujukan dibahas.")
+        _ = try sup.sync(relayUrl: url)
+        _ = try svr.sync(relayUrl: url)
+        _ = try svr.pairings().reviewCaseNote(spaceId: notes.spaceId, noteId: nid, text: "Baik.")
+        _ = try svr.sync(relayUrl: url)
+        _ = try sup.sync(relayUrl: url)
+        try assertEqual(["Baik."], try single(try sup.pairings().caseNotes(spaceId: notes.spaceId), "one note").reviews, "review reached the supporter")
+        let full = try caught("a third person") {
+            _ = try sup.spaces().approveMember(spaceId: notes.spaceId, request: try third.linkRequest())
+        }
+        guard case .CaseNotesFull(let fid, _) = full else { throw CheckFailure(description: "expected CaseNotesFull, got \(full)") }
+        try assertEqual("error-case-notes-full", fid, "messageId")
+        try assertEqual(2, try sup.pairings().caseNotesMembers(spaceId: notes.spaceId).count, "membership unchanged")
+        for key in ["error-not-supervisor", "error-case-notes-full"] {
+            let en = localizedMessage(messageId: key, locale: "en")
+            let id = localizedMessage(messageId: key, locale: "id")
+            try assertTrue(en != key && id != key && en != id, "\(key) in both languages")
+        }
+    }
 }

@@ -409,6 +409,37 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Checks that `presentation` proves `supervisor` a coordinator of `p` now, against this
+    /// device's grants and revocations (issue 14, item 12), and returns the grants to publish into
+    /// the case notes so every member's device can check the same. `NotSupervisor` for an empty
+    /// presentation or any other role, `BadCredential` for one that is damaged or another's.
+    pub(crate) fn supervisor_credentials(
+        &self,
+        p: [u8; 32],
+        supervisor: PersonId,
+        presentation: &[u8],
+    ) -> Result<Vec<Vec<u8>>> {
+        if presentation.is_empty() {
+            return Err(Error::NotSupervisor);
+        }
+        let shown = decode_presentation(presentation)?;
+        let first = shown.role.first().ok_or(Error::NotSupervisor)?;
+        let grant = SignedRoleGrant::from_bytes(first)
+            .and_then(|g| g.verify())
+            .map_err(bad)?;
+        if grant.person != supervisor || grant.programme != p {
+            return Err(Error::BadCredential);
+        }
+        let mut reg = self.registry(p)?;
+        reg.insert_chain(&shown.role).map_err(bad)?;
+        if reg.role_of(&supervisor, now_secs()) != Some(ProgrammeRole::Coordinator) {
+            return Err(Error::NotSupervisor);
+        }
+        Ok(shown.role.iter().map(|b| b.to_vec()).collect())
+    }
+}
+
 /// A kept record as a list shows it.
 fn entry(reg: &ProgrammeRegistry, bytes: &[u8], rec: TrainingRecord, now: u64) -> TrainingEntry {
     let status = if !issuer_had_authority(reg, &rec) {

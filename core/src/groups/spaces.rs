@@ -102,6 +102,11 @@ impl Vault {
         share_history: bool,
     ) -> Result<String> {
         link::LinkRequest::from_code(request)?;
+        // Case notes take their supervisor at creation and a successor by hand-over, nobody else
+        // (issue 14, item 12).
+        if self.held_ref(group)?.kind == SpaceKind::CaseNotes {
+            return Err(Error::CaseNotesFull);
+        }
         let target = self.period_for_newcomer(group, share_history)?;
         let (store, identity, g) = self.held_mut(&target)?;
         crate::space::devices::approve_into(store, identity, g, request, role, None)?.to_code()

@@ -41,47 +41,62 @@ impl Vault {
     }
 
     /// A peer supporter opens case notes about one pairing (`about`: an opaque reference, never a
-    /// name) shared only with the supervisor whose request code it scanned. Returns the id and the
-    /// response code for the supervisor. The participant is never a member: no device of theirs holds
-    /// a key that opens these notes.
+    /// name) under `programme`, shared only with the supervisor whose request code it scanned.
+    /// Returns the id and the response code for the supervisor. The participant is never a member:
+    /// no device of theirs holds a key that opens these notes.
+    ///
+    /// The supervisor must be a coordinator of the programme (issue 14, item 12): they show
+    /// `supervisor_presentation` ([`Vault::certification_presentation`] on their device), checked
+    /// here against this device's grants and revocations; its grants go into the notes, so every
+    /// member's device checks the same (`space/rules/casenotes.rs`). `NotSupervisor` when the
+    /// presentation is empty or proves no coordinator role, `BadCredential` when it is damaged or
+    /// another person's, `NotAllowed` when this person is no peer supporter or coordinator there;
+    /// nothing is created then. Writing notes takes a peer supporter of the programme and reviewing
+    /// them a coordinator, checked by every device.
     pub fn create_case_notes(
         &mut self,
         about: &str,
         supervisor_request: &str,
+        supervisor_presentation: &[u8],
+        programme: &[u8; 32],
     ) -> Result<(SpaceId, String)> {
-        self.create_case_notes_in(about, supervisor_request, None)
-    }
-
-    /// [`Vault::create_case_notes`], bound to a programme when `programme` names one: then writing
-    /// notes takes a peer supporter of the programme and reviewing them a coordinator, checked by
-    /// every device.
-    pub fn create_case_notes_in(
-        &mut self,
-        about: &str,
-        supervisor_request: &str,
-        programme: Option<[u8; 32]>,
-    ) -> Result<(SpaceId, String)> {
-        self.check_can_bind(
-            programme,
-            sebaya_proto::programme::ProgrammeRole::PeerSupporter,
-        )?;
-        let (id, response) = self.open_shared(
-            SpaceKind::CaseNotes,
-            |doc, now| crate::pairing::casenotes::init(doc, about, now),
+        let p = *programme;
+        let request = link::LinkRequest::from_code(supervisor_request)?;
+        if request.device == self.identity.device {
+            return Err(Error::InvalidInput("a device cannot add itself".into()));
+        }
+        self.check_can_bind(Some(p), ProgrammeRole::PeerSupporter)?;
+        let me = self.person_id().ok_or(Error::NoPerson)?;
+        // A device with no person cannot be proven anyone's, so it cannot be a supervisor.
+        let supervisor = PersonId(request.person().ok_or(Error::NotSupervisor)?);
+        if supervisor == me {
+            return Err(Error::InvalidInput(
+                "the supervisor must be another person".into(),
+            ));
+        }
+        let grants = self.supervisor_credentials(p, supervisor, supervisor_presentation)?;
+        let space = self.new_space(SpaceKind::CaseNotes, |doc, now| {
+            crate::pairing::casenotes::init(doc, about, now)
+        })?;
+        let id = self.keep_shared(space)?;
+        // The log names this device's person before anyone judges the cap.
+        self.claim_spaces(me.0)?;
+        let (store, identity) = (&self.store, &self.identity);
+        let s = self
+            .shared
+            .get_mut(&id)
+            .ok_or(Error::Internal("space missing"))?;
+        Vault::bind_programme(store, s, &p)?;
+        publish_grants(store, s, &grants)?;
+        let response = crate::space::devices::approve_into(
+            store,
+            identity,
+            s,
             supervisor_request,
             Role::Admin,
-        )?;
-        if let Some(p) = programme {
-            let store = &self.store;
-            let s = self
-                .shared
-                .get_mut(&id)
-                .ok_or(Error::Internal("space missing"))?;
-            Vault::bind_programme(store, s, &p)?;
-        }
-        if let Some(person) = self.person_id() {
-            self.claim_spaces(person.0)?;
-        }
+            Some(supervisor.0),
+        )?
+        .to_code()?;
         Ok((id, response))
     }
 

@@ -356,6 +356,17 @@ impl Space {
                 let registry = rules::registry_for(&self.doc, &changes);
                 let mut author = rules::author(&self.members, creator, device, registry.as_ref());
                 author.needs_binding = needs_binding;
+                // Case notes: a member beyond the cap writes nothing that is taken (rules v5).
+                if self.kind == SpaceKind::CaseNotes {
+                    let now = u64::try_from(crate::store::clock::now_ms() / 1_000).unwrap_or(0);
+                    author.refused = rules::casenotes::refused(
+                        &self.members,
+                        creator,
+                        registry.as_ref(),
+                        &device,
+                        now,
+                    );
+                }
                 if !rules::allowed(&self.doc, self.kind, &author, &changes) {
                     quarantined += 1;
                     outcomes.push((k, 2));

@@ -183,6 +183,19 @@ impl Vault {
             (identity.device, g.next_seq()),
             registry.as_ref(),
         );
+        // Case notes: nothing new while a member is beyond the cap, so nothing this device writes
+        // reaches them (issue 14, item 12).
+        if g.kind == SpaceKind::CaseNotes {
+            let now = u64::try_from(now_ms() / 1_000).unwrap_or(0);
+            if crate::space::rules::casenotes::any_refused(
+                g.membership(),
+                g.creator(),
+                registry.as_ref(),
+                now,
+            ) {
+                return Err(Error::CaseNotesFull);
+            }
+        }
         match author.unlimited(g.kind) {
             true => edit(&mut g.doc, now_ms())?,
             false => {

@@ -26,6 +26,7 @@ use sebaya_proto::{DeviceId, PersonId};
 use crate::space::SpaceKind;
 use crate::space::doc::{is_lower_hex, string};
 
+pub mod casenotes;
 pub(crate) mod credentials;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
@@ -125,6 +126,9 @@ pub(crate) struct Author<'a> {
     /// document or the same envelope binds a programme. False for every other space, and for
     /// pairings held from before, which stay outside a programme.
     pub needs_binding: bool,
+    /// In case notes, a current member beyond the membership cap (`casenotes::refused`, rules
+    /// version 5): everything it writes is refused. False for every other space.
+    pub refused: bool,
 }
 
 impl Author<'_> {
@@ -173,8 +177,10 @@ impl Author<'_> {
 /// acknowledgement deadline), `minor` and `exceptions` (issue 14). 4 (issue 14, item 11; these
 /// refuse more than 3, and the raise judges what was set aside once more under them): a pairing its
 /// participant joined needs a programme, and running a group's sessions in a programme takes the
-/// `group-facilitation` module.
-pub const RULES_VERSION: u32 = 4;
+/// `group-facilitation` module. 5 (issue 14, item 12; refuses more than 4): in case notes, what a
+/// member beyond the cap of supporter, one proven-coordinator supervisor and a handed-over successor
+/// writes (`casenotes.rs`).
+pub const RULES_VERSION: u32 = 5;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -354,6 +360,7 @@ pub(crate) fn author<'a>(
             .collect(),
         successors: members.successors.clone(),
         needs_binding: false,
+        refused: false,
     }
 }
 
@@ -422,6 +429,9 @@ pub(crate) fn allowed(
 ) -> bool {
     if author.unlimited(kind) {
         return true;
+    }
+    if author.refused {
+        return false;
     }
     let subject = is_subject(doc, kind, author);
     // A space is bound to one programme, once: the binding decides whose credentials judge every
