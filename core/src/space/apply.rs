@@ -363,7 +363,7 @@ impl Space {
                         &self.members,
                         creator,
                         registry.as_ref(),
-                        &device,
+                        &device.0,
                         now,
                     );
                 }
