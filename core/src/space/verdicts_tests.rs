@@ -440,3 +440,135 @@ fn two_admins_removing_each_other_apart_end_with_the_same_log() {
         "the more senior admin stays"
     );
 }
+
+// ---- review7: findings -------------------------------------------------------------------------
+
+fn put(d: &Device, s: &mut Space, key: &str) -> Option<(u64, ChangeHash)> {
+    use automerge::transaction::Transactable;
+    sealed_write(d, s, |doc| {
+        doc.put(automerge::ROOT, key, "x").unwrap();
+    })
+}
+
+fn keys(s: &Space) -> BTreeSet<String> {
+    use automerge::ReadDoc;
+    s.doc.keys(automerge::ROOT).collect()
+}
+
+/// review7 #1: in a journal (admins unlimited: the `waiting` path, where Automerge queues what
+/// lacks a dependency), p2's own entry built on p3's late write leaves the document when p2
+/// learns p3's removal (15.10); p2's next entry takes the same Automerge seq. p1, which holds
+/// the left-out entry queued (state 0), refuses the new one as a duplicate seq and never judges
+/// it again (p2's role did not change), while p2 keeps it: the journal splits for good.
+#[test]
+fn review7_a_bystanders_renumbered_write_is_refused_for_good_where_its_old_one_waits() {
+    let p1 = device(1);
+    let p2 = device(2);
+    let p3 = device(3);
+    let mut s1 = Space::create(&p1.store, super::SpaceKind::Journal, &p1.id).unwrap();
+    put(&p1, &mut s1, "start").unwrap();
+    let mut s2 = join_as(&p1, &mut s1, &p2, Role::Admin);
+    let mut s3 = join_as(&p1, &mut s1, &p3, Role::Admin);
+    deliver(&p1, &mut s1, &p2, &mut s2);
+    deliver(&p1, &mut s1, &p3, &mut s3);
+    s1.remove_member(&p1.store, &p1.id, p3.id.device).unwrap(); // a lost phone
+    put(&p3, &mut s3, "late").unwrap(); // beyond p3's cutoff
+    deliver(&p3, &mut s3, &p2, &mut s2);
+    assert!(keys(&s2).contains("late"));
+    put(&p2, &mut s2, "entry-1").unwrap(); // an honest entry, built on the late write
+    deliver(&p2, &mut s2, &p1, &mut s1); // p1: p3's write refused, p2's waits (queued)
+    deliver(&p1, &mut s1, &p2, &mut s2); // p2 learns the removal: both leave p2's document
+    assert!(!keys(&s2).contains("entry-1"), "p2's own entry is gone for good");
+    put(&p2, &mut s2, "entry-2").unwrap(); // p2 writes on
+    deliver(&p2, &mut s2, &p1, &mut s1);
+    deliver(&p1, &mut s1, &p2, &mut s2);
+    assert!(keys(&s2).contains("entry-2"));
+    put(&p2, &mut s2, "entry-3").unwrap();
+    for _ in 0..3 {
+        deliver(&p2, &mut s2, &p1, &mut s1);
+        deliver(&p1, &mut s1, &p2, &mut s2);
+    }
+    let states: Vec<i64> = {
+        let mut q = p1.store.conn.prepare("SELECT state FROM envelopes ORDER BY n").unwrap();
+        q.query_map([], |r| r.get(0)).unwrap().map(|x| x.unwrap()).collect()
+    };
+    eprintln!("p1 row states (0 waiting, 1 applied, 2 refused): {states:?}");
+    assert_eq!(keys(&s1), keys(&s2), "p1 and p2 hold different journals");
+}
+
+/// review7 #2: f, offline for a while, removes m with the cutoff it knows (honest `remove_member`).
+/// Meanwhile m wrote a note and the co-facilitator a, an admin whose role never changes, wrote a
+/// note on top of it. When the removal arrives, a's note leaves every document for good: a's own
+/// write, never judged lower, is lost (it waits on a change no device will take again).
+#[test]
+fn review7_an_admins_unrelated_note_is_lost_when_a_stale_cutoff_refuses_what_it_followed() {
+    let (f, a, m, mut fs, mut as_, mut ms) = three();
+    note(&m, &mut ms, "00000000000000c1").unwrap();
+    deliver(&m, &mut ms, &a, &mut as_);
+    note(&a, &mut as_, "00000000000000c2").unwrap(); // a's own note, after reading m's
+    fs.remove_member(&f.store, &f.id, m.id.device).unwrap(); // f had not seen m's note
+    for _ in 0..3 {
+        deliver(&a, &mut as_, &f, &mut fs);
+        deliver(&f, &mut fs, &a, &mut as_);
+    }
+    assert!(
+        note_ids(&as_).contains("00000000000000c2"),
+        "a's own note, by an author whose verdict never changed, is gone from a's document"
+    );
+}
+
+/// review7 #3: a hostile (or mistaken) co-facilitator removes the space's creator with
+/// `last_seq: 0`. Every envelope of the creator now ranks none, so the rebuild drops the creator's
+/// set-up and everything built on it: every member's notes, on every device, retroactively.
+#[test]
+fn review7_one_removal_with_cutoff_zero_empties_every_document() {
+    let (f, a, m, mut fs, mut as_, mut ms) = three();
+    note(&m, &mut ms, "00000000000000d1").unwrap();
+    deliver(&m, &mut ms, &f, &mut fs);
+    deliver(&m, &mut ms, &a, &mut as_);
+    assert!(note_ids(&as_).contains("00000000000000d1"));
+    as_.write_statement(
+        &a.store,
+        &a.id,
+        Op::Remove {
+            device: f.id.device,
+            last_seq: 0,
+        },
+    )
+    .unwrap();
+    deliver(&a, &mut as_, &m, &mut ms);
+    eprintln!("m's notes after the removal: {:?}, name {:?}", note_ids(&ms), groups::name(&ms.doc));
+    assert!(
+        note_ids(&ms).contains("00000000000000d1"),
+        "m's note, written and applied long before, is gone"
+    );
+}
+
+/// review7 #4: journals take snapshots, which `rejudge` never looks at. p1 removes the lost phone
+/// p3; p3's late write reaches p2, which seals a snapshot before it learns of the removal. p1,
+/// which knows the removal, merges the snapshot and so takes p3's late write (no row of its own to
+/// judge), while p2, once it learns, rebuilds without it: the journal splits, and a removed
+/// author's late write stands on p1.
+#[test]
+fn review7_a_snapshot_brings_a_removed_authors_late_write_past_rejudge() {
+    let p1 = device(1);
+    let p2 = device(2);
+    let p3 = device(3);
+    let mut s1 = Space::create(&p1.store, super::SpaceKind::Journal, &p1.id).unwrap();
+    put(&p1, &mut s1, "start").unwrap();
+    let mut s2 = join_as(&p1, &mut s1, &p2, Role::Admin);
+    let mut s3 = join_as(&p1, &mut s1, &p3, Role::Admin);
+    deliver(&p1, &mut s1, &p2, &mut s2);
+    deliver(&p1, &mut s1, &p3, &mut s3);
+    s1.remove_member(&p1.store, &p1.id, p3.id.device).unwrap();
+    put(&p3, &mut s3, "late").unwrap();
+    deliver(&p3, &mut s3, &p2, &mut s2);
+    assert!(keys(&s2).contains("late"));
+    s2.seal_snapshot(&p2.store, &p2.id).unwrap().unwrap();
+    for _ in 0..3 {
+        deliver(&p2, &mut s2, &p1, &mut s1);
+        deliver(&p1, &mut s1, &p2, &mut s2);
+    }
+    assert!(!keys(&s2).contains("late"), "p2 dropped it");
+    assert!(!keys(&s1).contains("late"), "p1 took p3's late write through p2's snapshot");
+}
