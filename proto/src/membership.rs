@@ -67,5 +67,5 @@ mod statement;
 
 pub use log::{Inserted, Judged, MembershipLog, Status};
 pub use signed::SignedStatement;
-pub use state::{EpochInfo, InviteInfo, InviteStatus, MembershipState, REMOVED_STATEMENT_WINDOW};
+pub use state::{EpochInfo, InviteInfo, InviteStatus, MembershipState};
 pub use statement::{Op, Role, SUCCESSION_LABEL, Statement, StatementId, succession_message};

@@ -31,8 +31,8 @@
 //!    - a membership statement is admitted by [`SpaceLog::plan`]: with no genesis held only a genesis
 //!      (`unknown-space`), a second genesis is a `conflict`, parents must be held (`missing-parents`),
 //!      the log must have room (`log-full`), and the author must have been an admin in the state of the
-//!      statement's own past (`not-authorised`); a removed device's statement beyond its `last_seq` plus
-//!      16 (`may_state`) is refused first (`not-a-member`, section 15.8);
+//!      statement's own past (`not-authorised`); a removed device's statement beyond its `last_seq` is
+//!      refused first (`not-a-member`, section 15.8);
 //!    - any other envelope needs a genesis (`unknown-space`) and `may_write(author, seq)`
 //!      (`not-a-member`): a removed device's envelopes up to its recorded `last_seq` still count;
 //!    - a different envelope at the same (space, author, seq) is a `conflict`; the first one stays.

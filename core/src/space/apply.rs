@@ -69,6 +69,7 @@ impl Space {
         // The membership before the first statement this batch brings: what verdicts given so far
         // were made under, to judge again those the batch's statements change (`verdicts.rs`).
         let mut before: Option<MembershipState> = None;
+        let mut late: Vec<Envelope> = Vec::new();
         let mut room = Room::default();
         let tx = store.conn.unchecked_transaction()?;
         for bytes in envelopes {
@@ -104,9 +105,14 @@ impl Space {
             if h.kind == Kind::Membership {
                 // Admitted by its signature and its author's authority in its own causal past
                 // (docs/protocol.md 15.8); its effect is then the log's business. A removed device's
-                // statements beyond its last accepted sequence number and a small window are
-                // refused, as the relay does (`may_state`).
-                if !self.members.may_state(&h.author, h.seq) {
+                // statements beyond its last accepted sequence number are refused, as the relay does.
+                if !self.members.is_member(&h.author)
+                    && self
+                        .members
+                        .removed
+                        .get(&h.author)
+                        .is_some_and(|last| h.seq > *last)
+                {
                     report.refused += 1;
                     continue;
                 }
@@ -155,7 +161,13 @@ impl Space {
             match self.admission(&h.author, h.seq) {
                 Admission::Yes => {}
                 Admission::No => {
-                    report.refused += 1;
+                    // A removed device's past its cutoff: refused, unless something in good
+                    // standing was built on it (judged once the batch is in, below).
+                    if env.kind() == Kind::Changes {
+                        late.push(env);
+                    } else {
+                        report.refused += 1;
+                    }
                     continue;
                 }
                 Admission::NotYet => {
@@ -178,6 +190,11 @@ impl Space {
         if let Some(before) = before {
             self.log_changed(store, identity, &before)?;
         }
+        let taken = self.take_late_built_on(store, &late)?;
+        report.stored += taken;
+        report.refused += u32::try_from(late.len())
+            .unwrap_or(u32::MAX)
+            .saturating_sub(taken);
         self.save_record(store)?;
         tx.commit()?;
         let (applied, quarantined) = self.apply_pending(store, identity)?;
@@ -228,24 +245,50 @@ impl Space {
     /// Applies every stored envelope still waiting, in arrival order: key-wraps first (they may unlock
     /// epochs), then changes. Returns (applied, quarantined).
     pub fn apply_pending(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32)> {
+        let (mut applied, mut quarantined) = (0, 0);
+        // A round may find refused envelopes that what still waits was built on; they go in the
+        // next round (a few rounds at most: each takes only refused ones in).
+        for _ in 0..4 {
+            let (a, q, more) = self.apply_round(store, identity)?;
+            applied += a;
+            quarantined += q;
+            if !more {
+                break;
+            }
+        }
+        Ok((applied, quarantined))
+    }
+
+    /// One round of [`Space::apply_pending`]; the third value says whether it took in refused
+    /// envelopes something still waiting was built on, for another round to apply.
+    fn apply_round(&mut self, store: &Store, identity: &Identity) -> Result<(u32, u32, bool)> {
         // Envelopes held apart whose authors the log admits by now wait with the rest.
         self.take_in_held_apart(store)?;
         let sk = Self::row_key(store, &self.id);
-        let pending: Vec<(Vec<u8>, Vec<u8>)> = {
+        // Waiting (0), and refused envelopes something in good standing was built on (judged by
+        // their author's highest role, `verdicts.rs`).
+        let pending: Vec<(Vec<u8>, Vec<u8>, i64)> = {
             let mut stmt = store.conn.prepare_cached(
-                "SELECT k, v FROM envelopes WHERE space = ?1 AND state = 0 ORDER BY n",
+                "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (0, ?2) ORDER BY n",
             )?;
-            let rows = stmt.query_map([&sk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map(params![sk, super::verdicts::BUILT_ON], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
             rows.collect::<std::result::Result<_, _>>()?
         };
         if pending.is_empty() {
-            return Ok((0, 0));
+            return Ok((0, 0, false));
         }
         let mut quarantined = 0u32;
         let mut applied = 0u32;
         let mut outcomes: Vec<(Vec<u8>, i64)> = Vec::new();
         let mut opened: Vec<(Vec<u8>, Envelope)> = Vec::new();
-        for (k, v) in pending {
+        let built_on: std::collections::HashSet<Vec<u8>> = pending
+            .iter()
+            .filter(|(_, _, state)| *state == super::verdicts::BUILT_ON)
+            .map(|(k, _, _)| k.clone())
+            .collect();
+        for (k, v, _) in pending {
             match store
                 .open_value("envelopes", &k, &v)
                 .and_then(|b| Ok(Envelope::parse(&b)?))
@@ -293,20 +336,28 @@ impl Space {
         let mut waiting: Vec<(Vec<u8>, Vec<Change>)> = Vec::new();
         // Envelopes whose author's role limits what it may write (`rules.rs`): checked one by one,
         // in dependency order, before they touch the document.
-        let mut limited: Vec<(Vec<u8>, Vec<Change>, Numbered)> = Vec::new();
+        let mut limited: Vec<(Vec<u8>, Vec<Change>, Numbered, bool)> = Vec::new();
         let creator = self.creator();
         let needs_binding = self.binding_required(store)?;
         for (k, env) in others {
-            match self.decode_envelope(&env) {
+            let endorsed = built_on.contains(&k);
+            let decoded = match endorsed {
+                true => self.decode_built_on(&env),
+                false => self.decode_envelope(&env),
+            };
+            match decoded {
                 Ok(Some(changes)) => {
                     let Ok(h) = env.header() else {
                         continue;
                     };
-                    let a = rules::author(&self.members, creator, (h.author, h.seq), None);
+                    let mut a = rules::author(&self.members, creator, (h.author, h.seq), None);
+                    if endorsed {
+                        a.role = self.members.peak_role(&h.author);
+                    }
                     if a.unlimited(self.kind) {
                         waiting.push((k, changes));
                     } else {
-                        limited.push((k, changes, (h.author, h.seq)));
+                        limited.push((k, changes, (h.author, h.seq), endorsed));
                     }
                 }
                 // Its author is not (yet) a member, or its epoch key has not arrived: it waits.
@@ -341,7 +392,7 @@ impl Space {
         loop {
             let mut progress = false;
             let mut rest = Vec::new();
-            for (k, changes, device) in limited {
+            for (k, changes, device, endorsed) in limited {
                 let own: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
                 let ready = changes.iter().all(|c| {
                     c.deps()
@@ -349,12 +400,15 @@ impl Space {
                         .all(|d| own.contains(d) || self.doc.get_change_by_hash(d).is_some())
                 });
                 if !ready {
-                    rest.push((k, changes, device));
+                    rest.push((k, changes, device, endorsed));
                     continue;
                 }
                 progress = true;
                 let registry = rules::registry_for(&self.doc, &changes);
                 let mut author = rules::author(&self.members, creator, device, registry.as_ref());
+                if endorsed {
+                    author.role = self.members.peak_role(&device.0);
+                }
                 author.needs_binding = needs_binding;
                 // Case notes: a member beyond the cap writes nothing that is taken (rules v5).
                 if self.kind == SpaceKind::CaseNotes {
@@ -414,7 +468,17 @@ impl Space {
         tx.commit()?;
         self.save_record(store)?;
         self.persist(store)?;
-        Ok((applied, quarantined))
+        // What still waits for changes the document lacks: if refused envelopes hold them, a
+        // change in good standing was built on those (`verdicts.rs`, protocol 15.10).
+        let waits = waiting
+            .iter()
+            .any(|(k, _)| !outcomes.iter().any(|(q, _)| q == k))
+            || !limited.is_empty();
+        let more = waits && {
+            let missing = self.missing_under_waiting(store)?;
+            !missing.is_empty() && self.take_in_built_on(store, &missing)?
+        };
+        Ok((applied, quarantined, more))
     }
 
     /// Opens a changes envelope if its author may write it: `Ok(None)` while the author is not known to

@@ -28,6 +28,10 @@ use super::{Space, actor_of, decode_changes, genesis_epoch};
 const WAITING: i64 = 0;
 const APPLIED: i64 = 1;
 const REFUSED: i64 = 2;
+/// Refused for its number alone, and something in good standing was built on it: judged by its
+/// author's highest role (protocol 15.10, "Built on").
+/// (3 is [`super::apart::HELD_APART`].)
+pub(super) const BUILT_ON: i64 = 4;
 
 /// How much a role lets an author write: a role that ranks higher accepts all a lower one does.
 fn rank(role: Option<Role>) -> u8 {
@@ -58,6 +62,10 @@ fn first_difference(
     at.into_iter()
         .find(|&seq| before.writing_role_at(device, seq) != after.writing_role_at(device, seq))
 }
+
+/// A waiting changes envelope: its key, whether it vouches for what it was built on, its changes'
+/// hashes and their dependencies.
+type Waiting = (Vec<u8>, bool, Vec<ChangeHash>, Vec<ChangeHash>);
 
 impl Space {
     /// What a change of the log from `before` asks of verdicts already given (inside the caller's
@@ -154,6 +162,12 @@ impl Space {
         let Some(target) = target else {
             return false;
         };
+        // Never back to a key a removed device may hold: then nothing is sealed again here, and an
+        // admin's next sync rotates (`Space::needs_rotation`).
+        let started_by = counted.map(|e| sebaya_proto::membership::StatementId(e.0));
+        if self.log.removed_since(started_by.as_ref()) {
+            return false;
+        }
         let Some(k) = self.older.remove(&target) else {
             return false;
         };
@@ -174,7 +188,8 @@ impl Space {
             .flat_map(|s| s.members.keys().chain(s.removed.keys()).copied())
             .collect();
         let mut again: Vec<Vec<u8>> = Vec::new();
-        let mut out: HashSet<ChangeHash> = HashSet::new();
+        // Applied envelopes the new log ranks lower, with their changes: candidates to leave.
+        let mut lower: Vec<(Vec<u8>, Vec<ChangeHash>)> = Vec::new();
         for device in devices {
             let Some(from) = first_difference(before, &self.members, &device) else {
                 continue;
@@ -201,14 +216,18 @@ impl Space {
                     continue;
                 }
                 if state == APPLIED && now < was {
-                    out.extend(self.changes_in(&env).iter().map(Change::hash));
-                    again.push(k);
+                    lower.push((k, self.changes_in(&env).iter().map(Change::hash).collect()));
                     left = true;
                 } else if state == REFUSED && (now > was || left) {
                     again.push(k);
                 }
             }
         }
+        // What a change staying in the document was built on stays too (protocol 15.10, "Built
+        // on"): a member in good standing took it before the statement reached it, and taking it
+        // out would take that member's work with it. Only what nobody built on leaves.
+        let out = self.not_built_on(&mut lower);
+        again.extend(lower.into_iter().map(|(k, _)| k));
         if again.is_empty() {
             return Ok(false);
         }
@@ -229,6 +248,209 @@ impl Space {
             )?;
         }
         Ok(true)
+    }
+
+    /// Keeps in `lower` only the envelopes no change staying in the document depends on, directly or
+    /// through others, and returns their changes: an envelope one of whose changes something
+    /// staying was built on stays whole, and so does what it was built on.
+    fn not_built_on(&mut self, lower: &mut Vec<(Vec<u8>, Vec<ChangeHash>)>) -> HashSet<ChangeHash> {
+        let all = self.doc.get_changes(&[]);
+        let deps: std::collections::HashMap<ChangeHash, Vec<ChangeHash>> =
+            all.iter().map(|c| (c.hash(), c.deps().to_vec())).collect();
+        loop {
+            let out: HashSet<ChangeHash> =
+                lower.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+            // Everything the changes that stay depend on.
+            let mut under: HashSet<ChangeHash> = HashSet::new();
+            let mut next: Vec<ChangeHash> = deps
+                .iter()
+                .filter(|(h, _)| !out.contains(*h))
+                .flat_map(|(_, d)| d.iter().copied())
+                .collect();
+            while let Some(h) = next.pop() {
+                if under.insert(h) {
+                    if let Some(d) = deps.get(&h) {
+                        next.extend(d.iter().copied());
+                    }
+                }
+            }
+            let before = lower.len();
+            lower.retain(|(_, hs)| !hs.iter().any(|h| under.contains(h)));
+            if lower.len() == before {
+                return out;
+            }
+        }
+    }
+
+    /// Marks the refused changes envelopes that hold one of `missing` (changes something still
+    /// waiting depends on) as built on, to be judged by their author's highest role
+    /// ([`MembershipState::peak_role`]): refused for their number alone, they go in; refused for
+    /// what they write, they are refused again. Returns whether any was marked.
+    pub(super) fn take_in_built_on(
+        &self,
+        store: &Store,
+        missing: &HashSet<ChangeHash>,
+    ) -> Result<bool> {
+        let sk = Self::row_key(store, &self.id);
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+            let mut stmt = store
+                .conn
+                .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = ?2")?;
+            let rows = stmt.query_map(params![sk, REFUSED], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut marked = false;
+        for (k, v) in rows {
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            let Ok(h) = env.header() else {
+                continue;
+            };
+            if env.kind() != Kind::Changes || self.members.peak_role(&h.author).is_none() {
+                continue;
+            }
+            if self
+                .changes_in(&env)
+                .iter()
+                .any(|c| missing.contains(&c.hash()))
+            {
+                store.conn.execute(
+                    "UPDATE envelopes SET state = ?1 WHERE k = ?2",
+                    params![BUILT_ON, k],
+                )?;
+                marked = true;
+            }
+        }
+        Ok(marked)
+    }
+
+    /// Whether `author` writes at `seq` with the highest role the log says it ever held: no cutoff
+    /// lowered it there. Only such an envelope vouches for what it was built on (protocol 15.10).
+    pub(super) fn in_good_standing(&self, author: &DeviceId, seq: u64) -> bool {
+        let at = self.members.writing_role_at(author, seq);
+        at.is_some() && at == self.members.peak_role(author)
+    }
+
+    /// Of a removed device's envelopes past its cutoff (`late`, refused on arrival), stores those
+    /// that hold a change something waiting here depends on, marked built on, and returns how many
+    /// (the caller counts the rest refused; each stored one is taken off `late`).
+    pub(super) fn take_late_built_on(&mut self, store: &Store, late: &[Envelope]) -> Result<u32> {
+        if late.is_empty() {
+            return Ok(0);
+        }
+        let mut taken = 0u32;
+        // Until nothing more is taken: what a taken envelope was built on may be among them too.
+        loop {
+            let missing = self.missing_under_waiting(store)?;
+            let mut more = false;
+            for env in late {
+                let Ok(h) = env.header() else {
+                    continue;
+                };
+                if self.vector.contains(&h.author, h.seq)
+                    || self.members.peak_role(&h.author).is_none()
+                {
+                    continue;
+                }
+                if self
+                    .changes_in(env)
+                    .iter()
+                    .any(|c| missing.contains(&c.hash()))
+                {
+                    Self::insert_envelope(store, env, &h.author, h.seq, BUILT_ON)?;
+                    self.vector.insert(h.author, h.seq);
+                    taken += 1;
+                    more = true;
+                }
+            }
+            if !more {
+                return Ok(taken);
+            }
+        }
+    }
+
+    /// The changes that what waits here in good standing (or built on) depends on, directly or
+    /// through other waiting envelopes, and that no waiting envelope holds; the waiting envelopes
+    /// not in good standing found on the way are marked built on (judged by their author's highest
+    /// role), since something in good standing was built on them.
+    pub(super) fn missing_under_waiting(&mut self, store: &Store) -> Result<HashSet<ChangeHash>> {
+        let sk = Self::row_key(store, &self.id);
+        let rows: Vec<(Vec<u8>, Vec<u8>, i64)> = {
+            let mut stmt = store.conn.prepare_cached(
+                "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (?2, ?3)",
+            )?;
+            let rows = stmt.query_map(params![sk, WAITING, BUILT_ON], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut waiting: Vec<Waiting> = Vec::new();
+        for (k, v, state) in rows {
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            let Ok(h) = env.header() else {
+                continue;
+            };
+            if env.kind() != Kind::Changes {
+                continue;
+            }
+            let vouched = state == BUILT_ON || self.in_good_standing(&h.author, h.seq);
+            let changes = self.changes_in(&env);
+            let hashes = changes.iter().map(Change::hash).collect();
+            let deps = changes.iter().flat_map(|c| c.deps().to_vec()).collect();
+            waiting.push((k, vouched, hashes, deps));
+        }
+        let mut held: std::collections::HashMap<ChangeHash, usize> =
+            std::collections::HashMap::new();
+        for (i, (_, _, hashes, _)) in waiting.iter().enumerate() {
+            for h in hashes {
+                held.insert(*h, i);
+            }
+        }
+        let mut needed: Vec<ChangeHash> = waiting
+            .iter()
+            .filter(|w| w.1)
+            .flat_map(|w| w.3.iter().copied())
+            .collect();
+        let mut seen: HashSet<ChangeHash> = HashSet::new();
+        let mut missing: HashSet<ChangeHash> = HashSet::new();
+        let mut mark: Vec<usize> = Vec::new();
+        while let Some(h) = needed.pop() {
+            if !seen.insert(h) || self.doc.get_change_by_hash(&h).is_some() {
+                continue;
+            }
+            match held.get(&h) {
+                Some(&i) => {
+                    if !waiting[i].1 {
+                        waiting[i].1 = true;
+                        mark.push(i);
+                        needed.extend(waiting[i].3.iter().copied());
+                    }
+                }
+                None => {
+                    missing.insert(h);
+                }
+            }
+        }
+        for i in mark {
+            store.conn.execute(
+                "UPDATE envelopes SET state = ?1 WHERE k = ?2",
+                params![BUILT_ON, waiting[i].0],
+            )?;
+        }
+        Ok(missing)
+    }
+
+    /// Opens an envelope marked built on, whatever its number says (`Ok(None)` while its epoch's
+    /// key is not held): its verdict is its author's highest role's.
+    pub(super) fn decode_built_on(&self, env: &Envelope) -> Result<Option<Vec<Change>>> {
+        let h = env.header()?;
+        if h.kind != Kind::Changes {
+            return Err(crate::error::Error::Content("not a changes envelope"));
+        }
+        let Some(key) = self.key_for(&h.epoch) else {
+            return Ok(None);
+        };
+        let plain = Zeroizing::new(env.open(key)?);
+        decode_changes(&plain, &h.author).map(Some)
     }
 
     /// The sequence numbers of `device` this device holds, from `from` on.

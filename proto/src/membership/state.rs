@@ -6,10 +6,6 @@ use crate::envelope::DeviceId;
 
 use super::*;
 
-/// How many sequence numbers beyond a removed device's last accepted one its membership statements
-/// are still admitted to be judged ([`MembershipState::may_state`]).
-pub const REMOVED_STATEMENT_WINDOW: u64 = 16;
-
 /// Who belongs to a space, computed from its log. The relay and every device consult it before
 /// accepting an envelope or handing one out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -127,6 +123,23 @@ impl MembershipState {
         }
     }
 
+    /// The highest role the log says `device` ever held here (admin if it is one, or was one until a
+    /// cutoff or its removal; else member if it is or was one). An envelope refused only because a
+    /// cutoff came before its number is judged by it when a change in good standing was built on
+    /// that envelope (protocol 15.10, "Built on").
+    pub fn peak_role(&self, device: &DeviceId) -> Option<Role> {
+        if self.is_admin(device)
+            || self.admin_until.contains_key(device)
+            || self.removed_roles.get(device) == Some(&Role::Admin)
+        {
+            Some(Role::Admin)
+        } else if self.is_member(device) || self.removed.contains_key(device) {
+            Some(Role::Member)
+        } else {
+            None
+        }
+    }
+
     /// Notes that `device`, an admin until now, keeps an admin's judgement up to `seq`.
     pub(super) fn admin_until(&mut self, device: DeviceId, seq: u64) {
         let c = self.admin_until.entry(device).or_insert(seq);
@@ -169,19 +182,6 @@ impl MembershipState {
     /// sealed before its removal still counts; nothing after).
     pub fn may_write(&self, device: &DeviceId, seq: u64) -> bool {
         self.is_member(device) || self.removed.get(device).is_some_and(|last| seq <= *last)
-    }
-
-    /// Whether a membership statement by `device` numbered `seq` is admitted to be judged (section
-    /// 15.8, item 2): a member's always; a removed device's up to [`REMOVED_STATEMENT_WINDOW`]
-    /// beyond its last accepted number, so a statement it signed concurrently with its removal (a
-    /// removal of its remover, which 15.6 then settles by seniority) reaches every holder alike,
-    /// while it still cannot fill the log with statements backdated onto old parents.
-    pub fn may_state(&self, device: &DeviceId, seq: u64) -> bool {
-        self.is_member(device)
-            || self
-                .removed
-                .get(device)
-                .is_none_or(|last| seq <= last.saturating_add(REMOVED_STATEMENT_WINDOW))
     }
 
     /// Whether the device may be given the space's envelopes: current members only.

@@ -448,10 +448,17 @@ fn push_group(
             }
         };
         let verdict = match &c.statement {
-            // A removed device's statements beyond its last accepted sequence number and a small
-            // window are refused (so it cannot, say, fill the log with statements backdated to
-            // before its removal; protocol 15.8, item 2).
-            Some(_) if !log.state().may_state(&c.slot.author, c.slot.seq) => {
+            // A removed device's statements beyond its last accepted sequence number are refused
+            // like its other envelopes (so it cannot, say, fill the log with statements backdated
+            // to before its removal).
+            Some(_)
+                if log
+                    .state()
+                    .removed
+                    .get(&c.slot.author)
+                    .is_some_and(|last| c.slot.seq > *last)
+                    && !log.state().is_member(&c.slot.author) =>
+            {
                 Err(reason::NOT_A_MEMBER)
             }
             Some(statement) => log.plan(statement).map(Some),
