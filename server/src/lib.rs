@@ -36,6 +36,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod exchange;
+pub mod live;
 pub mod logs;
 pub mod metrics;
 pub mod quota;
@@ -92,6 +93,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     let metrics = state.metrics();
+    let live = state.live();
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -130,6 +132,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Waits would hold their connections through the grace period: they answer now.
+    live.close();
     graceful.shutdown().await;
     Ok(())
 }
