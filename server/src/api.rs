@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /v1/info` | none | JSON `{"relay_id": hex, "time": unix secs, "protocol": 1}` (and `"programmes": [hex]` when it admits programmes' people, protocol 9.8): what a device needs to sign |
 //! | `POST /v1/sync` | signed | CBOR `SyncRequest` in, CBOR `SyncResponse` out |
+//! | `POST /v1/wait` | signed | CBOR `WaitRequest` in, CBOR `WaitResponse` out once a named space changed or the wait timed out (`api/wait.rs`, protocol 28) |
 //! | `GET /v1/openapi.json` | none | the OpenAPI 3.1 description of these endpoints ([`OPENAPI`]) |
 //! | `GET /healthz` | none | `200 ok` while the process serves HTTP |
 //! | `GET /readyz` | none | `200 ready` when the store answers a query, else `503` |

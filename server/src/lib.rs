@@ -7,7 +7,8 @@
 //! stores and does not log it.
 //!
 //! Layout: [`api`] (HTTP endpoints and error answers; `api/observe.rs` the access log and the
-//! metrics route), [`exchange`] (the sync rules, store-agnostic), [`access`] (each space's membership
+//! metrics route; `api/wait.rs` live waits), [`exchange`] (the sync rules, store-agnostic), [`live`]
+//! (the waits open now and what wakes them), [`access`] (each space's membership
 //! log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the default store; `sqlite/backup.rs`
 //! backup and migrate), [`config`] (the operator's settings: flags, environment, file), [`metrics`]
 //! (counters and their Prometheus text), [`logs`] (the log form), [`error`]. Operators:
