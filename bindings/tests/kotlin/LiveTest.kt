@@ -82,6 +82,17 @@ fun main() {
             session.stop()
             assertTrue(!session.isRunning(), "stopped")
         }
+
+        check("a relay out of reach is a typed failure; the session goes on until stopped") {
+            val v = Vault.open(File(tmp, "alone.db").path, generateMasterKey())
+            val events = Events()
+            val session = v.startLive("http://127.0.0.1:${closedPort()}", events, SyncControl(), 20_000uL)
+            val failure = events.failures.poll(PATIENCE_S, TimeUnit.SECONDS)
+            assertTrue(failure is LiveFailure.Network, "a network failure: $failure")
+            assertTrue(session.isRunning(), "it goes on")
+            session.stop()
+            assertTrue(!session.isRunning(), "stopped")
+        }
     }
     finish()
 }

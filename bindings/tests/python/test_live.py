@@ -87,3 +87,20 @@ def test_stop_from_inside_the_listener_does_not_deadlock(tmp_path, relay):
     assert listener.events.get(timeout=PATIENCE) == ("stopped inside",)
     holder["session"].stop()
     assert not holder["session"].is_running()
+
+
+def test_a_relay_out_of_reach_is_a_typed_failure_and_the_session_goes_on_until_stopped(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    v = open_vault(tmp_path / "alone.db", generate_master_key())
+    listener = Recorder()
+    session = v.start_live(f"http://127.0.0.1:{port}", listener, SyncControl(), 20_000)
+    event = listener.events.get(timeout=PATIENCE)
+    assert event[0] == "failed" and event[1].is_network(), event
+    # It goes on (pausing) until stopped; stop ends the pause at once.
+    assert session.is_running()
+    session.stop()
+    assert not session.is_running()

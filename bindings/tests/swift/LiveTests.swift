@@ -16,7 +16,18 @@ final class LiveEvents: LiveListener {
         cond.lock(); synced.append((spaceIds, report.pulled)); cond.broadcast(); cond.unlock()
         onSynced()
     }
-    func failed(failure: LiveFailure) {}
+    private var failures: [LiveFailure] = []
+    func failed(failure: LiveFailure) {
+        cond.lock(); failures.append(failure); cond.broadcast(); cond.unlock()
+    }
+    func nextFailure() throws -> LiveFailure {
+        cond.lock(); defer { cond.unlock() }
+        let until = Date().addingTimeInterval(60)
+        while failures.isEmpty {
+            if !cond.wait(until: until) { throw CheckFailure(description: "no failure reported") }
+        }
+        return failures.removeFirst()
+    }
     func next() throws -> ([String], UInt32) {
         cond.lock(); defer { cond.unlock() }
         let until = Date().addingTimeInterval(60)
@@ -75,6 +86,18 @@ func liveTests() {
         holder.lock(); held = session; holder.unlock()
         started.signal()
         try assertTrue(stoppedInside.wait(timeout: .now() + 60) == .success, "stop returned inside the listener")
+        session.stop()
+        try assertTrue(!session.isRunning(), "stopped")
+    }
+
+    check("live: a relay out of reach is a typed failure; the session goes on until stopped") {
+        let v = try Vault.open(path: tmpPath("live-alone.db"), masterKey: try generateMasterKey())
+        let events = LiveEvents()
+        let port = try closedPort()
+        let session = try v.startLive(relayUrl: "http://127.0.0.1:\(port)", listener: events, control: SyncControl(), waitMs: 20_000)
+        let failure = try events.nextFailure()
+        if case .network = failure {} else { throw CheckFailure(description: "not a network failure: \(failure)") }
+        try assertTrue(session.isRunning(), "it goes on")
         session.stop()
         try assertTrue(!session.isRunning(), "stopped")
     }
