@@ -49,13 +49,38 @@ impl From<&SebayaError> for LiveFailure {
                 detail: detail.clone(),
             },
             SebayaError::Relay { code, .. } => LiveFailure::Relay { code: code.clone() },
-            SebayaError::NoHttpTransport { message_id, .. }
+            SebayaError::WrongKey { message_id, .. }
+            | SebayaError::Corrupt { message_id, .. }
+            | SebayaError::InvalidInput { message_id, .. }
+            | SebayaError::NotFound { message_id, .. }
+            | SebayaError::Cancelled { message_id, .. }
+            | SebayaError::BadLinkCode { message_id, .. }
+            | SebayaError::BadInvite { message_id, .. }
+            | SebayaError::InviteExpired { message_id, .. }
+            | SebayaError::InviteSpent { message_id, .. }
+            | SebayaError::InviteRevoked { message_id, .. }
+            | SebayaError::BadJoinRequest { message_id, .. }
+            | SebayaError::BadCredential { message_id, .. }
+            | SebayaError::NotCertified { message_id, .. }
+            | SebayaError::BadBundle { message_id, .. }
+            | SebayaError::BundleReplayed { message_id, .. }
+            | SebayaError::StrangerBundle { message_id, .. }
+            | SebayaError::AlreadyLinked { message_id, .. }
+            | SebayaError::AlreadyHasPerson { message_id, .. }
+            | SebayaError::NoPerson { message_id, .. }
+            | SebayaError::BadRecoveryPhrase { message_id, .. }
+            | SebayaError::BadCertificate { message_id, .. }
+            | SebayaError::NotAllowed { message_id, .. }
             | SebayaError::Locked { message_id, .. }
+            | SebayaError::PeerNotMember { message_id, .. }
+            | SebayaError::KeyStore { message_id, .. }
+            | SebayaError::KeyMissing { message_id, .. }
+            | SebayaError::BadPeerMessage { message_id, .. }
+            | SebayaError::NoHttpTransport { message_id, .. }
+            | SebayaError::NotSupervisor { message_id, .. }
+            | SebayaError::CaseNotesFull { message_id, .. }
             | SebayaError::Internal { message_id, .. } => LiveFailure::Other {
                 message_id: message_id.clone(),
-            },
-            _ => LiveFailure::Other {
-                message_id: "error-internal".into(),
             },
         }
     }
@@ -246,5 +271,36 @@ fn run(
             let failure = LiveFailure::from(&e);
             tell(|| listener.failed(failure));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure keeps what the app needs to show it: the relay's code, or the catalogue id.
+    #[test]
+    fn a_failure_keeps_its_code_or_its_message_id() {
+        let relay = SebayaError::Relay {
+            message_id: "error-relay".into(),
+            detail: "refused".into(),
+            code: "too-many-waits".into(),
+        };
+        assert_eq!(
+            LiveFailure::from(&relay),
+            LiveFailure::Relay {
+                code: "too-many-waits".into()
+            }
+        );
+        let locked = SebayaError::Locked {
+            message_id: "error-locked".into(),
+            detail: "locked".into(),
+        };
+        assert_eq!(
+            LiveFailure::from(&locked),
+            LiveFailure::Other {
+                message_id: "error-locked".into()
+            }
+        );
     }
 }
