@@ -40,6 +40,7 @@ pub use enums::{
 use groups::Groups;
 use invites::Invites;
 use journal::Journal;
+pub use live::{LiveFailure, LiveListener, LiveSession};
 use nearby::Nearby;
 use pairings::Pairings;
 use programmes::Programmes;
@@ -50,6 +51,7 @@ mod enums;
 mod groups;
 mod invites;
 mod journal;
+mod live;
 mod nearby;
 mod pairings;
 mod platform;

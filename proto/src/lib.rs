@@ -13,6 +13,7 @@ pub mod error;
 pub mod identity;
 pub mod invite;
 pub mod keywraps;
+pub mod live;
 pub mod membership;
 pub mod peer;
 pub mod programme;

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `GET /v1/info` | none | JSON `{"relay_id": hex, "time": unix secs, "protocol": 1}` (and `"programmes": [hex]` when it admits programmes' people, protocol 9.8): what a device needs to sign |
 //! | `POST /v1/sync` | signed | CBOR `SyncRequest` in, CBOR `SyncResponse` out |
+//! | `POST /v1/wait` | signed | CBOR `WaitRequest` in, CBOR `WaitResponse` out once a named space changed or the wait timed out (`api/wait.rs`, protocol 28) |
 //! | `GET /v1/openapi.json` | none | the OpenAPI 3.1 description of these endpoints ([`OPENAPI`]) |
 //! | `GET /healthz` | none | `200 ok` while the process serves HTTP |
 //! | `GET /readyz` | none | `200 ready` when the store answers a query, else `503` |
@@ -31,6 +32,7 @@ use sebaya_proto::{ProtoError, SpaceId};
 use serde::Serialize;
 
 mod observe;
+mod wait;
 
 pub use observe::metrics_router;
 
@@ -52,6 +54,7 @@ pub struct RelayState {
     access: Arc<Access>,
     snapshots: Arc<exchange::SnapshotPolicy>,
     metrics: Arc<crate::metrics::Metrics>,
+    live: Arc<crate::live::Live>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -74,7 +77,20 @@ impl RelayState {
             access: Arc::new(Access::new()),
             snapshots: Arc::new(exchange::SnapshotPolicy::default()),
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            live: Arc::new(crate::live::Live::new(crate::live::LiveLimits::default())),
         }
+    }
+
+    /// Sets how many live waits (section 28) the relay holds per device and in all (default
+    /// [`crate::live::LiveLimits::default`]). Call before serving.
+    pub fn with_live_limits(mut self, limits: crate::live::LiveLimits) -> RelayState {
+        self.live = Arc::new(crate::live::Live::new(limits));
+        self
+    }
+
+    /// The live waits open now: [`crate::serve`] closes them when it shuts down.
+    pub fn live(&self) -> Arc<crate::live::Live> {
+        self.live.clone()
     }
 
     /// Sets how long envelopes covered by a snapshot stay before they are pruned (`None`: never;
@@ -165,9 +181,10 @@ pub const OPENAPI: &str = include_str!("api/openapi.json");
 
 /// Every route the relay serves, as (method, path): [`router`] serves exactly these, and a test
 /// checks that the OpenAPI document describes exactly these.
-pub const ROUTES: [(&str, &str); 5] = [
+pub const ROUTES: [(&str, &str); 6] = [
     ("get", "/v1/info"),
     ("post", SYNC_PATH),
+    ("post", sebaya_proto::live::WAIT_PATH),
     ("get", OPENAPI_PATH),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -178,6 +195,7 @@ fn handlers() -> [axum::routing::MethodRouter<RelayState>; ROUTES.len()] {
     [
         get(info),
         post(sync_handler),
+        post(wait::wait_handler),
         get(openapi),
         get(healthz),
         get(readyz),
@@ -248,6 +266,16 @@ pub enum ApiError {
     /// The store failed. 500 `internal`.
     #[error("the relay could not complete the request; retry later")]
     Internal,
+    /// A wait names no space the device may read (section 28): the same answer whether the spaces
+    /// exist or not. 403 `not-a-member`.
+    #[error("this device may not wait on any of the named spaces")]
+    NothingToWaitOn,
+    /// The device already holds as many waits as the relay allows one device. 429 `too-many-waits`.
+    #[error("this device already holds as many waits as the relay allows; end one first")]
+    TooManyWaits,
+    /// The relay already holds as many waits as it allows in all. 503 `relay-busy`.
+    #[error("the relay holds as many waits as it can; sync instead and wait again later")]
+    RelayBusy,
 }
 
 impl ApiError {
@@ -258,11 +286,13 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::Replayed => StatusCode::CONFLICT,
+            ApiError::NothingToWaitOn => StatusCode::FORBIDDEN,
+            ApiError::TooManyWaits => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady | ApiError::RelayBusy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -280,6 +310,9 @@ impl ApiError {
             ApiError::NotFound => "not-found",
             ApiError::NotReady => "not-ready",
             ApiError::Internal => "internal",
+            ApiError::NothingToWaitOn => "not-a-member",
+            ApiError::TooManyWaits => "too-many-waits",
+            ApiError::RelayBusy => "relay-busy",
         }
     }
 }
@@ -395,12 +428,13 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 fn authenticate(
     headers: &HeaderMap,
     relay_id: &RelayId,
+    path: &str,
     body: &[u8],
     now: u64,
 ) -> Result<RequestAuth, ApiError> {
     let auth = RequestAuth::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok()))
         .map_err(|_| ApiError::Unsigned)?;
-    auth.verify(&relay_id.0, "POST", SYNC_PATH, body)
+    auth.verify(&relay_id.0, "POST", path, body)
         .map_err(|_| ApiError::BadSignature)?;
     if auth.timestamp.abs_diff(now) > TIME_WINDOW_SECS {
         return Err(ApiError::ClockSkew);
@@ -435,9 +469,10 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let snapshots = state.snapshots.clone();
     let relay_id = state.relay_id;
     let metrics = state.metrics.clone();
+    let live = state.live.clone();
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
-        let auth = authenticate(&headers, &relay_id, &body, now)?;
+        let auth = authenticate(&headers, &relay_id, SYNC_PATH, &body, now)?;
         let req = decode_request(&body)?;
         let mut seen = HashSet::with_capacity(req.spaces.len());
         let mut spaces = Vec::with_capacity(req.spaces.len());
@@ -475,16 +510,16 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 .filter_map(|s| sebaya_proto::SpaceId::from_slice(s).ok())
                 .collect(),
         };
-        let response = exchange::run_with(store.as_ref(), &access, input, &snapshots).map_err(
-            |e| match e {
-                ExchangeError::Replayed => ApiError::Replayed,
-                ExchangeError::Store(err) => {
-                    // Operators need to learn about a failing disk; the message holds no request content.
-                    tracing::error!(error = %err, "store error during sync");
-                    ApiError::Internal
-                }
-            },
-        )?;
+        let response =
+            exchange::run_noting(store.as_ref(), &access, input, &snapshots, live.as_ref())
+                .map_err(|e| match e {
+                    ExchangeError::Replayed => ApiError::Replayed,
+                    ExchangeError::Store(err) => {
+                        // Operators need to learn about a failing disk; the message holds no request content.
+                        tracing::error!(error = %err, "store error during sync");
+                        ApiError::Internal
+                    }
+                })?;
         observe::count_answer(&metrics, pushed, &response);
         sync::encode(&response).map_err(|_| ApiError::Internal)
     };
@@ -548,7 +583,7 @@ mod tests {
         assert_eq!(codes.len(), ALL_ERRORS.len());
     }
 
-    const ALL_ERRORS: [ApiError; 10] = [
+    const ALL_ERRORS: [ApiError; 13] = [
         ApiError::Unsigned,
         ApiError::BadSignature,
         ApiError::ClockSkew,
@@ -559,6 +594,9 @@ mod tests {
         ApiError::NotFound,
         ApiError::NotReady,
         ApiError::Internal,
+        ApiError::NothingToWaitOn,
+        ApiError::TooManyWaits,
+        ApiError::RelayBusy,
     ];
 
     /// Protocol section 11 lists every error a request refused as a whole can get, with its status

@@ -125,6 +125,16 @@ pub const SERVE: &[Setting] = &[
         "memory bound of the membership-log cache, MiB",
     ),
     one(
+        "max-waits",
+        "N",
+        "live waits (POST /v1/wait) held at once in all [default: 10000]",
+    ),
+    one(
+        "max-waits-per-device",
+        "N",
+        "live waits held at once per device [default: 4]",
+    ),
+    one(
         "metrics-bind",
         "IP:PORT",
         "serve Prometheus metrics at http://IP:PORT/metrics [default: off]",
@@ -393,6 +403,8 @@ pub struct Serve {
     pub admission: Policy,
     /// Memory bound of the membership-log cache, bytes (soak finding S2).
     pub log_cache: usize,
+    /// How many live waits are held at once (protocol 28).
+    pub live: crate::live::LiveLimits,
     /// Where metrics are served, if anywhere.
     pub metrics_bind: Option<SocketAddr>,
     /// How long requests in flight may finish once a stop is asked for.
@@ -450,6 +462,14 @@ impl Serve {
                     mib(v).map(|b| usize::try_from(b).unwrap_or(usize::MAX))
                 })?
                 .unwrap_or(crate::access::CACHE_BUDGET_BYTES),
+            live: crate::live::LiveLimits {
+                per_device: layers
+                    .get("max-waits-per-device", count)?
+                    .unwrap_or(crate::live::DEFAULT_WAITS_PER_DEVICE),
+                total: layers
+                    .get("max-waits", count)?
+                    .unwrap_or(crate::live::DEFAULT_WAITS_TOTAL),
+            },
             metrics_bind: layers.get("metrics-bind", socket)?,
             shutdown_grace: layers
                 .get("shutdown-grace-secs", |v| {
@@ -460,6 +480,10 @@ impl Serve {
                 .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         })
     }
+}
+
+fn count(v: &str) -> Result<usize, String> {
+    v.parse().map_err(|_| format!("not a whole number: {v}"))
 }
 
 fn path(v: &str) -> Result<PathBuf, String> {

@@ -225,6 +225,19 @@ pub fn run_with(
     input: SyncInput,
     policy: &SnapshotPolicy,
 ) -> Result<SyncResponse, ExchangeError> {
+    run_noting(store, access, input, policy, &crate::live::Silent)
+}
+
+/// [`run_with`] that tells `notifier` which spaces this request stored envelopes in or erased, as
+/// soon as the store committed them (before the pull is answered), so that waiting devices
+/// (section 28) learn of it at once.
+pub fn run_noting(
+    store: &dyn RelayStore,
+    access: &Access,
+    input: SyncInput,
+    policy: &SnapshotPolicy,
+    notifier: &dyn crate::live::Notifier,
+) -> Result<SyncResponse, ExchangeError> {
     if store.record_request(&input.device, &input.request_id, input.timestamp, input.now)?
         == RequestFreshness::Replayed
     {
@@ -282,6 +295,7 @@ pub fn run_with(
 
     // 2. Judge and store what passed.
     if !candidates.is_empty() {
+        let mut stored_in: Vec<SpaceId> = Vec::new();
         for slot in push(store, access, &candidates, input.now, &mut rejected)? {
             if let Some(v) = requested
                 .get(&slot.space)
@@ -289,7 +303,11 @@ pub fn run_with(
             {
                 v.insert(slot.author, slot.seq);
             }
+            if !stored_in.contains(&slot.space) {
+                stored_in.push(slot.space);
+            }
         }
+        notifier.changed(&stored_in, &input.device);
     }
     rejected.sort_by_key(|r| r.index);
 
@@ -307,6 +325,13 @@ pub fn run_with(
     // Erasures, under the write side of the gate: only an admin of the space (in the relay's log)
     // erases it. Everything but its membership statements goes.
     let (erased, refused_erase) = erase(store, access, &input)?;
+    if !erased.is_empty() {
+        let spaces: Vec<SpaceId> = erased
+            .iter()
+            .filter_map(|s| SpaceId::from_slice(s).ok())
+            .collect();
+        notifier.changed(&spaces, &input.device);
+    }
 
     // 3 and 4. Join requests and answers, judged against the logs as they now are.
     let mut refused_join_requests = Vec::new();

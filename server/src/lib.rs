@@ -7,7 +7,8 @@
 //! stores and does not log it.
 //!
 //! Layout: [`api`] (HTTP endpoints and error answers; `api/observe.rs` the access log and the
-//! metrics route), [`exchange`] (the sync rules, store-agnostic), [`access`] (each space's membership
+//! metrics route; `api/wait.rs` live waits), [`exchange`] (the sync rules, store-agnostic), [`live`]
+//! (the waits open now and what wakes them), [`access`] (each space's membership
 //! log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the default store; `sqlite/backup.rs`
 //! backup and migrate), [`config`] (the operator's settings: flags, environment, file), [`metrics`]
 //! (counters and their Prometheus text), [`logs`] (the log form), [`error`]. Operators:
@@ -36,6 +37,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod exchange;
+pub mod live;
 pub mod logs;
 pub mod metrics;
 pub mod quota;
@@ -92,6 +94,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
     let metrics = state.metrics();
+    let live = state.live();
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -130,6 +133,8 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Waits would hold their connections through the grace period: they answer now.
+    live.close();
     graceful.shutdown().await;
     Ok(())
 }

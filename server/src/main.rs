@@ -138,6 +138,7 @@ async fn serve(s: config::Serve) -> Result<(), String> {
         .with_snapshot_retention(s.retention)
         .with_quotas(s.quotas)
         .with_admission(s.admission)
+        .with_live_limits(s.live)
         .with_log_cache(s.log_cache);
     let listener = tokio::net::TcpListener::bind(s.bind)
         .await

@@ -58,6 +58,7 @@ pub struct Metrics {
     sync_micros: AtomicU64,
     live_connections: AtomicU64,
     connections: AtomicU64,
+    live_waits: AtomicU64,
 }
 
 /// What the store holds, read when metrics are scraped.
@@ -111,6 +112,17 @@ impl Metrics {
         self.connections.fetch_add(1, Ordering::Relaxed);
         self.live_connections.fetch_add(1, Ordering::Relaxed);
         ConnectionGuard(self)
+    }
+
+    /// A live wait (section 28) began; the guard counts it as open until dropped.
+    pub fn wait(&self) -> WaitGuard<'_> {
+        self.live_waits.fetch_add(1, Ordering::Relaxed);
+        WaitGuard(self)
+    }
+
+    /// Live waits open now.
+    pub fn live_waits(&self) -> u64 {
+        self.live_waits.load(Ordering::Relaxed)
     }
 
     /// Connections open now.
@@ -195,6 +207,12 @@ impl Metrics {
             "HTTP connections open now.",
             self.live_connections(),
         );
+        gauge(
+            &mut out,
+            "sebaya_relay_live_waits",
+            "Live waits (POST /v1/wait) held open now.",
+            self.live_waits(),
+        );
         counter(
             &mut out,
             "sebaya_relay_connections_total",
@@ -232,6 +250,16 @@ pub struct ConnectionGuard<'a>(&'a Metrics);
 impl Drop for ConnectionGuard<'_> {
     fn drop(&mut self) {
         self.0.live_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a live wait as open while it exists.
+#[derive(Debug)]
+pub struct WaitGuard<'a>(&'a Metrics);
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.live_waits.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -274,6 +302,7 @@ mod tests {
         m.sync_took(Duration::from_millis(30));
         m.accepted(2);
         let live = m.connection();
+        let waiting = m.wait();
         let text = m.render(Some(Stored {
             envelopes: 5,
             bytes: 700,
@@ -289,6 +318,7 @@ mod tests {
             "sebaya_relay_sync_duration_seconds_count 1",
             "sebaya_relay_envelopes_accepted_total 2",
             "sebaya_relay_connections_live 1",
+            "sebaya_relay_live_waits 1",
             "sebaya_relay_connections_total 1",
             "sebaya_relay_store_up 1",
             "sebaya_relay_stored_envelopes 5",
@@ -297,9 +327,10 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
         }
-        drop(live);
+        drop((live, waiting));
         let text = m.render(None);
         assert!(text.contains("sebaya_relay_connections_live 0\n"));
+        assert!(text.contains("sebaya_relay_live_waits 0\n"));
         assert!(text.contains("sebaya_relay_store_up 0\n"));
         assert!(!text.contains("sebaya_relay_stored_bytes"));
     }

@@ -1,5 +1,5 @@
 //! The deployment examples (`deploy/`) agree with the relay: the proxy's body limit is above the
-//! largest request, it proxies to the default port, and systemd waits longer than the relay's grace.
+//! largest request, it proxies to the default port without cutting a live wait, and systemd waits longer than the relay's grace.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,6 +38,23 @@ fn the_proxy_takes_the_largest_request_and_reaches_the_relay() {
         "a proxy log would record client addresses"
     );
     assert!(CADDYFILE.contains("exclude http.log.error"));
+}
+
+/// A live wait is held for up to `MAX_WAIT_MS` with nothing on the wire: a proxy that reads from
+/// the relay with a shorter timeout would cut every wait and turn it into an error.
+#[test]
+fn the_proxy_does_not_cut_a_live_wait() {
+    for key in ["read_timeout ", "write_timeout "] {
+        let secs: u64 = setting(CADDYFILE, key)
+            .strip_suffix('s')
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            secs * 1000 > sebaya_proto::live::MAX_WAIT_MS + 5_000,
+            "{key}would cut a live wait"
+        );
+    }
 }
 
 #[test]

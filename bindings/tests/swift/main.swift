@@ -620,6 +620,7 @@ trainingTests()
 admissionTests()
 invitesTests()
 reportsTests()
+liveTests()
 careTests()
 
 finish()

@@ -432,6 +432,12 @@ impl RelaySync {
         })
     }
 
+    /// The relay's id and clock offset when known (from an earlier sync or this one): what a wait
+    /// (section 28) is signed with.
+    pub(crate) fn signer(&self) -> Option<(&[u8], i64)> {
+        (!self.relay_id.is_empty()).then_some((self.relay_id.as_slice(), self.offset))
+    }
+
     /// The relay's base address, which names what the vault remembers of it.
     pub(crate) fn base(&self) -> &str {
         &self.base

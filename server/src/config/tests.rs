@@ -90,6 +90,20 @@ fn the_log_cache_flag_sets_its_budget_in_mib() {
 }
 
 #[test]
+fn the_live_wait_bounds_are_set_by_their_flags_and_checked() {
+    assert_eq!(parse(&[]).live, crate::live::LiveLimits::default());
+    let s = parse(&["--max-waits", "500", "--max-waits-per-device", "2"]);
+    assert_eq!(
+        s.live,
+        crate::live::LiveLimits {
+            per_device: 2,
+            total: 500
+        }
+    );
+    assert!(resolve(&["--max-waits", "many"], &[]).is_err());
+}
+
+#[test]
 fn flags_combine() {
     let a = parse(&["--port", "0", "--data-dir", "/tmp/x"]);
     assert_eq!(a.bind, "127.0.0.1:0".parse().unwrap());

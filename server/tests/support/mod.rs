@@ -152,6 +152,26 @@ impl Founded {
     }
 }
 
+impl Founded {
+    /// Removes `who` (whose envelopes up to `last_seq` keep counting), signed and pushed by the admin.
+    pub fn remove(&mut self, c: &Client, who: &Device, last_seq: u64) {
+        let st = Statement::new(
+            self.space,
+            vec![self.head],
+            self.admin.id,
+            now(),
+            Op::Remove {
+                device: who.id,
+                last_seq,
+            },
+        )
+        .sign(&self.admin.key)
+        .unwrap();
+        let env = self.carry(&st);
+        self.push_as_admin(c, env);
+    }
+}
+
 /// A plain HTTP client (reqwest is built without a TLS provider and insists on one, even for http).
 pub fn http() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -210,6 +230,35 @@ impl Client {
         let mut r = self
             .http
             .post(format!("{}/v1/sync", self.base))
+            .header("content-type", "application/cbor")
+            .body(body);
+        for (name, value) in auth.to_headers() {
+            r = r.header(name, value);
+        }
+        r.send().unwrap()
+    }
+
+    /// Signs `body` as `dev` for `path` with a fresh request id and posts it.
+    pub fn post_signed(
+        &self,
+        dev: &Device,
+        path: &str,
+        body: Vec<u8>,
+    ) -> reqwest::blocking::Response {
+        let auth = RequestAuth::sign(
+            &dev.key,
+            dev.id,
+            &self.relay_id,
+            "POST",
+            path,
+            now(),
+            request_id(),
+            &body,
+        )
+        .unwrap();
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.base))
             .header("content-type", "application/cbor")
             .body(body);
         for (name, value) in auth.to_headers() {

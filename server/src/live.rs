@@ -1,0 +1,322 @@
+//! Devices waiting for their spaces to change (live sync, protocol section 28), and the wake-ups
+//! that end their waits.
+//!
+//! A wait registers the device under each space it may read; a push that stores something in a
+//! space tells [`Notifier::changed`], which wakes the waits registered under it. Only what the
+//! process holds for the waits open now: an entry goes when its last wait ends (no growth with the
+//! spaces ever waited on), and nothing survives a restart, which is why a wait carries the device's
+//! vectors and the relay compares them with what it holds before waiting (so a wake-up missed while
+//! the relay was down costs nothing).
+//!
+//! Bounds: at most [`LiveLimits::per_device`] waits of one device at once (an app opens one; a few
+//! allow for a restarting app whose old request has not yet been dropped) and
+//! [`LiveLimits::total`] in all, each refused with its own reason. [`Live::close`] ends every wait
+//! at once when the relay shuts down, and refuses new ones.
+//!
+//! With one relay process the in-process registry is the whole story. Several processes over one
+//! database (PostgreSQL, not built yet) need each push announced to every process: that is another
+//! [`Notifier`] (LISTEN/NOTIFY) which calls [`Live::changed`] of each process's registry on what
+//! the others stored. The exchange only ever sees the trait.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sebaya_proto::{DeviceId, SpaceId};
+
+/// Told when spaces hold new envelopes (or were erased), after the store committed them.
+pub trait Notifier: Send + Sync {
+    /// `spaces` changed by a request of `by` (whose own waits are not woken: it holds what it
+    /// pushed).
+    fn changed(&self, spaces: &[SpaceId], by: &DeviceId);
+}
+
+/// A notifier that tells no one (the exchange run outside a server: tests, tools).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Notifier for Silent {
+    fn changed(&self, _spaces: &[SpaceId], _by: &DeviceId) {}
+}
+
+/// How many waits the relay holds at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveLimits {
+    /// Per device.
+    pub per_device: usize,
+    /// In all.
+    pub total: usize,
+}
+
+/// Default waits of one device at once.
+pub const DEFAULT_WAITS_PER_DEVICE: usize = 4;
+/// Default waits in all: each costs a connection and a few hundred bytes here, so the bound is the
+/// file descriptors an operator grants the process more than memory.
+pub const DEFAULT_WAITS_TOTAL: usize = 10_000;
+
+impl Default for LiveLimits {
+    fn default() -> LiveLimits {
+        LiveLimits {
+            per_device: DEFAULT_WAITS_PER_DEVICE,
+            total: DEFAULT_WAITS_TOTAL,
+        }
+    }
+}
+
+/// Why a wait was not registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The device already holds [`LiveLimits::per_device`] waits.
+    #[error("this device holds as many waits as it may")]
+    DeviceFull,
+    /// The relay already holds [`LiveLimits::total`] waits.
+    #[error("the relay holds as many waits as it may")]
+    RelayFull,
+    /// The relay is shutting down.
+    #[error("the relay is shutting down")]
+    Closing,
+}
+
+/// One open wait: what woke it, and the signal that does.
+#[derive(Debug)]
+struct Waiter {
+    id: u64,
+    device: DeviceId,
+    woken: Mutex<Vec<SpaceId>>,
+    signal: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    by_space: HashMap<SpaceId, Vec<Arc<Waiter>>>,
+    per_device: HashMap<DeviceId, usize>,
+    total: usize,
+    closing: bool,
+}
+
+/// The waits open now. Shared by the handlers (which register) and the exchange (which wakes).
+#[derive(Debug, Default)]
+pub struct Live {
+    inner: Mutex<Inner>,
+    limits: LiveLimits,
+    next_id: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update below leaves the maps whole before it can panic: a poisoned lock is taken over.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Live {
+    /// A registry holding at most `limits`.
+    pub fn new(limits: LiveLimits) -> Live {
+        Live {
+            inner: Mutex::default(),
+            limits,
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// The bounds in force.
+    pub fn limits(&self) -> LiveLimits {
+        self.limits
+    }
+
+    /// Waits open now.
+    pub fn waiting(&self) -> usize {
+        lock(&self.inner).total
+    }
+
+    /// Spaces with at least one wait registered (what the registry holds entries for).
+    pub fn spaces_watched(&self) -> usize {
+        lock(&self.inner).by_space.len()
+    }
+
+    /// Registers a wait of `device` on `spaces`; it ends when the returned [`Wait`] is dropped.
+    pub fn register(
+        self: &Arc<Self>,
+        device: DeviceId,
+        spaces: &[SpaceId],
+    ) -> Result<Wait, Refused> {
+        let mut inner = lock(&self.inner);
+        if inner.closing {
+            return Err(Refused::Closing);
+        }
+        let mine = inner.per_device.get(&device).copied().unwrap_or(0);
+        if mine >= self.limits.per_device {
+            return Err(Refused::DeviceFull);
+        }
+        if inner.total >= self.limits.total {
+            return Err(Refused::RelayFull);
+        }
+        let waiter = Arc::new(Waiter {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            device,
+            woken: Mutex::default(),
+            signal: tokio::sync::Notify::new(),
+        });
+        let mut spaces = spaces.to_vec();
+        spaces.sort_unstable();
+        spaces.dedup();
+        for s in &spaces {
+            inner.by_space.entry(*s).or_default().push(waiter.clone());
+        }
+        *inner.per_device.entry(device).or_default() += 1;
+        inner.total += 1;
+        Ok(Wait {
+            live: self.clone(),
+            waiter,
+            spaces,
+        })
+    }
+
+    /// Ends every wait now (they answer "nothing changed") and refuses new ones: the relay is
+    /// shutting down, and a wait must not hold its connection open through the grace period.
+    pub fn close(&self) {
+        let mut inner = lock(&self.inner);
+        inner.closing = true;
+        for waiters in inner.by_space.values() {
+            for w in waiters {
+                w.signal.notify_one();
+            }
+        }
+    }
+
+    /// Whether [`Live::close`] was called.
+    pub fn is_closing(&self) -> bool {
+        lock(&self.inner).closing
+    }
+
+    fn unregister(&self, waiter: &Waiter, spaces: &[SpaceId]) {
+        let mut inner = lock(&self.inner);
+        for s in spaces {
+            if let Some(list) = inner.by_space.get_mut(s) {
+                list.retain(|w| w.id != waiter.id);
+                if list.is_empty() {
+                    inner.by_space.remove(s);
+                }
+            }
+        }
+        if let Some(n) = inner.per_device.get_mut(&waiter.device) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                inner.per_device.remove(&waiter.device);
+            }
+        }
+        inner.total = inner.total.saturating_sub(1);
+    }
+}
+
+impl Notifier for Live {
+    fn changed(&self, spaces: &[SpaceId], by: &DeviceId) {
+        let inner = lock(&self.inner);
+        for s in spaces {
+            for w in inner.by_space.get(s).into_iter().flatten() {
+                if w.device == *by {
+                    continue;
+                }
+                let mut woken = lock(&w.woken);
+                if !woken.contains(s) {
+                    woken.push(*s);
+                }
+                // A permit is kept if the wait is not yet asleep: no wake-up is lost.
+                w.signal.notify_one();
+            }
+        }
+    }
+}
+
+/// One registered wait. Dropping it unregisters it (and frees its spaces' entries when it was the
+/// last wait on them).
+#[derive(Debug)]
+pub struct Wait {
+    live: Arc<Live>,
+    waiter: Arc<Waiter>,
+    spaces: Vec<SpaceId>,
+}
+
+impl Wait {
+    /// Sleeps until a space of this wait changed or the relay closes, then returns the spaces that
+    /// changed since the last call (empty when closing). Cancel-safe: use it under a timeout.
+    pub async fn woken(&self) -> Vec<SpaceId> {
+        loop {
+            let taken = std::mem::take(&mut *lock(&self.waiter.woken));
+            if !taken.is_empty() || self.live.is_closing() {
+                return taken;
+            }
+            self.waiter.signal.notified().await;
+        }
+    }
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        self.live.unregister(&self.waiter, &self.spaces);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use std::time::Duration;
+
+    fn dev(b: u8) -> DeviceId {
+        DeviceId([b; 32])
+    }
+
+    #[tokio::test]
+    async fn a_change_wakes_the_waits_on_its_space_but_not_its_pushers() {
+        let live = Arc::new(Live::new(LiveLimits::default()));
+        let (a, b) = (SpaceId([1; 16]), SpaceId([2; 16]));
+        let on_a = live.register(dev(1), &[a, b]).unwrap();
+        let pusher = live.register(dev(2), &[a]).unwrap();
+        live.changed(&[a], &dev(2));
+        let got = tokio::time::timeout(Duration::from_secs(10), on_a.woken())
+            .await
+            .unwrap();
+        assert_eq!(got, vec![a]);
+        // The pusher's own wait was not woken.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), pusher.woken())
+                .await
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn entries_go_with_the_last_wait_and_the_bounds_refuse_with_their_reason() {
+        let live = Arc::new(Live::new(LiveLimits {
+            per_device: 2,
+            total: 3,
+        }));
+        let s = SpaceId([1; 16]);
+        let w1 = live.register(dev(1), &[s]).unwrap();
+        let w2 = live.register(dev(1), &[s]).unwrap();
+        assert_eq!(
+            live.register(dev(1), &[s]).unwrap_err(),
+            Refused::DeviceFull
+        );
+        let w3 = live.register(dev(2), &[SpaceId([2; 16])]).unwrap();
+        assert_eq!(live.register(dev(3), &[s]).unwrap_err(), Refused::RelayFull);
+        assert_eq!((live.waiting(), live.spaces_watched()), (3, 2));
+        drop((w1, w2, w3));
+        assert_eq!((live.waiting(), live.spaces_watched()), (0, 0));
+        assert!(live.register(dev(1), &[s]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn closing_ends_open_waits_and_refuses_new_ones() {
+        let live = Arc::new(Live::new(LiveLimits::default()));
+        let w = live.register(dev(1), &[SpaceId([1; 16])]).unwrap();
+        live.close();
+        let got = tokio::time::timeout(Duration::from_secs(10), w.woken())
+            .await
+            .unwrap();
+        assert!(got.is_empty());
+        assert_eq!(
+            live.register(dev(1), &[SpaceId([1; 16])]).unwrap_err(),
+            Refused::Closing
+        );
+    }
+}
