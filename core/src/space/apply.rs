@@ -455,7 +455,13 @@ impl Space {
                 .all(|c| self.doc.get_change_by_hash(&c.hash()).is_some());
             if done {
                 applied += 1;
-                outcomes.push((k.clone(), 1));
+                // Taken in for what was built on it: its standing is judged again whenever the log
+                // changes (`verdicts.rs`).
+                let state = match built_on.contains(k) {
+                    true => super::verdicts::BUILT_ON_APPLIED,
+                    false => 1,
+                };
+                outcomes.push((k.clone(), state));
             }
         }
         let tx = store.conn.unchecked_transaction()?;

@@ -32,6 +32,9 @@ const REFUSED: i64 = 2;
 /// author's highest role (protocol 15.10, "Built on").
 /// (3 is [`super::apart::HELD_APART`].)
 pub(super) const BUILT_ON: i64 = 4;
+/// Applied because something in good standing was built on it: whether something still is, is
+/// asked again at every change of the log.
+pub(super) const BUILT_ON_APPLIED: i64 = 5;
 
 /// How much a role lets an author write: a role that ranks higher accepts all a lower one does.
 fn rank(role: Option<Role>) -> u8 {
@@ -223,10 +226,31 @@ impl Space {
                 }
             }
         }
+        // Envelopes taken in for what was built on them: a candidate again whenever the log
+        // changes (what vouched for them may have lost its standing).
+        if !lower.is_empty() || !again.is_empty() || self.members != *before {
+            let sk = Self::row_key(store, &self.id);
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+                let mut stmt = store
+                    .conn
+                    .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = ?2")?;
+                let rows = stmt.query_map(params![sk, BUILT_ON_APPLIED], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            for (k, v) in rows {
+                let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+                lower.push((k, self.changes_in(&env).iter().map(Change::hash).collect()));
+            }
+        }
         // What a change staying in the document was built on stays too (protocol 15.10, "Built
         // on"): a member in good standing took it before the statement reached it, and taking it
         // out would take that member's work with it. Only what nobody built on leaves.
-        let out = self.not_built_on(&mut lower);
+        let out = match lower.is_empty() {
+            true => HashSet::new(),
+            false => self.not_built_on(store, &mut lower)?,
+        };
         again.extend(lower.into_iter().map(|(k, _)| k));
         if again.is_empty() {
             return Ok(false);
@@ -250,36 +274,81 @@ impl Space {
         Ok(true)
     }
 
-    /// Keeps in `lower` only the envelopes no change staying in the document depends on, directly or
-    /// through others, and returns their changes: an envelope one of whose changes something
-    /// staying was built on stays whole, and so does what it was built on.
-    fn not_built_on(&mut self, lower: &mut Vec<(Vec<u8>, Vec<ChangeHash>)>) -> HashSet<ChangeHash> {
+    /// Keeps in `lower` only the envelopes no change in good standing that stays in the document
+    /// depends on, directly or through others, and returns their changes. A change vouches when its
+    /// envelope is in good standing ([`Space::in_good_standing`]); this device's own unsealed
+    /// changes vouch as its next envelope would; changes that came with no envelope here (inside a
+    /// snapshot) vouch. The same rule takes refused envelopes in (`missing_under_waiting`), so
+    /// every holder keeps the same set.
+    fn not_built_on(
+        &mut self,
+        store: &Store,
+        lower: &mut Vec<(Vec<u8>, Vec<ChangeHash>)>,
+    ) -> Result<HashSet<ChangeHash>> {
         let all = self.doc.get_changes(&[]);
         let deps: std::collections::HashMap<ChangeHash, Vec<ChangeHash>> =
             all.iter().map(|c| (c.hash(), c.deps().to_vec())).collect();
-        loop {
-            let out: HashSet<ChangeHash> =
-                lower.iter().flat_map(|(_, h)| h.iter().copied()).collect();
-            // Everything the changes that stay depend on.
-            let mut under: HashSet<ChangeHash> = HashSet::new();
-            let mut next: Vec<ChangeHash> = deps
-                .iter()
-                .filter(|(h, _)| !out.contains(*h))
-                .flat_map(|(_, d)| d.iter().copied())
-                .collect();
-            while let Some(h) = next.pop() {
-                if under.insert(h) {
-                    if let Some(d) = deps.get(&h) {
-                        next.extend(d.iter().copied());
-                    }
-                }
+        let candidates: HashSet<ChangeHash> =
+            lower.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+        let numbered = self.applied_numbers(store)?;
+        let me = actor_of(&self.me);
+        let mine_vouch = self.in_good_standing(&self.me, self.next_seq);
+        let mut next: Vec<ChangeHash> = Vec::new();
+        for c in &all {
+            let h = c.hash();
+            if candidates.contains(&h) {
+                continue;
             }
-            let before = lower.len();
-            lower.retain(|(_, hs)| !hs.iter().any(|h| under.contains(h)));
-            if lower.len() == before {
-                return out;
+            let vouches = match numbered.get(&h) {
+                Some((author, seq)) => self.in_good_standing(author, *seq),
+                None if c.actor_id() == &me => mine_vouch,
+                None => true,
+            };
+            if vouches {
+                next.extend(c.deps().iter().copied());
             }
         }
+        let mut under: HashSet<ChangeHash> = HashSet::new();
+        while let Some(h) = next.pop() {
+            if under.insert(h) {
+                if let Some(d) = deps.get(&h) {
+                    next.extend(d.iter().copied());
+                }
+            }
+        }
+        lower.retain(|(_, hs)| !hs.iter().any(|h| under.contains(h)));
+        Ok(lower.iter().flat_map(|(_, h)| h.iter().copied()).collect())
+    }
+
+    /// For every change of an applied changes envelope here, the envelope's author and number.
+    fn applied_numbers(
+        &self,
+        store: &Store,
+    ) -> Result<std::collections::HashMap<ChangeHash, (DeviceId, u64)>> {
+        let sk = Self::row_key(store, &self.id);
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
+            let mut stmt = store.conn.prepare_cached(
+                "SELECT k, v FROM envelopes WHERE space = ?1 AND state IN (?2, ?3)",
+            )?;
+            let rows = stmt.query_map(params![sk, APPLIED, BUILT_ON_APPLIED], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut out = std::collections::HashMap::new();
+        for (k, v) in rows {
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            let Ok(h) = env.header() else {
+                continue;
+            };
+            if env.kind() != Kind::Changes {
+                continue;
+            }
+            for c in self.changes_in(&env) {
+                out.insert(c.hash(), (h.author, h.seq));
+            }
+        }
+        Ok(out)
     }
 
     /// Marks the refused changes envelopes that hold one of `missing` (changes something still
@@ -305,7 +374,11 @@ impl Space {
             let Ok(h) = env.header() else {
                 continue;
             };
-            if env.kind() != Kind::Changes || self.members.peak_role(&h.author).is_none() {
+            // One in good standing was refused for what it writes: its highest role is its role.
+            if env.kind() != Kind::Changes
+                || self.members.peak_role(&h.author).is_none()
+                || self.in_good_standing(&h.author, h.seq)
+            {
                 continue;
             }
             if self
@@ -564,10 +637,12 @@ impl Space {
     ) -> Result<Vec<Vec<u8>>> {
         let sk = Self::row_key(store, &self.id);
         let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-            let mut stmt = store
-                .conn
-                .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = ?2")?;
-            let rows = stmt.query_map(params![sk, APPLIED], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut stmt = store.conn.prepare_cached(
+                "SELECT k, v FROM envelopes WHERE space = ?1 AND state IN (?2, ?3)",
+            )?;
+            let rows = stmt.query_map(params![sk, APPLIED, BUILT_ON_APPLIED], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
             rows.collect::<std::result::Result<_, _>>()?
         };
         let mut out = Vec::new();

@@ -290,7 +290,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..N).prop_map(Step::Rogue),
         1 => (1..N).prop_map(|b| Step::Remove(0, b)),
         1 => (1..N).prop_map(|b| Step::Demote(0, b)),
-        1 => (0..N, 0..N).prop_map(|(a, b)| Step::Promote(a, b)),
+        // Role changes are the creator's: a statement of an admin removed concurrently is kept by
+        // some holders and refused by others (protocol 15.8, item 2), which is the log's known
+        // limit, not the verdicts'.
+        1 => (1..N).prop_map(|b| Step::Promote(0, b)),
         6 => (0..N, 0..N).prop_map(|(a, b)| Step::Deliver(a, b)),
     ]
 }
@@ -325,6 +328,11 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
     for s in steps {
         n += 1;
         match *s {
+            // A device one of whose own writes left its document writes no more here: its next
+            // change would reuse that write's Automerge number, a known limit (protocol 15.10,
+            // *Limits*) that needs a fresh actor per generation to lift.
+            Step::Note(d) | Step::Rogue(d) | Step::Rename(d)
+                if lost_own(&written, d, &mut spaces[d]) => {}
             Step::Note(d) | Step::Rogue(d) => {
                 let member = spaces[d].members.is_member(&devices[d].id.device);
                 if matches!(s, Step::Note(_)) && !member {
@@ -515,6 +523,14 @@ fn writing_role_at(
     seq: u64,
 ) -> Option<Role> {
     state.writing_role_at(author, seq)
+}
+
+/// Whether a write `d` made is no longer in its own document.
+fn lost_own(written: &[Written], d: usize, s: &mut Space) -> bool {
+    written
+        .iter()
+        .filter(|w| w.author == d)
+        .any(|w| s.doc.get_change_by_hash(&w.hash).is_none())
 }
 
 /// Two distinct spaces of the list, mutably.
