@@ -4,7 +4,6 @@
 
 use automerge::{AutoCommit, Change, ChangeHash};
 use rusqlite::params;
-use zeroize::Zeroizing;
 
 use sebaya_proto::membership::{
     Judged, MAX_NEW_STATEMENTS_PER_SPACE, MembershipState, SignedStatement,
@@ -17,7 +16,7 @@ use crate::store::Store;
 
 use super::apart::{Admission, Held, Room};
 use super::codec::{apply_in_place, apply_untrusted};
-use super::{ReceiveReport, Space, SpaceKind, decode_changes, rules};
+use super::{ReceiveReport, Space, SpaceKind, rules};
 use sebaya_proto::SpaceId;
 
 /// An envelope's author and sequence number: what its verdict is judged by (protocol 15.10).
@@ -342,7 +341,7 @@ impl Space {
         for (k, env) in others {
             let endorsed = built_on.contains(&k);
             let decoded = match endorsed {
-                true => self.decode_built_on(&env),
+                true => self.open_changes(&env),
                 false => self.decode_envelope(&env),
             };
             match decoded {
@@ -501,10 +500,6 @@ impl Space {
             }
             return Ok(None);
         }
-        let Some(key) = self.key_for(&h.epoch) else {
-            return Ok(None);
-        };
-        let plain = Zeroizing::new(env.open(key)?);
-        decode_changes(&plain, &h.author).map(Some)
+        self.open_changes(env)
     }
 }

@@ -229,18 +229,7 @@ impl Space {
         // Envelopes taken in for what was built on them: a candidate again whenever the log
         // changes (what vouched for them may have lost its standing).
         if !lower.is_empty() || !again.is_empty() || self.members != *before {
-            let sk = Self::row_key(store, &self.id);
-            let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-                let mut stmt = store
-                    .conn
-                    .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = ?2")?;
-                let rows = stmt.query_map(params![sk, BUILT_ON_APPLIED], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-                rows.collect::<std::result::Result<_, _>>()?
-            };
-            for (k, v) in rows {
-                let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            for (k, _, env) in self.changes_rows(store, &[BUILT_ON_APPLIED])? {
                 lower.push((k, self.changes_in(&env).iter().map(Change::hash).collect()));
             }
         }
@@ -325,25 +314,11 @@ impl Space {
         &self,
         store: &Store,
     ) -> Result<std::collections::HashMap<ChangeHash, (DeviceId, u64)>> {
-        let sk = Self::row_key(store, &self.id);
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-            let mut stmt = store.conn.prepare_cached(
-                "SELECT k, v FROM envelopes WHERE space = ?1 AND state IN (?2, ?3)",
-            )?;
-            let rows = stmt.query_map(params![sk, APPLIED, BUILT_ON_APPLIED], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            rows.collect::<std::result::Result<_, _>>()?
-        };
         let mut out = std::collections::HashMap::new();
-        for (k, v) in rows {
-            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+        for (_, _, env) in self.changes_rows(store, &[APPLIED, BUILT_ON_APPLIED])? {
             let Ok(h) = env.header() else {
                 continue;
             };
-            if env.kind() != Kind::Changes {
-                continue;
-            }
             for c in self.changes_in(&env) {
                 out.insert(c.hash(), (h.author, h.seq));
             }
@@ -360,23 +335,13 @@ impl Space {
         store: &Store,
         missing: &HashSet<ChangeHash>,
     ) -> Result<bool> {
-        let sk = Self::row_key(store, &self.id);
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-            let mut stmt = store
-                .conn
-                .prepare_cached("SELECT k, v FROM envelopes WHERE space = ?1 AND state = ?2")?;
-            let rows = stmt.query_map(params![sk, REFUSED], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<std::result::Result<_, _>>()?
-        };
         let mut marked = false;
-        for (k, v) in rows {
-            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+        for (k, _, env) in self.changes_rows(store, &[REFUSED])? {
             let Ok(h) = env.header() else {
                 continue;
             };
             // One in good standing was refused for what it writes: its highest role is its role.
-            if env.kind() != Kind::Changes
-                || self.members.peak_role(&h.author).is_none()
+            if self.members.peak_role(&h.author).is_none()
                 || self.in_good_standing(&h.author, h.seq)
             {
                 continue;
@@ -446,25 +411,11 @@ impl Space {
     /// not in good standing found on the way are marked built on (judged by their author's highest
     /// role), since something in good standing was built on them.
     pub(super) fn missing_under_waiting(&mut self, store: &Store) -> Result<HashSet<ChangeHash>> {
-        let sk = Self::row_key(store, &self.id);
-        let rows: Vec<(Vec<u8>, Vec<u8>, i64)> = {
-            let mut stmt = store.conn.prepare_cached(
-                "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (?2, ?3)",
-            )?;
-            let rows = stmt.query_map(params![sk, WAITING, BUILT_ON], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-            rows.collect::<std::result::Result<_, _>>()?
-        };
         let mut waiting: Vec<Waiting> = Vec::new();
-        for (k, v, state) in rows {
-            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+        for (k, state, env) in self.changes_rows(store, &[WAITING, BUILT_ON])? {
             let Ok(h) = env.header() else {
                 continue;
             };
-            if env.kind() != Kind::Changes {
-                continue;
-            }
             let vouched = state == BUILT_ON || self.in_good_standing(&h.author, h.seq);
             let changes = self.changes_in(&env);
             let hashes = changes.iter().map(Change::hash).collect();
@@ -512,9 +463,10 @@ impl Space {
         Ok(missing)
     }
 
-    /// Opens an envelope marked built on, whatever its number says (`Ok(None)` while its epoch's
-    /// key is not held): its verdict is its author's highest role's.
-    pub(super) fn decode_built_on(&self, env: &Envelope) -> Result<Option<Vec<Change>>> {
+    /// Opens a changes envelope whatever its author's standing (`Ok(None)` while its epoch's key
+    /// is not held): how an envelope marked built on is read, whose verdict is its author's
+    /// highest role's, and what [`Space::decode_envelope`] does once the author may write it.
+    pub(super) fn open_changes(&self, env: &Envelope) -> Result<Option<Vec<Change>>> {
         let h = env.header()?;
         if h.kind != Kind::Changes {
             return Err(crate::error::Error::Content("not a changes envelope"));
@@ -524,6 +476,30 @@ impl Space {
         };
         let plain = Zeroizing::new(env.open(key)?);
         decode_changes(&plain, &h.author).map(Some)
+    }
+
+    /// This space's stored changes envelopes in one of `states`, oldest first: key, state and the
+    /// envelope. What every judging-again step reads; each state is a constant of this file.
+    fn changes_rows(&self, store: &Store, states: &[i64]) -> Result<Vec<(Vec<u8>, i64, Envelope)>> {
+        let sk = Self::row_key(store, &self.id);
+        let list: Vec<String> = states.iter().map(i64::to_string).collect();
+        let sql = format!(
+            "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN ({}) ORDER BY n",
+            list.join(", ")
+        );
+        let rows: Vec<(Vec<u8>, Vec<u8>, i64)> = {
+            let mut stmt = store.conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map([&sk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, v, state) in rows {
+            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
+            if env.kind() == Kind::Changes {
+                out.push((k, state, env));
+            }
+        }
+        Ok(out)
     }
 
     /// The sequence numbers of `device` this device holds, from `from` on.
@@ -541,16 +517,7 @@ impl Space {
     /// The changes a changes envelope carries, whatever its author's standing now (empty when its
     /// epoch key is not held or it does not open: such an envelope was never applied).
     fn changes_in(&self, env: &Envelope) -> Vec<Change> {
-        let Ok(h) = env.header() else {
-            return Vec::new();
-        };
-        let Some(key) = self.key_for(&h.epoch) else {
-            return Vec::new();
-        };
-        let Ok(plain) = env.open(key).map(Zeroizing::new) else {
-            return Vec::new();
-        };
-        decode_changes(&plain, &h.author).unwrap_or_default()
+        self.open_changes(env).ok().flatten().unwrap_or_default()
     }
 
     /// Rebuilds the document from its own changes without `out` and every change that depends on
@@ -635,22 +602,8 @@ impl Space {
         store: &Store,
         gone: &HashSet<ChangeHash>,
     ) -> Result<Vec<Vec<u8>>> {
-        let sk = Self::row_key(store, &self.id);
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = {
-            let mut stmt = store.conn.prepare_cached(
-                "SELECT k, v FROM envelopes WHERE space = ?1 AND state IN (?2, ?3)",
-            )?;
-            let rows = stmt.query_map(params![sk, APPLIED, BUILT_ON_APPLIED], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            rows.collect::<std::result::Result<_, _>>()?
-        };
         let mut out = Vec::new();
-        for (k, v) in rows {
-            let env = Envelope::parse(&store.open_value("envelopes", &k, &v)?)?;
-            if env.kind() != Kind::Changes {
-                continue;
-            }
+        for (k, _, env) in self.changes_rows(store, &[APPLIED, BUILT_ON_APPLIED])? {
             if self
                 .changes_in(&env)
                 .iter()
