@@ -236,10 +236,21 @@ impl Space {
         // What a change staying in the document was built on stays too (protocol 15.10, "Built
         // on"): a member in good standing took it before the statement reached it, and taking it
         // out would take that member's work with it. Only what nobody built on leaves.
+        let candidates: Vec<Vec<u8>> = lower.iter().map(|(k, _)| k.clone()).collect();
         let out = match lower.is_empty() {
             true => HashSet::new(),
             false => self.not_built_on(store, &mut lower)?,
         };
+        // A candidate that stays, stays because something was built on it: like one taken in for
+        // that, it is judged again at the next change of the log (what vouched may lose standing).
+        for k in candidates {
+            if !lower.iter().any(|(l, _)| *l == k) {
+                store.conn.execute(
+                    "UPDATE envelopes SET state = ?1 WHERE k = ?2",
+                    params![BUILT_ON_APPLIED, k],
+                )?;
+            }
+        }
         again.extend(lower.into_iter().map(|(k, _)| k));
         if again.is_empty() {
             return Ok(false);
