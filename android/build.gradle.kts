@@ -1,5 +1,5 @@
 // sebaya-android: the generated Kotlin bindings (package org.sebaya) plus libsebaya.so for
-// arm64-v8a, armeabi-v7a and x86_64, as one Android library (AAR).
+// arm64-v8a, armeabi-v7a, x86_64 and x86, as one Android library (AAR).
 //
 // The Rust side is built by build-rust.sh (cargo-ndk), which this build runs before compiling unless
 // `-Psebaya.skipRust=true` is given (then the libraries and bindings from an earlier run are used).
@@ -12,7 +12,8 @@ plugins {
 }
 
 group = "org.sebaya"
-version = "0.1.0"
+// scripts/release.sh passes the workspace version (Cargo.toml), so every artefact carries one version.
+version = providers.gradleProperty("sebaya.version").orNull ?: "0.1.0"
 
 android {
     namespace = "org.sebaya.android"
@@ -65,7 +66,7 @@ dependencies {
 }
 
 val buildRust by tasks.registering(Exec::class) {
-    description = "Builds libsebaya.so for the three ABIs and generates the Kotlin bindings (build-rust.sh)."
+    description = "Builds libsebaya.so for the four ABIs and generates the Kotlin bindings (build-rust.sh)."
     workingDir = projectDir
     commandLine("bash", "build-rust.sh")
 }
@@ -79,6 +80,41 @@ publishing {
         register<MavenPublication>("release") {
             artifactId = "sebaya-android"
             afterEvaluate { from(components["release"]) }
+            // What a repository needs to accept the artefact and an app team needs to trust it: the
+            // licence and where the source is. The addresses are the publisher's
+            // (gradle.properties or -P from scripts/release.sh); the build refuses placeholders.
+            pom {
+                name.set("sebaya-android")
+                description.set(
+                    "Sebaya's offline-first, end-to-end encrypted core for peer-support programmes: " +
+                        "Kotlin bindings and libsebaya.so for four ABIs."
+                )
+                url.set(publicationSetting("sebaya.pom.url"))
+                licenses {
+                    license {
+                        name.set("Apache-2.0")
+                        url.set("https://www.apache.org/licenses/LICENSE-2.0.txt")
+                        distribution.set("repo")
+                    }
+                }
+                scm {
+                    url.set(publicationSetting("sebaya.pom.scm"))
+                    connection.set(publicationSetting("sebaya.pom.scm").map { "scm:git:$it" })
+                }
+            }
+        }
+    }
+    repositories {
+        // scripts/release.sh aar publishes here; the publisher uploads the folder to their repository.
+        maven {
+            name = "dist"
+            url = uri(rootProject.layout.projectDirectory.dir("../dist/maven"))
         }
     }
 }
+
+fun publicationSetting(name: String): Provider<String> =
+    providers.gradleProperty(name).map {
+        require(!it.contains("UNSET")) { "set $name (gradle.properties or -P$name=...) before publishing" }
+        it
+    }

@@ -25,7 +25,9 @@
 #             and a real relay on loopback (the relay runs outside the chroot; same network); then
 #             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
-#   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh); device builds are not run here
+#   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh) and of the release recipe's
+#             artefacts (scripts/check-release.sh: host JAR, ProGuard, Swift package by URL); device
+#             builds are not run here
 #   size      the mobile library in the release (size) profile, stripped: fails over 6.5 MiB (6,815,744 B);
 #             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
 #
@@ -360,6 +362,15 @@ stage_swift() {
 stage_mobile() {
     ensure_bindings
     bash "$ROOT/scripts/check-mobile.sh"
+    # The release recipe's artefacts (scripts/check-release.sh): kotlinc and a JDK for the host JAR,
+    # Debian's ProGuard standing in for R8, strip for a release-like library.
+    need_kotlin
+    command -v proguard >/dev/null || apt_install proguard-cli
+    # ProGuard takes the platform's classes from the JDK's modules (a JRE has none).
+    [[ -f "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/jmods/java.base.jmod" ]] ||
+        apt_install default-jdk-headless
+    command -v strip >/dev/null || apt_install binutils
+    bash "$ROOT/scripts/check-release.sh"
 }
 
 # The size budget of the stripped mobile library, in bytes: 6.5 MiB (6.5 x 1024 x 1024 = 6,815,744 B),
