@@ -292,22 +292,29 @@ stage_swift() {
     local sroot gen="$ROOT/build/bindings/swift"
     sroot="$("$tc" root)"
     # Everything the chroot needs is copied to /sebaya inside it (absolute paths: swiftc needs them).
-    local work="$sroot/sebaya" tests=("$ROOT"/bindings/tests/swift/*.swift)
-    mkdir -p "$work/lib" "$work/tests"
+    local work="$sroot/sebaya" tests=("$ROOT"/bindings/tests/swift/*.swift) shipped=() f
+    # The hand-written Swift the package ships next to the generated bindings (ios/Sources/Sebaya;
+    # sebaya.swift there is generated and git-ignored): compiled and tested with them.
+    for f in "$ROOT"/ios/Sources/Sebaya/*.swift; do
+        [[ "$(basename "$f")" == sebaya.swift ]] || shipped+=("$f")
+    done
+    mkdir -p "$work/lib" "$work/tests" "$work/shipped"
     cp "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "$work/"
     cp "$gen/lib/libsebaya.so" "$work/lib/libsebaya.so"
-    rm -f "$work"/tests/*.swift
+    rm -f "$work"/tests/*.swift "$work"/shipped/*.swift
     cp "${tests[@]}" "$work/tests/"
+    ((${#shipped[@]} == 0)) || cp "${shipped[@]}" "$work/shipped/"
     local inside=() t
+    for t in "${shipped[@]}"; do inside+=("/sebaya/shipped/$(basename "$t")"); done
     for t in "${tests[@]}"; do inside+=("/sebaya/tests/$(basename "$t")"); done
     # Recompile (about 10 s) only when the generated bindings, a test or the toolchain changed.
     local inputs stamp="$work/inputs.sha256"
-    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${tests[@]}" \
+    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${shipped[@]}" "${tests[@]}" \
         "$sroot/.sebaya-swift-complete" | sha256sum | cut -d' ' -f1)"
     if [[ -x "$work/sebaya-swift-test" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
         echo "-- swiftc: up to date (/sebaya/sebaya-swift-test)"
     else
-        echo "-- swiftc: compiling generated bindings + ${#tests[@]} test files (in the chroot)"
+        echo "-- swiftc: compiling generated bindings + ${#shipped[@]} shipped + ${#tests[@]} test files (in the chroot)"
         rm -f "$work/sebaya-swift-test" "$stamp"
         "$tc" run swiftc -suppress-warnings -Xcc -fmodule-map-file=/sebaya/sebayaFFI.modulemap -I /sebaya \
             -L /sebaya/lib -lsebaya -module-name SebayaSwiftTests \
@@ -323,6 +330,7 @@ stage_swift() {
     done
     copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
+    for f in "${shipped[@]}"; do copy_if_changed "$f" "$spm/Sources/Sebaya/$(basename "$f")"; done
     echo "-- swift build (package check) and run"
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relays run on the host, on loopback; the chroot shares the network namespace. The second
