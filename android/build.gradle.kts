@@ -63,6 +63,9 @@ dependencies {
     // packaging (JNA's native code for every ABI);
     // `api` so the app's code that touches generated types compiles against it too.
     api("net.java.dev.jna:jna:5.17.0@aar")
+    // Suspend functions and Flows over the blocking calls (src/main/kotlin/org/sebaya/coroutines).
+    // UNVERIFIED: not available where this was written, so that file has never been compiled.
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
 }
 
 val buildRust by tasks.registering(Exec::class) {
