@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt house clippy demo netem bindings python kotlin swift mobile size
+#   scripts/test.sh                 everything, in order: rust fmt house clippy demo api netem bindings python kotlin swift mobile size
 #   scripts/test.sh python          one stage (python, kotlin, swift, mobile, size regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
@@ -15,6 +15,8 @@
 #             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests)
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
+#   api       scripts/schemathesis.sh: Schemathesis against the relay's /v1/openapi.json, requests signed
+#             and bodies CBOR through server/tests/schemathesis/hooks.py (pip, into build/tools)
 #   netem     scripts/netem.sh: sync over a 2G-like link and a cut link in network namespaces (root;
 #             prints SKIP where namespaces are not permitted)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
@@ -51,7 +53,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt house clippy demo netem bindings python kotlin swift mobile size)
+ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mobile size)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -169,6 +171,13 @@ ensure_bindings() {
 
 stage_rust() {
     cargo test --workspace --no-fail-fast
+}
+
+stage_api() {
+    command -v python3 >/dev/null || apt_install python3
+    # The relay as the other stages use it (already built by the rust stage; cheap when it is).
+    cargo build -q -p sebaya-relay
+    bash "$ROOT/scripts/schemathesis.sh"
 }
 
 stage_demo() {
