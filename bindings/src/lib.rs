@@ -1108,6 +1108,8 @@ impl Vault {
 
 #[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod log_tests;
 
 fn parse_space(id: &str) -> Result<sebaya_core::SpaceId> {
     sebaya_core::SpaceId::from_hex(id).map_err(|_| {

@@ -622,6 +622,7 @@ invitesTests()
 reportsTests()
 liveTests()
 listenerTests()
+logTests()
 careTests()
 
 finish()
