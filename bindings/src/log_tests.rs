@@ -87,10 +87,16 @@ fn a_write_and_a_failing_sync_log_counts_and_codes_never_content_or_ids() {
             .iter()
             .any(|(l, t, m)| *l == level && t == target && m.contains(words))
     };
-    assert!(has(LogLevel::Warn, "sebaya::listeners", "listener threw"), "{text}");
+    assert!(
+        has(LogLevel::Warn, "sebaya::listeners", "listener threw"),
+        "{text}"
+    );
     assert!(has(LogLevel::Info, "sebaya::http", "no answer"), "{text}");
     assert!(has(LogLevel::Info, "sebaya::sync", "retry 1"), "{text}");
-    assert!(has(LogLevel::Warn, "sebaya::sync", "error-network"), "{text}");
+    assert!(
+        has(LogLevel::Warn, "sebaya::sync", "error-network"),
+        "{text}"
+    );
     assert!(!text.contains("MARKER"), "content in the log: {text}");
     for s in v.space_status().unwrap() {
         assert!(!text.contains(&s.space_id), "a space id in the log: {text}");
@@ -120,6 +126,37 @@ fn lines_logged_while_the_vault_is_held_wait_for_it_and_the_level_filters() {
     let lines = sink.0.lock().unwrap().clone();
     assert_eq!(
         lines,
-        [(LogLevel::Info, "sebaya::sync".to_owned(), "inside".to_owned())]
+        [(
+            LogLevel::Info,
+            "sebaya::sync".to_owned(),
+            "inside".to_owned()
+        )]
     );
+}
+
+/// A relay's reason code reaches a line only when it reads as one: plain words, not hex, short.
+#[test]
+fn only_plain_reason_codes_are_logged() {
+    use sebaya_core::sync::relay::loggable_code;
+    for plain in [
+        "conflict",
+        "not-admitted",
+        "unknown-space",
+        "too-many-statements",
+        "erased",
+    ] {
+        assert_eq!(loggable_code(plain), plain);
+    }
+    let id = "3f9c0a1b2c3d4e5f";
+    for odd in [
+        id,
+        "",
+        "Conflict",
+        "a b",
+        MARKER,
+        &"x".repeat(41),
+        "dead-beef",
+    ] {
+        assert_eq!(loggable_code(odd), "other", "{odd}");
+    }
 }
