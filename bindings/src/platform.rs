@@ -17,6 +17,23 @@
 //! calling thread once that call holds nothing (the vault, a peer session and the sync gate are all
 //! released), so a listener may call any vault method, `sync` included; a listener that throws is
 //! logged (warn, `sebaya::listeners`) and never fails the call that told it (issue 17, item 3).
+//!
+//! *Thread.* A listener runs on the thread whose call made the change, before that call returns,
+//! when it holds nothing of the library's (for a sync: after its last answer is applied and the sync
+//! gate is released). A nested call's own changes are told on the same thread, inside the listener.
+//! It delays its caller: keep it short. *Order.* Listeners are told in the order they subscribed,
+//! the spaces of one call in id order; a sync tells once, at its end, of every space it changed.
+//! Calls on different threads tell their listeners independently, so one listener may run on two
+//! threads at once: no listener ever waits for another, which is what makes calling back safe.
+//! *Throwing.* A throw never fails the call that told the listener nor stops the ones after it; it
+//! is logged at warn level without its message (which may hold anything).
+//!
+//! *Why the caller's thread, not a dispatcher thread of the library's.* A call returns only after
+//! its listeners were told, so a screen that writes and then reads sees its listener's effect, and
+//! a test needs no waiting; a slow listener delays the call that made the change, not every other
+//! listener of the process; and the library starts no thread the app can neither name nor stop.
+//! What made the caller's thread unsafe before was telling listeners while something was held (the
+//! sync gate; one listener's turn while another waited for it), not the thread itself.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -343,20 +360,9 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
     }
 }
 
-/// Told when a space's content changed: by a local write, a relay sync, a bundle import, a join.
-///
-/// **Thread.** Called on the thread whose call made the change, when that call is done with the
-/// vault and holds nothing of the library's (for a sync: after its last answer is applied and the
-/// sync gate is released), and before that call returns. So a listener may read, write or `sync`
-/// (a nested call's own changes are told on the same thread, inside this call), and it delays its
-/// caller: keep it short, hand heavy work to another thread.
-///
-/// **Order.** Listeners are told in the order they subscribed, the spaces of one call in id order;
-/// calls on different threads tell their listeners independently, so one listener may run on two
-/// threads at once. A sync tells once, at its end, of every space it changed.
-///
-/// **Throwing.** A throw never fails the call that told the listener, nor stops the listeners after
-/// it: it is logged at warn level (without its message) and forgotten.
+/// Told when a space's content changed (a write, a sync, a bundle import, a join), on the thread of
+/// the call that changed it once that call holds nothing: it may call any vault method, `sync`
+/// included. A throw is logged and never fails that call. Order and threads: docs/android.md, ios.md.
 #[uniffi::export(with_foreign)]
 pub trait SpaceListener: Send + Sync {
     /// `space_id` (hex), a space of `kind`, changed.
