@@ -52,6 +52,7 @@ mod groups;
 mod invites;
 mod journal;
 mod live;
+mod logging;
 mod nearby;
 mod pairings;
 mod platform;
@@ -61,6 +62,7 @@ mod reports;
 mod safety;
 mod snapshots;
 mod spaces;
+mod sync_turn;
 mod training;
 mod wordings;
 
@@ -524,6 +526,8 @@ type Shared = Arc<Mutex<Option<sebaya_core::Vault>>>;
 fn run(shared: &Shared, f: &mut dyn FnMut(&mut sebaya_core::Vault)) -> Result<()> {
     let watched = platform::watched(shared);
     let changes = {
+        // Dropped after the guard: lines logged inside reach the sink once the vault is free.
+        let _held = logging::hold();
         let mut guard = shared.lock().map_err(|_| poisoned())?;
         let v = guard.as_mut().ok_or_else(locked)?;
         if !watched {
@@ -568,6 +572,7 @@ fn with_unannounced<T>(
     shared: &Shared,
     f: impl FnOnce(&mut sebaya_core::Vault) -> sebaya_core::Result<T>,
 ) -> Result<(Result<T>, Vec<sebaya_core::sync::watch::SpaceChange>)> {
+    let _held = logging::hold();
     if !platform::watched(shared) {
         let mut guard = shared.lock().map_err(|_| poisoned())?;
         let v = guard.as_mut().ok_or_else(locked)?;
@@ -813,47 +818,6 @@ impl Vault {
             sync_gate: Mutex::new(()),
         })
     }
-
-    /// Drives a relay sync to its end through the app's transport: the vault is taken only to
-    /// prepare each request and to apply each answer; a request with no answer waits (vault free)
-    /// and is re-sent, re-signed, as `RelaySync::network_failed` decides. Call with the sync gate held.
-    /// Waits for the vault's sync gate (another sync holds it) as long as `stop` allows: a cancel or
-    /// a time limit ends the wait too, not only the sync once it has begun. The gate guards no data:
-    /// a panic during an earlier sync (a throwing listener) must not leave it poisoned and the vault
-    /// unable to sync again.
-    fn wait_for_gate(&self, stop: &sebaya_core::SyncStop) -> Result<std::sync::MutexGuard<'_, ()>> {
-        loop {
-            match self.sync_gate.try_lock() {
-                Ok(g) => return Ok(g),
-                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    stop.sleep(std::time::Duration::from_millis(50))?
-                }
-            }
-        }
-    }
-
-    /// `stop` ends it before a request or during a retry's wait (`Cancelled`); an answer that arrived
-    /// is always taken first.
-    fn drive_sync(
-        &self,
-        http: &dyn platform::HttpTransport,
-        s: &mut sebaya_core::RelaySync,
-        stop: &sebaya_core::SyncStop,
-    ) -> Result<()> {
-        loop {
-            // Asked first: when no request is left, the sync ends (and records itself) even if a
-            // cancel came during the last one.
-            let Some(req) = with(&self.inner, |v| v.sync_next_request(s))? else {
-                return Ok(());
-            };
-            stop.check()?;
-            match platform::send_or_reason(http, req) {
-                Ok(resp) => with(&self.inner, |v| v.sync_handle_response(s, resp))?,
-                Err(e) => stop.sleep(s.network_failed(e)?)?,
-            }
-        }
-    }
 }
 
 /// A handle that stops a sync from another thread (issue 17, item 2): pass it to `sync_until` or
@@ -1098,16 +1062,18 @@ impl Vault {
         timeout_ms: Option<u64>,
     ) -> Result<SyncReport> {
         let stop = control.stop(timeout_ms);
-        let _gate = self.wait_for_gate(&stop)?;
+        let mut turn = self.wait_for_gate(&stop)?;
         let http = platform::transport()?;
-        let mut s = with(&self.inner, |v| v.sync_begin(&relay_url))?;
-        self.drive_sync(http.as_ref(), &mut s, &stop)?;
+        let mut s = turn.with(|v| v.sync_begin(&relay_url))?;
+        turn.drive(http.as_ref(), &mut s, &stop)?;
         Ok(s.report().clone().into())
     }
 }
 
 #[cfg(test)]
 mod gate_tests;
+#[cfg(test)]
+mod log_tests;
 
 fn parse_space(id: &str) -> Result<sebaya_core::SpaceId> {
     sebaya_core::SpaceId::from_hex(id).map_err(|_| {

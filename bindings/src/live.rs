@@ -207,9 +207,11 @@ impl Vault {
     }
 }
 
-/// Calls the listener, ignoring a throw (a foreign exception arrives as a panic).
+/// Calls the listener; a throw (a foreign exception arrives as a panic) is logged and ignored.
 fn tell(f: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(f));
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        log::warn!(target: "sebaya::listeners", "a live listener threw; the session goes on");
+    }
 }
 
 /// The loop: the core's steps, with the vault taken only to prepare and apply.
@@ -223,11 +225,13 @@ fn run(
 ) {
     let client: Arc<dyn sebaya_core::HttpClient> = Arc::new(Transport(http.clone()));
     let mut live = LiveLoop::new();
+    log::info!(target: "sebaya::live", "live session started");
     while stop.check().is_ok() {
         let outcome: Result<()> = match live.step() {
             LiveStep::Pause(d) => {
+                log::debug!(target: "sebaya::live", "pausing {} ms", d.as_millis());
                 if stop.sleep(d).is_err() {
-                    return;
+                    break;
                 }
                 continue;
             }
@@ -239,12 +243,13 @@ fn run(
                     .map(sebaya_core::SpaceId::to_hex)
                     .collect();
                 let synced = (|| -> Result<sebaya_core::SyncReport> {
-                    let _gate = vault.wait_for_gate(stop)?;
-                    let mut s = with(&vault.inner, |v| match only {
+                    // The turn ends (and the space listeners are told) before the live listener.
+                    let mut turn = vault.wait_for_gate(stop)?;
+                    let mut s = turn.with(|v| match only {
                         Some(spaces) => v.sync_spaces_begin(url, spaces),
                         None => v.sync_begin(url),
                     })?;
-                    vault.drive_sync(http.as_ref(), &mut s, stop)?;
+                    turn.drive(http.as_ref(), &mut s, stop)?;
                     Ok(s.report().clone())
                 })();
                 synced.map(|report| {
@@ -253,25 +258,33 @@ fn run(
                 })
             }
             LiveStep::Wait => (|| -> Result<()> {
+                log::debug!(target: "sebaya::live", "waiting at the relay, up to {wait_ms} ms");
                 let request = with(&vault.inner, |v| v.live_wait_request(url, wait_ms))?
                     .ok_or_else(|| SebayaError::from(sebaya_core::Error::NotFound("space")))?;
                 let answer = send_stoppable(client.clone(), request, stop)
                     .map_err(SebayaError::from)?
                     .map_err(|reason| SebayaError::from(sebaya_core::Error::Network(reason)))?;
                 let changed = with(&vault.inner, |v| v.live_wait_answer(answer))?;
+                log::debug!(target: "sebaya::live", "woke: {} spaces changed", changed.len());
                 live.woke(changed);
                 Ok(())
             })(),
         };
         if let Err(e) = outcome {
             if is_stop(&e) {
-                return;
+                break;
             }
+            log::info!(
+                target: "sebaya::live",
+                "a step failed ({}); pausing",
+                super::sync_turn::failure_code(&e)
+            );
             live.failed();
             let failure = LiveFailure::from(&e);
             tell(|| listener.failed(failure));
         }
     }
+    log::info!(target: "sebaya::live", "live session ended");
 }
 
 #[cfg(test)]

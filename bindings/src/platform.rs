@@ -13,10 +13,30 @@
 //! every later one. The key crosses the boundary only between the core and the store.
 //!
 //! **Listeners.** [`Vault::subscribe`] tells a [`SpaceListener`] which spaces changed after every call
-//! that changed them: a local write, a relay sync round trip, a bundle import, a join. Listeners run
-//! on the calling thread after the vault is released, so a listener may call back into the vault.
+//! that changed them: a local write, a relay sync, a bundle import, a join. Listeners run on the
+//! calling thread once that call holds nothing (the vault, a peer session and the sync gate are all
+//! released), so a listener may call any vault method, `sync` included; a listener that throws is
+//! logged (warn, `sebaya::listeners`) and never fails the call that told it (issue 17, item 3).
+//!
+//! *Thread.* A listener runs on the thread whose call made the change, before that call returns,
+//! when it holds nothing of the library's (for a sync: after its last answer is applied and the sync
+//! gate is released). A nested call's own changes are told on the same thread, inside the listener.
+//! It delays its caller: keep it short. *Order.* Listeners are told in the order they subscribed,
+//! the spaces of one call in id order; a sync tells once, at its end, of every space it changed.
+//! Calls on different threads tell their listeners independently, so one listener may run on two
+//! threads at once: no listener ever waits for another, which is what makes calling back safe.
+//! *Throwing.* A throw never fails the call that told the listener nor stops the ones after it; it
+//! is logged at warn level without its message (which may hold anything).
+//!
+//! *Why the caller's thread, not a dispatcher thread of the library's.* A call returns only after
+//! its listeners were told, so a screen that writes and then reads sees its listener's effect, and
+//! a test needs no waiting; a slow listener delays the call that made the change, not every other
+//! listener of the process; and the library starts no thread the app can neither name nor stop.
+//! What made the caller's thread unsafe before was telling listeners while something was held (the
+//! sync gate; one listener's turn while another waited for it), not the thread itself.
 
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -154,6 +174,8 @@ pub(crate) fn send_or_reason(
     transport: &dyn HttpTransport,
     request: sebaya_core::HttpRequest,
 ) -> std::result::Result<sebaya_core::HttpResponse, String> {
+    let (get, sent) = (request.method == "GET", request.body.len());
+    let started = std::time::Instant::now();
     let request = HttpRequest {
         method: request.method,
         url: request.url,
@@ -164,12 +186,33 @@ pub(crate) fn send_or_reason(
             .collect(),
         body: request.body,
     };
-    match transport.send(request) {
-        Ok(r) => Ok(sebaya_core::HttpResponse {
-            status: r.status,
-            body: r.body,
-        }),
+    let outcome = transport.send(request);
+    let (method, ms) = (
+        if get { "GET" } else { "POST" },
+        started.elapsed().as_millis(),
+    );
+    match outcome {
+        Ok(r) => {
+            log::debug!(
+                target: "sebaya::http",
+                "{method} answered {} in {ms} ms: {sent} bytes sent, {} received",
+                r.status,
+                r.body.len()
+            );
+            Ok(sebaya_core::HttpResponse {
+                status: r.status,
+                body: r.body,
+            })
+        }
         Err(e) => {
+            // The kind only: the platform's reason may name the host or the network.
+            let kind = match e {
+                TransportError::Unreachable { .. } => "unreachable",
+                TransportError::Timeout { .. } => "timeout",
+                TransportError::Tls { .. } => "tls",
+                TransportError::Failed { .. } => "failed",
+            };
+            log::info!(target: "sebaya::http", "{method} got no answer after {ms} ms: {kind}");
             let mut detail = e.to_string();
             if detail.len() > MAX_REASON {
                 let mut cut = MAX_REASON;
@@ -298,23 +341,47 @@ impl Vault {
 
 // --- listeners ------------------------------------------------------------------------------------
 
-/// Told when a space's content changed: by a local write, a relay sync, a bundle import, a join.
-/// Called on the thread whose call made the change, after the vault was released (so it may read
-/// the vault); keep it short, and hand heavy work to another thread. It must not throw: a listener
-/// that throws makes the call that fired it fail with an internal error, after its change was saved
-/// and after every other listener was told. It must not start a sync itself (a sync in progress
-/// tells listeners while it holds the vault's sync gate): post that to another thread or queue.
+/// What a foreign callback threw (a [`SpaceListener`] or a `LogSink`). The library never shows it
+/// anywhere: a throw is the app's bug, and its message may hold anything (user content included),
+/// so only the fact that one was thrown is logged.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum CallbackError {
+    /// The callback failed.
+    #[error("the callback failed")]
+    Failed {
+        /// The app's own words (never logged or shown by the library).
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CallbackError::Failed { reason: e.reason }
+    }
+}
+
+/// Told when a space's content changed (a write, a sync, a bundle import, a join), on the thread of
+/// the call that changed it once that call holds nothing: it may call any vault method, `sync`
+/// included. A throw is logged and never fails that call. Order and threads: docs/android.md, ios.md.
 #[uniffi::export(with_foreign)]
 pub trait SpaceListener: Send + Sync {
     /// `space_id` (hex), a space of `kind`, changed.
-    fn space_changed(&self, space_id: String, kind: SpaceKind);
+    fn space_changed(
+        &self,
+        space_id: String,
+        kind: SpaceKind,
+    ) -> std::result::Result<(), CallbackError>;
+}
+
+thread_local! {
+    /// How many listener calls this thread is inside (a listener that writes is told of its write).
+    static IN_LISTENER: Cell<u32> = const { Cell::new(0) };
 }
 
 struct SubState {
     active: bool,
-    /// The thread running this listener now, and how deeply (a listener that writes to the vault is
-    /// told of its own write, on the same thread).
-    caller: Option<(ThreadId, u32)>,
+    /// The threads inside this listener now, once per call (a thread may be in it more than once).
+    callers: Vec<ThreadId>,
 }
 
 struct SubInner {
@@ -332,57 +399,38 @@ impl SubInner {
         }
     }
 
-    /// Calls the listener unless stopped; returns a caught panic for the caller to re-raise.
-    fn call(&self, space_id: &str, kind: &SpaceKind) -> Option<Box<dyn std::any::Any + Send>> {
+    /// Calls the listener unless stopped; false when it threw or panicked. Never waits for another
+    /// thread: two threads may be inside one listener at once, so no listener can wait on another.
+    fn call(&self, space_id: &str, kind: &SpaceKind) -> bool {
         let me = std::thread::current().id();
         {
             let mut s = self.state();
-            loop {
-                if !s.active {
-                    return None;
-                }
-                match s.caller {
-                    None => {
-                        s.caller = Some((me, 1));
-                        break;
-                    }
-                    Some((t, depth)) if t == me => {
-                        s.caller = Some((t, depth + 1));
-                        break;
-                    }
-                    Some(_) => {
-                        s = match self.idle.wait(s) {
-                            Ok(s) => s,
-                            Err(p) => p.into_inner(),
-                        }
-                    }
-                }
+            if !s.active {
+                return true;
             }
+            s.callers.push(me);
         }
         let listener = self.listener.clone();
         let (id, k) = (space_id.to_owned(), kind.clone());
+        IN_LISTENER.with(|n| n.set(n.get() + 1));
         let outcome = catch_unwind(AssertUnwindSafe(move || listener.space_changed(id, k)));
+        IN_LISTENER.with(|n| n.set(n.get().saturating_sub(1)));
         let mut s = self.state();
-        s.caller = match s.caller {
-            Some((t, depth)) if depth > 1 => Some((t, depth - 1)),
-            _ => None,
-        };
-        if s.caller.is_none() {
-            self.idle.notify_all();
+        if let Some(i) = s.callers.iter().position(|t| *t == me) {
+            s.callers.swap_remove(i);
         }
-        outcome.err()
+        self.idle.notify_all();
+        matches!(outcome, Ok(Ok(())))
     }
 
-    /// Marks the subscription stopped and waits until no other thread is inside its listener.
+    /// Marks the subscription stopped; from outside every listener, also waits until no thread is
+    /// inside this one. From inside a listener (this one or another) it does not wait: the thread
+    /// it would wait for may be waiting for this one.
     fn stop(&self) {
-        let me = std::thread::current().id();
+        let inside = IN_LISTENER.with(Cell::get) > 0;
         let mut s = self.state();
         s.active = false;
-        while let Some((t, _)) = s.caller {
-            if t == me {
-                // Stopped from inside its own listener: this call finishes, no other starts.
-                break;
-            }
+        while !inside && !s.callers.is_empty() {
             s = match self.idle.wait(s) {
                 Ok(s) => s,
                 Err(p) => p.into_inner(),
@@ -419,30 +467,41 @@ pub(crate) fn watched(shared: &Shared) -> bool {
     !listeners_of(shared).is_empty()
 }
 
-/// Tells this vault's listeners about `changes`. Must be called with the vault released. A listener
-/// that panicked (a foreign listener that threw) does not stop the others; the first panic is
-/// re-raised afterwards, for uniffi to turn into an internal error at the boundary.
+/// Tells this vault's listeners about `changes`. Must be called holding nothing of the library's
+/// (the vault, a peer session, the sync gate): a listener may call anything. A listener that throws
+/// or panics is logged and skipped; the others are told, and the caller never sees it.
 pub(crate) fn notify(shared: &Shared, changes: &[sebaya_core::sync::watch::SpaceChange]) {
     if changes.is_empty() {
         return;
     }
     let subs = listeners_of(shared);
-    let mut first_panic = None;
     for c in changes {
         let (id, kind) = (c.space.to_hex(), SpaceKind::from(c.kind));
         for s in &subs {
-            if let Some(p) = s.call(&id, &kind) {
-                first_panic.get_or_insert(p);
+            if !s.call(&id, &kind) {
+                log::warn!(
+                    target: "sebaya::listeners",
+                    "a space listener threw (a {kind:?} space changed); the change is kept and the other listeners are told"
+                );
             }
         }
     }
-    if let Some(p) = first_panic {
-        resume_unwind(p);
+}
+
+/// Adds `more` to `changes`, each space once (a sync changes a space in several steps).
+pub(crate) fn merge_changes(
+    changes: &mut Vec<sebaya_core::sync::watch::SpaceChange>,
+    more: Vec<sebaya_core::sync::watch::SpaceChange>,
+) {
+    for c in more {
+        if !changes.iter().any(|k| k.space == c.space) {
+            changes.push(c);
+        }
     }
 }
 
-/// A live listener registration. `stop()` ends it: once `stop` returns (on a thread other than the
-/// listener's own) the listener is not called again. Dropping or closing the object stops it too,
+/// A live listener registration. `stop()` ends it: once `stop` returns (called from outside every
+/// listener) the listener is not called again and no call of it is still running. Dropping or closing the object stops it too,
 /// so keep it for as long as you want to be told (Kotlin: `close()` or `use { }`).
 #[derive(uniffi::Object)]
 pub struct Subscription {
@@ -451,7 +510,8 @@ pub struct Subscription {
 
 #[uniffi::export]
 impl Subscription {
-    /// Stops the listener. Safe to call more than once, from any thread, even from the listener.
+    /// Stops the listener. Safe to call more than once, from any thread, even from a listener (then
+    /// it does not wait for calls running on other threads; no new call starts).
     pub fn stop(&self) {
         self.inner.stop();
         let mut subs = subscriptions();
@@ -484,7 +544,7 @@ impl Vault {
             listener,
             state: Mutex::new(SubState {
                 active: true,
-                caller: None,
+                callers: Vec::new(),
             }),
             idle: Condvar::new(),
         });
@@ -496,6 +556,16 @@ impl Vault {
         subs.push(inner.clone());
         LIVE.fetch_add(1, Ordering::AcqRel);
         Arc::new(Subscription { inner })
+    }
+}
+
+/// Tests that set the process's transport or log sink take this first, so they do not race.
+#[cfg(test)]
+pub(crate) fn globals() -> MutexGuard<'static, ()> {
+    static GLOBALS: Mutex<()> = Mutex::new(());
+    match GLOBALS.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
@@ -573,20 +643,43 @@ mod tests {
 
     struct Count(Mutex<Vec<(String, SpaceKind)>>);
     impl SpaceListener for Count {
-        fn space_changed(&self, space_id: String, kind: SpaceKind) {
+        fn space_changed(
+            &self,
+            space_id: String,
+            kind: SpaceKind,
+        ) -> std::result::Result<(), CallbackError> {
             self.0.lock().unwrap().push((space_id, kind));
+            Ok(())
         }
     }
 
     struct Panics;
     impl SpaceListener for Panics {
-        fn space_changed(&self, _space_id: String, _kind: SpaceKind) {
+        fn space_changed(
+            &self,
+            _space_id: String,
+            _kind: SpaceKind,
+        ) -> std::result::Result<(), CallbackError> {
             panic!("listener failed");
         }
     }
 
+    /// What a foreign listener's exception arrives as: an error value, not a panic.
+    struct Throws;
+    impl SpaceListener for Throws {
+        fn space_changed(
+            &self,
+            _space_id: String,
+            _kind: SpaceKind,
+        ) -> std::result::Result<(), CallbackError> {
+            Err(CallbackError::Failed {
+                reason: "MARKER-listener-reason".into(),
+            })
+        }
+    }
+
     #[test]
-    fn listeners_hear_writes_until_stopped_and_a_panic_reaches_the_caller_after_all_heard() {
+    fn listeners_hear_writes_until_stopped_and_a_panicking_one_never_fails_the_write() {
         let dir = tempfile::tempdir().unwrap();
         let v = Vault::open(path(&dir, "v.db"), vec![3; 32]).unwrap();
         let heard = Arc::new(Count(Mutex::new(Vec::new())));
@@ -597,16 +690,30 @@ mod tests {
         assert_eq!(heard.0.lock().unwrap().len(), 1);
         assert_eq!(heard.0.lock().unwrap()[0].1, SpaceKind::Journal);
 
+        // Subscribed after the panicking one: still told.
         let bad = v.subscribe(Arc::new(Panics));
+        let throws = v.subscribe(Arc::new(Throws));
+        let later = Arc::new(Count(Mutex::new(Vec::new())));
+        let after = v.subscribe(later.clone());
         let j = v.journal();
         let caught = catch_unwind(AssertUnwindSafe(|| j.add("dua".into(), 3, vec![])));
-        assert!(caught.is_err(), "the panic did not reach the caller");
+        assert!(
+            matches!(caught, Ok(Ok(_))),
+            "a panicking listener failed the write"
+        );
         assert_eq!(
             heard.0.lock().unwrap().len(),
             2,
-            "the other listener was not told"
+            "an earlier listener was not told"
+        );
+        assert_eq!(
+            later.0.lock().unwrap().len(),
+            1,
+            "a later listener was not told"
         );
         bad.stop();
+        throws.stop();
+        after.stop();
         // The vault was not held while the listener ran: it is not poisoned, and the write was kept.
         v.journal().add("tiga".into(), 3, vec![]).unwrap();
         let texts: Vec<String> = v
@@ -637,6 +744,7 @@ mod tests {
 
     #[test]
     fn sync_needs_a_transport_and_a_failing_one_is_a_short_network_error() {
+        let _g = globals();
         let dir = tempfile::tempdir().unwrap();
         let v = Vault::open(path(&dir, "v.db"), vec![4; 32]).unwrap();
         clear_http_transport();

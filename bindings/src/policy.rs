@@ -87,13 +87,13 @@ impl Vault {
         timeout_ms: Option<u64>,
     ) -> Result<PolicySync> {
         let stop = control.stop(timeout_ms);
-        let _gate = self.wait_for_gate(&stop)?;
+        let mut turn = self.wait_for_gate(&stop)?;
         let http = super::platform::transport()?;
-        let (mut s, scope) = with(&self.inner, |v| v.sync_begin_on(&relay_url, link.into()))?;
-        let driven = self.drive_sync(http.as_ref(), &mut s, &stop);
+        let (mut s, scope) = turn.with(|v| v.sync_begin_on(&relay_url, link.into()))?;
+        let driven = turn.drive(http.as_ref(), &mut s, &stop);
         let report = s.report().clone();
         // What a sync cut short spent still counts against today's budget.
-        with(&self.inner, |v| v.sync_end_on(link.into(), &report))?;
+        turn.with(|v| v.sync_end_on(link.into(), &report))?;
         driven?;
         Ok(PolicySync {
             scope: scope.into(),

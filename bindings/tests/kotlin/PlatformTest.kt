@@ -11,7 +11,6 @@ import org.sebaya.HttpHeader
 import org.sebaya.HttpRequest
 import org.sebaya.HttpResponse
 import org.sebaya.HttpTransport
-import org.sebaya.InternalException
 import org.sebaya.KeyStore
 import org.sebaya.KeyStoreException
 import org.sebaya.LinkKind
@@ -247,27 +246,86 @@ private fun httpChecks(tmp: File, relay: Relay) {
     }
 }
 
+private class Throws(private val text: String) : SpaceListener {
+    @Volatile var calls = 0
+    override fun spaceChanged(spaceId: String, kind: SpaceKind) {
+        calls++
+        throw IllegalStateException(text)
+    }
+}
+
+/** Runs [body] on a daemon thread and fails (instead of hanging) when it does not return in time. */
+private fun <T> withDeadline(what: String, seconds: Long = 60, body: () -> T): T {
+    val done = CountDownLatch(1)
+    var value: T? = null
+    var error: Throwable? = null
+    val t = Thread {
+        try {
+            value = body()
+        } catch (e: Throwable) {
+            error = e
+        }
+        done.countDown()
+    }
+    t.isDaemon = true
+    t.start()
+    assertTrue(done.await(seconds, TimeUnit.SECONDS), "deadlocked: $what did not return")
+    error?.let { throw it }
+    @Suppress("UNCHECKED_CAST")
+    return value as T
+}
+
 private fun syncAfterThrowingListener(tmp: File, relay: Relay) {
-    check("a listener that throws during sync leaves sync usable") {
+    check("a listener that throws during sync never fails the sync") {
         val a = Vault.open(File(tmp, "ta.db").path, generateMasterKey())
         val b = Vault.open(File(tmp, "tb.db").path, generateMasterKey())
         b.completeLink(a.approveLink(b.linkRequest()))
         a.sync(relay.url)
         b.sync(relay.url)
-        val bad = b.subscribe(object : SpaceListener {
-            override fun spaceChanged(spaceId: String, kind: SpaceKind) {
-                throw IllegalStateException("listener bug during sync")
-            }
-        })
+        val thrower = Throws("listener bug during sync")
+        val bad = b.subscribe(thrower)
+        val rec = Recorder()
+        val keep = b.subscribe(rec)
         a.journal().use { it.add("pertama", 3, emptyList()) }
         a.sync(relay.url)
-        assertThrows<InternalException>("sync with a throwing listener") { b.sync(relay.url) }
-        bad.close()
+        assertTrue(b.sync(relay.url).applied >= 1u, "nothing applied")
+        assertTrue(thrower.calls >= 1, "the throwing listener was not called")
+        assertTrue((journalSpace(b) to SpaceKind.Journal) in rec.calls, "later listener told: ${rec.calls}")
         assertEquals(listOf("pertama"), b.journal().use { j -> j.list().map { it.text } }, "kept")
         a.journal().use { it.add("kedua", 4, emptyList()) }
         a.sync(relay.url)
         b.sync(relay.url)
         assertEquals(listOf("pertama", "kedua"), b.journal().use { j -> j.list().map { it.text } }, "after")
+        bad.close()
+        keep.close()
+        a.close()
+        b.close()
+    }
+
+    check("a listener may start a sync from its callback without deadlock") {
+        val a = Vault.open(File(tmp, "sa.db").path, generateMasterKey())
+        val b = Vault.open(File(tmp, "sb.db").path, generateMasterKey())
+        b.completeLink(a.approveLink(b.linkRequest()))
+        a.sync(relay.url)
+        b.sync(relay.url)
+        val inner = Collections.synchronizedList(ArrayList<org.sebaya.SyncReport>())
+        val started = java.util.concurrent.atomic.AtomicBoolean(false)
+        val sub = b.subscribe(object : SpaceListener {
+            override fun spaceChanged(spaceId: String, kind: SpaceKind) {
+                // Once per check: the listener's own sync may change a space and tell it again, nested.
+                if (started.compareAndSet(false, true)) inner.add(b.sync(relay.url))
+            }
+        })
+        a.journal().use { it.add("dari A", 3, emptyList()) }
+        a.sync(relay.url)
+        val outer = withDeadline("a sync whose listener syncs") { b.sync(relay.url) }
+        assertTrue(outer.applied >= 1u, "nothing applied")
+        assertEquals(1, inner.size, "the listener's sync")
+        inner.clear()
+        started.set(false)
+        withDeadline("a write whose listener syncs") { b.journal().use { it.add("dari B", 4, emptyList()) } }
+        assertTrue(inner.size == 1 && inner[0].pushed >= 1u, "the listener's sync pushed: $inner")
+        sub.close()
         a.close()
         b.close()
     }
@@ -412,28 +470,24 @@ private fun listenerChecks(tmp: File) {
         }
     }
 
-    check("a listener that throws becomes InternalException, the process and the vault live on") {
-        // The listener's method declares no error: uniffi panics inside Rust's call, and the panic is
-        // caught at the boundary. The write was saved and the other listener was told.
+    check("a listener that throws never fails the write; listeners after it are still told") {
         Vault.open(File(tmp, "l4.db").path, generateMasterKey()).use { v ->
-            val bad = v.subscribe(object : SpaceListener {
-                override fun spaceChanged(spaceId: String, kind: SpaceKind) {
-                    throw IllegalStateException("listener bug")
-                }
-            })
-            val good = Recorder()
-            val keep = v.subscribe(good)
-            val e = assertThrows<InternalException>("throwing listener") {
-                v.journal().use { it.add("tetap tersimpan", 3, emptyList()) }
-            }
-            assertTrue(e.message?.contains("listener bug") == true, "message: ${e.message}")
-            assertEquals(1, good.calls.size, "other listener told")
-            bad.stop()
+            val before = Recorder()
+            val first = v.subscribe(before)
+            val thrower = Throws("listener bug")
+            val bad = v.subscribe(thrower)
+            val after = Recorder()
+            val last = v.subscribe(after)
+            v.journal().use { it.add("tetap tersimpan", 3, emptyList()) }
+            assertEquals(1, thrower.calls, "throwing listener called")
+            assertEquals(1, before.calls.size, "earlier listener told")
+            assertEquals(1, after.calls.size, "later listener told")
             v.journal().use { it.add("sesudahnya", 4, emptyList()) }
             assertEquals(listOf("tetap tersimpan", "sesudahnya"), v.journal().use { j -> j.list().map { it.text } }, "entries")
-            assertEquals(2, good.calls.size, "calls")
+            assertEquals(2, after.calls.size, "calls")
+            first.close()
             bad.close()
-            keep.close()
+            last.close()
         }
     }
 }

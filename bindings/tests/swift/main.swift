@@ -622,6 +622,8 @@ invitesTests()
 reportsTests()
 liveTests()
 asyncTests()
+listenerTests()
+logTests()
 careTests()
 
 finish()

@@ -978,6 +978,13 @@ impl RelaySync {
                 self.carried_done.append(&mut self.carried_sent);
                 let (pushed_now, cut) = self.in_flight;
                 self.report.rejected += (answer.rejected.len() as u32).saturating_sub(retried);
+                for r in &answer.rejected {
+                    log::debug!(
+                        target: "sebaya::sync",
+                        "the relay refused an envelope: {}",
+                        loggable_code(&r.reason)
+                    );
+                }
                 self.report.refused_spaces = answer.refused_spaces.len() as u32;
                 self.report.pushed += pushed_now.saturating_sub(answer.rejected.len() as u32);
                 self.joins
@@ -1142,6 +1149,17 @@ fn read_listed(programmes: &[String]) -> Vec<[u8; 32]> {
         .iter()
         .filter_map(|p| hex::decode(p).ok()?.try_into().ok())
         .collect()
+}
+
+/// `code` when it reads as one of the relay's reason codes (short lowercase words joined by hyphens,
+/// not hex), else `other`: a code arrives from the network, and a log line must never carry what a
+/// relay chose to put there (an id, or anything else).
+pub fn loggable_code(code: &str) -> &str {
+    let word = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+    let plain = !code.is_empty() && code.len() <= 40 && code.bytes().all(word);
+    // Hex digits and hyphens alone could be an id cut short: no reason code looks like that.
+    let hex_like = code.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    if plain && !hex_like { code } else { "other" }
 }
 
 #[cfg(test)]
