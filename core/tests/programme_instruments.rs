@@ -64,10 +64,16 @@ fn a_fictional_instrument_parses_and_scores_with_reverse_items_bands_and_risk() 
     assert_eq!(d.citation.year, 2026);
     // Item 2 is reverse-scored: 0 counts 2, 2 counts 0.
     let s = d.score(&[0, 0, 0]).unwrap();
-    assert_eq!((s.total, s.band.as_str(), s.positive_screen), (2, "low", false));
+    assert_eq!(
+        (s.total, s.band.as_str(), s.positive_screen),
+        (2, "low", false)
+    );
     assert!(s.risk.is_empty());
     let s = d.score(&[2, 0, 0]).unwrap();
-    assert_eq!((s.total, s.band.as_str(), s.positive_screen), (4, "high", true));
+    assert_eq!(
+        (s.total, s.band.as_str(), s.positive_screen),
+        (4, "high", true)
+    );
     assert_eq!(s.instrument, "x-test3");
     assert_eq!(s.version, "1.0");
     // Item 3 at 1 or 2 raises the flag whatever the total.
@@ -96,7 +102,10 @@ fn a_fictional_instrument_parses_and_scores_with_reverse_items_bands_and_risk() 
     assert_eq!(f.language, "en");
     assert_eq!(f.options[2].label, "Placeholder answer C");
     assert_eq!(f.options[2].value, 2);
-    assert!(d.form("id").is_none(), "no form in a language it does not have");
+    assert!(
+        d.form("id").is_none(),
+        "no form in a language it does not have"
+    );
 }
 
 #[test]
@@ -211,7 +220,9 @@ fn a_label_without_a_value_is_refused() {
 
 #[test]
 fn an_id_colliding_with_a_built_in_or_outside_the_namespace_is_refused() {
-    for id in ["phq9", "gad7", "who5", "srq20", "test3", "x-", "x-Test3", "x-a b", "x-"] {
+    for id in [
+        "phq9", "gad7", "who5", "srq20", "test3", "x-", "x-Test3", "x-a b", "x-",
+    ] {
         let mut v = test3();
         v["id"] = id.into();
         let p = problem(&v);
@@ -248,8 +259,12 @@ fn other_faults_each_have_their_own_error_and_never_echo_the_text() {
         ),
         (
             {
+                // A second language with one item fewer.
                 let mut v = test3();
-                v["languages"][0]["items"] = serde_json::json!(["a", "b"]);
+                let mut other = v["languages"][0].clone();
+                other["language"] = "fr".into();
+                other["items"] = serde_json::json!(["a", "b"]);
+                v["languages"].as_array_mut().unwrap().push(other);
                 v
             },
             DefinitionError::ItemCount,
@@ -301,10 +316,7 @@ fn other_faults_each_have_their_own_error_and_never_echo_the_text() {
                 v["RAHASIA"] = 1.into();
                 v
             },
-            DefinitionError::Json {
-                line: 0,
-                column: 0,
-            },
+            DefinitionError::Json { line: 0, column: 0 },
         ),
     ];
     for (v, want) in cases {

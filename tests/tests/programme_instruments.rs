@@ -130,12 +130,16 @@ fn a_programme_instrument_reaches_the_participant_and_a_risk_answer_refers() {
     let got = participant.programme_instruments();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].version, "1.0");
-    assert!(participant
-        .programme_instrument_offered("x-test3", "en")
-        .unwrap());
-    assert!(!participant
-        .programme_instrument_offered("x-test3", "id")
-        .unwrap());
+    assert!(
+        participant
+            .programme_instrument_offered("x-test3", "en")
+            .unwrap()
+    );
+    assert!(
+        !participant
+            .programme_instrument_offered("x-test3", "id")
+            .unwrap()
+    );
     assert!(matches!(
         participant.programme_instrument_offered("x-none", "en"),
         Err(Error::NotFound(_))
@@ -195,7 +199,10 @@ fn a_programme_instrument_reaches_the_participant_and_a_risk_answer_refers() {
         .unwrap();
     assert_eq!(esc.rules, vec!["x-test3-item3".to_string()]);
     assert_eq!(esc.referrals.len(), 1);
-    assert!(esc.programme_score.is_none(), "a supporter never sees a score");
+    assert!(
+        esc.programme_score.is_none(),
+        "a supporter never sees a score"
+    );
 
     // A new version replaces the old one on every device.
     coordinator

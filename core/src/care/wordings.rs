@@ -468,6 +468,19 @@ fn to_json(w: &Wording) -> Result<Vec<u8>> {
     .map_err(|_| Error::Internal("encode wording"))
 }
 
+/// The id a kept screening names its wording by (issue 14, item 8): `builtin:<instrument>/<language>`
+/// for a built-in wording, else `programme:` and the first 16 hex digits of the SHA-256 of the
+/// wording as the vault keeps it (`sebaya-wording/2` JSON): wordings carry no version of their own,
+/// and any change to their text, labels or values changes this id.
+pub fn wording_id(w: &Wording) -> String {
+    if w.builtin {
+        return format!("builtin:{}/{}", w.instrument.id(), w.language);
+    }
+    let bytes = to_json(w).unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    format!("programme:{}", hex::encode(&digest.as_ref()[..8]))
+}
+
 const PFIZER_STEM: &str = "Over the last 2 weeks, how often have you been bothered by";
 const PFIZER_OPTIONS: [&str; 4] = [
     "Not at all",
