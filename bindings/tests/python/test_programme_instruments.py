@@ -22,7 +22,7 @@ from sebaya import (
 )
 
 
-def test3(version="1.0"):
+def fictional(version="1.0"):
     return {
         "schema": "sebaya-instrument/1",
         "id": "x-test3",
@@ -71,14 +71,14 @@ def programme(tmp_path, relay):
 
 
 def test_bad_definitions_are_refused_with_a_typed_fault():
-    assert check_programme_instrument(json.dumps(test3())) is None
+    assert check_programme_instrument(json.dumps(fictional())) is None
     cases = []
-    d = test3(); d["bands"][1]["min"] = 2; cases.append((d, InstrumentProblem.BANDS_OVERLAP(at=2)))
-    d = test3(); d["bands"][1]["min"] = 4; cases.append((d, InstrumentProblem.BANDS_GAP(at=3)))
-    d = test3(); d["risk_items"][0]["item"] = 4; cases.append((d, InstrumentProblem.RISK_ITEM_OUT_OF_RANGE(item=4)))
-    d = test3(); del d["citation"]; cases.append((d, InstrumentProblem.MISSING_CITATION()))
-    d = test3(); del d["languages"][0]["options"][1]["value"]; cases.append((d, InstrumentProblem.LABEL_WITHOUT_VALUE()))
-    d = test3(); d["id"] = "phq9"; cases.append((d, InstrumentProblem.RESERVED_ID()))
+    d = fictional(); d["bands"][1]["min"] = 2; cases.append((d, InstrumentProblem.BANDS_OVERLAP(at=2)))
+    d = fictional(); d["bands"][1]["min"] = 4; cases.append((d, InstrumentProblem.BANDS_GAP(at=3)))
+    d = fictional(); d["risk_items"][0]["item"] = 4; cases.append((d, InstrumentProblem.RISK_ITEM_OUT_OF_RANGE(item=4)))
+    d = fictional(); del d["citation"]; cases.append((d, InstrumentProblem.MISSING_CITATION()))
+    d = fictional(); del d["languages"][0]["options"][1]["value"]; cases.append((d, InstrumentProblem.LABEL_WITHOUT_VALUE()))
+    d = fictional(); d["id"] = "phq9"; cases.append((d, InstrumentProblem.RESERVED_ID()))
     for d, want in cases:
         assert check_programme_instrument(json.dumps(d)) == want
     assert isinstance(check_programme_instrument("{"), InstrumentProblem.JSON)
@@ -87,11 +87,11 @@ def test_bad_definitions_are_refused_with_a_typed_fault():
 def test_a_programme_instrument_screens_and_a_risk_answer_refers(tmp_path, relay):
     coord, sup, part, care, pid = programme(tmp_path, relay)
     with pytest.raises(SebayaError.NotAllowed):
-        sup.care().set_programme_instrument(pid, json.dumps(test3()))
-    bad = test3(); bad["id"] = "srq20"
+        sup.care().set_programme_instrument(pid, json.dumps(fictional()))
+    bad = fictional(); bad["id"] = "srq20"
     with pytest.raises(SebayaError.InvalidInput):
         coord.care().set_programme_instrument(pid, json.dumps(bad))
-    added = coord.care().set_programme_instrument(pid, json.dumps(test3()))
+    added = coord.care().set_programme_instrument(pid, json.dumps(fictional()))
     assert (added.id, added.version, added.items, added.min_age, added.max_age) == ("x-test3", "1.0", 3, 12, 17)
     assert added.risk_items[0].flag == "x-test3-item3"
     coord.sync(relay.url)

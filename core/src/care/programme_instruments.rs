@@ -4,7 +4,7 @@
 //! Why data: which instrument fits depends on who a programme serves, and the instrument that counts
 //! is the published one with its own items, scoring, bands and cut-offs, which this core must not
 //! invent or approximate. So a coordinator supplies the whole definition (schema
-//! `sebaya-instrument/1`, `docs/care-data.md`) with its citation, and it is checked strictly here:
+//! `sebaya-instrument/1`, `docs/protocol.md` 22.3) with its citation, and it is checked strictly here:
 //! every fault has its own [`DefinitionError`], so a coordinator learns exactly what to fix, and
 //! nothing half-valid is kept. What the checks guarantee is what scoring relies on: every answer
 //! has a value, every total falls in exactly one band, and every risk rule names a real item and
@@ -737,4 +737,47 @@ impl Definition {
 /// Whether `id` is a well-formed programme instrument id (`x-` and 1 to 24 of `a-z`, `0-9`, `-`).
 pub fn is_programme_id(id: &str) -> bool {
     id.strip_prefix(ID_PREFIX).is_some_and(valid_suffix)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The smallest definition, FICTIONAL ("TEST-2": two placeholder items answered 0 or 1), in the
+    /// key order and spacing a coordinator might use; its canonical form is the vector of
+    /// docs/protocol.md (22.3).
+    const VECTOR_INPUT: &str = r#"{
+      "schema": "sebaya-instrument/1", "id": "x-test2", "name": "TEST-2", "version": "1",
+      "citation": {"authors": "Fixture", "year": 2026, "title": "TEST-2", "published_in": "none"},
+      "licence": "fictional", "age": {"min": 10, "max": 19},
+      "scoring": {"multiplier": 2},
+      "bands": [{"id": "b", "min": 2, "max": 4, "positive": true}, {"id": "a", "min": 0, "max": 1, "positive": false}],
+      "risk_items": [{"item": 2, "values": [1, 1]}],
+      "languages": [{"language": "EN", "items": ["I1", "I2"],
+        "options": [{"label": "Y", "value": 1}, {"label": "N", "value": 0}], "bands": {"b": "B", "a": "A"}}]
+    }"#;
+
+    const VECTOR_CANONICAL: &str = r#"{"schema":"sebaya-instrument/1","id":"x-test2","name":"TEST-2","version":"1","citation":{"authors":"Fixture","year":2026,"title":"TEST-2","published_in":"none"},"licence":"fictional","age":{"min":10,"max":19},"scoring":{"reverse_items":[],"multiplier":2},"bands":[{"id":"a","min":0,"max":1,"positive":false},{"id":"b","min":2,"max":4,"positive":true}],"risk_items":[{"item":2,"values":[1]}],"languages":[{"language":"en","instructions":"","items":["I1","I2"],"options":[{"label":"Y","value":1},{"label":"N","value":0}],"bands":{"a":"A","b":"B"}}]}"#;
+
+    #[test]
+    fn the_canonical_form_is_the_documented_vector() {
+        let d = parse(VECTOR_INPUT).unwrap();
+        let json = d.to_json().unwrap();
+        assert_eq!(json, VECTOR_CANONICAL);
+        // The canonical form reads back to the same definition, and is its own canonical form.
+        assert_eq!(parse(&json).unwrap(), d);
+        assert_eq!(parse(&json).unwrap().to_json().unwrap(), json);
+        assert_eq!(flag_id(&d.id, 2), "x-test2-item2");
+        assert!(is_programme_flag("x-test2-item2"));
+        for not in [
+            "x-test2-item0",
+            "x-test2-item",
+            "x--item2",
+            "phq9-item9",
+            "x-test2-item1000",
+        ] {
+            assert!(!is_programme_flag(not), "{not}");
+        }
+    }
 }

@@ -275,3 +275,32 @@ impl Vault {
         self.srq20_settings().suits_age(age)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The stored form of a programme's SRQ-20 settings (docs/protocol.md, 22.3).
+    #[test]
+    fn srq20_settings_are_stored_as_the_documented_json() {
+        let s = Srq20Settings {
+            cutoff: 8,
+            min_age: Some(18),
+            max_age: None,
+            citation: "Fictional study (2026)".into(),
+            default: false,
+        };
+        s.check().unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            json,
+            r#"{"cutoff":8,"min_age":18,"max_age":null,"citation":"Fictional study (2026)"}"#
+        );
+        let back: Srq20Settings = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        assert!(back.suits_age(18) && !back.suits_age(17) && back.suits_age(99));
+        assert!(Srq20Settings::builtin().suits_age(5));
+        assert_eq!(Srq20Settings::builtin().cutoff, 6);
+    }
+}

@@ -1177,6 +1177,32 @@ mod tests {
         }
     }
 
+    /// The id a kept screening names a programme wording by (docs/protocol.md, 22.3): `programme:`
+    /// and the first 8 bytes, hex, of SHA-256 over the wording as kept (compact `sebaya-wording/2`
+    /// JSON, fields in schema order, labels in printed order). A fictional WHO-5-shaped wording.
+    #[test]
+    fn a_programme_wordings_id_is_the_documented_vector() {
+        let w = parse(&json_for("who5", 5, 6, Some("S"))).unwrap();
+        let kept = String::from_utf8(to_json(&w).unwrap()).unwrap();
+        assert_eq!(
+            kept,
+            concat!(
+                r#"{"schema":"sebaya-wording/2","instrument":"who5","language":"id","#,
+                r#""instructions":"Petunjuk\nbaris dua","items":["butir 0","butir 1","butir 2","#,
+                r#""butir 3","butir 4"],"options":[{"label":"pilihan 0","value":0},"#,
+                r#"{"label":"pilihan 1","value":1},{"label":"pilihan 2","value":2},"#,
+                r#"{"label":"pilihan 3","value":3},{"label":"pilihan 4","value":4},"#,
+                r#"{"label":"pilihan 5","value":5}],"risk_items":[],"source":"S"}"#
+            )
+        );
+        assert_eq!(wording_id(&w), "programme:f88b913407b99aac");
+        assert_eq!(wording_id(&builtin(Instrument::Who5)), "builtin:who5/en");
+        // Any change to a label changes the id.
+        let mut other = w.clone();
+        other.options[5] = "pilihan lima".into();
+        assert_ne!(wording_id(&other), wording_id(&w));
+    }
+
     #[test]
     fn a_v1_wording_is_refused_with_a_pointer_to_v2() {
         let v1 = serde_json::json!({
