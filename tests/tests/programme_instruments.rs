@@ -327,3 +327,41 @@ fn a_built_in_screening_records_its_wording_language_and_version() {
     assert_eq!(kept[1].wording, None);
     assert_eq!(kept[1].language, None);
 }
+
+/// A participant a coordinator enrols after the programme set its instruments and SRQ-20 settings
+/// gets them with the new record (they live in each record, so a record made later must be given
+/// them).
+#[test]
+fn a_participant_enrolled_later_by_a_coordinator_gets_the_programmes_settings() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, _supporter, _participant, _care, programme) = programme(&n, &dir);
+    coordinator
+        .set_programme_instrument(&programme, &test3("2.0"))
+        .unwrap();
+    coordinator
+        .set_srq20_settings(
+            &programme,
+            9,
+            Some(16),
+            None,
+            "Fictional study, for tests only",
+        )
+        .unwrap();
+    let mut later = vault(&dir, "later.db", 5);
+    let (care2, resp) = coordinator
+        .enrol_participant(&later.link_request().unwrap(), programme)
+        .unwrap();
+    later.join_space(&resp).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut later);
+    later.give_consent(&care2, "duty-of-care", true).unwrap();
+    let got = later.programme_instruments();
+    assert_eq!(got.len(), 1, "the instrument came with the new record");
+    assert_eq!(got[0].version, "2.0");
+    assert_eq!(later.srq20_settings().cutoff, 9);
+    let esc = later
+        .submit_programme_screening("x-test3", "en", &[0, 0, 1], "ID")
+        .unwrap();
+    assert_eq!(esc.referrals.len(), 1);
+}
