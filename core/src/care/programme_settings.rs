@@ -238,6 +238,73 @@ impl Vault {
         })
     }
 
+    /// Gives a care record just made by this device the programme's instruments and SRQ-20
+    /// settings, the newest of each among the programme's other records here, with the times they
+    /// were set: they live in each record, and a record made later would otherwise start without
+    /// them (its participant not offered the instrument, scored against the default cut-off). Only
+    /// a coordinator may write them, so a supporter's enrolment carries nothing (the coordinator
+    /// sets them again). Best effort: the enrolment stands whatever happens here.
+    pub(super) fn carry_programme_settings(&mut self, care: &crate::SpaceId, programme: &[u8; 32]) {
+        if self
+            .check_can_bind(Some(*programme), ProgrammeRole::Coordinator)
+            .is_err()
+        {
+            return;
+        }
+        let mut instruments: std::collections::BTreeMap<String, (String, i64)> = Default::default();
+        let mut srq20: Option<(String, i64)> = None;
+        for other in self.care_records_of(programme) {
+            if other == *care {
+                continue;
+            }
+            let Some(space) = self.shared.get(&other) else {
+                continue;
+            };
+            for (d, at) in instruments_in(&space.doc) {
+                let Ok(json) = d.to_json() else {
+                    continue;
+                };
+                match instruments.get(&d.id) {
+                    Some((_, have)) if *have >= at => {}
+                    _ => {
+                        instruments.insert(d.id.clone(), (json, at));
+                    }
+                }
+            }
+            if let Some((set, at)) = srq20_in(&space.doc) {
+                if srq20.as_ref().is_none_or(|(_, have)| at > *have) {
+                    if let Ok(json) = serde_json::to_string(&set) {
+                        srq20 = Some((json, at));
+                    }
+                }
+            }
+        }
+        if instruments.is_empty() && srq20.is_none() {
+            return;
+        }
+        let _ = self.with_space(care, |doc, now| {
+            crate::space::doc::write(doc, now, |d| {
+                let policy = match d.get(ROOT, POLICY)? {
+                    Some((Value::Object(ObjType::Map), obj)) => obj,
+                    _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
+                };
+                for (id, (json, at)) in &instruments {
+                    d.put(
+                        &policy,
+                        format!("{INSTRUMENT_PREFIX}{id}").as_str(),
+                        json.as_str(),
+                    )?;
+                    d.put(&policy, format!("{INSTRUMENT_AT_PREFIX}{id}").as_str(), *at)?;
+                }
+                if let Some((json, at)) = &srq20 {
+                    d.put(&policy, SRQ20_KEY, json.as_str())?;
+                    d.put(&policy, SRQ20_AT_KEY, *at)?;
+                }
+                Ok(())
+            })
+        });
+    }
+
     /// SRQ-20's settings as they stand on this device: the programme's (the newest in each of this
     /// device's care records; where a person is in several programmes that set their own, the
     /// lowest cut-off, so no programme's positive screen is missed), else [`Srq20Settings::builtin`].

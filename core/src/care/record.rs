@@ -413,6 +413,7 @@ impl Vault {
         if let Some(me) = self.person_id() {
             self.claim_spaces(me.0)?;
         }
+        self.carry_programme_settings(&id, &programme);
         Ok((id, response))
     }
 
