@@ -187,7 +187,10 @@ pub struct ReferralInfo {
 pub struct Escalation {
     /// The participant's own score (screenings only; never sent anywhere).
     pub score: Option<InstrumentScore>,
-    /// Risk rules that fired.
+    /// The participant's own score of a programme-defined instrument
+    /// (`submit_programme_screening`; never sent anywhere).
+    pub programme_score: Option<super::instruments::ProgrammeScore>,
+    /// Risk rules that fired (a programme instrument's as `Unknown { raw: "<id>-item<n>" }`).
     pub rules: Vec<RiskFlag>,
     /// Referrals queued, as "care id:referral id"; they go out at the next sync.
     pub referrals: Vec<String>,
@@ -276,6 +279,14 @@ pub struct Screening {
     pub risk: Vec<RiskFlag>,
     /// When, ms.
     pub at_ms: i64,
+    /// The instrument's version (a programme instrument's own, or the built-in scoring's); null in
+    /// records kept before it was recorded.
+    pub instrument_version: Option<String>,
+    /// The language answered in; null when not recorded (`submit_screening`, older records).
+    pub language: Option<String>,
+    /// Which wording was answered (`builtin:<instrument>/<language>`, `programme:<hex>`,
+    /// `<x-id>@<version>/<language>`); null as for `language`.
+    pub wording: Option<String>,
 }
 
 fn resource(r: sebaya_core::care::CrisisResource) -> CrisisResource {
@@ -319,9 +330,10 @@ fn referral(r: sebaya_core::care::ReferralView) -> ReferralInfo {
     }
 }
 
-fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
+pub(crate) fn escalation(e: sebaya_core::care::Escalation) -> Escalation {
     Escalation {
         score: e.score.map(Into::into),
+        programme_score: e.programme_score.map(Into::into),
         rules: e.rules.iter().map(|r| RiskFlag::from_id(r)).collect(),
         referrals: e
             .referrals
@@ -669,6 +681,9 @@ impl Care {
                     total: s.total,
                     risk: s.risk.iter().map(|r| RiskFlag::from_id(r)).collect(),
                     at_ms: s.at_ms,
+                    instrument_version: s.instrument_version,
+                    language: s.language,
+                    wording: s.wording,
                 })
                 .collect())
         })

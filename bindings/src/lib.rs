@@ -49,6 +49,7 @@ pub(crate) use spaces::{CreatedSpace, Spaces};
 mod care;
 mod enums;
 mod groups;
+mod instruments;
 mod invites;
 mod journal;
 mod live;

@@ -53,6 +53,8 @@ mod escalation;
 pub mod instruments;
 mod oncall;
 pub(crate) mod outcomes;
+pub mod programme_instruments;
+mod programme_settings;
 pub mod programmes;
 mod reason;
 mod record;
@@ -73,6 +75,7 @@ pub use oncall::{
     DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,
     ack_hours,
 };
+pub use programme_settings::{DEFAULT_SRQ20_CITATION, Srq20Settings};
 pub use reason::SEALED_REASON;
 pub(crate) use record::new_id;
 pub use record::{
@@ -83,7 +86,7 @@ pub use resources::{
     CrisisResource, EmergencyHelp, FALLBACK_COUNTRY, MAX_RESOURCES_JSON, built_in_resources,
     emergency_help, parse_resources, with_national_numbers,
 };
-pub use screening::{SCREENING_PREFIX, ScreeningRecord, screenings};
+pub use screening::{SCREENING_PREFIX, ScreeningRecord, Used, screenings};
 
 #[cfg(test)]
 mod tests {
@@ -359,11 +362,45 @@ mod tests {
         let mut j = AutoCommit::new();
         let s = crate::care::instruments::score(Instrument::Phq9, &[1, 1, 1, 1, 1, 1, 1, 1, 1])
             .unwrap();
-        store_screening(&mut j, "00000000000000d1", &s, 7_000).unwrap();
+        let risk: Vec<String> = s.risk.iter().map(|f| f.id().to_string()).collect();
+        let used = Used {
+            version: "v".into(),
+            language: Some("en".into()),
+            wording: Some("builtin:phq9/en".into()),
+        };
+        let kept = super::screening::Kept {
+            instrument: "phq9",
+            total: s.total,
+            risk: &risk,
+            used: &used,
+        };
+        store_screening(&mut j, "00000000000000d1", &kept, 7_000).unwrap();
         let got = screenings(&j);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].total, 9);
         assert_eq!(got[0].risk, vec!["phq9-item9".to_string()]);
+        assert_eq!(got[0].wording.as_deref(), Some("builtin:phq9/en"));
+        assert_eq!(got[0].instrument_version.as_deref(), Some("v"));
+        // A record kept before issue 14 item 8 (no version, language or wording) still reads.
+        j.put_object(automerge::ROOT, "screening/00000000000000d2", ObjType::Map)
+            .and_then(|r| {
+                j.put(&r, "instrument", "srq20")?;
+                j.put(&r, "total", 7_i64)?;
+                j.put(&r, "risk", "")?;
+                j.put(&r, "at", 8_000_i64)
+            })
+            .unwrap();
+        let got = screenings(&j);
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[1].instrument.as_str(), got[1].total), ("srq20", 7));
+        assert_eq!(
+            (
+                &got[1].instrument_version,
+                &got[1].language,
+                &got[1].wording
+            ),
+            (&None, &None, &None)
+        );
         // The journal's own list ignores it.
         assert!(crate::journal::list(&j).is_empty());
     }

@@ -624,6 +624,7 @@ liveTests()
 asyncTests()
 listenerTests()
 logTests()
+instrumentsTests()
 careTests()
 
 finish()

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::care::instruments::{Instrument, Score};
+use crate::care::instruments::{BUILTIN_VERSION, Instrument, Score};
+use crate::care::programme_instruments::ProgrammeScore;
 use crate::error::{Error, Result};
 use crate::space::rules;
 use crate::store::clock::now_ms;
@@ -13,6 +14,7 @@ use crate::{SpaceId, Vault};
 use super::consent::consented;
 use super::record::{Referral, add_state, new_id, referrals, stage_times, states};
 use super::resources::{CrisisResource, FALLBACK_COUNTRY, built_in_resources};
+use super::screening::{Kept, Used};
 
 /// What to tell a person about who has been told, so that silence never looks like help: each
 /// is a message id in both languages (`message_id`), chosen by the core from what actually happened.
@@ -151,6 +153,8 @@ impl ReferralView {
 pub struct Escalation {
     /// The score, for a screening (the participant's own; never sent anywhere).
     pub score: Option<Score>,
+    /// The score of a programme-defined instrument (the participant's own; never sent anywhere).
+    pub programme_score: Option<ProgrammeScore>,
     /// Risk rules that fired (empty: nothing to escalate).
     pub rules: Vec<String>,
     /// Referrals queued: (care record, referral id).
@@ -351,20 +355,119 @@ impl Vault {
     /// SRQ-20 item 17 yes) a referral carrying the rule, never the answers, is queued to the
     /// coordinators of each programme the participant agreed to the duty-of-care rule in; the
     /// returned escalation carries the crisis numbers for `country` and asks for the safety plan.
+    /// SRQ-20 is scored against the programme's cut-off ([`Vault::srq20_settings`]).
     ///
     /// Only answers that cannot be scored (wrong count or value) are an error. Once scored, nothing
     /// else fails the call: a country code that is not one, a journal that cannot be written and a
     /// care record that refuses the referral are reported in the [`Escalation`] (`country_unknown`,
-    /// `saved`, `failed`), and the crisis numbers are always in it.
+    /// `saved`, `failed`), and the crisis numbers are always in it. The kept record names no wording
+    /// or language (this call is not told them): [`Vault::submit_screening_with`] records both.
     pub fn submit_screening(
         &mut self,
         instrument: Instrument,
         answers: &[u8],
         country: &str,
     ) -> Result<Escalation> {
-        let score = crate::care::instruments::score(instrument, answers)?;
-        let saved = self.save_screening(&score).is_ok();
+        let used = Used {
+            version: BUILTIN_VERSION.to_string(),
+            language: None,
+            wording: None,
+        };
+        self.screen_builtin(instrument, answers, &used, country)
+    }
+
+    /// [`Vault::submit_screening`] for a form shown in `language`: the wording
+    /// [`Vault::instrument_wording`] gives for it is the one answered, and the kept record names it,
+    /// its language and the scoring version (issue 14, item 8). A language with no wording is
+    /// `NotFound` before anything is scored (the app never showed that form); a malformed tag is
+    /// `InvalidInput`.
+    pub fn submit_screening_with(
+        &mut self,
+        instrument: Instrument,
+        language: &str,
+        answers: &[u8],
+        country: &str,
+    ) -> Result<Escalation> {
+        let w = self.instrument_wording(instrument, language)?;
+        let used = Used {
+            version: BUILTIN_VERSION.to_string(),
+            wording: Some(crate::care::wordings::wording_id(&w)),
+            language: Some(w.language),
+        };
+        self.screen_builtin(instrument, answers, &used, country)
+    }
+
+    /// Scores a built-in instrument (SRQ-20 against the programme's cut-off), keeps the result with
+    /// what was used, and runs the ladder.
+    fn screen_builtin(
+        &mut self,
+        instrument: Instrument,
+        answers: &[u8],
+        used: &Used,
+        country: &str,
+    ) -> Result<Escalation> {
+        let score = match instrument {
+            Instrument::Srq20 => {
+                crate::care::instruments::score_srq20(answers, self.srq20_settings().cutoff)?
+            }
+            _ => crate::care::instruments::score(instrument, answers)?,
+        };
         let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
+        let saved = self
+            .save_screening(&Kept {
+                instrument: instrument.id(),
+                total: score.total,
+                risk: &rules,
+                used,
+            })
+            .is_ok();
+        let mut e = self.escalate_for_participant(rules, country);
+        e.saved = saved;
+        e.score = Some(score);
+        Ok(e)
+    }
+
+    /// A programme-defined instrument ([`Vault::programme_instrument`]) answered in `language`:
+    /// scored on this phone by its own definition, kept with its version, wording and language, and
+    /// escalated by exactly the ladder of [`Vault::submit_screening`]: a risk rule that fires
+    /// (`<id>-item<n>`) queues the same sealed referral, and the crisis numbers always come back. An
+    /// instrument this device does not hold, or a language it has no form in, is `NotFound` before
+    /// anything is scored; answers that cannot be scored are `InvalidInput`.
+    pub fn submit_programme_screening(
+        &mut self,
+        id: &str,
+        language: &str,
+        answers: &[u8],
+        country: &str,
+    ) -> Result<Escalation> {
+        crate::care::wordings::normalize_language(language)?;
+        let d = self.programme_instrument(id)?;
+        let form = d
+            .form(language)
+            .ok_or(Error::NotFound("programme instrument in this language"))?;
+        let used = Used {
+            version: d.version.clone(),
+            wording: Some(format!("{}@{}/{}", d.id, d.version, form.language)),
+            language: Some(form.language.clone()),
+        };
+        let score = d.score(answers)?;
+        let saved = self
+            .save_screening(&Kept {
+                instrument: &score.instrument,
+                total: score.total,
+                risk: &score.risk,
+                used: &used,
+            })
+            .is_ok();
+        let mut e = self.escalate_for_participant(score.risk.clone(), country);
+        e.saved = saved;
+        e.programme_score = Some(score);
+        Ok(e)
+    }
+
+    /// The ladder once a participant's own screening is scored: a referral per rule in each care
+    /// record where the duty-of-care consent stands, the crisis numbers, the notices.
+    fn escalate_for_participant(&mut self, rules: Vec<String>, country: &str) -> Escalation {
         let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         for rule in &rules {
             let done = self.refer_as_participant("rule", rule, true);
@@ -393,20 +496,21 @@ impl Vault {
             ),
             false => Vec::new(),
         };
-        Ok(Escalation {
-            score: Some(score),
+        Escalation {
+            score: None,
+            programme_score: None,
             rules,
             referrals,
             not_referred,
             failed,
-            saved,
+            saved: true,
             resources,
             country_unknown,
             show_safety_plan: risky,
             notices,
             coordinators,
             programmes,
-        })
+        }
     }
 
     /// A screening a supporter (or coordinator) reads aloud and enters on the participant's behalf,
@@ -415,6 +519,7 @@ impl Vault {
     /// participant's duty-of-care consent stands there (the same rule as their own screening). The
     /// returned escalation never carries the score or band: the supporter refers, never assesses.
     /// Nothing is kept of the answers or the total. A participant uses [`Vault::submit_screening`].
+    /// SRQ-20 is scored against the programme's cut-off, as on the participant's phone.
     pub fn submit_screening_for(
         &mut self,
         care: &SpaceId,
@@ -422,13 +527,47 @@ impl Vault {
         answers: &[u8],
         country: &str,
     ) -> Result<Escalation> {
+        self.check_administering(care)?;
+        let score = match instrument {
+            Instrument::Srq20 => {
+                crate::care::instruments::score_srq20(answers, self.srq20_settings().cutoff)?
+            }
+            _ => crate::care::instruments::score(instrument, answers)?,
+        };
+        let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
+        Ok(self.escalate_administered(care, rules, country))
+    }
+
+    /// [`Vault::submit_screening_for`] with a programme-defined instrument: its risk rules refer by
+    /// the same ladder; no score, band or answer is kept or returned.
+    pub fn submit_programme_screening_for(
+        &mut self,
+        care: &SpaceId,
+        id: &str,
+        answers: &[u8],
+        country: &str,
+    ) -> Result<Escalation> {
+        self.check_administering(care)?;
+        let score = self.programme_instrument(id)?.score(answers)?;
+        Ok(self.escalate_administered(care, score.risk, country))
+    }
+
+    fn check_administering(&self, care: &SpaceId) -> Result<()> {
         if self.viewer(self.care_ref(care)?) == "participant" {
             return Err(Error::NotAllowed(
                 "a participant answers with submit_screening",
             ));
         }
-        let score = crate::care::instruments::score(instrument, answers)?;
-        let rules: Vec<String> = score.risk.iter().map(|f| f.id().to_string()).collect();
+        Ok(())
+    }
+
+    /// The ladder for a screening entered on the participant's behalf in one care record.
+    fn escalate_administered(
+        &mut self,
+        care: &SpaceId,
+        rules: Vec<String>,
+        country: &str,
+    ) -> Escalation {
         let (mut referrals, mut not_referred, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         for rule in &rules {
             match self
@@ -468,8 +607,9 @@ impl Vault {
             ),
             false => Vec::new(),
         };
-        Ok(Escalation {
+        Escalation {
             score: None,
+            programme_score: None,
             rules,
             referrals,
             not_referred,
@@ -481,7 +621,7 @@ impl Vault {
             notices,
             coordinators,
             programmes,
-        })
+        }
     }
 
     /// The participant's "I need help now": a referral to every programme they are enrolled in (their
@@ -500,6 +640,7 @@ impl Vault {
         );
         Ok(Escalation {
             score: None,
+            programme_score: None,
             rules: Vec::new(),
             referrals: done.made,
             not_referred: Vec::new(),

@@ -7,6 +7,15 @@
 
 use crate::error::{Error, Result};
 
+/// The version of the built-in scoring kept with each screening (`ScreeningRecord::instrument_version`):
+/// raise it if a built-in's scoring ever changes, so old totals are never read as new ones.
+pub const BUILTIN_VERSION: &str = "sebaya-builtin-1";
+
+/// SRQ-20's cut-off when a programme set none: 6 or more yes answers, the cut-off for
+/// mental-emotional distress in Indonesia's national health survey (`programme_settings.rs` holds
+/// its citation and a programme's own).
+pub const DEFAULT_SRQ20_CUTOFF: u32 = 6;
+
 /// A screening instrument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Instrument {
@@ -84,9 +93,10 @@ pub enum Band {
     WellbeingLow,
     /// WHO-5: percentage 28 or below: likely depression.
     WellbeingVeryLow,
-    /// SRQ-20: below 6 yes answers.
+    /// SRQ-20: below the cut-off (6 yes answers unless the programme set its own).
     BelowCutoff,
-    /// SRQ-20: 6 or more yes answers (mental-emotional distress, Indonesia's national survey cut-off).
+    /// SRQ-20: at or above the cut-off (by default 6 or more yes answers: mental-emotional distress,
+    /// Indonesia's national survey cut-off).
     AboveCutoff,
 }
 
@@ -147,7 +157,24 @@ pub struct Score {
 
 /// Scores one completed instrument. `answers` holds one answer per item, in order; a wrong count or
 /// an answer out of range is [`Error::InvalidInput`] (nothing is scored from a partial form).
+/// SRQ-20 is scored against [`DEFAULT_SRQ20_CUTOFF`]; a programme's own is [`score_srq20`]'s.
 pub fn score(instrument: Instrument, answers: &[u8]) -> Result<Score> {
+    score_with(instrument, answers, DEFAULT_SRQ20_CUTOFF)
+}
+
+/// SRQ-20 scored against `cutoff` yes answers (1 to 20), a programme's own (issue 14, item 8). The
+/// item 17 rule fires whatever the cut-off: a cut-off says who screens positive, never who is at
+/// risk.
+pub fn score_srq20(answers: &[u8], cutoff: u32) -> Result<Score> {
+    if !(1..=20).contains(&cutoff) {
+        return Err(Error::InvalidInput(
+            "an SRQ-20 cut-off is 1 to 20 yes answers".into(),
+        ));
+    }
+    score_with(Instrument::Srq20, answers, cutoff)
+}
+
+fn score_with(instrument: Instrument, answers: &[u8], srq20_cutoff: u32) -> Result<Score> {
     if answers.len() != instrument.items() {
         return Err(Error::InvalidInput(format!(
             "{} has {} items, {} answers given",
@@ -205,7 +232,7 @@ pub fn score(instrument: Instrument, answers: &[u8]) -> Result<Score> {
             if answers[16] == 1 {
                 risk.push(RiskFlag::Srq20Item17);
             }
-            let above = total >= 6;
+            let above = total >= srq20_cutoff;
             (
                 if above {
                     Band::AboveCutoff

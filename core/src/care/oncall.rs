@@ -197,7 +197,7 @@ impl Vault {
     /// first in records older than it), and returns how many were written. Every record is tried:
     /// one that refuses does not leave the others on the old setting; only when none takes it is
     /// the refusal returned.
-    fn write_policy(
+    pub(super) fn write_policy(
         &mut self,
         programme: &[u8; 32],
         set: impl Fn(&mut AutoCommit, &automerge::ObjId, i64) -> Result<()>,

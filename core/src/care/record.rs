@@ -21,7 +21,9 @@ use super::resources::{
 /// Where a referral came from.
 pub const ORIGINS: [&str; 4] = ["rule", "participant", "supporter", "administered"];
 /// Why: a risk rule's id (`instruments::RiskFlag::id`), the participant's "I need help now", the
-/// supporter's "refer now", or the supporter's safeguarding concern about a minor.
+/// supporter's "refer now", or the supporter's safeguarding concern about a minor. A programme
+/// instrument's risk rule (`x-<id>-item<n>`, `programme_instruments::is_programme_flag`) is also a
+/// reason of origin `rule` or `administered`; it is not listed, being the programme's own.
 pub const REASONS: [&str; 5] = [
     "phq9-item9",
     "srq20-item17",
@@ -80,11 +82,13 @@ pub struct Referral {
 
 fn check_referral(origin: &str, reason: &str) -> Result<()> {
     let ok = match origin {
-        "rule" => matches!(reason, "phq9-item9" | "srq20-item17"),
+        // A built-in rule, or a programme instrument's (`x-<id>-item<n>`, issue 14 item 8).
+        "rule" | "administered" => {
+            matches!(reason, "phq9-item9" | "srq20-item17")
+                || super::programme_instruments::is_programme_flag(reason)
+        }
         "participant" => reason == "help-now",
         "supporter" => matches!(reason, "refer-now" | "safeguarding-minor"),
-        // A screening a supporter read aloud and entered for the participant (issue 14, item 9).
-        "administered" => matches!(reason, "phq9-item9" | "srq20-item17"),
         _ => false,
     };
     if ok {
@@ -409,6 +413,7 @@ impl Vault {
         if let Some(me) = self.person_id() {
             self.claim_spaces(me.0)?;
         }
+        self.carry_programme_settings(&id, &programme);
         Ok((id, response))
     }
 

@@ -468,6 +468,19 @@ fn to_json(w: &Wording) -> Result<Vec<u8>> {
     .map_err(|_| Error::Internal("encode wording"))
 }
 
+/// The id a kept screening names its wording by (issue 14, item 8): `builtin:<instrument>/<language>`
+/// for a built-in wording, else `programme:` and the first 16 hex digits of the SHA-256 of the
+/// wording as the vault keeps it (`sebaya-wording/2` JSON): wordings carry no version of their own,
+/// and any change to their text, labels or values changes this id.
+pub fn wording_id(w: &Wording) -> String {
+    if w.builtin {
+        return format!("builtin:{}/{}", w.instrument.id(), w.language);
+    }
+    let bytes = to_json(w).unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+    format!("programme:{}", hex::encode(&digest.as_ref()[..8]))
+}
+
 const PFIZER_STEM: &str = "Over the last 2 weeks, how often have you been bothered by";
 const PFIZER_OPTIONS: [&str; 4] = [
     "Not at all",
@@ -1162,6 +1175,32 @@ mod tests {
             assert!(!u.validated && u.source.is_none());
             assert_eq!(u.instructions, "Petunjuk\nbaris dua");
         }
+    }
+
+    /// The id a kept screening names a programme wording by (docs/protocol.md, 22.3): `programme:`
+    /// and the first 8 bytes, hex, of SHA-256 over the wording as kept (compact `sebaya-wording/2`
+    /// JSON, fields in schema order, labels in printed order). A fictional WHO-5-shaped wording.
+    #[test]
+    fn a_programme_wordings_id_is_the_documented_vector() {
+        let w = parse(&json_for("who5", 5, 6, Some("S"))).unwrap();
+        let kept = String::from_utf8(to_json(&w).unwrap()).unwrap();
+        assert_eq!(
+            kept,
+            concat!(
+                r#"{"schema":"sebaya-wording/2","instrument":"who5","language":"id","#,
+                r#""instructions":"Petunjuk\nbaris dua","items":["butir 0","butir 1","butir 2","#,
+                r#""butir 3","butir 4"],"options":[{"label":"pilihan 0","value":0},"#,
+                r#"{"label":"pilihan 1","value":1},{"label":"pilihan 2","value":2},"#,
+                r#"{"label":"pilihan 3","value":3},{"label":"pilihan 4","value":4},"#,
+                r#"{"label":"pilihan 5","value":5}],"risk_items":[],"source":"S"}"#
+            )
+        );
+        assert_eq!(wording_id(&w), "programme:f88b913407b99aac");
+        assert_eq!(wording_id(&builtin(Instrument::Who5)), "builtin:who5/en");
+        // Any change to a label changes the id.
+        let mut other = w.clone();
+        other.options[5] = "pilihan lima".into();
+        assert_ne!(wording_id(&other), wording_id(&w));
     }
 
     #[test]
