@@ -19,7 +19,8 @@
 #             prints SKIP where namespaces are not permitted)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
 #   python    pytest bindings/tests/python against the real library and a real relay
-#   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
+#   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), with the Android
+#             module's JVM glue (android/src/glue/common), same
 #   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
 #             generated Swift bindings + bindings/tests/swift/*.swift, against the host-built library
 #             and a real relay on loopback (the relay runs outside the chroot; same network); then
@@ -226,19 +227,23 @@ stage_kotlin() {
     ensure_bindings
     local generated="$ROOT/build/bindings/kotlin/org/sebaya/sebaya.kt"
     local tests=("$ROOT"/bindings/tests/kotlin/*.kt)
+    # The Android module's shipped glue that runs on any JVM (android/src/glue/common), compiled with
+    # the tests; android/src/glue/android and .../okhttp need the Android SDK or OkHttp 4+ and are not.
+    local glue=()
+    mapfile -t glue < <(find "$ROOT/android/src/glue/common" -name '*.kt' | sort)
     local out="$ROOT/build/kotlin-test"
     local jar="$out/sebaya-test.jar"
     local stamp="$out/inputs.sha256"
     mkdir -p "$out"
     # Recompile (about 30 s) only when the generated bindings, a test or the compiler changed.
     local inputs
-    inputs="$(cat "$generated" "${tests[@]}" "$KOTLIN_HOME/package.json" | sha256sum | cut -d' ' -f1)"
+    inputs="$(cat "$generated" "${glue[@]}" "${tests[@]}" "$KOTLIN_HOME/package.json" | sha256sum | cut -d' ' -f1)"
     if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
         echo "-- kotlinc: up to date ($jar)"
     else
-        echo "-- kotlinc $KOTLIN_VERSION: compiling generated bindings + ${#tests[@]} test files"
+        echo "-- kotlinc $KOTLIN_VERSION: compiling generated bindings + ${#glue[@]} glue files + ${#tests[@]} test files"
         rm -f "$jar" "$stamp"
-        "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "${tests[@]}" -cp "$JNA_JAR" -d "$jar"
+        "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "${glue[@]}" "${tests[@]}" -cp "$JNA_JAR" -d "$jar"
         echo "$inputs" >"$stamp"
     fi
     # Each test file with a main (class <File>Kt) runs in its own JVM; Harness.kt has none.
