@@ -22,7 +22,7 @@
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), with the Android
 #             module's JVM glue (android/src/glue/common), same
 #   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
-#             generated Swift bindings + bindings/tests/swift/*.swift, against the host-built library
+#             generated Swift bindings + the package's glue (ios/Sources/Sebaya) + bindings/tests/swift/*.swift, against the host-built library
 #             and a real relay on loopback (the relay runs outside the chroot; same network); then
 #             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
@@ -296,21 +296,29 @@ stage_swift() {
     sroot="$("$tc" root)"
     # Everything the chroot needs is copied to /sebaya inside it (absolute paths: swiftc needs them).
     local work="$sroot/sebaya" tests=("$ROOT"/bindings/tests/swift/*.swift)
-    mkdir -p "$work/lib" "$work/tests"
+    # The package's hand-written glue (ios/Sources/Sebaya/*.swift but the generated sebaya.swift) is
+    # compiled with the tests here and into the package stand-in below.
+    local glue=() f
+    for f in "$ROOT"/ios/Sources/Sebaya/*.swift; do
+        [[ -f "$f" && "$(basename "$f")" != sebaya.swift ]] && glue+=("$f")
+    done
+    mkdir -p "$work/lib" "$work/tests" "$work/glue"
     cp "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "$work/"
     cp "$gen/lib/libsebaya.so" "$work/lib/libsebaya.so"
-    rm -f "$work"/tests/*.swift
+    rm -f "$work"/tests/*.swift "$work"/glue/*.swift
     cp "${tests[@]}" "$work/tests/"
+    ((${#glue[@]} == 0)) || cp "${glue[@]}" "$work/glue/"
     local inside=() t
+    for t in "${glue[@]}"; do inside+=("/sebaya/glue/$(basename "$t")"); done
     for t in "${tests[@]}"; do inside+=("/sebaya/tests/$(basename "$t")"); done
     # Recompile (about 10 s) only when the generated bindings, a test or the toolchain changed.
     local inputs stamp="$work/inputs.sha256"
-    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${tests[@]}" \
+    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${glue[@]}" "${tests[@]}" \
         "$sroot/.sebaya-swift-complete" | sha256sum | cut -d' ' -f1)"
     if [[ -x "$work/sebaya-swift-test" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
         echo "-- swiftc: up to date (/sebaya/sebaya-swift-test)"
     else
-        echo "-- swiftc: compiling generated bindings + ${#tests[@]} test files (in the chroot)"
+        echo "-- swiftc: compiling generated bindings + ${#glue[@]} glue files + ${#tests[@]} test files (in the chroot)"
         rm -f "$work/sebaya-swift-test" "$stamp"
         "$tc" run swiftc -suppress-warnings -Xcc -fmodule-map-file=/sebaya/sebayaFFI.modulemap -I /sebaya \
             -L /sebaya/lib -lsebaya -module-name SebayaSwiftTests \
@@ -319,13 +327,14 @@ stage_swift() {
     fi
     # The package as an app sees it: the bindings as module Sebaya over the C module sebayaFFI, used
     # from another module (bindings/tests/swift-package; SwiftPM rebuilds only what changed).
-    local spm="$work/spm" f
+    local spm="$work/spm"
     mkdir -p "$spm"
     (cd "$ROOT/bindings/tests/swift-package" && find . -type f) | while read -r f; do
         copy_if_changed "$ROOT/bindings/tests/swift-package/$f" "$spm/$f"
     done
     copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
+    for f in "${glue[@]}"; do copy_if_changed "$f" "$spm/Sources/Sebaya/$(basename "$f")"; done
     echo "-- swift build (package check) and run"
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relays run on the host, on loopback; the chroot shares the network namespace. The second

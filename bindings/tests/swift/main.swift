@@ -621,6 +621,8 @@ admissionTests()
 invitesTests()
 reportsTests()
 liveTests()
+// The package's shipped glue (issue 17): transport, key store contract, vault folder.
+glueTests()
 careTests()
 
 finish()
