@@ -30,6 +30,12 @@ android {
         // Written by build-rust.sh; both are git-ignored, generated from the Rust code.
         java.srcDir("src/main/kotlin")
         jniLibs.srcDir("src/main/jniLibs")
+        // The hand-written glue (committed): transports, the Keystore key store, the lifecycle
+        // helper. `common` also compiles on a desktop JVM and is tested there (scripts/test.sh
+        // kotlin); `android` needs the SDK and `okhttp` needs OkHttp 4+: both UNVERIFIED.
+        java.srcDir("src/glue/common")
+        java.srcDir("src/glue/android")
+        java.srcDir("src/glue/okhttp")
     }
 
     compileOptions {
@@ -62,6 +68,11 @@ dependencies {
     // packaging (JNA's native code for every ABI);
     // `api` so the app's code that touches generated types compiles against it too.
     api("net.java.dev.jna:jna:5.17.0@aar")
+    // ProcessLifecycleBinding.kt: when the whole app goes to the background (UNVERIFIED version).
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    // OkHttpTransport.kt only: the app brings its own OkHttp if it uses that transport, so the library
+    // forces no HTTP client on anyone (UNVERIFIED: OkHttp 4+ could not be had where this was written).
+    compileOnly("com.squareup.okhttp3:okhttp:4.12.0")
 }
 
 val buildRust by tasks.registering(Exec::class) {
