@@ -56,9 +56,11 @@ private fun transportChecks(tmp: File, relay: Relay) {
         }
     }
 
-    check("the relay's own refusal of a bad request comes back as an answer, not an exception") {
+    check("the relay's 401 for an unsigned POST comes back as an answer with its body") {
         val r = direct.send(HttpRequest("POST", "${relay.url}/v1/sync", listOf(HttpHeader("content-type", "application/cbor")), byteArrayOf(1, 2, 3)))
-        assertTrue(r.status.toInt() in 400..499, "status ${r.status}")
+        assertEquals(401, r.status.toInt(), "status")
+        // The core reads the relay's error bodies (its reason code): a 401 must not lose it.
+        assertTrue(String(r.body, Charsets.UTF_8).contains("\"unsigned\""), "the 401 body was dropped: ${r.body.size} bytes")
     }
 
     check("a refused connection is TransportException.Unreachable") {
@@ -105,7 +107,7 @@ private fun <T> answering(status: Int, body: ByteArray, extra: Map<String, Strin
 }
 
 private fun statusChecks() {
-    for (status in listOf(400, 404, 409, 413, 429, 500, 503)) {
+    for (status in listOf(400, 401, 403, 404, 407, 409, 413, 429, 500, 503)) {
         check("status $status comes back as an answer with its body") {
             val body = "jawaban $status".toByteArray()
             answering(status, body) { base ->
