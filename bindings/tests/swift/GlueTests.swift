@@ -1,8 +1,8 @@
 // The Swift package's shipped glue (ios/Sources/Sebaya, issue 17 items 1 and 5) on Linux: the URLSession
 // transport against the real relay and a silent socket, `syncInBackground` from an async caller, the
 // key-store contract through a file-based test double (the Keychain is absent on Linux, and
-// KeychainKeyStore.swift compiles to nothing here: it is UNVERIFIED), and VaultDirectory.prepare (its
-// iOS data protection and backup exclusion are not compiled here). main.swift runs glueTests().
+// KeychainKeyStore.swift compiles to nothing here: it is UNVERIFIED), VaultDirectory.prepare (its
+// iOS data protection and backup exclusion are not compiled here) and VaultLifecycle's locking rules. main.swift runs glueTests().
 
 import Foundation
 #if canImport(Glibc)
@@ -154,5 +154,75 @@ func glueTests() {
         var threw = false
         do { try VaultDirectory.prepare(file) } catch { threw = true }
         try assertTrue(threw, "a file where the folder should be was accepted")
+    }
+
+    lifecycleTests()
+}
+
+/// VaultLifecycle's rules on Linux (its UIApplication observer is iOS-only and not compiled here).
+func lifecycleTests() {
+    func opener(_ name: String, _ opens: AsyncBox<Int>) -> () throws -> Vault {
+        let dir = tmpDir.appendingPathComponent(name + ".keys", isDirectory: true)
+        return {
+            opens.result = .success(((try? opens.result?.get()) ?? 0) + 1)
+            return try Vault.openWithKeyStore(path: tmpPath(name), keyStore: FileKeyStoreDouble(dir), keyName: "vault")
+        }
+    }
+
+    check("glue: VaultLifecycle locks in the background, and background work reopens and relocks it") {
+        let opens = AsyncBox<Int>()
+        let life = VaultLifecycle(lockInBackground: true, open: opener("life.db", opens))
+        life.enteredForeground()
+        let id = try life.use { try $0.journal().add(text: "hidup", mood: 3) }
+        try assertTrue(life.isOpen, "open in the foreground")
+        let held = try life.use { $0 }
+        life.enteredBackground()
+        try assertTrue(!life.isOpen, "still open in the background")
+        try assertThrows("a kept reference after the lock", locked) { _ = try held.deviceId() }
+        let text = try life.use { try $0.journal().get(id: id)?.text }
+        try assertEqual("hidup", text, "read by background work")
+        try assertTrue(!life.isOpen, "left open after background work")
+        try assertEqual(2, try opens.result?.get(), "opens")
+    }
+
+    check("glue: VaultLifecycle going to the background during a use locks when it ends, not in its middle") {
+        let life = VaultLifecycle(lockInBackground: true, open: opener("life2.db", AsyncBox<Int>()))
+        life.enteredForeground()
+        let inside = DispatchSemaphore(value: 0)
+        let goOn = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let wrote = AsyncBox<Bool>()
+        Thread {
+            wrote.result = Result {
+                try life.use { v -> Bool in
+                    inside.signal()
+                    _ = goOn.wait(timeout: .now() + 10)
+                    _ = try v.journal().add(text: "di tengah", mood: 3)
+                    return true
+                }
+            }
+            finished.signal()
+        }.start()
+        try assertTrue(inside.wait(timeout: .now() + 10) == .success, "the worker did not start")
+        life.enteredBackground()
+        try assertTrue(life.isOpen, "locked in the middle of a use")
+        goOn.signal()
+        try assertTrue(finished.wait(timeout: .now() + 10) == .success, "the worker did not finish")
+        try assertEqual(true, try wrote.result?.get(), "the write in the middle")
+        try assertTrue(!life.isOpen, "not locked after the use ended")
+    }
+
+    check("glue: VaultLifecycle without lockInBackground stays open; lock() locks on demand; a failing open reaches the caller") {
+        let life = VaultLifecycle(lockInBackground: false, open: opener("life3.db", AsyncBox<Int>()))
+        _ = try life.use { try $0.spaceStatus() }
+        life.enteredBackground()
+        try assertTrue(life.isOpen, "locked although not asked to")
+        life.lock()
+        try assertTrue(!life.isOpen, "lock() did not lock")
+        struct NoKeyStore: Error {}
+        let failing = VaultLifecycle(lockInBackground: true) { throw NoKeyStore() }
+        var threw = false
+        do { _ = try failing.use { _ in 1 } } catch is NoKeyStore { threw = true }
+        try assertTrue(threw && !failing.isOpen, "a failing open")
     }
 }
