@@ -62,7 +62,9 @@ public class HttpUrlConnectionTransport @JvmOverloads constructor(
             for (h in request.headers) conn.setRequestProperty(h.name, h.value)
             if (request.body.isNotEmpty() || request.method == "POST") {
                 conn.doOutput = true
-                conn.setFixedLengthStreamingMode(request.body.size)
+                // No fixed-length streaming mode: in it the JDK's HttpURLConnection drops the body of
+                // a 401/407 answer (HttpRetryException), and the core needs the relay's reason from it.
+                // The body is in memory already, so letting the connection buffer it costs little.
                 conn.outputStream.use { it.write(request.body) }
             }
             val status = conn.responseCode
