@@ -31,21 +31,21 @@ public class VaultLifecycle(
     private val lockInBackground: Boolean,
     private val open: () -> Vault,
 ) {
-    private val lock = Object()
+    private val mutex = Object()
     private var vault: Vault? = null
     private var inForeground = false
     private var users = 0
     private var lockWhenIdle = false
 
     /** Whether a vault is open now (keys in memory). */
-    public val isOpen: Boolean get() = synchronized(lock) { vault != null }
+    public val isOpen: Boolean get() = synchronized(mutex) { vault != null }
 
     /**
      * Runs [block] with the open vault, opening it first if needed. Exceptions from [open] or [block]
      * reach the caller; the vault's state stays consistent either way.
      */
     public fun <T> use(block: (Vault) -> T): T {
-        val v = synchronized(lock) {
+        val v = synchronized(mutex) {
             val current = vault ?: open().also { vault = it }
             users++
             current
@@ -53,7 +53,7 @@ public class VaultLifecycle(
         try {
             return block(v)
         } finally {
-            synchronized(lock) {
+            synchronized(mutex) {
                 users--
                 if (users == 0 && shouldLock()) lockNowHeld()
             }
@@ -62,12 +62,12 @@ public class VaultLifecycle(
 
     /** The app came to the foreground (a screen started). */
     public fun onForeground() {
-        synchronized(lock) { inForeground = true }
+        synchronized(mutex) { inForeground = true }
     }
 
     /** The app went to the background: locks now, or when the running work ends, if asked to. */
     public fun onBackground() {
-        synchronized(lock) {
+        synchronized(mutex) {
             inForeground = false
             if (users == 0 && shouldLock()) lockNowHeld()
         }
@@ -75,7 +75,7 @@ public class VaultLifecycle(
 
     /** Locks the vault now whatever the state (a "lock" button); the next [use] reopens it. */
     public fun lock() {
-        synchronized(lock) {
+        synchronized(mutex) {
             if (users == 0) lockNowHeld() else lockWhenIdle = true
         }
     }
