@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Sebaya library for Android and generates its Kotlin bindings, into this module:
 #
-#   src/main/jniLibs/{arm64-v8a,armeabi-v7a,x86_64}/libsebaya.so   (cargo-ndk, release profile)
+#   src/main/jniLibs/{arm64-v8a,armeabi-v7a,x86_64,x86}/libsebaya.so   (cargo-ndk, release profile)
 #   src/main/kotlin/org/sebaya/sebaya.kt                            (uniffi-bindgen; bindings/uniffi.toml)
 #
 #   android/build-rust.sh                  both (the Gradle build runs this before compiling)
@@ -9,7 +9,7 @@
 #
 # Needs (once, on the app developer's machine): Rust (rustup), the Android NDK r27 or later with
 # ANDROID_NDK_HOME set (Android Studio: SDK Manager > SDK Tools > NDK), and
-#   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android
+#   rustup target add aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android
 #   cargo install cargo-ndk
 # Environment: SKIP_CARGO_BUILD=1 (reuse the host build already in the target dir),
 #   SEBAYA_ANDROID_API (minimum API level, default 24), CARGO_TARGET_DIR (as usual).
@@ -25,8 +25,10 @@ cd "$ROOT"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 API="${SEBAYA_ANDROID_API:-24}"
-ABIS=(arm64-v8a armeabi-v7a x86_64)
-RUST_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
+# Four ABIs: phones (arm64-v8a, armeabi-v7a for older and low-cost phones still common where
+# programmes run) and emulators (x86_64, x86 for older emulator images and a few Intel tablets).
+ABIS=(arm64-v8a armeabi-v7a x86_64 x86)
+RUST_TARGETS=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android i686-linux-android)
 PAGE_FLAGS="-C link-arg=-Wl,-z,max-page-size=16384"
 
 die() {
@@ -53,6 +55,7 @@ if ((bindings_only == 0)); then
     export CARGO_TARGET_AARCH64_LINUX_ANDROID_RUSTFLAGS="$PAGE_FLAGS"
     export CARGO_TARGET_ARMV7_LINUX_ANDROIDEABI_RUSTFLAGS="$PAGE_FLAGS"
     export CARGO_TARGET_X86_64_LINUX_ANDROID_RUSTFLAGS="$PAGE_FLAGS"
+    export CARGO_TARGET_I686_LINUX_ANDROID_RUSTFLAGS="$PAGE_FLAGS"
     abi_args=()
     for a in "${ABIS[@]}"; do abi_args+=(-t "$a"); done
     rm -rf "$HERE/src/main/jniLibs"

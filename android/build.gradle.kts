@@ -1,5 +1,5 @@
 // sebaya-android: the generated Kotlin bindings (package org.sebaya) plus libsebaya.so for
-// arm64-v8a, armeabi-v7a and x86_64, as one Android library (AAR).
+// arm64-v8a, armeabi-v7a, x86_64 and x86, as one Android library (AAR).
 //
 // The Rust side is built by build-rust.sh (cargo-ndk), which this build runs before compiling unless
 // `-Psebaya.skipRust=true` is given (then the libraries and bindings from an earlier run are used).
@@ -12,7 +12,8 @@ plugins {
 }
 
 group = "org.sebaya"
-version = "0.1.0"
+// scripts/release.sh passes the workspace version (Cargo.toml), so every artefact carries one version.
+version = providers.gradleProperty("sebaya.version").orNull ?: "0.1.0"
 
 android {
     namespace = "org.sebaya.android"
@@ -73,10 +74,13 @@ dependencies {
     // OkHttpTransport.kt only: the app brings its own OkHttp if it uses that transport, so the library
     // forces no HTTP client on anyone (UNVERIFIED: OkHttp 4+ could not be had where this was written).
     compileOnly("com.squareup.okhttp3:okhttp:4.12.0")
+    // Suspend functions and Flows over the blocking calls (src/main/kotlin/org/sebaya/coroutines).
+    // UNVERIFIED: not available where this was written, so that file has never been compiled.
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")
 }
 
 val buildRust by tasks.registering(Exec::class) {
-    description = "Builds libsebaya.so for the three ABIs and generates the Kotlin bindings (build-rust.sh)."
+    description = "Builds libsebaya.so for the four ABIs and generates the Kotlin bindings (build-rust.sh)."
     workingDir = projectDir
     commandLine("bash", "build-rust.sh")
 }
@@ -90,6 +94,41 @@ publishing {
         register<MavenPublication>("release") {
             artifactId = "sebaya-android"
             afterEvaluate { from(components["release"]) }
+            // What a repository needs to accept the artefact and an app team needs to trust it: the
+            // licence and where the source is. The addresses are the publisher's
+            // (gradle.properties or -P from scripts/release.sh); the build refuses placeholders.
+            pom {
+                name.set("sebaya-android")
+                description.set(
+                    "Sebaya's offline-first, end-to-end encrypted core for peer-support programmes: " +
+                        "Kotlin bindings and libsebaya.so for four ABIs."
+                )
+                url.set(publicationSetting("sebaya.pom.url"))
+                licenses {
+                    license {
+                        name.set("Apache-2.0")
+                        url.set("https://www.apache.org/licenses/LICENSE-2.0.txt")
+                        distribution.set("repo")
+                    }
+                }
+                scm {
+                    url.set(publicationSetting("sebaya.pom.scm"))
+                    connection.set(publicationSetting("sebaya.pom.scm").map { "scm:git:$it" })
+                }
+            }
+        }
+    }
+    repositories {
+        // scripts/release.sh aar publishes here; the publisher uploads the folder to their repository.
+        maven {
+            name = "dist"
+            url = uri(rootProject.layout.projectDirectory.dir("../dist/maven"))
         }
     }
 }
+
+fun publicationSetting(name: String): Provider<String> =
+    providers.gradleProperty(name).map {
+        require(!it.contains("UNSET")) { "set $name (gradle.properties or -P$name=...) before publishing" }
+        it
+    }

@@ -6,7 +6,7 @@
 //   sebayaFFI.xcframework          static libraries for devices and simulators + C header and module map
 //   Sources/Sebaya/sebaya.swift    the bindings, generated from the same build
 // Beside them, committed and hand-written: the glue in Sources/Sebaya (URLSessionTransport,
-// KeychainKeyStore, VaultDirectory, syncInBackground) and the privacy manifest PrivacyInfo.xcprivacy.
+// KeychainKeyStore, VaultDirectory, VaultLifecycle, the async layer) and the privacy manifest PrivacyInfo.xcprivacy.
 // In Xcode: File > Add Package Dependencies… > Add Local…, choose this folder, add the `Sebaya`
 // library to the app target, then `import Sebaya`.
 import PackageDescription

@@ -7,7 +7,7 @@
 #   - both build scripts parse (bash -n) and refuse an unknown argument;
 #   - their --bindings-only paths run here and produce the Kotlin / Swift bindings;
 #   - the consumer R8 rules keep the generated package (read from the generated file) and JNA;
-#   - JNA is at least 5.17 and taken as an AAR; the NDK build covers the three ABIs with 16 KB pages;
+#   - JNA is at least 5.17 and taken as an AAR; the NDK build covers the four ABIs with 16 KB pages;
 #   - the manifest and backup XML parse, the manifest names the rule files that exist, and both cloud
 #     backup and device transfer exclude the vault folder;
 #   - Package.swift evaluates with SwiftPM (in the Swift chroot), its binary target is the C module
@@ -88,12 +88,12 @@ if "useLegacyPackaging = false" not in text:
     sys.exit("native libraries are not kept uncompressed (useLegacyPackaging = false)")
 PY
     local s="$AND/build-rust.sh" a
-    for a in arm64-v8a armeabi-v7a x86_64; do
+    for a in arm64-v8a armeabi-v7a x86_64 x86; do
         grep -q "ABIS=(.*\b$a\b" "$s" || { echo "ABI $a is not built"; return 1; }
     done
     grep -q 'max-page-size=16384' "$s" || { echo "no 16 KB max-page-size link flag"; return 1; }
     local t
-    for t in AARCH64_LINUX_ANDROID ARMV7_LINUX_ANDROIDEABI X86_64_LINUX_ANDROID; do
+    for t in AARCH64_LINUX_ANDROID ARMV7_LINUX_ANDROIDEABI X86_64_LINUX_ANDROID I686_LINUX_ANDROID; do
         grep -q "CARGO_TARGET_${t}_RUSTFLAGS=\"\$PAGE_FLAGS\"" "$s" || { echo "page flags not set for $t"; return 1; }
     done
 }
@@ -224,7 +224,7 @@ PY
 check "build scripts parse and refuse unknown arguments" scripts_parse
 check "android: --bindings-only generates package org.sebaya" android_bindings
 check "android: consumer R8 rules keep org.sebaya and JNA" consumer_rules
-check "android: JNA >= 5.17 @aar, three ABIs, 16 KB pages" jna_and_abis
+check "android: JNA >= 5.17 @aar, four ABIs, 16 KB pages" jna_and_abis
 check "android: the vault is excluded from backup and device transfer" backup_rules
 check "ios: --bindings-only generates sebaya.swift importing sebayaFFI" ios_bindings
 check "ios: Package.swift evaluates (SwiftPM) with the sebayaFFI binary target and the privacy manifest" package_swift

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sebaya: the one command that runs every test.
 #
-#   scripts/test.sh                 everything, in order: rust fmt house clippy demo netem bindings python kotlin swift mobile size
+#   scripts/test.sh                 everything, in order: rust fmt house clippy demo api netem bindings python kotlin swift mobile size
 #   scripts/test.sh python          one stage (python, kotlin, swift, mobile, size regenerate the bindings first)
 #   scripts/test.sh fmt clippy      several stages, in the order given
 #   scripts/test.sh --list          the stage names
@@ -15,6 +15,8 @@
 #             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests)
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
+#   api       scripts/schemathesis.sh: Schemathesis against the relay's /v1/openapi.json, requests signed
+#             and bodies CBOR through server/tests/schemathesis/hooks.py (pip, into build/tools)
 #   netem     scripts/netem.sh: sync over a 2G-like link and a cut link in network namespaces (root;
 #             prints SKIP where namespaces are not permitted)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
@@ -26,7 +28,9 @@
 #             and a real relay on loopback (the relay runs outside the chroot; same network); then
 #             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
-#   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh); device builds are not run here
+#   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh) and of the release recipe's
+#             artefacts (scripts/check-release.sh: host JAR, ProGuard, Swift package by URL); device
+#             builds are not run here
 #   size      the mobile library in the release (size) profile, stripped: fails over 6.5 MiB (6,815,744 B);
 #             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
 #
@@ -50,7 +54,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-ALL_STAGES=(rust fmt house clippy demo netem bindings python kotlin swift mobile size)
+ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mobile size)
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -168,6 +172,13 @@ ensure_bindings() {
 
 stage_rust() {
     cargo test --workspace --no-fail-fast
+}
+
+stage_api() {
+    command -v python3 >/dev/null || apt_install python3
+    # The relay as the other stages use it (already built by the rust stage; cheap when it is).
+    cargo build -q -p sebaya-relay
+    bash "$ROOT/scripts/schemathesis.sh"
 }
 
 stage_demo() {
@@ -295,30 +306,29 @@ stage_swift() {
     local sroot gen="$ROOT/build/bindings/swift"
     sroot="$("$tc" root)"
     # Everything the chroot needs is copied to /sebaya inside it (absolute paths: swiftc needs them).
-    local work="$sroot/sebaya" tests=("$ROOT"/bindings/tests/swift/*.swift)
-    # The package's hand-written glue (ios/Sources/Sebaya/*.swift but the generated sebaya.swift) is
-    # compiled with the tests here and into the package stand-in below.
-    local glue=() f
+    local work="$sroot/sebaya" tests=("$ROOT"/bindings/tests/swift/*.swift) shipped=() f
+    # The hand-written Swift the package ships next to the generated bindings (ios/Sources/Sebaya;
+    # sebaya.swift there is generated and git-ignored): compiled and tested with them.
     for f in "$ROOT"/ios/Sources/Sebaya/*.swift; do
-        [[ -f "$f" && "$(basename "$f")" != sebaya.swift ]] && glue+=("$f")
+        [[ "$(basename "$f")" == sebaya.swift ]] || shipped+=("$f")
     done
-    mkdir -p "$work/lib" "$work/tests" "$work/glue"
+    mkdir -p "$work/lib" "$work/tests" "$work/shipped"
     cp "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "$work/"
     cp "$gen/lib/libsebaya.so" "$work/lib/libsebaya.so"
-    rm -f "$work"/tests/*.swift "$work"/glue/*.swift
+    rm -f "$work"/tests/*.swift "$work"/shipped/*.swift
     cp "${tests[@]}" "$work/tests/"
-    ((${#glue[@]} == 0)) || cp "${glue[@]}" "$work/glue/"
+    ((${#shipped[@]} == 0)) || cp "${shipped[@]}" "$work/shipped/"
     local inside=() t
-    for t in "${glue[@]}"; do inside+=("/sebaya/glue/$(basename "$t")"); done
+    for t in "${shipped[@]}"; do inside+=("/sebaya/shipped/$(basename "$t")"); done
     for t in "${tests[@]}"; do inside+=("/sebaya/tests/$(basename "$t")"); done
     # Recompile (about 10 s) only when the generated bindings, a test or the toolchain changed.
     local inputs stamp="$work/inputs.sha256"
-    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${glue[@]}" "${tests[@]}" \
+    inputs="$(cat "$gen/sebaya.swift" "$gen/sebayaFFI.h" "$gen/sebayaFFI.modulemap" "${shipped[@]}" "${tests[@]}" \
         "$sroot/.sebaya-swift-complete" | sha256sum | cut -d' ' -f1)"
     if [[ -x "$work/sebaya-swift-test" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
         echo "-- swiftc: up to date (/sebaya/sebaya-swift-test)"
     else
-        echo "-- swiftc: compiling generated bindings + ${#glue[@]} glue files + ${#tests[@]} test files (in the chroot)"
+        echo "-- swiftc: compiling generated bindings + ${#shipped[@]} shipped + ${#tests[@]} test files (in the chroot)"
         rm -f "$work/sebaya-swift-test" "$stamp"
         "$tc" run swiftc -suppress-warnings -Xcc -fmodule-map-file=/sebaya/sebayaFFI.modulemap -I /sebaya \
             -L /sebaya/lib -lsebaya -module-name SebayaSwiftTests \
@@ -334,7 +344,7 @@ stage_swift() {
     done
     copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
-    for f in "${glue[@]}"; do copy_if_changed "$f" "$spm/Sources/Sebaya/$(basename "$f")"; done
+    for f in "${shipped[@]}"; do copy_if_changed "$f" "$spm/Sources/Sebaya/$(basename "$f")"; done
     echo "-- swift build (package check) and run"
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relays run on the host, on loopback; the chroot shares the network namespace. The second
@@ -374,6 +384,15 @@ stage_swift() {
 stage_mobile() {
     ensure_bindings
     bash "$ROOT/scripts/check-mobile.sh"
+    # The release recipe's artefacts (scripts/check-release.sh): kotlinc and a JDK for the host JAR,
+    # Debian's ProGuard standing in for R8, strip for a release-like library.
+    need_kotlin
+    command -v proguard >/dev/null || apt_install proguard-cli
+    # ProGuard takes the platform's classes from the JDK's modules (a JRE has none).
+    [[ -f "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/jmods/java.base.jmod" ]] ||
+        apt_install default-jdk-headless
+    command -v strip >/dev/null || apt_install binutils
+    bash "$ROOT/scripts/check-release.sh"
 }
 
 # The size budget of the stripped mobile library, in bytes: 6.5 MiB (6.5 x 1024 x 1024 = 6,815,744 B),

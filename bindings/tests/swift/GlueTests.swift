@@ -1,5 +1,5 @@
 // The Swift package's shipped glue (ios/Sources/Sebaya, issue 17 items 1 and 5) on Linux: the URLSession
-// transport against the real relay and a silent socket, `syncInBackground` from an async caller, the
+// transport against the real relay and a silent socket, `syncOnAsync` (SebayaAsync.swift) from an async caller, the
 // key-store contract through a file-based test double (the Keychain is absent on Linux, and
 // KeychainKeyStore.swift compiles to nothing here: it is UNVERIFIED), VaultDirectory.prepare (its
 // iOS data protection and backup exclusion are not compiled here) and VaultLifecycle's locking rules. main.swift runs glueTests().
@@ -84,7 +84,7 @@ func glueTests() {
         defer { setHttpTransport(transport: transport) }
         let v = try Vault.open(path: tmpPath("glue-sync.db"), masterKey: try generateMasterKey())
         _ = try v.journal().add(text: "lewat URLSession bawaan", mood: 4)
-        let outcome = try awaitResult { try await v.syncInBackground(relayUrl: url, link: .unmetered) }.get()
+        let outcome = try awaitResult { try await v.syncOnAsync(relayUrl: url, link: .unmetered) }.get()
         try assertTrue(outcome.report.pushed >= 1, "pushed \(outcome.report.pushed)")
         try assertTrue(try v.spaceStatus().allSatisfy { !$0.waiting }, "something still waits")
     }

@@ -621,6 +621,7 @@ admissionTests()
 invitesTests()
 reportsTests()
 liveTests()
+asyncTests()
 // The package's shipped glue (issue 17): transport, key store contract, vault folder.
 glueTests()
 careTests()

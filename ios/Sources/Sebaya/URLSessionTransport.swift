@@ -15,8 +15,8 @@ import FoundationNetworking
 /// How it avoids blocking the app: the foreign trait is synchronous, because the core calls it on the
 /// thread that runs `sync`, one request at a time, and waits for the answer. So sync must run off the
 /// main thread, and this class waits (on a semaphore) only on that sync thread, while URLSession does
-/// the work on its own delegate queue, never the main one. `Vault.syncInBackground(relayUrl:link:)`
-/// (SyncOffMain.swift) is the non-blocking way to call sync from the main actor.
+/// the work on its own delegate queue, never the main one. `Vault.syncOnAsync(relayUrl:link:)`
+/// (SebayaAsync.swift) is the non-blocking way to call sync from the main actor.
 ///
 /// As the trait asks, every status code is returned with its body, redirects included (they are not
 /// followed: the core decides); only "no answer at all" throws a `TransportError`. Nothing is logged,

@@ -35,6 +35,9 @@ do {
     case .admin?: expect(true, "vault.groups() and a SpaceRole case through `import Sebaya`")
     default: expect(false, "the creator of a group is its admin: \(String(describing: role))")
     }
+    // The shipped Swift concurrency layer (ios/Sources/Sebaya/SebayaAsync.swift) is public API too.
+    let changes: AsyncStream<SpaceChange> = vault.changes()
+    _ = changes
     try vault.lock()
     do {
         _ = try Vault.open(path: path, masterKey: try generateMasterKey())
