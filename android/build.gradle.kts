@@ -31,6 +31,14 @@ android {
         // Written by build-rust.sh; both are git-ignored, generated from the Rust code.
         java.srcDir("src/main/kotlin")
         jniLibs.srcDir("src/main/jniLibs")
+        // The hand-written glue (committed): transports, the Keystore key store, the lifecycle
+        // helper. `common` also compiles on a desktop JVM and is tested there (scripts/test.sh
+        // kotlin); `android` needs the SDK and `okhttp` needs OkHttp 4+: both UNVERIFIED.
+        java.srcDir("src/glue/common")
+        java.srcDir("src/glue/android")
+        java.srcDir("src/glue/okhttp")
+        // Suspend functions and Flows (kotlinx-coroutines; unverified: never compiled where written).
+        java.srcDir("src/glue/coroutines")
     }
 
     compileOptions {
@@ -63,6 +71,11 @@ dependencies {
     // packaging (JNA's native code for every ABI);
     // `api` so the app's code that touches generated types compiles against it too.
     api("net.java.dev.jna:jna:5.17.0@aar")
+    // ProcessLifecycleBinding.kt: when the whole app goes to the background (UNVERIFIED version).
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    // OkHttpTransport.kt only: the app brings its own OkHttp if it uses that transport, so the library
+    // forces no HTTP client on anyone (UNVERIFIED: OkHttp 4+ could not be had where this was written).
+    compileOnly("com.squareup.okhttp3:okhttp:4.12.0")
     // Suspend functions and Flows over the blocking calls (src/main/kotlin/org/sebaya/coroutines).
     // UNVERIFIED: not available where this was written, so that file has never been compiled.
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.10.2")

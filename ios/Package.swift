@@ -5,6 +5,8 @@
 // Both inputs are made by ./build-xcframework.sh on a Mac and are git-ignored:
 //   sebayaFFI.xcframework          static libraries for devices and simulators + C header and module map
 //   Sources/Sebaya/sebaya.swift    the bindings, generated from the same build
+// Beside them, committed and hand-written: the glue in Sources/Sebaya (URLSessionTransport,
+// KeychainKeyStore, VaultDirectory, VaultLifecycle, the async layer) and the privacy manifest PrivacyInfo.xcprivacy.
 // In Xcode: File > Add Package Dependencies… > Add Local…, choose this folder, add the `Sebaya`
 // library to the app target, then `import Sebaya`.
 import PackageDescription
@@ -20,7 +22,9 @@ let package = Package(
         .target(
             name: "Sebaya",
             dependencies: ["sebayaFFI"],
-            path: "Sources/Sebaya"
+            path: "Sources/Sebaya",
+            // The library's privacy manifest (no tracking; required-reason APIs: ios/README.md).
+            resources: [.copy("PrivacyInfo.xcprivacy")]
         ),
     ]
 )

@@ -10,8 +10,10 @@
 #   - JNA is at least 5.17 and taken as an AAR; the NDK build covers the four ABIs with 16 KB pages;
 #   - the manifest and backup XML parse, the manifest names the rule files that exist, and both cloud
 #     backup and device transfer exclude the vault folder;
-#   - Package.swift evaluates with SwiftPM (in the Swift chroot) and its binary target is the C module
-#     that the generated Swift imports.
+#   - Package.swift evaluates with SwiftPM (in the Swift chroot), its binary target is the C module
+#     that the generated Swift imports, and it ships the privacy manifest as a resource;
+#   - PrivacyInfo.xcprivacy parses (plistlib), declares no tracking, and lists the required-reason API
+#     categories the library uses with their reasons (how they were found: ios/README.md).
 # Prints one line per check and "N passed, M failed"; exits non-zero if any check failed.
 set -uo pipefail
 # The host library and generator come from scripts/bindings.sh (the stage runs it first): building
@@ -172,6 +174,50 @@ if [x["name"] for x in p["products"]] != ["Sebaya"]:
     sys.exit("the package does not offer exactly the library product Sebaya")
 if {x["platformName"] for x in p["platforms"]} != {"ios"}:
     sys.exit("the package is not declared for iOS")
+# The privacy manifest ships in the package: a resource of target Sebaya, copied as it is.
+res = [(r.get("path"), json.dumps(r.get("rule"))) for r in s.get("resources", [])]
+if not any(path == "PrivacyInfo.xcprivacy" and "copy" in rule for path, rule in res):
+    sys.exit(f"target Sebaya does not copy PrivacyInfo.xcprivacy as a resource: {res}")
+PY
+}
+
+privacy_manifest() {
+    python3 - "$IOS/Sources/Sebaya/PrivacyInfo.xcprivacy" <<'PY'
+import os, plistlib, re, sys
+path = sys.argv[1]
+if not os.path.isfile(path):
+    sys.exit(f"missing {path}")
+with open(path, "rb") as f:
+    p = plistlib.load(f)
+if p.get("NSPrivacyTracking") is not False:
+    sys.exit("NSPrivacyTracking must be false")
+if p.get("NSPrivacyTrackingDomains") != []:
+    sys.exit("NSPrivacyTrackingDomains must be an empty array")
+collected = p.get("NSPrivacyCollectedDataTypes")
+if not isinstance(collected, list):
+    sys.exit("NSPrivacyCollectedDataTypes must be an array")
+for c in collected:
+    need = {"NSPrivacyCollectedDataType", "NSPrivacyCollectedDataTypeLinked",
+            "NSPrivacyCollectedDataTypeTracking", "NSPrivacyCollectedDataTypePurposes"}
+    if set(c) != need:
+        sys.exit(f"a collected data type has keys {sorted(c)}, not {sorted(need)}")
+    if c["NSPrivacyCollectedDataTypeTracking"] is not False:
+        sys.exit("a collected data type is marked as used for tracking")
+apis = {}
+for a in p.get("NSPrivacyAccessedAPITypes", []):
+    reasons = a.get("NSPrivacyAccessedAPITypeReasons", [])
+    if not reasons or not all(re.fullmatch(r"[0-9A-F]{4}\.[0-9]", r) for r in reasons):
+        sys.exit(f"bad reasons for {a.get('NSPrivacyAccessedAPIType')}: {reasons}")
+    apis[a.get("NSPrivacyAccessedAPIType")] = set(reasons)
+# What the library uses (ios/README.md, "Privacy manifest"): file metadata (std, SQLite), the
+# boot-relative clock (std's Instant), file system statistics (SQLite's unix VFS on Apple).
+want = {
+    "NSPrivacyAccessedAPICategoryFileTimestamp": {"C617.1"},
+    "NSPrivacyAccessedAPICategorySystemBootTime": {"35F9.1"},
+    "NSPrivacyAccessedAPICategoryDiskSpace": {"E174.1"},
+}
+if apis != want:
+    sys.exit(f"NSPrivacyAccessedAPITypes are {apis}, expected {want}")
 PY
 }
 
@@ -181,7 +227,8 @@ check "android: consumer R8 rules keep org.sebaya and JNA" consumer_rules
 check "android: JNA >= 5.17 @aar, four ABIs, 16 KB pages" jna_and_abis
 check "android: the vault is excluded from backup and device transfer" backup_rules
 check "ios: --bindings-only generates sebaya.swift importing sebayaFFI" ios_bindings
-check "ios: Package.swift evaluates (SwiftPM) with the sebayaFFI binary target" package_swift
+check "ios: Package.swift evaluates (SwiftPM) with the sebayaFFI binary target and the privacy manifest" package_swift
+check "ios: PrivacyInfo.xcprivacy parses and declares no tracking and the required-reason APIs used" privacy_manifest
 
 echo "$passed passed, $failed failed"
 ((failed == 0 && passed > 0))

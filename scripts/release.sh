@@ -102,15 +102,16 @@ POM
 }
 
 # Hand-written Kotlin that ships with the bindings and runs on a plain JVM: every .kt under the
-# Android module's sources except the generated bindings and files marked platform-only (they call
-# Android APIs and compile only in the Gradle build).
+# Android module's sources (src/main/kotlin, and the glue in src/glue/common: transports, the wrapped
+# key store, the lifecycle helper) except the generated bindings and files marked platform-only (they
+# call Android APIs and compile only in the Gradle build).
 shipped_kotlin() {
     local f
     while IFS= read -r f; do
         [[ "$(basename "$f")" == sebaya.kt ]] && continue
         grep -q 'PLATFORM-ONLY' "$f" && continue
         printf '%s\n' "$f"
-    done < <(find "$ROOT/android/src/main/kotlin" -name '*.kt' 2>/dev/null | sort)
+    done < <(find "$ROOT/android/src/main/kotlin" "$ROOT/android/src/glue/common" -name '*.kt' 2>/dev/null | sort)
 }
 
 cmd_host_jar() {

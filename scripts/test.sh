@@ -21,9 +21,10 @@
 #             prints SKIP where namespaces are not permitted)
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
 #   python    pytest bindings/tests/python against the real library and a real relay
-#   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), same
+#   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), with the Android
+#             module's JVM glue (android/src/glue/common), same
 #   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
-#             generated Swift bindings + bindings/tests/swift/*.swift, against the host-built library
+#             generated Swift bindings + the package's glue (ios/Sources/Sebaya) + bindings/tests/swift/*.swift, against the host-built library
 #             and a real relay on loopback (the relay runs outside the chroot; same network); then
 #             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
@@ -237,19 +238,23 @@ stage_kotlin() {
     ensure_bindings
     local generated="$ROOT/build/bindings/kotlin/org/sebaya/sebaya.kt"
     local tests=("$ROOT"/bindings/tests/kotlin/*.kt)
+    # The Android module's shipped glue that runs on any JVM (android/src/glue/common), compiled with
+    # the tests; android/src/glue/android and .../okhttp need the Android SDK or OkHttp 4+ and are not.
+    local glue=()
+    mapfile -t glue < <(find "$ROOT/android/src/glue/common" -name '*.kt' | sort)
     local out="$ROOT/build/kotlin-test"
     local jar="$out/sebaya-test.jar"
     local stamp="$out/inputs.sha256"
     mkdir -p "$out"
     # Recompile (about 30 s) only when the generated bindings, a test or the compiler changed.
     local inputs
-    inputs="$(cat "$generated" "${tests[@]}" "$KOTLIN_HOME/package.json" | sha256sum | cut -d' ' -f1)"
+    inputs="$(cat "$generated" "${glue[@]}" "${tests[@]}" "$KOTLIN_HOME/package.json" | sha256sum | cut -d' ' -f1)"
     if [[ -f "$jar" && -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
         echo "-- kotlinc: up to date ($jar)"
     else
-        echo "-- kotlinc $KOTLIN_VERSION: compiling generated bindings + ${#tests[@]} test files"
+        echo "-- kotlinc $KOTLIN_VERSION: compiling generated bindings + ${#glue[@]} glue files + ${#tests[@]} test files"
         rm -f "$jar" "$stamp"
-        "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "${tests[@]}" -cp "$JNA_JAR" -d "$jar"
+        "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "${glue[@]}" "${tests[@]}" -cp "$JNA_JAR" -d "$jar"
         echo "$inputs" >"$stamp"
     fi
     # Each test file with a main (class <File>Kt) runs in its own JVM; Harness.kt has none.
@@ -332,7 +337,7 @@ stage_swift() {
     fi
     # The package as an app sees it: the bindings as module Sebaya over the C module sebayaFFI, used
     # from another module (bindings/tests/swift-package; SwiftPM rebuilds only what changed).
-    local spm="$work/spm" f
+    local spm="$work/spm"
     mkdir -p "$spm"
     (cd "$ROOT/bindings/tests/swift-package" && find . -type f) | while read -r f; do
         copy_if_changed "$ROOT/bindings/tests/swift-package/$f" "$spm/$f"

@@ -5,28 +5,18 @@
 
 import java.io.BufferedReader
 import java.io.File
-import java.io.IOException
 import java.io.InputStreamReader
-import java.net.ConnectException
-import java.net.HttpURLConnection
 import java.net.InetAddress
-import java.net.NoRouteToHostException
 import java.net.Proxy
 import java.net.ServerSocket
-import java.net.SocketTimeoutException
-import java.net.URI
-import java.net.UnknownHostException
-import javax.net.ssl.SSLException
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
-import org.sebaya.HttpRequest
-import org.sebaya.HttpResponse
 import org.sebaya.HttpTransport
 import org.sebaya.ProgrammeRole
 import org.sebaya.TrainingModule
-import org.sebaya.TransportException
 import org.sebaya.Vault
+import org.sebaya.glue.HttpUrlConnectionTransport
 import org.sebaya.requiredTrainingModules
 import org.sebaya.setHttpTransport
 
@@ -34,50 +24,11 @@ internal var passed = 0
 internal var failed = 0
 
 /**
- * The app's HTTP stack as the library asks for it: `HttpURLConnection` (on Android it uses the
- * platform's TLS and certificate store; OkHttp fits the same interface). Every status is an answer;
- * only "no answer" throws, as a [TransportException] case. No proxy: the tests talk to loopback only.
+ * The app's HTTP stack as the library asks for it: the Android module's shipped
+ * `HttpUrlConnectionTransport` (android/src/glue/common), with no proxy: the tests talk to loopback only.
  */
-internal class UrlConnectionTransport(private val timeoutMs: Int = 60_000) : HttpTransport {
-    override fun send(request: HttpRequest): HttpResponse {
-        val conn = try {
-            URI(request.url).toURL().openConnection(Proxy.NO_PROXY) as HttpURLConnection
-        } catch (e: Exception) {
-            throw TransportException.Failed("bad URL: ${e.javaClass.simpleName}")
-        }
-        try {
-            conn.connectTimeout = timeoutMs
-            conn.readTimeout = timeoutMs
-            conn.useCaches = false
-            conn.instanceFollowRedirects = false
-            conn.requestMethod = request.method
-            for (h in request.headers) conn.setRequestProperty(h.name, h.value)
-            if (request.method == "POST") {
-                conn.doOutput = true
-                conn.setFixedLengthStreamingMode(request.body.size)
-                conn.outputStream.use { it.write(request.body) }
-            }
-            val status = conn.responseCode
-            val stream = if (status >= 400) conn.errorStream else conn.inputStream
-            val body = stream?.use { it.readBytes() } ?: ByteArray(0)
-            return HttpResponse(status.toUShort(), body)
-        } catch (e: SocketTimeoutException) {
-            throw TransportException.Timeout(e.toString())
-        } catch (e: SSLException) {
-            throw TransportException.Tls(e.toString())
-        } catch (e: ConnectException) {
-            throw TransportException.Unreachable(e.toString())
-        } catch (e: NoRouteToHostException) {
-            throw TransportException.Unreachable(e.toString())
-        } catch (e: UnknownHostException) {
-            throw TransportException.Unreachable(e.toString())
-        } catch (e: IOException) {
-            throw TransportException.Failed(e.toString())
-        } finally {
-            conn.disconnect()
-        }
-    }
-}
+@Suppress("FunctionName")
+internal fun UrlConnectionTransport(): HttpTransport = HttpUrlConnectionTransport(proxy = Proxy.NO_PROXY)
 
 /** Set once per JVM, when this file's class loads (the first check(), or the first Relay). */
 internal val httpTransportInstalled: Boolean = run {

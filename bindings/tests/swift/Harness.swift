@@ -1,6 +1,7 @@
 // The shared harness of the Swift binding tests: check/assert helpers, a pass/fail count, the relay's
 // address and a temporary directory. `scripts/test.sh swift` compiles every .swift file here together
-// with the generated bindings into one program (main.swift is its entry point) and runs it inside the
+// with the generated bindings and the package's glue (ios/Sources/Sebaya: its URLSessionTransport is
+// the one the tests sync through) into one program (main.swift is its entry point) and runs it inside the
 // Debian 13 chroot; the relay runs outside it on loopback and its URL arrives in SEBAYA_RELAY_URL.
 
 import Foundation
@@ -10,48 +11,6 @@ import FoundationNetworking
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// The app's HTTP stack, as an iOS app gives it to the core: URLSession (on Linux, Foundation's
-/// URLSession over libcurl). One request at a time, waited for on the calling thread, as the core asks.
-final class URLSessionTransport: HttpTransport {
-    private let session: URLSession
-
-    init(timeout: TimeInterval = 60) {
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: config)
-    }
-
-    func send(request: HttpRequest) throws -> HttpResponse {
-        guard let url = URL(string: request.url) else { throw TransportError.Failed(reason: "not a URL") }
-        var r = URLRequest(url: url)
-        r.httpMethod = request.method
-        for h in request.headers { r.setValue(h.value, forHTTPHeaderField: h.name) }
-        if request.method == "POST" { r.httpBody = request.body }
-        let done = DispatchSemaphore(value: 0)
-        var result: Result<HttpResponse, TransportError> = .failure(.Failed(reason: "no answer"))
-        let task = session.dataTask(with: r) { data, response, error in
-            if let error = error as? URLError {
-                switch error.code {
-                case .timedOut: result = .failure(.Timeout(reason: error.localizedDescription))
-                case .cannotConnectToHost, .cannotFindHost, .notConnectedToInternet, .networkConnectionLost:
-                    result = .failure(.Unreachable(reason: error.localizedDescription))
-                case .secureConnectionFailed, .serverCertificateUntrusted:
-                    result = .failure(.Tls(reason: error.localizedDescription))
-                default: result = .failure(.Failed(reason: error.localizedDescription))
-                }
-            } else if let error = error {
-                result = .failure(.Failed(reason: "\(error)"))
-            } else if let http = response as? HTTPURLResponse {
-                result = .success(HttpResponse(status: UInt16(http.statusCode), body: data ?? Data()))
-            }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return try result.get()
-    }
-}
 
 /// Counts the requests it passes on, to show that sync really went through the app's transport.
 final class CountingTransport: HttpTransport {

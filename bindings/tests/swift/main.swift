@@ -625,6 +625,8 @@ asyncTests()
 listenerTests()
 logTests()
 instrumentsTests()
+// The package's shipped glue (issue 17): transport, key store contract, vault folder.
+glueTests()
 careTests()
 
 finish()

@@ -50,6 +50,23 @@ do {
     expect(false, "unexpected error: \(error)")
 }
 
+// The package's hand-written glue is public API too: what an app calls at start.
+do {
+    let vaultPath = try VaultDirectory.prepare(dir.appendingPathComponent("app/sebaya", isDirectory: true))
+    expect(FileManager.default.fileExists(atPath: vaultPath.deletingLastPathComponent().path),
+           "VaultDirectory.prepare through `import Sebaya` makes the folder")
+    setHttpTransport(transport: URLSessionTransport(timeout: 5))
+    let v = try Vault.open(path: vaultPath.path, masterKey: try generateMasterKey())
+    do {
+        _ = try v.syncOn(relayUrl: "http://127.0.0.1:9", link: .unmetered)
+        expect(false, "a sync to a closed port fails")
+    } catch SebayaError.Network(let messageId, _) {
+        expect(messageId == "error-network", "a closed port through URLSessionTransport arrives as SebayaError.Network")
+    }
+} catch {
+    expect(false, "glue: unexpected error: \(error)")
+}
+
 print("\(passed) passed, \(failed) failed")
 try? FileManager.default.removeItem(at: dir)
 exit(failed == 0 && passed > 0 ? 0 : 1)
