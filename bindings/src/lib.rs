@@ -204,6 +204,15 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The participant's care record holds a referral no coordinator has acknowledged yet: erasing
+    /// it then would drop a risk signal unseen. Nothing changed; erase once it is acknowledged.
+    #[error("{detail}")]
+    OpenReferrals {
+        /// Catalogue id: `error-open-referrals`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// Case notes are for the supporter, one supervisor and a handed-over successor: nobody else is
     /// added, and nothing new is written while someone beyond that is a member (remove them first).
     /// Nothing changed.
@@ -431,6 +440,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::NotSupervisor => SebayaError::NotSupervisor {
                 message_id: id("error-not-supervisor"),
+                detail,
+            },
+            E::OpenReferrals => SebayaError::OpenReferrals {
+                message_id: id("error-open-referrals"),
                 detail,
             },
             E::CaseNotesFull => SebayaError::CaseNotesFull {

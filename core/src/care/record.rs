@@ -449,6 +449,11 @@ impl Vault {
         out
     }
 
+    /// Erases the participant's own care record for good (issue 14, item 17): not built yet.
+    pub fn erase_care_record(&mut self, care: &SpaceId) -> Result<()> {
+        self.erase_shared(care, SpaceKind::Care)
+    }
+
     /// Care records where this device is the participant.
     pub(super) fn my_care_records(&self) -> Vec<SpaceId> {
         self.care_records()

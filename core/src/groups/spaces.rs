@@ -60,6 +60,11 @@ impl Vault {
         Ok(id)
     }
 
+    /// Erases a group for good (issue 14, item 17): not built yet.
+    pub fn erase_group(&mut self, group: &SpaceId) -> Result<()> {
+        self.erase_shared(group, SpaceKind::Group)
+    }
+
     /// Every group this device holds, by name.
     pub fn groups(&self) -> Vec<GroupInfo> {
         let mut out: Vec<GroupInfo> = self

@@ -153,6 +153,11 @@ impl Vault {
         Ok((id, response))
     }
 
+    /// Erases a pairing for good (issue 14, item 17): not built yet.
+    pub fn erase_pairing(&mut self, pairing: &SpaceId) -> Result<()> {
+        self.erase_shared(pairing, SpaceKind::Pairing)
+    }
+
     /// Offboarding: hands a pairing, case notes or a care record this device administers over to the person whose
     /// device showed `successor_request` (its [`Vault::link_request`] code, which carries its device
     /// certificate), and takes this person out of it.
