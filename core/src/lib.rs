@@ -219,6 +219,7 @@ impl Vault {
             .recall_relay(RelaySync::new(relay_url))?
             .with_joins(posts, answers, taken)
             .with_erase(self.erasures_to_send()?)
+            .with_erasure_statements(self.erasure_statements_to_send()?)
             .with_carried(self.carried()?);
         sync.care_first(
             self.shared
@@ -290,6 +291,9 @@ impl Vault {
             self.drop_carried(&delivered)?;
             let (confirmed, seen) = sync.take_erasures();
             let erased = self.apply_erasures(&confirmed, &seen)?;
+            sync.note_erased(erased);
+            let statements = sync.take_erasure_statements();
+            let erased = self.apply_erasure_statements(&confirmed, &statements)?;
             sync.note_erased(erased);
             self.scrub_index()?;
             let adopted = self.follow_index()?;

@@ -35,7 +35,7 @@ pub use backup::{BackupReport, Migrated, backup, migrate};
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 9;
+pub const END_VERSION: u32 = 10;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -134,6 +134,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         6 => upgrade_v6_to_v7(tx),
         7 => admitted::upgrade_v7_to_v8(tx),
         8 => upgrade_v8_to_v9(tx),
+        9 => upgrade_v9_to_v10(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -316,6 +317,21 @@ fn upgrade_v8_to_v9(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
          CREATE INDEX envelopes_pruned ON envelopes (space, author, seq) WHERE pruned = 1;",
     )?;
     tx.execute_batch(&format!("{};", fill_vectors("")))?;
+    Ok(())
+}
+
+/// v10: erasure statements of shared spaces (protocol 23.2): at most one per (space, author), kept
+/// from a current member of the space and handed to its members; they outlive the space's erasure,
+/// so a device that syncs late still learns of it and can check it.
+fn upgrade_v9_to_v10(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE erasure_statements (
+             space     BLOB NOT NULL,
+             author    BLOB NOT NULL,
+             statement BLOB NOT NULL,
+             PRIMARY KEY (space, author)
+         ) STRICT, WITHOUT ROWID;",
+    )?;
     Ok(())
 }
 
@@ -1137,6 +1153,31 @@ impl RelayStore for SqliteStore {
 
     fn admitted_space(&self, space: &SpaceId) -> Result<Option<PersonId>, StoreError> {
         admitted::space(&self.conn(), space)
+    }
+
+    fn put_erasure(
+        &self,
+        space: &SpaceId,
+        author: &DeviceId,
+        statement: &[u8],
+    ) -> Result<(), StoreError> {
+        // The first statement of an author stands: another (a later time) says nothing new.
+        self.conn().execute(
+            "INSERT OR IGNORE INTO erasure_statements (space, author, statement) VALUES (?1, ?2, ?3)",
+            params![space.0.as_slice(), author.0.as_slice(), statement],
+        )?;
+        Ok(())
+    }
+
+    fn erasures(&self, space: &SpaceId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT statement FROM erasure_statements WHERE space = ?1 ORDER BY author",
+        )?;
+        let rows = stmt
+            .query_map(params![space.0.as_slice()], |r| r.get(0))?
+            .collect::<Result<Vec<Vec<u8>>, _>>()?;
+        Ok(rows)
     }
 
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError> {

@@ -99,6 +99,7 @@ fn input(
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        erasures: Vec::new(),
         oversized: Vec::new(),
         admission: None,
     }
