@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 mod admitted;
 mod backup;
+mod erasures;
 
 pub use backup::{BackupReport, Migrated, backup, migrate};
 
@@ -134,7 +135,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         6 => upgrade_v6_to_v7(tx),
         7 => admitted::upgrade_v7_to_v8(tx),
         8 => upgrade_v8_to_v9(tx),
-        9 => upgrade_v9_to_v10(tx),
+        9 => erasures::upgrade_v9_to_v10(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -317,21 +318,6 @@ fn upgrade_v8_to_v9(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
          CREATE INDEX envelopes_pruned ON envelopes (space, author, seq) WHERE pruned = 1;",
     )?;
     tx.execute_batch(&format!("{};", fill_vectors("")))?;
-    Ok(())
-}
-
-/// v10: erasure statements of shared spaces (protocol 23.2): at most one per (space, author), kept
-/// from a current member of the space and handed to its members; they outlive the space's erasure,
-/// so a device that syncs late still learns of it and can check it.
-fn upgrade_v9_to_v10(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(
-        "CREATE TABLE erasure_statements (
-             space     BLOB NOT NULL,
-             author    BLOB NOT NULL,
-             statement BLOB NOT NULL,
-             PRIMARY KEY (space, author)
-         ) STRICT, WITHOUT ROWID;",
-    )?;
     Ok(())
 }
 
@@ -1070,60 +1056,7 @@ impl RelayStore for SqliteStore {
     }
 
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let gone: Vec<(Vec<u8>, i64, i64)> = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT author, sum(length(bytes)), sum(pruned = 0) FROM envelopes
-                 WHERE space = ?1 AND kind != {MEMBERSHIP_KIND} GROUP BY author"
-            ))?;
-            stmt.query_map(params![space.0.as_slice()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?
-        };
-        for (author, bytes, count) in gone {
-            bump_all(&tx, space, &device_of(&author)?, -bytes, -count)?;
-        }
-        let n = tx.execute(
-            &format!("DELETE FROM envelopes WHERE space = ?1 AND kind != {MEMBERSHIP_KIND}"),
-            params![space.0.as_slice()],
-        )?;
-        // The contiguous tops, counted again from what stays (membership statements): erasing is
-        // rare and walks the space's rows anyway.
-        tx.execute(
-            "DELETE FROM vectors WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            &fill_vectors("WHERE space = ?1"),
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "DELETE FROM join_requests WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "DELETE FROM join_answers WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "DELETE FROM join_askers WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "INSERT OR IGNORE INTO erased (space, erased_at) VALUES (?1, ?2)",
-            params![space.0.as_slice(), sql_int(at)],
-        )?;
-        tx.commit()?;
-        // The write-ahead log still holds the pages as they were before the erasure: copy the
-        // overwritten pages into the database and empty the log now (erasing is rare). A reader
-        // that keeps the log busy only delays this to the next checkpoint, never fails the erasure.
-        // A checkpoint that fails leaves the erasure committed: it is not the request's failure.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        });
-        Ok(n as u64)
+        erasures::erase_space(&mut self.conn(), space, at)
     }
 
     fn admit_person(
@@ -1161,23 +1094,11 @@ impl RelayStore for SqliteStore {
         author: &DeviceId,
         statement: &[u8],
     ) -> Result<(), StoreError> {
-        // The first statement of an author stands: another (a later time) says nothing new.
-        self.conn().execute(
-            "INSERT OR IGNORE INTO erasure_statements (space, author, statement) VALUES (?1, ?2, ?3)",
-            params![space.0.as_slice(), author.0.as_slice(), statement],
-        )?;
-        Ok(())
+        erasures::put(&self.conn(), space, author, statement)
     }
 
     fn erasures(&self, space: &SpaceId) -> Result<Vec<Vec<u8>>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT statement FROM erasure_statements WHERE space = ?1 ORDER BY author",
-        )?;
-        let rows = stmt
-            .query_map(params![space.0.as_slice()], |r| r.get(0))?
-            .collect::<Result<Vec<Vec<u8>>, _>>()?;
-        Ok(rows)
+        erasures::of(&self.conn(), space)
     }
 
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError> {

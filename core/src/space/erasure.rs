@@ -213,3 +213,69 @@ impl Vault {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn statement(v: &Vault, space: SpaceId) -> Vec<u8> {
+        Erasure {
+            space,
+            author: v.identity.device,
+            time: 1,
+        }
+        .sign(&v.identity.signing_key().unwrap())
+        .unwrap()
+    }
+
+    /// A device destroys a space only on a statement it checks itself: a plain member's, one of a
+    /// space it does not hold, one altered, or bytes that are no statement destroy nothing; the
+    /// facilitator's does, and the space is never held again.
+    #[test]
+    fn only_a_statement_by_someone_entitled_destroys_a_space_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+        let mut m = Vault::open(&dir.path().join("m.db"), &[2; 32]).unwrap();
+        let group = f.create_group("Kelompok").unwrap();
+        let code = f
+            .approve_group_member(&group, &m.link_request().unwrap(), Role::Member)
+            .unwrap();
+        m.join_space(&code).unwrap();
+
+        let by_member = statement(&m, group);
+        let elsewhere = statement(&f, SpaceId([9; 16]));
+        let mut altered = statement(&f, group);
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        assert_eq!(
+            f.apply_erasure_statements(&[], &[by_member.clone(), elsewhere, altered, vec![0; 12]])
+                .unwrap(),
+            0
+        );
+        assert!(f.shared.contains_key(&group));
+        assert_eq!(m.apply_erasure_statements(&[], &[by_member]).unwrap(), 0);
+        assert!(m.shared.contains_key(&group));
+
+        let by_facilitator = statement(&f, group);
+        assert_eq!(
+            m.apply_erasure_statements(&[], &[by_facilitator.clone()])
+                .unwrap(),
+            1
+        );
+        assert!(!m.shared.contains_key(&group));
+        assert_eq!(
+            m.erased_spaces(),
+            vec![ErasedSpace {
+                id: group,
+                kind: SpaceKind::Group
+            }]
+        );
+        // Learning of it again changes nothing; the join code never brings it back.
+        assert_eq!(
+            m.apply_erasure_statements(&[], &[by_facilitator]).unwrap(),
+            0
+        );
+        assert!(matches!(m.join_space(&code), Err(Error::NotAllowed(_))));
+    }
+}
