@@ -259,7 +259,7 @@ mod tests {
 
         let by_facilitator = statement(&f, group);
         assert_eq!(
-            m.apply_erasure_statements(&[], &[by_facilitator.clone()])
+            m.apply_erasure_statements(&[], std::slice::from_ref(&by_facilitator))
                 .unwrap(),
             1
         );
