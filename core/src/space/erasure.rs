@@ -132,7 +132,8 @@ impl Vault {
             &self.shared.keys().copied().collect::<Vec<_>>(),
         )?;
         Space::destroy(&self.store, space)?;
-        self.refresh_index()
+        self.refresh_index()?;
+        Ok(())
     }
 
     /// Whether this device erased `space` (or destroyed it on another member's statement): it is
@@ -258,12 +259,16 @@ mod tests {
         assert!(m.shared.contains_key(&group));
 
         let by_facilitator = statement(&f, group);
+        let wal = dir.path().join("m.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
         assert_eq!(
             m.apply_erasure_statements(&[], std::slice::from_ref(&by_facilitator))
                 .unwrap(),
             1
         );
         assert!(!m.shared.contains_key(&group));
+        // No page as it was before the erasure is left in the write-ahead log.
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
         assert_eq!(
             m.erased_spaces(),
             vec![ErasedSpace {
