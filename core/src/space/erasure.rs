@@ -133,6 +133,16 @@ impl Vault {
         )?;
         Space::destroy(&self.store, space)?;
         self.refresh_index()?;
+        // The vault overwrites deleted rows (`secure_delete`), but in WAL mode the pages as they were
+        // before stay in the log until a checkpoint: copy the overwritten pages into the file and
+        // empty the log now (erasing is rare). A reader keeping the log busy only delays this to the
+        // next checkpoint; it never fails the erasure, which is committed.
+        let _ = self
+            .store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
         Ok(())
     }
 
