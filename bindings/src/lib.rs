@@ -747,6 +747,10 @@ pub struct SyncReport {
     pub retries: u32,
     /// Envelopes those retries sent again: only the chunk in flight, never an acknowledged one.
     pub resent: u32,
+    /// Spaces destroyed on this device because they were erased: a journal its person erased
+    /// elsewhere, or a group, pairing or care record erased by a member entitled to (issue 14, item
+    /// 17; `Spaces.erased` lists the shared ones).
+    pub erased: u32,
 }
 
 impl From<sebaya_core::SyncReport> for SyncReport {
@@ -769,6 +773,7 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             joined: r.joined,
             retries: r.retries,
             resent: r.resent,
+            erased: r.erased,
         }
     }
 }

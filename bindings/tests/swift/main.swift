@@ -621,6 +621,7 @@ admissionTests()
 invitesTests()
 reportsTests()
 liveTests()
+eraseTests()
 careTests()
 
 finish()
