@@ -288,3 +288,42 @@ fn the_participant_erases_a_pairing_and_the_supporter_may_not() {
         Err(Error::NotAllowed(_))
     ));
 }
+
+/// A bundle file made before the erasure (its envelopes sealed under the destroyed key, and the
+/// group's membership statements) brings nothing back on any device, and nothing of it is read.
+#[test]
+fn a_bundle_made_before_the_erasure_brings_nothing_back() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = vault(&dir, "f.db", 1);
+    let mut member = vault(&dir, "m.db", 2);
+    let group = facilitator.create_group("Kelompok Jumat").unwrap();
+    let code = facilitator
+        .approve_group_member(&group, &member.link_request().unwrap(), Role::Member)
+        .unwrap();
+    member.join_space(&code).unwrap();
+    for _ in 0..2 {
+        relay.sync(&mut facilitator);
+        relay.sync(&mut member);
+    }
+    let old_from_facilitator = facilitator.export_bundle(&[group], None).unwrap();
+    let old_from_member = member.export_bundle(&[group], None).unwrap();
+
+    facilitator.erase_group(&group).unwrap();
+    relay.sync(&mut facilitator);
+    assert_eq!(relay.sync(&mut member).erased, 1);
+
+    // Replayed on either device: refused or ignored, and the group stays gone.
+    let _ = member.import_bundle(&old_from_facilitator);
+    let _ = facilitator.import_bundle(&old_from_member);
+    for v in [&mut facilitator, &mut member] {
+        assert!(v.groups().is_empty());
+        assert!(matches!(
+            v.space_membership(&group),
+            Err(Error::NotFound(_))
+        ));
+        relay.sync(v);
+        assert!(v.groups().is_empty());
+        assert_eq!(erased(v), vec![(group, SpaceKind::Group)]);
+    }
+}
