@@ -244,8 +244,7 @@ fn the_participant_erases_their_care_record_once_no_referral_waits() {
         assert!(v.care_records().is_empty());
         assert_eq!(erased(v), vec![(care, SpaceKind::Care)]);
     }
-    // The coordinator's statement went out with its next sync.
-    relay.sync(&mut coordinator);
+    // The coordinator's statement went out in the same sync: the relay deleted the ciphertext.
     let (all, membership) = relay.held(&care);
     assert_eq!(all, membership, "only membership statements remain");
     assert!(all < before);
@@ -278,7 +277,7 @@ fn the_participant_erases_a_pairing_and_the_supporter_may_not() {
     let r = relay.sync(&mut supporter);
     assert_eq!(r.erased, 1);
     assert_eq!(erased(&supporter), vec![(pairing, SpaceKind::Pairing)]);
-    relay.sync(&mut supporter);
+    // The supporter's statement went out in the same sync.
     let (all, membership) = relay.held(&pairing);
     assert_eq!(all, membership);
     assert!(all < before);
