@@ -550,6 +550,14 @@ impl RelaySync {
         self
     }
 
+    /// Sends `statements` with the next exchange of this sync (its spaces' erasures were sent
+    /// already): an admin's device that destroyed a space on a member's statement has the relay
+    /// delete it now, not at its next sync.
+    pub(crate) fn send_erasures_again(&mut self, statements: Vec<Vec<u8>>) {
+        self.erasure_statements = statements;
+        self.erase_sent = false;
+    }
+
     /// The erasure statements the relay handed over, since the last call.
     pub(crate) fn take_erasure_statements(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.erasures_in)
