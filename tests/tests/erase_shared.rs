@@ -326,3 +326,38 @@ fn a_bundle_made_before_the_erasure_brings_nothing_back() {
         assert_eq!(erased(v), vec![(group, SpaceKind::Group)]);
     }
 }
+
+/// The facilitator's linked tablet and a phone restored from the phrase later: the tablet destroys
+/// the group at its next sync, and the restored phone never adopts it from the person's index.
+#[test]
+fn the_facilitators_other_devices_and_a_restored_phone_do_not_keep_or_adopt_it() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Vault::open(&dir.path().join("phone.db"), &[1; 32]).unwrap();
+    let phrase = phone.create_person().unwrap().as_str().to_owned();
+    let group = phone.create_group("Kelompok Sabtu").unwrap();
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[2; 32]).unwrap();
+    let resp = phone.approve_link(&tablet.link_request().unwrap()).unwrap();
+    tablet.complete_link(&resp).unwrap();
+    for _ in 0..2 {
+        relay.sync(&mut phone);
+        relay.sync(&mut tablet);
+    }
+    assert_eq!(tablet.groups().len(), 1, "the tablet holds the group");
+
+    phone.erase_group(&group).unwrap();
+    relay.sync(&mut phone);
+    assert_eq!(relay.sync(&mut tablet).erased, 1);
+    assert!(tablet.groups().is_empty());
+    assert_eq!(erased(&tablet), vec![(group, SpaceKind::Group)]);
+
+    let mut restored = Vault::open(&dir.path().join("restored.db"), &[3; 32]).unwrap();
+    restored.restore_person(&phrase).unwrap();
+    relay.sync(&mut restored);
+    relay.sync(&mut restored);
+    assert!(restored.groups().is_empty());
+    assert!(matches!(
+        restored.space_membership(&group),
+        Err(Error::NotFound(_))
+    ));
+}
