@@ -563,6 +563,16 @@ impl Care {
         with(&self.inner, |v| v.ask_for_help(&country)).map(escalation)
     }
 
+    /// The participant erases their own care record for good, by destroying its keys (issue 14,
+    /// item 17; their right to deletion): gone here at once, on the supporter's and coordinators'
+    /// devices at their next sync, and at the relay once a coordinator's device has synced.
+    /// `OpenReferrals` while a referral in it waits for a coordinator's acknowledgement (nothing
+    /// changes: erase once it is acknowledged); `NotAllowed` for anyone but the participant.
+    pub fn erase_record(&self, care_id: String) -> Result<()> {
+        let c = parse_space(&care_id)?;
+        with(&self.inner, |v| v.erase_care_record(&c))
+    }
+
     /// A supporter's "refer now" (with `safeguarding_minor`: a safeguarding concern about a minor).
     pub fn refer_now(&self, care_id: String, safeguarding_minor: bool) -> Result<String> {
         let c = parse_space(&care_id)?;

@@ -108,6 +108,15 @@ impl Groups {
         Ok(with(&self.inner, |v| v.start_period(&g))?.to_hex())
     }
 
+    /// The facilitator erases a group for good, by destroying its keys (issue 14, item 17): gone
+    /// here at once, at the relay at the next sync, and on every member's device at theirs (each
+    /// checks the facilitator's signed word itself). `NotAllowed` for a plain member, `NotFound`
+    /// for a group this device does not hold; nothing changes then. `Spaces.erased` lists it after.
+    pub fn erase(&self, group_id: String) -> Result<()> {
+        let g = parse_space(&group_id)?;
+        with(&self.inner, |v| v.erase_group(&g))
+    }
+
     /// On the joining device: joins the group named in a response made for it (`Spaces.approve_member`
     /// on the facilitator's device); a response for any other kind of space is `BadLinkCode`.
     /// Returns the group's id.

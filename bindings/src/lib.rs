@@ -207,6 +207,15 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The participant's care record holds a referral no coordinator has acknowledged yet: erasing
+    /// it then would drop a risk signal unseen. Nothing changed; erase once it is acknowledged.
+    #[error("{detail}")]
+    OpenReferrals {
+        /// Catalogue id: `error-open-referrals`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// Case notes are for the supporter, one supervisor and a handed-over successor: nobody else is
     /// added, and nothing new is written while someone beyond that is a member (remove them first).
     /// Nothing changed.
@@ -434,6 +443,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::NotSupervisor => SebayaError::NotSupervisor {
                 message_id: id("error-not-supervisor"),
+                detail,
+            },
+            E::OpenReferrals => SebayaError::OpenReferrals {
+                message_id: id("error-open-referrals"),
                 detail,
             },
             E::CaseNotesFull => SebayaError::CaseNotesFull {
@@ -740,6 +753,10 @@ pub struct SyncReport {
     pub retries: u32,
     /// Envelopes those retries sent again: only the chunk in flight, never an acknowledged one.
     pub resent: u32,
+    /// Spaces destroyed on this device because they were erased: a journal its person erased
+    /// elsewhere, or a group, pairing or care record erased by a member entitled to (issue 14, item
+    /// 17; `Spaces.erased` lists the shared ones).
+    pub erased: u32,
 }
 
 impl From<sebaya_core::SyncReport> for SyncReport {
@@ -762,6 +779,7 @@ impl From<sebaya_core::SyncReport> for SyncReport {
             joined: r.joined,
             retries: r.retries,
             resent: r.resent,
+            erased: r.erased,
         }
     }
 }

@@ -154,6 +154,15 @@ impl Pairings {
         })
     }
 
+    /// The participant erases their pairing for good, by destroying its keys (issue 14, item
+    /// 17): gone here at once, on the supporter's device at its next sync, and at the relay once
+    /// the supporter's device has synced. The supporter may not (`NotAllowed`: they hand the
+    /// pairing over instead); the supporter's case notes are a separate record and stay.
+    pub fn erase(&self, pairing_id: String) -> Result<()> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.erase_pairing(&p))
+    }
+
     /// Whether the pairing works under a programme's rules: the programme it is bound to, or
     /// `outside_programme` for a pairing opened before pairings needed a programme (kept, never
     /// dropped; show it as such: `localized_message("pairing-outside-programme")`). The supporter's

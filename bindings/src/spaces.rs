@@ -19,6 +19,16 @@ pub struct SharedSpace {
     pub role: Option<SpaceRole>,
 }
 
+/// A shared space erased on this device (by it, or by a member entitled to whose signed word it
+/// checked): show it as erased; it is never held again.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct ErasedSpace {
+    /// Space id (hex).
+    pub id: String,
+    /// What it was.
+    pub kind: SpaceKind,
+}
+
 /// A space just created for someone, with the code to show them.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct CreatedSpace {
@@ -47,6 +57,20 @@ impl Spaces {
                     id: id.to_hex(),
                     kind: kind.into(),
                     role: role.map(Into::into),
+                })
+                .collect())
+        })
+    }
+
+    /// The shared spaces erased on this device (issue 14, item 17), in the order they were erased:
+    /// a group its facilitator erased, a pairing or care record its participant erased.
+    pub fn erased(&self) -> Result<Vec<ErasedSpace>> {
+        with(&self.inner, |v| {
+            Ok(v.erased_spaces()
+                .into_iter()
+                .map(|e| ErasedSpace {
+                    id: e.id.to_hex(),
+                    kind: e.kind.into(),
                 })
                 .collect())
         })

@@ -92,6 +92,11 @@ pub enum Error {
     /// them (issue 14, item 12). Nothing changed.
     #[error("case notes are for the supporter, one supervisor and a handed-over successor only")]
     CaseNotesFull,
+    /// A participant's care record is not erased while a referral in it waits for a coordinator's
+    /// acknowledgement: erasing then would drop a risk signal silently, before anyone whose duty it
+    /// is has seen it (issue 14, item 17). Nothing changed; erase once it is acknowledged.
+    #[error("a referral in this care record waits for a coordinator's acknowledgement")]
+    OpenReferrals,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

@@ -219,6 +219,7 @@ impl Vault {
             .recall_relay(RelaySync::new(relay_url))?
             .with_joins(posts, answers, taken)
             .with_erase(self.erasures_to_send()?)
+            .with_erasure_statements(self.erasure_statements_to_send()?)
             .with_carried(self.carried()?);
         sync.care_first(
             self.shared
@@ -291,6 +292,20 @@ impl Vault {
             let (confirmed, seen) = sync.take_erasures();
             let erased = self.apply_erasures(&confirmed, &seen)?;
             sync.note_erased(erased);
+            let statements = sync.take_erasure_statements();
+            let erased = self.apply_erasure_statements(&confirmed, &statements)?;
+            sync.note_erased(erased);
+            // An admin's device that destroyed a space on another member's statement sends its
+            // own in one more exchange, so the relay deletes the ciphertext now.
+            let own = if erased > 0 {
+                self.erasure_statements_to_send()?
+            } else {
+                Vec::new()
+            };
+            let erasing = !own.is_empty();
+            if erasing {
+                sync.send_erasures_again(own);
+            }
             self.scrub_index()?;
             let adopted = self.follow_index()?;
             self.adopt_erase_carry_over()?;
@@ -312,7 +327,7 @@ impl Vault {
             }
             let adopted = adopted + periods + rotated;
             let taken = self.taken_answers()?;
-            if outcome.joined == 0 && adopted == 0 && taken.is_empty() {
+            if outcome.joined == 0 && adopted == 0 && taken.is_empty() && !erasing {
                 self.note_relay_synced(sync)?;
                 return Ok(None);
             }

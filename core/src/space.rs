@@ -49,6 +49,7 @@ mod cost_tests;
 pub(crate) mod credentials;
 pub(crate) mod devices;
 pub(crate) mod doc;
+pub mod erasure;
 pub(crate) mod held;
 mod history;
 pub mod index;

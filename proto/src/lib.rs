@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod envelope;
+pub mod erasure;
 pub mod error;
 pub mod identity;
 pub mod invite;
@@ -54,3 +55,6 @@ pub const PROGRAMME_GRANT_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/programme-grant";
 /// Domain label for programme role revocations (`programme.rs`); distinct from the grant label so a
 /// revocation can never be replayed as a grant or the other way round.
 pub const PROGRAMME_REVOKE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/programme-revoke";
+/// Domain label for erasure statements, signed by the erasing device (`erasure.rs`, section 23.2), so
+/// no other signature of a device can pass for an erasure.
+pub const ERASURE_SIGNATURE_LABEL: &[u8] = b"sebaya/v1/erase-space";

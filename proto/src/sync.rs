@@ -72,6 +72,11 @@ pub struct SyncRequest {
     /// when content is deleted by destroying its key: the ciphertext goes too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub erase: Vec<serde_bytes::ByteBuf>,
+    /// Signed erasure statements (section 23.2) of shared spaces this device erased: the relay keeps
+    /// each from a current member of its space, hands it to the space's other members, and deletes
+    /// the space's ciphertext when its author is an admin there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<serde_bytes::ByteBuf>,
     /// The device's proof of admission (section 9.8), sent to a relay that answered `not-admitted`:
     /// only then, since it tells the relay the device's person and programme roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,6 +183,8 @@ pub const MAX_ADMISSION_CERTIFICATE_LEN: usize = 512;
 
 /// Most spaces one request asks to erase.
 pub const MAX_ERASE: usize = 16;
+/// Most erasure statements one answer carries (the relay keeps one per member of a space).
+pub const MAX_SERVED_ERASURES: usize = 64;
 
 /// An answer the joining device has taken, so the relay may drop it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +284,10 @@ pub struct SyncResponse {
     /// Spaces of the request's `erase` list the relay refused to erase, with why (`not-authorised`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_erase: Vec<RefusedSpace>,
+    /// Erasure statements (section 23.2) the relay keeps for spaces the request named and the device
+    /// is a member of (or was, when the space is erased): every device judges them itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub erasures: Vec<serde_bytes::ByteBuf>,
 }
 
 /// Most join requests or answers one message may carry.
@@ -410,6 +421,20 @@ impl SyncRequest {
         if self.erase.iter().any(|s| s.len() != 16) {
             return Err(ProtoError::Malformed("an erased space id is not 16 bytes"));
         }
+        if self.erasures.len() > MAX_ERASE {
+            return Err(ProtoError::TooLarge {
+                what: "erasure list",
+                len: self.erasures.len() as u64,
+                max: MAX_ERASE as u64,
+            });
+        }
+        if self
+            .erasures
+            .iter()
+            .any(|s| s.len() > crate::erasure::MAX_ERASURE_LEN)
+        {
+            return Err(ProtoError::Malformed("an erasure statement is too long"));
+        }
         if let Some(a) = &self.admission {
             let too_large = |what: &'static str, len: usize, max: usize| {
                 if len > max {
@@ -483,12 +508,27 @@ impl SyncResponse {
                 max: (MAX_JOIN_ITEMS * 16) as u64,
             });
         }
-        if self.erased.len() + self.refused_erase.len() > MAX_ERASE {
+        // An id of the `erase` list and the space of an erasure statement, each answered once.
+        if self.erased.len() + self.refused_erase.len() > 2 * MAX_ERASE {
             return Err(ProtoError::TooLarge {
                 what: "erase list",
                 len: (self.erased.len() + self.refused_erase.len()) as u64,
-                max: MAX_ERASE as u64,
+                max: (2 * MAX_ERASE) as u64,
             });
+        }
+        if self.erasures.len() > MAX_SERVED_ERASURES {
+            return Err(ProtoError::TooLarge {
+                what: "erasure list",
+                len: self.erasures.len() as u64,
+                max: MAX_SERVED_ERASURES as u64,
+            });
+        }
+        if self
+            .erasures
+            .iter()
+            .any(|s| s.len() > crate::erasure::MAX_ERASURE_LEN)
+        {
+            return Err(ProtoError::Malformed("an erasure statement is too long"));
         }
         Ok(())
     }
@@ -530,6 +570,7 @@ mod tests {
             refused_join_answers: Vec::new(),
             erased: Vec::new(),
             refused_erase: Vec::new(),
+            erasures: Vec::new(),
         }
     }
 

@@ -525,6 +525,7 @@ fn full_request() -> SyncRequest {
             invite: invite.to_vec(),
         }],
         erase: vec![ByteBuf::from(vec![0x33; 16])],
+        erasures: Vec::new(),
         admission: Some(Admission {
             certificate: b"certificate".to_vec(),
             grants: vec![ByteBuf::from(b"grant".to_vec())],
@@ -638,6 +639,7 @@ fn full_response() -> SyncResponse {
             SpaceId([0x55; 16]),
             reason::NOT_AUTHORISED,
         )],
+        erasures: Vec::new(),
     }
 }
 

@@ -351,6 +351,7 @@ fn proto_sync_request() -> SyncRequest {
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        erasures: Vec::new(),
         admission: None,
     }
 }
@@ -374,6 +375,7 @@ fn proto_sync_response() -> SyncResponse {
         refused_join_answers: Vec::new(),
         erased: Vec::new(),
         refused_erase: Vec::new(),
+        erasures: Vec::new(),
     }
 }
 

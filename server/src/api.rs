@@ -509,6 +509,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 .iter()
                 .filter_map(|s| sebaya_proto::SpaceId::from_slice(s).ok())
                 .collect(),
+            erasures: req.erasures,
         };
         let response =
             exchange::run_noting(store.as_ref(), &access, input, &snapshots, live.as_ref())

@@ -129,7 +129,7 @@ mod snapshots;
 #[cfg(test)]
 mod tests;
 
-use erase::erase;
+use erase::{erase, post_erasures};
 use joins::{deliverable_invites, load_mailbox, post_joins};
 use push::{check_envelope, push, refuse_strangers, verify, verify_statements};
 use snapshots::{SNAPSHOT_CANDIDATES, prunable};
@@ -171,6 +171,8 @@ pub struct SyncInput {
     pub taken_join_answers: Vec<sebaya_proto::sync::JoinTaken>,
     /// Spaces the device asks to erase (it must be an admin of each in the relay's log).
     pub erase: Vec<SpaceId>,
+    /// Signed erasure statements of shared spaces (section 23.2), raw; checked one by one.
+    pub erasures: Vec<serde_bytes::ByteBuf>,
     /// Spaces the device named with a vector of more than `MAX_AUTHORS` authors: refused alone,
     /// `too-many-authors`, and otherwise left out of the exchange (not in `spaces`).
     pub oversized: Vec<SpaceId>,
@@ -324,7 +326,11 @@ pub fn run_noting(
 
     // Erasures, under the write side of the gate: only an admin of the space (in the relay's log)
     // erases it. Everything but its membership statements goes.
-    let (erased, refused_erase) = erase(store, access, &input)?;
+    let (mut erased, mut refused_erase) = erase(store, access, &input)?;
+    // Shared spaces, on a member's signed statement (section 23.2).
+    let (more_erased, more_refused) = post_erasures(store, access, &input)?;
+    erased.extend(more_erased);
+    refused_erase.extend(more_refused);
     if !erased.is_empty() {
         let spaces: Vec<SpaceId> = erased
             .iter()
@@ -370,9 +376,15 @@ pub fn run_noting(
         .collect();
     let mut pending: Vec<Pending> = Vec::new();
     let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
+    // Spaces whose erasure statements (section 23.2) go to the device.
+    let mut statements_of: Vec<SpaceId> = Vec::new();
     for (index, ((space, _), client)) in input.spaces.iter().zip(&effective).enumerate() {
         if erased_now.contains(space) {
             refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
+            // Its members (present or past) still learn who erased it, and judge that themselves.
+            if !access.is_stranger(space, &input.device) {
+                statements_of.push(*space);
+            }
             continue;
         }
         if strangers.contains(space) {
@@ -388,6 +400,7 @@ pub fn run_noting(
             refused_spaces.push(RefusedSpace::new(*space, reason::NOT_A_MEMBER));
             continue;
         }
+        statements_of.push(*space);
         invites.extend(
             deliverable_invites(store, &log, *space, &input.device, input.now)?
                 .into_iter()
@@ -542,6 +555,15 @@ pub fn run_noting(
         .map(serde_bytes::ByteBuf::from)
         .collect();
 
+    let mut erasures = Vec::new();
+    for space in &statements_of {
+        for s in store.erasures(space)? {
+            if erasures.len() < sebaya_proto::sync::MAX_SERVED_ERASURES {
+                erasures.push(serde_bytes::ByteBuf::from(s));
+            }
+        }
+    }
+
     Ok(SyncResponse {
         v: SYNC_VERSION,
         spaces,
@@ -555,5 +577,6 @@ pub fn run_noting(
         refused_join_answers,
         erased,
         refused_erase,
+        erasures,
     })
 }

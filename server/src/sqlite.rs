@@ -29,13 +29,14 @@ use std::collections::BTreeMap;
 
 mod admitted;
 mod backup;
+mod erasures;
 
 pub use backup::{BackupReport, Migrated, backup, migrate};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 9;
+pub const END_VERSION: u32 = 10;
 /// Seen request ids (and old mailbox items) are pruned at most this often (seconds), not on every
 /// request.
 const PRUNE_INTERVAL_SECS: u64 = 60;
@@ -134,6 +135,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         6 => upgrade_v6_to_v7(tx),
         7 => admitted::upgrade_v7_to_v8(tx),
         8 => upgrade_v8_to_v9(tx),
+        9 => erasures::upgrade_v9_to_v10(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -1054,60 +1056,7 @@ impl RelayStore for SqliteStore {
     }
 
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let gone: Vec<(Vec<u8>, i64, i64)> = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT author, sum(length(bytes)), sum(pruned = 0) FROM envelopes
-                 WHERE space = ?1 AND kind != {MEMBERSHIP_KIND} GROUP BY author"
-            ))?;
-            stmt.query_map(params![space.0.as_slice()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?
-        };
-        for (author, bytes, count) in gone {
-            bump_all(&tx, space, &device_of(&author)?, -bytes, -count)?;
-        }
-        let n = tx.execute(
-            &format!("DELETE FROM envelopes WHERE space = ?1 AND kind != {MEMBERSHIP_KIND}"),
-            params![space.0.as_slice()],
-        )?;
-        // The contiguous tops, counted again from what stays (membership statements): erasing is
-        // rare and walks the space's rows anyway.
-        tx.execute(
-            "DELETE FROM vectors WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            &fill_vectors("WHERE space = ?1"),
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "DELETE FROM join_requests WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "DELETE FROM join_answers WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "DELETE FROM join_askers WHERE space = ?1",
-            params![space.0.as_slice()],
-        )?;
-        tx.execute(
-            "INSERT OR IGNORE INTO erased (space, erased_at) VALUES (?1, ?2)",
-            params![space.0.as_slice(), sql_int(at)],
-        )?;
-        tx.commit()?;
-        // The write-ahead log still holds the pages as they were before the erasure: copy the
-        // overwritten pages into the database and empty the log now (erasing is rare). A reader
-        // that keeps the log busy only delays this to the next checkpoint, never fails the erasure.
-        // A checkpoint that fails leaves the erasure committed: it is not the request's failure.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        });
-        Ok(n as u64)
+        erasures::erase_space(&mut self.conn(), space, at)
     }
 
     fn admit_person(
@@ -1137,6 +1086,19 @@ impl RelayStore for SqliteStore {
 
     fn admitted_space(&self, space: &SpaceId) -> Result<Option<PersonId>, StoreError> {
         admitted::space(&self.conn(), space)
+    }
+
+    fn put_erasure(
+        &self,
+        space: &SpaceId,
+        author: &DeviceId,
+        statement: &[u8],
+    ) -> Result<(), StoreError> {
+        erasures::put(&self.conn(), space, author, statement)
+    }
+
+    fn erasures(&self, space: &SpaceId) -> Result<Vec<Vec<u8>>, StoreError> {
+        erasures::of(&self.conn(), space)
     }
 
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError> {

@@ -421,6 +421,18 @@ pub trait RelayStore: Send + Sync + 'static {
     /// The person whose device founded `space`, if the space was admitted.
     fn admitted_space(&self, space: &SpaceId) -> Result<Option<PersonId>, StoreError>;
 
+    /// Keeps `author`'s signed erasure statement of `space` (protocol 23.2; checked by the caller:
+    /// signed by `author`, a current member). An author's first statement stands.
+    fn put_erasure(
+        &self,
+        space: &SpaceId,
+        author: &DeviceId,
+        statement: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// The erasure statements kept for `space`, by author.
+    fn erasures(&self, space: &SpaceId) -> Result<Vec<Vec<u8>>, StoreError>;
+
     /// Which of `spaces` are erased.
     fn erased(&self, spaces: &[SpaceId]) -> Result<Vec<SpaceId>, StoreError>;
 

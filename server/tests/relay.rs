@@ -90,6 +90,7 @@ fn request(
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        erasures: Vec::new(),
         admission: None,
     }
 }

@@ -226,6 +226,7 @@ fn relay_rows(rows: &mut Vec<Row>, sizes: &[usize]) {
             join_answers: Vec::new(),
             taken_join_answers: Vec::new(),
             erase: Vec::new(),
+            erasures: Vec::new(),
             oversized: Vec::new(),
             admission: None,
         }

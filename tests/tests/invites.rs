@@ -42,6 +42,7 @@ fn raw_post(n: &Net, key: &Ed25519KeyPair, post: JoinPost) -> SyncResponse {
             join_answers: vec![],
             taken_join_answers: Vec::new(),
             erase: Vec::new(),
+            erasures: Vec::new(),
             admission: None,
         },
     )
@@ -538,6 +539,7 @@ fn an_answer_the_relay_refuses_for_a_full_mailbox_stays_and_goes_again() {
                 join_answers: vec![],
                 taken_join_answers: vec![],
                 erase: vec![],
+                erasures: Vec::new(),
                 admission: None,
             },
         );
@@ -596,6 +598,7 @@ fn an_answer_the_relay_refuses_for_a_full_mailbox_stays_and_goes_again() {
                 join_answers: vec![answer_to(*space, *id, vec![7; MAX_JOIN_ANSWER_LEN])],
                 taken_join_answers: vec![],
                 erase: vec![],
+                erasures: Vec::new(),
                 admission: None,
             },
         );
@@ -643,6 +646,7 @@ fn an_answer_the_relay_refuses_for_a_full_mailbox_stays_and_goes_again() {
                 join_answers: vec![answer_to(*space, *id, vec![7])],
                 taken_join_answers: vec![],
                 erase: vec![],
+                erasures: Vec::new(),
                 admission: None,
             },
         );

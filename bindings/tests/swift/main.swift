@@ -627,6 +627,7 @@ logTests()
 instrumentsTests()
 // The package's shipped glue (issue 17): transport, key store contract, vault folder.
 glueTests()
+eraseTests()
 careTests()
 
 finish()

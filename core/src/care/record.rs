@@ -454,6 +454,26 @@ impl Vault {
         out
     }
 
+    /// The participant erases their own care record for good, by destroying its keys (issue 14,
+    /// item 17; the data subject's right to deletion, UU 27/2022 art. 8 and 16): here at once, on
+    /// the coordinators' and the supporter's devices at their next sync, and at the relay once a
+    /// coordinator's device (an admin there) has synced (`space/erasure.rs`). Only the participant
+    /// may (`NotAllowed` for the supporter, a coordinator, anyone else; `NotFound` for a record
+    /// this device does not hold). Never while a referral in it waits for a coordinator's
+    /// acknowledgement (`OpenReferrals`): that would drop a risk signal before anyone whose duty
+    /// it is has seen it; nothing changes, and the participant can erase once it is acknowledged.
+    pub fn erase_care_record(&mut self, care: &SpaceId) -> Result<()> {
+        self.check_erase(care, SpaceKind::Care)?;
+        let open = self
+            .referrals(care)?
+            .iter()
+            .any(|r| r.state == "queued" || r.state == "sent");
+        if open {
+            return Err(Error::OpenReferrals);
+        }
+        self.erase_shared(care, SpaceKind::Care)
+    }
+
     /// Care records where this device is the participant.
     pub(super) fn my_care_records(&self) -> Vec<SpaceId> {
         self.care_records()

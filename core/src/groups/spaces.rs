@@ -60,6 +60,15 @@ impl Vault {
         Ok(id)
     }
 
+    /// The facilitator erases a group for good, by destroying its keys (issue 14, item 17): its
+    /// notes, agenda and sessions go, here at once, at the relay at the next sync, and on every
+    /// member's device at theirs (`space/erasure.rs`). Only a current admin may (`NotAllowed` for
+    /// a plain member, `NotFound` for a group this device does not hold). A period the group went
+    /// on in is a space of its own, erased on its own.
+    pub fn erase_group(&mut self, group: &SpaceId) -> Result<()> {
+        self.erase_shared(group, SpaceKind::Group)
+    }
+
     /// Every group this device holds, by name.
     pub fn groups(&self) -> Vec<GroupInfo> {
         let mut out: Vec<GroupInfo> = self
@@ -232,7 +241,7 @@ impl Vault {
             .filter(|s| s.kind == SpaceKind::Group && s.membership().is_member(&me))
             .filter_map(|s| crate::groups::next_period(&s.doc))
             .filter_map(|h| SpaceId::from_hex(&h).ok())
-            .filter(|id| !self.shared.contains_key(id))
+            .filter(|id| !self.shared.contains_key(id) && !self.is_tombstoned(id))
             .collect();
         let mut n = 0;
         for id in next {

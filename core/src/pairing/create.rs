@@ -153,6 +153,18 @@ impl Vault {
         Ok((id, response))
     }
 
+    /// The participant erases their pairing for good, by destroying its keys (issue 14, item 17):
+    /// check-ins and whatever they shared there go, here at once, on the supporter's devices at
+    /// their next sync, and at the relay once the supporter's device (the admin) has synced
+    /// (`space/erasure.rs`). Only the participant may: the pairing holds what they wrote and
+    /// chose to share. The supporter may not (`NotAllowed`): they end their part by handing the
+    /// pairing over ([`Vault::hand_over_space`]). Case notes are a separate space that the
+    /// participant never holds a key to, the supporter's supervised record; erasing the pairing
+    /// does not erase them (docs/care.md says why).
+    pub fn erase_pairing(&mut self, pairing: &SpaceId) -> Result<()> {
+        self.erase_shared(pairing, SpaceKind::Pairing)
+    }
+
     /// Offboarding: hands a pairing, case notes or a care record this device administers over to the person whose
     /// device showed `successor_request` (its [`Vault::link_request`] code, which carries its device
     /// certificate), and takes this person out of it.

@@ -65,6 +65,11 @@ impl Vault {
     /// Starts holding a shared space: in memory and in the vault's index of shared spaces.
     pub(crate) fn keep_shared(&mut self, space: Space) -> Result<SpaceId> {
         let id = space.id;
+        // An erased space is never held again, whatever brings it (a join code that carries its
+        // key, an index entry, a replay): issue 14, item 17.
+        if self.is_tombstoned(&id) {
+            return Err(Error::NotAllowed("this space was erased"));
+        }
         self.shared.insert(id, space);
         save_index(
             &self.store,
@@ -84,6 +89,9 @@ impl Vault {
         let kind = SpaceKind::from_byte(resp.kind).map_err(|_| Error::BadLinkCode)?;
         if kind == SpaceKind::Journal {
             return Err(Error::BadLinkCode);
+        }
+        if self.is_tombstoned(&resp.space) {
+            return Err(Error::NotAllowed("this space was erased"));
         }
         if self.shared.contains_key(&resp.space) {
             return Err(Error::InvalidInput(

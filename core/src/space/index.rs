@@ -747,7 +747,7 @@ impl Vault {
             .get(&idx)
             .ok_or(Error::Internal("index missing"))?;
         for e in entries(&index.doc) {
-            if erased.contains(&e.space) {
+            if erased.contains(&e.space) || self.is_tombstoned(&e.space) {
                 continue;
             }
             let held = self.shared.contains_key(&e.space)

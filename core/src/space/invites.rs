@@ -732,6 +732,9 @@ impl Vault {
         if self.shared.contains_key(&info.space) {
             return Ok(());
         }
+        if self.is_tombstoned(&info.space) {
+            return Err(Error::NotAllowed("this space was erased"));
+        }
         let resp = link::LinkResponse::from_bytes(body)?;
         if resp.space != info.space {
             return Err(Error::BadLinkCode);

@@ -364,6 +364,29 @@ pub(crate) fn author<'a>(
     }
 }
 
+/// Whether `device` may erase a shared space for good (issue 14, item 17; protocol 23.2), judged by
+/// every device against its own log and document: a group by a current admin (its facilitator); a
+/// pairing and a care record by a current member who is the person they are about (the
+/// participant), never by the supporter or a coordinator. No other kind is erased this way (a
+/// person's journal and index have their own erasure, case notes are the supporter's record).
+pub(crate) fn may_erase(
+    doc: &AutoCommit,
+    kind: SpaceKind,
+    members: &MembershipState,
+    device: &DeviceId,
+) -> bool {
+    if !members.is_member(device) {
+        return false;
+    }
+    match kind {
+        SpaceKind::Group => members.role(device) == Some(Role::Admin),
+        SpaceKind::Pairing | SpaceKind::Care => {
+            is_subject(doc, kind, &author(members, None, (*device, u64::MAX), None))
+        }
+        _ => false,
+    }
+}
+
 /// Whether `author` is the person a document is about: in a care record, a device of the person
 /// `participant` names; in a pairing, the `participant` device or another device of its person.
 fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {

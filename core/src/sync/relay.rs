@@ -308,6 +308,10 @@ pub struct RelaySync {
     /// Spaces to ask the relay to erase (section 23), sent once with the device's own exchange.
     erase: Vec<SpaceId>,
     erase_sent: bool,
+    /// Signed erasure statements of shared spaces (section 23.2), sent with the same exchange.
+    erasure_statements: Vec<Vec<u8>>,
+    /// Erasure statements the relay handed over, since the last call.
+    erasures_in: Vec<Vec<u8>>,
     /// Spaces whose erasure the relay answered (erased, or refused), and spaces it refused to serve
     /// because they were erased.
     erased: (Vec<SpaceId>, Vec<SpaceId>),
@@ -386,6 +390,8 @@ impl RelaySync {
             carried_done: Vec::new(),
             erase: Vec::new(),
             erase_sent: false,
+            erasure_statements: Vec::new(),
+            erasures_in: Vec::new(),
             erased: (Vec::new(), Vec::new()),
             chunking: Chunking::default(),
             failures: 0,
@@ -536,6 +542,25 @@ impl RelaySync {
     pub(crate) fn with_erase(mut self, spaces: Vec<SpaceId>) -> RelaySync {
         self.erase = spaces;
         self
+    }
+
+    /// Hands the sync the signed erasure statements to send (section 23.2).
+    pub(crate) fn with_erasure_statements(mut self, statements: Vec<Vec<u8>>) -> RelaySync {
+        self.erasure_statements = statements;
+        self
+    }
+
+    /// Sends `statements` with the next exchange of this sync (its spaces' erasures were sent
+    /// already): an admin's device that destroyed a space on a member's statement has the relay
+    /// delete it now, not at its next sync.
+    pub(crate) fn send_erasures_again(&mut self, statements: Vec<Vec<u8>>) {
+        self.erasure_statements = statements;
+        self.erase_sent = false;
+    }
+
+    /// The erasure statements the relay handed over, since the last call.
+    pub(crate) fn take_erasure_statements(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.erasures_in)
     }
 
     /// The spaces the relay confirmed erased and those it refused as erased, since the last call.
@@ -808,6 +833,15 @@ impl RelaySync {
                     .map(|s| serde_bytes::ByteBuf::from(s.0.to_vec()))
                     .collect()
             },
+            erasures: if self.erase_sent || self.recovery {
+                Vec::new()
+            } else {
+                self.erasure_statements
+                    .iter()
+                    .take(sebaya_proto::sync::MAX_ERASE)
+                    .map(|s| serde_bytes::ByteBuf::from(s.clone()))
+                    .collect()
+            },
         };
         if !self.recovery {
             self.erase_sent = true;
@@ -1011,6 +1045,8 @@ impl RelaySync {
                         self.erased.0.push(id);
                     }
                 }
+                self.erasures_in
+                    .extend(answer.erasures.iter().map(|s| s.to_vec()));
                 for r in &answer.refused_spaces {
                     if r.reason == "erased" {
                         if let Ok(id) = SpaceId::from_slice(&r.space) {

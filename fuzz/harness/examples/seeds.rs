@@ -309,6 +309,7 @@ fn main() {
         join_answers: vec![],
         taken_join_answers: vec![],
         erase: vec![ByteBuf::from(vec![7; 16])],
+        erasures: Vec::new(),
         admission: None,
     };
     out.put("sync_request", "request", &sync::encode(&request).unwrap());
@@ -337,6 +338,7 @@ fn main() {
         refused_join_answers: vec![],
         erased: vec![],
         refused_erase: vec![],
+        erasures: Vec::new(),
     };
     out.put(
         "sync_response",

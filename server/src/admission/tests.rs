@@ -139,6 +139,7 @@ fn request(
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        erasures: Vec::new(),
         oversized: Vec::new(),
         admission,
     }

@@ -99,6 +99,7 @@ fn input(
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        erasures: Vec::new(),
         oversized: Vec::new(),
         admission: None,
     }
@@ -1303,4 +1304,88 @@ fn a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounde
             .iter()
             .all(|r| r.reason == reason::TOO_MANY_STATEMENTS)
     );
+}
+
+fn erasure(n: u8, space: SpaceId) -> serde_bytes::ByteBuf {
+    let (kp, author) = device(n);
+    let e = sebaya_proto::erasure::Erasure {
+        space,
+        author,
+        time: 1000,
+    };
+    serde_bytes::ByteBuf::from(e.sign(&kp).unwrap())
+}
+
+/// Protocol 23.2: a shared space's erasure statement is kept from a current member and handed to
+/// the members; only an admin's erases; a statement signed by another device than the requester's,
+/// a stranger's, or bytes that are no statement change nothing.
+#[test]
+fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let access = Access::new();
+    let space = SpaceId([6; 16]);
+    let (_, _, mut envs) = founded(space);
+    envs.push(seal(9, space, 1, b"a member's change"));
+    run(
+        &store,
+        &access,
+        input(1, vec![(space, BTreeMap::new())], envs, 0),
+    )
+    .unwrap();
+    let held = |store: &SqliteStore| store.space_vector(&space).unwrap().contiguous().len();
+    assert_eq!(held(&store), 2);
+
+    // Device 9, a plain member: its own statement is kept and served, nothing is erased. One
+    // signed by device 1 (the admin), sent by device 9, is refused; garbage is ignored.
+    let mut i = input(2, vec![(space, BTreeMap::new())], vec![], 0);
+    i.erasures = vec![
+        erasure(9, space),
+        erasure(1, space),
+        serde_bytes::ByteBuf::from(vec![1, 2, 3]),
+    ];
+    let r = run(&store, &access, i).unwrap();
+    assert!(r.erased.is_empty());
+    assert_eq!(
+        r.refused_erase,
+        vec![RefusedSpace::new(space, reason::NOT_AUTHORISED)]
+    );
+    assert_eq!(r.erasures, vec![erasure(9, space)]);
+    assert!(store.erased(&[space]).unwrap().is_empty());
+
+    // A stranger's own statement: refused, not kept.
+    let mut i = input(3, vec![], vec![], 0);
+    i.device = device(7).1;
+    i.erasures = vec![erasure(7, space)];
+    let r = run(&store, &access, i).unwrap();
+    assert_eq!(
+        r.refused_erase,
+        vec![RefusedSpace::new(space, reason::NOT_AUTHORISED)]
+    );
+    assert_eq!(store.erasures(&space).unwrap().len(), 1);
+
+    // The admin's statement erases: only membership statements remain.
+    let mut i = input(4, vec![], vec![], 0);
+    i.device = device(1).1;
+    i.erasures = vec![erasure(1, space)];
+    let r = run(&store, &access, i).unwrap();
+    assert_eq!(r.erased, vec![serde_bytes::ByteBuf::from(space.0.to_vec())]);
+    assert_eq!(store.erased(&[space]).unwrap(), vec![space]);
+    assert_eq!(stored_statements(&store, &space), 2);
+    // The member's change is gone: only the admin's membership statements are left to count.
+    assert_eq!(held(&store), 1);
+
+    // The member, syncing late, is refused the space as erased and handed both statements.
+    let r = run(
+        &store,
+        &access,
+        input(5, vec![(space, BTreeMap::new())], vec![], 0),
+    )
+    .unwrap();
+    assert_eq!(
+        r.refused_spaces,
+        vec![RefusedSpace::new(space, reason::ERASED)]
+    );
+    assert_eq!(r.erasures.len(), 2);
+    assert!(r.erasures.contains(&erasure(1, space)));
 }

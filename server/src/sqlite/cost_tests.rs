@@ -213,8 +213,11 @@ fn the_kept_vector_is_the_one_every_row_gives_through_gaps_erasure_and_an_upgrad
     drop(store);
     {
         let conn = rusqlite::Connection::open(dir.path().join(super::DB_FILE_NAME)).unwrap();
-        conn.execute_batch("DROP TABLE vectors; DROP INDEX envelopes_pruned;")
-            .unwrap();
+        // Back to v8: what v9 and v10 added goes too.
+        conn.execute_batch(
+            "DROP TABLE vectors; DROP INDEX envelopes_pruned; DROP TABLE erasure_statements;",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 8).unwrap();
     }
     let store = SqliteStore::open(dir.path()).unwrap();

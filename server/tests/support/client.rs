@@ -65,6 +65,7 @@ pub fn request(spaces: Vec<SpaceVector>, envelopes: Vec<Vec<u8>>) -> SyncRequest
         join_answers: Vec::new(),
         taken_join_answers: Vec::new(),
         erase: Vec::new(),
+        erasures: Vec::new(),
         admission: None,
     }
 }

@@ -187,6 +187,7 @@ fn empty_request(spaces: Vec<SpaceVector>) -> SyncRequest {
         join_answers: vec![],
         taken_join_answers: vec![],
         erase: vec![],
+        erasures: Vec::new(),
         admission: None,
     }
 }
