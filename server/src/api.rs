@@ -162,6 +162,12 @@ impl RelayState {
         Ok(RelayState::new(Arc::new(store)))
     }
 
+    /// Opens the store `database` chooses (SQLite or PostgreSQL). Blocks: call it before starting
+    /// the runtime or from a blocking context.
+    pub fn open_database(database: &crate::Database) -> Result<RelayState, crate::StoreError> {
+        Ok(RelayState::new(database.open()?))
+    }
+
     /// The relay's id.
     pub fn relay_id(&self) -> RelayId {
         self.relay_id

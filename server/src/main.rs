@@ -130,8 +130,8 @@ async fn shutdown_signal() {
 }
 
 async fn serve(s: config::Serve) -> Result<(), String> {
-    let dir = s.common.data_dir.clone();
-    let state = tokio::task::spawn_blocking(move || RelayState::open(&dir))
+    let database = s.common.database();
+    let state = tokio::task::spawn_blocking(move || RelayState::open_database(&database))
         .await
         .map_err(|_| "opening the store failed unexpectedly".to_string())?
         .map_err(|e| e.to_string())?
@@ -164,7 +164,7 @@ async fn serve(s: config::Serve) -> Result<(), String> {
         let _ = writeln!(
             out,
             "sebaya-relay listening on http://{addr} (data: {})",
-            s.common.data_dir.display()
+            s.common.database().describe()
         );
         if let Some((_, at)) = &metrics {
             let _ = writeln!(out, "sebaya-relay metrics on http://{at}/metrics");
@@ -229,17 +229,21 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
 fn run(plan: Plan) -> Result<(), String> {
     match plan {
         Plan::Migrate(c) => {
-            let done = sebaya_relay::migrate(&c.data_dir).map_err(|e| e.to_string())?;
+            let database = c.database();
+            let done = database.migrate().map_err(|e| e.to_string())?;
             tracing::info!(from = done.from, to = done.to, "schema migrated");
             println!(
                 "sebaya-relay: schema version {} -> {} (data: {})",
                 done.from,
                 done.to,
-                c.data_dir.display()
+                database.describe()
             );
             Ok(())
         }
         Plan::Backup(c, to) => {
+            if c.database.is_some() {
+                return Err(sebaya_relay::StoreError::BackupNotSqlite.to_string());
+            }
             let r = sebaya_relay::backup(&c.data_dir, &to).map_err(|e| e.to_string())?;
             tracing::info!(envelopes = r.envelopes, bytes = r.bytes, "backup written");
             println!(

@@ -21,6 +21,12 @@ use sebaya_proto::{DeviceId, EnvelopeId, Kind, PersonId, SpaceId, VersionVector}
 
 use crate::error::StoreError;
 
+#[cfg(test)]
+pub(crate) mod contract;
+pub(crate) mod rows;
+#[cfg(test)]
+pub(crate) mod testing;
+
 /// How long the relay keeps a join request or a join answer (seconds from its arrival): 30 days. An
 /// invite is meant to be answered within days; after this a request nobody approved, or an answer its
 /// device never fetched, is dropped so that the mailboxes cannot grow without end.
