@@ -148,7 +148,8 @@ fn space_locks<'a>(spaces: impl IntoIterator<Item = &'a SpaceId>) -> Locks {
 
 /// The PostgreSQL implementation of [`RelayStore`].
 pub struct PostgresStore {
-    pool: r2d2::Pool<Manager>,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    pool: Option<r2d2::Pool<Manager>>,
     relay_id: RelayId,
     last_prune: AtomicU64,
 }
@@ -208,7 +209,7 @@ impl PostgresStore {
         drop(conn);
         Ok((
             PostgresStore {
-                pool,
+                pool: Some(pool),
                 relay_id: RelayId(id),
                 last_prune: AtomicU64::new(0),
             },
@@ -217,7 +218,11 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
-        Ok(self.pool.get()?)
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or(StoreError::Corrupt("the store's pool is gone"))?;
+        Ok(pool.get()?)
     }
 
     /// Runs `body` in one transaction after taking the advisory `locks` (sorted, each once, so two
@@ -249,6 +254,30 @@ impl PostgresStore {
                 }
                 other => return other,
             }
+        }
+    }
+}
+
+impl Drop for PostgresStore {
+    /// Closing a connection of the blocking client blocks on the client's own runtime, which tokio
+    /// forbids on a thread that drives a runtime (the relay's state is dropped there when it stops):
+    /// there, the pool is closed on a thread of its own.
+    fn drop(&mut self) {
+        let Some(pool) = self.pool.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // If no thread can be made, the pool is leaked rather than the process aborted; the
+            // server closes the connections when the process ends.
+            if std::thread::Builder::new()
+                .name("sebaya-relay-pg-close".into())
+                .spawn(move || drop(pool))
+                .is_err()
+            {
+                tracing::warn!("could not close the database connections on a thread of their own");
+            }
+        } else {
+            drop(pool);
         }
     }
 }
