@@ -48,3 +48,26 @@ pub fn spawn_relay(dir: &Path, bind: SocketAddr) -> RelayHandle {
 pub fn open_store(dir: &Path) -> std::sync::Arc<dyn RelayStore> {
     database(dir).open().unwrap()
 }
+
+/// A fresh schema of the test database, as a `--database` URL for relay processes, or `None`
+/// (saying so on stderr, past the harness's capture) when `SEBAYA_TEST_POSTGRES` is unset.
+pub fn fresh_postgres_url() -> Option<String> {
+    use std::io::Write;
+    let Some(admin) = std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty()) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "PostgreSQL skipped: {POSTGRES_ENV} is not set (scripts/test.sh rust sets it)"
+        );
+        return None;
+    };
+    let mut id = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).unwrap();
+    let name = format!("n_{}", hex::encode(id));
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but PostgreSQL refused: {e}"));
+    client
+        .batch_execute(&format!("CREATE SCHEMA {name}"))
+        .unwrap();
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    Some(format!("{admin}{sep}options=-csearch_path%3D{name}"))
+}
