@@ -67,8 +67,8 @@ impl std::fmt::Debug for RelayState {
 
 impl RelayState {
     /// Wraps any store. The relay id is read from it once, here. Membership logs are read from the
-    /// store when first needed, and cached. One relay process per store: the cache does not see
-    /// statements another process stores.
+    /// store when first needed, and cached; from a store other processes share
+    /// ([`RelayStore::shared`]), a cached log is checked against the store whenever it is used.
     pub fn new(store: Arc<dyn RelayStore>) -> RelayState {
         let relay_id = store.relay_id();
         RelayState {

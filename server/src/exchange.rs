@@ -354,7 +354,7 @@ pub fn run_noting(
     let strangers: HashSet<SpaceId> = named
         .iter()
         .filter(|s| !erased_now.contains(s))
-        .filter(|s| access.is_stranger(s, &input.device))
+        .filter(|s| access.is_stranger(store, s, &input.device))
         .copied()
         .collect();
     let names: Vec<SpaceId> = named

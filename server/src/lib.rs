@@ -55,7 +55,7 @@ pub use api::{ApiError, RelayState, metrics_router, router};
 pub use error::{RelayError, StoreError};
 pub use postgres::{POSTGRES_END_VERSION, PostgresMigrated, PostgresStore, PostgresUrl};
 pub use sqlite::{BackupReport, DB_FILE_NAME, END_VERSION, Migrated, SqliteStore, backup, migrate};
-pub use store::{RelayId, RelayStore};
+pub use store::{RelayId, RelayStore, SpaceHold};
 
 /// Port the binary listens on by default.
 pub const DEFAULT_PORT: u16 = 8787;

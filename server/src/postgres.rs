@@ -13,7 +13,7 @@
 //! serial relies on), and the running usage counts, changed inside the same transactions, stay
 //! exact. A transaction PostgreSQL aborts as a deadlock victim or for a serialisation failure is
 //! run again, a few times. Whole sync requests are ordered across nodes by
-//! [`PostgresStore::lock_spaces`] (section "Several relay nodes" of `docs/operations.md`).
+//! [`RelayStore::lock_spaces`], held by `access.rs` for each request (`docs/operations.md`, "Scale out").
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +31,7 @@ use crate::store::rows::{MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, 
 use crate::store::{
     ASK_RETENTION_SECS, Amount, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS,
     MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore,
-    RequestFreshness, Slot, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    RequestFreshness, Slot, SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
 };
 
 mod admitted;
@@ -42,9 +42,16 @@ pub use schema::END_VERSION as POSTGRES_END_VERSION;
 #[cfg(test)]
 use schema::END_VERSION;
 
-/// Connections the pool keeps open at most per relay node: requests beyond it wait for one (at
-/// most [`CONNECT_TIMEOUT`]). PostgreSQL's default `max_connections` (100) holds several nodes.
-const POOL_SIZE: u32 = 16;
+/// Connections the statement pool keeps open at most per relay node: calls beyond it wait for one
+/// (at most [`CONNECT_TIMEOUT`]). With [`LOCK_POOL_SIZE`], 32 a node: PostgreSQL's default
+/// `max_connections` (100) holds three nodes.
+const POOL_SIZE: u32 = 12;
+/// Connections that hold requests' space locks ([`RelayStore::lock_spaces`]): one per request
+/// holding or waiting for its spaces. Apart from the statement pool, so that requests waiting for a
+/// lock never take the connections the request holding it needs to finish.
+const LOCK_POOL_SIZE: u32 = 20;
+/// How long a request waits for another node's request on the same space before failing.
+const LOCK_TIMEOUT: &str = "30s";
 /// How long a call waits for a pooled connection, or a new one, before failing.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times a transaction aborted as a deadlock victim or for a serialisation failure is run.
@@ -150,6 +157,8 @@ fn space_locks<'a>(spaces: impl IntoIterator<Item = &'a SpaceId>) -> Locks {
 pub struct PostgresStore {
     /// Always `Some` until dropped (see the `Drop` impl).
     pool: Option<r2d2::Pool<Manager>>,
+    /// Connections holding requests' space locks; `Some` until dropped.
+    locks: Option<r2d2::Pool<Manager>>,
     relay_id: RelayId,
     last_prune: AtomicU64,
 }
@@ -188,12 +197,17 @@ impl PostgresStore {
     }
 
     fn open_migrated(url: &PostgresUrl) -> Result<(PostgresStore, u32), StoreError> {
-        let manager = PostgresConnectionManager::new(config_of(url.as_str())?, NoTls);
+        let config = config_of(url.as_str())?;
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build_unchecked(manager);
+            .build_unchecked(PostgresConnectionManager::new(config.clone(), NoTls));
+        let locks = r2d2::Pool::builder()
+            .max_size(LOCK_POOL_SIZE)
+            .min_idle(Some(0))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
         let mut conn = pool.get()?;
         let mut tx = conn.transaction()?;
         let from = schema::migrate(&mut tx)?;
@@ -210,6 +224,7 @@ impl PostgresStore {
         Ok((
             PostgresStore {
                 pool: Some(pool),
+                locks: Some(locks),
                 relay_id: RelayId(id),
                 last_prune: AtomicU64::new(0),
             },
@@ -263,21 +278,43 @@ impl Drop for PostgresStore {
     /// forbids on a thread that drives a runtime (the relay's state is dropped there when it stops):
     /// there, the pool is closed on a thread of its own.
     fn drop(&mut self) {
-        let Some(pool) = self.pool.take() else {
-            return;
-        };
+        let pools = (self.pool.take(), self.locks.take());
         if tokio::runtime::Handle::try_current().is_ok() {
             // If no thread can be made, the pool is leaked rather than the process aborted; the
             // server closes the connections when the process ends.
             if std::thread::Builder::new()
                 .name("sebaya-relay-pg-close".into())
-                .spawn(move || drop(pool))
+                .spawn(move || drop(pools))
                 .is_err()
             {
                 tracing::warn!("could not close the database connections on a thread of their own");
             }
         } else {
-            drop(pool);
+            drop(pools);
+        }
+    }
+}
+
+/// The key of a request's lock on a space (single-key form: the space id's first eight bytes; two
+/// spaces sharing it only take turns needlessly).
+fn request_key(space: &SpaceId) -> i64 {
+    let s = &space.0;
+    i64::from_be_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
+}
+
+/// A request's locks on its spaces: a transaction on a connection of its own holding
+/// transaction-scoped advisory locks, so that they go when it ends, and with the session if the
+/// node dies (a node killed mid-request blocks nobody).
+struct RequestLocks(Option<r2d2::PooledConnection<Manager>>);
+
+impl Drop for RequestLocks {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.0.take() {
+            // If the rollback fails the connection is broken, and the pool drops it: its session,
+            // and so its locks, end with it.
+            if let Err(e) = conn.batch_execute("ROLLBACK") {
+                tracing::warn!(error = %StoreError::from(e), "releasing space locks failed");
+            }
         }
     }
 }
@@ -369,6 +406,39 @@ fn read_tops(
 impl RelayStore for PostgresStore {
     fn relay_id(&self) -> RelayId {
         self.relay_id
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn lock_spaces(&self, spaces: &[SpaceId], write: bool) -> Result<SpaceHold, StoreError> {
+        let mut keys: Vec<i64> = spaces.iter().map(request_key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.is_empty() {
+            return Ok(SpaceHold::none());
+        }
+        let pool = self
+            .locks
+            .as_ref()
+            .ok_or(StoreError::Corrupt("the store's lock pool is gone"))?;
+        let mut held = RequestLocks(Some(pool.get()?));
+        let conn = held
+            .0
+            .as_mut()
+            .ok_or(StoreError::Corrupt("a lock connection went missing"))?;
+        conn.batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))?;
+        let take = if write {
+            "SELECT pg_advisory_xact_lock($1)"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared($1)"
+        };
+        for key in &keys {
+            // On failure `held` is dropped, rolling back: nothing stays locked.
+            conn.execute(take, &[key])?;
+        }
+        Ok(SpaceHold::new(held))
     }
 
     fn ping(&self) -> Result<(), StoreError> {
