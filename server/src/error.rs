@@ -35,6 +35,9 @@ pub enum StoreError {
         "sebaya-relay backup copies the SQLite store only; back PostgreSQL up with pg_dump or pg_basebackup"
     )]
     BackupNotSqlite,
+    /// `copy-to-postgres` found data in the target database: a copy never mixes two relays.
+    #[error("the PostgreSQL database holds relay data already; copy only into an empty one")]
+    TargetNotEmpty,
     /// The data directory could not be created or read.
     #[error("data directory {path}: {source}")]
     DataDir {

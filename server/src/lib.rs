@@ -53,7 +53,10 @@ use std::time::Duration;
 
 pub use api::{ApiError, RelayState, metrics_router, router};
 pub use error::{RelayError, StoreError};
-pub use postgres::{POSTGRES_END_VERSION, PostgresMigrated, PostgresStore, PostgresUrl};
+pub use postgres::{
+    CopyReport, POSTGRES_END_VERSION, PostgresMigrated, PostgresStore, PostgresUrl,
+    copy_sqlite_into,
+};
 pub use sqlite::{BackupReport, DB_FILE_NAME, END_VERSION, Migrated, SqliteStore, backup, migrate};
 pub use store::{RelayId, RelayStore, SpaceHold};
 

@@ -4,6 +4,7 @@
 //! sebaya-relay [serve] [--port N] [--bind ADDR] [--data-dir DIR] [--config FILE] ...
 //! sebaya-relay migrate [--data-dir DIR]           upgrade the database's schema, then exit
 //! sebaya-relay backup --to FILE [--data-dir DIR]  copy the database, also while a relay serves it
+//! sebaya-relay copy-to-postgres --data-dir DIR --database URL   move a stopped SQLite relay into PostgreSQL
 //! sebaya-relay --version | --help
 //! ```
 //! `serve` is the default, so `sebaya-relay --port 0` still serves. Every setting is a flag, an
@@ -71,6 +72,12 @@ fn command() -> Command {
         .subcommand(
             Command::new("migrate")
                 .about("Upgrade the database's schema to this version's, then exit")
+                .args_override_self(true)
+                .args(args(common())),
+        )
+        .subcommand(
+            Command::new("copy-to-postgres")
+                .about("Copy a stopped SQLite relay (--data-dir) into an empty PostgreSQL database (--database), relay id and all")
                 .args_override_self(true)
                 .args(args(common())),
         )
@@ -194,6 +201,7 @@ async fn serve(s: config::Serve) -> Result<(), String> {
 enum Plan {
     Serve(config::Serve),
     Migrate(config::Common),
+    Copy(config::Common),
     Backup(config::Common, std::path::PathBuf),
 }
 
@@ -201,7 +209,7 @@ impl Plan {
     fn common(&self) -> &config::Common {
         match self {
             Plan::Serve(s) => &s.common,
-            Plan::Migrate(c) | Plan::Backup(c, _) => c,
+            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) => c,
         }
     }
 }
@@ -212,6 +220,7 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
     let layers = Layers::new(flags(m), &env)?;
     Ok(match name {
         "migrate" => Plan::Migrate(config::Common::resolve(&layers)?),
+        "copy-to-postgres" => Plan::Copy(config::Common::resolve(&layers)?),
         "backup" => {
             // clap requires --to; an empty name is the only way to be without one.
             let to = m
@@ -237,6 +246,21 @@ fn run(plan: Plan) -> Result<(), String> {
                 done.from,
                 done.to,
                 database.describe()
+            );
+            Ok(())
+        }
+        Plan::Copy(c) => {
+            let Some(url) = &c.database else {
+                return Err("copy-to-postgres needs --database postgres://… (the target)".into());
+            };
+            let r = sebaya_relay::copy_sqlite_into(&c.data_dir, url).map_err(|e| e.to_string())?;
+            tracing::info!(envelopes = r.envelopes, "copied into PostgreSQL");
+            println!(
+                "sebaya-relay: copied {} envelopes, {} mailbox items and {} erased-space markers from {} into PostgreSQL (relay id kept)",
+                r.envelopes,
+                r.mailbox,
+                r.erased_spaces,
+                c.data_dir.display()
             );
             Ok(())
         }

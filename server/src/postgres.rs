@@ -35,8 +35,11 @@ use crate::store::{
 };
 
 mod admitted;
+mod import;
 mod mailbox;
 mod schema;
+
+pub use import::{CopyReport, copy_sqlite_into};
 
 pub use schema::END_VERSION as POSTGRES_END_VERSION;
 #[cfg(test)]
