@@ -7,6 +7,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use sebaya_proto::membership::Role;
@@ -186,13 +187,14 @@ fn a_node_killed_mid_push_loses_nothing_it_acknowledged() {
     let dev = device(10);
     let mut f = Founded::new(&Client::new(&a.url), space);
     f.add(&Client::new(&a.url), &dev, Role::Member, None);
-    let all: Vec<Vec<u8>> = (1..=400u64)
+    let all: Vec<Vec<u8>> = (1..=2000u64)
         .map(|seq| seal(&dev, space, seq, &seq.to_be_bytes()))
         .collect();
     // Push through node A, four at a time, noting what it acknowledged, until it is killed.
     let url = a.url.clone();
+    let progress = Arc::new(AtomicUsize::new(0));
     let pushing = {
-        let all = all.clone();
+        let (all, progress) = (all.clone(), progress.clone());
         std::thread::spawn(move || {
             let c = Client::new(&url);
             let dev = device(10);
@@ -203,11 +205,20 @@ fn a_node_killed_mid_push_loses_nothing_it_acknowledged() {
                     Some(r) if r.rejected.is_empty() => acked += chunk.len(),
                     _ => break,
                 }
+                progress.store(acked, Ordering::SeqCst);
             }
             acked
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Kill it once it has acknowledged a few pushes, while the device keeps pushing.
+    let started = std::time::Instant::now();
+    while progress.load(Ordering::SeqCst) < 40 {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "node A acknowledged nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     a.child.kill().unwrap(); // SIGKILL
     let _ = a.child.wait();
     let acked = pushing.join().unwrap();
@@ -225,7 +236,7 @@ fn a_node_killed_mid_push_loses_nothing_it_acknowledged() {
     }
     // The device pushes everything again through node B: nothing conflicts, and each slot is held
     // once.
-    for chunk in all.chunks(50) {
+    for chunk in all.chunks(200) {
         let r = push(&cb, &dev, space, chunk.to_vec());
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
