@@ -7,7 +7,10 @@
 #   scripts/test.sh --list          the stage names
 #
 # Stages:
-#   rust      cargo test --workspace --no-fail-fast (every test binary runs; any failure fails the stage)
+#   rust      cargo test --workspace --no-fail-fast (every test binary runs; any failure fails the stage),
+#             with a throwaway PostgreSQL cluster (scripts/pg-cluster.sh; installed through apt if
+#             missing) so that the relay's store and sync tests run on SQLite and PostgreSQL; then the
+#             relay's HTTP tests once more with their relays on PostgreSQL
 #   fmt       cargo fmt --all -- --check
 #   house     scripts/check-house.py: no new module cycle, mechanism -> domain dependency (imports, and
 #             calls between `impl Vault` blocks), import the check cannot follow (`use crate::*`...) or
@@ -56,6 +59,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mobile size)
 
+# shellcheck source=scripts/pg-cluster.sh
+source "$ROOT/scripts/pg-cluster.sh"
+
 # --- reporting ------------------------------------------------------------------------------------
 
 SUMMARY=()
@@ -79,6 +85,8 @@ on_exit() {
     for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID"; do
         [[ -n "$pid" ]] && kill "$pid" 2>/dev/null
     done
+    # The rust stage's PostgreSQL cluster, by its own pid and folder.
+    pg_cluster_stop
     if [[ -n "$CURRENT" ]]; then
         SUMMARY+=("$(printf '%-9s FAILED  after %4ss' "$CURRENT" $((SECONDS - STAGE_START)))")
     fi
@@ -171,7 +179,11 @@ ensure_bindings() {
 # --- stages ---------------------------------------------------------------------------------------
 
 stage_rust() {
+    pg_cluster_start
     cargo test --workspace --no-fail-fast
+    echo "-- the relay's HTTP tests again, their relays on PostgreSQL"
+    SEBAYA_TEST_RELAY_STORE=postgres cargo test -p sebaya-relay --test relay --test invites --test live
+    pg_cluster_stop
 }
 
 stage_api() {

@@ -22,8 +22,14 @@
 //! spaces in any order cannot deadlock; requests are served in arrival order per space, so none is
 //! starved by later ones. Logs that are not cached are rebuilt before the gates are taken and brought up
 //! to date under them ([`SpaceLog::catch_up`]), so a long rebuild holds up only the request that
-//! needs it. (The cache assumes one relay process per store: several processes sharing a database
-//! would each need to see the others' statements.)
+//! needs it.
+//!
+//! **Several processes on one store** (PostgreSQL, [`RelayStore::shared`]). The gates order the
+//! requests of one process; the store's [`RelayStore::lock_spaces`], taken right after them, orders
+//! them across processes, so a push on one node and a pull on another never interleave either. A
+//! cached log may then lack statements another node stored: whenever one is used (under the gates,
+//! and for the stranger screen) it is first brought up to date from the store by serial, so a
+//! removal taken by one node is enforced by every other at the very next request.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +43,7 @@ use sebaya_proto::{DeviceId, Envelope, ProtoError, SpaceId, reason};
 use crate::admission::{Admissions, Policy};
 use crate::error::StoreError;
 use crate::quota::Quotas;
-use crate::store::RelayStore;
+use crate::store::{RelayStore, SpaceHold};
 
 /// Upper bound on the estimated memory of cached logs. A log of `n` statements is counted as
 /// [`LOG_OVERHEAD_BYTES`]` + n × 1 KiB + n² / 4` bytes (each statement keeps bit sets of its
@@ -233,9 +239,16 @@ impl SpaceLog {
     /// envelope only after admitting it against every statement stored before it, a log replayed this
     /// way is the log the relay had when it stored the last one.
     pub fn catch_up(&mut self, store: &dyn RelayStore) -> Result<(), StoreError> {
+        let rows = store.membership_envelopes(&self.log.space(), self.through)?;
+        self.replay(rows);
+        Ok(())
+    }
+
+    /// [`SpaceLog::catch_up`] with the rows read already.
+    fn replay(&mut self, rows: Vec<(u64, Vec<u8>)>) {
         let space = self.log.space();
         let mut statements = Vec::new();
-        for (serial, bytes) in store.membership_envelopes(&space, self.through)? {
+        for (serial, bytes) in rows {
             self.through = self.through.max(serial);
             let Ok(envelope) = Envelope::parse(&bytes) else {
                 continue;
@@ -248,7 +261,7 @@ impl SpaceLog {
             }
         }
         if statements.is_empty() {
-            return Ok(());
+            return;
         }
         // One evaluation of the whole log at the end, not one per statement replayed.
         let ever_admins = &mut self.ever_admins;
@@ -260,7 +273,6 @@ impl SpaceLog {
             admitted
         });
         self.state = self.log.state();
-        Ok(())
     }
 
     /// Units of work every evaluation of this log has taken ([`MembershipLog::work`]).
@@ -554,10 +566,12 @@ impl Access {
     ) -> Result<Reader<'_>, StoreError> {
         let prepared = self.prepare(store, spaces)?;
         let held = self.take(spaces, false);
+        let hold = store.lock_spaces(spaces, false)?;
         let uncached = self.settle(store, prepared)?;
         Ok(Reader {
             access: self,
             uncached,
+            _hold: hold,
             _held: held,
         })
     }
@@ -571,10 +585,12 @@ impl Access {
     ) -> Result<Writer<'_>, StoreError> {
         let prepared = self.prepare(store, spaces)?;
         let held = self.take(spaces, true);
+        let hold = store.lock_spaces(spaces, true)?;
         let uncached = self.settle(store, prepared)?;
         Ok(Writer {
             access: self,
             uncached,
+            _hold: hold,
             _held: held,
         })
     }
@@ -660,7 +676,7 @@ impl Access {
         if let Some(log) = uncached.remove(&space) {
             return Ok(log);
         }
-        if let Some(log) = self.cache().get(&space) {
+        if let Some(log) = self.fresh(store, &space)? {
             return Ok(log);
         }
         let log = Arc::new(SpaceLog::rebuild(store, space)?);
@@ -668,12 +684,40 @@ impl Access {
         Ok(log)
     }
 
-    /// Whether `device` is a stranger to `space` by its cached log: the space exists, and the device
-    /// is neither a member nor was ever removed from it. Read without the space's gate, so a push in
-    /// progress may admit the device a moment later: good only for refusing `not-a-member` (which
-    /// clears at the next sync) before waiting for the gate. False when the log is not cached.
-    pub fn is_stranger(&self, space: &SpaceId, device: &DeviceId) -> bool {
-        self.cache().get(space).is_some_and(|log| {
+    /// The cached log of `space`, if any; from a shared store ([`RelayStore::shared`]) first
+    /// brought up to date with the membership envelopes other processes stored since it was read
+    /// (one indexed query when there are none), and cached so.
+    fn fresh(
+        &self,
+        store: &dyn RelayStore,
+        space: &SpaceId,
+    ) -> Result<Option<Arc<SpaceLog>>, StoreError> {
+        let Some(cached) = self.cache().get(space) else {
+            return Ok(None);
+        };
+        if !store.shared() {
+            return Ok(Some(cached));
+        }
+        let rows = store.membership_envelopes(space, cached.through)?;
+        if rows.is_empty() {
+            return Ok(Some(cached));
+        }
+        let mut log = (*cached).clone();
+        drop(cached);
+        log.replay(rows);
+        let log = Arc::new(log);
+        self.cache().put(*space, log.clone());
+        Ok(Some(log))
+    }
+
+    /// Whether `device` is a stranger to `space` by its cached log (from a shared store, brought up
+    /// to date first): the space exists, and the device is neither a member nor was ever removed
+    /// from it. Read without the space's gate, so a push in progress may admit the device a moment
+    /// later: good only for refusing `not-a-member` (which clears at the next sync) before waiting
+    /// for the gate. False when the log is not cached, or the store could not be read (the request
+    /// then goes on to the gate, where the store is read again).
+    pub fn is_stranger(&self, store: &dyn RelayStore, space: &SpaceId, device: &DeviceId) -> bool {
+        self.fresh(store, space).ok().flatten().is_some_and(|log| {
             let st = log.state();
             log.has_genesis() && !st.is_member(device) && !st.removed.contains_key(device)
         })
@@ -742,6 +786,8 @@ impl Drop for Held<'_> {
 pub struct Reader<'a> {
     access: &'a Access,
     uncached: HashMap<SpaceId, Arc<SpaceLog>>,
+    /// The other processes' side of the gates (a shared store); let go before this process's.
+    _hold: SpaceHold,
     _held: Held<'a>,
 }
 
@@ -761,6 +807,8 @@ impl Reader<'_> {
 pub struct Writer<'a> {
     access: &'a Access,
     uncached: HashMap<SpaceId, Arc<SpaceLog>>,
+    /// The other processes' side of the gates (a shared store); let go before this process's.
+    _hold: SpaceHold,
     _held: Held<'a>,
 }
 

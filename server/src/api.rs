@@ -67,8 +67,8 @@ impl std::fmt::Debug for RelayState {
 
 impl RelayState {
     /// Wraps any store. The relay id is read from it once, here. Membership logs are read from the
-    /// store when first needed, and cached. One relay process per store: the cache does not see
-    /// statements another process stores.
+    /// store when first needed, and cached; from a store other processes share
+    /// ([`RelayStore::shared`]), a cached log is checked against the store whenever it is used.
     pub fn new(store: Arc<dyn RelayStore>) -> RelayState {
         let relay_id = store.relay_id();
         RelayState {
@@ -160,6 +160,12 @@ impl RelayState {
     pub fn open(data_dir: &std::path::Path) -> Result<RelayState, crate::StoreError> {
         let store = crate::SqliteStore::open(data_dir)?;
         Ok(RelayState::new(Arc::new(store)))
+    }
+
+    /// Opens the store `database` chooses (SQLite or PostgreSQL). Blocks: call it before starting
+    /// the runtime or from a blocking context.
+    pub fn open_database(database: &crate::Database) -> Result<RelayState, crate::StoreError> {
+        Ok(RelayState::new(database.open()?))
     }
 
     /// The relay's id.

@@ -59,7 +59,12 @@ pub const COMMON: &[Setting] = &[
     one(
         "data-dir",
         "DIR",
-        "directory of the database [default: ./sebaya-relay-data]",
+        "directory of the SQLite database [default: ./sebaya-relay-data]",
+    ),
+    one(
+        "database",
+        "URL",
+        "postgres://USER@HOST:PORT/DB: keep the data in PostgreSQL instead (several nodes may share it) [default: SQLite in --data-dir]",
     ),
     one(
         "log-format",
@@ -342,6 +347,11 @@ fn scalar(value: &toml::Value, origin: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// A `--database` value: a PostgreSQL URL. The message never repeats it (it may hold a password).
+fn database_url(text: &str) -> Result<crate::PostgresUrl, String> {
+    crate::PostgresUrl::parse(text).map_err(|e| e.to_string())
+}
+
 fn parse_file(path: &Path, text: &str) -> Result<(PathBuf, toml::Table), ConfigError> {
     let table: toml::Table = text
         .parse()
@@ -365,6 +375,9 @@ fn parse_file(path: &Path, text: &str) -> Result<(PathBuf, toml::Table), ConfigE
 pub struct Common {
     /// Directory of `relay.sqlite3`.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to use instead of SQLite (`--database`); never shown (it may hold a
+    /// password).
+    pub database: Option<crate::PostgresUrl>,
     /// How log lines look.
     pub log_format: LogFormat,
     /// The most verbose level logged.
@@ -372,12 +385,22 @@ pub struct Common {
 }
 
 impl Common {
+    /// The store these settings choose: PostgreSQL when `--database` is given, else SQLite in the
+    /// data directory.
+    pub fn database(&self) -> crate::Database {
+        match &self.database {
+            Some(url) => crate::Database::Postgres(url.clone()),
+            None => crate::Database::Sqlite(self.data_dir.clone()),
+        }
+    }
+
     /// Reads the common settings.
     pub fn resolve(layers: &Layers<'_>) -> Result<Common, ConfigError> {
         Ok(Common {
             data_dir: layers
                 .get("data-dir", path)?
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            database: layers.get("database", database_url)?,
             log_format: layers
                 .get("log-format", log_format)?
                 .unwrap_or(LogFormat::Json),

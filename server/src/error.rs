@@ -16,6 +16,28 @@ pub enum StoreError {
     /// SQLite refused or failed (disk full, I/O error, locked database, constraint...).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed (`--database postgres://…`). Only the SQLSTATE code and the
+    /// server's one-line message are kept: its detail and hint may quote stored values (a duplicate
+    /// key's bytes), and a client error's text never reaches a device anyway (`api.rs`).
+    #[error("PostgreSQL error: {message}{}", code.as_ref().map(|c| format!(" (SQLSTATE {c})")).unwrap_or_default())]
+    Postgres {
+        /// The SQLSTATE code, when the server answered (`40001`: serialisation failure).
+        code: Option<String>,
+        /// What went wrong, without detail or hint.
+        message: String,
+    },
+    /// The `--database` setting is not a PostgreSQL URL this relay can use. The URL is never
+    /// repeated: it may hold a password.
+    #[error("the database URL could not be read: {0}")]
+    DatabaseUrl(&'static str),
+    /// `backup` was asked of a PostgreSQL store: PostgreSQL's own tools back it up.
+    #[error(
+        "sebaya-relay backup copies the SQLite store only; back PostgreSQL up with pg_dump or pg_basebackup"
+    )]
+    BackupNotSqlite,
+    /// `copy-to-postgres` found data in the target database: a copy never mixes two relays.
+    #[error("the PostgreSQL database holds relay data already; copy only into an empty one")]
+    TargetNotEmpty,
     /// The data directory could not be created or read.
     #[error("data directory {path}: {source}")]
     DataDir {

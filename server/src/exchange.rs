@@ -360,7 +360,7 @@ pub fn run_noting(
     let strangers: HashSet<SpaceId> = named
         .iter()
         .filter(|s| !erased_now.contains(s))
-        .filter(|s| access.is_stranger(s, &input.device))
+        .filter(|s| access.is_stranger(store, s, &input.device))
         .copied()
         .collect();
     let names: Vec<SpaceId> = named
@@ -382,7 +382,7 @@ pub fn run_noting(
         if erased_now.contains(space) {
             refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
             // Its members (present or past) still learn who erased it, and judge that themselves.
-            if !access.is_stranger(space, &input.device) {
+            if !access.is_stranger(store, space, &input.device) {
                 statements_of.push(*space);
             }
             continue;

@@ -40,6 +40,7 @@ pub mod exchange;
 pub mod live;
 pub mod logs;
 pub mod metrics;
+mod postgres;
 pub mod quota;
 mod sqlite;
 pub mod store;
@@ -52,8 +53,12 @@ use std::time::Duration;
 
 pub use api::{ApiError, RelayState, metrics_router, router};
 pub use error::{RelayError, StoreError};
+pub use postgres::{
+    CopyReport, POSTGRES_END_VERSION, PostgresMigrated, PostgresStore, PostgresUrl,
+    copy_sqlite_into,
+};
 pub use sqlite::{BackupReport, DB_FILE_NAME, END_VERSION, Migrated, SqliteStore, backup, migrate};
-pub use store::{RelayId, RelayStore};
+pub use store::{RelayId, RelayStore, SpaceHold};
 
 /// Port the binary listens on by default.
 pub const DEFAULT_PORT: u16 = 8787;
@@ -65,6 +70,51 @@ pub const DATA_DIR_ENV: &str = "SEBAYA_RELAY_DATA_DIR";
 /// How long a [`RelayHandle`]'s shutdown waits for open connections and running requests before
 /// dropping them (the binary's is `--shutdown-grace-secs`).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Where the relay keeps its data: SQLite in a data directory (the default: one process, nothing to
+/// run beside it), or a PostgreSQL database that several relay nodes share (`--database`;
+/// `docs/operations.md`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// `relay.sqlite3` in this directory (created if missing).
+    Sqlite(PathBuf),
+    /// This PostgreSQL database (its schema created or upgraded at open).
+    Postgres(PostgresUrl),
+}
+
+impl Database {
+    /// Opens the store, creating or upgrading its schema. Blocks.
+    pub fn open(&self) -> Result<std::sync::Arc<dyn RelayStore>, StoreError> {
+        Ok(match self {
+            Database::Sqlite(dir) => std::sync::Arc::new(SqliteStore::open(dir)?),
+            Database::Postgres(url) => std::sync::Arc::new(PostgresStore::open(url)?),
+        })
+    }
+
+    /// What the relay prints about where its data is: the directory, or only that it is PostgreSQL
+    /// (the URL may hold a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(dir) => dir.display().to_string(),
+            Database::Postgres(_) => "PostgreSQL".to_string(),
+        }
+    }
+
+    /// `sebaya-relay migrate`: upgrades the schema, returning the versions before and after.
+    /// SQLite refuses a directory with no database; PostgreSQL creates the schema in an empty one.
+    pub fn migrate(&self) -> Result<Migrated, StoreError> {
+        match self {
+            Database::Sqlite(dir) => migrate(dir),
+            Database::Postgres(url) => {
+                let m = PostgresStore::migrate(url)?;
+                Ok(Migrated {
+                    from: m.from,
+                    to: m.to,
+                })
+            }
+        }
+    }
+}
 
 /// Where a relay keeps its data and where it listens.
 #[derive(Clone, Debug, PartialEq, Eq)]

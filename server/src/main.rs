@@ -4,6 +4,7 @@
 //! sebaya-relay [serve] [--port N] [--bind ADDR] [--data-dir DIR] [--config FILE] ...
 //! sebaya-relay migrate [--data-dir DIR]           upgrade the database's schema, then exit
 //! sebaya-relay backup --to FILE [--data-dir DIR]  copy the database, also while a relay serves it
+//! sebaya-relay copy-to-postgres --data-dir DIR --database URL   move a stopped SQLite relay into PostgreSQL
 //! sebaya-relay --version | --help
 //! ```
 //! `serve` is the default, so `sebaya-relay --port 0` still serves. Every setting is a flag, an
@@ -75,6 +76,12 @@ fn command() -> Command {
                 .args(args(common())),
         )
         .subcommand(
+            Command::new("copy-to-postgres")
+                .about("Copy a stopped SQLite relay (--data-dir) into an empty PostgreSQL database (--database), relay id and all")
+                .args_override_self(true)
+                .args(args(common())),
+        )
+        .subcommand(
             Command::new("backup")
                 .about("Copy the database to a new file (SQLite's online backup: the relay may keep serving)")
                 .args_override_self(true)
@@ -130,8 +137,8 @@ async fn shutdown_signal() {
 }
 
 async fn serve(s: config::Serve) -> Result<(), String> {
-    let dir = s.common.data_dir.clone();
-    let state = tokio::task::spawn_blocking(move || RelayState::open(&dir))
+    let database = s.common.database();
+    let state = tokio::task::spawn_blocking(move || RelayState::open_database(&database))
         .await
         .map_err(|_| "opening the store failed unexpectedly".to_string())?
         .map_err(|e| e.to_string())?
@@ -164,7 +171,7 @@ async fn serve(s: config::Serve) -> Result<(), String> {
         let _ = writeln!(
             out,
             "sebaya-relay listening on http://{addr} (data: {})",
-            s.common.data_dir.display()
+            s.common.database().describe()
         );
         if let Some((_, at)) = &metrics {
             let _ = writeln!(out, "sebaya-relay metrics on http://{at}/metrics");
@@ -194,6 +201,7 @@ async fn serve(s: config::Serve) -> Result<(), String> {
 enum Plan {
     Serve(config::Serve),
     Migrate(config::Common),
+    Copy(config::Common),
     Backup(config::Common, std::path::PathBuf),
 }
 
@@ -201,7 +209,7 @@ impl Plan {
     fn common(&self) -> &config::Common {
         match self {
             Plan::Serve(s) => &s.common,
-            Plan::Migrate(c) | Plan::Backup(c, _) => c,
+            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) => c,
         }
     }
 }
@@ -212,6 +220,7 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
     let layers = Layers::new(flags(m), &env)?;
     Ok(match name {
         "migrate" => Plan::Migrate(config::Common::resolve(&layers)?),
+        "copy-to-postgres" => Plan::Copy(config::Common::resolve(&layers)?),
         "backup" => {
             // clap requires --to; an empty name is the only way to be without one.
             let to = m
@@ -229,17 +238,36 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
 fn run(plan: Plan) -> Result<(), String> {
     match plan {
         Plan::Migrate(c) => {
-            let done = sebaya_relay::migrate(&c.data_dir).map_err(|e| e.to_string())?;
+            let database = c.database();
+            let done = database.migrate().map_err(|e| e.to_string())?;
             tracing::info!(from = done.from, to = done.to, "schema migrated");
             println!(
                 "sebaya-relay: schema version {} -> {} (data: {})",
                 done.from,
                 done.to,
+                database.describe()
+            );
+            Ok(())
+        }
+        Plan::Copy(c) => {
+            let Some(url) = &c.database else {
+                return Err("copy-to-postgres needs --database postgres://… (the target)".into());
+            };
+            let r = sebaya_relay::copy_sqlite_into(&c.data_dir, url).map_err(|e| e.to_string())?;
+            tracing::info!(envelopes = r.envelopes, "copied into PostgreSQL");
+            println!(
+                "sebaya-relay: copied {} envelopes, {} mailbox items and {} erased-space markers from {} into PostgreSQL (relay id kept)",
+                r.envelopes,
+                r.mailbox,
+                r.erased_spaces,
                 c.data_dir.display()
             );
             Ok(())
         }
         Plan::Backup(c, to) => {
+            if c.database.is_some() {
+                return Err(sebaya_relay::StoreError::BackupNotSqlite.to_string());
+            }
             let r = sebaya_relay::backup(&c.data_dir, &to).map_err(|e| e.to_string())?;
             tracing::info!(envelopes = r.envelopes, bytes = r.bytes, "backup written");
             println!(

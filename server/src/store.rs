@@ -8,8 +8,9 @@
 //! not stored apart: a space's log is its stored envelopes of kind membership, replayed in arrival order
 //! (`access.rs`), so storing an accepted membership envelope *is* persisting the log, in the same
 //! transaction as every other envelope of the request. [`RelayStore`] is the
-//! seam where a second implementation goes: SQLite ([`crate::SqliteStore`]) is the embedded default;
-//! PostgreSQL, for several stateless relay nodes sharing one database, is planned. Everything the sync
+//! seam: SQLite ([`crate::SqliteStore`]) is the embedded default; PostgreSQL
+//! ([`crate::PostgresStore`]) is for several relay nodes sharing one database, which
+//! [`RelayStore::shared`] and [`RelayStore::lock_spaces`] exist for. Everything the sync
 //! rules decide (what to accept, what a client lacks, paging) lives in `exchange.rs` and `exchange/`
 //! on top of this trait, so a new store only has to store and look up.
 //!
@@ -20,6 +21,12 @@ use sebaya_proto::invite::InviteId;
 use sebaya_proto::{DeviceId, EnvelopeId, Kind, PersonId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
+
+#[cfg(test)]
+pub(crate) mod contract;
+pub(crate) mod rows;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// How long the relay keeps a join request or a join answer (seconds from its arrival): 30 days. An
 /// invite is meant to be answered within days; after this a request nobody approved, or an answer its
@@ -240,6 +247,33 @@ pub enum MailboxOutcome {
     NotRequested,
 }
 
+/// A hold on spaces against the requests of other relay processes sharing the store
+/// ([`RelayStore::lock_spaces`]); let go when dropped. Drop it in a blocking context, as it was
+/// taken.
+pub struct SpaceHold(Option<Box<dyn Send>>);
+
+impl SpaceHold {
+    /// Nothing held: a store only one process uses needs no hold beyond the process's own gates.
+    pub fn none() -> SpaceHold {
+        SpaceHold(None)
+    }
+
+    /// Holds whatever `inner` holds until dropped (its `Drop` lets go).
+    pub fn new(inner: impl Send + 'static) -> SpaceHold {
+        SpaceHold(Some(Box::new(inner)))
+    }
+}
+
+impl std::fmt::Debug for SpaceHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "SpaceHold(held)"
+        } else {
+            "SpaceHold(none)"
+        })
+    }
+}
+
 /// Storage of a relay. Implementations must be safe to share between threads; every method may block.
 ///
 /// Envelopes are append-only: nothing here deletes or rewrites one, except erasure (section 23) and
@@ -253,6 +287,23 @@ pub trait RelayStore: Send + Sync + 'static {
 
     /// Answers a trivial query: the readiness probe.
     fn ping(&self) -> Result<(), StoreError>;
+
+    /// Whether other relay processes may change this store while this one serves it (PostgreSQL
+    /// shared by several nodes). Then nothing read from the store may be trusted across requests:
+    /// a cached membership log is checked for statements stored since it was read, on every
+    /// request (`access.rs`). Default: one process per store.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Orders whole requests on `spaces` across the processes sharing the store, as each process's
+    /// own gates order them within it (`access.rs`): held exclusively for a push (`write`), shared
+    /// among pulls. Taken after the process's own gates, in one order, so that two requests never
+    /// wait on each other in a circle. Default: nothing to hold.
+    fn lock_spaces(&self, spaces: &[SpaceId], write: bool) -> Result<SpaceHold, StoreError> {
+        let _ = (spaces, write);
+        Ok(SpaceHold::none())
+    }
 
     /// Records `(device, request_id)` with the request's `timestamp`, unless it is already recorded.
     /// Also forgets entries whose timestamp is older than `now - 2 × TIME_WINDOW_SECS`: a request that

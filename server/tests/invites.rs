@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +26,7 @@ use sebaya_proto::sync::{
     SyncResponse,
 };
 use sebaya_proto::{DeviceId, SpaceId};
-use sebaya_relay::{RelayConfig, RelayHandle, RelayStore, SqliteStore};
+use sebaya_relay::RelayHandle;
 use serde_bytes::ByteBuf;
 
 // ------------------------------------------------------------------------------------------
@@ -35,11 +37,7 @@ fn loopback() -> SocketAddr {
 }
 
 fn start(dir: &Path) -> RelayHandle {
-    sebaya_relay::spawn(RelayConfig {
-        data_dir: dir.to_path_buf(),
-        bind: loopback(),
-    })
-    .unwrap()
+    support::spawn_relay(dir, loopback())
 }
 
 fn now() -> u64 {
@@ -297,7 +295,7 @@ fn new_invite(space: SpaceId, secret: u8) -> InviteId {
 
 /// What the store keeps under `(space, invite)`, read with the relay stopped.
 fn stored_requests(dir: &Path, space: SpaceId, invite: InviteId) -> usize {
-    let store = SqliteStore::open(dir).unwrap();
+    let store = support::open_store(dir);
     store.join_requests(&space, &invite).unwrap().len()
 }
 

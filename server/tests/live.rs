@@ -21,7 +21,9 @@ use sebaya_relay::{RelayHandle, RelayState};
 use support::{Client, Device, Founded, device, empty_vector, request, seal};
 
 fn start(dir: &std::path::Path, limits: LiveLimits) -> (RelayHandle, RelayState) {
-    let state = RelayState::open(dir).unwrap().with_live_limits(limits);
+    let state = RelayState::open_database(&support::database(dir))
+        .unwrap()
+        .with_live_limits(limits);
     let handle = sebaya_relay::spawn_state(state.clone(), "127.0.0.1:0".parse().unwrap()).unwrap();
     (handle, state)
 }

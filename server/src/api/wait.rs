@@ -161,7 +161,7 @@ fn judge(
     let erased: HashSet<SpaceId> = store.erased(&ids)?.into_iter().collect();
     let candidates: Vec<SpaceId> = ids
         .into_iter()
-        .filter(|s| !erased.contains(s) && !access.is_stranger(s, device))
+        .filter(|s| !erased.contains(s) && !access.is_stranger(store, s, device))
         .collect();
     let mut reader = access.reader(store, &candidates)?;
     let mut readable = Vec::new();

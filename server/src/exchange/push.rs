@@ -166,7 +166,7 @@ pub(super) fn refuse_strangers(
                 None
             } else if no_genesis.contains(&c.slot.space) {
                 Some(reason::UNKNOWN_SPACE)
-            } else if access.is_stranger(&c.slot.space, &c.slot.author) {
+            } else if access.is_stranger(store, &c.slot.space, &c.slot.author) {
                 Some(reason::NOT_A_MEMBER)
             } else {
                 None

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
-use crate::SqliteStore;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use sebaya_proto::membership::{Op, Role, SignedStatement, Statement, StatementId};
 use sebaya_proto::sync::MAX_MESSAGE_LEN;
@@ -105,10 +104,7 @@ fn input(
     }
 }
 
-#[test]
-fn one_authors_envelopes_go_out_in_sequence_order_and_gaps_wait() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn one_authors_envelopes_go_out_in_sequence_order_and_gaps_wait(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([3; 16]);
     let (_, _, founding) = founded(space);
@@ -122,7 +118,7 @@ fn one_authors_envelopes_go_out_in_sequence_order_and_gaps_wait() {
     let mut pushed = founding.clone();
     pushed.extend([e5.clone(), e7, e4.clone(), e3.clone()]);
     let r = run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], pushed, 0),
     )
@@ -136,7 +132,7 @@ fn one_authors_envelopes_go_out_in_sequence_order_and_gaps_wait() {
     let mut got = Vec::new();
     for rid in 2..20 {
         let r = run(
-            &store,
+            store,
             &access,
             input(rid, vec![(space, vector.clone())], vec![], 0),
         )
@@ -158,21 +154,18 @@ fn one_authors_envelopes_go_out_in_sequence_order_and_gaps_wait() {
     assert_eq!(got, expected);
 }
 
-#[test]
-fn replayed_request_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn replayed_request_changes_nothing(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([3; 16]);
     let (_, _, founding) = founded(space);
     run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], founding, 0),
     )
     .unwrap();
     let again = run(
-        &store,
+        store,
         &access,
         input(
             1,
@@ -185,10 +178,7 @@ fn replayed_request_changes_nothing() {
     assert_eq!(store.space_vector(&space).unwrap().get(&device(1).1), 2);
 }
 
-#[test]
-fn statements_are_judged_after_their_parents_and_before_other_envelopes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn statements_are_judged_after_their_parents_and_before_other_envelopes(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([4; 16]);
     let (_, _, founding) = founded(space);
@@ -199,7 +189,7 @@ fn statements_are_judged_after_their_parents_and_before_other_envelopes() {
         founding[0].clone(),
     ];
     let r = run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], pushed, 0),
     )
@@ -218,14 +208,11 @@ fn statements_are_judged_after_their_parents_and_before_other_envelopes() {
     assert_eq!(access.cached_spaces(), 1);
 }
 
-#[test]
-fn a_space_without_genesis_is_refused_and_not_cached() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn a_space_without_genesis_is_refused_and_not_cached(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([5; 16]);
     let r = run(
-        &store,
+        store,
         &access,
         input(
             1,
@@ -245,11 +232,8 @@ fn a_space_without_genesis_is_refused_and_not_cached() {
     assert_eq!(store.space_vector(&space).unwrap(), VersionVector::new());
 }
 
-#[test]
-fn mailboxes_wait_for_a_page_with_room() {
+fn mailboxes_wait_for_a_page_with_room(store: &dyn RelayStore) {
     use sebaya_proto::invite::MAX_JOIN_ANSWER_LEN;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let space = SpaceId([6; 16]);
     let (_, add, mut envs) = founded(space);
@@ -279,12 +263,12 @@ fn mailboxes_wait_for_a_page_with_room() {
     }
     let mut push = input(1, vec![(space, BTreeMap::new())], envs, 0);
     push.device = device(1).1;
-    let r = run(&store, &access, push).unwrap();
+    let r = run(store, &access, push).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     let mut ask = input(5, vec![], vec![], 0);
     ask.device = device(8).1;
     ask.join_requests = asks;
-    let r = run(&store, &access, ask).unwrap();
+    let r = run(store, &access, ask).unwrap();
     assert!(r.refused_join_requests.is_empty());
     let mut envs = Vec::new();
     let mut answers = Vec::new();
@@ -312,7 +296,7 @@ fn mailboxes_wait_for_a_page_with_room() {
     let mut push = input(6, vec![(space, BTreeMap::new())], envs, 0);
     push.device = device(1).1;
     push.join_answers = answers.clone();
-    let r = run(&store, &access, push).unwrap();
+    let r = run(store, &access, push).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     assert!(
         r.refused_join_answers.is_empty(),
@@ -324,7 +308,7 @@ fn mailboxes_wait_for_a_page_with_room() {
     // would pass 8 MiB together, so the answers wait for the next page.
     let mut pull = input(2, vec![(space, BTreeMap::new())], vec![], 1 << 30);
     pull.device = device(8).1;
-    let r = run(&store, &access, pull).unwrap();
+    let r = run(store, &access, pull).unwrap();
     assert_eq!(r.envelopes.len(), 6);
     assert!(r.join_answers.is_empty());
     assert!(r.more);
@@ -335,7 +319,7 @@ fn mailboxes_wait_for_a_page_with_room() {
         1 << 30,
     );
     pull.device = device(8).1;
-    let r = run(&store, &access, pull).unwrap();
+    let r = run(store, &access, pull).unwrap();
     assert!(r.envelopes.is_empty());
     assert!(!r.more);
     assert_eq!(r.join_answers, answers);
@@ -348,7 +332,7 @@ fn mailboxes_wait_for_a_page_with_room() {
         ..answers[0].clone()
     }];
     more.join_answers[0].invite = vec![1; 16];
-    let r = run(&store, &access, more).unwrap();
+    let r = run(store, &access, more).unwrap();
     assert!(
         r.refused_join_answers.is_empty(),
         "replacing keeps within the limit"
@@ -364,12 +348,9 @@ fn at(n: u8, rid: u8, t: u64, spaces: Vec<(SpaceId, BTreeMap<DeviceId, u64>)>) -
     i
 }
 
-#[test]
-fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
+fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it(store: &dyn RelayStore) {
     use crate::store::MAILBOX_RETENTION_SECS;
     const DAY: u64 = 24 * 3600;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let space = SpaceId([7; 16]);
     let t0 = 1_800_000_000;
@@ -390,7 +371,7 @@ fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
     envs.push(carry(1, &open, 3));
     let mut push = at(1, 1, t0, vec![(space, BTreeMap::new())]);
     push.envelopes = envs.into_iter().map(serde_bytes::ByteBuf::from).collect();
-    assert!(run(&store, &access, push).unwrap().rejected.is_empty());
+    assert!(run(store, &access, push).unwrap().rejected.is_empty());
     let mut ask = at(8, 2, t0, vec![]);
     ask.join_requests = vec![JoinPost {
         space: space.0.to_vec(),
@@ -399,7 +380,7 @@ fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
         token: Vec::new(),
     }];
     assert!(
-        run(&store, &access, ask)
+        run(store, &access, ask)
             .unwrap()
             .refused_join_requests
             .is_empty()
@@ -424,7 +405,7 @@ fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
     let mut push = at(1, 3, t0, vec![(space, BTreeMap::new())]);
     push.envelopes = vec![serde_bytes::ByteBuf::from(carry(1, &admit, 4))];
     push.join_answers = vec![answer(b"first")];
-    let r = run(&store, &access, push).unwrap();
+    let r = run(store, &access, push).unwrap();
     assert!(r.rejected.is_empty() && r.refused_join_answers.is_empty());
 
     // Posting it again a day before it would go replaces it, but its clock runs from its first
@@ -432,15 +413,15 @@ fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
     let mut again = at(1, 4, t0 + 29 * DAY, vec![]);
     again.join_answers = vec![answer(b"again")];
     assert!(
-        run(&store, &access, again)
+        run(store, &access, again)
             .unwrap()
             .refused_join_answers
             .is_empty()
     );
-    let r = run(&store, &access, at(8, 5, t0 + 29 * DAY + 1, vec![])).unwrap();
+    let r = run(store, &access, at(8, 5, t0 + 29 * DAY + 1, vec![])).unwrap();
     assert_eq!(r.join_answers, vec![answer(b"again")]);
     let late = t0 + MAILBOX_RETENTION_SECS + DAY;
-    let r = run(&store, &access, at(8, 6, late, vec![])).unwrap();
+    let r = run(store, &access, at(8, 6, late, vec![])).unwrap();
     assert!(
         r.join_answers.is_empty(),
         "thirty days after the first post"
@@ -449,7 +430,7 @@ fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
     // Once it went, the same answer is not kept again: the one request it answered was answered.
     let mut refill = at(1, 7, late + 1, vec![]);
     refill.join_answers = vec![answer(b"refill")];
-    let r = run(&store, &access, refill).unwrap();
+    let r = run(store, &access, refill).unwrap();
     assert_eq!(
         r.refused_join_answers,
         vec![Rejected {
@@ -457,7 +438,7 @@ fn an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it() {
             reason: "not-requested".into()
         }]
     );
-    let r = run(&store, &access, at(8, 8, late + 2, vec![])).unwrap();
+    let r = run(store, &access, at(8, 8, late + 2, vec![])).unwrap();
     assert!(r.join_answers.is_empty());
 }
 
@@ -480,7 +461,7 @@ fn snap(n: u8, space: SpaceId, seq: u64, cover: &[(u8, u64)], body: usize) -> Ve
 }
 
 fn pull(
-    store: &SqliteStore,
+    store: &dyn RelayStore,
     access: &Access,
     policy: &SnapshotPolicy,
     rid: u8,
@@ -498,7 +479,7 @@ fn pull(
 /// Device 1 pushes the founding statements, its changes 3 to 12 (300 bytes each) and a snapshot
 /// at 13 covering them all; returns the changes and the snapshot.
 fn push_ten_changes_and_a_snapshot(
-    store: &SqliteStore,
+    store: &dyn RelayStore,
     access: &Access,
     space: SpaceId,
     founding: &[Vec<u8>],
@@ -520,18 +501,15 @@ fn push_ten_changes_and_a_snapshot(
     (changes, s13)
 }
 
-#[test]
-fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([4; 16]);
     let (_, _, founding) = journal_founded(space);
-    let (changes, s13) = push_ten_changes_and_a_snapshot(&store, &access, space, &founding);
+    let (changes, s13) = push_ten_changes_and_a_snapshot(store, &access, space, &founding);
 
     // Retention of 100 s: nothing pruned at t = 1000, so a device just behind gets changes.
     let policy = SnapshotPolicy::new(Some(100));
-    let got = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1000);
+    let got = pull(store, &access, &policy, 2, space, BTreeMap::new(), 1000);
     // Membership first (a device that takes the snapshot counts what it covers as held), then
     // the snapshot, then the tail.
     assert_eq!(got[..founding.len()], founding[..], "membership first");
@@ -541,7 +519,7 @@ fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
         "covered changes are not"
     );
     let behind: BTreeMap<_, _> = [(device(1).1, 11)].into();
-    let got = pull(&store, &access, &policy, 3, space, behind.clone(), 1000);
+    let got = pull(store, &access, &policy, 3, space, behind.clone(), 1000);
     assert_eq!(
         got,
         vec![changes[9].clone(), s13.clone()],
@@ -552,13 +530,13 @@ fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
     // be honest and ahead) but neither served in their place nor pruned by.
     let ahead = snap(1, space, 14, &[(1, 13), (2, 50)], 10);
     let r = run(
-        &store,
+        store,
         &access,
         input(4, vec![(space, BTreeMap::new())], vec![ahead.clone()], 0),
     )
     .unwrap();
     assert!(r.rejected.is_empty());
-    let got = pull(&store, &access, &policy, 5, space, BTreeMap::new(), 1000);
+    let got = pull(store, &access, &policy, 5, space, BTreeMap::new(), 1000);
     assert_eq!(got[founding.len()], s13, "membership, then the snapshot");
     assert!(
         got.contains(&ahead),
@@ -567,11 +545,11 @@ fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
 
     // After the retention: the covered changes are pruned (not the snapshot, not membership),
     // and a device below them can only get the snapshot, even when just one is missing.
-    let got = pull(&store, &access, &policy, 6, space, BTreeMap::new(), 2000);
+    let got = pull(store, &access, &policy, 6, space, BTreeMap::new(), 2000);
     assert_eq!(got[founding.len()], s13, "membership, then the snapshot");
     let floor = store.pruned_floor(&space).unwrap();
     assert_eq!(floor.get(&device(1).1), Some(&12));
-    let got = pull(&store, &access, &policy, 7, space, behind, 2000);
+    let got = pull(store, &access, &policy, 7, space, behind, 2000);
     assert!(got.contains(&s13), "below the pruned range: the snapshot");
     assert!(!got.contains(&changes[9]));
     assert_eq!(
@@ -581,18 +559,15 @@ fn a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention() {
     );
     // A device up to date is not sent anything again.
     let all: BTreeMap<_, _> = [(device(1).1, 14)].into();
-    assert!(pull(&store, &access, &policy, 8, space, all, 2000).is_empty());
+    assert!(pull(store, &access, &policy, 8, space, all, 2000).is_empty());
 }
 
-#[test]
-fn snapshots_of_strangers_and_bad_covers_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn snapshots_of_strangers_and_bad_covers_are_refused(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([5; 16]);
     let (_, _, founding) = journal_founded(space);
     run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], founding, 0),
     )
@@ -617,7 +592,7 @@ fn snapshots_of_strangers_and_bad_covers_are_refused() {
     .unwrap()
     .into_bytes();
     let r = run(
-        &store,
+        store,
         &access,
         input(
             2,
@@ -634,17 +609,14 @@ fn snapshots_of_strangers_and_bad_covers_are_refused() {
 
 /// In a space with a member who is not an admin (a group), devices refuse every snapshot, so the
 /// relay never serves even an admin's snapshot in place of what it covers, nor prunes under it.
-#[test]
-fn in_a_space_with_plain_members_no_snapshot_stands_in_for_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn in_a_space_with_plain_members_no_snapshot_stands_in_for_changes(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([6; 16]);
     let (_, _, founding) = founded(space);
-    let (changes, s13) = push_ten_changes_and_a_snapshot(&store, &access, space, &founding);
+    let (changes, s13) = push_ten_changes_and_a_snapshot(store, &access, space, &founding);
     // Retention 0 and far in the future: still nothing pruned, every change served.
     let policy = SnapshotPolicy::new(Some(0));
-    let got = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1 << 40);
+    let got = pull(store, &access, &policy, 2, space, BTreeMap::new(), 1 << 40);
     assert!(
         changes.iter().all(|c| got.contains(c)),
         "every change is served"
@@ -653,24 +625,21 @@ fn in_a_space_with_plain_members_no_snapshot_stands_in_for_changes() {
         got.contains(&s13),
         "the snapshot only as an ordinary envelope"
     );
-    let again = pull(&store, &access, &policy, 2, space, BTreeMap::new(), 1 << 41);
+    let again = pull(store, &access, &policy, 2, space, BTreeMap::new(), 1 << 41);
     assert!(
         changes.iter().all(|c| again.contains(c)),
         "and none was pruned"
     );
 }
 
-#[test]
-fn a_non_admins_snapshot_is_never_served_in_place_of_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn a_non_admins_snapshot_is_never_served_in_place_of_changes(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([6; 16]);
     let (_, _, founding) = founded(space);
     let mut pushed = founding;
     pushed.extend((3..=8).map(|q| seal(1, space, q, &[1; 300])));
     run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], pushed, 0),
     )
@@ -678,14 +647,14 @@ fn a_non_admins_snapshot_is_never_served_in_place_of_changes() {
     // Device 9 (a member, not an admin) seals a snapshot covering device 1's changes.
     let s = snap(9, space, 1, &[(1, 8)], 10);
     let r = run(
-        &store,
+        store,
         &access,
         input(2, vec![(space, BTreeMap::new())], vec![s], 0),
     )
     .unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     let policy = SnapshotPolicy::new(Some(0));
-    let got = pull(&store, &access, &policy, 3, space, BTreeMap::new(), 5000);
+    let got = pull(store, &access, &policy, 3, space, BTreeMap::new(), 5000);
     assert_eq!(
         got.len(),
         9,
@@ -737,7 +706,7 @@ fn adds(
 
 /// Founds each space (device 1 its admin, device 9 a member), one request each (request ids 1, 2,
 /// ...); every statement must be taken.
-fn found_each(store: &SqliteStore, access: &Access, spaces: &[SpaceId]) {
+fn found_each(store: &dyn RelayStore, access: &Access, spaces: &[SpaceId]) {
     for (i, space) in spaces.iter().enumerate() {
         let (_, _, founding) = founded(*space);
         let rid = u8::try_from(i + 1).unwrap();
@@ -751,7 +720,7 @@ fn found_each(store: &SqliteStore, access: &Access, spaces: &[SpaceId]) {
     }
 }
 
-fn stored_statements(store: &SqliteStore, space: &SpaceId) -> usize {
+fn stored_statements(store: &dyn RelayStore, space: &SpaceId) -> usize {
     store.membership_envelopes(space, 0).unwrap().len()
 }
 
@@ -760,15 +729,14 @@ fn stored_statements(store: &SqliteStore, space: &SpaceId) -> usize {
 /// refused, `too-many-statements`, stored nowhere; the request itself and the other spaces it
 /// names go on (a space founded after the flood in judging order counts); a later request takes
 /// the rest.
-#[test]
-fn statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spaces_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spaces_count(
+    store: &dyn RelayStore,
+) {
     let access = Access::new();
     let (space, other) = (SpaceId([7; 16]), SpaceId([8; 16]));
     let (_, add, founding) = founded(space);
     let r = run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], founding, 0),
     )
@@ -788,7 +756,7 @@ fn statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spac
     );
     envs.push(carry(9, &genesis, 1));
     let both = vec![(space, BTreeMap::new()), (other, BTreeMap::new())];
-    let r = run(&store, &access, input(2, both.clone(), envs, 0)).unwrap();
+    let r = run(store, &access, input(2, both.clone(), envs, 0)).unwrap();
     let refused: Vec<(u32, &str)> = r
         .rejected
         .iter()
@@ -802,27 +770,24 @@ fn statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spac
     );
     assert!(r.refused_spaces.is_empty(), "{:?}", r.refused_spaces);
     assert_eq!(r.spaces.len(), 2, "both spaces answered");
-    assert_eq!(stored_statements(&store, &space), 2 + 16);
+    assert_eq!(stored_statements(store, &space), 2 + 16);
     assert_eq!(
-        stored_statements(&store, &other),
+        stored_statements(store, &other),
         1,
         "the other space counts"
     );
     assert_eq!(store.space_vector(&space).unwrap().get(&device(1).1), 18);
 
     // The rest, in a later request.
-    let r = run(&store, &access, input(3, both, flood[16..].to_vec(), 0)).unwrap();
+    let r = run(store, &access, input(3, both, flood[16..].to_vec(), 0)).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-    assert_eq!(stored_statements(&store, &space), 22);
+    assert_eq!(stored_statements(store, &space), 22);
 }
 
 /// One request makes the relay judge at most 32 new statements in all its spaces together, so a
 /// request naming many spaces cannot hold the write gate for long either. Three spaces of 12
 /// statements each: the last 4 judged are refused.
-#[test]
-fn one_request_has_at_most_32_new_statements_judged_in_all() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn one_request_has_at_most_32_new_statements_judged_in_all(store: &dyn RelayStore) {
     let access = Access::new();
     let spaces = [SpaceId([10; 16]), SpaceId([11; 16]), SpaceId([12; 16])];
     let mut envs = Vec::new();
@@ -846,7 +811,7 @@ fn one_request_has_at_most_32_new_statements_judged_in_all() {
         0,
     );
     push.device = device(1).1;
-    let r = run(&store, &access, push).unwrap();
+    let r = run(store, &access, push).unwrap();
     assert_eq!(r.rejected.len(), 4, "{:?}", r.rejected);
     assert!(
         r.rejected
@@ -855,47 +820,41 @@ fn one_request_has_at_most_32_new_statements_judged_in_all() {
         "{:?}",
         r.rejected
     );
-    let held: Vec<usize> = spaces
-        .iter()
-        .map(|s| stored_statements(&store, s))
-        .collect();
+    let held: Vec<usize> = spaces.iter().map(|s| stored_statements(store, s)).collect();
     assert_eq!(held, vec![12, 12, 8]);
 }
 
 /// A log holds at most `MAX_STATEMENTS` statements: the relay refuses the next one, `log-full`, and
 /// stores nothing of it.
-#[test]
-fn a_full_log_takes_no_more() {
+fn a_full_log_takes_no_more(store: &dyn RelayStore) {
     use sebaya_proto::membership::MAX_STATEMENTS;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let space = SpaceId([13; 16]);
     let (_, add, founding) = founded(space);
     let spaces = || vec![(space, BTreeMap::new())];
-    let r = run(&store, &access, input(1, spaces(), founding, 0)).unwrap();
+    let r = run(store, &access, input(1, spaces(), founding, 0)).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     let (all, _) = adds(space, add.id(), 0, MAX_STATEMENTS - 1, 3);
     for (k, batch) in all[..MAX_STATEMENTS - 2].chunks(16).enumerate() {
         let mut request = input(0, spaces(), batch.to_vec(), 0);
         request.request_id[..8].copy_from_slice(&(k as u64 + 1000).to_le_bytes());
-        let r = run(&store, &access, request).unwrap();
+        let r = run(store, &access, request).unwrap();
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
-    assert_eq!(stored_statements(&store, &space), MAX_STATEMENTS);
+    assert_eq!(stored_statements(store, &space), MAX_STATEMENTS);
     let r = run(
-        &store,
+        store,
         &access,
         input(200, spaces(), all[MAX_STATEMENTS - 2..].to_vec(), 0),
     )
     .unwrap();
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(r.rejected[0].reason, "log-full");
-    assert_eq!(stored_statements(&store, &space), MAX_STATEMENTS);
+    assert_eq!(stored_statements(store, &space), MAX_STATEMENTS);
     // A relay that rebuilds the log from its store (a restart) holds the same number.
     let fresh = Access::new();
     let r = run(
-        &store,
+        store,
         &fresh,
         input(201, spaces(), all[MAX_STATEMENTS - 2..].to_vec(), 0),
     )
@@ -905,10 +864,7 @@ fn a_full_log_takes_no_more() {
 
 /// A page carries at most 16 new statements of one space (what a device judges in one go), so
 /// an honest relay never makes a device leave statements for later; `more` says the rest follow.
-#[test]
-fn a_page_carries_at_most_sixteen_new_statements_of_a_space() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn a_page_carries_at_most_sixteen_new_statements_of_a_space(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([14; 16]);
     let (_, add, founding) = founded(space);
@@ -920,12 +876,12 @@ fn a_page_carries_at_most_sixteen_new_statements_of_a_space() {
     {
         let mut push = input(1 + k as u8, spaces(BTreeMap::new()), batch, 0);
         push.device = device(1).1;
-        let r = run(&store, &access, push).unwrap();
+        let r = run(store, &access, push).unwrap();
         assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     }
     // Device 9 (a member) pulls everything, 22 statements, with room for all of them.
     let r = run(
-        &store,
+        store,
         &access,
         input(10, spaces(BTreeMap::new()), vec![], 1 << 30),
     )
@@ -933,7 +889,7 @@ fn a_page_carries_at_most_sixteen_new_statements_of_a_space() {
     assert_eq!(r.envelopes.len(), 16);
     assert!(r.more);
     let r = run(
-        &store,
+        store,
         &access,
         input(
             11,
@@ -950,19 +906,16 @@ fn a_page_carries_at_most_sixteen_new_statements_of_a_space() {
 /// A push holds the gate of the spaces it names, and only those: while one space's push is being
 /// judged (a hostile log's statements can take a while), a pull of another space is answered, and a
 /// pull of the same space waits for the push to finish (issue 15, item 1).
-#[test]
-fn a_pull_of_another_space_is_answered_while_a_push_holds_its_space() {
+fn a_pull_of_another_space_is_answered_while_a_push_holds_its_space(store: &dyn RelayStore) {
     use std::sync::mpsc;
     use std::time::Duration;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let (busy, quiet) = (SpaceId([21; 16]), SpaceId([22; 16]));
-    found_each(&store, &access, &[busy, quiet]);
-    let pushing = access.writer(&store, &[busy]).unwrap();
+    found_each(store, &access, &[busy, quiet]);
+    let pushing = access.writer(store, &[busy]).unwrap();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
-        let (store, access) = (&store, &access);
+        let (store, access) = (store, &access);
         scope.spawn(move || {
             let r = run(
                 store,
@@ -998,15 +951,14 @@ fn a_pull_of_another_space_is_answered_while_a_push_holds_its_space() {
 /// stored envelopes come from more than `MAX_AUTHORS` authors (which no log of `MAX_STATEMENTS`
 /// statements can admit any more, but a store may hold from before) is refused alone,
 /// `too-many-authors`; the request's other spaces are answered.
-#[test]
-fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector() {
+fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector(
+    store: &dyn RelayStore,
+) {
     use crate::store::NewEnvelope;
     use sebaya_proto::sync::MAX_AUTHORS;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let (big, small) = (SpaceId([31; 16]), SpaceId([32; 16]));
-    found_each(&store, &access, &[big, small]);
+    found_each(store, &access, &[big, small]);
     let bodies: Vec<(DeviceId, [u8; 32])> = (0..=MAX_AUTHORS)
         .map(|i| {
             let mut id = [0xabu8; 32];
@@ -1027,7 +979,7 @@ fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector() 
         .collect();
     store.insert_envelopes(&rows, 5).unwrap();
     let r = run(
-        &store,
+        store,
         &access,
         input(
             3,
@@ -1053,12 +1005,9 @@ fn a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector() 
 /// Review finding (issue 15, item 1): requests are served in arrival order per space. A push naming
 /// two spaces, waiting for one of them, is not overtaken there by a later push to that space alone
 /// (a stream of which could otherwise starve it, and every pull waiting behind it).
-#[test]
-fn a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one() {
+fn a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one(store: &dyn RelayStore) {
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let (a, b) = (SpaceId([41; 16]), SpaceId([42; 16]));
     let order: Mutex<Vec<&str>> = Mutex::new(Vec::new());
@@ -1069,9 +1018,9 @@ fn a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one() {
             std::thread::sleep(Duration::from_millis(5));
         }
     };
-    let holding = access.writer(&store, &[b]).unwrap();
+    let holding = access.writer(store, &[b]).unwrap();
     std::thread::scope(|scope| {
-        let (store, access, order) = (&store, &access, &order);
+        let (store, access, order) = (store, &access, &order);
         scope.spawn(move || {
             let _w = access.writer(store, &[a, b]).unwrap();
             order.lock().unwrap().push("both");
@@ -1093,11 +1042,8 @@ fn a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one() {
 /// Review finding (issue 15, item 2): membership envelopes count against quotas too, so a stranger
 /// founding spaces at will cannot grow the store past its total; only a revocation passes a full
 /// quota, so an admin can always remove a member.
-#[test]
-fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
+fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one(store: &dyn RelayStore) {
     use crate::quota::Quotas;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new().with_quotas(Quotas {
         total_bytes: 2_000,
         ..Quotas::default()
@@ -1105,7 +1051,7 @@ fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
     let spaces: Vec<SpaceId> = (0..12u8).map(|i| SpaceId([100 + i; 16])).collect();
     let foundings: Vec<Vec<u8>> = spaces.iter().flat_map(|s| founded(*s).2).collect();
     let r = run(
-        &store,
+        store,
         &access,
         input(
             1,
@@ -1135,7 +1081,7 @@ fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
         },
     );
     let r = run(
-        &store,
+        store,
         &access,
         input(
             2,
@@ -1152,19 +1098,16 @@ fn statements_count_against_quotas_and_only_a_revocation_passes_a_full_one() {
 /// the space's gate is taken, so a push naming that space beside a busy one cannot keep the space's
 /// pulls waiting. Here the space is busy (a push holds it) and the stranger's push still gets its
 /// answer at once.
-#[test]
-fn a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate() {
+fn a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate(store: &dyn RelayStore) {
     use std::sync::mpsc;
     use std::time::Duration;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
     let access = Access::new();
     let space = SpaceId([51; 16]);
-    found_each(&store, &access, &[space]);
-    let busy = access.writer(&store, &[space]).unwrap();
+    found_each(store, &access, &[space]);
+    let busy = access.writer(store, &[space]).unwrap();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel();
-        let (store, access) = (&store, &access);
+        let (store, access) = (store, &access);
         scope.spawn(move || {
             let mut i = input(
                 2,
@@ -1185,25 +1128,22 @@ fn a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate() {
     });
 }
 
-#[test]
-fn a_strangers_envelopes_cost_no_signature_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn a_strangers_envelopes_cost_no_signature_check(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([52; 16]);
-    found_each(&store, &access, &[space]);
+    found_each(store, &access, &[space]);
     let before = access.signature_checks();
     let envs: Vec<Vec<u8>> = (1..=100).map(|seq| seal(50, space, seq, b"x")).collect();
     let mut i = input(3, vec![(space, BTreeMap::new())], envs, 0);
     i.device = device(50).1;
-    let rejected = run(&store, &access, i).unwrap().rejected;
+    let rejected = run(store, &access, i).unwrap().rejected;
     assert_eq!(rejected.len(), 100);
     assert!(rejected.iter().all(|r| r.reason == reason::NOT_A_MEMBER));
     assert_eq!(access.signature_checks() - before, 0);
     // A member's envelopes are checked, each once.
     let envs: Vec<Vec<u8>> = (1..=3).map(|seq| seal(9, space, seq, b"y")).collect();
     let r = run(
-        &store,
+        store,
         &access,
         input(4, vec![(space, BTreeMap::new())], envs, 0),
     )
@@ -1222,7 +1162,7 @@ fn a_strangers_envelopes_cost_no_signature_check() {
         0,
     );
     i.device = device(50).1;
-    let rejected = run(&store, &access, i).unwrap().rejected;
+    let rejected = run(store, &access, i).unwrap().rejected;
     assert_eq!(rejected.len(), 100);
     assert!(
         rejected[..50]
@@ -1237,13 +1177,12 @@ fn a_strangers_envelopes_cost_no_signature_check() {
     assert_eq!(access.signature_checks(), 0);
 }
 
-#[test]
-fn a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounded_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounded_number(
+    store: &dyn RelayStore,
+) {
     let access = Access::new();
     let space = SpaceId([54; 16]);
-    found_each(&store, &access, &[space]);
+    found_each(store, &access, &[space]);
     // A stranger's request: one membership envelope whose signature does not verify, then 100
     // envelopes of its own. The forged statement brings nobody in: none of them is checked.
     let mut forged = carry(
@@ -1266,7 +1205,7 @@ fn a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounde
     let mut i = input(6, vec![(space, BTreeMap::new())], envs, 0);
     i.device = device(50).1;
     let before = access.signature_checks();
-    let out = run(&store, &access, i).unwrap();
+    let out = run(store, &access, i).unwrap();
     assert_eq!(out.rejected[0].reason, reason::BAD_SIGNATURE);
     assert!(
         out.rejected[1..]
@@ -1295,7 +1234,7 @@ fn a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounde
     let mut i = input(7, vec![(space, BTreeMap::new())], envs, 0);
     i.device = device(50).1;
     let before = access.signature_checks();
-    let out = run(&store, &access, i).unwrap();
+    let out = run(store, &access, i).unwrap();
     assert_eq!(access.signature_checks() - before, 64);
     let unread: Vec<_> = out.rejected.iter().filter(|r| r.index >= 64).collect();
     assert_eq!(unread.len(), 36);
@@ -1319,22 +1258,21 @@ fn erasure(n: u8, space: SpaceId) -> serde_bytes::ByteBuf {
 /// Protocol 23.2: a shared space's erasure statement is kept from a current member and handed to
 /// the members; only an admin's erases; a statement signed by another device than the requester's,
 /// a stranger's, or bytes that are no statement change nothing.
-#[test]
-fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).unwrap();
+fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word(
+    store: &dyn RelayStore,
+) {
     let access = Access::new();
     let space = SpaceId([6; 16]);
     let (_, _, mut envs) = founded(space);
     envs.push(seal(9, space, 1, b"a member's change"));
     run(
-        &store,
+        store,
         &access,
         input(1, vec![(space, BTreeMap::new())], envs, 0),
     )
     .unwrap();
-    let held = |store: &SqliteStore| store.space_vector(&space).unwrap().contiguous().len();
-    assert_eq!(held(&store), 2);
+    let held = |store: &dyn RelayStore| store.space_vector(&space).unwrap().contiguous().len();
+    assert_eq!(held(store), 2);
 
     // Device 9, a plain member: its own statement is kept and served, nothing is erased. One
     // signed by device 1 (the admin), sent by device 9, is refused; garbage is ignored.
@@ -1344,7 +1282,7 @@ fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word(
         erasure(1, space),
         serde_bytes::ByteBuf::from(vec![1, 2, 3]),
     ];
-    let r = run(&store, &access, i).unwrap();
+    let r = run(store, &access, i).unwrap();
     assert!(r.erased.is_empty());
     assert_eq!(
         r.refused_erase,
@@ -1357,7 +1295,7 @@ fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word(
     let mut i = input(3, vec![], vec![], 0);
     i.device = device(7).1;
     i.erasures = vec![erasure(7, space)];
-    let r = run(&store, &access, i).unwrap();
+    let r = run(store, &access, i).unwrap();
     assert_eq!(
         r.refused_erase,
         vec![RefusedSpace::new(space, reason::NOT_AUTHORISED)]
@@ -1368,16 +1306,16 @@ fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word(
     let mut i = input(4, vec![], vec![], 0);
     i.device = device(1).1;
     i.erasures = vec![erasure(1, space)];
-    let r = run(&store, &access, i).unwrap();
+    let r = run(store, &access, i).unwrap();
     assert_eq!(r.erased, vec![serde_bytes::ByteBuf::from(space.0.to_vec())]);
     assert_eq!(store.erased(&[space]).unwrap(), vec![space]);
-    assert_eq!(stored_statements(&store, &space), 2);
+    assert_eq!(stored_statements(store, &space), 2);
     // The member's change is gone: only the admin's membership statements are left to count.
-    assert_eq!(held(&store), 1);
+    assert_eq!(held(store), 1);
 
     // The member, syncing late, is refused the space as erased and handed both statements.
     let r = run(
-        &store,
+        store,
         &access,
         input(5, vec![(space, BTreeMap::new())], vec![], 0),
     )
@@ -1389,3 +1327,28 @@ fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word(
     assert_eq!(r.erasures.len(), 2);
     assert!(r.erasures.contains(&erasure(1, space)));
 }
+
+crate::store::testing::contract_tests!(
+    an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word,
+    mailboxes_wait_for_a_page_with_room,
+    an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it,
+    a_full_log_takes_no_more,
+    a_pull_of_another_space_is_answered_while_a_push_holds_its_space,
+    a_space_with_too_many_authors_is_refused_alone_and_never_serves_its_vector,
+    a_push_waiting_for_two_spaces_is_not_overtaken_by_later_pushes_to_one,
+    statements_count_against_quotas_and_only_a_revocation_passes_a_full_one,
+    a_strangers_envelope_is_refused_without_waiting_for_its_spaces_gate,
+    one_authors_envelopes_go_out_in_sequence_order_and_gaps_wait,
+    replayed_request_changes_nothing,
+    statements_are_judged_after_their_parents_and_before_other_envelopes,
+    a_space_without_genesis_is_refused_and_not_cached,
+    a_snapshot_stands_in_for_what_it_covers_and_pruning_waits_for_retention,
+    snapshots_of_strangers_and_bad_covers_are_refused,
+    in_a_space_with_plain_members_no_snapshot_stands_in_for_changes,
+    a_non_admins_snapshot_is_never_served_in_place_of_changes,
+    statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spaces_count,
+    one_request_has_at_most_32_new_statements_judged_in_all,
+    a_page_carries_at_most_sixteen_new_statements_of_a_space,
+    a_strangers_envelopes_cost_no_signature_check,
+    a_forged_statement_lifts_no_strangers_screen_and_statements_are_read_a_bounded_number,
+);

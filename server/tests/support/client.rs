@@ -214,6 +214,25 @@ impl Client {
         req: &SyncRequest,
         rid: [u8; 16],
     ) -> reqwest::blocking::Response {
+        self.try_post(dev, req, rid).unwrap()
+    }
+
+    /// [`Client::sync`] for a relay that may be gone: `None` when the request fails or is not
+    /// answered 200.
+    pub fn try_sync(&self, dev: &Device, req: &SyncRequest) -> Option<SyncResponse> {
+        let resp = self.try_post(dev, req, request_id()).ok()?;
+        if resp.status() != StatusCode::OK {
+            return None;
+        }
+        sync::decode(&resp.bytes().ok()?).ok()
+    }
+
+    fn try_post(
+        &self,
+        dev: &Device,
+        req: &SyncRequest,
+        rid: [u8; 16],
+    ) -> reqwest::Result<reqwest::blocking::Response> {
         let body = sync::encode(req).unwrap();
         let auth = RequestAuth::sign(
             &dev.key,
@@ -234,7 +253,7 @@ impl Client {
         for (name, value) in auth.to_headers() {
             r = r.header(name, value);
         }
-        r.send().unwrap()
+        r.send()
     }
 
     /// Signs `body` as `dev` for `path` with a fresh request id and posts it.

@@ -1,11 +1,19 @@
 //! What the operator-facing tests share: the relay's wire from a device's side (`client.rs`) and
 //! the relay binary as a child process (ours, stopped by its pid).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    unused_imports
+)]
 
 mod client;
+mod store;
 
 pub use client::*;
+pub use store::*;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
