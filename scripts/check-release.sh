@@ -8,6 +8,8 @@
 #     source, JNA and Kotlin as dependencies);
 #   - an app's unit test (android/jvm-host/HostJarSmoke.kt) runs with nothing on its class path but
 #     the JAR, the Kotlin standard library and JNA: records, a callback and a typed error cross;
+#   - the Kotlin sample (android/jvm-host/Sample.kt) runs its app flow against a relay on loopback with
+#     only the JAR, the Kotlin standard library and JNA;
 #   - the same test still runs after ProGuard shrank it with the AAR's consumer rules
 #     (android/consumer-rules.pro), standing in for R8 in an app's release build; and, so that this
 #     check can fail, shrinking it without those rules breaks it;
@@ -93,6 +95,32 @@ PY
 compile_smoke() {
     "$KOTLIN_HOME/bin/kotlinc" -nowarn "$ROOT/android/jvm-host/HostJarSmoke.kt" \
         -cp "$HOST_JAR:$JNA_JAR" -d "$OUT/smoke.jar" || return 1
+}
+
+# The Kotlin sample (android/jvm-host/Sample.kt), against a relay of this script's own on loopback.
+sample_runs_against_a_relay() {
+    local relay="${SEBAYA_RELAY_BIN:-$ROOT/target/debug/sebaya-relay}" out="$OUT/sample-relay" url="" i pid rc=0
+    [[ -x "$relay" ]] || { echo "no relay binary at $relay"; return 1; }
+    "$KOTLIN_HOME/bin/kotlinc" -nowarn "$ROOT/android/jvm-host/Sample.kt" \
+        -cp "$HOST_JAR:$JNA_JAR" -d "$OUT/sample.jar" || return 1
+    mkdir -p "$out"
+    : >"$out/relay.out"
+    "$relay" --port 0 --data-dir "$out/db" >"$out/relay.out" 2>"$out/relay.log" </dev/null &
+    pid=$!
+    for ((i = 0; i < 300; i++)); do
+        url="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out/relay.out")"
+        [[ -n "$url" ]] && break
+        sleep 0.1
+    done
+    if [[ -n "$url" ]]; then
+        SEBAYA_RELAY_URL="$url" timeout 300 java -cp "$OUT/sample.jar:$HOST_JAR:$STDLIB:$JNA_JAR" SampleKt || rc=1
+    else
+        echo "the relay did not start"
+        rc=1
+    fi
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return $rc
 }
 
 smoke_runs_on_the_jar_alone() {
@@ -197,6 +225,7 @@ check "release.sh refuses a POM without publication settings" refuses_unset_sett
 check "host JAR: bindings, linux-x86-64 library and POM" host_jar
 check "host JAR: an app's unit test compiles against it" compile_smoke
 check "host JAR: the test runs on the JAR alone" smoke_runs_on_the_jar_alone
+check "the Kotlin sample: key store, link, sync, cancel, listener, reopen (host JAR only)" sample_runs_against_a_relay
 check "ProGuard: the platform's classes as a library" jdk_library
 check "ProGuard with the consumer rules: the shrunk test runs" smoke_runs_shrunk_with_the_consumer_rules
 check "ProGuard without them: the shrunk test breaks (control)" smoke_breaks_shrunk_without_them

@@ -370,6 +370,10 @@ stage_swift() {
         --programme "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" || return 1
     SWIFT_CRED_RELAY_PID="$STARTED_PID"
     cred_url="$STARTED_URL"
+    # The sample (bindings/tests/swift-package/Sources/Sample): only `import Sebaya`, against the relay.
+    echo "-- the Swift sample against $url"
+    "$tc" run env LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" timeout 120 /sebaya/spm/.build/debug/Sample ||
+        { kill "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID" 2>/dev/null || true; return 1; }
     echo "-- relay $url (pid $SWIFT_RELAY_PID); running /sebaya/sebaya-swift-test in the chroot"
     local rc=0
     # A hung test must not hang CI: ten minutes at most (it takes seconds).

@@ -12,5 +12,7 @@ let package = Package(
         .systemLibrary(name: "sebayaFFI", path: "Sources/sebayaFFI"),
         .target(name: "Sebaya", dependencies: ["sebayaFFI"], path: "Sources/Sebaya"),
         .executableTarget(name: "Smoke", dependencies: ["Sebaya"], path: "Sources/Smoke"),
+        // The sample app's flow (issue 17, item 8), run against a relay by the swift stage.
+        .executableTarget(name: "Sample", dependencies: ["Sebaya"], path: "Sources/Sample"),
     ]
 )
