@@ -365,3 +365,56 @@ fn a_participant_enrolled_later_by_a_coordinator_gets_the_programmes_settings() 
         .unwrap();
     assert_eq!(esc.referrals.len(), 1);
 }
+
+/// Review finding: definitions were merged across every care record on the device by id, the
+/// newest winning, so a second programme that published an instrument under the same id (with no
+/// risk items, or different ones) silenced the first programme's risk rule. A participant enrolled
+/// in both must be referred when either programme's definition flags the answer, and a supporter
+/// entering a screening in one record scores it by that record's definition.
+#[test]
+fn another_programmes_instrument_of_the_same_id_never_silences_a_risk_rule() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care, programme) = programme(&n, &dir);
+    coordinator
+        .set_programme_instrument(&programme, &test3("1.0"))
+        .unwrap();
+    sync(&n, &mut coordinator);
+
+    // A second programme, its own coordinator, the same participant enrolled there too; later it
+    // publishes an unrelated instrument under the same id, without risk items.
+    let mut other = vault(&dir, "c2.db", 4);
+    let programme_b = other.create_programme("Posyandu Remaja").unwrap();
+    let (care_b, resp) = other
+        .enrol_participant(&participant.link_request().unwrap(), programme_b)
+        .unwrap();
+    assert_eq!(
+        participant.join_space(&resp).unwrap(),
+        (care_b, SpaceKind::Care)
+    );
+    let mut quiet: serde_json::Value = serde_json::from_str(&test3("9.0")).unwrap();
+    quiet["risk_items"] = serde_json::json!([]);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    other
+        .set_programme_instrument(&programme_b, &quiet.to_string())
+        .unwrap();
+    sync(&n, &mut other);
+    sync(&n, &mut participant);
+    participant
+        .give_consent(&care_b, "duty-of-care", true)
+        .unwrap();
+
+    // Item 3 answered 2 raises programme A's rule, whatever programme B's definition says.
+    let esc = participant
+        .submit_programme_screening("x-test3", "en", &[0, 2, 2], "ID")
+        .unwrap();
+    assert_eq!(esc.rules, vec!["x-test3-item3".to_string()]);
+    assert!(!esc.referrals.is_empty(), "referred in programme A's record");
+
+    // The supporter, in programme A's record only, scores by that record's definition.
+    sync(&n, &mut supporter);
+    let esc = supporter
+        .submit_programme_screening_for(&care, "x-test3", &[0, 0, 1], "ID")
+        .unwrap();
+    assert_eq!(esc.rules, vec!["x-test3-item3".to_string()]);
+}
