@@ -450,7 +450,17 @@ impl Vault {
             wording: Some(format!("{}@{}/{}", d.id, d.version, form.language)),
             language: Some(form.language.clone()),
         };
-        let score = d.score(answers)?;
+        let mut score = d.score(answers)?;
+        // Every programme's definition of this id judges the answers for risk: a rule that fires
+        // under any of them refers (a second programme's instrument of the same id never silences
+        // the first's). The band shown stays the newest definition's.
+        let mut risk: std::collections::BTreeSet<String> = score.risk.iter().cloned().collect();
+        for other in self.programme_instrument_all(id) {
+            if let Ok(s) = other.score(answers) {
+                risk.extend(s.risk);
+            }
+        }
+        score.risk = risk.into_iter().collect();
         let saved = self
             .save_screening(&Kept {
                 instrument: &score.instrument,
@@ -548,7 +558,7 @@ impl Vault {
         country: &str,
     ) -> Result<Escalation> {
         self.check_administering(care)?;
-        let score = self.programme_instrument(id)?.score(answers)?;
+        let score = self.programme_instrument_in(care, id)?.score(answers)?;
         Ok(self.escalate_administered(care, score.risk, country))
     }
 

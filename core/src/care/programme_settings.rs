@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use sebaya_proto::programme::ProgrammeRole;
 
-use crate::Vault;
+use crate::{SpaceId, Vault};
 use crate::care::instruments::DEFAULT_SRQ20_CUTOFF;
 use crate::care::programme_instruments::{Definition, parse};
 use crate::error::{Error, Result};
@@ -191,6 +191,30 @@ impl Vault {
             }
         }
         best.into_values().map(|(d, _)| d).collect()
+    }
+
+    /// Every definition of the programme instrument `id` this device's care records carry, one per
+    /// record that holds it. Two programmes may publish different instruments under one id; a risk
+    /// rule of any of them must fire (review finding: the newest alone silenced the others).
+    pub(crate) fn programme_instrument_all(&self, id: &str) -> Vec<Definition> {
+        self.shared
+            .values()
+            .filter(|s| s.kind == crate::space::SpaceKind::Care)
+            .filter_map(|s| instruments_in(&s.doc).into_iter().find(|(d, _)| d.id == id))
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    /// The programme instrument `id` as the care record `care` carries it (its own programme's
+    /// definition, never another programme's of the same id); `NotFound` when it holds none.
+    pub(crate) fn programme_instrument_in(&self, care: &SpaceId, id: &str) -> Result<Definition> {
+        let s = self.care_ref(care)?;
+        instruments_in(&s.doc)
+            .into_iter()
+            .filter(|(d, _)| d.id == id)
+            .max_by_key(|(_, at)| *at)
+            .map(|(d, _)| d)
+            .ok_or(Error::NotFound("programme instrument"))
     }
 
     /// The programme instrument `id` as this device holds it; `NotFound` when none.
