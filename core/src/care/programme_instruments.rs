@@ -780,4 +780,15 @@ mod tests {
             assert!(!is_programme_flag(not), "{not}");
         }
     }
+
+    /// Review finding: two answer labels both valued 255 overflowed `w[0] + 1` while the values
+    /// were checked (a panic with overflow checks on, on every device that reads the policy).
+    #[test]
+    fn answer_values_at_the_top_of_the_range_are_refused_without_overflow() {
+        let json = VECTOR_INPUT
+            .replace(r#"{"label": "Y", "value": 1}"#, r#"{"label": "Y", "value": 255}"#)
+            .replace(r#"{"label": "N", "value": 0}"#, r#"{"label": "N", "value": 255}"#);
+        assert_ne!(json, VECTOR_INPUT);
+        assert_eq!(parse(&json), Err(DefinitionError::AnswerValues));
+    }
 }
