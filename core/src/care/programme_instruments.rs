@@ -526,7 +526,7 @@ fn check_languages(
         let mut values: Vec<u8> = options.iter().map(|o| o.value).collect();
         values.sort_unstable();
         let run = values.len() >= 2
-            && values.windows(2).all(|w| w[1] == w[0] + 1)
+            && values.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]))
             && values.last().is_some_and(|v| *v <= MAX_VALUE);
         if !run || first_values.as_ref().is_some_and(|f| *f != values) {
             return Err(E::AnswerValues);
