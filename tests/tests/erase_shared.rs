@@ -250,6 +250,51 @@ fn the_participant_erases_their_care_record_once_no_referral_waits() {
     assert!(all < before);
 }
 
+/// Review finding: the supporter's "refer now" raised offline reached the coordinator in the same
+/// exchange as the participant's erasure statement, and every device destroyed the record before any
+/// coordinator saw it: a lost risk signal. A device keeps a care record while a referral in it waits
+/// for a coordinator's acknowledgement (and an admin's device sends no statement of its own until
+/// then); once acknowledged, the erasure the relay keeps serving takes effect everywhere.
+#[test]
+fn an_erasure_never_drops_a_referral_no_coordinator_has_acknowledged() {
+    let relay = Relay::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&relay, &dir);
+
+    // The supporter refers offline; the participant, who has not seen it, erases.
+    let referral = supporter.refer_now(&care, true).unwrap();
+    participant.erase_care_record(&care).unwrap();
+    relay.sync(&mut participant);
+    relay.sync(&mut supporter);
+    relay.sync(&mut coordinator);
+
+    // The coordinator holds the record and sees the referral; so does the supporter's device.
+    assert_eq!(coordinator.care_records().len(), 1, "the coordinator keeps the record");
+    assert!(
+        coordinator
+            .referrals(&care)
+            .unwrap()
+            .iter()
+            .any(|r| r.id == referral),
+        "the coordinator sees the referral"
+    );
+    assert_eq!(supporter.care_records().len(), 1);
+
+    // Acknowledged: the erasure takes effect at the next syncs, and the relay deletes.
+    coordinator
+        .update_referral(&care, &referral, "acknowledged")
+        .unwrap();
+    relay.sync(&mut coordinator);
+    relay.sync(&mut supporter);
+    relay.sync(&mut coordinator);
+    for v in [&supporter, &coordinator] {
+        assert!(v.care_records().is_empty());
+        assert_eq!(erased(v), vec![(care, SpaceKind::Care)]);
+    }
+    let (all, membership) = relay.held(&care);
+    assert_eq!(all, membership, "only membership statements remain");
+}
+
 #[test]
 fn the_participant_erases_a_pairing_and_the_supporter_may_not() {
     let relay = Relay::start();
