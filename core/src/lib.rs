@@ -293,7 +293,7 @@ impl Vault {
             let erased = self.apply_erasures(&confirmed, &seen)?;
             sync.note_erased(erased);
             let statements = sync.take_erasure_statements();
-            let erased = self.apply_erasure_statements(&confirmed, &statements)?;
+            let erased = self.apply_erasure_statements(&confirmed, &seen, &statements)?;
             sync.note_erased(erased);
             // An admin's device that destroyed a space on another member's statement sends its
             // own in one more exchange, so the relay deletes the ciphertext now.

@@ -269,7 +269,11 @@ fn an_erasure_never_drops_a_referral_no_coordinator_has_acknowledged() {
     relay.sync(&mut coordinator);
 
     // The coordinator holds the record and sees the referral; so does the supporter's device.
-    assert_eq!(coordinator.care_records().len(), 1, "the coordinator keeps the record");
+    assert_eq!(
+        coordinator.care_records().len(),
+        1,
+        "the coordinator keeps the record"
+    );
     assert!(
         coordinator
             .referrals(&care)

@@ -409,7 +409,10 @@ fn another_programmes_instrument_of_the_same_id_never_silences_a_risk_rule() {
         .submit_programme_screening("x-test3", "en", &[0, 2, 2], "ID")
         .unwrap();
     assert_eq!(esc.rules, vec!["x-test3-item3".to_string()]);
-    assert!(!esc.referrals.is_empty(), "referred in programme A's record");
+    assert!(
+        !esc.referrals.is_empty(),
+        "referred in programme A's record"
+    );
 
     // The supporter, in programme A's record only, scores by that record's definition.
     sync(&n, &mut supporter);

@@ -786,8 +786,14 @@ mod tests {
     #[test]
     fn answer_values_at_the_top_of_the_range_are_refused_without_overflow() {
         let json = VECTOR_INPUT
-            .replace(r#"{"label": "Y", "value": 1}"#, r#"{"label": "Y", "value": 255}"#)
-            .replace(r#"{"label": "N", "value": 0}"#, r#"{"label": "N", "value": 255}"#);
+            .replace(
+                r#"{"label": "Y", "value": 1}"#,
+                r#"{"label": "Y", "value": 255}"#,
+            )
+            .replace(
+                r#"{"label": "N", "value": 0}"#,
+                r#"{"label": "N", "value": 255}"#,
+            );
         assert_ne!(json, VECTOR_INPUT);
         assert_eq!(parse(&json), Err(DefinitionError::AnswerValues));
     }

@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use sebaya_proto::programme::ProgrammeRole;
 
-use crate::{SpaceId, Vault};
 use crate::care::instruments::DEFAULT_SRQ20_CUTOFF;
 use crate::care::programme_instruments::{Definition, parse};
 use crate::error::{Error, Result};
 use crate::space::doc::{int, string};
+use crate::{SpaceId, Vault};
 
 use super::oncall::POLICY;
 

@@ -464,10 +464,13 @@ impl Vault {
     /// it is has seen it; nothing changes, and the participant can erase once it is acknowledged.
     pub fn erase_care_record(&mut self, care: &SpaceId) -> Result<()> {
         self.check_erase(care, SpaceKind::Care)?;
+        // Also a referral this device cannot verify yet (from the participant's new phone), which
+        // the view above leaves out: the document itself is read.
         let open = self
             .referrals(care)?
             .iter()
-            .any(|r| r.state == "queued" || r.state == "sent");
+            .any(|r| r.state == "queued" || r.state == "sent")
+            || crate::space::rules::erasure_waits(&self.care_ref(care)?.doc, SpaceKind::Care);
         if open {
             return Err(Error::OpenReferrals);
         }

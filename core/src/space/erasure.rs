@@ -182,9 +182,14 @@ impl Vault {
     /// device's own log and document) destroys the space here; an admin's device then sends a
     /// statement of its own, so the relay deletes the ciphertext. Anything else destroys nothing.
     /// Returns how many spaces were destroyed.
+    ///
+    /// A care record holding a referral no coordinator has acknowledged is kept while the relay
+    /// still holds the space (`relay_erased` lists those it answered as erased: there an admin's
+    /// device, which waits the same way, has had it deleted, and nothing more can arrive).
     pub(crate) fn apply_erasure_statements(
         &mut self,
         answered: &[SpaceId],
+        relay_erased: &[SpaceId],
         statements: &[Vec<u8>],
     ) -> Result<u32> {
         if !answered.is_empty() {
@@ -207,6 +212,11 @@ impl Vault {
             };
             let kind = s.kind;
             if !rules::may_erase(&s.doc, kind, s.membership(), &e.author) {
+                continue;
+            }
+            // A referral no coordinator has acknowledged keeps the record here, and no statement
+            // of this device's goes out for it, until it is (the relay serves this one again).
+            if rules::erasure_waits(&s.doc, kind) && !relay_erased.contains(&e.space) {
                 continue;
             }
             if e.author != me && s.membership().role(&me) == Some(Role::Admin) {
@@ -260,19 +270,26 @@ mod tests {
         let last = altered.len() - 1;
         altered[last] ^= 1;
         assert_eq!(
-            f.apply_erasure_statements(&[], &[by_member.clone(), elsewhere, altered, vec![0; 12]])
-                .unwrap(),
+            f.apply_erasure_statements(
+                &[],
+                &[],
+                &[by_member.clone(), elsewhere, altered, vec![0; 12]]
+            )
+            .unwrap(),
             0
         );
         assert!(f.shared.contains_key(&group));
-        assert_eq!(m.apply_erasure_statements(&[], &[by_member]).unwrap(), 0);
+        assert_eq!(
+            m.apply_erasure_statements(&[], &[], &[by_member]).unwrap(),
+            0
+        );
         assert!(m.shared.contains_key(&group));
 
         let by_facilitator = statement(&f, group);
         let wal = dir.path().join("m.db-wal");
         assert!(std::fs::metadata(&wal).unwrap().len() > 0);
         assert_eq!(
-            m.apply_erasure_statements(&[], std::slice::from_ref(&by_facilitator))
+            m.apply_erasure_statements(&[], &[], std::slice::from_ref(&by_facilitator))
                 .unwrap(),
             1
         );
@@ -288,7 +305,8 @@ mod tests {
         );
         // Learning of it again changes nothing; the join code never brings it back.
         assert_eq!(
-            m.apply_erasure_statements(&[], &[by_facilitator]).unwrap(),
+            m.apply_erasure_statements(&[], &[], &[by_facilitator])
+                .unwrap(),
             0
         );
         assert!(matches!(m.join_space(&code), Err(Error::NotAllowed(_))));

@@ -24,7 +24,7 @@ use sebaya_proto::programme::{ProgrammeRegistry, ProgrammeRole};
 use sebaya_proto::{DeviceId, PersonId};
 
 use crate::space::SpaceKind;
-use crate::space::doc::{is_lower_hex, string};
+use crate::space::doc::{is_lower_hex, read_all, string};
 
 pub mod casenotes;
 pub(crate) mod credentials;
@@ -385,6 +385,26 @@ pub(crate) fn may_erase(
         }
         _ => false,
     }
+}
+
+/// Whether an erasure of this space must wait: a care record holding a referral that no
+/// coordinator has acknowledged (no state record names it; states are a coordinator's own, refused
+/// from anyone else on receipt). Until then every device keeps the record, and an admin's device
+/// sends no statement of its own, so a risk signal is never dropped before someone whose duty it is
+/// has seen it; the relay serves the statement again at each sync, so the erasure takes effect once
+/// the referral is acknowledged (protocol 23.2). Read straight from the document, so a referral this
+/// device cannot yet verify (from the participant's new phone) holds it too.
+pub(crate) fn erasure_waits(doc: &AutoCommit, kind: SpaceKind) -> bool {
+    if kind != SpaceKind::Care {
+        return false;
+    }
+    let acknowledged: std::collections::HashSet<String> =
+        read_all(doc, "states", |d, _, r| string(d, r, "referral"))
+            .into_iter()
+            .collect();
+    read_all(doc, "referrals", |_, id, _| Some(id.to_string()))
+        .iter()
+        .any(|id| !acknowledged.contains(id))
 }
 
 /// Whether `author` is the person a document is about: in a care record, a device of the person
