@@ -25,7 +25,9 @@ let package = Package(
         .target(
             name: "Sebaya",
             dependencies: ["sebayaFFI"],
-            path: "Sources/Sebaya"
+            path: "Sources/Sebaya",
+            // The library's privacy manifest: declared, or SwiftPM leaves it out of the app.
+            resources: [.copy("PrivacyInfo.xcprivacy")]
         ),
     ]
 )

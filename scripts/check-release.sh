@@ -56,6 +56,13 @@ refuses_unset_settings() {
         return 1
     fi
     grep -q 'set SEBAYA_POM_URL' <<<"$out" || { echo "unexpected refusal: $out"; return 1; }
+    # The AAR too, before it looks for Gradle (review finding: its settings were read inside
+    # Gradle's arguments, where a refusal did not stop the build).
+    if out="$(env -u SEBAYA_POM_URL -u SEBAYA_POM_SCM bash "$ROOT/scripts/release.sh" aar 2>&1)"; then
+        echo "aar ran without publication settings"
+        return 1
+    fi
+    grep -q 'set SEBAYA_POM_URL' <<<"$out" || { echo "aar: unexpected refusal: $out"; return 1; }
 }
 
 host_jar() {
@@ -218,6 +225,9 @@ if b.get("url") != sys.argv[3] or b.get("checksum") != sys.argv[2]:
 s = t.get("Sebaya")
 if not s or "sebayaFFI" not in json.dumps(s["dependencies"]):
     sys.exit("target Sebaya does not depend on sebayaFFI")
+# The privacy manifest must be a declared resource, or SwiftPM leaves it out of the app (review finding).
+if "PrivacyInfo.xcprivacy" not in json.dumps(s.get("resources", [])):
+    sys.exit("the released package does not declare PrivacyInfo.xcprivacy as a resource")
 PY
 }
 

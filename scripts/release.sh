@@ -173,6 +173,11 @@ cmd_host_jar() {
 
 cmd_aar() {
     # UNVERIFIED here: no Android SDK, NDK or Gradle on this Linux machine.
+    # The settings first, each in its own assignment: a refusal inside "$(…)" among Gradle's arguments
+    # would only end that subshell, and Gradle would publish with an empty address.
+    local pom_url pom_scm
+    pom_url="$(setting SEBAYA_POM_URL sebaya.pom.url)"
+    pom_scm="$(setting SEBAYA_POM_SCM sebaya.pom.scm)"
     command -v gradle >/dev/null || [[ -x "$ROOT/android/gradlew" ]] || die "aar: needs Gradle (or android/gradlew)"
     [[ -n "${ANDROID_HOME:-}${ANDROID_SDK_ROOT:-}" ]] || die "aar: set ANDROID_HOME to the Android SDK"
     local g=gradle
@@ -181,8 +186,8 @@ cmd_aar() {
     # build-rust.sh (run by the build) makes the four ABIs; the publication carries the POM's
     # licence and source from the same settings as the host JAR's.
     "$g" -p "$ROOT/android" \
-        -Psebaya.pom.url="$(setting SEBAYA_POM_URL sebaya.pom.url)" \
-        -Psebaya.pom.scm="$(setting SEBAYA_POM_SCM sebaya.pom.scm)" \
+        -Psebaya.pom.url="$pom_url" \
+        -Psebaya.pom.scm="$pom_scm" \
         -Psebaya.version="$(version)" \
         assembleRelease publishReleasePublicationToDistRepository
     echo "-- wrote $DIST/maven (org/sebaya/sebaya-android/$(version)/)"

@@ -126,5 +126,7 @@ fun Vault.liveUpdates(relayUrl: String, waitMs: ULong? = null): Flow<LiveUpdate>
             trySend(LiveUpdate.Failed(failure))
         }
     }, SyncControl(), waitMs)
-    awaitClose { session.stop() }
+    // stop() waits for the session's loop, which may be inside a request: never on the collector's
+    // (main) thread, where that wait could freeze the app (review finding).
+    awaitClose { Thread { session.stop() }.start() }
 }.buffer(64, BufferOverflow.DROP_OLDEST)
