@@ -784,6 +784,39 @@ pub(crate) mod tests {
         }
     }
 
+    /// Review finding: a pairing's `participant` and `supporter` were not written once, so the
+    /// supporter (the pairing's creator) could name its own device the participant, then erase the
+    /// pairing from the participant's phone as its "subject". Neither is ever rewritten.
+    #[test]
+    fn a_pairings_participant_and_supporter_are_written_once() {
+        for attempt in ["participant", "supporter"] {
+            let f = device(1);
+            let m = device(2);
+            let mut fs = Space::create(&f.store, SpaceKind::Pairing, &f.id).unwrap();
+            let m_hex = m.id.device.to_hex();
+            let f_hex = f.id.device.to_hex();
+            crate::pairing::init(&mut fs.doc, &m_hex, &f_hex, 1_000).unwrap();
+            fs.persist(&f.store).unwrap();
+            let mut ms = joined(&f, &mut fs, &m, None);
+            let seen = outgoing(&f, &mut fs);
+            fs.doc.put(ROOT, attempt, "cd".repeat(32)).unwrap();
+            fs.doc.commit();
+            fs.persist(&f.store).unwrap();
+            let sent: Vec<Vec<u8>> = outgoing(&f, &mut fs)
+                .into_iter()
+                .filter(|e| !seen.contains(e))
+                .collect();
+            assert_eq!(sent.len(), 1);
+            let r = ms.receive(&m.store, &m.id, &sent).unwrap();
+            assert_eq!(r.quarantined, 1, "{attempt} rewritten is refused");
+            assert_eq!(
+                crate::space::doc::string(&ms.doc, &ROOT, "participant"),
+                Some(m_hex.clone()),
+                "{attempt}"
+            );
+        }
+    }
+
     /// An envelope an older version refused (kept, quarantined) is judged again once the rules
     /// change: records broken by a since-fixed rule (crisis numbers set before a record's first
     /// sync made every device refuse it) mend themselves when the app updates, instead of staying
