@@ -551,12 +551,16 @@ pub(crate) fn allowed(
                     }
                 }
             }
-            // The binding, and a care record's participant, are ids written once: a text of 64
+            // The binding, a care record's participant, and a pairing's participant and supporter
+            // (whom its erasure and sharing rules name) are ids written once: a text of 64
             // lowercase hex while the key is absent, never any other value, never again (a number
             // written over the binding would unbind the record and hide its referrals from every
             // coordinator; a rewritten participant would stop the person's own help counting).
             if at_root
-                && (root == PROGRAMME_KEY || (kind == SpaceKind::Care && root == "participant"))
+                && (root == PROGRAMME_KEY
+                    || (kind == SpaceKind::Care && root == "participant")
+                    || (kind == SpaceKind::Pairing
+                        && (root == "participant" || root == "supporter")))
             {
                 let id =
                     matches!(&op.action, OpType::Put(ScalarValue::Str(v)) if is_lower_hex(v, 64));
