@@ -2,7 +2,8 @@
 #
 #   pg_cluster_start   makes a cluster in a fresh temporary folder, starts it on a free loopback port
 #                      (its unix socket in that folder too), and exports SEBAYA_TEST_POSTGRES, a URL
-#                      of its database `sebaya_test` for user `sebaya-pg`, trusted on loopback only
+#                      of its database `sebaya_test` for user `sebaya-pg` with a random password
+#                      (trust only on the unix socket in the cluster's 0700 folder)
 #   pg_cluster_stop    stops it (pg_ctl stop, then its postmaster by pid) and removes the folder
 #
 # initdb refuses to run as root: as root, the cluster runs as the unprivileged system user sebaya-pg,
@@ -49,7 +50,16 @@ pg_cluster_start() {
     chmod 700 "$PG_CLUSTER_DIR"
     local user
     user="$([[ $(id -u) == 0 ]] && echo "$PG_CLUSTER_USER" || id -un)"
-    pg_cluster_as "$bin/initdb" -D "$PG_CLUSTER_DIR/data" -U "$user" --auth=trust \
+    # Trust only on the unix socket, inside this 0700 folder; over TCP a random password is asked,
+    # so no other local user can log in as the cluster's superuser (and run programs through COPY)
+    # while the tests run (review finding).
+    local password
+    password="$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+    printf '%s\n' "$password" >"$PG_CLUSTER_DIR/pwfile"
+    [[ $(id -u) == 0 ]] && chown "$PG_CLUSTER_USER" "$PG_CLUSTER_DIR/pwfile"
+    chmod 600 "$PG_CLUSTER_DIR/pwfile"
+    pg_cluster_as "$bin/initdb" -D "$PG_CLUSTER_DIR/data" -U "$user" --auth-local=trust \
+        --auth-host=scram-sha-256 --pwfile="$PG_CLUSTER_DIR/pwfile" \
         --encoding=UTF8 --no-instructions >"$PG_CLUSTER_DIR/initdb.log" 2>&1 ||
         { cat "$PG_CLUSTER_DIR/initdb.log" >&2; return 1; }
     # A free port: bind 0, read it, let it go (the cluster takes it a moment later).
@@ -60,11 +70,11 @@ pg_cluster_start() {
         -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_CLUSTER_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
         start >/dev/null || { cat "$PG_CLUSTER_DIR/server.log" >&2; return 1; }
     PG_CLUSTER_PID="$(head -n 1 "$PG_CLUSTER_DIR/data/postmaster.pid")"
-    pg_cluster_as "$bin/../bin/createdb" -h 127.0.0.1 -p "$port" -U "$user" sebaya_test 2>/dev/null ||
-        pg_cluster_as psql -h 127.0.0.1 -p "$port" -U "$user" -d postgres -qc 'CREATE DATABASE sebaya_test'
-    export SEBAYA_TEST_POSTGRES="postgres://$user@127.0.0.1:$port/sebaya_test"
+    pg_cluster_as "$bin/../bin/createdb" -h "$PG_CLUSTER_DIR" -p "$port" -U "$user" sebaya_test 2>/dev/null ||
+        pg_cluster_as psql -h "$PG_CLUSTER_DIR" -p "$port" -U "$user" -d postgres -qc 'CREATE DATABASE sebaya_test'
+    export SEBAYA_TEST_POSTGRES="postgres://$user:$password@127.0.0.1:$port/sebaya_test"
     PG_CLUSTER_BIN="$bin"
-    echo "-- PostgreSQL test cluster (pid $PG_CLUSTER_PID) at $SEBAYA_TEST_POSTGRES"
+    echo "-- PostgreSQL test cluster (pid $PG_CLUSTER_PID) at postgres://$user:…@127.0.0.1:$port/sebaya_test"
 }
 
 pg_cluster_stop() {
