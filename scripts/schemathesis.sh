@@ -29,7 +29,9 @@ SEED="${SEBAYA_SCHEMATHESIS_SEED:-1}"
 PINS=(schemathesis==4.32.5 cbor2==6.2.1 cryptography==50.0.2)
 
 [[ -x "$RELAY" ]] || { echo "schemathesis.sh: no relay binary at $RELAY (cargo build -p sebaya-relay)" >&2; exit 1; }
-if [[ ! -x "$VENV/bin/schemathesis" ]] || ! "$VENV/bin/python" -c 'import cbor2, cryptography' 2>/dev/null; then
+# Run through the venv's python (-m), never its scripts: their first line names the path the venv
+# was made at, which breaks when build/ moves.
+if ! "$VENV/bin/python" -c 'import schemathesis, cbor2, cryptography' 2>/dev/null; then
     python3 -m venv "$VENV" 2>/dev/null || {
         apt-get install -y -q python3-venv >/dev/null
         python3 -m venv "$VENV"
@@ -65,7 +67,7 @@ seed_args=()
 [[ "$SEED" == random ]] || seed_args=(--seed "$SEED")
 rc=0
 SEBAYA_SCHEMATHESIS_URL="$URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/server/tests/schemathesis" \
-    "$VENV/bin/schemathesis" run "$URL/v1/openapi.json" \
+    "$VENV/bin/python" -m schemathesis.cli run "$URL/v1/openapi.json" \
     --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
     --max-examples "$EXAMPLES" "${seed_args[@]}" --no-color || rc=$?
 
