@@ -34,7 +34,7 @@
 #   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh) and of the release recipe's
 #             artefacts (scripts/check-release.sh: host JAR, ProGuard, Swift package by URL); device
 #             builds are not run here
-#   size      the mobile library in the release (size) profile, stripped: fails over 6.5 MiB (6,815,744 B);
+#   size      the mobile library in the release (size) profile, stripped: fails over 7 MiB (7,340,032 B);
 #             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
@@ -411,10 +411,10 @@ stage_mobile() {
     bash "$ROOT/scripts/check-release.sh"
 }
 
-# The size budget of the stripped mobile library, in bytes: 6.5 MiB (6.5 x 1024 x 1024 = 6,815,744 B),
-# raised from 6 MiB for the care-safety features of issue 14, as issue 17 allows (7 MiB at most in
-# all, each feature's measured cost recorded in docs/size.md).
-SIZE_BUDGET=6815744
+# The size budget of the stripped mobile library, in bytes: 7 MiB (7 x 1024 x 1024 = 7,340,032 B),
+# raised from 6 MiB (then 6.5 MiB) for the features of issues 14 and 17, as issue 17 allows (7 MiB at
+# most in all, each feature's measured cost recorded in docs/size.md): the last raise allowed.
+SIZE_BUDGET=7340032
 
 stage_size() {
     command -v strip >/dev/null && command -v readelf >/dev/null || apt_install binutils
