@@ -66,10 +66,12 @@ echo "-- relay $URL (pid $RELAY_PID); schemathesis, $EXAMPLES examples per opera
 seed_args=()
 [[ "$SEED" == random ]] || seed_args=(--seed "$SEED")
 rc=0
-SEBAYA_SCHEMATHESIS_URL="$URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/server/tests/schemathesis" \
+# From the run's own temporary folder: Schemathesis keeps a cache (.schemathesis/) in its working
+# directory, which must not land in the checkout.
+(cd "$DATA" && SEBAYA_SCHEMATHESIS_URL="$URL" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$ROOT/server/tests/schemathesis" \
     "$VENV/bin/python" -m schemathesis.cli run "$URL/v1/openapi.json" \
     --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
-    --max-examples "$EXAMPLES" "${seed_args[@]}" --no-color || rc=$?
+    --max-examples "$EXAMPLES" "${seed_args[@]}" --no-color) || rc=$?
 
 # The run must have reached past the signature check: some signed sync requests answered 200.
 python3 - "$DATA/relay.log" <<'PY' || rc=1
