@@ -85,26 +85,29 @@ extension Vault {
     /// already took stays taken and the next sync resumes. `timeoutMs` bounds the whole sync
     /// (`error-sync-deadline`): for a BGAppRefreshTask, well inside the 30 s it gets.
     public func syncAsync(relayUrl: String, timeoutMs: UInt64? = nil) async throws -> SyncReport {
-        let control = SyncControl()
-        let me = Handoff(self)
-        return try await withTaskCancellationHandler {
-            try await offThread {
-                defer { SyncEnded.post(me.value) }
-                return try me.value.syncUntil(relayUrl: relayUrl, control: control, timeoutMs: timeoutMs)
-            }
-        } onCancel: {
-            control.cancel()
+        try await cancellableSync { vault, control in
+            try vault.syncUntil(relayUrl: relayUrl, control: control, timeoutMs: timeoutMs)
         }
     }
 
     /// `syncAsync` with the link's kind: on a metered link a snapshot due waits (protocol 26.2).
     public func syncOnAsync(relayUrl: String, link: LinkKind, timeoutMs: UInt64? = nil) async throws -> PolicySync {
+        try await cancellableSync { vault, control in
+            try vault.syncOnUntil(relayUrl: relayUrl, link: link, control: control, timeoutMs: timeoutMs)
+        }
+    }
+
+    /// Runs one blocking sync off the calling task's thread with a control the task's cancellation
+    /// cancels, and tells `statusUpdates()` streams when it ends (whatever the outcome).
+    private func cancellableSync<T>(
+        _ run: @escaping @Sendable (Vault, SyncControl) throws -> T
+    ) async throws -> T {
         let control = SyncControl()
         let me = Handoff(self)
         return try await withTaskCancellationHandler {
             try await offThread {
                 defer { SyncEnded.post(me.value) }
-                return try me.value.syncOnUntil(relayUrl: relayUrl, link: link, control: control, timeoutMs: timeoutMs)
+                return try run(me.value, control)
             }
         } onCancel: {
             control.cancel()
