@@ -61,6 +61,8 @@ ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mo
 
 # shellcheck source=scripts/pg-cluster.sh
 source "$ROOT/scripts/pg-cluster.sh"
+# shellcheck source=scripts/relay-start.sh
+source "$ROOT/scripts/relay-start.sh"
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -288,29 +290,6 @@ copy_if_changed() { # keeps the copy's time stamp when the content is the same, 
     cmp -s "$1" "$2" || cp "$1" "$2"
 }
 
-# Starts a relay (our own child) with its data in $1 and the flags after it; sets STARTED_PID and
-# STARTED_URL once it prints its URL line.
-start_swift_relay() {
-    local dir="$1" out i
-    shift
-    mkdir -p "$dir"
-    out="$dir/relay.out"
-    : >"$out" # exists before the relay starts, so the first read below cannot race its creation
-    "$SEBAYA_RELAY_BIN" --port 0 --data-dir "$dir/db" "$@" >"$out" 2>"$dir/relay.log" </dev/null &
-    STARTED_PID=$!
-    STARTED_URL=""
-    for ((i = 0; i < 300; i++)); do
-        STARTED_URL="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out" 2>/dev/null || true)"
-        [[ -n "$STARTED_URL" ]] && return 0
-        kill -0 "$STARTED_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "relay printed no URL line; stderr:" >&2
-    tail -n 40 "$dir/relay.log" >&2
-    kill "$STARTED_PID" 2>/dev/null || true
-    return 1
-}
-
 stage_swift() {
     ensure_bindings
     local tc="$ROOT/scripts/swift-toolchain.sh"
@@ -363,10 +342,10 @@ stage_swift() {
     # admits by credential a programme nobody holds the key of (protocol 9.8): it stores for no one.
     local data url cred_url
     data="$(mktemp -d)"
-    start_swift_relay "$data/open" || return 1
+    start_relay "$SEBAYA_RELAY_BIN" "$data/open" || return 1
     SWIFT_RELAY_PID="$STARTED_PID"
     url="$STARTED_URL"
-    start_swift_relay "$data/credential" --admission credential \
+    start_relay "$SEBAYA_RELAY_BIN" "$data/credential" --admission credential \
         --programme "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" || return 1
     SWIFT_CRED_RELAY_PID="$STARTED_PID"
     cred_url="$STARTED_URL"
