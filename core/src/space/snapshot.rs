@@ -22,7 +22,7 @@ use sebaya_proto::snapshot::{self as wire, Cover};
 use sebaya_proto::{Envelope, Kind};
 
 use super::codec::{load_untrusted, merge_untrusted};
-use super::{Space, SpaceKind, actor_of};
+use super::{Space, SpaceKind};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
@@ -268,7 +268,7 @@ impl Space {
         let mut loaded = load_untrusted(data)?;
         if self.doc.get_heads().is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
-            loaded.set_actor(actor_of(&self.me));
+            loaded.set_actor(self.actor());
             // The snapshot's own bytes are the document's save(): keep them as its stored chunk
             // instead of saving it again (written first, so a failure leaves the document as it
             // was).

@@ -296,7 +296,10 @@ fn a_device_whose_write_left_writes_on_and_every_device_ends_the_same() {
         h
     };
     let (hf, ha, hm) = (heads(&mut fs), heads(&mut as_), heads(&mut ms));
-    assert_eq!(hf, hm, "f (took the rename in later) and m (held it) differ");
+    assert_eq!(
+        hf, hm,
+        "f (took the rename in later) and m (held it) differ"
+    );
     assert_eq!(ha, hm, "a and m differ");
     assert_eq!(note_ids(&fs), note_ids(&ms));
     assert_eq!(note_ids(&as_), note_ids(&ms));
@@ -379,11 +382,6 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
     for s in steps {
         n += 1;
         match *s {
-            // A device one of whose own writes left its document writes no more here: its next
-            // change would reuse that write's Automerge number, a known limit (protocol 15.10,
-            // *Limits*) that needs a fresh actor per generation to lift.
-            Step::Note(d) | Step::Rogue(d) | Step::Rename(d)
-                if lost_own(&written, d, &mut spaces[d]) => {}
             Step::Note(d) | Step::Rogue(d) => {
                 let member = spaces[d].members.is_member(&devices[d].id.device);
                 if matches!(s, Step::Note(_)) && !member {
@@ -574,14 +572,6 @@ fn writing_role_at(
     seq: u64,
 ) -> Option<Role> {
     state.writing_role_at(author, seq)
-}
-
-/// Whether a write `d` made is no longer in its own document.
-fn lost_own(written: &[Written], d: usize, s: &mut Space) -> bool {
-    written
-        .iter()
-        .filter(|w| w.author == d)
-        .any(|w| s.doc.get_change_by_hash(&w.hash).is_none())
 }
 
 /// Two distinct spaces of the list, mutably.
