@@ -61,6 +61,8 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
+#[cfg(test)]
+mod snapshot_verdicts_tests;
 mod verdicts;
 #[cfg(test)]
 mod verdicts_tests;
