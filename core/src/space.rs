@@ -164,12 +164,14 @@ pub struct Space {
     /// (compared in that order: a change of its own after them is not sealed yet).
     sealed_generation: u32,
     sealed_change_seq: u64,
-    /// The generation of the Automerge actor this device writes with here ([`actor_of_generation`]).
+    /// The generation of the Automerge actor this device writes with here
+    /// ([`actor_of_generation`]).
     generation: u32,
     /// The document's heads when this device last sealed: every change of its own in their past
-    /// has a sequence number up to `sealed_change_seq`, so a seal reads only the changes after them
-    /// (`outgoing.rs`). Heads the document does not know are passed over by Automerge, which then
-    /// returns more, never less: a stale or foreign cursor costs one longer walk, never a change.
+    /// is at or before (`sealed_generation`, `sealed_change_seq`), so a seal reads only the changes
+    /// after them (`outgoing.rs`). Heads the document does not know are passed over by Automerge,
+    /// which then returns more, never less: a stale or foreign cursor costs one longer walk, never
+    /// a change.
     sealed_heads: Vec<ChangeHash>,
     /// Envelopes held.
     pub vector: VersionVector,

@@ -198,8 +198,9 @@ impl Space {
                 continue;
             };
             // Once one of the device's applied envelopes leaves, its refused later ones are judged
-            // again too: one refused for carrying a change numbered like one that left (the
-            // device numbers its next change after the last one kept) now fits.
+            // again too: one refused for carrying a change numbered like one that left (a device
+            // of a release before rules version 6 numbers its next change after the last one
+            // kept, where this one starts a new actor generation) now fits.
             let mut left = false;
             for seq in self.held_from(&device, from) {
                 let was = rank(before.writing_role_at(&device, seq));
