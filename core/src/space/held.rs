@@ -210,10 +210,7 @@ impl Vault {
                 // A member's edit is tried on a copy first: what every other device would refuse
                 // (`rules.rs`) is refused here, before anything is written.
                 let before = g.doc.get_heads();
-                let mut trial = g
-                    .doc
-                    .fork()
-                    .with_actor(crate::space::actor_of(&identity.device));
+                let mut trial = g.doc.fork().with_actor(g.actor());
                 edit(&mut trial, now_ms())?;
                 let changes: Vec<automerge::Change> = trial.get_changes(&before);
                 if !crate::space::rules::allowed(&g.doc, g.kind, &author, &changes) {

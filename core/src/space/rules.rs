@@ -179,8 +179,11 @@ impl Author<'_> {
 /// participant joined needs a programme, and running a group's sessions in a programme takes the
 /// `group-facilitation` module. 5 (issue 14, item 12; refuses more than 4): in case notes, what a
 /// member beyond the cap of supporter, one proven-coordinator supervisor and a handed-over successor
-/// writes (`casenotes.rs`).
-pub const RULES_VERSION: u32 = 5;
+/// writes (`casenotes.rs`). 6 (issue 15, item 7): a change's Automerge actor may be a later
+/// generation of its envelope's author (protocol 8.1), which a device takes up when one of its own
+/// changes left its document, and what an older release refused for that is judged again; and a
+/// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
+pub const RULES_VERSION: u32 = 6;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).

@@ -22,7 +22,7 @@ use sebaya_proto::snapshot::{self as wire, Cover};
 use sebaya_proto::{Envelope, Kind};
 
 use super::codec::{load_untrusted, merge_untrusted};
-use super::{Space, SpaceKind, actor_of};
+use super::{Space, SpaceKind};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
@@ -53,6 +53,15 @@ impl Space {
         self.snapshots_allowed()
             && crate::space::rules::author(&self.members, self.creator(), (*author, seq), None)
                 .unlimited(self.kind)
+    }
+
+    /// Whether the log refuses what `author` wrote at `seq` here, where it was in good standing
+    /// once: no role at that number, or a lowered one that may not write everything in this kind.
+    fn refused_at(&self, author: &sebaya_proto::DeviceId, seq: u64) -> bool {
+        self.members.peak_role(author).is_some()
+            && !self.in_good_standing(author, seq)
+            && !(self.members.writing_role_at(author, seq).is_some()
+                && self.may_snapshot(author, seq))
     }
 
     /// Envelopes held contiguously (every author's).
@@ -249,6 +258,16 @@ impl Space {
             return Ok(false);
         };
         let (full, plain) = wire::open(env, key)?;
+        // Its changes have no envelopes of their own to judge (protocol 15.10): a snapshot whose
+        // cover stands for an envelope the log refuses (a revoked device's past its cutoff, or one
+        // by a role lowered to one that may not write anything here), its sealer not knowing, may
+        // carry a change refused here. It is refused, and what it stands for comes as envelopes,
+        // judged one by one (review finding F4).
+        if full.iter().any(|(a, s)| self.refused_at(a, *s)) {
+            return Err(Error::Content(
+                "a snapshot standing for envelopes the membership log refuses",
+            ));
+        }
         // The document is loaded whenever the cover names anything not held here (its content may
         // be nowhere else any more), but the vector rises only as far as the bounded cover; the
         // rest waits in `cover_pending` until the relay counts it.
@@ -268,7 +287,7 @@ impl Space {
         let mut loaded = load_untrusted(data)?;
         if self.doc.get_heads().is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
-            loaded.set_actor(actor_of(&self.me));
+            loaded.set_actor(self.actor());
             // The snapshot's own bytes are the document's save(): keep them as its stored chunk
             // instead of saving it again (written first, so a failure leaves the document as it
             // was).
