@@ -237,14 +237,16 @@ def write_sources(blocks: list[Block], out: Path) -> list[Source]:
 def remap(output: str, sources: list[Source]) -> str:
     """Compiler messages with file:line turned into docs/<guide>:line where the line is the guide's."""
     by_name = {s.name: s for s in sources}
-    pattern = re.compile(r"(?:[^\s:]*/)?(" + "|".join(re.escape(n) for n in by_name) + r"):(\d+)") if by_name else None
+    names = "|".join(re.escape(n) for n in by_name)
+    pattern = re.compile(r"(?:[^\s:]*/)?(" + names + r"):(\d+)(:\d+)?") if by_name else None
 
     def sub(m: re.Match[str]) -> str:
         s = by_name[m[1]]
         n = int(m[2])
+        col = m[3] or ""
         if 1 <= n <= len(s.origin) and s.origin[n - 1]:
-            return f"docs/{s.guide}:{s.origin[n - 1]} ({s.name}:{n})"
-        return f"{s.name}:{n} (a line the check added; docs/{s.guide})"
+            return f"docs/{s.guide}:{s.origin[n - 1]}{col} ({s.name}:{n})"
+        return f"{s.name}:{n}{col} (a line the check added; docs/{s.guide})"
 
     return pattern.sub(sub, output) if pattern else output
 

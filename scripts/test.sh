@@ -15,7 +15,8 @@
 #   house     scripts/check-house.py: no new module cycle, mechanism -> domain dependency (imports, and
 #             calls between `impl Vault` blocks), import the check cannot follow (`use crate::*`...) or
 #             file over 1,200 lines in core/, server/, proto/ (ratchet: scripts/house-allow.txt, table:
-#             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests)
+#             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests);
+#             then the guides' tags and the self-test of scripts/check-guides.py (see kotlin, swift)
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
 #   api       scripts/schemathesis.sh: Schemathesis against the relay's /v1/openapi.json, requests signed
@@ -226,10 +227,13 @@ stage_house() {
     python3 "$ROOT/scripts/check-house.py"
     # The self-test needs only the standard library; pytest (installed by the python stage) if present.
     if python3 -c 'import pytest' 2>/dev/null; then
-        python3 -m pytest -p no:cacheprovider -q "$ROOT/scripts/test_check_house.py"
+        python3 -m pytest -p no:cacheprovider -q "$ROOT/scripts/test_check_house.py" "$ROOT/scripts/test_check_guides.py"
     else
         python3 "$ROOT/scripts/test_check_house.py"
+        python3 "$ROOT/scripts/test_check_guides.py"
     fi
+    # Every code block of the guides tagged (their compiling is in the kotlin and swift stages).
+    python3 "$ROOT/scripts/check-guides.py" tags
 }
 
 stage_clippy() {
