@@ -371,6 +371,13 @@ stage_swift() {
     copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
     for f in "${shipped[@]}"; do copy_if_changed "$f" "$spm/Sources/Sebaya/$(basename "$f")"; done
+    # A Swift file shipped once and since removed or renamed (or one a worktree sharing this chroot
+    # ships) must not stay in the cached package and be compiled with it.
+    local kept
+    for kept in "$spm/Sources/Sebaya/"*.swift; do
+        [[ "$(basename "$kept")" == sebaya.swift || -f "$ROOT/ios/Sources/Sebaya/$(basename "$kept")" ]] ||
+            rm -f "$kept"
+    done
     echo "-- swift build (package check) and run"
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relays run on the host, on loopback; the chroot shares the network namespace. The second
