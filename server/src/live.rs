@@ -13,10 +13,14 @@
 //! [`LiveLimits::total`] in all, each refused with its own reason. [`Live::close`] ends every wait
 //! at once when the relay shuts down, and refuses new ones.
 //!
-//! With one relay process the in-process registry is the whole story. Several processes over one
-//! database (PostgreSQL, not built yet) need each push announced to every process: that is another
-//! [`Notifier`] (LISTEN/NOTIFY) which calls [`Live::changed`] of each process's registry on what
-//! the others stored. The exchange only ever sees the trait.
+//! With one relay process (SQLite) the in-process registry is the whole story. Several processes
+//! over one PostgreSQL database need each push announced to every process: the exchange is given
+//! two notifiers (a pair is one, [`Notifier`] for `(A, B)`), this registry and the node's PostgreSQL
+//! fan-out (`postgres/fanout.rs`), which publishes the news with `NOTIFY` and, at every other
+//! node, calls [`Live::changed`] of that node's registry with it. A node that may have missed news
+//! (its listening connection was lost) calls [`Live::wake_all`] once it listens again: each wait
+//! then looks at the store once more, which is exactly what its vectors are for. The exchange only
+//! ever sees the trait.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +33,14 @@ pub trait Notifier: Send + Sync {
     /// `spaces` changed by a request of `by` (whose own waits are not woken: it holds what it
     /// pushed).
     fn changed(&self, spaces: &[SpaceId], by: &DeviceId);
+}
+
+/// Both told, in turn: a node's own registry first, then the other nodes.
+impl<A: Notifier + ?Sized, B: Notifier + ?Sized> Notifier for (&A, &B) {
+    fn changed(&self, spaces: &[SpaceId], by: &DeviceId) {
+        self.0.changed(spaces, by);
+        self.1.changed(spaces, by);
+    }
 }
 
 /// A notifier that tells no one (the exchange run outside a server: tests, tools).
@@ -82,8 +94,16 @@ pub enum Refused {
 struct Waiter {
     id: u64,
     device: DeviceId,
-    woken: Mutex<Vec<SpaceId>>,
+    woken: Mutex<Woken>,
     signal: tokio::sync::Notify,
+}
+
+/// What woke a wait since it last looked.
+#[derive(Debug, Default)]
+struct Woken {
+    spaces: Vec<SpaceId>,
+    /// Every space of the wait ([`Live::wake_all`]).
+    all: bool,
 }
 
 #[derive(Debug, Default)]
@@ -182,6 +202,18 @@ impl Live {
         }
     }
 
+    /// Wakes every open wait for all its spaces, whoever they belong to: news may have been missed
+    /// (a node's listening connection was lost), and each wait looks at the store again.
+    pub fn wake_all(&self) {
+        let inner = lock(&self.inner);
+        for waiters in inner.by_space.values() {
+            for w in waiters {
+                lock(&w.woken).all = true;
+                w.signal.notify_one();
+            }
+        }
+    }
+
     /// Whether [`Live::close`] was called.
     pub fn is_closing(&self) -> bool {
         lock(&self.inner).closing
@@ -216,8 +248,8 @@ impl Notifier for Live {
                     continue;
                 }
                 let mut woken = lock(&w.woken);
-                if !woken.contains(s) {
-                    woken.push(*s);
+                if !woken.all && !woken.spaces.contains(s) {
+                    woken.spaces.push(*s);
                 }
                 // A permit is kept if the wait is not yet asleep: no wake-up is lost.
                 w.signal.notify_one();
@@ -237,12 +269,16 @@ pub struct Wait {
 
 impl Wait {
     /// Sleeps until a space of this wait changed or the relay closes, then returns the spaces that
-    /// changed since the last call (empty when closing). Cancel-safe: use it under a timeout.
+    /// changed since the last call (all of the wait's after [`Live::wake_all`]; empty when
+    /// closing). Cancel-safe: use it under a timeout.
     pub async fn woken(&self) -> Vec<SpaceId> {
         loop {
             let taken = std::mem::take(&mut *lock(&self.waiter.woken));
-            if !taken.is_empty() || self.live.is_closing() {
-                return taken;
+            if taken.all {
+                return self.spaces.clone();
+            }
+            if !taken.spaces.is_empty() || self.live.is_closing() {
+                return taken.spaces;
             }
             self.waiter.signal.notified().await;
         }
@@ -303,6 +339,50 @@ mod tests {
         drop((w1, w2, w3));
         assert_eq!((live.waiting(), live.spaces_watched()), (0, 0));
         assert!(live.register(dev(1), &[s]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn waking_all_wakes_every_wait_for_all_its_spaces_the_pushers_too() {
+        let live = Arc::new(Live::new(LiveLimits::default()));
+        let (a, b, c) = (SpaceId([1; 16]), SpaceId([2; 16]), SpaceId([3; 16]));
+        let one = live.register(dev(1), &[b, a]).unwrap();
+        let two = live.register(dev(2), &[c]).unwrap();
+        live.changed(&[a], &dev(2));
+        live.wake_all();
+        let within = Duration::from_secs(10);
+        let got = tokio::time::timeout(within, one.woken()).await.unwrap();
+        assert_eq!(got, vec![a, b]);
+        let got = tokio::time::timeout(within, two.woken()).await.unwrap();
+        assert_eq!(got, vec![c]);
+        // Once: the next look sleeps again.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), one.woken())
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pair_of_notifiers_tells_both() {
+        let (here, there) = (
+            Arc::new(Live::new(LiveLimits::default())),
+            Arc::new(Live::new(LiveLimits::default())),
+        );
+        let s = SpaceId([1; 16]);
+        let (w1, w2) = (
+            here.register(dev(1), &[s]).unwrap(),
+            there.register(dev(1), &[s]).unwrap(),
+        );
+        (here.as_ref(), there.as_ref()).changed(&[s], &dev(2));
+        let within = Duration::from_secs(10);
+        assert_eq!(
+            tokio::time::timeout(within, w1.woken()).await.unwrap(),
+            vec![s]
+        );
+        assert_eq!(
+            tokio::time::timeout(within, w2.woken()).await.unwrap(),
+            vec![s]
+        );
     }
 
     #[tokio::test]

@@ -136,6 +136,7 @@ async fn wait_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             // The relay is closing.
             return answer(&[]);
         }
+        let woken: HashSet<SpaceId> = woken.into_iter().collect();
         look_at = named
             .iter()
             .filter(|(s, _)| woken.contains(s))
