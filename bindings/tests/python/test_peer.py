@@ -8,9 +8,17 @@ import threading
 
 import pytest
 
-import sebaya
 from conftest import trained_programme
-from sebaya import SebayaError, SpaceKind, SyncPath, Vault, generate_master_key
+from sebaya import (
+    SebayaError,
+    SpaceKind,
+    SyncPath,
+    Vault,
+    generate_master_key,
+    is_nearby_advert_name,
+    nearby_advert_name,
+    nearby_service_type,
+)
 
 
 def run(a_vault, b_vault, a_initiates=True, spoil=None):
@@ -173,13 +181,13 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
 
 def test_the_advertisement_name_and_service_type_are_the_clis():
     """Protocol 25.1: apps advertise under the CLI's rule, made in the core."""
-    assert sebaya.nearby_service_type() == "_sebaya._tcp"
-    a, b = sebaya.nearby_advert_name(), sebaya.nearby_advert_name()
+    assert nearby_service_type() == "_sebaya._tcp"
+    a, b = nearby_advert_name(), nearby_advert_name()
     assert re.fullmatch(r"[0-9a-f]{16}", a), a
     assert a != b, "fresh for each opening"
-    assert sebaya.is_nearby_advert_name(a)
-    assert not sebaya.is_nearby_advert_name("Ponsel Sari")
-    assert not sebaya.is_nearby_advert_name(a.upper())
+    assert is_nearby_advert_name(a)
+    assert not is_nearby_advert_name("Ponsel Sari")
+    assert not is_nearby_advert_name(a.upper())
 
 
 def drive_over(session, sock):

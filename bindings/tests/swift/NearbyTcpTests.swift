@@ -54,10 +54,11 @@ func nearbyTcpTests() {
         try assertTrue(!isNearbyAdvertName(name: "Ponsel Sari"), "a device name is not")
     }
 
-    guard let (phone, tablet) = try? linkedPair("tcp") else {
+    guard let pair = try? linkedPair("tcp") else {
         check("nearby: two linked devices") { throw CheckFailure(description: "could not link") }
         return
     }
+    let (phone, tablet) = pair
     let texts = { (v: Vault) in try v.journal().list().map { $0.text }.sorted() }
 
     check("nearby: one device listens and advertises, the other finds it, dials over TCP, both converge") {
