@@ -951,6 +951,8 @@ fn offered_to(
             .is_none_or(|p| *p == cert.person.0)
 }
 
+pub mod advert;
+
 #[cfg(test)]
 mod carry_tests;
 #[cfg(test)]
