@@ -697,8 +697,10 @@ impl Care {
             .collect())
     }
 
-    /// A coordinator's caseload: every referral not yet closed in the records it coordinates,
-    /// overdue first, then oldest first, with age and who acknowledged. Empty for anyone else.
+    /// A coordinator's caseload: every referral not yet closed in the records it coordinates, and
+    /// every safeguarding concern not yet closed (`care_id` the safeguarding space's, reason
+    /// `SafeguardingMinor`), overdue first, then oldest first, with age and who acknowledged. Empty
+    /// for anyone else.
     pub fn caseload(&self) -> Result<Vec<ReferralInfo>> {
         Ok(with(&self.inner, |v| v.caseload())?
             .into_iter()
