@@ -78,6 +78,8 @@ open_enum! {
         Care = "care",
         /// A programme's report space.
         Report = "report",
+        /// A programme's safeguarding space: supporters' concerns about minors, for coordinators.
+        Safeguarding = "safeguarding",
     }
 }
 
@@ -91,6 +93,7 @@ impl From<CoreKind> for SpaceKind {
             CoreKind::Index => Self::Index,
             CoreKind::Care => Self::Care,
             CoreKind::Report => Self::Report,
+            CoreKind::Safeguarding => Self::Safeguarding,
         }
     }
 }

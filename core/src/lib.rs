@@ -213,6 +213,9 @@ impl Vault {
         self.refresh_index()?;
         self.scrub_index()?;
         self.bind_pairings_outside_programmes()?;
+        // Safeguarding concerns waiting on this phone for a space to go to (issue 14, item 14):
+        // best effort, they stay queued until one is there.
+        let _ = self.send_queued_concerns();
         self.seal_pending_with(snapshots)?;
         let (posts, answers, taken) = self.join_outbox()?;
         let mut sync = self
@@ -224,7 +227,12 @@ impl Vault {
         sync.care_first(
             self.shared
                 .values()
-                .filter(|s| s.kind == crate::space::SpaceKind::Care)
+                .filter(|s| {
+                    matches!(
+                        s.kind,
+                        crate::space::SpaceKind::Care | crate::space::SpaceKind::Safeguarding
+                    )
+                })
                 .map(|s| s.id)
                 .collect(),
         );

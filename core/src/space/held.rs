@@ -169,6 +169,21 @@ impl Vault {
         out.ok_or(Error::Internal("an edit did not run"))
     }
 
+    /// Edits a shared space's document without the role check [`Vault::with_space`] makes: **for
+    /// tests only** (compiled in only with the `test-escapes` feature or under `cfg(test)`; the
+    /// bindings never reach it). It stands in for a modified client, so tests can show that every
+    /// other device refuses what it writes on receipt.
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn with_space_unchecked_for_tests(
+        &mut self,
+        space: &SpaceId,
+        edit: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
+    ) -> Result<()> {
+        let (store, _, g) = self.held_mut(space)?;
+        edit(&mut g.doc, now_ms())?;
+        g.persist(store)
+    }
+
     /// The body of [`Vault::with_space`], once.
     fn edit_space(
         &mut self,

@@ -100,6 +100,10 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Care, "states" | "resources" | "policy") => {
             Need::With(ProgrammeRole::Coordinator)
         }
+        // A programme's safeguarding space (issue 14, item 14): a supporter adds its own concern,
+        // sealed for the coordinators; only coordinators record states. Both append-only.
+        (SpaceKind::Safeguarding, "concerns") => Need::With(ProgrammeRole::PeerSupporter),
+        (SpaceKind::Safeguarding, "states") => Need::With(ProgrammeRole::Coordinator),
         // Everything else (a group's name, case notes' subject, journals, indexes): admins.
         _ => Need::Admin,
     }
@@ -183,7 +187,8 @@ impl Author<'_> {
 /// generation of its envelope's author (protocol 8.1), which a device takes up when one of its own
 /// changes left its document, and what an older release refused for that is judged again; and a
 /// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
-pub const RULES_VERSION: u32 = 6;
+/// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
+pub const RULES_VERSION: u32 = 7;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -207,6 +212,17 @@ const LATE_CONTAINERS: [&str; 2] = ["policy", "exceptions"];
 
 /// Care-record containers whose records are never edited or deleted once written.
 const APPEND_ONLY: [&str; 5] = ["consents", "guardian", "referrals", "states", "exceptions"];
+
+/// Whether records under `root` of a space of `kind` are never edited or deleted once written, nor
+/// the container replaced: a care record's ledger, and a safeguarding space's concerns and states
+/// (a supporter may add its own concern, never touch another's; a concern must reach coordinators).
+fn append_only(kind: SpaceKind, root: &str) -> bool {
+    match kind {
+        SpaceKind::Care => APPEND_ONLY.contains(&root),
+        SpaceKind::Safeguarding => matches!(root, "concerns" | "states"),
+        _ => false,
+    }
+}
 
 /// Whether an operation on the document's object `id` under `key` adds a new key directly to a
 /// top-level container (a new record), rather than writing into an existing record.
@@ -544,7 +560,7 @@ pub(crate) fn allowed(
             // A care record's ledger is append-only, for everyone: new records only, never an edit,
             // a delete or a replaced container (consents prove what was agreed; referrals must reach
             // coordinators; states are history).
-            if kind == SpaceKind::Care && APPEND_ONLY.contains(&root.as_str()) && !layout {
+            if append_only(kind, &root) && !layout {
                 if at_root || matches!(op.action, OpType::Delete) {
                     return false;
                 }

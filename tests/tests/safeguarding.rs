@@ -1,0 +1,401 @@
+//! Issue 14, item 14: a supporter's safeguarding concern about a child never sits on the child's
+//! phone. It goes to the programme's safeguarding space, which only coordinators and supporters
+//! belong to (never a participant's device), its content sealed for the coordinators: a supporter
+//! adds its own concern, reads no one else's, and edits or deletes nothing; every device refuses
+//! what a modified client writes against that. The coordinator's caseload and acknowledgement work
+//! for concerns as for referrals; a concern raised before anyone could receive it waits on the
+//! supporter's phone. Legacy `safeguarding-minor` referrals in care records stay readable for
+//! coordinators and leave the participant's view and export. Through a real relay on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_tests::net::{Net, net, sync};
+
+use sebaya_core::space::SpaceKind;
+use sebaya_core::{Error, ProgrammeRole, Role, SpaceId, Vault};
+
+fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
+    let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
+    v.create_person().unwrap();
+    v
+}
+
+fn now() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(d.as_millis()).unwrap()
+}
+
+struct Programme {
+    coordinator: Vault,
+    /// The child's supporter, a member of the care record.
+    supporter: Vault,
+    /// Another supporter of the programme, not in this child's record.
+    other: Vault,
+    participant: Vault,
+    care: SpaceId,
+    programme: [u8; 32],
+}
+
+/// A programme with a coordinator, two certified supporters and an enrolled child who agreed to the
+/// duty-of-care rule; everyone synced. No safeguarding space yet.
+fn programme(n: &Net, dir: &tempfile::TempDir) -> Programme {
+    let mut coordinator = vault(dir, "c.db", 1);
+    let mut supporter = vault(dir, "s.db", 2);
+    let mut other = vault(dir, "o.db", 4);
+    let mut participant = vault(dir, "p.db", 3);
+    let programme = coordinator.create_programme("PIK-R SMP 2").unwrap();
+    for s in [&mut supporter, &mut other] {
+        let grant = coordinator
+            .grant_programme_role(
+                &programme,
+                &s.person_id().unwrap(),
+                ProgrammeRole::PeerSupporter,
+                180,
+            )
+            .unwrap();
+        s.add_programme_credential(&grant.credential).unwrap();
+    }
+    let (care, resp) = coordinator
+        .enrol_participant_as(&participant.link_request().unwrap(), programme, true)
+        .unwrap();
+    participant.join_space(&resp).unwrap();
+    let resp = coordinator
+        .approve_group_member(&care, &supporter.link_request().unwrap(), Role::Member)
+        .unwrap();
+    supporter.join_space(&resp).unwrap();
+    for v in [&mut coordinator, &mut participant, &mut supporter] {
+        sync(n, v);
+    }
+    participant
+        .give_consent(&care, "duty-of-care", true)
+        .unwrap();
+    for v in [&mut participant, &mut coordinator, &mut supporter] {
+        sync(n, v);
+    }
+    Programme {
+        coordinator,
+        supporter,
+        other,
+        participant,
+        care,
+        programme,
+    }
+}
+
+/// The coordinator makes the programme's safeguarding space and adds both supporters (in person,
+/// as for the report space); everyone synced.
+fn safeguarding_space(n: &Net, p: &mut Programme) -> SpaceId {
+    let space = p
+        .coordinator
+        .create_safeguarding_space(p.programme)
+        .unwrap();
+    // Only a coordinator makes it.
+    assert!(matches!(
+        p.supporter.create_safeguarding_space(p.programme),
+        Err(Error::NotAllowed(_))
+    ));
+    for s in [&mut p.supporter, &mut p.other] {
+        let resp = p
+            .coordinator
+            .approve_group_member(&space, &s.link_request().unwrap(), Role::Member)
+            .unwrap();
+        assert_eq!(
+            s.join_space(&resp).unwrap(),
+            (space, SpaceKind::Safeguarding)
+        );
+    }
+    for v in [&mut p.coordinator, &mut p.supporter, &mut p.other] {
+        sync(n, v);
+    }
+    space
+}
+
+/// What the participant's phone holds and shows must say nothing of the concern.
+fn participant_knows_nothing(p: &mut Programme, space: &SpaceId, concern: &str) {
+    let participant = &mut p.participant;
+    assert!(
+        participant
+            .shared_spaces()
+            .iter()
+            .all(|(id, kind, _)| id != space && *kind != SpaceKind::Safeguarding),
+        "the participant's phone holds no safeguarding space"
+    );
+    assert!(matches!(
+        participant.read_space(space, |_| ()),
+        Err(Error::NotFound(_))
+    ));
+    assert!(participant.concerns().unwrap().is_empty());
+    let seen = participant.referrals(&p.care).unwrap();
+    assert!(
+        seen.iter()
+            .all(|r| r.id != concern && r.reason.as_deref() != Some("safeguarding-minor")),
+        "{seen:?}"
+    );
+    let export = participant.export_all(0).unwrap();
+    assert!(!export.contains(concern));
+    assert!(!export.contains("safeguarding"));
+    // Nor may it write there.
+    assert!(participant.with_space(space, |_, _| Ok(())).is_err());
+}
+
+#[test]
+fn a_supporters_concern_reaches_the_coordinator_and_never_the_childs_phone() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let referrals_before = p.coordinator.referrals(&p.care).unwrap().len();
+
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].id, concern);
+    assert_eq!(mine[0].care, Some(p.care));
+    assert_eq!(mine[0].state, "queued");
+    assert!(mine[0].mine);
+    for v in [
+        &mut p.supporter,
+        &mut p.coordinator,
+        &mut p.participant,
+        &mut p.other,
+    ] {
+        sync(&n, v);
+    }
+    assert_eq!(p.supporter.concerns().unwrap()[0].state, "sent");
+
+    // The care record holds nothing new: not on the coordinator's copy, not on the child's.
+    assert_eq!(
+        p.coordinator.referrals(&p.care).unwrap().len(),
+        referrals_before
+    );
+    participant_knows_nothing(&mut p, &space, &concern);
+    // The relay serves the space only to its members, by the log the coordinator's device holds too.
+    let log = p.coordinator.space_membership(&space).unwrap();
+    assert!(!log.may_read(&p.participant.device_id()));
+    assert!(log.may_read(&p.supporter.device_id()));
+
+    // The coordinator reads it: about this child's record, sealed for coordinators and opened here.
+    let seen = p.coordinator.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].space, Some(space));
+    assert_eq!(seen[0].care, Some(p.care));
+    assert_eq!(seen[0].participant, p.participant.person_id().map(|x| x.0));
+    assert_eq!(seen[0].state, "sent");
+    assert!(!seen[0].mine);
+    // It leads the caseload like a referral, and is acknowledged the same way.
+    let caseload = p.coordinator.caseload().unwrap();
+    let item = caseload.iter().find(|r| r.id == concern).unwrap();
+    assert_eq!(item.care, space);
+    assert_eq!(item.reason.as_deref(), Some("safeguarding-minor"));
+    let late = p.coordinator.caseload_at(now() + 25 * 3_600_000).unwrap();
+    assert!(late.iter().find(|r| r.id == concern).unwrap().overdue);
+    assert!(matches!(
+        p.supporter
+            .update_referral(&space, &concern, "acknowledged"),
+        Err(Error::NotAllowed(_))
+    ));
+    p.coordinator
+        .update_referral(&space, &concern, "acknowledged")
+        .unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.supporter);
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine[0].state, "acknowledged");
+    assert!(mine[0].time_to_acknowledge_ms().is_some());
+    assert!(mine[0].acknowledged_by.is_some());
+    sync(&n, &mut p.participant);
+    participant_knows_nothing(&mut p, &space, &concern);
+}
+
+#[test]
+fn a_supporter_reads_nothing_of_another_supporters_concern() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    // The other supporter holds the space's document, but nothing in it names the child or the
+    // record, and its view lists nothing.
+    assert!(p.other.concerns().unwrap().is_empty());
+    let bytes = p
+        .other
+        .read_space(&space, |d| d.clone().save_nocompress())
+        .unwrap();
+    let person = p.participant.person_id().unwrap().0;
+    for needle in [
+        p.care.0.to_vec(),
+        p.care.to_hex().into_bytes(),
+        person.to_vec(),
+        hex::encode(person).into_bytes(),
+        b"safeguarding".to_vec(),
+    ] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "the other supporter's copy names whom the concern is about"
+        );
+    }
+    assert!(
+        bytes
+            .windows(concern.len())
+            .any(|w| w == concern.as_bytes())
+    );
+    // A concern is raised about a record one holds: not this one.
+    assert!(matches!(
+        p.other.refer_now(&p.care, true),
+        Err(Error::NotFound(_))
+    ));
+    // The coordinator opens it.
+    sync(&n, &mut p.coordinator);
+    assert_eq!(p.coordinator.concerns().unwrap()[0].care, Some(p.care));
+}
+
+/// A supporter with a modified app deletes or rewrites another's concern, or acknowledges it: its
+/// own phone refuses (the honest check), and every other device refuses it on receipt.
+#[test]
+fn a_member_abusing_the_space_is_refused_on_receipt_by_every_device() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    let record = |doc: &automerge::AutoCommit| {
+        use automerge::ReadDoc;
+        let c = match doc.get(automerge::ROOT, "concerns").unwrap() {
+            Some((automerge::Value::Object(_), c)) => c,
+            _ => panic!("no concerns container"),
+        };
+        doc.get(&c, concern.as_str()).unwrap().map(|(_, r)| (c, r))
+    };
+    let (c, r) = p.other.read_space(&space, record).unwrap().unwrap();
+    type Edit<'a> =
+        Box<dyn Fn(&mut automerge::AutoCommit, &automerge::ObjId, &automerge::ObjId) + 'a>;
+    let edits: Vec<(&str, Edit<'_>)> = vec![
+        (
+            "delete",
+            Box::new(|d, c, _| {
+                use automerge::transaction::Transactable;
+                d.delete(c, concern.as_str()).unwrap();
+            }),
+        ),
+        (
+            "rewrite",
+            Box::new(|d, _, r| {
+                use automerge::transaction::Transactable;
+                d.put(r, "sealed", automerge::ScalarValue::Bytes(vec![0; 8]))
+                    .unwrap();
+            }),
+        ),
+    ];
+    for (what, edit) in &edits {
+        assert!(
+            matches!(
+                p.other.with_space(&space, |d, _| {
+                    edit(d, &c, &r);
+                    Ok(())
+                }),
+                Err(Error::NotAllowed(_))
+            ),
+            "{what}"
+        );
+    }
+    // A forged acknowledgement by a supporter, refused by its own phone too.
+    assert!(matches!(
+        p.other.update_referral(&space, &concern, "acknowledged"),
+        Err(Error::NotAllowed(_))
+    ));
+    // Past the honest check: written anyway, sent.
+    for (_, edit) in &edits {
+        p.other
+            .with_space_unchecked_for_tests(&space, |d, _| {
+                edit(d, &c, &r);
+                Ok(())
+            })
+            .unwrap();
+    }
+    // On the modified client's own copy the concern is gone: what it sends deletes it.
+    assert!(p.other.read_space(&space, record).unwrap().is_none());
+    sync(&n, &mut p.other);
+    for v in [&mut p.coordinator, &mut p.supporter] {
+        sync(&n, v);
+        assert!(
+            v.read_space(&space, record).unwrap().is_some(),
+            "the concern is still there"
+        );
+        let seen = v.concerns().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].care, Some(p.care), "and still opens");
+    }
+}
+
+/// Before the programme has a safeguarding space this supporter belongs to, nobody could receive a
+/// concern: it waits on the supporter's phone (never in the child's record), says so, and goes to
+/// the coordinators once the supporter is added.
+#[test]
+fn a_concern_waits_on_the_supporters_phone_until_someone_can_receive_it() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].state, "queued");
+    assert_eq!(mine[0].space, None);
+    assert_eq!(mine[0].coordinators, 0);
+    assert_eq!(
+        mine[0].notice(),
+        sebaya_core::care::CareNotice::NoCoordinatorYet
+    );
+    sync(&n, &mut p.coordinator);
+    assert!(p.coordinator.concerns().unwrap().is_empty());
+    sync(&n, &mut p.participant);
+    let space = safeguarding_space(&n, &mut p);
+    // The next sync after joining writes it there.
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+    let seen = p.coordinator.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].care, Some(p.care));
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine.len(), 1, "sent once, no longer queued");
+    assert_eq!(mine[0].space, Some(space));
+    sync(&n, &mut p.participant);
+    participant_knows_nothing(&mut p, &space, &concern);
+}
+
+/// A `safeguarding-minor` referral written into a care record by an earlier version stays in the
+/// coordinators' inbox (a risk signal is never dropped), and leaves the participant's view and
+/// export.
+#[test]
+fn a_legacy_safeguarding_referral_stays_with_the_coordinators_only() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let me = p.supporter.device_id().to_hex();
+    let id = "00000000000000d1";
+    p.supporter
+        .with_space(&p.care, |doc, now| {
+            sebaya_core::care::add_referral(doc, id, "supporter", "safeguarding-minor", &me, now)
+        })
+        .unwrap();
+    for v in [&mut p.supporter, &mut p.coordinator, &mut p.participant] {
+        sync(&n, v);
+    }
+    let inbox = p.coordinator.referral_inbox().unwrap();
+    assert_eq!(
+        inbox.iter().find(|r| r.id == id).unwrap().reason.as_deref(),
+        Some("safeguarding-minor")
+    );
+    assert!(p.coordinator.caseload().unwrap().iter().any(|r| r.id == id));
+    assert!(p.participant.referrals(&p.care).unwrap().is_empty());
+    let export = p.participant.export_all(0).unwrap();
+    assert!(!export.contains(id));
+    assert!(!export.contains("safeguarding"));
+}
