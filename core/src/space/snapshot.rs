@@ -115,7 +115,7 @@ impl Space {
     /// The envelopes whose content is in the document: for each author, the contiguous run held,
     /// cut below the first envelope still waiting to apply or set aside (quarantined: a newer app's
     /// codec, say). Their content is not in the document, so a snapshot must not stand in for them.
-    fn applied_cover(&self, store: &Store) -> Result<Cover> {
+    pub(super) fn applied_cover(&self, store: &Store) -> Result<Cover> {
         let mut cover: Cover = self.vector.contiguous().clone();
         let sk = Self::row_key(store, &self.id);
         let mut stmt = store.conn.prepare_cached(
