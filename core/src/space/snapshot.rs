@@ -115,8 +115,19 @@ impl Space {
     /// The envelopes whose content is in the document: for each author, the contiguous run held,
     /// cut below the first envelope still waiting to apply or set aside (quarantined: a newer app's
     /// codec, say). Their content is not in the document, so a snapshot must not stand in for them.
+    ///
+    /// And cut at the last number its author wrote in good standing (protocol 26.3, review finding
+    /// F1): an envelope above it is kept only because a member built on it (15.10, "Built on"),
+    /// which every taker judges from that envelope itself, never from a snapshot. Its changes still
+    /// travel in the document; the envelope goes on as an envelope. So every holder that knows the
+    /// same log takes what this device seals.
     pub(super) fn applied_cover(&self, store: &Store) -> Result<Cover> {
         let mut cover: Cover = self.vector.contiguous().clone();
+        for (a, top) in cover.iter_mut() {
+            if let Some(last) = self.members.good_standing_until(a) {
+                *top = (*top).min(last);
+            }
+        }
         let sk = Self::row_key(store, &self.id);
         let mut stmt = store.conn.prepare_cached(
             "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (0, 2)",
