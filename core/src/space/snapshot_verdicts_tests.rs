@@ -208,3 +208,65 @@ fn a_snapshot_after_a_late_write_built_on_is_taken_by_every_holder() {
     hc.sort();
     assert_eq!(ha, hc);
 }
+
+/// Review finding F2 (protocol 8.1, 15.10): a vault restored from a copy older than its own
+/// generation's start takes, on seeing its own later changes come back, a generation above every
+/// one it used, and never seals those changes again. Without it, it wrote on under the old actor
+/// (reusing numbers other holders may keep) and sealed its own received changes again.
+#[test]
+fn a_restored_vault_takes_a_fresh_generation_and_seals_nothing_twice() {
+    let (a, b) = (device(1), device(2));
+    let mut as_ = Space::create(&a.store, SpaceKind::Journal, &a.id).unwrap();
+    let mut bs = join(&a, &mut as_, &b);
+    entry(&a, &mut as_, "00000000000000a1");
+    deliver(&a, &mut as_, &b, &mut bs);
+    // The copy of a's vault it is later restored from.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    a.store
+        .conn
+        .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+        .unwrap();
+    // a starts its next generation (as when one of its own changes leaves) and writes in it.
+    as_.generation = 1;
+    as_.doc.set_actor(as_.actor());
+    entry(&a, &mut as_, "00000000000000a2");
+    deliver(&a, &mut as_, &b, &mut bs);
+    // The restore: the older copy, which knows nothing of generation 1.
+    let store = crate::store::Store::open(&copy, &[1; 32]).unwrap();
+    let id = crate::identity::Identity::load_or_create(&store).unwrap();
+    assert_eq!(id.device, a.id.device);
+    let mut rs = Space::load(&store, &as_.id, &id).unwrap();
+    assert_eq!(rs.generation, 0);
+    let all = bs.held_above(&b.store, &BTreeMap::new()).unwrap();
+    rs.receive(&store, &id, &all).unwrap();
+    assert!(
+        has(&rs, "00000000000000a2"),
+        "its own later change came back"
+    );
+    assert!(rs.generation >= 2, "a generation above every one it used");
+    assert_eq!(
+        rs.seal_outgoing(&store, &id, CODEC_BUNDLE).unwrap(),
+        0,
+        "nothing of its own is sealed twice"
+    );
+    // It writes on; both hold the same document.
+    journal::add(
+        &mut rs.doc,
+        "00000000000000a3",
+        "catatan",
+        3,
+        &[],
+        1_790_000_000_000,
+    )
+    .unwrap();
+    rs.persist(&store).unwrap();
+    assert_eq!(rs.seal_outgoing(&store, &id, CODEC_BUNDLE).unwrap(), 1);
+    let mine = rs.held_above(&store, &BTreeMap::new()).unwrap();
+    bs.receive(&b.store, &b.id, &mine).unwrap();
+    assert!(has(&bs, "00000000000000a3"));
+    let (mut hr, mut hb) = (rs.doc.get_heads(), bs.doc.get_heads());
+    hr.sort();
+    hb.sort();
+    assert_eq!(hr, hb);
+}
