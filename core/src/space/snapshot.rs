@@ -296,7 +296,8 @@ impl Space {
             return Ok(true);
         }
         let mut loaded = load_untrusted(data)?;
-        if self.doc.get_heads().is_empty() {
+        let before = self.doc.get_heads();
+        if before.is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
             loaded.set_actor(self.actor());
             // The snapshot's own bytes are the document's save(): keep them as its stored chunk
@@ -314,6 +315,18 @@ impl Space {
         } else {
             merge_untrusted(&mut self.doc, &mut loaded)?;
         }
+        // This device's own changes the snapshot brought back (a vault restored from an older
+        // copy, review finding F2): past the seal cursor, and a fresh generation.
+        let returning: Vec<(u32, u64, automerge::ChangeHash)> = self
+            .doc
+            .get_changes_meta(&before)
+            .iter()
+            .filter_map(|m| {
+                let (d, g) = super::actor_generation(&m.actor)?;
+                (d == self.me).then_some((g, m.seq, m.hash))
+            })
+            .collect();
+        self.adopt_returned(&returning);
         for (a, s) in cover {
             self.vector.raise(a, s);
         }
