@@ -115,8 +115,19 @@ impl Space {
     /// The envelopes whose content is in the document: for each author, the contiguous run held,
     /// cut below the first envelope still waiting to apply or set aside (quarantined: a newer app's
     /// codec, say). Their content is not in the document, so a snapshot must not stand in for them.
-    fn applied_cover(&self, store: &Store) -> Result<Cover> {
+    ///
+    /// And cut at the last number its author wrote in good standing (protocol 26.3, review finding
+    /// F1): an envelope above it is kept only because a member built on it (15.10, "Built on"),
+    /// which every taker judges from that envelope itself, never from a snapshot. Its changes still
+    /// travel in the document; the envelope goes on as an envelope. So every holder that knows the
+    /// same log takes what this device seals.
+    pub(super) fn applied_cover(&self, store: &Store) -> Result<Cover> {
         let mut cover: Cover = self.vector.contiguous().clone();
+        for (a, top) in cover.iter_mut() {
+            if let Some(last) = self.members.good_standing_until(a) {
+                *top = (*top).min(last);
+            }
+        }
         let sk = Self::row_key(store, &self.id);
         let mut stmt = store.conn.prepare_cached(
             "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (0, 2)",
@@ -285,7 +296,8 @@ impl Space {
             return Ok(true);
         }
         let mut loaded = load_untrusted(data)?;
-        if self.doc.get_heads().is_empty() {
+        let before = self.doc.get_heads();
+        if before.is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
             loaded.set_actor(self.actor());
             // The snapshot's own bytes are the document's save(): keep them as its stored chunk
@@ -303,6 +315,18 @@ impl Space {
         } else {
             merge_untrusted(&mut self.doc, &mut loaded)?;
         }
+        // This device's own changes the snapshot brought back (a vault restored from an older
+        // copy, review finding F2): past the seal cursor, and a fresh generation.
+        let returning: Vec<(u32, u64, automerge::ChangeHash)> = self
+            .doc
+            .get_changes_meta(&before)
+            .iter()
+            .filter_map(|m| {
+                let (d, g) = super::actor_generation(&m.actor)?;
+                (d == self.me).then_some((g, m.seq, m.hash))
+            })
+            .collect();
+        self.adopt_returned(&returning);
         for (a, s) in cover {
             self.vector.raise(a, s);
         }

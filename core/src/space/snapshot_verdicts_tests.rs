@@ -145,3 +145,128 @@ fn a_late_write_in_a_snapshot_taken_before_the_revocation_leaves_when_it_is_lear
     hd.sort();
     assert_eq!(hc, hd);
 }
+
+/// The state `holder` gave the envelope `author` numbered `seq` here (1: applied or taken).
+fn state_of(d: &Device, s: &Space, author: &Device, seq: u64) -> i64 {
+    let k = Space::envelope_key(&d.store, &s.id, &author.id.device, seq);
+    d.store
+        .conn
+        .query_row("SELECT state FROM envelopes WHERE k = ?1", [&k], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// Review finding F1 (protocol 15.10 "Built on", 26.3): a removed device's late write that a member
+/// in good standing built on is kept everywhere. A snapshot sealed after it must still be taken by
+/// every other holder: its cover stops below the late envelope (the envelope itself still goes
+/// as an envelope), so no honest snapshot names a number the log refuses.
+#[test]
+fn a_snapshot_after_a_late_write_built_on_is_taken_by_every_holder() {
+    let (a, b, c) = (device(1), device(2), device(3));
+    let mut as_ = Space::create(&a.store, SpaceKind::Journal, &a.id).unwrap();
+    let mut bs = join(&a, &mut as_, &b);
+    let mut cs = join(&a, &mut as_, &c);
+    deliver(&a, &mut as_, &b, &mut bs);
+    deliver(&a, &mut as_, &c, &mut cs);
+    entry(&b, &mut bs, "00000000000000b1");
+    deliver(&b, &mut bs, &a, &mut as_);
+    deliver(&b, &mut bs, &c, &mut cs);
+    as_.remove_member(&a.store, &a.id, b.id.device).unwrap();
+    entry(&b, &mut bs, "00000000000000b2");
+    deliver(&b, &mut bs, &c, &mut cs);
+    entry(&c, &mut cs, "00000000000000c1");
+    for _ in 0..2 {
+        deliver(&a, &mut as_, &c, &mut cs);
+        deliver(&c, &mut cs, &a, &mut as_);
+    }
+    for s in [&as_, &cs] {
+        assert!(has(s, "00000000000000b2"), "built on by c: kept");
+        assert!(has(s, "00000000000000c1"));
+    }
+    let late = bs.next_seq - 1;
+    assert!(!as_.in_good_standing(&b.id.device, late));
+    // a seals a snapshot; c takes it.
+    assert!(as_.seal_snapshot(&a.store, &a.id).unwrap().is_some());
+    let a_snap = as_.next_seq - 1;
+    deliver(&a, &mut as_, &c, &mut cs);
+    assert_eq!(state_of(&c, &cs, &a, a_snap), 1, "c takes a's snapshot");
+    // And the other way round.
+    entry(&c, &mut cs, "00000000000000c2");
+    assert!(cs.seal_snapshot(&c.store, &c.id).unwrap().is_some());
+    let c_snap = cs.next_seq - 1;
+    deliver(&c, &mut cs, &a, &mut as_);
+    assert_eq!(state_of(&a, &as_, &c, c_snap), 1, "a takes c's snapshot");
+    // A refused snapshot never cuts its author's cover: a's next snapshot still stands for all
+    // a holds of c (a snapshot of c's included).
+    assert!(as_.seal_snapshot(&a.store, &a.id).unwrap().is_some());
+    let cover = as_.applied_cover(&a.store).unwrap();
+    assert!(cover.get(&c.id.device).copied().unwrap_or(0) >= c_snap);
+    assert!(cover.get(&b.id.device).copied().unwrap_or(0) < late);
+    let (mut ha, mut hc) = (as_.doc.get_heads(), cs.doc.get_heads());
+    ha.sort();
+    hc.sort();
+    assert_eq!(ha, hc);
+}
+
+/// Review finding F2 (protocol 8.1, 15.10): a vault restored from a copy older than its own
+/// generation's start takes, on seeing its own later changes come back, a generation above every
+/// one it used, and never seals those changes again. Without it, it wrote on under the old actor
+/// (reusing numbers other holders may keep) and sealed its own received changes again.
+#[test]
+fn a_restored_vault_takes_a_fresh_generation_and_seals_nothing_twice() {
+    let (a, b) = (device(1), device(2));
+    let mut as_ = Space::create(&a.store, SpaceKind::Journal, &a.id).unwrap();
+    let mut bs = join(&a, &mut as_, &b);
+    entry(&a, &mut as_, "00000000000000a1");
+    deliver(&a, &mut as_, &b, &mut bs);
+    // The copy of a's vault it is later restored from.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    a.store
+        .conn
+        .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+        .unwrap();
+    // a starts its next generation (as when one of its own changes leaves) and writes in it.
+    as_.generation = 1;
+    as_.doc.set_actor(as_.actor());
+    entry(&a, &mut as_, "00000000000000a2");
+    deliver(&a, &mut as_, &b, &mut bs);
+    // The restore: the older copy, which knows nothing of generation 1.
+    let store = crate::store::Store::open(&copy, &[1; 32]).unwrap();
+    let id = crate::identity::Identity::load_or_create(&store).unwrap();
+    assert_eq!(id.device, a.id.device);
+    let mut rs = Space::load(&store, &as_.id, &id).unwrap();
+    assert_eq!(rs.generation, 0);
+    let all = bs.held_above(&b.store, &BTreeMap::new()).unwrap();
+    rs.receive(&store, &id, &all).unwrap();
+    assert!(
+        has(&rs, "00000000000000a2"),
+        "its own later change came back"
+    );
+    assert!(rs.generation >= 2, "a generation above every one it used");
+    assert_eq!(
+        rs.seal_outgoing(&store, &id, CODEC_BUNDLE).unwrap(),
+        0,
+        "nothing of its own is sealed twice"
+    );
+    // It writes on; both hold the same document.
+    journal::add(
+        &mut rs.doc,
+        "00000000000000a3",
+        "catatan",
+        3,
+        &[],
+        1_790_000_000_000,
+    )
+    .unwrap();
+    rs.persist(&store).unwrap();
+    assert_eq!(rs.seal_outgoing(&store, &id, CODEC_BUNDLE).unwrap(), 1);
+    let mine = rs.held_above(&store, &BTreeMap::new()).unwrap();
+    bs.receive(&b.store, &b.id, &mine).unwrap();
+    assert!(has(&bs, "00000000000000a3"));
+    let (mut hr, mut hb) = (rs.doc.get_heads(), bs.doc.get_heads());
+    hr.sort();
+    hb.sort();
+    assert_eq!(hr, hb);
+}
