@@ -558,6 +558,19 @@ mod tests {
     }
 
     #[test]
+    fn the_channel_is_exactly_its_lower_case_name() {
+        // `LISTEN` folds an unquoted name to lower case, `pg_notify` takes its argument as it is:
+        // the name must already be lower case for the two to meet.
+        let name = channel(&RelayId([0xab; 16]));
+        assert_eq!(name, format!("sebaya_live_{}", "ab".repeat(16)));
+        assert_eq!(name, name.to_lowercase());
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        );
+    }
+
+    #[test]
     fn a_change_waits_in_the_outbox_and_never_on_the_database() {
         // Nothing listens on this port: recording a change must not try to reach it.
         let url = PostgresUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
