@@ -22,6 +22,11 @@
 //! listens again, wakes every local wait once: whatever was published while it was deaf is found
 //! by those looks. A connection that stops answering is found by a query every [`PING_EVERY`] of
 //! silence. The task stops when the relay shuts down (after publishing what is pending).
+//!
+//! A wake-all (a reconnection, or a `1 NODE *` notice, which anyone who may connect to the
+//! database can send) is done at most once every [`WAKE_ALL_EVERY`]: one asked for sooner is put
+//! off to then, never dropped, so a flood of them costs one round a second, and each round's looks
+//! take turns apart from the requests (`live.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +39,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use super::PostgresUrl;
 use crate::error::StoreError;
 use crate::live::{Live, Notifier};
+use crate::metrics::Metrics;
 use crate::store::RelayId;
 
 /// Version of the notification payload (its first field).
@@ -58,6 +64,8 @@ const STEADY: Duration = Duration::from_secs(60);
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// Silence after which the connection is checked with a query.
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(30);
+/// Wake-alls are done at most this often.
+pub(crate) const WAKE_ALL_EVERY: Duration = Duration::from_secs(1);
 /// How long a stopping node may take to publish what is pending.
 const FLUSH_WITHIN: Duration = Duration::from_secs(2);
 
@@ -223,6 +231,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Wake-alls at most one every [`WAKE_ALL_EVERY`]; one asked for sooner is due then.
+#[derive(Debug, Default)]
+struct WakeGate {
+    last: Option<Instant>,
+    due: bool,
+}
+
+impl WakeGate {
+    /// Whether a wake-all asked for at `now` may be done now; if not, it is due at
+    /// [`WakeGate::due_at`].
+    fn ask(&mut self, now: Instant) -> bool {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < WAKE_ALL_EVERY => {
+                self.due = true;
+                false
+            }
+            _ => {
+                self.last = Some(now);
+                self.due = false;
+                true
+            }
+        }
+    }
+
+    /// When a wake-all put off is due.
+    fn due_at(&self) -> Option<Instant> {
+        self.last
+            .filter(|_| self.due)
+            .map(|last| last + WAKE_ALL_EVERY)
+    }
+}
+
 /// One node's share of the fan-out: its outbox and how it reaches the database. Made when the
 /// relay opens a PostgreSQL store; [`Fanout::start`] runs it while the relay serves.
 pub struct Fanout {
@@ -231,6 +271,7 @@ pub struct Fanout {
     node: NodeId,
     pending: Mutex<Pending>,
     ready: tokio::sync::Notify,
+    gate: Mutex<WakeGate>,
 }
 
 impl std::fmt::Debug for Fanout {
@@ -262,24 +303,36 @@ impl Fanout {
             node: NodeId(node),
             pending: Mutex::default(),
             ready: tokio::sync::Notify::new(),
+            gate: Mutex::default(),
         })
     }
 
     /// Runs the fan-out for `live` (this node's waits) on the current tokio runtime until the
-    /// returned handle is stopped or dropped.
-    pub fn start(self: &Arc<Self>, live: Arc<Live>) -> Running {
+    /// returned handle is stopped or dropped; `metrics` counts its wake-alls.
+    pub fn start(self: &Arc<Self>, live: Arc<Live>, metrics: Arc<Metrics>) -> Running {
         let (stop, stopped) = watch::channel(false);
         let me = self.clone();
-        let task = tokio::spawn(async move { me.run(&live, stopped).await });
+        let task = tokio::spawn(async move { me.run(&live, &metrics, stopped).await });
         Running { stop, task }
     }
 
+    /// Wakes every wait of this node now, or once [`WAKE_ALL_EVERY`] has passed since the last.
+    fn wake_all(&self, live: &Live, metrics: &Metrics) {
+        if lock(&self.gate).ask(Instant::now()) {
+            live.wake_all();
+            metrics.woke_all();
+        } else {
+            // The connection's task sleeps until it is due.
+            self.ready.notify_one();
+        }
+    }
+
     /// Connects, listens and publishes until stopped, reconnecting after each failure.
-    async fn run(&self, live: &Live, mut stop: watch::Receiver<bool>) {
+    async fn run(&self, live: &Live, metrics: &Metrics, mut stop: watch::Receiver<bool>) {
         let mut pause = FIRST_PAUSE;
         loop {
             let began = Instant::now();
-            match self.session(live, &mut stop).await {
+            match self.session(live, metrics, &mut stop).await {
                 Ok(Ended::Stopped) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "live fan-out: the database connection was lost; reconnecting")
@@ -297,7 +350,12 @@ impl Fanout {
     }
 
     /// One connection, from connecting to its loss (an error) or the relay stopping.
-    async fn session(&self, live: &Live, stop: &mut watch::Receiver<bool>) -> Result<Ended, Lost> {
+    async fn session(
+        &self,
+        live: &Live,
+        metrics: &Metrics,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Ended, Lost> {
         let connecting = tokio::time::timeout(ANSWER_WITHIN, self.config.connect(NoTls));
         let (client, mut connection) = tokio::select! {
             c = connecting => c.map_err(|_| Lost::Silent("a connection"))??,
@@ -307,7 +365,9 @@ impl Fanout {
         let mut reading = std::pin::pin!(async {
             loop {
                 match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                    Some(Ok(AsyncMessage::Notification(n))) => self.heard(n.payload(), live),
+                    Some(Ok(AsyncMessage::Notification(n))) => {
+                        self.heard(n.payload(), live, metrics)
+                    }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Lost::from(e),
                     None => return Lost::Closed,
@@ -321,11 +381,13 @@ impl Fanout {
             )
             .await?;
             // Deaf until now: whatever was published meanwhile is found by a look at the store.
-            live.wake_all();
+            self.wake_all(live, metrics);
             loop {
                 self.publish(&client, ANSWER_WITHIN).await?;
+                let due = lock(&self.gate).due_at();
                 tokio::select! {
                     () = self.ready.notified() => {}
+                    () = until(due) => self.wake_all(live, metrics),
                     () = tokio::time::sleep(PING_EVERY) => {
                         answered("a ping", client.batch_execute("SELECT 1")).await?;
                     }
@@ -374,12 +436,12 @@ impl Fanout {
     }
 
     /// A notification came: another node's news wakes this node's waits.
-    fn heard(&self, payload: &str, live: &Live) {
+    fn heard(&self, payload: &str, live: &Live, metrics: &Metrics) {
         match News::decode(payload) {
             Some(News::Changed { node, by, spaces }) if node != self.node => {
                 live.changed(&spaces, &by)
             }
-            Some(News::Everything { node }) if node != self.node => live.wake_all(),
+            Some(News::Everything { node }) if node != self.node => self.wake_all(live, metrics),
             // Our own: the registry was told in process.
             Some(_) => {}
             // Not ours to read (another version, or someone else's NOTIFY): nothing to wake.
@@ -408,6 +470,14 @@ async fn answered<T>(
     match tokio::time::timeout(ANSWER_WITHIN, query).await {
         Ok(r) => Ok(r?),
         Err(_) => Err(Lost::Silent(what)),
+    }
+}
+
+/// Completes at `due`, never if `None`.
+async fn until(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -555,6 +625,21 @@ mod tests {
         failed.add(&[space(1), space(2)], &DeviceId([1; 32]));
         now.merge(failed);
         assert_eq!(now.count, 2);
+    }
+
+    #[test]
+    fn wake_alls_are_put_off_to_one_a_second_never_dropped() {
+        let mut gate = WakeGate::default();
+        let t0 = Instant::now();
+        assert!(gate.ask(t0));
+        assert_eq!(gate.due_at(), None);
+        // A burst within the second: none now, one due at its end.
+        for ms in [1, 10, 500, 999] {
+            assert!(!gate.ask(t0 + Duration::from_millis(ms)));
+        }
+        assert_eq!(gate.due_at(), Some(t0 + WAKE_ALL_EVERY));
+        assert!(gate.ask(t0 + WAKE_ALL_EVERY));
+        assert_eq!(gate.due_at(), None);
     }
 
     #[test]
