@@ -272,6 +272,9 @@ pub struct Fanout {
     pending: Mutex<Pending>,
     ready: tokio::sync::Notify,
     gate: Mutex<WakeGate>,
+    /// Panics the task is to make at its next starts (tests of its supervision).
+    #[cfg(test)]
+    panics_left: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Fanout {
@@ -304,6 +307,8 @@ impl Fanout {
             pending: Mutex::default(),
             ready: tokio::sync::Notify::new(),
             gate: Mutex::default(),
+            #[cfg(test)]
+            panics_left: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -331,6 +336,8 @@ impl Fanout {
     async fn run(&self, live: &Live, metrics: &Metrics, mut stop: watch::Receiver<bool>) {
         let mut pause = FIRST_PAUSE;
         loop {
+            #[cfg(test)]
+            self.panic_if_asked();
             let began = Instant::now();
             match self.session(live, metrics, &mut stop).await {
                 Ok(Ended::Stopped) => return,
@@ -432,6 +439,19 @@ impl Fanout {
                     _ => Lost::Silent("a notification"),
                 })
             }
+        }
+    }
+
+    #[cfg(test)]
+    #[allow(clippy::panic)]
+    fn panic_if_asked(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self
+            .panics_left
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            panic!("a panic a test asked for");
         }
     }
 
@@ -625,6 +645,34 @@ mod tests {
         failed.add(&[space(1), space(2)], &DeviceId([1; 32]));
         now.merge(failed);
         assert_eq!(now.count, 2);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_fan_out_task_restarts_it_and_it_says_it_does_not_listen() {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Nothing listens on this port: the task keeps trying to connect.
+        let url = PostgresUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
+        let fanout = Arc::new(Fanout::new(&url, &RelayId([4; 16])).unwrap());
+        fanout.panics_left.store(2, SeqCst);
+        let metrics = Arc::new(Metrics::default());
+        let running = fanout.start(Arc::new(Live::default()), metrics.clone());
+        let start = Instant::now();
+        // The second panic comes only from a task started again after the first.
+        while fanout.panics_left.load(SeqCst) > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the task was not started again after its panic"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!running.task.is_finished(), "the fan-out stopped");
+        assert!(
+            metrics
+                .render(None)
+                .contains("sebaya_relay_fanout_listening 0\n")
+        );
+        running.stop().await;
     }
 
     #[test]
