@@ -390,6 +390,24 @@ mod tests {
     }
 
     #[test]
+    fn the_live_gauges_count_and_the_fan_out_shows_only_when_there_is_one() {
+        let m = Metrics::default();
+        let asleep = m.asleep();
+        m.woke_all();
+        let text = m.render(None);
+        assert!(text.contains("sebaya_relay_live_waits_asleep 1\n"));
+        assert!(text.contains("sebaya_relay_live_wake_all_total 1\n"));
+        assert!(!text.contains("sebaya_relay_fanout_listening"));
+        drop(asleep);
+        m.fanout_listening(true);
+        let text = m.render(None);
+        assert!(text.contains("sebaya_relay_live_waits_asleep 0\n"));
+        assert!(text.contains("sebaya_relay_fanout_listening 1\n"));
+        m.fanout_listening(false);
+        assert!(m.render(None).contains("sebaya_relay_fanout_listening 0\n"));
+    }
+
+    #[test]
     fn label_values_are_escaped() {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }

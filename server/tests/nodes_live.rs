@@ -287,6 +287,12 @@ fn a_cut_listening_connection_reconnects_and_a_later_push_still_wakes() {
             .unwrap();
     }
     until_listening(&relay_hex, 2, &old);
+    // Node B says it listens again.
+    let start = Instant::now();
+    while metric(&metrics, "sebaya_relay_fanout_listening") != Some(1) {
+        assert!(start.elapsed() < Duration::from_secs(60), "not listening");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // The wait held across the cut is still held (a reconnection wakes it to look again, and it
     // finds nothing new), and a push now wakes it.
     assert_eq!(waits_open(&metrics), 1);

@@ -27,6 +27,11 @@
 //! database can send) is done at most once every [`WAKE_ALL_EVERY`]: one asked for sooner is put
 //! off to then, never dropped, so a flood of them costs one round a second, and each round's looks
 //! take turns apart from the requests (`live.rs`).
+//!
+//! The task is supervised: should it panic, the panic is logged (never its message, which could
+//! hold anything) and the task started again after [`FIRST_PAUSE`]; it then wakes every wait once
+//! it listens, as after any reconnection. The gauge `sebaya_relay_fanout_listening` tells whether
+//! the node listens now.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -272,6 +277,7 @@ pub struct Fanout {
     pending: Mutex<Pending>,
     ready: tokio::sync::Notify,
     gate: Mutex<WakeGate>,
+    restarts: std::sync::atomic::AtomicU64,
     /// Panics the task is to make at its next starts (tests of its supervision).
     #[cfg(test)]
     panics_left: std::sync::atomic::AtomicU32,
@@ -307,6 +313,7 @@ impl Fanout {
             pending: Mutex::default(),
             ready: tokio::sync::Notify::new(),
             gate: Mutex::default(),
+            restarts: std::sync::atomic::AtomicU64::new(0),
             #[cfg(test)]
             panics_left: std::sync::atomic::AtomicU32::new(0),
         })
@@ -317,8 +324,46 @@ impl Fanout {
     pub fn start(self: &Arc<Self>, live: Arc<Live>, metrics: Arc<Metrics>) -> Running {
         let (stop, stopped) = watch::channel(false);
         let me = self.clone();
-        let task = tokio::spawn(async move { me.run(&live, &metrics, stopped).await });
+        let task = tokio::spawn(async move { me.supervise(live, metrics, stopped).await });
         Running { stop, task }
+    }
+
+    /// Runs [`Fanout::run`] in a task of its own, started again after a panic, until stopped.
+    async fn supervise(
+        self: Arc<Self>,
+        live: Arc<Live>,
+        metrics: Arc<Metrics>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        metrics.fanout_listening(false);
+        loop {
+            let (me, live, m, s) = (self.clone(), live.clone(), metrics.clone(), stop.clone());
+            let ran = tokio::spawn(async move { me.run(&live, &m, s).await }).await;
+            metrics.fanout_listening(false);
+            match ran {
+                Ok(()) => return,
+                Err(e) if e.is_panic() => {
+                    self.restarts
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(
+                        "live fan-out: the task panicked; starting it again (waits at other nodes are not woken by this node's pushes meanwhile)"
+                    );
+                }
+                Err(_) => {
+                    tracing::warn!("live fan-out: the task was cancelled");
+                    return;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(FIRST_PAUSE) => {}
+                () = stopped(&mut stop) => return,
+            }
+        }
+    }
+
+    /// How many times the task was started again after a panic.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wakes every wait of this node now, or once [`WAKE_ALL_EVERY`] has passed since the last.
@@ -387,6 +432,7 @@ impl Fanout {
                 client.batch_execute(&format!("LISTEN {}", self.channel)),
             )
             .await?;
+            metrics.fanout_listening(true);
             // Deaf until now: whatever was published meanwhile is found by a look at the store.
             self.wake_all(live, metrics);
             loop {
@@ -408,9 +454,11 @@ impl Fanout {
             }
         };
         let ended = tokio::select! {
-            lost = &mut reading => return Err(lost),
-            ended = working => ended?,
+            lost = &mut reading => Err(lost),
+            ended = working => ended,
         };
+        metrics.fanout_listening(false);
+        let ended = ended?;
         // Closing politely: dropping the client queues the goodbye, which the connection sends
         // before it ends.
         drop(client);
@@ -519,11 +567,13 @@ impl Running {
     /// the task to end.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(FLUSH_WITHIN * 2, self.task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("live fan-out: the connection did not close in time");
+        match tokio::time::timeout(FLUSH_WITHIN * 2, self.task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(
+                panicked = e.is_panic(),
+                "live fan-out: the task did not end cleanly"
+            ),
+            Err(_) => tracing::warn!("live fan-out: the connection did not close in time"),
         }
     }
 }
@@ -667,6 +717,7 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!running.task.is_finished(), "the fan-out stopped");
+        assert_eq!(fanout.restarts(), 2);
         assert!(
             metrics
                 .render(None)
