@@ -119,11 +119,25 @@ async fn wait_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     loop {
         // The first pass looks at every space (anything stored before the registration); later
         // passes only at the woken ones. A look after a wake-all waits for its turn (bounded
-        // apart from the requests, `live.rs`), but never past the wait's deadline.
+        // apart from the requests, `live.rs`), never past the wait's deadline, and not once a
+        // push woke the wait meanwhile (that look is one a push costs anyway; it covers every
+        // space, as the wake-all asked).
         let turn = if after_wake_all {
-            match tokio::time::timeout_at(deadline, state.live.recheck_turn()).await {
-                Ok(turn) => turn,
-                Err(_) => return answer(&[]),
+            let mut turn = std::pin::pin!(state.live.recheck_turn());
+            loop {
+                tokio::select! {
+                    t = &mut turn => break t,
+                    woke = wait.woken() => {
+                        if woke.spaces.is_empty() {
+                            // The relay is closing.
+                            return answer(&[]);
+                        }
+                        if !woke.everything {
+                            break None;
+                        }
+                    }
+                    () = tokio::time::sleep_until(deadline) => return answer(&[]),
+                }
             }
         } else {
             None

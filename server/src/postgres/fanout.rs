@@ -343,9 +343,11 @@ impl Fanout {
             match ran {
                 Ok(()) => return,
                 Err(e) if e.is_panic() => {
-                    self.restarts
+                    let restarts = 1 + self
+                        .restarts
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::error!(
+                        restarts,
                         "live fan-out: the task panicked; starting it again (waits at other nodes are not woken by this node's pushes meanwhile)"
                     );
                 }
@@ -362,7 +364,8 @@ impl Fanout {
     }
 
     /// How many times the task was started again after a panic.
-    pub fn restarts(&self) -> u64 {
+    #[cfg(test)]
+    fn restarts(&self) -> u64 {
         self.restarts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
