@@ -146,7 +146,9 @@ pub async fn serve(
     let metrics = state.metrics();
     let live = state.live();
     // Several nodes on one PostgreSQL database: this node hears the others' pushes while it serves.
-    let fanout = state.fanout().map(|f| f.start(live.clone()));
+    let fanout = state
+        .fanout()
+        .map(|f| f.start(live.clone(), metrics.clone()));
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())

@@ -49,26 +49,35 @@ fn two_nodes(extra_b: &[&str]) -> Option<(RelayProcess, RelayProcess, String)> {
     Some((a, b, metrics))
 }
 
-/// Waits open at the node whose metrics are at `metrics`.
-fn waits_open(metrics: &str) -> u64 {
+/// The value of the metric `name` (a gauge or counter without labels) at the node whose metrics
+/// are at `metrics`, `None` when the node does not serve it.
+fn metric(metrics: &str, name: &str) -> Option<u64> {
     let text = http().get(metrics).send().unwrap().text().unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("sebaya_relay_live_waits ")?.parse().ok())
-        .unwrap()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
-/// Polls until the node holds `n` waits (for at most a minute), then lets the waits' first look
-/// at the store end, so that a push after this is one they must be woken for.
+/// Waits open at the node whose metrics are at `metrics`.
+fn waits_open(metrics: &str) -> u64 {
+    metric(metrics, "sebaya_relay_live_waits").unwrap()
+}
+
+/// Polls until the node holds `n` waits and all of them finished looking at the store and sleep
+/// (for at most a minute), so that a push after this is one they must be woken for.
 fn until_waits(metrics: &str, n: u64) {
     let start = Instant::now();
-    while waits_open(metrics) != n {
+    loop {
+        let asleep = metric(metrics, "sebaya_relay_live_waits_asleep")
+            .expect("the node tells how many waits sleep");
+        if waits_open(metrics) == n && asleep == n {
+            return;
+        }
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "the waits were not registered"
+            "the waits were not registered, or did not finish their first look"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_millis(300));
 }
 
 /// A space with `members` besides its admin (seed 100), founded through `c`.
@@ -278,6 +287,12 @@ fn a_cut_listening_connection_reconnects_and_a_later_push_still_wakes() {
             .unwrap();
     }
     until_listening(&relay_hex, 2, &old);
+    // Node B says it listens again.
+    let start = Instant::now();
+    while metric(&metrics, "sebaya_relay_fanout_listening") != Some(1) {
+        assert!(start.elapsed() < Duration::from_secs(60), "not listening");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // The wait held across the cut is still held (a reconnection wakes it to look again, and it
     // finds nothing new), and a push now wakes it.
     assert_eq!(waits_open(&metrics), 1);
@@ -367,5 +382,89 @@ fn a_flood_of_pushes_to_many_spaces_wakes_every_wait_at_the_other_node() {
             at < last + WOKEN_WITHIN,
             "the wait on space {i} was not woken"
         );
+    }
+}
+
+#[test]
+fn a_flood_of_forged_wake_everything_notices_is_bounded_and_the_node_still_answers() {
+    // Anyone who may connect to the database can send `1 NODE *`: each makes every wait at the
+    // node look at the store again. A node coalesces them (one wake-all a second at most), and
+    // those looks queue apart from the requests, which go on answering.
+    const SPACES: usize = 20;
+    const WAITS: usize = 48;
+    let Some((a, b, metrics)) = two_nodes(&["--max-waits-per-device", "64"]) else {
+        return;
+    };
+    let (ca, cb) = (Client::new(&a.url), Client::new(&b.url));
+    let (alice, bob) = (device(1), device(2));
+    let spaces: Vec<SpaceId> = (0..SPACES).map(|i| SpaceId([0x80 + i as u8; 16])).collect();
+    found_many(&ca, &spaces, &[&alice, &bob]);
+    let held: Vec<SpaceVector> = spaces.iter().map(|s| cb.pulled(&bob, *s)).collect();
+    // Each waits again when its wait times out, as an app does: under load this test may last
+    // longer than one wait.
+    let waiters: Vec<_> = (0..WAITS)
+        .map(|_| {
+            let (url, held) = (b.url.clone(), held.clone());
+            std::thread::spawn(move || {
+                let (c, start) = (Client::new(&url), Instant::now());
+                loop {
+                    let got = c.wait(&device(2), held.clone(), 10_000);
+                    if !got.is_empty() || start.elapsed() > Duration::from_secs(180) {
+                        return (got, Instant::now());
+                    }
+                }
+            })
+        })
+        .collect();
+    until_waits(&metrics, WAITS as u64);
+    let before = metric(&metrics, "sebaya_relay_live_wake_all_total")
+        .expect("the node counts its wake-alls");
+    // 100 forged wake-everything notices, each in its own transaction (PostgreSQL folds equal
+    // notices of one transaction into one), then requests through node B right after.
+    let admin = std::env::var(POSTGRES_ENV).unwrap();
+    let mut db = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    let channel = format!("sebaya_live_{}", hex::encode(&ca.relay_id));
+    let forging = Instant::now();
+    for i in 0..100u64 {
+        let payload = format!("1 {:016x} *", i + 1);
+        db.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+            .unwrap();
+    }
+    let forged_in = forging.elapsed();
+    let pulls: Vec<SpaceVector> = spaces.iter().map(|s| empty_vector(*s)).collect();
+    for _ in 0..10 {
+        // `sync` asserts the answer is 200.
+        let r = cb.sync(&alice, &request(pulls.clone(), vec![]));
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected.first());
+    }
+    // A wake-all put off is done a second later at most: let those come, then count.
+    std::thread::sleep(Duration::from_secs(3));
+    let rounds = metric(&metrics, "sebaya_relay_live_wake_all_total").unwrap() - before;
+    let bound = 2 + forged_in.as_secs();
+    assert!(
+        (1..=bound).contains(&rounds),
+        "{rounds} wake-all rounds for 100 notices sent in {forged_in:?} (at most {bound})"
+    );
+    // The waits looked again, found nothing new, and sleep again; a push ends them, right after
+    // another flood (a push wakes a wait that still queues for its turn to look).
+    until_waits(&metrics, WAITS as u64);
+    for i in 0..100u64 {
+        let payload = format!("1 {:016x} *", i + 1);
+        db.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+            .unwrap();
+    }
+    let sent = Instant::now();
+    let r = cb.sync(
+        &alice,
+        &request(
+            vec![cb.pulled(&alice, spaces[0])],
+            vec![seal(&alice, spaces[0], 1, b"after the flood")],
+        ),
+    );
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    for w in waiters {
+        let (got, at) = w.join().unwrap();
+        assert_eq!(got, vec![spaces[0]]);
+        assert!(at.duration_since(sent) < WOKEN_WITHIN, "not woken");
     }
 }

@@ -22,6 +22,16 @@
 //! listens again, wakes every local wait once: whatever was published while it was deaf is found
 //! by those looks. A connection that stops answering is found by a query every [`PING_EVERY`] of
 //! silence. The task stops when the relay shuts down (after publishing what is pending).
+//!
+//! A wake-all (a reconnection, or a `1 NODE *` notice, which anyone who may connect to the
+//! database can send) is done at most once every [`WAKE_ALL_EVERY`]: one asked for sooner is put
+//! off to then, never dropped, so a flood of them costs one round a second, and each round's looks
+//! take turns apart from the requests (`live.rs`).
+//!
+//! The task is supervised: should it panic, the panic is logged (never its message, which could
+//! hold anything) and the task started again after [`FIRST_PAUSE`]; it then wakes every wait once
+//! it listens, as after any reconnection. The gauge `sebaya_relay_fanout_listening` tells whether
+//! the node listens now.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +44,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use super::PostgresUrl;
 use crate::error::StoreError;
 use crate::live::{Live, Notifier};
+use crate::metrics::Metrics;
 use crate::store::RelayId;
 
 /// Version of the notification payload (its first field).
@@ -58,6 +69,8 @@ const STEADY: Duration = Duration::from_secs(60);
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// Silence after which the connection is checked with a query.
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(30);
+/// Wake-alls are done at most this often.
+pub(crate) const WAKE_ALL_EVERY: Duration = Duration::from_secs(1);
 /// How long a stopping node may take to publish what is pending.
 const FLUSH_WITHIN: Duration = Duration::from_secs(2);
 
@@ -223,6 +236,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Wake-alls at most one every [`WAKE_ALL_EVERY`]; one asked for sooner is due then.
+#[derive(Debug, Default)]
+struct WakeGate {
+    last: Option<Instant>,
+    due: bool,
+}
+
+impl WakeGate {
+    /// Whether a wake-all asked for at `now` may be done now; if not, it is due at
+    /// [`WakeGate::due_at`].
+    fn ask(&mut self, now: Instant) -> bool {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < WAKE_ALL_EVERY => {
+                self.due = true;
+                false
+            }
+            _ => {
+                self.last = Some(now);
+                self.due = false;
+                true
+            }
+        }
+    }
+
+    /// When a wake-all put off is due.
+    fn due_at(&self) -> Option<Instant> {
+        self.last
+            .filter(|_| self.due)
+            .map(|last| last + WAKE_ALL_EVERY)
+    }
+}
+
 /// One node's share of the fan-out: its outbox and how it reaches the database. Made when the
 /// relay opens a PostgreSQL store; [`Fanout::start`] runs it while the relay serves.
 pub struct Fanout {
@@ -231,6 +276,11 @@ pub struct Fanout {
     node: NodeId,
     pending: Mutex<Pending>,
     ready: tokio::sync::Notify,
+    gate: Mutex<WakeGate>,
+    restarts: std::sync::atomic::AtomicU64,
+    /// Panics the task is to make at its next starts (tests of its supervision).
+    #[cfg(test)]
+    panics_left: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Fanout {
@@ -262,24 +312,82 @@ impl Fanout {
             node: NodeId(node),
             pending: Mutex::default(),
             ready: tokio::sync::Notify::new(),
+            gate: Mutex::default(),
+            restarts: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(test)]
+            panics_left: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
     /// Runs the fan-out for `live` (this node's waits) on the current tokio runtime until the
-    /// returned handle is stopped or dropped.
-    pub fn start(self: &Arc<Self>, live: Arc<Live>) -> Running {
+    /// returned handle is stopped or dropped; `metrics` counts its wake-alls.
+    pub fn start(self: &Arc<Self>, live: Arc<Live>, metrics: Arc<Metrics>) -> Running {
         let (stop, stopped) = watch::channel(false);
         let me = self.clone();
-        let task = tokio::spawn(async move { me.run(&live, stopped).await });
+        let task = tokio::spawn(async move { me.supervise(live, metrics, stopped).await });
         Running { stop, task }
     }
 
+    /// Runs [`Fanout::run`] in a task of its own, started again after a panic, until stopped.
+    async fn supervise(
+        self: Arc<Self>,
+        live: Arc<Live>,
+        metrics: Arc<Metrics>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        metrics.fanout_listening(false);
+        loop {
+            let (me, live, m, s) = (self.clone(), live.clone(), metrics.clone(), stop.clone());
+            let ran = tokio::spawn(async move { me.run(&live, &m, s).await }).await;
+            metrics.fanout_listening(false);
+            match ran {
+                Ok(()) => return,
+                Err(e) if e.is_panic() => {
+                    let restarts = 1 + self
+                        .restarts
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(
+                        restarts,
+                        "live fan-out: the task panicked; starting it again (waits at other nodes are not woken by this node's pushes meanwhile)"
+                    );
+                }
+                Err(_) => {
+                    tracing::warn!("live fan-out: the task was cancelled");
+                    return;
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(FIRST_PAUSE) => {}
+                () = stopped(&mut stop) => return,
+            }
+        }
+    }
+
+    /// How many times the task was started again after a panic.
+    #[cfg(test)]
+    fn restarts(&self) -> u64 {
+        self.restarts.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Wakes every wait of this node now, or once [`WAKE_ALL_EVERY`] has passed since the last.
+    fn wake_all(&self, live: &Live, metrics: &Metrics) {
+        if lock(&self.gate).ask(Instant::now()) {
+            live.wake_all();
+            metrics.woke_all();
+        } else {
+            // The connection's task sleeps until it is due.
+            self.ready.notify_one();
+        }
+    }
+
     /// Connects, listens and publishes until stopped, reconnecting after each failure.
-    async fn run(&self, live: &Live, mut stop: watch::Receiver<bool>) {
+    async fn run(&self, live: &Live, metrics: &Metrics, mut stop: watch::Receiver<bool>) {
         let mut pause = FIRST_PAUSE;
         loop {
+            #[cfg(test)]
+            self.panic_if_asked();
             let began = Instant::now();
-            match self.session(live, &mut stop).await {
+            match self.session(live, metrics, &mut stop).await {
                 Ok(Ended::Stopped) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "live fan-out: the database connection was lost; reconnecting")
@@ -297,7 +405,12 @@ impl Fanout {
     }
 
     /// One connection, from connecting to its loss (an error) or the relay stopping.
-    async fn session(&self, live: &Live, stop: &mut watch::Receiver<bool>) -> Result<Ended, Lost> {
+    async fn session(
+        &self,
+        live: &Live,
+        metrics: &Metrics,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Ended, Lost> {
         let connecting = tokio::time::timeout(ANSWER_WITHIN, self.config.connect(NoTls));
         let (client, mut connection) = tokio::select! {
             c = connecting => c.map_err(|_| Lost::Silent("a connection"))??,
@@ -307,7 +420,9 @@ impl Fanout {
         let mut reading = std::pin::pin!(async {
             loop {
                 match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                    Some(Ok(AsyncMessage::Notification(n))) => self.heard(n.payload(), live),
+                    Some(Ok(AsyncMessage::Notification(n))) => {
+                        self.heard(n.payload(), live, metrics)
+                    }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Lost::from(e),
                     None => return Lost::Closed,
@@ -320,12 +435,15 @@ impl Fanout {
                 client.batch_execute(&format!("LISTEN {}", self.channel)),
             )
             .await?;
+            metrics.fanout_listening(true);
             // Deaf until now: whatever was published meanwhile is found by a look at the store.
-            live.wake_all();
+            self.wake_all(live, metrics);
             loop {
                 self.publish(&client, ANSWER_WITHIN).await?;
+                let due = lock(&self.gate).due_at();
                 tokio::select! {
                     () = self.ready.notified() => {}
+                    () = until(due) => self.wake_all(live, metrics),
                     () = tokio::time::sleep(PING_EVERY) => {
                         answered("a ping", client.batch_execute("SELECT 1")).await?;
                     }
@@ -339,9 +457,11 @@ impl Fanout {
             }
         };
         let ended = tokio::select! {
-            lost = &mut reading => return Err(lost),
-            ended = working => ended?,
+            lost = &mut reading => Err(lost),
+            ended = working => ended,
         };
+        metrics.fanout_listening(false);
+        let ended = ended?;
         // Closing politely: dropping the client queues the goodbye, which the connection sends
         // before it ends.
         drop(client);
@@ -373,13 +493,26 @@ impl Fanout {
         }
     }
 
+    #[cfg(test)]
+    #[allow(clippy::panic)]
+    fn panic_if_asked(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self
+            .panics_left
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            panic!("a panic a test asked for");
+        }
+    }
+
     /// A notification came: another node's news wakes this node's waits.
-    fn heard(&self, payload: &str, live: &Live) {
+    fn heard(&self, payload: &str, live: &Live, metrics: &Metrics) {
         match News::decode(payload) {
             Some(News::Changed { node, by, spaces }) if node != self.node => {
                 live.changed(&spaces, &by)
             }
-            Some(News::Everything { node }) if node != self.node => live.wake_all(),
+            Some(News::Everything { node }) if node != self.node => self.wake_all(live, metrics),
             // Our own: the registry was told in process.
             Some(_) => {}
             // Not ours to read (another version, or someone else's NOTIFY): nothing to wake.
@@ -411,6 +544,14 @@ async fn answered<T>(
     }
 }
 
+/// Completes at `due`, never if `None`.
+async fn until(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Completes when the relay asks the fan-out to stop (or the handle is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     // Err: the handle was dropped, which also means stop.
@@ -429,11 +570,13 @@ impl Running {
     /// the task to end.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(FLUSH_WITHIN * 2, self.task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("live fan-out: the connection did not close in time");
+        match tokio::time::timeout(FLUSH_WITHIN * 2, self.task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(
+                panicked = e.is_panic(),
+                "live fan-out: the task did not end cleanly"
+            ),
+            Err(_) => tracing::warn!("live fan-out: the connection did not close in time"),
         }
     }
 }
@@ -555,6 +698,63 @@ mod tests {
         failed.add(&[space(1), space(2)], &DeviceId([1; 32]));
         now.merge(failed);
         assert_eq!(now.count, 2);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_fan_out_task_restarts_it_and_it_says_it_does_not_listen() {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Nothing listens on this port: the task keeps trying to connect.
+        let url = PostgresUrl::parse("postgres://nobody@127.0.0.1:1/none").unwrap();
+        let fanout = Arc::new(Fanout::new(&url, &RelayId([4; 16])).unwrap());
+        fanout.panics_left.store(2, SeqCst);
+        let metrics = Arc::new(Metrics::default());
+        let running = fanout.start(Arc::new(Live::default()), metrics.clone());
+        let start = Instant::now();
+        // The second panic comes only from a task started again after the first.
+        while fanout.panics_left.load(SeqCst) > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the task was not started again after its panic"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!running.task.is_finished(), "the fan-out stopped");
+        assert_eq!(fanout.restarts(), 2);
+        assert!(
+            metrics
+                .render(None)
+                .contains("sebaya_relay_fanout_listening 0\n")
+        );
+        running.stop().await;
+    }
+
+    #[test]
+    fn wake_alls_are_put_off_to_one_a_second_never_dropped() {
+        let mut gate = WakeGate::default();
+        let t0 = Instant::now();
+        assert!(gate.ask(t0));
+        assert_eq!(gate.due_at(), None);
+        // A burst within the second: none now, one due at its end.
+        for ms in [1, 10, 500, 999] {
+            assert!(!gate.ask(t0 + Duration::from_millis(ms)));
+        }
+        assert_eq!(gate.due_at(), Some(t0 + WAKE_ALL_EVERY));
+        assert!(gate.ask(t0 + WAKE_ALL_EVERY));
+        assert_eq!(gate.due_at(), None);
+    }
+
+    #[test]
+    fn the_channel_is_exactly_its_lower_case_name() {
+        // `LISTEN` folds an unquoted name to lower case, `pg_notify` takes its argument as it is:
+        // the name must already be lower case for the two to meet.
+        let name = channel(&RelayId([0xab; 16]));
+        assert_eq!(name, format!("sebaya_live_{}", "ab".repeat(16)));
+        assert_eq!(name, name.to_lowercase());
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        );
     }
 
     #[test]
