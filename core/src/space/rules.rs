@@ -28,6 +28,8 @@ use crate::space::doc::{is_lower_hex, read_all, string};
 
 pub mod casenotes;
 pub(crate) mod credentials;
+#[cfg(test)]
+mod records_tests;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -686,7 +688,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn outgoing(d: &Device, s: &mut Space) -> Vec<Vec<u8>> {
+    pub(crate) fn outgoing(d: &Device, s: &mut Space) -> Vec<Vec<u8>> {
         s.seal_outgoing(&d.store, &d.id, DEFAULT_TEST_CODEC)
             .unwrap();
         s.unacked(&d.store).unwrap()
