@@ -628,6 +628,7 @@ instrumentsTests()
 // The package's shipped glue (issue 17): transport, key store contract, vault folder.
 glueTests()
 eraseTests()
+notesTests()
 careTests()
 
 finish()

@@ -146,8 +146,8 @@ fn a_facilitators_rewrite_of_a_members_note_is_refused() {
         let f_me = t.f.id.device.to_hex();
         tamper(&mut t.fs.doc, how, &f_me);
         t.fs.persist(&t.f.store).unwrap();
+        // (With it, whatever else the facilitator's device had to send: a statement, a key wrap.)
         let env = sent(&t.f, &mut t.fs, &mut t.f_seen);
-        assert_eq!(env.len(), 1);
         let r = t.as_.receive(&t.a.store, &t.a.id, &env).unwrap();
         assert_eq!(r.quarantined, 1, "{how}: refused by the author");
         let r = t.bs.receive(&t.b.store, &t.b.id, &env).unwrap();
@@ -342,5 +342,25 @@ fn in_a_pairing_records_are_their_authors() {
             assert_eq!(ss.receive(&s.store, &s.id, &env).unwrap().quarantined, 0);
             assert_eq!(pairing::messages(&ss.doc)[0].text, "bukan");
         }
+    }
+}
+
+/// The marker keys of protocol section 29's test vectors.
+#[test]
+fn hide_keys_are_as_protocol_29_specifies() {
+    use super::records::is_hide_key;
+    for key in [
+        "hidden/notes/00000000000000a1",
+        "hidden/coping/0123456789abcdef",
+    ] {
+        assert!(is_hide_key(key), "{key}");
+    }
+    for key in [
+        "hidden/notes/00000000000000A1",
+        "hidden/sessions/00000000000000a1",
+        "hidden/notes/00a1",
+        "hidden/notes",
+    ] {
+        assert!(!is_hide_key(key), "{key}");
     }
 }
