@@ -631,6 +631,7 @@ glueTests()
 nearbyTcpTests()
 eraseTests()
 safeguardingTests()
+notesTests()
 careTests()
 
 finish()
