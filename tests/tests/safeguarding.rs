@@ -399,3 +399,182 @@ fn a_legacy_safeguarding_referral_stays_with_the_coordinators_only() {
     assert!(!export.contains(id));
     assert!(!export.contains("safeguarding"));
 }
+
+/// Review H1: the normal app never adds a participant's phone to the safeguarding space. The
+/// coordinator's device refuses to approve the child (whose care record it holds) or anyone who
+/// holds no role in the programme; and the child's phone refuses a safeguarding space's response
+/// made for it anyway (here by the coordinator of another programme who gave the child a role
+/// there, which the first check cannot see).
+#[test]
+fn a_participants_phone_is_never_added_to_the_safeguarding_space() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let request = p.participant.link_request().unwrap();
+    assert!(matches!(
+        p.coordinator
+            .approve_group_member(&space, &request, Role::Member),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(
+        !p.coordinator
+            .space_membership(&space)
+            .unwrap()
+            .is_member(&p.participant.device_id())
+    );
+    // Someone with no role in the programme: refused too.
+    let mut stranger = vault(&dir, "x.db", 9);
+    assert!(matches!(
+        p.coordinator
+            .approve_group_member(&space, &stranger.link_request().unwrap(), Role::Member),
+        Err(Error::NotAllowed(_))
+    ));
+    // The child's phone refuses a safeguarding space's response made for it.
+    let mut elsewhere = vault(&dir, "e.db", 10);
+    let other = elsewhere.create_programme("another").unwrap();
+    let grant = elsewhere
+        .grant_programme_role(
+            &other,
+            &p.participant.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            180,
+        )
+        .unwrap();
+    p.participant
+        .add_programme_credential(&grant.credential)
+        .unwrap();
+    let theirs = elsewhere.create_safeguarding_space(other).unwrap();
+    let resp = elsewhere
+        .approve_group_member(&theirs, &p.participant.link_request().unwrap(), Role::Member)
+        .unwrap();
+    assert!(matches!(
+        p.participant.join_space(&resp),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(
+        p.participant
+            .shared_spaces()
+            .iter()
+            .all(|(_, kind, _)| *kind != SpaceKind::Safeguarding)
+    );
+    let _ = stranger.person_id();
+}
+
+/// Review H2: a concern raised offline, before the programme had a safeguarding space, reaches the
+/// coordinator without any relay: the supporter joins in person and hands over a bundle. While it
+/// waits, the supporter is told what to do (not the participant's "no coordinator yet"), and once
+/// past the deadline, to phone the coordinator.
+#[test]
+fn a_queued_concern_reaches_the_coordinator_offline_by_join_and_bundle() {
+    use sebaya_core::care::CareNotice;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    // The coordinator is told the programme has no safeguarding space yet.
+    let info = p.coordinator.programmes().unwrap();
+    let mine = info.iter().find(|i| i.id == p.programme).unwrap();
+    assert!(!mine.safeguarding_space);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    let waiting = p.supporter.concerns().unwrap();
+    assert_eq!(waiting[0].state, "queued");
+    assert_eq!(waiting[0].notice(), CareNotice::ConcernNotDelivered);
+    assert_eq!(
+        CareNotice::ConcernNotDelivered.message_id(),
+        "care-concern-not-delivered"
+    );
+    // Aged past the deadline (24 hours by default), the notice escalates.
+    let late = p.supporter.concerns_at(now() + 25 * 3_600_000).unwrap();
+    assert!(late[0].overdue);
+    assert_eq!(late[0].notice(), CareNotice::OverdueCallCoordinator);
+
+    let space = p
+        .coordinator
+        .create_safeguarding_space(p.programme)
+        .unwrap();
+    let info = p.coordinator.programmes().unwrap();
+    assert!(
+        info.iter()
+            .find(|i| i.id == p.programme)
+            .unwrap()
+            .safeguarding_space
+    );
+    let resp = p
+        .coordinator
+        .approve_group_member(&space, &p.supporter.link_request().unwrap(), Role::Member)
+        .unwrap();
+    p.supporter.join_space(&resp).unwrap();
+    // Written into the space at the join (no relay): sent on by the next bundle.
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].space, Some(space));
+    let bundle = p
+        .supporter
+        .export_bundle(&[], Some(&p.coordinator.device_id()))
+        .unwrap();
+    p.coordinator.import_bundle(&bundle).unwrap();
+    let seen = p.coordinator.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].care, Some(p.care));
+}
+
+/// Review M1: a supporter's full bundle never takes the safeguarding space to a participant's
+/// phone, even one that carries for others.
+#[test]
+fn a_supporters_bundle_never_takes_the_safeguarding_space_to_the_child() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    p.participant.set_carry_quota(10_000_000).unwrap();
+    for peer in [None, Some(p.participant.device_id())] {
+        let bundle = p.supporter.export_bundle(&[], peer.as_ref()).unwrap();
+        let report = p.participant.import_bundle(&bundle).unwrap();
+        assert_eq!(report.carried, 0);
+        assert_eq!(report.other_spaces, 0);
+    }
+    assert!(p.participant.carry_status().unwrap().envelopes == 0);
+    participant_knows_nothing(&mut p, &space, &concern);
+    // To a member (the coordinator) it goes.
+    let bundle = p
+        .supporter
+        .export_bundle(&[], Some(&p.coordinator.device_id()))
+        .unwrap();
+    p.coordinator.import_bundle(&bundle).unwrap();
+    assert_eq!(p.coordinator.concerns().unwrap().len(), 1);
+}
+
+/// Review M4: a legacy `safeguarding-minor` referral does not tell the participant, through a
+/// refused erase, that something is hidden from them; the coordinators still keep the record until
+/// one of them acknowledges it.
+#[test]
+fn a_legacy_concern_does_not_show_through_the_participants_erase() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let me = p.supporter.device_id().to_hex();
+    let id = "00000000000000d2";
+    p.supporter
+        .with_space_unchecked_for_tests(&p.care, |doc, now| {
+            sebaya_core::care::add_referral(doc, id, "supporter", "safeguarding-minor", &me, now)
+        })
+        .unwrap();
+    for v in [&mut p.supporter, &mut p.coordinator, &mut p.participant] {
+        sync(&n, v);
+    }
+    assert!(p.participant.referrals(&p.care).unwrap().is_empty());
+    p.participant.erase_care_record(&p.care).unwrap();
+    sync(&n, &mut p.participant);
+    // The coordinator keeps the record, and the concern in its inbox, until it is acknowledged.
+    sync(&n, &mut p.coordinator);
+    assert!(
+        p.coordinator
+            .referral_inbox()
+            .unwrap()
+            .iter()
+            .any(|r| r.id == id)
+    );
+}
