@@ -240,6 +240,48 @@ impl Vault {
         Ok(id)
     }
 
+    /// Refuses to add the device that showed `request` to the safeguarding space `space` unless
+    /// its person (proven by the device certificate in the request) holds `peer_supporter` or
+    /// above in the space's programme, by the grants this device keeps or any space of the
+    /// programme it holds shows, and is the subject of no care record this device holds: a
+    /// participant's phone never holds the concerns (who raised one, when). `NotAllowed`.
+    pub(crate) fn check_safeguarding_newcomer(&self, space: &SpaceId, request: &str) -> Result<()> {
+        const REFUSED: &str =
+            "only the programme's supporters and coordinators join its safeguarding space";
+        let req = crate::identity::link::LinkRequest::from_code(request)?;
+        let cert = req
+            .certificate
+            .as_deref()
+            .ok_or(Error::NotAllowed(REFUSED))
+            .and_then(|c| {
+                crate::verify_device_certificate(c).map_err(|_| Error::NotAllowed(REFUSED))
+            })?;
+        if cert.device != req.device {
+            return Err(Error::NotAllowed(REFUSED));
+        }
+        let programme =
+            rules::programme_of(&self.held_ref(space)?.doc).ok_or(Error::NotAllowed(REFUSED))?;
+        let now = super::programmes::now_secs();
+        let mut role = self.registry(programme)?.role_of(&cert.person, now);
+        for s in self.shared.values() {
+            if rules::programme_of(&s.doc) == Some(programme) {
+                role = role.max(rules::registry_of(&s.doc, programme).role_of(&cert.person, now));
+            }
+        }
+        if role.is_none_or(|r| r < ProgrammeRole::PeerSupporter) {
+            return Err(Error::NotAllowed(REFUSED));
+        }
+        let subject = self.shared.values().any(|s| {
+            s.kind == SpaceKind::Care
+                && (rules::subject_of(&s.doc) == Some(cert.person.0)
+                    || rules::current_subject(&s.doc, s.membership()) == Some(cert.person.0))
+        });
+        if subject {
+            return Err(Error::NotAllowed(REFUSED));
+        }
+        Ok(())
+    }
+
     /// The safeguarding space of `programme` this device belongs to, with a coordinator device to
     /// seal for (the first by id).
     fn safeguarding_space_of(&self, programme: &[u8; 32]) -> Option<SpaceId> {
