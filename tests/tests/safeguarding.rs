@@ -348,9 +348,10 @@ fn a_concern_waits_on_the_supporters_phone_until_someone_can_receive_it() {
     assert_eq!(mine[0].state, "queued");
     assert_eq!(mine[0].space, None);
     assert_eq!(mine[0].coordinators, 0);
+    // The supporter is told what to do about it (review H2), not the participant's wording.
     assert_eq!(
         mine[0].notice(),
-        sebaya_core::care::CareNotice::NoCoordinatorYet
+        sebaya_core::care::CareNotice::ConcernNotDelivered
     );
     sync(&n, &mut p.coordinator);
     assert!(p.coordinator.concerns().unwrap().is_empty());
@@ -446,7 +447,11 @@ fn a_participants_phone_is_never_added_to_the_safeguarding_space() {
         .unwrap();
     let theirs = elsewhere.create_safeguarding_space(other).unwrap();
     let resp = elsewhere
-        .approve_group_member(&theirs, &p.participant.link_request().unwrap(), Role::Member)
+        .approve_group_member(
+            &theirs,
+            &p.participant.link_request().unwrap(),
+            Role::Member,
+        )
         .unwrap();
     assert!(matches!(
         p.participant.join_space(&resp),
@@ -504,7 +509,14 @@ fn a_queued_concern_reaches_the_coordinator_offline_by_join_and_bundle() {
         .approve_group_member(&space, &p.supporter.link_request().unwrap(), Role::Member)
         .unwrap();
     p.supporter.join_space(&resp).unwrap();
-    // Written into the space at the join (no relay): sent on by the next bundle.
+    // A join brings the space's membership, not its document (who the coordinators are): the
+    // coordinator's bundle brings that, and the concern is written into the space at its import,
+    // then goes back with the supporter's bundle. No relay anywhere.
+    let from_coordinator = p
+        .coordinator
+        .export_bundle(&[], Some(&p.supporter.device_id()))
+        .unwrap();
+    p.supporter.import_bundle(&from_coordinator).unwrap();
     let mine = p.supporter.concerns().unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].space, Some(space));

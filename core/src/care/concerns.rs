@@ -148,6 +148,13 @@ impl Concern {
         if self.acknowledged_ms.is_some() || self.in_care_ms.is_some() || self.closed_ms.is_some() {
             return CareNotice::Told;
         }
+        match (self.overdue, self.space) {
+            (true, _) => return CareNotice::OverdueCallCoordinator,
+            // Still on this phone: only the supporter can get it moving (the participant's "no
+            // coordinator yet" would say the wrong thing).
+            (false, None) => return CareNotice::ConcernNotDelivered,
+            _ => {}
+        }
         if self.coordinators == 0 {
             return CareNotice::NoCoordinatorYet;
         }
@@ -438,7 +445,16 @@ impl Vault {
         let mut seen = super::escalation::load_map(&self.store, SEEN, "seen concerns")?;
         let mut seen_changed = false;
         let mut out = Vec::new();
+        // Whatever can go now goes before it is listed (a join, a grant, a coordinator added).
+        self.before_sending();
         for q in load_queue(&self.store)? {
+            // Aged like a referral: by the care record's deadline where this device holds it.
+            let hours = self
+                .care_ref(&SpaceId(q.care))
+                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                    super::oncall::ack_hours(&c.doc)
+                });
+            let age_ms = at_ms.saturating_sub(q.at).max(0);
             out.push(Concern {
                 space: None,
                 id: q.id,
@@ -453,8 +469,8 @@ impl Vault {
                 closed_ms: None,
                 acknowledged_by: None,
                 coordinators: 0,
-                age_ms: at_ms.saturating_sub(q.at).max(0),
-                overdue: false,
+                age_ms,
+                overdue: age_ms > i64::from(hours) * 3_600_000,
             });
         }
         let mut ids: Vec<SpaceId> = self

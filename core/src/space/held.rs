@@ -109,7 +109,19 @@ impl Vault {
         let space =
             crate::space::devices::adopt_from_response(&self.store, &self.identity, resp, kind)?;
         self.note_participant_join(&space)?;
-        Ok((self.keep_shared(space)?, kind))
+        let id = self.keep_shared(space)?;
+        if kind == SpaceKind::Safeguarding {
+            // Whose device this is, proven by its own certificate: a concern is written only by a
+            // member whose person holds a supporter role there (`rules.rs`), and a join made in
+            // person has no relay sync to claim it at.
+            if let Some(me) = self.person_id() {
+                self.claim_spaces(me.0)?;
+            }
+            // A concern raised before there was a space to send it to goes as soon as it can (the
+            // space's document comes with the coordinator's next bundle, session or sync).
+            self.before_sending();
+        }
+        Ok((id, kind))
     }
 
     /// Whether this device's person (or this device, by a care record's log) is the subject of a

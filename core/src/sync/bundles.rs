@@ -101,6 +101,7 @@ impl Vault {
                     .collect()
             }
         };
+        self.before_sending();
         self.seal_pending()?;
         let store = &self.store;
         let mut out = Vec::new();
@@ -270,6 +271,9 @@ impl Vault {
             seen.0.drain(..extra);
         }
         self.store.kv_put(SEEN, &cbor(&seen)?)?;
+        // A space's document may have come (a safeguarding space just joined in person): what
+        // waited for it is written now, and goes with the next bundle or sync.
+        self.before_sending();
         Ok(report)
     }
 }
