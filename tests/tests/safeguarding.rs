@@ -605,3 +605,147 @@ fn a_legacy_concern_does_not_show_through_the_participants_erase() {
             .any(|r| r.id == id)
     );
 }
+
+/// Review M3 (a): a concern's key is wrapped for the coordinators' devices and its writer's only,
+/// never for another supporter's (a mutation wrapping for every member passed every other test).
+#[test]
+fn a_concern_is_wrapped_for_no_other_supporter() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    let wrapped: Vec<String> = p
+        .other
+        .read_space(&space, |doc| {
+            use automerge::ReadDoc;
+            let get = |obj: &automerge::ObjId, key: &str| match doc.get(obj, key).unwrap() {
+                Some((automerge::Value::Object(_), o)) => o,
+                _ => panic!("no {key}"),
+            };
+            let wraps = get(&get(&get(&automerge::ROOT, "concerns"), &concern), "wraps");
+            doc.keys(&wraps).collect()
+        })
+        .unwrap();
+    let mut expected = vec![
+        p.coordinator.device_id().to_hex(),
+        p.supporter.device_id().to_hex(),
+    ];
+    expected.sort();
+    let mut got = wrapped.clone();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(!wrapped.contains(&p.other.device_id().to_hex()));
+}
+
+/// Review M3 (b): a coordinator's state on a legacy `safeguarding-minor` referral leaves the
+/// participant's export too, not only the referral.
+#[test]
+fn a_legacy_concerns_state_leaves_the_participants_export() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let me = p.supporter.device_id().to_hex();
+    let id = "00000000000000d3";
+    p.supporter
+        .with_space_unchecked_for_tests(&p.care, |doc, now| {
+            sebaya_core::care::add_referral(doc, id, "supporter", "safeguarding-minor", &me, now)
+        })
+        .unwrap();
+    for v in [&mut p.supporter, &mut p.coordinator] {
+        sync(&n, v);
+    }
+    p.coordinator
+        .update_referral(&p.care, id, "acknowledged")
+        .unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.participant);
+    let held = p
+        .participant
+        .read_space(&p.care, |d| d.clone().save_nocompress())
+        .unwrap();
+    assert!(
+        held.windows(id.len()).any(|w| w == id.as_bytes()),
+        "the state reached the participant's copy"
+    );
+    let export = p.participant.export_all(0).unwrap();
+    assert!(!export.contains(id), "{export}");
+    assert!(!export.contains("safeguarding"));
+    assert!(!export.contains("acknowledged"));
+}
+
+/// Review M3 (c): on receipt, a supporter's forged state in the safeguarding space, and a concern
+/// whose `by` names another device, are refused by every other device (each from its own writer,
+/// so neither hides behind the other's refusal).
+#[test]
+fn a_forged_state_or_writer_is_refused_on_receipt() {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    let coordinator = p.coordinator.device_id().to_hex();
+    let (state_id, forged) = ("00000000000000f2", "00000000000000f1");
+    let container =
+        |d: &automerge::AutoCommit, key: &str| match d.get(automerge::ROOT, key).unwrap() {
+            Some((automerge::Value::Object(_), o)) => o,
+            _ => panic!("no {key}"),
+        };
+    // Another supporter closes the concern, in a coordinator's name.
+    p.other
+        .with_space_unchecked_for_tests(&space, |d, now| {
+            let states = container(d, "states");
+            let r = d
+                .put_object(&states, state_id, automerge::ObjType::Map)
+                .unwrap();
+            for (k, v) in [
+                ("referral", concern.as_str()),
+                ("state", "closed"),
+                ("by", coordinator.as_str()),
+            ] {
+                d.put(&r, k, v).unwrap();
+            }
+            d.put(&r, "at", now).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    // The writer of a concern adds one more, naming the coordinator's device as its writer.
+    p.supporter
+        .with_space_unchecked_for_tests(&space, |d, now| {
+            let concerns = container(d, "concerns");
+            let c = d
+                .put_object(&concerns, forged, automerge::ObjType::Map)
+                .unwrap();
+            d.put(&c, "by", coordinator.as_str()).unwrap();
+            d.put(&c, "at", now).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    sync(&n, &mut p.other);
+    sync(&n, &mut p.supporter);
+    let has = |v: &Vault, key: &str, id: &str| {
+        v.read_space(&space, |d| d.get(&container(d, key), id).unwrap().is_some())
+            .unwrap()
+    };
+    sync(&n, &mut p.coordinator);
+    assert!(
+        !has(&p.coordinator, "states", state_id),
+        "a supporter's state"
+    );
+    assert!(!has(&p.coordinator, "concerns", forged), "a forged writer");
+    let seen = p.coordinator.concerns().unwrap();
+    assert!(seen.iter().all(|c| c.id != forged));
+    let it = seen.iter().find(|c| c.id == concern).unwrap();
+    assert_eq!(it.state, "sent");
+    assert!(it.closed_ms.is_none());
+    // The other supporter's device refuses the forged writer; the writer's refuses the state.
+    assert!(!has(&p.other, "concerns", forged));
+    assert!(!has(&p.supporter, "states", state_id));
+    assert_eq!(p.supporter.concerns().unwrap()[0].state, "sent");
+}
