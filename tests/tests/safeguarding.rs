@@ -425,7 +425,7 @@ fn a_participants_phone_is_never_added_to_the_safeguarding_space() {
             .is_member(&p.participant.device_id())
     );
     // Someone with no role in the programme: refused too.
-    let mut stranger = vault(&dir, "x.db", 9);
+    let stranger = vault(&dir, "x.db", 9);
     assert!(matches!(
         p.coordinator
             .approve_group_member(&space, &stranger.link_request().unwrap(), Role::Member),
@@ -463,7 +463,6 @@ fn a_participants_phone_is_never_added_to_the_safeguarding_space() {
             .iter()
             .all(|(_, kind, _)| *kind != SpaceKind::Safeguarding)
     );
-    let _ = stranger.person_id();
 }
 
 /// Review H2: a concern raised offline, before the programme had a safeguarding space, reaches the
@@ -730,7 +729,7 @@ fn a_forged_state_or_writer_is_refused_on_receipt() {
     sync(&n, &mut p.other);
     sync(&n, &mut p.supporter);
     let has = |v: &Vault, key: &str, id: &str| {
-        v.read_space(&space, |d| d.get(&container(d, key), id).unwrap().is_some())
+        v.read_space(&space, |d| d.get(container(d, key), id).unwrap().is_some())
             .unwrap()
     };
     sync(&n, &mut p.coordinator);
