@@ -643,4 +643,77 @@ mod tests {
             assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
         }
     }
+
+    /// A coordinator holding a care record (of a participant on another vault) and the
+    /// programme's safeguarding space; it may raise a concern itself (a coordinator holds the
+    /// supporter's role and more).
+    fn coordinator_with_space(dir: &tempfile::TempDir) -> (Vault, SpaceId, SpaceId) {
+        let mut c = Vault::open(&dir.path().join("c.db"), &[1; 32]).unwrap();
+        c.create_person().unwrap();
+        let mut p = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+        p.create_person().unwrap();
+        let programme = c.create_programme("P").unwrap();
+        let (care, _) = c
+            .enrol_participant_as(&p.link_request().unwrap(), programme, true)
+            .unwrap();
+        let space = c.create_safeguarding_space(programme).unwrap();
+        (c, care, space)
+    }
+
+    /// Review (low): one damaged entry of the concerns' bookkeeping does not hide the whole
+    /// referral inbox, as it does not hide the caseload.
+    #[test]
+    fn a_damaged_concern_view_leaves_the_inbox_standing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, care, _) = coordinator_with_space(&dir);
+        let me = c.identity.device.to_hex();
+        c.with_space(&care, |doc, now| {
+            super::super::record::add_referral(
+                doc,
+                "00000000000000a1",
+                "supporter",
+                "refer-now",
+                &me,
+                now,
+            )
+        })
+        .unwrap();
+        c.store.kv_put(SEEN, b"\xff\xff").unwrap();
+        assert!(c.concerns().is_err(), "the damage is there");
+        let inbox = c.referral_inbox().unwrap();
+        assert!(inbox.iter().any(|r| r.id == "00000000000000a1"));
+    }
+
+    /// Review (low): a crash after a concern was written into the space but before the queue was
+    /// saved leaves it queued; the next send sees it is already there, by this device, and counts
+    /// it as sent (neither written twice nor listed twice, nor stuck).
+    #[test]
+    fn a_concern_already_written_by_this_device_is_not_kept_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, care, space) = coordinator_with_space(&dir);
+        let id = c.raise_concern(&care).unwrap();
+        assert!(load_queue(&c.store).unwrap().is_empty(), "written at once");
+        // As if the queue had not been saved after the write.
+        let programme = rules::programme_of(&c.held_ref(&space).unwrap().doc).unwrap();
+        let participant = rules::subject_of(&c.care_ref(&care).unwrap().doc).unwrap();
+        save_queue(
+            &c.store,
+            &[Queued {
+                id: id.clone(),
+                care: care.0,
+                participant,
+                programme,
+                at: now_ms(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(c.send_queued_concerns().unwrap(), 1);
+        assert!(load_queue(&c.store).unwrap().is_empty());
+        let seen = c.concerns().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            (seen[0].id.as_str(), seen[0].space),
+            (id.as_str(), Some(space))
+        );
+    }
 }
