@@ -340,6 +340,11 @@ impl Vault {
         let mut left = Vec::new();
         let mut n = 0;
         for q in queue {
+            // Written before a crash kept the queue from being saved: it went, by this device.
+            if self.concern_written_here(&q.id) {
+                n += 1;
+                continue;
+            }
             let written = match self.safeguarding_space_of(&q.programme) {
                 Some(space) => self.write_concern(&space, &q).is_ok(),
                 None => false,
@@ -351,6 +356,21 @@ impl Vault {
         }
         save_queue(&self.store, &left)?;
         Ok(n)
+    }
+
+    /// Whether a safeguarding space held here already holds concern `id`, written by this device.
+    fn concern_written_here(&self, id: &str) -> bool {
+        let me = self.identity.device.to_hex();
+        self.shared
+            .values()
+            .filter(|s| s.kind == SpaceKind::Safeguarding)
+            .any(|s| {
+                read_all(&s.doc, "concerns", |d, cid, r| {
+                    (cid == id).then(|| string(d, r, "by")).flatten()
+                })
+                .iter()
+                .any(|by| *by == me)
+            })
     }
 
     fn write_concern(&mut self, space_id: &SpaceId, q: &Queued) -> Result<()> {
