@@ -368,8 +368,7 @@ impl Vault {
                 read_all(&s.doc, "concerns", |d, cid, r| {
                     (cid == id).then(|| string(d, r, "by")).flatten()
                 })
-                .iter()
-                .any(|by| *by == me)
+                .contains(&me)
             })
     }
 
