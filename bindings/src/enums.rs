@@ -422,6 +422,9 @@ pub enum CareNotice {
     Overdue,
     /// For the supporter: unanswered past the deadline. Phone the coordinator.
     OverdueCallCoordinator,
+    /// For the supporter: a safeguarding concern still waits on this phone (no safeguarding space
+    /// to send it to). Ask the coordinator to add you; if the child is in danger, phone them now.
+    ConcernNotDelivered,
 }
 
 impl From<sebaya_core::care::CareNotice> for CareNotice {
@@ -437,6 +440,7 @@ impl From<sebaya_core::care::CareNotice> for CareNotice {
             N::NoCoordinatorYet => Self::NoCoordinatorYet,
             N::Overdue => Self::Overdue,
             N::OverdueCallCoordinator => Self::OverdueCallCoordinator,
+            N::ConcernNotDelivered => Self::ConcernNotDelivered,
         }
     }
 }
@@ -454,6 +458,7 @@ impl CareNotice {
             Self::NoCoordinatorYet => N::NoCoordinatorYet,
             Self::Overdue => N::Overdue,
             Self::OverdueCallCoordinator => N::OverdueCallCoordinator,
+            Self::ConcernNotDelivered => N::ConcernNotDelivered,
         }
     }
 }
@@ -706,6 +711,7 @@ mod tests {
             CareNotice::NoCoordinatorYet,
             CareNotice::Overdue,
             CareNotice::OverdueCallCoordinator,
+            CareNotice::ConcernNotDelivered,
         ] {
             assert_eq!(CareNotice::from(n.to_core()), n);
             let id = notice_message_id(n);

@@ -348,9 +348,10 @@ fn a_concern_waits_on_the_supporters_phone_until_someone_can_receive_it() {
     assert_eq!(mine[0].state, "queued");
     assert_eq!(mine[0].space, None);
     assert_eq!(mine[0].coordinators, 0);
+    // The supporter is told what to do about it (review H2), not the participant's wording.
     assert_eq!(
         mine[0].notice(),
-        sebaya_core::care::CareNotice::NoCoordinatorYet
+        sebaya_core::care::CareNotice::ConcernNotDelivered
     );
     sync(&n, &mut p.coordinator);
     assert!(p.coordinator.concerns().unwrap().is_empty());
@@ -398,4 +399,352 @@ fn a_legacy_safeguarding_referral_stays_with_the_coordinators_only() {
     let export = p.participant.export_all(0).unwrap();
     assert!(!export.contains(id));
     assert!(!export.contains("safeguarding"));
+}
+
+/// Review H1: the normal app never adds a participant's phone to the safeguarding space. The
+/// coordinator's device refuses to approve the child (whose care record it holds) or anyone who
+/// holds no role in the programme; and the child's phone refuses a safeguarding space's response
+/// made for it anyway (here by the coordinator of another programme who gave the child a role
+/// there, which the first check cannot see).
+#[test]
+fn a_participants_phone_is_never_added_to_the_safeguarding_space() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let request = p.participant.link_request().unwrap();
+    assert!(matches!(
+        p.coordinator
+            .approve_group_member(&space, &request, Role::Member),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(
+        !p.coordinator
+            .space_membership(&space)
+            .unwrap()
+            .is_member(&p.participant.device_id())
+    );
+    // Someone with no role in the programme: refused too.
+    let stranger = vault(&dir, "x.db", 9);
+    assert!(matches!(
+        p.coordinator
+            .approve_group_member(&space, &stranger.link_request().unwrap(), Role::Member),
+        Err(Error::NotAllowed(_))
+    ));
+    // The child's phone refuses a safeguarding space's response made for it.
+    let mut elsewhere = vault(&dir, "e.db", 10);
+    let other = elsewhere.create_programme("another").unwrap();
+    let grant = elsewhere
+        .grant_programme_role(
+            &other,
+            &p.participant.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            180,
+        )
+        .unwrap();
+    p.participant
+        .add_programme_credential(&grant.credential)
+        .unwrap();
+    let theirs = elsewhere.create_safeguarding_space(other).unwrap();
+    let resp = elsewhere
+        .approve_group_member(
+            &theirs,
+            &p.participant.link_request().unwrap(),
+            Role::Member,
+        )
+        .unwrap();
+    assert!(matches!(
+        p.participant.join_space(&resp),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(
+        p.participant
+            .shared_spaces()
+            .iter()
+            .all(|(_, kind, _)| *kind != SpaceKind::Safeguarding)
+    );
+}
+
+/// Review H2: a concern raised offline, before the programme had a safeguarding space, reaches the
+/// coordinator without any relay: the supporter joins in person and hands over a bundle. While it
+/// waits, the supporter is told what to do (not the participant's "no coordinator yet"), and once
+/// past the deadline, to phone the coordinator.
+#[test]
+fn a_queued_concern_reaches_the_coordinator_offline_by_join_and_bundle() {
+    use sebaya_core::care::CareNotice;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    // The coordinator is told the programme has no safeguarding space yet.
+    let info = p.coordinator.programmes().unwrap();
+    let mine = info.iter().find(|i| i.id == p.programme).unwrap();
+    assert!(!mine.safeguarding_space);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    let waiting = p.supporter.concerns().unwrap();
+    assert_eq!(waiting[0].state, "queued");
+    assert_eq!(waiting[0].notice(), CareNotice::ConcernNotDelivered);
+    assert_eq!(
+        CareNotice::ConcernNotDelivered.message_id(),
+        "care-concern-not-delivered"
+    );
+    // Aged past the deadline (24 hours by default), the notice escalates.
+    let late = p.supporter.concerns_at(now() + 25 * 3_600_000).unwrap();
+    assert!(late[0].overdue);
+    assert_eq!(late[0].notice(), CareNotice::OverdueCallCoordinator);
+
+    let space = p
+        .coordinator
+        .create_safeguarding_space(p.programme)
+        .unwrap();
+    let info = p.coordinator.programmes().unwrap();
+    assert!(
+        info.iter()
+            .find(|i| i.id == p.programme)
+            .unwrap()
+            .safeguarding_space
+    );
+    let resp = p
+        .coordinator
+        .approve_group_member(&space, &p.supporter.link_request().unwrap(), Role::Member)
+        .unwrap();
+    p.supporter.join_space(&resp).unwrap();
+    // A join brings the space's membership, not its document (who the coordinators are): the
+    // coordinator's bundle brings that, and the concern is written into the space at its import,
+    // then goes back with the supporter's bundle. No relay anywhere.
+    let from_coordinator = p
+        .coordinator
+        .export_bundle(&[], Some(&p.supporter.device_id()))
+        .unwrap();
+    p.supporter.import_bundle(&from_coordinator).unwrap();
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].space, Some(space));
+    let bundle = p
+        .supporter
+        .export_bundle(&[], Some(&p.coordinator.device_id()))
+        .unwrap();
+    p.coordinator.import_bundle(&bundle).unwrap();
+    let seen = p.coordinator.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].care, Some(p.care));
+}
+
+/// Review M1: a supporter's full bundle never takes the safeguarding space to a participant's
+/// phone, even one that carries for others.
+#[test]
+fn a_supporters_bundle_never_takes_the_safeguarding_space_to_the_child() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    p.participant.set_carry_quota(10_000_000).unwrap();
+    let holds_space = |bundle: &[u8]| {
+        sebaya_proto::bundle::open(bundle)
+            .unwrap()
+            .spaces
+            .iter()
+            .any(|part| part.space.as_slice() == space.0.as_slice())
+    };
+    for peer in [None, Some(p.participant.device_id())] {
+        let bundle = p.supporter.export_bundle(&[], peer.as_ref()).unwrap();
+        assert!(
+            !holds_space(&bundle),
+            "the space is in a bundle for {peer:?}"
+        );
+        // The same bytes twice (same second, same content) are a replay: nothing new either way.
+        match p.participant.import_bundle(&bundle) {
+            Ok(_) | Err(Error::BundleReplayed) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    // Nothing of it carried on either: the child's own full bundle does not hold it.
+    let theirs = p.participant.export_bundle(&[], None).unwrap();
+    assert!(!holds_space(&theirs));
+    participant_knows_nothing(&mut p, &space, &concern);
+    // To a member (the coordinator) it goes.
+    let bundle = p
+        .supporter
+        .export_bundle(&[], Some(&p.coordinator.device_id()))
+        .unwrap();
+    p.coordinator.import_bundle(&bundle).unwrap();
+    assert_eq!(p.coordinator.concerns().unwrap().len(), 1);
+}
+
+/// Review M4: a legacy `safeguarding-minor` referral does not tell the participant, through a
+/// refused erase, that something is hidden from them; the coordinators still keep the record until
+/// one of them acknowledges it.
+#[test]
+fn a_legacy_concern_does_not_show_through_the_participants_erase() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let me = p.supporter.device_id().to_hex();
+    let id = "00000000000000d2";
+    p.supporter
+        .with_space_unchecked_for_tests(&p.care, |doc, now| {
+            sebaya_core::care::add_referral(doc, id, "supporter", "safeguarding-minor", &me, now)
+        })
+        .unwrap();
+    for v in [&mut p.supporter, &mut p.coordinator, &mut p.participant] {
+        sync(&n, v);
+    }
+    assert!(p.participant.referrals(&p.care).unwrap().is_empty());
+    p.participant.erase_care_record(&p.care).unwrap();
+    sync(&n, &mut p.participant);
+    // The coordinator keeps the record, and the concern in its inbox, until it is acknowledged.
+    sync(&n, &mut p.coordinator);
+    assert!(
+        p.coordinator
+            .referral_inbox()
+            .unwrap()
+            .iter()
+            .any(|r| r.id == id)
+    );
+}
+
+/// Review M3 (a): a concern's key is wrapped for the coordinators' devices and its writer's only,
+/// never for another supporter's (a mutation wrapping for every member passed every other test).
+#[test]
+fn a_concern_is_wrapped_for_no_other_supporter() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    let wrapped: Vec<String> = p
+        .other
+        .read_space(&space, |doc| {
+            use automerge::ReadDoc;
+            let get = |obj: &automerge::ObjId, key: &str| match doc.get(obj, key).unwrap() {
+                Some((automerge::Value::Object(_), o)) => o,
+                _ => panic!("no {key}"),
+            };
+            let wraps = get(&get(&get(&automerge::ROOT, "concerns"), &concern), "wraps");
+            doc.keys(&wraps).collect()
+        })
+        .unwrap();
+    let mut expected = vec![
+        p.coordinator.device_id().to_hex(),
+        p.supporter.device_id().to_hex(),
+    ];
+    expected.sort();
+    let mut got = wrapped.clone();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(!wrapped.contains(&p.other.device_id().to_hex()));
+}
+
+/// Review M3 (b): a coordinator's state on a legacy `safeguarding-minor` referral leaves the
+/// participant's export too, not only the referral.
+#[test]
+fn a_legacy_concerns_state_leaves_the_participants_export() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let me = p.supporter.device_id().to_hex();
+    let id = "00000000000000d3";
+    p.supporter
+        .with_space_unchecked_for_tests(&p.care, |doc, now| {
+            sebaya_core::care::add_referral(doc, id, "supporter", "safeguarding-minor", &me, now)
+        })
+        .unwrap();
+    for v in [&mut p.supporter, &mut p.coordinator] {
+        sync(&n, v);
+    }
+    p.coordinator
+        .update_referral(&p.care, id, "acknowledged")
+        .unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.participant);
+    let held = p
+        .participant
+        .read_space(&p.care, |d| d.clone().save_nocompress())
+        .unwrap();
+    assert!(
+        held.windows(id.len()).any(|w| w == id.as_bytes()),
+        "the state reached the participant's copy"
+    );
+    let export = p.participant.export_all(0).unwrap();
+    assert!(!export.contains(id), "{export}");
+    assert!(!export.contains("safeguarding"));
+    assert!(!export.contains("acknowledged"));
+}
+
+/// Review M3 (c): on receipt, a supporter's forged state in the safeguarding space, and a concern
+/// whose `by` names another device, are refused by every other device (each from its own writer,
+/// so neither hides behind the other's refusal).
+#[test]
+fn a_forged_state_or_writer_is_refused_on_receipt() {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    let coordinator = p.coordinator.device_id().to_hex();
+    let (state_id, forged) = ("00000000000000f2", "00000000000000f1");
+    let container =
+        |d: &automerge::AutoCommit, key: &str| match d.get(automerge::ROOT, key).unwrap() {
+            Some((automerge::Value::Object(_), o)) => o,
+            _ => panic!("no {key}"),
+        };
+    // Another supporter closes the concern, in a coordinator's name.
+    p.other
+        .with_space_unchecked_for_tests(&space, |d, now| {
+            let states = container(d, "states");
+            let r = d
+                .put_object(&states, state_id, automerge::ObjType::Map)
+                .unwrap();
+            for (k, v) in [
+                ("referral", concern.as_str()),
+                ("state", "closed"),
+                ("by", coordinator.as_str()),
+            ] {
+                d.put(&r, k, v).unwrap();
+            }
+            d.put(&r, "at", now).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    // The writer of a concern adds one more, naming the coordinator's device as its writer.
+    p.supporter
+        .with_space_unchecked_for_tests(&space, |d, now| {
+            let concerns = container(d, "concerns");
+            let c = d
+                .put_object(&concerns, forged, automerge::ObjType::Map)
+                .unwrap();
+            d.put(&c, "by", coordinator.as_str()).unwrap();
+            d.put(&c, "at", now).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    sync(&n, &mut p.other);
+    sync(&n, &mut p.supporter);
+    let has = |v: &Vault, key: &str, id: &str| {
+        v.read_space(&space, |d| d.get(container(d, key), id).unwrap().is_some())
+            .unwrap()
+    };
+    sync(&n, &mut p.coordinator);
+    assert!(
+        !has(&p.coordinator, "states", state_id),
+        "a supporter's state"
+    );
+    assert!(!has(&p.coordinator, "concerns", forged), "a forged writer");
+    let seen = p.coordinator.concerns().unwrap();
+    assert!(seen.iter().all(|c| c.id != forged));
+    let it = seen.iter().find(|c| c.id == concern).unwrap();
+    assert_eq!(it.state, "sent");
+    assert!(it.closed_ms.is_none());
+    // The other supporter's device refuses the forged writer; the writer's refuses the state.
+    assert!(!has(&p.other, "concerns", forged));
+    assert!(!has(&p.supporter, "states", state_id));
+    assert_eq!(p.supporter.concerns().unwrap()[0].state, "sent");
 }

@@ -178,12 +178,18 @@ fun main() {
             val waiting = s4.care().concerns().single()
             assertEquals(concern, waiting.id, "the concern")
             assertTrue(waiting.spaceId == null && waiting.state == ReferralState.Queued, "waits on the supporter's phone")
-            assertEquals(CareNotice.NO_COORDINATOR_YET, waiting.notice, "and says so")
+            assertEquals(CareNotice.CONCERN_NOT_DELIVERED, waiting.notice, "and tells the supporter what to do")
+            assertTrue(!c4.programmes().list().single { it.id == pid4 }.safeguardingSpace, "the coordinator is warned")
             assertThrows<SebayaException.NotAllowed>("a supporter makes the space") { s4.care().createSafeguardingSpace(pid4) }
             val space = c4.care().createSafeguardingSpace(pid4)
+            assertTrue(c4.programmes().list().single { it.id == pid4 }.safeguardingSpace, "no longer warned")
+            assertThrows<SebayaException.NotAllowed>("the child's phone is added") {
+                c4.spaces().approveMember(space, p4.linkRequest(), false, false)
+            }
             val joined = s4.spaces().join(c4.spaces().approveMember(space, s4.linkRequest(), false, false))
             assertEquals(SpaceKind.Safeguarding, joined.kind, "the safeguarding space")
-            for (v in listOf(c4, s4, c4, p4)) v.sync(url)
+            // The supporter's first sync brings the space's document; the concern leaves with its next.
+            for (v in listOf(c4, s4, s4, c4, p4)) v.sync(url)
             val seen = c4.care().concerns().single()
             assertEquals(listOf(concern, space, care4), listOf(seen.id, seen.spaceId, seen.careId), "the coordinator opens it")
             assertEquals(p4.personId(), seen.participant, "about whom")

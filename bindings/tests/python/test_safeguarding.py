@@ -38,15 +38,23 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
     concern = sup.care().refer_now(care, True)
     (waiting,) = sup.care().concerns()
     assert (waiting.id, waiting.space_id, waiting.state, waiting.notice) == (
-        concern, None, ReferralState.QUEUED(), CareNotice.NO_COORDINATOR_YET)
+        concern, None, ReferralState.QUEUED(), CareNotice.CONCERN_NOT_DELIVERED)
     assert waiting.care_id == care
+    # The coordinator is warned that the programme has no safeguarding space yet.
+    assert not next(p for p in coord.programmes().list() if p.id == pid).safeguarding_space
 
     with pytest.raises(SebayaError.NotAllowed):
         sup.care().create_safeguarding_space(pid)
     space = coord.care().create_safeguarding_space(pid)
+    assert next(p for p in coord.programmes().list() if p.id == pid).safeguarding_space
+    # The child's phone is never added (review H1).
+    with pytest.raises(SebayaError.NotAllowed):
+        coord.spaces().approve_member(space, part.link_request())
     joined = sup.spaces().join(coord.spaces().approve_member(space, sup.link_request()))
     assert joined.kind == SpaceKind.SAFEGUARDING()
-    for v in (coord, sup, coord, part):
+    # The supporter's first sync brings the space's document (who its coordinators are): the
+    # concern is written then, and leaves with its next sync.
+    for v in (coord, sup, sup, coord, part):
         v.sync(relay.url)
 
     (seen,) = coord.care().concerns()

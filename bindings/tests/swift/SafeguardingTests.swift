@@ -12,12 +12,18 @@ func safeguardingTests() {
         let waiting = try single(try sup.care().concerns(), "the supporter's concerns")
         try assertEqual(concern, waiting.id, "the concern")
         try assertTrue(waiting.spaceId == nil && waiting.state == ReferralState.queued, "waits on the supporter's phone")
-        try assertEqual(CareNotice.noCoordinatorYet, waiting.notice, "and says so")
+        try assertEqual(CareNotice.concernNotDelivered, waiting.notice, "and tells the supporter what to do")
+        try assertTrue(!(try coord.programmes().list().first { $0.id == pid }?.safeguardingSpace ?? true), "the coordinator is warned")
         _ = try assertThrows("a supporter makes the space", notAllowed) { _ = try sup.care().createSafeguardingSpace(programmeId: pid) }
         let space = try coord.care().createSafeguardingSpace(programmeId: pid)
+        try assertTrue(try coord.programmes().list().first { $0.id == pid }?.safeguardingSpace ?? false, "no longer warned")
+        _ = try assertThrows("the child's phone is added", notAllowed) {
+            _ = try coord.spaces().approveMember(spaceId: space, request: try part.linkRequest())
+        }
         let joined = try sup.spaces().join(response: try coord.spaces().approveMember(spaceId: space, request: try sup.linkRequest()))
         try assertEqual(SpaceKind.safeguarding, joined.kind, "the safeguarding space")
-        for v in [coord, sup, coord, part] { _ = try v.sync(relayUrl: url) }
+        // The supporter's first sync brings the space's document; the concern leaves with its next.
+        for v in [coord, sup, sup, coord, part] { _ = try v.sync(relayUrl: url) }
         let seen = try single(try coord.care().concerns(), "the coordinator's concerns")
         try assertEqual([concern, space, care], [seen.id, seen.spaceId ?? "", seen.careId ?? ""], "the coordinator opens it")
         try assertEqual(try personIdOf(part), seen.participant ?? "", "about whom")

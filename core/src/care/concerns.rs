@@ -148,6 +148,13 @@ impl Concern {
         if self.acknowledged_ms.is_some() || self.in_care_ms.is_some() || self.closed_ms.is_some() {
             return CareNotice::Told;
         }
+        match (self.overdue, self.space) {
+            (true, _) => return CareNotice::OverdueCallCoordinator,
+            // Still on this phone: only the supporter can get it moving (the participant's "no
+            // coordinator yet" would say the wrong thing).
+            (false, None) => return CareNotice::ConcernNotDelivered,
+            _ => {}
+        }
         if self.coordinators == 0 {
             return CareNotice::NoCoordinatorYet;
         }
@@ -240,6 +247,48 @@ impl Vault {
         Ok(id)
     }
 
+    /// Refuses to add the device that showed `request` to the safeguarding space `space` unless
+    /// its person (proven by the device certificate in the request) holds `peer_supporter` or
+    /// above in the space's programme, by the grants this device keeps or any space of the
+    /// programme it holds shows, and is the subject of no care record this device holds: a
+    /// participant's phone never holds the concerns (who raised one, when). `NotAllowed`.
+    pub(crate) fn check_safeguarding_newcomer(&self, space: &SpaceId, request: &str) -> Result<()> {
+        const REFUSED: &str =
+            "only the programme's supporters and coordinators join its safeguarding space";
+        let req = crate::identity::link::LinkRequest::from_code(request)?;
+        let cert = req
+            .certificate
+            .as_deref()
+            .ok_or(Error::NotAllowed(REFUSED))
+            .and_then(|c| {
+                crate::verify_device_certificate(c).map_err(|_| Error::NotAllowed(REFUSED))
+            })?;
+        if cert.device != req.device {
+            return Err(Error::NotAllowed(REFUSED));
+        }
+        let programme =
+            rules::programme_of(&self.held_ref(space)?.doc).ok_or(Error::NotAllowed(REFUSED))?;
+        let now = super::programmes::now_secs();
+        let mut role = self.registry(programme)?.role_of(&cert.person, now);
+        for s in self.shared.values() {
+            if rules::programme_of(&s.doc) == Some(programme) {
+                role = role.max(rules::registry_of(&s.doc, programme).role_of(&cert.person, now));
+            }
+        }
+        if role.is_none_or(|r| r < ProgrammeRole::PeerSupporter) {
+            return Err(Error::NotAllowed(REFUSED));
+        }
+        let subject = self.shared.values().any(|s| {
+            s.kind == SpaceKind::Care
+                && (rules::subject_of(&s.doc) == Some(cert.person.0)
+                    || rules::current_subject(&s.doc, s.membership()) == Some(cert.person.0))
+        });
+        if subject {
+            return Err(Error::NotAllowed(REFUSED));
+        }
+        Ok(())
+    }
+
     /// The safeguarding space of `programme` this device belongs to, with a coordinator device to
     /// seal for (the first by id).
     fn safeguarding_space_of(&self, programme: &[u8; 32]) -> Option<SpaceId> {
@@ -291,6 +340,11 @@ impl Vault {
         let mut left = Vec::new();
         let mut n = 0;
         for q in queue {
+            // Written before a crash kept the queue from being saved: it went, by this device.
+            if self.concern_written_here(&q.id) {
+                n += 1;
+                continue;
+            }
             let written = match self.safeguarding_space_of(&q.programme) {
                 Some(space) => self.write_concern(&space, &q).is_ok(),
                 None => false,
@@ -302,6 +356,20 @@ impl Vault {
         }
         save_queue(&self.store, &left)?;
         Ok(n)
+    }
+
+    /// Whether a safeguarding space held here already holds concern `id`, written by this device.
+    fn concern_written_here(&self, id: &str) -> bool {
+        let me = self.identity.device.to_hex();
+        self.shared
+            .values()
+            .filter(|s| s.kind == SpaceKind::Safeguarding)
+            .any(|s| {
+                read_all(&s.doc, "concerns", |d, cid, r| {
+                    (cid == id).then(|| string(d, r, "by")).flatten()
+                })
+                .contains(&me)
+            })
     }
 
     fn write_concern(&mut self, space_id: &SpaceId, q: &Queued) -> Result<()> {
@@ -396,7 +464,16 @@ impl Vault {
         let mut seen = super::escalation::load_map(&self.store, SEEN, "seen concerns")?;
         let mut seen_changed = false;
         let mut out = Vec::new();
+        // Whatever can go now goes before it is listed (a join, a grant, a coordinator added).
+        self.before_sending();
         for q in load_queue(&self.store)? {
+            // Aged like a referral: by the care record's deadline where this device holds it.
+            let hours = self
+                .care_ref(&SpaceId(q.care))
+                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                    super::oncall::ack_hours(&c.doc)
+                });
+            let age_ms = at_ms.saturating_sub(q.at).max(0);
             out.push(Concern {
                 space: None,
                 id: q.id,
@@ -411,8 +488,8 @@ impl Vault {
                 closed_ms: None,
                 acknowledged_by: None,
                 coordinators: 0,
-                age_ms: at_ms.saturating_sub(q.at).max(0),
-                overdue: false,
+                age_ms,
+                overdue: age_ms > i64::from(hours) * 3_600_000,
             });
         }
         let mut ids: Vec<SpaceId> = self
@@ -584,5 +661,78 @@ mod tests {
         for h in [hex::encode(&aad), hex::encode(&sealed)] {
             assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
         }
+    }
+
+    /// A coordinator holding a care record (of a participant on another vault) and the
+    /// programme's safeguarding space; it may raise a concern itself (a coordinator holds the
+    /// supporter's role and more).
+    fn coordinator_with_space(dir: &tempfile::TempDir) -> (Vault, SpaceId, SpaceId) {
+        let mut c = Vault::open(&dir.path().join("c.db"), &[1; 32]).unwrap();
+        c.create_person().unwrap();
+        let mut p = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+        p.create_person().unwrap();
+        let programme = c.create_programme("P").unwrap();
+        let (care, _) = c
+            .enrol_participant_as(&p.link_request().unwrap(), programme, true)
+            .unwrap();
+        let space = c.create_safeguarding_space(programme).unwrap();
+        (c, care, space)
+    }
+
+    /// Review (low): one damaged entry of the concerns' bookkeeping does not hide the whole
+    /// referral inbox, as it does not hide the caseload.
+    #[test]
+    fn a_damaged_concern_view_leaves_the_inbox_standing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, care, _) = coordinator_with_space(&dir);
+        let me = c.identity.device.to_hex();
+        c.with_space(&care, |doc, now| {
+            super::super::record::add_referral(
+                doc,
+                "00000000000000a1",
+                "supporter",
+                "refer-now",
+                &me,
+                now,
+            )
+        })
+        .unwrap();
+        c.store.kv_put(SEEN, b"\xff\xff").unwrap();
+        assert!(c.concerns().is_err(), "the damage is there");
+        let inbox = c.referral_inbox().unwrap();
+        assert!(inbox.iter().any(|r| r.id == "00000000000000a1"));
+    }
+
+    /// Review (low): a crash after a concern was written into the space but before the queue was
+    /// saved leaves it queued; the next send sees it is already there, by this device, and counts
+    /// it as sent (neither written twice nor listed twice, nor stuck).
+    #[test]
+    fn a_concern_already_written_by_this_device_is_not_kept_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, care, space) = coordinator_with_space(&dir);
+        let id = c.raise_concern(&care).unwrap();
+        assert!(load_queue(&c.store).unwrap().is_empty(), "written at once");
+        // As if the queue had not been saved after the write.
+        let programme = rules::programme_of(&c.held_ref(&space).unwrap().doc).unwrap();
+        let participant = rules::subject_of(&c.care_ref(&care).unwrap().doc).unwrap();
+        save_queue(
+            &c.store,
+            &[Queued {
+                id: id.clone(),
+                care: care.0,
+                participant,
+                programme,
+                at: now_ms(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(c.send_queued_concerns().unwrap(), 1);
+        assert!(load_queue(&c.store).unwrap().is_empty());
+        let seen = c.concerns().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            (seen[0].id.as_str(), seen[0].space),
+            (id.as_str(), Some(space))
+        );
     }
 }

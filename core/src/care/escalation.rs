@@ -42,6 +42,10 @@ pub enum CareNotice {
     Overdue,
     /// For the supporter: the referral is past the deadline unacknowledged. Phone the coordinator.
     OverdueCallCoordinator,
+    /// For the supporter: a safeguarding concern still waits on this phone, because this device
+    /// belongs to no safeguarding space of the programme with a coordinator in it. Ask the
+    /// coordinator to add you; if the child is in danger, phone the coordinator now.
+    ConcernNotDelivered,
 }
 
 impl CareNotice {
@@ -57,6 +61,7 @@ impl CareNotice {
             Self::NoCoordinatorYet => "care-no-coordinator-yet",
             Self::Overdue => "care-overdue",
             Self::OverdueCallCoordinator => "care-overdue-call-coordinator",
+            Self::ConcernNotDelivered => "care-concern-not-delivered",
         }
     }
 }
@@ -849,7 +854,10 @@ impl Vault {
         for c in self.care_records() {
             out.extend(self.referrals(&c.id)?);
         }
-        out.extend(self.concerns_as_referrals(now_ms())?);
+        // As the caseload does: damaged bookkeeping of concerns never hides the whole inbox.
+        if let Ok(list) = self.concerns_as_referrals(now_ms()) {
+            out.extend(list);
+        }
         out.sort_unstable_by(|a, b| {
             b.created_ms
                 .cmp(&a.created_ms)

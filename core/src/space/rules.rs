@@ -1517,4 +1517,24 @@ pub(crate) mod tests {
         assert_eq!(r.quarantined, 1);
         assert!(care::consents(&fs.doc).is_empty());
     }
+
+    /// Kind 8 (issue 14, item 14): a supporter adds concerns, only a coordinator records states,
+    /// anything else is an admin's; both ledgers are append-only for everyone (review M3).
+    #[test]
+    fn the_safeguarding_spaces_needs_and_ledgers() {
+        let k = SpaceKind::Safeguarding;
+        assert_eq!(
+            need(k, "concerns"),
+            Need::With(ProgrammeRole::PeerSupporter)
+        );
+        assert_eq!(need(k, "states"), Need::With(ProgrammeRole::Coordinator));
+        assert_eq!(need(k, PROGRAMME_KEY), Need::Creator);
+        assert_eq!(need(k, "referrals"), Need::Admin);
+        assert_eq!(need(k, "anything"), Need::Admin);
+        assert_eq!(need(k, &format!("{CRED_PREFIX}x")), Need::Member);
+        assert!(append_only(k, "concerns") && append_only(k, "states"));
+        assert!(!append_only(k, "programme") && !append_only(k, "referrals"));
+        // Not the care record's list: a safeguarding space has no `referrals` or `consents`.
+        assert!(!append_only(k, "consents"));
+    }
 }

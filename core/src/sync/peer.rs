@@ -295,6 +295,7 @@ impl Vault {
     /// side could not know who it is.
     pub fn peer_session(&mut self, initiator: bool) -> Result<PeerSession> {
         self.device_certificate()?;
+        self.before_sending();
         let secret = self.identity.x25519_secret();
         let hs = handshake(initiator, &secret[..], None)?;
         PeerSession::start(initiator, hs)
