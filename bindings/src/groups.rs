@@ -34,8 +34,6 @@ pub struct GroupNote {
     pub created_ms: i64,
     /// Last edited, ms since the Unix epoch.
     pub edited_ms: i64,
-    /// A facilitator hid it (`Groups.hide_note`): only facilitators and its author still see it.
-    pub hidden: bool,
 }
 
 /// One member's attendance at a session.
@@ -140,9 +138,7 @@ impl Groups {
         Ok(id)
     }
 
-    /// Changes a note's title and/or text; concurrent edits by its author's devices merge. Only the
-    /// note's author (any device of the same person) may: `NotAllowed` for anyone else, a
-    /// facilitator too, and nothing is written.
+    /// Changes a note's title and/or text; concurrent edits by several members merge.
     #[uniffi::method(default(title = None, text = None))]
     pub fn edit_note(
         &self,
@@ -165,47 +161,23 @@ impl Groups {
         })
     }
 
-    /// Deletes a note. Only its author (any device of the same person): `NotAllowed` for anyone
-    /// else, a facilitator too (who hides it instead), and nothing is written.
-    pub fn delete_note(&self, group_id: String, note_id: String) -> Result<()> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| {
-            v.with_space(&g, |doc, now| {
-                sebaya_core::groups::delete_note(doc, &note_id, now)
-            })
-        })
-    }
-
-    /// A facilitator hides a note: it stays in the group, unchanged, shown to facilitators and its
-    /// author marked `hidden`, and no longer to other members. `NotAllowed` for a member.
-    pub fn hide_note(&self, group_id: String, note_id: String) -> Result<()> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| v.hide_group_note(&g, &note_id))
-    }
-
-    /// A facilitator takes a note's hide off. `NotAllowed` for a member.
-    pub fn unhide_note(&self, group_id: String, note_id: String) -> Result<()> {
-        let g = parse_space(&group_id)?;
-        with(&self.inner, |v| v.unhide_group_note(&g, &note_id))
-    }
-
-    /// The group's notes as this device may see them, oldest first: a facilitator sees every note,
-    /// hidden ones marked; a member sees its own (hidden ones marked) and others' not hidden.
+    /// The group's notes, oldest first.
     pub fn notes(&self, group_id: String) -> Result<Vec<GroupNote>> {
         let g = parse_space(&group_id)?;
         with(&self.inner, |v| {
-            Ok(v.group_notes(&g)?
-                .into_iter()
-                .map(|n| GroupNote {
-                    id: n.note.id,
-                    title: n.note.title,
-                    text: n.note.text,
-                    author: n.note.author,
-                    created_ms: n.note.created_ms,
-                    edited_ms: n.note.edited_ms,
-                    hidden: n.hidden,
-                })
-                .collect())
+            v.read_space(&g, |doc| {
+                sebaya_core::groups::notes(doc)
+                    .into_iter()
+                    .map(|n| GroupNote {
+                        id: n.id,
+                        title: n.title,
+                        text: n.text,
+                        author: n.author,
+                        created_ms: n.created_ms,
+                        edited_ms: n.edited_ms,
+                    })
+                    .collect()
+            })
         })
     }
 

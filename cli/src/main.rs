@@ -318,21 +318,22 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
 
     println!("3. Two supporters edit the session plan at the same time, offline");
     let me = fac.device_id().to_hex();
-    let session = "00000000000000b1";
-    let p_hex = par.device_id().to_hex();
+    let note = "00000000000000a1";
     fac.with_space(&g, |d, now| {
-        groups::add_session(d, session, now, "Mengelola cemas", &me, now)
-    })?;
-    fac.with_space(&g, |d, now| {
-        groups::edit_session_notes(d, session, "Check-in bersama.", now)
+        groups::add_note(d, note, "Rencana", "Check-in bersama.", &me, now)
     })?;
     fac.sync(&url)?;
     sup.sync(&url)?;
     fac.with_space(&g, |d, now| {
-        groups::edit_session_notes(d, session, "Pembukaan. Check-in bersama.", now)
+        groups::edit_note(d, note, None, Some("Pembukaan. Check-in bersama."), now)
     })?;
     sup.with_space(&g, |d, now| {
-        groups::edit_session_notes(d, session, "Check-in bersama. Latihan napas.", now)
+        groups::edit_note(d, note, None, Some("Check-in bersama. Latihan napas."), now)
+    })?;
+    let session = "00000000000000b1";
+    let p_hex = par.device_id().to_hex();
+    fac.with_space(&g, |d, now| {
+        groups::add_session(d, session, now, "Mengelola cemas", &me, now)
     })?;
     fac.with_space(&g, |d, now| {
         groups::set_attendance(d, session, &p_hex, Attendance::Present, now)
@@ -347,9 +348,7 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
         ("supporter", &sup),
         ("participant", &par),
     ] {
-        let text = v
-            .read_space(&g, |d| groups::session(d, session))?
-            .map(|s| s.notes);
+        let text = v.read_space(&g, |d| groups::note(d, note))?.map(|n| n.text);
         println!("   {who:<11}: {}", text.clone().unwrap_or_default());
         c.check(
             text.as_deref() == Some(merged),

@@ -49,12 +49,10 @@ use crate::space::doc::{
     string, text_field, text_obj, write,
 };
 
-mod hiding;
 mod sessions;
 #[cfg(test)]
 mod sessions_tests;
 mod spaces;
-pub use hiding::{NoteView, hide_note, is_hidden, notes_for, unhide_note};
 pub use spaces::GroupInfo;
 
 /// Longest group name, note title, agenda item, action, action owner, coping idea or session topic

@@ -84,17 +84,17 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
             )
         })
         .unwrap();
-    // A note is its author's: the co-facilitator may not edit the facilitator's (rules version 6).
-    let refused = supporter.with_space(&g, |d, now| {
-        groups::edit_note(
-            d,
-            "00000000000000a1",
-            None,
-            Some("Kita mulai dengan check-in. Lalu latihan napas."),
-            now,
-        )
-    });
-    assert!(matches!(refused, Err(Error::NotAllowed(_))), "{refused:?}");
+    supporter
+        .with_space(&g, |d, now| {
+            groups::edit_note(
+                d,
+                "00000000000000a1",
+                None,
+                Some("Kita mulai dengan check-in. Lalu latihan napas."),
+                now,
+            )
+        })
+        .unwrap();
     // Attendance recorded offline on the facilitator's phone.
     let p_hex = participant.device_id().to_hex();
     let s_hex = supporter.device_id().to_hex();
@@ -113,7 +113,7 @@ fn a_group_of_three_people_converges_and_a_removed_member_gets_nothing_new() {
     sync(&n, &mut facilitator);
     sync(&n, &mut participant);
     sync(&n, &mut supporter);
-    let merged = "Pembukaan. Kita mulai dengan check-in.";
+    let merged = "Pembukaan. Kita mulai dengan check-in. Lalu latihan napas.";
     for v in [&facilitator, &supporter, &participant] {
         let note = v
             .read_space(&g, |d| groups::note(d, "00000000000000a1"))
@@ -502,77 +502,4 @@ fn a_co_facilitator_stepped_back_while_offline_leaves_every_device_with_the_same
         co.with_space(&g, |d, now| groups::rename(d, "Lagi", now)),
         Err(Error::NotAllowed(_))
     ));
-}
-
-/// A note is its author's (rules version 6; issue 18, item 2): through the honest client, another
-/// member's and the facilitator's edit or delete of it is `NotAllowed` with nothing written; its
-/// author edits it; the facilitator hides it, and then the other member no longer sees it, the
-/// facilitator and the author see it marked hidden; a member cannot hide or unhide.
-#[test]
-fn a_note_is_its_authors_and_a_facilitator_hides_it() {
-    let n = net();
-    let dir = tempfile::tempdir().unwrap();
-    let mut fac = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
-    let mut a = Vault::open(&dir.path().join("a.db"), &[2; 32]).unwrap();
-    let mut b = Vault::open(&dir.path().join("b.db"), &[3; 32]).unwrap();
-    let g = fac.create_group("Kelompok").unwrap();
-    for v in [&mut a, &mut b] {
-        let resp = fac
-            .approve_group_member(&g, &v.link_request().unwrap(), Role::Member)
-            .unwrap();
-        v.join_group(&resp).unwrap();
-    }
-    sync(&n, &mut fac);
-    sync(&n, &mut a);
-    sync(&n, &mut b);
-    let id = "00000000000000a1";
-    let a_me = a.device_id().to_hex();
-    a.with_space(&g, |d, now| {
-        groups::add_note(d, id, "", "punya a", &a_me, now)
-    })
-    .unwrap();
-    sync(&n, &mut a);
-    sync(&n, &mut b);
-    sync(&n, &mut fac);
-    for v in [&mut b, &mut fac] {
-        let heads = v.read_space(&g, |d| d.clone().get_heads()).unwrap();
-        let edit = v.with_space(&g, |d, now| groups::edit_note(d, id, None, Some("x"), now));
-        assert!(matches!(edit, Err(Error::NotAllowed(_))), "{edit:?}");
-        let delete = v.with_space(&g, |d, now| groups::delete_note(d, id, now));
-        assert!(matches!(delete, Err(Error::NotAllowed(_))), "{delete:?}");
-        assert_eq!(
-            v.read_space(&g, |d| d.clone().get_heads()).unwrap(),
-            heads,
-            "nothing written"
-        );
-    }
-    a.with_space(&g, |d, now| {
-        groups::edit_note(d, id, None, Some("punya a, diubah"), now)
-    })
-    .unwrap();
-    assert!(matches!(
-        b.hide_group_note(&g, id),
-        Err(Error::NotAllowed(_))
-    ));
-    sync(&n, &mut a);
-    sync(&n, &mut fac);
-    fac.hide_group_note(&g, id).unwrap();
-    sync(&n, &mut fac);
-    sync(&n, &mut b);
-    sync(&n, &mut a);
-    assert!(b.group_notes(&g).unwrap().is_empty(), "hidden from members");
-    for v in [&fac, &a] {
-        let notes = v.group_notes(&g).unwrap();
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].hidden);
-        assert_eq!(notes[0].note.text, "punya a, diubah");
-    }
-    assert!(matches!(
-        a.unhide_group_note(&g, id),
-        Err(Error::NotAllowed(_))
-    ));
-    fac.unhide_group_note(&g, id).unwrap();
-    sync(&n, &mut fac);
-    sync(&n, &mut b);
-    assert_eq!(b.group_notes(&g).unwrap().len(), 1);
 }

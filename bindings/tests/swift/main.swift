@@ -631,7 +631,6 @@ glueTests()
 nearbyTcpTests()
 eraseTests()
 safeguardingTests()
-notesTests()
 careTests()
 
 finish()

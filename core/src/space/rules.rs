@@ -28,11 +28,6 @@ use crate::space::doc::{is_lower_hex, read_all, string};
 
 pub mod casenotes;
 pub(crate) mod credentials;
-pub mod records;
-#[cfg(test)]
-mod records_tests;
-
-pub use records::HIDDEN_PREFIX;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -87,10 +82,6 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     {
         // Anyone may publish a credential: it is signed, and checked by every reader.
         return Need::Member;
-    }
-    if kind == SpaceKind::Group && root.starts_with(HIDDEN_PREFIX) {
-        // Hiding a record is moderation: a facilitator's (`records.rs`).
-        return Need::Admin;
     }
     match (kind, root) {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
@@ -197,11 +188,7 @@ impl Author<'_> {
 /// changes left its document, and what an older release refused for that is judged again; and a
 /// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
 /// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
-/// 8 (issue 18, item 2): inside a group's or a pairing's containers a record that names its author
-/// is edited or deleted by that author's person only, never by a facilitator, who hides it instead
-/// (`records.rs`). Envelopes applied under older rules stay applied: only what was refused is
-/// judged again.
-pub const RULES_VERSION: u32 = 8;
+pub const RULES_VERSION: u32 = 7;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -544,23 +531,6 @@ pub(crate) fn allowed(
                 return false;
             };
             let at_root = matches!(op.obj, ObjectId::Root);
-            // A record inside a group's or pairing's container is its author's (rules version 6).
-            if let ObjectId::Id(id) = &op.obj {
-                if records::owned(kind, &root)
-                    && !created.contains_key(id)
-                    && !records::may_touch(doc, author, id, &op.key, &op.action, op.pred.is_empty())
-                {
-                    return false;
-                }
-            }
-            // A hide marker is a new map, or its removal (`records.rs`).
-            if kind == SpaceKind::Group
-                && at_root
-                && root.starts_with(HIDDEN_PREFIX)
-                && !records::hide_op_ok(&root, &op.action)
-            {
-                return false;
-            }
             // The creator lays out the document: it makes each root container once, even one it
             // could not write into later (a supporter making case notes' `reviews`).
             let layout = author.creator
@@ -735,7 +705,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn outgoing(d: &Device, s: &mut Space) -> Vec<Vec<u8>> {
+    fn outgoing(d: &Device, s: &mut Space) -> Vec<Vec<u8>> {
         s.seal_outgoing(&d.store, &d.id, DEFAULT_TEST_CODEC)
             .unwrap();
         s.unacked(&d.store).unwrap()
