@@ -632,5 +632,7 @@ nearbyTcpTests()
 eraseTests()
 safeguardingTests()
 careTests()
+// The app passcode, duress code, quick wipe and auto-lock (issue 18, item 6).
+passcodeTests()
 
 finish()
