@@ -56,6 +56,7 @@ mod live;
 mod logging;
 mod nearby;
 mod pairings;
+mod passcode;
 mod platform;
 mod policy;
 mod programmes;
@@ -352,6 +353,35 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The passcode is not right. The try was counted; the next is accepted in `retry_after_secs`
+    /// (pass it as `detail` to `localized_message`). Wrong tries add delay, never a wipe.
+    #[error("{detail}")]
+    PasscodeWrong {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (never the passcode).
+        detail: String,
+        /// Seconds until the next try is accepted.
+        retry_after_secs: u64,
+    },
+    /// A try before the wait after wrong ones was over: not checked, not counted.
+    #[error("{detail}")]
+    PasscodeTooSoon {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs.
+        detail: String,
+        /// Seconds until the next try is accepted.
+        retry_after_secs: u64,
+    },
+    /// The vault has a passcode: open it with `VaultLock.unlock`.
+    #[error("{detail}")]
+    PasscodeRequired {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs.
+        detail: String,
+    },
     /// A bug or an unexpected condition inside the core (including a caught panic).
     #[error("{detail}")]
     Internal {
@@ -495,6 +525,24 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::BadKeyWrap => SebayaError::Corrupt {
                 message_id: id("error-corrupt"),
+                detail,
+            },
+            E::PasscodeWrong { retry_after_secs } => SebayaError::PasscodeWrong {
+                message_id: id("error-passcode-wrong"),
+                detail,
+                retry_after_secs,
+            },
+            E::PasscodeTooSoon { retry_after_secs } => SebayaError::PasscodeTooSoon {
+                message_id: id("error-passcode-too-soon"),
+                detail,
+                retry_after_secs,
+            },
+            E::PasscodeRequired => SebayaError::PasscodeRequired {
+                message_id: id("error-passcode-required"),
+                detail,
+            },
+            E::KeyStore(_) => SebayaError::KeyStore {
+                message_id: id("error-key-store"),
                 detail,
             },
             E::Sqlite(_) | E::Internal(_) => SebayaError::Internal {
@@ -822,11 +870,18 @@ pub struct Vault {
     inner: Shared,
     /// Held for a whole sync so two syncs of one vault never interleave; journal calls do not take it.
     sync_gate: Mutex<()>,
+    /// Opened by a duress code (`passcode.rs`): every sync does nothing and reports nothing changed.
+    quiet: bool,
 }
 
 impl Vault {
     /// Wraps an opened core vault and registers it for `lock_now`.
     fn wrap(v: sebaya_core::Vault) -> Arc<Vault> {
+        Vault::wrap_as(v, false)
+    }
+
+    /// [`Vault::wrap`], `quiet` for a duress vault.
+    fn wrap_as(v: sebaya_core::Vault, quiet: bool) -> Arc<Vault> {
         let inner = Arc::new(Mutex::new(Some(v)));
         if let Ok(mut open) = OPEN_VAULTS.lock() {
             open.retain(|w| w.strong_count() > 0);
@@ -835,6 +890,7 @@ impl Vault {
         Arc::new(Vault {
             inner,
             sync_gate: Mutex::new(()),
+            quiet,
         })
     }
 }
@@ -1080,6 +1136,9 @@ impl Vault {
         control: Arc<SyncControl>,
         timeout_ms: Option<u64>,
     ) -> Result<SyncReport> {
+        if self.quiet {
+            return Ok(sebaya_core::SyncReport::default().into());
+        }
         let stop = control.stop(timeout_ms);
         let mut turn = self.wait_for_gate(&stop)?;
         let http = platform::transport()?;

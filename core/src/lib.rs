@@ -16,6 +16,7 @@ pub mod groups;
 pub mod i18n;
 pub mod identity;
 pub mod journal;
+pub mod lock;
 pub mod pairing;
 pub mod reports;
 pub mod space;
