@@ -184,16 +184,12 @@ fn the_duress_code_opens_its_own_key_and_leaves_the_main_one() {
         Err(Error::PasscodeWrong { .. })
     ));
     assert!(l.has_passcode().unwrap());
-    // Changing the duress code keeps it a duress code; a change to the other code is refused.
-    assert!(matches!(
-        l.change_passcode(b"4321", b"1234", T0 + 70_000),
-        Err(Error::InvalidInput(_))
-    ));
-    l.change_passcode(b"4321", b"8765", T0 + 80_000).unwrap();
-    assert!(matches!(
-        l.unlock(b"8765", T0 + 90_000).unwrap(),
-        Opened::Duress(_)
-    ));
+    // Only the passcode changes the duress code (set it again); the duress code still opens.
+    let dk2 = l.set_duress_code(b"1234", b"8765", T0 + 70_000).unwrap();
+    match l.unlock(b"8765", T0 + 90_000).unwrap() {
+        Opened::Duress(k) => assert_eq!(*k, *dk2),
+        Opened::Main(_) => panic!("the duress code opened the vault"),
+    }
     assert!(matches!(
         l.unlock(b"4321", T0 + 100_000),
         Err(Error::PasscodeWrong { .. })
@@ -246,4 +242,192 @@ fn retry_delays() {
     assert_eq!(retry_delay_secs(9), 512);
     assert_eq!(retry_delay_secs(10), MAX_DELAY_SECS);
     assert_eq!(retry_delay_secs(u32::MAX), MAX_DELAY_SECS);
+}
+
+/// Review H1: whoever knows the duress code must not reset the delay that slows guesses of the
+/// passcode, and the duress unlock itself answers as any unlock does.
+#[test]
+fn a_duress_unlock_keeps_the_wrong_try_counter_as_it_was() {
+    let store = MapStore::default();
+    let l = lock(&store);
+    l.set_passcode(b"1234").unwrap();
+    l.set_duress_code(b"1234", b"4321", T0).unwrap();
+    let mut now = T0 + 10_000;
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        match l.unlock(b"0000", now) {
+            Err(Error::PasscodeWrong { retry_after_secs }) => waits.push(retry_after_secs),
+            _ => panic!("a wrong code must fail"),
+        }
+        now += *waits.last().unwrap() as i64 * 1000;
+        assert!(matches!(l.unlock(b"4321", now).unwrap(), Opened::Duress(_)));
+    }
+    assert_eq!(
+        waits,
+        vec![2, 4, 8, 16],
+        "the doubling goes on past duress unlocks"
+    );
+    // The passcode itself still resets the counter.
+    assert!(matches!(l.unlock(b"1234", now).unwrap(), Opened::Main(_)));
+    match l.unlock(b"0000", now) {
+        Err(Error::PasscodeWrong { retry_after_secs }) => assert_eq!(retry_after_secs, 2),
+        _ => panic!("a wrong code must fail"),
+    }
+}
+
+/// Review H2 and M3(2): from the duress vault, changing, removing the passcode or setting a duress
+/// code is answered exactly as a wrong code (counted, with the same delay), never as "choose a
+/// different passcode", so it is no undelayed oracle for the passcode.
+#[test]
+fn the_duress_code_changes_nothing_and_is_answered_as_a_wrong_code() {
+    let store = MapStore::default();
+    let l = lock(&store);
+    l.set_passcode(b"1234").unwrap();
+    l.set_duress_code(b"1234", b"4321", T0).unwrap();
+    let before = store.get("vault.passcode").unwrap().unwrap();
+    // Three wrong tries, then each duress-code call must say what a fourth wrong code says.
+    let mut now = T0 + 10_000;
+    for d in [2, 4, 8] {
+        assert!(l.unlock(b"0000", now).is_err());
+        now += d * 1000;
+    }
+    match l.change_passcode(b"4321", b"1234", now) {
+        Err(Error::PasscodeWrong { retry_after_secs }) => assert_eq!(retry_after_secs, 16),
+        Err(e) => panic!("change from the duress code gave {e}"),
+        Ok(()) => panic!("change from the duress code succeeded"),
+    }
+    // A second try at once is too soon: the miss was counted.
+    assert!(matches!(
+        l.change_passcode(b"4321", b"1235", now),
+        Err(Error::PasscodeTooSoon { .. })
+    ));
+    now += 16_000;
+    match l.remove_passcode(b"4321", now) {
+        Err(Error::PasscodeWrong { retry_after_secs }) => assert_eq!(retry_after_secs, 32),
+        _ => panic!("remove with the duress code must be a wrong code"),
+    }
+    now += 32_000;
+    match l.set_duress_code(b"4321", b"5555", now) {
+        Err(Error::PasscodeWrong { retry_after_secs }) => assert_eq!(retry_after_secs, 64),
+        _ => panic!("set_duress_code with the duress code must be a wrong code"),
+    }
+    assert_eq!(store.get("vault.passcode").unwrap().unwrap(), before);
+    now += 64_000;
+    assert!(matches!(l.unlock(b"1234", now).unwrap(), Opened::Main(_)));
+}
+
+/// Review H3: a clock set back never makes the wait longer than the rule: the record is anchored
+/// again at the clock's time, so the right passcode opens once the rule's wait has passed.
+#[test]
+fn a_clock_set_back_does_not_lock_the_right_passcode_out() {
+    let store = MapStore::default();
+    let l = lock(&store);
+    l.set_passcode(b"1234").unwrap();
+    let year = 365 * 86_400_000;
+    assert!(matches!(
+        l.unlock(b"0000", T0 + year),
+        Err(Error::PasscodeWrong {
+            retry_after_secs: 2
+        })
+    ));
+    match l.unlock(b"1234", T0) {
+        Err(Error::PasscodeTooSoon { retry_after_secs }) => assert_eq!(retry_after_secs, 2),
+        _ => panic!("expected too soon"),
+    }
+    assert!(matches!(
+        l.unlock(b"1234", T0 + 3_000).unwrap(),
+        Opened::Main(_)
+    ));
+    // No overflow on the core's API with extreme values (review L3).
+    store
+        .put(
+            "vault.passcode-tries",
+            &Tries {
+                failures: 1,
+                not_before_ms: i64::MAX,
+            }
+            .to_bytes(),
+        )
+        .unwrap();
+    assert!(matches!(
+        l.unlock(b"1234", -1),
+        Err(Error::PasscodeTooSoon {
+            retry_after_secs: 2
+        })
+    ));
+}
+
+/// Review M6(b, c): deleting the counter (or a key store that cannot read it) does not reset the
+/// delay while a passcode is set: it counts as the most wrong tries.
+#[test]
+fn a_missing_counter_is_the_cap_not_a_fresh_start() {
+    let store = MapStore::default();
+    let l = lock(&store);
+    l.set_passcode(b"1234").unwrap();
+    assert!(matches!(l.unlock(b"1234", T0).unwrap(), Opened::Main(_)));
+    store.delete("vault.passcode-tries").unwrap();
+    match l.unlock(b"0000", T0 + 1_000) {
+        Err(Error::PasscodeWrong { retry_after_secs }) => assert_eq!(retry_after_secs, 900),
+        _ => panic!("expected wrong"),
+    }
+}
+
+/// A store shared by threads whose read of the counter is slow (as a Keystore IPC is).
+#[derive(Default)]
+struct SlowStore(std::sync::Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl SecretStore for SlowStore {
+    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let v = self
+            .0
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .map(Zeroizing::new);
+        if name.ends_with(".passcode-tries") {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(v)
+    }
+    fn put(&self, name: &str, value: &[u8]) -> Result<()> {
+        self.0.lock().unwrap().insert(name.into(), value.to_vec());
+        Ok(())
+    }
+    fn delete(&self, name: &str) -> Result<()> {
+        self.0.lock().unwrap().remove(name);
+        Ok(())
+    }
+}
+
+/// Review M1: two tries at once are counted as two (one waits for the other and is then too soon).
+#[test]
+fn concurrent_tries_are_each_counted() {
+    let store = SlowStore::default();
+    PasscodeLock::new(&store, "vault", KdfParams::MIN)
+        .unwrap()
+        .set_passcode(b"1234")
+        .unwrap();
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let l = PasscodeLock::new(&store, "vault", KdfParams::MIN).unwrap();
+                    barrier.wait();
+                    l.unlock(b"0000", T0).map(|_| ())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let wrong = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::PasscodeWrong { .. })))
+        .count();
+    let soon = results
+        .iter()
+        .filter(|r| matches!(r, Err(Error::PasscodeTooSoon { .. })))
+        .count();
+    assert_eq!((wrong, soon), (1, 1));
 }
