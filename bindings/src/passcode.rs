@@ -184,7 +184,10 @@ impl VaultLock {
         Ok(v)
     }
 
-    /// Changes the code `old` opens to `new`, with the same delay rules as `unlock`.
+    /// Changes the passcode `old` to `new`, with the same delay rules as `unlock`. Only the
+    /// passcode does this: the duress code is answered as a wrong code (counted and delayed); the
+    /// duress code is changed with `set_duress_code`. A `new` that is the duress code throws
+    /// `InvalidInput`.
     pub fn change_passcode(&self, old: String, new: String) -> Result<()> {
         let (old, new) = (secret(old), secret(new));
         Ok(self.lock()?.change_passcode(&old, &new, now_ms())?)

@@ -8,10 +8,17 @@
 //! | `N` | the master key itself | no passcode (key-store-only) |
 //! | `N.passcode-secret` | 32 random bytes, the `S` of the KEK | a passcode is set |
 //! | `N.passcode` | the wrapped key (`kdf::Wrapped`, 155 bytes) | a passcode is set |
-//! | `N.passcode-tries` | wrong tries in a row and the earliest next try | after a try |
+//! | `N.passcode-tries` | wrong tries in a row and the earliest next try | a passcode is set (never deleted then; missing counts as the cap) |
 //!
 //! A try is counted *before* it is checked (the counter is written, then argon2id runs), so killing
-//! the app once it knows the answer saves nothing; a right passcode then resets it.
+//! the app once it knows the answer saves nothing. Only the passcode resets the counter: a duress
+//! unlock puts back the record as it was before the try (neither cleared nor counted), so whoever
+//! knows the duress code cannot use it to keep the delay short. The counter is never deleted while a
+//! passcode is set; a missing, damaged or unreadable one counts as the most wrong tries. The tries
+//! of one process go one at a time (a process-wide lock around read, count and check), so two at
+//! once are two tries.
+
+use std::sync::{Mutex, MutexGuard};
 
 use zeroize::Zeroizing;
 
@@ -28,6 +35,15 @@ pub trait SecretStore {
     fn put(&self, name: &str, value: &[u8]) -> Result<()>;
     /// Removes `name` (nothing there is not an error).
     fn delete(&self, name: &str) -> Result<()>;
+}
+
+/// Serialises every read-count-check of the counter in this process: two tries at once would
+/// otherwise both read the same count and both be checked for the price of one delay.
+static TRIES_LOCK: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    // A panic while held leaves nothing half-done that matters here: carry on with the lock.
+    TRIES_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Which vault a code opened, with its master key.
@@ -69,13 +85,16 @@ impl Tries {
         b
     }
 
+    /// The most wrong tries, with no wait left: what a missing or damaged record counts as.
+    const CAP: Tries = Tries {
+        failures: 20,
+        not_before_ms: 0,
+    };
+
     /// A damaged record counts as the most wrong tries: the wait is the cap, never none.
     fn from_bytes(b: &[u8]) -> Tries {
         if b.len() != 13 || b[0] != TRIES_V1 {
-            return Tries {
-                failures: 20,
-                not_before_ms: 0,
-            };
+            return Tries::CAP;
         }
         let mut f = [0u8; 4];
         f.copy_from_slice(&b[1..5]);
@@ -86,6 +105,18 @@ impl Tries {
             not_before_ms: i64::from_be_bytes(t),
         }
     }
+}
+
+/// What a counted try that opened a slot gives its caller.
+struct Checked {
+    wrapped: Wrapped,
+    secret: Key32,
+    slot: usize,
+    key: Key32,
+    /// The counter as it was before this try (a duress unlock puts it back).
+    before: Tries,
+    /// The delay a wrong code would have got at this try.
+    delay: u64,
 }
 
 /// The passcode lock of one vault: the app's key store and the vault's key name.
@@ -137,12 +168,13 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
         Wrapped::from_bytes(&v)
     }
 
-    fn tries(&self) -> Result<Tries> {
-        Ok(self
-            .store
-            .get(&self.n(".passcode-tries"))?
-            .map(|v| Tries::from_bytes(&v))
-            .unwrap_or_default())
+    /// The counter; a missing one (deleted beside a set passcode) or one the store cannot read
+    /// counts as the cap, never as a fresh start.
+    fn tries(&self) -> Tries {
+        match self.store.get(&self.n(".passcode-tries")) {
+            Ok(Some(v)) => Tries::from_bytes(&v),
+            Ok(None) | Err(_) => Tries::CAP,
+        }
     }
 
     fn put_tries(&self, t: Tries) -> Result<()> {
@@ -165,6 +197,7 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
     /// gives `NotAllowed` (change it instead).
     pub fn set_passcode(&self, passcode: &[u8]) -> Result<()> {
         check_passcode(passcode)?;
+        let _one = one_at_a_time();
         if self.has_passcode()? {
             return Err(Error::NotAllowed("a passcode is already set; change it"));
         }
@@ -188,26 +221,40 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
         // No duress code yet: slot 1 is random bytes, as long as a sealed key.
         w.slots[1] = crypto::random::<SLOT_LEN>()?;
         self.put_checked(&self.n(".passcode-secret"), secret.as_ref())?;
+        self.put_tries(Tries::default())?;
         self.put_checked(&self.n(".passcode"), &w.to_bytes())?;
-        self.store.delete(&self.n(".passcode-tries"))?;
         self.store.delete(&self.name)
     }
 
-    /// The KEK of `passcode` and the slot it opens, after the delay rules: a try before the
-    /// earliest next one is refused uncounted (`PasscodeTooSoon`); otherwise it is counted before
-    /// it is checked, and a wrong one gives `PasscodeWrong` with the new delay.
-    fn check(&self, passcode: &[u8], now_ms: i64) -> Result<(Wrapped, Key32, usize, Key32)> {
+    /// The slot `passcode` opens, with its key, after the delay rules (the caller holds
+    /// `one_at_a_time`): a try before the earliest next one is refused uncounted
+    /// (`PasscodeTooSoon`); otherwise it is counted before it is checked, and a wrong one gives
+    /// `PasscodeWrong` with the new delay. The passcode (slot 0) resets the counter; for the duress
+    /// code (slot 1) the try stays counted and the caller decides (see [`Checked`]).
+    fn check(&self, passcode: &[u8], now_ms: i64) -> Result<Checked> {
         let wrapped = self.wrapped()?;
         let secret = self.secret()?;
-        let tries = self.tries()?;
-        if now_ms < tries.not_before_ms {
-            // A clock moved back would make the wait longer than the rule: never more than it.
-            let left = ((tries.not_before_ms - now_ms) as u64).div_ceil(1000);
+        let before = self.tries();
+        let rule_secs = retry_delay_secs(before.failures);
+        let rule_ms = (rule_secs * 1000) as i64;
+        let left_ms = before.not_before_ms.saturating_sub(now_ms);
+        if left_ms > rule_ms {
+            // The clock went back: a wait is never longer than the rule, so anchor it again at
+            // this clock's time (otherwise the right passcode waits until the clock catches up).
+            self.put_tries(Tries {
+                failures: before.failures,
+                not_before_ms: now_ms.saturating_add(rule_ms),
+            })?;
             return Err(Error::PasscodeTooSoon {
-                retry_after_secs: left.min(retry_delay_secs(tries.failures)).max(1),
+                retry_after_secs: rule_secs.max(1),
             });
         }
-        let failures = tries.failures.saturating_add(1);
+        if left_ms > 0 {
+            return Err(Error::PasscodeTooSoon {
+                retry_after_secs: (left_ms as u64).div_ceil(1000).max(1),
+            });
+        }
+        let failures = before.failures.saturating_add(1);
         let delay = retry_delay_secs(failures);
         self.put_tries(Tries {
             failures,
@@ -227,48 +274,68 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
                 });
             }
         };
-        self.store.delete(&self.n(".passcode-tries"))?;
-        Ok((wrapped, kek, slot, key))
+        if slot == 0 {
+            self.put_tries(Tries::default())?;
+        }
+        Ok(Checked {
+            wrapped,
+            secret,
+            slot,
+            key,
+            before,
+            delay,
+        })
     }
 
-    /// Counts one wrong try at `now_ms` and gives the `PasscodeWrong` to return.
-    fn count_wrong(&self, now_ms: i64) -> Result<Error> {
-        let failures = self.tries()?.failures.saturating_add(1);
-        let delay = retry_delay_secs(failures);
-        self.put_tries(Tries {
-            failures,
-            not_before_ms: now_ms.saturating_add(delay as i64 * 1000),
-        })?;
-        Ok(Error::PasscodeWrong {
-            retry_after_secs: delay,
-        })
+    /// The passcode checked by an operation only the passcode may do: the duress code is
+    /// answered exactly as a wrong code (its try stays counted, with the delay a wrong code gets),
+    /// so from the duress vault these calls say nothing a wrong code does not.
+    fn check_passcode_only(&self, passcode: &[u8], now_ms: i64) -> Result<Checked> {
+        let c = self.check(passcode, now_ms)?;
+        if c.slot != 0 {
+            return Err(Error::PasscodeWrong {
+                retry_after_secs: c.delay,
+            });
+        }
+        Ok(c)
     }
 
     /// Opens with `passcode` at `now_ms`: the vault's master key, or the duress vault's.
     pub fn unlock(&self, passcode: &[u8], now_ms: i64) -> Result<Opened> {
-        let (_, _, slot, key) = self.check(passcode, now_ms)?;
-        Ok(if slot == 0 {
-            Opened::Main(key)
+        let _one = one_at_a_time();
+        let c = self.check(passcode, now_ms)?;
+        Ok(if c.slot == 0 {
+            Opened::Main(c.key)
         } else {
-            Opened::Duress(key)
+            // The duress code neither resets nor adds to the counter: the record goes back to
+            // what it was before this try (whose wait had passed, so no delay shows).
+            self.put_tries(c.before)?;
+            Opened::Duress(c.key)
         })
     }
 
-    /// Replaces the code `old` opens (the passcode or the duress code) with `new`, under the same
-    /// delay rules as an unlock. A `new` that already opens the other slot is refused.
+    /// Replaces the passcode `old` with `new`, under the same delay rules as an unlock. Only the
+    /// passcode does this: the duress code is answered as a wrong code (counted), so changing codes
+    /// from the duress vault is no oracle for the passcode; the duress code is changed by setting
+    /// it again with the passcode. A `new` that is the duress code is refused.
     pub fn change_passcode(&self, old: &[u8], new: &[u8], now_ms: i64) -> Result<()> {
         check_passcode(new)?;
-        let (mut wrapped, _, slot, key) = self.check(old, now_ms)?;
-        let secret = self.secret()?;
+        let _one = one_at_a_time();
+        let Checked {
+            mut wrapped,
+            secret,
+            key,
+            ..
+        } = self.check_passcode_only(old, now_ms)?;
         let kek = kdf::kek(
             &*kdf::stretch(new, &wrapped.salt, &wrapped.params)?,
             &secret,
             &wrapped.salt,
         )?;
-        if wrapped.open(1 - slot, &kek)?.is_some() {
+        if wrapped.open(1, &kek)?.is_some() {
             return Err(Error::InvalidInput("choose a different passcode".into()));
         }
-        wrapped.seal(slot, &kek, crypto::random()?, &key)?;
+        wrapped.seal(0, &kek, crypto::random()?, &key)?;
         self.put_checked(&self.n(".passcode"), &wrapped.to_bytes())
     }
 
@@ -276,13 +343,13 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
     /// new duress vault's master key (the caller makes that vault afresh).
     pub fn set_duress_code(&self, passcode: &[u8], duress: &[u8], now_ms: i64) -> Result<Key32> {
         check_passcode(duress)?;
-        let (mut wrapped, _, slot, _) = self.check(passcode, now_ms)?;
-        if slot != 0 {
-            // The duress code cannot set a duress code: answered as any code that is not the
-            // passcode (counted, delayed), so it says nothing more than a wrong code does.
-            return Err(self.count_wrong(now_ms)?);
-        }
-        let secret = self.secret()?;
+        let _one = one_at_a_time();
+        // The duress code cannot set a duress code: answered as a wrong code.
+        let Checked {
+            mut wrapped,
+            secret,
+            ..
+        } = self.check_passcode_only(passcode, now_ms)?;
         let kek = kdf::kek(
             &*kdf::stretch(duress, &wrapped.salt, &wrapped.params)?,
             &secret,
@@ -301,10 +368,8 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
     /// secret, the wrapped key and the duress slot are deleted. Only the passcode itself does this;
     /// the duress code is answered as a wrong code (the real vault must never open without one).
     pub fn remove_passcode(&self, passcode: &[u8], now_ms: i64) -> Result<()> {
-        let (_, _, slot, key) = self.check(passcode, now_ms)?;
-        if slot != 0 {
-            return Err(self.count_wrong(now_ms)?);
-        }
+        let _one = one_at_a_time();
+        let Checked { key, .. } = self.check_passcode_only(passcode, now_ms)?;
         self.put_checked(&self.name, key.as_ref())?;
         self.store.delete(&self.n(".passcode"))?;
         self.store.delete(&self.n(".passcode-secret"))?;
@@ -315,6 +380,7 @@ impl<'a, S: SecretStore + ?Sized> PasscodeLock<'a, S> {
     /// the vault file undecryptable), then the wrapped key, a plain master key and the counter.
     /// Every deletion is tried; the first failure is returned.
     pub fn wipe(&self) -> Result<()> {
+        let _one = one_at_a_time();
         let mut first = Ok(());
         for n in [
             self.n(".passcode-secret"),
