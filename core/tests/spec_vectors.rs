@@ -2,7 +2,7 @@
 //! the first epoch of a space (17.1), a rotation with its key wrap, sealed history and key-wraps
 //! envelope (17.2), the index space's derivations and genesis (20.2), the X25519 small-order list
 //! (16.3), the link request and response codes (20.7), and the prefix-first rule of the journal
-//! merge (27.2), the passcode wrap (29.1).
+//! merge (27.2), the passcode wrap (30.1).
 //!
 //! Every vector is computed here from the document's text with the primitives the crate uses (ring,
 //! x25519-dalek), compared against the crate wherever a public function or a public path (a link
@@ -1097,7 +1097,7 @@ fn the_actor_generations_of_8_1_are_the_documented_bytes() {
 }
 
 // ------------------------------------------------------------------------------------------
-// 29.1: the passcode wrap, from the section's text with the argon2 crate and ring.
+// 30.1: the passcode wrap, from the section's text with the argon2 crate and ring.
 
 #[test]
 fn passcode_wrap_vector_from_the_text() {
