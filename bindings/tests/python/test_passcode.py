@@ -142,3 +142,44 @@ def test_auto_lock_timeout():
     lock.note_activity(1_000)
     assert not lock.should_lock(60_999)
     assert lock.should_lock(61_000)
+
+
+def test_duress_vault_shares_nothing_face_to_face_by_file_or_by_carrying(tmp_path):
+    # Review M2: the duress vault shows its certificate to no nearby device, writes no bundle,
+    # takes none in and carries nothing for others.
+    path = tmp_path / "v.db"
+    lock, _ = new_lock(path)
+    lock.set_passcode("2468")
+    real = lock.unlock("2468")
+    real.create_person()
+    real.journal().add("jurnal yang asli", 3, [])
+    bundle = real.nearby().export_bundle([], None)
+    real.lock()
+    lock.set_duress_code("2468", "1357")
+    d = lock.unlock("1357")
+    d.journal().add("catatan biasa", 4, [])
+    near = d.nearby()
+    with pytest.raises(SebayaError.PeerNotMember):
+        near.start_session(True)
+    with pytest.raises(SebayaError.NotAllowed):
+        near.export_bundle([], None)
+    with pytest.raises(SebayaError.StrangerBundle):
+        near.import_bundle(bundle)
+    near.set_carry_quota(1_000_000)
+    assert near.carry_status().quota == 0
+    d.lock()
+
+
+def test_the_duress_code_cannot_change_the_passcode_and_is_answered_as_a_wrong_code(tmp_path):
+    # Review H2: from the duress vault, "change passcode" is no oracle for the passcode.
+    path = tmp_path / "v.db"
+    lock, _ = new_lock(path)
+    lock.set_passcode("2468")
+    lock.set_duress_code("2468", "1357")
+    with pytest.raises(SebayaError.PasscodeWrong) as err:
+        lock.change_passcode("1357", "2468")
+    assert err.value.retry_after_secs == 2
+    with pytest.raises(SebayaError.PasscodeTooSoon):
+        lock.change_passcode("1357", "2469")
+    time.sleep(2.1)
+    lock.unlock("2468").lock()
