@@ -1051,6 +1051,7 @@ impl Vault {
     pub fn nearby(&self) -> Arc<Nearby> {
         Arc::new(Nearby {
             inner: self.inner.clone(),
+            quiet: self.quiet,
         })
     }
 
