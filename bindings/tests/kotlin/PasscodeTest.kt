@@ -68,8 +68,13 @@ private fun passcodeChecks(tmp: File) {
             assertEquals(0u, r.roundTrips, "no round trips")
             assertEquals(0u, d.syncOn("http://127.0.0.1:${closedPort()}", LinkKind.METERED).report.pushed, "nothing pushed")
             assertTrue(d.care().use { it.crisisResources("ID") }.isNotEmpty(), "crisis lines")
+            // Nor face to face (review M2).
+            assertThrows<SebayaException.PeerNotMember>("no nearby session") { d.nearby().startSession(true) }
         }
         assertTrue(emergencyHelp("ID", "id").resources.isNotEmpty(), "I need help now")
+        // The duress code changes nothing: a counted wrong code (review H2).
+        assertThrows<SebayaException.PasscodeWrong>("duress code changing the passcode") { lock.changePasscode("1357", "2468") }
+        Thread.sleep(2100)
         lock.unlock("2468").use { v ->
             assertEquals(listOf("jurnal asli"), v.journal().use { j -> j.list().map { it.text } }, "real untouched")
         }

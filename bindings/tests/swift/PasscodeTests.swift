@@ -62,7 +62,14 @@ func passcodeTests() {
         try assertEqual(0, r.roundTrips, "no round trips")
         try assertTrue(!(try d.care().crisisResources(country: "ID")).isEmpty, "crisis lines")
         try assertTrue(!emergencyHelp(country: "ID", locale: "id").resources.isEmpty, "I need help now")
+        // Nor face to face (review M2).
+        try assertThrows("no nearby session", peerNotMember) { _ = try d.nearby().startSession(initiator: true) }
         try d.lock()
+        // The duress code changes nothing: a counted wrong code (review H2).
+        try assertThrows("duress code changing the passcode", passcodeWrong) {
+            try lock.changePasscode(old: "1357", new: "2468")
+        }
+        Thread.sleep(forTimeInterval: 2.1)
         let again = try lock.unlock(passcode: "2468")
         try assertEqual(["jurnal asli"], try again.journal().list().map { $0.text }, "real untouched")
         try again.lock()
