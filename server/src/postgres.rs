@@ -27,11 +27,13 @@ use sebaya_proto::snapshot;
 use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, PersonId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
-use crate::store::rows::{MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, scope, sql_int};
+use crate::store::rows::{
+    self, MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, scope, sql_int,
+};
 use crate::store::{
-    ASK_RETENTION_SECS, Amount, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS,
-    MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore,
-    RequestFreshness, Slot, SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
+    NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
+    SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
 };
 
 mod admitted;
@@ -571,30 +573,10 @@ impl RelayStore for PostgresStore {
             .read_only(true)
             .start()?;
         let stmt = tx.prepare("SELECT bytes, envelopes FROM usage WHERE scope = $1")?;
-        let mut read = |scope: Vec<u8>| -> Result<Amount, StoreError> {
+        let usage = rows::gather_usage(spaces, authors, persons, |scope| {
             let row = tx.query_opt(&stmt, &[&scope])?;
-            let (bytes, envelopes): (i64, i64) =
-                row.map(|r| (r.get(0), r.get(1))).unwrap_or((0, 0));
-            Ok(Amount {
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                envelopes: u64::try_from(envelopes).unwrap_or(0),
-            })
-        };
-        let mut usage = Usage {
-            total: read(scope(b't', &[]))?,
-            admitted: read(scope(b'A', &[]))?,
-            ..Usage::default()
-        };
-        for p in persons {
-            usage.persons.insert(*p, read(scope(b'p', &p.0))?);
-            usage.founders.insert(*p, read(scope(b'f', &p.0))?);
-        }
-        for s in spaces {
-            usage.spaces.insert(*s, read(scope(b's', &s.0))?);
-        }
-        for a in authors {
-            usage.authors.insert(*a, read(scope(b'a', &a.0))?);
-        }
+            Ok(rows::amount_of(row.map(|r| (r.get(0), r.get(1)))))
+        })?;
         tx.commit()?;
         Ok(usage)
     }

@@ -20,12 +20,13 @@ use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, PersonId, SpaceId, Vers
 
 use crate::error::StoreError;
 use crate::store::rows::{
-    MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, invite_of, scope, space_of, sql_int,
+    self, MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, invite_of, scope, space_of,
+    sql_int,
 };
 use crate::store::{
-    ASK_RETENTION_SECS, Amount, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS,
-    MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore,
-    RequestFreshness, Slot, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
+    NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
+    StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
 };
 use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
@@ -584,32 +585,12 @@ impl RelayStore for SqliteStore {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT bytes, envelopes FROM usage WHERE scope = ?1")?;
-        let mut read = |scope: Vec<u8>| -> Result<Amount, StoreError> {
-            let row: Option<(i64, i64)> = stmt
+        rows::gather_usage(spaces, authors, persons, |scope| {
+            let row = stmt
                 .query_row(params![scope], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let (bytes, envelopes) = row.unwrap_or((0, 0));
-            Ok(Amount {
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                envelopes: u64::try_from(envelopes).unwrap_or(0),
-            })
-        };
-        let mut usage = Usage {
-            total: read(scope(b't', &[]))?,
-            admitted: read(scope(b'A', &[]))?,
-            ..Usage::default()
-        };
-        for p in persons {
-            usage.persons.insert(*p, read(scope(b'p', &p.0))?);
-            usage.founders.insert(*p, read(scope(b'f', &p.0))?);
-        }
-        for s in spaces {
-            usage.spaces.insert(*s, read(scope(b's', &s.0))?);
-        }
-        for a in authors {
-            usage.authors.insert(*a, read(scope(b'a', &a.0))?);
-        }
-        Ok(usage)
+            Ok(rows::amount_of(row))
+        })
     }
 
     fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError> {
