@@ -9,12 +9,16 @@
 //! spaces or members.
 //!
 //! Layout: `encrypt.rs` (RFC 8291 both ways), `vapid.rs` (the relay's signing key and its tokens),
-//! `wake.rs` (the one request a wake-up is: payload, headers).
+//! `wake.rs` (the one request a wake-up is: payload, headers), `schedule.rs` (when each leaves: coalesced
+//! per recipient, jittered).
 
 mod encrypt;
+mod schedule;
 mod vapid;
 mod wake;
 
+#[cfg(test)]
+mod schedule_tests;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +26,7 @@ pub use encrypt::{
     AUTH_SECRET_LEN, EphemeralSender, HEADER_LEN, MAX_PLAINTEXT, PUBLIC_KEY_LEN, RECORD_SIZE,
     SALT_LEN, SenderKey, decrypt, encrypt,
 };
+pub use schedule::{DEFAULT_INTERVAL_MS, DEFAULT_JITTER_MS, Scheduled, WakeSchedule};
 pub use vapid::{VAPID_LIFETIME_SECS, VapidKey, VapidToken, verify_token};
 pub use wake::{Subscription, WAKE_PAYLOAD, WAKE_TOPIC, WAKE_TTL_SECS, WAKE_URGENCY, WakeRequest};
 
