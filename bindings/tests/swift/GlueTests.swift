@@ -232,11 +232,11 @@ func lifecycleTests() {
             life.enteredForeground()
             return true
         }
-        let returned = (try? calls.wait(2)) != nil
+        let returned = (try? calls.wait(2)) != nil // a Background's result can be waited for once
         goOn.signal()
         _ = try first.wait(10).get()
         _ = try second.wait(10).get()
-        _ = try calls.wait(10)
+        if !returned { _ = try? calls.wait(10) }
         try assertTrue(returned, "isOpen/enteredBackground/lock waited for a slow open")
         try assertEqual(1, try opens.result?.get(), "two users at once open the vault once")
         try assertTrue(!life.isOpen, "lock() during the open locks once the uses end")
