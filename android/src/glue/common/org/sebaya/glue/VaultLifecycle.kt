@@ -63,7 +63,12 @@ public class VaultLifecycle(
     private fun acquire(): Vault {
         synchronized(mutex) {
             users++
-            while (vault == null && opening) mutex.wait()
+            try {
+                while (vault == null && opening) mutex.wait()
+            } catch (e: InterruptedException) {
+                users-- // nothing is open for this user yet, so nothing to lock
+                throw e
+            }
             vault?.let { return it }
             opening = true
         }
