@@ -58,6 +58,18 @@ def test_indented_block_in_a_list():
     assert blocks[0].body == ["ls -l"]
 
 
+def test_tab_indented_fences_are_seen():
+    # A fence indented with a tab (a block inside a list item, as some editors write it) is a block.
+    assert any("no tag word" in p for p in problems("1. step\n\t```kotlin\n\tval a = 1\n\t```\n"))
+    blocks, found = cg.parse("g.md", "1. step\n\t```kotlin compiled\n\tval a = 1\n\t\tval b = 2\n\t```\n")
+    assert found == []
+    assert [(b.lang, b.tag) for b in blocks] == [("kotlin", "compiled")]
+    assert blocks[0].body == ["val a = 1", "\tval b = 2"]
+    # ...and a guide whose only tagged block is tab-indented is checked at all.
+    assert cg.TAGGED.search("text\n\t```swift compiled\nlet a = 1\n\t```\n")
+    assert cg.TAGGED.search("\t ```kotlin platform-only\n")
+
+
 def test_declaration_is_top_level_fragment_is_wrapped():
     decl = cg.Block("android.md", 10, "kotlin", "compiled", ["import java.io.File", "", "fun f(): Int = 1"])
     src = cg.source(decl, 0)

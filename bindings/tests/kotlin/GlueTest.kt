@@ -271,6 +271,57 @@ private fun lifecycleChecks(tmp: File) {
         assertTrue(life.isOpen, "not reopened")
     }
 
+    check("a slow open does not hold the lifecycle's lock: onBackground, lock and isOpen return; two users open once") {
+        val key = aesKey()
+        val opens = IntArray(1)
+        val real = opener(File(tmp, "life4.db").path, key, opens)
+        val started = CountDownLatch(1)
+        val goOn = CountDownLatch(1)
+        val life = VaultLifecycle(lockInBackground = true) {
+            started.countDown()
+            goOn.await(10, TimeUnit.SECONDS) // the Keystore or a disk taking its time
+            real()
+        }
+        life.onForeground()
+        val first = Thread { life.use { v -> v.deviceId() } }
+        first.start()
+        assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
+        val second = Thread { life.use { v -> v.deviceId() } }
+        second.start()
+        // While the open waits, the main thread's calls must not wait for it.
+        val calls = Thread {
+            life.isOpen
+            life.onBackground()
+            life.lock()
+            life.onForeground()
+        }
+        calls.start()
+        calls.join(2_000)
+        val returned = !calls.isAlive
+        goOn.countDown()
+        first.join(10_000)
+        second.join(10_000)
+        calls.join(10_000)
+        assertTrue(returned, "isOpen/onBackground/lock waited for a slow open")
+        assertEquals(1, opens[0], "two users at once open the vault once")
+        assertTrue(!life.isOpen, "lock() during the open locks once the uses end")
+    }
+
+    check("an opener may ask the lifecycle for its state without deadlock") {
+        val key = aesKey()
+        val real = opener(File(tmp, "life5.db").path, key, IntArray(1))
+        lateinit var life: VaultLifecycle
+        life = VaultLifecycle(lockInBackground = false) {
+            if (life.isOpen) throw IllegalStateException("open during the open")
+            real()
+        }
+        val t = Thread { life.use { v -> v.deviceId() } }
+        t.start()
+        t.join(5_000)
+        assertTrue(!t.isAlive, "the opener's call deadlocked")
+        assertTrue(life.isOpen, "opened")
+    }
+
     check("an opener that fails reaches the caller and leaves nothing open") {
         val life = VaultLifecycle(lockInBackground = true) { throw IllegalStateException("no key store") }
         assertThrows<IllegalStateException>("failing open") { life.use { } }

@@ -14,6 +14,7 @@ import java.net.Socket
 import java.nio.file.Files
 import java.util.concurrent.Executors
 import java.util.concurrent.Future
+import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import org.sebaya.PeerReport
 import org.sebaya.SebayaException
@@ -141,6 +142,80 @@ fun main() {
             }
             assertEquals(emptySet<String>(), discovery.advertised(), "withdrawn")
             assertTrue(port != 0 && refused(port), "listener closed")
+        }
+
+        check("serve() goes on after a silent stranger, garbage and a dropped connection; a real peer still syncs") {
+            phone.journal().use { it.add("Ketiga, dari ponsel.", 3, emptyList()) }
+            val discovery = InMemoryDiscovery()
+            // A short session timeout, so the silent stranger is given up on quickly.
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 500)
+            val synced = LinkedBlockingQueue<PeerReport>()
+            val failed = LinkedBlockingQueue<Exception>()
+            val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
+            val address = InetSocketAddress(loopback, listening.port)
+            Socket().use { silent ->
+                silent.connect(address, 2_000)
+                val e = failed.poll(10, TimeUnit.SECONDS)
+                assertTrue(e is IOException, "a stranger who says nothing times out, and is reported: $e")
+            }
+            Socket().use { garbage ->
+                garbage.connect(address, 2_000)
+                garbage.getOutputStream().apply { write(ByteArray(200) { 0x5a }); flush() }
+                assertTrue(failed.poll(10, TimeUnit.SECONDS) != null, "garbage fails its session, and is reported")
+            }
+            Socket().use { it.connect(address, 2_000) } // connects and drops at once
+            assertTrue(failed.poll(10, TimeUnit.SECONDS) != null, "a dropped connection is reported")
+            assertTrue(listening.isOpen, "still listening after three failed sessions")
+            assertEquals(setOf(listening.name), discovery.advertised(), "still advertised")
+            val dialled = dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
+            val answered = synced.poll(30, TimeUnit.SECONDS)
+            assertTrue(answered != null, "the listener synced with the real peer")
+            assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "the dialler met the tablet")
+            assertTrue("Ketiga, dari ponsel." in texts(tablet), "arrived: ${texts(tablet)}")
+            assertTrue(!served.isDone, "serve() still accepting")
+            listening.close()
+            served.get(10, TimeUnit.SECONDS) // returns once the handle is closed
+            assertEquals(emptySet<String>(), discovery.advertised(), "withdrawn")
+        }
+
+        check("serve() that ends closes the handle: the advertisement never outlives the loop") {
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 2_000)
+            val served = pool.submit {
+                listening.serve(onSynced = { throw IllegalStateException("the app's callback failed") })
+            }
+            dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
+            try {
+                served.get(10, TimeUnit.SECONDS)
+                throw AssertionError("serve() swallowed the callback's error")
+            } catch (e: java.util.concurrent.ExecutionException) {
+                assertTrue(e.cause is IllegalStateException, "the callback's error ends serve(): ${e.cause}")
+            }
+            assertTrue(!listening.isOpen, "closed when serve() ended")
+            assertEquals(emptySet<String>(), discovery.advertised(), "no advertisement left")
+        }
+
+        check("a listener on every interface is dual-stack: a peer dials it over IPv6 (::1) and IPv4") {
+            val hasV6 = try {
+                Socket().use { s ->
+                    java.net.ServerSocket(0, 1, InetAddress.getByName("::1")).use { s.connect(it.localSocketAddress, 2_000) }
+                }
+                true
+            } catch (e: IOException) {
+                println("SKIP the IPv6 part: no IPv6 loopback here (${e.javaClass.simpleName})")
+                false
+            }
+            val discovery = InMemoryDiscovery()
+            // Every interface, as on a phone (bindAddress null); only loopback addresses are dialled.
+            NearbyListening.start(tablet.nearby(), discovery).use { listening ->
+                val hosts = if (hasV6) listOf("::1", "127.0.0.1") else listOf("127.0.0.1")
+                for (host in hosts) {
+                    val accepted = pool.submit<PeerReport> { listening.acceptOne() }
+                    val dialled = dialPeer(phone.nearby(), PeerAddress("", host, listening.port), timeoutMillis = 10_000)
+                    accepted.get(30, TimeUnit.SECONDS)
+                    assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "dialled over $host")
+                }
+            }
         }
 
         check("a stranger who dials is refused on both sides and learns nothing") {

@@ -244,61 +244,138 @@ private func posixConnect(_ fd: Int32, _ addr: UnsafeMutablePointer<sockaddr>?, 
     connect(fd, addr, len)
 }
 
-/// A listening TCP socket (IPv4: the address a phone has on a hotspot or shared Wi-Fi).
+/// Opens one listening socket: IPv6 (`v6`) or IPv4, on the loopback address or every interface, at
+/// `port` (0: any). An IPv6 socket on every interface has IPV6_V6ONLY off, so it takes IPv4 too
+/// (dual-stack). The socket is non-blocking: `accept` returns EAGAIN instead of waiting.
+private func openListening(v6: Bool, loopback: Bool, port: UInt16) throws -> (fd: Int32, port: UInt16) {
+    let s = socket(v6 ? AF_INET6 : AF_INET, streamType, 0)
+    guard s >= 0 else { throw NearbySocketError.failed("socket") }
+    setOption(s, SOL_SOCKET, SO_REUSEADDR, 1)
+    var bound: Int32
+    if v6 {
+        setOption(s, Int32(IPPROTO_IPV6), IPV6_V6ONLY, loopback ? 1 : 0)
+        var a = sockaddr_in6()
+        a.sin6_family = sa_family_t(AF_INET6)
+        a.sin6_port = port.bigEndian
+        a.sin6_addr = loopback ? in6addr_loopback : in6addr_any
+        #if canImport(Darwin)
+        a.sin6_len = UInt8(MemoryLayout<sockaddr_in6>.size)
+        #endif
+        let size = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) } }
+    } else {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        // 127.0.0.1 or 0.0.0.0 (INADDR_LOOPBACK and INADDR_ANY are C casts Swift does not import).
+        a.sin_addr.s_addr = (loopback ? UInt32(0x7f00_0001) : UInt32(0)).bigEndian
+        #if canImport(Darwin)
+        a.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+        #endif
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) } }
+    }
+    let flags = fcntl(s, F_GETFL, 0)
+    guard bound == 0, listen(s, 1) == 0, flags >= 0, fcntl(s, F_SETFL, flags | O_NONBLOCK) == 0 else {
+        closeFd(s)
+        throw NearbySocketError.failed("listen")
+    }
+    // sin_port and sin6_port sit at the same offset: read it from a storage big enough for both.
+    var got = sockaddr_storage()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    let bePort = withUnsafePointer(to: &got) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port } }
+    return (s, UInt16(bigEndian: bePort))
+}
+
+/// A listening TCP socket, dual-stack: on every interface one IPv6 socket that takes IPv4 too (an
+/// Android phone may dial the IPv6 address Bonjour/NSD gives; IPv4 only where the device has no IPv6);
+/// with `loopbackOnly`, 127.0.0.1 and ::1 (when the machine has IPv6) on the same port. Every socket is
+/// non-blocking, so no thread ever waits inside `accept` (on Darwin a connection reset between a poll
+/// and its accept would make a blocking accept wait, holding the lock `close()` needs).
 final class TcpPeerListener {
-    private let fd: Int32
+    private let fds: [Int32]
     let port: UInt16
     private let lock = NSLock()
     private var open = true
 
     init(loopbackOnly: Bool) throws {
-        let s = socket(AF_INET, streamType, 0)
-        guard s >= 0 else { throw NearbySocketError.failed("socket") }
-        setOption(s, SOL_SOCKET, SO_REUSEADDR, 1)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = 0
-        // 127.0.0.1 or 0.0.0.0 (INADDR_LOOPBACK and INADDR_ANY are C casts Swift does not import).
-        a.sin_addr.s_addr = (loopbackOnly ? UInt32(0x7f00_0001) : UInt32(0)).bigEndian
-        #if canImport(Darwin)
-        a.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
-        #endif
-        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) } }
-        guard bound == 0, listen(s, 1) == 0 else {
-            closeFd(s)
-            throw NearbySocketError.failed("listen")
+        let opened = try TcpPeerListener.openAll(loopbackOnly: loopbackOnly)
+        fds = opened.fds
+        port = opened.port
+    }
+
+    private static func openAll(loopbackOnly: Bool) throws -> (fds: [Int32], port: UInt16) {
+        if !loopbackOnly {
+            if let v6 = try? openListening(v6: true, loopback: false, port: 0) { return ([v6.fd], v6.port) }
+            let v4 = try openListening(v6: false, loopback: false, port: 0) // no IPv6 on this device
+            return ([v4.fd], v4.port)
         }
-        var got = sockaddr_in()
-        var len = size
-        _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
-        fd = s
-        port = UInt16(bigEndian: got.sin_port)
+        // 127.0.0.1 picks the port, ::1 takes the same one; if that port is taken on ::1, try again.
+        for attempt in 1...5 {
+            let v4 = try openListening(v6: false, loopback: true, port: 0)
+            if let v6 = try? openListening(v6: true, loopback: true, port: v4.port) { return ([v4.fd, v6.fd], v4.port) }
+            let probe = socket(AF_INET6, streamType, 0)
+            if probe >= 0 { closeFd(probe) }
+            // No IPv6 on this machine (or no port free on both after five tries): IPv4 only.
+            if probe < 0 || attempt == 5 { return ([v4.fd], v4.port) }
+            closeFd(v4.fd)
+        }
+        throw NearbySocketError.failed("listen")
     }
 
     var isOpen: Bool { lock.lock(); defer { lock.unlock() }; return open }
 
-    /// Waits for one connection until one arrives or the listener is closed (`NearbySocketError.closed`).
-    /// Polls in short slices, so a close from another thread ends the wait on every platform.
+    /// Whether every listening socket is non-blocking (what `close()` returning promptly relies on).
+    var acceptsWithoutBlocking: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return fds.allSatisfy { fcntl($0, F_GETFL, 0) & O_NONBLOCK != 0 }
+    }
+
+    /// Waits for one connection until one arrives or the listener is closed (`NearbySocketError.closed`);
+    /// `NearbySocketError.failed` if the listening socket itself fails. Non-blocking accepts, tried in
+    /// short slices, so a close from another thread ends the wait on every platform.
     func accept(timeout: TimeInterval) throws -> TcpPeerSocket {
         while true {
             lock.lock()
             guard open else { lock.unlock(); throw NearbySocketError.closed }
-            let ready = waitFor(fd, writable: false, 0)
             var c: Int32 = -1
-            if ready { c = posixAccept(fd) }
+            var broken = false
+            for fd in fds {
+                c = posixAccept(fd)
+                if c >= 0 { break }
+                let e = errno
+                // Nothing waiting, a signal, or a connection aborted before it was taken: try again.
+                if e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED && e != EPROTO { broken = true }
+            }
             lock.unlock()
-            if c >= 0 { return TcpPeerSocket(fd: c, timeout: timeout) }
-            _ = waitFor(fd, writable: false, 0.1)
+            if c >= 0 {
+                // Darwin's accepted socket inherits O_NONBLOCK (Linux's does not): the session's reads
+                // and writes block, bounded by their timeouts.
+                let flags = fcntl(c, F_GETFL, 0)
+                if flags >= 0 { _ = fcntl(c, F_SETFL, flags & ~O_NONBLOCK) }
+                return TcpPeerSocket(fd: c, timeout: timeout)
+            }
+            if broken { throw NearbySocketError.failed("accept") }
+            waitForAny(fds, 0.1)
         }
     }
 
     func close() {
         lock.lock(); defer { lock.unlock() }
-        if open { open = false; closeFd(fd) }
+        if open {
+            open = false
+            for fd in fds { closeFd(fd) }
+        }
     }
 
     deinit { close() }
+}
+
+/// Waits until one of `fds` is readable, for at most `seconds` (a closed one ends the wait at once).
+private func waitForAny(_ fds: [Int32], _ seconds: TimeInterval) {
+    var ps = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    _ = poll(&ps, nfds_t(ps.count), Int32(seconds * 1000))
 }
 
 private func posixAccept(_ fd: Int32) -> Int32 { accept(fd, nil, nil) }
@@ -338,9 +415,9 @@ public final class NearbyListening {
         self.timeout = timeout
     }
 
-    /// Listens on a TCP port (every interface, as on a hotspot; only 127.0.0.1 with `loopbackOnly`) and
-    /// advertises it through `discovery` under a fresh random name. If the advertisement cannot start,
-    /// the port is closed again and the error is thrown.
+    /// Listens on a TCP port (every interface, IPv6 and IPv4, as on a hotspot; only 127.0.0.1 and ::1
+    /// with `loopbackOnly`) and advertises it through `discovery` under a fresh random name. If the
+    /// advertisement cannot start, the port is closed again and the error is thrown.
     public static func start(
         nearby: Nearby, discovery: PeerDiscovery, loopbackOnly: Bool = false, timeout: TimeInterval = nearbyTimeout
     ) throws -> NearbyListening {
@@ -356,12 +433,43 @@ public final class NearbyListening {
     }
 
     /// Waits for one device to connect and syncs with it (this side responds). Blocks: call it off the
-    /// main thread; call it again for the next device. Throws `NearbySocketError.closed` once stopped,
-    /// and a `SebayaError` when the session fails (the listening goes on).
+    /// main thread. Throws `NearbySocketError.closed` once stopped — and also when one session's
+    /// device closes its connection while this handle stays open (`.timedOut` when it says nothing) —
+    /// and a `SebayaError` when the session fails. For a loop that keeps accepting, use `serve`.
     public func acceptOne() throws -> PeerReport {
         let socket = try listener.accept(timeout: timeout)
         defer { socket.close() }
         return try runPeerSession(try nearby.startSession(initiator: false), over: socket)
+    }
+
+    /// The accept loop of the listening screen: accepts devices one after another, syncing with each
+    /// (this side responds) and handing its report to `onSynced`, until this handle is stopped. A
+    /// session that fails — a stranger refused (`PeerNotMember`), one who connects and says nothing
+    /// until the timeout, garbage (`BadPeerMessage`), a connection that drops — is handed to `onFailed`
+    /// (log its kind, not its text) and the loop goes on accepting: nothing a device on the network does
+    /// ends it while the phone stays advertised. It returns when `stop()` is called (from another thread
+    /// or from a callback); if the listening socket itself fails (reported to `onFailed`) it stops this
+    /// handle first, so the advertisement never outlives the loop. Blocks: run it on its own thread.
+    public func serve(onSynced: (PeerReport) -> Void, onFailed: (Error) -> Void = { _ in }) {
+        defer { stop() }
+        while listener.isOpen {
+            let socket: TcpPeerSocket
+            do {
+                socket = try listener.accept(timeout: timeout)
+            } catch {
+                if listener.isOpen { onFailed(error) } // the listening socket failed, not stopped by the person
+                return
+            }
+            let report: PeerReport
+            do {
+                defer { socket.close() }
+                report = try runPeerSession(try nearby.startSession(initiator: false), over: socket)
+            } catch {
+                onFailed(error)
+                continue
+            }
+            onSynced(report)
+        }
     }
 
     /// Withdraws the advertisement and stops listening. Idempotent.

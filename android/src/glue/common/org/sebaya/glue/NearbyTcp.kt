@@ -150,12 +150,50 @@ public class NearbyListening private constructor(
 
     /**
      * Waits for one device to connect and syncs with it (this side responds). Blocks: call it off the
-     * main thread; call it again for the next device. Throws [IOException] once closed, and
-     * `SebayaException` when the session fails (the listening goes on).
+     * main thread. Throws [IOException] once closed, and also when one session's connection fails
+     * (a silent device timing out, a dropped connection) while this handle stays open;
+     * `SebayaException` when the session fails. For a loop that keeps accepting, use [serve].
      */
     public fun acceptOne(): PeerReport {
         if (!isOpen) throw IOException("not listening")
         return server.accept().use { socket -> runOver(socket, nearby, initiator = false, timeoutMillis = timeoutMillis) }
+    }
+
+    /**
+     * The accept loop of the listening screen: accepts devices one after another, syncing with each
+     * (this side responds) and handing its report to [onSynced], until this handle is closed. A
+     * session that fails — a stranger refused (`PeerNotMember`), one who connects and says nothing
+     * until the timeout, garbage (`BadPeerMessage`), a connection that drops — is handed to [onFailed]
+     * (log its class, not its text) and the loop goes on accepting: nothing a device on the network
+     * does ends it while the phone stays advertised. It returns when [close] is called (from another
+     * thread, or from a callback), and if the listening socket itself fails (reported to [onFailed])
+     * or a callback throws (rethrown), it closes this handle first, so the advertisement never
+     * outlives the loop. Blocks: run it on its own thread.
+     */
+    @JvmOverloads
+    public fun serve(onSynced: (PeerReport) -> Unit, onFailed: (Exception) -> Unit = {}) {
+        try {
+            while (isOpen) {
+                val socket = try {
+                    server.accept()
+                } catch (e: IOException) {
+                    if (isOpen) onFailed(e) // the listening socket failed, not closed by the person
+                    break
+                }
+                val report = try {
+                    socket.use { runOver(it, nearby, initiator = false, timeoutMillis = timeoutMillis) }
+                } catch (e: SebayaException) {
+                    onFailed(e)
+                    continue
+                } catch (e: IOException) {
+                    onFailed(e)
+                    continue
+                }
+                onSynced(report)
+            }
+        } finally {
+            close()
+        }
     }
 
     /** Withdraws the advertisement and stops listening. Idempotent. */
@@ -171,7 +209,8 @@ public class NearbyListening private constructor(
 
     public companion object {
         /**
-         * Listens on a TCP port ([bindAddress]: every interface when null, as on a hotspot) and
+         * Listens on a TCP port ([bindAddress]: every interface when null, as on a hotspot; that
+         * socket is dual-stack, IPv6 and IPv4, on Android and on a desktop JVM) and
          * advertises it through [discovery] under a fresh random name. If the advertisement cannot
          * start, the port is closed again and the error is thrown.
          */
