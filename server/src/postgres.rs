@@ -33,13 +33,14 @@ use crate::store::rows::{
 use crate::store::{
     ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
     NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
-    SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, StoredSubscription, Usage,
 };
 
 mod admitted;
 mod fanout;
 mod import;
 mod mailbox;
+mod push;
 mod schema;
 
 pub use fanout::Fanout;
@@ -863,6 +864,7 @@ impl RelayStore for PostgresStore {
             tx.execute("DELETE FROM join_requests WHERE space = $1", &[&s])?;
             tx.execute("DELETE FROM join_answers WHERE space = $1", &[&s])?;
             tx.execute("DELETE FROM join_askers WHERE space = $1", &[&s])?;
+            tx.execute("DELETE FROM push_readers WHERE space = $1", &[&s])?;
             tx.execute(
                 "INSERT INTO erased (space, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 &[&s, &sql_int(at)],
@@ -880,6 +882,30 @@ impl RelayStore for PostgresStore {
         self.write(Vec::new(), |tx| {
             admitted::admit_person(tx, person, until, device)
         })
+    }
+
+    fn set_push_subscription(
+        &self,
+        device: &DeviceId,
+        subscription: Option<&StoredSubscription>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        push::set_subscription(&mut *self.conn()?, device, subscription, now)
+    }
+
+    fn note_readers(&self, device: &DeviceId, spaces: &[SpaceId]) -> Result<(), StoreError> {
+        push::note_readers(&mut *self.conn()?, device, spaces)
+    }
+
+    fn reads_any(&self, device: &DeviceId) -> Result<bool, StoreError> {
+        push::reads_any(&mut *self.conn()?, device)
+    }
+
+    fn wake_candidates(
+        &self,
+        space: &SpaceId,
+    ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
+        push::wake_candidates(&mut *self.conn()?, space)
     }
 
     fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError> {

@@ -26,7 +26,7 @@ use crate::store::rows::{
 use crate::store::{
     ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
     NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
-    StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, StoredSubscription, Usage,
 };
 use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
@@ -34,13 +34,14 @@ use std::collections::BTreeMap;
 mod admitted;
 mod backup;
 mod erasures;
+mod push;
 
 pub use backup::{BackupReport, Migrated, backup, migrate};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 10;
+pub const END_VERSION: u32 = 11;
 
 /// The SQLite implementation of [`RelayStore`].
 pub struct SqliteStore {
@@ -137,6 +138,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         7 => admitted::upgrade_v7_to_v8(tx),
         8 => upgrade_v8_to_v9(tx),
         9 => erasures::upgrade_v9_to_v10(tx),
+        10 => push::upgrade_v10_to_v11(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -1000,6 +1002,30 @@ impl RelayStore for SqliteStore {
 
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError> {
         erasures::erase_space(&mut self.conn(), space, at)
+    }
+
+    fn set_push_subscription(
+        &self,
+        device: &DeviceId,
+        subscription: Option<&StoredSubscription>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        push::set_subscription(&self.conn(), device, subscription, now)
+    }
+
+    fn note_readers(&self, device: &DeviceId, spaces: &[SpaceId]) -> Result<(), StoreError> {
+        push::note_readers(&mut self.conn(), device, spaces)
+    }
+
+    fn reads_any(&self, device: &DeviceId) -> Result<bool, StoreError> {
+        push::reads_any(&self.conn(), device)
+    }
+
+    fn wake_candidates(
+        &self,
+        space: &SpaceId,
+    ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
+        push::wake_candidates(&self.conn(), space)
     }
 
     fn admit_person(

@@ -367,6 +367,13 @@ fn subscriptions_with_bad_endpoints_or_keys_are_refused_before_anything_is_sent(
     let mut s = subscription(ENDPOINT);
     s.auth.push(0);
     assert_eq!(s.check(), Err(WebPushError::BadAuthSecret));
+    // The right form, off the curve.
+    let mut s = subscription(ENDPOINT);
+    s.p256dh[64] ^= 1;
+    assert_eq!(s.check(), Err(WebPushError::BadPublicKey));
+    let mut s = subscription(ENDPOINT);
+    s.p256dh = [vec![4], vec![0; 64]].concat();
+    assert_eq!(s.check(), Err(WebPushError::BadPublicKey));
 }
 
 #[test]

@@ -55,7 +55,13 @@ impl Subscription {
         if self.auth.len() != super::AUTH_SECRET_LEN {
             return Err(WebPushError::BadAuthSecret);
         }
-        Ok(())
+        // A point off the curve would fail every wake-up: refuse it now (ring checks the point when
+        // it agrees, so agree once with a throwaway key).
+        let rng = ring::rand::SystemRandom::new();
+        let sender = super::encrypt::EphemeralSender::generate(&rng)?;
+        let peer = <[u8; super::PUBLIC_KEY_LEN]>::try_from(self.p256dh.as_slice())
+            .map_err(|_| WebPushError::BadPublicKey)?;
+        super::encrypt::SenderKey::agree(sender, &peer).map(|_| ())
     }
 
     /// The wake-up request for this subscription at unix time `now`, signed by `vapid` with the
