@@ -12,7 +12,13 @@ use super::{Reminder, ReminderFor, ReminderKind, Schedule};
 
 const DAY: i64 = 86_400;
 
-fn cadence(id: &str, every_days: u32, start_day: i64, minute_of_day: u32, done: &[u64]) -> Reminder {
+fn cadence(
+    id: &str,
+    every_days: u32,
+    start_day: i64,
+    minute_of_day: u32,
+    done: &[u64],
+) -> Reminder {
     Reminder {
         id: id.into(),
         kind: ReminderKind::Cadence,
@@ -153,14 +159,20 @@ fn a_one_off_is_upcoming_then_overdue_then_gone_once_done() {
     assert_eq!(before.upcoming.len(), 1);
     assert!(before.overdue.is_empty());
     // The offset the app gives does not move an instant.
-    assert_eq!(due(&items, 20_000 * DAY - 60, 600).upcoming[0].at_secs, 20_000 * DAY);
+    assert_eq!(
+        due(&items, 20_000 * DAY - 60, 600).upcoming[0].at_secs,
+        20_000 * DAY
+    );
     let after = due(&items, 20_000 * DAY + 60, 0);
     assert!(after.upcoming.is_empty());
     assert_eq!(after.overdue.len(), 1);
     r.done.insert(0);
     let items = vec![("ab".repeat(16), r)];
     assert!(due(&items, 20_000 * DAY + 60, 0).overdue.is_empty());
-    assert!(due(&items, 20_000 * DAY - 60, 0).upcoming.is_empty(), "a clock set back");
+    assert!(
+        due(&items, 20_000 * DAY - 60, 0).upcoming.is_empty(),
+        "a clock set back"
+    );
 }
 
 #[test]

@@ -103,7 +103,12 @@ fn both_people_see_the_pairings_reminders_and_each_is_due_for_whom_it_is_for() {
     assert_eq!(carry(&mut part, &mut sup), 0);
 
     for v in [&sup, &part] {
-        let mut ids: Vec<String> = v.reminders(&id).unwrap().into_iter().map(|r| r.id).collect();
+        let mut ids: Vec<String> = v
+            .reminders(&id)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         ids.sort();
         let mut want = vec![cadence.clone(), follow.clone(), task.clone()];
         want.sort();
@@ -119,9 +124,18 @@ fn both_people_see_the_pairings_reminders_and_each_is_due_for_whom_it_is_for() {
     };
     let s = due_ids(&sup);
     let p = due_ids(&part);
-    assert!(s.contains(&cadence) && p.contains(&cadence), "the cadence is both people's");
-    assert!(s.contains(&follow) && !p.contains(&follow), "a follow-up is the supporter's");
-    assert!(p.contains(&task) && !s.contains(&task), "this task is the participant's");
+    assert!(
+        s.contains(&cadence) && p.contains(&cadence),
+        "the cadence is both people's"
+    );
+    assert!(
+        s.contains(&follow) && !p.contains(&follow),
+        "a follow-up is the supporter's"
+    );
+    assert!(
+        p.contains(&task) && !s.contains(&task),
+        "this task is the participant's"
+    );
 }
 
 #[test]
@@ -159,8 +173,16 @@ fn every_monday_at_16_stays_16_local_where_the_phone_is() {
     let r = sup.add_reminder(&id, &weekly_monday_16(now)).unwrap();
     let jakarta = sup.reminders_due(now, 7 * 60).unwrap();
     let jayapura = sup.reminders_due(now, 9 * 60).unwrap();
-    let a: Vec<_> = jakarta.upcoming.iter().filter(|n| n.reminder == r).collect();
-    let b: Vec<_> = jayapura.upcoming.iter().filter(|n| n.reminder == r).collect();
+    let a: Vec<_> = jakarta
+        .upcoming
+        .iter()
+        .filter(|n| n.reminder == r)
+        .collect();
+    let b: Vec<_> = jayapura
+        .upcoming
+        .iter()
+        .filter(|n| n.reminder == r)
+        .collect();
     assert!(!a.is_empty());
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
@@ -169,7 +191,10 @@ fn every_monday_at_16_stays_16_local_where_the_phone_is() {
         assert_eq!(x.at_secs - y.at_secs, 2 * 3600);
         assert_eq!((x.at_secs + 7 * 3600).rem_euclid(DAY), 16 * 3600);
         assert_eq!((y.at_secs + 9 * 3600).rem_euclid(DAY), 16 * 3600);
-        assert_eq!(((x.at_secs + 7 * 3600).div_euclid(DAY) - 4).rem_euclid(7), 0);
+        assert_eq!(
+            ((x.at_secs + 7 * 3600).div_euclid(DAY) - 4).rem_euclid(7),
+            0
+        );
     }
 }
 
@@ -185,7 +210,10 @@ fn a_clock_set_back_neither_repeats_a_completed_occurrence_nor_loses_one() {
     // A week later the participant checks in and marks the occurrence done.
     let later = first.at_secs + 3600;
     let overdue = part.reminders_due(later, 7 * 60).unwrap().overdue;
-    assert!(overdue.iter().any(|n| n.key == first.key), "missed, so overdue");
+    assert!(
+        overdue.iter().any(|n| n.key == first.key),
+        "missed, so overdue"
+    );
     part.complete_reminder(&id, &r, first.occurrence).unwrap();
     let after = part.reminders_due(later, 7 * 60).unwrap();
     assert!(after.overdue.iter().all(|n| n.key != first.key));
@@ -218,7 +246,10 @@ fn bad_reminders_are_refused_before_anything_is_written() {
     let now = now_secs();
     // A one-off whose time has passed: a typed error.
     let past = once(ReminderKind::Task, ReminderFor::Participant, "x", now - 60);
-    assert!(matches!(sup.add_reminder(&id, &past), Err(Error::ReminderInPast)));
+    assert!(matches!(
+        sup.add_reminder(&id, &past),
+        Err(Error::ReminderInPast)
+    ));
     // A cadence of 0 days, or of more than a year.
     for every_days in [0, 366, u32::MAX] {
         let mut c = weekly_monday_16(now);
@@ -227,7 +258,10 @@ fn bad_reminders_are_refused_before_anything_is_written() {
             start_day: now / DAY,
             minute_of_day: 600,
         };
-        assert!(matches!(sup.add_reminder(&id, &c), Err(Error::InvalidInput(_))), "{every_days}");
+        assert!(
+            matches!(sup.add_reminder(&id, &c), Err(Error::InvalidInput(_))),
+            "{every_days}"
+        );
     }
     // A time of day past midnight, an offset no zone has, a date decades away.
     let mut c = weekly_monday_16(now);
@@ -236,33 +270,70 @@ fn bad_reminders_are_refused_before_anything_is_written() {
         start_day: now / DAY,
         minute_of_day: 1440,
     };
-    assert!(matches!(sup.add_reminder(&id, &c), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        sup.add_reminder(&id, &c),
+        Err(Error::InvalidInput(_))
+    ));
     let mut o = once(ReminderKind::Task, ReminderFor::Participant, "x", now + 60);
     o.schedule = Schedule::Once {
         at_secs: now + 60,
         offset_minutes: 15 * 60,
     };
-    assert!(matches!(sup.add_reminder(&id, &o), Err(Error::InvalidInput(_))));
-    let far = once(ReminderKind::Task, ReminderFor::Participant, "x", now + 20 * 365 * DAY);
-    assert!(matches!(sup.add_reminder(&id, &far), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        sup.add_reminder(&id, &o),
+        Err(Error::InvalidInput(_))
+    ));
+    let far = once(
+        ReminderKind::Task,
+        ReminderFor::Participant,
+        "x",
+        now + 20 * 365 * DAY,
+    );
+    assert!(matches!(
+        sup.add_reminder(&id, &far),
+        Err(Error::InvalidInput(_))
+    ));
     // A task without text, or with too much.
     let empty = once(ReminderKind::Task, ReminderFor::Participant, " ", now + 60);
-    assert!(matches!(sup.add_reminder(&id, &empty), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        sup.add_reminder(&id, &empty),
+        Err(Error::InvalidInput(_))
+    ));
     let long = once(
         ReminderKind::Task,
         ReminderFor::Participant,
         &"a".repeat(crate::space::doc::MAX_SHORT_CHARS + 1),
         now + 60,
     );
-    assert!(matches!(sup.add_reminder(&id, &long), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        sup.add_reminder(&id, &long),
+        Err(Error::InvalidInput(_))
+    ));
     // A follow-up for the participant, a cadence that does not repeat.
-    let wrong = once(ReminderKind::FollowUp, ReminderFor::Participant, "", now + 60);
-    assert!(matches!(sup.add_reminder(&id, &wrong), Err(Error::InvalidInput(_))));
+    let wrong = once(
+        ReminderKind::FollowUp,
+        ReminderFor::Participant,
+        "",
+        now + 60,
+    );
+    assert!(matches!(
+        sup.add_reminder(&id, &wrong),
+        Err(Error::InvalidInput(_))
+    ));
     let single = once(ReminderKind::Cadence, ReminderFor::Everyone, "", now + 60);
-    assert!(matches!(sup.add_reminder(&id, &single), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        sup.add_reminder(&id, &single),
+        Err(Error::InvalidInput(_))
+    ));
     // An offset no zone has, asked of `due`.
-    assert!(matches!(sup.reminders_due(now, -15 * 60), Err(Error::InvalidInput(_))));
-    assert!(sup.reminders(&id).unwrap().is_empty(), "nothing was written");
+    assert!(matches!(
+        sup.reminders_due(now, -15 * 60),
+        Err(Error::InvalidInput(_))
+    ));
+    assert!(
+        sup.reminders(&id).unwrap().is_empty(),
+        "nothing was written"
+    );
 }
 
 #[test]
@@ -273,7 +344,12 @@ fn a_reminder_received_after_its_time_is_shown_overdue() {
     let r = part
         .add_reminder(
             &id,
-            &once(ReminderKind::Task, ReminderFor::Supporter, "kirim lembar kerja", now + 120),
+            &once(
+                ReminderKind::Task,
+                ReminderFor::Supporter,
+                "kirim lembar kerja",
+                now + 120,
+            ),
         )
         .unwrap();
     assert_eq!(carry(&mut part, &mut sup), 0);
@@ -296,8 +372,16 @@ fn a_participants_follow_up_from_a_modified_client_is_refused_on_receipt() {
     let (mut sup, mut part, id) = pairing(&dir);
     let now = now_secs();
     // The honest client says no before writing.
-    let fu = once(ReminderKind::FollowUp, ReminderFor::Supporter, "", now + 600);
-    assert!(matches!(part.add_reminder(&id, &fu), Err(Error::NotAllowed(_))));
+    let fu = once(
+        ReminderKind::FollowUp,
+        ReminderFor::Supporter,
+        "",
+        now + 600,
+    );
+    assert!(matches!(
+        part.add_reminder(&id, &fu),
+        Err(Error::NotAllowed(_))
+    ));
     // A modified client writes it anyway, straight into the document.
     let me = part.identity.device.to_hex();
     {
@@ -307,7 +391,15 @@ fn a_participants_follow_up_from_a_modified_client_is_refused_on_receipt() {
     }
     assert_eq!(carry(&mut part, &mut sup), 1, "refused whole");
     assert!(sup.reminders(&id).unwrap().is_empty());
-    // Deleting a supporter's reminder from under the root is refused too.
+}
+
+/// A member's modified client deletes the other's reminder at the root (not by its tombstone):
+/// refused on receipt, the reminder stays.
+#[test]
+fn a_reminder_is_never_deleted_at_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sup, mut part, id) = pairing(&dir);
+    let now = now_secs();
     let keep = sup
         .add_reminder(
             &id,
@@ -315,7 +407,7 @@ fn a_participants_follow_up_from_a_modified_client_is_refused_on_receipt() {
         )
         .unwrap();
     assert_eq!(carry(&mut sup, &mut part), 0);
-    assert_eq!(part.reminders(&id).unwrap().len(), 1);
+    assert!(part.reminders(&id).unwrap().iter().any(|r| r.id == keep));
     {
         use automerge::transaction::Transactable;
         let s = part.shared.get_mut(&id).unwrap();
@@ -326,7 +418,13 @@ fn a_participants_follow_up_from_a_modified_client_is_refused_on_receipt() {
         s.persist(&part.store).unwrap();
     }
     assert_eq!(carry(&mut part, &mut sup), 1, "refused whole");
-    assert_eq!(sup.reminders(&id).unwrap().len(), 1);
+    let ids: Vec<String> = sup
+        .reminders(&id)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![keep]);
 }
 
 #[test]
@@ -343,13 +441,25 @@ fn in_a_group_the_facilitator_writes_reminders_and_sessions_are_reminders_alread
     let now = now_secs();
     let me = f.identity.device.to_hex();
     f.with_group_sessions(&g, |doc, t| {
-        crate::groups::add_session(doc, "00000000000000a1", (now + DAY) * 1000, "Sesi 2", &me, t)
+        crate::groups::add_session(
+            doc,
+            "00000000000000a1",
+            (now + DAY) * 1000,
+            "Sesi 2",
+            &me,
+            t,
+        )
     })
     .unwrap();
     let task = f
         .add_reminder(
             &g,
-            &once(ReminderKind::Task, ReminderFor::Everyone, "coba latihan", now + 2 * DAY),
+            &once(
+                ReminderKind::Task,
+                ReminderFor::Everyone,
+                "coba latihan",
+                now + 2 * DAY,
+            ),
         )
         .unwrap();
     assert_eq!(carry(&mut f, &mut m), 0);
@@ -366,7 +476,10 @@ fn in_a_group_the_facilitator_writes_reminders_and_sessions_are_reminders_alread
     let t = once(ReminderKind::Task, ReminderFor::Everyone, "x", now + DAY);
     assert!(matches!(m.add_reminder(&g, &t), Err(Error::NotAllowed(_))));
     let s = once(ReminderKind::Session, ReminderFor::Everyone, "", now + DAY);
-    assert!(matches!(f.add_reminder(&g, &s), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        f.add_reminder(&g, &s),
+        Err(Error::InvalidInput(_))
+    ));
 }
 
 #[test]
@@ -376,7 +489,10 @@ fn a_device_outside_the_space_has_no_reminders_there() {
     let mut stranger = vault(&dir, "stranger", 3);
     let now = now_secs();
     let t = once(ReminderKind::Task, ReminderFor::Everyone, "x", now + DAY);
-    assert!(matches!(stranger.add_reminder(&id, &t), Err(Error::NotFound(_))));
+    assert!(matches!(
+        stranger.add_reminder(&id, &t),
+        Err(Error::NotFound(_))
+    ));
     assert!(stranger.reminders_due(now, 0).unwrap().upcoming.is_empty());
 }
 
@@ -388,12 +504,17 @@ fn a_non_member_writes_no_reminder_on_receipt() {
     let (sup, _part, id) = pairing(&dir);
     let stranger = vault(&dir, "stranger", 3);
     let s = sup.shared.get(&id).unwrap();
-    let before = s.doc.get_heads();
-    let mut trial = s
-        .doc
+    let mut doc = s.doc.clone();
+    let before = doc.get_heads();
+    let mut trial = doc
         .fork()
         .with_actor(crate::space::actor_of(&stranger.identity.device));
-    let t = once(ReminderKind::Task, ReminderFor::Everyone, "x", now_secs() + DAY);
+    let t = once(
+        ReminderKind::Task,
+        ReminderFor::Everyone,
+        "x",
+        now_secs() + DAY,
+    );
     let by = stranger.identity.device.to_hex();
     super::add(&mut trial, "00000000000000e1", &t, &by, now_ms()).unwrap();
     let changes = trial.get_changes(&before);
@@ -408,7 +529,7 @@ fn a_non_member_writes_no_reminder_on_receipt() {
     // The same change from the participant, a member, is a reminder they may write.
     let part_dev = crate::pairing::participant(&s.doc).unwrap();
     let pd = sebaya_proto::DeviceId::from_hex(&part_dev).unwrap();
-    let mut trial = s.doc.fork().with_actor(crate::space::actor_of(&pd));
+    let mut trial = doc.fork().with_actor(crate::space::actor_of(&pd));
     super::add(&mut trial, "00000000000000e1", &t, &part_dev, now_ms()).unwrap();
     let changes = trial.get_changes(&before);
     let a = crate::space::rules::author(&members, s.creator(), (pd, 1), None);

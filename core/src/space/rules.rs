@@ -28,6 +28,7 @@ use crate::space::doc::{is_lower_hex, read_all, string};
 
 pub mod casenotes;
 pub(crate) mod credentials;
+pub mod reminders;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -82,6 +83,9 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     {
         // Anyone may publish a credential: it is signed, and checked by every reader.
         return Need::Member;
+    }
+    if root.starts_with(reminders::PREFIX) {
+        return reminders::need(kind);
     }
     match (kind, root) {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
@@ -179,8 +183,9 @@ impl Author<'_> {
 /// participant joined needs a programme, and running a group's sessions in a programme takes the
 /// `group-facilitation` module. 5 (issue 14, item 12; refuses more than 4): in case notes, what a
 /// member beyond the cap of supporter, one proven-coordinator supervisor and a handed-over successor
-/// writes (`casenotes.rs`).
-pub const RULES_VERSION: u32 = 5;
+/// writes (`casenotes.rs`). 6 (issue 18, item 4): reminders, `reminder/<id>` root keys a pairing's
+/// members write (`reminders.rs`), which 5 refused from anyone but an admin.
+pub const RULES_VERSION: u32 = 6;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -438,6 +443,16 @@ fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
     }
 }
 
+/// Whether an operation that names who wrote a record ([`AUTHOR_FIELDS`]) names the signer.
+fn signed_as_written(author: &Author<'_>, key: &Key, action: &OpType) -> bool {
+    match (key, action) {
+        (Key::Map(k), OpType::Put(ScalarValue::Str(v))) if AUTHOR_FIELDS.contains(&k.as_str()) => {
+            v.as_str() == author.device.to_hex()
+        }
+        _ => true,
+    }
+}
+
 /// A change's operations, or `None` when Automerge cannot expand them (its expander panics on some
 /// malformed operations; a panic here would stop every sync of the space).
 pub(crate) fn expand(change: &Change) -> Option<automerge::ExpandedChange> {
@@ -535,6 +550,28 @@ pub(crate) fn allowed(
                 };
                 if !ok || author.role.is_none() {
                     return false;
+                }
+                continue;
+            }
+            // A reminder is its own root key, with its own rule (`reminders.rs`).
+            if reminders::is_reminder(kind, &root) {
+                let created_here = matches!(&op.obj, ObjectId::Id(id) if created.contains_key(id));
+                if !reminders::op_allowed(
+                    doc,
+                    kind,
+                    author.role,
+                    &root,
+                    at_root,
+                    &op.key,
+                    &op.action,
+                    op.pred.is_empty(),
+                    created_here,
+                ) || !signed_as_written(author, &op.key, &op.action)
+                {
+                    return false;
+                }
+                if matches!(op.action, OpType::Make(_)) {
+                    created.insert(OpId::new(start + i as u64, &expanded.actor_id), root);
                 }
                 continue;
             }
@@ -643,10 +680,8 @@ pub(crate) fn allowed(
                 return false;
             }
             // Whoever a record says wrote it must be who signed it.
-            if let (Key::Map(k), OpType::Put(ScalarValue::Str(v))) = (&op.key, &op.action) {
-                if AUTHOR_FIELDS.contains(&k.as_str()) && v.as_str() != author.device.to_hex() {
-                    return false;
-                }
+            if !signed_as_written(author, &op.key, &op.action) {
+                return false;
             }
             if matches!(op.action, OpType::Make(_)) {
                 let id = OpId::new(start + i as u64, &expanded.actor_id);
@@ -1248,6 +1283,18 @@ pub(crate) mod tests {
         assert_eq!(need(SpaceKind::Group, "name"), Need::Admin);
         assert_eq!(need(SpaceKind::Group, "programme"), Need::Creator);
         assert_eq!(need(SpaceKind::Group, "cred/00"), Need::Member);
+        assert_eq!(
+            need(SpaceKind::Pairing, "reminder/0000000000000001"),
+            Need::Member
+        );
+        assert_eq!(
+            need(SpaceKind::Group, "reminder/0000000000000001"),
+            Need::Admin
+        );
+        assert_eq!(
+            need(SpaceKind::Care, "reminder/0000000000000001"),
+            Need::Admin
+        );
         assert_eq!(need(SpaceKind::Pairing, "goals"), Need::Member);
         assert_eq!(
             need(SpaceKind::Pairing, "participant"),
