@@ -94,11 +94,14 @@ impl Reminders {
     /// 0 makes it a one-off at that instant, 1 to 365 repeats it every so many days at that local
     /// time of day wherever the phone is then (a cadence must repeat). In a pairing either person
     /// adds a cadence, a session date or a task; only the supporter's side a follow-up (for the
-    /// supporter). In a group a facilitator adds tasks for everyone; its session dates are its
-    /// sessions (`Groups.add_session`). Throws `ReminderInPast` for a one-off whose time has
-    /// passed, `InvalidInput` for values out of range (a cadence of 0 or over 365 days, an offset
-    /// beyond ±14:00, a task without text or over 500 characters), `NotAllowed` for a role that
-    /// does not write it; nothing is written then.
+    /// supporter, without text: the participant sees it too). In a group a facilitator adds tasks
+    /// for everyone; its session dates are its sessions (`Groups.add_session`). Throws
+    /// `ReminderInPast` for a one-off whose time has passed, `InvalidInput` for values out of
+    /// range (a cadence of 0 or over 365 days, an offset beyond ±14:00, a task without text or
+    /// over 500 characters, a follow-up with text), `NotAllowed` for a role that does not write
+    /// it; nothing is written then.
+    // Flat arguments read as one call in each language; a record would be one more type to build.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &self,
         space_id: String,

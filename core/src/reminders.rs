@@ -8,7 +8,8 @@
 //! - `v`: int 1;
 //! - `kind`: `"cadence"` | `"session"` | `"task"` | `"follow-up"`;
 //! - `for`: `"everyone"` | `"participant"` | `"supporter"` (whose devices it notifies);
-//! - `text`: str, at most 500 characters (a task's words; never shown in a notification);
+//! - `text`: str, at most 500 characters (a task's words; never shown in a notification; empty for a
+//!   follow-up, which the participant also sees: the supporter's words go in case notes);
 //! - `at`: int, UTC seconds (a one-off), with `offset`: int, the writer's UTC offset in minutes
 //!   when they chose it (to show it as they meant it); or, for a repeating reminder, `every`: int
 //!   days (1–365), `day`: int, the first occurrence's local date (days since 1970-01-01), `minute`:
@@ -277,6 +278,12 @@ pub fn check(new: &NewReminder, now_ms: i64) -> Result<()> {
     if new.kind == ReminderKind::FollowUp && new.for_whom != ReminderFor::Supporter {
         return Err(Error::InvalidInput(
             "a follow-up is for the supporter".into(),
+        ));
+    }
+    // The participant holds the pairing too: a supporter's words about them go in case notes.
+    if new.kind == ReminderKind::FollowUp && !new.text.is_empty() {
+        return Err(Error::InvalidInput(
+            "a follow-up carries no text: keep notes in case notes".into(),
         ));
     }
     if let Schedule::Once { at_secs, .. } = new.schedule {

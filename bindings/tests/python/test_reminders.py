@@ -44,7 +44,7 @@ def test_reminders_reach_whom_they_are_for_with_a_neutral_text(tmp_path, relay):
     now = int(time.time())
     monday = next_monday_16_jakarta(now)
     cadence = sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", monday, JAKARTA, 7)
-    follow = sup.reminders().add(pid, ReminderKind.FOLLOW_UP, ReminderFor.SUPPORTER, "telepon", now + DAY, JAKARTA, 0)
+    follow = sup.reminders().add(pid, ReminderKind.FOLLOW_UP, ReminderFor.SUPPORTER, "", now + DAY, JAKARTA, 0)
     task = part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "latihan napas", now + 2 * DAY, JAKARTA, 0)
     for v in (sup, part, sup, part):
         v.sync(relay.url)
@@ -106,6 +106,8 @@ def test_bad_reminders_are_refused(tmp_path, relay):
         sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + 60, JAKARTA, 0)
     with pytest.raises(SebayaError.InvalidInput):
         sup.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "a" * 501, now + 60, JAKARTA, 0)
+    with pytest.raises(SebayaError.InvalidInput):
+        sup.reminders().add(pid, ReminderKind.FOLLOW_UP, ReminderFor.SUPPORTER, "kata", now + 60, JAKARTA, 0)
     with pytest.raises(SebayaError.NotAllowed):
         part.reminders().add(pid, ReminderKind.FOLLOW_UP, ReminderFor.SUPPORTER, "", now + 60, JAKARTA, 0)
     with pytest.raises(SebayaError.InvalidInput):

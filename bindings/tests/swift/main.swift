@@ -629,5 +629,6 @@ instrumentsTests()
 glueTests()
 eraseTests()
 careTests()
+remindersTests()
 
 finish()

@@ -38,12 +38,12 @@ fn side(s: &Space, me: &sebaya_proto::DeviceId, my_person: Option<[u8; 32]>) -> 
 }
 
 fn for_me(r: &Reminder, side: Side) -> bool {
-    match (r.for_whom, side) {
-        (ReminderFor::Everyone, _) => true,
-        (ReminderFor::Participant, Side::Participant) => true,
-        (ReminderFor::Supporter, Side::Supporter) => true,
-        _ => false,
-    }
+    matches!(
+        (r.for_whom, side),
+        (ReminderFor::Everyone, _)
+            | (ReminderFor::Participant, Side::Participant)
+            | (ReminderFor::Supporter, Side::Supporter)
+    )
 }
 
 impl Vault {
@@ -128,7 +128,7 @@ impl Vault {
             let space = s.id.to_hex();
             let side = side(s, &me, person);
             for r in super::list(&s.doc) {
-                // A group's follow-up or one-sided reminder does not exist: groups are for everyone.
+                // A group has no follow-up or one-sided reminder: it is for everyone.
                 if s.kind == SpaceKind::Group && r.for_whom != ReminderFor::Everyone {
                     continue;
                 }

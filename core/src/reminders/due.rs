@@ -62,13 +62,11 @@ fn at(start_day: i64, every: u32, minute: u32, offset_minutes: i32, k: i128) -> 
         - i128::from(offset_minutes) * 60
 }
 
+/// An occurrence: its number and its UTC second.
+type Occ = (u64, i64);
+
 /// The occurrences `(k, at)` of `r` in `(from, to]`, and the latest at or before `from`.
-fn occurrences(
-    r: &Reminder,
-    from: i128,
-    to: i128,
-    offset_minutes: i32,
-) -> (Vec<(u64, i64)>, Option<(u64, i64)>) {
+fn occurrences(r: &Reminder, from: i128, to: i128, offset_minutes: i32) -> (Vec<Occ>, Option<Occ>) {
     let mut out = Vec::new();
     match r.schedule {
         Schedule::Once { at_secs, .. } => {

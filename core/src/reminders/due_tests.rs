@@ -186,3 +186,57 @@ fn a_session_is_never_overdue_and_far_clocks_do_not_overflow() {
         assert!(d.upcoming.len() <= MAX_UPCOMING);
     }
 }
+
+/// Protocol 29.4.
+#[test]
+fn the_protocol_vector_holds() {
+    let space = "ab".repeat(16);
+    let r = cadence("00000000000000a1", 7, 20_458, 960, &[]);
+    let items = vec![(space.clone(), r.clone())];
+    let now = 1_767_571_200;
+    let at = |d: &super::due::Due| -> Vec<(u64, i64, String)> {
+        d.upcoming
+            .iter()
+            .map(|n| (n.occurrence, n.at_secs, n.key.clone()))
+            .collect()
+    };
+    let key = |k: u64| format!("{space}/00000000000000a1/{k}");
+    assert_eq!(
+        at(&due(&items, now, 420)),
+        vec![(0, 1_767_603_600, key(0)), (1, 1_768_208_400, key(1))]
+    );
+    assert_eq!(
+        at(&due(&items, now, 540)),
+        vec![(0, 1_767_596_400, key(0)), (1, 1_768_201_200, key(1))]
+    );
+    let later = due(&items, 1_767_603_600 + 3600, 420);
+    assert_eq!(
+        later
+            .overdue
+            .iter()
+            .map(|n| n.occurrence)
+            .collect::<Vec<_>>(),
+        vec![0]
+    );
+    assert_eq!(
+        later
+            .upcoming
+            .iter()
+            .map(|n| n.occurrence)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let done = vec![(
+        space.clone(),
+        cadence("00000000000000a1", 7, 20_458, 960, &[0]),
+    )];
+    assert!(due(&done, 1_767_603_600 + 3600, 420).overdue.is_empty());
+    let mut once = r;
+    once.kind = ReminderKind::Task;
+    once.schedule = Schedule::Once {
+        at_secs: 1_767_603_600,
+        offset_minutes: 420,
+    };
+    let d = due(&[(space, once)], 1_767_603_600, 420);
+    assert_eq!((d.overdue.len(), d.upcoming.len()), (1, 0));
+}

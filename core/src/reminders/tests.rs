@@ -83,7 +83,7 @@ fn both_people_see_the_pairings_reminders_and_each_is_due_for_whom_it_is_for() {
             &once(
                 ReminderKind::FollowUp,
                 ReminderFor::Supporter,
-                "telepon soal tidur",
+                "",
                 now + DAY,
             ),
         )
@@ -539,4 +539,51 @@ fn a_non_member_writes_no_reminder_on_receipt() {
         &a,
         &changes
     ));
+}
+
+/// Protocol 29.1: the fields a reminder's record holds, under its own root key.
+#[test]
+fn the_layout_is_as_specified() {
+    use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value};
+    let mut doc = AutoCommit::new();
+    let by = "cd".repeat(32);
+    let now = now_ms();
+    let task = once(
+        ReminderKind::Task,
+        ReminderFor::Participant,
+        "napas",
+        now / 1000 + 60,
+    );
+    super::add(&mut doc, "00000000000000a1", &task, &by, now).unwrap();
+    let every = NewReminder {
+        schedule: Schedule::every_from(now / 1000 + 60, 420, 7).unwrap(),
+        kind: ReminderKind::Cadence,
+        for_whom: ReminderFor::Everyone,
+        text: String::new(),
+    };
+    super::add(&mut doc, "00000000000000a2", &every, &by, now).unwrap();
+    super::complete(&mut doc, "00000000000000a2", 3, now).unwrap();
+    let keys = |k: &str| -> Vec<String> {
+        match doc.get(ROOT, k).unwrap() {
+            Some((Value::Object(ObjType::Map), r)) => doc.keys(&r).collect(),
+            _ => panic!("{k} is no map"),
+        }
+    };
+    assert_eq!(
+        keys("reminder/00000000000000a1"),
+        [
+            "at", "by", "created", "done", "for", "kind", "offset", "text", "v"
+        ]
+    );
+    assert_eq!(
+        keys("reminder/00000000000000a2"),
+        [
+            "by", "created", "day", "done", "every", "for", "kind", "minute", "text", "v"
+        ]
+    );
+    let r = &super::list(&doc)[1];
+    assert_eq!(r.done.iter().copied().collect::<Vec<_>>(), vec![3]);
+    assert_eq!(super::list(&doc)[0].kind.as_str(), "task");
+    super::delete(&mut doc, "00000000000000a1", now).unwrap();
+    assert_eq!(super::list(&doc).len(), 1, "a tombstone is not shown");
 }

@@ -1,0 +1,97 @@
+// Reminders through the Kotlin bindings (issue 18, item 4), against the real library and a real
+// relay on loopback: a weekly check-in cadence and a task reach whom they are for with the neutral
+// text; a phone that crosses time zones keeps "Monday 16:00" local under the same keys; a clock set
+// back neither repeats a completed occurrence nor loses the next; a one-off in the past is
+// ReminderInPast. Run by `scripts/test.sh kotlin` as its own JVM (class RemindersTestKt).
+
+import java.io.File
+import java.nio.file.Files
+import org.sebaya.ReminderFor
+import org.sebaya.ReminderKind
+import org.sebaya.SebayaException
+import org.sebaya.Vault
+import org.sebaya.generateMasterKey
+import org.sebaya.localizedMessage
+
+private const val DAY = 86_400L
+private const val JAKARTA = 7 * 60
+private const val JAYAPURA = 9 * 60
+
+private fun person(dir: File, name: String): Vault {
+    val v = Vault.open(File(dir, name).path, generateMasterKey())
+    v.createPerson()
+    return v
+}
+
+/** The UTC instant of the next Monday 16:00 in UTC+7 (1970-01-05 was a Monday). */
+private fun nextMonday16(now: Long): Long {
+    var day = Math.floorDiv(now + JAKARTA * 60L, DAY) + 1
+    while (Math.floorMod(day - 4, 7L) != 0L) day++
+    return day * DAY + 16 * 3600 - JAKARTA * 60L
+}
+
+fun main() {
+    val tmp = Files.createTempDirectory("sebaya-kotlin-reminders").toFile()
+    var relay: Relay? = null
+    try {
+        relay = Relay(File(tmp, "relay-data"), File(tmp, "relay.log"))
+        val url = relay.url
+
+        check("reminders reach whom they are for, across a zone change and a clock set back") {
+            val sup = person(tmp, "s.db")
+            val part = person(tmp, "p.db")
+            val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))
+            part.spaces().join(pairing.response)
+            for (v in listOf(sup, part, sup, part)) v.sync(url)
+            val pid = pairing.spaceId
+            val now = System.currentTimeMillis() / 1000
+            val cadence = sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", nextMonday16(now), JAKARTA, 7u)
+            val task = part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "latihan napas", now + 2 * DAY, JAKARTA, 0u)
+            for (v in listOf(sup, part, sup, part)) v.sync(url)
+            assertEquals(setOf(cadence, task), sup.reminders().list(pid).map { it.id }.toSet(), "both see both")
+
+            val mine = part.reminders().due(now, JAKARTA, "id")
+            assertTrue(mine.upcoming.any { it.reminderId == task }, "the task is the participant's")
+            assertTrue(sup.reminders().due(now, JAKARTA, "en").upcoming.none { it.reminderId == task }, "not the supporter's")
+            for (n in mine.upcoming) {
+                assertEquals(localizedMessage(n.messageId, "id", null), n.text, "neutral text")
+                assertTrue(!n.text.contains("latihan") && !n.key.contains("latihan"), "never the task's words")
+            }
+
+            // The phone flies from Jakarta to Jayapura: 16:00 stays 16:00 local, the keys stay.
+            val west = part.reminders().due(now, JAKARTA, "id").upcoming.filter { it.reminderId == cadence }
+            val east = part.reminders().due(now, JAYAPURA, "id").upcoming.filter { it.reminderId == cadence }
+            assertEquals(west.map { it.key }, east.map { it.key }, "same keys")
+            for ((a, b) in west.zip(east)) {
+                assertEquals(2L * 3600, a.atSecs - b.atSecs, "two hours earlier in UTC")
+                assertEquals(16L * 3600, Math.floorMod(b.atSecs + JAYAPURA * 60L, DAY), "16:00 local")
+            }
+
+            // Missed, completed, then the clock is set back a day before it.
+            val first = west.first()
+            val later = first.atSecs + 3600
+            assertTrue(part.reminders().due(later, JAKARTA, "id").overdue.any { it.key == first.key }, "overdue")
+            part.reminders().complete(pid, cadence, first.occurrence)
+            val back = part.reminders().due(first.atSecs - DAY, JAKARTA, "id").upcoming.filter { it.reminderId == cadence }
+            assertTrue(back.none { it.key == first.key }, "not due again")
+            assertEquals(listOf(first.occurrence + 1uL), back.map { it.occurrence }, "the next one, once")
+
+            val past = assertThrows<SebayaException.ReminderInPast>("a one-off in the past") {
+                part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "x", now - 60, JAKARTA, 0u)
+            }
+            assertEquals("error-reminder-in-past", past.messageId, "message id")
+            assertThrows<SebayaException.InvalidInput>("a cadence of 0 days") {
+                sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + 60, JAKARTA, 0u)
+            }
+            assertThrows<SebayaException.NotAllowed>("a participant's follow-up") {
+                part.reminders().add(pid, ReminderKind.FOLLOW_UP, ReminderFor.SUPPORTER, "", now + 60, JAKARTA, 0u)
+            }
+            sup.close()
+            part.close()
+        }
+    } finally {
+        relay?.close()
+        tmp.deleteRecursively()
+    }
+    finish()
+}

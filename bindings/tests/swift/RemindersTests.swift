@@ -1,0 +1,76 @@
+// Reminders through the Swift bindings (issue 18, item 4): a weekly check-in cadence and a task
+// reach whom they are for with the neutral text; a phone that crosses time zones keeps "Monday
+// 16:00" local under the same keys; a clock set back neither repeats a completed occurrence nor
+// loses the next; a one-off in the past is ReminderInPast. The same flows as
+// bindings/tests/python/test_reminders.py. main.swift runs remindersTests().
+
+import Foundation
+
+func reminderInPast(_ e: SebayaError) -> String? { if case .ReminderInPast(let m, _) = e { return m }; return nil }
+
+private let day: Int64 = 86_400
+private let jakarta: Int32 = 7 * 60
+private let jayapura: Int32 = 9 * 60
+
+private func floorMod(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
+
+/// The UTC instant of the next Monday 16:00 in UTC+7 (1970-01-05 was a Monday).
+private func nextMonday16(_ now: Int64) -> Int64 {
+    var d = (now + Int64(jakarta) * 60) / day + 1
+    while floorMod(d - 4, 7) != 0 { d += 1 }
+    return d * day + 16 * 3600 - Int64(jakarta) * 60
+}
+
+func remindersTests() {
+    check("reminders: whom they are for, a zone change, a clock set back, a one-off in the past") {
+        let url = try relayURL()
+        let sup = try personVault("rem-s.db")
+        let part = try personVault("rem-p.db")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
+        _ = try part.spaces().join(response: pairing.response)
+        for v in [sup, part, sup, part] { _ = try v.sync(relayUrl: url) }
+        let pid = pairing.spaceId
+        let now = Int64(Date().timeIntervalSince1970)
+        let cadence = try sup.reminders().add(spaceId: pid, kind: .cadence, forWhom: .everyone, text: "", firstAtSecs: nextMonday16(now), offsetMinutes: jakarta, everyDays: 7)
+        let task = try part.reminders().add(spaceId: pid, kind: .task, forWhom: .participant, text: "latihan napas", firstAtSecs: now + 2 * day, offsetMinutes: jakarta, everyDays: 0)
+        for v in [sup, part, sup, part] { _ = try v.sync(relayUrl: url) }
+        try assertEqual(Set([cadence, task]), Set(try sup.reminders().list(spaceId: pid).map { $0.id }), "both see both")
+
+        let mine = try part.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id")
+        try assertTrue(mine.upcoming.contains { $0.reminderId == task }, "the task is the participant's")
+        try assertTrue(!(try sup.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "en").upcoming.contains { $0.reminderId == task }), "not the supporter's")
+        for n in mine.upcoming {
+            try assertEqual(localizedMessage(messageId: n.messageId, locale: "id", detail: nil), n.text, "neutral text")
+            try assertTrue(!n.text.contains("latihan") && !n.key.contains("latihan"), "never the task's words")
+        }
+
+        // The phone flies from Jakarta to Jayapura: 16:00 stays 16:00 local, the keys stay.
+        let west = try part.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id").upcoming.filter { $0.reminderId == cadence }
+        let east = try part.reminders().due(nowSecs: now, offsetMinutes: jayapura, locale: "id").upcoming.filter { $0.reminderId == cadence }
+        try assertEqual(west.map { $0.key }, east.map { $0.key }, "same keys")
+        for (a, b) in zip(west, east) {
+            try assertEqual(2 * 3600, a.atSecs - b.atSecs, "two hours earlier in UTC")
+            try assertEqual(16 * 3600, floorMod(b.atSecs + Int64(jayapura) * 60, day), "16:00 local")
+        }
+
+        // Missed, completed, then the clock is set back a day before it.
+        guard let first = west.first else { throw CheckFailure(description: "no occurrence") }
+        let later = first.atSecs + 3600
+        try assertTrue(try part.reminders().due(nowSecs: later, offsetMinutes: jakarta, locale: "id").overdue.contains { $0.key == first.key }, "overdue")
+        try part.reminders().complete(spaceId: pid, reminderId: cadence, occurrence: first.occurrence)
+        let back = try part.reminders().due(nowSecs: first.atSecs - day, offsetMinutes: jakarta, locale: "id").upcoming.filter { $0.reminderId == cadence }
+        try assertTrue(!back.contains { $0.key == first.key }, "not due again")
+        try assertEqual([first.occurrence + 1], back.map { $0.occurrence }, "the next one, once")
+
+        let m = try assertThrows("a one-off in the past", reminderInPast) {
+            _ = try part.reminders().add(spaceId: pid, kind: .task, forWhom: .participant, text: "x", firstAtSecs: now - 60, offsetMinutes: jakarta, everyDays: 0)
+        }
+        try assertEqual("error-reminder-in-past", m, "message id")
+        try assertThrows("a cadence of 0 days", invalidInput) {
+            _ = try sup.reminders().add(spaceId: pid, kind: .cadence, forWhom: .everyone, text: "", firstAtSecs: now + 60, offsetMinutes: jakarta, everyDays: 0)
+        }
+        try assertThrows("a participant's follow-up", notAllowed) {
+            _ = try part.reminders().add(spaceId: pid, kind: .followUp, forWhom: .supporter, text: "", firstAtSecs: now + 60, offsetMinutes: jakarta, everyDays: 0)
+        }
+    }
+}
