@@ -22,6 +22,8 @@ set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
+# shellcheck source=scripts/relay-start.sh
+source "$ROOT/scripts/relay-start.sh"
 KOTLIN_HOME="${KOTLIN_HOME:-$ROOT/build/tools/node_modules/kotlin-compiler}"
 JNA_JAR="${JNA_JAR:-/usr/share/java/jna.jar}"
 STDLIB="$KOTLIN_HOME/lib/kotlin-stdlib.jar"
@@ -106,25 +108,12 @@ compile_smoke() {
 
 # The Kotlin sample (android/jvm-host/Sample.kt), against a relay of this script's own on loopback.
 sample_runs_against_a_relay() {
-    local relay="${SEBAYA_RELAY_BIN:-$ROOT/target/debug/sebaya-relay}" out="$OUT/sample-relay" url="" i pid rc=0
-    [[ -x "$relay" ]] || { echo "no relay binary at $relay"; return 1; }
+    local relay="${SEBAYA_RELAY_BIN:-$ROOT/target/debug/sebaya-relay}" out="$OUT/sample-relay" pid rc=0
     "$KOTLIN_HOME/bin/kotlinc" -nowarn "$ROOT/android/jvm-host/Sample.kt" \
         -cp "$HOST_JAR:$JNA_JAR" -d "$OUT/sample.jar" || return 1
-    mkdir -p "$out"
-    : >"$out/relay.out"
-    "$relay" --port 0 --data-dir "$out/db" >"$out/relay.out" 2>"$out/relay.log" </dev/null &
-    pid=$!
-    for ((i = 0; i < 300; i++)); do
-        url="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out/relay.out")"
-        [[ -n "$url" ]] && break
-        sleep 0.1
-    done
-    if [[ -n "$url" ]]; then
-        SEBAYA_RELAY_URL="$url" timeout 300 java -cp "$OUT/sample.jar:$HOST_JAR:$STDLIB:$JNA_JAR" SampleKt || rc=1
-    else
-        echo "the relay did not start"
-        rc=1
-    fi
+    start_relay "$relay" "$out" || return 1
+    pid="$STARTED_PID"
+    SEBAYA_RELAY_URL="$STARTED_URL" timeout 300 java -cp "$OUT/sample.jar:$HOST_JAR:$STDLIB:$JNA_JAR" SampleKt || rc=1
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     return $rc

@@ -50,17 +50,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-: >"$DATA/relay.out"
-"$RELAY" --port 0 --data-dir "$DATA/db" >"$DATA/relay.out" 2>"$DATA/relay.log" </dev/null &
-RELAY_PID=$!
-URL=""
-for ((i = 0; i < 300; i++)); do
-    URL="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$DATA/relay.out")"
-    [[ -n "$URL" ]] && break
-    kill -0 "$RELAY_PID" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -n "$URL" ]] || { echo "schemathesis.sh: the relay did not start" >&2; tail -n 20 "$DATA/relay.log" >&2; exit 1; }
+# shellcheck source=scripts/relay-start.sh
+source "$ROOT/scripts/relay-start.sh"
+start_relay "$RELAY" "$DATA" || { echo "schemathesis.sh: the relay did not start" >&2; exit 1; }
+RELAY_PID="$STARTED_PID"
+URL="$STARTED_URL"
 echo "-- relay $URL (pid $RELAY_PID); schemathesis, $EXAMPLES examples per operation, seed $SEED"
 
 seed_args=()

@@ -15,7 +15,8 @@
 #   house     scripts/check-house.py: no new module cycle, mechanism -> domain dependency (imports, and
 #             calls between `impl Vault` blocks), import the check cannot follow (`use crate::*`...) or
 #             file over 1,200 lines in core/, server/, proto/ (ratchet: scripts/house-allow.txt, table:
-#             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests)
+#             scripts/house.toml), then its self-test (pytest if present, else the file runs its own tests);
+#             then the guides' tags and the self-test of scripts/check-guides.py (see kotlin, swift)
 #   clippy    cargo clippy --workspace --all-targets -- -D warnings
 #   demo      cargo run -p sebaya-cli -- demo (the end-to-end demonstration, every step checked)
 #   api       scripts/schemathesis.sh: Schemathesis against the relay's /v1/openapi.json, requests signed
@@ -25,11 +26,15 @@
 #   bindings  scripts/bindings.sh (cargo build + uniffi-bindgen for Python, Kotlin and Swift)
 #   python    pytest bindings/tests/python against the real library and a real relay
 #   kotlin    kotlinc + java: every bindings/tests/kotlin/*.kt (each has a main), with the Android
-#             module's JVM glue (android/src/glue/common), same
+#             module's JVM glue (android/src/glue/common), same; then scripts/check-guides.py: every
+#             code block of the guides (docs/android.md, docs/ios.md, any docs/*.md using the same tags)
+#             is tagged, and the `kotlin compiled` ones compile against those bindings and glue
 #   swift     swiftc (Debian 13's swiftlang in a cached chroot, scripts/swift-toolchain.sh): the
 #             generated Swift bindings + the package's glue (ios/Sources/Sebaya) + bindings/tests/swift/*.swift, against the host-built library
 #             and a real relay on loopback (the relay runs outside the chroot; same network); then
-#             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client.
+#             bindings/tests/swift-package: the bindings as SwiftPM module Sebaya, used by a client;
+#             and the guides' `swift compiled` blocks type-check against module Sebaya
+#             (scripts/check-guides.py, as in the kotlin stage).
 #             About 3.5 min the first time (making the chroot: ~2.5 min), about 10 s once cached
 #   mobile    host checks of android/ and ios/ (scripts/check-mobile.sh) and of the release recipe's
 #             artefacts (scripts/check-release.sh: host JAR, ProGuard, Swift package by URL); device
@@ -61,6 +66,8 @@ ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mo
 
 # shellcheck source=scripts/pg-cluster.sh
 source "$ROOT/scripts/pg-cluster.sh"
+# shellcheck source=scripts/relay-start.sh
+source "$ROOT/scripts/relay-start.sh"
 
 # --- reporting ------------------------------------------------------------------------------------
 
@@ -222,10 +229,13 @@ stage_house() {
     python3 "$ROOT/scripts/check-house.py"
     # The self-test needs only the standard library; pytest (installed by the python stage) if present.
     if python3 -c 'import pytest' 2>/dev/null; then
-        python3 -m pytest -p no:cacheprovider -q "$ROOT/scripts/test_check_house.py"
+        python3 -m pytest -p no:cacheprovider -q "$ROOT/scripts/test_check_house.py" "$ROOT/scripts/test_check_guides.py"
     else
         python3 "$ROOT/scripts/test_check_house.py"
+        python3 "$ROOT/scripts/test_check_guides.py"
     fi
+    # Every code block of the guides tagged (their compiling is in the kotlin and swift stages).
+    python3 "$ROOT/scripts/check-guides.py" tags
 }
 
 stage_clippy() {
@@ -269,9 +279,24 @@ stage_kotlin() {
         "$KOTLIN_HOME/bin/kotlinc" -nowarn "$generated" "${glue[@]}" "${tests[@]}" -cp "$JNA_JAR" -d "$jar"
         echo "$inputs" >"$stamp"
     fi
-    # Each test file with a main (class <File>Kt) runs in its own JVM; Harness.kt has none.
-    # Each test file has its own main (class <File>Kt); every one runs, and any failure fails the stage.
+    # The guides' compiled Kotlin blocks (docs/android.md, ...; scripts/check-guides.py), against the
+    # generated bindings and the glue in that JAR; only compiled. Again only when a guide changed.
     local t main rc=0
+    local gstamp="$out/guides.sha256" ginputs
+    ginputs="$(cat "$jar" "$ROOT"/docs/*.md "$ROOT/scripts/check-guides.py" | sha256sum | cut -d' ' -f1)"
+    if [[ -f "$gstamp" && "$(cat "$gstamp")" == "$ginputs" ]]; then
+        echo "-- the guides' Kotlin blocks: up to date"
+    else
+        echo "-- the guides' compiled Kotlin blocks (scripts/check-guides.py)"
+        rm -f "$gstamp"
+        if python3 "$ROOT/scripts/check-guides.py" kotlin --out "$out/guides" -- \
+            "$KOTLIN_HOME/bin/kotlinc" -nowarn -cp "$jar:$JNA_JAR" -d "$out/guides.jar"; then
+            echo "$ginputs" >"$gstamp"
+        else
+            rc=1
+        fi
+    fi
+    # Each test file has its own main (class <File>Kt); every one runs, and any failure fails the stage.
     for t in "${tests[@]}"; do
         grep -q '^fun main' "$t" || continue
         main="$(basename "$t" .kt)Kt"
@@ -286,29 +311,6 @@ stage_kotlin() {
 copy_if_changed() { # keeps the copy's time stamp when the content is the same, so builds stay cached
     mkdir -p "$(dirname "$2")"
     cmp -s "$1" "$2" || cp "$1" "$2"
-}
-
-# Starts a relay (our own child) with its data in $1 and the flags after it; sets STARTED_PID and
-# STARTED_URL once it prints its URL line.
-start_swift_relay() {
-    local dir="$1" out i
-    shift
-    mkdir -p "$dir"
-    out="$dir/relay.out"
-    : >"$out" # exists before the relay starts, so the first read below cannot race its creation
-    "$SEBAYA_RELAY_BIN" --port 0 --data-dir "$dir/db" "$@" >"$out" 2>"$dir/relay.log" </dev/null &
-    STARTED_PID=$!
-    STARTED_URL=""
-    for ((i = 0; i < 300; i++)); do
-        STARTED_URL="$(sed -n 's|^sebaya-relay listening on \(http://127\.0\.0\.1:[0-9]*\) (data: .*)$|\1|p' "$out" 2>/dev/null || true)"
-        [[ -n "$STARTED_URL" ]] && return 0
-        kill -0 "$STARTED_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "relay printed no URL line; stderr:" >&2
-    tail -n 40 "$dir/relay.log" >&2
-    kill "$STARTED_PID" 2>/dev/null || true
-    return 1
 }
 
 stage_swift() {
@@ -347,6 +349,18 @@ stage_swift() {
             /sebaya/sebaya.swift "${inside[@]}" -o /sebaya/sebaya-swift-test
         echo "$inputs" >"$stamp"
     fi
+    # The guides' compiled Swift blocks (docs/ios.md, ...; scripts/check-guides.py): type-checked as an
+    # app's code, against module Sebaya (the generated bindings + the package's glue); not run.
+    local shipped_inside=()
+    for t in "${shipped[@]}"; do shipped_inside+=("/sebaya/shipped/$(basename "$t")"); done
+    echo "-- the guides' compiled Swift blocks (scripts/check-guides.py)"
+    mkdir -p "$work/guides-module"
+    "$tc" run swiftc -suppress-warnings -parse-as-library -emit-module -module-name Sebaya \
+        -Xcc -fmodule-map-file=/sebaya/sebayaFFI.modulemap -I /sebaya \
+        -emit-module-path /sebaya/guides-module/Sebaya.swiftmodule /sebaya/sebaya.swift "${shipped_inside[@]}"
+    python3 "$ROOT/scripts/check-guides.py" swift --out "$work/guides" --inside /sebaya/guides -- \
+        "$tc" run swiftc -typecheck -suppress-warnings -parse-as-library -module-name '{module}' \
+        -Xcc -fmodule-map-file=/sebaya/sebayaFFI.modulemap -I /sebaya -I /sebaya/guides-module
     # The package as an app sees it: the bindings as module Sebaya over the C module sebayaFFI, used
     # from another module (bindings/tests/swift-package; SwiftPM rebuilds only what changed).
     local spm="$work/spm"
@@ -357,16 +371,23 @@ stage_swift() {
     copy_if_changed "$gen/sebayaFFI.h" "$spm/Sources/sebayaFFI/sebayaFFI.h"
     copy_if_changed "$gen/sebaya.swift" "$spm/Sources/Sebaya/sebaya.swift"
     for f in "${shipped[@]}"; do copy_if_changed "$f" "$spm/Sources/Sebaya/$(basename "$f")"; done
+    # A Swift file shipped once and since removed or renamed (or one a worktree sharing this chroot
+    # ships) must not stay in the cached package and be compiled with it.
+    local kept
+    for kept in "$spm/Sources/Sebaya/"*.swift; do
+        [[ "$(basename "$kept")" == sebaya.swift || -f "$ROOT/ios/Sources/Sebaya/$(basename "$kept")" ]] ||
+            rm -f "$kept"
+    done
     echo "-- swift build (package check) and run"
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relays run on the host, on loopback; the chroot shares the network namespace. The second
     # admits by credential a programme nobody holds the key of (protocol 9.8): it stores for no one.
     local data url cred_url
     data="$(mktemp -d)"
-    start_swift_relay "$data/open" || return 1
+    start_relay "$SEBAYA_RELAY_BIN" "$data/open" || return 1
     SWIFT_RELAY_PID="$STARTED_PID"
     url="$STARTED_URL"
-    start_swift_relay "$data/credential" --admission credential \
+    start_relay "$SEBAYA_RELAY_BIN" "$data/credential" --admission credential \
         --programme "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" || return 1
     SWIFT_CRED_RELAY_PID="$STARTED_PID"
     cred_url="$STARTED_URL"

@@ -182,6 +182,71 @@ pub struct ReferralInfo {
     pub verified: bool,
 }
 
+/// A safeguarding concern about a minor (issue 14, item 14), kept in the programme's safeguarding
+/// space, never in the child's care record. A coordinator sees every concern; a supporter its own.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct ConcernInfo {
+    /// The safeguarding space it lives in (hex); null while it waits on this phone for one (no
+    /// coordinator can receive it yet). Pass it to `update_referral` to acknowledge.
+    pub space_id: Option<String>,
+    /// Its id.
+    pub id: String,
+    /// The care record it is about (hex): on a coordinator's device it was sealed for, and on its
+    /// writer's; null elsewhere.
+    pub care_id: Option<String>,
+    /// The participant's person id (hex), where `care_id` is known.
+    pub participant: Option<String>,
+    /// The device (hex) that raised it.
+    pub by: String,
+    /// Whether this device raised it.
+    pub mine: bool,
+    /// When it was raised, ms.
+    pub created_ms: i64,
+    /// Where it stands.
+    pub state: ReferralState,
+    /// When a coordinator acknowledged it.
+    pub acknowledged_ms: Option<i64>,
+    /// When it was recorded as in care.
+    pub in_care_ms: Option<i64>,
+    /// When it was closed.
+    pub closed_ms: Option<i64>,
+    /// The device (hex) whose acknowledgement came first, if any.
+    pub acknowledged_by: Option<String>,
+    /// Time from the concern to its acknowledgement, ms.
+    pub time_to_acknowledge_ms: Option<i64>,
+    /// Coordinator persons the space reaches now (0 while it waits on this phone).
+    pub coordinators: u32,
+    /// Its age now, ms.
+    pub age_ms: i64,
+    /// Unacknowledged past the deadline.
+    pub overdue: bool,
+    /// What to tell its writer (no coordinator yet, not sent yet, sent, overdue: phone the
+    /// coordinator, told).
+    pub notice: CareNotice,
+}
+
+fn concern(c: sebaya_core::care::Concern) -> ConcernInfo {
+    ConcernInfo {
+        notice: c.notice().into(),
+        time_to_acknowledge_ms: c.time_to_acknowledge_ms(),
+        space_id: c.space.map(|s| s.to_hex()),
+        id: c.id,
+        care_id: c.care.map(|s| s.to_hex()),
+        participant: c.participant.map(hex::encode),
+        by: c.by,
+        mine: c.mine,
+        created_ms: c.created_ms,
+        state: ReferralState::from_id(c.state),
+        acknowledged_ms: c.acknowledged_ms,
+        in_care_ms: c.in_care_ms,
+        closed_ms: c.closed_ms,
+        acknowledged_by: c.acknowledged_by,
+        coordinators: c.coordinators,
+        age_ms: c.age_ms,
+        overdue: c.overdue,
+    }
+}
+
 /// What a risk event or a call for help did.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct Escalation {
@@ -573,14 +638,36 @@ impl Care {
         with(&self.inner, |v| v.erase_care_record(&c))
     }
 
-    /// A supporter's "refer now" (with `safeguarding_minor`: a safeguarding concern about a minor).
+    /// A supporter's "refer now". With `safeguarding_minor`: a safeguarding concern about the
+    /// minor, written not into the care record (the child's phone holds it) but into the
+    /// programme's safeguarding space, sealed for its coordinators; it waits on this phone until
+    /// this device belongs to one (`concerns`). Returns the referral's or concern's id.
     pub fn refer_now(&self, care_id: String, safeguarding_minor: bool) -> Result<String> {
         let c = parse_space(&care_id)?;
         with(&self.inner, |v| v.refer_now(&c, safeguarding_minor))
     }
 
+    /// A coordinator makes the programme's safeguarding space; its other coordinators and its
+    /// supporters join with `Spaces.approve_member` / `Spaces.join`, never a participant. Not a
+    /// coordinator there: `NotAllowed`. Returns its id (hex).
+    pub fn create_safeguarding_space(&self, programme_id: String) -> Result<String> {
+        let p = parse_programme(&programme_id)?;
+        Ok(with(&self.inner, |v| v.create_safeguarding_space(p))?.to_hex())
+    }
+
+    /// The safeguarding concerns this device may see, oldest first: a coordinator's every concern
+    /// (about which care record, where sealed for it); a supporter's own, waiting ones too.
+    /// Acknowledge with `update_referral(space_id, id, ...)`; they are in the caseload too.
+    pub fn concerns(&self) -> Result<Vec<ConcernInfo>> {
+        Ok(with(&self.inner, |v| v.concerns())?
+            .into_iter()
+            .map(concern)
+            .collect())
+    }
+
     /// A coordinator records a referral's state: `Acknowledged`, `InCare` or `Closed` (any other is
-    /// `InvalidInput`: `Queued` and `Sent` are the writer's device's own).
+    /// `InvalidInput`: `Queued` and `Sent` are the writer's device's own). Given a safeguarding
+    /// space's id, a concern's state there.
     pub fn update_referral(
         &self,
         care_id: String,
@@ -610,8 +697,10 @@ impl Care {
             .collect())
     }
 
-    /// A coordinator's caseload: every referral not yet closed in the records it coordinates,
-    /// overdue first, then oldest first, with age and who acknowledged. Empty for anyone else.
+    /// A coordinator's caseload: every referral not yet closed in the records it coordinates, and
+    /// every safeguarding concern not yet closed (`care_id` the safeguarding space's, reason
+    /// `SafeguardingMinor`), overdue first, then oldest first, with age and who acknowledged. Empty
+    /// for anyone else.
     pub fn caseload(&self) -> Result<Vec<ReferralInfo>> {
         Ok(with(&self.inner, |v| v.caseload())?
             .into_iter()

@@ -78,6 +78,8 @@ open_enum! {
         Care = "care",
         /// A programme's report space.
         Report = "report",
+        /// A programme's safeguarding space: supporters' concerns about minors, for coordinators.
+        Safeguarding = "safeguarding",
     }
 }
 
@@ -91,6 +93,7 @@ impl From<CoreKind> for SpaceKind {
             CoreKind::Index => Self::Index,
             CoreKind::Care => Self::Care,
             CoreKind::Report => Self::Report,
+            CoreKind::Safeguarding => Self::Safeguarding,
         }
     }
 }
@@ -419,6 +422,9 @@ pub enum CareNotice {
     Overdue,
     /// For the supporter: unanswered past the deadline. Phone the coordinator.
     OverdueCallCoordinator,
+    /// For the supporter: a safeguarding concern still waits on this phone (no safeguarding space
+    /// to send it to). Ask the coordinator to add you; if the child is in danger, phone them now.
+    ConcernNotDelivered,
 }
 
 impl From<sebaya_core::care::CareNotice> for CareNotice {
@@ -434,6 +440,7 @@ impl From<sebaya_core::care::CareNotice> for CareNotice {
             N::NoCoordinatorYet => Self::NoCoordinatorYet,
             N::Overdue => Self::Overdue,
             N::OverdueCallCoordinator => Self::OverdueCallCoordinator,
+            N::ConcernNotDelivered => Self::ConcernNotDelivered,
         }
     }
 }
@@ -451,6 +458,7 @@ impl CareNotice {
             Self::NoCoordinatorYet => N::NoCoordinatorYet,
             Self::Overdue => N::Overdue,
             Self::OverdueCallCoordinator => N::OverdueCallCoordinator,
+            Self::ConcernNotDelivered => N::ConcernNotDelivered,
         }
     }
 }
@@ -703,6 +711,7 @@ mod tests {
             CareNotice::NoCoordinatorYet,
             CareNotice::Overdue,
             CareNotice::OverdueCallCoordinator,
+            CareNotice::ConcernNotDelivered,
         ] {
             assert_eq!(CareNotice::from(n.to_core()), n);
             let id = notice_message_id(n);

@@ -15,6 +15,28 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Result, Shared, locked, parse_device, parse_space, poisoned, with, with_unannounced};
 
+/// The DNS-SD service type to advertise and browse for face-to-face sync on a local network, as
+/// Android NSD and Apple Bonjour take it: `_sebaya._tcp` (protocol 25.1; the CLI's
+/// `_sebaya._tcp.local.` without the domain). iOS apps list it under `NSBonjourServices`.
+#[uniffi::export]
+pub fn nearby_service_type() -> String {
+    sebaya_core::sync::peer::advert::SERVICE_TYPE.to_string()
+}
+
+/// A fresh random instance name to advertise under while this device listens for a nearby session
+/// (protocol 25.1): 16 lowercase hex characters, the same rule as `sebaya nearby listen`. It names
+/// no device, person or vault; take a new one for each opening, so two openings cannot be linked.
+#[uniffi::export]
+pub fn nearby_advert_name() -> Result<String> {
+    Ok(sebaya_core::sync::peer::advert::advert_name()?)
+}
+
+/// Whether `name` is of the form `nearby_advert_name` makes (a browsing app may skip other names).
+#[uniffi::export]
+pub fn is_nearby_advert_name(name: String) -> bool {
+    sebaya_core::sync::peer::advert::is_advert_name(&name)
+}
+
 /// What importing a bundle did.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct BundleReport {

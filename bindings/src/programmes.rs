@@ -15,6 +15,10 @@ pub struct Programme {
     pub holds_key: bool,
     /// This person's role there now, or null.
     pub role: Option<ProgrammeRole>,
+    /// Whether this device belongs to the programme's safeguarding space. A coordinator without
+    /// one must be warned: supporters' safeguarding concerns reach no one until it is made
+    /// (`Care.create_safeguarding_space`) and they are added.
+    pub safeguarding_space: bool,
 }
 
 /// A grant just made.
@@ -108,6 +112,7 @@ impl Programmes {
                     name: p.name,
                     holds_key: p.holds_key,
                     role: p.role.map(Into::into),
+                    safeguarding_space: p.safeguarding_space,
                 })
                 .collect())
         })

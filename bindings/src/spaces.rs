@@ -76,7 +76,8 @@ impl Spaces {
         })
     }
 
-    /// On any device: joins the shared space (group, pairing, case notes, care record, report space)
+    /// On any device: joins the shared space (group, pairing, case notes, care record, report space,
+    /// safeguarding space)
     /// named in a response made for it (`approve_member`, `Pairings.create`, `Care.enrol`...).
     /// Returns the space.
     pub fn join(&self, response: String) -> Result<SharedSpace> {

@@ -12,6 +12,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use sebaya_core::sync::peer::PeerReport;
+use sebaya_core::sync::peer::advert::{advert_host, advert_name};
 use sebaya_core::{Error, Result, Vault};
 
 /// How long a nearby session waits for the other device before giving up.
@@ -86,8 +87,8 @@ pub fn accept_one(
     run_session(vault, &mut stream, false)
 }
 
-/// The DNS-SD service type `sebaya nearby` advertises.
-pub const SERVICE: &str = "_sebaya._tcp.local.";
+/// The DNS-SD service type `sebaya nearby` advertises (protocol 25.1; the same as the apps').
+pub const SERVICE: &str = sebaya_core::sync::peer::advert::MDNS_SERVICE;
 
 /// An mDNS advertisement, withdrawn when dropped.
 pub struct Advert {
@@ -101,8 +102,9 @@ impl Advert {
     /// Advertises `port` under a random instance and host name that identify nobody.
     pub fn start(port: u16) -> std::result::Result<Advert, String> {
         let daemon = mdns_sd::ServiceDaemon::new().map_err(|e| format!("mDNS: {e}"))?;
-        let name = hex::encode(sebaya_core::crypto::random::<8>().map_err(|e| e.to_string())?);
-        let host = format!("sebaya-{name}.local.");
+        // The rule every platform shares (protocol 25.1): fresh random hex, nothing that identifies.
+        let name = advert_name().map_err(|e| e.to_string())?;
+        let host = advert_host(&name);
         let info = mdns_sd::ServiceInfo::new(
             SERVICE,
             &name,

@@ -17,6 +17,7 @@ care-unverified = Unverified: sent from a device not proven to be the participan
 care-no-coordinator-yet = Your programme has no coordinator in your record yet, so no one can be told yet: your request is kept and goes to the first coordinator added. If you are in danger now, call one of these numbers.
 care-overdue = No coordinator has answered in time. Please call one of these numbers now, and tell an adult you trust.
 care-overdue-call-coordinator = This referral has had no answer within the programme's time. Phone your coordinator now.
+care-concern-not-delivered = Not yet delivered: ask your coordinator to add you to the programme's safeguarding space. If the child is in danger, phone your coordinator now.
 care-state-queued = Waiting to be sent
 care-state-sent = Sent, not yet seen
 care-state-acknowledged = Seen by a coordinator

@@ -17,6 +17,7 @@ care-unverified = Belum terverifikasi: dikirim dari perangkat yang belum terbukt
 care-no-coordinator-yet = Belum ada koordinator program di catatanmu, jadi belum ada yang bisa diberi tahu: permintaanmu disimpan dan dikirim ke koordinator pertama yang ditambahkan. Jika kamu dalam bahaya sekarang, hubungi salah satu nomor ini.
 care-overdue = Belum ada koordinator yang menjawab tepat waktu. Hubungi salah satu nomor ini sekarang, dan ceritakan kepada orang dewasa yang kamu percaya.
 care-overdue-call-coordinator = Rujukan ini belum dijawab dalam batas waktu program. Telepon koordinatormu sekarang.
+care-concern-not-delivered = Belum terkirim: minta koordinatormu menambahkanmu ke ruang perlindungan anak program ini. Jika anak itu dalam bahaya, telepon koordinatormu sekarang.
 care-state-queued = Menunggu dikirim
 care-state-sent = Terkirim, belum dilihat
 care-state-acknowledged = Sudah dilihat koordinator

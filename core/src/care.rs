@@ -48,6 +48,7 @@
 //! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here) and
 //! `training.rs` (the training register).
 
+mod concerns;
 mod consent;
 mod escalation;
 pub mod instruments;
@@ -64,13 +65,14 @@ mod screening;
 pub mod training;
 pub mod wordings;
 
+pub use concerns::{CONCERN_REASON, Concern};
 pub use consent::{
     ConsentRecord, Exception, MINOR_KEY, PURPOSES, SHARE_PURPOSE, add_consent,
     add_consent_with_form, consent_version, consented, consents, exceptions, guardian_allows,
     guardian_consented, is_minor,
 };
-pub(crate) use escalation::genuine;
 pub use escalation::{CareNotice, Escalation, ReferralView};
+pub(crate) use escalation::{LEGACY_CONCERN, genuine};
 pub use oncall::{
     DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,
     ack_hours,

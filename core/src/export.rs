@@ -5,7 +5,9 @@
 //! in every care record they are the subject of, what they wrote in pairings and groups (check-ins,
 //! goals, messages, shared items, notes), case notes and reviews written by their devices, and the
 //! programmes and roles they hold. Others' words are left out, except a pairing's goals, which belong
-//! to the pairing as a whole. Keys, certificates and anything secret are never exported.
+//! to the pairing as a whole. Keys, certificates and anything secret are never exported. Nor is a
+//! safeguarding concern (issue 14, item 14): a participant never holds the safeguarding space, and a
+//! concern an earlier version wrote into their care record is left out with its states.
 //!
 //! The document is versioned (`"schema": "sebaya-export/1"`, `docs/care.md`); its fields only grow
 //! within a version.
@@ -82,7 +84,12 @@ impl Vault {
                         .into_iter()
                         .map(|c| serde_json::to_value(c).unwrap_or(Value::Null))
                         .collect();
-                    let referrals: Vec<Value> = care::referrals(&s.doc)
+                    // A safeguarding concern an earlier version wrote here is the coordinators',
+                    // never the participant's to see (issue 14, item 14); nor its states.
+                    let (kept, concerns): (Vec<_>, Vec<_>) = care::referrals(&s.doc)
+                        .into_iter()
+                        .partition(|r| r.reason != care::LEGACY_CONCERN);
+                    let referrals: Vec<Value> = kept
                         .into_iter()
                         .map(|r| {
                             json!({"id": r.id, "origin": r.origin, "reason": r.reason,
@@ -91,6 +98,7 @@ impl Vault {
                         .collect();
                     let states: Vec<Value> = care::states(&s.doc)
                         .into_iter()
+                        .filter(|st| !concerns.iter().any(|c| c.id == st.referral))
                         .map(|st| json!({"referral": st.referral, "state": st.state, "at_ms": st.at_ms}))
                         .collect();
                     care_records.push(json!({
@@ -156,7 +164,10 @@ impl Vault {
                         "id": id.to_hex(), "role": role, "notes": notes, "reviews": reviews,
                     }));
                 }
-                SpaceKind::Journal | SpaceKind::Index | SpaceKind::Report => {}
+                SpaceKind::Journal
+                | SpaceKind::Index
+                | SpaceKind::Report
+                | SpaceKind::Safeguarding => {}
             }
         }
         let programmes: Vec<Value> = self

@@ -205,6 +205,14 @@ impl Vault {
         self.sync_begin_sealing(relay_url, true)
     }
 
+    /// What the domains do before anything leaves this device by any path (a relay sync, a peer
+    /// session, a bundle) and after it joins a safeguarding space: safeguarding concerns waiting
+    /// on this phone for a space to go to are written there (issue 14, item 14). Best effort:
+    /// whatever cannot be written stays queued for the next time.
+    pub(crate) fn before_sending(&mut self) {
+        let _ = self.send_queued_concerns();
+    }
+
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).
     pub(crate) fn sync_begin_sealing(
         &mut self,
@@ -214,6 +222,7 @@ impl Vault {
         self.refresh_index()?;
         self.scrub_index()?;
         self.bind_pairings_outside_programmes()?;
+        self.before_sending();
         self.seal_pending_with(snapshots)?;
         let (posts, answers, taken) = self.join_outbox()?;
         let mut sync = self
@@ -225,7 +234,12 @@ impl Vault {
         sync.care_first(
             self.shared
                 .values()
-                .filter(|s| s.kind == crate::space::SpaceKind::Care)
+                .filter(|s| {
+                    matches!(
+                        s.kind,
+                        crate::space::SpaceKind::Care | crate::space::SpaceKind::Safeguarding
+                    )
+                })
                 .map(|s| s.id)
                 .collect(),
         );

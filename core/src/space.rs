@@ -61,6 +61,8 @@ pub(crate) mod rules;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
+#[cfg(test)]
+mod snapshot_verdicts_tests;
 mod verdicts;
 #[cfg(test)]
 mod verdicts_tests;
@@ -133,6 +135,13 @@ struct SpaceRecord {
     /// them. Absent in records written before it (the next seal reads everything once).
     #[serde(default)]
     sealed_heads: Vec<ByteBuf>,
+    /// The generation of this device's Automerge actor in this space (protocol 8.1): raised each
+    /// time one of its own changes leaves the document. Absent (0) in records written before it.
+    #[serde(default)]
+    generation: u32,
+    /// The generation `sealed_change_seq` counts in. Absent (0) in records written before it.
+    #[serde(default)]
+    sealed_generation: u32,
 }
 
 /// A space open in memory.
@@ -151,11 +160,18 @@ pub struct Space {
     /// The Automerge document.
     pub doc: AutoCommit,
     next_seq: u64,
+    /// This device's last sealed change: its actor's generation and its Automerge sequence number
+    /// (compared in that order: a change of its own after them is not sealed yet).
+    sealed_generation: u32,
     sealed_change_seq: u64,
+    /// The generation of the Automerge actor this device writes with here
+    /// ([`actor_of_generation`]).
+    generation: u32,
     /// The document's heads when this device last sealed: every change of its own in their past
-    /// has a sequence number up to `sealed_change_seq`, so a seal reads only the changes after them
-    /// (`outgoing.rs`). Heads the document does not know are passed over by Automerge, which then
-    /// returns more, never less: a stale or foreign cursor costs one longer walk, never a change.
+    /// is at or before (`sealed_generation`, `sealed_change_seq`), so a seal reads only the changes
+    /// after them (`outgoing.rs`). Heads the document does not know are passed over by Automerge,
+    /// which then returns more, never less: a stale or foreign cursor costs one longer walk, never
+    /// a change.
     sealed_heads: Vec<ChangeHash>,
     /// Envelopes held.
     pub vector: VersionVector,
@@ -224,9 +240,51 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// The actor id a device writes with: its device id, so every change names its signer.
+/// The actor id a device writes with in its first generation: its device id, so every change names
+/// its signer (protocol 8.1).
 pub fn actor_of(device: &DeviceId) -> ActorId {
-    ActorId::from(&device.0[..])
+    actor_of_generation(device, 0)
+}
+
+/// Bytes a generation takes after the device id in an actor id of generation 1 or later.
+const GENERATION_LEN: usize = 4;
+
+/// The actor id a device writes with in `generation` (protocol 8.1, rules version 6): its device
+/// id in generation 0; after, the device id followed by the generation (4 bytes, big-endian). A
+/// device starts a generation each time one of its own changes leaves its document (15.10), so it
+/// never numbers two different changes alike under one actor.
+pub fn actor_of_generation(device: &DeviceId, generation: u32) -> ActorId {
+    if generation == 0 {
+        return ActorId::from(&device.0[..]);
+    }
+    let mut bytes = Vec::with_capacity(32 + GENERATION_LEN);
+    bytes.extend_from_slice(&device.0);
+    bytes.extend_from_slice(&generation.to_be_bytes());
+    ActorId::from(bytes)
+}
+
+/// The device and generation an actor id names, or `None` for any other form (a 36-byte id that
+/// names generation 0 included: each generation has exactly one actor id).
+pub fn actor_generation(actor: &ActorId) -> Option<(DeviceId, u32)> {
+    let bytes = actor.to_bytes();
+    let (device, rest) = bytes.split_first_chunk::<32>()?;
+    let generation = match rest.len() {
+        0 => 0,
+        GENERATION_LEN => {
+            let g = u32::from_be_bytes(rest.try_into().ok()?);
+            if g == 0 {
+                return None;
+            }
+            g
+        }
+        _ => return None,
+    };
+    Some((DeviceId(*device), generation))
+}
+
+/// The device an actor id belongs to, whatever its generation.
+pub fn actor_device(actor: &ActorId) -> Option<DeviceId> {
+    actor_generation(actor).map(|(d, _)| d)
 }
 
 /// The epoch id of a space's first key: SHA-256 over a label, the space id and a commitment to the key.
@@ -257,6 +315,16 @@ fn unpairs(p: &[(ByteBuf, u64)]) -> Result<BTreeMap<DeviceId, u64>> {
 }
 
 impl Space {
+    /// The Automerge actor this device writes with here now (its current generation's).
+    pub(crate) fn actor(&self) -> ActorId {
+        actor_of_generation(&self.me, self.generation)
+    }
+
+    /// The generation of `actor` when it is one of this device's, whatever the generation.
+    fn own_generation(&self, actor: &ActorId) -> Option<u32> {
+        actor_generation(actor).and_then(|(d, g)| (d == self.me).then_some(g))
+    }
+
     /// Creates a new space with a fresh id and key; this device is its first author and, by the
     /// genesis statement it signs (the space's first envelope), its first admin.
     pub fn create(store: &Store, kind: SpaceKind, id: &Identity) -> Result<Space> {
@@ -308,7 +376,9 @@ impl Space {
             recipients: BTreeMap::new(),
             doc: AutoCommit::new().with_actor(actor_of(&me)),
             next_seq: 1,
+            sealed_generation: 0,
             sealed_change_seq: 0,
+            generation: 0,
             sealed_heads: Vec::new(),
             snap_base: 0,
             snap_envelopes: 0,
@@ -370,6 +440,8 @@ impl Space {
             epoch: ByteBuf::from(self.epoch.0.to_vec()),
             next_seq: self.next_seq,
             sealed_change_seq: self.sealed_change_seq,
+            generation: self.generation,
+            sealed_generation: self.sealed_generation,
             sealed_heads: self
                 .sealed_heads
                 .iter()
@@ -477,7 +549,7 @@ impl Space {
                 .map_err(|_| Error::Corrupt("document chunk"))?;
         }
         drop(stmt);
-        doc.set_actor(actor_of(&me));
+        doc.set_actor(actor_of_generation(&me, rec.generation));
         let mut space = Space {
             id: SpaceId::from_slice(&rec.id).map_err(|_| Error::Corrupt("space record"))?,
             kind: SpaceKind::from_byte(rec.kind)?,
@@ -487,7 +559,9 @@ impl Space {
             recipients,
             doc,
             next_seq: rec.next_seq,
+            sealed_generation: rec.sealed_generation,
             sealed_change_seq: rec.sealed_change_seq,
+            generation: rec.generation,
             sealed_heads: rec
                 .sealed_heads
                 .iter()

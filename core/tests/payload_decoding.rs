@@ -654,3 +654,42 @@ fn a_journal_with_a_members_changes_saves_and_loads_again() {
     let saved = doc.save();
     automerge::AutoCommit::load(&saved).expect("the document saved after a member's changes loads");
 }
+
+/// Protocol 8.1 (rules version 6): a change may be by a later generation of its envelope's author's
+/// actor, never by another device's, of any generation, nor by an actor of any other form (one
+/// naming generation 0 in the long form included: each generation has one actor id), in either
+/// codec.
+#[test]
+fn only_the_authors_actors_of_any_generation_are_taken() {
+    let other = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[0x6f; 32]).unwrap();
+    let other = DeviceId::from_slice(other.public_key().as_ref()).unwrap();
+    let mut zero = author().0.to_vec();
+    zero.extend_from_slice(&[0; 4]);
+    let mut five = author().0.to_vec();
+    five.extend_from_slice(&[0; 5]);
+    let cases: [(automerge::ActorId, bool); 6] = [
+        (sebaya_core::space::actor_of_generation(&author(), 0), true),
+        (sebaya_core::space::actor_of_generation(&author(), 1), true),
+        (
+            sebaya_core::space::actor_of_generation(&author(), 70_000),
+            true,
+        ),
+        (sebaya_core::space::actor_of_generation(&other, 1), false),
+        (automerge::ActorId::from(zero), false),
+        (automerge::ActorId::from(five), false),
+    ];
+    for (actor, taken) in cases {
+        let mut doc = automerge::AutoCommit::new().with_actor(actor.clone());
+        sebaya_core::journal::add(&mut doc, "0123456789abcdef", "x", 3, &[], 1_790_000_000_000)
+            .unwrap();
+        doc.commit();
+        for codec in [
+            sebaya_core::space::CODEC_BUNDLE,
+            sebaya_core::space::CODEC_DEFLATE_CHANGES,
+        ] {
+            let payload = payload_of(&mut doc, codec);
+            let got = decode_changes(&payload, &author());
+            assert_eq!(got.is_ok(), taken, "actor {actor}, codec {codec}");
+        }
+    }
+}

@@ -1064,3 +1064,34 @@ fn the_announcement_of_12_1_is_the_documented_change() {
     assert_eq!(h(change.raw_bytes()), ANNOUNCEMENT_CHANGE_HEX);
     assert_documented("12.1 announcement change", ANNOUNCEMENT_CHANGE_HEX);
 }
+
+/// 8.1: the Automerge actor id of a device's generation (issue 15, item 7): the device id alone in
+/// generation 0, then the device id and the generation as 4 bytes, big-endian. Built here from the
+/// text and compared with the crate, both ways.
+#[test]
+fn the_actor_generations_of_8_1_are_the_documented_bytes() {
+    let author = DeviceId(public(&key(&[0x11; 32])));
+    for (generation, suffix) in [(0u32, ""), (1, "00000001"), (258, "00000102")] {
+        let want = format!("{}{suffix}", h(author.0));
+        let actor = space::actor_of_generation(&author, generation);
+        assert_eq!(h(actor.to_bytes()), want);
+        assert_eq!(space::actor_generation(&actor), Some((author, generation)));
+        assert_eq!(space::actor_device(&actor), Some(author));
+        if generation > 0 {
+            assert_documented("8.1 actor of a later generation", &want);
+        }
+    }
+    let mut zero = author.0.to_vec();
+    zero.extend_from_slice(&[0; 4]);
+    for other in [
+        zero,
+        author.0[..31].to_vec(),
+        vec![0x11; 16],
+        vec![0x11; 40],
+    ] {
+        assert_eq!(
+            space::actor_generation(&automerge::ActorId::from(other)),
+            None
+        );
+    }
+}

@@ -21,6 +21,13 @@ pub const NOISE_PARAMS: &str = "Noise_XX_25519_ChaChaPoly_SHA256";
 pub const PROLOGUE: &[u8] = b"sebaya/v1/peer-session";
 /// Version of the messages inside the session.
 pub const PEER_VERSION: u8 = 1;
+/// The DNS-SD service type a device advertises while it listens for a session on a local network
+/// (section 25.1), as Android NSD and Apple Bonjour take it (no domain).
+pub const SERVICE_TYPE: &str = "_sebaya._tcp";
+/// The same service type with its mDNS domain, as an mDNS responder names it.
+pub const MDNS_SERVICE: &str = "_sebaya._tcp.local.";
+/// Random bytes in an advertised instance name (section 25.1): shown as twice as many hex characters.
+pub const ADVERT_NAME_BYTES: usize = 8;
 /// Version of the carrying exchange (section 25.2), announced in [`Hello::carry`]. It rides on
 /// session version 1 as an optional key a version-1 device ignores, so a device that cannot carry in
 /// sessions still syncs with one that can; carrying runs only when both announced it.

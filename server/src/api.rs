@@ -55,6 +55,8 @@ pub struct RelayState {
     snapshots: Arc<exchange::SnapshotPolicy>,
     metrics: Arc<crate::metrics::Metrics>,
     live: Arc<crate::live::Live>,
+    /// With PostgreSQL: what tells the other nodes sharing the database of this node's pushes.
+    fanout: Option<Arc<crate::postgres::Fanout>>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -78,6 +80,7 @@ impl RelayState {
             snapshots: Arc::new(exchange::SnapshotPolicy::default()),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             live: Arc::new(crate::live::Live::new(crate::live::LiveLimits::default())),
+            fanout: None,
         }
     }
 
@@ -164,8 +167,23 @@ impl RelayState {
 
     /// Opens the store `database` chooses (SQLite or PostgreSQL). Blocks: call it before starting
     /// the runtime or from a blocking context.
+    ///
+    /// With PostgreSQL the state also holds the node's live fan-out: [`crate::serve`] runs it, so
+    /// that a push through any node wakes the waits every node holds (`postgres/fanout.rs`).
     pub fn open_database(database: &crate::Database) -> Result<RelayState, crate::StoreError> {
-        Ok(RelayState::new(database.open()?))
+        let mut state = RelayState::new(database.open()?);
+        if let crate::Database::Postgres(url) = database {
+            state.fanout = Some(Arc::new(crate::postgres::Fanout::new(
+                url,
+                &state.relay_id,
+            )?));
+        }
+        Ok(state)
+    }
+
+    /// The live fan-out to the other nodes, when the store is shared through PostgreSQL.
+    pub(crate) fn fanout(&self) -> Option<Arc<crate::postgres::Fanout>> {
+        self.fanout.clone()
     }
 
     /// The relay's id.
@@ -476,6 +494,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let relay_id = state.relay_id;
     let metrics = state.metrics.clone();
     let live = state.live.clone();
+    let fanout = state.fanout.clone();
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
         let auth = authenticate(&headers, &relay_id, SYNC_PATH, &body, now)?;
@@ -517,16 +536,21 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 .collect(),
             erasures: req.erasures,
         };
-        let response =
-            exchange::run_noting(store.as_ref(), &access, input, &snapshots, live.as_ref())
-                .map_err(|e| match e {
-                    ExchangeError::Replayed => ApiError::Replayed,
-                    ExchangeError::Store(err) => {
-                        // Operators need to learn about a failing disk; the message holds no request content.
-                        tracing::error!(error = %err, "store error during sync");
-                        ApiError::Internal
-                    }
-                })?;
+        // This node's waits, then (with PostgreSQL) the other nodes'.
+        let others: &dyn crate::live::Notifier = match &fanout {
+            Some(f) => f.as_ref(),
+            None => &crate::live::Silent,
+        };
+        let notifier = (live.as_ref(), others);
+        let response = exchange::run_noting(store.as_ref(), &access, input, &snapshots, &notifier)
+            .map_err(|e| match e {
+                ExchangeError::Replayed => ApiError::Replayed,
+                ExchangeError::Store(err) => {
+                    // Operators need to learn about a failing disk; the message holds no request content.
+                    tracing::error!(error = %err, "store error during sync");
+                    ApiError::Internal
+                }
+            })?;
         observe::count_answer(&metrics, pushed, &response);
         sync::encode(&response).map_err(|_| ApiError::Internal)
     };

@@ -78,7 +78,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The system's random generator failed while making the relay id.
-    #[error("no randomness available to make the relay id")]
+    #[error("no randomness available to make the relay id or a node id")]
     Random,
 }
 

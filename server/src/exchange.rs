@@ -428,6 +428,12 @@ pub fn run_noting(
                     && log.state().role(&p.author) == Some(Role::Admin)
                     && held.covers(&p.cover)
                     && held.contains(&p.author, p.seq)
+                    // Devices refuse a snapshot whose cover names a number of a device past its
+                    // good standing (a removed device past its cutoff: protocol 26.3), so it never
+                    // stands in for, nor prunes, what it covers.
+                    && p.cover.iter().all(|(a, s)| {
+                        log.state().good_standing_until(a).is_none_or(|last| *s <= last)
+                    })
                     && floor
                         .iter()
                         .all(|(a, f)| p.cover.get(a).copied().unwrap_or(0) >= *f)

@@ -145,6 +145,10 @@ pub async fn serve(
 ) -> Result<(), RelayError> {
     let metrics = state.metrics();
     let live = state.live();
+    // Several nodes on one PostgreSQL database: this node hears the others' pushes while it serves.
+    let fanout = state
+        .fanout()
+        .map(|f| f.start(live.clone(), metrics.clone()));
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -186,6 +190,10 @@ pub async fn serve(
     // Waits would hold their connections through the grace period: they answer now.
     live.close();
     graceful.shutdown().await;
+    // After the requests in flight: their pushes are published before the connection closes.
+    if let Some(fanout) = fanout {
+        fanout.stop().await;
+    }
     Ok(())
 }
 

@@ -13,22 +13,48 @@
 //! [`LiveLimits::total`] in all, each refused with its own reason. [`Live::close`] ends every wait
 //! at once when the relay shuts down, and refuses new ones.
 //!
-//! With one relay process the in-process registry is the whole story. Several processes over one
-//! database (PostgreSQL, not built yet) need each push announced to every process: that is another
-//! [`Notifier`] (LISTEN/NOTIFY) which calls [`Live::changed`] of each process's registry on what
-//! the others stored. The exchange only ever sees the trait.
+//! With one relay process (SQLite) the in-process registry is the whole story. Several processes
+//! over one PostgreSQL database need each push announced to every process: the exchange is given
+//! two notifiers (a pair is one, [`Notifier`] for `(A, B)`), this registry and the node's PostgreSQL
+//! fan-out (`postgres/fanout.rs`), which publishes the news with `NOTIFY` and, at every other
+//! node, calls [`Live::changed`] of that node's registry with it. A node that may have missed news
+//! (its listening connection was lost) calls [`Live::wake_all`] once it listens again: each wait
+//! then looks at the store once more, which is exactly what its vectors are for. The exchange only
+//! ever sees the trait.
+//!
+//! A wake-all costs a look at the store per wait, so those looks are bounded apart from the
+//! requests: a wait woken by [`Live::wake_all`] first sleeps a random moment (up to
+//! [`RECHECK_JITTER`], so the nodes and the waits do not all look at once) and then takes a turn
+//! ([`Live::recheck_turn`]) of which only [`RECHECKS_AT_ONCE`] exist, so they never take more than
+//! that many of the node's statement connections and blocking threads, and pushes and syncs go on
+//! being answered meanwhile. The fan-out also wakes all at most once a second.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use sebaya_proto::{DeviceId, SpaceId};
+
+/// Waits woken by [`Live::wake_all`] looking at the store at once, at most (the statement pool
+/// holds 12 connections: pushes and syncs keep the rest).
+pub const RECHECKS_AT_ONCE: usize = 2;
+/// The longest random pause before a wait woken by [`Live::wake_all`] takes its turn.
+pub const RECHECK_JITTER: Duration = Duration::from_millis(500);
 
 /// Told when spaces hold new envelopes (or were erased), after the store committed them.
 pub trait Notifier: Send + Sync {
     /// `spaces` changed by a request of `by` (whose own waits are not woken: it holds what it
     /// pushed).
     fn changed(&self, spaces: &[SpaceId], by: &DeviceId);
+}
+
+/// Both told, in turn: a node's own registry first, then the other nodes.
+impl<A: Notifier + ?Sized, B: Notifier + ?Sized> Notifier for (&A, &B) {
+    fn changed(&self, spaces: &[SpaceId], by: &DeviceId) {
+        self.0.changed(spaces, by);
+        self.1.changed(spaces, by);
+    }
 }
 
 /// A notifier that tells no one (the exchange run outside a server: tests, tools).
@@ -82,8 +108,16 @@ pub enum Refused {
 struct Waiter {
     id: u64,
     device: DeviceId,
-    woken: Mutex<Vec<SpaceId>>,
+    woken: Mutex<Woken>,
     signal: tokio::sync::Notify,
+}
+
+/// What woke a wait since it last looked.
+#[derive(Debug, Default)]
+struct Woken {
+    spaces: Vec<SpaceId>,
+    /// Every space of the wait ([`Live::wake_all`]).
+    all: bool,
 }
 
 #[derive(Debug, Default)]
@@ -95,11 +129,27 @@ struct Inner {
 }
 
 /// The waits open now. Shared by the handlers (which register) and the exchange (which wakes).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Live {
     inner: Mutex<Inner>,
     limits: LiveLimits,
     next_id: AtomicU64,
+    rechecks: tokio::sync::Semaphore,
+}
+
+impl Default for Live {
+    fn default() -> Live {
+        Live::new(LiveLimits::default())
+    }
+}
+
+/// What ended a sleep of [`Wait::woken`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Woke {
+    /// The spaces to look at again (empty when the relay is closing).
+    pub spaces: Vec<SpaceId>,
+    /// Woken by [`Live::wake_all`]: the look again should take a [`Live::recheck_turn`].
+    pub everything: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,7 +164,16 @@ impl Live {
             inner: Mutex::default(),
             limits,
             next_id: AtomicU64::new(0),
+            rechecks: tokio::sync::Semaphore::new(RECHECKS_AT_ONCE),
         }
+    }
+
+    /// A turn to look at the store again after [`Live::wake_all`]: at most [`RECHECKS_AT_ONCE`]
+    /// are held at once, after a random pause of up to [`RECHECK_JITTER`]. `None` if the turns are
+    /// closed (never: the semaphore is never closed).
+    pub async fn recheck_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::sleep(jitter()).await;
+        self.rechecks.acquire().await.ok()
     }
 
     /// The bounds in force.
@@ -182,6 +241,29 @@ impl Live {
         }
     }
 
+    /// Wakes every open wait for all its spaces, whoever they belong to: news may have been missed
+    /// (a node's listening connection was lost), and each wait looks at the store again. The
+    /// registry's lock is held only to collect the waits, never while waking them. Returns how
+    /// many were woken.
+    pub fn wake_all(&self) -> usize {
+        let all: Vec<Arc<Waiter>> = {
+            let inner = lock(&self.inner);
+            let mut seen = std::collections::HashSet::with_capacity(inner.total);
+            inner
+                .by_space
+                .values()
+                .flatten()
+                .filter(|w| seen.insert(w.id))
+                .cloned()
+                .collect()
+        };
+        for w in &all {
+            lock(&w.woken).all = true;
+            w.signal.notify_one();
+        }
+        all.len()
+    }
+
     /// Whether [`Live::close`] was called.
     pub fn is_closing(&self) -> bool {
         lock(&self.inner).closing
@@ -216,8 +298,8 @@ impl Notifier for Live {
                     continue;
                 }
                 let mut woken = lock(&w.woken);
-                if !woken.contains(s) {
-                    woken.push(*s);
+                if !woken.all && !woken.spaces.contains(s) {
+                    woken.spaces.push(*s);
                 }
                 // A permit is kept if the wait is not yet asleep: no wake-up is lost.
                 w.signal.notify_one();
@@ -237,15 +319,35 @@ pub struct Wait {
 
 impl Wait {
     /// Sleeps until a space of this wait changed or the relay closes, then returns the spaces that
-    /// changed since the last call (empty when closing). Cancel-safe: use it under a timeout.
-    pub async fn woken(&self) -> Vec<SpaceId> {
+    /// changed since the last call (all of the wait's after [`Live::wake_all`], which it says;
+    /// empty when closing). Cancel-safe: use it under a timeout.
+    pub async fn woken(&self) -> Woke {
         loop {
             let taken = std::mem::take(&mut *lock(&self.waiter.woken));
-            if !taken.is_empty() || self.live.is_closing() {
-                return taken;
+            if taken.all {
+                return Woke {
+                    spaces: self.spaces.clone(),
+                    everything: true,
+                };
+            }
+            if !taken.spaces.is_empty() || self.live.is_closing() {
+                return Woke {
+                    spaces: taken.spaces,
+                    everything: false,
+                };
             }
             self.waiter.signal.notified().await;
         }
+    }
+}
+
+/// A random pause of up to [`RECHECK_JITTER`] (none if the system's randomness fails: the turns
+/// still bound the looks).
+fn jitter() -> Duration {
+    let mut b = [0u8; 2];
+    match ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b) {
+        Ok(()) => RECHECK_JITTER.mul_f64(f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)),
+        Err(_) => Duration::ZERO,
     }
 }
 
@@ -275,7 +377,13 @@ mod tests {
         let got = tokio::time::timeout(Duration::from_secs(10), on_a.woken())
             .await
             .unwrap();
-        assert_eq!(got, vec![a]);
+        assert_eq!(
+            got,
+            Woke {
+                spaces: vec![a],
+                everything: false
+            }
+        );
         // The pusher's own wait was not woken.
         assert!(
             tokio::time::timeout(Duration::from_millis(50), pusher.woken())
@@ -306,6 +414,76 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn waking_all_wakes_every_wait_for_all_its_spaces_the_pushers_too() {
+        let live = Arc::new(Live::new(LiveLimits::default()));
+        let (a, b, c) = (SpaceId([1; 16]), SpaceId([2; 16]), SpaceId([3; 16]));
+        let one = live.register(dev(1), &[b, a]).unwrap();
+        let two = live.register(dev(2), &[c]).unwrap();
+        live.changed(&[a], &dev(2));
+        // Each wait once, however many spaces it is registered under.
+        assert_eq!(live.wake_all(), 2);
+        let within = Duration::from_secs(10);
+        let got = tokio::time::timeout(within, one.woken()).await.unwrap();
+        assert_eq!((got.spaces, got.everything), (vec![a, b], true));
+        let got = tokio::time::timeout(within, two.woken()).await.unwrap();
+        assert_eq!((got.spaces, got.everything), (vec![c], true));
+        // Once: the next look sleeps again.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), one.woken())
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn recheck_turns_are_bounded() {
+        let live = Live::default();
+        let mut held = Vec::new();
+        for _ in 0..RECHECKS_AT_ONCE {
+            let turn = tokio::time::timeout(Duration::from_secs(10), live.recheck_turn()).await;
+            held.push(turn.unwrap().unwrap());
+        }
+        // One more waits for a turn given back.
+        assert!(
+            tokio::time::timeout(RECHECK_JITTER * 2, live.recheck_turn())
+                .await
+                .is_err()
+        );
+        held.pop();
+        let more = tokio::time::timeout(Duration::from_secs(10), live.recheck_turn()).await;
+        assert!(more.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_pair_of_notifiers_tells_both() {
+        let (here, there) = (
+            Arc::new(Live::new(LiveLimits::default())),
+            Arc::new(Live::new(LiveLimits::default())),
+        );
+        let s = SpaceId([1; 16]);
+        let (w1, w2) = (
+            here.register(dev(1), &[s]).unwrap(),
+            there.register(dev(1), &[s]).unwrap(),
+        );
+        (here.as_ref(), there.as_ref()).changed(&[s], &dev(2));
+        let within = Duration::from_secs(10);
+        assert_eq!(
+            tokio::time::timeout(within, w1.woken())
+                .await
+                .unwrap()
+                .spaces,
+            vec![s]
+        );
+        assert_eq!(
+            tokio::time::timeout(within, w2.woken())
+                .await
+                .unwrap()
+                .spaces,
+            vec![s]
+        );
+    }
+
+    #[tokio::test]
     async fn closing_ends_open_waits_and_refuses_new_ones() {
         let live = Arc::new(Live::new(LiveLimits::default()));
         let w = live.register(dev(1), &[SpaceId([1; 16])]).unwrap();
@@ -313,7 +491,7 @@ mod tests {
         let got = tokio::time::timeout(Duration::from_secs(10), w.woken())
             .await
             .unwrap();
-        assert!(got.is_empty());
+        assert!(got.spaces.is_empty() && !got.everything);
         assert_eq!(
             live.register(dev(1), &[SpaceId([1; 16])]).unwrap_err(),
             Refused::Closing

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the sync latency histogram's buckets.
@@ -59,6 +59,10 @@ pub struct Metrics {
     live_connections: AtomicU64,
     connections: AtomicU64,
     live_waits: AtomicU64,
+    live_waits_asleep: AtomicU64,
+    wake_alls: AtomicU64,
+    /// 0: no fan-out (SQLite); 1: not listening; 2: listening.
+    fanout: AtomicU8,
 }
 
 /// What the store holds, read when metrics are scraped.
@@ -118,6 +122,25 @@ impl Metrics {
     pub fn wait(&self) -> WaitGuard<'_> {
         self.live_waits.fetch_add(1, Ordering::Relaxed);
         WaitGuard(self)
+    }
+
+    /// A live wait finished looking at the store and sleeps until woken; the guard counts it as
+    /// asleep until dropped.
+    pub fn asleep(&self) -> AsleepGuard<'_> {
+        self.live_waits_asleep.fetch_add(1, Ordering::Relaxed);
+        AsleepGuard(self)
+    }
+
+    /// Every wait of this node was woken to look at the store again (a lost connection to the
+    /// other nodes, or a wake-everything notice).
+    pub fn woke_all(&self) {
+        self.wake_alls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the live fan-out to the other nodes (PostgreSQL) listens now.
+    pub fn fanout_listening(&self, listening: bool) {
+        self.fanout
+            .store(if listening { 2 } else { 1 }, Ordering::Relaxed);
     }
 
     /// Live waits open now.
@@ -213,6 +236,27 @@ impl Metrics {
             "Live waits (POST /v1/wait) held open now.",
             self.live_waits(),
         );
+        gauge(
+            &mut out,
+            "sebaya_relay_live_waits_asleep",
+            "Live waits that finished looking at the store and sleep until woken.",
+            self.live_waits_asleep.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "sebaya_relay_live_wake_all_total",
+            "Rounds in which every live wait was woken to look again (reconnections to the other nodes, wake-everything notices; at most one a second).",
+            self.wake_alls.load(Ordering::Relaxed),
+        );
+        let fanout = self.fanout.load(Ordering::Relaxed);
+        if fanout != 0 {
+            gauge(
+                &mut out,
+                "sebaya_relay_fanout_listening",
+                "1 when this node listens to the other nodes' news (PostgreSQL), else 0.",
+                u64::from(fanout == 2),
+            );
+        }
         counter(
             &mut out,
             "sebaya_relay_connections_total",
@@ -260,6 +304,16 @@ pub struct WaitGuard<'a>(&'a Metrics);
 impl Drop for WaitGuard<'_> {
     fn drop(&mut self) {
         self.0.live_waits.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a live wait as asleep while it exists.
+#[derive(Debug)]
+pub struct AsleepGuard<'a>(&'a Metrics);
+
+impl Drop for AsleepGuard<'_> {
+    fn drop(&mut self) {
+        self.0.live_waits_asleep.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -333,6 +387,24 @@ mod tests {
         assert!(text.contains("sebaya_relay_live_waits 0\n"));
         assert!(text.contains("sebaya_relay_store_up 0\n"));
         assert!(!text.contains("sebaya_relay_stored_bytes"));
+    }
+
+    #[test]
+    fn the_live_gauges_count_and_the_fan_out_shows_only_when_there_is_one() {
+        let m = Metrics::default();
+        let asleep = m.asleep();
+        m.woke_all();
+        let text = m.render(None);
+        assert!(text.contains("sebaya_relay_live_waits_asleep 1\n"));
+        assert!(text.contains("sebaya_relay_live_wake_all_total 1\n"));
+        assert!(!text.contains("sebaya_relay_fanout_listening"));
+        drop(asleep);
+        m.fanout_listening(true);
+        let text = m.render(None);
+        assert!(text.contains("sebaya_relay_live_waits_asleep 0\n"));
+        assert!(text.contains("sebaya_relay_fanout_listening 1\n"));
+        m.fanout_listening(false);
+        assert!(m.render(None).contains("sebaya_relay_fanout_listening 0\n"));
     }
 
     #[test]

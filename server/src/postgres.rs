@@ -35,10 +35,12 @@ use crate::store::{
 };
 
 mod admitted;
+mod fanout;
 mod import;
 mod mailbox;
 mod schema;
 
+pub use fanout::Fanout;
 pub use import::{CopyReport, copy_sqlite_into};
 
 pub use schema::END_VERSION as POSTGRES_END_VERSION;
@@ -46,13 +48,15 @@ pub use schema::END_VERSION as POSTGRES_END_VERSION;
 use schema::END_VERSION;
 
 /// Connections the statement pool keeps open at most per relay node: calls beyond it wait for one
-/// (at most [`CONNECT_TIMEOUT`]). With [`LOCK_POOL_SIZE`], 32 a node: PostgreSQL's default
-/// `max_connections` (100) holds three nodes.
+/// (at most [`CONNECT_TIMEOUT`]). With [`LOCK_POOL_SIZE`] and the live fan-out's one
+/// (`postgres/fanout.rs`), 32 a node: PostgreSQL's default `max_connections` (100, of which 3 are
+/// kept for superusers) holds three nodes.
 const POOL_SIZE: u32 = 12;
 /// Connections that hold requests' space locks ([`RelayStore::lock_spaces`]): one per request
 /// holding or waiting for its spaces. Apart from the statement pool, so that requests waiting for a
-/// lock never take the connections the request holding it needs to finish.
-const LOCK_POOL_SIZE: u32 = 20;
+/// lock never take the connections the request holding it needs to finish. (20 until the live
+/// fan-out took one of the 32.)
+const LOCK_POOL_SIZE: u32 = 19;
 /// How long a request waits for another node's request on the same space before failing.
 const LOCK_TIMEOUT: &str = "30s";
 /// How long a call waits for a pooled connection, or a new one, before failing.

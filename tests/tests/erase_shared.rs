@@ -262,7 +262,7 @@ fn an_erasure_never_drops_a_referral_no_coordinator_has_acknowledged() {
     let (mut coordinator, mut supporter, mut participant, care) = programme(&relay, &dir);
 
     // The supporter refers offline; the participant, who has not seen it, erases.
-    let referral = supporter.refer_now(&care, true).unwrap();
+    let referral = supporter.refer_now(&care, false).unwrap();
     participant.erase_care_record(&care).unwrap();
     relay.sync(&mut participant);
     relay.sync(&mut supporter);

@@ -19,6 +19,7 @@ import org.sebaya.ReferralState
 import org.sebaya.RiskFlag
 import org.sebaya.SafetyStep
 import org.sebaya.SebayaException
+import org.sebaya.SpaceKind
 import org.sebaya.Vault
 import org.sebaya.consentText
 import org.sebaya.emergencyHelp
@@ -160,6 +161,51 @@ fun main() {
             assertEquals(4u, p2.care().ackDeadlineHours(enrol.careId), "the deadline travels")
             assertTrue(localizedMessage("care-response-time", "id", p2.care().ackDeadlineHours(enrol.careId).toString()).contains("4"), "the response time, stated")
             assertTrue(p2.care().caseload().isEmpty(), "no caseload for a participant")
+        }
+
+        check("safeguarding: a concern waits, reaches the coordinator, is acknowledged, and never the child's phone") {
+            val c4 = person(tmp, "sg-c.db")
+            val s4 = person(tmp, "sg-s.db")
+            val p4 = person(tmp, "sg-p.db")
+            val pid4 = c4.programmes().create("PIK-R SMP 2")
+            s4.programmes().addCredential(c4.programmes().grantRole(pid4, s4.personId()!!, ProgrammeRole.PeerSupporter, 90u).credential)
+            val enrol = c4.care().enrol(p4.linkRequest(), pid4)
+            val care4 = enrol.careId
+            p4.spaces().join(enrol.response)
+            s4.spaces().join(c4.spaces().approveMember(care4, s4.linkRequest(), false, false))
+            for (v in listOf(c4, p4, s4)) v.sync(url)
+            val concern = s4.care().referNow(care4, true)
+            val waiting = s4.care().concerns().single()
+            assertEquals(concern, waiting.id, "the concern")
+            assertTrue(waiting.spaceId == null && waiting.state == ReferralState.Queued, "waits on the supporter's phone")
+            assertEquals(CareNotice.CONCERN_NOT_DELIVERED, waiting.notice, "and tells the supporter what to do")
+            assertTrue(!c4.programmes().list().single { it.id == pid4 }.safeguardingSpace, "the coordinator is warned")
+            assertThrows<SebayaException.NotAllowed>("a supporter makes the space") { s4.care().createSafeguardingSpace(pid4) }
+            val space = c4.care().createSafeguardingSpace(pid4)
+            assertTrue(c4.programmes().list().single { it.id == pid4 }.safeguardingSpace, "no longer warned")
+            assertThrows<SebayaException.NotAllowed>("the child's phone is added") {
+                c4.spaces().approveMember(space, p4.linkRequest(), false, false)
+            }
+            val joined = s4.spaces().join(c4.spaces().approveMember(space, s4.linkRequest(), false, false))
+            assertEquals(SpaceKind.Safeguarding, joined.kind, "the safeguarding space")
+            // The supporter's first sync brings the space's document; the concern leaves with its next.
+            for (v in listOf(c4, s4, s4, c4, p4)) v.sync(url)
+            val seen = c4.care().concerns().single()
+            assertEquals(listOf(concern, space, care4), listOf(seen.id, seen.spaceId, seen.careId), "the coordinator opens it")
+            assertEquals(p4.personId(), seen.participant, "about whom")
+            val item = c4.care().caseload().single { it.id == concern }
+            assertEquals(ReferralReason.SafeguardingMinor, item.reason, "in the caseload")
+            assertThrows<SebayaException.NotAllowed>("a supporter acknowledges") { s4.care().updateReferral(space, concern, ReferralState.Acknowledged) }
+            c4.care().updateReferral(item.careId, concern, ReferralState.Acknowledged)
+            c4.sync(url)
+            s4.sync(url)
+            val mine = s4.care().concerns().single()
+            assertTrue(mine.state == ReferralState.Acknowledged && mine.notice == CareNotice.TOLD, "told")
+            p4.sync(url)
+            assertTrue(p4.spaces().list().none { it.id == space }, "the child's phone holds no such space")
+            assertTrue(p4.care().concerns().isEmpty() && p4.care().referrals(care4).none { it.id == concern }, "nor sees it")
+            val export = p4.exportAll()
+            assertTrue(!export.contains(concern) && !export.contains("safeguarding"), "nor exports it")
         }
 
         check("on call: two coordinators named, fewer warns at enrolment, counted per programme; the reason sealed for them") {

@@ -2,10 +2,23 @@
 pass bytes between their sessions as a Bluetooth or TCP stream would; members converge both ways, a
 stranger is refused with a typed error and is told nothing, and an altered frame ends the session."""
 
+import re
+import socket
+import threading
+
 import pytest
 
 from conftest import trained_programme
-from sebaya import SebayaError, SpaceKind, SyncPath, Vault, generate_master_key
+from sebaya import (
+    SebayaError,
+    SpaceKind,
+    SyncPath,
+    Vault,
+    generate_master_key,
+    is_nearby_advert_name,
+    nearby_advert_name,
+    nearby_service_type,
+)
 
 
 def run(a_vault, b_vault, a_initiates=True, spoil=None):
@@ -164,3 +177,58 @@ def test_a_carrier_hands_a_participants_check_in_to_its_supporter_with_no_relay(
     carrier.sync(relay.url)
     after = carrier.nearby().carry_status()
     assert (after.envelopes, after.spaces) == (0, 0), "the relay's answer drops them"
+
+
+def test_the_advertisement_name_and_service_type_are_the_clis():
+    """Protocol 25.1: apps advertise under the CLI's rule, made in the core."""
+    assert nearby_service_type() == "_sebaya._tcp"
+    a, b = nearby_advert_name(), nearby_advert_name()
+    assert re.fullmatch(r"[0-9a-f]{16}", a), a
+    assert a != b, "fresh for each opening"
+    assert is_nearby_advert_name(a)
+    assert not is_nearby_advert_name("Ponsel Sari")
+    assert not is_nearby_advert_name(a.upper())
+
+
+def drive_over(session, sock):
+    """The TCP driver of the glue (NearbyTcp.kt / NearbyTcp.swift) in a few lines, over one socket."""
+    while True:
+        for frame in session.take_outgoing():
+            sock.sendall(frame)
+        if session.is_finished():
+            return session.report()
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("the other device closed the connection")
+        try:
+            session.receive(data)
+        except SebayaError:
+            for frame in session.take_outgoing():
+                sock.sendall(frame)
+            raise
+
+
+def test_a_session_runs_over_a_socket_pair(tmp_path):
+    phone, tablet = linked(tmp_path)
+    tablet.journal().add("Lewat soket.", 3, [])
+    left, right = socket.socketpair()
+    left.settimeout(30)
+    right.settimeout(30)
+    out = {}
+
+    def responder():
+        try:
+            out["tablet"] = drive_over(tablet.nearby().start_session(False), right)
+        except Exception as e:  # noqa: BLE001 (handed to the main thread's assertion)
+            out["error"] = e
+
+    t = threading.Thread(target=responder)
+    t.start()
+    r = drive_over(phone.nearby().start_session(True), left)
+    t.join(30)
+    left.close()
+    right.close()
+    assert "error" not in out, out
+    assert r.remote_device_id == tablet.device_id()
+    assert out["tablet"].remote_device_id == phone.device_id()
+    assert texts(phone) == texts(tablet) == ["Dari ponsel.", "Lewat soket."]

@@ -627,7 +627,10 @@ logTests()
 instrumentsTests()
 // The package's shipped glue (issue 17): transport, key store contract, vault folder.
 glueTests()
+// Face-to-face sync over TCP with discovery (issue 17 item 9).
+nearbyTcpTests()
 eraseTests()
+safeguardingTests()
 careTests()
 remindersTests()
 

@@ -42,6 +42,10 @@ pub enum CareNotice {
     Overdue,
     /// For the supporter: the referral is past the deadline unacknowledged. Phone the coordinator.
     OverdueCallCoordinator,
+    /// For the supporter: a safeguarding concern still waits on this phone, because this device
+    /// belongs to no safeguarding space of the programme with a coordinator in it. Ask the
+    /// coordinator to add you; if the child is in danger, phone the coordinator now.
+    ConcernNotDelivered,
 }
 
 impl CareNotice {
@@ -57,6 +61,7 @@ impl CareNotice {
             Self::NoCoordinatorYet => "care-no-coordinator-yet",
             Self::Overdue => "care-overdue",
             Self::OverdueCallCoordinator => "care-overdue-call-coordinator",
+            Self::ConcernNotDelivered => "care-concern-not-delivered",
         }
     }
 }
@@ -250,9 +255,11 @@ struct Referred {
 }
 
 const SENT: &str = "care/sent";
+/// The reason of a safeguarding concern written into a care record before issue 14, item 14.
+pub(crate) const LEGACY_CONCERN: &str = "safeguarding-minor";
 const SEEN: &str = "care/seen";
 
-fn load_map(
+pub(super) fn load_map(
     store: &crate::store::Store,
     name: &str,
     what: &'static str,
@@ -263,7 +270,11 @@ fn load_map(
     }
 }
 
-fn save_map(store: &crate::store::Store, name: &str, map: &BTreeMap<String, i64>) -> Result<()> {
+pub(super) fn save_map(
+    store: &crate::store::Store,
+    name: &str,
+    map: &BTreeMap<String, i64>,
+) -> Result<()> {
     let mut bytes = Vec::new();
     ciborium::into_writer(map, &mut bytes).map_err(|_| Error::Internal("encode referral notes"))?;
     store.kv_put(name, &bytes)
@@ -665,8 +676,11 @@ impl Vault {
         })
     }
 
-    /// A supporter's "refer now" (or, with `safeguarding_minor`, a safeguarding concern about a
-    /// minor) in a participant's care record. Peers refer; they never assess. Returns the referral id.
+    /// A supporter's "refer now" in a participant's care record. Peers refer; they never assess.
+    /// With `safeguarding_minor`, a safeguarding concern about the minor: never written into the
+    /// care record (the child's devices hold it), but into the programme's safeguarding space,
+    /// sealed for its coordinators (`concerns.rs`; issue 14, item 14), waiting on this phone until
+    /// there is one. Returns the referral's or the concern's id.
     pub fn refer_now(&mut self, care: &SpaceId, safeguarding_minor: bool) -> Result<String> {
         let space = self.care_ref(care)?;
         if self.viewer(space) == "participant" {
@@ -674,17 +688,23 @@ impl Vault {
                 "a participant asks for help with ask_for_help",
             ));
         }
-        let reason = if safeguarding_minor {
-            "safeguarding-minor"
-        } else {
-            "refer-now"
-        };
-        self.write_referral(care, "supporter", reason)
+        if safeguarding_minor {
+            return self.raise_concern(care);
+        }
+        self.write_referral(care, "supporter", "refer-now")
     }
 
     /// A coordinator records a referral's state (`acknowledged`, `in-care`, `closed`); every device
-    /// refuses it from anyone who is not a coordinator of the programme (`NotAllowed` here).
+    /// refuses it from anyone who is not a coordinator of the programme (`NotAllowed` here). Given
+    /// a safeguarding space's id (a concern's `care` in the caseload), the concern's state there.
     pub fn update_referral(&mut self, care: &SpaceId, referral: &str, state: &str) -> Result<()> {
+        if self
+            .shared
+            .get(care)
+            .is_some_and(|s| s.kind == crate::space::SpaceKind::Safeguarding)
+        {
+            return self.update_concern(care, referral, state);
+        }
         self.care_ref(care)?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();
@@ -720,6 +740,9 @@ impl Vault {
                 (r, verified)
             })
             .filter(|(r, verified)| *verified || r.by == me || viewer == "coordinator")
+            // A safeguarding concern written here by an earlier version stays for coordinators
+            // and its writer, never in the participant's own view (issue 14, item 14).
+            .filter(|(r, _)| !(viewer == "participant" && r.reason == LEGACY_CONCERN))
             .collect();
         let st = states(&space.doc);
         let coordinators =
@@ -824,11 +847,16 @@ impl Vault {
         Ok(out)
     }
 
-    /// Every referral in every care record this device holds (a coordinator's inbox), newest first.
+    /// Every referral in every care record this device holds (a coordinator's inbox), and the
+    /// safeguarding concerns it coordinates (`care` their space's id), newest first.
     pub fn referral_inbox(&mut self) -> Result<Vec<ReferralView>> {
         let mut out = Vec::new();
         for c in self.care_records() {
             out.extend(self.referrals(&c.id)?);
+        }
+        // As the caseload does: damaged bookkeeping of concerns never hides the whole inbox.
+        if let Ok(list) = self.concerns_as_referrals(now_ms()) {
+            out.extend(list);
         }
         out.sort_unstable_by(|a, b| {
             b.created_ms

@@ -339,6 +339,11 @@ impl Vault {
         if failed > 0 && failed == mine.len() {
             return Err(Error::Corrupt("care records"));
         }
+        // Safeguarding concerns, which live in the programme's safeguarding space, not in a care
+        // record (issue 14, item 14): the same deadline, acknowledgement and order.
+        if let Ok(list) = self.concerns_as_referrals(now_ms) {
+            out.extend(list.into_iter().filter(|r| r.state != "closed"));
+        }
         // Unstable: the care record and referral ids break every tie (and a stable sort's code would
         // cost the mobile library kilobytes, docs/size.md).
         out.sort_unstable_by(|a, b| {

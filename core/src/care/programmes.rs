@@ -45,6 +45,10 @@ pub struct ProgrammeInfo {
     pub holds_key: bool,
     /// This person's role in it now, if any.
     pub role: Option<ProgrammeRole>,
+    /// Whether this device belongs to a safeguarding space of the programme (issue 14, item 14).
+    /// A coordinator without one is warned: supporters' safeguarding concerns reach no one until
+    /// a coordinator makes it ([`Vault::create_safeguarding_space`]) and adds them.
+    pub safeguarding_space: bool,
 }
 
 /// A grant just made, to hand to its person.
@@ -322,6 +326,11 @@ impl Vault {
                     id,
                     name: named.map(|(_, n, _)| n.clone()).unwrap_or_default(),
                     holds_key: named.is_some(),
+                    safeguarding_space: self.shared.values().any(|s| {
+                        s.kind == crate::space::SpaceKind::Safeguarding
+                            && crate::space::rules::programme_of(&s.doc) == Some(id)
+                            && s.membership().is_member(&self.identity.device)
+                    }),
                     role: match me {
                         Some(p) => self.registry(id)?.role_of(&p, now),
                         None => None,

@@ -80,6 +80,21 @@ pub struct Referral {
     pub at_ms: i64,
 }
 
+/// Whether a referral no coordinator has acknowledged is in the record, a legacy safeguarding
+/// concern aside (`rules::erasure_waits` counts those too).
+fn waits_but_for_legacy_concerns(doc: &AutoCommit) -> bool {
+    let acknowledged: std::collections::HashSet<String> =
+        read_all(doc, "states", |d, _, r| string(d, r, "referral"))
+            .into_iter()
+            .collect();
+    read_all(doc, "referrals", |d, id, r| {
+        let legacy = string(d, r, "reason").as_deref() == Some(super::escalation::LEGACY_CONCERN);
+        Some((id.to_string(), legacy))
+    })
+    .iter()
+    .any(|(id, legacy)| !legacy && !acknowledged.contains(id))
+}
+
 fn check_referral(origin: &str, reason: &str) -> Result<()> {
     let ok = match origin {
         // A built-in rule, or a programme instrument's (`x-<id>-item<n>`, issue 14 item 8).
@@ -465,12 +480,18 @@ impl Vault {
     pub fn erase_care_record(&mut self, care: &SpaceId) -> Result<()> {
         self.check_erase(care, SpaceKind::Care)?;
         // Also a referral this device cannot verify yet (from the participant's new phone), which
-        // the view above leaves out: the document itself is read.
+        // the view above leaves out: the document itself is read. Except a safeguarding concern an
+        // earlier version wrote here (review M4): refusing for it would tell the participant that
+        // something is hidden from them. It does not block on their phone because it is not lost:
+        // every other device that holds the record (the coordinators', the writer's) keeps it
+        // until a coordinator acknowledges the concern (`space/erasure.rs`, `erasure_waits` on
+        // receipt), and the relay deletes the record only on a coordinator's statement, which
+        // waits the same way.
         let open = self
             .referrals(care)?
             .iter()
             .any(|r| r.state == "queued" || r.state == "sent")
-            || crate::space::rules::erasure_waits(&self.care_ref(care)?.doc, SpaceKind::Care);
+            || waits_but_for_legacy_concerns(&self.care_ref(care)?.doc);
         if open {
             return Err(Error::OpenReferrals);
         }

@@ -113,8 +113,11 @@ impl Vault {
         link::LinkRequest::from_code(request)?;
         // Case notes take their supervisor at creation and a successor by hand-over, nobody else
         // (issue 14, item 12).
-        if self.held_ref(group)?.kind == SpaceKind::CaseNotes {
-            return Err(Error::CaseNotesFull);
+        match self.held_ref(group)?.kind {
+            SpaceKind::CaseNotes => return Err(Error::CaseNotesFull),
+            // Coordinators and supporters only, never a participant's phone (issue 14, item 14).
+            SpaceKind::Safeguarding => self.check_safeguarding_newcomer(group, request)?,
+            _ => {}
         }
         let target = self.period_for_newcomer(group, share_history)?;
         let (store, identity, g) = self.held_mut(&target)?;

@@ -367,6 +367,14 @@ impl Space {
                 }
             }
         }
+        // This device's own changes that its document lacks, coming back in envelopes: the vault
+        // was restored from an older copy (review finding F2).
+        let returning = self.own_returning(
+            waiting
+                .iter()
+                .map(|(_, c)| c)
+                .chain(limited.iter().map(|(_, c, _, _)| c)),
+        );
         let all: Vec<Change> = waiting
             .iter()
             .flat_map(|(_, c)| c.iter().cloned())
@@ -463,6 +471,7 @@ impl Space {
                 outcomes.push((k.clone(), state));
             }
         }
+        self.adopt_returned(&returning);
         let tx = store.conn.unchecked_transaction()?;
         for (k, state) in &outcomes {
             tx.execute(
@@ -484,6 +493,50 @@ impl Space {
             !missing.is_empty() && self.take_in_built_on(store, &missing)?
         };
         Ok((applied, quarantined, more))
+    }
+
+    /// Of `batches`, this device's own changes its document does not hold: their generation,
+    /// Automerge number and hash.
+    fn own_returning<'a>(
+        &mut self,
+        batches: impl Iterator<Item = &'a Vec<Change>>,
+    ) -> Vec<(u32, u64, ChangeHash)> {
+        let mut out = Vec::new();
+        for c in batches.flatten() {
+            let Some(g) = self.own_generation(c.actor_id()) else {
+                continue;
+            };
+            let h = c.hash();
+            if self.doc.get_change_by_hash(&h).is_none() {
+                out.push((g, c.seq(), h));
+            }
+        }
+        out
+    }
+
+    /// This device's own changes came back into its document from envelopes (`returning`, those of
+    /// them now in it count): a vault restored from a copy older than they are (protocol 8.1,
+    /// 15.10; review finding F2). They were sealed before, so the seal cursor moves past them and
+    /// none is sealed again; and the device writes on in a generation above every one it used,
+    /// so its next change never takes the number of one it made before the restore, which other
+    /// holders may keep. Saved with the record the caller writes next.
+    pub(super) fn adopt_returned(&mut self, returning: &[(u32, u64, ChangeHash)]) {
+        let top = returning
+            .iter()
+            .filter(|(_, _, h)| self.doc.get_change_by_hash(h).is_some())
+            .map(|(g, s, _)| (*g, *s))
+            .max();
+        let Some((g, s)) = top else {
+            return;
+        };
+        if (g, s) > (self.sealed_generation, self.sealed_change_seq) {
+            (self.sealed_generation, self.sealed_change_seq) = (g, s);
+        }
+        if g >= self.generation {
+            self.generation = g.saturating_add(1);
+            let actor = self.actor();
+            self.doc.set_actor(actor);
+        }
     }
 
     /// Opens a changes envelope if its author may write it: `Ok(None)` while the author is not known to

@@ -8,7 +8,7 @@ use automerge::{AutoCommit, Change, ChangeHash};
 
 use sebaya_proto::DeviceId;
 
-use super::actor_of;
+use super::actor_device;
 use crate::error::{Error, Result};
 
 /// Payload codec: an Automerge bundle (columnar, compressed by Automerge).
@@ -181,9 +181,10 @@ pub fn merge_untrusted(doc: &mut AutoCommit, other: &mut AutoCommit) -> Result<(
     Ok(())
 }
 
-/// Decodes an envelope payload into changes, refusing any change whose actor is not the author.
+/// Decodes an envelope payload into changes, refusing any change whose actor is not one of the
+/// author's (its device id, or a later generation of it: protocol 8.1).
 pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> {
-    let actor = actor_of(author);
+    let by_author = |actor: &automerge::ActorId| actor_device(actor).as_ref() == Some(author);
     let (&codec, data) = payload
         .split_first()
         .ok_or(Error::Content("empty payload"))?;
@@ -195,7 +196,7 @@ pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> 
                 automerge::Bundle::try_from(data).map_err(|_| Error::Content("invalid bundle"))?;
             let actors = bundle.actors();
             for c in bundle.iter_changes() {
-                if actors.get(c.actor) != Some(&actor) {
+                if !actors.get(c.actor).is_some_and(by_author) {
                     return Err(Error::Content("change authored by another actor"));
                 }
             }
@@ -234,7 +235,7 @@ pub fn decode_changes(payload: &[u8], author: &DeviceId) -> Result<Vec<Change>> 
         }
         _ => return Err(Error::Content("unknown payload codec")),
     };
-    if changes.iter().any(|c| c.actor_id() != &actor) {
+    if changes.iter().any(|c| !by_author(c.actor_id())) {
         return Err(Error::Content("change authored by another actor"));
     }
     Ok(changes)

@@ -98,10 +98,51 @@ impl Vault {
                 "this device already belongs to that space".into(),
             ));
         }
+        // A safeguarding space never goes onto the phone of someone a care record here is about
+        // (issue 14, item 14): whoever made the response, the child's own device says no. The
+        // response does not carry the space's programme, so any care record counts.
+        if kind == SpaceKind::Safeguarding && self.is_care_subject_here() {
+            return Err(Error::NotAllowed(
+                "a participant's device does not join a safeguarding space",
+            ));
+        }
         let space =
             crate::space::devices::adopt_from_response(&self.store, &self.identity, resp, kind)?;
         self.note_participant_join(&space)?;
-        Ok((self.keep_shared(space)?, kind))
+        let id = self.keep_shared(space)?;
+        if kind == SpaceKind::Safeguarding {
+            // Whose device this is, proven by its own certificate: a concern is written only by a
+            // member whose person holds a supporter role there (`rules.rs`), and a join made in
+            // person has no relay sync to claim it at.
+            if let Some(me) = self.person_id() {
+                self.claim_spaces(me.0)?;
+            }
+            // A concern raised before there was a space to send it to goes as soon as it can (the
+            // space's document comes with the coordinator's next bundle, session or sync).
+            self.before_sending();
+        }
+        Ok((id, kind))
+    }
+
+    /// Whether this device's person (or this device, by a care record's log) is the subject of a
+    /// care record this device holds.
+    fn is_care_subject_here(&self) -> bool {
+        let me = self.identity.device;
+        let person = self.person_id().map(|p| p.0);
+        self.shared.values().any(|s| {
+            if s.kind != SpaceKind::Care {
+                return false;
+            }
+            let m = s.membership();
+            let subjects = [
+                crate::space::rules::subject_of(&s.doc),
+                crate::space::rules::current_subject(&s.doc, m),
+            ];
+            subjects
+                .into_iter()
+                .flatten()
+                .any(|subject| person == Some(subject) || m.persons.get(&me) == Some(&subject))
+        })
     }
 
     /// A device joining a pairing as a plain member (the participant; a successor joins as an
@@ -169,6 +210,21 @@ impl Vault {
         out.ok_or(Error::Internal("an edit did not run"))
     }
 
+    /// Edits a shared space's document without the role check [`Vault::with_space`] makes: **for
+    /// tests only** (compiled in only with the `test-escapes` feature or under `cfg(test)`; the
+    /// bindings never reach it). It stands in for a modified client, so tests can show that every
+    /// other device refuses what it writes on receipt.
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn with_space_unchecked_for_tests(
+        &mut self,
+        space: &SpaceId,
+        edit: impl FnOnce(&mut automerge::AutoCommit, i64) -> Result<()>,
+    ) -> Result<()> {
+        let (store, _, g) = self.held_mut(space)?;
+        edit(&mut g.doc, now_ms())?;
+        g.persist(store)
+    }
+
     /// The body of [`Vault::with_space`], once.
     fn edit_space(
         &mut self,
@@ -210,10 +266,7 @@ impl Vault {
                 // A member's edit is tried on a copy first: what every other device would refuse
                 // (`rules.rs`) is refused here, before anything is written.
                 let before = g.doc.get_heads();
-                let mut trial = g
-                    .doc
-                    .fork()
-                    .with_actor(crate::space::actor_of(&identity.device));
+                let mut trial = g.doc.fork().with_actor(g.actor());
                 edit(&mut trial, now_ms())?;
                 let changes: Vec<automerge::Change> = trial.get_changes(&before);
                 if !crate::space::rules::allowed(&g.doc, g.kind, &author, &changes) {

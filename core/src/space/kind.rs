@@ -25,6 +25,10 @@ pub enum SpaceKind {
     /// A programme's report space (`reports.rs`): counts and consented outcome totals published by
     /// devices, read by coordinators. Never content.
     Report,
+    /// A programme's safeguarding space (`care/concerns.rs`): supporters' safeguarding concerns about
+    /// minors, sealed for the programme's coordinators, with the coordinators' states. Coordinators
+    /// and supporters belong to it, never a participant's device.
+    Safeguarding,
 }
 
 impl SpaceKind {
@@ -38,6 +42,7 @@ impl SpaceKind {
             SpaceKind::Index => 5,
             SpaceKind::Care => 6,
             SpaceKind::Report => 7,
+            SpaceKind::Safeguarding => 8,
         }
     }
     /// Reads a kind byte.
@@ -50,6 +55,7 @@ impl SpaceKind {
             5 => Ok(SpaceKind::Index),
             6 => Ok(SpaceKind::Care),
             7 => Ok(SpaceKind::Report),
+            8 => Ok(SpaceKind::Safeguarding),
             _ => Err(Error::Corrupt("space kind")),
         }
     }

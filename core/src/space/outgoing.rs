@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::store::Store;
 
-use super::{MAX_BATCH_RAW, Space, actor_of, encode_changes};
+use super::{MAX_BATCH_RAW, Space, encode_changes};
 
 /// Which changes a seal reads to find this device's unsealed ones.
 #[derive(Clone, Copy)]
@@ -69,16 +69,19 @@ impl Space {
     /// returns more changes, never fewer: the filter below finds the same ones either way.
     /// `Walk::Everything` is the walk of every change this replaced (kept for the benchmark).
     pub(super) fn unsealed_mine(&mut self, walk: Walk) -> (Vec<Change>, Vec<ChangeHash>) {
-        let actor = actor_of(&self.me);
         let heads = self.doc.get_heads();
         let read = match walk {
             Walk::SinceLastSeal => self.doc.get_changes(&self.sealed_heads),
             Walk::Everything => self.doc.get_changes(&[]),
         };
         self.seal_work += read.len() as u64;
+        let cursor = (self.sealed_generation, self.sealed_change_seq);
         let mine = read
             .into_iter()
-            .filter(|c| c.actor_id() == &actor && c.seq() > self.sealed_change_seq)
+            .filter(|c| {
+                self.own_generation(c.actor_id())
+                    .is_some_and(|g| (g, c.seq()) > cursor)
+            })
             .collect();
         (mine, heads)
     }
@@ -139,9 +142,9 @@ impl Space {
         for (i, batch) in batches.into_iter().enumerate() {
             let top = batch
                 .iter()
-                .map(|c| c.seq())
+                .filter_map(|c| Some((self.own_generation(c.actor_id())?, c.seq())))
                 .max()
-                .unwrap_or(self.sealed_change_seq);
+                .unwrap_or((self.sealed_generation, self.sealed_change_seq));
             let payload = encode_changes(&self.doc, &batch, codec)?;
             if payload.len() > MAX_PLAINTEXT_LEN_V2 {
                 return Err(Error::Internal("change batch exceeds the envelope limit"));
@@ -159,7 +162,7 @@ impl Space {
             Self::insert_envelope(store, &env, &self.me, self.next_seq, 1)?;
             self.vector.insert(self.me, self.next_seq);
             self.next_seq += 1;
-            self.sealed_change_seq = top;
+            (self.sealed_generation, self.sealed_change_seq) = top;
             if i == last {
                 // Every change of its own up to these heads is sealed now.
                 self.sealed_heads = heads.clone();

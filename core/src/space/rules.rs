@@ -104,6 +104,10 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
         (SpaceKind::Care, "states" | "resources" | "policy") => {
             Need::With(ProgrammeRole::Coordinator)
         }
+        // A programme's safeguarding space (issue 14, item 14): a supporter adds its own concern,
+        // sealed for the coordinators; only coordinators record states. Both append-only.
+        (SpaceKind::Safeguarding, "concerns") => Need::With(ProgrammeRole::PeerSupporter),
+        (SpaceKind::Safeguarding, "states") => Need::With(ProgrammeRole::Coordinator),
         // Everything else (a group's name, case notes' subject, journals, indexes): admins.
         _ => Need::Admin,
     }
@@ -183,9 +187,14 @@ impl Author<'_> {
 /// participant joined needs a programme, and running a group's sessions in a programme takes the
 /// `group-facilitation` module. 5 (issue 14, item 12; refuses more than 4): in case notes, what a
 /// member beyond the cap of supporter, one proven-coordinator supervisor and a handed-over successor
-/// writes (`casenotes.rs`). 6 (issue 18, item 4): reminders, `reminder/<id>` root keys a pairing's
-/// members write (`reminders.rs`), which 5 refused from anyone but an admin.
-pub const RULES_VERSION: u32 = 6;
+/// writes (`casenotes.rs`). 6 (issue 15, item 7): a change's Automerge actor may be a later
+/// generation of its envelope's author (protocol 8.1), which a device takes up when one of its own
+/// changes left its document, and what an older release refused for that is judged again; and a
+/// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
+/// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
+/// 8 (issue 18, item 4): reminders, `reminder/<id>` root keys a pairing's members write
+/// (`reminders.rs`), which 7 refused from anyone but an admin.
+pub const RULES_VERSION: u32 = 8;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -209,6 +218,17 @@ const LATE_CONTAINERS: [&str; 2] = ["policy", "exceptions"];
 
 /// Care-record containers whose records are never edited or deleted once written.
 const APPEND_ONLY: [&str; 5] = ["consents", "guardian", "referrals", "states", "exceptions"];
+
+/// Whether records under `root` of a space of `kind` are never edited or deleted once written, nor
+/// the container replaced: a care record's ledger, and a safeguarding space's concerns and states
+/// (a supporter may add its own concern, never touch another's; a concern must reach coordinators).
+fn append_only(kind: SpaceKind, root: &str) -> bool {
+    match kind {
+        SpaceKind::Care => APPEND_ONLY.contains(&root),
+        SpaceKind::Safeguarding => matches!(root, "concerns" | "states"),
+        _ => false,
+    }
+}
 
 /// Whether an operation on the document's object `id` under `key` adds a new key directly to a
 /// top-level container (a new record), rather than writing into an existing record.
@@ -578,7 +598,7 @@ pub(crate) fn allowed(
             // A care record's ledger is append-only, for everyone: new records only, never an edit,
             // a delete or a replaced container (consents prove what was agreed; referrals must reach
             // coordinators; states are history).
-            if kind == SpaceKind::Care && APPEND_ONLY.contains(&root.as_str()) && !layout {
+            if append_only(kind, &root) && !layout {
                 if at_root || matches!(op.action, OpType::Delete) {
                     return false;
                 }
@@ -1514,5 +1534,25 @@ pub(crate) mod tests {
         let r = fs.receive(&f.store, &f.id, &outgoing(&m, &mut ms)).unwrap();
         assert_eq!(r.quarantined, 1);
         assert!(care::consents(&fs.doc).is_empty());
+    }
+
+    /// Kind 8 (issue 14, item 14): a supporter adds concerns, only a coordinator records states,
+    /// anything else is an admin's; both ledgers are append-only for everyone (review M3).
+    #[test]
+    fn the_safeguarding_spaces_needs_and_ledgers() {
+        let k = SpaceKind::Safeguarding;
+        assert_eq!(
+            need(k, "concerns"),
+            Need::With(ProgrammeRole::PeerSupporter)
+        );
+        assert_eq!(need(k, "states"), Need::With(ProgrammeRole::Coordinator));
+        assert_eq!(need(k, PROGRAMME_KEY), Need::Creator);
+        assert_eq!(need(k, "referrals"), Need::Admin);
+        assert_eq!(need(k, "anything"), Need::Admin);
+        assert_eq!(need(k, &format!("{CRED_PREFIX}x")), Need::Member);
+        assert!(append_only(k, "concerns") && append_only(k, "states"));
+        assert!(!append_only(k, "programme") && !append_only(k, "referrals"));
+        // Not the care record's list: a safeguarding space has no `referrals` or `consents`.
+        assert!(!append_only(k, "consents"));
     }
 }

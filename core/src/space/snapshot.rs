@@ -22,7 +22,7 @@ use sebaya_proto::snapshot::{self as wire, Cover};
 use sebaya_proto::{Envelope, Kind};
 
 use super::codec::{load_untrusted, merge_untrusted};
-use super::{Space, SpaceKind, actor_of};
+use super::{Space, SpaceKind};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
@@ -53,6 +53,15 @@ impl Space {
         self.snapshots_allowed()
             && crate::space::rules::author(&self.members, self.creator(), (*author, seq), None)
                 .unlimited(self.kind)
+    }
+
+    /// Whether the log refuses what `author` wrote at `seq` here, where it was in good standing
+    /// once: no role at that number, or a lowered one that may not write everything in this kind.
+    fn refused_at(&self, author: &sebaya_proto::DeviceId, seq: u64) -> bool {
+        self.members.peak_role(author).is_some()
+            && !self.in_good_standing(author, seq)
+            && !(self.members.writing_role_at(author, seq).is_some()
+                && self.may_snapshot(author, seq))
     }
 
     /// Envelopes held contiguously (every author's).
@@ -106,8 +115,19 @@ impl Space {
     /// The envelopes whose content is in the document: for each author, the contiguous run held,
     /// cut below the first envelope still waiting to apply or set aside (quarantined: a newer app's
     /// codec, say). Their content is not in the document, so a snapshot must not stand in for them.
-    fn applied_cover(&self, store: &Store) -> Result<Cover> {
+    ///
+    /// And cut at the last number its author wrote in good standing (protocol 26.3, review finding
+    /// F1): an envelope above it is kept only because a member built on it (15.10, "Built on"),
+    /// which every taker judges from that envelope itself, never from a snapshot. Its changes still
+    /// travel in the document; the envelope goes on as an envelope. So every holder that knows the
+    /// same log takes what this device seals.
+    pub(super) fn applied_cover(&self, store: &Store) -> Result<Cover> {
         let mut cover: Cover = self.vector.contiguous().clone();
+        for (a, top) in cover.iter_mut() {
+            if let Some(last) = self.members.good_standing_until(a) {
+                *top = (*top).min(last);
+            }
+        }
         let sk = Self::row_key(store, &self.id);
         let mut stmt = store.conn.prepare_cached(
             "SELECT k, v, state FROM envelopes WHERE space = ?1 AND state IN (0, 2)",
@@ -249,6 +269,16 @@ impl Space {
             return Ok(false);
         };
         let (full, plain) = wire::open(env, key)?;
+        // Its changes have no envelopes of their own to judge (protocol 15.10): a snapshot whose
+        // cover stands for an envelope the log refuses (a revoked device's past its cutoff, or one
+        // by a role lowered to one that may not write anything here), its sealer not knowing, may
+        // carry a change refused here. It is refused, and what it stands for comes as envelopes,
+        // judged one by one (review finding F4).
+        if full.iter().any(|(a, s)| self.refused_at(a, *s)) {
+            return Err(Error::Content(
+                "a snapshot standing for envelopes the membership log refuses",
+            ));
+        }
         // The document is loaded whenever the cover names anything not held here (its content may
         // be nowhere else any more), but the vector rises only as far as the bounded cover; the
         // rest waits in `cover_pending` until the relay counts it.
@@ -266,9 +296,10 @@ impl Space {
             return Ok(true);
         }
         let mut loaded = load_untrusted(data)?;
-        if self.doc.get_heads().is_empty() {
+        let before = self.doc.get_heads();
+        if before.is_empty() {
             // A new device: the snapshot is the document (loading is far cheaper than merging).
-            loaded.set_actor(actor_of(&self.me));
+            loaded.set_actor(self.actor());
             // The snapshot's own bytes are the document's save(): keep them as its stored chunk
             // instead of saving it again (written first, so a failure leaves the document as it
             // was).
@@ -284,6 +315,18 @@ impl Space {
         } else {
             merge_untrusted(&mut self.doc, &mut loaded)?;
         }
+        // This device's own changes the snapshot brought back (a vault restored from an older
+        // copy, review finding F2): past the seal cursor, and a fresh generation.
+        let returning: Vec<(u32, u64, automerge::ChangeHash)> = self
+            .doc
+            .get_changes_meta(&before)
+            .iter()
+            .filter_map(|m| {
+                let (d, g) = super::actor_generation(&m.actor)?;
+                (d == self.me).then_some((g, m.seq, m.hash))
+            })
+            .collect();
+        self.adopt_returned(&returning);
         for (a, s) in cover {
             self.vector.raise(a, s);
         }

@@ -22,7 +22,7 @@ use crate::identity::Identity;
 use crate::store::Store;
 
 use super::codec::apply_in_place;
-use super::{Space, actor_of, decode_changes, genesis_epoch};
+use super::{Space, decode_changes, genesis_epoch};
 
 /// Waiting, applied and refused, as the vault's `envelopes.state` column holds them.
 const WAITING: i64 = 0;
@@ -198,8 +198,9 @@ impl Space {
                 continue;
             };
             // Once one of the device's applied envelopes leaves, its refused later ones are judged
-            // again too: one refused for carrying a change numbered like one that left (the
-            // device numbers its next change after the last one kept) now fits.
+            // again too: one refused for carrying a change numbered like one that left (a device
+            // of a release before rules version 6 numbers its next change after the last one
+            // kept, where this one starts a new actor generation) now fits.
             let mut left = false;
             for seq in self.held_from(&device, from) {
                 let was = rank(before.writing_role_at(&device, seq));
@@ -291,7 +292,6 @@ impl Space {
         let candidates: HashSet<ChangeHash> =
             lower.iter().flat_map(|(_, h)| h.iter().copied()).collect();
         let numbered = self.applied_numbers(store)?;
-        let me = actor_of(&self.me);
         let mine_vouch = self.in_good_standing(&self.me, self.next_seq);
         let mut next: Vec<ChangeHash> = Vec::new();
         for c in &all {
@@ -301,7 +301,7 @@ impl Space {
             }
             let vouches = match numbered.get(&h) {
                 Some((author, seq)) => self.in_good_standing(author, *seq),
-                None if c.actor_id() == &me => mine_vouch,
+                None if self.own_generation(c.actor_id()).is_some() => mine_vouch,
                 None => true,
             };
             if vouches {
@@ -555,21 +555,22 @@ impl Space {
                 break;
             }
         }
-        let me = actor_of(&self.me);
         let mine_gone = all
             .iter()
-            .any(|c| c.actor_id() == &me && gone.contains(&c.hash()));
+            .any(|c| self.own_generation(c.actor_id()).is_some() && gone.contains(&c.hash()));
         let kept: Vec<Change> = all
             .into_iter()
             .filter(|c| !gone.contains(&c.hash()))
             .collect();
-        let top_mine = kept
-            .iter()
-            .filter(|c| c.actor_id() == &me)
-            .map(Change::seq)
-            .max()
-            .unwrap_or(0);
-        let mut fresh = AutoCommit::new().with_actor(me);
+        // One of this device's own changes leaves: it writes on under a fresh actor (protocol 8.1,
+        // 15.10), so its next change never takes the number of the one that left, which a holder
+        // that was built on it keeps (and every holder then takes in).
+        let generation = match mine_gone {
+            true => self.generation.saturating_add(1),
+            false => self.generation,
+        };
+        let mut fresh =
+            AutoCommit::new().with_actor(super::actor_of_generation(&self.me, generation));
         if apply_in_place(&mut fresh, kept).is_err() {
             return Ok(None);
         }
@@ -586,10 +587,11 @@ impl Space {
         self.doc = fresh;
         self.persisted = self.doc.get_heads();
         self.chunks = 1;
+        self.generation = generation;
         if mine_gone {
-            // The next change of this device's own is numbered after the last one kept: it is not
-            // sealed yet, whatever the cursor said.
-            self.sealed_change_seq = self.sealed_change_seq.min(top_mine);
+            // The seal cursor stays: numbers of an earlier generation are never taken again, and
+            // a change of its own that left and comes back was sealed already. A seal reads the
+            // whole document once (the heads of the last seal may be gone).
             self.sealed_heads.clear();
         } else {
             let heads = std::mem::take(&mut self.sealed_heads);

@@ -251,6 +251,60 @@ fn a_removal_with_cutoff_zero_takes_out_nothing_anyone_built_on() {
     assert_eq!(as_.doc.get_heads(), ms.doc.get_heads());
 }
 
+/// Issue 15, item 7 (protocol 15.10, *Limits*): f demotes the co-facilitator a while a, unaware,
+/// renames the group; m takes the rename and writes a note on top of it (in good standing, so the
+/// rename stays where m's note goes). a learns of the demotion before m's note reaches it: its
+/// rename leaves its document, and a writes on as the member it now is. Its next change must not
+/// reuse the number of the rename that left: m holds that rename, and f takes it in for m's note.
+/// Every device ends with the same document, a's later notes in it.
+#[test]
+fn a_device_whose_write_left_writes_on_and_every_device_ends_the_same() {
+    let (f, a, m, mut fs, mut as_, mut ms) = three();
+    let seen = fs.vector.get(&a.id.device);
+    fs.write_statement(&f.store, &f.id, demote(a.id.device, seen))
+        .unwrap();
+    let renamed = rename(&a, &mut as_, "Nama baru").unwrap();
+    deliver(&a, &mut as_, &m, &mut ms);
+    note(&m, &mut ms, "00000000000000e1").unwrap();
+    deliver(&f, &mut fs, &a, &mut as_);
+    assert!(
+        as_.doc.get_change_by_hash(&renamed.1).is_none(),
+        "the rename past the demotion left a's document"
+    );
+    note(&a, &mut as_, "00000000000000e2").unwrap();
+    deliver(&a, &mut as_, &f, &mut fs);
+    note(&a, &mut as_, "00000000000000e3").unwrap();
+    deliver(&a, &mut as_, &m, &mut ms);
+    for _ in 0..2 {
+        deliver(&m, &mut ms, &a, &mut as_);
+        deliver(&m, &mut ms, &f, &mut fs);
+        deliver(&a, &mut as_, &f, &mut fs);
+        deliver(&a, &mut as_, &m, &mut ms);
+        deliver(&f, &mut fs, &a, &mut as_);
+        deliver(&f, &mut fs, &m, &mut ms);
+    }
+    for s in [&mut fs, &mut as_, &mut ms] {
+        let ids = note_ids(s);
+        for id in ["00000000000000e1", "00000000000000e2", "00000000000000e3"] {
+            assert!(ids.contains(id), "{id} missing");
+        }
+        assert_eq!(groups::name(&s.doc), "Nama baru", "m built on the rename");
+    }
+    let heads = |s: &mut Space| {
+        let mut h = s.doc.get_heads();
+        h.sort();
+        h
+    };
+    let (hf, ha, hm) = (heads(&mut fs), heads(&mut as_), heads(&mut ms));
+    assert_eq!(
+        hf, hm,
+        "f (took the rename in later) and m (held it) differ"
+    );
+    assert_eq!(ha, hm, "a and m differ");
+    assert_eq!(note_ids(&fs), note_ids(&ms));
+    assert_eq!(note_ids(&as_), note_ids(&ms));
+}
+
 /// A demotion of `device`, which the demoter has seen write up to `seen`.
 fn demote(device: sebaya_proto::DeviceId, seen: u64) -> Op {
     Op::SetRole {
@@ -328,11 +382,6 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
     for s in steps {
         n += 1;
         match *s {
-            // A device one of whose own writes left its document writes no more here: its next
-            // change would reuse that write's Automerge number, a known limit (protocol 15.10,
-            // *Limits*) that needs a fresh actor per generation to lift.
-            Step::Note(d) | Step::Rogue(d) | Step::Rename(d)
-                if lost_own(&written, d, &mut spaces[d]) => {}
             Step::Note(d) | Step::Rogue(d) => {
                 let member = spaces[d].members.is_member(&devices[d].id.device);
                 if matches!(s, Step::Note(_)) && !member {
@@ -523,14 +572,6 @@ fn writing_role_at(
     seq: u64,
 ) -> Option<Role> {
     state.writing_role_at(author, seq)
-}
-
-/// Whether a write `d` made is no longer in its own document.
-fn lost_own(written: &[Written], d: usize, s: &mut Space) -> bool {
-    written
-        .iter()
-        .filter(|w| w.author == d)
-        .any(|w| s.doc.get_change_by_hash(&w.hash).is_none())
 }
 
 /// Two distinct spaces of the list, mutably.

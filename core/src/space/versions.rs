@@ -9,7 +9,7 @@
 //! no older rule refuses it and no older reader trips on it.
 //!
 //! A space seals version 2 only while every current member device's latest announcement (its
-//! change with the highest sequence number carrying one) names 2; otherwise version 1. A device
+//! change carrying one with the highest actor generation, then Automerge sequence number) names 2; otherwise version 1. A device
 //! added later that has not announced (older software never does) brings the space back to v1 for
 //! every envelope sealed after this device learns of it.
 
@@ -41,8 +41,9 @@ pub(crate) struct Announcements {
     pub(super) opens: &'static [u8],
     /// The document's heads when it was last read: the next read takes only the changes after.
     read_to: Vec<ChangeHash>,
-    /// Per device, the Automerge sequence number of its latest announcement and what it names.
-    latest: BTreeMap<DeviceId, (u64, Vec<u8>)>,
+    /// Per device, the actor generation and Automerge sequence number of its latest announcement
+    /// (a later generation's changes come after every earlier one's) and what it names.
+    latest: BTreeMap<DeviceId, ((u32, u64), Vec<u8>)>,
 }
 
 impl Announcements {
@@ -100,16 +101,17 @@ impl Space {
             let Some(versions) = meta.message.as_deref().and_then(parse_announcement) else {
                 continue;
             };
-            let Ok(device) = DeviceId::from_slice(meta.actor.to_bytes()) else {
+            let Some((device, generation)) = super::actor_generation(&meta.actor) else {
                 continue;
             };
+            let at = (generation, meta.seq);
             let newer = self
                 .announced
                 .latest
                 .get(&device)
-                .is_none_or(|(seq, _)| meta.seq > *seq);
+                .is_none_or(|(seen, _)| at > *seen);
             if newer {
-                self.announced.latest.insert(device, (meta.seq, versions));
+                self.announced.latest.insert(device, (at, versions));
             }
         }
         self.announced.read_to = heads;

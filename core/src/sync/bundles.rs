@@ -79,7 +79,9 @@ impl Vault {
     /// Writes a bundle of `spaces` (all spaces this device holds when empty). For `peer`, a device
     /// whose bundle this device imported before, only what that device lacked then; otherwise
     /// everything held. Membership statements always travel (they are small, and a receiver needs
-    /// them to judge the rest).
+    /// them to judge the rest). A safeguarding space (kind 8) travels only to a `peer` its log
+    /// names as a member: never in a bundle for an unknown peer (`NotAllowed` when named in
+    /// `spaces`).
     pub fn export_bundle(
         &mut self,
         spaces: &[SpaceId],
@@ -101,12 +103,26 @@ impl Vault {
                     .collect()
             }
         };
+        self.before_sending();
         self.seal_pending()?;
         let store = &self.store;
         let mut out = Vec::new();
         let all: Vec<&Space> = self.journal.iter().chain(self.shared.values()).collect();
         for s in all {
             if !spaces.is_empty() && !spaces.contains(&s.id) {
+                continue;
+            }
+            // A safeguarding space goes only to a device the log says is its member, never to an
+            // unknown peer: a supporter's bundle may be handed to a participant, who would keep
+            // (or carry on) its envelopes (issue 14, item 14; review M1).
+            if s.kind == crate::space::SpaceKind::Safeguarding
+                && !peer.is_some_and(|p| s.membership().is_member(p))
+            {
+                if spaces.contains(&s.id) {
+                    return Err(Error::NotAllowed(
+                        "a safeguarding space goes only to its members",
+                    ));
+                }
                 continue;
             }
             let floor = known.get(&s.id).cloned().unwrap_or_default();
@@ -256,10 +272,15 @@ impl Vault {
         report.carried = if carrying { self.carry(&foreign)? } else { 0 };
         let synced: Vec<SpaceId> = batches.iter().map(|(s, _)| *s).collect();
         self.note_synced(&synced, "bundle")?;
-        // Remember what the exporter holds, for the next bundle to it, and that this one came.
+        // Remember what the exporter holds, for the next bundle to it, and that this one came: of
+        // the spaces held here only (a space this device does not hold is not its business).
         let vectors = PeerVectors(
             body.spaces
                 .iter()
+                .filter(|p| {
+                    SpaceId::from_slice(&p.space)
+                        .is_ok_and(|s| batches.iter().any(|(held, _)| *held == s))
+                })
                 .map(|p| (p.space.clone(), p.vector.clone()))
                 .collect(),
         );
@@ -270,6 +291,9 @@ impl Vault {
             seen.0.drain(..extra);
         }
         self.store.kv_put(SEEN, &cbor(&seen)?)?;
+        // A space's document may have come (a safeguarding space just joined in person): what
+        // waited for it is written now, and goes with the next bundle or sync.
+        self.before_sending();
         Ok(report)
     }
 }

@@ -295,6 +295,7 @@ impl Vault {
     /// side could not know who it is.
     pub fn peer_session(&mut self, initiator: bool) -> Result<PeerSession> {
         self.device_certificate()?;
+        self.before_sending();
         let secret = self.identity.x25519_secret();
         let hs = handshake(initiator, &secret[..], None)?;
         PeerSession::start(initiator, hs)
@@ -950,6 +951,8 @@ fn offered_to(
             .get(&cert.device)
             .is_none_or(|p| *p == cert.person.0)
 }
+
+pub mod advert;
 
 #[cfg(test)]
 mod carry_tests;

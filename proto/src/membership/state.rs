@@ -140,6 +140,28 @@ impl MembershipState {
         }
     }
 
+    /// The last number at which `device` writes with its highest role ([`Self::peak_role`]): its
+    /// envelopes up to it are in good standing, none above it is (`None`: every number is, `Some(0)`:
+    /// none, for a device the log never knew). One number suffices because
+    /// [`Self::writing_role_at`] never ranks a higher number above a lower one: a current admin
+    /// writes as one at every number (a re-promotion lifts an earlier demotion's cutoff whole), a
+    /// demoted admin as one up to its cutoff and as a member above, a removed device with its
+    /// roles up to its last number and not at all above. What a snapshot's cover may name of each
+    /// device (protocol 26.3) is bounded by it.
+    pub fn good_standing_until(&self, device: &DeviceId) -> Option<u64> {
+        let peak = self.peak_role(device);
+        if peak.is_none() {
+            return Some(0);
+        }
+        [self.admin_until.get(device), self.removed.get(device)]
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain([0])
+            .filter(|c| self.writing_role_at(device, c.saturating_add(1)) != peak)
+            .min()
+    }
+
     /// Notes that `device`, an admin until now, keeps an admin's judgement up to `seq`.
     pub(super) fn admin_until(&mut self, device: DeviceId, seq: u64) {
         let c = self.admin_until.entry(device).or_insert(seq);
@@ -201,5 +223,61 @@ impl MembershipState {
         self.invites
             .get(invite)
             .is_some_and(|i| i.status == InviteStatus::Open && now <= i.expires)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rank(r: Option<Role>) -> u8 {
+        match r {
+            None => 0,
+            Some(Role::Member) => 1,
+            Some(Role::Admin) => 2,
+        }
+    }
+
+    /// Every shape a device's entry can take (a member of either role, a removed one, with or
+    /// without an admin's cutoff below or above its removal): no higher number is ranked above a
+    /// lower one, and the good-standing bound is exactly where the highest role stops.
+    #[test]
+    fn a_devices_role_never_rises_with_its_number_and_good_standing_is_a_prefix() {
+        let d = DeviceId([3; 32]);
+        let mut shapes = Vec::new();
+        for current in [Some(Role::Admin), Some(Role::Member), None] {
+            for until in [None, Some(3), Some(7)] {
+                for removed in [None, Some((3, Role::Member)), Some((5, Role::Admin))] {
+                    let mut s = MembershipState::default();
+                    match (current, removed) {
+                        (Some(r), _) => {
+                            s.members.insert(d, r);
+                        }
+                        (None, Some((last, r))) => {
+                            s.removed.insert(d, last);
+                            s.removed_roles.insert(d, r);
+                        }
+                        (None, None) => {}
+                    }
+                    if let Some(c) = until {
+                        s.admin_until.insert(d, c);
+                    }
+                    shapes.push(s);
+                }
+            }
+        }
+        for s in shapes {
+            let peak = s.peak_role(&d);
+            let roles: Vec<Option<Role>> = (1..=20).map(|q| s.writing_role_at(&d, q)).collect();
+            assert!(roles.windows(2).all(|w| rank(w[0]) >= rank(w[1])), "{s:?}");
+            let brute = match peak {
+                // A device the log never knew is in good standing nowhere.
+                None => Some(0),
+                Some(_) => (1..=20u64)
+                    .find(|q| s.writing_role_at(&d, *q) != peak)
+                    .map(|q| q - 1),
+            };
+            assert_eq!(s.good_standing_until(&d), brute, "{s:?}");
+        }
     }
 }

@@ -115,9 +115,33 @@ async fn wait_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let _counted = state.metrics.wait();
     let deadline = tokio::time::Instant::now() + timeout;
     let mut look_at = named.clone();
+    let mut after_wake_all = false;
     loop {
         // The first pass looks at every space (anything stored before the registration); later
-        // passes only at the woken ones.
+        // passes only at the woken ones. A look after a wake-all waits for its turn (bounded
+        // apart from the requests, `live.rs`), never past the wait's deadline, and not once a
+        // push woke the wait meanwhile (that look is one a push costs anyway; it covers every
+        // space, as the wake-all asked).
+        let turn = if after_wake_all {
+            let mut turn = std::pin::pin!(state.live.recheck_turn());
+            loop {
+                tokio::select! {
+                    t = &mut turn => break t,
+                    woke = wait.woken() => {
+                        if woke.spaces.is_empty() {
+                            // The relay is closing.
+                            return answer(&[]);
+                        }
+                        if !woke.everything {
+                            break None;
+                        }
+                    }
+                    () = tokio::time::sleep_until(deadline) => return answer(&[]),
+                }
+            }
+        } else {
+            None
+        };
         let (store, access) = (state.store.clone(), state.access.clone());
         let lacking = blocking(move || {
             judge(store.as_ref(), &access, &device, &look_at)
@@ -125,17 +149,23 @@ async fn wait_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 .map_err(store_failed)
         })
         .await?;
+        drop(turn);
         if !lacking.is_empty() {
             return answer(&lacking);
         }
-        let woken = match tokio::time::timeout_at(deadline, wait.woken()).await {
-            Ok(woken) => woken,
-            Err(_) => return answer(&[]),
+        let woke = {
+            let _asleep = state.metrics.asleep();
+            match tokio::time::timeout_at(deadline, wait.woken()).await {
+                Ok(woke) => woke,
+                Err(_) => return answer(&[]),
+            }
         };
-        if woken.is_empty() {
+        if woke.spaces.is_empty() {
             // The relay is closing.
             return answer(&[]);
         }
+        after_wake_all = woke.everything;
+        let woken: HashSet<SpaceId> = woke.spaces.into_iter().collect();
         look_at = named
             .iter()
             .filter(|(s, _)| woken.contains(s))

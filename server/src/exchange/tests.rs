@@ -632,6 +632,93 @@ fn in_a_space_with_plain_members_no_snapshot_stands_in_for_changes(store: &dyn R
     );
 }
 
+/// Review finding F1 (protocol 26.3): a snapshot whose cover names a removed device's envelopes past
+/// its cutoff stands for something devices refuse to take from a snapshot, so the relay neither serves
+/// it in their place nor prunes by it; one whose cover stops at the cutoff still is.
+fn a_snapshot_naming_a_removed_device_past_its_cutoff_neither_stands_in_nor_prunes(
+    store: &dyn RelayStore,
+) {
+    let access = Access::new();
+    let space = SpaceId([7; 16]);
+    let (_, add, mut pushed) = journal_founded(space);
+    let add2 = statement(
+        1,
+        space,
+        vec![add.id()],
+        Op::Add {
+            device: device(2).1,
+            role: Role::Admin,
+            person: None,
+            x25519: None,
+        },
+    );
+    pushed.push(carry(1, &add2, 3));
+    run(
+        store,
+        &access,
+        input(1, vec![(space, BTreeMap::new())], pushed, 0),
+    )
+    .unwrap();
+    // Device 2 writes three envelopes; device 1 then removes it with a cutoff at its first.
+    let twos: Vec<Vec<u8>> = (1..=3).map(|q| seal(2, space, q, &[2; 300])).collect();
+    let r = run(
+        store,
+        &access,
+        input(2, vec![(space, BTreeMap::new())], twos.clone(), 0),
+    )
+    .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let remove = statement(
+        1,
+        space,
+        vec![add2.id()],
+        Op::Remove {
+            device: device(2).1,
+            last_seq: 1,
+        },
+    );
+    let mut pushed = vec![carry(1, &remove, 4)];
+    let ones: Vec<Vec<u8>> = (5..=10).map(|q| seal(1, space, q, &[1; 300])).collect();
+    pushed.extend(ones.iter().cloned());
+    // Device 1's snapshot standing for device 2's envelopes past the cutoff (the late ones a
+    // member built on, kept everywhere, yet refused inside a snapshot).
+    let past = snap(1, space, 11, &[(1, 10), (2, 3)], 10);
+    pushed.push(past.clone());
+    let r = run(
+        store,
+        &access,
+        input(3, vec![(space, BTreeMap::new())], pushed, 0),
+    )
+    .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+
+    let policy = SnapshotPolicy::new(Some(0));
+    let got = pull(store, &access, &policy, 4, space, BTreeMap::new(), 1 << 40);
+    assert!(ones.iter().all(|c| got.contains(c)), "not served in place");
+    assert!(twos.iter().all(|c| got.contains(c)));
+    assert!(
+        store.pruned_floor(&space).unwrap().is_empty(),
+        "nor pruned by"
+    );
+
+    // The same snapshot with its cover stopping at the cutoff stands in and prunes.
+    let within = snap(1, space, 12, &[(1, 11), (2, 1)], 10);
+    let r = run(
+        store,
+        &access,
+        input(5, vec![(space, BTreeMap::new())], vec![within.clone()], 0),
+    )
+    .unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    let got = pull(store, &access, &policy, 6, space, BTreeMap::new(), 1 << 41);
+    assert!(got.contains(&within));
+    assert!(!got.contains(&ones[0]), "stands in");
+    assert_eq!(
+        store.pruned_floor(&space).unwrap().get(&device(2).1),
+        Some(&1)
+    );
+}
+
 fn a_non_admins_snapshot_is_never_served_in_place_of_changes(store: &dyn RelayStore) {
     let access = Access::new();
     let space = SpaceId([6; 16]);
@@ -1346,6 +1433,7 @@ crate::store::testing::contract_tests!(
     snapshots_of_strangers_and_bad_covers_are_refused,
     in_a_space_with_plain_members_no_snapshot_stands_in_for_changes,
     a_non_admins_snapshot_is_never_served_in_place_of_changes,
+    a_snapshot_naming_a_removed_device_past_its_cutoff_neither_stands_in_nor_prunes,
     statements_beyond_sixteen_per_space_in_one_request_are_refused_and_other_spaces_count,
     one_request_has_at_most_32_new_statements_judged_in_all,
     a_page_carries_at_most_sixteen_new_statements_of_a_space,

@@ -290,4 +290,27 @@ impl Client {
         assert_eq!(resp.status(), StatusCode::OK);
         sync::decode(&resp.bytes().unwrap()).unwrap()
     }
+
+    /// Holds `POST /v1/wait` as `dev` on `spaces` (with the device's vectors) and returns the
+    /// spaces the answer names (the status must be 200).
+    pub fn wait(&self, dev: &Device, spaces: Vec<SpaceVector>, timeout_ms: u64) -> Vec<SpaceId> {
+        let body = sync::encode(&sebaya_proto::live::WaitRequest {
+            v: 1,
+            spaces,
+            timeout_ms,
+        })
+        .unwrap();
+        let resp = self.post_signed(dev, sebaya_proto::live::WAIT_PATH, body);
+        assert_eq!(resp.status(), StatusCode::OK);
+        let answer: sebaya_proto::live::WaitResponse =
+            sync::decode(&resp.bytes().unwrap()).unwrap();
+        answer.spaces().unwrap()
+    }
+
+    /// What `dev` holds of `space` once it pulled everything: the relay's vector of it.
+    pub fn pulled(&self, dev: &Device, space: SpaceId) -> SpaceVector {
+        let r = self.sync(dev, &request(vec![empty_vector(space)], vec![]));
+        assert!(r.refused_spaces.is_empty(), "{:?}", r.refused_spaces);
+        r.spaces.into_iter().next().unwrap()
+    }
 }
