@@ -44,6 +44,8 @@ pub mod due;
 mod due_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod more_tests;
 
 pub use crate::space::rules::reminders::PREFIX;
 

@@ -89,6 +89,72 @@ fun main() {
             sup.close()
             part.close()
         }
+
+        check("a lead time, an unknown occurrence, a huge cadence and a huge lead") {
+            val sup = person(tmp, "s2.db")
+            val part = person(tmp, "p2.db")
+            val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))
+            part.spaces().join(pairing.response)
+            for (v in listOf(sup, part, sup, part)) v.sync(url)
+            val pid = pairing.spaceId
+            val now = System.currentTimeMillis() / 1000
+            val at = now + 2 * DAY
+            val session = sup.reminders().add(pid, ReminderKind.SESSION, ReminderFor.EVERYONE, "", at, JAKARTA, 0u, 60u)
+            for (v in listOf(sup, part)) v.sync(url)
+            assertEquals(listOf(60u), part.reminders().list(pid).map { it.leadMinutes }, "the lead travels")
+            val n = part.reminders().due(now, JAKARTA, "id").upcoming.single { it.reminderId == session }
+            assertEquals(at to at - 3600, n.atSecs to n.notifyAtSecs, "noticed an hour before")
+            val between = part.reminders().due(at - 1800, JAKARTA, "id")
+            assertTrue((between.upcoming + between.overdue).none { it.reminderId == session }, "nothing once the notice passed")
+            assertThrows<SebayaException.InvalidInput>("a lead over a week") {
+                sup.reminders().add(pid, ReminderKind.SESSION, ReminderFor.EVERYONE, "", at, JAKARTA, 0u, 7u * 24u * 60u + 1u)
+            }
+            val cadence = sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + DAY, JAKARTA, 7u)
+            assertThrows<SebayaException.InvalidInput>("occurrence 1 of a one-off") {
+                sup.reminders().complete(pid, session, 1uL)
+            }
+            assertThrows<SebayaException.InvalidInput>("an occurrence past any date") {
+                sup.reminders().complete(pid, cadence, ULong.MAX_VALUE)
+            }
+            assertThrows<SebayaException.NotFound>("an unknown reminder") {
+                sup.reminders().complete(pid, "00000000000000ff", 0uL)
+            }
+            assertThrows<SebayaException.InvalidInput>("a huge cadence") {
+                sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + 60, JAKARTA, UInt.MAX_VALUE)
+            }
+            assertTrue(sup.reminders().list(pid).all { it.done.isEmpty() }, "nothing marked")
+            sup.close()
+            part.close()
+        }
+
+        check("a removed facilitator's reminder is refused on receipt; a new period carries the open ones") {
+            val fac = person(tmp, "f3.db")
+            val co = person(tmp, "c3.db")
+            val par = person(tmp, "p3.db")
+            val gid = fac.groups().create("Kelompok Kamis", null)
+            co.groups().join(fac.spaces().approveMember(gid, co.linkRequest(), asAdmin = true))
+            par.groups().join(fac.spaces().approveMember(gid, par.linkRequest()))
+            for (v in listOf(fac, co, par, fac, co, par)) v.sync(url)
+            val now = System.currentTimeMillis() / 1000
+            val before = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sebelum", now + DAY, JAKARTA, 0u)
+            co.sync(url)
+            fac.spaces().removeMember(gid, co.deviceId())
+            fac.sync(url)
+            val after = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sesudah", now + DAY, JAKARTA, 0u)
+            try { co.sync(url) } catch (e: SebayaException) { }
+            for (v in listOf(fac, par, fac, par)) v.sync(url)
+            for (v in listOf(fac, par)) {
+                val ids = v.reminders().list(gid).map { it.id }
+                assertTrue(before in ids && after !in ids, "only the member's reminder stands")
+            }
+            assertTrue(par.exportAll().contains("sebelum"), "in the participant's export")
+
+            val next = fac.groups().startPeriod(gid)
+            for (v in listOf(fac, par, fac, par)) v.sync(url)
+            assertEquals(listOf(before), par.reminders().list(next).map { it.id }, "carried")
+            assertEquals(listOf(next), par.reminders().due(now, JAKARTA, "id").upcoming.filter { it.reminderId == before }.map { it.spaceId }, "once")
+            for (v in listOf(fac, co, par)) v.close()
+        }
     } finally {
         relay?.close()
         tmp.deleteRecursively()

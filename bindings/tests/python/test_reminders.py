@@ -4,6 +4,7 @@ told only of what is for it, with the neutral text and never the task's words; a
 time zones keeps "Monday 16:00" local; a clock set back neither repeats a completed occurrence nor
 loses the next; a one-off in the past is refused with a typed error."""
 
+import json
 import time
 
 import pytest
@@ -116,3 +117,93 @@ def test_bad_reminders_are_refused(tmp_path, relay):
     with pytest.raises(SebayaError.NotFound):
         stranger.reminders().add(pid, ReminderKind.TASK, ReminderFor.EVERYONE, "x", now + 60, JAKARTA, 0)
     assert sup.reminders().list(pid) == []
+
+
+def test_a_lead_time_brings_the_notice_forward(tmp_path, relay):
+    sup, part, pid = pairing(tmp_path, relay)
+    now = int(time.time())
+    at = now + 2 * DAY
+    r = sup.reminders().add(pid, ReminderKind.SESSION, ReminderFor.EVERYONE, "", at, JAKARTA, 0, lead_minutes=60)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    assert [x.lead_minutes for x in part.reminders().list(pid)] == [60]
+    (n,) = [n for n in part.reminders().due(now, JAKARTA, "id").upcoming if n.reminder_id == r]
+    assert (n.at_secs, n.notify_at_secs) == (at, at - 3600)
+    # Once the notice's time has passed it is no longer to schedule; a session is never overdue.
+    later = part.reminders().due(at - 1800, JAKARTA, "id")
+    assert r not in [x.reminder_id for x in later.upcoming + later.overdue]
+    for lead in (7 * 24 * 60 + 1, 2**32 - 1):
+        with pytest.raises(SebayaError.InvalidInput):
+            sup.reminders().add(pid, ReminderKind.SESSION, ReminderFor.EVERYONE, "", at, JAKARTA, 0, lead_minutes=lead)
+    assert len(sup.reminders().list(pid)) == 1
+
+
+def test_a_completion_for_an_unknown_occurrence_and_a_huge_cadence_are_refused(tmp_path, relay):
+    sup, part, pid = pairing(tmp_path, relay)
+    now = int(time.time())
+    task = sup.reminders().add(pid, ReminderKind.TASK, ReminderFor.EVERYONE, "x", now + DAY, JAKARTA, 0)
+    cadence = sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + DAY, JAKARTA, 7)
+    with pytest.raises(SebayaError.InvalidInput):
+        sup.reminders().complete(pid, task, 1)
+    for k in (10_000, 2**64 - 1):
+        with pytest.raises(SebayaError.InvalidInput):
+            sup.reminders().complete(pid, cadence, k)
+    with pytest.raises(SebayaError.NotFound):
+        sup.reminders().complete(pid, "00000000000000ff", 0)
+    for every in (2**31, 2**32 - 1):
+        with pytest.raises(SebayaError.InvalidInput):
+            sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + 60, JAKARTA, every)
+    assert all(not r.done for r in sup.reminders().list(pid))
+    sup.reminders().complete(pid, cadence, 2)
+    assert [r.done for r in sup.reminders().list(pid) if r.id == cadence] == [[2]]
+
+
+def test_a_removed_facilitators_reminder_is_refused_on_receipt(tmp_path, relay):
+    fac, co, par = person(tmp_path / "f.db"), person(tmp_path / "c.db"), person(tmp_path / "p.db")
+    gid = fac.groups().create("Kelompok Kamis", None)
+    co.groups().join(fac.spaces().approve_member(gid, co.link_request(), as_admin=True))
+    par.groups().join(fac.spaces().approve_member(gid, par.link_request()))
+    for v in (fac, co, par, fac, co, par):
+        v.sync(relay.url)
+    now = int(time.time())
+    before = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sebelum", now + DAY, JAKARTA, 0)
+    co.sync(relay.url)
+    fac.spaces().remove_member(gid, co.device_id())
+    fac.sync(relay.url)
+    # Still offline, the removed device writes a reminder and sends it later.
+    after = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sesudah", now + DAY, JAKARTA, 0)
+    try:
+        co.sync(relay.url)
+    except SebayaError:
+        pass
+    for v in (fac, par, fac, par):
+        v.sync(relay.url)
+    for v in (fac, par):
+        ids = [r.id for r in v.reminders().list(gid)]
+        assert before in ids and after not in ids
+        assert after not in [n.reminder_id for n in v.reminders().due(now, JAKARTA, "id").upcoming]
+
+
+def test_reminders_are_exported_and_a_new_period_carries_the_open_ones(tmp_path, relay):
+    fac, par = person(tmp_path / "f.db"), person(tmp_path / "p.db")
+    gid = fac.groups().create("Kelompok Kamis", None)
+    par.groups().join(fac.spaces().approve_member(gid, par.link_request()))
+    for v in (fac, par, fac, par):
+        v.sync(relay.url)
+    now = int(time.time())
+    open_ = fac.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "coba latihan", now + DAY, JAKARTA, 0)
+    done = fac.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sudah", now + DAY, JAKARTA, 0)
+    fac.reminders().complete(gid, done, 0)
+    for v in (fac, par):
+        v.sync(relay.url)
+    exported = json.loads(par.export_all())
+    (group,) = exported["groups"]
+    assert sorted(r["id"] for r in group["reminders"]) == sorted([open_, done])
+    assert {r["text"] for r in group["reminders"]} == {"coba latihan", "sudah"}
+
+    new = fac.groups().start_period(gid)
+    for v in (fac, par, fac, par):
+        v.sync(relay.url)
+    assert [r.id for r in par.reminders().list(new)] == [open_]
+    due = [n for n in par.reminders().due(now, JAKARTA, "id").upcoming if n.reminder_id == open_]
+    assert [n.space_id for n in due] == [new], "listed once, from the new period"

@@ -73,4 +73,69 @@ func remindersTests() {
             _ = try part.reminders().add(spaceId: pid, kind: .followUp, forWhom: .supporter, text: "", firstAtSecs: now + 60, offsetMinutes: jakarta, everyDays: 0)
         }
     }
+
+    check("reminders: a lead time, an unknown occurrence, a huge cadence and a huge lead") {
+        let url = try relayURL()
+        let sup = try personVault("rem-s2.db")
+        let part = try personVault("rem-p2.db")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
+        _ = try part.spaces().join(response: pairing.response)
+        for v in [sup, part, sup, part] { _ = try v.sync(relayUrl: url) }
+        let pid = pairing.spaceId
+        let now = Int64(Date().timeIntervalSince1970)
+        let at = now + 2 * day
+        let session = try sup.reminders().add(spaceId: pid, kind: .session, forWhom: .everyone, text: "", firstAtSecs: at, offsetMinutes: jakarta, everyDays: 0, leadMinutes: 60)
+        for v in [sup, part] { _ = try v.sync(relayUrl: url) }
+        try assertEqual([60], try part.reminders().list(spaceId: pid).map { $0.leadMinutes }, "the lead travels")
+        let ns = try part.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id").upcoming.filter { $0.reminderId == session }
+        try assertEqual([at], ns.map { $0.atSecs }, "the occurrence")
+        try assertEqual([at - 3600], ns.map { $0.notifyAtSecs }, "noticed an hour before")
+        let between = try part.reminders().due(nowSecs: at - 1800, offsetMinutes: jakarta, locale: "id")
+        try assertTrue(!(between.upcoming + between.overdue).contains { $0.reminderId == session }, "nothing once the notice passed")
+        try assertThrows("a lead over a week", invalidInput) {
+            _ = try sup.reminders().add(spaceId: pid, kind: .session, forWhom: .everyone, text: "", firstAtSecs: at, offsetMinutes: jakarta, everyDays: 0, leadMinutes: 7 * 24 * 60 + 1)
+        }
+        let cadence = try sup.reminders().add(spaceId: pid, kind: .cadence, forWhom: .everyone, text: "", firstAtSecs: now + day, offsetMinutes: jakarta, everyDays: 7)
+        try assertThrows("occurrence 1 of a one-off", invalidInput) {
+            try sup.reminders().complete(spaceId: pid, reminderId: session, occurrence: 1)
+        }
+        try assertThrows("an occurrence past any date", invalidInput) {
+            try sup.reminders().complete(spaceId: pid, reminderId: cadence, occurrence: UInt64.max)
+        }
+        try assertThrows("an unknown reminder", notFound) {
+            try sup.reminders().complete(spaceId: pid, reminderId: "00000000000000ff", occurrence: 0)
+        }
+        try assertThrows("a huge cadence", invalidInput) {
+            _ = try sup.reminders().add(spaceId: pid, kind: .cadence, forWhom: .everyone, text: "", firstAtSecs: now + 60, offsetMinutes: jakarta, everyDays: UInt32.max)
+        }
+        try assertTrue(try sup.reminders().list(spaceId: pid).allSatisfy { $0.done.isEmpty }, "nothing marked")
+    }
+
+    check("reminders: a removed facilitator's is refused on receipt; a new period carries the open ones") {
+        let url = try relayURL()
+        let fac = try personVault("rem-f3.db")
+        let co = try personVault("rem-c3.db")
+        let par = try personVault("rem-p3.db")
+        let gid = try fac.groups().create(name: "Kelompok Kamis")
+        _ = try co.groups().join(response: try fac.spaces().approveMember(spaceId: gid, request: try co.linkRequest(), asAdmin: true))
+        _ = try par.groups().join(response: try fac.spaces().approveMember(spaceId: gid, request: try par.linkRequest()))
+        for v in [fac, co, par, fac, co, par] { _ = try v.sync(relayUrl: url) }
+        let now = Int64(Date().timeIntervalSince1970)
+        let before = try co.reminders().add(spaceId: gid, kind: .task, forWhom: .everyone, text: "sebelum", firstAtSecs: now + day, offsetMinutes: jakarta, everyDays: 0)
+        _ = try co.sync(relayUrl: url)
+        _ = try fac.spaces().removeMember(spaceId: gid, deviceId: try co.deviceId())
+        _ = try fac.sync(relayUrl: url)
+        let after = try co.reminders().add(spaceId: gid, kind: .task, forWhom: .everyone, text: "sesudah", firstAtSecs: now + day, offsetMinutes: jakarta, everyDays: 0)
+        _ = try? co.sync(relayUrl: url)
+        for v in [fac, par, fac, par] { _ = try v.sync(relayUrl: url) }
+        for v in [fac, par] {
+            let ids = try v.reminders().list(spaceId: gid).map { $0.id }
+            try assertTrue(ids.contains(before) && !ids.contains(after), "only the member's reminder stands")
+        }
+        try assertTrue(try par.exportAll().contains("sebelum"), "in the participant's export")
+        let next = try fac.groups().startPeriod(groupId: gid)
+        for v in [fac, par, fac, par] { _ = try v.sync(relayUrl: url) }
+        try assertEqual([before], try par.reminders().list(spaceId: next).map { $0.id }, "carried")
+        try assertEqual([next], try par.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id").upcoming.filter { $0.reminderId == before }.map { $0.spaceId }, "once")
+    }
 }

@@ -32,6 +32,7 @@ fn cadence(
         by: String::new(),
         created_ms: 0,
         done: done.iter().copied().collect(),
+        lead_minutes: 0,
     }
 }
 
@@ -239,4 +240,35 @@ fn the_protocol_vector_holds() {
     };
     let d = due(&[(space, once)], 1_767_603_600, 420);
     assert_eq!((d.overdue.len(), d.upcoming.len()), (1, 0));
+}
+
+/// Protocol 29.4, the lead: the notice comes `lead` minutes before, under the same key and
+/// occurrence; once the notice's time has passed the occurrence is no longer to schedule.
+#[test]
+fn a_lead_moves_the_notice_not_the_occurrence() {
+    let space = "ab".repeat(16);
+    let mut r = cadence("00000000000000a1", 7, 20_458, 960, &[]);
+    r.lead_minutes = 60;
+    let items = vec![(space.clone(), r)];
+    let d = due(&items, 1_767_571_200, 420);
+    let got: Vec<(u64, i64, i64)> = d
+        .upcoming
+        .iter()
+        .map(|n| (n.occurrence, n.at_secs, n.notify_at_secs))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, 1_767_603_600, 1_767_600_000),
+            (1, 1_768_208_400, 1_768_204_800)
+        ]
+    );
+    assert_eq!(d.upcoming[0].key, format!("{space}/00000000000000a1/0"));
+    // Between the notice and the occurrence: nothing to schedule for it, nothing overdue.
+    let between = due(&items, 1_767_600_000, 420);
+    assert_eq!(between.upcoming[0].occurrence, 1);
+    assert!(between.overdue.is_empty());
+    // Without a lead the notice is the occurrence.
+    let plain = due(&[(space, cadence("00000000000000a1", 7, 20_458, 960, &[]))], 1_767_571_200, 420);
+    assert!(plain.upcoming.iter().all(|n| n.notify_at_secs == n.at_secs));
 }

@@ -51,6 +51,7 @@ fn once(kind: ReminderKind, for_whom: ReminderFor, text: &str, at_secs: i64) -> 
             at_secs,
             offset_minutes: 7 * 60,
         },
+        lead_minutes: 0,
     }
 }
 
@@ -68,6 +69,7 @@ fn weekly_monday_16(now: i64) -> NewReminder {
             start_day: monday,
             minute_of_day: 16 * 60,
         },
+        lead_minutes: 0,
     }
 }
 
@@ -560,6 +562,7 @@ fn the_layout_is_as_specified() {
         kind: ReminderKind::Cadence,
         for_whom: ReminderFor::Everyone,
         text: String::new(),
+        lead_minutes: 0,
     };
     super::add(&mut doc, "00000000000000a2", &every, &by, now).unwrap();
     super::complete(&mut doc, "00000000000000a2", 3, now).unwrap();
