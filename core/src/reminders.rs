@@ -46,6 +46,8 @@ mod due_tests;
 mod tests;
 #[cfg(test)]
 mod more_tests;
+#[cfg(test)]
+mod review_tests;
 
 pub use crate::space::rules::reminders::PREFIX;
 
