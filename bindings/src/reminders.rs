@@ -33,6 +33,8 @@ pub struct Reminder {
     pub created_ms: i64,
     /// The occurrences marked done (0 for a one-off), ascending.
     pub done: Vec<u64>,
+    /// How many minutes before each occurrence the notice comes (0: at the time).
+    pub lead_minutes: u32,
 }
 
 /// One occurrence to schedule or show as overdue.
@@ -49,6 +51,9 @@ pub struct ReminderNotice {
     pub occurrence: u64,
     /// When, UTC seconds.
     pub at_secs: i64,
+    /// When to notify, UTC seconds: `at_secs` less the reminder's lead time. Schedule the local
+    /// notification at this time.
+    pub notify_at_secs: i64,
     /// What it is for (for the app's own screens).
     pub kind: ReminderKind,
     /// The notification text's catalogue id.
@@ -83,6 +88,7 @@ fn notice(n: sebaya_core::reminders::due::Notice, locale: &str) -> ReminderNotic
         reminder_id: n.reminder,
         occurrence: n.occurrence,
         at_secs: n.at_secs,
+        notify_at_secs: n.notify_at_secs,
         kind: n.kind.into(),
     }
 }
@@ -98,10 +104,13 @@ impl Reminders {
     /// for everyone; its session dates are its sessions (`Groups.add_session`). Throws
     /// `ReminderInPast` for a one-off whose time has passed, `InvalidInput` for values out of
     /// range (a cadence of 0 or over 365 days, an offset beyond ±14:00, a task without text or
-    /// over 500 characters, a follow-up with text), `NotAllowed` for a role that does not write
-    /// it; nothing is written then.
+    /// over 500 characters, a follow-up with text, a lead over a week), `NotAllowed` for a role
+    /// that does not write it; nothing is written then. `lead_minutes` (default 0) brings each
+    /// notice that many minutes before its occurrence (`ReminderNotice.notify_at_secs`), e.g. 60
+    /// for an hour before a session; at most 10080 (a week).
     // Flat arguments read as one call in each language; a record would be one more type to build.
     #[allow(clippy::too_many_arguments)]
+    #[uniffi::method(default(lead_minutes = 0))]
     pub fn add(
         &self,
         space_id: String,
@@ -111,6 +120,7 @@ impl Reminders {
         first_at_secs: i64,
         offset_minutes: i32,
         every_days: u32,
+        lead_minutes: u32,
     ) -> Result<String> {
         let s = parse_space(&space_id)?;
         let schedule = match every_days {
@@ -125,6 +135,7 @@ impl Reminders {
             for_whom: for_whom.into(),
             text,
             schedule,
+            lead_minutes,
         };
         with(&self.inner, |v| v.add_reminder(&s, &new))
     }
@@ -161,6 +172,7 @@ impl Reminders {
                     by: r.by,
                     created_ms: r.created_ms,
                     done: r.done.into_iter().collect(),
+                    lead_minutes: r.lead_minutes,
                 }
             })
             .collect())

@@ -43,13 +43,14 @@ pub mod due;
 #[cfg(test)]
 mod due_tests;
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod more_tests;
 #[cfg(test)]
 mod review_tests;
+#[cfg(test)]
+mod tests;
 
 pub use crate::space::rules::reminders::PREFIX;
+pub(crate) use api::carry_open;
 
 /// The version of a reminder's shape written here.
 pub const VERSION: i64 = 1;
@@ -59,6 +60,10 @@ pub const MAX_EVERY_DAYS: u32 = 365;
 pub const MAX_OFFSET_MINUTES: i32 = 14 * 60;
 /// How far ahead a reminder may be set: ten years.
 pub const MAX_AHEAD_SECS: i64 = 10 * 366 * 86_400;
+/// The longest lead time, in minutes: a week before.
+pub const MAX_LEAD_MINUTES: u32 = 7 * 24 * 60;
+/// The lead a group's session is noticed with (its record holds none): an hour before.
+pub const SESSION_LEAD_MINUTES: u32 = 60;
 
 /// What a reminder is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -217,7 +222,8 @@ impl Schedule {
 }
 
 fn check_offset(offset_minutes: i32) -> Result<()> {
-    if offset_minutes.abs() > MAX_OFFSET_MINUTES {
+    // A range, not `abs()`: `i32::MIN` has no absolute value (review M1).
+    if !(-MAX_OFFSET_MINUTES..=MAX_OFFSET_MINUTES).contains(&offset_minutes) {
         return Err(Error::InvalidInput(
             "a UTC offset is between -14:00 and +14:00".into(),
         ));
@@ -236,6 +242,9 @@ pub struct NewReminder {
     pub text: String,
     /// When.
     pub schedule: Schedule,
+    /// How many minutes before each occurrence the notice comes (0: at the time; at most
+    /// [`MAX_LEAD_MINUTES`]).
+    pub lead_minutes: u32,
 }
 
 /// A reminder as read.
@@ -257,6 +266,8 @@ pub struct Reminder {
     pub created_ms: i64,
     /// The occurrences marked done (0 for a one-off).
     pub done: BTreeSet<u64>,
+    /// How many minutes before each occurrence the notice comes (0: at the time).
+    pub lead_minutes: u32,
 }
 
 fn key(id: &str) -> String {
@@ -272,6 +283,11 @@ pub fn check(new: &NewReminder, now_ms: i64) -> Result<()> {
     match new.kind {
         ReminderKind::Task => check_short(&new.text, "task", true)?,
         _ => check_short(&new.text, "reminder text", false)?,
+    }
+    if new.lead_minutes > MAX_LEAD_MINUTES {
+        return Err(Error::InvalidInput(format!(
+            "a reminder comes at most {MAX_LEAD_MINUTES} minutes before"
+        )));
     }
     if new.text.chars().any(char::is_control) {
         return Err(Error::InvalidInput("a reminder's text is one line".into()));
@@ -320,29 +336,74 @@ pub fn add(
         doc.put(&r, "kind", new.kind.as_str())?;
         doc.put(&r, "for", new.for_whom.as_str())?;
         doc.put(&r, "text", new.text.as_str())?;
-        match new.schedule {
-            Schedule::Once {
-                at_secs,
-                offset_minutes,
-            } => {
-                doc.put(&r, "at", at_secs)?;
-                doc.put(&r, "offset", i64::from(offset_minutes))?;
-            }
-            Schedule::Every {
-                every_days,
-                start_day,
-                minute_of_day,
-            } => {
-                doc.put(&r, "every", i64::from(every_days))?;
-                doc.put(&r, "day", start_day)?;
-                doc.put(&r, "minute", i64::from(minute_of_day))?;
-            }
+        put_schedule(doc, &r, &new.schedule)?;
+        if new.lead_minutes > 0 {
+            doc.put(&r, "lead", i64::from(new.lead_minutes))?;
         }
         doc.put(&r, "by", by_hex)?;
         doc.put(&r, "created", now_ms)?;
         doc.put_object(&r, "done", ObjType::Map)?;
         Ok(())
     })
+}
+
+/// Writes `r`, read from another document, as a new record under its own id: for a group's new
+/// period, by `by_hex` (the carrier, who signs it), with its completions; one commit. Not checked
+/// against the clock: an overdue task goes on being overdue.
+pub(crate) fn carry(doc: &mut AutoCommit, r: &Reminder, by_hex: &str, now_ms: i64) -> Result<()> {
+    check_id(&r.id, "reminder")?;
+    check_device(by_hex, "reminder's author")?;
+    r.schedule.check(0)?;
+    let k = key(&r.id);
+    if doc.get(ROOT, k.as_str())?.is_some() {
+        return Err(Error::InvalidInput("a reminder with this id exists".into()));
+    }
+    write(doc, now_ms, |doc| {
+        let o = doc.put_object(ROOT, k.as_str(), ObjType::Map)?;
+        doc.put(&o, "v", VERSION)?;
+        doc.put(&o, "kind", r.kind.as_str())?;
+        doc.put(&o, "for", r.for_whom.as_str())?;
+        doc.put(&o, "text", r.text.as_str())?;
+        put_schedule(doc, &o, &r.schedule)?;
+        if r.lead_minutes > 0 {
+            doc.put(&o, "lead", i64::from(r.lead_minutes))?;
+        }
+        doc.put(&o, "by", by_hex)?;
+        doc.put(&o, "created", r.created_ms)?;
+        let d = doc.put_object(&o, "done", ObjType::Map)?;
+        for k in &r.done {
+            doc.put(&d, k.to_string().as_str(), now_ms)?;
+        }
+        Ok(())
+    })
+}
+
+fn put_schedule(doc: &mut AutoCommit, r: &ObjId, schedule: &Schedule) -> Result<()> {
+    match *schedule {
+        Schedule::Once {
+            at_secs,
+            offset_minutes,
+        } => {
+            doc.put(r, "at", at_secs)?;
+            doc.put(r, "offset", i64::from(offset_minutes))?;
+        }
+        Schedule::Every {
+            every_days,
+            start_day,
+            minute_of_day,
+        } => {
+            doc.put(r, "every", i64::from(every_days))?;
+            doc.put(r, "day", start_day)?;
+            doc.put(r, "minute", i64::from(minute_of_day))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a reminder is still open, for carrying into a group's new period: a repeating one
+/// always (it goes on), a one-off until it is marked done.
+pub(crate) fn is_open(r: &Reminder) -> bool {
+    r.schedule.repeats() || !r.done.contains(&0)
 }
 
 /// The record of a reminder that stands (not deleted), for writing.
@@ -365,6 +426,25 @@ pub fn complete(doc: &mut AutoCommit, id: &str, occurrence: u64, now_ms: i64) ->
         return Err(Error::InvalidInput(
             "a one-off reminder has occurrence 0 only".into(),
         ));
+    }
+    if let Schedule::Every {
+        every_days,
+        start_day,
+        ..
+    } = read.schedule
+    {
+        // An occurrence exists when its date is one a reminder may be set for: no later than
+        // the farthest ahead from now (and a number that overflows a date is none).
+        let limit = now_ms.div_euclid(1000).saturating_add(MAX_AHEAD_SECS) / 86_400;
+        let day = i64::try_from(occurrence)
+            .ok()
+            .and_then(|k| k.checked_mul(i64::from(every_days)))
+            .and_then(|d| d.checked_add(start_day));
+        if day.is_none_or(|d| d > limit) {
+            return Err(Error::InvalidInput(
+                "no such occurrence of this reminder".into(),
+            ));
+        }
     }
     if read.done.contains(&occurrence) {
         return Ok(());
@@ -397,15 +477,18 @@ fn read(doc: &AutoCommit, id: &str, r: &ObjId) -> Option<Reminder> {
             start_day: int(doc, r, "day")?,
             minute_of_day: u32::try_from(int(doc, r, "minute")?).ok()?,
         },
+        // An offset is required and an `i32`; its range is checked below.
         None => Schedule::Once {
             at_secs: int(doc, r, "at")?,
-            offset_minutes: int(doc, r, "offset")
-                .and_then(|o| i32::try_from(o).ok())
-                .unwrap_or(0),
+            offset_minutes: i32::try_from(int(doc, r, "offset")?).ok()?,
         },
     };
     // What a damaged or hostile record holds beyond what a person can mean is not shown.
     schedule.check(0).ok()?;
+    let lead_minutes = match int(doc, r, "lead") {
+        None => 0,
+        Some(l) => u32::try_from(l).ok().filter(|l| *l <= MAX_LEAD_MINUTES)?,
+    };
     let mut done = BTreeSet::new();
     if let Some((Value::Object(ObjType::Map), d)) = doc.get(r, "done").ok().flatten() {
         for k in doc.keys(&d) {
@@ -425,6 +508,7 @@ fn read(doc: &AutoCommit, id: &str, r: &ObjId) -> Option<Reminder> {
         by: string(doc, r, "by").unwrap_or_default(),
         created_ms: int(doc, r, "created").unwrap_or(0),
         done,
+        lead_minutes,
     })
 }
 

@@ -1,9 +1,16 @@
 //! The reminders' `Vault` methods: writing them into the pairing or group they belong to (judged
 //! by the same rules every other device applies), reading them, and what is due for this device.
+//!
+//! A group's sessions and where it went on (`next`) are read here from its document (protocol
+//! 11/29.1), not through `crate::groups`: the groups domain carries a group's open reminders into
+//! its new period ([`carry_open`]), so it depends on this one, and the house allows no cycle.
+
+use automerge::{AutoCommit, ROOT};
 
 use super::due::Due;
 use super::{NewReminder, Reminder, ReminderFor, ReminderKind};
 use crate::error::{Error, Result};
+use crate::space::doc::{int, read_all, string};
 use crate::space::{Space, SpaceKind};
 use crate::store::clock::now_ms;
 use crate::{SpaceId, Vault};
@@ -46,7 +53,71 @@ fn for_me(r: &Reminder, side: Side) -> bool {
     )
 }
 
+/// Copies a group's open reminders ([`super::is_open`]: not deleted, a one-off not yet done, every
+/// repeating one with its completions) into its new period's document, each under its own id and
+/// now written by `carrier_hex` (the facilitator who starts the period and signs it). Returns how
+/// many were carried.
+pub(crate) fn carry_open(
+    from: &AutoCommit,
+    to: &mut AutoCommit,
+    carrier_hex: &str,
+    now_ms: i64,
+) -> Result<u32> {
+    let mut n = 0;
+    for r in super::list(from).into_iter().filter(super::is_open) {
+        super::carry(to, &r, carrier_hex, now_ms)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A group's sessions with a date, read as one-off session reminders under each session's id
+/// (the `sessions` container: id -> `{date: int ms, facilitator: str, ...}`), noticed
+/// [`super::SESSION_LEAD_MINUTES`] before.
+fn group_sessions(doc: &AutoCommit) -> Vec<Reminder> {
+    read_all(doc, "sessions", |doc, id, s| {
+        let date_ms = int(doc, s, "date").filter(|d| *d > 0)?;
+        Some(Reminder {
+            id: id.to_string(),
+            kind: ReminderKind::Session,
+            for_whom: ReminderFor::Everyone,
+            text: String::new(),
+            schedule: super::Schedule::Once {
+                at_secs: date_ms.div_euclid(1000),
+                offset_minutes: 0,
+            },
+            by: string(doc, s, "facilitator").unwrap_or_default(),
+            created_ms: 0,
+            done: Default::default(),
+            lead_minutes: super::SESSION_LEAD_MINUTES,
+        })
+    })
+}
+
 impl Vault {
+    /// The reminders of a pairing or group this device is to be told of: those for everyone and
+    /// those for its side of a pairing (the export and [`Vault::reminders_due`]). A group has no
+    /// one-sided reminder. Its sessions are not among them.
+    pub(crate) fn reminders_for_me(&self, s: &Space) -> Vec<Reminder> {
+        let side = side(s, &self.identity.device, self.person_id().map(|p| p.0));
+        super::list(&s.doc)
+            .into_iter()
+            .filter(|r| s.kind != SpaceKind::Group || r.for_whom == ReminderFor::Everyone)
+            .filter(|r| for_me(r, side))
+            .collect()
+    }
+
+    /// Whether a group went on in a new period this device holds and reads: its reminders were
+    /// carried there, and are told of from there only.
+    fn went_on(&self, s: &Space) -> bool {
+        let me = self.identity.device;
+        s.kind == SpaceKind::Group
+            && string(&s.doc, &ROOT, "next")
+                .and_then(|h| SpaceId::from_hex(&h).ok())
+                .and_then(|id| self.shared.get(&id))
+                .is_some_and(|n| n.membership().is_member(&me))
+    }
+
     fn reminder_space(&self, space: &SpaceId) -> Result<&Space> {
         let s = self.shared.get(space).ok_or(Error::NotFound("space"))?;
         match s.kind {
@@ -117,8 +188,8 @@ impl Vault {
     pub fn reminders_due(&self, now_secs: i64, offset_minutes: i32) -> Result<Due> {
         super::check_offset(offset_minutes)?;
         let me = self.identity.device;
-        let person = self.person_id().map(|p| p.0);
         let mut items = Vec::new();
+        let mut groups = std::collections::BTreeSet::new();
         for s in self.shared.values() {
             if !matches!(s.kind, SpaceKind::Pairing | SpaceKind::Group)
                 || !s.membership().is_member(&me)
@@ -126,42 +197,29 @@ impl Vault {
                 continue;
             }
             let space = s.id.to_hex();
-            let side = side(s, &me, person);
-            for r in super::list(&s.doc) {
-                // A group has no follow-up or one-sided reminder: it is for everyone.
-                if s.kind == SpaceKind::Group && r.for_whom != ReminderFor::Everyone {
-                    continue;
-                }
-                if for_me(&r, side) {
-                    items.push((space.clone(), r));
-                }
+            if s.kind == SpaceKind::Group {
+                groups.insert(space.clone());
             }
+            if !self.went_on(s) {
+                items.extend(
+                    self.reminders_for_me(s)
+                        .into_iter()
+                        .map(|r| (space.clone(), r)),
+                );
+            }
+            // Sessions stay in the period they belong to.
             if s.kind == SpaceKind::Group {
                 items.extend(
-                    crate::groups::sessions(&s.doc)
+                    group_sessions(&s.doc)
                         .into_iter()
-                        .filter(|g| g.date_ms > 0)
-                        .map(|g| (space.clone(), session_reminder(&g))),
+                        .map(|r| (space.clone(), r)),
                 );
             }
         }
-        Ok(super::due::due(&items, now_secs, offset_minutes))
-    }
-}
-
-/// A group's session, read as a one-off session reminder under the session's own id.
-fn session_reminder(g: &crate::groups::GroupSession) -> Reminder {
-    Reminder {
-        id: g.id.clone(),
-        kind: ReminderKind::Session,
-        for_whom: ReminderFor::Everyone,
-        text: String::new(),
-        schedule: super::Schedule::Once {
-            at_secs: g.date_ms.div_euclid(1000),
-            offset_minutes: 0,
-        },
-        by: g.facilitator.clone(),
-        created_ms: 0,
-        done: Default::default(),
+        let mut due = super::due::due(&items, now_secs, offset_minutes);
+        // A group's reminder is a notice for everyone that members cannot complete: never overdue
+        // (it would stay so forever on every member's phone; review M6).
+        due.overdue.retain(|n| !groups.contains(&n.space));
+        Ok(due)
     }
 }

@@ -36,6 +36,9 @@ pub struct Notice {
     pub occurrence: u64,
     /// When, UTC seconds.
     pub at_secs: i64,
+    /// When to notify, UTC seconds: `at_secs` less the reminder's lead time (the same as
+    /// `at_secs` without one). What the app schedules the notification at.
+    pub notify_at_secs: i64,
     /// What it is for (the app may show it in its own screens, never in the notification).
     pub kind: ReminderKind,
     /// The catalogue id of the notification's text ([`NOTICE_MESSAGE`]).
@@ -45,8 +48,11 @@ pub struct Notice {
 /// What [`due`] answers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Due {
-    /// Occurrences in `(now, now + HORIZON_SECS]` not marked done, soonest first, at most
-    /// [`MAX_UPCOMING`]: what the app schedules (replacing what it scheduled before).
+    /// Occurrences in `(now, now + HORIZON_SECS]` not marked done whose notice is still ahead
+    /// (`notify_at_secs > now`), by notice time, at most [`MAX_UPCOMING`]: what the app schedules
+    /// (replacing what it scheduled before). An occurrence whose notice time has passed, when a
+    /// lead reaches back before `now`, is no longer listed: its notice was scheduled by an earlier
+    /// ask, or came after it was due (asking again never notifies twice).
     pub upcoming: Vec<Notice>,
     /// Occurrences at or before `now` not marked done, soonest first: a one-off task or follow-up
     /// whose time passed, and the latest occurrence of a repeating one (earlier ones do not pile
@@ -116,18 +122,20 @@ pub fn due(items: &[(String, Reminder)], now: i64, offset_minutes: i32) -> Due {
     let to = from + i128::from(HORIZON_SECS);
     let mut d = Due::default();
     for (space, r) in items {
+        let lead = i64::from(r.lead_minutes) * 60;
         let notice = |k: u64, t: i64| Notice {
             key: format!("{space}/{}/{k}", r.id),
             space: space.clone(),
             reminder: r.id.clone(),
             occurrence: k,
             at_secs: t,
+            notify_at_secs: t.saturating_sub(lead),
             kind: r.kind,
             message_id: NOTICE_MESSAGE,
         };
         let (next, latest) = occurrences(r, from, to, offset_minutes);
         for (k, t) in next {
-            if !r.done.contains(&k) {
+            if !r.done.contains(&k) && t.saturating_sub(lead) > now {
                 d.upcoming.push(notice(k, t));
             }
         }
@@ -137,9 +145,12 @@ pub fn due(items: &[(String, Reminder)], now: i64, offset_minutes: i32) -> Due {
             }
         }
     }
-    let order = |a: &Notice, b: &Notice| a.at_secs.cmp(&b.at_secs).then_with(|| a.key.cmp(&b.key));
-    d.upcoming.sort_unstable_by(order);
+    let by_notice = |a: &Notice, b: &Notice| {
+        (a.notify_at_secs, a.at_secs, &a.key).cmp(&(b.notify_at_secs, b.at_secs, &b.key))
+    };
+    d.upcoming.sort_unstable_by(by_notice);
     d.upcoming.truncate(MAX_UPCOMING);
+    let order = |a: &Notice, b: &Notice| a.at_secs.cmp(&b.at_secs).then_with(|| a.key.cmp(&b.key));
     d.overdue.sort_unstable_by(order);
     d
 }

@@ -269,6 +269,10 @@ fn a_lead_moves_the_notice_not_the_occurrence() {
     assert_eq!(between.upcoming[0].occurrence, 1);
     assert!(between.overdue.is_empty());
     // Without a lead the notice is the occurrence.
-    let plain = due(&[(space, cadence("00000000000000a1", 7, 20_458, 960, &[]))], 1_767_571_200, 420);
+    let plain = due(
+        &[(space, cadence("00000000000000a1", 7, 20_458, 960, &[]))],
+        1_767_571_200,
+        420,
+    );
     assert!(plain.upcoming.iter().all(|n| n.notify_at_secs == n.at_secs));
 }

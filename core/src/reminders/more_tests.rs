@@ -86,7 +86,12 @@ fn a_person_exports_the_reminders_told_to_them_and_erasing_the_pairing_takes_the
     let follow = sup
         .add_reminder(
             &id,
-            &once(ReminderKind::FollowUp, ReminderFor::Supporter, "", now + DAY),
+            &once(
+                ReminderKind::FollowUp,
+                ReminderFor::Supporter,
+                "",
+                now + DAY,
+            ),
         )
         .unwrap();
     assert_eq!(carry(&mut sup, &mut part), 0);
@@ -149,7 +154,9 @@ fn a_groups_new_period_carries_its_open_reminders_and_lists_them_once() {
     assert_eq!(carry(&mut f, &mut m), 0);
     let now = now_secs();
     let task = |text: &str, at: i64| once(ReminderKind::Task, ReminderFor::Everyone, text, at);
-    let open = f.add_reminder(&g, &task("coba latihan", now + DAY)).unwrap();
+    let open = f
+        .add_reminder(&g, &task("coba latihan", now + DAY))
+        .unwrap();
     let done = f.add_reminder(&g, &task("sudah", now + DAY)).unwrap();
     f.complete_reminder(&g, &done, 0).unwrap();
     let gone = f.add_reminder(&g, &task("hapus", now + DAY)).unwrap();
@@ -158,7 +165,11 @@ fn a_groups_new_period_carries_its_open_reminders_and_lists_them_once() {
     lead.lead_minutes = 30;
     let repeating = f.add_reminder(&g, &lead).unwrap();
     f.complete_reminder(&g, &repeating, 0).unwrap();
-    assert_eq!(exported(&f, "groups").len(), 3, "a done one-off stands until deleted");
+    assert_eq!(
+        exported(&f, "groups").len(),
+        3,
+        "a done one-off stands until deleted"
+    );
 
     let next = f.start_period(&g).unwrap();
     let carried = f.reminders(&next).unwrap();
@@ -170,7 +181,7 @@ fn a_groups_new_period_carries_its_open_reminders_and_lists_them_once() {
     assert_eq!(r.text, "jurnal mingguan");
     assert_eq!(r.by, f.identity.device.to_hex(), "the carrier writes it");
     // The old period keeps its record; what is due comes from the new one only, once.
-    assert_eq!(f.reminders(&g).unwrap().len(), 2);
+    assert_eq!(f.reminders(&g).unwrap().len(), 3);
     let due = f.reminders_due(now, 7 * 60).unwrap();
     let of_open: Vec<_> = due.upcoming.iter().filter(|n| n.reminder == open).collect();
     assert_eq!(of_open.len(), 1);
@@ -246,7 +257,12 @@ fn a_completion_is_only_for_an_occurrence_that_exists() {
         sup.complete_reminder(&id, "not an id", 0),
         Err(Error::InvalidInput(_))
     ));
-    assert!(sup.reminders(&id).unwrap().iter().all(|r| r.done.is_empty()));
+    assert!(
+        sup.reminders(&id)
+            .unwrap()
+            .iter()
+            .all(|r| r.done.is_empty())
+    );
     sup.complete_reminder(&id, &cadence, 3).unwrap();
     sup.complete_reminder(&id, &task, 0).unwrap();
 }
@@ -270,7 +286,10 @@ fn a_groups_session_is_noticed_an_hour_before() {
         .unwrap();
     assert_eq!(
         (n.at_secs, n.notify_at_secs),
-        (now + DAY, now + DAY - i64::from(super::SESSION_LEAD_MINUTES) * 60)
+        (
+            now + DAY,
+            now + DAY - i64::from(super::SESSION_LEAD_MINUTES) * 60
+        )
     );
 }
 
@@ -280,7 +299,12 @@ fn a_lead_is_stored_as_specified() {
     use automerge::{AutoCommit, ROOT, ReadDoc, ScalarValue, Value};
     let mut doc = AutoCommit::new();
     let now = now_ms();
-    let mut s = once(ReminderKind::Session, ReminderFor::Everyone, "", now / 1000 + 600);
+    let mut s = once(
+        ReminderKind::Session,
+        ReminderFor::Everyone,
+        "",
+        now / 1000 + 600,
+    );
     s.lead_minutes = 90;
     super::add(&mut doc, "00000000000000c1", &s, &"cd".repeat(32), now).unwrap();
     let Some((Value::Object(_), r)) = doc.get(ROOT, "reminder/00000000000000c1").unwrap() else {

@@ -61,7 +61,10 @@ fn now_secs() -> i64 {
 #[test]
 fn an_offset_at_the_ends_of_i32_is_refused_never_a_panic() {
     for o in [i32::MIN, i32::MIN + 1, -841, 841, i32::MAX] {
-        assert!(matches!(super::check_offset(o), Err(Error::InvalidInput(_))), "{o}");
+        assert!(
+            matches!(super::check_offset(o), Err(Error::InvalidInput(_))),
+            "{o}"
+        );
         assert!(matches!(
             Schedule::every_from(now_secs() + DAY, o, 7),
             Err(Error::InvalidInput(_))
@@ -69,12 +72,20 @@ fn an_offset_at_the_ends_of_i32_is_refused_never_a_panic() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (mut sup, _part, id) = pairing(&dir);
-    let mut t = once(ReminderKind::Task, ReminderFor::Everyone, "x", now_secs() + DAY);
+    let mut t = once(
+        ReminderKind::Task,
+        ReminderFor::Everyone,
+        "x",
+        now_secs() + DAY,
+    );
     t.schedule = Schedule::Once {
         at_secs: now_secs() + DAY,
         offset_minutes: i32::MIN,
     };
-    assert!(matches!(sup.add_reminder(&id, &t), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        sup.add_reminder(&id, &t),
+        Err(Error::InvalidInput(_))
+    ));
     assert!(matches!(
         sup.reminders_due(now_secs(), i32::MIN),
         Err(Error::InvalidInput(_))
@@ -116,7 +127,12 @@ fn record(doc: &AutoCommit, id: &str) -> ObjId {
 
 /// Whether `device`'s change `edit`, made on the space's document as `sup` holds it, is accepted
 /// by the rules every device applies.
-fn judged(sup: &Vault, id: &SpaceId, device: &DeviceId, edit: impl FnOnce(&mut AutoCommit)) -> bool {
+fn judged(
+    sup: &Vault,
+    id: &SpaceId,
+    device: &DeviceId,
+    edit: impl FnOnce(&mut AutoCommit),
+) -> bool {
     let s = sup.shared.get(id).unwrap();
     let mut doc = s.doc.clone();
     let before = doc.get_heads();
@@ -167,22 +183,58 @@ fn a_member_completes_or_deletes_the_others_record_and_changes_nothing_else() {
         _ => panic!("no done"),
     };
     let refused: Vec<(&str, Box<dyn FnOnce(&mut AutoCommit)>)> = vec![
-        ("rewrite the text", Box::new(|d| d.put(&t, "text", "lain").unwrap())),
-        ("move it to everyone", Box::new(|d| d.put(&t, "for", "everyone").unwrap())),
-        ("claim it", Box::new(|d| d.put(&t, "by", pd.to_hex()).unwrap())),
-        ("remove who set it", Box::new(|d| d.delete(&t, "by").unwrap())),
-        ("move its time", Box::new(|d| d.put(&t, "at", now_secs() + 2 * DAY).unwrap())),
-        ("undo a completion", Box::new(|d| d.delete(&done, "0").unwrap())),
-        ("undelete", Box::new(|d| d.put(&t, "deleted", false).unwrap())),
-        ("shift the occurrences", Box::new(|d| d.put(&c, "day", 1).unwrap())),
-        ("a completion as text", Box::new(|d| d.put(&done, "1", "x").unwrap())),
-        ("a completion not a number", Box::new(|d| d.put(&done, "01", 5).unwrap())),
+        (
+            "rewrite the text",
+            Box::new(|d| d.put(&t, "text", "lain").unwrap()),
+        ),
+        (
+            "move it to everyone",
+            Box::new(|d| d.put(&t, "for", "everyone").unwrap()),
+        ),
+        (
+            "claim it",
+            Box::new(|d| d.put(&t, "by", pd.to_hex()).unwrap()),
+        ),
+        (
+            "remove who set it",
+            Box::new(|d| d.delete(&t, "by").unwrap()),
+        ),
+        (
+            "move its time",
+            Box::new(|d| d.put(&t, "at", now_secs() + 2 * DAY).unwrap()),
+        ),
+        (
+            "undo a completion",
+            Box::new(|d| d.delete(&done, "0").unwrap()),
+        ),
+        (
+            "undelete",
+            Box::new(|d| d.put(&t, "deleted", false).unwrap()),
+        ),
+        (
+            "shift the occurrences",
+            Box::new(|d| d.put(&c, "day", 1).unwrap()),
+        ),
+        (
+            "a completion as text",
+            Box::new(|d| d.put(&done, "1", "x").unwrap()),
+        ),
+        (
+            "a completion not a number",
+            Box::new(|d| d.put(&done, "01", 5).unwrap()),
+        ),
     ];
     for (what, edit) in refused {
         assert!(!judged(&sup, &id, &pd, edit), "{what}");
     }
-    assert!(judged(&sup, &id, &pd, |d| d.put(&done, "1", now_ms()).unwrap()), "complete");
-    assert!(judged(&sup, &id, &pd, |d| d.put(&t, "deleted", true).unwrap()), "delete");
+    assert!(
+        judged(&sup, &id, &pd, |d| d.put(&done, "1", now_ms()).unwrap()),
+        "complete"
+    );
+    assert!(
+        judged(&sup, &id, &pd, |d| d.put(&t, "deleted", true).unwrap()),
+        "delete"
+    );
 }
 
 /// Two devices make the same `reminder/<id>` concurrently (a participant's modified client racing
@@ -206,11 +258,21 @@ fn concurrent_makes_of_one_key_are_judged_the_same_in_any_order() {
     };
     let f = make(
         &sd,
-        &once(ReminderKind::FollowUp, ReminderFor::Supporter, "", now / 1000 + DAY),
+        &once(
+            ReminderKind::FollowUp,
+            ReminderFor::Supporter,
+            "",
+            now / 1000 + DAY,
+        ),
     );
     let c = make(
         &pd,
-        &once(ReminderKind::Task, ReminderFor::Everyone, "x", now / 1000 + DAY),
+        &once(
+            ReminderKind::Task,
+            ReminderFor::Everyone,
+            "x",
+            now / 1000 + DAY,
+        ),
     );
     let by = |d: &DeviceId| crate::space::rules::author(&members, s.creator(), (*d, 1), None);
     let (sup_a, part_a) = (by(&sd), by(&pd));
@@ -218,8 +280,18 @@ fn concurrent_makes_of_one_key_are_judged_the_same_in_any_order() {
     with_f.apply_changes(f.clone()).unwrap();
     let mut with_c = base.clone();
     with_c.apply_changes(c.clone()).unwrap();
-    assert!(crate::space::rules::allowed(&base, SpaceKind::Pairing, &sup_a, &f));
-    assert!(crate::space::rules::allowed(&base, SpaceKind::Pairing, &part_a, &c));
+    assert!(crate::space::rules::allowed(
+        &base,
+        SpaceKind::Pairing,
+        &sup_a,
+        &f
+    ));
+    assert!(crate::space::rules::allowed(
+        &base,
+        SpaceKind::Pairing,
+        &part_a,
+        &c
+    ));
     assert!(
         crate::space::rules::allowed(&with_f, SpaceKind::Pairing, &part_a, &c),
         "the participant's concurrent make, after the follow-up"
@@ -236,9 +308,7 @@ fn concurrent_makes_of_one_key_are_judged_the_same_in_any_order() {
         "one winner everywhere"
     );
     // The follow-up's record stays the supporter's to complete, whichever value shows.
-    let all = with_f
-        .get_all(ROOT, "reminder/00000000000000e7")
-        .unwrap();
+    let all = with_f.get_all(ROOT, "reminder/00000000000000e7").unwrap();
     let follow = all
         .iter()
         .find_map(|(_, r)| {
@@ -254,7 +324,12 @@ fn concurrent_makes_of_one_key_are_judged_the_same_in_any_order() {
     let mut trial = with_f.fork().with_actor(crate::space::actor_of(&pd));
     trial.put(&done, "0", now).unwrap();
     let ch = trial.get_changes(&h);
-    assert!(!crate::space::rules::allowed(&with_f, SpaceKind::Pairing, &part_a, &ch));
+    assert!(!crate::space::rules::allowed(
+        &with_f,
+        SpaceKind::Pairing,
+        &part_a,
+        &ch
+    ));
 }
 
 // ---- M6 ------------------------------------------------------------------------------------------
@@ -274,7 +349,10 @@ fn a_groups_task_is_never_overdue() {
     assert_eq!(carry(&mut f, &mut m), 0);
     let now = now_secs();
     let t = f
-        .add_reminder(&g, &once(ReminderKind::Task, ReminderFor::Everyone, "pr", now + 60))
+        .add_reminder(
+            &g,
+            &once(ReminderKind::Task, ReminderFor::Everyone, "pr", now + 60),
+        )
         .unwrap();
     assert_eq!(carry(&mut f, &mut m), 0);
     for v in [&f, &m] {
@@ -286,7 +364,10 @@ fn a_groups_task_is_never_overdue() {
     // In a pairing, a task past its time is overdue (the pair completes it).
     let (mut sup, _part, id) = pairing(&tempfile::tempdir().unwrap());
     let p = sup
-        .add_reminder(&id, &once(ReminderKind::Task, ReminderFor::Everyone, "pr", now + 60))
+        .add_reminder(
+            &id,
+            &once(ReminderKind::Task, ReminderFor::Everyone, "pr", now + 60),
+        )
         .unwrap();
     let later = sup.reminders_due(now + DAY, 420).unwrap();
     assert!(later.overdue.iter().any(|n| n.reminder == p));

@@ -534,6 +534,14 @@ pub(crate) fn allowed(
         let Some(expanded) = expand(change) else {
             return false;
         };
+        // The change's own past as this device holds it (a dependency in the same envelope is
+        // not in `doc` yet, and made nothing `doc` shows): what a reminder's make is judged by.
+        let known_deps: Vec<automerge::ChangeHash> = change
+            .deps()
+            .iter()
+            .filter(|d| doc.get_change_by_hash(d).is_some())
+            .copied()
+            .collect();
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             let root = match &op.obj {
@@ -575,17 +583,22 @@ pub(crate) fn allowed(
             }
             // A reminder is its own root key, with its own rule (`reminders.rs`).
             if reminders::is_reminder(kind, &root) {
-                let created_here = matches!(&op.obj, ObjectId::Id(id) if created.contains_key(id));
+                let target = match &op.obj {
+                    ObjectId::Root => reminders::Target::Root(&known_deps),
+                    ObjectId::Id(id) if created.contains_key(id) => reminders::Target::Made,
+                    ObjectId::Id(id) => {
+                        reminders::Target::Existing(doc.import_obj(&opid_text(id)).ok())
+                    }
+                };
                 if !reminders::op_allowed(
                     doc,
                     kind,
                     author.role,
                     &root,
-                    at_root,
+                    target,
                     &op.key,
                     &op.action,
                     op.pred.is_empty(),
-                    created_here,
                 ) || !signed_as_written(author, &op.key, &op.action)
                 {
                     return false;
