@@ -6,6 +6,7 @@
 
 import java.io.File
 import java.nio.file.Files
+import org.sebaya.OffsetChange
 import org.sebaya.ReminderFor
 import org.sebaya.ReminderKind
 import org.sebaya.SebayaException
@@ -123,6 +124,22 @@ fun main() {
                 sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", now + 60, JAKARTA, UInt.MAX_VALUE)
             }
             assertTrue(sup.reminders().list(pid).all { it.done.isEmpty() }, "nothing marked")
+
+            // The zone moves an hour ahead after the first weekly occurrence: later ones keep local time.
+            val plain = sup.reminders().due(now, JAKARTA, "id").upcoming.filter { it.reminderId == cadence }
+            val change = OffsetChange(plain[0].atSecs + DAY, JAKARTA + 60)
+            val moved = sup.reminders().due(now, JAKARTA, "id", listOf(change)).upcoming.filter { it.reminderId == cadence }
+            assertEquals(plain.map { it.key }, moved.map { it.key }, "same keys")
+            assertEquals(plain.drop(1).map { it.atSecs - 3600 }, moved.drop(1).map { it.atSecs }, "an hour earlier in UTC")
+            assertThrows<SebayaException.InvalidInput>("an offset of Int.MIN_VALUE") {
+                sup.reminders().due(now, Int.MIN_VALUE, "id")
+            }
+            assertThrows<SebayaException.InvalidInput>("a change out of order") {
+                sup.reminders().due(now, JAKARTA, "id", listOf(OffsetChange(now + DAY, 60), OffsetChange(now, 60)))
+            }
+            assertThrows<SebayaException.InvalidInput>("a one-off at offset Int.MIN_VALUE") {
+                sup.reminders().add(pid, ReminderKind.TASK, ReminderFor.EVERYONE, "x", now + DAY, Int.MIN_VALUE, 0u)
+            }
             sup.close()
             part.close()
         }

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import trained_programme
-from sebaya import ReminderFor, ReminderKind, SebayaError, Vault, generate_master_key, localized_message
+from sebaya import OffsetChange, ReminderFor, ReminderKind, SebayaError, Vault, generate_master_key, localized_message
 
 DAY = 86400
 JAKARTA = 7 * 60
@@ -207,3 +207,24 @@ def test_reminders_are_exported_and_a_new_period_carries_the_open_ones(tmp_path,
     assert [r.id for r in par.reminders().list(new)] == [open_]
     due = [n for n in par.reminders().due(now, JAKARTA, "id").upcoming if n.reminder_id == open_]
     assert [n.space_id for n in due] == [new], "listed once, from the new period"
+
+
+def test_an_offset_change_ahead_keeps_each_occurrence_local(tmp_path, relay):
+    sup, part, pid = pairing(tmp_path, relay)
+    now = int(time.time())
+    r = sup.reminders().add(pid, ReminderKind.CADENCE, ReminderFor.EVERYONE, "", next_monday_16_jakarta(now), JAKARTA, 7)
+    plain = [n for n in sup.reminders().due(now, JAKARTA, "id").upcoming if n.reminder_id == r]
+    # The zone moves an hour ahead between the first and the second occurrence.
+    change = OffsetChange(from_secs=plain[0].at_secs + DAY, offset_minutes=JAKARTA + 60)
+    moved = [n for n in sup.reminders().due(now, JAKARTA, "id", [change]).upcoming if n.reminder_id == r]
+    assert [n.key for n in moved] == [n.key for n in plain]
+    assert moved[0].at_secs == plain[0].at_secs
+    assert [a.at_secs - b.at_secs for a, b in zip(plain[1:], moved[1:])] == [3600] * (len(plain) - 1)
+    for bad in ([OffsetChange(from_secs=now + DAY, offset_minutes=-2**31)],
+                [OffsetChange(from_secs=now + DAY, offset_minutes=60), OffsetChange(from_secs=now, offset_minutes=60)]):
+        with pytest.raises(SebayaError.InvalidInput):
+            sup.reminders().due(now, JAKARTA, "id", bad)
+    with pytest.raises(SebayaError.InvalidInput):
+        sup.reminders().due(now, -2**31, "id")
+    with pytest.raises(SebayaError.InvalidInput):
+        sup.reminders().add(pid, ReminderKind.TASK, ReminderFor.EVERYONE, "x", now + DAY, -2**31, 0)

@@ -109,6 +109,23 @@ func remindersTests() {
             _ = try sup.reminders().add(spaceId: pid, kind: .cadence, forWhom: .everyone, text: "", firstAtSecs: now + 60, offsetMinutes: jakarta, everyDays: UInt32.max)
         }
         try assertTrue(try sup.reminders().list(spaceId: pid).allSatisfy { $0.done.isEmpty }, "nothing marked")
+
+        // The zone moves an hour ahead after the first weekly occurrence: later ones keep local time.
+        let plain = try sup.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id").upcoming.filter { $0.reminderId == cadence }
+        guard let first = plain.first else { throw CheckFailure(description: "no occurrence") }
+        let change = OffsetChange(fromSecs: first.atSecs + day, offsetMinutes: jakarta + 60)
+        let moved = try sup.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id", offsetChanges: [change]).upcoming.filter { $0.reminderId == cadence }
+        try assertEqual(plain.map { $0.key }, moved.map { $0.key }, "same keys")
+        try assertEqual(plain.dropFirst().map { $0.atSecs - 3600 }, moved.dropFirst().map { $0.atSecs }, "an hour earlier in UTC")
+        try assertThrows("an offset of Int32.min", invalidInput) {
+            _ = try sup.reminders().due(nowSecs: now, offsetMinutes: Int32.min, locale: "id")
+        }
+        try assertThrows("a change out of order", invalidInput) {
+            _ = try sup.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id", offsetChanges: [OffsetChange(fromSecs: now + day, offsetMinutes: 60), OffsetChange(fromSecs: now, offsetMinutes: 60)])
+        }
+        try assertThrows("a one-off at offset Int32.min", invalidInput) {
+            _ = try sup.reminders().add(spaceId: pid, kind: .task, forWhom: .everyone, text: "x", firstAtSecs: now + day, offsetMinutes: Int32.min, everyDays: 0)
+        }
     }
 
     check("reminders: a removed facilitator's is refused on receipt; a new period carries the open ones") {

@@ -276,3 +276,67 @@ fn a_lead_moves_the_notice_not_the_occurrence() {
     );
     assert!(plain.upcoming.iter().all(|n| n.notify_at_secs == n.at_secs));
 }
+
+/// Review M5: the phone's zone changes inside the window (a daylight-saving start): each
+/// occurrence takes the offset that holds at its own local time, under the same keys.
+#[test]
+fn an_offset_change_in_the_window_keeps_each_occurrence_local() {
+    use super::due::{Zone, due_in};
+    let space = "ab".repeat(16);
+    // Every Monday 16:00 from Monday 2026-03-23 (day 20535); in Berlin, +01:00 until Sunday
+    // 2026-03-29 01:00Z, then +02:00.
+    let items = vec![(space.clone(), cadence("00000000000000a1", 7, 20_535, 960, &[]))];
+    let now = 1_774_224_000; // 2026-03-23T00:00:00Z
+    let zone = Zone {
+        offset_minutes: 60,
+        changes: vec![(1_774_746_000, 120)],
+    };
+    zone.check().unwrap();
+    let d = due_in(&items, now, &zone);
+    let got: Vec<(u64, i64)> = d.upcoming.iter().map(|n| (n.occurrence, n.at_secs)).collect();
+    assert_eq!(got, vec![(0, 1_774_278_000), (1, 1_774_879_200)]);
+    let fixed = due(&items, now, 60);
+    assert_eq!(fixed.upcoming[1].at_secs, 1_774_882_800, "one offset: an hour off");
+    assert_eq!(
+        d.upcoming.iter().map(|n| &n.key).collect::<Vec<_>>(),
+        fixed.upcoming.iter().map(|n| &n.key).collect::<Vec<_>>()
+    );
+}
+
+/// A local time the change skips (02:30 on the spring-forward night) comes at the first valid
+/// time after, shifted by the gap (03:30); one it repeats (02:30 on the fall-back night) comes
+/// the first time.
+#[test]
+fn a_skipped_local_time_moves_on_and_a_repeated_one_comes_first() {
+    use super::due::{Zone, due_in};
+    let space = "ab".repeat(16);
+    let spring = Zone {
+        offset_minutes: 60,
+        changes: vec![(1_774_746_000, 120)],
+    };
+    let gap = vec![(space.clone(), cadence("00000000000000a1", 1, 20_541, 150, &[]))];
+    let d = due_in(&gap, 1_774_742_400 - 3600, &spring);
+    assert_eq!(d.upcoming[0].at_secs, 1_774_747_800, "01:30Z, 03:30 local");
+    let autumn = Zone {
+        offset_minutes: 120,
+        changes: vec![(1_792_890_000, 60)],
+    };
+    let overlap = vec![(space, cadence("00000000000000a1", 1, 20_751, 150, &[]))];
+    let d = due_in(&overlap, 1_792_886_400 - 7200, &autumn);
+    assert_eq!(d.upcoming[0].at_secs, 1_792_888_200, "00:30Z, the first 02:30");
+}
+
+#[test]
+fn a_zone_out_of_range_or_out_of_order_is_refused() {
+    use super::due::Zone;
+    let bad = [
+        Zone { offset_minutes: i32::MIN, changes: vec![] },
+        Zone { offset_minutes: 60, changes: vec![(10, 841)] },
+        Zone { offset_minutes: 60, changes: vec![(10, 120), (10, 60)] },
+        Zone { offset_minutes: 60, changes: vec![(20, 120), (10, 60)] },
+        Zone { offset_minutes: 60, changes: (0..65).map(|i| (i, 60)).collect() },
+    ];
+    for z in bad {
+        assert!(z.check().is_err(), "{:?}", z.changes.len());
+    }
+}
