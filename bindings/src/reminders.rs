@@ -62,6 +62,15 @@ pub struct ReminderNotice {
     pub text: String,
 }
 
+/// A change of the phone's UTC offset ahead (a daylight-saving start or end), for `Reminders.due`.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct OffsetChange {
+    /// From this UTC second on...
+    pub from_secs: i64,
+    /// ...the phone's UTC offset is this, minutes.
+    pub offset_minutes: i32,
+}
+
 /// What is due (`Reminders.due`).
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct DueReminders {
@@ -198,9 +207,27 @@ impl Reminders {
     /// "en"). A pure answer for the `now` given (nothing remembered of earlier calls): call it on
     /// opening, after a sync (or a `SpaceListener` notice), when the time zone or clock changes,
     /// and once a day, and replace every notification scheduled before by `upcoming` (keys are
-    /// stable). `InvalidInput` for an offset beyond ±14:00.
-    pub fn due(&self, now_secs: i64, offset_minutes: i32, locale: String) -> Result<DueReminders> {
-        let d = with(&self.inner, |v| v.reminders_due(now_secs, offset_minutes))?;
+    /// stable). `offset_changes` (default none): the zone's changes of offset in the next two
+    /// weeks, ascending (Android `ZoneRules.nextTransition`, iOS
+    /// `TimeZone.nextDaylightSavingTimeTransition(after:)`), so an occurrence after a
+    /// daylight-saving change is at its local time too. `InvalidInput` for an offset beyond
+    /// ±14:00 or changes out of order.
+    #[uniffi::method(default(offset_changes = []))]
+    pub fn due(
+        &self,
+        now_secs: i64,
+        offset_minutes: i32,
+        locale: String,
+        offset_changes: Vec<OffsetChange>,
+    ) -> Result<DueReminders> {
+        let zone = sebaya_core::reminders::due::Zone {
+            offset_minutes,
+            changes: offset_changes
+                .into_iter()
+                .map(|c| (c.from_secs, c.offset_minutes))
+                .collect(),
+        };
+        let d = with(&self.inner, |v| v.reminders_due_in(now_secs, &zone))?;
         Ok(DueReminders {
             upcoming: d.upcoming.into_iter().map(|n| notice(n, &locale)).collect(),
             overdue: d.overdue.into_iter().map(|n| notice(n, &locale)).collect(),

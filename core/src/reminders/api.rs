@@ -186,7 +186,14 @@ impl Vault {
     /// A pure answer for the `now` given: the app asks again after a sync, on opening, when the
     /// zone or clock changes, and daily, and replaces what it scheduled (keys are stable).
     pub fn reminders_due(&self, now_secs: i64, offset_minutes: i32) -> Result<Due> {
-        super::check_offset(offset_minutes)?;
+        self.reminders_due_in(now_secs, &super::due::Zone::fixed(offset_minutes))
+    }
+
+    /// [`Vault::reminders_due`] for a phone whose zone changes in the window (a daylight-saving
+    /// start or end, `zone.changes`): each repeating occurrence at its own local time.
+    /// `InvalidInput` for an offset beyond ±14:00 or changes out of order.
+    pub fn reminders_due_in(&self, now_secs: i64, zone: &super::due::Zone) -> Result<Due> {
+        zone.check()?;
         let me = self.identity.device;
         let mut items = Vec::new();
         let mut groups = std::collections::BTreeSet::new();
@@ -216,7 +223,7 @@ impl Vault {
                 );
             }
         }
-        let mut due = super::due::due(&items, now_secs, offset_minutes);
+        let mut due = super::due::due_in(&items, now_secs, zone);
         // A group's reminder is a notice for everyone that members cannot complete: never overdue
         // (it would stay so forever on every member's phone; review M6).
         due.overdue.retain(|n| !groups.contains(&n.space));

@@ -10,7 +10,8 @@
 //! app asks again, as it must on the platform's time-zone-changed notice). A one-off is occurrence
 //! 0 at its instant.
 
-use super::{Reminder, ReminderKind, Schedule};
+use super::{MAX_OFFSET_MINUTES, Reminder, ReminderKind, Schedule};
+use crate::error::{Error, Result};
 
 /// How far ahead occurrences are listed: two weeks.
 pub const HORIZON_SECS: i64 = 14 * 86_400;
@@ -62,17 +63,91 @@ pub struct Due {
 
 const DAY: i128 = 86_400;
 
-/// The UTC second occurrence `k` falls at, seen at `offset_minutes`.
-fn at(start_day: i64, every: u32, minute: u32, offset_minutes: i32, k: i128) -> i128 {
-    (i128::from(start_day) + k * i128::from(every)) * DAY + i128::from(minute) * 60
-        - i128::from(offset_minutes) * 60
+/// The most offset changes a [`Zone`] holds (a zone changes at most a few times in two weeks).
+pub const MAX_CHANGES: usize = 64;
+
+/// The phone's time zone over the window, as the app reads it from the platform (review M5): its
+/// UTC offset now, and the changes ahead (a daylight-saving start or end), each the UTC second
+/// from which an offset holds, ascending. The offset at a time is that of the last change at or
+/// before it, or `offset_minutes` before every change. The core holds no zone database: the app
+/// lists the transitions of its zone in the next two weeks (Android `ZoneRules.nextTransition`,
+/// iOS `TimeZone.nextDaylightSavingTimeTransition(after:)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    /// The offset now, minutes.
+    pub offset_minutes: i32,
+    /// `(from UTC second, offset minutes)`, strictly ascending by time.
+    pub changes: Vec<(i64, i32)>,
+}
+
+impl Zone {
+    /// A zone whose offset does not change.
+    pub fn fixed(offset_minutes: i32) -> Zone {
+        Zone {
+            offset_minutes,
+            changes: Vec::new(),
+        }
+    }
+
+    /// Offsets within ±14:00, changes strictly ascending, at most [`MAX_CHANGES`].
+    pub fn check(&self) -> Result<()> {
+        super::check_offset(self.offset_minutes)?;
+        if self.changes.len() > MAX_CHANGES {
+            return Err(Error::InvalidInput(format!(
+                "at most {MAX_CHANGES} offset changes"
+            )));
+        }
+        for (i, (from, o)) in self.changes.iter().enumerate() {
+            super::check_offset(*o)?;
+            if i > 0 && self.changes[i - 1].0 >= *from {
+                return Err(Error::InvalidInput(
+                    "offset changes are in time order".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn offset_at(&self, utc: i128) -> i128 {
+        let o = self
+            .changes
+            .iter()
+            .take_while(|(from, _)| i128::from(*from) <= utc)
+            .last()
+            .map_or(self.offset_minutes, |(_, o)| *o);
+        i128::from(o) * 60
+    }
+
+    /// The UTC second a local wall time (seconds) falls at. A local time that occurs twice (an
+    /// offset going back) is the first; one that does not occur (an offset going forward) is
+    /// moved on by the gap, as the platforms do.
+    fn to_utc(&self, local: i128) -> i128 {
+        let span = i128::from(MAX_OFFSET_MINUTES) * 60;
+        let before = self.offset_at(local - span);
+        let mut valid: Option<i128> = None;
+        let candidates = std::iter::once(before).chain(
+            self.changes
+                .iter()
+                .filter(|(from, _)| {
+                    let f = i128::from(*from);
+                    f > local - span && f <= local + span
+                })
+                .map(|(_, o)| i128::from(*o) * 60),
+        );
+        for o in candidates {
+            if self.offset_at(local - o) == o && valid.is_none_or(|v| o > v) {
+                valid = Some(o);
+            }
+        }
+        local - valid.unwrap_or(before)
+    }
 }
 
 /// An occurrence: its number and its UTC second.
 type Occ = (u64, i64);
 
 /// The occurrences `(k, at)` of `r` in `(from, to]`, and the latest at or before `from`.
-fn occurrences(r: &Reminder, from: i128, to: i128, offset_minutes: i32) -> (Vec<Occ>, Option<Occ>) {
+fn occurrences(r: &Reminder, from: i128, to: i128, zone: &Zone) -> (Vec<Occ>, Option<Occ>) {
     let mut out = Vec::new();
     match r.schedule {
         Schedule::Once { at_secs, .. } => {
@@ -91,33 +166,48 @@ fn occurrences(r: &Reminder, from: i128, to: i128, offset_minutes: i32) -> (Vec<
             if every_days == 0 {
                 return (out, None);
             }
-            let f = |k: i128| at(start_day, every_days, minute_of_day, offset_minutes, k);
-            // The first k past `from`: from below by whole periods, then step by one.
-            let base = f(0);
             let period = i128::from(every_days) * DAY;
-            let mut k = ((from - base).div_euclid(period) - 1).max(0);
-            while f(k) <= from {
-                k += 1;
-            }
-            let last = (k > 0).then(|| k - 1);
-            // At most 15 steps: a window of 14 days, a period of at least one.
-            while f(k) <= to {
-                match (u64::try_from(k), i64::try_from(f(k))) {
-                    (Ok(n), Ok(t)) => out.push((n, t)),
-                    _ => break,
+            let local = |k: i128| {
+                (i128::from(start_day) + k * i128::from(every_days)) * DAY
+                    + i128::from(minute_of_day) * 60
+            };
+            // Every occurrence whose local time could fall in the window at any offset, and one
+            // period before it for the latest past one: at most 19 steps (a window of 14 days,
+            // a period of at least one, two margins of 14 hours).
+            let margin = 2 * i128::from(MAX_OFFSET_MINUTES) * 60;
+            let mut k = ((from - margin - period - local(0)).div_euclid(period)).max(0);
+            let mut latest: Option<(i128, i128)> = None;
+            while local(k) <= to + margin {
+                let t = zone.to_utc(local(k));
+                if t <= from {
+                    if latest.is_none_or(|(_, lt)| t > lt) {
+                        latest = Some((k, t));
+                    }
+                } else if t <= to {
+                    match (u64::try_from(k), i64::try_from(t)) {
+                        (Ok(n), Ok(t)) => out.push((n, t)),
+                        _ => break,
+                    }
                 }
                 k += 1;
             }
             let latest =
-                last.and_then(|l| Some((u64::try_from(l).ok()?, i64::try_from(f(l)).ok()?)));
+                latest.and_then(|(k, t)| Some((u64::try_from(k).ok()?, i64::try_from(t).ok()?)));
             (out, latest)
         }
     }
 }
 
-/// What is due at `now` (UTC seconds) for a phone at UTC offset `offset_minutes`, over `items`
-/// (each a space's id in hex and one of its reminders this device is to be told of).
+/// What is due at `now` (UTC seconds) for a phone at UTC offset `offset_minutes` that does not
+/// change in the window, over `items` (each a space's id in hex and one of its reminders this
+/// device is to be told of).
 pub fn due(items: &[(String, Reminder)], now: i64, offset_minutes: i32) -> Due {
+    due_in(items, now, &Zone::fixed(offset_minutes))
+}
+
+/// What is due at `now` (UTC seconds) for a phone in `zone` (its offset now and the changes
+/// ahead: each repeating occurrence takes the offset that holds at its own local time).
+pub fn due_in(items: &[(String, Reminder)], now: i64, zone: &Zone) -> Due {
     let from = i128::from(now);
     let to = from + i128::from(HORIZON_SECS);
     let mut d = Due::default();
@@ -133,7 +223,7 @@ pub fn due(items: &[(String, Reminder)], now: i64, offset_minutes: i32) -> Due {
             kind: r.kind,
             message_id: NOTICE_MESSAGE,
         };
-        let (next, latest) = occurrences(r, from, to, offset_minutes);
+        let (next, latest) = occurrences(r, from, to, zone);
         for (k, t) in next {
             if !r.done.contains(&k) && t.saturating_sub(lead) > now {
                 d.upcoming.push(notice(k, t));

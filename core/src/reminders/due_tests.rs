@@ -285,7 +285,10 @@ fn an_offset_change_in_the_window_keeps_each_occurrence_local() {
     let space = "ab".repeat(16);
     // Every Monday 16:00 from Monday 2026-03-23 (day 20535); in Berlin, +01:00 until Sunday
     // 2026-03-29 01:00Z, then +02:00.
-    let items = vec![(space.clone(), cadence("00000000000000a1", 7, 20_535, 960, &[]))];
+    let items = vec![(
+        space.clone(),
+        cadence("00000000000000a1", 7, 20_535, 960, &[]),
+    )];
     let now = 1_774_224_000; // 2026-03-23T00:00:00Z
     let zone = Zone {
         offset_minutes: 60,
@@ -293,10 +296,17 @@ fn an_offset_change_in_the_window_keeps_each_occurrence_local() {
     };
     zone.check().unwrap();
     let d = due_in(&items, now, &zone);
-    let got: Vec<(u64, i64)> = d.upcoming.iter().map(|n| (n.occurrence, n.at_secs)).collect();
+    let got: Vec<(u64, i64)> = d
+        .upcoming
+        .iter()
+        .map(|n| (n.occurrence, n.at_secs))
+        .collect();
     assert_eq!(got, vec![(0, 1_774_278_000), (1, 1_774_879_200)]);
     let fixed = due(&items, now, 60);
-    assert_eq!(fixed.upcoming[1].at_secs, 1_774_882_800, "one offset: an hour off");
+    assert_eq!(
+        fixed.upcoming[1].at_secs, 1_774_882_800,
+        "one offset: an hour off"
+    );
     assert_eq!(
         d.upcoming.iter().map(|n| &n.key).collect::<Vec<_>>(),
         fixed.upcoming.iter().map(|n| &n.key).collect::<Vec<_>>()
@@ -314,7 +324,10 @@ fn a_skipped_local_time_moves_on_and_a_repeated_one_comes_first() {
         offset_minutes: 60,
         changes: vec![(1_774_746_000, 120)],
     };
-    let gap = vec![(space.clone(), cadence("00000000000000a1", 1, 20_541, 150, &[]))];
+    let gap = vec![(
+        space.clone(),
+        cadence("00000000000000a1", 1, 20_541, 150, &[]),
+    )];
     let d = due_in(&gap, 1_774_742_400 - 3600, &spring);
     assert_eq!(d.upcoming[0].at_secs, 1_774_747_800, "01:30Z, 03:30 local");
     let autumn = Zone {
@@ -323,18 +336,36 @@ fn a_skipped_local_time_moves_on_and_a_repeated_one_comes_first() {
     };
     let overlap = vec![(space, cadence("00000000000000a1", 1, 20_751, 150, &[]))];
     let d = due_in(&overlap, 1_792_886_400 - 7200, &autumn);
-    assert_eq!(d.upcoming[0].at_secs, 1_792_888_200, "00:30Z, the first 02:30");
+    assert_eq!(
+        d.upcoming[0].at_secs, 1_792_888_200,
+        "00:30Z, the first 02:30"
+    );
 }
 
 #[test]
 fn a_zone_out_of_range_or_out_of_order_is_refused() {
     use super::due::Zone;
     let bad = [
-        Zone { offset_minutes: i32::MIN, changes: vec![] },
-        Zone { offset_minutes: 60, changes: vec![(10, 841)] },
-        Zone { offset_minutes: 60, changes: vec![(10, 120), (10, 60)] },
-        Zone { offset_minutes: 60, changes: vec![(20, 120), (10, 60)] },
-        Zone { offset_minutes: 60, changes: (0..65).map(|i| (i, 60)).collect() },
+        Zone {
+            offset_minutes: i32::MIN,
+            changes: vec![],
+        },
+        Zone {
+            offset_minutes: 60,
+            changes: vec![(10, 841)],
+        },
+        Zone {
+            offset_minutes: 60,
+            changes: vec![(10, 120), (10, 60)],
+        },
+        Zone {
+            offset_minutes: 60,
+            changes: vec![(20, 120), (10, 60)],
+        },
+        Zone {
+            offset_minutes: 60,
+            changes: (0..65).map(|i| (i, 60)).collect(),
+        },
     ];
     for z in bad {
         assert!(z.check().is_err(), "{:?}", z.changes.len());
