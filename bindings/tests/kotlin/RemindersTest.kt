@@ -155,6 +155,7 @@ fun main() {
             val now = System.currentTimeMillis() / 1000
             val before = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sebelum", now + DAY, JAKARTA, 0u)
             co.sync(url)
+            fac.sync(url) // the facilitator holds it before the removal: it stays
             fac.spaces().removeMember(gid, co.deviceId())
             fac.sync(url)
             val after = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sesudah", now + DAY, JAKARTA, 0u)

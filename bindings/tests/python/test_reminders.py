@@ -168,6 +168,7 @@ def test_a_removed_facilitators_reminder_is_refused_on_receipt(tmp_path, relay):
     now = int(time.time())
     before = co.reminders().add(gid, ReminderKind.TASK, ReminderFor.EVERYONE, "sebelum", now + DAY, JAKARTA, 0)
     co.sync(relay.url)
+    fac.sync(relay.url)  # the facilitator holds it before the removal: it stays
     fac.spaces().remove_member(gid, co.device_id())
     fac.sync(relay.url)
     # Still offline, the removed device writes a reminder and sends it later.
