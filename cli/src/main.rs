@@ -417,7 +417,9 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     print!("{}", reminders::list(&sup, now, 7 * 60, "id")?);
     let due = sup.reminders_due(now, 7 * 60)?;
     c.check(
-        due.upcoming.iter().any(|n| n.reminder == id && n.notify_at_secs == now + 2 * 3600 - 1800),
+        due.upcoming
+            .iter()
+            .any(|n| n.reminder == id && n.notify_at_secs == now + 2 * 3600 - 1800),
         "the co-supporter's phone would notify 30 minutes before",
     );
     c.check(

@@ -73,11 +73,9 @@ pub fn run(args: &[String], now: i64) -> Result<String, String> {
             };
             let at = match (flag(args, "--at"), flag(args, "--in")) {
                 (Some(a), None) => a.parse::<i64>().map_err(|_| "bad --at")?,
-                (None, Some(m)) => now.saturating_add(
-                    m.parse::<i64>()
-                        .map_err(|_| "bad --in")?
-                        .saturating_mul(60),
-                ),
+                (None, Some(m)) => {
+                    now.saturating_add(m.parse::<i64>().map_err(|_| "bad --in")?.saturating_mul(60))
+                }
                 _ => return Err("one of --at UNIX_SECS or --in MINUTES".into()),
             };
             let every: u32 = number(args, "--every", 0)?;
@@ -160,7 +158,11 @@ pub fn list(v: &Vault, now: i64, offset: i32, lang: &str) -> Result<String, Erro
             continue;
         }
         let rs = v.reminders(&id)?;
-        out.push_str(&format!("{kind:?} {}: {} reminder(s)\n", id.to_hex(), rs.len()));
+        out.push_str(&format!(
+            "{kind:?} {}: {} reminder(s)\n",
+            id.to_hex(),
+            rs.len()
+        ));
         for r in rs {
             let lead = if r.lead_minutes > 0 {
                 format!(", notice {} min before", r.lead_minutes)
@@ -173,7 +175,11 @@ pub fn list(v: &Vault, now: i64, offset: i32, lang: &str) -> Result<String, Erro
                 r.kind.as_str(),
                 r.for_whom.as_str(),
                 when(&r),
-                if r.text.is_empty() { String::new() } else { format!(" — {}", r.text) },
+                if r.text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", r.text)
+                },
                 if r.done.is_empty() {
                     String::new()
                 } else {
@@ -226,36 +232,93 @@ mod tests {
         };
         let now = now_secs();
         let id = run(
-            &args(&["add", "--vault", d, "--space", &g, "--kind", "task", "--at",
-                    &(now + 3600).to_string(), "--lead", "30", "latihan napas"]),
+            &args(&[
+                "add",
+                "--vault",
+                d,
+                "--space",
+                &g,
+                "--kind",
+                "task",
+                "--at",
+                &(now + 3600).to_string(),
+                "--lead",
+                "30",
+                "latihan napas",
+            ]),
             now,
         )
         .unwrap();
         assert_eq!(id.trim().len(), 16);
         let listed = run(&args(&["list", "--vault", d, "--lang", "en"]), now).unwrap();
-        assert!(listed.contains(id.trim()) && listed.contains("latihan napas"), "{listed}");
+        assert!(
+            listed.contains(id.trim()) && listed.contains("latihan napas"),
+            "{listed}"
+        );
         assert!(listed.contains("notice 30 min before"), "{listed}");
-        assert!(listed.contains(&format!("notify at {}", now + 1800)), "{listed}");
+        assert!(
+            listed.contains(&format!("notify at {}", now + 1800)),
+            "{listed}"
+        );
         let due_lines: Vec<&str> = listed.lines().filter(|l| l.contains("notify at")).collect();
         assert_eq!(due_lines.len(), 1, "{listed}");
-        assert!(!due_lines[0].contains("latihan"), "the notice never says what it is");
+        assert!(
+            !due_lines[0].contains("latihan"),
+            "the notice never says what it is"
+        );
         assert!(due_lines[0].contains("You have a new update."), "{listed}");
 
         // Bad input: a time in the past, a huge cadence, no --kind, a bad space.
         let past = run(
-            &args(&["add", "--vault", d, "--space", &g, "--kind", "task", "--at",
-                    &(now - 60).to_string(), "x"]),
+            &args(&[
+                "add",
+                "--vault",
+                d,
+                "--space",
+                &g,
+                "--kind",
+                "task",
+                "--at",
+                &(now - 60).to_string(),
+                "x",
+            ]),
             now,
         );
         assert!(past.is_err());
         let huge = run(
-            &args(&["add", "--vault", d, "--space", &g, "--kind", "task", "--in", "60",
-                    "--every", "4294967295", "x"]),
+            &args(&[
+                "add",
+                "--vault",
+                d,
+                "--space",
+                &g,
+                "--kind",
+                "task",
+                "--in",
+                "60",
+                "--every",
+                "4294967295",
+                "x",
+            ]),
             now,
         );
         assert!(huge.is_err());
-        assert!(run(&args(&["add", "--vault", d, "--space", &g, "--in", "5"]), now).is_err());
-        assert!(run(&args(&["add", "--vault", d, "--space", "zz", "--kind", "task", "--in", "5", "x"]), now).is_err());
+        assert!(
+            run(
+                &args(&["add", "--vault", d, "--space", &g, "--in", "5"]),
+                now
+            )
+            .is_err()
+        );
+        assert!(
+            run(
+                &args(&[
+                    "add", "--vault", d, "--space", "zz", "--kind", "task", "--in", "5", "x"
+                ]),
+                now
+            )
+            .is_err()
+        );
         let listed = run(&args(&["list", "--vault", d]), now).unwrap();
         assert!(listed.contains("1 reminder(s)"), "{listed}");
     }

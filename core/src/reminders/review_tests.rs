@@ -182,7 +182,8 @@ fn a_member_completes_or_deletes_the_others_record_and_changes_nothing_else() {
         Some((Value::Object(ObjType::Map), d)) => d,
         _ => panic!("no done"),
     };
-    let refused: Vec<(&str, Box<dyn FnOnce(&mut AutoCommit)>)> = vec![
+    type Edit<'a> = Box<dyn FnOnce(&mut AutoCommit) + 'a>;
+    let refused: Vec<(&str, Edit<'_>)> = vec![
         (
             "rewrite the text",
             Box::new(|d| d.put(&t, "text", "lain").unwrap()),

@@ -87,6 +87,7 @@ pub(crate) enum Target<'a> {
 /// words, times, audience or author, undoes a completion or undeletes it (review M4). Who may
 /// touch a record is judged by the record the operation writes into, never by whichever value
 /// the root key shows (M2).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn op_allowed(
     doc: &AutoCommit,
     kind: SpaceKind,
