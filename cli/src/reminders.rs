@@ -124,6 +124,20 @@ fn text_arg(args: &[String]) -> Option<String> {
     out
 }
 
+/// A day number (days since 1970-01-01) as a calendar date, YYYY-MM-DD (proleptic Gregorian).
+fn date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 fn when(r: &Reminder) -> String {
     let hm = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
     match r.schedule {
@@ -133,8 +147,8 @@ fn when(r: &Reminder) -> String {
         } => {
             let local = at_secs + i64::from(offset_minutes) * 60;
             format!(
-                "once, day {} at {} (UTC{:+})",
-                local.div_euclid(86_400),
+                "once, {} at {} (UTC{:+} min)",
+                date(local.div_euclid(86_400)),
                 hm(local.rem_euclid(86_400) / 60),
                 offset_minutes
             )
@@ -144,7 +158,8 @@ fn when(r: &Reminder) -> String {
             start_day,
             minute_of_day,
         } => format!(
-            "every {every_days} day(s) from day {start_day} at {} local",
+            "every {every_days} day(s) from {} at {} local",
+            date(start_day),
             hm(i64::from(minute_of_day))
         ),
     }
@@ -321,5 +336,9 @@ mod tests {
         );
         let listed = run(&args(&["list", "--vault", d]), now).unwrap();
         assert!(listed.contains("1 reminder(s)"), "{listed}");
+        assert_eq!(date(20_458), "2026-01-05");
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(-1), "1969-12-31");
+        assert_eq!(date(11_016), "2000-02-29");
     }
 }
