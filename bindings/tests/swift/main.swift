@@ -632,5 +632,6 @@ nearbyTcpTests()
 eraseTests()
 safeguardingTests()
 careTests()
+remindersTests()
 
 finish()
