@@ -288,6 +288,8 @@ private fun lifecycleChecks(tmp: File) {
         assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
         val second = Thread { life.use { v -> v.deviceId() } }
         second.start()
+        // Only once the second user waits for the first one's open (its only wait) is the open let go.
+        assertTrue(waitUntilWaiting(second), "the second user never waited for the open")
         // While the open waits, the main thread's calls must not wait for it.
         val calls = Thread {
             life.isOpen
@@ -322,9 +324,52 @@ private fun lifecycleChecks(tmp: File) {
         assertTrue(life.isOpen, "opened")
     }
 
+    check("a user interrupted while waiting for another's open still locks when it is the last one (background)") {
+        val key = aesKey()
+        val real = opener(File(tmp, "life6.db").path, key, IntArray(1))
+        var leftOpen = 0
+        val rounds = 150
+        repeat(rounds) {
+            val goOn = CountDownLatch(1)
+            val life = VaultLifecycle(lockInBackground = true) {
+                goOn.await(10, TimeUnit.SECONDS)
+                real()
+            }
+            val a = Thread { life.use { } }
+            a.start()
+            val b = Thread {
+                try {
+                    life.use { }
+                } catch (e: InterruptedException) {
+                    // expected
+                }
+            }
+            b.start()
+            assertTrue(waitUntilWaiting(b), "the second user never waited for the open")
+            b.interrupt()
+            Thread.yield()
+            goOn.countDown()
+            a.join(10_000)
+            b.join(10_000)
+            if (life.isOpen) leftOpen++
+            life.lock()
+        }
+        assertEquals(0, leftOpen, "rounds (of $rounds) that left the vault open in the background")
+    }
+
     check("an opener that fails reaches the caller and leaves nothing open") {
         val life = VaultLifecycle(lockInBackground = true) { throw IllegalStateException("no key store") }
         assertThrows<IllegalStateException>("failing open") { life.use { } }
         assertTrue(!life.isOpen, "open after a failed open")
     }
+}
+
+/** Waits (at most 10 s) until [t] waits on a monitor without a timeout (the lifecycle's only wait). */
+private fun waitUntilWaiting(t: Thread): Boolean {
+    val end = System.nanoTime() + 10_000_000_000L
+    while (t.state != Thread.State.WAITING) {
+        if (System.nanoTime() > end) return false
+        Thread.sleep(1)
+    }
+    return true
 }
