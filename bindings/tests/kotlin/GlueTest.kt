@@ -330,13 +330,16 @@ private fun lifecycleChecks(tmp: File) {
         var leftOpen = 0
         val rounds = 150
         repeat(rounds) {
+            val started = CountDownLatch(1)
             val goOn = CountDownLatch(1)
             val life = VaultLifecycle(lockInBackground = true) {
+                started.countDown()
                 goOn.await(10, TimeUnit.SECONDS)
                 real()
             }
             val a = Thread { life.use { } }
             a.start()
+            assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
             val b = Thread {
                 try {
                     life.use { }

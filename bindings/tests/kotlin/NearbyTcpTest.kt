@@ -148,8 +148,9 @@ fun main() {
         check("serve() goes on after a silent stranger, garbage and a dropped connection; a real peer still syncs") {
             phone.journal().use { it.add("Ketiga, dari ponsel.", 3, emptyList()) }
             val discovery = InMemoryDiscovery()
-            // A short session timeout, so the silent stranger is given up on quickly.
-            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 500)
+            // A short session timeout, so the silent stranger is given up on quickly (not so short that the
+            // real peer's handshake and sync, on the same handle, risk it on a busy machine).
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 2_000)
             val synced = LinkedBlockingQueue<PeerReport>()
             val failed = LinkedBlockingQueue<Exception>()
             val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
@@ -260,7 +261,7 @@ fun main() {
 
         check("a stranger trickling a byte within each timeout is cut off at the session deadline; a peer then syncs") {
             val discovery = InMemoryDiscovery()
-            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 500)
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 1_500)
             val synced = LinkedBlockingQueue<PeerReport>()
             val failed = LinkedBlockingQueue<Exception>()
             val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
@@ -280,10 +281,10 @@ fun main() {
                     }
                 }
                 val start = System.nanoTime()
-                val e = failed.poll(4, TimeUnit.SECONDS)
+                val e = failed.poll(8, TimeUnit.SECONDS)
                 val took = (System.nanoTime() - start) / 1_000_000
                 assertTrue(e != null, "the trickler's session is ended")
-                assertTrue(took < 3_000, "within the deadline (twice the timeout) and a margin: $took ms")
+                assertTrue(took < 5_000, "within the deadline (twice the timeout: 3 s) and a margin: $took ms")
                 val dialled = dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
                 assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "the dialler met the tablet")
                 assertTrue(synced.poll(10, TimeUnit.SECONDS) != null, "the listener synced with the real peer")
