@@ -283,7 +283,12 @@ private func openListening(v6: Bool, loopback: Bool, port: UInt16) throws -> (fd
     setOption(s, SOL_SOCKET, SO_REUSEADDR, 1)
     var bound: Int32
     if v6 {
-        setOption(s, Int32(IPPROTO_IPV6), IPV6_V6ONLY, loopback ? 1 : 0)
+        // Checked: if it failed, a socket meant to take IPv4 too would refuse it (a hotspot's phones).
+        var only: Int32 = loopback ? 1 : 0
+        guard setsockopt(s, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &only, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            closeFd(s)
+            throw NearbySocketError.failed("listen")
+        }
         var a = sockaddr_in6()
         a.sin6_family = sa_family_t(AF_INET6)
         a.sin6_port = port.bigEndian
@@ -313,8 +318,13 @@ private func openListening(v6: Bool, loopback: Bool, port: UInt16) throws -> (fd
     // sin_port and sin6_port sit at the same offset: read it from a storage big enough for both.
     var got = sockaddr_storage()
     var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    let named = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
     let bePort = withUnsafePointer(to: &got) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port } }
+    // Never advertise port 0.
+    guard named == 0, bePort != 0 else {
+        closeFd(s)
+        throw NearbySocketError.failed("listen")
+    }
     return (s, UInt16(bigEndian: bePort))
 }
 
