@@ -349,9 +349,15 @@ private fun lifecycleChecks(tmp: File) {
             }
             b.start()
             assertTrue(waitUntilWaiting(b), "the second user never waited for the open")
-            b.interrupt()
-            Thread.yield()
-            goOn.countDown()
+            // Holding the lifecycle's monitor, interrupt the waiter and let the open finish, so both
+            // the waiter (to handle its interrupt) and the opener (to publish the vault) queue for it;
+            // whichever the JVM lets in first, the vault must end locked.
+            synchronized(monitorOf(life)) {
+                b.interrupt()
+                assertTrue(waitUntil(b, Thread.State.BLOCKED), "the interrupted waiter never queued")
+                goOn.countDown()
+                assertTrue(waitUntil(a, Thread.State.BLOCKED), "the opener never queued")
+            }
             a.join(10_000)
             b.join(10_000)
             if (life.isOpen) leftOpen++
@@ -368,11 +374,18 @@ private fun lifecycleChecks(tmp: File) {
 }
 
 /** Waits (at most 10 s) until [t] waits on a monitor without a timeout (the lifecycle's only wait). */
-private fun waitUntilWaiting(t: Thread): Boolean {
+private fun waitUntilWaiting(t: Thread): Boolean = waitUntil(t, Thread.State.WAITING)
+
+/** Waits (at most 10 s) until [t] is in [state]. */
+private fun waitUntil(t: Thread, state: Thread.State): Boolean {
     val end = System.nanoTime() + 10_000_000_000L
-    while (t.state != Thread.State.WAITING) {
+    while (t.state != state) {
         if (System.nanoTime() > end) return false
         Thread.sleep(1)
     }
     return true
 }
+
+/** The lifecycle's private monitor (a test reaching in, to order two threads that queue for it). */
+private fun monitorOf(life: VaultLifecycle): Any =
+    VaultLifecycle::class.java.getDeclaredField("mutex").apply { isAccessible = true }.get(life)
