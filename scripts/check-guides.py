@@ -60,7 +60,7 @@ TAGS = CODE_TAGS | {EXEMPT_TAG}
 # The indentation may be spaces or tabs (a block inside a list item): a tab-indented fence is a block too.
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # A tagged opening fence anywhere in a text: what makes a docs/*.md beyond REQUIRED a guide.
-TAGGED = re.compile(r"^[ \t]*(`{3,}|~{3,}) *\w[\w+-]* +(" + "|".join(re.escape(t) for t in sorted(TAGS)) + r") *$", re.M)
+TAGGED = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*\w[\w+-]*[ \t]+(" + "|".join(re.escape(t) for t in sorted(TAGS)) + r")[ \t\r]*$", re.M)
 
 KOTLIN_DECL = re.compile(
     r"^(class|object|interface|fun|enum|data|sealed|abstract|open|private|internal|public|"

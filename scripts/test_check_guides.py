@@ -92,6 +92,13 @@ def test_compiler_lines_map_back_to_the_guide():
     assert out.startswith("docs/ios.md:21:5 (")
 
 
+def test_tab_separated_and_crlf_info_strings_are_seen():
+    # parse splits the info string on any whitespace, so discovery must see the same blocks.
+    assert cg.TAGGED.search("```kotlin\tcompiled\n")
+    assert cg.TAGGED.search("text\r\n```swift compiled\r\nlet a = 1\r\n```\r\n")
+    assert cg.TAGGED.search("~~~kotlin \t platform-only \t\n")
+
+
 if __name__ == "__main__":
     failures = 0
     for name, fn in sorted(globals().items()):
@@ -103,3 +110,4 @@ if __name__ == "__main__":
                 failures += 1
                 print(f"FAIL  {name}: {e}")
     sys.exit(1 if failures else 0)
+

@@ -288,6 +288,8 @@ private fun lifecycleChecks(tmp: File) {
         assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
         val second = Thread { life.use { v -> v.deviceId() } }
         second.start()
+        // Only once the second user waits for the first one's open (its only wait) is the open let go.
+        assertTrue(waitUntilWaiting(second), "the second user never waited for the open")
         // While the open waits, the main thread's calls must not wait for it.
         val calls = Thread {
             life.isOpen
@@ -322,9 +324,68 @@ private fun lifecycleChecks(tmp: File) {
         assertTrue(life.isOpen, "opened")
     }
 
+    check("a user interrupted while waiting for another's open still locks when it is the last one (background)") {
+        val key = aesKey()
+        val real = opener(File(tmp, "life6.db").path, key, IntArray(1))
+        var leftOpen = 0
+        val rounds = 150
+        repeat(rounds) {
+            val started = CountDownLatch(1)
+            val goOn = CountDownLatch(1)
+            val life = VaultLifecycle(lockInBackground = true) {
+                started.countDown()
+                goOn.await(10, TimeUnit.SECONDS)
+                real()
+            }
+            val a = Thread { life.use { } }
+            a.start()
+            assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
+            val b = Thread {
+                try {
+                    life.use { }
+                } catch (e: InterruptedException) {
+                    // expected
+                }
+            }
+            b.start()
+            assertTrue(waitUntilWaiting(b), "the second user never waited for the open")
+            // Holding the lifecycle's monitor, interrupt the waiter and let the open finish, so both
+            // the waiter (to handle its interrupt) and the opener (to publish the vault) queue for it;
+            // whichever the JVM lets in first, the vault must end locked.
+            synchronized(monitorOf(life)) {
+                b.interrupt()
+                assertTrue(waitUntil(b, Thread.State.BLOCKED), "the interrupted waiter never queued")
+                goOn.countDown()
+                assertTrue(waitUntil(a, Thread.State.BLOCKED), "the opener never queued")
+            }
+            a.join(10_000)
+            b.join(10_000)
+            if (life.isOpen) leftOpen++
+            life.lock()
+        }
+        assertEquals(0, leftOpen, "rounds (of $rounds) that left the vault open in the background")
+    }
+
     check("an opener that fails reaches the caller and leaves nothing open") {
         val life = VaultLifecycle(lockInBackground = true) { throw IllegalStateException("no key store") }
         assertThrows<IllegalStateException>("failing open") { life.use { } }
         assertTrue(!life.isOpen, "open after a failed open")
     }
 }
+
+/** Waits (at most 10 s) until [t] waits on a monitor without a timeout (the lifecycle's only wait). */
+private fun waitUntilWaiting(t: Thread): Boolean = waitUntil(t, Thread.State.WAITING)
+
+/** Waits (at most 10 s) until [t] is in [state]. */
+private fun waitUntil(t: Thread, state: Thread.State): Boolean {
+    val end = System.nanoTime() + 10_000_000_000L
+    while (t.state != state) {
+        if (System.nanoTime() > end) return false
+        Thread.sleep(1)
+    }
+    return true
+}
+
+/** The lifecycle's private monitor (a test reaching in, to order two threads that queue for it). */
+private fun monitorOf(life: VaultLifecycle): Any =
+    VaultLifecycle::class.java.getDeclaredField("mutex").apply { isAccessible = true }.get(life)

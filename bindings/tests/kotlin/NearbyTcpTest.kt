@@ -25,6 +25,7 @@ import org.sebaya.glue.InMemoryDiscovery
 import org.sebaya.glue.NearbyListening
 import org.sebaya.glue.PeerAddress
 import org.sebaya.glue.PeerDiscovery
+import org.sebaya.glue.boundedOutput
 import org.sebaya.glue.dialPeer
 import org.sebaya.isNearbyAdvertName
 import org.sebaya.nearbyAdvertName
@@ -147,8 +148,9 @@ fun main() {
         check("serve() goes on after a silent stranger, garbage and a dropped connection; a real peer still syncs") {
             phone.journal().use { it.add("Ketiga, dari ponsel.", 3, emptyList()) }
             val discovery = InMemoryDiscovery()
-            // A short session timeout, so the silent stranger is given up on quickly.
-            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 500)
+            // A short session timeout, so the silent stranger is given up on quickly (not so short that the
+            // real peer's handshake and sync, on the same handle, risk it on a busy machine).
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 2_000)
             val synced = LinkedBlockingQueue<PeerReport>()
             val failed = LinkedBlockingQueue<Exception>()
             val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
@@ -237,6 +239,95 @@ fun main() {
             assertEquals(0, stranger.journal().use { it.list().size }, "the stranger has nothing")
             stranger.close()
         }
+        check("a write to a device that stopped reading ends within the write timeout (a watchdog closes the socket)") {
+            java.net.ServerSocket(0, 1, loopback).use { server ->
+                Socket().use { client ->
+                    client.sendBufferSize = 4096
+                    client.connect(server.localSocketAddress, 2_000)
+                    server.accept().use { idle ->
+                        // idle never reads
+                        val out = boundedOutput(client, 500)
+                        val start = System.nanoTime()
+                        assertThrows<IOException>("the stalled write ends") {
+                            repeat(1_000) { out.write(ByteArray(64 * 1024)) }
+                        }
+                        val took = (System.nanoTime() - start) / 1_000_000
+                        assertTrue(took < 3_000, "the stalled write ended after $took ms")
+                        assertTrue(idle.isConnected, "the idle side is still there")
+                    }
+                }
+            }
+        }
+
+        check("a stranger trickling a byte within each timeout is cut off at the session deadline; a peer then syncs") {
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 1_500)
+            val synced = LinkedBlockingQueue<PeerReport>()
+            val failed = LinkedBlockingQueue<Exception>()
+            val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
+            Socket().use { trickler ->
+                trickler.connect(InetSocketAddress(loopback, listening.port), 2_000)
+                // A 32-byte first frame (the handshake's length), one byte every 0.3 s.
+                val trickling = pool.submit {
+                    try {
+                        val out = trickler.getOutputStream()
+                        for (b in byteArrayOf(0x00, 0x20) + ByteArray(32)) {
+                            out.write(b.toInt())
+                            out.flush()
+                            Thread.sleep(300)
+                        }
+                    } catch (e: IOException) {
+                        // cut off
+                    }
+                }
+                val start = System.nanoTime()
+                val e = failed.poll(8, TimeUnit.SECONDS)
+                val took = (System.nanoTime() - start) / 1_000_000
+                assertTrue(e != null, "the trickler's session is ended")
+                assertTrue(took < 5_000, "within the deadline (twice the timeout: 3 s) and a margin: $took ms")
+                val dialled = dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
+                assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "the dialler met the tablet")
+                assertTrue(synced.poll(10, TimeUnit.SECONDS) != null, "the listener synced with the real peer")
+                trickling.cancel(true)
+            }
+            listening.close()
+            served.get(10, TimeUnit.SECONDS)
+        }
+
+        check("close() ends a session in progress; serve() returns at once and calls nothing after") {
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 30_000)
+            val calls = java.util.concurrent.atomic.AtomicInteger()
+            val served = pool.submit { listening.serve(onSynced = { calls.incrementAndGet() }, onFailed = { calls.incrementAndGet() }) }
+            Socket().use { silent ->
+                silent.connect(InetSocketAddress(loopback, listening.port), 2_000)
+                Thread.sleep(300) // accepted, its session waiting to read
+                listening.close()
+                served.get(1, TimeUnit.SECONDS)
+                Thread.sleep(200)
+                assertEquals(0, calls.get(), "no callback after close()")
+            }
+        }
+
+        check("a locked vault ends serve() (reported as Locked) instead of staying advertised") {
+            val v = Vault.open(File(tmp, "locked.db").path, generateMasterKey())
+            v.createPerson()
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(v.nearby(), discovery, bindAddress = loopback, timeoutMillis = 5_000)
+            val failed = LinkedBlockingQueue<Exception>()
+            val served = pool.submit { listening.serve(onSynced = { }, onFailed = { failed.put(it) }) }
+            v.lock()
+            Socket().use { s ->
+                s.connect(InetSocketAddress(loopback, listening.port), 2_000)
+                served.get(5, TimeUnit.SECONDS)
+            }
+            assertEquals(1, failed.size, "reported once")
+            assertTrue(failed.peek() is SebayaException.Locked, "reported as Locked: ${failed.peek()}")
+            assertTrue(!listening.isOpen, "closed")
+            assertEquals(emptySet<String>(), discovery.advertised(), "no advertisement left")
+            v.close()
+        }
+
         phone.close()
         tablet.close()
     } finally {

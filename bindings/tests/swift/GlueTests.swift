@@ -225,6 +225,10 @@ func lifecycleTests() {
         let first = Background { try life.use { try $0.deviceId() } }
         try assertTrue(started.wait(timeout: .now() + 10) == .success, "the open did not start")
         let second = Background { try life.use { try $0.deviceId() } }
+        // Only once the second user waits for the first one's open is the open let go.
+        let waitEnd = Date(timeIntervalSinceNow: 10)
+        while life.currentUsers < 2 && Date() < waitEnd { Thread.sleep(forTimeInterval: 0.001) }
+        try assertEqual(2, life.currentUsers, "the second user waits for the open")
         let calls = Background { () -> Bool in
             _ = life.isOpen
             life.enteredBackground()

@@ -179,8 +179,9 @@ func nearbyTcpTests() {
     check("nearby: serve() goes on after a silent stranger, garbage and a dropped connection; a real peer still syncs") {
         _ = try phone.journal().add(text: "Ketiga, dari ponsel.", mood: 3)
         let discovery = InMemoryDiscovery()
-        // A short session timeout, so the silent stranger is given up on quickly.
-        let listening = try NearbyListening.start(nearby: tablet.nearby(), discovery: discovery, loopbackOnly: true, timeout: 0.5)
+        // A short session timeout, so the silent stranger is given up on quickly (not so short that the
+        // real peer's handshake and sync, on the same handle, risk it on a busy machine).
+        let listening = try NearbyListening.start(nearby: tablet.nearby(), discovery: discovery, loopbackOnly: true, timeout: 2)
         defer { listening.stop() }
         let synced = Collected<PeerReport>(), failed = Collected<Error>()
         let served = Background { listening.serve(onSynced: { synced.append($0) }, onFailed: { failed.append($0) }) }
@@ -285,4 +286,108 @@ func nearbyTcpTests() {
         try assertEqual("error-peer-not-member", peerNotMember(se) ?? "", "the listener refuses")
         try assertEqual(0, try stranger.journal().list().count, "the stranger has nothing")
     }
+
+    check("nearby: a listening socket poll keeps calling readable while accept takes nothing (iOS defunct) fails instead of spinning") {
+        let calls = Counter()
+        let stuck = TcpPeerListener(fds: [-1], port: 1, calls: ListenerCalls(
+            accept: { _ in calls.bump(); return (-1, EAGAIN) },
+            poll: { fds, _ in fds.map { _ in Int16(POLLIN) } }))
+        let waiting = Background { try stuck.accept(timeout: 1) }
+        guard case .failure(let e) = try waiting.wait(3) else { throw CheckFailure(description: "accepted from a broken socket") }
+        try assertEqual(NearbySocketError.failed("accept"), e as? NearbySocketError, "the broken socket is a failure")
+        try assertTrue(calls.value < 20, "accept tried \(calls.value) times (no spinning)")
+        // Poll saying the socket hung up or is invalid: a failure at once.
+        for broken in [Int16(POLLHUP), Int16(POLLERR), Int16(POLLNVAL)] {
+            let n = Counter()
+            let hung = TcpPeerListener(fds: [-1], port: 1, calls: ListenerCalls(
+                accept: { _ in n.bump(); return (-1, EAGAIN) },
+                poll: { fds, _ in fds.map { _ in Int16(POLLIN) | broken } }))
+            guard case .failure(let e) = try Background({ try hung.accept(timeout: 1) }).wait(3) else {
+                throw CheckFailure(description: "accepted from a hung-up socket")
+            }
+            try assertEqual(NearbySocketError.failed("accept"), e as? NearbySocketError, "revents \(broken) is a failure")
+            try assertTrue(n.value <= 2, "revents \(broken): accept tried \(n.value) times")
+        }
+        // serve() over the stuck socket reports it once and withdraws the advertisement.
+        let discovery = InMemoryDiscovery()
+        let again = TcpPeerListener(fds: [-1], port: 1, calls: ListenerCalls(
+            accept: { _ in (-1, ECONNABORTED) }, poll: { fds, _ in fds.map { _ in Int16(POLLIN) } }))
+        let listening = try NearbyListening.start(nearby: tablet.nearby(), discovery: discovery, listener: again, timeout: 1)
+        let failed = Collected<Error>()
+        guard case .success = try Background({ listening.serve(onSynced: { _ in }, onFailed: { failed.append($0) }) }).wait(5) else {
+            throw CheckFailure(description: "serve() went on over a broken socket")
+        }
+        try assertEqual(1, failed.wait(count: 1, 0).count, "reported once")
+        try assertEqual(Set<String>(), discovery.advertised(), "no advertisement left")
+        try assertTrue(!listening.isOpen, "stopped")
+    }
+
+    check("nearby: a stranger trickling a byte within each timeout is cut off at the session deadline; a peer then syncs") {
+        let discovery = InMemoryDiscovery()
+        let listening = try NearbyListening.start(nearby: tablet.nearby(), discovery: discovery, loopbackOnly: true, timeout: 1.5)
+        defer { listening.stop() }
+        let synced = Collected<PeerReport>(), failed = Collected<Error>()
+        let served = Background { listening.serve(onSynced: { synced.append($0) }, onFailed: { failed.append($0) }) }
+        let trickler = rawConnect(listening.port)
+        try assertTrue(trickler >= 0, "the trickler connects")
+        defer { _ = close(trickler) }
+        // A 32-byte first frame (the handshake's length), one byte every 0.3 s.
+        let trickling = Background { () -> Void in
+            var bytes: [UInt8] = [0x00, 0x20] + [UInt8](repeating: 0, count: 32)
+            for i in 0..<bytes.count {
+                if send(trickler, &bytes[i], 1, Int32(MSG_NOSIGNAL)) != 1 { return }
+                Thread.sleep(forTimeInterval: 0.3)
+            }
+        }
+        let start = Date()
+        try assertEqual(1, failed.wait(count: 1, 8).count, "the trickler's session is ended")
+        try assertTrue(Date().timeIntervalSince(start) < 5, "within the deadline (twice the timeout: 3 s) and a margin")
+        // The real peer, while the trickler is still connected (with its own, longer timeout).
+        let dialled = try dialPeer(nearby: phone.nearby(), address: try single(try discovery.browse(timeout: 5), "found"), timeout: 10)
+        try assertEqual(try tablet.deviceId(), dialled.remoteDeviceId, "the dialler met the tablet")
+        try assertEqual(1, synced.wait(count: 1, 10).count, "the listener synced with the real peer")
+        listening.stop()
+        _ = try served.wait(10)
+        _ = try trickling.wait(15)
+    }
+
+    check("nearby: stop() ends a session in progress; serve() returns at once and calls nothing after") {
+        let discovery = InMemoryDiscovery()
+        let listening = try NearbyListening.start(nearby: tablet.nearby(), discovery: discovery, loopbackOnly: true, timeout: 30)
+        let calls = Counter()
+        let served = Background { listening.serve(onSynced: { _ in calls.bump() }, onFailed: { _ in calls.bump() }) }
+        let silent = rawConnect(listening.port)
+        try assertTrue(silent >= 0, "the silent stranger connects")
+        defer { _ = close(silent) }
+        Thread.sleep(forTimeInterval: 0.3) // accepted, its session waiting to read
+        listening.stop()
+        guard case .success = try served.wait(1) else { throw CheckFailure(description: "serve() did not return") }
+        Thread.sleep(forTimeInterval: 0.2)
+        try assertEqual(0, calls.value, "no callback after stop()")
+    }
+
+    check("nearby: a locked vault ends serve() (reported as Locked) instead of staying advertised") {
+        let v = try Vault.open(path: tmpPath("tcp-locked.db"), masterKey: try generateMasterKey())
+        _ = try v.createPerson()
+        let discovery = InMemoryDiscovery()
+        let listening = try NearbyListening.start(nearby: v.nearby(), discovery: discovery, loopbackOnly: true, timeout: 5)
+        let failed = Collected<Error>()
+        let served = Background { listening.serve(onSynced: { _ in }, onFailed: { failed.append($0) }) }
+        try v.lock()
+        let fd = rawConnect(listening.port)
+        defer { if fd >= 0 { _ = close(fd) } }
+        guard case .success = try served.wait(5) else { throw CheckFailure(description: "serve() went on with a locked vault") }
+        let got = failed.wait(count: 1, 0)
+        try assertEqual(1, got.count, "reported once")
+        try assertTrue((got.first as? SebayaError).flatMap(locked) != nil, "reported as Locked: \(String(describing: got.first))")
+        try assertEqual(Set<String>(), discovery.advertised(), "no advertisement left")
+    }
+}
+
+/// A thread-safe count.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func bump() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }

@@ -46,6 +46,13 @@ public final class VaultLifecycle {
         return vault != nil
     }
 
+    /// How many `use`s are running or waiting for an open (for tests: a second user is waiting once
+    /// this is 2 while the first one opens).
+    var currentUsers: Int {
+        mutex.lock(); defer { mutex.unlock() }
+        return users
+    }
+
     /// Runs `body` with the open vault, opening it first if needed; errors from `open` or `body` reach
     /// the caller, and the state stays consistent either way. `open` runs without this object's lock
     /// held (the Keychain may take its time, and `open` may ask `isOpen`): meanwhile

@@ -52,9 +52,21 @@ public class VaultLifecycle(
         try {
             return block(v)
         } finally {
-            synchronized(mutex) {
-                users--
-                if (users == 0 && shouldLock()) lockNowHeld()
+            synchronized(mutex) { releaseHeld() }
+        }
+    }
+
+    /**
+     * One user gone (the end of a use, a failed open, an interrupted wait): the last one locks if it
+     * is due, whatever happened meanwhile (another's open may have finished while this one waited).
+     */
+    private fun releaseHeld() {
+        users--
+        if (users == 0) {
+            if (vault != null) {
+                if (shouldLock()) lockNowHeld()
+            } else {
+                lockWhenIdle = false // nothing open to lock
             }
         }
     }
@@ -66,7 +78,7 @@ public class VaultLifecycle(
             try {
                 while (vault == null && opening) mutex.wait()
             } catch (e: InterruptedException) {
-                users-- // nothing is open for this user yet, so nothing to lock
+                releaseHeld() // another's open may have ended meanwhile, with this one the last user
                 throw e
             }
             vault?.let { return it }
@@ -77,8 +89,7 @@ public class VaultLifecycle(
         } catch (e: Throwable) {
             synchronized(mutex) {
                 opening = false
-                users--
-                if (users == 0) lockWhenIdle = false // nothing was open to lock
+                releaseHeld()
                 mutex.notifyAll()
             }
             throw e
