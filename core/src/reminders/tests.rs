@@ -163,8 +163,10 @@ fn a_notice_says_nothing_of_what_the_reminder_is() {
         let text = crate::i18n::message(lang, n.message_id, &[]);
         assert!(!text.contains("tulis") && !text.to_lowercase().contains("hal baik"));
     }
-    // The key is ids and a number, nothing typed.
+    // The key is ids and a number, nothing typed; no field of the notice carries the words.
     assert!(!n.key.contains("tulis"));
+    let whole = format!("{n:?}");
+    assert!(!whole.contains("tulis") && !whole.contains("hal baik"), "{whole}");
 }
 
 #[test]
