@@ -166,7 +166,10 @@ fn a_notice_says_nothing_of_what_the_reminder_is() {
     // The key is ids and a number, nothing typed; no field of the notice carries the words.
     assert!(!n.key.contains("tulis"));
     let whole = format!("{n:?}");
-    assert!(!whole.contains("tulis") && !whole.contains("hal baik"), "{whole}");
+    assert!(
+        !whole.contains("tulis") && !whole.contains("hal baik"),
+        "{whole}"
+    );
 }
 
 #[test]
