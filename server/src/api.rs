@@ -491,11 +491,13 @@ fn decode_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
     Ok(req)
 }
 
-async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+/// The checks every signed endpoint makes before it reads (a declared length over the limit, a
+/// media type other than CBOR), then its headers and whole body. The body limit layer caps what
+/// this reads at MAX_MESSAGE_LEN, also for chunked bodies.
+pub(super) async fn read_signed_body(request: Request) -> Result<(HeaderMap, Bytes), ApiError> {
     check_declared_length(request.headers())?;
     check_content_type(request.headers())?;
     let headers = request.headers().clone();
-    // The body limit layer caps what this reads at MAX_MESSAGE_LEN, also for chunked bodies.
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|rejection| {
@@ -505,6 +507,11 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 ApiError::Malformed
             }
         })?;
+    Ok((headers, body))
+}
+
+async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+    let (headers, body) = read_signed_body(request).await?;
 
     let store = state.store.clone();
     let access = state.access.clone();

@@ -6,17 +6,13 @@
 //! table); removing one, or asking for the key, takes nobody. The answer carries the relay's VAPID
 //! public key.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sebaya_proto::push::{PUSH_PATH, PUSH_VERSION, PushRequest, PushResponse};
 use sebaya_proto::sync;
 
-use super::{
-    ApiError, CBOR_CONTENT_TYPE, RelayState, authenticate, check_content_type,
-    check_declared_length, unix_now,
-};
+use super::{ApiError, CBOR_CONTENT_TYPE, RelayState, authenticate, read_signed_body, unix_now};
 use crate::store::{RequestFreshness, StoredSubscription};
 use crate::webpush::Subscription;
 
@@ -32,18 +28,7 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let Some(key) = state.push_key.clone() else {
         return Err(ApiError::NotFound);
     };
-    check_declared_length(request.headers())?;
-    check_content_type(request.headers())?;
-    let headers = request.headers().clone();
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::Malformed
-            }
-        })?;
+    let (headers, body) = read_signed_body(request).await?;
     let (store, relay_id) = (state.store.clone(), state.relay_id);
     let now = unix_now();
     tokio::task::spawn_blocking(move || {
