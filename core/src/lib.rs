@@ -18,6 +18,7 @@ pub mod identity;
 pub mod journal;
 pub mod lock;
 pub mod pairing;
+pub mod reminders;
 pub mod reports;
 pub mod space;
 pub mod store;

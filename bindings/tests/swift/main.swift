@@ -634,5 +634,6 @@ safeguardingTests()
 careTests()
 // The app passcode, duress code, quick wipe and auto-lock (issue 18, item 6).
 passcodeTests()
+remindersTests()
 
 finish()
