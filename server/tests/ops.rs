@@ -530,6 +530,8 @@ fn every_route_of_the_openapi_document_is_served() {
             path_str(&dir.path().join("d")),
             "--push-key",
             path_str(&key),
+            "--push-contact",
+            "mailto:ops@example.org",
         ],
         &[],
         1,
