@@ -58,9 +58,9 @@ pub struct RelayState {
     live: Arc<crate::live::Live>,
     /// With PostgreSQL: what tells the other nodes sharing the database of this node's pushes.
     fanout: Option<Arc<crate::postgres::Fanout>>,
-    /// The key wake-ups are signed with (protocol 28.8); without one the relay sends none and
-    /// `POST /v1/push` is not found.
-    push_key: Option<Arc<crate::webpush::VapidKey>>,
+    /// The wake-up sender and its key (protocol 28.8); without one the relay sends none, notes no
+    /// readers and `POST /v1/push` is not found.
+    wakeups: Option<Arc<crate::wakeups::Wakeups>>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -85,15 +85,34 @@ impl RelayState {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             live: Arc::new(crate::live::Live::new(crate::live::LiveLimits::default())),
             fanout: None,
-            push_key: None,
+            wakeups: None,
         }
     }
 
-    /// Takes registrations for wake-ups (protocol 28.9), answering with `key`'s public half. Call
-    /// before serving.
-    pub fn with_push_key(mut self, key: crate::webpush::VapidKey) -> RelayState {
-        self.push_key = Some(Arc::new(key));
-        self
+    /// Sends wake-ups (protocol 28.8) signed with `key` and takes devices' registrations for them
+    /// (28.9), answering with `key`'s public half. The store is bound to `key` the first time; a
+    /// store bound to another key refuses (review finding F2: every node of one database must sign
+    /// with the key devices subscribed with). Blocks on the store: call before serving, outside the
+    /// runtime or from a blocking thread.
+    pub fn with_push_key(
+        mut self,
+        key: crate::webpush::VapidKey,
+        settings: crate::wakeups::WakeSettings,
+    ) -> Result<RelayState, crate::wakeups::KeyError> {
+        if !self.store.bind_push_key(&key.public_key())? {
+            return Err(crate::wakeups::KeyError::Mismatch);
+        }
+        self.wakeups = Some(Arc::new(crate::wakeups::Wakeups::new(key, settings)));
+        Ok(self)
+    }
+
+    /// Starts the wake-up sender, if wake-ups are on ([`crate::serve`] does, on its runtime).
+    pub(crate) fn start_wakeups(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.wakeups.as_ref()?.start(
+            self.store.clone(),
+            self.access.clone(),
+            self.metrics.clone(),
+        )
     }
 
     /// Sets how many live waits (section 28) the relay holds per device and in all (default
@@ -520,6 +539,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let metrics = state.metrics.clone();
     let live = state.live.clone();
     let fanout = state.fanout.clone();
+    let wakeups = state.wakeups.clone();
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
         let auth = authenticate(&headers, &relay_id, SYNC_PATH, &body, now)?;
@@ -566,7 +586,13 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             Some(f) => f.as_ref(),
             None => &crate::live::Silent,
         };
-        let notifier = (live.as_ref(), others);
+        // And this node's wake-ups of offline devices (protocol 28.8).
+        let wakes: &dyn crate::live::Notifier = match &wakeups {
+            Some(w) => w.as_ref(),
+            None => &crate::live::Silent,
+        };
+        let others = (others, wakes);
+        let notifier = (live.as_ref(), &others);
         let response = exchange::run_noting(store.as_ref(), &access, input, &snapshots, &notifier)
             .map_err(|e| match e {
                 ExchangeError::Replayed => ApiError::Replayed,

@@ -44,6 +44,7 @@ mod postgres;
 pub mod quota;
 mod sqlite;
 pub mod store;
+pub mod wakeups;
 pub mod webpush;
 
 use std::future::Future;
@@ -150,6 +151,8 @@ pub async fn serve(
     let fanout = state
         .fanout()
         .map(|f| f.start(live.clone(), metrics.clone()));
+    // Wake-ups of offline devices, while the relay serves.
+    let wakeups = state.start_wakeups();
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -194,6 +197,9 @@ pub async fn serve(
     // After the requests in flight: their pushes are published before the connection closes.
     if let Some(fanout) = fanout {
         fanout.stop().await;
+    }
+    if let Some(wakeups) = wakeups {
+        wakeups.abort();
     }
     Ok(())
 }
