@@ -316,3 +316,52 @@ fn relays_racing_on_one_key_file_share_its_key_and_another_key_is_refused() {
     assert!(matches!(err, KeyError::Mismatch));
     assert!(err.to_string().contains("same key file"), "{err}");
 }
+
+#[test]
+fn an_endpoint_is_shared_by_few_devices_and_the_relay_keeps_a_bounded_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = PushService::start();
+    let relay = start(
+        dir.path(),
+        &service,
+        WakeSettings {
+            max_subscriptions: 6,
+            ..settings()
+        },
+    );
+    let c = &relay.client;
+    let space = SpaceId([0x66; 16]);
+    let mut f = Founded::new(c, space);
+    let devices: Vec<Device> = (1..=8).map(device).collect();
+    for d in &devices {
+        f.add(c, d, Role::Member, None);
+        c.sync(d, &request(vec![empty_vector(space)], vec![]));
+    }
+    // One endpoint (a victim's, or a push service's URL meant to get this relay throttled) held by
+    // many devices would turn one push into many posts to it: a few may share it, no more.
+    let shared = service.subscribe("shared");
+    let per_endpoint = sebaya_relay::wakeups::MAX_DEVICES_PER_ENDPOINT;
+    for (i, d) in devices.iter().enumerate() {
+        let want = if i < per_endpoint {
+            StatusCode::OK
+        } else {
+            StatusCode::CONFLICT
+        };
+        assert_eq!(register(c, d, shared.registration()), want, "device {i}");
+    }
+    // The relay keeps at most its bound in all; a device holding one may always replace it.
+    let mut kept = per_endpoint;
+    let mut refused = 0;
+    for (i, d) in devices.iter().enumerate().skip(per_endpoint) {
+        let own = service.subscribe(&format!("own{i}"));
+        match register(c, d, own.registration()) {
+            StatusCode::OK => kept += 1,
+            StatusCode::SERVICE_UNAVAILABLE => refused += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((kept, refused), (6, 2));
+    let again = service.subscribe("again");
+    assert_eq!(register(c, &devices[0], again.registration()), StatusCode::OK);
+    relay.handle.shutdown();
+}
