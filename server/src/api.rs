@@ -337,6 +337,14 @@ pub enum ApiError {
     /// The relay already holds as many waits as it allows in all. 503 `relay-busy`.
     #[error("the relay holds as many waits as it can; sync instead and wait again later")]
     RelayBusy,
+    /// The relay keeps as many wake-up subscriptions as it allows in all (section 28.9). 503
+    /// `relay-busy`.
+    #[error("the relay keeps as many wake-up subscriptions as it can; sync without wake-ups")]
+    SubscriptionsFull,
+    /// As many other devices as the relay allows hold subscriptions naming this endpoint (section
+    /// 28.9). 409 `endpoint-taken`.
+    #[error("other devices already hold this push endpoint")]
+    EndpointTaken,
 }
 
 impl ApiError {
@@ -346,14 +354,16 @@ impl ApiError {
             ApiError::Unsigned | ApiError::BadSignature | ApiError::ClockSkew => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Replayed => StatusCode::CONFLICT,
+            ApiError::Replayed | ApiError::EndpointTaken => StatusCode::CONFLICT,
             ApiError::NothingToWaitOn | ApiError::NotAReader => StatusCode::FORBIDDEN,
             ApiError::TooManyWaits => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::NotReady | ApiError::RelayBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady | ApiError::RelayBusy | ApiError::SubscriptionsFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -373,7 +383,8 @@ impl ApiError {
             ApiError::Internal => "internal",
             ApiError::NothingToWaitOn | ApiError::NotAReader => "not-a-member",
             ApiError::TooManyWaits => "too-many-waits",
-            ApiError::RelayBusy => "relay-busy",
+            ApiError::RelayBusy | ApiError::SubscriptionsFull => "relay-busy",
+            ApiError::EndpointTaken => "endpoint-taken",
         }
     }
 }
@@ -665,7 +676,7 @@ mod tests {
         assert_eq!(codes.len(), ALL_ERRORS.len());
     }
 
-    const ALL_ERRORS: [ApiError; 13] = [
+    const ALL_ERRORS: [ApiError; 14] = [
         ApiError::Unsigned,
         ApiError::BadSignature,
         ApiError::ClockSkew,
@@ -679,6 +690,7 @@ mod tests {
         ApiError::NothingToWaitOn,
         ApiError::TooManyWaits,
         ApiError::RelayBusy,
+        ApiError::EndpointTaken,
     ];
 
     /// Protocol section 11 lists every error a request refused as a whole can get, with its status

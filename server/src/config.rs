@@ -160,6 +160,11 @@ pub const SERVE: &[Setting] = &[
         "largest random delay added to each wake-up [default: 15]",
     ),
     one(
+        "push-max-subscriptions",
+        "N",
+        "wake-up subscriptions kept in all [default: 100000]",
+    ),
+    one(
         "push-allow-loopback",
         "true|false",
         "tests only: take push endpoints on loopback addresses, plain http too [default: false]",
@@ -515,6 +520,9 @@ impl Serve {
         }
         if let Some(secs) = layers.get("push-jitter-secs", seconds)? {
             wakes.jitter = secs;
+        }
+        if let Some(n) = layers.get("push-max-subscriptions", count)? {
+            wakes.max_subscriptions = u64::try_from(n).unwrap_or(u64::MAX);
         }
         wakes.allow_loopback = layers.get("push-allow-loopback", boolean)?.unwrap_or(false);
         Ok(Serve {

@@ -45,10 +45,14 @@ use crate::webpush::{Delivery, Poster, Scheduled, Subscription, VapidKey, WakeSc
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(crate::webpush::DEFAULT_INTERVAL_MS);
 /// Default largest random delay added to each wake-up.
 pub const DEFAULT_JITTER: Duration = Duration::from_millis(crate::webpush::DEFAULT_JITTER_MS);
+/// Devices whose subscriptions may name one endpoint (review finding F7): an endpoint names one
+/// app install at its push service, so more than a few devices on it is someone pointing many
+/// device keys at a victim's endpoint, or at a push service to get this relay throttled there.
+pub const MAX_DEVICES_PER_ENDPOINT: usize = 4;
+/// Default bound on the subscriptions the relay keeps in all (`--push-max-subscriptions`).
+pub const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 100_000;
 /// Pushes waiting to be judged, at most; more are dropped.
 pub const QUEUE: usize = 4096;
-/// Devices the schedule remembers at once (pending, or woken within the interval).
-pub const SCHEDULE_ENTRIES: usize = 100_000;
 /// Wake-ups being posted at once, at most.
 pub const POSTS_AT_ONCE: usize = 16;
 /// Posts of one wake-up, at most (the first and two more after a throttled or failing service).
@@ -70,6 +74,9 @@ pub struct WakeSettings {
     /// Tests only: take and post to endpoints on loopback addresses, `http` too
     /// (`--push-allow-loopback`).
     pub allow_loopback: bool,
+    /// Subscriptions kept in all, at most (`--push-max-subscriptions`). The schedule remembers as
+    /// many devices, so it is never full while every subscription is within this bound.
+    pub max_subscriptions: u64,
 }
 
 impl WakeSettings {
@@ -80,6 +87,7 @@ impl WakeSettings {
             jitter: DEFAULT_JITTER,
             contact: contact.to_owned(),
             allow_loopback: false,
+            max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
         }
     }
 }
@@ -278,7 +286,7 @@ impl Task {
         let mut schedule = WakeSchedule::new(
             millis(self.settings.interval),
             millis(self.settings.jitter),
-            SCHEDULE_ENTRIES,
+            usize::try_from(self.settings.max_subscriptions).unwrap_or(usize::MAX),
         );
         // What each scheduled device is woken through, and how many posts it had.
         let mut pending: HashMap<DeviceId, (StoredSubscription, u8)> = HashMap::new();

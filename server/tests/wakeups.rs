@@ -30,6 +30,7 @@ fn settings() -> WakeSettings {
         jitter: JITTER,
         contact: "mailto:ops@example.org".to_owned(),
         allow_loopback: true,
+        ..WakeSettings::new("mailto:ops@example.org")
     }
 }
 
@@ -362,6 +363,9 @@ fn an_endpoint_is_shared_by_few_devices_and_the_relay_keeps_a_bounded_number() {
     }
     assert_eq!((kept, refused), (6, 2));
     let again = service.subscribe("again");
-    assert_eq!(register(c, &devices[0], again.registration()), StatusCode::OK);
+    assert_eq!(
+        register(c, &devices[0], again.registration()),
+        StatusCode::OK
+    );
     relay.handle.shutdown();
 }

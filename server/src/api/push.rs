@@ -69,6 +69,19 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         if subscription.is_some() && !store.reads_any(&auth.device).map_err(failed)? {
             return Err(ApiError::NotAReader);
         }
+        // Bounded (review finding F7): a few devices per endpoint, and so many in all; a device
+        // replacing its own counts as nothing new.
+        if let Some(s) = &subscription {
+            let (same, all) = store
+                .push_subscription_counts(&s.endpoint, &auth.device)
+                .map_err(failed)?;
+            if same >= crate::wakeups::MAX_DEVICES_PER_ENDPOINT as u64 {
+                return Err(ApiError::EndpointTaken);
+            }
+            if all >= wakeups.settings().max_subscriptions {
+                return Err(ApiError::SubscriptionsFull);
+            }
+        }
         store
             .set_push_subscription(&auth.device, subscription.as_ref(), now)
             .map_err(failed)?;

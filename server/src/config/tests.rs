@@ -307,7 +307,10 @@ fn wake_up_settings_have_their_defaults_and_are_checked() {
         "30",
         "--push-allow-loopback",
         "true",
+        "--push-max-subscriptions",
+        "500",
     ]);
+    assert_eq!(s.wakes.max_subscriptions, 500);
     assert_eq!(s.push_key, Some(PathBuf::from("/tmp/vapid.p8")));
     assert_eq!(s.wakes.contact, "mailto:ops@example.org");
     assert_eq!(s.wakes.interval, Duration::from_secs(120));
@@ -328,6 +331,7 @@ fn wake_up_settings_have_their_defaults_and_are_checked() {
         ["--push-jitter-secs", "-1"],
         ["--push-allow-loopback", "yes"],
         ["--push-contact", "ops@example.org"],
+        ["--push-max-subscriptions", "many"],
     ] {
         assert!(resolve(&bad, &[]).is_err(), "{bad:?}");
     }
