@@ -338,7 +338,13 @@ mod tests {
             store.admitted_space(&s1).unwrap(),
             store.snapshots(&s1, 4).unwrap(),
         );
-        out += &format!("{:?}", store.wake_candidates(&s1).unwrap());
+        // Debug shows no endpoint path or key (review finding F8): compare the fields themselves.
+        for (device, sub) in store.wake_candidates(&s1).unwrap() {
+            out += &format!(
+                "{device:?} {} {:?} {:?}",
+                sub.endpoint, sub.p256dh, sub.auth
+            );
+        }
         out
     }
 
@@ -389,6 +395,7 @@ mod tests {
             .unwrap();
         lite.note_readers(&DeviceId([5; 32]), &[SpaceId([1; 16])])
             .unwrap();
+        assert!(lite.bind_push_key(&[8; 65]).unwrap());
         let before = answers(&lite);
         assert!(before.contains("push.example.net/s/5"));
         drop(lite);
@@ -404,6 +411,9 @@ mod tests {
         );
         let pg = schema.store();
         assert_eq!(answers(&pg), before);
+        // The VAPID key the SQLite relay was bound to binds the copy: the nodes must sign with it.
+        assert!(!pg.bind_push_key(&[9; 65]).unwrap());
+        assert!(pg.bind_push_key(&[8; 65]).unwrap());
         assert_eq!(
             pg.record_request(&dev, &rid, t, t).unwrap(),
             RequestFreshness::Replayed,
