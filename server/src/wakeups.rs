@@ -298,7 +298,11 @@ impl Task {
             let next = schedule.next_due();
             let due = async {
                 match next {
-                    Some(at) => tokio::time::sleep_until(start + Duration::from_millis(at)).await,
+                    // A due time past what the clock can say (an interval of ages) is never.
+                    Some(at) => match start.checked_add(Duration::from_millis(at)) {
+                        Some(when) => tokio::time::sleep_until(when).await,
+                        None => std::future::pending::<()>().await,
+                    },
                     None => std::future::pending::<()>().await,
                 }
             };
