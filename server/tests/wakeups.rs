@@ -179,6 +179,15 @@ fn a_removed_member_and_a_stranger_named_in_a_log_are_never_woken() {
     assert_eq!(service.wait_for(&sv, 2, Duration::from_secs(10)).len(), 2);
     std::thread::sleep(JITTER + Duration::from_millis(500));
     assert_eq!(service.arrivals_for(&sr).len(), 0, "the removed member");
+    // Judged once as unable to read the space, the removed member is no longer noted as its reader.
+    let candidates: Vec<_> = support::open_store(dir.path())
+        .wake_candidates(&space)
+        .unwrap()
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    assert!(!candidates.contains(&removed.id));
+    assert!(candidates.contains(&victim.id));
     assert_eq!(
         service.arrivals_for(&sa).len(),
         1,
