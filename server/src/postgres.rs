@@ -928,6 +928,10 @@ impl RelayStore for PostgresStore {
         push::forget_subscription(&mut *self.conn()?, device, endpoint)
     }
 
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError> {
+        push::forget_readers(&mut *self.conn()?, space, devices)
+    }
+
     fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError> {
         self.write(Vec::new(), |tx| admitted::admit_device(tx, device, person))
     }

@@ -1048,6 +1048,10 @@ impl RelayStore for SqliteStore {
         push::forget_subscription(&self.conn(), device, endpoint)
     }
 
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError> {
+        push::forget_readers(&self.conn(), space, devices)
+    }
+
     fn admit_person(
         &self,
         person: &PersonId,

@@ -518,6 +518,10 @@ pub trait RelayStore: Send + Sync + 'static {
         endpoint: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Forgets that `devices` read `space` (the log says they may not read it any more: removed, or
+    /// left). A later pull they may make notes them again.
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError>;
+
     /// Notes `person` admitted until `until` (Unix seconds; a later end kept over an earlier one),
     /// and `device` as theirs, in one transaction (`crate::admission`). Returns the person the
     /// store holds for `device` (a device keeps the first person it was admitted for).

@@ -9,7 +9,8 @@
 //!
 //! 1. Judge: the space's wake candidates (devices noted as its readers that hold a subscription),
 //!    less the pusher, each kept only if the space's membership log says it may read the space now
-//!    (review finding F4: a removed member is never woken, whatever the reader table holds).
+//!    (review finding F4: a removed member is never woken, whatever the reader table holds); those
+//!    it says may not are forgotten as readers of the space.
 //! 2. Schedule: [`WakeSchedule`] coalesces per device and adds the jitter.
 //! 3. Post: each due wake-up is built (`webpush::Subscription::wake`) and posted by
 //!    [`Poster`] (which posts only to public addresses, follows no redirect), at most
@@ -262,11 +263,16 @@ fn judge(
         if !log.has_genesis() {
             continue;
         }
-        out.extend(
-            candidates
-                .into_iter()
-                .filter(|(d, _)| log.state().may_read(d)),
-        );
+        let (may, may_not): (Vec<_>, Vec<_>) = candidates
+            .into_iter()
+            .partition(|(d, _)| log.state().may_read(d));
+        // No longer readers: forgotten, so they stop costing a look at every push (and a later
+        // pull they may make notes them again).
+        if !may_not.is_empty() {
+            let gone: Vec<DeviceId> = may_not.into_iter().map(|(d, _)| d).collect();
+            store.forget_readers(space, &gone)?;
+        }
+        out.extend(may);
     }
     Ok(out)
 }

@@ -161,3 +161,16 @@ pub(super) fn forget_subscription(
     )?;
     Ok(n > 0)
 }
+
+pub(super) fn forget_readers(
+    client: &mut impl GenericClient,
+    space: &SpaceId,
+    devices: &[DeviceId],
+) -> Result<(), StoreError> {
+    let devices: Vec<&[u8]> = devices.iter().map(|d| d.0.as_slice()).collect();
+    client.execute(
+        "DELETE FROM push_readers WHERE space = $1 AND device = ANY($2::BYTEA[])",
+        &[&space.0.as_slice(), &devices],
+    )?;
+    Ok(())
+}

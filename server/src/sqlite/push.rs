@@ -176,3 +176,16 @@ pub(super) fn forget_subscription(
     )?;
     Ok(n > 0)
 }
+
+pub(super) fn forget_readers(
+    conn: &Connection,
+    space: &SpaceId,
+    devices: &[DeviceId],
+) -> Result<(), StoreError> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM push_readers WHERE space = ?1 AND device = ?2")?;
+    for device in devices {
+        stmt.execute(params![space.0.as_slice(), device.0.as_slice()])?;
+    }
+    Ok(())
+}

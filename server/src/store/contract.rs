@@ -649,4 +649,15 @@ pub(super) fn a_gone_subscription_goes_only_while_it_names_that_endpoint(store: 
     );
     assert!(store.forget_push_subscription(&d1, &shared).unwrap());
     assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    // A reader forgotten for one space stays a reader of another.
+    let s2 = SpaceId([2; 16]);
+    store.note_readers(&d2, &[s1, s2]).unwrap();
+    store.forget_readers(&s1, &[d2, d3]).unwrap();
+    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(
+        store.wake_candidates(&s2).unwrap(),
+        vec![(d2, subscription(2))]
+    );
+    store.forget_readers(&s2, &[d2]).unwrap();
+    assert!(!store.reads_any(&d2).unwrap());
 }
