@@ -8,7 +8,8 @@
 //!
 //! Layout: [`api`] (HTTP endpoints and error answers; `api/observe.rs` the access log and the
 //! metrics route; `api/wait.rs` live waits), [`exchange`] (the sync rules, store-agnostic), [`live`]
-//! (the waits open now and what wakes them), [`access`] (each space's membership
+//! (the waits open now and what wakes them), [`wakeups`] (waking offline devices through Web Push;
+//! [`webpush`] the message, its key, its schedule and its one HTTP client), [`access`] (each space's membership
 //! log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the default store; `sqlite/backup.rs`
 //! backup and migrate), [`config`] (the operator's settings: flags, environment, file), [`metrics`]
 //! (counters and their Prometheus text), [`logs`] (the log form), [`error`]. Operators:
