@@ -519,7 +519,9 @@ pub fn run_noting(
     drop(reader);
     // Who may be woken for a space is who was given it; a note that fails is logged, never the
     // sync's failure (the device is only not woken until a later pull notes it).
+    // Only a relay that sends wake-ups keeps who reads what (review finding F6).
     if !read.is_empty()
+        && notifier.notes_readers()
         && let Err(e) = store.note_readers(&input.device, &read)
     {
         tracing::warn!(error = %e, "could not note a pull's readers for wake-ups");

@@ -1028,6 +1028,30 @@ impl RelayStore for SqliteStore {
         push::wake_candidates(&self.conn(), space)
     }
 
+    fn bind_push_key(&self, public: &[u8]) -> Result<bool, StoreError> {
+        push::bind_key(&self.conn(), public)
+    }
+
+    fn push_subscription_counts(
+        &self,
+        endpoint: &str,
+        device: &DeviceId,
+    ) -> Result<(u64, u64), StoreError> {
+        push::subscription_counts(&self.conn(), endpoint, device)
+    }
+
+    fn forget_push_subscription(
+        &self,
+        device: &DeviceId,
+        endpoint: &str,
+    ) -> Result<bool, StoreError> {
+        push::forget_subscription(&self.conn(), device, endpoint)
+    }
+
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError> {
+        push::forget_readers(&self.conn(), space, devices)
+    }
+
     fn admit_person(
         &self,
         person: &PersonId,
