@@ -378,3 +378,54 @@ fn an_endpoint_is_shared_by_few_devices_and_the_relay_keeps_a_bounded_number() {
     );
     relay.handle.shutdown();
 }
+
+/// Review S2: one endpoint spelt many ways (a fragment, which is never sent; a dot segment; the
+/// scheme's or host's case) is one endpoint: a fragment is refused, and the other spellings count
+/// against the same few devices.
+#[test]
+fn an_endpoint_spelt_another_way_counts_as_the_same_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = PushService::start();
+    let relay = start(dir.path(), &service, settings());
+    let c = &relay.client;
+    let space = SpaceId([0x67; 16]);
+    let mut f = Founded::new(c, space);
+    let devices: Vec<Device> = (1..=8).map(device).collect();
+    for d in &devices {
+        f.add(c, d, Role::Member, None);
+        c.sync(d, &request(vec![empty_vector(space)], vec![]));
+    }
+    let shared = service.subscribe("spelt");
+    let per_endpoint = sebaya_relay::wakeups::MAX_DEVICES_PER_ENDPOINT;
+    for d in devices.iter().take(per_endpoint) {
+        assert_eq!(register(c, d, shared.registration()), StatusCode::OK);
+    }
+    let spelt = |endpoint: String| {
+        let mut s = shared.registration();
+        s.endpoint = endpoint;
+        s
+    };
+    let e = shared.endpoint.clone();
+    let fragment = spelt(format!("{e}#{}", per_endpoint + 1));
+    assert_eq!(
+        register(c, &devices[per_endpoint], fragment),
+        StatusCode::BAD_REQUEST
+    );
+    let (scheme, rest) = e.split_once("://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    for (i, other) in [
+        format!("{}://{rest}", scheme.to_ascii_uppercase()),
+        format!("{scheme}://{host}/./{path}"),
+        format!("{scheme}://{host}/x/../{path}"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            register(c, &devices[per_endpoint + i], spelt(other.clone())),
+            StatusCode::CONFLICT,
+            "{other}"
+        );
+    }
+    relay.handle.shutdown();
+}
