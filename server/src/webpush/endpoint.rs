@@ -14,7 +14,8 @@ use super::WebPushError;
 /// only) also takes `http` and `https` to a loopback address or the name `localhost`.
 pub fn check_endpoint(endpoint: &str, allow_loopback: bool) -> Result<url::Url, WebPushError> {
     let url = url::Url::parse(endpoint).map_err(|_| WebPushError::BadEndpoint)?;
-    if !url.username().is_empty() || url.password().is_some() {
+    // A fragment is never sent, so `…#1`, `…#2` would be one endpoint under many names (review S2).
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
         return Err(WebPushError::BadEndpoint);
     }
     let loopback = match url.host() {
