@@ -1148,6 +1148,8 @@ impl RelayStore for SqliteStore {
 
 #[cfg(test)]
 mod cost_tests;
+#[cfg(test)]
+mod open_tests;
 
 #[cfg(test)]
 mod tests {
