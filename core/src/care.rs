@@ -67,7 +67,7 @@ pub mod wordings;
 
 pub use concerns::{CONCERN_REASON, Concern};
 pub use consent::{
-    ConsentRecord, Exception, MINOR_KEY, PURPOSES, SHARE_PURPOSE, add_consent,
+    ConsentRecord, Exception, MINOR_KEY, PAIRING_PURPOSE, PURPOSES, SHARE_PURPOSE, add_consent,
     add_consent_with_form, consent_version, consented, consents, exceptions, guardian_allows,
     guardian_consented, is_minor,
 };

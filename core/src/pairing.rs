@@ -60,6 +60,9 @@ pub mod casenotes;
 mod casenotes_tests;
 mod create;
 #[cfg(test)]
+mod minor_tests;
+mod minors;
+#[cfg(test)]
 pub(crate) mod programme_tests;
 mod sharing;
 mod supervision;

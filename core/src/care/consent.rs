@@ -21,6 +21,8 @@ pub const PURPOSES: [&str; 4] = [
     "report-outcomes",
     "data-processing",
 ];
+/// The purpose a minor's pairing waits for: a guardian's consent to it (issue 14, item 15).
+pub const PAIRING_PURPOSE: &str = "pairing";
 /// The purpose sharing into a pairing needs: agreed in the pairing it is for, never here.
 pub const SHARE_PURPOSE: &str = "share-with-supporter";
 
