@@ -12,6 +12,7 @@ import org.sebaya.CrisisChannel
 import org.sebaya.CrisisResourceKind
 import org.sebaya.Instrument
 import org.sebaya.OnCallState
+import org.sebaya.PairingStanding
 import org.sebaya.ProgrammeRole
 import org.sebaya.ReferralOrigin
 import org.sebaya.ReferralReason
@@ -295,6 +296,29 @@ fun main() {
             c3.sync(url)
             p3.sync(url)
             assertTrue(p3.programmes().publishOutcomes() > 0u, "the guardian's consent with its form opens it")
+        }
+
+        check("a minor's pairing waits for a guardian's consent to pairing; help never does") {
+            val c4 = person(tmp, "c4.db")
+            val p4 = person(tmp, "p4.db")
+            val pid4 = trainedProgramme(c4)
+            val enrol = c4.care().enrolMinor(p4.linkRequest(), pid4)
+            p4.spaces().join(enrol.response)
+            c4.sync(url)
+            p4.sync(url)
+            val pairing = c4.pairings().create(p4.linkRequest(), pid4)
+            p4.spaces().join(pairing.response)
+            c4.sync(url)
+            p4.sync(url)
+            assertEquals(PairingStanding(pid4, false, true), p4.pairings().standing(pairing.spaceId), "kept, waiting")
+            assertTrue(c4.pairings().standing(pairing.spaceId).waitingForGuardian, "on the supporter's side too")
+            assertThrows<SebayaException.NotAllowed>("nothing is written") { p4.pairings().sendMessage(pairing.spaceId, "halo") }
+            assertEquals(1, p4.care().askForHelp("id").referrals.size, "help never waits")
+            c4.care().recordGuardianConsent(enrol.careId, ConsentPurpose.Pairing, "ibu", "formulir 7", true)
+            c4.sync(url)
+            p4.sync(url)
+            assertEquals(false, p4.pairings().standing(pairing.spaceId).waitingForGuardian, "open")
+            p4.pairings().sendMessage(pairing.spaceId, "halo")
         }
 
         check("emergency help needs no vault, in both languages") {

@@ -323,6 +323,39 @@ def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(
     assert [r.minor for r in young.care().records()] == [True]
 
 
+def test_a_minors_pairing_waits_for_a_guardian_and_help_never_does(tmp_path, relay):
+    """Issue 14, item 15: the pairing itself waits for a guardian's consent to `pairing` (with the
+    signed form's reference), on the participant's phone and the supporter's; it is kept meanwhile."""
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    coord.care().mark_minor(care)
+    for v in (coord, part, sup):
+        v.sync(relay.url)
+    pairing = sup.pairings().create(part.link_request(), trained_programme(sup))
+    part.spaces().join(pairing.response)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    for v in (sup, part):
+        st = v.pairings().standing(pairing.space_id)
+        assert st.waiting_for_guardian and not st.outside_programme
+    with pytest.raises(SebayaError.NotAllowed):
+        part.pairings().send_message(pairing.space_id, "halo")
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.pairings().add_goal(pairing.space_id, "tidur cukup")
+    assert len(part.care().ask_for_help("id").referrals) == 1  # help never waits
+    with pytest.raises(SebayaError.InvalidInput):  # a guardian's, not the participant's
+        part.care().give_consent(care, ConsentPurpose.PAIRING(), True)
+    for locale in ("id", "en"):
+        text = consent_text(ConsentPurpose.PAIRING(), locale)
+        assert text.title and text.text and text.version == "1"
+        assert localized_message("pairing-waiting-for-guardian", locale) != "pairing-waiting-for-guardian"
+    coord.care().record_guardian_consent(care, ConsentPurpose.PAIRING(), "ibu", "formulir 2026/052", True)
+    coord.sync(relay.url)
+    for v in (sup, part):
+        v.sync(relay.url)
+        assert not v.pairings().standing(pairing.space_id).waiting_for_guardian
+    part.pairings().send_message(pairing.space_id, "halo")
+
+
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():
     for locale in ("id", "en"):
         for key in ("care-not-told-yet", "referral-refer-now", "crisis-kind-crisis-line", "notify-neutral",

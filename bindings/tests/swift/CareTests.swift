@@ -354,6 +354,31 @@ func careTests() {
         try assertEqual(["formulir 2026/041"], ledger.compactMap { $0.formReference }, "the form reference is kept")
     }
 
+    check("care: a minor's pairing waits for a guardian's consent to pairing; help never does") {
+        let url = try relayURL()
+        let (coord, sup, part, care, _) = try threeDevices("care-minor-pairing", url)
+        try coord.care().markMinor(careId: care)
+        for v in [coord, part, sup] { _ = try v.sync(relayUrl: url) }
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
+        _ = try part.spaces().join(response: pairing.response)
+        _ = try sup.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        for v in [sup, part] {
+            try assertTrue(try v.pairings().standing(pairingId: pairing.spaceId).waitingForGuardian, "waits")
+        }
+        _ = try assertThrows("nothing is written", notAllowed) {
+            _ = try part.pairings().sendMessage(pairingId: pairing.spaceId, text: "halo")
+        }
+        try assertEqual(1, try part.care().askForHelp(country: "id").referrals.count, "help never waits")
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .pairing, relation: "ibu", formReference: "formulir 2026/052", agreed: true)
+        _ = try coord.sync(relayUrl: url)
+        for v in [sup, part] {
+            _ = try v.sync(relayUrl: url)
+            try assertTrue(!(try v.pairings().standing(pairingId: pairing.spaceId).waitingForGuardian), "open")
+        }
+        _ = try part.pairings().sendMessage(pairingId: pairing.spaceId, text: "halo")
+    }
+
     check("care: a programme's own lines come first and the national numbers stay") {
         let url = try relayURL()
         let (coord, _, part, _, pid) = try threeDevices("care-own-lines", url)

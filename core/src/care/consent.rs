@@ -15,11 +15,14 @@ use super::record::{SPACE, new_id};
 
 /// Purposes a participant consents to, each explained by its own text (`consent-<purpose>` in the
 /// catalogues) at the version in [`consent_version`].
-pub const PURPOSES: [&str; 4] = [
+/// `pairing` is a guardian's only (issue 14, item 15): a participant agrees to a pairing by joining
+/// it, and a minor's pairing waits for a guardian's consent to it.
+pub const PURPOSES: [&str; 5] = [
     "duty-of-care",
     "share-with-supporter",
     "report-outcomes",
     "data-processing",
+    "pairing",
 ];
 /// The purpose a minor's pairing waits for: a guardian's consent to it (issue 14, item 15).
 pub const PAIRING_PURPOSE: &str = "pairing";
@@ -33,7 +36,8 @@ pub fn consent_version(purpose: &str) -> Result<&'static str> {
         Ok("1")
     } else {
         Err(Error::InvalidInput(
-            "purpose must be duty-of-care, share-with-supporter, report-outcomes or data-processing"
+            "purpose must be duty-of-care, share-with-supporter, report-outcomes, data-processing \
+             or pairing"
                 .into(),
         ))
     }
@@ -286,6 +290,13 @@ impl Vault {
         if purpose == SHARE_PURPOSE {
             return Err(Error::InvalidInput(
                 "sharing is agreed in the pairing it is for (consent_to_sharing)".into(),
+            ));
+        }
+        if purpose == PAIRING_PURPOSE {
+            return Err(Error::InvalidInput(
+                "a participant agrees to a pairing by joining it; a guardian's consent to it is \
+                 recorded by a coordinator"
+                    .into(),
             ));
         }
         let id = new_id()?;
