@@ -51,6 +51,9 @@
 mod concerns;
 mod consent;
 mod escalation;
+pub(crate) mod joining;
+#[cfg(test)]
+mod joining_tests;
 pub mod instruments;
 mod oncall;
 pub(crate) mod outcomes;
@@ -72,6 +75,7 @@ pub use consent::{
     guardian_consented, is_minor,
 };
 pub use escalation::{CareNotice, Escalation, ReferralView};
+pub use joining::{DUTY_OF_CARE_KEY, LIMITS_TEXT};
 pub(crate) use escalation::{LEGACY_CONCERN, genuine};
 pub use oncall::{
     DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,

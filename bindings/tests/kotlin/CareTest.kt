@@ -23,6 +23,7 @@ import org.sebaya.SebayaException
 import org.sebaya.SpaceKind
 import org.sebaya.Vault
 import org.sebaya.consentText
+import org.sebaya.dutyOfCareLimits
 import org.sebaya.emergencyHelp
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
@@ -319,6 +320,28 @@ fun main() {
             p4.sync(url)
             assertEquals(false, p4.pairings().standing(pairing.spaceId).waitingForGuardian, "open")
             p4.pairings().sendMessage(pairing.spaceId, "halo")
+        }
+
+        check("duty of care may be a condition of joining, with the limits of confidentiality told first") {
+            val c5 = person(tmp, "c5.db")
+            val p5 = person(tmp, "p5.db")
+            val pid5 = c5.programmes().create("PIK-R SMA 6")
+            assertEquals(false, c5.care().dutyOfCareRequired(pid5), "not by default")
+            assertEquals(0u, c5.care().setDutyOfCareRequired(pid5, true), "kept on the coordinator's device")
+            for (locale in listOf("id", "en")) {
+                val limits = dutyOfCareLimits(locale)
+                assertTrue(limits.title.isNotEmpty() && limits.text.isNotEmpty(), "text in $locale")
+                assertEquals(ConsentPurpose.DutyOfCare, limits.purpose, "the duty-of-care purpose")
+            }
+            val refused = assertThrows<SebayaException.DutyOfCareRequired>("refused without agreement") {
+                c5.care().enrol(p5.linkRequest(), pid5)
+            }
+            assertEquals("error-duty-of-care-required", refused.messageId, "message id")
+            val enrol = c5.care().enrolWithDutyOfCare(p5.linkRequest(), pid5, false)
+            p5.spaces().join(enrol.response)
+            c5.sync(url)
+            p5.sync(url)
+            assertEquals(listOf(true), p5.care().records().map { it.dutyOfCareRequired }, "the record says so")
         }
 
         check("emergency help needs no vault, in both languages") {

@@ -26,6 +26,7 @@ from sebaya import (
     SharedItemKind,
     Vault,
     consent_text,
+    duty_of_care_limits,
     emergency_help,
     generate_master_key,
     localized_message,
@@ -354,6 +355,41 @@ def test_a_minors_pairing_waits_for_a_guardian_and_help_never_does(tmp_path, rel
         v.sync(relay.url)
         assert not v.pairings().standing(pairing.space_id).waiting_for_guardian
     part.pairings().send_message(pairing.space_id, "halo")
+
+
+def test_duty_of_care_may_be_a_condition_of_joining(tmp_path, relay):
+    """Issue 14, item 15: a coordinator's programme setting; the limits of confidentiality are told
+    before agreeing; enrolment without the participant's agreement is refused, typed."""
+    coord, sup, part = (person(tmp_path / f"{n}.db") for n in ("c", "s", "p"))
+    pid = coord.programmes().create("PIK-R SMA 3")
+    grant = coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.PEER_SUPPORTER(), valid_days=90)
+    sup.programmes().add_credential(grant.credential)
+    assert not coord.care().duty_of_care_required(pid)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().set_duty_of_care_required(pid, True)
+    assert coord.care().set_duty_of_care_required(pid, True) == 0  # no record yet: kept here
+    assert coord.care().duty_of_care_required(pid)
+    for locale in ("id", "en"):
+        limits = duty_of_care_limits(locale)
+        assert limits.title and limits.text and limits.purpose == DUTY and limits.version == "1"
+    assert duty_of_care_limits("id").text != duty_of_care_limits("en").text
+    with pytest.raises(SebayaError.DutyOfCareRequired) as err:
+        coord.care().enrol(part.link_request(), pid)
+    assert err.value.message_id == "error-duty-of-care-required"
+    for locale in ("id", "en"):
+        assert localized_message(err.value.message_id, locale) != err.value.message_id
+    assert coord.care().records() == []
+    enrol = coord.care().enrol_with_duty_of_care(part.link_request(), pid, False)
+    part.spaces().join(enrol.response)
+    sup.spaces().join(coord.spaces().approve_member(enrol.care_id, sup.link_request()))
+    for v in (coord, part, sup):
+        v.sync(relay.url)
+    assert [r.duty_of_care_required for r in part.care().records()] == [True]
+    part.care().give_consent(enrol.care_id, DUTY, True)
+    # The supporter holds a record of the programme now, and is bound by the setting too.
+    assert sup.care().duty_of_care_required(pid)
+    with pytest.raises(SebayaError.DutyOfCareRequired):
+        sup.care().enrol(person(tmp_path / "o.db").link_request(), pid)
 
 
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():

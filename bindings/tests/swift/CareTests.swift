@@ -23,6 +23,8 @@ func threeDevices(_ prefix: String, _ url: String) throws -> (Vault, Vault, Vaul
     return (coord, sup, part, enrol.careId, pid)
 }
 
+func dutyOfCareRequired(_ e: SebayaError) -> String? { if case .DutyOfCareRequired(let m, _) = e { return m }; return nil }
+
 func careTests() {
     check("care: a risk answer reaches the coordinator and the acknowledgement comes back") {
         let url = try relayURL()
@@ -377,6 +379,31 @@ func careTests() {
             try assertTrue(!(try v.pairings().standing(pairingId: pairing.spaceId).waitingForGuardian), "open")
         }
         _ = try part.pairings().sendMessage(pairingId: pairing.spaceId, text: "halo")
+    }
+
+    check("care: duty of care may be a condition of joining, with the limits of confidentiality told first") {
+        let url = try relayURL()
+        let coord = try Vault.open(path: tmpPath("care-duty-c.db"), masterKey: try generateMasterKey())
+        let part = try Vault.open(path: tmpPath("care-duty-p.db"), masterKey: try generateMasterKey())
+        _ = try coord.createPerson()
+        _ = try part.createPerson()
+        let pid = try coord.programmes().create(name: "PIK-R SMA 7")
+        try assertTrue(!(try coord.care().dutyOfCareRequired(programmeId: pid)), "not by default")
+        try assertEqual(0, try coord.care().setDutyOfCareRequired(programmeId: pid, required: true), "kept here")
+        for locale in ["id", "en"] {
+            let limits = dutyOfCareLimits(locale: locale)
+            try assertTrue(!limits.title.isEmpty && !limits.text.isEmpty, "text in \(locale)")
+            try assertEqual(ConsentPurpose.dutyOfCare, limits.purpose, "the duty-of-care purpose")
+        }
+        let mid = try assertThrows("refused without agreement", dutyOfCareRequired) {
+            _ = try coord.care().enrol(request: try part.linkRequest(), programmeId: pid)
+        }
+        try assertEqual("error-duty-of-care-required", mid, "message id")
+        let enrol = try coord.care().enrolWithDutyOfCare(request: try part.linkRequest(), programmeId: pid, minor: false)
+        _ = try part.spaces().join(response: enrol.response)
+        _ = try coord.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        try assertEqual([true], try part.care().records().map { $0.dutyOfCareRequired }, "the record says so")
     }
 
     check("care: a programme's own lines come first and the national numbers stay") {
