@@ -1,6 +1,8 @@
 # care messages (en). Keys must exist in both languages: i18n tests check it.
 consent-duty-of-care-title = If you might be in danger
 consent-duty-of-care = Some answers in the questionnaires, such as thoughts of hurting yourself, mean you may need help quickly. When you give such an answer, this app tells your programme's coordinator that you need follow-up. It sends only which question rule was triggered, never your answers, scores or journal. A coordinator will contact you. You can withdraw this agreement at any time; after that, no one is told automatically, and you can still ask for help yourself.
+consent-duty-of-care-limits-title = What stays private, and when it does not
+consent-duty-of-care-limits = What you write in your journal stays with you, on your own devices. What you share with your supporter is for your supporter, who may talk it over with their supervisor, a coordinator of your programme. There are limits: if your answers or your words show that you or someone else may be in danger, the coordinator is told so they can help, and a supporter worried about your safety may tell them too. Nobody else is told without your agreement, unless the law requires it.
 consent-share-with-supporter-title = Sharing with your supporter
 consent-share-with-supporter = You choose journal entries, check-in summaries or your safety plan to share with your peer supporter. Only what you choose is shared, only with them, and you can stop sharing at any time.
 consent-report-outcomes-title = Helping the programme show its impact

@@ -1,6 +1,8 @@
 # care messages (id). Keys must exist in both languages: i18n tests check it.
 consent-duty-of-care-title = Jika kamu mungkin dalam bahaya
 consent-duty-of-care = Beberapa jawaban di kuesioner, seperti pikiran untuk menyakiti diri sendiri, berarti kamu mungkin perlu bantuan segera. Saat kamu memberi jawaban seperti itu, aplikasi ini memberi tahu koordinator programmu bahwa kamu perlu ditindaklanjuti. Yang dikirim hanya aturan pertanyaan mana yang terpicu, tidak pernah jawaban, skor, atau jurnalmu. Seorang koordinator akan menghubungimu. Kamu bisa menarik persetujuan ini kapan saja; setelah itu, tidak ada yang diberi tahu secara otomatis, dan kamu tetap bisa meminta bantuan sendiri.
+consent-duty-of-care-limits-title = Apa yang tetap rahasia, dan kapan tidak
+consent-duty-of-care-limits = Yang kamu tulis di jurnal tetap milikmu, di perangkatmu sendiri. Yang kamu bagikan ke pendampingmu adalah untuk pendampingmu, yang boleh membicarakannya dengan penyelianya, yaitu koordinator programmu. Ada batasnya: jika jawaban atau kata-katamu menunjukkan bahwa kamu atau orang lain mungkin dalam bahaya, koordinator diberi tahu agar bisa membantu, dan pendamping yang khawatir akan keselamatanmu juga boleh memberi tahu koordinator. Tidak ada orang lain yang diberi tahu tanpa persetujuanmu, kecuali jika hukum mewajibkannya.
 consent-share-with-supporter-title = Berbagi dengan pendampingmu
 consent-share-with-supporter = Kamu memilih catatan jurnal, ringkasan check-in, atau rencana keselamatanmu untuk dibagikan kepada pendamping sebayamu. Hanya yang kamu pilih yang dibagikan, hanya kepada mereka, dan kamu bisa berhenti berbagi kapan saja.
 consent-report-outcomes-title = Membantu program menunjukkan manfaatnya

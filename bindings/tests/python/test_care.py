@@ -302,6 +302,7 @@ def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(
     with pytest.raises(SebayaError.NotAllowed):
         sup.care().record_guardian_consent(care, ConsentPurpose.SHARE_WITH_SUPPORTER(), "ibu", "F-1", True)
     coord.care().record_guardian_consent(care, ConsentPurpose.SHARE_WITH_SUPPORTER(), "ibu", "formulir 2026/041", True)
+    coord.care().record_guardian_consent(care, ConsentPurpose.PAIRING(), "ibu", "formulir 2026/041", True)
     coord.sync(relay.url)
     part.sync(relay.url)
     part.pairings().consent_to_sharing(pairing.space_id, True)
@@ -315,7 +316,7 @@ def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(
     part.sync(relay.url)
     assert part.programmes().publish_outcomes() > 0
     forms = [e.form_reference for e in coord.care().consent_ledger(care) if e.guardian_relation]
-    assert forms == ["formulir 2026/041"]
+    assert forms == ["formulir 2026/041", "formulir 2026/041"]  # sharing, and the pairing itself
     young = person(tmp_path / "y.db")
     enrol = coord.care().enrol_minor(young.link_request(), coord.care().records()[0].programme)
     young.spaces().join(enrol.response)

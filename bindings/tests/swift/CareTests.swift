@@ -348,12 +348,13 @@ func careTests() {
             _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
         }
         _ = try coord.care().recordGuardianConsent(careId: care, purpose: .shareWithSupporter, relation: "ibu", formReference: "formulir 2026/041", agreed: true)
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .pairing, relation: "ibu", formReference: "formulir 2026/041", agreed: true)
         _ = try coord.sync(relayUrl: url)
         _ = try part.sync(relayUrl: url)
         _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
         _ = try coord.care().recordBestInterestsException(careId: care, purpose: .reportOutcomes, reason: "wali tidak dapat dihubungi")
         let ledger = try coord.care().consentLedger(careId: care)
-        try assertEqual(["formulir 2026/041"], ledger.compactMap { $0.formReference }, "the form reference is kept")
+        try assertEqual(["formulir 2026/041", "formulir 2026/041"], ledger.compactMap { $0.formReference }, "the form reference is kept (sharing, the pairing)")
     }
 
     check("care: a minor's pairing waits for a guardian's consent to pairing; help never does") {

@@ -5,9 +5,9 @@
 
 use sebaya_proto::programme::ProgrammeRole;
 
-use crate::error::Error;
 use crate::Role;
 use crate::Vault;
+use crate::error::Error;
 
 fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
@@ -28,7 +28,12 @@ fn a_programme_may_make_duty_of_care_a_condition_of_joining() {
     let mut part = vault(&dir, "p.db", 3);
     let p = coord.create_programme("PIK-R SMA 2").unwrap();
     let grant = coord
-        .grant_programme_role(&p, &sup.person_id().unwrap(), ProgrammeRole::PeerSupporter, 180)
+        .grant_programme_role(
+            &p,
+            &sup.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            180,
+        )
         .unwrap();
     sup.add_programme_credential(&grant.credential).unwrap();
     assert!(!coord.duty_of_care_required(&p));
