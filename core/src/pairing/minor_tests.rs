@@ -155,3 +155,59 @@ fn a_pairing_from_before_the_record_said_minor_is_kept_and_waits() {
         Err(Error::NotFound(_))
     ));
 }
+
+/// Review M3: before the `pairing` purpose, a guardian's signed consent to sharing with the supporter
+/// was what a minor's ongoing pairing stood on. It presupposes the pairing, so it lets the pairing
+/// run too; a guardian's later withdrawal of `pairing` itself still makes it wait.
+#[test]
+fn a_guardians_signed_consent_to_sharing_with_the_supporter_lets_the_pairing_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut part = vault(&dir, "p.db", 2);
+    let (mut coord, care, pairing, _) = enrolled_and_paired(&dir, &mut part, true);
+    // Without the signed form's reference it opens nothing.
+    coord
+        .record_guardian_consent(&care, crate::care::SHARE_PURPOSE, "ibu", None, true)
+        .unwrap();
+    assert!(coord.pairing_waits_for_guardian(&pairing).unwrap());
+    coord
+        .record_guardian_consent(
+            &care,
+            crate::care::SHARE_PURPOSE,
+            "ibu",
+            Some("formulir 2026/041"),
+            true,
+        )
+        .unwrap();
+    carry(&mut coord, &mut part);
+    for v in [&coord, &part] {
+        assert!(!v.pairing_waits_for_guardian(&pairing).unwrap());
+    }
+    message(&mut part, &pairing, "00000000000000d1").unwrap();
+    message(&mut coord, &pairing, "00000000000000d2").unwrap();
+    part.consent_to_sharing(&pairing, true).unwrap();
+    // The guardian withdraws the pairing itself: it waits, whatever the sharing consent says.
+    coord
+        .record_guardian_consent(
+            &care,
+            PAIRING_PURPOSE,
+            "ibu",
+            Some("formulir 2026/041"),
+            false,
+        )
+        .unwrap();
+    carry(&mut coord, &mut part);
+    for v in [&coord, &part] {
+        assert!(v.pairing_waits_for_guardian(&pairing).unwrap());
+    }
+    // Withdrawing the sharing consent alone, with no `pairing` record, makes it wait again too.
+    let dir = tempfile::tempdir().unwrap();
+    let mut part = vault(&dir, "p.db", 2);
+    let (mut coord, care, pairing, _) = enrolled_and_paired(&dir, &mut part, true);
+    for agreed in [true, false] {
+        coord
+            .record_guardian_consent(&care, crate::care::SHARE_PURPOSE, "ibu", Some("F-9"), agreed)
+            .unwrap();
+    }
+    carry(&mut coord, &mut part);
+    assert!(part.pairing_waits_for_guardian(&pairing).unwrap());
+}
