@@ -72,7 +72,7 @@ pub use concerns::{CONCERN_REASON, Concern};
 pub use consent::{
     ConsentRecord, Exception, MINOR_KEY, PAIRING_PURPOSE, PURPOSES, SHARE_PURPOSE, add_consent,
     add_consent_with_form, consent_version, consented, consents, exceptions, guardian_allows,
-    guardian_consented, is_minor,
+    guardian_allows_pairing, guardian_consented, is_minor,
 };
 pub use escalation::{CareNotice, Escalation, ReferralView};
 pub(crate) use escalation::{LEGACY_CONCERN, genuine};

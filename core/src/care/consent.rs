@@ -280,6 +280,24 @@ pub fn guardian_allows(doc: &AutoCommit, purpose: &str) -> bool {
     current(&with_form, purpose) || exceptions(doc).iter().any(|e| e.purpose == purpose)
 }
 
+/// Whether a minor's pairing may run as far as guardians go: [`guardian_allows`] for
+/// [`PAIRING_PURPOSE`], or, while the guardians' ledger holds no record for `pairing` itself (with a
+/// form, or a withdrawal), a standing guardian's consent with a form to [`SHARE_PURPOSE`]: agreeing
+/// that the supporter sees what the child shares presupposes the pairing, and it is what ongoing
+/// pairings stood on before the `pairing` purpose (review M3). A guardian's newest record for
+/// `pairing` decides once there is one, so a withdrawal of it stops the pairing whatever the
+/// sharing consent says.
+pub fn guardian_allows_pairing(doc: &AutoCommit) -> bool {
+    if guardian_allows(doc, PAIRING_PURPOSE) {
+        return true;
+    }
+    let with_form: Vec<ConsentRecord> = read_consents(doc, "guardian")
+        .into_iter()
+        .filter(|r| r.form.is_some() || !r.agreed)
+        .collect();
+    !with_form.iter().any(|r| r.purpose == PAIRING_PURPOSE) && current(&with_form, SHARE_PURPOSE)
+}
+
 impl Vault {
     /// The participant agrees to (`agreed`) or withdraws from a purpose, on their own phone, at the
     /// current text's version. Nobody else can write it: every device refuses it from anyone but

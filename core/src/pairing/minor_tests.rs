@@ -205,7 +205,13 @@ fn a_guardians_signed_consent_to_sharing_with_the_supporter_lets_the_pairing_run
     let (mut coord, care, pairing, _) = enrolled_and_paired(&dir, &mut part, true);
     for agreed in [true, false] {
         coord
-            .record_guardian_consent(&care, crate::care::SHARE_PURPOSE, "ibu", Some("F-9"), agreed)
+            .record_guardian_consent(
+                &care,
+                crate::care::SHARE_PURPOSE,
+                "ibu",
+                Some("F-9"),
+                agreed,
+            )
             .unwrap();
     }
     carry(&mut coord, &mut part);

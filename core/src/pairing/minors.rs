@@ -3,9 +3,12 @@
 //!
 //! A pairing whose participant is a minor in a care record this device holds is set up and kept,
 //! but *waits*: neither the participant's device nor the supporter's writes into it (check-ins,
-//! goals, messages, sharing: `NotAllowed`) until, in that record, a guardian's consent to
-//! [`PAIRING_PURPOSE`] with the signed form's reference stands, or a coordinator recorded a
-//! best-interests exception for it. A pairing opened before the record said minor is never dropped:
+//! goals, messages, sharing: `NotAllowed`) until, in that record, a guardian's consent
+//! to [`PAIRING_PURPOSE`](crate::care::PAIRING_PURPOSE) with the signed form's reference stands, or
+//! a coordinator recorded a best-interests exception for it. A guardian's signed consent to
+//! [`SHARE_PURPOSE`](crate::care::SHARE_PURPOSE) lets it run too while the guardians' ledger holds
+//! no record for `pairing` itself (it presupposes the pairing, and ongoing pairings stood on it
+//! before that purpose existed). A pairing opened before the record said minor is never dropped:
 //! it shows as waiting the same way. Crisis lines, "I need help now" and referrals live in the care
 //! record and never ask this.
 //!
@@ -17,7 +20,7 @@
 
 use sebaya_proto::envelope::DeviceId;
 
-use crate::care::{PAIRING_PURPOSE, guardian_allows, is_minor};
+use crate::care::{guardian_allows_pairing, is_minor};
 use crate::error::{Error, Result};
 use crate::space::SpaceKind;
 use crate::{SpaceId, Vault};
@@ -25,7 +28,8 @@ use crate::{SpaceId, Vault};
 impl Vault {
     /// Whether the pairing `pairing` waits for a guardian: its participant is a minor in a care
     /// record held here, and neither a guardian's consent to `pairing` (with a form reference) nor a
-    /// best-interests exception for it stands there. `NotFound` for a space that is no pairing here.
+    /// best-interests exception for it stands there (nor, while no guardian's record for `pairing`
+    /// exists there, one to sharing with the supporter: `care::guardian_allows_pairing`). `NotFound` for a space that is no pairing here.
     pub fn pairing_waits_for_guardian(&self, pairing: &SpaceId) -> Result<bool> {
         let s = self
             .shared
@@ -51,7 +55,7 @@ impl Vault {
                 .get(&device)
                 .is_some_and(|p| members.current_person(*p) == subject);
             let mine_as_participant = device == me && mine == Some(subject);
-            (theirs || mine_as_participant) && !guardian_allows(&c.doc, PAIRING_PURPOSE)
+            (theirs || mine_as_participant) && !guardian_allows_pairing(&c.doc)
         }))
     }
 
