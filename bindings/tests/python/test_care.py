@@ -3,6 +3,7 @@ three devices through a real relay on loopback, and the texts people see, in bot
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,6 +21,8 @@ from sebaya import (
     ReferralOrigin,
     ReferralReason,
     ReferralState,
+    ReminderFor,
+    ReminderKind,
     RiskFlag,
     SafetyStep,
     SebayaError,
@@ -343,6 +346,11 @@ def test_a_minors_pairing_waits_for_a_guardian_and_help_never_does(tmp_path, rel
         part.pairings().send_message(pairing.space_id, "halo")
     with pytest.raises(SebayaError.NotAllowed):
         sup.pairings().add_goal(pairing.space_id, "tidur cukup")
+    tomorrow = int(time.time()) + 86400
+    with pytest.raises(SebayaError.NotAllowed):  # a task's text is a message too (review M1)
+        sup.reminders().add(pairing.space_id, ReminderKind.TASK, ReminderFor.PARTICIPANT, "WA 0812", tomorrow, 420, 0)
+    with pytest.raises(SebayaError.NotAllowed):
+        part.reminders().add(pairing.space_id, ReminderKind.TASK, ReminderFor.SUPPORTER, "WA 0812", tomorrow, 420, 0)
     assert len(part.care().ask_for_help("id").referrals) == 1  # help never waits
     with pytest.raises(SebayaError.InvalidInput):  # a guardian's, not the participant's
         part.care().give_consent(care, ConsentPurpose.PAIRING(), True)
@@ -356,6 +364,7 @@ def test_a_minors_pairing_waits_for_a_guardian_and_help_never_does(tmp_path, rel
         v.sync(relay.url)
         assert not v.pairings().standing(pairing.space_id).waiting_for_guardian
     part.pairings().send_message(pairing.space_id, "halo")
+    part.reminders().add(pairing.space_id, ReminderKind.TASK, ReminderFor.SUPPORTER, "tidur cukup", tomorrow, 420, 0)
 
 
 def test_duty_of_care_may_be_a_condition_of_joining(tmp_path, relay):

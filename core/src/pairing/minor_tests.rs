@@ -217,3 +217,46 @@ fn a_guardians_signed_consent_to_sharing_with_the_supporter_lets_the_pairing_run
     carry(&mut coord, &mut part);
     assert!(part.pairing_waits_for_guardian(&pairing).unwrap());
 }
+
+/// Review M1: a reminder (a task carries free text) is a write into the pairing like a message, so a
+/// waiting minor's pairing takes none from either side until a guardian's consent stands.
+#[test]
+fn a_waiting_minors_pairing_takes_no_reminders() {
+    use crate::reminders::{NewReminder, ReminderFor, ReminderKind, Schedule};
+    let dir = tempfile::tempdir().unwrap();
+    let mut part = vault(&dir, "p.db", 2);
+    let (mut coord, care, pairing, _) = enrolled_and_paired(&dir, &mut part, true);
+    let tomorrow = crate::store::clock::now_ms() / 1000 + 86_400;
+    let task = |for_whom| NewReminder {
+        kind: ReminderKind::Task,
+        for_whom,
+        text: "WA 0812".into(),
+        schedule: Schedule::Once {
+            at_secs: tomorrow,
+            offset_minutes: 7 * 60,
+        },
+        lead_minutes: 0,
+    };
+    assert!(matches!(
+        coord.add_reminder(&pairing, &task(ReminderFor::Participant)),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        part.add_reminder(&pairing, &task(ReminderFor::Supporter)),
+        Err(Error::NotAllowed(_))
+    ));
+    carry(&mut coord, &mut part);
+    assert!(part.reminders(&pairing).unwrap().is_empty());
+    // Once the guardian's consent stands, both sides add them.
+    coord
+        .record_guardian_consent(&care, PAIRING_PURPOSE, "ibu", Some("F-12"), true)
+        .unwrap();
+    carry(&mut coord, &mut part);
+    coord
+        .add_reminder(&pairing, &task(ReminderFor::Participant))
+        .unwrap();
+    part.add_reminder(&pairing, &task(ReminderFor::Supporter))
+        .unwrap();
+    carry(&mut coord, &mut part);
+    assert_eq!(part.reminders(&pairing).unwrap().len(), 2);
+}
