@@ -3,7 +3,7 @@
 //!
 //! A pairing whose participant is a minor in a care record this device holds is set up and kept,
 //! but *waits*: neither the participant's device nor the supporter's writes into it (check-ins,
-//! goals, messages, sharing: `NotAllowed`) until, in that record, a guardian's consent
+//! goals, messages, reminders, sharing: `NotAllowed`) until, in that record, a guardian's consent
 //! to [`PAIRING_PURPOSE`](crate::care::PAIRING_PURPOSE) with the signed form's reference stands, or
 //! a coordinator recorded a best-interests exception for it. A guardian's signed consent to
 //! [`SHARE_PURPOSE`](crate::care::SHARE_PURPOSE) lets it run too while the guardians' ledger holds
@@ -60,8 +60,8 @@ impl Vault {
     }
 
     /// `NotAllowed` while the pairing waits for a guardian ([`Vault::pairing_waits_for_guardian`]):
-    /// called before every write into a pairing (check-ins, goals, messages, sharing). Taking back
-    /// (a withdrawal, unsharing) never waits.
+    /// called before every write into a pairing (check-ins, goals, messages, adding a reminder,
+    /// sharing). Taking back (a withdrawal, unsharing, deleting a reminder) never waits.
     pub fn check_pairing_open(&self, pairing: &SpaceId) -> Result<()> {
         if self.pairing_waits_for_guardian(pairing)? {
             return Err(Error::NotAllowed(
