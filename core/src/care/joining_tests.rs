@@ -102,3 +102,46 @@ fn the_limits_of_confidentiality_are_told_in_both_languages() {
         assert_ne!(id, en);
     }
 }
+
+/// Review M5 and L1: the texts do not promise more than the app keeps. The limits of confidentiality
+/// say that in danger the coordinator may tell others who can keep the person safe (a parent or
+/// guardian for a minor, emergency services) and that a supporter who takes over reads the notes;
+/// the guardian's pairing text says a coordinator's best-interests exception can start it.
+#[test]
+fn the_texts_say_who_else_may_be_told_and_that_an_exception_can_start_a_pairing() {
+    let words = |locale: &str, key: &str, expected: &[&str]| {
+        let text = crate::i18n::message(locale, key, &[]).to_lowercase();
+        for w in expected {
+            assert!(text.contains(w), "{locale} {key} lacks {w:?}");
+        }
+    };
+    let limits = "consent-duty-of-care-limits";
+    words(
+        "en",
+        limits,
+        &[
+            "emergency services",
+            "guardian",
+            "under 18",
+            "takes over",
+            "notes",
+        ],
+    );
+    words(
+        "id",
+        limits,
+        &[
+            "layanan darurat",
+            "wali",
+            "18 tahun",
+            "menggantikan",
+            "catatan",
+        ],
+    );
+    words("en", "consent-pairing", &["best interests", "records why"]);
+    words(
+        "id",
+        "consent-pairing",
+        &["kepentingan terbaik", "mencatat alasannya"],
+    );
+}
