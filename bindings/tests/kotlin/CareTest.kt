@@ -328,11 +328,15 @@ fun main() {
             val pid5 = c5.programmes().create("PIK-R SMA 6")
             assertEquals(false, c5.care().dutyOfCareRequired(pid5), "not by default")
             assertEquals(0u, c5.care().setDutyOfCareRequired(pid5, true), "kept on the coordinator's device")
-            for (locale in listOf("id", "en")) {
+            // A missing text falls back to English, then to its key: check words of each language.
+            for ((locale, word) in listOf("id" to "layanan darurat", "en" to "emergency services")) {
                 val limits = dutyOfCareLimits(locale)
-                assertTrue(limits.title.isNotEmpty() && limits.text.isNotEmpty(), "text in $locale")
+                assertTrue(limits.title != "consent-duty-of-care-limits-title", "title in $locale")
+                assertTrue(limits.text.contains(word), "text in $locale says who else may be told")
                 assertEquals(ConsentPurpose.DutyOfCare, limits.purpose, "the duty-of-care purpose")
             }
+            assertTrue(dutyOfCareLimits("id").text != dutyOfCareLimits("en").text, "translated")
+            assertTrue(dutyOfCareLimits("id").title != dutyOfCareLimits("en").title, "title translated")
             val refused = assertThrows<SebayaException.DutyOfCareRequired>("refused without agreement") {
                 c5.care().enrol(p5.linkRequest(), pid5)
             }

@@ -354,10 +354,13 @@ def test_a_minors_pairing_waits_for_a_guardian_and_help_never_does(tmp_path, rel
     assert len(part.care().ask_for_help("id").referrals) == 1  # help never waits
     with pytest.raises(SebayaError.InvalidInput):  # a guardian's, not the participant's
         part.care().give_consent(care, ConsentPurpose.PAIRING(), True)
-    for locale in ("id", "en"):
+    # A missing text falls back to English, then to its key: check a word of each language.
+    for locale, word in (("id", "wali"), ("en", "guardian")):
         text = consent_text(ConsentPurpose.PAIRING(), locale)
-        assert text.title and text.text and text.version == "1"
+        assert word in text.text and text.title != "consent-pairing-title" and text.version == "1"
         assert localized_message("pairing-waiting-for-guardian", locale) != "pairing-waiting-for-guardian"
+    assert consent_text(ConsentPurpose.PAIRING(), "id").text != consent_text(ConsentPurpose.PAIRING(), "en").text
+    assert consent_text(ConsentPurpose.PAIRING(), "id").title != consent_text(ConsentPurpose.PAIRING(), "en").title
     coord.care().record_guardian_consent(care, ConsentPurpose.PAIRING(), "ibu", "formulir 2026/052", True)
     coord.sync(relay.url)
     for v in (sup, part):
@@ -379,9 +382,10 @@ def test_duty_of_care_may_be_a_condition_of_joining(tmp_path, relay):
         sup.care().set_duty_of_care_required(pid, True)
     assert coord.care().set_duty_of_care_required(pid, True) == 0  # no record yet: kept here
     assert coord.care().duty_of_care_required(pid)
-    for locale in ("id", "en"):
+    for locale, word in (("id", "layanan darurat"), ("en", "emergency services")):
         limits = duty_of_care_limits(locale)
-        assert limits.title and limits.text and limits.purpose == DUTY and limits.version == "1"
+        assert word in limits.text and limits.title != "consent-duty-of-care-limits-title"
+        assert limits.purpose == DUTY and limits.version == "1"
     assert duty_of_care_limits("id").text != duty_of_care_limits("en").text
     with pytest.raises(SebayaError.DutyOfCareRequired) as err:
         coord.care().enrol(part.link_request(), pid)

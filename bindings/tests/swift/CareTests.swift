@@ -391,11 +391,15 @@ func careTests() {
         let pid = try coord.programmes().create(name: "PIK-R SMA 7")
         try assertTrue(!(try coord.care().dutyOfCareRequired(programmeId: pid)), "not by default")
         try assertEqual(0, try coord.care().setDutyOfCareRequired(programmeId: pid, required: true), "kept here")
-        for locale in ["id", "en"] {
+        // A missing text falls back to English, then to its key: check words of each language.
+        for (locale, word) in [("id", "layanan darurat"), ("en", "emergency services")] {
             let limits = dutyOfCareLimits(locale: locale)
-            try assertTrue(!limits.title.isEmpty && !limits.text.isEmpty, "text in \(locale)")
+            try assertTrue(limits.title != "consent-duty-of-care-limits-title", "title in \(locale)")
+            try assertTrue(limits.text.contains(word), "text in \(locale) says who else may be told")
             try assertEqual(ConsentPurpose.dutyOfCare, limits.purpose, "the duty-of-care purpose")
         }
+        try assertTrue(dutyOfCareLimits(locale: "id").text != dutyOfCareLimits(locale: "en").text, "translated")
+        try assertTrue(dutyOfCareLimits(locale: "id").title != dutyOfCareLimits(locale: "en").title, "title translated")
         let mid = try assertThrows("refused without agreement", dutyOfCareRequired) {
             _ = try coord.care().enrol(request: try part.linkRequest(), programmeId: pid)
         }
