@@ -220,6 +220,15 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The programme makes the participant's duty-of-care agreement a condition of joining, and the
+    /// enrolment did not say they agreed (`Care.enrol_with_duty_of_care`). Nothing was made.
+    #[error("{detail}")]
+    DutyOfCareRequired {
+        /// Catalogue id: `error-duty-of-care-required`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// Case notes are for the supporter, one supervisor and a handed-over successor: nobody else is
     /// added, and nothing new is written while someone beyond that is a member (remove them first).
     /// Nothing changed.
@@ -488,6 +497,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::OpenReferrals => SebayaError::OpenReferrals {
                 message_id: id("error-open-referrals"),
+                detail,
+            },
+            E::DutyOfCareRequired => SebayaError::DutyOfCareRequired {
+                message_id: id("error-duty-of-care-required"),
                 detail,
             },
             E::CaseNotesFull => SebayaError::CaseNotesFull {

@@ -97,6 +97,11 @@ pub enum Error {
     /// is has seen it (issue 14, item 17). Nothing changed; erase once it is acknowledged.
     #[error("a referral in this care record waits for a coordinator's acknowledgement")]
     OpenReferrals,
+    /// The programme makes the participant's agreement to the duty-of-care rule a condition of
+    /// joining, and the enrolment did not say they agreed after being shown its text and the limits
+    /// of confidentiality (issue 14, item 15). Nothing was made.
+    #[error("this programme asks for the duty-of-care agreement before enrolment")]
+    DutyOfCareRequired,
     /// A one-off reminder (a session, a task, a follow-up) whose time has already passed: nothing
     /// was written. Pick a time still to come (issue 18, item 4).
     #[error("the reminder's time has already passed")]
