@@ -56,6 +56,8 @@ pub const MAX_PENDING: usize = 1024;
 #[cfg(test)]
 mod cost_tests;
 mod evaluate;
+#[cfg(test)]
+mod leave_tests;
 mod log;
 #[cfg(test)]
 mod paths_tests;

@@ -1,0 +1,282 @@
+//! Leaving a space and ending it (issue 18, item 1; protocol 15.11): a device's own signed leave,
+//! judged the same on every device whatever order the statements came in; a leave nobody else can
+//! sign; an end by either party that stops every member's writes past the cutoff it names.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ring::signature::{Ed25519KeyPair, KeyPair};
+
+use super::*;
+use crate::{DeviceId, EpochId, ProtoError, SpaceId};
+
+const SPACE: SpaceId = SpaceId([0x45; 16]);
+const TIME: u64 = 1_767_225_600;
+
+fn key(seed: u8) -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap()
+}
+fn dev(k: &Ed25519KeyPair) -> DeviceId {
+    DeviceId::from_slice(k.public_key().as_ref()).unwrap()
+}
+fn sign(k: &Ed25519KeyPair, parents: Vec<StatementId>, op: Op) -> SignedStatement {
+    Statement::new(SPACE, parents, dev(k), TIME, op)
+        .sign(k)
+        .unwrap()
+}
+
+/// Admin A (seed 1) with members B (2) and C (3).
+fn group() -> (MembershipLog, Vec<SignedStatement>) {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let g = sign(
+        &a,
+        vec![],
+        Op::Genesis {
+            admin: dev(&a),
+            x25519: Some([9; 32]),
+        },
+    );
+    let add_b = sign(
+        &a,
+        vec![g.id()],
+        Op::Add {
+            device: dev(&b),
+            role: Role::Member,
+            person: None,
+            x25519: Some([9; 32]),
+        },
+    );
+    let add_c = sign(
+        &a,
+        vec![add_b.id()],
+        Op::Add {
+            device: dev(&c),
+            role: Role::Member,
+            person: None,
+            x25519: Some([9; 32]),
+        },
+    );
+    let mut log = MembershipLog::new(SPACE);
+    let all = vec![g, add_b, add_c];
+    for s in &all {
+        log.insert(s.clone()).unwrap();
+    }
+    (log, all)
+}
+
+#[test]
+fn a_member_leaves_on_its_own_word_and_writes_nothing_after_its_cutoff() {
+    let (mut log, all) = group();
+    let b = key(2);
+    let leave = sign(
+        &b,
+        vec![all[2].id()],
+        Op::Leave {
+            device: dev(&b),
+            last_seq: 5,
+        },
+    );
+    assert!(matches!(
+        log.insert(leave).unwrap(),
+        Inserted::Applied { .. }
+    ));
+    let st = log.state();
+    assert!(!st.is_member(&dev(&b)));
+    assert!(st.is_member(&dev(&key(3))));
+    assert!(st.may_write(&dev(&b), 5), "what it wrote before leaving stays");
+    assert!(!st.may_write(&dev(&b), 6), "nothing after its leave");
+    assert_eq!(st.writing_role_at(&dev(&b), 5), Some(Role::Member));
+    assert_eq!(st.writing_role_at(&dev(&b), 6), None);
+    // A remaining admin rotates: the key in use may be held by the leaver.
+    assert!(log.removed_since(None));
+}
+
+#[test]
+fn nobody_signs_another_devices_leave_and_a_stranger_has_no_leave_to_give() {
+    let (mut log, all) = group();
+    let (b, c, stranger) = (key(2), key(3), key(7));
+    // C names B: refused by the structure alone.
+    let forged = Statement::new(
+        SPACE,
+        vec![all[2].id()],
+        dev(&c),
+        TIME,
+        Op::Leave {
+            device: dev(&b),
+            last_seq: 1,
+        },
+    );
+    assert!(matches!(forged.sign(&c), Err(ProtoError::Malformed(_))));
+    // C's key over a statement naming B as author: the signature does not hold.
+    let mut bytes = Statement::new(
+        SPACE,
+        vec![all[2].id()],
+        dev(&b),
+        TIME,
+        Op::Leave {
+            device: dev(&b),
+            last_seq: 1,
+        },
+    )
+    .encode()
+    .unwrap();
+    let sig = c.sign(&signed_input_for_tests(&bytes));
+    bytes.extend_from_slice(sig.as_ref());
+    assert!(matches!(
+        SignedStatement::from_bytes(&bytes),
+        Err(ProtoError::BadSignature)
+    ));
+    // A stranger's own leave: valid in form, counts for nothing.
+    let theirs = sign(
+        &stranger,
+        vec![all[2].id()],
+        Op::Leave {
+            device: dev(&stranger),
+            last_seq: 1,
+        },
+    );
+    let before = log.state();
+    log.insert(theirs.clone()).unwrap();
+    assert_eq!(log.is_valid(&theirs.id()), Some(false));
+    assert_eq!(log.state().members, before.members);
+    assert!(!log.state().removed.contains_key(&dev(&stranger)));
+    assert!(!log.removed_since(None));
+}
+
+#[test]
+fn a_leave_travels_only_in_an_envelope_numbered_as_its_cutoff() {
+    let (_, all) = group();
+    let b = key(2);
+    let leave = sign(
+        &b,
+        vec![all[2].id()],
+        Op::Leave {
+            device: dev(&b),
+            last_seq: 4,
+        },
+    );
+    let ok = leave.to_envelope(SPACE, 4, &b).unwrap();
+    assert_eq!(SignedStatement::from_envelope(&ok).unwrap().id(), leave.id());
+    // Numbered past its cutoff, its author could go on writing below it after leaving.
+    let bad = leave.to_envelope(SPACE, 3, &b).unwrap();
+    assert!(matches!(
+        SignedStatement::from_envelope(&bad),
+        Err(ProtoError::Malformed(_))
+    ));
+    let bad = leave.to_envelope(SPACE, 5, &b).unwrap();
+    assert!(SignedStatement::from_envelope(&bad).is_err());
+    let _ = EpochId([0; 32]);
+}
+
+#[test]
+fn a_replayed_leave_does_not_remove_a_device_added_back_after_it() {
+    let (mut log, all) = group();
+    let (a, b) = (key(1), key(2));
+    let leave = sign(
+        &b,
+        vec![all[2].id()],
+        Op::Leave {
+            device: dev(&b),
+            last_seq: 2,
+        },
+    );
+    log.insert(leave.clone()).unwrap();
+    let back = sign(
+        &a,
+        vec![leave.id()],
+        Op::Add {
+            device: dev(&b),
+            role: Role::Member,
+            person: None,
+            x25519: Some([9; 32]),
+        },
+    );
+    log.insert(back).unwrap();
+    assert!(log.state().is_member(&dev(&b)));
+    // The same leave again is the same statement: nothing changes, in any order.
+    assert!(matches!(
+        log.insert(leave.clone()).unwrap(),
+        Inserted::Duplicate
+    ));
+    assert!(log.state().is_member(&dev(&b)));
+    let mut other = MembershipLog::new(SPACE);
+    let mut st: Vec<SignedStatement> = log.statements().cloned().collect();
+    st.reverse();
+    for s in st {
+        let _ = other.insert(s);
+    }
+    assert_eq!(other.state(), log.state());
+}
+
+#[test]
+fn either_party_ends_a_space_and_no_member_writes_past_the_cutoffs() {
+    let (mut log, all) = group();
+    let (a, b, c) = (key(1), key(2), key(3));
+    // B, a plain member, ends it: one statement per member device, its own last.
+    let e1 = sign(
+        &b,
+        vec![all[2].id()],
+        Op::End {
+            device: dev(&a),
+            last_seq: 7,
+        },
+    );
+    let e2 = sign(
+        &b,
+        vec![e1.id()],
+        Op::End {
+            device: dev(&c),
+            last_seq: 3,
+        },
+    );
+    let e3 = sign(
+        &b,
+        vec![e2.id()],
+        Op::End {
+            device: dev(&b),
+            last_seq: 6,
+        },
+    );
+    for s in [&e1, &e2, &e3] {
+        log.insert((*s).clone()).unwrap();
+    }
+    let st = log.state();
+    assert!(st.is_ended());
+    assert!(st.is_member(&dev(&c)), "history stays readable: still members");
+    assert_eq!(st.writing_role_at(&dev(&a), 7), Some(Role::Admin));
+    assert_eq!(st.writing_role_at(&dev(&a), 8), None);
+    assert_eq!(st.writing_role_at(&dev(&c), 3), Some(Role::Member));
+    assert_eq!(st.writing_role_at(&dev(&c), 4), None);
+    assert_eq!(st.writing_role_at(&dev(&b), 7), None);
+    // Any order, the same state.
+    let mut other = MembershipLog::new(SPACE);
+    let mut stmts: Vec<SignedStatement> = log.statements().cloned().collect();
+    stmts.reverse();
+    for s in stmts {
+        let _ = other.insert(s);
+    }
+    assert_eq!(other.state(), st);
+}
+
+#[test]
+fn a_stranger_cannot_end_a_space() {
+    let (mut log, all) = group();
+    let s = key(8);
+    let end = sign(
+        &s,
+        vec![all[2].id()],
+        Op::End {
+            device: dev(&key(2)),
+            last_seq: 0,
+        },
+    );
+    log.insert(end.clone()).unwrap();
+    assert_eq!(log.is_valid(&end.id()), Some(false));
+    assert!(!log.state().is_ended());
+    assert_eq!(
+        log.state().writing_role_at(&dev(&key(2)), 1),
+        Some(Role::Member)
+    );
+}
+
+fn signed_input_for_tests(bytes: &[u8]) -> Vec<u8> {
+    signed::signing_input(bytes)
+}

@@ -1,0 +1,185 @@
+//! Leaving a group and ending a pairing (issue 18, item 1; protocol 15.11), between devices syncing
+//! through a real relay on loopback: the leaver's own signed word removes it, a remaining admin (never
+//! the leaver) rotates the key, what the leaver sends afterwards is refused, and its past notes stay,
+//! from a former member. Either party ends a pairing: nobody writes in it afterwards, its history
+//! stays readable, and it leaves the supporter's active pairings.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sebaya_tests::net::{net, sync};
+
+use sebaya_core::groups;
+use sebaya_core::pairing;
+use sebaya_core::{Error, Role, Vault};
+
+#[test]
+fn a_member_leaves_a_group_and_gets_nothing_new_while_its_notes_stay_from_a_former_member() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+    let mut supporter = Vault::open(&dir.path().join("s.db"), &[2; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[3; 32]).unwrap();
+    let g = facilitator.create_group("Kelompok Kamis").unwrap();
+    let resp = facilitator
+        .approve_group_member(&g, &supporter.link_request().unwrap(), Role::Admin)
+        .unwrap();
+    supporter.join_group(&resp).unwrap();
+    let resp = facilitator
+        .approve_group_member(&g, &participant.link_request().unwrap(), Role::Member)
+        .unwrap();
+    participant.join_group(&resp).unwrap();
+    for v in [&mut facilitator, &mut supporter, &mut participant] {
+        sync(&n, v);
+    }
+    let p = participant.device_id();
+    let p_hex = p.to_hex();
+    participant
+        .with_space(&g, |d, now| {
+            groups::add_note(d, "00000000000000c1", "", "terima kasih semua", &p_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+
+    // The participant leaves: its own signed word. It picks no key.
+    let epoch_before = facilitator.space_epoch(&g).unwrap();
+    participant.leave_group(&g).unwrap();
+    assert!(matches!(
+        participant.leave_group(&g),
+        Err(Error::NotFound(_) | Error::NotAllowed(_))
+    ));
+    assert!(!participant.space_membership(&g).unwrap().is_member(&p));
+    assert_eq!(participant.space_epoch(&g).unwrap(), epoch_before);
+    sync(&n, &mut participant);
+
+    // The supporter (a remaining admin) sees the leave first and rotates; the facilitator follows.
+    sync(&n, &mut supporter);
+    sync(&n, &mut facilitator);
+    sync(&n, &mut supporter);
+    let e_s = supporter.space_epoch(&g).unwrap();
+    assert_ne!(e_s, epoch_before, "a remaining admin rotated");
+    assert_eq!(facilitator.space_epoch(&g).unwrap(), e_s);
+    for v in [&facilitator, &supporter] {
+        assert!(!v.space_membership(&g).unwrap().is_member(&p));
+        let notes = v.read_space(&g, groups::notes).unwrap();
+        assert_eq!(notes.len(), 1, "the leaver's past note stays");
+        assert!(v.is_former_member(&g, &p).unwrap());
+        assert!(!v.is_former_member(&g, &facilitator.device_id()).unwrap());
+    }
+    // What is written now the leaver cannot read.
+    let f_hex = facilitator.device_id().to_hex();
+    facilitator
+        .with_space(&g, |d, now| {
+            groups::add_note(d, "00000000000000a2", "", "setelah", &f_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut facilitator);
+    sync(&n, &mut participant);
+    assert!(
+        participant
+            .read_space(&g, |d| groups::note(d, "00000000000000a2"))
+            .unwrap()
+            .is_none()
+    );
+    // Its client refuses to write; a write forced past it is refused by the relay and never reaches
+    // the others.
+    assert!(matches!(
+        participant.with_space(&g, |d, now| groups::add_note(
+            d,
+            "00000000000000c2",
+            "",
+            "x",
+            &p_hex,
+            now
+        )),
+        Err(Error::NotAllowed(_))
+    ));
+    participant
+        .with_space_unchecked_for_tests(&g, |d, now| {
+            groups::add_note(d, "00000000000000c3", "", "setelah keluar", &p_hex, now)
+        })
+        .unwrap();
+    let report = sync(&n, &mut participant);
+    assert!(report.rejected >= 1 || report.refused_spaces >= 1, "{report:?}");
+    sync(&n, &mut supporter);
+    assert!(
+        supporter
+            .read_space(&g, |d| groups::note(d, "00000000000000c3"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn leaving_a_group_one_is_not_in_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Vault::open(&dir.path().join("a.db"), &[1; 32]).unwrap();
+    let g = sebaya_proto::SpaceId([7; 16]);
+    assert!(matches!(a.leave_group(&g), Err(Error::NotFound(_))));
+    // The only admin would leave a group nobody can rotate: refused.
+    let mine = a.create_group("Sendiri").unwrap();
+    assert!(matches!(a.leave_group(&mine), Err(Error::NotAllowed(_))));
+}
+
+#[test]
+fn either_party_ends_a_pairing_and_nobody_writes_in_it_afterwards() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+    let (pid, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    let par_hex = participant.device_id().to_hex();
+    participant
+        .with_space(&pid, |d, now| {
+            pairing::add_checkin(d, "00000000000000c1", 2, "berat", &par_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    assert_eq!(supporter.active_pairings(), vec![pid]);
+
+    // The participant ends it.
+    participant.end_pairing(&pid).unwrap();
+    assert!(matches!(
+        participant.end_pairing(&pid),
+        Err(Error::NotAllowed(_))
+    ));
+    // Meanwhile the supporter, not yet told, writes: judged by the cutoff the end names.
+    let sup_hex = supporter.device_id().to_hex();
+    supporter
+        .with_space(&pid, |d, now| {
+            pairing::send_message(d, "00000000000000e1", "masih di sini?", &sup_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    for v in [&supporter, &participant] {
+        assert!(v.space_membership(&pid).unwrap().is_ended());
+        assert_eq!(v.read_space(&pid, pairing::checkins).unwrap().len(), 1);
+        assert!(
+            v.read_space(&pid, pairing::messages).unwrap().is_empty(),
+            "a write past the end is refused on receipt"
+        );
+    }
+    assert!(supporter.active_pairings().is_empty());
+    assert!(matches!(
+        supporter.with_space(&pid, |d, now| pairing::send_message(
+            d,
+            "00000000000000e2",
+            "x",
+            &sup_hex,
+            now
+        )),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        supporter.end_pairing(&pid),
+        Err(Error::NotAllowed(_))
+    ));
+}
