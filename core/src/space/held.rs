@@ -8,7 +8,7 @@
 use crate::store::clock::now_ms;
 use serde_bytes::ByteBuf;
 
-use sebaya_proto::SpaceId;
+use sebaya_proto::{DeviceId, SpaceId};
 use sebaya_proto::membership::Role;
 
 use crate::error::{Error, Result};
@@ -237,6 +237,9 @@ impl Vault {
                 "this device is not a member of the group",
             ));
         }
+        if g.membership().is_ended() {
+            return Err(Error::NotAllowed("this space has ended"));
+        }
         // This device's own credentials go in first, so the check (here and everywhere) sees them.
         super::credentials::publish_credentials(store, g)?;
         let registry = crate::space::rules::programme_of(&g.doc)
@@ -279,6 +282,45 @@ impl Vault {
         }
         g.persist(store)?;
         Ok(())
+    }
+
+    /// This device leaves a shared space on its own word (protocol 15.11; see [`Space::leave`]):
+    /// what it wrote and has not sealed yet is sealed first, so it goes out before the leave.
+    pub fn leave_space(&mut self, space: &SpaceId) -> Result<()> {
+        let codec = self.codec;
+        let (store, identity, s) = self.held_mut(space)?;
+        if !s.membership().is_member(&identity.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        s.seal_outgoing(store, identity, codec)?;
+        s.leave(store, identity)
+    }
+
+    /// Ends a shared space for every member (protocol 15.11; see [`Space::end`]), after sealing
+    /// what this device wrote.
+    pub fn end_space(&mut self, space: &SpaceId) -> Result<()> {
+        let codec = self.codec;
+        let (store, identity, s) = self.held_mut(space)?;
+        if !s.membership().is_member(&identity.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        if s.membership().is_ended() {
+            return Err(Error::NotAllowed("this space has ended already"));
+        }
+        s.seal_outgoing(store, identity, codec)?;
+        s.end(store, identity)
+    }
+
+    /// Whether `device` wrote here as a member and is one no longer (it left or was removed): what
+    /// it wrote stays, shown as from a former member.
+    pub fn is_former_member(&self, space: &SpaceId, device: &DeviceId) -> Result<bool> {
+        let m = self.held_ref(space)?.membership();
+        Ok(!m.is_member(device) && m.removed.contains_key(device))
+    }
+
+    /// The epoch a shared space's writes are sealed under on this device.
+    pub fn space_epoch(&self, space: &SpaceId) -> Result<sebaya_proto::EpochId> {
+        Ok(self.held_ref(space)?.epoch)
     }
 
     /// A shared space's membership as this device knows it.

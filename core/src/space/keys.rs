@@ -131,6 +131,73 @@ impl Space {
         self.rotate(store, id)
     }
 
+    /// This device leaves the space on its own word (protocol 15.11): a `Leave` statement carried in
+    /// the membership envelope numbered as its cutoff, so what it sealed before stays and nothing
+    /// later counts. It picks no new key: a remaining admin that learns of it rotates
+    /// ([`Space::needs_rotation`]). Refused when this device is not a member, or is the only admin
+    /// (nobody would be left to rotate the key away from it). The caller seals this device's
+    /// pending changes first.
+    pub fn leave(&mut self, store: &Store, id: &Identity) -> Result<()> {
+        if !self.members.is_member(&id.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        let other_admin = self
+            .members
+            .members
+            .iter()
+            .any(|(d, r)| *d != id.device && *r == sebaya_proto::membership::Role::Admin);
+        if !other_admin {
+            return Err(Error::NotAllowed(
+                "the only admin cannot leave: nobody would rotate the key",
+            ));
+        }
+        let last_seq = self.next_seq;
+        self.write_statement(
+            store,
+            id,
+            Op::Leave {
+                device: id.device,
+                last_seq,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Ends the space (protocol 15.11): one `End` statement for every member device, each with the
+    /// last number of theirs this device holds, its own last; from then on no member writes in it,
+    /// and everyone still reads what was written. Any member may end it (either party of a
+    /// pairing). Refused when this device is not a member or the space has ended already. The
+    /// caller seals this device's pending changes first.
+    pub fn end(&mut self, store: &Store, id: &Identity) -> Result<()> {
+        if !self.members.is_member(&id.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        if self.members.is_ended() {
+            return Err(Error::NotAllowed("this space has ended already"));
+        }
+        let others: Vec<DeviceId> = self
+            .members
+            .members
+            .keys()
+            .filter(|d| **d != id.device)
+            .copied()
+            .collect();
+        for device in others {
+            let last_seq = self.vector.get(&device);
+            self.write_statement(store, id, Op::End { device, last_seq })?;
+        }
+        let last_seq = self.next_seq;
+        self.write_statement(
+            store,
+            id,
+            Op::End {
+                device: id.device,
+                last_seq,
+            },
+        )?;
+        Ok(())
+    }
+
     /// Starts a new epoch: a `Rotate` statement committing to a fresh key, then one key-wraps envelope
     /// with the key wrapped for every current member device and the earlier keys sealed under it.
     pub fn rotate(&mut self, store: &Store, id: &Identity) -> Result<RotationReport> {

@@ -188,7 +188,10 @@ impl Author<'_> {
 /// changes left its document, and what an older release refused for that is judged again; and a
 /// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
 /// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
-pub const RULES_VERSION: u32 = 7;
+/// 9 (issue 18, item 1; refuses more than 7): a member's own `leave` and either party's `end`
+/// (protocol 15.11); once a space has ended, no member's envelope past the cutoff an end names is
+/// accepted (`MembershipState::writing_role_at`).
+pub const RULES_VERSION: u32 = 9;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).

@@ -335,7 +335,9 @@ impl MembershipLog {
         let mut attackers = vec![0usize; candidates.len()];
         let mut attacks: Vec<Vec<usize>> = vec![Vec::new(); candidates.len()];
         for (c, &r) in candidates.iter().enumerate() {
-            if matches!(op(r), Op::RevokeDevice { .. }) {
+            // Nothing attacks a person's revocation, nor a device's own leave: neither rests on
+            // an admin role another revocation could take away.
+            if matches!(op(r), Op::RevokeDevice { .. } | Op::Leave { .. }) {
                 continue;
             }
             let Some(g) = by_target.get(&author(r)) else {
@@ -345,7 +347,7 @@ impl MembershipLog {
             for r2 in self.concurrent_with(g, r, &mut work) {
                 if Some(author(r2)) != target
                     || more_senior(&author(r2), &author(r))
-                    || matches!(op(r2), Op::RevokeDevice { .. })
+                    || matches!(op(r2), Op::RevokeDevice { .. } | Op::Leave { .. })
                 {
                     attackers[c] += 1;
                     attacks[slot[r2]].push(c);
@@ -582,6 +584,10 @@ impl MembershipLog {
             Op::Genesis { .. } => true,
             // A person's revocation stands on the person's key alone.
             Op::RevokeDevice { .. } => v.standing.has(i),
+            // A device's own leave stands on its own key, once it was a member in its past.
+            Op::Leave { .. } => v.standing.has(i) && node.authorised,
+            // Either party ends: any member, as the walk stands.
+            Op::End { .. } => node.authorised && w.state.is_member(&a),
             o if o.revokes().is_some() => {
                 v.standing.has(i)
                     && (w.state.is_admin(&a)
@@ -672,6 +678,7 @@ impl MembershipLog {
                 }
             }
             Op::Remove { device, last_seq }
+            | Op::Leave { device, last_seq }
             | Op::RevokeDevice {
                 device, last_seq, ..
             } => {
@@ -758,6 +765,12 @@ impl MembershipLog {
                 w.state.proven.insert(device);
             }
             Op::Succession { old, new, .. } => w.succeed(old, new, work),
+            Op::End { device, last_seq } => {
+                if w.state.is_member(&device) {
+                    let c = w.state.ended.entry(device).or_insert(last_seq);
+                    *c = (*c).min(last_seq);
+                }
+            }
             Op::Admit {
                 device,
                 person,

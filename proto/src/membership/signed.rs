@@ -176,6 +176,15 @@ impl SignedStatement {
                 "envelope space is not the statement's space",
             ));
         }
+        // A leave's cutoff is the number of the envelope that carries it (section 15.11): its author
+        // cannot leave while keeping numbers below its cutoff for later.
+        if let super::Op::Leave { last_seq, .. } = s.statement.op {
+            if last_seq != header.seq {
+                return Err(ProtoError::Malformed(
+                    "a leave's cutoff is its envelope's number",
+                ));
+            }
+        }
         Ok(s)
     }
 }

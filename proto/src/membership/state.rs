@@ -45,6 +45,10 @@ pub struct MembershipState {
     /// cutoff any counted demotion or removal of theirs gave): what they wrote as admins stays
     /// accepted on every device, whatever role they hold now (protocol 15.10).
     pub admin_until: BTreeMap<DeviceId, u64>,
+    /// Member devices a counted `end` names, each with the last number of theirs still accepted (the
+    /// smallest any counted end gave): once any end counts the space is ended, and no member writes
+    /// past its cutoff (one no end names, not at all), protocol 15.11. Everyone still reads.
+    pub ended: BTreeMap<DeviceId, u64>,
 }
 
 /// An invite as the log sees it.
@@ -83,6 +87,29 @@ pub struct EpochInfo {
 }
 
 impl MembershipState {
+    /// Whether a counted `end` ended the space (protocol 15.11): nobody writes in it any more.
+    pub fn is_ended(&self) -> bool {
+        !self.ended.is_empty()
+    }
+
+    /// The cutoffs at which `device`'s role may change with its number: what a reader of
+    /// [`Self::writing_role_at`] needs to ask just past (a demotion's, a removal's, an end's).
+    pub fn cutoffs(&self, device: &DeviceId) -> Vec<u64> {
+        let mut out: Vec<u64> = [
+            self.admin_until.get(device),
+            self.removed.get(device),
+            self.ended.get(device),
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+        if self.is_ended() && !self.ended.contains_key(device) {
+            out.push(0);
+        }
+        out
+    }
+
     /// Whether the device is a current member (any role).
     pub fn is_member(&self, device: &DeviceId) -> bool {
         self.members.contains_key(device)
@@ -105,6 +132,14 @@ impl MembershipState {
     /// last accepted number; otherwise the current role, or the role held when removed. The
     /// author does not choose the number's meaning: the cutoffs are the demoter's and remover's.
     pub fn writing_role_at(&self, device: &DeviceId, seq: u64) -> Option<Role> {
+        // An ended space: a current member, or a device an end named, writes nothing past its
+        // cutoff (a device removed before any end keeps its removal's cutoff alone).
+        if self.is_ended()
+            && (self.is_member(device) || self.ended.contains_key(device))
+            && seq > self.ended.get(device).copied().unwrap_or(0)
+        {
+            return None;
+        }
         let was_admin = self.admin_until.get(device).is_some_and(|c| seq <= *c);
         match self.role(device) {
             Some(Role::Admin) => Some(Role::Admin),
@@ -153,10 +188,8 @@ impl MembershipState {
         if peak.is_none() {
             return Some(0);
         }
-        [self.admin_until.get(device), self.removed.get(device)]
+        self.cutoffs(device)
             .into_iter()
-            .flatten()
-            .copied()
             .chain([0])
             .filter(|c| self.writing_role_at(device, c.saturating_add(1)) != peak)
             .min()
