@@ -163,6 +163,24 @@ impl Pairings {
         with(&self.inner, |v| v.erase_pairing(&p))
     }
 
+    /// Ends a pairing on this device's signed word: either party may (protocol 15.11). From then on
+    /// nobody writes in it (every device refuses a write past the end, one sent concurrently judged
+    /// by the cutoff the end names), its history stays readable to both, and it leaves the
+    /// supporter's `active` pairings. Sync to send it. `NotFound` for a space that is not a
+    /// pairing this device belongs to; `NotAllowed` for a pairing already ended.
+    pub fn end(&self, pairing_id: String) -> Result<()> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.end_pairing(&p))
+    }
+
+    /// The pairings this device belongs to that have not ended (a supporter's active caseload of
+    /// pairings), ids in hex, sorted.
+    pub fn active(&self) -> Result<Vec<String>> {
+        with(&self.inner, |v| {
+            Ok(v.active_pairings().iter().map(|p| p.to_hex()).collect())
+        })
+    }
+
     /// Whether the pairing works under a programme's rules: the programme it is bound to, or
     /// `outside_programme` for a pairing opened before pairings needed a programme (kept, never
     /// dropped; show it as such: `localized_message("pairing-outside-programme")`). The supporter's

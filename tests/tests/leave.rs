@@ -98,7 +98,10 @@ fn a_member_leaves_a_group_and_gets_nothing_new_while_its_notes_stay_from_a_form
         })
         .unwrap();
     let report = sync(&n, &mut participant);
-    assert!(report.rejected >= 1 || report.refused_spaces >= 1, "{report:?}");
+    assert!(
+        report.rejected >= 1 || report.refused_spaces >= 1,
+        "{report:?}"
+    );
     sync(&n, &mut supporter);
     assert!(
         supporter

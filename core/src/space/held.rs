@@ -8,8 +8,8 @@
 use crate::store::clock::now_ms;
 use serde_bytes::ByteBuf;
 
-use sebaya_proto::{DeviceId, SpaceId};
 use sebaya_proto::membership::Role;
+use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::space::{Space, SpaceKind};

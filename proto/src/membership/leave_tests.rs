@@ -81,7 +81,10 @@ fn a_member_leaves_on_its_own_word_and_writes_nothing_after_its_cutoff() {
     let st = log.state();
     assert!(!st.is_member(&dev(&b)));
     assert!(st.is_member(&dev(&key(3))));
-    assert!(st.may_write(&dev(&b), 5), "what it wrote before leaving stays");
+    assert!(
+        st.may_write(&dev(&b), 5),
+        "what it wrote before leaving stays"
+    );
     assert!(!st.may_write(&dev(&b), 6), "nothing after its leave");
     assert_eq!(st.writing_role_at(&dev(&b), 5), Some(Role::Member));
     assert_eq!(st.writing_role_at(&dev(&b), 6), None);
@@ -154,7 +157,10 @@ fn a_leave_travels_only_in_an_envelope_numbered_as_its_cutoff() {
         },
     );
     let ok = leave.to_envelope(SPACE, 4, &b).unwrap();
-    assert_eq!(SignedStatement::from_envelope(&ok).unwrap().id(), leave.id());
+    assert_eq!(
+        SignedStatement::from_envelope(&ok).unwrap().id(),
+        leave.id()
+    );
     // Numbered past its cutoff, its author could go on writing below it after leaving.
     let bad = leave.to_envelope(SPACE, 3, &b).unwrap();
     assert!(matches!(
@@ -240,7 +246,10 @@ fn either_party_ends_a_space_and_no_member_writes_past_the_cutoffs() {
     }
     let st = log.state();
     assert!(st.is_ended());
-    assert!(st.is_member(&dev(&c)), "history stays readable: still members");
+    assert!(
+        st.is_member(&dev(&c)),
+        "history stays readable: still members"
+    );
     assert_eq!(st.writing_role_at(&dev(&a), 7), Some(Role::Admin));
     assert_eq!(st.writing_role_at(&dev(&a), 8), None);
     assert_eq!(st.writing_role_at(&dev(&c), 3), Some(Role::Member));
