@@ -57,7 +57,10 @@ CODE_TAGS = {"compiled", "platform-only"}
 EXEMPT_TAG = "as-is"
 TAGS = CODE_TAGS | {EXEMPT_TAG}
 
-FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# The indentation may be spaces or tabs (a block inside a list item): a tab-indented fence is a block too.
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# A tagged opening fence anywhere in a text: what makes a docs/*.md beyond REQUIRED a guide.
+TAGGED = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*\w[\w+-]*[ \t]+(" + "|".join(re.escape(t) for t in sorted(TAGS)) + r")[ \t\r]*$", re.M)
 
 KOTLIN_DECL = re.compile(
     r"^(class|object|interface|fun|enum|data|sealed|abstract|open|private|internal|public|"
@@ -99,7 +102,7 @@ def parse(guide: str, text: str) -> tuple[list[Block], list[Problem]]:
         if not m:
             i += 1
             continue
-        indent, fence, info = len(m["indent"]), m["fence"], m["info"].strip()
+        indent, fence, info = m["indent"], m["fence"], m["info"].strip()
         start = i + 1
         words = info.split()
         lang = words[0].lower() if words else ""
@@ -127,9 +130,13 @@ def parse(guide: str, text: str) -> tuple[list[Block], list[Problem]]:
                 i += 1
                 break
             raw = lines[i]
-            # Remove the fence's indentation (a block inside a list item).
-            strip = min(indent, len(raw) - len(raw.lstrip(" ")))
-            body.append(raw[strip:])
+            # Remove the fence's indentation (a block inside a list item): the same spaces or tabs,
+            # else as many leading blanks as it has characters.
+            if raw.startswith(indent):
+                body.append(raw[len(indent) :])
+            else:
+                strip = min(len(indent), len(raw) - len(raw.lstrip(" \t")))
+                body.append(raw[strip:])
             i += 1
         if not closed:
             problems.append(Problem(guide, start, "a block that is never closed"))
@@ -140,9 +147,8 @@ def parse(guide: str, text: str) -> tuple[list[Block], list[Problem]]:
 def guides() -> list[Path]:
     """The required guides, and every other docs/*.md with a tagged block."""
     found = [DOCS / name for name in REQUIRED]
-    tagged = re.compile(r"^ *(`{3,}|~{3,}) *\w[\w+-]* +(" + "|".join(re.escape(t) for t in TAGS) + r") *$", re.M)
     for path in sorted(DOCS.glob("*.md")):
-        if path.name not in REQUIRED and tagged.search(path.read_text(encoding="utf-8")):
+        if path.name not in REQUIRED and TAGGED.search(path.read_text(encoding="utf-8")):
             found.append(path)
     return found
 

@@ -52,7 +52,7 @@ trap cleanup EXIT
 
 # shellcheck source=scripts/relay-start.sh
 source "$ROOT/scripts/relay-start.sh"
-start_relay "$RELAY" "$DATA" || { echo "schemathesis.sh: the relay did not start" >&2; exit 1; }
+start_relay "$RELAY" "$DATA" --push-key "$DATA/vapid.p8" || { echo "schemathesis.sh: the relay did not start" >&2; exit 1; }
 RELAY_PID="$STARTED_PID"
 URL="$STARTED_URL"
 echo "-- relay $URL (pid $RELAY_PID); schemathesis, $EXAMPLES examples per operation, seed $SEED"

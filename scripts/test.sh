@@ -61,6 +61,11 @@ export SEBAYA_RELAY_BIN="${SEBAYA_RELAY_BIN:-$TARGET_DIR/debug/sebaya-relay}"
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Lean debug builds: no incremental cache and line tables only. A clean build of every test binary,
+# example and relay then takes a few GiB instead of tens; with full debug info and incremental state
+# the rust stage once filled a CI disk ("No space left on device"). Callers may set their own.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 
 ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mobile size)
 
@@ -117,7 +122,9 @@ run_stage() {
     STAGE_START=$SECONDS
     header "stage: $name"
     "stage_$name"
-    SUMMARY+=("$(printf '%-9s ok      in    %4ss' "$name" $((SECONDS - STAGE_START)))")
+    # Free disk after each stage, so a run that nears a full disk says so before it fails.
+    SUMMARY+=("$(printf '%-9s ok      in    %4ss   (disk free after: %s)' "$name" $((SECONDS - STAGE_START)) \
+        "$(df -h --output=avail "$ROOT" 2>/dev/null | tail -1 | tr -d ' ')")")
     CURRENT=""
 }
 

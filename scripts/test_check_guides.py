@@ -58,6 +58,18 @@ def test_indented_block_in_a_list():
     assert blocks[0].body == ["ls -l"]
 
 
+def test_tab_indented_fences_are_seen():
+    # A fence indented with a tab (a block inside a list item, as some editors write it) is a block.
+    assert any("no tag word" in p for p in problems("1. step\n\t```kotlin\n\tval a = 1\n\t```\n"))
+    blocks, found = cg.parse("g.md", "1. step\n\t```kotlin compiled\n\tval a = 1\n\t\tval b = 2\n\t```\n")
+    assert found == []
+    assert [(b.lang, b.tag) for b in blocks] == [("kotlin", "compiled")]
+    assert blocks[0].body == ["val a = 1", "\tval b = 2"]
+    # ...and a guide whose only tagged block is tab-indented is checked at all.
+    assert cg.TAGGED.search("text\n\t```swift compiled\nlet a = 1\n\t```\n")
+    assert cg.TAGGED.search("\t ```kotlin platform-only\n")
+
+
 def test_declaration_is_top_level_fragment_is_wrapped():
     decl = cg.Block("android.md", 10, "kotlin", "compiled", ["import java.io.File", "", "fun f(): Int = 1"])
     src = cg.source(decl, 0)
@@ -80,6 +92,13 @@ def test_compiler_lines_map_back_to_the_guide():
     assert out.startswith("docs/ios.md:21:5 (")
 
 
+def test_tab_separated_and_crlf_info_strings_are_seen():
+    # parse splits the info string on any whitespace, so discovery must see the same blocks.
+    assert cg.TAGGED.search("```kotlin\tcompiled\n")
+    assert cg.TAGGED.search("text\r\n```swift compiled\r\nlet a = 1\r\n```\r\n")
+    assert cg.TAGGED.search("~~~kotlin \t platform-only \t\n")
+
+
 if __name__ == "__main__":
     failures = 0
     for name, fn in sorted(globals().items()):
@@ -91,3 +110,4 @@ if __name__ == "__main__":
                 failures += 1
                 print(f"FAIL  {name}: {e}")
     sys.exit(1 if failures else 0)
+

@@ -815,3 +815,72 @@ mod tests {
         ));
     }
 }
+
+/// What a reminder is for (issue 18, item 4). The core skips kinds it does not know, so this
+/// device computes the value from a closed Rust enum: no `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ReminderKind {
+    /// A check-in cadence in a pairing, agreed by the pair (repeats).
+    Cadence,
+    /// A session's date (in a group: its sessions, read as reminders).
+    Session,
+    /// A task agreed between sessions (PM+ homework).
+    Task,
+    /// A supporter's follow-up on a pairing (the supporter's side writes it and is told of it).
+    FollowUp,
+}
+
+impl From<ReminderKind> for sebaya_core::reminders::ReminderKind {
+    fn from(k: ReminderKind) -> Self {
+        match k {
+            ReminderKind::Cadence => Self::Cadence,
+            ReminderKind::Session => Self::Session,
+            ReminderKind::Task => Self::Task,
+            ReminderKind::FollowUp => Self::FollowUp,
+        }
+    }
+}
+
+impl From<sebaya_core::reminders::ReminderKind> for ReminderKind {
+    fn from(k: sebaya_core::reminders::ReminderKind) -> Self {
+        use sebaya_core::reminders::ReminderKind as K;
+        match k {
+            K::Cadence => Self::Cadence,
+            K::Session => Self::Session,
+            K::Task => Self::Task,
+            K::FollowUp => Self::FollowUp,
+        }
+    }
+}
+
+/// Whose devices a reminder notifies. No `Unknown`: the core skips values it does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ReminderFor {
+    /// Every member.
+    Everyone,
+    /// The pairing's participant.
+    Participant,
+    /// The pairing's supporter.
+    Supporter,
+}
+
+impl From<ReminderFor> for sebaya_core::reminders::ReminderFor {
+    fn from(k: ReminderFor) -> Self {
+        match k {
+            ReminderFor::Everyone => Self::Everyone,
+            ReminderFor::Participant => Self::Participant,
+            ReminderFor::Supporter => Self::Supporter,
+        }
+    }
+}
+
+impl From<sebaya_core::reminders::ReminderFor> for ReminderFor {
+    fn from(k: sebaya_core::reminders::ReminderFor) -> Self {
+        use sebaya_core::reminders::ReminderFor as F;
+        match k {
+            F::Everyone => Self::Everyone,
+            F::Participant => Self::Participant,
+            F::Supporter => Self::Supporter,
+        }
+    }
+}

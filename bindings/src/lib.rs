@@ -34,8 +34,9 @@ use care::Care;
 pub use enums::{
     Attendance, CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind,
     Instrument, InviteStatus, JoinStatus, LinkKind, OnCallState, ProgrammeRole, ReferralOrigin,
-    ReferralReason, ReferralState, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind,
-    ShortfallReason, SpaceKind, SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
+    ReferralReason, ReferralState, ReminderFor, ReminderKind, RiskFlag, SafetyStep, ScreeningBand,
+    SharedItemKind, ShortfallReason, SpaceKind, SpaceRole, SyncPath, SyncScope, TrainingModule,
+    TrainingStatus,
 };
 use groups::Groups;
 use invites::Invites;
@@ -44,6 +45,7 @@ pub use live::{LiveFailure, LiveListener, LiveSession};
 use nearby::Nearby;
 use pairings::Pairings;
 use programmes::Programmes;
+use reminders::Reminders;
 pub(crate) use spaces::{CreatedSpace, Spaces};
 
 mod care;
@@ -59,6 +61,7 @@ mod pairings;
 mod platform;
 mod policy;
 mod programmes;
+mod reminders;
 mod reports;
 mod safety;
 mod snapshots;
@@ -246,6 +249,14 @@ pub enum SebayaError {
     /// The bundle comes from a device this one shares no space with; nothing was kept.
     #[error("{detail}")]
     StrangerBundle {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A one-off reminder's time has already passed; nothing was written (issue 18, item 4).
+    #[error("{detail}")]
+    ReminderInPast {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -463,6 +474,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::StrangerBundle => SebayaError::StrangerBundle {
                 message_id: id("error-stranger-bundle"),
+                detail,
+            },
+            E::ReminderInPast => SebayaError::ReminderInPast {
+                message_id: id("error-reminder-in-past"),
                 detail,
             },
             E::PeerNotMember => SebayaError::PeerNotMember {
@@ -965,6 +980,14 @@ impl Vault {
     /// case notes and their reviews, handing over.
     pub fn pairings(&self) -> Arc<Pairings> {
         Arc::new(Pairings {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Reminders in pairings and groups (check-in cadence, session dates, tasks between sessions,
+    /// follow-ups) and what is due, for local notifications with a neutral text.
+    pub fn reminders(&self) -> Arc<Reminders> {
+        Arc::new(Reminders {
             inner: self.inner.clone(),
         })
     }

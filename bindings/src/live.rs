@@ -65,6 +65,7 @@ impl From<&SebayaError> for LiveFailure {
             | SebayaError::BadBundle { message_id, .. }
             | SebayaError::BundleReplayed { message_id, .. }
             | SebayaError::StrangerBundle { message_id, .. }
+            | SebayaError::ReminderInPast { message_id, .. }
             | SebayaError::AlreadyLinked { message_id, .. }
             | SebayaError::AlreadyHasPerson { message_id, .. }
             | SebayaError::NoPerson { message_id, .. }

@@ -13,9 +13,13 @@
 //!
 //! **Threads.** The sink is called on the thread that logged (any thread: a sync's, a live
 //! session's, a listener's caller), never while that thread holds the vault: a line logged inside
-//! a vault call waits until the call lets the vault go, so the sink may call the library. A line
-//! logged from inside the sink itself is dropped, not delivered recursively; a sink that throws
-//! loses that line and nothing else.
+//! a vault call waits until the call lets the vault go, so the sink may read from the library. A
+//! line logged from inside the sink itself is dropped, not delivered recursively; a sink that throws
+//! loses that line and nothing else. **The sink must not sync** (nor start anything that waits for a
+//! sync): a sync's lines are delivered while that sync holds the vault's sync gate
+//! (`sync_turn.rs`), so a sync started inside the sink waits for the very sync that waits for the
+//! sink, and hangs (a `sync_until` with a time limit ends `Cancelled`). Not fixed in the library:
+//! the guides (docs/android.md, docs/ios.md, "Logging") say to post such work to another thread.
 
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -63,7 +67,9 @@ impl From<log::Level> for LogLevel {
 }
 
 /// Where the library's log lines go: the app's logger (Android: `Log`/Timber; iOS: `os.Logger`).
-/// Keep it fast and never block in it (it runs on the thread that logged, often a sync's).
+/// Keep it fast and never block in it (it runs on the thread that logged, often a sync's). Never
+/// start a sync from inside `log`: a sync's lines arrive while that sync holds the vault's sync
+/// gate, so the new sync would wait for it forever (hand such work to another thread).
 #[uniffi::export(with_foreign)]
 pub trait LogSink: Send + Sync {
     /// One line: its `level`, its `target` (`sebaya::sync`, `sebaya::http`, `sebaya::live`,

@@ -8,6 +8,7 @@
 //! check passed.
 
 mod nearby;
+mod reminders;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,13 +18,15 @@ use sebaya_core::{Vault, crypto};
 
 const USAGE: &str = "usage: sebaya demo [group|referral|bundle|nearby] [--keep DIR]
   demo           the journal: a relay and two devices of one person, every step checked
-  demo group     a support group of three people with a removal, every step checked
+  demo group     a support group of three people with a removal and a task reminder, every step
+                 checked
   demo referral  a risk answer given offline travels to two coordinators on call; the first is away,
                  the deadline passes, the participant sees the crisis lines again, the second
                  coordinator acknowledges
   demo bundle    no relay at all: two phones keep a journal and a pairing in step by carried files
   demo nearby    no relay at all: two phones keep a pairing in step face to face over TCP (Noise XX)
-       sebaya nearby …   sync with a device on the same Wi-Fi or hotspot (`sebaya nearby` for help)";
+       sebaya nearby …   sync with a device on the same Wi-Fi or hotspot (`sebaya nearby` for help)
+       sebaya reminders …  add and list a device's reminders (`sebaya reminders` for help)";
 
 #[derive(Default)]
 struct Checks {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             }
         }
         Some("nearby") => nearby::command(&args[1..]),
+        Some("reminders") => reminders::command(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -390,6 +394,37 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
         sup.read_space(&g, |d| groups::note(d, "00000000000000a2"))?
             .is_some(),
         "the co-supporter reads it under the new key",
+    );
+
+    println!("5. The facilitator sets a task for everyone, noticed 30 minutes before");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let now = i64::try_from(now)?;
+    let task = sebaya_core::reminders::NewReminder {
+        kind: sebaya_core::reminders::ReminderKind::Task,
+        for_whom: sebaya_core::reminders::ReminderFor::Everyone,
+        text: "Latihan napas 5 menit sebelum tidur".into(),
+        schedule: sebaya_core::reminders::Schedule::Once {
+            at_secs: now + 2 * 3600,
+            offset_minutes: 7 * 60,
+        },
+        lead_minutes: 30,
+    };
+    let id = fac.add_reminder(&g, &task)?;
+    fac.sync(&url)?;
+    sup.sync(&url)?;
+    print!("{}", reminders::list(&sup, now, 7 * 60, "id")?);
+    let due = sup.reminders_due(now, 7 * 60)?;
+    c.check(
+        due.upcoming
+            .iter()
+            .any(|n| n.reminder == id && n.notify_at_secs == now + 2 * 3600 - 1800),
+        "the co-supporter's phone would notify 30 minutes before",
+    );
+    c.check(
+        due.upcoming.iter().all(|n| !n.key.contains("Latihan")),
+        "the notice says nothing of the task",
     );
     relay.shutdown();
     println!();

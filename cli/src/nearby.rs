@@ -180,7 +180,7 @@ const NEARBY_USAGE: &str = "usage:
 The vault is DIR/vault.sebaya; its 32-byte master key is SEBAYA_MASTER_KEY (64 hex characters) or
 DIR/master.key (made on first use, readable by its owner only).";
 
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
@@ -214,7 +214,7 @@ fn master_key(dir: &std::path::Path) -> std::result::Result<zeroize::Zeroizing<V
     }
 }
 
-fn open_vault(dir: &str) -> std::result::Result<Vault, String> {
+pub(crate) fn open_vault(dir: &str) -> std::result::Result<Vault, String> {
     let dir = std::path::Path::new(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let key = master_key(dir)?;

@@ -39,4 +39,5 @@ error-open-referrals = A referral in this care record has not been acknowledged 
 error-case-notes-full = Case notes are only for the supporter, one supervisor and the supporter who takes over. Nobody else can be added, and nothing new is saved while someone else is in them: remove them first.
 error-bad-bundle = This sync file is damaged or incomplete. Nothing from it was saved. Ask for a new one.
 error-bundle-replayed = This sync file was already imported on this device. Nothing changed.
+error-reminder-in-past = That time has already passed. Pick a time still to come.
 error-stranger-bundle = This sync file comes from a device you share nothing with. Nothing from it was saved.

@@ -39,4 +39,5 @@ error-open-referrals = Ada rujukan di catatanmu yang belum dilihat koordinator. 
 error-case-notes-full = Catatan kasus hanya untuk pendamping, satu supervisor, dan pendamping pengganti. Orang lain tidak dapat ditambahkan, dan tidak ada yang baru disimpan selama ada orang lain di dalamnya: keluarkan mereka terlebih dahulu.
 error-bad-bundle = Berkas sinkronisasi ini rusak atau tidak lengkap. Tidak ada yang disimpan darinya. Minta berkas yang baru.
 error-bundle-replayed = Berkas sinkronisasi ini sudah pernah diimpor di perangkat ini. Tidak ada yang berubah.
+error-reminder-in-past = Waktu itu sudah lewat. Pilih waktu yang belum tiba.
 error-stranger-bundle = Berkas sinkronisasi ini berasal dari perangkat yang tidak berbagi apa pun denganmu. Tidak ada yang disimpan darinya.

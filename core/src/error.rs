@@ -97,6 +97,10 @@ pub enum Error {
     /// is has seen it (issue 14, item 17). Nothing changed; erase once it is acknowledged.
     #[error("a referral in this care record waits for a coordinator's acknowledgement")]
     OpenReferrals,
+    /// A one-off reminder (a session, a task, a follow-up) whose time has already passed: nothing
+    /// was written. Pick a time still to come (issue 18, item 4).
+    #[error("the reminder's time has already passed")]
+    ReminderInPast,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

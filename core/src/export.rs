@@ -4,8 +4,9 @@
 //! What "a person has": their journal (entries and screening totals), their consents and referrals
 //! in every care record they are the subject of, what they wrote in pairings and groups (check-ins,
 //! goals, messages, shared items, notes), case notes and reviews written by their devices, and the
-//! programmes and roles they hold. Others' words are left out, except a pairing's goals, which belong
-//! to the pairing as a whole. Keys, certificates and anything secret are never exported. Nor is a
+//! programmes and roles they hold, and the reminders of their pairings and groups they are told of
+//! (for everyone or for their side; issue 18, item 4). Others' words are left out, except a
+//! pairing's goals and those reminders, which belong to the pairing or group as a whole. Keys, certificates and anything secret are never exported. Nor is a
 //! safeguarding concern (issue 14, item 14): a participant never holds the safeguarding space, and a
 //! concern an earlier version wrote into their care record is left out with its states.
 //!
@@ -16,12 +17,46 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::space::{Space, SpaceKind};
-use crate::{Vault, care, groups, journal, pairing, pairing::casenotes};
+use crate::{Vault, care, groups, journal, pairing, pairing::casenotes, reminders};
 
 /// The export format's name and version.
 pub const EXPORT_SCHEMA: &str = "sebaya-export/1";
 
+/// A reminder as exported (the fields of protocol 29.1 a person can read; never who wrote it).
+fn reminder_json(r: reminders::Reminder) -> Value {
+    let mut v = json!({"id": r.id, "kind": r.kind.as_str(), "for": r.for_whom.as_str(),
+                       "text": r.text, "lead_minutes": r.lead_minutes, "created_ms": r.created_ms,
+                       "done": r.done.into_iter().collect::<Vec<u64>>()});
+    match r.schedule {
+        reminders::Schedule::Once {
+            at_secs,
+            offset_minutes,
+        } => {
+            v["at"] = json!(at_secs);
+            v["offset"] = json!(offset_minutes);
+        }
+        reminders::Schedule::Every {
+            every_days,
+            start_day,
+            minute_of_day,
+        } => {
+            v["every"] = json!(every_days);
+            v["day"] = json!(start_day);
+            v["minute"] = json!(minute_of_day);
+        }
+    }
+    v
+}
+
 impl Vault {
+    /// The reminders of a pairing or group this person is told of, as exported.
+    fn reminders_json(&self, s: &Space) -> Vec<Value> {
+        self.reminders_for_me(s)
+            .into_iter()
+            .map(reminder_json)
+            .collect()
+    }
+
     /// Whether a device id (hex) is this device or, per the space's log, another device of this
     /// device's person.
     fn written_by_me(&self, space: &Space, device_hex: &str) -> bool {
@@ -133,6 +168,7 @@ impl Vault {
                     pairings.push(json!({
                         "id": id.to_hex(), "role": role, "checkins": checkins,
                         "messages": messages, "goals": goals, "shared": shared,
+                        "reminders": self.reminders_json(s),
                     }));
                 }
                 SpaceKind::Group => {
@@ -146,7 +182,7 @@ impl Vault {
                         .collect();
                     groups_out.push(json!({
                         "id": id.to_hex(), "name": groups::name(&s.doc), "role": role,
-                        "notes": notes,
+                        "notes": notes, "reminders": self.reminders_json(s),
                     }));
                 }
                 SpaceKind::CaseNotes => {

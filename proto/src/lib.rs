@@ -18,6 +18,7 @@ pub mod live;
 pub mod membership;
 pub mod peer;
 pub mod programme;
+pub mod push;
 pub mod reason;
 pub mod request;
 pub mod snapshot;

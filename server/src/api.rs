@@ -32,6 +32,7 @@ use sebaya_proto::{ProtoError, SpaceId};
 use serde::Serialize;
 
 mod observe;
+mod push;
 mod wait;
 
 pub use observe::metrics_router;
@@ -57,6 +58,9 @@ pub struct RelayState {
     live: Arc<crate::live::Live>,
     /// With PostgreSQL: what tells the other nodes sharing the database of this node's pushes.
     fanout: Option<Arc<crate::postgres::Fanout>>,
+    /// The key wake-ups are signed with (protocol 28.8); without one the relay sends none and
+    /// `POST /v1/push` is not found.
+    push_key: Option<Arc<crate::webpush::VapidKey>>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -81,7 +85,15 @@ impl RelayState {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             live: Arc::new(crate::live::Live::new(crate::live::LiveLimits::default())),
             fanout: None,
+            push_key: None,
         }
+    }
+
+    /// Takes registrations for wake-ups (protocol 28.9), answering with `key`'s public half. Call
+    /// before serving.
+    pub fn with_push_key(mut self, key: crate::webpush::VapidKey) -> RelayState {
+        self.push_key = Some(Arc::new(key));
+        self
     }
 
     /// Sets how many live waits (section 28) the relay holds per device and in all (default
@@ -205,10 +217,11 @@ pub const OPENAPI: &str = include_str!("api/openapi.json");
 
 /// Every route the relay serves, as (method, path): [`router`] serves exactly these, and a test
 /// checks that the OpenAPI document describes exactly these.
-pub const ROUTES: [(&str, &str); 6] = [
+pub const ROUTES: [(&str, &str); 7] = [
     ("get", "/v1/info"),
     ("post", SYNC_PATH),
     ("post", sebaya_proto::live::WAIT_PATH),
+    ("post", sebaya_proto::push::PUSH_PATH),
     ("get", OPENAPI_PATH),
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -220,6 +233,7 @@ fn handlers() -> [axum::routing::MethodRouter<RelayState>; ROUTES.len()] {
         get(info),
         post(sync_handler),
         post(wait::wait_handler),
+        post(push::push_handler),
         get(openapi),
         get(healthz),
         get(readyz),
@@ -294,6 +308,10 @@ pub enum ApiError {
     /// exist or not. 403 `not-a-member`.
     #[error("this device may not wait on any of the named spaces")]
     NothingToWaitOn,
+    /// A subscription from a device the relay has given no space (section 28.9): sync first.
+    /// 403 `not-a-member`.
+    #[error("this device reads no space at this relay yet; sync first")]
+    NotAReader,
     /// The device already holds as many waits as the relay allows one device. 429 `too-many-waits`.
     #[error("this device already holds as many waits as the relay allows; end one first")]
     TooManyWaits,
@@ -310,7 +328,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::Replayed => StatusCode::CONFLICT,
-            ApiError::NothingToWaitOn => StatusCode::FORBIDDEN,
+            ApiError::NothingToWaitOn | ApiError::NotAReader => StatusCode::FORBIDDEN,
             ApiError::TooManyWaits => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed => StatusCode::BAD_REQUEST,
@@ -334,7 +352,7 @@ impl ApiError {
             ApiError::NotFound => "not-found",
             ApiError::NotReady => "not-ready",
             ApiError::Internal => "internal",
-            ApiError::NothingToWaitOn => "not-a-member",
+            ApiError::NothingToWaitOn | ApiError::NotAReader => "not-a-member",
             ApiError::TooManyWaits => "too-many-waits",
             ApiError::RelayBusy => "relay-busy",
         }
@@ -473,11 +491,13 @@ fn decode_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
     Ok(req)
 }
 
-async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+/// The checks every signed endpoint makes before it reads (a declared length over the limit, a
+/// media type other than CBOR), then its headers and whole body. The body limit layer caps what
+/// this reads at MAX_MESSAGE_LEN, also for chunked bodies.
+pub(super) async fn read_signed_body(request: Request) -> Result<(HeaderMap, Bytes), ApiError> {
     check_declared_length(request.headers())?;
     check_content_type(request.headers())?;
     let headers = request.headers().clone();
-    // The body limit layer caps what this reads at MAX_MESSAGE_LEN, also for chunked bodies.
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|rejection| {
@@ -487,6 +507,11 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 ApiError::Malformed
             }
         })?;
+    Ok((headers, body))
+}
+
+async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+    let (headers, body) = read_signed_body(request).await?;
 
     let store = state.store.clone();
     let access = state.access.clone();

@@ -140,6 +140,11 @@ pub const SERVE: &[Setting] = &[
         "live waits held at once per device [default: 4]",
     ),
     one(
+        "push-key",
+        "FILE",
+        "take wake-up registrations (POST /v1/push), signing with the VAPID key in FILE, made there if missing [default: off]",
+    ),
+    one(
         "metrics-bind",
         "IP:PORT",
         "serve Prometheus metrics at http://IP:PORT/metrics [default: off]",
@@ -428,6 +433,8 @@ pub struct Serve {
     pub log_cache: usize,
     /// How many live waits are held at once (protocol 28).
     pub live: crate::live::LiveLimits,
+    /// The VAPID key file for wake-ups (protocol 28.8, 28.9), if they are on.
+    pub push_key: Option<PathBuf>,
     /// Where metrics are served, if anywhere.
     pub metrics_bind: Option<SocketAddr>,
     /// How long requests in flight may finish once a stop is asked for.
@@ -493,6 +500,7 @@ impl Serve {
                     .get("max-waits", count)?
                     .unwrap_or(crate::live::DEFAULT_WAITS_TOTAL),
             },
+            push_key: layers.get("push-key", path)?,
             metrics_bind: layers.get("metrics-bind", socket)?,
             shutdown_grace: layers
                 .get("shutdown-grace-secs", |v| {

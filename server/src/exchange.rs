@@ -378,6 +378,8 @@ pub fn run_noting(
     let mut invites: Vec<(SpaceId, InviteId)> = Vec::new();
     // Spaces whose erasure statements (section 23.2) go to the device.
     let mut statements_of: Vec<SpaceId> = Vec::new();
+    // Spaces the device was given (what wakes it, protocol 28.9).
+    let mut read: Vec<SpaceId> = Vec::new();
     for (index, ((space, _), client)) in input.spaces.iter().zip(&effective).enumerate() {
         if erased_now.contains(space) {
             refused_spaces.push(RefusedSpace::new(*space, reason::ERASED));
@@ -401,6 +403,7 @@ pub fn run_noting(
             continue;
         }
         statements_of.push(*space);
+        read.push(*space);
         invites.extend(
             deliverable_invites(store, &log, *space, &input.device, input.now)?
                 .into_iter()
@@ -514,6 +517,13 @@ pub fn run_noting(
     // pruned: what was listed is loaded after the gate opens, and a row erased or pruned meanwhile
     // is skipped (an erased space is refused from the next request on).
     drop(reader);
+    // Who may be woken for a space is who was given it; a note that fails is logged, never the
+    // sync's failure (the device is only not woken until a later pull notes it).
+    if !read.is_empty()
+        && let Err(e) = store.note_readers(&input.device, &read)
+    {
+        tracing::warn!(error = %e, "could not note a pull's readers for wake-ups");
+    }
     pending.sort_unstable_by_key(|p| (p.class, p.slot));
 
     // 7. Page.

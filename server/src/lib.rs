@@ -44,6 +44,7 @@ mod postgres;
 pub mod quota;
 mod sqlite;
 pub mod store;
+pub mod webpush;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -147,6 +147,22 @@ async fn serve(s: config::Serve) -> Result<(), String> {
         .with_admission(s.admission)
         .with_live_limits(s.live)
         .with_log_cache(s.log_cache);
+    let state = match &s.push_key {
+        None => state,
+        Some(file) => {
+            let key = sebaya_relay::webpush::VapidKey::load_or_create(
+                file,
+                &ring::rand::SystemRandom::new(),
+            )
+            .map_err(|e| {
+                format!(
+                    "could not read or make the push key {}: {e}",
+                    file.display()
+                )
+            })?;
+            state.with_push_key(key)
+        }
+    };
     let listener = tokio::net::TcpListener::bind(s.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", s.bind))?;
@@ -199,7 +215,7 @@ async fn serve(s: config::Serve) -> Result<(), String> {
 
 /// What the command line asks for, its settings read and checked.
 enum Plan {
-    Serve(config::Serve),
+    Serve(Box<config::Serve>),
     Migrate(config::Common),
     Copy(config::Common),
     Backup(config::Common, std::path::PathBuf),
@@ -231,7 +247,7 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
                 .unwrap_or_default();
             Plan::Backup(config::Common::resolve(&layers)?, to.into())
         }
-        _ => Plan::Serve(config::Serve::resolve(&layers)?),
+        _ => Plan::Serve(Box::new(config::Serve::resolve(&layers)?)),
     })
 }
 
@@ -285,7 +301,7 @@ fn run(plan: Plan) -> Result<(), String> {
                 .enable_all()
                 .build()
                 .map_err(|e| format!("could not start the runtime: {e}"))?;
-            let result = runtime.block_on(serve(s));
+            let result = runtime.block_on(serve(*s));
             // A request still on a blocking thread after the deadline is not waited for.
             runtime.shutdown_timeout(Duration::from_secs(1));
             result

@@ -27,17 +27,20 @@ use sebaya_proto::snapshot;
 use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, PersonId, SpaceId, VersionVector};
 
 use crate::error::StoreError;
-use crate::store::rows::{MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, scope, sql_int};
+use crate::store::rows::{
+    self, MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, scope, sql_int,
+};
 use crate::store::{
-    ASK_RETENTION_SECS, Amount, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS,
-    MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore,
-    RequestFreshness, Slot, SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
+    NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
+    SpaceHold, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, StoredSubscription, Usage,
 };
 
 mod admitted;
 mod fanout;
 mod import;
 mod mailbox;
+mod push;
 mod schema;
 
 pub use fanout::Fanout;
@@ -571,30 +574,10 @@ impl RelayStore for PostgresStore {
             .read_only(true)
             .start()?;
         let stmt = tx.prepare("SELECT bytes, envelopes FROM usage WHERE scope = $1")?;
-        let mut read = |scope: Vec<u8>| -> Result<Amount, StoreError> {
+        let usage = rows::gather_usage(spaces, authors, persons, |scope| {
             let row = tx.query_opt(&stmt, &[&scope])?;
-            let (bytes, envelopes): (i64, i64) =
-                row.map(|r| (r.get(0), r.get(1))).unwrap_or((0, 0));
-            Ok(Amount {
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                envelopes: u64::try_from(envelopes).unwrap_or(0),
-            })
-        };
-        let mut usage = Usage {
-            total: read(scope(b't', &[]))?,
-            admitted: read(scope(b'A', &[]))?,
-            ..Usage::default()
-        };
-        for p in persons {
-            usage.persons.insert(*p, read(scope(b'p', &p.0))?);
-            usage.founders.insert(*p, read(scope(b'f', &p.0))?);
-        }
-        for s in spaces {
-            usage.spaces.insert(*s, read(scope(b's', &s.0))?);
-        }
-        for a in authors {
-            usage.authors.insert(*a, read(scope(b'a', &a.0))?);
-        }
+            Ok(rows::amount_of(row.map(|r| (r.get(0), r.get(1)))))
+        })?;
         tx.commit()?;
         Ok(usage)
     }
@@ -881,6 +864,7 @@ impl RelayStore for PostgresStore {
             tx.execute("DELETE FROM join_requests WHERE space = $1", &[&s])?;
             tx.execute("DELETE FROM join_answers WHERE space = $1", &[&s])?;
             tx.execute("DELETE FROM join_askers WHERE space = $1", &[&s])?;
+            tx.execute("DELETE FROM push_readers WHERE space = $1", &[&s])?;
             tx.execute(
                 "INSERT INTO erased (space, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 &[&s, &sql_int(at)],
@@ -898,6 +882,30 @@ impl RelayStore for PostgresStore {
         self.write(Vec::new(), |tx| {
             admitted::admit_person(tx, person, until, device)
         })
+    }
+
+    fn set_push_subscription(
+        &self,
+        device: &DeviceId,
+        subscription: Option<&StoredSubscription>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        push::set_subscription(&mut *self.conn()?, device, subscription, now)
+    }
+
+    fn note_readers(&self, device: &DeviceId, spaces: &[SpaceId]) -> Result<(), StoreError> {
+        push::note_readers(&mut *self.conn()?, device, spaces)
+    }
+
+    fn reads_any(&self, device: &DeviceId) -> Result<bool, StoreError> {
+        push::reads_any(&mut *self.conn()?, device)
+    }
+
+    fn wake_candidates(
+        &self,
+        space: &SpaceId,
+    ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
+        push::wake_candidates(&mut *self.conn()?, space)
     }
 
     fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError> {

@@ -20,12 +20,13 @@ use sebaya_proto::{DeviceId, Envelope, EnvelopeId, Kind, PersonId, SpaceId, Vers
 
 use crate::error::StoreError;
 use crate::store::rows::{
-    MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, invite_of, scope, space_of, sql_int,
+    self, MAX_SEQ, PRUNE_INTERVAL_SECS, device_of, from_sql_int, invite_of, scope, space_of,
+    sql_int,
 };
 use crate::store::{
-    ASK_RETENTION_SECS, Amount, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS,
-    MailboxOutcome, NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore,
-    RequestFreshness, Slot, StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, Usage,
+    ASK_RETENTION_SECS, EnvelopeMeta, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome,
+    NewEnvelope, NewJoinAnswer, NewJoinRequest, RelayId, RelayStore, RequestFreshness, Slot,
+    StoredJoinAnswer, StoredJoinRequest, StoredSnapshot, StoredSubscription, Usage,
 };
 use sebaya_proto::snapshot;
 use std::collections::BTreeMap;
@@ -33,13 +34,14 @@ use std::collections::BTreeMap;
 mod admitted;
 mod backup;
 mod erasures;
+mod push;
 
 pub use backup::{BackupReport, Migrated, backup, migrate};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "relay.sqlite3";
 /// Schema version this build creates and understands.
-pub const END_VERSION: u32 = 10;
+pub const END_VERSION: u32 = 11;
 
 /// The SQLite implementation of [`RelayStore`].
 pub struct SqliteStore {
@@ -136,6 +138,7 @@ fn upgrade_from(tx: &rusqlite::Transaction<'_>, version: u32) -> Result<(), Stor
         7 => admitted::upgrade_v7_to_v8(tx),
         8 => upgrade_v8_to_v9(tx),
         9 => erasures::upgrade_v9_to_v10(tx),
+        10 => push::upgrade_v10_to_v11(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),
@@ -584,32 +587,12 @@ impl RelayStore for SqliteStore {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT bytes, envelopes FROM usage WHERE scope = ?1")?;
-        let mut read = |scope: Vec<u8>| -> Result<Amount, StoreError> {
-            let row: Option<(i64, i64)> = stmt
+        rows::gather_usage(spaces, authors, persons, |scope| {
+            let row = stmt
                 .query_row(params![scope], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let (bytes, envelopes) = row.unwrap_or((0, 0));
-            Ok(Amount {
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                envelopes: u64::try_from(envelopes).unwrap_or(0),
-            })
-        };
-        let mut usage = Usage {
-            total: read(scope(b't', &[]))?,
-            admitted: read(scope(b'A', &[]))?,
-            ..Usage::default()
-        };
-        for p in persons {
-            usage.persons.insert(*p, read(scope(b'p', &p.0))?);
-            usage.founders.insert(*p, read(scope(b'f', &p.0))?);
-        }
-        for s in spaces {
-            usage.spaces.insert(*s, read(scope(b's', &s.0))?);
-        }
-        for a in authors {
-            usage.authors.insert(*a, read(scope(b'a', &a.0))?);
-        }
-        Ok(usage)
+            Ok(rows::amount_of(row))
+        })
     }
 
     fn space_vector(&self, space: &SpaceId) -> Result<VersionVector, StoreError> {
@@ -1019,6 +1002,30 @@ impl RelayStore for SqliteStore {
 
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError> {
         erasures::erase_space(&mut self.conn(), space, at)
+    }
+
+    fn set_push_subscription(
+        &self,
+        device: &DeviceId,
+        subscription: Option<&StoredSubscription>,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        push::set_subscription(&self.conn(), device, subscription, now)
+    }
+
+    fn note_readers(&self, device: &DeviceId, spaces: &[SpaceId]) -> Result<(), StoreError> {
+        push::note_readers(&mut self.conn(), device, spaces)
+    }
+
+    fn reads_any(&self, device: &DeviceId) -> Result<bool, StoreError> {
+        push::reads_any(&self.conn(), device)
+    }
+
+    fn wake_candidates(
+        &self,
+        space: &SpaceId,
+    ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
+        push::wake_candidates(&self.conn(), space)
     }
 
     fn admit_person(

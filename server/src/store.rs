@@ -102,6 +102,18 @@ pub struct Usage {
     pub admitted: Amount,
 }
 
+/// A device's Web Push subscription as the relay keeps it (protocol 28.9): checked before it is kept
+/// (`webpush::Subscription::check`), at most one per device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSubscription {
+    /// Where wake-ups are posted.
+    pub endpoint: String,
+    /// The subscription's P-256 public key, uncompressed (65 bytes).
+    pub p256dh: Vec<u8>,
+    /// The subscription's 16-byte secret.
+    pub auth: Vec<u8>,
+}
+
 /// What happened to one envelope handed to [`RelayStore::insert_envelopes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -445,6 +457,31 @@ pub trait RelayStore: Send + Sync + 'static {
     /// membership statements, and its mailboxes (with the notes of who asked), and remembers it as
     /// erased from `at` (Unix seconds). Returns how many envelopes went. Erasing twice is harmless.
     fn erase_space(&self, space: &SpaceId, at: u64) -> Result<u64, StoreError>;
+
+    /// Keeps `subscription` as `device`'s only one, replacing any earlier, or removes it (`None`).
+    /// `now` (Unix seconds) is when it was registered.
+    fn set_push_subscription(
+        &self,
+        device: &DeviceId,
+        subscription: Option<&StoredSubscription>,
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Notes that `device` was given envelopes of `spaces` (a pull it may make). Only a device noted
+    /// so for a space is ever woken for it (protocol 28.9): being named in a space's log is not
+    /// enough, or anyone could found a space naming a stranger's device and wake it at will.
+    fn note_readers(&self, device: &DeviceId, spaces: &[SpaceId]) -> Result<(), StoreError>;
+
+    /// Whether `device` was ever given envelopes of a space still held ([`RelayStore::note_readers`]):
+    /// only such a device may register a subscription, so a stranger's keys cannot fill the table.
+    fn reads_any(&self, device: &DeviceId) -> Result<bool, StoreError>;
+
+    /// The devices noted as readers of `space` that hold a subscription, each with it, in device
+    /// order. Whether each may still read the space is the caller's to judge (membership changes).
+    fn wake_candidates(
+        &self,
+        space: &SpaceId,
+    ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError>;
 
     /// Notes `person` admitted until `until` (Unix seconds; a later end kept over an earlier one),
     /// and `device` as theirs, in one transaction (`crate::admission`). Returns the person the

@@ -16,7 +16,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use sebaya_proto::SpaceId;
-use sebaya_proto::membership::{Op, Role, Statement};
+use sebaya_proto::membership::Role;
 use sebaya_proto::sync::SpaceVector;
 
 use support::*;
@@ -97,46 +97,10 @@ fn found_many(c: &Client, spaces: &[SpaceId], members: &[&Device]) {
     for chunk in spaces.chunks(per_request) {
         let mut envs = Vec::new();
         for &space in chunk {
-            let genesis = Statement::new(
-                space,
-                vec![],
-                admin.id,
-                now(),
-                Op::Genesis {
-                    admin: admin.id,
-                    x25519: None,
-                },
-            )
-            .sign(&admin.key)
-            .unwrap();
-            envs.push(
-                genesis
-                    .to_envelope(space, 1, &admin.key)
-                    .unwrap()
-                    .into_bytes(),
-            );
-            let mut head = genesis.id();
-            for (i, m) in members.iter().enumerate() {
-                let st = Statement::new(
-                    space,
-                    vec![head],
-                    admin.id,
-                    now(),
-                    Op::Add {
-                        device: m.id,
-                        role: Role::Member,
-                        person: None,
-                        x25519: None,
-                    },
-                )
-                .sign(&admin.key)
-                .unwrap();
-                envs.push(
-                    st.to_envelope(space, 2 + i as u64, &admin.key)
-                        .unwrap()
-                        .into_bytes(),
-                );
-                head = st.id();
+            let (mut f, genesis) = Founded::unsent(space);
+            envs.push(genesis);
+            for m in members {
+                envs.push(f.add_unsent(m, Role::Member, None));
             }
         }
         let vectors = chunk.iter().map(|s| empty_vector(*s)).collect();

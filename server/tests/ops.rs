@@ -520,11 +520,26 @@ fn sigterm_gives_up_on_a_stalled_request_at_the_deadline() {
 #[test]
 fn every_route_of_the_openapi_document_is_served() {
     let dir = tempfile::tempdir().unwrap();
+    // With a push key, so that POST /v1/push is served too (without one it is not found).
+    let key = dir.path().join("vapid.p8");
     let relay = start_binary(
-        &["--port", "0", "--data-dir", path_str(&dir.path().join("d"))],
+        &[
+            "--port",
+            "0",
+            "--data-dir",
+            path_str(&dir.path().join("d")),
+            "--push-key",
+            path_str(&key),
+        ],
         &[],
         1,
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the push key is made owner-only");
+    }
     let http = http();
     let resp = http
         .get(format!("{}/v1/openapi.json", relay.url))

@@ -271,9 +271,121 @@ private fun lifecycleChecks(tmp: File) {
         assertTrue(life.isOpen, "not reopened")
     }
 
+    check("a slow open does not hold the lifecycle's lock: onBackground, lock and isOpen return; two users open once") {
+        val key = aesKey()
+        val opens = IntArray(1)
+        val real = opener(File(tmp, "life4.db").path, key, opens)
+        val started = CountDownLatch(1)
+        val goOn = CountDownLatch(1)
+        val life = VaultLifecycle(lockInBackground = true) {
+            started.countDown()
+            goOn.await(10, TimeUnit.SECONDS) // the Keystore or a disk taking its time
+            real()
+        }
+        life.onForeground()
+        val first = Thread { life.use { v -> v.deviceId() } }
+        first.start()
+        assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
+        val second = Thread { life.use { v -> v.deviceId() } }
+        second.start()
+        // Only once the second user waits for the first one's open (its only wait) is the open let go.
+        assertTrue(waitUntilWaiting(second), "the second user never waited for the open")
+        // While the open waits, the main thread's calls must not wait for it.
+        val calls = Thread {
+            life.isOpen
+            life.onBackground()
+            life.lock()
+            life.onForeground()
+        }
+        calls.start()
+        calls.join(2_000)
+        val returned = !calls.isAlive
+        goOn.countDown()
+        first.join(10_000)
+        second.join(10_000)
+        calls.join(10_000)
+        assertTrue(returned, "isOpen/onBackground/lock waited for a slow open")
+        assertEquals(1, opens[0], "two users at once open the vault once")
+        assertTrue(!life.isOpen, "lock() during the open locks once the uses end")
+    }
+
+    check("an opener may ask the lifecycle for its state without deadlock") {
+        val key = aesKey()
+        val real = opener(File(tmp, "life5.db").path, key, IntArray(1))
+        lateinit var life: VaultLifecycle
+        life = VaultLifecycle(lockInBackground = false) {
+            if (life.isOpen) throw IllegalStateException("open during the open")
+            real()
+        }
+        val t = Thread { life.use { v -> v.deviceId() } }
+        t.start()
+        t.join(5_000)
+        assertTrue(!t.isAlive, "the opener's call deadlocked")
+        assertTrue(life.isOpen, "opened")
+    }
+
+    check("a user interrupted while waiting for another's open still locks when it is the last one (background)") {
+        val key = aesKey()
+        val real = opener(File(tmp, "life6.db").path, key, IntArray(1))
+        var leftOpen = 0
+        val rounds = 150
+        repeat(rounds) {
+            val started = CountDownLatch(1)
+            val goOn = CountDownLatch(1)
+            val life = VaultLifecycle(lockInBackground = true) {
+                started.countDown()
+                goOn.await(10, TimeUnit.SECONDS)
+                real()
+            }
+            val a = Thread { life.use { } }
+            a.start()
+            assertTrue(started.await(10, TimeUnit.SECONDS), "the open did not start")
+            val b = Thread {
+                try {
+                    life.use { }
+                } catch (e: InterruptedException) {
+                    // expected
+                }
+            }
+            b.start()
+            assertTrue(waitUntilWaiting(b), "the second user never waited for the open")
+            // Holding the lifecycle's monitor, interrupt the waiter and let the open finish, so both
+            // the waiter (to handle its interrupt) and the opener (to publish the vault) queue for it;
+            // whichever the JVM lets in first, the vault must end locked.
+            synchronized(monitorOf(life)) {
+                b.interrupt()
+                assertTrue(waitUntil(b, Thread.State.BLOCKED), "the interrupted waiter never queued")
+                goOn.countDown()
+                assertTrue(waitUntil(a, Thread.State.BLOCKED), "the opener never queued")
+            }
+            a.join(10_000)
+            b.join(10_000)
+            if (life.isOpen) leftOpen++
+            life.lock()
+        }
+        assertEquals(0, leftOpen, "rounds (of $rounds) that left the vault open in the background")
+    }
+
     check("an opener that fails reaches the caller and leaves nothing open") {
         val life = VaultLifecycle(lockInBackground = true) { throw IllegalStateException("no key store") }
         assertThrows<IllegalStateException>("failing open") { life.use { } }
         assertTrue(!life.isOpen, "open after a failed open")
     }
 }
+
+/** Waits (at most 10 s) until [t] waits on a monitor without a timeout (the lifecycle's only wait). */
+private fun waitUntilWaiting(t: Thread): Boolean = waitUntil(t, Thread.State.WAITING)
+
+/** Waits (at most 10 s) until [t] is in [state]. */
+private fun waitUntil(t: Thread, state: Thread.State): Boolean {
+    val end = System.nanoTime() + 10_000_000_000L
+    while (t.state != state) {
+        if (System.nanoTime() > end) return false
+        Thread.sleep(1)
+    }
+    return true
+}
+
+/** The lifecycle's private monitor (a test reaching in, to order two threads that queue for it). */
+private fun monitorOf(life: VaultLifecycle): Any =
+    VaultLifecycle::class.java.getDeclaredField("mutex").apply { isAccessible = true }.get(life)

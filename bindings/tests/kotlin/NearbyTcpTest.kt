@@ -14,6 +14,7 @@ import java.net.Socket
 import java.nio.file.Files
 import java.util.concurrent.Executors
 import java.util.concurrent.Future
+import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import org.sebaya.PeerReport
 import org.sebaya.SebayaException
@@ -24,6 +25,7 @@ import org.sebaya.glue.InMemoryDiscovery
 import org.sebaya.glue.NearbyListening
 import org.sebaya.glue.PeerAddress
 import org.sebaya.glue.PeerDiscovery
+import org.sebaya.glue.boundedOutput
 import org.sebaya.glue.dialPeer
 import org.sebaya.isNearbyAdvertName
 import org.sebaya.nearbyAdvertName
@@ -143,6 +145,81 @@ fun main() {
             assertTrue(port != 0 && refused(port), "listener closed")
         }
 
+        check("serve() goes on after a silent stranger, garbage and a dropped connection; a real peer still syncs") {
+            phone.journal().use { it.add("Ketiga, dari ponsel.", 3, emptyList()) }
+            val discovery = InMemoryDiscovery()
+            // A short session timeout, so the silent stranger is given up on quickly (not so short that the
+            // real peer's handshake and sync, on the same handle, risk it on a busy machine).
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 2_000)
+            val synced = LinkedBlockingQueue<PeerReport>()
+            val failed = LinkedBlockingQueue<Exception>()
+            val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
+            val address = InetSocketAddress(loopback, listening.port)
+            Socket().use { silent ->
+                silent.connect(address, 2_000)
+                val e = failed.poll(10, TimeUnit.SECONDS)
+                assertTrue(e is IOException, "a stranger who says nothing times out, and is reported: $e")
+            }
+            Socket().use { garbage ->
+                garbage.connect(address, 2_000)
+                garbage.getOutputStream().apply { write(ByteArray(200) { 0x5a }); flush() }
+                assertTrue(failed.poll(10, TimeUnit.SECONDS) != null, "garbage fails its session, and is reported")
+            }
+            Socket().use { it.connect(address, 2_000) } // connects and drops at once
+            assertTrue(failed.poll(10, TimeUnit.SECONDS) != null, "a dropped connection is reported")
+            assertTrue(listening.isOpen, "still listening after three failed sessions")
+            assertEquals(setOf(listening.name), discovery.advertised(), "still advertised")
+            val dialled = dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
+            val answered = synced.poll(30, TimeUnit.SECONDS)
+            assertTrue(answered != null, "the listener synced with the real peer")
+            assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "the dialler met the tablet")
+            assertTrue("Ketiga, dari ponsel." in texts(tablet), "arrived: ${texts(tablet)}")
+            assertTrue(!served.isDone, "serve() still accepting")
+            listening.close()
+            served.get(10, TimeUnit.SECONDS) // returns once the handle is closed
+            assertEquals(emptySet<String>(), discovery.advertised(), "withdrawn")
+        }
+
+        check("serve() that ends closes the handle: the advertisement never outlives the loop") {
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 2_000)
+            val served = pool.submit {
+                listening.serve(onSynced = { throw IllegalStateException("the app's callback failed") })
+            }
+            dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
+            try {
+                served.get(10, TimeUnit.SECONDS)
+                throw AssertionError("serve() swallowed the callback's error")
+            } catch (e: java.util.concurrent.ExecutionException) {
+                assertTrue(e.cause is IllegalStateException, "the callback's error ends serve(): ${e.cause}")
+            }
+            assertTrue(!listening.isOpen, "closed when serve() ended")
+            assertEquals(emptySet<String>(), discovery.advertised(), "no advertisement left")
+        }
+
+        check("a listener on every interface is dual-stack: a peer dials it over IPv6 (::1) and IPv4") {
+            val hasV6 = try {
+                Socket().use { s ->
+                    java.net.ServerSocket(0, 1, InetAddress.getByName("::1")).use { s.connect(it.localSocketAddress, 2_000) }
+                }
+                true
+            } catch (e: IOException) {
+                println("SKIP the IPv6 part: no IPv6 loopback here (${e.javaClass.simpleName})")
+                false
+            }
+            val discovery = InMemoryDiscovery()
+            // Every interface, as on a phone (bindAddress null); only loopback addresses are dialled.
+            NearbyListening.start(tablet.nearby(), discovery).use { listening ->
+                val hosts = if (hasV6) listOf("::1", "127.0.0.1") else listOf("127.0.0.1")
+                for (host in hosts) {
+                    val accepted = pool.submit<PeerReport> { listening.acceptOne() }
+                    val dialled = dialPeer(phone.nearby(), PeerAddress("", host, listening.port), timeoutMillis = 10_000)
+                    accepted.get(30, TimeUnit.SECONDS)
+                    assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "dialled over $host")
+                }
+            }
+        }
+
         check("a stranger who dials is refused on both sides and learns nothing") {
             val stranger = Vault.open(File(tmp, "stranger.db").path, generateMasterKey())
             stranger.createPerson()
@@ -162,6 +239,95 @@ fun main() {
             assertEquals(0, stranger.journal().use { it.list().size }, "the stranger has nothing")
             stranger.close()
         }
+        check("a write to a device that stopped reading ends within the write timeout (a watchdog closes the socket)") {
+            java.net.ServerSocket(0, 1, loopback).use { server ->
+                Socket().use { client ->
+                    client.sendBufferSize = 4096
+                    client.connect(server.localSocketAddress, 2_000)
+                    server.accept().use { idle ->
+                        // idle never reads
+                        val out = boundedOutput(client, 500)
+                        val start = System.nanoTime()
+                        assertThrows<IOException>("the stalled write ends") {
+                            repeat(1_000) { out.write(ByteArray(64 * 1024)) }
+                        }
+                        val took = (System.nanoTime() - start) / 1_000_000
+                        assertTrue(took < 3_000, "the stalled write ended after $took ms")
+                        assertTrue(idle.isConnected, "the idle side is still there")
+                    }
+                }
+            }
+        }
+
+        check("a stranger trickling a byte within each timeout is cut off at the session deadline; a peer then syncs") {
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 1_500)
+            val synced = LinkedBlockingQueue<PeerReport>()
+            val failed = LinkedBlockingQueue<Exception>()
+            val served = pool.submit { listening.serve(onSynced = { synced.put(it) }, onFailed = { failed.put(it) }) }
+            Socket().use { trickler ->
+                trickler.connect(InetSocketAddress(loopback, listening.port), 2_000)
+                // A 32-byte first frame (the handshake's length), one byte every 0.3 s.
+                val trickling = pool.submit {
+                    try {
+                        val out = trickler.getOutputStream()
+                        for (b in byteArrayOf(0x00, 0x20) + ByteArray(32)) {
+                            out.write(b.toInt())
+                            out.flush()
+                            Thread.sleep(300)
+                        }
+                    } catch (e: IOException) {
+                        // cut off
+                    }
+                }
+                val start = System.nanoTime()
+                val e = failed.poll(8, TimeUnit.SECONDS)
+                val took = (System.nanoTime() - start) / 1_000_000
+                assertTrue(e != null, "the trickler's session is ended")
+                assertTrue(took < 5_000, "within the deadline (twice the timeout: 3 s) and a margin: $took ms")
+                val dialled = dialPeer(phone.nearby(), discovery.browse(5_000).single(), timeoutMillis = 10_000)
+                assertEquals(tablet.deviceId(), dialled.remoteDeviceId, "the dialler met the tablet")
+                assertTrue(synced.poll(10, TimeUnit.SECONDS) != null, "the listener synced with the real peer")
+                trickling.cancel(true)
+            }
+            listening.close()
+            served.get(10, TimeUnit.SECONDS)
+        }
+
+        check("close() ends a session in progress; serve() returns at once and calls nothing after") {
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(tablet.nearby(), discovery, bindAddress = loopback, timeoutMillis = 30_000)
+            val calls = java.util.concurrent.atomic.AtomicInteger()
+            val served = pool.submit { listening.serve(onSynced = { calls.incrementAndGet() }, onFailed = { calls.incrementAndGet() }) }
+            Socket().use { silent ->
+                silent.connect(InetSocketAddress(loopback, listening.port), 2_000)
+                Thread.sleep(300) // accepted, its session waiting to read
+                listening.close()
+                served.get(1, TimeUnit.SECONDS)
+                Thread.sleep(200)
+                assertEquals(0, calls.get(), "no callback after close()")
+            }
+        }
+
+        check("a locked vault ends serve() (reported as Locked) instead of staying advertised") {
+            val v = Vault.open(File(tmp, "locked.db").path, generateMasterKey())
+            v.createPerson()
+            val discovery = InMemoryDiscovery()
+            val listening = NearbyListening.start(v.nearby(), discovery, bindAddress = loopback, timeoutMillis = 5_000)
+            val failed = LinkedBlockingQueue<Exception>()
+            val served = pool.submit { listening.serve(onSynced = { }, onFailed = { failed.put(it) }) }
+            v.lock()
+            Socket().use { s ->
+                s.connect(InetSocketAddress(loopback, listening.port), 2_000)
+                served.get(5, TimeUnit.SECONDS)
+            }
+            assertEquals(1, failed.size, "reported once")
+            assertTrue(failed.peek() is SebayaException.Locked, "reported as Locked: ${failed.peek()}")
+            assertTrue(!listening.isOpen, "closed")
+            assertEquals(emptySet<String>(), discovery.advertised(), "no advertisement left")
+            v.close()
+        }
+
         phone.close()
         tablet.close()
     } finally {

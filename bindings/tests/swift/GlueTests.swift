@@ -212,6 +212,53 @@ func lifecycleTests() {
         try assertTrue(!life.isOpen, "not locked after the use ended")
     }
 
+    check("glue: VaultLifecycle's slow open holds no lock: background, lock and isOpen return; two users open once") {
+        let opens = AsyncBox<Int>()
+        let real = opener("life4.db", opens)
+        let started = DispatchSemaphore(value: 0), goOn = DispatchSemaphore(value: 0)
+        let life = VaultLifecycle(lockInBackground: true) {
+            started.signal()
+            _ = goOn.wait(timeout: .now() + 10) // the Keychain or a disk taking its time
+            return try real()
+        }
+        life.enteredForeground()
+        let first = Background { try life.use { try $0.deviceId() } }
+        try assertTrue(started.wait(timeout: .now() + 10) == .success, "the open did not start")
+        let second = Background { try life.use { try $0.deviceId() } }
+        // Only once the second user waits for the first one's open is the open let go.
+        let waitEnd = Date(timeIntervalSinceNow: 10)
+        while life.currentUsers < 2 && Date() < waitEnd { Thread.sleep(forTimeInterval: 0.001) }
+        try assertEqual(2, life.currentUsers, "the second user waits for the open")
+        let calls = Background { () -> Bool in
+            _ = life.isOpen
+            life.enteredBackground()
+            life.lock()
+            life.enteredForeground()
+            return true
+        }
+        let returned = (try? calls.wait(2)) != nil // a Background's result can be waited for once
+        goOn.signal()
+        _ = try first.wait(10).get()
+        _ = try second.wait(10).get()
+        if !returned { _ = try? calls.wait(10) }
+        try assertTrue(returned, "isOpen/enteredBackground/lock waited for a slow open")
+        try assertEqual(1, try opens.result?.get(), "two users at once open the vault once")
+        try assertTrue(!life.isOpen, "lock() during the open locks once the uses end")
+    }
+
+    check("glue: a VaultLifecycle opener may ask the lifecycle for its state without deadlock") {
+        let real = opener("life5.db", AsyncBox<Int>())
+        let box = AsyncBox<VaultLifecycle>()
+        let life = VaultLifecycle(lockInBackground: false) {
+            if let l = try box.result?.get(), l.isOpen { throw CheckFailure(description: "open during the open") }
+            return try real()
+        }
+        box.result = .success(life)
+        let used = Background { try life.use { try $0.deviceId() } }
+        _ = try used.wait(5).get()
+        try assertTrue(life.isOpen, "opened")
+    }
+
     check("glue: VaultLifecycle without lockInBackground stays open; lock() locks on demand; a failing open reaches the caller") {
         let life = VaultLifecycle(lockInBackground: false, open: opener("life3.db", AsyncBox<Int>()))
         _ = try life.use { try $0.spaceStatus() }

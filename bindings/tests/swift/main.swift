@@ -633,5 +633,6 @@ eraseTests()
 leaveTests()
 safeguardingTests()
 careTests()
+remindersTests()
 
 finish()

@@ -171,8 +171,8 @@ impl Vault {
     }
 
     /// Starts a new period of a group (facilitators): a new space with the same name, members and
-    /// roles (and programme), the open agenda items and actions and the coping ideas carried over, and
-    /// a new key. The old period stays readable to those who were in it and names the new one as
+    /// roles (and programme), the open agenda items, actions and reminders and the coping ideas
+    /// carried over, and a new key. The old period stays readable to those who were in it and names the new one as
     /// `next`; every member's device follows it at its next sync. What a newcomer to the new period
     /// reads starts there. Returns the new period's id.
     pub fn start_period(&mut self, group: &SpaceId) -> Result<SpaceId> {
@@ -212,6 +212,8 @@ impl Vault {
             crate::groups::init(doc, &name, now)?;
             crate::groups::set_previous_period(doc, &group.to_hex(), now)?;
             crate::groups::carry_open_items(&carried, doc, &me.to_hex(), now)?;
+            // Open reminders (tasks agreed between sessions) go on too (protocol 29.1).
+            crate::reminders::carry_open(&carried, doc, &me.to_hex(), now)?;
             Ok(())
         })?;
         let (store, identity) = (&self.store, &self.identity);

@@ -28,6 +28,7 @@ use crate::space::doc::{is_lower_hex, read_all, string};
 
 pub mod casenotes;
 pub(crate) mod credentials;
+pub mod reminders;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -82,6 +83,9 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     {
         // Anyone may publish a credential: it is signed, and checked by every reader.
         return Need::Member;
+    }
+    if root.starts_with(reminders::PREFIX) {
+        return reminders::need(kind);
     }
     match (kind, root) {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
@@ -188,7 +192,9 @@ impl Author<'_> {
 /// changes left its document, and what an older release refused for that is judged again; and a
 /// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
 /// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
-/// 9 (issue 18, item 1; refuses more than 7): a member's own `leave` and either party's `end`
+/// 8 (issue 18, item 4): reminders, `reminder/<id>` root keys a pairing's members write
+/// (`reminders.rs`), which 7 refused from anyone but an admin.
+/// 9 (issue 18, item 1; refuses more than 8): a member's own `leave` and either party's `end`
 /// (protocol 15.11); once a space has ended, no member's envelope past the cutoff an end names is
 /// accepted (`MembershipState::writing_role_at`).
 pub const RULES_VERSION: u32 = 9;
@@ -460,6 +466,16 @@ fn is_subject(doc: &AutoCommit, kind: SpaceKind, author: &Author<'_>) -> bool {
     }
 }
 
+/// Whether an operation that names who wrote a record ([`AUTHOR_FIELDS`]) names the signer.
+fn signed_as_written(author: &Author<'_>, key: &Key, action: &OpType) -> bool {
+    match (key, action) {
+        (Key::Map(k), OpType::Put(ScalarValue::Str(v))) if AUTHOR_FIELDS.contains(&k.as_str()) => {
+            v.as_str() == author.device.to_hex()
+        }
+        _ => true,
+    }
+}
+
 /// A change's operations, or `None` when Automerge cannot expand them (its expander panics on some
 /// malformed operations; a panic here would stop every sync of the space).
 pub(crate) fn expand(change: &Change) -> Option<automerge::ExpandedChange> {
@@ -521,6 +537,14 @@ pub(crate) fn allowed(
         let Some(expanded) = expand(change) else {
             return false;
         };
+        // The change's own past as this device holds it (a dependency in the same envelope is
+        // not in `doc` yet, and made nothing `doc` shows): what a reminder's make is judged by.
+        let known_deps: Vec<automerge::ChangeHash> = change
+            .deps()
+            .iter()
+            .filter(|d| doc.get_change_by_hash(d).is_some())
+            .copied()
+            .collect();
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             let root = match &op.obj {
@@ -557,6 +581,33 @@ pub(crate) fn allowed(
                 };
                 if !ok || author.role.is_none() {
                     return false;
+                }
+                continue;
+            }
+            // A reminder is its own root key, with its own rule (`reminders.rs`).
+            if reminders::is_reminder(kind, &root) {
+                let target = match &op.obj {
+                    ObjectId::Root => reminders::Target::Root(&known_deps),
+                    ObjectId::Id(id) if created.contains_key(id) => reminders::Target::Made,
+                    ObjectId::Id(id) => {
+                        reminders::Target::Existing(doc.import_obj(&opid_text(id)).ok())
+                    }
+                };
+                if !reminders::op_allowed(
+                    doc,
+                    kind,
+                    author.role,
+                    &root,
+                    target,
+                    &op.key,
+                    &op.action,
+                    op.pred.is_empty(),
+                ) || !signed_as_written(author, &op.key, &op.action)
+                {
+                    return false;
+                }
+                if matches!(op.action, OpType::Make(_)) {
+                    created.insert(OpId::new(start + i as u64, &expanded.actor_id), root);
                 }
                 continue;
             }
@@ -665,10 +716,8 @@ pub(crate) fn allowed(
                 return false;
             }
             // Whoever a record says wrote it must be who signed it.
-            if let (Key::Map(k), OpType::Put(ScalarValue::Str(v))) = (&op.key, &op.action) {
-                if AUTHOR_FIELDS.contains(&k.as_str()) && v.as_str() != author.device.to_hex() {
-                    return false;
-                }
+            if !signed_as_written(author, &op.key, &op.action) {
+                return false;
             }
             if matches!(op.action, OpType::Make(_)) {
                 let id = OpId::new(start + i as u64, &expanded.actor_id);
@@ -1270,6 +1319,18 @@ pub(crate) mod tests {
         assert_eq!(need(SpaceKind::Group, "name"), Need::Admin);
         assert_eq!(need(SpaceKind::Group, "programme"), Need::Creator);
         assert_eq!(need(SpaceKind::Group, "cred/00"), Need::Member);
+        assert_eq!(
+            need(SpaceKind::Pairing, "reminder/0000000000000001"),
+            Need::Member
+        );
+        assert_eq!(
+            need(SpaceKind::Group, "reminder/0000000000000001"),
+            Need::Admin
+        );
+        assert_eq!(
+            need(SpaceKind::Care, "reminder/0000000000000001"),
+            Need::Admin
+        );
         assert_eq!(need(SpaceKind::Pairing, "goals"), Need::Member);
         assert_eq!(
             need(SpaceKind::Pairing, "participant"),

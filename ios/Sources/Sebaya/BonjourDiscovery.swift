@@ -8,8 +8,11 @@ import Foundation
 import Network
 import dnssd
 
-/// `PeerDiscovery` on Bonjour, with the core's service type (`nearbyServiceType()`, `_sebaya._tcp`) and
-/// no TXT record, so a phone advertises exactly as `sebaya nearby listen` does (protocol 25.1). The app
+/// `PeerDiscovery` on Bonjour, with the core's service type (`nearbyServiceType()`, `_sebaya._tcp`), the
+/// core's random name and no TXT record, as `sebaya nearby listen` does (protocol 25.1). Not only the
+/// random name is seen: Bonjour's SRV record names the device's own mDNS host name (which can contain
+/// the name the person gave the phone), which this class cannot change (docs/threat-model.md, "Nearby
+/// sync"). `browse` returns that host name; the listener is dual-stack, so IPv6 or IPv4 works. The app
 /// lists `_sebaya._tcp` under `NSBonjourServices` and gives an `NSLocalNetworkUsageDescription`
 /// (docs/nearby.md).
 ///

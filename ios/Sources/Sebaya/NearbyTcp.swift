@@ -230,6 +230,13 @@ public final class TcpPeerSocket: PeerByteStream {
         }
     }
 
+    /// Ends the connection in both directions without closing the fd (from another thread: a read or
+    /// write waiting on it returns at once). Does nothing once closed, so it never touches a reused fd.
+    func shutdown() {
+        lock.lock(); defer { lock.unlock() }
+        if open { _ = posixShutdown(fd) }
+    }
+
     /// Closes the connection. Idempotent.
     public func close() {
         lock.lock(); defer { lock.unlock() }
@@ -239,77 +246,235 @@ public final class TcpPeerSocket: PeerByteStream {
     deinit { close() }
 }
 
-// Inside TcpPeerSocket and TcpPeerListener, `connect` and `accept` would name their own methods.
+// Inside TcpPeerSocket and TcpPeerListener, `connect`, `accept` and `shutdown` would name their own methods.
+private func posixShutdown(_ fd: Int32) -> Int32 { shutdown(fd, Int32(SHUT_RDWR)) }
+
+/// How long one whole session may take, at most: twice the per-step `timeout`, so a device that
+/// trickles a byte now and then (each read within the timeout) cannot hold the listener for ever.
+func sessionDeadline(_ timeout: TimeInterval) -> TimeInterval { 2 * timeout }
+
+/// Runs a session over `socket`, ending it (shutdown) if it is still running after `sessionDeadline`.
+private func runBounded(_ session: PeerSession, over socket: TcpPeerSocket, timeout: TimeInterval) throws -> PeerReport {
+    let watchdog = DispatchWorkItem { socket.shutdown() }
+    DispatchQueue.global().asyncAfter(deadline: .now() + sessionDeadline(timeout), execute: watchdog)
+    defer { watchdog.cancel() }
+    return try runPeerSession(session, over: socket)
+}
+
+/// Failures of this device, not of the other one (a locked vault, a key store refusing): every later
+/// session would fail the same way, so `serve` ends instead of staying advertised.
+private func isLocalFailure(_ error: Error) -> Bool {
+    guard let e = error as? SebayaError else { return false }
+    switch e {
+    case .Locked, .WrongKey, .KeyStore, .Internal: return true
+    default: return false
+    }
+}
 private func posixConnect(_ fd: Int32, _ addr: UnsafeMutablePointer<sockaddr>?, _ len: socklen_t) -> Int32 {
     connect(fd, addr, len)
 }
 
-/// A listening TCP socket (IPv4: the address a phone has on a hotspot or shared Wi-Fi).
-final class TcpPeerListener {
-    private let fd: Int32
-    let port: UInt16
-    private let lock = NSLock()
-    private var open = true
-
-    init(loopbackOnly: Bool) throws {
-        let s = socket(AF_INET, streamType, 0)
-        guard s >= 0 else { throw NearbySocketError.failed("socket") }
-        setOption(s, SOL_SOCKET, SO_REUSEADDR, 1)
+/// Opens one listening socket: IPv6 (`v6`) or IPv4, on the loopback address or every interface, at
+/// `port` (0: any). An IPv6 socket on every interface has IPV6_V6ONLY off, so it takes IPv4 too
+/// (dual-stack). The socket is non-blocking: `accept` returns EAGAIN instead of waiting.
+private func openListening(v6: Bool, loopback: Bool, port: UInt16) throws -> (fd: Int32, port: UInt16) {
+    let s = socket(v6 ? AF_INET6 : AF_INET, streamType, 0)
+    guard s >= 0 else { throw NearbySocketError.failed("socket") }
+    setOption(s, SOL_SOCKET, SO_REUSEADDR, 1)
+    var bound: Int32
+    if v6 {
+        // Checked: if it failed, a socket meant to take IPv4 too would refuse it (a hotspot's phones).
+        var only: Int32 = loopback ? 1 : 0
+        guard setsockopt(s, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &only, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            closeFd(s)
+            throw NearbySocketError.failed("listen")
+        }
+        var a = sockaddr_in6()
+        a.sin6_family = sa_family_t(AF_INET6)
+        a.sin6_port = port.bigEndian
+        a.sin6_addr = loopback ? in6addr_loopback : in6addr_any
+        #if canImport(Darwin)
+        a.sin6_len = UInt8(MemoryLayout<sockaddr_in6>.size)
+        #endif
+        let size = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) } }
+    } else {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = 0
+        a.sin_port = port.bigEndian
         // 127.0.0.1 or 0.0.0.0 (INADDR_LOOPBACK and INADDR_ANY are C casts Swift does not import).
-        a.sin_addr.s_addr = (loopbackOnly ? UInt32(0x7f00_0001) : UInt32(0)).bigEndian
+        a.sin_addr.s_addr = (loopback ? UInt32(0x7f00_0001) : UInt32(0)).bigEndian
         #if canImport(Darwin)
         a.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
         #endif
         let size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) } }
-        guard bound == 0, listen(s, 1) == 0 else {
-            closeFd(s)
-            throw NearbySocketError.failed("listen")
+        bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, size) } }
+    }
+    let flags = fcntl(s, F_GETFL, 0)
+    guard bound == 0, listen(s, 1) == 0, flags >= 0, fcntl(s, F_SETFL, flags | O_NONBLOCK) == 0 else {
+        closeFd(s)
+        throw NearbySocketError.failed("listen")
+    }
+    // sin_port and sin6_port sit at the same offset: read it from a storage big enough for both.
+    var got = sockaddr_storage()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let named = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+    let bePort = withUnsafePointer(to: &got) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port } }
+    // Never advertise port 0.
+    guard named == 0, bePort != 0 else {
+        closeFd(s)
+        throw NearbySocketError.failed("listen")
+    }
+    return (s, UInt16(bigEndian: bePort))
+}
+
+/// A listening TCP socket, dual-stack: on every interface one IPv6 socket that takes IPv4 too (an
+/// Android phone may dial the IPv6 address Bonjour/NSD gives; IPv4 only where the device has no IPv6);
+/// with `loopbackOnly`, 127.0.0.1 and ::1 (when the machine has IPv6) on the same port. Every socket is
+/// non-blocking, so no thread ever waits inside `accept` (on Darwin a connection reset between a poll
+/// and its accept would make a blocking accept wait, holding the lock `close()` needs).
+final class TcpPeerListener {
+    private let fds: [Int32]
+    let port: UInt16
+    private let lock = NSLock()
+    private var open = true
+    private let calls: ListenerCalls
+
+    init(loopbackOnly: Bool) throws {
+        let opened = try TcpPeerListener.openAll(loopbackOnly: loopbackOnly)
+        fds = opened.fds
+        port = opened.port
+        calls = .system
+    }
+
+    /// A listener over `fds` that waits with `calls` instead of the system's (tests only).
+    init(fds: [Int32], port: UInt16, calls: ListenerCalls) {
+        self.fds = fds
+        self.port = port
+        self.calls = calls
+    }
+
+    private static func openAll(loopbackOnly: Bool) throws -> (fds: [Int32], port: UInt16) {
+        if !loopbackOnly {
+            if let v6 = try? openListening(v6: true, loopback: false, port: 0) { return ([v6.fd], v6.port) }
+            let v4 = try openListening(v6: false, loopback: false, port: 0) // no IPv6 on this device
+            return ([v4.fd], v4.port)
         }
-        var got = sockaddr_in()
-        var len = size
-        _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
-        fd = s
-        port = UInt16(bigEndian: got.sin_port)
+        // 127.0.0.1 picks the port, ::1 takes the same one; if that port is taken on ::1, try again.
+        for attempt in 1...5 {
+            let v4 = try openListening(v6: false, loopback: true, port: 0)
+            if let v6 = try? openListening(v6: true, loopback: true, port: v4.port) { return ([v4.fd, v6.fd], v4.port) }
+            let probe = socket(AF_INET6, streamType, 0)
+            if probe >= 0 { closeFd(probe) }
+            // No IPv6 on this machine (or no port free on both after five tries): IPv4 only.
+            if probe < 0 || attempt == 5 { return ([v4.fd], v4.port) }
+            closeFd(v4.fd)
+        }
+        throw NearbySocketError.failed("listen")
     }
 
     var isOpen: Bool { lock.lock(); defer { lock.unlock() }; return open }
 
-    /// Waits for one connection until one arrives or the listener is closed (`NearbySocketError.closed`).
-    /// Polls in short slices, so a close from another thread ends the wait on every platform.
+    /// Whether every listening socket is non-blocking (what `close()` returning promptly relies on).
+    var acceptsWithoutBlocking: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return fds.allSatisfy { fcntl($0, F_GETFL, 0) & O_NONBLOCK != 0 }
+    }
+
+    /// Waits for one connection until one arrives or the listener is closed (`NearbySocketError.closed`);
+    /// `NearbySocketError.failed` if the listening socket itself fails. Non-blocking accepts, tried in
+    /// short slices, so a close from another thread ends the wait on every platform. A socket that poll
+    /// reports broken (POLLERR, POLLHUP, POLLNVAL), or that poll keeps calling readable while accept takes
+    /// nothing (an iOS socket defuncted while the app was suspended), is a failure: after a few such
+    /// rounds the wait backs off to a full slice, and after `maxIdleRounds` it gives up, so the loop
+    /// never spins.
     func accept(timeout: TimeInterval) throws -> TcpPeerSocket {
+        var idle = 0
+        var revents: [Int16] = []
         while true {
             lock.lock()
             guard open else { lock.unlock(); throw NearbySocketError.closed }
-            let ready = waitFor(fd, writable: false, 0)
+            if revents.contains(where: { $0 & brokenEvents != 0 }) { lock.unlock(); throw NearbySocketError.failed("accept") }
             var c: Int32 = -1
-            if ready { c = posixAccept(fd) }
+            var broken = false
+            for fd in fds {
+                let got = calls.accept(fd)
+                c = got.fd
+                if c >= 0 { break }
+                let e = got.errno
+                // Nothing waiting, a signal, or a connection aborted before it was taken: try again.
+                if e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != ECONNABORTED && e != EPROTO { broken = true }
+            }
             lock.unlock()
-            if c >= 0 { return TcpPeerSocket(fd: c, timeout: timeout) }
-            _ = waitFor(fd, writable: false, 0.1)
+            if c >= 0 {
+                // Darwin's accepted socket inherits O_NONBLOCK (Linux's does not): the session's reads
+                // and writes block, bounded by their timeouts.
+                let flags = fcntl(c, F_GETFL, 0)
+                if flags >= 0 { _ = fcntl(c, F_SETFL, flags & ~O_NONBLOCK) }
+                return TcpPeerSocket(fd: c, timeout: timeout)
+            }
+            if broken { throw NearbySocketError.failed("accept") }
+            if revents.contains(where: { $0 & Int16(POLLIN) != 0 }) {
+                // Readable, yet nothing taken.
+                idle += 1
+                if idle >= TcpPeerListener.maxIdleRounds { throw NearbySocketError.failed("accept") }
+                if idle >= 3 { Thread.sleep(forTimeInterval: 0.1) }
+            } else {
+                idle = 0
+            }
+            revents = calls.poll(fds, 0.1)
         }
     }
 
+    /// Consecutive "readable, yet nothing accepted" rounds before the listening socket counts as broken
+    /// (about a second: the rounds after the third wait a full slice each).
+    static let maxIdleRounds = 10
+
     func close() {
         lock.lock(); defer { lock.unlock() }
-        if open { open = false; closeFd(fd) }
+        if open {
+            open = false
+            for fd in fds { closeFd(fd) }
+        }
     }
 
     deinit { close() }
 }
 
-private func posixAccept(_ fd: Int32) -> Int32 { accept(fd, nil, nil) }
+/// Waits until one of `fds` is readable, for at most `seconds` (a closed one ends the wait at once);
+/// what poll said of each (its `revents`).
+private func waitForAny(_ fds: [Int32], _ seconds: TimeInterval) -> [Int16] {
+    var ps = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    _ = poll(&ps, nfds_t(ps.count), Int32(seconds * 1000))
+    return ps.map { $0.revents }
+}
+
+/// Poll's answers that mean the socket is broken, not that a connection waits.
+private let brokenEvents = Int16(POLLERR) | Int16(POLLHUP) | Int16(POLLNVAL)
+
+private func posixAccept(_ fd: Int32) -> (fd: Int32, errno: Int32) {
+    let c = accept(fd, nil, nil)
+    return (c, c >= 0 ? 0 : errno)
+}
+
+/// The two system calls `TcpPeerListener` waits with, so a test can stand in for a socket the platform
+/// broke (Linux cannot make one that behaves like an iOS defunct socket).
+struct ListenerCalls {
+    /// One non-blocking accept: the new fd, or -1 and the errno.
+    var accept: (Int32) -> (fd: Int32, errno: Int32)
+    /// One poll of the listening fds for readability, at most that long: each fd's `revents`.
+    var poll: ([Int32], TimeInterval) -> [Int16]
+
+    static let system = ListenerCalls(accept: posixAccept, poll: waitForAny)
+}
 
 /// Connects to a listening device found by `PeerDiscovery.browse` (or typed in) and syncs with it: this
 /// side initiates. Blocks until the session ends (call it off the main thread); every connect, read and
-/// write waits at most `timeout` seconds.
+/// write waits at most `timeout` seconds, and the whole session at most twice that.
 public func dialPeer(nearby: Nearby, address: PeerAddress, timeout: TimeInterval = nearbyTimeout) throws -> PeerReport {
     let socket = try TcpPeerSocket.connect(host: address.host, port: address.port, timeout: timeout)
     defer { socket.close() }
-    return try runPeerSession(try nearby.startSession(initiator: true), over: socket)
+    return try runBounded(try nearby.startSession(initiator: true), over: socket, timeout: timeout)
 }
 
 /// This device listening for a nearby device to sync with, and advertised while it does: the handle of
@@ -323,6 +488,9 @@ public final class NearbyListening {
     private let listener: TcpPeerListener
     private let advert: Advertisement
     private let timeout: TimeInterval
+    private let lock = NSLock()
+    /// The session in progress, ended by `stop()`.
+    private var current: TcpPeerSocket?
     /// The random name advertised (show it, so the person can tell it apart on the other phone).
     public let name: String
     /// The TCP port listened on.
@@ -338,13 +506,17 @@ public final class NearbyListening {
         self.timeout = timeout
     }
 
-    /// Listens on a TCP port (every interface, as on a hotspot; only 127.0.0.1 with `loopbackOnly`) and
-    /// advertises it through `discovery` under a fresh random name. If the advertisement cannot start,
-    /// the port is closed again and the error is thrown.
+    /// Listens on a TCP port (every interface, IPv6 and IPv4, as on a hotspot; only 127.0.0.1 and ::1
+    /// with `loopbackOnly`) and advertises it through `discovery` under a fresh random name. If the
+    /// advertisement cannot start, the port is closed again and the error is thrown.
     public static func start(
         nearby: Nearby, discovery: PeerDiscovery, loopbackOnly: Bool = false, timeout: TimeInterval = nearbyTimeout
     ) throws -> NearbyListening {
-        let listener = try TcpPeerListener(loopbackOnly: loopbackOnly)
+        try start(nearby: nearby, discovery: discovery, listener: try TcpPeerListener(loopbackOnly: loopbackOnly), timeout: timeout)
+    }
+
+    /// `start` over a given listener (tests: one that stands in for a broken socket).
+    static func start(nearby: Nearby, discovery: PeerDiscovery, listener: TcpPeerListener, timeout: TimeInterval) throws -> NearbyListening {
         do {
             let name = try nearbyAdvertName()
             let advert = try discovery.advertise(name: name, port: listener.port)
@@ -356,18 +528,68 @@ public final class NearbyListening {
     }
 
     /// Waits for one device to connect and syncs with it (this side responds). Blocks: call it off the
-    /// main thread; call it again for the next device. Throws `NearbySocketError.closed` once stopped,
-    /// and a `SebayaError` when the session fails (the listening goes on).
+    /// main thread. Throws `NearbySocketError.closed` once stopped — and also when one session's
+    /// device closes its connection while this handle stays open (`.timedOut` when it says nothing) —
+    /// and a `SebayaError` when the session fails. For a loop that keeps accepting, use `serve`.
     public func acceptOne() throws -> PeerReport {
         let socket = try listener.accept(timeout: timeout)
         defer { socket.close() }
-        return try runPeerSession(try nearby.startSession(initiator: false), over: socket)
+        return try session(over: socket)
+    }
+
+    /// One responding session over `socket`, which `stop()` ends while it runs.
+    private func session(over socket: TcpPeerSocket) throws -> PeerReport {
+        lock.lock()
+        current = socket
+        let stopped = !listener.isOpen
+        lock.unlock()
+        defer { lock.lock(); current = nil; lock.unlock() }
+        if stopped { throw NearbySocketError.closed }
+        return try runBounded(try nearby.startSession(initiator: false), over: socket, timeout: timeout)
+    }
+
+    /// The accept loop of the listening screen: accepts devices one after another, syncing with each
+    /// (this side responds) and handing its report to `onSynced`, until this handle is stopped. A
+    /// session that fails — a stranger refused (`PeerNotMember`), one who connects and says nothing
+    /// until the timeout, garbage (`BadPeerMessage`), a connection that drops — is handed to `onFailed`
+    /// (log its kind, not its text) and the loop goes on accepting: nothing a device on the network does
+    /// ends it while the phone stays advertised. A session lasts at most twice `timeout` in all. It
+    /// returns when `stop()` is called (from another thread or from a callback; a session in progress
+    /// is ended, and no callback starts after `stop()`); if the listening socket itself fails, or this
+    /// device cannot sync at all (`Locked`, `WrongKey`, `KeyStore`, `Internal`: the vault was locked),
+    /// it reports that to `onFailed` and stops this handle first, so the advertisement never outlives
+    /// the loop. Blocks: run it on its own thread.
+    public func serve(onSynced: (PeerReport) -> Void, onFailed: (Error) -> Void = { _ in }) {
+        defer { stop() }
+        while listener.isOpen {
+            let socket: TcpPeerSocket
+            do {
+                socket = try listener.accept(timeout: timeout)
+            } catch {
+                if listener.isOpen { onFailed(error) } // the listening socket failed, not stopped by the person
+                return
+            }
+            let report: PeerReport
+            do {
+                defer { socket.close() }
+                report = try session(over: socket)
+            } catch {
+                guard listener.isOpen else { return } // stopped during the session: no callback
+                onFailed(error)
+                if isLocalFailure(error) { return }
+                continue
+            }
+            guard listener.isOpen else { return }
+            onSynced(report)
+        }
     }
 
     /// Withdraws the advertisement and stops listening. Idempotent.
     public func stop() {
         advert.stop()
         listener.close()
+        lock.lock(); defer { lock.unlock() }
+        current?.shutdown()
     }
 
     deinit { stop() }

@@ -26,13 +26,14 @@ import UIKit
 /// With `lockInBackground` false this class only keeps the vault open. Thread-safe; `use` blocks
 /// (call it off the main thread, as every vault call).
 public final class VaultLifecycle {
-    private let mutex = NSLock()
+    private let mutex = NSCondition()
     private let lockInBackground: Bool
     private let open: () throws -> Vault
     private var vault: Vault?
     private var inForeground = false
     private var users = 0
     private var lockWhenIdle = false
+    private var opening = false
 
     public init(lockInBackground: Bool, open: @escaping () throws -> Vault) {
         self.lockInBackground = lockInBackground
@@ -45,24 +46,20 @@ public final class VaultLifecycle {
         return vault != nil
     }
 
+    /// How many `use`s are running or waiting for an open (for tests: a second user is waiting once
+    /// this is 2 while the first one opens).
+    var currentUsers: Int {
+        mutex.lock(); defer { mutex.unlock() }
+        return users
+    }
+
     /// Runs `body` with the open vault, opening it first if needed; errors from `open` or `body` reach
-    /// the caller, and the state stays consistent either way.
+    /// the caller, and the state stays consistent either way. `open` runs without this object's lock
+    /// held (the Keychain may take its time, and `open` may ask `isOpen`): meanwhile
+    /// `enteredBackground()`, `lock()` and `isOpen` return at once, and another `use` waits for that one
+    /// open instead of making its own.
     public func use<T>(_ body: (Vault) throws -> T) throws -> T {
-        mutex.lock()
-        let v: Vault
-        do {
-            if let current = vault {
-                v = current
-            } else {
-                v = try open()
-                vault = v
-            }
-        } catch {
-            mutex.unlock()
-            throw error
-        }
-        users += 1
-        mutex.unlock()
+        let v = try acquire()
         defer {
             mutex.lock()
             users -= 1
@@ -70,6 +67,37 @@ public final class VaultLifecycle {
             mutex.unlock()
         }
         return try body(v)
+    }
+
+    /// The open vault for one more user (counted from the start, so no lock falls between).
+    private func acquire() throws -> Vault {
+        mutex.lock()
+        users += 1
+        while vault == nil && opening { mutex.wait() }
+        if let current = vault {
+            mutex.unlock()
+            return current
+        }
+        opening = true
+        mutex.unlock()
+        let opened: Vault
+        do {
+            opened = try open()
+        } catch {
+            mutex.lock()
+            opening = false
+            users -= 1
+            if users == 0 { lockWhenIdle = false } // nothing was open to lock
+            mutex.broadcast()
+            mutex.unlock()
+            throw error
+        }
+        mutex.lock()
+        vault = opened
+        opening = false
+        mutex.broadcast()
+        mutex.unlock()
+        return opened
     }
 
     /// The app came to the foreground.

@@ -124,6 +124,8 @@ enum Col {
     Small,
     /// An integer 0 or 1 kept as BOOLEAN.
     Bool,
+    /// Text (a push endpoint).
+    Text,
 }
 
 type Table = (&'static str, &'static str, &'static [Col]);
@@ -164,6 +166,17 @@ const MAILBOX: &[Table] = &[
 ];
 
 const REST: &[Table] = &[
+    (
+        "SELECT device, endpoint, p256dh, auth, registered_at FROM push_subscriptions",
+        "INSERT INTO push_subscriptions (device, endpoint, p256dh, auth, registered_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[Col::Blob, Col::Text, Col::Blob, Col::Blob, Col::Int],
+    ),
+    (
+        "SELECT space, device FROM push_readers",
+        "INSERT INTO push_readers (space, device) VALUES ($1, $2)",
+        &[Col::Blob, Col::Blob],
+    ),
     (
         "SELECT space, author, statement FROM erasure_statements",
         "INSERT INTO erasure_statements (space, author, statement) VALUES ($1, $2, $3)",
@@ -208,6 +221,7 @@ enum Value {
     Int(i64),
     Small(i16),
     Bool(bool),
+    Text(String),
 }
 
 impl Value {
@@ -218,6 +232,7 @@ impl Value {
             Value::Int(v) => v,
             Value::Small(v) => v,
             Value::Bool(v) => v,
+            Value::Text(v) => v,
         }
     }
 }
@@ -246,6 +261,7 @@ fn copy(
                         .map_err(|_| StoreError::Corrupt("an envelope kind out of range"))?,
                 ),
                 Col::Bool => Value::Bool(row.get::<_, i64>(i)? != 0),
+                Col::Text => Value::Text(row.get(i)?),
             });
         }
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(Value::as_sql).collect();
@@ -307,6 +323,7 @@ mod tests {
             store.admitted_space(&s1).unwrap(),
             store.snapshots(&s1, 4).unwrap(),
         );
+        out += &format!("{:?}", store.wake_candidates(&s1).unwrap());
         out
     }
 
@@ -348,7 +365,17 @@ mod tests {
             .unwrap();
         let (dev, rid, t) = (DeviceId([9; 32]), [3u8; 16], 1_000_000);
         lite.record_request(&dev, &rid, t, t).unwrap();
+        let subscription = crate::store::StoredSubscription {
+            endpoint: "https://push.example.net/s/5".into(),
+            p256dh: vec![4; 65],
+            auth: vec![6; 16],
+        };
+        lite.set_push_subscription(&DeviceId([5; 32]), Some(&subscription), 90)
+            .unwrap();
+        lite.note_readers(&DeviceId([5; 32]), &[SpaceId([1; 16])])
+            .unwrap();
         let before = answers(&lite);
+        assert!(before.contains("push.example.net/s/5"));
         drop(lite);
 
         let report = copy_sqlite_into(dir.path(), schema.url()).unwrap();

@@ -14,7 +14,7 @@ use postgres::Transaction;
 use crate::error::StoreError;
 
 /// Schema version this build creates and understands (its own line, apart from SQLite's).
-pub const END_VERSION: u32 = 2;
+pub const END_VERSION: u32 = 3;
 
 /// Key of the advisory lock held while the schema is checked and upgraded (single-key form, so it
 /// never meets the two-key locks per space and device).
@@ -57,6 +57,7 @@ fn upgrade_from(tx: &mut Transaction<'_>, version: u32) -> Result<(), StoreError
     match version {
         0 => upgrade_v0_to_v1(tx),
         1 => upgrade_v1_to_v2(tx),
+        2 => super::push::upgrade_v2_to_v3(tx),
         _ => Err(StoreError::Corrupt(
             "no migration step from this schema version",
         )),

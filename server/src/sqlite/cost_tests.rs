@@ -213,9 +213,10 @@ fn the_kept_vector_is_the_one_every_row_gives_through_gaps_erasure_and_an_upgrad
     drop(store);
     {
         let conn = rusqlite::Connection::open(dir.path().join(super::DB_FILE_NAME)).unwrap();
-        // Back to v8: what v9 and v10 added goes too.
+        // Back to v8: what v9, v10 and v11 added goes too.
         conn.execute_batch(
-            "DROP TABLE vectors; DROP INDEX envelopes_pruned; DROP TABLE erasure_statements;",
+            "DROP TABLE vectors; DROP INDEX envelopes_pruned; DROP TABLE erasure_statements;
+             DROP TABLE push_subscriptions; DROP TABLE push_readers;",
         )
         .unwrap();
         conn.pragma_update(None, "user_version", 8).unwrap();

@@ -100,6 +100,10 @@ pub(super) fn erase_space(
         params![space.0.as_slice()],
     )?;
     tx.execute(
+        "DELETE FROM push_readers WHERE space = ?1",
+        params![space.0.as_slice()],
+    )?;
+    tx.execute(
         "INSERT OR IGNORE INTO erased (space, erased_at) VALUES (?1, ?2)",
         params![space.0.as_slice(), sql_int(at)],
     )?;

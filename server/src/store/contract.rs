@@ -17,7 +17,7 @@ use super::rows::PRUNE_INTERVAL_SECS;
 use super::testing::contract_tests;
 use super::{
     ASK_RETENTION_SECS, Amount, InsertOutcome, MAILBOX_RETENTION_SECS, MailboxOutcome, NewEnvelope,
-    NewJoinAnswer, NewJoinRequest, RelayStore, RequestFreshness, Slot,
+    NewJoinAnswer, NewJoinRequest, RelayStore, RequestFreshness, Slot, StoredSubscription,
 };
 
 contract_tests!(
@@ -31,6 +31,7 @@ contract_tests!(
     usage_counts_what_is_stored_and_gives_back_what_is_pruned_or_erased,
     admitted_persons_and_spaces_count_what_their_devices_and_spaces_hold,
     mailboxes_are_pruned_after_thirty_days,
+    wake_candidates_are_the_readers_with_a_subscription_and_leave_with_an_erased_space,
 );
 
 pub(crate) fn env(space: u8, author: u8, seq: u64, id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
@@ -519,4 +520,63 @@ pub(super) fn mailboxes_are_pruned_after_thirty_days(store: &dyn RelayStore) {
         .map(|a| a.body)
         .collect();
     assert_eq!(left, vec![b"new".to_vec()]);
+}
+
+fn subscription(n: u8) -> StoredSubscription {
+    let mut p256dh = vec![4];
+    p256dh.extend([n; 64]);
+    StoredSubscription {
+        endpoint: format!("https://push.example.net/s/{n}"),
+        p256dh,
+        auth: vec![n; 16],
+    }
+}
+
+pub(super) fn wake_candidates_are_the_readers_with_a_subscription_and_leave_with_an_erased_space(
+    store: &dyn RelayStore,
+) {
+    let (s1, s2) = (SpaceId([1; 16]), SpaceId([2; 16]));
+    let d = |n: u8| DeviceId([n; 32]);
+    for n in [1, 2, 3] {
+        store
+            .set_push_subscription(&d(n), Some(&subscription(n)), 100)
+            .unwrap();
+    }
+    store.note_readers(&d(2), &[s1]).unwrap();
+    store.note_readers(&d(1), &[s1, s2]).unwrap();
+    store.note_readers(&d(1), &[s1]).unwrap();
+    store.note_readers(&d(3), &[s2]).unwrap();
+    // A reader without a subscription is never a candidate; nor is a subscriber who never read.
+    store.note_readers(&d(4), &[s1]).unwrap();
+    store
+        .set_push_subscription(&d(5), Some(&subscription(5)), 100)
+        .unwrap();
+    assert_eq!(
+        store.wake_candidates(&s1).unwrap(),
+        vec![(d(1), subscription(1)), (d(2), subscription(2))]
+    );
+    // A device's new subscription replaces its old one; removing it removes it.
+    store
+        .set_push_subscription(&d(1), Some(&subscription(9)), 200)
+        .unwrap();
+    store.set_push_subscription(&d(2), None, 200).unwrap();
+    store.set_push_subscription(&d(2), None, 201).unwrap();
+    assert_eq!(
+        store.wake_candidates(&s1).unwrap(),
+        vec![(d(1), subscription(9))]
+    );
+    assert!(store.reads_any(&d(2)).unwrap());
+    assert!(!store.reads_any(&d(5)).unwrap());
+    // Erasing a space forgets who read it, and nothing else.
+    store.erase_space(&s1, 300).unwrap();
+    assert!(
+        !store.reads_any(&d(2)).unwrap(),
+        "d(2) read only the erased space"
+    );
+    assert!(store.reads_any(&d(1)).unwrap());
+    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(
+        store.wake_candidates(&s2).unwrap(),
+        vec![(d(1), subscription(9)), (d(3), subscription(3))]
+    );
 }

@@ -2,9 +2,10 @@
 //! same usage scopes whichever database holds them, so that one store's rows mean what the other's do.
 
 use sebaya_proto::invite::InviteId;
-use sebaya_proto::{DeviceId, SpaceId};
+use sebaya_proto::{DeviceId, PersonId, SpaceId};
 
 use crate::error::StoreError;
+use crate::store::{Amount, Usage};
 
 /// The largest sequence number stored (the sync code refuses larger ones).
 pub(crate) const MAX_SEQ: u64 = i64::MAX.unsigned_abs();
@@ -51,4 +52,40 @@ pub(crate) fn scope(tag: u8, id: &[u8]) -> Vec<u8> {
     s.push(tag);
     s.extend_from_slice(id);
     s
+}
+
+/// One usage row's two counts, read back. A negative count cannot be stored by either store's
+/// arithmetic; should one appear it reads as nothing rather than as a huge allowance.
+pub(crate) fn amount_of(row: Option<(i64, i64)>) -> Amount {
+    let (bytes, envelopes) = row.unwrap_or((0, 0));
+    Amount {
+        bytes: u64::try_from(bytes).unwrap_or(0),
+        envelopes: u64::try_from(envelopes).unwrap_or(0),
+    }
+}
+
+/// Assembles what `RelayStore::usage` reports from the scopes it names, so that both stores ask for
+/// the same scopes in the same way; `read` looks one scope up inside the store's one snapshot.
+pub(crate) fn gather_usage(
+    spaces: &[SpaceId],
+    authors: &[DeviceId],
+    persons: &[PersonId],
+    mut read: impl FnMut(Vec<u8>) -> Result<Amount, StoreError>,
+) -> Result<Usage, StoreError> {
+    let mut usage = Usage {
+        total: read(scope(b't', &[]))?,
+        admitted: read(scope(b'A', &[]))?,
+        ..Usage::default()
+    };
+    for p in persons {
+        usage.persons.insert(*p, read(scope(b'p', &p.0))?);
+        usage.founders.insert(*p, read(scope(b'f', &p.0))?);
+    }
+    for s in spaces {
+        usage.spaces.insert(*s, read(scope(b's', &s.0))?);
+    }
+    for a in authors {
+        usage.authors.insert(*a, read(scope(b'a', &a.0))?);
+    }
+    Ok(usage)
 }

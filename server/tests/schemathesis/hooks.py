@@ -13,6 +13,7 @@ Schemathesis left a header out (its negative tests) are sent as drawn, and must 
 scripts/schemathesis.sh runs it against a relay of our own on loopback.
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
 BASE = os.environ["SEBAYA_SCHEMATHESIS_URL"].rstrip("/")
-SIGNED_PATHS = ("/v1/sync", "/v1/wait")
+SIGNED_PATHS = ("/v1/sync", "/v1/wait", "/v1/push")
 HEADERS = ("sebaya-device", "sebaya-time", "sebaya-request-id", "sebaya-signature")
 
 _relay_id = None
@@ -76,11 +77,23 @@ wait_request = st.fixed_dictionaries({
     "spaces": st.lists(space_vector, max_size=4),
     "timeout_ms": st.integers(min_value=0, max_value=1500),
 })
+push_subscription = st.fixed_dictionaries({
+    "endpoint": st.sampled_from(["https://push.example.net/s/1", "http://10.0.0.1/x", ""]) | st.text(max_size=40),
+    # RFC 8291's example subscription key (Appendix A): a point on the curve, so some registrations
+    # are kept; anything else drawn is refused.
+    "p256dh": st.just(base64.urlsafe_b64decode(
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4=")) | st.binary(max_size=70),
+    "auth": st.binary(min_size=16, max_size=16) | st.binary(max_size=20),
+})
+push_request = st.fixed_dictionaries({
+    "v": st.sampled_from([1, 1, 1, 0, 2]),
+    "subscription": st.none() | push_subscription,
+})
 wrong_types = st.fixed_dictionaries({"v": any_cbor, "spaces": any_cbor, "envelopes": any_cbor})
 
 
 def body_for(path: str):
-    shaped = sync_request if path == "/v1/sync" else wait_request
+    shaped = {"/v1/sync": sync_request, "/v1/wait": wait_request, "/v1/push": push_request}[path]
     return st.one_of(
         shaped.map(cbor2.dumps),
         shaped.map(cbor2.dumps),

@@ -88,6 +88,14 @@ pub struct Founded {
 impl Founded {
     /// Founds `space` with its genesis, pushed by the admin.
     pub fn new(c: &Client, space: SpaceId) -> Founded {
+        let (f, genesis) = Founded::unsent(space);
+        f.push_as_admin(c, genesis);
+        f
+    }
+
+    /// Founds `space` without pushing anything: the space and its genesis envelope, for a caller
+    /// that sends many statements in one request.
+    pub fn unsent(space: SpaceId) -> (Founded, Vec<u8>) {
         let admin = device(100);
         let genesis = Statement::new(
             space,
@@ -108,8 +116,7 @@ impl Founded {
             head: genesis.id(),
         };
         let env = f.carry(&genesis);
-        f.push_as_admin(c, env);
-        f
+        (f, env)
     }
 
     fn carry(&mut self, st: &SignedStatement) -> Vec<u8> {
@@ -132,6 +139,12 @@ impl Founded {
 
     /// Adds `who` (of `person`, if any) with `role`, signed and pushed by the admin.
     pub fn add(&mut self, c: &Client, who: &Device, role: Role, person: Option<[u8; 32]>) {
+        let env = self.add_unsent(who, role, person);
+        self.push_as_admin(c, env);
+    }
+
+    /// The admin's statement adding `who`, as an envelope not pushed yet.
+    pub fn add_unsent(&mut self, who: &Device, role: Role, person: Option<[u8; 32]>) -> Vec<u8> {
         let st = Statement::new(
             self.space,
             vec![self.head],
@@ -146,8 +159,7 @@ impl Founded {
         )
         .sign(&self.admin.key)
         .unwrap();
-        let env = self.carry(&st);
-        self.push_as_admin(c, env);
+        self.carry(&st)
     }
 }
 

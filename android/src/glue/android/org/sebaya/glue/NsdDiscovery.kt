@@ -14,8 +14,11 @@ import org.sebaya.nearbyServiceType
 
 /**
  * [PeerDiscovery] on Android's Network Service Discovery (NsdManager: DNS-SD over mDNS, run by the
- * system), with the core's service type (`nearbyServiceType()`, `_sebaya._tcp`) and no TXT records, so
- * a phone advertises exactly as `sebaya nearby listen` does (protocol 25.1). Permissions: docs/nearby.md.
+ * system), with the core's service type (`nearbyServiceType()`, `_sebaya._tcp`), the core's random name
+ * and no TXT records, as `sebaya nearby listen` does (protocol 25.1). Not only the random name is seen:
+ * the system's mDNS responder also announces the phone's own host name (and addresses) with the record,
+ * which this class cannot change (docs/threat-model.md, "Nearby sync"). Permissions: docs/nearby.md.
+ * [browse] returns the address NSD resolves, IPv4 or IPv6 (the listener is dual-stack).
  * Both calls block for at most [timeoutMillis] (advertise) or the browse timeout: call them off the
  * main thread.
  */

@@ -10,6 +10,9 @@ import java.net.InetAddress
 import java.net.InetSocketAddress
 import java.net.ServerSocket
 import java.net.Socket
+import java.net.SocketTimeoutException
+import java.util.concurrent.ScheduledFuture
+import java.util.concurrent.ScheduledThreadPoolExecutor
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.locks.ReentrantLock
 import kotlin.concurrent.withLock
@@ -105,18 +108,77 @@ public fun runPeerSession(session: PeerSession, input: InputStream, output: Outp
 /** How long a nearby session waits for the other device (protocol 25.1: 30 s), milliseconds. */
 public const val NEARBY_TIMEOUT_MILLIS: Int = 30_000
 
+/**
+ * Closes sockets whose write or session outlived its deadline: a blocking JVM socket has no write
+ * timeout (soTimeout bounds reads only), so this is what bounds a write to a device that stopped
+ * reading. One daemon thread for the process, idle but for the alarms.
+ */
+private val watchdog =
+    ScheduledThreadPoolExecutor(1) { r -> Thread(r, "sebaya-nearby-watchdog").apply { isDaemon = true } }
+        .apply { removeOnCancelPolicy = true }
+
+private fun closeAfter(socket: Socket, millis: Long): ScheduledFuture<*> =
+    watchdog.schedule({ socket.close() }, millis, TimeUnit.MILLISECONDS)
+
+/** [socket]'s output, each write and flush bounded by [millis] (the socket is closed if one outlives it). */
+internal fun boundedOutput(socket: Socket, millis: Long): OutputStream =
+    object : OutputStream() {
+        private val out = socket.getOutputStream()
+
+        override fun write(b: Int) = write(byteArrayOf(b.toByte()), 0, 1)
+
+        override fun write(b: ByteArray, off: Int, len: Int) = bounded { out.write(b, off, len) }
+
+        override fun flush() = bounded { out.flush() }
+
+        private inline fun bounded(body: () -> Unit) {
+            val alarm = closeAfter(socket, millis)
+            try {
+                body()
+            } catch (e: IOException) {
+                if (alarm.isDone && !alarm.isCancelled) throw SocketTimeoutException("write timed out")
+                throw e
+            } finally {
+                alarm.cancel(false)
+            }
+        }
+    }
+
+/**
+ * How long one whole session may take, at most: twice the per-step timeout, so a device that trickles
+ * a byte now and then (each read within the timeout) cannot hold the listener for ever.
+ */
+internal fun sessionDeadlineMillis(timeoutMillis: Int): Long = 2L * timeoutMillis
+
 private fun runOver(socket: Socket, nearby: Nearby, initiator: Boolean, timeoutMillis: Int): PeerReport {
     socket.soTimeout = timeoutMillis
     socket.tcpNoDelay = true
-    return nearby.startSession(initiator).use { session ->
-        runPeerSession(session, socket.getInputStream(), socket.getOutputStream())
+    val deadline = closeAfter(socket, sessionDeadlineMillis(timeoutMillis))
+    try {
+        return nearby.startSession(initiator).use { session ->
+            runPeerSession(session, socket.getInputStream(), boundedOutput(socket, timeoutMillis.toLong()))
+        }
+    } catch (e: IOException) {
+        if (deadline.isDone && !deadline.isCancelled) throw SocketTimeoutException("the session outlived its deadline")
+        throw e
+    } finally {
+        deadline.cancel(false)
     }
 }
 
 /**
+ * Failures of this device, not of the other one (a locked vault, a key store refusing): every later
+ * session would fail the same way, so [NearbyListening.serve] ends instead of staying advertised.
+ */
+private fun isLocalFailure(e: Exception): Boolean =
+    e is SebayaException.Locked || e is SebayaException.WrongKey ||
+        e is SebayaException.KeyStore || e is SebayaException.Internal
+
+/**
  * Connects to a listening device found by [PeerDiscovery.browse] (or typed in) and syncs with it:
  * this side initiates. Blocks until the session ends (call it off the main thread); every connect,
- * read and write waits at most [timeoutMillis] (`SocketTimeoutException`).
+ * read and write waits at most [timeoutMillis] (`SocketTimeoutException`; a write that outlives it
+ * has its socket closed by a watchdog), and the whole session at most twice that.
  */
 public fun dialPeer(nearby: Nearby, address: PeerAddress, timeoutMillis: Int = NEARBY_TIMEOUT_MILLIS): PeerReport =
     Socket().use { socket ->
@@ -142,6 +204,9 @@ public class NearbyListening private constructor(
     private val lock = ReentrantLock()
     private var open = true
 
+    /** The session in progress, which [close] ends. */
+    private var current: Socket? = null
+
     /** The TCP port listened on. */
     public val port: Int = server.localPort
 
@@ -150,28 +215,89 @@ public class NearbyListening private constructor(
 
     /**
      * Waits for one device to connect and syncs with it (this side responds). Blocks: call it off the
-     * main thread; call it again for the next device. Throws [IOException] once closed, and
-     * `SebayaException` when the session fails (the listening goes on).
+     * main thread. Throws [IOException] once closed, and also when one session's connection fails
+     * (a silent device timing out, a dropped connection) while this handle stays open;
+     * `SebayaException` when the session fails. For a loop that keeps accepting, use [serve].
      */
     public fun acceptOne(): PeerReport {
         if (!isOpen) throw IOException("not listening")
-        return server.accept().use { socket -> runOver(socket, nearby, initiator = false, timeoutMillis = timeoutMillis) }
+        return server.accept().use { session(it) }
+    }
+
+    /** One responding session over [socket], which [close] ends while it runs. */
+    private fun session(socket: Socket): PeerReport {
+        val stopped = lock.withLock {
+            current = socket
+            !open
+        }
+        try {
+            if (stopped) throw IOException("not listening")
+            return runOver(socket, nearby, initiator = false, timeoutMillis = timeoutMillis)
+        } finally {
+            lock.withLock { current = null }
+        }
+    }
+
+    /**
+     * The accept loop of the listening screen: accepts devices one after another, syncing with each
+     * (this side responds) and handing its report to [onSynced], until this handle is closed. A
+     * session that fails — a stranger refused (`PeerNotMember`), one who connects and says nothing
+     * until the timeout, garbage (`BadPeerMessage`), a connection that drops — is handed to [onFailed]
+     * (log its class, not its text) and the loop goes on accepting: nothing a device on the network
+     * does ends it while the phone stays advertised. A session lasts at most twice [timeoutMillis] in
+     * all, each write at most [timeoutMillis]. It returns when [close] is called (from another
+     * thread, or from a callback; a session in progress is ended, and no callback starts after
+     * [close]). If the listening socket itself fails, or this device cannot sync at all (`Locked`,
+     * `WrongKey`, `KeyStore`, `Internal`: the vault was locked), that is reported to [onFailed]; then,
+     * or if a callback throws (rethrown), it closes this handle first, so the advertisement never
+     * outlives the loop. Blocks: run it on its own thread.
+     */
+    @JvmOverloads
+    public fun serve(onSynced: (PeerReport) -> Unit, onFailed: (Exception) -> Unit = {}) {
+        try {
+            while (isOpen) {
+                val socket = try {
+                    server.accept()
+                } catch (e: IOException) {
+                    if (isOpen) onFailed(e) // the listening socket failed, not closed by the person
+                    break
+                }
+                val report = try {
+                    socket.use { session(it) }
+                } catch (e: Exception) {
+                    if (e !is SebayaException && e !is IOException) throw e
+                    if (!isOpen) break // closed during the session: no callback
+                    onFailed(e)
+                    if (isLocalFailure(e)) break
+                    continue
+                }
+                if (!isOpen) break
+                onSynced(report)
+            }
+        } finally {
+            close()
+        }
     }
 
     /** Withdraws the advertisement and stops listening. Idempotent. */
     override fun close() {
-        val wasOpen = lock.withLock { open.also { open = false } }
+        val (wasOpen, session) = lock.withLock { (open to current).also { open = false } }
         if (!wasOpen) return
         try {
             advert.close()
         } finally {
-            server.close()
+            try {
+                server.close()
+            } finally {
+                session?.close()
+            }
         }
     }
 
     public companion object {
         /**
-         * Listens on a TCP port ([bindAddress]: every interface when null, as on a hotspot) and
+         * Listens on a TCP port ([bindAddress]: every interface when null, as on a hotspot; that
+         * socket is dual-stack, IPv6 and IPv4, on Android and on a desktop JVM) and
          * advertises it through [discovery] under a fresh random name. If the advertisement cannot
          * start, the port is closed again and the error is thrown.
          */

@@ -36,28 +36,70 @@ public class VaultLifecycle(
     private var inForeground = false
     private var users = 0
     private var lockWhenIdle = false
+    private var opening = false
 
     /** Whether a vault is open now (keys in memory). */
     public val isOpen: Boolean get() = synchronized(mutex) { vault != null }
 
     /**
      * Runs [block] with the open vault, opening it first if needed. Exceptions from [open] or [block]
-     * reach the caller; the vault's state stays consistent either way.
+     * reach the caller; the vault's state stays consistent either way. [open] runs without this
+     * object's lock held (a key store may take its time): meanwhile [onBackground], [lock] and
+     * [isOpen] return at once, and another [use] waits for that one open instead of making its own.
      */
     public fun <T> use(block: (Vault) -> T): T {
-        val v = synchronized(mutex) {
-            val current = vault ?: open().also { vault = it }
-            users++
-            current
-        }
+        val v = acquire()
         try {
             return block(v)
         } finally {
-            synchronized(mutex) {
-                users--
-                if (users == 0 && shouldLock()) lockNowHeld()
+            synchronized(mutex) { releaseHeld() }
+        }
+    }
+
+    /**
+     * One user gone (the end of a use, a failed open, an interrupted wait): the last one locks if it
+     * is due, whatever happened meanwhile (another's open may have finished while this one waited).
+     */
+    private fun releaseHeld() {
+        users--
+        if (users == 0) {
+            if (vault != null) {
+                if (shouldLock()) lockNowHeld()
+            } else {
+                lockWhenIdle = false // nothing open to lock
             }
         }
+    }
+
+    /** The open vault for one more user (counted from the start, so no lock falls between). */
+    private fun acquire(): Vault {
+        synchronized(mutex) {
+            users++
+            try {
+                while (vault == null && opening) mutex.wait()
+            } catch (e: InterruptedException) {
+                releaseHeld() // another's open may have ended meanwhile, with this one the last user
+                throw e
+            }
+            vault?.let { return it }
+            opening = true
+        }
+        val opened = try {
+            open()
+        } catch (e: Throwable) {
+            synchronized(mutex) {
+                opening = false
+                releaseHeld()
+                mutex.notifyAll()
+            }
+            throw e
+        }
+        synchronized(mutex) {
+            vault = opened
+            opening = false
+            mutex.notifyAll()
+        }
+        return opened
     }
 
     /** The app came to the foreground (a screen started). */
