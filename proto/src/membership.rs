@@ -55,6 +55,8 @@ pub const MAX_PENDING: usize = 1024;
 
 #[cfg(test)]
 mod cost_tests;
+#[cfg(test)]
+mod end_tests;
 mod evaluate;
 #[cfg(test)]
 mod leave_tests;

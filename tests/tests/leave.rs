@@ -152,7 +152,9 @@ fn either_party_ends_a_pairing_and_nobody_writes_in_it_afterwards() {
         participant.end_pairing(&pid),
         Err(Error::NotAllowed(_))
     ));
-    // Meanwhile the supporter, not yet told, writes: judged by the cutoff the end names.
+    assert!(participant.active_pairings().is_empty());
+    // Meanwhile the supporter, not yet told, writes: its writes stand until its own end, which its
+    // device signs as soon as it learns of the participant's (review H2).
     let sup_hex = supporter.device_id().to_hex();
     supporter
         .with_space(&pid, |d, now| {
@@ -162,12 +164,17 @@ fn either_party_ends_a_pairing_and_nobody_writes_in_it_afterwards() {
     sync(&n, &mut participant);
     sync(&n, &mut supporter);
     sync(&n, &mut participant);
+    let (s, p) = (supporter.device_id(), participant.device_id());
     for v in [&supporter, &participant] {
-        assert!(v.space_membership(&pid).unwrap().is_ended());
+        let m = v.space_membership(&pid).unwrap();
+        assert!(m.is_ended());
+        assert!(m.ended.contains_key(&s), "the supporter's device ended too");
+        assert!(m.ended.contains_key(&p));
         assert_eq!(v.read_space(&pid, pairing::checkins).unwrap().len(), 1);
-        assert!(
-            v.read_space(&pid, pairing::messages).unwrap().is_empty(),
-            "a write past the end is refused on receipt"
+        assert_eq!(
+            v.read_space(&pid, pairing::messages).unwrap().len(),
+            1,
+            "a write made before its author learnt of the end stands"
         );
     }
     assert!(supporter.active_pairings().is_empty());
@@ -185,4 +192,120 @@ fn either_party_ends_a_pairing_and_nobody_writes_in_it_afterwards() {
         supporter.end_pairing(&pid),
         Err(Error::NotAllowed(_))
     ));
+}
+
+/// Review H2 (its r5 inverted): the participant's last check-in is pushed a moment before the
+/// supporter, who has not pulled it, ends the pairing. It stays, on both devices: the end stops the
+/// supporter's writing alone, and the participant's at the end its own device signs when it learns.
+#[test]
+fn a_check_in_in_flight_when_the_supporter_ends_survives_on_both_devices() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+    let (pid, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    let par_hex = participant.device_id().to_hex();
+    participant
+        .with_space(&pid, |d, now| {
+            pairing::add_checkin(d, "00000000000000c1", 2, "berat", &par_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    participant
+        .with_space(&pid, |d, now| {
+            pairing::add_checkin(d, "00000000000000c2", 1, "ingin mati", &par_hex, now)
+        })
+        .unwrap();
+    sync(&n, &mut participant);
+    supporter.end_pairing(&pid).unwrap();
+    for _ in 0..2 {
+        sync(&n, &mut supporter);
+        sync(&n, &mut participant);
+    }
+    for v in [&supporter, &participant] {
+        assert_eq!(
+            v.read_space(&pid, pairing::checkins).unwrap().len(),
+            2,
+            "the check-in in flight stays"
+        );
+    }
+    // The participant's device ended its side when it learnt: it writes no more.
+    let m = participant.space_membership(&pid).unwrap();
+    assert!(m.ended.contains_key(&participant.device_id()));
+    assert!(participant.active_pairings().is_empty());
+    assert!(matches!(
+        participant.with_space(&pid, |d, now| pairing::add_checkin(
+            d,
+            "00000000000000c3",
+            3,
+            "",
+            &par_hex,
+            now
+        )),
+        Err(Error::NotAllowed(_))
+    ));
+}
+
+/// Review H1: ending is for a pairing. A group member's device refuses to end the group; and an end
+/// a modified client signs there anyway stops its author alone: the facilitator and the other
+/// members write on, and their notes reach each other.
+#[test]
+fn a_group_member_cannot_end_the_group() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut facilitator = Vault::open(&dir.path().join("f.db"), &[1; 32]).unwrap();
+    let mut member = Vault::open(&dir.path().join("m.db"), &[2; 32]).unwrap();
+    let mut other = Vault::open(&dir.path().join("o.db"), &[3; 32]).unwrap();
+    let g = facilitator.create_group("Kelompok Jumat").unwrap();
+    for v in [&mut member, &mut other] {
+        let resp = facilitator
+            .approve_group_member(&g, &v.link_request().unwrap(), Role::Member)
+            .unwrap();
+        v.join_group(&resp).unwrap();
+    }
+    for v in [&mut facilitator, &mut member, &mut other] {
+        sync(&n, v);
+    }
+    assert!(matches!(member.end_space(&g), Err(Error::NotAllowed(_))));
+    assert!(matches!(member.end_pairing(&g), Err(Error::NotFound(_))));
+    assert!(!member.space_membership(&g).unwrap().is_ended());
+    // A modified client ends it anyway.
+    member.end_space_unchecked_for_tests(&g).unwrap();
+    sync(&n, &mut member);
+    for v in [&mut facilitator, &mut other] {
+        sync(&n, v);
+    }
+    let f_hex = facilitator.device_id().to_hex();
+    facilitator
+        .with_space(&g, |d, now| {
+            groups::add_note(d, "00000000000000a1", "", "sesi berikut", &f_hex, now)
+        })
+        .unwrap();
+    let o_hex = other.device_id().to_hex();
+    other
+        .with_space(&g, |d, now| {
+            groups::add_note(d, "00000000000000b1", "", "terima kasih", &o_hex, now)
+        })
+        .unwrap();
+    for _ in 0..2 {
+        for v in [&mut facilitator, &mut other, &mut member] {
+            sync(&n, v);
+        }
+    }
+    for v in [&facilitator, &other, &member] {
+        let notes = v.read_space(&g, groups::notes).unwrap();
+        assert_eq!(notes.len(), 2, "the others write on after a member's end");
+    }
+    // Nobody's device signed an end of its own on learning of it: that is for a pairing.
+    let m = facilitator.space_membership(&g).unwrap();
+    assert!(!m.ended.contains_key(&facilitator.device_id()));
+    assert!(!m.ended.contains_key(&other.device_id()));
 }

@@ -311,6 +311,18 @@ impl Vault {
         s.end(store, identity)
     }
 
+    /// Signs an end in any shared space this device is a member of, skipping the kind and state
+    /// checks of [`Vault::end_space`]: **for tests only** (compiled in only with the `test-escapes`
+    /// feature or under `cfg(test)`; the bindings never reach it). It stands in for a modified
+    /// client, so tests can show what every other device makes of such an end.
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn end_space_unchecked_for_tests(&mut self, space: &SpaceId) -> Result<()> {
+        let codec = self.codec;
+        let (store, identity, s) = self.held_mut(space)?;
+        s.seal_outgoing(store, identity, codec)?;
+        s.end(store, identity)
+    }
+
     /// Whether `device` wrote here as a member and is one no longer (it left or was removed): what
     /// it wrote stays, shown as from a former member.
     pub fn is_former_member(&self, space: &SpaceId, device: &DeviceId) -> Result<bool> {
