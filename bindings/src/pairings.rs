@@ -163,11 +163,14 @@ impl Pairings {
         with(&self.inner, |v| v.erase_pairing(&p))
     }
 
-    /// Ends a pairing on this device's signed word: either party may (protocol 15.11). From then on
-    /// nobody writes in it (every device refuses a write past the end, one sent concurrently judged
-    /// by the cutoff the end names), its history stays readable to both, and it leaves the
-    /// supporter's `active` pairings. Sync to send it. `NotFound` for a space that is not a
-    /// pairing this device belongs to; `NotAllowed` for a pairing already ended.
+    /// Ends a pairing on this device's signed word: either party may (protocol 15.11). This device
+    /// writes nothing in it afterwards; the other party's device, once it learns of the end (at
+    /// its next sync), refuses new writes there too and signs its own end, while what it sent
+    /// before stands (a check-in sent a moment before the end stays). Its history stays readable
+    /// to both, and it leaves both parties' `active` pairings. Sync to send it. `NotFound` for a
+    /// space that is not a pairing this device belongs to; `NotAllowed` for a pairing this device
+    /// has ended already, or whose end by the other party it has learnt of (then its own end goes
+    /// out at its next sync).
     pub fn end(&self, pairing_id: String) -> Result<()> {
         let p = parse_space(&pairing_id)?;
         with(&self.inner, |v| v.end_pairing(&p))

@@ -152,6 +152,11 @@ impl Vault {
                 s.rotate(&self.store, &self.identity)?;
             }
             sealed += s.seal_outgoing(&self.store, &self.identity, codec)?;
+            // The other party ended the pairing: this device ends its side, after what it wrote.
+            if s.needs_end() {
+                s.end(&self.store, &self.identity)?;
+                sealed += 1;
+            }
             if s.snapshot_if_due(&self.store, &self.identity, every)?
                 .is_some()
             {
@@ -332,11 +337,18 @@ impl Vault {
             // Never a reason for the sync to fail (it carries the referrals): tried again next time.
             let _ = self.apply_minor_gates();
             // A removal learned in this exchange that the key in use does not follow: rotate now
-            // and send the new key in one more exchange.
+            // and send the new key in one more exchange. An end of a pairing learned in it: end
+            // this device's side (after sealing what it wrote) and send that too.
             let mut rotated = 0;
+            let codec = self.codec;
             for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
                 if s.needs_rotation() {
                     s.rotate(&self.store, &self.identity)?;
+                    rotated += 1;
+                }
+                if s.needs_end() {
+                    s.seal_outgoing(&self.store, &self.identity, codec)?;
+                    s.end(&self.store, &self.identity)?;
                     rotated += 1;
                 }
             }

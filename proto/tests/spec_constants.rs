@@ -293,7 +293,7 @@ fn op_vectors() -> Vec<OpVector> {
             },
         },
         // 15.11: the member of 15.9 leaves on its own word, its cutoff the number of the envelope
-        // that carries it (3), and ends the space for the admin at the admin's number 7.
+        // that carries it (3); or, instead, ends its own writing in the envelope it numbers 4.
         OpVector {
             name: "leave",
             author: key([0x12; 32]),
@@ -317,13 +317,13 @@ fn op_vectors() -> Vec<OpVector> {
             op_by_hand: one(
                 "end",
                 vec![
-                    ("device", cbor::bytes(&public(&admin()))),
-                    ("last_seq", cbor::uint(7)),
+                    ("device", cbor::bytes(&member())),
+                    ("last_seq", cbor::uint(4)),
                 ],
             ),
             op: Op::End {
-                device: DeviceId(public(&admin())),
-                last_seq: 7,
+                device: DeviceId(member()),
+                last_seq: 4,
             },
         },
     ]
@@ -491,10 +491,10 @@ const OP_VECTORS: [(&str, &str, &str); 11] = [
             "6e747381582059169600396272c4e28189879d70bbb01a1be9baccc8c40f6102",
             "40c702a9c1c666617574686f725820204040e364c10f2bec9c1fe500a1cd4c24",
             "7c89d650a01ed7e82caba867877c216474696d651a6955b900626f70a163656e",
-            "64a2666465766963655820d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a",
-            "016baf8520a332c9778737686c6173745f73657107",
+            "64a2666465766963655820204040e364c10f2bec9c1fe500a1cd4c247c89d650",
+            "a01ed7e82caba867877c21686c6173745f73657104",
         ),
-        "669a0701661361bbfdf88aaad79b06551b62f44db2a63fa06495d2810089b8a3",
+        "e2b09ec817b057a2671f6d939b563f60e507f6e4bb925b6bc997d3c7773db7ca",
     ),
 ];
 

@@ -18,11 +18,12 @@ use crate::space::rules::credentials::certified;
 use crate::{SpaceId, Vault, identity::link};
 
 impl Vault {
-    /// Ends a pairing: either party may (protocol 15.11). From then on nobody writes in it (a
-    /// write is refused on every device, one made concurrently judged by the cutoff the end names),
-    /// its history stays readable to both, and it is no longer among the supporter's active
-    /// pairings. Refused for a space that is not a pairing this device belongs to (`NotFound`) and
-    /// for a pairing already ended (`NotAllowed`).
+    /// Ends a pairing: either party may (protocol 15.11). This device writes nothing in it
+    /// afterwards; the other party's device ends its own side when it learns of it, at its next
+    /// sync, and what it wrote until then stands (a check-in sent a moment before stays). Its
+    /// history stays readable to both, and it is no longer among the supporter's active pairings.
+    /// Refused for a space that is not a pairing this device belongs to (`NotFound`) and for a
+    /// pairing this device ended already (`NotAllowed`).
     pub fn end_pairing(&mut self, pairing: &SpaceId) -> Result<()> {
         if self.held_ref(pairing)?.kind != SpaceKind::Pairing {
             return Err(Error::NotFound("pairing"));

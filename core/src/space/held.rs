@@ -237,7 +237,11 @@ impl Vault {
                 "this device is not a member of the group",
             ));
         }
-        if g.membership().is_ended() {
+        // This device ended its writing here, or (in a pairing) the other party ended it: this
+        // device's own end goes out at its next sync (`Space::needs_end`).
+        let m = g.membership();
+        if m.ended.contains_key(&identity.device) || (g.kind == SpaceKind::Pairing && m.is_ended())
+        {
             return Err(Error::NotAllowed("this space has ended"));
         }
         // This device's own credentials go in first, so the check (here and everywhere) sees them.
@@ -296,15 +300,20 @@ impl Vault {
         s.leave(store, identity)
     }
 
-    /// Ends a shared space for every member (protocol 15.11; see [`Space::end`]), after sealing
-    /// what this device wrote.
+    /// Ends a pairing on this device's side (protocol 15.11; see [`Space::end`]), after sealing what
+    /// this device wrote: the other party's device ends its side when it learns of it. Only a
+    /// pairing ends (`NotAllowed` for any other space: a group member leaves instead; a care
+    /// record, safeguarding space, journal or index never ends), and only once per device.
     pub fn end_space(&mut self, space: &SpaceId) -> Result<()> {
         let codec = self.codec;
         let (store, identity, s) = self.held_mut(space)?;
+        if s.kind != SpaceKind::Pairing {
+            return Err(Error::NotAllowed("only a pairing ends"));
+        }
         if !s.membership().is_member(&identity.device) {
             return Err(Error::NotFound("membership"));
         }
-        if s.membership().is_ended() {
+        if s.membership().ended.contains_key(&identity.device) {
             return Err(Error::NotAllowed("this space has ended already"));
         }
         s.seal_outgoing(store, identity, codec)?;

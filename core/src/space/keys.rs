@@ -11,7 +11,7 @@ use crate::identity::Identity;
 use crate::store::Store;
 
 use super::history::{open_history, seal_history};
-use super::{KEY_COMMIT_LABEL, RotationReport, Space};
+use super::{KEY_COMMIT_LABEL, RotationReport, Space, SpaceKind};
 
 impl Space {
     pub(super) fn key_for(&self, epoch: &EpochId) -> Option<&[u8; 32]> {
@@ -163,28 +163,18 @@ impl Space {
         Ok(())
     }
 
-    /// Ends the space (protocol 15.11): one `End` statement for every member device, each with the
-    /// last number of theirs this device holds, its own last; from then on no member writes in it,
-    /// and everyone still reads what was written. Any member may end it (either party of a
-    /// pairing). Refused when this device is not a member or the space has ended already. The
-    /// caller seals this device's pending changes first.
+    /// This device ends its own writing here (protocol 15.11): one `End` statement carried in the
+    /// membership envelope numbered as its cutoff, naming this device alone. Nobody's writing but
+    /// this device's stops: in a pairing the other party's device signs its own end when it learns
+    /// of this one ([`Space::needs_end`]), and what it wrote until then stands. Refused when this
+    /// device is not a member or has ended already. The caller seals this device's pending
+    /// changes first.
     pub fn end(&mut self, store: &Store, id: &Identity) -> Result<()> {
         if !self.members.is_member(&id.device) {
             return Err(Error::NotFound("membership"));
         }
-        if self.members.is_ended() {
+        if self.members.ended.contains_key(&id.device) {
             return Err(Error::NotAllowed("this space has ended already"));
-        }
-        let others: Vec<DeviceId> = self
-            .members
-            .members
-            .keys()
-            .filter(|d| **d != id.device)
-            .copied()
-            .collect();
-        for device in others {
-            let last_seq = self.vector.get(&device);
-            self.write_statement(store, id, Op::End { device, last_seq })?;
         }
         let last_seq = self.next_seq;
         self.write_statement(
@@ -196,6 +186,20 @@ impl Space {
             },
         )?;
         Ok(())
+    }
+
+    /// Whether this device should sign its own end now (protocol 15.11): the space is a pairing,
+    /// another party's end counts, and this device, still a member, has not ended yet nor signed an
+    /// end the log set aside (so a refused end is not signed again at every sync).
+    pub fn needs_end(&self) -> bool {
+        self.kind == SpaceKind::Pairing
+            && self.members.is_ended()
+            && self.members.is_member(&self.me)
+            && !self.members.ended.contains_key(&self.me)
+            && !self.log.statements().any(|s| {
+                let st = s.statement();
+                st.author == self.me && matches!(st.op, Op::End { .. })
+            })
     }
 
     /// Starts a new epoch: a `Rotate` statement committing to a fresh key, then one key-wraps envelope

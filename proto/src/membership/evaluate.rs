@@ -586,8 +586,14 @@ impl MembershipLog {
             Op::RevokeDevice { .. } => v.standing.has(i),
             // A device's own leave stands on its own key, once it was a member in its past.
             Op::Leave { .. } => v.standing.has(i) && node.authorised,
-            // Either party ends: any member, as the walk stands.
-            Op::End { .. } => node.authorised && w.state.is_member(&a),
+            // A member ends its own writing, once, unless a removal of it stands concurrently
+            // (revocation wins, as for every member's statement).
+            Op::End { .. } => {
+                node.authorised
+                    && w.state.is_member(&a)
+                    && !w.state.ended.contains_key(&a)
+                    && !revoked(&a, true, work)
+            }
             o if o.revokes().is_some() => {
                 v.standing.has(i)
                     && (w.state.is_admin(&a)
@@ -766,10 +772,7 @@ impl MembershipLog {
             }
             Op::Succession { old, new, .. } => w.succeed(old, new, work),
             Op::End { device, last_seq } => {
-                if w.state.is_member(&device) {
-                    let c = w.state.ended.entry(device).or_insert(last_seq);
-                    *c = (*c).min(last_seq);
-                }
+                w.state.ended.insert(device, last_seq);
             }
             Op::Admit {
                 device,

@@ -45,9 +45,9 @@ pub struct MembershipState {
     /// cutoff any counted demotion or removal of theirs gave): what they wrote as admins stays
     /// accepted on every device, whatever role they hold now (protocol 15.10).
     pub admin_until: BTreeMap<DeviceId, u64>,
-    /// Member devices a counted `end` names, each with the last number of theirs still accepted (the
-    /// smallest any counted end gave): once any end counts the space is ended, and no member writes
-    /// past its cutoff (one no end names, not at all), protocol 15.11. Everyone still reads.
+    /// Devices that ended their own writing here (a counted `end`, protocol 15.11), each with the
+    /// number of the envelope that carried it: nothing of theirs numbered past it is accepted. A
+    /// device's first counted end sets it; nothing moves it afterwards. Everyone still reads.
     pub ended: BTreeMap<DeviceId, u64>,
 }
 
@@ -87,15 +87,23 @@ pub struct EpochInfo {
 }
 
 impl MembershipState {
-    /// Whether a counted `end` ended the space (protocol 15.11): nobody writes in it any more.
+    /// Whether some member ended its writing here (a counted `end`, protocol 15.11). In a pairing
+    /// this is the pairing's end: each party's device signs its own end as soon as it learns of the
+    /// other's, and writes nothing more. In any other space it stops the enders alone.
     pub fn is_ended(&self) -> bool {
         !self.ended.is_empty()
+    }
+
+    /// Whether `device`'s envelope numbered `seq` comes after that device's own end (protocol
+    /// 15.11): refused by every device and by the relay.
+    pub fn past_its_end(&self, device: &DeviceId, seq: u64) -> bool {
+        self.ended.get(device).is_some_and(|c| seq > *c)
     }
 
     /// The cutoffs at which `device`'s role may change with its number: what a reader of
     /// [`Self::writing_role_at`] needs to ask just past (a demotion's, a removal's, an end's).
     pub fn cutoffs(&self, device: &DeviceId) -> Vec<u64> {
-        let mut out: Vec<u64> = [
+        [
             self.admin_until.get(device),
             self.removed.get(device),
             self.ended.get(device),
@@ -103,11 +111,7 @@ impl MembershipState {
         .into_iter()
         .flatten()
         .copied()
-        .collect();
-        if self.is_ended() && !self.ended.contains_key(device) {
-            out.push(0);
-        }
-        out
+        .collect()
     }
 
     /// Whether the device is a current member (any role).
@@ -132,12 +136,8 @@ impl MembershipState {
     /// last accepted number; otherwise the current role, or the role held when removed. The
     /// author does not choose the number's meaning: the cutoffs are the demoter's and remover's.
     pub fn writing_role_at(&self, device: &DeviceId, seq: u64) -> Option<Role> {
-        // An ended space: a current member, or a device an end named, writes nothing past its
-        // cutoff (a device removed before any end keeps its removal's cutoff alone).
-        if self.is_ended()
-            && (self.is_member(device) || self.ended.contains_key(device))
-            && seq > self.ended.get(device).copied().unwrap_or(0)
-        {
+        // A device that ended its writing writes nothing past its own end.
+        if self.past_its_end(device, seq) {
             return None;
         }
         let was_admin = self.admin_until.get(device).is_some_and(|c| seq <= *c);

@@ -208,14 +208,16 @@ pub enum Op {
         /// carries this statement.
         last_seq: u64,
     },
-    /// Ends the space for one member device (section 15.11): signed by any current member (either
-    /// party of a pairing), one statement per member device. Once any end counts, no member writes
-    /// past its cutoff (a member no counted end names: not at all), while every member still
-    /// reads what was written.
+    /// A member device ends its own writing here (section 15.11): signed by that device itself
+    /// (`device` must equal the author), carried in the membership envelope numbered `last_seq`.
+    /// Nobody sets another member's cutoff: in a pairing, the other party's device signs its own
+    /// end when it learns of this one, and its writes until then stand. It counts once per device,
+    /// while its author is a member and no removal of it stands concurrently; everyone still reads.
     End {
-        /// The member device whose writing ends.
+        /// The device whose writing ends: the author.
         device: DeviceId,
-        /// Its last accepted sequence number, as the ender knows it.
+        /// The author's last accepted sequence number here: the number of the envelope that
+        /// carries this statement.
         last_seq: u64,
     },
 }
@@ -667,7 +669,9 @@ impl Statement {
                 if self.parents.is_empty() {
                     return Err(ProtoError::Malformed("only a genesis may have no parents"));
                 }
-                member_key(&device.0)?;
+                if device != self.author {
+                    return Err(ProtoError::Malformed("a device ends only its own writing"));
+                }
             }
         }
         Ok(())
