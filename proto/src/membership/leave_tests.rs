@@ -235,3 +235,92 @@ fn a_stranger_cannot_end_a_space() {
 fn signed_input_for_tests(bytes: &[u8]) -> Vec<u8> {
     signed::signing_input(bytes)
 }
+
+/// Review H4 (r6 inverted): an admin X demoted by A with cutoff 3 signs a leave on parents from
+/// before the demotion, numbered 10. Its envelopes 4..10 stay a member's, in every order the
+/// statements arrive in, whichever of the two walks first: a leave never raises its author's admin
+/// cutoff past a standing demotion concurrent with it. The same with a concurrent removal.
+#[test]
+fn a_leave_concurrent_with_a_demotion_keeps_the_demotion_in_every_order() {
+    let (a, c, x) = (key(1), key(3), key(4));
+    let g = sign(
+        &a,
+        vec![],
+        Op::Genesis {
+            admin: dev(&a),
+            x25519: Some([9; 32]),
+        },
+    );
+    let add = |after: &SignedStatement, d: DeviceId, role: Role| {
+        sign(
+            &a,
+            vec![after.id()],
+            Op::Add {
+                device: d,
+                role,
+                person: None,
+                x25519: Some([9; 32]),
+            },
+        )
+    };
+    let add_x = add(&g, dev(&x), Role::Admin);
+    let add_c = add(&add_x, dev(&c), Role::Member);
+    let demote = sign(
+        &a,
+        vec![add_c.id()],
+        Op::SetRole {
+            device: dev(&x),
+            role: Role::Member,
+            last_seq: Some(3),
+        },
+    );
+    let remove = sign(
+        &a,
+        vec![add_c.id()],
+        Op::Remove {
+            device: dev(&x),
+            last_seq: 3,
+        },
+    );
+    for time in 0..8u64 {
+        // Different times give different ids: the leave walks before or after the demotion.
+        let leave = Statement::new(
+            SPACE,
+            vec![add_c.id()],
+            dev(&x),
+            TIME + time,
+            Op::Leave {
+                device: dev(&x),
+                last_seq: 10,
+            },
+        )
+        .sign(&x)
+        .unwrap();
+        for against in [&demote, &remove] {
+            let all = [&g, &add_x, &add_c, against, &leave];
+            let orders: [[usize; 5]; 4] = [
+                [0, 1, 2, 3, 4],
+                [0, 1, 2, 4, 3],
+                [4, 3, 2, 1, 0],
+                [3, 4, 0, 2, 1],
+            ];
+            for order in orders {
+                let mut log = MembershipLog::new(SPACE);
+                for i in order {
+                    log.insert(all[i].clone()).unwrap();
+                }
+                let st = log.state();
+                assert!(!st.is_member(&dev(&x)));
+                assert_eq!(st.writing_role_at(&dev(&x), 3), Some(Role::Admin));
+                let after = if against.id() == demote.id() {
+                    Some(Role::Member)
+                } else {
+                    None
+                };
+                assert_eq!(st.writing_role_at(&dev(&x), 4), after, "time {time}");
+                assert_eq!(st.writing_role_at(&dev(&x), 8), after, "time {time}");
+                assert_eq!(st.writing_role_at(&dev(&x), 11), None);
+            }
+        }
+    }
+}
