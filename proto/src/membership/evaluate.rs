@@ -567,6 +567,26 @@ impl MembershipLog {
         true
     }
 
+    /// The smallest cutoff of the standing demotions and removals of `device` (not its own leaves)
+    /// concurrent with statement `i`, if any.
+    fn concurrent_cutoff(
+        &self,
+        v: &Verdicts,
+        device: &DeviceId,
+        i: usize,
+        work: &mut u64,
+    ) -> Option<u64> {
+        let g = v.of_device.get(device)?;
+        self.concurrent_with(g, i, work)
+            .into_iter()
+            .filter_map(|r| match self.nodes[r].statement.statement().op {
+                Op::Remove { last_seq, .. } | Op::RevokeDevice { last_seq, .. } => Some(last_seq),
+                Op::SetRole { last_seq, .. } => Some(last_seq.unwrap_or(0)),
+                _ => None,
+            })
+            .min()
+    }
+
     /// One statement of the walk: whether it counts, and its effect on the state if it does.
     fn visit(&self, v: &Verdicts, w: &mut Walk, i: usize, work: &mut u64) -> bool {
         let node = &self.nodes[i];
@@ -688,11 +708,29 @@ impl MembershipLog {
             | Op::RevokeDevice {
                 device, last_seq, ..
             } => {
+                // A leave never keeps its author an admin past a standing demotion or removal of it
+                // concurrent with the leave (review H4): the leaver does not choose its own role by
+                // where it puts its leave. Its admin cutoff is then that revocation's, and it left
+                // as a member.
+                let capped = if matches!(s.op, Op::Leave { .. }) {
+                    self.concurrent_cutoff(v, &device, i, work)
+                } else {
+                    None
+                };
                 if let Some(r) = w.state.members.remove(&device) {
-                    if r == Role::Admin {
-                        w.state.admin_until(device, last_seq);
+                    match (r, capped) {
+                        (Role::Admin, Some(c)) => {
+                            w.state.admin_until(device, c.min(last_seq));
+                            w.state.removed_roles.insert(device, Role::Member);
+                        }
+                        (Role::Admin, None) => {
+                            w.state.admin_until(device, last_seq);
+                            w.state.removed_roles.insert(device, r);
+                        }
+                        (Role::Member, _) => {
+                            w.state.removed_roles.insert(device, r);
+                        }
                     }
-                    w.state.removed_roles.insert(device, r);
                 }
                 if let Some(p) = w.drop_person(&device) {
                     w.state.removed_persons.insert(device, p);
