@@ -237,6 +237,23 @@ fn a_check_in_in_flight_when_the_supporter_ends_survives_on_both_devices() {
             "the check-in in flight stays"
         );
     }
+    // A write the supporter's device forces past its end is refused by the relay (review M1) and
+    // never reaches the participant.
+    let sup_hex = supporter.device_id().to_hex();
+    supporter
+        .with_space_unchecked_for_tests(&pid, |d, now| {
+            pairing::send_message(d, "00000000000000e9", "setelah", &sup_hex, now)
+        })
+        .unwrap();
+    let report = sync(&n, &mut supporter);
+    assert!(report.rejected >= 1, "{report:?}");
+    sync(&n, &mut participant);
+    assert!(
+        participant
+            .read_space(&pid, pairing::messages)
+            .unwrap()
+            .is_empty()
+    );
     // The participant's device ended its side when it learnt: it writes no more.
     let m = participant.space_membership(&pid).unwrap();
     assert!(m.ended.contains_key(&participant.device_id()));
