@@ -324,3 +324,74 @@ fn a_leave_concurrent_with_a_demotion_keeps_the_demotion_in_every_order() {
         }
     }
 }
+
+/// Review L1 (r4 inverted): the only admin's leave counts for nothing on receipt too (nobody would be
+/// left to rotate the key away from it); with two admins leaving concurrently, one leave counts and
+/// the other does not, the same in every order.
+#[test]
+fn the_only_admins_leave_counts_for_nothing() {
+    let (mut log, all) = group();
+    let a = key(1);
+    let l = sign(
+        &a,
+        vec![all[2].id()],
+        Op::Leave {
+            device: dev(&a),
+            last_seq: 3,
+        },
+    );
+    log.insert(l.clone()).unwrap();
+    assert_eq!(log.is_valid(&l.id()), Some(false));
+    assert!(log.state().is_admin(&dev(&a)));
+    assert!(!log.removed_since(None));
+
+    // A second admin X; both leave concurrently.
+    let x = key(4);
+    let (mut log, all) = group();
+    let add_x = sign(
+        &a,
+        vec![all[2].id()],
+        Op::Add {
+            device: dev(&x),
+            role: Role::Admin,
+            person: None,
+            x25519: Some([9; 32]),
+        },
+    );
+    log.insert(add_x.clone()).unwrap();
+    let la = sign(
+        &a,
+        vec![add_x.id()],
+        Op::Leave {
+            device: dev(&a),
+            last_seq: 4,
+        },
+    );
+    let lx = sign(
+        &x,
+        vec![add_x.id()],
+        Op::Leave {
+            device: dev(&x),
+            last_seq: 1,
+        },
+    );
+    log.insert(la.clone()).unwrap();
+    log.insert(lx.clone()).unwrap();
+    let st = log.state();
+    let counted = [&la, &lx]
+        .iter()
+        .filter(|s| log.is_valid(&s.id()) == Some(true))
+        .count();
+    assert_eq!(counted, 1);
+    assert_eq!(
+        st.members.values().filter(|r| **r == Role::Admin).count(),
+        1
+    );
+    let mut other = MembershipLog::new(SPACE);
+    let mut stmts: Vec<SignedStatement> = log.statements().cloned().collect();
+    stmts.reverse();
+    for s in stmts {
+        let _ = other.insert(s);
+    }
+    assert_eq!(other.state(), st);
+}
