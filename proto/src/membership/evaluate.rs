@@ -604,8 +604,20 @@ impl MembershipLog {
             Op::Genesis { .. } => true,
             // A person's revocation stands on the person's key alone.
             Op::RevokeDevice { .. } => v.standing.has(i),
-            // A device's own leave stands on its own key, once it was a member in its past.
-            Op::Leave { .. } => v.standing.has(i) && node.authorised,
+            // A device's own leave stands on its own key, once it was a member in its past; an
+            // admin's, only while another admin remains (else nobody would rotate the key away
+            // from it: review L1).
+            Op::Leave { device, .. } => {
+                v.standing.has(i)
+                    && node.authorised
+                    && (!w.state.is_admin(&device) || {
+                        *work += w.state.members.len() as u64;
+                        w.state
+                            .members
+                            .iter()
+                            .any(|(d, r)| *d != device && *r == Role::Admin)
+                    })
+            }
             // A member ends its own writing, once, unless a removal of it stands concurrently
             // (revocation wins, as for every member's statement).
             Op::End { .. } => {
