@@ -84,6 +84,28 @@ fun main() {
             sup.close()
             part.close()
         }
+
+        check("a check-in sent just before the other party ends stays; the participant's device ends its side") {
+            val sup = person(tmp, "s2.db")
+            val part = person(tmp, "p2.db")
+            val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))
+            val pid = pairing.spaceId
+            part.spaces().join(pairing.response)
+            for (v in listOf(sup, part, sup, part)) v.sync(url)
+            assertEquals(listOf(pid), part.pairings().active(), "active for the participant")
+            part.pairings().addCheckin(pid, 1, "berat sekali")
+            part.sync(url)
+            sup.pairings().end(pid)
+            for (v in listOf(sup, part, sup)) v.sync(url)
+            for (v in listOf(sup, part)) {
+                assertEquals(listOf("berat sekali"), v.pairings().checkins(pid).map { it.note }, "the check-in in flight stays")
+            }
+            assertTrue(part.pairings().active().isEmpty(), "ended for the participant too")
+            assertThrows<SebayaException.NotAllowed>("the participant writes no more") { part.pairings().addCheckin(pid, 2, "") }
+            assertThrows<SebayaException.NotAllowed>("its own end went out") { part.pairings().end(pid) }
+            sup.close()
+            part.close()
+        }
     } finally {
         relay?.close()
         tmp.deleteRecursively()

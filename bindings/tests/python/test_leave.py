@@ -91,3 +91,28 @@ def test_either_party_ends_a_pairing_and_nobody_writes_in_it(tmp_path, relay):
         assert len(v.pairings().checkins(pid)) == 1, "history stays readable"
     with pytest.raises(SebayaError.NotFound):
         part.pairings().end("00" * 16)
+
+
+def test_a_check_in_sent_just_before_the_other_party_ends_stays(tmp_path, relay):
+    """The participant's check-in is on its way when the supporter, who has not pulled it, ends the
+    pairing: it stays on both devices, and the participant's device ends its own side when it
+    learns of the end (review H2)."""
+    sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
+    pairing = sup.pairings().create(part.link_request(), trained_programme(sup))
+    pid = pairing.space_id
+    part.spaces().join(pairing.response)
+    for v in (sup, part, sup, part):
+        v.sync(relay.url)
+    assert part.pairings().active() == [pid]
+    part.pairings().add_checkin(pid, 1, "berat sekali")
+    part.sync(relay.url)
+    sup.pairings().end(pid)
+    for v in (sup, part, sup):
+        v.sync(relay.url)
+    for v in (sup, part):
+        assert [c.note for c in v.pairings().checkins(pid)] == ["berat sekali"]
+    assert part.pairings().active() == []
+    with pytest.raises(SebayaError.NotAllowed):
+        part.pairings().add_checkin(pid, 2, "")
+    with pytest.raises(SebayaError.NotAllowed):
+        part.pairings().end(pid)

@@ -67,4 +67,25 @@ func leaveTests() {
         try assertThrows("the other party ends it again", notAllowed) { try sup.pairings().end(pairingId: pid) }
         for v in [sup, part] { try assertEqual(1, try v.pairings().checkins(pairingId: pid).count, "history stays") }
     }
+
+    check("leave: a check-in sent just before the other party ends stays; the participant's device ends its side") {
+        let url = try relayURL()
+        let sup = try personVault("leave-s2.db")
+        let part = try personVault("leave-p2.db")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
+        let pid = pairing.spaceId
+        _ = try part.spaces().join(response: pairing.response)
+        for v in [sup, part, sup, part] { _ = try v.sync(relayUrl: url) }
+        try assertEqual([pid], try part.pairings().active(), "active for the participant")
+        _ = try part.pairings().addCheckin(pairingId: pid, mood: 1, note: "berat sekali")
+        _ = try part.sync(relayUrl: url)
+        try sup.pairings().end(pairingId: pid)
+        for v in [sup, part, sup] { _ = try v.sync(relayUrl: url) }
+        for v in [sup, part] {
+            try assertEqual(["berat sekali"], try v.pairings().checkins(pairingId: pid).map { $0.note }, "the check-in in flight stays")
+        }
+        try assertEqual(0, try part.pairings().active().count, "ended for the participant too")
+        try assertThrows("the participant writes no more", notAllowed) { _ = try part.pairings().addCheckin(pairingId: pid, mood: 2, note: "") }
+        try assertThrows("its own end went out", notAllowed) { try part.pairings().end(pairingId: pid) }
+    }
 }
