@@ -58,6 +58,9 @@ pub struct Vault {
     codec: u8,
     /// The person's index while it is being pulled as its author (recovery from the phrase).
     recovering: Option<Space>,
+    /// Tests only: every automatic end fails (stands in for a log that takes no more statements).
+    #[cfg(any(test, feature = "test-escapes"))]
+    fail_automatic_ends: bool,
 }
 
 impl Vault {
@@ -91,6 +94,8 @@ impl Vault {
             shared,
             codec: DEFAULT_CODEC,
             recovering: None,
+            #[cfg(any(test, feature = "test-escapes"))]
+            fail_automatic_ends: false,
         })
     }
 
@@ -134,6 +139,24 @@ impl Vault {
         Ok(())
     }
 
+    /// Makes every automatic end of this vault fail: **for tests only** (compiled in only with the
+    /// `test-escapes` feature or under `cfg(test)`; the bindings never reach it). It stands in for
+    /// an end the log cannot take (a pairing whose log a modified client filled).
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn fail_automatic_ends_for_tests(&mut self, fail: bool) {
+        self.fail_automatic_ends = fail;
+    }
+
+    #[cfg(any(test, feature = "test-escapes"))]
+    fn injected_end_failure(&self) -> bool {
+        self.fail_automatic_ends
+    }
+
+    #[cfg(not(any(test, feature = "test-escapes")))]
+    fn injected_end_failure(&self) -> bool {
+        false
+    }
+
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
     pub fn seal_pending(&mut self) -> Result<u32> {
         self.seal_pending_with(true)
@@ -146,6 +169,7 @@ impl Vault {
         let codec = self.codec;
         let every = if snapshots { self.snapshot_every()? } else { 0 };
         let mut sealed = 0;
+        let fail = self.injected_end_failure();
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             s.compact_if_needed(&self.store)?;
             if s.needs_rotation() {
@@ -154,7 +178,7 @@ impl Vault {
             sealed += s.seal_outgoing(&self.store, &self.identity, codec)?;
             // The other party ended the pairing: this device ends its side, after what it wrote.
             if s.needs_end() {
-                s.end(&self.store, &self.identity)?;
+                end_automatically(s, &self.store, &self.identity, fail)?;
                 sealed += 1;
             }
             if s.snapshot_if_due(&self.store, &self.identity, every)?
@@ -341,6 +365,7 @@ impl Vault {
             // this device's side (after sealing what it wrote) and send that too.
             let mut rotated = 0;
             let codec = self.codec;
+            let fail = self.injected_end_failure();
             for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
                 if s.needs_rotation() {
                     s.rotate(&self.store, &self.identity)?;
@@ -348,7 +373,7 @@ impl Vault {
                 }
                 if s.needs_end() {
                     s.seal_outgoing(&self.store, &self.identity, codec)?;
-                    s.end(&self.store, &self.identity)?;
+                    end_automatically(s, &self.store, &self.identity, fail)?;
                     rotated += 1;
                 }
             }
@@ -409,4 +434,15 @@ impl Vault {
         let http = ReqwestClient::new()?;
         self.sync_with(&http, relay_url)
     }
+}
+
+/// This device's own end of a pairing the other party ended (protocol 15.11), signed without being
+/// asked; `fail` (tests only) makes it fail as a full log would.
+fn end_automatically(s: &mut Space, store: &Store, identity: &Identity, fail: bool) -> Result<()> {
+    if fail {
+        return Err(Error::Internal(
+            "the automatic end failed (injected for tests)",
+        ));
+    }
+    s.end(store, identity)
 }

@@ -326,3 +326,69 @@ fn a_group_member_cannot_end_the_group() {
     assert!(!m.ended.contains_key(&facilitator.device_id()));
     assert!(!m.ended.contains_key(&other.device_id()));
 }
+
+/// Review N5 (care safety): the participant's device fails to sign its automatic end of a pairing
+/// the supporter ended (its log full, here an injected failure). The sealing and the sync go on:
+/// a check-in in the participant's other pairing is sealed, sent and read by that supporter, and
+/// the failed end is tried again at the next sync.
+#[test]
+fn a_failing_automatic_end_stops_no_other_spaces_envelopes() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ender = Vault::open(&dir.path().join("e.db"), &[1; 32]).unwrap();
+    let mut carer = Vault::open(&dir.path().join("c.db"), &[2; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[3; 32]).unwrap();
+    let mut pairings = Vec::new();
+    for sup in [&mut ender, &mut carer] {
+        let (id, resp) =
+            sebaya_tests::pairings::certified_pairing(sup, &participant.link_request().unwrap())
+                .unwrap();
+        participant.join_space(&resp).unwrap();
+        sync(&n, sup);
+        pairings.push(id);
+    }
+    let (ended, kept) = (pairings[0], pairings[1]);
+    sync(&n, &mut participant);
+    sync(&n, &mut carer);
+    ender.end_pairing(&ended).unwrap();
+    sync(&n, &mut ender);
+
+    participant.fail_automatic_ends_for_tests(true);
+    let par_hex = participant.device_id().to_hex();
+    participant
+        .with_space(&kept, |d, now| {
+            pairing::add_checkin(d, "00000000000000c9", 1, "butuh bantuan", &par_hex, now)
+        })
+        .unwrap();
+    participant
+        .sync_with(&n.http, &n.relay.url())
+        .expect("a failed automatic end does not fail the sync");
+    participant
+        .seal_pending()
+        .expect("nor the sealing of the other spaces");
+    sync(&n, &mut carer);
+    assert_eq!(
+        carer.read_space(&kept, pairing::checkins).unwrap().len(),
+        1,
+        "the check-in in the other pairing left the participant's device"
+    );
+    let p = participant.device_id();
+    assert!(
+        !participant
+            .space_membership(&ended)
+            .unwrap()
+            .ended
+            .contains_key(&p)
+    );
+    // Once the end can be signed, the next sync signs and sends it.
+    participant.fail_automatic_ends_for_tests(false);
+    sync(&n, &mut participant);
+    sync(&n, &mut ender);
+    assert!(
+        ender
+            .space_membership(&ended)
+            .unwrap()
+            .ended
+            .contains_key(&p)
+    );
+}
