@@ -170,6 +170,7 @@ impl Vault {
         let every = if snapshots { self.snapshot_every()? } else { 0 };
         let mut sealed = 0;
         let fail = self.injected_end_failure();
+        let mut failed_ends = 0u32;
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             s.compact_if_needed(&self.store)?;
             if s.needs_rotation() {
@@ -177,9 +178,13 @@ impl Vault {
             }
             sealed += s.seal_outgoing(&self.store, &self.identity, codec)?;
             // The other party ended the pairing: this device ends its side, after what it wrote.
+            // Never a reason to stop sealing the other spaces (a care record's referral must
+            // leave): a failed end is noted and tried again next time.
             if s.needs_end() {
-                end_automatically(s, &self.store, &self.identity, fail)?;
-                sealed += 1;
+                match end_automatically(s, &self.store, &self.identity, fail) {
+                    Ok(()) => sealed += 1,
+                    Err(_) => failed_ends += 1,
+                }
             }
             if s.snapshot_if_due(&self.store, &self.identity, every)?
                 .is_some()
@@ -187,6 +192,7 @@ impl Vault {
                 sealed += 1;
             }
         }
+        note_failed_ends(failed_ends);
         Ok(sealed)
     }
 
@@ -366,17 +372,24 @@ impl Vault {
             let mut rotated = 0;
             let codec = self.codec;
             let fail = self.injected_end_failure();
+            let mut failed_ends = 0u32;
             for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
                 if s.needs_rotation() {
                     s.rotate(&self.store, &self.identity)?;
                     rotated += 1;
                 }
                 if s.needs_end() {
-                    s.seal_outgoing(&self.store, &self.identity, codec)?;
-                    end_automatically(s, &self.store, &self.identity, fail)?;
-                    rotated += 1;
+                    // Best effort, as in `seal_pending_with`: a failed end stops no other space.
+                    match s
+                        .seal_outgoing(&self.store, &self.identity, codec)
+                        .and_then(|_| end_automatically(s, &self.store, &self.identity, fail))
+                    {
+                        Ok(()) => rotated += 1,
+                        Err(_) => failed_ends += 1,
+                    }
                 }
             }
+            note_failed_ends(failed_ends);
             let adopted = adopted + periods + rotated;
             let taken = self.taken_answers()?;
             if outcome.joined == 0 && adopted == 0 && taken.is_empty() && !erasing {
@@ -445,4 +458,11 @@ fn end_automatically(s: &mut Space, store: &Store, identity: &Identity, fail: bo
         ));
     }
     s.end(store, identity)
+}
+
+/// Notes how many automatic ends failed (a count only: no space, device or content).
+fn note_failed_ends(failed: u32) {
+    if failed > 0 {
+        log::warn!("{failed} automatic end(s) failed; tried again at the next sync");
+    }
 }
