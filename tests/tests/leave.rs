@@ -392,3 +392,53 @@ fn a_failing_automatic_end_stops_no_other_spaces_envelopes() {
             .contains_key(&p)
     );
 }
+
+/// Review N2: after a pairing ends, the supporter's device keeps a new grant of the pairing's
+/// programme. It writes nothing into the ended pairing (its changes past its own end would be
+/// refused at every sync), so its syncs are refused nothing and both documents stay the same.
+#[test]
+fn no_credential_is_written_into_a_pairing_after_its_end() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut supporter = Vault::open(&dir.path().join("s.db"), &[1; 32]).unwrap();
+    let mut participant = Vault::open(&dir.path().join("p.db"), &[2; 32]).unwrap();
+    let (pid, resp) = sebaya_tests::pairings::certified_pairing(
+        &mut supporter,
+        &participant.link_request().unwrap(),
+    )
+    .unwrap();
+    participant.join_space(&resp).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    supporter.end_pairing(&pid).unwrap();
+    sync(&n, &mut supporter);
+    sync(&n, &mut participant);
+    sync(&n, &mut supporter);
+    let creds = |v: &Vault| {
+        v.read_space(&pid, |d| {
+            automerge::ReadDoc::keys(d, automerge::ROOT)
+                .filter(|k| k.starts_with("cred/"))
+                .count()
+        })
+        .unwrap()
+    };
+    let before = creds(&supporter);
+
+    // A new grant of the programme the pairing is bound to, kept on the supporter's device.
+    let programme = sebaya_tests::pairings::trained_programme(&mut supporter).unwrap();
+    let me = supporter.person_id().unwrap();
+    supporter
+        .grant_programme_role(&programme, &me, sebaya_core::ProgrammeRole::Coordinator, 30)
+        .unwrap();
+    for _ in 0..2 {
+        let report = sync(&n, &mut supporter);
+        assert_eq!(report.rejected, 0, "nothing written into the ended pairing");
+    }
+    sync(&n, &mut participant);
+    assert_eq!(
+        creds(&supporter),
+        before,
+        "no credential change after the end"
+    );
+    assert_eq!(creds(&participant), before);
+}
