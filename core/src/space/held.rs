@@ -239,9 +239,7 @@ impl Vault {
         }
         // This device ended its writing here, or (in a pairing) the other party ended it: this
         // device's own end goes out at its next sync (`Space::needs_end`).
-        let m = g.membership();
-        if m.ended.contains_key(&identity.device) || (g.kind == SpaceKind::Pairing && m.is_ended())
-        {
+        if g.ended_here() {
             return Err(Error::NotAllowed("this space has ended"));
         }
         // This device's own credentials go in first, so the check (here and everywhere) sees them.

@@ -188,6 +188,14 @@ impl Space {
         Ok(())
     }
 
+    /// Whether this device writes nothing more here (protocol 15.11): its own end counts, or the
+    /// space is a pairing whose other party's end counts (this device's own end is on its way). No
+    /// write, asked for or automatic (credentials), goes into such a space.
+    pub fn ended_here(&self) -> bool {
+        self.members.ended.contains_key(&self.me)
+            || (self.kind == SpaceKind::Pairing && self.members.is_ended())
+    }
+
     /// Whether this device should sign its own end now (protocol 15.11): the space is a pairing,
     /// another party's end counts, and this device, still a member, has not ended yet nor signed an
     /// end the log set aside (so a refused end is not signed again at every sync).
