@@ -1,8 +1,9 @@
 //! Leaving a group and ending a pairing (issue 18, item 1; protocol 15.11), between devices syncing
-//! through a real relay on loopback: the leaver's own signed word removes it, a remaining admin (never
-//! the leaver) rotates the key, what the leaver sends afterwards is refused, and its past notes stay,
-//! from a former member. Either party ends a pairing: nobody writes in it afterwards, its history
-//! stays readable, and it leaves the supporter's active pairings.
+//! through a real relay on loopback: the leaver's own signed word removes it, a remaining admin
+//! (never the leaver) rotates the key, what the leaver sends afterwards is refused, and its past
+//! notes stay, from a former member. Either party ends a pairing: each device writes nothing past
+//! its own end (the other party's device signs its own when it learns, and what it wrote until then
+//! stands), its history stays readable, and it leaves the supporter's active pairings.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sebaya_tests::net::{net, sync};

@@ -1,9 +1,11 @@
 // Leaving a group and ending a pairing through the Kotlin bindings (issue 18, item 1), against the
-// real library and a real relay on loopback: the leaver's notes stay, shown as from a former member;
-// a remaining facilitator's device rotates the key; the leaver writes nothing more. Either party ends
-// a pairing: nobody writes in it, its history stays, it leaves the supporter's active pairings. Bad
-// input: a group one is not in, the only facilitator leaving, a stranger's leave, ending twice. Run
-// by `scripts/test.sh kotlin` as its own JVM (class LeaveTestKt).
+// real library and a real relay on loopback: the leaver's notes stay, shown as from a former
+// member; a remaining facilitator's device rotates the key; the leaver writes nothing more. Either
+// party ends a pairing: each device writes nothing past its own end (the other party's device signs
+// its own when it learns, and what it wrote until then stands), its history stays, it leaves the
+// supporter's active pairings. Bad input: a group one is not in, the only facilitator leaving, a
+// stranger's leave, ending twice. Run by `scripts/test.sh kotlin` as its own JVM (class
+// LeaveTestKt).
 
 import java.io.File
 import java.nio.file.Files
@@ -62,7 +64,7 @@ fun main() {
             fac.close()
         }
 
-        check("either party ends a pairing; nobody writes in it afterwards") {
+        check("either party ends a pairing; each side writes nothing past its own end") {
             val sup = person(tmp, "s.db")
             val part = person(tmp, "p.db")
             val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))

@@ -1,8 +1,10 @@
 """Leaving a group and ending a pairing through the Python bindings (issue 18, item 1), through a
 real relay on loopback: the leaver's notes stay, shown as from a former member; a remaining
-facilitator's device rotates the key; the leaver writes nothing more. Either party ends a pairing:
-nobody writes in it, its history stays, it leaves the supporter's active pairings. Bad input: a
-group one is not in, the only facilitator leaving, a stranger's leave, ending twice."""
+facilitator's device rotates the key; the leaver writes nothing more. Either party ends a
+pairing: each device writes nothing past its own end (the other party's device signs its own when
+it learns, and what it wrote until then stands), its history stays, it leaves the supporter's
+active pairings. Bad input: a group one is not in, the only facilitator leaving, a stranger's
+leave, ending twice."""
 
 import pytest
 

@@ -1,8 +1,10 @@
 // Leaving a group and ending a pairing through the Swift bindings (issue 18, item 1): the leaver's
 // notes stay, shown as from a former member; a remaining facilitator's device rotates the key; the
-// leaver writes nothing more. Either party ends a pairing: nobody writes in it, its history stays,
-// it leaves the supporter's active pairings. Bad input: a group one is not in, the only facilitator
-// leaving, a stranger's leave, ending twice. The same flows as bindings/tests/python/test_leave.py.
+// leaver writes nothing more. Either party ends a pairing: each device writes nothing past its own
+// end (the other party's device signs its own when it learns, and what it wrote until then stands),
+// its history stays, it leaves the supporter's active pairings. Bad input: a group one is not in,
+// the only facilitator leaving, a stranger's leave, ending twice. The same flows as
+// bindings/tests/python/test_leave.py.
 // main.swift runs leaveTests().
 
 import Foundation
@@ -46,7 +48,7 @@ func leaveTests() {
         try assertThrows("not in it", notFound) { try fac.groups().leave(groupId: String(repeating: "00", count: 16)) }
     }
 
-    check("leave: either party ends a pairing; nobody writes in it afterwards") {
+    check("leave: either party ends a pairing; each side writes nothing past its own end") {
         let url = try relayURL()
         let sup = try personVault("leave-s.db")
         let part = try personVault("leave-p.db")

@@ -232,10 +232,13 @@ fn the_other_partys_writes_stand_until_its_own_end() {
     assert_eq!(reversed(&log), st);
 }
 
-/// Review M2 (r3 inverted): an end is one statement; alone, it keeps everything its author wrote up
-/// to it.
+/// Guards the shape that makes review M2 (r3) impossible: an end is one statement naming its author
+/// alone, at its own envelope's number, and it keeps everything its author wrote up to it. (Not r3
+/// inverted: r3 was the first of the old N+1 statements, an end naming the other member, refusing
+/// the ender's history; this passed on the old code too. That an end naming another device is
+/// refused is `nobody_signs_an_end_for_another_device`.)
 #[test]
-fn an_end_alone_keeps_its_authors_history() {
+fn an_end_keeps_its_authors_history_up_to_its_cutoff() {
     let (mut log, all) = group();
     let b = key(2);
     log.insert(end(&b, vec![all[2].id()], 7)).unwrap();
