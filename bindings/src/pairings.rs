@@ -168,6 +168,27 @@ impl Pairings {
         with(&self.inner, |v| v.erase_pairing(&p))
     }
 
+    /// Ends a pairing on this device's signed word: either party may (protocol 15.11). This device
+    /// writes nothing in it afterwards; the other party's device, once it learns of the end (at
+    /// its next sync), refuses new writes there too and signs its own end, while what it sent
+    /// before stands (a check-in sent a moment before the end stays). Its history stays readable
+    /// to both, and it leaves both parties' `active` pairings. Sync to send it. `NotFound` for a
+    /// space that is not a pairing this device belongs to; `NotAllowed` for a pairing this device
+    /// has ended already, or whose end by the other party it has learnt of (then its own end goes
+    /// out at its next sync).
+    pub fn end(&self, pairing_id: String) -> Result<()> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.end_pairing(&p))
+    }
+
+    /// The pairings this device belongs to that have not ended (a supporter's active caseload of
+    /// pairings), ids in hex, sorted.
+    pub fn active(&self) -> Result<Vec<String>> {
+        with(&self.inner, |v| {
+            Ok(v.active_pairings().iter().map(|p| p.to_hex()).collect())
+        })
+    }
+
     /// Whether the pairing works under a programme's rules: the programme it is bound to, or
     /// `outside_programme` for a pairing opened before pairings needed a programme (kept, never
     /// dropped; show it as such: `localized_message("pairing-outside-programme")`). The supporter's
