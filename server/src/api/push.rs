@@ -40,12 +40,10 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             Some(s) => {
                 // Kept as the parsed URL spells it (scheme and host in lower case, no default port,
                 // no dot segments), so every spelling of one endpoint counts as that one (review S2).
-                let endpoint = crate::webpush::check_endpoint(
-                    &s.endpoint,
-                    wakeups.settings().allow_loopback,
-                )
-                .map_err(|_| ApiError::Malformed)?
-                .to_string();
+                let endpoint =
+                    crate::webpush::check_endpoint(&s.endpoint, wakeups.settings().allow_loopback)
+                        .map_err(|_| ApiError::Malformed)?
+                        .to_string();
                 let s = StoredSubscription {
                     endpoint,
                     p256dh: s.p256dh.into_vec(),

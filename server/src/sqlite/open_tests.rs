@@ -1,5 +1,6 @@
 //! Several processes (a relay, `migrate`, `backup`, or relays sharing a key file in a test) may open
 //! one new SQLite store at the same moment: every one of them must open it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::SqliteStore;
 
