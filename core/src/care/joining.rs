@@ -125,10 +125,7 @@ impl Vault {
         }
         let _ = self.with_space(care, |doc, now| {
             crate::space::doc::write(doc, now, |d| {
-                let policy = match d.get(ROOT, POLICY)? {
-                    Some((Value::Object(ObjType::Map), obj)) => obj,
-                    _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
-                };
+                let policy = super::oncall::policy_map(d)?;
                 d.put(&policy, DUTY_OF_CARE_KEY, required)?;
                 d.put(&policy, DUTY_OF_CARE_AT_KEY, at)?;
                 Ok(())

@@ -24,6 +24,16 @@ pub const MAX_ACK_HOURS: u32 = 168;
 /// The care record's root key holding the programme's settings for it (`ack_hours`, `on_call`).
 pub(super) const POLICY: &str = "policy";
 
+/// The care record's `policy` map, made on first use: every programme setting a coordinator carries
+/// into a record (on-call rota, instruments, duty of care) lands in this one map, so one reader finds
+/// them all.
+pub(super) fn policy_map(d: &mut AutoCommit) -> Result<automerge::ObjId> {
+    match d.get(ROOT, POLICY)? {
+        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+        _ => Ok(d.put_object(ROOT, POLICY, ObjType::Map)?),
+    }
+}
+
 /// The fewest persons a programme should have on call: one person is never a rota (a coordinator
 /// is ill, asleep or away, and a referral must still reach someone; `shared/design/care.md`).
 pub const MIN_ON_CALL: u32 = 2;
@@ -208,10 +218,7 @@ impl Vault {
         for t in targets {
             let done = self.with_space(&t, |doc, now| {
                 write(doc, now, |d| {
-                    let policy = match d.get(ROOT, POLICY)? {
-                        Some((Value::Object(ObjType::Map), obj)) => obj,
-                        _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
-                    };
+                    let policy = policy_map(d)?;
                     set(d, &policy, now)
                 })
             });

@@ -308,10 +308,7 @@ impl Vault {
         }
         let _ = self.with_space(care, |doc, now| {
             crate::space::doc::write(doc, now, |d| {
-                let policy = match d.get(ROOT, POLICY)? {
-                    Some((Value::Object(ObjType::Map), obj)) => obj,
-                    _ => d.put_object(ROOT, POLICY, ObjType::Map)?,
-                };
+                let policy = super::oncall::policy_map(d)?;
                 for (id, (json, at)) in &instruments {
                     d.put(
                         &policy,
