@@ -18,7 +18,7 @@ use sebaya_core::{Vault, crypto};
 
 const USAGE: &str = "usage: sebaya demo [group|referral|bundle|nearby] [--keep DIR]
   demo           the journal: a relay and two devices of one person, every step checked
-  demo group     a support group of three people with a removal and a task reminder, every step
+  demo group     a support group of three people where a member writes and then leaves, and a task reminder, every step
                  checked
   demo referral  a risk answer given offline travels to two coordinators on call; the first is away,
                  the deadline passes, the participant sees the crisis lines again, the second
@@ -365,9 +365,16 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
         "attendance recorded offline reached the participant",
     );
 
-    println!("4. The participant leaves the group: removed, and the group key rotates");
-    let r = fac.remove_group_member(&g, &par.device_id())?;
-    println!("   new key wrapped for {} remaining device(s)", r.wrapped);
+    println!("4. The participant writes a note, then leaves the group on their own word");
+    let parting = "00000000000000a3";
+    par.with_space(&g, |d, now| {
+        groups::add_note(d, parting, "", "Terima kasih semuanya.", &p_hex, now)
+    })?;
+    par.leave_group(&g)?;
+    par.sync(&url)?;
+    // The facilitator's device learns of the leave and rotates the group key at its next sync.
+    fac.sync(&url)?;
+    fac.sync(&url)?;
     fac.with_space(&g, |d, now| {
         groups::add_note(
             d,
@@ -380,6 +387,14 @@ fn demo_group() -> Result<bool, Box<dyn std::error::Error>> {
     })?;
     fac.sync(&url)?;
     sup.sync(&url)?;
+    c.check(
+        fac.is_former_member(&g, &par.device_id())?,
+        "the facilitator's device shows the participant as a former member",
+    );
+    c.check(
+        sup.read_space(&g, |d| groups::note(d, parting))?.is_some(),
+        "the note written before leaving stays, from a former member",
+    );
     let refused = par.sync(&url)?.refused_spaces;
     c.check(
         refused == 1,
