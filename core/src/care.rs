@@ -53,6 +53,7 @@ mod consent;
 mod escalation;
 pub mod instruments;
 pub(crate) mod joining;
+mod minor_staff;
 #[cfg(test)]
 mod joining_tests;
 mod oncall;
@@ -77,6 +78,8 @@ pub use consent::{
 pub use escalation::{CareNotice, Escalation, ReferralView};
 pub(crate) use escalation::{LEGACY_CONCERN, genuine};
 pub use joining::{DUTY_OF_CARE_KEY, LIMITS_TEXT};
+pub use minor_staff::MAX_MINOR_STAFF;
+pub(crate) use minor_staff::counted_states;
 pub use oncall::{
     DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,
     ack_hours,

@@ -1707,3 +1707,113 @@ fn a_rule_referrals_reason_is_sealed_for_the_coordinators_only() {
     assert_eq!(old.reason.as_deref(), Some("phq9-item9"));
     assert!(!old.reason_sealed);
 }
+
+/// Issue 14 item 15, part 3: peer supporters and coordinators who are minors take part, but a
+/// minor is never a referral's only recipient. Once a coordinator lists a pupil as minor staff, the
+/// pupil is not counted as reached, their acknowledgement moves nothing on (the referral stays
+/// open and goes overdue), and a record whose only coordinator is a minor tells the participant
+/// that no one can be told yet.
+#[test]
+fn a_minor_on_the_staff_is_never_a_referrals_only_recipient() {
+    use sebaya_core::care::CareNotice as N;
+    use sebaya_core::care::OnCallState as S;
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut coordinator, mut supporter, mut participant, care) = programme(&n, &dir);
+    let programme = coordinator.programmes().unwrap()[0].id;
+    let adult = coordinator.person_id().unwrap();
+    // A pupil who coordinates the school's peer counsellors joins the record as a coordinator.
+    let mut pupil = vault(&dir, "pupil.db", 7);
+    let grant = coordinator
+        .grant_programme_role(
+            &programme,
+            &pupil.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    pupil.add_programme_credential(&grant.credential).unwrap();
+    let resp = coordinator
+        .approve_group_member(&care, &pupil.link_request().unwrap(), Role::Member)
+        .unwrap();
+    pupil.join_space(&resp).unwrap();
+    let minor = pupil.person_id().unwrap();
+    // Only a coordinator lists minors; each once; at most the bound.
+    assert!(matches!(
+        supporter.set_minor_staff(&programme, &[minor]),
+        Err(Error::NotAllowed(_))
+    ));
+    assert!(matches!(
+        coordinator.set_minor_staff(&programme, &[minor, minor]),
+        Err(Error::InvalidInput(_))
+    ));
+    let too_many: Vec<_> = (0..=sebaya_core::care::MAX_MINOR_STAFF)
+        .map(|i| sebaya_core::PersonId([u8::try_from(i).unwrap(); 32]))
+        .collect();
+    assert!(matches!(
+        coordinator.set_minor_staff(&programme, &too_many),
+        Err(Error::InvalidInput(_))
+    ));
+    assert_eq!(coordinator.set_minor_staff(&programme, &[minor]).unwrap(), 1);
+    coordinator.set_on_call(&programme, &[adult, minor]).unwrap();
+    for v in [
+        &mut coordinator,
+        &mut pupil,
+        &mut supporter,
+        &mut participant,
+    ] {
+        sync(&n, v);
+    }
+    sync(&n, &mut pupil);
+    assert_eq!(participant.minor_staff(&care).unwrap(), vec![minor]);
+    // Two coordinators are members, but only the adult counts: as reached, and as on call.
+    let st = participant.on_call_status(&care).unwrap();
+    assert_eq!(
+        (st.declared, st.on_call, st.coordinators, st.state),
+        (2, 1, 1, S::FewerThanTwoOnCall)
+    );
+    let esc = participant.ask_for_help("id").unwrap();
+    assert_eq!(esc.programmes, vec![(programme, 1)]);
+    let referral = esc.referrals[0].1.clone();
+    sync(&n, &mut participant);
+    sync(&n, &mut pupil);
+    // The pupil acknowledges: it is written, but moves nothing on anywhere.
+    pupil
+        .update_referral(&care, &referral, "acknowledged")
+        .unwrap();
+    sync(&n, &mut pupil);
+    sync(&n, &mut participant);
+    sync(&n, &mut coordinator);
+    let day_later = participant.referrals(&care).unwrap()[0].created_ms + 25 * 3_600_000;
+    for v in [&mut participant, &mut coordinator] {
+        let r = v.referrals_at(&care, day_later).unwrap();
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].told(), "a minor's acknowledgement tells no one");
+        assert!(r[0].overdue, "it stays overdue until an adult acts");
+    }
+    // The adult acknowledges: now it is told.
+    coordinator
+        .update_referral(&care, &referral, "acknowledged")
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert!(participant.referrals(&care).unwrap()[0].told());
+    // The adult is listed as a minor too (say, by mistake): the record now reaches only minors, and
+    // the participant is told no one can be told yet, with the crisis lines, never blocked.
+    coordinator
+        .set_minor_staff(&programme, &[minor, adult])
+        .unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    let esc = participant.ask_for_help("id").unwrap();
+    assert_eq!(esc.referrals.len(), 1, "help is never blocked");
+    assert_eq!(esc.programmes, vec![(programme, 0)]);
+    assert!(esc.notices.contains(&N::NoCoordinatorYet));
+    assert!(!esc.resources.is_empty());
+    // Cleared: everyone counts again.
+    coordinator.set_minor_staff(&programme, &[]).unwrap();
+    sync(&n, &mut coordinator);
+    sync(&n, &mut participant);
+    assert!(participant.minor_staff(&care).unwrap().is_empty());
+    assert_eq!(participant.on_call_status(&care).unwrap().coordinators, 2);
+}

@@ -141,7 +141,8 @@ pub fn ack_hours(doc: &AutoCommit) -> u32 {
 }
 
 /// How many persons a referral in this record will reach as coordinators: members whose device is
-/// proven to belong to a person holding the coordinator role in the record's programme now.
+/// proven to belong to a person holding the coordinator role in the record's programme now, and
+/// whom the record does not list as a minor (`minor_staff.rs`).
 pub(crate) fn coordinators_in(space: &Space, now_secs: u64) -> u32 {
     u32::try_from(coordinator_persons(space, now_secs).len()).unwrap_or(u32::MAX)
 }
@@ -154,6 +155,8 @@ pub(crate) fn coordinator_persons(space: &Space, now_secs: u64) -> Vec<[u8; 32]>
     };
     let registry = rules::registry_of(&space.doc, programme);
     let members = space.membership();
+    // A listed minor is never counted as reached: a referral must rest on an adult.
+    let _minors = super::minor_staff::minors_of(&space.doc);
     let mut persons: Vec<[u8; 32]> = members
         .members
         .keys()
@@ -169,12 +172,14 @@ pub(crate) fn coordinator_persons(space: &Space, now_secs: u64) -> Vec<[u8; 32]>
     persons
 }
 
-/// How many of `persons` hold `coordinator` (or above) now, by the credentials `doc` holds.
+/// How many of `persons` hold `coordinator` (or above) now, by the credentials `doc` holds, and
+/// are not listed there as minors (an on-call list of pupils is no rota).
 fn holding_coordinator(doc: &AutoCommit, persons: &[[u8; 32]], now_secs: u64) -> u32 {
     let Some(programme) = rules::programme_of(doc) else {
         return 0;
     };
     let registry = rules::registry_of(doc, programme);
+    let _minors = super::minor_staff::minors_of(doc);
     let n = persons
         .iter()
         .filter(|p| {

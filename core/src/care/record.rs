@@ -450,6 +450,7 @@ impl Vault {
         }
         self.carry_programme_settings(&id, &programme);
         self.carry_duty_of_care(&id, &programme);
+        self.carry_minor_staff(&id, &programme);
         Ok((id, response))
     }
 
