@@ -744,7 +744,7 @@ impl Vault {
             // and its writer, never in the participant's own view (issue 14, item 14).
             .filter(|(r, _)| !(viewer == "participant" && r.reason == LEGACY_CONCERN))
             .collect();
-        let st = states(&space.doc);
+        let st = super::minor_staff::counted_states(space, states(&space.doc));
         let coordinators =
             super::oncall::coordinators_in(space, u64::try_from(at_ms / 1000).unwrap_or(0));
         let deadline_ms = i64::from(super::oncall::ack_hours(&space.doc)) * 3_600_000;

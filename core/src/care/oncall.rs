@@ -156,11 +156,12 @@ pub(crate) fn coordinator_persons(space: &Space, now_secs: u64) -> Vec<[u8; 32]>
     let registry = rules::registry_of(&space.doc, programme);
     let members = space.membership();
     // A listed minor is never counted as reached: a referral must rest on an adult.
-    let _minors = super::minor_staff::minors_of(&space.doc);
+    let minors = super::minor_staff::minors_of(&space.doc);
     let mut persons: Vec<[u8; 32]> = members
         .members
         .keys()
         .filter_map(|d| members.proven_person(d))
+        .filter(|p| !minors.contains(p))
         .filter(|p| {
             registry
                 .role_of(&crate::PersonId(*p), now_secs)
@@ -179,9 +180,10 @@ fn holding_coordinator(doc: &AutoCommit, persons: &[[u8; 32]], now_secs: u64) ->
         return 0;
     };
     let registry = rules::registry_of(doc, programme);
-    let _minors = super::minor_staff::minors_of(doc);
+    let minors = super::minor_staff::minors_of(doc);
     let n = persons
         .iter()
+        .filter(|p| !minors.contains(*p))
         .filter(|p| {
             registry
                 .role_of(&crate::PersonId(**p), now_secs)

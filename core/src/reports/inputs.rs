@@ -298,7 +298,8 @@ impl Vault {
                     inputs.pairings.extend(pairings_of(&s.doc));
                 }
                 SpaceKind::Care => {
-                    let states = crate::care::states(&s.doc);
+                    // A listed minor's acknowledgement moves no referral on (care/minor_staff.rs).
+                    let states = crate::care::counted_states(s, crate::care::states(&s.doc));
                     for r in crate::care::referrals(&s.doc)
                         .into_iter()
                         .filter(|r| crate::care::genuine(s, r))
