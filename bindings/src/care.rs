@@ -782,17 +782,28 @@ impl Care {
     /// coordinator there: `NotAllowed`.
     pub fn set_on_call(&self, programme_id: String, person_ids: Vec<String>) -> Result<u32> {
         let p = parse_programme(&programme_id)?;
-        let persons = person_ids
-            .iter()
-            .map(|id| {
-                sebaya_core::PersonId::from_hex(id).map_err(|_| {
-                    SebayaError::from(sebaya_core::Error::InvalidInput(
-                        "person id must be 64 hex characters".into(),
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let persons = parse_persons(&person_ids)?;
         with(&self.inner, |v| v.set_on_call(&p, &persons))
+    }
+
+    /// A coordinator lists the programme's peer supporters and coordinators who are minors (0 to
+    /// 64 person ids, each once; empty clears it) in every care record of the programme it holds;
+    /// returns how many were written. A listed minor still sees referrals, but is never counted as
+    /// one's recipient: the counts, the on-call warning and the notices count adults only, and a
+    /// minor's acknowledgement moves no referral on. Not a coordinator there: `NotAllowed`.
+    pub fn set_minor_staff(&self, programme_id: String, person_ids: Vec<String>) -> Result<u32> {
+        let p = parse_programme(&programme_id)?;
+        let persons = parse_persons(&person_ids)?;
+        with(&self.inner, |v| v.set_minor_staff(&p, &persons))
+    }
+
+    /// The persons a care record lists as minor staff (empty when none are listed).
+    pub fn minor_staff(&self, care_id: String) -> Result<Vec<String>> {
+        let c = parse_space(&care_id)?;
+        Ok(with(&self.inner, |v| v.minor_staff(&c))?
+            .into_iter()
+            .map(|p| p.to_hex())
+            .collect())
     }
 
     /// Who will receive a care record's referrals: the programme's on-call list, the coordinators
@@ -847,4 +858,17 @@ impl Care {
                 .collect())
         })
     }
+}
+
+/// Person ids as the app passes them (64 hex characters each), or one typed error naming no id.
+fn parse_persons(ids: &[String]) -> Result<Vec<sebaya_core::PersonId>> {
+    ids.iter()
+        .map(|id| {
+            sebaya_core::PersonId::from_hex(id).map_err(|_| {
+                SebayaError::from(sebaya_core::Error::InvalidInput(
+                    "person id must be 64 hex characters".into(),
+                ))
+            })
+        })
+        .collect()
 }

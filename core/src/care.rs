@@ -53,9 +53,9 @@ mod consent;
 mod escalation;
 pub mod instruments;
 pub(crate) mod joining;
-mod minor_staff;
 #[cfg(test)]
 mod joining_tests;
+mod minor_staff;
 mod oncall;
 pub(crate) mod outcomes;
 pub mod programme_instruments;

@@ -1754,8 +1754,13 @@ fn a_minor_on_the_staff_is_never_a_referrals_only_recipient() {
         coordinator.set_minor_staff(&programme, &too_many),
         Err(Error::InvalidInput(_))
     ));
-    assert_eq!(coordinator.set_minor_staff(&programme, &[minor]).unwrap(), 1);
-    coordinator.set_on_call(&programme, &[adult, minor]).unwrap();
+    assert_eq!(
+        coordinator.set_minor_staff(&programme, &[minor]).unwrap(),
+        1
+    );
+    coordinator
+        .set_on_call(&programme, &[adult, minor])
+        .unwrap();
     for v in [
         &mut coordinator,
         &mut pupil,

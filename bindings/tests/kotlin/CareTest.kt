@@ -260,6 +260,23 @@ fun main() {
                 assertEquals(ReferralReason.Phq9Item9, r.reason, "a coordinator opens it")
                 assertTrue(r.reasonSealed, "sealed")
             }
+            // Issue 14 item 15: a pupil on the staff is never a referral's only recipient.
+            assertThrows<SebayaException.NotAllowed>("a supporter lists no minors") { s3.care().setMinorStaff(pid3, listOf(c4.personId()!!)) }
+            assertThrows<SebayaException.InvalidInput>("each once") { c3.care().setMinorStaff(pid3, listOf(c4.personId()!!, c4.personId()!!)) }
+            assertEquals(1u, c3.care().setMinorStaff(pid3, listOf(c4.personId()!!)), "one record")
+            for (v in listOf(c3, c4, c4, p3)) v.sync(url)
+            assertEquals(listOf(c4.personId()!!), p3.care().minorStaff(care3), "the list reached the participant")
+            assertEquals(listOf(1u), p3.care().records().map { it.coordinators }, "only the adult counts as reached")
+            val asked = c4.care().referralInbox().single()
+            c4.care().updateReferral(care3, asked.id, ReferralState.Acknowledged)
+            c4.sync(url)
+            p3.sync(url)
+            assertTrue(!p3.care().referrals(care3).single().told, "a minor's acknowledgement tells no one")
+            c3.sync(url)
+            c3.care().updateReferral(care3, asked.id, ReferralState.Acknowledged)
+            c3.sync(url)
+            p3.sync(url)
+            assertTrue(p3.care().referrals(care3).single().told, "an adult's does")
         }
 
         check("a screening given by the supporter escalates by the same rules and shows no score") {

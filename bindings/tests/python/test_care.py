@@ -269,6 +269,49 @@ def test_on_call_coordinators_are_counted_and_a_rule_referrals_reason_is_sealed_
         assert (r.origin, r.reason, r.reason_sealed) == (ReferralOrigin.RULE(), ReferralReason.PHQ9_ITEM9(), True)
 
 
+def test_a_minor_on_the_staff_is_never_a_referrals_only_recipient(tmp_path, relay):
+    """Issue 14, item 15: a pupil who coordinates is listed as minor staff; they are not counted as
+    reached or on call, and their acknowledgement tells no one; an adult's does."""
+    coord, sup, part, care, pid = three_devices(tmp_path, relay)
+    pupil = person(tmp_path / "pupil.db")
+    pupil.programmes().add_credential(
+        coord.programmes().grant_role(pid, pupil.person_id(), ProgrammeRole.COORDINATOR(), valid_days=90).credential)
+    pupil.spaces().join(coord.spaces().approve_member(care, pupil.link_request()))
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().set_minor_staff(pid, [pupil.person_id()])
+    with pytest.raises(SebayaError.InvalidInput):
+        coord.care().set_minor_staff(pid, [pupil.person_id(), pupil.person_id()])
+    with pytest.raises(SebayaError.InvalidInput):
+        coord.care().set_minor_staff(pid, ["not hex"])
+    assert coord.care().set_minor_staff(pid, [pupil.person_id()]) == 1
+    for v in (coord, pupil, pupil, sup, part):
+        v.sync(relay.url)
+    assert part.care().minor_staff(care) == [pupil.person_id()]
+    assert [r.coordinators for r in part.care().records()] == [1]
+    part.care().give_consent(care, DUTY, True)
+    esc = part.care().ask_for_help("id")
+    assert [(p.programme_id, p.count) for p in esc.programmes] == [(pid, 1)]
+    part.sync(relay.url)
+    pupil.sync(relay.url)
+    (r,) = pupil.care().referrals(care)
+    pupil.care().update_referral(care, r.id, ReferralState.ACKNOWLEDGED())
+    pupil.sync(relay.url)
+    part.sync(relay.url)
+    (mine,) = part.care().referrals(care)
+    assert not mine.told and mine.acknowledged_ms is None
+    coord.sync(relay.url)
+    coord.care().update_referral(care, r.id, ReferralState.ACKNOWLEDGED())
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    (mine,) = part.care().referrals(care)
+    assert mine.told and mine.notice == CareNotice.TOLD
+    assert coord.care().set_minor_staff(pid, []) == 1
+    coord.sync(relay.url)
+    part.sync(relay.url)
+    assert part.care().minor_staff(care) == []
+    assert [r.coordinators for r in part.care().records()] == [2]
+
+
 def test_a_screening_given_by_a_supporter_escalates_and_shows_no_score(tmp_path, relay):
     """Issue 14, item 9: read aloud and entered by the supporter; the same rules; no score or band."""
     coord, sup, part, care, _ = three_devices(tmp_path, relay)

@@ -309,6 +309,24 @@ func careTests() {
             try assertEqual(ReferralReason.phq9Item9, r.reason, "a coordinator opens it")
             try assertTrue(r.reasonSealed, "sealed")
         }
+        // Issue 14 item 15: a pupil on the staff is never a referral's only recipient.
+        _ = try assertThrows("a supporter lists no minors", notAllowed) {
+            _ = try sup.care().setMinorStaff(programmeId: pid, personIds: [try personIdOf(c2)])
+        }
+        try assertEqual(UInt32(1), try coord.care().setMinorStaff(programmeId: pid, personIds: [try personIdOf(c2)]), "one record")
+        for v in [coord, c2, c2, part] { _ = try v.sync(relayUrl: url) }
+        try assertEqual([try personIdOf(c2)], try part.care().minorStaff(careId: care), "the list reached the participant")
+        try assertEqual([UInt32(1)], try part.care().records().map { $0.coordinators }, "only the adult counts as reached")
+        let asked = try single(try c2.care().referralInbox(), "the pupil's inbox")
+        try c2.care().updateReferral(careId: care, referralId: asked.id, state: .acknowledged)
+        _ = try c2.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        try assertTrue(!(try single(try part.care().referrals(careId: care), "mine")).told, "a minor's acknowledgement tells no one")
+        _ = try coord.sync(relayUrl: url)
+        try coord.care().updateReferral(careId: care, referralId: asked.id, state: .acknowledged)
+        _ = try coord.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        try assertTrue((try single(try part.care().referrals(careId: care), "mine")).told, "an adult's does")
     }
 
     check("care: a screening given by the supporter escalates by the same rules and shows no score") {

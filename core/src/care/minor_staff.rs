@@ -90,7 +90,11 @@ pub(crate) fn counted_states(space: &Space, states: Vec<StateRecord>) -> Vec<Sta
 }
 
 fn encode(persons: &[[u8; 32]]) -> String {
-    persons.iter().map(hex::encode).collect::<Vec<_>>().join(",")
+    persons
+        .iter()
+        .map(hex::encode)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Vault {
