@@ -1,0 +1,168 @@
+//! Firebase Cloud Messaging, HTTP v1 API.
+//!
+//! Authentication is Google's OAuth 2.0 flow for service accounts: the gateway signs a JWT assertion
+//! (RS256, by the service account's PKCS#8 key) naming the account (`iss`), the FCM scope, the token
+//! endpoint (`aud`) and an hour's validity, posts it to `token_uri` as a `jwt-bearer` grant, and keeps
+//! the access token it gets until five minutes before it expires. A wake-up is then
+//! `POST {base}/v1/projects/{project_id}/messages:send` with `Authorization: Bearer` and a message
+//! whose only variable part is the device's token ([`message`]; `docs/protocol.md` 28.10).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ring::rand::SystemRandom;
+use ring::signature::RsaKeyPair;
+use zeroize::Zeroizing;
+
+use crate::jwt;
+use crate::provider::{self, BODY_KEY, COLLAPSE, DATA, Mode, Outcome, TITLE_KEY, TTL_SECS};
+
+/// The OAuth 2.0 scope FCM's send API takes.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+/// The grant type of a signed JWT assertion (RFC 7523).
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The production base of the send API.
+pub const DEFAULT_BASE: &str = "https://fcm.googleapis.com";
+/// How long an assertion is valid (Google takes at most an hour).
+const ASSERTION_SECS: u64 = 3600;
+/// An access token is renewed this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// Why a service account file could not be used. Names neither the key nor the account.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The file could not be read.
+    #[error("the FCM service account file could not be read: {0}")]
+    Read(std::io::ErrorKind),
+    /// The file is not a service account's JSON with the fields needed.
+    #[error(
+        "the FCM service account file lacks client_email, private_key, token_uri or project_id"
+    )]
+    Fields,
+    /// The private key is not an RSA PKCS#8 key.
+    #[error("the FCM service account's private_key is not an RSA PKCS#8 key")]
+    Key,
+}
+
+#[derive(serde::Deserialize)]
+struct AccountFile {
+    client_email: String,
+    private_key: String,
+    token_uri: String,
+    project_id: String,
+}
+
+/// The publisher's FCM sender: a service account and the cached access token.
+pub struct Fcm {
+    client_email: String,
+    key: RsaKeyPair,
+    token_uri: String,
+    project_id: String,
+    base: String,
+    http: reqwest::Client,
+    rng: SystemRandom,
+    access: tokio::sync::Mutex<Option<(Zeroizing<String>, Instant)>>,
+}
+
+impl std::fmt::Debug for Fcm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fcm").finish_non_exhaustive()
+    }
+}
+
+/// The send API's message for `token`: only constant fields beside the token.
+pub fn message(token: &str, mode: Mode) -> serde_json::Value {
+    let mut android = serde_json::json!({
+        "priority": "high",
+        "ttl": format!("{TTL_SECS}s"),
+        "collapse_key": COLLAPSE,
+    });
+    if mode == Mode::Alert {
+        android["notification"] = serde_json::json!({
+            "title_loc_key": TITLE_KEY,
+            "body_loc_key": BODY_KEY,
+        });
+    }
+    serde_json::json!({
+        "message": {
+            "token": token,
+            "data": { DATA.0: DATA.1 },
+            "android": android,
+        }
+    })
+}
+
+impl Fcm {
+    /// The sender of the service account in `path`, posting to `base` (normally [`DEFAULT_BASE`]).
+    pub fn from_file(path: &Path, base: &str) -> Result<Self, AccountError> {
+        let text = Zeroizing::new(std::fs::read(path).map_err(|e| AccountError::Read(e.kind()))?);
+        let mut file: AccountFile =
+            serde_json::from_slice(&text).map_err(|_| AccountError::Fields)?;
+        // Moved, not copied, into memory that is wiped when dropped.
+        let pem = Zeroizing::new(std::mem::take(&mut file.private_key));
+        let der = jwt::pkcs8_from_pem(&pem).ok_or(AccountError::Key)?;
+        let key = RsaKeyPair::from_pkcs8(&der).map_err(|_| AccountError::Key)?;
+        if file.client_email.is_empty() || file.project_id.is_empty() || file.token_uri.is_empty() {
+            return Err(AccountError::Fields);
+        }
+        // Project ids are lower-case letters, digits and hyphens; nothing else reaches the path.
+        if !file
+            .project_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(AccountError::Fields);
+        }
+        let http = provider::client(false).map_err(|_| AccountError::Key)?;
+        Ok(Self {
+            client_email: file.client_email,
+            key,
+            token_uri: file.token_uri,
+            project_id: file.project_id,
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            rng: SystemRandom::new(),
+            access: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The token endpoint (the service account's `token_uri`).
+    pub fn token_uri(&self) -> &str {
+        &self.token_uri
+    }
+
+    /// The signed assertion for unix time `now`.
+    pub fn assertion(&self, now: u64) -> Option<String> {
+        let claims = serde_json::json!({
+            "iss": self.client_email,
+            "scope": SCOPE,
+            "aud": self.token_uri,
+            "iat": now,
+            "exp": now + ASSERTION_SECS,
+        });
+        jwt::rs256(
+            &self.key,
+            r#"{"alg":"RS256","typ":"JWT"}"#,
+            &claims.to_string(),
+            &self.rng,
+        )
+    }
+
+    /// Sends one wake-up to `token`. Not built yet.
+    pub async fn send(&self, _token: &str, _mode: Mode) -> Outcome {
+        Outcome::Failed
+    }
+}
+
+/// The `FcmError` code of an error answer (`error.details[].errorCode`), or its `error.status`.
+fn error_code(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = v.get("error")?;
+    let detail = error
+        .get("details")
+        .and_then(|d| d.as_array())
+        .and_then(|d| d.iter().find_map(|x| x.get("errorCode")?.as_str()));
+    detail
+        .or_else(|| error.get("status")?.as_str())
+        .map(str::to_owned)
+}

@@ -1,0 +1,70 @@
+//! A per-device-token rate limit: at most a set number of wake-ups per token per minute, so that a
+//! relay (or a stolen relay key) cannot turn the gateway into a way to flood one phone or to spend
+//! the publisher's provider quota on it. Tokens are kept as SHA-256 digests, in memory only, and the
+//! table is bounded: when it is full, windows that have ended are dropped, and if none has, a new
+//! token is refused until one ends (the gateway answers 429, which the relay waits out).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long one window lasts.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// The most tokens tracked at once.
+pub const MAX_TRACKED: usize = 100_000;
+
+/// The limiter.
+#[derive(Debug)]
+pub struct Limiter {
+    per_window: u32,
+    max_tracked: usize,
+    windows: Mutex<HashMap<[u8; 32], (Instant, u32)>>,
+}
+
+impl Limiter {
+    /// At most `per_window` wake-ups per token per [`WINDOW`] (0 turns the limit off).
+    pub fn new(per_window: u32) -> Self {
+        Self::with_capacity(per_window, MAX_TRACKED)
+    }
+
+    /// As [`Limiter::new`], tracking at most `max_tracked` tokens.
+    pub fn with_capacity(per_window: u32, max_tracked: usize) -> Self {
+        Self {
+            per_window,
+            max_tracked,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one wake-up for `token` at `now`: `Ok` if it may go, or how long until it may.
+    pub fn check(&self, token: &str, now: Instant) -> Result<(), Duration> {
+        if self.per_window == 0 {
+            return Ok(());
+        }
+        let key: [u8; 32] = {
+            let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+            let mut k = [0u8; 32];
+            k.copy_from_slice(d.as_ref());
+            k
+        };
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !windows.contains_key(&key) && windows.len() >= self.max_tracked {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            if windows.len() >= self.max_tracked {
+                return Err(WINDOW);
+            }
+        }
+        let entry = windows.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.per_window {
+            return Err(WINDOW.saturating_sub(now.duration_since(entry.0)));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}

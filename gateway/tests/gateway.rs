@@ -1,0 +1,275 @@
+//! The push gateway against local FCM and APNs servers that check every request (`support/`): a
+//! relay's Web Push wake-up becomes exactly one well-formed provider request; bad VAPID tokens,
+//! unknown relays, bad paths and bodies reach no provider; the providers' answers become the
+//! push-service answers a relay acts on; one device token is rate-limited.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{APNS_TOKEN, FCM_TOKEN, Providers, RelaySide, endpoint, gateway, now};
+
+#[test]
+fn a_wake_up_becomes_one_well_formed_fcm_message_and_the_access_token_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let gw = gateway(p.flags());
+    let relay = RelaySide::new();
+    let silent = relay.post(&endpoint(&gw, "fcm", "silent", FCM_TOKEN));
+    assert_eq!(silent.status(), StatusCode::CREATED);
+    let alert = relay.post(&endpoint(&gw, "fcm", "alert", FCM_TOKEN));
+    assert_eq!(alert.status(), StatusCode::CREATED);
+    p.assert_no_problems();
+    let arrived = p.fcm.arrivals();
+    assert_eq!(arrived.len(), 2);
+    assert!(arrived.iter().all(|a| a.token == FCM_TOKEN));
+    assert_eq!((arrived[0].alert, arrived[1].alert), (false, true));
+    // One OAuth grant serves both.
+    assert_eq!(p.fcm.token_requests(), 1);
+    assert_eq!(arrived[0].bearer, arrived[1].bearer);
+    assert!(p.apns.arrivals().is_empty());
+}
+
+#[test]
+fn a_wake_up_becomes_one_well_formed_apns_request_and_the_provider_token_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let gw = gateway(p.flags());
+    let relay = RelaySide::new();
+    for mode in ["silent", "alert"] {
+        let r = relay.post(&endpoint(&gw, "apns", mode, APNS_TOKEN));
+        assert_eq!(r.status(), StatusCode::CREATED, "{mode}");
+    }
+    p.assert_no_problems();
+    let arrived = p.apns.arrivals();
+    assert_eq!(arrived.len(), 2);
+    assert!(arrived.iter().all(|a| a.token == APNS_TOKEN));
+    assert_eq!((arrived[0].alert, arrived[1].alert), (false, true));
+    assert_eq!(
+        arrived[0].jwt, arrived[1].jwt,
+        "the provider token is reused"
+    );
+    assert!(p.fcm.arrivals().is_empty());
+}
+
+#[test]
+fn forged_expired_and_misaddressed_vapid_tokens_and_unknown_relays_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let relay = RelaySide::new();
+    let stranger = RelaySide::new();
+    let keys_file = dir.path().join("relays.txt");
+    std::fs::write(
+        &keys_file,
+        format!("# the programme's relay\n\n{}\n", relay.public_b64()),
+    )
+    .unwrap();
+    let mut flags = p.flags();
+    flags.insert("relay-keys", keys_file.to_str().unwrap().to_owned());
+    let gw = gateway(flags);
+    let e = endpoint(&gw, "apns", "silent", APNS_TOKEN);
+    let body = || vec![1u8; 100];
+
+    // Signed by the stranger, naming the listed relay's key.
+    let forged = stranger
+        .authorization(&e, now())
+        .replace(&stranger.public_b64(), &relay.public_b64());
+    assert_eq!(relay.post_with(&e, &forged, body(), &[]).status(), 401);
+    // Expired: made 13 hours ago, for 12.
+    let expired = relay.authorization(&e, now() - 13 * 3600);
+    assert_eq!(relay.post_with(&e, &expired, body(), &[]).status(), 401);
+    // For another push service's origin.
+    let elsewhere = relay.authorization("https://push.example.net/v1/wake/x", now());
+    assert_eq!(relay.post_with(&e, &elsewhere, body(), &[]).status(), 401);
+    // None at all; not VAPID.
+    assert_eq!(relay.post_with(&e, "", body(), &[]).status(), 401);
+    assert_eq!(relay.post_with(&e, "Bearer abc", body(), &[]).status(), 401);
+    // A good token by a relay that is not listed.
+    assert_eq!(stranger.post(&e).status(), StatusCode::FORBIDDEN);
+    assert_eq!(p.arrivals(), 0);
+    // The listed relay gets through.
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(p.apns.arrivals().len(), 1);
+    p.assert_no_problems();
+}
+
+#[test]
+fn bad_paths_headers_and_bodies_reach_no_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let gw = gateway(p.flags());
+    let relay = RelaySide::new();
+    let long_fcm = "a".repeat(600);
+    let long_apns = "ab".repeat(101);
+    for (provider, mode, token) in [
+        ("gcm", "silent", FCM_TOKEN),
+        ("fcm", "loud", FCM_TOKEN),
+        ("apns", "silent", "0a1b2c"),
+        ("apns", "silent", &long_apns),
+        ("apns", "silent", &APNS_TOKEN.replace('0', "g")),
+        ("apns", "silent", &format!("{}0", APNS_TOKEN)),
+        ("fcm", "silent", "abc%2Fdef"),
+        ("fcm", "silent", "abc.def"),
+        ("fcm", "silent", &long_fcm),
+    ] {
+        let r = relay.post(&endpoint(&gw, provider, mode, token));
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "{provider} {mode} {token}"
+        );
+    }
+    let e = endpoint(&gw, "fcm", "silent", FCM_TOKEN);
+    let auth = relay.authorization(&e, now());
+    // A body over 4096 bytes.
+    let r = relay.post_with(&e, &auth, vec![0u8; 4097], &[]);
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // An empty body; another content encoding; no TTL; a bad urgency or topic.
+    assert_eq!(relay.post_with(&e, &auth, vec![], &[]).status(), 400);
+    for extra in [
+        ("content-encoding", "aesgcm"),
+        ("ttl", "soon"),
+        ("urgency", "now"),
+        ("topic", "not a topic!"),
+        ("+content-encoding", "aes128gcm"),
+        ("+ttl", "60"),
+    ] {
+        let r = relay.post_with(&e, &auth, vec![1u8; 10], &[extra]);
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{extra:?}");
+    }
+    assert_eq!(p.arrivals(), 0);
+    // Exactly 4096 bytes is a push.
+    assert_eq!(
+        relay.post_with(&e, &auth, vec![0u8; 4096], &[]).status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(p.fcm.arrivals().len(), 1);
+    // A gateway without APNs settings has no APNs endpoints.
+    let mut fcm_only = p.flags();
+    fcm_only.retain(|k, _| !k.starts_with("apns"));
+    let gw2 = gateway(fcm_only);
+    assert_eq!(
+        relay
+            .post(&endpoint(&gw2, "apns", "silent", APNS_TOKEN))
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    p.assert_no_problems();
+}
+
+fn retry_after(r: &reqwest::blocking::Response) -> Option<u64> {
+    r.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn provider_answers_become_the_push_service_answers_a_relay_acts_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let gw = gateway(p.flags());
+    let relay = RelaySide::new();
+    p.fcm.answer(
+        FCM_TOKEN,
+        &[
+            (404, "UNREGISTERED", None),
+            (400, "UNREGISTERED", None),
+            (429, "QUOTA_EXCEEDED", Some(7)),
+            (503, "UNAVAILABLE", Some(30)),
+            (500, "INTERNAL", None),
+            (403, "SENDER_ID_MISMATCH", None),
+        ],
+    );
+    let e = endpoint(&gw, "fcm", "silent", FCM_TOKEN);
+    let got: Vec<(u16, Option<u64>)> = (0..6)
+        .map(|_| {
+            let r = relay.post(&e);
+            (r.status().as_u16(), retry_after(&r))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (410, None),
+            (410, None),
+            (429, Some(7)),
+            (503, Some(30)),
+            (503, Some(60)),
+            (502, None)
+        ]
+    );
+    p.apns.answer(
+        APNS_TOKEN,
+        &[
+            (410, "Unregistered", None),
+            (400, "BadDeviceToken", None),
+            (429, "TooManyRequests", Some(5)),
+            (503, "ServiceUnavailable", None),
+            (500, "InternalServerError", Some(2)),
+            (403, "InvalidProviderToken", None),
+        ],
+    );
+    let e = endpoint(&gw, "apns", "silent", APNS_TOKEN);
+    let got: Vec<(u16, Option<u64>)> = (0..6)
+        .map(|_| {
+            let r = relay.post(&e);
+            (r.status().as_u16(), retry_after(&r))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (410, None),
+            (410, None),
+            (429, Some(5)),
+            (503, Some(60)),
+            (503, Some(2)),
+            (502, None)
+        ]
+    );
+    // After InvalidProviderToken, a new provider token is made.
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    let jwts: Vec<String> = p.apns.arrivals().into_iter().map(|a| a.jwt).collect();
+    assert_eq!(jwts.len(), 7);
+    assert_eq!(jwts[0], jwts[5]);
+    p.assert_no_problems();
+}
+
+#[test]
+fn one_device_token_is_rate_limited_and_others_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let mut flags = p.flags();
+    flags.insert("per-token-per-minute", "2".to_owned());
+    let gw = gateway(flags);
+    let relay = RelaySide::new();
+    let e = endpoint(&gw, "apns", "silent", APNS_TOKEN);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    let third = relay.post(&e);
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&third).is_some_and(|s| (1..=60).contains(&s)));
+    // The same token under the other mode is the same device.
+    let alert = relay.post(&endpoint(&gw, "apns", "alert", APNS_TOKEN));
+    assert_eq!(alert.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other = APNS_TOKEN.replace('a', "b");
+    assert_eq!(
+        relay
+            .post(&endpoint(&gw, "apns", "silent", &other))
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(p.apns.arrivals().len(), 3);
+    p.assert_no_problems();
+}
+
+#[test]
+fn healthz_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let gw = gateway(p.flags());
+    let r = reqwest::blocking::get(format!("{}/healthz", gw.url())).unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
