@@ -30,6 +30,27 @@ fn version_and_help_name_the_gateway() {
     );
 }
 
+/// The systemd unit beside the relay's names only flags the binary has.
+#[test]
+fn the_systemd_unit_names_flags_the_gateway_has() {
+    let unit = include_str!("../../deploy/sebaya-push-gateway.service");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    assert!(exec.starts_with("/usr/local/bin/sebaya-push-gateway "));
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let flags: Vec<&str> = exec
+        .split_whitespace()
+        .filter(|w| w.starts_with("--"))
+        .collect();
+    assert!(flags.len() >= 3, "{exec}");
+    for flag in flags {
+        assert!(help.contains(&format!("{flag} ")), "{flag} is not a flag");
+    }
+}
+
 #[test]
 fn it_will_not_start_without_an_origin_or_a_provider() {
     let out = Command::new(BIN)
