@@ -130,8 +130,55 @@ impl Apns {
         )
     }
 
-    /// Sends one wake-up to `token`. Not built yet.
-    pub async fn send(&self, _token: &str, _mode: Mode) -> Outcome {
-        Outcome::Failed
+    async fn current_token(&self) -> Option<Zeroizing<String>> {
+        let mut cached = self.jwt.lock().await;
+        if let Some((token, made)) = cached.as_ref() {
+            if made.elapsed() < TOKEN_REUSE {
+                return Some(token.clone());
+            }
+        }
+        let token = Zeroizing::new(self.provider_token(crate::unix_now())?);
+        *cached = Some((token.clone(), Instant::now()));
+        Some(token)
+    }
+
+    /// Sends one wake-up to `token`.
+    pub async fn send(&self, token: &str, mode: Mode) -> Outcome {
+        let Some(jwt) = self.current_token().await else {
+            return Outcome::Failed;
+        };
+        let (headers, body) = request(&self.topic, mode, crate::unix_now());
+        let mut builder = self
+            .http
+            .post(format!("{}/3/device/{token}", self.base))
+            .header("authorization", format!("bearer {}", jwt.as_str()))
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let Ok(answer) = builder.send().await else {
+            return Outcome::Unavailable(None);
+        };
+        let status = answer.status().as_u16();
+        let retry = provider::retry_after(answer.headers());
+        if status == 200 {
+            return Outcome::Sent;
+        }
+        let body = answer.bytes().await.unwrap_or_default();
+        let reason = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("reason")?.as_str().map(str::to_owned));
+        match (status, reason.as_deref()) {
+            (410, _) | (400, Some("BadDeviceToken" | "DeviceTokenNotForTopic")) => Outcome::Gone,
+            (429, _) => Outcome::Throttled(retry),
+            (500..=599, _) => Outcome::Unavailable(retry),
+            (403, Some("ExpiredProviderToken" | "InvalidProviderToken")) => {
+                // Make a new provider token next time.
+                *self.jwt.lock().await = None;
+                Outcome::Failed
+            }
+            _ => Outcome::Failed,
+        }
     }
 }

@@ -148,9 +148,92 @@ impl Fcm {
         )
     }
 
-    /// Sends one wake-up to `token`. Not built yet.
-    pub async fn send(&self, _token: &str, _mode: Mode) -> Outcome {
-        Outcome::Failed
+    /// A valid access token: the cached one, or a new one from the token endpoint.
+    async fn access_token(&self) -> Result<Zeroizing<String>, Outcome> {
+        let mut cached = self.access.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
+            if Instant::now() + RENEW_BEFORE < *until {
+                return Ok(token.clone());
+            }
+        }
+        let assertion = self.assertion(crate::unix_now()).ok_or(Outcome::Failed)?;
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", GRANT_TYPE)
+            .append_pair("assertion", &assertion)
+            .finish();
+        let answer = self
+            .http
+            .post(&self.token_uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|_| Outcome::Unavailable(None))?;
+        let status = answer.status().as_u16();
+        if status >= 500 {
+            return Err(Outcome::Unavailable(provider::retry_after(
+                answer.headers(),
+            )));
+        }
+        if status != 200 {
+            tracing::error!(status, "the FCM token endpoint refused the service account");
+            return Err(Outcome::Failed);
+        }
+        #[derive(serde::Deserialize)]
+        struct Granted {
+            access_token: String,
+            expires_in: u64,
+        }
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|_| Outcome::Unavailable(None))?;
+        let granted: Granted = serde_json::from_slice(&bytes).map_err(|_| Outcome::Failed)?;
+        let token = Zeroizing::new(granted.access_token);
+        let until = Instant::now() + Duration::from_secs(granted.expires_in.min(ASSERTION_SECS));
+        *cached = Some((token.clone(), until));
+        Ok(token)
+    }
+
+    /// Sends one wake-up to `token`.
+    pub async fn send(&self, token: &str, mode: Mode) -> Outcome {
+        let access = match self.access_token().await {
+            Ok(a) => a,
+            Err(outcome) => return outcome,
+        };
+        let url = format!(
+            "{}/v1/projects/{}/messages:send",
+            self.base, self.project_id
+        );
+        let answer = self
+            .http
+            .post(url)
+            .header("authorization", format!("Bearer {}", access.as_str()))
+            .header("content-type", "application/json; charset=UTF-8")
+            .body(message(token, mode).to_string())
+            .send()
+            .await;
+        let Ok(answer) = answer else {
+            return Outcome::Unavailable(None);
+        };
+        let status = answer.status().as_u16();
+        let retry = provider::retry_after(answer.headers());
+        if status == 200 {
+            return Outcome::Sent;
+        }
+        let body = answer.bytes().await.unwrap_or_default();
+        let code = error_code(&body);
+        match (status, code.as_deref()) {
+            (_, Some("UNREGISTERED")) | (404, _) => Outcome::Gone,
+            (_, Some("QUOTA_EXCEEDED")) | (429, _) => Outcome::Throttled(retry),
+            (_, Some("UNAVAILABLE" | "INTERNAL")) | (500..=599, _) => Outcome::Unavailable(retry),
+            (401, _) | (_, Some("THIRD_PARTY_AUTH_ERROR")) => {
+                // The access token may have been revoked: fetch a new one next time.
+                *self.access.lock().await = None;
+                Outcome::Failed
+            }
+            _ => Outcome::Failed,
+        }
     }
 }
 
