@@ -33,6 +33,9 @@ pub enum KeyError {
     /// The key id, team id or topic is empty or has characters they never have.
     #[error("the APNs key id, team id and topic must be set (letters, digits, '.', '-')")]
     Names,
+    /// The HTTP client could not be built (no TLS roots on this system, most likely).
+    #[error("the HTTP client for APNs could not be built")]
+    Client,
 }
 
 /// The publisher's APNs sender.
@@ -105,7 +108,7 @@ impl Apns {
         let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
             .map_err(|_| KeyError::Key)?;
         let base = base.trim_end_matches('/').to_owned();
-        let http = provider::client(base.starts_with("http://")).map_err(|_| KeyError::Key)?;
+        let http = provider::client(base.starts_with("http://")).map_err(|_| KeyError::Client)?;
         Ok(Self {
             key,
             key_id: key_id.to_owned(),

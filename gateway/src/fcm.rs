@@ -42,6 +42,9 @@ pub enum AccountError {
     /// The private key is not an RSA PKCS#8 key.
     #[error("the FCM service account's private_key is not an RSA PKCS#8 key")]
     Key,
+    /// The HTTP client could not be built (no TLS roots on this system, most likely).
+    #[error("the HTTP client for FCM could not be built")]
+    Client,
 }
 
 #[derive(serde::Deserialize)]
@@ -113,7 +116,7 @@ impl Fcm {
         {
             return Err(AccountError::Fields);
         }
-        let http = provider::client(false).map_err(|_| AccountError::Key)?;
+        let http = provider::client(false).map_err(|_| AccountError::Client)?;
         Ok(Self {
             client_email: file.client_email,
             key,
