@@ -273,3 +273,49 @@ fn healthz_answers() {
     let r = reqwest::blocking::get(format!("{}/healthz", gw.url())).unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[test]
+fn provider_requests_in_flight_are_bounded_and_the_rest_are_told_to_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    p.apns.delay(std::time::Duration::from_millis(1500));
+    let mut flags = p.flags();
+    flags.insert("max-in-flight", "2".to_owned());
+    let gw = std::sync::Arc::new(gateway(flags));
+    let tokens: Vec<String> = (0..4)
+        .map(|i| APNS_TOKEN.replace('0', &i.to_string()))
+        .collect();
+    let posts: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let e = endpoint(&gw, "apns", "silent", t);
+            std::thread::spawn(move || {
+                // The first two are in flight before the others arrive.
+                std::thread::sleep(std::time::Duration::from_millis(if i < 2 {
+                    0
+                } else {
+                    500
+                }));
+                let r = RelaySide::new().post(&e);
+                (r.status().as_u16(), retry_after(&r))
+            })
+        })
+        .collect();
+    let mut got: Vec<(u16, Option<u64>)> = posts.into_iter().map(|t| t.join().unwrap()).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [(201, None), (201, None), (503, Some(1)), (503, Some(1))]
+    );
+    assert_eq!(p.apns.arrivals().len(), 2);
+    // Once they are answered, there is room again.
+    p.apns.delay(std::time::Duration::ZERO);
+    assert_eq!(
+        RelaySide::new()
+            .post(&endpoint(&gw, "apns", "silent", &tokens[3]))
+            .status(),
+        StatusCode::CREATED
+    );
+    p.assert_no_problems();
+}

@@ -32,6 +32,7 @@ pub struct Arrival {
 #[derive(Default)]
 struct Inner {
     public_key: Vec<u8>,
+    delay: std::time::Duration,
     arrivals: Vec<Arrival>,
     problems: Vec<String>,
     answers: HashMap<String, VecDeque<super::Answer>>,
@@ -92,6 +93,11 @@ impl FakeApns {
             .unwrap()
             .answers
             .insert(token.to_owned(), answers.iter().copied().collect());
+    }
+
+    /// Every answer from now on comes this late.
+    pub fn delay(&self, by: std::time::Duration) {
+        self.inner.lock().unwrap().delay = by;
     }
 
     pub fn arrivals(&self) -> Vec<Arrival> {
@@ -192,6 +198,8 @@ async fn push(
         });
         i.answers.get_mut(&token).and_then(VecDeque::pop_front)
     };
+    let delay = inner.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     let id = [("apns-id", "EC1BF194-B3B2-424A-89A9-5A918A6E4A71")];
     match answer {
         None | Some((200, _, _)) => (StatusCode::OK, id).into_response(),
