@@ -12,7 +12,8 @@
 //! Answers: 201 as a push service's, 404 for a path that names no provider, mode or valid token, 401
 //! for a bad token, 403 for an unlisted key, 413 for a body too large, 400 for bad headers, 410 when
 //! the provider says the device token is gone (the relay then deletes the subscription), 429 or 503
-//! with `Retry-After` when the provider (or this gateway's per-token limit) throttles or fails.
+//! with `Retry-After` when the provider (or this gateway's per-token limit) throttles or fails, and
+//! 503 with `Retry-After: 1` when the gateway already has `--max-in-flight` provider requests open.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ use crate::provider::{Mode, Outcome, Provider};
 pub const MAX_BODY: usize = 4096;
 /// `Retry-After` when a provider said nothing.
 const DEFAULT_RETRY: Duration = Duration::from_secs(60);
+/// `Retry-After` when the gateway has too many provider requests in flight.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 /// The gateway's router.
 pub fn router(gateway: Arc<Gateway>) -> axum::Router {
@@ -124,6 +127,11 @@ async fn wake(
         tracing::info!(outcome = "rate-limited", "wake-up refused");
         return answer_after(StatusCode::TOO_MANY_REQUESTS, Some(wait));
     }
+    // Held until the provider has answered.
+    let Ok(_permit) = gw.in_flight.try_acquire() else {
+        tracing::warn!(outcome = "busy", "wake-up refused");
+        return answer_after(StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_RETRY));
+    };
     let outcome = match provider {
         Provider::Fcm => match &gw.fcm {
             Some(fcm) => fcm.send(&token, mode).await,

@@ -16,6 +16,8 @@ pub const ENV_PREFIX: &str = "SEBAYA_GATEWAY_";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8790";
 /// The default per-token limit per minute.
 pub const DEFAULT_PER_TOKEN: u32 = 20;
+/// The default bound on provider requests in flight.
+pub const DEFAULT_IN_FLIGHT: usize = 256;
 
 /// One setting: flag name (and file key), value placeholder, help line.
 pub type Setting = (&'static str, &'static str, &'static str);
@@ -48,6 +50,11 @@ pub const SETTINGS: &[Setting] = &[
         "per-token-per-minute",
         "N",
         "most wake-ups per device token per minute, 0 for no limit [default: 20]",
+    ),
+    (
+        "max-in-flight",
+        "N",
+        "most provider requests in flight at once; more wake-ups get 503 [default: 256]",
     ),
     (
         "fcm-service-account",
@@ -253,6 +260,10 @@ impl Config {
             }
         };
         let per_token = l.parsed("per-token-per-minute", DEFAULT_PER_TOKEN, "not a number")?;
+        let in_flight = l.parsed("max-in-flight", DEFAULT_IN_FLIGHT, "not a number")?;
+        if in_flight == 0 || in_flight > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(l.bad("max-in-flight", "must be at least 1"));
+        }
         let fcm_base = l.get("fcm-base").unwrap_or(fcm::DEFAULT_BASE);
         if !base_ok(fcm_base, self.allow_loopback) {
             return Err(l.bad("fcm-base", "not an https URL"));
@@ -292,6 +303,7 @@ impl Config {
             origin,
             relay_keys,
             limiter: limit::Limiter::new(per_token),
+            in_flight: tokio::sync::Semaphore::new(in_flight),
             fcm,
             apns,
         })

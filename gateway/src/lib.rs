@@ -39,6 +39,8 @@ pub struct Gateway {
     pub relay_keys: Option<HashSet<[u8; 65]>>,
     /// The per-token rate limit.
     pub limiter: limit::Limiter,
+    /// Provider requests in flight, at most its permits; a wake-up finding none left is answered 503.
+    pub in_flight: tokio::sync::Semaphore,
     /// The FCM sender, if configured.
     pub fcm: Option<fcm::Fcm>,
     /// The APNs sender, if configured.
