@@ -108,7 +108,9 @@ impl Apns {
         let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
             .map_err(|_| KeyError::Key)?;
         let base = base.trim_end_matches('/').to_owned();
-        let http = provider::client(base.starts_with("http://")).map_err(|_| KeyError::Client)?;
+        // HTTP/2 only: over TLS the client offers ALPN `h2` alone, so it can never fall back to an
+        // HTTP/1.1 that APNs does not speak; over plain HTTP (the tests' server) by prior knowledge.
+        let http = provider::client(true).map_err(|_| KeyError::Client)?;
         Ok(Self {
             key,
             key_id: key_id.to_owned(),

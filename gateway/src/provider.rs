@@ -123,8 +123,9 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// The gateway's HTTP client for one provider: no redirect, no proxy from the environment, bounded
-/// time. `h2_prior_knowledge` for a plain-HTTP APNs base (the tests' server on loopback).
-pub fn client(h2_prior_knowledge: bool) -> Result<reqwest::Client, reqwest::Error> {
+/// time. `h2_only` (APNs): HTTP/2 alone, offered as ALPN `h2` over TLS and spoken by prior
+/// knowledge over plain HTTP (the tests' server on loopback).
+pub fn client(h2_only: bool) -> Result<reqwest::Client, reqwest::Error> {
     // Installing the provider twice is harmless; the second call reports the first one won.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
@@ -132,7 +133,7 @@ pub fn client(h2_prior_knowledge: bool) -> Result<reqwest::Client, reqwest::Erro
         .no_proxy()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(15));
-    if h2_prior_knowledge {
+    if h2_only {
         builder = builder.http2_prior_knowledge();
     }
     builder.build()
