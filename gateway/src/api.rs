@@ -94,7 +94,11 @@ async fn wake(
     let (Some(provider), Some(mode)) = (Provider::parse(&provider), Mode::parse(&mode)) else {
         return answer(StatusCode::NOT_FOUND);
     };
-    if !provider.token_ok(&token) {
+    let configured = match provider {
+        Provider::Fcm => gw.fcm.is_some(),
+        Provider::Apns => gw.apns.is_some(),
+    };
+    if !configured || !provider.token_ok(&token) {
         return answer(StatusCode::NOT_FOUND);
     }
     let Some(authorization) = headers
@@ -123,24 +127,21 @@ async fn wake(
         Ok(_) => return answer(StatusCode::BAD_REQUEST),
         Err(_) => return answer(StatusCode::PAYLOAD_TOO_LARGE),
     }
-    if let Err(wait) = gw.limiter.check(&token, Instant::now()) {
-        tracing::info!(outcome = "rate-limited", "wake-up refused");
-        return answer_after(StatusCode::TOO_MANY_REQUESTS, Some(wait));
-    }
-    // Held until the provider has answered.
+    // Held until the provider has answered. Taken before the token's count, so that a wake-up the
+    // gateway is too busy for does not use up the token's minute.
     let Ok(_permit) = gw.in_flight.try_acquire() else {
         tracing::warn!(outcome = "busy", "wake-up refused");
         return answer_after(StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_RETRY));
     };
-    let outcome = match provider {
-        Provider::Fcm => match &gw.fcm {
-            Some(fcm) => fcm.send(&token, mode).await,
-            None => return answer(StatusCode::NOT_FOUND),
-        },
-        Provider::Apns => match &gw.apns {
-            Some(apns) => apns.send(&token, mode).await,
-            None => return answer(StatusCode::NOT_FOUND),
-        },
+    if let Err(wait) = gw.limiter.check(&token, Instant::now()) {
+        tracing::info!(outcome = "rate-limited", "wake-up refused");
+        return answer_after(StatusCode::TOO_MANY_REQUESTS, Some(wait));
+    }
+    let outcome = match (provider, &gw.fcm, &gw.apns) {
+        (Provider::Fcm, Some(fcm), _) => fcm.send(&token, mode).await,
+        (Provider::Apns, _, Some(apns)) => apns.send(&token, mode).await,
+        // Checked above.
+        _ => return answer(StatusCode::NOT_FOUND),
     };
     let provider_name = match provider {
         Provider::Fcm => "fcm",
