@@ -32,6 +32,41 @@ fn a_wake_up_becomes_one_well_formed_fcm_message_and_the_access_token_is_reused(
 }
 
 #[test]
+fn an_access_token_about_to_expire_is_renewed_and_a_refused_one_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let gw = gateway(p.flags());
+    let relay = RelaySide::new();
+    let e = endpoint(&gw, "fcm", "silent", FCM_TOKEN);
+    // Within five minutes of its end a token is not used: every send asks for a new one.
+    p.fcm.grant_for(240);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(p.fcm.token_requests(), 2);
+    // An hour's token is kept...
+    p.fcm.grant_for(3599);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(p.fcm.token_requests(), 3);
+    // ...until FCM refuses it.
+    p.fcm
+        .answer(FCM_TOKEN, &[(401, "THIRD_PARTY_AUTH_ERROR", None)]);
+    assert_eq!(relay.post(&e).status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(relay.post(&e).status(), StatusCode::CREATED);
+    assert_eq!(p.fcm.token_requests(), 4);
+    let bearers: Vec<String> = p.fcm.arrivals().into_iter().map(|a| a.bearer).collect();
+    assert_eq!(
+        bearers[0..4]
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        3
+    );
+    assert_ne!(bearers[4], bearers[5]);
+    p.assert_no_problems();
+}
+
+#[test]
 fn a_wake_up_becomes_one_well_formed_apns_request_and_the_provider_token_is_reused() {
     let dir = tempfile::tempdir().unwrap();
     let p = Providers::start(dir.path());

@@ -31,6 +31,7 @@ pub struct Arrival {
 #[derive(Default)]
 struct Inner {
     token_uri: String,
+    expires_in: Option<u64>,
     public_key: Vec<u8>,
     granted: Vec<String>,
     token_requests: usize,
@@ -93,6 +94,11 @@ impl FakeFcm {
 
     pub fn arrivals(&self) -> Vec<Arrival> {
         self.inner.lock().unwrap().arrivals.clone()
+    }
+
+    /// The `expires_in` of the access tokens granted from now on (3599 by default).
+    pub fn grant_for(&self, secs: u64) {
+        self.inner.lock().unwrap().expires_in = Some(secs);
     }
 
     pub fn token_requests(&self) -> usize {
@@ -160,13 +166,13 @@ async fn token(
     {
         return problem(&inner, format!("token: claims {claims}"));
     }
-    let access = {
+    let (access, expires_in) = {
         let mut i = inner.lock().unwrap();
         let a = format!("ya29.test-access-{}", i.granted.len() + 1);
         i.granted.push(a.clone());
-        a
+        (a, i.expires_in.unwrap_or(3599))
     };
-    axum::Json(json!({"access_token": access, "expires_in": 3599, "token_type": "Bearer"}))
+    axum::Json(json!({"access_token": access, "expires_in": expires_in, "token_type": "Bearer"}))
         .into_response()
 }
 
