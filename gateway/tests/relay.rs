@@ -147,3 +147,61 @@ fn a_relay_wakes_phones_through_the_gateway_and_forgets_a_gone_token() {
     p.assert_no_problems();
     relay.shutdown();
 }
+
+/// Review G1: a stranger's bogus token behind the gateway must not make the relay hold back every
+/// phone the gateway serves: FCM's answer for a malformed token is about that token alone.
+#[test]
+fn a_bogus_token_does_not_hold_back_the_other_phones_behind_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    let rng = ring::rand::SystemRandom::new();
+    let key = VapidKey::load_or_create(&dir.path().join("vapid.p8"), &rng).unwrap();
+    let gw = gateway(p.flags());
+    let settings = WakeSettings {
+        interval: Duration::from_millis(500),
+        jitter: Duration::from_millis(100),
+        allow_loopback: true,
+        ..WakeSettings::new(support::CONTACT)
+    };
+    let data = dir.path().join("relay");
+    std::fs::create_dir_all(&data).unwrap();
+    let state = RelayState::open_database(&Database::Sqlite(data.clone()))
+        .unwrap()
+        .with_push_key(key, settings)
+        .unwrap();
+    let relay = sebaya_relay::spawn_state(state, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let c = &Client::new(&relay.url());
+    let space = SpaceId([0x72; 16]);
+    let mut f = Founded::new(c, space);
+    let (pusher, stranger, iphone) = (device(1), device(2), device(3));
+    for d in [&pusher, &stranger, &iphone] {
+        f.add(c, d, Role::Member, None);
+    }
+    let bogus = "x";
+    p.fcm.answer(bogus, &[(400, "INVALID_ARGUMENT", None); 8]);
+    for (d, e) in [
+        (&stranger, endpoint(&gw, "fcm", "silent", bogus)),
+        (&iphone, endpoint(&gw, "apns", "silent", APNS_TOKEN)),
+    ] {
+        c.sync(d, &request(vec![empty_vector(space)], vec![]));
+        assert_eq!(register(c, d, subscription(e)), StatusCode::OK);
+    }
+    for seq in 1..=2 {
+        let r = c.sync(
+            &pusher,
+            &request(
+                vec![empty_vector(space)],
+                vec![seal(&pusher, space, seq, b"x")],
+            ),
+        );
+        assert!(r.rejected.is_empty());
+        std::thread::sleep(Duration::from_millis(1000));
+    }
+    assert!(
+        wait_until(Duration::from_secs(3), || p.apns.arrivals().len() == 2),
+        "the iPhone's second wake-up was held back: {} arrived",
+        p.apns.arrivals().len()
+    );
+    p.assert_no_problems();
+    relay.shutdown();
+}
