@@ -12,8 +12,11 @@
 //! Answers: 201 as a push service's, 404 for a path that names no provider, mode or valid token, 401
 //! for a bad token, 403 for an unlisted key, 413 for a body too large, 400 for bad headers, 410 when
 //! the provider says the device token is gone (the relay then deletes the subscription), 429 or 503
-//! with `Retry-After` when the provider (or this gateway's per-token limit) throttles or fails, and
-//! 503 with `Retry-After: 1` when the gateway already has `--max-in-flight` provider requests open.
+//! with `Retry-After` when the provider throttles the publisher's project or fails, 503 with
+//! `Retry-After: 1` when the gateway already has `--max-in-flight` provider requests open, and 400
+//! when the provider refuses the request for another reason. What concerns one token is never a
+//! 429 or 5xx, which the relay reads as the whole push service's (review G1): a token over its
+//! limit, or one APNs throttles, is answered 201 and dropped.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,6 +97,11 @@ async fn wake(
     let (Some(provider), Some(mode)) = (Provider::parse(&provider), Mode::parse(&mode)) else {
         return answer(StatusCode::NOT_FOUND);
     };
+    // Hexadecimal is one device however it is spelt (review G3): one form for the limit and APNs.
+    let token = match provider {
+        Provider::Apns => token.to_ascii_lowercase(),
+        Provider::Fcm => token,
+    };
     let configured = match provider {
         Provider::Fcm => gw.fcm.is_some(),
         Provider::Apns => gw.apns.is_some(),
@@ -133,9 +141,11 @@ async fn wake(
         tracing::warn!(outcome = "busy", "wake-up refused");
         return answer_after(StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_RETRY));
     };
-    if let Err(wait) = gw.limiter.check(&token, Instant::now()) {
-        tracing::info!(outcome = "rate-limited", "wake-up refused");
-        return answer_after(StatusCode::TOO_MANY_REQUESTS, Some(wait));
+    // Past its limit a token's wake-up is dropped as delivered: the phone was woken within the
+    // minute, and a 429 would make the relay hold back every phone behind this gateway (review G1).
+    if gw.limiter.check(&token, Instant::now()).is_err() {
+        tracing::info!(outcome = "rate-limited", "wake-up dropped");
+        return answer(StatusCode::CREATED);
     }
     let outcome = match (provider, &gw.fcm, &gw.apns) {
         (Provider::Fcm, Some(fcm), _) => fcm.send(&token, mode).await,
@@ -153,10 +163,10 @@ async fn wake(
         "wake-up"
     );
     match outcome {
-        Outcome::Sent => answer(StatusCode::CREATED),
+        Outcome::Sent | Outcome::Dropped => answer(StatusCode::CREATED),
         Outcome::Gone => answer(StatusCode::GONE),
         Outcome::Throttled(after) => answer_after(StatusCode::TOO_MANY_REQUESTS, after),
         Outcome::Unavailable(after) => answer_after(StatusCode::SERVICE_UNAVAILABLE, after),
-        Outcome::Failed => answer(StatusCode::BAD_GATEWAY),
+        Outcome::Failed => answer(StatusCode::BAD_REQUEST),
     }
 }

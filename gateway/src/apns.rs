@@ -20,6 +20,9 @@ use crate::provider::{self, BODY_KEY, COLLAPSE, Mode, Outcome, TITLE_KEY, TTL_SE
 pub const DEFAULT_BASE: &str = "https://api.push.apple.com";
 /// How long one provider token is used (Apple: at most an hour, renewed at most every 20 minutes).
 pub const TOKEN_REUSE: Duration = Duration::from_secs(50 * 60);
+/// The least age of a provider token that may be replaced after APNs refused it: Apple answers 429
+/// `TooManyProviderTokenUpdates` to tokens renewed more often than every 20 minutes.
+pub const MIN_RENEWAL: Duration = Duration::from_secs(20 * 60);
 
 /// Why the APNs settings could not be used. Names no key.
 #[derive(Debug, thiserror::Error)]
@@ -176,14 +179,29 @@ impl Apns {
             .and_then(|v| v.get("reason")?.as_str().map(str::to_owned));
         match (status, reason.as_deref()) {
             (410, _) | (400, Some("BadDeviceToken" | "DeviceTokenNotForTopic")) => Outcome::Gone,
-            (429, _) => Outcome::Throttled(retry),
-            (500..=599, _) => Outcome::Unavailable(retry),
-            (403, Some("ExpiredProviderToken" | "InvalidProviderToken")) => {
-                // Make a new provider token next time.
-                *self.jwt.lock().await = None;
+            (429, Some("TooManyProviderTokenUpdates")) => {
+                tracing::error!(status, "APNs refused a provider token renewed too often");
                 Outcome::Failed
             }
-            _ => Outcome::Failed,
+            // "Too many requests for the same device token": about this phone (review G1).
+            (429, _) => Outcome::Dropped,
+            (500..=599, _) => Outcome::Unavailable(retry),
+            (403, Some("ExpiredProviderToken" | "InvalidProviderToken")) => {
+                // A new provider token next time, but not more often than Apple takes (review G4).
+                let mut cached = self.jwt.lock().await;
+                if cached
+                    .as_ref()
+                    .is_some_and(|(_, made)| made.elapsed() >= MIN_RENEWAL)
+                {
+                    *cached = None;
+                }
+                tracing::error!(status, "APNs refused the gateway's provider token");
+                Outcome::Failed
+            }
+            _ => {
+                tracing::error!(status, "APNs refused a wake-up");
+                Outcome::Failed
+            }
         }
     }
 }

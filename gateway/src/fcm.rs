@@ -225,30 +225,63 @@ impl Fcm {
             return Outcome::Sent;
         }
         let body = answer.bytes().await.unwrap_or_default();
-        let code = error_code(&body);
-        match (status, code.as_deref()) {
-            (_, Some("UNREGISTERED")) | (404, _) => Outcome::Gone,
+        let error = FcmErrorAnswer::read(&body);
+        match (status, error.fcm_code.as_deref()) {
+            // About this token (review G1): gone, of another sender, or not a token at all. A
+            // malformed field of the gateway's own message is a BadRequest detail instead (below).
+            (_, Some("UNREGISTERED" | "SENDER_ID_MISMATCH" | "INVALID_ARGUMENT")) | (404, _) => {
+                Outcome::Gone
+            }
             (_, Some("QUOTA_EXCEEDED")) | (429, _) => Outcome::Throttled(retry),
             (_, Some("UNAVAILABLE" | "INTERNAL")) | (500..=599, _) => Outcome::Unavailable(retry),
             (401, _) | (_, Some("THIRD_PARTY_AUTH_ERROR")) => {
                 // The access token may have been revoked: fetch a new one next time.
                 *self.access.lock().await = None;
+                tracing::error!(status, "FCM refused the gateway's credentials");
                 Outcome::Failed
             }
-            _ => Outcome::Failed,
+            _ => {
+                tracing::error!(
+                    status,
+                    field_error = error.bad_request,
+                    "FCM refused a wake-up"
+                );
+                Outcome::Failed
+            }
         }
     }
 }
 
-/// The `FcmError` code of an error answer (`error.details[].errorCode`), or its `error.status`.
-fn error_code(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let error = v.get("error")?;
-    let detail = error
-        .get("details")
-        .and_then(|d| d.as_array())
-        .and_then(|d| d.iter().find_map(|x| x.get("errorCode")?.as_str()));
-    detail
-        .or_else(|| error.get("status")?.as_str())
-        .map(str::to_owned)
+/// What an FCM error answer says: the `FcmError` detail's `errorCode`, and whether a
+/// `google.rpc.BadRequest` detail (a field of the message) is there.
+#[derive(Default)]
+struct FcmErrorAnswer {
+    fcm_code: Option<String>,
+    bad_request: bool,
+}
+
+impl FcmErrorAnswer {
+    fn read(body: &[u8]) -> Self {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return Self::default();
+        };
+        let details = v
+            .get("error")
+            .and_then(|e| e.get("details"))
+            .and_then(|d| d.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let of_type = |d: &serde_json::Value, t: &str| {
+            d.get("@type")
+                .and_then(|x| x.as_str())
+                .is_some_and(|x| x.ends_with(t))
+        };
+        Self {
+            fcm_code: details
+                .iter()
+                .filter(|d| of_type(d, ".FcmError"))
+                .find_map(|d| d.get("errorCode")?.as_str().map(str::to_owned)),
+            bad_request: details.iter().any(|d| of_type(d, ".BadRequest")),
+        }
+    }
 }

@@ -93,11 +93,16 @@ pub enum Outcome {
     Sent,
     /// The token is no longer valid: the relay should delete the subscription.
     Gone,
-    /// The provider throttles (for this long, if it said).
+    /// The provider throttles this one device, which it has just been asked to wake many times:
+    /// the wake-up is dropped as delivered (wake-ups collapse into one anyway). Never told to the
+    /// relay as throttling, which it reads as the whole gateway's (review G1).
+    Dropped,
+    /// The provider throttles the publisher's whole project or key (for this long, if it said).
     Throttled(Option<Duration>),
     /// The provider failed or is unreachable (try again after this long, if it said).
     Unavailable(Option<Duration>),
     /// The provider refused the request for another reason (the gateway's credentials, most likely).
+    /// Told to the relay as a 400: about this request, no reason to hold back others.
     Failed,
 }
 
@@ -107,6 +112,7 @@ impl Outcome {
         match self {
             Self::Sent => "sent",
             Self::Gone => "gone",
+            Self::Dropped => "dropped",
             Self::Throttled(_) => "throttled",
             Self::Unavailable(_) => "unavailable",
             Self::Failed => "failed",
