@@ -94,3 +94,45 @@ fn a_relay_keys_file_takes_keys_and_comments_and_names_the_first_bad_line() {
     let wrong = format!("AA{}", "A".repeat(85));
     assert_eq!(sebaya_push_gateway::read_relay_keys(&wrong), Err(1));
 }
+
+/// Review G2: a gateway serves only listed relays unless its operator says any relay may use it.
+#[test]
+fn a_gateway_needs_a_list_of_relays_or_an_explicit_open_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let p8 = dir.path().join("AuthKey.p8");
+    let doc = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &ring::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.as_ref());
+    std::fs::write(
+        &p8,
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    let base = [
+        ("origin", "https://push.example.org"),
+        ("apns-key", p8.to_str().unwrap()),
+        ("apns-key-id", "ABC123DEFG"),
+        ("apns-team-id", "DEF123GHIJ"),
+        ("apns-topic", "org.sebaya.app"),
+    ];
+    let e = Config::new(layers(&base, &[], None).unwrap())
+        .unwrap()
+        .gateway()
+        .unwrap_err();
+    assert!(
+        e.contains("--relay-keys") && e.contains("--allow-any-relay"),
+        "{e}"
+    );
+    let mut open = base.to_vec();
+    open.push(("allow-any-relay", "true"));
+    assert!(
+        Config::new(layers(&open, &[], None).unwrap())
+            .unwrap()
+            .gateway()
+            .is_ok()
+    );
+}

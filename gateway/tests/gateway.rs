@@ -394,3 +394,40 @@ fn a_refused_provider_token_is_not_remade_on_every_request() {
     );
     p.assert_no_problems();
 }
+
+/// Review G2: one relay key (or a stranger's) cannot hold every provider request in flight: each key
+/// gets at most a quarter of `--max-in-flight`, so other relays still get through.
+#[test]
+fn one_relay_key_cannot_hold_every_request_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Providers::start(dir.path());
+    p.apns.delay(std::time::Duration::from_millis(1500));
+    let mut flags = p.flags();
+    flags.insert("max-in-flight", "4".to_owned());
+    let gw = std::sync::Arc::new(gateway(flags));
+    let hog = std::sync::Arc::new(RelaySide::new());
+    let posts: Vec<_> = (0..4)
+        .map(|i| {
+            let e = endpoint(
+                &gw,
+                "apns",
+                "silent",
+                &APNS_TOKEN.replace('0', &i.to_string()),
+            );
+            let hog = hog.clone();
+            std::thread::spawn(move || hog.post(&e).status().as_u16())
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let other = RelaySide::new().post(&endpoint(
+        &gw,
+        "apns",
+        "silent",
+        &APNS_TOKEN.replace('0', "9"),
+    ));
+    assert_eq!(other.status(), StatusCode::CREATED);
+    let mut hogged: Vec<u16> = posts.into_iter().map(|t| t.join().unwrap()).collect();
+    hogged.sort();
+    assert_eq!(hogged, [201, 503, 503, 503]);
+    p.assert_no_problems();
+}
