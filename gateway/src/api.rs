@@ -13,7 +13,8 @@
 //! for a bad token, 403 for an unlisted key, 413 for a body too large, 400 for bad headers, 410 when
 //! the provider says the device token is gone (the relay then deletes the subscription), 429 or 503
 //! with `Retry-After` when the provider throttles the publisher's project or fails, 503 with
-//! `Retry-After: 1` when the gateway already has `--max-in-flight` provider requests open, and 400
+//! `Retry-After: 1` when the gateway already has `--max-in-flight` provider requests open (or the
+//! relay's key a quarter of them), and 400
 //! when the provider refuses the request for another reason. What concerns one token is never a
 //! 429 or 5xx, which the relay reads as the whole push service's (review G1): a token over its
 //! limit, or one APNs throttles, is answered 201 and dropped.
@@ -143,6 +144,10 @@ async fn wake(
     };
     // Past its limit a token's wake-up is dropped as delivered: the phone was woken within the
     // minute, and a 429 would make the relay hold back every phone behind this gateway (review G1).
+    let Some(_share) = gw.per_key.take(key) else {
+        tracing::warn!(outcome = "busy-relay", "wake-up refused");
+        return answer_after(StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_RETRY));
+    };
     if gw.limiter.check(&token, Instant::now()).is_err() {
         tracing::info!(outcome = "rate-limited", "wake-up dropped");
         return answer(StatusCode::CREATED);

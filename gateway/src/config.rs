@@ -47,6 +47,11 @@ pub const SETTINGS: &[Setting] = &[
         "file of the relay VAPID public keys taken, base64url, one a line [default: any relay]",
     ),
     (
+        "allow-any-relay",
+        "true|false",
+        "without --relay-keys, take wake-ups signed by any VAPID key: anyone may then use this gateway, up to the per-token limit [default: false]",
+    ),
+    (
         "per-token-per-minute",
         "N",
         "most wake-ups per device token per minute, 0 for no limit [default: 20]",
@@ -299,11 +304,19 @@ impl Config {
         if fcm.is_none() && apns.is_none() {
             return Err("give --fcm-service-account, --apns-key or both".to_owned());
         }
+        let any_relay = l.parsed("allow-any-relay", false, "true or false")?;
+        if relay_keys.is_none() && !any_relay {
+            return Err(
+                "give --relay-keys FILE (the VAPID keys of the relays this gateway serves), or --allow-any-relay true to serve any relay"
+                    .to_owned(),
+            );
+        }
         Ok(Gateway {
             origin,
             relay_keys,
             limiter: limit::Limiter::new(per_token),
             in_flight: tokio::sync::Semaphore::new(in_flight),
+            per_key: limit::KeyShare::new(in_flight / 4),
             fcm,
             apns,
         })

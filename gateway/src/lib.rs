@@ -41,6 +41,8 @@ pub struct Gateway {
     pub limiter: limit::Limiter,
     /// Provider requests in flight, at most its permits; a wake-up finding none left is answered 503.
     pub in_flight: tokio::sync::Semaphore,
+    /// Provider requests in flight per relay key, at most a quarter of `in_flight`'s permits.
+    pub per_key: limit::KeyShare,
     /// The FCM sender, if configured.
     pub fcm: Option<fcm::Fcm>,
     /// The APNs sender, if configured.

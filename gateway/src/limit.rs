@@ -68,3 +68,58 @@ impl Limiter {
         Ok(())
     }
 }
+
+/// How many provider requests one relay key may have open at once (review G2): a share of the
+/// gateway's bound, so that one relay, or a stranger's key, cannot hold every slot.
+#[derive(Debug)]
+pub struct KeyShare {
+    most: usize,
+    held: Mutex<HashMap<[u8; 65], usize>>,
+}
+
+/// One request's place in its key's share, given back when dropped.
+#[derive(Debug)]
+pub struct ShareGuard<'a> {
+    share: &'a KeyShare,
+    key: [u8; 65],
+}
+
+impl KeyShare {
+    /// At most `most` requests open per key (at least 1).
+    pub fn new(most: usize) -> Self {
+        Self {
+            most: most.max(1),
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for one more request of `key`, if its share is not used up.
+    pub fn take(&self, key: [u8; 65]) -> Option<ShareGuard<'_>> {
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = held.entry(key).or_insert(0);
+        if *n >= self.most {
+            return None;
+        }
+        *n += 1;
+        Some(ShareGuard { share: self, key })
+    }
+}
+
+impl Drop for ShareGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .share
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                held.remove(&self.key);
+            }
+        }
+    }
+}
