@@ -218,10 +218,12 @@ fn provider_answers_become_the_push_service_answers_a_relay_acts_on() {
             (500, "INTERNAL", None),
             (403, "SENDER_ID_MISMATCH", None),
             (400, "INVALID_ARGUMENT", None),
+            // Review G9: a field of the gateway's own message is its fault, not the token's.
+            (400, "INVALID_ARGUMENT+FIELD", None),
         ],
     );
     let e = endpoint(&gw, "fcm", "silent", FCM_TOKEN);
-    let got: Vec<(u16, Option<u64>)> = (0..7)
+    let got: Vec<(u16, Option<u64>)> = (0..8)
         .map(|_| {
             let r = relay.post(&e);
             (r.status().as_u16(), retry_after(&r))
@@ -236,7 +238,8 @@ fn provider_answers_become_the_push_service_answers_a_relay_acts_on() {
             (503, Some(30)),
             (503, Some(60)),
             (410, None),
-            (410, None)
+            (410, None),
+            (400, None)
         ]
     );
     p.apns.answer(

@@ -246,8 +246,20 @@ async fn send(
                 503 => "UNAVAILABLE",
                 _ => "INVALID_ARGUMENT",
             };
+            // `CODE+FIELD`: the FcmError detail and a field violation of the message as well.
+            let (code, field) = match code.strip_suffix("+FIELD") {
+                Some(c) => (c, true),
+                None => (code, false),
+            };
+            let mut details = vec![
+                json!({"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": code}),
+            ];
+            if field {
+                details.push(json!({"@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": "message.android.ttl", "description": "Invalid value"}]}));
+            }
             let body = json!({"error": {"code": status, "message": "test", "status": status_name,
-                "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": code}]}});
+                "details": details}});
             let mut r = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
             if let Some(s) = retry {
                 r.headers_mut()
