@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::Gateway;
+use crate::limit::{self, Refused};
 use crate::provider::{Mode, Outcome, Provider};
 
 /// The largest body taken (RFC 8030: a push service must take at least 4096 bytes).
@@ -148,9 +149,17 @@ async fn wake(
         tracing::warn!(outcome = "busy-relay", "wake-up refused");
         return answer_after(StatusCode::SERVICE_UNAVAILABLE, Some(BUSY_RETRY));
     };
-    if gw.limiter.check(&token, Instant::now()).is_err() {
-        tracing::info!(outcome = "rate-limited", "wake-up dropped");
-        return answer(StatusCode::CREATED);
+    match gw.limiter.check(&token, Instant::now()) {
+        Ok(()) => {}
+        Err(Refused::OverLimit(_)) => {
+            tracing::info!(outcome = "rate-limited", "wake-up dropped");
+            return answer(StatusCode::CREATED);
+        }
+        // Gateway-wide: said as such, so the relay waits and the operator sees it (review G8).
+        Err(Refused::Full) => {
+            tracing::warn!(outcome = "limit-table-full", "wake-up refused");
+            return answer_after(StatusCode::SERVICE_UNAVAILABLE, Some(limit::WINDOW));
+        }
     }
     let outcome = match (provider, &gw.fcm, &gw.apns) {
         (Provider::Fcm, Some(fcm), _) => fcm.send(&token, mode).await,

@@ -229,9 +229,8 @@ impl Fcm {
         match (status, error.fcm_code.as_deref()) {
             // About this token (review G1): gone, of another sender, or not a token at all. A
             // malformed field of the gateway's own message is a BadRequest detail instead (below).
-            (_, Some("UNREGISTERED" | "SENDER_ID_MISMATCH" | "INVALID_ARGUMENT")) | (404, _) => {
-                Outcome::Gone
-            }
+            (_, Some("UNREGISTERED" | "SENDER_ID_MISMATCH")) | (404, _) => Outcome::Gone,
+            (_, Some("INVALID_ARGUMENT")) if !error.bad_request => Outcome::Gone,
             (_, Some("QUOTA_EXCEEDED")) | (429, _) => Outcome::Throttled(retry),
             (_, Some("UNAVAILABLE" | "INTERNAL")) | (500..=599, _) => Outcome::Unavailable(retry),
             (401, _) | (_, Some("THIRD_PARTY_AUTH_ERROR")) => {

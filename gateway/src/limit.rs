@@ -2,7 +2,7 @@
 //! relay (or a stolen relay key) cannot turn the gateway into a way to flood one phone or to spend
 //! the publisher's provider quota on it. Tokens are kept as SHA-256 digests, in memory only, and the
 //! table is bounded: when it is full, windows that have ended are dropped, and if none has, a new
-//! token is refused until one ends (the gateway answers 429, which the relay waits out).
+//! token is refused until one ends (the gateway answers 503, which the relay waits out).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// The most tokens tracked at once.
 pub const MAX_TRACKED: usize = 100_000;
+
+/// Why a wake-up was not counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// This token has had its wake-ups this window; it may again after this long. About one phone.
+    OverLimit(Duration),
+    /// The table tracks as many tokens as it may, all within their windows: gateway-wide
+    /// (review G8), so never answered as if about one token.
+    Full,
+}
 
 /// The limiter.
 #[derive(Debug)]
@@ -36,8 +46,8 @@ impl Limiter {
         }
     }
 
-    /// Counts one wake-up for `token` at `now`: `Ok` if it may go, or how long until it may.
-    pub fn check(&self, token: &str, now: Instant) -> Result<(), Duration> {
+    /// Counts one wake-up for `token` at `now`: `Ok` if it may go, or why not.
+    pub fn check(&self, token: &str, now: Instant) -> Result<(), Refused> {
         if self.per_window == 0 {
             return Ok(());
         }
@@ -54,7 +64,7 @@ impl Limiter {
         if !windows.contains_key(&key) && windows.len() >= self.max_tracked {
             windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
             if windows.len() >= self.max_tracked {
-                return Err(WINDOW);
+                return Err(Refused::Full);
             }
         }
         let entry = windows.entry(key).or_insert((now, 0));
@@ -62,7 +72,9 @@ impl Limiter {
             *entry = (now, 0);
         }
         if entry.1 >= self.per_window {
-            return Err(WINDOW.saturating_sub(now.duration_since(entry.0)));
+            return Err(Refused::OverLimit(
+                WINDOW.saturating_sub(now.duration_since(entry.0)),
+            ));
         }
         entry.1 += 1;
         Ok(())
