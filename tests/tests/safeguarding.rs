@@ -748,3 +748,158 @@ fn a_forged_state_or_writer_is_refused_on_receipt() {
     assert!(!has(&p.supporter, "states", state_id));
     assert_eq!(p.supporter.concerns().unwrap()[0].state, "sent");
 }
+
+/// Another coordinator of the programme, added to its safeguarding space by the first (in person),
+/// not a member of any care record.
+fn second_coordinator(p: &mut Programme, space: &SpaceId, v: &mut Vault) {
+    let grant = p
+        .coordinator
+        .grant_programme_role(
+            &p.programme,
+            &v.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    v.add_programme_credential(&grant.credential).unwrap();
+    let resp = p
+        .coordinator
+        .approve_group_member(space, &v.link_request().unwrap(), Role::Member)
+        .unwrap();
+    assert_eq!(
+        v.join_space(&resp).unwrap(),
+        (*space, SpaceKind::Safeguarding)
+    );
+}
+
+/// Review M2: a coordinator added to the safeguarding space after a concern was written, and a new
+/// device of a coordinator who was there, open whom it is about once a coordinator device that can
+/// open it has synced (it adds their wraps); no other supporter gains one.
+#[test]
+fn a_coordinator_added_later_opens_an_earlier_concern() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[6; 32]).unwrap();
+    let resp = p
+        .coordinator
+        .approve_link(&tablet.link_request().unwrap())
+        .unwrap();
+    tablet.complete_link(&resp).unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    sync(&n, &mut tablet);
+    sync(&n, &mut tablet);
+    assert!(
+        tablet
+            .shared_spaces()
+            .iter()
+            .any(|(id, kind, _)| id == &space && *kind == SpaceKind::Safeguarding),
+        "the tablet holds the safeguarding space"
+    );
+    // An existing coordinator's device syncs: it adds what the newcomers lack.
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    sync(&n, &mut tablet);
+    let participant = p.participant.person_id().map(|x| x.0);
+    for (who, v) in [("the later coordinator", &mut late), ("the new device", &mut tablet)] {
+        let seen = v.concerns().unwrap();
+        assert_eq!(seen.len(), 1, "{who}");
+        assert_eq!(seen[0].id, concern, "{who}");
+        assert_eq!(seen[0].care, Some(p.care), "{who} opens it");
+        assert_eq!(seen[0].participant, participant, "{who}");
+    }
+    // The other supporter still reads nothing of it.
+    sync(&n, &mut p.other);
+    assert!(p.other.concerns().unwrap().is_empty());
+}
+
+/// Review M2: a wrap is a coordinator's (or the concern's writer's) to add, and only for a
+/// coordinator's device of the space: a supporter adding one for itself is refused on receipt.
+#[test]
+fn a_supporter_cannot_wrap_a_concern_for_itself() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.other);
+    let key = format!("rewrap/{concern}/{}", p.other.device_id().to_hex());
+    let has = |doc: &automerge::AutoCommit| {
+        use automerge::ReadDoc;
+        doc.get(automerge::ROOT, key.as_str()).unwrap().is_some()
+    };
+    assert!(
+        p.other
+            .with_space(&space, |d, _| {
+                use automerge::transaction::Transactable;
+                d.put(
+                    automerge::ROOT,
+                    key.as_str(),
+                    automerge::ScalarValue::Bytes(vec![7; 80]),
+                )?;
+                Ok(())
+            })
+            .is_err(),
+        "its own phone refuses it"
+    );
+    p.other
+        .with_space_unchecked_for_tests(&space, |d, _| {
+            use automerge::transaction::Transactable;
+            d.put(
+                automerge::ROOT,
+                key.as_str(),
+                automerge::ScalarValue::Bytes(vec![7; 80]),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    sync(&n, &mut p.other);
+    for v in [&mut p.coordinator, &mut p.supporter] {
+        sync(&n, v);
+        assert!(!v.read_space(&space, has).unwrap(), "refused on receipt");
+    }
+}
+
+/// Review M6: the deadline travels sealed inside the concern, so a coordinator who holds no copy of
+/// the child's record sees it overdue when the writer does, by the record's deadline.
+#[test]
+fn a_concerns_deadline_is_the_same_on_every_device() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    assert_eq!(p.coordinator.set_ack_deadline(&p.programme, 2).unwrap(), 1);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.supporter);
+    let space = safeguarding_space(&n, &mut p);
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    for v in [&mut p.coordinator, &mut late] {
+        sync(&n, v);
+    }
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    for v in [&mut p.supporter, &mut p.coordinator, &mut late] {
+        sync(&n, v);
+    }
+    let at = now() + 3 * 3_600_000;
+    let writer = p.supporter.concerns_at(at).unwrap();
+    let theirs = late.concerns_at(at).unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].id, concern);
+    assert_eq!(theirs[0].care, Some(p.care), "sealed for this coordinator");
+    assert!(writer[0].overdue, "the writer holds the record: 2 hours");
+    assert!(theirs[0].overdue, "the deadline came with the concern");
+    // Within the deadline, neither.
+    let soon = now() + 3_600_000;
+    assert!(!late.concerns_at(soon).unwrap()[0].overdue);
+    assert!(!p.supporter.concerns_at(soon).unwrap()[0].overdue);
+}
