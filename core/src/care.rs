@@ -48,6 +48,7 @@
 //! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here) and
 //! `training.rs` (the training register).
 
+mod concern_wraps;
 mod concerns;
 mod consent;
 mod escalation;

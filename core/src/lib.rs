@@ -211,6 +211,8 @@ impl Vault {
     /// whatever cannot be written stays queued for the next time.
     pub(crate) fn before_sending(&mut self) {
         let _ = self.send_queued_concerns();
+        // Earlier concerns wrapped for coordinator devices added since (review M2).
+        let _ = self.rewrap_concerns();
     }
 
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).

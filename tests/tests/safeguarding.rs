@@ -810,7 +810,10 @@ fn a_coordinator_added_later_opens_an_earlier_concern() {
     sync(&n, &mut late);
     sync(&n, &mut tablet);
     let participant = p.participant.person_id().map(|x| x.0);
-    for (who, v) in [("the later coordinator", &mut late), ("the new device", &mut tablet)] {
+    for (who, v) in [
+        ("the later coordinator", &mut late),
+        ("the new device", &mut tablet),
+    ] {
         let seen = v.concerns().unwrap();
         assert_eq!(seen.len(), 1, "{who}");
         assert_eq!(seen[0].id, concern, "{who}");
@@ -887,9 +890,12 @@ fn a_concerns_deadline_is_the_same_on_every_device() {
         sync(&n, v);
     }
     let concern = p.supporter.refer_now(&p.care, true).unwrap();
-    for v in [&mut p.supporter, &mut p.coordinator, &mut late] {
+    // The coordinator's device wraps it for the later coordinator before its next send.
+    for v in [&mut p.supporter, &mut p.coordinator] {
         sync(&n, v);
     }
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
     let at = now() + 3 * 3_600_000;
     let writer = p.supporter.concerns_at(at).unwrap();
     let theirs = late.concerns_at(at).unwrap();

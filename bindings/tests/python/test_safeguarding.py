@@ -33,13 +33,17 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
     sup.spaces().join(coord.spaces().approve_member(care, sup.link_request()))
     for v in (coord, part, sup):
         v.sync(relay.url)
+    # The programme's deadline, which the concern carries sealed (review M6).
+    assert coord.care().set_ack_deadline(pid, 6) == 1
+    coord.sync(relay.url)
+    sup.sync(relay.url)
 
     # No safeguarding space yet: the concern waits on the supporter's phone, and says so.
     concern = sup.care().refer_now(care, True)
     (waiting,) = sup.care().concerns()
     assert (waiting.id, waiting.space_id, waiting.state, waiting.notice) == (
         concern, None, ReferralState.QUEUED(), CareNotice.CONCERN_NOT_DELIVERED)
-    assert waiting.care_id == care
+    assert waiting.care_id == care and waiting.deadline_hours == 6
     # The coordinator is warned that the programme has no safeguarding space yet.
     assert not next(p for p in coord.programmes().list() if p.id == pid).safeguarding_space
 
@@ -59,6 +63,10 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
 
     (seen,) = coord.care().concerns()
     assert (seen.id, seen.space_id, seen.care_id, seen.participant) == (concern, space, care, part.person_id())
+    # A later change of the programme's deadline does not move this concern's: it came with it.
+    coord.care().set_ack_deadline(pid, 48)
+    (seen,) = coord.care().concerns()
+    assert seen.deadline_hours == 6
     assert seen.state == ReferralState.SENT() and not seen.mine
     (item,) = [r for r in coord.care().caseload() if r.id == concern]
     assert item.care_id == space and item.reason == ReferralReason.SAFEGUARDING_MINOR()

@@ -8,9 +8,13 @@ func safeguardingTests() {
     check("safeguarding: a concern waits, reaches the coordinator, is acknowledged, and never the child's phone") {
         let url = try relayURL()
         let (coord, sup, part, care, pid) = try threeDevices("safeguarding", url)
+        // The programme's deadline, which the concern carries sealed (review M6).
+        try assertEqual(UInt32(1), try coord.care().setAckDeadline(programmeId: pid, hours: 6), "deadline set")
+        for v in [coord, sup] { _ = try v.sync(relayUrl: url) }
         let concern = try sup.care().referNow(careId: care, safeguardingMinor: true)
         let waiting = try single(try sup.care().concerns(), "the supporter's concerns")
         try assertEqual(concern, waiting.id, "the concern")
+        try assertEqual(UInt32(6), waiting.deadlineHours, "raised with the record's deadline")
         try assertTrue(waiting.spaceId == nil && waiting.state == ReferralState.queued, "waits on the supporter's phone")
         try assertEqual(CareNotice.concernNotDelivered, waiting.notice, "and tells the supporter what to do")
         try assertTrue(!(try coord.programmes().list().first { $0.id == pid }?.safeguardingSpace ?? true), "the coordinator is warned")
@@ -27,6 +31,8 @@ func safeguardingTests() {
         let seen = try single(try coord.care().concerns(), "the coordinator's concerns")
         try assertEqual([concern, space, care], [seen.id, seen.spaceId ?? "", seen.careId ?? ""], "the coordinator opens it")
         try assertEqual(try personIdOf(part), seen.participant ?? "", "about whom")
+        _ = try coord.care().setAckDeadline(programmeId: pid, hours: 48)
+        try assertEqual(UInt32(6), try single(try coord.care().concerns(), "again").deadlineHours, "the deadline came with the concern")
         let item = try single(try coord.care().caseload().filter { $0.id == concern }, "in the caseload")
         try assertEqual(ReferralReason.safeguardingMinor, item.reason, "as a safeguarding concern")
         _ = try assertThrows("a supporter acknowledges", notAllowed) {

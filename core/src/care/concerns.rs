@@ -45,8 +45,10 @@ const SPACE: &str = "safeguarding space";
 pub const CONCERN_REASON: &str = "safeguarding-minor";
 const QUEUED: &str = "care/concerns-queued";
 const SEEN: &str = "care/concerns-seen";
-/// Every sealed concern's plaintext is padded to this many bytes.
+/// Every sealed concern's plaintext of shape version 1 is padded to this many bytes.
 const PADDED_LEN: usize = 160;
+/// Every sealed concern's plaintext of shape version 2 (with its deadline) is padded to this many.
+const PADDED_LEN_V2: usize = 192;
 
 /// Sets up a safeguarding space's containers (one commit, by its creator).
 pub fn init(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
@@ -60,13 +62,23 @@ pub fn init(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
     })
 }
 
-/// What a concern says, sealed.
+/// What a concern says, sealed. Version 1 has no `v` and no `hours`; version 2 (review M6) carries
+/// the acknowledgement deadline its writer's copy of the care record held, so every device reckons
+/// it overdue at the same time.
 #[derive(Serialize, Deserialize)]
 struct Plain {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v: Option<u32>,
     care: String,
     participant: String,
     reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hours: Option<u32>,
 }
+
+/// What an opened concern says: the care record, its participant, the deadline it carries (hours;
+/// `None` in a version 1 concern).
+pub(super) type Opened = (SpaceId, [u8; 32], Option<u32>);
 
 /// AAD of a sealed concern: the safeguarding space and the concern id.
 pub(crate) fn concern_aad(space: &SpaceId, id: &str) -> Vec<u8> {
@@ -77,21 +89,30 @@ pub(crate) fn concern_aad(space: &SpaceId, id: &str) -> Vec<u8> {
 }
 
 /// Seals a concern about `care` (and its `participant`) under `key` with `nonce`: the one code path
-/// behind writing a concern and the test vector (docs/protocol.md, section 22.4).
+/// behind writing a concern and the test vectors (docs/protocol.md, section 22.4). With `hours`
+/// (the acknowledgement deadline), shape version 2, what every device writes now; without, the
+/// version 1 that earlier releases wrote (kept for its vector).
 pub(crate) fn seal_concern_with(
     key: &[u8; 32],
     nonce: [u8; 12],
     (space, id): (&SpaceId, &str),
-    care: &SpaceId,
-    participant: &[u8; 32],
+    (care, participant): (&SpaceId, &[u8; 32]),
+    hours: Option<u32>,
 ) -> Result<Vec<u8>> {
     let mut plain = serde_json::to_vec(&Plain {
+        v: hours.map(|_| 2),
         care: care.to_hex(),
         participant: hex::encode(participant),
         reason: CONCERN_REASON.into(),
+        hours,
     })
     .map_err(|_| Error::Internal("encode concern"))?;
-    plain.resize(plain.len().max(PADDED_LEN), b' ');
+    let padded = if hours.is_some() {
+        PADDED_LEN_V2
+    } else {
+        PADDED_LEN
+    };
+    plain.resize(plain.len().max(padded), b' ');
     crate::crypto::seal_value_with(key, nonce, &concern_aad(space, id), &plain)
 }
 
@@ -103,6 +124,10 @@ struct Queued {
     participant: [u8; 32],
     programme: [u8; 32],
     at: i64,
+    /// The care record's deadline when it was raised (review M6; absent in what older releases
+    /// queued).
+    #[serde(default)]
+    hours: Option<u32>,
 }
 
 /// A safeguarding concern as one viewer may see it.
@@ -137,9 +162,12 @@ pub struct Concern {
     pub coordinators: u32,
     /// Its age at the time asked for, ms.
     pub age_ms: i64,
-    /// Not acknowledged within the deadline (the care record's, where this device holds it; else
-    /// the default 24 hours), and not closed.
+    /// Not acknowledged within the deadline (the one sealed in the concern, where it opens here
+    /// and carries one; else the care record's, where this device holds it; else the default 24
+    /// hours), and not closed.
     pub overdue: bool,
+    /// That deadline, hours.
+    pub deadline_hours: u32,
 }
 
 impl Concern {
@@ -182,37 +210,77 @@ fn bytes(doc: &AutoCommit, obj: &automerge::ObjId, key: &str) -> Option<Vec<u8>>
 }
 
 /// A concern record as written: id, writer, time, and what it is about if it opens here.
-type Raw = (String, String, i64, Option<(SpaceId, [u8; 32])>);
+type Raw = (String, String, i64, Option<Opened>);
+
+/// The wraps this device may open a concern with: its own in the concern's `wraps`, then each added
+/// later (every value of a conflict: two coordinators may add one at once).
+fn wraps_for(doc: &AutoCommit, r: &automerge::ObjId, id: &str, me: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    if let Some((Value::Object(ObjType::Map), w)) = doc.get(r, "wraps").ok().flatten() {
+        out.extend(bytes(doc, &w, me));
+    }
+    let later = crate::space::rules::rewraps::key(id, me);
+    out.extend(
+        doc.get_all(ROOT, later.as_str())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(v, _)| match v {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Bytes(b) => Some(b.clone()),
+                    _ => None,
+                },
+                _ => None,
+            }),
+    );
+    out
+}
+
+/// Opens concern `id` (record `r`) with the first wrap that opens it here: what it says and its
+/// key (to wrap again for a coordinator who lacks it, `concern_wraps.rs`).
+pub(super) fn open_concern(
+    d: &AutoCommit,
+    r: &automerge::ObjId,
+    (space, id): (&SpaceId, &str),
+    identity: &crate::identity::Identity,
+) -> Option<(Opened, crate::crypto::Key32)> {
+    let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
+    let sealed = bytes(d, r, "sealed")?;
+    wraps_for(d, r, id, &identity.device.to_hex())
+        .iter()
+        .find_map(|b| {
+            let wrap = crate::crypto::keywrap::KeyWrap::from_bytes(b).ok()?;
+            let key = identity.unwrap_key(&wrap, space, &epoch).ok()?;
+            let plain =
+                crate::crypto::open_value(&key, &concern_aad(space, id), &sealed, "concern")
+                    .ok()?;
+            let p: Plain = serde_json::from_slice(&plain).ok()?;
+            let care = SpaceId::from_hex(&p.care).ok()?;
+            let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
+            let hours = deadline_of(&p)?;
+            (p.reason == CONCERN_REASON).then_some(((care, person, hours), key))
+        })
+}
+
+/// The deadline a concern's plaintext carries: `Some(None)` for version 1 (none), `Some(Some(h))`
+/// for version 2 with one within the bounds a care record's may take; `None` (it does not open)
+/// for anything else.
+fn deadline_of(p: &Plain) -> Option<Option<u32>> {
+    match (p.v, p.hours) {
+        (None, None) => Some(None),
+        (Some(2), Some(h)) if (1..=super::oncall::MAX_ACK_HOURS).contains(&h) => Some(Some(h)),
+        _ => None,
+    }
+}
 
 fn read_concerns(
     doc: &AutoCommit,
     space: &SpaceId,
     identity: &crate::identity::Identity,
 ) -> Vec<Raw> {
-    let me = identity.device.to_hex();
     read_all(doc, "concerns", |d, id, r| {
         let by = string(d, r, "by")?;
         let at = int(d, r, "at")?;
-        let opened = (|| {
-            let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
-            let wraps = match d.get(r, "wraps").ok().flatten() {
-                Some((Value::Object(ObjType::Map), w)) => w,
-                _ => return None,
-            };
-            let wrap = crate::crypto::keywrap::KeyWrap::from_bytes(&bytes(d, &wraps, &me)?).ok()?;
-            let key = identity.unwrap_key(&wrap, space, &epoch).ok()?;
-            let plain = crate::crypto::open_value(
-                &key,
-                &concern_aad(space, id),
-                &bytes(d, r, "sealed")?,
-                "concern",
-            )
-            .ok()?;
-            let p: Plain = serde_json::from_slice(&plain).ok()?;
-            let care = SpaceId::from_hex(&p.care).ok()?;
-            let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
-            (p.reason == CONCERN_REASON).then_some((care, person))
-        })();
+        let opened = open_concern(d, r, (space, id), identity).map(|(o, _)| o);
         Some((id.to_string(), by, at, opened))
     })
 }
@@ -315,6 +383,7 @@ impl Vault {
         let programme = rules::programme_of(&space.doc).ok_or(Error::NotFound("programme"))?;
         let participant = rules::current_subject(&space.doc, space.membership())
             .ok_or(Error::NotFound("participant"))?;
+        let hours = super::oncall::ack_hours(&space.doc);
         let id = new_id()?;
         let mut queue = load_queue(&self.store)?;
         queue.push(Queued {
@@ -323,6 +392,7 @@ impl Vault {
             participant,
             programme,
             at: now_ms(),
+            hours: Some(hours),
         });
         save_queue(&self.store, &queue)?;
         // Best effort: whatever cannot be written now stays queued for the next sync.
@@ -384,8 +454,8 @@ impl Vault {
             &key,
             crate::crypto::random()?,
             (space_id, &q.id),
-            &SpaceId(q.care),
-            &q.participant,
+            (&SpaceId(q.care), &q.participant),
+            Some(self.queued_hours(q)),
         )?;
         let epoch = space.epoch;
         let mut wraps = Vec::with_capacity(recipients.len());
@@ -409,6 +479,17 @@ impl Vault {
                 }
                 Ok(())
             })
+        })
+    }
+
+    /// The deadline a queued concern goes with: the one it was raised with, else (queued by an
+    /// older release) the care record's where this device holds it, else the default.
+    fn queued_hours(&self, q: &Queued) -> u32 {
+        q.hours.unwrap_or_else(|| {
+            self.care_ref(&SpaceId(q.care))
+                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                    super::oncall::ack_hours(&c.doc)
+                })
         })
     }
 
@@ -467,12 +548,8 @@ impl Vault {
         // Whatever can go now goes before it is listed (a join, a grant, a coordinator added).
         self.before_sending();
         for q in load_queue(&self.store)? {
-            // Aged like a referral: by the care record's deadline where this device holds it.
-            let hours = self
-                .care_ref(&SpaceId(q.care))
-                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
-                    super::oncall::ack_hours(&c.doc)
-                });
+            // Aged like a referral: by the deadline it was raised with.
+            let hours = self.queued_hours(&q);
             let age_ms = at_ms.saturating_sub(q.at).max(0);
             out.push(Concern {
                 space: None,
@@ -490,6 +567,7 @@ impl Vault {
                 coordinators: 0,
                 age_ms,
                 overdue: age_ms > i64::from(hours) * 3_600_000,
+                deadline_hours: hours,
             });
         }
         let mut ids: Vec<SpaceId> = self
@@ -529,11 +607,16 @@ impl Vault {
                             now_ms()
                         });
                 let age_ms = at_ms.saturating_sub(at.min(first_seen)).max(0);
-                let hours = opened
-                    .and_then(|(care, _)| self.care_ref(&care).ok())
-                    .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
-                        super::oncall::ack_hours(&c.doc)
-                    });
+                // The deadline sealed in it (review M6), else as before: the care record's where
+                // this device holds it, else the default.
+                let hours = match opened {
+                    Some((_, _, Some(h))) => h,
+                    _ => opened
+                        .and_then(|(care, _, _)| self.care_ref(&care).ok())
+                        .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                            super::oncall::ack_hours(&c.doc)
+                        }),
+                };
                 out.push(Concern {
                     space: Some(sid),
                     acknowledged_by: st
@@ -542,8 +625,8 @@ impl Vault {
                         .min_by_key(|x| x.at_ms)
                         .map(|x| x.by.clone()),
                     id,
-                    care: opened.map(|(c, _)| c),
-                    participant: opened.map(|(_, p)| p),
+                    care: opened.map(|(c, _, _)| c),
+                    participant: opened.map(|(_, p, _)| p),
                     by,
                     mine,
                     created_ms: at,
@@ -557,6 +640,7 @@ impl Vault {
                         && in_care.is_none()
                         && closed.is_none()
                         && age_ms > i64::from(hours) * 3_600_000,
+                    deadline_hours: hours,
                 });
             }
         }
@@ -631,7 +715,8 @@ mod tests {
 
     #[test]
     fn the_sealed_concern_vector_is_byte_exact_and_documented() {
-        let sealed = seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), &CARE, &PERSON).unwrap();
+        let sealed =
+            seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), None).unwrap();
         let aad = [
             &b"sebaya/v1/safeguarding-concern"[..],
             &SPACE_ID.0,
@@ -660,6 +745,45 @@ mod tests {
         let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
         for h in [hex::encode(&aad), hex::encode(&sealed)] {
             assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
+        }
+    }
+
+    /// Review M6: shape version 2 carries the deadline, padded to its own length; version 1 (what
+    /// earlier releases wrote) still opens, with no deadline, and is aged by the old rule.
+    #[test]
+    fn the_sealed_concern_v2_vector_carries_its_deadline_and_is_documented() {
+        let sealed =
+            seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), Some(48)).unwrap();
+        let aad = concern_aad(&SPACE_ID, ID);
+        let plain = crate::crypto::open_value(&KEY, &aad, &sealed, "concern").unwrap();
+        assert_eq!(plain.len(), PADDED_LEN_V2);
+        let p: Plain = serde_json::from_slice(&plain).unwrap();
+        assert_eq!((p.v, p.hours), (Some(2), Some(48)));
+        assert_eq!(deadline_of(&p), Some(Some(48)));
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
+        let h = hex::encode(&sealed);
+        assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
+        // Version 1 reads as before: no deadline of its own.
+        let v1 = seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), None).unwrap();
+        let plain = crate::crypto::open_value(&KEY, &aad, &v1, "concern").unwrap();
+        let p: Plain = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(deadline_of(&p), Some(None));
+        // A deadline outside a care record's bounds, or a version without one, does not open.
+        for (v, hours) in [
+            (Some(2), Some(0)),
+            (Some(2), Some(169)),
+            (Some(2), None),
+            (None, Some(24)),
+            (Some(3), Some(24)),
+        ] {
+            let p = Plain {
+                v,
+                hours,
+                care: CARE.to_hex(),
+                participant: hex::encode(PERSON),
+                reason: CONCERN_REASON.into(),
+            };
+            assert_eq!(deadline_of(&p), None, "{v:?} {hours:?}");
         }
     }
 
@@ -723,6 +847,7 @@ mod tests {
                 participant,
                 programme,
                 at: now_ms(),
+                hours: None,
             }],
         )
         .unwrap();

@@ -29,6 +29,7 @@ use crate::space::doc::{is_lower_hex, read_all, string};
 pub mod casenotes;
 pub(crate) mod credentials;
 pub mod reminders;
+pub mod rewraps;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -193,8 +194,11 @@ impl Author<'_> {
 /// snapshot whose cover names a number the membership log refuses is refused (protocol 26.3).
 /// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
 /// 8 (issue 18, item 4): reminders, `reminder/<id>` root keys a pairing's members write
-/// (`reminders.rs`), which 7 refused from anyone but an admin.
-pub const RULES_VERSION: u32 = 8;
+/// (`reminders.rs`), which 7 refused from anyone but an admin. 11 (issue 14, review M2; 9 and 10
+/// were taken by other changes of the same release): a safeguarding concern's wraps added later,
+/// `rewrap/<concern>/<device>` root keys a coordinator or the concern's writer adds for a coordinator
+/// device (`rewraps.rs`), which 8 refused from anyone but an admin.
+pub const RULES_VERSION: u32 = 11;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -577,6 +581,14 @@ pub(crate) fn allowed(
                     _ => false,
                 };
                 if !ok || author.role.is_none() {
+                    return false;
+                }
+                continue;
+            }
+            // A wrap added to a safeguarding concern later is its own root key (`rewraps.rs`).
+            if rewraps::is_rewrap(kind, &root) {
+                let op_at = (at_root, &op.key, &op.action, op.pred.is_empty());
+                if !rewraps::op_allowed(doc, author, &root, op_at, at) {
                     return false;
                 }
                 continue;
