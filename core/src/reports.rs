@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::i18n;
 
+#[cfg(test)]
+mod concerns_tests;
 pub mod inputs;
 
 /// The schema id of the inputs.

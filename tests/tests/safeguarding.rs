@@ -909,3 +909,58 @@ fn a_concerns_deadline_is_the_same_on_every_device() {
     assert!(!late.concerns_at(soon).unwrap()[0].overdue);
     assert!(!p.supporter.concerns_at(soon).unwrap()[0].overdue);
 }
+
+/// Review M5: the programme's report counts safeguarding concerns from the safeguarding space
+/// (raised, acknowledged, overdue, time to acknowledge), small counts suppressed as every other
+/// count, and never whom a concern is about.
+#[test]
+fn the_programme_report_counts_concerns_and_suppresses_small_numbers() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let start = now() - 3_600_000;
+    let first = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+    let end = now() + 3_600_000;
+    let report = p.coordinator.programme_report(&p.programme, start, end).unwrap();
+    let raised = report.get("concerns.raised").expect("a row for concerns");
+    assert_eq!(raised.value, None, "one concern: suppressed");
+    assert!(report.suppressed().contains(&"concerns.raised"));
+
+    let mut ids = vec![first];
+    for _ in 0..9 {
+        ids.push(p.supporter.refer_now(&p.care, true).unwrap());
+    }
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+    // Five acknowledged, five not yet (within the deadline).
+    for id in &ids[..5] {
+        p.coordinator
+            .update_referral(&space, id, "acknowledged")
+            .unwrap();
+    }
+    let end = now() + 3_600_000;
+    let report = p.coordinator.programme_report(&p.programme, start, end).unwrap();
+    let count = |id: &str| match report.get(id).and_then(|m| m.value) {
+        Some(sebaya_core::reports::MetricValue::Count(c)) => Some(c),
+        _ => None,
+    };
+    assert_eq!(count("concerns.raised"), Some(10));
+    assert_eq!(count("concerns.acknowledged"), Some(5));
+    assert_eq!(count("concerns.unacknowledged"), Some(5));
+    assert_eq!(count("concerns.overdue"), None, "none: suppressed");
+    assert!(count("concerns.ack_time_median_ms").is_some());
+    // Not one of them counted as a care record's referral.
+    assert_eq!(count("referrals.total"), None);
+    // Nothing names the child: not the record, not the person, not a concern.
+    let json = report.to_json().unwrap();
+    let person = hex::encode(p.participant.person_id().unwrap().0);
+    for secret in [p.care.to_hex(), person, ids[0].clone()] {
+        assert!(!json.contains(&secret) && !report.to_csv().contains(&secret));
+    }
+    // A supporter's device counts none: the concerns are the coordinators' to report.
+    let theirs = p.supporter.programme_report(&p.programme, start, end).unwrap();
+    assert_eq!(theirs.get("concerns.raised").unwrap().value, None);
+}
