@@ -924,7 +924,10 @@ fn the_programme_report_counts_concerns_and_suppresses_small_numbers() {
     sync(&n, &mut p.supporter);
     sync(&n, &mut p.coordinator);
     let end = now() + 3_600_000;
-    let report = p.coordinator.programme_report(&p.programme, start, end).unwrap();
+    let report = p
+        .coordinator
+        .programme_report(&p.programme, start, end)
+        .unwrap();
     let raised = report.get("concerns.raised").expect("a row for concerns");
     assert_eq!(raised.value, None, "one concern: suppressed");
     assert!(report.suppressed().contains(&"concerns.raised"));
@@ -942,7 +945,10 @@ fn the_programme_report_counts_concerns_and_suppresses_small_numbers() {
             .unwrap();
     }
     let end = now() + 3_600_000;
-    let report = p.coordinator.programme_report(&p.programme, start, end).unwrap();
+    let report = p
+        .coordinator
+        .programme_report(&p.programme, start, end)
+        .unwrap();
     let count = |id: &str| match report.get(id).and_then(|m| m.value) {
         Some(sebaya_core::reports::MetricValue::Count(c)) => Some(c),
         _ => None,
@@ -961,6 +967,9 @@ fn the_programme_report_counts_concerns_and_suppresses_small_numbers() {
         assert!(!json.contains(&secret) && !report.to_csv().contains(&secret));
     }
     // A supporter's device counts none: the concerns are the coordinators' to report.
-    let theirs = p.supporter.programme_report(&p.programme, start, end).unwrap();
+    let theirs = p
+        .supporter
+        .programme_report(&p.programme, start, end)
+        .unwrap();
     assert_eq!(theirs.get("concerns.raised").unwrap().value, None);
 }

@@ -207,6 +207,12 @@ fun main() {
             s4.sync(url)
             val mine = s4.care().concerns().single()
             assertTrue(mine.state == ReferralState.Acknowledged && mine.notice == CareNotice.TOLD, "told")
+            // The programme's report counts it (review M5): one concern, suppressed; nothing names the child.
+            val report = c4.programmes().report(pid4, seen.createdMs - 1, seen.createdMs + 3_600_000, "id")
+            val row = report.metrics.single { it.id == "concerns.raised" }
+            assertTrue(row.value == null && "concerns.raised" in report.suppressed, "a small count is suppressed")
+            assertEquals("Kekhawatiran perlindungan anak yang diajukan", row.label, "labelled in Indonesian")
+            assertTrue(!report.json.contains(care4) && !report.json.contains(p4.personId()!!) && !report.csv.contains(concern), "nothing names the child")
             p4.sync(url)
             assertTrue(p4.spaces().list().none { it.id == space }, "the child's phone holds no such space")
             assertTrue(p4.care().concerns().isEmpty() && p4.care().referrals(care4).none { it.id == concern }, "nor sees it")

@@ -78,6 +78,13 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
     (mine,) = sup.care().concerns()
     assert mine.state == ReferralState.ACKNOWLEDGED() and mine.notice == CareNotice.TOLD
     assert mine.time_to_acknowledge_ms is not None
+    # The programme's report counts it (review M5): one concern is a small cell, suppressed; labels
+    # in both languages; nothing names the child.
+    for locale, label in (("en", "Safeguarding concerns raised"), ("id", "Kekhawatiran perlindungan anak yang diajukan")):
+        r = coord.programmes().report(pid, seen.created_ms - 1, seen.created_ms + 3_600_000, locale)
+        (row,) = [m for m in r.metrics if m.id == "concerns.raised"]
+        assert row.value is None and "concerns.raised" in r.suppressed and row.label == label
+        assert care not in r.json and part.person_id() not in r.json and concern not in r.csv
 
     # The child's phone: no space, no concern, nothing in the record or the export.
     part.sync(relay.url)

@@ -43,6 +43,12 @@ func safeguardingTests() {
         _ = try sup.sync(relayUrl: url)
         let mine = try single(try sup.care().concerns(), "the supporter's concern")
         try assertTrue(mine.state == ReferralState.acknowledged && mine.notice == CareNotice.told, "told")
+        // The programme's report counts it (review M5): one concern, suppressed; nothing names the child.
+        let report = try coord.programmes().report(programmeId: pid, startMs: seen.createdMs - 1, endMs: seen.createdMs + 3_600_000, locale: "en")
+        let row = try single(report.metrics.filter { $0.id == "concerns.raised" }, "the concerns row")
+        try assertTrue(row.value == nil && report.suppressed.contains("concerns.raised"), "a small count is suppressed")
+        try assertEqual("Safeguarding concerns raised", row.label, "labelled in English")
+        try assertTrue(!report.json.contains(care) && !report.json.contains(try personIdOf(part)) && !report.csv.contains(concern), "nothing names the child")
         _ = try part.sync(relayUrl: url)
         try assertTrue(try part.spaces().list().allSatisfy { $0.id != space }, "the child's phone holds no such space")
         try assertTrue(try part.care().concerns().isEmpty, "nor lists it")

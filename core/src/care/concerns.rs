@@ -493,6 +493,48 @@ impl Vault {
         })
     }
 
+    /// The deadline a concern in a space is overdue by: the one sealed in it (review M6), else as
+    /// before: the care record's where this device holds it, else the default.
+    fn deadline_of(&self, opened: Option<Opened>) -> u32 {
+        match opened {
+            Some((_, _, Some(h))) => h,
+            _ => opened
+                .and_then(|(care, _, _)| self.care_ref(&care).ok())
+                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                    super::oncall::ack_hours(&c.doc)
+                }),
+        }
+    }
+
+    /// What a programme's report counts of the concerns in safeguarding space `space` (review M5):
+    /// for each, its id, when it was raised, when a coordinator first recorded a state for it, and
+    /// its deadline in hours; never whom it is about. Only on a coordinator's device (a supporter's
+    /// lists nothing: reporting on concerns is the coordinators').
+    pub(crate) fn concerns_for_report(
+        &self,
+        space: &SpaceId,
+    ) -> Vec<(String, i64, Option<i64>, u32)> {
+        let Ok(s) = self.held_ref(space) else {
+            return Vec::new();
+        };
+        if s.kind != SpaceKind::Safeguarding || self.viewer(s) != "coordinator" {
+            return Vec::new();
+        }
+        let st = states(&s.doc);
+        read_concerns(&s.doc, space, &self.identity)
+            .into_iter()
+            .map(|(id, _, at, opened)| {
+                let first = st
+                    .iter()
+                    .filter(|x| x.referral == id)
+                    .map(|x| x.at_ms)
+                    .min();
+                let hours = self.deadline_of(opened);
+                (id, at, first, hours)
+            })
+            .collect()
+    }
+
     /// A coordinator records a concern's state in the safeguarding space (what
     /// [`Vault::update_referral`] does when given the space's id).
     pub(super) fn update_concern(
@@ -607,16 +649,7 @@ impl Vault {
                             now_ms()
                         });
                 let age_ms = at_ms.saturating_sub(at.min(first_seen)).max(0);
-                // The deadline sealed in it (review M6), else as before: the care record's where
-                // this device holds it, else the default.
-                let hours = match opened {
-                    Some((_, _, Some(h))) => h,
-                    _ => opened
-                        .and_then(|(care, _, _)| self.care_ref(&care).ok())
-                        .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
-                            super::oncall::ack_hours(&c.doc)
-                        }),
-                };
+                let hours = self.deadline_of(opened);
                 out.push(Concern {
                     space: Some(sid),
                     acknowledged_by: st
