@@ -17,8 +17,12 @@
 //! (device), at: ms, epoch: str (hex), sealed: bytes, wraps: map device hex -> key wrap }`, written
 //! by a member holding `peer_supporter` or above, append-only (`space/rules.rs`); `states`: map id
 //! -> `{ referral: str (the concern's id), state: str, by: str, at: ms }`, a coordinator's, as in a
-//! care record and read by the same code. The sealed plaintext is `{"care": hex, "participant":
-//! hex, "reason": "safeguarding-minor"}`, padded to one length (protocol 22.4).
+//! care record and read by the same code. The sealed plaintext is `{"v": 2, "care": hex,
+//! "participant": hex, "reason": "safeguarding-minor", "hours": n}`, padded to one length
+//! (protocol 22.4): `hours` is the acknowledgement deadline, so every device reckons the concern
+//! overdue alike (review M6); version 1, without `v` and `hours`, is still read by the old rule.
+//! Wraps for coordinator devices added later are root keys `rewrap/<id>/<device>`
+//! (`concern_wraps.rs`, review M2).
 //!
 //! A concern raised while this device belongs to no safeguarding space of the programme with a
 //! coordinator to seal it for is kept in the vault (sealed, `care/concerns-queued`) and written
