@@ -973,3 +973,36 @@ fn the_programme_report_counts_concerns_and_suppresses_small_numbers() {
         .unwrap();
     assert_eq!(theirs.get("concerns.raised").unwrap().value, None);
 }
+
+/// Review M2, the writer's side: a concern's writer wraps it for a coordinator added later too,
+/// so the newcomer opens it even while no coordinator device that could has synced since.
+#[test]
+fn the_writer_wraps_its_own_concern_for_a_coordinator_added_later() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    // Raised on the supporter's phone before it learns of the newcomer.
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    // The first coordinator sends the newcomer's membership, not having the concern yet.
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    // The writer's first sync sends the concern and learns of the newcomer; its next adds the wrap.
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut late);
+    let seen = late.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].care, Some(p.care), "the writer wrapped it");
+    let by_writer = late
+        .read_space(&space, |doc| {
+            use automerge::ReadDoc;
+            let key = format!("rewrap/{concern}/{}", late.device_id().to_hex());
+            doc.get(automerge::ROOT, key.as_str()).unwrap().is_some()
+        })
+        .unwrap();
+    assert!(by_writer);
+}
