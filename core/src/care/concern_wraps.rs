@@ -6,7 +6,7 @@
 //! device that can open a concern and may add wraps (a coordinator's, and the writer's own for its
 //! concerns) adds, whenever it is about to send, a wrap of the concern's key for each coordinator
 //! device of the space that has none: a root key of its own (`rewrap/<concern>/<device>`, protocol
-//! 22.4), judged on receipt by every device (`space/rules/rewraps.rs`, rules version 11).
+//! 22.4), judged on receipt by every device (`space/rules/rewraps.rs`, rules version 10).
 
 use automerge::transaction::Transactable;
 use automerge::{ROOT, ReadDoc, ScalarValue, Value};

@@ -25,7 +25,7 @@ pub(super) async fn push_handler(State(state): State<RelayState>, request: Reque
 
 async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
     // A relay that sends no wake-ups has nothing to register with: as if the route did not exist.
-    let Some(key) = state.push_key.clone() else {
+    let Some(wakeups) = state.wakeups.clone() else {
         return Err(ApiError::NotFound);
     };
     let (headers, body) = read_signed_body(request).await?;
@@ -38,8 +38,14 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         let subscription = match req.subscription {
             None => None,
             Some(s) => {
+                // Kept as the parsed URL spells it (scheme and host in lower case, no default port,
+                // no dot segments), so every spelling of one endpoint counts as that one (review S2).
+                let endpoint =
+                    crate::webpush::check_endpoint(&s.endpoint, wakeups.settings().allow_loopback)
+                        .map_err(|_| ApiError::Malformed)?
+                        .to_string();
                 let s = StoredSubscription {
-                    endpoint: s.endpoint,
+                    endpoint,
                     p256dh: s.p256dh.into_vec(),
                     auth: s.auth.into_vec(),
                 };
@@ -48,7 +54,7 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                     p256dh: s.p256dh.clone(),
                     auth: s.auth.clone(),
                 }
-                .check()
+                .check(wakeups.settings().allow_loopback)
                 .map_err(|_| ApiError::Malformed)?;
                 Some(s)
             }
@@ -69,12 +75,25 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         if subscription.is_some() && !store.reads_any(&auth.device).map_err(failed)? {
             return Err(ApiError::NotAReader);
         }
+        // Bounded (review finding F7): a few devices per endpoint, and so many in all; a device
+        // replacing its own counts as nothing new.
+        if let Some(s) = &subscription {
+            let (same, all) = store
+                .push_subscription_counts(&s.endpoint, &auth.device)
+                .map_err(failed)?;
+            if same >= crate::wakeups::MAX_DEVICES_PER_ENDPOINT as u64 {
+                return Err(ApiError::EndpointTaken);
+            }
+            if all >= wakeups.settings().max_subscriptions {
+                return Err(ApiError::SubscriptionsFull);
+            }
+        }
         store
             .set_push_subscription(&auth.device, subscription.as_ref(), now)
             .map_err(failed)?;
         sync::encode(&PushResponse {
             v: PUSH_VERSION,
-            key: serde_bytes::ByteBuf::from(key.public_key().to_vec()),
+            key: serde_bytes::ByteBuf::from(wakeups.key().public_key().to_vec()),
         })
         .map_err(|_| ApiError::Internal)
     })

@@ -1,4 +1,4 @@
-//! Wraps added to a safeguarding concern after it was written (review M2; rules version 11).
+//! Wraps added to a safeguarding concern after it was written (review M2; rules version 10).
 //!
 //! A concern's key is wrapped, when it is written, for the coordinator devices its writer's copy
 //! knew; a coordinator (or a coordinator's new device) added to the space later could see the
