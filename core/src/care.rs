@@ -49,6 +49,8 @@
 //! `training.rs` (the training register) and `joining.rs` (duty of care as a condition of joining).
 
 mod concern_wraps;
+#[cfg(test)]
+mod concern_wraps_tests;
 mod concerns;
 mod consent;
 mod escalation;

@@ -33,6 +33,10 @@ pub use sebaya_proto::invite::InviteId;
 pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
+#[cfg(any(test, feature = "test-escapes"))]
+pub use space::rules::judged_as_rules_9_for_tests;
+#[cfg(any(test, feature = "test-escapes"))]
+pub use space::rules::rewraps::key_for_tests as rewrap_key_for_tests;
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};

@@ -257,12 +257,17 @@ pub(super) fn open_concern(
             let plain =
                 crate::crypto::open_value(&key, &concern_aad(space, id), &sealed, "concern")
                     .ok()?;
-            let p: Plain = serde_json::from_slice(&plain).ok()?;
-            let care = SpaceId::from_hex(&p.care).ok()?;
-            let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
-            let hours = deadline_of(&p)?;
-            (p.reason == CONCERN_REASON).then_some(((care, person, hours), key))
+            opened_from(&plain).map(|o| (o, key))
         })
+}
+
+/// What a concern's opened plaintext says, if it reads as a concern.
+fn opened_from(plain: &[u8]) -> Option<Opened> {
+    let p: Plain = serde_json::from_slice(plain).ok()?;
+    let care = SpaceId::from_hex(&p.care).ok()?;
+    let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
+    let hours = deadline_of(&p)?;
+    (p.reason == CONCERN_REASON).then_some((care, person, hours))
 }
 
 /// The deadline a concern's plaintext carries: `Some(None)` for version 1 (none), `Some(Some(h))`
@@ -796,32 +801,54 @@ mod tests {
         assert_eq!(plain.len(), PADDED_LEN_V2);
         let p: Plain = serde_json::from_slice(&plain).unwrap();
         assert_eq!((p.v, p.hours), (Some(2), Some(48)));
-        assert_eq!(deadline_of(&p), Some(Some(48)));
+        assert_eq!(opened_from(&plain).map(|o| o.2), Some(Some(48)));
         let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
         let h = hex::encode(&sealed);
         assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
         // Version 1 reads as before: no deadline of its own.
         let v1 = seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), None).unwrap();
         let plain = crate::crypto::open_value(&KEY, &aad, &v1, "concern").unwrap();
-        let p: Plain = serde_json::from_slice(&plain).unwrap();
-        assert_eq!(deadline_of(&p), Some(None));
-        // A deadline outside a care record's bounds, or a version without one, does not open.
-        for (v, hours) in [
-            (Some(2), Some(0)),
-            (Some(2), Some(169)),
-            (Some(2), None),
-            (None, Some(24)),
-            (Some(3), Some(24)),
+        assert_eq!(opened_from(&plain).map(|o| o.2), Some(None));
+    }
+
+    /// Review M4: a deadline field this release does not expect never hides whom a concern is
+    /// about: what can be read is read, and the deadline falls back to version 1's rule (absent
+    /// here; the care record's or the default where it is aged). A later shape version that adds
+    /// fields still gives its deadline.
+    #[test]
+    fn an_odd_deadline_still_opens_the_concern() {
+        let (care, person) = (CARE.to_hex(), hex::encode(PERSON));
+        let with = |extra: &str| {
+            format!(
+                r#"{{{extra}"care":"{care}","participant":"{person}","reason":"{CONCERN_REASON}"}}"#
+            )
+        };
+        let later = with(r#""v":3,"hours":48,"extra":{"a":1},"#);
+        assert_eq!(
+            opened_from(later.as_bytes()),
+            Some((CARE, PERSON, Some(48)))
+        );
+        for odd in [
+            r#""v":2,"hours":0,"#,
+            r#""v":2,"hours":169,"#,
+            r#""v":2,"hours":-1,"#,
+            r#""v":2,"hours":"24","#,
+            r#""v":2,"hours":2.5,"#,
+            r#""v":2,"#,
+            r#""v":"2","hours":24,"#,
+            r#""v":1,"hours":24,"#,
+            r#""hours":24,"#,
         ] {
-            let p = Plain {
-                v,
-                hours,
-                care: CARE.to_hex(),
-                participant: hex::encode(PERSON),
-                reason: CONCERN_REASON.into(),
-            };
-            assert_eq!(deadline_of(&p), None, "{v:?} {hours:?}");
+            assert_eq!(
+                opened_from(with(odd).as_bytes()),
+                Some((CARE, PERSON, None)),
+                "{odd}"
+            );
         }
+        // What is not a concern still does not open.
+        let other = with(r#""v":2,"hours":24,"#).replace(CONCERN_REASON, "refer-now");
+        assert_eq!(opened_from(other.as_bytes()), None);
+        assert_eq!(opened_from(b"{}"), None);
     }
 
     /// A coordinator holding a care record (of a participant on another vault) and the

@@ -204,6 +204,37 @@ impl Author<'_> {
 /// device (`rewraps.rs`), which 9 refused from anyone but an admin.
 pub const RULES_VERSION: u32 = 10;
 
+// Tests only (compiled in with the `test-escapes` feature or under `cfg(test)`; the bindings never
+// reach it): while set, this thread's receipt checks judge as rules version 9 did, before the
+// safeguarding space's `rewrap/` rule (a root key of that space is then an admin's, as every
+// unknown root key), so tests can show what a device of the previous release does with a write.
+#[cfg(any(test, feature = "test-escapes"))]
+thread_local! {
+    static AS_RULES_9: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's receipt checks judging as rules version 9 did, before the
+/// safeguarding space's `rewrap/` rule (tests only: what a device of the previous release does).
+#[cfg(any(test, feature = "test-escapes"))]
+pub fn judged_as_rules_9_for_tests<T>(f: impl FnOnce() -> T) -> T {
+    AS_RULES_9.with(|c| c.set(true));
+    let out = f();
+    AS_RULES_9.with(|c| c.set(false));
+    out
+}
+
+/// Whether this thread judges as rules version 9 (tests only; always false in a release).
+fn as_rules_9() -> bool {
+    #[cfg(any(test, feature = "test-escapes"))]
+    {
+        AS_RULES_9.with(std::cell::Cell::get)
+    }
+    #[cfg(not(any(test, feature = "test-escapes")))]
+    {
+        false
+    }
+}
+
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
 const MINOR_KEY: &str = "minor";
@@ -590,7 +621,7 @@ pub(crate) fn allowed(
                 continue;
             }
             // A wrap added to a safeguarding concern later is its own root key (`rewraps.rs`).
-            if rewraps::is_rewrap(kind, &root) {
+            if rewraps::is_rewrap(kind, &root) && !as_rules_9() {
                 let op_at = (at_root, &op.key, &op.action, op.pred.is_empty());
                 if !rewraps::op_allowed(doc, author, &root, op_at, at) {
                     return false;

@@ -34,6 +34,12 @@ pub fn key(id: &str, device: &str) -> String {
     format!("{PREFIX}{id}/{device}")
 }
 
+/// The root key a test writes `adder`'s wrap for `device` (hex) of concern `id` at (tests only).
+#[cfg(any(test, feature = "test-escapes"))]
+pub fn key_for_tests(id: &str, device: &str, _adder: &str) -> String {
+    key(id, device)
+}
+
 /// Whether `root` is such a key, in a safeguarding space.
 pub(crate) fn is_rewrap(kind: SpaceKind, root: &str) -> bool {
     kind == SpaceKind::Safeguarding && root.starts_with(PREFIX)
