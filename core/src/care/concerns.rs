@@ -217,25 +217,27 @@ fn bytes(doc: &AutoCommit, obj: &automerge::ObjId, key: &str) -> Option<Vec<u8>>
 type Raw = (String, String, i64, Option<Opened>);
 
 /// The wraps this device may open a concern with: its own in the concern's `wraps`, then each added
-/// later (every value of a conflict: two coordinators may add one at once).
+/// later by any adder (`rewrap/<id>/<me>/<adder>`; every value, should one key hold a conflict).
 fn wraps_for(doc: &AutoCommit, r: &automerge::ObjId, id: &str, me: &str) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     if let Some((Value::Object(ObjType::Map), w)) = doc.get(r, "wraps").ok().flatten() {
         out.extend(bytes(doc, &w, me));
     }
-    let later = crate::space::rules::rewraps::key(id, me);
-    out.extend(
-        doc.get_all(ROOT, later.as_str())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(v, _)| match v {
-                Value::Scalar(s) => match s.as_ref() {
-                    ScalarValue::Bytes(b) => Some(b.clone()),
+    let later = crate::space::rules::rewraps::prefix_for(id, me);
+    for k in doc.keys(ROOT).filter(|k| k.starts_with(later.as_str())) {
+        out.extend(
+            doc.get_all(ROOT, k.as_str())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(v, _)| match v {
+                    Value::Scalar(s) => match s.as_ref() {
+                        ScalarValue::Bytes(b) => Some(b.clone()),
+                        _ => None,
+                    },
                     _ => None,
-                },
-                _ => None,
-            }),
-    );
+                }),
+        );
+    }
     out
 }
 
@@ -261,24 +263,35 @@ pub(super) fn open_concern(
         })
 }
 
-/// What a concern's opened plaintext says, if it reads as a concern.
+/// What a concern's opened plaintext says, if it reads as a concern: its care record, participant
+/// and reason must check; the deadline is read where it can be (review M4), else it is absent and
+/// the concern is aged by version 1's rule. Fields not named here are ignored.
 fn opened_from(plain: &[u8]) -> Option<Opened> {
-    let p: Plain = serde_json::from_slice(plain).ok()?;
+    let p: Read = serde_json::from_slice(plain).ok()?;
     let care = SpaceId::from_hex(&p.care).ok()?;
     let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
-    let hours = deadline_of(&p)?;
-    (p.reason == CONCERN_REASON).then_some((care, person, hours))
+    (p.reason == CONCERN_REASON).then_some((care, person, deadline_of(&p.v, &p.hours)))
 }
 
-/// The deadline a concern's plaintext carries: `Some(None)` for version 1 (none), `Some(Some(h))`
-/// for version 2 with one within the bounds a care record's may take; `None` (it does not open)
-/// for anything else.
-fn deadline_of(p: &Plain) -> Option<Option<u32>> {
-    match (p.v, p.hours) {
-        (None, None) => Some(None),
-        (Some(2), Some(h)) if (1..=super::oncall::MAX_ACK_HOURS).contains(&h) => Some(Some(h)),
-        _ => None,
-    }
+/// A concern's plaintext as read: `v` and `hours` taken as whatever JSON they hold, so one that
+/// does not check reads as absent rather than stopping the concern opening.
+#[derive(Deserialize)]
+struct Read {
+    #[serde(default)]
+    v: serde_json::Value,
+    care: String,
+    participant: String,
+    reason: String,
+    #[serde(default)]
+    hours: serde_json::Value,
+}
+
+/// The deadline a concern's plaintext carries: from shape version 2 on, `hours` within the bounds a
+/// care record's may take; `None` for version 1 and for any value that does not check.
+fn deadline_of(v: &serde_json::Value, hours: &serde_json::Value) -> Option<u32> {
+    v.as_u64().filter(|v| *v >= 2)?;
+    let h = u32::try_from(hours.as_u64()?).ok()?;
+    (1..=super::oncall::MAX_ACK_HOURS).contains(&h).then_some(h)
 }
 
 fn read_concerns(

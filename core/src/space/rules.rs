@@ -199,9 +199,10 @@ impl Author<'_> {
 /// (protocol 15.11); an end names its author alone, and no envelope of a device past its own end is
 /// accepted (`MembershipState::writing_role_at`); nobody else's writing stops (in a pairing the
 /// other party's device signs its own end when it learns).
-/// 10 (issue 14, review M2): a safeguarding concern's wraps added later,
-/// `rewrap/<concern>/<device>` root keys a coordinator or the concern's writer adds for a coordinator
-/// device (`rewraps.rs`), which 9 refused from anyone but an admin.
+/// 10 (issue 14, review M2; refuses more than 9): a safeguarding concern's wraps added later,
+/// `rewrap/<concern>/<device>/<adder>` root keys an admin of the space holding `coordinator` adds in
+/// its own name, new keys of a key wrap's length for a concern in the change's past (`rewraps.rs`);
+/// 9 takes any root key from an admin there, so a device still on 9 takes these too.
 pub const RULES_VERSION: u32 = 10;
 
 // Tests only (compiled in with the `test-escapes` feature or under `cfg(test)`; the bindings never
@@ -560,6 +561,8 @@ pub(crate) fn allowed(
         return false;
     }
     let mut created: HashMap<OpId, String> = HashMap::new();
+    // What a wrap added to a safeguarding concern is judged by: the envelope's own past.
+    let mut past = rewraps::Past::default();
     for change in changes {
         // Shared documents commit with Unix seconds (`groups::write`). A change is judged no earlier
         // than the newest change it depends on, so an author cannot backdate below what it saw.
@@ -581,8 +584,13 @@ pub(crate) fn allowed(
             .filter(|d| doc.get_change_by_hash(d).is_some())
             .copied()
             .collect();
+        past.add_heads(&known_deps);
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
+            if kind == SpaceKind::Safeguarding {
+                let id = OpId::new(start + i as u64, &expanded.actor_id);
+                past.note(doc, id, (&op.obj, &op.key, &op.action));
+            }
             let root = match &op.obj {
                 ObjectId::Root => match &op.key {
                     Key::Map(k) => Some(k.to_string()),
@@ -623,7 +631,7 @@ pub(crate) fn allowed(
             // A wrap added to a safeguarding concern later is its own root key (`rewraps.rs`).
             if rewraps::is_rewrap(kind, &root) && !as_rules_9() {
                 let op_at = (at_root, &op.key, &op.action, op.pred.is_empty());
-                if !rewraps::op_allowed(doc, author, &root, op_at, at) {
+                if !rewraps::op_allowed(doc, author, &root, op_at, (at, &past)) {
                     return false;
                 }
                 continue;
