@@ -89,10 +89,11 @@ impl Past {
         };
         match obj {
             ObjectId::Root if k.as_str() == "concerns" => self.container = Some(id),
-            ObjectId::Id(o) if is_lower_hex(k, 16) => {
-                if self.container.as_ref() == Some(o) || is_concerns(doc, o) {
-                    self.made.insert(k.to_string());
-                }
+            ObjectId::Id(o)
+                if is_lower_hex(k, 16)
+                    && (self.container.as_ref() == Some(o) || is_concerns(doc, o)) =>
+            {
+                self.made.insert(k.to_string());
             }
             _ => {}
         }
