@@ -904,6 +904,38 @@ mod tests {
         assert!(inbox.iter().any(|r| r.id == "00000000000000a1"));
     }
 
+    /// Review L2: a writer's clock ahead of the coordinator's never makes the first state come
+    /// before the concern in what the report counts (the report would reject the record, and the
+    /// concern would drop out of `concerns.raised`): the state counts from the concern's time.
+    #[test]
+    fn a_state_stamped_before_its_concern_still_counts_in_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, care, space) = coordinator_with_space(&dir);
+        let programme = rules::programme_of(&c.held_ref(&space).unwrap().doc).unwrap();
+        let participant = rules::subject_of(&c.care_ref(&care).unwrap().doc).unwrap();
+        let ahead = now_ms() + 3_600_000;
+        save_queue(
+            &c.store,
+            &[Queued {
+                id: "00000000000000b2".into(),
+                care: care.0,
+                participant,
+                programme,
+                at: ahead,
+                hours: Some(24),
+            }],
+        )
+        .unwrap();
+        assert_eq!(c.send_queued_concerns().unwrap(), 1);
+        c.update_concern(&space, "00000000000000b2", "acknowledged")
+            .unwrap();
+        let rows = c.concerns_for_report(&space);
+        assert_eq!(rows.len(), 1);
+        let (_, at, first, _) = &rows[0];
+        assert_eq!(*at, ahead);
+        assert!(first.is_some_and(|f| f >= *at), "{first:?} < {at}");
+    }
+
     /// Review (low): a crash after a concern was written into the space but before the queue was
     /// saved leaves it queued; the next send sees it is already there, by this device, and counts
     /// it as sent (neither written twice nor listed twice, nor stuck).
