@@ -546,11 +546,14 @@ impl Vault {
         read_concerns(&s.doc, space, &self.identity)
             .into_iter()
             .map(|(id, _, at, opened)| {
+                // Never before the concern itself (the writer's clock may run ahead of the
+                // coordinator's; review L2): the report would reject the record.
                 let first = st
                     .iter()
                     .filter(|x| x.referral == id)
                     .map(|x| x.at_ms)
-                    .min();
+                    .min()
+                    .map(|f| f.max(at));
                 let hours = self.deadline_of(opened);
                 (id, at, first, hours)
             })
