@@ -224,6 +224,10 @@ pub struct ConcernInfo {
     pub age_ms: i64,
     /// Unacknowledged past the deadline.
     pub overdue: bool,
+    /// That deadline, hours: the one sealed in the concern by its writer (the care record's when it
+    /// was raised), so it is the same on every device that opens it; else the care record's where
+    /// this device holds it; else 24.
+    pub deadline_hours: u32,
     /// What to tell its writer (no coordinator yet, not sent yet, sent, overdue: phone the
     /// coordinator, told).
     pub notice: CareNotice,
@@ -248,6 +252,7 @@ fn concern(c: sebaya_core::care::Concern) -> ConcernInfo {
         coordinators: c.coordinators,
         age_ms: c.age_ms,
         overdue: c.overdue,
+        deadline_hours: c.deadline_hours,
     }
 }
 

@@ -48,6 +48,9 @@
 //! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here),
 //! `training.rs` (the training register) and `joining.rs` (duty of care as a condition of joining).
 
+mod concern_wraps;
+#[cfg(test)]
+mod concern_wraps_tests;
 mod concerns;
 mod consent;
 mod escalation;

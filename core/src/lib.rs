@@ -33,6 +33,10 @@ pub use sebaya_proto::invite::InviteId;
 pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
+#[cfg(any(test, feature = "test-escapes"))]
+pub use space::rules::judged_as_rules_9_for_tests;
+#[cfg(any(test, feature = "test-escapes"))]
+pub use space::rules::rewraps::key_for_tests as rewrap_key_for_tests;
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
@@ -247,6 +251,8 @@ impl Vault {
     /// whatever cannot be written stays queued for the next time.
     pub(crate) fn before_sending(&mut self) {
         let _ = self.send_queued_concerns();
+        // Earlier concerns wrapped for coordinator devices added since (review M2).
+        let _ = self.rewrap_concerns();
     }
 
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).

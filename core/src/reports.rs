@@ -25,10 +25,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::i18n;
 
+pub mod concerns;
+#[cfg(test)]
+mod concerns_tests;
 pub mod inputs;
 
-/// The schema id of the inputs.
+pub use concerns::ConcernRecord;
+
+/// The schema id of the inputs before they held safeguarding concerns (still read).
 pub const INPUT_SCHEMA_V1: &str = "sebaya-report-inputs/1";
+/// The schema id of the inputs: version 1 and `concerns` (review M5).
+pub const INPUT_SCHEMA_V2: &str = "sebaya-report-inputs/2";
 /// The schema id of the JSON export.
 pub const REPORT_SCHEMA_V1: &str = "sebaya-report/1";
 /// Smallest count shown; anything under it is suppressed.
@@ -115,11 +122,11 @@ pub struct OutcomeRecord {
     pub latest_ms: i64,
 }
 
-/// Everything a report is computed from (schema `sebaya-report-inputs/1`).
+/// Everything a report is computed from (schema `sebaya-report-inputs/2`; `/1` without concerns).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportInputs {
-    /// Must be [`INPUT_SCHEMA_V1`].
+    /// [`INPUT_SCHEMA_V2`], or [`INPUT_SCHEMA_V1`] without concerns.
     pub schema: String,
     /// Session records.
     #[serde(default)]
@@ -133,16 +140,20 @@ pub struct ReportInputs {
     /// Outcome records.
     #[serde(default)]
     pub outcomes: Vec<OutcomeRecord>,
+    /// Safeguarding concerns (version 2).
+    #[serde(default)]
+    pub concerns: Vec<ConcernRecord>,
 }
 
 impl Default for ReportInputs {
     fn default() -> Self {
         ReportInputs {
-            schema: INPUT_SCHEMA_V1.into(),
+            schema: INPUT_SCHEMA_V2.into(),
             sessions: Vec::new(),
             pairings: Vec::new(),
             referrals: Vec::new(),
             outcomes: Vec::new(),
+            concerns: Vec::new(),
         }
     }
 }
@@ -164,9 +175,15 @@ impl ReportInputs {
                 e.column()
             ))
         })?;
-        if inputs.schema != INPUT_SCHEMA_V1 {
+        let v1 = inputs.schema == INPUT_SCHEMA_V1;
+        if !(v1 || inputs.schema == INPUT_SCHEMA_V2) {
             return Err(Error::InvalidInput(format!(
-                "report inputs schema must be {INPUT_SCHEMA_V1}"
+                "report inputs schema must be {INPUT_SCHEMA_V2} or {INPUT_SCHEMA_V1}"
+            )));
+        }
+        if v1 && !inputs.concerns.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "concerns in report inputs need schema {INPUT_SCHEMA_V2}"
             )));
         }
         Ok(inputs)
@@ -594,6 +611,7 @@ pub fn build(inputs: &ReportInputs, start_ms: i64, end_ms: i64) -> Result<Progra
     );
     rows.protect("referrals.total", &state_ids, &[]);
     rows.protect("referrals.total", &origin_ids, &[]);
+    rejected += concerns::add_rows(&mut rows, &inputs.concerns, start_ms, end_ms);
 
     for inst in OUTCOME_INSTRUMENTS {
         let os: Vec<&&OutcomeRecord> = outcomes
@@ -1042,7 +1060,8 @@ mod tests {
         let json = serde_json::to_string(&with_sessions(2, 1)).unwrap();
         assert_eq!(ReportInputs::from_json(&json).unwrap(), with_sessions(2, 1));
         assert!(ReportInputs::from_json("{").is_err());
-        assert!(ReportInputs::from_json(r#"{"schema":"sebaya-report-inputs/2"}"#).is_err());
+        // An unknown version (2 reads since review M5, with concerns).
+        assert!(ReportInputs::from_json(r#"{"schema":"sebaya-report-inputs/3"}"#).is_err());
         assert!(
             ReportInputs::from_json(r#"{"schema":"sebaya-report-inputs/1","answers":[]}"#).is_err(),
             "unknown fields (such as answers) are refused"

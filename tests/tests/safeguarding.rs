@@ -748,3 +748,522 @@ fn a_forged_state_or_writer_is_refused_on_receipt() {
     assert!(!has(&p.supporter, "states", state_id));
     assert_eq!(p.supporter.concerns().unwrap()[0].state, "sent");
 }
+
+/// Another coordinator of the programme, added to its safeguarding space by the first (in person),
+/// not a member of any care record.
+fn second_coordinator(p: &mut Programme, space: &SpaceId, v: &mut Vault) {
+    coordinator_as(p, space, v, Role::Member);
+}
+
+/// [`second_coordinator`], added to the safeguarding space with `role`.
+fn coordinator_as(p: &mut Programme, space: &SpaceId, v: &mut Vault, role: Role) {
+    let grant = p
+        .coordinator
+        .grant_programme_role(
+            &p.programme,
+            &v.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            180,
+        )
+        .unwrap();
+    v.add_programme_credential(&grant.credential).unwrap();
+    let resp = p
+        .coordinator
+        .approve_group_member(space, &v.link_request().unwrap(), role)
+        .unwrap();
+    assert_eq!(
+        v.join_space(&resp).unwrap(),
+        (*space, SpaceKind::Safeguarding)
+    );
+}
+
+/// Review M2: a coordinator added to the safeguarding space after a concern was written, and a new
+/// device of a coordinator who was there, open whom it is about once a coordinator device that can
+/// open it has synced (it adds their wraps); no other supporter gains one.
+#[test]
+fn a_coordinator_added_later_opens_an_earlier_concern() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    let mut tablet = Vault::open(&dir.path().join("tablet.db"), &[6; 32]).unwrap();
+    let resp = p
+        .coordinator
+        .approve_link(&tablet.link_request().unwrap())
+        .unwrap();
+    tablet.complete_link(&resp).unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    sync(&n, &mut tablet);
+    sync(&n, &mut tablet);
+    assert!(
+        tablet
+            .shared_spaces()
+            .iter()
+            .any(|(id, kind, _)| id == &space && *kind == SpaceKind::Safeguarding),
+        "the tablet holds the safeguarding space"
+    );
+    // An existing coordinator's device syncs: it adds what the newcomers lack.
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    sync(&n, &mut tablet);
+    let participant = p.participant.person_id().map(|x| x.0);
+    for (who, v) in [
+        ("the later coordinator", &mut late),
+        ("the new device", &mut tablet),
+    ] {
+        let seen = v.concerns().unwrap();
+        assert_eq!(seen.len(), 1, "{who}");
+        assert_eq!(seen[0].id, concern, "{who}");
+        assert_eq!(seen[0].care, Some(p.care), "{who} opens it");
+        assert_eq!(seen[0].participant, participant, "{who}");
+    }
+    // The other supporter still reads nothing of it.
+    sync(&n, &mut p.other);
+    assert!(p.other.concerns().unwrap().is_empty());
+}
+
+/// A wrap-shaped value: a key wrap's length (93 bytes), its version byte first, so only the rule's
+/// other checks can refuse it.
+fn wrap_shaped() -> automerge::ScalarValue {
+    let mut b = vec![0x5a; 93];
+    b[0] = 1;
+    automerge::ScalarValue::Bytes(b)
+}
+
+/// Puts `value` at the root key `key` of `space` on `v`: through the device's own check when
+/// `checked`, else as a modified client would. Whether it was written.
+fn put_root(v: &mut Vault, space: &SpaceId, key: &str, checked: bool) -> bool {
+    let edit = |d: &mut automerge::AutoCommit, _now: i64| {
+        use automerge::transaction::Transactable;
+        d.put(automerge::ROOT, key, wrap_shaped())?;
+        Ok(())
+    };
+    if checked {
+        v.with_space(space, edit).is_ok()
+    } else {
+        v.with_space_unchecked_for_tests(space, edit).is_ok()
+    }
+}
+
+/// The root keys of `space` on `v` that start with `prefix`.
+fn root_keys(v: &Vault, space: &SpaceId, prefix: &str) -> Vec<String> {
+    v.read_space(space, |doc| {
+        use automerge::ReadDoc;
+        doc.keys(automerge::ROOT)
+            .filter(|k| k.starts_with(prefix))
+            .collect::<Vec<_>>()
+    })
+    .unwrap()
+}
+
+/// Review M2 and M3 (with H2): only an admin of the safeguarding space who holds `coordinator`
+/// adds a wrap, in its own name. A coordinator who is a member only, the concern's writer and
+/// another supporter each write a wrap-shaped value (a key wrap's length, so the length check
+/// refuses none of them), each as the one bad write of its author: their own phones refuse it, and
+/// so does every other device on receipt. The admin coordinator's own wrap is taken. No supporter
+/// gains a wrap.
+#[test]
+fn only_an_admin_coordinator_adds_a_wrap() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    for v in [
+        &mut p.coordinator,
+        &mut late,
+        &mut p.supporter,
+        &mut p.other,
+    ] {
+        sync(&n, v);
+    }
+    let hex = |v: &Vault| v.device_id().to_hex();
+    let (c1, c2, s, o) = (
+        hex(&p.coordinator),
+        hex(&late),
+        hex(&p.supporter),
+        hex(&p.other),
+    );
+    let key =
+        |device: &str, adder: &str| sebaya_core::rewrap_key_for_tests(&concern, device, adder);
+    let bad = [
+        (
+            "a coordinator who is a member only, for itself",
+            key(&c2, &c2),
+        ),
+        ("the concern's writer, for a coordinator", key(&c2, &s)),
+        ("another supporter, for itself", key(&o, &o)),
+    ];
+    for ((who, k), v) in bad.iter().zip([&mut late, &mut p.supporter, &mut p.other]) {
+        assert!(
+            !put_root(v, &space, k, true),
+            "its own phone refuses: {who}"
+        );
+        assert!(put_root(v, &space, k, false));
+        sync(&n, v);
+    }
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.coordinator);
+    for v in [&mut late, &mut p.supporter, &mut p.other] {
+        sync(&n, v);
+    }
+    for (i, (who, k)) in bad.iter().enumerate() {
+        // Every device but the author's own (which holds what it wrote).
+        let others: Vec<(&str, &Vault)> = [
+            ("the admin", &p.coordinator),
+            ("the member coordinator", &late),
+            ("the writer", &p.supporter),
+            ("the other supporter", &p.other),
+        ]
+        .into_iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i + 1)
+        .map(|(_, x)| x)
+        .collect();
+        for (name, v) in others {
+            let held = v
+                .read_space(&space, |doc| {
+                    use automerge::ReadDoc;
+                    doc.get_all(automerge::ROOT, k.as_str()).unwrap().len()
+                })
+                .unwrap();
+            assert_eq!(held, 0, "{name} refuses {who}");
+        }
+    }
+    // The admin coordinator's own wrap for the newcomer was taken, and opens it.
+    sync(&n, &mut late);
+    assert!(root_keys(&late, &space, "rewrap/").contains(&key(&c2, &c1)));
+    let seen = late.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].care, Some(p.care), "the admin's wrap opens it");
+    // Nothing is wrapped for a supporter.
+    for v in [&p.coordinator, &late] {
+        let keys = root_keys(v, &space, "rewrap/");
+        assert!(
+            keys.iter().all(|k| !k.contains(&o) && !k.contains(&s)),
+            "{keys:?}"
+        );
+    }
+}
+
+/// Review H1: a concern raised while offline, and a wrap its writer (here the admin coordinator)
+/// added for a coordinator it learnt of before anything left its phone, go out together; every
+/// receiver takes both, and the newcomer opens the concern. (That a concern and its added wrap in
+/// one envelope are taken together is judged directly in `core/src/care/concern_wraps_tests.rs`.)
+#[test]
+fn a_concern_and_a_wrap_added_before_it_left_reach_every_coordinator() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    // A second coordinator joins; its first sync publishes its credential.
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    // The coordinator raises a concern offline (its copy does not yet show the newcomer as a
+    // coordinator, so the concern is not sealed for it), then takes the newcomer's bundle before
+    // anything has left its phone.
+    let concern = p.coordinator.refer_now(&p.care, true).unwrap();
+    let bundle = late
+        .export_bundle(&[], Some(&p.coordinator.device_id()))
+        .unwrap();
+    p.coordinator.import_bundle(&bundle).unwrap();
+    // Its app lists the concerns (a wrap for the newcomer is added then), then it syncs.
+    assert_eq!(p.coordinator.concerns().unwrap().len(), 1);
+    let wrap = sebaya_core::rewrap_key_for_tests(
+        &concern,
+        &late.device_id().to_hex(),
+        &p.coordinator.device_id().to_hex(),
+    );
+    assert!(
+        root_keys(&p.coordinator, &space, "rewrap/").contains(&wrap),
+        "a wrap was added before the concern left"
+    );
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    let seen = late.concerns().unwrap();
+    assert_eq!(seen.len(), 1, "the newcomer took the envelope in");
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].care, Some(p.care), "and opens the concern");
+    // Nothing the coordinator writes next waits on that envelope.
+    p.coordinator
+        .update_referral(&space, &concern, "acknowledged")
+        .unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    assert_eq!(late.concerns().unwrap()[0].state, "acknowledged");
+}
+
+/// Review H2: a device still on rules version 9 (the previous release) refuses a `rewrap/` key from
+/// anyone but an admin of the space, and then everything built on it waits there. So only an admin
+/// adds wraps: an updated supporter who wrote a concern and an updated coordinator who is a member
+/// only add none, and an older creator coordinator takes in the supporter's next concern and, once
+/// it acknowledges, the supporter sees it.
+#[test]
+fn a_device_on_the_previous_rules_takes_in_everything_built_on_added_wraps() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let older = |v: &mut Vault| sebaya_core::judged_as_rules_9_for_tests(|| sync(&n, v));
+    let first = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    older(&mut p.coordinator);
+    // A second coordinator joins: the supporter's concern lacks a wrap for it.
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    older(&mut p.coordinator);
+    sync(&n, &mut late);
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.supporter);
+    // The supporter raises another concern.
+    let second = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    older(&mut p.coordinator);
+    let ids: Vec<String> = p
+        .coordinator
+        .concerns()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(
+        ids.contains(&second),
+        "the older device took it in: {ids:?}"
+    );
+    // Every added wrap is the admin's.
+    let c1 = p.coordinator.device_id().to_hex();
+    for k in root_keys(&p.coordinator, &space, "rewrap/") {
+        assert!(k.ends_with(&c1), "{k}");
+    }
+    // The newcomer opens the first concern by the admin's wrap.
+    older(&mut p.coordinator);
+    sync(&n, &mut late);
+    let seen = late.concerns().unwrap();
+    let f = seen.iter().find(|c| c.id == first).unwrap();
+    assert_eq!(f.care, Some(p.care));
+    // The older coordinator acknowledges; the supporter, on the previous rules too, sees it.
+    p.coordinator
+        .update_referral(&space, &second, "acknowledged")
+        .unwrap();
+    older(&mut p.coordinator);
+    sebaya_core::judged_as_rules_9_for_tests(|| sync(&n, &mut p.supporter));
+    let mine = p.supporter.concerns().unwrap();
+    let s = mine.iter().find(|c| c.id == second).unwrap();
+    assert_eq!(s.state, "acknowledged");
+}
+
+/// Review M1: whether an added wrap is taken does not hang on what the receiver knows of the
+/// device it is for (its place in the log, its role now): a wrap for a device no log names is
+/// taken like any other, so the admin's later changes (an acknowledgement) reach everyone.
+#[test]
+fn an_added_wrap_is_judged_without_the_receivers_view_of_its_target() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+    let c1 = p.coordinator.device_id().to_hex();
+    let nobody = "ee".repeat(32);
+    let key = sebaya_core::rewrap_key_for_tests(&concern, &nobody, &c1);
+    assert!(put_root(&mut p.coordinator, &space, &key, false));
+    sync(&n, &mut p.coordinator);
+    p.coordinator
+        .update_referral(&space, &concern, "acknowledged")
+        .unwrap();
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.supporter);
+    let mine = p.supporter.concerns().unwrap();
+    assert_eq!(mine[0].state, "acknowledged", "the acknowledgement arrived");
+}
+
+/// Review M2: one bad wrap (written by another admin coordinator) does not keep the good one out:
+/// each adder has its own key, so the first coordinator still adds its own for the newcomer, who
+/// then opens the concern.
+#[test]
+fn one_bad_wrap_does_not_keep_the_good_one_out() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    // Raised before the supporter learns of anyone new.
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    let mut admin = vault(&dir, "c3.db", 7);
+    coordinator_as(&mut p, &space, &mut admin, Role::Admin);
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut admin);
+    sync(&n, &mut late);
+    // The concern goes out, wrapped for the first coordinator and its writer only.
+    sync(&n, &mut p.supporter);
+    // The other admin (a modified app, or a mistake) puts 93 bytes that open nothing where its wrap
+    // for the newcomer goes; its own phone takes it (it cannot tell either).
+    sync(&n, &mut admin);
+    let key = sebaya_core::rewrap_key_for_tests(
+        &concern,
+        &late.device_id().to_hex(),
+        &admin.device_id().to_hex(),
+    );
+    assert!(put_root(&mut admin, &space, &key, true));
+    sync(&n, &mut admin);
+    // The first coordinator learns of the concern and the bad wrap, then adds its own wraps.
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    let seen = late.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].care, Some(p.care), "the good wrap opens it");
+}
+
+/// Review M6: the deadline travels sealed inside the concern, so a coordinator who holds no copy of
+/// the child's record sees it overdue when the writer does, by the record's deadline.
+#[test]
+fn a_concerns_deadline_is_the_same_on_every_device() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    assert_eq!(p.coordinator.set_ack_deadline(&p.programme, 2).unwrap(), 1);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.supporter);
+    let space = safeguarding_space(&n, &mut p);
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    for v in [&mut p.coordinator, &mut late] {
+        sync(&n, v);
+    }
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    // The coordinator's device wraps it for the later coordinator before its next send.
+    for v in [&mut p.supporter, &mut p.coordinator] {
+        sync(&n, v);
+    }
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    let at = now() + 3 * 3_600_000;
+    let writer = p.supporter.concerns_at(at).unwrap();
+    let theirs = late.concerns_at(at).unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].id, concern);
+    assert_eq!(theirs[0].care, Some(p.care), "sealed for this coordinator");
+    assert!(writer[0].overdue, "the writer holds the record: 2 hours");
+    assert!(theirs[0].overdue, "the deadline came with the concern");
+    // Within the deadline, neither.
+    let soon = now() + 3_600_000;
+    assert!(!late.concerns_at(soon).unwrap()[0].overdue);
+    assert!(!p.supporter.concerns_at(soon).unwrap()[0].overdue);
+}
+
+/// Review M5: the programme's report counts safeguarding concerns from the safeguarding space
+/// (raised, acknowledged, overdue, time to acknowledge), small counts suppressed as every other
+/// count, and never whom a concern is about.
+#[test]
+fn the_programme_report_counts_concerns_and_suppresses_small_numbers() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    let start = now() - 3_600_000;
+    let first = p.supporter.refer_now(&p.care, true).unwrap();
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+    let end = now() + 3_600_000;
+    let report = p
+        .coordinator
+        .programme_report(&p.programme, start, end)
+        .unwrap();
+    let raised = report.get("concerns.raised").expect("a row for concerns");
+    assert_eq!(raised.value, None, "one concern: suppressed");
+    assert!(report.suppressed().contains(&"concerns.raised"));
+
+    let mut ids = vec![first];
+    for _ in 0..9 {
+        ids.push(p.supporter.refer_now(&p.care, true).unwrap());
+    }
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.coordinator);
+    // Five acknowledged, five not yet (within the deadline).
+    for id in &ids[..5] {
+        p.coordinator
+            .update_referral(&space, id, "acknowledged")
+            .unwrap();
+    }
+    let end = now() + 3_600_000;
+    let report = p
+        .coordinator
+        .programme_report(&p.programme, start, end)
+        .unwrap();
+    let count = |id: &str| match report.get(id).and_then(|m| m.value) {
+        Some(sebaya_core::reports::MetricValue::Count(c)) => Some(c),
+        _ => None,
+    };
+    assert_eq!(count("concerns.raised"), Some(10));
+    assert_eq!(count("concerns.acknowledged"), Some(5));
+    assert_eq!(count("concerns.unacknowledged"), Some(5));
+    assert_eq!(count("concerns.overdue"), None, "none: suppressed");
+    assert!(count("concerns.ack_time_median_ms").is_some());
+    // Not one of them counted as a care record's referral.
+    assert_eq!(count("referrals.total"), None);
+    // Nothing names the child: not the record, not the person, not a concern.
+    let json = report.to_json().unwrap();
+    let person = hex::encode(p.participant.person_id().unwrap().0);
+    for secret in [p.care.to_hex(), person, ids[0].clone()] {
+        assert!(!json.contains(&secret) && !report.to_csv().contains(&secret));
+    }
+    // A supporter's device counts none: the concerns are the coordinators' to report.
+    let theirs = p
+        .supporter
+        .programme_report(&p.programme, start, end)
+        .unwrap();
+    assert_eq!(theirs.get("concerns.raised").unwrap().value, None);
+}
+
+/// Review M2 with H2: a concern's writer (a supporter) adds no wrap for a coordinator added later,
+/// since a device of the previous rules would refuse it from anyone but an admin; the admin
+/// coordinator adds it once it learns of the newcomer and holds the concern.
+#[test]
+fn the_writer_leaves_a_later_coordinators_wrap_to_the_admin() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = programme(&n, &dir);
+    let space = safeguarding_space(&n, &mut p);
+    // Raised on the supporter's phone before it learns of the newcomer.
+    let concern = p.supporter.refer_now(&p.care, true).unwrap();
+    let mut late = vault(&dir, "c2.db", 5);
+    second_coordinator(&mut p, &space, &mut late);
+    // The first coordinator sends the newcomer's membership, not having the concern yet.
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    // The writer's first sync sends the concern and learns of the newcomer; its next adds nothing.
+    sync(&n, &mut p.supporter);
+    sync(&n, &mut p.supporter);
+    let s = p.supporter.device_id().to_hex();
+    let keys = root_keys(&p.supporter, &space, "rewrap/");
+    assert!(keys.iter().all(|k| !k.ends_with(&s)), "{keys:?}");
+    sync(&n, &mut late);
+    assert_eq!(late.concerns().unwrap()[0].care, None, "not yet wrapped");
+    // The admin coordinator takes the concern in, then adds the newcomer's wrap.
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut p.coordinator);
+    sync(&n, &mut late);
+    let seen = late.concerns().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, concern);
+    assert_eq!(seen[0].care, Some(p.care), "the admin wrapped it");
+    let c1 = p.coordinator.device_id().to_hex();
+    let mine = sebaya_core::rewrap_key_for_tests(&concern, &late.device_id().to_hex(), &c1);
+    assert!(root_keys(&late, &space, "rewrap/").contains(&mine));
+}

@@ -176,9 +176,13 @@ fun main() {
             p4.spaces().join(enrol.response)
             s4.spaces().join(c4.spaces().approveMember(care4, s4.linkRequest(), false, false))
             for (v in listOf(c4, p4, s4)) v.sync(url)
+            // The programme's deadline, which the concern carries sealed (review M6).
+            assertEquals(1u, c4.care().setAckDeadline(pid4, 6u), "deadline set")
+            for (v in listOf(c4, s4)) v.sync(url)
             val concern = s4.care().referNow(care4, true)
             val waiting = s4.care().concerns().single()
             assertEquals(concern, waiting.id, "the concern")
+            assertEquals(6u, waiting.deadlineHours, "raised with the record's deadline")
             assertTrue(waiting.spaceId == null && waiting.state == ReferralState.Queued, "waits on the supporter's phone")
             assertEquals(CareNotice.CONCERN_NOT_DELIVERED, waiting.notice, "and tells the supporter what to do")
             assertTrue(!c4.programmes().list().single { it.id == pid4 }.safeguardingSpace, "the coordinator is warned")
@@ -195,6 +199,8 @@ fun main() {
             val seen = c4.care().concerns().single()
             assertEquals(listOf(concern, space, care4), listOf(seen.id, seen.spaceId, seen.careId), "the coordinator opens it")
             assertEquals(p4.personId(), seen.participant, "about whom")
+            c4.care().setAckDeadline(pid4, 48u)
+            assertEquals(6u, c4.care().concerns().single().deadlineHours, "the deadline came with the concern")
             val item = c4.care().caseload().single { it.id == concern }
             assertEquals(ReferralReason.SafeguardingMinor, item.reason, "in the caseload")
             assertThrows<SebayaException.NotAllowed>("a supporter acknowledges") { s4.care().updateReferral(space, concern, ReferralState.Acknowledged) }
@@ -203,6 +209,12 @@ fun main() {
             s4.sync(url)
             val mine = s4.care().concerns().single()
             assertTrue(mine.state == ReferralState.Acknowledged && mine.notice == CareNotice.TOLD, "told")
+            // The programme's report counts it (review M5): one concern, suppressed; nothing names the child.
+            val report = c4.programmes().report(pid4, seen.createdMs - 1, seen.createdMs + 3_600_000, "id")
+            val row = report.metrics.single { it.id == "concerns.raised" }
+            assertTrue(row.value == null && "concerns.raised" in report.suppressed, "a small count is suppressed")
+            assertEquals("Kekhawatiran perlindungan anak yang diajukan", row.label, "labelled in Indonesian")
+            assertTrue(!report.json.contains(care4) && !report.json.contains(p4.personId()!!) && !report.csv.contains(concern), "nothing names the child")
             p4.sync(url)
             assertTrue(p4.spaces().list().none { it.id == space }, "the child's phone holds no such space")
             assertTrue(p4.care().concerns().isEmpty() && p4.care().referrals(care4).none { it.id == concern }, "nor sees it")

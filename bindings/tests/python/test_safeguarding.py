@@ -33,13 +33,17 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
     sup.spaces().join(coord.spaces().approve_member(care, sup.link_request()))
     for v in (coord, part, sup):
         v.sync(relay.url)
+    # The programme's deadline, which the concern carries sealed (review M6).
+    assert coord.care().set_ack_deadline(pid, 6) == 1
+    coord.sync(relay.url)
+    sup.sync(relay.url)
 
     # No safeguarding space yet: the concern waits on the supporter's phone, and says so.
     concern = sup.care().refer_now(care, True)
     (waiting,) = sup.care().concerns()
     assert (waiting.id, waiting.space_id, waiting.state, waiting.notice) == (
         concern, None, ReferralState.QUEUED(), CareNotice.CONCERN_NOT_DELIVERED)
-    assert waiting.care_id == care
+    assert waiting.care_id == care and waiting.deadline_hours == 6
     # The coordinator is warned that the programme has no safeguarding space yet.
     assert not next(p for p in coord.programmes().list() if p.id == pid).safeguarding_space
 
@@ -59,6 +63,10 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
 
     (seen,) = coord.care().concerns()
     assert (seen.id, seen.space_id, seen.care_id, seen.participant) == (concern, space, care, part.person_id())
+    # A later change of the programme's deadline does not move this concern's: it came with it.
+    coord.care().set_ack_deadline(pid, 48)
+    (seen,) = coord.care().concerns()
+    assert seen.deadline_hours == 6
     assert seen.state == ReferralState.SENT() and not seen.mine
     (item,) = [r for r in coord.care().caseload() if r.id == concern]
     assert item.care_id == space and item.reason == ReferralReason.SAFEGUARDING_MINOR()
@@ -70,6 +78,13 @@ def test_a_concern_reaches_the_coordinator_and_never_the_childs_phone(tmp_path, 
     (mine,) = sup.care().concerns()
     assert mine.state == ReferralState.ACKNOWLEDGED() and mine.notice == CareNotice.TOLD
     assert mine.time_to_acknowledge_ms is not None
+    # The programme's report counts it (review M5): one concern is a small cell, suppressed; labels
+    # in both languages; nothing names the child.
+    for locale, label in (("en", "Safeguarding concerns raised"), ("id", "Kekhawatiran perlindungan anak yang diajukan")):
+        r = coord.programmes().report(pid, seen.created_ms - 1, seen.created_ms + 3_600_000, locale)
+        (row,) = [m for m in r.metrics if m.id == "concerns.raised"]
+        assert row.value is None and "concerns.raised" in r.suppressed and row.label == label
+        assert care not in r.json and part.person_id() not in r.json and concern not in r.csv
 
     # The child's phone: no space, no concern, nothing in the record or the export.
     part.sync(relay.url)

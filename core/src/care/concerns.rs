@@ -17,8 +17,12 @@
 //! (device), at: ms, epoch: str (hex), sealed: bytes, wraps: map device hex -> key wrap }`, written
 //! by a member holding `peer_supporter` or above, append-only (`space/rules.rs`); `states`: map id
 //! -> `{ referral: str (the concern's id), state: str, by: str, at: ms }`, a coordinator's, as in a
-//! care record and read by the same code. The sealed plaintext is `{"care": hex, "participant":
-//! hex, "reason": "safeguarding-minor"}`, padded to one length (protocol 22.4).
+//! care record and read by the same code. The sealed plaintext is `{"v": 2, "care": hex,
+//! "participant": hex, "reason": "safeguarding-minor", "hours": n}`, padded to one length
+//! (protocol 22.4): `hours` is the acknowledgement deadline, so every device reckons the concern
+//! overdue alike (review M6); version 1, without `v` and `hours`, is still read by the old rule.
+//! Wraps for coordinator devices added later are root keys `rewrap/<id>/<device>`
+//! (`concern_wraps.rs`, review M2).
 //!
 //! A concern raised while this device belongs to no safeguarding space of the programme with a
 //! coordinator to seal it for is kept in the vault (sealed, `care/concerns-queued`) and written
@@ -45,8 +49,10 @@ const SPACE: &str = "safeguarding space";
 pub const CONCERN_REASON: &str = "safeguarding-minor";
 const QUEUED: &str = "care/concerns-queued";
 const SEEN: &str = "care/concerns-seen";
-/// Every sealed concern's plaintext is padded to this many bytes.
+/// Every sealed concern's plaintext of shape version 1 is padded to this many bytes.
 const PADDED_LEN: usize = 160;
+/// Every sealed concern's plaintext of shape version 2 (with its deadline) is padded to this many.
+const PADDED_LEN_V2: usize = 192;
 
 /// Sets up a safeguarding space's containers (one commit, by its creator).
 pub fn init(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
@@ -60,13 +66,23 @@ pub fn init(doc: &mut AutoCommit, now_ms: i64) -> Result<()> {
     })
 }
 
-/// What a concern says, sealed.
+/// What a concern says, sealed. Version 1 has no `v` and no `hours`; version 2 (review M6) carries
+/// the acknowledgement deadline its writer's copy of the care record held, so every device reckons
+/// it overdue at the same time.
 #[derive(Serialize, Deserialize)]
 struct Plain {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v: Option<u32>,
     care: String,
     participant: String,
     reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hours: Option<u32>,
 }
+
+/// What an opened concern says: the care record, its participant, the deadline it carries (hours;
+/// `None` in a version 1 concern).
+pub(super) type Opened = (SpaceId, [u8; 32], Option<u32>);
 
 /// AAD of a sealed concern: the safeguarding space and the concern id.
 pub(crate) fn concern_aad(space: &SpaceId, id: &str) -> Vec<u8> {
@@ -77,21 +93,30 @@ pub(crate) fn concern_aad(space: &SpaceId, id: &str) -> Vec<u8> {
 }
 
 /// Seals a concern about `care` (and its `participant`) under `key` with `nonce`: the one code path
-/// behind writing a concern and the test vector (docs/protocol.md, section 22.4).
+/// behind writing a concern and the test vectors (docs/protocol.md, section 22.4). With `hours`
+/// (the acknowledgement deadline), shape version 2, what every device writes now; without, the
+/// version 1 that earlier releases wrote (kept for its vector).
 pub(crate) fn seal_concern_with(
     key: &[u8; 32],
     nonce: [u8; 12],
     (space, id): (&SpaceId, &str),
-    care: &SpaceId,
-    participant: &[u8; 32],
+    (care, participant): (&SpaceId, &[u8; 32]),
+    hours: Option<u32>,
 ) -> Result<Vec<u8>> {
     let mut plain = serde_json::to_vec(&Plain {
+        v: hours.map(|_| 2),
         care: care.to_hex(),
         participant: hex::encode(participant),
         reason: CONCERN_REASON.into(),
+        hours,
     })
     .map_err(|_| Error::Internal("encode concern"))?;
-    plain.resize(plain.len().max(PADDED_LEN), b' ');
+    let padded = if hours.is_some() {
+        PADDED_LEN_V2
+    } else {
+        PADDED_LEN
+    };
+    plain.resize(plain.len().max(padded), b' ');
     crate::crypto::seal_value_with(key, nonce, &concern_aad(space, id), &plain)
 }
 
@@ -103,6 +128,10 @@ struct Queued {
     participant: [u8; 32],
     programme: [u8; 32],
     at: i64,
+    /// The care record's deadline when it was raised (review M6; absent in what older releases
+    /// queued).
+    #[serde(default)]
+    hours: Option<u32>,
 }
 
 /// A safeguarding concern as one viewer may see it.
@@ -137,9 +166,12 @@ pub struct Concern {
     pub coordinators: u32,
     /// Its age at the time asked for, ms.
     pub age_ms: i64,
-    /// Not acknowledged within the deadline (the care record's, where this device holds it; else
-    /// the default 24 hours), and not closed.
+    /// Not acknowledged within the deadline (the one sealed in the concern, where it opens here
+    /// and carries one; else the care record's, where this device holds it; else the default 24
+    /// hours), and not closed.
     pub overdue: bool,
+    /// That deadline, hours.
+    pub deadline_hours: u32,
 }
 
 impl Concern {
@@ -182,37 +214,95 @@ fn bytes(doc: &AutoCommit, obj: &automerge::ObjId, key: &str) -> Option<Vec<u8>>
 }
 
 /// A concern record as written: id, writer, time, and what it is about if it opens here.
-type Raw = (String, String, i64, Option<(SpaceId, [u8; 32])>);
+type Raw = (String, String, i64, Option<Opened>);
+
+/// The wraps this device may open a concern with: its own in the concern's `wraps`, then each added
+/// later by any adder (`rewrap/<id>/<me>/<adder>`; every value, should one key hold a conflict).
+fn wraps_for(doc: &AutoCommit, r: &automerge::ObjId, id: &str, me: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    if let Some((Value::Object(ObjType::Map), w)) = doc.get(r, "wraps").ok().flatten() {
+        out.extend(bytes(doc, &w, me));
+    }
+    let later = crate::space::rules::rewraps::prefix_for(id, me);
+    for k in doc.keys(ROOT).filter(|k| k.starts_with(later.as_str())) {
+        out.extend(
+            doc.get_all(ROOT, k.as_str())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(v, _)| match v {
+                    Value::Scalar(s) => match s.as_ref() {
+                        ScalarValue::Bytes(b) => Some(b.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                }),
+        );
+    }
+    out
+}
+
+/// Opens concern `id` (record `r`) with the first wrap that opens it here: what it says and its
+/// key (to wrap again for a coordinator who lacks it, `concern_wraps.rs`).
+pub(super) fn open_concern(
+    d: &AutoCommit,
+    r: &automerge::ObjId,
+    (space, id): (&SpaceId, &str),
+    identity: &crate::identity::Identity,
+) -> Option<(Opened, crate::crypto::Key32)> {
+    let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
+    let sealed = bytes(d, r, "sealed")?;
+    wraps_for(d, r, id, &identity.device.to_hex())
+        .iter()
+        .find_map(|b| {
+            let wrap = crate::crypto::keywrap::KeyWrap::from_bytes(b).ok()?;
+            let key = identity.unwrap_key(&wrap, space, &epoch).ok()?;
+            let plain =
+                crate::crypto::open_value(&key, &concern_aad(space, id), &sealed, "concern")
+                    .ok()?;
+            opened_from(&plain).map(|o| (o, key))
+        })
+}
+
+/// What a concern's opened plaintext says, if it reads as a concern: its care record, participant
+/// and reason must check; the deadline is read where it can be (review M4), else it is absent and
+/// the concern is aged by version 1's rule. Fields not named here are ignored.
+fn opened_from(plain: &[u8]) -> Option<Opened> {
+    let p: Read = serde_json::from_slice(plain).ok()?;
+    let care = SpaceId::from_hex(&p.care).ok()?;
+    let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
+    (p.reason == CONCERN_REASON).then_some((care, person, deadline_of(&p.v, &p.hours)))
+}
+
+/// A concern's plaintext as read: `v` and `hours` taken as whatever JSON they hold, so one that
+/// does not check reads as absent rather than stopping the concern opening.
+#[derive(Deserialize)]
+struct Read {
+    #[serde(default)]
+    v: serde_json::Value,
+    care: String,
+    participant: String,
+    reason: String,
+    #[serde(default)]
+    hours: serde_json::Value,
+}
+
+/// The deadline a concern's plaintext carries: from shape version 2 on, `hours` within the bounds a
+/// care record's may take; `None` for version 1 and for any value that does not check.
+fn deadline_of(v: &serde_json::Value, hours: &serde_json::Value) -> Option<u32> {
+    v.as_u64().filter(|v| *v >= 2)?;
+    let h = u32::try_from(hours.as_u64()?).ok()?;
+    (1..=super::oncall::MAX_ACK_HOURS).contains(&h).then_some(h)
+}
 
 fn read_concerns(
     doc: &AutoCommit,
     space: &SpaceId,
     identity: &crate::identity::Identity,
 ) -> Vec<Raw> {
-    let me = identity.device.to_hex();
     read_all(doc, "concerns", |d, id, r| {
         let by = string(d, r, "by")?;
         let at = int(d, r, "at")?;
-        let opened = (|| {
-            let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
-            let wraps = match d.get(r, "wraps").ok().flatten() {
-                Some((Value::Object(ObjType::Map), w)) => w,
-                _ => return None,
-            };
-            let wrap = crate::crypto::keywrap::KeyWrap::from_bytes(&bytes(d, &wraps, &me)?).ok()?;
-            let key = identity.unwrap_key(&wrap, space, &epoch).ok()?;
-            let plain = crate::crypto::open_value(
-                &key,
-                &concern_aad(space, id),
-                &bytes(d, r, "sealed")?,
-                "concern",
-            )
-            .ok()?;
-            let p: Plain = serde_json::from_slice(&plain).ok()?;
-            let care = SpaceId::from_hex(&p.care).ok()?;
-            let person: [u8; 32] = hex::decode(&p.participant).ok()?.try_into().ok()?;
-            (p.reason == CONCERN_REASON).then_some((care, person))
-        })();
+        let opened = open_concern(d, r, (space, id), identity).map(|(o, _)| o);
         Some((id.to_string(), by, at, opened))
     })
 }
@@ -315,6 +405,7 @@ impl Vault {
         let programme = rules::programme_of(&space.doc).ok_or(Error::NotFound("programme"))?;
         let participant = rules::current_subject(&space.doc, space.membership())
             .ok_or(Error::NotFound("participant"))?;
+        let hours = super::oncall::ack_hours(&space.doc);
         let id = new_id()?;
         let mut queue = load_queue(&self.store)?;
         queue.push(Queued {
@@ -323,6 +414,7 @@ impl Vault {
             participant,
             programme,
             at: now_ms(),
+            hours: Some(hours),
         });
         save_queue(&self.store, &queue)?;
         // Best effort: whatever cannot be written now stays queued for the next sync.
@@ -384,8 +476,8 @@ impl Vault {
             &key,
             crate::crypto::random()?,
             (space_id, &q.id),
-            &SpaceId(q.care),
-            &q.participant,
+            (&SpaceId(q.care), &q.participant),
+            Some(self.queued_hours(q)),
         )?;
         let epoch = space.epoch;
         let mut wraps = Vec::with_capacity(recipients.len());
@@ -410,6 +502,62 @@ impl Vault {
                 Ok(())
             })
         })
+    }
+
+    /// The deadline a queued concern goes with: the one it was raised with, else (queued by an
+    /// older release) the care record's where this device holds it, else the default.
+    fn queued_hours(&self, q: &Queued) -> u32 {
+        q.hours.unwrap_or_else(|| {
+            self.care_ref(&SpaceId(q.care))
+                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                    super::oncall::ack_hours(&c.doc)
+                })
+        })
+    }
+
+    /// The deadline a concern in a space is overdue by: the one sealed in it (review M6), else as
+    /// before: the care record's where this device holds it, else the default.
+    fn deadline_of(&self, opened: Option<Opened>) -> u32 {
+        match opened {
+            Some((_, _, Some(h))) => h,
+            _ => opened
+                .and_then(|(care, _, _)| self.care_ref(&care).ok())
+                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
+                    super::oncall::ack_hours(&c.doc)
+                }),
+        }
+    }
+
+    /// What a programme's report counts of the concerns in safeguarding space `space` (review M5):
+    /// for each, its id, when it was raised, when a coordinator first recorded a state for it, and
+    /// its deadline in hours; never whom it is about. Only on a coordinator's device (a supporter's
+    /// lists nothing: reporting on concerns is the coordinators').
+    pub(crate) fn concerns_for_report(
+        &self,
+        space: &SpaceId,
+    ) -> Vec<(String, i64, Option<i64>, u32)> {
+        let Ok(s) = self.held_ref(space) else {
+            return Vec::new();
+        };
+        if s.kind != SpaceKind::Safeguarding || self.viewer(s) != "coordinator" {
+            return Vec::new();
+        }
+        let st = states(&s.doc);
+        read_concerns(&s.doc, space, &self.identity)
+            .into_iter()
+            .map(|(id, _, at, opened)| {
+                // Never before the concern itself (the writer's clock may run ahead of the
+                // coordinator's; review L2): the report would reject the record.
+                let first = st
+                    .iter()
+                    .filter(|x| x.referral == id)
+                    .map(|x| x.at_ms)
+                    .min()
+                    .map(|f| f.max(at));
+                let hours = self.deadline_of(opened);
+                (id, at, first, hours)
+            })
+            .collect()
     }
 
     /// A coordinator records a concern's state in the safeguarding space (what
@@ -467,12 +615,8 @@ impl Vault {
         // Whatever can go now goes before it is listed (a join, a grant, a coordinator added).
         self.before_sending();
         for q in load_queue(&self.store)? {
-            // Aged like a referral: by the care record's deadline where this device holds it.
-            let hours = self
-                .care_ref(&SpaceId(q.care))
-                .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
-                    super::oncall::ack_hours(&c.doc)
-                });
+            // Aged like a referral: by the deadline it was raised with.
+            let hours = self.queued_hours(&q);
             let age_ms = at_ms.saturating_sub(q.at).max(0);
             out.push(Concern {
                 space: None,
@@ -490,6 +634,7 @@ impl Vault {
                 coordinators: 0,
                 age_ms,
                 overdue: age_ms > i64::from(hours) * 3_600_000,
+                deadline_hours: hours,
             });
         }
         let mut ids: Vec<SpaceId> = self
@@ -529,11 +674,7 @@ impl Vault {
                             now_ms()
                         });
                 let age_ms = at_ms.saturating_sub(at.min(first_seen)).max(0);
-                let hours = opened
-                    .and_then(|(care, _)| self.care_ref(&care).ok())
-                    .map_or(super::oncall::DEFAULT_ACK_HOURS, |c| {
-                        super::oncall::ack_hours(&c.doc)
-                    });
+                let hours = self.deadline_of(opened);
                 out.push(Concern {
                     space: Some(sid),
                     acknowledged_by: st
@@ -542,8 +683,8 @@ impl Vault {
                         .min_by_key(|x| x.at_ms)
                         .map(|x| x.by.clone()),
                     id,
-                    care: opened.map(|(c, _)| c),
-                    participant: opened.map(|(_, p)| p),
+                    care: opened.map(|(c, _, _)| c),
+                    participant: opened.map(|(_, p, _)| p),
                     by,
                     mine,
                     created_ms: at,
@@ -557,6 +698,7 @@ impl Vault {
                         && in_care.is_none()
                         && closed.is_none()
                         && age_ms > i64::from(hours) * 3_600_000,
+                    deadline_hours: hours,
                 });
             }
         }
@@ -631,7 +773,8 @@ mod tests {
 
     #[test]
     fn the_sealed_concern_vector_is_byte_exact_and_documented() {
-        let sealed = seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), &CARE, &PERSON).unwrap();
+        let sealed =
+            seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), None).unwrap();
         let aad = [
             &b"sebaya/v1/safeguarding-concern"[..],
             &SPACE_ID.0,
@@ -661,6 +804,67 @@ mod tests {
         for h in [hex::encode(&aad), hex::encode(&sealed)] {
             assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
         }
+    }
+
+    /// Review M6: shape version 2 carries the deadline, padded to its own length; version 1 (what
+    /// earlier releases wrote) still opens, with no deadline, and is aged by the old rule.
+    #[test]
+    fn the_sealed_concern_v2_vector_carries_its_deadline_and_is_documented() {
+        let sealed =
+            seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), Some(48)).unwrap();
+        let aad = concern_aad(&SPACE_ID, ID);
+        let plain = crate::crypto::open_value(&KEY, &aad, &sealed, "concern").unwrap();
+        assert_eq!(plain.len(), PADDED_LEN_V2);
+        let p: Plain = serde_json::from_slice(&plain).unwrap();
+        assert_eq!((p.v, p.hours), (Some(2), Some(48)));
+        assert_eq!(opened_from(&plain).map(|o| o.2), Some(Some(48)));
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
+        let h = hex::encode(&sealed);
+        assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
+        // Version 1 reads as before: no deadline of its own.
+        let v1 = seal_concern_with(&KEY, NONCE, (&SPACE_ID, ID), (&CARE, &PERSON), None).unwrap();
+        let plain = crate::crypto::open_value(&KEY, &aad, &v1, "concern").unwrap();
+        assert_eq!(opened_from(&plain).map(|o| o.2), Some(None));
+    }
+
+    /// Review M4: a deadline field this release does not expect never hides whom a concern is
+    /// about: what can be read is read, and the deadline falls back to version 1's rule (absent
+    /// here; the care record's or the default where it is aged). A later shape version that adds
+    /// fields still gives its deadline.
+    #[test]
+    fn an_odd_deadline_still_opens_the_concern() {
+        let (care, person) = (CARE.to_hex(), hex::encode(PERSON));
+        let with = |extra: &str| {
+            format!(
+                r#"{{{extra}"care":"{care}","participant":"{person}","reason":"{CONCERN_REASON}"}}"#
+            )
+        };
+        let later = with(r#""v":3,"hours":48,"extra":{"a":1},"#);
+        assert_eq!(
+            opened_from(later.as_bytes()),
+            Some((CARE, PERSON, Some(48)))
+        );
+        for odd in [
+            r#""v":2,"hours":0,"#,
+            r#""v":2,"hours":169,"#,
+            r#""v":2,"hours":-1,"#,
+            r#""v":2,"hours":"24","#,
+            r#""v":2,"hours":2.5,"#,
+            r#""v":2,"#,
+            r#""v":"2","hours":24,"#,
+            r#""v":1,"hours":24,"#,
+            r#""hours":24,"#,
+        ] {
+            assert_eq!(
+                opened_from(with(odd).as_bytes()),
+                Some((CARE, PERSON, None)),
+                "{odd}"
+            );
+        }
+        // What is not a concern still does not open.
+        let other = with(r#""v":2,"hours":24,"#).replace(CONCERN_REASON, "refer-now");
+        assert_eq!(opened_from(other.as_bytes()), None);
+        assert_eq!(opened_from(b"{}"), None);
     }
 
     /// A coordinator holding a care record (of a participant on another vault) and the
@@ -703,6 +907,38 @@ mod tests {
         assert!(inbox.iter().any(|r| r.id == "00000000000000a1"));
     }
 
+    /// Review L2: a writer's clock ahead of the coordinator's never makes the first state come
+    /// before the concern in what the report counts (the report would reject the record, and the
+    /// concern would drop out of `concerns.raised`): the state counts from the concern's time.
+    #[test]
+    fn a_state_stamped_before_its_concern_still_counts_in_the_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut c, care, space) = coordinator_with_space(&dir);
+        let programme = rules::programme_of(&c.held_ref(&space).unwrap().doc).unwrap();
+        let participant = rules::subject_of(&c.care_ref(&care).unwrap().doc).unwrap();
+        let ahead = now_ms() + 3_600_000;
+        save_queue(
+            &c.store,
+            &[Queued {
+                id: "00000000000000b2".into(),
+                care: care.0,
+                participant,
+                programme,
+                at: ahead,
+                hours: Some(24),
+            }],
+        )
+        .unwrap();
+        assert_eq!(c.send_queued_concerns().unwrap(), 1);
+        c.update_concern(&space, "00000000000000b2", "acknowledged")
+            .unwrap();
+        let rows = c.concerns_for_report(&space);
+        assert_eq!(rows.len(), 1);
+        let (_, at, first, _) = &rows[0];
+        assert_eq!(*at, ahead);
+        assert!(first.is_some_and(|f| f >= *at), "{first:?} < {at}");
+    }
+
     /// Review (low): a crash after a concern was written into the space but before the queue was
     /// saved leaves it queued; the next send sees it is already there, by this device, and counts
     /// it as sent (neither written twice nor listed twice, nor stuck).
@@ -723,6 +959,7 @@ mod tests {
                 participant,
                 programme,
                 at: now_ms(),
+                hours: None,
             }],
         )
         .unwrap();

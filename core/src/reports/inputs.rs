@@ -280,7 +280,8 @@ impl Vault {
     }
 
     /// Everything this device holds for a programme's report: the report spaces' session and
-    /// pairing records, and from each care record its referrals and consented outcomes.
+    /// pairing records, from each care record its referrals and consented outcomes, and on a
+    /// coordinator's device the safeguarding space's concerns (counts only, review M5).
     pub fn report_inputs(&self, programme: &[u8; 32]) -> ReportInputs {
         let mut inputs = ReportInputs::default();
         let mut ids: Vec<_> = self.shared.keys().copied().collect();
@@ -337,6 +338,20 @@ impl Vault {
                             &pseudonym,
                         ));
                     }
+                }
+                SpaceKind::Safeguarding => {
+                    inputs
+                        .concerns
+                        .extend(self.concerns_for_report(&id).into_iter().map(
+                            |(id, created_ms, acknowledged_ms, deadline_hours)| {
+                                crate::reports::ConcernRecord {
+                                    id,
+                                    created_ms,
+                                    acknowledged_ms,
+                                    deadline_hours,
+                                }
+                            },
+                        ));
                 }
                 _ => {}
             }

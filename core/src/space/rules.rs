@@ -29,6 +29,7 @@ use crate::space::doc::{is_lower_hex, read_all, string};
 pub mod casenotes;
 pub(crate) mod credentials;
 pub mod reminders;
+pub mod rewraps;
 
 /// Fields that name who wrote a record (a note's `author`, a coping idea's `added_by`, a check-in's,
 /// message's or case note's `by`): they must name the device that signed the change.
@@ -198,7 +199,42 @@ impl Author<'_> {
 /// (protocol 15.11); an end names its author alone, and no envelope of a device past its own end is
 /// accepted (`MembershipState::writing_role_at`); nobody else's writing stops (in a pairing the
 /// other party's device signs its own end when it learns).
-pub const RULES_VERSION: u32 = 9;
+/// 10 (issue 14, review M2; refuses more than 9): a safeguarding concern's wraps added later,
+/// `rewrap/<concern>/<device>/<adder>` root keys an admin of the space holding `coordinator` adds in
+/// its own name, new keys of a key wrap's length for a concern in the change's past (`rewraps.rs`);
+/// 9 takes any root key from an admin there, so a device still on 9 takes these too.
+pub const RULES_VERSION: u32 = 10;
+
+// Tests only (compiled in with the `test-escapes` feature or under `cfg(test)`; the bindings never
+// reach it): while set, this thread's receipt checks judge as rules version 9 did, before the
+// safeguarding space's `rewrap/` rule (a root key of that space is then an admin's, as every
+// unknown root key), so tests can show what a device of the previous release does with a write.
+#[cfg(any(test, feature = "test-escapes"))]
+thread_local! {
+    static AS_RULES_9: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's receipt checks judging as rules version 9 did, before the
+/// safeguarding space's `rewrap/` rule (tests only: what a device of the previous release does).
+#[cfg(any(test, feature = "test-escapes"))]
+pub fn judged_as_rules_9_for_tests<T>(f: impl FnOnce() -> T) -> T {
+    AS_RULES_9.with(|c| c.set(true));
+    let out = f();
+    AS_RULES_9.with(|c| c.set(false));
+    out
+}
+
+/// Whether this thread judges as rules version 9 (tests only; always false in a release).
+fn as_rules_9() -> bool {
+    #[cfg(any(test, feature = "test-escapes"))]
+    {
+        AS_RULES_9.with(std::cell::Cell::get)
+    }
+    #[cfg(not(any(test, feature = "test-escapes")))]
+    {
+        false
+    }
+}
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -525,6 +561,8 @@ pub(crate) fn allowed(
         return false;
     }
     let mut created: HashMap<OpId, String> = HashMap::new();
+    // What a wrap added to a safeguarding concern is judged by: the envelope's own past.
+    let mut past = rewraps::Past::default();
     for change in changes {
         // Shared documents commit with Unix seconds (`groups::write`). A change is judged no earlier
         // than the newest change it depends on, so an author cannot backdate below what it saw.
@@ -546,8 +584,13 @@ pub(crate) fn allowed(
             .filter(|d| doc.get_change_by_hash(d).is_some())
             .copied()
             .collect();
+        past.add_heads(&known_deps);
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
+            if kind == SpaceKind::Safeguarding {
+                let id = OpId::new(start + i as u64, &expanded.actor_id);
+                past.note(doc, id, (&op.obj, &op.key, &op.action));
+            }
             let root = match &op.obj {
                 ObjectId::Root => match &op.key {
                     Key::Map(k) => Some(k.to_string()),
@@ -581,6 +624,14 @@ pub(crate) fn allowed(
                     _ => false,
                 };
                 if !ok || author.role.is_none() {
+                    return false;
+                }
+                continue;
+            }
+            // A wrap added to a safeguarding concern later is its own root key (`rewraps.rs`).
+            if rewraps::is_rewrap(kind, &root) && !as_rules_9() {
+                let op_at = (at_root, &op.key, &op.action, op.pred.is_empty());
+                if !rewraps::op_allowed(doc, author, &root, op_at, (at, &past)) {
                     return false;
                 }
                 continue;
