@@ -181,7 +181,7 @@ fn a_removed_member_and_a_stranger_named_in_a_log_are_never_woken() {
     assert_eq!(service.arrivals_for(&sr).len(), 0, "the removed member");
     // Judged once as unable to read the space, the removed member is no longer noted as its reader.
     let candidates: Vec<_> = support::open_store(dir.path())
-        .wake_candidates(&space)
+        .wake_candidates(&space, 0)
         .unwrap()
         .into_iter()
         .map(|(d, _)| d)
@@ -220,7 +220,7 @@ fn a_gone_subscription_is_deleted_and_a_throttled_service_is_waited_for() {
     assert_eq!(service.wait_for(&sg, 1, Duration::from_secs(10)).len(), 1);
     let deleted = Instant::now() + Duration::from_secs(5);
     while support::open_store(dir.path())
-        .wake_candidates(&space)
+        .wake_candidates(&space, 0)
         .unwrap()
         .iter()
         .any(|(d, _)| *d == gone.id)
@@ -427,5 +427,69 @@ fn an_endpoint_spelt_another_way_counts_as_the_same_endpoint() {
             "{other}"
         );
     }
+    relay.handle.shutdown();
+}
+
+/// Review S3: a subscription lapses `lifetime` after it was registered unless the device registers
+/// it again: a lapsed one is not woken, no longer holds a place under the relay's bound, and the
+/// sender's sweep deletes it; a renewed one lives on.
+#[test]
+fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = PushService::start();
+    let lifetime = Duration::from_secs(3);
+    let relay = start(
+        dir.path(),
+        &service,
+        WakeSettings {
+            max_subscriptions: 2,
+            lifetime,
+            ..settings()
+        },
+    );
+    let c = &relay.client;
+    let space = SpaceId([0x68; 16]);
+    let mut f = Founded::new(c, space);
+    let (a, b, late) = (device(1), device(2), device(3));
+    for d in [&a, &b, &late] {
+        f.add(c, d, Role::Member, None);
+    }
+    let (sa, sb, slate) = (
+        service.subscribe("a"),
+        service.subscribe("b"),
+        service.subscribe("late"),
+    );
+    read_and_register(c, &a, space, &sa);
+    read_and_register(c, &b, space, &sb);
+    c.sync(&late, &request(vec![empty_vector(space)], vec![]));
+    assert_eq!(
+        register(c, &late, slate.registration()),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "full"
+    );
+    // a renews halfway; b does not.
+    std::thread::sleep(lifetime / 2);
+    assert_eq!(register(c, &a, sa.registration()), StatusCode::OK);
+    std::thread::sleep(lifetime / 2 + Duration::from_millis(1200));
+    // b's lapsed: its place is free, and it is not woken.
+    assert_eq!(register(c, &late, slate.registration()), StatusCode::OK);
+    // (The admin's genesis and three additions took its sequence numbers 1 to 4.)
+    push_change(c, &f.admin, space, 5);
+    assert_eq!(service.wait_for(&sa, 1, Duration::from_secs(10)).len(), 1);
+    assert_eq!(service.wait_for(&slate, 1, Duration::from_secs(10)).len(), 1);
+    std::thread::sleep(JITTER + Duration::from_millis(500));
+    assert_eq!(service.arrivals_for(&sb).len(), 0, "a lapsed subscription was woken");
+    // The sweep (at least once per half lifetime) deleted it: nothing is left to expire.
+    std::thread::sleep(lifetime);
+    let store = support::open_store(dir.path());
+    let long_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - lifetime.as_secs()
+        - 1;
+    // (b was registered more than two lifetimes ago, late less than one; a lapsed since too.)
+    assert_eq!(store.expire_push_subscriptions(long_ago - 2).unwrap(), 0);
+    service.assert_no_problems();
     relay.handle.shutdown();
 }
