@@ -26,7 +26,7 @@ pub mod sync;
 
 use std::path::Path;
 
-pub use error::{Error, Result};
+pub use error::{Error, PushRefusal, Result};
 pub use identity::person::{RecoveryPhrase, verify_device_certificate};
 pub use journal::JournalEntry;
 pub use sebaya_proto::invite::InviteId;
@@ -36,6 +36,7 @@ pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
+pub use sync::push::WebPushSubscription;
 pub use sync::stop::SyncStop;
 
 use identity::Identity;
