@@ -165,6 +165,11 @@ pub const SERVE: &[Setting] = &[
         "wake-up subscriptions kept in all [default: 100000]",
     ),
     one(
+        "push-subscription-days",
+        "N",
+        "days a wake-up registration is kept unless the device registers it again [default: 30]",
+    ),
+    one(
         "push-allow-loopback",
         "true|false",
         "tests only: take push endpoints on loopback addresses, plain http too [default: false]",
@@ -523,6 +528,11 @@ impl Serve {
         }
         if let Some(n) = layers.get("push-max-subscriptions", count)? {
             wakes.max_subscriptions = u64::try_from(n).unwrap_or(u64::MAX);
+        }
+        if let Some(days) = layers.get("push-subscription-days", count)? {
+            wakes.lifetime = std::time::Duration::from_secs(
+                u64::try_from(days).unwrap_or(u64::MAX).saturating_mul(86_400).max(86_400),
+            );
         }
         wakes.allow_loopback = layers.get("push-allow-loopback", boolean)?.unwrap_or(false);
         Ok(Serve {

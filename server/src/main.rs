@@ -5,6 +5,7 @@
 //! sebaya-relay migrate [--data-dir DIR]           upgrade the database's schema, then exit
 //! sebaya-relay backup --to FILE [--data-dir DIR]  copy the database, also while a relay serves it
 //! sebaya-relay copy-to-postgres --data-dir DIR --database URL   move a stopped SQLite relay into PostgreSQL
+//! sebaya-relay rebind-push-key --push-key FILE [--data-dir DIR]  wake-ups from now on with another key
 //! sebaya-relay --version | --help
 //! ```
 //! `serve` is the default, so `sebaya-relay --port 0` still serves. Every setting is a flag, an
@@ -80,6 +81,19 @@ fn command() -> Command {
                 .about("Copy a stopped SQLite relay (--data-dir) into an empty PostgreSQL database (--database), relay id and all")
                 .args_override_self(true)
                 .args(args(common())),
+        )
+        .subcommand(
+            Command::new("rebind-push-key")
+                .about("Bind the database to the push key in --push-key (made there if missing), dropping every wake-up registration made for the old key; its phones register again")
+                .args_override_self(true)
+                .args(args(common()))
+                .arg(
+                    Arg::new("push-key")
+                        .long("push-key")
+                        .value_name("FILE")
+                        .required(true)
+                        .help("the VAPID key file the relay is served with from now on"),
+                ),
         )
         .subcommand(
             Command::new("backup")
@@ -222,13 +236,14 @@ enum Plan {
     Migrate(config::Common),
     Copy(config::Common),
     Backup(config::Common, std::path::PathBuf),
+    Rebind(config::Common, std::path::PathBuf),
 }
 
 impl Plan {
     fn common(&self) -> &config::Common {
         match self {
             Plan::Serve(s) => &s.common,
-            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) => c,
+            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) | Plan::Rebind(c, _) => c,
         }
     }
 }
@@ -249,6 +264,16 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
                 .cloned()
                 .unwrap_or_default();
             Plan::Backup(config::Common::resolve(&layers)?, to.into())
+        }
+        "rebind-push-key" => {
+            // clap requires --push-key, as --to above.
+            let key = m
+                .try_get_one::<String>("push-key")
+                .ok()
+                .flatten()
+                .cloned()
+                .unwrap_or_default();
+            Plan::Rebind(config::Common::resolve(&layers)?, key.into())
         }
         _ => Plan::Serve(Box::new(config::Serve::resolve(&layers)?)),
     })
@@ -280,6 +305,30 @@ fn run(plan: Plan) -> Result<(), String> {
                 r.mailbox,
                 r.erased_spaces,
                 c.data_dir.display()
+            );
+            Ok(())
+        }
+        Plan::Rebind(c, file) => {
+            let key = sebaya_relay::webpush::VapidKey::load_or_create(
+                &file,
+                &ring::rand::SystemRandom::new(),
+            )
+            .map_err(|e| {
+                format!(
+                    "could not read or make the push key {}: {e}",
+                    file.display()
+                )
+            })?;
+            let database = c.database();
+            let store = database.open().map_err(|e| e.to_string())?;
+            let dropped = store
+                .rebind_push_key(&key.public_key())
+                .map_err(|e| e.to_string())?;
+            tracing::info!(dropped, "push key rebound");
+            println!(
+                "sebaya-relay: wake-ups are now signed with the key in {}; {dropped} subscriptions made for the old key were dropped (those phones register again when the app next starts) (data: {})",
+                file.display(),
+                database.describe()
             );
             Ok(())
         }

@@ -52,6 +52,13 @@ pub const DEFAULT_JITTER: Duration = Duration::from_millis(crate::webpush::DEFAU
 pub const MAX_DEVICES_PER_ENDPOINT: usize = 4;
 /// Default bound on the subscriptions the relay keeps in all (`--push-max-subscriptions`).
 pub const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 100_000;
+/// Default time a subscription is kept after it was registered, unless the device registers it again
+/// (`--push-subscription-days`, review S3): devices re-register weekly (`push_registration_due`),
+/// so one that has not for 30 days is gone or forgotten, and a stranger's keys hold their places
+/// only while they keep registering.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+/// Longest time between two sweeps of lapsed subscriptions.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Pushes waiting to be judged, at most; more are dropped.
 pub const QUEUE: usize = 4096;
 /// Wake-ups being posted at once, at most.
@@ -78,6 +85,9 @@ pub struct WakeSettings {
     /// Subscriptions kept in all, at most (`--push-max-subscriptions`). The schedule remembers as
     /// many devices, so it is never full while every subscription is within this bound.
     pub max_subscriptions: u64,
+    /// How long a subscription is kept after it was registered (`--push-subscription-days`): an
+    /// older one is not woken, takes no place under `max_subscriptions`, and is swept.
+    pub lifetime: Duration,
 }
 
 impl WakeSettings {
@@ -89,6 +99,7 @@ impl WakeSettings {
             contact: contact.to_owned(),
             allow_loopback: false,
             max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
+            lifetime: DEFAULT_LIFETIME,
         }
     }
 }
@@ -173,6 +184,11 @@ impl Wakeups {
         &self.settings
     }
 
+    /// Registrations before this time (Unix seconds) have lapsed at `now`.
+    pub fn live_since(&self, now: u64) -> u64 {
+        now.saturating_sub(self.settings.lifetime.as_secs())
+    }
+
     /// Pushes whose wake-ups were dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -245,11 +261,12 @@ fn judge(
     store: &dyn RelayStore,
     access: &Access,
     wish: &Wish,
+    live_since: u64,
 ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
     let mut out = Vec::new();
     for space in &wish.spaces {
         let candidates: Vec<_> = store
-            .wake_candidates(space)?
+            .wake_candidates(space, live_since)?
             .into_iter()
             .filter(|(d, _)| *d != wish.by)
             .collect();
@@ -300,6 +317,12 @@ impl Task {
         let mut held_back: HashMap<String, u64> = HashMap::new();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         let posts = Arc::new(Semaphore::new(POSTS_AT_ONCE));
+        // Lapsed subscriptions are deleted at least twice per lifetime, and at least hourly.
+        let mut sweep = tokio::time::interval(
+            (self.settings.lifetime / 2)
+                .clamp(Duration::from_secs(1), SWEEP_EVERY),
+        );
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let next = schedule.next_due();
             let due = async {
@@ -316,8 +339,11 @@ impl Task {
                 wish = news.recv() => {
                     let Some(wish) = wish else { break };
                     let (store, access) = (self.store.clone(), self.access.clone());
-                    let found =
-                        tokio::task::spawn_blocking(move || judge(store.as_ref(), &access, &wish)).await;
+                    let live_since = unix_now().saturating_sub(self.settings.lifetime.as_secs());
+                    let found = tokio::task::spawn_blocking(move || {
+                        judge(store.as_ref(), &access, &wish, live_since)
+                    })
+                    .await;
                     let found = match found {
                         Ok(Ok(found)) => found,
                         Ok(Err(e)) => {
@@ -373,6 +399,16 @@ impl Task {
                             drop(permit);
                             let _ = done.send(Done { device, subscription, attempts: attempts.saturating_add(1), delivery });
                         });
+                    }
+                }
+                _ = sweep.tick() => {
+                    let store = self.store.clone();
+                    let before = unix_now().saturating_sub(self.settings.lifetime.as_secs());
+                    let swept =
+                        tokio::task::spawn_blocking(move || store.expire_push_subscriptions(before))
+                            .await;
+                    if let Ok(Err(e)) = swept {
+                        tracing::warn!(error = %e, "could not delete lapsed push subscriptions");
                     }
                 }
                 Some(done) = done_rx.recv() => {
