@@ -493,3 +493,64 @@ fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
     service.assert_no_problems();
     relay.handle.shutdown();
 }
+
+/// Review S1: a push service that never answers (here: one that takes the connection and says
+/// nothing) holds at most a few of the sender's post slots, and each post for at most the post
+/// timeout: a wake-up through another service goes out at once meanwhile.
+#[test]
+fn a_push_service_that_never_answers_holds_back_no_one_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = PushService::start();
+    let relay = start(dir.path(), &service, settings());
+    let c = &relay.client;
+    // The tarpit: accepts connections, never reads or answers; held open until the test ends.
+    let tarpit = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tarpit_base = format!("http://{}", tarpit.local_addr().unwrap());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let held = held.clone();
+        std::thread::spawn(move || {
+            for s in tarpit.incoming().flatten() {
+                held.lock().unwrap().push(s);
+            }
+        });
+    }
+    let slow_space = SpaceId([0x69; 16]);
+    let mut slow = Founded::new(c, slow_space);
+    let n = sebaya_relay::wakeups::POSTS_AT_ONCE;
+    let devices: Vec<Device> = (1..=n as u8).map(device).collect();
+    for (i, d) in devices.iter().enumerate() {
+        slow.add(c, d, Role::Member, None);
+        c.sync(d, &request(vec![empty_vector(slow_space)], vec![]));
+        let mut s = service.subscribe(&format!("slow{i}")).registration();
+        s.endpoint = format!("{tarpit_base}/slow/{i}");
+        assert_eq!(register(c, d, s), StatusCode::OK);
+    }
+    let ok_space = SpaceId([0x6a; 16]);
+    let ok = Founded::new(c, ok_space);
+    let mut ok = ok;
+    let reader = device(60);
+    ok.add(c, &reader, Role::Member, None);
+    let sub = service.subscribe("ok");
+    read_and_register(c, &reader, ok_space, &sub);
+
+    // (The admin's genesis and additions took sequence numbers 1 to n + 1, and 1 to 2.)
+    let slow_pushed = Instant::now();
+    push_change(c, &slow.admin, slow_space, n as u64 + 2);
+    std::thread::sleep(JITTER + Duration::from_millis(700));
+    let pushed = Instant::now();
+    push_change(c, &ok.admin, ok_space, 3);
+    let woke = service.wait_for(&sub, 1, Duration::from_secs(20));
+    assert_eq!(woke.len(), 1);
+    let after = woke[0].at.duration_since(pushed);
+    assert!(after < JITTER + Duration::from_secs(2), "woken {after:?} after its push");
+    // A post that is never answered ends at the post timeout and counts as failed.
+    let limit = slow_pushed + sebaya_relay::webpush::POST_TIMEOUT + JITTER + Duration::from_secs(3);
+    while relay.metrics.wakeups(WakeOutcome::Failed) == 0 {
+        assert!(Instant::now() < limit, "no post to the tarpit ended by its timeout");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(held.lock().unwrap().len() <= sebaya_relay::wakeups::POSTS_PER_SERVICE * 2);
+    service.assert_no_problems();
+    relay.handle.shutdown();
+}
