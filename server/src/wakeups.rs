@@ -14,7 +14,8 @@
 //! 2. Schedule: [`WakeSchedule`] coalesces per device and adds the jitter.
 //! 3. Post: each due wake-up is built (`webpush::Subscription::wake`) and posted by
 //!    [`Poster`] (which posts only to public addresses, follows no redirect), at most
-//!    [`POSTS_AT_ONCE`] at once.
+//!    [`POSTS_AT_ONCE`] at once and [`POSTS_PER_SERVICE`] to one push service; the others wait in
+//!    a queue per service, and the task goes on meanwhile (review S1).
 //! 4. Read the answer: gone (404, 410) deletes the subscription; throttled (429) and unavailable
 //!    (5xx) hold back every wake-up to that push service until its `Retry-After` (or the sender's
 //!    own back-off) and try the device again then, at most [`MAX_ATTEMPTS`] times in all.
@@ -25,14 +26,14 @@
 //! With several nodes on one PostgreSQL database, the node that took a push sends its wake-ups;
 //! each node coalesces on its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
 use sebaya_proto::{DeviceId, SpaceId};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::access::Access;
@@ -40,7 +41,9 @@ use crate::error::StoreError;
 use crate::live::Notifier;
 use crate::metrics::{Metrics, WakeOutcome};
 use crate::store::{RelayStore, StoredSubscription};
-use crate::webpush::{Delivery, Poster, Scheduled, Subscription, VapidKey, WakeSchedule};
+use crate::webpush::{
+    Delivery, Poster, Scheduled, Subscription, VapidKey, WakeRequest, WakeSchedule,
+};
 
 /// Default least time between two wake-ups of one device.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(crate::webpush::DEFAULT_INTERVAL_MS);
@@ -63,6 +66,10 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 pub const QUEUE: usize = 4096;
 /// Wake-ups being posted at once, at most.
 pub const POSTS_AT_ONCE: usize = 16;
+/// Wake-ups being posted at once to one push service (an endpoint's origin), at most (review S1):
+/// a service that answers slowly, or never, holds this many of the [`POSTS_AT_ONCE`] slots and no
+/// more, so wake-ups through every other service go on.
+pub const POSTS_PER_SERVICE: usize = 2;
 /// Posts of one wake-up, at most (the first and two more after a throttled or failing service).
 pub const MAX_ATTEMPTS: u8 = 3;
 /// The back-off after a push service's 429 or 5xx that named no `Retry-After`, doubled per
@@ -222,6 +229,89 @@ struct Task {
     metrics: Arc<Metrics>,
 }
 
+/// A wake-up built and ready to post, waiting for a slot of its push service.
+struct Ready {
+    device: DeviceId,
+    subscription: StoredSubscription,
+    attempts: u8,
+    request: WakeRequest,
+}
+
+/// The post slots: wake-ups waiting per push service, and how many are in flight, per service and
+/// in all. Nothing here waits: a wake-up whose service has no free slot waits in its queue while
+/// the task goes on judging news and reading answers (review S1).
+#[derive(Default)]
+struct Slots {
+    ready: HashMap<String, VecDeque<Ready>>,
+    in_flight: HashMap<String, usize>,
+    total: usize,
+}
+
+impl Slots {
+    fn push(&mut self, service: String, ready: Ready) {
+        self.ready.entry(service).or_default().push_back(ready);
+    }
+
+    /// Starts posts, one service at a time in turn, while slots are free.
+    fn dispatch(&mut self, poster: &Poster, done: &mpsc::UnboundedSender<Done>) {
+        loop {
+            let mut started = false;
+            let services: Vec<String> = self.ready.keys().cloned().collect();
+            for service in services {
+                if self.total >= POSTS_AT_ONCE {
+                    return;
+                }
+                let busy = self.in_flight.get(&service).copied().unwrap_or(0);
+                if busy >= POSTS_PER_SERVICE {
+                    continue;
+                }
+                let Some(queue) = self.ready.get_mut(&service) else {
+                    continue;
+                };
+                let Some(job) = queue.pop_front() else {
+                    continue;
+                };
+                if queue.is_empty() {
+                    self.ready.remove(&service);
+                }
+                *self.in_flight.entry(service).or_default() += 1;
+                self.total += 1;
+                started = true;
+                let (poster, done) = (poster.clone(), done.clone());
+                tokio::spawn(async move {
+                    // The client's own timeout ends a post; this one holds even if it did not.
+                    let delivery = tokio::time::timeout(
+                        crate::webpush::POST_TIMEOUT + Duration::from_secs(1),
+                        poster.post(job.request),
+                    )
+                    .await
+                    .unwrap_or(Delivery::Failed);
+                    let _ = done.send(Done {
+                        device: job.device,
+                        subscription: job.subscription,
+                        attempts: job.attempts.saturating_add(1),
+                        delivery,
+                    });
+                });
+            }
+            if !started {
+                return;
+            }
+        }
+    }
+
+    /// A post to `service` ended.
+    fn finished(&mut self, service: &str) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(n) = self.in_flight.get_mut(service) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.in_flight.remove(service);
+            }
+        }
+    }
+}
+
 /// One post's answer, back at the task.
 struct Done {
     device: DeviceId,
@@ -316,7 +406,7 @@ impl Task {
         // Push services that asked the relay to wait, until when.
         let mut held_back: HashMap<String, u64> = HashMap::new();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-        let posts = Arc::new(Semaphore::new(POSTS_AT_ONCE));
+        let mut slots = Slots::default();
         // Lapsed subscriptions are deleted at least twice per lifetime, and at least hourly.
         let mut sweep = tokio::time::interval(
             (self.settings.lifetime / 2)
@@ -390,16 +480,10 @@ impl Task {
                             self.metrics.woke(WakeOutcome::Failed);
                             continue;
                         };
-                        let Ok(permit) = posts.clone().acquire_owned().await else {
-                            break;
-                        };
-                        let (poster, done) = (poster.clone(), done_tx.clone());
-                        tokio::spawn(async move {
-                            let delivery = poster.post(request).await;
-                            drop(permit);
-                            let _ = done.send(Done { device, subscription, attempts: attempts.saturating_add(1), delivery });
-                        });
+                        let service = service_of(&subscription.endpoint);
+                        slots.push(service, Ready { device, subscription, attempts, request });
                     }
+                    slots.dispatch(&poster, &done_tx);
                 }
                 _ = sweep.tick() => {
                     let store = self.store.clone();
@@ -412,7 +496,9 @@ impl Task {
                     }
                 }
                 Some(done) = done_rx.recv() => {
+                    slots.finished(&service_of(&done.subscription.endpoint));
                     self.answered(done, now(), &mut schedule, &mut pending, &mut held_back, &rng).await;
+                    slots.dispatch(&poster, &done_tx);
                 }
             }
         }
