@@ -145,6 +145,7 @@ def test_a_fifth_device_on_one_endpoint_is_told_it_is_taken(tmp_path, push_relay
 
 def test_a_full_relay_is_busy(tmp_path):
     base = tmp_path / "full"
+    base.mkdir()
     r = Relay(
         base / "data",
         base / "relay.log",
