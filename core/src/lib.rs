@@ -33,10 +33,10 @@ pub use sebaya_proto::invite::InviteId;
 pub use sebaya_proto::membership::{InviteStatus, Role};
 pub use sebaya_proto::programme::ProgrammeRole;
 pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
+pub use sync::push::WebPushSubscription;
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
-pub use sync::push::WebPushSubscription;
 pub use sync::stop::SyncStop;
 
 use identity::Identity;

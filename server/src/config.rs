@@ -531,7 +531,10 @@ impl Serve {
         }
         if let Some(days) = layers.get("push-subscription-days", count)? {
             wakes.lifetime = std::time::Duration::from_secs(
-                u64::try_from(days).unwrap_or(u64::MAX).saturating_mul(86_400).max(86_400),
+                u64::try_from(days)
+                    .unwrap_or(u64::MAX)
+                    .saturating_mul(86_400)
+                    .max(86_400),
             );
         }
         wakes.allow_loopback = layers.get("push-allow-loopback", boolean)?.unwrap_or(false);

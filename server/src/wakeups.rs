@@ -409,8 +409,7 @@ impl Task {
         let mut slots = Slots::default();
         // Lapsed subscriptions are deleted at least twice per lifetime, and at least hourly.
         let mut sweep = tokio::time::interval(
-            (self.settings.lifetime / 2)
-                .clamp(Duration::from_secs(1), SWEEP_EVERY),
+            (self.settings.lifetime / 2).clamp(Duration::from_secs(1), SWEEP_EVERY),
         );
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

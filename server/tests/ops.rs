@@ -722,7 +722,10 @@ fn rebind_push_key_moves_the_database_to_a_new_key_and_drops_its_subscriptions()
     assert!(said.contains("2 subscriptions"), "{said}");
     assert!(!said.contains("push.example.net"), "{said}");
     let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
-    assert_eq!(store.wake_candidates(&SpaceId([0x71; 16]), 0).unwrap(), vec![]);
+    assert_eq!(
+        store.wake_candidates(&SpaceId([0x71; 16]), 0).unwrap(),
+        vec![]
+    );
     assert!(store.reads_any(&sebaya_proto::DeviceId([1; 32])).unwrap());
     drop(store);
     // The new key serves; the old one is now the other key, refused.

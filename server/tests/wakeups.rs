@@ -476,9 +476,16 @@ fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
     // (The admin's genesis and three additions took its sequence numbers 1 to 4.)
     push_change(c, &f.admin, space, 5);
     assert_eq!(service.wait_for(&sa, 1, Duration::from_secs(10)).len(), 1);
-    assert_eq!(service.wait_for(&slate, 1, Duration::from_secs(10)).len(), 1);
+    assert_eq!(
+        service.wait_for(&slate, 1, Duration::from_secs(10)).len(),
+        1
+    );
     std::thread::sleep(JITTER + Duration::from_millis(500));
-    assert_eq!(service.arrivals_for(&sb).len(), 0, "a lapsed subscription was woken");
+    assert_eq!(
+        service.arrivals_for(&sb).len(),
+        0,
+        "a lapsed subscription was woken"
+    );
     // The sweep (at least once per half lifetime) deleted it: nothing is left to expire.
     std::thread::sleep(lifetime);
     let store = support::open_store(dir.path());
@@ -543,11 +550,17 @@ fn a_push_service_that_never_answers_holds_back_no_one_else() {
     let woke = service.wait_for(&sub, 1, Duration::from_secs(20));
     assert_eq!(woke.len(), 1);
     let after = woke[0].at.duration_since(pushed);
-    assert!(after < JITTER + Duration::from_secs(2), "woken {after:?} after its push");
+    assert!(
+        after < JITTER + Duration::from_secs(2),
+        "woken {after:?} after its push"
+    );
     // A post that is never answered ends at the post timeout and counts as failed.
     let limit = slow_pushed + sebaya_relay::webpush::POST_TIMEOUT + JITTER + Duration::from_secs(3);
     while relay.metrics.wakeups(WakeOutcome::Failed) == 0 {
-        assert!(Instant::now() < limit, "no post to the tarpit ended by its timeout");
+        assert!(
+            Instant::now() < limit,
+            "no post to the tarpit ended by its timeout"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(held.lock().unwrap().len() <= sebaya_relay::wakeups::POSTS_PER_SERVICE * 2);

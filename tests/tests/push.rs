@@ -118,8 +118,14 @@ fn push_service() -> (String, mpsc::Receiver<String>) {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-            let _ = stream.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let _ = stream.write_all(
+                b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
             if tx.send(path).is_err() {
                 return;
             }
@@ -142,7 +148,11 @@ fn a_registered_device_gets_the_key_and_is_woken_by_anothers_write() {
     assert_eq!(b.push_server_key(&r.url()).unwrap(), None);
 
     let key = r.register(&b, Some(&sub)).unwrap();
-    assert_eq!(Some(key.clone()), r.key, "the answer carries the relay's VAPID key");
+    assert_eq!(
+        Some(key.clone()),
+        r.key,
+        "the answer carries the relay's VAPID key"
+    );
     assert_eq!(b.push_server_key(&r.url()).unwrap(), Some(key));
 
     // The relay wakes b at its endpoint when a writes to the group.
