@@ -561,3 +561,27 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Review S10: news dropped because the queue was full is counted where the operator sees it.
+    #[test]
+    fn news_dropped_on_a_full_queue_is_counted_in_the_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = VapidKey::load_or_create(&dir.path().join("k.p8"), &SystemRandom::new()).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let wakeups = Wakeups::new(key, WakeSettings::new("mailto:ops@example.org"), metrics.clone());
+        // Not started: nothing takes the news, so the queue fills.
+        for _ in 0..=QUEUE {
+            wakeups.changed(&[SpaceId([1; 16])], &DeviceId([2; 32]));
+        }
+        let text = metrics.render(None);
+        assert!(
+            text.contains("\nsebaya_relay_wakeups_dropped_total 1\n"),
+            "{text}"
+        );
+    }
+}

@@ -567,3 +567,49 @@ fn a_push_service_that_never_answers_holds_back_no_one_else() {
     service.assert_no_problems();
     relay.handle.shutdown();
 }
+
+/// Review S12: a subscription the endpoint rule now refuses (kept under an older rule, or while the
+/// tests' loopback switch was on) is never posted to and is deleted at its first wake-up, as a gone
+/// one is, instead of failing at every post and holding a place for ever.
+#[test]
+fn a_subscription_the_rule_now_refuses_is_deleted_not_posted_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = PushService::start();
+    let relay = start(dir.path(), &service, settings());
+    let c = &relay.client;
+    let space = SpaceId([0x6b; 16]);
+    let mut f = Founded::new(c, space);
+    let (a, b) = (device(1), device(2));
+    f.add(c, &a, Role::Member, None);
+    f.add(c, &b, Role::Member, None);
+    let sb = service.subscribe("b");
+    read_and_register(c, &b, space, &sb);
+    c.sync(&a, &request(vec![empty_vector(space)], vec![]));
+    relay.handle.shutdown();
+
+    // The same database and key, without the switch: b's loopback endpoint is refused now.
+    let relay = start(
+        dir.path(),
+        &service,
+        WakeSettings {
+            allow_loopback: false,
+            ..settings()
+        },
+    );
+    let c = &relay.client;
+    push_change(c, &a, space, 1);
+    let deleted = Instant::now() + JITTER + Duration::from_secs(5);
+    while support::open_store(dir.path())
+        .wake_candidates(&space, 0)
+        .unwrap()
+        .iter()
+        .any(|(d, _)| *d == b.id)
+    {
+        assert!(Instant::now() < deleted, "the refused subscription was kept");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(service.arrivals_for(&sb).len(), 0, "posted to a refused endpoint");
+    assert_eq!(relay.metrics.wakeups(WakeOutcome::Gone), 1);
+    assert_eq!(relay.metrics.wakeups(WakeOutcome::Failed), 0);
+    relay.handle.shutdown();
+}
