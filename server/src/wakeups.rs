@@ -139,6 +139,7 @@ pub struct Wakeups {
     tx: mpsc::Sender<Wish>,
     rx: Mutex<Option<mpsc::Receiver<Wish>>>,
     dropped: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Wakeups {
@@ -160,6 +161,7 @@ impl Notifier for Wakeups {
         };
         if self.tx.try_send(wish).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.metrics.wake_dropped();
         }
     }
 
@@ -169,8 +171,8 @@ impl Notifier for Wakeups {
 }
 
 impl Wakeups {
-    /// A sender signing with `key`, not started yet.
-    pub fn new(key: VapidKey, settings: WakeSettings) -> Wakeups {
+    /// A sender signing with `key`, not started yet, counting dropped news in `metrics`.
+    pub fn new(key: VapidKey, settings: WakeSettings, metrics: Arc<Metrics>) -> Wakeups {
         let (tx, rx) = mpsc::channel(QUEUE);
         Wakeups {
             key: Arc::new(key),
@@ -178,6 +180,7 @@ impl Wakeups {
             tx,
             rx: Mutex::new(Some(rx)),
             dropped: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -573,7 +576,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = VapidKey::load_or_create(&dir.path().join("k.p8"), &SystemRandom::new()).unwrap();
         let metrics = Arc::new(Metrics::default());
-        let wakeups = Wakeups::new(key, WakeSettings::new("mailto:ops@example.org"), metrics.clone());
+        let wakeups = Wakeups::new(
+            key,
+            WakeSettings::new("mailto:ops@example.org"),
+            metrics.clone(),
+        );
         // Not started: nothing takes the news, so the queue fills.
         for _ in 0..=QUEUE {
             wakeups.changed(&[SpaceId([1; 16])], &DeviceId([2; 32]));
