@@ -437,7 +437,8 @@ fn an_endpoint_spelt_another_way_counts_as_the_same_endpoint() {
 fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
     let dir = tempfile::tempdir().unwrap();
     let service = PushService::start();
-    let lifetime = Duration::from_secs(3);
+    // Registration times are whole seconds: the margins below are a second or more.
+    let lifetime = Duration::from_secs(5);
     let relay = start(
         dir.path(),
         &service,
@@ -467,10 +468,12 @@ fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
         StatusCode::SERVICE_UNAVAILABLE,
         "full"
     );
-    // a renews halfway; b does not.
-    std::thread::sleep(lifetime / 2);
+    // a renews 3 s on; b does not.
+    let renewed_after = Duration::from_secs(3);
+    std::thread::sleep(renewed_after);
     assert_eq!(register(c, &a, sa.registration()), StatusCode::OK);
-    std::thread::sleep(lifetime / 2 + Duration::from_millis(1200));
+    // b is now more than a lifetime (and a second) old; a about 3 s.
+    std::thread::sleep(lifetime - renewed_after + Duration::from_millis(1200));
     // b's lapsed: its place is free, and it is not woken.
     assert_eq!(register(c, &late, slate.registration()), StatusCode::OK);
     // (The admin's genesis and three additions took its sequence numbers 1 to 4.)
@@ -486,17 +489,18 @@ fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
         0,
         "a lapsed subscription was woken"
     );
-    // The sweep (at least once per half lifetime) deleted it: nothing is left to expire.
+    // b went when late registered; a lapsed since, and the sweep (every half lifetime) deleted it:
+    // nothing registered before late is left to expire.
     std::thread::sleep(lifetime);
     let store = support::open_store(dir.path());
-    let long_ago = std::time::SystemTime::now()
+    // (late registered about a lifetime and a second ago; a three seconds before it.)
+    let before_late = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
         - lifetime.as_secs()
-        - 1;
-    // (b was registered more than two lifetimes ago, late less than one; a lapsed since too.)
-    assert_eq!(store.expire_push_subscriptions(long_ago - 2).unwrap(), 0);
+        - 3;
+    assert_eq!(store.expire_push_subscriptions(before_late).unwrap(), 0);
     service.assert_no_problems();
     relay.handle.shutdown();
 }
