@@ -634,3 +634,58 @@ fn a_subscription_the_rule_now_refuses_is_deleted_not_posted_to() {
     assert_eq!(relay.metrics.wakeups(WakeOutcome::Failed), 0);
     relay.handle.shutdown();
 }
+
+/// Review P1: one push service shared by many phones (the publisher's gateway, a public UnifiedPush
+/// server) answering in 100 ms: a burst of one space's wake-ups there does not queue another
+/// space's wake-up on the same service behind all of it.
+#[test]
+fn a_burst_for_one_space_on_a_shared_service_does_not_hold_back_another_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = PushService::start();
+    let relay = start(dir.path(), &service, settings());
+    let c = &relay.client;
+    let busy_space = SpaceId([0x6c; 16]);
+    let mut busy = Founded::new(c, busy_space);
+    let readers: Vec<Device> = (1..=120u8).map(device).collect();
+    // Every member first, then every registration (an addition is a push).
+    for d in &readers {
+        busy.add(c, d, Role::Member, None);
+        c.sync(d, &request(vec![empty_vector(busy_space)], vec![]));
+    }
+    for (i, d) in readers.iter().enumerate() {
+        assert_eq!(
+            register(c, d, service.subscribe(&format!("busy{i}")).registration()),
+            StatusCode::OK
+        );
+    }
+    let quiet_space = SpaceId([0x6d; 16]);
+    let mut quiet = Founded::new(c, quiet_space);
+    let reader = device(200);
+    quiet.add(c, &reader, Role::Member, None);
+    let sub = service.subscribe("quiet");
+    read_and_register(c, &reader, quiet_space, &sub);
+    service.slow_down(Duration::from_millis(100));
+
+    // (The admin's genesis and additions took sequence numbers 1 to 121, and 1 to 2.)
+    push_change(c, &busy.admin, busy_space, 122);
+    std::thread::sleep(JITTER + Duration::from_millis(100));
+    let pushed = Instant::now();
+    push_change(c, &quiet.admin, quiet_space, 3);
+    let woke = service.wait_for(&sub, 1, Duration::from_secs(30));
+    assert_eq!(woke.len(), 1);
+    let after = woke[0].at.duration_since(pushed);
+    assert!(
+        after < JITTER + Duration::from_secs(1),
+        "woken {after:?} after its push, behind the other space's burst"
+    );
+    // Every busy reader is woken once, none twice.
+    let end = Instant::now() + Duration::from_secs(30);
+    while service.arrivals().len() < readers.len() + 1 {
+        assert!(Instant::now() < end, "not every reader was woken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(service.arrivals().len(), readers.len() + 1);
+    service.assert_no_problems();
+    relay.handle.shutdown();
+}
