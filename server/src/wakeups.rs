@@ -66,10 +66,12 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 pub const QUEUE: usize = 4096;
 /// Wake-ups being posted at once, at most.
 pub const POSTS_AT_ONCE: usize = 16;
-/// Wake-ups being posted at once to one push service (an endpoint's origin), at most (review S1):
-/// a service that answers slowly, or never, holds this many of the [`POSTS_AT_ONCE`] slots and no
-/// more, so wake-ups through every other service go on.
-pub const POSTS_PER_SERVICE: usize = 2;
+/// Wake-ups being posted at once to one push service (an endpoint's origin), at most: half the
+/// [`POSTS_AT_ONCE`] slots. A service that answers slowly, or never, holds this many and no more, so
+/// wake-ups through every other service go on (review S1); a shared service that answers fast (the
+/// publisher's gateway, which every FCM and APNs phone is behind) still gets enough for its many
+/// phones (review P1), and within it the spaces take turns.
+pub const POSTS_PER_SERVICE: usize = POSTS_AT_ONCE / 2;
 /// Posts of one wake-up, at most (the first and two more after a throttled or failing service).
 pub const MAX_ATTEMPTS: u8 = 3;
 /// The back-off after a push service's 429 or 5xx that named no `Retry-After`, doubled per
@@ -235,6 +237,9 @@ struct Task {
 /// A wake-up built and ready to post, waiting for a slot of its push service.
 struct Ready {
     device: DeviceId,
+    /// The space whose push asked for it (the newest, if several rode on one): within a service,
+    /// spaces take turns, so one space's burst does not queue another's wake-up behind all of it.
+    space: SpaceId,
     subscription: StoredSubscription,
     attempts: u8,
     request: WakeRequest,
@@ -245,14 +250,42 @@ struct Ready {
 /// the task goes on judging news and reading answers (review S1).
 #[derive(Default)]
 struct Slots {
-    ready: HashMap<String, VecDeque<Ready>>,
+    /// Per service, its spaces in turn, each with its wake-ups in order.
+    ready: HashMap<String, VecDeque<(SpaceId, VecDeque<Ready>)>>,
+    /// The devices waiting in `ready`: a device falls due again while its wake-up still waits
+    /// (a slow service, a long queue) rides on the one waiting instead of being posted twice.
+    queued: std::collections::HashSet<DeviceId>,
     in_flight: HashMap<String, usize>,
     total: usize,
 }
 
 impl Slots {
     fn push(&mut self, service: String, ready: Ready) {
-        self.ready.entry(service).or_default().push_back(ready);
+        if !self.queued.insert(ready.device) {
+            return;
+        }
+        let spaces = self.ready.entry(service).or_default();
+        match spaces.iter_mut().find(|(s, _)| *s == ready.space) {
+            Some((_, queue)) => queue.push_back(ready),
+            None => spaces.push_back((ready.space, VecDeque::from([ready]))),
+        }
+    }
+
+    /// The next wake-up of `service`: the first of the space whose turn it is.
+    fn take(&mut self, service: &str) -> Option<Ready> {
+        let spaces = self.ready.get_mut(service)?;
+        let (space, mut queue) = spaces.pop_front()?;
+        let job = queue.pop_front();
+        if !queue.is_empty() {
+            spaces.push_back((space, queue));
+        }
+        if spaces.is_empty() {
+            self.ready.remove(service);
+        }
+        if let Some(j) = &job {
+            self.queued.remove(&j.device);
+        }
+        job
     }
 
     /// Starts posts, one service at a time in turn, while slots are free.
@@ -268,15 +301,9 @@ impl Slots {
                 if busy >= POSTS_PER_SERVICE {
                     continue;
                 }
-                let Some(queue) = self.ready.get_mut(&service) else {
+                let Some(job) = self.take(&service) else {
                     continue;
                 };
-                let Some(job) = queue.pop_front() else {
-                    continue;
-                };
-                if queue.is_empty() {
-                    self.ready.remove(&service);
-                }
                 *self.in_flight.entry(service).or_default() += 1;
                 self.total += 1;
                 started = true;
@@ -355,7 +382,7 @@ fn judge(
     access: &Access,
     wish: &Wish,
     live_since: u64,
-) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
+) -> Result<Vec<(DeviceId, StoredSubscription, SpaceId)>, StoreError> {
     let mut out = Vec::new();
     for space in &wish.spaces {
         let candidates: Vec<_> = store
@@ -382,7 +409,7 @@ fn judge(
             let gone: Vec<DeviceId> = may_not.into_iter().map(|(d, _)| d).collect();
             store.forget_readers(space, &gone)?;
         }
-        out.extend(may);
+        out.extend(may.into_iter().map(|(d, s)| (d, s, *space)));
     }
     Ok(out)
 }
@@ -406,6 +433,8 @@ impl Task {
         );
         // What each scheduled device is woken through, and how many posts it had.
         let mut pending: HashMap<DeviceId, (StoredSubscription, u8)> = HashMap::new();
+        // The space whose push each pending device was last wished for (turns within a service).
+        let mut spaces: HashMap<DeviceId, SpaceId> = HashMap::new();
         // Push services that asked the relay to wait, until when.
         let mut held_back: HashMap<String, u64> = HashMap::new();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
@@ -445,16 +474,18 @@ impl Task {
                         Err(_) => continue,
                     };
                     let at = now();
-                    for (device, subscription) in found {
+                    for (device, subscription, space) in found {
                         match schedule.wake(device, at, random(&rng)) {
                             Scheduled::Full => {}
                             Scheduled::At(_) => {
                                 pending.insert(device, (subscription, 0));
+                                spaces.insert(device, space);
                             }
                             Scheduled::Coalesced => {
                                 // The newest subscription, the attempts so far.
                                 let attempts = pending.get(&device).map_or(0, |(_, a)| *a);
                                 pending.insert(device, (subscription, attempts));
+                                spaces.insert(device, space);
                             }
                         }
                     }
@@ -483,7 +514,9 @@ impl Task {
                             continue;
                         };
                         let service = service_of(&subscription.endpoint);
-                        slots.push(service, Ready { device, subscription, attempts, request });
+                        // A retry has no space of its own any more: it takes the turn of no space.
+                        let space = spaces.remove(&device).unwrap_or(SpaceId([0; 16]));
+                        slots.push(service, Ready { device, space, subscription, attempts, request });
                     }
                     slots.dispatch(&poster, &done_tx);
                 }
