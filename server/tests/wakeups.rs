@@ -506,7 +506,7 @@ fn a_subscription_not_renewed_lapses_frees_its_place_and_is_swept() {
 }
 
 /// Review S1: a push service that never answers (here: one that takes the connection and says
-/// nothing) holds at most a few of the sender's post slots, and each post for at most the post
+/// nothing) holds at most half of the sender's post slots, and each post for at most the post
 /// timeout: a wake-up through another service goes out at once meanwhile.
 #[test]
 fn a_push_service_that_never_answers_holds_back_no_one_else() {
