@@ -111,8 +111,9 @@ impl Vault {
     }
 
     /// Whether to call `register_push` (again) for this subscription at `relay_url` now: never
-    /// registered there, another endpoint or keys, or the last registration is 7 days old (a relay
-    /// lets one lapse after 30). Asks nobody: call it at every app start.
+    /// registered there, another endpoint or keys, or the last registration is a day old (a relay
+    /// may drop one without telling: a new key, a push service's 410). Asks nobody: call it at
+    /// every app start.
     pub fn push_registration_due(
         self: Arc<Self>,
         relay_url: String,

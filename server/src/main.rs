@@ -326,7 +326,7 @@ fn run(plan: Plan) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             tracing::info!(dropped, "push key rebound");
             println!(
-                "sebaya-relay: wake-ups are now signed with the key in {}; {dropped} subscriptions made for the old key were dropped (those phones register again when the app next starts) (data: {})",
+                "sebaya-relay: wake-ups are now signed with the key in {}; {dropped} subscriptions made for the old key were dropped (each phone registers again at its first app start a day or more after its last registration) (data: {})",
                 file.display(),
                 database.describe()
             );

@@ -56,7 +56,7 @@ pub const MAX_DEVICES_PER_ENDPOINT: usize = 4;
 /// Default bound on the subscriptions the relay keeps in all (`--push-max-subscriptions`).
 pub const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 100_000;
 /// Default time a subscription is kept after it was registered, unless the device registers it again
-/// (`--push-subscription-days`, review S3): devices re-register weekly (`push_registration_due`),
+/// (`--push-subscription-days`, review S3): devices re-register daily (`push_registration_due`),
 /// so one that has not for 30 days is gone or forgotten, and a stranger's keys hold their places
 /// only while they keep registering.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 86_400);

@@ -10,7 +10,8 @@
 //! an [`HttpClient`]. The vault remembers per relay a fingerprint of what it registered and when
 //! (sealed in its settings), so [`Vault::push_registration_due`] tells an app at start whether to
 //! register again: never registered, another subscription, or older than
-//! [`REREGISTER_AFTER_SECS`] (the relay lets a subscription lapse after 30 days unless renewed).
+//! [`REREGISTER_AFTER_SECS`] (the relay lets a subscription lapse after 30 days unless renewed, and
+//! may drop one without telling the device: a new key, a push service's 410).
 
 use serde::{Deserialize, Serialize};
 
@@ -26,10 +27,11 @@ use crate::Vault;
 use crate::crypto;
 use crate::error::{Error, PushRefusal, Result};
 
-/// How old a registration may grow before the app registers it again, in seconds (7 days): well
-/// within the 30 days after which a relay lets a subscription lapse (protocol 28.9), so a phone
-/// opened weekly is never dropped.
-pub const REREGISTER_AFTER_SECS: i64 = 7 * 86_400;
+/// How old a registration may grow before the app registers it again, in seconds (1 day): a
+/// subscription the relay dropped without telling the device (a new key, a push service's 410)
+/// comes back within a day of the app's next start (review P2), and one never lapses (a relay keeps
+/// it at least 7 days, 30 by default; protocol 28.9). One small signed request a day.
+pub const REREGISTER_AFTER_SECS: i64 = 86_400;
 
 /// A Web Push subscription as the platform's push library gives it. Its `Debug` shows lengths only:
 /// an endpoint is a capability to wake the device.
