@@ -708,6 +708,7 @@ fn rebind_push_key_moves_the_database_to_a_new_key_and_drops_its_subscriptions()
     }
     let out = run_binary(&[
         "rebind-push-key",
+        "--create",
         "--data-dir",
         path_str(&data),
         "--push-key",
@@ -743,4 +744,70 @@ fn rebind_push_key_moves_the_database_to_a_new_key_and_drops_its_subscriptions()
         "mailto:ops@example.org",
     ]);
     assert!(!out.status.success());
+}
+
+/// Review P3: `rebind-push-key` with a path where no key file is (a typo, a volume not mounted yet)
+/// changes nothing unless `--create` says to make a key there.
+#[test]
+fn rebind_push_key_to_a_missing_file_changes_nothing_without_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let first = dir.path().join("first.p8");
+    let relay = start_binary(
+        &[
+            "--port",
+            "0",
+            "--data-dir",
+            path_str(&data),
+            "--push-key",
+            path_str(&first),
+            "--push-contact",
+            "mailto:ops@example.org",
+        ],
+        &[],
+        1,
+    );
+    relay.terminate();
+    drop(relay);
+    let device = sebaya_proto::DeviceId([1; 32]);
+    let space = SpaceId([0x72; 16]);
+    {
+        let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
+        store.note_readers(&device, &[space]).unwrap();
+        let mut p256dh = vec![4];
+        p256dh.extend([1; 64]);
+        let s = sebaya_relay::store::StoredSubscription {
+            endpoint: "https://push.example.net/s/1".into(),
+            p256dh,
+            auth: vec![1; 16],
+        };
+        store.set_push_subscription(&device, Some(&s), 100).unwrap();
+    }
+    let missing = dir.path().join("missing.p8");
+    let out = run_binary(&[
+        "rebind-push-key",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&missing),
+    ]);
+    assert!(!out.status.success());
+    assert!(!missing.exists(), "a key was made");
+    let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
+    assert_eq!(store.wake_candidates(&space, 0).unwrap().len(), 1);
+    drop(store);
+    let out = run_binary(&[
+        "rebind-push-key",
+        "--create",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&missing),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(missing.exists());
 }
