@@ -5,7 +5,7 @@
 //! sebaya-relay migrate [--data-dir DIR]           upgrade the database's schema, then exit
 //! sebaya-relay backup --to FILE [--data-dir DIR]  copy the database, also while a relay serves it
 //! sebaya-relay copy-to-postgres --data-dir DIR --database URL   move a stopped SQLite relay into PostgreSQL
-//! sebaya-relay rebind-push-key --push-key FILE [--data-dir DIR]  wake-ups from now on with another key
+//! sebaya-relay rebind-push-key --push-key FILE [--create] [--data-dir DIR]  wake-ups with another key
 //! sebaya-relay --version | --help
 //! ```
 //! `serve` is the default, so `sebaya-relay --port 0` still serves. Every setting is a flag, an
@@ -93,6 +93,12 @@ fn command() -> Command {
                         .value_name("FILE")
                         .required(true)
                         .help("the VAPID key file the relay is served with from now on"),
+                )
+                .arg(
+                    Arg::new("create")
+                        .long("create")
+                        .action(ArgAction::SetTrue)
+                        .help("make a new key in --push-key if no file is there (without it, a missing file changes nothing)"),
                 ),
         )
         .subcommand(
@@ -236,14 +242,14 @@ enum Plan {
     Migrate(config::Common),
     Copy(config::Common),
     Backup(config::Common, std::path::PathBuf),
-    Rebind(config::Common, std::path::PathBuf),
+    Rebind(config::Common, std::path::PathBuf, bool),
 }
 
 impl Plan {
     fn common(&self) -> &config::Common {
         match self {
             Plan::Serve(s) => &s.common,
-            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) | Plan::Rebind(c, _) => c,
+            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) | Plan::Rebind(c, _, _) => c,
         }
     }
 }
@@ -273,7 +279,8 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
                 .flatten()
                 .cloned()
                 .unwrap_or_default();
-            Plan::Rebind(config::Common::resolve(&layers)?, key.into())
+            let create = m.try_get_one::<bool>("create").ok().flatten().copied() == Some(true);
+            Plan::Rebind(config::Common::resolve(&layers)?, key.into(), create)
         }
         _ => Plan::Serve(Box::new(config::Serve::resolve(&layers)?)),
     })
@@ -308,7 +315,15 @@ fn run(plan: Plan) -> Result<(), String> {
             );
             Ok(())
         }
-        Plan::Rebind(c, file) => {
+        Plan::Rebind(c, file, create) => {
+            // A mistyped path or a volume not mounted yet must not cost every phone its wake-ups
+            // (review P3): a new key is made only when asked for.
+            if !create && !file.exists() {
+                return Err(format!(
+                    "no key file at {}: give the file the relay is to sign with, or add --create to make a new key there; nothing changed",
+                    file.display()
+                ));
+            }
             let key = sebaya_relay::webpush::VapidKey::load_or_create(
                 &file,
                 &ring::rand::SystemRandom::new(),
