@@ -1,7 +1,8 @@
 // Registering for wake-ups through the Swift bindings (issue 16, item 4; protocol 28.9), against the
 // relay with a push key the test stage starts (SEBAYA_PUSH_RELAY_URL): the device registers a
 // subscription and gets the relay's VAPID key; the vault remembers it, so pushRegistrationDue tells
-// the app when to register again; each refusal is a PushRefused with its reason. Linux has no
+// the app when to register again; each refusal is a PushRefused with its reason. Endpoints are on a
+// loopback port nothing listens on (the stage's relay takes them with its tests' switch). Linux has no
 // CryptoKit: the subscription's key is the P-256 generator point, a valid public key (an app passes
 // its push library's). The same flow as bindings/tests/python/test_push.py. main.swift runs pushTests().
 
@@ -48,7 +49,7 @@ func pushTests() {
     check("push: a device registers, gets the key, and knows when to register again") {
         let url = try pushRelayURL()
         let (_, b) = try pair(url, "1")
-        let endpoint = "https://push.example.net/wake/s1"
+        let endpoint = "http://127.0.0.1:9/wake/s1"
         try assertTrue(try b.pushServerKey(relayUrl: url) == nil, "no key yet")
         try assertTrue(try b.pushRegistrationDue(relayUrl: url, endpoint: endpoint, p256dh: p256Generator, auth: auth), "due before")
         let key = try b.unregisterPush(relayUrl: url)
@@ -63,7 +64,7 @@ func pushTests() {
 
     check("push: refusals are typed") {
         let url = try pushRelayURL()
-        let endpoint = "https://push.example.net/wake/s2"
+        let endpoint = "http://127.0.0.1:9/wake/s2"
         let fresh = try Vault.open(path: tmpPath("push-fresh.db"), masterKey: try generateMasterKey())
         let first = try caught("never synced") { _ = try fresh.registerPush(relayUrl: url, endpoint: endpoint, p256dh: p256Generator, auth: auth) }
         try assertTrue(pushRefusal(first)?.1 == .syncFirst, "sync first: \(first)")
