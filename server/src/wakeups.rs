@@ -72,6 +72,17 @@ pub const POSTS_AT_ONCE: usize = 16;
 /// publisher's gateway, which every FCM and APNs phone is behind) still gets enough for its many
 /// phones (review P1), and within it the spaces take turns.
 pub const POSTS_PER_SERVICE: usize = POSTS_AT_ONCE / 2;
+/// Posts at once to a service not proven fast (review P9): one that has not answered within
+/// [`FAST_ANSWER`] in the last [`PROVEN_FOR`] gets this many, and all such services together
+/// [`UNPROVEN_AT_ONCE`], so silent hosts on any number of origins leave half the slots to the
+/// services that answer.
+pub const UNPROVEN_PER_SERVICE: usize = 2;
+/// Posts at once to services not proven fast, all together.
+pub const UNPROVEN_AT_ONCE: usize = POSTS_AT_ONCE / 2;
+/// An answer (any but a failure) within this long proves a service fast.
+pub const FAST_ANSWER: Duration = Duration::from_secs(1);
+/// How long a fast answer keeps a service proven.
+pub const PROVEN_FOR: Duration = Duration::from_secs(600);
 /// Posts of one wake-up, at most (the first and two more after a throttled or failing service).
 pub const MAX_ATTEMPTS: u8 = 3;
 /// The back-off after a push service's 429 or 5xx that named no `Retry-After`, doubled per
@@ -257,6 +268,10 @@ struct Slots {
     queued: std::collections::HashSet<DeviceId>,
     in_flight: HashMap<String, usize>,
     total: usize,
+    /// When each service last answered fast (review P9).
+    proven: HashMap<String, Instant>,
+    /// Where the next round of `dispatch` starts, so no service always gets the first look.
+    turn: usize,
 }
 
 impl Slots {
@@ -288,17 +303,38 @@ impl Slots {
         job
     }
 
+    fn is_proven(&self, service: &str, now: Instant) -> bool {
+        self.proven
+            .get(service)
+            .is_some_and(|at| now.saturating_duration_since(*at) < PROVEN_FOR)
+    }
+
     /// Starts posts, one service at a time in turn, while slots are free.
     fn dispatch(&mut self, poster: &Poster, done: &mpsc::UnboundedSender<Done>) {
+        let now = Instant::now();
+        let mut unproven: usize = self
+            .in_flight
+            .iter()
+            .filter(|(s, _)| !self.is_proven(s, now))
+            .map(|(_, n)| *n)
+            .sum();
         loop {
             let mut started = false;
-            let services: Vec<String> = self.ready.keys().cloned().collect();
+            let mut services: Vec<String> = self.ready.keys().cloned().collect();
+            if !services.is_empty() {
+                let len = services.len();
+                services.rotate_left(self.turn % len);
+                self.turn = self.turn.wrapping_add(1);
+            }
             for service in services {
                 if self.total >= POSTS_AT_ONCE {
                     return;
                 }
                 let busy = self.in_flight.get(&service).copied().unwrap_or(0);
-                if busy >= POSTS_PER_SERVICE {
+                let proven = self.is_proven(&service, now);
+                if proven && busy >= POSTS_PER_SERVICE
+                    || !proven && (busy >= UNPROVEN_PER_SERVICE || unproven >= UNPROVEN_AT_ONCE)
+                {
                     continue;
                 }
                 let Some(job) = self.take(&service) else {
@@ -306,9 +342,13 @@ impl Slots {
                 };
                 *self.in_flight.entry(service).or_default() += 1;
                 self.total += 1;
+                if !proven {
+                    unproven += 1;
+                }
                 started = true;
                 let (poster, done) = (poster.clone(), done.clone());
                 tokio::spawn(async move {
+                    let began = Instant::now();
                     // The client's own timeout ends a post; this one holds even if it did not.
                     let delivery = tokio::time::timeout(
                         crate::webpush::POST_TIMEOUT + Duration::from_secs(1),
@@ -320,6 +360,7 @@ impl Slots {
                         device: job.device,
                         subscription: job.subscription,
                         attempts: job.attempts.saturating_add(1),
+                        fast: began.elapsed() < FAST_ANSWER && delivery != Delivery::Failed,
                         delivery,
                     });
                 });
@@ -330,8 +371,16 @@ impl Slots {
         }
     }
 
-    /// A post to `service` ended.
-    fn finished(&mut self, service: &str) {
+    /// A post to `service` ended, `fast` or not.
+    fn finished(&mut self, service: &str, fast: bool) {
+        if fast {
+            let now = Instant::now();
+            if self.proven.len() >= 4096 {
+                self.proven
+                    .retain(|_, at| now.saturating_duration_since(*at) < PROVEN_FOR);
+            }
+            self.proven.insert(service.to_owned(), now);
+        }
         self.total = self.total.saturating_sub(1);
         if let Some(n) = self.in_flight.get_mut(service) {
             *n = n.saturating_sub(1);
@@ -347,6 +396,8 @@ struct Done {
     device: DeviceId,
     subscription: StoredSubscription,
     attempts: u8,
+    /// Answered (anything but a failure) within [`FAST_ANSWER`].
+    fast: bool,
     delivery: Delivery,
 }
 
@@ -531,7 +582,7 @@ impl Task {
                     }
                 }
                 Some(done) = done_rx.recv() => {
-                    slots.finished(&service_of(&done.subscription.endpoint));
+                    slots.finished(&service_of(&done.subscription.endpoint), done.fast);
                     self.answered(done, now(), &mut schedule, &mut pending, &mut held_back, &rng).await;
                     slots.dispatch(&poster, &done_tx);
                 }
