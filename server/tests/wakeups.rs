@@ -514,8 +514,9 @@ fn a_push_service_that_never_answers_holds_back_no_one_else() {
     let service = PushService::start();
     let relay = start(dir.path(), &service, settings());
     let c = &relay.client;
-    // Two tarpits (two origins: review P9): each accepts connections, never reads or answers;
-    // held open until the test ends.
+    // Two tarpits (two origins: review P9): each answers its first post at once (review P11: to be
+    // taken for a fast service) and then accepts connections, never reads or answers; held open
+    // until the test ends.
     let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let tarpits: Vec<String> = (0..2)
         .map(|_| {
@@ -523,8 +524,13 @@ fn a_push_service_that_never_answers_holds_back_no_one_else() {
             let base = format!("http://{}", tarpit.local_addr().unwrap());
             let held = held.clone();
             std::thread::spawn(move || {
-                for s in tarpit.incoming().flatten() {
-                    held.lock().unwrap().push(s);
+                let mut first = true;
+                for mut s in tarpit.incoming().flatten() {
+                    if std::mem::take(&mut first) {
+                        answer_once(&mut s);
+                    } else {
+                        held.lock().unwrap().push(s);
+                    }
                 }
             });
             base
@@ -545,6 +551,17 @@ fn a_push_service_that_never_answers_holds_back_no_one_else() {
         s.endpoint = format!("{}/slow/{i}", tarpits[i % 2]);
         assert_eq!(register(c, d, s), StatusCode::OK);
     }
+    // Each tarpit answers one wake-up fast first (a push of the admin's to a space the first two
+    // devices read), then hangs the rest.
+    let prove_space = SpaceId([0x6e; 16]);
+    let mut prove = Founded::new(c, prove_space);
+    for d in &devices[..2] {
+        prove.add(c, d, Role::Member, None);
+        c.sync(d, &request(vec![empty_vector(prove_space)], vec![]));
+    }
+    push_change(c, &prove.admin, prove_space, 4);
+    std::thread::sleep(JITTER + Duration::from_millis(700));
+    held.lock().unwrap().clear();
     let ok_space = SpaceId([0x6a; 16]);
     let ok = Founded::new(c, ok_space);
     let mut ok = ok;
@@ -699,4 +716,23 @@ fn a_burst_for_one_space_on_a_shared_service_does_not_hold_back_another_space() 
     assert_eq!(service.arrivals().len(), readers.len() + 1);
     service.assert_no_problems();
     relay.handle.shutdown();
+}
+
+/// Reads one HTTP request from `s` (headers and a `content-length` body) and answers 201.
+fn answer_once(s: &mut std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let _ = s.write_all(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
 }
