@@ -79,8 +79,13 @@ pub const POSTS_PER_SERVICE: usize = POSTS_AT_ONCE / 2;
 pub const UNPROVEN_PER_SERVICE: usize = 2;
 /// Posts at once to services not proven fast, all together.
 pub const UNPROVEN_AT_ONCE: usize = POSTS_AT_ONCE / 2;
-/// An answer (any but a failure) within this long proves a service fast.
+/// An answer (any but a failure) within this long is fast.
 pub const FAST_ANSWER: Duration = Duration::from_secs(1);
+/// A service is proven fast when at least this many of its last [`PROOF_WINDOW`] answers were
+/// kept, and nine in ten of them were fast (review P11: one fast answer proves nothing).
+pub const PROOF_MIN: usize = 5;
+/// How many of a service's last answers are judged.
+pub const PROOF_WINDOW: usize = 20;
 /// How long a fast answer keeps a service proven.
 pub const PROVEN_FOR: Duration = Duration::from_secs(600);
 /// Posts of one wake-up, at most (the first and two more after a throttled or failing service).
@@ -268,8 +273,8 @@ struct Slots {
     queued: std::collections::HashSet<DeviceId>,
     in_flight: HashMap<String, usize>,
     total: usize,
-    /// When each service last answered fast (review P9).
-    proven: HashMap<String, Instant>,
+    /// Each service's last answers, fast or not, and when the last fast one came (review P9, P11).
+    proven: HashMap<String, (VecDeque<bool>, Instant)>,
     /// Where the next round of `dispatch` starts, so no service always gets the first look.
     turn: usize,
 }
@@ -304,9 +309,12 @@ impl Slots {
     }
 
     fn is_proven(&self, service: &str, now: Instant) -> bool {
-        self.proven
-            .get(service)
-            .is_some_and(|at| now.saturating_duration_since(*at) < PROVEN_FOR)
+        self.proven.get(service).is_some_and(|(answers, at)| {
+            let fast = answers.iter().filter(|f| **f).count();
+            answers.len() >= PROOF_MIN
+                && fast * 10 >= answers.len() * 9
+                && now.saturating_duration_since(*at) < PROVEN_FOR
+        })
     }
 
     /// Starts posts, one service at a time in turn, while slots are free.
@@ -373,13 +381,21 @@ impl Slots {
 
     /// A post to `service` ended, `fast` or not.
     fn finished(&mut self, service: &str, fast: bool) {
+        let now = Instant::now();
+        if self.proven.len() >= 4096 {
+            self.proven
+                .retain(|_, (_, at)| now.saturating_duration_since(*at) < PROVEN_FOR);
+        }
+        let (answers, at) = self
+            .proven
+            .entry(service.to_owned())
+            .or_insert_with(|| (VecDeque::new(), now));
+        answers.push_back(fast);
+        if answers.len() > PROOF_WINDOW {
+            answers.pop_front();
+        }
         if fast {
-            let now = Instant::now();
-            if self.proven.len() >= 4096 {
-                self.proven
-                    .retain(|_, at| now.saturating_duration_since(*at) < PROVEN_FOR);
-            }
-            self.proven.insert(service.to_owned(), now);
+            *at = now;
         }
         self.total = self.total.saturating_sub(1);
         if let Some(n) = self.in_flight.get_mut(service) {
