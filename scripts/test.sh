@@ -91,11 +91,12 @@ header() {
 
 SWIFT_RELAY_PID=""
 SWIFT_CRED_RELAY_PID=""
+SWIFT_PUSH_RELAY_PID=""
 on_exit() {
     local rc=$?
     # Relays started by the swift stage are stopped by their own PIDs, however the script ends.
     local pid
-    for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID"; do
+    for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID" "$SWIFT_PUSH_RELAY_PID"; do
         [[ -n "$pid" ]] && kill "$pid" 2>/dev/null
     done
     # The rust stage's PostgreSQL cluster, by its own pid and folder.
@@ -390,7 +391,7 @@ stage_swift() {
     "$tc" run timeout 900 sh -c 'cd /sebaya/spm && swift build -Xlinker -L/sebaya/lib && LD_LIBRARY_PATH=/sebaya/lib timeout 120 .build/debug/Smoke'
     # The relays run on the host, on loopback; the chroot shares the network namespace. The second
     # admits by credential a programme nobody holds the key of (protocol 9.8): it stores for no one.
-    local data url cred_url
+    local data url cred_url push_url
     data="$(mktemp -d)"
     start_relay "$SEBAYA_RELAY_BIN" "$data/open" || return 1
     SWIFT_RELAY_PID="$STARTED_PID"
@@ -399,19 +400,26 @@ stage_swift() {
         --programme "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" || return 1
     SWIFT_CRED_RELAY_PID="$STARTED_PID"
     cred_url="$STARTED_URL"
+    # The third sends wake-ups (protocol 28.8): its key is made in its data directory; the tests
+    # register endpoints on a closed loopback port (taken with the tests' switch), so a wake-up goes
+    # nowhere off this machine, not even a name lookup.
+    start_relay "$SEBAYA_RELAY_BIN" "$data/push" --push-key "$data/push/vapid.p8" \
+        --push-contact mailto:ops@example.org --push-allow-loopback true || return 1
+    SWIFT_PUSH_RELAY_PID="$STARTED_PID"
+    push_url="$STARTED_URL"
     # The sample (bindings/tests/swift-package/Sources/Sample): only `import Sebaya`, against the relay.
     echo "-- the Swift sample against $url"
     "$tc" run env LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" timeout 120 /sebaya/spm/.build/debug/Sample ||
-        { kill "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID" 2>/dev/null || true; return 1; }
+        { kill "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID" "$SWIFT_PUSH_RELAY_PID" 2>/dev/null || true; return 1; }
     echo "-- relay $url (pid $SWIFT_RELAY_PID); running /sebaya/sebaya-swift-test in the chroot"
     local rc=0
     # A hung test must not hang CI: ten minutes at most (it takes seconds).
     # The v1 fixture vault a test opens (a pairing from before programmes), read from a copy.
     copy_if_changed "$ROOT/tests/fixtures/v1/participant.db" "$work/fixtures/v1/participant.db"
     "$tc" run LD_LIBRARY_PATH=/sebaya/lib SEBAYA_RELAY_URL="$url" SEBAYA_CREDENTIAL_RELAY_URL="$cred_url" \
-        SEBAYA_V1_FIXTURES=/sebaya/fixtures/v1 timeout 600 /sebaya/sebaya-swift-test || rc=$?
+        SEBAYA_PUSH_RELAY_URL="$push_url" SEBAYA_V1_FIXTURES=/sebaya/fixtures/v1 timeout 600 /sebaya/sebaya-swift-test || rc=$?
     local pid
-    for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID"; do
+    for pid in "$SWIFT_RELAY_PID" "$SWIFT_CRED_RELAY_PID" "$SWIFT_PUSH_RELAY_PID"; do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "a relay died during the Swift tests; stderr:" >&2
             tail -n 40 "$data"/*/relay.log >&2
@@ -422,6 +430,7 @@ stage_swift() {
     done
     SWIFT_RELAY_PID=""
     SWIFT_CRED_RELAY_PID=""
+    SWIFT_PUSH_RELAY_PID=""
     rm -rf "$data"
     return $rc
 }

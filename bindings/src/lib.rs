@@ -62,6 +62,7 @@ mod passcode;
 mod platform;
 mod policy;
 mod programmes;
+mod push;
 mod reminders;
 mod reports;
 mod safety;
@@ -402,6 +403,16 @@ pub enum SebayaError {
         /// English text for logs.
         detail: String,
     },
+    /// The relay did not take the registration for wake-ups (`register_push`); `reason` says why.
+    #[error("{detail}")]
+    PushRefused {
+        /// Catalogue id: `error-push-<reason>`.
+        message_id: String,
+        /// English text for logs (never the endpoint).
+        detail: String,
+        /// Why.
+        reason: push::PushRefusal,
+    },
     /// A bug or an unexpected condition inside the core (including a caught panic).
     #[error("{detail}")]
     Internal {
@@ -573,6 +584,7 @@ impl From<sebaya_core::Error> for SebayaError {
                 message_id: id("error-key-store"),
                 detail,
             },
+            E::PushRefused(r) => push::refused(r, detail),
             E::Sqlite(_) | E::Internal(_) => SebayaError::Internal {
                 message_id: id("error-internal"),
                 detail,

@@ -85,6 +85,7 @@ impl From<&SebayaError> for LiveFailure {
             | SebayaError::CaseNotesFull { message_id, .. }
             | SebayaError::OpenReferrals { message_id, .. }
             | SebayaError::DutyOfCareRequired { message_id, .. }
+            | SebayaError::PushRefused { message_id, .. }
             | SebayaError::Internal { message_id, .. } => LiveFailure::Other {
                 message_id: message_id.clone(),
             },

@@ -178,6 +178,38 @@ pub enum Error {
     /// An internal invariant did not hold.
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// The relay did not take a registration for wake-ups (protocol 28.9); nothing changed there.
+    #[error("wake-up registration refused: {0}")]
+    PushRefused(PushRefusal),
+}
+
+/// Why a relay did not take a registration for wake-ups (protocol 28.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushRefusal {
+    /// This device has not synced with the relay yet (or the relay holds no space it gave it, 403
+    /// `not-a-member`): sync first, then register.
+    SyncFirst,
+    /// Enough devices hold subscriptions naming this endpoint (409 `endpoint-taken`): ask the push
+    /// service for a new one.
+    EndpointTaken,
+    /// The relay keeps as many subscriptions as it takes (503 `relay-busy`): try again later.
+    RelayBusy,
+    /// The relay sends no wake-ups (404): sync as before, without them.
+    NotServed,
+    /// The relay found the subscription malformed (400), e.g. a key that is not a point on the curve.
+    Malformed,
+}
+
+impl std::fmt::Display for PushRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PushRefusal::SyncFirst => "sync with the relay first",
+            PushRefusal::EndpointTaken => "the endpoint is taken",
+            PushRefusal::RelayBusy => "the relay takes no more subscriptions now",
+            PushRefusal::NotServed => "the relay sends no wake-ups",
+            PushRefusal::Malformed => "the relay found the subscription malformed",
+        })
+    }
 }
 
 /// The core's result type.

@@ -26,7 +26,7 @@ pub mod sync;
 
 use std::path::Path;
 
-pub use error::{Error, Result};
+pub use error::{Error, PushRefusal, Result};
 pub use identity::person::{RecoveryPhrase, verify_device_certificate};
 pub use journal::JournalEntry;
 pub use sebaya_proto::invite::InviteId;
@@ -37,6 +37,7 @@ pub use sebaya_proto::{DeviceCertificate, DeviceId, PersonId, SpaceId};
 pub use space::rules::judged_as_rules_9_for_tests;
 #[cfg(any(test, feature = "test-escapes"))]
 pub use space::rules::rewraps::key_for_tests as rewrap_key_for_tests;
+pub use sync::push::WebPushSubscription;
 #[cfg(feature = "reqwest-client")]
 pub use sync::relay::ReqwestClient;
 pub use sync::relay::{Chunking, HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};

@@ -102,7 +102,11 @@ impl RelayState {
         if !self.store.bind_push_key(&key.public_key())? {
             return Err(crate::wakeups::KeyError::Mismatch);
         }
-        self.wakeups = Some(Arc::new(crate::wakeups::Wakeups::new(key, settings)));
+        self.wakeups = Some(Arc::new(crate::wakeups::Wakeups::new(
+            key,
+            settings,
+            self.metrics.clone(),
+        )));
         Ok(self)
     }
 

@@ -165,6 +165,11 @@ pub const SERVE: &[Setting] = &[
         "wake-up subscriptions kept in all [default: 100000]",
     ),
     one(
+        "push-subscription-days",
+        "N",
+        "days a wake-up registration is kept unless the device registers it again, at least 7 [default: 30]",
+    ),
+    one(
         "push-allow-loopback",
         "true|false",
         "tests only: take push endpoints on loopback addresses, plain http too [default: false]",
@@ -524,6 +529,9 @@ impl Serve {
         if let Some(n) = layers.get("push-max-subscriptions", count)? {
             wakes.max_subscriptions = u64::try_from(n).unwrap_or(u64::MAX);
         }
+        if let Some(days) = layers.get("push-subscription-days", lifetime_days)? {
+            wakes.lifetime = std::time::Duration::from_secs(days.saturating_mul(86_400));
+        }
         wakes.allow_loopback = layers.get("push-allow-loopback", boolean)?.unwrap_or(false);
         Ok(Serve {
             common,
@@ -584,6 +592,16 @@ fn contact(v: &str) -> Result<String, String> {
 
 fn count(v: &str) -> Result<usize, String> {
     v.parse().map_err(|_| format!("not a whole number: {v}"))
+}
+
+/// Days a wake-up subscription is kept: a week at least, so one never lapses between a device's
+/// registrations (daily) with a week's slack for a phone that stays closed (review P2).
+fn lifetime_days(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(d) if d >= 7 => Ok(d),
+        Ok(_) => Err(format!("at least 7 days: {v}")),
+        Err(_) => Err(format!("not a whole number: {v}")),
+    }
 }
 
 fn path(v: &str) -> Result<PathBuf, String> {

@@ -5,6 +5,7 @@
 //! sebaya-relay migrate [--data-dir DIR]           upgrade the database's schema, then exit
 //! sebaya-relay backup --to FILE [--data-dir DIR]  copy the database, also while a relay serves it
 //! sebaya-relay copy-to-postgres --data-dir DIR --database URL   move a stopped SQLite relay into PostgreSQL
+//! sebaya-relay rebind-push-key --push-key FILE [--create] [--data-dir DIR]  wake-ups with another key
 //! sebaya-relay --version | --help
 //! ```
 //! `serve` is the default, so `sebaya-relay --port 0` still serves. Every setting is a flag, an
@@ -80,6 +81,25 @@ fn command() -> Command {
                 .about("Copy a stopped SQLite relay (--data-dir) into an empty PostgreSQL database (--database), relay id and all")
                 .args_override_self(true)
                 .args(args(common())),
+        )
+        .subcommand(
+            Command::new("rebind-push-key")
+                .about("Bind the database to the push key in --push-key (made there if missing), dropping every wake-up registration made for the old key; its phones register again")
+                .args_override_self(true)
+                .args(args(common()))
+                .arg(
+                    Arg::new("push-key")
+                        .long("push-key")
+                        .value_name("FILE")
+                        .required(true)
+                        .help("the VAPID key file the relay is served with from now on"),
+                )
+                .arg(
+                    Arg::new("create")
+                        .long("create")
+                        .action(ArgAction::SetTrue)
+                        .help("make a new key in --push-key if no file is there (without it, a missing file changes nothing)"),
+                ),
         )
         .subcommand(
             Command::new("backup")
@@ -222,13 +242,14 @@ enum Plan {
     Migrate(config::Common),
     Copy(config::Common),
     Backup(config::Common, std::path::PathBuf),
+    Rebind(config::Common, std::path::PathBuf, bool),
 }
 
 impl Plan {
     fn common(&self) -> &config::Common {
         match self {
             Plan::Serve(s) => &s.common,
-            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) => c,
+            Plan::Migrate(c) | Plan::Copy(c) | Plan::Backup(c, _) | Plan::Rebind(c, _, _) => c,
         }
     }
 }
@@ -249,6 +270,17 @@ fn plan(name: &str, m: &ArgMatches) -> Result<Plan, config::ConfigError> {
                 .cloned()
                 .unwrap_or_default();
             Plan::Backup(config::Common::resolve(&layers)?, to.into())
+        }
+        "rebind-push-key" => {
+            // clap requires --push-key, as --to above.
+            let key = m
+                .try_get_one::<String>("push-key")
+                .ok()
+                .flatten()
+                .cloned()
+                .unwrap_or_default();
+            let create = m.try_get_one::<bool>("create").ok().flatten().copied() == Some(true);
+            Plan::Rebind(config::Common::resolve(&layers)?, key.into(), create)
         }
         _ => Plan::Serve(Box::new(config::Serve::resolve(&layers)?)),
     })
@@ -280,6 +312,38 @@ fn run(plan: Plan) -> Result<(), String> {
                 r.mailbox,
                 r.erased_spaces,
                 c.data_dir.display()
+            );
+            Ok(())
+        }
+        Plan::Rebind(c, file, create) => {
+            // A mistyped path or a volume not mounted yet must not cost every phone its wake-ups
+            // (review P3): a new key is made only when asked for.
+            if !create && !file.exists() {
+                return Err(format!(
+                    "no key file at {}: give the file the relay is to sign with, or add --create to make a new key there; nothing changed",
+                    file.display()
+                ));
+            }
+            let key = sebaya_relay::webpush::VapidKey::load_or_create(
+                &file,
+                &ring::rand::SystemRandom::new(),
+            )
+            .map_err(|e| {
+                format!(
+                    "could not read or make the push key {}: {e}",
+                    file.display()
+                )
+            })?;
+            let database = c.database();
+            let store = database.open().map_err(|e| e.to_string())?;
+            let dropped = store
+                .rebind_push_key(&key.public_key())
+                .map_err(|e| e.to_string())?;
+            tracing::info!(dropped, "push key rebound");
+            println!(
+                "sebaya-relay: wake-ups are now signed with the key in {}; {dropped} subscriptions made for the old key were dropped (each phone registers again at its first app start a day or more after its last registration) (data: {})",
+                file.display(),
+                database.describe()
             );
             Ok(())
         }

@@ -65,6 +65,8 @@ pub struct Metrics {
     fanout: AtomicU8,
     /// Wake-ups posted, by [`WakeOutcome`] (in its order).
     wakeups: [AtomicU64; 4],
+    /// Pushes whose wake-ups were dropped because the sender's queue was full (review S10).
+    wakeups_dropped: AtomicU64,
 }
 
 /// What became of one wake-up posted to a push service: the only label of
@@ -180,6 +182,16 @@ impl Metrics {
     /// One wake-up was posted, with this outcome.
     pub fn woke(&self, outcome: WakeOutcome) {
         self.wakeups[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A push's wake-ups were dropped: the sender's queue was full.
+    pub fn wake_dropped(&self) {
+        self.wakeups_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Pushes whose wake-ups were dropped so far.
+    pub fn wakeups_dropped(&self) -> u64 {
+        self.wakeups_dropped.load(Ordering::Relaxed)
     }
 
     /// Wake-ups posted with `outcome` since the start.
@@ -315,6 +327,12 @@ impl Metrics {
                 self.wakeups(outcome)
             );
         }
+        counter(
+            &mut out,
+            "sebaya_relay_wakeups_dropped_total",
+            "Pushes whose wake-ups were dropped because the sender's queue was full.",
+            self.wakeups_dropped(),
+        );
         counter(
             &mut out,
             "sebaya_relay_connections_total",

@@ -904,8 +904,17 @@ impl RelayStore for PostgresStore {
     fn wake_candidates(
         &self,
         space: &SpaceId,
+        live_since: u64,
     ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
-        push::wake_candidates(&mut *self.conn()?, space)
+        push::wake_candidates(&mut *self.conn()?, space, live_since)
+    }
+
+    fn expire_push_subscriptions(&self, before: u64) -> Result<u64, StoreError> {
+        push::expire_subscriptions(&mut *self.conn()?, before)
+    }
+
+    fn rebind_push_key(&self, public: &[u8]) -> Result<u64, StoreError> {
+        push::rebind_key(&mut *self.conn()?, public)
     }
 
     fn bind_push_key(&self, public: &[u8]) -> Result<bool, StoreError> {

@@ -490,12 +490,24 @@ pub trait RelayStore: Send + Sync + 'static {
     /// only such a device may register a subscription, so a stranger's keys cannot fill the table.
     fn reads_any(&self, device: &DeviceId) -> Result<bool, StoreError>;
 
-    /// The devices noted as readers of `space` that hold a subscription, each with it, in device
+    /// The devices noted as readers of `space` that hold a subscription registered at or after
+    /// `live_since` (Unix seconds; an older one has lapsed, review S3), each with it, in device
     /// order. Whether each may still read the space is the caller's to judge (membership changes).
     fn wake_candidates(
         &self,
         space: &SpaceId,
+        live_since: u64,
     ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError>;
+
+    /// Deletes every subscription registered before `before` (Unix seconds: it lapsed, review S3).
+    /// Returns how many went.
+    fn expire_push_subscriptions(&self, before: u64) -> Result<u64, StoreError>;
+
+    /// Binds the store to the VAPID public key `public` whatever key it was bound to, and deletes
+    /// every subscription (made for the old key's public half, review S4), in one transaction.
+    /// Who read what is kept, so the devices may register again at once. Returns how many
+    /// subscriptions went.
+    fn rebind_push_key(&self, public: &[u8]) -> Result<u64, StoreError>;
 
     /// Binds the store to the relay's VAPID public key `public` the first time, and answers whether
     /// `public` is the key it is bound to (review finding F2): every node of one database must sign

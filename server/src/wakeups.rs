@@ -14,7 +14,8 @@
 //! 2. Schedule: [`WakeSchedule`] coalesces per device and adds the jitter.
 //! 3. Post: each due wake-up is built (`webpush::Subscription::wake`) and posted by
 //!    [`Poster`] (which posts only to public addresses, follows no redirect), at most
-//!    [`POSTS_AT_ONCE`] at once.
+//!    [`POSTS_AT_ONCE`] at once and [`POSTS_PER_SERVICE`] to one push service; the others wait in
+//!    a queue per service, and the task goes on meanwhile (review S1).
 //! 4. Read the answer: gone (404, 410) deletes the subscription; throttled (429) and unavailable
 //!    (5xx) hold back every wake-up to that push service until its `Retry-After` (or the sender's
 //!    own back-off) and try the device again then, at most [`MAX_ATTEMPTS`] times in all.
@@ -25,14 +26,14 @@
 //! With several nodes on one PostgreSQL database, the node that took a push sends its wake-ups;
 //! each node coalesces on its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
 use sebaya_proto::{DeviceId, SpaceId};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::access::Access;
@@ -40,7 +41,9 @@ use crate::error::StoreError;
 use crate::live::Notifier;
 use crate::metrics::{Metrics, WakeOutcome};
 use crate::store::{RelayStore, StoredSubscription};
-use crate::webpush::{Delivery, Poster, Scheduled, Subscription, VapidKey, WakeSchedule};
+use crate::webpush::{
+    Delivery, Poster, Scheduled, Subscription, VapidKey, WakeRequest, WakeSchedule,
+};
 
 /// Default least time between two wake-ups of one device.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(crate::webpush::DEFAULT_INTERVAL_MS);
@@ -52,10 +55,39 @@ pub const DEFAULT_JITTER: Duration = Duration::from_millis(crate::webpush::DEFAU
 pub const MAX_DEVICES_PER_ENDPOINT: usize = 4;
 /// Default bound on the subscriptions the relay keeps in all (`--push-max-subscriptions`).
 pub const DEFAULT_MAX_SUBSCRIPTIONS: u64 = 100_000;
+/// Default time a subscription is kept after it was registered, unless the device registers it again
+/// (`--push-subscription-days`, review S3): devices re-register daily (`push_registration_due`),
+/// so one that has not for 30 days is gone or forgotten, and a stranger's keys hold their places
+/// only while they keep registering.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+/// Longest time between two sweeps of lapsed subscriptions.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Pushes waiting to be judged, at most; more are dropped.
 pub const QUEUE: usize = 4096;
 /// Wake-ups being posted at once, at most.
 pub const POSTS_AT_ONCE: usize = 16;
+/// Wake-ups being posted at once to one push service (an endpoint's origin), at most: half the
+/// [`POSTS_AT_ONCE`] slots. A service that answers slowly, or never, holds this many and no more, so
+/// wake-ups through every other service go on (review S1); a shared service that answers fast (the
+/// publisher's gateway, which every FCM and APNs phone is behind) still gets enough for its many
+/// phones (review P1), and within it the spaces take turns.
+pub const POSTS_PER_SERVICE: usize = POSTS_AT_ONCE / 2;
+/// Posts at once to a service not proven fast (review P9): one that has not answered within
+/// [`FAST_ANSWER`] in the last [`PROVEN_FOR`] gets this many, and all such services together
+/// [`UNPROVEN_AT_ONCE`], so silent hosts on any number of origins leave half the slots to the
+/// services that answer.
+pub const UNPROVEN_PER_SERVICE: usize = 2;
+/// Posts at once to services not proven fast, all together.
+pub const UNPROVEN_AT_ONCE: usize = POSTS_AT_ONCE / 2;
+/// An answer (any but a failure) within this long is fast.
+pub const FAST_ANSWER: Duration = Duration::from_secs(1);
+/// A service is proven fast when at least this many of its last [`PROOF_WINDOW`] answers were
+/// kept, and nine in ten of them were fast (review P11: one fast answer proves nothing).
+pub const PROOF_MIN: usize = 5;
+/// How many of a service's last answers are judged.
+pub const PROOF_WINDOW: usize = 20;
+/// How long a fast answer keeps a service proven.
+pub const PROVEN_FOR: Duration = Duration::from_secs(600);
 /// Posts of one wake-up, at most (the first and two more after a throttled or failing service).
 pub const MAX_ATTEMPTS: u8 = 3;
 /// The back-off after a push service's 429 or 5xx that named no `Retry-After`, doubled per
@@ -78,6 +110,9 @@ pub struct WakeSettings {
     /// Subscriptions kept in all, at most (`--push-max-subscriptions`). The schedule remembers as
     /// many devices, so it is never full while every subscription is within this bound.
     pub max_subscriptions: u64,
+    /// How long a subscription is kept after it was registered (`--push-subscription-days`): an
+    /// older one is not woken, takes no place under `max_subscriptions`, and is swept.
+    pub lifetime: Duration,
 }
 
 impl WakeSettings {
@@ -89,6 +124,7 @@ impl WakeSettings {
             contact: contact.to_owned(),
             allow_loopback: false,
             max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
+            lifetime: DEFAULT_LIFETIME,
         }
     }
 }
@@ -121,6 +157,7 @@ pub struct Wakeups {
     tx: mpsc::Sender<Wish>,
     rx: Mutex<Option<mpsc::Receiver<Wish>>>,
     dropped: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Wakeups {
@@ -142,6 +179,7 @@ impl Notifier for Wakeups {
         };
         if self.tx.try_send(wish).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.metrics.wake_dropped();
         }
     }
 
@@ -151,8 +189,8 @@ impl Notifier for Wakeups {
 }
 
 impl Wakeups {
-    /// A sender signing with `key`, not started yet.
-    pub fn new(key: VapidKey, settings: WakeSettings) -> Wakeups {
+    /// A sender signing with `key`, not started yet, counting dropped news in `metrics`.
+    pub fn new(key: VapidKey, settings: WakeSettings, metrics: Arc<Metrics>) -> Wakeups {
         let (tx, rx) = mpsc::channel(QUEUE);
         Wakeups {
             key: Arc::new(key),
@@ -160,6 +198,7 @@ impl Wakeups {
             tx,
             rx: Mutex::new(Some(rx)),
             dropped: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -171,6 +210,11 @@ impl Wakeups {
     /// The settings.
     pub fn settings(&self) -> &WakeSettings {
         &self.settings
+    }
+
+    /// Registrations before this time (Unix seconds) have lapsed at `now`.
+    pub fn live_since(&self, now: u64) -> u64 {
+        now.saturating_sub(self.settings.lifetime.as_secs())
     }
 
     /// Pushes whose wake-ups were dropped because the queue was full.
@@ -206,11 +250,170 @@ struct Task {
     metrics: Arc<Metrics>,
 }
 
+/// A wake-up built and ready to post, waiting for a slot of its push service.
+struct Ready {
+    device: DeviceId,
+    /// The space whose push asked for it (the newest, if several rode on one): within a service,
+    /// spaces take turns, so one space's burst does not queue another's wake-up behind all of it.
+    space: SpaceId,
+    subscription: StoredSubscription,
+    attempts: u8,
+    request: WakeRequest,
+}
+
+/// The post slots: wake-ups waiting per push service, and how many are in flight, per service and
+/// in all. Nothing here waits: a wake-up whose service has no free slot waits in its queue while
+/// the task goes on judging news and reading answers (review S1).
+#[derive(Default)]
+struct Slots {
+    /// Per service, its spaces in turn, each with its wake-ups in order.
+    ready: HashMap<String, VecDeque<(SpaceId, VecDeque<Ready>)>>,
+    /// The devices waiting in `ready`: a device falls due again while its wake-up still waits
+    /// (a slow service, a long queue) rides on the one waiting instead of being posted twice.
+    queued: std::collections::HashSet<DeviceId>,
+    in_flight: HashMap<String, usize>,
+    total: usize,
+    /// Each service's last answers, fast or not, and when the last fast one came (review P9, P11).
+    proven: HashMap<String, (VecDeque<bool>, Instant)>,
+    /// Where the next round of `dispatch` starts, so no service always gets the first look.
+    turn: usize,
+}
+
+impl Slots {
+    fn push(&mut self, service: String, ready: Ready) {
+        if !self.queued.insert(ready.device) {
+            return;
+        }
+        let spaces = self.ready.entry(service).or_default();
+        match spaces.iter_mut().find(|(s, _)| *s == ready.space) {
+            Some((_, queue)) => queue.push_back(ready),
+            None => spaces.push_back((ready.space, VecDeque::from([ready]))),
+        }
+    }
+
+    /// The next wake-up of `service`: the first of the space whose turn it is.
+    fn take(&mut self, service: &str) -> Option<Ready> {
+        let spaces = self.ready.get_mut(service)?;
+        let (space, mut queue) = spaces.pop_front()?;
+        let job = queue.pop_front();
+        if !queue.is_empty() {
+            spaces.push_back((space, queue));
+        }
+        if spaces.is_empty() {
+            self.ready.remove(service);
+        }
+        if let Some(j) = &job {
+            self.queued.remove(&j.device);
+        }
+        job
+    }
+
+    fn is_proven(&self, service: &str, now: Instant) -> bool {
+        self.proven.get(service).is_some_and(|(answers, at)| {
+            let fast = answers.iter().filter(|f| **f).count();
+            answers.len() >= PROOF_MIN
+                && fast * 10 >= answers.len() * 9
+                && now.saturating_duration_since(*at) < PROVEN_FOR
+        })
+    }
+
+    /// Starts posts, one service at a time in turn, while slots are free.
+    fn dispatch(&mut self, poster: &Poster, done: &mpsc::UnboundedSender<Done>) {
+        let now = Instant::now();
+        let mut unproven: usize = self
+            .in_flight
+            .iter()
+            .filter(|(s, _)| !self.is_proven(s, now))
+            .map(|(_, n)| *n)
+            .sum();
+        loop {
+            let mut started = false;
+            let mut services: Vec<String> = self.ready.keys().cloned().collect();
+            if !services.is_empty() {
+                let len = services.len();
+                services.rotate_left(self.turn % len);
+                self.turn = self.turn.wrapping_add(1);
+            }
+            for service in services {
+                if self.total >= POSTS_AT_ONCE {
+                    return;
+                }
+                let busy = self.in_flight.get(&service).copied().unwrap_or(0);
+                let proven = self.is_proven(&service, now);
+                if proven && busy >= POSTS_PER_SERVICE
+                    || !proven && (busy >= UNPROVEN_PER_SERVICE || unproven >= UNPROVEN_AT_ONCE)
+                {
+                    continue;
+                }
+                let Some(job) = self.take(&service) else {
+                    continue;
+                };
+                *self.in_flight.entry(service).or_default() += 1;
+                self.total += 1;
+                if !proven {
+                    unproven += 1;
+                }
+                started = true;
+                let (poster, done) = (poster.clone(), done.clone());
+                tokio::spawn(async move {
+                    let began = Instant::now();
+                    // The client's own timeout ends a post; this one holds even if it did not.
+                    let delivery = tokio::time::timeout(
+                        crate::webpush::POST_TIMEOUT + Duration::from_secs(1),
+                        poster.post(job.request),
+                    )
+                    .await
+                    .unwrap_or(Delivery::Failed);
+                    let _ = done.send(Done {
+                        device: job.device,
+                        subscription: job.subscription,
+                        attempts: job.attempts.saturating_add(1),
+                        fast: began.elapsed() < FAST_ANSWER && delivery != Delivery::Failed,
+                        delivery,
+                    });
+                });
+            }
+            if !started {
+                return;
+            }
+        }
+    }
+
+    /// A post to `service` ended, `fast` or not.
+    fn finished(&mut self, service: &str, fast: bool) {
+        let now = Instant::now();
+        if self.proven.len() >= 4096 {
+            self.proven
+                .retain(|_, (_, at)| now.saturating_duration_since(*at) < PROVEN_FOR);
+        }
+        let (answers, at) = self
+            .proven
+            .entry(service.to_owned())
+            .or_insert_with(|| (VecDeque::new(), now));
+        answers.push_back(fast);
+        if answers.len() > PROOF_WINDOW {
+            answers.pop_front();
+        }
+        if fast {
+            *at = now;
+        }
+        self.total = self.total.saturating_sub(1);
+        if let Some(n) = self.in_flight.get_mut(service) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.in_flight.remove(service);
+            }
+        }
+    }
+}
+
 /// One post's answer, back at the task.
 struct Done {
     device: DeviceId,
     subscription: StoredSubscription,
     attempts: u8,
+    /// Answered (anything but a failure) within [`FAST_ANSWER`].
+    fast: bool,
     delivery: Delivery,
 }
 
@@ -245,11 +448,12 @@ fn judge(
     store: &dyn RelayStore,
     access: &Access,
     wish: &Wish,
-) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
+    live_since: u64,
+) -> Result<Vec<(DeviceId, StoredSubscription, SpaceId)>, StoreError> {
     let mut out = Vec::new();
     for space in &wish.spaces {
         let candidates: Vec<_> = store
-            .wake_candidates(space)?
+            .wake_candidates(space, live_since)?
             .into_iter()
             .filter(|(d, _)| *d != wish.by)
             .collect();
@@ -272,7 +476,7 @@ fn judge(
             let gone: Vec<DeviceId> = may_not.into_iter().map(|(d, _)| d).collect();
             store.forget_readers(space, &gone)?;
         }
-        out.extend(may);
+        out.extend(may.into_iter().map(|(d, s)| (d, s, *space)));
     }
     Ok(out)
 }
@@ -296,10 +500,17 @@ impl Task {
         );
         // What each scheduled device is woken through, and how many posts it had.
         let mut pending: HashMap<DeviceId, (StoredSubscription, u8)> = HashMap::new();
+        // The space whose push each pending device was last wished for (turns within a service).
+        let mut spaces: HashMap<DeviceId, SpaceId> = HashMap::new();
         // Push services that asked the relay to wait, until when.
         let mut held_back: HashMap<String, u64> = HashMap::new();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-        let posts = Arc::new(Semaphore::new(POSTS_AT_ONCE));
+        let mut slots = Slots::default();
+        // Lapsed subscriptions are deleted at least twice per lifetime, and at least hourly.
+        let mut sweep = tokio::time::interval(
+            (self.settings.lifetime / 2).clamp(Duration::from_secs(1), SWEEP_EVERY),
+        );
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let next = schedule.next_due();
             let due = async {
@@ -316,8 +527,11 @@ impl Task {
                 wish = news.recv() => {
                     let Some(wish) = wish else { break };
                     let (store, access) = (self.store.clone(), self.access.clone());
-                    let found =
-                        tokio::task::spawn_blocking(move || judge(store.as_ref(), &access, &wish)).await;
+                    let live_since = unix_now().saturating_sub(self.settings.lifetime.as_secs());
+                    let found = tokio::task::spawn_blocking(move || {
+                        judge(store.as_ref(), &access, &wish, live_since)
+                    })
+                    .await;
                     let found = match found {
                         Ok(Ok(found)) => found,
                         Ok(Err(e)) => {
@@ -327,16 +541,18 @@ impl Task {
                         Err(_) => continue,
                     };
                     let at = now();
-                    for (device, subscription) in found {
+                    for (device, subscription, space) in found {
                         match schedule.wake(device, at, random(&rng)) {
                             Scheduled::Full => {}
                             Scheduled::At(_) => {
                                 pending.insert(device, (subscription, 0));
+                                spaces.insert(device, space);
                             }
                             Scheduled::Coalesced => {
                                 // The newest subscription, the attempts so far.
                                 let attempts = pending.get(&device).map_or(0, |(_, a)| *a);
                                 pending.insert(device, (subscription, attempts));
+                                spaces.insert(device, space);
                             }
                         }
                     }
@@ -364,19 +580,27 @@ impl Task {
                             self.metrics.woke(WakeOutcome::Failed);
                             continue;
                         };
-                        let Ok(permit) = posts.clone().acquire_owned().await else {
-                            break;
-                        };
-                        let (poster, done) = (poster.clone(), done_tx.clone());
-                        tokio::spawn(async move {
-                            let delivery = poster.post(request).await;
-                            drop(permit);
-                            let _ = done.send(Done { device, subscription, attempts: attempts.saturating_add(1), delivery });
-                        });
+                        let service = service_of(&subscription.endpoint);
+                        // A retry has no space of its own any more: it takes the turn of no space.
+                        let space = spaces.remove(&device).unwrap_or(SpaceId([0; 16]));
+                        slots.push(service, Ready { device, space, subscription, attempts, request });
+                    }
+                    slots.dispatch(&poster, &done_tx);
+                }
+                _ = sweep.tick() => {
+                    let store = self.store.clone();
+                    let before = unix_now().saturating_sub(self.settings.lifetime.as_secs());
+                    let swept =
+                        tokio::task::spawn_blocking(move || store.expire_push_subscriptions(before))
+                            .await;
+                    if let Ok(Err(e)) = swept {
+                        tracing::warn!(error = %e, "could not delete lapsed push subscriptions");
                     }
                 }
                 Some(done) = done_rx.recv() => {
+                    slots.finished(&service_of(&done.subscription.endpoint), done.fast);
                     self.answered(done, now(), &mut schedule, &mut pending, &mut held_back, &rng).await;
+                    slots.dispatch(&poster, &done_tx);
                 }
             }
         }
@@ -438,5 +662,33 @@ impl Task {
                 pending.insert(done.device, (done.subscription, done.attempts));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Review S10: news dropped because the queue was full is counted where the operator sees it.
+    #[test]
+    fn news_dropped_on_a_full_queue_is_counted_in_the_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = VapidKey::load_or_create(&dir.path().join("k.p8"), &SystemRandom::new()).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let wakeups = Wakeups::new(
+            key,
+            WakeSettings::new("mailto:ops@example.org"),
+            metrics.clone(),
+        );
+        // Not started: nothing takes the news, so the queue fills.
+        for _ in 0..=QUEUE {
+            wakeups.changed(&[SpaceId([1; 16])], &DeviceId([2; 32]));
+        }
+        let text = metrics.render(None);
+        assert!(
+            text.contains("\nsebaya_relay_wakeups_dropped_total 1\n"),
+            "{text}"
+        );
     }
 }

@@ -33,7 +33,9 @@ pub use encrypt::{
 };
 pub use endpoint::{address_allowed, check_endpoint, is_global};
 pub use schedule::{DEFAULT_INTERVAL_MS, DEFAULT_JITTER_MS, Scheduled, WakeSchedule};
-pub use send::{Delivery, GuardedResolver, MAX_RETRY_AFTER, Poster, retry_after};
+pub use send::{
+    CONNECT_TIMEOUT, Delivery, GuardedResolver, MAX_RETRY_AFTER, POST_TIMEOUT, Poster, retry_after,
+};
 pub use vapid::{VAPID_LIFETIME_SECS, VapidKey, VapidToken, verify_token};
 pub use wake::{
     Subscription, WAKE_PAYLOAD, WAKE_TOPIC, WAKE_TTL_SECS, WAKE_URGENCY, WakeRequest,

@@ -662,3 +662,152 @@ fn a_relay_with_another_push_key_than_its_database_refuses_to_start() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Review S4: a lost or leaked push key is replaced with `rebind-push-key`: the database is bound to
+/// the new key, every subscription (made for the old key) is dropped and counted, who read what is
+/// kept, and the relay then serves with the new key file (the old one is refused).
+#[test]
+fn rebind_push_key_moves_the_database_to_a_new_key_and_drops_its_subscriptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let (first, other) = (dir.path().join("first.p8"), dir.path().join("other.p8"));
+    let serve = |key: &std::path::Path| {
+        start_binary(
+            &[
+                "--port",
+                "0",
+                "--data-dir",
+                path_str(&data),
+                "--push-key",
+                path_str(key),
+                "--push-contact",
+                "mailto:ops@example.org",
+            ],
+            &[],
+            1,
+        )
+    };
+    let relay = serve(&first);
+    relay.terminate();
+    drop(relay);
+    {
+        let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
+        let space = SpaceId([0x71; 16]);
+        for n in [1u8, 2] {
+            let device = sebaya_proto::DeviceId([n; 32]);
+            store.note_readers(&device, &[space]).unwrap();
+            let mut p256dh = vec![4];
+            p256dh.extend([n; 64]);
+            let s = sebaya_relay::store::StoredSubscription {
+                endpoint: format!("https://push.example.net/s/{n}"),
+                p256dh,
+                auth: vec![n; 16],
+            };
+            store.set_push_subscription(&device, Some(&s), 100).unwrap();
+        }
+    }
+    let out = run_binary(&[
+        "rebind-push-key",
+        "--create",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&other),
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("2 subscriptions"), "{said}");
+    assert!(!said.contains("push.example.net"), "{said}");
+    let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
+    assert_eq!(
+        store.wake_candidates(&SpaceId([0x71; 16]), 0).unwrap(),
+        vec![]
+    );
+    assert!(store.reads_any(&sebaya_proto::DeviceId([1; 32])).unwrap());
+    drop(store);
+    // The new key serves; the old one is now the other key, refused.
+    let relay = serve(&other);
+    relay.terminate();
+    drop(relay);
+    let out = run_binary(&[
+        "--port",
+        "0",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&first),
+        "--push-contact",
+        "mailto:ops@example.org",
+    ]);
+    assert!(!out.status.success());
+}
+
+/// Review P3: `rebind-push-key` with a path where no key file is (a typo, a volume not mounted yet)
+/// changes nothing unless `--create` says to make a key there.
+#[test]
+fn rebind_push_key_to_a_missing_file_changes_nothing_without_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let first = dir.path().join("first.p8");
+    let relay = start_binary(
+        &[
+            "--port",
+            "0",
+            "--data-dir",
+            path_str(&data),
+            "--push-key",
+            path_str(&first),
+            "--push-contact",
+            "mailto:ops@example.org",
+        ],
+        &[],
+        1,
+    );
+    relay.terminate();
+    drop(relay);
+    let device = sebaya_proto::DeviceId([1; 32]);
+    let space = SpaceId([0x72; 16]);
+    {
+        let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
+        store.note_readers(&device, &[space]).unwrap();
+        let mut p256dh = vec![4];
+        p256dh.extend([1; 64]);
+        let s = sebaya_relay::store::StoredSubscription {
+            endpoint: "https://push.example.net/s/1".into(),
+            p256dh,
+            auth: vec![1; 16],
+        };
+        store.set_push_subscription(&device, Some(&s), 100).unwrap();
+    }
+    let missing = dir.path().join("missing.p8");
+    let out = run_binary(&[
+        "rebind-push-key",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&missing),
+    ]);
+    assert!(!out.status.success());
+    assert!(!missing.exists(), "a key was made");
+    let store = sebaya_relay::Database::Sqlite(data.clone()).open().unwrap();
+    assert_eq!(store.wake_candidates(&space, 0).unwrap().len(), 1);
+    drop(store);
+    let out = run_binary(&[
+        "rebind-push-key",
+        "--create",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&missing),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(missing.exists());
+}

@@ -60,7 +60,7 @@ fn register(c: &Client, dev: &Device, s: Option<PushSubscription>) -> reqwest::b
 
 fn candidates(dir: &std::path::Path, space: SpaceId) -> Vec<(DeviceId, String)> {
     support::open_store(dir)
-        .wake_candidates(&space)
+        .wake_candidates(&space, 0)
         .unwrap()
         .into_iter()
         .map(|(d, s)| (d, s.endpoint))

@@ -636,5 +636,7 @@ careTests()
 // The app passcode, duress code, quick wipe and auto-lock (issue 18, item 6).
 passcodeTests()
 remindersTests()
+// Registering for wake-ups (issue 16, item 4).
+pushTests()
 
 finish()

@@ -78,6 +78,11 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         // Bounded (review finding F7): a few devices per endpoint, and so many in all; a device
         // replacing its own counts as nothing new.
         if let Some(s) = &subscription {
+            // Lapsed subscriptions (review S3) hold no place: deleted before counting, as the
+            // sender's sweep would.
+            store
+                .expire_push_subscriptions(wakeups.live_since(now))
+                .map_err(failed)?;
             let (same, all) = store
                 .push_subscription_counts(&s.endpoint, &auth.device)
                 .map_err(failed)?;

@@ -332,7 +332,13 @@ fn wake_up_settings_have_their_defaults_and_are_checked() {
         ["--push-allow-loopback", "yes"],
         ["--push-contact", "ops@example.org"],
         ["--push-max-subscriptions", "many"],
+        // Review P2: a lifetime shorter than a week would let subscriptions lapse between a
+        // device's registrations, with nothing to tell the device.
+        ["--push-subscription-days", "6"],
+        ["--push-subscription-days", "0"],
     ] {
         assert!(resolve(&bad, &[]).is_err(), "{bad:?}");
     }
+    let days = resolve(&["--push-subscription-days", "7"], &[]).unwrap();
+    assert_eq!(days.wakes.lifetime, Duration::from_secs(7 * 86_400));
 }

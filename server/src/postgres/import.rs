@@ -339,7 +339,7 @@ mod tests {
             store.snapshots(&s1, 4).unwrap(),
         );
         // Debug shows no endpoint path or key (review finding F8): compare the fields themselves.
-        for (device, sub) in store.wake_candidates(&s1).unwrap() {
+        for (device, sub) in store.wake_candidates(&s1, 0).unwrap() {
             out += &format!(
                 "{device:?} {} {:?} {:?}",
                 sub.endpoint, sub.p256dh, sub.auth

@@ -98,12 +98,13 @@ pub(super) fn reads_any(
 pub(super) fn wake_candidates(
     client: &mut impl GenericClient,
     space: &SpaceId,
+    live_since: u64,
 ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
     let rows = client.query(
         "SELECT s.device, s.endpoint, s.p256dh, s.auth
          FROM push_readers r JOIN push_subscriptions s ON s.device = r.device
-         WHERE r.space = $1 ORDER BY s.device",
-        &[&space.0.as_slice()],
+         WHERE r.space = $1 AND s.registered_at >= $2 ORDER BY s.device",
+        &[&space.0.as_slice(), &sql_int(live_since)],
     )?;
     rows.iter()
         .map(|r| {
@@ -131,6 +132,43 @@ pub(super) fn bind_key(client: &mut impl GenericClient, public: &[u8]) -> Result
         .query_one("SELECT value FROM meta WHERE key = $1", &[&PUSH_KEY_ROW])?
         .get(0);
     Ok(held == public)
+}
+
+pub(super) fn expire_subscriptions(
+    client: &mut impl GenericClient,
+    before: u64,
+) -> Result<u64, StoreError> {
+    Ok(client.execute(
+        "DELETE FROM push_subscriptions WHERE registered_at < $1",
+        &[&sql_int(before)],
+    )?)
+}
+
+/// Review S4 (see `sqlite/push.rs`): one transaction, the key's row locked, so nodes rebinding at
+/// once leave one key and no subscription of another.
+pub(super) fn rebind_key(
+    client: &mut impl GenericClient,
+    public: &[u8],
+) -> Result<u64, StoreError> {
+    let mut tx = client.transaction()?;
+    let held: Option<Vec<u8>> = tx
+        .query_opt(
+            "SELECT value FROM meta WHERE key = $1 FOR UPDATE",
+            &[&PUSH_KEY_ROW],
+        )?
+        .map(|r| r.get(0));
+    let dropped = if held.as_deref() == Some(public) {
+        0
+    } else {
+        tx.execute("DELETE FROM push_subscriptions", &[])?
+    };
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&PUSH_KEY_ROW, &public],
+    )?;
+    tx.commit()?;
+    Ok(dropped)
 }
 
 pub(super) fn subscription_counts(

@@ -2,7 +2,7 @@
 //! schema step v10 -> v11: one row per device that registered a subscription, and one per (space,
 //! device) the relay gave envelopes to. An erased space's readers go with it.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::StoreError;
@@ -102,14 +102,15 @@ pub(super) fn reads_any(conn: &Connection, device: &DeviceId) -> Result<bool, St
 pub(super) fn wake_candidates(
     conn: &Connection,
     space: &SpaceId,
+    live_since: u64,
 ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.device, s.endpoint, s.p256dh, s.auth
          FROM push_readers r JOIN push_subscriptions s ON s.device = r.device
-         WHERE r.space = ?1 ORDER BY s.device",
+         WHERE r.space = ?1 AND s.registered_at >= ?2 ORDER BY s.device",
     )?;
     let rows = stmt
-        .query_map(params![space.0.as_slice()], |r| {
+        .query_map(params![space.0.as_slice(), sql_int(live_since)], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, String>(1)?,
@@ -146,6 +147,39 @@ pub(super) fn bind_key(conn: &Connection, public: &[u8]) -> Result<bool, StoreEr
         |r| r.get(0),
     )?;
     Ok(held == public)
+}
+
+pub(super) fn expire_subscriptions(conn: &Connection, before: u64) -> Result<u64, StoreError> {
+    let n = conn.execute(
+        "DELETE FROM push_subscriptions WHERE registered_at < ?1",
+        params![sql_int(before)],
+    )?;
+    Ok(n as u64)
+}
+
+/// Review S4: the new key's public half replaces the old one's, and the subscriptions made for the
+/// old one go, together.
+pub(super) fn rebind_key(conn: &mut Connection, public: &[u8]) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let held: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            params![PUSH_KEY_ROW],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let dropped = if held.as_deref() == Some(public) {
+        0
+    } else {
+        tx.execute("DELETE FROM push_subscriptions", [])?
+    };
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![PUSH_KEY_ROW, public],
+    )?;
+    tx.commit()?;
+    Ok(dropped as u64)
 }
 
 pub(super) fn subscription_counts(

@@ -35,6 +35,7 @@ contract_tests!(
     an_erased_space_gains_no_reader_afterwards,
     the_store_is_bound_to_the_first_push_key,
     a_gone_subscription_goes_only_while_it_names_that_endpoint,
+    subscriptions_lapse_unless_renewed_and_a_new_key_drops_them_all,
 );
 
 pub(crate) fn env(space: u8, author: u8, seq: u64, id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
@@ -555,7 +556,7 @@ pub(super) fn wake_candidates_are_the_readers_with_a_subscription_and_leave_with
         .set_push_subscription(&d(5), Some(&subscription(5)), 100)
         .unwrap();
     assert_eq!(
-        store.wake_candidates(&s1).unwrap(),
+        store.wake_candidates(&s1, 0).unwrap(),
         vec![(d(1), subscription(1)), (d(2), subscription(2))]
     );
     // A device's new subscription replaces its old one; removing it removes it.
@@ -565,7 +566,7 @@ pub(super) fn wake_candidates_are_the_readers_with_a_subscription_and_leave_with
     store.set_push_subscription(&d(2), None, 200).unwrap();
     store.set_push_subscription(&d(2), None, 201).unwrap();
     assert_eq!(
-        store.wake_candidates(&s1).unwrap(),
+        store.wake_candidates(&s1, 0).unwrap(),
         vec![(d(1), subscription(9))]
     );
     assert!(store.reads_any(&d(2)).unwrap());
@@ -577,9 +578,9 @@ pub(super) fn wake_candidates_are_the_readers_with_a_subscription_and_leave_with
         "d(2) read only the erased space"
     );
     assert!(store.reads_any(&d(1)).unwrap());
-    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap(), vec![]);
     assert_eq!(
-        store.wake_candidates(&s2).unwrap(),
+        store.wake_candidates(&s2, 0).unwrap(),
         vec![(d(1), subscription(9)), (d(3), subscription(3))]
     );
 }
@@ -594,13 +595,13 @@ pub(super) fn an_erased_space_gains_no_reader_afterwards(store: &dyn RelayStore)
         .unwrap();
     store.erase_space(&s1, 200).unwrap();
     store.note_readers(&d, &[s1]).unwrap();
-    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap(), vec![]);
     assert!(!store.reads_any(&d).unwrap());
     // Another space in the same note is kept.
     store.note_readers(&d, &[s1, s2]).unwrap();
-    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap(), vec![]);
     assert_eq!(
-        store.wake_candidates(&s2).unwrap(),
+        store.wake_candidates(&s2, 0).unwrap(),
         vec![(d, subscription(7))]
     );
 }
@@ -629,7 +630,7 @@ pub(super) fn a_gone_subscription_goes_only_while_it_names_that_endpoint(store: 
         .unwrap();
     assert!(!store.forget_push_subscription(&d1, &old).unwrap());
     assert_eq!(
-        store.wake_candidates(&s1).unwrap(),
+        store.wake_candidates(&s1, 0).unwrap(),
         vec![(d1, subscription(2))]
     );
     store
@@ -648,16 +649,64 @@ pub(super) fn a_gone_subscription_goes_only_while_it_names_that_endpoint(store: 
         (2, 2)
     );
     assert!(store.forget_push_subscription(&d1, &shared).unwrap());
-    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap(), vec![]);
     // A reader forgotten for one space stays a reader of another.
     let s2 = SpaceId([2; 16]);
     store.note_readers(&d2, &[s1, s2]).unwrap();
     store.forget_readers(&s1, &[d2, d3]).unwrap();
-    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap(), vec![]);
     assert_eq!(
-        store.wake_candidates(&s2).unwrap(),
+        store.wake_candidates(&s2, 0).unwrap(),
         vec![(d2, subscription(2))]
     );
     store.forget_readers(&s2, &[d2]).unwrap();
     assert!(!store.reads_any(&d2).unwrap());
+}
+
+/// Review S3: a subscription registered before `since` is no candidate, and expiring deletes it (and
+/// only it); a renewal makes it young again. Review S4: binding the store to another key drops every
+/// subscription (they were made with the old key's public half) and keeps who read what.
+pub(super) fn subscriptions_lapse_unless_renewed_and_a_new_key_drops_them_all(
+    store: &dyn RelayStore,
+) {
+    let s1 = SpaceId([1; 16]);
+    let d = |n: u8| DeviceId([n; 32]);
+    for (n, at) in [(1, 100), (2, 200), (3, 300)] {
+        store.note_readers(&d(n), &[s1]).unwrap();
+        store
+            .set_push_subscription(&d(n), Some(&subscription(n)), at)
+            .unwrap();
+    }
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap().len(), 3);
+    assert_eq!(
+        store.wake_candidates(&s1, 200).unwrap(),
+        vec![(d(2), subscription(2)), (d(3), subscription(3))]
+    );
+    // Renewed: young again.
+    store
+        .set_push_subscription(&d(1), Some(&subscription(1)), 250)
+        .unwrap();
+    assert_eq!(store.wake_candidates(&s1, 201).unwrap().len(), 2);
+    assert_eq!(store.expire_push_subscriptions(201).unwrap(), 1);
+    assert_eq!(store.expire_push_subscriptions(201).unwrap(), 0);
+    assert_eq!(
+        store.wake_candidates(&s1, 0).unwrap(),
+        vec![(d(1), subscription(1)), (d(3), subscription(3))]
+    );
+    assert_eq!(
+        store
+            .push_subscription_counts(&subscription(9).endpoint, &d(9))
+            .unwrap(),
+        (0, 2)
+    );
+
+    let (old, new) = ([4u8; 65], [5u8; 65]);
+    assert!(store.bind_push_key(&old).unwrap());
+    assert_eq!(store.rebind_push_key(&new).unwrap(), 2);
+    assert!(store.bind_push_key(&new).unwrap());
+    assert!(!store.bind_push_key(&old).unwrap());
+    assert_eq!(store.wake_candidates(&s1, 0).unwrap(), vec![]);
+    assert!(store.reads_any(&d(1)).unwrap(), "readers are kept");
+    // Rebinding to the key it holds drops nothing more, and binds a store never bound.
+    assert_eq!(store.rebind_push_key(&new).unwrap(), 0);
 }

@@ -51,6 +51,8 @@ struct Inner {
     answers: HashMap<String, VecDeque<(u16, Option<u64>)>>,
     arrivals: Vec<Arrival>,
     problems: Vec<String>,
+    /// How long every answer waits (a service slower than loopback).
+    delay: Duration,
 }
 
 /// The service, served on its own runtime until dropped.
@@ -126,6 +128,11 @@ impl PushService {
             .entry(id.to_owned())
             .or_default()
             .extend(answers.iter().copied());
+    }
+
+    /// Every later answer waits `delay` first (the request is recorded when answered).
+    pub fn slow_down(&self, delay: Duration) {
+        self.inner.lock().unwrap().delay = delay;
     }
 
     /// Every request that passed the checks so far.
@@ -227,6 +234,10 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let delay = inner.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut inner = inner.lock().unwrap();
     if let Err(problem) = check(&inner, &id, &headers, &body) {
         inner.problems.push(format!("{id}: {problem}"));
