@@ -124,7 +124,7 @@ fn a_relay_wakes_phones_through_the_gateway_and_forgets_a_gone_token() {
     assert!(
         wait_until(Duration::from_secs(10), || {
             !store
-                .wake_candidates(&space)
+                .wake_candidates(&space, 0)
                 .unwrap()
                 .iter()
                 .any(|(d, _)| *d == android.id)
@@ -139,7 +139,7 @@ fn a_relay_wakes_phones_through_the_gateway_and_forgets_a_gone_token() {
     assert!(fcm[0].alert && fcm[0].token == FCM_TOKEN);
     assert!(
         store
-            .wake_candidates(&space)
+            .wake_candidates(&space, 0)
             .unwrap()
             .iter()
             .any(|(d, _)| *d == iphone.id)
