@@ -53,6 +53,18 @@ fn judged(
     base: &AutoCommit,
     edit: impl FnOnce(&mut AutoCommit),
 ) -> bool {
+    judged_as(c, space, base, edit, true)
+}
+
+/// [`judged`], with the author's programme credentials read (`true`) or not (`false`: an admin of
+/// the space who holds no role in the programme, such as a creator whose grant was revoked).
+fn judged_as(
+    c: &Vault,
+    space: &SpaceId,
+    base: &AutoCommit,
+    edit: impl FnOnce(&mut AutoCommit),
+    with_programme: bool,
+) -> bool {
     let s = c.held_ref(space).unwrap();
     let mut doc = base.clone();
     let before = doc.get_heads();
@@ -62,7 +74,7 @@ fn judged(
     edit(&mut trial);
     trial.commit_with(CommitOptions::default().with_time(now_secs()));
     let changes = trial.get_changes(&before);
-    let registry = rules::registry_for(base, &changes);
+    let registry = rules::registry_for(base, &changes).filter(|_| with_programme);
     let author = rules::author(
         s.membership(),
         s.creator(),
@@ -90,6 +102,12 @@ fn each_check_of_the_rule_decides_its_own_case() {
     };
     // The admin coordinator's wrap of a concern it holds, for a device, in its own name: taken.
     assert!(judged(&c, &space, &doc, put(key(&id, &me, &me))), "control");
+    // The same by an admin of the space who holds no coordinator role: refused (review N1 of the
+    // second review: this check alone decides it).
+    assert!(
+        !judged_as(&c, &space, &doc, put(key(&id, &me, &me)), false),
+        "coordinator"
+    );
     // The same, in another adder's name: refused.
     assert!(
         !judged(&c, &space, &doc, put(key(&id, &me, &someone))),
