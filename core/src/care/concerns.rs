@@ -20,9 +20,10 @@
 //! care record and read by the same code. The sealed plaintext is `{"v": 2, "care": hex,
 //! "participant": hex, "reason": "safeguarding-minor", "hours": n}`, padded to one length
 //! (protocol 22.4): `hours` is the acknowledgement deadline, so every device reckons the concern
-//! overdue alike (review M6); version 1, without `v` and `hours`, is still read by the old rule.
-//! Wraps for coordinator devices added later are root keys `rewrap/<id>/<device>`
-//! (`concern_wraps.rs`, review M2).
+//! overdue alike (review M6); version 1, without `v` and `hours`, and a deadline that does not
+//! read (`v` other than 2, `hours` out of range) are read by the old rule. Wraps for coordinator
+//! devices added later are root keys `rewrap/<id>/<device>/<adder>`, each written by an admin of
+//! the space holding `coordinator` in its own name (`concern_wraps.rs`, reviews M2 and H2).
 //!
 //! A concern raised while this device belongs to no safeguarding space of the programme with a
 //! coordinator to seal it for is kept in the vault (sealed, `care/concerns-queued`) and written
