@@ -16,5 +16,6 @@ pub mod peer;
 pub mod policy;
 pub mod push;
 pub mod relay;
+mod signed;
 pub mod stop;
 pub mod watch;

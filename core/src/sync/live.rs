@@ -16,11 +16,10 @@
 //! a missed wake-up left behind.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sebaya_proto::SpaceId;
 use sebaya_proto::live::{MAX_WAIT_MS, WAIT_PATH, WAIT_VERSION, WaitRequest, WaitResponse};
-use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{self as wire, MAX_AUTHORS, MAX_SPACES, SpaceVector};
 
 use super::relay::{HttpClient, HttpRequest, HttpResponse, RelaySync, SyncReport};
@@ -195,13 +194,6 @@ pub fn is_stop(error: &Error) -> bool {
     matches!(error, Error::Cancelled | Error::DeadlineExceeded)
 }
 
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 impl Vault {
     /// A wait on every space this device holds, signed for the relay at `relay_url` as an earlier
     /// sync learned it, asking to be held `timeout_ms` (the relay holds it at most 25 s). `None`
@@ -232,29 +224,13 @@ impl Vault {
             spaces,
             timeout_ms: timeout_ms.min(MAX_WAIT_MS),
         })?;
-        let ts = (now_secs() + offset).max(0) as u64;
-        let auth = RequestAuth::sign(
-            &self.identity.signing_key()?,
-            self.identity.device,
-            relay_id,
-            "POST",
+        Ok(Some(super::signed::signed_cbor_post(
+            &self.identity,
+            (relay_id, offset),
+            relay_url,
             WAIT_PATH,
-            ts,
-            crypto::random()?,
-            &body,
-        )?;
-        let mut headers: Vec<(String, String)> = auth
-            .to_headers()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        headers.push(("content-type".into(), "application/cbor".into()));
-        Ok(Some(HttpRequest {
-            method: "POST".into(),
-            url: format!("{}{WAIT_PATH}", relay_url.trim_end_matches('/')),
-            headers,
             body,
-        }))
+        )?))
     }
 
     /// Reads the relay's answer to a wait: the spaces that changed, of those this device holds

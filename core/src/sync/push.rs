@@ -19,10 +19,9 @@ use sebaya_proto::push::{
     AUTH_LEN, MAX_ENDPOINT_LEN, P256DH_LEN, PUSH_PATH, PUSH_VERSION, PushRequest, PushResponse,
     PushSubscription,
 };
-use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync as wire;
 
-use super::relay::{HttpClient, HttpRequest, HttpResponse, RelaySync};
+use super::relay::{HttpClient, HttpRequest, HttpResponse, RelaySync, now_secs};
 use crate::Vault;
 use crate::crypto;
 use crate::error::{Error, PushRefusal, Result};
@@ -118,13 +117,6 @@ fn key_setting(relay_url: &str) -> String {
     format!("push-key/{}", base(relay_url))
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// The refusal a relay's status means (protocol 28.9), or `None` for one it does not name.
 fn refusal(status: u16, code: &str) -> Option<PushRefusal> {
     match (status, code) {
@@ -164,29 +156,13 @@ impl Vault {
         };
         request.check()?;
         let body = wire::encode(&request)?;
-        let ts = (now_secs() + offset).max(0) as u64;
-        let auth = RequestAuth::sign(
-            &self.identity.signing_key()?,
-            self.identity.device,
-            relay_id,
-            "POST",
+        super::signed::signed_cbor_post(
+            &self.identity,
+            (relay_id, offset),
+            relay_url,
             PUSH_PATH,
-            ts,
-            crypto::random()?,
-            &body,
-        )?;
-        let mut headers: Vec<(String, String)> = auth
-            .to_headers()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        headers.push(("content-type".into(), "application/cbor".into()));
-        Ok(HttpRequest {
-            method: "POST".into(),
-            url: format!("{}{PUSH_PATH}", base(relay_url)),
-            headers,
             body,
-        })
+        )
     }
 
     /// Reads the relay's answer to [`Vault::push_register_request`] for the same `subscription`,

@@ -13,7 +13,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use sebaya_proto::membership::{MAX_NEW_STATEMENTS_PER_REQUEST, MAX_NEW_STATEMENTS_PER_SPACE};
-use sebaya_proto::request::RequestAuth;
 use sebaya_proto::sync::{
     self as wire, JoinAnswer, JoinPost, JoinTaken, MAX_AUTHORS, Rejected, SpaceVector, SyncRequest,
     SyncResponse,
@@ -187,7 +186,7 @@ struct RelayErrorBody {
     relay_time: Option<u64>,
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -666,30 +665,14 @@ impl RelaySync {
                     None => self.build_body(store, spaces)?,
                 };
                 self.last_body = body.clone();
-                let ts = (now_secs() + self.offset).max(0) as u64;
-                let auth = RequestAuth::sign(
-                    &identity.signing_key()?,
-                    identity.device,
-                    &self.relay_id,
-                    "POST",
-                    "/v1/sync",
-                    ts,
-                    crypto::random()?,
-                    &body,
-                )?;
-                let mut headers: Vec<(String, String)> = auth
-                    .to_headers()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect();
-                headers.push(("content-type".into(), "application/cbor".into()));
                 self.report.bytes_sent += body.len() as u64;
-                Ok(Some(HttpRequest {
-                    method: "POST".into(),
-                    url: format!("{}/v1/sync", self.base),
-                    headers,
+                Ok(Some(super::signed::signed_cbor_post(
+                    identity,
+                    (&self.relay_id, self.offset),
+                    &self.base,
+                    "/v1/sync",
                     body,
-                }))
+                )?))
             }
         }
     }
