@@ -40,28 +40,7 @@ pub(crate) fn minor_staff_in(doc: &AutoCommit) -> Option<(Vec<[u8; 32]>, i64)> {
     };
     let text = crate::space::doc::string(doc, &policy, KEY)?;
     let at = crate::space::doc::int(doc, &policy, AT_KEY).unwrap_or(0);
-    let mut out: Vec<[u8; 32]> = Vec::new();
-    if text.is_empty() {
-        return Some((out, at));
-    }
-    for part in text.split(',') {
-        if out.len() == MAX_MINOR_STAFF {
-            return None;
-        }
-        let lower_hex = part
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        let mut id = [0u8; 32];
-        if part.len() != 64
-            || !lower_hex
-            || hex::decode_to_slice(part, &mut id).is_err()
-            || out.contains(&id)
-        {
-            return None;
-        }
-        out.push(id);
-    }
-    Some((out, at))
+    Some((super::oncall::person_list(&text, MAX_MINOR_STAFF)?, at))
 }
 
 /// The persons a care record lists as minors among its staff (empty when it lists none).

@@ -100,10 +100,20 @@ pub(crate) fn on_call_list(doc: &AutoCommit) -> Option<(Vec<[u8; 32]>, i64)> {
     };
     let text = crate::space::doc::string(doc, &policy, "on_call")?;
     let at = crate::space::doc::int(doc, &policy, "on_call_at").unwrap_or(0);
+    let out = person_list(&text, MAX_ON_CALL)?;
+    (!out.is_empty()).then_some((out, at))
+}
+
+/// A policy list of person ids (64 lowercase hex each, joined by `,`; empty text: no one), at most
+/// `max` of them, each once; `None` when any part breaks that. Read no further than the bound: a
+/// list is never read to the end of a long text.
+pub(super) fn person_list(text: &str, max: usize) -> Option<Vec<[u8; 32]>> {
     let mut out: Vec<[u8; 32]> = Vec::new();
+    if text.is_empty() {
+        return Some(out);
+    }
     for part in text.split(',') {
-        // Stop at the first part past the bound: a list is never read to the end of a long text.
-        if out.len() == MAX_ON_CALL {
+        if out.len() == max {
             return None;
         }
         let lower_hex = part
@@ -119,7 +129,7 @@ pub(crate) fn on_call_list(doc: &AutoCommit) -> Option<(Vec<[u8; 32]>, i64)> {
         }
         out.push(id);
     }
-    (!out.is_empty()).then_some((out, at))
+    Some(out)
 }
 
 /// The acknowledgement deadline a care record carries, in hours ([`DEFAULT_ACK_HOURS`] when none
