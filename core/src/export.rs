@@ -98,7 +98,7 @@ impl Vault {
         let mut groups_out = Vec::new();
         let mut case_notes = Vec::new();
         let mut ids: Vec<_> = self.shared.keys().copied().collect();
-        ids.sort_unstable_by_key(|i| i.0);
+        crate::order::sort_by_key(&mut ids, |i| i.0);
         for id in ids {
             let Some(s) = self.shared.get(&id) else {
                 continue;

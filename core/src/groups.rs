@@ -349,7 +349,7 @@ pub fn note(doc: &AutoCommit, id: &str) -> Option<GroupNote> {
 /// Every note, oldest first (by creation time, then id).
 pub fn notes(doc: &AutoCommit) -> Vec<GroupNote> {
     let mut out = read_all(doc, NOTES, read_note);
-    out.sort_unstable_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         a.created_ms
             .cmp(&b.created_ms)
             .then_with(|| a.id.cmp(&b.id))
@@ -406,7 +406,7 @@ fn read_agenda_item(doc: &AutoCommit, id: &str, a: &ObjId) -> Option<AgendaItem>
 /// The agenda, in order (by position, then id); an item whose position is unreadable comes last.
 pub fn agenda(doc: &AutoCommit) -> Vec<AgendaItem> {
     let mut out = read_all(doc, AGENDA, read_agenda_item);
-    out.sort_unstable_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -457,7 +457,7 @@ fn read_action(doc: &AutoCommit, id: &str, a: &ObjId) -> Option<ActionItem> {
 /// Every action, soonest due first; those without a due date last; ties by id.
 pub fn actions(doc: &AutoCommit) -> Vec<ActionItem> {
     let mut out = read_all(doc, ACTIONS, read_action);
-    out.sort_unstable_by_key(|a| (a.due_ms == 0, a.due_ms, a.id.clone()));
+    crate::order::sort_by_key(&mut out, |a| (a.due_ms == 0, a.due_ms, a.id.clone()));
     out
 }
 
@@ -494,7 +494,7 @@ fn read_coping_idea(doc: &AutoCommit, id: &str, i: &ObjId) -> Option<CopingIdea>
 /// Every coping idea, by text, then id.
 pub fn coping_ideas(doc: &AutoCommit) -> Vec<CopingIdea> {
     let mut out = read_all(doc, COPING, read_coping_idea);
-    out.sort_unstable_by(|a, b| a.text.cmp(&b.text).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.text.cmp(&b.text).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -647,7 +647,7 @@ fn read_session(doc: &AutoCommit, id: &str, s: &ObjId) -> Option<GroupSession> {
             }
         }
     }
-    attendance.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::order::sort_by(&mut attendance, |a, b| a.0.cmp(&b.0));
     Some(GroupSession {
         id: id.to_string(),
         date_ms: int(doc, s, "date").unwrap_or(0),
@@ -667,7 +667,7 @@ pub fn session(doc: &AutoCommit, id: &str) -> Option<GroupSession> {
 /// Every session, by date, then id.
 pub fn sessions(doc: &AutoCommit) -> Vec<GroupSession> {
     let mut out = read_all(doc, SESSIONS, read_session);
-    out.sort_unstable_by(|a, b| a.date_ms.cmp(&b.date_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.date_ms.cmp(&b.date_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 

@@ -343,7 +343,7 @@ pub fn list(doc: &AutoCommit) -> Vec<JournalEntry> {
         .filter(|k| check_id(k).is_ok())
         .filter_map(|k| get(doc, &k))
         .collect();
-    out.sort_unstable_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         a.created_ms
             .cmp(&b.created_ms)
             .then_with(|| a.id.cmp(&b.id))

@@ -232,7 +232,7 @@ fn read_checkin(doc: &AutoCommit, id: &str, r: &ObjId) -> Option<PairCheckin> {
 /// Every check-in, oldest first (by time, then id).
 pub fn checkins(doc: &AutoCommit) -> Vec<PairCheckin> {
     let mut out = read_all(doc, CHECKINS, read_checkin);
-    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -302,7 +302,7 @@ fn read_goal(doc: &AutoCommit, id: &str, g: &ObjId) -> Option<PairGoal> {
 /// Every goal, oldest first (by creation time, then id).
 pub fn goals(doc: &AutoCommit) -> Vec<PairGoal> {
     let mut out = read_all(doc, GOALS, read_goal);
-    out.sort_unstable_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         a.created_ms
             .cmp(&b.created_ms)
             .then_with(|| a.id.cmp(&b.id))
@@ -348,7 +348,7 @@ fn read_message(doc: &AutoCommit, id: &str, m: &ObjId) -> Option<PairMessage> {
 /// Every message, oldest first (by time, then id).
 pub fn messages(doc: &AutoCommit) -> Vec<PairMessage> {
     let mut out = read_all(doc, MESSAGES, read_message);
-    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 

@@ -533,7 +533,7 @@ pub fn build(inputs: &ReportInputs, start_ms: i64, end_ms: i64) -> Result<Progra
             ack_times.push(u64::try_from(a.saturating_sub(r.created_ms)).unwrap_or(0));
         }
     }
-    ack_times.sort_unstable();
+    crate::order::sort(&mut ack_times);
     let total_referrals = referrals.len() as u64;
     let acknowledged = ack_times.len() as u64;
 

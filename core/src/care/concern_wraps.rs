@@ -42,7 +42,7 @@ impl Vault {
             })
             .map(|s| s.id)
             .collect();
-        ids.sort_unstable_by_key(|i| i.0);
+        crate::order::sort_by_key(&mut ids, |i| i.0);
         let mut added = 0u32;
         for sid in ids {
             let Ok(space) = self.held_ref(&sid) else {

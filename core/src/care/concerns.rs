@@ -394,7 +394,7 @@ impl Vault {
             })
             .map(|s| s.id)
             .collect();
-        ids.sort_unstable_by_key(|i| i.0);
+        crate::order::sort_by_key(&mut ids, |i| i.0);
         ids.first().copied()
     }
 
@@ -644,7 +644,7 @@ impl Vault {
             .filter(|s| s.kind == SpaceKind::Safeguarding)
             .map(|s| s.id)
             .collect();
-        ids.sort_unstable_by_key(|i| i.0);
+        crate::order::sort_by_key(&mut ids, |i| i.0);
         for sid in ids {
             let all_sent = match self.shared.get_mut(&sid) {
                 Some(s) => s.all_sent(),
@@ -707,7 +707,7 @@ impl Vault {
             // Best effort, as for referrals: a view never fails on a write.
             let _ = super::escalation::save_map(&self.store, SEEN, &seen);
         }
-        out.sort_unstable_by(|a, b| {
+        crate::order::sort_by(&mut out, |a, b| {
             a.created_ms
                 .cmp(&b.created_ms)
                 .then_with(|| a.id.cmp(&b.id))

@@ -186,7 +186,7 @@ fn read_consents(doc: &AutoCommit, key: &str) -> Vec<ConsentRecord> {
             },
         })
     });
-    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -261,7 +261,7 @@ pub fn exceptions(doc: &AutoCommit) -> Vec<Exception> {
             at_ms: int(d, r, "at")?,
         })
     });
-    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 

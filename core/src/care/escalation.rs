@@ -339,7 +339,7 @@ impl Vault {
             };
             let persons = per.entry(programme).or_default();
             persons.extend(super::oncall::coordinator_persons(space, now));
-            persons.sort_unstable();
+            crate::order::sort(persons);
             persons.dedup();
         }
         per.into_iter()
@@ -858,7 +858,7 @@ impl Vault {
         if let Ok(list) = self.concerns_as_referrals(now_ms()) {
             out.extend(list);
         }
-        out.sort_unstable_by(|a, b| {
+        crate::order::sort_by(&mut out, |a, b| {
             b.created_ms
                 .cmp(&a.created_ms)
                 .then_with(|| a.id.cmp(&b.id))

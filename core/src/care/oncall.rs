@@ -178,7 +178,7 @@ pub(crate) fn coordinator_persons(space: &Space, now_secs: u64) -> Vec<[u8; 32]>
                 .is_some_and(|r| r >= ProgrammeRole::Coordinator)
         })
         .collect();
-    persons.sort_unstable();
+    crate::order::sort(&mut persons);
     persons.dedup();
     persons
 }
@@ -370,7 +370,7 @@ impl Vault {
         }
         // Unstable: the care record and referral ids break every tie (and a stable sort's code would
         // cost the mobile library kilobytes, docs/size.md).
-        out.sort_unstable_by(|a, b| {
+        crate::order::sort_by(&mut out, |a, b| {
             b.overdue
                 .cmp(&a.overdue)
                 .then_with(|| b.age_ms.cmp(&a.age_ms))

@@ -465,9 +465,9 @@ pub fn parse(json: &str) -> std::result::Result<Definition, DefinitionError> {
             return Err(E::RiskValueOutOfRange { item: r.item });
         }
     }
-    risk.sort_unstable_by_key(|r| r.item);
+    crate::order::sort_by_key(&mut risk, |r| r.item);
     for r in &mut risk {
-        r.values.sort_unstable();
+        crate::order::sort(&mut r.values);
         r.values.dedup();
     }
     Ok(Definition {
@@ -524,7 +524,7 @@ fn check_languages(
             });
         }
         let mut values: Vec<u8> = options.iter().map(|o| o.value).collect();
-        values.sort_unstable();
+        crate::order::sort(&mut values);
         let run = values.len() >= 2
             && values.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]))
             && values.last().is_some_and(|v| *v <= MAX_VALUE);
@@ -582,7 +582,7 @@ fn check_bands(
             return Err(E::Band("a band is upside down or beyond the highest total"));
         }
     }
-    bands.sort_unstable_by_key(|b| (b.min, b.max));
+    crate::order::sort_by_key(&mut bands, |b| (b.min, b.max));
     let mut next = min_total;
     for b in &bands {
         if b.min > next {

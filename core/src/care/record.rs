@@ -216,7 +216,7 @@ pub fn referrals(doc: &AutoCommit) -> Vec<Referral> {
             at_ms: int(d, r, "at")?,
         })
     });
-    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
     out
 }
 
@@ -465,7 +465,7 @@ impl Vault {
             })
             .map(|s| s.id)
             .collect();
-        ids.sort_unstable_by_key(|c| c.0);
+        crate::order::sort_by_key(&mut ids, |c| c.0);
         ids
     }
 
@@ -489,7 +489,7 @@ impl Vault {
                     .is_some_and(|(required, _)| required),
             })
             .collect();
-        out.sort_unstable_by_key(|c| c.id.0);
+        crate::order::sort_by_key(&mut out, |c| c.id.0);
         out
     }
 

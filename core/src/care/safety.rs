@@ -341,7 +341,7 @@ pub fn get(doc: &AutoCommit, id: &str) -> Option<SafetyItem> {
 /// Every well-formed item, in plan order (step, then order, time added, id).
 pub fn items(doc: &AutoCommit) -> Vec<SafetyItem> {
     let mut out: Vec<SafetyItem> = item_ids(doc).filter_map(|id| get(doc, &id)).collect();
-    out.sort_unstable_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         (a.step, a.order, a.added_ms, &a.id).cmp(&(b.step, b.order, b.added_ms, &b.id))
     });
     out

@@ -294,7 +294,7 @@ impl Vault {
             .into_iter()
             .map(|(bytes, rec)| entry(&reg, &bytes, rec, now))
             .collect();
-        out.sort_unstable_by(|a, b| {
+        crate::order::sort_by(&mut out, |a, b| {
             a.module
                 .cmp(&b.module)
                 .then(a.completed.cmp(&b.completed))

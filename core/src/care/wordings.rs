@@ -279,7 +279,7 @@ fn check(w: &Wording) -> Result<()> {
         )));
     }
     let mut values = w.display_order.clone();
-    values.sort_unstable();
+    crate::order::sort(&mut values);
     if values != (0..=max).collect::<Vec<u8>>() || w.options.len() != values.len() {
         return Err(Error::InvalidInput(format!(
             "{id} answer values must be 0 to {max}, each exactly once"
@@ -300,7 +300,7 @@ fn check(w: &Wording) -> Result<()> {
     }
     let expected = risk_items(instrument);
     let mut given = w.risk_items.clone();
-    given.sort_unstable();
+    crate::order::sort(&mut given);
     if given != expected {
         return Err(Error::InvalidInput(format!(
             "{id} risk_items must be {expected:?}: the items its risk rule watches (numbered from 1)"
@@ -438,7 +438,7 @@ pub fn preview(json: &str) -> Result<WordingPreview> {
             });
         }
     }
-    risk.sort_unstable_by_key(|r| r.item);
+    crate::order::sort_by_key(&mut risk, |r| r.item);
     Ok(WordingPreview {
         wording,
         answers,

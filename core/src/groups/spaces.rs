@@ -83,7 +83,7 @@ impl Vault {
                 next: crate::groups::next_period(&g.doc).and_then(|h| SpaceId::from_hex(&h).ok()),
             })
             .collect();
-        out.sort_unstable_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        crate::order::sort_by(&mut out, |a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         out
     }
 

@@ -103,7 +103,7 @@ fn roots_touched(space: &mut Space, changes: &[automerge::Change]) -> Vec<String
             }
         }
     }
-    roots.sort_unstable();
+    crate::order::sort(&mut roots);
     roots.dedup();
     roots
 }

@@ -43,7 +43,7 @@ pub fn mood_trends(checkins: &[(i64, u8)], now_ms: i64, offset_min: i32) -> Mood
         .filter(|(_, m)| (1..=5).contains(m))
         .map(|&(t, m)| (local_day(t, offset), m))
         .collect();
-    days.sort_unstable();
+    crate::order::sort(&mut days);
     // 1970-01-01 was a Thursday: day d falls in the week whose Monday is d - (d + 3) mod 7.
     let mut weeks: Vec<WeekMood> = Vec::new();
     let mut sums: Vec<u32> = Vec::new();

@@ -45,7 +45,7 @@ impl Vault {
             })
             .map(|s| s.id)
             .collect();
-        out.sort();
+        crate::order::sort(&mut out);
         out
     }
 

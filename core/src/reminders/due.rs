@@ -238,9 +238,9 @@ pub fn due_in(items: &[(String, Reminder)], now: i64, zone: &Zone) -> Due {
     let by_notice = |a: &Notice, b: &Notice| {
         (a.notify_at_secs, a.at_secs, &a.key).cmp(&(b.notify_at_secs, b.at_secs, &b.key))
     };
-    d.upcoming.sort_unstable_by(by_notice);
+    crate::order::sort_by(&mut d.upcoming, by_notice);
     d.upcoming.truncate(MAX_UPCOMING);
     let order = |a: &Notice, b: &Notice| a.at_secs.cmp(&b.at_secs).then_with(|| a.key.cmp(&b.key));
-    d.overdue.sort_unstable_by(order);
+    crate::order::sort_by(&mut d.overdue, order);
     d
 }

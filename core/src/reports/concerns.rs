@@ -69,7 +69,7 @@ pub(super) fn add_rows(
             overdue += 1;
         }
     }
-    ack_times.sort_unstable();
+    crate::order::sort(&mut ack_times);
     let raised = kept.len() as u64;
     let acknowledged = ack_times.len() as u64;
     rows.count("concerns.raised", raised);

@@ -285,7 +285,7 @@ impl Vault {
     pub fn report_inputs(&self, programme: &[u8; 32]) -> ReportInputs {
         let mut inputs = ReportInputs::default();
         let mut ids: Vec<_> = self.shared.keys().copied().collect();
-        ids.sort_unstable_by_key(|i| i.0);
+        crate::order::sort_by_key(&mut ids, |i| i.0);
         for id in ids {
             let Some(s) = self.shared.get(&id) else {
                 continue;
@@ -307,7 +307,7 @@ impl Vault {
                     {
                         let mut mine: Vec<_> =
                             states.iter().filter(|st| st.referral == r.id).collect();
-                        mine.sort_by_key(|st| st.at_ms);
+                        crate::order::sort_by_key(&mut mine, |st| st.at_ms);
                         let acknowledged = mine.first().map(|st| st.at_ms);
                         let stage = mine
                             .iter()

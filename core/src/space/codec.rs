@@ -163,8 +163,8 @@ pub fn save_that_reloads(doc: &mut AutoCommit) -> Option<Vec<u8>> {
     })
     .ok()?;
     let (mut heads, mut back) = (doc.get_heads(), again.get_heads());
-    heads.sort();
-    back.sort();
+    crate::order::sort(&mut heads);
+    crate::order::sort(&mut back);
     (heads == back).then_some(saved)
 }
 

@@ -338,7 +338,7 @@ pub(crate) fn merge3(base: &str, versions: &[&str]) -> Option<String> {
         .map(|v| changed_region(&base, &v.chars().collect::<Vec<_>>()))
         .filter(|(s, e, ins)| !(s == e && ins.is_empty()))
         .collect();
-    regions.sort_unstable();
+    crate::order::sort(&mut regions);
     for w in regions.windows(2) {
         let ((s1, e1, _), (s2, _, _)) = (&w[0], &w[1]);
         if s2 < e1 || s1 == s2 {

@@ -666,7 +666,7 @@ impl Vault {
             })
             .flat_map(|space| self.erased_keys_in_index(&space))
             .collect();
-        out.sort_unstable();
+        crate::order::sort(&mut out);
         out.dedup();
         out
     }

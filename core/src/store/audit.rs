@@ -40,7 +40,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    out.sort_unstable();
+    crate::order::sort(&mut out);
     out
 }
 

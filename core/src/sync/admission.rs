@@ -37,7 +37,7 @@ pub(crate) fn proof(
         .map(|g| g.programme)
         .filter(|p| listed.contains(p))
         .collect();
-    programmes.sort_unstable();
+    crate::order::sort(&mut programmes);
     programmes.dedup();
     let mut grants = Vec::new();
     for programme in programmes {

@@ -47,7 +47,7 @@ impl Vault {
             .find(|s| s.id == *space)?;
         let mut authors: Vec<_> = s.vector.contiguous().keys().copied().collect();
         authors.extend(s.vector.above_gap().map(|(a, _)| *a));
-        authors.sort_unstable();
+        crate::order::sort(&mut authors);
         authors.dedup();
         Some(authors.len())
     }

@@ -93,7 +93,7 @@ impl Vault {
             .iter()
             .filter_map(|e| Envelope::parse(e).ok().map(|e| e.space()))
             .collect();
-        spaces.sort_unstable_by_key(|s| s.0);
+        crate::order::sort_by_key(&mut spaces, |s| s.0);
         spaces.dedup();
         Ok(CarryStatus {
             quota: self.carry_quota()?,

@@ -221,7 +221,7 @@ impl Vault {
                 last_synced: last.0.get(&s.id.to_hex()).cloned(),
             });
         }
-        out.sort_unstable_by_key(|s| s.space.0);
+        crate::order::sort_by_key(&mut out, |s| s.space.0);
         Ok(out)
     }
 }

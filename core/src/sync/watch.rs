@@ -48,7 +48,7 @@ impl Snapshot {
                 });
             }
         }
-        out.sort_unstable_by_key(|c| c.space);
+        crate::order::sort_by_key(&mut out, |c| c.space);
         out
     }
 }
