@@ -406,7 +406,9 @@ fn read_agenda_item(doc: &AutoCommit, id: &str, a: &ObjId) -> Option<AgendaItem>
 /// The agenda, in order (by position, then id); an item whose position is unreadable comes last.
 pub fn agenda(doc: &AutoCommit) -> Vec<AgendaItem> {
     let mut out = read_all(doc, AGENDA, read_agenda_item);
-    crate::order::sort_by(&mut out, |a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 
@@ -494,7 +496,9 @@ fn read_coping_idea(doc: &AutoCommit, id: &str, i: &ObjId) -> Option<CopingIdea>
 /// Every coping idea, by text, then id.
 pub fn coping_ideas(doc: &AutoCommit) -> Vec<CopingIdea> {
     let mut out = read_all(doc, COPING, read_coping_idea);
-    crate::order::sort_by(&mut out, |a, b| a.text.cmp(&b.text).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.text.cmp(&b.text).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 
@@ -667,7 +671,9 @@ pub fn session(doc: &AutoCommit, id: &str) -> Option<GroupSession> {
 /// Every session, by date, then id.
 pub fn sessions(doc: &AutoCommit) -> Vec<GroupSession> {
     let mut out = read_all(doc, SESSIONS, read_session);
-    crate::order::sort_by(&mut out, |a, b| a.date_ms.cmp(&b.date_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.date_ms.cmp(&b.date_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

@@ -79,10 +79,14 @@ mod tests {
 
     /// A small deterministic generator, so the test needs no crate and always sees the same lists.
     fn numbers(seed: u64, n: usize, range: u64) -> Vec<u64> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (x >> 33) % range
             })
             .collect()

@@ -232,7 +232,9 @@ fn read_checkin(doc: &AutoCommit, id: &str, r: &ObjId) -> Option<PairCheckin> {
 /// Every check-in, oldest first (by time, then id).
 pub fn checkins(doc: &AutoCommit) -> Vec<PairCheckin> {
     let mut out = read_all(doc, CHECKINS, read_checkin);
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 
@@ -348,7 +350,9 @@ fn read_message(doc: &AutoCommit, id: &str, m: &ObjId) -> Option<PairMessage> {
 /// Every message, oldest first (by time, then id).
 pub fn messages(doc: &AutoCommit) -> Vec<PairMessage> {
     let mut out = read_all(doc, MESSAGES, read_message);
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

@@ -312,7 +312,7 @@ fn load_queue(store: &crate::store::Store) -> Result<Vec<Queued>> {
     match store.kv_get(QUEUED)? {
         None => Ok(Vec::new()),
         Some(b) => {
-            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("queued concerns"))
+            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("queued concerns"))
         }
     }
 }

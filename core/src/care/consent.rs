@@ -186,7 +186,9 @@ fn read_consents(doc: &AutoCommit, key: &str) -> Vec<ConsentRecord> {
             },
         })
     });
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 
@@ -261,7 +263,9 @@ pub fn exceptions(doc: &AutoCommit) -> Vec<Exception> {
             at_ms: int(d, r, "at")?,
         })
     });
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

@@ -216,7 +216,9 @@ pub fn referrals(doc: &AutoCommit) -> Vec<Referral> {
             at_ms: int(d, r, "at")?,
         })
     });
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

@@ -121,7 +121,9 @@ pub fn screenings(doc: &AutoCommit) -> Vec<ScreeningRecord> {
             })
         })
         .collect();
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

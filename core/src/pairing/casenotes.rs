@@ -204,7 +204,9 @@ fn read_note(doc: &AutoCommit, id: &str, n: &ObjId) -> Option<CaseNote> {
 /// Every case note, oldest first (by creation time, then id).
 pub fn notes(doc: &AutoCommit) -> Vec<CaseNote> {
     let mut out = read_all(doc, NOTES, read_note);
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 
@@ -249,7 +251,9 @@ fn read_review(doc: &AutoCommit, id: &str, r: &ObjId) -> Option<CaseReview> {
 /// Every review, oldest first (by time, then id).
 pub fn reviews(doc: &AutoCommit) -> Vec<CaseReview> {
     let mut out = read_all(doc, REVIEWS, read_review);
-    crate::order::sort_by(&mut out, |a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

@@ -62,7 +62,7 @@ fn read<T: for<'de> Deserialize<'de> + Default>(
     match store.kv_get(key)? {
         None => Ok(T::default()),
         Some(b) if b.is_empty() => Ok(T::default()),
-        Some(b) => ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("erasures")),
+        Some(b) => crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("erasures")),
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) fn index(store: &Store) -> Result<Vec<SpaceId>> {
         return Ok(Vec::new());
     };
     let ids: Vec<ByteBuf> =
-        ciborium::from_reader(bytes.as_slice()).map_err(|_| Error::Corrupt("group index"))?;
+        crate::cbor::decode(bytes.as_slice(), 256).ok_or_else(|| Error::Corrupt("group index"))?;
     ids.iter()
         .map(|b| SpaceId::from_slice(b).map_err(|_| Error::Corrupt("group index")))
         .collect()

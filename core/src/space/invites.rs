@@ -167,7 +167,7 @@ fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Re
     match store.kv_get(name)? {
         None => Ok(T::default()),
         Some(b) => {
-            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("invite records"))
+            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("invite records"))
         }
     }
 }

@@ -66,7 +66,7 @@ fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::store::Store, k: 
     match store.kv_get(k)? {
         None => Ok(T::default()),
         Some(b) => {
-            ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("bundle records"))
+            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("bundle records"))
         }
     }
 }

@@ -78,7 +78,9 @@ struct Last(BTreeMap<String, (i64, String)>);
 fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::store::Store, k: &str) -> Result<T> {
     match store.kv_get(k)? {
         None => Ok(T::default()),
-        Some(b) => ciborium::from_reader(b.as_slice()).map_err(|_| Error::Corrupt("sync policy")),
+        Some(b) => {
+            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("sync policy"))
+        }
     }
 }
 
