@@ -9,7 +9,6 @@
 //! Start with `docs/architecture.md` for the map of the crates.
 
 pub mod care;
-pub mod cbor;
 pub mod crypto;
 pub mod error;
 pub mod export;

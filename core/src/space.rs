@@ -500,8 +500,8 @@ impl Space {
             .optional()?;
         let sealed = sealed.ok_or(Error::NotFound("space"))?;
         let plain = store.open_value("spaces", &k, &sealed)?;
-        let rec: SpaceRecord = crate::cbor::decode(plain.as_slice(), 256)
-            .ok_or_else(|| Error::Corrupt("space record"))?;
+        let rec: SpaceRecord = sebaya_proto::cbor::decode(plain.as_slice(), 256)
+            .map_err(|_| Error::Corrupt("space record"))?;
         let key: [u8; 32] = rec
             .key
             .as_slice()

@@ -8,6 +8,7 @@
 //! The normative description is `docs/protocol.md`; its test vectors are checked by this crate's tests.
 
 pub mod bundle;
+pub mod cbor;
 pub mod envelope;
 pub mod erasure;
 pub mod error;

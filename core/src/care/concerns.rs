@@ -311,9 +311,8 @@ fn read_concerns(
 fn load_queue(store: &crate::store::Store) -> Result<Vec<Queued>> {
     match store.kv_get(QUEUED)? {
         None => Ok(Vec::new()),
-        Some(b) => {
-            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("queued concerns"))
-        }
+        Some(b) => sebaya_proto::cbor::decode(b.as_slice(), 256)
+            .map_err(|_| Error::Corrupt("queued concerns")),
     }
 }
 

@@ -266,7 +266,7 @@ pub(super) fn load_map(
 ) -> Result<BTreeMap<String, i64>> {
     match store.kv_get(name)? {
         None => Ok(BTreeMap::new()),
-        Some(b) => crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt(what)),
+        Some(b) => sebaya_proto::cbor::decode(b.as_slice(), 256).map_err(|_| Error::Corrupt(what)),
     }
 }
 

@@ -96,7 +96,7 @@ fn decode_credential(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     if bytes.len() > MAX_CHAIN_LEN * (MAX_PROGRAMME_STATEMENT_LEN + 8) + 8 {
         return Err(Error::BadCredential);
     }
-    let list: Vec<ByteBuf> = crate::cbor::decode(bytes, 4).ok_or_else(|| bad(()))?;
+    let list: Vec<ByteBuf> = sebaya_proto::cbor::decode(bytes, 4).map_err(|_| bad(()))?;
     if list.is_empty() || list.len() > MAX_CHAIN_LEN {
         return Err(Error::BadCredential);
     }

@@ -136,7 +136,7 @@ fn decode_training_credential(bytes: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
     if bytes.len() > max {
         return Err(Error::BadCredential);
     }
-    let list: Vec<ByteBuf> = crate::cbor::decode(bytes, 4).ok_or_else(|| bad(()))?;
+    let list: Vec<ByteBuf> = sebaya_proto::cbor::decode(bytes, 4).map_err(|_| bad(()))?;
     if list.is_empty() || list.len() > 1 + MAX_CHAIN_LEN {
         return Err(Error::BadCredential);
     }
@@ -467,7 +467,7 @@ fn decode_presentation(bytes: &[u8]) -> Result<Presentation> {
     if bytes.len() > max {
         return Err(Error::BadCredential);
     }
-    let p: Presentation = crate::cbor::decode(bytes, 4).ok_or_else(|| bad(()))?;
+    let p: Presentation = sebaya_proto::cbor::decode(bytes, 4).map_err(|_| bad(()))?;
     if p.v != 1
         || p.role.is_empty()
         || p.role.len() > MAX_CHAIN_LEN

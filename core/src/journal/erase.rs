@@ -226,8 +226,8 @@ impl Vault {
     fn pending_erasures(&self) -> Result<Vec<SpaceId>> {
         let p: Pending = match self.store.kv_get(PENDING)? {
             None => Pending::default(),
-            Some(b) => crate::cbor::decode(b.as_slice(), 256)
-                .ok_or_else(|| Error::Corrupt("pending erasures"))?,
+            Some(b) => sebaya_proto::cbor::decode(b.as_slice(), 256)
+                .map_err(|_| Error::Corrupt("pending erasures"))?,
         };
         Ok(p.0
             .iter()

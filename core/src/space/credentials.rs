@@ -34,8 +34,8 @@ pub(crate) struct BytesList(pub(crate) Vec<ByteBuf>);
 pub(crate) fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
     match store.kv_get(name)? {
         None => Ok(T::default()),
-        Some(b) => crate::cbor::decode(b.as_slice(), 256)
-            .ok_or_else(|| Error::Corrupt("programme records")),
+        Some(b) => sebaya_proto::cbor::decode(b.as_slice(), 256)
+            .map_err(|_| Error::Corrupt("programme records")),
     }
 }
 

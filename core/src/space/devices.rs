@@ -252,8 +252,8 @@ impl Vault {
         let Some(bytes) = self.store.kv_get(SEEN_DEVICES)? else {
             return Ok(Vec::new());
         };
-        let ids: Vec<serde_bytes::ByteBuf> = crate::cbor::decode(bytes.as_slice(), 256)
-            .ok_or_else(|| Error::Corrupt("device list"))?;
+        let ids: Vec<serde_bytes::ByteBuf> = sebaya_proto::cbor::decode(bytes.as_slice(), 256)
+            .map_err(|_| Error::Corrupt("device list"))?;
         ids.iter()
             .map(|b| DeviceId::from_slice(b).map_err(|_| Error::Corrupt("device list")))
             .collect()

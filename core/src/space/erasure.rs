@@ -62,7 +62,9 @@ fn read<T: for<'de> Deserialize<'de> + Default>(
     match store.kv_get(key)? {
         None => Ok(T::default()),
         Some(b) if b.is_empty() => Ok(T::default()),
-        Some(b) => crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("erasures")),
+        Some(b) => {
+            sebaya_proto::cbor::decode(b.as_slice(), 256).map_err(|_| Error::Corrupt("erasures"))
+        }
     }
 }
 

@@ -23,8 +23,8 @@ pub(crate) fn index(store: &Store) -> Result<Vec<SpaceId>> {
     let Some(bytes) = store.kv_get(GROUP_INDEX)? else {
         return Ok(Vec::new());
     };
-    let ids: Vec<ByteBuf> =
-        crate::cbor::decode(bytes.as_slice(), 256).ok_or_else(|| Error::Corrupt("group index"))?;
+    let ids: Vec<ByteBuf> = sebaya_proto::cbor::decode(bytes.as_slice(), 256)
+        .map_err(|_| Error::Corrupt("group index"))?;
     ids.iter()
         .map(|b| SpaceId::from_slice(b).map_err(|_| Error::Corrupt("group index")))
         .collect()

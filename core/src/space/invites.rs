@@ -166,9 +166,8 @@ struct Pending {
 fn load<T: for<'de> Deserialize<'de> + Default>(store: &Store, name: &str) -> Result<T> {
     match store.kv_get(name)? {
         None => Ok(T::default()),
-        Some(b) => {
-            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("invite records"))
-        }
+        Some(b) => sebaya_proto::cbor::decode(b.as_slice(), 256)
+            .map_err(|_| Error::Corrupt("invite records")),
     }
 }
 

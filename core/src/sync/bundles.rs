@@ -65,9 +65,8 @@ fn cbor<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::store::Store, k: &str) -> Result<T> {
     match store.kv_get(k)? {
         None => Ok(T::default()),
-        Some(b) => {
-            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("bundle records"))
-        }
+        Some(b) => sebaya_proto::cbor::decode(b.as_slice(), 256)
+            .map_err(|_| Error::Corrupt("bundle records")),
     }
 }
 

@@ -79,7 +79,7 @@ fn load<T: for<'de> Deserialize<'de> + Default>(store: &crate::store::Store, k: 
     match store.kv_get(k)? {
         None => Ok(T::default()),
         Some(b) => {
-            crate::cbor::decode(b.as_slice(), 256).ok_or_else(|| Error::Corrupt("sync policy"))
+            sebaya_proto::cbor::decode(b.as_slice(), 256).map_err(|_| Error::Corrupt("sync policy"))
         }
     }
 }
