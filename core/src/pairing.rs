@@ -870,7 +870,9 @@ pub fn shared(doc: &AutoCommit) -> Vec<SharedItem> {
             at_ms: int(d, r, "at")?,
         })
     });
-    out.sort_unstable_by(|a, b| a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut out, |a, b| {
+        a.at_ms.cmp(&b.at_ms).then_with(|| a.id.cmp(&b.id))
+    });
     out
 }
 

@@ -528,7 +528,7 @@ pub fn list(doc: &AutoCommit) -> Vec<Reminder> {
             }
         })
         .collect();
-    out.sort_unstable_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         a.created_ms
             .cmp(&b.created_ms)
             .then_with(|| a.id.cmp(&b.id))

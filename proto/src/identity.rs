@@ -153,7 +153,7 @@ pub(crate) fn encode<T: Serialize>(body: &T) -> Result<Vec<u8>, ProtoError> {
 pub(crate) fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
     bytes: &[u8],
 ) -> Result<T, ProtoError> {
-    let body: T = crate::cbor::decode(bytes, 4).map_err(ProtoError::Decode)?;
+    let body: T = crate::cbor::decode(bytes, 4).map_err(|e| ProtoError::Decode(e.to_string()))?;
     if encode(&body)? != bytes {
         return Err(ProtoError::Malformed("statement is not in canonical form"));
     }

@@ -368,8 +368,7 @@ impl Vault {
         if let Ok(list) = self.concerns_as_referrals(now_ms) {
             out.extend(list.into_iter().filter(|r| r.state != "closed"));
         }
-        // Unstable: the care record and referral ids break every tie (and a stable sort's code would
-        // cost the mobile library kilobytes, docs/size.md).
+        // The care record and referral ids break every tie.
         crate::order::sort_by(&mut out, |a, b| {
             b.overdue
                 .cmp(&a.overdue)

@@ -467,7 +467,7 @@ fn decode_presentation(bytes: &[u8]) -> Result<Presentation> {
     if bytes.len() > max {
         return Err(Error::BadCredential);
     }
-    let p: Presentation = sebaya_proto::cbor::decode(bytes, 4).map_err(|_| bad(()))?;
+    let p: Presentation = ciborium::de::from_reader_with_recursion_limit(bytes, 4).map_err(bad)?;
     if p.v != 1
         || p.role.is_empty()
         || p.role.len() > MAX_CHAIN_LEN

@@ -116,7 +116,7 @@ fn to_cbor<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
 }
 
 fn from_cbor<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
-    sebaya_proto::cbor::decode(bytes, 8).map_err(|_| Error::BadLinkCode)
+    ciborium::de::from_reader_with_recursion_limit(bytes, 8).map_err(|_| Error::BadLinkCode)
 }
 
 fn encode<T: Serialize>(prefix: &str, msg: &T) -> Result<String> {

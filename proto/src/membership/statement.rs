@@ -973,7 +973,8 @@ impl Statement {
                 max: MAX_STATEMENT_LEN as u64,
             });
         }
-        let wire: WireStatement = crate::cbor::decode(bytes, 8).map_err(ProtoError::Decode)?;
+        let wire: WireStatement =
+            crate::cbor::decode(bytes, 8).map_err(|e| ProtoError::Decode(e.to_string()))?;
         let statement = Statement::from_wire(wire)?;
         if statement.encode()? != bytes {
             return Err(ProtoError::Malformed(
