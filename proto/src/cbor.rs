@@ -51,6 +51,7 @@ fn parse(bytes: &[u8], depth: usize) -> Result<ciborium::Value, CborError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use serde::{Deserialize, Serialize};
 
