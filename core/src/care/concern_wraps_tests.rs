@@ -224,3 +224,47 @@ fn what_the_rule_takes_a_device_on_rules_9_takes_too() {
         put(key)
     )));
 }
+
+/// Second review N2: a wrap is judged against its own change's past, not against what the receiver
+/// holds now. A wrap made where the concern was not yet known (a change concurrent with the
+/// concern, which only a modified app sends) is refused by a device that holds the concern too:
+/// otherwise a device that got the concern first would take the wrap and one that got the wrap
+/// first would refuse it for good.
+#[test]
+fn a_wrap_without_the_concern_in_its_past_is_refused_where_the_concern_is_held_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut c, care, space) = coordinator_with_space(&dir);
+    let before = c.held_ref(&space).unwrap().doc.clone();
+    let h0 = before.clone().get_heads();
+    let id = c.raise_concern(&care).unwrap();
+    let holding = c.held_ref(&space).unwrap().doc.clone();
+    let me = c.identity.device.to_hex();
+    let key = crate::rewrap_key_for_tests(&id, &me, &me);
+    // Control: made on top of the concern, taken by a device holding it.
+    assert!(judged(&c, &space, &holding, put(key.clone())), "control");
+    // Made on the document before the concern (its dependencies name no concern).
+    let mut trial = before
+        .clone()
+        .fork()
+        .with_actor(crate::space::actor_of(&c.identity.device));
+    trial.put(ROOT, key.as_str(), wrap_shaped()).unwrap();
+    trial.commit_with(CommitOptions::default().with_time(now_secs()));
+    let changes = trial.get_changes(&h0);
+    assert_eq!(changes.len(), 1);
+    let s = c.held_ref(&space).unwrap();
+    let registry = rules::registry_for(&holding, &changes);
+    let author = rules::author(
+        s.membership(),
+        s.creator(),
+        (c.identity.device, u64::MAX / 2),
+        registry.as_ref(),
+    );
+    assert!(
+        !rules::allowed(&before, SpaceKind::Safeguarding, &author, &changes),
+        "refused where the concern is not held"
+    );
+    assert!(
+        !rules::allowed(&holding, SpaceKind::Safeguarding, &author, &changes),
+        "and refused alike where it is held"
+    );
+}
