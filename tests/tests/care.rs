@@ -1822,3 +1822,39 @@ fn a_minor_on_the_staff_is_never_a_referrals_only_recipient() {
     assert!(participant.minor_staff(&care).unwrap().is_empty());
     assert_eq!(participant.on_call_status(&care).unwrap().coordinators, 2);
 }
+
+/// Review of the minors work, M4: the enroller's "they agreed" is not the participant's agreement.
+/// Until the participant's own phone records it, a risk answer in that record refers no one, so a
+/// coordinator sees each record whose condition of joining stands unmet.
+#[test]
+fn a_coordinator_sees_a_record_whose_condition_of_joining_is_unmet() {
+    let n = net();
+    let dir = tempfile::tempdir().unwrap();
+    let mut coord = vault(&dir, "c.db", 1);
+    let mut part = vault(&dir, "p.db", 3);
+    let p = coord.create_programme("PIK-R SMA 2").unwrap();
+    coord.set_duty_of_care_required(&p, true).unwrap();
+    let (care, resp) = coord
+        .enrol_participant_with(&part.link_request().unwrap(), p, false, true)
+        .unwrap();
+    part.join_space(&resp).unwrap();
+    sync(&n, &mut coord);
+    sync(&n, &mut part);
+    sync(&n, &mut coord);
+    let info = &coord.care_records()[0];
+    assert!(info.duty_of_care_required);
+    assert!(!info.duty_of_care_agreed, "enrolled, never agreed on their phone");
+    assert!(!part.care_records()[0].duty_of_care_agreed);
+
+    part.give_consent(&care, "duty-of-care", true).unwrap();
+    sync(&n, &mut part);
+    sync(&n, &mut coord);
+    assert!(coord.care_records()[0].duty_of_care_agreed, "agreed now");
+    assert!(part.care_records()[0].duty_of_care_agreed);
+
+    // Withdrawn: unmet again.
+    part.give_consent(&care, "duty-of-care", false).unwrap();
+    sync(&n, &mut part);
+    sync(&n, &mut coord);
+    assert!(!coord.care_records()[0].duty_of_care_agreed, "withdrawn");
+}
