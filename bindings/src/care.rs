@@ -28,6 +28,11 @@ pub struct CareRecord {
     /// phone, ask for it (show `duty_of_care_limits` and `consent_text(DutyOfCare)`) until it stands.
     #[uniffi(default = false)]
     pub duty_of_care_required: bool,
+    /// The participant's own agreement to the duty-of-care rule stands here (their phone records
+    /// it; the enroller's "they agreed" does not). With `duty_of_care_required` and not this, show
+    /// coordinators the condition unmet: a risk answer in this record refers no one until it stands.
+    #[uniffi(default = false)]
+    pub duty_of_care_agreed: bool,
 }
 
 /// What enrolling a participant made.
@@ -513,6 +518,7 @@ impl Care {
                     coordinators: c.coordinators,
                     minor: c.minor,
                     duty_of_care_required: c.duty_of_care_required,
+                    duty_of_care_agreed: c.duty_of_care_agreed,
                 })
                 .collect())
         })

@@ -1843,7 +1843,10 @@ fn a_coordinator_sees_a_record_whose_condition_of_joining_is_unmet() {
     sync(&n, &mut coord);
     let info = &coord.care_records()[0];
     assert!(info.duty_of_care_required);
-    assert!(!info.duty_of_care_agreed, "enrolled, never agreed on their phone");
+    assert!(
+        !info.duty_of_care_agreed,
+        "enrolled, never agreed on their phone"
+    );
     assert!(!part.care_records()[0].duty_of_care_agreed);
 
     part.give_consent(&care, "duty-of-care", true).unwrap();

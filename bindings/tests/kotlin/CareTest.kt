@@ -375,6 +375,11 @@ fun main() {
             c5.sync(url)
             p5.sync(url)
             assertEquals(listOf(true), p5.care().records().map { it.dutyOfCareRequired }, "the record says so")
+            assertEquals(listOf(false), c5.care().records().map { it.dutyOfCareAgreed }, "not agreed on the participant's phone: unmet")
+            p5.care().giveConsent(enrol.careId, ConsentPurpose.DutyOfCare, true)
+            p5.sync(url)
+            c5.sync(url)
+            assertEquals(listOf(true), c5.care().records().map { it.dutyOfCareAgreed }, "agreed on their phone")
         }
 
         check("emergency help needs no vault, in both languages") {

@@ -442,7 +442,14 @@ def test_duty_of_care_may_be_a_condition_of_joining(tmp_path, relay):
     for v in (coord, part, sup):
         v.sync(relay.url)
     assert [r.duty_of_care_required for r in part.care().records()] == [True]
+    # Enrolled under the condition, not agreed on the participant's phone: the coordinator sees it.
+    assert [(r.duty_of_care_required, r.duty_of_care_agreed) for r in coord.care().records()] == [
+        (True, False)
+    ]
     part.care().give_consent(enrol.care_id, DUTY, True)
+    part.sync(relay.url)
+    coord.sync(relay.url)
+    assert [r.duty_of_care_agreed for r in coord.care().records()] == [True]
     # The supporter holds a record of the programme now, and is bound by the setting too.
     assert sup.care().duty_of_care_required(pid)
     with pytest.raises(SebayaError.DutyOfCareRequired):

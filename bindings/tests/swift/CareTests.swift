@@ -427,6 +427,11 @@ func careTests() {
         _ = try coord.sync(relayUrl: url)
         _ = try part.sync(relayUrl: url)
         try assertEqual([true], try part.care().records().map { $0.dutyOfCareRequired }, "the record says so")
+        try assertEqual([false], try coord.care().records().map { $0.dutyOfCareAgreed }, "not agreed on the participant's phone: unmet")
+        _ = try part.care().giveConsent(careId: enrol.careId, purpose: .dutyOfCare, agreed: true)
+        _ = try part.sync(relayUrl: url)
+        _ = try coord.sync(relayUrl: url)
+        try assertEqual([true], try coord.care().records().map { $0.dutyOfCareAgreed }, "agreed on their phone")
     }
 
     check("care: a programme's own lines come first and the national numbers stay") {

@@ -327,6 +327,10 @@ pub struct CareInfo {
     /// The programme made the participant's duty-of-care agreement a condition of joining (as this
     /// record carries it): the participant's app asks for it until it stands.
     pub duty_of_care_required: bool,
+    /// The participant's own agreement to the duty-of-care rule stands in this record (recorded by
+    /// their phone, never by the enroller's). Until it does, a risk answer here refers no one: with
+    /// `duty_of_care_required`, a coordinator's view shows the condition unmet (review M4).
+    pub duty_of_care_agreed: bool,
 }
 
 /// A new record id: 16 random lowercase hex characters.
@@ -489,6 +493,7 @@ impl Vault {
                 minor: super::consent::is_minor(&s.doc),
                 duty_of_care_required: super::joining::duty_of_care_in(&s.doc)
                     .is_some_and(|(required, _)| required),
+                duty_of_care_agreed: super::consent::consented(&s.doc, "duty-of-care"),
             })
             .collect();
         crate::order::sort_by_key(&mut out, |c| c.id.0);
