@@ -16,7 +16,8 @@
 #
 # Every library is linked with a 16 KB maximum page size, so it loads on Android 15+ devices with
 # 16 KB pages. The bindings are generated from an UNSTRIPPED host build of the same code (uniffi reads
-# its metadata from the library), so they match the Android libraries built from the same checkout.
+# its metadata from the library), so they match the Android libraries built from the same checkout;
+# the Android libraries themselves leave that metadata out (see scripts/uniffi-meta.py).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +44,14 @@ case "${1:-}" in
 *) die "unknown argument '$1' (use --bindings-only or nothing)" ;;
 esac
 
+if [[ "${SKIP_CARGO_BUILD:-0}" != 1 ]]; then
+    echo "build-rust.sh: host build (debug, unstripped) for the bindings"
+    cargo build -p sebaya-ffi -p uniffi-bindgen
+fi
+lib="$TARGET_DIR/debug/libsebaya.so"
+[[ "$(uname -s)" == Darwin ]] && lib="$TARGET_DIR/debug/libsebaya.dylib"
+[[ -f "$lib" ]] || die "missing $lib"
+
 if ((bindings_only == 0)); then
     command -v cargo-ndk >/dev/null || die "cargo-ndk is missing: cargo install cargo-ndk"
     [[ -n "${ANDROID_NDK_HOME:-}" && -d "${ANDROID_NDK_HOME:-}" ]] ||
@@ -51,11 +60,17 @@ if ((bindings_only == 0)); then
     for t in "${RUST_TARGETS[@]}"; do
         grep -qx "$t" <<<"$installed" || die "Rust target $t is missing: rustup target add $t"
     done
-    # Per-target flags (not RUSTFLAGS), so the host build below is not rebuilt with them.
-    export CARGO_TARGET_AARCH64_LINUX_ANDROID_RUSTFLAGS="$PAGE_FLAGS"
-    export CARGO_TARGET_ARMV7_LINUX_ANDROIDEABI_RUSTFLAGS="$PAGE_FLAGS"
-    export CARGO_TARGET_X86_64_LINUX_ANDROID_RUSTFLAGS="$PAGE_FLAGS"
-    export CARGO_TARGET_I686_LINUX_ANDROID_RUSTFLAGS="$PAGE_FLAGS"
+    # The uniffi metadata (a description of every exported item, read only by uniffi-bindgen) made
+    # local, so the NDK's lld drops it: about 120 KB a library (scripts/uniffi-meta.py, docs/size.md).
+    # The names come from the host build above, of the same checkout. UNVERIFIED with the NDK here.
+    meta_ver="$TARGET_DIR/uniffi-meta-local.ver"
+    python3 "$ROOT/scripts/uniffi-meta.py" version-script "$lib" >"$meta_ver"
+    link_flags="$PAGE_FLAGS -C link-arg=-Wl,--version-script=$meta_ver"
+    # Per-target flags (not RUSTFLAGS), so the host build is not rebuilt with them.
+    export CARGO_TARGET_AARCH64_LINUX_ANDROID_RUSTFLAGS="$link_flags"
+    export CARGO_TARGET_ARMV7_LINUX_ANDROIDEABI_RUSTFLAGS="$link_flags"
+    export CARGO_TARGET_X86_64_LINUX_ANDROID_RUSTFLAGS="$link_flags"
+    export CARGO_TARGET_I686_LINUX_ANDROID_RUSTFLAGS="$link_flags"
     abi_args=()
     for a in "${ABIS[@]}"; do abi_args+=(-t "$a"); done
     rm -rf "$HERE/src/main/jniLibs"
@@ -67,13 +82,6 @@ if ((bindings_only == 0)); then
     done
 fi
 
-if [[ "${SKIP_CARGO_BUILD:-0}" != 1 ]]; then
-    echo "build-rust.sh: host build (debug, unstripped) for the bindings"
-    cargo build -p sebaya-ffi -p uniffi-bindgen
-fi
-lib="$TARGET_DIR/debug/libsebaya.so"
-[[ "$(uname -s)" == Darwin ]] && lib="$TARGET_DIR/debug/libsebaya.dylib"
-[[ -f "$lib" ]] || die "missing $lib"
 rm -rf "$HERE/src/main/kotlin"
 "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$lib" --language kotlin --no-format \
     --out-dir "$HERE/src/main/kotlin"

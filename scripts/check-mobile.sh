@@ -92,9 +92,11 @@ PY
         grep -q "ABIS=(.*\b$a\b" "$s" || { echo "ABI $a is not built"; return 1; }
     done
     grep -q 'max-page-size=16384' "$s" || { echo "no 16 KB max-page-size link flag"; return 1; }
+    # The link flags are the page size and the version script that links uniffi's metadata out.
+    grep -q 'link_flags="$PAGE_FLAGS -C link-arg=-Wl,--version-script=' "$s" || { echo "no metadata version script"; return 1; }
     local t
     for t in AARCH64_LINUX_ANDROID ARMV7_LINUX_ANDROIDEABI X86_64_LINUX_ANDROID I686_LINUX_ANDROID; do
-        grep -q "CARGO_TARGET_${t}_RUSTFLAGS=\"\$PAGE_FLAGS\"" "$s" || { echo "page flags not set for $t"; return 1; }
+        grep -q "CARGO_TARGET_${t}_RUSTFLAGS=\"\$link_flags\"" "$s" || { echo "link flags not set for $t"; return 1; }
     done
 }
 

@@ -40,7 +40,8 @@
 #             artefacts (scripts/check-release.sh: host JAR, ProGuard, Swift package by URL); device
 #             builds are not run here
 #   size      the mobile library in the release (size) profile, stripped: fails over 7 MiB (7,340,032 B);
-#             every LOAD segment 16 KB aligned; bindings generate from the unstripped copy (docs/size.md)
+#             every LOAD segment 16 KB aligned; uniffi metadata linked out (scripts/uniffi-meta.py),
+#             checked against the bindings' checksums (docs/size.md)
 #
 # For a fresh Debian 12 machine (root, Rust present, package registries reachable). It installs what the
 # selected stages lack: python3-pip/pytest (pip), a JRE, libjna-java, npm (apt) and kotlin-compiler
@@ -61,6 +62,11 @@ export SEBAYA_RELAY_BIN="${SEBAYA_RELAY_BIN:-$TARGET_DIR/debug/sebaya-relay}"
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Lean debug builds: no incremental cache and line tables only. A clean build of every test binary,
+# example and relay then takes a few GiB instead of tens; with full debug info and incremental state
+# the rust stage once filled a CI disk ("No space left on device"). Callers may set their own.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 
 ALL_STAGES=(rust fmt house clippy demo api netem bindings python kotlin swift mobile size)
 
@@ -117,7 +123,9 @@ run_stage() {
     STAGE_START=$SECONDS
     header "stage: $name"
     "stage_$name"
-    SUMMARY+=("$(printf '%-9s ok      in    %4ss' "$name" $((SECONDS - STAGE_START)))")
+    # Free disk after each stage, so a run that nears a full disk says so before it fails.
+    SUMMARY+=("$(printf '%-9s ok      in    %4ss   (disk free after: %s)' "$name" $((SECONDS - STAGE_START)) \
+        "$(df -h --output=avail "$ROOT" 2>/dev/null | tail -1 | tr -d ' ')")")
     CURRENT=""
 }
 
@@ -438,15 +446,20 @@ stage_mobile() {
 SIZE_BUDGET=7340032
 
 stage_size() {
-    command -v strip >/dev/null && command -v readelf >/dev/null || apt_install binutils
-    # The host build is the proxy for the Android and iOS libraries: same crates, same release profile
-    # (opt-level z, LTO, one codegen unit), same link options from bindings/build.rs.
-    cargo build --release -p sebaya-ffi
-    # The generator as `bindings` builds it (debug, same feature set, so nothing is rebuilt after it).
+    command -v strip >/dev/null && command -v readelf >/dev/null && command -v nm >/dev/null || apt_install binutils
+    # The generator and the debug library as `bindings` builds them: the debug library names the uniffi
+    # metadata symbols that the release link hides, and the bindings come from it.
     ensure_bindings
     local out="$ROOT/build/size"
     rm -rf "$out"
     mkdir -p "$out"
+    # The host build is the proxy for the Android and iOS libraries: same crates, same release profile
+    # (opt-level z, LTO, one codegen unit), same link options from bindings/build.rs, and the uniffi
+    # metadata made local so the linker drops it (scripts/uniffi-meta.py; android/build-rust.sh does
+    # the same; iOS links a static library, where the app's linker drops it).
+    local ver="$out/uniffi-meta-local.ver"
+    python3 "$ROOT/scripts/uniffi-meta.py" version-script "$TARGET_DIR/debug/libsebaya.so" >"$ver"
+    cargo rustc --release -p sebaya-ffi --lib -- -C "link-arg=-Wl,--version-script=$ver"
     cp "$TARGET_DIR/release/libsebaya.so" "$out/libsebaya.so"
     strip --strip-all -o "$out/libsebaya.stripped.so" "$out/libsebaya.so"
     local unstripped stripped
@@ -465,12 +478,16 @@ stage_size() {
         fi
     done
     echo "LOAD segment alignments: $(echo $aligns | tr '\n' ' ')(all >= 0x4000)"
-    # The stripped library still loads (RELR relocations, 16 KB alignment)...
-    python3 -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1])' "$out/libsebaya.stripped.so"
-    # ...and the bindings come from the unstripped one: the uniffi metadata survives the size profile.
-    "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$out/libsebaya.so" --language kotlin \
+    # The bindings the apps use come from the debug library (Kotlin, as android/build-rust.sh makes
+    # them; Python for the check below)...
+    "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$TARGET_DIR/debug/libsebaya.so" --language kotlin \
         --no-format --out-dir "$out/kotlin" >/dev/null
-    [[ -f "$out/kotlin/org/sebaya/sebaya.kt" ]] || { echo "size: no bindings from the release library" >&2; return 1; }
+    [[ -f "$out/kotlin/org/sebaya/sebaya.kt" ]] || { echo "size: no Kotlin bindings" >&2; return 1; }
+    "$TARGET_DIR/debug/uniffi-bindgen" generate --library "$TARGET_DIR/debug/libsebaya.so" --language python \
+        --no-format --out-dir "$out/python" >/dev/null
+    # ...and the stripped release library loads (RELR relocations, 16 KB alignment), exports no
+    # metadata, and answers the contract version and every checksum those bindings expect.
+    python3 "$ROOT/scripts/uniffi-meta.py" check "$out/libsebaya.stripped.so" "$out/python/sebaya.py"
     if ((stripped > SIZE_BUDGET)); then
         echo "size: the stripped library is $stripped bytes, over the budget of $SIZE_BUDGET bytes by $((stripped - SIZE_BUDGET))" >&2
         return 1

@@ -24,6 +24,10 @@ pub struct CareRecord {
     pub coordinators: u32,
     /// The participant is a minor: sharing and outcome reporting wait for a guardian.
     pub minor: bool,
+    /// The programme made the duty-of-care agreement a condition of joining: on the participant's
+    /// phone, ask for it (show `duty_of_care_limits` and `consent_text(DutyOfCare)`) until it stands.
+    #[uniffi(default = false)]
+    pub duty_of_care_required: bool,
 }
 
 /// What enrolling a participant made.
@@ -446,6 +450,24 @@ pub fn consent_text(purpose: ConsentPurpose, locale: String) -> Result<ConsentTe
     })
 }
 
+/// The text on the limits of confidentiality in `locale` ("id" or "en"), shown with
+/// `consent_text(DutyOfCare)` before the participant agrees to the duty-of-care rule (issue 14,
+/// item 15): what stays between them and their supporter, and when the programme's coordinator is
+/// told. Its version is the duty-of-care text's.
+#[uniffi::export]
+pub fn duty_of_care_limits(locale: String) -> ConsentText {
+    let id = sebaya_core::care::LIMITS_TEXT;
+    let m = |key: String| sebaya_core::i18n::message(&locale, &key, &[]);
+    ConsentText {
+        title: m(format!("{id}-title")),
+        text: m(id.to_string()),
+        version: sebaya_core::care::consent_version("duty-of-care")
+            .unwrap_or("1")
+            .to_string(),
+        purpose: ConsentPurpose::DutyOfCare,
+    }
+}
+
 /// Care, handed out by `Vault.care()`: a participant's enrolment in a programme, the consent ledger,
 /// screenings and the risk escalation ladder, referrals, crisis numbers, the safety plan and the
 /// instruments' wordings. It holds the vault's shared state, so `Vault.lock()` locks it too
@@ -485,6 +507,7 @@ impl Care {
                     viewer: CareViewer::from_id(c.viewer),
                     coordinators: c.coordinators,
                     minor: c.minor,
+                    duty_of_care_required: c.duty_of_care_required,
                 })
                 .collect())
         })
@@ -538,6 +561,43 @@ impl Care {
                 on_call: on_call(v.on_call_status(&id)?),
             })
         })
+    }
+
+    /// Enrols a participant who agreed to the duty-of-care rule after being shown its text
+    /// (`consent_text(DutyOfCare)`) and the limits of confidentiality (`duty_of_care_limits`), as a
+    /// minor when `minor`. Where the programme makes that agreement a condition of joining
+    /// (`duty_of_care_required`), `enrol` and `enrol_minor` are `DutyOfCareRequired` and this is the
+    /// way in. The participant's own phone then records the agreement (`give_consent`).
+    pub fn enrol_with_duty_of_care(
+        &self,
+        request: String,
+        programme_id: String,
+        minor: bool,
+    ) -> Result<Enrolment> {
+        let p = parse_programme(&programme_id)?;
+        with(&self.inner, |v| {
+            let (id, response) = v.enrol_participant_with(&request, p, minor, true)?;
+            Ok(Enrolment {
+                care_id: id.to_hex(),
+                response,
+                on_call: on_call(v.on_call_status(&id)?),
+            })
+        })
+    }
+
+    /// A coordinator makes (or stops making) the participant's duty-of-care agreement a condition
+    /// of joining the programme: kept on this phone and written into every care record of it held
+    /// here (returns how many). Anyone else: `NotAllowed`.
+    pub fn set_duty_of_care_required(&self, programme_id: String, required: bool) -> Result<u32> {
+        let p = parse_programme(&programme_id)?;
+        with(&self.inner, |v| v.set_duty_of_care_required(&p, required))
+    }
+
+    /// Whether, as far as this phone knows, the programme makes the duty-of-care agreement a
+    /// condition of joining.
+    pub fn duty_of_care_required(&self, programme_id: String) -> Result<bool> {
+        let p = parse_programme(&programme_id)?;
+        with(&self.inner, |v| Ok(v.duty_of_care_required(&p)))
     }
 
     /// A coordinator marks a record's participant as a minor (never undone). Anyone else:

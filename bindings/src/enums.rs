@@ -273,6 +273,9 @@ open_enum! {
         ReportOutcomes = "report-outcomes",
         /// Keeping the care record at all.
         DataProcessing = "data-processing",
+        /// A minor's one-to-one pairing: a guardian's consent only (a coordinator records it);
+        /// the participant agrees by joining.
+        Pairing = "pairing",
     }
 }
 

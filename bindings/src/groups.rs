@@ -34,6 +34,9 @@ pub struct GroupNote {
     pub created_ms: i64,
     /// Last edited, ms since the Unix epoch.
     pub edited_ms: i64,
+    /// Whether the author wrote as a member and is one no longer (left or was removed): show the note
+    /// as from a former member. It stays.
+    pub from_former_member: bool,
 }
 
 /// One member's attendance at a session.
@@ -117,6 +120,17 @@ impl Groups {
         with(&self.inner, |v| v.erase_group(&g))
     }
 
+    /// This device leaves the group on its own signed word (protocol 15.11): its notes stay, shown to
+    /// the others as from a former member; a remaining facilitator's device rotates the group key at
+    /// its next sync (this device never picks it), so nothing written afterwards reaches this
+    /// device; what this device sends afterwards is refused everywhere. Sync to send it.
+    /// `NotFound` for a group this device does not hold or has left already; `NotAllowed` for the
+    /// group's only facilitator (nobody would rotate the key). Nothing changes then.
+    pub fn leave(&self, group_id: String) -> Result<()> {
+        let g = parse_space(&group_id)?;
+        with(&self.inner, |v| v.leave_group(&g))
+    }
+
     /// On the joining device: joins the group named in a response made for it (`Spaces.approve_member`
     /// on the facilitator's device); a response for any other kind of space is `BadLinkCode`.
     /// Returns the group's id.
@@ -165,19 +179,25 @@ impl Groups {
     pub fn notes(&self, group_id: String) -> Result<Vec<GroupNote>> {
         let g = parse_space(&group_id)?;
         with(&self.inner, |v| {
-            v.read_space(&g, |doc| {
-                sebaya_core::groups::notes(doc)
-                    .into_iter()
-                    .map(|n| GroupNote {
+            let notes = v.read_space(&g, sebaya_core::groups::notes)?;
+            Ok(notes
+                .into_iter()
+                .map(|n| {
+                    let former = sebaya_core::DeviceId::from_hex(&n.author)
+                        .ok()
+                        .and_then(|d| v.is_former_member(&g, &d).ok())
+                        .unwrap_or(false);
+                    GroupNote {
                         id: n.id,
                         title: n.title,
                         text: n.text,
                         author: n.author,
                         created_ms: n.created_ms,
                         edited_ms: n.edited_ms,
-                    })
-                    .collect()
-            })
+                        from_former_member: former,
+                    }
+                })
+                .collect())
         })
     }
 

@@ -58,6 +58,7 @@ mod live;
 mod logging;
 mod nearby;
 mod pairings;
+mod passcode;
 mod platform;
 mod policy;
 mod programmes;
@@ -219,6 +220,15 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The programme makes the participant's duty-of-care agreement a condition of joining, and the
+    /// enrolment did not say they agreed (`Care.enrol_with_duty_of_care`). Nothing was made.
+    #[error("{detail}")]
+    DutyOfCareRequired {
+        /// Catalogue id: `error-duty-of-care-required`.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// Case notes are for the supporter, one supervisor and a handed-over successor: nobody else is
     /// added, and nothing new is written while someone beyond that is a member (remove them first).
     /// Nothing changed.
@@ -363,6 +373,35 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// The passcode is not right. The try was counted; the next is accepted in `retry_after_secs`
+    /// (pass it as `detail` to `localized_message`). Wrong tries add delay, never a wipe.
+    #[error("{detail}")]
+    PasscodeWrong {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (never the passcode).
+        detail: String,
+        /// Seconds until the next try is accepted.
+        retry_after_secs: u64,
+    },
+    /// A try before the wait after wrong ones was over: not checked, not counted.
+    #[error("{detail}")]
+    PasscodeTooSoon {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs.
+        detail: String,
+        /// Seconds until the next try is accepted.
+        retry_after_secs: u64,
+    },
+    /// The vault has a passcode: open it with `VaultLock.unlock`.
+    #[error("{detail}")]
+    PasscodeRequired {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs.
+        detail: String,
+    },
     /// A bug or an unexpected condition inside the core (including a caught panic).
     #[error("{detail}")]
     Internal {
@@ -460,6 +499,10 @@ impl From<sebaya_core::Error> for SebayaError {
                 message_id: id("error-open-referrals"),
                 detail,
             },
+            E::DutyOfCareRequired => SebayaError::DutyOfCareRequired {
+                message_id: id("error-duty-of-care-required"),
+                detail,
+            },
             E::CaseNotesFull => SebayaError::CaseNotesFull {
                 message_id: id("error-case-notes-full"),
                 detail,
@@ -510,6 +553,24 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::BadKeyWrap => SebayaError::Corrupt {
                 message_id: id("error-corrupt"),
+                detail,
+            },
+            E::PasscodeWrong { retry_after_secs } => SebayaError::PasscodeWrong {
+                message_id: id("error-passcode-wrong"),
+                detail,
+                retry_after_secs,
+            },
+            E::PasscodeTooSoon { retry_after_secs } => SebayaError::PasscodeTooSoon {
+                message_id: id("error-passcode-too-soon"),
+                detail,
+                retry_after_secs,
+            },
+            E::PasscodeRequired => SebayaError::PasscodeRequired {
+                message_id: id("error-passcode-required"),
+                detail,
+            },
+            E::KeyStore(_) => SebayaError::KeyStore {
+                message_id: id("error-key-store"),
                 detail,
             },
             E::Sqlite(_) | E::Internal(_) => SebayaError::Internal {
@@ -837,11 +898,18 @@ pub struct Vault {
     inner: Shared,
     /// Held for a whole sync so two syncs of one vault never interleave; journal calls do not take it.
     sync_gate: Mutex<()>,
+    /// Opened by a duress code (`passcode.rs`): every sync does nothing and reports nothing changed.
+    quiet: bool,
 }
 
 impl Vault {
     /// Wraps an opened core vault and registers it for `lock_now`.
     fn wrap(v: sebaya_core::Vault) -> Arc<Vault> {
+        Vault::wrap_as(v, false)
+    }
+
+    /// [`Vault::wrap`], `quiet` for a duress vault.
+    fn wrap_as(v: sebaya_core::Vault, quiet: bool) -> Arc<Vault> {
         let inner = Arc::new(Mutex::new(Some(v)));
         if let Ok(mut open) = OPEN_VAULTS.lock() {
             open.retain(|w| w.strong_count() > 0);
@@ -850,6 +918,7 @@ impl Vault {
         Arc::new(Vault {
             inner,
             sync_gate: Mutex::new(()),
+            quiet,
         })
     }
 }
@@ -1018,6 +1087,7 @@ impl Vault {
     pub fn nearby(&self) -> Arc<Nearby> {
         Arc::new(Nearby {
             inner: self.inner.clone(),
+            quiet: self.quiet,
         })
     }
 
@@ -1103,6 +1173,9 @@ impl Vault {
         control: Arc<SyncControl>,
         timeout_ms: Option<u64>,
     ) -> Result<SyncReport> {
+        if self.quiet {
+            return Ok(sebaya_core::SyncReport::default().into());
+        }
         let stop = control.stop(timeout_ms);
         let mut turn = self.wait_for_gate(&stop)?;
         let http = platform::transport()?;

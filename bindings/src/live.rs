@@ -76,11 +76,15 @@ impl From<&SebayaError> for LiveFailure {
             | SebayaError::PeerNotMember { message_id, .. }
             | SebayaError::KeyStore { message_id, .. }
             | SebayaError::KeyMissing { message_id, .. }
+            | SebayaError::PasscodeWrong { message_id, .. }
+            | SebayaError::PasscodeTooSoon { message_id, .. }
+            | SebayaError::PasscodeRequired { message_id, .. }
             | SebayaError::BadPeerMessage { message_id, .. }
             | SebayaError::NoHttpTransport { message_id, .. }
             | SebayaError::NotSupervisor { message_id, .. }
             | SebayaError::CaseNotesFull { message_id, .. }
             | SebayaError::OpenReferrals { message_id, .. }
+            | SebayaError::DutyOfCareRequired { message_id, .. }
             | SebayaError::Internal { message_id, .. } => LiveFailure::Other {
                 message_id: message_id.clone(),
             },
@@ -191,6 +195,10 @@ impl Vault {
                 id: None,
             }),
         });
+        if self.quiet {
+            // A duress vault never syncs: a session that waits for nothing.
+            return Ok(session);
+        }
         let wait_ms = wait_ms.unwrap_or(sebaya_core::sync::live::DEFAULT_WAIT_MS);
         let stop = control.stop(None);
         let thread = std::thread::Builder::new()

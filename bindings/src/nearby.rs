@@ -74,10 +74,14 @@ pub struct CarryStatus {
 /// Syncing without the relay, handed out by `Vault.nearby()`: face to face with a nearby device
 /// over any byte stream the app opens (peer sessions), by file (bundles), and carrying sealed
 /// envelopes of others' spaces from one place to another. It holds the vault's shared state, so
-/// `Vault.lock()` locks it too (`Locked`).
+/// `Vault.lock()` locks it too (`Locked`). A duress vault's shares nothing: `start_session` throws
+/// `PeerNotMember`, `export_bundle` `NotAllowed`, `import_bundle` `StrangerBundle`, and
+/// `set_carry_quota` keeps the quota at 0.
 #[derive(uniffi::Object)]
 pub struct Nearby {
     pub(crate) inner: Shared,
+    /// A duress vault's: it shares nothing with anyone, face to face, by file or by carrying.
+    pub(crate) quiet: bool,
 }
 
 #[uniffi::export]
@@ -86,6 +90,11 @@ impl Nearby {
     /// Bluetooth socket), not on the one that accepted. Throws `NoPerson` on a device without a
     /// person (it has no certificate to show).
     pub fn start_session(&self, initiator: bool) -> Result<Arc<PeerSession>> {
+        if self.quiet {
+            // A duress vault shows its certificate to no one: the answer of a device that shares
+            // no space with the other.
+            return Err(sebaya_core::Error::PeerNotMember.into());
+        }
         let s = with(&self.inner, |v| v.peer_session(initiator))?;
         Ok(Arc::new(PeerSession {
             vault: self.inner.clone(),
@@ -106,6 +115,9 @@ impl Nearby {
             .map(|s| parse_space(s))
             .collect::<Result<Vec<_>>>()?;
         let peer = peer_device_id.as_deref().map(parse_device).transpose()?;
+        if self.quiet {
+            return Err(sebaya_core::Error::NotAllowed("nothing to put in a bundle").into());
+        }
         with(&self.inner, |v| v.export_bundle(&spaces, peer.as_ref()))
     }
 
@@ -113,6 +125,10 @@ impl Nearby {
     /// before) or `StrangerBundle` (from a device this one shares no space with), and then nothing
     /// changed.
     pub fn import_bundle(&self, bundle: Vec<u8>) -> Result<BundleReport> {
+        if self.quiet {
+            // A duress vault takes nothing in: the answer of a vault sharing no space.
+            return Err(sebaya_core::Error::StrangerBundle.into());
+        }
         let r = with(&self.inner, |v| v.import_bundle(&bundle))?;
         Ok(BundleReport {
             exporter: r.exporter.to_hex(),
@@ -130,6 +146,10 @@ impl Nearby {
     /// `bytes`, at most 16 MiB; 0 (the default) turns it off and drops what is carried. Carried
     /// envelopes go to the relay at the next sync and into every full bundle.
     pub fn set_carry_quota(&self, bytes: u64) -> Result<()> {
+        if self.quiet {
+            // A duress vault carries nothing for anyone (its status reads a quota of 0).
+            return Ok(());
+        }
         with(&self.inner, |v| v.set_carry_quota(bytes))
     }
 

@@ -14,6 +14,11 @@ pub struct PairingStanding {
     /// Opened before pairings needed a programme and not bound since: nobody checked the
     /// supporter's role or training. Show it as such; it is never dropped.
     pub outside_programme: bool,
+    /// The participant is a minor and no guardian's consent to `pairing` (with the signed form's
+    /// reference) or best-interests exception stands yet: kept, but nothing is written into it
+    /// (`NotAllowed`) until then. Show `localized_message("pairing-waiting-for-guardian")`.
+    #[uniffi(default = false)]
+    pub waiting_for_guardian: bool,
 }
 
 /// A check-in in a pairing.
@@ -163,33 +168,61 @@ impl Pairings {
         with(&self.inner, |v| v.erase_pairing(&p))
     }
 
+    /// Ends a pairing on this device's signed word: either party may (protocol 15.11). This device
+    /// writes nothing in it afterwards; the other party's device, once it learns of the end (at
+    /// its next sync), refuses new writes there too and signs its own end, while what it sent
+    /// before stands (a check-in sent a moment before the end stays). Its history stays readable
+    /// to both, and it leaves both parties' `active` pairings. Sync to send it. `NotFound` for a
+    /// space that is not a pairing this device belongs to; `NotAllowed` for a pairing this device
+    /// has ended already, or whose end by the other party it has learnt of (then its own end goes
+    /// out at its next sync).
+    pub fn end(&self, pairing_id: String) -> Result<()> {
+        let p = parse_space(&pairing_id)?;
+        with(&self.inner, |v| v.end_pairing(&p))
+    }
+
+    /// The pairings this device belongs to that have not ended (a supporter's active caseload of
+    /// pairings), ids in hex, sorted.
+    pub fn active(&self) -> Result<Vec<String>> {
+        with(&self.inner, |v| {
+            Ok(v.active_pairings().iter().map(|p| p.to_hex()).collect())
+        })
+    }
+
     /// Whether the pairing works under a programme's rules: the programme it is bound to, or
     /// `outside_programme` for a pairing opened before pairings needed a programme (kept, never
     /// dropped; show it as such: `localized_message("pairing-outside-programme")`). The supporter's
     /// phone binds such a pairing at a sync once its person is certified in exactly one programme.
-    /// `InvalidInput` for a space that is no pairing.
+    /// `InvalidInput` for a space that is no pairing. A minor's pairing also says whether it waits
+    /// for a guardian (`waiting_for_guardian`).
     pub fn standing(&self, pairing_id: String) -> Result<PairingStanding> {
         let p = parse_space(&pairing_id)?;
-        let standing = with(&self.inner, |v| v.pairing_standing(&p))?;
+        let (standing, waiting_for_guardian) = with(&self.inner, |v| {
+            Ok((v.pairing_standing(&p)?, v.pairing_waits_for_guardian(&p)?))
+        })?;
         Ok(match standing {
             sebaya_core::pairing::PairingStanding::Programme(id) => PairingStanding {
                 programme_id: Some(hex::encode(id)),
                 outside_programme: false,
+                waiting_for_guardian,
             },
             sebaya_core::pairing::PairingStanding::Outside => PairingStanding {
                 programme_id: None,
                 outside_programme: true,
+                waiting_for_guardian,
             },
         })
     }
 
-    /// Records a check-in (mood 1–5 and an optional note) in a pairing.
+    /// Records a check-in (mood 1–5 and an optional note) in a pairing. While the pairing waits for
+    /// a guardian (`standing`), `NotAllowed` on either side; so for goals and messages.
     #[uniffi::method(default(note = ""))]
     pub fn add_checkin(&self, pairing_id: String, mood: i32, note: String) -> Result<String> {
         let p = parse_space(&pairing_id)?;
         let m = small(mood, "mood")?;
         let id = new_id()?;
         with(&self.inner, |v| {
+            v.check_pairing_open(&p)?;
             let me = v.device_id().to_hex();
             v.with_space(&p, |d, now| {
                 sebaya_core::pairing::add_checkin(d, &id, m, &note, &me, now)
@@ -222,6 +255,7 @@ impl Pairings {
         let p = parse_space(&pairing_id)?;
         let id = new_id()?;
         with(&self.inner, |v| {
+            v.check_pairing_open(&p)?;
             v.with_space(&p, |d, now| {
                 sebaya_core::pairing::add_goal(d, &id, &text, now)
             })
@@ -239,6 +273,7 @@ impl Pairings {
         let p = parse_space(&pairing_id)?;
         let pr = small(progress, "progress")?;
         with(&self.inner, |v| {
+            v.check_pairing_open(&p)?;
             v.with_space(&p, |d, now| {
                 sebaya_core::pairing::set_goal_progress(d, &goal_id, pr, now)
             })
@@ -268,6 +303,7 @@ impl Pairings {
         let p = parse_space(&pairing_id)?;
         let id = new_id()?;
         with(&self.inner, |v| {
+            v.check_pairing_open(&p)?;
             let me = v.device_id().to_hex();
             v.with_space(&p, |d, now| {
                 sebaya_core::pairing::send_message(d, &id, &text, &me, now)

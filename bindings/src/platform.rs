@@ -289,6 +289,16 @@ impl Vault {
         key_name: String,
     ) -> Result<Arc<Vault>> {
         let path = PathBuf::from(path);
+        if key_store
+            .get(format!("{key_name}.passcode"))
+            .map_err(key_store_error)?
+            .is_some()
+        {
+            return Err(SebayaError::PasscodeRequired {
+                message_id: "error-passcode-required".into(),
+                detail: "this vault has a passcode: open it with VaultLock.unlock".into(),
+            });
+        }
         let stored = key_store
             .get(key_name.clone())
             .map_err(key_store_error)?

@@ -86,6 +86,12 @@ impl Vault {
         control: Arc<super::SyncControl>,
         timeout_ms: Option<u64>,
     ) -> Result<PolicySync> {
+        if self.quiet {
+            return Ok(PolicySync {
+                scope: SyncScope::All,
+                report: sebaya_core::SyncReport::default().into(),
+            });
+        }
         let stop = control.stop(timeout_ms);
         let mut turn = self.wait_for_gate(&stop)?;
         let http = super::platform::transport()?;

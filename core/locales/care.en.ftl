@@ -1,12 +1,16 @@
 # care messages (en). Keys must exist in both languages: i18n tests check it.
 consent-duty-of-care-title = If you might be in danger
 consent-duty-of-care = Some answers in the questionnaires, such as thoughts of hurting yourself, mean you may need help quickly. When you give such an answer, this app tells your programme's coordinator that you need follow-up. It sends only which question rule was triggered, never your answers, scores or journal. A coordinator will contact you. You can withdraw this agreement at any time; after that, no one is told automatically, and you can still ask for help yourself.
+consent-duty-of-care-limits-title = What stays private, and when it does not
+consent-duty-of-care-limits = What you write in your journal stays with you, on your own devices. What you share with your supporter is for your supporter, who may talk it over with their supervisor, a coordinator of your programme. Your supporter keeps notes on your support; if another supporter takes over, they read those notes. There are limits: if your answers or your words show that you or someone else may be in danger, the coordinator is told so they can help, and a supporter worried about your safety may tell them too. The coordinator may then tell others who can keep you safe, even without your agreement: emergency services or, if you are under 18, a parent or guardian. Apart from that, nobody else is told without your agreement, unless the law requires it.
 consent-share-with-supporter-title = Sharing with your supporter
 consent-share-with-supporter = You choose journal entries, check-in summaries or your safety plan to share with your peer supporter. Only what you choose is shared, only with them, and you can stop sharing at any time.
 consent-report-outcomes-title = Helping the programme show its impact
 consent-report-outcomes = Your phone sends the programme only the totals of your first and latest questionnaires, never your answers or your name. Reports combine many people, and any number smaller than five is hidden. You can withdraw at any time.
 consent-data-processing-title = Keeping your information
 consent-data-processing = Your journal, check-ins and answers are kept encrypted on your phone and on the devices you choose to share with. The server only ever holds locked data it cannot read. You can export everything or delete it at any time.
+consent-pairing-title = One-to-one support for a minor
+consent-pairing = A trained peer supporter from the programme accompanies the participant one to one in this app: check-ins, goals and messages between the two of them. For a participant who is a minor, this starts once a parent or guardian agrees on a signed form, which a coordinator records. A coordinator may also start it without the form when they judge it is in the participant's best interests, for example to keep them safe; the coordinator then records why. Help in a crisis never waits for it.
 care-not-told-yet = No one has been told yet. It will be sent when your phone is online. If you are in danger now, call one of these numbers.
 care-told = A coordinator has received this and will follow up.
 care-sent-no-answer = Sent. No coordinator has answered yet: they are not an emergency service and may take time. If you are in danger now, call one of these numbers.

@@ -36,6 +36,7 @@ band-above-cutoff = At or above the cut-off
 error-not-certified = This supporter's training is missing or has expired. A coordinator must certify it before a one-to-one pairing.
 error-not-supervisor = Case notes can be shared only with a coordinator of the programme. This person is not a coordinator there, so nothing was created.
 error-open-referrals = A referral in this care record has not been acknowledged by a coordinator yet. It can be erased once a coordinator has seen it, so that no call for help is lost.
+error-duty-of-care-required = This programme asks the participant to read what stays private and to agree to the duty of care before they join. Show them the text on their phone first.
 error-case-notes-full = Case notes are only for the supporter, one supervisor and the supporter who takes over. Nobody else can be added, and nothing new is saved while someone else is in them: remove them first.
 error-bad-bundle = This sync file is damaged or incomplete. Nothing from it was saved. Ask for a new one.
 error-bundle-replayed = This sync file was already imported on this device. Nothing changed.

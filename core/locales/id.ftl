@@ -36,6 +36,7 @@ band-above-cutoff = Pada atau di atas batas
 error-not-certified = Pelatihan pendukung ini belum ada atau sudah kedaluwarsa. Koordinator harus mengesahkannya sebelum pendampingan satu-satu.
 error-not-supervisor = Catatan kasus hanya dapat dibagikan dengan koordinator program. Orang ini bukan koordinator di program tersebut, jadi tidak ada yang dibuat.
 error-open-referrals = Ada rujukan di catatanmu yang belum dilihat koordinator. Catatan ini baru dapat dihapus setelah koordinator melihatnya, agar tidak ada permintaan bantuan yang hilang.
+error-duty-of-care-required = Program ini meminta peserta membaca apa yang tetap rahasia dan menyetujui kewajiban menjaga keselamatan sebelum bergabung. Tunjukkan teksnya di ponsel mereka terlebih dahulu.
 error-case-notes-full = Catatan kasus hanya untuk pendamping, satu supervisor, dan pendamping pengganti. Orang lain tidak dapat ditambahkan, dan tidak ada yang baru disimpan selama ada orang lain di dalamnya: keluarkan mereka terlebih dahulu.
 error-bad-bundle = Berkas sinkronisasi ini rusak atau tidak lengkap. Tidak ada yang disimpan darinya. Minta berkas yang baru.
 error-bundle-replayed = Berkas sinkronisasi ini sudah pernah diimpor di perangkat ini. Tidak ada yang berubah.

@@ -7,6 +7,7 @@ training-module-self-care = Self-care
 training-module-group-facilitation = Group facilitation
 training-required-for-sessions = Running a programme group's sessions needs a current certification in group facilitation.
 pairing-outside-programme = Outside a programme: this pairing was opened before pairings needed a programme, so nobody checked the supporter's role or training.
+pairing-waiting-for-guardian = Waiting for a guardian: this pairing starts once a parent or guardian has agreed on a signed form and a coordinator has recorded it. Nothing can be written here until then. Crisis lines and "Get help now" never wait.
 pairing-under-programme = Under a programme: the supporter's role and training were checked when it was opened.
 training-status-current = Current
 training-status-expired = Expired

@@ -7,6 +7,7 @@ training-module-self-care = Merawat diri
 training-module-group-facilitation = Memfasilitasi kelompok
 training-required-for-sessions = Menjalankan sesi kelompok program memerlukan sertifikasi fasilitasi kelompok yang masih berlaku.
 pairing-outside-programme = Di luar program: pendampingan ini dibuka sebelum pendampingan wajib memakai program, jadi peran dan pelatihan pendamping tidak diperiksa.
+pairing-waiting-for-guardian = Menunggu persetujuan wali: pendampingan ini dimulai setelah orang tua atau wali menyetujuinya di formulir yang ditandatangani dan koordinator mencatatnya. Sampai saat itu belum ada yang bisa ditulis di sini. Layanan krisis dan "Cari bantuan sekarang" tidak pernah menunggu.
 pairing-under-programme = Dalam program: peran dan pelatihan pendamping diperiksa saat pendampingan ini dibuka.
 training-status-current = Berlaku
 training-status-expired = Kedaluwarsa

@@ -45,13 +45,16 @@
 //! is there to receive a referral: coordinators reached, the on-call list, the deadline, the
 //! caseload), `reason.rs` (a rule referral's reason sealed for coordinators). Around the record:
 //! `instruments.rs` (scoring PHQ-9, GAD-7, WHO-5, SRQ-20) and `wordings.rs` (their texts as data),
-//! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here) and
-//! `training.rs` (the training register).
+//! `safety.rs` (the participant's safety plan), `programmes.rs` (programme roles held here),
+//! `training.rs` (the training register) and `joining.rs` (duty of care as a condition of joining).
 
 mod concerns;
 mod consent;
 mod escalation;
 pub mod instruments;
+pub(crate) mod joining;
+#[cfg(test)]
+mod joining_tests;
 mod oncall;
 pub(crate) mod outcomes;
 pub mod programme_instruments;
@@ -67,12 +70,13 @@ pub mod wordings;
 
 pub use concerns::{CONCERN_REASON, Concern};
 pub use consent::{
-    ConsentRecord, Exception, MINOR_KEY, PURPOSES, SHARE_PURPOSE, add_consent,
+    ConsentRecord, Exception, MINOR_KEY, PAIRING_PURPOSE, PURPOSES, SHARE_PURPOSE, add_consent,
     add_consent_with_form, consent_version, consented, consents, exceptions, guardian_allows,
-    guardian_consented, is_minor,
+    guardian_allows_pairing, guardian_consented, is_minor,
 };
 pub use escalation::{CareNotice, Escalation, ReferralView};
 pub(crate) use escalation::{LEGACY_CONCERN, genuine};
+pub use joining::{DUTY_OF_CARE_KEY, LIMITS_TEXT};
 pub use oncall::{
     DEFAULT_ACK_HOURS, MAX_ACK_HOURS, MAX_ON_CALL, MIN_ON_CALL, OnCallState, OnCallStatus,
     ack_hours,

@@ -97,6 +97,11 @@ pub enum Error {
     /// is has seen it (issue 14, item 17). Nothing changed; erase once it is acknowledged.
     #[error("a referral in this care record waits for a coordinator's acknowledgement")]
     OpenReferrals,
+    /// The programme makes the participant's agreement to the duty-of-care rule a condition of
+    /// joining, and the enrolment did not say they agreed after being shown its text and the limits
+    /// of confidentiality (issue 14, item 15). Nothing was made.
+    #[error("this programme asks for the duty-of-care agreement before enrolment")]
+    DutyOfCareRequired,
     /// A one-off reminder (a session, a task, a follow-up) whose time has already passed: nothing
     /// was written. Pick a time still to come (issue 18, item 4).
     #[error("the reminder's time has already passed")]
@@ -142,6 +147,25 @@ pub enum Error {
     /// low-order point.
     #[error("the wrapped key does not open for this device")]
     BadKeyWrap,
+    /// The passcode does not open this vault. The try was counted: the next one is accepted in
+    /// `retry_after_secs` seconds (a wrong try adds delay, never a wipe).
+    #[error("the passcode is not right; try again in {retry_after_secs} s")]
+    PasscodeWrong {
+        /// Seconds until the next try is accepted.
+        retry_after_secs: u64,
+    },
+    /// A try came before the delay after wrong ones was over; it was not checked nor counted.
+    #[error("too soon after a wrong passcode; try again in {retry_after_secs} s")]
+    PasscodeTooSoon {
+        /// Seconds until the next try is accepted.
+        retry_after_secs: u64,
+    },
+    /// This vault is protected by a passcode: open it with the passcode.
+    #[error("this vault needs its passcode")]
+    PasscodeRequired,
+    /// The platform's key store failed; the detail is what the platform said (never key bytes).
+    #[error("key store: {0}")]
+    KeyStore(String),
     /// This device's role in the space does not allow the action.
     #[error("not allowed: {0}")]
     NotAllowed(&'static str),

@@ -16,6 +16,7 @@ pub mod groups;
 pub mod i18n;
 pub mod identity;
 pub mod journal;
+pub mod lock;
 pub mod pairing;
 pub mod reminders;
 pub mod reports;
@@ -58,6 +59,9 @@ pub struct Vault {
     codec: u8,
     /// The person's index while it is being pulled as its author (recovery from the phrase).
     recovering: Option<Space>,
+    /// Tests only: every automatic end fails (stands in for a log that takes no more statements).
+    #[cfg(any(test, feature = "test-escapes"))]
+    fail_automatic_ends: bool,
 }
 
 impl Vault {
@@ -91,6 +95,8 @@ impl Vault {
             shared,
             codec: DEFAULT_CODEC,
             recovering: None,
+            #[cfg(any(test, feature = "test-escapes"))]
+            fail_automatic_ends: false,
         })
     }
 
@@ -134,6 +140,24 @@ impl Vault {
         Ok(())
     }
 
+    /// Makes every automatic end of this vault fail: **for tests only** (compiled in only with the
+    /// `test-escapes` feature or under `cfg(test)`; the bindings never reach it). It stands in for
+    /// an end the log cannot take (a pairing whose log a modified client filled).
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn fail_automatic_ends_for_tests(&mut self, fail: bool) {
+        self.fail_automatic_ends = fail;
+    }
+
+    #[cfg(any(test, feature = "test-escapes"))]
+    fn injected_end_failure(&self) -> bool {
+        self.fail_automatic_ends
+    }
+
+    #[cfg(not(any(test, feature = "test-escapes")))]
+    fn injected_end_failure(&self) -> bool {
+        false
+    }
+
     /// Seals local changes into envelopes now (sync does this too). Returns how many were sealed.
     pub fn seal_pending(&mut self) -> Result<u32> {
         self.seal_pending_with(true)
@@ -146,18 +170,30 @@ impl Vault {
         let codec = self.codec;
         let every = if snapshots { self.snapshot_every()? } else { 0 };
         let mut sealed = 0;
+        let fail = self.injected_end_failure();
+        let mut failed_ends = 0u32;
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
             s.compact_if_needed(&self.store)?;
             if s.needs_rotation() {
                 s.rotate(&self.store, &self.identity)?;
             }
             sealed += s.seal_outgoing(&self.store, &self.identity, codec)?;
+            // The other party ended the pairing: this device ends its side, after what it wrote.
+            // Never a reason to stop sealing the other spaces (a care record's referral must
+            // leave): a failed end is noted and tried again next time.
+            if s.needs_end() {
+                match end_automatically(s, &self.store, &self.identity, fail) {
+                    Ok(()) => sealed += 1,
+                    Err(_) => failed_ends += 1,
+                }
+            }
             if s.snapshot_if_due(&self.store, &self.identity, every)?
                 .is_some()
             {
                 sealed += 1;
             }
         }
+        note_failed_ends(failed_ends);
         Ok(sealed)
     }
 
@@ -332,14 +368,29 @@ impl Vault {
             // Never a reason for the sync to fail (it carries the referrals): tried again next time.
             let _ = self.apply_minor_gates();
             // A removal learned in this exchange that the key in use does not follow: rotate now
-            // and send the new key in one more exchange.
+            // and send the new key in one more exchange. An end of a pairing learned in it: end
+            // this device's side (after sealing what it wrote) and send that too.
             let mut rotated = 0;
+            let codec = self.codec;
+            let fail = self.injected_end_failure();
+            let mut failed_ends = 0u32;
             for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
                 if s.needs_rotation() {
                     s.rotate(&self.store, &self.identity)?;
                     rotated += 1;
                 }
+                if s.needs_end() {
+                    // Best effort, as in `seal_pending_with`: a failed end stops no other space.
+                    match s
+                        .seal_outgoing(&self.store, &self.identity, codec)
+                        .and_then(|_| end_automatically(s, &self.store, &self.identity, fail))
+                    {
+                        Ok(()) => rotated += 1,
+                        Err(_) => failed_ends += 1,
+                    }
+                }
             }
+            note_failed_ends(failed_ends);
             let adopted = adopted + periods + rotated;
             let taken = self.taken_answers()?;
             if outcome.joined == 0 && adopted == 0 && taken.is_empty() && !erasing {
@@ -396,5 +447,23 @@ impl Vault {
     pub fn sync(&mut self, relay_url: &str) -> Result<SyncReport> {
         let http = ReqwestClient::new()?;
         self.sync_with(&http, relay_url)
+    }
+}
+
+/// This device's own end of a pairing the other party ended (protocol 15.11), signed without being
+/// asked; `fail` (tests only) makes it fail as a full log would.
+fn end_automatically(s: &mut Space, store: &Store, identity: &Identity, fail: bool) -> Result<()> {
+    if fail {
+        return Err(Error::Internal(
+            "the automatic end failed (injected for tests)",
+        ));
+    }
+    s.end(store, identity)
+}
+
+/// Notes how many automatic ends failed (a count only: no space, device or content).
+fn note_failed_ends(failed: u32) {
+    if failed > 0 {
+        log::warn!("{failed} automatic end(s) failed; tried again at the next sync");
     }
 }

@@ -41,7 +41,8 @@
 //!
 //! The folder holds what else belongs to one-to-one support: `create.rs` (opening a pairing or case
 //! notes, handing one over), `binding.rs` (a pairing's programme, and binding older ones),
-//! `sharing.rs` (a participant sharing items with their supporter),
+//! `sharing.rs` (a participant sharing items with their supporter), `minors.rs` (a minor's pairing
+//! waiting for a guardian),
 //! `casenotes.rs` (the supporter's case notes, shared with their supervisor only) and
 //! `supervision.rs` (who is in case notes under the cap of supporter, supervisor and successor).
 
@@ -59,6 +60,9 @@ pub mod casenotes;
 #[cfg(test)]
 mod casenotes_tests;
 mod create;
+#[cfg(test)]
+mod minor_tests;
+mod minors;
 #[cfg(test)]
 pub(crate) mod programme_tests;
 mod sharing;

@@ -2,7 +2,7 @@
 //! the first epoch of a space (17.1), a rotation with its key wrap, sealed history and key-wraps
 //! envelope (17.2), the index space's derivations and genesis (20.2), the X25519 small-order list
 //! (16.3), the link request and response codes (20.7), and the prefix-first rule of the journal
-//! merge (27.2).
+//! merge (27.2), the passcode wrap (30.1).
 //!
 //! Every vector is computed here from the document's text with the primitives the crate uses (ring,
 //! x25519-dalek), compared against the crate wherever a public function or a public path (a link
@@ -1094,4 +1094,67 @@ fn the_actor_generations_of_8_1_are_the_documented_bytes() {
             None
         );
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// 30.1: the passcode wrap, from the section's text with the argon2 crate and ring.
+
+#[test]
+fn passcode_wrap_vector_from_the_text() {
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
+    use sebaya_core::lock::KdfParams;
+    use sebaya_core::lock::kdf::{self, Wrapped};
+
+    let (salt, secret) = ([0x11u8; 16], [0x22u8; 32]);
+    let argon = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8192, 1, 1, Some(32)).unwrap(),
+    );
+    let mut blocks = vec![Block::default(); argon.params().block_count()];
+    let mut a = [0u8; 32];
+    argon
+        .hash_password_into_with_memory(b"246810", &salt, &mut a, &mut blocks)
+        .unwrap();
+    let mut ikm = a.to_vec();
+    ikm.extend_from_slice(&secret);
+    let kek = hkdf(&salt, &ikm, b"sebaya passcode kek v1");
+    assert_documented("passcode stretch A", &h(a));
+    assert_documented("passcode KEK", &h(kek));
+
+    let mut header = b"SBPC".to_vec();
+    header.extend_from_slice(&[1, 1]);
+    for v in [8192u32, 1, 1] {
+        header.extend_from_slice(&v.to_be_bytes());
+    }
+    header.extend_from_slice(&salt);
+    header.push(2);
+    let mut wire = header.clone();
+    for (slot, nonce, key) in [
+        (0u8, [0x33u8; 12], [0x44u8; 32]),
+        (1, [0x55; 12], [0x66; 32]),
+    ] {
+        let k = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &kek).unwrap());
+        let mut aad = header.clone();
+        aad.push(slot);
+        let mut buf = key.to_vec();
+        k.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(&aad),
+            &mut buf,
+        )
+        .unwrap();
+        wire.extend_from_slice(&nonce);
+        wire.extend_from_slice(&buf);
+    }
+    assert_documented("passcode wrap", &h(&wire));
+
+    // The crate derives the same and opens the documented bytes.
+    let ours = kdf::stretch(b"246810", &salt, &KdfParams::MIN).unwrap();
+    assert_eq!(*ours, a);
+    let ours = kdf::kek(&ours, &secret, &salt).unwrap();
+    assert_eq!(*ours, kek);
+    let w = Wrapped::from_bytes(&wire).unwrap();
+    assert_eq!(*w.open(0, &ours).unwrap().unwrap(), [0x44; 32]);
+    assert_eq!(*w.open(1, &ours).unwrap().unwrap(), [0x66; 32]);
 }

@@ -55,7 +55,11 @@ pub const MAX_PENDING: usize = 1024;
 
 #[cfg(test)]
 mod cost_tests;
+#[cfg(test)]
+mod end_tests;
 mod evaluate;
+#[cfg(test)]
+mod leave_tests;
 mod log;
 #[cfg(test)]
 mod paths_tests;

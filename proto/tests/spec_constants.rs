@@ -292,6 +292,40 @@ fn op_vectors() -> Vec<OpVector> {
                 signature: succession_signature(),
             },
         },
+        // 15.11: the member of 15.9 leaves on its own word, its cutoff the number of the envelope
+        // that carries it (3); or, instead, ends its own writing in the envelope it numbers 4.
+        OpVector {
+            name: "leave",
+            author: key([0x12; 32]),
+            parent: ADD_ID_HEX,
+            op_by_hand: one(
+                "leave",
+                vec![
+                    ("device", cbor::bytes(&member())),
+                    ("last_seq", cbor::uint(3)),
+                ],
+            ),
+            op: Op::Leave {
+                device: DeviceId(member()),
+                last_seq: 3,
+            },
+        },
+        OpVector {
+            name: "end",
+            author: key([0x12; 32]),
+            parent: ADD_ID_HEX,
+            op_by_hand: one(
+                "end",
+                vec![
+                    ("device", cbor::bytes(&member())),
+                    ("last_seq", cbor::uint(4)),
+                ],
+            ),
+            op: Op::End {
+                device: DeviceId(member()),
+                last_seq: 4,
+            },
+        },
     ]
 }
 
@@ -310,7 +344,7 @@ fn statement_by_hand(v: &OpVector) -> Vec<u8> {
 }
 
 /// (name, statement hex, statement id hex) as documented in 15.9.
-const OP_VECTORS: [(&str, &str, &str); 9] = [
+const OP_VECTORS: [(&str, &str, &str); 11] = [
     (
         "add",
         concat!(
@@ -438,6 +472,30 @@ const OP_VECTORS: [(&str, &str, &str); 9] = [
         ),
         "891f683dfb8ed848e4cd99b645de583d287a1c1abf07e1579893dc0f5d85a8a5",
     ),
+    (
+        "leave",
+        concat!(
+            "a661760165737061636550222222222222222222222222222222226770617265",
+            "6e747381582059169600396272c4e28189879d70bbb01a1be9baccc8c40f6102",
+            "40c702a9c1c666617574686f725820204040e364c10f2bec9c1fe500a1cd4c24",
+            "7c89d650a01ed7e82caba867877c216474696d651a6955b900626f70a1656c65",
+            "617665a2666465766963655820204040e364c10f2bec9c1fe500a1cd4c247c89",
+            "d650a01ed7e82caba867877c21686c6173745f73657103",
+        ),
+        "8ed89dacca3e9b6a439010218e5c91283a88db9694e159fbbc6d7f1951a2045d",
+    ),
+    (
+        "end",
+        concat!(
+            "a661760165737061636550222222222222222222222222222222226770617265",
+            "6e747381582059169600396272c4e28189879d70bbb01a1be9baccc8c40f6102",
+            "40c702a9c1c666617574686f725820204040e364c10f2bec9c1fe500a1cd4c24",
+            "7c89d650a01ed7e82caba867877c216474696d651a6955b900626f70a163656e",
+            "64a2666465766963655820204040e364c10f2bec9c1fe500a1cd4c247c89d650",
+            "a01ed7e82caba867877c21686c6173745f73657104",
+        ),
+        "e2b09ec817b057a2671f6d939b563f60e507f6e4bb925b6bc997d3c7773db7ca",
+    ),
 ];
 
 #[test]
@@ -471,6 +529,10 @@ fn the_statements_of_every_op_of_15_9_are_byte_exact_and_documented() {
         assert_eq!(signed.id().to_hex(), id_hex, "{name}");
         assert_documented(name, statement_hex);
         assert_documented(name, id_hex);
+        // 15.11's statements are documented with their signatures too: the exact signed bytes.
+        if matches!(name, "leave" | "end") {
+            assert_documented(name, &hex::encode(signature));
+        }
     }
     // The signature inside the succession, on its own.
     assert_eq!(
@@ -1021,10 +1083,11 @@ fn print_vectors() {
         let signature = signed_by(&v.author, b"sebaya/v1/membership", &s);
         let wire = [s.clone(), signature.to_vec()].concat();
         println!(
-            "{} ({} bytes): {}\n  id {}",
+            "{} ({} bytes): {}\n  signature {}\n  id {}",
             v.name,
             s.len(),
             hex::encode(&s),
+            hex::encode(signature),
             hex::encode(sha256(&wire))
         );
     }

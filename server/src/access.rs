@@ -176,6 +176,8 @@ impl SpaceLog {
                 | Op::RevokeDevice { .. }
                 | Op::Succession { .. }
         );
+        // A leave or an end (15.11): a member's own word, judged by its past like a vouch.
+        let by_person = by_person || s.op.by_member();
         if !by_person && !ever_admins.contains(&s.author) {
             return Err(reason::NOT_AUTHORISED);
         }

@@ -58,9 +58,9 @@ pub struct RelayState {
     live: Arc<crate::live::Live>,
     /// With PostgreSQL: what tells the other nodes sharing the database of this node's pushes.
     fanout: Option<Arc<crate::postgres::Fanout>>,
-    /// The key wake-ups are signed with (protocol 28.8); without one the relay sends none and
-    /// `POST /v1/push` is not found.
-    push_key: Option<Arc<crate::webpush::VapidKey>>,
+    /// The wake-up sender and its key (protocol 28.8); without one the relay sends none, notes no
+    /// readers and `POST /v1/push` is not found.
+    wakeups: Option<Arc<crate::wakeups::Wakeups>>,
 }
 
 impl std::fmt::Debug for RelayState {
@@ -85,15 +85,34 @@ impl RelayState {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             live: Arc::new(crate::live::Live::new(crate::live::LiveLimits::default())),
             fanout: None,
-            push_key: None,
+            wakeups: None,
         }
     }
 
-    /// Takes registrations for wake-ups (protocol 28.9), answering with `key`'s public half. Call
-    /// before serving.
-    pub fn with_push_key(mut self, key: crate::webpush::VapidKey) -> RelayState {
-        self.push_key = Some(Arc::new(key));
-        self
+    /// Sends wake-ups (protocol 28.8) signed with `key` and takes devices' registrations for them
+    /// (28.9), answering with `key`'s public half. The store is bound to `key` the first time; a
+    /// store bound to another key refuses (review finding F2: every node of one database must sign
+    /// with the key devices subscribed with). Blocks on the store: call before serving, outside the
+    /// runtime or from a blocking thread.
+    pub fn with_push_key(
+        mut self,
+        key: crate::webpush::VapidKey,
+        settings: crate::wakeups::WakeSettings,
+    ) -> Result<RelayState, crate::wakeups::KeyError> {
+        if !self.store.bind_push_key(&key.public_key())? {
+            return Err(crate::wakeups::KeyError::Mismatch);
+        }
+        self.wakeups = Some(Arc::new(crate::wakeups::Wakeups::new(key, settings)));
+        Ok(self)
+    }
+
+    /// Starts the wake-up sender, if wake-ups are on ([`crate::serve`] does, on its runtime).
+    pub(crate) fn start_wakeups(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.wakeups.as_ref()?.start(
+            self.store.clone(),
+            self.access.clone(),
+            self.metrics.clone(),
+        )
     }
 
     /// Sets how many live waits (section 28) the relay holds per device and in all (default
@@ -318,6 +337,14 @@ pub enum ApiError {
     /// The relay already holds as many waits as it allows in all. 503 `relay-busy`.
     #[error("the relay holds as many waits as it can; sync instead and wait again later")]
     RelayBusy,
+    /// The relay keeps as many wake-up subscriptions as it allows in all (section 28.9). 503
+    /// `relay-busy`.
+    #[error("the relay keeps as many wake-up subscriptions as it can; sync without wake-ups")]
+    SubscriptionsFull,
+    /// As many other devices as the relay allows hold subscriptions naming this endpoint (section
+    /// 28.9). 409 `endpoint-taken`.
+    #[error("other devices already hold this push endpoint")]
+    EndpointTaken,
 }
 
 impl ApiError {
@@ -327,14 +354,16 @@ impl ApiError {
             ApiError::Unsigned | ApiError::BadSignature | ApiError::ClockSkew => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Replayed => StatusCode::CONFLICT,
+            ApiError::Replayed | ApiError::EndpointTaken => StatusCode::CONFLICT,
             ApiError::NothingToWaitOn | ApiError::NotAReader => StatusCode::FORBIDDEN,
             ApiError::TooManyWaits => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Malformed => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::NotReady | ApiError::RelayBusy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady | ApiError::RelayBusy | ApiError::SubscriptionsFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -354,7 +383,8 @@ impl ApiError {
             ApiError::Internal => "internal",
             ApiError::NothingToWaitOn | ApiError::NotAReader => "not-a-member",
             ApiError::TooManyWaits => "too-many-waits",
-            ApiError::RelayBusy => "relay-busy",
+            ApiError::RelayBusy | ApiError::SubscriptionsFull => "relay-busy",
+            ApiError::EndpointTaken => "endpoint-taken",
         }
     }
 }
@@ -491,11 +521,13 @@ fn decode_request(body: &[u8]) -> Result<SyncRequest, ApiError> {
     Ok(req)
 }
 
-async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+/// The checks every signed endpoint makes before it reads (a declared length over the limit, a
+/// media type other than CBOR), then its headers and whole body. The body limit layer caps what
+/// this reads at MAX_MESSAGE_LEN, also for chunked bodies.
+pub(super) async fn read_signed_body(request: Request) -> Result<(HeaderMap, Bytes), ApiError> {
     check_declared_length(request.headers())?;
     check_content_type(request.headers())?;
     let headers = request.headers().clone();
-    // The body limit layer caps what this reads at MAX_MESSAGE_LEN, also for chunked bodies.
     let body = Bytes::from_request(request, &())
         .await
         .map_err(|rejection| {
@@ -505,6 +537,11 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                 ApiError::Malformed
             }
         })?;
+    Ok((headers, body))
+}
+
+async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
+    let (headers, body) = read_signed_body(request).await?;
 
     let store = state.store.clone();
     let access = state.access.clone();
@@ -513,6 +550,7 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
     let metrics = state.metrics.clone();
     let live = state.live.clone();
     let fanout = state.fanout.clone();
+    let wakeups = state.wakeups.clone();
     let now = unix_now();
     let job = move || -> Result<Vec<u8>, ApiError> {
         let auth = authenticate(&headers, &relay_id, SYNC_PATH, &body, now)?;
@@ -559,7 +597,13 @@ async fn sync_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
             Some(f) => f.as_ref(),
             None => &crate::live::Silent,
         };
-        let notifier = (live.as_ref(), others);
+        // And this node's wake-ups of offline devices (protocol 28.8).
+        let wakes: &dyn crate::live::Notifier = match &wakeups {
+            Some(w) => w.as_ref(),
+            None => &crate::live::Silent,
+        };
+        let others = (others, wakes);
+        let notifier = (live.as_ref(), &others);
         let response = exchange::run_noting(store.as_ref(), &access, input, &snapshots, &notifier)
             .map_err(|e| match e {
                 ExchangeError::Replayed => ApiError::Replayed,
@@ -632,7 +676,7 @@ mod tests {
         assert_eq!(codes.len(), ALL_ERRORS.len());
     }
 
-    const ALL_ERRORS: [ApiError; 13] = [
+    const ALL_ERRORS: [ApiError; 14] = [
         ApiError::Unsigned,
         ApiError::BadSignature,
         ApiError::ClockSkew,
@@ -646,6 +690,7 @@ mod tests {
         ApiError::NothingToWaitOn,
         ApiError::TooManyWaits,
         ApiError::RelayBusy,
+        ApiError::EndpointTaken,
     ];
 
     /// Protocol section 11 lists every error a request refused as a whole can get, with its status

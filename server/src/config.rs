@@ -142,7 +142,32 @@ pub const SERVE: &[Setting] = &[
     one(
         "push-key",
         "FILE",
-        "take wake-up registrations (POST /v1/push), signing with the VAPID key in FILE, made there if missing [default: off]",
+        "send wake-ups and take their registrations (POST /v1/push), signing with the VAPID key in FILE, made there if missing; needs --push-contact [default: off]",
+    ),
+    one(
+        "push-contact",
+        "mailto:ADDR|https://URL",
+        "how push services reach the operator (the VAPID subject)",
+    ),
+    one(
+        "push-interval-secs",
+        "N",
+        "least time between two wake-ups of one device [default: 60]",
+    ),
+    one(
+        "push-jitter-secs",
+        "N",
+        "largest random delay added to each wake-up [default: 15]",
+    ),
+    one(
+        "push-max-subscriptions",
+        "N",
+        "wake-up subscriptions kept in all [default: 100000]",
+    ),
+    one(
+        "push-allow-loopback",
+        "true|false",
+        "tests only: take push endpoints on loopback addresses, plain http too [default: false]",
     ),
     one(
         "metrics-bind",
@@ -191,6 +216,9 @@ pub enum ConfigError {
         /// The key.
         key: String,
     },
+    /// Wake-ups with no contact for the push services.
+    #[error("--push-key needs --push-contact (mailto:ADDR or https://URL)")]
+    NoPushContact,
     /// Admission by credential with no programme to admit.
     #[error("--admission credential needs at least one --programme")]
     NoProgramme,
@@ -435,6 +463,8 @@ pub struct Serve {
     pub live: crate::live::LiveLimits,
     /// The VAPID key file for wake-ups (protocol 28.8, 28.9), if they are on.
     pub push_key: Option<PathBuf>,
+    /// How wake-ups are sent (with `push_key`).
+    pub wakes: crate::wakeups::WakeSettings,
     /// Where metrics are served, if anywhere.
     pub metrics_bind: Option<SocketAddr>,
     /// How long requests in flight may finish once a stop is asked for.
@@ -479,6 +509,22 @@ impl Serve {
         if admission.mode == Mode::Credential && admission.programmes.is_empty() {
             return Err(ConfigError::NoProgramme);
         }
+        let push_key = layers.get("push-key", path)?;
+        let contact = layers.get("push-contact", contact)?;
+        if push_key.is_some() && contact.is_none() {
+            return Err(ConfigError::NoPushContact);
+        }
+        let mut wakes = crate::wakeups::WakeSettings::new(&contact.unwrap_or_default());
+        if let Some(secs) = layers.get("push-interval-secs", seconds)? {
+            wakes.interval = secs;
+        }
+        if let Some(secs) = layers.get("push-jitter-secs", seconds)? {
+            wakes.jitter = secs;
+        }
+        if let Some(n) = layers.get("push-max-subscriptions", count)? {
+            wakes.max_subscriptions = u64::try_from(n).unwrap_or(u64::MAX);
+        }
+        wakes.allow_loopback = layers.get("push-allow-loopback", boolean)?.unwrap_or(false);
         Ok(Serve {
             common,
             bind,
@@ -500,7 +546,8 @@ impl Serve {
                     .get("max-waits", count)?
                     .unwrap_or(crate::live::DEFAULT_WAITS_TOTAL),
             },
-            push_key: layers.get("push-key", path)?,
+            push_key,
+            wakes,
             metrics_bind: layers.get("metrics-bind", socket)?,
             shutdown_grace: layers
                 .get("shutdown-grace-secs", |v| {
@@ -510,6 +557,28 @@ impl Serve {
                 })?
                 .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         })
+    }
+}
+
+fn seconds(v: &str) -> Result<Duration, String> {
+    v.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("not a number of seconds: {v}"))
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("true or false, not {v}")),
+    }
+}
+
+fn contact(v: &str) -> Result<String, String> {
+    if (v.starts_with("mailto:") || v.starts_with("https://")) && v.len() > "https://".len() {
+        Ok(v.to_owned())
+    } else {
+        Err("mailto:ADDR or https://URL".into())
     }
 }
 

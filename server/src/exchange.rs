@@ -35,6 +35,8 @@
 //!      refused first (`not-a-member`, section 15.8);
 //!    - any other envelope needs a genesis (`unknown-space`) and `may_write(author, seq)`
 //!      (`not-a-member`): a removed device's envelopes up to its recorded `last_seq` still count;
+//!      a change or snapshot numbered past its author's own `end` (protocol 15.11) is refused too
+//!      (`not-a-member`, `MembershipState::past_its_end`), as every device refuses it;
 //!    - a different envelope at the same (space, author, seq) is a `conflict`; the first one stays.
 //!
 //!    What is accepted is stored in one transaction; a statement joins the cached log only once the
@@ -519,7 +521,9 @@ pub fn run_noting(
     drop(reader);
     // Who may be woken for a space is who was given it; a note that fails is logged, never the
     // sync's failure (the device is only not woken until a later pull notes it).
+    // Only a relay that sends wake-ups keeps who reads what (review finding F6).
     if !read.is_empty()
+        && notifier.notes_readers()
         && let Err(e) = store.note_readers(&input.device, &read)
     {
         tracing::warn!(error = %e, "could not note a pull's readers for wake-ups");

@@ -8,7 +8,8 @@
 //!
 //! Layout: [`api`] (HTTP endpoints and error answers; `api/observe.rs` the access log and the
 //! metrics route; `api/wait.rs` live waits), [`exchange`] (the sync rules, store-agnostic), [`live`]
-//! (the waits open now and what wakes them), [`access`] (each space's membership
+//! (the waits open now and what wakes them), [`wakeups`] (waking offline devices through Web Push;
+//! [`webpush`] the message, its key, its schedule and its one HTTP client), [`access`] (each space's membership
 //! log, cached), [`store`] (the [`RelayStore`] trait), `sqlite` (the default store; `sqlite/backup.rs`
 //! backup and migrate), [`config`] (the operator's settings: flags, environment, file), [`metrics`]
 //! (counters and their Prometheus text), [`logs`] (the log form), [`error`]. Operators:
@@ -44,6 +45,7 @@ mod postgres;
 pub mod quota;
 mod sqlite;
 pub mod store;
+pub mod wakeups;
 pub mod webpush;
 
 use std::future::Future;
@@ -150,6 +152,8 @@ pub async fn serve(
     let fanout = state
         .fanout()
         .map(|f| f.start(live.clone(), metrics.clone()));
+    // Wake-ups of offline devices, while the relay serves.
+    let wakeups = state.start_wakeups();
     let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -194,6 +198,9 @@ pub async fn serve(
     // After the requests in flight: their pushes are published before the connection closes.
     if let Some(fanout) = fanout {
         fanout.stop().await;
+    }
+    if let Some(wakeups) = wakeups {
+        wakeups.abort();
     }
     Ok(())
 }

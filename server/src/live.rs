@@ -47,6 +47,13 @@ pub trait Notifier: Send + Sync {
     /// `spaces` changed by a request of `by` (whose own waits are not woken: it holds what it
     /// pushed).
     fn changed(&self, spaces: &[SpaceId], by: &DeviceId);
+
+    /// Whether this notifier wants to know who was given each space (the relay's wake-ups do, to
+    /// wake only such devices): only then does a pull note its reader (review finding F6: a relay
+    /// that sends no wake-ups keeps no table of who reads what).
+    fn notes_readers(&self) -> bool {
+        false
+    }
 }
 
 /// Both told, in turn: a node's own registry first, then the other nodes.
@@ -54,6 +61,10 @@ impl<A: Notifier + ?Sized, B: Notifier + ?Sized> Notifier for (&A, &B) {
     fn changed(&self, spaces: &[SpaceId], by: &DeviceId) {
         self.0.changed(spaces, by);
         self.1.changed(spaces, by);
+    }
+
+    fn notes_readers(&self) -> bool {
+        self.0.notes_readers() || self.1.notes_readers()
     }
 }
 

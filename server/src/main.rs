@@ -138,31 +138,34 @@ async fn shutdown_signal() {
 
 async fn serve(s: config::Serve) -> Result<(), String> {
     let database = s.common.database();
-    let state = tokio::task::spawn_blocking(move || RelayState::open_database(&database))
-        .await
-        .map_err(|_| "opening the store failed unexpectedly".to_string())?
-        .map_err(|e| e.to_string())?
-        .with_snapshot_retention(s.retention)
-        .with_quotas(s.quotas)
-        .with_admission(s.admission)
-        .with_live_limits(s.live)
-        .with_log_cache(s.log_cache);
-    let state = match &s.push_key {
-        None => state,
-        Some(file) => {
-            let key = sebaya_relay::webpush::VapidKey::load_or_create(
-                file,
-                &ring::rand::SystemRandom::new(),
+    let (push_key, wakes) = (s.push_key.clone(), s.wakes.clone());
+    // Opening the store and binding it to the push key both block.
+    let state = tokio::task::spawn_blocking(move || -> Result<RelayState, String> {
+        let state = RelayState::open_database(&database).map_err(|e| e.to_string())?;
+        let Some(file) = push_key else {
+            return Ok(state);
+        };
+        let key = sebaya_relay::webpush::VapidKey::load_or_create(
+            &file,
+            &ring::rand::SystemRandom::new(),
+        )
+        .map_err(|e| {
+            format!(
+                "could not read or make the push key {}: {e}",
+                file.display()
             )
-            .map_err(|e| {
-                format!(
-                    "could not read or make the push key {}: {e}",
-                    file.display()
-                )
-            })?;
-            state.with_push_key(key)
-        }
-    };
+        })?;
+        state
+            .with_push_key(key, wakes)
+            .map_err(|e| format!("push key {}: {e}", file.display()))
+    })
+    .await
+    .map_err(|_| "opening the store failed unexpectedly".to_string())??
+    .with_snapshot_retention(s.retention)
+    .with_quotas(s.quotas)
+    .with_admission(s.admission)
+    .with_live_limits(s.live)
+    .with_log_cache(s.log_cache);
     let listener = tokio::net::TcpListener::bind(s.bind)
         .await
         .map_err(|e| format!("could not listen on {}: {e}", s.bind))?;

@@ -63,6 +63,40 @@ pub struct Metrics {
     wake_alls: AtomicU64,
     /// 0: no fan-out (SQLite); 1: not listening; 2: listening.
     fanout: AtomicU8,
+    /// Wake-ups posted, by [`WakeOutcome`] (in its order).
+    wakeups: [AtomicU64; 4],
+}
+
+/// What became of one wake-up posted to a push service: the only label of
+/// `sebaya_relay_wakeups_sent_total` (never a device, endpoint or space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeOutcome {
+    /// The push service took it.
+    Sent,
+    /// The subscription is gone (404, 410) and was deleted.
+    Gone,
+    /// The push service asked the relay to slow down (429).
+    Throttled,
+    /// Anything else: a 5xx, no connection, a timeout, a refused address or answer.
+    Failed,
+}
+
+impl WakeOutcome {
+    const ALL: [WakeOutcome; 4] = [
+        WakeOutcome::Sent,
+        WakeOutcome::Gone,
+        WakeOutcome::Throttled,
+        WakeOutcome::Failed,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            WakeOutcome::Sent => "sent",
+            WakeOutcome::Gone => "gone",
+            WakeOutcome::Throttled => "throttled",
+            WakeOutcome::Failed => "failed",
+        }
+    }
 }
 
 /// What the store holds, read when metrics are scraped.
@@ -141,6 +175,16 @@ impl Metrics {
     pub fn fanout_listening(&self, listening: bool) {
         self.fanout
             .store(if listening { 2 } else { 1 }, Ordering::Relaxed);
+    }
+
+    /// One wake-up was posted, with this outcome.
+    pub fn woke(&self, outcome: WakeOutcome) {
+        self.wakeups[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Wake-ups posted with `outcome` since the start.
+    pub fn wakeups(&self, outcome: WakeOutcome) -> u64 {
+        self.wakeups[outcome as usize].load(Ordering::Relaxed)
     }
 
     /// Live waits open now.
@@ -255,6 +299,20 @@ impl Metrics {
                 "sebaya_relay_fanout_listening",
                 "1 when this node listens to the other nodes' news (PostgreSQL), else 0.",
                 u64::from(fanout == 2),
+            );
+        }
+        header(
+            &mut out,
+            "sebaya_relay_wakeups_sent_total",
+            "counter",
+            "Wake-ups posted to push services, by outcome (sent, gone, throttled, failed).",
+        );
+        for outcome in WakeOutcome::ALL {
+            let _ = writeln!(
+                out,
+                "sebaya_relay_wakeups_sent_total{{outcome=\"{}\"}} {}",
+                outcome.label(),
+                self.wakeups(outcome)
             );
         }
         counter(

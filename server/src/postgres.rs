@@ -908,6 +908,30 @@ impl RelayStore for PostgresStore {
         push::wake_candidates(&mut *self.conn()?, space)
     }
 
+    fn bind_push_key(&self, public: &[u8]) -> Result<bool, StoreError> {
+        push::bind_key(&mut *self.conn()?, public)
+    }
+
+    fn push_subscription_counts(
+        &self,
+        endpoint: &str,
+        device: &DeviceId,
+    ) -> Result<(u64, u64), StoreError> {
+        push::subscription_counts(&mut *self.conn()?, endpoint, device)
+    }
+
+    fn forget_push_subscription(
+        &self,
+        device: &DeviceId,
+        endpoint: &str,
+    ) -> Result<bool, StoreError> {
+        push::forget_subscription(&mut *self.conn()?, device, endpoint)
+    }
+
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError> {
+        push::forget_readers(&mut *self.conn()?, space, devices)
+    }
+
     fn admit_device(&self, device: &DeviceId, person: &PersonId) -> Result<PersonId, StoreError> {
         self.write(Vec::new(), |tx| admitted::admit_device(tx, device, person))
     }

@@ -70,7 +70,23 @@ impl SqliteStore {
             source,
         })?;
         let path = data_dir.join(DB_FILE_NAME);
-        let mut conn = Connection::open(&path)?;
+        // Openers racing on a new file (a relay starting while `migrate` or another node's start runs)
+        // can meet a "busy" that SQLite answers at once, without its busy timeout, while the file is
+        // switched to WAL: each such opener waits a little and opens again, for at most ~10 s.
+        let mut attempt = 0u32;
+        loop {
+            match Self::open_at(&path) {
+                Err(StoreError::Sqlite(e)) if is_busy(&e) && attempt < 40 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(25 * u64::from(attempt.min(10))));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_at(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path)?;
         prepare(&conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let found: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -91,7 +107,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             relay_id,
-            path,
+            path: path.to_path_buf(),
             last_prune: AtomicU64::new(0),
         })
     }
@@ -108,6 +124,14 @@ impl SqliteStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Whether SQLite said another connection holds the file (worth trying again).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Connection settings applied on every open, before any migration.
@@ -1028,6 +1052,30 @@ impl RelayStore for SqliteStore {
         push::wake_candidates(&self.conn(), space)
     }
 
+    fn bind_push_key(&self, public: &[u8]) -> Result<bool, StoreError> {
+        push::bind_key(&self.conn(), public)
+    }
+
+    fn push_subscription_counts(
+        &self,
+        endpoint: &str,
+        device: &DeviceId,
+    ) -> Result<(u64, u64), StoreError> {
+        push::subscription_counts(&self.conn(), endpoint, device)
+    }
+
+    fn forget_push_subscription(
+        &self,
+        device: &DeviceId,
+        endpoint: &str,
+    ) -> Result<bool, StoreError> {
+        push::forget_subscription(&self.conn(), device, endpoint)
+    }
+
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError> {
+        push::forget_readers(&self.conn(), space, devices)
+    }
+
     fn admit_person(
         &self,
         person: &PersonId,
@@ -1124,6 +1172,8 @@ impl RelayStore for SqliteStore {
 
 #[cfg(test)]
 mod cost_tests;
+#[cfg(test)]
+mod open_tests;
 
 #[cfg(test)]
 mod tests {

@@ -103,8 +103,9 @@ pub struct Usage {
 }
 
 /// A device's Web Push subscription as the relay keeps it (protocol 28.9): checked before it is kept
-/// (`webpush::Subscription::check`), at most one per device.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// (`webpush::Subscription::check`), at most one per device. Its `Debug` shows the endpoint's origin
+/// only and none of the keys (review finding F8).
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredSubscription {
     /// Where wake-ups are posted.
     pub endpoint: String,
@@ -112,6 +113,19 @@ pub struct StoredSubscription {
     pub p256dh: Vec<u8>,
     /// The subscription's 16-byte secret.
     pub auth: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSubscription")
+            .field(
+                "endpoint",
+                &crate::webpush::redacted_endpoint(&self.endpoint),
+            )
+            .field("p256dh", &format_args!("<{} bytes>", self.p256dh.len()))
+            .field("auth", &format_args!("<{} bytes>", self.auth.len()))
+            .finish()
+    }
 }
 
 /// What happened to one envelope handed to [`RelayStore::insert_envelopes`].
@@ -482,6 +496,31 @@ pub trait RelayStore: Send + Sync + 'static {
         &self,
         space: &SpaceId,
     ) -> Result<Vec<(DeviceId, StoredSubscription)>, StoreError>;
+
+    /// Binds the store to the relay's VAPID public key `public` the first time, and answers whether
+    /// `public` is the key it is bound to (review finding F2): every node of one database must sign
+    /// with the one key devices subscribed with.
+    fn bind_push_key(&self, public: &[u8]) -> Result<bool, StoreError>;
+
+    /// How many subscriptions of devices other than `device` name `endpoint`, and how many
+    /// subscriptions of devices other than `device` are kept in all (the bounds of protocol 28.9).
+    fn push_subscription_counts(
+        &self,
+        endpoint: &str,
+        device: &DeviceId,
+    ) -> Result<(u64, u64), StoreError>;
+
+    /// Removes `device`'s subscription if it still names `endpoint` (the push service said it is
+    /// gone; one registered since stays). Returns whether one went.
+    fn forget_push_subscription(
+        &self,
+        device: &DeviceId,
+        endpoint: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets that `devices` read `space` (the log says they may not read it any more: removed, or
+    /// left). A later pull they may make notes them again.
+    fn forget_readers(&self, space: &SpaceId, devices: &[DeviceId]) -> Result<(), StoreError>;
 
     /// Notes `person` admitted until `until` (Unix seconds; a later end kept over an earlier one),
     /// and `device` as theirs, in one transaction (`crate::admission`). Returns the person the

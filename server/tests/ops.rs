@@ -530,6 +530,8 @@ fn every_route_of_the_openapi_document_is_served() {
             path_str(&dir.path().join("d")),
             "--push-key",
             path_str(&key),
+            "--push-contact",
+            "mailto:ops@example.org",
         ],
         &[],
         1,
@@ -588,4 +590,75 @@ fn readiness_follows_the_store_and_liveness_does_not() {
     let live = get("/healthz");
     assert_eq!(live.status().as_u16(), 200);
     assert_eq!(live.text().unwrap(), "ok");
+}
+
+/// A relay given another VAPID key file than the one its database was first served with refuses to
+/// start, saying why and naming no key (review finding F2); `--push-key` without `--push-contact`
+/// is refused before anything starts.
+#[test]
+fn a_relay_with_another_push_key_than_its_database_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let first = dir.path().join("first.p8");
+    let relay = start_binary(
+        &[
+            "--port",
+            "0",
+            "--data-dir",
+            path_str(&data),
+            "--push-key",
+            path_str(&first),
+            "--push-contact",
+            "mailto:ops@example.org",
+        ],
+        &[],
+        1,
+    );
+    relay.terminate();
+    drop(relay);
+    let other = dir.path().join("other.p8");
+    let out = run_binary(&[
+        "--port",
+        "0",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&other),
+        "--push-contact",
+        "mailto:ops@example.org",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("give every node the same key file"), "{err}");
+    assert!(err.contains("other.p8"), "{err}");
+    // The same file again serves.
+    let relay = start_binary(
+        &[
+            "--port",
+            "0",
+            "--data-dir",
+            path_str(&data),
+            "--push-key",
+            path_str(&first),
+            "--push-contact",
+            "mailto:ops@example.org",
+        ],
+        &[],
+        1,
+    );
+    relay.terminate();
+    let out = run_binary(&[
+        "--port",
+        "0",
+        "--data-dir",
+        path_str(&data),
+        "--push-key",
+        path_str(&first),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--push-contact"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

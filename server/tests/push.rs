@@ -25,7 +25,12 @@ fn start(dir: &std::path::Path, with_key: bool) -> (RelayHandle, Option<[u8; 65]
         let rng = ring::rand::SystemRandom::new();
         let (key, _) = VapidKey::generate(&rng).unwrap();
         public = Some(key.public_key());
-        state = state.with_push_key(key);
+        state = state
+            .with_push_key(
+                key,
+                sebaya_relay::wakeups::WakeSettings::new("mailto:ops@example.org"),
+            )
+            .unwrap();
     }
     let handle = sebaya_relay::spawn_state(state, "127.0.0.1:0".parse().unwrap()).unwrap();
     (handle, public)
@@ -266,5 +271,15 @@ fn a_relay_without_a_push_key_takes_no_registration() {
         Some(subscription(1, "https://push.example.net/s/1")),
     );
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Nor does it keep who reads what (review finding F6): a pull notes no reader.
+    let space = SpaceId([0x53; 16]);
+    let mut f = Founded::new(&c, space);
+    let member = device(1);
+    f.add(&c, &member, Role::Member, None);
+    let r = c.sync(&member, &request(vec![empty_vector(space)], vec![]));
+    assert!(r.refused_spaces.is_empty());
+    let store = support::open_store(dir.path());
+    assert!(!store.reads_any(&member.id).unwrap());
+    assert!(!store.reads_any(&f.admin.id).unwrap());
     relay.shutdown();
 }

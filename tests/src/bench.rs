@@ -1,7 +1,7 @@
 //! `sebaya-bench`: Sebaya against an in-process Automerge baseline, in the same run.
 //!
 //! Usage: `cargo run --release -p sebaya-tests --bin sebaya-bench -- [--json FILE] [--quick]
-//! [--only w1,add,removal,join,invite,paths,peer,snapshot,seal] [--seal-sizes 10000,100000]` (`--only`:
+//! [--only w1,add,removal,join,invite,paths,peer,snapshot,seal,passcode] [--seal-sizes 10000,100000]` (`--only`:
 //! just the named sections; all by default. `--seal-sizes`: the history sizes of section `seal`).
 //!
 //! W1 of shared/design/workloads.md: device A makes the deterministic journal operation stream
@@ -21,6 +21,7 @@ use sebaya_core::journal;
 use sebaya_core::sync::policy::Link;
 use sebaya_tests::workload::{self, Op};
 
+mod passcode_bench;
 mod seal_bench;
 mod snapshot_bench;
 
@@ -257,8 +258,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The sections `--only` may name (comma-separated); all of them run without it.
-const SECTIONS: [&str; 9] = [
-    "w1", "add", "removal", "join", "invite", "paths", "peer", "snapshot", "seal",
+const SECTIONS: [&str; 10] = [
+    "w1", "add", "removal", "join", "invite", "paths", "peer", "snapshot", "seal", "passcode",
 ];
 
 /// Which sections this run measures.
@@ -826,6 +827,9 @@ fn main() {
             .map(|l| l.split(',').map(|x| x.trim().parse().unwrap()).collect())
             .unwrap_or_else(|| vec![10_000, 100_000]);
         seal_bench::run(&mut rows, &sizes);
+    }
+    if sections.run("passcode") {
+        passcode_bench::run(&mut rows);
     }
     relay.shutdown();
 

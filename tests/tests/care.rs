@@ -1219,6 +1219,8 @@ fn a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does() {
         .unwrap();
     sync(&n, &mut coordinator);
     sync(&n, &mut participant);
+    // The pairing itself waits for a guardian (issue 14, item 15); a signed consent to sharing with
+    // the supporter presupposes it and lets it run (review M3).
     participant.consent_to_sharing(&pairing, true).unwrap();
     // A best-interests exception, with its reason, opens outcome reporting.
     assert!(matches!(

@@ -12,6 +12,7 @@ import org.sebaya.CrisisChannel
 import org.sebaya.CrisisResourceKind
 import org.sebaya.Instrument
 import org.sebaya.OnCallState
+import org.sebaya.PairingStanding
 import org.sebaya.ProgrammeRole
 import org.sebaya.ReferralOrigin
 import org.sebaya.ReferralReason
@@ -22,6 +23,7 @@ import org.sebaya.SebayaException
 import org.sebaya.SpaceKind
 import org.sebaya.Vault
 import org.sebaya.consentText
+import org.sebaya.dutyOfCareLimits
 import org.sebaya.emergencyHelp
 import org.sebaya.generateMasterKey
 import org.sebaya.localizedMessage
@@ -295,6 +297,55 @@ fun main() {
             c3.sync(url)
             p3.sync(url)
             assertTrue(p3.programmes().publishOutcomes() > 0u, "the guardian's consent with its form opens it")
+        }
+
+        check("a minor's pairing waits for a guardian's consent to pairing; help never does") {
+            val c4 = person(tmp, "c4.db")
+            val p4 = person(tmp, "p4.db")
+            val pid4 = trainedProgramme(c4)
+            val enrol = c4.care().enrolMinor(p4.linkRequest(), pid4)
+            p4.spaces().join(enrol.response)
+            c4.sync(url)
+            p4.sync(url)
+            val pairing = c4.pairings().create(p4.linkRequest(), pid4)
+            p4.spaces().join(pairing.response)
+            c4.sync(url)
+            p4.sync(url)
+            assertEquals(PairingStanding(pid4, false, true), p4.pairings().standing(pairing.spaceId), "kept, waiting")
+            assertTrue(c4.pairings().standing(pairing.spaceId).waitingForGuardian, "on the supporter's side too")
+            assertThrows<SebayaException.NotAllowed>("nothing is written") { p4.pairings().sendMessage(pairing.spaceId, "halo") }
+            assertEquals(1, p4.care().askForHelp("id").referrals.size, "help never waits")
+            c4.care().recordGuardianConsent(enrol.careId, ConsentPurpose.Pairing, "ibu", "formulir 7", true)
+            c4.sync(url)
+            p4.sync(url)
+            assertEquals(false, p4.pairings().standing(pairing.spaceId).waitingForGuardian, "open")
+            p4.pairings().sendMessage(pairing.spaceId, "halo")
+        }
+
+        check("duty of care may be a condition of joining, with the limits of confidentiality told first") {
+            val c5 = person(tmp, "c5.db")
+            val p5 = person(tmp, "p5.db")
+            val pid5 = c5.programmes().create("PIK-R SMA 6")
+            assertEquals(false, c5.care().dutyOfCareRequired(pid5), "not by default")
+            assertEquals(0u, c5.care().setDutyOfCareRequired(pid5, true), "kept on the coordinator's device")
+            // A missing text falls back to English, then to its key: check words of each language.
+            for ((locale, word) in listOf("id" to "layanan darurat", "en" to "emergency services")) {
+                val limits = dutyOfCareLimits(locale)
+                assertTrue(limits.title != "consent-duty-of-care-limits-title", "title in $locale")
+                assertTrue(limits.text.contains(word), "text in $locale says who else may be told")
+                assertEquals(ConsentPurpose.DutyOfCare, limits.purpose, "the duty-of-care purpose")
+            }
+            assertTrue(dutyOfCareLimits("id").text != dutyOfCareLimits("en").text, "translated")
+            assertTrue(dutyOfCareLimits("id").title != dutyOfCareLimits("en").title, "title translated")
+            val refused = assertThrows<SebayaException.DutyOfCareRequired>("refused without agreement") {
+                c5.care().enrol(p5.linkRequest(), pid5)
+            }
+            assertEquals("error-duty-of-care-required", refused.messageId, "message id")
+            val enrol = c5.care().enrolWithDutyOfCare(p5.linkRequest(), pid5, false)
+            p5.spaces().join(enrol.response)
+            c5.sync(url)
+            p5.sync(url)
+            assertEquals(listOf(true), p5.care().records().map { it.dutyOfCareRequired }, "the record says so")
         }
 
         check("emergency help needs no vault, in both languages") {

@@ -3,6 +3,7 @@ three devices through a real relay on loopback, and the texts people see, in bot
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -20,12 +21,15 @@ from sebaya import (
     ReferralOrigin,
     ReferralReason,
     ReferralState,
+    ReminderFor,
+    ReminderKind,
     RiskFlag,
     SafetyStep,
     SebayaError,
     SharedItemKind,
     Vault,
     consent_text,
+    duty_of_care_limits,
     emergency_help,
     generate_master_key,
     localized_message,
@@ -301,6 +305,7 @@ def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(
     with pytest.raises(SebayaError.NotAllowed):
         sup.care().record_guardian_consent(care, ConsentPurpose.SHARE_WITH_SUPPORTER(), "ibu", "F-1", True)
     coord.care().record_guardian_consent(care, ConsentPurpose.SHARE_WITH_SUPPORTER(), "ibu", "formulir 2026/041", True)
+    coord.care().record_guardian_consent(care, ConsentPurpose.PAIRING(), "ibu", "formulir 2026/041", True)
     coord.sync(relay.url)
     part.sync(relay.url)
     part.pairings().consent_to_sharing(pairing.space_id, True)
@@ -314,13 +319,91 @@ def test_a_minors_sharing_and_reporting_wait_for_a_guardian_but_help_never_does(
     part.sync(relay.url)
     assert part.programmes().publish_outcomes() > 0
     forms = [e.form_reference for e in coord.care().consent_ledger(care) if e.guardian_relation]
-    assert forms == ["formulir 2026/041"]
+    assert forms == ["formulir 2026/041", "formulir 2026/041"]  # sharing, and the pairing itself
     young = person(tmp_path / "y.db")
     enrol = coord.care().enrol_minor(young.link_request(), coord.care().records()[0].programme)
     young.spaces().join(enrol.response)
     coord.sync(relay.url)
     young.sync(relay.url)
     assert [r.minor for r in young.care().records()] == [True]
+
+
+def test_a_minors_pairing_waits_for_a_guardian_and_help_never_does(tmp_path, relay):
+    """Issue 14, item 15: the pairing itself waits for a guardian's consent to `pairing` (with the
+    signed form's reference), on the participant's phone and the supporter's; it is kept meanwhile."""
+    coord, sup, part, care, _ = three_devices(tmp_path, relay)
+    coord.care().mark_minor(care)
+    for v in (coord, part, sup):
+        v.sync(relay.url)
+    pairing = sup.pairings().create(part.link_request(), trained_programme(sup))
+    part.spaces().join(pairing.response)
+    sup.sync(relay.url)
+    part.sync(relay.url)
+    for v in (sup, part):
+        st = v.pairings().standing(pairing.space_id)
+        assert st.waiting_for_guardian and not st.outside_programme
+    with pytest.raises(SebayaError.NotAllowed):
+        part.pairings().send_message(pairing.space_id, "halo")
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.pairings().add_goal(pairing.space_id, "tidur cukup")
+    tomorrow = int(time.time()) + 86400
+    with pytest.raises(SebayaError.NotAllowed):  # a task's text is a message too (review M1)
+        sup.reminders().add(pairing.space_id, ReminderKind.TASK, ReminderFor.PARTICIPANT, "WA 0812", tomorrow, 420, 0)
+    with pytest.raises(SebayaError.NotAllowed):
+        part.reminders().add(pairing.space_id, ReminderKind.TASK, ReminderFor.SUPPORTER, "WA 0812", tomorrow, 420, 0)
+    assert len(part.care().ask_for_help("id").referrals) == 1  # help never waits
+    with pytest.raises(SebayaError.InvalidInput):  # a guardian's, not the participant's
+        part.care().give_consent(care, ConsentPurpose.PAIRING(), True)
+    # A missing text falls back to English, then to its key: check a word of each language.
+    for locale, word in (("id", "wali"), ("en", "guardian")):
+        text = consent_text(ConsentPurpose.PAIRING(), locale)
+        assert word in text.text and text.title != "consent-pairing-title" and text.version == "1"
+        assert localized_message("pairing-waiting-for-guardian", locale) != "pairing-waiting-for-guardian"
+    assert consent_text(ConsentPurpose.PAIRING(), "id").text != consent_text(ConsentPurpose.PAIRING(), "en").text
+    assert consent_text(ConsentPurpose.PAIRING(), "id").title != consent_text(ConsentPurpose.PAIRING(), "en").title
+    coord.care().record_guardian_consent(care, ConsentPurpose.PAIRING(), "ibu", "formulir 2026/052", True)
+    coord.sync(relay.url)
+    for v in (sup, part):
+        v.sync(relay.url)
+        assert not v.pairings().standing(pairing.space_id).waiting_for_guardian
+    part.pairings().send_message(pairing.space_id, "halo")
+    part.reminders().add(pairing.space_id, ReminderKind.TASK, ReminderFor.SUPPORTER, "tidur cukup", tomorrow, 420, 0)
+
+
+def test_duty_of_care_may_be_a_condition_of_joining(tmp_path, relay):
+    """Issue 14, item 15: a coordinator's programme setting; the limits of confidentiality are told
+    before agreeing; enrolment without the participant's agreement is refused, typed."""
+    coord, sup, part = (person(tmp_path / f"{n}.db") for n in ("c", "s", "p"))
+    pid = coord.programmes().create("PIK-R SMA 3")
+    grant = coord.programmes().grant_role(pid, sup.person_id(), ProgrammeRole.PEER_SUPPORTER(), valid_days=90)
+    sup.programmes().add_credential(grant.credential)
+    assert not coord.care().duty_of_care_required(pid)
+    with pytest.raises(SebayaError.NotAllowed):
+        sup.care().set_duty_of_care_required(pid, True)
+    assert coord.care().set_duty_of_care_required(pid, True) == 0  # no record yet: kept here
+    assert coord.care().duty_of_care_required(pid)
+    for locale, word in (("id", "layanan darurat"), ("en", "emergency services")):
+        limits = duty_of_care_limits(locale)
+        assert word in limits.text and limits.title != "consent-duty-of-care-limits-title"
+        assert limits.purpose == DUTY and limits.version == "1"
+    assert duty_of_care_limits("id").text != duty_of_care_limits("en").text
+    with pytest.raises(SebayaError.DutyOfCareRequired) as err:
+        coord.care().enrol(part.link_request(), pid)
+    assert err.value.message_id == "error-duty-of-care-required"
+    for locale in ("id", "en"):
+        assert localized_message(err.value.message_id, locale) != err.value.message_id
+    assert coord.care().records() == []
+    enrol = coord.care().enrol_with_duty_of_care(part.link_request(), pid, False)
+    part.spaces().join(enrol.response)
+    sup.spaces().join(coord.spaces().approve_member(enrol.care_id, sup.link_request()))
+    for v in (coord, part, sup):
+        v.sync(relay.url)
+    assert [r.duty_of_care_required for r in part.care().records()] == [True]
+    part.care().give_consent(enrol.care_id, DUTY, True)
+    # The supporter holds a record of the programme now, and is bound by the setting too.
+    assert sup.care().duty_of_care_required(pid)
+    with pytest.raises(SebayaError.DutyOfCareRequired):
+        sup.care().enrol(person(tmp_path / "o.db").link_request(), pid)
 
 
 def test_care_texts_exist_in_both_languages_and_notifications_are_neutral():

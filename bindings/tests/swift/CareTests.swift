@@ -23,6 +23,8 @@ func threeDevices(_ prefix: String, _ url: String) throws -> (Vault, Vault, Vaul
     return (coord, sup, part, enrol.careId, pid)
 }
 
+func dutyOfCareRequired(_ e: SebayaError) -> String? { if case .DutyOfCareRequired(let m, _) = e { return m }; return nil }
+
 func careTests() {
     check("care: a risk answer reaches the coordinator and the acknowledgement comes back") {
         let url = try relayURL()
@@ -346,12 +348,67 @@ func careTests() {
             _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
         }
         _ = try coord.care().recordGuardianConsent(careId: care, purpose: .shareWithSupporter, relation: "ibu", formReference: "formulir 2026/041", agreed: true)
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .pairing, relation: "ibu", formReference: "formulir 2026/041", agreed: true)
         _ = try coord.sync(relayUrl: url)
         _ = try part.sync(relayUrl: url)
         _ = try part.pairings().consentToSharing(pairingId: pairing.spaceId, agreed: true)
         _ = try coord.care().recordBestInterestsException(careId: care, purpose: .reportOutcomes, reason: "wali tidak dapat dihubungi")
         let ledger = try coord.care().consentLedger(careId: care)
-        try assertEqual(["formulir 2026/041"], ledger.compactMap { $0.formReference }, "the form reference is kept")
+        try assertEqual(["formulir 2026/041", "formulir 2026/041"], ledger.compactMap { $0.formReference }, "the form reference is kept (sharing, the pairing)")
+    }
+
+    check("care: a minor's pairing waits for a guardian's consent to pairing; help never does") {
+        let url = try relayURL()
+        let (coord, sup, part, care, _) = try threeDevices("care-minor-pairing", url)
+        try coord.care().markMinor(careId: care)
+        for v in [coord, part, sup] { _ = try v.sync(relayUrl: url) }
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
+        _ = try part.spaces().join(response: pairing.response)
+        _ = try sup.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        for v in [sup, part] {
+            try assertTrue(try v.pairings().standing(pairingId: pairing.spaceId).waitingForGuardian, "waits")
+        }
+        _ = try assertThrows("nothing is written", notAllowed) {
+            _ = try part.pairings().sendMessage(pairingId: pairing.spaceId, text: "halo")
+        }
+        try assertEqual(1, try part.care().askForHelp(country: "id").referrals.count, "help never waits")
+        _ = try coord.care().recordGuardianConsent(careId: care, purpose: .pairing, relation: "ibu", formReference: "formulir 2026/052", agreed: true)
+        _ = try coord.sync(relayUrl: url)
+        for v in [sup, part] {
+            _ = try v.sync(relayUrl: url)
+            try assertTrue(!(try v.pairings().standing(pairingId: pairing.spaceId).waitingForGuardian), "open")
+        }
+        _ = try part.pairings().sendMessage(pairingId: pairing.spaceId, text: "halo")
+    }
+
+    check("care: duty of care may be a condition of joining, with the limits of confidentiality told first") {
+        let url = try relayURL()
+        let coord = try Vault.open(path: tmpPath("care-duty-c.db"), masterKey: try generateMasterKey())
+        let part = try Vault.open(path: tmpPath("care-duty-p.db"), masterKey: try generateMasterKey())
+        _ = try coord.createPerson()
+        _ = try part.createPerson()
+        let pid = try coord.programmes().create(name: "PIK-R SMA 7")
+        try assertTrue(!(try coord.care().dutyOfCareRequired(programmeId: pid)), "not by default")
+        try assertEqual(0, try coord.care().setDutyOfCareRequired(programmeId: pid, required: true), "kept here")
+        // A missing text falls back to English, then to its key: check words of each language.
+        for (locale, word) in [("id", "layanan darurat"), ("en", "emergency services")] {
+            let limits = dutyOfCareLimits(locale: locale)
+            try assertTrue(limits.title != "consent-duty-of-care-limits-title", "title in \(locale)")
+            try assertTrue(limits.text.contains(word), "text in \(locale) says who else may be told")
+            try assertEqual(ConsentPurpose.dutyOfCare, limits.purpose, "the duty-of-care purpose")
+        }
+        try assertTrue(dutyOfCareLimits(locale: "id").text != dutyOfCareLimits(locale: "en").text, "translated")
+        try assertTrue(dutyOfCareLimits(locale: "id").title != dutyOfCareLimits(locale: "en").title, "title translated")
+        let mid = try assertThrows("refused without agreement", dutyOfCareRequired) {
+            _ = try coord.care().enrol(request: try part.linkRequest(), programmeId: pid)
+        }
+        try assertEqual("error-duty-of-care-required", mid, "message id")
+        let enrol = try coord.care().enrolWithDutyOfCare(request: try part.linkRequest(), programmeId: pid, minor: false)
+        _ = try part.spaces().join(response: enrol.response)
+        _ = try coord.sync(relayUrl: url)
+        _ = try part.sync(relayUrl: url)
+        try assertEqual([true], try part.care().records().map { $0.dutyOfCareRequired }, "the record says so")
     }
 
     check("care: a programme's own lines come first and the national numbers stay") {

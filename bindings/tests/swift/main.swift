@@ -630,8 +630,11 @@ glueTests()
 // Face-to-face sync over TCP with discovery (issue 17 item 9).
 nearbyTcpTests()
 eraseTests()
+leaveTests()
 safeguardingTests()
 careTests()
+// The app passcode, duress code, quick wipe and auto-lock (issue 18, item 6).
+passcodeTests()
 remindersTests()
 
 finish()

@@ -15,12 +15,17 @@ use super::record::{SPACE, new_id};
 
 /// Purposes a participant consents to, each explained by its own text (`consent-<purpose>` in the
 /// catalogues) at the version in [`consent_version`].
-pub const PURPOSES: [&str; 4] = [
+/// `pairing` is a guardian's only (issue 14, item 15): a participant agrees to a pairing by joining
+/// it, and a minor's pairing waits for a guardian's consent to it.
+pub const PURPOSES: [&str; 5] = [
     "duty-of-care",
     "share-with-supporter",
     "report-outcomes",
     "data-processing",
+    "pairing",
 ];
+/// The purpose a minor's pairing waits for: a guardian's consent to it (issue 14, item 15).
+pub const PAIRING_PURPOSE: &str = "pairing";
 /// The purpose sharing into a pairing needs: agreed in the pairing it is for, never here.
 pub const SHARE_PURPOSE: &str = "share-with-supporter";
 
@@ -31,7 +36,8 @@ pub fn consent_version(purpose: &str) -> Result<&'static str> {
         Ok("1")
     } else {
         Err(Error::InvalidInput(
-            "purpose must be duty-of-care, share-with-supporter, report-outcomes or data-processing"
+            "purpose must be duty-of-care, share-with-supporter, report-outcomes, data-processing \
+             or pairing"
                 .into(),
         ))
     }
@@ -274,6 +280,24 @@ pub fn guardian_allows(doc: &AutoCommit, purpose: &str) -> bool {
     current(&with_form, purpose) || exceptions(doc).iter().any(|e| e.purpose == purpose)
 }
 
+/// Whether a minor's pairing may run as far as guardians go: [`guardian_allows`] for
+/// [`PAIRING_PURPOSE`], or, while the guardians' ledger holds no record for `pairing` itself (with a
+/// form, or a withdrawal), a standing guardian's consent with a form to [`SHARE_PURPOSE`]: agreeing
+/// that the supporter sees what the child shares presupposes the pairing, and it is what ongoing
+/// pairings stood on before the `pairing` purpose (review M3). A guardian's newest record for
+/// `pairing` decides once there is one, so a withdrawal of it stops the pairing whatever the
+/// sharing consent says.
+pub fn guardian_allows_pairing(doc: &AutoCommit) -> bool {
+    if guardian_allows(doc, PAIRING_PURPOSE) {
+        return true;
+    }
+    let with_form: Vec<ConsentRecord> = read_consents(doc, "guardian")
+        .into_iter()
+        .filter(|r| r.form.is_some() || !r.agreed)
+        .collect();
+    !with_form.iter().any(|r| r.purpose == PAIRING_PURPOSE) && current(&with_form, SHARE_PURPOSE)
+}
+
 impl Vault {
     /// The participant agrees to (`agreed`) or withdraws from a purpose, on their own phone, at the
     /// current text's version. Nobody else can write it: every device refuses it from anyone but
@@ -284,6 +308,13 @@ impl Vault {
         if purpose == SHARE_PURPOSE {
             return Err(Error::InvalidInput(
                 "sharing is agreed in the pairing it is for (consent_to_sharing)".into(),
+            ));
+        }
+        if purpose == PAIRING_PURPOSE {
+            return Err(Error::InvalidInput(
+                "a participant agrees to a pairing by joining it; a guardian's consent to it is \
+                 recorded by a coordinator"
+                    .into(),
             ));
         }
         let id = new_id()?;

@@ -322,6 +322,9 @@ pub struct CareInfo {
     pub coordinators: u32,
     /// The participant is a minor: sharing and outcome reporting wait for a guardian.
     pub minor: bool,
+    /// The programme made the participant's duty-of-care agreement a condition of joining (as this
+    /// record carries it): the participant's app asks for it until it stands.
+    pub duty_of_care_required: bool,
 }
 
 /// A new record id: 16 random lowercase hex characters.
@@ -390,7 +393,24 @@ impl Vault {
         programme: [u8; 32],
         minor: bool,
     ) -> Result<(SpaceId, String)> {
+        self.enrol_participant_with(participant_request, programme, minor, false)
+    }
+
+    /// [`Vault::enrol_participant_as`], saying whether the participant agreed to the duty-of-care
+    /// rule after being shown its text (`consent-duty-of-care`) and the limits of confidentiality
+    /// (`consent-duty-of-care-limits`). Where the programme makes that agreement a condition of
+    /// joining ([`Vault::duty_of_care_required`]), an enrolment without it is `DutyOfCareRequired`
+    /// and nothing is made. The participant's own phone records the agreement in the new record
+    /// ([`Vault::give_consent`]): nobody else may write their consent.
+    pub fn enrol_participant_with(
+        &mut self,
+        participant_request: &str,
+        programme: [u8; 32],
+        minor: bool,
+        duty_of_care_agreed: bool,
+    ) -> Result<(SpaceId, String)> {
         self.check_can_bind(Some(programme), ProgrammeRole::PeerSupporter)?;
+        self.check_duty_of_care_for_enrolment(&programme, duty_of_care_agreed)?;
         let req = crate::identity::link::LinkRequest::from_code(participant_request)?;
         let cert = req.certificate.as_deref().ok_or_else(|| {
             Error::InvalidInput(
@@ -429,6 +449,7 @@ impl Vault {
             self.claim_spaces(me.0)?;
         }
         self.carry_programme_settings(&id, &programme);
+        self.carry_duty_of_care(&id, &programme);
         Ok((id, response))
     }
 
@@ -463,6 +484,8 @@ impl Vault {
                     u64::try_from(now_ms() / 1000).unwrap_or(0),
                 ),
                 minor: super::consent::is_minor(&s.doc),
+                duty_of_care_required: super::joining::duty_of_care_in(&s.doc)
+                    .is_some_and(|(required, _)| required),
             })
             .collect();
         out.sort_unstable_by_key(|c| c.id.0);

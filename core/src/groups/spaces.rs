@@ -281,6 +281,17 @@ impl Vault {
         g.set_role(store, identity, *device, role)
     }
 
+    /// This device leaves the group on its own word: its notes stay (from a former member), a
+    /// remaining facilitator rotates the key at its next sync, and what this device sends
+    /// afterwards is refused everywhere (protocol 15.11). Refused for a group this device does not
+    /// hold or no longer belongs to (`NotFound`), and for its only facilitator (`NotAllowed`).
+    pub fn leave_group(&mut self, group: &SpaceId) -> Result<()> {
+        if self.held_ref(group)?.kind != SpaceKind::Group {
+            return Err(Error::NotFound("group"));
+        }
+        self.leave_space(group)
+    }
+
     /// Removes a member's device from the group and rotates the group key (facilitators only).
     pub fn remove_group_member(
         &mut self,

@@ -18,6 +18,37 @@ use crate::space::rules::credentials::certified;
 use crate::{SpaceId, Vault, identity::link};
 
 impl Vault {
+    /// Ends a pairing: either party may (protocol 15.11). This device writes nothing in it
+    /// afterwards; the other party's device ends its own side when it learns of it, at its next
+    /// sync, and what it wrote until then stands (a check-in sent a moment before stays). Its
+    /// history stays readable to both, and it is no longer among the supporter's active pairings.
+    /// Refused for a space that is not a pairing this device belongs to (`NotFound`) and for a
+    /// pairing this device ended already (`NotAllowed`).
+    pub fn end_pairing(&mut self, pairing: &SpaceId) -> Result<()> {
+        if self.held_ref(pairing)?.kind != SpaceKind::Pairing {
+            return Err(Error::NotFound("pairing"));
+        }
+        self.end_space(pairing)
+    }
+
+    /// The pairings this device belongs to that have not ended: a supporter's active caseload of
+    /// pairings, sorted by id.
+    pub fn active_pairings(&self) -> Vec<SpaceId> {
+        let me = self.device_id();
+        let mut out: Vec<SpaceId> = self
+            .shared
+            .values()
+            .filter(|s| {
+                s.kind == SpaceKind::Pairing
+                    && s.membership().is_member(&me)
+                    && !s.membership().is_ended()
+            })
+            .map(|s| s.id)
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Opens a pairing bound to no programme, skipping every role and training check: **for tests
     /// only** (compiled in only with the `test-escapes` feature or under `cfg(test)`; the bindings
     /// never reach it). It stands in for the pairings made before issue 14 (the v1 fixtures) and for

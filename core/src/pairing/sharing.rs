@@ -100,6 +100,7 @@ impl Vault {
     pub fn consent_to_sharing(&mut self, pairing: &SpaceId, agreed: bool) -> Result<String> {
         self.pairing_mut_check(pairing)?;
         if agreed {
+            self.check_pairing_open(pairing)?;
             self.check_guardian_allows_sharing()?;
         }
         let version = consent_version(SHARE_PURPOSE)?;
@@ -124,6 +125,7 @@ impl Vault {
         source: &str,
     ) -> Result<String> {
         self.pairing_mut_check(pairing)?;
+        self.check_pairing_open(pairing)?;
         self.check_guardian_allows_sharing()?;
         let id = new_id()?;
         let by = self.identity.device.to_hex();

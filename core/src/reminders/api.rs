@@ -132,9 +132,13 @@ impl Vault {
     /// cadence, a session date or a task, and only the supporter's side a follow-up; in a group a
     /// facilitator adds tasks for everyone (its session dates are its sessions). A one-off whose
     /// time has passed is [`Error::ReminderInPast`]; other values out of range `InvalidInput`; a
-    /// role that does not write it `NotAllowed`. Nothing is written then.
+    /// role that does not write it `NotAllowed`, and so is one into a minor's pairing that waits for
+    /// a guardian (`Vault::check_pairing_open`: a task's text is a message). Nothing is written then.
     pub fn add_reminder(&mut self, space: &SpaceId, new: &NewReminder) -> Result<String> {
         let kind = self.reminder_space(space)?.kind;
+        if kind == SpaceKind::Pairing {
+            self.check_pairing_open(space)?;
+        }
         if kind == SpaceKind::Group {
             match new.kind {
                 ReminderKind::Task => {}

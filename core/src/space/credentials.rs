@@ -49,8 +49,14 @@ pub(crate) fn save<T: Serialize>(store: &Store, name: &str, value: &T) -> Result
 }
 
 /// Writes into a space bound to a programme the credentials and revocations of that programme
-/// this device keeps and the document lacks (one commit, nothing when nothing is new).
+/// this device keeps and the document lacks (one commit, nothing when nothing is new, nothing in a
+/// space whose end concerns this device: [`Space::ended_here`]).
 pub(crate) fn publish_credentials(store: &Store, space: &mut Space) -> Result<()> {
+    // Nothing goes into a space this device ended (or a pairing the other party ended): a change
+    // past its own end is refused everywhere (protocol 15.11).
+    if space.ended_here() {
+        return Ok(());
+    }
     let Some(programme) = crate::space::rules::programme_of(&space.doc) else {
         return Ok(());
     };

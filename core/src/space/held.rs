@@ -8,8 +8,8 @@
 use crate::store::clock::now_ms;
 use serde_bytes::ByteBuf;
 
-use sebaya_proto::SpaceId;
 use sebaya_proto::membership::Role;
+use sebaya_proto::{DeviceId, SpaceId};
 
 use crate::error::{Error, Result};
 use crate::space::{Space, SpaceKind};
@@ -237,6 +237,11 @@ impl Vault {
                 "this device is not a member of the group",
             ));
         }
+        // This device ended its writing here, or (in a pairing) the other party ended it: this
+        // device's own end goes out at its next sync (`Space::needs_end`).
+        if g.ended_here() {
+            return Err(Error::NotAllowed("this space has ended"));
+        }
         // This device's own credentials go in first, so the check (here and everywhere) sees them.
         super::credentials::publish_credentials(store, g)?;
         let registry = crate::space::rules::programme_of(&g.doc)
@@ -279,6 +284,62 @@ impl Vault {
         }
         g.persist(store)?;
         Ok(())
+    }
+
+    /// This device leaves a shared space on its own word (protocol 15.11; see [`Space::leave`]):
+    /// what it wrote and has not sealed yet is sealed first, so it goes out before the leave.
+    pub fn leave_space(&mut self, space: &SpaceId) -> Result<()> {
+        let codec = self.codec;
+        let (store, identity, s) = self.held_mut(space)?;
+        if !s.membership().is_member(&identity.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        s.seal_outgoing(store, identity, codec)?;
+        s.leave(store, identity)
+    }
+
+    /// Ends a pairing on this device's side (protocol 15.11; see [`Space::end`]), after sealing what
+    /// this device wrote: the other party's device ends its side when it learns of it. Only a
+    /// pairing ends (`NotAllowed` for any other space: a group member leaves instead; a care
+    /// record, safeguarding space, journal or index never ends), and only once per device.
+    pub fn end_space(&mut self, space: &SpaceId) -> Result<()> {
+        let codec = self.codec;
+        let (store, identity, s) = self.held_mut(space)?;
+        if s.kind != SpaceKind::Pairing {
+            return Err(Error::NotAllowed("only a pairing ends"));
+        }
+        if !s.membership().is_member(&identity.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        if s.membership().ended.contains_key(&identity.device) {
+            return Err(Error::NotAllowed("this space has ended already"));
+        }
+        s.seal_outgoing(store, identity, codec)?;
+        s.end(store, identity)
+    }
+
+    /// Signs an end in any shared space this device is a member of, skipping the kind and state
+    /// checks of [`Vault::end_space`]: **for tests only** (compiled in only with the `test-escapes`
+    /// feature or under `cfg(test)`; the bindings never reach it). It stands in for a modified
+    /// client, so tests can show what every other device makes of such an end.
+    #[cfg(any(test, feature = "test-escapes"))]
+    pub fn end_space_unchecked_for_tests(&mut self, space: &SpaceId) -> Result<()> {
+        let codec = self.codec;
+        let (store, identity, s) = self.held_mut(space)?;
+        s.seal_outgoing(store, identity, codec)?;
+        s.end(store, identity)
+    }
+
+    /// Whether `device` wrote here as a member and is one no longer (it left or was removed): what
+    /// it wrote stays, shown as from a former member.
+    pub fn is_former_member(&self, space: &SpaceId, device: &DeviceId) -> Result<bool> {
+        let m = self.held_ref(space)?.membership();
+        Ok(!m.is_member(device) && m.removed.contains_key(device))
+    }
+
+    /// The epoch a shared space's writes are sealed under on this device.
+    pub fn space_epoch(&self, space: &SpaceId) -> Result<sebaya_proto::EpochId> {
+        Ok(self.held_ref(space)?.epoch)
     }
 
     /// A shared space's membership as this device knows it.

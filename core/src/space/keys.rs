@@ -11,7 +11,7 @@ use crate::identity::Identity;
 use crate::store::Store;
 
 use super::history::{open_history, seal_history};
-use super::{KEY_COMMIT_LABEL, RotationReport, Space};
+use super::{KEY_COMMIT_LABEL, RotationReport, Space, SpaceKind};
 
 impl Space {
     pub(super) fn key_for(&self, epoch: &EpochId) -> Option<&[u8; 32]> {
@@ -129,6 +129,85 @@ impl Space {
         let last_seq = self.vector.get(&device);
         self.write_statement(store, id, Op::Remove { device, last_seq })?;
         self.rotate(store, id)
+    }
+
+    /// This device leaves the space on its own word (protocol 15.11): a `Leave` statement carried in
+    /// the membership envelope numbered as its cutoff, so what it sealed before stays and nothing
+    /// later counts. It picks no new key: a remaining admin that learns of it rotates
+    /// ([`Space::needs_rotation`]). Refused when this device is not a member, or is the only admin
+    /// (nobody would be left to rotate the key away from it). The caller seals this device's
+    /// pending changes first.
+    pub fn leave(&mut self, store: &Store, id: &Identity) -> Result<()> {
+        if !self.members.is_member(&id.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        let other_admin = self
+            .members
+            .members
+            .iter()
+            .any(|(d, r)| *d != id.device && *r == sebaya_proto::membership::Role::Admin);
+        if !other_admin {
+            return Err(Error::NotAllowed(
+                "the only admin cannot leave: nobody would rotate the key",
+            ));
+        }
+        let last_seq = self.next_seq;
+        self.write_statement(
+            store,
+            id,
+            Op::Leave {
+                device: id.device,
+                last_seq,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// This device ends its own writing here (protocol 15.11): one `End` statement carried in the
+    /// membership envelope numbered as its cutoff, naming this device alone. Nobody's writing but
+    /// this device's stops: in a pairing the other party's device signs its own end when it learns
+    /// of this one ([`Space::needs_end`]), and what it wrote until then stands. Refused when this
+    /// device is not a member or has ended already. The caller seals this device's pending
+    /// changes first.
+    pub fn end(&mut self, store: &Store, id: &Identity) -> Result<()> {
+        if !self.members.is_member(&id.device) {
+            return Err(Error::NotFound("membership"));
+        }
+        if self.members.ended.contains_key(&id.device) {
+            return Err(Error::NotAllowed("this space has ended already"));
+        }
+        let last_seq = self.next_seq;
+        self.write_statement(
+            store,
+            id,
+            Op::End {
+                device: id.device,
+                last_seq,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Whether this device writes nothing more here (protocol 15.11): its own end counts, or the
+    /// space is a pairing whose other party's end counts (this device's own end is on its way). No
+    /// write, asked for or automatic (credentials), goes into such a space.
+    pub fn ended_here(&self) -> bool {
+        self.members.ended.contains_key(&self.me)
+            || (self.kind == SpaceKind::Pairing && self.members.is_ended())
+    }
+
+    /// Whether this device should sign its own end now (protocol 15.11): the space is a pairing,
+    /// another party's end counts, and this device, still a member, has not ended yet nor signed an
+    /// end the log set aside (so a refused end is not signed again at every sync).
+    pub fn needs_end(&self) -> bool {
+        self.kind == SpaceKind::Pairing
+            && self.members.is_ended()
+            && self.members.is_member(&self.me)
+            && !self.members.ended.contains_key(&self.me)
+            && !self.log.statements().any(|s| {
+                let st = s.statement();
+                st.author == self.me && matches!(st.op, Op::End { .. })
+            })
     }
 
     /// Starts a new epoch: a `Rotate` statement committing to a fresh key, then one key-wraps envelope

@@ -194,7 +194,11 @@ impl Author<'_> {
 /// 7 (issue 14, item 14): the safeguarding space (kind 8), its `concerns` and `states` append-only.
 /// 8 (issue 18, item 4): reminders, `reminder/<id>` root keys a pairing's members write
 /// (`reminders.rs`), which 7 refused from anyone but an admin.
-pub const RULES_VERSION: u32 = 8;
+/// 9 (issue 18, item 1; refuses more than 8): a member's own `leave` and a device's own `end`
+/// (protocol 15.11); an end names its author alone, and no envelope of a device past its own end is
+/// accepted (`MembershipState::writing_role_at`); nobody else's writing stops (in a pairing the
+/// other party's device signs its own end when it learns).
+pub const RULES_VERSION: u32 = 9;
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).

@@ -55,10 +55,7 @@ fn first_difference(
 ) -> Option<u64> {
     let mut at: BTreeSet<u64> = BTreeSet::from([1]);
     for s in [before, after] {
-        for c in [s.removed.get(device), s.admin_until.get(device)]
-            .into_iter()
-            .flatten()
-        {
+        for c in s.cutoffs(device) {
             at.insert(c.saturating_add(1));
         }
     }

@@ -335,7 +335,9 @@ impl MembershipLog {
         let mut attackers = vec![0usize; candidates.len()];
         let mut attacks: Vec<Vec<usize>> = vec![Vec::new(); candidates.len()];
         for (c, &r) in candidates.iter().enumerate() {
-            if matches!(op(r), Op::RevokeDevice { .. }) {
+            // Nothing attacks a person's revocation, nor a device's own leave: neither rests on
+            // an admin role another revocation could take away.
+            if matches!(op(r), Op::RevokeDevice { .. } | Op::Leave { .. }) {
                 continue;
             }
             let Some(g) = by_target.get(&author(r)) else {
@@ -345,7 +347,7 @@ impl MembershipLog {
             for r2 in self.concurrent_with(g, r, &mut work) {
                 if Some(author(r2)) != target
                     || more_senior(&author(r2), &author(r))
-                    || matches!(op(r2), Op::RevokeDevice { .. })
+                    || matches!(op(r2), Op::RevokeDevice { .. } | Op::Leave { .. })
                 {
                     attackers[c] += 1;
                     attacks[slot[r2]].push(c);
@@ -565,6 +567,26 @@ impl MembershipLog {
         true
     }
 
+    /// The smallest cutoff of the standing demotions and removals of `device` (not its own leaves)
+    /// concurrent with statement `i`, if any.
+    fn concurrent_cutoff(
+        &self,
+        v: &Verdicts,
+        device: &DeviceId,
+        i: usize,
+        work: &mut u64,
+    ) -> Option<u64> {
+        let g = v.of_device.get(device)?;
+        self.concurrent_with(g, i, work)
+            .into_iter()
+            .filter_map(|r| match self.nodes[r].statement.statement().op {
+                Op::Remove { last_seq, .. } | Op::RevokeDevice { last_seq, .. } => Some(last_seq),
+                Op::SetRole { last_seq, .. } => Some(last_seq.unwrap_or(0)),
+                _ => None,
+            })
+            .min()
+    }
+
     /// One statement of the walk: whether it counts, and its effect on the state if it does.
     fn visit(&self, v: &Verdicts, w: &mut Walk, i: usize, work: &mut u64) -> bool {
         let node = &self.nodes[i];
@@ -582,6 +604,28 @@ impl MembershipLog {
             Op::Genesis { .. } => true,
             // A person's revocation stands on the person's key alone.
             Op::RevokeDevice { .. } => v.standing.has(i),
+            // A device's own leave stands on its own key, once it was a member in its past; an
+            // admin's, only while another admin remains (else nobody would rotate the key away
+            // from it: review L1).
+            Op::Leave { device, .. } => {
+                v.standing.has(i)
+                    && node.authorised
+                    && (!w.state.is_admin(&device) || {
+                        *work += w.state.members.len() as u64;
+                        w.state
+                            .members
+                            .iter()
+                            .any(|(d, r)| *d != device && *r == Role::Admin)
+                    })
+            }
+            // A member ends its own writing, once, unless a removal of it stands concurrently
+            // (revocation wins, as for every member's statement).
+            Op::End { .. } => {
+                node.authorised
+                    && w.state.is_member(&a)
+                    && !w.state.ended.contains_key(&a)
+                    && !revoked(&a, true, work)
+            }
             o if o.revokes().is_some() => {
                 v.standing.has(i)
                     && (w.state.is_admin(&a)
@@ -672,14 +716,33 @@ impl MembershipLog {
                 }
             }
             Op::Remove { device, last_seq }
+            | Op::Leave { device, last_seq }
             | Op::RevokeDevice {
                 device, last_seq, ..
             } => {
+                // A leave never keeps its author an admin past a standing demotion or removal of it
+                // concurrent with the leave (review H4): the leaver does not choose its own role by
+                // where it puts its leave. Its admin cutoff is then that revocation's, and it left
+                // as a member.
+                let capped = if matches!(s.op, Op::Leave { .. }) {
+                    self.concurrent_cutoff(v, &device, i, work)
+                } else {
+                    None
+                };
                 if let Some(r) = w.state.members.remove(&device) {
-                    if r == Role::Admin {
-                        w.state.admin_until(device, last_seq);
+                    match (r, capped) {
+                        (Role::Admin, Some(c)) => {
+                            w.state.admin_until(device, c.min(last_seq));
+                            w.state.removed_roles.insert(device, Role::Member);
+                        }
+                        (Role::Admin, None) => {
+                            w.state.admin_until(device, last_seq);
+                            w.state.removed_roles.insert(device, r);
+                        }
+                        (Role::Member, _) => {
+                            w.state.removed_roles.insert(device, r);
+                        }
                     }
-                    w.state.removed_roles.insert(device, r);
                 }
                 if let Some(p) = w.drop_person(&device) {
                     w.state.removed_persons.insert(device, p);
@@ -758,6 +821,9 @@ impl MembershipLog {
                 w.state.proven.insert(device);
             }
             Op::Succession { old, new, .. } => w.succeed(old, new, work),
+            Op::End { device, last_seq } => {
+                w.state.ended.insert(device, last_seq);
+            }
             Op::Admit {
                 device,
                 person,

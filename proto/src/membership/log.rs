@@ -278,6 +278,8 @@ impl MembershipLog {
             Op::Succession { old, .. } => st.is_member(&s.author) && st.has_person(&old),
             // A person's revocation of its device: carried by a member, about a device the log says
             // is that person's.
+            // A leave or an end: its author a member.
+            Op::Leave { .. } | Op::End { .. } => st.is_member(&s.author),
             Op::RevokeDevice { device, person, .. } => {
                 st.is_member(&s.author) && st.persons.get(&device) == Some(&person)
             }

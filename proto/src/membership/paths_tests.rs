@@ -58,7 +58,7 @@ type Step = (usize, u8, usize, usize, bool, Vec<prop::sample::Index>);
 fn step_strategy() -> impl Strategy<Value = Step> {
     (
         0..DEVICES,
-        0u8..11,
+        0u8..13,
         0..DEVICES,
         0..PERSONS,
         any::<bool>(),
@@ -208,6 +208,23 @@ fn history(steps: &[Step]) -> Vec<SignedStatement> {
                     person: flag.then(|| pid(p)),
                     x25519: [9; 32],
                     invite: INVITES[*target % 2],
+                },
+            ),
+            // A device's own leave or end (15.11), numbered by the step so two differ.
+            11 => sign(
+                &devs[*target],
+                parents,
+                Op::Leave {
+                    device: t,
+                    last_seq: out.len() as u64,
+                },
+            ),
+            12 => sign(
+                &devs[*target],
+                parents,
+                Op::End {
+                    device: t,
+                    last_seq: out.len() as u64,
                 },
             ),
             _ => sign(a, parents, Op::Rotate { commit: [7; 32] }),

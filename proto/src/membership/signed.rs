@@ -176,6 +176,22 @@ impl SignedStatement {
                 "envelope space is not the statement's space",
             ));
         }
+        // A leave's or an end's cutoff is the number of the envelope that carries it (section
+        // 15.11): its author cannot keep numbers below its cutoff for later, nor name itself a
+        // cutoff past it to write on alone.
+        match s.statement.op {
+            super::Op::Leave { last_seq, .. } if last_seq != header.seq => {
+                return Err(ProtoError::Malformed(
+                    "a leave's cutoff is its envelope's number",
+                ));
+            }
+            super::Op::End { last_seq, .. } if last_seq != header.seq => {
+                return Err(ProtoError::Malformed(
+                    "an end's cutoff is its envelope's number",
+                ));
+            }
+            _ => {}
+        }
         Ok(s)
     }
 }

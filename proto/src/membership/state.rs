@@ -45,6 +45,10 @@ pub struct MembershipState {
     /// cutoff any counted demotion or removal of theirs gave): what they wrote as admins stays
     /// accepted on every device, whatever role they hold now (protocol 15.10).
     pub admin_until: BTreeMap<DeviceId, u64>,
+    /// Devices that ended their own writing here (a counted `end`, protocol 15.11), each with the
+    /// number of the envelope that carried it: nothing of theirs numbered past it is accepted. A
+    /// device's first counted end sets it; nothing moves it afterwards. Everyone still reads.
+    pub ended: BTreeMap<DeviceId, u64>,
 }
 
 /// An invite as the log sees it.
@@ -83,6 +87,33 @@ pub struct EpochInfo {
 }
 
 impl MembershipState {
+    /// Whether some member ended its writing here (a counted `end`, protocol 15.11). In a pairing
+    /// this is the pairing's end: each party's device signs its own end as soon as it learns of the
+    /// other's, and writes nothing more. In any other space it stops the enders alone.
+    pub fn is_ended(&self) -> bool {
+        !self.ended.is_empty()
+    }
+
+    /// Whether `device`'s envelope numbered `seq` comes after that device's own end (protocol
+    /// 15.11): refused by every device and by the relay.
+    pub fn past_its_end(&self, device: &DeviceId, seq: u64) -> bool {
+        self.ended.get(device).is_some_and(|c| seq > *c)
+    }
+
+    /// The cutoffs at which `device`'s role may change with its number: what a reader of
+    /// [`Self::writing_role_at`] needs to ask just past (a demotion's, a removal's, an end's).
+    pub fn cutoffs(&self, device: &DeviceId) -> Vec<u64> {
+        [
+            self.admin_until.get(device),
+            self.removed.get(device),
+            self.ended.get(device),
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect()
+    }
+
     /// Whether the device is a current member (any role).
     pub fn is_member(&self, device: &DeviceId) -> bool {
         self.members.contains_key(device)
@@ -105,6 +136,10 @@ impl MembershipState {
     /// last accepted number; otherwise the current role, or the role held when removed. The
     /// author does not choose the number's meaning: the cutoffs are the demoter's and remover's.
     pub fn writing_role_at(&self, device: &DeviceId, seq: u64) -> Option<Role> {
+        // A device that ended its writing writes nothing past its own end.
+        if self.past_its_end(device, seq) {
+            return None;
+        }
         let was_admin = self.admin_until.get(device).is_some_and(|c| seq <= *c);
         match self.role(device) {
             Some(Role::Admin) => Some(Role::Admin),
@@ -153,10 +188,8 @@ impl MembershipState {
         if peak.is_none() {
             return Some(0);
         }
-        [self.admin_until.get(device), self.removed.get(device)]
+        self.cutoffs(device)
             .into_iter()
-            .flatten()
-            .copied()
             .chain([0])
             .filter(|c| self.writing_role_at(device, c.saturating_add(1)) != peak)
             .min()

@@ -196,6 +196,30 @@ pub enum Op {
         /// The invite spent.
         invite: [u8; 16],
     },
+    /// A device leaves the space on its own word (section 15.11): signed by the leaving device
+    /// itself (`device` must equal the author), carried in the membership envelope numbered
+    /// `last_seq`, so its envelopes up to its leave stay and nothing it sends later counts. It
+    /// counts when its author is a member in its past, and nothing concurrent sets it aside. The
+    /// leaver picks no new key: a remaining admin rotates (`removed_since`).
+    Leave {
+        /// The device leaving: the author.
+        device: DeviceId,
+        /// The leaver's last accepted sequence number here: the number of the envelope that
+        /// carries this statement.
+        last_seq: u64,
+    },
+    /// A member device ends its own writing here (section 15.11): signed by that device itself
+    /// (`device` must equal the author), carried in the membership envelope numbered `last_seq`.
+    /// Nobody sets another member's cutoff: in a pairing, the other party's device signs its own
+    /// end when it learns of this one, and its writes until then stand. It counts once per device,
+    /// while its author is a member and no removal of it stands concurrently; everyone still reads.
+    End {
+        /// The device whose writing ends: the author.
+        device: DeviceId,
+        /// The author's last accepted sequence number here: the number of the envelope that
+        /// carries this statement.
+        last_seq: u64,
+    },
 }
 
 impl Op {
@@ -229,7 +253,9 @@ impl Op {
     /// The device a revocation takes authority from: a removal, or a demotion to member.
     pub(super) fn revokes(&self) -> Option<DeviceId> {
         match *self {
-            Op::Remove { device, .. } | Op::RevokeDevice { device, .. } => Some(device),
+            Op::Remove { device, .. }
+            | Op::RevokeDevice { device, .. }
+            | Op::Leave { device, .. } => Some(device),
             Op::SetRole {
                 device,
                 role: Role::Member,
@@ -240,7 +266,16 @@ impl Op {
     }
 
     pub(super) fn is_remove(&self) -> bool {
-        matches!(self, Op::Remove { .. } | Op::RevokeDevice { .. })
+        matches!(
+            self,
+            Op::Remove { .. } | Op::RevokeDevice { .. } | Op::Leave { .. }
+        )
+    }
+
+    /// Whether the statement's authority is its author's own membership, not an admin role nor a
+    /// person's key: a leave or an end.
+    pub fn by_member(&self) -> bool {
+        matches!(self, Op::Leave { .. } | Op::End { .. })
     }
 }
 
@@ -369,6 +404,16 @@ enum WireOp {
         created: u64,
         #[serde(with = "serde_bytes")]
         signature: Vec<u8>,
+    },
+    Leave {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        last_seq: u64,
+    },
+    End {
+        #[serde(with = "serde_bytes")]
+        device: Vec<u8>,
+        last_seq: u64,
     },
 }
 
@@ -610,6 +655,24 @@ impl Statement {
                 member_key(&device.0)?;
                 check_certificate(&person, &device, &x25519, created, &signature)?;
             }
+            Op::Leave { device, .. } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                if device != self.author {
+                    return Err(ProtoError::Malformed(
+                        "a device leaves only on its own word",
+                    ));
+                }
+            }
+            Op::End { device, .. } => {
+                if self.parents.is_empty() {
+                    return Err(ProtoError::Malformed("only a genesis may have no parents"));
+                }
+                if device != self.author {
+                    return Err(ProtoError::Malformed("a device ends only its own writing"));
+                }
+            }
         }
         Ok(())
     }
@@ -715,6 +778,14 @@ impl Statement {
                 x25519: x25519.to_vec(),
                 created,
                 signature: signature.to_vec(),
+            },
+            Op::Leave { device, last_seq } => WireOp::Leave {
+                device: device.0.to_vec(),
+                last_seq,
+            },
+            Op::End { device, last_seq } => WireOp::End {
+                device: device.0.to_vec(),
+                last_seq,
             },
         };
         WireStatement {
@@ -844,6 +915,14 @@ impl Statement {
                     x25519: bytes32(&x25519, "X25519 key has the wrong length")?,
                     created,
                     signature: signature64(&signature)?,
+                },
+                WireOp::Leave { device, last_seq } => Op::Leave {
+                    device: DeviceId::from_slice(&device)?,
+                    last_seq,
+                },
+                WireOp::End { device, last_seq } => Op::End {
+                    device: DeviceId::from_slice(&device)?,
+                    last_seq,
                 },
             };
         if w.parents.len() > MAX_PARENTS {

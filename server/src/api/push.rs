@@ -6,17 +6,13 @@
 //! table); removing one, or asking for the key, takes nobody. The answer carries the relay's VAPID
 //! public key.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sebaya_proto::push::{PUSH_PATH, PUSH_VERSION, PushRequest, PushResponse};
 use sebaya_proto::sync;
 
-use super::{
-    ApiError, CBOR_CONTENT_TYPE, RelayState, authenticate, check_content_type,
-    check_declared_length, unix_now,
-};
+use super::{ApiError, CBOR_CONTENT_TYPE, RelayState, authenticate, read_signed_body, unix_now};
 use crate::store::{RequestFreshness, StoredSubscription};
 use crate::webpush::Subscription;
 
@@ -29,21 +25,10 @@ pub(super) async fn push_handler(State(state): State<RelayState>, request: Reque
 
 async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
     // A relay that sends no wake-ups has nothing to register with: as if the route did not exist.
-    let Some(key) = state.push_key.clone() else {
+    let Some(wakeups) = state.wakeups.clone() else {
         return Err(ApiError::NotFound);
     };
-    check_declared_length(request.headers())?;
-    check_content_type(request.headers())?;
-    let headers = request.headers().clone();
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::Malformed
-            }
-        })?;
+    let (headers, body) = read_signed_body(request).await?;
     let (store, relay_id) = (state.store.clone(), state.relay_id);
     let now = unix_now();
     tokio::task::spawn_blocking(move || {
@@ -53,8 +38,14 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         let subscription = match req.subscription {
             None => None,
             Some(s) => {
+                // Kept as the parsed URL spells it (scheme and host in lower case, no default port,
+                // no dot segments), so every spelling of one endpoint counts as that one (review S2).
+                let endpoint =
+                    crate::webpush::check_endpoint(&s.endpoint, wakeups.settings().allow_loopback)
+                        .map_err(|_| ApiError::Malformed)?
+                        .to_string();
                 let s = StoredSubscription {
-                    endpoint: s.endpoint,
+                    endpoint,
                     p256dh: s.p256dh.into_vec(),
                     auth: s.auth.into_vec(),
                 };
@@ -63,7 +54,7 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
                     p256dh: s.p256dh.clone(),
                     auth: s.auth.clone(),
                 }
-                .check()
+                .check(wakeups.settings().allow_loopback)
                 .map_err(|_| ApiError::Malformed)?;
                 Some(s)
             }
@@ -84,12 +75,25 @@ async fn push_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiE
         if subscription.is_some() && !store.reads_any(&auth.device).map_err(failed)? {
             return Err(ApiError::NotAReader);
         }
+        // Bounded (review finding F7): a few devices per endpoint, and so many in all; a device
+        // replacing its own counts as nothing new.
+        if let Some(s) = &subscription {
+            let (same, all) = store
+                .push_subscription_counts(&s.endpoint, &auth.device)
+                .map_err(failed)?;
+            if same >= crate::wakeups::MAX_DEVICES_PER_ENDPOINT as u64 {
+                return Err(ApiError::EndpointTaken);
+            }
+            if all >= wakeups.settings().max_subscriptions {
+                return Err(ApiError::SubscriptionsFull);
+            }
+        }
         store
             .set_push_subscription(&auth.device, subscription.as_ref(), now)
             .map_err(failed)?;
         sync::encode(&PushResponse {
             v: PUSH_VERSION,
-            key: serde_bytes::ByteBuf::from(key.public_key().to_vec()),
+            key: serde_bytes::ByteBuf::from(wakeups.key().public_key().to_vec()),
         })
         .map_err(|_| ApiError::Internal)
     })

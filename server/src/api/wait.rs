@@ -14,18 +14,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sebaya_proto::live::{MAX_WAIT_MS, WAIT_PATH, WaitRequest, WaitResponse};
 use sebaya_proto::sync;
 use sebaya_proto::{DeviceId, SpaceId};
 
-use super::{
-    ApiError, CBOR_CONTENT_TYPE, RelayState, authenticate, check_content_type,
-    check_declared_length, unix_now,
-};
+use super::{ApiError, CBOR_CONTENT_TYPE, RelayState, authenticate, read_signed_body, unix_now};
 use crate::access::Access;
 use crate::live::Refused;
 use crate::store::{RelayStore, RequestFreshness};
@@ -55,18 +51,7 @@ fn store_failed(err: crate::StoreError) -> ApiError {
 }
 
 async fn wait_inner(state: RelayState, request: Request) -> Result<Vec<u8>, ApiError> {
-    check_declared_length(request.headers())?;
-    check_content_type(request.headers())?;
-    let headers = request.headers().clone();
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::Malformed
-            }
-        })?;
+    let (headers, body) = read_signed_body(request).await?;
     let (store, access, relay_id) = (state.store.clone(), state.access.clone(), state.relay_id);
     let now = unix_now();
     let (device, named, timeout, readable, lacking) = blocking(move || {

@@ -285,3 +285,54 @@ fn environment_names_follow_the_flags() {
     );
     assert_eq!(env_name("data-dir"), crate::DATA_DIR_ENV);
 }
+
+#[test]
+fn wake_up_settings_have_their_defaults_and_are_checked() {
+    let d = parse(&[]);
+    assert_eq!(d.push_key, None);
+    assert_eq!(d.wakes.interval, Duration::from_secs(60));
+    assert_eq!(d.wakes.jitter, Duration::from_secs(15));
+    assert!(
+        !d.wakes.allow_loopback,
+        "loopback endpoints are off unless asked for"
+    );
+    let s = parse(&[
+        "--push-key",
+        "/tmp/vapid.p8",
+        "--push-contact",
+        "mailto:ops@example.org",
+        "--push-interval-secs",
+        "120",
+        "--push-jitter-secs",
+        "30",
+        "--push-allow-loopback",
+        "true",
+        "--push-max-subscriptions",
+        "500",
+    ]);
+    assert_eq!(s.wakes.max_subscriptions, 500);
+    assert_eq!(s.push_key, Some(PathBuf::from("/tmp/vapid.p8")));
+    assert_eq!(s.wakes.contact, "mailto:ops@example.org");
+    assert_eq!(s.wakes.interval, Duration::from_secs(120));
+    assert_eq!(s.wakes.jitter, Duration::from_secs(30));
+    assert!(s.wakes.allow_loopback);
+    let env = resolve(
+        &["--push-key", "/k"],
+        &[("SEBAYA_RELAY_PUSH_CONTACT", "https://ops.example.org")],
+    )
+    .unwrap();
+    assert_eq!(env.wakes.contact, "https://ops.example.org");
+    assert!(matches!(
+        resolve(&["--push-key", "/k"], &[]),
+        Err(ConfigError::NoPushContact)
+    ));
+    for bad in [
+        ["--push-interval-secs", "soon"],
+        ["--push-jitter-secs", "-1"],
+        ["--push-allow-loopback", "yes"],
+        ["--push-contact", "ops@example.org"],
+        ["--push-max-subscriptions", "many"],
+    ] {
+        assert!(resolve(&bad, &[]).is_err(), "{bad:?}");
+    }
+}

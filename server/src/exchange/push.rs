@@ -464,6 +464,13 @@ fn push_group(
             Some(statement) => log.plan(statement).map(Some),
             None if !log.has_genesis() => Err(reason::UNKNOWN_SPACE),
             None if !log.state().may_write(&c.slot.author, c.slot.seq) => Err(reason::NOT_A_MEMBER),
+            // A member's changes and snapshots past its own end (15.11), which every device refuses;
+            // key wraps still pass (an admin that ended may still have to rotate).
+            None if c.env.kind() != Kind::KeyWraps
+                && log.state().past_its_end(&c.slot.author, c.slot.seq) =>
+            {
+                Err(reason::NOT_A_MEMBER)
+            }
             None => Ok(None),
         };
         let plan = match verdict {

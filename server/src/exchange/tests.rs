@@ -1415,7 +1415,44 @@ fn an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word(
     assert!(r.erasures.contains(&erasure(1, space)));
 }
 
+/// Review M1 (protocol 15.11): once a device's own end counts, the relay refuses its changes
+/// numbered past the end, as every device does on receipt; what it wrote up to the end, and what the
+/// other members write afterwards, are taken.
+fn a_change_past_its_authors_end_is_refused_and_the_others_write_on(store: &dyn RelayStore) {
+    let access = Access::new();
+    let space = SpaceId([61; 16]);
+    let (_, add, founding) = founded(space);
+    let end = statement(
+        9,
+        space,
+        vec![add.id()],
+        Op::End {
+            device: device(9).1,
+            last_seq: 2,
+        },
+    );
+    let mut pushed = founding;
+    pushed.extend([
+        seal(9, space, 1, b"before"),
+        carry(9, &end, 2),
+        seal(9, space, 3, b"after"),
+        seal(1, space, 3, b"the admin writes on"),
+    ]);
+    let r = run(
+        store,
+        &access,
+        input(1, vec![(space, BTreeMap::new())], pushed, 0),
+    )
+    .unwrap();
+    assert_eq!(r.rejected.len(), 1, "{:?}", r.rejected);
+    assert_eq!(r.rejected[0].reason, reason::NOT_A_MEMBER);
+    let v = store.space_vector(&space).unwrap();
+    assert_eq!(v.get(&device(9).1), 2);
+    assert_eq!(v.get(&device(1).1), 3);
+}
+
 crate::store::testing::contract_tests!(
+    a_change_past_its_authors_end_is_refused_and_the_others_write_on,
     an_erasure_statement_is_kept_from_a_member_and_erases_only_on_an_admins_word,
     mailboxes_wait_for_a_page_with_room,
     an_answer_posted_again_keeps_its_first_arrival_and_nobody_refills_it,

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use postgres::Transaction;
 use postgres::types::ToSql;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::{PostgresStore, PostgresUrl};
 use crate::error::StoreError;
@@ -45,7 +45,8 @@ pub fn copy_sqlite_into(data_dir: &Path, url: &PostgresUrl) -> Result<CopyReport
     let held: i64 = tx
         .query_one(
             "SELECT (SELECT count(*) FROM envelopes) + (SELECT count(*) FROM join_requests)
-                  + (SELECT count(*) FROM join_answers) + (SELECT count(*) FROM erased)",
+                  + (SELECT count(*) FROM join_answers) + (SELECT count(*) FROM erased)
+                  + (SELECT count(*) FROM push_subscriptions) + (SELECT count(*) FROM push_readers)",
             &[],
         )?
         .get(0);
@@ -60,6 +61,20 @@ pub fn copy_sqlite_into(data_dir: &Path, url: &PostgresUrl) -> Result<CopyReport
         "UPDATE meta SET value = $1 WHERE key = 'relay_id'",
         &[&relay_id],
     )?;
+    // The VAPID key the SQLite relay signed with, if it had one: the nodes must be given the same
+    // key file, or they refuse to start (review finding F2).
+    let push_key: Option<Vec<u8>> = source
+        .query_row("SELECT value FROM meta WHERE key = 'push_key'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(key) = push_key {
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('push_key', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key],
+        )?;
+    }
     // Leftovers of the target's own first start (its usage rows are all zero, or absent).
     tx.batch_execute(
         "DELETE FROM usage; DELETE FROM vectors; DELETE FROM seen_requests;
@@ -323,7 +338,13 @@ mod tests {
             store.admitted_space(&s1).unwrap(),
             store.snapshots(&s1, 4).unwrap(),
         );
-        out += &format!("{:?}", store.wake_candidates(&s1).unwrap());
+        // Debug shows no endpoint path or key (review finding F8): compare the fields themselves.
+        for (device, sub) in store.wake_candidates(&s1).unwrap() {
+            out += &format!(
+                "{device:?} {} {:?} {:?}",
+                sub.endpoint, sub.p256dh, sub.auth
+            );
+        }
         out
     }
 
@@ -374,6 +395,7 @@ mod tests {
             .unwrap();
         lite.note_readers(&DeviceId([5; 32]), &[SpaceId([1; 16])])
             .unwrap();
+        assert!(lite.bind_push_key(&[8; 65]).unwrap());
         let before = answers(&lite);
         assert!(before.contains("push.example.net/s/5"));
         drop(lite);
@@ -389,6 +411,9 @@ mod tests {
         );
         let pg = schema.store();
         assert_eq!(answers(&pg), before);
+        // The VAPID key the SQLite relay was bound to binds the copy: the nodes must sign with it.
+        assert!(!pg.bind_push_key(&[9; 65]).unwrap());
+        assert!(pg.bind_push_key(&[8; 65]).unwrap());
         assert_eq!(
             pg.record_request(&dev, &rid, t, t).unwrap(),
             RequestFreshness::Replayed,

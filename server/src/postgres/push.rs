@@ -72,9 +72,11 @@ pub(super) fn note_readers(
     if missing.is_empty() {
         return Ok(());
     }
+    // Never for a space erased meanwhile (review finding F5; see `sqlite/push.rs`).
     client.execute(
         "INSERT INTO push_readers (space, device)
          SELECT s, $2 FROM unnest($1::BYTEA[]) AS s
+         WHERE NOT EXISTS (SELECT 1 FROM erased e WHERE e.space = s)
          ON CONFLICT DO NOTHING",
         &[&missing, &device.0.as_slice()],
     )?;
@@ -115,4 +117,60 @@ pub(super) fn wake_candidates(
             ))
         })
         .collect()
+}
+
+/// The meta row that binds the database to one VAPID public key (see `sqlite/push.rs`).
+const PUSH_KEY_ROW: &str = "push_key";
+
+pub(super) fn bind_key(client: &mut impl GenericClient, public: &[u8]) -> Result<bool, StoreError> {
+    client.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        &[&PUSH_KEY_ROW, &public],
+    )?;
+    let held: Vec<u8> = client
+        .query_one("SELECT value FROM meta WHERE key = $1", &[&PUSH_KEY_ROW])?
+        .get(0);
+    Ok(held == public)
+}
+
+pub(super) fn subscription_counts(
+    client: &mut impl GenericClient,
+    endpoint: &str,
+    device: &DeviceId,
+) -> Result<(u64, u64), StoreError> {
+    let row = client.query_one(
+        "SELECT (SELECT count(*) FROM push_subscriptions WHERE endpoint = $1 AND device <> $2),
+                (SELECT count(*) FROM push_subscriptions WHERE device <> $2)",
+        &[&endpoint, &device.0.as_slice()],
+    )?;
+    let (same, all): (i64, i64) = (row.get(0), row.get(1));
+    Ok((
+        u64::try_from(same).unwrap_or(0),
+        u64::try_from(all).unwrap_or(0),
+    ))
+}
+
+pub(super) fn forget_subscription(
+    client: &mut impl GenericClient,
+    device: &DeviceId,
+    endpoint: &str,
+) -> Result<bool, StoreError> {
+    let n = client.execute(
+        "DELETE FROM push_subscriptions WHERE device = $1 AND endpoint = $2",
+        &[&device.0.as_slice(), &endpoint],
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn forget_readers(
+    client: &mut impl GenericClient,
+    space: &SpaceId,
+    devices: &[DeviceId],
+) -> Result<(), StoreError> {
+    let devices: Vec<&[u8]> = devices.iter().map(|d| d.0.as_slice()).collect();
+    client.execute(
+        "DELETE FROM push_readers WHERE space = $1 AND device = ANY($2::BYTEA[])",
+        &[&space.0.as_slice(), &devices],
+    )?;
+    Ok(())
 }

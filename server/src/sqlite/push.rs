@@ -80,8 +80,12 @@ pub(super) fn note_readers(
     }
     let tx = conn.transaction()?;
     {
-        let mut stmt = tx
-            .prepare_cached("INSERT OR IGNORE INTO push_readers (space, device) VALUES (?1, ?2)")?;
+        // Never for a space erased meanwhile (review finding F5): an erasure that committed between
+        // the pull's check and this note deleted the space's readers, and they stay deleted.
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO push_readers (space, device)
+             SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM erased WHERE space = ?1)",
+        )?;
         for space in missing {
             stmt.execute(params![space.0.as_slice(), device.0.as_slice()])?;
         }
@@ -126,4 +130,62 @@ pub(super) fn wake_candidates(
             ))
         })
         .collect()
+}
+
+/// The meta row that binds the database to one VAPID public key (review finding F2).
+const PUSH_KEY_ROW: &str = "push_key";
+
+pub(super) fn bind_key(conn: &Connection, public: &[u8]) -> Result<bool, StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+        params![PUSH_KEY_ROW, public],
+    )?;
+    let held: Vec<u8> = conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        params![PUSH_KEY_ROW],
+        |r| r.get(0),
+    )?;
+    Ok(held == public)
+}
+
+pub(super) fn subscription_counts(
+    conn: &Connection,
+    endpoint: &str,
+    device: &DeviceId,
+) -> Result<(u64, u64), StoreError> {
+    let (same, all): (i64, i64) = conn.query_row(
+        "SELECT (SELECT count(*) FROM push_subscriptions WHERE endpoint = ?1 AND device != ?2),
+                (SELECT count(*) FROM push_subscriptions WHERE device != ?2)",
+        params![endpoint, device.0.as_slice()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((
+        u64::try_from(same).unwrap_or(0),
+        u64::try_from(all).unwrap_or(0),
+    ))
+}
+
+pub(super) fn forget_subscription(
+    conn: &Connection,
+    device: &DeviceId,
+    endpoint: &str,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "DELETE FROM push_subscriptions WHERE device = ?1 AND endpoint = ?2",
+        params![device.0.as_slice(), endpoint],
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn forget_readers(
+    conn: &Connection,
+    space: &SpaceId,
+    devices: &[DeviceId],
+) -> Result<(), StoreError> {
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM push_readers WHERE space = ?1 AND device = ?2")?;
+    for device in devices {
+        stmt.execute(params![space.0.as_slice(), device.0.as_slice()])?;
+    }
+    Ok(())
 }

@@ -32,6 +32,9 @@ contract_tests!(
     admitted_persons_and_spaces_count_what_their_devices_and_spaces_hold,
     mailboxes_are_pruned_after_thirty_days,
     wake_candidates_are_the_readers_with_a_subscription_and_leave_with_an_erased_space,
+    an_erased_space_gains_no_reader_afterwards,
+    the_store_is_bound_to_the_first_push_key,
+    a_gone_subscription_goes_only_while_it_names_that_endpoint,
 );
 
 pub(crate) fn env(space: u8, author: u8, seq: u64, id: u8, bytes: &[u8]) -> NewEnvelope<'_> {
@@ -579,4 +582,82 @@ pub(super) fn wake_candidates_are_the_readers_with_a_subscription_and_leave_with
         store.wake_candidates(&s2).unwrap(),
         vec![(d(1), subscription(9)), (d(3), subscription(3))]
     );
+}
+
+/// Review finding F5: a pull that noted its readers after an erasure committed must not bring the
+/// erased space's readers back.
+pub(super) fn an_erased_space_gains_no_reader_afterwards(store: &dyn RelayStore) {
+    let (s1, s2) = (SpaceId([1; 16]), SpaceId([2; 16]));
+    let d = DeviceId([7; 32]);
+    store
+        .set_push_subscription(&d, Some(&subscription(7)), 100)
+        .unwrap();
+    store.erase_space(&s1, 200).unwrap();
+    store.note_readers(&d, &[s1]).unwrap();
+    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert!(!store.reads_any(&d).unwrap());
+    // Another space in the same note is kept.
+    store.note_readers(&d, &[s1, s2]).unwrap();
+    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(
+        store.wake_candidates(&s2).unwrap(),
+        vec![(d, subscription(7))]
+    );
+}
+
+/// Review finding F2: the first key a store is given is the one it keeps; another is refused.
+pub(super) fn the_store_is_bound_to_the_first_push_key(store: &dyn RelayStore) {
+    let (a, b) = ([4u8; 65], [5u8; 65]);
+    assert!(store.bind_push_key(&a).unwrap());
+    assert!(store.bind_push_key(&a).unwrap());
+    assert!(!store.bind_push_key(&b).unwrap());
+    assert!(store.bind_push_key(&a).unwrap());
+}
+
+/// A 410 for an old endpoint does not remove the one the device registered since; counts of a
+/// shared endpoint leave the asking device out.
+pub(super) fn a_gone_subscription_goes_only_while_it_names_that_endpoint(store: &dyn RelayStore) {
+    let (d1, d2, d3) = (DeviceId([1; 32]), DeviceId([2; 32]), DeviceId([3; 32]));
+    let s1 = SpaceId([1; 16]);
+    store.note_readers(&d1, &[s1]).unwrap();
+    store
+        .set_push_subscription(&d1, Some(&subscription(1)), 100)
+        .unwrap();
+    let old = subscription(1).endpoint;
+    store
+        .set_push_subscription(&d1, Some(&subscription(2)), 101)
+        .unwrap();
+    assert!(!store.forget_push_subscription(&d1, &old).unwrap());
+    assert_eq!(
+        store.wake_candidates(&s1).unwrap(),
+        vec![(d1, subscription(2))]
+    );
+    store
+        .set_push_subscription(&d2, Some(&subscription(2)), 102)
+        .unwrap();
+    store
+        .set_push_subscription(&d3, Some(&subscription(3)), 102)
+        .unwrap();
+    let shared = subscription(2).endpoint;
+    assert_eq!(
+        store.push_subscription_counts(&shared, &d1).unwrap(),
+        (1, 2)
+    );
+    assert_eq!(
+        store.push_subscription_counts(&shared, &d3).unwrap(),
+        (2, 2)
+    );
+    assert!(store.forget_push_subscription(&d1, &shared).unwrap());
+    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    // A reader forgotten for one space stays a reader of another.
+    let s2 = SpaceId([2; 16]);
+    store.note_readers(&d2, &[s1, s2]).unwrap();
+    store.forget_readers(&s1, &[d2, d3]).unwrap();
+    assert_eq!(store.wake_candidates(&s1).unwrap(), vec![]);
+    assert_eq!(
+        store.wake_candidates(&s2).unwrap(),
+        vec![(d2, subscription(2))]
+    );
+    store.forget_readers(&s2, &[d2]).unwrap();
+    assert!(!store.reads_any(&d2).unwrap());
 }

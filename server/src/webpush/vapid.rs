@@ -78,27 +78,33 @@ impl VapidKey {
 
     /// The key in `path`, made and written there (owner-only) when the file does not exist yet, so a
     /// relay keeps one key across restarts and devices' subscriptions stay valid.
+    ///
+    /// A new key is written whole to a file of its own beside `path` and flushed to disk, then linked
+    /// to `path`, which fails if `path` exists (review finding F2): so `path` never holds a part of a
+    /// key, and of two relays starting at once on one path exactly one key is kept; the other relay
+    /// reads it. A file that holds no key is an error, never replaced.
     pub fn load_or_create(path: &Path, rng: &dyn SecureRandom) -> std::io::Result<Self> {
         let invalid =
             |_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad VAPID key file");
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                Self::from_pkcs8(&bytes, rng).map_err(invalid)
+        // Twice at most: a lost race to create the file ends in reading the winner's.
+        for _ in 0..2 {
+            match std::fs::read(path) {
+                Ok(bytes) => {
+                    let bytes = Zeroizing::new(bytes);
+                    return Self::from_pkcs8(&bytes, rng).map_err(invalid);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let (key, pkcs8) = Self::generate(rng).map_err(invalid)?;
+                    if create_exclusively(path, &pkcs8, rng)? {
+                        return Ok(key);
+                    }
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let (key, pkcs8) = Self::generate(rng).map_err(invalid)?;
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path)?;
-                file.write_all(&pkcs8)?;
-                file.sync_all()?;
-                Ok(key)
-            }
-            Err(e) => Err(e),
         }
+        Err(std::io::Error::other(
+            "the VAPID key file appeared and went while starting",
+        ))
     }
 
     /// The public key, uncompressed, as devices give it to their push service
@@ -137,8 +143,45 @@ impl VapidKey {
     }
 }
 
+/// Writes `bytes` to a new file beside `path` (owner-only, flushed), then links it to `path`.
+/// Returns false when `path` exists already (another relay made it first); the new file is
+/// removed either way.
+fn create_exclusively(path: &Path, bytes: &[u8], rng: &dyn SecureRandom) -> std::io::Result<bool> {
+    let mut tag = [0u8; 8];
+    rng.fill(&mut tag)
+        .map_err(|_| std::io::Error::other("the random source failed"))?;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.new", hex::encode(tag)));
+    let temp = path.with_file_name(name);
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::hard_link(&temp, path)
+    })();
+    let _ = std::fs::remove_file(&temp);
+    match written {
+        Ok(()) => {
+            // The new name is durable once its directory is.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                #[cfg(unix)]
+                std::fs::File::open(dir)?.sync_all()?;
+                #[cfg(not(unix))]
+                let _ = dir;
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A push endpoint's origin, the token's audience. Only `https`, or `http` to a loopback address
-/// (the tests' push service).
+/// (the tests' push service). Which hosts the relay posts to at all is `endpoint.rs`'s to say.
 pub(crate) fn audience(endpoint: &str) -> Result<String, WebPushError> {
     let url = url::Url::parse(endpoint).map_err(|_| WebPushError::BadEndpoint)?;
     let loopback = match url.host() {

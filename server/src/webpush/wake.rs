@@ -21,8 +21,10 @@ pub const WAKE_URGENCY: &str = "high";
 pub const WAKE_TOPIC: &str = "sebaya-sync";
 
 /// A device's push subscription, as a browser's `PushSubscription` or a UnifiedPush distributor gives
-/// it: where to post, and the two keys the message is encrypted to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// it: where to post, and the two keys the message is encrypted to. Its `Debug` shows the endpoint's
+/// origin only and none of the keys: the path is a capability to push to the device, and `auth` a
+/// secret (review finding F8).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Subscription {
     /// The push service's URL for this device (`https`).
     pub endpoint: String,
@@ -32,8 +34,9 @@ pub struct Subscription {
     pub auth: Vec<u8>,
 }
 
-/// One HTTP request to a push service, to be sent as it is (`POST`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One HTTP request to a push service, to be sent as it is (`POST`). Its `Debug` shows the
+/// endpoint's origin and the header names only (the `authorization` value is a signed token).
+#[derive(Clone, PartialEq, Eq)]
 pub struct WakeRequest {
     /// Where to post.
     pub endpoint: String,
@@ -43,11 +46,46 @@ pub struct WakeRequest {
     pub body: Vec<u8>,
 }
 
+/// An endpoint as `Debug` shows it: its origin, never its path or query.
+pub fn redacted_endpoint(endpoint: &str) -> String {
+    match url::Url::parse(endpoint) {
+        Ok(url) => format!("{}/…", url.origin().ascii_serialization()),
+        Err(_) => "<not a URL>".to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("endpoint", &redacted_endpoint(&self.endpoint))
+            .field("p256dh", &format_args!("<{} bytes>", self.p256dh.len()))
+            .field("auth", &format_args!("<{} bytes>", self.auth.len()))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for WakeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| *n).collect();
+        f.debug_struct("WakeRequest")
+            .field("endpoint", &redacted_endpoint(&self.endpoint))
+            .field("headers", &names)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
 impl Subscription {
     /// Checks what a device registers before the relay keeps it: an endpoint a wake-up may be sent
-    /// to (so the relay is never made to post to its own network's plain-HTTP services) and keys
-    /// of the right form.
-    pub fn check(&self) -> Result<(), WebPushError> {
+    /// to (`https` to a public host, so that the relay is never made to post into its own network;
+    /// `allow_loopback` is the tests' switch) and keys of the right form.
+    pub fn check(&self, allow_loopback: bool) -> Result<(), WebPushError> {
+        super::endpoint::check_endpoint(&self.endpoint, allow_loopback)?;
+        self.check_keys()
+    }
+
+    /// The keys' form alone: a point on the curve and a 16-byte secret.
+    fn check_keys(&self) -> Result<(), WebPushError> {
         audience(&self.endpoint)?;
         if self.p256dh.len() != super::PUBLIC_KEY_LEN || self.p256dh.first() != Some(&0x04) {
             return Err(WebPushError::BadPublicKey);
@@ -73,7 +111,7 @@ impl Subscription {
         now: u64,
         rng: &dyn SecureRandom,
     ) -> Result<WakeRequest, WebPushError> {
-        self.check()?;
+        self.check_keys()?;
         let mut salt = [0u8; SALT_LEN];
         rng.fill(&mut salt).map_err(|_| WebPushError::Crypto)?;
         let sender = EphemeralSender::generate(rng)?;

@@ -10,6 +10,7 @@
 )]
 
 mod client;
+pub mod push_service;
 mod store;
 
 pub use client::*;
