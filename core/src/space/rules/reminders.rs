@@ -23,6 +23,31 @@ use crate::space::doc::{is_lower_hex, string};
 /// Prefix of a reminder's root key (`reminder/<16 hex id>`).
 pub const PREFIX: &str = "reminder/";
 
+/// The rules version reminders came in with (`RULES_VERSION` 8): a device judging under an older
+/// one refuses any `reminder/` root key from anyone but an admin, so a member who is no admin (a
+/// pairing's participant) writes reminders only once the space's floor is this (`rulesann.rs`).
+pub const SINCE: u32 = 8;
+
+/// Whether a device judging under rules `judges` refuses `changes` by an author of `role` as rules
+/// older than [`SINCE`] did, for the reminders they make: for tests that play an older release.
+#[cfg(test)]
+pub(crate) fn older_refuses(
+    judges: u32,
+    role: Option<Role>,
+    changes: &[automerge::Change],
+) -> bool {
+    use automerge::legacy::ObjectId;
+    judges < SINCE
+        && role != Some(Role::Admin)
+        && changes.iter().any(|c| {
+            super::expand(c).is_some_and(|e| {
+                e.operations.iter().any(|op| {
+                    matches!((&op.obj, &op.key), (ObjectId::Root, Key::Map(k)) if k.starts_with(PREFIX))
+                })
+            })
+        })
+}
+
 /// The stored kind only the supporter's side writes.
 const FOLLOW_UP: &str = "follow-up";
 
