@@ -208,12 +208,12 @@ impl Space {
         if matches!(self.kind, SpaceKind::Journal | SpaceKind::Index)
             || !self.members.is_member(&self.me)
             || self.ended_here()
-            || self.beyond_the_cap()
         {
             return false;
         }
         let judges = self.rules_announced.judges;
-        if self.announced_rules(&self.me.clone()) == Some(judges) {
+        let me = self.me;
+        if self.announced_rules(&me) == Some(judges) || self.beyond_the_cap() {
             return false;
         }
         let options = CommitOptions::default()
@@ -252,21 +252,35 @@ impl Space {
     /// other current member device has announced `version` or later. This device's own
     /// announcement is not asked for: it rides with the write when the write is sealed.
     pub(crate) fn wait_for_rules(&mut self, version: u32) -> Result<()> {
-        let me = self.me;
-        let others_behind = self.behind_rules(version).into_iter().any(|d| d != me);
-        if others_behind || self.rules_announced.judges < version {
-            Err(Error::WaitingForUpdates)
-        } else {
+        if self.writers_floor() >= version {
             Ok(())
+        } else {
+            Err(Error::WaitingForUpdates)
         }
+    }
+
+    /// The floor as this device's next write sees it: its own announcement counted at the version
+    /// it judges under (the announcement rides with that write), every other current member
+    /// device's as announced.
+    pub fn writers_floor(&mut self) -> u32 {
+        self.read_rules();
+        let mut latest: BTreeMap<DeviceId, u32> = self
+            .rules_announced
+            .latest
+            .iter()
+            .map(|(d, (_, v))| (*d, *v))
+            .collect();
+        latest.insert(self.me, self.rules_announced.judges);
+        floor(self.members.members.keys(), &latest)
     }
 }
 
 /// What a space's members judge under, for an app to say "waiting for X to update".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RulesStatus {
-    /// The space's floor (12.2): the lowest version its current member devices announced, 0 if
-    /// one has announced none.
+    /// The space's floor (12.2) as this device's next write sees it: the lowest version its
+    /// current member devices announced, this device counted at the version it judges under; 0 if
+    /// another has announced none.
     pub floor: u32,
     /// The rules version this device judges under.
     pub this_device: u32,
@@ -288,7 +302,7 @@ impl crate::Vault {
             .filter(|d| *d != me)
             .collect();
         Ok(RulesStatus {
-            floor: s.rules_floor(),
+            floor: s.writers_floor(),
             this_device,
             behind,
         })
