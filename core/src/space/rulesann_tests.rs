@@ -210,3 +210,24 @@ fn a_narrowing_rule_applies_only_with_every_announcement_in_the_changes_own_past
     ));
     assert!(!announced_in_past(&mut da, c2.deps(), &[], 0));
 }
+
+/// A journal (one person's devices) never announces, and a device removed from a space writes no
+/// announcement there (it would only be refused).
+#[test]
+fn a_journal_and_a_removed_device_do_not_announce() {
+    let d = device(4);
+    let mut js = Space::create(&d.store, SpaceKind::Journal, &d.id).unwrap();
+    assert_eq!(envelopes_of(&d, &mut js).0, 0);
+    assert_eq!(js.announced_rules(&d.id.device), None);
+
+    let f = device(1);
+    let m = device(2);
+    let mut fs = group(&f);
+    let mut ms = joined(&f, &mut fs, &m, None);
+    fs.remove_member(&f.store, &f.id, m.id.device).unwrap();
+    let (_, all) = envelopes_of(&f, &mut fs);
+    ms.receive(&m.store, &m.id, &all).unwrap();
+    assert!(!ms.membership().is_member(&m.id.device));
+    assert_eq!(envelopes_of(&m, &mut ms).0, 0);
+    assert_eq!(ms.announced_rules(&m.id.device), None);
+}
