@@ -1103,7 +1103,8 @@ fn the_rules_announcement_of_12_2_is_the_documented_change() {
 fn the_floor_table_of_12_2_holds() {
     use std::collections::BTreeMap;
     let (a, b, c) = (DeviceId([1; 32]), DeviceId([2; 32]), DeviceId([3; 32]));
-    let rows: [(&[DeviceId], &[(DeviceId, u32)], u32, &str); 7] = [
+    type Row<'a> = (&'a [DeviceId], &'a [(DeviceId, u32)], u32, &'a str);
+    let rows: [Row<'_>; 7] = [
         (&[a, b], &[(a, 9), (b, 9)], 9, "| A, B | A: 9; B: 9 | 9 |"),
         (&[a, b], &[(a, 9), (b, 7)], 7, "| A, B | A: 9; B: 7 | 7 |"),
         (&[a, b], &[(a, 9)], 0, "| A, B | A: 9; B: none | 0 |"),
