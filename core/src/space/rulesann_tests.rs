@@ -50,7 +50,7 @@ fn a_rules_announcement_is_read_only_in_its_one_form() {
     }
     assert_eq!(parse_rules_announcement(&format!("{l}9")), None);
     assert_eq!(
-        parse_rules_announcement("sebaya/v1/envelope-versions:1,2"),
+        parse_rules_announcement(&super::versions::announcement(&[1, 2])),
         None
     );
     assert_eq!(parse_rules_announcement("hello"), None);
