@@ -62,3 +62,38 @@ fn the_supporters_side_writes_reminders_whatever_the_floor() {
     assert_eq!(carry(&mut sup, &mut part), 0);
     assert!(part.reminders(&id).unwrap().iter().any(|r| r.id == rid));
 }
+
+/// Review M3 of rules 12.2: completing or deleting the pair's reminder writes inside a `reminder/`
+/// record, which rules 7 refused from the participant as it refused a make; those wait too, and
+/// the participant's check-in after them reaches the supporter's device.
+#[test]
+fn a_participants_completion_or_deletion_waits_too_and_nothing_after_it_stalls() {
+    for delete in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut sup, mut part, id) = pairing(&dir);
+        let task = once(
+            ReminderKind::Task,
+            ReminderFor::Everyone,
+            "jalan pagi",
+            now_secs() + DAY,
+        );
+        let rid = sup.add_reminder(&id, &task).unwrap();
+        assert_eq!(carry(&mut sup, &mut part), 0);
+        sup.shared.get_mut(&id).unwrap().play_rules(7);
+        carry(&mut sup, &mut part);
+        let early = match delete {
+            false => part.complete_reminder(&id, &rid, 0),
+            true => part.delete_reminder(&id, &rid),
+        };
+        carry(&mut part, &mut sup);
+        let me = part.device_id().to_hex();
+        part.with_space(&id, |d, now| {
+            crate::pairing::add_checkin(d, "00000000000000c2", 4, "", &me, now)
+        })
+        .unwrap();
+        carry(&mut part, &mut sup);
+        let on_sup = crate::pairing::checkins(&sup.shared.get(&id).unwrap().doc);
+        assert_eq!(on_sup.len(), 1, "held back (delete: {delete})");
+        assert!(matches!(early, Err(Error::WaitingForUpdates)), "{early:?}");
+    }
+}

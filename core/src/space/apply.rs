@@ -431,6 +431,7 @@ impl Space {
                 // A test playing a device of an older release refuses what those rules refused.
                 #[cfg(test)]
                 let older = rules::reminders::older_refuses(
+                    &self.doc,
                     self.rules_announced.judges,
                     author.role,
                     &changes,
