@@ -97,3 +97,27 @@ fn a_participants_completion_or_deletion_waits_too_and_nothing_after_it_stalls()
         assert!(matches!(early, Err(Error::WaitingForUpdates)), "{early:?}");
     }
 }
+
+/// Review L5 of rules 12.2: a write no update makes right (a participant's follow-up) is
+/// `NotAllowed` at once, never "wait for updates" first.
+#[test]
+fn a_participants_follow_up_is_not_allowed_whatever_the_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sup = super::review_tests::vault(&dir, "sup", 1);
+    let mut part = super::review_tests::vault(&dir, "part", 2);
+    let p = crate::pairing::programme_tests::trained_programme(&mut sup);
+    let (id, response) = sup
+        .create_pairing(&part.link_request().unwrap(), &p)
+        .unwrap();
+    part.join_space(&response).unwrap();
+    // Nothing synced: the supporter's device has said nothing here yet.
+    assert_eq!(part.rules_status(&id).unwrap().floor, 0);
+    let follow = once(
+        ReminderKind::FollowUp,
+        ReminderFor::Supporter,
+        "",
+        now_secs() + DAY,
+    );
+    let r = part.add_reminder(&id, &follow);
+    assert!(matches!(r, Err(Error::NotAllowed(_))), "{r:?}");
+}
