@@ -177,6 +177,14 @@ impl Vault {
             }
         }
         super::check(new, now_ms())?;
+        // What no update makes right is refused before any wait: a follow-up is the supporter's
+        // side's (the rules refuse it from anyone else, at every version).
+        let me = self.identity.device;
+        let plain_member = self.reminder_space(space)?.membership().role(&me)
+            == Some(sebaya_proto::membership::Role::Member);
+        if kind == SpaceKind::Pairing && plain_member && new.kind == ReminderKind::FollowUp {
+            return Err(Error::NotAllowed("a follow-up is the supporter's to set"));
+        }
         self.wait_for_older_rules(space)?;
         let id = hex::encode(crate::crypto::random::<8>()?);
         let by = self.identity.device.to_hex();
