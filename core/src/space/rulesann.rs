@@ -16,7 +16,8 @@
 //!   accepts it ([`Space::wait_for_rules`], typed error `WaitingForUpdates`);
 //! - a **narrowing** rule (a write newer receivers refuse): applied to a change only if every
 //!   member device had announced the version in that change's own causal past
-//!   ([`announced_in_past`]), so every receiver reaches the same verdict.
+//!   ([`announced_in_past`]). No rule uses it yet; its limits (the member set is the caller's, the
+//!   dependencies the author's) are in protocol 12.2.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -132,7 +133,8 @@ fn past_of(doc: &mut AutoCommit, heads: &[ChangeHash]) -> HashSet<ChangeHash> {
 /// Whether a narrowing rule of `version` applies to a change whose dependencies are `deps`: every
 /// device of `members` had announced `version` or later in that change's own causal past (its
 /// dependencies and everything before them), as its latest announcement there. Every receiver
-/// holding the change holds that past, so every receiver answers alike, whatever else it holds.
+/// holding the change holds that past; receivers answer alike only if they pass the same `members`
+/// (protocol 12.2, review M1: a member added after the change changes the answer).
 pub fn announced_in_past(
     doc: &mut AutoCommit,
     deps: &[ChangeHash],
