@@ -273,6 +273,15 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// Some member devices of the space run an older release that would refuse this write; nothing
+    /// was written. `Spaces.rules_status` names them; try again once they have updated (protocol 12.2).
+    #[error("{detail}")]
+    WaitingForUpdates {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// This device already keeps its own journal.
     #[error("{detail}")]
     AlreadyLinked {
@@ -532,6 +541,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::ReminderInPast => SebayaError::ReminderInPast {
                 message_id: id("error-reminder-in-past"),
+                detail,
+            },
+            E::WaitingForUpdates => SebayaError::WaitingForUpdates {
+                message_id: id("error-waiting-for-updates"),
                 detail,
             },
             E::PeerNotMember => SebayaError::PeerNotMember {

@@ -41,4 +41,5 @@ error-case-notes-full = Case notes are only for the supporter, one supervisor an
 error-bad-bundle = This sync file is damaged or incomplete. Nothing from it was saved. Ask for a new one.
 error-bundle-replayed = This sync file was already imported on this device. Nothing changed.
 error-reminder-in-past = That time has already passed. Pick a time still to come.
+error-waiting-for-updates = Someone in this space needs to update the app first. Nothing was saved; try again after they update.
 error-stranger-bundle = This sync file comes from a device you share nothing with. Nothing from it was saved.

@@ -41,4 +41,5 @@ error-case-notes-full = Catatan kasus hanya untuk pendamping, satu supervisor, d
 error-bad-bundle = Berkas sinkronisasi ini rusak atau tidak lengkap. Tidak ada yang disimpan darinya. Minta berkas yang baru.
 error-bundle-replayed = Berkas sinkronisasi ini sudah pernah diimpor di perangkat ini. Tidak ada yang berubah.
 error-reminder-in-past = Waktu itu sudah lewat. Pilih waktu yang belum tiba.
+error-waiting-for-updates = Seseorang di ruang ini perlu memperbarui aplikasinya dulu. Belum ada yang disimpan; coba lagi setelah mereka memperbarui.
 error-stranger-bundle = Berkas sinkronisasi ini berasal dari perangkat yang tidak berbagi apa pun denganmu. Tidak ada yang disimpan darinya.

@@ -106,6 +106,12 @@ pub enum Error {
     /// was written. Pick a time still to come (issue 18, item 4).
     #[error("the reminder's time has already passed")]
     ReminderInPast,
+    /// The write needs a rules version some member device of the space has not announced yet
+    /// (docs/protocol.md 12.2): an older device would refuse it and hold back everything this device
+    /// writes there after it. Nothing was written; try again once they have updated (the space's
+    /// rules status names who is behind).
+    #[error("some devices in this space need to update before this can be written")]
+    WaitingForUpdates,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

@@ -1099,6 +1099,8 @@ pub(crate) mod tests {
         .unwrap();
         ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
         let seen = outgoing(&m, &mut ms);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &seen).unwrap();
         // A note signed with the facilitator's id.
         groups::add_note(&mut ms.doc, "00000000000000b1", "", "palsu", &f_me, 3).unwrap();
         ms.persist(&m.store).unwrap();
@@ -1132,6 +1134,8 @@ pub(crate) mod tests {
         m2s.receive(&m2.store, &m2.id, &outgoing(&f, &mut fs))
             .unwrap();
         let seen = outgoing(&m2, &mut m2s);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &seen).unwrap();
         m2s.doc.delete(ROOT, "notes").unwrap();
         m2s.doc.commit();
         m2s.persist(&m2.store).unwrap();
@@ -1183,6 +1187,8 @@ pub(crate) mod tests {
         .unwrap();
         ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
         let mut seen = outgoing(&m, &mut ms);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &seen).unwrap();
         let mut attempt = |ms: &mut Space, f_space: &mut Space, edit: &dyn Fn(&mut AutoCommit)| {
             let mut trial = ms
                 .doc
@@ -1341,6 +1347,8 @@ pub(crate) mod tests {
             "a certified facilitator's session counts"
         );
         let before = outgoing(&u, &mut us);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &before).unwrap();
         let u_me = u.id.device.to_hex();
         groups::add_session(
             &mut us.doc,

@@ -23,6 +23,43 @@ use crate::space::doc::{is_lower_hex, string};
 /// Prefix of a reminder's root key (`reminder/<16 hex id>`).
 pub const PREFIX: &str = "reminder/";
 
+/// The rules version reminders came in with (`RULES_VERSION` 8): a device judging under an older
+/// one refuses any `reminder/` root key from anyone but an admin, so a member who is no admin (a
+/// pairing's participant) writes reminders only once the space's floor is this (`rulesann.rs`).
+pub const SINCE: u32 = 8;
+
+/// Whether a device judging under rules `judges` refuses `changes` by an author of `role` as rules
+/// older than [`SINCE`] did: any operation whose root key (the operation's own, or that of the
+/// object it writes into) is a reminder's, by anyone but an admin (rules 7 needed an admin for a
+/// root key it did not know). For tests that play an older release.
+#[cfg(test)]
+pub(crate) fn older_refuses(
+    doc: &AutoCommit,
+    judges: u32,
+    role: Option<Role>,
+    changes: &[automerge::Change],
+) -> bool {
+    use automerge::legacy::ObjectId;
+    let under_reminder = |obj: &ObjectId, key: &Key| match obj {
+        ObjectId::Root => matches!(key, Key::Map(k) if k.starts_with(PREFIX)),
+        ObjectId::Id(id) => doc
+            .import_obj(&format!("{}@{}", id.counter(), id.actor()))
+            .ok()
+            .and_then(|o| doc.parents(&o).ok())
+            .and_then(|p| p.path().first().cloned())
+            .is_some_and(|(_, prop)| matches!(prop, Prop::Map(k) if k.starts_with(PREFIX))),
+    };
+    judges < SINCE
+        && role != Some(Role::Admin)
+        && changes.iter().any(|c| {
+            super::expand(c).is_some_and(|e| {
+                e.operations
+                    .iter()
+                    .any(|op| under_reminder(&op.obj, &op.key))
+            })
+        })
+}
+
 /// The stored kind only the supporter's side writes.
 const FOLLOW_UP: &str = "follow-up";
 
