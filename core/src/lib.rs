@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod identity;
 pub mod journal;
 pub mod lock;
+pub mod moderation;
 pub mod pairing;
 pub mod reminders;
 pub mod reports;

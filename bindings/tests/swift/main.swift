@@ -636,5 +636,7 @@ careTests()
 // The app passcode, duress code, quick wipe and auto-lock (issue 18, item 6).
 passcodeTests()
 remindersTests()
+// Reports and blocks (issue 18, item 2).
+moderationTests()
 
 finish()
