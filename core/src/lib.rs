@@ -248,6 +248,7 @@ impl Vault {
     /// whatever cannot be written stays queued for the next time.
     pub(crate) fn before_sending(&mut self) {
         let _ = self.send_queued_concerns();
+        let _ = self.pass_on_reports();
     }
 
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).

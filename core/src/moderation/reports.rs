@@ -17,7 +17,7 @@ use crate::{DeviceId, PersonId, SpaceId, Vault};
 use super::{MAX_COPY_CHARS, MAX_REPORT_TEXT, REASONS, ROUTES, TARGETS};
 
 /// A report's root key in a care record: `report/<id>` (`rules::REPORT_PREFIX`).
-const PREFIX: &str = "report/";
+const PREFIX: &str = rules::REPORT_PREFIX;
 /// The reason a block's notice carries (never given by a person: [`Vault::report`] refuses it).
 pub(super) const BLOCKED: &str = "blocked";
 /// A sealed report's plaintext is padded with spaces to a multiple of this many bytes.
@@ -142,12 +142,41 @@ pub(super) fn devices_with(space: &Space, min: ProgrammeRole) -> Vec<(DeviceId, 
 }
 
 impl Vault {
-    /// Whether `device` is this device (not built yet).
-    pub(super) fn is_mine(&self, _space: &Space, device: &DeviceId) -> bool {
+    /// Whether `device` is this device or another of this person's, as `space`'s log records it.
+    pub(super) fn is_mine(&self, space: &Space, device: &DeviceId) -> bool {
         *device == self.identity.device
+            || match (self.person_id(), space.membership().proven_person(device)) {
+                (Some(me), Some(p)) => me.0 == p,
+                _ => false,
+            }
     }
 
-    /// A member reports content of a space (not built yet).
+    /// This person's care record in `programme`, where this device is a member.
+    fn own_care_record(&self, programme: &[u8; 32]) -> Option<SpaceId> {
+        let me = self.person_id()?.0;
+        self.shared
+            .values()
+            .filter(|s| {
+                s.kind == SpaceKind::Care
+                    && rules::programme_of(&s.doc).as_ref() == Some(programme)
+                    && s.membership().is_member(&self.identity.device)
+                    && rules::current_subject(&s.doc, s.membership()) == Some(me)
+            })
+            .map(|s| s.id)
+            .min_by_key(|i| i.0)
+    }
+
+    /// A member reports a group's note (`target` `note`), a pairing's message (`message`) or a
+    /// member (`member`, `record` the member's device hex) of `space`, for `reason` (one of
+    /// [`REASONS`]) with optional words (`text`, at most 500 characters). The report, with a copy of
+    /// the content, goes sealed into this person's care record of the space's programme, for the
+    /// programme's coordinators (and, about a plain group member, passed on to the facilitator);
+    /// the reported person never holds it. Returns the report's id.
+    ///
+    /// `InvalidInput`: an unknown reason or target, words too long, a report about oneself;
+    /// `NotFound`: a space this device does not hold, content not in that space, no care record or
+    /// no coordinator in it; `NotAllowed`: this device is no member of the space, or the space is
+    /// bound to no programme.
     pub fn report(
         &mut self,
         space: &SpaceId,
@@ -156,33 +185,228 @@ impl Vault {
         reason: &str,
         text: &str,
     ) -> Result<String> {
+        if !REASONS.contains(&reason) {
+            return Err(Error::InvalidInput("unknown report reason".into()));
+        }
         self.report_with(space, target, record, reason, text)
     }
 
-    /// [`Vault::report`] with any reason (not built yet).
+    /// [`Vault::report`] with any reason, `blocked` included (a block's notice).
     pub(super) fn report_with(
         &mut self,
-        _space_id: &SpaceId,
-        _target: &str,
-        _record: &str,
-        _reason: &str,
-        _text: &str,
+        space_id: &SpaceId,
+        target: &str,
+        record: &str,
+        reason: &str,
+        text: &str,
     ) -> Result<String> {
-        let _ = (
-            PREFIX,
-            chars("", 0),
-            MAX_COPY_CHARS,
-            MAX_REPORT_TEXT,
-            REASONS,
-            ROUTES,
-            TARGETS,
-        );
-        Err(Error::Internal("reports are not built yet"))
+        if !TARGETS.contains(&target) {
+            return Err(Error::InvalidInput("unknown report target".into()));
+        }
+        if text.chars().count() > MAX_REPORT_TEXT {
+            return Err(Error::InvalidInput("a report's words are too long".into()));
+        }
+        let space = self.shared.get(space_id).ok_or(Error::NotFound("space"))?;
+        let m = space.membership();
+        if !m.is_member(&self.identity.device) {
+            return Err(Error::NotAllowed(
+                "only a member reports what is in a space",
+            ));
+        }
+        let (about, copy) = match (space.kind, target) {
+            (SpaceKind::Group, "note") => {
+                let n = crate::groups::note(&space.doc, record).ok_or(Error::NotFound("note"))?;
+                (n.author, format!("{}\n{}", n.title, n.text))
+            }
+            (SpaceKind::Pairing, "message") => {
+                let msg = crate::pairing::messages(&space.doc)
+                    .into_iter()
+                    .find(|x| x.id == record)
+                    .ok_or(Error::NotFound("message"))?;
+                (msg.by, msg.text)
+            }
+            (SpaceKind::Group | SpaceKind::Pairing, "member") => {
+                (record.to_string(), String::new())
+            }
+            (SpaceKind::Group | SpaceKind::Pairing, _) => return Err(Error::NotFound("record")),
+            _ => {
+                return Err(Error::InvalidInput(
+                    "only a group's or a pairing's content is reported".into(),
+                ));
+            }
+        };
+        let about_dev = DeviceId::from_hex(&about).map_err(|_| Error::NotFound("member"))?;
+        if !m.members.contains_key(&about_dev) && !m.removed.contains_key(&about_dev) {
+            return Err(Error::NotFound("member"));
+        }
+        if self.is_mine(space, &about_dev) {
+            return Err(Error::InvalidInput("you cannot report yourself".into()));
+        }
+        // About the facilitator (a group's admin) or a pairing's other party: coordinators alone.
+        let admin = |d: &DeviceId| m.role(d) == Some(Role::Admin);
+        let (route, facilitators) = if space.kind == SpaceKind::Group && !admin(&about_dev) {
+            let mut f: Vec<String> = m
+                .members
+                .keys()
+                .filter(|d| admin(d) && **d != self.identity.device)
+                .map(|d| d.to_hex())
+                .collect();
+            f.sort_unstable();
+            (ROUTES[0], f)
+        } else {
+            (ROUTES[1], Vec::new())
+        };
+        let programme = rules::programme_of(&space.doc).ok_or(Error::NotAllowed(
+            "a report goes to a programme's coordinators; this space is bound to none",
+        ))?;
+        let care = self
+            .own_care_record(&programme)
+            .ok_or(Error::NotFound("care record"))?;
+        // Where the log does not yet say the person signed for this device (a care record joined
+        // before any write of its own), the device proves it first: a report is its subject's.
+        if let Some(me) = self.person_id() {
+            self.claim_spaces(me.0)?;
+        }
+        let plain = Plain {
+            v: 1,
+            space: space_id.to_hex(),
+            target: target.into(),
+            record: record.into(),
+            about,
+            route: route.into(),
+            facilitators,
+            reason: reason.into(),
+            text: text.into(),
+            copy: chars(&copy, MAX_COPY_CHARS),
+        };
+        self.write_report(&care, &plain)
     }
 
-    /// The reports this device opens (not built yet).
+    fn write_report(&mut self, care: &SpaceId, plain: &Plain) -> Result<String> {
+        let space = self.held_ref(care)?;
+        let mut recipients = devices_with(space, ProgrammeRole::Coordinator);
+        if recipients.is_empty() {
+            return Err(Error::NotFound("coordinator"));
+        }
+        let m = space.membership();
+        for d in m.members.keys() {
+            if self.is_mine(space, d) && !recipients.iter().any(|(r, _)| r == d) {
+                if let Some(x) = m.x25519.get(d) {
+                    recipients.push((*d, *x));
+                }
+            }
+        }
+        let id = hex::encode(crate::crypto::random::<8>()?);
+        let key = crate::crypto::random_key()?;
+        let sealed = seal_report_with(&key, crate::crypto::random()?, (care, &id), plain)?;
+        let epoch = space.epoch;
+        let mut wraps = Vec::with_capacity(recipients.len());
+        for (device, x25519) in &recipients {
+            let w = crate::crypto::keywrap::wrap(&key, x25519, care, &epoch)?;
+            wraps.push((device.to_hex(), w.to_bytes()));
+        }
+        let root = format!("{PREFIX}{id}");
+        self.with_space(care, |doc, now| {
+            if doc.get(ROOT, root.as_str())?.is_some() {
+                return Err(Error::InvalidInput("report id already used".into()));
+            }
+            write(doc, now, |d| {
+                let r = d.put_object(ROOT, root.as_str(), ObjType::Map)?;
+                d.put(&r, "at", now)?;
+                d.put(&r, "epoch", epoch.to_hex())?;
+                d.put(&r, "sealed", ScalarValue::Bytes(sealed))?;
+                let w = d.put_object(&r, "wraps", ObjType::Map)?;
+                for (device, b) in wraps {
+                    d.put(&w, device.as_str(), ScalarValue::Bytes(b))?;
+                }
+                Ok(())
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// The reports this device opens, oldest first: on a coordinator's device every report of the
+    /// care records it holds; on the reporter's devices their own; on a facilitator's, those passed
+    /// on to it in the programme's safeguarding space (without the reporter). A report whose sealed part does
+    /// not open here (not for this device, moved from another record or id, altered) is left out.
     pub fn reports(&self) -> Vec<Report> {
-        Vec::new()
+        let me = self.person_id().map(|p| p.0);
+        let mut out = Vec::new();
+        // Care records first: a coordinator who holds a report and the copy passed on lists it once.
+        let mut spaces: Vec<&Space> = self
+            .shared
+            .values()
+            .filter(|s| matches!(s.kind, SpaceKind::Care | SpaceKind::Safeguarding))
+            .collect();
+        spaces.sort_by_key(|s| s.kind != SpaceKind::Care);
+        for s in spaces {
+            let passed_on = s.kind == SpaceKind::Safeguarding;
+            let subject = (!passed_on)
+                .then(|| rules::current_subject(&s.doc, s.membership()))
+                .flatten();
+            for key in s.doc.keys(ROOT) {
+                let Some(id) = key.strip_prefix(PREFIX) else {
+                    continue;
+                };
+                if check_id(id, "report").is_err() {
+                    continue;
+                }
+                let Some(r) = root_record(&s.doc, &key) else {
+                    continue;
+                };
+                if passed_on && out.iter().any(|x: &Report| x.id == id) {
+                    continue;
+                }
+                let Some((at, plain)) = self.open_report(s, id, &r) else {
+                    continue;
+                };
+                out.push(Report {
+                    care: s.id,
+                    id: id.to_string(),
+                    created_ms: at,
+                    mine: me.is_some() && subject == me,
+                    reporter: subject,
+                    passed_on,
+                    space: plain.space,
+                    target: plain.target,
+                    record: plain.record,
+                    about: plain.about,
+                    route: plain.route,
+                    facilitators: plain.facilitators,
+                    reason: plain.reason,
+                    text: plain.text,
+                    copy: plain.copy,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    fn open_report(&self, s: &Space, id: &str, r: &ObjId) -> Option<(i64, Plain)> {
+        let d = &s.doc;
+        let at = int(d, r, "at")?;
+        let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
+        let wraps = match d.get(r, "wraps").ok().flatten() {
+            Some((Value::Object(ObjType::Map), w)) => w,
+            _ => return None,
+        };
+        let me = self.identity.device.to_hex();
+        let wrap = crate::crypto::keywrap::KeyWrap::from_bytes(&bytes(d, &wraps, &me)?).ok()?;
+        let key = self.identity.unwrap_key(&wrap, &s.id, &epoch).ok()?;
+        let plain = crate::crypto::open_value(
+            &key,
+            &report_aad(&s.id, id),
+            &bytes(d, r, "sealed")?,
+            "report",
+        )
+        .ok()?;
+        let p: Plain = serde_json::from_slice(&plain).ok()?;
+        let known = p.v == 1
+            && TARGETS.contains(&p.target.as_str())
+            && ROUTES.contains(&p.route.as_str())
+            && (REASONS.contains(&p.reason.as_str()) || p.reason == BLOCKED);
+        known.then_some((at, p))
     }
 }
 

@@ -404,27 +404,41 @@ fn a_coordinator_passes_a_report_on_to_the_facilitator_without_the_reporter() {
     let nf = note(&mut w.fac, &w.group, "catatan");
     assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
     assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
-    let id = w.p1.report(&w.group, "note", &n, "harassment", "kata-kata").unwrap();
+    let id =
+        w.p1.report(&w.group, "note", &n, "harassment", "kata-kata")
+            .unwrap();
     // About the facilitator: never passed on.
     w.p1.report(&w.group, "note", &nf, "other", "").unwrap();
     assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
     // Passed on as the bundle came in (before anything else is sent), and only once.
     let key = format!("report/{id}");
     let in_sg = |v: &Vault, k: &str| {
-        v.read_space(&sg, |d| automerge::ReadDoc::get(d, ROOT, k).ok().flatten().is_some())
-            .unwrap()
+        v.read_space(&sg, |d| {
+            automerge::ReadDoc::get(d, ROOT, k).ok().flatten().is_some()
+        })
+        .unwrap()
     };
     assert!(in_sg(&w.coord, &key));
     assert_eq!(w.coord.pass_on_reports().unwrap(), 0, "once");
-    assert_eq!(w.coord.reports().len(), 2, "the coordinator lists each once");
+    assert_eq!(
+        w.coord.reports().len(),
+        2,
+        "the coordinator lists each once"
+    );
     assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
     let got = w.fac.reports();
     assert_eq!(got.len(), 1);
     let r = &got[0];
-    assert_eq!((r.id.as_str(), r.care, r.passed_on), (id.as_str(), sg, true));
+    assert_eq!(
+        (r.id.as_str(), r.care, r.passed_on),
+        (id.as_str(), sg, true)
+    );
     assert_eq!(r.reporter, None);
     assert_eq!(r.about, w.p2.identity.device.to_hex());
-    assert_eq!((r.copy.as_str(), r.text.as_str()), ("t\nkamu bodoh", "kata-kata"));
+    assert_eq!(
+        (r.copy.as_str(), r.text.as_str()),
+        ("t\nkamu bodoh", "kata-kata")
+    );
     // The copy names no one but the coordinator's device as its writer, and the reported member
     // holds neither space.
     let doc = w.fac.read_space(&sg, |d| d.clone().save()).unwrap();
@@ -432,10 +446,20 @@ fn a_coordinator_passes_a_report_on_to_the_facilitator_without_the_reporter() {
     assert!(!String::from_utf8_lossy(&doc).contains(&p1_hex));
     assert!(w.p2.held_ref(&sg).is_err() && w.p2.reports().is_empty());
     // A block's notice goes the same way.
-    w.p1.block_member(&w.group, &w.p2.identity.device.to_hex()).unwrap();
+    w.p1.block_member(&w.group, &w.p2.identity.device.to_hex())
+        .unwrap();
     assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
-    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0, "passed on at the export");
-    assert!(w.fac.reports().iter().any(|r| r.reason == "blocked" && r.passed_on));
+    assert_eq!(
+        carry_to(&mut w.coord, &mut w.fac),
+        0,
+        "passed on at the export"
+    );
+    assert!(
+        w.fac
+            .reports()
+            .iter()
+            .any(|r| r.reason == "blocked" && r.passed_on)
+    );
     // Only a coordinator writes a copy: the facilitator's own is refused (before writing).
     assert!(
         w.fac

@@ -87,6 +87,15 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     if root.starts_with(reminders::PREFIX) {
         return reminders::need(kind);
     }
+    if root.starts_with(REPORT_PREFIX) {
+        // A member's report (protocol 31), sealed for the coordinators: only the care record's
+        // subject; passed on to a facilitator in the safeguarding space: only a coordinator.
+        match kind {
+            SpaceKind::Care => return Need::Subject,
+            SpaceKind::Safeguarding => return Need::With(ProgrammeRole::Coordinator),
+            _ => {}
+        }
+    }
     match (kind, root) {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
         (SpaceKind::Group, "sessions") => Need::AdminWith(ProgrammeRole::PeerSupporter),
@@ -198,7 +207,13 @@ impl Author<'_> {
 /// (protocol 15.11); an end names its author alone, and no envelope of a device past its own end is
 /// accepted (`MembershipState::writing_role_at`); nobody else's writing stops (in a pairing the
 /// other party's device signs its own end when it learns).
-pub const RULES_VERSION: u32 = 9;
+/// 11 (issue 18, item 2): a care record's `report/<id>` root keys, its subject's reports, and a
+/// safeguarding space's, a coordinator's copy for the facilitator (protocol 31), which 10 refused
+/// from anyone but an admin.
+pub const RULES_VERSION: u32 = 11;
+
+/// A report's root key prefix in a care record (protocol 31.2; the moderation domain writes them).
+pub(crate) const REPORT_PREFIX: &str = "report/";
 
 /// A care record's root key saying its participant is a minor: only ever set `true` (the care
 /// domain writes it; named here because every device judges it).
@@ -582,6 +597,30 @@ pub(crate) fn allowed(
                 };
                 if !ok || author.role.is_none() {
                     return false;
+                }
+                continue;
+            }
+            // A report (protocol 31.2, 31.4) is its own root key of a care record (by the record's
+            // subject) or a safeguarding space (by a coordinator): made once and filled in by the
+            // batch that made it; never edited or deleted.
+            if matches!(kind, SpaceKind::Care | SpaceKind::Safeguarding)
+                && root.starts_with(REPORT_PREFIX)
+            {
+                let fresh = match &op.obj {
+                    ObjectId::Root => {
+                        matches!(op.action, OpType::Make(automerge::ObjType::Map))
+                            && op.pred.is_empty()
+                            && doc.get(ROOT, root.as_str()).ok().flatten().is_none()
+                    }
+                    ObjectId::Id(id) => {
+                        created.contains_key(id) && !matches!(op.action, OpType::Delete)
+                    }
+                };
+                if !fresh || !author.may(need(kind, &root), at, subject) {
+                    return false;
+                }
+                if matches!(op.action, OpType::Make(_)) {
+                    created.insert(OpId::new(start + i as u64, &expanded.actor_id), root);
                 }
                 continue;
             }
