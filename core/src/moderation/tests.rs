@@ -471,3 +471,101 @@ fn a_coordinator_passes_a_report_on_to_the_facilitator_without_the_reporter() {
             .is_err()
     );
 }
+
+/// A coordinator who is also the participant's supporter (trained), their pairing, and the
+/// participant's care record; a second coordinator of the programme in that care record.
+fn paired(dir: &tempfile::TempDir) -> (Vault, Vault, Vault, SpaceId, SpaceId) {
+    let mut sup = vault(dir, "sup", 11);
+    let mut part = vault(dir, "part", 12);
+    let mut other = vault(dir, "other", 13);
+    let p = crate::pairing::programme_tests::trained_programme(&mut sup);
+    let g = sup
+        .grant_programme_role(
+            &p,
+            &other.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            90,
+        )
+        .unwrap();
+    other.add_programme_credential(&g.credential).unwrap();
+    let (care, resp) = sup
+        .enrol_participant(&part.link_request().unwrap(), p)
+        .unwrap();
+    part.join_space(&resp).unwrap();
+    let r = sup
+        .approve_group_member(&care, &other.link_request().unwrap(), Role::Member)
+        .unwrap();
+    other.join_space(&r).unwrap();
+    let (pairing, resp) = sup
+        .create_pairing(&part.link_request().unwrap(), &p)
+        .unwrap();
+    part.join_space(&resp).unwrap();
+    for _ in 0..2 {
+        assert_eq!(carry(&mut sup, &mut part), 0);
+        assert_eq!(carry(&mut sup, &mut other), 0);
+        assert_eq!(carry(&mut other, &mut sup), 0);
+        assert_eq!(carry(&mut part, &mut sup), 0);
+        assert_eq!(carry(&mut sup, &mut other), 0);
+        assert_eq!(carry(&mut sup, &mut part), 0);
+    }
+    (sup, part, other, care, pairing)
+}
+
+fn message(v: &mut Vault, pairing: &SpaceId, text: &str) -> String {
+    let id = hex::encode(crate::crypto::random::<8>().unwrap());
+    let me = v.identity.device.to_hex();
+    v.with_space(pairing, |doc, now| {
+        crate::pairing::send_message(doc, &id, text, &me, now)
+    })
+    .unwrap();
+    id
+}
+
+/// A report about one's supporter goes to the coordinators alone, and never to the supporter when
+/// they are a coordinator themselves; a coordinator's message is never hidden, even under a block
+/// written around the check (another device of the person, an older release).
+#[test]
+fn a_report_about_a_coordinator_supporter_never_reaches_them_and_their_messages_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sup, mut part, mut other, care, pairing) = paired(&dir);
+    let m = message(&mut sup, &pairing, "pesan");
+    assert_eq!(carry(&mut sup, &mut part), 0);
+    let id = part
+        .report(&pairing, "message", &m, "unsafe-advice", "")
+        .unwrap();
+    assert_eq!(carry(&mut part, &mut sup), 0);
+    assert_eq!(carry(&mut sup, &mut other), 0);
+    assert!(
+        sup.reports().is_empty(),
+        "the reported coordinator opens nothing"
+    );
+    let got = other.reports();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].id.as_str(), got[0].care), (id.as_str(), care));
+    assert_eq!(
+        (got[0].route.as_str(), got[0].copy.as_str()),
+        ("coordinators", "pesan")
+    );
+    // Blocking the coordinator is refused; a block set around the check hides nothing of theirs.
+    let sup_hex = sup.identity.device.to_hex();
+    assert!(matches!(
+        part.block_member(&pairing, &sup_hex),
+        Err(Error::NotAllowed(_))
+    ));
+    part.journal().unwrap();
+    let (store, j) = part.parts().unwrap();
+    crate::space::doc::write(&mut j.doc, 1, |d| {
+        d.put(ROOT, format!("block/{sup_hex}"), 1_i64)?;
+        Ok(())
+    })
+    .unwrap();
+    j.persist(store).unwrap();
+    assert_eq!(part.blocked_members().len(), 1);
+    let ids: Vec<String> = part
+        .visible_messages(&pairing)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(ids, vec![m]);
+}
