@@ -242,6 +242,8 @@ impl Vault {
         if self.is_mine(space, &about_dev) {
             return Err(Error::InvalidInput("you cannot report yourself".into()));
         }
+        // The reported person is never among the readers, coordinator or not.
+        let about_person = m.proven_person(&about_dev);
         // About the facilitator (a group's admin) or a pairing's other party: coordinators alone.
         let admin = |d: &DeviceId| m.role(d) == Some(Role::Admin);
         let (route, facilitators) = if space.kind == SpaceKind::Group && !admin(&about_dev) {
@@ -279,16 +281,25 @@ impl Vault {
             text: text.into(),
             copy: chars(&copy, MAX_COPY_CHARS),
         };
-        self.write_report(&care, &plain)
+        self.write_report(&care, &plain, (about_dev, about_person))
     }
 
-    fn write_report(&mut self, care: &SpaceId, plain: &Plain) -> Result<String> {
+    /// Writes `plain` into `care`, sealed for its coordinators' devices but the reported person's
+    /// (`about`: their device and proven person) and for this person's devices.
+    fn write_report(
+        &mut self,
+        care: &SpaceId,
+        plain: &Plain,
+        about: (DeviceId, Option<[u8; 32]>),
+    ) -> Result<String> {
         let space = self.held_ref(care)?;
+        let m = space.membership();
         let mut recipients = devices_with(space, ProgrammeRole::Coordinator);
+        recipients
+            .retain(|(d, _)| *d != about.0 && (about.1.is_none() || m.proven_person(d) != about.1));
         if recipients.is_empty() {
             return Err(Error::NotFound("coordinator"));
         }
-        let m = space.membership();
         for d in m.members.keys() {
             if self.is_mine(space, d) && !recipients.iter().any(|(r, _)| r == d) {
                 if let Some(x) = m.x25519.get(d) {

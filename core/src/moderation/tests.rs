@@ -496,6 +496,9 @@ fn paired(dir: &tempfile::TempDir) -> (Vault, Vault, Vault, SpaceId, SpaceId) {
         .approve_group_member(&care, &other.link_request().unwrap(), Role::Member)
         .unwrap();
     other.join_space(&r).unwrap();
+    // What a relay sync does first: the second coordinator proves its person and publishes its
+    // credential in the care record.
+    other.refresh_index().unwrap();
     let (pairing, resp) = sup
         .create_pairing(&part.link_request().unwrap(), &p)
         .unwrap();
