@@ -20,6 +20,7 @@
 //! | `care()` | `care.rs`, `safety.rs`, `wordings.rs` | enrolment, consent, screening and escalation, referrals, crisis numbers, safety plan, wordings |
 //! | `programmes()` | `programmes.rs`, `training.rs`, `reports.rs` | roles and credentials, the training register, reports |
 //! | `invites()` | `invites.rs` | remote invites and join requests |
+//! | `moderation()` | `moderation.rs` | reports and blocks |
 //! | `nearby()` | `nearby.rs` | peer sessions, bundles, carrying for others |
 //!
 //! Closed sets of values cross as enums (`enums.rs`); those over synced data have an `Unknown`
@@ -34,14 +35,15 @@ use care::Care;
 pub use enums::{
     Attendance, CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind,
     Instrument, InviteStatus, JoinStatus, LinkKind, OnCallState, ProgrammeRole, ReferralOrigin,
-    ReferralReason, ReferralState, ReminderFor, ReminderKind, RiskFlag, SafetyStep, ScreeningBand,
-    SharedItemKind, ShortfallReason, SpaceKind, SpaceRole, SyncPath, SyncScope, TrainingModule,
-    TrainingStatus,
+    ReferralReason, ReferralState, ReminderFor, ReminderKind, ReportReason, ReportRoute,
+    ReportTarget, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind,
+    SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
 };
 use groups::Groups;
 use invites::Invites;
 use journal::Journal;
 pub use live::{LiveFailure, LiveListener, LiveSession};
+use moderation::Moderation;
 use nearby::Nearby;
 use pairings::Pairings;
 use programmes::Programmes;
@@ -56,6 +58,7 @@ mod invites;
 mod journal;
 mod live;
 mod logging;
+mod moderation;
 mod nearby;
 mod pairings;
 mod passcode;
@@ -1082,6 +1085,14 @@ impl Vault {
     /// follow-ups) and what is due, for local notifications with a neutral text.
     pub fn reminders(&self) -> Arc<Reminders> {
         Arc::new(Reminders {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Reports and blocks: report a note, message or member to the programme's coordinators (and the
+    /// facilitator); block a member so their content is hidden on this person's devices.
+    pub fn moderation(&self) -> Arc<Moderation> {
+        Arc::new(Moderation {
             inner: self.inner.clone(),
         })
     }

@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod identity;
 pub mod journal;
 pub mod lock;
+pub mod moderation;
 pub mod pairing;
 pub mod reminders;
 pub mod reports;
@@ -254,6 +255,7 @@ impl Vault {
         let _ = self.send_queued_concerns();
         // Earlier concerns wrapped for coordinator devices added since (review M2).
         let _ = self.rewrap_concerns();
+        let _ = self.pass_on_reports();
     }
 
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).

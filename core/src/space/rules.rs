@@ -88,6 +88,15 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     if root.starts_with(reminders::PREFIX) {
         return reminders::need(kind);
     }
+    if root.starts_with(REPORT_PREFIX) {
+        // A member's report (protocol 31), sealed for the coordinators: only the care record's
+        // subject; passed on to a facilitator in the safeguarding space: only a coordinator.
+        match kind {
+            SpaceKind::Care => return Need::Subject,
+            SpaceKind::Safeguarding => return Need::With(ProgrammeRole::Coordinator),
+            _ => {}
+        }
+    }
     match (kind, root) {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
         (SpaceKind::Group, "sessions") => Need::AdminWith(ProgrammeRole::PeerSupporter),
@@ -203,7 +212,13 @@ impl Author<'_> {
 /// `rewrap/<concern>/<device>/<adder>` root keys an admin of the space holding `coordinator` adds in
 /// its own name, new keys of a key wrap's length for a concern in the change's past (`rewraps.rs`);
 /// 9 takes any root key from an admin there, so a device still on 9 takes these too.
-pub const RULES_VERSION: u32 = 10;
+/// 11 (issue 18, item 2): a care record's `report/<id>` root keys, its subject's reports, and a
+/// safeguarding space's, a coordinator's copy for the facilitator (protocol 31), which 10 refused
+/// from anyone but an admin.
+pub const RULES_VERSION: u32 = 11;
+
+/// A report's root key prefix in a care record (protocol 31.2; the moderation domain writes them).
+pub(crate) const REPORT_PREFIX: &str = "report/";
 
 // Tests only (compiled in with the `test-escapes` feature or under `cfg(test)`; the bindings never
 // reach it): while set, this thread's receipt checks judge as rules version 9 did, before the
@@ -633,6 +648,30 @@ pub(crate) fn allowed(
                 let op_at = (at_root, &op.key, &op.action, op.pred.is_empty());
                 if !rewraps::op_allowed(doc, author, &root, op_at, (at, &past)) {
                     return false;
+                }
+                continue;
+            }
+            // A report (protocol 31.2, 31.4) is its own root key of a care record (by the record's
+            // subject) or a safeguarding space (by a coordinator): made once and filled in by the
+            // batch that made it; never edited or deleted.
+            if matches!(kind, SpaceKind::Care | SpaceKind::Safeguarding)
+                && root.starts_with(REPORT_PREFIX)
+            {
+                let fresh = match &op.obj {
+                    ObjectId::Root => {
+                        matches!(op.action, OpType::Make(automerge::ObjType::Map))
+                            && op.pred.is_empty()
+                            && doc.get(ROOT, root.as_str()).ok().flatten().is_none()
+                    }
+                    ObjectId::Id(id) => {
+                        created.contains_key(id) && !matches!(op.action, OpType::Delete)
+                    }
+                };
+                if !fresh || !author.may(need(kind, &root), at, subject) {
+                    return false;
+                }
+                if matches!(op.action, OpType::Make(_)) {
+                    created.insert(OpId::new(start + i as u64, &expanded.actor_id), root);
                 }
                 continue;
             }

@@ -1,0 +1,471 @@
+//! A report (protocol 31.1–31.3): what it carries, sealed for the coordinators' devices and the
+//! reporter's own, written into the reporter's care record, and read back where it opens.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+
+use sebaya_proto::membership::Role;
+use sebaya_proto::programme::ProgrammeRole;
+
+use crate::error::{Error, Result};
+use crate::space::doc::{check_id, int, root_record, string, write};
+use crate::space::{Space, SpaceKind, rules};
+use crate::store::clock::now_ms;
+use crate::{DeviceId, PersonId, SpaceId, Vault};
+
+use super::{MAX_COPY_CHARS, MAX_REPORT_TEXT, REASONS, ROUTES, TARGETS};
+
+/// A report's root key in a care record: `report/<id>` (`rules::REPORT_PREFIX`).
+const PREFIX: &str = rules::REPORT_PREFIX;
+/// The reason a block's notice carries (never given by a person: [`Vault::report`] refuses it).
+pub(super) const BLOCKED: &str = "blocked";
+/// A sealed report's plaintext is padded with spaces to a multiple of this many bytes.
+const PAD: usize = 256;
+
+/// What a report says, sealed (JSON). It names the reported member and the content, never the
+/// reporter: the care record it lives in says who that is, to those who hold it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Plain {
+    pub v: u8,
+    /// The group or pairing (hex).
+    pub space: String,
+    /// `note`, `message` or `member`.
+    pub target: String,
+    /// The note's or message's id; the member's device (hex) for `member`.
+    pub record: String,
+    /// The reported member's device (hex).
+    pub about: String,
+    /// One of [`ROUTES`].
+    pub route: String,
+    /// The group's facilitator devices (hex) the report is passed on to; empty for `coordinators`.
+    pub facilitators: Vec<String>,
+    /// One of [`REASONS`], or `blocked` for a block's notice.
+    pub reason: String,
+    /// The reporter's own words (may be empty).
+    pub text: String,
+    /// A copy of the reported content as the reporter's device held it (empty for a member).
+    pub copy: String,
+}
+
+/// AAD of a sealed report: the label, the care record and the report id.
+pub(crate) fn report_aad(care: &SpaceId, id: &str) -> Vec<u8> {
+    let mut aad = b"sebaya/v1/report".to_vec();
+    aad.extend_from_slice(&care.0);
+    aad.extend_from_slice(id.as_bytes());
+    aad
+}
+
+/// Seals a report under `key` with `nonce`: the one code path behind writing a report and its test
+/// vector (docs/protocol.md, section 31.5).
+pub(crate) fn seal_report_with(
+    key: &[u8; 32],
+    nonce: [u8; 12],
+    (care, id): (&SpaceId, &str),
+    plain: &Plain,
+) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(plain).map_err(|_| Error::Internal("encode report"))?;
+    let len = bytes.len().div_ceil(PAD).max(1) * PAD;
+    bytes.resize(len, b' ');
+    let sealed = crate::crypto::seal_value_with(key, nonce, &report_aad(care, id), &bytes);
+    zeroize::Zeroize::zeroize(&mut bytes);
+    sealed
+}
+
+/// A report as a coordinator, or its reporter, sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The care record it lives in.
+    pub care: SpaceId,
+    /// Its id.
+    pub id: String,
+    /// When it was written, ms.
+    pub created_ms: i64,
+    /// Whether this device's person wrote it.
+    pub mine: bool,
+    /// Who reported: the care record's participant (a person id); `None` in a copy passed on.
+    pub reporter: Option<[u8; 32]>,
+    /// Whether this is the copy a coordinator passed on to the facilitator (protocol 31.4), in the
+    /// programme's safeguarding space (`care` is then that space).
+    pub passed_on: bool,
+    /// The group or pairing (hex).
+    pub space: String,
+    /// `note`, `message` or `member`.
+    pub target: String,
+    /// The note's or message's id; the member's device for `member`.
+    pub record: String,
+    /// The reported member's device (hex).
+    pub about: String,
+    /// One of [`ROUTES`].
+    pub route: String,
+    /// The facilitator devices it is for besides the coordinators (empty for `coordinators`).
+    pub facilitators: Vec<String>,
+    /// One of [`REASONS`], or `blocked` for a block's notice.
+    pub reason: String,
+    /// The reporter's words.
+    pub text: String,
+    /// The copy of the reported content.
+    pub copy: String,
+}
+
+fn bytes(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<Vec<u8>> {
+    match doc.get(obj, key).ok().flatten() {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Bytes(b) => Some(b.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn chars(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// The devices of `space` whose person holds `min` or above in its programme now, with their X25519
+/// keys.
+pub(super) fn devices_with(space: &Space, min: ProgrammeRole) -> Vec<(DeviceId, [u8; 32])> {
+    let Some(programme) = rules::programme_of(&space.doc) else {
+        return Vec::new();
+    };
+    let registry = rules::registry_of(&space.doc, programme);
+    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+    let m = space.membership();
+    m.members
+        .keys()
+        .filter_map(|d| {
+            let person = m.proven_person(d)?;
+            (registry.role_of(&PersonId(person), now)? >= min).then_some(())?;
+            Some((*d, *m.x25519.get(d)?))
+        })
+        .collect()
+}
+
+impl Vault {
+    /// Whether `device` is this device or another of this person's, as `space`'s log records it.
+    pub(super) fn is_mine(&self, space: &Space, device: &DeviceId) -> bool {
+        *device == self.identity.device
+            || match (self.person_id(), space.membership().proven_person(device)) {
+                (Some(me), Some(p)) => me.0 == p,
+                _ => false,
+            }
+    }
+
+    /// This person's care record in `programme`, where this device is a member.
+    fn own_care_record(&self, programme: &[u8; 32]) -> Option<SpaceId> {
+        let me = self.person_id()?.0;
+        self.shared
+            .values()
+            .filter(|s| {
+                s.kind == SpaceKind::Care
+                    && rules::programme_of(&s.doc).as_ref() == Some(programme)
+                    && s.membership().is_member(&self.identity.device)
+                    && rules::current_subject(&s.doc, s.membership()) == Some(me)
+            })
+            .map(|s| s.id)
+            .min_by_key(|i| i.0)
+    }
+
+    /// A member reports a group's note (`target` `note`), a pairing's message (`message`) or a
+    /// member (`member`, `record` the member's device hex) of `space`, for `reason` (one of
+    /// [`REASONS`]) with optional words (`text`, at most 500 characters). The report, with a copy of
+    /// the content, goes sealed into this person's care record of the space's programme, for the
+    /// programme's coordinators (and, about a plain group member, passed on to the facilitator);
+    /// the reported person never holds it. Returns the report's id.
+    ///
+    /// `InvalidInput`: an unknown reason or target, words too long, a report about oneself;
+    /// `NotFound`: a space this device does not hold, content not in that space, no care record or
+    /// no coordinator in it; `NotAllowed`: this device is no member of the space, or the space is
+    /// bound to no programme.
+    pub fn report(
+        &mut self,
+        space: &SpaceId,
+        target: &str,
+        record: &str,
+        reason: &str,
+        text: &str,
+    ) -> Result<String> {
+        if !REASONS.contains(&reason) {
+            return Err(Error::InvalidInput("unknown report reason".into()));
+        }
+        self.report_with(space, target, record, reason, text)
+    }
+
+    /// [`Vault::report`] with any reason, `blocked` included (a block's notice).
+    pub(super) fn report_with(
+        &mut self,
+        space_id: &SpaceId,
+        target: &str,
+        record: &str,
+        reason: &str,
+        text: &str,
+    ) -> Result<String> {
+        if !TARGETS.contains(&target) {
+            return Err(Error::InvalidInput("unknown report target".into()));
+        }
+        if text.chars().count() > MAX_REPORT_TEXT {
+            return Err(Error::InvalidInput("a report's words are too long".into()));
+        }
+        let space = self.shared.get(space_id).ok_or(Error::NotFound("space"))?;
+        let m = space.membership();
+        if !m.is_member(&self.identity.device) {
+            return Err(Error::NotAllowed(
+                "only a member reports what is in a space",
+            ));
+        }
+        let (about, copy) = match (space.kind, target) {
+            (SpaceKind::Group, "note") => {
+                let n = crate::groups::note(&space.doc, record).ok_or(Error::NotFound("note"))?;
+                (n.author, format!("{}\n{}", n.title, n.text))
+            }
+            (SpaceKind::Pairing, "message") => {
+                let msg = crate::pairing::messages(&space.doc)
+                    .into_iter()
+                    .find(|x| x.id == record)
+                    .ok_or(Error::NotFound("message"))?;
+                (msg.by, msg.text)
+            }
+            (SpaceKind::Group | SpaceKind::Pairing, "member") => {
+                (record.to_string(), String::new())
+            }
+            (SpaceKind::Group | SpaceKind::Pairing, _) => return Err(Error::NotFound("record")),
+            _ => {
+                return Err(Error::InvalidInput(
+                    "only a group's or a pairing's content is reported".into(),
+                ));
+            }
+        };
+        let about_dev = DeviceId::from_hex(&about).map_err(|_| Error::NotFound("member"))?;
+        if !m.members.contains_key(&about_dev) && !m.removed.contains_key(&about_dev) {
+            return Err(Error::NotFound("member"));
+        }
+        if self.is_mine(space, &about_dev) {
+            return Err(Error::InvalidInput("you cannot report yourself".into()));
+        }
+        // The reported person is never among the readers, coordinator or not.
+        let about_person = m.proven_person(&about_dev);
+        // About the facilitator (a group's admin) or a pairing's other party: coordinators alone.
+        let admin = |d: &DeviceId| m.role(d) == Some(Role::Admin);
+        let (route, facilitators) = if space.kind == SpaceKind::Group && !admin(&about_dev) {
+            let mut f: Vec<String> = m
+                .members
+                .keys()
+                .filter(|d| admin(d) && **d != self.identity.device)
+                .map(|d| d.to_hex())
+                .collect();
+            f.sort_unstable();
+            (ROUTES[0], f)
+        } else {
+            (ROUTES[1], Vec::new())
+        };
+        let programme = rules::programme_of(&space.doc).ok_or(Error::NotAllowed(
+            "a report goes to a programme's coordinators; this space is bound to none",
+        ))?;
+        let care = self
+            .own_care_record(&programme)
+            .ok_or(Error::NotFound("care record"))?;
+        // Where the log does not yet say the person signed for this device (a care record joined
+        // before any write of its own), the device proves it first: a report is its subject's.
+        if let Some(me) = self.person_id() {
+            self.claim_spaces(me.0)?;
+        }
+        let plain = Plain {
+            v: 1,
+            space: space_id.to_hex(),
+            target: target.into(),
+            record: record.into(),
+            about,
+            route: route.into(),
+            facilitators,
+            reason: reason.into(),
+            text: text.into(),
+            copy: chars(&copy, MAX_COPY_CHARS),
+        };
+        self.write_report(&care, &plain, (about_dev, about_person))
+    }
+
+    /// Writes `plain` into `care`, sealed for its coordinators' devices but the reported person's
+    /// (`about`: their device and proven person) and for this person's devices.
+    fn write_report(
+        &mut self,
+        care: &SpaceId,
+        plain: &Plain,
+        about: (DeviceId, Option<[u8; 32]>),
+    ) -> Result<String> {
+        let space = self.held_ref(care)?;
+        let m = space.membership();
+        let mut recipients = devices_with(space, ProgrammeRole::Coordinator);
+        recipients
+            .retain(|(d, _)| *d != about.0 && (about.1.is_none() || m.proven_person(d) != about.1));
+        if recipients.is_empty() {
+            return Err(Error::NotFound("coordinator"));
+        }
+        for d in m.members.keys() {
+            if self.is_mine(space, d) && !recipients.iter().any(|(r, _)| r == d) {
+                if let Some(x) = m.x25519.get(d) {
+                    recipients.push((*d, *x));
+                }
+            }
+        }
+        let id = hex::encode(crate::crypto::random::<8>()?);
+        let key = crate::crypto::random_key()?;
+        let sealed = seal_report_with(&key, crate::crypto::random()?, (care, &id), plain)?;
+        let epoch = space.epoch;
+        let mut wraps = Vec::with_capacity(recipients.len());
+        for (device, x25519) in &recipients {
+            let w = crate::crypto::keywrap::wrap(&key, x25519, care, &epoch)?;
+            wraps.push((device.to_hex(), w.to_bytes()));
+        }
+        let root = format!("{PREFIX}{id}");
+        self.with_space(care, |doc, now| {
+            if doc.get(ROOT, root.as_str())?.is_some() {
+                return Err(Error::InvalidInput("report id already used".into()));
+            }
+            write(doc, now, |d| {
+                let r = d.put_object(ROOT, root.as_str(), ObjType::Map)?;
+                d.put(&r, "at", now)?;
+                d.put(&r, "epoch", epoch.to_hex())?;
+                d.put(&r, "sealed", ScalarValue::Bytes(sealed))?;
+                let w = d.put_object(&r, "wraps", ObjType::Map)?;
+                for (device, b) in wraps {
+                    d.put(&w, device.as_str(), ScalarValue::Bytes(b))?;
+                }
+                Ok(())
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// The reports this device opens, oldest first: on a coordinator's device every report of the
+    /// care records it holds; on the reporter's devices their own; on a facilitator's, those passed
+    /// on to it in the programme's safeguarding space (without the reporter). A report whose sealed part does
+    /// not open here (not for this device, moved from another record or id, altered) is left out.
+    pub fn reports(&self) -> Vec<Report> {
+        let me = self.person_id().map(|p| p.0);
+        let mut out = Vec::new();
+        // Care records first: a coordinator who holds a report and the copy passed on lists it once.
+        let mut spaces: Vec<&Space> = self
+            .shared
+            .values()
+            .filter(|s| matches!(s.kind, SpaceKind::Care | SpaceKind::Safeguarding))
+            .collect();
+        spaces.sort_by_key(|s| s.kind != SpaceKind::Care);
+        for s in spaces {
+            let passed_on = s.kind == SpaceKind::Safeguarding;
+            let subject = (!passed_on)
+                .then(|| rules::current_subject(&s.doc, s.membership()))
+                .flatten();
+            for key in s.doc.keys(ROOT) {
+                let Some(id) = key.strip_prefix(PREFIX) else {
+                    continue;
+                };
+                if check_id(id, "report").is_err() {
+                    continue;
+                }
+                let Some(r) = root_record(&s.doc, &key) else {
+                    continue;
+                };
+                if passed_on && out.iter().any(|x: &Report| x.id == id) {
+                    continue;
+                }
+                let Some((at, plain)) = self.open_report(s, id, &r) else {
+                    continue;
+                };
+                out.push(Report {
+                    care: s.id,
+                    id: id.to_string(),
+                    created_ms: at,
+                    mine: me.is_some() && subject == me,
+                    reporter: subject,
+                    passed_on,
+                    space: plain.space,
+                    target: plain.target,
+                    record: plain.record,
+                    about: plain.about,
+                    route: plain.route,
+                    facilitators: plain.facilitators,
+                    reason: plain.reason,
+                    text: plain.text,
+                    copy: plain.copy,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    fn open_report(&self, s: &Space, id: &str, r: &ObjId) -> Option<(i64, Plain)> {
+        let d = &s.doc;
+        let at = int(d, r, "at")?;
+        let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
+        let wraps = match d.get(r, "wraps").ok().flatten() {
+            Some((Value::Object(ObjType::Map), w)) => w,
+            _ => return None,
+        };
+        let me = self.identity.device.to_hex();
+        let wrap = crate::crypto::keywrap::KeyWrap::from_bytes(&bytes(d, &wraps, &me)?).ok()?;
+        let key = self.identity.unwrap_key(&wrap, &s.id, &epoch).ok()?;
+        let plain = crate::crypto::open_value(
+            &key,
+            &report_aad(&s.id, id),
+            &bytes(d, r, "sealed")?,
+            "report",
+        )
+        .ok()?;
+        let p: Plain = serde_json::from_slice(&plain).ok()?;
+        let known = p.v == 1
+            && TARGETS.contains(&p.target.as_str())
+            && ROUTES.contains(&p.route.as_str())
+            && (REASONS.contains(&p.reason.as_str()) || p.reason == BLOCKED);
+        known.then_some((at, p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    // The sealed report's test vector (docs/protocol.md, section 31.5).
+    const CARE: SpaceId = SpaceId([0xe1; 16]);
+    const KEY: [u8; 32] = [0xe2; 32];
+    const NONCE: [u8; 12] = [0xe3; 12];
+    const ID: &str = "00000000000000f1";
+
+    fn vector_plain() -> Plain {
+        Plain {
+            v: 1,
+            space: "e4".repeat(16),
+            target: "note".into(),
+            record: "00000000000000f2".into(),
+            about: "e5".repeat(32),
+            route: ROUTES[0].into(),
+            facilitators: vec!["e6".repeat(32)],
+            reason: "harassment".into(),
+            text: String::new(),
+            copy: "t\nx".into(),
+        }
+    }
+
+    #[test]
+    fn the_sealed_report_vector_is_byte_exact_and_documented() {
+        let sealed = seal_report_with(&KEY, NONCE, (&CARE, ID), &vector_plain()).unwrap();
+        let aad = [&b"sebaya/v1/report"[..], &CARE.0, ID.as_bytes()].concat();
+        assert_eq!(report_aad(&CARE, ID), aad);
+        let plain = crate::crypto::open_value(&KEY, &aad, &sealed, "r").unwrap();
+        assert_eq!(plain.len() % PAD, 0);
+        let p: Plain = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(p, vector_plain());
+        // Replayed under another id or into another care record, it no longer opens.
+        for other in [
+            report_aad(&CARE, "00000000000000f3"),
+            report_aad(&SpaceId([0xe7; 16]), ID),
+        ] {
+            assert!(crate::crypto::open_value(&KEY, &other, &sealed, "r").is_err());
+        }
+        let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
+        for h in [hex::encode(&aad), hex::encode(&sealed)] {
+            assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
+        }
+    }
+}
