@@ -19,7 +19,7 @@ fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
 }
 
 /// Everything `from` holds, carried to `to` in a file; how many envelopes `to` set aside.
-fn carry(from: &mut Vault, to: &mut Vault) -> u32 {
+pub(super) fn carry(from: &mut Vault, to: &mut Vault) -> u32 {
     let bundle = from.export_bundle(&[], None).expect("export");
     match to.import_bundle(&bundle) {
         Ok(r) => r.quarantined,
@@ -36,7 +36,7 @@ fn carry_to(from: &mut Vault, to: &mut Vault) -> u32 {
     to.import_bundle(&bundle).expect("import").quarantined
 }
 
-fn note(v: &mut Vault, g: &SpaceId, text: &str) -> String {
+pub(super) fn note(v: &mut Vault, g: &SpaceId, text: &str) -> String {
     let id = hex::encode(crate::crypto::random::<8>().unwrap());
     let me = v.identity.device.to_hex();
     v.with_space(g, |doc, now| {
@@ -46,19 +46,19 @@ fn note(v: &mut Vault, g: &SpaceId, text: &str) -> String {
     id
 }
 
-struct World {
-    coord: Vault,
-    fac: Vault,
-    p1: Vault,
-    p2: Vault,
-    group: SpaceId,
-    care: SpaceId,
-    programme: [u8; 32],
+pub(super) struct World {
+    pub(super) coord: Vault,
+    pub(super) fac: Vault,
+    pub(super) p1: Vault,
+    pub(super) p2: Vault,
+    pub(super) group: SpaceId,
+    pub(super) care: SpaceId,
+    pub(super) programme: [u8; 32],
 }
 
 /// A coordinator; a facilitator (peer supporter) whose programme group holds two participants;
 /// the first participant enrolled (a care record with the coordinator), the second not.
-fn world(dir: &tempfile::TempDir) -> World {
+pub(super) fn world(dir: &tempfile::TempDir) -> World {
     let mut coord = vault(dir, "c", 1);
     let mut fac = vault(dir, "f", 2);
     let mut p1 = vault(dir, "p1", 3);

@@ -220,6 +220,12 @@ pub const RULES_VERSION: u32 = 11;
 /// A report's root key prefix in a care record (protocol 31.2; the moderation domain writes them).
 pub(crate) const REPORT_PREFIX: &str = "report/";
 
+/// The rules version that accepts reports (protocol 31): a device on an older one refuses a report
+/// and holds back everything its writer sends in that space after it (a participant's referrals, a
+/// coordinator's acknowledgements), so a report waits until every member device has announced this
+/// version (protocol 12.2, a widening rule).
+pub(crate) const REPORTS_SINCE: u32 = 11;
+
 // Tests only (compiled in with the `test-escapes` feature or under `cfg(test)`; the bindings never
 // reach it): while set, this thread's receipt checks judge as rules version 9 did, before the
 // safeguarding space's `rewrap/` rule (a root key of that space is then an admin's, as every
