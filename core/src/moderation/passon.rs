@@ -47,6 +47,16 @@ impl Vault {
             let Some(space) = self.safeguarding_of(&programme) else {
                 continue;
             };
+            // Every device of the safeguarding space must take reports first, or it would hold
+            // back this coordinator's later writes there (acknowledging concerns): until then the
+            // report waits here for a later call.
+            let ready = self
+                .shared
+                .get_mut(&space)
+                .is_some_and(|s| s.wait_for_rules(rules::REPORTS_SINCE).is_ok());
+            if !ready {
+                continue;
+            }
             let key = format!("{}{}", rules::REPORT_PREFIX, r.id);
             let s = self.held_ref(&space)?;
             if root_record(&s.doc, &key).is_some() {

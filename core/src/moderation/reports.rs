@@ -292,6 +292,12 @@ impl Vault {
         plain: &Plain,
         about: (DeviceId, Option<[u8; 32]>),
     ) -> Result<String> {
+        // A device on rules older than reports' would refuse this one and hold back the
+        // participant's later writes in the record, referrals included: wait for them to update.
+        self.shared
+            .get_mut(care)
+            .ok_or(Error::NotFound("care record"))?
+            .wait_for_rules(crate::space::rules::REPORTS_SINCE)?;
         let space = self.held_ref(care)?;
         let m = space.membership();
         let mut recipients = devices_with(space, ProgrammeRole::Coordinator);
