@@ -572,3 +572,92 @@ fn a_report_about_a_coordinator_supporter_never_reaches_them_and_their_messages_
         .collect();
     assert_eq!(ids, vec![m]);
 }
+
+/// Review H3: a block hides a member in the space it was made in, and in no other.
+#[test]
+fn a_block_hides_a_member_in_that_space_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let other = w.fac.create_group("Kelompok lain").unwrap();
+    for v in [&mut w.p1, &mut w.p2] {
+        let r = w
+            .fac
+            .approve_group_member(&other, &v.link_request().unwrap(), Role::Member)
+            .unwrap();
+        v.join_space(&r).unwrap();
+    }
+    for v in [&mut w.p1, &mut w.p2] {
+        assert_eq!(carry(&mut w.fac, v), 0);
+    }
+    for v in [&mut w.p1, &mut w.p2] {
+        assert_eq!(carry(v, &mut w.fac), 0);
+    }
+    let here = note(&mut w.p2, &w.group, "di sini");
+    let there = note(&mut w.p2, &other, "di sana");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    w.p1.block_member(&w.group, &w.p2.identity.device.to_hex())
+        .unwrap();
+    let ids = |v: &Vault, g: &SpaceId| -> Vec<String> {
+        v.visible_group_notes(g)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect()
+    };
+    assert!(!ids(&w.p1, &w.group).contains(&here));
+    assert!(
+        ids(&w.p1, &other).contains(&there),
+        "the block holds in its own space only"
+    );
+}
+
+/// Review H3: a facilitator or a pairing's supporter moderates and never blocks a member there; a
+/// participant's messages in a pairing are never hidden on the supporter's devices, not even under
+/// a block written around the check (another device, another release).
+#[test]
+fn a_supporter_never_blocks_their_participant_and_their_call_for_help_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sup, mut part, _other, _care, pairing) = paired(&dir);
+    let g = sup.create_group("Kelompok").unwrap();
+    let r = sup
+        .approve_group_member(&g, &part.link_request().unwrap(), Role::Member)
+        .unwrap();
+    part.join_space(&r).unwrap();
+    assert_eq!(carry(&mut sup, &mut part), 0);
+    assert_eq!(carry(&mut part, &mut sup), 0);
+    let part_hex = part.identity.device.to_hex();
+    assert!(
+        sup.block_member(&g, &part_hex).is_err(),
+        "a facilitator moderates, never blocks"
+    );
+    assert!(
+        sup.block_member(&pairing, &part_hex).is_err(),
+        "a supporter never blocks their participant"
+    );
+    sup.journal().unwrap();
+    let (store, j) = sup.parts().unwrap();
+    crate::space::doc::write(&mut j.doc, 1, |d| {
+        d.put(ROOT, format!("block/{part_hex}"), 1_i64)?;
+        d.put(ROOT, format!("block/{}/{part_hex}", g.to_hex()), 1_i64)?;
+        d.put(
+            ROOT,
+            format!("block/{}/{part_hex}", pairing.to_hex()),
+            1_i64,
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    j.persist(store).unwrap();
+    let m = message(&mut part, &pairing, "aku tidak aman");
+    assert_eq!(carry(&mut part, &mut sup), 0);
+    let seen: Vec<String> = sup
+        .visible_messages(&pairing)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert!(
+        seen.contains(&m),
+        "the participant's message reaches the supporter"
+    );
+}
