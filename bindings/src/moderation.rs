@@ -44,9 +44,11 @@ pub struct Report {
     pub copy: String,
 }
 
-/// A member this person blocked.
+/// A member this person blocked in one space.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct BlockedMember {
+    /// The group or pairing the block holds in (hex).
+    pub space_id: String,
     /// Their device (hex).
     pub device: String,
     /// When, ms since the Unix epoch.
@@ -114,18 +116,21 @@ impl Moderation {
         })
     }
 
-    /// Blocks the member `device` of `space_id`: their notes and messages are hidden on this
-    /// person's devices; the facilitator is told (without the blocker's name) where the space is
-    /// bound to a programme. Throws `InvalidInput` for oneself or a malformed id, `NotFound` for a
-    /// device that never was a member there, `NotAllowed` for a coordinator (never hidden).
+    /// Blocks the member `device` of `space_id`: their notes and messages in that space (and no
+    /// other) are hidden on this person's devices; the facilitator is told (without the blocker's
+    /// name) where the space is a group bound to a programme. Throws `InvalidInput` for oneself or
+    /// a malformed id, `NotFound` for a device that never was a member there, `NotAllowed` for a
+    /// coordinator (never hidden) or when this device is an admin of the space (a facilitator or
+    /// supporter moderates there: a participant's messages always reach them).
     pub fn block(&self, space_id: String, device: String) -> Result<()> {
         let s = parse_space(&space_id)?;
         with(&self.inner, |v| v.block_member(&s, &device))
     }
 
-    /// Unblocks `device`; nothing happens when it was not blocked.
-    pub fn unblock(&self, device: String) -> Result<()> {
-        with(&self.inner, |v| v.unblock_member(&device))
+    /// Unblocks `device` in `space_id`; nothing happens when it was not blocked there.
+    pub fn unblock(&self, space_id: String, device: String) -> Result<()> {
+        let s = parse_space(&space_id)?;
+        with(&self.inner, |v| v.unblock_member(&s, &device))
     }
 
     /// The members this person blocked.
@@ -134,6 +139,7 @@ impl Moderation {
             Ok(v.blocked_members()
                 .into_iter()
                 .map(|b| BlockedMember {
+                    space_id: b.space,
                     device: b.device,
                     at_ms: b.at_ms,
                 })

@@ -134,9 +134,11 @@ fun main() {
             val notice = w.coord.moderation().reports().single()
             assertEquals(ReportReason.Blocked, notice.reason, "the facilitator's notice")
             assertEquals(w.p2.deviceId(), notice.about, "about the blocked member")
-            w.p1.moderation().unblock(w.p2.deviceId())
+            assertEquals(listOf(w.group to w.p2.deviceId()), w.p1.moderation().blocked().map { it.spaceId to it.device }, "in that space")
+            w.p1.moderation().unblock(w.group, w.p2.deviceId())
             assertEquals(2, w.p1.groups().notes(w.group).size, "shown again")
-            w.coord.moderation().block(w.care, w.p1.deviceId())
+            assertThrows<SebayaException.NotAllowed>("a facilitator moderates") { w.fac.moderation().block(w.group, w.p1.deviceId()) }
+            assertThrows<SebayaException.NotAllowed>("a coordinator moderates") { w.coord.moderation().block(w.care, w.p1.deviceId()) }
             w.p1.care().askForHelp("id")
             w.p1.sync(url)
             w.coord.sync(url)

@@ -125,7 +125,7 @@ def test_a_block_hides_a_member_here_only_never_a_coordinator_or_a_referral(tmp_
         p1.moderation().block(group, coord.device_id())
     p1.moderation().block(group, p2.device_id())
     assert [n.id for n in p1.groups().notes(group)] == [fnote]
-    assert [b.device for b in p1.moderation().blocked()] == [p2.device_id()]
+    assert [(b.space_id, b.device) for b in p1.moderation().blocked()] == [(group, p2.device_id())]
     assert {n.id for n in fac.groups().notes(group)} == {note, fnote}
     # The facilitator's notice: about the blocked member, without words.
     p1.sync(relay.url)
@@ -133,10 +133,15 @@ def test_a_block_hides_a_member_here_only_never_a_coordinator_or_a_referral(tmp_
     (notice,) = coord.moderation().reports()
     assert (notice.reason, notice.about, notice.text) == (ReportReason.BLOCKED(), p2.device_id(), "")
     assert notice.facilitators == [fac.device_id()]
-    p1.moderation().unblock(p2.device_id())
+    p1.moderation().unblock(group, p2.device_id())
     assert {n.id for n in p1.groups().notes(group)} == {note, fnote}
-    # A coordinator who blocked the participant still gets their call for help.
-    coord.moderation().block(care, p1.device_id())
+    # A space's admin moderates and never blocks (review H3): the facilitator in the group, the
+    # coordinator in the care record; the participant's call for help reaches the coordinator.
+    with pytest.raises(SebayaError.NotAllowed):
+        fac.moderation().block(group, p1.device_id())
+    with pytest.raises(SebayaError.NotAllowed):
+        coord.moderation().block(care, p1.device_id())
+    assert fac.moderation().blocked() == [] and coord.moderation().blocked() == []
     p1.care().ask_for_help("id")
     p1.sync(relay.url)
     coord.sync(relay.url)

@@ -120,9 +120,11 @@ func moderationTests() {
         let notice = try single(try coord.moderation().reports(), "the facilitator's notice")
         try assertEqual(ReportReason.blocked, notice.reason, "a block's notice")
         try assertEqual(p2Id, notice.about, "about the blocked member")
-        try p1.moderation().unblock(device: p2Id)
+        try assertEqual([group], try p1.moderation().blocked().map { $0.spaceId }, "in that space")
+        try p1.moderation().unblock(spaceId: group, device: p2Id)
         try assertEqual(2, try p1.groups().notes(groupId: group).count, "shown again")
-        try coord.moderation().block(spaceId: care, device: me)
+        _ = try assertThrows("a facilitator moderates", notAllowed) { try fac.moderation().block(spaceId: group, device: me) }
+        _ = try assertThrows("a coordinator moderates", notAllowed) { try coord.moderation().block(spaceId: care, device: me) }
         _ = try p1.care().askForHelp(country: "id")
         _ = try p1.sync(relayUrl: url)
         _ = try coord.sync(relayUrl: url)

@@ -1,11 +1,11 @@
-//! Blocks (protocol 31.6): a person's own list, `block/<device hex>` root keys of their journal
-//! (value: when, ms), and the views that leave a blocked member's notes and messages out.
-
-use std::collections::BTreeSet;
+//! Blocks (protocol 31.6): a person's own list, `block/<space hex>/<device hex>` root keys of their
+//! journal (value: when, ms), and the views that leave a blocked member's notes and messages out of
+//! that space alone.
 
 use automerge::transaction::Transactable;
 use automerge::{ROOT, ReadDoc, ScalarValue, Value};
 
+use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
 
 use crate::error::{Error, Result};
@@ -19,27 +19,41 @@ use super::reports::{BLOCKED, devices_with};
 
 const PREFIX: &str = "block/";
 
-/// A member this person blocked.
+/// A member this person blocked in one space.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
+    /// The group or pairing (hex).
+    pub space: String,
     /// The blocked device (hex).
     pub device: String,
     /// When, ms.
     pub at_ms: i64,
 }
 
+/// The journal key of a block of `device` in `space`.
+fn key(space: &SpaceId, device: &DeviceId) -> String {
+    format!("{PREFIX}{}/{}", space.to_hex(), device.to_hex())
+}
+
+fn parse_device(device: &str) -> Result<DeviceId> {
+    DeviceId::from_hex(device)
+        .map_err(|_| Error::InvalidInput("device id must be 64 hex characters".into()))
+}
+
 impl Vault {
-    /// Blocks the member `device` (hex) of `space`: their notes and messages are hidden on this
-    /// person's devices (the block syncs with the journal), and, where the space is bound to a
-    /// programme and this person has a care record there, the facilitator is told by a notice that
-    /// names the blocked member and never the blocker (protocol 31.6). A coordinator's content is
-    /// never hidden, so a coordinator is not blocked; referrals are never hidden.
+    /// Blocks the member `device` (hex) of `space`: their notes and messages in that space are
+    /// hidden on this person's devices (the block syncs with the journal), and, where the space is
+    /// a group bound to a programme and this person has a care record there, the facilitator is
+    /// told by a notice that names the blocked member and never the blocker (protocol 31.6). A
+    /// coordinator's content is never hidden, so a coordinator is not blocked; referrals are never
+    /// hidden. A space's admin (a group's facilitator, a pairing's supporter) moderates there and
+    /// never blocks: a participant's call for help always reaches them.
     ///
     /// `InvalidInput`: a malformed id, or oneself; `NotFound`: a space not held here, or a device
-    /// that never was its member; `NotAllowed`: a coordinator of the space's programme.
+    /// that never was its member; `NotAllowed`: a coordinator of the space's programme, or this
+    /// device is an admin of the space.
     pub fn block_member(&mut self, space_id: &SpaceId, device: &str) -> Result<()> {
-        let dev = DeviceId::from_hex(device)
-            .map_err(|_| Error::InvalidInput("device id must be 64 hex characters".into()))?;
+        let dev = parse_device(device)?;
         let space = self.shared.get(space_id).ok_or(Error::NotFound("space"))?;
         let m = space.membership();
         if !m.members.contains_key(&dev) && !m.removed.contains_key(&dev) {
@@ -48,7 +62,12 @@ impl Vault {
         if self.is_mine(space, &dev) {
             return Err(Error::InvalidInput("you cannot block yourself".into()));
         }
-        if is_coordinator(space, &dev) {
+        if m.role(&self.identity.device) == Some(Role::Admin) {
+            return Err(Error::NotAllowed(
+                "a facilitator or supporter moderates the space and does not block its members",
+            ));
+        }
+        if coordinators(space).contains(&dev) {
             return Err(Error::NotAllowed(
                 "a coordinator's messages are never hidden",
             ));
@@ -56,25 +75,24 @@ impl Vault {
         let kind = space.kind;
         self.journal()?;
         let (store, j) = self.parts()?;
-        let key = format!("{PREFIX}{}", dev.to_hex());
-        write(&mut j.doc, crate::store::clock::now_ms(), |d| {
-            d.put(ROOT, key.as_str(), crate::store::clock::now_ms())?;
+        let key = key(space_id, &dev);
+        let now = crate::store::clock::now_ms();
+        write(&mut j.doc, now, |d| {
+            d.put(ROOT, key.as_str(), now)?;
             Ok(())
         })?;
         j.persist(store)?;
         // The facilitator's notice: best effort (a group outside a programme, or a person without
         // a care record there, blocks all the same, and nobody is told).
         if kind == SpaceKind::Group {
-            let _ = self.report_with(space_id, "member", device, BLOCKED, "");
+            let _ = self.report_with(space_id, "member", &dev.to_hex(), BLOCKED, "");
         }
         Ok(())
     }
 
-    /// Unblocks `device` (hex); nothing happens when it was not blocked.
-    pub fn unblock_member(&mut self, device: &str) -> Result<()> {
-        let dev = DeviceId::from_hex(device)
-            .map_err(|_| Error::InvalidInput("device id must be 64 hex characters".into()))?;
-        let key = format!("{PREFIX}{}", dev.to_hex());
+    /// Unblocks `device` (hex) in `space`; nothing happens when it was not blocked there.
+    pub fn unblock_member(&mut self, space: &SpaceId, device: &str) -> Result<()> {
+        let key = key(space, &parse_device(device)?);
         if self
             .journal
             .as_ref()
@@ -90,7 +108,7 @@ impl Vault {
         j.persist(store)
     }
 
-    /// The members this person blocked, by device.
+    /// The members this person blocked, by space and device.
     pub fn blocked_members(&self) -> Vec<Block> {
         let Some(j) = self.journal.as_ref() else {
             return Vec::new();
@@ -98,7 +116,9 @@ impl Vault {
         j.doc
             .keys(ROOT)
             .filter_map(|k| {
-                let dev = DeviceId::from_hex(k.strip_prefix(PREFIX)?).ok()?;
+                let (space, dev) = k.strip_prefix(PREFIX)?.split_once('/')?;
+                let space = SpaceId::from_hex(space).ok()?;
+                let dev = DeviceId::from_hex(dev).ok()?;
                 let at = match j.doc.get(ROOT, k.as_str()).ok().flatten() {
                     Some((Value::Scalar(s), _)) => match s.as_ref() {
                         ScalarValue::Int(i) => *i,
@@ -107,6 +127,7 @@ impl Vault {
                     _ => 0,
                 };
                 Some(Block {
+                    space: space.to_hex(),
                     device: dev.to_hex(),
                     at_ms: at,
                 })
@@ -114,33 +135,35 @@ impl Vault {
             .collect()
     }
 
-    /// The authors (device hex) whose content is hidden in `space`: blocked devices and every
-    /// other device of a blocked device's person there, a coordinator's never.
-    fn hidden_in(&self, space: &Space) -> BTreeSet<String> {
-        let blocked: BTreeSet<DeviceId> = self
+    /// The authors (device hex) whose content is hidden in `space`: the devices blocked there and
+    /// every other device of a blocked device's person there, a coordinator's never, and nothing on
+    /// a device that is an admin of the space (it moderates; a participant's message always reaches
+    /// their supporter).
+    fn hidden_in(&self, space: &Space) -> Vec<String> {
+        let m = space.membership();
+        if m.role(&self.identity.device) == Some(Role::Admin) {
+            return Vec::new();
+        }
+        let here = space.id.to_hex();
+        let blocked: Vec<DeviceId> = self
             .blocked_members()
-            .iter()
+            .into_iter()
+            .filter(|b| b.space == here)
             .filter_map(|b| DeviceId::from_hex(&b.device).ok())
             .collect();
         if blocked.is_empty() {
-            return BTreeSet::new();
+            return Vec::new();
         }
-        let m = space.membership();
-        let persons: BTreeSet<[u8; 32]> =
-            blocked.iter().filter_map(|d| m.proven_person(d)).collect();
+        let persons: Vec<[u8; 32]> = blocked.iter().filter_map(|d| m.proven_person(d)).collect();
+        let coordinators = coordinators(space);
         m.members
             .keys()
             .chain(m.removed.keys())
             .filter(|d| {
                 blocked.contains(d) || m.proven_person(d).is_some_and(|p| persons.contains(&p))
             })
-            .filter(|d| !is_coordinator(space, d) && !self.is_mine(space, d))
+            .filter(|d| !coordinators.contains(d) && !self.is_mine(space, d))
             .map(|d| d.to_hex())
-            .chain(blocked.iter().map(|d| d.to_hex()))
-            .filter(|h| {
-                DeviceId::from_hex(h)
-                    .is_ok_and(|d| !is_coordinator(space, &d) && !self.is_mine(space, &d))
-            })
             .collect()
     }
 
@@ -165,9 +188,10 @@ impl Vault {
     }
 }
 
-/// Whether `device`'s person holds the coordinator role in `space`'s programme now.
-fn is_coordinator(space: &Space, device: &DeviceId) -> bool {
+/// The devices of `space` whose person holds the coordinator role in its programme now.
+fn coordinators(space: &Space) -> Vec<DeviceId> {
     devices_with(space, ProgrammeRole::Coordinator)
-        .iter()
-        .any(|(d, _)| d == device)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect()
 }
