@@ -665,3 +665,107 @@ fn a_supporter_never_blocks_their_participant_and_their_call_for_help_is_seen() 
         "the participant's message reaches the supporter"
     );
 }
+
+/// [`world`] with a second coordinator in the first participant's care record, and the programme's
+/// safeguarding space holding both coordinators and the facilitator.
+fn two_coordinators(dir: &tempfile::TempDir) -> (World, Vault, SpaceId) {
+    let mut w = world(dir);
+    let mut c2 = vault(dir, "c2", 21);
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &c2.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            90,
+        )
+        .unwrap();
+    c2.add_programme_credential(&g.credential).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&w.care, &c2.link_request().unwrap(), Role::Member)
+        .unwrap();
+    c2.join_space(&r).unwrap();
+    let sg = w.coord.create_safeguarding_space(w.programme).unwrap();
+    for v in [&mut w.fac, &mut c2] {
+        let r = w
+            .coord
+            .approve_group_member(&sg, &v.link_request().unwrap(), Role::Member)
+            .unwrap();
+        v.join_space(&r).unwrap();
+    }
+    for _ in 0..2 {
+        // What a relay sync does first: the second coordinator proves its person and publishes its
+        // credential in the spaces it holds (once their content has come).
+        c2.refresh_index().unwrap();
+        assert_eq!(carry_to(&mut w.coord, &mut c2), 0);
+        assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+        assert_eq!(carry_to(&mut c2, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut c2, &mut w.fac), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut c2), 0);
+        assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+        assert_eq!(carry(&mut c2, &mut w.p1), 0);
+        assert_eq!(carry(&mut w.p1, &mut c2), 0);
+    }
+    (w, c2, sg)
+}
+
+/// Review H1 and M1: two coordinator devices pass the same report on before either has the
+/// other's copy; every device takes both (none holds back a coordinator's later writes), the
+/// facilitator lists one copy, and its id is not the care record's report id (which would name
+/// the reporter to a facilitator who also holds the reporter's care record).
+#[test]
+fn concurrent_pass_ons_are_taken_alike_and_the_copy_is_not_linkable_to_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, mut c2, sg) = two_coordinators(&dir);
+    let n = note(&mut w.p2, &w.group, "kamu bodoh");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    let rid = w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    assert_eq!(carry(&mut w.p1, &mut c2), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    let _ = c2.pass_on_reports().unwrap();
+    let copies = |v: &Vault| -> usize {
+        v.read_space(&sg, |d| {
+            automerge::ReadDoc::keys(d, ROOT)
+                .filter(|k| k.starts_with("report/"))
+                .count()
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        (copies(&w.coord), copies(&c2)),
+        (1, 1),
+        "each wrote its own"
+    );
+    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    assert_eq!(
+        carry_to(&mut c2, &mut w.fac),
+        0,
+        "the second copy is taken too"
+    );
+    assert_eq!(carry_to(&mut c2, &mut w.coord), 0);
+    assert_eq!(carry_to(&mut w.coord, &mut c2), 0);
+    let got = w.fac.reports();
+    assert_eq!(got.len(), 1, "the facilitator lists one copy");
+    assert!(
+        got[0].passed_on && got[0].id != rid,
+        "the copy's id is its own"
+    );
+    let keys: Vec<String> = w
+        .fac
+        .read_space(&sg, |d| automerge::ReadDoc::keys(d, ROOT).collect())
+        .unwrap();
+    assert!(keys.iter().all(|k| !k.contains(&rid)), "{keys:?}");
+    assert!(
+        got[0].facilitators.is_empty(),
+        "the copy names no facilitator list"
+    );
+    // Each coordinator still lists the report once, with its reporter.
+    for v in [&w.coord, &c2] {
+        let r = v.reports();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].id.as_str(), r[0].passed_on), (rid.as_str(), false));
+    }
+}
