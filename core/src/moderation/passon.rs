@@ -3,130 +3,112 @@
 //! coordinators there, without the reporter. The safeguarding space holds the programme's
 //! coordinators and supporters (a facilitator is a peer supporter), never a participant's device, so
 //! the reported participant never holds the copy either, and nothing in it names the reporter: its
-//! writer is the coordinator's device.
+//! writer is the coordinator's device, its id ([`passon_id`]) is not the care record's, and its
+//! plaintext names no facilitator list.
 
-use automerge::transaction::Transactable;
-use automerge::{ObjType, ROOT, ReadDoc, ScalarValue};
+use automerge::ReadDoc;
 
 use sebaya_proto::programme::ProgrammeRole;
 
 use crate::error::Result;
-use crate::space::doc::{root_record, write};
 use crate::space::{SpaceKind, rules};
 use crate::{DeviceId, SpaceId, Vault};
 
 use super::ROUTES;
-use super::reports::{Plain, devices_with, seal_report_with};
+use super::reports::{Opened, devices_with, passon_id};
 
 impl Vault {
     /// On a coordinator's device: passes each report it opens in a care record, whose route names
     /// the facilitator, on into its programme's safeguarding space, sealed for the named facilitator
-    /// devices that belong to that space and for its coordinators; once per report, whichever
-    /// coordinator's device comes first. A report whose facilitator is not (yet) in the space waits
-    /// for a later call. Returns how many were passed on. Called before every sync and listing.
+    /// devices that belong to that space and for its coordinators, as
+    /// `report/<pass-on id>/<this device>`; once per report (a device that finds any copy of it
+    /// writes none; copies two coordinator devices write at once both stand, and readers list one).
+    /// A report whose facilitator is not (yet) in the space waits for a later call. Returns how many
+    /// were passed on. Called before every sync and listing.
     pub fn pass_on_reports(&mut self) -> Result<u32> {
         let mut n = 0;
-        for r in self.reports() {
-            if r.passed_on || r.route != ROUTES[0] || r.facilitators.is_empty() {
+        for r in self.opened() {
+            if r.passed_on || r.plain.route != ROUTES[0] || r.plain.facilitators.is_empty() {
                 continue;
             }
-            let Some(care) = self.shared.get(&r.care) else {
-                continue;
-            };
-            let me = self.identity.device;
-            if care.kind != SpaceKind::Care
-                || !devices_with(care, ProgrammeRole::Coordinator)
-                    .iter()
-                    .any(|(d, _)| *d == me)
-            {
-                continue;
+            if self.pass_on(r)? {
+                n += 1;
             }
-            let Some(programme) = rules::programme_of(&care.doc) else {
-                continue;
-            };
-            let Some(space) = self.safeguarding_of(&programme) else {
-                continue;
-            };
-            // Every device of the safeguarding space must take reports first, or it would hold
-            // back this coordinator's later writes there (acknowledging concerns): until then the
-            // report waits here for a later call.
-            let ready = self
-                .shared
-                .get_mut(&space)
-                .is_some_and(|s| s.wait_for_rules(rules::REPORTS_SINCE).is_ok());
-            if !ready {
-                continue;
-            }
-            let key = format!("{}{}", rules::REPORT_PREFIX, r.id);
-            let s = self.held_ref(&space)?;
-            if root_record(&s.doc, &key).is_some() {
-                continue;
-            }
-            let m = s.membership();
-            let named: Vec<(DeviceId, [u8; 32])> = r
-                .facilitators
-                .iter()
-                .filter_map(|h| DeviceId::from_hex(h).ok())
-                .filter(|d| m.is_member(d))
-                .filter_map(|d| Some((d, *m.x25519.get(&d)?)))
-                .collect();
-            if named.is_empty() {
-                continue;
-            }
-            let mut recipients = devices_with(s, ProgrammeRole::Coordinator);
-            for x in named {
-                if !recipients.iter().any(|(d, _)| *d == x.0) {
-                    recipients.push(x);
-                }
-            }
-            let plain = Plain {
-                v: 1,
-                space: r.space,
-                target: r.target,
-                record: r.record,
-                about: r.about,
-                route: r.route,
-                facilitators: r.facilitators,
-                reason: r.reason,
-                text: r.text,
-                copy: r.copy,
-            };
-            let k = crate::crypto::random_key()?;
-            let sealed = seal_report_with(&k, crate::crypto::random()?, (&space, &r.id), &plain)?;
-            let epoch = s.epoch;
-            let mut wraps = Vec::with_capacity(recipients.len());
-            for (device, x25519) in &recipients {
-                let w = crate::crypto::keywrap::wrap(&k, x25519, &space, &epoch)?;
-                wraps.push((device.to_hex(), w.to_bytes()));
-            }
-            self.with_space(&space, |doc, now| {
-                if doc.get(ROOT, key.as_str())?.is_some() {
-                    return Ok(());
-                }
-                write(doc, now, |d| {
-                    let rec = d.put_object(ROOT, key.as_str(), ObjType::Map)?;
-                    d.put(&rec, "at", now)?;
-                    d.put(&rec, "epoch", epoch.to_hex())?;
-                    d.put(&rec, "sealed", ScalarValue::Bytes(sealed))?;
-                    let w = d.put_object(&rec, "wraps", ObjType::Map)?;
-                    for (device, b) in wraps {
-                        d.put(&w, device.as_str(), ScalarValue::Bytes(b))?;
-                    }
-                    Ok(())
-                })
-            })?;
-            n += 1;
         }
         Ok(n)
     }
 
+    /// Passes one report on; whether a copy was written.
+    fn pass_on(&mut self, r: Opened) -> Result<bool> {
+        let me = self.identity.device;
+        let Some(care) = self.shared.get(&r.space) else {
+            return Ok(false);
+        };
+        if care.kind != SpaceKind::Care
+            || !devices_with(care, ProgrammeRole::Coordinator)
+                .iter()
+                .any(|(d, _)| *d == me)
+        {
+            return Ok(false);
+        }
+        let Some(programme) = rules::programme_of(&care.doc) else {
+            return Ok(false);
+        };
+        let Some(space) = self.safeguarding_of(&programme) else {
+            return Ok(false);
+        };
+        // Every device of the safeguarding space must take reports first, or it would hold
+        // back this coordinator's later writes there (acknowledging concerns): until then the
+        // report waits here for a later call.
+        let ready = self
+            .shared
+            .get_mut(&space)
+            .is_some_and(|s| s.wait_for_rules(rules::REPORTS_SINCE).is_ok());
+        if !ready {
+            return Ok(false);
+        }
+        let id = passon_id(&r.key, &space);
+        let s = self.held_ref(&space)?;
+        let copies = format!("{}{id}/", rules::REPORT_PREFIX);
+        if s.doc.keys(automerge::ROOT).any(|k| k.starts_with(&copies)) {
+            return Ok(false);
+        }
+        let m = s.membership();
+        let named: Vec<(DeviceId, [u8; 32])> = r
+            .plain
+            .facilitators
+            .iter()
+            .filter_map(|h| DeviceId::from_hex(h).ok())
+            .filter(|d| m.is_member(d))
+            .filter_map(|d| Some((d, *m.x25519.get(&d)?)))
+            .collect();
+        if named.is_empty() {
+            return Ok(false);
+        }
+        let mut recipients = devices_with(s, ProgrammeRole::Coordinator);
+        for x in named {
+            if !recipients.iter().any(|(d, _)| *d == x.0) {
+                recipients.push(x);
+            }
+        }
+        let mut plain = r.plain;
+        plain.facilitators = Vec::new();
+        let key = crate::crypto::random_key()?;
+        self.put_sealed(
+            &space,
+            &format!("{id}/{}", me.to_hex()),
+            &key,
+            &plain,
+            &recipients,
+        )?;
+        Ok(true)
+    }
+
     /// The safeguarding space of `programme` this device belongs to (the first by id).
     fn safeguarding_of(&self, programme: &[u8; 32]) -> Option<SpaceId> {
-        self.shared
-            .values()
+        self.held_of_kind(SpaceKind::Safeguarding)
             .filter(|s| {
-                s.kind == SpaceKind::Safeguarding
-                    && rules::programme_of(&s.doc).as_ref() == Some(programme)
+                rules::programme_of(&s.doc).as_ref() == Some(programme)
                     && s.membership().is_member(&self.identity.device)
             })
             .map(|s| s.id)

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
 
+use crate::crypto::Key32;
 use crate::error::{Error, Result};
-use crate::space::doc::{check_id, int, root_record, string, write};
+use crate::space::doc::{int, root_record, string, write};
 use crate::space::{Space, SpaceKind, rules};
 use crate::store::clock::now_ms;
 use crate::{DeviceId, PersonId, SpaceId, Vault};
@@ -48,7 +49,8 @@ pub(crate) struct Plain {
     pub copy: String,
 }
 
-/// AAD of a sealed report: the label, the care record and the report id.
+/// AAD of a sealed report: the label, the space it lives in and its root key's suffix after
+/// `report/` (a care record's report id; a copy's `<pass-on id>/<writer device hex>`).
 pub(crate) fn report_aad(care: &SpaceId, id: &str) -> Vec<u8> {
     let mut aad = b"sebaya/v1/report".to_vec();
     aad.extend_from_slice(&care.0);
@@ -315,15 +317,30 @@ impl Vault {
         }
         let id = hex::encode(crate::crypto::random::<8>()?);
         let key = crate::crypto::random_key()?;
-        let sealed = seal_report_with(&key, crate::crypto::random()?, (care, &id), plain)?;
-        let epoch = space.epoch;
+        self.put_sealed(care, &id, &key, plain, &recipients)?;
+        Ok(id)
+    }
+
+    /// Seals `plain` under `key` and writes it as the root key `report/<suffix>` of `space`, with a
+    /// wrap of `key` for each of `recipients`: the one writer of a care record's report and of a
+    /// copy passed on (protocol 31.2, 31.4). A key already there is refused (`InvalidInput`).
+    pub(super) fn put_sealed(
+        &mut self,
+        space: &SpaceId,
+        suffix: &str,
+        key: &[u8; 32],
+        plain: &Plain,
+        recipients: &[(DeviceId, [u8; 32])],
+    ) -> Result<()> {
+        let epoch = self.held_ref(space)?.epoch;
+        let sealed = seal_report_with(key, crate::crypto::random()?, (space, suffix), plain)?;
         let mut wraps = Vec::with_capacity(recipients.len());
-        for (device, x25519) in &recipients {
-            let w = crate::crypto::keywrap::wrap(&key, x25519, care, &epoch)?;
+        for (device, x25519) in recipients {
+            let w = crate::crypto::keywrap::wrap(key, x25519, space, &epoch)?;
             wraps.push((device.to_hex(), w.to_bytes()));
         }
-        let root = format!("{PREFIX}{id}");
-        self.with_space(care, |doc, now| {
+        let root = format!("{PREFIX}{suffix}");
+        self.with_space(space, |doc, now| {
             if doc.get(ROOT, root.as_str())?.is_some() {
                 return Err(Error::InvalidInput("report id already used".into()));
             }
@@ -331,76 +348,114 @@ impl Vault {
                 let r = d.put_object(ROOT, root.as_str(), ObjType::Map)?;
                 d.put(&r, "at", now)?;
                 d.put(&r, "epoch", epoch.to_hex())?;
-                d.put(&r, "sealed", ScalarValue::Bytes(sealed))?;
+                d.put(&r, "sealed", ScalarValue::Bytes(sealed.clone()))?;
                 let w = d.put_object(&r, "wraps", ObjType::Map)?;
-                for (device, b) in wraps {
-                    d.put(&w, device.as_str(), ScalarValue::Bytes(b))?;
+                for (device, b) in &wraps {
+                    d.put(&w, device.as_str(), ScalarValue::Bytes(b.clone()))?;
                 }
                 Ok(())
             })
-        })?;
-        Ok(id)
+        })
     }
 
     /// The reports this device opens, oldest first: on a coordinator's device every report of the
-    /// care records it holds; on the reporter's devices their own; on a facilitator's, those passed
-    /// on to it in the programme's safeguarding space (without the reporter). A report whose sealed part does
-    /// not open here (not for this device, moved from another record or id, altered) is left out.
+    /// care records it holds; on the reporter's devices their own; on a facilitator's, the copies
+    /// passed on to it in the programme's safeguarding space (without the reporter), one per report
+    /// however many coordinator devices passed it on. A report whose sealed part does not open here
+    /// (not for this device, moved from another record or key, altered) is left out.
     pub fn reports(&self) -> Vec<Report> {
         let me = self.person_id().map(|p| p.0);
-        let mut out = Vec::new();
-        // Care records first: a coordinator who holds a report and the copy passed on lists it once.
-        let mut spaces: Vec<&Space> = self
-            .shared
-            .values()
-            .filter(|s| matches!(s.kind, SpaceKind::Care | SpaceKind::Safeguarding))
-            .collect();
-        spaces.sort_by_key(|s| s.kind != SpaceKind::Care);
-        for s in spaces {
-            let passed_on = s.kind == SpaceKind::Safeguarding;
-            let subject = (!passed_on)
-                .then(|| rules::current_subject(&s.doc, s.membership()))
-                .flatten();
-            for key in s.doc.keys(ROOT) {
-                let Some(id) = key.strip_prefix(PREFIX) else {
-                    continue;
-                };
-                if check_id(id, "report").is_err() {
-                    continue;
-                }
-                let Some(r) = root_record(&s.doc, &key) else {
-                    continue;
-                };
-                if passed_on && out.iter().any(|x: &Report| x.id == id) {
-                    continue;
-                }
-                let Some((at, plain)) = self.open_report(s, id, &r) else {
-                    continue;
-                };
-                out.push(Report {
-                    care: s.id,
-                    id: id.to_string(),
-                    created_ms: at,
-                    mine: me.is_some() && subject == me,
-                    reporter: subject,
-                    passed_on,
-                    space: plain.space,
-                    target: plain.target,
-                    record: plain.record,
-                    about: plain.about,
-                    route: plain.route,
-                    facilitators: plain.facilitators,
-                    reason: plain.reason,
-                    text: plain.text,
-                    copy: plain.copy,
-                });
+        let opened = self.opened();
+        // The copies of reports this device holds in a care record: a coordinator lists each once,
+        // with its reporter.
+        let mut seen: Vec<String> = Vec::new();
+        for o in opened.iter().filter(|o| !o.passed_on) {
+            for sg in self.held_of_kind(SpaceKind::Safeguarding) {
+                seen.push(passon_id(&o.key, &sg.id));
             }
         }
-        out.sort_by(|a, b| a.created_ms.cmp(&b.created_ms).then(a.id.cmp(&b.id)));
+        let mut out: Vec<Report> = Vec::with_capacity(opened.len());
+        for o in opened {
+            if o.passed_on {
+                if seen.contains(&o.id) {
+                    continue;
+                }
+                seen.push(o.id.clone());
+            }
+            let p = o.plain;
+            out.push(Report {
+                care: o.space,
+                id: o.id,
+                created_ms: o.at,
+                mine: me.is_some() && o.reporter == me,
+                reporter: o.reporter,
+                passed_on: o.passed_on,
+                space: p.space,
+                target: p.target,
+                record: p.record,
+                about: p.about,
+                route: p.route,
+                facilitators: p.facilitators,
+                reason: p.reason,
+                text: p.text,
+                copy: p.copy,
+            });
+        }
+        out.sort_unstable_by(|a, b| {
+            (a.created_ms, a.passed_on, a.care.0, &a.id).cmp(&(
+                b.created_ms,
+                b.passed_on,
+                b.care.0,
+                &b.id,
+            ))
+        });
         out
     }
 
-    fn open_report(&self, s: &Space, id: &str, r: &ObjId) -> Option<(i64, Plain)> {
+    /// The spaces of `kind` this device holds.
+    pub(super) fn held_of_kind(&self, kind: SpaceKind) -> impl Iterator<Item = &Space> {
+        self.shared.values().filter(move |s| s.kind == kind)
+    }
+
+    /// Every report this device opens, care records' first, then the copies passed on (protocol
+    /// 31.2, 31.4): a care record's `report/<id>`, a safeguarding space's `report/<id>/<writer>`.
+    pub(super) fn opened(&self) -> Vec<Opened> {
+        let mut out = Vec::new();
+        for kind in [SpaceKind::Care, SpaceKind::Safeguarding] {
+            for s in self.held_of_kind(kind) {
+                let passed_on = kind == SpaceKind::Safeguarding;
+                let reporter = (!passed_on)
+                    .then(|| rules::current_subject(&s.doc, s.membership()))
+                    .flatten();
+                for root in s.doc.keys(ROOT) {
+                    let Some(suffix) = root.strip_prefix(PREFIX) else {
+                        continue;
+                    };
+                    let Some(id) = rules::report_id(kind, suffix) else {
+                        continue;
+                    };
+                    let Some(r) = root_record(&s.doc, &root) else {
+                        continue;
+                    };
+                    let Some((at, key, plain)) = self.open_report(s, suffix, &r) else {
+                        continue;
+                    };
+                    out.push(Opened {
+                        space: s.id,
+                        id: id.to_string(),
+                        at,
+                        key,
+                        plain,
+                        reporter,
+                        passed_on,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn open_report(&self, s: &Space, suffix: &str, r: &ObjId) -> Option<(i64, Key32, Plain)> {
         let d = &s.doc;
         let at = int(d, r, "at")?;
         let epoch = sebaya_proto::EpochId::from_hex(&string(d, r, "epoch")?).ok()?;
@@ -413,7 +468,7 @@ impl Vault {
         let key = self.identity.unwrap_key(&wrap, &s.id, &epoch).ok()?;
         let plain = crate::crypto::open_value(
             &key,
-            &report_aad(&s.id, id),
+            &report_aad(&s.id, suffix),
             &bytes(d, r, "sealed")?,
             "report",
         )
@@ -423,8 +478,30 @@ impl Vault {
             && TARGETS.contains(&p.target.as_str())
             && ROUTES.contains(&p.route.as_str())
             && (REASONS.contains(&p.reason.as_str()) || p.reason == BLOCKED);
-        known.then_some((at, p))
+        known.then_some((at, key, p))
     }
+}
+
+/// A report this device opened, with its key (for the pass-on id).
+pub(super) struct Opened {
+    /// The care record or safeguarding space it lives in.
+    pub space: SpaceId,
+    /// Its id: the care record's report id, or a copy's pass-on id.
+    pub id: String,
+    pub at: i64,
+    pub key: Key32,
+    pub plain: Plain,
+    /// The care record's subject; `None` in a copy.
+    pub reporter: Option<[u8; 32]>,
+    pub passed_on: bool,
+}
+
+/// The id of a report's copy in the safeguarding space `sg` (protocol 31.4): 16 hex characters
+/// of HMAC-SHA256 under the report's own key `K` over `sebaya/v1/report-passon`, 0x00 and the
+/// safeguarding space's id. Every coordinator device that opens the report computes the same; a
+/// facilitator, who never holds `K`, cannot link the copy to the care record's report id.
+pub(crate) fn passon_id(key: &[u8; 32], sg: &SpaceId) -> String {
+    hex::encode(&crate::crypto::keyed_hash(key, "sebaya/v1/report-passon", &sg.0)[..8])
 }
 
 #[cfg(test)]

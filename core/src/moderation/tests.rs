@@ -413,15 +413,20 @@ fn a_coordinator_passes_a_report_on_to_the_facilitator_without_the_reporter() {
     // About the facilitator: never passed on.
     w.p1.report(&w.group, "note", &nf, "other", "").unwrap();
     assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
-    // Passed on as the bundle came in (before anything else is sent), and only once.
-    let key = format!("report/{id}");
-    let in_sg = |v: &Vault, k: &str| {
+    // Passed on as the bundle came in (before anything else is sent), and only once, under the
+    // coordinator's device's own key.
+    let coord_hex = w.coord.identity.device.to_hex();
+    let copies = |v: &Vault| -> Vec<String> {
         v.read_space(&sg, |d| {
-            automerge::ReadDoc::get(d, ROOT, k).ok().flatten().is_some()
+            automerge::ReadDoc::keys(d, ROOT)
+                .filter(|k| k.starts_with("report/"))
+                .collect()
         })
         .unwrap()
     };
-    assert!(in_sg(&w.coord, &key));
+    let keys = copies(&w.coord);
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].ends_with(&format!("/{coord_hex}")), "{keys:?}");
     assert_eq!(w.coord.pass_on_reports().unwrap(), 0, "once");
     assert_eq!(
         w.coord.reports().len(),
@@ -432,10 +437,9 @@ fn a_coordinator_passes_a_report_on_to_the_facilitator_without_the_reporter() {
     let got = w.fac.reports();
     assert_eq!(got.len(), 1);
     let r = &got[0];
-    assert_eq!(
-        (r.id.as_str(), r.care, r.passed_on),
-        (id.as_str(), sg, true)
-    );
+    assert_eq!((r.care, r.passed_on), (sg, true));
+    assert_ne!(r.id, id, "the copy's id is not the report's");
+    assert_eq!(keys[0], format!("report/{}/{coord_hex}", r.id));
     assert_eq!(r.reporter, None);
     assert_eq!(r.about, w.p2.identity.device.to_hex());
     assert_eq!(
@@ -464,10 +468,11 @@ fn a_coordinator_passes_a_report_on_to_the_facilitator_without_the_reporter() {
             .any(|r| r.reason == "blocked" && r.passed_on)
     );
     // Only a coordinator writes a copy: the facilitator's own is refused (before writing).
+    let forged = format!("report/00000000000000ee/{}", w.fac.identity.device.to_hex());
     assert!(
         w.fac
             .with_space(&sg, |doc, _| {
-                doc.put_object(ROOT, "report/00000000000000ee", automerge::ObjType::Map)?;
+                doc.put_object(ROOT, forged.as_str(), automerge::ObjType::Map)?;
                 doc.commit();
                 Ok(())
             })

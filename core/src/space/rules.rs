@@ -220,6 +220,21 @@ pub const RULES_VERSION: u32 = 11;
 /// A report's root key prefix in a care record (protocol 31.2; the moderation domain writes them).
 pub(crate) const REPORT_PREFIX: &str = "report/";
 
+/// The report id a root key's suffix after [`REPORT_PREFIX`] carries in a space of `kind`: a care
+/// record's `<id>`, a safeguarding space's copy `<pass-on id>/<writer device hex>` (protocol 31.2,
+/// 31.4); `None` for anything else.
+pub(crate) fn report_id(kind: SpaceKind, suffix: &str) -> Option<&str> {
+    let (id, writer) = match kind {
+        SpaceKind::Care => (suffix, None),
+        SpaceKind::Safeguarding => {
+            let (id, w) = suffix.split_once('/')?;
+            (id, Some(w))
+        }
+        _ => return None,
+    };
+    (is_lower_hex(id, 16) && writer.is_none_or(|w| is_lower_hex(w, 64))).then_some(id)
+}
+
 /// The rules version that accepts reports (protocol 31): a device on an older one refuses a report
 /// and holds back everything its writer sends in that space after it (a participant's referrals, a
 /// coordinator's acknowledgements), so a report waits until every member device has announced this
@@ -663,11 +678,24 @@ pub(crate) fn allowed(
             if matches!(kind, SpaceKind::Care | SpaceKind::Safeguarding)
                 && root.starts_with(REPORT_PREFIX)
             {
+                // Made once, judged against the change's own past (not this device's present), so
+                // two concurrent makes are judged alike on every device whatever their order
+                // (review H1); a copy's key names its writer, so two coordinators never make one.
                 let fresh = match &op.obj {
                     ObjectId::Root => {
                         matches!(op.action, OpType::Make(automerge::ObjType::Map))
                             && op.pred.is_empty()
-                            && doc.get(ROOT, root.as_str()).ok().flatten().is_none()
+                            && root
+                                .strip_prefix(REPORT_PREFIX)
+                                .and_then(|x| report_id(kind, x).map(|id| (x, id)))
+                                .is_some_and(|(x, id)| {
+                                    kind == SpaceKind::Care
+                                        || x[id.len() + 1..] == author.device.to_hex()
+                                })
+                            && !created.values().any(|r| *r == root)
+                            && doc
+                                .get_all_at(ROOT, root.as_str(), &known_deps)
+                                .is_ok_and(|v| v.is_empty())
                     }
                     ObjectId::Id(id) => {
                         created.contains_key(id) && !matches!(op.action, OpType::Delete)
