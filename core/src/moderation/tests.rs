@@ -774,3 +774,89 @@ fn concurrent_pass_ons_are_taken_alike_and_the_copy_is_not_linkable_to_the_repor
         assert_eq!((r[0].id.as_str(), r[0].passed_on), (rid.as_str(), false));
     }
 }
+
+/// Review H2 (a): a coordinator who sits in a group as a plain member, and holds no care record of
+/// the reporter's, is reported: the report goes to the other coordinators alone and is never passed
+/// on, so no copy is ever sealed for the reported coordinator.
+#[test]
+fn a_report_about_a_coordinator_in_a_group_is_never_passed_on_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let mut c3 = vault(&dir, "c3", 31);
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &c3.person_id().unwrap(),
+            ProgrammeRole::Coordinator,
+            90,
+        )
+        .unwrap();
+    c3.add_programme_credential(&g.credential).unwrap();
+    let sg = w.coord.create_safeguarding_space(w.programme).unwrap();
+    for v in [&mut w.fac, &mut c3] {
+        let r = w
+            .coord
+            .approve_group_member(&sg, &v.link_request().unwrap(), Role::Member)
+            .unwrap();
+        v.join_space(&r).unwrap();
+    }
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &c3.link_request().unwrap(), Role::Member)
+        .unwrap();
+    c3.join_space(&r).unwrap();
+    for _ in 0..2 {
+        c3.refresh_index().unwrap();
+        for v in [&mut w.fac, &mut c3] {
+            assert_eq!(carry_to(&mut w.coord, v), 0);
+            assert_eq!(carry_to(v, &mut w.coord), 0);
+        }
+        assert_eq!(carry_to(&mut w.fac, &mut c3), 0);
+        assert_eq!(carry_to(&mut c3, &mut w.fac), 0);
+    }
+    let n = note(&mut c3, &w.group, "catatan koordinator");
+    assert_eq!(carry(&mut c3, &mut w.fac), 0);
+    assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "unsafe-advice", "")
+        .unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(carry_to(&mut w.coord, &mut c3), 0);
+    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    let got = w.coord.reports();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].route, "coordinators", "about a coordinator");
+    assert!(
+        c3.reports().is_empty(),
+        "nothing sealed for the reported coordinator"
+    );
+    assert!(w.fac.reports().is_empty(), "never passed on");
+}
+
+/// Review H2 (b) and M2: a report about someone who holds the reporter's care record (their
+/// supporter, a coordinator) would show them its writer, so it is refused and nothing is written.
+#[test]
+fn a_report_about_someone_who_holds_the_care_record_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sup, mut part, _other, care, pairing) = paired(&dir);
+    let m = message(&mut sup, &pairing, "pesan");
+    assert_eq!(carry(&mut sup, &mut part), 0);
+    let res = part.report(&pairing, "message", &m, "unsafe-advice", "");
+    assert!(res.is_err(), "{res:?}");
+    let sup_hex = sup.identity.device.to_hex();
+    assert!(
+        part.report(&pairing, "member", &sup_hex, "other", "")
+            .is_err()
+    );
+    assert_eq!(carry(&mut part, &mut sup), 0);
+    let any_report = sup
+        .read_space(&care, |d| {
+            automerge::ReadDoc::keys(d, ROOT).any(|k| k.starts_with("report/"))
+        })
+        .unwrap();
+    assert!(
+        !any_report,
+        "the supporter sees no report in the care record"
+    );
+}
