@@ -285,6 +285,16 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// A report about someone who holds the reporter's care record (their supporter, a
+    /// coordinator) would show them who wrote it; nothing was written. Offer the coordinator's
+    /// contact or the crisis lines instead (protocol 31.1).
+    #[error("{detail}")]
+    ReportSeenByReported {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// This device already keeps its own journal.
     #[error("{detail}")]
     AlreadyLinked {
@@ -548,6 +558,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::WaitingForUpdates => SebayaError::WaitingForUpdates {
                 message_id: id("error-waiting-for-updates"),
+                detail,
+            },
+            E::ReportSeenByReported => SebayaError::ReportSeenByReported {
+                message_id: id("error-report-seen-by-reported"),
                 detail,
             },
             E::PeerNotMember => SebayaError::PeerNotMember {

@@ -42,4 +42,5 @@ error-bad-bundle = Berkas sinkronisasi ini rusak atau tidak lengkap. Tidak ada y
 error-bundle-replayed = Berkas sinkronisasi ini sudah pernah diimpor di perangkat ini. Tidak ada yang berubah.
 error-reminder-in-past = Waktu itu sudah lewat. Pilih waktu yang belum tiba.
 error-waiting-for-updates = Seseorang di ruang ini perlu memperbarui aplikasinya dulu. Belum ada yang disimpan; coba lagi setelah mereka memperbarui.
+error-report-seen-by-reported = Orang yang Anda laporkan dapat melihat bahwa Anda mengirim laporan, jadi tidak ada yang dikirim. Hubungi koordinator Anda dengan cara lain, atau buka layanan krisis jika Anda tidak aman.
 error-stranger-bundle = Berkas sinkronisasi ini berasal dari perangkat yang tidak berbagi apa pun denganmu. Tidak ada yang disimpan darinya.

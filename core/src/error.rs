@@ -112,6 +112,11 @@ pub enum Error {
     /// rules status names who is behind).
     #[error("some devices in this space need to update before this can be written")]
     WaitingForUpdates,
+    /// A report about someone who holds the reporter's care record (their supporter, a
+    /// coordinator): they would see that the reporter wrote a report, so nothing was written (issue
+    /// 18, item 2; protocol 31.1). The app offers the coordinator's contact or the crisis lines.
+    #[error("the person reported would see that a report was written; nothing was written")]
+    ReportSeenByReported,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

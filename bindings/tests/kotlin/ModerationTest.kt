@@ -115,6 +115,12 @@ fun main() {
             assertThrows<SebayaException.InvalidInput>("oneself") {
                 w.p1.moderation().report(w.group, ReportTarget.Member, w.p1.deviceId(), ReportReason.Other, "")
             }
+            w.coord.spaces().join(w.fac.spaces().approveMember(w.group, w.coord.linkRequest(), false, false))
+            for (v in listOf(w.fac, w.coord, w.fac, w.p1)) v.sync(url)
+            val seen = assertThrows<SebayaException.ReportSeenByReported>("about someone holding the care record") {
+                w.p1.moderation().report(w.group, ReportTarget.Member, w.coord.deviceId(), ReportReason.Other, "")
+            }
+            assertEquals("error-report-seen-by-reported", seen.messageId, "message id")
             assertTrue(w.p1.moderation().reports().isEmpty(), "nothing written")
             for (v in listOf(w.coord, w.fac, w.p1, w.p2)) v.close()
         }

@@ -110,6 +110,14 @@ def test_bad_reports_are_refused(tmp_path, relay):
     # A member without a care record in the programme has no way to the coordinators.
     with pytest.raises(SebayaError.NotFound):
         p2.moderation().report(group, ReportTarget.MEMBER(), p1.device_id(), ReportReason.OTHER(), "")
+    # About someone who holds the reporter's care record (a coordinator who sits in the group): they
+    # would see that a report was written, and by whom, so nothing is written (protocol 31.1).
+    coord.spaces().join(fac.spaces().approve_member(group, coord.link_request(), False))
+    for v in (fac, coord, fac, p1):
+        v.sync(relay.url)
+    with pytest.raises(SebayaError.ReportSeenByReported) as e:
+        p1.moderation().report(group, ReportTarget.MEMBER(), coord.device_id(), ReportReason.OTHER(), "")
+    assert e.value.message_id == "error-report-seen-by-reported"
     assert p1.moderation().reports() == []
 
 

@@ -8,6 +8,8 @@
 
 import Foundation
 
+func reportSeenByReported(_ e: SebayaError) -> String? { if case .ReportSeenByReported(let m, _) = e { return m }; return nil }
+
 private func moderationWorld(_ tag: String, _ url: String) throws -> (Vault, Vault, Vault, Vault, String, String) {
     let coord = try personVault("mod-c\(tag).db")
     let fac = try personVault("mod-f\(tag).db")
@@ -76,7 +78,7 @@ func moderationTests() {
 
     check("moderation: bad reports are refused") {
         let url = try relayURL()
-        let (coord, _, p1, p2, group, care) = try moderationWorld("b", url)
+        let (coord, fac, p1, p2, group, care) = try moderationWorld("b", url)
         let note = try p2.groups().addNote(groupId: group, text: "x")
         _ = try p2.sync(relayUrl: url)
         _ = try p1.sync(relayUrl: url)
@@ -98,6 +100,13 @@ func moderationTests() {
         _ = try assertThrows("oneself", invalidInput) {
             _ = try p1.moderation().report(spaceId: group, target: .member, record: me, reason: .other, text: "")
         }
+        _ = try coord.spaces().join(response: try fac.spaces().approveMember(spaceId: group, request: try coord.linkRequest()))
+        for v in [fac, coord, fac, p1] { _ = try v.sync(relayUrl: url) }
+        let coordId = try coord.deviceId()
+        let seen = try assertThrows("about someone holding the care record", reportSeenByReported) {
+            _ = try p1.moderation().report(spaceId: group, target: .member, record: coordId, reason: .other, text: "")
+        }
+        try assertEqual("error-report-seen-by-reported", seen, "message id")
         try assertTrue(try p1.moderation().reports().isEmpty, "nothing written")
     }
 

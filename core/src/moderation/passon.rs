@@ -74,18 +74,31 @@ impl Vault {
             return Ok(false);
         }
         let m = s.membership();
+        // Never for a device of the reported person or of the reporter; and a report about a
+        // coordinator is never passed on at all (review H2): it stays with the coordinators.
+        let about = DeviceId::from_hex(&r.plain.about).ok();
+        let about_person = about.and_then(|d| m.proven_person(&d));
+        let is_about = |d: &DeviceId| {
+            Some(*d) == about || (about_person.is_some() && m.proven_person(d) == about_person)
+        };
+        let theirs = |d: &DeviceId| {
+            is_about(d) || (r.reporter.is_some() && m.proven_person(d) == r.reporter)
+        };
+        let mut recipients = devices_with(s, ProgrammeRole::Coordinator);
+        if recipients.iter().any(|(d, _)| is_about(d)) {
+            return Ok(false);
+        }
         let named: Vec<(DeviceId, [u8; 32])> = r
             .plain
             .facilitators
             .iter()
             .filter_map(|h| DeviceId::from_hex(h).ok())
-            .filter(|d| m.is_member(d))
+            .filter(|d| m.is_member(d) && !theirs(d))
             .filter_map(|d| Some((d, *m.x25519.get(&d)?)))
             .collect();
         if named.is_empty() {
             return Ok(false);
         }
-        let mut recipients = devices_with(s, ProgrammeRole::Coordinator);
         for x in named {
             if !recipients.iter().any(|(d, _)| *d == x.0) {
                 recipients.push(x);

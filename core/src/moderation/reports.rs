@@ -124,6 +124,11 @@ fn chars(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+/// Now, in seconds since the Unix epoch.
+fn now_secs() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or(0)
+}
+
 /// The devices of `space` whose person holds `min` or above in its programme now, with their X25519
 /// keys.
 pub(super) fn devices_with(space: &Space, min: ProgrammeRole) -> Vec<(DeviceId, [u8; 32])> {
@@ -131,7 +136,7 @@ pub(super) fn devices_with(space: &Space, min: ProgrammeRole) -> Vec<(DeviceId, 
         return Vec::new();
     };
     let registry = rules::registry_of(&space.doc, programme);
-    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+    let now = now_secs();
     let m = space.membership();
     m.members
         .keys()
@@ -246,13 +251,42 @@ impl Vault {
         }
         // The reported person is never among the readers, coordinator or not.
         let about_person = m.proven_person(&about_dev);
-        // About the facilitator (a group's admin) or a pairing's other party: coordinators alone.
+        let programme = rules::programme_of(&space.doc).ok_or(Error::NotAllowed(
+            "a report goes to a programme's coordinators; this space is bound to none",
+        ))?;
+        let care = self
+            .own_care_record(&programme)
+            .ok_or(Error::NotFound("care record"))?;
+        // Whoever holds the care record sees that its subject wrote a report, and when: about
+        // one of them (the supporter, a coordinator) that names the reporter, so nothing is written
+        // (review H2, M2) until a channel they do not hold exists.
+        let cm = self.held_ref(&care)?.membership();
+        if cm.members.keys().any(|d| {
+            *d == about_dev || (about_person.is_some() && cm.proven_person(d) == about_person)
+        }) {
+            return Err(Error::ReportSeenByReported);
+        }
+        // About the facilitator (a group's admin), a coordinator, or a pairing's other party:
+        // coordinators alone. Judged by the person: any of their devices in the space.
+        let of_about = |d: &DeviceId| {
+            *d == about_dev || (about_person.is_some() && m.proven_person(d) == about_person)
+        };
         let admin = |d: &DeviceId| m.role(d) == Some(Role::Admin);
-        let (route, facilitators) = if space.kind == SpaceKind::Group && !admin(&about_dev) {
+        let coordinator = devices_with(space, ProgrammeRole::Coordinator)
+            .iter()
+            .any(|(d, _)| of_about(d))
+            || about_person.is_some_and(|p| {
+                rules::registry_of(&space.doc, programme)
+                    .role_of(&PersonId(p), now_secs())
+                    .is_some_and(|r| r >= ProgrammeRole::Coordinator)
+            });
+        let moderator = m.members.keys().any(|d| of_about(d) && admin(d));
+        let (route, facilitators) = if space.kind == SpaceKind::Group && !moderator && !coordinator
+        {
             let mut f: Vec<String> = m
                 .members
                 .keys()
-                .filter(|d| admin(d) && **d != self.identity.device)
+                .filter(|d| admin(d) && !self.is_mine(space, d))
                 .map(|d| d.to_hex())
                 .collect();
             f.sort_unstable();
@@ -260,12 +294,6 @@ impl Vault {
         } else {
             (ROUTES[1], Vec::new())
         };
-        let programme = rules::programme_of(&space.doc).ok_or(Error::NotAllowed(
-            "a report goes to a programme's coordinators; this space is bound to none",
-        ))?;
-        let care = self
-            .own_care_record(&programme)
-            .ok_or(Error::NotFound("care record"))?;
         // Where the log does not yet say the person signed for this device (a care record joined
         // before any write of its own), the device proves it first: a report is its subject's.
         if let Some(me) = self.person_id() {
