@@ -29,6 +29,8 @@ mod blocks;
 mod passon;
 mod reports;
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod rules_floor_tests;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,12 @@ use crate::{DeviceId, SpaceId, Vault};
 use super::ROUTES;
 use super::reports::{Opened, devices_with, passon_id};
 
+#[cfg(test)]
+thread_local! {
+    /// Tests only: how many of the next pass-ons on this thread fail (review M5).
+    pub(super) static FAIL_NEXT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 impl Vault {
     /// On a coordinator's device: passes each report it opens in a care record, whose route names
     /// the facilitator, on into its programme's safeguarding space, sealed for the named facilitator
@@ -40,6 +46,10 @@ impl Vault {
 
     /// Passes one report on; whether a copy was written.
     fn pass_on(&mut self, r: Opened) -> Result<bool> {
+        #[cfg(test)]
+        if FAIL_NEXT.with(|f| f.replace(f.get().saturating_sub(1))) > 0 {
+            return Err(crate::error::Error::Internal("a pass-on made to fail"));
+        }
         let me = self.identity.device;
         let Some(care) = self.shared.get(&r.space) else {
             return Ok(false);

@@ -30,7 +30,7 @@ pub(super) fn carry(from: &mut Vault, to: &mut Vault) -> u32 {
 }
 
 /// As [`carry`], in a bundle made for `to` (a safeguarding space goes only in one made for a member).
-fn carry_to(from: &mut Vault, to: &mut Vault) -> u32 {
+pub(super) fn carry_to(from: &mut Vault, to: &mut Vault) -> u32 {
     let peer = to.identity.device;
     let bundle = from.export_bundle(&[], Some(&peer)).expect("export");
     to.import_bundle(&bundle).expect("import").quarantined
@@ -667,7 +667,7 @@ fn a_supporter_never_blocks_their_participant_and_their_call_for_help_is_seen() 
 
 /// [`world`] with a second coordinator in the first participant's care record, and the programme's
 /// safeguarding space holding both coordinators and the facilitator.
-fn two_coordinators(dir: &tempfile::TempDir) -> (World, Vault, SpaceId) {
+pub(super) fn two_coordinators(dir: &tempfile::TempDir) -> (World, Vault, SpaceId) {
     let mut w = world(dir);
     let mut c2 = vault(dir, "c2", 21);
     let g = w

@@ -1,0 +1,151 @@
+//! The review of issue 18 item 2 (review L1, M5, M6): an older device's refusal of a report is
+//! played for real; a pass-on that fails leaves the others to go; a block's notice that has to wait
+//! is sent later; reports per care record per day are capped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use automerge::ROOT;
+use automerge::transaction::Transactable;
+
+use super::tests::{carry, carry_to, note, two_coordinators, world};
+use crate::space::rules::{REPORTS_SINCE, RULES_VERSION};
+use crate::{SpaceId, Vault};
+
+fn copies(v: &Vault, sg: &SpaceId) -> usize {
+    v.read_space(sg, |d| {
+        automerge::ReadDoc::keys(d, ROOT)
+            .filter(|k| k.starts_with("report/"))
+            .count()
+    })
+    .unwrap()
+}
+
+/// Review L1: a device playing rules 10 refuses a report as rules 10 did (a non-admin's `report/`
+/// key), and holds back the participant's later referral with it: what the report's wait is for.
+#[test]
+fn a_device_on_rules_10_refuses_a_report_and_holds_back_what_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    w.coord
+        .shared
+        .get_mut(&w.care)
+        .unwrap()
+        .play_rules(REPORTS_SINCE - 1);
+    // Written around the wait (an older writer, a modified client): the subject's report key.
+    let me = w.p1.person_id().unwrap();
+    w.p1.claim_spaces(me.0).unwrap();
+    w.p1.with_space(&w.care, |doc, now| {
+        let r = doc.put_object(ROOT, "report/00000000000000a1", automerge::ObjType::Map)?;
+        doc.put(&r, "at", now)?;
+        doc.commit();
+        Ok(())
+    })
+    .unwrap();
+    w.p1.ask_for_help("id").unwrap();
+    assert!(carry(&mut w.p1, &mut w.coord) > 0, "refused on rules 10");
+    assert!(
+        w.coord.referrals(&w.care).unwrap().is_empty(),
+        "the referral waits behind it"
+    );
+}
+
+/// Review L1: the pass-on waits while a device of the safeguarding space is on rules 10, and goes
+/// once it has updated.
+#[test]
+fn a_pass_on_waits_for_the_safeguarding_space_to_take_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    w.fac
+        .shared
+        .get_mut(&sg)
+        .unwrap()
+        .play_rules(REPORTS_SINCE - 1);
+    assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    assert_eq!(w.coord.pass_on_reports().unwrap(), 0);
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing written while it waits");
+    w.fac.shared.get_mut(&sg).unwrap().play_rules(RULES_VERSION);
+    assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+    // Passed on as the facilitator's bundle came in, or now.
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 1);
+    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    assert_eq!(w.fac.reports().len(), 1);
+}
+
+/// Review M5: one report whose pass-on fails does not stop the others.
+#[test]
+fn one_failing_pass_on_leaves_the_others_to_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let a = note(&mut w.p2, &w.group, "a");
+    let b = note(&mut w.p2, &w.group, "b");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &a, "harassment", "").unwrap();
+    w.p1.report(&w.group, "note", &b, "hateful", "").unwrap();
+    // The coordinator's device passes reports on as the bundle comes in: the first fails.
+    let bundle = w.p1.export_bundle(&[], None).unwrap();
+    super::passon::FAIL_NEXT.with(|f| f.set(1));
+    let imported = w.coord.import_bundle(&bundle).map(|r| r.quarantined);
+    super::passon::FAIL_NEXT.with(|f| f.set(0));
+    assert_eq!(imported.unwrap(), 0);
+    assert_eq!(copies(&w.coord, &sg), 1, "the other went");
+    assert_eq!(
+        w.coord.pass_on_reports().unwrap(),
+        1,
+        "the failed one goes later"
+    );
+    assert_eq!(copies(&w.coord, &sg), 2);
+}
+
+/// Review M5: a block's notice that must wait for a device to update is sent once it has.
+#[test]
+fn a_block_notice_that_waits_is_sent_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    w.coord
+        .shared
+        .get_mut(&w.care)
+        .unwrap()
+        .play_rules(REPORTS_SINCE - 1);
+    assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+    let p2_hex = w.p2.identity.device.to_hex();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    assert!(w.coord.reports().is_empty());
+    w.coord
+        .shared
+        .get_mut(&w.care)
+        .unwrap()
+        .play_rules(RULES_VERSION);
+    assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+    // The blocker's next sync sends the notice.
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let got = w.coord.reports();
+    assert_eq!(got.len(), 1, "the notice came");
+    assert_eq!(
+        (got[0].reason.as_str(), got[0].about.as_str()),
+        ("blocked", p2_hex.as_str())
+    );
+    // Sent once.
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    assert_eq!(w.coord.reports().len(), 1);
+}
+
+/// Review M6: a care record takes a bounded number of reports a day.
+#[test]
+fn reports_per_care_record_per_day_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    let cap = 10;
+    for _ in 0..cap {
+        w.p1.report(&w.group, "note", &n, "other", "").unwrap();
+    }
+    let over = w.p1.report(&w.group, "note", &n, "other", "");
+    assert!(over.is_err(), "{over:?}");
+    assert_eq!(w.p1.reports().len(), cap);
+}
