@@ -295,6 +295,14 @@ pub enum SebayaError {
         /// English text for logs (no personal data).
         detail: String,
     },
+    /// This person sent as many reports as a day takes; nothing was written (try tomorrow).
+    #[error("{detail}")]
+    TooManyReports {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
     /// This device already keeps its own journal.
     #[error("{detail}")]
     AlreadyLinked {
@@ -562,6 +570,10 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::ReportSeenByReported => SebayaError::ReportSeenByReported {
                 message_id: id("error-report-seen-by-reported"),
+                detail,
+            },
+            E::TooManyReports => SebayaError::TooManyReports {
+                message_id: id("error-too-many-reports"),
                 detail,
             },
             E::PeerNotMember => SebayaError::PeerNotMember {

@@ -68,6 +68,7 @@ impl From<&SebayaError> for LiveFailure {
             | SebayaError::ReminderInPast { message_id, .. }
             | SebayaError::WaitingForUpdates { message_id, .. }
             | SebayaError::ReportSeenByReported { message_id, .. }
+            | SebayaError::TooManyReports { message_id, .. }
             | SebayaError::AlreadyLinked { message_id, .. }
             | SebayaError::AlreadyHasPerson { message_id, .. }
             | SebayaError::NoPerson { message_id, .. }

@@ -117,6 +117,10 @@ pub enum Error {
     /// 18, item 2; protocol 31.1). The app offers the coordinator's contact or the crisis lines.
     #[error("the person reported would see that a report was written; nothing was written")]
     ReportSeenByReported,
+    /// This person's care record took as many reports as it takes in a day (issue 18, item 2,
+    /// review M6); nothing was written. Try again tomorrow, or reach the coordinator another way.
+    #[error("too many reports today; nothing was written")]
+    TooManyReports,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

@@ -256,6 +256,8 @@ impl Vault {
         // Earlier concerns wrapped for coordinator devices added since (review M2).
         let _ = self.rewrap_concerns();
         let _ = self.pass_on_reports();
+        // Block notices that had to wait (review M5).
+        let _ = self.send_block_notices();
     }
 
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).

@@ -58,5 +58,8 @@ pub const ROUTES: [&str; 2] = ["facilitator-and-coordinators", "coordinators"];
 
 /// Longest free text a report carries, in characters.
 pub const MAX_REPORT_TEXT: usize = 500;
+/// How many reports (a block's notices included) one care record takes in 24 hours, counted by the
+/// writer from the records' `at` (review M6); more is `TooManyReports`.
+pub const MAX_REPORTS_PER_DAY: usize = 10;
 /// Longest copy of the reported content a report carries, in characters (longer is cut).
 pub const MAX_COPY_CHARS: usize = 2000;

@@ -122,6 +122,12 @@ fun main() {
             }
             assertEquals("error-report-seen-by-reported", seen.messageId, "message id")
             assertTrue(w.p1.moderation().reports().isEmpty(), "nothing written")
+            repeat(10) { w.p1.moderation().report(w.group, ReportTarget.Note, note, ReportReason.Other, "") }
+            val many = assertThrows<SebayaException.TooManyReports>("the eleventh report today") {
+                w.p1.moderation().report(w.group, ReportTarget.Note, note, ReportReason.Other, "")
+            }
+            assertEquals("error-too-many-reports", many.messageId, "message id")
+            assertEquals(10, w.p1.moderation().reports().size, "ten written")
             for (v in listOf(w.coord, w.fac, w.p1, w.p2)) v.close()
         }
 

@@ -119,6 +119,13 @@ def test_bad_reports_are_refused(tmp_path, relay):
         p1.moderation().report(group, ReportTarget.MEMBER(), coord.device_id(), ReportReason.OTHER(), "")
     assert e.value.message_id == "error-report-seen-by-reported"
     assert p1.moderation().reports() == []
+    # A care record takes ten reports a day; the eleventh is refused, nothing written.
+    for _ in range(10):
+        p1.moderation().report(group, ReportTarget.NOTE(), note, ReportReason.OTHER(), "")
+    with pytest.raises(SebayaError.TooManyReports) as e:
+        p1.moderation().report(group, ReportTarget.NOTE(), note, ReportReason.OTHER(), "")
+    assert e.value.message_id == "error-too-many-reports"
+    assert len(p1.moderation().reports()) == 10
 
 
 def test_a_block_hides_a_member_here_only_never_a_coordinator_or_a_referral(tmp_path, relay):

@@ -8,6 +8,7 @@
 
 import Foundation
 
+func tooManyReports(_ e: SebayaError) -> String? { if case .TooManyReports(let m, _) = e { return m }; return nil }
 func reportSeenByReported(_ e: SebayaError) -> String? { if case .ReportSeenByReported(let m, _) = e { return m }; return nil }
 
 private func moderationWorld(_ tag: String, _ url: String) throws -> (Vault, Vault, Vault, Vault, String, String) {
@@ -108,6 +109,14 @@ func moderationTests() {
         }
         try assertEqual("error-report-seen-by-reported", seen, "message id")
         try assertTrue(try p1.moderation().reports().isEmpty, "nothing written")
+        for _ in 0..<10 {
+            _ = try p1.moderation().report(spaceId: group, target: .note, record: note, reason: .other, text: "")
+        }
+        let many = try assertThrows("the eleventh report today", tooManyReports) {
+            _ = try p1.moderation().report(spaceId: group, target: .note, record: note, reason: .other, text: "")
+        }
+        try assertEqual("error-too-many-reports", many, "message id")
+        try assertEqual(10, try p1.moderation().reports().count, "ten written")
     }
 
     check("moderation: a block hides a member here only; never oneself, a coordinator or a referral") {

@@ -30,9 +30,25 @@ pub struct Block {
     pub at_ms: i64,
 }
 
+/// A block's notice still to send: `block-notice/<space hex>/<device hex>` (value: ms).
+const NOTICE: &str = "block-notice/";
+
 /// The journal key of a block of `device` in `space`.
 fn key(space: &SpaceId, device: &DeviceId) -> String {
-    format!("{PREFIX}{}/{}", space.to_hex(), device.to_hex())
+    key_in(PREFIX, space, device)
+}
+
+fn key_in(prefix: &str, space: &SpaceId, device: &DeviceId) -> String {
+    format!("{prefix}{}/{}", space.to_hex(), device.to_hex())
+}
+
+/// `<space hex>/<device hex>`.
+fn parse(rest: &str) -> Option<(SpaceId, DeviceId)> {
+    let (space, dev) = rest.split_once('/')?;
+    Some((
+        SpaceId::from_hex(space).ok()?,
+        DeviceId::from_hex(dev).ok()?,
+    ))
 }
 
 fn parse_device(device: &str) -> Result<DeviceId> {
@@ -82,30 +98,82 @@ impl Vault {
             Ok(())
         })?;
         j.persist(store)?;
-        // The facilitator's notice: best effort (a group outside a programme, or a person without
-        // a care record there, blocks all the same, and nobody is told).
+        // The facilitator's notice (a group outside a programme, or a person without a care record
+        // there, blocks all the same, and nobody is told). One that has to wait (a device to
+        // update, the day's reports) is kept and sent before a later sync (review M5).
         if kind == SpaceKind::Group {
-            let _ = self.report_with(space_id, "member", &dev.to_hex(), BLOCKED, "");
+            self.send_block_notice(space_id, &dev)?;
         }
         Ok(())
     }
 
-    /// Unblocks `device` (hex) in `space`; nothing happens when it was not blocked there.
-    pub fn unblock_member(&mut self, space: &SpaceId, device: &str) -> Result<()> {
-        let key = key(space, &parse_device(device)?);
-        if self
+    /// Writes the notice of a block of `dev` in `space`; keeps it pending when it has to wait.
+    fn send_block_notice(&mut self, space: &SpaceId, dev: &DeviceId) -> Result<()> {
+        let waits = matches!(
+            self.report_with(space, "member", &dev.to_hex(), BLOCKED, ""),
+            Err(Error::WaitingForUpdates | Error::TooManyReports)
+        );
+        self.set_journal_key(&key_in(NOTICE, space, dev), waits)
+    }
+
+    /// Sends the block notices that waited, for the blocks that still stand. Before every send.
+    pub(crate) fn send_block_notices(&mut self) -> Result<()> {
+        let Some(j) = self.journal.as_ref() else {
+            return Ok(());
+        };
+        let pending: Vec<(SpaceId, DeviceId, bool)> = j
+            .doc
+            .keys(ROOT)
+            .filter_map(|k| {
+                let (s, d) = parse(k.strip_prefix(NOTICE)?)?;
+                let stands = j
+                    .doc
+                    .get(ROOT, key(&s, &d).as_str())
+                    .ok()
+                    .flatten()
+                    .is_some();
+                Some((s, d, stands))
+            })
+            .collect();
+        for (space, dev, stands) in pending {
+            if stands {
+                self.send_block_notice(&space, &dev)?;
+            } else {
+                self.set_journal_key(&key_in(NOTICE, &space, &dev), false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts (`on`, value: now, ms) or deletes a root key of the journal; nothing when it is so.
+    fn set_journal_key(&mut self, key: &str, on: bool) -> Result<()> {
+        let there = self
             .journal
             .as_ref()
-            .is_none_or(|j| j.doc.get(ROOT, key.as_str()).ok().flatten().is_none())
-        {
+            .is_some_and(|j| j.doc.get(ROOT, key).ok().flatten().is_some());
+        if there == on {
             return Ok(());
         }
+        self.journal()?;
         let (store, j) = self.parts()?;
-        write(&mut j.doc, crate::store::clock::now_ms(), |d| {
-            d.delete(ROOT, key.as_str())?;
+        let now = crate::store::clock::now_ms();
+        write(&mut j.doc, now, |d| {
+            if on {
+                d.put(ROOT, key, now)?;
+            } else {
+                d.delete(ROOT, key)?;
+            }
             Ok(())
         })?;
         j.persist(store)
+    }
+
+    /// Unblocks `device` (hex) in `space`; nothing happens when it was not blocked there. A notice
+    /// still waiting is dropped.
+    pub fn unblock_member(&mut self, space: &SpaceId, device: &str) -> Result<()> {
+        let dev = parse_device(device)?;
+        self.set_journal_key(&key_in(NOTICE, space, &dev), false)?;
+        self.set_journal_key(&key(space, &dev), false)
     }
 
     /// The members this person blocked, by space and device.
@@ -116,9 +184,7 @@ impl Vault {
         j.doc
             .keys(ROOT)
             .filter_map(|k| {
-                let (space, dev) = k.strip_prefix(PREFIX)?.split_once('/')?;
-                let space = SpaceId::from_hex(space).ok()?;
-                let dev = DeviceId::from_hex(dev).ok()?;
+                let (space, dev) = parse(k.strip_prefix(PREFIX)?)?;
                 let at = match j.doc.get(ROOT, k.as_str()).ok().flatten() {
                     Some((Value::Scalar(s), _)) => match s.as_ref() {
                         ScalarValue::Int(i) => *i,

@@ -15,7 +15,7 @@ use crate::space::{Space, SpaceKind, rules};
 use crate::store::clock::now_ms;
 use crate::{DeviceId, PersonId, SpaceId, Vault};
 
-use super::{MAX_COPY_CHARS, MAX_REPORT_TEXT, REASONS, ROUTES, TARGETS};
+use super::{MAX_COPY_CHARS, MAX_REPORT_TEXT, MAX_REPORTS_PER_DAY, REASONS, ROUTES, TARGETS};
 
 /// A report's root key in a care record: `report/<id>` (`rules::REPORT_PREFIX`).
 const PREFIX: &str = rules::REPORT_PREFIX;
@@ -329,6 +329,18 @@ impl Vault {
             .ok_or(Error::NotFound("care record"))?
             .wait_for_rules(crate::space::rules::REPORTS_SINCE)?;
         let space = self.held_ref(care)?;
+        let since = now_ms() - 86_400_000;
+        let today = space
+            .doc
+            .keys(ROOT)
+            .filter(|k| k.starts_with(PREFIX))
+            .filter(|k| {
+                root_record(&space.doc, k).and_then(|r| int(&space.doc, &r, "at")) >= Some(since)
+            })
+            .count();
+        if today >= MAX_REPORTS_PER_DAY {
+            return Err(Error::TooManyReports);
+        }
         let m = space.membership();
         let mut recipients = devices_with(space, ProgrammeRole::Coordinator);
         recipients

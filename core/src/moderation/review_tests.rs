@@ -6,6 +6,8 @@
 use automerge::ROOT;
 use automerge::transaction::Transactable;
 
+use crate::error::Error;
+
 use super::tests::{carry, carry_to, note, two_coordinators, world};
 use crate::space::rules::{REPORTS_SINCE, RULES_VERSION};
 use crate::{SpaceId, Vault};
@@ -141,11 +143,11 @@ fn reports_per_care_record_per_day_are_capped() {
     let mut w = world(&dir);
     let n = note(&mut w.p2, &w.group, "x");
     assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
-    let cap = 10;
+    let cap = super::MAX_REPORTS_PER_DAY;
     for _ in 0..cap {
         w.p1.report(&w.group, "note", &n, "other", "").unwrap();
     }
     let over = w.p1.report(&w.group, "note", &n, "other", "");
-    assert!(over.is_err(), "{over:?}");
+    assert!(matches!(over, Err(Error::TooManyReports)), "{over:?}");
     assert_eq!(w.p1.reports().len(), cap);
 }

@@ -389,12 +389,13 @@ fn every_reason_has_its_words_in_both_languages() {
         );
         assert!(en != id && ind != id && en != ind, "{id}");
     }
-    let id = "error-report-seen-by-reported";
-    let (en, ind) = (
-        crate::i18n::message("en", id, &[]),
-        crate::i18n::message("id", id, &[]),
-    );
-    assert!(en != id && ind != id && en != ind, "{id}");
+    for id in ["error-report-seen-by-reported", "error-too-many-reports"] {
+        let (en, ind) = (
+            crate::i18n::message("en", id, &[]),
+            crate::i18n::message("id", id, &[]),
+        );
+        assert!(en != id && ind != id && en != ind, "{id}");
+    }
 }
 
 #[test]
