@@ -3,7 +3,6 @@
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
-use serde::{Deserialize, Serialize};
 
 use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
@@ -26,7 +25,7 @@ const PAD: usize = 256;
 
 /// What a report says, sealed (JSON). It names the reported member and the content, never the
 /// reporter: the care record it lives in says who that is, to those who hold it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(Debug, PartialEq, Eq))]
 pub(crate) struct Plain {
     pub v: u8,
     /// The group or pairing (hex).
@@ -49,6 +48,76 @@ pub(crate) struct Plain {
     pub copy: String,
 }
 
+/// Appends `s` as a JSON string (serde_json's escaping).
+fn json_string(out: &mut Vec<u8>, s: &str) -> Result<()> {
+    serde_json::to_writer(&mut *out, s).map_err(|_| Error::Internal("encode report"))
+}
+
+impl Plain {
+    /// The compact JSON of protocol 31.3, fields in their order: the bytes a derived serializer
+    /// wrote, without one (review L6; the vector test holds them).
+    fn encode(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(PAD * 2);
+        out.extend_from_slice(b"{\"v\":");
+        out.extend_from_slice(self.v.to_string().as_bytes());
+        let head = [
+            ("space", &self.space),
+            ("target", &self.target),
+            ("record", &self.record),
+            ("about", &self.about),
+            ("route", &self.route),
+        ];
+        let tail = [
+            ("reason", &self.reason),
+            ("text", &self.text),
+            ("copy", &self.copy),
+        ];
+        for (k, v) in head {
+            out.extend_from_slice(format!(",\"{k}\":").as_bytes());
+            json_string(&mut out, v)?;
+        }
+        out.extend_from_slice(b",\"facilitators\":[");
+        for (i, f) in self.facilitators.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_string(&mut out, f)?;
+        }
+        out.push(b']');
+        for (k, v) in tail {
+            out.extend_from_slice(format!(",\"{k}\":").as_bytes());
+            json_string(&mut out, v)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+
+    /// Reads a plaintext (trailing padding allowed): every field present with its type, `v` a
+    /// byte; unknown fields are ignored. `None` for anything else.
+    fn decode(bytes: &[u8]) -> Option<Plain> {
+        let v: serde_json::Value = serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()?;
+        let o = v.as_object()?;
+        let s = |k: &str| o.get(k)?.as_str().map(str::to_owned);
+        Some(Plain {
+            v: u8::try_from(o.get("v")?.as_u64()?).ok()?,
+            space: s("space")?,
+            target: s("target")?,
+            record: s("record")?,
+            about: s("about")?,
+            route: s("route")?,
+            facilitators: o
+                .get("facilitators")?
+                .as_array()?
+                .iter()
+                .map(|x| x.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()?,
+            reason: s("reason")?,
+            text: s("text")?,
+            copy: s("copy")?,
+        })
+    }
+}
+
 /// AAD of a sealed report: the label, the space it lives in and its root key's suffix after
 /// `report/` (a care record's report id; a copy's `<pass-on id>/<writer device hex>`).
 pub(crate) fn report_aad(care: &SpaceId, id: &str) -> Vec<u8> {
@@ -66,7 +135,7 @@ pub(crate) fn seal_report_with(
     (care, id): (&SpaceId, &str),
     plain: &Plain,
 ) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec(plain).map_err(|_| Error::Internal("encode report"))?;
+    let mut bytes = plain.encode()?;
     let len = bytes.len().div_ceil(PAD).max(1) * PAD;
     bytes.resize(len, b' ');
     let sealed = crate::crypto::seal_value_with(key, nonce, &report_aad(care, id), &bytes);
@@ -513,7 +582,7 @@ impl Vault {
             "report",
         )
         .ok()?;
-        let p: Plain = serde_json::from_slice(&plain).ok()?;
+        let p = Plain::decode(&plain)?;
         let known = p.v == 1
             && TARGETS.contains(&p.target.as_str())
             && ROUTES.contains(&p.route.as_str())
@@ -577,7 +646,7 @@ mod tests {
         assert_eq!(report_aad(&CARE, ID), aad);
         let plain = crate::crypto::open_value(&KEY, &aad, &sealed, "r").unwrap();
         assert_eq!(plain.len() % PAD, 0);
-        let p: Plain = serde_json::from_slice(&plain).unwrap();
+        let p = Plain::decode(&plain).unwrap();
         assert_eq!(p, vector_plain());
         // Replayed under another id or into another care record, it no longer opens.
         for other in [
