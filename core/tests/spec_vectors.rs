@@ -1263,3 +1263,21 @@ fn passcode_wrap_vector_from_the_text() {
     assert_eq!(*w.open(0, &ours).unwrap().unwrap(), [0x44; 32]);
     assert_eq!(*w.open(1, &ours).unwrap().unwrap(), [0x66; 32]);
 }
+
+// ------------------------------------------------------------------------------------------
+// 31.4: a report's pass-on id and the ad of a copy, from the section's text with ring.
+
+#[test]
+fn the_report_pass_on_id_of_31_4_holds() {
+    let (k, sg) = ([0xe2u8; 32], [0xe8u8; 16]);
+    let mut data = b"sebaya/v1/report-passon".to_vec();
+    data.push(0);
+    data.extend_from_slice(&sg);
+    let id = h(&hmac_sha256(&k, &data)[..8]);
+    assert_documented("report pass-on id", &id);
+    let mut ad = b"sebaya/v1/report".to_vec();
+    ad.extend_from_slice(&sg);
+    ad.extend_from_slice(format!("{id}/{}", "e9".repeat(32)).as_bytes());
+    assert_eq!(ad.len(), 113);
+    assert_documented("report copy ad", &h(&ad));
+}

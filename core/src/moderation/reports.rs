@@ -655,8 +655,17 @@ mod tests {
         ] {
             assert!(crate::crypto::open_value(&KEY, &other, &sealed, "r").is_err());
         }
+        // The pass-on id and a copy's ad (31.4), as the crate computes them.
+        let sg = SpaceId([0xe8; 16]);
+        let pid = passon_id(&KEY, &sg);
+        let copy_ad = report_aad(&sg, &format!("{pid}/{}", "e9".repeat(32)));
         let doc = include_str!("../../../docs/protocol.md").replace(['\n', ' '], "");
-        for h in [hex::encode(&aad), hex::encode(&sealed)] {
+        for h in [
+            hex::encode(&aad),
+            hex::encode(&sealed),
+            pid,
+            hex::encode(&copy_ad),
+        ] {
             assert!(doc.contains(&h), "{h} is not in docs/protocol.md");
         }
     }
