@@ -151,3 +151,21 @@ fn reports_per_care_record_per_day_are_capped() {
     assert!(matches!(over, Err(Error::TooManyReports)), "{over:?}");
     assert_eq!(w.p1.reports().len(), cap);
 }
+
+/// Review L4: a member named in upper-case hex is stored as the lower-case device id readers
+/// compare with.
+#[test]
+fn a_member_named_in_upper_case_is_stored_as_its_device_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let p2_hex = w.p2.identity.device.to_hex();
+    w.p1.report(&w.group, "member", &p2_hex.to_uppercase(), "other", "")
+        .unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let got = w.coord.reports();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].about.as_str(), got[0].record.as_str()),
+        (p2_hex.as_str(), p2_hex.as_str())
+    );
+}
