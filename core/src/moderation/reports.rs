@@ -372,8 +372,13 @@ impl Vault {
             v: 1,
             space: space_id.to_hex(),
             target: target.into(),
-            record: record.into(),
-            about,
+            // A member's device as readers compare it (lower case; review L4).
+            record: if target == "member" {
+                about_dev.to_hex()
+            } else {
+                record.into()
+            },
+            about: about_dev.to_hex(),
             route: route.into(),
             facilitators,
             reason: reason.into(),
