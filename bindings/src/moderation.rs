@@ -12,7 +12,7 @@ use super::{ReportReason, ReportRoute, ReportTarget, Result, Shared, parse_space
 pub struct Report {
     /// The care record it lives in (hex).
     pub care_id: String,
-    /// Its id.
+    /// Its id (a copy passed on has its own, not the care record's).
     pub id: String,
     /// Written, ms since the Unix epoch.
     pub created_ms: i64,
@@ -34,7 +34,7 @@ pub struct Report {
     pub about: String,
     /// Whom it is for.
     pub route: ReportRoute,
-    /// The facilitator devices (hex) it is passed on to besides the coordinators.
+    /// The facilitator devices (hex) it is passed on to besides the coordinators (empty in a copy).
     pub facilitators: Vec<String>,
     /// Why.
     pub reason: ReportReason,
@@ -70,7 +70,9 @@ impl Moderation {
     /// Throws `InvalidInput` for an unknown reason (`Blocked` included) or target, words too long
     /// or a report about oneself; `NotFound` for a space not held here, content not in that space,
     /// no care record of the programme on this device or no coordinator in it; `NotAllowed` for a
-    /// device that is no member of the space, or a space bound to no programme.
+    /// device that is no member of the space, or a space bound to no programme;
+    /// `ReportSeenByReported` when the person reported holds the reporter's care record (show the
+    /// coordinator's contact or the crisis lines instead); `TooManyReports` past ten a day.
     pub fn report(
         &self,
         space_id: String,

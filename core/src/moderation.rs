@@ -5,22 +5,26 @@
 //! Where a report lives: in the reporter's own **care record** of the programme the group or
 //! pairing is bound to (`report/<id>` root keys, rules version 11: written only by the record's
 //! subject). That space is shared by the participant, the programme's coordinators and their
-//! supporter, never by another member of the group, so the reported person never holds it: no
-//! envelope, Automerge actor or record they can read names the reporter. Inside, the report is
-//! sealed under a fresh key wrapped only for the coordinators' devices and the reporter's own, never
-//! for the supporter (a report may be about them). A group outside a programme has no coordinators:
-//! a report there is refused (`NotAllowed`).
+//! supporter, never by another participant, so a reported participant never holds it. Inside, the
+//! report is sealed under a fresh key wrapped only for the coordinators' devices and the reporter's
+//! own. Everyone holding the record sees that its subject wrote a report, and when: a report about
+//! one of them (the supporter, a coordinator) would name the reporter to them, so it is refused
+//! (`ReportSeenByReported`) until a channel they do not hold exists. A group outside a programme has
+//! no coordinators: a report there is refused (`NotAllowed`). A care record takes
+//! [`MAX_REPORTS_PER_DAY`] reports a day.
 //!
 //! The facilitator's part: a report about a plain member carries the route
 //! `facilitator-and-coordinators` and the group's facilitator devices; a coordinator's device passes
-//! it on (its reporter left out) into the programme's safeguarding space, sealed for the named
-//! facilitator devices there (`passon.rs`). A report about the facilitator or the supporter carries
-//! `coordinators` and never reaches them.
+//! it on into the programme's safeguarding space as `report/<pass-on id>/<its device>`, an id only
+//! holders of the report's key compute, sealed for the named facilitator devices there and the
+//! coordinators, never for the reported or the reporting person (`passon.rs`). A report about the
+//! facilitator, a coordinator or the supporter carries `coordinators` and is never passed on.
 //!
-//! Blocks are the person's own data: `block/<device hex>` root keys of their journal (synced between
-//! their own devices only, never seen by anyone else). [`Vault::visible_group_notes`] and
-//! [`Vault::visible_messages`] leave a blocked member's content out, but never a coordinator's; a
-//! care record's referrals are never filtered.
+//! Blocks are the person's own data: `block/<space hex>/<device hex>` root keys of their journal
+//! (synced between their own devices only, never seen by anyone else), holding in that space
+//! alone. [`Vault::visible_group_notes`] and [`Vault::visible_messages`] leave a blocked member's
+//! content out, but never a coordinator's, and nothing on a device that administers the space (a
+//! facilitator or supporter moderates, never blocks); a care record's referrals are never filtered.
 //!
 //! Files: `reports.rs` (the sealed report: make, write, read), `passon.rs` (a coordinator's device
 //! passing a report on to the facilitator), `blocks.rs` (block, unblock, the filtered views).
