@@ -213,8 +213,9 @@ impl Author<'_> {
 /// its own name, new keys of a key wrap's length for a concern in the change's past (`rewraps.rs`);
 /// 9 takes any root key from an admin there, so a device still on 9 takes these too.
 /// 11 (issue 18, item 2): a care record's `report/<id>` root keys, its subject's reports, and a
-/// safeguarding space's, a coordinator's copy for the facilitator (protocol 31), which 10 refused
-/// from anyone but an admin.
+/// safeguarding space's `report/<pass-on id>/<writer>`, a coordinator device's copy for the
+/// facilitator (protocol 31), each made once as judged against the change's own past; 10 refused
+/// them from anyone but an admin.
 pub const RULES_VERSION: u32 = 11;
 
 /// A report's root key prefix in a care record (protocol 31.2; the moderation domain writes them).
