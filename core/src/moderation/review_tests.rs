@@ -169,3 +169,32 @@ fn a_member_named_in_upper_case_is_stored_as_its_device_id() {
         (p2_hex.as_str(), p2_hex.as_str())
     );
 }
+
+/// Review L2: reporting writes nothing into the group reported (no proof of the reporter's person
+/// there at that minute, which the reported member would see).
+#[test]
+fn a_report_writes_nothing_into_the_group_it_is_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let g2 = w
+        .fac
+        .create_group_in("Kelompok dua", Some(w.programme))
+        .unwrap();
+    for v in [&mut w.p1, &mut w.p2] {
+        let r = w
+            .fac
+            .approve_group_member(
+                &g2,
+                &v.link_request().unwrap(),
+                sebaya_proto::membership::Role::Member,
+            )
+            .unwrap();
+        v.join_space(&r).unwrap();
+    }
+    assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+    let heads = |v: &Vault| v.held_ref(&g2).unwrap().membership().heads.clone();
+    let before = heads(&w.p1);
+    let p2_hex = w.p2.identity.device.to_hex();
+    w.p1.report(&g2, "member", &p2_hex, "other", "").unwrap();
+    assert_eq!(heads(&w.p1), before, "the group's log is as it was");
+}
