@@ -363,11 +363,6 @@ impl Vault {
         } else {
             (ROUTES[1], Vec::new())
         };
-        // Where the log does not yet say the person signed for this device (a care record joined
-        // before any write of its own), the device proves it first: a report is its subject's.
-        if let Some(me) = self.person_id() {
-            self.claim_spaces(me.0)?;
-        }
         let plain = Plain {
             v: 1,
             space: space_id.to_hex(),
@@ -402,6 +397,12 @@ impl Vault {
             .get_mut(care)
             .ok_or(Error::NotFound("care record"))?
             .wait_for_rules(crate::space::rules::REPORTS_SINCE)?;
+        // Where the log does not yet say the person signed for this device (a care record joined
+        // before any write of its own), the device proves it first, there alone (never in the
+        // group reported: review L2): a report is its subject's.
+        if let Some(me) = self.person_id() {
+            self.claim_space(care, me.0)?;
+        }
         let space = self.held_ref(care)?;
         let since = now_ms() - 86_400_000;
         let today = space
