@@ -198,3 +198,74 @@ fn a_report_writes_nothing_into_the_group_it_is_about() {
     w.p1.report(&g2, "member", &p2_hex, "other", "").unwrap();
     assert_eq!(heads(&w.p1), before, "the group's log is as it was");
 }
+
+/// Review M3: a coordinator's device that holds the group passes a report on only to that group's
+/// admins, whatever facilitator list the report names (here a modified client names a supporter
+/// who is no admin there).
+#[test]
+fn a_pass_on_goes_only_to_the_groups_admins_where_the_coordinator_holds_the_group() {
+    use sebaya_proto::membership::Role;
+    use sebaya_proto::programme::ProgrammeRole;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    // A peer supporter in the safeguarding space, no admin of the group.
+    let mut s = Vault::open(&dir.path().join("s"), &[41; 32]).unwrap();
+    s.create_person().unwrap();
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &s.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            90,
+        )
+        .unwrap();
+    s.add_programme_credential(&g.credential).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&sg, &s.link_request().unwrap(), Role::Member)
+        .unwrap();
+    s.join_space(&r).unwrap();
+    // The coordinator sits in the group.
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &w.coord.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.coord.join_space(&r).unwrap();
+    for _ in 0..2 {
+        s.refresh_index().unwrap();
+        assert_eq!(carry_to(&mut w.coord, &mut s), 0);
+        assert_eq!(carry_to(&mut s, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    }
+    // A modified client names the supporter as the facilitator.
+    let care = w.care;
+    let plain = super::reports::Plain {
+        v: 1,
+        space: w.group.to_hex(),
+        target: "member".into(),
+        record: w.p2.identity.device.to_hex(),
+        about: w.p2.identity.device.to_hex(),
+        route: "facilitator-and-coordinators".into(),
+        facilitators: vec![s.identity.device.to_hex()],
+        reason: "other".into(),
+        text: String::new(),
+        copy: String::new(),
+    };
+    let recipients =
+        super::reports::devices_with(w.p1.held_ref(&care).unwrap(), ProgrammeRole::Coordinator);
+    let me = w.p1.person_id().unwrap();
+    w.p1.claim_spaces(me.0).unwrap();
+    let key = crate::crypto::random_key().unwrap();
+    w.p1.put_sealed(&care, "00000000000000b1", &key, &plain, &recipients)
+        .unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    assert!(w.coord.reports().iter().any(|r| r.id == "00000000000000b1"));
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(carry_to(&mut w.coord, &mut s), 0);
+    assert!(
+        s.reports().is_empty(),
+        "nothing for a supporter who is no admin of the group"
+    );
+}
