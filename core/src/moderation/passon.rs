@@ -8,14 +8,19 @@
 
 use automerge::ReadDoc;
 
+use sebaya_proto::membership::Role;
 use sebaya_proto::programme::ProgrammeRole;
 
 use crate::error::Result;
+use crate::space::doc::is_lower_hex;
 use crate::space::{SpaceKind, rules};
 use crate::{DeviceId, SpaceId, Vault};
 
 use super::ROUTES;
 use super::reports::{Opened, devices_with, passon_id};
+
+/// The most facilitator devices a copy is sealed for besides the coordinators.
+const MAX_NAMED: usize = 8;
 
 #[cfg(test)]
 thread_local! {
@@ -81,6 +86,20 @@ impl Vault {
             return Ok(false);
         }
         let id = passon_id(&r.key, &space);
+        // The report's facilitator list is its writer's word (review M3): where this device holds
+        // the group, only the group's admins count; at most eight, lower-case device ids only.
+        let group_admins: Option<Vec<DeviceId>> = SpaceId::from_hex(&r.plain.space)
+            .ok()
+            .and_then(|g| self.shared.get(&g))
+            .filter(|g| g.membership().is_member(&me))
+            .map(|g| {
+                let gm = g.membership();
+                gm.members
+                    .keys()
+                    .filter(|d| gm.role(d) == Some(Role::Admin))
+                    .copied()
+                    .collect()
+            });
         let s = self.held_ref(&space)?;
         let copies = format!("{}{id}/", rules::REPORT_PREFIX);
         if s.doc.keys(automerge::ROOT).any(|k| k.starts_with(&copies)) {
@@ -105,7 +124,10 @@ impl Vault {
             .plain
             .facilitators
             .iter()
+            .take(MAX_NAMED)
+            .filter(|h| is_lower_hex(h, 64))
             .filter_map(|h| DeviceId::from_hex(h).ok())
+            .filter(|d| group_admins.as_ref().is_none_or(|a| a.contains(d)))
             .filter(|d| m.is_member(d) && !theirs(d))
             .filter_map(|d| Some((d, *m.x25519.get(&d)?)))
             .collect();
