@@ -695,6 +695,49 @@ impl From<sebaya_core::groups::Attendance> for Attendance {
     }
 }
 
+open_enum! {
+    /// Why a member reports (issue 18, item 2; protocol 31): shown with
+    /// `localized_message("report-reason-" + its id)`. Read from synced reports: has `Unknown`.
+    ReportReason {
+        /// Harassing or bullying.
+        Harassment = "harassment",
+        /// Hateful about who someone is.
+        Hateful = "hateful",
+        /// Advice that could hurt someone.
+        UnsafeAdvice = "unsafe-advice",
+        /// Sharing someone's private information.
+        PrivateInformation = "private-information",
+        /// The reporter is worried about the member.
+        WorriedAboutThem = "worried-about-them",
+        /// Something else (say what in the words).
+        Other = "other",
+        /// Not a report: a member was blocked (the facilitator's notice); never given to `report`.
+        Blocked = "blocked",
+    }
+}
+
+open_enum! {
+    /// What a report is about. Read from synced reports: has `Unknown`.
+    ReportTarget {
+        /// A group's note (its id).
+        Note = "note",
+        /// A pairing's message (its id).
+        Message = "message",
+        /// A member (their device id).
+        Member = "member",
+    }
+}
+
+open_enum! {
+    /// Whom a report is for. Read from synced reports: has `Unknown`.
+    ReportRoute {
+        /// The group's facilitator and the programme's coordinators.
+        FacilitatorAndCoordinators = "facilitator-and-coordinators",
+        /// The coordinators alone (a report about the facilitator or the supporter).
+        Coordinators = "coordinators",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The string tables above must match what the core stores and sends, or a known value would

@@ -175,11 +175,12 @@ impl Groups {
         })
     }
 
-    /// The group's notes, oldest first.
+    /// The group's notes, oldest first; a member this person blocked is left out (never a
+    /// coordinator: `Moderation.block`).
     pub fn notes(&self, group_id: String) -> Result<Vec<GroupNote>> {
         let g = parse_space(&group_id)?;
         with(&self.inner, |v| {
-            let notes = v.read_space(&g, sebaya_core::groups::notes)?;
+            let notes = v.visible_group_notes(&g)?;
             Ok(notes
                 .into_iter()
                 .map(|n| {

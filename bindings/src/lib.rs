@@ -20,6 +20,7 @@
 //! | `care()` | `care.rs`, `safety.rs`, `wordings.rs` | enrolment, consent, screening and escalation, referrals, crisis numbers, safety plan, wordings |
 //! | `programmes()` | `programmes.rs`, `training.rs`, `reports.rs` | roles and credentials, the training register, reports |
 //! | `invites()` | `invites.rs` | remote invites and join requests |
+//! | `moderation()` | `moderation.rs` | reports and blocks |
 //! | `nearby()` | `nearby.rs` | peer sessions, bundles, carrying for others |
 //!
 //! Closed sets of values cross as enums (`enums.rs`); those over synced data have an `Unknown`
@@ -34,14 +35,15 @@ use care::Care;
 pub use enums::{
     Attendance, CareNotice, CareViewer, ConsentPurpose, CrisisChannel, CrisisResourceKind,
     Instrument, InviteStatus, JoinStatus, LinkKind, OnCallState, ProgrammeRole, ReferralOrigin,
-    ReferralReason, ReferralState, ReminderFor, ReminderKind, RiskFlag, SafetyStep, ScreeningBand,
-    SharedItemKind, ShortfallReason, SpaceKind, SpaceRole, SyncPath, SyncScope, TrainingModule,
-    TrainingStatus,
+    ReferralReason, ReferralState, ReminderFor, ReminderKind, ReportReason, ReportRoute,
+    ReportTarget, RiskFlag, SafetyStep, ScreeningBand, SharedItemKind, ShortfallReason, SpaceKind,
+    SpaceRole, SyncPath, SyncScope, TrainingModule, TrainingStatus,
 };
 use groups::Groups;
 use invites::Invites;
 use journal::Journal;
 pub use live::{LiveFailure, LiveListener, LiveSession};
+use moderation::Moderation;
 use nearby::Nearby;
 use pairings::Pairings;
 use programmes::Programmes;
@@ -56,6 +58,7 @@ mod invites;
 mod journal;
 mod live;
 mod logging;
+mod moderation;
 mod nearby;
 mod pairings;
 mod passcode;
@@ -268,6 +271,33 @@ pub enum SebayaError {
     /// A one-off reminder's time has already passed; nothing was written (issue 18, item 4).
     #[error("{detail}")]
     ReminderInPast {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// Some member devices of the space run an older release that would refuse this write; nothing
+    /// was written. `Spaces.rules_status` names them; try again once they have updated (protocol 12.2).
+    #[error("{detail}")]
+    WaitingForUpdates {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// A report about someone who holds the reporter's care record (their supporter, a
+    /// coordinator) would show them who wrote it; nothing was written. Offer the coordinator's
+    /// contact or the crisis lines instead (protocol 31.1).
+    #[error("{detail}")]
+    ReportSeenByReported {
+        /// Catalogue id.
+        message_id: String,
+        /// English text for logs (no personal data).
+        detail: String,
+    },
+    /// This person sent as many reports as a day takes; nothing was written (try tomorrow).
+    #[error("{detail}")]
+    TooManyReports {
         /// Catalogue id.
         message_id: String,
         /// English text for logs (no personal data).
@@ -532,6 +562,18 @@ impl From<sebaya_core::Error> for SebayaError {
             },
             E::ReminderInPast => SebayaError::ReminderInPast {
                 message_id: id("error-reminder-in-past"),
+                detail,
+            },
+            E::WaitingForUpdates => SebayaError::WaitingForUpdates {
+                message_id: id("error-waiting-for-updates"),
+                detail,
+            },
+            E::ReportSeenByReported => SebayaError::ReportSeenByReported {
+                message_id: id("error-report-seen-by-reported"),
+                detail,
+            },
+            E::TooManyReports => SebayaError::TooManyReports {
+                message_id: id("error-too-many-reports"),
                 detail,
             },
             E::PeerNotMember => SebayaError::PeerNotMember {
@@ -1069,6 +1111,14 @@ impl Vault {
     /// follow-ups) and what is due, for local notifications with a neutral text.
     pub fn reminders(&self) -> Arc<Reminders> {
         Arc::new(Reminders {
+            inner: self.inner.clone(),
+        })
+    }
+
+    /// Reports and blocks: report a note, message or member to the programme's coordinators (and the
+    /// facilitator); block a member so their content is hidden on this person's devices.
+    pub fn moderation(&self) -> Arc<Moderation> {
+        Arc::new(Moderation {
             inner: self.inner.clone(),
         })
     }

@@ -66,6 +66,9 @@ impl From<&SebayaError> for LiveFailure {
             | SebayaError::BundleReplayed { message_id, .. }
             | SebayaError::StrangerBundle { message_id, .. }
             | SebayaError::ReminderInPast { message_id, .. }
+            | SebayaError::WaitingForUpdates { message_id, .. }
+            | SebayaError::ReportSeenByReported { message_id, .. }
+            | SebayaError::TooManyReports { message_id, .. }
             | SebayaError::AlreadyLinked { message_id, .. }
             | SebayaError::AlreadyHasPerson { message_id, .. }
             | SebayaError::NoPerson { message_id, .. }

@@ -312,21 +312,20 @@ impl Pairings {
         Ok(id)
     }
 
-    /// The pairing's messages, oldest first.
+    /// The pairing's messages, oldest first; a member this person blocked is left out (never a
+    /// coordinator: `Moderation.block`).
     pub fn messages(&self, pairing_id: String) -> Result<Vec<PairMessage>> {
         let p = parse_space(&pairing_id)?;
         with(&self.inner, |v| {
-            v.read_space(&p, |d| {
-                sebaya_core::pairing::messages(d)
-                    .into_iter()
-                    .map(|m| PairMessage {
-                        id: m.id,
-                        text: m.text,
-                        by: m.by,
-                        at_ms: m.at_ms,
-                    })
-                    .collect()
-            })
+            Ok(v.visible_messages(&p)?
+                .into_iter()
+                .map(|m| PairMessage {
+                    id: m.id,
+                    text: m.text,
+                    by: m.by,
+                    at_ms: m.at_ms,
+                })
+                .collect())
         })
     }
 

@@ -38,6 +38,20 @@ pub struct CreatedSpace {
     pub response: String,
 }
 
+/// What the devices of a space judge under (docs/protocol.md 12.2): a write a newer release makes
+/// waits (`WaitingForUpdates`) until every member device has updated; this says who is behind.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct RulesStatus {
+    /// The lowest rules version the space's member devices announced; 0 while one has announced
+    /// none (it runs an older release, or has not synced since it updated).
+    pub floor: u32,
+    /// The rules version this device judges under.
+    pub this_device: u32,
+    /// Device ids (hex) of the other members whose release is older than this device's, or who
+    /// have not said: show "waiting for them to update".
+    pub behind: Vec<String>,
+}
+
 /// Membership of shared spaces, handed out by `Vault.spaces()`. It holds the vault's shared state,
 /// so `Vault.lock()` locks it too (`Locked`).
 #[derive(uniffi::Object)]
@@ -146,6 +160,20 @@ impl Spaces {
             sebaya_core::Role::Member
         };
         with(&self.inner, |v| v.set_group_member_role(&g, &d, role))
+    }
+
+    /// Which rules the devices of a space judge under, and who is behind this device (for
+    /// `WaitingForUpdates`). `NotFound` for a space this device does not hold.
+    pub fn rules_status(&self, space_id: String) -> Result<RulesStatus> {
+        let g = parse_space(&space_id)?;
+        with(&self.inner, |v| {
+            let st = v.rules_status(&g)?;
+            Ok(RulesStatus {
+                floor: st.floor,
+                this_device: st.this_device,
+                behind: st.behind.iter().map(|d| d.to_hex()).collect(),
+            })
+        })
     }
 
     /// The devices of a space, with their roles, as this device knows them.

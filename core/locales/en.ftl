@@ -41,4 +41,7 @@ error-case-notes-full = Case notes are only for the supporter, one supervisor an
 error-bad-bundle = This sync file is damaged or incomplete. Nothing from it was saved. Ask for a new one.
 error-bundle-replayed = This sync file was already imported on this device. Nothing changed.
 error-reminder-in-past = That time has already passed. Pick a time still to come.
+error-waiting-for-updates = Someone in this space needs to update the app first. Nothing was saved; try again after they update.
+error-report-seen-by-reported = The person you are reporting could see that you sent a report, so nothing was sent. Contact your coordinator another way, or open the crisis lines if you are not safe.
+error-too-many-reports = You have sent as many reports as you can today, so nothing was sent. Try again tomorrow, or contact your coordinator another way.
 error-stranger-bundle = This sync file comes from a device you share nothing with. Nothing from it was saved.

@@ -41,4 +41,7 @@ error-case-notes-full = Catatan kasus hanya untuk pendamping, satu supervisor, d
 error-bad-bundle = Berkas sinkronisasi ini rusak atau tidak lengkap. Tidak ada yang disimpan darinya. Minta berkas yang baru.
 error-bundle-replayed = Berkas sinkronisasi ini sudah pernah diimpor di perangkat ini. Tidak ada yang berubah.
 error-reminder-in-past = Waktu itu sudah lewat. Pilih waktu yang belum tiba.
+error-waiting-for-updates = Seseorang di ruang ini perlu memperbarui aplikasinya dulu. Belum ada yang disimpan; coba lagi setelah mereka memperbarui.
+error-report-seen-by-reported = Orang yang Anda laporkan dapat melihat bahwa Anda mengirim laporan, jadi tidak ada yang dikirim. Hubungi koordinator Anda dengan cara lain, atau buka layanan krisis jika Anda tidak aman.
+error-too-many-reports = Anda sudah mengirim laporan sebanyak yang bisa dikirim hari ini, jadi tidak ada yang dikirim. Coba lagi besok, atau hubungi koordinator Anda dengan cara lain.
 error-stranger-bundle = Berkas sinkronisasi ini berasal dari perangkat yang tidak berbagi apa pun denganmu. Tidak ada yang disimpan darinya.

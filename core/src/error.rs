@@ -106,6 +106,21 @@ pub enum Error {
     /// was written. Pick a time still to come (issue 18, item 4).
     #[error("the reminder's time has already passed")]
     ReminderInPast,
+    /// The write needs a rules version some member device of the space has not announced yet
+    /// (docs/protocol.md 12.2): an older device would refuse it and hold back everything this device
+    /// writes there after it. Nothing was written; try again once they have updated (the space's
+    /// rules status names who is behind).
+    #[error("some devices in this space need to update before this can be written")]
+    WaitingForUpdates,
+    /// A report about someone who holds the reporter's care record (their supporter, a
+    /// coordinator): they would see that the reporter wrote a report, so nothing was written (issue
+    /// 18, item 2; protocol 31.1). The app offers the coordinator's contact or the crisis lines.
+    #[error("the person reported would see that a report was written; nothing was written")]
+    ReportSeenByReported,
+    /// This person's care record took as many reports as it takes in a day (issue 18, item 2,
+    /// review M6); nothing was written. Try again tomorrow, or reach the coordinator another way.
+    #[error("too many reports today; nothing was written")]
+    TooManyReports,
     /// A bundle file is damaged, truncated, altered, oversized, of another version, or carries an
     /// envelope that does not verify. Nothing of it was kept.
     #[error("the bundle is not valid: {0}")]

@@ -7,7 +7,7 @@ use fluent_bundle::{FluentArgs, FluentBundle, FluentResource};
 use unic_langid::LanguageIdentifier;
 
 /// English catalogue files, one per area (general and errors, care, training, safety plan, reports,
-/// platform capabilities).
+/// platform capabilities, reports and blocks).
 const EN: &[&str] = &[
     include_str!("../locales/en.ftl"),
     include_str!("../locales/care.en.ftl"),
@@ -16,6 +16,7 @@ const EN: &[&str] = &[
     include_str!("../locales/reports.en.ftl"),
     include_str!("../locales/peer.en.ftl"),
     include_str!("../locales/platform.en.ftl"),
+    include_str!("../locales/moderation.en.ftl"),
 ];
 /// Indonesian catalogue files, the same areas.
 const ID: &[&str] = &[
@@ -26,6 +27,7 @@ const ID: &[&str] = &[
     include_str!("../locales/reports.id.ftl"),
     include_str!("../locales/peer.id.ftl"),
     include_str!("../locales/platform.id.ftl"),
+    include_str!("../locales/moderation.id.ftl"),
 ];
 
 /// Languages with a complete catalogue, as BCP 47 tags.

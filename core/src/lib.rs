@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod identity;
 pub mod journal;
 pub mod lock;
+pub mod moderation;
 pub mod order;
 pub mod pairing;
 pub mod reminders;
@@ -255,6 +256,9 @@ impl Vault {
         let _ = self.send_queued_concerns();
         // Earlier concerns wrapped for coordinator devices added since (review M2).
         let _ = self.rewrap_concerns();
+        let _ = self.pass_on_reports();
+        // Block notices that had to wait (review M5).
+        let _ = self.send_block_notices();
     }
 
     /// [`Vault::sync_begin`], sealing due snapshots or not (see [`Vault::seal_pending_with`]).

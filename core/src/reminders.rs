@@ -47,6 +47,8 @@ mod more_tests;
 #[cfg(test)]
 mod review_tests;
 #[cfg(test)]
+mod rules_floor_tests;
+#[cfg(test)]
 mod tests;
 
 pub use crate::space::rules::reminders::PREFIX;

@@ -58,6 +58,9 @@ mod keys;
 mod kind;
 mod outgoing;
 pub(crate) mod rules;
+pub mod rulesann;
+#[cfg(test)]
+mod rulesann_tests;
 #[cfg(test)]
 mod seal_cost_tests;
 mod snapshot;
@@ -208,6 +211,8 @@ pub struct Space {
     /// The envelope versions each member announced in the document (`versions.rs`): which version
     /// this device seals in. Kept in memory only, read again from the document after a load.
     announced: versions::Announcements,
+    /// The rules versions the members announced (`rulesann.rs`).
+    rules_announced: rulesann::RulesAnnouncements,
 }
 
 /// What receiving a batch of envelopes did.
@@ -395,6 +400,7 @@ impl Space {
             counted: 0,
             counted_heads: Vec::new(),
             announced: versions::Announcements::default(),
+            rules_announced: rulesann::RulesAnnouncements::default(),
         };
         space.save_record(store)?;
         Ok(space)
@@ -583,6 +589,7 @@ impl Space {
             counted: 0,
             counted_heads: Vec::new(),
             announced: versions::Announcements::default(),
+            rules_announced: rulesann::RulesAnnouncements::default(),
         };
         space.load_membership(store)?;
         // What was just loaded is already stored: only what comes after these heads is new.

@@ -1065,6 +1065,111 @@ fn the_announcement_of_12_1_is_the_documented_change() {
     assert_documented("12.1 announcement change", ANNOUNCEMENT_CHANGE_HEX);
 }
 
+// ------------------------------------------------------------------------------------------
+// 12.2: the announcement of the rules version a device judges under, the floor, narrowing.
+
+const RULES_ANNOUNCEMENT_CHANGE_HEX: &str = concat!(
+    "856f4a835b81fde4013d0020d04ab232742bb4ab3a1368bd4615e4e6d0224ab7",
+    "1a016baf8520a332c9778737010180f2d6ca06117365626179612f76312f7275",
+    "6c65733a390000",
+);
+
+#[test]
+fn the_rules_announcement_of_12_2_is_the_documented_change() {
+    use automerge::transaction::CommitOptions;
+    let author = public(&key(&[0x11; 32]));
+    let message = space::rulesann::rules_announcement(9);
+    assert_eq!(message, "sebaya/v1/rules:9");
+    assert_eq!(space::rulesann::parse_rules_announcement(&message), Some(9));
+    assert_documented("12.2 message", &h(message.as_bytes()));
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from(&author[..]));
+    doc.empty_change(
+        CommitOptions::default()
+            .with_message(message.clone())
+            .with_time(1_767_225_600),
+    );
+    let change = doc.get_changes(&[]).pop().unwrap();
+    assert_eq!(change.actor_id().to_bytes(), &author[..]);
+    assert_eq!(h(change.raw_bytes()), RULES_ANNOUNCEMENT_CHANGE_HEX);
+    assert_documented("12.2 announcement change", RULES_ANNOUNCEMENT_CHANGE_HEX);
+    assert!(
+        spec().contains(&format!("gives them), {} bytes", change.raw_bytes().len())),
+        "12.2 length"
+    );
+}
+
+/// 12.2's floor table, row by row: members and their latest announcements, and the floor.
+#[test]
+fn the_floor_table_of_12_2_holds() {
+    use std::collections::BTreeMap;
+    let (a, b, c) = (DeviceId([1; 32]), DeviceId([2; 32]), DeviceId([3; 32]));
+    type Row<'a> = (&'a [DeviceId], &'a [(DeviceId, u32)], u32, &'a str);
+    let rows: [Row<'_>; 7] = [
+        (&[a, b], &[(a, 9), (b, 9)], 9, "| A, B | A: 9; B: 9 | 9 |"),
+        (&[a, b], &[(a, 9), (b, 7)], 7, "| A, B | A: 9; B: 7 | 7 |"),
+        (&[a, b], &[(a, 9)], 0, "| A, B | A: 9; B: none | 0 |"),
+        (
+            &[a, b],
+            &[(a, 12), (b, 9)],
+            9,
+            "| A, B (C removed) | A: 12; B: 9; C: none | 9 |",
+        ),
+        (
+            &[a, b],
+            &[(a, 12), (b, 12)],
+            12,
+            "| A, B | A: 12; B: 12 | 12 |",
+        ),
+        (
+            &[a, b, c],
+            &[(a, 12), (b, 12)],
+            0,
+            "| A, B, C (C added later) | A: 12; B: 12; C: none | 0 |",
+        ),
+        (&[], &[(a, 12)], 0, "| none | A: 12 | 0 |"),
+    ];
+    let text = spec();
+    for (members, latest, want, row) in rows {
+        let latest: BTreeMap<DeviceId, u32> = latest.iter().copied().collect();
+        assert_eq!(space::rulesann::floor(members, &latest), want, "{row}");
+        assert!(text.contains(row), "row not in 12.2: {row}");
+    }
+}
+
+/// 12.2's narrowing vector: `c1` before B's announcement is in its past, `c2` after.
+#[test]
+fn the_narrowing_vector_of_12_2_holds() {
+    use automerge::transaction::{CommitOptions, Transactable};
+    use space::rulesann::{announced_in_past, rules_announcement};
+    let a = DeviceId([0xa1; 32]);
+    let b = DeviceId([0xb2; 32]);
+    let announce = |d: &mut AutoCommit, v: u32| {
+        d.empty_change(CommitOptions::default().with_message(rules_announcement(v)));
+    };
+    let mut da = AutoCommit::new().with_actor(automerge::ActorId::from(&a.0[..]));
+    announce(&mut da, 12);
+    da.put(automerge::ROOT, "x", 1).unwrap();
+    da.commit();
+    let c1 = da.get_last_local_change().unwrap();
+    let mut db = AutoCommit::new().with_actor(automerge::ActorId::from(&b.0[..]));
+    announce(&mut db, 12);
+    da.merge(&mut db).unwrap();
+    da.put(automerge::ROOT, "x", 2).unwrap();
+    da.commit();
+    let c2 = da.get_last_local_change().unwrap();
+    for later in [false, true] {
+        if later {
+            announce(&mut db, 9);
+            da.merge(&mut db).unwrap();
+        }
+        assert!(!announced_in_past(&mut da, c1.deps(), &[a, b], 12));
+        assert!(announced_in_past(&mut da, c2.deps(), &[a, b], 12));
+        let c = DeviceId([3; 32]);
+        assert!(!announced_in_past(&mut da, c2.deps(), &[a, b, c], 12));
+        assert!(!announced_in_past(&mut da, c1.deps(), &[a, b, c], 12));
+    }
+}
+
 /// 8.1: the Automerge actor id of a device's generation (issue 15, item 7): the device id alone in
 /// generation 0, then the device id and the generation as 4 bytes, big-endian. Built here from the
 /// text and compared with the crate, both ways.
@@ -1157,4 +1262,22 @@ fn passcode_wrap_vector_from_the_text() {
     let w = Wrapped::from_bytes(&wire).unwrap();
     assert_eq!(*w.open(0, &ours).unwrap().unwrap(), [0x44; 32]);
     assert_eq!(*w.open(1, &ours).unwrap().unwrap(), [0x66; 32]);
+}
+
+// ------------------------------------------------------------------------------------------
+// 31.4: a report's pass-on id and the ad of a copy, from the section's text with ring.
+
+#[test]
+fn the_report_pass_on_id_of_31_4_holds() {
+    let (k, sg) = ([0xe2u8; 32], [0xe8u8; 16]);
+    let mut data = b"sebaya/v1/report-passon".to_vec();
+    data.push(0);
+    data.extend_from_slice(&sg);
+    let id = h(&hmac_sha256(&k, &data)[..8]);
+    assert_documented("report pass-on id", &id);
+    let mut ad = b"sebaya/v1/report".to_vec();
+    ad.extend_from_slice(&sg);
+    ad.extend_from_slice(format!("{id}/{}", "e9".repeat(32)).as_bytes());
+    assert_eq!(ad.len(), 113);
+    assert_documented("report copy ad", &h(&ad));
 }

@@ -173,6 +173,37 @@ fun main() {
             assertEquals(listOf(next), par.reminders().due(now, JAKARTA, "id").upcoming.filter { it.reminderId == before }.map { it.spaceId }, "once")
             for (v in listOf(fac, co, par)) v.close()
         }
+
+        check("a participant's reminder waits until the supporter's device has said its rules (12.2)") {
+            val sup = person(tmp, "w-s.db")
+            val part = person(tmp, "w-p.db")
+            val pairing = sup.pairings().create(part.linkRequest(), trainedProgramme(sup))
+            part.spaces().join(pairing.response)
+            val pid = pairing.spaceId
+            val st = part.spaces().rulesStatus(pid)
+            assertTrue(st.thisDevice >= 8u, "this release takes reminders")
+            assertEquals(0u, st.floor, "the supporter's device has not said")
+            assertEquals(listOf(sup.deviceId()), st.behind, "who is behind")
+            val now = System.currentTimeMillis() / 1000
+            val e = assertThrows<SebayaException.WaitingForUpdates>("waits") {
+                part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "latihan", now + DAY, JAKARTA, 0u)
+            }
+            assertEquals("error-waiting-for-updates", e.messageId, "message id")
+            assertTrue(localizedMessage(e.messageId, "en", null).contains("update"), "English")
+            assertTrue(localizedMessage(e.messageId, "id", null).contains("memperbarui"), "Indonesian")
+            assertTrue(part.reminders().list(pid).isEmpty(), "nothing written")
+            for (v in listOf(sup, part, sup, part)) v.sync(url)
+            for (v in listOf(sup, part)) {
+                val now2 = v.spaces().rulesStatus(pid)
+                assertEquals(now2.thisDevice, now2.floor, "everyone said")
+                assertTrue(now2.behind.isEmpty(), "nobody behind")
+            }
+            val r = part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "latihan", now + DAY, JAKARTA, 0u)
+            part.sync(url)
+            sup.sync(url)
+            assertTrue(sup.reminders().list(pid).any { it.id == r }, "it goes")
+            for (v in listOf(sup, part)) v.close()
+        }
     } finally {
         relay?.close()
         tmp.deleteRecursively()

@@ -229,3 +229,36 @@ def test_an_offset_change_ahead_keeps_each_occurrence_local(tmp_path, relay):
         sup.reminders().due(now, -2**31, "id")
     with pytest.raises(SebayaError.InvalidInput):
         sup.reminders().add(pid, ReminderKind.TASK, ReminderFor.EVERYONE, "x", now + DAY, -2**31, 0)
+
+
+def test_a_participants_reminder_waits_until_the_supporters_device_has_said_its_rules(tmp_path, relay):
+    """Protocol 12.2 (review M3): until every other device of the pairing announced rules that take
+    a participant's reminder, the participant's phone writes none (WaitingForUpdates, nothing
+    written) and rules_status names who is behind; once they synced, it goes."""
+    sup, part = person(tmp_path / "s.db"), person(tmp_path / "p.db")
+    created = sup.pairings().create(part.link_request(), trained_programme(sup))
+    part.spaces().join(created.response)
+    pid = created.space_id
+    st = part.spaces().rules_status(pid)
+    assert st.this_device >= 8
+    assert (st.floor, st.behind) == (0, [sup.device_id()])
+    assert sup.spaces().rules_status(pid).behind == [part.device_id()]
+    now = int(time.time())
+    with pytest.raises(SebayaError.WaitingForUpdates) as e:
+        part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "latihan", now + DAY, JAKARTA, 0)
+    assert e.value.message_id == "error-waiting-for-updates"
+    en = localized_message(e.value.message_id, "en", None)
+    id_ = localized_message(e.value.message_id, "id", None)
+    assert "update" in en and "memperbarui" in id_
+    assert part.reminders().list(pid) == []
+    for v in (sup, part, sup, part):
+        v.sync(relay.url)
+    for v in (sup, part):
+        st = v.spaces().rules_status(pid)
+        assert (st.floor, st.behind) == (st.this_device, [])
+    r = part.reminders().add(pid, ReminderKind.TASK, ReminderFor.PARTICIPANT, "latihan", now + DAY, JAKARTA, 0)
+    part.sync(relay.url)
+    sup.sync(relay.url)
+    assert r in [x.id for x in sup.reminders().list(pid)]
+    with pytest.raises(SebayaError.InvalidInput):
+        part.spaces().rules_status("zz")

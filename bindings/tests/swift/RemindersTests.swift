@@ -7,6 +7,7 @@
 import Foundation
 
 func reminderInPast(_ e: SebayaError) -> String? { if case .ReminderInPast(let m, _) = e { return m }; return nil }
+func waitingForUpdates(_ e: SebayaError) -> String? { if case .WaitingForUpdates(let m, _) = e { return m }; return nil }
 
 private let day: Int64 = 86_400
 private let jakarta: Int32 = 7 * 60
@@ -155,5 +156,36 @@ func remindersTests() {
         for v in [fac, par, fac, par] { _ = try v.sync(relayUrl: url) }
         try assertEqual([before], try par.reminders().list(spaceId: next).map { $0.id }, "carried")
         try assertEqual([next], try par.reminders().due(nowSecs: now, offsetMinutes: jakarta, locale: "id").upcoming.filter { $0.reminderId == before }.map { $0.spaceId }, "once")
+    }
+
+    check("reminders: a participant's waits until the supporter's device has said its rules (12.2)") {
+        let url = try relayURL()
+        let sup = try personVault("rem-w-s.db")
+        let part = try personVault("rem-w-p.db")
+        let pairing = try sup.pairings().create(participantRequest: try part.linkRequest(), programmeId: try trainedProgramme(sup))
+        _ = try part.spaces().join(response: pairing.response)
+        let pid = pairing.spaceId
+        let st = try part.spaces().rulesStatus(spaceId: pid)
+        try assertTrue(st.thisDevice >= 8, "this release takes reminders")
+        try assertEqual(UInt32(0), st.floor, "the supporter's device has not said")
+        try assertEqual([try sup.deviceId()], st.behind, "who is behind")
+        let now = Int64(Date().timeIntervalSince1970)
+        let m = try assertThrows("waits", waitingForUpdates) {
+            _ = try part.reminders().add(spaceId: pid, kind: .task, forWhom: .participant, text: "latihan", firstAtSecs: now + day, offsetMinutes: jakarta, everyDays: 0)
+        }
+        try assertEqual("error-waiting-for-updates", m, "message id")
+        try assertTrue(localizedMessage(messageId: m, locale: "en", detail: nil).contains("update"), "English")
+        try assertTrue(localizedMessage(messageId: m, locale: "id", detail: nil).contains("memperbarui"), "Indonesian")
+        try assertTrue(try part.reminders().list(spaceId: pid).isEmpty, "nothing written")
+        for v in [sup, part, sup, part] { _ = try v.sync(relayUrl: url) }
+        for v in [sup, part] {
+            let s = try v.spaces().rulesStatus(spaceId: pid)
+            try assertEqual(s.thisDevice, s.floor, "everyone said")
+            try assertTrue(s.behind.isEmpty, "nobody behind")
+        }
+        let r = try part.reminders().add(spaceId: pid, kind: .task, forWhom: .participant, text: "latihan", firstAtSecs: now + day, offsetMinutes: jakarta, everyDays: 0)
+        _ = try part.sync(relayUrl: url)
+        _ = try sup.sync(relayUrl: url)
+        try assertTrue(try sup.reminders().list(spaceId: pid).contains { $0.id == r }, "it goes")
     }
 }

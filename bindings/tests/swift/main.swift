@@ -638,5 +638,7 @@ passcodeTests()
 remindersTests()
 // Registering for wake-ups (issue 16, item 4).
 pushTests()
+// Reports and blocks (issue 18, item 2).
+moderationTests()
 
 finish()

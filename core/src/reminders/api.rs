@@ -128,6 +128,23 @@ impl Vault {
         }
     }
 
+    /// A pairing's member who is no admin (the participant's side) writes reminders only once every
+    /// member device judges under rules that accept them (`SINCE`, protocol 12.2): a device on
+    /// older rules would refuse the write and hold back everything this device writes in the
+    /// pairing after it. [`Error::WaitingForUpdates`] until then, with nothing written: the write
+    /// is not kept for later, as every later change of this device would wait behind it.
+    fn wait_for_older_rules(&mut self, space: &SpaceId) -> Result<()> {
+        let me = self.identity.device;
+        let s = self.shared.get_mut(space).ok_or(Error::NotFound("space"))?;
+        // A device that is no member (or no longer) is told `NotAllowed` by the write itself.
+        if s.kind == SpaceKind::Pairing
+            && s.membership().role(&me) == Some(sebaya_proto::membership::Role::Member)
+        {
+            s.wait_for_rules(crate::space::rules::reminders::SINCE)?;
+        }
+        Ok(())
+    }
+
     /// Adds a reminder to a pairing or group; returns its id. In a pairing either person adds a
     /// cadence, a session date or a task, and only the supporter's side a follow-up; in a group a
     /// facilitator adds tasks for everyone (its session dates are its sessions). A one-off whose
@@ -160,6 +177,15 @@ impl Vault {
             }
         }
         super::check(new, now_ms())?;
+        // What no update makes right is refused before any wait: a follow-up is the supporter's
+        // side's (the rules refuse it from anyone else, at every version).
+        let me = self.identity.device;
+        let plain_member = self.reminder_space(space)?.membership().role(&me)
+            == Some(sebaya_proto::membership::Role::Member);
+        if kind == SpaceKind::Pairing && plain_member && new.kind == ReminderKind::FollowUp {
+            return Err(Error::NotAllowed("a follow-up is the supporter's to set"));
+        }
+        self.wait_for_older_rules(space)?;
         let id = hex::encode(crate::crypto::random::<8>()?);
         let by = self.identity.device.to_hex();
         self.with_space(space, |doc, now| super::add(doc, &id, new, &by, now))?;
@@ -174,12 +200,14 @@ impl Vault {
     /// Marks one occurrence of a reminder done (0 for a one-off), for everyone who sees it.
     pub fn complete_reminder(&mut self, space: &SpaceId, id: &str, occurrence: u64) -> Result<()> {
         self.reminder_space(space)?;
+        self.wait_for_older_rules(space)?;
         self.with_space(space, |doc, now| super::complete(doc, id, occurrence, now))
     }
 
     /// Deletes a reminder for everyone.
     pub fn delete_reminder(&mut self, space: &SpaceId, id: &str) -> Result<()> {
         self.reminder_space(space)?;
+        self.wait_for_older_rules(space)?;
         self.with_space(space, |doc, now| super::delete(doc, id, now))
     }
 

@@ -16,18 +16,18 @@ use crate::{SpaceId, Vault};
 
 const DAY: i64 = 86_400;
 
-fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
+pub(super) fn vault(dir: &tempfile::TempDir, name: &str, seed: u8) -> Vault {
     let mut v = Vault::open(&dir.path().join(name), &[seed; 32]).unwrap();
     v.create_person().unwrap();
     v
 }
 
-fn carry(from: &mut Vault, to: &mut Vault) -> u32 {
+pub(super) fn carry(from: &mut Vault, to: &mut Vault) -> u32 {
     let bundle = from.export_bundle(&[], None).expect("export");
     to.import_bundle(&bundle).expect("import").quarantined
 }
 
-fn pairing(dir: &tempfile::TempDir) -> (Vault, Vault, SpaceId) {
+pub(super) fn pairing(dir: &tempfile::TempDir) -> (Vault, Vault, SpaceId) {
     let mut sup = vault(dir, "sup", 1);
     let mut part = vault(dir, "part", 2);
     let p = crate::pairing::programme_tests::trained_programme(&mut sup);
@@ -39,7 +39,12 @@ fn pairing(dir: &tempfile::TempDir) -> (Vault, Vault, SpaceId) {
     (sup, part, id)
 }
 
-fn once(kind: ReminderKind, for_whom: ReminderFor, text: &str, at_secs: i64) -> NewReminder {
+pub(super) fn once(
+    kind: ReminderKind,
+    for_whom: ReminderFor,
+    text: &str,
+    at_secs: i64,
+) -> NewReminder {
     NewReminder {
         kind,
         for_whom,
@@ -52,7 +57,7 @@ fn once(kind: ReminderKind, for_whom: ReminderFor, text: &str, at_secs: i64) -> 
     }
 }
 
-fn now_secs() -> i64 {
+pub(super) fn now_secs() -> i64 {
     now_ms() / 1000
 }
 

@@ -30,6 +30,8 @@ fn an_envelope_that_fails_while_applied_is_refused_and_the_ones_around_it_go_in(
     // The member announces its envelope versions (protocol 12.1) before the fork, as its first
     // seal would: the fork below is then of its notes alone.
     ms.announce_if_needed();
+    // And its rules version (protocol 12.2), which its first seal would write too.
+    ms.announce_rules_if_needed();
     // The member's document forked under its own actor: two different changes with one sequence
     // number, which Automerge refuses to apply over each other.
     let mut twin = ms.doc.clone();

@@ -415,6 +415,16 @@ impl Vault {
     /// `person`: a recertify with its certificate. The person's other devices can then vouch
     /// themselves in.
     pub(crate) fn claim_spaces(&mut self, person: [u8; 32]) -> Result<()> {
+        self.claim_in(person, None)
+    }
+
+    /// [`Vault::claim_spaces`] in `space` alone: a write there that needs the person (a report in
+    /// a care record) proves it without writing into any other space.
+    pub(crate) fn claim_space(&mut self, space: &SpaceId, person: [u8; 32]) -> Result<()> {
+        self.claim_in(person, Some(space))
+    }
+
+    fn claim_in(&mut self, person: [u8; 32], only: Option<&SpaceId>) -> Result<()> {
         let me = self.identity.device;
         let Ok(cert) = self.device_certificate() else {
             return Ok(());
@@ -437,6 +447,9 @@ impl Vault {
         };
         let (store, identity) = (&self.store, &self.identity);
         for s in self.journal.iter_mut().chain(self.shared.values_mut()) {
+            if only.is_some_and(|o| *o != s.id) {
+                continue;
+            }
             let m = s.membership();
             // Only where the log names no person for this device: a device whose person was moved
             // on by a phrase replacement elsewhere must not move itself back.

@@ -107,9 +107,14 @@ impl Space {
 
     fn seal_with(&mut self, store: &Store, id: &Identity, codec: u8, walk: Walk) -> Result<u32> {
         let (mut mine, mut heads) = self.unsealed_mine(walk);
+        // The rules version this device judges under (docs/protocol.md 12.2): announced in every
+        // shared space it is a member of after an update, on its own when it has nothing else to
+        // seal, so members who only read announce too.
+        let rules_new = self.announce_rules_if_needed();
         // The envelope versions this device opens ride in its first envelope after an update
         // (docs/protocol.md 12.1): announced only when there is something to seal anyway.
-        if !mine.is_empty() && self.announce_if_needed() {
+        let versions_new = (rules_new || !mine.is_empty()) && self.announce_if_needed();
+        if rules_new || versions_new {
             // Stored before the envelope that carries it, as every local edit is: a vault killed
             // after the seal must not come back without it, or its next change would reuse the
             // announcement's Automerge sequence number and be refused everywhere.

@@ -88,6 +88,15 @@ pub(crate) fn need(kind: SpaceKind, root: &str) -> Need {
     if root.starts_with(reminders::PREFIX) {
         return reminders::need(kind);
     }
+    if root.starts_with(REPORT_PREFIX) {
+        // A member's report (protocol 31), sealed for the coordinators: only the care record's
+        // subject; passed on to a facilitator in the safeguarding space: only a coordinator.
+        match kind {
+            SpaceKind::Care => return Need::Subject,
+            SpaceKind::Safeguarding => return Need::With(ProgrammeRole::Coordinator),
+            _ => {}
+        }
+    }
     match (kind, root) {
         (SpaceKind::Group, "notes" | "agenda" | "actions" | "coping") => Need::Member,
         (SpaceKind::Group, "sessions") => Need::AdminWith(ProgrammeRole::PeerSupporter),
@@ -203,7 +212,35 @@ impl Author<'_> {
 /// `rewrap/<concern>/<device>/<adder>` root keys an admin of the space holding `coordinator` adds in
 /// its own name, new keys of a key wrap's length for a concern in the change's past (`rewraps.rs`);
 /// 9 takes any root key from an admin there, so a device still on 9 takes these too.
-pub const RULES_VERSION: u32 = 10;
+/// 11 (issue 18, item 2): a care record's `report/<id>` root keys, its subject's reports, and a
+/// safeguarding space's `report/<pass-on id>/<writer>`, a coordinator device's copy for the
+/// facilitator (protocol 31), each made once as judged against the change's own past; 10 refused
+/// them from anyone but an admin.
+pub const RULES_VERSION: u32 = 11;
+
+/// A report's root key prefix in a care record (protocol 31.2; the moderation domain writes them).
+pub(crate) const REPORT_PREFIX: &str = "report/";
+
+/// The report id a root key's suffix after [`REPORT_PREFIX`] carries in a space of `kind`: a care
+/// record's `<id>`, a safeguarding space's copy `<pass-on id>/<writer device hex>` (protocol 31.2,
+/// 31.4); `None` for anything else.
+pub(crate) fn report_id(kind: SpaceKind, suffix: &str) -> Option<&str> {
+    let (id, writer) = match kind {
+        SpaceKind::Care => (suffix, None),
+        SpaceKind::Safeguarding => {
+            let (id, w) = suffix.split_once('/')?;
+            (id, Some(w))
+        }
+        _ => return None,
+    };
+    (is_lower_hex(id, 16) && writer.is_none_or(|w| is_lower_hex(w, 64))).then_some(id)
+}
+
+/// The rules version that accepts reports (protocol 31): a device on an older one refuses a report
+/// and holds back everything its writer sends in that space after it (a participant's referrals, a
+/// coordinator's acknowledgements), so a report waits until every member device has announced this
+/// version (protocol 12.2, a widening rule).
+pub(crate) const REPORTS_SINCE: u32 = 11;
 
 // Tests only (compiled in with the `test-escapes` feature or under `cfg(test)`; the bindings never
 // reach it): while set, this thread's receipt checks judge as rules version 9 did, before the
@@ -633,6 +670,43 @@ pub(crate) fn allowed(
                 let op_at = (at_root, &op.key, &op.action, op.pred.is_empty());
                 if !rewraps::op_allowed(doc, author, &root, op_at, (at, &past)) {
                     return false;
+                }
+                continue;
+            }
+            // A report (protocol 31.2, 31.4) is its own root key of a care record (by the record's
+            // subject) or a safeguarding space (by a coordinator): made once and filled in by the
+            // batch that made it; never edited or deleted.
+            if matches!(kind, SpaceKind::Care | SpaceKind::Safeguarding)
+                && root.starts_with(REPORT_PREFIX)
+            {
+                // Made once, judged against the change's own past (not this device's present), so
+                // two concurrent makes are judged alike on every device whatever their order
+                // (review H1); a copy's key names its writer, so two coordinators never make one.
+                let fresh = match &op.obj {
+                    ObjectId::Root => {
+                        matches!(op.action, OpType::Make(automerge::ObjType::Map))
+                            && op.pred.is_empty()
+                            && root
+                                .strip_prefix(REPORT_PREFIX)
+                                .and_then(|x| report_id(kind, x).map(|id| (x, id)))
+                                .is_some_and(|(x, id)| {
+                                    kind == SpaceKind::Care
+                                        || x[id.len() + 1..] == author.device.to_hex()
+                                })
+                            && !created.values().any(|r| *r == root)
+                            && doc
+                                .get_all_at(ROOT, root.as_str(), &known_deps)
+                                .is_ok_and(|v| v.is_empty())
+                    }
+                    ObjectId::Id(id) => {
+                        created.contains_key(id) && !matches!(op.action, OpType::Delete)
+                    }
+                };
+                if !fresh || !author.may(need(kind, &root), at, subject) {
+                    return false;
+                }
+                if matches!(op.action, OpType::Make(_)) {
+                    created.insert(OpId::new(start + i as u64, &expanded.actor_id), root);
                 }
                 continue;
             }
@@ -1099,6 +1173,8 @@ pub(crate) mod tests {
         .unwrap();
         ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
         let seen = outgoing(&m, &mut ms);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &seen).unwrap();
         // A note signed with the facilitator's id.
         groups::add_note(&mut ms.doc, "00000000000000b1", "", "palsu", &f_me, 3).unwrap();
         ms.persist(&m.store).unwrap();
@@ -1132,6 +1208,8 @@ pub(crate) mod tests {
         m2s.receive(&m2.store, &m2.id, &outgoing(&f, &mut fs))
             .unwrap();
         let seen = outgoing(&m2, &mut m2s);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &seen).unwrap();
         m2s.doc.delete(ROOT, "notes").unwrap();
         m2s.doc.commit();
         m2s.persist(&m2.store).unwrap();
@@ -1183,6 +1261,8 @@ pub(crate) mod tests {
         .unwrap();
         ms.receive(&m.store, &m.id, &outgoing(&f, &mut fs)).unwrap();
         let mut seen = outgoing(&m, &mut ms);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &seen).unwrap();
         let mut attempt = |ms: &mut Space, f_space: &mut Space, edit: &dyn Fn(&mut AutoCommit)| {
             let mut trial = ms
                 .doc
@@ -1341,6 +1421,8 @@ pub(crate) mod tests {
             "a certified facilitator's session counts"
         );
         let before = outgoing(&u, &mut us);
+        // What it sealed so far carries its rules announcement (protocol 12.2): the receiver holds it.
+        fs.receive(&f.store, &f.id, &before).unwrap();
         let u_me = u.id.device.to_hex();
         groups::add_session(
             &mut us.doc,

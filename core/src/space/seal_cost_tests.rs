@@ -194,6 +194,8 @@ fn after_a_quarantine_puts_the_document_back_the_next_seal_is_still_exact_and_bo
     let mut m_seen = ms.unacked(&m.store).unwrap();
     // Announced before the fork, as in `apply_tests.rs`.
     ms.announce_if_needed();
+    // And its rules version (protocol 12.2), which its first seal would write too.
+    ms.announce_rules_if_needed();
     let member_sealed = |ms: &mut Space, seen: &mut Vec<Vec<u8>>| {
         ms.persist(&m.store).unwrap();
         ms.seal_outgoing(&m.store, &m.id, CODEC_BUNDLE).unwrap();
@@ -224,9 +226,9 @@ fn after_a_quarantine_puts_the_document_back_the_next_seal_is_still_exact_and_bo
     let fme = f.id.device.to_hex();
     groups::add_note(&mut fs.doc, "00000000000000d1", "", "tiga", &fme, 4).unwrap();
     fs.persist(&f.store).unwrap();
-    // The member's two applied changes, its envelope-versions announcement (protocol 12.1) and
-    // the facilitator's own.
-    seal_checked(&mut fs, &f, &mut f_seen, 4, "after a quarantine");
+    // The member's two applied changes, its envelope-versions (protocol 12.1) and rules (12.2)
+    // announcements, and the facilitator's own.
+    seal_checked(&mut fs, &f, &mut f_seen, 5, "after a quarantine");
 }
 
 /// A sync seals, then checks whether a snapshot is due (`Vault::seal_pending_with`): that check

@@ -602,6 +602,7 @@ impl Space {
         self.counted = 0;
         self.counted_heads.clear();
         self.announced.read_again();
+        self.rules_announced.read_again();
         Ok(Some(gone))
     }
 

@@ -23,6 +23,53 @@ use crate::space::doc::{is_lower_hex, string};
 /// Prefix of a reminder's root key (`reminder/<16 hex id>`).
 pub const PREFIX: &str = "reminder/";
 
+/// The rules version reminders came in with (`RULES_VERSION` 8): a device judging under an older
+/// one refuses any `reminder/` root key from anyone but an admin, so a member who is no admin (a
+/// pairing's participant) writes reminders only once the space's floor is this (`rulesann.rs`).
+pub const SINCE: u32 = 8;
+
+/// Whether a device judging under rules `judges` refuses `changes` by an author of `role` as rules
+/// older than [`SINCE`] (reminders) or [`super::REPORTS_SINCE`] (reports) did: any operation whose
+/// root key (the operation's own, or that of the object it writes into) is a reminder's, or a
+/// report's, by anyone but an admin (the older rules needed an admin for a root key they did not
+/// know). For tests that play an older release.
+#[cfg(test)]
+pub(crate) fn older_refuses(
+    doc: &AutoCommit,
+    judges: u32,
+    role: Option<Role>,
+    changes: &[automerge::Change],
+) -> bool {
+    use automerge::legacy::ObjectId;
+    let unknown: Vec<&str> = [
+        (SINCE, PREFIX),
+        (super::REPORTS_SINCE, super::REPORT_PREFIX),
+    ]
+    .into_iter()
+    .filter(|(since, _)| judges < *since)
+    .map(|(_, prefix)| prefix)
+    .collect();
+    let known = |k: &str| !unknown.iter().any(|p| k.starts_with(p));
+    let under_unknown = |obj: &ObjectId, key: &Key| match obj {
+        ObjectId::Root => matches!(key, Key::Map(k) if !known(k)),
+        ObjectId::Id(id) => doc
+            .import_obj(&format!("{}@{}", id.counter(), id.actor()))
+            .ok()
+            .and_then(|o| doc.parents(&o).ok())
+            .and_then(|p| p.path().first().cloned())
+            .is_some_and(|(_, prop)| matches!(prop, Prop::Map(k) if !known(&k))),
+    };
+    !unknown.is_empty()
+        && role != Some(Role::Admin)
+        && changes.iter().any(|c| {
+            super::expand(c).is_some_and(|e| {
+                e.operations
+                    .iter()
+                    .any(|op| under_unknown(&op.obj, &op.key))
+            })
+        })
+}
+
 /// The stored kind only the supporter's side writes.
 const FOLLOW_UP: &str = "follow-up";
 
