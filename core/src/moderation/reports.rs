@@ -358,7 +358,7 @@ impl Vault {
                 .filter(|d| admin(d) && !self.is_mine(space, d))
                 .map(|d| d.to_hex())
                 .collect();
-            f.sort_unstable();
+            crate::order::sort(&mut f);
             (ROUTES[0], f)
         } else {
             (ROUTES[1], Vec::new())
@@ -516,7 +516,7 @@ impl Vault {
                 copy: p.copy,
             });
         }
-        out.sort_unstable_by(|a, b| {
+        crate::order::sort_by(&mut out, |a, b| {
             (a.created_ms, a.passed_on, a.care.0, &a.id).cmp(&(
                 b.created_ms,
                 b.passed_on,
