@@ -213,6 +213,7 @@ stage_demo() {
     # The README's main command: relay + two devices, every step checked; exits non-zero on any failure.
     cargo run -q -p sebaya-cli -- demo
     cargo run -q -p sebaya-cli -- demo group
+    cargo run -q -p sebaya-cli -- demo report
     cargo run -q -p sebaya-cli -- demo referral
     cargo run -q -p sebaya-cli -- demo bundle
     cargo run -q -p sebaya-cli -- demo nearby

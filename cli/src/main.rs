@@ -9,6 +9,7 @@
 
 mod nearby;
 mod reminders;
+mod report_demo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
                 Some("group") => demo_group(),
                 Some("referral") => demo_referral(),
                 Some("bundle") => demo_bundle(),
+                Some("report") => report_demo::demo(),
                 Some("nearby") => nearby::demo(),
                 _ => demo(keep),
             };
