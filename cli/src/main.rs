@@ -92,6 +92,13 @@ fn loopback_relay(
     })?)
 }
 
+/// A person's phone in a demo: a new vault under `dir` with a random key and its own person.
+fn demo_person(dir: &std::path::Path, name: &str) -> Result<Vault, Box<dyn std::error::Error>> {
+    let mut v = Vault::open(&dir.join(name), crypto::random_key()?.as_ref())?;
+    v.create_person()?;
+    Ok(v)
+}
+
 fn tags(t: &[&str]) -> Vec<String> {
     t.iter().map(|s| s.to_string()).collect()
 }
@@ -482,11 +489,7 @@ fn demo_referral() -> Result<bool, Box<dyn std::error::Error>> {
     println!("1. Starting a relay on loopback");
     let relay = loopback_relay(tmp.path().join("relay"))?;
     let url = relay.url();
-    let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
-        let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
-        v.create_person()?;
-        Ok(v)
-    };
+    let open = |name: &str| demo_person(tmp.path(), name);
     let mut coord = open("coordinator.sebaya")?;
     let mut coord2 = open("coordinator2.sebaya")?;
     let mut sup = open("supporter.sebaya")?;
@@ -707,11 +710,7 @@ fn demo_bundle() -> Result<bool, Box<dyn std::error::Error>> {
     use sebaya_core::pairing;
     let tmp = tempfile::tempdir()?;
     let mut c = Checks::default();
-    let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
-        let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
-        v.create_person()?;
-        Ok(v)
-    };
+    let open = |name: &str| demo_person(tmp.path(), name);
     println!("1. No relay anywhere. A supporter meets a participant and opens a pairing in person");
     let mut supporter = open("supporter.sebaya")?;
     let mut participant = open("participant.sebaya")?;

@@ -5,9 +5,9 @@
 //! reporter's name; the reported member sees nothing of it; the reporter leaves on their own word.
 
 use sebaya_core::groups;
-use sebaya_core::{ProgrammeRole, Role, Vault, crypto};
+use sebaya_core::{ProgrammeRole, Role};
 
-use crate::{Checks, loopback_relay};
+use crate::{Checks, demo_person, loopback_relay};
 
 /// Runs the scene; `Ok(false)` when a check failed.
 pub fn demo() -> Result<bool, Box<dyn std::error::Error>> {
@@ -16,11 +16,7 @@ pub fn demo() -> Result<bool, Box<dyn std::error::Error>> {
     println!("1. Starting a relay on loopback");
     let relay = loopback_relay(tmp.path().join("relay"))?;
     let url = relay.url();
-    let open = |name: &str| -> Result<Vault, Box<dyn std::error::Error>> {
-        let mut v = Vault::open(&tmp.path().join(name), crypto::random_key()?.as_ref())?;
-        v.create_person()?;
-        Ok(v)
-    };
+    let open = |name: &str| demo_person(tmp.path(), name);
     let mut coord = open("coordinator.sebaya")?;
     let mut fac = open("facilitator.sebaya")?;
     let mut p1 = open("participant-1.sebaya")?;
