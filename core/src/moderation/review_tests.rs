@@ -269,3 +269,76 @@ fn a_pass_on_goes_only_to_the_groups_admins_where_the_coordinator_holds_the_grou
         "nothing for a supporter who is no admin of the group"
     );
 }
+
+/// Second review R1: a facilitator who holds the reporter's care record (their supporter) would link
+/// a copy to the report they see written there: nothing is passed on to them.
+#[test]
+fn nothing_is_passed_on_to_a_facilitator_who_holds_the_reporters_care_record() {
+    use sebaya_proto::membership::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let r = w
+        .coord
+        .approve_group_member(&w.care, &w.fac.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.fac.join_space(&r).unwrap();
+    for _ in 0..2 {
+        assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+        assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+    }
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on");
+    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    assert!(w.fac.reports().is_empty());
+}
+
+/// Second review R14: a report about a member of the safeguarding space (a peer supporter who is a
+/// plain member of the group) is not passed on there, where they would see a copy appear.
+#[test]
+fn nothing_is_passed_on_about_a_member_of_the_safeguarding_space() {
+    use sebaya_proto::membership::Role;
+    use sebaya_proto::programme::ProgrammeRole;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let mut s = Vault::open(&dir.path().join("s"), &[42; 32]).unwrap();
+    s.create_person().unwrap();
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &s.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            90,
+        )
+        .unwrap();
+    s.add_programme_credential(&g.credential).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&sg, &s.link_request().unwrap(), Role::Member)
+        .unwrap();
+    s.join_space(&r).unwrap();
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &s.link_request().unwrap(), Role::Member)
+        .unwrap();
+    s.join_space(&r).unwrap();
+    for _ in 0..2 {
+        s.refresh_index().unwrap();
+        assert_eq!(carry_to(&mut w.coord, &mut s), 0);
+        assert_eq!(carry_to(&mut s, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut s), 0);
+        assert_eq!(carry_to(&mut s, &mut w.fac), 0);
+    }
+    let n = note(&mut s, &w.group, "catatan kasar");
+    assert_eq!(carry(&mut s, &mut w.fac), 0);
+    assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on about them");
+}
