@@ -342,3 +342,30 @@ fn nothing_is_passed_on_about_a_member_of_the_safeguarding_space() {
     let _ = w.coord.pass_on_reports().unwrap();
     assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on about them");
 }
+
+/// Second review R2: a member blocked again (or after an unblock) is notified once, and block
+/// notices do not use up the day's reports.
+#[test]
+fn a_block_notice_goes_once_and_leaves_the_days_reports_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    let p2_hex = w.p2.identity.device.to_hex();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    w.p1.unblock_member(&w.group, &p2_hex).unwrap();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    for _ in 0..super::MAX_REPORTS_PER_DAY {
+        w.p1.report(&w.group, "note", &n, "worried-about-them", "")
+            .unwrap();
+    }
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let notices = w
+        .coord
+        .reports()
+        .into_iter()
+        .filter(|r| r.reason == "blocked")
+        .count();
+    assert_eq!(notices, 1, "one notice");
+}
