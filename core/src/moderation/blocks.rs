@@ -32,6 +32,8 @@ pub struct Block {
 
 /// A block's notice still to send: `block-notice/<space hex>/<device hex>` (value: ms).
 const NOTICE: &str = "block-notice/";
+/// A block's notice sent (never again for that member and space): `block-told/<space>/<device>`.
+const TOLD: &str = "block-told/";
 
 /// The journal key of a block of `device` in `space`.
 fn key(space: &SpaceId, device: &DeviceId) -> String {
@@ -108,11 +110,30 @@ impl Vault {
     }
 
     /// Writes the notice of a block of `dev` in `space`; keeps it pending when it has to wait.
+    /// Once per member and space, ever (`block-told/…`): blocking again, or after an unblock, tells
+    /// nobody again (second review R2). A notice that cannot go yet (a device to update, a
+    /// coordinator not yet proven, a store error) waits; one that never can (no programme, no care
+    /// record, a blocked member who holds that record) is dropped.
     fn send_block_notice(&mut self, space: &SpaceId, dev: &DeviceId) -> Result<()> {
-        let waits = matches!(
-            self.report_with(space, "member", &dev.to_hex(), BLOCKED, ""),
-            Err(Error::WaitingForUpdates | Error::TooManyReports)
-        );
+        let told = key_in(TOLD, space, dev);
+        let already = self
+            .journal
+            .as_ref()
+            .is_some_and(|j| j.doc.get(ROOT, told.as_str()).ok().flatten().is_some());
+        let waits = !already
+            && match self.report_with(space, "member", &dev.to_hex(), BLOCKED, "") {
+                Ok(_) => {
+                    self.set_journal_key(&told, true)?;
+                    false
+                }
+                Err(e) => matches!(
+                    e,
+                    Error::WaitingForUpdates
+                        | Error::TooManyReports
+                        | Error::NotFound("coordinator")
+                        | Error::Internal(_)
+                ),
+            };
         self.set_journal_key(&key_in(NOTICE, space, dev), waits)
     }
 
