@@ -369,3 +369,34 @@ fn a_block_notice_goes_once_and_leaves_the_days_reports_alone() {
         .count();
     assert_eq!(notices, 1, "one notice");
 }
+
+/// Second review R5: a coordinator who is a plain member of a group never blocks a participant
+/// whose care record they hold.
+#[test]
+fn a_coordinator_in_a_group_never_blocks_a_participant_they_care_for() {
+    use sebaya_proto::membership::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &w.coord.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.coord.join_space(&r).unwrap();
+    assert_eq!(carry(&mut w.fac, &mut w.coord), 0);
+    let n = note(&mut w.p1, &w.group, "aku ingin menghilang");
+    assert_eq!(carry(&mut w.p1, &mut w.fac), 0);
+    assert_eq!(carry(&mut w.fac, &mut w.coord), 0);
+    let p1_hex = w.p1.identity.device.to_hex();
+    assert!(matches!(
+        w.coord.block_member(&w.group, &p1_hex),
+        Err(Error::NotAllowed(_))
+    ));
+    let seen: Vec<String> = w
+        .coord
+        .visible_group_notes(&w.group)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert!(seen.contains(&n));
+}
