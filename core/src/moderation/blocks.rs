@@ -85,6 +85,11 @@ impl Vault {
                 "a facilitator or supporter moderates the space and does not block its members",
             ));
         }
+        if self.cares_for(&dev, m.proven_person(&dev).or(m.persons.get(&dev).copied())) {
+            return Err(Error::NotAllowed(
+                "a supporter or coordinator never blocks a participant whose care record they hold",
+            ));
+        }
         if coordinators(space).contains(&dev) {
             return Err(Error::NotAllowed(
                 "a coordinator's messages are never hidden",
@@ -250,6 +255,7 @@ impl Vault {
                 blocked.contains(d) || m.proven_person(d).is_some_and(|p| persons.contains(&p))
             })
             .filter(|d| !coordinators.contains(d) && !self.is_mine(space, d))
+            .filter(|d| !self.cares_for(d, m.proven_person(d).or(m.persons.get(d).copied())))
             .map(|d| d.to_hex())
             .collect()
     }
@@ -272,6 +278,29 @@ impl Vault {
             .into_iter()
             .filter(|x| !hidden.contains(&x.by))
             .collect())
+    }
+}
+
+impl Vault {
+    /// Whether this device holds a care record about the person of `device` (`person`, its proven
+    /// person where known; else the device itself as that record's subject's), as their supporter
+    /// or a coordinator: their content is never hidden here, nor are they blocked (second review
+    /// R5).
+    fn cares_for(&self, device: &DeviceId, person: Option<[u8; 32]>) -> bool {
+        let me = self.person_id().map(|p| p.0);
+        self.shared.values().any(|s| {
+            let cm = s.membership();
+            if s.kind != SpaceKind::Care || !cm.is_member(&self.identity.device) {
+                return false;
+            }
+            let Some(subject) = crate::space::rules::current_subject(&s.doc, cm) else {
+                return false;
+            };
+            Some(subject) != me
+                && (person == Some(subject)
+                    || cm.proven_person(device) == Some(subject)
+                    || cm.persons.get(device) == Some(&subject))
+        })
     }
 }
 

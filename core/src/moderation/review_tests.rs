@@ -387,10 +387,8 @@ fn a_coordinator_in_a_group_never_blocks_a_participant_they_care_for() {
     assert_eq!(carry(&mut w.p1, &mut w.fac), 0);
     assert_eq!(carry(&mut w.fac, &mut w.coord), 0);
     let p1_hex = w.p1.identity.device.to_hex();
-    assert!(matches!(
-        w.coord.block_member(&w.group, &p1_hex),
-        Err(Error::NotAllowed(_))
-    ));
+    let res = w.coord.block_member(&w.group, &p1_hex);
+    assert!(matches!(res, Err(Error::NotAllowed(_))), "{res:?}");
     let seen: Vec<String> = w
         .coord
         .visible_group_notes(&w.group)
