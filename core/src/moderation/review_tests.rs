@@ -398,3 +398,63 @@ fn a_coordinator_in_a_group_never_blocks_a_participant_they_care_for() {
         .collect();
     assert!(seen.contains(&n));
 }
+
+/// Second review R15: when a facilitator of the group holds the reporter's care record, nothing is
+/// passed on to any co-facilitator either (a copy left out for one of them would point at the
+/// reporter).
+#[test]
+fn nothing_is_passed_on_when_a_co_facilitator_holds_the_reporters_care_record() {
+    use sebaya_proto::membership::Role;
+    use sebaya_proto::programme::ProgrammeRole;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let mut f2 = Vault::open(&dir.path().join("f2"), &[43; 32]).unwrap();
+    f2.create_person().unwrap();
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &f2.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            90,
+        )
+        .unwrap();
+    f2.add_programme_credential(&g.credential).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&sg, &f2.link_request().unwrap(), Role::Member)
+        .unwrap();
+    f2.join_space(&r).unwrap();
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &f2.link_request().unwrap(), Role::Admin)
+        .unwrap();
+    f2.join_space(&r).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&w.care, &w.fac.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.fac.join_space(&r).unwrap();
+    for _ in 0..2 {
+        f2.refresh_index().unwrap();
+        for v in [&mut w.fac, &mut f2] {
+            assert_eq!(carry_to(&mut w.coord, v), 0);
+            assert_eq!(carry_to(v, &mut w.coord), 0);
+        }
+        assert_eq!(carry_to(&mut w.fac, &mut f2), 0);
+        assert_eq!(carry_to(&mut f2, &mut w.fac), 0);
+        assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+        assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+    }
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    let id = w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let r = w.coord.reports();
+    assert!(
+        r.iter().any(|x| x.id == id && x.facilitators.len() == 2),
+        "{r:?}"
+    );
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on");
+}
