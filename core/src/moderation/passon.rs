@@ -117,17 +117,14 @@ impl Vault {
             })
             .map(|(devices, persons)| {
                 let sm = self.shared.get(&space).map(|x| x.membership());
-                sm.map(|sm| {
-                    sm.members
-                        .keys()
-                        .filter(|d| {
-                            devices.contains(d)
-                                || sm.proven_person(d).is_some_and(|p| persons.contains(&p))
-                        })
-                        .copied()
-                        .collect()
-                })
-                .unwrap_or(devices)
+                let mut all = devices.clone();
+                if let Some(sm) = sm {
+                    all.extend(sm.members.keys().filter(|d| {
+                        !devices.contains(d)
+                            && sm.proven_person(d).is_some_and(|p| persons.contains(&p))
+                    }));
+                }
+                all
             })
             .unwrap_or_default();
         let s = self.held_ref(&space)?;
@@ -152,6 +149,16 @@ impl Vault {
         if m.members.keys().any(is_about) {
             return Ok(false);
         }
+        // Any facilitator named who holds the reporter's care record: nothing goes to their
+        // co-facilitators either, whose copy left out for one of them would point at the reporter
+        // (second review R15).
+        if r.plain
+            .facilitators
+            .iter()
+            .any(|h| DeviceId::from_hex(h).is_ok_and(|d| holders.contains(&d)))
+        {
+            return Ok(false);
+        }
         let named: Vec<(DeviceId, [u8; 32])> = r
             .plain
             .facilitators
@@ -160,7 +167,7 @@ impl Vault {
             .filter(|h| is_lower_hex(h, 64))
             .filter_map(|h| DeviceId::from_hex(h).ok())
             .filter(|d| group_admins.as_ref().is_none_or(|a| a.contains(d)))
-            .filter(|d| m.is_member(d) && !theirs(d) && !holders.contains(d))
+            .filter(|d| m.is_member(d) && !theirs(d))
             .filter_map(|d| Some((d, *m.x25519.get(&d)?)))
             .collect();
         if named.is_empty() {
