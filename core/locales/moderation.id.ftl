@@ -7,6 +7,6 @@ report-reason-worried-about-them = Saya khawatir dengan orang ini
 report-reason-other = Hal lain
 report-reason-blocked = Seorang anggota diblokir
 report-sent = Laporanmu sudah dikirim ke koordinator program. Orang yang kamu laporkan tidak akan melihat namamu.
-report-about-facilitator = Laporan tentang fasilitator atau pendampingmu hanya dikirim ke koordinator.
+report-about-facilitator = Laporan tentang fasilitator hanya dikirim ke koordinator. Tentang pendampingmu atau koordinator, hubungi koordinatormu dengan cara lain.
 block-done = Kamu tidak akan lagi melihat catatan dan pesan anggota ini. Fasilitator diberi tahu bahwa seorang anggota diblokir, tanpa tahu oleh siapa.
 block-coordinator-refused = Pesan koordinator tidak pernah disembunyikan.

@@ -32,6 +32,8 @@ pub struct Block {
 
 /// A block's notice still to send: `block-notice/<space hex>/<device hex>` (value: ms).
 const NOTICE: &str = "block-notice/";
+/// A block's notice sent (never again for that member and space): `block-told/<space>/<device>`.
+const TOLD: &str = "block-told/";
 
 /// The journal key of a block of `device` in `space`.
 fn key(space: &SpaceId, device: &DeviceId) -> String {
@@ -83,6 +85,11 @@ impl Vault {
                 "a facilitator or supporter moderates the space and does not block its members",
             ));
         }
+        if self.cares_for(&dev, m.proven_person(&dev).or(m.persons.get(&dev).copied())) {
+            return Err(Error::NotAllowed(
+                "a supporter or coordinator never blocks a participant whose care record they hold",
+            ));
+        }
         if coordinators(space).contains(&dev) {
             return Err(Error::NotAllowed(
                 "a coordinator's messages are never hidden",
@@ -108,11 +115,30 @@ impl Vault {
     }
 
     /// Writes the notice of a block of `dev` in `space`; keeps it pending when it has to wait.
+    /// Once per member and space, ever (`block-told/…`): blocking again, or after an unblock, tells
+    /// nobody again (second review R2). A notice that cannot go yet (a device to update, a
+    /// coordinator not yet proven, a store error) waits; one that never can (no programme, no care
+    /// record, a blocked member who holds that record) is dropped.
     fn send_block_notice(&mut self, space: &SpaceId, dev: &DeviceId) -> Result<()> {
-        let waits = matches!(
-            self.report_with(space, "member", &dev.to_hex(), BLOCKED, ""),
-            Err(Error::WaitingForUpdates | Error::TooManyReports)
-        );
+        let told = key_in(TOLD, space, dev);
+        let already = self
+            .journal
+            .as_ref()
+            .is_some_and(|j| j.doc.get(ROOT, told.as_str()).ok().flatten().is_some());
+        let waits = !already
+            && match self.report_with(space, "member", &dev.to_hex(), BLOCKED, "") {
+                Ok(_) => {
+                    self.set_journal_key(&told, true)?;
+                    false
+                }
+                Err(e) => matches!(
+                    e,
+                    Error::WaitingForUpdates
+                        | Error::TooManyReports
+                        | Error::NotFound("coordinator")
+                        | Error::Internal(_)
+                ),
+            };
         self.set_journal_key(&key_in(NOTICE, space, dev), waits)
     }
 
@@ -229,6 +255,7 @@ impl Vault {
                 blocked.contains(d) || m.proven_person(d).is_some_and(|p| persons.contains(&p))
             })
             .filter(|d| !coordinators.contains(d) && !self.is_mine(space, d))
+            .filter(|d| !self.cares_for(d, m.proven_person(d).or(m.persons.get(d).copied())))
             .map(|d| d.to_hex())
             .collect()
     }
@@ -251,6 +278,29 @@ impl Vault {
             .into_iter()
             .filter(|x| !hidden.contains(&x.by))
             .collect())
+    }
+}
+
+impl Vault {
+    /// Whether this device holds a care record about the person of `device` (`person`, its proven
+    /// person where known; else the device itself as that record's subject's), as their supporter
+    /// or a coordinator: their content is never hidden here, nor are they blocked (second review
+    /// R5).
+    fn cares_for(&self, device: &DeviceId, person: Option<[u8; 32]>) -> bool {
+        let me = self.person_id().map(|p| p.0);
+        self.shared.values().any(|s| {
+            let cm = s.membership();
+            if s.kind != SpaceKind::Care || !cm.is_member(&self.identity.device) {
+                return false;
+            }
+            let Some(subject) = crate::space::rules::current_subject(&s.doc, cm) else {
+                return false;
+            };
+            Some(subject) != me
+                && (person == Some(subject)
+                    || cm.proven_person(device) == Some(subject)
+                    || cm.persons.get(device) == Some(&subject))
+        })
     }
 }
 

@@ -100,6 +100,33 @@ impl Vault {
                     .copied()
                     .collect()
             });
+        // A facilitator who holds the reporter's care record (their supporter) sees the report
+        // written there and would link the copy to it by its time: never for them (second review
+        // R1); with none left, nothing is passed on.
+        let holders: Vec<DeviceId> = self
+            .shared
+            .get(&r.space)
+            .map(|c| {
+                let cm = c.membership();
+                let persons: Vec<[u8; 32]> = cm
+                    .members
+                    .keys()
+                    .filter_map(|d| cm.proven_person(d))
+                    .collect();
+                (cm.members.keys().copied().collect::<Vec<_>>(), persons)
+            })
+            .map(|(devices, persons)| {
+                let sm = self.shared.get(&space).map(|x| x.membership());
+                let mut all = devices.clone();
+                if let Some(sm) = sm {
+                    all.extend(sm.members.keys().filter(|d| {
+                        !devices.contains(d)
+                            && sm.proven_person(d).is_some_and(|p| persons.contains(&p))
+                    }));
+                }
+                all
+            })
+            .unwrap_or_default();
         let s = self.held_ref(&space)?;
         let copies = format!("{}{id}/", rules::REPORT_PREFIX);
         if s.doc.keys(automerge::ROOT).any(|k| k.starts_with(&copies)) {
@@ -117,7 +144,19 @@ impl Vault {
             is_about(d) || (r.reporter.is_some() && m.proven_person(d) == r.reporter)
         };
         let mut recipients = devices_with(s, ProgrammeRole::Coordinator);
-        if recipients.iter().any(|(d, _)| is_about(d)) {
+        // About any member of the safeguarding space (a coordinator, a peer supporter): they would
+        // see the copy appear there, so it stays with the coordinators (second review R14).
+        if m.members.keys().any(is_about) {
+            return Ok(false);
+        }
+        // Any facilitator named who holds the reporter's care record: nothing goes to their
+        // co-facilitators either, whose copy left out for one of them would point at the reporter
+        // (second review R15).
+        if r.plain
+            .facilitators
+            .iter()
+            .any(|h| DeviceId::from_hex(h).is_ok_and(|d| holders.contains(&d)))
+        {
             return Ok(false);
         }
         let named: Vec<(DeviceId, [u8; 32])> = r

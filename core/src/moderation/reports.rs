@@ -403,19 +403,22 @@ impl Vault {
         if let Some(me) = self.person_id() {
             self.claim_space(care, me.0)?;
         }
-        let space = self.held_ref(care)?;
-        let since = now_ms() - 86_400_000;
-        let today = space
-            .doc
-            .keys(ROOT)
-            .filter(|k| k.starts_with(PREFIX))
-            .filter(|k| {
-                root_record(&space.doc, k).and_then(|r| int(&space.doc, &r, "at")) >= Some(since)
-            })
-            .count();
-        if today >= MAX_REPORTS_PER_DAY {
-            return Err(Error::TooManyReports);
+        // The day's cap counts this person's own reports, not block notices (which go once per
+        // member and space), and only those written in the last 24 hours by a clock that has not
+        // run ahead of this one (second review R2, R8).
+        if plain.reason != BLOCKED {
+            let now = now_ms();
+            let today = self
+                .opened()
+                .iter()
+                .filter(|o| o.space == *care && !o.passed_on && o.plain.reason != BLOCKED)
+                .filter(|o| (now - 86_400_000..=now).contains(&o.at))
+                .count();
+            if today >= MAX_REPORTS_PER_DAY {
+                return Err(Error::TooManyReports);
+            }
         }
+        let space = self.held_ref(care)?;
         let m = space.membership();
         let mut recipients = devices_with(space, ProgrammeRole::Coordinator);
         recipients

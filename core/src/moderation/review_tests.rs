@@ -269,3 +269,192 @@ fn a_pass_on_goes_only_to_the_groups_admins_where_the_coordinator_holds_the_grou
         "nothing for a supporter who is no admin of the group"
     );
 }
+
+/// Second review R1: a facilitator who holds the reporter's care record (their supporter) would link
+/// a copy to the report they see written there: nothing is passed on to them.
+#[test]
+fn nothing_is_passed_on_to_a_facilitator_who_holds_the_reporters_care_record() {
+    use sebaya_proto::membership::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let r = w
+        .coord
+        .approve_group_member(&w.care, &w.fac.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.fac.join_space(&r).unwrap();
+    for _ in 0..2 {
+        assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+        assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+    }
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on");
+    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    assert!(w.fac.reports().is_empty());
+}
+
+/// Second review R14: a report about a member of the safeguarding space (a peer supporter who is a
+/// plain member of the group) is not passed on there, where they would see a copy appear.
+#[test]
+fn nothing_is_passed_on_about_a_member_of_the_safeguarding_space() {
+    use sebaya_proto::membership::Role;
+    use sebaya_proto::programme::ProgrammeRole;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let mut s = Vault::open(&dir.path().join("s"), &[42; 32]).unwrap();
+    s.create_person().unwrap();
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &s.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            90,
+        )
+        .unwrap();
+    s.add_programme_credential(&g.credential).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&sg, &s.link_request().unwrap(), Role::Member)
+        .unwrap();
+    s.join_space(&r).unwrap();
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &s.link_request().unwrap(), Role::Member)
+        .unwrap();
+    s.join_space(&r).unwrap();
+    for _ in 0..2 {
+        s.refresh_index().unwrap();
+        assert_eq!(carry_to(&mut w.coord, &mut s), 0);
+        assert_eq!(carry_to(&mut s, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut w.fac, &mut s), 0);
+        assert_eq!(carry_to(&mut s, &mut w.fac), 0);
+    }
+    let n = note(&mut s, &w.group, "catatan kasar");
+    assert_eq!(carry(&mut s, &mut w.fac), 0);
+    assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on about them");
+}
+
+/// Second review R2: a member blocked again (or after an unblock) is notified once, and block
+/// notices do not use up the day's reports.
+#[test]
+fn a_block_notice_goes_once_and_leaves_the_days_reports_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    let p2_hex = w.p2.identity.device.to_hex();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    w.p1.unblock_member(&w.group, &p2_hex).unwrap();
+    w.p1.block_member(&w.group, &p2_hex).unwrap();
+    for _ in 0..super::MAX_REPORTS_PER_DAY {
+        w.p1.report(&w.group, "note", &n, "worried-about-them", "")
+            .unwrap();
+    }
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let notices = w
+        .coord
+        .reports()
+        .into_iter()
+        .filter(|r| r.reason == "blocked")
+        .count();
+    assert_eq!(notices, 1, "one notice");
+}
+
+/// Second review R5: a coordinator who is a plain member of a group never blocks a participant
+/// whose care record they hold.
+#[test]
+fn a_coordinator_in_a_group_never_blocks_a_participant_they_care_for() {
+    use sebaya_proto::membership::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = world(&dir);
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &w.coord.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.coord.join_space(&r).unwrap();
+    assert_eq!(carry(&mut w.fac, &mut w.coord), 0);
+    let n = note(&mut w.p1, &w.group, "aku ingin menghilang");
+    assert_eq!(carry(&mut w.p1, &mut w.fac), 0);
+    assert_eq!(carry(&mut w.fac, &mut w.coord), 0);
+    let p1_hex = w.p1.identity.device.to_hex();
+    let res = w.coord.block_member(&w.group, &p1_hex);
+    assert!(matches!(res, Err(Error::NotAllowed(_))), "{res:?}");
+    let seen: Vec<String> = w
+        .coord
+        .visible_group_notes(&w.group)
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert!(seen.contains(&n));
+}
+
+/// Second review R15: when a facilitator of the group holds the reporter's care record, nothing is
+/// passed on to any co-facilitator either (a copy left out for one of them would point at the
+/// reporter).
+#[test]
+fn nothing_is_passed_on_when_a_co_facilitator_holds_the_reporters_care_record() {
+    use sebaya_proto::membership::Role;
+    use sebaya_proto::programme::ProgrammeRole;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let mut f2 = Vault::open(&dir.path().join("f2"), &[43; 32]).unwrap();
+    f2.create_person().unwrap();
+    let g = w
+        .coord
+        .grant_programme_role(
+            &w.programme,
+            &f2.person_id().unwrap(),
+            ProgrammeRole::PeerSupporter,
+            90,
+        )
+        .unwrap();
+    f2.add_programme_credential(&g.credential).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&sg, &f2.link_request().unwrap(), Role::Member)
+        .unwrap();
+    f2.join_space(&r).unwrap();
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &f2.link_request().unwrap(), Role::Admin)
+        .unwrap();
+    f2.join_space(&r).unwrap();
+    let r = w
+        .coord
+        .approve_group_member(&w.care, &w.fac.link_request().unwrap(), Role::Member)
+        .unwrap();
+    w.fac.join_space(&r).unwrap();
+    for _ in 0..2 {
+        f2.refresh_index().unwrap();
+        for v in [&mut w.fac, &mut f2] {
+            assert_eq!(carry_to(&mut w.coord, v), 0);
+            assert_eq!(carry_to(v, &mut w.coord), 0);
+        }
+        assert_eq!(carry_to(&mut w.fac, &mut f2), 0);
+        assert_eq!(carry_to(&mut f2, &mut w.fac), 0);
+        assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+        assert_eq!(carry(&mut w.coord, &mut w.p1), 0);
+    }
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    let id = w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let r = w.coord.reports();
+    assert!(
+        r.iter().any(|x| x.id == id && x.facilitators.len() == 2),
+        "{r:?}"
+    );
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on");
+}
