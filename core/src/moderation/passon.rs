@@ -107,13 +107,28 @@ impl Vault {
             .shared
             .get(&r.space)
             .map(|c| {
+                // The coordinators read the report anyway: only the record's other holders (the
+                // supporter) count (second review R16).
                 let cm = c.membership();
-                let persons: Vec<[u8; 32]> = cm
+                let readers = devices_with(c, ProgrammeRole::Coordinator);
+                let reader_persons: Vec<[u8; 32]> = readers
+                    .iter()
+                    .filter_map(|(d, _)| cm.proven_person(d))
+                    .collect();
+                let others: Vec<DeviceId> = cm
                     .members
                     .keys()
-                    .filter_map(|d| cm.proven_person(d))
+                    .filter(|d| {
+                        !readers.iter().any(|(r, _)| r == *d)
+                            && cm
+                                .proven_person(d)
+                                .is_none_or(|p| !reader_persons.contains(&p))
+                    })
+                    .copied()
                     .collect();
-                (cm.members.keys().copied().collect::<Vec<_>>(), persons)
+                let persons: Vec<[u8; 32]> =
+                    others.iter().filter_map(|d| cm.proven_person(d)).collect();
+                (others, persons)
             })
             .map(|(devices, persons)| {
                 let sm = self.shared.get(&space).map(|x| x.membership());

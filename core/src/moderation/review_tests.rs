@@ -458,3 +458,30 @@ fn nothing_is_passed_on_when_a_co_facilitator_holds_the_reporters_care_record() 
     let _ = w.coord.pass_on_reports().unwrap();
     assert_eq!(copies(&w.coord, &sg), 0, "nothing passed on");
 }
+
+/// Second review R16: a coordinator who co-facilitates the group reads the report anyway and does
+/// not stop the pass-on to the other facilitator.
+#[test]
+fn a_coordinator_co_facilitating_does_not_stop_the_pass_on() {
+    use sebaya_proto::membership::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, _c2, sg) = two_coordinators(&dir);
+    let r = w
+        .fac
+        .approve_group_member(&w.group, &w.coord.link_request().unwrap(), Role::Admin)
+        .unwrap();
+    w.coord.join_space(&r).unwrap();
+    for _ in 0..2 {
+        assert_eq!(carry_to(&mut w.fac, &mut w.coord), 0);
+        assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+        assert_eq!(carry(&mut w.fac, &mut w.p1), 0);
+    }
+    let n = note(&mut w.p2, &w.group, "x");
+    assert_eq!(carry(&mut w.p2, &mut w.p1), 0);
+    w.p1.report(&w.group, "note", &n, "harassment", "").unwrap();
+    assert_eq!(carry(&mut w.p1, &mut w.coord), 0);
+    let _ = w.coord.pass_on_reports().unwrap();
+    assert_eq!(copies(&w.coord, &sg), 1, "passed on");
+    assert_eq!(carry_to(&mut w.coord, &mut w.fac), 0);
+    assert_eq!(w.fac.reports().len(), 1);
+}
